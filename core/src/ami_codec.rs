@@ -1,0 +1,626 @@
+//! Raw AMI framing (TCP): an incremental decoder and an action encoder.
+//!
+//! The decoder takes bytes as they come off the socket, in chunks of any size, and
+//! yields the banner line and then each message. Any chunking of the same bytes
+//! gives the same messages. Messages are yielded as [`RawMessage`]s that borrow
+//! the input: looking at the event name costs nothing, and only the messages the
+//! caller cares about are turned into a [`Message`] with a header list.
+
+use crate::action::Action;
+use crate::message::Message;
+use memchr::memmem;
+use std::fmt;
+
+/// Default cap on one message's size: 1 MiB.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1 << 20;
+/// Longest line Asterisk accepts from a client, in bytes, without the line end.
+pub const MAX_ACTION_LINE_BYTES: usize = 1024;
+/// Most lines Asterisk accepts in one action.
+pub const MAX_ACTION_HEADERS: usize = 128;
+
+/// Why bytes from the server could not be framed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// One message grew past the configured cap without ending.
+    #[error("an AMI message from the server exceeded {limit} bytes without ending; raise the decoder's max_message_bytes if the server really sends such messages (e.g. long Command output)")]
+    MessageTooLarge {
+        /// The cap in force.
+        limit: usize,
+    },
+}
+
+/// Why an action could not be encoded. Values are never quoted: they may be secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// A key or value holds a CR or LF, which would inject headers.
+    #[error("header `{key}` holds a CR or LF character; AMI lines cannot carry line breaks (header injection refused)")]
+    LineBreak {
+        /// The offending key (lossy text).
+        key: String,
+    },
+    /// A key is empty or holds a character outside `[A-Za-z0-9-_.()/]`.
+    #[error("header key `{key}` is empty or holds a character AMI keys may not contain")]
+    InvalidKey {
+        /// The offending key (lossy text).
+        key: String,
+    },
+    /// A line is longer than Asterisk accepts.
+    #[error("header `{key}` makes a line of {len} bytes; Asterisk rejects lines over {MAX_ACTION_LINE_BYTES} bytes")]
+    LineTooLong {
+        /// The offending key.
+        key: String,
+        /// The line's length in bytes.
+        len: usize,
+    },
+    /// The action has more lines than Asterisk accepts.
+    #[error("the action has {count} headers; Asterisk accepts at most {MAX_ACTION_HEADERS}")]
+    TooManyHeaders {
+        /// How many headers the action had.
+        count: usize,
+    },
+}
+
+/// How lines end on this connection; decided by the first line end seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LineMode {
+    /// Not known yet.
+    #[default]
+    Unknown,
+    /// `\r\n` ends a line; a bare `\n` is part of a value (Asterisk's `Park successful\n`).
+    Crlf,
+    /// `\n` ends a line (a trailing `\r` is dropped); Asterisk accepts such input too.
+    Lf,
+}
+
+/// One decoded item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoded<'a> {
+    /// The greeting line, e.g. `Asterisk Call Manager/11.0.0`, without its line end.
+    Banner(Banner<'a>),
+    /// One message.
+    Message(RawMessage<'a>),
+}
+
+/// The greeting line Asterisk sends on connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Banner<'a> {
+    /// The whole line without its line end.
+    pub line: &'a [u8],
+}
+
+impl Banner<'_> {
+    /// The protocol version `N.N[.N]` after the last `/`, if it parses.
+    ///
+    /// ```
+    /// use ami_parking::ami_codec::Banner;
+    /// assert_eq!(Banner { line: b"Asterisk Call Manager/11.0.0" }.version(), Some((11, 0, 0)));
+    /// assert_eq!(Banner { line: b"Asterisk Call Manager/1.1" }.version(), Some((1, 1, 0)));
+    /// ```
+    pub fn version(&self) -> Option<(u32, u32, u32)> {
+        let text = std::str::from_utf8(self.line).ok()?;
+        let v = text.rsplit('/').next()?.trim();
+        let mut parts = v.split('.').map(|p| p.parse::<u32>());
+        let a = parts.next()?.ok()?;
+        let b = parts.next()?.ok()?;
+        let c = match parts.next() {
+            Some(c) => c.ok()?,
+            None => 0,
+        };
+        if parts.next().is_some() {
+            return None;
+        }
+        Some((a, b, c))
+    }
+}
+
+/// One message, borrowed from the decoder's input; headers are parsed on demand.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RawMessage<'a> {
+    body: &'a [u8],
+    mode: LineMode,
+}
+
+impl fmt::Debug for RawMessage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.to_message(), f)
+    }
+}
+
+impl<'a> RawMessage<'a> {
+    /// A raw message over `body` (lines ended by `\r\n`, final line end optional).
+    pub fn new(body: &'a [u8]) -> Self {
+        Self {
+            body,
+            mode: LineMode::Crlf,
+        }
+    }
+
+    /// The message's bytes (every line with its line end).
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.body
+    }
+
+    /// The headers in order, parsed lazily: split on the first `:`, one following space dropped.
+    /// A line without `:` (old Command output) comes back with an empty key.
+    pub fn headers(&self) -> Headers<'a> {
+        Headers {
+            rest: self.body,
+            mode: self.mode,
+        }
+    }
+
+    /// The first value of `key` (ASCII case-insensitive).
+    pub fn get(&self, key: &str) -> Option<&'a [u8]> {
+        self.headers()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key.as_bytes()))
+            .map(|(_, v)| v)
+    }
+
+    /// The first header, e.g. `(b"Event", b"Newexten")`, without scanning further.
+    pub fn first(&self) -> Option<(&'a [u8], &'a [u8])> {
+        self.headers().next()
+    }
+
+    /// The event name when the message starts with `Event:`.
+    pub fn event_name(&self) -> Option<&'a [u8]> {
+        self.first()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(b"Event"))
+            .map(|(_, v)| v)
+    }
+
+    /// Builds the owned header list.
+    pub fn to_message(&self) -> Message {
+        let mut m = Message::with_capacity(16, self.body.len());
+        for (k, v) in self.headers() {
+            m.push(k, v);
+        }
+        m
+    }
+}
+
+/// Iterator over a [`RawMessage`]'s headers.
+#[derive(Debug, Clone)]
+pub struct Headers<'a> {
+    rest: &'a [u8],
+    mode: LineMode,
+}
+
+impl<'a> Iterator for Headers<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.rest.is_empty() {
+                return None;
+            }
+            let (line, rest) = split_line(self.rest, self.mode);
+            self.rest = rest;
+            if line.is_empty() {
+                continue;
+            }
+            return Some(match memchr::memchr(b':', line) {
+                Some(i) => {
+                    let v = &line[i + 1..];
+                    (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
+                }
+                None => (&line[..0], line),
+            });
+        }
+    }
+}
+
+/// Splits off the first line. In CRLF mode only `\r\n` ends a line.
+fn split_line(data: &[u8], mode: LineMode) -> (&[u8], &[u8]) {
+    match mode {
+        LineMode::Lf => match memchr::memchr(b'\n', data) {
+            Some(i) => {
+                let line = &data[..i];
+                (line.strip_suffix(b"\r").unwrap_or(line), &data[i + 1..])
+            }
+            None => (
+                data.strip_suffix(b"\r").unwrap_or(data),
+                &data[data.len()..],
+            ),
+        },
+        _ => {
+            let mut from = 0;
+            while let Some(i) = memchr::memchr(b'\n', &data[from..]) {
+                let at = from + i;
+                if at > 0 && data[at - 1] == b'\r' {
+                    return (&data[..at - 1], &data[at + 1..]);
+                }
+                from = at + 1;
+            }
+            (data, &data[data.len()..])
+        }
+    }
+}
+
+/// Incremental AMI decoder.
+///
+/// ```
+/// use ami_parking::ami_codec::{Decoder, Decoded};
+/// let mut d = Decoder::new();
+/// let mut names = Vec::new();
+/// let bytes = b"Asterisk Call Manager/11.0.0\r\nEvent: ParkedCall\r\nParkingSpace: 701\r\n\r\n";
+/// for chunk in bytes.chunks(7) {
+///     d.decode(chunk, |item| {
+///         if let Decoded::Message(m) = item {
+///             names.push(m.event_name().unwrap().to_vec());
+///         }
+///     }).unwrap();
+/// }
+/// assert_eq!(names, vec![b"ParkedCall".to_vec()]);
+/// ```
+#[derive(Debug)]
+pub struct Decoder {
+    buf: Vec<u8>,
+    mode: LineMode,
+    banner_done: bool,
+    max_message: usize,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+static CRLF2: std::sync::OnceLock<memmem::Finder<'static>> = std::sync::OnceLock::new();
+
+impl Decoder {
+    /// A decoder expecting a banner line first, with the default 1 MiB message cap.
+    pub fn new() -> Self {
+        Self::with_max_message_bytes(DEFAULT_MAX_MESSAGE_BYTES)
+    }
+
+    /// A decoder with a cap on one message's size.
+    pub fn with_max_message_bytes(max: usize) -> Self {
+        Self {
+            buf: Vec::new(),
+            mode: LineMode::Unknown,
+            banner_done: false,
+            max_message: max.max(64),
+        }
+    }
+
+    /// A decoder for a stream that has no banner line (or whose banner was consumed).
+    pub fn without_banner(mut self) -> Self {
+        self.banner_done = true;
+        self
+    }
+
+    /// The line ending in use, once known.
+    pub fn line_mode(&self) -> LineMode {
+        self.mode
+    }
+
+    /// Bytes held back waiting for the rest of a message.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Forgets all state (for a new connection).
+    pub fn reset(&mut self) {
+        *self = Self::with_max_message_bytes(self.max_message);
+    }
+
+    /// Feeds bytes; calls `f` for the banner and each complete message, in order.
+    ///
+    /// On error the decoder is reset and the connection should be dropped: the byte
+    /// stream can no longer be framed reliably.
+    pub fn decode<F: FnMut(Decoded<'_>)>(
+        &mut self,
+        input: &[u8],
+        mut f: F,
+    ) -> Result<(), DecodeError> {
+        let result = if self.buf.is_empty() {
+            match self.parse(input, &mut f) {
+                Ok(used) => {
+                    self.buf.extend_from_slice(&input[used..]);
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            let mut buf = std::mem::take(&mut self.buf);
+            buf.extend_from_slice(input);
+            match self.parse(&buf, &mut f) {
+                Ok(used) => {
+                    buf.drain(..used);
+                    self.buf = buf;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        };
+        if result.is_ok() && self.buf.len() > self.max_message {
+            self.reset();
+            return Err(DecodeError::MessageTooLarge {
+                limit: self.max_message,
+            });
+        }
+        if result.is_err() {
+            self.reset();
+        }
+        result
+    }
+
+    fn parse<F: FnMut(Decoded<'_>)>(
+        &mut self,
+        data: &[u8],
+        f: &mut F,
+    ) -> Result<usize, DecodeError> {
+        let mut pos = 0;
+        if !self.banner_done || self.mode == LineMode::Unknown {
+            let Some(nl) = memchr::memchr(b'\n', data) else {
+                return Ok(0);
+            };
+            self.mode = if nl > 0 && data[nl - 1] == b'\r' {
+                LineMode::Crlf
+            } else {
+                LineMode::Lf
+            };
+            if !self.banner_done {
+                self.banner_done = true;
+                let line = &data[..nl];
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if !line.is_empty() && memchr::memchr(b':', line).is_none() {
+                    f(Decoded::Banner(Banner { line }));
+                    pos = nl + 1;
+                }
+            }
+        }
+        let finder = CRLF2.get_or_init(|| memmem::Finder::new(b"\r\n\r\n"));
+        loop {
+            // Empty lines between messages are ignored.
+            loop {
+                let rest = &data[pos..];
+                if rest.starts_with(b"\r\n") {
+                    pos += 2;
+                } else if rest.starts_with(b"\n") {
+                    pos += 1;
+                } else {
+                    break;
+                }
+            }
+            let rest = &data[pos..];
+            if rest.is_empty() {
+                return Ok(pos);
+            }
+            let (body_len, used) = match self.mode {
+                LineMode::Lf => match find_lf_end(rest) {
+                    Some((body, used)) => (body, used),
+                    None => return Ok(pos),
+                },
+                _ => match finder.find(rest) {
+                    Some(i) => (i + 2, i + 4),
+                    None => return Ok(pos),
+                },
+            };
+            if body_len > self.max_message {
+                return Err(DecodeError::MessageTooLarge {
+                    limit: self.max_message,
+                });
+            }
+            f(Decoded::Message(RawMessage {
+                body: &rest[..body_len],
+                mode: self.mode,
+            }));
+            pos += used;
+        }
+    }
+}
+
+/// In LF mode a message ends at `\n` followed by an empty line (`\n` or `\r\n`).
+fn find_lf_end(data: &[u8]) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'\n', &data[from..]) {
+        let at = from + i;
+        let next = &data[at + 1..];
+        if next.starts_with(b"\n") {
+            return Some((at + 1, at + 2));
+        }
+        if next.starts_with(b"\r\n") {
+            return Some((at + 1, at + 3));
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Checks one header against Asterisk's limits for what a client may send.
+pub(crate) fn check_header(key: &[u8], value: &[u8]) -> Result<(), EncodeError> {
+    let lossy = || String::from_utf8_lossy(key).into_owned();
+    if key.iter().chain(value).any(|&b| b == b'\r' || b == b'\n') {
+        return Err(EncodeError::LineBreak { key: lossy() });
+    }
+    if key.is_empty()
+        || !key
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-_.()/".contains(&b))
+    {
+        return Err(EncodeError::InvalidKey { key: lossy() });
+    }
+    let len = key.len() + 2 + value.len();
+    if len > MAX_ACTION_LINE_BYTES {
+        return Err(EncodeError::LineTooLong { key: lossy(), len });
+    }
+    Ok(())
+}
+
+/// Checks a whole action against Asterisk's limits.
+pub(crate) fn check_action(action: &Message) -> Result<(), EncodeError> {
+    if action.len() > MAX_ACTION_HEADERS {
+        return Err(EncodeError::TooManyHeaders {
+            count: action.len(),
+        });
+    }
+    action.iter().try_for_each(|(k, v)| check_header(k, v))
+}
+
+/// Encodes an action as AMI bytes: one `Key: Value\r\n` per header, then `\r\n`.
+///
+/// ```
+/// use ami_parking::{ami_codec::encode_action, Action};
+/// let mut out = Vec::new();
+/// encode_action(&Action::new("Ping"), &mut out).unwrap();
+/// assert_eq!(out, b"Action: Ping\r\n\r\n");
+/// assert!(encode_action(&Action::new("Park").header("Channel", "x\r\nAction: Hangup"), &mut out).is_err());
+/// ```
+pub fn encode_action(action: &Action, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    encode_message(action.as_message(), out)
+}
+
+/// Encodes any message as AMI bytes, with the same checks as [`encode_action`].
+pub fn encode_message(message: &Message, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    check_action(message)?;
+    for (k, v) in message.iter() {
+        out.extend_from_slice(k);
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(())
+}
+
+/// Writes a message as Asterisk writes it (no client-side limits): used by the
+/// reference model and tests.
+pub fn write_server_message(message: &Message, out: &mut Vec<u8>) {
+    for (k, v) in message.iter() {
+        out.extend_from_slice(k);
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(chunks: &[&[u8]]) -> (Vec<Vec<u8>>, Vec<Message>) {
+        let mut d = Decoder::new();
+        let mut banners = Vec::new();
+        let mut msgs = Vec::new();
+        for c in chunks {
+            d.decode(c, |item| match item {
+                Decoded::Banner(b) => banners.push(b.line.to_vec()),
+                Decoded::Message(m) => msgs.push(m.to_message()),
+            })
+            .unwrap();
+        }
+        (banners, msgs)
+    }
+
+    #[test]
+    fn banner_line_is_handled_on_its_own() {
+        let (b, m) = decode_all(&[
+            b"Asterisk Call Manager/11.0.0\r\n",
+            b"Response: Success\r\n\r\n",
+        ]);
+        assert_eq!(b, vec![b"Asterisk Call Manager/11.0.0".to_vec()]);
+        assert_eq!(m.len(), 1);
+        assert_eq!(
+            Banner {
+                line: b"Asterisk Call Manager/13.0.0"
+            }
+            .version(),
+            Some((13, 0, 0))
+        );
+        assert_eq!(
+            Banner {
+                line: b"Asterisk Call Manager/x"
+            }
+            .version(),
+            None
+        );
+    }
+
+    #[test]
+    fn split_on_first_colon_and_strip_one_space() {
+        let (_, m) =
+            decode_all(&[b"Banner/1.1\r\nMessage: a: b:c\r\nKey:  two\r\nX-Y(z)/w.v: 1\r\n\r\n"]);
+        assert_eq!(m[0].get("Message"), Some(&b"a: b:c"[..]));
+        assert_eq!(m[0].get("key"), Some(&b" two"[..]));
+        assert_eq!(m[0].get("x-y(z)/w.v"), Some(&b"1"[..]));
+    }
+
+    #[test]
+    fn bare_lf_inside_a_value_is_kept() {
+        let (_, m) = decode_all(&[b"Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nMessage: Park successful\n\r\n\r\nEvent: X\r\n\r\n"]);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].get("Message"), Some(&b"Park successful\n"[..]));
+    }
+
+    #[test]
+    fn lf_only_input_is_tolerated() {
+        let (b, m) = decode_all(&[b"Asterisk Call Manager/11.0.0\nEvent: A\nK: v\n\nEvent: B\n\n"]);
+        assert_eq!(b.len(), 1);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].get("K"), Some(&b"v"[..]));
+    }
+
+    #[test]
+    fn empty_messages_are_ignored() {
+        let (_, m) = decode_all(&[b"A/1.0\r\n\r\n\r\nEvent: A\r\n\r\n\r\n"]);
+        assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn no_banner_when_first_line_is_a_header() {
+        let (b, m) = decode_all(&[b"Event: A\r\n\r\n"]);
+        assert!(b.is_empty());
+        assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn oversized_message_is_a_typed_error() {
+        let mut d = Decoder::with_max_message_bytes(100);
+        let big = vec![b'a'; 200];
+        let err = d.decode(&big, |_| {}).unwrap_err();
+        assert_eq!(err, DecodeError::MessageTooLarge { limit: 100 });
+        assert!(err.to_string().contains("100 bytes"));
+        // Same for a complete message past the cap, whatever the chunking.
+        let mut d = Decoder::with_max_message_bytes(100);
+        let mut m = b"Event: A\r\nX: ".to_vec();
+        m.extend(std::iter::repeat_n(b'b', 150));
+        m.extend_from_slice(b"\r\n\r\n");
+        assert!(d.decode(&m, |_| {}).is_err());
+    }
+
+    #[test]
+    fn encoder_refuses_injection_long_lines_and_too_many_headers() {
+        let mut out = Vec::new();
+        let e =
+            encode_action(&Action::new("Park").header("Channel", "a\nb"), &mut out).unwrap_err();
+        assert!(matches!(e, EncodeError::LineBreak { .. }));
+        let e = encode_action(&Action::new("Park").header("Chan\rnel", "a"), &mut out).unwrap_err();
+        assert!(matches!(e, EncodeError::LineBreak { .. }));
+        let long = "x".repeat(1100);
+        let e = encode_action(&Action::new("Park").header("Channel", &long), &mut out).unwrap_err();
+        assert!(matches!(e, EncodeError::LineTooLong { .. }));
+        let mut a = Action::new("Originate");
+        for i in 0..130 {
+            a = a.header("Variable", format!("v{i}=1"));
+        }
+        assert!(matches!(
+            encode_action(&a, &mut out).unwrap_err(),
+            EncodeError::TooManyHeaders { count: 131 }
+        ));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn encoder_error_never_quotes_the_value() {
+        let mut out = Vec::new();
+        let e = encode_action(
+            &Action::new("Login").header("Secret", "hunter2\n"),
+            &mut out,
+        )
+        .unwrap_err();
+        assert!(!e.to_string().contains("hunter2"));
+    }
+}

@@ -1,0 +1,108 @@
+//! Typed errors. Messages say what failed and what to do; secrets never appear.
+
+use crate::ami_codec::{DecodeError, EncodeError};
+use crate::model::ServerId;
+use std::time::Duration;
+
+/// Why a request (list, park, retrieve, any action) failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParkingError {
+    /// Asterisk answered `Response: Error`; `message` is Asterisk's own text.
+    #[error("Asterisk refused {action}: {message}")]
+    Asterisk {
+        /// The action that was refused.
+        action: String,
+        /// Asterisk's `Message`, trailing line break removed.
+        message: String,
+        /// The server that answered.
+        server_id: ServerId,
+    },
+    /// The link to Asterisk (or amiws) dropped before the answer came.
+    #[error("{action} failed: the connection to Asterisk was lost before it was answered")]
+    Disconnected {
+        /// The action that was pending.
+        action: String,
+    },
+    /// No answer within the request's deadline.
+    #[error("{action} got no answer from Asterisk within {after:?}")]
+    Timeout {
+        /// The action that timed out.
+        action: String,
+        /// The deadline that passed.
+        after: Duration,
+    },
+    /// Park was accepted, but no `ParkedCall` event for the channel came in time.
+    #[error("Asterisk accepted Park for {channel} but sent no ParkedCall event for it within {after:?}; check that the AMI user has read=call")]
+    NoParkedCallEvent {
+        /// The channel that was to be parked.
+        channel: String,
+        /// The deadline that passed.
+        after: Duration,
+    },
+    /// The Originate that was to retrieve a call failed.
+    #[error(
+        "retrieving {lot},{space} failed: Asterisk could not originate to {channel} ({reason})"
+    )]
+    OriginateFailed {
+        /// The lot.
+        lot: String,
+        /// The space.
+        space: u32,
+        /// The channel the call was to go to.
+        channel: String,
+        /// Asterisk's `Reason` code or message.
+        reason: String,
+    },
+    /// Refused without sending anything: the store knows the space is empty.
+    #[error("nothing is parked in space {space} of lot {lot} on server {server_id}; nothing to retrieve")]
+    SpaceEmpty {
+        /// The lot.
+        lot: String,
+        /// The space.
+        space: u32,
+        /// The server.
+        server_id: ServerId,
+    },
+    /// The action could not be encoded (header injection, too long, too many lines).
+    #[error("the action cannot be sent: {0}")]
+    Encode(#[from] EncodeError),
+    /// The connection is not logged in, so the action was not sent.
+    #[error("{action} was not sent: not logged in to Asterisk yet")]
+    NotLoggedIn {
+        /// The action.
+        action: String,
+    },
+    /// Several servers could take the action and none was named.
+    #[error("{action} is ambiguous: servers {servers:?} could take it; name one")]
+    AmbiguousServer {
+        /// The action.
+        action: String,
+        /// The candidates.
+        servers: Vec<ServerId>,
+    },
+    /// An invalid argument (e.g. a timeout too large to send).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+/// Why the connection as a whole failed (the transport reconnects after these).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectionError {
+    /// The byte stream could not be framed.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// Asterisk rejected the login.
+    #[error("Asterisk rejected the login for user `{username}`: {message}; check the user and secret in manager.conf")]
+    LoginRejected {
+        /// The AMI user.
+        username: String,
+        /// Asterisk's message.
+        message: String,
+    },
+    /// The server answered something that is not AMI.
+    #[error("the server does not speak AMI: {0}")]
+    Protocol(String),
+    /// No answer to the keep-alive Ping or the login in time.
+    #[error("Asterisk stopped answering ({0} without a reply)")]
+    Unresponsive(String),
+}

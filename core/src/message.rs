@@ -1,0 +1,171 @@
+//! One AMI message as an ordered list of headers, owned, with case-insensitive lookup.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// One AMI message: an ordered list of `Key: Value` headers.
+///
+/// Keys and values are bytes (Asterisk does not promise UTF-8); keys are compared
+/// case-insensitively (ASCII), repeated keys are kept in order. All headers live in
+/// one buffer, so a message costs two allocations whatever its size.
+///
+/// ```
+/// use ami_parking::Message;
+/// let m = Message::from_pairs([("Event", "ParkedCall"), ("Parkinglot", "vip")]);
+/// assert_eq!(m.get_str("parkinglot").as_deref(), Some("vip"));
+/// assert_eq!(m.event_name().as_deref(), Some("ParkedCall"));
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Message {
+    buf: Vec<u8>,
+    // (key start, key end, value end); the value starts at key end.
+    fields: Vec<(u32, u32, u32)>,
+}
+
+impl Message {
+    /// An empty message.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty message with room for `headers` headers of `bytes` bytes in all.
+    pub fn with_capacity(headers: usize, bytes: usize) -> Self {
+        Self {
+            buf: Vec::with_capacity(bytes),
+            fields: Vec::with_capacity(headers),
+        }
+    }
+
+    /// Builds a message from `(key, value)` pairs, in order.
+    pub fn from_pairs<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        let mut m = Self::new();
+        for (k, v) in pairs {
+            m.push(k.as_ref(), v.as_ref());
+        }
+        m
+    }
+
+    /// Appends one header.
+    pub fn push(&mut self, key: &[u8], value: &[u8]) {
+        let ks = self.buf.len() as u32;
+        self.buf.extend_from_slice(key);
+        let ke = self.buf.len() as u32;
+        self.buf.extend_from_slice(value);
+        self.fields.push((ks, ke, self.buf.len() as u32));
+    }
+
+    /// Number of headers.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// True when the message has no header.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// The headers in wire order, as `(key, value)` byte slices.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.fields.iter().map(move |&(ks, ke, ve)| {
+            (
+                &self.buf[ks as usize..ke as usize],
+                &self.buf[ke as usize..ve as usize],
+            )
+        })
+    }
+
+    /// The first value of `key` (case-insensitive), as bytes.
+    pub fn get(&self, key: &str) -> Option<&[u8]> {
+        self.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key.as_bytes()))
+            .map(|(_, v)| v)
+    }
+
+    /// The first value of `key` (case-insensitive), as text; invalid UTF-8 is replaced.
+    pub fn get_str(&self, key: &str) -> Option<Cow<'_, str>> {
+        self.get(key).map(String::from_utf8_lossy)
+    }
+
+    /// Every value of `key` (case-insensitive), in order.
+    pub fn get_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(key.as_bytes()))
+            .map(|(_, v)| v)
+    }
+
+    /// True when `key` is present and its value equals `value`, both ASCII case-insensitive.
+    pub fn is(&self, key: &str, value: &str) -> bool {
+        self.get(key)
+            .is_some_and(|v| v.eq_ignore_ascii_case(value.as_bytes()))
+    }
+
+    /// The `Event` header, if this is an event.
+    pub fn event_name(&self) -> Option<Cow<'_, str>> {
+        self.get_str("Event")
+    }
+
+    /// The `Response` header, if this is a response.
+    pub fn response(&self) -> Option<Cow<'_, str>> {
+        self.get_str("Response")
+    }
+
+    /// The `ActionID` header.
+    pub fn action_id(&self) -> Option<&[u8]> {
+        self.get("ActionID")
+    }
+
+    /// Heap bytes this message holds (for memory accounting).
+    pub fn heap_bytes(&self) -> usize {
+        self.buf.capacity() + self.fields.capacity() * std::mem::size_of::<(u32, u32, u32)>()
+    }
+}
+
+/// Values of keys that carry secrets are never printed.
+pub(crate) fn is_secret_key(key: &[u8]) -> bool {
+    key.eq_ignore_ascii_case(b"Secret") || key.eq_ignore_ascii_case(b"Key")
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut l = f.debug_list();
+        for (k, v) in self.iter() {
+            let v = if is_secret_key(k) {
+                Cow::Borrowed("<redacted>")
+            } else {
+                String::from_utf8_lossy(v)
+            };
+            l.entry(&format_args!("{}: {}", String::from_utf8_lossy(k), v));
+        }
+        l.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_headers_keep_order_and_lookup_is_case_insensitive() {
+        let m = Message::from_pairs([
+            ("Output", "a"),
+            ("uniqueid", "1"),
+            ("Output", "b"),
+            ("UniqueID", "2"),
+        ]);
+        assert_eq!(
+            m.get_all("output").collect::<Vec<_>>(),
+            vec![&b"a"[..], &b"b"[..]]
+        );
+        assert_eq!(m.get("UNIQUEID"), Some(&b"1"[..]));
+        assert_eq!(m.len(), 4);
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let m = Message::from_pairs([("Action", "Login"), ("Secret", "hunter2"), ("Key", "abc")]);
+        let d = format!("{m:?}");
+        assert!(!d.contains("hunter2") && !d.contains("abc"), "{d}");
+    }
+}

@@ -1,0 +1,147 @@
+//! Options of the parking feature, named as in the TypeScript original.
+
+use crate::model::{ParkedCall, Retriever, DEFAULT_NEAR_TIMEOUT};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Keeps or drops a call (`parked_call_filter`).
+pub type CallFilter = Arc<dyn Fn(&ParkedCall) -> bool + Send + Sync>;
+/// Rewrites a call before it enters the store (`transform_parked_call`).
+pub type CallTransform = Arc<dyn Fn(ParkedCall) -> ParkedCall + Send + Sync>;
+/// Called with a call (`on_call_parked`, `on_call_timeout`, `on_call_give_up`).
+pub type CallCallback = Arc<dyn Fn(&ParkedCall) + Send + Sync>;
+/// Called with a retrieved call and its retriever (`on_call_retrieved`).
+pub type RetrievedCallback = Arc<dyn Fn(&ParkedCall, &Retriever) + Send + Sync>;
+
+/// Options of the parking store and connection (the seed's `useAmiParking` options).
+///
+/// ```
+/// use ami_parking::ParkingOptions;
+/// use std::time::Duration;
+/// let opts = ParkingOptions::default()
+///     .default_parking_lot("vip")
+///     .poll_interval(Duration::from_secs(30))
+///     .parked_call_filter(|c| &*c.parking_lot != "staff")
+///     .on_call_parked(|c| println!("parked at {}", c.parking_space));
+/// assert_eq!(opts.default_parking_lot, "vip");
+/// ```
+#[derive(Clone)]
+pub struct ParkingOptions {
+    /// Lot used when a request names none (`default`).
+    pub default_parking_lot: String,
+    /// Fetch lots and calls when the connection logs in, and again whenever it or a
+    /// server behind amiws logs in again (default true).
+    pub auto_refresh: bool,
+    /// Periodic resync while logged in; zero turns it off (default).
+    pub poll_interval: Duration,
+    /// Threshold for [`ParkedCall::is_near_timeout`] (default 30 s).
+    pub near_timeout_threshold: Duration,
+    /// Calls for which this returns false never enter the store and fire no event.
+    pub parked_call_filter: Option<CallFilter>,
+    /// Applied to every call before the filter and the store.
+    pub transform_parked_call: Option<CallTransform>,
+    /// Called for each live `Parked` event.
+    pub on_call_parked: Option<CallCallback>,
+    /// Called for each `Retrieved` event.
+    pub on_call_retrieved: Option<RetrievedCallback>,
+    /// Called for each `TimedOut` event.
+    pub on_call_timeout: Option<CallCallback>,
+    /// Called for each `GaveUp` event.
+    pub on_call_give_up: Option<CallCallback>,
+}
+
+impl Default for ParkingOptions {
+    fn default() -> Self {
+        Self {
+            default_parking_lot: "default".into(),
+            auto_refresh: true,
+            poll_interval: Duration::ZERO,
+            near_timeout_threshold: DEFAULT_NEAR_TIMEOUT,
+            parked_call_filter: None,
+            transform_parked_call: None,
+            on_call_parked: None,
+            on_call_retrieved: None,
+            on_call_timeout: None,
+            on_call_give_up: None,
+        }
+    }
+}
+
+impl fmt::Debug for ParkingOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParkingOptions")
+            .field("default_parking_lot", &self.default_parking_lot)
+            .field("auto_refresh", &self.auto_refresh)
+            .field("poll_interval", &self.poll_interval)
+            .field("near_timeout_threshold", &self.near_timeout_threshold)
+            .field("parked_call_filter", &self.parked_call_filter.is_some())
+            .field(
+                "transform_parked_call",
+                &self.transform_parked_call.is_some(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl ParkingOptions {
+    /// Sets `default_parking_lot`.
+    pub fn default_parking_lot(mut self, lot: impl Into<String>) -> Self {
+        self.default_parking_lot = lot.into();
+        self
+    }
+    /// Sets `auto_refresh`.
+    pub fn auto_refresh(mut self, on: bool) -> Self {
+        self.auto_refresh = on;
+        self
+    }
+    /// Sets `poll_interval` (zero = off).
+    pub fn poll_interval(mut self, every: Duration) -> Self {
+        self.poll_interval = every;
+        self
+    }
+    /// Sets the near-timeout threshold.
+    pub fn near_timeout_threshold(mut self, t: Duration) -> Self {
+        self.near_timeout_threshold = t;
+        self
+    }
+    /// Sets `parked_call_filter`.
+    pub fn parked_call_filter(
+        mut self,
+        f: impl Fn(&ParkedCall) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.parked_call_filter = Some(Arc::new(f));
+        self
+    }
+    /// Sets `transform_parked_call`.
+    pub fn transform_parked_call(
+        mut self,
+        f: impl Fn(ParkedCall) -> ParkedCall + Send + Sync + 'static,
+    ) -> Self {
+        self.transform_parked_call = Some(Arc::new(f));
+        self
+    }
+    /// Sets `on_call_parked`.
+    pub fn on_call_parked(mut self, f: impl Fn(&ParkedCall) + Send + Sync + 'static) -> Self {
+        self.on_call_parked = Some(Arc::new(f));
+        self
+    }
+    /// Sets `on_call_retrieved`.
+    pub fn on_call_retrieved(
+        mut self,
+        f: impl Fn(&ParkedCall, &Retriever) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_call_retrieved = Some(Arc::new(f));
+        self
+    }
+    /// Sets `on_call_timeout`.
+    pub fn on_call_timeout(mut self, f: impl Fn(&ParkedCall) + Send + Sync + 'static) -> Self {
+        self.on_call_timeout = Some(Arc::new(f));
+        self
+    }
+    /// Sets `on_call_give_up`.
+    pub fn on_call_give_up(mut self, f: impl Fn(&ParkedCall) + Send + Sync + 'static) -> Self {
+        self.on_call_give_up = Some(Arc::new(f));
+        self
+    }
+}
