@@ -31,8 +31,7 @@ impl Action {
 
     /// Appends a header (builder style).
     pub fn header(mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Self {
-        self.msg
-            .push(key.as_ref().as_bytes(), value.as_ref().as_bytes());
+        self.msg.push(key.as_ref().as_bytes(), value.as_ref().as_bytes());
         self
     }
 
@@ -46,8 +45,7 @@ impl Action {
 
     /// Appends a header in place.
     pub fn push(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) {
-        self.msg
-            .push(key.as_ref().as_bytes(), value.as_ref().as_bytes());
+        self.msg.push(key.as_ref().as_bytes(), value.as_ref().as_bytes());
     }
 
     /// The action's name.

@@ -129,10 +129,7 @@ impl fmt::Debug for RawMessage<'_> {
 impl<'a> RawMessage<'a> {
     /// A raw message over `body` (lines ended by `\r\n`, final line end optional).
     pub fn new(body: &'a [u8]) -> Self {
-        Self {
-            body,
-            mode: LineMode::Crlf,
-        }
+        Self { body, mode: LineMode::Crlf }
     }
 
     /// The message's bytes (every line with its line end).
@@ -143,17 +140,12 @@ impl<'a> RawMessage<'a> {
     /// The headers in order, parsed lazily: split on the first `:`, one following space dropped.
     /// A line without `:` (old Command output) comes back with an empty key.
     pub fn headers(&self) -> Headers<'a> {
-        Headers {
-            rest: self.body,
-            mode: self.mode,
-        }
+        Headers { rest: self.body, mode: self.mode }
     }
 
     /// The first value of `key` (ASCII case-insensitive).
     pub fn get(&self, key: &str) -> Option<&'a [u8]> {
-        self.headers()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key.as_bytes()))
-            .map(|(_, v)| v)
+        self.headers().find(|(k, _)| k.eq_ignore_ascii_case(key.as_bytes())).map(|(_, v)| v)
     }
 
     /// The first header, e.g. `(b"Event", b"Newexten")`, without scanning further.
@@ -163,9 +155,7 @@ impl<'a> RawMessage<'a> {
 
     /// The event name when the message starts with `Event:`.
     pub fn event_name(&self) -> Option<&'a [u8]> {
-        self.first()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(b"Event"))
-            .map(|(_, v)| v)
+        self.first().filter(|(k, _)| k.eq_ignore_ascii_case(b"Event")).map(|(_, v)| v)
     }
 
     /// Builds the owned header list.
@@ -217,10 +207,7 @@ fn split_line(data: &[u8], mode: LineMode) -> (&[u8], &[u8]) {
                 let line = &data[..i];
                 (line.strip_suffix(b"\r").unwrap_or(line), &data[i + 1..])
             }
-            None => (
-                data.strip_suffix(b"\r").unwrap_or(data),
-                &data[data.len()..],
-            ),
+            None => (data.strip_suffix(b"\r").unwrap_or(data), &data[data.len()..]),
         },
         _ => {
             let mut from = 0;
@@ -276,12 +263,7 @@ impl Decoder {
 
     /// A decoder with a cap on one message's size.
     pub fn with_max_message_bytes(max: usize) -> Self {
-        Self {
-            buf: Vec::new(),
-            mode: LineMode::Unknown,
-            banner_done: false,
-            max_message: max.max(64),
-        }
+        Self { buf: Vec::new(), mode: LineMode::Unknown, banner_done: false, max_message: max.max(64) }
     }
 
     /// A decoder for a stream that has no banner line (or whose banner was consumed).
@@ -309,11 +291,7 @@ impl Decoder {
     ///
     /// On error the decoder is reset and the connection should be dropped: the byte
     /// stream can no longer be framed reliably.
-    pub fn decode<F: FnMut(Decoded<'_>)>(
-        &mut self,
-        input: &[u8],
-        mut f: F,
-    ) -> Result<(), DecodeError> {
+    pub fn decode<F: FnMut(Decoded<'_>)>(&mut self, input: &[u8], mut f: F) -> Result<(), DecodeError> {
         let result = if self.buf.is_empty() {
             match self.parse(input, &mut f) {
                 Ok(used) => {
@@ -336,9 +314,7 @@ impl Decoder {
         };
         if result.is_ok() && self.buf.len() > self.max_message {
             self.reset();
-            return Err(DecodeError::MessageTooLarge {
-                limit: self.max_message,
-            });
+            return Err(DecodeError::MessageTooLarge { limit: self.max_message });
         }
         if result.is_err() {
             self.reset();
@@ -346,21 +322,13 @@ impl Decoder {
         result
     }
 
-    fn parse<F: FnMut(Decoded<'_>)>(
-        &mut self,
-        data: &[u8],
-        f: &mut F,
-    ) -> Result<usize, DecodeError> {
+    fn parse<F: FnMut(Decoded<'_>)>(&mut self, data: &[u8], f: &mut F) -> Result<usize, DecodeError> {
         let mut pos = 0;
         if !self.banner_done || self.mode == LineMode::Unknown {
             let Some(nl) = memchr::memchr(b'\n', data) else {
                 return Ok(0);
             };
-            self.mode = if nl > 0 && data[nl - 1] == b'\r' {
-                LineMode::Crlf
-            } else {
-                LineMode::Lf
-            };
+            self.mode = if nl > 0 && data[nl - 1] == b'\r' { LineMode::Crlf } else { LineMode::Lf };
             if !self.banner_done {
                 self.banner_done = true;
                 let line = &data[..nl];
@@ -399,14 +367,9 @@ impl Decoder {
                 },
             };
             if body_len > self.max_message {
-                return Err(DecodeError::MessageTooLarge {
-                    limit: self.max_message,
-                });
+                return Err(DecodeError::MessageTooLarge { limit: self.max_message });
             }
-            f(Decoded::Message(RawMessage {
-                body: &rest[..body_len],
-                mode: self.mode,
-            }));
+            f(Decoded::Message(RawMessage { body: &rest[..body_len], mode: self.mode }));
             pos += used;
         }
     }
@@ -435,11 +398,7 @@ pub(crate) fn check_header(key: &[u8], value: &[u8]) -> Result<(), EncodeError> 
     if key.iter().chain(value).any(|&b| b == b'\r' || b == b'\n') {
         return Err(EncodeError::LineBreak { key: lossy() });
     }
-    if key.is_empty()
-        || !key
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"-_.()/".contains(&b))
-    {
+    if key.is_empty() || !key.iter().all(|&b| b.is_ascii_alphanumeric() || b"-_.()/".contains(&b)) {
         return Err(EncodeError::InvalidKey { key: lossy() });
     }
     let len = key.len() + 2 + value.len();
@@ -452,9 +411,7 @@ pub(crate) fn check_header(key: &[u8], value: &[u8]) -> Result<(), EncodeError> 
 /// Checks a whole action against Asterisk's limits.
 pub(crate) fn check_action(action: &Message) -> Result<(), EncodeError> {
     if action.len() > MAX_ACTION_HEADERS {
-        return Err(EncodeError::TooManyHeaders {
-            count: action.len(),
-        });
+        return Err(EncodeError::TooManyHeaders { count: action.len() });
     }
     action.iter().try_for_each(|(k, v)| check_header(k, v))
 }
@@ -517,32 +474,16 @@ mod tests {
 
     #[test]
     fn banner_line_is_handled_on_its_own() {
-        let (b, m) = decode_all(&[
-            b"Asterisk Call Manager/11.0.0\r\n",
-            b"Response: Success\r\n\r\n",
-        ]);
+        let (b, m) = decode_all(&[b"Asterisk Call Manager/11.0.0\r\n", b"Response: Success\r\n\r\n"]);
         assert_eq!(b, vec![b"Asterisk Call Manager/11.0.0".to_vec()]);
         assert_eq!(m.len(), 1);
-        assert_eq!(
-            Banner {
-                line: b"Asterisk Call Manager/13.0.0"
-            }
-            .version(),
-            Some((13, 0, 0))
-        );
-        assert_eq!(
-            Banner {
-                line: b"Asterisk Call Manager/x"
-            }
-            .version(),
-            None
-        );
+        assert_eq!(Banner { line: b"Asterisk Call Manager/13.0.0" }.version(), Some((13, 0, 0)));
+        assert_eq!(Banner { line: b"Asterisk Call Manager/x" }.version(), None);
     }
 
     #[test]
     fn split_on_first_colon_and_strip_one_space() {
-        let (_, m) =
-            decode_all(&[b"Banner/1.1\r\nMessage: a: b:c\r\nKey:  two\r\nX-Y(z)/w.v: 1\r\n\r\n"]);
+        let (_, m) = decode_all(&[b"Banner/1.1\r\nMessage: a: b:c\r\nKey:  two\r\nX-Y(z)/w.v: 1\r\n\r\n"]);
         assert_eq!(m[0].get("Message"), Some(&b"a: b:c"[..]));
         assert_eq!(m[0].get("key"), Some(&b" two"[..]));
         assert_eq!(m[0].get("x-y(z)/w.v"), Some(&b"1"[..]));
@@ -594,8 +535,7 @@ mod tests {
     #[test]
     fn encoder_refuses_injection_long_lines_and_too_many_headers() {
         let mut out = Vec::new();
-        let e =
-            encode_action(&Action::new("Park").header("Channel", "a\nb"), &mut out).unwrap_err();
+        let e = encode_action(&Action::new("Park").header("Channel", "a\nb"), &mut out).unwrap_err();
         assert!(matches!(e, EncodeError::LineBreak { .. }));
         let e = encode_action(&Action::new("Park").header("Chan\rnel", "a"), &mut out).unwrap_err();
         assert!(matches!(e, EncodeError::LineBreak { .. }));
@@ -616,11 +556,7 @@ mod tests {
     #[test]
     fn encoder_error_never_quotes_the_value() {
         let mut out = Vec::new();
-        let e = encode_action(
-            &Action::new("Login").header("Secret", "hunter2\n"),
-            &mut out,
-        )
-        .unwrap_err();
+        let e = encode_action(&Action::new("Login").header("Secret", "hunter2\n"), &mut out).unwrap_err();
         assert!(!e.to_string().contains("hunter2"));
     }
 }

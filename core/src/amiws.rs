@@ -99,12 +99,7 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame, FrameError> {
         p.ws();
         match key.as_slice() {
             b"data" if p.peek() == Some(b'{') => data = Some(p.data_object()?),
-            b"type" => {
-                kind = p
-                    .scalar_text()?
-                    .and_then(|t| t.parse::<i64>().ok())
-                    .map(FrameType::from_code)
-            }
+            b"type" => kind = p.scalar_text()?.and_then(|t| t.parse::<i64>().ok()).map(FrameType::from_code),
             b"server_id" => server_id = p.scalar_text()?.and_then(|t| t.parse::<u32>().ok()),
             b"server_name" => server_name = p.scalar_text()?,
             _ => p.skip_value(0)?,
@@ -117,17 +112,9 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame, FrameError> {
         }
     }
     let data = data.ok_or(FrameError::NoData)?;
-    let kind = kind.unwrap_or(if data.get("Event").is_some() {
-        FrameType::Event
-    } else {
-        FrameType::Response
-    });
-    Ok(Frame {
-        kind,
-        server_id,
-        server_name,
-        data,
-    })
+    let kind =
+        kind.unwrap_or(if data.get("Event").is_some() { FrameType::Event } else { FrameType::Response });
+    Ok(Frame { kind, server_id, server_name, data })
 }
 
 struct Parser<'a> {
@@ -137,10 +124,7 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn err(&self, reason: &'static str) -> FrameError {
-        FrameError::Syntax {
-            offset: self.i,
-            reason,
-        }
+        FrameError::Syntax { offset: self.i, reason }
     }
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
@@ -243,9 +227,7 @@ impl Parser<'_> {
                 if start == self.i {
                     return Err(self.err("expected a value"));
                 }
-                Ok(Some(
-                    String::from_utf8_lossy(&self.b[start..self.i]).into_owned(),
-                ))
+                Ok(Some(String::from_utf8_lossy(&self.b[start..self.i]).into_owned()))
             }
         }
     }
@@ -359,26 +341,16 @@ impl Parser<'_> {
 /// assert_eq!(String::from_utf8(out).unwrap(),
 ///     r#"{"Action":"Originate","Variable":["A=1","B=2"],"CallerID":"Zoë","AMIServerID":"2"}"#);
 /// ```
-pub fn encode_action(
-    action: &Action,
-    server: Option<u32>,
-    out: &mut Vec<u8>,
-) -> Result<(), EncodeError> {
+pub fn encode_action(action: &Action, server: Option<u32>, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     encode_message(action.as_message(), server, out)
 }
 
 /// Like [`encode_action`] for any message.
-pub fn encode_message(
-    m: &Message,
-    server: Option<u32>,
-    out: &mut Vec<u8>,
-) -> Result<(), EncodeError> {
+pub fn encode_message(m: &Message, server: Option<u32>, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     check_action(m)?;
     for (k, v) in m.iter() {
         if v.iter().any(|&b| b < 0x20 || b == 0x7f) {
-            return Err(EncodeError::LineBreak {
-                key: String::from_utf8_lossy(k).into_owned(),
-            });
+            return Err(EncodeError::LineBreak { key: String::from_utf8_lossy(k).into_owned() });
         }
     }
     let pairs: Vec<(&[u8], &[u8])> = m.iter().collect();
@@ -394,11 +366,7 @@ pub fn encode_message(
         first = false;
         json_str(k, out);
         out.push(b':');
-        let values: Vec<&[u8]> = pairs[i..]
-            .iter()
-            .filter(|(pk, _)| pk == k)
-            .map(|(_, v)| *v)
-            .collect();
+        let values: Vec<&[u8]> = pairs[i..].iter().filter(|(pk, _)| pk == k).map(|(_, v)| *v).collect();
         if values.len() == 1 {
             json_str(values[0], out);
         } else {
@@ -437,13 +405,7 @@ fn json_str(s: &[u8], out: &mut Vec<u8>) {
 
 /// Writes a message as an amiws frame, as amiws 2.2 writes it (used by the reference
 /// model and test servers).
-pub fn write_frame(
-    kind: FrameType,
-    server_id: u32,
-    server_name: &str,
-    data: &Message,
-    out: &mut Vec<u8>,
-) {
+pub fn write_frame(kind: FrameType, server_id: u32, server_name: &str, data: &Message, out: &mut Vec<u8>) {
     let code = match kind {
         FrameType::Event => 3,
         FrameType::Response => 4,
@@ -502,19 +464,8 @@ mod tests {
 
     #[test]
     fn broken_frames_are_errors_not_panics() {
-        for bad in [
-            &b""[..],
-            b"{",
-            b"{\"data\": ",
-            b"[1]",
-            b"{\"type\": 3}",
-            b"{\"data\": {\"a\": \"b",
-        ] {
-            assert!(
-                decode_frame(bad).is_err(),
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
+        for bad in [&b""[..], b"{", b"{\"data\": ", b"[1]", b"{\"type\": 3}", b"{\"data\": {\"a\": \"b"] {
+            assert!(decode_frame(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
     }
 
@@ -527,24 +478,9 @@ mod tests {
     #[test]
     fn encode_refuses_control_characters_and_injection() {
         let mut out = Vec::new();
-        assert!(encode_action(
-            &Action::new("Park").header("Channel", "a\tb"),
-            None,
-            &mut out
-        )
-        .is_err());
-        assert!(encode_action(
-            &Action::new("Park").header("Channel", "a\nb"),
-            None,
-            &mut out
-        )
-        .is_err());
-        encode_action(
-            &Action::new("Park").header("Channel", "a\"b\\c"),
-            None,
-            &mut out,
-        )
-        .unwrap();
+        assert!(encode_action(&Action::new("Park").header("Channel", "a\tb"), None, &mut out).is_err());
+        assert!(encode_action(&Action::new("Park").header("Channel", "a\nb"), None, &mut out).is_err());
+        encode_action(&Action::new("Park").header("Channel", "a\"b\\c"), None, &mut out).unwrap();
         assert_eq!(out, br#"{"Action":"Park","Channel":"a\"b\\c"}"#);
     }
 

@@ -132,11 +132,7 @@ impl ConnectionConfig {
 
     /// amiws (no login of our own).
     pub fn amiws() -> Self {
-        Self {
-            mode: Mode::Amiws,
-            keepalive_interval: Duration::ZERO,
-            ..Self::ami("", "")
-        }
+        Self { mode: Mode::Amiws, keepalive_interval: Duration::ZERO, ..Self::ami("", "") }
     }
 }
 
@@ -205,10 +201,7 @@ impl Request {
         }
     }
     fn is_list(&self) -> bool {
-        matches!(
-            self,
-            Request::ParkingLots | Request::ParkedCalls { .. } | Request::List { .. }
-        )
+        matches!(self, Request::ParkingLots | Request::ParkedCalls { .. } | Request::List { .. })
     }
 }
 
@@ -326,6 +319,7 @@ pub struct Connection {
     next_poll: Option<Timestamp>,
     next_ping: Option<Timestamp>,
     ping: Option<RequestId>,
+    forced_login_id: Option<String>,
 }
 
 impl fmt::Debug for Connection {
@@ -355,9 +349,8 @@ impl Connection {
     pub fn with_store(cfg: ConnectionConfig, store: ParkingStore, now: Timestamp) -> Self {
         let instance = cfg.instance_id.unwrap_or_else(|| {
             let n = INSTANCE_COUNTER.fetch_add(1, Ordering::Relaxed);
-            (now.as_unix_millis().wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                ^ n.wrapping_mul(0xBF58_476D_1CE4_E5B9))
-            .rotate_left(17)
+            (now.as_unix_millis().wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ n.wrapping_mul(0xBF58_476D_1CE4_E5B9))
+                .rotate_left(17)
         });
         let decoder = Decoder::with_max_message_bytes(cfg.max_message_bytes);
         Self {
@@ -378,6 +371,7 @@ impl Connection {
             next_poll: None,
             next_ping: None,
             ping: None,
+            forced_login_id: None,
         }
     }
 
@@ -431,13 +425,18 @@ impl Connection {
     /// When [`Connection::handle_timeout`] should be called next.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         let reqs = self.pending.values().map(|p| p.deadline);
-        reqs.chain(self.login_deadline)
-            .chain(self.next_poll)
-            .chain(self.next_ping)
-            .min()
+        reqs.chain(self.login_deadline).chain(self.next_poll).chain(self.next_ping).min()
     }
 
     // ----- link events -----
+
+    /// Like [`Connection::handle_connected`], with the ActionID the Login will carry.
+    /// For replaying captures in tests.
+    #[doc(hidden)]
+    pub fn handle_connected_with_login_id(&mut self, now: Timestamp, login_action_id: &str) {
+        self.forced_login_id = Some(login_action_id.to_owned());
+        self.handle_connected(now);
+    }
 
     /// The link is open. Raw AMI: wait for the banner, then log in. amiws: logged in now.
     pub fn handle_connected(&mut self, now: Timestamp) {
@@ -488,8 +487,8 @@ impl Connection {
 
     fn schedule_ping(&mut self, now: Timestamp) {
         let every = self.cfg.keepalive_interval;
-        self.next_ping = (!every.is_zero() && self.cfg.mode == Mode::Ami && self.link == Link::Up)
-            .then(|| now + every);
+        self.next_ping =
+            (!every.is_zero() && self.cfg.mode == Mode::Ami && self.link == Link::Up).then(|| now + every);
     }
 
     fn refresh_internal(&mut self, now: Timestamp, target: Target) {
@@ -505,47 +504,27 @@ impl Connection {
                 return Err(ConnectionError::Unresponsive("login".into()));
             }
         }
-        let expired: Vec<RequestId> = self
-            .pending
-            .values()
-            .filter(|p| p.deadline <= now)
-            .map(|p| p.id)
-            .collect();
+        let expired: Vec<RequestId> =
+            self.pending.values().filter(|p| p.deadline <= now).map(|p| p.id).collect();
         for id in expired {
             if Some(id) == self.ping {
                 self.ping = None;
                 self.finish(
                     id,
-                    Err(ParkingError::Timeout {
-                        action: "Ping".into(),
-                        after: self.cfg.request_timeout,
-                    }),
+                    Err(ParkingError::Timeout { action: "Ping".into(), after: self.cfg.request_timeout }),
                 );
                 return Err(ConnectionError::Unresponsive("keep-alive Ping".into()));
             }
             self.expire(id);
         }
         if self.next_poll.is_some_and(|t| t <= now) {
-            let _ = self.start(
-                now,
-                Request::ParkedCalls { lot: None },
-                Target::All,
-                None,
-                true,
-            );
+            let _ = self.start(now, Request::ParkedCalls { lot: None }, Target::All, None, true);
             self.schedule_poll(now);
         }
         if self.next_ping.is_some_and(|t| t <= now) {
             if self.ping.is_none() {
-                self.ping = self
-                    .start(
-                        now,
-                        Request::Action(Action::new("Ping")),
-                        Target::All,
-                        None,
-                        true,
-                    )
-                    .ok();
+                self.ping =
+                    self.start(now, Request::Action(Action::new("Ping")), Target::All, None, true).ok();
             }
             self.schedule_ping(now);
         }
@@ -568,14 +547,10 @@ impl Connection {
             return;
         }
         let err = match &p.req {
-            Request::Park { channel, .. } if p.park_accepted => ParkingError::NoParkedCallEvent {
-                channel: channel.clone(),
-                after,
-            },
-            r => ParkingError::Timeout {
-                action: r.name(),
-                after,
-            },
+            Request::Park { channel, .. } if p.park_accepted => {
+                ParkingError::NoParkedCallEvent { channel: channel.clone(), after }
+            }
+            r => ParkingError::Timeout { action: r.name(), after },
         };
         self.finish(id, Err(err));
     }
@@ -625,7 +600,7 @@ impl Connection {
         if self.link != Link::AwaitBanner {
             return Ok(());
         }
-        let id = self.new_action_id();
+        let id = self.forced_login_id.take().unwrap_or_else(|| self.new_action_id());
         let action = match self.cfg.auth {
             AuthMethod::Md5 => {
                 self.link = Link::AwaitChallenge;
@@ -645,8 +620,7 @@ impl Connection {
         };
         self.login_action = Some(id.clone());
         self.login_deadline = Some(now + self.cfg.request_timeout);
-        self.send_raw(&action, &id, None)
-            .map_err(|e| ConnectionError::Protocol(e.to_string()))
+        self.send_raw(&action, &id, None).map_err(|e| ConnectionError::Protocol(e.to_string()))
     }
 
     /// Decides cheaply whether a raw message matters before building its header list:
@@ -663,9 +637,7 @@ impl Connection {
                     return Ok(());
                 }
                 match raw.get("ActionID") {
-                    Some(id)
-                        if std::str::from_utf8(id)
-                            .is_ok_and(|id| self.by_action.contains_key(id)) => {}
+                    Some(id) if std::str::from_utf8(id).is_ok_and(|id| self.by_action.contains_key(id)) => {}
                     _ => return Ok(()),
                 }
             }
@@ -674,12 +646,7 @@ impl Connection {
         self.on_message(now, server, raw.to_message())
     }
 
-    fn on_message(
-        &mut self,
-        now: Timestamp,
-        server: ServerId,
-        msg: Message,
-    ) -> Result<(), ConnectionError> {
+    fn on_message(&mut self, now: Timestamp, server: ServerId, msg: Message) -> Result<(), ConnectionError> {
         if self.cfg.mode == Mode::Amiws
             && self.known_servers.insert(server)
             && self.link == Link::Up
@@ -690,9 +657,7 @@ impl Connection {
                 self.refresh_internal(now, Target::Server(server));
             }
         }
-        let action_id = msg
-            .action_id()
-            .map(|a| String::from_utf8_lossy(a).into_owned());
+        let action_id = msg.action_id().map(|a| String::from_utf8_lossy(a).into_owned());
         if msg.get("Event").is_none() {
             return self.on_response(now, server, action_id, msg);
         }
@@ -732,23 +697,17 @@ impl Connection {
         let Some(p) = self.pending.get_mut(&id) else {
             return Ok(());
         };
-        if p.target != Target::All
-            && p.target != Target::Server(server)
-            && self.cfg.mode == Mode::Amiws
-        {
+        if p.target != Target::All && p.target != Target::Server(server) && self.cfg.mode == Mode::Amiws {
             return Ok(());
         }
-        let ok = msg.is("Response", "Success") || msg.is("Response", "Follows");
+        let ok =
+            msg.is("Response", "Success") || msg.is("Response", "Follows") || msg.is("Response", "Goodbye");
         if !ok {
             let message = msg
                 .get_str("Message")
                 .map(|m| m.trim_end().to_string())
                 .unwrap_or_else(|| "(no message)".into());
-            let err = ParkingError::Asterisk {
-                action: p.req.name(),
-                message,
-                server_id: server,
-            };
+            let err = ParkingError::Asterisk { action: p.req.name(), message, server_id: server };
             self.server_done(id, server, Err(err));
             return Ok(());
         }
@@ -786,8 +745,7 @@ impl Connection {
                 self.link = Link::AwaitLogin;
                 self.login_action = Some(id.clone());
                 self.login_deadline = Some(now + self.cfg.request_timeout);
-                self.send_raw(&action, &id, None)
-                    .map_err(|e| ConnectionError::Protocol(e.to_string()))
+                self.send_raw(&action, &id, None).map_err(|e| ConnectionError::Protocol(e.to_string()))
             }
             Link::AwaitLogin if ok => {
                 self.logged_in(now);
@@ -800,10 +758,7 @@ impl Connection {
                     .unwrap_or_else(|| "login failed".into());
                 self.login_deadline = None;
                 self.link = Link::Down;
-                Err(ConnectionError::LoginRejected {
-                    username: self.cfg.username.clone(),
-                    message,
-                })
+                Err(ConnectionError::LoginRejected { username: self.cfg.username.clone(), message })
             }
         }
     }
@@ -812,27 +767,15 @@ impl Connection {
         let Some(p) = self.pending.get_mut(&id) else {
             return;
         };
-        if self.cfg.mode == Mode::Amiws
-            && p.target != Target::All
-            && p.target != Target::Server(server)
-        {
+        if self.cfg.mode == Mode::Amiws && p.target != Target::All && p.target != Target::Server(server) {
             return;
         }
-        if let Request::Retrieve {
-            lot,
-            space,
-            to_channel,
-        } = &p.req
-        {
+        if let Request::Retrieve { lot, space, to_channel } = &p.req {
             if msg.is("Event", "OriginateResponse") && !msg.is("Response", "Success") {
-                let reason = msg
-                    .get_str("Reason")
-                    .map(|r| r.into_owned())
-                    .unwrap_or_else(|| "failure".into());
+                let reason =
+                    msg.get_str("Reason").map(|r| r.into_owned()).unwrap_or_else(|| "failure".into());
                 let err = ParkingError::OriginateFailed {
-                    lot: lot
-                        .clone()
-                        .unwrap_or_else(|| self.cfg.parking.default_parking_lot.clone()),
+                    lot: lot.clone().unwrap_or_else(|| self.cfg.parking.default_parking_lot.clone()),
                     space: *space,
                     channel: to_channel.clone(),
                     reason: format!(
@@ -850,16 +793,8 @@ impl Connection {
         let complete = msg.is("EventList", "Complete")
             || match (&p.req, msg.event_name()) {
                 (Request::ParkingLots, Some(n)) => n.eq_ignore_ascii_case("ParkinglotsComplete"),
-                (Request::ParkedCalls { .. }, Some(n)) => {
-                    n.eq_ignore_ascii_case("ParkedCallsComplete")
-                }
-                (
-                    Request::List {
-                        complete_event: Some(c),
-                        ..
-                    },
-                    Some(n),
-                ) => n.eq_ignore_ascii_case(c),
+                (Request::ParkedCalls { .. }, Some(n)) => n.eq_ignore_ascii_case("ParkedCallsComplete"),
+                (Request::List { complete_event: Some(c), .. }, Some(n)) => n.eq_ignore_ascii_case(c),
                 _ => false,
             };
         let list = p.lists.entry(server).or_default();
@@ -871,22 +806,14 @@ impl Connection {
         self.list_complete(now, id, server, items);
     }
 
-    fn list_complete(
-        &mut self,
-        now: Timestamp,
-        id: RequestId,
-        server: ServerId,
-        items: Vec<Message>,
-    ) {
+    fn list_complete(&mut self, now: Timestamp, id: RequestId, server: ServerId, items: Vec<Message>) {
         let Some(p) = self.pending.get_mut(&id) else {
             return;
         };
         match &p.req {
             Request::ParkingLots => {
-                let lots: Vec<ParkingLot> = items
-                    .iter()
-                    .filter_map(|m| ParkingLot::from_message(server, m))
-                    .collect();
+                let lots: Vec<ParkingLot> =
+                    items.iter().filter_map(|m| ParkingLot::from_message(server, m)).collect();
                 self.store.apply_lots(server, lots.clone());
                 p.lots.extend(lots);
             }
@@ -925,19 +852,14 @@ impl Connection {
                 let waiting: Vec<RequestId> = self
                     .pending
                     .values()
-                    .filter(|p| {
-                        !p.replied
-                            && (p.target == Target::All || p.target == Target::Server(server))
-                    })
+                    .filter(|p| !p.replied && (p.target == Target::All || p.target == Target::Server(server)))
                     .filter(|p| match &p.req {
                         Request::Park { channel, .. } => is_parked && call.channel == *channel,
                         Request::Retrieve { space, lot, .. } => {
                             is_unparked
                                 && call.parking_space == *space
                                 && *call.parking_lot
-                                    == *lot
-                                        .as_deref()
-                                        .unwrap_or(&self.cfg.parking.default_parking_lot)
+                                    == *lot.as_deref().unwrap_or(&self.cfg.parking.default_parking_lot)
                         }
                         _ => false,
                     })
@@ -995,11 +917,7 @@ impl Connection {
     }
 
     /// `Parkinglots` (also writes the lots into the store).
-    pub fn get_parking_lots(
-        &mut self,
-        now: Timestamp,
-        target: Target,
-    ) -> Result<RequestId, ParkingError> {
+    pub fn get_parking_lots(&mut self, now: Timestamp, target: Target) -> Result<RequestId, ParkingError> {
         self.request(now, Request::ParkingLots, target)
     }
 
@@ -1010,13 +928,7 @@ impl Connection {
         lot: Option<&str>,
         target: Target,
     ) -> Result<RequestId, ParkingError> {
-        self.request(
-            now,
-            Request::ParkedCalls {
-                lot: lot.map(str::to_owned),
-            },
-            target,
-        )
+        self.request(now, Request::ParkedCalls { lot: lot.map(str::to_owned) }, target)
     }
 
     /// Resyncs one lot (the seed's `refreshParkingLot`).
@@ -1041,11 +953,7 @@ impl Connection {
     ) -> Result<RequestId, ParkingError> {
         self.request(
             now,
-            Request::Park {
-                channel: channel.into(),
-                lot: lot.map(Into::into),
-                timeout,
-            },
+            Request::Park { channel: channel.into(), lot: lot.map(Into::into), timeout },
             target,
         )
     }
@@ -1062,11 +970,7 @@ impl Connection {
     ) -> Result<RequestId, ParkingError> {
         self.request(
             now,
-            Request::Retrieve {
-                space,
-                to_channel: to_channel.into(),
-                lot: lot.map(Into::into),
-            },
+            Request::Retrieve { space, to_channel: to_channel.into(), lot: lot.map(Into::into) },
             target,
         )
     }
@@ -1082,22 +986,14 @@ impl Connection {
         if self.link != Link::Up {
             return Err(ParkingError::NotLoggedIn { action: req.name() });
         }
-        let target = if self.cfg.mode == Mode::Ami {
-            Target::All
-        } else {
-            target
-        };
+        let target = if self.cfg.mode == Mode::Ami { Target::All } else { target };
         let default_lot = self.cfg.parking.default_parking_lot.clone();
         let action = match &req {
             Request::ParkingLots => Action::new("Parkinglots"),
             Request::ParkedCalls { lot } => {
                 Action::new("ParkedCalls").header_opt("ParkingLot", lot.as_deref())
             }
-            Request::Park {
-                channel,
-                lot,
-                timeout,
-            } => {
+            Request::Park { channel, lot, timeout } => {
                 let ms = match timeout {
                     Some(t) => {
                         let ms = t.as_millis();
@@ -1115,26 +1011,15 @@ impl Connection {
                     .header("Parkinglot", lot.as_deref().unwrap_or(&default_lot))
                     .header_opt("Timeout", ms)
             }
-            Request::Retrieve {
-                space,
-                to_channel,
-                lot,
-            } => {
+            Request::Retrieve { space, to_channel, lot } => {
                 let lot = lot.as_deref().unwrap_or(&default_lot);
                 let server = match target {
                     Target::Server(s) => Some(s),
-                    Target::All => (self.known_servers.len() == 1).then(|| {
-                        *self
-                            .known_servers
-                            .iter()
-                            .next()
-                            .unwrap_or(&self.cfg.server_id)
-                    }),
+                    Target::All => (self.known_servers.len() == 1)
+                        .then(|| *self.known_servers.iter().next().unwrap_or(&self.cfg.server_id)),
                 };
                 if let Some(s) = server {
-                    if self.store.is_synced(s)
-                        && self.store.get_parked_call(s, lot, *space).is_none()
-                    {
+                    if self.store.is_synced(s) && self.store.get_parked_call(s, lot, *space).is_none() {
                         return Err(ParkingError::SpaceEmpty {
                             lot: lot.into(),
                             space: *space,
@@ -1147,11 +1032,7 @@ impl Connection {
                         .iter()
                         .any(|s| self.store.get_parked_call(*s, lot, *space).is_some())
                 {
-                    return Err(ParkingError::SpaceEmpty {
-                        lot: lot.into(),
-                        space: *space,
-                        server_id: 0,
-                    });
+                    return Err(ParkingError::SpaceEmpty { lot: lot.into(), space: *space, server_id: 0 });
                 }
                 Action::new("Originate")
                     .header("Channel", to_channel)
@@ -1182,10 +1063,7 @@ impl Connection {
                         } else {
                             having
                         };
-                        return Err(ParkingError::AmbiguousServer {
-                            action: req.name(),
-                            servers,
-                        });
+                        return Err(ParkingError::AmbiguousServer { action: req.name(), servers });
                     }
                 }
             }
@@ -1288,11 +1166,11 @@ impl Connection {
         if p.done.values().any(|r| r.is_ok()) {
             self.complete_ok(id);
         } else {
-            let err = p.done.values().find_map(|r| r.clone().err()).unwrap_or(
-                ParkingError::Disconnected {
-                    action: p.req.name(),
-                },
-            );
+            let err = p
+                .done
+                .values()
+                .find_map(|r| r.clone().err())
+                .unwrap_or(ParkingError::Disconnected { action: p.req.name() });
             self.finish(id, Err(err));
         }
     }
@@ -1308,12 +1186,9 @@ impl Connection {
                 calls.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
                 Reply::Calls(calls)
             }
-            Request::List { .. } => Reply::List(
-                p.lists
-                    .values_mut()
-                    .flat_map(|l| std::mem::take(&mut l.items))
-                    .collect(),
-            ),
+            Request::List { .. } => {
+                Reply::List(p.lists.values_mut().flat_map(|l| std::mem::take(&mut l.items)).collect())
+            }
             Request::Action(_) => Reply::Response(p.response.take().unwrap_or_default()),
             // Park and retrieve complete on their events, not here.
             Request::Park { .. } | Request::Retrieve { .. } => return,

@@ -40,9 +40,7 @@ pub enum ParkingError {
         after: Duration,
     },
     /// The Originate that was to retrieve a call failed.
-    #[error(
-        "retrieving {lot},{space} failed: Asterisk could not originate to {channel} ({reason})"
-    )]
+    #[error("retrieving {lot},{space} failed: Asterisk could not originate to {channel} ({reason})")]
     OriginateFailed {
         /// The lot.
         lot: String,

@@ -51,10 +51,7 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(
-            unescape_c(r"\n\t\a\b\f\v\'\?"),
-            "\n\t\u{7}\u{8}\u{c}\u{b}'?"
-        );
+        assert_eq!(unescape_c(r"\n\t\a\b\f\v\'\?"), "\n\t\u{7}\u{8}\u{c}\u{b}'?");
         assert_eq!(unescape_c(r"x\q"), r"x\q");
         assert_eq!(unescape_c("end\\"), "end\\");
     }

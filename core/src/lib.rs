@@ -44,8 +44,7 @@ mod time;
 
 pub use action::Action;
 pub use connection::{
-    AuthMethod, Connection, ConnectionConfig, Mode, Output, Reply, Request, RequestId, Secret,
-    Target,
+    AuthMethod, Connection, ConnectionConfig, Mode, Output, Reply, Request, RequestId, Secret, Target,
 };
 pub use error::{ConnectionError, ParkingError};
 pub use escape::unescape_c;

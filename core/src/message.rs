@@ -30,16 +30,11 @@ impl Message {
 
     /// An empty message with room for `headers` headers of `bytes` bytes in all.
     pub fn with_capacity(headers: usize, bytes: usize) -> Self {
-        Self {
-            buf: Vec::with_capacity(bytes),
-            fields: Vec::with_capacity(headers),
-        }
+        Self { buf: Vec::with_capacity(bytes), fields: Vec::with_capacity(headers) }
     }
 
     /// Builds a message from `(key, value)` pairs, in order.
-    pub fn from_pairs<K: AsRef<[u8]>, V: AsRef<[u8]>>(
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
+    pub fn from_pairs<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
         let mut m = Self::new();
         for (k, v) in pairs {
             m.push(k.as_ref(), v.as_ref());
@@ -69,18 +64,13 @@ impl Message {
     /// The headers in wire order, as `(key, value)` byte slices.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
         self.fields.iter().map(move |&(ks, ke, ve)| {
-            (
-                &self.buf[ks as usize..ke as usize],
-                &self.buf[ke as usize..ve as usize],
-            )
+            (&self.buf[ks as usize..ke as usize], &self.buf[ke as usize..ve as usize])
         })
     }
 
     /// The first value of `key` (case-insensitive), as bytes.
     pub fn get(&self, key: &str) -> Option<&[u8]> {
-        self.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key.as_bytes()))
-            .map(|(_, v)| v)
+        self.iter().find(|(k, _)| k.eq_ignore_ascii_case(key.as_bytes())).map(|(_, v)| v)
     }
 
     /// The first value of `key` (case-insensitive), as text; invalid UTF-8 is replaced.
@@ -90,15 +80,12 @@ impl Message {
 
     /// Every value of `key` (case-insensitive), in order.
     pub fn get_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.iter()
-            .filter(move |(k, _)| k.eq_ignore_ascii_case(key.as_bytes()))
-            .map(|(_, v)| v)
+        self.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(key.as_bytes())).map(|(_, v)| v)
     }
 
     /// True when `key` is present and its value equals `value`, both ASCII case-insensitive.
     pub fn is(&self, key: &str, value: &str) -> bool {
-        self.get(key)
-            .is_some_and(|v| v.eq_ignore_ascii_case(value.as_bytes()))
+        self.get(key).is_some_and(|v| v.eq_ignore_ascii_case(value.as_bytes()))
     }
 
     /// The `Event` header, if this is an event.
@@ -131,11 +118,7 @@ impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut l = f.debug_list();
         for (k, v) in self.iter() {
-            let v = if is_secret_key(k) {
-                Cow::Borrowed("<redacted>")
-            } else {
-                String::from_utf8_lossy(v)
-            };
+            let v = if is_secret_key(k) { Cow::Borrowed("<redacted>") } else { String::from_utf8_lossy(v) };
             l.entry(&format_args!("{}: {}", String::from_utf8_lossy(k), v));
         }
         l.finish()
@@ -148,16 +131,8 @@ mod tests {
 
     #[test]
     fn repeated_headers_keep_order_and_lookup_is_case_insensitive() {
-        let m = Message::from_pairs([
-            ("Output", "a"),
-            ("uniqueid", "1"),
-            ("Output", "b"),
-            ("UniqueID", "2"),
-        ]);
-        assert_eq!(
-            m.get_all("output").collect::<Vec<_>>(),
-            vec![&b"a"[..], &b"b"[..]]
-        );
+        let m = Message::from_pairs([("Output", "a"), ("uniqueid", "1"), ("Output", "b"), ("UniqueID", "2")]);
+        assert_eq!(m.get_all("output").collect::<Vec<_>>(), vec![&b"a"[..], &b"b"[..]]);
         assert_eq!(m.get("UNIQUEID"), Some(&b"1"[..]));
         assert_eq!(m.len(), 4);
     }

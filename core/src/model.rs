@@ -29,10 +29,7 @@ pub struct LotKey {
 impl LotKey {
     /// A key for lot `name` on `server_id`.
     pub fn new(server_id: ServerId, name: impl Into<Arc<str>>) -> Self {
-        Self {
-            server_id,
-            name: name.into(),
-        }
+        Self { server_id, name: name.into() }
     }
 }
 
@@ -83,9 +80,8 @@ impl ParkingLot {
         let name: Arc<str> = m.get_str("Name")?.as_ref().into();
         let start = num(m, &["StartSpace", "StartExten"]).unwrap_or(0) as u32;
         let end = num(m, &["StopSpace", "StopExten", "EndSpace"]).unwrap_or(0) as u32;
-        let timeout = num(m, &["Timeout"])
-            .filter(|&t| t > 0 && t < NO_TIMEOUT_THRESHOLD_SECS)
-            .map(Duration::from_secs);
+        let timeout =
+            num(m, &["Timeout"]).filter(|&t| t > 0 && t < NO_TIMEOUT_THRESHOLD_SECS).map(Duration::from_secs);
         let range_known = end >= start && start > 0;
         Some(Self {
             name,
@@ -187,16 +183,12 @@ impl ParkedCall {
 
     /// True when the call has a timeout and less than the threshold is left.
     pub fn is_near_timeout(&self, now: Timestamp) -> bool {
-        self.timeout_remaining(now)
-            .is_some_and(|r| r < self.near_timeout_threshold)
+        self.timeout_remaining(now).is_some_and(|r| r < self.near_timeout_threshold)
     }
 
     /// The lot key of this call.
     pub fn lot_key(&self) -> LotKey {
-        LotKey {
-            server_id: self.server_id,
-            name: self.parking_lot.clone(),
-        }
+        LotKey { server_id: self.server_id, name: self.parking_lot.clone() }
     }
 
     /// Orders calls by (server, lot, space), the order of the store's vec.
@@ -226,23 +218,19 @@ impl ParkedCall {
         let remaining = num(m, &["ParkingTimeout", "Timeout"]);
         let elapsed = num(m, &["ParkingDuration", "Duration"]).unwrap_or(0);
         let elapsed_d = Duration::from_secs(elapsed);
-        let remaining = remaining
-            .filter(|&r| r < NO_TIMEOUT_THRESHOLD_SECS)
-            .map(Duration::from_secs);
+        let remaining = remaining.filter(|&r| r < NO_TIMEOUT_THRESHOLD_SECS).map(Duration::from_secs);
         Some(Self {
             parking_space: space,
             parking_lot: lot,
             channel: first(m, &["ParkeeChannel", "Channel"]).unwrap_or_default(),
             unique_id: first(m, &["ParkeeUniqueid", "Uniqueid"]).unwrap_or_default(),
             linked_id: first(m, &["ParkeeLinkedid", "Linkedid"]).unwrap_or_default(),
-            caller_id_num: first(m, &["ParkeeCallerIDNum", "CallerIDNum", "CallerID"])
-                .unwrap_or_default(),
+            caller_id_num: first(m, &["ParkeeCallerIDNum", "CallerIDNum", "CallerID"]).unwrap_or_default(),
             caller_id_name: unescape_c(
                 &first(m, &["ParkeeCallerIDName", "CallerIDName"]).unwrap_or_default(),
             )
             .into_owned(),
-            connected_line_num: first(m, &["ParkeeConnectedLineNum", "ConnectedLineNum"])
-                .unwrap_or_default(),
+            connected_line_num: first(m, &["ParkeeConnectedLineNum", "ConnectedLineNum"]).unwrap_or_default(),
             connected_line_name: unescape_c(
                 &first(m, &["ParkeeConnectedLineName", "ConnectedLineName"]).unwrap_or_default(),
             )
@@ -311,15 +299,11 @@ impl Retriever {
 }
 
 fn first(m: &Message, keys: &[&str]) -> Option<String> {
-    keys.iter()
-        .find_map(|k| m.get_str(k))
-        .map(|v| v.into_owned())
+    keys.iter().find_map(|k| m.get_str(k)).map(|v| v.into_owned())
 }
 
 fn num(m: &Message, keys: &[&str]) -> Option<u64> {
-    keys.iter()
-        .find_map(|k| m.get_str(k))
-        .and_then(|v| v.trim().parse::<u64>().ok())
+    keys.iter().find_map(|k| m.get_str(k)).and_then(|v| v.trim().parse::<u64>().ok())
 }
 
 #[cfg(test)]
@@ -335,10 +319,7 @@ mod tests {
         ]);
         let c = ParkedCall::from_message(1, &m, Timestamp::from_unix_millis(10_000)).unwrap();
         assert_eq!(c.timeout, None);
-        assert_eq!(
-            c.timeout_remaining(Timestamp::from_unix_millis(20_000)),
-            None
-        );
+        assert_eq!(c.timeout_remaining(Timestamp::from_unix_millis(20_000)), None);
         assert!(!c.is_near_timeout(Timestamp::from_unix_millis(20_000)));
     }
 

@@ -76,10 +76,7 @@ impl fmt::Debug for ParkingOptions {
             .field("poll_interval", &self.poll_interval)
             .field("near_timeout_threshold", &self.near_timeout_threshold)
             .field("parked_call_filter", &self.parked_call_filter.is_some())
-            .field(
-                "transform_parked_call",
-                &self.transform_parked_call.is_some(),
-            )
+            .field("transform_parked_call", &self.transform_parked_call.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -106,10 +103,7 @@ impl ParkingOptions {
         self
     }
     /// Sets `parked_call_filter`.
-    pub fn parked_call_filter(
-        mut self,
-        f: impl Fn(&ParkedCall) -> bool + Send + Sync + 'static,
-    ) -> Self {
+    pub fn parked_call_filter(mut self, f: impl Fn(&ParkedCall) -> bool + Send + Sync + 'static) -> Self {
         self.parked_call_filter = Some(Arc::new(f));
         self
     }
@@ -127,10 +121,7 @@ impl ParkingOptions {
         self
     }
     /// Sets `on_call_retrieved`.
-    pub fn on_call_retrieved(
-        mut self,
-        f: impl Fn(&ParkedCall, &Retriever) + Send + Sync + 'static,
-    ) -> Self {
+    pub fn on_call_retrieved(mut self, f: impl Fn(&ParkedCall, &Retriever) + Send + Sync + 'static) -> Self {
         self.on_call_retrieved = Some(Arc::new(f));
         self
     }

@@ -4,7 +4,9 @@
 //! - A live `ParkedCall`, `UnParkedCall`, `ParkedCallTimeOut`, `ParkedCallGiveUp` or
 //!   `ParkedCallSwap` changes the calls vec with exactly one `InsertAt`, `UpdateAt` or
 //!   `RemoveAt` diff and fires exactly one [`ParkingEvent`]. A live `ParkedCall` for a
-//!   call already known in that space (same unique id) fires nothing.
+//!   call already known in that space (same unique id) fires nothing. A call leaving a
+//!   space the store did not know about (parked before the first snapshot) still fires
+//!   its event, built from the message, and changes nothing.
 //! - A `ParkedCalls` answer *reconciles* the scope it covered (one server, or one lot
 //!   of it): calls it no longer lists are removed, listed calls are inserted or
 //!   updated. The first answer for a server since the store was created is the
@@ -124,9 +126,7 @@ pub struct Subscription {
 
 impl fmt::Debug for Subscription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Subscription")
-            .field("id", &self.id)
-            .finish()
+        f.debug_struct("Subscription").field("id", &self.id).finish()
     }
 }
 
@@ -230,19 +230,12 @@ impl ParkingStore {
     }
 
     /// One lot as a signal (`None` while unknown): occupied and free update live.
-    pub fn lot_signal(
-        &self,
-        key: LotKey,
-    ) -> impl Signal<Item = Option<ParkingLot>> + Send + 'static {
+    pub fn lot_signal(&self, key: LotKey) -> impl Signal<Item = Option<ParkingLot>> + Send + 'static {
         self.inner.lots.signal_map_cloned().key_cloned(key)
     }
 
     /// The call in `space` of `lot` (the default lot when `None`), on any server.
-    pub fn get_parked_call_by_space(
-        &self,
-        space: u32,
-        lot: Option<&str>,
-    ) -> Option<Arc<ParkedCall>> {
+    pub fn get_parked_call_by_space(&self, space: u32, lot: Option<&str>) -> Option<Arc<ParkedCall>> {
         let lot = lot.unwrap_or(&self.inner.options.default_parking_lot);
         self.inner
             .calls
@@ -253,16 +246,9 @@ impl ParkingStore {
     }
 
     /// The call in `space` of `lot` on `server_id`.
-    pub fn get_parked_call(
-        &self,
-        server_id: ServerId,
-        lot: &str,
-        space: u32,
-    ) -> Option<Arc<ParkedCall>> {
+    pub fn get_parked_call(&self, server_id: ServerId, lot: &str, space: u32) -> Option<Arc<ParkedCall>> {
         let calls = self.inner.calls.lock_ref();
-        position(&calls, (server_id, lot, space))
-            .ok()
-            .map(|i| calls[i].clone())
+        position(&calls, (server_id, lot, space)).ok().map(|i| calls[i].clone())
     }
 
     /// A copy of the calls now.
@@ -278,28 +264,18 @@ impl ParkingStore {
     /// True once a `ParkedCalls` answer for `server_id` has been applied: the store
     /// then knows which spaces are empty.
     pub fn is_synced(&self, server_id: ServerId) -> bool {
-        self.inner
-            .state
-            .lock()
-            .map(|s| s.synced.contains(&server_id))
-            .unwrap_or(false)
+        self.inner.state.lock().map(|s| s.synced.contains(&server_id)).unwrap_or(false)
     }
 
     // ----- events -----
 
     /// Calls `listener` for every event until the returned guard is dropped.
-    pub fn on_parking_event(
-        &self,
-        listener: impl Fn(&ParkingEvent) + Send + Sync + 'static,
-    ) -> Subscription {
+    pub fn on_parking_event(&self, listener: impl Fn(&ParkingEvent) + Send + Sync + 'static) -> Subscription {
         let mut st = self.lock();
         st.next_listener += 1;
         let id = st.next_listener;
         st.listeners.push((id, Arc::new(listener)));
-        Subscription {
-            store: Arc::downgrade(&self.inner),
-            id,
-        }
+        Subscription { store: Arc::downgrade(&self.inner), id }
     }
 
     /// A stream of every event from now on.
@@ -331,13 +307,7 @@ impl ParkingStore {
         }
         let (listeners, has_streams) = {
             let st = self.lock();
-            (
-                st.listeners
-                    .iter()
-                    .map(|(_, l)| l.clone())
-                    .collect::<Vec<_>>(),
-                !st.streams.is_empty(),
-            )
+            (st.listeners.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>(), !st.streams.is_empty())
         };
         for e in events {
             for l in &listeners {
@@ -346,8 +316,7 @@ impl ParkingStore {
         }
         if has_streams {
             let mut st = self.lock();
-            st.streams
-                .retain(|tx| events.iter().all(|e| tx.unbounded_send(e.clone()).is_ok()));
+            st.streams.retain(|tx| events.iter().all(|e| tx.unbounded_send(e.clone()).is_ok()));
         }
     }
 
@@ -403,15 +372,10 @@ impl ParkingStore {
     }
 
     fn adjust_lot(&self, server_id: ServerId, lot: &Arc<str>, delta: i64) {
-        let key = LotKey {
-            server_id,
-            name: lot.clone(),
-        };
+        let key = LotKey { server_id, name: lot.clone() };
         let mut lots = self.inner.lots.lock_mut();
-        let mut entry = lots
-            .get(&key)
-            .cloned()
-            .unwrap_or_else(|| ParkingLot::unknown_range(server_id, lot.clone()));
+        let mut entry =
+            lots.get(&key).cloned().unwrap_or_else(|| ParkingLot::unknown_range(server_id, lot.clone()));
         entry.occupied = (entry.occupied as i64 + delta).max(0) as u32;
         lots.insert_cloned(key, entry);
     }
@@ -426,12 +390,7 @@ impl ParkingStore {
     /// other messages are ignored. List items (with an `ActionID`, no `Privilege`) must
     /// not be passed here: the connection routes them to the list collector. Use this
     /// when you feed AMI messages from your own client instead of [`crate::Connection`].
-    pub fn apply_message(
-        &self,
-        now: Timestamp,
-        server_id: ServerId,
-        msg: &Message,
-    ) -> Vec<ParkingEvent> {
+    pub fn apply_message(&self, now: Timestamp, server_id: ServerId, msg: &Message) -> Vec<ParkingEvent> {
         let Some(name) = msg.get("Event") else {
             return Vec::new();
         };
@@ -466,12 +425,7 @@ impl ParkingStore {
         let Some(call) = self.prepare(call) else {
             return Vec::new();
         };
-        self.mark_dirty(
-            call.server_id,
-            &call.parking_lot,
-            call.parking_space,
-            &call.unique_id,
-        );
+        self.mark_dirty(call.server_id, &call.parking_lot, call.parking_space, &call.unique_id);
         let key = (call.server_id, &*call.parking_lot, call.parking_space);
         let mut calls = self.inner.calls.lock_mut();
         let pos = position(&calls, key);
@@ -495,10 +449,7 @@ impl ParkingStore {
                     } else {
                         calls.set_cloned(i, Arc::new(call.clone()));
                         events.push(if kind == LiveKind::Swapped {
-                            ParkingEvent::Swapped {
-                                call,
-                                previous: Some((*old).clone()),
-                            }
+                            ParkingEvent::Swapped { call, previous: Some((*old).clone()) }
                         } else {
                             ParkingEvent::Parked { call }
                         });
@@ -513,32 +464,33 @@ impl ParkingStore {
                     self.adjust_lot(server, &lot, 1);
                     self.set_total(n);
                     events.push(if kind == LiveKind::Swapped {
-                        ParkingEvent::Swapped {
-                            call,
-                            previous: None,
-                        }
+                        ParkingEvent::Swapped { call, previous: None }
                     } else {
                         ParkingEvent::Parked { call }
                     });
                 }
             },
             LiveKind::Retrieved | LiveKind::TimedOut | LiveKind::GaveUp => {
-                if let Ok(i) = pos {
-                    let old = calls.remove(i);
-                    let n = calls.len();
-                    drop(calls);
-                    self.adjust_lot(old.server_id, &old.parking_lot, -1);
-                    self.set_total(n);
-                    let call = Arc::unwrap_or_clone(old);
-                    events.push(match kind {
-                        LiveKind::Retrieved => ParkingEvent::Retrieved {
-                            call,
-                            retriever: retriever.unwrap_or_default(),
-                        },
-                        LiveKind::TimedOut => ParkingEvent::TimedOut { call },
-                        _ => ParkingEvent::GaveUp { call },
-                    });
-                }
+                // A call the store did not know (parked before we looked) still left its
+                // space: the event fires with what the message says.
+                let call = match pos {
+                    Ok(i) => {
+                        let old = calls.remove(i);
+                        let n = calls.len();
+                        drop(calls);
+                        self.adjust_lot(old.server_id, &old.parking_lot, -1);
+                        self.set_total(n);
+                        Arc::unwrap_or_clone(old)
+                    }
+                    Err(_) => call,
+                };
+                events.push(match kind {
+                    LiveKind::Retrieved => {
+                        ParkingEvent::Retrieved { call, retriever: retriever.unwrap_or_default() }
+                    }
+                    LiveKind::TimedOut => ParkingEvent::TimedOut { call },
+                    _ => ParkingEvent::GaveUp { call },
+                });
             }
         }
         events
@@ -570,23 +522,15 @@ impl ParkingStore {
     ) -> Vec<ParkingEvent> {
         let (dirty, initial) = {
             let mut st = self.lock();
-            let dirty = window.and_then(|w| {
-                st.windows
-                    .get(&w.0)
-                    .map(|w| (w.keys.clone(), w.uids.clone()))
-            });
+            let dirty = window.and_then(|w| st.windows.get(&w.0).map(|w| (w.keys.clone(), w.uids.clone())));
             let initial = st.synced.insert(server_id);
             (dirty.unwrap_or_default(), initial)
         };
         let is_dirty = |c: &ParkedCall| {
-            dirty
-                .0
-                .contains(&(c.server_id, c.parking_lot.clone(), c.parking_space))
-                || (!c.unique_id.is_empty()
-                    && dirty.1.contains(&(c.server_id, c.unique_id.clone())))
+            dirty.0.contains(&(c.server_id, c.parking_lot.clone(), c.parking_space))
+                || (!c.unique_id.is_empty() && dirty.1.contains(&(c.server_id, c.unique_id.clone())))
         };
-        let in_scope =
-            |c: &ParkedCall| c.server_id == server_id && lot.is_none_or(|l| &*c.parking_lot == l);
+        let in_scope = |c: &ParkedCall| c.server_id == server_id && lot.is_none_or(|l| &*c.parking_lot == l);
         let mut wanted: BTreeMap<(Arc<str>, u32), ParkedCall> = BTreeMap::new();
         for c in listed {
             let Some(mut c) = self.prepare(c) else {
@@ -631,10 +575,7 @@ impl ParkingStore {
                             call: (*c).clone(),
                             change: ResyncChange::Vanished,
                         });
-                        events.push(ParkingEvent::Resync {
-                            call: new,
-                            change: ResyncChange::Appeared,
-                        });
+                        events.push(ParkingEvent::Resync { call: new, change: ResyncChange::Appeared });
                     }
                     i += 1;
                 }
@@ -661,10 +602,7 @@ impl ParkingStore {
                     calls.insert_cloned(at, Arc::new(c.clone()));
                     *lot_delta.entry(c.parking_lot.clone()).or_default() += 1;
                     if !initial {
-                        events.push(ParkingEvent::Resync {
-                            call: c,
-                            change: ResyncChange::Appeared,
-                        });
+                        events.push(ParkingEvent::Resync { call: c, change: ResyncChange::Appeared });
                     }
                 }
             }
@@ -689,19 +627,14 @@ impl ParkingStore {
         let listed_names: HashSet<Arc<str>> = listed.iter().map(|l| l.name.clone()).collect();
         let stale: Vec<LotKey> = lots
             .iter()
-            .filter(|(k, l)| {
-                k.server_id == server_id && !listed_names.contains(&k.name) && l.occupied == 0
-            })
+            .filter(|(k, l)| k.server_id == server_id && !listed_names.contains(&k.name) && l.occupied == 0)
             .map(|(k, _)| k.clone())
             .collect();
         for k in stale {
             lots.remove(&k);
         }
         for mut l in listed {
-            let key = LotKey {
-                server_id,
-                name: l.name.clone(),
-            };
+            let key = LotKey { server_id, name: l.name.clone() };
             l.server_id = server_id;
             l.occupied = lots.get(&key).map(|o| o.occupied).unwrap_or(0);
             if lots.get(&key) != Some(&l) {
@@ -718,11 +651,7 @@ impl ParkingStore {
         let n = calls.len();
         drop(calls);
         let mut lots = self.inner.lots.lock_mut();
-        let gone: Vec<LotKey> = lots
-            .keys()
-            .filter(|k| k.server_id == server_id)
-            .cloned()
-            .collect();
+        let gone: Vec<LotKey> = lots.keys().filter(|k| k.server_id == server_id).cloned().collect();
         for k in gone {
             lots.remove(&k);
         }

@@ -19,17 +19,7 @@ use std::time::Duration;
 /// assert_eq!(t.saturating_duration_since(Timestamp::from_unix_millis(5_000)), Duration::ZERO);
 /// ```
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
 )]
 #[serde(transparent)]
 pub struct Timestamp(u64);
@@ -55,29 +45,19 @@ impl Timestamp {
 
     /// `self - d`, stopping at the epoch.
     pub fn saturating_sub(self, d: Duration) -> Timestamp {
-        Timestamp(
-            self.0
-                .saturating_sub(d.as_millis().min(u64::MAX as u128) as u64),
-        )
+        Timestamp(self.0.saturating_sub(d.as_millis().min(u64::MAX as u128) as u64))
     }
 
     /// The current system time (not available in the core on purpose: for callers).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn from_system_time(t: std::time::SystemTime) -> Self {
-        Self(
-            t.duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0),
-        )
+        Self(t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0))
     }
 }
 
 impl std::ops::Add<Duration> for Timestamp {
     type Output = Timestamp;
     fn add(self, d: Duration) -> Timestamp {
-        Timestamp(
-            self.0
-                .saturating_add(d.as_millis().min(u64::MAX as u128) as u64),
-        )
+        Timestamp(self.0.saturating_add(d.as_millis().min(u64::MAX as u128) as u64))
     }
 }
