@@ -1,0 +1,1 @@
+//! The real Asterisk sandbox (scripts/asterisk-sandbox), for tests.
