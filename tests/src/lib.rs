@@ -177,7 +177,12 @@ impl Replay {
             .collect()
     }
     pub fn reply(&self, action_id: &str) -> &Output {
-        &self.replies.iter().find(|(a, _)| a == action_id).unwrap_or_else(|| panic!("no reply for {action_id}")).1
+        &self
+            .replies
+            .iter()
+            .find(|(a, _)| a == action_id)
+            .unwrap_or_else(|| panic!("no reply for {action_id}"))
+            .1
     }
 }
 
@@ -192,6 +197,17 @@ pub fn replay_tcp(
     cap: &TcpCapture,
     cuts: &[usize],
     clock: &dyn Fn(usize) -> Timestamp,
+) -> (Connection, Replay) {
+    replay_tcp_with(cap, cuts, clock, &mut |_, _, _| {})
+}
+
+/// [`replay_tcp`] with a hook called for every output, with the connection and the
+/// time it was produced at.
+pub fn replay_tcp_with(
+    cap: &TcpCapture,
+    cuts: &[usize],
+    clock: &dyn Fn(usize) -> Timestamp,
+    hook: &mut dyn FnMut(&Connection, Timestamp, &Output),
 ) -> (Connection, Replay) {
     let mut cfg = ConnectionConfig::ami("amiuser", "amisecret");
     cfg.parking = replay_options();
@@ -237,7 +253,11 @@ pub fn replay_tcp(
         if end > pos {
             conn.handle_input(clock(end), &cap.rx[pos..end]).expect("input");
         }
+        let first = replay.outputs.len();
         drain(&mut conn, &ids, &mut replay);
+        for o in &replay.outputs[first..] {
+            hook(&conn, clock(end), o);
+        }
         pos = end;
     }
     (conn, replay)
@@ -331,4 +351,258 @@ pub fn decode_chunked(data: &[u8], cuts: &[usize]) -> (Vec<Vec<u8>>, Vec<Message
 /// A byte range helper for readable assertions.
 pub fn range(a: usize, b: usize) -> Range<usize> {
     a..b
+}
+
+/// A connection driven by hand with wire text shaped exactly like the captures.
+pub struct Wire {
+    pub conn: Connection,
+    pub now: Timestamp,
+    pub outputs: Vec<Output>,
+}
+
+/// The parkee block Asterisk 22 writes (field order as in the captures).
+pub fn parkee_block(
+    lot: &str,
+    space: u32,
+    uid: &str,
+    channel: &str,
+    caller: &str,
+    remaining: u64,
+    elapsed: u64,
+) -> String {
+    format!(
+        "ParkeeChannel: {channel}\r\nParkeeChannelState: 6\r\nParkeeChannelStateDesc: Up\r\nParkeeCallerIDNum: {caller}\r\n\
+ParkeeCallerIDName: Customer {caller}\r\nParkeeConnectedLineNum: {caller}\r\nParkeeConnectedLineName: Cust {caller}\r\n\
+ParkeeLanguage: en\r\nParkeeAccountCode: \r\nParkeeContext: caller\r\nParkeeExten: s\r\nParkeePriority: 4\r\n\
+ParkeeUniqueid: {uid}\r\nParkeeLinkedid: {uid}\r\nParkerDialString: Local/s@hold\r\nParkinglot: {lot}\r\n\
+ParkingSpace: {space}\r\nParkingTimeout: {remaining}\r\nParkingDuration: {elapsed}\r\n"
+    )
+}
+
+/// A live parking event (`Privilege: call,all`, no ActionID).
+pub fn live_event(event: &str, lot: &str, space: u32, uid: &str, caller: &str) -> String {
+    let chan = format!("Local/s@hold-{uid};1");
+    format!(
+        "Event: {event}\r\nPrivilege: call,all\r\n{}\r\n",
+        parkee_block(lot, space, uid, &chan, caller, 45, 0)
+    )
+}
+
+/// A `ParkedCall` list item (no Privilege, ActionID last).
+pub fn list_item(
+    action_id: &str,
+    lot: &str,
+    space: u32,
+    uid: &str,
+    caller: &str,
+    remaining: u64,
+    elapsed: u64,
+) -> String {
+    let chan = format!("Local/s@hold-{uid};1");
+    format!(
+        "Event: ParkedCall\r\n{}ActionID: {action_id}\r\n\r\n",
+        parkee_block(lot, space, uid, &chan, caller, remaining, elapsed)
+    )
+}
+
+/// A whole `ParkedCalls` answer.
+pub fn parked_calls_answer(action_id: &str, items: &[(&str, u32, &str, &str)]) -> String {
+    let mut s = format!("Response: Success\r\nActionID: {action_id}\r\nEventList: start\r\nMessage: Parked calls will follow\r\n\r\n");
+    for (lot, space, uid, caller) in items {
+        s += &list_item(action_id, lot, *space, uid, caller, 42, 3);
+    }
+    s += &format!(
+        "Event: ParkedCallsComplete\r\nActionID: {action_id}\r\nEventList: Complete\r\nListItems: {n}\r\nTotal: {n}\r\n\r\n",
+        n = items.len()
+    );
+    s
+}
+
+/// A whole `Parkinglots` answer for lots `(name, start, stop, timeout)`.
+pub fn parking_lots_answer(action_id: &str, lots: &[(&str, u32, u32, u32)]) -> String {
+    let mut s = format!("Response: Success\r\nActionID: {action_id}\r\nEventList: start\r\nMessage: Parking lots will follow\r\n\r\n");
+    for (name, a, b, t) in lots {
+        s += &format!("Event: Parkinglot\r\nActionID: {action_id}\r\nName: {name}\r\nStartSpace: {a}\r\nStopSpace: {b}\r\nTimeout: {t}\r\n\r\n");
+    }
+    s += &format!(
+        "Event: ParkinglotsComplete\r\nActionID: {action_id}\r\nEventList: Complete\r\nListItems: {}\r\n\r\n",
+        lots.len()
+    );
+    s
+}
+
+impl Wire {
+    /// A raw AMI connection, logged in. With `auto_refresh` on, the initial
+    /// Parkinglots and ParkedCalls are left unanswered for the test to answer.
+    pub fn ami(options: ParkingOptions) -> Self {
+        let now = Timestamp::from_unix_millis(1_795_667_000_000);
+        let mut cfg = ConnectionConfig::ami("amiuser", "amisecret");
+        cfg.parking = options;
+        let mut w = Wire { conn: Connection::new(cfg, now), now, outputs: Vec::new() };
+        w.conn.handle_connected(now);
+        w.feed("Asterisk Call Manager/11.0.0\r\n");
+        let login = w.sent().pop().expect("login sent");
+        assert!(login.is("Action", "Login"));
+        let aid = login.get_str("ActionID").unwrap().into_owned();
+        w.feed(&format!("Response: Success\r\nActionID: {aid}\r\nMessage: Authentication accepted\r\n\r\n"));
+        w
+    }
+
+    /// An amiws connection (open = logged in).
+    pub fn amiws(options: ParkingOptions) -> Self {
+        let now = Timestamp::from_unix_millis(1_795_667_000_000);
+        let mut cfg = ConnectionConfig::amiws();
+        cfg.parking = options;
+        let mut w = Wire { conn: Connection::new(cfg, now), now, outputs: Vec::new() };
+        w.conn.handle_connected(now);
+        w
+    }
+
+    /// Feeds raw AMI text.
+    pub fn feed(&mut self, text: &str) {
+        self.conn.handle_input(self.now, text.as_bytes()).expect("input");
+        self.collect();
+    }
+
+    /// Feeds one amiws frame with `data` given as `(key, value)` pairs.
+    pub fn frame(&mut self, server: u32, pairs: &[(&str, &str)]) {
+        let m = Message::from_pairs(pairs.iter().copied());
+        let kind = if m.get("Event").is_some() {
+            ami_parking::amiws::FrameType::Event
+        } else {
+            ami_parking::amiws::FrameType::Response
+        };
+        let mut out = Vec::new();
+        ami_parking::amiws::write_frame(kind, server, &format!("pbx-{server}"), &m, &mut out);
+        self.conn.handle_frame(self.now, &out).expect("frame");
+        self.collect();
+    }
+
+    /// Converts an AMI text message to amiws pairs and feeds it as a frame from `server`.
+    pub fn frame_text(&mut self, server: u32, text: &str) {
+        let mut d = Decoder::new().without_banner();
+        let mut msgs = Vec::new();
+        d.decode(text.as_bytes(), |i| {
+            if let Decoded::Message(m) = i {
+                msgs.push(m.to_message())
+            }
+        })
+        .unwrap();
+        for m in msgs {
+            let kind = if m.get("Event").is_some() {
+                ami_parking::amiws::FrameType::Event
+            } else {
+                ami_parking::amiws::FrameType::Response
+            };
+            let mut out = Vec::new();
+            ami_parking::amiws::write_frame(kind, server, &format!("pbx-{server}"), &m, &mut out);
+            self.conn.handle_frame(self.now, &out).expect("frame");
+        }
+        self.collect();
+    }
+
+    /// Moves the clock and lets timers fire.
+    pub fn advance(&mut self, d: Duration) {
+        self.now = self.now + d;
+        let _ = self.conn.handle_timeout(self.now);
+        self.collect();
+    }
+
+    fn collect(&mut self) {
+        while let Some(o) = self.conn.poll_output() {
+            self.outputs.push(o);
+        }
+    }
+
+    /// Every action transmitted since the last call, decoded.
+    pub fn sent(&mut self) -> Vec<Message> {
+        let mut out = Vec::new();
+        while let Some(b) = self.conn.poll_transmit() {
+            if self.conn.config().mode == ami_parking::Mode::Amiws {
+                let mut wrapped = b"{\"data\": ".to_vec();
+                wrapped.extend_from_slice(&b);
+                wrapped.push(b'}');
+                out.push(ami_parking::amiws::decode_frame(&wrapped).expect("sent frame").data);
+            } else {
+                let mut d = Decoder::new().without_banner();
+                d.decode(&b, |i| {
+                    if let Decoded::Message(m) = i {
+                        out.push(m.to_message())
+                    }
+                })
+                .unwrap();
+            }
+        }
+        out
+    }
+
+    /// Takes the outputs so far.
+    pub fn take_outputs(&mut self) -> Vec<Output> {
+        std::mem::take(&mut self.outputs)
+    }
+
+    /// The parking events among the outputs so far (outputs are kept).
+    pub fn events(&self) -> Vec<ami_parking::ParkingEvent> {
+        self.outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Parking(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The reply to request `id`, if it came.
+    pub fn reply(
+        &self,
+        id: ami_parking::RequestId,
+    ) -> Option<&Result<ami_parking::Reply, ami_parking::ParkingError>> {
+        self.outputs.iter().find_map(|o| match o {
+            Output::Reply { id: i, result } if *i == id => Some(result),
+            _ => None,
+        })
+    }
+}
+
+/// The ActionID of an action.
+pub fn aid(m: &Message) -> String {
+    m.get_str("ActionID").unwrap().into_owned()
+}
+
+/// Watches the store's calls vec and reports each diff by name
+/// (`replace`, `insert`, `update`, `remove`, ...), polled without a runtime.
+pub struct DiffProbe {
+    sv: std::pin::Pin<
+        Box<
+            dyn futures_signals::signal_vec::SignalVec<Item = std::sync::Arc<ami_parking::ParkedCall>> + Send,
+        >,
+    >,
+}
+
+impl DiffProbe {
+    pub fn new(store: &ami_parking::ParkingStore) -> Self {
+        let mut p = Self { sv: Box::pin(store.parked_calls().signal_vec_cloned()) };
+        p.take(); // the initial Replace
+        p
+    }
+
+    /// The diffs since the last call.
+    pub fn take(&mut self) -> Vec<&'static str> {
+        use futures_signals::signal_vec::VecDiff;
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut out = Vec::new();
+        while let std::task::Poll::Ready(Some(d)) = self.sv.as_mut().poll_vec_change(&mut cx) {
+            out.push(match d {
+                VecDiff::Replace { .. } => "replace",
+                VecDiff::InsertAt { .. } => "insert",
+                VecDiff::UpdateAt { .. } => "update",
+                VecDiff::RemoveAt { .. } => "remove",
+                VecDiff::Move { .. } => "move",
+                VecDiff::Push { .. } => "push",
+                VecDiff::Pop {} => "pop",
+                VecDiff::Clear {} => "clear",
+            });
+        }
+        out
+    }
 }

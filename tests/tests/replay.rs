@@ -97,11 +97,17 @@ fn lists_park_retrieve_timeout_ends_in_asterisks_state() {
     }
     let calls = conn.store().calls_snapshot();
     assert_eq!(calls.len(), 1);
-    assert_eq!((calls[0].parking_space, &*calls[0].parking_lot, calls[0].caller_id_num.as_str()), (702, "default", "5551002"));
+    assert_eq!(
+        (calls[0].parking_space, &*calls[0].parking_lot, calls[0].caller_id_num.as_str()),
+        (702, "default", "5551002")
+    );
     let lots = conn.store().lots_snapshot();
     assert_eq!(lots.len(), 2);
     let default = lots.iter().find(|l| &*l.name == "default").unwrap();
-    assert_eq!((default.start_space, default.end_space, default.total_spaces, default.occupied), (701, 720, 20, 1));
+    assert_eq!(
+        (default.start_space, default.end_space, default.total_spaces, default.occupied),
+        (701, 720, 20, 1)
+    );
     let vip = lots.iter().find(|l| &*l.name == "vip").unwrap();
     assert_eq!((vip.total_spaces, vip.occupied, vip.timeout.map(|t| t.as_secs())), (10, 0, Some(5)));
     assert_eq!(conn.store().total_parked_calls_now(), 1);
@@ -132,7 +138,10 @@ fn park_action_errors_giveup_ends_empty_with_the_assigned_space() {
     assert_eq!(calls_len(r.reply("csc")), 16);
     assert_eq!(calls_len(r.reply("l1")), 1);
     assert_eq!(calls_len(r.reply("l2")), 0);
-    assert_eq!(kinds(&r.parking_events()), vec![("parked", 703, "default".into()), ("giveup", 703, "default".into())]);
+    assert_eq!(
+        kinds(&r.parking_events()),
+        vec![("parked", 703, "default".into()), ("giveup", 703, "default".into())]
+    );
     assert!(conn.store().calls_snapshot().is_empty());
 }
 
@@ -182,7 +191,17 @@ fn two_server_amiws_capture_keeps_separate_state_per_server() {
     }
     let ev: Vec<(u32, &str, u32)> =
         r.parking_events().iter().map(|e| (e.call().server_id, e.kind(), e.call().parking_space)).collect();
-    assert_eq!(ev, vec![(1, "parked", 702), (1, "parked", 801), (2, "parked", 901), (2, "parked", 701), (1, "timeout", 801), (2, "retrieved", 901)]);
+    assert_eq!(
+        ev,
+        vec![
+            (1, "parked", 702),
+            (1, "parked", 801),
+            (2, "parked", 901),
+            (2, "parked", 701),
+            (1, "timeout", 801),
+            (2, "retrieved", 901)
+        ]
+    );
     // Both servers' lots, keyed by server: `default` exists twice with different ranges.
     let lots = conn.store().lots_snapshot();
     let mut l: Vec<(u32, String, u32, u32)> =
@@ -198,8 +217,10 @@ fn two_server_amiws_capture_keeps_separate_state_per_server() {
         ]
     );
     let calls = conn.store().calls_snapshot();
-    let c: Vec<(u32, &str, u32, &str)> =
-        calls.iter().map(|c| (c.server_id, &*c.parking_lot, c.parking_space, c.caller_id_num.as_str())).collect();
+    let c: Vec<(u32, &str, u32, &str)> = calls
+        .iter()
+        .map(|c| (c.server_id, &*c.parking_lot, c.parking_space, c.caller_id_num.as_str()))
+        .collect();
     assert_eq!(c, vec![(1, "default", 702, "5551001"), (2, "default", 701, "6661002")]);
     // amiws mangles `\u` escapes sent by a client: what Asterisk got is what we show.
     assert_eq!(calls[0].connected_line_name, "Zou00eb u00c5ngstru00f6m");
@@ -216,16 +237,30 @@ fn amiws_quotes_arrive_c_escaped_and_are_undone() {
 fn amiws_restart_capture_gives_up_every_call_and_resyncs() {
     let (conn, r) = replay_amiws("park-action-giveup-utf8-restart", T0);
     match r.reply("park-1") {
-        Output::Reply { result: Ok(Reply::Parked { server_id, space, .. }), .. } => assert_eq!((*server_id, *space), (1, 703)),
+        Output::Reply { result: Ok(Reply::Parked { server_id, space, .. }), .. } => {
+            assert_eq!((*server_id, *space), (1, 703))
+        }
         o => panic!("{o:?}"),
     }
     let ev: Vec<(u32, &str, u32)> =
         r.parking_events().iter().map(|e| (e.call().server_id, e.kind(), e.call().parking_space)).collect();
     assert_eq!(
         ev,
-        vec![(1, "parked", 703), (1, "giveup", 703), (2, "parked", 702), (2, "giveup", 701), (2, "giveup", 702), (1, "timeout", 702)]
+        vec![
+            (1, "parked", 703),
+            (1, "giveup", 703),
+            (2, "parked", 702),
+            (2, "giveup", 701),
+            (2, "giveup", 702),
+            (1, "timeout", 702)
+        ]
     );
-    let utf8 = r.parking_events().into_iter().find(|e| e.call().server_id == 2 && e.kind() == "parked").unwrap().clone();
+    let utf8 = r
+        .parking_events()
+        .into_iter()
+        .find(|e| e.call().server_id == 2 && e.kind() == "parked")
+        .unwrap()
+        .clone();
     assert_eq!(utf8.call().connected_line_name, "Zoë Ångström");
     assert!(r.outputs.contains(&Output::ServerShutdown(2)));
     assert!(r.outputs.contains(&Output::ServerLoggedIn(2)));

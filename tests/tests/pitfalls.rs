@@ -1,0 +1,314 @@
+//! One test per numbered item of `original-pitfalls.md`: what the TypeScript
+//! original gets wrong on a real Asterisk, and we must get right. Wire text is shaped
+//! exactly as in the captures (field names, order, Privilege, ActionID placement).
+
+use ami_parking::{
+    ConnectionState, LotKey, Output, ParkingError, ParkingEvent, ParkingOptions, Reply, ResyncChange, Target,
+};
+use ami_parking_tests::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Answers the auto-refresh of a freshly logged-in connection with `calls`.
+fn answer_initial(w: &mut Wire, lots: &[(&str, u32, u32, u32)], calls: &[(&str, u32, &str, &str)]) {
+    let sent = w.sent();
+    let lots_aid = aid(sent.iter().find(|m| m.is("Action", "Parkinglots")).expect("Parkinglots sent"));
+    let calls_aid = aid(sent.iter().find(|m| m.is("Action", "ParkedCalls")).expect("ParkedCalls sent"));
+    w.feed(&parking_lots_answer(&lots_aid, lots));
+    w.feed(&parked_calls_answer(&calls_aid, calls));
+}
+
+const LOTS: [(&str, u32, u32, u32); 2] = [("default", 701, 720, 45), ("vip", 801, 810, 5)];
+
+#[test]
+fn pitfall_01_parkinglot_lower_case_l_is_read_and_lot_filtering_works() {
+    let mut w = Wire::ami(ParkingOptions::default());
+    answer_initial(&mut w, &LOTS, &[]);
+    w.feed(&live_event("ParkedCall", "vip", 801, "1.1", "5552001"));
+    let store = w.conn.store();
+    assert!(store.get_parked_call_by_space(801, Some("vip")).is_some());
+    assert!(store.get_parked_call_by_space(801, None).is_none(), "not in the default lot");
+    assert_eq!(store.lots_snapshot().iter().find(|l| &*l.name == "vip").unwrap().occupied, 1);
+}
+
+#[test]
+fn pitfall_02_park_call_returns_the_assigned_space_and_sends_milliseconds() {
+    for event_first in [false, true] {
+        let mut w = Wire::ami(ParkingOptions::default());
+        answer_initial(&mut w, &LOTS, &[]);
+        let chan = "Local/s@agent-00000007;1";
+        let id = w.conn.park_call(w.now, chan, None, Some(Duration::from_secs(120)), Target::All).unwrap();
+        let park = w.sent().pop().unwrap();
+        assert_eq!(park.get_str("Timeout").as_deref(), Some("120000"), "milliseconds, not seconds");
+        assert_eq!(park.get_str("Channel").as_deref(), Some(chan));
+        let reply =
+            format!("Response: Success\r\nActionID: {}\r\nMessage: Park successful\n\r\n\r\n", aid(&park));
+        let event = format!(
+            "Event: ParkedCall\r\nPrivilege: call,all\r\n{}\r\n",
+            parkee_block("default", 703, "9.9", chan, "5553001", 120, 0)
+        );
+        if event_first {
+            w.feed(&event);
+            w.feed(&reply);
+        } else {
+            w.feed(&reply);
+            assert!(w.reply(id).is_none(), "the reply says no space: wait for the event");
+            w.feed(&event);
+        }
+        match w.reply(id) {
+            Some(Ok(Reply::Parked { space, lot, .. })) => {
+                assert_eq!((*space, lot.as_str()), (703, "default"))
+            }
+            r => panic!("{r:?}"),
+        }
+    }
+}
+
+#[test]
+fn pitfall_02b_park_without_event_fails_clearly_at_its_deadline() {
+    let mut w = Wire::ami(ParkingOptions::default());
+    answer_initial(&mut w, &LOTS, &[]);
+    let id = w.conn.park_call(w.now, "PJSIP/1-1", None, None, Target::All).unwrap();
+    let park = w.sent().pop().unwrap();
+    w.feed(&format!("Response: Success\r\nActionID: {}\r\nMessage: Park successful\n\r\n\r\n", aid(&park)));
+    w.advance(Duration::from_secs(11));
+    match w.reply(id) {
+        Some(Err(e @ ParkingError::NoParkedCallEvent { .. })) => assert!(e.to_string().contains("read=call")),
+        r => panic!("{r:?}"),
+    }
+}
+
+#[test]
+fn pitfall_03_remaining_is_parking_timeout_itself_and_counts_down() {
+    let mut w = Wire::ami(ParkingOptions::default());
+    answer_initial(&mut w, &LOTS, &[("default", 701, "1.1", "5551001")]); // 42 remaining, 3 elapsed
+    let call = w.conn.store().get_parked_call(1, "default", 701).unwrap();
+    assert_eq!(call.timeout_remaining(w.now), Some(Duration::from_secs(42)), "not 42 - 3");
+    assert_eq!(call.duration(w.now), Duration::from_secs(3));
+    assert_eq!(call.timeout, Some(Duration::from_secs(45)));
+    let later = w.now + Duration::from_secs(10);
+    assert_eq!(call.timeout_remaining(later), Some(Duration::from_secs(32)), "counts down with `now`");
+    assert_eq!(call.duration(later), Duration::from_secs(13));
+    assert!(!call.is_near_timeout(later), "32 s left is not under the 30 s threshold");
+    assert!(call.is_near_timeout(later + Duration::from_secs(3)));
+}
+
+#[test]
+fn pitfall_04_refresh_and_poll_do_not_refire_parked() {
+    let parked = Arc::new(AtomicUsize::new(0));
+    let p = parked.clone();
+    let opts = ParkingOptions::default().poll_interval(Duration::from_secs(5)).on_call_parked(move |_| {
+        p.fetch_add(1, Ordering::SeqCst);
+    });
+    let mut w = Wire::ami(opts);
+    answer_initial(&mut w, &LOTS, &[]);
+    w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
+    assert_eq!(parked.load(Ordering::SeqCst), 1);
+    for _ in 0..3 {
+        w.advance(Duration::from_secs(5));
+        let poll =
+            w.sent().into_iter().find(|m| m.is("Action", "ParkedCalls")).expect("poll sends ParkedCalls");
+        w.feed(&parked_calls_answer(&aid(&poll), &[("default", 701, "1.1", "5551001")]));
+    }
+    assert_eq!(parked.load(Ordering::SeqCst), 1, "list items are not live events");
+    assert_eq!(w.events().len(), 1);
+}
+
+#[test]
+fn pitfall_05_refresh_removes_calls_gone_while_disconnected() {
+    let mut w = Wire::ami(ParkingOptions::default());
+    answer_initial(&mut w, &LOTS, &[("default", 701, "1.1", "5551001"), ("default", 702, "1.2", "5551002")]);
+    assert!(w.events().is_empty(), "the initial snapshot fires no event");
+    w.conn.handle_disconnected(w.now);
+    w.conn.handle_connected(w.now);
+    w.feed("Asterisk Call Manager/11.0.0\r\n");
+    let login = w.sent().pop().unwrap();
+    w.feed(&format!(
+        "Response: Success\r\nActionID: {}\r\nMessage: Authentication accepted\r\n\r\n",
+        aid(&login)
+    ));
+    answer_initial(&mut w, &LOTS, &[("default", 702, "1.2", "5551002"), ("vip", 801, "1.3", "5552001")]);
+    let calls: Vec<u32> = w.conn.store().calls_snapshot().iter().map(|c| c.parking_space).collect();
+    assert_eq!(calls, vec![702, 801]);
+    let ev: Vec<(u32, ResyncChange)> = w
+        .events()
+        .iter()
+        .map(|e| match e {
+            ParkingEvent::Resync { call, change } => (call.parking_space, *change),
+            e => panic!("{e:?}"),
+        })
+        .collect();
+    assert_eq!(ev, vec![(701, ResyncChange::Vanished), (801, ResyncChange::Appeared)]);
+}
+
+#[test]
+fn pitfall_06_error_reply_fails_at_once_sets_error_and_loading_is_counted() {
+    let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
+    let store = w.conn.store().clone();
+    let a = w.conn.get_parked_calls(w.now, Some("nosuchlot"), Target::All).unwrap();
+    let b = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let sent = w.sent();
+    assert!(store.is_loading_now());
+    w.feed(&format!(
+        "Response: Error\r\nActionID: {}\r\nMessage: Requested parking lot could not be found.\r\n\r\n",
+        aid(&sent[0])
+    ));
+    match w.reply(a) {
+        Some(Err(ParkingError::Asterisk { message, .. })) => {
+            assert_eq!(message, "Requested parking lot could not be found.")
+        }
+        r => panic!("at once, not after a timeout: {r:?}"),
+    }
+    assert!(matches!(store.error().get_cloned(), Some(ParkingError::Asterisk { .. })));
+    assert!(store.is_loading_now(), "the other request is still loading");
+    w.feed(&parked_calls_answer(&aid(&sent[1]), &[]));
+    assert!(w.reply(b).unwrap().is_ok());
+    assert!(!store.is_loading_now());
+    assert_eq!(store.error().get_cloned(), None, "cleared by the next success");
+}
+
+#[test]
+fn pitfall_07_action_ids_are_unique_and_other_clients_replies_are_ignored() {
+    let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
+    let mut other = Wire::amiws(ParkingOptions::default().auto_refresh(false));
+    let mut ids = std::collections::HashSet::new();
+    for _ in 0..100 {
+        w.conn.get_parked_calls(w.now, None, Target::Server(1)).unwrap();
+        other.conn.get_parked_calls(w.now, None, Target::Server(1)).unwrap();
+    }
+    for m in w.sent().into_iter().chain(other.sent()) {
+        assert!(ids.insert(aid(&m)), "duplicate ActionID {}", aid(&m));
+    }
+    assert_ne!(w.conn.action_id_prefix(), other.conn.action_id_prefix());
+    // A reply to another client's request, on the same amiws, is not ours.
+    let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
+    let id = w.conn.get_parked_calls(w.now, None, Target::Server(1)).unwrap();
+    let mine = aid(&w.sent()[0]);
+    w.frame_text(1, &parked_calls_answer("someone-else-1", &[("default", 701, "1.1", "5551001")]));
+    assert!(w.reply(id).is_none());
+    assert!(w.conn.store().calls_snapshot().is_empty(), "another client's list is neither state nor events");
+    assert!(w.events().is_empty());
+    w.frame_text(1, &parked_calls_answer(&mine, &[]));
+    assert!(w.reply(id).unwrap().is_ok());
+}
+
+#[test]
+fn pitfall_08_created_before_the_connection_it_refreshes_on_login_and_after_reconnect() {
+    let mut w = Wire::ami(ParkingOptions::default());
+    let first: Vec<String> = w.sent().iter().map(|m| m.get_str("Action").unwrap().into_owned()).collect();
+    assert_eq!(first, vec!["Parkinglots", "ParkedCalls"]);
+    assert_eq!(w.conn.store().connection_state().get_cloned(), ConnectionState::LoggedIn);
+    w.conn.handle_disconnected(w.now);
+    assert_eq!(w.conn.store().connection_state().get_cloned(), ConnectionState::Disconnected);
+    w.conn.handle_connected(w.now);
+    w.feed("Asterisk Call Manager/11.0.0\r\n");
+    let login = w.sent().pop().unwrap();
+    w.feed(&format!(
+        "Response: Success\r\nActionID: {}\r\nMessage: Authentication accepted\r\n\r\n",
+        aid(&login)
+    ));
+    let again: Vec<String> = w.sent().iter().map(|m| m.get_str("Action").unwrap().into_owned()).collect();
+    assert_eq!(again, vec!["Parkinglots", "ParkedCalls"]);
+    // Behind amiws: a server's re-login (no ActionID) resyncs that server only.
+    let mut w = Wire::amiws(ParkingOptions::default());
+    w.sent();
+    w.frame(2, &[("Response", "Success"), ("Message", "Authentication accepted")]);
+    let sent = w.sent();
+    assert!(w.outputs.contains(&Output::ServerLoggedIn(2)));
+    assert!(sent.iter().any(|m| m.is("Action", "ParkedCalls") && m.is("AMIServerID", "2")), "{sent:?}");
+}
+
+#[test]
+fn pitfall_09_parked_call_swap_updates_the_space() {
+    let mut w = Wire::ami(ParkingOptions::default());
+    answer_initial(&mut w, &LOTS, &[]);
+    w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
+    let mut probe = DiffProbe::new(w.conn.store());
+    w.feed(&live_event("ParkedCallSwap", "default", 701, "2.2", "5559999"));
+    let call = w.conn.store().get_parked_call(1, "default", 701).unwrap();
+    assert_eq!(call.caller_id_num, "5559999");
+    match w.events().last().unwrap() {
+        ParkingEvent::Swapped { call, previous } => {
+            assert_eq!(call.unique_id, "2.2");
+            assert_eq!(previous.as_ref().unwrap().unique_id, "1.1");
+        }
+        e => panic!("{e:?}"),
+    }
+    assert_eq!(w.conn.store().total_parked_calls_now(), 1);
+    assert_eq!(probe.take(), vec!["update"], "one event, one UpdateAt");
+}
+
+#[test]
+fn pitfall_10_get_parking_lots_writes_lots_with_their_real_capacity() {
+    let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
+    let id = w.conn.get_parking_lots(w.now, Target::All).unwrap();
+    let sent = w.sent();
+    w.feed(&parking_lots_answer(&aid(&sent[0]), &LOTS));
+    match w.reply(id) {
+        Some(Ok(Reply::Lots(l))) => assert_eq!(l.len(), 2),
+        r => panic!("{r:?}"),
+    }
+    let lots = w.conn.store().parking_lots().lock_ref().clone();
+    let default = &lots[&LotKey::new(1, "default")];
+    assert_eq!(
+        (default.total_spaces, default.free(), default.timeout),
+        (20, 20, Some(Duration::from_secs(45)))
+    );
+    assert_eq!(lots[&LotKey::new(1, "vip")].total_spaces, 10);
+}
+
+#[test]
+fn pitfall_11_servers_behind_amiws_do_not_overwrite_each_other() {
+    let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
+    let id = w.conn.get_parking_lots(w.now, Target::Server(2)).unwrap();
+    let sent = w.sent();
+    assert!(sent[0].is("AMIServerID", "2"), "the action names its server");
+    w.frame_text(2, &parking_lots_answer(&aid(&sent[0]), &[("default", 701, 705, 60)]));
+    assert!(w.reply(id).unwrap().is_ok());
+    w.frame_text(1, &live_event("ParkedCall", "default", 701, "1.1", "5551001"));
+    w.frame_text(2, &live_event("ParkedCall", "default", 701, "1.1", "6661001"));
+    let calls = w.conn.store().calls_snapshot();
+    assert_eq!(calls.len(), 2, "same lot, space and unique id on two servers are two calls");
+    assert_eq!((calls[0].server_id, calls[0].caller_id_num.as_str()), (1, "5551001"));
+    assert_eq!((calls[1].server_id, calls[1].caller_id_num.as_str()), (2, "6661001"));
+    let lots = w.conn.store().parking_lots().lock_ref().clone();
+    assert_eq!(lots[&LotKey::new(2, "default")].total_spaces, 5);
+    assert_eq!(lots[&LotKey::new(1, "default")].occupied, 1);
+    // With two servers known, a park must name one.
+    assert!(matches!(
+        w.conn.park_call(w.now, "PJSIP/1-1", None, None, Target::All),
+        Err(ParkingError::AmbiguousServer { .. })
+    ));
+}
+
+#[test]
+fn pitfall_12_pending_actions_fail_when_the_connection_drops() {
+    let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
+    let a = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let b = w.conn.park_call(w.now, "PJSIP/1-1", None, None, Target::All).unwrap();
+    w.conn.handle_disconnected(w.now);
+    while let Some(o) = w.conn.poll_output() {
+        w.outputs.push(o);
+    }
+    assert!(matches!(w.reply(a), Some(Err(ParkingError::Disconnected { .. }))));
+    assert!(matches!(w.reply(b), Some(Err(ParkingError::Disconnected { .. }))));
+    assert!(!w.conn.store().is_loading_now());
+}
+
+#[test]
+fn pitfall_13_documented_fields_exist_and_are_live() {
+    let mut w = Wire::ami(ParkingOptions::default());
+    answer_initial(&mut w, &LOTS, &[]);
+    let t0 = w.now;
+    w.feed(&live_event("ParkedCall", "default", 705, "1.1", "5551001"));
+    let call = w.conn.store().get_parked_call_by_space(705, None).unwrap();
+    assert_eq!(call.parked_at, t0);
+    let later = t0 + Duration::from_secs(20);
+    assert_eq!(call.duration(later), Duration::from_secs(20));
+    assert_eq!(call.timeout_remaining(later), Some(Duration::from_secs(25)));
+    let lot = w.conn.store().parking_lots().lock_ref()[&LotKey::new(1, "default")].clone();
+    assert_eq!((lot.occupied, lot.free(), lot.total_spaces), (1, 19, 20));
+    w.feed(&live_event("ParkedCallGiveUp", "default", 705, "1.1", "5551001"));
+    assert_eq!(w.conn.store().parking_lots().lock_ref()[&LotKey::new(1, "default")].occupied, 0);
+}
