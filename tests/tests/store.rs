@@ -1,0 +1,271 @@
+//! The parking store's contract: one diff and one event per change, reconciling
+//! resyncs, events during collection, subscriptions, options, park and retrieve.
+
+use ami_parking::{Output, ParkingError, ParkingEvent, ParkingOptions, Reply, ResyncChange, Target};
+use ami_parking_tests::*;
+use futures_util::StreamExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const LOTS: [(&str, u32, u32, u32); 2] = [("default", 701, 720, 45), ("vip", 801, 810, 5)];
+
+fn logged_in_synced(calls: &[(&str, u32, &str, &str)]) -> Wire {
+    let mut w = Wire::ami(ParkingOptions::default());
+    let sent = w.sent();
+    w.feed(&parking_lots_answer(&aid(&sent[0]), &LOTS));
+    w.feed(&parked_calls_answer(&aid(&sent[1]), calls));
+    w
+}
+
+#[test]
+fn each_live_event_is_one_insert_update_or_remove_never_a_replace() {
+    let mut w = logged_in_synced(&[("default", 705, "0.5", "5550005")]);
+    let mut probe = DiffProbe::new(w.conn.store());
+    w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
+    assert_eq!(probe.take(), vec!["insert"]);
+    w.feed(&live_event("ParkedCall", "default", 710, "1.2", "5551002"));
+    assert_eq!(probe.take(), vec!["push"], "an insert at the end is signalled as Push");
+    w.feed(&live_event("UnParkedCall", "default", 701, "1.1", "5551001"));
+    assert_eq!(probe.take(), vec!["remove"]);
+    w.feed(&live_event("ParkedCallTimeOut", "default", 710, "1.2", "5551002"));
+    assert_eq!(probe.take(), vec!["pop"], "a removal at the end is signalled as Pop");
+    // A repeat of a known call changes nothing and fires nothing.
+    let before = w.events().len();
+    w.feed(&live_event("ParkedCall", "default", 705, "0.5", "5550005"));
+    assert_eq!(probe.take(), Vec::<&str>::new());
+    assert_eq!(w.events().len(), before);
+    let order: Vec<u32> = w.conn.store().calls_snapshot().iter().map(|c| c.parking_space).collect();
+    assert_eq!(order, vec![705]);
+}
+
+#[test]
+fn calls_are_kept_in_server_lot_space_order() {
+    let mut w = logged_in_synced(&[]);
+    for (lot, space) in [("vip", 803), ("default", 712), ("vip", 801), ("default", 701)] {
+        w.feed(&live_event("ParkedCall", lot, space, &format!("u{space}"), "1"));
+    }
+    let order: Vec<(String, u32)> = w
+        .conn
+        .store()
+        .calls_snapshot()
+        .iter()
+        .map(|c| (c.parking_lot.to_string(), c.parking_space))
+        .collect();
+    assert_eq!(
+        order,
+        vec![("default".into(), 701), ("default".into(), 712), ("vip".into(), 801), ("vip".into(), 803)]
+    );
+}
+
+#[test]
+fn a_refresh_of_known_calls_fires_nothing_and_changes_nothing() {
+    let mut w = logged_in_synced(&[("default", 701, "1.1", "5551001")]);
+    let mut probe = DiffProbe::new(w.conn.store());
+    let id = w.conn.refresh_parking_lot(w.now, "default", Target::All).unwrap();
+    let sent = w.sent();
+    assert!(sent[0].is("ParkingLot", "default"));
+    w.feed(&parked_calls_answer(&aid(&sent[0]), &[("default", 701, "1.1", "5551001")]));
+    assert!(w.reply(id).unwrap().is_ok());
+    assert!(w.events().is_empty());
+    assert_eq!(probe.take(), Vec::<&str>::new());
+}
+
+#[test]
+fn a_lot_refresh_reconciles_only_that_lot() {
+    let mut w = logged_in_synced(&[("default", 701, "1.1", "a"), ("vip", 801, "1.2", "b")]);
+    w.conn.refresh_parking_lot(w.now, "default", Target::All).unwrap();
+    let sent = w.sent();
+    w.feed(&parked_calls_answer(&aid(&sent[0]), &[]));
+    let left: Vec<u32> = w.conn.store().calls_snapshot().iter().map(|c| c.parking_space).collect();
+    assert_eq!(left, vec![801], "the vip call is outside the refreshed scope");
+    assert!(matches!(&w.events()[..], [ParkingEvent::Resync { change: ResyncChange::Vanished, .. }]));
+}
+
+#[test]
+fn events_during_list_collection_are_neither_lost_nor_applied_twice() {
+    let mut w = logged_in_synced(&[("default", 701, "1.1", "a"), ("default", 702, "1.2", "b")]);
+    w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let list = aid(&w.sent()[0]);
+    // Asterisk took the list when 701 and 702 were parked; meanwhile 701 is retrieved
+    // and 703 parked; the list's items arrive after those live events.
+    w.feed(&format!("Response: Success\r\nActionID: {list}\r\nEventList: start\r\nMessage: Parked calls will follow\r\n\r\n"));
+    w.feed(&live_event("UnParkedCall", "default", 701, "1.1", "a"));
+    w.feed(&live_event("ParkedCall", "default", 703, "1.3", "c"));
+    w.feed(&list_item(&list, "default", 701, "1.1", "a", 40, 5));
+    w.feed(&list_item(&list, "default", 702, "1.2", "b", 40, 5));
+    w.feed(&format!("Event: ParkedCallsComplete\r\nActionID: {list}\r\nEventList: Complete\r\nListItems: 2\r\nTotal: 2\r\n\r\n"));
+    let spaces: Vec<u32> = w.conn.store().calls_snapshot().iter().map(|c| c.parking_space).collect();
+    assert_eq!(spaces, vec![702, 703], "701 not resurrected, 703 not dropped");
+    let kinds: Vec<&str> = w.events().iter().map(|e| e.kind()).collect();
+    assert_eq!(kinds, vec!["retrieved", "parked"], "no resync finding for what live events already said");
+}
+
+#[test]
+fn subscriptions_unsubscribe_on_drop_and_the_stream_sees_every_event() {
+    let mut w = logged_in_synced(&[]);
+    let seen = Arc::new(AtomicUsize::new(0));
+    let s = seen.clone();
+    let guard = w.conn.store().on_parking_event(move |_| {
+        s.fetch_add(1, Ordering::SeqCst);
+    });
+    let mut stream = w.conn.store().events();
+    w.feed(&live_event("ParkedCall", "default", 701, "1.1", "a"));
+    drop(guard);
+    w.feed(&live_event("ParkedCallGiveUp", "default", 701, "1.1", "a"));
+    assert_eq!(seen.load(Ordering::SeqCst), 1, "dropped guard: no more calls");
+    let got: Vec<&str> = futures_executor_lite(&mut stream, 2).iter().map(|e| e.kind()).collect();
+    assert_eq!(got, vec!["parked", "giveup"]);
+}
+
+fn futures_executor_lite(stream: &mut ami_parking::EventStream, n: usize) -> Vec<ParkingEvent> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let mut out = Vec::new();
+    while out.len() < n {
+        match stream.poll_next_unpin(&mut cx) {
+            std::task::Poll::Ready(Some(e)) => out.push(e),
+            other => panic!("stream ended early: {other:?}"),
+        }
+    }
+    out
+}
+
+#[test]
+fn option_callbacks_filter_and_transform() {
+    let counts: Arc<[AtomicUsize; 4]> = Arc::new(Default::default());
+    let (a, b, c, d) = (counts.clone(), counts.clone(), counts.clone(), counts.clone());
+    let opts = ParkingOptions::default()
+        .parked_call_filter(|c| &*c.parking_lot != "vip")
+        .transform_parked_call(|mut c| {
+            c.caller_id_name = c.caller_id_name.to_uppercase();
+            c
+        })
+        .on_call_parked(move |_| {
+            a[0].fetch_add(1, Ordering::SeqCst);
+        })
+        .on_call_retrieved(move |_, r| {
+            assert_eq!(r.channel, "");
+            b[1].fetch_add(1, Ordering::SeqCst);
+        })
+        .on_call_timeout(move |_| {
+            c[2].fetch_add(1, Ordering::SeqCst);
+        })
+        .on_call_give_up(move |_| {
+            d[3].fetch_add(1, Ordering::SeqCst);
+        });
+    let mut w = Wire::ami(opts);
+    w.sent();
+    w.feed(&live_event("ParkedCall", "vip", 801, "1.0", "x"));
+    w.feed(&live_event("ParkedCall", "default", 701, "1.1", "a"));
+    w.feed(&live_event("ParkedCall", "default", 702, "1.2", "b"));
+    w.feed(&live_event("ParkedCall", "default", 703, "1.3", "c"));
+    w.feed(&live_event("UnParkedCall", "default", 701, "1.1", "a"));
+    w.feed(&live_event("ParkedCallTimeOut", "default", 702, "1.2", "b"));
+    w.feed(&live_event("ParkedCallGiveUp", "default", 703, "1.3", "c"));
+    w.feed(&live_event("ParkedCallTimeOut", "vip", 801, "1.0", "x"));
+    let got: Vec<usize> = counts.iter().map(|c| c.load(Ordering::SeqCst)).collect();
+    assert_eq!(got, vec![3, 1, 1, 1], "the vip calls are filtered out, events included");
+    assert_eq!(w.events().len(), 6);
+    assert_eq!(w.events()[0].call().caller_id_name, "CUSTOMER A");
+}
+
+#[test]
+fn retrieve_resolves_on_unparked_call_and_refuses_an_empty_space_without_sending() {
+    let mut w = logged_in_synced(&[("default", 701, "1.1", "a")]);
+    match w.conn.retrieve_call(w.now, 702, "PJSIP/1002", None, Target::All) {
+        Err(e @ ParkingError::SpaceEmpty { .. }) => assert!(e.to_string().contains("702")),
+        r => panic!("{r:?}"),
+    }
+    assert!(w.sent().is_empty(), "nothing sent for an empty space");
+    let id = w.conn.retrieve_call(w.now, 701, "PJSIP/1002", None, Target::All).unwrap();
+    let orig = w.sent().pop().unwrap();
+    assert!(orig.is("Action", "Originate") && orig.is("Application", "ParkedCall"));
+    assert_eq!(orig.get_str("Data").as_deref(), Some("default,701"), "lot first");
+    assert_eq!(orig.get_str("Channel").as_deref(), Some("PJSIP/1002"));
+    w.feed(&format!(
+        "Response: Success\r\nActionID: {}\r\nMessage: Originate successfully queued\r\n\r\n",
+        aid(&orig)
+    ));
+    assert!(w.reply(id).is_none());
+    let unparked = format!(
+        "Event: UnParkedCall\r\nPrivilege: call,all\r\n{}RetrieverChannel: PJSIP/1002-01\r\nRetrieverCallerIDNum: 1002\r\nRetrieverCallerIDName: Reception\r\n\r\n",
+        parkee_block("default", 701, "1.1", "Local/s@hold-1.1;1", "a", 40, 5).replace("ParkerDialString", "X-Parker")
+    );
+    w.feed(&unparked);
+    match w.reply(id) {
+        Some(Ok(Reply::Retrieved { space, retriever, .. })) => {
+            assert_eq!((*space, retriever.caller_id_num.as_str()), (701, "1002"))
+        }
+        r => panic!("{r:?}"),
+    }
+    assert!(w.conn.store().calls_snapshot().is_empty());
+}
+
+#[test]
+fn retrieve_fails_on_a_failed_originate_and_on_an_error_reply() {
+    let mut w = logged_in_synced(&[("default", 701, "1.1", "a"), ("default", 702, "1.2", "b")]);
+    let id = w.conn.retrieve_call(w.now, 701, "PJSIP/nobody", None, Target::All).unwrap();
+    let orig = w.sent().pop().unwrap();
+    w.feed(&format!(
+        "Response: Success\r\nActionID: {}\r\nMessage: Originate successfully queued\r\n\r\n",
+        aid(&orig)
+    ));
+    w.feed(&format!("Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: {}\r\nResponse: Failure\r\nChannel: PJSIP/nobody\r\nReason: 0\r\n\r\n", aid(&orig)));
+    assert!(matches!(w.reply(id), Some(Err(ParkingError::OriginateFailed { .. }))));
+    let id = w.conn.retrieve_call(w.now, 702, "Bad/x", None, Target::All).unwrap();
+    let orig = w.sent().pop().unwrap();
+    w.feed(&format!("Response: Error\r\nActionID: {}\r\nMessage: Originate failed\r\n\r\n", aid(&orig)));
+    match w.reply(id) {
+        Some(Err(ParkingError::Asterisk { message, .. })) => assert_eq!(message, "Originate failed"),
+        r => panic!("{r:?}"),
+    }
+    let id = w.conn.retrieve_call(w.now, 702, "PJSIP/1002", None, Target::All).unwrap();
+    w.sent();
+    w.advance(Duration::from_secs(11));
+    assert!(matches!(w.reply(id), Some(Err(ParkingError::Timeout { .. }))));
+}
+
+#[test]
+fn unknown_lot_from_an_event_is_created_and_later_filled() {
+    let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
+    w.feed(&live_event("ParkedCall", "sales", 901, "1.1", "a"));
+    let lot = w.conn.store().lots_snapshot().into_iter().find(|l| &*l.name == "sales").unwrap();
+    assert_eq!((lot.occupied, lot.range_known), (1, false));
+    w.conn.get_parking_lots(w.now, Target::All).unwrap();
+    let sent = w.sent();
+    w.feed(&parking_lots_answer(&aid(&sent[0]), &[("sales", 901, 903, 90)]));
+    let lot = w.conn.store().lots_snapshot().into_iter().find(|l| &*l.name == "sales").unwrap();
+    assert_eq!((lot.occupied, lot.total_spaces, lot.range_known), (1, 3, true));
+}
+
+#[test]
+fn amiws_fan_out_merges_every_servers_answer() {
+    let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
+    w.frame_text(1, &live_event("ParkedCall", "default", 701, "1.1", "a"));
+    w.frame_text(2, &live_event("ParkedCall", "sales", 901, "2.1", "b"));
+    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let sent = w.sent();
+    assert!(sent[0].get("AMIServerID").is_none(), "fan-out goes to every server");
+    w.frame_text(2, &parked_calls_answer(&aid(&sent[0]), &[("sales", 901, "2.1", "b")]));
+    assert!(w.reply(id).is_none(), "server 1 has not answered yet");
+    w.frame_text(1, &parked_calls_answer(&aid(&sent[0]), &[("default", 701, "1.1", "a")]));
+    match w.reply(id) {
+        Some(Ok(Reply::Calls(c))) => {
+            let got: Vec<(u32, u32)> = c.iter().map(|c| (c.server_id, c.parking_space)).collect();
+            assert_eq!(got, vec![(1, 701), (2, 901)]);
+        }
+        r => panic!("{r:?}"),
+    }
+}
+
+#[test]
+fn a_bad_amiws_frame_is_reported_and_the_connection_goes_on() {
+    let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
+    w.conn.handle_frame(w.now, b"{\"type\": 3, \"data\": {\"Event\": ").unwrap();
+    w.frame_text(1, &live_event("ParkedCall", "default", 701, "1.1", "a"));
+    while let Some(o) = w.conn.poll_output() {
+        w.outputs.push(o);
+    }
+    assert!(w.outputs.iter().any(|o| matches!(o, Output::BadFrame(_))));
+    assert_eq!(w.conn.store().total_parked_calls_now(), 1);
+}
