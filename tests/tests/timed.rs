@@ -11,11 +11,7 @@ use std::time::Duration;
 const BASE: u64 = 1_795_667_000_000;
 
 fn diff(a: Duration, b: Duration) -> Duration {
-    if a > b {
-        a - b
-    } else {
-        b - a
-    }
+    a.abs_diff(b)
 }
 
 #[test]

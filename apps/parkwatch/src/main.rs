@@ -1,1 +1,2 @@
+//! parkwatch (in progress).
 fn main() {}

@@ -1,0 +1,184 @@
+//! The connection state machine: login (plain, MD5, rejected), keep-alive, lists of
+//! older Asterisk versions, the message cap, and secrets kept out of output.
+
+use ami_parking::{
+    AuthMethod, Connection, ConnectionConfig, ConnectionError, ConnectionState, Output, ParkingOptions,
+    Reply, Request, Target, Timestamp,
+};
+use ami_parking_tests::*;
+use std::time::Duration;
+
+const T: Timestamp = Timestamp::from_unix_millis(1_795_667_000_000);
+
+fn sent(conn: &mut Connection) -> Vec<ami_parking::Message> {
+    let mut out = Vec::new();
+    while let Some(b) = conn.poll_transmit() {
+        let mut d = ami_parking::ami_codec::Decoder::new().without_banner();
+        d.decode(&b, |i| {
+            if let ami_parking::ami_codec::Decoded::Message(m) = i {
+                out.push(m.to_message())
+            }
+        })
+        .unwrap();
+    }
+    out
+}
+
+#[test]
+fn md5_login_sends_the_digest_not_the_secret() {
+    let mut cfg = ConnectionConfig::ami("amiuser", "amisecret");
+    cfg.auth = AuthMethod::Md5;
+    let mut conn = Connection::new(cfg, T);
+    conn.handle_connected(T);
+    conn.handle_input(T, b"Asterisk Call Manager/11.0.0\r\n").unwrap();
+    let ch = sent(&mut conn).pop().unwrap();
+    assert!(ch.is("Action", "Challenge") && ch.is("AuthType", "MD5"));
+    conn.handle_input(
+        T,
+        format!("Response: Success\r\nActionID: {}\r\nChallenge: 840415273\r\n\r\n", aid(&ch)).as_bytes(),
+    )
+    .unwrap();
+    let login = sent(&mut conn).pop().unwrap();
+    assert!(login.is("Action", "Login") && login.is("AuthType", "MD5"));
+    assert!(login.get("Secret").is_none());
+    // md5("840415273" + "amisecret"), computed independently with python3 hashlib.
+    assert_eq!(login.get_str("Key").as_deref(), Some("06dbe6e9ec27e4f6da96970dacaece17"));
+    conn.handle_input(
+        T,
+        format!("Response: Success\r\nActionID: {}\r\nMessage: Authentication accepted\r\n\r\n", aid(&login))
+            .as_bytes(),
+    )
+    .unwrap();
+    assert!(conn.is_logged_in());
+}
+
+#[test]
+fn rejected_login_is_a_clear_error_without_the_secret() {
+    let mut conn = Connection::new(ConnectionConfig::ami("amiuser", "wrong-secret"), T);
+    conn.handle_connected(T);
+    conn.handle_input(T, b"Asterisk Call Manager/11.0.0\r\n").unwrap();
+    let login = sent(&mut conn).pop().unwrap();
+    let err = conn
+        .handle_input(
+            T,
+            format!("Response: Error\r\nActionID: {}\r\nMessage: Authentication failed\r\n\r\n", aid(&login))
+                .as_bytes(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, ConnectionError::LoginRejected { .. }));
+    let text = err.to_string();
+    assert!(text.contains("amiuser") && text.contains("Authentication failed"), "{text}");
+    assert!(!text.contains("wrong-secret"));
+    assert!(!format!("{conn:?}{err:?}").contains("wrong-secret"));
+    assert!(!conn.is_logged_in());
+}
+
+#[test]
+fn requests_before_login_are_refused_at_once() {
+    let mut conn = Connection::new(ConnectionConfig::ami("u", "s"), T);
+    assert!(matches!(
+        conn.get_parked_calls(T, None, Target::All),
+        Err(ami_parking::ParkingError::NotLoggedIn { .. })
+    ));
+    assert!(conn.poll_transmit().is_none());
+}
+
+#[test]
+fn keep_alive_pings_when_idle_and_an_unanswered_ping_is_fatal() {
+    let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
+    w.advance(Duration::from_secs(30));
+    let ping = w.sent().pop().expect("ping after 30 s");
+    assert!(ping.is("Action", "Ping"));
+    w.feed(&format!("Response: Success\r\nActionID: {}\r\nPing: Pong\r\nTimestamp: 1.0\r\n\r\n", aid(&ping)));
+    w.advance(Duration::from_secs(30));
+    let _ping = w.sent().pop().expect("second ping");
+    w.now = w.now + Duration::from_secs(11);
+    assert!(matches!(w.conn.handle_timeout(w.now), Err(ConnectionError::Unresponsive(_))));
+}
+
+#[test]
+fn login_without_an_answer_times_out() {
+    let mut conn = Connection::new(ConnectionConfig::ami("u", "s"), T);
+    conn.handle_connected(T);
+    assert_eq!(conn.store().connection_state().get_cloned(), ConnectionState::LoggingIn);
+    assert!(conn.poll_timeout().is_some());
+    assert!(conn.handle_timeout(T + Duration::from_secs(11)).is_err());
+}
+
+#[test]
+fn asterisk_12_lists_without_eventlist_close_on_the_completion_event() {
+    let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
+    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let a = aid(&w.sent()[0]);
+    w.feed(&format!("Response: Success\r\nActionID: {a}\r\nMessage: Parked calls will follow\r\n\r\n"));
+    w.feed(&list_item(&a, "default", 701, "1.1", "a", 40, 5));
+    w.feed(&format!("Event: ParkedCallsComplete\r\nActionID: {a}\r\nTotal: 1\r\n\r\n"));
+    match w.reply(id) {
+        Some(Ok(Reply::Calls(c))) => assert_eq!(c.len(), 1),
+        r => panic!("{r:?}"),
+    }
+    // A generic list closed by its named completion event.
+    let id = w
+        .conn
+        .request(
+            w.now,
+            Request::List {
+                action: ami_parking::Action::new("CoreShowChannels"),
+                complete_event: Some("CoreShowChannelsComplete".into()),
+            },
+            Target::All,
+        )
+        .unwrap();
+    let a = aid(&w.sent()[0]);
+    w.feed(&format!("Response: Success\r\nActionID: {a}\r\nMessage: Channels will follow\r\n\r\nEvent: CoreShowChannel\r\nActionID: {a}\r\nChannel: X\r\n\r\nEvent: CoreShowChannelsComplete\r\nActionID: {a}\r\nListItems: 1\r\n\r\n"));
+    match w.reply(id) {
+        Some(Ok(Reply::List(items))) => assert_eq!(items.len(), 1),
+        r => panic!("{r:?}"),
+    }
+}
+
+#[test]
+fn eventlist_start_and_complete_are_compared_case_insensitively() {
+    let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
+    let id = w.conn.get_parking_lots(w.now, Target::All).unwrap();
+    let a = aid(&w.sent()[0]);
+    w.feed(&format!("Response: Success\r\nActionID: {a}\r\nEventList: Start\r\n\r\nEvent: Parkinglot\r\nActionID: {a}\r\nName: x\r\nStartSpace: 1\r\nStopSpace: 2\r\nTimeout: 0\r\n\r\nEvent: Whatever\r\nActionID: {a}\r\nEventList: COMPLETE\r\n\r\n"));
+    match w.reply(id) {
+        Some(Ok(Reply::Lots(l))) => assert_eq!((l.len(), l[0].timeout), (1, None)),
+        r => panic!("{r:?}"),
+    }
+}
+
+#[test]
+fn a_message_past_the_cap_fails_the_connection_with_a_typed_error() {
+    let mut cfg = ConnectionConfig::ami("u", "s");
+    cfg.max_message_bytes = 1024;
+    let mut conn = Connection::new(cfg, T);
+    conn.handle_connected(T);
+    conn.handle_input(T, b"Asterisk Call Manager/11.0.0\r\n").unwrap();
+    let mut big = b"Event: VarSet\r\nValue: ".to_vec();
+    big.extend(std::iter::repeat_n(b'x', 4000));
+    let err = conn.handle_input(T, &big).unwrap_err();
+    assert!(matches!(err, ConnectionError::Decode(_)));
+    assert!(err.to_string().contains("1024"));
+}
+
+#[test]
+fn header_injection_is_refused_before_anything_is_sent() {
+    let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
+    let r = w.conn.park_call(w.now, "PJSIP/1\r\nAction: Hangup", None, None, Target::All);
+    assert!(matches!(r, Err(ami_parking::ParkingError::Encode(_))));
+    assert!(w.sent().is_empty());
+}
+
+#[test]
+fn non_parking_events_are_passed_over_cheaply_but_answers_are_not() {
+    let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
+    w.feed("Event: Newexten\r\nPrivilege: dialplan,all\r\nChannel: X\r\n\r\nEvent: VarSet\r\nPrivilege: dialplan,all\r\nVariable: A\r\nValue: 1\r\n\r\n");
+    assert!(w.outputs.iter().all(|o| !matches!(o, Output::Parking(_))));
+    let id =
+        w.conn.request(w.now, Request::Action(ami_parking::Action::new("Originate")), Target::All).unwrap();
+    let a = aid(&w.sent()[0]);
+    w.feed(&format!("Response: Success\r\nActionID: {a}\r\nMessage: Originate successfully queued\r\n\r\n"));
+    assert!(matches!(w.reply(id), Some(Ok(Reply::Response(_)))));
+}
