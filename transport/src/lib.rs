@@ -1,1 +1,21 @@
-//! Transport (in progress).
+//! # ami-parking-transport
+//!
+//! Drives the sans-IO [`ami_parking`] core over real links: raw AMI over TCP
+//! (`tcp://user[:secret]@host[:5038]`) or TLS (`tls://`, rustls), and amiws over
+//! WebSocket (`ws://`, `wss://`, async-tungstenite). One tokio task owns the socket
+//! and the state machine; [`Client`] is a cloneable handle with the core's requests
+//! as async methods and the store's signals. The task reconnects with capped
+//! exponential backoff and jitter, resyncs after every (re)login, fails pending
+//! requests as soon as the link drops, and logs off on shutdown.
+//!
+//! The secret may come from the URL, [`ClientOptions::secret`] or `AMI_SECRET`; it
+//! never appears in Debug output, logs or errors.
+
+#![forbid(unsafe_code)]
+
+mod client;
+mod endpoint;
+mod link;
+
+pub use client::{mode_of, now, Backoff, Client, ClientError, ClientOptions};
+pub use endpoint::{Endpoint, EndpointError, Scheme};

@@ -1,0 +1,559 @@
+//! The client: one task owns the link and the state machine; handles send it requests.
+
+use crate::endpoint::{Endpoint, Scheme};
+use crate::link::{self, Link};
+use ami_parking::{
+    AuthMethod, Connection, ConnectionConfig, ConnectionState, EventStream, Mode, Output, ParkedCall,
+    ParkingError, ParkingLot, ParkingOptions, ParkingStore, Reply, Request, RequestId, Retriever, Secret,
+    ServerId, Target, Timestamp,
+};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+
+/// Reconnect policy: exponential backoff with jitter, capped.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    /// First delay.
+    pub initial: Duration,
+    /// Cap.
+    pub max: Duration,
+    /// Growth per attempt.
+    pub factor: f64,
+    /// Random spread, 0..1 (0.2 = ±20 %).
+    pub jitter: f64,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self { initial: Duration::from_millis(250), max: Duration::from_secs(30), factor: 2.0, jitter: 0.2 }
+    }
+}
+
+impl Backoff {
+    /// The delay before attempt `attempt` (1-based), jitter drawn from `unit` in 0..1.
+    ///
+    /// ```
+    /// use ami_parking_transport::Backoff;
+    /// use std::time::Duration;
+    /// let b = Backoff { jitter: 0.0, ..Backoff::default() };
+    /// assert_eq!(b.delay(1, 0.5), Duration::from_millis(250));
+    /// assert_eq!(b.delay(3, 0.5), Duration::from_millis(1000));
+    /// assert_eq!(b.delay(50, 0.5), Duration::from_secs(30));
+    /// ```
+    pub fn delay(&self, attempt: u32, unit: f64) -> Duration {
+        let base = self.initial.as_secs_f64() * self.factor.powi(attempt.saturating_sub(1).min(60) as i32);
+        let capped = base.min(self.max.as_secs_f64());
+        let spread = 1.0 + self.jitter * (unit * 2.0 - 1.0);
+        Duration::from_secs_f64((capped * spread).clamp(0.0, self.max.as_secs_f64()))
+    }
+}
+
+/// How to reach and talk to one Asterisk (or one amiws).
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Where.
+    pub endpoint: Endpoint,
+    /// The secret when the URL has none (else `AMI_SECRET` is read).
+    pub secret: Option<Secret>,
+    /// Plain or MD5 login.
+    pub auth: AuthMethod,
+    /// Server id of a raw AMI server (amiws reports its own).
+    pub server_id: ServerId,
+    /// Parking options (lot, auto refresh, poll interval, callbacks).
+    pub parking: ParkingOptions,
+    /// Reconnect policy.
+    pub reconnect: Backoff,
+    /// Deadline of each request.
+    pub request_timeout: Duration,
+    /// Keep-alive Ping interval when idle (raw AMI).
+    pub keepalive: Duration,
+    /// Extra CA certificates (PEM) for `tls://` and `wss://`.
+    pub tls_ca_file: Option<PathBuf>,
+    /// `Events:` filter sent at login.
+    pub events: Option<String>,
+}
+
+impl ClientOptions {
+    /// Options for `endpoint` with defaults.
+    pub fn new(endpoint: Endpoint) -> Self {
+        Self {
+            endpoint,
+            secret: None,
+            auth: AuthMethod::Plain,
+            server_id: 1,
+            parking: ParkingOptions::default(),
+            reconnect: Backoff::default(),
+            request_timeout: Duration::from_secs(10),
+            keepalive: Duration::from_secs(30),
+            tls_ca_file: None,
+            events: None,
+        }
+    }
+
+    fn connection_config(&self) -> ConnectionConfig {
+        let mut cfg = if self.endpoint.scheme.is_websocket() {
+            ConnectionConfig::amiws()
+        } else {
+            let secret = self
+                .endpoint
+                .secret
+                .clone()
+                .or_else(|| self.secret.clone())
+                .or_else(|| std::env::var("AMI_SECRET").ok().map(Secret::new))
+                .unwrap_or_default();
+            let mut c = ConnectionConfig::ami(self.endpoint.username.clone(), "");
+            c.secret = secret;
+            c.keepalive_interval = self.keepalive;
+            c
+        };
+        cfg.auth = self.auth;
+        cfg.server_id = self.server_id;
+        cfg.request_timeout = self.request_timeout;
+        cfg.events = self.events.clone();
+        cfg.instance_id = Some(rand::random());
+        cfg.parking = self.parking.clone();
+        cfg
+    }
+}
+
+/// Why a client call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// Asterisk or the core refused or failed the request.
+    #[error(transparent)]
+    Parking(#[from] ParkingError),
+    /// The client was shut down.
+    #[error("the AMI client has been shut down")]
+    Stopped,
+    /// Could not log in (first failure, as reported by `wait_logged_in`).
+    #[error("cannot log in to {endpoint}: {reason}")]
+    Login {
+        /// Where.
+        endpoint: String,
+        /// Why.
+        reason: String,
+    },
+    /// Waiting for the login took too long.
+    #[error("no login to {endpoint} within {after:?} ({reason})")]
+    LoginTimeout {
+        /// Where.
+        endpoint: String,
+        /// How long we waited.
+        after: Duration,
+        /// The state at that time.
+        reason: String,
+    },
+    /// An answer of another shape than the request's (a bug).
+    #[error("unexpected answer: {0}")]
+    Unexpected(String),
+}
+
+enum Command {
+    Request(Request, Target, oneshot::Sender<Result<Reply, ParkingError>>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A cloneable handle to one AMI or amiws connection, kept alive and resynced by a
+/// background task (spawned on the current tokio runtime).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use ami_parking_transport::{Client, ClientOptions};
+/// let client = Client::connect(ClientOptions::new("tcp://amiuser:amisecret@127.0.0.1:5038".parse()?));
+/// client.wait_logged_in(std::time::Duration::from_secs(5)).await?;
+/// let space = client.park_call("PJSIP/1001-00000001", None, None).await?;
+/// println!("parked at {space}");
+/// client.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    tx: mpsc::UnboundedSender<Command>,
+    store: ParkingStore,
+    endpoint: Endpoint,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("endpoint", &self.endpoint).field("store", &self.store).finish()
+    }
+}
+
+/// Wall-clock now as the core's timestamp.
+pub fn now() -> Timestamp {
+    Timestamp::from_system_time(SystemTime::now())
+}
+
+impl Client {
+    /// Starts the client with its own store.
+    pub fn connect(options: ClientOptions) -> Client {
+        let store = ParkingStore::new(options.parking.clone());
+        Self::connect_with_store(options, store)
+    }
+
+    /// Starts the client writing into `store` (several clients, one per server, may
+    /// share one store: give each its own `server_id`).
+    pub fn connect_with_store(options: ClientOptions, store: ParkingStore) -> Client {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let endpoint = options.endpoint.clone();
+        let conn = Connection::with_store(options.connection_config(), store.clone(), now());
+        tokio::spawn(run(options, conn, rx));
+        Client { tx, store, endpoint }
+    }
+
+    /// The store (signals and snapshots).
+    pub fn store(&self) -> &ParkingStore {
+        &self.store
+    }
+
+    /// Every parking event from now on.
+    pub fn events(&self) -> EventStream {
+        self.store.events()
+    }
+
+    /// Where this client connects.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Waits until logged in. Fails at the first failed attempt (with its reason) or
+    /// after `timeout`; the client keeps retrying in the background either way.
+    pub async fn wait_logged_in(&self, timeout: Duration) -> Result<(), ClientError> {
+        let mut states = ami_parking::futures_signals::signal::SignalExt::to_stream(
+            self.store.connection_state().signal_cloned(),
+        );
+        let endpoint = self.endpoint.to_string();
+        let wait = async {
+            while let Some(s) = states.next().await {
+                match s {
+                    ConnectionState::LoggedIn => return Ok(()),
+                    ConnectionState::Reconnecting { last_error, .. } => {
+                        return Err(ClientError::Login { endpoint: endpoint.clone(), reason: last_error })
+                    }
+                    ConnectionState::Stopped => return Err(ClientError::Stopped),
+                    _ => {}
+                }
+            }
+            Err(ClientError::Stopped)
+        };
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(r) => r,
+            Err(_) => Err(ClientError::LoginTimeout {
+                endpoint,
+                after: timeout,
+                reason: format!("{:?}", self.store.connection_state().get_cloned()),
+            }),
+        }
+    }
+
+    /// Sends any request and waits for its answer.
+    pub async fn request(&self, req: Request, target: Target) -> Result<Reply, ClientError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Command::Request(req, target, tx)).map_err(|_| ClientError::Stopped)?;
+        Ok(rx.await.map_err(|_| ClientError::Stopped)??)
+    }
+
+    /// `Parkinglots` of every server (also written into the store).
+    pub async fn get_parking_lots(&self) -> Result<Vec<ParkingLot>, ClientError> {
+        self.get_parking_lots_on(Target::All).await
+    }
+
+    /// `Parkinglots` on `target`.
+    pub async fn get_parking_lots_on(&self, target: Target) -> Result<Vec<ParkingLot>, ClientError> {
+        match self.request(Request::ParkingLots, target).await? {
+            Reply::Lots(l) => Ok(l),
+            r => Err(ClientError::Unexpected(format!("{r:?}"))),
+        }
+    }
+
+    /// `ParkedCalls` (one lot or all); reconciles the store.
+    pub async fn get_parked_calls(&self, lot: Option<&str>) -> Result<Vec<ParkedCall>, ClientError> {
+        self.get_parked_calls_on(lot, Target::All).await
+    }
+
+    /// `ParkedCalls` on `target`.
+    pub async fn get_parked_calls_on(
+        &self,
+        lot: Option<&str>,
+        target: Target,
+    ) -> Result<Vec<ParkedCall>, ClientError> {
+        match self.request(Request::ParkedCalls { lot: lot.map(Into::into) }, target).await? {
+            Reply::Calls(c) => Ok(c),
+            r => Err(ClientError::Unexpected(format!("{r:?}"))),
+        }
+    }
+
+    /// Resyncs one lot.
+    pub async fn refresh_parking_lot(&self, lot: &str) -> Result<Vec<ParkedCall>, ClientError> {
+        self.get_parked_calls(Some(lot)).await
+    }
+
+    /// Parks `channel`; returns the space Asterisk assigned.
+    pub async fn park_call(
+        &self,
+        channel: &str,
+        lot: Option<&str>,
+        timeout: Option<Duration>,
+    ) -> Result<u32, ClientError> {
+        self.park_call_on(channel, lot, timeout, Target::All).await.map(|(_, _, space)| space)
+    }
+
+    /// Parks `channel` on `target`; returns (server, lot, space).
+    pub async fn park_call_on(
+        &self,
+        channel: &str,
+        lot: Option<&str>,
+        timeout: Option<Duration>,
+        target: Target,
+    ) -> Result<(ServerId, String, u32), ClientError> {
+        let req = Request::Park { channel: channel.into(), lot: lot.map(Into::into), timeout };
+        match self.request(req, target).await? {
+            Reply::Parked { server_id, lot, space, .. } => Ok((server_id, lot, space)),
+            r => Err(ClientError::Unexpected(format!("{r:?}"))),
+        }
+    }
+
+    /// Retrieves the call in `space` to `to_channel`; returns who took it.
+    pub async fn retrieve_call(
+        &self,
+        space: u32,
+        to_channel: &str,
+        lot: Option<&str>,
+    ) -> Result<Retriever, ClientError> {
+        self.retrieve_call_on(space, to_channel, lot, Target::All).await.map(|(_, _, r)| r)
+    }
+
+    /// Retrieves on `target`; returns (server, lot, retriever).
+    pub async fn retrieve_call_on(
+        &self,
+        space: u32,
+        to_channel: &str,
+        lot: Option<&str>,
+        target: Target,
+    ) -> Result<(ServerId, String, Retriever), ClientError> {
+        let req = Request::Retrieve { space, to_channel: to_channel.into(), lot: lot.map(Into::into) };
+        match self.request(req, target).await? {
+            Reply::Retrieved { server_id, lot, retriever, .. } => Ok((server_id, lot, retriever)),
+            r => Err(ClientError::Unexpected(format!("{r:?}"))),
+        }
+    }
+
+    /// Logs off (raw AMI), closes the link and stops reconnecting.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Command::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+enum End {
+    Shutdown(oneshot::Sender<()>),
+    Failed(String),
+    Dropped,
+}
+
+async fn run(opts: ClientOptions, mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Command>) {
+    let store = conn.store().clone();
+    let mut attempt: u32 = 0;
+    let mut waiting: HashMap<RequestId, oneshot::Sender<Result<Reply, ParkingError>>> = HashMap::new();
+    loop {
+        store.set_connection_state(if attempt == 0 {
+            ConnectionState::Connecting
+        } else {
+            store.connection_state().get_cloned()
+        });
+        let end = match link::open(&opts.endpoint, opts.tls_ca_file.as_deref()).await {
+            Ok(l) => {
+                conn.handle_connected(now());
+                drive(&mut conn, l, &mut rx, &mut waiting, &mut attempt).await
+            }
+            Err(e) => End::Failed(e),
+        };
+        conn.handle_disconnected(now());
+        flush_outputs(&mut conn, &mut waiting);
+        let reason = match end {
+            End::Shutdown(done) => {
+                store.set_connection_state(ConnectionState::Stopped);
+                let _ = done.send(());
+                return;
+            }
+            End::Dropped => {
+                store.set_connection_state(ConnectionState::Stopped);
+                return;
+            }
+            End::Failed(r) => r,
+        };
+        attempt += 1;
+        store.set_connection_state(ConnectionState::Reconnecting { attempt, last_error: reason });
+        let delay = opts.reconnect.delay(attempt, rand::random::<f64>());
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        // While waiting, requests fail at once (not logged in) instead of hanging.
+        loop {
+            tokio::select! {
+                _ = &mut sleep => break,
+                cmd = rx.recv() => match cmd {
+                    None => { store.set_connection_state(ConnectionState::Stopped); return; }
+                    Some(Command::Shutdown(done)) => {
+                        store.set_connection_state(ConnectionState::Stopped);
+                        let _ = done.send(());
+                        return;
+                    }
+                    // Not logged in: the core refuses at once.
+                    Some(Command::Request(req, target, reply)) => submit(&mut conn, &mut waiting, req, target, reply),
+                },
+            }
+        }
+    }
+}
+
+fn flush_outputs(
+    conn: &mut Connection,
+    waiting: &mut HashMap<RequestId, oneshot::Sender<Result<Reply, ParkingError>>>,
+) {
+    while let Some(o) = conn.poll_output() {
+        if let Output::Reply { id, result } = o {
+            if let Some(tx) = waiting.remove(&id) {
+                let _ = tx.send(result);
+            }
+        }
+    }
+}
+
+fn sleep_until_ts(ts: Option<Timestamp>) -> tokio::time::Sleep {
+    let d = match ts {
+        Some(t) => t.saturating_duration_since(now()),
+        None => Duration::from_secs(3600),
+    };
+    tokio::time::sleep(d)
+}
+
+/// Runs one open link until it drops, fails, or the client shuts down.
+async fn drive(
+    conn: &mut Connection,
+    link: Link,
+    rx: &mut mpsc::UnboundedReceiver<Command>,
+    waiting: &mut HashMap<RequestId, oneshot::Sender<Result<Reply, ParkingError>>>,
+    attempt: &mut u32,
+) -> End {
+    match link {
+        Link::Bytes(io) => {
+            let (mut r, mut w) = tokio::io::split(io);
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                while let Some(b) = conn.poll_transmit() {
+                    if let Err(e) = w.write_all(&b).await {
+                        return End::Failed(format!("write failed: {e}"));
+                    }
+                }
+                flush_outputs(conn, waiting);
+                if conn.is_logged_in() {
+                    *attempt = 0;
+                }
+                let sleep = sleep_until_ts(conn.poll_timeout());
+                tokio::select! {
+                    n = r.read(&mut buf) => match n {
+                        Ok(0) => return End::Failed("Asterisk closed the connection".into()),
+                        Ok(n) => if let Err(e) = conn.handle_input(now(), &buf[..n]) { return End::Failed(e.to_string()) },
+                        Err(e) => return End::Failed(format!("read failed: {e}")),
+                    },
+                    cmd = rx.recv() => match cmd {
+                        None => return End::Dropped,
+                        Some(Command::Shutdown(done)) => {
+                            conn.logoff();
+                            while let Some(b) = conn.poll_transmit() {
+                                let _ = w.write_all(&b).await;
+                            }
+                            let _ = w.flush().await;
+                            // Wait briefly for Asterisk's Goodbye and close.
+                            let _ = tokio::time::timeout(Duration::from_millis(500), async {
+                                loop {
+                                    match r.read(&mut buf).await { Ok(0) | Err(_) => break, Ok(_) => {} }
+                                }
+                            }).await;
+                            let _ = w.shutdown().await;
+                            return End::Shutdown(done);
+                        }
+                        Some(Command::Request(req, target, reply)) => submit(conn, waiting, req, target, reply),
+                    },
+                    _ = sleep => if let Err(e) = conn.handle_timeout(now()) { return End::Failed(e.to_string()) },
+                }
+            }
+        }
+        Link::Ws(mut ws) => loop {
+            while let Some(b) = conn.poll_transmit() {
+                let text = String::from_utf8_lossy(&b).into_owned();
+                if let Err(e) = ws.send(async_tungstenite::tungstenite::Message::text(text)).await {
+                    return End::Failed(format!("WebSocket send failed: {e}"));
+                }
+            }
+            flush_outputs(conn, waiting);
+            if conn.is_logged_in() {
+                *attempt = 0;
+            }
+            let sleep = sleep_until_ts(conn.poll_timeout());
+            tokio::select! {
+                msg = ws.next() => match msg {
+                    None => return End::Failed("amiws closed the connection".into()),
+                    Some(Ok(m)) => {
+                        use async_tungstenite::tungstenite::Message as M;
+                        let r = match m {
+                            M::Text(t) => conn.handle_frame(now(), t.as_bytes()),
+                            M::Binary(b) => conn.handle_frame(now(), &b),
+                            M::Close(_) => return End::Failed("amiws closed the connection".into()),
+                            _ => Ok(()),
+                        };
+                        if let Err(e) = r { return End::Failed(e.to_string()) }
+                    }
+                    Some(Err(async_tungstenite::tungstenite::Error::Utf8(_))) => {
+                        // amiws copies non-UTF-8 bytes into text frames; the WebSocket
+                        // library refuses such a frame. Skip it and resync, so no state
+                        // is lost for good.
+                        let _ = conn.request(now(), Request::ParkedCalls { lot: None }, Target::All);
+                    }
+                    Some(Err(e)) => return End::Failed(format!("WebSocket error: {e}")),
+                },
+                cmd = rx.recv() => match cmd {
+                    None => return End::Dropped,
+                    Some(Command::Shutdown(done)) => {
+                        let _ = ws.close(None).await;
+                        return End::Shutdown(done);
+                    }
+                    Some(Command::Request(req, target, reply)) => submit(conn, waiting, req, target, reply),
+                },
+                _ = sleep => if let Err(e) = conn.handle_timeout(now()) { return End::Failed(e.to_string()) },
+            }
+        },
+    }
+}
+
+fn submit(
+    conn: &mut Connection,
+    waiting: &mut HashMap<RequestId, oneshot::Sender<Result<Reply, ParkingError>>>,
+    req: Request,
+    target: Target,
+    reply: oneshot::Sender<Result<Reply, ParkingError>>,
+) {
+    match conn.request(now(), req, target) {
+        Ok(id) => {
+            waiting.insert(id, reply);
+        }
+        Err(e) => {
+            let _ = reply.send(Err(e));
+        }
+    }
+}
+
+/// The connection mode an endpoint implies.
+pub fn mode_of(scheme: Scheme) -> Mode {
+    if scheme.is_websocket() {
+        Mode::Amiws
+    } else {
+        Mode::Ami
+    }
+}

@@ -1,0 +1,175 @@
+//! Where to connect: `tcp://`, `tls://`, `ws://`, `wss://` URLs.
+
+use ami_parking::Secret;
+use std::fmt;
+use std::str::FromStr;
+
+/// The kind of link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Raw AMI over TCP (default port 5038).
+    Tcp,
+    /// Raw AMI over TLS (default port 5039).
+    Tls,
+    /// amiws over WebSocket.
+    Ws,
+    /// amiws over secure WebSocket.
+    Wss,
+}
+
+impl Scheme {
+    /// True for the amiws schemes.
+    pub fn is_websocket(self) -> bool {
+        matches!(self, Scheme::Ws | Scheme::Wss)
+    }
+    /// True when TLS wraps the link.
+    pub fn is_tls(self) -> bool {
+        matches!(self, Scheme::Tls | Scheme::Wss)
+    }
+}
+
+/// Why a URL was refused. Never quotes the secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointError {
+    /// Not a URL.
+    #[error("`{0}` is not a URL; expected e.g. tcp://amiuser@127.0.0.1:5038 or ws://127.0.0.1:8000")]
+    Invalid(String),
+    /// A scheme other than tcp, tls, ws, wss.
+    #[error("unsupported scheme `{0}`: use tcp:// or tls:// for AMI, ws:// or wss:// for amiws")]
+    Scheme(String),
+    /// No host.
+    #[error("the URL names no host")]
+    NoHost,
+    /// Raw AMI without a user.
+    #[error(
+        "{0}:// needs an AMI user: {0}://USER[:SECRET]@HOST[:PORT] (the secret may come from AMI_SECRET)"
+    )]
+    NoUser(String),
+}
+
+/// A parsed endpoint. `Debug` and `Display` never show the secret.
+///
+/// ```
+/// use ami_parking_transport::{Endpoint, Scheme};
+/// let e: Endpoint = "tcp://amiuser:s3cret@127.0.0.1".parse().unwrap();
+/// assert_eq!((e.scheme, e.host.as_str(), e.port, e.username.as_str()), (Scheme::Tcp, "127.0.0.1", 5038, "amiuser"));
+/// assert_eq!(e.secret.as_ref().unwrap().expose(), "s3cret");
+/// assert!(!format!("{e:?} {e}").contains("s3cret"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The link kind.
+    pub scheme: Scheme,
+    /// Host name or address.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// AMI user (raw AMI).
+    pub username: String,
+    /// Secret from the URL, if it had one.
+    pub secret: Option<Secret>,
+    /// Path and query (WebSocket).
+    pub path: String,
+}
+
+impl FromStr for Endpoint {
+    type Err = EndpointError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let redacted = redact(s);
+        let u = url::Url::parse(s).map_err(|_| EndpointError::Invalid(redacted))?;
+        let scheme = match u.scheme() {
+            "tcp" | "ami" => Scheme::Tcp,
+            "tls" | "amis" => Scheme::Tls,
+            "ws" => Scheme::Ws,
+            "wss" => Scheme::Wss,
+            other => return Err(EndpointError::Scheme(other.into())),
+        };
+        let host = u.host_str().ok_or(EndpointError::NoHost)?.trim_matches(['[', ']']).to_string();
+        let port = u.port().unwrap_or(match scheme {
+            Scheme::Tcp => 5038,
+            Scheme::Tls => 5039,
+            Scheme::Ws => 80,
+            Scheme::Wss => 443,
+        });
+        let decode = |v: &str| {
+            url::form_urlencoded::parse(format!("x={v}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        let username = decode(u.username());
+        if username.is_empty() && !scheme.is_websocket() {
+            return Err(EndpointError::NoUser(u.scheme().into()));
+        }
+        let secret = u.password().map(|p| Secret::new(decode(p)));
+        let mut path = u.path().to_string();
+        if let Some(q) = u.query() {
+            path.push('?');
+            path.push_str(q);
+        }
+        Ok(Self { scheme, host, port, username, secret, path })
+    }
+}
+
+fn redact(s: &str) -> String {
+    // user:secret@ -> user:***@
+    match (s.find("://"), s.rfind('@')) {
+        (Some(a), Some(b)) if b > a => {
+            let creds = &s[a + 3..b];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &s[..a + 3], &creds[..c], &s[b..]),
+                None => s.to_string(),
+            }
+        }
+        _ => s.to_string(),
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = match self.scheme {
+            Scheme::Tcp => "tcp",
+            Scheme::Tls => "tls",
+            Scheme::Ws => "ws",
+            Scheme::Wss => "wss",
+        };
+        if self.username.is_empty() {
+            write!(f, "{scheme}://{}:{}{}", self.host, self.port, self.path)
+        } else {
+            write!(f, "{scheme}://{}@{}:{}{}", self.username, self.host, self.port, self.path)
+        }
+    }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Endpoint({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_scheme_with_default_ports() {
+        let e: Endpoint = "tls://u@pbx.example".parse().unwrap();
+        assert_eq!((e.scheme, e.port), (Scheme::Tls, 5039));
+        let e: Endpoint = "ws://127.0.0.1:8000/ami".parse().unwrap();
+        assert_eq!((e.scheme, e.port, e.path.as_str(), e.username.as_str()), (Scheme::Ws, 8000, "/ami", ""));
+        let e: Endpoint = "wss://h".parse().unwrap();
+        assert_eq!(e.port, 443);
+        let e: Endpoint = "tcp://a%40b:p%3Aw@h:1".parse().unwrap();
+        assert_eq!((e.username.as_str(), e.secret.unwrap().expose()), ("a@b", "p:w"));
+    }
+
+    #[test]
+    fn errors_are_clear_and_never_show_the_secret() {
+        let e = "http://u:topsecret@h".parse::<Endpoint>().unwrap_err();
+        assert!(e.to_string().contains("unsupported scheme"));
+        let e = "tcp://h".parse::<Endpoint>().unwrap_err();
+        assert!(matches!(e, EndpointError::NoUser(_)));
+        let e = "tcp://u:topsecret@".parse::<Endpoint>().unwrap_err();
+        assert!(!e.to_string().contains("topsecret"), "{e}");
+    }
+}

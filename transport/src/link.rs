@@ -1,0 +1,78 @@
+//! Opening the byte stream: TCP, TLS over TCP, and the WebSocket handshake.
+
+use crate::endpoint::{Endpoint, Scheme};
+use async_tungstenite::tokio::TokioAdapter;
+use async_tungstenite::WebSocketStream;
+use std::path::Path;
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+/// A byte stream: plain TCP or TLS.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+pub(crate) type BoxIo = Box<dyn Io>;
+
+/// An open link.
+pub(crate) enum Link {
+    /// Raw AMI bytes.
+    Bytes(BoxIo),
+    /// amiws frames.
+    Ws(Box<WebSocketStream<TokioAdapter<BoxIo>>>),
+}
+
+pub(crate) async fn open(ep: &Endpoint, ca_file: Option<&Path>) -> Result<Link, String> {
+    let tcp = TcpStream::connect((ep.host.as_str(), ep.port))
+        .await
+        .map_err(|e| format!("cannot connect to {}:{}: {e}", ep.host, ep.port))?;
+    let _ = tcp.set_nodelay(true);
+    let io: BoxIo = if ep.scheme.is_tls() {
+        let connector = tls_connector(ca_file)?;
+        let name = rustls_pki_types::ServerName::try_from(ep.host.clone())
+            .map_err(|e| format!("invalid TLS server name {}: {e}", ep.host))?;
+        Box::new(
+            connector
+                .connect(name, tcp)
+                .await
+                .map_err(|e| format!("TLS handshake with {} failed: {e}", ep.host))?,
+        )
+    } else {
+        Box::new(tcp)
+    };
+    match ep.scheme {
+        Scheme::Tcp | Scheme::Tls => Ok(Link::Bytes(io)),
+        Scheme::Ws | Scheme::Wss => {
+            let scheme = if ep.scheme == Scheme::Wss { "wss" } else { "ws" };
+            let path = if ep.path.is_empty() { "/" } else { &ep.path };
+            let url = format!("{scheme}://{}:{}{}", ep.host, ep.port, path);
+            let (ws, _) = async_tungstenite::tokio::client_async(url, io)
+                .await
+                .map_err(|e| format!("WebSocket handshake with {} failed: {e}", ep.host))?;
+            Ok(Link::Ws(Box::new(ws)))
+        }
+    }
+}
+
+fn tls_connector(ca_file: Option<&Path>) -> Result<tokio_rustls::TlsConnector, String> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = ca_file {
+        let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
+            .map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
+        for c in certs {
+            let c = c.map_err(|e| format!("bad certificate in {}: {e}", path.display()))?;
+            roots.add(c).map_err(|e| format!("unusable certificate in {}: {e}", path.display()))?;
+        }
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
