@@ -39,6 +39,8 @@ mod event;
 mod message;
 pub mod model;
 mod options;
+#[cfg(feature = "sim")]
+pub mod sim;
 mod store;
 mod time;
 
