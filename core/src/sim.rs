@@ -371,7 +371,7 @@ impl SimPbx {
         space: u32,
         timeout: Option<u64>,
     ) -> SimCall {
-        let uid = format!("{}.{}", 1_795_667_000 + now.as_unix_millis() / 1000, self.next_uid);
+        let uid = format!("{}.{}", now.as_unix_millis() / 1000, self.next_uid);
         self.next_uid += 1;
         let chan = format!("Local/s@hold-{:08x};1", self.next_chan);
         self.next_chan += 1;

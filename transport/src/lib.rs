@@ -14,6 +14,8 @@
 #![forbid(unsafe_code)]
 
 mod client;
+#[cfg(feature = "demo")]
+pub mod demo;
 mod endpoint;
 mod link;
 

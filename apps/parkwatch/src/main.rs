@@ -1,2 +1,366 @@
-//! parkwatch (in progress).
-fn main() {}
+//! `parkwatch`: watch and drive Asterisk call parking from the command line.
+//!
+//! With no `--url` it runs against the embedded demo PBX (the reference model of
+//! res_parking), so `parkwatch` alone shows live traffic.
+
+mod render;
+
+use ami_parking::{ConnectionState, Request, ServerId, Target};
+use ami_parking_transport::{Client, ClientOptions, Endpoint};
+use clap::{Parser, Subcommand};
+use futures_util::StreamExt;
+use serde_json::json;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(name = "parkwatch", version, about = "Watch and drive Asterisk call parking (AMI or amiws)")]
+struct Cli {
+    /// tcp://USER[:SECRET]@HOST[:5038], tls://..., ws://HOST:PORT or wss://... (amiws).
+    /// Repeat for several servers: each gets server id 1, 2, ... in order.
+    /// Without --url the embedded demo PBX is used.
+    #[arg(long, global = true)]
+    url: Vec<String>,
+    /// The AMI secret when the URL has none (also read from AMI_SECRET).
+    #[arg(long, global = true, env = "AMI_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+    /// Use the embedded demo PBX even if --url is given.
+    #[arg(long, global = true)]
+    demo: bool,
+    /// Demo traffic: parking changes per minute.
+    #[arg(long, global = true, default_value_t = 30.0)]
+    demo_rate: f64,
+    /// One JSON document per line instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Act on this server (park, retrieve; filters lots and calls).
+    #[arg(long, global = true)]
+    server: Option<ServerId>,
+    /// Log in with an MD5 challenge instead of a plain secret.
+    #[arg(long, global = true)]
+    md5: bool,
+    /// Extra CA certificate (PEM) for tls:// and wss://.
+    #[arg(long, global = true)]
+    tls_ca: Option<std::path::PathBuf>,
+    /// Seconds to wait for the first login.
+    #[arg(long, global = true, default_value_t = 10)]
+    connect_timeout: u64,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// List the parking lots.
+    Lots,
+    /// List the parked calls.
+    Calls {
+        /// Only this lot.
+        #[arg(long)]
+        lot: Option<String>,
+    },
+    /// Print the state, then every change as it happens (the default command).
+    Watch {
+        /// Resync every SECS seconds (0 = only on (re)connect).
+        #[arg(long, default_value_t = 0)]
+        poll: u64,
+    },
+    /// Park CHANNEL; prints the space Asterisk chose.
+    Park {
+        /// The channel to park, e.g. PJSIP/1001-00000001.
+        channel: String,
+        /// The lot (default: `default`).
+        #[arg(long)]
+        lot: Option<String>,
+        /// Parking time in seconds for this call.
+        #[arg(long)]
+        timeout: Option<u64>,
+    },
+    /// Retrieve the call in SPACE to the channel --to.
+    Retrieve {
+        /// The space, e.g. 701.
+        space: u32,
+        /// Where the call goes, e.g. PJSIP/1002.
+        #[arg(long)]
+        to: String,
+        /// The lot (default: `default`).
+        #[arg(long)]
+        lot: Option<String>,
+    },
+}
+
+struct Failure(String, u8);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.to_string(), 1)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("parkwatch: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(msg, code)) => {
+            eprintln!("parkwatch: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let cmd = cli.cmd.as_ref().unwrap_or(&Cmd::Watch { poll: 0 });
+    let _demo;
+    let urls = if cli.url.is_empty() || cli.demo {
+        let pbx = ami_parking_transport::demo::DemoPbx::start(cli.demo_rate).await?;
+        let url = pbx.url();
+        if !cli.json {
+            eprintln!("parkwatch: no --url given: using the embedded demo PBX at {}", pbx.addr());
+        }
+        _demo = Some(pbx);
+        vec![url]
+    } else {
+        _demo = None;
+        cli.url.clone()
+    };
+    let watching = matches!(cmd, Cmd::Watch { .. });
+    let mut clients = Vec::new();
+    for (i, url) in urls.iter().enumerate() {
+        let endpoint: Endpoint = url.parse()?;
+        let mut o = ClientOptions::new(endpoint);
+        o.server_id = i as ServerId + 1;
+        o.secret = cli.secret.clone().map(ami_parking::Secret::new);
+        if cli.md5 {
+            o.auth = ami_parking::AuthMethod::Md5;
+        }
+        o.tls_ca_file = cli.tls_ca.clone();
+        o.parking = o.parking.auto_refresh(watching);
+        if let Cmd::Watch { poll } = cmd {
+            o.parking = o.parking.poll_interval(Duration::from_secs(*poll));
+        }
+        clients.push(Client::connect(o));
+    }
+    let timeout = Duration::from_secs(cli.connect_timeout);
+    for c in &clients {
+        c.wait_logged_in(timeout).await.map_err(|e| Failure(e.to_string(), 2))?;
+    }
+    let result = match cmd {
+        Cmd::Lots => lots(&cli, &clients).await,
+        Cmd::Calls { lot } => calls(&cli, &clients, lot.as_deref()).await,
+        Cmd::Watch { .. } => watch(&cli, &clients).await,
+        Cmd::Park { channel, lot, timeout } => park(&cli, &clients, channel, lot.as_deref(), *timeout).await,
+        Cmd::Retrieve { space, to, lot } => retrieve(&cli, &clients, *space, to, lot.as_deref()).await,
+    };
+    for c in &clients {
+        c.shutdown().await;
+    }
+    result
+}
+
+fn print_line(v: &serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{v}");
+    let _ = out.flush();
+}
+
+fn server_ok(cli: &Cli, id: ServerId) -> bool {
+    cli.server.is_none_or(|s| s == id)
+}
+
+async fn load(clients: &[Client], lot: Option<&str>) -> Result<(), Failure> {
+    for c in clients {
+        c.get_parking_lots().await?;
+        c.get_parked_calls(lot).await?;
+    }
+    Ok(())
+}
+
+fn all_lots(cli: &Cli, clients: &[Client]) -> Vec<ami_parking::ParkingLot> {
+    let mut lots: Vec<_> =
+        clients.iter().flat_map(|c| c.store().lots_snapshot()).filter(|l| server_ok(cli, l.server_id)).collect();
+    lots.sort_by(|a, b| (a.server_id, &a.name).cmp(&(b.server_id, &b.name)));
+    lots
+}
+
+fn all_calls(cli: &Cli, clients: &[Client], lot: Option<&str>) -> Vec<ami_parking::ParkedCall> {
+    let mut calls: Vec<_> = clients
+        .iter()
+        .flat_map(|c| c.store().calls_snapshot())
+        .filter(|c| server_ok(cli, c.server_id) && lot.is_none_or(|l| &*c.parking_lot == l))
+        .map(|c| (*c).clone())
+        .collect();
+    calls.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    calls
+}
+
+async fn lots(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
+    load(clients, None).await?;
+    let lots = all_lots(cli, clients);
+    if cli.json {
+        print_line(&json!(lots.iter().map(render::lot_json).collect::<Vec<_>>()));
+    } else {
+        print!("{}", render::lots_table(&lots));
+    }
+    Ok(())
+}
+
+async fn calls(cli: &Cli, clients: &[Client], lot: Option<&str>) -> Result<(), Failure> {
+    for c in clients {
+        c.get_parked_calls(lot).await?;
+    }
+    let now = ami_parking_transport::now();
+    let calls = all_calls(cli, clients, lot);
+    if cli.json {
+        print_line(&json!(calls.iter().map(|c| render::call_json(c, now)).collect::<Vec<_>>()));
+    } else {
+        print!("{}", render::calls_table(&calls, now));
+    }
+    Ok(())
+}
+
+async fn watch(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
+    let mut events = futures_util::stream::select_all(clients.iter().map(|c| c.events()));
+    for c in clients {
+        let tx = tx.clone();
+        let server = (!c.endpoint().scheme.is_websocket()).then(|| {
+            clients.iter().position(|x| std::ptr::eq(x, c)).map(|i| i as ServerId + 1).unwrap_or(1)
+        });
+        let mut states =
+            ami_parking::futures_signals::signal::SignalExt::to_stream(c.store().connection_state().signal_cloned());
+        tokio::spawn(async move {
+            while let Some(s) = states.next().await {
+                if tx.send(render::connection_json(server, &s)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    load(clients, None).await?;
+    let now = ami_parking_transport::now();
+    let lots = all_lots(cli, clients);
+    let calls = all_calls(cli, clients, None);
+    if cli.json {
+        print_line(&json!({
+            "type": "snapshot",
+            "lots": lots.iter().map(render::lot_json).collect::<Vec<_>>(),
+            "calls": calls.iter().map(|c| render::call_json(c, now)).collect::<Vec<_>>(),
+        }));
+    } else {
+        print!("{}\n{}", render::lots_table(&lots), render::calls_table(&calls, now));
+        let _ = std::io::stdout().flush();
+    }
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            e = events.next() => match e {
+                Some(e) if server_ok(cli, e.call().server_id) => {
+                    let now = ami_parking_transport::now();
+                    if cli.json { print_line(&render::event_json(&e, now)) } else { println!("{}", render::event_line(&e, now)) }
+                }
+                Some(_) => {}
+                None => return Ok(()),
+            },
+            s = rx.recv() => if let Some(v) = s {
+                if cli.json { print_line(&v) } else { println!("{} connection {}", render::rfc3339(ami_parking_transport::now()), v["state"]) }
+                if v["state"]["state"] == "stopped" { return Ok(()) }
+            },
+            _ = &mut ctrl_c => return Ok(()),
+        }
+    }
+}
+
+/// The clients (and targets) that may act: `--server` picks one; else every server.
+fn candidates(cli: &Cli, clients: &[Client]) -> Vec<(Client, Target, ServerId)> {
+    let mut out = Vec::new();
+    for (i, c) in clients.iter().enumerate() {
+        if c.endpoint().scheme.is_websocket() {
+            let mut ids: Vec<ServerId> = c.store().lots_snapshot().iter().map(|l| l.server_id).collect();
+            ids.dedup();
+            for id in ids.into_iter().filter(|id| server_ok(cli, *id)) {
+                out.push((c.clone(), Target::Server(id), id));
+            }
+        } else {
+            let id = i as ServerId + 1;
+            if server_ok(cli, id) {
+                out.push((c.clone(), Target::All, id));
+            }
+        }
+    }
+    out
+}
+
+async fn park(cli: &Cli, clients: &[Client], channel: &str, lot: Option<&str>, timeout: Option<u64>) -> Result<(), Failure> {
+    load(clients, None).await?;
+    let mut cands = candidates(cli, clients);
+    if cands.is_empty() {
+        return Err(Failure(format!("no server {} to park on", cli.server.unwrap_or(0)), 1));
+    }
+    if cands.len() > 1 {
+        // Where does the channel exist?
+        let mut having = Vec::new();
+        for (c, t, id) in &cands {
+            let req = Request::List {
+                action: ami_parking::Action::new("Status").header("Channel", channel),
+                complete_event: Some("StatusComplete".into()),
+            };
+            if let Ok(ami_parking::Reply::List(items)) = c.request(req, *t).await {
+                if !items.is_empty() {
+                    having.push((c.clone(), *t, *id));
+                }
+            }
+        }
+        match having.len() {
+            1 => cands = having,
+            0 => return Err(Failure(format!("park {channel}: the channel exists on none of the servers"), 1)),
+            _ => {
+                let ids: Vec<String> = having.iter().map(|h| h.2.to_string()).collect();
+                return Err(Failure(format!("park {channel}: the channel exists on servers {}; pick one with --server", ids.join(", ")), 1));
+            }
+        }
+    }
+    let (c, target, _) = &cands[0];
+    let (server_id, lot, space) = c.park_call_on(channel, lot, timeout.map(Duration::from_secs), *target).await?;
+    if cli.json {
+        print_line(&json!({ "server_id": server_id, "parking_lot": lot, "parking_space": space }));
+    } else {
+        println!("parked {channel} at {lot} {space} (server {server_id})");
+    }
+    Ok(())
+}
+
+async fn retrieve(cli: &Cli, clients: &[Client], space: u32, to: &str, lot: Option<&str>) -> Result<(), Failure> {
+    load(clients, None).await?;
+    let lot_name = lot.unwrap_or("default");
+    let cands = candidates(cli, clients);
+    let having: Vec<_> =
+        cands.into_iter().filter(|(c, _, id)| c.store().get_parked_call(*id, lot_name, space).is_some()).collect();
+    let (c, target, _) = match having.len() {
+        1 => &having[0],
+        0 => return Err(Failure(format!("retrieve {lot_name},{space}: nothing is parked there"), 1)),
+        _ => {
+            let ids: Vec<String> = having.iter().map(|h| h.2.to_string()).collect();
+            return Err(Failure(format!("retrieve {lot_name},{space}: occupied on servers {}; pick one with --server", ids.join(", ")), 1));
+        }
+    };
+    let (server_id, lot, retriever) = c.retrieve_call_on(space, to, Some(lot_name), *target).await?;
+    if cli.json {
+        print_line(&json!({
+            "server_id": server_id, "parking_lot": lot, "parking_space": space,
+            "retriever": render::retriever_json(&retriever),
+        }));
+    } else {
+        println!("retrieved {lot} {space} to {} (server {server_id})", retriever.channel);
+    }
+    let _ = ConnectionState::Stopped;
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! How parkwatch prints lots, calls and events: JSON lines (`--json`) or tables.
+
+use ami_parking::{ConnectionState, ParkedCall, ParkingEvent, ParkingLot, Retriever, Timestamp};
+use serde_json::{json, Value};
+use std::time::{Duration, UNIX_EPOCH};
+
+/// RFC 3339 text of a timestamp.
+pub fn rfc3339(t: Timestamp) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(t.as_unix_millis())).to_string()
+}
+
+/// A lot as `lots --json` prints it.
+pub fn lot_json(l: &ParkingLot) -> Value {
+    json!({
+        "server_id": l.server_id,
+        "name": &*l.name,
+        "start_space": l.start_space,
+        "end_space": l.end_space,
+        "total_spaces": l.total_spaces,
+        "occupied": l.occupied,
+        "timeout_secs": l.timeout.map(|t| t.as_secs()),
+    })
+}
+
+/// A call as `calls --json` prints it, times computed at `now`.
+pub fn call_json(c: &ParkedCall, now: Timestamp) -> Value {
+    json!({
+        "server_id": c.server_id,
+        "parking_lot": &*c.parking_lot,
+        "parking_space": c.parking_space,
+        "channel": c.channel,
+        "unique_id": c.unique_id,
+        "linked_id": c.linked_id,
+        "caller_id_num": c.caller_id_num,
+        "caller_id_name": c.caller_id_name,
+        "connected_line_num": c.connected_line_num,
+        "connected_line_name": c.connected_line_name,
+        "parker_dial_string": c.parker_dial_string,
+        "timeout_secs": c.timeout.map(|t| t.as_secs()),
+        "duration_secs": c.duration(now).as_secs(),
+        "remaining_secs": c.timeout_remaining(now).map(|t| t.as_secs()),
+        "parked_at": rfc3339(c.parked_at),
+    })
+}
+
+/// A retriever block.
+pub fn retriever_json(r: &Retriever) -> Value {
+    json!({ "channel": r.channel, "caller_id_num": r.caller_id_num, "caller_id_name": r.caller_id_name })
+}
+
+/// One `watch --json` event line.
+pub fn event_json(e: &ParkingEvent, now: Timestamp) -> Value {
+    let mut v = json!({ "type": e.kind(), "server_id": e.call().server_id, "call": call_json(e.call(), now) });
+    match e {
+        ParkingEvent::Retrieved { retriever, .. } => v["retriever"] = retriever_json(retriever),
+        ParkingEvent::Swapped { previous, .. } => {
+            v["previous"] = previous.as_ref().map(|p| call_json(p, now)).unwrap_or(Value::Null)
+        }
+        ParkingEvent::Resync { change, .. } => v["change"] = json!(change),
+        _ => {}
+    }
+    v
+}
+
+/// One `watch --json` connection line.
+pub fn connection_json(server: Option<u32>, s: &ConnectionState) -> Value {
+    let mut v = json!({ "type": "connection", "state": s });
+    if let Some(id) = server {
+        v["server_id"] = json!(id);
+    }
+    v
+}
+
+fn mmss(d: Duration) -> String {
+    format!("{}:{:02}", d.as_secs() / 60, d.as_secs() % 60)
+}
+
+/// The lots as a table.
+pub fn lots_table(lots: &[ParkingLot]) -> String {
+    let mut s = format!("{:<6} {:<12} {:>11} {:>6} {:>9} {:>8}\n", "SERVER", "LOT", "SPACES", "TOTAL", "OCCUPIED", "TIMEOUT");
+    for l in lots {
+        let spaces = if l.range_known { format!("{}-{}", l.start_space, l.end_space) } else { "?".into() };
+        let timeout = l.timeout.map(|t| format!("{}s", t.as_secs())).unwrap_or_else(|| "none".into());
+        s += &format!("{:<6} {:<12} {:>11} {:>6} {:>9} {:>8}\n", l.server_id, &*l.name, spaces, l.total_spaces, l.occupied, timeout);
+    }
+    s
+}
+
+/// The calls as a table.
+pub fn calls_table(calls: &[ParkedCall], now: Timestamp) -> String {
+    let mut s = format!(
+        "{:<6} {:<10} {:>5} {:<14} {:<24} {:>7} {:>7}  {}\n",
+        "SERVER", "LOT", "SPACE", "CALLER", "NAME", "PARKED", "LEFT", "CHANNEL"
+    );
+    for c in calls {
+        let left = c.timeout_remaining(now).map(mmss).unwrap_or_else(|| "-".into());
+        let flag = if c.is_near_timeout(now) { "!" } else { " " };
+        s += &format!(
+            "{:<6} {:<10} {:>5} {:<14} {:<24} {:>7} {:>6}{flag}  {}\n",
+            c.server_id,
+            &*c.parking_lot,
+            c.parking_space,
+            c.caller_id_num,
+            c.caller_id_name.chars().take(24).collect::<String>(),
+            mmss(c.duration(now)),
+            left,
+            c.channel
+        );
+    }
+    if calls.is_empty() {
+        s += "(no parked calls)\n";
+    }
+    s
+}
+
+/// One event as a human line.
+pub fn event_line(e: &ParkingEvent, now: Timestamp) -> String {
+    let c = e.call();
+    let when = rfc3339(now);
+    let who = format!("{} {}", c.caller_id_num, c.caller_id_name);
+    let place = format!("server {} {} {}", c.server_id, c.parking_lot, c.parking_space);
+    match e {
+        ParkingEvent::Parked { .. } => format!("{when} parked     {place}  {who}"),
+        ParkingEvent::Retrieved { retriever, .. } => {
+            format!("{when} retrieved  {place}  {who}  by {} ({})", retriever.caller_id_num, retriever.channel)
+        }
+        ParkingEvent::TimedOut { .. } => format!("{when} timed out  {place}  {who}"),
+        ParkingEvent::GaveUp { .. } => format!("{when} gave up    {place}  {who}"),
+        ParkingEvent::Swapped { previous, .. } => format!(
+            "{when} swapped    {place}  {who} (was {})",
+            previous.as_ref().map(|p| p.caller_id_num.as_str()).unwrap_or("?")
+        ),
+        ParkingEvent::Resync { change, .. } => format!("{when} resync     {place}  {who}  {change:?}"),
+    }
+}

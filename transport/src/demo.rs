@@ -1,0 +1,145 @@
+//! The embedded demo PBX: the reference model of res_parking behind a loopback AMI
+//! port, making lifelike traffic (calls parked, retrieved, hanging up, timing out).
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use ami_parking_transport::demo::DemoPbx;
+//! let pbx = DemoPbx::start(30.0).await.unwrap();      // about 30 events a minute
+//! println!("connect to {}", pbx.url());                // tcp://amiuser:amisecret@127.0.0.1:PORT
+//! # }
+//! ```
+
+use ami_parking::sim::{SimPbx, Wire};
+use ami_parking::Timestamp;
+use rand::Rng;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+/// A running demo PBX (stops when dropped).
+#[derive(Debug)]
+pub struct DemoPbx {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for DemoPbx {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn now() -> Timestamp {
+    crate::now()
+}
+
+impl DemoPbx {
+    /// Starts the demo on a free loopback port with the sandbox's lots (`default`
+    /// 701-720 45 s, `vip` 801-810 5 s), about `events_per_minute` changes a minute, a
+    /// few calls parked from the start.
+    pub async fn start(events_per_minute: f64) -> std::io::Result<DemoPbx> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let pbx = Arc::new(Mutex::new(SimPbx::sandbox(Wire::Ami)));
+        let wake = Arc::new(Notify::new());
+        {
+            let mut p = pbx.lock().unwrap_or_else(|e| e.into_inner());
+            let t = now();
+            for (i, num) in ["5551001", "5551002", "5551003"].iter().enumerate() {
+                let t = t.saturating_sub(Duration::from_secs(5 * (3 - i as u64)));
+                let _ = p.park(t, 1, num, &format!("Customer {num}"), "default", None);
+            }
+        }
+        let traffic = tokio::spawn(traffic(pbx.clone(), wake.clone(), events_per_minute.max(1.0)));
+        let task = tokio::spawn(async move {
+            let _traffic = AbortOnDrop(traffic);
+            while let Ok((sock, _)) = listener.accept().await {
+                serve(sock, pbx.clone(), wake.clone()).await;
+            }
+        });
+        Ok(DemoPbx { addr, task })
+    }
+
+    /// The AMI URL of the demo (test-only credentials on loopback).
+    pub fn url(&self) -> String {
+        format!("tcp://amiuser:amisecret@{}", self.addr)
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One client at a time (a new one replaces the previous).
+async fn serve(mut sock: tokio::net::TcpStream, pbx: Arc<Mutex<SimPbx>>, wake: Arc<Notify>) {
+    pbx.lock().unwrap_or_else(|e| e.into_inner()).connect_client(1);
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut pending = Vec::new();
+    loop {
+        let out = pbx.lock().unwrap_or_else(|e| e.into_inner()).take_output(1);
+        if !out.is_empty() && sock.write_all(&out).await.is_err() {
+            break;
+        }
+        tokio::select! {
+            n = sock.read(&mut buf) => match n {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    pending.extend_from_slice(&buf[..n]);
+                    // Hand over whole actions only.
+                    if let Some(end) = pending.windows(4).rposition(|w| w == b"\r\n\r\n") {
+                        let actions: Vec<u8> = pending.drain(..end + 4).collect();
+                        let mut p = pbx.lock().unwrap_or_else(|e| e.into_inner());
+                        p.handle_client_bytes(now(), 1, &actions);
+                        if !p.is_up(1) { break; }
+                    }
+                }
+            },
+            _ = wake.notified() => {}
+        }
+    }
+    pbx.lock().unwrap_or_else(|e| e.into_inner()).disconnect_client(1);
+}
+
+async fn traffic(pbx: Arc<Mutex<SimPbx>>, wake: Arc<Notify>, per_minute: f64) {
+    let mut next_caller = 5552000u32;
+    loop {
+        let gap = 60.0 / per_minute * rand::thread_rng().gen_range(0.5..1.5);
+        let deadline = pbx.lock().unwrap_or_else(|e| e.into_inner()).next_deadline();
+        let until_deadline = deadline.map(|d| d.saturating_duration_since(now()).as_secs_f64()).unwrap_or(f64::MAX);
+        tokio::time::sleep(Duration::from_secs_f64(gap.min(until_deadline + 0.05))).await;
+        {
+            let mut p = pbx.lock().unwrap_or_else(|e| e.into_inner());
+            let t = now();
+            p.advance(t);
+            if gap <= until_deadline {
+                let calls = p.calls(1);
+                let mut rng = rand::thread_rng();
+                let r: f64 = rng.gen();
+                if calls.len() < 4 || (calls.len() < 12 && r < 0.45) {
+                    next_caller += 1;
+                    let lot = if rng.gen_bool(0.2) { "vip" } else { "default" };
+                    let num = next_caller.to_string();
+                    let _ = p.park(t, 1, &num, &format!("Customer {num}"), lot, None);
+                } else if let Some(c) = calls.get(rng.gen_range(0..calls.len().max(1))) {
+                    if r < 0.85 {
+                        let _ = p.retrieve(t, 1, &c.lot, c.space, "1002");
+                    } else {
+                        let _ = p.give_up(t, 1, &c.lot, c.space);
+                    }
+                }
+            }
+        }
+        wake.notify_one();
+    }
+}
