@@ -116,7 +116,8 @@ async fn traffic(pbx: Arc<Mutex<SimPbx>>, wake: Arc<Notify>, per_minute: f64) {
     loop {
         let gap = 60.0 / per_minute * rand::thread_rng().gen_range(0.5..1.5);
         let deadline = pbx.lock().unwrap_or_else(|e| e.into_inner()).next_deadline();
-        let until_deadline = deadline.map(|d| d.saturating_duration_since(now()).as_secs_f64()).unwrap_or(f64::MAX);
+        let until_deadline =
+            deadline.map(|d| d.saturating_duration_since(now()).as_secs_f64()).unwrap_or(f64::MAX);
         tokio::time::sleep(Duration::from_secs_f64(gap.min(until_deadline + 0.05))).await;
         {
             let mut p = pbx.lock().unwrap_or_else(|e| e.into_inner());

@@ -184,8 +184,11 @@ async fn load(clients: &[Client], lot: Option<&str>) -> Result<(), Failure> {
 }
 
 fn all_lots(cli: &Cli, clients: &[Client]) -> Vec<ami_parking::ParkingLot> {
-    let mut lots: Vec<_> =
-        clients.iter().flat_map(|c| c.store().lots_snapshot()).filter(|l| server_ok(cli, l.server_id)).collect();
+    let mut lots: Vec<_> = clients
+        .iter()
+        .flat_map(|c| c.store().lots_snapshot())
+        .filter(|l| server_ok(cli, l.server_id))
+        .collect();
     lots.sort_by(|a, b| (a.server_id, &a.name).cmp(&(b.server_id, &b.name)));
     lots
 }
@@ -231,11 +234,11 @@ async fn watch(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
     let mut events = futures_util::stream::select_all(clients.iter().map(|c| c.events()));
     for c in clients {
         let tx = tx.clone();
-        let server = (!c.endpoint().scheme.is_websocket()).then(|| {
-            clients.iter().position(|x| std::ptr::eq(x, c)).map(|i| i as ServerId + 1).unwrap_or(1)
-        });
-        let mut states =
-            ami_parking::futures_signals::signal::SignalExt::to_stream(c.store().connection_state().signal_cloned());
+        let server = (!c.endpoint().scheme.is_websocket())
+            .then(|| clients.iter().position(|x| std::ptr::eq(x, c)).map(|i| i as ServerId + 1).unwrap_or(1));
+        let mut states = ami_parking::futures_signals::signal::SignalExt::to_stream(
+            c.store().connection_state().signal_cloned(),
+        );
         tokio::spawn(async move {
             while let Some(s) = states.next().await {
                 if tx.send(render::connection_json(server, &s)).is_err() {
@@ -299,7 +302,13 @@ fn candidates(cli: &Cli, clients: &[Client]) -> Vec<(Client, Target, ServerId)> 
     out
 }
 
-async fn park(cli: &Cli, clients: &[Client], channel: &str, lot: Option<&str>, timeout: Option<u64>) -> Result<(), Failure> {
+async fn park(
+    cli: &Cli,
+    clients: &[Client],
+    channel: &str,
+    lot: Option<&str>,
+    timeout: Option<u64>,
+) -> Result<(), Failure> {
     load(clients, None).await?;
     let mut cands = candidates(cli, clients);
     if cands.is_empty() {
@@ -321,15 +330,24 @@ async fn park(cli: &Cli, clients: &[Client], channel: &str, lot: Option<&str>, t
         }
         match having.len() {
             1 => cands = having,
-            0 => return Err(Failure(format!("park {channel}: the channel exists on none of the servers"), 1)),
+            0 => {
+                return Err(Failure(format!("park {channel}: the channel exists on none of the servers"), 1))
+            }
             _ => {
                 let ids: Vec<String> = having.iter().map(|h| h.2.to_string()).collect();
-                return Err(Failure(format!("park {channel}: the channel exists on servers {}; pick one with --server", ids.join(", ")), 1));
+                return Err(Failure(
+                    format!(
+                        "park {channel}: the channel exists on servers {}; pick one with --server",
+                        ids.join(", ")
+                    ),
+                    1,
+                ));
             }
         }
     }
     let (c, target, _) = &cands[0];
-    let (server_id, lot, space) = c.park_call_on(channel, lot, timeout.map(Duration::from_secs), *target).await?;
+    let (server_id, lot, space) =
+        c.park_call_on(channel, lot, timeout.map(Duration::from_secs), *target).await?;
     if cli.json {
         print_line(&json!({ "server_id": server_id, "parking_lot": lot, "parking_space": space }));
     } else {
@@ -338,18 +356,32 @@ async fn park(cli: &Cli, clients: &[Client], channel: &str, lot: Option<&str>, t
     Ok(())
 }
 
-async fn retrieve(cli: &Cli, clients: &[Client], space: u32, to: &str, lot: Option<&str>) -> Result<(), Failure> {
+async fn retrieve(
+    cli: &Cli,
+    clients: &[Client],
+    space: u32,
+    to: &str,
+    lot: Option<&str>,
+) -> Result<(), Failure> {
     load(clients, None).await?;
     let lot_name = lot.unwrap_or("default");
     let cands = candidates(cli, clients);
-    let having: Vec<_> =
-        cands.into_iter().filter(|(c, _, id)| c.store().get_parked_call(*id, lot_name, space).is_some()).collect();
+    let having: Vec<_> = cands
+        .into_iter()
+        .filter(|(c, _, id)| c.store().get_parked_call(*id, lot_name, space).is_some())
+        .collect();
     let (c, target, _) = match having.len() {
         1 => &having[0],
         0 => return Err(Failure(format!("retrieve {lot_name},{space}: nothing is parked there"), 1)),
         _ => {
             let ids: Vec<String> = having.iter().map(|h| h.2.to_string()).collect();
-            return Err(Failure(format!("retrieve {lot_name},{space}: occupied on servers {}; pick one with --server", ids.join(", ")), 1));
+            return Err(Failure(
+                format!(
+                    "retrieve {lot_name},{space}: occupied on servers {}; pick one with --server",
+                    ids.join(", ")
+                ),
+                1,
+            ));
         }
     };
     let (server_id, lot, retriever) = c.retrieve_call_on(space, to, Some(lot_name), *target).await?;

@@ -50,7 +50,8 @@ pub fn retriever_json(r: &Retriever) -> Value {
 
 /// One `watch --json` event line.
 pub fn event_json(e: &ParkingEvent, now: Timestamp) -> Value {
-    let mut v = json!({ "type": e.kind(), "server_id": e.call().server_id, "call": call_json(e.call(), now) });
+    let mut v =
+        json!({ "type": e.kind(), "server_id": e.call().server_id, "call": call_json(e.call(), now) });
     match e {
         ParkingEvent::Retrieved { retriever, .. } => v["retriever"] = retriever_json(retriever),
         ParkingEvent::Swapped { previous, .. } => {
@@ -77,11 +78,17 @@ fn mmss(d: Duration) -> String {
 
 /// The lots as a table.
 pub fn lots_table(lots: &[ParkingLot]) -> String {
-    let mut s = format!("{:<6} {:<12} {:>11} {:>6} {:>9} {:>8}\n", "SERVER", "LOT", "SPACES", "TOTAL", "OCCUPIED", "TIMEOUT");
+    let mut s = format!(
+        "{:<6} {:<12} {:>11} {:>6} {:>9} {:>8}\n",
+        "SERVER", "LOT", "SPACES", "TOTAL", "OCCUPIED", "TIMEOUT"
+    );
     for l in lots {
         let spaces = if l.range_known { format!("{}-{}", l.start_space, l.end_space) } else { "?".into() };
         let timeout = l.timeout.map(|t| format!("{}s", t.as_secs())).unwrap_or_else(|| "none".into());
-        s += &format!("{:<6} {:<12} {:>11} {:>6} {:>9} {:>8}\n", l.server_id, &*l.name, spaces, l.total_spaces, l.occupied, timeout);
+        s += &format!(
+            "{:<6} {:<12} {:>11} {:>6} {:>9} {:>8}\n",
+            l.server_id, &*l.name, spaces, l.total_spaces, l.occupied, timeout
+        );
     }
     s
 }
@@ -122,7 +129,10 @@ pub fn event_line(e: &ParkingEvent, now: Timestamp) -> String {
     match e {
         ParkingEvent::Parked { .. } => format!("{when} parked     {place}  {who}"),
         ParkingEvent::Retrieved { retriever, .. } => {
-            format!("{when} retrieved  {place}  {who}  by {} ({})", retriever.caller_id_num, retriever.channel)
+            format!(
+                "{when} retrieved  {place}  {who}  by {} ({})",
+                retriever.caller_id_num, retriever.channel
+            )
         }
         ParkingEvent::TimedOut { .. } => format!("{when} timed out  {place}  {who}"),
         ParkingEvent::GaveUp { .. } => format!("{when} gave up    {place}  {who}"),

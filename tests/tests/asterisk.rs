@@ -1,0 +1,400 @@
+//! Tests against a real Asterisk 22 (the sandbox, `scripts/asterisk-sandbox`).
+//! They share one PBX, so they run one at a time (a lock), and each starts by
+//! hanging up every channel. Waiting is always for an event or a state, with a
+//! deadline; never a sleep.
+
+use ami_parking::futures_signals::signal::SignalExt;
+use ami_parking::futures_signals::signal_vec::SignalVecExt;
+use ami_parking::{
+    Action, ConnectionState, EventStream, ParkedCall, ParkingEvent, ParkingStore, Reply, Request, Target,
+};
+use ami_parking_tests::sandbox::{self, parked_truth, PORT_A, PORT_B};
+use ami_parking_transport::{Backoff, Client, ClientOptions};
+use futures_util::StreamExt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+const DEADLINE: Duration = Duration::from_secs(10);
+
+fn instance(port: u16) -> &'static str {
+    if port == PORT_B {
+        "b"
+    } else {
+        "a"
+    }
+}
+
+async fn client(port: u16, server_id: u32) -> Client {
+    let mut o = ClientOptions::new(format!("tcp://amiuser:amisecret@127.0.0.1:{port}").parse().unwrap());
+    o.server_id = server_id;
+    o.reconnect = Backoff {
+        initial: Duration::from_millis(100),
+        max: Duration::from_millis(1000),
+        factor: 2.0,
+        jitter: 0.2,
+    };
+    let c = Client::connect(o);
+    c.wait_logged_in(DEADLINE).await.expect("login to the sandbox");
+    // The auto-refresh snapshot is in when the store knows the server.
+    wait_state(c.store(), |s| s.is_synced(server_id)).await;
+    c
+}
+
+/// Hangs up every channel and waits until Asterisk has no parked call.
+async fn clean(port: u16) {
+    sandbox::cli(instance(port), "channel request hangup all");
+    let start = Instant::now();
+    while !parked_truth(port).is_empty() {
+        assert!(start.elapsed() < DEADLINE, "channels did not hang up");
+        tokio::task::yield_now().await;
+        std::thread::yield_now();
+    }
+}
+
+/// Waits until `pred` holds on the store (re-checked on every change of the calls).
+async fn wait_state(store: &ParkingStore, pred: impl Fn(&ParkingStore) -> bool) {
+    let mut changes = store.parked_calls().signal_vec_cloned().to_signal_cloned().to_stream();
+    let mut states = store.connection_state().signal_cloned().to_stream();
+    let r = tokio::time::timeout(DEADLINE, async {
+        loop {
+            if pred(store) {
+                return;
+            }
+            tokio::select! {
+                _ = changes.next() => {}
+                _ = states.next() => {}
+                // The synced flag has no signal of its own: it is set together with a
+                // resync, which also completes a request; check again at that pace.
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
+        }
+    })
+    .await;
+    r.unwrap_or_else(|_| panic!("state not reached within {DEADLINE:?}: {:?}", store.calls_snapshot()));
+}
+
+async fn next_event(
+    events: &mut EventStream,
+    what: &str,
+    pred: impl Fn(&ParkingEvent) -> bool,
+) -> ParkingEvent {
+    tokio::time::timeout(DEADLINE + Duration::from_secs(5), async {
+        loop {
+            let e = events.next().await.expect("event stream ended");
+            if pred(&e) {
+                return e;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {what} event within the deadline"))
+}
+
+/// Parks a new call through the dialplan (`caller` context: Park(${LOT})).
+async fn park_dialplan(c: &Client, caller: &str, lot: &str) {
+    let a = Action::new("Originate")
+        .header("Channel", "Local/s@hold")
+        .header("Context", "caller")
+        .header("Exten", "s")
+        .header("Priority", "1")
+        .header("Variable", format!("CALLERNUM={caller}"))
+        .header("Variable", format!("LOT={lot}"))
+        .header("Async", "true");
+    c.request(Request::Action(a), Target::All).await.expect("originate");
+}
+
+fn truth_of(store: &ParkingStore, server: u32) -> Vec<(String, u32, String)> {
+    let mut v: Vec<_> = store
+        .calls_snapshot()
+        .iter()
+        .filter(|c| c.server_id == server)
+        .map(|c| (c.parking_lot.to_string(), c.parking_space, c.unique_id.clone()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn parked_event_for(e: &ParkingEvent, caller: &str) -> bool {
+    matches!(e, ParkingEvent::Parked { call } if call.caller_id_num == caller)
+}
+
+#[tokio::test]
+async fn dialplan_park_is_seen_live_and_lots_and_calls_are_listed() {
+    let _g = serial();
+    let Some(()) = sandbox::require("a") else { return };
+    clean(PORT_A).await;
+    let c = client(PORT_A, 1).await;
+    let mut events = c.events();
+    park_dialplan(&c, "5551001", "default").await;
+    let e = next_event(&mut events, "parked", |e| parked_event_for(e, "5551001")).await;
+    let call = e.call().clone();
+    assert_eq!((&*call.parking_lot, call.caller_id_name.as_str()), ("default", "Customer 5551001"));
+    assert!((701..=720).contains(&call.parking_space));
+    assert_eq!(call.timeout, Some(Duration::from_secs(45)));
+    let lots = c.get_parking_lots().await.unwrap();
+    let mut names: Vec<(String, u32, u32)> =
+        lots.iter().map(|l| (l.name.to_string(), l.start_space, l.end_space)).collect();
+    names.sort();
+    assert_eq!(names, vec![("default".into(), 701, 720), ("vip".into(), 801, 810)]);
+    let calls = c.get_parked_calls(None).await.unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].unique_id, call.unique_id);
+    assert_eq!(truth_of(c.store(), 1), parked_truth(PORT_A));
+    let lot = c.store().lots_snapshot().into_iter().find(|l| &*l.name == "default").unwrap();
+    assert_eq!((lot.occupied, lot.free()), (1, 19));
+    c.shutdown().await;
+    clean(PORT_A).await;
+}
+
+#[tokio::test]
+async fn park_call_on_a_bridged_call_returns_the_space_asterisk_used() {
+    let _g = serial();
+    let Some(()) = sandbox::require("a") else { return };
+    clean(PORT_A).await;
+    let c = client(PORT_A, 1).await;
+    // Take 701 first, so the space chosen is not simply the lot's first.
+    let mut events = c.events();
+    park_dialplan(&c, "5551009", "default").await;
+    next_event(&mut events, "parked", |e| parked_event_for(e, "5551009")).await;
+    let a = Action::new("Originate")
+        .header("Channel", "Local/s@hold")
+        .header("Context", "bridgeme")
+        .header("Exten", "s")
+        .header("Priority", "1")
+        .header("Variable", "CALLERNUM=5553001")
+        .header("Async", "true");
+    c.request(Request::Action(a), Target::All).await.unwrap();
+    // Find the agent leg of the bridged call.
+    let start = Instant::now();
+    let agent = loop {
+        let req = Request::List {
+            action: Action::new("CoreShowChannels"),
+            complete_event: Some("CoreShowChannelsComplete".into()),
+        };
+        if let Reply::List(items) = c.request(req, Target::All).await.unwrap() {
+            let found = items
+                .iter()
+                .filter_map(|m| m.get_str("Channel"))
+                .find(|ch| ch.starts_with("Local/s@agent-") && ch.ends_with(";1"));
+            let bridged = items.iter().any(|m| {
+                m.get_str("Channel").is_some_and(|ch| ch.starts_with("Local/s@agent-"))
+                    && m.get_str("BridgeId").is_some_and(|b| !b.is_empty())
+            });
+            if let (Some(ch), true) = (found, bridged) {
+                break ch.into_owned();
+            }
+        }
+        assert!(start.elapsed() < DEADLINE, "the bridged call did not come up");
+    };
+    let space = c.park_call(&agent, None, Some(Duration::from_secs(60))).await.expect("park");
+    let truth = parked_truth(PORT_A);
+    let stored = c.store().get_parked_call(1, "default", space).expect("parked call in the store");
+    assert_eq!(stored.channel, agent);
+    assert!(
+        truth.iter().any(|(lot, s, uid)| lot == "default" && *s == space && *uid == stored.unique_id),
+        "{truth:?}"
+    );
+    assert_ne!(space, 701, "701 was taken");
+    // The per-call timeout was sent in milliseconds: Asterisk counts 60 s, not 60 ms.
+    let remaining = stored.timeout_remaining(ami_parking_transport::now()).unwrap();
+    assert!(remaining > Duration::from_secs(50), "{remaining:?}");
+    // Errors come back with Asterisk's own message.
+    let err = c.park_call("Local/nonexistent-1;1", None, None).await.unwrap_err();
+    assert!(err.to_string().contains("Channel does not exist: Local/nonexistent-1;1"), "{err}");
+    c.shutdown().await;
+    clean(PORT_A).await;
+}
+
+#[tokio::test]
+async fn retrieve_call_takes_the_call_out_of_its_space() {
+    let _g = serial();
+    let Some(()) = sandbox::require("a") else { return };
+    clean(PORT_A).await;
+    let c = client(PORT_A, 1).await;
+    let mut events = c.events();
+    park_dialplan(&c, "5551002", "default").await;
+    let call = next_event(&mut events, "parked", |e| parked_event_for(e, "5551002")).await.call().clone();
+    let retriever = c.retrieve_call(call.parking_space, "Local/s@hold", None).await.expect("retrieve");
+    assert!(retriever.channel.starts_with("Local/s@hold-"), "{retriever:?}");
+    let e = next_event(&mut events, "retrieved", |e| matches!(e, ParkingEvent::Retrieved { .. })).await;
+    assert_eq!(e.call().unique_id, call.unique_id);
+    assert!(c.store().get_parked_call(1, "default", call.parking_space).is_none());
+    assert!(parked_truth(PORT_A).is_empty());
+    // Refused without sending anything: the store knows the space is empty now.
+    let err = c.retrieve_call(call.parking_space, "Local/s@hold", None).await.unwrap_err();
+    assert!(err.to_string().contains("nothing is parked"), "{err}");
+    c.shutdown().await;
+    clean(PORT_A).await;
+}
+
+#[tokio::test]
+async fn a_vip_call_times_out_when_the_store_says() {
+    let _g = serial();
+    let Some(()) = sandbox::require("a") else { return };
+    clean(PORT_A).await;
+    let c = client(PORT_A, 1).await;
+    let mut events = c.events();
+    park_dialplan(&c, "5552001", "vip").await;
+    let call = next_event(&mut events, "parked", |e| parked_event_for(e, "5552001")).await.call().clone();
+    let deadline = call.deadline.expect("vip has a 5 s timeout");
+    let e = next_event(&mut events, "timeout", |e| matches!(e, ParkingEvent::TimedOut { .. })).await;
+    let at = ami_parking_transport::now();
+    assert_eq!(e.call().unique_id, call.unique_id);
+    let skew = at.as_unix_millis().abs_diff(deadline.as_unix_millis());
+    assert!(skew <= 1500, "timed out {skew} ms away from the store's deadline");
+    assert!(c.store().calls_snapshot().is_empty());
+    c.shutdown().await;
+    clean(PORT_A).await;
+}
+
+#[tokio::test]
+async fn hanging_up_the_parkee_gives_up() {
+    let _g = serial();
+    let Some(()) = sandbox::require("a") else { return };
+    clean(PORT_A).await;
+    let c = client(PORT_A, 1).await;
+    let mut events = c.events();
+    park_dialplan(&c, "5551003", "default").await;
+    let call = next_event(&mut events, "parked", |e| parked_event_for(e, "5551003")).await.call().clone();
+    c.request(Request::Action(Action::new("Hangup").header("Channel", &call.channel)), Target::All)
+        .await
+        .unwrap();
+    let e = next_event(&mut events, "giveup", |e| matches!(e, ParkingEvent::GaveUp { .. })).await;
+    assert_eq!(e.call().unique_id, call.unique_id);
+    assert!(c.store().calls_snapshot().is_empty());
+    c.shutdown().await;
+    clean(PORT_A).await;
+}
+
+#[tokio::test]
+async fn refresh_while_calls_are_parked_fires_no_event() {
+    let _g = serial();
+    let Some(()) = sandbox::require("a") else { return };
+    clean(PORT_A).await;
+    let c = client(PORT_A, 1).await;
+    let mut events = c.events();
+    park_dialplan(&c, "5551004", "default").await;
+    next_event(&mut events, "parked", |e| parked_event_for(e, "5551004")).await;
+    park_dialplan(&c, "5551005", "default").await;
+    next_event(&mut events, "parked", |e| parked_event_for(e, "5551005")).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let _sub = c.store().on_parking_event(move |e| s.lock().unwrap().push(e.kind()));
+    for _ in 0..3 {
+        assert_eq!(c.get_parked_calls(None).await.unwrap().len(), 2);
+        assert_eq!(c.refresh_parking_lot("default").await.unwrap().len(), 2);
+        c.get_parking_lots().await.unwrap();
+    }
+    assert!(seen.lock().unwrap().is_empty(), "refresh fired {:?}", seen.lock().unwrap());
+    assert_eq!(truth_of(c.store(), 1), parked_truth(PORT_A));
+    c.shutdown().await;
+    clean(PORT_A).await;
+}
+
+async fn park_two(c: &Client, events: &mut EventStream, a: &str, b: &str) {
+    park_dialplan(c, a, "default").await;
+    next_event(events, "parked", |e| parked_event_for(e, a)).await;
+    park_dialplan(c, b, "default").await;
+    next_event(events, "parked", |e| parked_event_for(e, b)).await;
+}
+
+/// After the restart, the store must equal Asterisk's own list once logins work again.
+async fn assert_converges_after(c: &Client, port: u16) {
+    let back = Instant::now();
+    wait_state(c.store(), |s| {
+        *s.connection_state().lock_ref() == ConnectionState::LoggedIn && !s.is_loading_now()
+    })
+    .await;
+    wait_state(c.store(), |s| truth_of(s, 1) == parked_truth(port)).await;
+    let took = back.elapsed();
+    assert!(took < Duration::from_secs(5), "took {took:?} to match Asterisk again");
+}
+
+#[tokio::test]
+async fn a_clean_restart_while_connected_ends_with_asterisks_truth() {
+    let _g = serial();
+    let Some(()) = sandbox::require("a") else { return };
+    clean(PORT_A).await;
+    let c = client(PORT_A, 1).await;
+    let mut events = c.events();
+    park_two(&c, &mut events, "5551006", "5551007").await;
+    sandbox::run("a", &["restart"]).unwrap();
+    assert_converges_after(&c, PORT_A).await;
+    assert!(c.store().calls_snapshot().is_empty());
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn kill_9_while_connected_ends_with_asterisks_truth() {
+    let _g = serial();
+    let Some(()) = sandbox::require("a") else { return };
+    clean(PORT_A).await;
+    let c = client(PORT_A, 1).await;
+    let mut events = c.events();
+    park_two(&c, &mut events, "5551008", "5551010").await;
+    sandbox::run("a", &["crash"]).unwrap();
+    // Nothing was sent: the stale calls are still in the store until the resync.
+    assert_eq!(c.store().total_parked_calls_now(), 2);
+    sandbox::run("a", &["start"]).unwrap();
+    assert_converges_after(&c, PORT_A).await;
+    let vanished = next_event(&mut events, "resync", |e| matches!(e, ParkingEvent::Resync { .. })).await;
+    assert!(matches!(vanished, ParkingEvent::Resync { change: ami_parking::ResyncChange::Vanished, .. }));
+    assert!(c.store().calls_snapshot().is_empty());
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_asterisk_instances_at_once_keep_separate_state() {
+    let _g = serial();
+    let Some(()) = sandbox::require("a") else { return };
+    let Some(()) = sandbox::require("b") else { return };
+    clean(PORT_A).await;
+    clean(PORT_B).await;
+    let store = ParkingStore::default();
+    let mk = |port: u16, id: u32| {
+        let mut o = ClientOptions::new(format!("tcp://amiuser:amisecret@127.0.0.1:{port}").parse().unwrap());
+        o.server_id = id;
+        o
+    };
+    let a = Client::connect_with_store(mk(PORT_A, 1), store.clone());
+    let b = Client::connect_with_store(mk(PORT_B, 2), store.clone());
+    a.wait_logged_in(DEADLINE).await.unwrap();
+    b.wait_logged_in(DEADLINE).await.unwrap();
+    let mut events = store.events();
+    park_dialplan(&a, "5551011", "default").await;
+    park_dialplan(&b, "6661011", "sales").await;
+    next_event(&mut events, "parked a", |e| parked_event_for(e, "5551011")).await;
+    next_event(&mut events, "parked b", |e| parked_event_for(e, "6661011")).await;
+    a.get_parking_lots().await.unwrap();
+    b.get_parking_lots().await.unwrap();
+    let lots: Vec<(u32, String, u32)> = {
+        let mut l: Vec<_> =
+            store.lots_snapshot().iter().map(|l| (l.server_id, l.name.to_string(), l.total_spaces)).collect();
+        l.sort();
+        l
+    };
+    assert_eq!(
+        lots,
+        vec![
+            (1, "default".into(), 20),
+            (1, "vip".into(), 10),
+            (2, "default".into(), 5),
+            (2, "sales".into(), 3)
+        ]
+    );
+    assert_eq!(truth_of(&store, 1), parked_truth(PORT_A));
+    assert_eq!(truth_of(&store, 2), parked_truth(PORT_B));
+    let b_call: Vec<ParkedCall> =
+        store.calls_snapshot().iter().filter(|c| c.server_id == 2).map(|c| (**c).clone()).collect();
+    assert_eq!((b_call.len(), &*b_call[0].parking_lot, b_call[0].parking_space), (1, "sales", 901));
+    a.shutdown().await;
+    b.shutdown().await;
+    clean(PORT_A).await;
+    clean(PORT_B).await;
+}
