@@ -104,3 +104,50 @@ pub fn parked_truth(port: u16) -> Vec<(String, u32, String)> {
     out.sort();
     out
 }
+
+/// The channels Asterisk has now (`core show channels concise`, first field).
+pub fn channels(instance: &str) -> Vec<String> {
+    cli(instance, "core show channels concise")
+        .lines()
+        .filter_map(|l| l.split('!').next())
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Sends one action over a fresh plain socket and returns the raw reply text (up to
+/// the first empty line after the login's answer).
+pub fn send_action(port: u16, action: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to Asterisk");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let body = format!(
+        "Action: Login\r\nActionID: l\r\nUsername: amiuser\r\nSecret: amisecret\r\nEvents: off\r\n\r\n{}ActionID: x\r\n\r\nAction: Logoff\r\n\r\n",
+        action.replace("\r\n", "\n").replace('\n', "\r\n")
+    );
+    s.write_all(body.as_bytes()).unwrap();
+    let mut all = String::new();
+    let _ = s.read_to_string(&mut all);
+    all
+}
+
+/// Parks a call from `caller` in `lot` through the dialplan.
+pub fn park_dialplan(port: u16, caller: &str, lot: &str) {
+    let r = send_action(
+        port,
+        &format!("Action: Originate\nChannel: Local/s@hold\nContext: caller\nExten: s\nPriority: 1\nVariable: CALLERNUM={caller}\nVariable: LOT={lot}\nAsync: true\n"),
+    );
+    assert!(r.contains("Originate successfully queued"), "{r}");
+}
+
+/// Waits (with a deadline) until Asterisk's truth satisfies `pred`.
+pub fn wait_truth(port: u16, pred: impl Fn(&[(String, u32, String)]) -> bool) -> Vec<(String, u32, String)> {
+    let start = std::time::Instant::now();
+    loop {
+        let t = parked_truth(port);
+        if pred(&t) {
+            return t;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "Asterisk did not reach the expected state: {t:?}");
+        std::thread::yield_now();
+    }
+}

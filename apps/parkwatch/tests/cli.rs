@@ -1,0 +1,195 @@
+//! `parkwatch` end to end: every command against the real Asterisk sandbox, in the
+//! exact JSON forms the README documents, and the demo with no Asterisk at all.
+
+use ami_parking_tests::sandbox::{self, parked_truth, park_dialplan, wait_truth, PORT_A};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+static LOCK: Mutex<()> = Mutex::new(());
+const URL: &str = "tcp://amiuser:amisecret@127.0.0.1:5038";
+
+fn parkwatch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_parkwatch")).args(args).output().expect("run parkwatch")
+}
+
+fn json_of(out: &Output) -> Value {
+    assert!(out.status.success(), "parkwatch failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert_eq!(text.lines().count(), 1, "one JSON document per line: {text}");
+    serde_json::from_str(text.trim()).unwrap()
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+fn clean() {
+    sandbox::cli("a", "channel request hangup all");
+    wait_truth(PORT_A, |t| t.is_empty());
+}
+
+/// Reads stdout lines of a running parkwatch on a thread.
+fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn next_json(rx: &mpsc::Receiver<String>, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx.recv_timeout(left).unwrap_or_else(|_| panic!("no {what} line in time"));
+        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if pred(&v) {
+            return v;
+        }
+    }
+}
+
+#[test]
+fn lots_and_calls_print_the_documented_json() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(()) = sandbox::require("a") else { return };
+    clean();
+    park_dialplan(PORT_A, "5551101", "default");
+    wait_truth(PORT_A, |t| t.len() == 1);
+    let lots = json_of(&parkwatch(&["--url", URL, "lots", "--json"]));
+    let lots = lots.as_array().unwrap();
+    assert_eq!(lots.len(), 2);
+    assert_eq!(keys(&lots[0]), ["end_space", "name", "occupied", "server_id", "start_space", "timeout_secs", "total_spaces"]);
+    assert_eq!(lots[0]["name"], "default");
+    assert_eq!((lots[0]["occupied"].as_u64(), lots[0]["total_spaces"].as_u64(), lots[0]["timeout_secs"].as_u64()), (Some(1), Some(20), Some(45)));
+    let calls = json_of(&parkwatch(&["--url", URL, "--json", "calls"]));
+    let calls = calls.as_array().unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        keys(&calls[0]),
+        [
+            "caller_id_name", "caller_id_num", "channel", "connected_line_name", "connected_line_num", "duration_secs",
+            "linked_id", "parked_at", "parker_dial_string", "parking_lot", "parking_space", "remaining_secs", "server_id",
+            "timeout_secs", "unique_id"
+        ]
+    );
+    assert_eq!(calls[0]["caller_id_num"], "5551101");
+    assert!(calls[0]["parked_at"].as_str().unwrap().ends_with('Z'), "RFC 3339");
+    let truth = parked_truth(PORT_A);
+    assert_eq!(calls[0]["unique_id"].as_str().unwrap(), truth[0].2);
+    let vip = json_of(&parkwatch(&["--url", URL, "--json", "calls", "--lot", "vip"]));
+    assert_eq!(vip.as_array().unwrap().len(), 0);
+    // The tables too.
+    let table = parkwatch(&["--url", URL, "calls"]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("5551101"));
+    clean();
+}
+
+#[test]
+fn park_and_retrieve_from_the_command_line() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(()) = sandbox::require("a") else { return };
+    clean();
+    let r = sandbox::send_action(PORT_A, "Action: Originate\nChannel: Local/s@hold\nContext: bridgeme\nExten: s\nPriority: 1\nVariable: CALLERNUM=5553101\nAsync: true\n");
+    assert!(r.contains("successfully queued"));
+    let start = Instant::now();
+    let agent = loop {
+        if let Some(c) = sandbox::channels("a").into_iter().find(|c| c.starts_with("Local/s@agent-") && c.ends_with(";1")) {
+            break c;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no bridged call");
+    };
+    let parked = json_of(&parkwatch(&["--url", URL, "--json", "park", &agent, "--timeout", "120"]));
+    assert_eq!(keys(&parked), ["parking_lot", "parking_space", "server_id"]);
+    let space = parked["parking_space"].as_u64().unwrap() as u32;
+    let truth = parked_truth(PORT_A);
+    assert_eq!(truth.iter().map(|t| (t.0.as_str(), t.1)).collect::<Vec<_>>(), vec![("default", space)]);
+    let got = json_of(&parkwatch(&["--url", URL, "--json", "retrieve", &space.to_string(), "--to", "Local/s@hold"]));
+    assert_eq!(keys(&got), ["parking_lot", "parking_space", "retriever", "server_id"]);
+    assert_eq!(keys(&got["retriever"]), ["caller_id_name", "caller_id_num", "channel"]);
+    wait_truth(PORT_A, |t| t.is_empty());
+    // Errors: one line on stderr, non-zero exit, Asterisk's own message.
+    let out = parkwatch(&["--url", URL, "park", "Local/nonexistent-9;1"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("exists on none") || err.contains("Channel does not exist"), "{err}");
+    let out = parkwatch(&["--url", URL, "retrieve", "719", "--to", "Local/s@hold"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing is parked"));
+    let out = parkwatch(&["--url", "tcp://amiuser:wrong@127.0.0.1:5038", "lots"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Authentication failed") && !err.contains("wrong"), "{err}");
+    clean();
+}
+
+#[test]
+fn watch_streams_a_snapshot_then_events_and_recovers_from_kill_9() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(()) = sandbox::require("a") else { return };
+    clean();
+    park_dialplan(PORT_A, "5551201", "default");
+    wait_truth(PORT_A, |t| t.len() == 1);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parkwatch"))
+        .args(["--url", URL, "--json", "watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let rx = lines_of(&mut child);
+    let snap = next_json(&rx, "snapshot", |v| v["type"] == "snapshot");
+    assert_eq!(snap["calls"].as_array().unwrap().len(), 1);
+    assert_eq!(snap["lots"].as_array().unwrap().len(), 2);
+    park_dialplan(PORT_A, "5551202", "vip");
+    let parked = next_json(&rx, "parked", |v| v["type"] == "parked");
+    assert_eq!(parked["call"]["caller_id_num"], "5551202");
+    assert_eq!(parked["server_id"], 1);
+    let timeout = next_json(&rx, "timeout", |v| v["type"] == "timeout");
+    assert_eq!(timeout["call"]["parking_lot"], "vip");
+    // kill -9: nothing is sent; after the restart the watcher resyncs.
+    sandbox::run("a", &["crash"]).unwrap();
+    next_json(&rx, "reconnecting", |v| v["type"] == "connection" && v["state"]["state"] == "reconnecting");
+    sandbox::run("a", &["start"]).unwrap();
+    let back = Instant::now();
+    let gone = next_json(&rx, "resync", |v| v["type"] == "resync");
+    assert_eq!((gone["change"].as_str(), gone["call"]["caller_id_num"].as_str()), (Some("vanished"), Some("5551201")));
+    assert!(back.elapsed() < Duration::from_secs(5), "resync took {:?}", back.elapsed());
+    // And a fresh `calls --json` equals Asterisk's truth.
+    let calls = json_of(&parkwatch(&["--url", URL, "--json", "calls"]));
+    assert_eq!(calls.as_array().unwrap().len(), parked_truth(PORT_A).len());
+    let _ = child.kill();
+    let _ = child.wait();
+    clean();
+}
+
+#[test]
+fn demo_watch_shows_live_traffic_without_asterisk() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parkwatch"))
+        .args(["--demo", "--demo-rate", "600", "--json", "watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let rx = lines_of(&mut child);
+    let snap = next_json(&rx, "snapshot", |v| v["type"] == "snapshot");
+    assert!(!snap["calls"].as_array().unwrap().is_empty(), "the demo keeps calls parked");
+    let mut kinds = std::collections::BTreeSet::new();
+    while kinds.len() < 2 {
+        let v = next_json(&rx, "event", |v| v["type"] != "connection");
+        kinds.insert(v["type"].as_str().unwrap().to_owned());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

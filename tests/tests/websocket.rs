@@ -1,0 +1,112 @@
+//! The WebSocket (amiws) transport against a WebSocket server in the test that
+//! plays the real amiws captures: the client's actions are answered with the
+//! capture's frames (its ActionIDs mapped to the client's own).
+
+use ami_parking::{Request, Target};
+use ami_parking_tests::{load_amiws, request_for, AmiwsLine};
+use ami_parking_transport::{Client, ClientOptions};
+use async_tungstenite::tungstenite::Message as WsMessage;
+use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Plays `capture` to the first client: frames in order; at each line the recording
+/// client sent, waits for the client's next frame and maps the ActionIDs.
+async fn serve_capture(listener: TcpListener, capture: Vec<AmiwsLine>, garbage_first: bool) {
+    let (sock, _) = listener.accept().await.unwrap();
+    let ws = async_tungstenite::tokio::accept_async(sock).await.unwrap();
+    let (mut tx, mut rx) = ws.split();
+    if garbage_first {
+        tx.send(WsMessage::text("{\"type\": 3, \"data\": {\"Event\": ")).await.unwrap();
+    }
+    let mut map: Vec<(String, String)> = Vec::new();
+    for line in capture {
+        match line {
+            AmiwsLine::Sent(action, _) => {
+                let theirs = action.get_str("ActionID").unwrap().into_owned();
+                let frame = loop {
+                    match rx.next().await {
+                        Some(Ok(WsMessage::Text(t))) => break t.to_string(),
+                        Some(Ok(_)) => continue,
+                        _ => return,
+                    }
+                };
+                let v: serde_json::Value = serde_json::from_str(&frame).unwrap();
+                assert_eq!(v["Action"], action.get_str("Action").unwrap().as_ref(), "actions in capture order");
+                map.push((theirs, v["ActionID"].as_str().unwrap().to_owned()));
+            }
+            AmiwsLine::Frame(f) => {
+                let mut text = String::from_utf8(f).unwrap();
+                for (theirs, ours) in &map {
+                    text = text.replace(&format!("\"ActionID\": \"{theirs}\""), &format!("\"ActionID\": \"{ours}\""));
+                }
+                if tx.send(WsMessage::text(text)).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    // Keep the link open until the client leaves.
+    while let Some(Ok(_)) = rx.next().await {}
+}
+
+#[tokio::test]
+async fn amiws_two_server_capture_over_a_real_websocket() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let capture = load_amiws("two-servers-lists-park-retrieve-timeout");
+    let server = tokio::spawn(serve_capture(listener, capture.clone(), true));
+    let mut o = ClientOptions::new(format!("ws://{addr}/").parse().unwrap());
+    o.parking = o.parking.auto_refresh(false);
+    let client = Client::connect(o);
+    client.wait_logged_in(Duration::from_secs(5)).await.unwrap();
+    let mut outcomes = Vec::new();
+    for line in &capture {
+        if let AmiwsLine::Sent(action, server_id) = line {
+            let target = server_id.map(Target::Server).unwrap_or(Target::All);
+            let r = tokio::time::timeout(Duration::from_secs(5), client.request(request_for(action), target)).await;
+            outcomes.push((action.get_str("ActionID").unwrap().into_owned(), r.expect("answered in time").is_ok()));
+        }
+    }
+    let failed: Vec<&str> = outcomes.iter().filter(|(_, ok)| !ok).map(|(a, _)| a.as_str()).collect();
+    assert_eq!(failed, vec!["calls-3", "park-bad"], "exactly the two actions Asterisk refused");
+    let calls: Vec<(u32, String, u32, String)> = client
+        .store()
+        .calls_snapshot()
+        .iter()
+        .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.caller_id_num.clone()))
+        .collect();
+    assert_eq!(calls, vec![(1, "default".into(), 702, "5551001".into()), (2, "default".into(), 701, "6661002".into())]);
+    assert_eq!(client.store().lots_snapshot().len(), 4);
+    client.shutdown().await;
+    server.abort();
+}
+
+#[tokio::test]
+async fn amiws_restart_capture_over_a_real_websocket_resyncs_the_restarted_server() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let capture = load_amiws("park-action-giveup-utf8-restart");
+    let server = tokio::spawn(serve_capture(listener, capture.clone(), false));
+    let mut o = ClientOptions::new(format!("ws://{addr}").parse().unwrap());
+    o.parking = o.parking.auto_refresh(false);
+    let client = Client::connect(o);
+    client.wait_logged_in(Duration::from_secs(5)).await.unwrap();
+    let mut events = client.events();
+    for line in &capture {
+        if let AmiwsLine::Sent(action, server_id) = line {
+            let target = server_id.map(Target::Server).unwrap_or(Target::All);
+            let r = tokio::time::timeout(Duration::from_secs(5), client.request(request_for(action), target)).await;
+            assert!(r.expect("answered").is_ok(), "{action:?}");
+        }
+    }
+    let mut kinds = Vec::new();
+    while let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(200), events.next()).await {
+        kinds.push((e.call().server_id, e.kind()));
+    }
+    assert_eq!(kinds, vec![(1, "parked"), (1, "giveup"), (2, "parked"), (2, "giveup"), (2, "giveup"), (1, "timeout")]);
+    assert!(client.store().calls_snapshot().is_empty());
+    let _ = Request::ParkingLots;
+    client.shutdown().await;
+    server.abort();
+}
