@@ -14,6 +14,10 @@ use std::time::Duration;
 
 pub mod sandbox;
 
+/// The README's Rust examples, compiled as doc tests so they stay true.
+#[doc = include_str!("../../README.md")]
+mod readme {}
+
 /// The repository's `testdata/` directory.
 pub fn testdata() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata")

@@ -147,7 +147,10 @@ pub fn wait_truth(port: u16, pred: impl Fn(&[(String, u32, String)]) -> bool) ->
         if pred(&t) {
             return t;
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "Asterisk did not reach the expected state: {t:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "Asterisk did not reach the expected state: {t:?}"
+        );
         std::thread::yield_now();
     }
 }

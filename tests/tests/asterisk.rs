@@ -11,14 +11,11 @@ use ami_parking::{
 use ami_parking_tests::sandbox::{self, parked_truth, PORT_A, PORT_B};
 use ami_parking_transport::{Backoff, Client, ClientOptions};
 use futures_util::StreamExt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-static LOCK: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
+/// One test at a time on the shared PBX (an async lock: held across awaits).
+static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -126,7 +123,7 @@ fn parked_event_for(e: &ParkingEvent, caller: &str) -> bool {
 
 #[tokio::test]
 async fn dialplan_park_is_seen_live_and_lots_and_calls_are_listed() {
-    let _g = serial();
+    let _g = LOCK.lock().await;
     let Some(()) = sandbox::require("a") else { return };
     clean(PORT_A).await;
     let c = client(PORT_A, 1).await;
@@ -154,7 +151,7 @@ async fn dialplan_park_is_seen_live_and_lots_and_calls_are_listed() {
 
 #[tokio::test]
 async fn park_call_on_a_bridged_call_returns_the_space_asterisk_used() {
-    let _g = serial();
+    let _g = LOCK.lock().await;
     let Some(()) = sandbox::require("a") else { return };
     clean(PORT_A).await;
     let c = client(PORT_A, 1).await;
@@ -213,7 +210,7 @@ async fn park_call_on_a_bridged_call_returns_the_space_asterisk_used() {
 
 #[tokio::test]
 async fn retrieve_call_takes_the_call_out_of_its_space() {
-    let _g = serial();
+    let _g = LOCK.lock().await;
     let Some(()) = sandbox::require("a") else { return };
     clean(PORT_A).await;
     let c = client(PORT_A, 1).await;
@@ -235,7 +232,7 @@ async fn retrieve_call_takes_the_call_out_of_its_space() {
 
 #[tokio::test]
 async fn a_vip_call_times_out_when_the_store_says() {
-    let _g = serial();
+    let _g = LOCK.lock().await;
     let Some(()) = sandbox::require("a") else { return };
     clean(PORT_A).await;
     let c = client(PORT_A, 1).await;
@@ -255,7 +252,7 @@ async fn a_vip_call_times_out_when_the_store_says() {
 
 #[tokio::test]
 async fn hanging_up_the_parkee_gives_up() {
-    let _g = serial();
+    let _g = LOCK.lock().await;
     let Some(()) = sandbox::require("a") else { return };
     clean(PORT_A).await;
     let c = client(PORT_A, 1).await;
@@ -274,7 +271,7 @@ async fn hanging_up_the_parkee_gives_up() {
 
 #[tokio::test]
 async fn refresh_while_calls_are_parked_fires_no_event() {
-    let _g = serial();
+    let _g = LOCK.lock().await;
     let Some(()) = sandbox::require("a") else { return };
     clean(PORT_A).await;
     let c = client(PORT_A, 1).await;
@@ -318,7 +315,7 @@ async fn assert_converges_after(c: &Client, port: u16) {
 
 #[tokio::test]
 async fn a_clean_restart_while_connected_ends_with_asterisks_truth() {
-    let _g = serial();
+    let _g = LOCK.lock().await;
     let Some(()) = sandbox::require("a") else { return };
     clean(PORT_A).await;
     let c = client(PORT_A, 1).await;
@@ -332,7 +329,7 @@ async fn a_clean_restart_while_connected_ends_with_asterisks_truth() {
 
 #[tokio::test]
 async fn kill_9_while_connected_ends_with_asterisks_truth() {
-    let _g = serial();
+    let _g = LOCK.lock().await;
     let Some(()) = sandbox::require("a") else { return };
     clean(PORT_A).await;
     let c = client(PORT_A, 1).await;
@@ -351,7 +348,7 @@ async fn kill_9_while_connected_ends_with_asterisks_truth() {
 
 #[tokio::test]
 async fn two_asterisk_instances_at_once_keep_separate_state() {
-    let _g = serial();
+    let _g = LOCK.lock().await;
     let Some(()) = sandbox::require("a") else { return };
     let Some(()) = sandbox::require("b") else { return };
     clean(PORT_A).await;

@@ -6,7 +6,7 @@ use ami_parking::{Request, Target};
 use ami_parking_tests::{load_amiws, request_for, AmiwsLine};
 use ami_parking_transport::{Client, ClientOptions};
 use async_tungstenite::tungstenite::Message as WsMessage;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -32,13 +32,20 @@ async fn serve_capture(listener: TcpListener, capture: Vec<AmiwsLine>, garbage_f
                     }
                 };
                 let v: serde_json::Value = serde_json::from_str(&frame).unwrap();
-                assert_eq!(v["Action"], action.get_str("Action").unwrap().as_ref(), "actions in capture order");
+                assert_eq!(
+                    v["Action"],
+                    action.get_str("Action").unwrap().as_ref(),
+                    "actions in capture order"
+                );
                 map.push((theirs, v["ActionID"].as_str().unwrap().to_owned()));
             }
             AmiwsLine::Frame(f) => {
                 let mut text = String::from_utf8(f).unwrap();
                 for (theirs, ours) in &map {
-                    text = text.replace(&format!("\"ActionID\": \"{theirs}\""), &format!("\"ActionID\": \"{ours}\""));
+                    text = text.replace(
+                        &format!("\"ActionID\": \"{theirs}\""),
+                        &format!("\"ActionID\": \"{ours}\""),
+                    );
                 }
                 if tx.send(WsMessage::text(text)).await.is_err() {
                     return;
@@ -64,8 +71,12 @@ async fn amiws_two_server_capture_over_a_real_websocket() {
     for line in &capture {
         if let AmiwsLine::Sent(action, server_id) = line {
             let target = server_id.map(Target::Server).unwrap_or(Target::All);
-            let r = tokio::time::timeout(Duration::from_secs(5), client.request(request_for(action), target)).await;
-            outcomes.push((action.get_str("ActionID").unwrap().into_owned(), r.expect("answered in time").is_ok()));
+            let r = tokio::time::timeout(Duration::from_secs(5), client.request(request_for(action), target))
+                .await;
+            outcomes.push((
+                action.get_str("ActionID").unwrap().into_owned(),
+                r.expect("answered in time").is_ok(),
+            ));
         }
     }
     let failed: Vec<&str> = outcomes.iter().filter(|(_, ok)| !ok).map(|(a, _)| a.as_str()).collect();
@@ -76,7 +87,10 @@ async fn amiws_two_server_capture_over_a_real_websocket() {
         .iter()
         .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.caller_id_num.clone()))
         .collect();
-    assert_eq!(calls, vec![(1, "default".into(), 702, "5551001".into()), (2, "default".into(), 701, "6661002".into())]);
+    assert_eq!(
+        calls,
+        vec![(1, "default".into(), 702, "5551001".into()), (2, "default".into(), 701, "6661002".into())]
+    );
     assert_eq!(client.store().lots_snapshot().len(), 4);
     client.shutdown().await;
     server.abort();
@@ -96,7 +110,8 @@ async fn amiws_restart_capture_over_a_real_websocket_resyncs_the_restarted_serve
     for line in &capture {
         if let AmiwsLine::Sent(action, server_id) = line {
             let target = server_id.map(Target::Server).unwrap_or(Target::All);
-            let r = tokio::time::timeout(Duration::from_secs(5), client.request(request_for(action), target)).await;
+            let r = tokio::time::timeout(Duration::from_secs(5), client.request(request_for(action), target))
+                .await;
             assert!(r.expect("answered").is_ok(), "{action:?}");
         }
     }
@@ -104,7 +119,10 @@ async fn amiws_restart_capture_over_a_real_websocket_resyncs_the_restarted_serve
     while let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(200), events.next()).await {
         kinds.push((e.call().server_id, e.kind()));
     }
-    assert_eq!(kinds, vec![(1, "parked"), (1, "giveup"), (2, "parked"), (2, "giveup"), (2, "giveup"), (1, "timeout")]);
+    assert_eq!(
+        kinds,
+        vec![(1, "parked"), (1, "giveup"), (2, "parked"), (2, "giveup"), (2, "giveup"), (1, "timeout")]
+    );
     assert!(client.store().calls_snapshot().is_empty());
     let _ = Request::ParkingLots;
     client.shutdown().await;

@@ -1,7 +1,7 @@
 //! `parkwatch` end to end: every command against the real Asterisk sandbox, in the
 //! exact JSON forms the README documents, and the demo with no Asterisk at all.
 
-use ami_parking_tests::sandbox::{self, parked_truth, park_dialplan, wait_truth, PORT_A};
+use ami_parking_tests::sandbox::{self, park_dialplan, parked_truth, wait_truth, PORT_A};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
@@ -70,18 +70,36 @@ fn lots_and_calls_print_the_documented_json() {
     let lots = json_of(&parkwatch(&["--url", URL, "lots", "--json"]));
     let lots = lots.as_array().unwrap();
     assert_eq!(lots.len(), 2);
-    assert_eq!(keys(&lots[0]), ["end_space", "name", "occupied", "server_id", "start_space", "timeout_secs", "total_spaces"]);
+    assert_eq!(
+        keys(&lots[0]),
+        ["end_space", "name", "occupied", "server_id", "start_space", "timeout_secs", "total_spaces"]
+    );
     assert_eq!(lots[0]["name"], "default");
-    assert_eq!((lots[0]["occupied"].as_u64(), lots[0]["total_spaces"].as_u64(), lots[0]["timeout_secs"].as_u64()), (Some(1), Some(20), Some(45)));
+    assert_eq!(
+        (lots[0]["occupied"].as_u64(), lots[0]["total_spaces"].as_u64(), lots[0]["timeout_secs"].as_u64()),
+        (Some(1), Some(20), Some(45))
+    );
     let calls = json_of(&parkwatch(&["--url", URL, "--json", "calls"]));
     let calls = calls.as_array().unwrap();
     assert_eq!(calls.len(), 1);
     assert_eq!(
         keys(&calls[0]),
         [
-            "caller_id_name", "caller_id_num", "channel", "connected_line_name", "connected_line_num", "duration_secs",
-            "linked_id", "parked_at", "parker_dial_string", "parking_lot", "parking_space", "remaining_secs", "server_id",
-            "timeout_secs", "unique_id"
+            "caller_id_name",
+            "caller_id_num",
+            "channel",
+            "connected_line_name",
+            "connected_line_num",
+            "duration_secs",
+            "linked_id",
+            "parked_at",
+            "parker_dial_string",
+            "parking_lot",
+            "parking_space",
+            "remaining_secs",
+            "server_id",
+            "timeout_secs",
+            "unique_id"
         ]
     );
     assert_eq!(calls[0]["caller_id_num"], "5551101");
@@ -105,7 +123,9 @@ fn park_and_retrieve_from_the_command_line() {
     assert!(r.contains("successfully queued"));
     let start = Instant::now();
     let agent = loop {
-        if let Some(c) = sandbox::channels("a").into_iter().find(|c| c.starts_with("Local/s@agent-") && c.ends_with(";1")) {
+        if let Some(c) =
+            sandbox::channels("a").into_iter().find(|c| c.starts_with("Local/s@agent-") && c.ends_with(";1"))
+        {
             break c;
         }
         assert!(start.elapsed() < Duration::from_secs(10), "no bridged call");
@@ -115,7 +135,15 @@ fn park_and_retrieve_from_the_command_line() {
     let space = parked["parking_space"].as_u64().unwrap() as u32;
     let truth = parked_truth(PORT_A);
     assert_eq!(truth.iter().map(|t| (t.0.as_str(), t.1)).collect::<Vec<_>>(), vec![("default", space)]);
-    let got = json_of(&parkwatch(&["--url", URL, "--json", "retrieve", &space.to_string(), "--to", "Local/s@hold"]));
+    let got = json_of(&parkwatch(&[
+        "--url",
+        URL,
+        "--json",
+        "retrieve",
+        &space.to_string(),
+        "--to",
+        "Local/s@hold",
+    ]));
     assert_eq!(keys(&got), ["parking_lot", "parking_space", "retriever", "server_id"]);
     assert_eq!(keys(&got["retriever"]), ["caller_id_name", "caller_id_num", "channel"]);
     wait_truth(PORT_A, |t| t.is_empty());
@@ -164,7 +192,10 @@ fn watch_streams_a_snapshot_then_events_and_recovers_from_kill_9() {
     sandbox::run("a", &["start"]).unwrap();
     let back = Instant::now();
     let gone = next_json(&rx, "resync", |v| v["type"] == "resync");
-    assert_eq!((gone["change"].as_str(), gone["call"]["caller_id_num"].as_str()), (Some("vanished"), Some("5551201")));
+    assert_eq!(
+        (gone["change"].as_str(), gone["call"]["caller_id_num"].as_str()),
+        (Some("vanished"), Some("5551201"))
+    );
     assert!(back.elapsed() < Duration::from_secs(5), "resync took {:?}", back.elapsed());
     // And a fresh `calls --json` equals Asterisk's truth.
     let calls = json_of(&parkwatch(&["--url", URL, "--json", "calls"]));
