@@ -164,6 +164,10 @@ pub struct SimPbx {
     next_uid: u64,
     next_chan: u64,
     changes: Vec<SimChange>,
+    /// amiws: the WebSocket client is connected to the proxy.
+    ws_client: bool,
+    /// amiws: frames for the client, in the order written (every server).
+    ws_out: Vec<Vec<u8>>,
 }
 
 fn secs(d: Duration) -> u64 {
@@ -173,7 +177,7 @@ fn secs(d: Duration) -> u64 {
 impl SimPbx {
     /// An empty PBX whose clients speak `wire`.
     pub fn new(wire: Wire) -> Self {
-        Self { wire, servers: Vec::new(), next_uid: 1, next_chan: 0, changes: Vec::new() }
+        Self { wire, servers: Vec::new(), next_uid: 1, next_chan: 0, changes: Vec::new(), ws_client: false, ws_out: Vec::new() }
     }
 
     /// The sandbox's PBX: one server (`pbx-a`), or two behind amiws.
@@ -241,8 +245,7 @@ impl SimPbx {
         self.servers.iter().filter(|s| s.up).flat_map(|s| s.calls.values().filter_map(|c| c.deadline)).min()
     }
 
-    /// Everything written to the client of `server` since the last call (raw AMI: that
-    /// server's session; amiws: the proxy's frames, one per line, for any server id).
+    /// Everything written to the raw AMI client of `server` since the last call.
     pub fn take_output(&mut self, server: ServerId) -> Vec<u8> {
         match self.srv(server) {
             Ok(s) => std::mem::take(&mut s.out),
@@ -252,18 +255,16 @@ impl SimPbx {
 
     /// amiws: every server's frames in the order written, as separate frames.
     pub fn take_frames(&mut self) -> Vec<Vec<u8>> {
-        let mut all = Vec::new();
-        for s in &mut self.servers {
-            let out = std::mem::take(&mut s.out);
-            all.extend(out.split(|&b| b == b'\n').filter(|f| !f.is_empty()).map(|f| f.to_vec()));
-        }
-        all
+        std::mem::take(&mut self.ws_out)
     }
 
     /// A client connects to `server` (raw AMI: the banner is sent; amiws: the proxy's
     /// link is up and logged in).
     pub fn connect_client(&mut self, server: ServerId) {
         let wire = self.wire;
+        if wire == Wire::Amiws {
+            self.ws_client = true;
+        }
         if let Ok(s) = self.srv(server) {
             if !s.up {
                 return;
@@ -278,6 +279,10 @@ impl SimPbx {
 
     /// The client's link to `server` dropped.
     pub fn disconnect_client(&mut self, server: ServerId) {
+        if self.wire == Wire::Amiws {
+            self.ws_client = false;
+            self.ws_out.clear();
+        }
         if let Ok(s) = self.srv(server) {
             s.client = false;
             s.logged_in = false;
@@ -287,6 +292,7 @@ impl SimPbx {
 
     fn emit(&mut self, server: ServerId, m: Message) {
         let wire = self.wire;
+        let mut frame = Vec::new();
         if let Ok(s) = self.srv(server) {
             if !s.client || !s.logged_in {
                 return;
@@ -295,10 +301,12 @@ impl SimPbx {
                 Wire::Ami => write_server_message(&m, &mut s.out),
                 Wire::Amiws => {
                     let kind = if m.get("Event").is_some() { FrameType::Event } else { FrameType::Response };
-                    write_frame(kind, s.id, &s.name.clone(), &m, &mut s.out);
-                    s.out.push(b'\n');
+                    write_frame(kind, s.id, &s.name.clone(), &m, &mut frame);
                 }
             }
+        }
+        if !frame.is_empty() {
+            self.ws_out.push(frame);
         }
     }
 
@@ -589,7 +597,7 @@ impl SimPbx {
     /// `Authentication accepted` without ActionID, then `FullyBooted`.
     pub fn restart(&mut self, now: Timestamp, server: ServerId) {
         let wire = self.wire;
-        let was_client = wire == Wire::Amiws;
+        let was_client = wire == Wire::Amiws && self.ws_client;
         if let Ok(s) = self.srv(server) {
             s.up = true;
             s.calls.clear();
