@@ -177,7 +177,15 @@ fn secs(d: Duration) -> u64 {
 impl SimPbx {
     /// An empty PBX whose clients speak `wire`.
     pub fn new(wire: Wire) -> Self {
-        Self { wire, servers: Vec::new(), next_uid: 1, next_chan: 0, changes: Vec::new(), ws_client: false, ws_out: Vec::new() }
+        Self {
+            wire,
+            servers: Vec::new(),
+            next_uid: 1,
+            next_chan: 0,
+            changes: Vec::new(),
+            ws_client: false,
+            ws_out: Vec::new(),
+        }
     }
 
     /// The sandbox's PBX: one server (`pbx-a`), or two behind amiws.

@@ -9,7 +9,9 @@
 //! `PROPTEST_CASES` (default 256) sets how many sequences run; each has up to 50 steps.
 
 use ami_parking::sim::{SimCall, SimPbx, Wire};
-use ami_parking::{Connection, ConnectionConfig, Output, ParkingEvent, Reply, ResyncChange, Target, Timestamp};
+use ami_parking::{
+    Connection, ConnectionConfig, Output, ParkingEvent, Reply, ResyncChange, Target, Timestamp,
+};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
@@ -92,7 +94,9 @@ impl ReferenceStateMachine for Model {
     type Transition = Op;
 
     fn init_state() -> BoxedStrategy<RefState> {
-        prop_oneof![Just(Wire::Ami), Just(Wire::Amiws)].prop_map(|wire| RefState { wire, connected: true }).boxed()
+        prop_oneof![Just(Wire::Ami), Just(Wire::Amiws)]
+            .prop_map(|wire| RefState { wire, connected: true })
+            .boxed()
     }
 
     fn transitions(state: &RefState) -> BoxedStrategy<Op> {
@@ -366,13 +370,19 @@ impl Harness {
                 // Step through every deadline in order, so each timeout is seen at its time.
                 let end = self.now + Duration::from_secs(secs);
                 loop {
-                    let next = [self.pbx.next_deadline(), self.conn.poll_timeout()].into_iter().flatten().filter(|t| *t <= end).min();
+                    let next = [self.pbx.next_deadline(), self.conn.poll_timeout()]
+                        .into_iter()
+                        .flatten()
+                        .filter(|t| *t <= end)
+                        .min();
                     let Some(t) = next else { break };
                     self.now = t.max(self.now);
                     self.pbx.advance(self.now);
                     let v = self.connected;
                     self.absorb_changes(v);
-                    self.conn.handle_timeout(self.now).expect("no keep-alive failure while the model answers");
+                    self.conn
+                        .handle_timeout(self.now)
+                        .expect("no keep-alive failure while the model answers");
                     self.pump();
                     if self.pbx.next_deadline().is_some_and(|d| d <= self.now) {
                         continue;
@@ -391,7 +401,10 @@ impl Harness {
                 let lot = lot.map(|l| self.lot_name(1, l));
                 if let Ok(id) = self.conn.get_parked_calls(self.now, lot, Target::All) {
                     let outs = self.pump();
-                    assert!(outs.iter().any(|o| matches!(o, Output::Reply { id: i, .. } if *i == id)), "refresh answered");
+                    assert!(
+                        outs.iter().any(|o| matches!(o, Output::Reply { id: i, .. } if *i == id)),
+                        "refresh answered"
+                    );
                 }
             }
             Op::ClientPark { lot } => {
@@ -410,7 +423,12 @@ impl Harness {
                     });
                     match reply.expect("park answered") {
                         Ok(Reply::Parked { space, .. }) => {
-                            let parked = self.pbx.calls(server).into_iter().find(|c| c.channel == chan).expect("in the model");
+                            let parked = self
+                                .pbx
+                                .calls(server)
+                                .into_iter()
+                                .find(|c| c.channel == chan)
+                                .expect("in the model");
                             assert_eq!(space, parked.space, "park_call answers the space Asterisk chose");
                         }
                         Ok(r) => panic!("{r:?}"),
@@ -430,7 +448,10 @@ impl Harness {
                             let got = outs.iter().any(|o| matches!(o, Output::Reply { id: i, result: Ok(Reply::Retrieved { .. }) } if *i == id));
                             assert!(got, "retrieve answered on the UnParkedCall: {outs:?}");
                         }
-                        Err(e) => assert!(!self.connected || !self.pbx.is_up(server), "refused while connected: {e}"),
+                        Err(e) => assert!(
+                            !self.connected || !self.pbx.is_up(server),
+                            "refused while connected: {e}"
+                        ),
                     }
                 }
             }
@@ -489,7 +510,11 @@ impl Harness {
             .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.unique_id.clone()))
             .collect();
         assert_eq!(store, self.view, "the store equals what the client should believe");
-        assert_eq!(normalise(&self.got), normalise(&self.expected), "the event log equals the model's change log");
+        assert_eq!(
+            normalise(&self.got),
+            normalise(&self.expected),
+            "the event log equals the model's change log"
+        );
         if self.connected {
             for s in self.up_servers() {
                 for c in self.pbx.calls(s) {

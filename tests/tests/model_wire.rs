@@ -22,7 +22,11 @@ fn model_messages(script: impl FnOnce(&mut SimPbx, Timestamp)) -> Vec<Message> {
     let t = Timestamp::from_unix_millis(1_800_000_000_000);
     let mut pbx = SimPbx::sandbox(Wire::Ami);
     pbx.connect_client(1);
-    pbx.handle_client_bytes(t, 1, b"Action: Login\r\nActionID: 1\r\nUsername: amiuser\r\nSecret: amisecret\r\n\r\n");
+    pbx.handle_client_bytes(
+        t,
+        1,
+        b"Action: Login\r\nActionID: 1\r\nUsername: amiuser\r\nSecret: amisecret\r\n\r\n",
+    );
     script(&mut pbx, t);
     let (_, msgs) = decode_chunked(&pbx.take_output(1), &[]);
     msgs
@@ -36,7 +40,11 @@ fn live(m: &Message, event: &str) -> bool {
 fn the_model_writes_asterisks_field_order() {
     let msgs = model_messages(|pbx, t| {
         pbx.park(t, 1, "5551001", "Customer 5551001", "default", None).unwrap();
-        pbx.handle_client_bytes(t, 1, b"Action: ParkedCalls\r\nActionID: 3\r\n\r\nAction: Parkinglots\r\nActionID: 2\r\n\r\n");
+        pbx.handle_client_bytes(
+            t,
+            1,
+            b"Action: ParkedCalls\r\nActionID: 3\r\n\r\nAction: Parkinglots\r\nActionID: 2\r\n\r\n",
+        );
         pbx.park(t, 1, "5552001", "Customer 5552001", "vip", None).unwrap();
         pbx.handle_client_bytes(t, 1, b"Action: Originate\r\nActionID: r1\r\nChannel: Local/s@hold\r\nApplication: ParkedCall\r\nData: default,701\r\nAsync: true\r\n\r\n");
         pbx.advance(t + std::time::Duration::from_secs(5));
@@ -44,7 +52,8 @@ fn the_model_writes_asterisks_field_order() {
         pbx.give_up(t, 1, "default", 702).unwrap();
         pbx.handle_client_bytes(t, 1, b"Action: Park\r\nActionID: p1\r\nChannel: Local/caller-5554001-1;1\r\nParkinglot: default\r\n\r\n");
     });
-    let model = |pred: &dyn Fn(&Message) -> bool| keys(msgs.iter().find(|m| pred(m)).expect("model wrote it"));
+    let model =
+        |pred: &dyn Fn(&Message) -> bool| keys(msgs.iter().find(|m| pred(m)).expect("model wrote it"));
     let cap = "lists-park-retrieve-timeout";
     for event in ["ParkedCall", "UnParkedCall", "ParkedCallTimeOut"] {
         assert_eq!(model(&|m| live(m, event)), capture_shape(cap, |m| live(m, event)), "live {event}");
@@ -75,13 +84,20 @@ fn the_model_writes_amiws_frames_like_amiws() {
     let first = String::from_utf8(frames[0].clone()).unwrap();
     assert!(first.starts_with(r#"{ "type": 3, "server_id": 2, "server_name": "pbx-b", "ssl": false, "data": {"Event": "ParkedCall","Privilege": "call,all","#), "{first}");
     // Without AMIServerID both servers answer, each with the same ActionID.
-    let answers = frames.iter().filter(|f| String::from_utf8_lossy(f).contains(r#""Event": "ParkedCallsComplete""#)).count();
+    let answers = frames
+        .iter()
+        .filter(|f| String::from_utf8_lossy(f).contains(r#""Event": "ParkedCallsComplete""#))
+        .count();
     assert_eq!(answers, 2);
     // Same shape as a real amiws frame of the capture.
     let real = load_amiws("two-servers-lists-park-retrieve-timeout")
         .into_iter()
         .find_map(|l| match l {
-            AmiwsLine::Frame(f) if String::from_utf8_lossy(&f).contains(r#""Event": "ParkedCall","Privilege""#) => Some(f),
+            AmiwsLine::Frame(f)
+                if String::from_utf8_lossy(&f).contains(r#""Event": "ParkedCall","Privilege""#) =>
+            {
+                Some(f)
+            }
             _ => None,
         })
         .unwrap();

@@ -1,0 +1,169 @@
+//! One scripted scenario run against the real Asterisk sandbox and against the
+//! reference model; the normalised event sequences (kind, lot, space, caller) must be
+//! equal. This is what shows the model is a model of Asterisk and not of our own
+//! assumptions: when they differ, fix the model and extend the script.
+
+use ami_parking::sim::{SimPbx, Wire};
+use ami_parking::{Action, Connection, ConnectionConfig, ParkingEvent, Request, Target, Timestamp};
+use ami_parking_tests::sandbox::{self, PORT_A};
+use ami_parking_transport::{Client, ClientOptions};
+use futures_util::StreamExt;
+use std::time::Duration;
+
+type Norm = (&'static str, String, u32, String);
+
+fn norm(e: &ParkingEvent) -> Norm {
+    let c = e.call();
+    (e.kind(), c.parking_lot.to_string(), c.parking_space, c.caller_id_num.clone())
+}
+
+/// The script, step by step. Callers are parked through the dialplan.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Park(&'static str, &'static str),
+    Refresh,
+    /// Retrieve the call of this caller with `retrieve_call`.
+    Retrieve(&'static str),
+    /// Let this caller's parking time run out.
+    TimeOut(&'static str),
+    /// The caller hangs up.
+    HangUp(&'static str),
+}
+
+const SCRIPT: [Step; 9] = [
+    Step::Park("5558001", "default"),
+    Step::Park("5558002", "default"),
+    Step::Park("5558003", "vip"),
+    Step::Refresh,
+    Step::Retrieve("5558001"),
+    Step::Park("5558004", "default"),
+    Step::TimeOut("5558003"),
+    Step::HangUp("5558002"),
+    Step::Refresh,
+];
+
+async fn next(events: &mut ami_parking::EventStream) -> ParkingEvent {
+    tokio::time::timeout(Duration::from_secs(15), events.next())
+        .await
+        .expect("event within the deadline")
+        .expect("stream open")
+}
+
+async fn run_real() -> Vec<Norm> {
+    sandbox::cli("a", "channel request hangup all");
+    sandbox::wait_truth(PORT_A, |t| t.is_empty());
+    let mut o = ClientOptions::new(format!("tcp://amiuser:amisecret@127.0.0.1:{PORT_A}").parse().unwrap());
+    o.server_id = 1;
+    let c = Client::connect(o);
+    c.wait_logged_in(Duration::from_secs(10)).await.unwrap();
+    c.get_parked_calls(None).await.unwrap();
+    let mut events = c.events();
+    let mut out = Vec::new();
+    for step in SCRIPT {
+        match step {
+            Step::Park(caller, lot) => {
+                sandbox::park_dialplan(PORT_A, caller, lot);
+                out.push(norm(&next(&mut events).await));
+            }
+            Step::Refresh => {
+                c.get_parked_calls(None).await.unwrap();
+            }
+            Step::Retrieve(caller) => {
+                let call =
+                    c.store().calls_snapshot().into_iter().find(|x| x.caller_id_num == caller).unwrap();
+                c.retrieve_call(call.parking_space, "Local/s@hold", Some(&call.parking_lot)).await.unwrap();
+                out.push(norm(&next(&mut events).await));
+            }
+            Step::TimeOut(_) => out.push(norm(&next(&mut events).await)),
+            Step::HangUp(caller) => {
+                let call =
+                    c.store().calls_snapshot().into_iter().find(|x| x.caller_id_num == caller).unwrap();
+                c.request(
+                    Request::Action(Action::new("Hangup").header("Channel", &call.channel)),
+                    Target::All,
+                )
+                .await
+                .unwrap();
+                out.push(norm(&next(&mut events).await));
+            }
+        }
+    }
+    // Nothing else happened (no resync findings, no repeats).
+    c.get_parked_calls(None).await.unwrap();
+    assert!(tokio::time::timeout(Duration::from_millis(300), events.next()).await.is_err(), "an extra event");
+    c.shutdown().await;
+    sandbox::cli("a", "channel request hangup all");
+    out
+}
+
+fn run_model() -> Vec<Norm> {
+    let mut now = Timestamp::from_unix_millis(1_800_000_000_000);
+    let mut pbx = SimPbx::sandbox(Wire::Ami);
+    let mut conn = Connection::new(ConnectionConfig::ami("amiuser", "amisecret"), now);
+    pbx.connect_client(1);
+    conn.handle_connected(now);
+    let mut out = Vec::new();
+    let pump = |pbx: &mut SimPbx, conn: &mut Connection, now: Timestamp, out: &mut Vec<Norm>| loop {
+        let bytes = pbx.take_output(1);
+        if !bytes.is_empty() {
+            conn.handle_input(now, &bytes).unwrap();
+        }
+        let mut sent = false;
+        while let Some(b) = conn.poll_transmit() {
+            sent = true;
+            pbx.handle_client_bytes(now, 1, &b);
+        }
+        while let Some(o) = conn.poll_output() {
+            if let ami_parking::Output::Parking(e) = o {
+                out.push(norm(&e));
+            }
+        }
+        if bytes.is_empty() && !sent {
+            break;
+        }
+    };
+    pump(&mut pbx, &mut conn, now, &mut out);
+    for step in SCRIPT {
+        match step {
+            Step::Park(caller, lot) => {
+                pbx.park(now, 1, caller, &format!("Customer {caller}"), lot, None).unwrap();
+            }
+            Step::Refresh => {
+                conn.get_parked_calls(now, None, Target::All).unwrap();
+            }
+            Step::Retrieve(caller) => {
+                let call =
+                    conn.store().calls_snapshot().into_iter().find(|x| x.caller_id_num == caller).unwrap();
+                conn.retrieve_call(
+                    now,
+                    call.parking_space,
+                    "Local/s@hold",
+                    Some(&call.parking_lot),
+                    Target::All,
+                )
+                .unwrap();
+            }
+            Step::TimeOut(caller) => {
+                let call =
+                    conn.store().calls_snapshot().into_iter().find(|x| x.caller_id_num == caller).unwrap();
+                now = call.deadline.unwrap();
+                pbx.advance(now);
+            }
+            Step::HangUp(caller) => {
+                let call = pbx.calls(1).into_iter().find(|x| x.caller_num == caller).unwrap();
+                pbx.give_up(now, 1, &call.lot, call.space).unwrap();
+            }
+        }
+        pump(&mut pbx, &mut conn, now, &mut out);
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_model_and_asterisk_tell_the_same_story() {
+    let Some(()) = sandbox::require("a") else { return };
+    let real = run_real().await;
+    let model = run_model();
+    assert_eq!(real.len(), 7, "{real:?}");
+    assert_eq!(model, real);
+}
