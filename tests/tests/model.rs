@@ -20,7 +20,7 @@ use std::time::Duration;
 
 /// One step.
 #[derive(Debug, Clone)]
-pub enum Op {
+enum Op {
     /// A call parks through the dialplan.
     Park { server: u32, lot: usize, preferred: Option<u32> },
     /// A parked call is picked up from a phone.
@@ -51,7 +51,7 @@ pub enum Op {
 
 /// What the generator needs to know.
 #[derive(Debug, Clone)]
-pub struct RefState {
+struct RefState {
     wire: Wire,
     connected: bool,
 }
@@ -118,7 +118,7 @@ impl ReferenceStateMachine for Model {
 type Ev = (&'static str, u32, String, u32, String);
 
 /// The system under test (the core) and the reference (the model) side by side.
-pub struct Harness {
+struct Harness {
     pbx: SimPbx,
     conn: Connection,
     now: Timestamp,
