@@ -1,6 +1,7 @@
 //! Parking events: what changed, once per real change.
 
 use crate::model::{ParkedCall, Retriever};
+use std::sync::Arc;
 
 /// What a resync found different from the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -12,7 +13,8 @@ pub enum ResyncChange {
     Vanished,
 }
 
-/// One change to the parked calls.
+/// One change to the parked calls. The call is shared with the store (an `Arc`), so
+/// an event costs no copy of it.
 ///
 /// Live events come from Asterisk's live AMI events; `Resync` ones from a
 /// reconciling `ParkedCalls` refresh (never from the initial snapshot).
@@ -22,36 +24,36 @@ pub enum ParkingEvent {
     /// A call entered a space (`ParkedCall`).
     Parked {
         /// The call.
-        call: ParkedCall,
+        call: Arc<ParkedCall>,
     },
     /// A call was picked up (`UnParkedCall`).
     Retrieved {
         /// The call as it was parked.
-        call: ParkedCall,
+        call: Arc<ParkedCall>,
         /// Who took it.
         retriever: Retriever,
     },
     /// The parking time ran out (`ParkedCallTimeOut`).
     TimedOut {
         /// The call.
-        call: ParkedCall,
+        call: Arc<ParkedCall>,
     },
     /// The caller hung up or left (`ParkedCallGiveUp`).
     GaveUp {
         /// The call.
-        call: ParkedCall,
+        call: Arc<ParkedCall>,
     },
     /// Another channel took the parkee's place (`ParkedCallSwap`).
     Swapped {
         /// The new parkee.
-        call: ParkedCall,
+        call: Arc<ParkedCall>,
         /// The parkee it replaced, when the store knew it.
-        previous: Option<ParkedCall>,
+        previous: Option<Arc<ParkedCall>>,
     },
     /// A refresh found a difference with the store.
     Resync {
         /// The call that appeared or vanished.
-        call: ParkedCall,
+        call: Arc<ParkedCall>,
         /// Which.
         change: ResyncChange,
     },

@@ -210,34 +210,41 @@ impl ParkedCall {
     /// assert_eq!(c.timeout, Some(std::time::Duration::from_secs(45)));
     /// ```
     pub fn from_message(server_id: ServerId, m: &Message, now: Timestamp) -> Option<Self> {
-        let space = num(m, &["ParkingSpace", "Exten"])? as u32;
-        let lot: Arc<str> = match first(m, &["Parkinglot", "ParkingLot"]) {
-            Some(l) if !l.is_empty() => l.into(),
+        // One pass over the headers; for each field the first of its names wins,
+        // Asterisk 12+ names before Asterisk 11 ones.
+        let mut f: [Option<&[u8]>; FIELDS] = [None; FIELDS];
+        for (k, v) in m.iter() {
+            if let Some(i) = field_index(k) {
+                f[i] = f[i].or(Some(v));
+            }
+        }
+        let pick = |modern: usize, legacy: usize| f[modern].or(f[legacy]);
+        let text = |v: Option<&[u8]>| v.map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default();
+        let name = |v: Option<&[u8]>| unescape_c(&text(v)).into_owned();
+        let number = |v: Option<&[u8]>| {
+            v.and_then(|v| std::str::from_utf8(v).ok()).and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let space = number(pick(F_SPACE, F_EXTEN))? as u32;
+        let lot: Arc<str> = match f[F_LOT] {
+            Some(l) if !l.is_empty() => String::from_utf8_lossy(l).as_ref().into(),
             _ => "default".into(),
         };
-        let remaining = num(m, &["ParkingTimeout", "Timeout"]);
-        let elapsed = num(m, &["ParkingDuration", "Duration"]).unwrap_or(0);
-        let elapsed_d = Duration::from_secs(elapsed);
+        let remaining = number(pick(F_TIMEOUT, F_TIMEOUT11));
+        let elapsed = Duration::from_secs(number(pick(F_DURATION, F_DURATION11)).unwrap_or(0));
         let remaining = remaining.filter(|&r| r < NO_TIMEOUT_THRESHOLD_SECS).map(Duration::from_secs);
         Some(Self {
             parking_space: space,
             parking_lot: lot,
-            channel: first(m, &["ParkeeChannel", "Channel"]).unwrap_or_default(),
-            unique_id: first(m, &["ParkeeUniqueid", "Uniqueid"]).unwrap_or_default(),
-            linked_id: first(m, &["ParkeeLinkedid", "Linkedid"]).unwrap_or_default(),
-            caller_id_num: first(m, &["ParkeeCallerIDNum", "CallerIDNum", "CallerID"]).unwrap_or_default(),
-            caller_id_name: unescape_c(
-                &first(m, &["ParkeeCallerIDName", "CallerIDName"]).unwrap_or_default(),
-            )
-            .into_owned(),
-            connected_line_num: first(m, &["ParkeeConnectedLineNum", "ConnectedLineNum"]).unwrap_or_default(),
-            connected_line_name: unescape_c(
-                &first(m, &["ParkeeConnectedLineName", "ConnectedLineName"]).unwrap_or_default(),
-            )
-            .into_owned(),
-            parker_dial_string: first(m, &["ParkerDialString", "From"]).unwrap_or_default(),
-            timeout: remaining.map(|r| r + elapsed_d),
-            parked_at: now.saturating_sub(elapsed_d),
+            channel: text(pick(F_CHANNEL, F_CHANNEL11)),
+            unique_id: text(pick(F_UID, F_UID11)),
+            linked_id: text(pick(F_LINKED, F_LINKED11)),
+            caller_id_num: text(pick(F_CID_NUM, F_CID_NUM11).or(f[F_CID11])),
+            caller_id_name: name(pick(F_CID_NAME, F_CID_NAME11)),
+            connected_line_num: text(pick(F_CL_NUM, F_CL_NUM11)),
+            connected_line_name: name(pick(F_CL_NAME, F_CL_NAME11)),
+            parker_dial_string: text(pick(F_PARKER, F_FROM11)),
+            timeout: remaining.map(|r| r + elapsed),
+            parked_at: now.saturating_sub(elapsed),
             deadline: remaining.map(|r| now + r),
             server_id,
             near_timeout_threshold: DEFAULT_NEAR_TIMEOUT,
@@ -296,6 +303,70 @@ impl Retriever {
             unique_id: first(m, &["RetrieverUniqueid"]).unwrap_or_default(),
         }
     }
+}
+
+const F_SPACE: usize = 0;
+const F_EXTEN: usize = 1;
+const F_LOT: usize = 2;
+const F_TIMEOUT: usize = 3;
+const F_TIMEOUT11: usize = 4;
+const F_DURATION: usize = 5;
+const F_DURATION11: usize = 6;
+const F_CHANNEL: usize = 7;
+const F_CHANNEL11: usize = 8;
+const F_UID: usize = 9;
+const F_UID11: usize = 10;
+const F_LINKED: usize = 11;
+const F_LINKED11: usize = 12;
+const F_CID_NUM: usize = 13;
+const F_CID_NUM11: usize = 14;
+const F_CID11: usize = 15;
+const F_CID_NAME: usize = 16;
+const F_CID_NAME11: usize = 17;
+const F_CL_NUM: usize = 18;
+const F_CL_NUM11: usize = 19;
+const F_CL_NAME: usize = 20;
+const F_CL_NAME11: usize = 21;
+const F_PARKER: usize = 22;
+const F_FROM11: usize = 23;
+const FIELDS: usize = 24;
+
+/// Which field a header names (ASCII case-insensitive), for the one-pass parse.
+fn field_index(key: &[u8]) -> Option<usize> {
+    if key.len() > 24 {
+        return None;
+    }
+    let mut buf = [0u8; 24];
+    let k = &mut buf[..key.len()];
+    k.copy_from_slice(key);
+    k.make_ascii_lowercase();
+    Some(match &*k {
+        b"parkingspace" => F_SPACE,
+        b"exten" => F_EXTEN,
+        b"parkinglot" => F_LOT,
+        b"parkingtimeout" => F_TIMEOUT,
+        b"timeout" => F_TIMEOUT11,
+        b"parkingduration" => F_DURATION,
+        b"duration" => F_DURATION11,
+        b"parkeechannel" => F_CHANNEL,
+        b"channel" => F_CHANNEL11,
+        b"parkeeuniqueid" => F_UID,
+        b"uniqueid" => F_UID11,
+        b"parkeelinkedid" => F_LINKED,
+        b"linkedid" => F_LINKED11,
+        b"parkeecalleridnum" => F_CID_NUM,
+        b"calleridnum" => F_CID_NUM11,
+        b"callerid" => F_CID11,
+        b"parkeecalleridname" => F_CID_NAME,
+        b"calleridname" => F_CID_NAME11,
+        b"parkeeconnectedlinenum" => F_CL_NUM,
+        b"connectedlinenum" => F_CL_NUM11,
+        b"parkeeconnectedlinename" => F_CL_NAME,
+        b"connectedlinename" => F_CL_NAME11,
+        b"parkerdialstring" => F_PARKER,
+        b"from" => F_FROM11,
+        _ => return None,
+    })
 }
 
 fn first(m: &Message, keys: &[&str]) -> Option<String> {

@@ -422,9 +422,7 @@ impl ParkingStore {
         call: ParkedCall,
         retriever: Option<Retriever>,
     ) -> Vec<ParkingEvent> {
-        let Some(call) = self.prepare(call) else {
-            return Vec::new();
-        };
+        let Some(call) = self.prepare(call) else { return Vec::new() };
         self.mark_dirty(call.server_id, &call.parking_lot, call.parking_space, &call.unique_id);
         let key = (call.server_id, &*call.parking_lot, call.parking_space);
         let mut calls = self.inner.calls.lock_mut();
@@ -447,21 +445,21 @@ impl ParkingStore {
                             calls.set_cloned(i, Arc::new(merged));
                         }
                     } else {
-                        calls.set_cloned(i, Arc::new(call.clone()));
+                        let call = Arc::new(call);
+                        calls.set_cloned(i, call.clone());
                         events.push(if kind == LiveKind::Swapped {
-                            ParkingEvent::Swapped { call, previous: Some((*old).clone()) }
+                            ParkingEvent::Swapped { call, previous: Some(old) }
                         } else {
                             ParkingEvent::Parked { call }
                         });
                     }
                 }
                 Err(i) => {
-                    let lot = call.parking_lot.clone();
-                    let server = call.server_id;
-                    calls.insert_cloned(i, Arc::new(call.clone()));
+                    let call = Arc::new(call);
+                    calls.insert_cloned(i, call.clone());
                     let n = calls.len();
                     drop(calls);
-                    self.adjust_lot(server, &lot, 1);
+                    self.adjust_lot(call.server_id, &call.parking_lot, 1);
                     self.set_total(n);
                     events.push(if kind == LiveKind::Swapped {
                         ParkingEvent::Swapped { call, previous: None }
@@ -480,9 +478,9 @@ impl ParkingStore {
                         drop(calls);
                         self.adjust_lot(old.server_id, &old.parking_lot, -1);
                         self.set_total(n);
-                        Arc::unwrap_or_clone(old)
+                        old
                     }
-                    Err(_) => call,
+                    Err(_) => Arc::new(call),
                 };
                 events.push(match kind {
                     LiveKind::Retrieved => {
@@ -569,12 +567,10 @@ impl ParkingStore {
                     i += 1;
                 }
                 Some(new) => {
-                    calls.set_cloned(i, Arc::new(new.clone()));
+                    let new = Arc::new(new);
+                    calls.set_cloned(i, new.clone());
                     if !initial {
-                        events.push(ParkingEvent::Resync {
-                            call: (*c).clone(),
-                            change: ResyncChange::Vanished,
-                        });
+                        events.push(ParkingEvent::Resync { call: c.clone(), change: ResyncChange::Vanished });
                         events.push(ParkingEvent::Resync { call: new, change: ResyncChange::Appeared });
                     }
                     i += 1;
@@ -583,10 +579,7 @@ impl ParkingStore {
                     calls.remove(i);
                     *lot_delta.entry(c.parking_lot.clone()).or_default() -= 1;
                     if !initial {
-                        events.push(ParkingEvent::Resync {
-                            call: Arc::unwrap_or_clone(c),
-                            change: ResyncChange::Vanished,
-                        });
+                        events.push(ParkingEvent::Resync { call: c, change: ResyncChange::Vanished });
                     }
                 }
             }
@@ -599,7 +592,8 @@ impl ParkingStore {
             match position(&calls, c.sort_key()) {
                 Ok(_) => {}
                 Err(at) => {
-                    calls.insert_cloned(at, Arc::new(c.clone()));
+                    let c = Arc::new(c);
+                    calls.insert_cloned(at, c.clone());
                     *lot_delta.entry(c.parking_lot.clone()).or_default() += 1;
                     if !initial {
                         events.push(ParkingEvent::Resync { call: c, change: ResyncChange::Appeared });

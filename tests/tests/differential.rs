@@ -50,6 +50,9 @@ async fn next(events: &mut ami_parking::EventStream) -> ParkingEvent {
 }
 
 async fn run_real() -> Vec<Norm> {
+    // A freshly started Asterisk: findslot=next remembers the last space it gave
+    // across calls, and the model starts fresh too.
+    sandbox::run("a", &["restart"]).expect("restart the sandbox");
     sandbox::cli("a", "channel request hangup all");
     sandbox::wait_truth(PORT_A, |t| t.is_empty());
     let mut o = ClientOptions::new(format!("tcp://amiuser:amisecret@127.0.0.1:{PORT_A}").parse().unwrap());

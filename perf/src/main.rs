@@ -1,0 +1,124 @@
+//! `perf`: one JSON object with the core's throughput, latency and memory figures,
+//! measured in one run on the same bytes as a memchr baseline and the peers.
+//!
+//! Run from the repository root: `cargo run --release --bin perf`.
+
+use ami_parking::{Request, Target};
+use ami_parking_perf::*;
+use serde_json::json;
+use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
+use std::alloc::System;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Best of `runs` timings of `f`.
+fn best(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
+    (0..runs).map(|_| f()).min().unwrap_or_default()
+}
+
+fn mb_s(bytes: usize, d: Duration) -> f64 {
+    (bytes as f64 / 1e6 / d.as_secs_f64() * 10.0).round() / 10.0
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> Duration {
+    let t = Instant::now();
+    black_box(f());
+    t.elapsed()
+}
+
+fn apply_ns_per_event(n: usize) -> f64 {
+    let store = store_with(n);
+    let events = churn(n, 20_000);
+    let d = best(3, || {
+        let t = Instant::now();
+        for m in &events {
+            black_box(store.apply_message(NOW, 1, m));
+        }
+        t.elapsed()
+    });
+    assert_eq!(store.total_parked_calls_now(), n, "churn keeps the count");
+    d.as_nanos() as f64 / events.len() as f64
+}
+
+fn main() {
+    let corpus = tcp_corpus(32 << 20);
+    let frames = amiws_corpus(16 << 20);
+    let frame_bytes: usize = frames.iter().map(Vec::len).sum();
+    // The same bytes must mean the same messages to everyone.
+    let (a, b, c) = (decode_ours(&corpus), peer_asterisk_rs_ami(&corpus), memchr_scan(&corpus));
+    let runs = 5;
+    let decode = best(runs, || time(|| decode_ours(&corpus)));
+    let decode_full = best(runs, || time(|| decode_ours_full(&corpus)));
+    let conn = best(runs, || time(|| connection_ours(&corpus)));
+    let memchr = best(runs, || time(|| memchr_scan(&corpus)));
+    let peer = best(runs, || time(|| peer_asterisk_rs_ami(&corpus)));
+    let amiws = best(runs, || time(|| amiws_ours(&frames)));
+
+    let ns_100 = apply_ns_per_event(100);
+    let ns_10k = apply_ns_per_event(10_000);
+    let ns_100k = apply_ns_per_event(100_000);
+
+    // Heap per parked call: what the store holds for 10k calls, over 10k.
+    let n = 10_000;
+    let msgs: Vec<_> = (0..n)
+        .map(|i| {
+            let (lot, space) = place(i);
+            live("ParkedCall", &lot, space, &format!("1800000000.{i}"))
+        })
+        .collect();
+    let region = Region::new(GLOBAL);
+    let store = ami_parking::ParkingStore::default();
+    for m in &msgs {
+        store.apply_message(NOW, 1, m);
+    }
+    let stats = region.change();
+    let heap_per_call = (stats.bytes_allocated as i64 - stats.bytes_deallocated as i64) as f64 / n as f64;
+    drop(store);
+
+    let resync = best(runs, || {
+        let (mut c, answer) = resync_setup(10_000);
+        time(|| resync_run(&mut c, &answer))
+    });
+    let refresh = best(runs, || {
+        let (mut c, answer) = resync_setup(10_000);
+        resync_run(&mut c, &answer);
+        c.request_with_action_id(NOW, Request::ParkedCalls { lot: None }, Target::All, "r1").unwrap();
+        while c.poll_transmit().is_some() {}
+        time(|| resync_run(&mut c, &answer))
+    });
+
+    let report = json!({
+        "corpus_mb": (corpus.len() as f64 / 1e6 * 10.0).round() / 10.0,
+        "messages": a,
+        "messages_peer": b,
+        "messages_memchr": c,
+        "decode_mb_s": mb_s(corpus.len(), decode),
+        "decode_full_mb_s": mb_s(corpus.len(), decode_full),
+        "connection_mb_s": mb_s(corpus.len(), conn),
+        "decode_amiws_mb_s": mb_s(frame_bytes, amiws),
+        "memchr_mb_s": mb_s(corpus.len(), memchr),
+        "peer_asterisk_rs_ami_mb_s": mb_s(corpus.len(), peer),
+        "decode_vs_peer": (decode_ratio(peer, decode) * 100.0).round() / 100.0,
+        "memchr_vs_decode": (decode_ratio(decode, memchr) * 100.0).round() / 100.0,
+        "apply_ns_per_event_100": ns_100.round(),
+        "apply_ns_per_event_10k": ns_10k.round(),
+        "apply_ns_per_event_100k": ns_100k.round(),
+        "apply_events_per_s_10k": (1e9 / ns_10k).round(),
+        "heap_bytes_per_call": heap_per_call.round(),
+        "resync_10k_ms": (resync.as_secs_f64() * 1e4).round() / 10.0,
+        "refresh_unchanged_10k_ms": (refresh.as_secs_f64() * 1e4).round() / 10.0,
+        "peers_not_runnable": {
+            "asterisk-manager 2.1.3": "its parser (parse_ami_protocol_message) is private",
+            "asterisk-ami 0.1.8": "its ResponseBuilder lives in a private module",
+        },
+    });
+    println!("{report}");
+}
+
+/// How many times faster `fast` is than `slow`.
+fn decode_ratio(slow: Duration, fast: Duration) -> f64 {
+    slow.as_secs_f64() / fast.as_secs_f64()
+}
