@@ -277,6 +277,8 @@ enum Link {
 struct ServerList {
     started: bool,
     items: Vec<Message>,
+    /// `ParkedCalls` items, parsed as they arrive.
+    calls: Vec<ParkedCall>,
 }
 
 #[derive(Debug)]
@@ -320,6 +322,7 @@ pub struct Connection {
     next_ping: Option<Timestamp>,
     ping: Option<RequestId>,
     forced_login_id: Option<String>,
+    state: ConnectionState,
 }
 
 impl fmt::Debug for Connection {
@@ -372,6 +375,7 @@ impl Connection {
             next_ping: None,
             ping: None,
             forced_login_id: None,
+            state: ConnectionState::Disconnected,
         }
     }
 
@@ -401,10 +405,17 @@ impl Connection {
     }
 
     fn set_state(&mut self, s: ConnectionState) {
-        if *self.store.connection_state().lock_ref() != s {
+        if self.state != s {
+            self.state = s.clone();
             self.store.set_connection_state(s.clone());
             self.outputs.push_back(Output::State(s));
         }
+    }
+
+    /// This connection's own state (the store's `connection_state` shows the latest
+    /// change of any connection writing into it).
+    pub fn state(&self) -> &ConnectionState {
+        &self.state
     }
 
     fn new_action_id(&mut self) -> String {
@@ -632,6 +643,22 @@ impl Connection {
             self.on_banner(now)?;
         }
         if let Some(name) = raw.event_name() {
+            // A `ParkedCalls` list item of ours: parse it straight from the raw bytes.
+            if name.eq_ignore_ascii_case(b"ParkedCall") && !self.by_action.is_empty() {
+                if let Some(aid) = raw.get("ActionID") {
+                    let server = self.cfg.server_id;
+                    let id = std::str::from_utf8(aid).ok().and_then(|a| self.by_action.get(a)).copied();
+                    if let Some(p) = id.and_then(|id| self.pending.get_mut(&id)) {
+                        if matches!(p.req, Request::ParkedCalls { .. }) {
+                            if let Some(call) = ParkedCall::from_headers(server, raw.headers(), now) {
+                                p.lists.entry(server).or_default().calls.push(call);
+                            }
+                        }
+                    }
+                    // Never a live event; another client's item is not ours either.
+                    return Ok(());
+                }
+            }
             if !is_interesting_event(name) {
                 if self.by_action.is_empty() {
                     return Ok(());
@@ -799,14 +826,29 @@ impl Connection {
             };
         let list = p.lists.entry(server).or_default();
         if !complete {
-            list.items.push(msg);
+            if matches!(p.req, Request::ParkedCalls { .. }) {
+                if msg.is("Event", "ParkedCall") {
+                    if let Some(call) = ParkedCall::from_message(server, &msg, now) {
+                        list.calls.push(call);
+                    }
+                }
+            } else {
+                list.items.push(msg);
+            }
             return;
         }
         let items = std::mem::take(&mut list.items);
-        self.list_complete(now, id, server, items);
+        let calls = std::mem::take(&mut list.calls);
+        self.list_complete(id, server, items, calls);
     }
 
-    fn list_complete(&mut self, now: Timestamp, id: RequestId, server: ServerId, items: Vec<Message>) {
+    fn list_complete(
+        &mut self,
+        id: RequestId,
+        server: ServerId,
+        items: Vec<Message>,
+        calls: Vec<ParkedCall>,
+    ) {
         let Some(p) = self.pending.get_mut(&id) else {
             return;
         };
@@ -818,11 +860,6 @@ impl Connection {
                 p.lots.extend(lots);
             }
             Request::ParkedCalls { lot } => {
-                let calls: Vec<ParkedCall> = items
-                    .iter()
-                    .filter(|m| m.is("Event", "ParkedCall"))
-                    .filter_map(|m| ParkedCall::from_message(server, m, now))
-                    .collect();
                 let lot = lot.clone();
                 let window = p.window;
                 p.calls.extend(calls.iter().cloned());

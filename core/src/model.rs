@@ -210,17 +210,35 @@ impl ParkedCall {
     /// assert_eq!(c.timeout, Some(std::time::Duration::from_secs(45)));
     /// ```
     pub fn from_message(server_id: ServerId, m: &Message, now: Timestamp) -> Option<Self> {
+        Self::from_headers(server_id, m.iter(), now)
+    }
+
+    /// Like [`ParkedCall::from_message`], from `(key, value)` pairs (e.g. a
+    /// [`RawMessage`](crate::ami_codec::RawMessage)'s headers, without building a
+    /// header list first).
+    pub fn from_headers<'a>(
+        server_id: ServerId,
+        headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+        now: Timestamp,
+    ) -> Option<Self> {
         // One pass over the headers; for each field the first of its names wins,
         // Asterisk 12+ names before Asterisk 11 ones.
         let mut f: [Option<&[u8]>; FIELDS] = [None; FIELDS];
-        for (k, v) in m.iter() {
+        for (k, v) in headers {
             if let Some(i) = field_index(k) {
                 f[i] = f[i].or(Some(v));
             }
         }
         let pick = |modern: usize, legacy: usize| f[modern].or(f[legacy]);
         let text = |v: Option<&[u8]>| v.map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default();
-        let name = |v: Option<&[u8]>| unescape_c(&text(v)).into_owned();
+        let name = |v: Option<&[u8]>| {
+            let t = text(v);
+            if t.contains('\\') {
+                unescape_c(&t).into_owned()
+            } else {
+                t
+            }
+        };
         let number = |v: Option<&[u8]>| {
             v.and_then(|v| std::str::from_utf8(v).ok()).and_then(|v| v.trim().parse::<u64>().ok())
         };
@@ -293,14 +311,34 @@ pub struct Retriever {
 }
 
 impl Retriever {
-    /// Reads the retriever block of an `UnParkedCall` event.
+    /// Reads the retriever block of an `UnParkedCall` event (one pass over the headers).
     pub fn from_message(m: &Message) -> Self {
+        let mut f: [Option<&[u8]>; 5] = [None; 5];
+        for (k, v) in m.iter() {
+            if k.len() < 4 || !(k[0] == b'R' || k[0] == b'r' || k.eq_ignore_ascii_case(b"From")) {
+                continue;
+            }
+            let i = if k.eq_ignore_ascii_case(b"RetrieverChannel") {
+                0
+            } else if k.eq_ignore_ascii_case(b"RetrieverCallerIDNum") {
+                1
+            } else if k.eq_ignore_ascii_case(b"RetrieverCallerIDName") {
+                2
+            } else if k.eq_ignore_ascii_case(b"RetrieverUniqueid") {
+                3
+            } else if k.eq_ignore_ascii_case(b"From") {
+                4
+            } else {
+                continue;
+            };
+            f[i] = f[i].or(Some(v));
+        }
+        let text = |v: Option<&[u8]>| v.map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default();
         Self {
-            channel: first(m, &["RetrieverChannel", "From"]).unwrap_or_default(),
-            caller_id_num: first(m, &["RetrieverCallerIDNum"]).unwrap_or_default(),
-            caller_id_name: unescape_c(&first(m, &["RetrieverCallerIDName"]).unwrap_or_default())
-                .into_owned(),
-            unique_id: first(m, &["RetrieverUniqueid"]).unwrap_or_default(),
+            channel: text(f[0].or(f[4])),
+            caller_id_num: text(f[1]),
+            caller_id_name: unescape_c(&text(f[2])).into_owned(),
+            unique_id: text(f[3]),
         }
     }
 }
@@ -332,43 +370,36 @@ const F_FROM11: usize = 23;
 const FIELDS: usize = 24;
 
 /// Which field a header names (ASCII case-insensitive), for the one-pass parse.
+/// Dispatches on the length first, so most headers cost one comparison or none.
 fn field_index(key: &[u8]) -> Option<usize> {
-    if key.len() > 24 {
-        return None;
-    }
-    let mut buf = [0u8; 24];
-    let k = &mut buf[..key.len()];
-    k.copy_from_slice(key);
-    k.make_ascii_lowercase();
-    Some(match &*k {
-        b"parkingspace" => F_SPACE,
-        b"exten" => F_EXTEN,
-        b"parkinglot" => F_LOT,
-        b"parkingtimeout" => F_TIMEOUT,
-        b"timeout" => F_TIMEOUT11,
-        b"parkingduration" => F_DURATION,
-        b"duration" => F_DURATION11,
-        b"parkeechannel" => F_CHANNEL,
-        b"channel" => F_CHANNEL11,
-        b"parkeeuniqueid" => F_UID,
-        b"uniqueid" => F_UID11,
-        b"parkeelinkedid" => F_LINKED,
-        b"linkedid" => F_LINKED11,
-        b"parkeecalleridnum" => F_CID_NUM,
-        b"calleridnum" => F_CID_NUM11,
-        b"callerid" => F_CID11,
-        b"parkeecalleridname" => F_CID_NAME,
-        b"calleridname" => F_CID_NAME11,
-        b"parkeeconnectedlinenum" => F_CL_NUM,
-        b"connectedlinenum" => F_CL_NUM11,
-        b"parkeeconnectedlinename" => F_CL_NAME,
-        b"connectedlinename" => F_CL_NAME11,
-        b"parkerdialstring" => F_PARKER,
-        b"from" => F_FROM11,
+    let is = |name: &str| key.eq_ignore_ascii_case(name.as_bytes());
+    let candidates: &[(&str, usize)] = match key.len() {
+        4 => &[("from", F_FROM11)],
+        5 => &[("exten", F_EXTEN)],
+        7 => &[("timeout", F_TIMEOUT11), ("channel", F_CHANNEL11)],
+        8 => &[
+            ("duration", F_DURATION11),
+            ("uniqueid", F_UID11),
+            ("linkedid", F_LINKED11),
+            ("callerid", F_CID11),
+        ],
+        10 => &[("parkinglot", F_LOT)],
+        11 => &[("calleridnum", F_CID_NUM11)],
+        12 => &[("parkingspace", F_SPACE), ("calleridname", F_CID_NAME11)],
+        13 => &[("parkeechannel", F_CHANNEL)],
+        14 => &[("parkingtimeout", F_TIMEOUT), ("parkeeuniqueid", F_UID), ("parkeelinkedid", F_LINKED)],
+        15 => &[("parkingduration", F_DURATION)],
+        16 => &[("connectedlinenum", F_CL_NUM11), ("parkerdialstring", F_PARKER)],
+        17 => &[("parkeecalleridnum", F_CID_NUM), ("connectedlinename", F_CL_NAME11)],
+        18 => &[("parkeecalleridname", F_CID_NAME)],
+        22 => &[("parkeeconnectedlinenum", F_CL_NUM)],
+        23 => &[("parkeeconnectedlinename", F_CL_NAME)],
         _ => return None,
-    })
+    };
+    candidates.iter().find(|(name, _)| is(name)).map(|(_, i)| *i)
 }
 
+#[allow(dead_code)]
 fn first(m: &Message, keys: &[&str]) -> Option<String> {
     keys.iter().find_map(|k| m.get_str(k)).map(|v| v.into_owned())
 }

@@ -307,6 +307,9 @@ impl ParkingStore {
         }
         let (listeners, has_streams) = {
             let st = self.lock();
+            if st.listeners.is_empty() && st.streams.is_empty() {
+                return;
+            }
             (st.listeners.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>(), !st.streams.is_empty())
         };
         for e in events {

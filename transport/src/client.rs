@@ -2,6 +2,7 @@
 
 use crate::endpoint::{Endpoint, Scheme};
 use crate::link::{self, Link};
+use ami_parking::futures_signals::signal::Mutable;
 use ami_parking::{
     AuthMethod, Connection, ConnectionConfig, ConnectionState, EventStream, Mode, Output, ParkedCall,
     ParkingError, ParkingLot, ParkingOptions, ParkingStore, Reply, Request, RequestId, Retriever, Secret,
@@ -175,6 +176,7 @@ pub struct Client {
     tx: mpsc::UnboundedSender<Command>,
     store: ParkingStore,
     endpoint: Endpoint,
+    state: Mutable<ConnectionState>,
 }
 
 impl std::fmt::Debug for Client {
@@ -201,8 +203,15 @@ impl Client {
         let (tx, rx) = mpsc::unbounded_channel();
         let endpoint = options.endpoint.clone();
         let conn = Connection::with_store(options.connection_config(), store.clone(), now());
-        tokio::spawn(run(options, conn, rx));
-        Client { tx, store, endpoint }
+        let state = Mutable::new(ConnectionState::Connecting);
+        tokio::spawn(run(options, conn, rx, state.clone()));
+        Client { tx, store, endpoint, state }
+    }
+
+    /// This client's connection state. (Several clients may share one store; the
+    /// store's `connection_state` shows the latest change of any of them.)
+    pub fn connection_state(&self) -> &Mutable<ConnectionState> {
+        &self.state
     }
 
     /// The store (signals and snapshots).
@@ -245,7 +254,7 @@ impl Client {
             Err(_) => Err(ClientError::LoginTimeout {
                 endpoint,
                 after: timeout,
-                reason: format!("{:?}", self.store.connection_state().get_cloned()),
+                reason: format!("{:?}", self.state.get_cloned()),
             }),
         }
     }
@@ -357,39 +366,56 @@ enum End {
     Dropped,
 }
 
-async fn run(opts: ClientOptions, mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Command>) {
-    let store = conn.store().clone();
+/// Writes a state the transport decides (connecting, reconnecting, stopped) to the
+/// client and the store.
+struct States {
+    client: Mutable<ConnectionState>,
+    store: ParkingStore,
+}
+
+impl States {
+    fn set(&self, s: ConnectionState) {
+        self.store.set_connection_state(s.clone());
+        self.client.set_neq(s);
+    }
+}
+
+async fn run(
+    opts: ClientOptions,
+    mut conn: Connection,
+    mut rx: mpsc::UnboundedReceiver<Command>,
+    client_state: Mutable<ConnectionState>,
+) {
+    let store = States { client: client_state, store: conn.store().clone() };
     let mut attempt: u32 = 0;
     let mut waiting: HashMap<RequestId, oneshot::Sender<Result<Reply, ParkingError>>> = HashMap::new();
     loop {
-        store.set_connection_state(if attempt == 0 {
-            ConnectionState::Connecting
-        } else {
-            store.connection_state().get_cloned()
-        });
+        if attempt == 0 {
+            store.set(ConnectionState::Connecting);
+        }
         let end = match link::open(&opts.endpoint, opts.tls_ca_file.as_deref()).await {
             Ok(l) => {
                 conn.handle_connected(now());
-                drive(&mut conn, l, &mut rx, &mut waiting, &mut attempt).await
+                drive(&mut conn, l, &mut rx, &mut waiting, &mut attempt, &store.client).await
             }
             Err(e) => End::Failed(e),
         };
         conn.handle_disconnected(now());
-        flush_outputs(&mut conn, &mut waiting);
+        flush_outputs(&mut conn, &mut waiting, &store.client);
         let reason = match end {
             End::Shutdown(done) => {
-                store.set_connection_state(ConnectionState::Stopped);
+                store.set(ConnectionState::Stopped);
                 let _ = done.send(());
                 return;
             }
             End::Dropped => {
-                store.set_connection_state(ConnectionState::Stopped);
+                store.set(ConnectionState::Stopped);
                 return;
             }
             End::Failed(r) => r,
         };
         attempt += 1;
-        store.set_connection_state(ConnectionState::Reconnecting { attempt, last_error: reason });
+        store.set(ConnectionState::Reconnecting { attempt, last_error: reason });
         let delay = opts.reconnect.delay(attempt, rand::random::<f64>());
         let sleep = tokio::time::sleep(delay);
         tokio::pin!(sleep);
@@ -398,9 +424,9 @@ async fn run(opts: ClientOptions, mut conn: Connection, mut rx: mpsc::UnboundedR
             tokio::select! {
                 _ = &mut sleep => break,
                 cmd = rx.recv() => match cmd {
-                    None => { store.set_connection_state(ConnectionState::Stopped); return; }
+                    None => { store.set(ConnectionState::Stopped); return; }
                     Some(Command::Shutdown(done)) => {
-                        store.set_connection_state(ConnectionState::Stopped);
+                        store.set(ConnectionState::Stopped);
                         let _ = done.send(());
                         return;
                     }
@@ -415,12 +441,17 @@ async fn run(opts: ClientOptions, mut conn: Connection, mut rx: mpsc::UnboundedR
 fn flush_outputs(
     conn: &mut Connection,
     waiting: &mut HashMap<RequestId, oneshot::Sender<Result<Reply, ParkingError>>>,
+    state: &Mutable<ConnectionState>,
 ) {
     while let Some(o) = conn.poll_output() {
-        if let Output::Reply { id, result } = o {
-            if let Some(tx) = waiting.remove(&id) {
-                let _ = tx.send(result);
+        match o {
+            Output::Reply { id, result } => {
+                if let Some(tx) = waiting.remove(&id) {
+                    let _ = tx.send(result);
+                }
             }
+            Output::State(s) => state.set_neq(s),
+            _ => {}
         }
     }
 }
@@ -440,6 +471,7 @@ async fn drive(
     rx: &mut mpsc::UnboundedReceiver<Command>,
     waiting: &mut HashMap<RequestId, oneshot::Sender<Result<Reply, ParkingError>>>,
     attempt: &mut u32,
+    state: &Mutable<ConnectionState>,
 ) -> End {
     match link {
         Link::Bytes(io) => {
@@ -451,7 +483,7 @@ async fn drive(
                         return End::Failed(format!("write failed: {e}"));
                     }
                 }
-                flush_outputs(conn, waiting);
+                flush_outputs(conn, waiting, state);
                 if conn.is_logged_in() {
                     *attempt = 0;
                 }
@@ -492,7 +524,7 @@ async fn drive(
                     return End::Failed(format!("WebSocket send failed: {e}"));
                 }
             }
-            flush_outputs(conn, waiting);
+            flush_outputs(conn, waiting, state);
             if conn.is_logged_in() {
                 *attempt = 0;
             }
