@@ -16,6 +16,7 @@
 //! let mut pbx = SimPbx::new(Wire::Ami);
 //! let s = pbx.add_server("pbx-a", vec![SimLot::new("default", 701, 720, 45, Findslot::Next)]);
 //! pbx.connect_client(s);
+//! pbx.handle_client_bytes(t, s, b"Action: Login\r\nUsername: amiuser\r\nSecret: amisecret\r\n\r\n");
 //! let (lot, space) = pbx.park(t, s, "5551001", "Customer 5551001", "default", None).unwrap();
 //! assert_eq!((lot.as_str(), space), ("default", 701));
 //! let bytes = pbx.take_output(s);
