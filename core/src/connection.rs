@@ -30,6 +30,7 @@ use crate::time::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What the link carries.
@@ -210,8 +211,9 @@ impl Request {
 pub enum Reply {
     /// Lots of every server that answered.
     Lots(Vec<ParkingLot>),
-    /// Calls of every server that answered (in (server, lot, space) order).
-    Calls(Vec<ParkedCall>),
+    /// Calls of every server that answered (in (server, lot, space) order), shared
+    /// with the store.
+    Calls(Vec<Arc<ParkedCall>>),
     /// The call was parked in this space.
     Parked {
         /// Server.
@@ -295,7 +297,7 @@ struct Pending {
     window: Option<WindowId>,
     park_accepted: bool,
     lots: Vec<ParkingLot>,
-    calls: Vec<ParkedCall>,
+    calls: Vec<Arc<ParkedCall>>,
     response: Option<Message>,
     target: Target,
 }
@@ -862,8 +864,10 @@ impl Connection {
             Request::ParkedCalls { lot } => {
                 let lot = lot.clone();
                 let window = p.window;
-                p.calls.extend(calls.iter().cloned());
-                let events = self.store.reconcile(window, server, lot.as_deref(), calls);
+                let (events, listed) = self.store.reconcile(window, server, lot.as_deref(), calls);
+                if let Some(p) = self.pending.get_mut(&id) {
+                    p.calls.extend(listed);
+                }
                 self.outputs.extend(events.into_iter().map(Output::Parking));
             }
             Request::List { .. } => {

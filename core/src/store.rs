@@ -514,38 +514,44 @@ impl ParkingStore {
 
     /// Reconciles the scope (`server_id`, or one `lot` of it) with a `ParkedCalls` answer.
     /// `window` (when still open) names the keys live events touched meanwhile.
+    /// Returns the events and the listed calls (shared with the store where it kept them).
     pub(crate) fn reconcile(
         &self,
         window: Option<WindowId>,
         server_id: ServerId,
         lot: Option<&str>,
         listed: Vec<ParkedCall>,
-    ) -> Vec<ParkingEvent> {
+    ) -> (Vec<ParkingEvent>, Vec<Arc<ParkedCall>>) {
         let (dirty, initial) = {
             let mut st = self.lock();
             let dirty = window.and_then(|w| st.windows.get(&w.0).map(|w| (w.keys.clone(), w.uids.clone())));
             let initial = st.synced.insert(server_id);
             (dirty.unwrap_or_default(), initial)
         };
+        let any_dirty = !dirty.0.is_empty() || !dirty.1.is_empty();
         let is_dirty = |c: &ParkedCall| {
-            dirty.0.contains(&(c.server_id, c.parking_lot.clone(), c.parking_space))
-                || (!c.unique_id.is_empty() && dirty.1.contains(&(c.server_id, c.unique_id.clone())))
+            any_dirty
+                && (dirty.0.contains(&(c.server_id, c.parking_lot.clone(), c.parking_space))
+                    || (!c.unique_id.is_empty() && dirty.1.contains(&(c.server_id, c.unique_id.clone()))))
         };
         let in_scope = |c: &ParkedCall| c.server_id == server_id && lot.is_none_or(|l| &*c.parking_lot == l);
-        let mut wanted: BTreeMap<(Arc<str>, u32), ParkedCall> = BTreeMap::new();
+        let mut answer: Vec<Arc<ParkedCall>> = Vec::with_capacity(listed.len());
         for c in listed {
             let Some(mut c) = self.prepare(c) else {
                 continue;
             };
             c.server_id = server_id;
             if in_scope(&c) {
-                wanted.insert((c.parking_lot.clone(), c.parking_space), c);
+                answer.push(Arc::new(c));
             }
         }
+        answer.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        answer.dedup_by(|a, b| a.sort_key() == b.sort_key());
         let mut events = Vec::new();
         let mut lot_delta: BTreeMap<Arc<str>, i64> = BTreeMap::new();
         let mut calls = self.inner.calls.lock_mut();
-        // Removals and replacements of what the store has in scope.
+        // Walk the store's calls and the (sorted) answer side by side.
+        let mut used = vec![false; answer.len()];
         let mut i = 0;
         while i < calls.len() {
             let c = calls[i].clone();
@@ -553,24 +559,33 @@ impl ParkingStore {
                 i += 1;
                 continue;
             }
-            match wanted.remove(&(c.parking_lot.clone(), c.parking_space)) {
-                Some(new) if is_dirty(&new) => {
+            let found = answer.binary_search_by(|a| a.sort_key().cmp(&c.sort_key()));
+            match found {
+                Ok(k) if is_dirty(&answer[k]) => {
+                    used[k] = true;
                     i += 1;
                 }
-                Some(new) if c.same_parking(&new) => {
+                Ok(k) if c.same_parking(&answer[k]) => {
+                    used[k] = true;
+                    let new = &answer[k];
                     let merged = ParkedCall {
                         parked_at: c.parked_at,
                         deadline: c.deadline,
                         timeout: c.timeout,
-                        ..new
+                        ..(**new).clone()
                     };
                     if *c != merged {
-                        calls.set_cloned(i, Arc::new(merged));
+                        let merged = Arc::new(merged);
+                        calls.set_cloned(i, merged.clone());
+                        answer[k] = merged;
+                    } else {
+                        answer[k] = c.clone();
                     }
                     i += 1;
                 }
-                Some(new) => {
-                    let new = Arc::new(new);
+                Ok(k) => {
+                    used[k] = true;
+                    let new = answer[k].clone();
                     calls.set_cloned(i, new.clone());
                     if !initial {
                         events.push(ParkingEvent::Resync { call: c.clone(), change: ResyncChange::Vanished });
@@ -578,7 +593,7 @@ impl ParkingStore {
                     }
                     i += 1;
                 }
-                None => {
+                Err(_) => {
                     calls.remove(i);
                     *lot_delta.entry(c.parking_lot.clone()).or_default() -= 1;
                     if !initial {
@@ -587,20 +602,16 @@ impl ParkingStore {
                 }
             }
         }
-        // What is left in `wanted` is new to the store.
-        for (_, c) in wanted {
-            if is_dirty(&c) {
+        // What the store did not match is new to it.
+        for (k, c) in answer.iter().enumerate() {
+            if used[k] || is_dirty(c) {
                 continue;
             }
-            match position(&calls, c.sort_key()) {
-                Ok(_) => {}
-                Err(at) => {
-                    let c = Arc::new(c);
-                    calls.insert_cloned(at, c.clone());
-                    *lot_delta.entry(c.parking_lot.clone()).or_default() += 1;
-                    if !initial {
-                        events.push(ParkingEvent::Resync { call: c, change: ResyncChange::Appeared });
-                    }
+            if let Err(at) = position(&calls, c.sort_key()) {
+                calls.insert_cloned(at, c.clone());
+                *lot_delta.entry(c.parking_lot.clone()).or_default() += 1;
+                if !initial {
+                    events.push(ParkingEvent::Resync { call: c.clone(), change: ResyncChange::Appeared });
                 }
             }
         }
@@ -611,10 +622,9 @@ impl ParkingStore {
                 self.adjust_lot(server_id, &lot, d);
             }
         }
-        // A lot listed with an empty list must exist even with nothing in it.
         self.set_total(n);
         self.dispatch(&events);
-        events
+        (events, answer)
     }
 
     /// Writes a `Parkinglots` answer for `server_id`: ranges and timeouts are filled,

@@ -11,6 +11,7 @@ use ami_parking::{
 use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
@@ -280,7 +281,7 @@ impl Client {
     }
 
     /// `ParkedCalls` (one lot or all); reconciles the store.
-    pub async fn get_parked_calls(&self, lot: Option<&str>) -> Result<Vec<ParkedCall>, ClientError> {
+    pub async fn get_parked_calls(&self, lot: Option<&str>) -> Result<Vec<Arc<ParkedCall>>, ClientError> {
         self.get_parked_calls_on(lot, Target::All).await
     }
 
@@ -289,7 +290,7 @@ impl Client {
         &self,
         lot: Option<&str>,
         target: Target,
-    ) -> Result<Vec<ParkedCall>, ClientError> {
+    ) -> Result<Vec<Arc<ParkedCall>>, ClientError> {
         match self.request(Request::ParkedCalls { lot: lot.map(Into::into) }, target).await? {
             Reply::Calls(c) => Ok(c),
             r => Err(ClientError::Unexpected(format!("{r:?}"))),
@@ -297,7 +298,7 @@ impl Client {
     }
 
     /// Resyncs one lot.
-    pub async fn refresh_parking_lot(&self, lot: &str) -> Result<Vec<ParkedCall>, ClientError> {
+    pub async fn refresh_parking_lot(&self, lot: &str) -> Result<Vec<Arc<ParkedCall>>, ClientError> {
         self.get_parked_calls(Some(lot)).await
     }
 
