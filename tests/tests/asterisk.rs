@@ -403,3 +403,22 @@ async fn two_asterisk_instances_at_once_keep_separate_state() {
     clean(PORT_A).await;
     clean(PORT_B).await;
 }
+
+#[tokio::test]
+async fn tls_login_checks_the_certificate() {
+    let _g = LOCK.lock().await;
+    let Some(()) = sandbox::require("a") else { return };
+    let ca = sandbox::run("a", &["tls-ca"]).unwrap().trim().to_string();
+    let url = "tls://amiuser:amisecret@127.0.0.1:5039";
+    let mut o = ClientOptions::new(url.parse().unwrap());
+    o.tls_ca_file = Some(ca.into());
+    let c = Client::connect(o);
+    c.wait_logged_in(DEADLINE).await.expect("login over TLS");
+    assert_eq!(c.get_parking_lots().await.unwrap().len(), 2);
+    c.shutdown().await;
+    // Without the sandbox's CA the self-signed certificate is refused, clearly.
+    let c = Client::connect(ClientOptions::new(url.parse().unwrap()));
+    let err = c.wait_logged_in(DEADLINE).await.unwrap_err().to_string();
+    assert!(err.contains("TLS handshake") && !err.contains("amisecret"), "{err}");
+    c.shutdown().await;
+}
