@@ -279,6 +279,19 @@ impl ParkedCall {
             && self.channel == other.channel
     }
 
+    /// True when `other` says the same as `self` apart from the times (which a list
+    /// reports in whole seconds and a store keeps from the first sighting).
+    pub fn same_content(&self, other: &ParkedCall) -> bool {
+        self.same_parking(other)
+            && self.linked_id == other.linked_id
+            && self.caller_id_num == other.caller_id_num
+            && self.caller_id_name == other.caller_id_name
+            && self.connected_line_num == other.connected_line_num
+            && self.connected_line_name == other.connected_line_name
+            && self.parker_dial_string == other.parker_dial_string
+            && self.near_timeout_threshold == other.near_timeout_threshold
+    }
+
     /// Bytes this call holds on the heap (strings), for memory accounting.
     pub fn heap_bytes(&self) -> usize {
         [

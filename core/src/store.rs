@@ -567,19 +567,18 @@ impl ParkingStore {
                 }
                 Ok(k) if c.same_parking(&answer[k]) => {
                     used[k] = true;
-                    let new = &answer[k];
-                    let merged = ParkedCall {
-                        parked_at: c.parked_at,
-                        deadline: c.deadline,
-                        timeout: c.timeout,
-                        ..(**new).clone()
-                    };
-                    if *c != merged {
-                        let merged = Arc::new(merged);
+                    if c.same_content(&answer[k]) {
+                        // Nothing new: keep the store's call (and its first-seen times).
+                        answer[k] = c.clone();
+                    } else {
+                        let merged = Arc::new(ParkedCall {
+                            parked_at: c.parked_at,
+                            deadline: c.deadline,
+                            timeout: c.timeout,
+                            ..(*answer[k]).clone()
+                        });
                         calls.set_cloned(i, merged.clone());
                         answer[k] = merged;
-                    } else {
-                        answer[k] = c.clone();
                     }
                     i += 1;
                 }
