@@ -26,6 +26,15 @@ pub enum FrameType {
 }
 
 impl FrameType {
+    /// The type amiws gives a message: an event (3) or a response (4).
+    pub fn of(m: &Message) -> Self {
+        if m.get("Event").is_some() {
+            Self::Event
+        } else {
+            Self::Response
+        }
+    }
+
     fn from_code(n: i64) -> Self {
         match n {
             3 => Self::Event,

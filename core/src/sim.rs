@@ -309,8 +309,7 @@ impl SimPbx {
             match wire {
                 Wire::Ami => write_server_message(&m, &mut s.out),
                 Wire::Amiws => {
-                    let kind = if m.get("Event").is_some() { FrameType::Event } else { FrameType::Response };
-                    write_frame(kind, s.id, &s.name.clone(), &m, &mut frame);
+                    write_frame(FrameType::of(&m), s.id, &s.name.clone(), &m, &mut frame);
                 }
             }
         }

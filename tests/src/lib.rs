@@ -470,19 +470,11 @@ impl Wire {
 
     /// Feeds one amiws frame with `data` given as `(key, value)` pairs.
     pub fn frame(&mut self, server: u32, pairs: &[(&str, &str)]) {
-        let m = Message::from_pairs(pairs.iter().copied());
-        let kind = if m.get("Event").is_some() {
-            ami_parking::amiws::FrameType::Event
-        } else {
-            ami_parking::amiws::FrameType::Response
-        };
-        let mut out = Vec::new();
-        ami_parking::amiws::write_frame(kind, server, &format!("pbx-{server}"), &m, &mut out);
-        self.conn.handle_frame(self.now, &out).expect("frame");
+        self.feed_frame(server, &Message::from_pairs(pairs.iter().copied()));
         self.collect();
     }
 
-    /// Converts an AMI text message to amiws pairs and feeds it as a frame from `server`.
+    /// Converts AMI text messages to amiws frames from `server` and feeds them.
     pub fn frame_text(&mut self, server: u32, text: &str) {
         let mut d = Decoder::new().without_banner();
         let mut msgs = Vec::new();
@@ -493,16 +485,16 @@ impl Wire {
         })
         .unwrap();
         for m in msgs {
-            let kind = if m.get("Event").is_some() {
-                ami_parking::amiws::FrameType::Event
-            } else {
-                ami_parking::amiws::FrameType::Response
-            };
-            let mut out = Vec::new();
-            ami_parking::amiws::write_frame(kind, server, &format!("pbx-{server}"), &m, &mut out);
-            self.conn.handle_frame(self.now, &out).expect("frame");
+            self.feed_frame(server, &m);
         }
         self.collect();
+    }
+
+    fn feed_frame(&mut self, server: u32, m: &Message) {
+        let mut out = Vec::new();
+        let kind = ami_parking::amiws::FrameType::of(m);
+        ami_parking::amiws::write_frame(kind, server, &format!("pbx-{server}"), m, &mut out);
+        self.conn.handle_frame(self.now, &out).expect("frame");
     }
 
     /// Moves the clock and lets timers fire.
