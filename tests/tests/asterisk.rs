@@ -422,3 +422,38 @@ async fn tls_login_checks_the_certificate() {
     assert!(err.contains("TLS handshake") && !err.contains("amisecret"), "{err}");
     c.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_rejected_login_is_reported_and_retries_back_off() {
+    let _g = LOCK.lock().await;
+    let Some(()) = sandbox::require("a") else { return };
+    let mut o = ClientOptions::new("tcp://amiuser:wrong-secret@127.0.0.1:5038".parse().unwrap());
+    o.reconnect = Backoff {
+        initial: Duration::from_millis(400),
+        max: Duration::from_secs(2),
+        factor: 2.0,
+        jitter: 0.0,
+    };
+    let c = Client::connect(o);
+    let err = c.wait_logged_in(DEADLINE).await.unwrap_err().to_string();
+    assert!(err.contains("Authentication failed") && !err.contains("wrong-secret"), "{err}");
+    // Attempts are spaced by the backoff: 400 ms, then 800 ms, ...
+    let mut states = c.connection_state().signal_cloned().to_stream();
+    let mut attempts = Vec::new();
+    let start = Instant::now();
+    while attempts.len() < 3 {
+        let s = tokio::time::timeout(DEADLINE, states.next()).await.expect("retrying").unwrap();
+        if let ConnectionState::Reconnecting { attempt, last_error } = s {
+            assert!(last_error.contains("Authentication failed"), "{last_error}");
+            if attempts.last() != Some(&attempt) {
+                attempts.push(attempt);
+            }
+        }
+    }
+    // Attempt 1 is already current; two more failures took at least 400 + 800 ms
+    // (plus Asterisk's own one-second delay on each failed login).
+    assert_eq!(attempts, vec![1, 2, 3]);
+    assert!(start.elapsed() >= Duration::from_millis(1200), "{:?}", start.elapsed());
+    c.shutdown().await;
+    assert_eq!(c.connection_state().get_cloned(), ConnectionState::Stopped);
+}
