@@ -38,8 +38,9 @@ async fn client(port: u16, server_id: u32) -> Client {
     };
     let c = Client::connect(o);
     c.wait_logged_in(DEADLINE).await.expect("login to the sandbox");
-    // The auto-refresh snapshot is in when the store knows the server.
-    wait_state(c.store(), |s| s.is_synced(server_id)).await;
+    // Once a ParkedCalls answer is in, the store knows the server's calls.
+    c.get_parked_calls(None).await.expect("initial list");
+    assert!(c.store().is_synced(server_id));
     c
 }
 
@@ -58,17 +59,17 @@ async fn clean(port: u16) {
 async fn wait_state(store: &ParkingStore, pred: impl Fn(&ParkingStore) -> bool) {
     let mut changes = store.parked_calls().signal_vec_cloned().to_signal_cloned().to_stream();
     let mut states = store.connection_state().signal_cloned().to_stream();
+    let mut loading = store.is_loading().to_stream();
     let r = tokio::time::timeout(DEADLINE, async {
         loop {
             if pred(store) {
                 return;
             }
+            // Re-check on every change of what the predicates read.
             tokio::select! {
                 _ = changes.next() => {}
                 _ = states.next() => {}
-                // The synced flag has no signal of its own: it is set together with a
-                // resync, which also completes a request; check again at that pace.
-                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                _ = loading.next() => {}
             }
         }
     })
@@ -360,6 +361,7 @@ async fn two_asterisk_instances_at_once_keep_separate_state() {
         o
     };
     let a = Client::connect_with_store(mk(PORT_A, 1), store.clone());
+
     let b = Client::connect_with_store(mk(PORT_B, 2), store.clone());
     a.wait_logged_in(DEADLINE).await.unwrap();
     b.wait_logged_in(DEADLINE).await.unwrap();

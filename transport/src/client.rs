@@ -237,9 +237,8 @@ impl Client {
     /// Waits until logged in. Fails at the first failed attempt (with its reason) or
     /// after `timeout`; the client keeps retrying in the background either way.
     pub async fn wait_logged_in(&self, timeout: Duration) -> Result<(), ClientError> {
-        let mut states = ami_parking::futures_signals::signal::SignalExt::to_stream(
-            self.store.connection_state().signal_cloned(),
-        );
+        let mut states =
+            ami_parking::futures_signals::signal::SignalExt::to_stream(self.state.signal_cloned());
         let endpoint = self.endpoint.to_string();
         let wait = async {
             while let Some(s) = states.next().await {
