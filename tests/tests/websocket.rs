@@ -128,3 +128,50 @@ async fn amiws_restart_capture_over_a_real_websocket_resyncs_the_restarted_serve
     client.shutdown().await;
     server.abort();
 }
+
+/// amiws copies non-UTF-8 caller names raw into text frames. A strict WebSocket
+/// library fails the connection on such a frame (and again on every resync, whose
+/// list carries the same bytes). The client takes the frame as bytes: the call is
+/// parked in the store with its name decoded lossily, and the link stays up.
+#[tokio::test]
+async fn a_text_frame_with_invalid_utf8_is_read_and_the_link_stays_up() {
+    use tokio::io::AsyncWriteExt;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (sock, _) = listener.accept().await.unwrap();
+        let mut ws = async_tungstenite::tokio::accept_async(sock).await.unwrap();
+        // A raw text frame (FIN, opcode 1, unmasked) whose payload is not UTF-8.
+        let mut payload = br#"{"type": 3, "server_id": 1, "server_name": "pbx-a", "ssl": false, "data": {"Event": "ParkedCall","Privilege": "call,all","ParkeeChannel": "PJSIP/1-1","ParkeeCallerIDName": "Zo"#.to_vec();
+        payload.push(0xeb);
+        payload.extend_from_slice(br#"","ParkeeUniqueid": "1.1","Parkinglot": "default","ParkingSpace": "701","ParkingTimeout": "45","ParkingDuration": "0"}}"#);
+        let mut frame = vec![0x81, 126, (payload.len() >> 8) as u8, payload.len() as u8];
+        frame.extend_from_slice(&payload);
+        ws.get_mut().get_mut().write_all(&frame).await.unwrap();
+        // Then a good frame on the same connection.
+        let good = r#"{ "type": 3, "server_id": 1, "server_name": "pbx-a", "ssl": false, "data": {"Event": "ParkedCall","Privilege": "call,all","ParkeeChannel": "PJSIP/2-1","ParkeeCallerIDName": "Ok","ParkeeUniqueid": "2.2","Parkinglot": "default","ParkingSpace": "702","ParkingTimeout": "45","ParkingDuration": "0"}}"#;
+        ws.send(WsMessage::text(good)).await.unwrap();
+        while let Some(Ok(_)) = ws.next().await {}
+    });
+    let mut o = ClientOptions::new(format!("ws://{addr}").parse().unwrap());
+    o.parking = o.parking.auto_refresh(false);
+    let client = Client::connect(o);
+    let mut events = client.events();
+    client.wait_logged_in(Duration::from_secs(5)).await.unwrap();
+    let mut spaces = Vec::new();
+    while spaces.len() < 2 {
+        let e =
+            tokio::time::timeout(Duration::from_secs(5), events.next()).await.expect("both frames").unwrap();
+        spaces.push(e.call().parking_space);
+    }
+    assert_eq!(spaces, vec![701, 702]);
+    let zoe = client.store().get_parked_call(1, "default", 701).unwrap();
+    assert_eq!(zoe.caller_id_name, "Zo\u{fffd}");
+    assert_eq!(
+        client.connection_state().get_cloned(),
+        ami_parking::ConnectionState::LoggedIn,
+        "still connected"
+    );
+    client.shutdown().await;
+    server.abort();
+}

@@ -521,11 +521,10 @@ async fn drive(
                 }
             }
         }
-        Link::Ws(mut ws) => loop {
+        Link::Ws(mut r, mut w) => loop {
             while let Some(b) = conn.poll_transmit() {
-                let text = String::from_utf8_lossy(&b).into_owned();
-                if let Err(e) = ws.send(async_tungstenite::tungstenite::Message::text(text)).await {
-                    return End::Failed(format!("WebSocket send failed: {e}"));
+                if let Err(e) = w.text(&b).await {
+                    return End::Failed(e);
                 }
             }
             flush_outputs(conn, waiting, state);
@@ -534,30 +533,20 @@ async fn drive(
             }
             let sleep = sleep_until_ts(conn.poll_timeout());
             tokio::select! {
-                msg = ws.next() => match msg {
-                    None => return End::Failed("amiws closed the connection".into()),
-                    Some(Ok(m)) => {
-                        use async_tungstenite::tungstenite::Message as M;
-                        let r = match m {
-                            M::Text(t) => conn.handle_frame(now(), t.as_bytes()),
-                            M::Binary(b) => conn.handle_frame(now(), &b),
-                            M::Close(_) => return End::Failed("amiws closed the connection".into()),
-                            _ => Ok(()),
-                        };
-                        if let Err(e) = r { return End::Failed(e.to_string()) }
+                msg = r.next() => match msg {
+                    Ok(crate::ws::WsIn::Data(frame)) => {
+                        if let Err(e) = conn.handle_frame(now(), &frame) { return End::Failed(e.to_string()) }
                     }
-                    Some(Err(async_tungstenite::tungstenite::Error::Utf8(_))) => {
-                        // amiws copies non-UTF-8 bytes into text frames; the WebSocket
-                        // library refuses such a frame. Skip it and resync, so no state
-                        // is lost for good.
-                        let _ = conn.request(now(), Request::ParkedCalls { lot: None }, Target::All);
+                    Ok(crate::ws::WsIn::Ping(p)) => {
+                        if let Err(e) = w.pong(&p).await { return End::Failed(e) }
                     }
-                    Some(Err(e)) => return End::Failed(format!("WebSocket error: {e}")),
+                    Ok(crate::ws::WsIn::Close) => return End::Failed("amiws closed the connection".into()),
+                    Err(e) => return End::Failed(e),
                 },
                 cmd = rx.recv() => match cmd {
                     None => return End::Dropped,
                     Some(Command::Shutdown(done)) => {
-                        let _ = ws.close(None).await;
+                        w.close().await;
                         return End::Shutdown(done);
                     }
                     Some(Command::Request(req, target, reply)) => submit(conn, waiting, req, target, reply),

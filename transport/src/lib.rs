@@ -2,7 +2,9 @@
 //!
 //! Drives the sans-IO [`ami_parking`] core over real links: raw AMI over TCP
 //! (`tcp://user[:secret]@host[:5038]`) or TLS (`tls://`, rustls), and amiws over
-//! WebSocket (`ws://`, `wss://`, async-tungstenite). One tokio task owns the socket
+//! WebSocket (`ws://`, `wss://`: tungstenite's handshake, then a frame layer that
+//! takes amiws's text frames as bytes, since amiws writes non-UTF-8 caller names
+//! into them). One tokio task owns the socket
 //! and the state machine; [`Client`] is a cloneable handle with the core's requests
 //! as async methods and the store's signals. The task reconnects with capped
 //! exponential backoff and jitter, resyncs after every (re)login, fails pending
@@ -18,6 +20,7 @@ mod client;
 pub mod demo;
 mod endpoint;
 mod link;
+mod ws;
 
 pub use client::{mode_of, now, Backoff, Client, ClientError, ClientOptions};
 pub use endpoint::{Endpoint, EndpointError, Scheme};

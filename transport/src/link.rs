@@ -1,8 +1,7 @@
 //! Opening the byte stream: TCP, TLS over TCP, and the WebSocket handshake.
 
 use crate::endpoint::{Endpoint, Scheme};
-use async_tungstenite::tokio::TokioAdapter;
-use async_tungstenite::WebSocketStream;
+use crate::ws::{self, WsReader, WsWriter};
 use std::path::Path;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -19,7 +18,7 @@ pub(crate) enum Link {
     /// Raw AMI bytes.
     Bytes(BoxIo),
     /// amiws frames.
-    Ws(Box<WebSocketStream<TokioAdapter<BoxIo>>>),
+    Ws(WsReader, WsWriter),
 }
 
 pub(crate) async fn open(ep: &Endpoint, ca_file: Option<&Path>) -> Result<Link, String> {
@@ -43,13 +42,8 @@ pub(crate) async fn open(ep: &Endpoint, ca_file: Option<&Path>) -> Result<Link, 
     match ep.scheme {
         Scheme::Tcp | Scheme::Tls => Ok(Link::Bytes(io)),
         Scheme::Ws | Scheme::Wss => {
-            let scheme = if ep.scheme == Scheme::Wss { "wss" } else { "ws" };
-            let path = if ep.path.is_empty() { "/" } else { &ep.path };
-            let url = format!("{scheme}://{}:{}{}", ep.host, ep.port, path);
-            let (ws, _) = async_tungstenite::tokio::client_async(url, io)
-                .await
-                .map_err(|e| format!("WebSocket handshake with {} failed: {e}", ep.host))?;
-            Ok(Link::Ws(Box::new(ws)))
+            let (r, w) = ws::connect(io, &ep.host, ep.port, &ep.path).await?;
+            Ok(Link::Ws(r, w))
         }
     }
 }

@@ -236,9 +236,8 @@ async fn watch(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
         let tx = tx.clone();
         let server = (!c.endpoint().scheme.is_websocket())
             .then(|| clients.iter().position(|x| std::ptr::eq(x, c)).map(|i| i as ServerId + 1).unwrap_or(1));
-        let mut states = ami_parking::futures_signals::signal::SignalExt::to_stream(
-            c.connection_state().signal_cloned(),
-        );
+        let mut states =
+            ami_parking::futures_signals::signal::SignalExt::to_stream(c.connection_state().signal_cloned());
         tokio::spawn(async move {
             while let Some(s) = states.next().await {
                 if tx.send(render::connection_json(server, &s)).is_err() {
