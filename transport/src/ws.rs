@@ -68,7 +68,7 @@ pub(crate) async fn connect(
     };
     let head = String::from_utf8_lossy(&buf[..end]).into_owned();
     let status = head.lines().next().unwrap_or("");
-    if !status.split_whitespace().nth(1).is_some_and(|c| c == "101") {
+    if status.split_whitespace().nth(1).is_none_or(|c| c != "101") {
         return Err(format!("WebSocket handshake with {host} failed: the server answered `{status}`"));
     }
     let accept = head.lines().find_map(|l| {
