@@ -443,13 +443,20 @@ impl Wire {
         let mut cfg = ConnectionConfig::ami("amiuser", "amisecret");
         cfg.parking = options;
         let mut w = Wire { conn: Connection::new(cfg, now), now, outputs: Vec::new() };
-        w.conn.handle_connected(now);
-        w.feed("Asterisk Call Manager/11.0.0\r\n");
-        let login = w.sent().pop().expect("login sent");
+        w.connect_and_log_in();
+        w
+    }
+
+    /// Opens the link, reads the banner and answers the Login with success.
+    pub fn connect_and_log_in(&mut self) {
+        self.conn.handle_connected(self.now);
+        self.feed("Asterisk Call Manager/11.0.0\r\n");
+        let login = self.sent().pop().expect("login sent");
         assert!(login.is("Action", "Login"));
         let aid = login.get_str("ActionID").unwrap().into_owned();
-        w.feed(&format!("Response: Success\r\nActionID: {aid}\r\nMessage: Authentication accepted\r\n\r\n"));
-        w
+        self.feed(&format!(
+            "Response: Success\r\nActionID: {aid}\r\nMessage: Authentication accepted\r\n\r\n"
+        ));
     }
 
     /// An amiws connection (open = logged in).

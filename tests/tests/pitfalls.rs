@@ -121,13 +121,7 @@ fn pitfall_05_refresh_removes_calls_gone_while_disconnected() {
     answer_initial(&mut w, &LOTS, &[("default", 701, "1.1", "5551001"), ("default", 702, "1.2", "5551002")]);
     assert!(w.events().is_empty(), "the initial snapshot fires no event");
     w.conn.handle_disconnected(w.now);
-    w.conn.handle_connected(w.now);
-    w.feed("Asterisk Call Manager/11.0.0\r\n");
-    let login = w.sent().pop().unwrap();
-    w.feed(&format!(
-        "Response: Success\r\nActionID: {}\r\nMessage: Authentication accepted\r\n\r\n",
-        aid(&login)
-    ));
+    w.connect_and_log_in();
     answer_initial(&mut w, &LOTS, &[("default", 702, "1.2", "5551002"), ("vip", 801, "1.3", "5552001")]);
     let calls: Vec<u32> = w.conn.store().calls_snapshot().iter().map(|c| c.parking_space).collect();
     assert_eq!(calls, vec![702, 801]);
@@ -201,13 +195,7 @@ fn pitfall_08_created_before_the_connection_it_refreshes_on_login_and_after_reco
     assert_eq!(w.conn.store().connection_state().get_cloned(), ConnectionState::LoggedIn);
     w.conn.handle_disconnected(w.now);
     assert_eq!(w.conn.store().connection_state().get_cloned(), ConnectionState::Disconnected);
-    w.conn.handle_connected(w.now);
-    w.feed("Asterisk Call Manager/11.0.0\r\n");
-    let login = w.sent().pop().unwrap();
-    w.feed(&format!(
-        "Response: Success\r\nActionID: {}\r\nMessage: Authentication accepted\r\n\r\n",
-        aid(&login)
-    ));
+    w.connect_and_log_in();
     let again: Vec<String> = w.sent().iter().map(|m| m.get_str("Action").unwrap().into_owned()).collect();
     assert_eq!(again, vec!["Parkinglots", "ParkedCalls"]);
     // Behind amiws: a server's re-login (no ActionID) resyncs that server only.

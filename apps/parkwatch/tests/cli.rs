@@ -29,6 +29,15 @@ fn keys(v: &Value) -> Vec<String> {
     k
 }
 
+/// Takes the PBX for this test (one at a time), starts it if needed, hangs up every
+/// channel. `None`: the sandbox cannot start and skipping is allowed.
+fn on_a_clean_pbx() -> Option<std::sync::MutexGuard<'static, ()>> {
+    let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    sandbox::require("a")?;
+    clean();
+    Some(guard)
+}
+
 fn clean() {
     sandbox::cli("a", "channel request hangup all");
     wait_truth(PORT_A, |t| t.is_empty());
@@ -62,9 +71,7 @@ fn next_json(rx: &mpsc::Receiver<String>, what: &str, pred: impl Fn(&Value) -> b
 
 #[test]
 fn lots_and_calls_print_the_documented_json() {
-    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(()) = sandbox::require("a") else { return };
-    clean();
+    let Some(_g) = on_a_clean_pbx() else { return };
     park_dialplan(PORT_A, "5551101", "default");
     wait_truth(PORT_A, |t| t.len() == 1);
     let lots = json_of(&parkwatch(&["--url", URL, "lots", "--json"]));
@@ -116,9 +123,7 @@ fn lots_and_calls_print_the_documented_json() {
 
 #[test]
 fn park_and_retrieve_from_the_command_line() {
-    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(()) = sandbox::require("a") else { return };
-    clean();
+    let Some(_g) = on_a_clean_pbx() else { return };
     let r = sandbox::send_action(PORT_A, "Action: Originate\nChannel: Local/s@hold\nContext: bridgeme\nExten: s\nPriority: 1\nVariable: CALLERNUM=5553101\nAsync: true\n");
     assert!(r.contains("successfully queued"));
     let start = Instant::now();
@@ -165,9 +170,7 @@ fn park_and_retrieve_from_the_command_line() {
 
 #[test]
 fn watch_streams_a_snapshot_then_events_and_recovers_from_kill_9() {
-    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(()) = sandbox::require("a") else { return };
-    clean();
+    let Some(_g) = on_a_clean_pbx() else { return };
     park_dialplan(PORT_A, "5551201", "default");
     wait_truth(PORT_A, |t| t.len() == 1);
     let mut child = Command::new(env!("CARGO_BIN_EXE_parkwatch"))
