@@ -17,7 +17,7 @@ use std::time::Duration;
 #[derive(Parser, Debug)]
 #[command(name = "parkwatch", version, about = "Watch and drive Asterisk call parking (AMI or amiws)")]
 struct Cli {
-    /// tcp://USER[:SECRET]@HOST[:5038], tls://..., ws://HOST:PORT or wss://... (amiws).
+    /// tcp://USER:SECRET@HOST:5038 (secret and port optional), tls://..., ws://HOST:PORT or wss://... (amiws).
     /// Repeat for several servers: each gets server id 1, 2, ... in order.
     /// Without --url the embedded demo PBX is used.
     #[arg(long, global = true)]
