@@ -148,9 +148,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         clients.push(Client::connect(o));
     }
-    let timeout = Duration::from_secs(cli.connect_timeout);
-    for c in &clients {
-        c.wait_logged_in(timeout).await.map_err(|e| Failure(e.to_string(), 2))?;
+    // One-shot commands fail fast when the PBX cannot be reached; `watch` waits for it.
+    if !watching {
+        let timeout = Duration::from_secs(cli.connect_timeout);
+        for c in &clients {
+            c.wait_logged_in(timeout).await.map_err(|e| Failure(e.to_string(), 2))?;
+        }
     }
     let result = match cmd {
         Cmd::Lots => lots(&cli, &clients).await,
@@ -246,6 +249,19 @@ async fn watch(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
             }
         });
     }
+    // Wait for every server (a watcher may start before the PBX). With --json the
+    // connection lines stay queued, so the snapshot is the first line.
+    let all_in = futures_util::future::join_all(clients.iter().map(logged_in));
+    tokio::pin!(all_in);
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            _ = &mut all_in => break,
+            Some(v) = rx.recv(), if !cli.json => eprintln!("{} connection {}", render::rfc3339(ami_parking_transport::now()), v["state"]),
+            _ = &mut ctrl_c => return Ok(()),
+        }
+    }
     load(clients, None).await?;
     let now = ami_parking_transport::now();
     let lots = all_lots(cli, clients);
@@ -260,8 +276,6 @@ async fn watch(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
         print!("{}\n{}", render::lots_table(&lots), render::calls_table(&calls, now));
         let _ = std::io::stdout().flush();
     }
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
     loop {
         tokio::select! {
             e = events.next() => match e {
@@ -277,6 +291,17 @@ async fn watch(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
                 if v["state"]["state"] == "stopped" { return Ok(()) }
             },
             _ = &mut ctrl_c => return Ok(()),
+        }
+    }
+}
+
+/// Resolves once `c` is logged in (it keeps retrying in the background).
+async fn logged_in(c: &Client) {
+    let mut states =
+        ami_parking::futures_signals::signal::SignalExt::to_stream(c.connection_state().signal_cloned());
+    while let Some(s) = states.next().await {
+        if s == ConnectionState::LoggedIn {
+            return;
         }
     }
 }
@@ -392,6 +417,5 @@ async fn retrieve(
     } else {
         println!("retrieved {lot} {space} to {} (server {server_id})", retriever.channel);
     }
-    let _ = ConnectionState::Stopped;
     Ok(())
 }
