@@ -175,3 +175,39 @@ async fn a_text_frame_with_invalid_utf8_is_read_and_the_link_stays_up() {
     client.shutdown().await;
     server.abort();
 }
+
+/// A WebSocket that stays open but stops answering is found dead by the keep-alive
+/// ping, and the client reconnects.
+#[tokio::test]
+async fn a_silent_amiws_is_detected_by_the_keep_alive_ping() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (sock, _) = listener.accept().await.unwrap();
+        let ws = async_tungstenite::tokio::accept_async(sock).await.unwrap();
+        // Hold the link open without ever reading (so no pong), until the test ends.
+        std::future::pending::<()>().await;
+        drop(ws);
+    });
+    let mut o = ClientOptions::new(format!("ws://{addr}").parse().unwrap());
+    o.parking = o.parking.auto_refresh(false);
+    o.keepalive = Duration::from_millis(200);
+    o.request_timeout = Duration::from_millis(300);
+    let client = Client::connect(o);
+    client.wait_logged_in(Duration::from_secs(5)).await.unwrap();
+    let mut states =
+        ami_parking::futures_signals::signal::SignalExt::to_stream(client.connection_state().signal_cloned());
+    let reason = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(s) = states.next().await {
+            if let ami_parking::ConnectionState::Reconnecting { last_error, .. } = s {
+                return last_error;
+            }
+        }
+        String::new()
+    })
+    .await
+    .expect("the dead link is noticed");
+    assert!(reason.contains("stopped answering"), "{reason}");
+    client.shutdown().await;
+    server.abort();
+}

@@ -75,7 +75,8 @@ pub struct ClientOptions {
     pub reconnect: Backoff,
     /// Deadline of each request.
     pub request_timeout: Duration,
-    /// Keep-alive Ping interval when idle (raw AMI).
+    /// Keep-alive when idle: an AMI `Ping` (raw AMI) or a WebSocket ping (amiws),
+    /// answered within `request_timeout` or the link counts as dead. Zero: off.
     pub keepalive: Duration,
     /// Extra CA certificates (PEM) for `tls://` and `wss://`.
     pub tls_ca_file: Option<PathBuf>,
@@ -400,7 +401,17 @@ async fn run(
         let end = match link::open(&opts.endpoint, opts.tls_ca_file.as_deref()).await {
             Ok(l) => {
                 conn.handle_connected(now());
-                drive(&mut conn, l, &mut rx, &mut waiting, &mut attempt, &store.client).await
+                drive(
+                    &mut conn,
+                    l,
+                    &mut rx,
+                    &mut waiting,
+                    &mut attempt,
+                    &store.client,
+                    opts.keepalive,
+                    opts.request_timeout,
+                )
+                .await
             }
             Err(e) => End::Failed(e),
         };
@@ -469,6 +480,7 @@ fn sleep_until_ts(ts: Option<Timestamp>) -> tokio::time::Sleep {
 }
 
 /// Runs one open link until it drops, fails, or the client shuts down.
+#[allow(clippy::too_many_arguments)]
 async fn drive(
     conn: &mut Connection,
     link: Link,
@@ -476,6 +488,8 @@ async fn drive(
     waiting: &mut HashMap<RequestId, oneshot::Sender<Result<Reply, ParkingError>>>,
     attempt: &mut u32,
     state: &Mutable<ConnectionState>,
+    keepalive: Duration,
+    pong_deadline: Duration,
 ) -> End {
     match link {
         Link::Bytes(io) => {
@@ -521,39 +535,65 @@ async fn drive(
                 }
             }
         }
-        Link::Ws(mut r, mut w) => loop {
-            while let Some(b) = conn.poll_transmit() {
-                if let Err(e) = w.text(&b).await {
-                    return End::Failed(e);
+        Link::Ws(mut r, mut w) => {
+            // WebSocket keep-alive: a ping when the link has been quiet for `keepalive`,
+            // and the link counts as dead when nothing answers within `request_timeout`.
+            let mut quiet_since = tokio::time::Instant::now();
+            let mut ping_sent: Option<tokio::time::Instant> = None;
+            loop {
+                while let Some(b) = conn.poll_transmit() {
+                    if let Err(e) = w.text(&b).await {
+                        return End::Failed(e);
+                    }
+                }
+                flush_outputs(conn, waiting, state);
+                if conn.is_logged_in() {
+                    *attempt = 0;
+                }
+                let sleep = sleep_until_ts(conn.poll_timeout());
+                let keepalive = match (ping_sent, keepalive.is_zero()) {
+                    (Some(t), _) => Some(t + pong_deadline),
+                    (None, false) => Some(quiet_since + keepalive),
+                    (None, true) => None,
+                };
+                let keepalive_sleep = tokio::time::sleep_until(
+                    keepalive.unwrap_or_else(|| quiet_since + Duration::from_secs(3600)),
+                );
+                tokio::select! {
+                    msg = r.next() => {
+                        quiet_since = tokio::time::Instant::now();
+                        ping_sent = None;
+                        match msg {
+                            Ok(crate::ws::WsIn::Data(frame)) => {
+                                if let Err(e) = conn.handle_frame(now(), &frame) { return End::Failed(e.to_string()) }
+                            }
+                            Ok(crate::ws::WsIn::Ping(p)) => {
+                                if let Err(e) = w.pong(&p).await { return End::Failed(e) }
+                            }
+                            Ok(crate::ws::WsIn::Pong) => {}
+                            Ok(crate::ws::WsIn::Close) => return End::Failed("amiws closed the connection".into()),
+                            Err(e) => return End::Failed(e),
+                        }
+                    }
+                    cmd = rx.recv() => match cmd {
+                        None => return End::Dropped,
+                        Some(Command::Shutdown(done)) => {
+                            w.close().await;
+                            return End::Shutdown(done);
+                        }
+                        Some(Command::Request(req, target, reply)) => submit(conn, waiting, req, target, reply),
+                    },
+                    _ = sleep => if let Err(e) = conn.handle_timeout(now()) { return End::Failed(e.to_string()) },
+                    _ = keepalive_sleep, if keepalive.is_some() => {
+                        if ping_sent.is_some() {
+                            return End::Failed(format!("amiws stopped answering (no pong within {pong_deadline:?})"));
+                        }
+                        if let Err(e) = w.ping().await { return End::Failed(e) }
+                        ping_sent = Some(tokio::time::Instant::now());
+                    }
                 }
             }
-            flush_outputs(conn, waiting, state);
-            if conn.is_logged_in() {
-                *attempt = 0;
-            }
-            let sleep = sleep_until_ts(conn.poll_timeout());
-            tokio::select! {
-                msg = r.next() => match msg {
-                    Ok(crate::ws::WsIn::Data(frame)) => {
-                        if let Err(e) = conn.handle_frame(now(), &frame) { return End::Failed(e.to_string()) }
-                    }
-                    Ok(crate::ws::WsIn::Ping(p)) => {
-                        if let Err(e) = w.pong(&p).await { return End::Failed(e) }
-                    }
-                    Ok(crate::ws::WsIn::Close) => return End::Failed("amiws closed the connection".into()),
-                    Err(e) => return End::Failed(e),
-                },
-                cmd = rx.recv() => match cmd {
-                    None => return End::Dropped,
-                    Some(Command::Shutdown(done)) => {
-                        w.close().await;
-                        return End::Shutdown(done);
-                    }
-                    Some(Command::Request(req, target, reply)) => submit(conn, waiting, req, target, reply),
-                },
-                _ = sleep => if let Err(e) = conn.handle_timeout(now()) { return End::Failed(e.to_string()) },
-            }
-        },
+        }
     }
 }
 

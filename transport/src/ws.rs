@@ -22,6 +22,8 @@ pub(crate) enum WsIn {
     Data(Vec<u8>),
     /// A ping: answer with a pong carrying the payload.
     Ping(Vec<u8>),
+    /// A pong (the answer to our keep-alive ping).
+    Pong,
     /// The server closes.
     Close,
 }
@@ -157,7 +159,7 @@ impl WsReader {
                 }
                 0x8 => return Ok(Some(WsIn::Close)),
                 0x9 => return Ok(Some(WsIn::Ping(payload))),
-                0xA => {}
+                0xA => return Ok(Some(WsIn::Pong)),
                 other => return Err(format!("WebSocket frame with unknown opcode {other}")),
             }
         }
@@ -188,6 +190,11 @@ impl WsWriter {
     /// Sends a text message (client frames are masked).
     pub(crate) async fn text(&mut self, data: &[u8]) -> Result<(), String> {
         self.frame(0x1, data).await
+    }
+
+    /// Sends a keep-alive ping.
+    pub(crate) async fn ping(&mut self) -> Result<(), String> {
+        self.frame(0x9, b"ami-parking").await
     }
 
     /// Answers a ping.
