@@ -1094,6 +1094,9 @@ impl Connection {
                     .filter(|s| self.store.get_parked_call(*s, lot, *space).is_some())
                     .collect();
                 match having.as_slice() {
+                    _ if self.known_servers.is_empty() => {
+                        return Err(ParkingError::NoServerYet { action: req.name() })
+                    }
                     [one] => Target::Server(*one),
                     [] if self.known_servers.len() == 1 => {
                         Target::Server(*self.known_servers.iter().next().unwrap_or(&1))
@@ -1110,6 +1113,7 @@ impl Connection {
             }
             (Request::Park { .. }, Target::All) if self.cfg.mode == Mode::Amiws => {
                 match self.known_servers.len() {
+                    0 => return Err(ParkingError::NoServerYet { action: req.name() }),
                     1 => Target::Server(*self.known_servers.iter().next().unwrap_or(&1)),
                     _ => {
                         return Err(ParkingError::AmbiguousServer {

@@ -78,6 +78,13 @@ pub enum ParkingError {
         /// The candidates.
         servers: Vec<ServerId>,
     },
+    /// Behind amiws no Asterisk server has been heard from yet, so there is none to
+    /// pick for an action that needs exactly one.
+    #[error("{action} needs one Asterisk server, and none has been heard from behind amiws yet; name one (AMIServerID) or wait for its first frames")]
+    NoServerYet {
+        /// The action.
+        action: String,
+    },
     /// An invalid argument (e.g. a timeout too large to send).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

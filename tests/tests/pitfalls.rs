@@ -249,6 +249,11 @@ fn pitfall_10_get_parking_lots_writes_lots_with_their_real_capacity() {
 #[test]
 fn pitfall_11_servers_behind_amiws_do_not_overwrite_each_other() {
     let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
+    // No server heard from yet: an action that needs one cannot guess.
+    assert!(matches!(
+        w.conn.park_call(w.now, "PJSIP/1-1", None, None, Target::All),
+        Err(ParkingError::NoServerYet { .. })
+    ));
     let id = w.conn.get_parking_lots(w.now, Target::Server(2)).unwrap();
     let sent = w.sent();
     assert!(sent[0].is("AMIServerID", "2"), "the action names its server");
