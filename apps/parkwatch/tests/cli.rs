@@ -227,3 +227,39 @@ fn demo_watch_shows_live_traffic_without_asterisk() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn several_urls_are_several_servers() {
+    let Some(_g) = on_a_clean_pbx() else { return };
+    let Some(()) = sandbox::require("b") else { return };
+    let url_b = "tcp://amiuser:amisecret@127.0.0.1:5040";
+    let lots = json_of(&parkwatch(&["--url", URL, "--url", url_b, "--json", "lots"]));
+    let mut got: Vec<(u64, String, u64)> = lots
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["server_id"].as_u64().unwrap(),
+                l["name"].as_str().unwrap().to_owned(),
+                l["total_spaces"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (1, "default".into(), 20),
+            (1, "vip".into(), 10),
+            (2, "default".into(), 5),
+            (2, "sales".into(), 3)
+        ]
+    );
+    let only_b = json_of(&parkwatch(&["--url", URL, "--url", url_b, "--json", "--server", "2", "lots"]));
+    assert!(only_b.as_array().unwrap().iter().all(|l| l["server_id"] == 2));
+    // Space 701 is empty on both: retrieve refuses, naming why.
+    let out = parkwatch(&["--url", URL, "--url", url_b, "retrieve", "701", "--to", "Local/s@hold"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing is parked"));
+}
