@@ -412,11 +412,6 @@ fn field_index(key: &[u8]) -> Option<usize> {
     candidates.iter().find(|(name, _)| is(name)).map(|(_, i)| *i)
 }
 
-#[allow(dead_code)]
-fn first(m: &Message, keys: &[&str]) -> Option<String> {
-    keys.iter().find_map(|k| m.get_str(k)).map(|v| v.into_owned())
-}
-
 fn num(m: &Message, keys: &[&str]) -> Option<u64> {
     keys.iter().find_map(|k| m.get_str(k)).and_then(|v| v.trim().parse::<u64>().ok())
 }

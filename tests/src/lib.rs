@@ -8,7 +8,6 @@ use ami_parking::ami_codec::{Decoded, Decoder};
 use ami_parking::{
     Connection, ConnectionConfig, Message, Output, ParkingOptions, Request, Target, Timestamp,
 };
-use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -350,11 +349,6 @@ pub fn decode_chunked(data: &[u8], cuts: &[usize]) -> (Vec<Vec<u8>>, Vec<Message
         .unwrap();
     }
     (banners, msgs)
-}
-
-/// A byte range helper for readable assertions.
-pub fn range(a: usize, b: usize) -> Range<usize> {
-    a..b
 }
 
 /// A connection driven by hand with wire text shaped exactly like the captures.

@@ -1,12 +1,12 @@
 //! The client: one task owns the link and the state machine; handles send it requests.
 
-use crate::endpoint::{Endpoint, Scheme};
+use crate::endpoint::Endpoint;
 use crate::link::{self, Link};
 use ami_parking::futures_signals::signal::Mutable;
 use ami_parking::{
-    AuthMethod, Connection, ConnectionConfig, ConnectionState, EventStream, Mode, Output, ParkedCall,
-    ParkingError, ParkingLot, ParkingOptions, ParkingStore, Reply, Request, RequestId, Retriever, Secret,
-    ServerId, Target, Timestamp,
+    AuthMethod, Connection, ConnectionConfig, ConnectionState, EventStream, Output, ParkedCall, ParkingError,
+    ParkingLot, ParkingOptions, ParkingStore, Reply, Request, RequestId, Retriever, Secret, ServerId, Target,
+    Timestamp,
 };
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -611,14 +611,5 @@ fn submit(
         Err(e) => {
             let _ = reply.send(Err(e));
         }
-    }
-}
-
-/// The connection mode an endpoint implies.
-pub fn mode_of(scheme: Scheme) -> Mode {
-    if scheme.is_websocket() {
-        Mode::Amiws
-    } else {
-        Mode::Ami
     }
 }

@@ -22,5 +22,5 @@ mod endpoint;
 mod link;
 mod ws;
 
-pub use client::{mode_of, now, Backoff, Client, ClientError, ClientOptions};
+pub use client::{now, Backoff, Client, ClientError, ClientOptions};
 pub use endpoint::{Endpoint, EndpointError, Scheme};
