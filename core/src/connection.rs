@@ -554,8 +554,10 @@ impl Connection {
             return;
         }
         let after = self.cfg.request_timeout;
-        // Partial fan-out answers are still answers.
-        if p.done.values().any(|r| r.is_ok()) {
+        // Partial fan-out answers are still answers (lists and plain actions; park and
+        // retrieve complete only on their events).
+        let partial_ok = p.req.is_list() || matches!(p.req, Request::Action(_));
+        if partial_ok && p.done.values().any(|r| r.is_ok()) {
             self.complete_ok(id);
             return;
         }
