@@ -295,6 +295,24 @@ async fn watch(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
     }
 }
 
+/// The one server that can act, or a clear refusal naming why: `none` when no server
+/// can, `several` (followed by their ids) when more than one can.
+fn exactly_one(
+    mut having: Vec<(Client, Target, ServerId)>,
+    what: &str,
+    none: &str,
+    several: &str,
+) -> Result<(Client, Target, ServerId), Failure> {
+    match having.len() {
+        1 => Ok(having.remove(0)),
+        0 => Err(Failure(format!("{what}: {none}"), 1)),
+        _ => {
+            let ids: Vec<String> = having.iter().map(|h| h.2.to_string()).collect();
+            Err(Failure(format!("{what}: {several} {}; pick one with --server", ids.join(", ")), 1))
+        }
+    }
+}
+
 /// Resolves once `c` is logged in (it keeps retrying in the background).
 async fn logged_in(c: &Client) {
     let mut states =
@@ -352,22 +370,12 @@ async fn park(
                 }
             }
         }
-        match having.len() {
-            1 => cands = having,
-            0 => {
-                return Err(Failure(format!("park {channel}: the channel exists on none of the servers"), 1))
-            }
-            _ => {
-                let ids: Vec<String> = having.iter().map(|h| h.2.to_string()).collect();
-                return Err(Failure(
-                    format!(
-                        "park {channel}: the channel exists on servers {}; pick one with --server",
-                        ids.join(", ")
-                    ),
-                    1,
-                ));
-            }
-        }
+        cands = vec![exactly_one(
+            having,
+            &format!("park {channel}"),
+            "the channel exists on none of the servers",
+            "the channel exists on servers",
+        )?];
     }
     let (c, target, _) = &cands[0];
     let (server_id, lot, space) =
@@ -394,20 +402,12 @@ async fn retrieve(
         .into_iter()
         .filter(|(c, _, id)| c.store().get_parked_call(*id, lot_name, space).is_some())
         .collect();
-    let (c, target, _) = match having.len() {
-        1 => &having[0],
-        0 => return Err(Failure(format!("retrieve {lot_name},{space}: nothing is parked there"), 1)),
-        _ => {
-            let ids: Vec<String> = having.iter().map(|h| h.2.to_string()).collect();
-            return Err(Failure(
-                format!(
-                    "retrieve {lot_name},{space}: occupied on servers {}; pick one with --server",
-                    ids.join(", ")
-                ),
-                1,
-            ));
-        }
-    };
+    let (c, target, _) = &exactly_one(
+        having,
+        &format!("retrieve {lot_name},{space}"),
+        "nothing is parked there",
+        "occupied on servers",
+    )?;
     let (server_id, lot, retriever) = c.retrieve_call_on(space, to, Some(lot_name), *target).await?;
     if cli.json {
         print_line(&json!({

@@ -43,8 +43,14 @@ fn clean() {
     wait_truth(PORT_A, |t| t.is_empty());
 }
 
-/// Reads stdout lines of a running parkwatch on a thread.
-fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
+/// Starts parkwatch with `args`; its stdout lines arrive on the receiver (read on a thread).
+fn spawn_parkwatch(args: &[&str]) -> (Child, mpsc::Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parkwatch"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let (tx, rx) = mpsc::channel();
     let out = child.stdout.take().unwrap();
     std::thread::spawn(move || {
@@ -54,7 +60,7 @@ fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
             }
         }
     });
-    rx
+    (child, rx)
 }
 
 fn next_json(rx: &mpsc::Receiver<String>, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
@@ -173,13 +179,7 @@ fn watch_streams_a_snapshot_then_events_and_recovers_from_kill_9() {
     let Some(_g) = on_a_clean_pbx() else { return };
     park_dialplan(PORT_A, "5551201", "default");
     wait_truth(PORT_A, |t| t.len() == 1);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_parkwatch"))
-        .args(["--url", URL, "--json", "watch"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let rx = lines_of(&mut child);
+    let (mut child, rx) = spawn_parkwatch(&["--url", URL, "--json", "watch"]);
     let snap = next_json(&rx, "snapshot", |v| v["type"] == "snapshot");
     assert_eq!(snap["calls"].as_array().unwrap().len(), 1);
     assert_eq!(snap["lots"].as_array().unwrap().len(), 2);
@@ -210,13 +210,7 @@ fn watch_streams_a_snapshot_then_events_and_recovers_from_kill_9() {
 
 #[test]
 fn demo_watch_shows_live_traffic_without_asterisk() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_parkwatch"))
-        .args(["--demo", "--demo-rate", "600", "--json", "watch"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let rx = lines_of(&mut child);
+    let (mut child, rx) = spawn_parkwatch(&["--demo", "--demo-rate", "600", "--json", "watch"]);
     let snap = next_json(&rx, "snapshot", |v| v["type"] == "snapshot");
     assert!(!snap["calls"].as_array().unwrap().is_empty(), "the demo keeps calls parked");
     let mut kinds = std::collections::BTreeSet::new();
