@@ -325,6 +325,12 @@ pub struct Connection {
     ping: Option<RequestId>,
     forced_login_id: Option<String>,
     state: ConnectionState,
+    /// When to try the automatic refresh again (it failed, e.g. Asterisk still booting).
+    refresh_retry: Option<(Timestamp, Target)>,
+    /// Automatic refreshes refused in a row (the retry delay doubles, up to a minute).
+    refresh_failures: u32,
+    /// The latest time the driver gave us.
+    now: Timestamp,
 }
 
 impl fmt::Debug for Connection {
@@ -378,6 +384,9 @@ impl Connection {
             ping: None,
             forced_login_id: None,
             state: ConnectionState::Disconnected,
+            refresh_retry: None,
+            refresh_failures: 0,
+            now,
         }
     }
 
@@ -438,7 +447,11 @@ impl Connection {
     /// When [`Connection::handle_timeout`] should be called next.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         let reqs = self.pending.values().map(|p| p.deadline);
-        reqs.chain(self.login_deadline).chain(self.next_poll).chain(self.next_ping).min()
+        reqs.chain(self.login_deadline)
+            .chain(self.next_poll)
+            .chain(self.next_ping)
+            .chain(self.refresh_retry.map(|(t, _)| t))
+            .min()
     }
 
     // ----- link events -----
@@ -453,6 +466,7 @@ impl Connection {
 
     /// The link is open. Raw AMI: wait for the banner, then log in. amiws: logged in now.
     pub fn handle_connected(&mut self, now: Timestamp) {
+        self.now = now;
         self.decoder.reset();
         match self.cfg.mode {
             Mode::Ami => {
@@ -466,8 +480,10 @@ impl Connection {
     }
 
     /// The link dropped: every pending request fails with `Disconnected`.
-    pub fn handle_disconnected(&mut self, _now: Timestamp) {
+    pub fn handle_disconnected(&mut self, now: Timestamp) {
+        self.now = now;
         self.link = Link::Down;
+        self.refresh_retry = None;
         self.login_deadline = None;
         self.next_poll = None;
         self.next_ping = None;
@@ -511,6 +527,15 @@ impl Connection {
 
     /// Time passed: fails requests past their deadline, sends keep-alives and polls.
     pub fn handle_timeout(&mut self, now: Timestamp) -> Result<(), ConnectionError> {
+        self.now = now;
+        if let Some((at, target)) = self.refresh_retry {
+            if at <= now {
+                self.refresh_retry = None;
+                if self.link == Link::Up {
+                    self.refresh_internal(now, target);
+                }
+            }
+        }
         if let Some(d) = self.login_deadline {
             if now >= d {
                 self.login_deadline = None;
@@ -575,6 +600,7 @@ impl Connection {
     /// Bytes from the AMI socket. An `Err` means the link must be closed (then call
     /// [`Connection::handle_disconnected`]).
     pub fn handle_input(&mut self, now: Timestamp, bytes: &[u8]) -> Result<(), ConnectionError> {
+        self.now = now;
         let mut dec = std::mem::take(&mut self.decoder);
         let mut fatal = None;
         let res = dec.decode(bytes, |item| {
@@ -599,6 +625,7 @@ impl Connection {
     /// One amiws text frame (as bytes: amiws may send invalid UTF-8). A frame that
     /// cannot be read is reported as [`Output::BadFrame`] and skipped.
     pub fn handle_frame(&mut self, now: Timestamp, frame: &[u8]) -> Result<(), ConnectionError> {
+        self.now = now;
         match amiws::decode_frame(frame) {
             Ok(f) => {
                 let server = f.server_id.unwrap_or(self.cfg.server_id);
@@ -1259,6 +1286,20 @@ impl Connection {
             self.store.loading_end();
         }
         let linger = result.is_ok() && p.expected.is_none() && p.req.is_list();
+        // An automatic refresh that Asterisk refused (e.g. modules still loading right
+        // after a restart) is tried again shortly, so the store does not stay stale.
+        if internal
+            && result.is_err()
+            && self.link == Link::Up
+            && matches!(p.req, Request::ParkingLots | Request::ParkedCalls { .. })
+            && self.refresh_retry.is_none()
+        {
+            let delay = REFRESH_RETRY * 2u32.saturating_pow(self.refresh_failures.min(6));
+            self.refresh_retry = Some((self.now + delay.min(Duration::from_secs(60)), p.target));
+            self.refresh_failures += 1;
+        } else if internal && result.is_ok() {
+            self.refresh_failures = 0;
+        }
         if !internal || result.is_err() {
             self.store.set_result(result.as_ref().map(|_| ()));
         }
@@ -1290,6 +1331,10 @@ impl Connection {
         }
     }
 }
+
+/// Delay before an automatic refresh that failed is tried again (doubling after each
+/// failure in a row, up to a minute).
+const REFRESH_RETRY: Duration = Duration::from_secs(1);
 
 fn is_interesting_event(name: &[u8]) -> bool {
     const NAMES: [&[u8]; 7] = [

@@ -182,3 +182,28 @@ fn non_parking_events_are_passed_over_cheaply_but_answers_are_not() {
     w.feed(&format!("Response: Success\r\nActionID: {a}\r\nMessage: Originate successfully queued\r\n\r\n"));
     assert!(matches!(w.reply(id), Some(Ok(Reply::Response(_)))));
 }
+
+#[test]
+fn a_refused_automatic_refresh_is_tried_again() {
+    // Right after a restart Asterisk accepts logins before res_parking is loaded.
+    let mut w = Wire::ami(ParkingOptions::default());
+    let first = w.sent();
+    assert_eq!(first.len(), 2);
+    for a in &first {
+        w.feed(&format!(
+            "Response: Error\r\nActionID: {}\r\nMessage: Invalid/unknown command\r\n\r\n",
+            aid(a)
+        ));
+    }
+    assert!(w.sent().is_empty(), "not at once");
+    w.advance(Duration::from_millis(1000));
+    let again = w.sent();
+    let names: Vec<String> = again.iter().map(|m| m.get_str("Action").unwrap().into_owned()).collect();
+    assert_eq!(names, vec!["Parkinglots", "ParkedCalls"]);
+    // Answered this time: the store is synced and nothing more is sent.
+    w.feed(&parking_lots_answer(&aid(&again[0]), &[("default", 701, 720, 45)]));
+    w.feed(&parked_calls_answer(&aid(&again[1]), &[]));
+    assert!(w.conn.store().is_synced(1));
+    w.advance(Duration::from_secs(5));
+    assert!(w.sent().is_empty());
+}
