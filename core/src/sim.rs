@@ -299,11 +299,21 @@ impl SimPbx {
         }
     }
 
+    /// Writes an event to the client of `server`, once it has logged in.
     fn emit(&mut self, server: ServerId, m: Message) {
+        self.write(server, m, true);
+    }
+
+    /// Writes the answer to one of the client's actions (sent even before login).
+    fn answer(&mut self, server: ServerId, m: Message) {
+        self.write(server, m, false);
+    }
+
+    fn write(&mut self, server: ServerId, m: Message, needs_login: bool) {
         let wire = self.wire;
         let mut frame = Vec::new();
         if let Ok(s) = self.srv(server) {
-            if !s.client || !s.logged_in {
+            if !s.client || (needs_login && !s.logged_in) {
                 return;
             }
             match wire {
@@ -687,14 +697,11 @@ impl SimPbx {
         };
         let send = |pbx: &mut SimPbx, pairs: Vec<(String, String)>| {
             let m = Message::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            pbx.emit(server, m);
+            pbx.answer(server, m);
         };
         let logged_in = self.srv_ref(server).is_some_and(|s| s.logged_in);
         if !logged_in && name != "login" {
-            if let Ok(s) = self.srv(server) {
-                // Before login Asterisk answers only Login/Logoff/Challenge.
-                s.logged_in = true;
-            }
+            // Before login Asterisk answers only Login/Logoff/Challenge.
             send(
                 self,
                 with_id(vec![
@@ -702,16 +709,13 @@ impl SimPbx {
                     ("Message".into(), "Permission denied".into()),
                 ]),
             );
-            if let Ok(s) = self.srv(server) {
-                s.logged_in = false;
-            }
             return;
         }
         match name.as_str() {
             "login" => {
                 let ok = a.is("Username", "amiuser") && a.get_str("Secret").as_deref() == Some("amisecret");
                 if let Ok(s) = self.srv(server) {
-                    s.logged_in = true;
+                    s.logged_in = ok;
                 }
                 if ok {
                     send(
@@ -739,9 +743,6 @@ impl SimPbx {
                             ("Message".into(), "Authentication failed".into()),
                         ]),
                     );
-                    if let Ok(s) = self.srv(server) {
-                        s.logged_in = false;
-                    }
                 }
             }
             "logoff" => {

@@ -66,6 +66,11 @@ fn kinds(events: &[&ParkingEvent]) -> Vec<(&'static str, u32, String)> {
     events.iter().map(|e| (e.kind(), e.call().parking_space, e.call().parking_lot.to_string())).collect()
 }
 
+/// Events as (server, kind, space), for the multi-server captures.
+fn by_server(r: &Replay) -> Vec<(u32, &'static str, u32)> {
+    r.parking_events().iter().map(|e| (e.call().server_id, e.kind(), e.call().parking_space)).collect()
+}
+
 #[test]
 fn lists_park_retrieve_timeout_ends_in_asterisks_state() {
     let cap = TcpCapture::load("lists-park-retrieve-timeout");
@@ -189,8 +194,7 @@ fn two_server_amiws_capture_keeps_separate_state_per_server() {
         }
         o => panic!("{o:?}"),
     }
-    let ev: Vec<(u32, &str, u32)> =
-        r.parking_events().iter().map(|e| (e.call().server_id, e.kind(), e.call().parking_space)).collect();
+    let ev = by_server(&r);
     assert_eq!(
         ev,
         vec![
@@ -242,8 +246,7 @@ fn amiws_restart_capture_gives_up_every_call_and_resyncs() {
         }
         o => panic!("{o:?}"),
     }
-    let ev: Vec<(u32, &str, u32)> =
-        r.parking_events().iter().map(|e| (e.call().server_id, e.kind(), e.call().parking_space)).collect();
+    let ev = by_server(&r);
     assert_eq!(
         ev,
         vec![
