@@ -1,7 +1,7 @@
 //! Typed errors. Messages say what failed and what to do; secrets never appear.
 
-use crate::ami_codec::{DecodeError, EncodeError};
-use crate::model::ServerId;
+use crate::parking::model::ServerId;
+use crate::wire::ami_codec::{DecodeError, EncodeError};
 use std::time::Duration;
 
 /// Why a request (list, park, retrieve, any action) failed.
@@ -52,14 +52,14 @@ pub enum ParkingError {
         reason: String,
     },
     /// Refused without sending anything: the store knows the space is empty.
-    #[error("nothing is parked in space {space} of lot {lot} on server {server_id}; nothing to retrieve")]
+    #[error("nothing is parked in space {space} of lot {lot}{}; nothing to retrieve", on_server(*server_id))]
     SpaceEmpty {
         /// The lot.
         lot: String,
         /// The space.
         space: u32,
         /// The server.
-        server_id: ServerId,
+        server_id: Option<ServerId>,
     },
     /// The action could not be encoded (header injection, too long, too many lines).
     #[error("the action cannot be sent: {0}")]
@@ -104,10 +104,15 @@ pub enum ConnectionError {
         /// Asterisk's message.
         message: String,
     },
-    /// The server answered something that is not AMI.
-    #[error("the server does not speak AMI: {0}")]
-    Protocol(String),
+    /// The login could not be encoded (a user name or events filter with a line
+    /// break, or too long); nothing was sent.
+    #[error("the login cannot be sent: {0}; check the AMI user name and events filter")]
+    LoginNotSent(EncodeError),
     /// No answer to the keep-alive Ping or the login in time.
-    #[error("Asterisk stopped answering ({0} without a reply)")]
+    #[error("the server stopped answering ({0} without a reply)")]
     Unresponsive(String),
+}
+
+fn on_server(server_id: Option<ServerId>) -> String {
+    server_id.map(|s| format!(" on server {s}")).unwrap_or_default()
 }

@@ -23,39 +23,43 @@
 //! assert!(conn.store().is_loading_now());
 //! ```
 //!
-//! Crate map: [`ami_codec`] (raw AMI framing), [`amiws`] (amiws frames),
-//! [`Connection`] (the state machine), [`ParkingStore`] (the signals), [`model`]
-//! (lots and calls), [`ParkingEvent`], [`ParkingOptions`].
+//! # Rooms
+//! Three layers, each a folder, each knowing only the ones below it:
+//! - [`wire`]: bytes and frames to typed messages (AMI framing, amiws frames,
+//!   messages and actions, C-escaping, and the classification of every message the
+//!   core acts on: [`wire::inbound`]);
+//! - [`parking`]: the domain (model, events, options) and the [`ParkingStore`] that
+//!   turns typed messages into signals;
+//! - `connection`: the [`Connection`] state machine, a façade of `handle_*` and
+//!   `poll_*` methods over one file per piece of state (login, ActionIDs, requests,
+//!   target, lists, fan-out, refresh, keep-alive, timers).
+//!
+//! Beside them, [`sim`] (feature `sim`) is the reference model of Asterisk's
+//! res_parking: the PBX, one function per action, and the wire builders the tests use.
 
 #![forbid(unsafe_code)]
 
-mod action;
-pub mod ami_codec;
-pub mod amiws;
 mod connection;
 mod error;
-mod escape;
-mod event;
-mod message;
-pub mod model;
-mod options;
+pub mod parking;
 #[cfg(feature = "sim")]
 pub mod sim;
-mod store;
 mod time;
+pub mod wire;
 
-pub use action::Action;
 pub use connection::{
-    AuthMethod, Connection, ConnectionConfig, Mode, Output, Reply, Request, RequestId, Secret, Target,
+    pick_server, AuthMethod, Connection, ConnectionConfig, Mode, Output, Reply, Request, RequestId, Secret,
+    Target,
 };
 pub use error::{ConnectionError, ParkingError};
-pub use escape::unescape_c;
-pub use event::{ParkingEvent, ResyncChange};
-pub use message::Message;
-pub use model::{LotKey, ParkedCall, ParkingLot, Retriever, ServerId};
-pub use options::{CallCallback, CallFilter, CallTransform, ParkingOptions, RetrievedCallback};
-pub use store::{ConnectionState, EventStream, ParkingStore, Subscription};
+pub use parking::model;
+pub use parking::{
+    CallCallback, CallFilter, CallTransform, ConnectionState, EventStream, LotKey, ParkedCall, ParkingEvent,
+    ParkingLot, ParkingOptions, ParkingStore, ResyncChange, RetrievedCallback, Retriever, ServerId,
+    Subscription,
+};
 pub use time::Timestamp;
+pub use wire::{ami_codec, amiws, unescape_c, Action, Message};
 
 /// Re-export of futures-signals, so users name the same version.
 pub use futures_signals;

@@ -5,6 +5,7 @@
 #![allow(missing_docs)]
 
 use ami_parking::ami_codec::{Decoded, Decoder};
+use ami_parking::sim::{wire as sim_wire, Findslot, SimCall, SimLot};
 use ami_parking::{
     Connection, ConnectionConfig, Message, Output, ParkingOptions, Request, Target, Timestamp,
 };
@@ -101,19 +102,7 @@ pub fn load_amiws(name: &str) -> Vec<AmiwsLine> {
         .filter(|l| !l.is_empty())
         .map(|l| match l.strip_prefix(b">>> ") {
             Some(sent) => {
-                let mut wrapped = b"{\"data\": ".to_vec();
-                wrapped.extend_from_slice(sent);
-                wrapped.push(b'}');
-                let f = ami_parking::amiws::decode_frame(&wrapped).expect("sent frame");
-                let mut m = Message::new();
-                let mut server = None;
-                for (k, v) in f.data.iter() {
-                    if k.eq_ignore_ascii_case(b"AMIServerID") {
-                        server = std::str::from_utf8(v).ok().and_then(|s| s.parse().ok());
-                    } else {
-                        m.push(k, v);
-                    }
-                }
+                let (m, server) = ami_parking::amiws::decode_action_frame(sent).expect("sent frame");
                 AmiwsLine::Sent(m, server)
             }
             None => AmiwsLine::Frame(l.to_vec()),
@@ -358,7 +347,25 @@ pub struct Wire {
     pub outputs: Vec<Output>,
 }
 
-/// The parkee block Asterisk 22 writes (field order as in the captures).
+/// A call as the hand-made tests describe it, parked `elapsed` seconds before
+/// `now` with `remaining` seconds left.
+fn call(
+    lot: &str,
+    space: u32,
+    uid: &str,
+    channel: &str,
+    caller: &str,
+    remaining: u64,
+    elapsed: u64,
+) -> (SimCall, Timestamp) {
+    let now = Timestamp::from_unix_millis(1_000_000_000);
+    let mut c = SimCall::example(lot, space, uid, caller, now.saturating_sub(Duration::from_secs(elapsed)));
+    c.channel = channel.into();
+    c.deadline = Some(now + Duration::from_secs(remaining));
+    (c, now)
+}
+
+/// The parkee block and parking tail Asterisk 22 writes (the model's builders), as text.
 pub fn parkee_block(
     lot: &str,
     space: u32,
@@ -368,22 +375,17 @@ pub fn parkee_block(
     remaining: u64,
     elapsed: u64,
 ) -> String {
-    format!(
-        "ParkeeChannel: {channel}\r\nParkeeChannelState: 6\r\nParkeeChannelStateDesc: Up\r\nParkeeCallerIDNum: {caller}\r\n\
-ParkeeCallerIDName: Customer {caller}\r\nParkeeConnectedLineNum: {caller}\r\nParkeeConnectedLineName: Cust {caller}\r\n\
-ParkeeLanguage: en\r\nParkeeAccountCode: \r\nParkeeContext: caller\r\nParkeeExten: s\r\nParkeePriority: 4\r\n\
-ParkeeUniqueid: {uid}\r\nParkeeLinkedid: {uid}\r\nParkerDialString: Local/s@hold\r\nParkinglot: {lot}\r\n\
-ParkingSpace: {space}\r\nParkingTimeout: {remaining}\r\nParkingDuration: {elapsed}\r\n"
-    )
+    let (c, now) = call(lot, space, uid, channel, caller, remaining, elapsed);
+    let mut m = Message::new();
+    sim_wire::parkee_block(&mut m, &c);
+    sim_wire::parking_tail(&mut m, &c, now);
+    sim_wire::to_text(&[m]).trim_end_matches("\r\n").to_string() + "\r\n"
 }
 
-/// A live parking event (`Privilege: call,all`, no ActionID).
+/// A live parking event (`Privilege: call,all`, no ActionID), 45 s left.
 pub fn live_event(event: &str, lot: &str, space: u32, uid: &str, caller: &str) -> String {
-    let chan = format!("Local/s@hold-{uid};1");
-    format!(
-        "Event: {event}\r\nPrivilege: call,all\r\n{}\r\n",
-        parkee_block(lot, space, uid, &chan, caller, 45, 0)
-    )
+    let (c, now) = call(lot, space, uid, &format!("Local/s@hold-{uid};1"), caller, 45, 0);
+    sim_wire::to_text(&[sim_wire::live_event(event, &c, now, None)])
 }
 
 /// A `ParkedCall` list item (no Privilege, ActionID last).
@@ -396,37 +398,28 @@ pub fn list_item(
     remaining: u64,
     elapsed: u64,
 ) -> String {
-    let chan = format!("Local/s@hold-{uid};1");
-    format!(
-        "Event: ParkedCall\r\n{}ActionID: {action_id}\r\n\r\n",
-        parkee_block(lot, space, uid, &chan, caller, remaining, elapsed)
-    )
+    let (c, now) = call(lot, space, uid, &format!("Local/s@hold-{uid};1"), caller, remaining, elapsed);
+    sim_wire::to_text(&[sim_wire::list_item(action_id, &c, now)])
 }
 
-/// A whole `ParkedCalls` answer.
+/// A whole `ParkedCalls` answer; each call has 42 s left and was parked 3 s ago.
 pub fn parked_calls_answer(action_id: &str, items: &[(&str, u32, &str, &str)]) -> String {
-    let mut s = format!("Response: Success\r\nActionID: {action_id}\r\nEventList: start\r\nMessage: Parked calls will follow\r\n\r\n");
-    for (lot, space, uid, caller) in items {
-        s += &list_item(action_id, lot, *space, uid, caller, 42, 3);
-    }
-    s += &format!(
-        "Event: ParkedCallsComplete\r\nActionID: {action_id}\r\nEventList: Complete\r\nListItems: {n}\r\nTotal: {n}\r\n\r\n",
-        n = items.len()
-    );
-    s
+    let calls: Vec<(SimCall, Timestamp)> = items
+        .iter()
+        .map(|(lot, space, uid, caller)| {
+            call(lot, *space, uid, &format!("Local/s@hold-{uid};1"), caller, 42, 3)
+        })
+        .collect();
+    let now = calls.first().map(|c| c.1).unwrap_or_default();
+    let calls: Vec<SimCall> = calls.into_iter().map(|c| c.0).collect();
+    sim_wire::to_text(&sim_wire::parked_calls_answer(action_id, &calls, now))
 }
 
 /// A whole `Parkinglots` answer for lots `(name, start, stop, timeout)`.
 pub fn parking_lots_answer(action_id: &str, lots: &[(&str, u32, u32, u32)]) -> String {
-    let mut s = format!("Response: Success\r\nActionID: {action_id}\r\nEventList: start\r\nMessage: Parking lots will follow\r\n\r\n");
-    for (name, a, b, t) in lots {
-        s += &format!("Event: Parkinglot\r\nActionID: {action_id}\r\nName: {name}\r\nStartSpace: {a}\r\nStopSpace: {b}\r\nTimeout: {t}\r\n\r\n");
-    }
-    s += &format!(
-        "Event: ParkinglotsComplete\r\nActionID: {action_id}\r\nEventList: Complete\r\nListItems: {}\r\n\r\n",
-        lots.len()
-    );
-    s
+    let lots: Vec<SimLot> =
+        lots.iter().map(|(n, a, b, t)| SimLot::new(n, *a, *b, u64::from(*t), Findslot::Next)).collect();
+    sim_wire::to_text(&sim_wire::parking_lots_answer(action_id, &lots))
 }
 
 impl Wire {
@@ -516,10 +509,11 @@ impl Wire {
         let mut out = Vec::new();
         while let Some(b) = self.conn.poll_transmit() {
             if self.conn.config().mode == ami_parking::Mode::Amiws {
-                let mut wrapped = b"{\"data\": ".to_vec();
-                wrapped.extend_from_slice(&b);
-                wrapped.push(b'}');
-                out.push(ami_parking::amiws::decode_frame(&wrapped).expect("sent frame").data);
+                let (mut m, server) = ami_parking::amiws::decode_action_frame(&b).expect("sent frame");
+                if let Some(s) = server {
+                    m.push(b"AMIServerID", s.to_string().as_bytes());
+                }
+                out.push(m);
             } else {
                 let mut d = Decoder::new().without_banner();
                 d.decode(&b, |i| {

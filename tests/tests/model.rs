@@ -488,11 +488,11 @@ impl Harness {
                     self.connected = false;
                     self.pump();
                 }
-                self.pbx.restart(self.now, server);
+                self.pbx.restart(server);
             }
             Wire::Amiws => {
                 // amiws logs in again by itself; the client resyncs that server.
-                self.pbx.restart(self.now, server);
+                self.pbx.restart(server);
                 if self.connected {
                     self.pump();
                     self.resync_expectation(Some(server));

@@ -1,19 +1,15 @@
 //! The client: one task owns the link and the state machine; handles send it requests.
 
 use crate::endpoint::Endpoint;
-use crate::link::{self, Link};
 use ami_parking::futures_signals::signal::Mutable;
 use ami_parking::{
-    AuthMethod, Connection, ConnectionConfig, ConnectionState, EventStream, Output, ParkedCall, ParkingError,
-    ParkingLot, ParkingOptions, ParkingStore, Reply, Request, RequestId, Retriever, Secret, ServerId, Target,
-    Timestamp,
+    AuthMethod, Connection, ConnectionConfig, ConnectionState, EventStream, ParkedCall, ParkingError,
+    ParkingLot, ParkingOptions, ParkingStore, Reply, Request, Retriever, Secret, ServerId, Target, Timestamp,
 };
 use futures_util::StreamExt;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
 /// Reconnect policy: exponential backoff with jitter, capped.
@@ -101,7 +97,7 @@ impl ClientOptions {
         }
     }
 
-    fn connection_config(&self) -> ConnectionConfig {
+    pub(crate) fn connection_config(&self) -> ConnectionConfig {
         let mut cfg = if self.endpoint.scheme.is_websocket() {
             ConnectionConfig::amiws()
         } else {
@@ -114,9 +110,9 @@ impl ClientOptions {
                 .unwrap_or_default();
             let mut c = ConnectionConfig::ami(self.endpoint.username.clone(), "");
             c.secret = secret;
-            c.keepalive_interval = self.keepalive;
             c
         };
+        cfg.keepalive_interval = self.keepalive;
         cfg.auth = self.auth;
         cfg.server_id = self.server_id;
         cfg.request_timeout = self.request_timeout;
@@ -159,7 +155,7 @@ pub enum ClientError {
     Unexpected(String),
 }
 
-enum Command {
+pub(crate) enum Command {
     Request(Request, Target, oneshot::Sender<Result<Reply, ParkingError>>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -210,7 +206,7 @@ impl Client {
         let endpoint = options.endpoint.clone();
         let conn = Connection::with_store(options.connection_config(), store.clone(), now());
         let state = Mutable::new(ConnectionState::Connecting);
-        tokio::spawn(run(options, conn, rx, state.clone()));
+        tokio::spawn(crate::driver::run(options, conn, rx, state.clone()));
         Client { tx, store, endpoint, state }
     }
 
@@ -361,255 +357,6 @@ impl Client {
         let (tx, rx) = oneshot::channel();
         if self.tx.send(Command::Shutdown(tx)).is_ok() {
             let _ = rx.await;
-        }
-    }
-}
-
-enum End {
-    Shutdown(oneshot::Sender<()>),
-    Failed(String),
-    Dropped,
-}
-
-/// Writes a state the transport decides (connecting, reconnecting, stopped) to the
-/// client and the store.
-struct States {
-    client: Mutable<ConnectionState>,
-    store: ParkingStore,
-}
-
-impl States {
-    fn set(&self, s: ConnectionState) {
-        self.store.set_connection_state(s.clone());
-        self.client.set_neq(s);
-    }
-}
-
-async fn run(
-    opts: ClientOptions,
-    mut conn: Connection,
-    mut rx: mpsc::UnboundedReceiver<Command>,
-    client_state: Mutable<ConnectionState>,
-) {
-    let store = States { client: client_state, store: conn.store().clone() };
-    let mut attempt: u32 = 0;
-    let mut waiting: HashMap<RequestId, oneshot::Sender<Result<Reply, ParkingError>>> = HashMap::new();
-    loop {
-        if attempt == 0 {
-            store.set(ConnectionState::Connecting);
-        }
-        let end = match link::open(&opts.endpoint, opts.tls_ca_file.as_deref()).await {
-            Ok(l) => {
-                conn.handle_connected(now());
-                drive(
-                    &mut conn,
-                    l,
-                    &mut rx,
-                    &mut waiting,
-                    &mut attempt,
-                    &store.client,
-                    opts.keepalive,
-                    opts.request_timeout,
-                )
-                .await
-            }
-            Err(e) => End::Failed(e),
-        };
-        conn.handle_disconnected(now());
-        flush_outputs(&mut conn, &mut waiting, &store.client);
-        let reason = match end {
-            End::Shutdown(done) => {
-                store.set(ConnectionState::Stopped);
-                let _ = done.send(());
-                return;
-            }
-            End::Dropped => {
-                store.set(ConnectionState::Stopped);
-                return;
-            }
-            End::Failed(r) => r,
-        };
-        attempt += 1;
-        store.set(ConnectionState::Reconnecting { attempt, last_error: reason });
-        let delay = opts.reconnect.delay(attempt, rand::random::<f64>());
-        let sleep = tokio::time::sleep(delay);
-        tokio::pin!(sleep);
-        // While waiting, requests fail at once (not logged in) instead of hanging.
-        loop {
-            tokio::select! {
-                _ = &mut sleep => break,
-                cmd = rx.recv() => match cmd {
-                    None => { store.set(ConnectionState::Stopped); return; }
-                    Some(Command::Shutdown(done)) => {
-                        store.set(ConnectionState::Stopped);
-                        let _ = done.send(());
-                        return;
-                    }
-                    // Not logged in: the core refuses at once.
-                    Some(Command::Request(req, target, reply)) => submit(&mut conn, &mut waiting, req, target, reply),
-                },
-            }
-        }
-    }
-}
-
-fn flush_outputs(
-    conn: &mut Connection,
-    waiting: &mut HashMap<RequestId, oneshot::Sender<Result<Reply, ParkingError>>>,
-    state: &Mutable<ConnectionState>,
-) {
-    while let Some(o) = conn.poll_output() {
-        match o {
-            Output::Reply { id, result } => {
-                if let Some(tx) = waiting.remove(&id) {
-                    let _ = tx.send(result);
-                }
-            }
-            Output::State(s) => state.set_neq(s),
-            _ => {}
-        }
-    }
-}
-
-fn sleep_until_ts(ts: Option<Timestamp>) -> tokio::time::Sleep {
-    let d = match ts {
-        Some(t) => t.saturating_duration_since(now()),
-        None => Duration::from_secs(3600),
-    };
-    tokio::time::sleep(d)
-}
-
-/// Runs one open link until it drops, fails, or the client shuts down.
-#[allow(clippy::too_many_arguments)]
-async fn drive(
-    conn: &mut Connection,
-    link: Link,
-    rx: &mut mpsc::UnboundedReceiver<Command>,
-    waiting: &mut HashMap<RequestId, oneshot::Sender<Result<Reply, ParkingError>>>,
-    attempt: &mut u32,
-    state: &Mutable<ConnectionState>,
-    keepalive: Duration,
-    pong_deadline: Duration,
-) -> End {
-    match link {
-        Link::Bytes(io) => {
-            let (mut r, mut w) = tokio::io::split(io);
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                while let Some(b) = conn.poll_transmit() {
-                    if let Err(e) = w.write_all(&b).await {
-                        return End::Failed(format!("write failed: {e}"));
-                    }
-                }
-                flush_outputs(conn, waiting, state);
-                if conn.is_logged_in() {
-                    *attempt = 0;
-                }
-                let sleep = sleep_until_ts(conn.poll_timeout());
-                tokio::select! {
-                    n = r.read(&mut buf) => match n {
-                        Ok(0) => return End::Failed("Asterisk closed the connection".into()),
-                        Ok(n) => if let Err(e) = conn.handle_input(now(), &buf[..n]) { return End::Failed(e.to_string()) },
-                        Err(e) => return End::Failed(format!("read failed: {e}")),
-                    },
-                    cmd = rx.recv() => match cmd {
-                        None => return End::Dropped,
-                        Some(Command::Shutdown(done)) => {
-                            conn.logoff();
-                            while let Some(b) = conn.poll_transmit() {
-                                let _ = w.write_all(&b).await;
-                            }
-                            let _ = w.flush().await;
-                            // Wait briefly for Asterisk's Goodbye and close.
-                            let _ = tokio::time::timeout(Duration::from_millis(500), async {
-                                loop {
-                                    match r.read(&mut buf).await { Ok(0) | Err(_) => break, Ok(_) => {} }
-                                }
-                            }).await;
-                            let _ = w.shutdown().await;
-                            return End::Shutdown(done);
-                        }
-                        Some(Command::Request(req, target, reply)) => submit(conn, waiting, req, target, reply),
-                    },
-                    _ = sleep => if let Err(e) = conn.handle_timeout(now()) { return End::Failed(e.to_string()) },
-                }
-            }
-        }
-        Link::Ws(mut r, mut w) => {
-            // WebSocket keep-alive: a ping when the link has been quiet for `keepalive`,
-            // and the link counts as dead when nothing answers within `request_timeout`.
-            let mut quiet_since = tokio::time::Instant::now();
-            let mut ping_sent: Option<tokio::time::Instant> = None;
-            loop {
-                while let Some(b) = conn.poll_transmit() {
-                    if let Err(e) = w.text(&b).await {
-                        return End::Failed(e);
-                    }
-                }
-                flush_outputs(conn, waiting, state);
-                if conn.is_logged_in() {
-                    *attempt = 0;
-                }
-                let sleep = sleep_until_ts(conn.poll_timeout());
-                let keepalive = match (ping_sent, keepalive.is_zero()) {
-                    (Some(t), _) => Some(t + pong_deadline),
-                    (None, false) => Some(quiet_since + keepalive),
-                    (None, true) => None,
-                };
-                let keepalive_sleep = tokio::time::sleep_until(
-                    keepalive.unwrap_or_else(|| quiet_since + Duration::from_secs(3600)),
-                );
-                tokio::select! {
-                    msg = r.next() => {
-                        quiet_since = tokio::time::Instant::now();
-                        ping_sent = None;
-                        match msg {
-                            Ok(crate::ws::WsIn::Data(frame)) => {
-                                if let Err(e) = conn.handle_frame(now(), &frame) { return End::Failed(e.to_string()) }
-                            }
-                            Ok(crate::ws::WsIn::Ping(p)) => {
-                                if let Err(e) = w.pong(&p).await { return End::Failed(e) }
-                            }
-                            Ok(crate::ws::WsIn::Pong) => {}
-                            Ok(crate::ws::WsIn::Close) => return End::Failed("amiws closed the connection".into()),
-                            Err(e) => return End::Failed(e),
-                        }
-                    }
-                    cmd = rx.recv() => match cmd {
-                        None => return End::Dropped,
-                        Some(Command::Shutdown(done)) => {
-                            w.close().await;
-                            return End::Shutdown(done);
-                        }
-                        Some(Command::Request(req, target, reply)) => submit(conn, waiting, req, target, reply),
-                    },
-                    _ = sleep => if let Err(e) = conn.handle_timeout(now()) { return End::Failed(e.to_string()) },
-                    _ = keepalive_sleep, if keepalive.is_some() => {
-                        if ping_sent.is_some() {
-                            return End::Failed(format!("amiws stopped answering (no pong within {pong_deadline:?})"));
-                        }
-                        if let Err(e) = w.ping().await { return End::Failed(e) }
-                        ping_sent = Some(tokio::time::Instant::now());
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn submit(
-    conn: &mut Connection,
-    waiting: &mut HashMap<RequestId, oneshot::Sender<Result<Reply, ParkingError>>>,
-    req: Request,
-    target: Target,
-    reply: oneshot::Sender<Result<Reply, ParkingError>>,
-) {
-    match conn.request(now(), req, target) {
-        Ok(id) => {
-            waiting.insert(id, reply);
-        }
-        Err(e) => {
-            let _ = reply.send(Err(e));
         }
     }
 }

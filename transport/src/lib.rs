@@ -4,7 +4,7 @@
 //! (`tcp://user[:secret]@host[:5038]`) or TLS (`tls://`, rustls), and amiws over
 //! WebSocket (`ws://`, `wss://`: tungstenite's handshake, then a frame layer that
 //! takes amiws's text frames as bytes, since amiws writes non-UTF-8 caller names
-//! into them). One tokio task owns the socket
+//! into them; the frame codec is sans-IO: [`ws_codec`]). One tokio task owns the socket
 //! and the state machine; [`Client`] is a cloneable handle with the core's requests
 //! as async methods and the store's signals. The task reconnects with capped
 //! exponential backoff and jitter, resyncs after every (re)login, fails pending
@@ -18,9 +18,12 @@
 mod client;
 #[cfg(feature = "demo")]
 pub mod demo;
+mod driver;
 mod endpoint;
 mod link;
+mod stream;
 mod ws;
+pub mod ws_codec;
 
 pub use client::{now, Backoff, Client, ClientError, ClientOptions};
 pub use endpoint::{Endpoint, EndpointError, Scheme};

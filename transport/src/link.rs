@@ -1,17 +1,11 @@
 //! Opening the byte stream: TCP, TLS over TCP, and the WebSocket handshake.
 
 use crate::endpoint::{Endpoint, Scheme};
+use crate::stream::BoxIo;
 use crate::ws::{self, WsReader, WsWriter};
 use std::path::Path;
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-
-/// A byte stream: plain TCP or TLS.
-pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
-pub(crate) type BoxIo = Box<dyn Io>;
 
 /// An open link.
 pub(crate) enum Link {

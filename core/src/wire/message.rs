@@ -62,7 +62,7 @@ impl Message {
     }
 
     /// The headers in wire order, as `(key, value)` byte slices.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + Clone + '_ {
         self.fields.iter().map(move |&(ks, ke, ve)| {
             (&self.buf[ks as usize..ke as usize], &self.buf[ke as usize..ve as usize])
         })

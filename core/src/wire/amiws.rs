@@ -6,9 +6,9 @@
 //! non-UTF-8 bytes are copied raw. So frames are parsed here as bytes, by a small
 //! lenient parser that keeps `data` as ordered pairs; it never panics.
 
-use crate::action::Action;
-use crate::ami_codec::{check_action, EncodeError};
-use crate::message::Message;
+use crate::wire::action::Action;
+use crate::wire::ami_codec::{check_action, EncodeError};
+use crate::wire::message::Message;
 
 /// The `type` of an amiws frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +124,32 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame, FrameError> {
     let kind =
         kind.unwrap_or(if data.get("Event").is_some() { FrameType::Event } else { FrameType::Response });
     Ok(Frame { kind, server_id, server_name, data })
+}
+
+/// Decodes a frame a client sends amiws: a flat JSON object of action headers, with
+/// the server it names (`AMIServerID`) taken out. (What the model and the tests read
+/// from a client.)
+///
+/// ```
+/// let (action, server) = ami_parking::amiws::decode_action_frame(br#"{"Action":"Ping","AMIServerID":"2"}"#).unwrap();
+/// assert_eq!((action.get_str("Action").as_deref(), server), (Some("Ping"), Some(2)));
+/// ```
+pub fn decode_action_frame(bytes: &[u8]) -> Result<(Message, Option<u32>), FrameError> {
+    let mut wrapped = Vec::with_capacity(bytes.len() + 10);
+    wrapped.extend_from_slice(b"{\"data\": ");
+    wrapped.extend_from_slice(bytes);
+    wrapped.push(b'}');
+    let f = decode_frame(&wrapped)?;
+    let mut action = Message::with_capacity(f.data.len(), 128);
+    let mut server = None;
+    for (k, v) in f.data.iter() {
+        if k.eq_ignore_ascii_case(b"AMIServerID") {
+            server = std::str::from_utf8(v).ok().and_then(|v| v.parse().ok());
+        } else {
+            action.push(k, v);
+        }
+    }
+    Ok((action, server))
 }
 
 struct Parser<'a> {

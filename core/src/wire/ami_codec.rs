@@ -6,8 +6,8 @@
 //! the input: looking at the event name costs nothing, and only the messages the
 //! caller cares about are turned into a [`Message`] with a header list.
 
-use crate::action::Action;
-use crate::message::Message;
+use crate::wire::action::Action;
+use crate::wire::message::Message;
 use memchr::memmem;
 use std::fmt;
 

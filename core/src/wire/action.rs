@@ -1,6 +1,6 @@
 //! Actions a client sends: an ordered header list starting with `Action:`.
 
-use crate::message::Message;
+use crate::wire::message::Message;
 use std::fmt;
 
 /// An AMI action: `Action: Name` followed by headers in order (repeats allowed).

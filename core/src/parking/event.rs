@@ -1,6 +1,6 @@
 //! Parking events: what changed, once per real change.
 
-use crate::model::{ParkedCall, Retriever};
+use crate::parking::model::{ParkedCall, Retriever};
 use std::sync::Arc;
 
 /// What a resync found different from the store.

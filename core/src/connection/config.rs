@@ -1,0 +1,115 @@
+//! How a connection is set up: link kind, login, caps, deadlines, parking options.
+
+use crate::parking::model::ServerId;
+use crate::parking::options::ParkingOptions;
+use crate::wire::ami_codec;
+use std::fmt;
+use std::time::Duration;
+
+/// What the link carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Raw AMI bytes (TCP or TLS to Asterisk).
+    Ami,
+    /// amiws JSON text frames (WebSocket to an amiws proxy, possibly several servers).
+    Amiws,
+}
+
+/// How to log in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthMethod {
+    /// `Secret:` in the Login action.
+    #[default]
+    Plain,
+    /// `Action: Challenge` then `Key: md5(challenge + secret)`: the secret never crosses the wire.
+    Md5,
+}
+
+/// A secret that never shows in Debug or Display output.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    /// The secret itself (only for sending it).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// True when no secret was given.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Configuration of one connection.
+///
+/// ```
+/// use ami_parking::{ConnectionConfig, Mode};
+/// let cfg = ConnectionConfig::ami("amiuser", "amisecret");
+/// assert!(!format!("{cfg:?}").contains("amisecret"));
+/// assert_eq!(ConnectionConfig::amiws().mode, Mode::Amiws);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    /// Raw AMI or amiws.
+    pub mode: Mode,
+    /// AMI user (raw AMI only; amiws logs in itself).
+    pub username: String,
+    /// AMI secret.
+    pub secret: Secret,
+    /// Plain or MD5 challenge login.
+    pub auth: AuthMethod,
+    /// `Events:` sent with Login (e.g. `call,system`); `None` sends none (all the user may read).
+    pub events: Option<String>,
+    /// Server id given to a raw AMI connection's server (default 1).
+    pub server_id: ServerId,
+    /// Deadline of every request (default 10 s).
+    pub request_timeout: Duration,
+    /// Keep-alive period: raw AMI sends an AMI `Ping` this often; behind amiws the
+    /// core asks for a WebSocket ping ([`Connection::poll_ping`](crate::Connection::poll_ping))
+    /// when the link has been quiet this long. Either way the link counts as dead when
+    /// nothing answers within `request_timeout`. Zero = off (default 30 s; off for
+    /// [`ConnectionConfig::amiws`], where the transport sets it).
+    pub keepalive_interval: Duration,
+    /// Cap on one server message (default 1 MiB).
+    pub max_message_bytes: usize,
+    /// Distinguishes this client's ActionIDs from other clients' behind one amiws.
+    /// `None` derives one from the time and a process-wide counter; the transport sets
+    /// a random one.
+    pub instance_id: Option<u64>,
+    /// The parking options (lot, auto refresh, poll interval, callbacks, filter).
+    pub parking: ParkingOptions,
+}
+
+impl ConnectionConfig {
+    /// Raw AMI with a plain login.
+    pub fn ami(username: impl Into<String>, secret: impl Into<String>) -> Self {
+        Self {
+            mode: Mode::Ami,
+            username: username.into(),
+            secret: Secret::new(secret),
+            auth: AuthMethod::Plain,
+            events: None,
+            server_id: 1,
+            request_timeout: Duration::from_secs(10),
+            keepalive_interval: Duration::from_secs(30),
+            max_message_bytes: ami_codec::DEFAULT_MAX_MESSAGE_BYTES,
+            instance_id: None,
+            parking: ParkingOptions::default(),
+        }
+    }
+
+    /// amiws (no login of our own).
+    pub fn amiws() -> Self {
+        Self { mode: Mode::Amiws, keepalive_interval: Duration::ZERO, ..Self::ami("", "") }
+    }
+}

@@ -1,0 +1,106 @@
+//! Answers to our actions: responses, list items, list ends and `OriginateResponse`,
+//! collected into the request they belong to. A list ends per server; the request
+//! is answered once every expected server's list ended.
+
+use super::pending::Acc;
+use super::request::{Request, RequestId};
+use super::Connection;
+use crate::error::ParkingError;
+use crate::parking::model::ServerId;
+use crate::time::Timestamp;
+use crate::wire::inbound::{Answer, Response};
+
+impl Connection {
+    /// A response to request `id` from `server`.
+    pub(super) fn on_request_response(
+        &mut self,
+        now: Timestamp,
+        id: RequestId,
+        server: ServerId,
+        r: Response,
+    ) {
+        let Some(p) = self.pending.get_mut(&id) else {
+            return;
+        };
+        if !p.hears(server) {
+            return;
+        }
+        if !r.success {
+            let message = r.message.unwrap_or_else(|| "(no message)".into());
+            let err = ParkingError::Asterisk { action: p.req.name(), message, server_id: server };
+            self.server_done(now, id, server, Err(err));
+            return;
+        }
+        match &mut p.acc {
+            Acc::Park { accepted } => *accepted = true,
+            Acc::Action { response } => {
+                response.get_or_insert(r.msg);
+                self.server_done(now, id, server, Ok(()));
+            }
+            // Lists answer with their items; a retrieve with its events.
+            _ => {}
+        }
+    }
+
+    /// An event answering request `id` from `server`.
+    pub(super) fn on_answer(&mut self, now: Timestamp, id: RequestId, server: ServerId, answer: Answer) {
+        let Some(p) = self.pending.get_mut(&id) else {
+            return;
+        };
+        if !p.hears(server) {
+            return;
+        }
+        let complete_event = match &p.req {
+            Request::List { complete_event, .. } => complete_event.as_deref(),
+            _ => None,
+        };
+        let ends = p.req.is_list()
+            && match &answer {
+                Answer::End => true,
+                Answer::Item(m) => complete_event.is_some_and(|c| m.is("Event", c)),
+                _ => false,
+            };
+        match (&mut p.acc, answer) {
+            (_, _) if ends => self.list_complete(now, id, server),
+            (Acc::Retrieve, Answer::Originate { success: false, detail }) => {
+                let Request::Retrieve { lot, space, to_channel } = &p.req else { return };
+                let lot = lot.clone().unwrap_or_else(|| self.cfg.parking.default_parking_lot.clone());
+                let err = ParkingError::OriginateFailed {
+                    lot,
+                    space: *space,
+                    channel: to_channel.clone(),
+                    reason: detail,
+                };
+                self.server_done(now, id, server, Err(err));
+            }
+            (Acc::Calls { items, .. }, Answer::Call(call)) => items.entry(server).or_default().push(call),
+            (Acc::Lots { items, .. }, Answer::Lot(lot)) => items.entry(server).or_default().push(lot),
+            (Acc::List { items }, Answer::Item(m)) => items.entry(server).or_default().push(m),
+            _ => {}
+        }
+    }
+
+    /// `server`'s list for request `id` ended: the store takes it, and the server is done.
+    fn list_complete(&mut self, now: Timestamp, id: RequestId, server: ServerId) {
+        let Some(p) = self.pending.get_mut(&id) else {
+            return;
+        };
+        match (&mut p.acc, &p.req) {
+            (Acc::Lots { items, lots }, _) => {
+                let listed = items.remove(&server).unwrap_or_default();
+                self.store.apply_lots(server, listed.clone());
+                lots.extend(listed);
+            }
+            (Acc::Calls { window, items, calls }, Request::ParkedCalls { lot }) => {
+                let listed = items.remove(&server).unwrap_or_default();
+                let (events, kept) = self.store.reconcile(Some(*window), server, lot.as_deref(), listed);
+                calls.extend(kept);
+                self.outputs.extend(events.into_iter().map(super::Output::Parking));
+            }
+            // Generic lists keep their items per server until answered; park, retrieve and
+            // plain actions have no list.
+            _ => {}
+        }
+        self.server_done(now, id, server, Ok(()));
+    }
+}

@@ -1,0 +1,288 @@
+//! The sans-IO AMI connection state machine.
+//!
+//! One [`Connection`] per link (a TCP socket to Asterisk, or a WebSocket to amiws).
+//! It does no IO and reads no clock: `now` is passed to every call. The driver (the
+//! transport crate, a test, a simulation) calls, in a loop:
+//!
+//! ```text
+//! conn.handle_connected(now)                       once the link is open
+//! conn.handle_input(now, &bytes)  /  conn.handle_frame(now, &frame)
+//! while let Some(b) = conn.poll_transmit() { write b }   (amiws: one text frame each)
+//! if conn.poll_ping() { send a WebSocket ping }          (amiws keep-alive)
+//! while let Some(o) = conn.poll_output() { ... }         replies, parking events, state
+//! conn.poll_timeout() -> wake at that time and call conn.handle_timeout(now)
+//! conn.handle_disconnected(now)                    when the link drops
+//! ```
+//!
+//! Requests ([`Connection::get_parking_lots`], [`Connection::park_call`], ...) return a
+//! [`RequestId`] at once; the answer comes later as [`Output::Reply`]. A request is
+//! always answered: by its reply, its list's completion, a disconnect, or its deadline.
+//!
+//! # Rooms
+//! This file is the façade: the `handle_*` and `poll_*` methods. Each other file owns
+//! one piece of state: `config.rs` (the configuration), `request.rs` (requests,
+//! replies, outputs), `login.rs` (the login phase), `action_ids.rs` (ActionIDs and
+//! correlation), `requests.rs` (starting requests), `pending.rs` (a request in flight,
+//! one accumulator per kind), `target.rs` (which server a request goes to),
+//! `input.rs` (routing what comes in), `lists.rs` (collecting answers), `fanout.rs`
+//! (answering, merging servers' answers), `refresh.rs` (refresh, poll and retry),
+//! `keepalive.rs` (finding a dead link) and `timers.rs` (the one table of deadlines).
+
+mod action_ids;
+mod config;
+mod fanout;
+mod input;
+mod keepalive;
+mod lists;
+mod login;
+mod pending;
+mod refresh;
+mod request;
+mod requests;
+mod target;
+mod timers;
+
+pub use config::{AuthMethod, ConnectionConfig, Mode, Secret};
+pub use request::{Output, Reply, Request, RequestId, Target};
+pub use target::pick_server;
+
+use crate::error::{ConnectionError, ParkingError};
+use crate::parking::model::ServerId;
+use crate::parking::store::{ConnectionState, ParkingStore};
+use crate::time::Timestamp;
+use crate::wire::ami_codec::{Decoded, Decoder};
+use crate::wire::amiws;
+use action_ids::ActionIds;
+use keepalive::Keepalive;
+use login::{Login, LoginPhase};
+use pending::{Pending, RequestIds};
+use refresh::Refresh;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
+use timers::{Timer, TimerTable};
+
+/// The AMI connection state machine. See the module docs for the call pattern.
+pub struct Connection {
+    cfg: ConnectionConfig,
+    store: ParkingStore,
+    decoder: Decoder,
+    login: Login,
+    ids: ActionIds,
+    requests: RequestIds,
+    pending: BTreeMap<RequestId, Pending>,
+    known_servers: BTreeSet<ServerId>,
+    timers: TimerTable,
+    keepalive: Keepalive,
+    refreshing: Refresh,
+    transmit: VecDeque<Vec<u8>>,
+    outputs: VecDeque<Output>,
+    state: ConnectionState,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("mode", &self.cfg.mode)
+            .field("login", &self.login.phase)
+            .field("pending", &self.pending.len())
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// A connection with a new store. No IO happens here.
+    pub fn new(cfg: ConnectionConfig, now: Timestamp) -> Self {
+        let store = ParkingStore::new(cfg.parking.clone());
+        Self::with_store(cfg, store, now)
+    }
+
+    /// A connection that writes into an existing store (e.g. after reconnecting with a
+    /// new `Connection`, so UIs keep their signals). `now` only seeds the ActionID
+    /// prefix when the configuration names no instance.
+    pub fn with_store(cfg: ConnectionConfig, store: ParkingStore, now: Timestamp) -> Self {
+        Self {
+            ids: ActionIds::new(cfg.instance_id, now.as_unix_millis()),
+            decoder: Decoder::with_max_message_bytes(cfg.max_message_bytes),
+            cfg,
+            store,
+            login: Login::new(),
+            requests: RequestIds::default(),
+            pending: BTreeMap::new(),
+            known_servers: BTreeSet::new(),
+            timers: TimerTable::default(),
+            keepalive: Keepalive::default(),
+            refreshing: Refresh::default(),
+            transmit: VecDeque::new(),
+            outputs: VecDeque::new(),
+            state: ConnectionState::Disconnected,
+        }
+    }
+
+    /// The store this connection writes into (clone it freely).
+    pub fn store(&self) -> &ParkingStore {
+        &self.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ConnectionConfig {
+        &self.cfg
+    }
+
+    /// True once logged in (amiws: once the link is open).
+    pub fn is_logged_in(&self) -> bool {
+        self.login.phase == LoginPhase::Up
+    }
+
+    /// Servers seen so far (raw AMI: the configured one).
+    pub fn known_servers(&self) -> impl Iterator<Item = ServerId> + '_ {
+        self.known_servers.iter().copied()
+    }
+
+    /// The prefix of this instance's ActionIDs.
+    pub fn action_id_prefix(&self) -> &str {
+        self.ids.prefix()
+    }
+
+    /// This connection's own state (the store's `connection_state` shows the latest
+    /// change of any connection writing into it).
+    pub fn state(&self) -> &ConnectionState {
+        &self.state
+    }
+
+    fn set_state(&mut self, s: ConnectionState) {
+        if self.state != s {
+            self.state = s.clone();
+            self.store.set_connection_state(s.clone());
+            self.outputs.push_back(Output::State(s));
+        }
+    }
+
+    // ----- what the driver asks -----
+
+    /// Next bytes to write (raw AMI), or the next text frame (amiws).
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.transmit.pop_front()
+    }
+
+    /// True (once) when the driver should send a WebSocket ping now: behind amiws the
+    /// link has been quiet for `keepalive_interval`. Anything that arrives afterwards
+    /// counts as the answer ([`Connection::handle_frame`], [`Connection::handle_link_alive`]);
+    /// nothing within `request_timeout` makes [`Connection::handle_timeout`] fail.
+    pub fn poll_ping(&mut self) -> bool {
+        std::mem::take(&mut self.keepalive.ws_ping)
+    }
+
+    /// Next output (replies, parking events, state changes).
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When [`Connection::handle_timeout`] should be called next: the soonest of the
+    /// login deadline, request deadlines, the poll, the keep-alive and the refresh retry.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.timers.next()
+    }
+
+    // ----- what the driver tells -----
+
+    /// Like [`Connection::handle_connected`], with the ActionID the Login will carry.
+    /// For replaying captures in tests.
+    #[doc(hidden)]
+    pub fn handle_connected_with_login_id(&mut self, now: Timestamp, login_action_id: &str) {
+        self.login.forced_id = Some(login_action_id.to_owned());
+        self.handle_connected(now);
+    }
+
+    /// The link is open. Raw AMI: wait for the banner, then log in. amiws: logged in now.
+    pub fn handle_connected(&mut self, now: Timestamp) {
+        self.decoder.reset();
+        match self.cfg.mode {
+            Mode::Ami => {
+                self.known_servers.insert(self.cfg.server_id);
+                self.login.phase = LoginPhase::AwaitBanner;
+                self.timers.set(Timer::Login, now + self.cfg.request_timeout);
+                self.set_state(ConnectionState::LoggingIn);
+            }
+            Mode::Amiws => self.logged_in(now),
+        }
+    }
+
+    /// The link dropped: every pending request fails with `Disconnected`.
+    pub fn handle_disconnected(&mut self, now: Timestamp) {
+        self.login.phase = LoginPhase::Down;
+        self.timers.stop_link_timers();
+        self.forget_refresh_retry();
+        self.keepalive = Keepalive::default();
+        self.transmit.clear();
+        self.decoder.reset();
+        let all: Vec<RequestId> = self.pending.keys().copied().collect();
+        for id in all {
+            let action = self.pending[&id].req.name();
+            self.finish(now, id, Err(ParkingError::Disconnected { action }));
+        }
+        self.set_state(ConnectionState::Disconnected);
+    }
+
+    /// The link showed life without a message (a WebSocket ping or pong arrived).
+    pub fn handle_link_alive(&mut self, now: Timestamp) {
+        self.note_alive(now);
+    }
+
+    /// Time passed: fails requests past their deadline, sends keep-alives and polls.
+    /// An `Err` means the link is dead (login or keep-alive unanswered): close it.
+    /// Calling it early is harmless.
+    pub fn handle_timeout(&mut self, now: Timestamp) -> Result<(), ConnectionError> {
+        self.refresh_timers(now);
+        if self.timers.is_due(Timer::Login, now) {
+            self.timers.stop(Timer::Login);
+            return Err(ConnectionError::Unresponsive("login".into()));
+        }
+        for id in self.timers.due_requests(now) {
+            if self.is_keepalive(id) {
+                let err = ParkingError::Timeout { action: "Ping".into(), after: self.cfg.request_timeout };
+                self.finish(now, id, Err(err));
+                return Err(ConnectionError::Unresponsive("keep-alive Ping".into()));
+            }
+            self.expire(now, id);
+        }
+        self.keepalive_timers(now)
+    }
+
+    /// Bytes from the AMI socket. An `Err` means the link must be closed (then call
+    /// [`Connection::handle_disconnected`]).
+    pub fn handle_input(&mut self, now: Timestamp, bytes: &[u8]) -> Result<(), ConnectionError> {
+        let mut dec = std::mem::take(&mut self.decoder);
+        let mut fatal = None;
+        let res = dec.decode(bytes, |item| {
+            if fatal.is_some() {
+                return;
+            }
+            let r = match item {
+                Decoded::Banner(_) => self.on_banner(now),
+                Decoded::Message(raw) => self.on_raw(now, raw),
+            };
+            if let Err(e) = r {
+                fatal = Some(e);
+            }
+        });
+        self.decoder = dec;
+        if let Some(e) = fatal {
+            return Err(e);
+        }
+        res.map_err(ConnectionError::from)
+    }
+
+    /// One amiws text frame (as bytes: amiws may send invalid UTF-8). A frame that
+    /// cannot be read is reported as [`Output::BadFrame`] and skipped.
+    pub fn handle_frame(&mut self, now: Timestamp, frame: &[u8]) -> Result<(), ConnectionError> {
+        self.note_alive(now);
+        match amiws::decode_frame(frame) {
+            Ok(f) => self.on_frame_message(now, f.server_id.unwrap_or(self.cfg.server_id), &f.data),
+            Err(e) => {
+                self.outputs.push_back(Output::BadFrame(e));
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! A request in flight: who it is for, which servers must answer, and one
+//! accumulator per request kind for what the answers carry.
+
+use super::request::{Reply, Request, RequestId, Target};
+use crate::error::ParkingError;
+use crate::parking::model::{ParkedCall, ParkingLot, ServerId};
+use crate::parking::store::WindowId;
+use crate::wire::inbound::Shape;
+use crate::wire::Message;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// What a request collects until it is answered.
+#[derive(Debug)]
+pub(super) enum Acc {
+    /// `Parkinglots`: items per server until its list ends, then the lots answered.
+    Lots { items: BTreeMap<ServerId, Vec<ParkingLot>>, lots: Vec<ParkingLot> },
+    /// `ParkedCalls`: items per server until its list ends (then the store reconciles
+    /// them, within the window opened when the request started), and the calls answered.
+    Calls { window: WindowId, items: BTreeMap<ServerId, Vec<ParkedCall>>, calls: Vec<Arc<ParkedCall>> },
+    /// A generic list: items per server.
+    List { items: BTreeMap<ServerId, Vec<Message>> },
+    /// `Park`: whether Asterisk accepted it (the answer is the `ParkedCall` event).
+    Park { accepted: bool },
+    /// `Originate` to `ParkedCall` (the answer is the `UnParkedCall` event).
+    Retrieve,
+    /// A plain action: the first response.
+    Action { response: Option<Message> },
+}
+
+impl Acc {
+    /// How answers' items are to be read.
+    pub(super) fn shape(&self) -> Shape {
+        match self {
+            Acc::Lots { .. } => Shape::Lots,
+            Acc::Calls { .. } => Shape::Calls,
+            _ => Shape::Messages,
+        }
+    }
+
+    /// The answer made of what was collected (park and retrieve answer on their
+    /// events, never here).
+    pub(super) fn take_reply(&mut self) -> Option<Reply> {
+        Some(match self {
+            Acc::Lots { lots, .. } => Reply::Lots(std::mem::take(lots)),
+            Acc::Calls { calls, .. } => {
+                let mut calls = std::mem::take(calls);
+                calls.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+                Reply::Calls(calls)
+            }
+            Acc::List { items } => Reply::List(items.values_mut().flat_map(std::mem::take).collect()),
+            Acc::Action { response } => Reply::Response(response.take().unwrap_or_default()),
+            Acc::Park { .. } | Acc::Retrieve => return None,
+        })
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct Pending {
+    pub(super) req: Request,
+    /// Started by the connection itself (refresh, poll, keep-alive): never answered
+    /// as an [`Output::Reply`](super::Output::Reply).
+    pub(super) internal: bool,
+    pub(super) action_id: String,
+    pub(super) target: Target,
+    /// The servers that must answer (`None`: behind amiws before any server is known;
+    /// the first answer completes it).
+    pub(super) expected: Option<BTreeSet<ServerId>>,
+    /// The servers that answered, with their outcome.
+    pub(super) done: BTreeMap<ServerId, Result<(), ParkingError>>,
+    /// Answered already (a fan-out list lingers for late servers).
+    pub(super) replied: bool,
+    pub(super) acc: Acc,
+}
+
+impl Pending {
+    /// True when an answer from `server` concerns this request (behind amiws, a
+    /// request for one server ignores the others).
+    pub(super) fn hears(&self, server: ServerId) -> bool {
+        self.target == Target::All || self.target == Target::Server(server)
+    }
+
+    /// True once every expected server answered.
+    pub(super) fn all_done(&self) -> bool {
+        self.expected.as_ref().is_none_or(|exp| exp.iter().all(|s| self.done.contains_key(s)))
+    }
+
+    /// Park and retrieve answer as soon as one server fails.
+    pub(super) fn fails_at_once(&self) -> bool {
+        matches!(self.req, Request::Park { .. } | Request::Retrieve { .. })
+    }
+
+    /// Its answer at its deadline: what the servers that answered said (lists and
+    /// plain actions), or a timeout.
+    pub(super) fn partial_ok(&self) -> bool {
+        matches!(self.acc, Acc::Lots { .. } | Acc::Calls { .. } | Acc::List { .. } | Acc::Action { .. })
+            && self.done.values().any(|r| r.is_ok())
+    }
+
+    /// A refused automatic refresh (tried again later).
+    pub(super) fn is_refresh(&self) -> bool {
+        self.internal && matches!(self.req, Request::ParkingLots | Request::ParkedCalls { .. })
+    }
+}
+
+/// Ids for requests.
+#[derive(Debug, Default)]
+pub(super) struct RequestIds(u64);
+
+impl RequestIds {
+    pub(super) fn next(&mut self) -> RequestId {
+        self.0 += 1;
+        RequestId(self.0)
+    }
+}

@@ -1,0 +1,77 @@
+//! Keeping the store in step with Asterisk: the refresh after every login (and
+//! behind amiws after a server's re-login), the optional poll, and the retry of an
+//! automatic refresh Asterisk refused (right after a restart its modules may still be
+//! loading).
+
+use super::login::LoginPhase;
+use super::request::{Request, Target};
+use super::timers::Timer;
+use super::Connection;
+use crate::time::Timestamp;
+use std::time::Duration;
+
+/// Delay before a refused automatic refresh is tried again (doubling after each
+/// failure in a row, up to a minute).
+const REFRESH_RETRY: Duration = Duration::from_secs(1);
+const REFRESH_RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// The automatic refresh's retry state.
+#[derive(Debug, Default)]
+pub(super) struct Refresh {
+    /// What the pending retry covers.
+    retry: Option<Target>,
+    /// Automatic refreshes refused in a row.
+    failures: u32,
+}
+
+impl Connection {
+    /// Lists the lots and the calls of `target` (internal requests).
+    pub(super) fn refresh(&mut self, now: Timestamp, target: Target) {
+        let _ = self.start(now, Request::ParkingLots, target, None, true);
+        let _ = self.start(now, Request::ParkedCalls { lot: None }, target, None, true);
+    }
+
+    pub(super) fn schedule_poll(&mut self, now: Timestamp) {
+        let every = self.cfg.parking.poll_interval;
+        if every.is_zero() || self.login.phase != LoginPhase::Up {
+            self.timers.stop(Timer::Poll);
+        } else {
+            self.timers.set(Timer::Poll, now + every);
+        }
+    }
+
+    /// The poll and the refresh retry, when due.
+    pub(super) fn refresh_timers(&mut self, now: Timestamp) {
+        if self.timers.is_due(Timer::RefreshRetry, now) {
+            self.timers.stop(Timer::RefreshRetry);
+            if let Some(target) = self.refreshing.retry.take() {
+                if self.login.phase == LoginPhase::Up {
+                    self.refresh(now, target);
+                }
+            }
+        }
+        if self.timers.is_due(Timer::Poll, now) {
+            let _ = self.start(now, Request::ParkedCalls { lot: None }, Target::All, None, true);
+            self.schedule_poll(now);
+        }
+    }
+
+    /// An internal request ended: a refused refresh is tried again later, backing off.
+    /// `refresh` says whether it was a refresh, and of what.
+    pub(super) fn note_internal_outcome(&mut self, now: Timestamp, refresh: (bool, Target), ok: bool) {
+        let (is_refresh, target) = refresh;
+        if ok {
+            self.refreshing.failures = 0;
+        } else if is_refresh && self.login.phase == LoginPhase::Up && self.refreshing.retry.is_none() {
+            let delay = REFRESH_RETRY * 2u32.saturating_pow(self.refreshing.failures.min(6));
+            self.timers.set(Timer::RefreshRetry, now + delay.min(REFRESH_RETRY_MAX));
+            self.refreshing.retry = Some(target);
+            self.refreshing.failures += 1;
+        }
+    }
+
+    /// The link dropped: no retry is pending any more.
+    pub(super) fn forget_refresh_retry(&mut self) {
+        self.refreshing.retry = None;
+    }
+}

@@ -1,0 +1,140 @@
+//! What a user asks of a connection ([`Request`], [`Target`]) and what it answers
+//! ([`Reply`], [`Output`]).
+
+use crate::error::ParkingError;
+use crate::parking::event::ParkingEvent;
+use crate::parking::model::{ParkedCall, ParkingLot, Retriever, ServerId};
+use crate::parking::store::ConnectionState;
+use crate::wire::amiws::FrameError;
+use crate::wire::{Action, Message};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which server(s) a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Target {
+    /// Raw AMI: the one server. amiws: every server (no `AMIServerID`), answers merged.
+    #[default]
+    All,
+    /// One server (`AMIServerID` behind amiws).
+    Server(ServerId),
+}
+
+/// Identifies a request; its answer comes as [`Output::Reply`] with the same id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(pub u64);
+
+/// A request to start on the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// `Parkinglots`; the answer is also written into the store.
+    ParkingLots,
+    /// `ParkedCalls` (one lot or all); the store is reconciled with the answer.
+    ParkedCalls {
+        /// Only this lot.
+        lot: Option<String>,
+    },
+    /// `Park`; answered with the space Asterisk assigned.
+    Park {
+        /// The channel to park.
+        channel: String,
+        /// The lot (the default lot when `None`).
+        lot: Option<String>,
+        /// Parking time for this call (sent in milliseconds).
+        timeout: Option<Duration>,
+    },
+    /// `Originate` to `ParkedCall(lot,space)`; answered on the `UnParkedCall`.
+    Retrieve {
+        /// The space.
+        space: u32,
+        /// Where the call goes.
+        to_channel: String,
+        /// The lot (the default lot when `None`).
+        lot: Option<String>,
+    },
+    /// Any action; answered with its response.
+    Action(Action),
+    /// Any list action; answered with its items. `complete_event` closes lists of
+    /// Asterisk versions that send no `EventList: Complete`.
+    List {
+        /// The action.
+        action: Action,
+        /// e.g. `CoreShowChannelsComplete`.
+        complete_event: Option<String>,
+    },
+}
+
+impl Request {
+    pub(crate) fn name(&self) -> String {
+        match self {
+            Request::ParkingLots => "Parkinglots".into(),
+            Request::ParkedCalls { .. } => "ParkedCalls".into(),
+            Request::Park { .. } => "Park".into(),
+            Request::Retrieve { .. } => "Originate (retrieve)".into(),
+            Request::Action(a) | Request::List { action: a, .. } => a.name().into(),
+        }
+    }
+    pub(crate) fn is_list(&self) -> bool {
+        matches!(self, Request::ParkingLots | Request::ParkedCalls { .. } | Request::List { .. })
+    }
+}
+
+/// A successful answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// Lots of every server that answered.
+    Lots(Vec<ParkingLot>),
+    /// Calls of every server that answered (in (server, lot, space) order), shared
+    /// with the store.
+    Calls(Vec<Arc<ParkedCall>>),
+    /// The call was parked in this space.
+    Parked {
+        /// Server.
+        server_id: ServerId,
+        /// Lot.
+        lot: String,
+        /// Space Asterisk chose.
+        space: u32,
+        /// The call as parked.
+        call: Box<ParkedCall>,
+    },
+    /// The call was picked up.
+    Retrieved {
+        /// Server.
+        server_id: ServerId,
+        /// Lot.
+        lot: String,
+        /// Space.
+        space: u32,
+        /// Who took it.
+        retriever: Retriever,
+    },
+    /// The response to a plain action (of the first server that answered).
+    Response(Message),
+    /// The items of a generic list (every server's, in arrival order).
+    List(Vec<Message>),
+}
+
+/// Something the connection reports.
+#[allow(clippy::large_enum_variant)] // parking events are the common case; boxing them costs more
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// The answer to a request.
+    Reply {
+        /// The request.
+        id: RequestId,
+        /// Its outcome.
+        result: Result<Reply, ParkingError>,
+    },
+    /// A parking change (also dispatched through the store's listeners and stream).
+    Parking(ParkingEvent),
+    /// The connection state changed.
+    State(ConnectionState),
+    /// A server behind amiws logged in again (`Authentication accepted` without
+    /// ActionID); the connection resyncs it when `auto_refresh` is on.
+    ServerLoggedIn(ServerId),
+    /// A server announced a clean shutdown (`Event: Shutdown`).
+    ServerShutdown(ServerId),
+    /// One amiws frame could not be read; the connection goes on.
+    BadFrame(FrameError),
+}

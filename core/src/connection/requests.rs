@@ -1,0 +1,209 @@
+//! Starting requests: the public request methods, the action each one sends, and
+//! the bookkeeping that waits for its answer.
+
+use super::login::LoginPhase;
+use super::pending::{Acc, Pending};
+use super::request::{Request, RequestId, Target};
+use super::timers::Timer;
+use super::{Connection, Mode};
+use crate::error::ParkingError;
+use crate::parking::model::ServerId;
+use crate::time::Timestamp;
+use crate::wire::{ami_codec, amiws, Action};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+impl Connection {
+    /// Starts a request on `target`; the answer comes as [`Output::Reply`](super::Output::Reply).
+    ///
+    /// Fails at once (nothing sent) when not logged in, when the action cannot be
+    /// encoded, when no server or several could take it, or (retrieve) when the store
+    /// knows the space is empty.
+    pub fn request(
+        &mut self,
+        now: Timestamp,
+        req: Request,
+        target: Target,
+    ) -> Result<RequestId, ParkingError> {
+        self.start(now, req, target, None, false)
+    }
+
+    /// Like [`Connection::request`] with a caller-chosen ActionID. For replaying
+    /// captures in tests; normal callers let the connection choose unique ids.
+    #[doc(hidden)]
+    pub fn request_with_action_id(
+        &mut self,
+        now: Timestamp,
+        req: Request,
+        target: Target,
+        action_id: &str,
+    ) -> Result<RequestId, ParkingError> {
+        self.start(now, req, target, Some(action_id.to_owned()), false)
+    }
+
+    /// `Parkinglots` (also writes the lots into the store).
+    pub fn get_parking_lots(&mut self, now: Timestamp, target: Target) -> Result<RequestId, ParkingError> {
+        self.request(now, Request::ParkingLots, target)
+    }
+
+    /// `ParkedCalls` for one lot or all; reconciles the store with the answer.
+    pub fn get_parked_calls(
+        &mut self,
+        now: Timestamp,
+        lot: Option<&str>,
+        target: Target,
+    ) -> Result<RequestId, ParkingError> {
+        self.request(now, Request::ParkedCalls { lot: lot.map(str::to_owned) }, target)
+    }
+
+    /// Resyncs one lot (the seed's `refreshParkingLot`).
+    pub fn refresh_parking_lot(
+        &mut self,
+        now: Timestamp,
+        lot: &str,
+        target: Target,
+    ) -> Result<RequestId, ParkingError> {
+        self.get_parked_calls(now, Some(lot), target)
+    }
+
+    /// Parks `channel`; answered with the space Asterisk assigned (from the live
+    /// `ParkedCall` for that channel). `timeout` is sent in milliseconds.
+    pub fn park_call(
+        &mut self,
+        now: Timestamp,
+        channel: &str,
+        lot: Option<&str>,
+        timeout: Option<Duration>,
+        target: Target,
+    ) -> Result<RequestId, ParkingError> {
+        self.request(
+            now,
+            Request::Park { channel: channel.into(), lot: lot.map(Into::into), timeout },
+            target,
+        )
+    }
+
+    /// Retrieves the call in `space` to `to_channel` (Originate `ParkedCall(lot,space)`);
+    /// answered on the `UnParkedCall`.
+    pub fn retrieve_call(
+        &mut self,
+        now: Timestamp,
+        space: u32,
+        to_channel: &str,
+        lot: Option<&str>,
+        target: Target,
+    ) -> Result<RequestId, ParkingError> {
+        self.request(
+            now,
+            Request::Retrieve { space, to_channel: to_channel.into(), lot: lot.map(Into::into) },
+            target,
+        )
+    }
+
+    /// Sends Logoff (a graceful goodbye); the transport closes the link after writing it.
+    pub fn logoff(&mut self) {
+        if self.cfg.mode == Mode::Ami && self.login.phase != LoginPhase::Down {
+            let id = self.ids.next();
+            let _ = self.send(&Action::new("Logoff"), &id, None);
+        }
+    }
+
+    pub(super) fn start(
+        &mut self,
+        now: Timestamp,
+        req: Request,
+        target: Target,
+        action_id: Option<String>,
+        internal: bool,
+    ) -> Result<RequestId, ParkingError> {
+        if self.login.phase != LoginPhase::Up {
+            return Err(ParkingError::NotLoggedIn { action: req.name() });
+        }
+        let action = self.action_for(&req)?;
+        let target = self.resolve_target(&req, target)?;
+        let aid = action_id.unwrap_or_else(|| self.ids.next());
+        let server_header = match target {
+            Target::Server(s) if self.cfg.mode == Mode::Amiws => Some(s),
+            _ => None,
+        };
+        self.send(&action, &aid, server_header)?;
+        let id = self.requests.next();
+        let expected = match (self.cfg.mode, target) {
+            (Mode::Ami, _) => Some(BTreeSet::from([self.cfg.server_id])),
+            (Mode::Amiws, Target::Server(s)) => Some(BTreeSet::from([s])),
+            (Mode::Amiws, Target::All) if self.known_servers.is_empty() => None,
+            (Mode::Amiws, Target::All) => Some(self.known_servers.clone()),
+        };
+        let acc = match &req {
+            Request::ParkingLots => Acc::Lots { items: BTreeMap::new(), lots: Vec::new() },
+            Request::ParkedCalls { .. } => {
+                Acc::Calls { window: self.store.open_window(), items: BTreeMap::new(), calls: Vec::new() }
+            }
+            Request::List { .. } => Acc::List { items: BTreeMap::new() },
+            Request::Park { .. } => Acc::Park { accepted: false },
+            Request::Retrieve { .. } => Acc::Retrieve,
+            Request::Action(_) => Acc::Action { response: None },
+        };
+        if req.is_list() {
+            self.store.loading_begin();
+        }
+        self.ids.bind(aid.clone(), id);
+        self.timers.set(Timer::Request(id), now + self.cfg.request_timeout);
+        let done = BTreeMap::new();
+        self.pending.insert(
+            id,
+            Pending { req, internal, action_id: aid, target, expected, done, replied: false, acc },
+        );
+        Ok(id)
+    }
+
+    /// The action `req` sends (without its ActionID).
+    fn action_for(&self, req: &Request) -> Result<Action, ParkingError> {
+        let default_lot = &self.cfg.parking.default_parking_lot;
+        Ok(match req {
+            Request::ParkingLots => Action::new("Parkinglots"),
+            Request::ParkedCalls { lot } => {
+                Action::new("ParkedCalls").header_opt("ParkingLot", lot.as_deref())
+            }
+            Request::Park { channel, lot, timeout } => {
+                let ms = match timeout {
+                    Some(t) if t.as_millis() > i32::MAX as u128 => {
+                        return Err(ParkingError::InvalidArgument(format!(
+                            "park timeout {t:?} is longer than Asterisk accepts"
+                        )))
+                    }
+                    Some(t) => Some(t.as_millis().to_string()),
+                    None => None,
+                };
+                Action::new("Park")
+                    .header("Channel", channel)
+                    .header("Parkinglot", lot.as_deref().unwrap_or(default_lot))
+                    .header_opt("Timeout", ms)
+            }
+            Request::Retrieve { space, to_channel, lot } => Action::new("Originate")
+                .header("Channel", to_channel)
+                .header("Application", "ParkedCall")
+                .header("Data", format!("{},{space}", lot.as_deref().unwrap_or(default_lot)))
+                .header("Async", "true"),
+            Request::Action(a) | Request::List { action: a, .. } => a.clone(),
+        })
+    }
+
+    /// Queues `action` with its ActionID (and, behind amiws, the server it names).
+    pub(super) fn send(
+        &mut self,
+        action: &Action,
+        action_id: &str,
+        server: Option<ServerId>,
+    ) -> Result<(), ParkingError> {
+        let mut m = action.as_message().clone();
+        m.push(b"ActionID", action_id.as_bytes());
+        let mut out = Vec::with_capacity(128);
+        match self.cfg.mode {
+            Mode::Ami => ami_codec::encode_message(&m, &mut out)?,
+            Mode::Amiws => amiws::encode_message(&m, server, &mut out)?,
+        }
+        self.transmit.push_back(out);
+        Ok(())
+    }
+}

@@ -1,0 +1,21 @@
+//! The parking domain: what a UI shows and what changes it.
+//!
+//! - [`model`]: lots, parked calls, retrievers (plain data; times as facts, with
+//!   `duration`/`timeout_remaining` as functions of a `now` you pass);
+//! - [`ParkingEvent`]: one event per real change;
+//! - [`ParkingOptions`]: the seed's options (lot, refresh, poll, callbacks, filter);
+//! - [`ParkingStore`]: the one writer of the state, read as futures-signals. Its
+//!   `live.rs` applies live events, `reconcile.rs` list answers, `listeners.rs`
+//!   tells listeners, streams and callbacks.
+//!
+//! This layer reads typed messages from [`crate::wire::inbound`], never headers.
+
+pub(crate) mod event;
+pub mod model;
+pub(crate) mod options;
+pub(crate) mod store;
+
+pub use event::{ParkingEvent, ResyncChange};
+pub use model::{LotKey, ParkedCall, ParkingLot, Retriever, ServerId};
+pub use options::{CallCallback, CallFilter, CallTransform, ParkingOptions, RetrievedCallback};
+pub use store::{ConnectionState, EventStream, ParkingStore, Subscription};

@@ -1,0 +1,228 @@
+//! The parking data model: lots, parked calls, retrievers, and how AMI messages map to them.
+
+use crate::time::Timestamp;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Identifies one Asterisk server: 1 for a single TCP connection (or the number the
+/// caller chose), amiws's `server_id` behind amiws.
+pub type ServerId = u32;
+
+/// Default near-timeout threshold: 30 s.
+pub const DEFAULT_NEAR_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A `ParkingTimeout` at or above this many seconds means "no timeout" (Asterisk sends
+/// values near 2^64 when a call has no limit or is overdue).
+pub const NO_TIMEOUT_THRESHOLD_SECS: u64 = 1 << 32;
+
+/// Key of a parking lot in the store: server and lot name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct LotKey {
+    /// The server the lot lives on.
+    pub server_id: ServerId,
+    /// The lot's name, e.g. `default`.
+    pub name: Arc<str>,
+}
+
+impl LotKey {
+    /// A key for lot `name` on `server_id`.
+    pub fn new(server_id: ServerId, name: impl Into<Arc<str>>) -> Self {
+        Self { server_id, name: name.into() }
+    }
+}
+
+/// A parking lot.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ParkingLot {
+    /// The lot's name.
+    pub name: Arc<str>,
+    /// First space (0 until `Parkinglots` has been read for a lot first seen in an event).
+    pub start_space: u32,
+    /// Last space.
+    pub end_space: u32,
+    /// Number of spaces (`end - start + 1`; 0 while the range is unknown).
+    pub total_spaces: u32,
+    /// The lot's parking time (`None`: no limit, or not known yet).
+    pub timeout: Option<Duration>,
+    /// The server the lot lives on.
+    pub server_id: ServerId,
+    /// Spaces occupied now, kept live by the store.
+    pub occupied: u32,
+    /// True once the range came from a `Parkinglots` answer.
+    pub range_known: bool,
+}
+
+impl ParkingLot {
+    /// A lot seen only in an event: range unknown.
+    pub fn unknown_range(server_id: ServerId, name: Arc<str>) -> Self {
+        Self {
+            name,
+            start_space: 0,
+            end_space: 0,
+            total_spaces: 0,
+            timeout: None,
+            server_id,
+            occupied: 0,
+            range_known: false,
+        }
+    }
+
+    /// Free spaces (0 while the range is unknown).
+    pub fn free(&self) -> u32 {
+        self.total_spaces.saturating_sub(self.occupied)
+    }
+}
+
+/// A call waiting in a parking space.
+///
+/// Times are facts from the wire: `parked_at` and `deadline` are fixed when the call
+/// is first seen; `duration`, `timeout_remaining` and `is_near_timeout` are functions
+/// of a `now` you pass, so a ticking clock signal in a UI gives live countdowns.
+///
+/// ```
+/// use ami_parking::{ParkedCall, Timestamp};
+/// use std::time::Duration;
+/// let mut call = ParkedCall::default();
+/// call.parked_at = Timestamp::from_unix_millis(10_000);
+/// call.deadline = Some(Timestamp::from_unix_millis(55_000));
+/// let now = Timestamp::from_unix_millis(40_000);
+/// assert_eq!(call.duration(now), Duration::from_secs(30));
+/// assert_eq!(call.timeout_remaining(now), Some(Duration::from_secs(15)));
+/// assert!(call.is_near_timeout(now));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ParkedCall {
+    /// The space, e.g. 701.
+    pub parking_space: u32,
+    /// The lot's name (from `Parkinglot`).
+    pub parking_lot: Arc<str>,
+    /// The parked channel (`ParkeeChannel`).
+    pub channel: String,
+    /// `ParkeeUniqueid`.
+    pub unique_id: String,
+    /// `ParkeeLinkedid`.
+    pub linked_id: String,
+    /// `ParkeeCallerIDNum` (`<unknown>` when Asterisk has none).
+    pub caller_id_num: String,
+    /// `ParkeeCallerIDName`, C-escaping undone.
+    pub caller_id_name: String,
+    /// `ParkeeConnectedLineNum`.
+    pub connected_line_num: String,
+    /// `ParkeeConnectedLineName`, C-escaping undone.
+    pub connected_line_name: String,
+    /// `ParkerDialString`: who parked it, as a dial string.
+    pub parker_dial_string: String,
+    /// Total parking time for this call: remaining + elapsed at the event (`None`: no limit).
+    pub timeout: Option<Duration>,
+    /// When the call was parked (caller's clock minus Asterisk's `ParkingDuration`).
+    pub parked_at: Timestamp,
+    /// When Asterisk will time the call out (`None`: no limit).
+    pub deadline: Option<Timestamp>,
+    /// The server the call is parked on.
+    pub server_id: ServerId,
+    /// Threshold for [`ParkedCall::is_near_timeout`] (the store's option, 30 s by default).
+    pub near_timeout_threshold: Duration,
+}
+
+impl Default for ParkedCall {
+    fn default() -> Self {
+        Self {
+            parking_space: 0,
+            parking_lot: Arc::from("default"),
+            channel: String::new(),
+            unique_id: String::new(),
+            linked_id: String::new(),
+            caller_id_num: String::new(),
+            caller_id_name: String::new(),
+            connected_line_num: String::new(),
+            connected_line_name: String::new(),
+            parker_dial_string: String::new(),
+            timeout: None,
+            parked_at: Timestamp::ZERO,
+            deadline: None,
+            server_id: 1,
+            near_timeout_threshold: DEFAULT_NEAR_TIMEOUT,
+        }
+    }
+}
+
+impl ParkedCall {
+    /// How long the call has been parked at `now`.
+    pub fn duration(&self, now: Timestamp) -> Duration {
+        now.saturating_duration_since(self.parked_at)
+    }
+
+    /// Time left before Asterisk times the call out; zero when overdue; `None` when the
+    /// call has no timeout.
+    pub fn timeout_remaining(&self, now: Timestamp) -> Option<Duration> {
+        self.deadline.map(|d| d.saturating_duration_since(now))
+    }
+
+    /// True when the call has a timeout and less than the threshold is left.
+    pub fn is_near_timeout(&self, now: Timestamp) -> bool {
+        self.timeout_remaining(now).is_some_and(|r| r < self.near_timeout_threshold)
+    }
+
+    /// The lot key of this call.
+    pub fn lot_key(&self) -> LotKey {
+        LotKey { server_id: self.server_id, name: self.parking_lot.clone() }
+    }
+
+    /// Orders calls by (server, lot, space), the order of the store's vec.
+    pub fn sort_key(&self) -> (ServerId, &str, u32) {
+        (self.server_id, &self.parking_lot, self.parking_space)
+    }
+
+    /// True when `other` describes the same call in the same place (same unique id,
+    /// lot and space): a refresh of it is not a new parking.
+    pub fn same_parking(&self, other: &ParkedCall) -> bool {
+        self.server_id == other.server_id
+            && self.parking_space == other.parking_space
+            && self.parking_lot == other.parking_lot
+            && self.unique_id == other.unique_id
+            && self.channel == other.channel
+    }
+
+    /// True when `other` says the same as `self` apart from the times (which a list
+    /// reports in whole seconds and a store keeps from the first sighting).
+    pub fn same_content(&self, other: &ParkedCall) -> bool {
+        self.same_parking(other)
+            && self.linked_id == other.linked_id
+            && self.caller_id_num == other.caller_id_num
+            && self.caller_id_name == other.caller_id_name
+            && self.connected_line_num == other.connected_line_num
+            && self.connected_line_name == other.connected_line_name
+            && self.parker_dial_string == other.parker_dial_string
+            && self.near_timeout_threshold == other.near_timeout_threshold
+    }
+
+    /// Bytes this call holds on the heap (strings), for memory accounting.
+    pub fn heap_bytes(&self) -> usize {
+        [
+            &self.channel,
+            &self.unique_id,
+            &self.linked_id,
+            &self.caller_id_num,
+            &self.caller_id_name,
+            &self.connected_line_num,
+            &self.connected_line_name,
+            &self.parker_dial_string,
+        ]
+        .iter()
+        .map(|s| s.capacity())
+        .sum()
+    }
+}
+
+/// Who retrieved a call (`Retriever*` block; Asterisk 11: `From`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Retriever {
+    /// The retrieving channel.
+    pub channel: String,
+    /// Its caller id number.
+    pub caller_id_num: String,
+    /// Its caller id name, C-escaping undone.
+    pub caller_id_name: String,
+    /// Its unique id.
+    pub unique_id: String,
+}

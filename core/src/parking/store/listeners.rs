@@ -1,0 +1,104 @@
+//! Who hears the store's events: listeners (`on_parking_event`), streams (`events`)
+//! and the option callbacks (`on_call_parked`, ...).
+
+use super::{ParkingStore, State};
+use crate::parking::event::ParkingEvent;
+use futures_channel::mpsc;
+use std::fmt;
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll};
+
+pub(super) type Listener = Arc<dyn Fn(&ParkingEvent) + Send + Sync>;
+
+/// Unsubscribes its listener when dropped (from [`ParkingStore::on_parking_event`]).
+#[must_use = "the listener is removed when this guard is dropped"]
+pub struct Subscription {
+    store: Weak<super::Inner>,
+    id: u64,
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription").field("id", &self.id).finish()
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(inner) = self.store.upgrade() {
+            if let Ok(mut st) = inner.state.lock() {
+                st.listeners.retain(|(id, _)| *id != self.id);
+            }
+        }
+    }
+}
+
+/// A `Stream` of parking events (from [`ParkingStore::events`]).
+#[derive(Debug)]
+pub struct EventStream {
+    rx: mpsc::UnboundedReceiver<ParkingEvent>,
+}
+
+impl futures_core::Stream for EventStream {
+    type Item = ParkingEvent;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ParkingEvent>> {
+        Pin::new(&mut self.rx).poll_next(cx)
+    }
+}
+
+impl ParkingStore {
+    /// Calls `listener` for every event until the returned guard is dropped.
+    pub fn on_parking_event(&self, listener: impl Fn(&ParkingEvent) + Send + Sync + 'static) -> Subscription {
+        let mut st = self.lock();
+        st.next_listener += 1;
+        let id = st.next_listener;
+        st.listeners.push((id, Arc::new(listener)));
+        Subscription { store: Arc::downgrade(&self.inner), id }
+    }
+
+    /// A stream of every event from now on.
+    pub fn events(&self) -> EventStream {
+        let (tx, rx) = mpsc::unbounded();
+        self.lock().streams.push(tx);
+        EventStream { rx }
+    }
+
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn dispatch(&self, events: &[ParkingEvent]) {
+        if events.is_empty() {
+            return;
+        }
+        let o = &self.inner.options;
+        for e in events {
+            match e {
+                ParkingEvent::Parked { call } => o.on_call_parked.iter().for_each(|f| f(call)),
+                ParkingEvent::Retrieved { call, retriever } => {
+                    o.on_call_retrieved.iter().for_each(|f| f(call, retriever))
+                }
+                ParkingEvent::TimedOut { call } => o.on_call_timeout.iter().for_each(|f| f(call)),
+                ParkingEvent::GaveUp { call } => o.on_call_give_up.iter().for_each(|f| f(call)),
+                _ => {}
+            }
+        }
+        let (listeners, has_streams) = {
+            let st = self.lock();
+            if st.listeners.is_empty() && st.streams.is_empty() {
+                return;
+            }
+            (st.listeners.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>(), !st.streams.is_empty())
+        };
+        for e in events {
+            for l in &listeners {
+                l(e);
+            }
+        }
+        if has_streams {
+            let mut st = self.lock();
+            st.streams.retain(|tx| events.iter().all(|e| tx.unbounded_send(e.clone()).is_ok()));
+        }
+    }
+}

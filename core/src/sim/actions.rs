@@ -1,0 +1,179 @@
+//! The client's actions, answered as Asterisk 22 answers them: one function per
+//! action. Before login only `Login` is accepted.
+
+use super::{wire, SimCall, SimPbx};
+use crate::parking::model::ServerId;
+use crate::time::Timestamp;
+use crate::wire::ami_codec::{Decoded, Decoder};
+use crate::wire::{amiws, Message};
+
+impl SimPbx {
+    /// The client sent raw AMI bytes to `server` (complete actions).
+    pub fn handle_client_bytes(&mut self, now: Timestamp, server: ServerId, bytes: &[u8]) {
+        let mut d = Decoder::new().without_banner();
+        let mut actions = Vec::new();
+        let _ = d.decode(bytes, |i| {
+            if let Decoded::Message(m) = i {
+                actions.push(m.to_message());
+            }
+        });
+        for a in actions {
+            self.handle_action(now, server, &a);
+        }
+    }
+
+    /// The client sent one amiws frame (a flat JSON object); `AMIServerID` picks the
+    /// server, without it every server answers.
+    pub fn handle_client_frame(&mut self, now: Timestamp, frame: &[u8]) {
+        let Ok((action, target)) = amiws::decode_action_frame(frame) else { return };
+        let servers: Vec<ServerId> = match target {
+            Some(t) => self.server_ids().into_iter().filter(|s| *s == t).collect(),
+            None => self.server_ids(),
+        };
+        for s in servers {
+            if self.is_up(s) {
+                self.handle_action(now, s, &action);
+            }
+        }
+    }
+
+    /// One action from the client of `server`.
+    pub fn handle_action(&mut self, now: Timestamp, server: ServerId, a: &Message) {
+        let aid = a.get_str("ActionID").map(|v| v.into_owned());
+        let aid = aid.as_deref();
+        let name = a.get_str("Action").unwrap_or_default().to_ascii_lowercase();
+        let logged_in = self.srv_ref(server).is_some_and(|s| s.logged_in);
+        if !logged_in && name != "login" {
+            return self.reply(server, aid, &[("Response", "Error"), ("Message", "Permission denied")]);
+        }
+        match name.as_str() {
+            "login" => self.login(server, aid, a),
+            "logoff" => self.logoff(server, aid),
+            "ping" => {
+                let ts = format!("{}.000000", now.as_unix_millis() / 1000);
+                self.reply(server, aid, &[("Response", "Success"), ("Ping", "Pong"), ("Timestamp", &ts)])
+            }
+            "parkinglots" => self.parkinglots(server, aid),
+            "parkedcalls" => self.parkedcalls(now, server, aid, a),
+            "park" => self.park_action(now, server, aid, a),
+            "originate" if a.is("Application", "ParkedCall") => self.originate_retrieve(now, server, aid, a),
+            _ => self.reply(server, aid, &[("Response", "Error"), ("Message", "Invalid/unknown command")]),
+        }
+    }
+
+    fn reply(&mut self, server: ServerId, aid: Option<&str>, pairs: &[(&str, &str)]) {
+        self.answer(server, wire::response(aid, pairs));
+    }
+
+    /// `Login`: user `amiuser`, secret `amisecret`.
+    fn login(&mut self, server: ServerId, aid: Option<&str>, a: &Message) {
+        let ok = a.is("Username", "amiuser") && a.get_str("Secret").as_deref() == Some("amisecret");
+        if let Ok(s) = self.srv(server) {
+            s.logged_in = ok;
+        }
+        if !ok {
+            return self.reply(server, aid, &[("Response", "Error"), ("Message", "Authentication failed")]);
+        }
+        self.reply(server, aid, &[("Response", "Success"), ("Message", "Authentication accepted")]);
+        let booted = [
+            ("Event", "FullyBooted"),
+            ("Privilege", "system,all"),
+            ("Uptime", "1"),
+            ("LastReload", "1"),
+            ("Status", "Fully Booted"),
+        ];
+        self.emit(server, Message::from_pairs(booted));
+    }
+
+    fn logoff(&mut self, server: ServerId, aid: Option<&str>) {
+        self.reply(server, aid, &[("Response", "Goodbye"), ("Message", "Thanks for all the fish.")]);
+        self.disconnect_client(server);
+    }
+
+    fn parkinglots(&mut self, server: ServerId, aid: Option<&str>) {
+        let lots = self.lots(server);
+        for m in wire::parking_lots_answer(aid.unwrap_or_default(), &lots) {
+            self.emit_answer_part(server, aid, m);
+        }
+    }
+
+    /// The answer's first message is the response (sent even before login); the items
+    /// and the end are events. Without an ActionID none is written.
+    fn emit_answer_part(&mut self, server: ServerId, aid: Option<&str>, mut m: Message) {
+        if aid.is_none() {
+            m = Message::from_pairs(m.iter().filter(|(k, _)| !k.eq_ignore_ascii_case(b"ActionID")));
+        }
+        if m.get("Event").is_some() {
+            self.emit(server, m);
+        } else {
+            self.answer(server, m);
+        }
+    }
+
+    /// `ParkedCalls`, all lots or one (`ParkingLot`); an unknown lot is an Error.
+    fn parkedcalls(&mut self, now: Timestamp, server: ServerId, aid: Option<&str>, a: &Message) {
+        let lot = a.get_str("ParkingLot").map(|v| v.into_owned());
+        if let Some(l) = &lot {
+            if !self.lots(server).iter().any(|x| &x.name == l) {
+                let msg = "Requested parking lot could not be found.";
+                return self.reply(server, aid, &[("Response", "Error"), ("Message", msg)]);
+            }
+        }
+        let calls: Vec<SimCall> =
+            self.calls(server).into_iter().filter(|c| lot.as_ref().is_none_or(|l| &c.lot == l)).collect();
+        for m in wire::parked_calls_answer(aid.unwrap_or_default(), &calls, now) {
+            self.emit_answer_part(server, aid, m);
+        }
+    }
+
+    /// `Park`: channels named `Local/caller-<num>...` exist (the demo's callers); any
+    /// other name does not. A full or unknown lot fails as Asterisk fails it.
+    fn park_action(&mut self, now: Timestamp, server: ServerId, aid: Option<&str>, a: &Message) {
+        let channel = a.get_str("Channel").map(|v| v.into_owned()).unwrap_or_default();
+        let lot = a.get_str("Parkinglot").map(|v| v.into_owned()).unwrap_or_else(|| "default".into());
+        let timeout_ms = a.get_str("Timeout").and_then(|t| t.parse::<u64>().ok());
+        let Some(num) = channel
+            .strip_prefix("Local/caller-")
+            .map(|r| r.split(['@', ';', '-']).next().unwrap_or("").to_string())
+        else {
+            let msg = format!("Channel does not exist: {channel}");
+            return self.reply(server, aid, &[("Response", "Error"), ("Message", &msg)]);
+        };
+        let Ok(s) = self.srv(server) else { return };
+        let pick =
+            s.lots.iter().find(|l| l.name == lot).map(|l| (Self::pick(l, &s.calls, None), l.timeout_secs));
+        let Some((Some(space), lot_timeout)) = pick else {
+            return self.reply(server, aid, &[("Response", "Error"), ("Message", "Park action failed\n")]);
+        };
+        self.reply(server, aid, &[("Response", "Success"), ("Message", "Park successful\n")]);
+        let secs = timeout_ms.map(|ms| ms / 1000).unwrap_or(lot_timeout);
+        let mut call = self.new_call(now, &num, &format!("Customer {num}"), &lot, space, Some(secs));
+        call.channel = channel;
+        self.place(now, server, call);
+    }
+
+    /// `Originate` of `ParkedCall(lot,space)`: queued, then the retrieve (the phone
+    /// answers at once) and `OriginateResponse`.
+    fn originate_retrieve(&mut self, now: Timestamp, server: ServerId, aid: Option<&str>, a: &Message) {
+        let data = a.get_str("Data").map(|v| v.into_owned()).unwrap_or_default();
+        let (lot, space) = data
+            .split_once(',')
+            .map(|(l, s)| (l.to_string(), s.trim().parse::<u32>().unwrap_or(0)))
+            .unwrap_or(("default".into(), 0));
+        let to = a.get_str("Channel").map(|v| v.into_owned()).unwrap_or_default();
+        self.reply(server, aid, &[("Response", "Success"), ("Message", "Originate successfully queued")]);
+        let ok = self.retrieve(now, server, &lot, space, "1002").is_ok();
+        let mut m = Message::new();
+        m.push(b"Event", b"OriginateResponse");
+        m.push(b"Privilege", b"call,all");
+        if let Some(id) = aid {
+            m.push(b"ActionID", id.as_bytes());
+        }
+        m.push(b"Response", if ok { b"Success" as &[u8] } else { b"Failure" });
+        m.push(b"Channel", to.as_bytes());
+        m.push(b"Application", b"ParkedCall");
+        m.push(b"Data", data.as_bytes());
+        m.push(b"Reason", if ok { b"4" as &[u8] } else { b"0" });
+        self.emit(server, m);
+    }
+}

@@ -1,0 +1,165 @@
+//! A reference model of Asterisk 22's res_parking, sans-IO (feature `sim`).
+//!
+//! [`SimPbx`] holds one or more simulated servers with lots, parked calls and
+//! timeouts in simulated time. PBX operations (park, retrieve, give up, swap, time
+//! passing, clean shutdown, crash, restart) and client actions (`Login`,
+//! `Parkinglots`, `ParkedCalls`, `Park`, `Originate` of `ParkedCall`, `Ping`,
+//! `Logoff`) produce the messages Asterisk 22 writes, in its field order:
+//! `Privilege` on live events only, `ActionID` last on list items, `Park successful\n`
+//! as the Park reply. [`SimPbx::take_output`] gives them as raw AMI bytes or as amiws
+//! frames. It is the reference model of the property tests and the embedded demo PBX.
+//!
+//! ```
+//! use ami_parking::sim::{SimPbx, SimLot, Findslot, Wire};
+//! use ami_parking::Timestamp;
+//! let t = Timestamp::from_unix_millis(0);
+//! let mut pbx = SimPbx::new(Wire::Ami);
+//! let s = pbx.add_server("pbx-a", vec![SimLot::new("default", 701, 720, 45, Findslot::Next)]);
+//! pbx.connect_client(s);
+//! pbx.handle_client_bytes(t, s, b"Action: Login\r\nUsername: amiuser\r\nSecret: amisecret\r\n\r\n");
+//! let (lot, space) = pbx.park(t, s, "5551001", "Customer 5551001", "default", None).unwrap();
+//! assert_eq!((lot.as_str(), space), ("default", 701));
+//! let bytes = pbx.take_output(s);
+//! assert!(String::from_utf8(bytes).unwrap().contains("Event: ParkedCall\r\nPrivilege: call,all\r\n"));
+//! ```
+
+mod actions;
+mod pbx;
+pub mod wire;
+
+pub use pbx::SimPbx;
+pub use wire::escape_c;
+
+use crate::parking::model::ServerId;
+use crate::time::Timestamp;
+use std::time::Duration;
+
+/// How a lot picks a space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Findslot {
+    /// The lowest free space.
+    First,
+    /// The space after the last one given, wrapping.
+    Next,
+}
+
+/// A lot's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimLot {
+    /// Name.
+    pub name: String,
+    /// First space.
+    pub start: u32,
+    /// Last space.
+    pub end: u32,
+    /// Parking time in seconds (0 = no limit).
+    pub timeout_secs: u64,
+    /// Space choice.
+    pub findslot: Findslot,
+    last: Option<u32>,
+}
+
+impl SimLot {
+    /// A lot.
+    pub fn new(name: &str, start: u32, end: u32, timeout_secs: u64, findslot: Findslot) -> Self {
+        Self { name: name.into(), start, end, timeout_secs, findslot, last: None }
+    }
+}
+
+/// The sandbox's first server: `default` 701-720 45 s (next), `vip` 801-810 5 s.
+pub fn sandbox_lots() -> Vec<SimLot> {
+    vec![
+        SimLot::new("default", 701, 720, 45, Findslot::Next),
+        SimLot::new("vip", 801, 810, 5, Findslot::Next),
+    ]
+}
+
+/// The sandbox's second server: `default` 701-705 60 s (first), `sales` 901-903 90 s.
+pub fn sandbox_lots_b() -> Vec<SimLot> {
+    vec![
+        SimLot::new("default", 701, 705, 60, Findslot::First),
+        SimLot::new("sales", 901, 903, 90, Findslot::Next),
+    ]
+}
+
+/// A call in a space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimCall {
+    /// `ParkeeChannel`.
+    pub channel: String,
+    /// `ParkeeUniqueid` (= linked id).
+    pub unique_id: String,
+    /// Caller number.
+    pub caller_num: String,
+    /// Caller name.
+    pub caller_name: String,
+    /// Lot.
+    pub lot: String,
+    /// Space.
+    pub space: u32,
+    /// When it was parked.
+    pub parked_at: Timestamp,
+    /// When it times out.
+    pub deadline: Option<Timestamp>,
+}
+
+/// Why a PBX operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    /// No such lot.
+    #[error("no parking lot {0}")]
+    NoLot(String),
+    /// Every space is taken.
+    #[error("parking lot {0} is full")]
+    Full(String),
+    /// Nothing in that space.
+    #[error("nothing parked at {0},{1}")]
+    Empty(String, u32),
+    /// The server is down.
+    #[error("server {0} is down")]
+    Down(ServerId),
+    /// No such server.
+    #[error("no server {0}")]
+    NoServer(ServerId),
+}
+
+/// How clients are attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// One raw AMI session per server.
+    Ami,
+    /// One amiws proxy in front of every server.
+    Amiws,
+}
+
+/// What changed, as Asterisk saw it (the model's change log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimChange {
+    /// `parked`, `retrieved`, `timeout`, `giveup`, `swap`.
+    pub kind: &'static str,
+    /// Server.
+    pub server_id: ServerId,
+    /// Lot.
+    pub lot: String,
+    /// Space.
+    pub space: u32,
+    /// The parkee's unique id (the new parkee for a swap).
+    pub unique_id: String,
+}
+
+impl SimCall {
+    /// A call as a test describes it: channel `Local/s@hold-<uid>;1`, caller name
+    /// `Customer <caller>`, parked at `parked_at` in a 45 s lot.
+    pub fn example(lot: &str, space: u32, uid: &str, caller: &str, parked_at: Timestamp) -> Self {
+        Self {
+            channel: format!("Local/s@hold-{uid};1"),
+            unique_id: uid.into(),
+            caller_num: caller.into(),
+            caller_name: format!("Customer {caller}"),
+            lot: lot.into(),
+            space,
+            parked_at,
+            deadline: Some(parked_at + Duration::from_secs(45)),
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! The simulated PBX: servers with lots and calls, what happens on them (parks,
+//! retrieves, give-ups, swaps, timeouts, shutdowns, crashes, restarts), and what is
+//! written to the client.
+
+use super::wire;
+use super::{sandbox_lots, sandbox_lots_b, Findslot, SimCall, SimChange, SimError, SimLot, Wire};
+use crate::parking::model::ServerId;
+use crate::time::Timestamp;
+use crate::wire::ami_codec::write_server_message;
+use crate::wire::amiws::{write_frame, FrameType};
+use crate::wire::Message;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[derive(Debug)]
+pub(super) struct Server {
+    pub(super) id: ServerId,
+    pub(super) name: String,
+    pub(super) lots: Vec<SimLot>,
+    pub(super) calls: BTreeMap<(String, u32), SimCall>,
+    pub(super) up: bool,
+    pub(super) client: bool,
+    pub(super) logged_in: bool,
+    pub(super) out: Vec<u8>,
+}
+
+/// The simulated PBX: one or more servers.
+#[derive(Debug)]
+pub struct SimPbx {
+    pub(super) wire: Wire,
+    pub(super) servers: Vec<Server>,
+    pub(super) next_uid: u64,
+    pub(super) next_chan: u64,
+    pub(super) changes: Vec<SimChange>,
+    /// amiws: the WebSocket client is connected to the proxy.
+    pub(super) ws_client: bool,
+    /// amiws: frames for the client, in the order written (every server).
+    pub(super) ws_out: Vec<Vec<u8>>,
+}
+
+impl SimPbx {
+    /// An empty PBX whose clients speak `wire`.
+    pub fn new(wire: Wire) -> Self {
+        Self {
+            wire,
+            servers: Vec::new(),
+            next_uid: 1,
+            next_chan: 0,
+            changes: Vec::new(),
+            ws_client: false,
+            ws_out: Vec::new(),
+        }
+    }
+
+    /// The sandbox's PBX: one server (`pbx-a`), or two behind amiws.
+    pub fn sandbox(wire: Wire) -> Self {
+        let mut p = Self::new(wire);
+        p.add_server("pbx-a", sandbox_lots());
+        if wire == Wire::Amiws {
+            p.add_server("pbx-b", sandbox_lots_b());
+        }
+        p
+    }
+
+    /// Adds a server (ids from 1, in order); it is up.
+    pub fn add_server(&mut self, name: &str, lots: Vec<SimLot>) -> ServerId {
+        let id = self.servers.len() as ServerId + 1;
+        self.servers.push(Server {
+            id,
+            name: name.into(),
+            lots,
+            calls: BTreeMap::new(),
+            up: true,
+            client: false,
+            logged_in: false,
+            out: Vec::new(),
+        });
+        id
+    }
+
+    /// Server ids.
+    pub fn server_ids(&self) -> Vec<ServerId> {
+        self.servers.iter().map(|s| s.id).collect()
+    }
+
+    pub(super) fn srv(&mut self, id: ServerId) -> Result<&mut Server, SimError> {
+        self.servers.iter_mut().find(|s| s.id == id).ok_or(SimError::NoServer(id))
+    }
+
+    pub(super) fn srv_ref(&self, id: ServerId) -> Option<&Server> {
+        self.servers.iter().find(|s| s.id == id)
+    }
+
+    /// The calls parked on `server` now, in (lot, space) order.
+    pub fn calls(&self, server: ServerId) -> Vec<SimCall> {
+        self.srv_ref(server).map(|s| s.calls.values().cloned().collect()).unwrap_or_default()
+    }
+
+    /// The lots of `server`.
+    pub fn lots(&self, server: ServerId) -> Vec<SimLot> {
+        self.srv_ref(server).map(|s| s.lots.clone()).unwrap_or_default()
+    }
+
+    /// True while `server` runs.
+    pub fn is_up(&self, server: ServerId) -> bool {
+        self.srv_ref(server).is_some_and(|s| s.up)
+    }
+
+    /// The change log so far (every change Asterisk made, seen or not).
+    pub fn changes(&self) -> &[SimChange] {
+        &self.changes
+    }
+
+    /// The earliest pending timeout.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        self.servers.iter().filter(|s| s.up).flat_map(|s| s.calls.values().filter_map(|c| c.deadline)).min()
+    }
+
+    /// Everything written to the raw AMI client of `server` since the last call.
+    pub fn take_output(&mut self, server: ServerId) -> Vec<u8> {
+        match self.srv(server) {
+            Ok(s) => std::mem::take(&mut s.out),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// amiws: every server's frames in the order written, as separate frames.
+    pub fn take_frames(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.ws_out)
+    }
+
+    /// A client connects to `server` (raw AMI: the banner is sent; amiws: the proxy's
+    /// link is up and logged in).
+    pub fn connect_client(&mut self, server: ServerId) {
+        let wire = self.wire;
+        if wire == Wire::Amiws {
+            self.ws_client = true;
+        }
+        if let Ok(s) = self.srv(server) {
+            if !s.up {
+                return;
+            }
+            s.client = true;
+            s.logged_in = wire == Wire::Amiws;
+            if wire == Wire::Ami {
+                s.out.extend_from_slice(b"Asterisk Call Manager/11.0.0\r\n");
+            }
+        }
+    }
+
+    /// The client's link to `server` dropped.
+    pub fn disconnect_client(&mut self, server: ServerId) {
+        if self.wire == Wire::Amiws {
+            self.ws_client = false;
+            self.ws_out.clear();
+        }
+        if let Ok(s) = self.srv(server) {
+            s.client = false;
+            s.logged_in = false;
+            s.out.clear();
+        }
+    }
+
+    /// Writes an event to the client of `server`, once it has logged in.
+    pub(super) fn emit(&mut self, server: ServerId, m: Message) {
+        self.write(server, m, true);
+    }
+
+    /// Writes the answer to one of the client's actions (sent even before login).
+    pub(super) fn answer(&mut self, server: ServerId, m: Message) {
+        self.write(server, m, false);
+    }
+
+    pub(super) fn write(&mut self, server: ServerId, m: Message, needs_login: bool) {
+        let wire = self.wire;
+        let mut frame = Vec::new();
+        if let Ok(s) = self.srv(server) {
+            if !s.client || (needs_login && !s.logged_in) {
+                return;
+            }
+            match wire {
+                Wire::Ami => write_server_message(&m, &mut s.out),
+                Wire::Amiws => {
+                    write_frame(FrameType::of(&m), s.id, &s.name.clone(), &m, &mut frame);
+                }
+            }
+        }
+        if !frame.is_empty() {
+            self.ws_out.push(frame);
+        }
+    }
+
+    pub(super) fn new_call(
+        &mut self,
+        now: Timestamp,
+        caller_num: &str,
+        caller_name: &str,
+        lot: &str,
+        space: u32,
+        timeout: Option<u64>,
+    ) -> SimCall {
+        let uid = format!("{}.{}", now.as_unix_millis() / 1000, self.next_uid);
+        self.next_uid += 1;
+        let chan = format!("Local/s@hold-{:08x};1", self.next_chan);
+        self.next_chan += 1;
+        SimCall {
+            channel: chan,
+            unique_id: uid,
+            caller_num: caller_num.into(),
+            caller_name: caller_name.into(),
+            lot: lot.into(),
+            space,
+            parked_at: now,
+            deadline: timeout.filter(|&t| t > 0).map(|t| now + Duration::from_secs(t)),
+        }
+    }
+
+    /// Picks a space like res_parking: a preferred space if free, else the next free
+    /// higher one, wrapping; `findslot` otherwise. `None` when the lot is full.
+    pub(super) fn pick(
+        lot: &SimLot,
+        calls: &BTreeMap<(String, u32), SimCall>,
+        preferred: Option<u32>,
+    ) -> Option<u32> {
+        let free = |s: u32| !calls.contains_key(&(lot.name.clone(), s));
+        let n = lot.end - lot.start + 1;
+        let from = match preferred {
+            Some(p) if (lot.start..=lot.end).contains(&p) => p,
+            _ => match (lot.findslot, lot.last) {
+                (Findslot::Next, Some(l)) if l < lot.end => l + 1,
+                _ => lot.start,
+            },
+        };
+        (0..n).map(|i| lot.start + (from - lot.start + i) % n).find(|&s| free(s))
+    }
+
+    /// A call from `caller_num` is parked in `lot` (through the dialplan: the live
+    /// `ParkedCall` is the only message). Returns (lot, space).
+    pub fn park(
+        &mut self,
+        now: Timestamp,
+        server: ServerId,
+        caller_num: &str,
+        caller_name: &str,
+        lot: &str,
+        preferred: Option<u32>,
+    ) -> Result<(String, u32), SimError> {
+        let (space, timeout) = {
+            let s = self.srv(server)?;
+            if !s.up {
+                return Err(SimError::Down(server));
+            }
+            let l = s.lots.iter().find(|l| l.name == lot).ok_or_else(|| SimError::NoLot(lot.into()))?;
+            let space = Self::pick(l, &s.calls, preferred).ok_or_else(|| SimError::Full(lot.into()))?;
+            (space, l.timeout_secs)
+        };
+        let call = self.new_call(now, caller_num, caller_name, lot, space, Some(timeout));
+        self.place(now, server, call.clone());
+        Ok((call.lot, space))
+    }
+
+    pub(super) fn place(&mut self, now: Timestamp, server: ServerId, call: SimCall) {
+        if let Ok(s) = self.srv(server) {
+            if let Some(l) = s.lots.iter_mut().find(|l| l.name == call.lot) {
+                l.last = Some(call.space);
+            }
+            s.calls.insert((call.lot.clone(), call.space), call.clone());
+        }
+        self.changes.push(SimChange {
+            kind: "parked",
+            server_id: server,
+            lot: call.lot.clone(),
+            space: call.space,
+            unique_id: call.unique_id.clone(),
+        });
+        self.emit(server, wire::live_event("ParkedCall", &call, now, None));
+    }
+
+    fn take_call(&mut self, server: ServerId, lot: &str, space: u32) -> Result<SimCall, SimError> {
+        let s = self.srv(server)?;
+        if !s.up {
+            return Err(SimError::Down(server));
+        }
+        s.calls.remove(&(lot.to_string(), space)).ok_or_else(|| SimError::Empty(lot.into(), space))
+    }
+
+    /// Someone picks up the call (`UnParkedCall` with a retriever block).
+    pub fn retrieve(
+        &mut self,
+        now: Timestamp,
+        server: ServerId,
+        lot: &str,
+        space: u32,
+        retriever_num: &str,
+    ) -> Result<SimCall, SimError> {
+        let call = self.take_call(server, lot, space)?;
+        let retriever = self.new_call(now, retriever_num, "Reception", lot, space, None);
+        self.changes.push(SimChange {
+            kind: "retrieved",
+            server_id: server,
+            lot: lot.into(),
+            space,
+            unique_id: call.unique_id.clone(),
+        });
+        self.emit(server, wire::live_event("UnParkedCall", &call, now, Some(&retriever)));
+        Ok(call)
+    }
+
+    /// The caller hangs up (`ParkedCallGiveUp`).
+    pub fn give_up(
+        &mut self,
+        now: Timestamp,
+        server: ServerId,
+        lot: &str,
+        space: u32,
+    ) -> Result<SimCall, SimError> {
+        let call = self.take_call(server, lot, space)?;
+        self.changes.push(SimChange {
+            kind: "giveup",
+            server_id: server,
+            lot: lot.into(),
+            space,
+            unique_id: call.unique_id.clone(),
+        });
+        self.emit(server, wire::live_event("ParkedCallGiveUp", &call, now, None));
+        Ok(call)
+    }
+
+    /// Another channel takes the parkee's place (`ParkedCallSwap`, new parkee block).
+    pub fn swap(
+        &mut self,
+        now: Timestamp,
+        server: ServerId,
+        lot: &str,
+        space: u32,
+        caller_num: &str,
+    ) -> Result<SimCall, SimError> {
+        let old = self.take_call(server, lot, space)?;
+        let mut new = self.new_call(now, caller_num, &format!("Customer {caller_num}"), lot, space, None);
+        new.parked_at = old.parked_at;
+        new.deadline = old.deadline;
+        if let Ok(s) = self.srv(server) {
+            s.calls.insert((lot.to_string(), space), new.clone());
+        }
+        self.changes.push(SimChange {
+            kind: "swap",
+            server_id: server,
+            lot: lot.into(),
+            space,
+            unique_id: new.unique_id.clone(),
+        });
+        self.emit(server, wire::live_event("ParkedCallSwap", &new, now, None));
+        Ok(new)
+    }
+
+    /// Time passes: every call past its deadline times out (`ParkedCallTimeOut`, in
+    /// deadline order).
+    pub fn advance(&mut self, now: Timestamp) {
+        loop {
+            let due = self
+                .servers
+                .iter()
+                .filter(|s| s.up)
+                .flat_map(|s| {
+                    s.calls
+                        .values()
+                        .filter(|c| c.deadline.is_some_and(|d| d <= now))
+                        .map(move |c| (c.deadline, s.id, c.lot.clone(), c.space))
+                })
+                .min();
+            let Some((_, server, lot, space)) = due else { return };
+            if let Ok(call) = self.take_call(server, &lot, space) {
+                self.changes.push(SimChange {
+                    kind: "timeout",
+                    server_id: server,
+                    lot: lot.clone(),
+                    space,
+                    unique_id: call.unique_id.clone(),
+                });
+                // Asterisk reports 0 left.
+                let c = SimCall { deadline: Some(now), ..call };
+                self.emit(server, wire::live_event("ParkedCallTimeOut", &c, now, None));
+            }
+        }
+    }
+
+    /// A clean shutdown: `ParkedCallGiveUp` for every call, then `Shutdown`; the
+    /// client link closes.
+    pub fn shutdown(&mut self, now: Timestamp, server: ServerId) {
+        let calls: Vec<(String, u32)> = self.calls(server).iter().map(|c| (c.lot.clone(), c.space)).collect();
+        for (lot, space) in calls {
+            let _ = self.give_up(now, server, &lot, space);
+        }
+        let mut m = Message::new();
+        m.push(b"Event", b"Shutdown");
+        m.push(b"Privilege", b"system,all");
+        m.push(b"Shutdown", b"Cleanly");
+        m.push(b"Restart", b"False");
+        self.emit(server, m);
+        if let Ok(s) = self.srv(server) {
+            s.up = false;
+            s.client = false;
+            s.logged_in = false;
+        }
+    }
+
+    /// A crash (kill -9): nothing is sent, the calls are gone.
+    pub fn crash(&mut self, server: ServerId) {
+        if let Ok(s) = self.srv(server) {
+            s.up = false;
+            s.client = false;
+            s.logged_in = false;
+            s.calls.clear();
+            for l in &mut s.lots {
+                l.last = None;
+            }
+        }
+    }
+
+    /// The server runs again (empty). Behind amiws, the proxy logs in again at once:
+    /// `Authentication accepted` without ActionID, then `FullyBooted`.
+    pub fn restart(&mut self, server: ServerId) {
+        let wire = self.wire;
+        let was_client = wire == Wire::Amiws && self.ws_client;
+        if let Ok(s) = self.srv(server) {
+            s.up = true;
+            s.calls.clear();
+            s.client = was_client;
+            s.logged_in = was_client;
+        }
+        if was_client {
+            let mut m = Message::new();
+            m.push(b"Response", b"Success");
+            m.push(b"Message", b"Authentication accepted");
+            self.emit(server, m);
+            let mut m = Message::new();
+            m.push(b"Event", b"FullyBooted");
+            m.push(b"Privilege", b"system,all");
+            m.push(b"Uptime", b"0");
+            m.push(b"LastReload", b"0");
+            m.push(b"Status", b"Fully Booted");
+            self.emit(server, m);
+        }
+    }
+}

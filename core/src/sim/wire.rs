@@ -1,0 +1,180 @@
+//! The messages Asterisk 22 writes, built in its field order (checked against the
+//! captures by the `model_wire` tests): `Privilege` on live events only, `ActionID`
+//! second in responses and last on list items. The model writes these, and the
+//! tests build their hand-made wire input with them.
+//!
+//! ```
+//! use ami_parking::sim::{wire, SimCall};
+//! use ami_parking::Timestamp;
+//! let call = SimCall::example("default", 701, "1.1", "5551001", Timestamp::ZERO);
+//! let m = wire::live_event("ParkedCall", &call, Timestamp::ZERO, None);
+//! assert_eq!(wire::to_text(&[m]).lines().take(2).collect::<Vec<_>>(), ["Event: ParkedCall", "Privilege: call,all"]);
+//! ```
+
+use super::{SimCall, SimLot};
+use crate::time::Timestamp;
+use crate::wire::ami_codec::write_server_message;
+use crate::wire::Message;
+
+/// The parkee block of a parking event or list item.
+pub fn parkee_block(m: &mut Message, c: &SimCall) {
+    let name = escape_c(&c.caller_name);
+    for (k, v) in [
+        ("ParkeeChannel", c.channel.as_str()),
+        ("ParkeeChannelState", "6"),
+        ("ParkeeChannelStateDesc", "Up"),
+        ("ParkeeCallerIDNum", &c.caller_num),
+        ("ParkeeCallerIDName", &name),
+        ("ParkeeConnectedLineNum", &c.caller_num),
+        ("ParkeeConnectedLineName", &name),
+        ("ParkeeLanguage", "en"),
+        ("ParkeeAccountCode", ""),
+        ("ParkeeContext", "caller"),
+        ("ParkeeExten", "s"),
+        ("ParkeePriority", "4"),
+        ("ParkeeUniqueid", &c.unique_id),
+        ("ParkeeLinkedid", &c.unique_id),
+    ] {
+        m.push(k.as_bytes(), v.as_bytes());
+    }
+}
+
+/// The parking tail: parker, lot, space, time left (near 2^64 without a limit) and
+/// time parked, in whole seconds at `now`.
+pub fn parking_tail(m: &mut Message, c: &SimCall, now: Timestamp) {
+    let remaining = match c.deadline {
+        Some(d) => d.saturating_duration_since(now).as_secs(),
+        None => u64::MAX,
+    };
+    let elapsed = now.saturating_duration_since(c.parked_at).as_secs();
+    m.push(b"ParkerDialString", b"Local/s@hold");
+    m.push(b"Parkinglot", c.lot.as_bytes());
+    m.push(b"ParkingSpace", c.space.to_string().as_bytes());
+    m.push(b"ParkingTimeout", remaining.to_string().as_bytes());
+    m.push(b"ParkingDuration", elapsed.to_string().as_bytes());
+}
+
+fn retriever_block(m: &mut Message, r: &SimCall) {
+    let name = escape_c(&r.caller_name);
+    for (k, v) in [
+        ("RetrieverChannel", r.channel.as_str()),
+        ("RetrieverChannelState", "6"),
+        ("RetrieverChannelStateDesc", "Up"),
+        ("RetrieverCallerIDNum", &r.caller_num),
+        ("RetrieverCallerIDName", &name),
+        ("RetrieverConnectedLineNum", &r.caller_num),
+        ("RetrieverConnectedLineName", &name),
+        ("RetrieverLanguage", "en"),
+        ("RetrieverAccountCode", ""),
+        ("RetrieverContext", "retriever"),
+        ("RetrieverExten", "s"),
+        ("RetrieverPriority", "2"),
+        ("RetrieverUniqueid", &r.unique_id),
+        ("RetrieverLinkedid", &r.unique_id),
+    ] {
+        m.push(k.as_bytes(), v.as_bytes());
+    }
+}
+
+/// A live parking event (`ParkedCall`, `UnParkedCall` with its retriever, ...).
+pub fn live_event(event: &str, c: &SimCall, now: Timestamp, retriever: Option<&SimCall>) -> Message {
+    let mut m = Message::with_capacity(40, 900);
+    m.push(b"Event", event.as_bytes());
+    m.push(b"Privilege", b"call,all");
+    parkee_block(&mut m, c);
+    if let Some(r) = retriever {
+        retriever_block(&mut m, r);
+    }
+    parking_tail(&mut m, c, now);
+    m
+}
+
+/// A `ParkedCall` item of the `ParkedCalls` answer to `action_id`.
+pub fn list_item(action_id: &str, c: &SimCall, now: Timestamp) -> Message {
+    let mut m = Message::with_capacity(24, 700);
+    m.push(b"Event", b"ParkedCall");
+    parkee_block(&mut m, c);
+    parking_tail(&mut m, c, now);
+    m.push(b"ActionID", action_id.as_bytes());
+    m
+}
+
+/// A response: `pairs[0]` (`Response: ...`), then the ActionID, then the rest.
+pub fn response(action_id: Option<&str>, pairs: &[(&str, &str)]) -> Message {
+    let mut m = Message::new();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        m.push(k.as_bytes(), v.as_bytes());
+        if let (0, Some(id)) = (i, action_id) {
+            m.push(b"ActionID", id.as_bytes());
+        }
+    }
+    m
+}
+
+/// A list's start (`Response: Success`, `EventList: start`, `message`).
+pub fn list_start(action_id: Option<&str>, message: &str) -> Message {
+    response(action_id, &[("Response", "Success"), ("EventList", "start"), ("Message", message)])
+}
+
+/// A list's end event (`ParkedCallsComplete` carries `Total` too).
+pub fn list_end(action_id: Option<&str>, event: &str, items: usize) -> Message {
+    let n = items.to_string();
+    let mut pairs = vec![("Event", event), ("EventList", "Complete"), ("ListItems", n.as_str())];
+    if event == "ParkedCallsComplete" {
+        pairs.push(("Total", n.as_str()));
+    }
+    response(action_id, &pairs)
+}
+
+/// The whole answer to `ParkedCalls` with these calls.
+pub fn parked_calls_answer(action_id: &str, calls: &[SimCall], now: Timestamp) -> Vec<Message> {
+    let mut out = vec![list_start(Some(action_id), "Parked calls will follow")];
+    out.extend(calls.iter().map(|c| list_item(action_id, c, now)));
+    out.push(list_end(Some(action_id), "ParkedCallsComplete", calls.len()));
+    out
+}
+
+/// The whole answer to `Parkinglots` with these lots.
+pub fn parking_lots_answer(action_id: &str, lots: &[SimLot]) -> Vec<Message> {
+    let mut out = vec![list_start(Some(action_id), "Parking lots will follow")];
+    for l in lots {
+        let (start, end, timeout) = (l.start.to_string(), l.end.to_string(), l.timeout_secs.to_string());
+        out.push(response(
+            Some(action_id),
+            &[
+                ("Event", "Parkinglot"),
+                ("Name", &l.name),
+                ("StartSpace", &start),
+                ("StopSpace", &end),
+                ("Timeout", &timeout),
+            ],
+        ));
+    }
+    out.push(list_end(Some(action_id), "ParkinglotsComplete", lots.len()));
+    out
+}
+
+/// Messages as the AMI text Asterisk writes (each ended by an empty line).
+pub fn to_text(messages: &[Message]) -> String {
+    let mut out = Vec::new();
+    for m in messages {
+        write_server_message(m, &mut out);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// C-escapes a caller name as Asterisk 13.5+ does.
+pub fn escape_c(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,349 @@
+//! Every AMI message the core acts on, classified once into a typed [`Inbound`].
+//!
+//! The names of the events the core knows are written here and nowhere else. The
+//! connection first looks at the message's [`Head`] (its event name, from the first
+//! header, and its ActionID) to decide cheaply whether the message matters, then has
+//! it classified by [`Inbound::classify`], which parses a parking block exactly once.
+//! The store and the connection match on the result.
+//!
+//! ```
+//! use ami_parking::wire::inbound::{Head, Inbound, LiveKind, Shape};
+//! use ami_parking::{Message, Timestamp};
+//! let m = Message::from_pairs([("Event", "ParkedCall"), ("Privilege", "call,all"),
+//!     ("ParkeeChannel", "PJSIP/100-1"), ("Parkinglot", "default"), ("ParkingSpace", "701")]);
+//! match Inbound::of_message(1, &m, Timestamp::ZERO, Shape::Messages) {
+//!     Inbound::Live(e) => assert_eq!((e.kind, e.call.parking_space), (LiveKind::Parked, 701)),
+//!     other => panic!("{other:?}"),
+//! }
+//! ```
+
+use crate::parking::model::{ParkedCall, ParkingLot, Retriever, ServerId};
+use crate::time::Timestamp;
+use crate::wire::message::Message;
+
+/// The events the core knows by name (ASCII case-insensitive, as Asterisk's own
+/// comparisons are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventName {
+    /// A parking event (live, or a `ParkedCall` list item).
+    Parking(LiveKind),
+    /// `Shutdown`: the server stops.
+    Shutdown,
+    /// `FullyBooted`: the server is ready (or a login completed).
+    FullyBooted,
+    /// `Parkinglot`: an item of a `Parkinglots` answer.
+    Parkinglot,
+    /// `ParkinglotsComplete` / `ParkedCallsComplete`: the end of a parking list (also
+    /// on Asterisk 12 and 13.0, which send no `EventList: Complete`).
+    ParkingListComplete,
+    /// `OriginateResponse`: the outcome of an asynchronous Originate.
+    OriginateResponse,
+    /// Any other event.
+    Other,
+}
+
+const NAMES: [(&str, EventName); 10] = [
+    ("ParkedCall", EventName::Parking(LiveKind::Parked)),
+    ("UnParkedCall", EventName::Parking(LiveKind::Retrieved)),
+    ("ParkedCallTimeOut", EventName::Parking(LiveKind::TimedOut)),
+    ("ParkedCallGiveUp", EventName::Parking(LiveKind::GaveUp)),
+    ("ParkedCallSwap", EventName::Parking(LiveKind::Swapped)),
+    ("Shutdown", EventName::Shutdown),
+    ("FullyBooted", EventName::FullyBooted),
+    ("Parkinglot", EventName::Parkinglot),
+    ("ParkinglotsComplete", EventName::ParkingListComplete),
+    ("ParkedCallsComplete", EventName::ParkingListComplete),
+];
+
+impl EventName {
+    /// The name's kind (`Other` for names the core does not act on by themselves).
+    pub fn of(name: &[u8]) -> Self {
+        if name.eq_ignore_ascii_case(b"OriginateResponse") {
+            return Self::OriginateResponse;
+        }
+        NAMES.iter().find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name)).map_or(Self::Other, |(_, k)| *k)
+    }
+
+    /// True for events that matter without an ActionID (live parking events and the
+    /// server's life cycle). Others matter only as answers to our actions.
+    pub fn matters_live(self) -> bool {
+        matches!(self, Self::Parking(_) | Self::Shutdown | Self::FullyBooted)
+    }
+}
+
+/// What a live parking event says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LiveKind {
+    /// `ParkedCall`: a call entered a space.
+    Parked,
+    /// `UnParkedCall`: a call was picked up.
+    Retrieved,
+    /// `ParkedCallTimeOut`: the parking time ran out.
+    TimedOut,
+    /// `ParkedCallGiveUp`: the caller hung up.
+    GaveUp,
+    /// `ParkedCallSwap`: another channel took the parkee's place.
+    Swapped,
+}
+
+impl LiveKind {
+    /// True for the kinds that end a parking (retrieve, timeout, give-up).
+    pub fn is_leave(self) -> bool {
+        matches!(self, Self::Retrieved | Self::TimedOut | Self::GaveUp)
+    }
+}
+
+/// A live parking event, parsed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveEvent {
+    /// What happened.
+    pub kind: LiveKind,
+    /// The call, as the event describes it.
+    pub call: ParkedCall,
+    /// Who took it (`UnParkedCall` only).
+    pub retriever: Option<Retriever>,
+}
+
+/// What the request an answer belongs to collects, so that its items are parsed into
+/// the right type (and only the items of our own requests are parsed at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `ParkedCall` items become [`Answer::Call`].
+    Calls,
+    /// `Parkinglot` items become [`Answer::Lot`].
+    Lots,
+    /// Every item stays a [`Message`] ([`Answer::Item`]).
+    Messages,
+}
+
+/// An event that answers one of our actions (it carries our ActionID).
+#[allow(clippy::large_enum_variant)] // call items are the common case; boxing them costs more
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// A `ParkedCall` list item.
+    Call(ParkedCall),
+    /// A `Parkinglot` list item.
+    Lot(ParkingLot),
+    /// The end of a list (`EventList: Complete`, or a parking list's `...Complete`).
+    End,
+    /// `OriginateResponse` (the retrieve's outcome).
+    Originate {
+        /// `Response: Success`.
+        success: bool,
+        /// `Response` and `Reason`, for the error message.
+        detail: String,
+    },
+    /// Any other item, with its event name's kind.
+    Item(Message),
+}
+
+/// A response to an action (a message without `Event`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// Its ActionID (amiws's own re-login has none).
+    pub action_id: Option<String>,
+    /// `Success`, `Follows` or `Goodbye`.
+    pub success: bool,
+    /// `Message`, line end trimmed.
+    pub message: Option<String>,
+    /// The whole response.
+    pub msg: Message,
+}
+
+impl Response {
+    /// amiws logged in to a server again (`Authentication accepted` without ActionID).
+    pub fn is_unsolicited_login(&self) -> bool {
+        self.action_id.is_none() && self.message.as_deref() == Some("Authentication accepted")
+    }
+
+    /// The MD5 login's `Challenge`, when present and not empty.
+    pub fn challenge(&self) -> Option<&[u8]> {
+        self.msg.get("Challenge").filter(|c| !c.is_empty())
+    }
+}
+
+/// One AMI message, classified.
+#[allow(clippy::large_enum_variant)] // live events are the common case; boxing them costs more
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    /// A live parking event.
+    Live(LiveEvent),
+    /// `Event: Shutdown` (live).
+    Shutdown,
+    /// A response to an action.
+    Response(Response),
+    /// An event answering action `action_id`.
+    Answer {
+        /// The ActionID it carries.
+        action_id: String,
+        /// What it says.
+        answer: Answer,
+    },
+    /// Nothing the core acts on (an unreadable parking event, a live event of no
+    /// interest).
+    Ignored,
+}
+
+/// The two facts read before deciding whether a message matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head<'a> {
+    /// The event name's kind, `None` for a response.
+    pub event: Option<EventName>,
+    /// The ActionID, when it has one.
+    pub action_id: Option<&'a [u8]>,
+}
+
+impl<'a> Head<'a> {
+    /// Reads the head of a header list: `Event` and `ActionID`.
+    pub fn of<I: Iterator<Item = (&'a [u8], &'a [u8])>>(headers: I) -> Self {
+        let (mut event, mut action_id) = (None, None);
+        for (k, v) in headers {
+            if event.is_none() && k.eq_ignore_ascii_case(b"Event") {
+                event = Some(EventName::of(v));
+            } else if action_id.is_none() && k.eq_ignore_ascii_case(b"ActionID") {
+                action_id = Some(v);
+            }
+        }
+        Self { event, action_id }
+    }
+}
+
+impl Inbound {
+    /// Classifies an owned message from `server_id`, received at `now`.
+    pub fn of_message(server_id: ServerId, m: &Message, now: Timestamp, shape: Shape) -> Self {
+        Self::classify(Head::of(m.iter()), m.iter(), server_id, now, shape)
+    }
+
+    /// Classifies a message given its [`Head`] and its headers (which may be
+    /// iterated twice). `shape` says how to read items answering our action.
+    pub fn classify<'a, I>(
+        head: Head<'a>,
+        headers: I,
+        server_id: ServerId,
+        now: Timestamp,
+        shape: Shape,
+    ) -> Self
+    where
+        I: Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
+    {
+        let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+        let Some(event) = head.event else {
+            let msg = to_message(headers);
+            let message = msg.get_str("Message").map(|m| m.trim_end().to_string());
+            let success = ["Success", "Follows", "Goodbye"].iter().any(|r| msg.is("Response", r));
+            return Self::Response(Response { action_id: head.action_id.map(text), success, message, msg });
+        };
+        match (event, head.action_id) {
+            (_, Some(aid)) => {
+                Self::Answer { action_id: text(aid), answer: answer(event, headers, server_id, now, shape) }
+            }
+            (EventName::Parking(kind), None) => {
+                match ParkedCall::from_headers(server_id, headers.clone(), now) {
+                    Some(call) => {
+                        let retriever =
+                            (kind == LiveKind::Retrieved).then(|| Retriever::from_headers(headers));
+                        Self::Live(LiveEvent { kind, call, retriever })
+                    }
+                    None => Self::Ignored,
+                }
+            }
+            (EventName::Shutdown, None) => Self::Shutdown,
+            _ => Self::Ignored,
+        }
+    }
+}
+
+fn answer<'a, I>(event: EventName, headers: I, server_id: ServerId, now: Timestamp, shape: Shape) -> Answer
+where
+    I: Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
+{
+    if let (EventName::Parking(LiveKind::Parked), Shape::Calls) = (event, shape) {
+        return match ParkedCall::from_headers(server_id, headers, now) {
+            Some(call) => Answer::Call(call),
+            None => Answer::Item(Message::new()),
+        };
+    }
+    let msg = to_message(headers);
+    if msg.is("EventList", "Complete")
+        || (event == EventName::ParkingListComplete && shape != Shape::Messages)
+    {
+        return Answer::End;
+    }
+    match (event, shape) {
+        (EventName::Parkinglot, Shape::Lots) => match ParkingLot::from_message(server_id, &msg) {
+            Some(lot) => Answer::Lot(lot),
+            None => Answer::Item(msg),
+        },
+        (EventName::OriginateResponse, _) => {
+            let success = msg.is("Response", "Success");
+            let reason = msg.get_str("Reason").map(|r| r.into_owned()).unwrap_or_else(|| "failure".into());
+            let detail =
+                format!("Response: {}, Reason: {reason}", msg.get_str("Response").unwrap_or_default());
+            Answer::Originate { success, detail }
+        }
+        _ => Answer::Item(msg),
+    }
+}
+
+fn to_message<'a>(headers: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> Message {
+    let mut m = Message::with_capacity(16, 256);
+    for (k, v) in headers {
+        m.push(k, v);
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify(pairs: &[(&str, &str)], shape: Shape) -> Inbound {
+        Inbound::of_message(1, &Message::from_pairs(pairs.iter().copied()), Timestamp::ZERO, shape)
+    }
+
+    #[test]
+    fn names_are_case_insensitive_and_unknown_ones_are_other() {
+        assert_eq!(EventName::of(b"unparkedcall"), EventName::Parking(LiveKind::Retrieved));
+        assert_eq!(EventName::of(b"Newexten"), EventName::Other);
+        assert!(!EventName::of(b"Parkinglot").matters_live());
+    }
+
+    #[test]
+    fn a_list_item_is_never_live() {
+        let item = [("Event", "ParkedCall"), ("ParkingSpace", "701"), ("ActionID", "x-1")];
+        assert!(matches!(classify(&item, Shape::Calls), Inbound::Answer { answer: Answer::Call(_), .. }));
+        assert!(matches!(classify(&item, Shape::Messages), Inbound::Answer { answer: Answer::Item(_), .. }));
+    }
+
+    #[test]
+    fn list_ends_with_and_without_eventlist() {
+        let old = [("Event", "ParkedCallsComplete"), ("ActionID", "x-1")];
+        assert!(matches!(classify(&old, Shape::Calls), Inbound::Answer { answer: Answer::End, .. }));
+        let new = [("Event", "CoreShowChannelsComplete"), ("ActionID", "x-1"), ("EventList", "Complete")];
+        assert!(matches!(classify(&new, Shape::Messages), Inbound::Answer { answer: Answer::End, .. }));
+    }
+
+    #[test]
+    fn responses_keep_their_message_and_outcome() {
+        let r = classify(
+            &[("Response", "Error"), ("ActionID", "x-2"), ("Message", "Park action failed\n")],
+            Shape::Messages,
+        );
+        let Inbound::Response(r) = r else { panic!("{r:?}") };
+        assert_eq!((r.success, r.message.as_deref()), (false, Some("Park action failed")));
+        let r = classify(&[("Response", "Success"), ("Message", "Authentication accepted")], Shape::Messages);
+        assert!(matches!(r, Inbound::Response(r) if r.is_unsolicited_login()));
+    }
+
+    #[test]
+    fn a_retrieve_carries_its_retriever_and_a_parking_event_without_space_is_ignored() {
+        let r = classify(
+            &[("Event", "UnParkedCall"), ("ParkingSpace", "702"), ("RetrieverChannel", "PJSIP/2")],
+            Shape::Messages,
+        );
+        assert!(
+            matches!(r, Inbound::Live(LiveEvent { retriever: Some(ref x), .. }) if x.channel == "PJSIP/2")
+        );
+        assert_eq!(classify(&[("Event", "ParkedCallGiveUp")], Shape::Messages), Inbound::Ignored);
+    }
+}

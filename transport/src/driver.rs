@@ -1,0 +1,264 @@
+//! The client's task: opens the link, drives the sans-IO connection over it (bytes
+//! or WebSocket frames, the core's timers and keep-alive, the handles' commands),
+//! and reconnects with backoff when it drops.
+
+use crate::client::{now, ClientOptions, Command};
+use crate::link::{self, Link};
+use crate::stream::BoxIo;
+use crate::ws::{WsReader, WsWriter};
+use crate::ws_codec::WsIn;
+use ami_parking::futures_signals::signal::Mutable;
+use ami_parking::{
+    Connection, ConnectionState, Output, ParkingError, ParkingStore, Reply, RequestId, Timestamp,
+};
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::{mpsc, oneshot};
+
+type Waiting = HashMap<RequestId, oneshot::Sender<Result<Reply, ParkingError>>>;
+
+/// How one link's session ended.
+enum End {
+    Shutdown(oneshot::Sender<()>),
+    Failed(String),
+    Dropped,
+}
+
+/// Writes a state the transport decides (connecting, reconnecting, stopped) to the
+/// client and the store.
+struct States {
+    client: Mutable<ConnectionState>,
+    store: ParkingStore,
+}
+
+impl States {
+    fn set(&self, s: ConnectionState) {
+        self.store.set_connection_state(s.clone());
+        self.client.set_neq(s);
+    }
+}
+
+/// What the task owns across links.
+struct Session {
+    conn: Connection,
+    rx: mpsc::UnboundedReceiver<Command>,
+    waiting: Waiting,
+    /// Failed attempts in a row (0 once logged in).
+    attempt: u32,
+    states: States,
+}
+
+pub(crate) async fn run(
+    opts: ClientOptions,
+    conn: Connection,
+    rx: mpsc::UnboundedReceiver<Command>,
+    client_state: Mutable<ConnectionState>,
+) {
+    let states = States { client: client_state, store: conn.store().clone() };
+    let mut s = Session { conn, rx, waiting: HashMap::new(), attempt: 0, states };
+    loop {
+        if s.attempt == 0 {
+            s.states.set(ConnectionState::Connecting);
+        }
+        let end = match link::open(&opts.endpoint, opts.tls_ca_file.as_deref()).await {
+            Ok(l) => {
+                s.conn.handle_connected(now());
+                match l {
+                    Link::Bytes(io) => s.drive_bytes(io).await,
+                    Link::Ws(r, w) => s.drive_ws(r, w).await,
+                }
+            }
+            Err(e) => End::Failed(e),
+        };
+        s.conn.handle_disconnected(now());
+        s.flush_outputs();
+        let reason = match end {
+            End::Shutdown(done) => return s.stop(Some(done)),
+            End::Dropped => return s.stop(None),
+            End::Failed(r) => r,
+        };
+        s.attempt += 1;
+        s.states.set(ConnectionState::Reconnecting { attempt: s.attempt, last_error: reason });
+        let delay = opts.reconnect.delay(s.attempt, rand::random::<f64>());
+        if let Some(done) = s.wait_out(delay).await {
+            return s.stop(done);
+        }
+    }
+}
+
+impl Session {
+    fn stop(&self, done: Option<oneshot::Sender<()>>) {
+        self.states.set(ConnectionState::Stopped);
+        if let Some(done) = done {
+            let _ = done.send(());
+        }
+    }
+
+    /// Waits `delay` before the next attempt; requests meanwhile fail at once (not
+    /// logged in) instead of hanging. `Some` when the client stops meanwhile.
+    async fn wait_out(&mut self, delay: Duration) -> Option<Option<oneshot::Sender<()>>> {
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = &mut sleep => return None,
+                cmd = self.rx.recv() => match cmd {
+                    None => return Some(None),
+                    Some(Command::Shutdown(done)) => return Some(Some(done)),
+                    Some(Command::Request(req, target, reply)) => self.submit(req, target, reply),
+                },
+            }
+        }
+    }
+
+    fn flush_outputs(&mut self) {
+        while let Some(o) = self.conn.poll_output() {
+            match o {
+                Output::Reply { id, result } => {
+                    if let Some(tx) = self.waiting.remove(&id) {
+                        let _ = tx.send(result);
+                    }
+                }
+                Output::State(s) => self.states.client.set_neq(s),
+                _ => {}
+            }
+        }
+    }
+
+    /// After every input: outputs delivered, and a logged-in link resets the backoff.
+    fn settle(&mut self) {
+        self.flush_outputs();
+        if self.conn.is_logged_in() {
+            self.attempt = 0;
+        }
+    }
+
+    fn submit(
+        &mut self,
+        req: ami_parking::Request,
+        target: ami_parking::Target,
+        reply: oneshot::Sender<Result<Reply, ParkingError>>,
+    ) {
+        match self.conn.request(now(), req, target) {
+            Ok(id) => {
+                self.waiting.insert(id, reply);
+            }
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+
+    /// Raw AMI over TCP or TLS until the link drops, fails, or the client stops.
+    async fn drive_bytes(&mut self, io: BoxIo) -> End {
+        let (mut r, mut w) = tokio::io::split(io);
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            while let Some(b) = self.conn.poll_transmit() {
+                if let Err(e) = w.write_all(&b).await {
+                    return End::Failed(format!("write failed: {e}"));
+                }
+            }
+            self.settle();
+            let sleep = sleep_until_ts(self.conn.poll_timeout());
+            tokio::select! {
+                n = r.read(&mut buf) => match n {
+                    Ok(0) => return End::Failed("Asterisk closed the connection".into()),
+                    Ok(n) => if let Err(e) = self.conn.handle_input(now(), &buf[..n]) { return End::Failed(e.to_string()) },
+                    Err(e) => return End::Failed(format!("read failed: {e}")),
+                },
+                cmd = self.rx.recv() => match cmd {
+                    None => return End::Dropped,
+                    Some(Command::Shutdown(done)) => return self.log_off(r, w, buf, done).await,
+                    Some(Command::Request(req, target, reply)) => self.submit(req, target, reply),
+                },
+                _ = sleep => if let Err(e) = self.conn.handle_timeout(now()) { return End::Failed(e.to_string()) },
+            }
+        }
+    }
+
+    /// Sends Logoff, waits briefly for Asterisk's Goodbye and close, then closes.
+    async fn log_off(
+        &mut self,
+        mut r: ReadHalf<BoxIo>,
+        mut w: WriteHalf<BoxIo>,
+        mut buf: Vec<u8>,
+        done: oneshot::Sender<()>,
+    ) -> End {
+        self.conn.logoff();
+        while let Some(b) = self.conn.poll_transmit() {
+            let _ = w.write_all(&b).await;
+        }
+        let _ = w.flush().await;
+        let _ = tokio::time::timeout(Duration::from_millis(500), async {
+            while let Ok(n) = r.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        })
+        .await;
+        let _ = w.shutdown().await;
+        End::Shutdown(done)
+    }
+
+    /// amiws over WebSocket: frames in and out; the core decides the keep-alive pings.
+    async fn drive_ws(&mut self, mut r: WsReader, mut w: WsWriter) -> End {
+        loop {
+            while let Some(b) = self.conn.poll_transmit() {
+                if let Err(e) = w.text(&b).await {
+                    return End::Failed(e);
+                }
+            }
+            if self.conn.poll_ping() {
+                if let Err(e) = w.ping().await {
+                    return End::Failed(e);
+                }
+            }
+            self.settle();
+            let sleep = sleep_until_ts(self.conn.poll_timeout());
+            tokio::select! {
+                msg = r.next() => if let Err(e) = self.on_ws(msg, &mut w).await { return e },
+                cmd = self.rx.recv() => match cmd {
+                    None => return End::Dropped,
+                    Some(Command::Shutdown(done)) => {
+                        w.close(&1000u16.to_be_bytes()).await;
+                        return End::Shutdown(done);
+                    }
+                    Some(Command::Request(req, target, reply)) => self.submit(req, target, reply),
+                },
+                _ = sleep => if let Err(e) = self.conn.handle_timeout(now()) { return End::Failed(e.to_string()) },
+            }
+        }
+    }
+
+    /// One WebSocket message. `Err` ends the link.
+    async fn on_ws(&mut self, msg: Result<WsIn, String>, w: &mut WsWriter) -> Result<(), End> {
+        let now = now();
+        match msg.map_err(End::Failed)? {
+            WsIn::Data(frame) => self.conn.handle_frame(now, &frame).map_err(|e| End::Failed(e.to_string())),
+            WsIn::Ping(p) => {
+                self.conn.handle_link_alive(now);
+                w.pong(&p).await.map_err(End::Failed)
+            }
+            WsIn::Pong => {
+                self.conn.handle_link_alive(now);
+                Ok(())
+            }
+            WsIn::Close(payload) => {
+                // Echo the status code (RFC 6455 5.5.1), then the link is over.
+                w.close(&payload[..2.min(payload.len())]).await;
+                Err(End::Failed("amiws closed the connection".into()))
+            }
+        }
+    }
+}
+
+fn sleep_until_ts(ts: Option<Timestamp>) -> tokio::time::Sleep {
+    let d = match ts {
+        Some(t) => t.saturating_duration_since(now()),
+        None => Duration::from_secs(3600),
+    };
+    tokio::time::sleep(d)
+}
