@@ -5,7 +5,7 @@
 
 mod render;
 
-use ami_parking::{ConnectionState, Request, ServerId, Target};
+use ami_parking::{pick_server, ConnectionState, ParkingError, Request, ServerId, Target};
 use ami_parking_transport::{Client, ClientOptions, Endpoint};
 use clap::{Parser, Subcommand};
 use futures_util::StreamExt;
@@ -295,21 +295,22 @@ async fn watch(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
     }
 }
 
-/// The one server that can act, or a clear refusal naming why: `none` when no server
-/// can, `several` (followed by their ids) when more than one can.
-fn exactly_one(
-    mut having: Vec<(Client, Target, ServerId)>,
+/// The one candidate that can act, by the core's rule ([`pick_server`]): `having`
+/// are the candidates that qualify; `none` is the refusal when none does.
+fn one_of(
+    cands: &[(Client, Target, ServerId)],
+    having: &[ServerId],
     what: &str,
-    none: &str,
-    several: &str,
+    none: ParkingError,
 ) -> Result<(Client, Target, ServerId), Failure> {
-    match having.len() {
-        1 => Ok(having.remove(0)),
-        0 => Err(Failure(format!("{what}: {none}"), 1)),
-        _ => {
-            let ids: Vec<String> = having.iter().map(|h| h.2.to_string()).collect();
-            Err(Failure(format!("{what}: {several} {}; pick one with --server", ids.join(", ")), 1))
+    let known: Vec<ServerId> = cands.iter().map(|c| c.2).collect();
+    match pick_server(what, &known, Some(having), Some(none)) {
+        Ok(id) => Ok(cands.iter().find(|c| c.2 == id).cloned().expect("a known candidate")),
+        Err(ParkingError::AmbiguousServer { servers, .. }) => {
+            let ids: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
+            Err(Failure(format!("{what}: servers {} could; pick one with --server", ids.join(", ")), 1))
         }
+        Err(e) => Err(Failure(format!("{what}: {e}"), 1)),
     }
 }
 
@@ -370,12 +371,9 @@ async fn park(
                 }
             }
         }
-        cands = vec![exactly_one(
-            having,
-            &format!("park {channel}"),
-            "the channel exists on none of the servers",
-            "the channel exists on servers",
-        )?];
+        let having: Vec<ServerId> = having.iter().map(|h: &(Client, Target, ServerId)| h.2).collect();
+        let none = ParkingError::InvalidArgument("the channel exists on none of the servers".into());
+        cands = vec![one_of(&cands, &having, &format!("park {channel}"), none)?];
     }
     let (c, target, _) = &cands[0];
     let (server_id, lot, space) =
@@ -398,16 +396,13 @@ async fn retrieve(
     load(clients, None).await?;
     let lot_name = lot.unwrap_or("default");
     let cands = candidates(cli, clients);
-    let having: Vec<_> = cands
-        .into_iter()
+    let having: Vec<ServerId> = cands
+        .iter()
         .filter(|(c, _, id)| c.store().get_parked_call(*id, lot_name, space).is_some())
+        .map(|c| c.2)
         .collect();
-    let (c, target, _) = &exactly_one(
-        having,
-        &format!("retrieve {lot_name},{space}"),
-        "nothing is parked there",
-        "occupied on servers",
-    )?;
+    let none = ParkingError::SpaceEmpty { lot: lot_name.into(), space, server_id: None };
+    let (c, target, _) = &one_of(&cands, &having, &format!("retrieve {lot_name},{space}"), none)?;
     let (server_id, lot, retriever) = c.retrieve_call_on(space, to, Some(lot_name), *target).await?;
     if cli.json {
         print_line(&json!({

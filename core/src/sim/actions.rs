@@ -126,30 +126,22 @@ impl SimPbx {
         }
     }
 
-    /// `Park`: channels named `Local/caller-<num>...` exist (the demo's callers); any
-    /// other name does not. A full or unknown lot fails as Asterisk fails it.
+    /// `Park` ([`SimPbx::park_channel`]): the answer goes out before the `ParkedCall`.
     fn park_action(&mut self, now: Timestamp, server: ServerId, aid: Option<&str>, a: &Message) {
         let channel = a.get_str("Channel").map(|v| v.into_owned()).unwrap_or_default();
         let lot = a.get_str("Parkinglot").map(|v| v.into_owned()).unwrap_or_else(|| "default".into());
-        let timeout_ms = a.get_str("Timeout").and_then(|t| t.parse::<u64>().ok());
-        let Some(num) = channel
-            .strip_prefix("Local/caller-")
-            .map(|r| r.split(['@', ';', '-']).next().unwrap_or("").to_string())
-        else {
-            let msg = format!("Channel does not exist: {channel}");
-            return self.reply(server, aid, &[("Response", "Error"), ("Message", &msg)]);
-        };
-        let Ok(s) = self.srv(server) else { return };
-        let pick =
-            s.lots.iter().find(|l| l.name == lot).map(|l| (Self::pick(l, &s.calls, None), l.timeout_secs));
-        let Some((Some(space), lot_timeout)) = pick else {
-            return self.reply(server, aid, &[("Response", "Error"), ("Message", "Park action failed\n")]);
-        };
-        self.reply(server, aid, &[("Response", "Success"), ("Message", "Park successful\n")]);
-        let secs = timeout_ms.map(|ms| ms / 1000).unwrap_or(lot_timeout);
-        let mut call = self.new_call(now, &num, &format!("Customer {num}"), &lot, space, Some(secs));
-        call.channel = channel;
-        self.place(now, server, call);
+        let timeout = a.get_str("Timeout").and_then(|t| t.parse::<u64>().ok()).map(|ms| ms / 1000);
+        match self.plan_park(server, &channel, &lot, timeout) {
+            Ok(None) => {
+                let msg = format!("Channel does not exist: {channel}");
+                self.reply(server, aid, &[("Response", "Error"), ("Message", &msg)])
+            }
+            Err(_) => self.reply(server, aid, &[("Response", "Error"), ("Message", "Park action failed\n")]),
+            Ok(Some(_)) => {
+                self.reply(server, aid, &[("Response", "Success"), ("Message", "Park successful\n")]);
+                let _ = self.park_channel(now, server, &channel, &lot, timeout);
+            }
+        }
     }
 
     /// `Originate` of `ParkedCall(lot,space)`: queued, then the retrieve (the phone

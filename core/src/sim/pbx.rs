@@ -12,7 +12,7 @@ use crate::wire::Message;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Server {
     pub(super) id: ServerId,
     pub(super) name: String,
@@ -25,7 +25,7 @@ pub(super) struct Server {
 }
 
 /// The simulated PBX: one or more servers.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SimPbx {
     pub(super) wire: Wire,
     pub(super) servers: Vec<Server>,
@@ -259,6 +259,12 @@ impl SimPbx {
         Ok((call.lot, space))
     }
 
+    /// Adds a change to the log (the swap's is the new parkee's).
+    fn record(&mut self, kind: &'static str, server_id: ServerId, c: &SimCall) {
+        let (lot, space, unique_id) = (c.lot.clone(), c.space, c.unique_id.clone());
+        self.changes.push(SimChange { kind, server_id, lot, space, unique_id });
+    }
+
     pub(super) fn place(&mut self, now: Timestamp, server: ServerId, call: SimCall) {
         if let Ok(s) = self.srv(server) {
             if let Some(l) = s.lots.iter_mut().find(|l| l.name == call.lot) {
@@ -266,13 +272,7 @@ impl SimPbx {
             }
             s.calls.insert((call.lot.clone(), call.space), call.clone());
         }
-        self.changes.push(SimChange {
-            kind: "parked",
-            server_id: server,
-            lot: call.lot.clone(),
-            space: call.space,
-            unique_id: call.unique_id.clone(),
-        });
+        self.record("parked", server, &call);
         self.emit(server, wire::live_event("ParkedCall", &call, now, None));
     }
 
@@ -282,6 +282,46 @@ impl SimPbx {
             return Err(SimError::Down(server));
         }
         s.calls.remove(&(lot.to_string(), space)).ok_or_else(|| SimError::Empty(lot.into(), space))
+    }
+
+    /// The client parks `channel` (a `Park` action Asterisk accepted): the lot's
+    /// space choice, `timeout_secs` or the lot's own, and the live `ParkedCall`.
+    /// Channels named `Local/caller-<num>...` exist (the demo's callers); any other
+    /// name does not (`Ok(None)`).
+    pub fn park_channel(
+        &mut self,
+        now: Timestamp,
+        server: ServerId,
+        channel: &str,
+        lot: &str,
+        timeout_secs: Option<u64>,
+    ) -> Result<Option<u32>, SimError> {
+        let Some((num, space, secs)) = self.plan_park(server, channel, lot, timeout_secs)? else {
+            return Ok(None);
+        };
+        let mut call = self.new_call(now, &num, &format!("Customer {num}"), lot, space, Some(secs));
+        call.channel = channel.into();
+        self.place(now, server, call);
+        Ok(Some(space))
+    }
+
+    /// What [`SimPbx::park_channel`] would do: (caller number, space, timeout).
+    pub(super) fn plan_park(
+        &self,
+        server: ServerId,
+        channel: &str,
+        lot: &str,
+        timeout_secs: Option<u64>,
+    ) -> Result<Option<(String, u32, u64)>, SimError> {
+        let Some(num) =
+            channel.strip_prefix("Local/caller-").map(|r| r.split(['@', ';', '-']).next().unwrap_or(""))
+        else {
+            return Ok(None);
+        };
+        let s = self.srv_ref(server).ok_or(SimError::NoServer(server))?;
+        let l = s.lots.iter().find(|l| l.name == lot).ok_or_else(|| SimError::NoLot(lot.into()))?;
+        let space = Self::pick(l, &s.calls, None).ok_or_else(|| SimError::Full(lot.into()))?;
+        Ok(Some((num.to_string(), space, timeout_secs.unwrap_or(l.timeout_secs))))
     }
 
     /// Someone picks up the call (`UnParkedCall` with a retriever block).
@@ -295,13 +335,7 @@ impl SimPbx {
     ) -> Result<SimCall, SimError> {
         let call = self.take_call(server, lot, space)?;
         let retriever = self.new_call(now, retriever_num, "Reception", lot, space, None);
-        self.changes.push(SimChange {
-            kind: "retrieved",
-            server_id: server,
-            lot: lot.into(),
-            space,
-            unique_id: call.unique_id.clone(),
-        });
+        self.record("retrieved", server, &call);
         self.emit(server, wire::live_event("UnParkedCall", &call, now, Some(&retriever)));
         Ok(call)
     }
@@ -315,13 +349,7 @@ impl SimPbx {
         space: u32,
     ) -> Result<SimCall, SimError> {
         let call = self.take_call(server, lot, space)?;
-        self.changes.push(SimChange {
-            kind: "giveup",
-            server_id: server,
-            lot: lot.into(),
-            space,
-            unique_id: call.unique_id.clone(),
-        });
+        self.record("giveup", server, &call);
         self.emit(server, wire::live_event("ParkedCallGiveUp", &call, now, None));
         Ok(call)
     }
@@ -342,13 +370,7 @@ impl SimPbx {
         if let Ok(s) = self.srv(server) {
             s.calls.insert((lot.to_string(), space), new.clone());
         }
-        self.changes.push(SimChange {
-            kind: "swap",
-            server_id: server,
-            lot: lot.into(),
-            space,
-            unique_id: new.unique_id.clone(),
-        });
+        self.record("swap", server, &new);
         self.emit(server, wire::live_event("ParkedCallSwap", &new, now, None));
         Ok(new)
     }
@@ -370,13 +392,7 @@ impl SimPbx {
                 .min();
             let Some((_, server, lot, space)) = due else { return };
             if let Ok(call) = self.take_call(server, &lot, space) {
-                self.changes.push(SimChange {
-                    kind: "timeout",
-                    server_id: server,
-                    lot: lot.clone(),
-                    space,
-                    unique_id: call.unique_id.clone(),
-                });
+                self.record("timeout", server, &call);
                 // Asterisk reports 0 left.
                 let c = SimCall { deadline: Some(now), ..call };
                 self.emit(server, wire::live_event("ParkedCallTimeOut", &c, now, None));

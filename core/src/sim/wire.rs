@@ -18,24 +18,29 @@ use crate::wire::Message;
 
 /// The parkee block of a parking event or list item.
 pub fn parkee_block(m: &mut Message, c: &SimCall) {
+    channel_block(m, "Parkee", c, "caller", "4");
+}
+
+/// A channel's block as Asterisk writes it, with its key `prefix`.
+fn channel_block(m: &mut Message, prefix: &str, c: &SimCall, context: &str, priority: &str) {
     let name = escape_c(&c.caller_name);
     for (k, v) in [
-        ("ParkeeChannel", c.channel.as_str()),
-        ("ParkeeChannelState", "6"),
-        ("ParkeeChannelStateDesc", "Up"),
-        ("ParkeeCallerIDNum", &c.caller_num),
-        ("ParkeeCallerIDName", &name),
-        ("ParkeeConnectedLineNum", &c.caller_num),
-        ("ParkeeConnectedLineName", &name),
-        ("ParkeeLanguage", "en"),
-        ("ParkeeAccountCode", ""),
-        ("ParkeeContext", "caller"),
-        ("ParkeeExten", "s"),
-        ("ParkeePriority", "4"),
-        ("ParkeeUniqueid", &c.unique_id),
-        ("ParkeeLinkedid", &c.unique_id),
+        ("Channel", c.channel.as_str()),
+        ("ChannelState", "6"),
+        ("ChannelStateDesc", "Up"),
+        ("CallerIDNum", &c.caller_num),
+        ("CallerIDName", &name),
+        ("ConnectedLineNum", &c.caller_num),
+        ("ConnectedLineName", &name),
+        ("Language", "en"),
+        ("AccountCode", ""),
+        ("Context", context),
+        ("Exten", "s"),
+        ("Priority", priority),
+        ("Uniqueid", &c.unique_id),
+        ("Linkedid", &c.unique_id),
     ] {
-        m.push(k.as_bytes(), v.as_bytes());
+        m.push(format!("{prefix}{k}").as_bytes(), v.as_bytes());
     }
 }
 
@@ -54,28 +59,6 @@ pub fn parking_tail(m: &mut Message, c: &SimCall, now: Timestamp) {
     m.push(b"ParkingDuration", elapsed.to_string().as_bytes());
 }
 
-fn retriever_block(m: &mut Message, r: &SimCall) {
-    let name = escape_c(&r.caller_name);
-    for (k, v) in [
-        ("RetrieverChannel", r.channel.as_str()),
-        ("RetrieverChannelState", "6"),
-        ("RetrieverChannelStateDesc", "Up"),
-        ("RetrieverCallerIDNum", &r.caller_num),
-        ("RetrieverCallerIDName", &name),
-        ("RetrieverConnectedLineNum", &r.caller_num),
-        ("RetrieverConnectedLineName", &name),
-        ("RetrieverLanguage", "en"),
-        ("RetrieverAccountCode", ""),
-        ("RetrieverContext", "retriever"),
-        ("RetrieverExten", "s"),
-        ("RetrieverPriority", "2"),
-        ("RetrieverUniqueid", &r.unique_id),
-        ("RetrieverLinkedid", &r.unique_id),
-    ] {
-        m.push(k.as_bytes(), v.as_bytes());
-    }
-}
-
 /// A live parking event (`ParkedCall`, `UnParkedCall` with its retriever, ...).
 pub fn live_event(event: &str, c: &SimCall, now: Timestamp, retriever: Option<&SimCall>) -> Message {
     let mut m = Message::with_capacity(40, 900);
@@ -83,7 +66,7 @@ pub fn live_event(event: &str, c: &SimCall, now: Timestamp, retriever: Option<&S
     m.push(b"Privilege", b"call,all");
     parkee_block(&mut m, c);
     if let Some(r) = retriever {
-        retriever_block(&mut m, r);
+        channel_block(&mut m, "Retriever", r, "retriever", "2");
     }
     parking_tail(&mut m, c, now);
     m

@@ -272,16 +272,6 @@ impl Decoder {
         self
     }
 
-    /// The line ending in use, once known.
-    pub fn line_mode(&self) -> LineMode {
-        self.mode
-    }
-
-    /// Bytes held back waiting for the rest of a message.
-    pub fn buffered(&self) -> usize {
-        self.buf.len()
-    }
-
     /// Forgets all state (for a new connection).
     pub fn reset(&mut self) {
         *self = Self::with_max_message_bytes(self.max_message);

@@ -100,12 +100,7 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame, FrameError> {
     }
     let mut key = Vec::new();
     loop {
-        p.ws();
-        key.clear();
-        p.string(&mut key)?;
-        p.ws();
-        p.expect(b':', "expected `:` after a key")?;
-        p.ws();
+        p.key(&mut key)?;
         match key.as_slice() {
             b"data" if p.peek() == Some(b'{') => data = Some(p.data_object()?),
             b"type" => kind = p.scalar_text()?.and_then(|t| t.parse::<i64>().ok()).map(FrameType::from_code),
@@ -183,6 +178,17 @@ impl Parser<'_> {
     }
 
     /// A string, escapes decoded leniently, bytes kept as they are.
+    /// An object's key and its `:`, with the white space around them.
+    fn key(&mut self, out: &mut Vec<u8>) -> Result<(), FrameError> {
+        self.ws();
+        out.clear();
+        self.string(out)?;
+        self.ws();
+        self.expect(b':', "expected `:` after a key")?;
+        self.ws();
+        Ok(())
+    }
+
     fn string(&mut self, out: &mut Vec<u8>) -> Result<(), FrameError> {
         self.expect(b'"', "expected a string")?;
         loop {
@@ -314,12 +320,7 @@ impl Parser<'_> {
             return Ok(m);
         }
         loop {
-            self.ws();
-            k.clear();
-            self.string(&mut k)?;
-            self.ws();
-            self.expect(b':', "expected `:` after a key")?;
-            self.ws();
+            self.key(&mut k)?;
             match self.peek() {
                 Some(b'"') => {
                     v.clear();

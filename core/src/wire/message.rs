@@ -93,11 +93,6 @@ impl Message {
         self.get_str("Event")
     }
 
-    /// The `Response` header, if this is a response.
-    pub fn response(&self) -> Option<Cow<'_, str>> {
-        self.get_str("Response")
-    }
-
     /// The `ActionID` header.
     pub fn action_id(&self) -> Option<&[u8]> {
         self.get("ActionID")

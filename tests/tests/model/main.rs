@@ -1,0 +1,100 @@
+//! Property tests: random sequences of PBX operations, client operations, time jumps
+//! and re-chunked bytes, replayed against the reference model of res_parking
+//! (`ami_parking::sim`) and the real core fed the model's bytes. After every step
+//! the store equals what the client should believe (the PBX's state while connected,
+//! the last state seen while not) and the event log equals the model's change log:
+//! every change seen live exactly once, and what happened while away reported once
+//! by the resync.
+//!
+//! `PROPTEST_CASES` (default 256) sets how many sequences run; each has up to 50 steps.
+
+//!
+//! The expected state lives in the reference (`reference.rs`: its own model of
+//! Asterisk, what the client should believe and hear); the system under test
+//! (`sut.rs`: the real core on the wire of a second model PBX) is compared with it.
+
+#![allow(missing_docs)] // a test binary
+
+mod reference;
+mod sut;
+
+use ami_parking::{ParkingEvent, ResyncChange};
+use proptest::test_runner::Config;
+use proptest_state_machine::prop_state_machine;
+use sut::Sut;
+
+/// One step.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// A call parks through the dialplan.
+    Park { server: u32, lot: usize, preferred: Option<u32> },
+    /// A parked call is picked up from a phone.
+    Retrieve { server: u32, pick: usize },
+    /// A parked caller hangs up.
+    GiveUp { server: u32, pick: usize },
+    /// Another channel takes a parkee's place.
+    Swap { server: u32, pick: usize },
+    /// Simulated time passes (timeouts fire, keep-alives go out).
+    Wait { secs: u64 },
+    /// The client refreshes (all lots or one).
+    Refresh { lot: Option<usize> },
+    /// The client parks a call with `park_call`.
+    ClientPark { lot: usize },
+    /// The client retrieves with `retrieve_call`.
+    ClientRetrieve { pick: usize },
+    /// The link drops.
+    Disconnect,
+    /// The link comes back (login, resync).
+    Reconnect,
+    /// Asterisk shuts down cleanly (GiveUp for every call, Shutdown), then starts again.
+    CleanRestart { server: u32 },
+    /// kill -9 and start again: nothing is sent.
+    Crash { server: u32 },
+    /// Deliver the PBX's bytes to the client in these random chunks.
+    Rechunk { seed: u64 },
+}
+
+const LOTS_A: [&str; 2] = ["default", "vip"];
+const LOTS_B: [&str; 2] = ["default", "sales"];
+
+/// An expected event, normalised: kind, server, lot, space, unique id.
+pub type Ev = (&'static str, u32, String, u32, String);
+
+pub fn ev(e: &ParkingEvent) -> Ev {
+    let c = e.call();
+    let kind = match e {
+        ParkingEvent::Resync { change: ResyncChange::Appeared, .. } => "appeared",
+        ParkingEvent::Resync { change: ResyncChange::Vanished, .. } => "vanished",
+        e => e.kind(),
+    };
+    (kind, c.server_id, c.parking_lot.to_string(), c.parking_space, c.unique_id.clone())
+}
+
+/// Resync findings come in the store's order; compare them as sets within a run.
+pub fn normalise(evs: &[Ev]) -> Vec<Ev> {
+    let mut out: Vec<Ev> = Vec::new();
+    let mut run: Vec<Ev> = Vec::new();
+    for e in evs {
+        if e.0 == "appeared" || e.0 == "vanished" {
+            run.push(e.clone());
+        } else {
+            run.sort();
+            out.append(&mut run);
+            out.push(e.clone());
+        }
+    }
+    run.sort();
+    out.append(&mut run);
+    out
+}
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+}
+
+prop_state_machine! {
+    #![proptest_config(Config { cases: cases(), failure_persistence: None, .. Config::default() })]
+
+    #[test]
+    fn the_store_follows_the_model(sequential 1..50 => Sut);
+}

@@ -1,0 +1,238 @@
+//! The reference: what the client should believe and hear, computed from the model
+//! of Asterisk (its own `SimPbx`, the truth) and whether the client is connected.
+//! It never looks at the system under test.
+
+use super::{Ev, Op, LOTS_A, LOTS_B};
+use ami_parking::sim::{SimCall, SimPbx, Wire};
+use ami_parking::Timestamp;
+use proptest::prelude::*;
+use proptest_state_machine::ReferenceStateMachine;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// A call as the client should know it: (server, lot, space, unique id).
+pub type Key = (u32, String, u32, String);
+
+/// The reference state.
+#[derive(Debug, Clone)]
+pub struct RefState {
+    pub wire: Wire,
+    pub connected: bool,
+    pub now: Timestamp,
+    /// Asterisk's truth.
+    pub pbx: SimPbx,
+    /// The last caller number used.
+    pub caller: u32,
+    /// What the client should believe.
+    pub view: BTreeSet<Key>,
+    /// What the client should have heard, in order.
+    pub expected: Vec<Ev>,
+    seen_changes: usize,
+}
+
+pub struct Model;
+
+pub fn servers(wire: Wire) -> u32 {
+    if wire == Wire::Amiws {
+        2
+    } else {
+        1
+    }
+}
+
+pub fn start() -> Timestamp {
+    Timestamp::from_unix_millis(1_800_000_000_000)
+}
+
+fn ops(wire: Wire) -> BoxedStrategy<Op> {
+    let n = servers(wire);
+    prop_oneof![
+        6 => (1..=n, 0..2usize, prop::option::weighted(0.3, 701u32..=725)).prop_map(|(server, lot, preferred)| Op::Park { server, lot, preferred }),
+        2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::Retrieve { server, pick }),
+        2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::GiveUp { server, pick }),
+        1 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::Swap { server, pick }),
+        3 => (0u64..40).prop_map(|secs| Op::Wait { secs }),
+        2 => prop::option::of(0..2usize).prop_map(|lot| Op::Refresh { lot }),
+        2 => (0..2usize).prop_map(|lot| Op::ClientPark { lot }),
+        2 => any::<usize>().prop_map(|pick| Op::ClientRetrieve { pick }),
+        1 => Just(Op::Disconnect),
+        2 => Just(Op::Reconnect),
+        1 => (1..=n).prop_map(|server| Op::CleanRestart { server }),
+        1 => (1..=n).prop_map(|server| Op::Crash { server }),
+        2 => any::<u64>().prop_map(|seed| Op::Rechunk { seed }),
+    ]
+    .boxed()
+}
+
+impl ReferenceStateMachine for Model {
+    type State = RefState;
+    type Transition = Op;
+
+    fn init_state() -> BoxedStrategy<RefState> {
+        prop_oneof![Just(Wire::Ami), Just(Wire::Amiws)].prop_map(RefState::new).boxed()
+    }
+
+    fn transitions(state: &RefState) -> BoxedStrategy<Op> {
+        ops(state.wire)
+    }
+
+    fn apply(mut state: RefState, op: &Op) -> RefState {
+        state.step(op);
+        state
+    }
+}
+
+/// The lot `lot` (0 or 1) of `server`.
+pub fn lot_name(server: u32, lot: usize) -> &'static str {
+    if server == 2 {
+        LOTS_B[lot % 2]
+    } else {
+        LOTS_A[lot % 2]
+    }
+}
+
+/// The call `pick` chooses among `server`'s, if any.
+pub fn pick(pbx: &SimPbx, server: u32, pick: usize) -> Option<SimCall> {
+    let calls = pbx.calls(server);
+    (!calls.is_empty()).then(|| calls[pick % calls.len()].clone())
+}
+
+impl RefState {
+    fn new(wire: Wire) -> Self {
+        let mut s = RefState {
+            wire,
+            connected: false,
+            now: start(),
+            pbx: SimPbx::sandbox(wire),
+            caller: 5550000,
+            view: BTreeSet::new(),
+            expected: Vec::new(),
+            seen_changes: 0,
+        };
+        s.connect();
+        s
+    }
+
+    fn step(&mut self, op: &Op) {
+        match *op {
+            Op::Park { server, lot, preferred } => {
+                self.caller += 1;
+                let num = self.caller.to_string();
+                let lot = lot_name(server, lot);
+                let _ = self.pbx.park(self.now, server, &num, &format!("Customer {num}"), lot, preferred);
+                self.absorb(self.visible(server));
+            }
+            Op::Retrieve { server, pick: p }
+            | Op::GiveUp { server, pick: p }
+            | Op::Swap { server, pick: p } => {
+                if let Some(c) = pick(&self.pbx, server, p) {
+                    self.caller += 1;
+                    let _ = match op {
+                        Op::Retrieve { .. } => self.pbx.retrieve(self.now, server, &c.lot, c.space, "1002"),
+                        Op::GiveUp { .. } => self.pbx.give_up(self.now, server, &c.lot, c.space),
+                        _ => self.pbx.swap(self.now, server, &c.lot, c.space, &self.caller.to_string()),
+                    };
+                    self.absorb(self.visible(server));
+                }
+            }
+            Op::Wait { secs } => {
+                self.now = self.now + Duration::from_secs(secs);
+                self.pbx.advance(self.now);
+                self.absorb(self.connected);
+            }
+            Op::Refresh { .. } | Op::Rechunk { .. } => {}
+            Op::ClientPark { lot } => {
+                self.caller += 1;
+                if self.connected {
+                    let chan = client_channel(self.caller);
+                    let _ = self.pbx.park_channel(self.now, 1, &chan, lot_name(1, lot), None);
+                    self.absorb(self.visible(1));
+                }
+            }
+            Op::ClientRetrieve { pick: p } => {
+                if let (true, Some(c)) = (self.connected, pick(&self.pbx, 1, p)) {
+                    let _ = self.pbx.retrieve(self.now, 1, &c.lot, c.space, "1002");
+                    self.absorb(self.visible(1));
+                }
+            }
+            Op::Disconnect => self.connected = false,
+            Op::Reconnect => self.connect(),
+            Op::CleanRestart { server } => {
+                self.pbx.shutdown(self.now, server);
+                self.absorb(self.connected);
+                self.after_restart(server);
+            }
+            Op::Crash { server } => {
+                self.pbx.crash(server);
+                self.absorb(false);
+                self.after_restart(server);
+            }
+        }
+    }
+
+    fn visible(&self, server: u32) -> bool {
+        self.connected && self.pbx.is_up(server)
+    }
+
+    fn connect(&mut self) {
+        if self.connected || (self.wire == Wire::Ami && !self.pbx.is_up(1)) {
+            return;
+        }
+        self.connected = true;
+        self.resync(None);
+    }
+
+    fn after_restart(&mut self, server: u32) {
+        self.pbx.restart(server);
+        match self.wire {
+            // The link died with Asterisk; it comes back when a Reconnect step says so.
+            Wire::Ami => self.connected = false,
+            // amiws logs in again by itself; the client resyncs that server.
+            Wire::Amiws if self.connected => self.resync(Some(server)),
+            Wire::Amiws => {}
+        }
+    }
+
+    /// After a resync of `only` (or every reachable server): what appeared and vanished.
+    fn resync(&mut self, only: Option<u32>) {
+        let servers: Vec<u32> = match only {
+            Some(s) => vec![s],
+            None => self.pbx.server_ids().into_iter().filter(|s| self.pbx.is_up(*s)).collect(),
+        };
+        for s in servers {
+            let truth: BTreeSet<Key> =
+                self.pbx.calls(s).iter().map(|c| (s, c.lot.clone(), c.space, c.unique_id.clone())).collect();
+            let mine: BTreeSet<Key> = self.view.iter().filter(|k| k.0 == s).cloned().collect();
+            for k in mine.difference(&truth) {
+                self.expected.push(("vanished", k.0, k.1.clone(), k.2, k.3.clone()));
+                self.view.remove(k);
+            }
+            for k in truth.difference(&mine) {
+                self.expected.push(("appeared", k.0, k.1.clone(), k.2, k.3.clone()));
+                self.view.insert(k.clone());
+            }
+        }
+    }
+
+    /// Changes Asterisk made since the last look: live events when the client saw them.
+    fn absorb(&mut self, visible: bool) {
+        let changes = self.pbx.changes()[self.seen_changes..].to_vec();
+        self.seen_changes = self.pbx.changes().len();
+        if !visible {
+            return;
+        }
+        for c in changes {
+            self.expected.push((c.kind, c.server_id, c.lot.clone(), c.space, c.unique_id.clone()));
+            // Live events keep the view equal to the PBX.
+            self.view.retain(|k| !(k.0 == c.server_id && k.1 == c.lot && k.2 == c.space));
+            if c.kind == "parked" || c.kind == "swap" {
+                self.view.insert((c.server_id, c.lot.clone(), c.space, c.unique_id.clone()));
+            }
+        }
+    }
+}
+
+/// The channel a client park of caller `n` names (one the model knows exists).
+pub fn client_channel(n: u32) -> String {
+    format!("Local/caller-{n}-1;1")
+}

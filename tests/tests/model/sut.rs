@@ -1,0 +1,306 @@
+//! The system under test: the real core (`Connection` and its store), fed the bytes
+//! of a model PBX that plays Asterisk's part on the wire, in random chunks. Its
+//! results are compared with the reference after every step.
+
+use super::reference::{client_channel, lot_name, pick, start, Key, Model, RefState};
+use super::{ev, normalise, Ev, Op};
+use ami_parking::sim::{SimPbx, Wire};
+use ami_parking::{Connection, ConnectionConfig, Output, Reply, Target, Timestamp};
+use proptest_state_machine::StateMachineTest;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+pub struct Harness {
+    /// The PBX on the other end of the wire.
+    pbx: SimPbx,
+    conn: Connection,
+    now: Timestamp,
+    wire: Wire,
+    chunk_seed: u64,
+    connected: bool,
+    /// What the client heard.
+    got: Vec<Ev>,
+}
+
+impl Harness {
+    fn new(wire: Wire) -> Self {
+        let mut cfg = match wire {
+            Wire::Ami => ConnectionConfig::ami("amiuser", "amisecret"),
+            Wire::Amiws => ConnectionConfig::amiws(),
+        };
+        cfg.request_timeout = Duration::from_secs(5);
+        let now = start();
+        let conn = Connection::new(cfg, now);
+        let pbx = SimPbx::sandbox(wire);
+        let mut h = Harness { pbx, conn, now, wire, chunk_seed: 1, connected: false, got: Vec::new() };
+        h.connect();
+        h
+    }
+
+    fn connect(&mut self) {
+        if self.connected || (self.wire == Wire::Ami && !self.pbx.is_up(1)) {
+            return;
+        }
+        match self.wire {
+            Wire::Ami => self.pbx.connect_client(1),
+            Wire::Amiws => self.pbx.server_ids().into_iter().for_each(|s| self.pbx.connect_client(s)),
+        }
+        self.conn.handle_connected(self.now);
+        self.connected = true;
+        self.pump();
+    }
+
+    fn disconnect(&mut self) {
+        if !self.connected {
+            return;
+        }
+        for s in self.pbx.server_ids() {
+            self.pbx.disconnect_client(s);
+        }
+        self.conn.handle_disconnected(self.now);
+        self.connected = false;
+        self.pump();
+    }
+
+    fn chunks(&mut self, bytes: &[u8]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        while pos < bytes.len() {
+            self.chunk_seed ^= self.chunk_seed << 13;
+            self.chunk_seed ^= self.chunk_seed >> 7;
+            self.chunk_seed ^= self.chunk_seed << 17;
+            let end = (pos + 1 + (self.chunk_seed % 900) as usize).min(bytes.len());
+            out.push(bytes[pos..end].to_vec());
+            pos = end;
+        }
+        out
+    }
+
+    /// Moves bytes both ways until nothing moves.
+    fn pump(&mut self) -> Vec<Output> {
+        let mut outputs = Vec::new();
+        for _ in 0..50 {
+            let mut moved = false;
+            match self.wire {
+                Wire::Ami => {
+                    let bytes = self.pbx.take_output(1);
+                    moved |= !bytes.is_empty();
+                    for c in self.chunks(&bytes) {
+                        self.conn.handle_input(self.now, &c).expect("the core accepts the model's bytes");
+                    }
+                }
+                Wire::Amiws => {
+                    for f in self.pbx.take_frames() {
+                        moved = true;
+                        self.conn.handle_frame(self.now, &f).expect("the core accepts the model's frames");
+                    }
+                }
+            }
+            while let Some(b) = self.conn.poll_transmit() {
+                moved = true;
+                match self.wire {
+                    Wire::Ami => self.pbx.handle_client_bytes(self.now, 1, &b),
+                    Wire::Amiws => self.pbx.handle_client_frame(self.now, &b),
+                }
+            }
+            while let Some(o) = self.conn.poll_output() {
+                if let Output::Parking(e) = &o {
+                    self.got.push(ev(e));
+                }
+                outputs.push(o);
+            }
+            if !moved {
+                break;
+            }
+        }
+        outputs
+    }
+
+    fn target(&self) -> Target {
+        if self.wire == Wire::Amiws {
+            Target::Server(1)
+        } else {
+            Target::All
+        }
+    }
+
+    fn step(&mut self, op: Op, reference: &RefState) {
+        match op {
+            Op::Park { server, lot, preferred } => {
+                let num = reference.caller.to_string();
+                let _ = self.pbx.park(
+                    self.now,
+                    server,
+                    &num,
+                    &format!("Customer {num}"),
+                    lot_name(server, lot),
+                    preferred,
+                );
+                self.pump();
+            }
+            Op::Retrieve { server, pick: p }
+            | Op::GiveUp { server, pick: p }
+            | Op::Swap { server, pick: p } => {
+                if let Some(c) = pick(&self.pbx, server, p) {
+                    let _ = match op {
+                        Op::Retrieve { .. } => self.pbx.retrieve(self.now, server, &c.lot, c.space, "1002"),
+                        Op::GiveUp { .. } => self.pbx.give_up(self.now, server, &c.lot, c.space),
+                        _ => self.pbx.swap(self.now, server, &c.lot, c.space, &reference.caller.to_string()),
+                    };
+                    self.pump();
+                }
+            }
+            Op::Wait { secs } => self.wait(secs),
+            Op::Refresh { lot } => {
+                if let Ok(id) = self.conn.get_parked_calls(self.now, lot.map(|l| lot_name(1, l)), Target::All)
+                {
+                    let outs = self.pump();
+                    assert!(
+                        outs.iter().any(|o| matches!(o, Output::Reply { id: i, .. } if *i == id)),
+                        "refresh answered"
+                    );
+                }
+            }
+            Op::ClientPark { lot } => self.client_park(reference.caller, lot),
+            Op::ClientRetrieve { pick: p } => self.client_retrieve(p),
+            Op::Disconnect => self.disconnect(),
+            Op::Reconnect => self.connect(),
+            Op::CleanRestart { server } => {
+                self.pbx.shutdown(self.now, server);
+                self.pump();
+                self.after_restart(server);
+            }
+            Op::Crash { server } => {
+                self.pbx.crash(server);
+                self.after_restart(server);
+            }
+            Op::Rechunk { seed } => self.chunk_seed = seed | 1,
+        }
+    }
+
+    /// Steps through every deadline in order, so each timeout is seen at its time.
+    fn wait(&mut self, secs: u64) {
+        let end = self.now + Duration::from_secs(secs);
+        loop {
+            let next = [self.pbx.next_deadline(), self.conn.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .filter(|t| *t <= end)
+                .min();
+            let Some(t) = next else { break };
+            self.now = t.max(self.now);
+            self.pbx.advance(self.now);
+            self.conn.handle_timeout(self.now).expect("no keep-alive failure while the model answers");
+            self.pump();
+            if self.pbx.next_deadline().is_some_and(|d| d <= self.now) {
+                continue;
+            }
+            if self.conn.poll_timeout().is_some_and(|d| d <= self.now) {
+                self.now = self.now + Duration::from_millis(1);
+            }
+        }
+        self.now = end;
+        self.pbx.advance(self.now);
+        self.pump();
+    }
+
+    fn client_park(&mut self, caller: u32, lot: usize) {
+        let chan = client_channel(caller);
+        let Ok(id) = self.conn.park_call(self.now, &chan, Some(lot_name(1, lot)), None, self.target()) else {
+            assert!(!self.connected, "park refused while connected");
+            return;
+        };
+        let outs = self.pump();
+        let reply = outs.iter().find_map(|o| match o {
+            Output::Reply { id: i, result } if *i == id => Some(result.clone()),
+            _ => None,
+        });
+        match reply.expect("park answered") {
+            Ok(Reply::Parked { space, .. }) => {
+                let parked = self.pbx.calls(1).into_iter().find(|c| c.channel == chan).expect("in the model");
+                assert_eq!(space, parked.space, "park_call answers the space Asterisk chose");
+            }
+            Ok(r) => panic!("{r:?}"),
+            Err(e) => assert!(e.to_string().contains("Park action failed"), "{e}"),
+        }
+    }
+
+    fn client_retrieve(&mut self, p: usize) {
+        let Some(c) = pick(&self.pbx, 1, p) else { return };
+        match self.conn.retrieve_call(self.now, c.space, "Local/s@hold", Some(&c.lot), self.target()) {
+            Ok(id) => {
+                let outs = self.pump();
+                let got = outs.iter().any(
+                    |o| matches!(o, Output::Reply { id: i, result: Ok(Reply::Retrieved { .. }) } if *i == id),
+                );
+                assert!(got, "retrieve answered on the UnParkedCall: {outs:?}");
+            }
+            Err(e) => assert!(!self.connected || !self.pbx.is_up(1), "refused while connected: {e}"),
+        }
+    }
+
+    fn after_restart(&mut self, server: u32) {
+        if self.wire == Wire::Ami && self.connected {
+            // The link died with Asterisk; it comes back when a Reconnect step says so.
+            self.conn.handle_disconnected(self.now);
+            self.connected = false;
+            self.pump();
+        }
+        self.pbx.restart(server);
+        if self.wire == Wire::Amiws && self.connected {
+            // amiws logs in again by itself; the client resyncs that server.
+            self.pump();
+        }
+    }
+
+    fn check(&self, reference: &RefState) {
+        let store: BTreeSet<Key> = self
+            .conn
+            .store()
+            .calls_snapshot()
+            .iter()
+            .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.unique_id.clone()))
+            .collect();
+        for s in self.pbx.server_ids() {
+            assert_eq!(self.pbx.calls(s), reference.pbx.calls(s), "the wire's PBX and the reference agree");
+        }
+        assert_eq!(store, reference.view, "the store equals what the client should believe");
+        assert_eq!(
+            normalise(&self.got),
+            normalise(&reference.expected),
+            "the event log equals the model's change log"
+        );
+        if self.connected {
+            for s in self.pbx.server_ids().into_iter().filter(|s| self.pbx.is_up(*s)) {
+                for c in self.pbx.calls(s) {
+                    let stored = self.conn.store().get_parked_call(s, &c.lot, c.space).expect("stored");
+                    if let (Some(d), Some(m)) = (stored.deadline, c.deadline) {
+                        let skew = (d.as_unix_millis() as i64 - m.as_unix_millis() as i64).abs();
+                        assert!(skew <= 1000, "deadline within 1 s of Asterisk's");
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub struct Sut;
+
+impl StateMachineTest for Sut {
+    type SystemUnderTest = Harness;
+    type Reference = Model;
+
+    fn init_test(state: &RefState) -> Harness {
+        Harness::new(state.wire)
+    }
+
+    fn apply(mut h: Harness, state: &RefState, op: Op) -> Harness {
+        h.step(op, state);
+        h
+    }
+
+    fn check_invariants(h: &Harness, state: &RefState) {
+        assert_eq!(h.connected, state.connected, "the link is where the reference says");
+        h.check(state);
+    }
+}
