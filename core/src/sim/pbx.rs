@@ -354,17 +354,19 @@ impl SimPbx {
         Ok(call)
     }
 
-    /// Another channel takes the parkee's place (`ParkedCallSwap`, new parkee block).
+    /// Another channel, from caller number `new_caller`, takes the parkee's place
+    /// (`ParkedCallSwap`, new parkee block).
     pub fn swap(
         &mut self,
         now: Timestamp,
         server: ServerId,
         lot: &str,
         space: u32,
-        caller_num: &str,
+        new_caller: u32,
     ) -> Result<SimCall, SimError> {
         let old = self.take_call(server, lot, space)?;
-        let mut new = self.new_call(now, caller_num, &format!("Customer {caller_num}"), lot, space, None);
+        let num = new_caller.to_string();
+        let mut new = self.new_call(now, &num, &format!("Customer {num}"), lot, space, None);
         new.parked_at = old.parked_at;
         new.deadline = old.deadline;
         if let Ok(s) = self.srv(server) {

@@ -130,7 +130,7 @@ impl RefState {
                     let _ = match op {
                         Op::Retrieve { .. } => self.pbx.retrieve(self.now, server, &c.lot, c.space, "1002"),
                         Op::GiveUp { .. } => self.pbx.give_up(self.now, server, &c.lot, c.space),
-                        _ => self.pbx.swap(self.now, server, &c.lot, c.space, &self.caller.to_string()),
+                        _ => self.pbx.swap(self.now, server, &c.lot, c.space, self.caller),
                     };
                     self.absorb(self.visible(server));
                 }

@@ -145,7 +145,7 @@ impl Harness {
                     let _ = match op {
                         Op::Retrieve { .. } => self.pbx.retrieve(self.now, server, &c.lot, c.space, "1002"),
                         Op::GiveUp { .. } => self.pbx.give_up(self.now, server, &c.lot, c.space),
-                        _ => self.pbx.swap(self.now, server, &c.lot, c.space, &reference.caller.to_string()),
+                        _ => self.pbx.swap(self.now, server, &c.lot, c.space, reference.caller),
                     };
                     self.pump();
                 }
