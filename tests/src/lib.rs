@@ -399,7 +399,7 @@ pub fn list_item(
     elapsed: u64,
 ) -> String {
     let (c, now) = call(lot, space, uid, &format!("Local/s@hold-{uid};1"), caller, remaining, elapsed);
-    sim_wire::to_text(&[sim_wire::list_item(action_id, &c, now)])
+    sim_wire::to_text(&[sim_wire::list_item(Some(action_id), &c, now)])
 }
 
 /// A whole `ParkedCalls` answer; each call has 42 s left and was parked 3 s ago.
@@ -412,14 +412,14 @@ pub fn parked_calls_answer(action_id: &str, items: &[(&str, u32, &str, &str)]) -
         .collect();
     let now = calls.first().map(|c| c.1).unwrap_or_default();
     let calls: Vec<SimCall> = calls.into_iter().map(|c| c.0).collect();
-    sim_wire::to_text(&sim_wire::parked_calls_answer(action_id, &calls, now))
+    sim_wire::to_text(&sim_wire::parked_calls_answer(Some(action_id), &calls, now))
 }
 
 /// A whole `Parkinglots` answer for lots `(name, start, stop, timeout)`.
 pub fn parking_lots_answer(action_id: &str, lots: &[(&str, u32, u32, u32)]) -> String {
     let lots: Vec<SimLot> =
         lots.iter().map(|(n, a, b, t)| SimLot::new(n, *a, *b, u64::from(*t), Findslot::Next)).collect();
-    sim_wire::to_text(&sim_wire::parking_lots_answer(action_id, &lots))
+    sim_wire::to_text(&sim_wire::parking_lots_answer(Some(action_id), &lots))
 }
 
 impl Wire {

@@ -73,39 +73,36 @@ pub(crate) async fn run(
         };
         s.conn.handle_disconnected(now());
         s.flush_outputs();
-        let reason = match end {
-            End::Shutdown(done) => return s.stop(Some(done)),
-            End::Dropped => return s.stop(None),
-            End::Failed(r) => r,
-        };
+        let End::Failed(reason) = end else { return s.stop(end) };
         s.attempt += 1;
         s.states.set(ConnectionState::Reconnecting { attempt: s.attempt, last_error: reason });
         let delay = opts.reconnect.delay(s.attempt, rand::random::<f64>());
-        if let Some(done) = s.wait_out(delay).await {
-            return s.stop(done);
+        if let Some(end) = s.wait_out(delay).await {
+            return s.stop(end);
         }
     }
 }
 
 impl Session {
-    fn stop(&self, done: Option<oneshot::Sender<()>>) {
+    /// The client stops for good (shut down, or every handle dropped).
+    fn stop(&self, end: End) {
         self.states.set(ConnectionState::Stopped);
-        if let Some(done) = done {
+        if let End::Shutdown(done) = end {
             let _ = done.send(());
         }
     }
 
     /// Waits `delay` before the next attempt; requests meanwhile fail at once (not
     /// logged in) instead of hanging. `Some` when the client stops meanwhile.
-    async fn wait_out(&mut self, delay: Duration) -> Option<Option<oneshot::Sender<()>>> {
+    async fn wait_out(&mut self, delay: Duration) -> Option<End> {
         let sleep = tokio::time::sleep(delay);
         tokio::pin!(sleep);
         loop {
             tokio::select! {
                 _ = &mut sleep => return None,
                 cmd = self.rx.recv() => match cmd {
-                    None => return Some(None),
-                    Some(Command::Shutdown(done)) => return Some(Some(done)),
+                    None => return Some(End::Dropped),
+                    Some(Command::Shutdown(done)) => return Some(End::Shutdown(done)),
                     Some(Command::Request(req, target, reply)) => self.submit(req, target, reply),
                 },
             }

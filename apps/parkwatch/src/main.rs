@@ -367,11 +367,10 @@ async fn park(
             };
             if let Ok(ami_parking::Reply::List(items)) = c.request(req, *t).await {
                 if !items.is_empty() {
-                    having.push((c.clone(), *t, *id));
+                    having.push(*id);
                 }
             }
         }
-        let having: Vec<ServerId> = having.iter().map(|h: &(Client, Target, ServerId)| h.2).collect();
         let none = ParkingError::InvalidArgument("the channel exists on none of the servers".into());
         cands = vec![one_of(&cands, &having, &format!("park {channel}"), none)?];
     }

@@ -27,12 +27,12 @@ impl Connection {
             return Ok(());
         }
         let head = Head { event, action_id: raw.get("ActionID") };
-        let Some(shape) = self.shape_of(&head) else {
+        let Some((shape, owner)) = self.route(&head) else {
             return Ok(());
         };
         let server = self.cfg.server_id;
         let inbound = Inbound::classify(head, raw.headers(), server, now, shape);
-        self.on_inbound(now, server, inbound)
+        self.on_inbound(now, server, inbound, owner)
     }
 
     /// One amiws frame's message from `server`.
@@ -52,22 +52,24 @@ impl Connection {
             }
         }
         let head = Head::of(msg.iter());
-        let Some(shape) = self.shape_of(&head) else {
+        let Some((shape, owner)) = self.route(&head) else {
             return Ok(());
         };
         let inbound = Inbound::classify(head, msg.iter(), server, now, shape);
-        self.on_inbound(now, server, inbound)
+        self.on_inbound(now, server, inbound, owner)
     }
 
-    /// Whether a message matters, and how its items are to be read: live events and
-    /// responses always matter; other events only when they answer one of our actions.
-    fn shape_of(&self, head: &Head<'_>) -> Option<Shape> {
+    /// Whether a message matters, how its items are to be read, and which of our
+    /// requests its ActionID names (looked up once): live events and responses always
+    /// matter; other events only when they answer one of our actions.
+    fn route(&self, head: &Head<'_>) -> Option<(Shape, Option<RequestId>)> {
         let owner = head.action_id.and_then(|a| self.ids.owner(a));
-        match (head.event, head.action_id) {
-            (None, _) => Some(Shape::Messages),
-            (Some(e), None) => e.matters_live().then_some(Shape::Messages),
-            (Some(_), Some(_)) => owner.and_then(|id| self.pending.get(&id)).map(|p| p.acc.shape()),
-        }
+        let shape = match (head.event, head.action_id) {
+            (None, _) => Shape::Messages,
+            (Some(e), None) => e.matters_live().then_some(Shape::Messages)?,
+            (Some(_), Some(_)) => self.pending.get(&owner?)?.acc.shape(),
+        };
+        Some((shape, owner))
     }
 
     fn on_inbound(
@@ -75,22 +77,25 @@ impl Connection {
         now: Timestamp,
         server: ServerId,
         inbound: Inbound,
+        owner: Option<RequestId>,
     ) -> Result<(), ConnectionError> {
-        match inbound {
-            Inbound::Live(event) => self.on_live(now, server, event),
-            Inbound::Shutdown => self.outputs.push_back(Output::ServerShutdown(server)),
-            Inbound::Response(r) => return self.on_response(now, server, r),
-            Inbound::Answer { action_id, answer } => {
-                if let Some(id) = self.ids.owner(action_id.as_bytes()) {
-                    self.on_answer(now, id, server, answer);
-                }
-            }
-            Inbound::Ignored => {}
+        match (inbound, owner) {
+            (Inbound::Live(event), _) => self.on_live(now, server, event),
+            (Inbound::Shutdown, _) => self.outputs.push_back(Output::ServerShutdown(server)),
+            (Inbound::Response(r), _) => return self.on_response(now, server, r, owner),
+            (Inbound::Answer { answer, .. }, Some(id)) => self.on_answer(now, id, server, answer),
+            (Inbound::Answer { .. } | Inbound::Ignored, _) => {}
         }
         Ok(())
     }
 
-    fn on_response(&mut self, now: Timestamp, server: ServerId, r: Response) -> Result<(), ConnectionError> {
+    fn on_response(
+        &mut self,
+        now: Timestamp,
+        server: ServerId,
+        r: Response,
+        owner: Option<RequestId>,
+    ) -> Result<(), ConnectionError> {
         if self.cfg.mode == Mode::Amiws && r.is_unsolicited_login() {
             self.outputs.push_back(Output::ServerLoggedIn(server));
             if self.login.phase == LoginPhase::Up && self.cfg.parking.auto_refresh {
@@ -104,7 +109,7 @@ impl Connection {
         if self.login.owns(aid.as_bytes()) {
             return self.on_login_response(now, r);
         }
-        if let Some(id) = self.ids.owner(aid.as_bytes()) {
+        if let Some(id) = owner {
             self.on_request_response(now, id, server, r);
         }
         Ok(())

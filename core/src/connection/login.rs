@@ -76,10 +76,7 @@ impl Connection {
     fn send_login(&mut self, now: Timestamp, action: Action, id: String) -> Result<(), ConnectionError> {
         self.login.action_id = Some(id.clone());
         self.timers.set(Timer::Login, now + self.cfg.request_timeout);
-        self.send(&action, &id, None).map_err(|e| match e {
-            crate::error::ParkingError::Encode(e) => ConnectionError::LoginNotSent(e),
-            other => ConnectionError::Unresponsive(other.to_string()),
-        })
+        self.send(&action, &id, None).map_err(ConnectionError::LoginNotSent)
     }
 
     /// The answer to the Challenge or the Login.

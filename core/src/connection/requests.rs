@@ -9,7 +9,8 @@ use super::{Connection, Mode};
 use crate::error::ParkingError;
 use crate::parking::model::ServerId;
 use crate::time::Timestamp;
-use crate::wire::{ami_codec, amiws, Action};
+use crate::wire::ami_codec::{self, EncodeError};
+use crate::wire::{amiws, Action};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -195,7 +196,7 @@ impl Connection {
         action: &Action,
         action_id: &str,
         server: Option<ServerId>,
-    ) -> Result<(), ParkingError> {
+    ) -> Result<(), EncodeError> {
         let mut m = action.as_message().clone();
         m.push(b"ActionID", action_id.as_bytes());
         let mut out = Vec::with_capacity(128);

@@ -37,13 +37,13 @@ pub fn pick_server(
         action: action.into(),
         servers: servers.to_vec(),
     };
-    match (known, having) {
-        ([], _) => Err(ParkingError::NoServerYet { action: action.into() }),
-        (_, Some([one])) => Ok(*one),
-        (_, Some([])) if if_none.is_some() => Err(if_none.unwrap_or(ambiguous(known))),
-        ([one], Some([]) | None) => Ok(*one),
-        (_, Some([]) | None) => Err(ambiguous(known)),
-        (_, Some(several)) => Err(ambiguous(several)),
+    match (known, having, if_none) {
+        ([], _, _) => Err(ParkingError::NoServerYet { action: action.into() }),
+        (_, Some([one]), _) => Ok(*one),
+        (_, Some([]), Some(none)) => Err(none),
+        ([one], Some([]) | None, _) => Ok(*one),
+        (_, Some([]) | None, _) => Err(ambiguous(known)),
+        (_, Some(several), _) => Err(ambiguous(several)),
     }
 }
 

@@ -92,20 +92,7 @@ impl SimPbx {
 
     fn parkinglots(&mut self, server: ServerId, aid: Option<&str>) {
         let lots = self.lots(server);
-        for m in wire::parking_lots_answer(aid.unwrap_or_default(), &lots) {
-            self.emit_answer_part(server, aid, m);
-        }
-    }
-
-    /// The answer's first message is the response (sent even before login); the items
-    /// and the end are events. Without an ActionID none is written.
-    fn emit_answer_part(&mut self, server: ServerId, aid: Option<&str>, mut m: Message) {
-        if aid.is_none() {
-            m = Message::from_pairs(m.iter().filter(|(k, _)| !k.eq_ignore_ascii_case(b"ActionID")));
-        }
-        if m.get("Event").is_some() {
-            self.emit(server, m);
-        } else {
+        for m in wire::parking_lots_answer(aid, &lots) {
             self.answer(server, m);
         }
     }
@@ -121,8 +108,8 @@ impl SimPbx {
         }
         let calls: Vec<SimCall> =
             self.calls(server).into_iter().filter(|c| lot.as_ref().is_none_or(|l| &c.lot == l)).collect();
-        for m in wire::parked_calls_answer(aid.unwrap_or_default(), &calls, now) {
-            self.emit_answer_part(server, aid, m);
+        for m in wire::parked_calls_answer(aid, &calls, now) {
+            self.answer(server, m);
         }
     }
 

@@ -73,12 +73,14 @@ pub fn live_event(event: &str, c: &SimCall, now: Timestamp, retriever: Option<&S
 }
 
 /// A `ParkedCall` item of the `ParkedCalls` answer to `action_id`.
-pub fn list_item(action_id: &str, c: &SimCall, now: Timestamp) -> Message {
+pub fn list_item(action_id: Option<&str>, c: &SimCall, now: Timestamp) -> Message {
     let mut m = Message::with_capacity(24, 700);
     m.push(b"Event", b"ParkedCall");
     parkee_block(&mut m, c);
     parking_tail(&mut m, c, now);
-    m.push(b"ActionID", action_id.as_bytes());
+    if let Some(id) = action_id {
+        m.push(b"ActionID", id.as_bytes());
+    }
     m
 }
 
@@ -110,20 +112,20 @@ pub fn list_end(action_id: Option<&str>, event: &str, items: usize) -> Message {
 }
 
 /// The whole answer to `ParkedCalls` with these calls.
-pub fn parked_calls_answer(action_id: &str, calls: &[SimCall], now: Timestamp) -> Vec<Message> {
-    let mut out = vec![list_start(Some(action_id), "Parked calls will follow")];
+pub fn parked_calls_answer(action_id: Option<&str>, calls: &[SimCall], now: Timestamp) -> Vec<Message> {
+    let mut out = vec![list_start(action_id, "Parked calls will follow")];
     out.extend(calls.iter().map(|c| list_item(action_id, c, now)));
-    out.push(list_end(Some(action_id), "ParkedCallsComplete", calls.len()));
+    out.push(list_end(action_id, "ParkedCallsComplete", calls.len()));
     out
 }
 
 /// The whole answer to `Parkinglots` with these lots.
-pub fn parking_lots_answer(action_id: &str, lots: &[SimLot]) -> Vec<Message> {
-    let mut out = vec![list_start(Some(action_id), "Parking lots will follow")];
+pub fn parking_lots_answer(action_id: Option<&str>, lots: &[SimLot]) -> Vec<Message> {
+    let mut out = vec![list_start(action_id, "Parking lots will follow")];
     for l in lots {
         let (start, end, timeout) = (l.start.to_string(), l.end.to_string(), l.timeout_secs.to_string());
         out.push(response(
-            Some(action_id),
+            action_id,
             &[
                 ("Event", "Parkinglot"),
                 ("Name", &l.name),
@@ -133,7 +135,7 @@ pub fn parking_lots_answer(action_id: &str, lots: &[SimLot]) -> Vec<Message> {
             ],
         ));
     }
-    out.push(list_end(Some(action_id), "ParkinglotsComplete", lots.len()));
+    out.push(list_end(action_id, "ParkinglotsComplete", lots.len()));
     out
 }
 

@@ -258,9 +258,10 @@ where
     I: Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
 {
     if let (EventName::Parking(LiveKind::Parked), Shape::Calls) = (event, shape) {
-        return match ParkedCall::from_headers(server_id, headers, now) {
+        // An item that names no space stays a plain item (the collector skips it).
+        return match ParkedCall::from_headers(server_id, headers.clone(), now) {
             Some(call) => Answer::Call(call),
-            None => Answer::Item(Message::new()),
+            None => Answer::Item(to_message(headers)),
         };
     }
     let msg = to_message(headers);

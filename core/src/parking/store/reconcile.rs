@@ -166,6 +166,8 @@ impl Walk<'_> {
             };
             used[k] = true;
             if self.scope.is_dirty(&answer[k]) {
+                // A live event changed it while the list was collected: the live
+                // event's version stands.
             } else if c.same_content(&answer[k]) {
                 // Nothing new: keep the store's call (and its first-seen times).
                 answer[k] = c.clone();
