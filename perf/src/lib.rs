@@ -97,9 +97,9 @@ pub fn decode_ours_full(data: &[u8]) -> usize {
 /// The whole core: a logged-in connection taking the firehose (parking events applied
 /// to the store, other events passed over).
 pub fn connection_ours(data: &[u8]) -> usize {
-    let mut cfg = ConnectionConfig::ami("amiuser", "amisecret");
-    cfg.parking = ParkingOptions::default().auto_refresh(false);
-    let mut c = Connection::new(cfg, NOW);
+    let cfg = ConnectionConfig::ami("amiuser", "amisecret");
+    let mut c =
+        Connection::with_store(cfg, ParkingStore::new(ParkingOptions::default().auto_refresh(false)), NOW);
     c.handle_connected_with_login_id(NOW, "1");
     for chunk in data.chunks(READ) {
         c.handle_input(NOW, chunk).expect("input");
@@ -111,9 +111,9 @@ pub fn connection_ours(data: &[u8]) -> usize {
 
 /// amiws frames through an amiws connection.
 pub fn amiws_ours(frames: &[Vec<u8>]) -> usize {
-    let mut cfg = ConnectionConfig::amiws();
-    cfg.parking = ParkingOptions::default().auto_refresh(false);
-    let mut c = Connection::new(cfg, NOW);
+    let cfg = ConnectionConfig::amiws();
+    let mut c =
+        Connection::with_store(cfg, ParkingStore::new(ParkingOptions::default().auto_refresh(false)), NOW);
     c.handle_connected(NOW);
     for f in frames {
         c.handle_frame(NOW, f).expect("frame");
@@ -228,9 +228,9 @@ pub fn parked_calls_answer(aid: &str, n: usize) -> Vec<u8> {
 
 /// A logged-in connection, and the bytes answering its next `ParkedCalls` with `n` calls.
 pub fn resync_setup(n: usize) -> (Connection, Vec<u8>) {
-    let mut cfg = ConnectionConfig::ami("amiuser", "amisecret");
-    cfg.parking = ParkingOptions::default().auto_refresh(false);
-    let mut c = Connection::new(cfg, NOW);
+    let cfg = ConnectionConfig::ami("amiuser", "amisecret");
+    let mut c =
+        Connection::with_store(cfg, ParkingStore::new(ParkingOptions::default().auto_refresh(false)), NOW);
     c.handle_connected_with_login_id(NOW, "1");
     c.handle_input(NOW, b"Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: 1\r\nMessage: Authentication accepted\r\n\r\n").unwrap();
     c.request_with_action_id(NOW, ami_parking::Request::ParkedCalls { lot: None }, Target::All, "r1")

@@ -7,7 +7,7 @@
 use ami_parking::ami_codec::{Decoded, Decoder};
 use ami_parking::sim::{wire as sim_wire, Findslot, SimCall, SimLot};
 use ami_parking::{
-    Connection, ConnectionConfig, Message, Output, ParkingOptions, Request, Target, Timestamp,
+    Connection, ConnectionConfig, Message, Output, ParkingOptions, ParkingStore, Request, Target, Timestamp,
 };
 use std::path::PathBuf;
 use std::time::Duration;
@@ -202,11 +202,10 @@ pub fn replay_tcp_with(
     hook: &mut dyn FnMut(&Connection, Timestamp, &Output),
 ) -> (Connection, Replay) {
     let mut cfg = ConnectionConfig::ami("amiuser", "amisecret");
-    cfg.parking = replay_options();
     cfg.keepalive_interval = Duration::ZERO;
     cfg.request_timeout = Duration::from_secs(3600);
     let t0 = clock(0);
-    let mut conn = Connection::new(cfg, t0);
+    let mut conn = Connection::with_store(cfg, ParkingStore::new(replay_options()), t0);
     let actions = cap.actions();
     let offsets = cap.message_offsets();
     // Each action is issued just before the first received message carrying its ActionID.
@@ -269,9 +268,8 @@ fn drain(conn: &mut Connection, ids: &[(ami_parking::RequestId, String)], replay
 /// Replays an amiws capture frame by frame at time `now`.
 pub fn replay_amiws(name: &str, now: Timestamp) -> (Connection, Replay) {
     let mut cfg = ConnectionConfig::amiws();
-    cfg.parking = replay_options();
     cfg.request_timeout = Duration::from_secs(3600);
-    let mut conn = Connection::new(cfg, now);
+    let mut conn = Connection::with_store(cfg, ParkingStore::new(replay_options()), now);
     conn.handle_connected(now);
     let mut replay = Replay::default();
     let mut ids = Vec::new();
@@ -427,9 +425,12 @@ impl Wire {
     /// Parkinglots and ParkedCalls are left unanswered for the test to answer.
     pub fn ami(options: ParkingOptions) -> Self {
         let now = Timestamp::from_unix_millis(1_795_667_000_000);
-        let mut cfg = ConnectionConfig::ami("amiuser", "amisecret");
-        cfg.parking = options;
-        let mut w = Wire { conn: Connection::new(cfg, now), now, outputs: Vec::new() };
+        let cfg = ConnectionConfig::ami("amiuser", "amisecret");
+        let mut w = Wire {
+            conn: Connection::with_store(cfg, ParkingStore::new(options), now),
+            now,
+            outputs: Vec::new(),
+        };
         w.connect_and_log_in();
         w
     }
@@ -449,9 +450,12 @@ impl Wire {
     /// An amiws connection (open = logged in).
     pub fn amiws(options: ParkingOptions) -> Self {
         let now = Timestamp::from_unix_millis(1_795_667_000_000);
-        let mut cfg = ConnectionConfig::amiws();
-        cfg.parking = options;
-        let mut w = Wire { conn: Connection::new(cfg, now), now, outputs: Vec::new() };
+        let cfg = ConnectionConfig::amiws();
+        let mut w = Wire {
+            conn: Connection::with_store(cfg, ParkingStore::new(options), now),
+            now,
+            outputs: Vec::new(),
+        };
         w.conn.handle_connected(now);
         w
     }
@@ -572,7 +576,7 @@ pub struct DiffProbe {
 
 impl DiffProbe {
     pub fn new(store: &ami_parking::ParkingStore) -> Self {
-        let mut p = Self { sv: Box::pin(store.parked_calls().signal_vec_cloned()) };
+        let mut p = Self { sv: Box::pin(store.parked_calls()) };
         p.take(); // the initial Replace
         p
     }

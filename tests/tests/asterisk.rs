@@ -57,8 +57,8 @@ async fn clean(port: u16) {
 
 /// Waits until `pred` holds on the store (re-checked on every change of the calls).
 async fn wait_state(store: &ParkingStore, pred: impl Fn(&ParkingStore) -> bool) {
-    let mut changes = store.parked_calls().signal_vec_cloned().to_signal_cloned().to_stream();
-    let mut states = store.connection_state().signal_cloned().to_stream();
+    let mut changes = store.parked_calls().to_signal_cloned().to_stream();
+    let mut states = store.connection_state().to_stream();
     let mut loading = store.is_loading().to_stream();
     let r = tokio::time::timeout(DEADLINE, async {
         loop {
@@ -305,10 +305,8 @@ async fn park_two(c: &Client, events: &mut EventStream, a: &str, b: &str) {
 /// After the restart, the store must equal Asterisk's own list once logins work again.
 async fn assert_converges_after(c: &Client, port: u16) {
     let back = Instant::now();
-    wait_state(c.store(), |s| {
-        *s.connection_state().lock_ref() == ConnectionState::LoggedIn && !s.is_loading_now()
-    })
-    .await;
+    wait_state(c.store(), |s| s.connection_state_now() == ConnectionState::LoggedIn && !s.is_loading_now())
+        .await;
     wait_state(c.store(), |s| truth_of(s, 1) == parked_truth(port)).await;
     let took = back.elapsed();
     assert!(took < Duration::from_secs(5), "took {took:?} to match Asterisk again");
@@ -440,7 +438,7 @@ async fn a_rejected_login_is_reported_and_retries_back_off() {
     let err = c.wait_logged_in(DEADLINE).await.unwrap_err().to_string();
     assert!(err.contains("Authentication failed") && !err.contains("wrong-secret"), "{err}");
     // Attempts are spaced by the backoff: 400 ms, then 800 ms, ...
-    let mut states = c.connection_state().signal_cloned().to_stream();
+    let mut states = c.connection_state().to_stream();
     let mut attempts = Vec::new();
     let start = Instant::now();
     while attempts.len() < 3 {
@@ -457,5 +455,5 @@ async fn a_rejected_login_is_reported_and_retries_back_off() {
     assert_eq!(attempts, vec![1, 2, 3]);
     assert!(start.elapsed() >= Duration::from_millis(1200), "{:?}", start.elapsed());
     c.shutdown().await;
-    assert_eq!(c.connection_state().get_cloned(), ConnectionState::Stopped);
+    assert_eq!(c.connection_state_now(), ConnectionState::Stopped);
 }

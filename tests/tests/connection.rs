@@ -100,7 +100,7 @@ fn keep_alive_pings_when_idle_and_an_unanswered_ping_is_fatal() {
 fn login_without_an_answer_times_out() {
     let mut conn = Connection::new(ConnectionConfig::ami("u", "s"), T);
     conn.handle_connected(T);
-    assert_eq!(conn.store().connection_state().get_cloned(), ConnectionState::LoggingIn);
+    assert_eq!(conn.store().connection_state_now(), ConnectionState::LoggingIn);
     assert!(conn.poll_timeout().is_some());
     assert!(conn.handle_timeout(T + Duration::from_secs(11)).is_err());
 }

@@ -112,7 +112,9 @@ fn pitfall_04_refresh_and_poll_do_not_refire_parked() {
         w.feed(&parked_calls_answer(&aid(&poll), &[("default", 701, "1.1", "5551001")]));
     }
     assert_eq!(parked.load(Ordering::SeqCst), 1, "list items are not live events");
-    assert_eq!(w.events().len(), 1);
+    // The only other event is the store's own near-timeout alert (45 s lot, 15 s on).
+    let kinds: Vec<&str> = w.events().iter().map(|e| e.kind()).collect();
+    assert_eq!(kinds, ["parked", "near_timeout"]);
 }
 
 #[test]
@@ -154,12 +156,12 @@ fn pitfall_06_error_reply_fails_at_once_sets_error_and_loading_is_counted() {
         }
         r => panic!("at once, not after a timeout: {r:?}"),
     }
-    assert!(matches!(store.error().get_cloned(), Some(ParkingError::Asterisk { .. })));
+    assert!(matches!(store.error_now(), Some(ParkingError::Asterisk { .. })));
     assert!(store.is_loading_now(), "the other request is still loading");
     w.feed(&parked_calls_answer(&aid(&sent[1]), &[]));
     assert!(w.reply(b).unwrap().is_ok());
     assert!(!store.is_loading_now());
-    assert_eq!(store.error().get_cloned(), None, "cleared by the next success");
+    assert_eq!(store.error_now(), None, "cleared by the next success");
 }
 
 #[test]
@@ -192,15 +194,23 @@ fn pitfall_08_created_before_the_connection_it_refreshes_on_login_and_after_reco
     let mut w = Wire::ami(ParkingOptions::default());
     let first: Vec<String> = w.sent().iter().map(|m| m.get_str("Action").unwrap().into_owned()).collect();
     assert_eq!(first, vec!["Parkinglots", "ParkedCalls"]);
-    assert_eq!(w.conn.store().connection_state().get_cloned(), ConnectionState::LoggedIn);
+    assert_eq!(w.conn.store().connection_state_now(), ConnectionState::LoggedIn);
     w.conn.handle_disconnected(w.now);
-    assert_eq!(w.conn.store().connection_state().get_cloned(), ConnectionState::Disconnected);
+    assert_eq!(w.conn.store().connection_state_now(), ConnectionState::Disconnected);
     w.connect_and_log_in();
     let again: Vec<String> = w.sent().iter().map(|m| m.get_str("Action").unwrap().into_owned()).collect();
     assert_eq!(again, vec!["Parkinglots", "ParkedCalls"]);
     // Behind amiws: a server's re-login (no ActionID) resyncs that server only.
     let mut w = Wire::amiws(ParkingOptions::default());
-    w.sent();
+    let first = w.sent();
+    for m in &first {
+        let answer = if m.is("Action", "Parkinglots") {
+            parking_lots_answer(&aid(m), &LOTS)
+        } else {
+            parked_calls_answer(&aid(m), &[])
+        };
+        w.frame_text(2, &answer);
+    }
     w.frame(2, &[("Response", "Success"), ("Message", "Authentication accepted")]);
     let sent = w.sent();
     assert!(w.outputs.contains(&Output::ServerLoggedIn(2)));
@@ -237,13 +247,13 @@ fn pitfall_10_get_parking_lots_writes_lots_with_their_real_capacity() {
         Some(Ok(Reply::Lots(l))) => assert_eq!(l.len(), 2),
         r => panic!("{r:?}"),
     }
-    let lots = w.conn.store().parking_lots().lock_ref().clone();
-    let default = &lots[&LotKey::new(1, "default")];
+    let lot = |name: &str| w.conn.store().lot_snapshot(&LotKey::new(1, name)).unwrap();
+    let default = &lot("default");
     assert_eq!(
         (default.total_spaces, default.free(), default.timeout),
         (20, 20, Some(Duration::from_secs(45)))
     );
-    assert_eq!(lots[&LotKey::new(1, "vip")].total_spaces, 10);
+    assert_eq!(lot("vip").total_spaces, 10);
 }
 
 #[test]
@@ -265,9 +275,9 @@ fn pitfall_11_servers_behind_amiws_do_not_overwrite_each_other() {
     assert_eq!(calls.len(), 2, "same lot, space and unique id on two servers are two calls");
     assert_eq!((calls[0].server_id, calls[0].caller_id_num.as_str()), (1, "5551001"));
     assert_eq!((calls[1].server_id, calls[1].caller_id_num.as_str()), (2, "6661001"));
-    let lots = w.conn.store().parking_lots().lock_ref().clone();
-    assert_eq!(lots[&LotKey::new(2, "default")].total_spaces, 5);
-    assert_eq!(lots[&LotKey::new(1, "default")].occupied, 1);
+    let lot = |server, name: &str| w.conn.store().lot_snapshot(&LotKey::new(server, name)).unwrap();
+    assert_eq!(lot(2, "default").total_spaces, 5);
+    assert_eq!(lot(1, "default").occupied, 1);
     // With two servers known, a park must name one.
     assert!(matches!(
         w.conn.park_call(w.now, "PJSIP/1-1", None, None, Target::All),
@@ -300,8 +310,8 @@ fn pitfall_13_documented_fields_exist_and_are_live() {
     let later = t0 + Duration::from_secs(20);
     assert_eq!(call.duration(later), Duration::from_secs(20));
     assert_eq!(call.timeout_remaining(later), Some(Duration::from_secs(25)));
-    let lot = w.conn.store().parking_lots().lock_ref()[&LotKey::new(1, "default")].clone();
+    let lot = w.conn.store().lot_snapshot(&LotKey::new(1, "default")).unwrap();
     assert_eq!((lot.occupied, lot.free(), lot.total_spaces), (1, 19, 20));
     w.feed(&live_event("ParkedCallGiveUp", "default", 705, "1.1", "5551001"));
-    assert_eq!(w.conn.store().parking_lots().lock_ref()[&LotKey::new(1, "default")].occupied, 0);
+    assert_eq!(w.conn.store().lot_snapshot(&LotKey::new(1, "default")).unwrap().occupied, 0);
 }

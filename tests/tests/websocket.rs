@@ -2,7 +2,7 @@
 //! plays the real amiws captures: the client's actions are answered with the
 //! capture's frames (its ActionIDs mapped to the client's own).
 
-use ami_parking::{Request, Target};
+use ami_parking::{ParkingOptions, ParkingStore, Request, Target};
 use ami_parking_tests::{load_amiws, request_for, AmiwsLine};
 use ami_parking_transport::{Client, ClientOptions};
 use async_tungstenite::tungstenite::Message as WsMessage;
@@ -63,9 +63,9 @@ async fn amiws_two_server_capture_over_a_real_websocket() {
     let addr = listener.local_addr().unwrap();
     let capture = load_amiws("two-servers-lists-park-retrieve-timeout");
     let server = tokio::spawn(serve_capture(listener, capture.clone(), true));
-    let mut o = ClientOptions::new(format!("ws://{addr}/").parse().unwrap());
-    o.parking = o.parking.auto_refresh(false);
-    let client = Client::connect(o);
+    let o = ClientOptions::new(format!("ws://{addr}/").parse().unwrap());
+    let client =
+        Client::connect_with_store(o, ParkingStore::new(ParkingOptions::default().auto_refresh(false)));
     client.wait_logged_in(Duration::from_secs(5)).await.unwrap();
     let mut outcomes = Vec::new();
     for line in &capture {
@@ -102,9 +102,9 @@ async fn amiws_restart_capture_over_a_real_websocket_resyncs_the_restarted_serve
     let addr = listener.local_addr().unwrap();
     let capture = load_amiws("park-action-giveup-utf8-restart");
     let server = tokio::spawn(serve_capture(listener, capture.clone(), false));
-    let mut o = ClientOptions::new(format!("ws://{addr}").parse().unwrap());
-    o.parking = o.parking.auto_refresh(false);
-    let client = Client::connect(o);
+    let o = ClientOptions::new(format!("ws://{addr}").parse().unwrap());
+    let client =
+        Client::connect_with_store(o, ParkingStore::new(ParkingOptions::default().auto_refresh(false)));
     client.wait_logged_in(Duration::from_secs(5)).await.unwrap();
     let mut events = client.events();
     for line in &capture {
@@ -153,9 +153,9 @@ async fn a_text_frame_with_invalid_utf8_is_read_and_the_link_stays_up() {
         ws.send(WsMessage::text(good)).await.unwrap();
         while let Some(Ok(_)) = ws.next().await {}
     });
-    let mut o = ClientOptions::new(format!("ws://{addr}").parse().unwrap());
-    o.parking = o.parking.auto_refresh(false);
-    let client = Client::connect(o);
+    let o = ClientOptions::new(format!("ws://{addr}").parse().unwrap());
+    let client =
+        Client::connect_with_store(o, ParkingStore::new(ParkingOptions::default().auto_refresh(false)));
     let mut events = client.events();
     client.wait_logged_in(Duration::from_secs(5)).await.unwrap();
     let mut spaces = Vec::new();
@@ -167,11 +167,7 @@ async fn a_text_frame_with_invalid_utf8_is_read_and_the_link_stays_up() {
     assert_eq!(spaces, vec![701, 702]);
     let zoe = client.store().get_parked_call(1, "default", 701).unwrap();
     assert_eq!(zoe.caller_id_name, "Zo\u{fffd}");
-    assert_eq!(
-        client.connection_state().get_cloned(),
-        ami_parking::ConnectionState::LoggedIn,
-        "still connected"
-    );
+    assert_eq!(client.connection_state_now(), ami_parking::ConnectionState::LoggedIn, "still connected");
     client.shutdown().await;
     server.abort();
 }
@@ -190,13 +186,12 @@ async fn a_silent_amiws_is_detected_by_the_keep_alive_ping() {
         drop(ws);
     });
     let mut o = ClientOptions::new(format!("ws://{addr}").parse().unwrap());
-    o.parking = o.parking.auto_refresh(false);
     o.keepalive = Duration::from_millis(200);
     o.request_timeout = Duration::from_millis(300);
-    let client = Client::connect(o);
+    let client =
+        Client::connect_with_store(o, ParkingStore::new(ParkingOptions::default().auto_refresh(false)));
     client.wait_logged_in(Duration::from_secs(5)).await.unwrap();
-    let mut states =
-        ami_parking::futures_signals::signal::SignalExt::to_stream(client.connection_state().signal_cloned());
+    let mut states = ami_parking::futures_signals::signal::SignalExt::to_stream(client.connection_state());
     let reason = tokio::time::timeout(Duration::from_secs(5), async {
         while let Some(s) = states.next().await {
             if let ami_parking::ConnectionState::Reconnecting { last_error, .. } = s {

@@ -1,10 +1,10 @@
 //! The client: one task owns the link and the state machine; handles send it requests.
 
 use crate::endpoint::Endpoint;
-use ami_parking::futures_signals::signal::Mutable;
+use ami_parking::futures_signals::signal::{Mutable, Signal};
 use ami_parking::{
     AuthMethod, Connection, ConnectionConfig, ConnectionState, EventStream, ParkedCall, ParkingError,
-    ParkingLot, ParkingOptions, ParkingStore, Reply, Request, Retriever, Secret, ServerId, Target, Timestamp,
+    ParkingLot, ParkingStore, Reply, Request, Retriever, Secret, ServerId, Target, Timestamp,
 };
 use futures_util::StreamExt;
 use std::path::PathBuf;
@@ -65,8 +65,6 @@ pub struct ClientOptions {
     pub auth: AuthMethod,
     /// Server id of a raw AMI server (amiws reports its own).
     pub server_id: ServerId,
-    /// Parking options (lot, auto refresh, poll interval, callbacks).
-    pub parking: ParkingOptions,
     /// Reconnect policy.
     pub reconnect: Backoff,
     /// Deadline of each request.
@@ -88,7 +86,6 @@ impl ClientOptions {
             secret: None,
             auth: AuthMethod::Plain,
             server_id: 1,
-            parking: ParkingOptions::default(),
             reconnect: Backoff::default(),
             request_timeout: Duration::from_secs(10),
             keepalive: Duration::from_secs(30),
@@ -118,7 +115,6 @@ impl ClientOptions {
         cfg.request_timeout = self.request_timeout;
         cfg.events = self.events.clone();
         cfg.instance_id = Some(rand::random());
-        cfg.parking = self.parking.clone();
         cfg
     }
 }
@@ -193,14 +189,24 @@ pub fn now() -> Timestamp {
 }
 
 impl Client {
-    /// Starts the client with its own store.
+    /// Starts the client with its own store of default parking options.
     pub fn connect(options: ClientOptions) -> Client {
-        let store = ParkingStore::new(options.parking.clone());
-        Self::connect_with_store(options, store)
+        Self::connect_with_store(options, ParkingStore::default())
     }
 
-    /// Starts the client writing into `store` (several clients, one per server, may
-    /// share one store: give each its own `server_id`).
+    /// Starts the client writing into `store`, following the store's parking options
+    /// (lot, auto refresh, poll, filter, callbacks...): give them once, to
+    /// [`ParkingStore::new`]. Several clients, one per server, may share one store:
+    /// give each its own `server_id`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use ami_parking::{ParkingOptions, ParkingStore};
+    /// use ami_parking_transport::{Client, ClientOptions};
+    /// let store = ParkingStore::new(ParkingOptions::default().parked_call_filter(|c| &*c.parking_lot == "sales"));
+    /// let client = Client::connect_with_store(ClientOptions::new("tcp://amiuser:amisecret@127.0.0.1:5038".parse()?), store);
+    /// # drop(client); Ok(()) }
+    /// ```
     pub fn connect_with_store(options: ClientOptions, store: ParkingStore) -> Client {
         let (tx, rx) = mpsc::unbounded_channel();
         let endpoint = options.endpoint.clone();
@@ -212,8 +218,13 @@ impl Client {
 
     /// This client's connection state. (Several clients may share one store; the
     /// store's `connection_state` shows the latest change of any of them.)
-    pub fn connection_state(&self) -> &Mutable<ConnectionState> {
-        &self.state
+    pub fn connection_state(&self) -> impl Signal<Item = ConnectionState> + Send + Sync + 'static {
+        self.state.signal_cloned()
+    }
+
+    /// This client's connection state now.
+    pub fn connection_state_now(&self) -> ConnectionState {
+        self.state.get_cloned()
     }
 
     /// The store (signals and snapshots).

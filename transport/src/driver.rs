@@ -8,9 +8,7 @@ use crate::stream::BoxIo;
 use crate::ws::{WsReader, WsWriter};
 use crate::ws_codec::WsIn;
 use ami_parking::futures_signals::signal::Mutable;
-use ami_parking::{
-    Connection, ConnectionState, Output, ParkingError, ParkingStore, Reply, RequestId, Timestamp,
-};
+use ami_parking::{Connection, ConnectionState, Output, ParkingError, Reply, RequestId, Timestamp};
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
@@ -25,20 +23,6 @@ enum End {
     Dropped,
 }
 
-/// Writes a state the transport decides (connecting, reconnecting, stopped) to the
-/// client and the store.
-struct States {
-    client: Mutable<ConnectionState>,
-    store: ParkingStore,
-}
-
-impl States {
-    fn set(&self, s: ConnectionState) {
-        self.store.set_connection_state(s.clone());
-        self.client.set_neq(s);
-    }
-}
-
 /// What the task owns across links.
 struct Session {
     conn: Connection,
@@ -46,7 +30,8 @@ struct Session {
     waiting: Waiting,
     /// Failed attempts in a row (0 once logged in).
     attempt: u32,
-    states: States,
+    /// The client's copy of the connection's state.
+    client_state: Mutable<ConnectionState>,
 }
 
 pub(crate) async fn run(
@@ -55,11 +40,10 @@ pub(crate) async fn run(
     rx: mpsc::UnboundedReceiver<Command>,
     client_state: Mutable<ConnectionState>,
 ) {
-    let states = States { client: client_state, store: conn.store().clone() };
-    let mut s = Session { conn, rx, waiting: HashMap::new(), attempt: 0, states };
+    let mut s = Session { conn, rx, waiting: HashMap::new(), attempt: 0, client_state };
     loop {
         if s.attempt == 0 {
-            s.states.set(ConnectionState::Connecting);
+            s.set_state(ConnectionState::Connecting);
         }
         let end = match link::open(&opts.endpoint, opts.tls_ca_file.as_deref()).await {
             Ok(l) => {
@@ -75,7 +59,7 @@ pub(crate) async fn run(
         s.flush_outputs();
         let End::Failed(reason) = end else { return s.stop(end) };
         s.attempt += 1;
-        s.states.set(ConnectionState::Reconnecting { attempt: s.attempt, last_error: reason });
+        s.set_state(ConnectionState::Reconnecting { attempt: s.attempt, last_error: reason });
         let delay = opts.reconnect.delay(s.attempt, rand::random::<f64>());
         if let Some(end) = s.wait_out(delay).await {
             return s.stop(end);
@@ -84,9 +68,16 @@ pub(crate) async fn run(
 }
 
 impl Session {
+    /// A state only the transport knows (connecting, reconnecting, stopped): the
+    /// connection shows it, and so does the client.
+    fn set_state(&mut self, s: ConnectionState) {
+        self.conn.handle_link_state(s.clone());
+        self.client_state.set_neq(s);
+    }
+
     /// The client stops for good (shut down, or every handle dropped).
-    fn stop(&self, end: End) {
-        self.states.set(ConnectionState::Stopped);
+    fn stop(&mut self, end: End) {
+        self.set_state(ConnectionState::Stopped);
         if let End::Shutdown(done) = end {
             let _ = done.send(());
         }
@@ -117,7 +108,7 @@ impl Session {
                         let _ = tx.send(result);
                     }
                 }
-                Output::State(s) => self.states.client.set_neq(s),
+                Output::State(s) => self.client_state.set_neq(s),
                 _ => {}
             }
         }

@@ -5,7 +5,9 @@
 
 mod render;
 
-use ami_parking::{pick_server, ConnectionState, ParkingError, Request, ServerId, Target};
+use ami_parking::{
+    pick_server, ConnectionState, ParkingError, ParkingOptions, ParkingStore, Request, ServerId, Target,
+};
 use ami_parking_transport::{Client, ClientOptions, Endpoint};
 use clap::{Parser, Subcommand};
 use futures_util::StreamExt;
@@ -142,11 +144,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             o.auth = ami_parking::AuthMethod::Md5;
         }
         o.tls_ca_file = cli.tls_ca.clone();
-        o.parking = o.parking.auto_refresh(watching);
+        let mut parking = ParkingOptions::default().auto_refresh(watching);
         if let Cmd::Watch { poll } = cmd {
-            o.parking = o.parking.poll_interval(Duration::from_secs(*poll));
+            parking = parking.poll_interval(Duration::from_secs(*poll));
         }
-        clients.push(Client::connect(o));
+        clients.push(Client::connect_with_store(o, ParkingStore::new(parking)));
     }
     // One-shot commands fail fast when the PBX cannot be reached; `watch` waits for it.
     if !watching {
@@ -239,8 +241,7 @@ async fn watch(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
         let tx = tx.clone();
         let server = (!c.endpoint().scheme.is_websocket())
             .then(|| clients.iter().position(|x| std::ptr::eq(x, c)).map(|i| i as ServerId + 1).unwrap_or(1));
-        let mut states =
-            ami_parking::futures_signals::signal::SignalExt::to_stream(c.connection_state().signal_cloned());
+        let mut states = ami_parking::futures_signals::signal::SignalExt::to_stream(c.connection_state());
         tokio::spawn(async move {
             while let Some(s) = states.next().await {
                 if tx.send(render::connection_json(server, &s)).is_err() {
@@ -316,8 +317,7 @@ fn one_of(
 
 /// Resolves once `c` is logged in (it keeps retrying in the background).
 async fn logged_in(c: &Client) {
-    let mut states =
-        ami_parking::futures_signals::signal::SignalExt::to_stream(c.connection_state().signal_cloned());
+    let mut states = ami_parking::futures_signals::signal::SignalExt::to_stream(c.connection_state());
     while let Some(s) = states.next().await {
         if s == ConnectionState::LoggedIn {
             return;

@@ -120,26 +120,23 @@ pub fn calls_table(calls: &[ParkedCall], now: Timestamp) -> String {
     s
 }
 
-/// One event as a human line.
+/// One event as a human line: the time, the event's name (as in `--json`, the
+/// library and the README), where, who, and what else the event says.
 pub fn event_line(e: &ParkingEvent, now: Timestamp) -> String {
     let c = e.call();
     let when = rfc3339(now);
     let who = format!("{} {}", c.caller_id_num, c.caller_id_name);
     let place = format!("server {} {} {}", c.server_id, c.parking_lot, c.parking_space);
-    match e {
-        ParkingEvent::Parked { .. } => format!("{when} parked     {place}  {who}"),
+    let extra = match e {
         ParkingEvent::Retrieved { retriever, .. } => {
-            format!(
-                "{when} retrieved  {place}  {who}  by {} ({})",
-                retriever.caller_id_num, retriever.channel
-            )
+            format!("  by {} ({})", retriever.caller_id_num, retriever.channel)
         }
-        ParkingEvent::TimedOut { .. } => format!("{when} timed out  {place}  {who}"),
-        ParkingEvent::GaveUp { .. } => format!("{when} gave up    {place}  {who}"),
-        ParkingEvent::Swapped { previous, .. } => format!(
-            "{when} swapped    {place}  {who} (was {})",
-            previous.as_ref().map(|p| p.caller_id_num.as_str()).unwrap_or("?")
-        ),
-        ParkingEvent::Resync { change, .. } => format!("{when} resync     {place}  {who}  {change:?}"),
-    }
+        ParkingEvent::Swapped { previous, .. } => {
+            format!(" (was {})", previous.as_ref().map(|p| p.caller_id_num.as_str()).unwrap_or("?"))
+        }
+        ParkingEvent::NearTimeout { remaining, .. } => format!("  {} left", mmss(*remaining)),
+        ParkingEvent::Resync { change, .. } => format!("  {change:?}"),
+        _ => String::new(),
+    };
+    format!("{when} {:<12} {place}  {who}{extra}", e.kind())
 }

@@ -1,7 +1,7 @@
-//! How a connection is set up: link kind, login, caps, deadlines, parking options.
+//! How a connection is set up: link kind, login, caps, deadlines. (Parking options
+//! live in the store: [`crate::ParkingStore::new`].)
 
 use crate::parking::model::ServerId;
-use crate::parking::options::ParkingOptions;
 use crate::wire::ami_codec;
 use std::fmt;
 use std::time::Duration;
@@ -86,8 +86,6 @@ pub struct ConnectionConfig {
     /// `None` derives one from the time and a process-wide counter; the transport sets
     /// a random one.
     pub instance_id: Option<u64>,
-    /// The parking options (lot, auto refresh, poll interval, callbacks, filter).
-    pub parking: ParkingOptions,
 }
 
 impl ConnectionConfig {
@@ -104,7 +102,6 @@ impl ConnectionConfig {
             keepalive_interval: Duration::from_secs(30),
             max_message_bytes: ami_codec::DEFAULT_MAX_MESSAGE_BYTES,
             instance_id: None,
-            parking: ParkingOptions::default(),
         }
     }
 

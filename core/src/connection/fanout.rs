@@ -63,14 +63,14 @@ impl Connection {
         };
         if p.replied {
             // A fan-out request that lingered for late servers.
-            self.remove(id);
+            self.remove(now, id);
             return;
         }
         if p.partial_ok() {
             self.complete_ok(now, id);
             return;
         }
-        let after = self.cfg.request_timeout;
+        let after = self.wait_for(&p.req);
         let err = match (&p.req, &p.acc) {
             (Request::Park { channel, .. }, Acc::Park { accepted: true }) => {
                 ParkingError::NoParkedCallEvent { channel: channel.clone(), after }
@@ -87,7 +87,7 @@ impl Connection {
             return;
         };
         if p.replied {
-            self.remove(id);
+            self.remove(now, id);
             return;
         }
         p.replied = true;
@@ -106,16 +106,21 @@ impl Connection {
             self.outputs.push_back(Output::Reply { id, result });
         }
         if !linger {
-            self.remove(id);
+            self.remove(now, id);
         }
     }
 
-    pub(super) fn remove(&mut self, id: RequestId) {
+    pub(super) fn remove(&mut self, now: Timestamp, id: RequestId) {
         if let Some(p) = self.pending.remove(&id) {
             self.ids.unbind(&p.action_id);
             self.timers.stop(Timer::Request(id));
+            let refresh = p.is_refresh();
             if let Acc::Calls { window, .. } = p.acc {
                 self.store.close_window(window);
+                if refresh {
+                    let answered = p.done.keys().copied().collect();
+                    self.refresh_ended(now, &answered);
+                }
             }
             if self.is_keepalive(id) {
                 self.keepalive.ping = None;

@@ -5,7 +5,7 @@
 
 use super::config::Mode;
 use super::login::LoginPhase;
-use super::request::{Output, Reply, Request, RequestId, Target};
+use super::request::{Output, Reply, Request, RequestId};
 use super::Connection;
 use crate::error::ConnectionError;
 use crate::parking::model::ServerId;
@@ -44,12 +44,11 @@ impl Connection {
     ) -> Result<(), ConnectionError> {
         if self.known_servers.insert(server)
             && self.login.phase == LoginPhase::Up
-            && self.cfg.parking.auto_refresh
+            && self.store.options().auto_refresh
+            && !self.store.is_synced(server)
         {
-            // A server we had not heard of: sync it on its own.
-            if !self.store.is_synced(server) {
-                self.refresh(now, Target::Server(server));
-            }
+            // A server we had not heard of: sync it (once).
+            self.want_refresh(now, server);
         }
         let head = Head::of(msg.iter());
         let Some((shape, owner)) = self.route(&head) else {
@@ -98,8 +97,8 @@ impl Connection {
     ) -> Result<(), ConnectionError> {
         if self.cfg.mode == Mode::Amiws && r.is_unsolicited_login() {
             self.outputs.push_back(Output::ServerLoggedIn(server));
-            if self.login.phase == LoginPhase::Up && self.cfg.parking.auto_refresh {
-                self.refresh(now, Target::Server(server));
+            if self.login.phase == LoginPhase::Up && self.store.options().auto_refresh {
+                self.want_refresh(now, server);
             }
             return Ok(());
         }
@@ -140,7 +139,7 @@ impl Connection {
             };
             self.finish(now, id, Ok(reply));
         }
-        let events = self.store.apply_live(event);
+        let events = self.store.apply_live(now, event);
         self.outputs.extend(events.into_iter().map(Output::Parking));
     }
 
@@ -153,7 +152,8 @@ impl Connection {
             Request::Retrieve { space, lot, .. } => {
                 event.kind == LiveKind::Retrieved
                     && call.parking_space == *space
-                    && *call.parking_lot == *lot.as_deref().unwrap_or(&self.cfg.parking.default_parking_lot)
+                    && *call.parking_lot
+                        == *lot.as_deref().unwrap_or(&self.store.options().default_parking_lot)
             }
             _ => false,
         }

@@ -64,7 +64,7 @@ impl Connection {
             (_, _) if ends => self.list_complete(now, id, server),
             (Acc::Retrieve, Answer::Originate { success: false, detail }) => {
                 let Request::Retrieve { lot, space, to_channel } = &p.req else { return };
-                let lot = lot.clone().unwrap_or_else(|| self.cfg.parking.default_parking_lot.clone());
+                let lot = lot.clone().unwrap_or_else(|| self.store.options().default_parking_lot.clone());
                 let err = ParkingError::OriginateFailed {
                     lot,
                     space: *space,
@@ -88,12 +88,11 @@ impl Connection {
         match (&mut p.acc, &p.req) {
             (Acc::Lots { items, lots }, _) => {
                 let listed = items.remove(&server).unwrap_or_default();
-                self.store.apply_lots(server, listed.clone());
-                lots.extend(listed);
+                lots.extend(self.store.apply_lots(server, listed));
             }
             (Acc::Calls { window, items, calls }, Request::ParkedCalls { lot }) => {
                 let listed = items.remove(&server).unwrap_or_default();
-                let (events, kept) = self.store.reconcile(Some(*window), server, lot.as_deref(), listed);
+                let (events, kept) = self.store.reconcile(now, Some(*window), server, lot.as_deref(), listed);
                 calls.extend(kept);
                 self.outputs.extend(events.into_iter().map(super::Output::Parking));
             }

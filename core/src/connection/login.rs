@@ -115,7 +115,7 @@ impl Connection {
         self.login.phase = LoginPhase::Up;
         self.timers.stop(Timer::Login);
         self.set_state(ConnectionState::LoggedIn);
-        if self.cfg.parking.auto_refresh {
+        if self.store.options().auto_refresh {
             self.refresh(now, super::Target::All);
         }
         self.schedule_poll(now);

@@ -91,15 +91,24 @@ impl fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// A connection with a new store. No IO happens here.
+    /// A connection with a new store of default [`ParkingOptions`](crate::ParkingOptions).
+    /// No IO happens here.
     pub fn new(cfg: ConnectionConfig, now: Timestamp) -> Self {
-        let store = ParkingStore::new(cfg.parking.clone());
-        Self::with_store(cfg, store, now)
+        Self::with_store(cfg, ParkingStore::default(), now)
     }
 
-    /// A connection that writes into an existing store (e.g. after reconnecting with a
-    /// new `Connection`, so UIs keep their signals). `now` only seeds the ActionID
-    /// prefix when the configuration names no instance.
+    /// A connection that writes into `store` and follows its options (default lot,
+    /// auto refresh, poll, retrieve ring time, ...): one options value configures
+    /// both. Also for a new `Connection` after reconnecting, so UIs keep their
+    /// signals. `now` only seeds the ActionID prefix when the configuration names no
+    /// instance.
+    ///
+    /// ```
+    /// use ami_parking::{Connection, ConnectionConfig, ParkingOptions, ParkingStore, Timestamp};
+    /// let store = ParkingStore::new(ParkingOptions::default().default_parking_lot("sales"));
+    /// let conn = Connection::with_store(ConnectionConfig::ami("u", "s"), store, Timestamp::ZERO);
+    /// assert_eq!(conn.store().options().default_parking_lot, "sales");
+    /// ```
     pub fn with_store(cfg: ConnectionConfig, store: ParkingStore, now: Timestamp) -> Self {
         Self {
             ids: ActionIds::new(cfg.instance_id, now.as_unix_millis()),
@@ -179,9 +188,11 @@ impl Connection {
     }
 
     /// When [`Connection::handle_timeout`] should be called next: the soonest of the
-    /// login deadline, request deadlines, the poll, the keep-alive and the refresh retry.
+    /// login deadline, request deadlines, the poll, the keep-alive, the refresh retry,
+    /// the store's clock tick (once a second while calls are parked) and its next
+    /// near-timeout alert.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        self.timers.next()
+        self.timers.next().into_iter().chain(self.store.next_wakeup()).min()
     }
 
     // ----- what the driver tells -----
@@ -224,15 +235,25 @@ impl Connection {
         self.set_state(ConnectionState::Disconnected);
     }
 
+    /// A state of the link only the transport knows: `Connecting`, `Reconnecting`,
+    /// `Stopped`. The connection shows it (its [`Connection::state`], the store's
+    /// `connection_state`, an [`Output::State`]); the others it sets itself.
+    pub fn handle_link_state(&mut self, state: ConnectionState) {
+        self.set_state(state);
+    }
+
     /// The link showed life without a message (a WebSocket ping or pong arrived).
     pub fn handle_link_alive(&mut self, now: Timestamp) {
         self.note_alive(now);
     }
 
-    /// Time passed: fails requests past their deadline, sends keep-alives and polls.
-    /// An `Err` means the link is dead (login or keep-alive unanswered): close it.
-    /// Calling it early is harmless.
+    /// Time passed: advances the store's clock and fires due near-timeout alerts,
+    /// fails requests past their deadline, sends keep-alives and polls. An `Err` means
+    /// the link is dead (login or keep-alive unanswered): close it. Calling it early is
+    /// harmless.
     pub fn handle_timeout(&mut self, now: Timestamp) -> Result<(), ConnectionError> {
+        let events = self.store.tick(now);
+        self.outputs.extend(events.into_iter().map(Output::Parking));
         self.refresh_timers(now);
         if self.timers.is_due(Timer::Login, now) {
             self.timers.stop(Timer::Login);

@@ -7,7 +7,9 @@ use super::login::LoginPhase;
 use super::request::{Request, Target};
 use super::timers::Timer;
 use super::Connection;
+use crate::parking::model::ServerId;
 use crate::time::Timestamp;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// Delay before a refused automatic refresh is tried again (doubling after each
@@ -22,6 +24,9 @@ pub(super) struct Refresh {
     retry: Option<Target>,
     /// Automatic refreshes refused in a row.
     failures: u32,
+    /// Servers that wanted a refresh while one covering them was in flight: when that
+    /// one ends without their answer, they get their own.
+    deferred: BTreeSet<ServerId>,
 }
 
 impl Connection {
@@ -31,8 +36,37 @@ impl Connection {
         let _ = self.start(now, Request::ParkedCalls { lot: None }, target, None, true);
     }
 
+    /// `server` needs a refresh (it is new, or it logged in again behind amiws). When
+    /// a refresh that covers it is in flight and it has not answered it yet, that one
+    /// is enough (connecting to amiws brings both signals at once, on top of the
+    /// refresh after login): it gets its own only if that one ends without its answer.
+    pub(super) fn want_refresh(&mut self, now: Timestamp, server: ServerId) {
+        let covered = self.pending.values().any(|p| {
+            p.is_refresh()
+                && matches!(p.req, Request::ParkedCalls { lot: None })
+                && p.hears(server)
+                && !p.done.contains_key(&server)
+        });
+        if covered {
+            self.refreshing.deferred.insert(server);
+        } else {
+            self.refresh(now, Target::Server(server));
+        }
+    }
+
+    /// An automatic `ParkedCalls` refresh ended: deferred servers it did not hear from
+    /// get their own refresh; those it heard from are done.
+    pub(super) fn refresh_ended(&mut self, now: Timestamp, answered: &BTreeSet<ServerId>) {
+        let deferred = std::mem::take(&mut self.refreshing.deferred);
+        for server in deferred {
+            if !answered.contains(&server) && self.login.phase == LoginPhase::Up {
+                self.want_refresh(now, server);
+            }
+        }
+    }
+
     pub(super) fn schedule_poll(&mut self, now: Timestamp) {
-        let every = self.cfg.parking.poll_interval;
+        let every = self.store.options().poll_interval;
         if every.is_zero() || self.login.phase != LoginPhase::Up {
             self.timers.stop(Timer::Poll);
         } else {
@@ -73,5 +107,6 @@ impl Connection {
     /// The link dropped: no retry is pending any more.
     pub(super) fn forget_refresh_retry(&mut self) {
         self.refreshing.retry = None;
+        self.refreshing.deferred.clear();
     }
 }

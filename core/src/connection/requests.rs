@@ -57,13 +57,15 @@ impl Connection {
         self.request(now, Request::ParkedCalls { lot: lot.map(str::to_owned) }, target)
     }
 
-    /// Resyncs one lot (the seed's `refreshParkingLot`).
+    /// Resyncs one lot (the seed's `refreshParkingLot`): its range (a `Parkinglots`
+    /// the connection sends for itself) and its calls (the answer).
     pub fn refresh_parking_lot(
         &mut self,
         now: Timestamp,
         lot: &str,
         target: Target,
     ) -> Result<RequestId, ParkingError> {
+        self.start(now, Request::ParkingLots, target, None, true)?;
         self.get_parked_calls(now, Some(lot), target)
     }
 
@@ -149,7 +151,7 @@ impl Connection {
             self.store.loading_begin();
         }
         self.ids.bind(aid.clone(), id);
-        self.timers.set(Timer::Request(id), now + self.cfg.request_timeout);
+        self.timers.set(Timer::Request(id), now + self.wait_for(&req));
         let done = BTreeMap::new();
         self.pending.insert(
             id,
@@ -158,9 +160,18 @@ impl Connection {
         Ok(id)
     }
 
+    /// How long request `req` may take: `request_timeout`, plus the ring time for a
+    /// retrieve (the retriever's phone rings before the `UnParkedCall`).
+    pub(super) fn wait_for(&self, req: &Request) -> Duration {
+        match req {
+            Request::Retrieve { .. } => self.cfg.request_timeout + self.store.options().retrieve_ring_timeout,
+            _ => self.cfg.request_timeout,
+        }
+    }
+
     /// The action `req` sends (without its ActionID).
     fn action_for(&self, req: &Request) -> Result<Action, ParkingError> {
-        let default_lot = &self.cfg.parking.default_parking_lot;
+        let default_lot = &self.store.options().default_parking_lot;
         Ok(match req {
             Request::ParkingLots => Action::new("Parkinglots"),
             Request::ParkedCalls { lot } => {
@@ -185,6 +196,7 @@ impl Connection {
                 .header("Channel", to_channel)
                 .header("Application", "ParkedCall")
                 .header("Data", format!("{},{space}", lot.as_deref().unwrap_or(default_lot)))
+                .header("Timeout", self.store.options().retrieve_ring_timeout.as_millis().to_string())
                 .header("Async", "true"),
             Request::Action(a) | Request::List { action: a, .. } => a.clone(),
         })

@@ -64,13 +64,10 @@ impl Connection {
                 Ok(target)
             }
             (Request::Retrieve { space, lot, .. }, Mode::Amiws, Target::All) => {
-                let lot = lot.as_deref().unwrap_or(&self.cfg.parking.default_parking_lot);
+                let lot = lot.as_deref().unwrap_or(&self.store.options().default_parking_lot);
                 let store = &self.store;
-                let having: Vec<ServerId> = known
-                    .iter()
-                    .copied()
-                    .filter(|s| store.get_parked_call(*s, lot, *space).is_some())
-                    .collect();
+                let having: Vec<ServerId> =
+                    known.iter().copied().filter(|s| store.holds_call(*s, lot, *space)).collect();
                 let knows_all = !known.is_empty() && known.iter().all(|s| store.is_synced(*s));
                 let server_id = (known.len() == 1).then(|| known[0]);
                 let empty = ParkingError::SpaceEmpty { lot: lot.into(), space: *space, server_id };
@@ -85,8 +82,8 @@ impl Connection {
     }
 
     fn check_occupied(&self, lot: Option<&str>, space: u32, server: ServerId) -> Result<(), ParkingError> {
-        let lot = lot.unwrap_or(&self.cfg.parking.default_parking_lot);
-        if self.store.is_synced(server) && self.store.get_parked_call(server, lot, space).is_none() {
+        let lot = lot.unwrap_or(&self.store.options().default_parking_lot);
+        if self.store.is_synced(server) && !self.store.holds_call(server, lot, space) {
             return Err(ParkingError::SpaceEmpty { lot: lot.into(), space, server_id: Some(server) });
         }
         Ok(())

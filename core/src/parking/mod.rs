@@ -4,9 +4,8 @@
 //!   `duration`/`timeout_remaining` as functions of a `now` you pass);
 //! - [`ParkingEvent`]: one event per real change;
 //! - [`ParkingOptions`]: the seed's options (lot, refresh, poll, callbacks, filter);
-//! - [`ParkingStore`]: the one writer of the state, read as futures-signals. Its
-//!   `live.rs` applies live events, `reconcile.rs` list answers, `listeners.rs`
-//!   tells listeners, streams and callbacks.
+//! - [`ParkingStore`]: the one writer of the state, read as futures-signals (its
+//!   module docs list its rooms and what each message does to it).
 //!
 //! This layer reads typed messages from [`crate::wire::inbound`], never headers.
 
@@ -17,5 +16,8 @@ pub(crate) mod store;
 
 pub use event::{ParkingEvent, ResyncChange};
 pub use model::{LotKey, ParkedCall, ParkingLot, Retriever, ServerId};
-pub use options::{CallCallback, CallFilter, CallTransform, ParkingOptions, RetrievedCallback};
-pub use store::{ConnectionState, EventStream, ParkingStore, Subscription};
+pub use options::{
+    CallCallback, CallFilter, CallTransform, NearTimeoutCallback, ParkingOptions, RetrievedCallback,
+    DEFAULT_RETRIEVE_RING,
+};
+pub use store::{ConnectionState, EventStream, ParkedCallsSignalVec, ParkingStore, Subscription};

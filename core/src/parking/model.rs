@@ -173,6 +173,13 @@ impl ParkedCall {
         (self.server_id, &self.parking_lot, self.parking_space)
     }
 
+    /// True when `other` is the same call: same server and unique id. A message
+    /// without a unique id (Asterisk 11) matches any call.
+    pub fn same_call(&self, other: &ParkedCall) -> bool {
+        self.server_id == other.server_id
+            && (self.unique_id.is_empty() || other.unique_id.is_empty() || self.unique_id == other.unique_id)
+    }
+
     /// True when `other` describes the same call in the same place (same unique id,
     /// lot and space): a refresh of it is not a new parking.
     pub fn same_parking(&self, other: &ParkedCall) -> bool {

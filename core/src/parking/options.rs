@@ -13,8 +13,15 @@ pub type CallTransform = Arc<dyn Fn(ParkedCall) -> ParkedCall + Send + Sync>;
 pub type CallCallback = Arc<dyn Fn(&ParkedCall) + Send + Sync>;
 /// Called with a retrieved call and its retriever (`on_call_retrieved`).
 pub type RetrievedCallback = Arc<dyn Fn(&ParkedCall, &Retriever) + Send + Sync>;
+/// Called with a call and its remaining time (`on_call_near_timeout`).
+pub type NearTimeoutCallback = Arc<dyn Fn(&ParkedCall, Duration) + Send + Sync>;
 
-/// Options of the parking store and connection (the seed's `useAmiParking` options).
+/// Default time a retrieve lets the retriever's phone ring: 30 s.
+pub const DEFAULT_RETRIEVE_RING: Duration = Duration::from_secs(30);
+
+/// Options of the parking store and of the connections writing into it (the seed's
+/// `useAmiParking` options). Give them once, to [`ParkingStore::new`](crate::ParkingStore::new):
+/// a connection reads them from its store.
 ///
 /// ```
 /// use ami_parking::ParkingOptions;
@@ -37,9 +44,16 @@ pub struct ParkingOptions {
     pub poll_interval: Duration,
     /// Threshold for [`ParkedCall::is_near_timeout`] (default 30 s).
     pub near_timeout_threshold: Duration,
-    /// Calls for which this returns false never enter the store and fire no event.
+    /// How long a retrieve lets the retriever's phone ring (the Originate's
+    /// `Timeout`; the request waits that long plus `request_timeout`). Default 30 s.
+    pub retrieve_ring_timeout: Duration,
+    /// Calls for which this returns false are hidden from the views, the events and
+    /// the callbacks. The store still holds them: lot counts stay Asterisk's, and a
+    /// hidden call can be retrieved.
     pub parked_call_filter: Option<CallFilter>,
-    /// Applied to every call before the filter and the store.
+    /// Shapes what the views, events and callbacks show of a call (before the
+    /// filter). It cannot move a call: server, lot, space and unique id stay
+    /// Asterisk's.
     pub transform_parked_call: Option<CallTransform>,
     /// Called for each live `Parked` event.
     pub on_call_parked: Option<CallCallback>,
@@ -49,6 +63,8 @@ pub struct ParkingOptions {
     pub on_call_timeout: Option<CallCallback>,
     /// Called for each `GaveUp` event.
     pub on_call_give_up: Option<CallCallback>,
+    /// Called for each `NearTimeout` event.
+    pub on_call_near_timeout: Option<NearTimeoutCallback>,
 }
 
 impl Default for ParkingOptions {
@@ -58,12 +74,14 @@ impl Default for ParkingOptions {
             auto_refresh: true,
             poll_interval: Duration::ZERO,
             near_timeout_threshold: DEFAULT_NEAR_TIMEOUT,
+            retrieve_ring_timeout: DEFAULT_RETRIEVE_RING,
             parked_call_filter: None,
             transform_parked_call: None,
             on_call_parked: None,
             on_call_retrieved: None,
             on_call_timeout: None,
             on_call_give_up: None,
+            on_call_near_timeout: None,
         }
     }
 }
@@ -75,6 +93,7 @@ impl fmt::Debug for ParkingOptions {
             .field("auto_refresh", &self.auto_refresh)
             .field("poll_interval", &self.poll_interval)
             .field("near_timeout_threshold", &self.near_timeout_threshold)
+            .field("retrieve_ring_timeout", &self.retrieve_ring_timeout)
             .field("parked_call_filter", &self.parked_call_filter.is_some())
             .field("transform_parked_call", &self.transform_parked_call.is_some())
             .finish_non_exhaustive()
@@ -100,6 +119,11 @@ impl ParkingOptions {
     /// Sets the near-timeout threshold.
     pub fn near_timeout_threshold(mut self, t: Duration) -> Self {
         self.near_timeout_threshold = t;
+        self
+    }
+    /// Sets `retrieve_ring_timeout`.
+    pub fn retrieve_ring_timeout(mut self, t: Duration) -> Self {
+        self.retrieve_ring_timeout = t;
         self
     }
     /// Sets `parked_call_filter`.
@@ -133,6 +157,11 @@ impl ParkingOptions {
     /// Sets `on_call_give_up`.
     pub fn on_call_give_up(mut self, f: impl Fn(&ParkedCall) + Send + Sync + 'static) -> Self {
         self.on_call_give_up = Some(Arc::new(f));
+        self
+    }
+    /// Sets `on_call_near_timeout`.
+    pub fn on_call_near_timeout(mut self, f: impl Fn(&ParkedCall, Duration) + Send + Sync + 'static) -> Self {
+        self.on_call_near_timeout = Some(Arc::new(f));
         self
     }
 }

@@ -7,8 +7,19 @@ use ami_parking::sim::{SimCall, SimPbx, Wire};
 use ami_parking::Timestamp;
 use proptest::prelude::*;
 use proptest_state_machine::ReferenceStateMachine;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
+
+/// The store's default near-timeout threshold.
+const NEAR: Duration = Duration::from_secs(30);
+
+/// One park the client knows: when its near-timeout alert is due, and whether it
+/// should have fired.
+#[derive(Debug, Clone)]
+pub struct Park {
+    alert: Option<Timestamp>,
+    alerted: bool,
+}
 
 /// A call as the client should know it: (server, lot, space, unique id).
 pub type Key = (u32, String, u32, String);
@@ -25,8 +36,16 @@ pub struct RefState {
     pub caller: u32,
     /// What the client should believe.
     pub view: BTreeSet<Key>,
-    /// What the client should have heard, in order.
+    /// What the client should have heard, in order (near-timeout alerts apart).
     pub expected: Vec<Ev>,
+    /// The parks in the view, by their current call.
+    pub parks: BTreeMap<Key, Park>,
+    /// Calls whose near-timeout alert must have fired (its time has come while the
+    /// client knew the park).
+    pub alerts_due: BTreeSet<Key>,
+    /// Calls whose alert may have fired: the store reads deadlines in whole seconds,
+    /// so its alert may come up to a second before the model's.
+    pub alerts_allowed: BTreeSet<Key>,
     seen_changes: usize,
 }
 
@@ -78,6 +97,7 @@ impl ReferenceStateMachine for Model {
 
     fn apply(mut state: RefState, op: &Op) -> RefState {
         state.step(op);
+        state.note_alerts();
         state
     }
 }
@@ -107,6 +127,9 @@ impl RefState {
             caller: 5550000,
             view: BTreeSet::new(),
             expected: Vec::new(),
+            parks: BTreeMap::new(),
+            alerts_due: BTreeSet::new(),
+            alerts_allowed: BTreeSet::new(),
             seen_changes: 0,
         };
         s.connect();
@@ -136,7 +159,9 @@ impl RefState {
                 }
             }
             Op::Wait { secs } => {
+                // Alerts come before the timeouts of their calls (threshold > 0).
                 self.now = self.now + Duration::from_secs(secs);
+                self.note_alerts();
                 self.pbx.advance(self.now);
                 self.absorb(self.connected);
             }
@@ -168,6 +193,27 @@ impl RefState {
                 self.after_restart(server);
             }
         }
+    }
+
+    /// After every step: the alerts whose time has come.
+    pub fn note_alerts(&mut self) {
+        for (k, p) in self.parks.iter_mut() {
+            let Some(at) = p.alert else { continue };
+            if at <= self.now && !p.alerted {
+                p.alerted = true;
+                self.alerts_due.insert(k.clone());
+            }
+            if at <= self.now + Duration::from_secs(1) {
+                self.alerts_allowed.insert(k.clone());
+            }
+        }
+    }
+
+    /// A new park of the call `k` enters the view.
+    fn park_seen(&mut self, k: &Key) {
+        let deadline = self.pbx.calls(k.0).into_iter().find(|c| c.unique_id == k.3).and_then(|c| c.deadline);
+        self.parks
+            .insert(k.clone(), Park { alert: deadline.map(|d| d.saturating_sub(NEAR)), alerted: false });
     }
 
     fn visible(&self, server: u32) -> bool {
@@ -206,10 +252,12 @@ impl RefState {
             for k in mine.difference(&truth) {
                 self.expected.push(("vanished", k.0, k.1.clone(), k.2, k.3.clone()));
                 self.view.remove(k);
+                self.parks.remove(k);
             }
             for k in truth.difference(&mine) {
                 self.expected.push(("appeared", k.0, k.1.clone(), k.2, k.3.clone()));
                 self.view.insert(k.clone());
+                self.park_seen(k);
             }
         }
     }
@@ -224,9 +272,21 @@ impl RefState {
         for c in changes {
             self.expected.push((c.kind, c.server_id, c.lot.clone(), c.space, c.unique_id.clone()));
             // Live events keep the view equal to the PBX.
-            self.view.retain(|k| !(k.0 == c.server_id && k.1 == c.lot && k.2 == c.space));
+            let here = |k: &Key| k.0 == c.server_id && k.1 == c.lot && k.2 == c.space;
+            let before: Option<Key> = self.view.iter().find(|k| here(k)).cloned();
+            self.view.retain(|k| !here(k));
+            let park = before.and_then(|k| self.parks.remove(&k));
+            let key = (c.server_id, c.lot.clone(), c.space, c.unique_id.clone());
+            match (c.kind, park) {
+                // A swap keeps the park (and its alert) for the new parkee.
+                ("swap", Some(p)) => {
+                    self.parks.insert(key.clone(), p);
+                }
+                ("parked" | "swap", _) => self.park_seen(&key),
+                _ => {}
+            }
             if c.kind == "parked" || c.kind == "swap" {
-                self.view.insert((c.server_id, c.lot.clone(), c.space, c.unique_id.clone()));
+                self.view.insert(key);
             }
         }
     }

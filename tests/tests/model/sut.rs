@@ -5,7 +5,7 @@
 use super::reference::{client_channel, lot_name, pick, start, Key, Model, RefState};
 use super::{ev, normalise, Ev, Op};
 use ami_parking::sim::{SimPbx, Wire};
-use ami_parking::{Connection, ConnectionConfig, Output, Reply, Target, Timestamp};
+use ami_parking::{Connection, ConnectionConfig, LotKey, Output, Reply, Target, Timestamp};
 use proptest_state_machine::StateMachineTest;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -76,7 +76,8 @@ impl Harness {
         out
     }
 
-    /// Moves bytes both ways until nothing moves.
+    /// Moves bytes both ways until nothing moves (the connection's timers looked at
+    /// first, as a driver does after each wake-up).
     fn pump(&mut self) -> Vec<Output> {
         let mut outputs = Vec::new();
         for _ in 0..50 {
@@ -102,6 +103,9 @@ impl Harness {
                     Wire::Ami => self.pbx.handle_client_bytes(self.now, 1, &b),
                     Wire::Amiws => self.pbx.handle_client_frame(self.now, &b),
                 }
+            }
+            if self.connected && self.conn.poll_timeout().is_some_and(|t| t <= self.now) {
+                self.conn.handle_timeout(self.now).expect("no keep-alive failure while the model answers");
             }
             while let Some(o) = self.conn.poll_output() {
                 if let Output::Parking(e) = &o {
@@ -265,11 +269,25 @@ impl Harness {
             assert_eq!(self.pbx.calls(s), reference.pbx.calls(s), "the wire's PBX and the reference agree");
         }
         assert_eq!(store, reference.view, "the store equals what the client should believe");
+        let (alerts, log): (Vec<Ev>, Vec<Ev>) = self.got.iter().cloned().partition(|e| e.0 == "near_timeout");
         assert_eq!(
-            normalise(&self.got),
+            normalise(&log),
             normalise(&reference.expected),
             "the event log equals the model's change log"
         );
+        let alerted: BTreeSet<Key> = alerts.iter().map(|e| (e.1, e.2.clone(), e.3, e.4.clone())).collect();
+        assert_eq!(alerted.len(), alerts.len(), "one near-timeout alert per park: {alerts:?}");
+        assert!(
+            reference.alerts_due.is_subset(&alerted),
+            "every due alert fired: due {:?}, fired {alerted:?}",
+            reference.alerts_due
+        );
+        assert!(
+            alerted.is_subset(&reference.alerts_allowed),
+            "no alert before its time: fired {alerted:?}, allowed {:?}",
+            reference.alerts_allowed
+        );
+        self.check_lot_views(reference);
         if self.connected {
             for s in self.pbx.server_ids().into_iter().filter(|s| self.pbx.is_up(*s)) {
                 for c in self.pbx.calls(s) {
@@ -279,6 +297,45 @@ impl Harness {
                         assert!(skew <= 1000, "deadline within 1 s of Asterisk's");
                     }
                 }
+            }
+        }
+    }
+}
+
+impl Harness {
+    /// Each lot's call list and grid equal the view, after every step.
+    fn check_lot_views(&self, reference: &RefState) {
+        let store = self.conn.store();
+        for lot in store.lots_snapshot() {
+            let key = LotKey::new(lot.server_id, lot.name.clone());
+            let mine: Vec<Key> = reference
+                .view
+                .iter()
+                .filter(|k| k.0 == lot.server_id && *k.1 == *lot.name)
+                .cloned()
+                .collect();
+            let listed: Vec<Key> = store
+                .lot_calls_snapshot(&key)
+                .iter()
+                .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.unique_id.clone()))
+                .collect();
+            assert_eq!(listed, mine, "lot {}'s call list equals the view", lot.name);
+            assert_eq!(lot.occupied as usize, mine.len(), "lot {}'s count equals the view", lot.name);
+            let grid = store.lot_grid_snapshot(&key);
+            if !lot.range_known {
+                assert!(grid.is_empty(), "no grid before the range is known");
+                continue;
+            }
+            assert_eq!(grid.len() as u32, lot.end_space - lot.start_space + 1, "one cell per space");
+            for (i, cell) in grid.iter().enumerate() {
+                let space = lot.start_space + i as u32;
+                let want = mine.iter().find(|k| k.2 == space).map(|k| k.3.clone());
+                assert_eq!(
+                    cell.as_ref().map(|c| c.unique_id.clone()),
+                    want,
+                    "lot {} space {space}",
+                    lot.name
+                );
             }
         }
     }

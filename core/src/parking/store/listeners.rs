@@ -1,5 +1,5 @@
 //! Who hears the store's events: listeners (`on_parking_event`), streams (`events`)
-//! and the option callbacks (`on_call_parked`, ...).
+//! and the option callbacks (`on_call_parked`, ...; a resync fires none).
 
 use super::{ParkingStore, State};
 use crate::parking::event::ParkingEvent;
@@ -81,6 +81,9 @@ impl ParkingStore {
                 }
                 ParkingEvent::TimedOut { call } => o.on_call_timeout.iter().for_each(|f| f(call)),
                 ParkingEvent::GaveUp { call } => o.on_call_give_up.iter().for_each(|f| f(call)),
+                ParkingEvent::NearTimeout { call, remaining } => {
+                    o.on_call_near_timeout.iter().for_each(|f| f(call, *remaining))
+                }
                 _ => {}
             }
         }

@@ -1,12 +1,17 @@
-//! Live parking events applied to the store: one diff and one event per change.
+//! Live parking events applied to the store: one change of a space, one event.
 
-use super::{position, ParkingStore};
+use super::book::Slot;
+use super::{ParkingStore, State};
 use crate::parking::event::ParkingEvent;
 use crate::parking::model::{ParkedCall, Retriever, ServerId};
 use crate::time::Timestamp;
 use crate::wire::inbound::{Inbound, LiveEvent, LiveKind, Shape};
 use crate::wire::message::Message;
 use std::sync::Arc;
+
+/// How many replaced calls wait for their late leave (older ones are forgotten: their
+/// leave, if it ever comes, is then reported from the message alone).
+const DISPLACED_MAX: usize = 1024;
 
 impl ParkingStore {
     /// Applies one live AMI message from `server_id`, received at `now`.
@@ -17,99 +22,128 @@ impl ParkingStore {
     /// messages from your own client instead of [`crate::Connection`].
     pub fn apply_message(&self, now: Timestamp, server_id: ServerId, msg: &Message) -> Vec<ParkingEvent> {
         match Inbound::of_message(server_id, msg, now, Shape::Messages) {
-            Inbound::Live(event) => self.apply_live(event),
+            Inbound::Live(event) => self.apply_live(now, event),
             _ => Vec::new(),
         }
     }
 
     /// Applies a live parking event: the store changes, listeners hear of it, and the
     /// events are returned.
-    pub(crate) fn apply_live(&self, event: LiveEvent) -> Vec<ParkingEvent> {
+    pub(crate) fn apply_live(&self, now: Timestamp, event: LiveEvent) -> Vec<ParkingEvent> {
         let LiveEvent { kind, call, retriever } = event;
-        let Some(call) = self.prepare(call) else { return Vec::new() };
-        self.mark_dirty(call.server_id, &call.parking_lot, call.parking_space, &call.unique_id);
-        let event =
-            if kind.is_leave() { Some(self.leave(kind, call, retriever)) } else { self.enter(kind, call) };
-        let events: Vec<ParkingEvent> = event.into_iter().collect();
+        let raw = Arc::new(self.prepare(call));
+        let events: Vec<ParkingEvent> = {
+            let mut st = self.lock();
+            st.mark_dirty(&raw);
+            let was_idle = st.book.raw_total == 0;
+            let event = if kind.is_leave() {
+                self.leave(&mut st, kind, raw, retriever)
+            } else {
+                self.enter(&mut st, kind, raw)
+            };
+            self.wake_clock(&mut st, was_idle, now);
+            self.publish_total(&st);
+            event.into_iter().collect()
+        };
         self.dispatch(&events);
         events
     }
 
-    fn mark_dirty(&self, server_id: ServerId, lot: &Arc<str>, space: u32, uid: &str) {
-        let mut st = self.lock();
-        for w in st.windows.values_mut() {
-            w.keys.insert((server_id, lot.clone(), space));
-            if !uid.is_empty() {
-                w.uids.insert((server_id, uid.to_owned()));
-            }
-        }
-    }
-
     /// A call entered a space (`Parked`) or took a parkee's place (`Swapped`).
-    fn enter(&self, kind: LiveKind, call: ParkedCall) -> Option<ParkingEvent> {
+    fn enter(&self, st: &mut State, kind: LiveKind, raw: Arc<ParkedCall>) -> Option<ParkingEvent> {
         let swapped = kind == LiveKind::Swapped;
-        let mut calls = self.inner.calls.lock_mut();
-        match position(&calls, call.sort_key()) {
-            Ok(i) => {
-                let old = calls[i].clone();
-                if !swapped && old.same_parking(&call) {
-                    // A repeat of what we know (e.g. seen in a list first): keep the
-                    // first-seen times, take the rest.
-                    let merged = ParkedCall {
-                        parked_at: old.parked_at,
-                        deadline: old.deadline,
-                        timeout: old.timeout,
-                        ..call
-                    };
-                    if *old != merged {
-                        calls.set_cloned(i, Arc::new(merged));
-                    }
-                    return None;
+        let space = raw.parking_space;
+        let i = st.book.lot_index(&raw.lot_key());
+        let old = st.book.lot(i).spaces.get(&space).cloned();
+        match old {
+            Some(old) if !swapped && old.raw.same_parking(&raw) => {
+                // A repeat of what we know (e.g. seen in a list first): keep the
+                // first-seen times, take the rest.
+                let merged = ParkedCall {
+                    parked_at: old.raw.parked_at,
+                    deadline: old.raw.deadline,
+                    timeout: old.raw.timeout,
+                    ..(*raw).clone()
+                };
+                if *old.raw != merged {
+                    let slot = self.slot(Arc::new(merged), old.park);
+                    st.book.put(&self.inner.lots, i, space, Some(slot));
                 }
-                let call = Arc::new(call);
-                calls.set_cloned(i, call.clone());
-                Some(if swapped {
-                    ParkingEvent::Swapped { call, previous: Some(old) }
-                } else {
-                    ParkingEvent::Parked { call }
-                })
+                None
             }
-            Err(i) => {
-                let call = Arc::new(call);
-                calls.insert_cloned(i, call.clone());
-                let n = calls.len();
-                drop(calls);
-                self.adjust_lot(call.server_id, &call.parking_lot, 1);
-                self.set_total(n);
-                Some(if swapped {
-                    ParkingEvent::Swapped { call, previous: None }
-                } else {
-                    ParkingEvent::Parked { call }
+            Some(old) if swapped => {
+                // Same park, new parkee.
+                let slot = self.slot(raw, old.park);
+                let call = slot.shown.clone();
+                st.book.put(&self.inner.lots, i, space, Some(slot));
+                call.map(|call| ParkingEvent::Swapped { call, previous: old.shown })
+            }
+            old => {
+                let park = st.book.new_park();
+                let slot = self.slot(raw, park);
+                st.clock.schedule(&slot.raw, park);
+                let call = slot.shown.clone();
+                st.book.put(&self.inner.lots, i, space, Some(slot));
+                if let Some(old) = old {
+                    // Another call still held the space: its leave is on its way.
+                    if st.displaced.len() == DISPLACED_MAX {
+                        st.displaced.pop_front();
+                    }
+                    st.displaced.push_back(old);
+                }
+                call.map(|call| match kind {
+                    LiveKind::Swapped => ParkingEvent::Swapped { call, previous: None },
+                    _ => ParkingEvent::Parked { call },
                 })
             }
         }
     }
 
-    /// A call left its space (retrieved, timed out, gave up). A call the store did not
-    /// know (parked before we looked) still left: the event fires with what the
-    /// message says.
-    fn leave(&self, kind: LiveKind, call: ParkedCall, retriever: Option<Retriever>) -> ParkingEvent {
-        let mut calls = self.inner.calls.lock_mut();
-        let call = match position(&calls, call.sort_key()) {
-            Ok(i) => {
-                let old = calls.remove(i);
-                let n = calls.len();
-                drop(calls);
-                self.adjust_lot(old.server_id, &old.parking_lot, -1);
-                self.set_total(n);
-                old
-            }
-            Err(_) => Arc::new(call),
+    /// A call left its space (retrieved, timed out, gave up), matched by unique id.
+    /// A call the store does not hold (parked before we looked) still left: the
+    /// event fires with what the message says.
+    fn leave(
+        &self,
+        st: &mut State,
+        kind: LiveKind,
+        raw: Arc<ParkedCall>,
+        retriever: Option<Retriever>,
+    ) -> Option<ParkingEvent> {
+        let key = raw.lot_key();
+        let space = raw.parking_space;
+        let occupant = st.book.slot(&key, space).is_some_and(|s| s.raw.same_call(&raw));
+        let gone: Option<Slot> = if occupant {
+            let i = st.book.lot_index(&key);
+            st.book.put(&self.inner.lots, i, space, None).old
+        } else {
+            let at = st.displaced.iter().position(|s| {
+                !raw.unique_id.is_empty()
+                    && s.raw.server_id == raw.server_id
+                    && s.raw.unique_id == raw.unique_id
+            });
+            at.and_then(|at| st.displaced.remove(at))
         };
-        match kind {
+        let call = match gone {
+            Some(slot) => slot.shown?,
+            None => self.slot(raw, 0).shown?,
+        };
+        Some(match kind {
             LiveKind::Retrieved => ParkingEvent::Retrieved { call, retriever: retriever.unwrap_or_default() },
             LiveKind::TimedOut => ParkingEvent::TimedOut { call },
             _ => ParkingEvent::GaveUp { call },
+        })
+    }
+}
+
+impl State {
+    /// Remembers, in every open collection window, that a live event touched this
+    /// call and its space.
+    fn mark_dirty(&mut self, call: &ParkedCall) {
+        for w in self.windows.values_mut() {
+            w.keys.insert((call.server_id, call.parking_lot.clone(), call.parking_space));
+            if !call.unique_id.is_empty() {
+                w.uids.insert((call.server_id, call.unique_id.clone()));
+            }
         }
     }
 }

@@ -1,40 +1,74 @@
-//! `ParkingStore`: the one place parking state changes, exposed as futures-signals.
+//! `ParkingStore`: the one place parking state changes, read as futures-signals.
+//!
+//! # Rooms
+//! - `book.rs`: what Asterisk holds, lot by lot, and the views made of it (each
+//!   lot's grid and call list, the global list); one primitive changes a space.
+//! - `views.rs`: the global call list as a signal vec.
+//! - `live.rs`: live events; `reconcile.rs`: list answers; `clock.rs`: the clock and
+//!   the near-timeout alert; `listeners.rs`: who hears the events.
+//!
+//! # What the store holds, and what it shows
+//! The store mirrors Asterisk whatever the options say: every call, and each lot's
+//! `occupied` count, are Asterisk's. `parked_call_filter` and `transform_parked_call`
+//! shape what the *views* show ([`ParkingStore::parked_calls`], the lot grids and
+//! lists, [`ParkingStore::total_parked_calls`], the `get_*` reads), the events and
+//! the callbacks: a hidden call fires nothing and shows nowhere, yet it still counts
+//! in its lot and can be retrieved. The transform may rewrite what a call shows, not
+//! where it is: server, lot, space and unique id stay Asterisk's.
 //!
 //! # How the store changes
 //! - A live `ParkedCall`, `UnParkedCall`, `ParkedCallTimeOut`, `ParkedCallGiveUp` or
-//!   `ParkedCallSwap` changes the calls vec with exactly one `InsertAt`, `UpdateAt` or
-//!   `RemoveAt` diff and fires exactly one [`ParkingEvent`]. A live `ParkedCall` for a
-//!   call already known in that space (same unique id) fires nothing. A call leaving a
-//!   space the store did not know about (parked before the first snapshot) still fires
-//!   its event, built from the message, and changes nothing.
+//!   `ParkedCallSwap` changes each view with at most one diff (`InsertAt`, `UpdateAt`
+//!   or `RemoveAt`; a grid only ever takes `UpdateAt`) and fires at most one
+//!   [`ParkingEvent`]. A live `ParkedCall` for a call already known in that space
+//!   (same unique id) fires nothing.
+//! - A leave (`UnParkedCall`, `ParkedCallTimeOut`, `ParkedCallGiveUp`) is matched to
+//!   its call by unique id. A leave for a call the store does not hold (parked before
+//!   the first snapshot) still fires its event, built from the message, and changes
+//!   nothing. Under load Asterisk may announce a space's next park before the last
+//!   occupant's leave: the park replaces the occupant, and the occupant's leave,
+//!   when it comes, fires once for the occupant and leaves the new call alone.
 //! - A `ParkedCalls` answer *reconciles* the scope it covered (one server, or one lot
 //!   of it): calls it no longer lists are removed, listed calls are inserted or
 //!   updated. The first answer for a server since the store was created is the
-//!   *initial snapshot* and fires no event; a later answer reports each difference
-//!   once as [`ParkingEvent::Resync`]. Calls touched by a live event while the list
+//!   *initial snapshot* and fires no event. A later answer reports each difference
+//!   once as [`ParkingEvent::Resync`] (to listeners and streams): it fires **no**
+//!   `on_call_*` callback, because nobody knows whether a vanished call was
+//!   retrieved, timed out or hung up. Calls touched by a live event while the list
 //!   was being collected are left as the live event made them: the list was taken
 //!   before that event, so it is stale for them (nothing is lost or applied twice).
-//! - An event for a lot the store does not know creates the lot (range unknown); a
-//!   later `Parkinglots` answer fills its range.
+//! - An event for a lot the store does not know creates the lot (range unknown: its
+//!   grid is empty, its call list works); a later `Parkinglots` answer fills its range
+//!   and replaces the grid (one `Replace`).
+//! - [`ParkingEvent::NearTimeout`] fires once per call and park, when the call's
+//!   remaining time falls below `near_timeout_threshold` (at once when it is first
+//!   seen below it), through [`crate::Connection::handle_timeout`].
 
+mod book;
+mod clock;
 mod listeners;
 mod live;
 mod reconcile;
+mod views;
 
 pub use listeners::{EventStream, Subscription};
 pub(crate) use reconcile::WindowId;
+pub use views::ParkedCallsSignalVec;
 
 use crate::error::ParkingError;
 use crate::parking::event::ParkingEvent;
 use crate::parking::model::{LotKey, ParkedCall, ParkingLot, ServerId};
 use crate::parking::options::ParkingOptions;
+use crate::time::Timestamp;
+use book::{Book, Slot};
+use clock::Clock;
 use futures_channel::mpsc;
 use futures_signals::signal::{Mutable, Signal, SignalExt};
-use futures_signals::signal_map::{MutableBTreeMap, SignalMapExt};
-use futures_signals::signal_vec::MutableVec;
+use futures_signals::signal_map::{MutableBTreeMap, SignalMap, SignalMapExt};
+use futures_signals::signal_vec::SignalVec;
 use listeners::Listener;
 use reconcile::Window;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -62,8 +96,13 @@ pub enum ConnectionState {
     Stopped,
 }
 
+/// Everything that changes together, under one lock.
 #[derive(Default)]
 struct State {
+    book: Book,
+    clock: Clock,
+    /// Calls a park replaced before their own leave came (the reorder under load).
+    displaced: VecDeque<Slot>,
     synced: HashSet<ServerId>,
     windows: BTreeMap<u64, Window>,
     next_window: u64,
@@ -74,22 +113,24 @@ struct State {
 
 struct Inner {
     lots: MutableBTreeMap<LotKey, ParkingLot>,
-    calls: MutableVec<Arc<ParkedCall>>,
     total: Mutable<usize>,
     loading: Mutable<usize>,
     error: Mutable<Option<ParkingError>>,
     connection: Mutable<ConnectionState>,
+    clock: Mutable<Timestamp>,
     options: ParkingOptions,
     state: Mutex<State>,
 }
 
-/// Parking state as signals: lots, parked calls, totals, loading, error, connection.
+/// Parking state as read-only signals: lots, parked calls, lot grids, totals, a clock,
+/// loading, error, connection state.
 ///
 /// Cheap to clone (all clones share the state); `Send + Sync`. Read it from any
-/// thread or UI; only the connection (or [`ParkingStore::apply_message`]) writes.
+/// thread or UI; only the connection (or [`ParkingStore::apply_message`]) writes. See
+/// the module docs for what each Asterisk message does to it.
 ///
 /// ```
-/// use ami_parking::{Message, ParkingStore, ParkingOptions, Timestamp};
+/// use ami_parking::{LotKey, Message, ParkingStore, ParkingOptions, Timestamp};
 /// let store = ParkingStore::new(ParkingOptions::default());
 /// let parked = Message::from_pairs([("Event", "ParkedCall"), ("Privilege", "call,all"),
 ///     ("ParkeeChannel", "PJSIP/100-1"), ("ParkeeUniqueid", "1.1"), ("Parkinglot", "default"),
@@ -98,6 +139,7 @@ struct Inner {
 /// assert_eq!(events.len(), 1);
 /// assert_eq!(store.total_parked_calls_now(), 1);
 /// assert_eq!(store.get_parked_call_by_space(701, None).unwrap().channel, "PJSIP/100-1");
+/// assert_eq!(store.lot_calls_snapshot(&LotKey::new(1, "default")).len(), 1);
 /// ```
 #[derive(Clone)]
 pub struct ParkingStore {
@@ -108,7 +150,7 @@ impl fmt::Debug for ParkingStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ParkingStore")
             .field("lots", &self.inner.lots.lock_ref().len())
-            .field("calls", &self.inner.calls.lock_ref().len())
+            .field("calls", &self.inner.total.get())
             .field("connection", &*self.inner.connection.lock_ref())
             .finish_non_exhaustive()
     }
@@ -121,16 +163,17 @@ impl Default for ParkingStore {
 }
 
 impl ParkingStore {
-    /// An empty store.
+    /// An empty store configured by `options` (the connections writing into it read
+    /// their parking options from here too).
     pub fn new(options: ParkingOptions) -> Self {
         Self {
             inner: Arc::new(Inner {
                 lots: MutableBTreeMap::new(),
-                calls: MutableVec::new(),
                 total: Mutable::new(0),
                 loading: Mutable::new(0),
                 error: Mutable::new(None),
                 connection: Mutable::new(ConnectionState::Disconnected),
+                clock: Mutable::new(Timestamp::ZERO),
                 options,
                 state: Mutex::new(State::default()),
             }),
@@ -142,28 +185,118 @@ impl ParkingStore {
         &self.inner.options
     }
 
-    // ----- reading -----
+    // ----- the global views -----
 
-    /// The lots, keyed by (server, name). Use `signal_map_cloned()` / `entries_cloned()`
-    /// for reactive views, `lock_ref()` for a look.
-    pub fn parking_lots(&self) -> &MutableBTreeMap<LotKey, ParkingLot> {
-        &self.inner.lots
+    /// The parked calls the views show, in (server, lot, space) order: a `Replace` with
+    /// the calls now, then one diff per change.
+    ///
+    /// ```
+    /// use ami_parking::ParkingStore;
+    /// use ami_parking::futures_signals::signal_vec::SignalVecExt;
+    /// let store = ParkingStore::default();
+    /// let len = store.parked_calls().len(); // a Signal<Item = usize>
+    /// # drop(len);
+    /// ```
+    pub fn parked_calls(&self) -> ParkedCallsSignalVec {
+        let mut st = self.lock();
+        let now = st.book.shown_calls();
+        st.book.global.subscribe(now)
     }
 
-    /// The parked calls in (server, lot, space) order. Use `signal_vec_cloned()` for
-    /// fine-grained diffs. Do not write to it: the store owns it.
-    pub fn parked_calls(&self) -> &MutableVec<Arc<ParkedCall>> {
-        &self.inner.calls
+    /// The calls the views show now, in (server, lot, space) order.
+    pub fn calls_snapshot(&self) -> Vec<Arc<ParkedCall>> {
+        self.lock().book.shown_calls()
     }
 
-    /// Number of parked calls, as a signal.
+    /// The lots, keyed by (server, name), with Asterisk's occupancy.
+    pub fn parking_lots(&self) -> impl SignalMap<Key = LotKey, Value = ParkingLot> + Send + 'static {
+        self.inner.lots.signal_map_cloned()
+    }
+
+    /// The lots now.
+    pub fn lots_snapshot(&self) -> Vec<ParkingLot> {
+        self.inner.lots.lock_ref().values().cloned().collect()
+    }
+
+    /// Lot `key` now (`None` while unknown).
+    pub fn lot_snapshot(&self, key: &LotKey) -> Option<ParkingLot> {
+        self.inner.lots.lock_ref().get(key).cloned()
+    }
+
+    /// One lot as a signal (`None` while unknown): occupied and free update live.
+    pub fn lot_signal(&self, key: LotKey) -> impl Signal<Item = Option<ParkingLot>> + Send + 'static {
+        self.inner.lots.signal_map_cloned().key_cloned(key)
+    }
+
+    // ----- one lot's views -----
+
+    /// Lot `key` as a grid: one cell per space from its start to its end, `None` when
+    /// free (or when the filter hides the call). A park or a leave changes exactly its
+    /// cell (`UpdateAt`); a range change replaces the grid (`Replace`). While the lot's
+    /// range is unknown (it was seen only in an event, before a `Parkinglots` answer)
+    /// the grid is empty: use [`ParkingStore::lot_calls`] meanwhile.
+    ///
+    /// ```
+    /// use ami_parking::{LotKey, ParkingStore};
+    /// let store = ParkingStore::default();
+    /// let _grid = store.lot_grid(&LotKey::new(1, "default"));
+    /// assert!(store.lot_grid_snapshot(&LotKey::new(1, "default")).is_empty()); // range not known yet
+    /// ```
+    pub fn lot_grid(&self, key: &LotKey) -> impl SignalVec<Item = Option<Arc<ParkedCall>>> + Send + 'static {
+        let mut st = self.lock();
+        let i = st.book.lot_index(key);
+        st.book.lot(i).grid.signal_vec_cloned()
+    }
+
+    /// Lot `key`'s grid now (see [`ParkingStore::lot_grid`]).
+    pub fn lot_grid_snapshot(&self, key: &LotKey) -> Vec<Option<Arc<ParkedCall>>> {
+        self.lock().book.find(key).map(|l| l.grid.lock_ref().to_vec()).unwrap_or_default()
+    }
+
+    /// The calls the views show in lot `key`, in space order (the seed's
+    /// `getCallsForLot`, live).
+    pub fn lot_calls(&self, key: &LotKey) -> impl SignalVec<Item = Arc<ParkedCall>> + Send + 'static {
+        let mut st = self.lock();
+        let i = st.book.lot_index(key);
+        st.book.lot(i).calls.signal_vec_cloned()
+    }
+
+    /// Lot `key`'s calls now.
+    pub fn lot_calls_snapshot(&self, key: &LotKey) -> Vec<Arc<ParkedCall>> {
+        self.lock().book.find(key).map(|l| l.calls.lock_ref().to_vec()).unwrap_or_default()
+    }
+
+    // ----- totals, clock, status -----
+
+    /// Number of parked calls the views show, as a signal.
     pub fn total_parked_calls(&self) -> impl Signal<Item = usize> + Send + Sync + 'static {
         self.inner.total.signal()
     }
 
-    /// Number of parked calls now.
+    /// Number of parked calls the views show now.
     pub fn total_parked_calls_now(&self) -> usize {
         self.inner.total.get()
+    }
+
+    /// The clock: the connection advances it once a second while any call is parked
+    /// (and not at all when none is), so durations and countdowns derived from it move
+    /// on screen.
+    ///
+    /// ```
+    /// use ami_parking::{ParkedCall, ParkingStore};
+    /// use ami_parking::futures_signals::signal::SignalExt;
+    /// use std::sync::Arc;
+    /// let store = ParkingStore::default();
+    /// let call = Arc::new(ParkedCall::default());
+    /// let _waited = store.clock().map(move |now| call.duration(now).as_secs());
+    /// ```
+    pub fn clock(&self) -> impl Signal<Item = Timestamp> + Send + Sync + 'static {
+        self.inner.clock.signal()
+    }
+
+    /// The clock's time now.
+    pub fn clock_now(&self) -> Timestamp {
+        self.inner.clock.get()
     }
 
     /// True while any list request is in flight (a count, not one shared flag).
@@ -177,57 +310,61 @@ impl ParkingStore {
     }
 
     /// The last request failure; cleared by the next success.
-    pub fn error(&self) -> &Mutable<Option<ParkingError>> {
-        &self.inner.error
+    pub fn error(&self) -> impl Signal<Item = Option<ParkingError>> + Send + Sync + 'static {
+        self.inner.error.signal_cloned()
     }
 
-    /// The connection state.
-    pub fn connection_state(&self) -> &Mutable<ConnectionState> {
-        &self.inner.connection
+    /// The last request failure now.
+    pub fn error_now(&self) -> Option<ParkingError> {
+        self.inner.error.get_cloned()
     }
 
-    /// One lot as a signal (`None` while unknown): occupied and free update live.
-    pub fn lot_signal(&self, key: LotKey) -> impl Signal<Item = Option<ParkingLot>> + Send + 'static {
-        self.inner.lots.signal_map_cloned().key_cloned(key)
+    /// The connection state (the latest change of any connection writing here).
+    pub fn connection_state(&self) -> impl Signal<Item = ConnectionState> + Send + Sync + 'static {
+        self.inner.connection.signal_cloned()
     }
 
-    /// The call in `space` of `lot` (the default lot when `None`), on any server.
+    /// The connection state now.
+    pub fn connection_state_now(&self) -> ConnectionState {
+        self.inner.connection.get_cloned()
+    }
+
+    // ----- lookups -----
+
+    /// The call the views show in `space` of `lot` (the default lot when `None`), on
+    /// any server.
     pub fn get_parked_call_by_space(&self, space: u32, lot: Option<&str>) -> Option<Arc<ParkedCall>> {
         let lot = lot.unwrap_or(&self.inner.options.default_parking_lot);
-        self.inner
-            .calls
-            .lock_ref()
-            .iter()
-            .find(|c| c.parking_space == space && &*c.parking_lot == lot)
-            .cloned()
+        let st = self.lock();
+        let found = st
+            .book
+            .lots()
+            .filter(|l| &*l.key.name == lot)
+            .find_map(|l| l.spaces.get(&space).and_then(|s| s.shown.clone()));
+        found
     }
 
-    /// The call in `space` of `lot` on `server_id`.
+    /// The call the views show in `space` of `lot` on `server_id`.
     pub fn get_parked_call(&self, server_id: ServerId, lot: &str, space: u32) -> Option<Arc<ParkedCall>> {
-        let calls = self.inner.calls.lock_ref();
-        position(&calls, (server_id, lot, space)).ok().map(|i| calls[i].clone())
+        let st = self.lock();
+        st.book.slot(&LotKey::new(server_id, lot), space).and_then(|s| s.shown.clone())
     }
 
-    /// A copy of the calls now.
-    pub fn calls_snapshot(&self) -> Vec<Arc<ParkedCall>> {
-        self.inner.calls.lock_ref().to_vec()
-    }
-
-    /// A copy of the lots now.
-    pub fn lots_snapshot(&self) -> Vec<ParkingLot> {
-        self.inner.lots.lock_ref().values().cloned().collect()
+    /// True when Asterisk holds a call in that space, shown or not (requests use it).
+    pub(crate) fn holds_call(&self, server_id: ServerId, lot: &str, space: u32) -> bool {
+        self.lock().book.slot(&LotKey::new(server_id, lot), space).is_some()
     }
 
     /// True once a `ParkedCalls` answer for `server_id` has been applied: the store
     /// then knows which spaces are empty.
     pub fn is_synced(&self, server_id: ServerId) -> bool {
-        self.inner.state.lock().map(|s| s.synced.contains(&server_id)).unwrap_or(false)
+        self.lock().synced.contains(&server_id)
     }
 
     // ----- writing (the connection's side) -----
 
-    /// Sets the connection state (the connection and transport call this).
-    pub fn set_connection_state(&self, state: ConnectionState) {
+    /// Sets the connection state (the connection does, for itself and its transport).
+    pub(crate) fn set_connection_state(&self, state: ConnectionState) {
         self.inner.connection.set_neq(state);
     }
 
@@ -252,33 +389,25 @@ impl ParkingStore {
         }
     }
 
-    fn prepare(&self, call: ParkedCall) -> Option<ParkedCall> {
-        let o = &self.inner.options;
-        let mut call = match &o.transform_parked_call {
-            Some(t) => t(call),
-            None => call,
-        };
-        call.near_timeout_threshold = o.near_timeout_threshold;
-        match &o.parked_call_filter {
-            Some(f) if !f(&call) => None,
-            _ => Some(call),
-        }
+    /// Writes a `Parkinglots` answer for `server_id`; returns the lots with their
+    /// live occupancy.
+    pub(crate) fn apply_lots(&self, server_id: ServerId, listed: Vec<ParkingLot>) -> Vec<ParkingLot> {
+        self.lock().book.apply_lots(&self.inner.lots, server_id, listed)
     }
 
-    fn adjust_lot(&self, server_id: ServerId, lot: &Arc<str>, delta: i64) {
-        let key = LotKey { server_id, name: lot.clone() };
-        let mut lots = self.inner.lots.lock_mut();
-        let mut entry =
-            lots.get(&key).cloned().unwrap_or_else(|| ParkingLot::unknown_range(server_id, lot.clone()));
-        entry.occupied = (entry.occupied as i64 + delta).max(0) as u32;
-        lots.insert_cloned(key, entry);
+    /// A call as the store keeps it: the threshold is the store's.
+    fn prepare(&self, mut call: ParkedCall) -> ParkedCall {
+        call.near_timeout_threshold = self.inner.options.near_timeout_threshold;
+        call
     }
 
-    fn set_total(&self, n: usize) {
-        self.inner.total.set_neq(n);
+    /// A slot for `raw` in park `park`.
+    fn slot(&self, raw: Arc<ParkedCall>, park: u64) -> Slot {
+        let shown = book::shown(&self.inner.options, &raw);
+        Slot { raw, shown, park }
     }
-}
 
-fn position(calls: &[Arc<ParkedCall>], key: (ServerId, &str, u32)) -> Result<usize, usize> {
-    calls.binary_search_by(|c| c.sort_key().cmp(&key))
+    fn publish_total(&self, st: &State) {
+        self.inner.total.set_neq(st.book.shown_total);
+    }
 }

@@ -1,11 +1,10 @@
-//! List answers applied to the store: `ParkedCalls` reconciles its scope (with the
-//! collection windows that protect what live events changed meanwhile), `Parkinglots`
-//! writes ranges.
+//! `ParkedCalls` answers applied to the store: the scope they cover is reconciled,
+//! with the collection windows that protect what live events changed meanwhile.
 
-use super::{position, ParkingStore};
+use super::{ParkingStore, State};
 use crate::parking::event::{ParkingEvent, ResyncChange};
-use crate::parking::model::{LotKey, ParkedCall, ParkingLot, ServerId};
-use futures_signals::signal_vec::MutableVecLockMut;
+use crate::parking::model::{LotKey, ParkedCall, ServerId};
+use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
@@ -36,90 +35,52 @@ impl ParkingStore {
         self.lock().windows.remove(&id.0);
     }
 
-    /// Reconciles the scope (`server_id`, or one `lot` of it) with a `ParkedCalls` answer.
-    /// `window` (when still open) names the keys live events touched meanwhile.
-    /// Returns the events and the listed calls (shared with the store where it kept them).
+    /// Reconciles the scope (`server_id`, or one `lot` of it) with a `ParkedCalls`
+    /// answer received at `now`. `window` (when still open) names what live events
+    /// touched meanwhile. Returns the events and the listed calls as the views show
+    /// them.
     pub(crate) fn reconcile(
         &self,
+        now: Timestamp,
         window: Option<WindowId>,
         server_id: ServerId,
         lot: Option<&str>,
         listed: Vec<ParkedCall>,
     ) -> (Vec<ParkingEvent>, Vec<Arc<ParkedCall>>) {
-        let scope = {
-            let mut st = self.lock();
-            let dirty = window.and_then(|w| st.windows.get(&w.0).map(|w| (w.keys.clone(), w.uids.clone())));
-            let (keys, uids) = dirty.unwrap_or_default();
-            Scope { server_id, lot, keys, uids, initial: st.synced.insert(server_id) }
-        };
-        let mut answer: Vec<Arc<ParkedCall>> = Vec::with_capacity(listed.len());
-        for c in listed {
-            let Some(mut c) = self.prepare(c) else {
-                continue;
-            };
+        let mut answer: BTreeMap<(Arc<str>, u32), Arc<ParkedCall>> = BTreeMap::new();
+        for mut c in listed {
             c.server_id = server_id;
-            if scope.covers(&c) {
-                answer.push(Arc::new(c));
+            if lot.is_none_or(|l| &*c.parking_lot == l) {
+                let c = self.prepare(c);
+                answer.entry((c.parking_lot.clone(), c.parking_space)).or_insert_with(|| Arc::new(c));
             }
         }
-        answer.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        answer.dedup_by(|a, b| a.sort_key() == b.sort_key());
-        let mut walk = Walk { scope, events: Vec::new(), lot_delta: BTreeMap::new() };
-        let n = {
-            let mut calls = self.inner.calls.lock_mut();
-            let used = walk.update_or_remove(&mut calls, &mut answer);
-            walk.insert_new(&mut calls, &answer, &used);
-            calls.len()
+        let (events, shown) = {
+            let mut st = self.lock();
+            let dirty = window.and_then(|w| st.windows.get(&w.0)).map(|w| (w.keys.clone(), w.uids.clone()));
+            let (keys, uids) = dirty.unwrap_or_default();
+            let initial = st.synced.insert(server_id);
+            let mut walk = Walk { scope: Scope { server_id, keys, uids }, initial, events: Vec::new() };
+            let was_idle = st.book.raw_total == 0;
+            walk.remove_unlisted(self, &mut st, lot, &answer);
+            let shown = walk.write_listed(self, &mut st, answer);
+            self.wake_clock(&mut st, was_idle, now);
+            self.publish_total(&st);
+            (walk.events, shown)
         };
-        for (lot, d) in std::mem::take(&mut walk.lot_delta) {
-            if d != 0 {
-                self.adjust_lot(server_id, &lot, d);
-            }
-        }
-        self.set_total(n);
-        self.dispatch(&walk.events);
-        (walk.events, answer)
-    }
-
-    /// Writes a `Parkinglots` answer for `server_id`: ranges and timeouts are filled,
-    /// occupied counts kept; lots no longer listed and empty are removed.
-    pub(crate) fn apply_lots(&self, server_id: ServerId, listed: Vec<ParkingLot>) {
-        let mut lots = self.inner.lots.lock_mut();
-        let listed_names: HashSet<Arc<str>> = listed.iter().map(|l| l.name.clone()).collect();
-        let stale: Vec<LotKey> = lots
-            .iter()
-            .filter(|(k, l)| k.server_id == server_id && !listed_names.contains(&k.name) && l.occupied == 0)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in stale {
-            lots.remove(&k);
-        }
-        for mut l in listed {
-            let key = LotKey { server_id, name: l.name.clone() };
-            l.server_id = server_id;
-            l.occupied = lots.get(&key).map(|o| o.occupied).unwrap_or(0);
-            if lots.get(&key) != Some(&l) {
-                lots.insert_cloned(key, l);
-            }
-        }
+        self.dispatch(&events);
+        (events, shown)
     }
 }
 
 /// What one `ParkedCalls` answer covers, and what live events changed meanwhile.
-struct Scope<'a> {
+struct Scope {
     server_id: ServerId,
-    lot: Option<&'a str>,
     keys: HashSet<(ServerId, Arc<str>, u32)>,
     uids: HashSet<(ServerId, String)>,
-    /// The first answer for this server: the initial snapshot fires no event.
-    initial: bool,
 }
 
-impl Scope<'_> {
-    fn covers(&self, c: &ParkedCall) -> bool {
-        c.server_id == self.server_id && self.lot.is_none_or(|l| &*c.parking_lot == l)
-    }
-
+impl Scope {
     /// True when a live event touched the call's space or the call while the list was
     /// collected: the list is stale for it.
     fn is_dirty(&self, c: &ParkedCall) -> bool {
@@ -129,83 +90,90 @@ impl Scope<'_> {
     }
 }
 
-/// The store's calls and the (sorted) answer walked side by side.
-struct Walk<'a> {
-    scope: Scope<'a>,
+/// One reconciliation: the scope and the events it found.
+struct Walk {
+    scope: Scope,
+    /// The first answer for this server: the initial snapshot fires no event.
+    initial: bool,
     events: Vec<ParkingEvent>,
-    lot_delta: BTreeMap<Arc<str>, i64>,
 }
 
-impl Walk<'_> {
-    fn resync(&mut self, call: Arc<ParkedCall>, change: ResyncChange) {
-        if !self.scope.initial {
+impl Walk {
+    fn resync(&mut self, call: Option<Arc<ParkedCall>>, change: ResyncChange) {
+        if let (false, Some(call)) = (self.initial, call) {
             self.events.push(ParkingEvent::Resync { call, change });
         }
     }
 
-    /// Updates or removes the store's calls in scope; returns which answer entries
-    /// matched one.
-    fn update_or_remove(
+    /// Removes the calls in scope the answer no longer lists.
+    fn remove_unlisted(
         &mut self,
-        calls: &mut MutableVecLockMut<'_, Arc<ParkedCall>>,
-        answer: &mut [Arc<ParkedCall>],
-    ) -> Vec<bool> {
-        let mut used = vec![false; answer.len()];
-        let mut i = 0;
-        while i < calls.len() {
-            let c = calls[i].clone();
-            if !self.scope.covers(&c) || self.scope.is_dirty(&c) {
-                i += 1;
-                continue;
+        store: &ParkingStore,
+        st: &mut State,
+        lot: Option<&str>,
+        answer: &BTreeMap<(Arc<str>, u32), Arc<ParkedCall>>,
+    ) {
+        for i in st.book.lot_indices(self.scope.server_id, lot) {
+            let l = st.book.lot(i);
+            let gone: Vec<u32> = l
+                .spaces
+                .iter()
+                .filter(|(space, slot)| {
+                    !answer.contains_key(&(l.key.name.clone(), **space)) && !self.scope.is_dirty(&slot.raw)
+                })
+                .map(|(space, _)| *space)
+                .collect();
+            for space in gone {
+                let old = st.book.put(&store.inner.lots, i, space, None).old;
+                self.resync(old.and_then(|s| s.shown), ResyncChange::Vanished);
             }
-            let Ok(k) = answer.binary_search_by(|a| a.sort_key().cmp(&c.sort_key())) else {
-                calls.remove(i);
-                *self.lot_delta.entry(c.parking_lot.clone()).or_default() -= 1;
-                self.resync(c, ResyncChange::Vanished);
-                continue;
-            };
-            used[k] = true;
-            if self.scope.is_dirty(&answer[k]) {
-                // A live event changed it while the list was collected: the live
-                // event's version stands.
-            } else if c.same_content(&answer[k]) {
-                // Nothing new: keep the store's call (and its first-seen times).
-                answer[k] = c.clone();
-            } else if c.same_parking(&answer[k]) {
-                let merged = Arc::new(ParkedCall {
-                    parked_at: c.parked_at,
-                    deadline: c.deadline,
-                    timeout: c.timeout,
-                    ..(*answer[k]).clone()
-                });
-                calls.set_cloned(i, merged.clone());
-                answer[k] = merged;
-            } else {
-                calls.set_cloned(i, answer[k].clone());
-                self.resync(c, ResyncChange::Vanished);
-                self.resync(answer[k].clone(), ResyncChange::Appeared);
-            }
-            i += 1;
         }
-        used
     }
 
-    /// Inserts what the store did not match: new to it.
-    fn insert_new(
+    /// Inserts or updates the listed calls; returns them as the views show them.
+    fn write_listed(
         &mut self,
-        calls: &mut MutableVecLockMut<'_, Arc<ParkedCall>>,
-        answer: &[Arc<ParkedCall>],
-        used: &[bool],
-    ) {
-        for (k, c) in answer.iter().enumerate() {
-            if used[k] || self.scope.is_dirty(c) {
+        store: &ParkingStore,
+        st: &mut State,
+        answer: BTreeMap<(Arc<str>, u32), Arc<ParkedCall>>,
+    ) -> Vec<Arc<ParkedCall>> {
+        let mut shown = Vec::with_capacity(answer.len());
+        for ((name, space), c) in answer {
+            let i = st.book.lot_index(&LotKey { server_id: self.scope.server_id, name });
+            let old = st.book.lot(i).spaces.get(&space).cloned();
+            if self.scope.is_dirty(&c) {
+                // A live event changed it while the list was collected: the live
+                // event's version stands.
+                shown.extend(old.and_then(|s| s.shown).or_else(|| store.slot(c, 0).shown));
                 continue;
             }
-            if let Err(at) = position(calls, c.sort_key()) {
-                calls.insert_cloned(at, c.clone());
-                *self.lot_delta.entry(c.parking_lot.clone()).or_default() += 1;
-                self.resync(c.clone(), ResyncChange::Appeared);
+            match old {
+                Some(old) if old.raw.same_content(&c) => shown.extend(old.shown),
+                Some(old) if old.raw.same_parking(&c) => {
+                    let merged = ParkedCall {
+                        parked_at: old.raw.parked_at,
+                        deadline: old.raw.deadline,
+                        timeout: old.raw.timeout,
+                        ..(*c).clone()
+                    };
+                    let slot = store.slot(Arc::new(merged), old.park);
+                    shown.extend(slot.shown.clone());
+                    st.book.put(&store.inner.lots, i, space, Some(slot));
+                }
+                old => {
+                    let park = st.book.new_park();
+                    let slot = store.slot(c, park);
+                    st.clock.schedule(&slot.raw, park);
+                    shown.extend(slot.shown.clone());
+                    let new = slot.shown.clone();
+                    st.book.put(&store.inner.lots, i, space, Some(slot));
+                    if let Some(old) = old {
+                        self.resync(old.shown, ResyncChange::Vanished);
+                    }
+                    self.resync(new, ResyncChange::Appeared);
+                }
             }
         }
+        shown
     }
 }

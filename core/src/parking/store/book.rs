@@ -1,0 +1,313 @@
+//! The book: what Asterisk holds (every call, whatever the options say), lot by lot,
+//! and the views made of it (each lot's grid and call list, the global call list).
+//!
+//! Everything here changes under the store's one lock, through [`Book::put`]: a space
+//! gets a call or loses it, and each view takes exactly one diff. The cost of a
+//! change depends on its own lot only: the global list's index is a prefix sum over
+//! the lots (a Fenwick tree), not a walk of the other lots' calls.
+
+use super::views::Broadcast;
+use crate::parking::model::{LotKey, ParkedCall, ParkingLot, ServerId};
+use crate::parking::options::ParkingOptions;
+use futures_signals::signal_map::MutableBTreeMap;
+use futures_signals::signal_vec::{MutableVec, VecDiff};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// One occupied space: Asterisk's call and what the views show of it.
+#[derive(Debug, Clone)]
+pub(super) struct Slot {
+    /// The call as Asterisk reported it.
+    pub(super) raw: Arc<ParkedCall>,
+    /// The call as the views show it (`transform_parked_call` applied), `None` when
+    /// `parked_call_filter` hides it.
+    pub(super) shown: Option<Arc<ParkedCall>>,
+    /// Identifies one parking of one call (kept by a refresh of the same call and by
+    /// a swap): the near-timeout alert fires once per park.
+    pub(super) park: u64,
+}
+
+/// One lot: its facts, its spaces, and its two views.
+pub(super) struct LotState {
+    pub(super) key: LotKey,
+    /// Facts and Asterisk's occupancy.
+    pub(super) lot: ParkingLot,
+    /// True once Asterisk named the lot (an event or a list); a lot made only because
+    /// a view asked for it is not in the lots map.
+    pub(super) known: bool,
+    pub(super) spaces: BTreeMap<u32, Slot>,
+    /// One cell per space from start to end (empty while the range is unknown).
+    pub(super) grid: MutableVec<Option<Arc<ParkedCall>>>,
+    /// The shown calls in space order.
+    pub(super) calls: MutableVec<Arc<ParkedCall>>,
+}
+
+impl LotState {
+    fn new(key: LotKey) -> Self {
+        Self {
+            lot: ParkingLot::unknown_range(key.server_id, key.name.clone()),
+            key,
+            known: false,
+            spaces: BTreeMap::new(),
+            grid: MutableVec::new(),
+            calls: MutableVec::new(),
+        }
+    }
+
+    /// The grid's cell of `space`, when the range is known and holds it.
+    fn cell(&self, space: u32) -> Option<usize> {
+        let l = &self.lot;
+        (l.range_known && space >= l.start_space && space <= l.end_space)
+            .then(|| (space - l.start_space) as usize)
+    }
+
+    /// Rebuilds the grid from the spaces (a range change): one `Replace`.
+    pub(super) fn rebuild_grid(&self) {
+        let l = &self.lot;
+        let cells: Vec<Option<Arc<ParkedCall>>> = if l.range_known && l.end_space >= l.start_space {
+            (l.start_space..=l.end_space)
+                .map(|s| self.spaces.get(&s).and_then(|slot| slot.shown.clone()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.grid.lock_mut().replace_cloned(cells);
+    }
+}
+
+/// Prefix sums of the shown calls per lot, by lot ordinal.
+#[derive(Default)]
+struct Fenwick(Vec<i64>);
+
+impl Fenwick {
+    fn rebuild(counts: impl Iterator<Item = usize>) -> Self {
+        let mut t: Vec<i64> = counts.map(|c| c as i64).collect();
+        for i in 0..t.len() {
+            let parent = i | (i + 1);
+            if parent < t.len() {
+                t[parent] += t[i];
+            }
+        }
+        Fenwick(t)
+    }
+
+    fn add(&mut self, mut i: usize, d: i64) {
+        while i < self.0.len() {
+            self.0[i] += d;
+            i |= i + 1;
+        }
+    }
+
+    /// Sum of the counts of ordinals `0..i`.
+    fn prefix(&self, i: usize) -> usize {
+        let (mut i, mut s) = (i, 0i64);
+        while i > 0 {
+            s += self.0[i - 1];
+            i &= i - 1;
+        }
+        s.max(0) as usize
+    }
+}
+
+/// What a [`Book::put`] changed, for events and counts.
+pub(super) struct Put {
+    /// The slot the space held before.
+    pub(super) old: Option<Slot>,
+}
+
+/// All lots, sorted by key, with the global list's broadcaster.
+#[derive(Default)]
+pub(super) struct Book {
+    lots: Vec<LotState>,
+    counts: Fenwick,
+    /// Calls Asterisk holds (all lots, all servers).
+    pub(super) raw_total: usize,
+    /// Calls the views show.
+    pub(super) shown_total: usize,
+    pub(super) global: Broadcast,
+    next_park: u64,
+}
+
+impl Book {
+    /// The lot `key`, made (range unknown, not yet known) when absent.
+    pub(super) fn lot_index(&mut self, key: &LotKey) -> usize {
+        match self.lots.binary_search_by(|l| l.key.cmp(key)) {
+            Ok(i) => i,
+            Err(i) => {
+                self.lots.insert(i, LotState::new(key.clone()));
+                self.counts = Fenwick::rebuild(self.lots.iter().map(|l| l.calls.lock_ref().len()));
+                i
+            }
+        }
+    }
+
+    pub(super) fn find(&self, key: &LotKey) -> Option<&LotState> {
+        self.lots.binary_search_by(|l| l.key.cmp(key)).ok().map(|i| &self.lots[i])
+    }
+
+    pub(super) fn lot(&self, i: usize) -> &LotState {
+        &self.lots[i]
+    }
+
+    pub(super) fn lots(&self) -> impl Iterator<Item = &LotState> {
+        self.lots.iter()
+    }
+
+    /// The ordinals of `server_id`'s lots (one lot when `lot` is named).
+    pub(super) fn lot_indices(&self, server_id: ServerId, lot: Option<&str>) -> Vec<usize> {
+        (0..self.lots.len())
+            .filter(|&i| {
+                let k = &self.lots[i].key;
+                k.server_id == server_id && lot.is_none_or(|l| &*k.name == l)
+            })
+            .collect()
+    }
+
+    /// The call in a space now.
+    pub(super) fn slot(&self, key: &LotKey, space: u32) -> Option<&Slot> {
+        self.find(key).and_then(|l| l.spaces.get(&space))
+    }
+
+    /// A new park id.
+    pub(super) fn new_park(&mut self) -> u64 {
+        self.next_park += 1;
+        self.next_park
+    }
+
+    /// Every shown call in (server, lot, space) order.
+    pub(super) fn shown_calls(&self) -> Vec<Arc<ParkedCall>> {
+        let mut out = Vec::with_capacity(self.shown_total);
+        for l in &self.lots {
+            out.extend(l.calls.lock_ref().iter().cloned());
+        }
+        out
+    }
+
+    /// Sets (`Some`) or clears (`None`) `space` of lot `i`: Asterisk's count, the
+    /// lot's grid cell and call list, the global list and the lots map each take one
+    /// change.
+    pub(super) fn put(
+        &mut self,
+        lots_map: &MutableBTreeMap<LotKey, ParkingLot>,
+        i: usize,
+        space: u32,
+        new: Option<Slot>,
+    ) -> Put {
+        let prefix = self.counts.prefix(i);
+        let lot = &mut self.lots[i];
+        let new_shown = new.as_ref().and_then(|s| s.shown.clone());
+        let has_new = new.is_some();
+        let old = match new {
+            Some(s) => lot.spaces.insert(space, s),
+            None => lot.spaces.remove(&space),
+        };
+        let old_shown = old.as_ref().and_then(|s| s.shown.clone());
+        // The lot's call list and the global list.
+        let mut d_shown = 0i64;
+        {
+            let mut calls = lot.calls.lock_mut();
+            let at = calls.binary_search_by(|c| c.parking_space.cmp(&space));
+            match (at, new_shown.clone()) {
+                (Ok(j), Some(c)) => {
+                    calls.set_cloned(j, c.clone());
+                    self.global.send(|| VecDiff::UpdateAt { index: prefix + j, value: c });
+                }
+                (Err(j), Some(c)) => {
+                    calls.insert_cloned(j, c.clone());
+                    self.global.send(|| VecDiff::InsertAt { index: prefix + j, value: c });
+                    d_shown = 1;
+                }
+                (Ok(j), None) => {
+                    calls.remove(j);
+                    self.global.send(|| VecDiff::RemoveAt { index: prefix + j });
+                    d_shown = -1;
+                }
+                (Err(_), None) => {}
+            }
+        }
+        if let Some(cell) = lot.cell(space) {
+            let same = match (&old_shown, &new_shown) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+            if !same {
+                lot.grid.lock_mut().set_cloned(cell, new_shown);
+            }
+        }
+        let d_raw = has_new as i64 - old.is_some() as i64;
+        if d_raw != 0 || !lot.known {
+            lot.lot.occupied = (lot.lot.occupied as i64 + d_raw).max(0) as u32;
+            lot.known = true;
+            lots_map.lock_mut().insert_cloned(lot.key.clone(), lot.lot.clone());
+        }
+        self.raw_total = (self.raw_total as i64 + d_raw).max(0) as usize;
+        if d_shown != 0 {
+            self.counts.add(i, d_shown);
+            self.shown_total = (self.shown_total as i64 + d_shown).max(0) as usize;
+        }
+        Put { old }
+    }
+
+    /// Writes a `Parkinglots` answer for `server_id`: ranges and timeouts, occupancy
+    /// kept; lots no longer listed and empty are forgotten. Returns the lots as the
+    /// store now has them.
+    pub(super) fn apply_lots(
+        &mut self,
+        lots_map: &MutableBTreeMap<LotKey, ParkingLot>,
+        server_id: ServerId,
+        listed: Vec<ParkingLot>,
+    ) -> Vec<ParkingLot> {
+        let names: std::collections::HashSet<Arc<str>> = listed.iter().map(|l| l.name.clone()).collect();
+        for l in self.lots.iter_mut() {
+            if l.key.server_id == server_id && l.known && !names.contains(&l.key.name) && l.spaces.is_empty()
+            {
+                l.known = false;
+                l.lot = ParkingLot::unknown_range(server_id, l.key.name.clone());
+                l.rebuild_grid();
+                lots_map.lock_mut().remove(&l.key);
+            }
+        }
+        let mut out = Vec::with_capacity(listed.len());
+        for mut fresh in listed {
+            fresh.server_id = server_id;
+            let key = LotKey { server_id, name: fresh.name.clone() };
+            let i = self.lot_index(&key);
+            let l = &mut self.lots[i];
+            fresh.occupied = l.spaces.len() as u32;
+            let range_changed = (fresh.start_space, fresh.end_space, fresh.range_known)
+                != (l.lot.start_space, l.lot.end_space, l.lot.range_known);
+            if l.lot != fresh || !l.known {
+                l.lot = fresh;
+                l.known = true;
+                lots_map.lock_mut().insert_cloned(key, l.lot.clone());
+            }
+            if range_changed {
+                l.rebuild_grid();
+            }
+            out.push(l.lot.clone());
+        }
+        out
+    }
+}
+
+/// What the views show of `raw`: the transform applied (it may not move the call:
+/// server, lot, space and unique id stay Asterisk's), `None` when the filter hides it.
+pub(super) fn shown(options: &ParkingOptions, raw: &Arc<ParkedCall>) -> Option<Arc<ParkedCall>> {
+    let call = match &options.transform_parked_call {
+        None => raw.clone(),
+        Some(t) => {
+            let mut c = t((**raw).clone());
+            c.server_id = raw.server_id;
+            c.parking_lot = raw.parking_lot.clone();
+            c.parking_space = raw.parking_space;
+            c.unique_id.clone_from(&raw.unique_id);
+            c.near_timeout_threshold = raw.near_timeout_threshold;
+            Arc::new(c)
+        }
+    };
+    match &options.parked_call_filter {
+        Some(f) if !f(&call) => None,
+        _ => Some(call),
+    }
+}

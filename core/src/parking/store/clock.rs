@@ -1,0 +1,118 @@
+//! The store's clock and the near-timeout alert, sans-IO: the connection asks when
+//! to wake ([`ParkingStore::next_wakeup`]) and wakes the store then
+//! ([`ParkingStore::tick`]).
+//!
+//! The clock advances once a second while Asterisk holds any call, and not at all
+//! when it holds none. Each park with a deadline schedules one alert at
+//! `deadline - near_timeout_threshold`; when it comes and the park is still there,
+//! [`ParkingEvent::NearTimeout`] fires.
+
+use super::{ParkingStore, State};
+use crate::parking::event::ParkingEvent;
+use crate::parking::model::ParkedCall;
+use crate::time::Timestamp;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the clock advances while calls are parked.
+pub(super) const TICK: Duration = Duration::from_secs(1);
+
+/// One scheduled alert: park `park` of the call `call` (as first seen) at `at`.
+struct Alert {
+    at: Timestamp,
+    park: u64,
+    call: Arc<ParkedCall>,
+}
+
+impl PartialEq for Alert {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.park) == (o.at, o.park)
+    }
+}
+impl Eq for Alert {}
+impl PartialOrd for Alert {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Alert {
+    fn cmp(&self, o: &Self) -> Ordering {
+        (self.at, self.park).cmp(&(o.at, o.park))
+    }
+}
+
+/// The last tick and the scheduled alerts.
+#[derive(Default)]
+pub(super) struct Clock {
+    last_tick: Option<Timestamp>,
+    alerts: BinaryHeap<Reverse<Alert>>,
+}
+
+impl Clock {
+    /// Schedules the alert of a new park of `call`, when it has a deadline.
+    pub(super) fn schedule(&mut self, call: &Arc<ParkedCall>, park: u64) {
+        if let Some(deadline) = call.deadline {
+            let at = deadline.saturating_sub(call.near_timeout_threshold);
+            self.alerts.push(Reverse(Alert { at, park, call: call.clone() }));
+        }
+    }
+}
+
+impl ParkingStore {
+    /// When the store wants [`ParkingStore::tick`]: the next clock tick (while calls
+    /// are parked) or the next alert, whichever is sooner.
+    pub(crate) fn next_wakeup(&self) -> Option<Timestamp> {
+        let st = self.lock();
+        let tick = match (st.book.raw_total, st.clock.last_tick) {
+            (0, _) | (_, None) => None,
+            (_, Some(t)) => Some(t + TICK),
+        };
+        let alert = st.clock.alerts.peek().map(|a| a.0.at);
+        tick.into_iter().chain(alert).min()
+    }
+
+    /// Time passed: the clock advances when a tick is due, and due alerts fire (once
+    /// each, for parks still there and shown). Returns the events (dispatched too).
+    pub(crate) fn tick(&self, now: Timestamp) -> Vec<ParkingEvent> {
+        let mut st = self.lock();
+        if st.book.raw_total > 0 && st.clock.last_tick.is_none_or(|t| now >= t + TICK) {
+            self.set_clock(&mut st, now);
+        }
+        let mut events = Vec::new();
+        while st.clock.alerts.peek().is_some_and(|a| a.0.at <= now) {
+            let Some(Reverse(a)) = st.clock.alerts.pop() else { break };
+            let Some(slot) = st.book.slot(&a.call.lot_key(), a.call.parking_space) else { continue };
+            if slot.park != a.park {
+                continue;
+            }
+            if let Some(call) = slot.shown.clone() {
+                let remaining = call.timeout_remaining(now).unwrap_or_default();
+                events.push(ParkingEvent::NearTimeout { call, remaining });
+            }
+        }
+        // Alerts of parks that ended wait in the heap until their time; keep them few.
+        if st.clock.alerts.len() > 2 * st.book.raw_total + 64 {
+            let State { clock, book, .. } = &mut *st;
+            clock.alerts.retain(|Reverse(a)| {
+                book.slot(&a.call.lot_key(), a.call.parking_space).is_some_and(|s| s.park == a.park)
+            });
+        }
+        drop(st);
+        self.dispatch(&events);
+        events
+    }
+
+    /// Starts the clock at `now` when the store went from no call to some.
+    pub(super) fn wake_clock(&self, st: &mut State, was_idle: bool, now: Timestamp) {
+        if was_idle && st.book.raw_total > 0 {
+            self.set_clock(st, now);
+        }
+    }
+
+    fn set_clock(&self, st: &mut State, now: Timestamp) {
+        st.clock.last_tick = Some(now);
+        self.inner.clock.set_neq(now);
+    }
+}
