@@ -3,6 +3,7 @@
 //! peers run on the same bytes.
 
 use ami_parking::ami_codec::{Decoded, Decoder};
+use ami_parking::futures_signals::signal_vec::SignalVec;
 use ami_parking::{Connection, ConnectionConfig, Message, ParkingOptions, ParkingStore, Target, Timestamp};
 use std::path::PathBuf;
 
@@ -188,8 +189,10 @@ pub fn store_with(n: usize) -> ParkingStore {
 
 /// `pairs` (retrieve one call, park another in its space) spread over `n` calls:
 /// the store keeps `n` calls, every event is a real change (a remove and an insert).
+/// Each leave names the unique id of the call it retrieves, as Asterisk's does.
 pub fn churn(n: usize, pairs: usize) -> Vec<Message> {
     let mut out = Vec::with_capacity(2 * pairs);
+    let mut uids: Vec<String> = (0..n).map(|i| format!("1800000000.{i}")).collect();
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     for k in 0..pairs {
         x ^= x << 13;
@@ -197,12 +200,64 @@ pub fn churn(n: usize, pairs: usize) -> Vec<Message> {
         x ^= x << 17;
         let i = (x % n as u64) as usize;
         let (lot, space) = place(i);
-        // Each round replaces the call at `i`; the store's unique id there is whatever
-        // was parked last, which the UnParkedCall does not need to match.
-        out.push(live("UnParkedCall", &lot, space, "old"));
-        out.push(live("ParkedCall", &lot, space, &format!("1800000001.{k}")));
+        out.push(live("UnParkedCall", &lot, space, &uids[i]));
+        uids[i] = format!("1800000001.{k}");
+        out.push(live("ParkedCall", &lot, space, &uids[i]));
     }
     out
+}
+
+/// A UI watching `store`: a subscriber on the global calls view and one on the grid
+/// of the first lot (its range known). [`Watchers::drain`] takes their diffs.
+pub struct Watchers {
+    global: std::pin::Pin<Box<dyn SignalVec<Item = std::sync::Arc<ami_parking::ParkedCall>> + Send>>,
+    grid: std::pin::Pin<Box<dyn SignalVec<Item = Option<std::sync::Arc<ami_parking::ParkedCall>>> + Send>>,
+}
+
+impl Watchers {
+    /// Subscribes to `store` (after giving its first lot a range).
+    pub fn new(store: &ParkingStore, conn: &mut Connection) -> Self {
+        let (lot, _) = place(0);
+        let lots = format!("Response: Success\r\nActionID: L\r\nEventList: start\r\nMessage: Parking lots will follow\r\n\r\nEvent: Parkinglot\r\nActionID: L\r\nName: {lot}\r\nStartSpace: 1000\r\nStopSpace: 1099\r\nTimeout: 45\r\n\r\nEvent: ParkinglotsComplete\r\nActionID: L\r\nEventList: Complete\r\nListItems: 1\r\n\r\n");
+        conn.request_with_action_id(NOW, ami_parking::Request::ParkingLots, Target::All, "L").unwrap();
+        conn.handle_input(NOW, lots.as_bytes()).unwrap();
+        while conn.poll_output().is_some() {}
+        let mut w = Watchers {
+            global: Box::pin(store.parked_calls()),
+            grid: Box::pin(store.lot_grid(&ami_parking::LotKey::new(1, lot))),
+        };
+        w.drain();
+        w
+    }
+
+    /// Takes every diff waiting; returns how many.
+    pub fn drain(&mut self) -> usize {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut n = 0;
+        while let std::task::Poll::Ready(Some(_)) = self.global.as_mut().poll_vec_change(&mut cx) {
+            n += 1;
+        }
+        while let std::task::Poll::Ready(Some(_)) = self.grid.as_mut().poll_vec_change(&mut cx) {
+            n += 1;
+        }
+        n
+    }
+}
+
+/// A logged-in connection (no automatic refresh) holding `n` parked calls.
+pub fn connection_with(n: usize) -> Connection {
+    let cfg = ConnectionConfig::ami("amiuser", "amisecret");
+    let mut c =
+        Connection::with_store(cfg, ParkingStore::new(ParkingOptions::default().auto_refresh(false)), NOW);
+    c.handle_connected_with_login_id(NOW, "1");
+    c.handle_input(NOW, b"Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: 1\r\nMessage: Authentication accepted\r\n\r\n").unwrap();
+    for i in 0..n {
+        let (lot, space) = place(i);
+        c.store().apply_message(NOW, 1, &live("ParkedCall", &lot, space, &format!("1800000000.{i}")));
+    }
+    while c.poll_output().is_some() {}
+    while c.poll_transmit().is_some() {}
+    c
 }
 
 /// A `ParkedCalls` answer of `n` items (as bytes) for ActionID `aid`.

@@ -6,7 +6,8 @@
 use ami_parking::futures_signals::signal::SignalExt;
 use ami_parking::futures_signals::signal_vec::SignalVecExt;
 use ami_parking::{
-    Action, ConnectionState, EventStream, ParkedCall, ParkingEvent, ParkingStore, Reply, Request, Target,
+    Action, ConnectionState, EventStream, LotKey, ParkedCall, ParkingEvent, ParkingOptions, ParkingStore,
+    Reply, Request, Target,
 };
 use ami_parking_tests::sandbox::{self, parked_truth, PORT_A, PORT_B};
 use ami_parking_transport::{Backoff, Client, ClientOptions};
@@ -28,6 +29,11 @@ fn instance(port: u16) -> &'static str {
 }
 
 async fn client(port: u16, server_id: u32) -> Client {
+    client_with(port, server_id, ParkingStore::default()).await
+}
+
+/// A client writing into `store` (whose options it follows).
+async fn client_with(port: u16, server_id: u32, store: ParkingStore) -> Client {
     let mut o = ClientOptions::new(format!("tcp://amiuser:amisecret@127.0.0.1:{port}").parse().unwrap());
     o.server_id = server_id;
     o.reconnect = Backoff {
@@ -36,7 +42,7 @@ async fn client(port: u16, server_id: u32) -> Client {
         factor: 2.0,
         jitter: 0.2,
     };
-    let c = Client::connect(o);
+    let c = Client::connect_with_store(o, store);
     c.wait_logged_in(DEADLINE).await.expect("login to the sandbox");
     // Once a ParkedCalls answer is in, the store knows the server's calls.
     c.get_parked_calls(None).await.expect("initial list");
@@ -283,7 +289,11 @@ async fn refresh_while_calls_are_parked_fires_no_event() {
     next_event(&mut events, "parked", |e| parked_event_for(e, "5551005")).await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
-    let _sub = c.store().on_parking_event(move |e| s.lock().unwrap().push(e.kind()));
+    let _sub = c.store().on_parking_event(move |e| {
+        if e.kind() != "near_timeout" {
+            s.lock().unwrap().push(e.kind())
+        }
+    });
     for _ in 0..3 {
         assert_eq!(c.get_parked_calls(None).await.unwrap().len(), 2);
         assert_eq!(c.refresh_parking_lot("default").await.unwrap().len(), 2);
@@ -456,4 +466,80 @@ async fn a_rejected_login_is_reported_and_retries_back_off() {
     assert!(start.elapsed() >= Duration::from_millis(1200), "{:?}", start.elapsed());
     c.shutdown().await;
     assert_eq!(c.connection_state_now(), ConnectionState::Stopped);
+}
+
+/// Waits until lot `key`'s Asterisk count is `n` (on the lot's own signal).
+async fn wait_occupied(store: &ParkingStore, key: LotKey, n: u32) {
+    let mut lot = store.lot_signal(key.clone()).to_stream();
+    tokio::time::timeout(DEADLINE, async {
+        while let Some(l) = lot.next().await {
+            if l.is_some_and(|l| l.occupied == n) {
+                return;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("lot {} never held {n}: {:?}", key.name, store.lot_snapshot(&key)));
+}
+
+#[tokio::test]
+async fn a_call_the_filter_hides_is_counted_and_can_be_retrieved() {
+    let _g = LOCK.lock().await;
+    let Some(()) = sandbox::require("a") else { return };
+    clean(PORT_A).await;
+    let store =
+        ParkingStore::new(ParkingOptions::default().parked_call_filter(|c| &*c.parking_lot == "default"));
+    let c = client_with(PORT_A, 1, store).await;
+    let mut events = c.events();
+    park_dialplan(&c, "5551301", "vip").await;
+    park_dialplan(&c, "5551302", "default").await;
+    next_event(&mut events, "parked", |e| parked_event_for(e, "5551302")).await;
+    let vip = LotKey::new(1, "vip");
+    wait_occupied(c.store(), vip.clone(), 1).await;
+    let shown: Vec<String> = c.store().calls_snapshot().iter().map(|c| c.caller_id_num.clone()).collect();
+    assert_eq!(shown, ["5551302"], "the views show the default lot only");
+    assert!(c.store().lot_calls_snapshot(&vip).is_empty());
+    let (_, space, _) = parked_truth(PORT_A)
+        .into_iter()
+        .find(|(lot, _, _)| lot == "vip")
+        .expect("Asterisk holds the vip call");
+    let r =
+        c.retrieve_call(space, "Local/s@hold", Some("vip")).await.expect("a hidden call can be retrieved");
+    assert!(r.channel.starts_with("Local/s@hold"), "{r:?}");
+    wait_occupied(c.store(), vip, 0).await;
+    assert!(parked_truth(PORT_A).iter().all(|(lot, _, _)| lot != "vip"), "Asterisk let it go");
+    // The hidden call fired nothing; the shown one is still there.
+    let mut heard = Vec::new();
+    while let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(200), events.next()).await {
+        heard.push((e.kind(), e.call().parking_lot.to_string()));
+    }
+    assert!(heard.iter().all(|(_, lot)| lot == "default"), "{heard:?}");
+    assert_eq!(c.store().total_parked_calls_now(), 1);
+    c.shutdown().await;
+    clean(PORT_A).await;
+}
+
+#[tokio::test]
+async fn a_retrieve_to_a_phone_that_answers_after_12_s_succeeds() {
+    let _g = LOCK.lock().await;
+    let Some(()) = sandbox::require("a") else { return };
+    clean(PORT_A).await;
+    let c = client(PORT_A, 1).await;
+    let mut events = c.events();
+    park_dialplan(&c, "5551401", "default").await;
+    let call = match next_event(&mut events, "parked", |e| parked_event_for(e, "5551401")).await {
+        ParkingEvent::Parked { call } => call,
+        _ => unreachable!(),
+    };
+    let asked = Instant::now();
+    let r = c
+        .retrieve_call(call.parking_space, "Local/s@slowanswer", None)
+        .await
+        .expect("the phone answered within the ring time");
+    let waited = asked.elapsed();
+    assert!(waited >= Duration::from_secs(12), "the phone rang 12 s first, not {waited:?}");
+    assert!(r.channel.starts_with("Local/s@slowanswer"), "{r:?}");
+    assert!(c.store().get_parked_call_by_space(call.parking_space, None).is_none());
+    c.shutdown().await;
+    clean(PORT_A).await;
 }

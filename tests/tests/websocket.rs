@@ -117,7 +117,10 @@ async fn amiws_restart_capture_over_a_real_websocket_resyncs_the_restarted_serve
     }
     let mut kinds = Vec::new();
     while let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(200), events.next()).await {
-        kinds.push((e.call().server_id, e.kind()));
+        // The store's own near-timeout alerts follow the wall clock, not the capture.
+        if e.kind() != "near_timeout" {
+            kinds.push((e.call().server_id, e.kind()));
+        }
     }
     assert_eq!(
         kinds,

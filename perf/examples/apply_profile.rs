@@ -1,0 +1,32 @@
+//! Splits the cost of a live event: parsing it, and applying it.
+use ami_parking::{ParkedCall, ParkingStore};
+use ami_parking_perf::*;
+use std::hint::black_box;
+use std::time::Instant;
+fn main() {
+    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    let ui_on = std::env::args().nth(2).as_deref() != Some("noui");
+    let events = churn(n, 20_000);
+    let t = Instant::now();
+    for m in &events {
+        black_box(ParkedCall::from_message(1, m, NOW));
+    }
+    println!("parse: {} ns/event", t.elapsed().as_nanos() / events.len() as u128);
+    let mut best = u128::MAX;
+    for _ in 0..3 {
+        let mut conn = connection_with(n);
+        let store: ParkingStore = conn.store().clone();
+        let mut ui = if ui_on { Some(Watchers::new(&store, &mut conn)) } else { None };
+        let t = Instant::now();
+        for (k, m) in events.iter().enumerate() {
+            black_box(store.apply_message(NOW, 1, m));
+            if k % 1000 == 999 {
+                if let Some(ui) = ui.as_mut() {
+                    black_box(ui.drain());
+                }
+            }
+        }
+        best = best.min(t.elapsed().as_nanos() / events.len() as u128);
+    }
+    println!("apply (parse included): {best} ns/event");
+}
