@@ -54,9 +54,9 @@ pub use connection::{
 pub use error::{ConnectionError, ParkingError};
 pub use parking::model;
 pub use parking::{
-    CallCallback, CallFilter, CallTransform, ConnectionState, EventStream, LotKey, NearTimeoutCallback,
-    ParkedCall, ParkedCallsSignalVec, ParkingEvent, ParkingLot, ParkingOptions, ParkingStore, ResyncChange,
-    RetrievedCallback, Retriever, ServerId, Subscription, DEFAULT_RETRIEVE_RING,
+    CallCallback, CallFilter, CallTransform, CompactString, ConnectionState, EventStream, LotKey,
+    NearTimeoutCallback, ParkedCall, ParkedCallsSignalVec, ParkingEvent, ParkingLot, ParkingOptions,
+    ParkingStore, ResyncChange, RetrievedCallback, Retriever, ServerId, Subscription, DEFAULT_RETRIEVE_RING,
 };
 pub use time::Timestamp;
 pub use wire::{ami_codec, amiws, unescape_c, Action, Message};

@@ -118,7 +118,7 @@ fn truth_of(store: &ParkingStore, server: u32) -> Vec<(String, u32, String)> {
         .calls_snapshot()
         .iter()
         .filter(|c| c.server_id == server)
-        .map(|c| (c.parking_lot.to_string(), c.parking_space, c.unique_id.clone()))
+        .map(|c| (c.parking_lot.to_string(), c.parking_space, c.unique_id.to_string()))
         .collect();
     v.sort();
     v
@@ -380,7 +380,7 @@ async fn two_asterisk_instances_at_once_keep_separate_state() {
     let mut seen = std::collections::BTreeSet::new();
     while seen.len() < 2 {
         let e = next_event(&mut events, "parked", |e| matches!(e, ParkingEvent::Parked { .. })).await;
-        seen.insert((e.call().server_id, e.call().caller_id_num.clone()));
+        seen.insert((e.call().server_id, e.call().caller_id_num.to_string()));
     }
     assert_eq!(
         seen.into_iter().collect::<Vec<_>>(),
@@ -496,7 +496,7 @@ async fn a_call_the_filter_hides_is_counted_and_can_be_retrieved() {
     next_event(&mut events, "parked", |e| parked_event_for(e, "5551302")).await;
     let vip = LotKey::new(1, "vip");
     wait_occupied(c.store(), vip.clone(), 1).await;
-    let shown: Vec<String> = c.store().calls_snapshot().iter().map(|c| c.caller_id_num.clone()).collect();
+    let shown: Vec<String> = c.store().calls_snapshot().iter().map(|c| c.caller_id_num.to_string()).collect();
     assert_eq!(shown, ["5551302"], "the views show the default lot only");
     assert!(c.store().lot_calls_snapshot(&vip).is_empty());
     let (_, space, _) = parked_truth(PORT_A)

@@ -14,7 +14,7 @@ type Norm = (&'static str, String, u32, String);
 
 fn norm(e: &ParkingEvent) -> Norm {
     let c = e.call();
-    (e.kind(), c.parking_lot.to_string(), c.parking_space, c.caller_id_num.clone())
+    (e.kind(), c.parking_lot.to_string(), c.parking_space, c.caller_id_num.to_string())
 }
 
 /// The script, step by step. Callers are parked through the dialplan.

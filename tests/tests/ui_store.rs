@@ -27,7 +27,7 @@ fn default_lot() -> LotKey {
 }
 
 fn uid_of(cell: &Option<Arc<ParkedCall>>) -> Option<String> {
-    cell.as_ref().map(|c| c.unique_id.clone())
+    cell.as_ref().map(|c| c.unique_id.to_string())
 }
 
 #[test]

@@ -85,7 +85,7 @@ async fn amiws_two_server_capture_over_a_real_websocket() {
         .store()
         .calls_snapshot()
         .iter()
-        .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.caller_id_num.clone()))
+        .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.caller_id_num.to_string()))
         .collect();
     assert_eq!(
         calls,

@@ -15,7 +15,7 @@ pub(crate) mod options;
 pub(crate) mod store;
 
 pub use event::{ParkingEvent, ResyncChange};
-pub use model::{LotKey, ParkedCall, ParkingLot, Retriever, ServerId};
+pub use model::{CompactString, LotKey, ParkedCall, ParkingLot, Retriever, ServerId};
 pub use options::{
     CallCallback, CallFilter, CallTransform, NearTimeoutCallback, ParkingOptions, RetrievedCallback,
     DEFAULT_RETRIEVE_RING,

@@ -1,6 +1,7 @@
 //! The parking data model: lots, parked calls, retrievers, and how AMI messages map to them.
 
 use crate::time::Timestamp;
+pub use compact_str::CompactString;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,21 +98,21 @@ pub struct ParkedCall {
     /// The lot's name (from `Parkinglot`).
     pub parking_lot: Arc<str>,
     /// The parked channel (`ParkeeChannel`).
-    pub channel: String,
+    pub channel: CompactString,
     /// `ParkeeUniqueid`.
-    pub unique_id: String,
+    pub unique_id: CompactString,
     /// `ParkeeLinkedid`.
-    pub linked_id: String,
+    pub linked_id: CompactString,
     /// `ParkeeCallerIDNum` (`<unknown>` when Asterisk has none).
-    pub caller_id_num: String,
+    pub caller_id_num: CompactString,
     /// `ParkeeCallerIDName`, C-escaping undone.
-    pub caller_id_name: String,
+    pub caller_id_name: CompactString,
     /// `ParkeeConnectedLineNum`.
-    pub connected_line_num: String,
+    pub connected_line_num: CompactString,
     /// `ParkeeConnectedLineName`, C-escaping undone.
-    pub connected_line_name: String,
+    pub connected_line_name: CompactString,
     /// `ParkerDialString`: who parked it, as a dial string.
-    pub parker_dial_string: String,
+    pub parker_dial_string: CompactString,
     /// Total parking time for this call: remaining + elapsed at the event (`None`: no limit).
     pub timeout: Option<Duration>,
     /// When the call was parked (caller's clock minus Asterisk's `ParkingDuration`).
@@ -129,14 +130,14 @@ impl Default for ParkedCall {
         Self {
             parking_space: 0,
             parking_lot: Arc::from("default"),
-            channel: String::new(),
-            unique_id: String::new(),
-            linked_id: String::new(),
-            caller_id_num: String::new(),
-            caller_id_name: String::new(),
-            connected_line_num: String::new(),
-            connected_line_name: String::new(),
-            parker_dial_string: String::new(),
+            channel: CompactString::default(),
+            unique_id: CompactString::default(),
+            linked_id: CompactString::default(),
+            caller_id_num: CompactString::default(),
+            caller_id_name: CompactString::default(),
+            connected_line_num: CompactString::default(),
+            connected_line_name: CompactString::default(),
+            parker_dial_string: CompactString::default(),
             timeout: None,
             parked_at: Timestamp::ZERO,
             deadline: None,
@@ -203,7 +204,8 @@ impl ParkedCall {
             && self.near_timeout_threshold == other.near_timeout_threshold
     }
 
-    /// Bytes this call holds on the heap (strings), for memory accounting.
+    /// Bytes this call holds on the heap (strings longer than 24 bytes; shorter ones
+    /// live inline), for memory accounting.
     pub fn heap_bytes(&self) -> usize {
         [
             &self.channel,
@@ -216,7 +218,7 @@ impl ParkedCall {
             &self.parker_dial_string,
         ]
         .iter()
-        .map(|s| s.capacity())
+        .map(|s| if s.is_heap_allocated() { s.capacity() } else { 0 })
         .sum()
     }
 }
@@ -225,11 +227,11 @@ impl ParkedCall {
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Retriever {
     /// The retrieving channel.
-    pub channel: String,
+    pub channel: CompactString,
     /// Its caller id number.
-    pub caller_id_num: String,
+    pub caller_id_num: CompactString,
     /// Its caller id name, C-escaping undone.
-    pub caller_id_name: String,
+    pub caller_id_name: CompactString,
     /// Its unique id.
-    pub unique_id: String,
+    pub unique_id: CompactString,
 }

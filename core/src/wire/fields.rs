@@ -4,7 +4,8 @@
 //! map to the same fields.
 
 use crate::parking::model::{
-    ParkedCall, ParkingLot, Retriever, ServerId, DEFAULT_NEAR_TIMEOUT, NO_TIMEOUT_THRESHOLD_SECS,
+    CompactString, ParkedCall, ParkingLot, Retriever, ServerId, DEFAULT_NEAR_TIMEOUT,
+    NO_TIMEOUT_THRESHOLD_SECS,
 };
 use crate::time::Timestamp;
 use crate::wire::escape::unescape_c;
@@ -73,14 +74,12 @@ impl ParkedCall {
         let name = |v: Option<&[u8]>| {
             let t = text(v);
             if t.contains('\\') {
-                unescape_c(&t).into_owned()
+                CompactString::from(unescape_c(&t))
             } else {
                 t
             }
         };
-        let number = |v: Option<&[u8]>| {
-            v.and_then(|v| std::str::from_utf8(v).ok()).and_then(|v| v.trim().parse::<u64>().ok())
-        };
+        let number = |v: Option<&[u8]>| v.and_then(parse_u64);
         let space = number(pick(F_SPACE, F_EXTEN))? as u32;
         let lot: Arc<str> = match f[F_LOT] {
             Some(l) if !l.is_empty() => String::from_utf8_lossy(l).as_ref().into(),
@@ -140,14 +139,14 @@ impl Retriever {
         Self {
             channel: text(f[0].or(f[4])),
             caller_id_num: text(f[1]),
-            caller_id_name: unescape_c(&text(f[2])).into_owned(),
+            caller_id_name: CompactString::from(unescape_c(&text(f[2]))),
             unique_id: text(f[3]),
         }
     }
 }
 
-fn text(v: Option<&[u8]>) -> String {
-    v.map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default()
+fn text(v: Option<&[u8]>) -> CompactString {
+    v.map(CompactString::from_utf8_lossy).unwrap_or_default()
 }
 
 const F_SPACE: usize = 0;
@@ -176,34 +175,131 @@ const F_PARKER: usize = 22;
 const F_FROM11: usize = 23;
 const FIELDS: usize = 24;
 
-/// Which field a header names (ASCII case-insensitive), for the one-pass parse.
-/// Dispatches on the length first, so most headers cost one comparison or none.
+/// The name of each field, lower case.
+const NAMES: [(&[u8], usize); FIELDS] = [
+    (b"from", F_FROM11),
+    (b"exten", F_EXTEN),
+    (b"timeout", F_TIMEOUT11),
+    (b"channel", F_CHANNEL11),
+    (b"duration", F_DURATION11),
+    (b"uniqueid", F_UID11),
+    (b"linkedid", F_LINKED11),
+    (b"callerid", F_CID11),
+    (b"parkinglot", F_LOT),
+    (b"calleridnum", F_CID_NUM11),
+    (b"parkingspace", F_SPACE),
+    (b"calleridname", F_CID_NAME11),
+    (b"parkeechannel", F_CHANNEL),
+    (b"parkingtimeout", F_TIMEOUT),
+    (b"parkeeuniqueid", F_UID),
+    (b"parkeelinkedid", F_LINKED),
+    (b"parkingduration", F_DURATION),
+    (b"connectedlinenum", F_CL_NUM11),
+    (b"parkerdialstring", F_PARKER),
+    (b"parkeecalleridnum", F_CID_NUM),
+    (b"connectedlinename", F_CL_NAME11),
+    (b"parkeecalleridname", F_CID_NAME),
+    (b"parkeeconnectedlinenum", F_CL_NUM),
+    (b"parkeeconnectedlinename", F_CL_NAME),
+];
+
+/// Sets bit 5 of every byte: exactly the ASCII letters become lower-case letters, so
+/// a folded key equals a (lower-case, letters-only) name only when the key is that
+/// name in any case.
+const FOLD: u64 = 0x2020_2020_2020_2020;
+
+/// A key's first and last eight bytes as words (zero-padded when shorter), folded.
+const fn words_const(key: &[u8]) -> (u64, u64) {
+    let n = key.len();
+    let (mut first, mut last) = (0u64, 0u64);
+    let mut i = 0;
+    while i < 8 {
+        if i < n {
+            first |= (key[i] as u64) << (8 * i);
+        }
+        if n >= 8 {
+            last |= (key[n - 8 + i] as u64) << (8 * i);
+        }
+        i += 1;
+    }
+    (first | FOLD, if n >= 8 { last | FOLD } else { 0 })
+}
+
+/// [`words_const`] with two word loads.
+fn words(key: &[u8]) -> (u64, u64) {
+    let n = key.len();
+    let word = |b: &[u8]| b.try_into().map(u64::from_le_bytes).unwrap_or(0) | FOLD;
+    if n >= 8 {
+        (word(&key[..8]), word(&key[n - 8..]))
+    } else {
+        words_const(key)
+    }
+}
+
+/// The slot of a key with these words: the multiplier was chosen so the 24 names
+/// fall in 24 different slots (a collision fails the build).
+const fn slot(first: u64, last: u64) -> usize {
+    ((first ^ last.rotate_left(29)).wrapping_mul(0x8c5c_715f_8c74_fc1f) >> (64 - SLOT_BITS)) as usize
+}
+
+const SLOT_BITS: u32 = 6;
+
+/// A name in its slot: its folded words, its length, its field and its index in
+/// [`NAMES`] (`usize::MAX` for an empty slot).
+#[derive(Clone, Copy)]
+struct Entry {
+    first: u64,
+    last: u64,
+    len: usize,
+    field: usize,
+    name: usize,
+}
+
+/// The perfect hash of the field names.
+const TABLE: [Entry; 1 << SLOT_BITS] = {
+    let empty = Entry { first: 0, last: 0, len: 0, field: usize::MAX, name: usize::MAX };
+    let mut t = [empty; 1 << SLOT_BITS];
+    let mut i = 0;
+    while i < FIELDS {
+        let (first, last) = words_const(NAMES[i].0);
+        let s = slot(first, last);
+        assert!(t[s].field == usize::MAX, "two field names share a slot: choose another multiplier");
+        t[s] = Entry { first, last, len: NAMES[i].0.len(), field: NAMES[i].1, name: i };
+        i += 1;
+    }
+    t
+};
+
+/// Which field a header names (ASCII case-insensitive), for the one-pass parse: two
+/// word loads, one slot, and word comparisons (the middle bytes of keys longer than
+/// 16 one by one).
 fn field_index(key: &[u8]) -> Option<usize> {
-    let is = |name: &str| key.eq_ignore_ascii_case(name.as_bytes());
-    let candidates: &[(&str, usize)] = match key.len() {
-        4 => &[("from", F_FROM11)],
-        5 => &[("exten", F_EXTEN)],
-        7 => &[("timeout", F_TIMEOUT11), ("channel", F_CHANNEL11)],
-        8 => &[
-            ("duration", F_DURATION11),
-            ("uniqueid", F_UID11),
-            ("linkedid", F_LINKED11),
-            ("callerid", F_CID11),
-        ],
-        10 => &[("parkinglot", F_LOT)],
-        11 => &[("calleridnum", F_CID_NUM11)],
-        12 => &[("parkingspace", F_SPACE), ("calleridname", F_CID_NAME11)],
-        13 => &[("parkeechannel", F_CHANNEL)],
-        14 => &[("parkingtimeout", F_TIMEOUT), ("parkeeuniqueid", F_UID), ("parkeelinkedid", F_LINKED)],
-        15 => &[("parkingduration", F_DURATION)],
-        16 => &[("connectedlinenum", F_CL_NUM11), ("parkerdialstring", F_PARKER)],
-        17 => &[("parkeecalleridnum", F_CID_NUM), ("connectedlinename", F_CL_NAME11)],
-        18 => &[("parkeecalleridname", F_CID_NAME)],
-        22 => &[("parkeeconnectedlinenum", F_CL_NUM)],
-        23 => &[("parkeeconnectedlinename", F_CL_NAME)],
-        _ => return None,
-    };
-    candidates.iter().find(|(name, _)| is(name)).map(|(_, i)| *i)
+    let n = key.len();
+    if !(4..=23).contains(&n) {
+        return None;
+    }
+    let (first, last) = words(key);
+    let e = TABLE[slot(first, last)];
+    if e.len != n || e.first != first || e.last != last {
+        return None;
+    }
+    let name = NAMES[e.name].0;
+    let middle = n > 16 && !key[8..n - 8].iter().zip(&name[8..n - 8]).all(|(k, c)| k | 0x20 == *c);
+    (!middle).then_some(e.field)
+}
+
+/// A decimal number with surrounding blanks; `None` when it is not one or does not
+/// fit in a `u64`.
+fn parse_u64(v: &[u8]) -> Option<u64> {
+    let v = v.trim_ascii();
+    if v.is_empty() {
+        return None;
+    }
+    v.iter().try_fold(0u64, |n, &b| {
+        let d = b.wrapping_sub(b'0');
+        (d < 10).then_some(())?;
+        n.checked_mul(10)?.checked_add(u64::from(d))
+    })
 }
 
 fn num(m: &Message, keys: &[&str]) -> Option<u64> {
@@ -213,6 +309,34 @@ fn num(m: &Message, keys: &[&str]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_field_name_is_found_in_any_case_and_nothing_else_is() {
+        for (name, field) in NAMES {
+            let upper = name.to_ascii_uppercase();
+            assert_eq!(field_index(name), Some(field));
+            assert_eq!(field_index(&upper), Some(field));
+        }
+        for (name, _) in NAMES {
+            assert_eq!(words(name), words_const(name));
+        }
+        assert_eq!(TABLE.iter().filter(|t| t.field != usize::MAX).count(), FIELDS, "every name has its slot");
+        for other in [
+            &b"ParkeeChannelState"[..],
+            b"ParkeeChannelStateDesc",
+            b"Privilege",
+            b"Event",
+            b"ParkeeExten",
+            b"ParkingSpacX",
+            b"Parkinglot\x00",
+            b"P@rkinglot",
+            b"ParkeeConnectedLin@Name",
+            b"ParkeeConnectedXineName",
+            b"ParkeeCallerIDNun",
+        ] {
+            assert_eq!(field_index(other), None, "{}", String::from_utf8_lossy(other));
+        }
+    }
 
     #[test]
     fn near_two_to_the_64_means_no_timeout() {

@@ -198,10 +198,10 @@ impl<'a> Head<'a> {
     pub fn of<I: Iterator<Item = (&'a [u8], &'a [u8])>>(headers: I) -> Self {
         let (mut event, mut action_id) = (None, None);
         for (k, v) in headers {
-            if event.is_none() && k.eq_ignore_ascii_case(b"Event") {
-                event = Some(EventName::of(v));
-            } else if action_id.is_none() && k.eq_ignore_ascii_case(b"ActionID") {
-                action_id = Some(v);
+            match k.len() {
+                5 if event.is_none() && k.eq_ignore_ascii_case(b"Event") => event = Some(EventName::of(v)),
+                8 if action_id.is_none() && k.eq_ignore_ascii_case(b"ActionID") => action_id = Some(v),
+                _ => {}
             }
         }
         Self { event, action_id }

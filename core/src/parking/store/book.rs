@@ -11,6 +11,7 @@ use crate::parking::model::{LotKey, ParkedCall, ParkingLot, ServerId};
 use crate::parking::options::ParkingOptions;
 use futures_signals::signal_map::MutableBTreeMap;
 use futures_signals::signal_vec::{MutableVec, VecDiff};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -40,6 +41,9 @@ pub(super) struct LotState {
     pub(super) grid: MutableVec<Option<Arc<ParkedCall>>>,
     /// The shown calls in space order.
     pub(super) calls: MutableVec<Arc<ParkedCall>>,
+    /// The spaces of `calls`, side by side: finding a call's index reads this small
+    /// array, not every call it passes (each a separate allocation).
+    shown_spaces: Vec<u32>,
 }
 
 impl LotState {
@@ -51,6 +55,7 @@ impl LotState {
             spaces: BTreeMap::new(),
             grid: MutableVec::new(),
             calls: MutableVec::new(),
+            shown_spaces: Vec::new(),
         }
     }
 
@@ -119,6 +124,8 @@ pub(super) struct Put {
 #[derive(Default)]
 pub(super) struct Book {
     lots: Vec<LotState>,
+    /// Each lot's ordinal in `lots`.
+    index: FxHashMap<LotKey, usize>,
     counts: Fenwick,
     /// Calls Asterisk holds (all lots, all servers).
     pub(super) raw_total: usize,
@@ -131,18 +138,18 @@ pub(super) struct Book {
 impl Book {
     /// The lot `key`, made (range unknown, not yet known) when absent.
     pub(super) fn lot_index(&mut self, key: &LotKey) -> usize {
-        match self.lots.binary_search_by(|l| l.key.cmp(key)) {
-            Ok(i) => i,
-            Err(i) => {
-                self.lots.insert(i, LotState::new(key.clone()));
-                self.counts = Fenwick::rebuild(self.lots.iter().map(|l| l.calls.lock_ref().len()));
-                i
-            }
+        if let Some(&i) = self.index.get(key) {
+            return i;
         }
+        let i = self.lots.partition_point(|l| l.key < *key);
+        self.lots.insert(i, LotState::new(key.clone()));
+        self.counts = Fenwick::rebuild(self.lots.iter().map(|l| l.shown_spaces.len()));
+        self.index = self.lots.iter().enumerate().map(|(i, l)| (l.key.clone(), i)).collect();
+        i
     }
 
     pub(super) fn find(&self, key: &LotKey) -> Option<&LotState> {
-        self.lots.binary_search_by(|l| l.key.cmp(key)).ok().map(|i| &self.lots[i])
+        self.index.get(key).map(|&i| &self.lots[i])
     }
 
     pub(super) fn lot(&self, i: usize) -> &LotState {
@@ -204,26 +211,24 @@ impl Book {
         let old_shown = old.as_ref().and_then(|s| s.shown.clone());
         // The lot's call list and the global list.
         let mut d_shown = 0i64;
-        {
-            let mut calls = lot.calls.lock_mut();
-            let at = calls.binary_search_by(|c| c.parking_space.cmp(&space));
-            match (at, new_shown.clone()) {
-                (Ok(j), Some(c)) => {
-                    calls.set_cloned(j, c.clone());
-                    self.global.send(|| VecDiff::UpdateAt { index: prefix + j, value: c });
-                }
-                (Err(j), Some(c)) => {
-                    calls.insert_cloned(j, c.clone());
-                    self.global.send(|| VecDiff::InsertAt { index: prefix + j, value: c });
-                    d_shown = 1;
-                }
-                (Ok(j), None) => {
-                    calls.remove(j);
-                    self.global.send(|| VecDiff::RemoveAt { index: prefix + j });
-                    d_shown = -1;
-                }
-                (Err(_), None) => {}
+        match (lot.shown_spaces.binary_search(&space), new_shown.clone()) {
+            (Ok(j), Some(c)) => {
+                lot.calls.lock_mut().set_cloned(j, c.clone());
+                self.global.send(|| VecDiff::UpdateAt { index: prefix + j, value: c });
             }
+            (Err(j), Some(c)) => {
+                lot.shown_spaces.insert(j, space);
+                lot.calls.lock_mut().insert_cloned(j, c.clone());
+                self.global.send(|| VecDiff::InsertAt { index: prefix + j, value: c });
+                d_shown = 1;
+            }
+            (Ok(j), None) => {
+                lot.shown_spaces.remove(j);
+                lot.calls.lock_mut().remove(j);
+                self.global.send(|| VecDiff::RemoveAt { index: prefix + j });
+                d_shown = -1;
+            }
+            (Err(_), None) => {}
         }
         if let Some(cell) = lot.cell(space) {
             let same = match (&old_shown, &new_shown) {

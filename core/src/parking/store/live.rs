@@ -31,9 +31,13 @@ impl ParkingStore {
     /// events are returned.
     pub(crate) fn apply_live(&self, now: Timestamp, event: LiveEvent) -> Vec<ParkingEvent> {
         let LiveEvent { kind, call, retriever } = event;
-        let raw = Arc::new(self.prepare(call));
+        let mut call = self.prepare(call);
         let events: Vec<ParkingEvent> = {
             let mut st = self.lock();
+            // The lot's name is shared by all its calls (one allocation per lot).
+            let i = st.book.lot_index(&call.lot_key());
+            call.parking_lot = st.book.lot(i).key.name.clone();
+            let raw = Arc::new(call);
             st.mark_dirty(&raw);
             let was_idle = st.book.raw_total == 0;
             let event = if kind.is_leave() {

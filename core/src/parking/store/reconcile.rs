@@ -3,7 +3,7 @@
 
 use super::{ParkingStore, State};
 use crate::parking::event::{ParkingEvent, ResyncChange};
-use crate::parking::model::{LotKey, ParkedCall, ServerId};
+use crate::parking::model::{CompactString, LotKey, ParkedCall, ServerId};
 use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 #[derive(Default)]
 pub(super) struct Window {
     pub(super) keys: HashSet<(ServerId, Arc<str>, u32)>,
-    pub(super) uids: HashSet<(ServerId, String)>,
+    pub(super) uids: HashSet<(ServerId, CompactString)>,
 }
 
 /// Identifies a collection window opened by a list request.
@@ -77,7 +77,7 @@ impl ParkingStore {
 struct Scope {
     server_id: ServerId,
     keys: HashSet<(ServerId, Arc<str>, u32)>,
-    uids: HashSet<(ServerId, String)>,
+    uids: HashSet<(ServerId, CompactString)>,
 }
 
 impl Scope {
@@ -141,6 +141,11 @@ impl Walk {
         for ((name, space), c) in answer {
             let i = st.book.lot_index(&LotKey { server_id: self.scope.server_id, name });
             let old = st.book.lot(i).spaces.get(&space).cloned();
+            // The lot's name is shared by all its calls (one allocation per lot).
+            let c = Arc::new(ParkedCall {
+                parking_lot: st.book.lot(i).key.name.clone(),
+                ..Arc::unwrap_or_clone(c)
+            });
             if self.scope.is_dirty(&c) {
                 // A live event changed it while the list was collected: the live
                 // event's version stands.
