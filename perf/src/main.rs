@@ -71,6 +71,16 @@ fn main() {
     let peer = best(runs, || time(|| peer_asterisk_rs_ami(&corpus)));
     let amiws = best(runs, || time(|| amiws_ours(&frames)));
 
+    // Reading the events alone (what every apply starts with), to show where time goes.
+    let parse_events = churn(10_000, 20_000);
+    let parse = best(3, || {
+        time(|| {
+            for m in &parse_events {
+                black_box(ami_parking::ParkedCall::from_message(1, m, NOW));
+            }
+        })
+    });
+    let parse_ns = parse.as_nanos() as f64 / parse_events.len() as f64;
     let ns_100 = apply_ns_per_event(100);
     let ns_10k = apply_ns_per_event(10_000);
     let ns_100k = apply_ns_per_event(100_000);
@@ -121,6 +131,8 @@ fn main() {
         "apply_ns_per_event_10k": ns_10k.round(),
         "apply_ns_per_event_100k": ns_100k.round(),
         "apply_events_per_s_10k": (1e9 / ns_10k).round(),
+        "parse_ns_per_event": parse_ns.round(),
+        "store_ns_per_event_10k": (ns_10k - parse_ns).round(),
         "heap_bytes_per_call": heap_per_call.round(),
         "resync_10k_ms": (resync.as_secs_f64() * 1e4).round() / 10.0,
         "refresh_unchanged_10k_ms": (refresh.as_secs_f64() * 1e4).round() / 10.0,

@@ -58,6 +58,7 @@ pub fn event_json(e: &ParkingEvent, now: Timestamp) -> Value {
             v["previous"] = previous.as_ref().map(|p| call_json(p, now)).unwrap_or(Value::Null)
         }
         ParkingEvent::Resync { change, .. } => v["change"] = json!(change),
+        ParkingEvent::NearTimeout { remaining, .. } => v["remaining_secs"] = json!(remaining.as_secs()),
         _ => {}
     }
     v
@@ -74,6 +75,11 @@ pub fn connection_json(server: Option<u32>, s: &ConnectionState) -> Value {
 
 fn mmss(d: Duration) -> String {
     format!("{}:{:02}", d.as_secs() / 60, d.as_secs() % 60)
+}
+
+/// A countdown, rounded up: "0:30 left" until the last part of that second is gone.
+fn left(d: Duration) -> String {
+    mmss(d + Duration::from_millis(999))
 }
 
 /// The lots as a table.
@@ -100,7 +106,7 @@ pub fn calls_table(calls: &[ParkedCall], now: Timestamp) -> String {
         "SERVER", "LOT", "SPACE", "CALLER", "NAME", "PARKED", "LEFT", "CHANNEL"
     );
     for c in calls {
-        let left = c.timeout_remaining(now).map(mmss).unwrap_or_else(|| "-".into());
+        let left = c.timeout_remaining(now).map(left).unwrap_or_else(|| "-".into());
         let flag = if c.is_near_timeout(now) { "!" } else { " " };
         s += &format!(
             "{:<6} {:<10} {:>5} {:<14} {:<24} {:>7} {:>6}{flag}  {}\n",
@@ -134,7 +140,7 @@ pub fn event_line(e: &ParkingEvent, now: Timestamp) -> String {
         ParkingEvent::Swapped { previous, .. } => {
             format!(" (was {})", previous.as_ref().map(|p| p.caller_id_num.as_str()).unwrap_or("?"))
         }
-        ParkingEvent::NearTimeout { remaining, .. } => format!("  {} left", mmss(*remaining)),
+        ParkingEvent::NearTimeout { remaining, .. } => format!("  {} left", left(*remaining)),
         ParkingEvent::Resync { change, .. } => format!("  {change:?}"),
         _ => String::new(),
     };
