@@ -130,6 +130,26 @@ pub fn send_action(port: u16, action: &str) -> String {
     all
 }
 
+/// Sends several actions in one write over a fresh plain socket (so Asterisk starts
+/// them together) and returns the raw reply text.
+pub fn send_actions(port: u16, actions: &[String]) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to Asterisk");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut body = String::from(
+        "Action: Login\r\nActionID: l\r\nUsername: amiuser\r\nSecret: amisecret\r\nEvents: off\r\n\r\n",
+    );
+    s.write_all(body.as_bytes()).unwrap();
+    body.clear();
+    for (i, a) in actions.iter().enumerate() {
+        body += &format!("{}ActionID: x{i}\r\n\r\n", a.replace("\r\n", "\n").replace('\n', "\r\n"));
+    }
+    body += "Action: Logoff\r\n\r\n";
+    s.write_all(body.as_bytes()).unwrap();
+    let mut all = String::new();
+    let _ = s.read_to_string(&mut all);
+    all
+}
+
 /// Parks a call from `caller` in `lot` through the dialplan.
 pub fn park_dialplan(port: u16, caller: &str, lot: &str) {
     let r = send_action(

@@ -145,7 +145,10 @@ async fn dialplan_park_is_seen_live_and_lots_and_calls_are_listed() {
     let mut names: Vec<(String, u32, u32)> =
         lots.iter().map(|l| (l.name.to_string(), l.start_space, l.end_space)).collect();
     names.sort();
-    assert_eq!(names, vec![("default".into(), 701, 720), ("vip".into(), 801, 810)]);
+    assert_eq!(
+        names,
+        vec![("default".into(), 701, 720), ("load".into(), 2001, 2999), ("vip".into(), 801, 810)]
+    );
     let calls = c.get_parked_calls(None).await.unwrap();
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].unique_id, call.unique_id);
@@ -398,6 +401,7 @@ async fn two_asterisk_instances_at_once_keep_separate_state() {
         lots,
         vec![
             (1, "default".into(), 20),
+            (1, "load".into(), 999),
             (1, "vip".into(), 10),
             (2, "default".into(), 5),
             (2, "sales".into(), 3)
@@ -424,7 +428,7 @@ async fn tls_login_checks_the_certificate() {
     o.tls_ca_file = Some(ca.into());
     let c = Client::connect(o);
     c.wait_logged_in(DEADLINE).await.expect("login over TLS");
-    assert_eq!(c.get_parking_lots().await.unwrap().len(), 2);
+    assert_eq!(c.get_parking_lots().await.unwrap().len(), 3, "default, load, vip");
     c.shutdown().await;
     // Without the sandbox's CA the self-signed certificate is refused, clearly.
     let c = Client::connect(ClientOptions::new(url.parse().unwrap()));

@@ -12,11 +12,12 @@ fn at(_: usize) -> Timestamp {
 }
 
 /// (capture, messages after the banner) counted by reading the captures.
-const MESSAGE_COUNTS: [(&str, usize); 4] = [
+const MESSAGE_COUNTS: [(&str, usize); 5] = [
     ("lists-park-retrieve-timeout", 153),
     ("park-action-errors-giveup", 137),
     ("dial-then-park", 69),
     ("timed-lists-and-timeout", 65),
+    ("reuse-park-before-unpark", 134),
 ];
 
 #[test]
@@ -285,4 +286,49 @@ fn no_list_item_is_a_live_event_and_no_live_event_a_list_item() {
     assert_eq!(lens, vec![2, 2, 2, 2, 1, 1, 1, 1]);
     assert_eq!(conn.store().calls_snapshot().len(), 1);
     let _ = ResyncChange::Appeared;
+}
+
+#[test]
+fn a_park_announced_before_the_last_occupants_leave_keeps_both_calls_right() {
+    let cap = TcpCapture::load("reuse-park-before-unpark");
+    let mut cutss = vec![Vec::new(), byte_cuts(cap.rx.len())];
+    cutss.extend((1..=5u64).map(|seed| random_cuts(cap.rx.len(), seed, 400)));
+    for cuts in cutss {
+        let (conn, r) = replay_tcp(&cap, &cuts, &at);
+        let events: Vec<(&str, u32, String)> = r
+            .parking_events()
+            .iter()
+            .map(|e| (e.kind(), e.call().parking_space, e.call().caller_id_num.to_string()))
+            .collect();
+        // In the third round B (8200002) is announced in 2003 before A (8100002)
+        // leaves it: A is reported retrieved once, and B stays.
+        assert_eq!(
+            events,
+            [
+                ("parked", 2001, "8100000".to_string()),
+                ("parked", 2002, "8200000".into()),
+                ("retrieved", 2001, "8100000".into()),
+                ("parked", 2001, "8100001".into()),
+                ("retrieved", 2001, "8100001".into()),
+                ("parked", 2001, "8200001".into()),
+                ("parked", 2003, "8100002".into()),
+                ("parked", 2003, "8200002".into()),
+                ("retrieved", 2003, "8100002".into()),
+            ],
+            "cuts {}",
+            cuts.len()
+        );
+        let calls: Vec<(u32, String)> = conn
+            .store()
+            .calls_snapshot()
+            .iter()
+            .map(|c| (c.parking_space, c.caller_id_num.to_string()))
+            .collect();
+        assert_eq!(
+            calls,
+            [(2001, "8200001".to_string()), (2002, "8200000".into()), (2003, "8200002".into())]
+        );
+        let lot = conn.store().lot_snapshot(&ami_parking::LotKey::new(1, "load")).unwrap();
+        assert_eq!(lot.occupied, 3, "Asterisk's count");
+    }
 }

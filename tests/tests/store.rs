@@ -276,3 +276,39 @@ fn a_bad_amiws_frame_is_reported_and_the_connection_goes_on() {
     assert!(w.outputs.iter().any(|o| matches!(o, Output::BadFrame(_))));
     assert_eq!(w.conn.store().total_parked_calls_now(), 1);
 }
+
+#[test]
+fn a_swap_whose_new_parkee_already_left_empties_the_space() {
+    let mut w = logged_in_synced(&[("default", 701, "1.1", "5551001")]);
+    // 2.2 swapped in for 1.1 and then hung up, but the give-up arrived first.
+    w.feed(&live_event("ParkedCallGiveUp", "default", 701, "2.2", "5552002"));
+    assert_eq!(w.conn.store().calls_snapshot().len(), 1, "1.1 is still there as far as we know");
+    w.feed(&live_event("ParkedCallSwap", "default", 701, "2.2", "5552002"));
+    assert!(w.conn.store().calls_snapshot().is_empty(), "the late swap does not bring back a call that left");
+    assert_eq!(w.conn.store().lot_snapshot(&ami_parking::LotKey::new(1, "default")).unwrap().occupied, 0);
+    let kinds: Vec<&str> = w.events().iter().map(|e| e.kind()).collect();
+    assert_eq!(kinds, ["giveup"], "reported once, by the give-up");
+}
+
+#[test]
+fn a_leave_after_its_space_was_taken_reports_the_old_call_once() {
+    let mut w = logged_in_synced(&[("default", 701, "1.1", "5551001")]);
+    // Any leave kind next to the park that reuses the space.
+    for (i, leave) in ["UnParkedCall", "ParkedCallTimeOut", "ParkedCallGiveUp"].iter().enumerate() {
+        let old = if i == 0 { "1.1".to_string() } else { format!("3.{i}") };
+        let new = format!("3.{}", i + 1);
+        w.feed(&live_event("ParkedCall", "default", 701, &new, "5553000"));
+        w.feed(&live_event(leave, "default", 701, &old, "5551001"));
+        let calls = w.conn.store().calls_snapshot();
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].unique_id, new.as_str(), "{leave}: the new call stays");
+    }
+    let events = w.events();
+    let leaves: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e.kind() != "parked")
+        .map(|e| (e.kind(), e.call().unique_id.as_str()))
+        .collect();
+    assert_eq!(leaves, [("retrieved", "1.1"), ("timeout", "3.1"), ("giveup", "3.2")]);
+    assert_eq!(w.conn.store().lot_snapshot(&ami_parking::LotKey::new(1, "default")).unwrap().occupied, 1);
+}

@@ -82,7 +82,7 @@ fn lots_and_calls_print_the_documented_json() {
     wait_truth(PORT_A, |t| t.len() == 1);
     let lots = json_of(&parkwatch(&["--url", URL, "lots", "--json"]));
     let lots = lots.as_array().unwrap();
-    assert_eq!(lots.len(), 2);
+    assert_eq!(lots.len(), 3, "default, load, vip");
     assert_eq!(
         keys(&lots[0]),
         ["end_space", "name", "occupied", "server_id", "start_space", "timeout_secs", "total_spaces"]
@@ -182,7 +182,7 @@ fn watch_streams_a_snapshot_then_events_and_recovers_from_kill_9() {
     let (mut child, rx) = spawn_parkwatch(&["--url", URL, "--json", "watch"]);
     let snap = next_json(&rx, "snapshot", |v| v["type"] == "snapshot");
     assert_eq!(snap["calls"].as_array().unwrap().len(), 1);
-    assert_eq!(snap["lots"].as_array().unwrap().len(), 2);
+    assert_eq!(snap["lots"].as_array().unwrap().len(), 3);
     park_dialplan(PORT_A, "5551202", "vip");
     let parked = next_json(&rx, "parked", |v| v["type"] == "parked");
     assert_eq!(parked["call"]["caller_id_num"], "5551202");
@@ -245,6 +245,7 @@ fn several_urls_are_several_servers() {
         got,
         vec![
             (1, "default".into(), 20),
+            (1, "load".into(), 999),
             (1, "vip".into(), 10),
             (2, "default".into(), 5),
             (2, "sales".into(), 3)

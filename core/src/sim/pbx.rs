@@ -340,6 +340,37 @@ impl SimPbx {
         Ok(call)
     }
 
+    /// The call in `space` is picked up and a new call from `caller_num` takes the
+    /// space at once, announced the way Asterisk does under load: the new call's
+    /// `ParkedCall` **before** the old call's `UnParkedCall` (fixture
+    /// `reuse-park-before-unpark`). Returns (old call, new call).
+    pub fn retrieve_and_reuse(
+        &mut self,
+        now: Timestamp,
+        server: ServerId,
+        lot: &str,
+        space: u32,
+        retriever_num: &str,
+        caller_num: &str,
+    ) -> Result<(SimCall, SimCall), SimError> {
+        let timeout = {
+            let s = self.srv(server)?;
+            s.lots
+                .iter()
+                .find(|l| l.name == lot)
+                .map(|l| l.timeout_secs)
+                .ok_or_else(|| SimError::NoLot(lot.into()))?
+        };
+        let old = self.take_call(server, lot, space)?;
+        let new =
+            self.new_call(now, caller_num, &format!("Customer {caller_num}"), lot, space, Some(timeout));
+        let retriever = self.new_call(now, retriever_num, "Reception", lot, space, None);
+        self.place(now, server, new.clone());
+        self.record("retrieved", server, &old);
+        self.emit(server, wire::live_event("UnParkedCall", &old, now, Some(&retriever)));
+        Ok((old, new))
+    }
+
     /// The caller hangs up (`ParkedCallGiveUp`).
     pub fn give_up(
         &mut self,

@@ -34,6 +34,9 @@ pub enum Op {
     GiveUp { server: u32, pick: usize },
     /// Another channel takes a parkee's place.
     Swap { server: u32, pick: usize },
+    /// A call is picked up and a new one takes its space at once; the new call's
+    /// `ParkedCall` comes before the old call's `UnParkedCall` (as under load).
+    Reuse { server: u32, pick: usize },
     /// Simulated time passes (timeouts fire, keep-alives go out).
     Wait { secs: u64 },
     /// The client refreshes (all lots or one).

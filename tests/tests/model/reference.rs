@@ -70,6 +70,7 @@ fn ops(wire: Wire) -> BoxedStrategy<Op> {
         2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::Retrieve { server, pick }),
         2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::GiveUp { server, pick }),
         1 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::Swap { server, pick }),
+        2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::Reuse { server, pick }),
         3 => (0u64..40).prop_map(|secs| Op::Wait { secs }),
         2 => prop::option::of(0..2usize).prop_map(|lot| Op::Refresh { lot }),
         2 => (0..2usize).prop_map(|lot| Op::ClientPark { lot }),
@@ -155,6 +156,14 @@ impl RefState {
                         Op::GiveUp { .. } => self.pbx.give_up(self.now, server, &c.lot, c.space),
                         _ => self.pbx.swap(self.now, server, &c.lot, c.space, self.caller),
                     };
+                    self.absorb(self.visible(server));
+                }
+            }
+            Op::Reuse { server, pick: p } => {
+                if let Some(c) = pick(&self.pbx, server, p) {
+                    self.caller += 1;
+                    let num = self.caller.to_string();
+                    let _ = self.pbx.retrieve_and_reuse(self.now, server, &c.lot, c.space, "1002", &num);
                     self.absorb(self.visible(server));
                 }
             }
@@ -271,23 +280,26 @@ impl RefState {
         }
         for c in changes {
             self.expected.push((c.kind, c.server_id, c.lot.clone(), c.space, c.unique_id.clone()));
-            // Live events keep the view equal to the PBX.
+            // Live events keep the view equal to the PBX. A leave takes its own call
+            // (by unique id): a park may have taken the space before it came.
+            let key = (c.server_id, c.lot.clone(), c.space, c.unique_id.clone());
+            if c.kind != "parked" && c.kind != "swap" {
+                self.view.remove(&key);
+                self.parks.remove(&key);
+                continue;
+            }
             let here = |k: &Key| k.0 == c.server_id && k.1 == c.lot && k.2 == c.space;
             let before: Option<Key> = self.view.iter().find(|k| here(k)).cloned();
             self.view.retain(|k| !here(k));
             let park = before.and_then(|k| self.parks.remove(&k));
-            let key = (c.server_id, c.lot.clone(), c.space, c.unique_id.clone());
             match (c.kind, park) {
                 // A swap keeps the park (and its alert) for the new parkee.
                 ("swap", Some(p)) => {
                     self.parks.insert(key.clone(), p);
                 }
-                ("parked" | "swap", _) => self.park_seen(&key),
-                _ => {}
+                _ => self.park_seen(&key),
             }
-            if c.kind == "parked" || c.kind == "swap" {
-                self.view.insert(key);
-            }
+            self.view.insert(key);
         }
     }
 }

@@ -154,6 +154,13 @@ impl Harness {
                     self.pump();
                 }
             }
+            Op::Reuse { server, pick: p } => {
+                if let Some(c) = pick(&self.pbx, server, p) {
+                    let num = reference.caller.to_string();
+                    let _ = self.pbx.retrieve_and_reuse(self.now, server, &c.lot, c.space, "1002", &num);
+                    self.pump();
+                }
+            }
             Op::Wait { secs } => self.wait(secs),
             Op::Refresh { lot } => {
                 if let Ok(id) = self.conn.get_parked_calls(self.now, lot.map(|l| lot_name(1, l)), Target::All)

@@ -59,6 +59,13 @@ impl ParkingStore {
         let space = raw.parking_space;
         let i = st.book.lot_index(&raw.lot_key());
         let old = st.book.lot(i).spaces.get(&space).cloned();
+        if swapped && st.forget_departed(&raw) {
+            // The new parkee's leave came first (reported then): the space is empty.
+            if old.is_some() {
+                st.book.put(&self.inner.lots, i, space, None);
+            }
+            return None;
+        }
         match old {
             Some(old) if !swapped && old.raw.same_parking(&raw) => {
                 // A repeat of what we know (e.g. seen in a list first): keep the
@@ -129,7 +136,17 @@ impl ParkingStore {
         };
         let call = match gone {
             Some(slot) => slot.shown?,
-            None => self.slot(raw, 0).shown?,
+            None => {
+                // Left before the store saw it arrive (or before we looked): a swap
+                // that brings it in late must not keep it.
+                if !raw.unique_id.is_empty() {
+                    if st.departed.len() == DISPLACED_MAX {
+                        st.departed.pop_front();
+                    }
+                    st.departed.push_back((raw.server_id, raw.unique_id.clone()));
+                }
+                self.slot(raw, 0).shown?
+            }
         };
         Some(match kind {
             LiveKind::Retrieved => ParkingEvent::Retrieved { call, retriever: retriever.unwrap_or_default() },
@@ -140,6 +157,12 @@ impl ParkingStore {
 }
 
 impl State {
+    /// True (once) when `call` left before its swap came in.
+    fn forget_departed(&mut self, call: &ParkedCall) -> bool {
+        let at = self.departed.iter().position(|(s, u)| *s == call.server_id && *u == call.unique_id);
+        at.and_then(|at| self.departed.remove(at)).is_some()
+    }
+
     /// Remembers, in every open collection window, that a live event touched this
     /// call and its space.
     fn mark_dirty(&mut self, call: &ParkedCall) {

@@ -25,9 +25,20 @@
 //! - A leave (`UnParkedCall`, `ParkedCallTimeOut`, `ParkedCallGiveUp`) is matched to
 //!   its call by unique id. A leave for a call the store does not hold (parked before
 //!   the first snapshot) still fires its event, built from the message, and changes
-//!   nothing. Under load Asterisk may announce a space's next park before the last
-//!   occupant's leave: the park replaces the occupant, and the occupant's leave,
-//!   when it comes, fires once for the occupant and leaves the new call alone.
+//!   nothing.
+//!
+//! # Orders Asterisk may reorder, and what the store does
+//! Asterisk announces a park from the parked channel's thread and a leave from the
+//! leaving one's, so two events about one space can arrive in either order:
+//! - *A space's next park before its last occupant's leave* (seen under load, fixture
+//!   `reuse-park-before-unpark`; any leave kind: a retrieve, a timeout or a give-up
+//!   next to the park): the park replaces the occupant (one `Parked`); the occupant's
+//!   leave, when it comes, fires once for the occupant and leaves the new call alone.
+//! - *A swap's new parkee leaving before the swap arrives*: the leave fires (built
+//!   from the message); the late `ParkedCallSwap` then empties the space instead of
+//!   putting a call there that is gone, and fires nothing.
+//! - A park and a leave of the *same* call come from one channel, in order; a repeat
+//!   of a known park changes nothing.
 //! - A `ParkedCalls` answer *reconciles* the scope it covered (one server, or one lot
 //!   of it): calls it no longer lists are removed, listed calls are inserted or
 //!   updated. The first answer for a server since the store was created is the
@@ -57,7 +68,7 @@ pub use views::ParkedCallsSignalVec;
 
 use crate::error::ParkingError;
 use crate::parking::event::ParkingEvent;
-use crate::parking::model::{LotKey, ParkedCall, ParkingLot, ServerId};
+use crate::parking::model::{CompactString, LotKey, ParkedCall, ParkingLot, ServerId};
 use crate::parking::options::ParkingOptions;
 use crate::time::Timestamp;
 use book::{Book, Slot};
@@ -103,6 +114,9 @@ struct State {
     clock: Clock,
     /// Calls a park replaced before their own leave came (the reorder under load).
     displaced: VecDeque<Slot>,
+    /// Calls whose leave came for a call the store did not hold (a swap bringing one
+    /// of them in later is stale).
+    departed: VecDeque<(ServerId, CompactString)>,
     synced: HashSet<ServerId>,
     windows: BTreeMap<u64, Window>,
     next_window: u64,

@@ -1,0 +1,303 @@
+//! Load against the real Asterisk sandbox: a few hundred calls parked in the lot
+//! `load` (findslot=first), then park, retrieve, retrieve-and-park-into-the-same-space
+//! and hang-up at a steady rate for a minute, with the library watching. An
+//! independent AMI connection records every parking event Asterisk sent; the library
+//! must report each exactly once with the right call, and its store must end equal to
+//! Asterisk's `ParkedCalls`.
+//!
+//! `AMI_PARKING_LOAD_SECS` (default 60), `AMI_PARKING_LOAD_CALLS` (default 200) and
+//! `AMI_PARKING_LOAD_RATE` (operations a second, default 25) change the shape. The
+//! figures of the run are printed (`--nocapture` shows them).
+
+use ami_parking::ami_codec::{Decoded, Decoder};
+use ami_parking::{LotKey, ParkingEvent};
+use ami_parking_tests::sandbox::{self, parked_truth, PORT_A};
+use ami_parking_transport::{Client, ClientOptions};
+use futures_util::StreamExt;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+const LOT: &str = "load";
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// One parking event as (kind, space, unique id).
+type Ev = (&'static str, u32, String);
+
+/// What the independent connection saw.
+#[derive(Default)]
+struct Recorder {
+    events: Vec<Ev>,
+    /// space -> (unique id, channel), as Asterisk's events say.
+    live: BTreeMap<u32, (String, String)>,
+    /// Parks announced while the space still held another call (the reorder).
+    reorders: usize,
+    /// Channels retrieved: hung up afterwards so bridges do not pile up.
+    retrieved: Vec<String>,
+}
+
+impl Recorder {
+    fn take(&mut self, m: &ami_parking::Message) {
+        if m.get("ActionID").is_some() || !m.is("Parkinglot", LOT) {
+            return;
+        }
+        let kind = match m.get_str("Event").as_deref() {
+            Some("ParkedCall") => "parked",
+            Some("UnParkedCall") => "retrieved",
+            Some("ParkedCallGiveUp") => "giveup",
+            Some("ParkedCallTimeOut") => "timeout",
+            Some("ParkedCallSwap") => "swap",
+            _ => return,
+        };
+        let space: u32 = m.get_str("ParkingSpace").and_then(|s| s.parse().ok()).unwrap_or(0);
+        let uid = m.get_str("ParkeeUniqueid").unwrap_or_default().into_owned();
+        let chan = m.get_str("ParkeeChannel").unwrap_or_default().into_owned();
+        match kind {
+            "parked" | "swap" => {
+                if self.live.get(&space).is_some_and(|(u, _)| *u != uid) && kind == "parked" {
+                    self.reorders += 1;
+                }
+                self.live.insert(space, (uid.clone(), chan));
+            }
+            _ => {
+                if self.live.get(&space).is_some_and(|(u, _)| *u == uid) {
+                    self.live.remove(&space);
+                }
+                if kind == "retrieved" {
+                    self.retrieved.push(chan);
+                }
+            }
+        }
+        self.events.push((kind, space, uid));
+    }
+}
+
+/// A plain AMI connection: logs in, then hands every message to `on_message`.
+async fn ami(
+    events: &str,
+    on_message: impl FnMut(&ami_parking::Message) + Send + 'static,
+) -> tokio::net::tcp::OwnedWriteHalf {
+    let s = TcpStream::connect(("127.0.0.1", PORT_A)).await.expect("connect to Asterisk");
+    let (mut r, mut w) = s.into_split();
+    let login = format!("Action: Login\r\nActionID: login\r\nUsername: amiuser\r\nSecret: amisecret\r\nEvents: {events}\r\n\r\n");
+    w.write_all(login.as_bytes()).await.unwrap();
+    let mut on_message = on_message;
+    tokio::spawn(async move {
+        let mut d = Decoder::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = match r.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            let _ = d.decode(&buf[..n], |item| {
+                if let Decoded::Message(raw) = item {
+                    on_message(&raw.to_message());
+                }
+            });
+        }
+    });
+    w
+}
+
+fn originate_park(caller: u64) -> String {
+    format!("Action: Originate\r\nChannel: Local/s@hold\r\nContext: caller\r\nExten: s\r\nPriority: 1\r\nVariable: CALLERNUM={caller}\r\nVariable: LOT={LOT}\r\nAsync: true\r\n\r\n")
+}
+
+fn originate_retrieve(space: u32) -> String {
+    format!("Action: Originate\r\nChannel: Local/s@hold\r\nContext: retriever\r\nExten: s\r\nPriority: 1\r\nVariable: LOT={LOT}\r\nVariable: SPACE={space}\r\nAsync: true\r\n\r\n")
+}
+
+fn hangup(channel: &str) -> String {
+    format!("Action: Hangup\r\nChannel: {channel}\r\n\r\n")
+}
+
+/// Waits until `done` holds, re-checking whenever `changed` fires (or every half
+/// second), for at most `deadline`.
+async fn wait_until(changed: &Notify, deadline: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while !done() {
+        if start.elapsed() > deadline {
+            return false;
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(500), changed.notified()).await;
+    }
+    true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_load_every_event_is_reported_once_with_the_right_call() {
+    let Some(()) = sandbox::require("a") else { return };
+    let secs = env_num("AMI_PARKING_LOAD_SECS", 60);
+    let calls = env_num("AMI_PARKING_LOAD_CALLS", 200);
+    let rate = env_num("AMI_PARKING_LOAD_RATE", 25).max(1);
+    sandbox::cli("a", "channel request hangup all");
+    sandbox::wait_truth(PORT_A, |t| t.is_empty());
+
+    let changed = Arc::new(Notify::new());
+    let rec = Arc::new(Mutex::new(Recorder::default()));
+    let (r, n) = (rec.clone(), changed.clone());
+    let _watch = ami("call", move |m| {
+        r.lock().unwrap().take(m);
+        n.notify_waiters();
+    })
+    .await;
+    let mut act = ami("off", |_| {}).await;
+
+    let mut o = ClientOptions::new(format!("tcp://amiuser:amisecret@127.0.0.1:{PORT_A}").parse().unwrap());
+    o.server_id = 1;
+    let client = Client::connect(o);
+    client.wait_logged_in(Duration::from_secs(10)).await.expect("login");
+    client.get_parked_calls(None).await.expect("initial list");
+    let heard: Arc<Mutex<Vec<ParkingEvent>>> = Arc::default();
+    let (h, n) = (heard.clone(), changed.clone());
+    let mut stream = client.events();
+    tokio::spawn(async move {
+        while let Some(e) = stream.next().await {
+            h.lock().unwrap().push(e);
+            n.notify_waiters();
+        }
+    });
+
+    // A few hundred calls parked.
+    let mut caller = 8_000_000u64;
+    let mut batch = String::new();
+    for _ in 0..calls {
+        caller += 1;
+        batch += &originate_park(caller);
+    }
+    act.write_all(batch.as_bytes()).await.unwrap();
+    assert!(
+        wait_until(&changed, Duration::from_secs(120), || rec.lock().unwrap().live.len() as u64 == calls)
+            .await,
+        "Asterisk parked {} of {calls} calls",
+        rec.lock().unwrap().live.len()
+    );
+
+    // A minute of operations at a steady rate.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let (mut reuses, mut parks, mut retrieves, mut hangups) = (0u64, 0u64, 0u64, 0u64);
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(secs) {
+        tick.tick().await;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let (spaces, done): (Vec<(u32, String)>, Vec<String>) = {
+            let mut r = rec.lock().unwrap();
+            (r.live.iter().map(|(s, (_, c))| (*s, c.clone())).collect(), std::mem::take(&mut r.retrieved))
+        };
+        let mut out: String = done.iter().map(|c| hangup(c)).collect();
+        let pick = (!spaces.is_empty()).then(|| spaces[(x >> 8) as usize % spaces.len()].clone());
+        let few = (spaces.len() as u64) < calls / 2;
+        match (x % 100, pick) {
+            (_, Some((space, _))) if x % 100 < 35 && !few => {
+                // Retrieve a space and park into it at once: the reorder's recipe.
+                caller += 1;
+                out += &originate_retrieve(space);
+                out += &originate_park(caller);
+                reuses += 1;
+            }
+            (35..=59, _) | (_, None) => {
+                caller += 1;
+                out += &originate_park(caller);
+                parks += 1;
+            }
+            (60..=79, Some((space, _))) if !few => {
+                out += &originate_retrieve(space);
+                retrieves += 1;
+            }
+            (_, Some((_, chan))) if !few => {
+                out += &hangup(&chan);
+                hangups += 1;
+            }
+            _ => {
+                caller += 1;
+                out += &originate_park(caller);
+                parks += 1;
+            }
+        }
+        act.write_all(out.as_bytes()).await.unwrap();
+    }
+    let ops = reuses + parks + retrieves + hangups;
+    let elapsed = start.elapsed();
+
+    // Quiet: Asterisk's truth, the recorder and the library agree.
+    let lib_key = LotKey::new(1, LOT);
+    let settled = wait_until(&changed, Duration::from_secs(60), || {
+        let r = rec.lock().unwrap();
+        let h = heard.lock().unwrap();
+        let lib = h.iter().filter(|e| e.kind() != "near_timeout" && *e.call().parking_lot == *LOT).count();
+        lib == r.events.len() && client.store().lot_calls_snapshot(&lib_key).len() == r.live.len()
+    })
+    .await;
+    let truth: Vec<(u32, String)> =
+        parked_truth(PORT_A).into_iter().filter(|(l, _, _)| l == LOT).map(|(_, s, u)| (s, u)).collect();
+    let store: Vec<(u32, String)> = client
+        .store()
+        .lot_calls_snapshot(&lib_key)
+        .iter()
+        .map(|c| (c.parking_space, c.unique_id.to_string()))
+        .collect();
+
+    let (mut sent, reorders) = {
+        let r = rec.lock().unwrap();
+        (r.events.clone(), r.reorders)
+    };
+    let mut got: Vec<Ev> = heard
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| *e.call().parking_lot == *LOT && e.kind() != "near_timeout")
+        .map(|e| (e.kind(), e.call().parking_space, e.call().unique_id.to_string()))
+        .collect();
+    let resyncs = got.iter().filter(|e| e.0 == "resync").count();
+    let total = sent.len();
+    sent.sort();
+    got.sort();
+    let mismatches = {
+        let (mut i, mut j, mut m) = (0, 0, 0);
+        while i < sent.len() || j < got.len() {
+            match (sent.get(i), got.get(j)) {
+                (Some(a), Some(b)) if a == b => {
+                    i += 1;
+                    j += 1;
+                }
+                (Some(a), Some(b)) if a < b => {
+                    m += 1;
+                    i += 1;
+                }
+                (Some(_), None) => {
+                    m += 1;
+                    i += 1;
+                }
+                _ => {
+                    m += 1;
+                    j += 1;
+                }
+            }
+        }
+        m
+    };
+    println!(
+        "load: {calls} calls parked first; {ops} operations in {:.1} s ({:.1}/s: {reuses} retrieve+park into the same space, {parks} parks, {retrieves} retrieves, {hangups} hang-ups); {total} parking events from Asterisk, {reorders} parks announced before the space's last leave; {} reported by the library; {mismatches} mismatches; {resyncs} resyncs; {} calls at the end",
+        elapsed.as_secs_f64(),
+        ops as f64 / elapsed.as_secs_f64(),
+        got.len(),
+        truth.len()
+    );
+    client.shutdown().await;
+    sandbox::cli("a", "channel request hangup all");
+    assert!(settled, "the library did not catch up with Asterisk within a minute");
+    assert!(ops as f64 / elapsed.as_secs_f64() >= 20.0 || rate < 20, "the rate held");
+    assert_eq!(mismatches, 0, "every event reported exactly once with the right call");
+    assert_eq!(resyncs, 0);
+    assert_eq!(store, truth, "the store ends equal to Asterisk's ParkedCalls");
+}
