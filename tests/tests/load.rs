@@ -40,6 +40,8 @@ struct Recorder {
     reorders: usize,
     /// Channels retrieved: hung up afterwards so bridges do not pile up.
     retrieved: Vec<String>,
+    /// Each parked call's channel, by unique id.
+    channels: BTreeMap<String, String>,
 }
 
 impl Recorder {
@@ -60,6 +62,7 @@ impl Recorder {
         let chan = m.get_str("ParkeeChannel").unwrap_or_default().into_owned();
         match kind {
             "parked" | "swap" => {
+                self.channels.insert(uid.clone(), chan.clone());
                 if self.live.get(&space).is_some_and(|(u, _)| *u != uid) && kind == "parked" {
                     self.reorders += 1;
                 }
@@ -229,75 +232,110 @@ async fn under_load_every_event_is_reported_once_with_the_right_call() {
     let ops = reuses + parks + retrieves + hangups;
     let elapsed = start.elapsed();
 
-    // Quiet: Asterisk's truth, the recorder and the library agree.
+    // Quiet: the recorder and the library agree (both have every event, the same).
     let lib_key = LotKey::new(1, LOT);
+    let compare = || -> (usize, usize, usize, usize) {
+        let (mut sent, live) = {
+            let r = rec.lock().unwrap();
+            (r.events.clone(), r.live.len())
+        };
+        let mut got: Vec<Ev> = heard
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| *e.call().parking_lot == *LOT && e.kind() != "near_timeout")
+            .map(|e| (e.kind(), e.call().parking_space, e.call().unique_id.to_string()))
+            .collect();
+        sent.sort();
+        got.sort();
+        (differences(&sent, &got), sent.len(), got.len(), live)
+    };
     let settled = wait_until(&changed, Duration::from_secs(60), || {
-        let r = rec.lock().unwrap();
-        let h = heard.lock().unwrap();
-        let lib = h.iter().filter(|e| e.kind() != "near_timeout" && *e.call().parking_lot == *LOT).count();
-        lib == r.events.len() && client.store().lot_calls_snapshot(&lib_key).len() == r.live.len()
+        let (diff, _, _, live) = compare();
+        diff == 0 && client.store().lot_calls_snapshot(&lib_key).len() == live
     })
     .await;
-    let truth: Vec<(u32, String)> =
-        parked_truth(PORT_A).into_iter().filter(|(l, _, _)| l == LOT).map(|(_, s, u)| (s, u)).collect();
+    let (mismatches, total, reported, _) = compare();
+    let (reorders, resyncs) = {
+        let h = heard.lock().unwrap();
+        (rec.lock().unwrap().reorders, h.iter().filter(|e| e.kind() == "resync").count())
+    };
     let store: Vec<(u32, String)> = client
         .store()
         .lot_calls_snapshot(&lib_key)
         .iter()
         .map(|c| (c.parking_space, c.unique_id.to_string()))
         .collect();
-
-    let (mut sent, reorders) = {
-        let r = rec.lock().unwrap();
-        (r.events.clone(), r.reorders)
-    };
-    let mut got: Vec<Ev> = heard
-        .lock()
-        .unwrap()
+    let truth: Vec<(u32, String)> =
+        parked_truth(PORT_A).into_iter().filter(|(l, _, _)| l == LOT).map(|(_, s, u)| (s, u)).collect();
+    // Asterisk's list sometimes keeps a call it announced as retrieved (seen at the end
+    // of a run: UnParkedCall, the channel left the parking bridge for the retriever's,
+    // yet ParkedCalls lists it for minutes). Such an entry is stale when its channel is
+    // not in the lot's parking bridge: told apart here, and printed.
+    let in_bridge = parking_bridge_channels(LOT);
+    let channel_of = |uid: &str| rec.lock().unwrap().channels.get(uid).cloned();
+    let stale: Vec<(u32, String)> = truth
         .iter()
-        .filter(|e| *e.call().parking_lot == *LOT && e.kind() != "near_timeout")
-        .map(|e| (e.kind(), e.call().parking_space, e.call().unique_id.to_string()))
+        .filter(|c| !store.contains(c))
+        .filter(|(_, uid)| channel_of(uid).is_some_and(|ch| !in_bridge.contains(&ch)))
+        .cloned()
         .collect();
-    let resyncs = got.iter().filter(|e| e.0 == "resync").count();
-    let total = sent.len();
-    sent.sort();
-    got.sort();
-    let mismatches = {
-        let (mut i, mut j, mut m) = (0, 0, 0);
-        while i < sent.len() || j < got.len() {
-            match (sent.get(i), got.get(j)) {
-                (Some(a), Some(b)) if a == b => {
-                    i += 1;
-                    j += 1;
-                }
-                (Some(a), Some(b)) if a < b => {
-                    m += 1;
-                    i += 1;
-                }
-                (Some(_), None) => {
-                    m += 1;
-                    i += 1;
-                }
-                _ => {
-                    m += 1;
-                    j += 1;
-                }
-            }
-        }
-        m
-    };
+    let truth_now: Vec<(u32, String)> = truth.iter().filter(|c| !stale.contains(c)).cloned().collect();
     println!(
-        "load: {calls} calls parked first; {ops} operations in {:.1} s ({:.1}/s: {reuses} retrieve+park into the same space, {parks} parks, {retrieves} retrieves, {hangups} hang-ups); {total} parking events from Asterisk, {reorders} parks announced before the space's last leave; {} reported by the library; {mismatches} mismatches; {resyncs} resyncs; {} calls at the end",
+        "load: {calls} calls parked first; {ops} operations in {:.1} s ({:.1}/s: {reuses} retrieve+park into the same space, {parks} parks, {retrieves} retrieves, {hangups} hang-ups); {total} parking events from Asterisk, {reorders} parks announced before the space's last leave; {reported} reported by the library; {mismatches} mismatches; {resyncs} resyncs; {} calls at the end; {} entries of Asterisk's list stale (announced retrieved, not in the parking bridge): {stale:?}",
         elapsed.as_secs_f64(),
         ops as f64 / elapsed.as_secs_f64(),
-        got.len(),
-        truth.len()
+        store.len(),
+        stale.len()
     );
     client.shutdown().await;
-    sandbox::cli("a", "channel request hangup all");
+    if std::env::var("AMI_PARKING_LOAD_KEEP").is_err() {
+        sandbox::cli("a", "channel request hangup all");
+    }
     assert!(settled, "the library did not catch up with Asterisk within a minute");
     assert!(ops as f64 / elapsed.as_secs_f64() >= 20.0 || rate < 20, "the rate held");
     assert_eq!(mismatches, 0, "every event reported exactly once with the right call");
     assert_eq!(resyncs, 0);
-    assert_eq!(store, truth, "the store ends equal to Asterisk's ParkedCalls");
+    assert_eq!(store, truth_now, "the store ends equal to Asterisk's ParkedCalls");
+}
+
+/// How many entries two sorted lists do not share.
+fn differences(a: &[Ev], b: &[Ev]) -> usize {
+    let (mut i, mut j, mut m) = (0, 0, 0);
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) if x < y => {
+                m += 1;
+                i += 1;
+            }
+            (Some(_), None) => {
+                m += 1;
+                i += 1;
+            }
+            _ => {
+                m += 1;
+                j += 1;
+            }
+        }
+    }
+    m
+}
+
+/// The channels in lot `lot`'s parking bridge now (Asterisk's CLI).
+fn parking_bridge_channels(lot: &str) -> Vec<String> {
+    let all = sandbox::cli("a", "bridge show all");
+    let Some(id) = all.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() > 3 && f[1] == lot && f[3] == "parking").then(|| f[0].to_string())
+    }) else {
+        return Vec::new();
+    };
+    sandbox::cli("a", &format!("bridge show {id}"))
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Channel: ").map(|c| c.trim().to_string()))
+        .collect()
 }
