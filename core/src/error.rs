@@ -61,6 +61,28 @@ pub enum ParkingError {
         /// The server.
         server_id: Option<ServerId>,
     },
+    /// The lot has no free space (told from the store's count of the lot, before or
+    /// after Asterisk's `Park action failed`).
+    #[error("lot {lot} is full: all {spaces} of its spaces are taken{}", on_server(Some(*server_id)))]
+    LotFull {
+        /// The lot.
+        lot: String,
+        /// How many spaces it has.
+        spaces: u32,
+        /// The server.
+        server_id: ServerId,
+    },
+    /// The lot does not exist on the server (told from the server's `Parkinglots`,
+    /// before or after Asterisk's `Park action failed`).
+    #[error("there is no parking lot {lot}{}; its lots are: {}", on_server(Some(*server_id)), known.join(", "))]
+    UnknownLot {
+        /// The lot asked for.
+        lot: String,
+        /// The server.
+        server_id: ServerId,
+        /// The lots the server has.
+        known: Vec<String>,
+    },
     /// The action could not be encoded (header injection, too long, too many lines).
     #[error("the action cannot be sent: {0}")]
     Encode(#[from] EncodeError),

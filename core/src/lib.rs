@@ -48,8 +48,8 @@ mod time;
 pub mod wire;
 
 pub use connection::{
-    pick_server, AuthMethod, Connection, ConnectionConfig, Mode, Output, Reply, Request, RequestId, Secret,
-    Target,
+    pick_server, AuthMethod, Connection, ConnectionConfig, Mode, Output, Park, ParkTimeout, Reply, Request,
+    RequestId, Secret, Target,
 };
 pub use error::{ConnectionError, ParkingError};
 pub use parking::model;

@@ -119,8 +119,15 @@ pub fn request_for(action: &Message) -> Request {
         "parkedcalls" => Request::ParkedCalls { lot: get("ParkingLot") },
         "park" => Request::Park {
             channel: get("Channel").unwrap_or_default(),
-            lot: get("Parkinglot"),
-            timeout: get("Timeout").and_then(|t| t.parse().ok()).map(Duration::from_millis),
+            park: ami_parking::Park {
+                lot: get("Parkinglot"),
+                space: get("ParkingSpace").and_then(|s| s.parse().ok()),
+                timeout: match get("Timeout").and_then(|t| t.parse::<u64>().ok()) {
+                    None => ami_parking::ParkTimeout::Lot,
+                    Some(0) => ami_parking::ParkTimeout::Never,
+                    Some(ms) => ami_parking::ParkTimeout::After(Duration::from_millis(ms)),
+                },
+            },
         },
         "originate" if action.is("Application", "ParkedCall") => {
             let data = get("Data").unwrap_or_default();

@@ -6,11 +6,11 @@
 use ami_parking::futures_signals::signal::SignalExt;
 use ami_parking::futures_signals::signal_vec::SignalVecExt;
 use ami_parking::{
-    Action, ConnectionState, EventStream, LotKey, ParkedCall, ParkingEvent, ParkingOptions, ParkingStore,
-    Reply, Request, Target,
+    Action, ConnectionState, EventStream, LotKey, Park, ParkedCall, ParkingError, ParkingEvent,
+    ParkingOptions, ParkingStore, Reply, Request, Target,
 };
 use ami_parking_tests::sandbox::{self, parked_truth, PORT_A, PORT_B};
-use ami_parking_transport::{Backoff, Client, ClientOptions};
+use ami_parking_transport::{Backoff, Client, ClientError, ClientOptions};
 use futures_util::StreamExt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -199,7 +199,7 @@ async fn park_call_on_a_bridged_call_returns_the_space_asterisk_used() {
         }
         assert!(start.elapsed() < DEADLINE, "the bridged call did not come up");
     };
-    let space = c.park_call(&agent, None, Some(Duration::from_secs(60))).await.expect("park");
+    let space = c.park_call(&agent, Park::default().timeout(Duration::from_secs(60))).await.expect("park");
     let truth = parked_truth(PORT_A);
     let stored = c.store().get_parked_call(1, "default", space).expect("parked call in the store");
     assert_eq!(stored.channel, agent);
@@ -212,7 +212,7 @@ async fn park_call_on_a_bridged_call_returns_the_space_asterisk_used() {
     let remaining = stored.timeout_remaining(ami_parking_transport::now()).unwrap();
     assert!(remaining > Duration::from_secs(50), "{remaining:?}");
     // Errors come back with Asterisk's own message.
-    let err = c.park_call("Local/nonexistent-1;1", None, None).await.unwrap_err();
+    let err = c.park_call("Local/nonexistent-1;1", Park::default()).await.unwrap_err();
     assert!(err.to_string().contains("Channel does not exist: Local/nonexistent-1;1"), "{err}");
     c.shutdown().await;
     clean(PORT_A).await;
@@ -544,6 +544,116 @@ async fn a_retrieve_to_a_phone_that_answers_after_12_s_succeeds() {
     assert!(waited >= Duration::from_secs(12), "the phone rang 12 s first, not {waited:?}");
     assert!(r.channel.starts_with("Local/s@slowanswer"), "{r:?}");
     assert!(c.store().get_parked_call_by_space(call.parking_space, None).is_none());
+    c.shutdown().await;
+    clean(PORT_A).await;
+}
+
+/// Brings up a bridged call (`bridgeme`: the caller dials an agent) and returns the
+/// agent's leg, a channel the `Park` action can park.
+async fn bridged_agent(c: &Client, caller: &str) -> String {
+    let before = agent_legs(c).await;
+    let a = Action::new("Originate")
+        .header("Channel", "Local/s@hold")
+        .header("Context", "bridgeme")
+        .header("Exten", "s")
+        .header("Priority", "1")
+        .header("Variable", format!("CALLERNUM={caller}"))
+        .header("Async", "true");
+    c.request(Request::Action(a), Target::All).await.unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(ch) = agent_legs(c).await.into_iter().find(|ch| !before.contains(ch)) {
+            return ch;
+        }
+        assert!(start.elapsed() < DEADLINE, "the bridged call did not come up");
+    }
+}
+
+/// The bridged agent legs (`Local/s@agent-...;1` in a bridge) Asterisk has now.
+async fn agent_legs(c: &Client) -> Vec<String> {
+    let req = Request::List {
+        action: Action::new("CoreShowChannels"),
+        complete_event: Some("CoreShowChannelsComplete".into()),
+    };
+    let Ok(Reply::List(items)) = c.request(req, Target::All).await else { return Vec::new() };
+    items
+        .iter()
+        .filter(|m| m.get_str("BridgeId").is_some_and(|b| !b.is_empty()))
+        .filter_map(|m| m.get_str("Channel").map(|c| c.into_owned()))
+        .filter(|ch| ch.starts_with("Local/s@agent-") && ch.ends_with(";1"))
+        .collect()
+}
+
+#[tokio::test]
+async fn park_takes_a_preferred_space_no_timeout_and_tells_a_full_lot_from_an_unknown_one() {
+    let _g = LOCK.lock().await;
+    let Some(()) = sandbox::require("a") else { return };
+    clean(PORT_A).await;
+    let c = client(PORT_A, 1).await;
+    c.get_parking_lots().await.unwrap();
+    let mut events = c.events();
+    // A preferred space: used when free...
+    let first = bridged_agent(&c, "5553101").await;
+    assert_eq!(c.park_call(&first, Park::default().space(715)).await.expect("park at 715"), 715);
+    // ...and when taken, Asterisk gives the next free one after it.
+    let second = bridged_agent(&c, "5553102").await;
+    assert_eq!(c.park_call(&second, Park::default().space(715)).await.expect("park near 715"), 716);
+    // No timeout: the live park says 0, the list near 2^64; the store says none.
+    let third = bridged_agent(&c, "5553103").await;
+    let space = c.park_call(&third, Park::default().no_timeout()).await.expect("park for good");
+    let stored = c.store().get_parked_call(1, "default", space).unwrap();
+    assert_eq!((stored.timeout, stored.deadline), (None, None), "live: no timeout");
+    let listed = c.get_parked_calls(Some("default")).await.unwrap();
+    let item = listed.iter().find(|x| x.parking_space == space).unwrap();
+    assert_eq!(item.deadline, None, "listed: no timeout");
+    let truth = parked_truth(PORT_A);
+    assert!(truth.iter().any(|(l, s, _)| l == "default" && *s == space), "{truth:?}");
+    // A full lot (vip: 801-810) and an unknown one: Asterisk answers both with the
+    // same "Park action failed"; the library says which.
+    let fourth = bridged_agent(&c, "5553104").await;
+    for i in 0..10 {
+        park_dialplan(&c, &format!("55532{i:02}"), "vip").await;
+    }
+    let vip = LotKey::new(1, "vip");
+    let mut lot = c.store().lot_signal(vip.clone()).to_stream();
+    tokio::time::timeout(DEADLINE, async {
+        while let Some(l) = lot.next().await {
+            if l.is_some_and(|l| l.occupied == 10) {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("vip filled");
+    let asterisk = Action::new("Park").header("Channel", &fourth).header("Parkinglot", "vip");
+    match c.request(Request::Action(asterisk), Target::All).await {
+        Err(e) => assert!(e.to_string().contains("Park action failed"), "{e}"),
+        Ok(r) => panic!("a full lot took a call: {r:?}"),
+    }
+    match c.park_call(&fourth, Park::default().lot("vip")).await {
+        Err(ClientError::Parking(ParkingError::LotFull { lot, spaces, server_id })) => {
+            assert_eq!((lot.as_str(), spaces, server_id), ("vip", 10, 1))
+        }
+        r => panic!("{r:?}"),
+    }
+    match c.park_call(&fourth, Park::default().lot("nosuch")).await {
+        Err(ClientError::Parking(e @ ParkingError::UnknownLot { .. })) => {
+            assert_eq!(
+                e.to_string(),
+                "there is no parking lot nosuch on server 1; its lots are: default, load, vip"
+            )
+        }
+        r => panic!("{r:?}"),
+    }
+    // The call parked for good never came near a timeout.
+    let mut heard = Vec::new();
+    while let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(200), events.next()).await {
+        heard.push(e);
+    }
+    assert!(
+        !heard.iter().any(|e| e.kind() == "near_timeout" && e.call().parking_space == space),
+        "no near-timeout for a call without timeout"
+    );
     c.shutdown().await;
     clean(PORT_A).await;
 }

@@ -166,7 +166,7 @@ fn a_message_past_the_cap_fails_the_connection_with_a_typed_error() {
 #[test]
 fn header_injection_is_refused_before_anything_is_sent() {
     let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
-    let r = w.conn.park_call(w.now, "PJSIP/1\r\nAction: Hangup", None, None, Target::All);
+    let r = w.conn.park_call(w.now, "PJSIP/1\r\nAction: Hangup", ami_parking::Park::default(), Target::All);
     assert!(matches!(r, Err(ami_parking::ParkingError::Encode(_))));
     assert!(w.sent().is_empty());
 }

@@ -3,7 +3,8 @@
 //! exactly as in the captures (field names, order, Privilege, ActionID placement).
 
 use ami_parking::{
-    ConnectionState, LotKey, Output, ParkingError, ParkingEvent, ParkingOptions, Reply, ResyncChange, Target,
+    ConnectionState, LotKey, Output, Park, ParkingError, ParkingEvent, ParkingOptions, Reply, ResyncChange,
+    Target,
 };
 use ami_parking_tests::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,7 +39,10 @@ fn pitfall_02_park_call_returns_the_assigned_space_and_sends_milliseconds() {
         let mut w = Wire::ami(ParkingOptions::default());
         answer_initial(&mut w, &LOTS, &[]);
         let chan = "Local/s@agent-00000007;1";
-        let id = w.conn.park_call(w.now, chan, None, Some(Duration::from_secs(120)), Target::All).unwrap();
+        let id = w
+            .conn
+            .park_call(w.now, chan, Park::default().timeout(Duration::from_secs(120)), Target::All)
+            .unwrap();
         let park = w.sent().pop().unwrap();
         assert_eq!(park.get_str("Timeout").as_deref(), Some("120000"), "milliseconds, not seconds");
         assert_eq!(park.get_str("Channel").as_deref(), Some(chan));
@@ -69,7 +73,7 @@ fn pitfall_02_park_call_returns_the_assigned_space_and_sends_milliseconds() {
 fn pitfall_02b_park_without_event_fails_clearly_at_its_deadline() {
     let mut w = Wire::ami(ParkingOptions::default());
     answer_initial(&mut w, &LOTS, &[]);
-    let id = w.conn.park_call(w.now, "PJSIP/1-1", None, None, Target::All).unwrap();
+    let id = w.conn.park_call(w.now, "PJSIP/1-1", Park::default(), Target::All).unwrap();
     let park = w.sent().pop().unwrap();
     w.feed(&format!("Response: Success\r\nActionID: {}\r\nMessage: Park successful\n\r\n\r\n", aid(&park)));
     w.advance(Duration::from_secs(11));
@@ -261,7 +265,7 @@ fn pitfall_11_servers_behind_amiws_do_not_overwrite_each_other() {
     let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
     // No server heard from yet: an action that needs one cannot guess.
     assert!(matches!(
-        w.conn.park_call(w.now, "PJSIP/1-1", None, None, Target::All),
+        w.conn.park_call(w.now, "PJSIP/1-1", Park::default(), Target::All),
         Err(ParkingError::NoServerYet { .. })
     ));
     let id = w.conn.get_parking_lots(w.now, Target::Server(2)).unwrap();
@@ -280,7 +284,7 @@ fn pitfall_11_servers_behind_amiws_do_not_overwrite_each_other() {
     assert_eq!(lot(1, "default").occupied, 1);
     // With two servers known, a park must name one.
     assert!(matches!(
-        w.conn.park_call(w.now, "PJSIP/1-1", None, None, Target::All),
+        w.conn.park_call(w.now, "PJSIP/1-1", Park::default(), Target::All),
         Err(ParkingError::AmbiguousServer { .. })
     ));
 }
@@ -289,7 +293,7 @@ fn pitfall_11_servers_behind_amiws_do_not_overwrite_each_other() {
 fn pitfall_12_pending_actions_fail_when_the_connection_drops() {
     let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
     let a = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
-    let b = w.conn.park_call(w.now, "PJSIP/1-1", None, None, Target::All).unwrap();
+    let b = w.conn.park_call(w.now, "PJSIP/1-1", Park::default(), Target::All).unwrap();
     w.conn.handle_disconnected(w.now);
     while let Some(o) = w.conn.poll_output() {
         w.outputs.push(o);

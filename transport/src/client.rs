@@ -3,7 +3,7 @@
 use crate::endpoint::Endpoint;
 use ami_parking::futures_signals::signal::{Mutable, Signal};
 use ami_parking::{
-    AuthMethod, Connection, ConnectionConfig, ConnectionState, EventStream, ParkedCall, ParkingError,
+    AuthMethod, Connection, ConnectionConfig, ConnectionState, EventStream, Park, ParkedCall, ParkingError,
     ParkingLot, ParkingStore, Reply, Request, Retriever, Secret, ServerId, Target, Timestamp,
 };
 use futures_util::StreamExt;
@@ -164,7 +164,7 @@ pub(crate) enum Command {
 /// use ami_parking_transport::{Client, ClientOptions};
 /// let client = Client::connect(ClientOptions::new("tcp://amiuser:amisecret@127.0.0.1:5038".parse()?));
 /// client.wait_logged_in(std::time::Duration::from_secs(5)).await?;
-/// let space = client.park_call("PJSIP/1001-00000001", None, None).await?;
+/// let space = client.park_call("PJSIP/1001-00000001", ami_parking::Park::default()).await?;
 /// println!("parked at {space}");
 /// client.shutdown().await;
 /// # Ok(()) }
@@ -313,25 +313,22 @@ impl Client {
         self.get_parked_calls(Some(lot)).await
     }
 
-    /// Parks `channel`; returns the space Asterisk assigned.
-    pub async fn park_call(
-        &self,
-        channel: &str,
-        lot: Option<&str>,
-        timeout: Option<Duration>,
-    ) -> Result<u32, ClientError> {
-        self.park_call_on(channel, lot, timeout, Target::All).await.map(|(_, _, space)| space)
+    /// Parks `channel` where `park` says (lot, preferred space, timeout); returns the
+    /// space Asterisk assigned. A full or unknown lot is
+    /// [`ParkingError::LotFull`](ami_parking::ParkingError::LotFull) /
+    /// [`ParkingError::UnknownLot`](ami_parking::ParkingError::UnknownLot).
+    pub async fn park_call(&self, channel: &str, park: Park) -> Result<u32, ClientError> {
+        self.park_call_on(channel, park, Target::All).await.map(|(_, _, space)| space)
     }
 
     /// Parks `channel` on `target`; returns (server, lot, space).
     pub async fn park_call_on(
         &self,
         channel: &str,
-        lot: Option<&str>,
-        timeout: Option<Duration>,
+        park: Park,
         target: Target,
     ) -> Result<(ServerId, String, u32), ClientError> {
-        let req = Request::Park { channel: channel.into(), lot: lot.map(Into::into), timeout };
+        let req = Request::Park { channel: channel.into(), park };
         match self.request(req, target).await? {
             Reply::Parked { server_id, lot, space, .. } => Ok((server_id, lot, space)),
             r => Err(ClientError::Unexpected(format!("{r:?}"))),

@@ -6,7 +6,8 @@
 mod render;
 
 use ami_parking::{
-    pick_server, ConnectionState, ParkingError, ParkingOptions, ParkingStore, Request, ServerId, Target,
+    pick_server, ConnectionState, Park, ParkTimeout, ParkingError, ParkingOptions, ParkingStore, Request,
+    ServerId, Target,
 };
 use ami_parking_transport::{Client, ClientOptions, Endpoint};
 use clap::{Parser, Subcommand};
@@ -75,9 +76,12 @@ enum Cmd {
         /// The lot (default: `default`).
         #[arg(long)]
         lot: Option<String>,
-        /// Parking time in seconds for this call.
+        /// A preferred space: used when free, else Asterisk takes the next free one.
         #[arg(long)]
-        timeout: Option<u64>,
+        space: Option<u32>,
+        /// Parking time for this call: seconds, or `never` (default: the lot's).
+        #[arg(long, value_parser = parse_timeout)]
+        timeout: Option<ParkTimeout>,
     },
     /// Retrieve the call in SPACE to the channel --to.
     Retrieve {
@@ -161,7 +165,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::Lots => lots(&cli, &clients).await,
         Cmd::Calls { lot } => calls(&cli, &clients, lot.as_deref()).await,
         Cmd::Watch { .. } => watch(&cli, &clients).await,
-        Cmd::Park { channel, lot, timeout } => park(&cli, &clients, channel, lot.as_deref(), *timeout).await,
+        Cmd::Park { channel, lot, space, timeout } => {
+            let p = Park { lot: lot.clone(), space: *space, timeout: timeout.unwrap_or_default() };
+            park(&cli, &clients, channel, p).await
+        }
         Cmd::Retrieve { space, to, lot } => retrieve(&cli, &clients, *space, to, lot.as_deref()).await,
     };
     for c in &clients {
@@ -345,13 +352,19 @@ fn candidates(cli: &Cli, clients: &[Client]) -> Vec<(Client, Target, ServerId)> 
     out
 }
 
-async fn park(
-    cli: &Cli,
-    clients: &[Client],
-    channel: &str,
-    lot: Option<&str>,
-    timeout: Option<u64>,
-) -> Result<(), Failure> {
+/// `--timeout`: seconds, or `never`.
+fn parse_timeout(s: &str) -> Result<ParkTimeout, String> {
+    match s {
+        "never" | "none" => Ok(ParkTimeout::Never),
+        n => match n.parse::<u64>() {
+            Ok(0) => Err("0 would mean no timeout to Asterisk; say `never`".into()),
+            Ok(secs) => Ok(ParkTimeout::After(Duration::from_secs(secs))),
+            Err(_) => Err(format!("`{n}` is neither a number of seconds nor `never`")),
+        },
+    }
+}
+
+async fn park(cli: &Cli, clients: &[Client], channel: &str, park: Park) -> Result<(), Failure> {
     load(clients, None).await?;
     let mut cands = candidates(cli, clients);
     if cands.is_empty() {
@@ -375,8 +388,7 @@ async fn park(
         cands = vec![one_of(&cands, &having, &format!("park {channel}"), none)?];
     }
     let (c, target, _) = &cands[0];
-    let (server_id, lot, space) =
-        c.park_call_on(channel, lot, timeout.map(Duration::from_secs), *target).await?;
+    let (server_id, lot, space) = c.park_call_on(channel, park, *target).await?;
     if cli.json {
         print_line(&json!({ "server_id": server_id, "parking_lot": lot, "parking_space": space }));
     } else {

@@ -27,7 +27,15 @@ impl Connection {
         }
         if !r.success {
             let message = r.message.unwrap_or_else(|| "(no message)".into());
-            let err = ParkingError::Asterisk { action: p.req.name(), message, server_id: server };
+            let mut err = ParkingError::Asterisk { action: p.req.name(), message, server_id: server };
+            if let Request::Park { park, .. } = &p.req {
+                // Asterisk says "Park action failed" for a full lot and an unknown one
+                // alike: the store knows which.
+                let lot = park.lot.as_deref().unwrap_or(&self.store.options().default_parking_lot);
+                if let Err(known) = self.store.check_lot(server, lot) {
+                    err = known;
+                }
+            }
             self.server_done(now, id, server, Err(err));
             return;
         }

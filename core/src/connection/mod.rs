@@ -43,7 +43,7 @@ mod target;
 mod timers;
 
 pub use config::{AuthMethod, ConnectionConfig, Mode, Secret};
-pub use request::{Output, Reply, Request, RequestId, Target};
+pub use request::{Output, Park, ParkTimeout, Reply, Request, RequestId, Target};
 pub use target::pick_server;
 
 use crate::error::{ConnectionError, ParkingError};

@@ -24,6 +24,61 @@ pub enum Target {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RequestId(pub u64);
 
+/// How long a parked call may wait before Asterisk times it out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ParkTimeout {
+    /// The lot's parking time.
+    #[default]
+    Lot,
+    /// This long (sent in milliseconds).
+    After(Duration),
+    /// Never (`Timeout: 0`): the call waits until someone takes it or it hangs up.
+    Never,
+}
+
+/// Where to park a call and for how long ([`crate::Connection::park_call`]).
+///
+/// ```
+/// use ami_parking::{Park, ParkTimeout};
+/// use std::time::Duration;
+/// let p = Park::default().lot("vip").space(805).timeout(Duration::from_secs(120));
+/// assert_eq!((p.lot.as_deref(), p.space, p.timeout), (Some("vip"), Some(805), ParkTimeout::After(Duration::from_secs(120))));
+/// assert_eq!(Park::default().no_timeout().timeout, ParkTimeout::Never);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Park {
+    /// The lot (the default lot when `None`).
+    pub lot: Option<String>,
+    /// A preferred space: used when free; when taken Asterisk gives the next free one
+    /// after it. The answer says which.
+    pub space: Option<u32>,
+    /// How long the call may wait.
+    pub timeout: ParkTimeout,
+}
+
+impl Park {
+    /// In lot `lot`.
+    pub fn lot(mut self, lot: impl Into<String>) -> Self {
+        self.lot = Some(lot.into());
+        self
+    }
+    /// Preferably in space `space`.
+    pub fn space(mut self, space: u32) -> Self {
+        self.space = Some(space);
+        self
+    }
+    /// For `t` at most.
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = ParkTimeout::After(t);
+        self
+    }
+    /// With no timeout.
+    pub fn no_timeout(mut self) -> Self {
+        self.timeout = ParkTimeout::Never;
+        self
+    }
+}
+
 /// A request to start on the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
@@ -38,10 +93,8 @@ pub enum Request {
     Park {
         /// The channel to park.
         channel: String,
-        /// The lot (the default lot when `None`).
-        lot: Option<String>,
-        /// Parking time for this call (sent in milliseconds).
-        timeout: Option<Duration>,
+        /// Where, and for how long.
+        park: Park,
     },
     /// `Originate` to `ParkedCall(lot,space)`; answered on the `UnParkedCall`.
     Retrieve {

@@ -3,7 +3,7 @@
 
 use super::login::LoginPhase;
 use super::pending::{Acc, Pending};
-use super::request::{Request, RequestId, Target};
+use super::request::{Park, ParkTimeout, Request, RequestId, Target};
 use super::timers::Timer;
 use super::{Connection, Mode};
 use crate::error::ParkingError;
@@ -69,21 +69,19 @@ impl Connection {
         self.get_parked_calls(now, Some(lot), target)
     }
 
-    /// Parks `channel`; answered with the space Asterisk assigned (from the live
-    /// `ParkedCall` for that channel). `timeout` is sent in milliseconds.
+    /// Parks `channel` where `park` says; answered with the space Asterisk assigned
+    /// (from the live `ParkedCall` for that channel). Refused at once with
+    /// [`ParkingError::LotFull`] or [`ParkingError::UnknownLot`] when the store knows
+    /// the lot is full or the server has no such lot; Asterisk's own refusal (the
+    /// same `Park action failed` for both) is told apart the same way.
     pub fn park_call(
         &mut self,
         now: Timestamp,
         channel: &str,
-        lot: Option<&str>,
-        timeout: Option<Duration>,
+        park: Park,
         target: Target,
     ) -> Result<RequestId, ParkingError> {
-        self.request(
-            now,
-            Request::Park { channel: channel.into(), lot: lot.map(Into::into), timeout },
-            target,
-        )
+        self.request(now, Request::Park { channel: channel.into(), park }, target)
     }
 
     /// Retrieves the call in `space` to `to_channel` (Originate `ParkedCall(lot,space)`);
@@ -124,6 +122,14 @@ impl Connection {
         }
         let action = self.action_for(&req)?;
         let target = self.resolve_target(&req, target)?;
+        if let Request::Park { park, .. } = &req {
+            let server = match target {
+                Target::Server(s) => s,
+                Target::All => self.cfg.server_id,
+            };
+            let lot = park.lot.as_deref().unwrap_or(&self.store.options().default_parking_lot);
+            self.store.check_lot(server, lot)?;
+        }
         let aid = action_id.unwrap_or_else(|| self.ids.next());
         let server_header = match target {
             Target::Server(s) if self.cfg.mode == Mode::Amiws => Some(s),
@@ -177,19 +183,27 @@ impl Connection {
             Request::ParkedCalls { lot } => {
                 Action::new("ParkedCalls").header_opt("ParkingLot", lot.as_deref())
             }
-            Request::Park { channel, lot, timeout } => {
-                let ms = match timeout {
-                    Some(t) if t.as_millis() > i32::MAX as u128 => {
+            Request::Park { channel, park } => {
+                let ms = match park.timeout {
+                    ParkTimeout::After(t) if t.as_millis() > i32::MAX as u128 => {
                         return Err(ParkingError::InvalidArgument(format!(
                             "park timeout {t:?} is longer than Asterisk accepts"
                         )))
                     }
-                    Some(t) => Some(t.as_millis().to_string()),
-                    None => None,
+                    ParkTimeout::After(t) if t.is_zero() => {
+                        return Err(ParkingError::InvalidArgument(
+                            "a park timeout of zero means no timeout to Asterisk; say ParkTimeout::Never"
+                                .into(),
+                        ))
+                    }
+                    ParkTimeout::After(t) => Some(t.as_millis().to_string()),
+                    ParkTimeout::Never => Some("0".to_string()),
+                    ParkTimeout::Lot => None,
                 };
                 Action::new("Park")
                     .header("Channel", channel)
-                    .header("Parkinglot", lot.as_deref().unwrap_or(default_lot))
+                    .header("Parkinglot", park.lot.as_deref().unwrap_or(default_lot))
+                    .header_opt("ParkingSpace", park.space.map(|s| s.to_string()))
                     .header_opt("Timeout", ms)
             }
             Request::Retrieve { space, to_channel, lot } => Action::new("Originate")

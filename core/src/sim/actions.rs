@@ -118,7 +118,8 @@ impl SimPbx {
         let channel = a.get_str("Channel").map(|v| v.into_owned()).unwrap_or_default();
         let lot = a.get_str("Parkinglot").map(|v| v.into_owned()).unwrap_or_else(|| "default".into());
         let timeout = a.get_str("Timeout").and_then(|t| t.parse::<u64>().ok()).map(|ms| ms / 1000);
-        match self.plan_park(server, &channel, &lot, timeout) {
+        let preferred = a.get_str("ParkingSpace").and_then(|s| s.trim().parse::<u32>().ok());
+        match self.plan_park(server, &channel, &lot, timeout, preferred) {
             Ok(None) => {
                 let msg = format!("Channel does not exist: {channel}");
                 self.reply(server, aid, &[("Response", "Error"), ("Message", &msg)])
@@ -126,7 +127,7 @@ impl SimPbx {
             Err(_) => self.reply(server, aid, &[("Response", "Error"), ("Message", "Park action failed\n")]),
             Ok(Some(_)) => {
                 self.reply(server, aid, &[("Response", "Success"), ("Message", "Park successful\n")]);
-                let _ = self.park_channel(now, server, &channel, &lot, timeout);
+                let _ = self.park_channel(now, server, &channel, &lot, timeout, preferred);
             }
         }
     }

@@ -284,8 +284,9 @@ impl SimPbx {
         s.calls.remove(&(lot.to_string(), space)).ok_or_else(|| SimError::Empty(lot.into(), space))
     }
 
-    /// The client parks `channel` (a `Park` action Asterisk accepted): the lot's
-    /// space choice, `timeout_secs` or the lot's own, and the live `ParkedCall`.
+    /// The client parks `channel` (a `Park` action Asterisk accepted): `preferred` when
+    /// free, else the lot's space choice after it; `timeout_secs` (0: none) or the
+    /// lot's own; and the live `ParkedCall`.
     /// Channels named `Local/caller-<num>...` exist (the demo's callers); any other
     /// name does not (`Ok(None)`).
     pub fn park_channel(
@@ -295,8 +296,9 @@ impl SimPbx {
         channel: &str,
         lot: &str,
         timeout_secs: Option<u64>,
+        preferred: Option<u32>,
     ) -> Result<Option<u32>, SimError> {
-        let Some((num, space, secs)) = self.plan_park(server, channel, lot, timeout_secs)? else {
+        let Some((num, space, secs)) = self.plan_park(server, channel, lot, timeout_secs, preferred)? else {
             return Ok(None);
         };
         let mut call = self.new_call(now, &num, &format!("Customer {num}"), lot, space, Some(secs));
@@ -312,6 +314,7 @@ impl SimPbx {
         channel: &str,
         lot: &str,
         timeout_secs: Option<u64>,
+        preferred: Option<u32>,
     ) -> Result<Option<(String, u32, u64)>, SimError> {
         let Some(num) =
             channel.strip_prefix("Local/caller-").map(|r| r.split(['@', ';', '-']).next().unwrap_or(""))
@@ -320,7 +323,7 @@ impl SimPbx {
         };
         let s = self.srv_ref(server).ok_or(SimError::NoServer(server))?;
         let l = s.lots.iter().find(|l| l.name == lot).ok_or_else(|| SimError::NoLot(lot.into()))?;
-        let space = Self::pick(l, &s.calls, None).ok_or_else(|| SimError::Full(lot.into()))?;
+        let space = Self::pick(l, &s.calls, preferred).ok_or_else(|| SimError::Full(lot.into()))?;
         Ok(Some((num.to_string(), space, timeout_secs.unwrap_or(l.timeout_secs))))
     }
 

@@ -47,11 +47,19 @@ fn channel_block(m: &mut Message, prefix: &str, c: &SimCall, context: &str, prio
 /// The parking tail: parker, lot, space, time left (near 2^64 without a limit) and
 /// time parked, in whole seconds at `now`.
 pub fn parking_tail(m: &mut Message, c: &SimCall, now: Timestamp) {
+    tail(m, c, now, false)
+}
+
+/// [`parking_tail`]; `live_park`: the live `ParkedCall`, whose time left is 0 for a
+/// call without timeout (measured on Asterisk 22).
+fn tail(m: &mut Message, c: &SimCall, now: Timestamp, live_park: bool) {
+    let elapsed = now.saturating_duration_since(c.parked_at).as_secs();
+    // No timeout: Asterisk's unsigned "time left" wraps (2^64 - 2, counting down).
     let remaining = match c.deadline {
         Some(d) => d.saturating_duration_since(now).as_secs(),
-        None => u64::MAX,
+        None if live_park => 0,
+        None => u64::MAX - 1 - elapsed,
     };
-    let elapsed = now.saturating_duration_since(c.parked_at).as_secs();
     m.push(b"ParkerDialString", b"Local/s@hold");
     m.push(b"Parkinglot", c.lot.as_bytes());
     m.push(b"ParkingSpace", c.space.to_string().as_bytes());
@@ -68,7 +76,7 @@ pub fn live_event(event: &str, c: &SimCall, now: Timestamp, retriever: Option<&S
     if let Some(r) = retriever {
         channel_block(&mut m, "Retriever", r, "retriever", "2");
     }
-    parking_tail(&mut m, c, now);
+    tail(&mut m, c, now, event == "ParkedCall");
     m
 }
 

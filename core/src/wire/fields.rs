@@ -86,8 +86,13 @@ impl ParkedCall {
             _ => "default".into(),
         };
         let remaining = number(pick(F_TIMEOUT, F_TIMEOUT11));
-        let elapsed = Duration::from_secs(number(pick(F_DURATION, F_DURATION11)).unwrap_or(0));
-        let remaining = remaining.filter(|&r| r < NO_TIMEOUT_THRESHOLD_SECS).map(Duration::from_secs);
+        let elapsed_secs = number(pick(F_DURATION, F_DURATION11)).unwrap_or(0);
+        let elapsed = Duration::from_secs(elapsed_secs);
+        // No timeout: near 2^64 in lists and leaves; 0 in the live park of a call parked
+        // just now (a `Park` with `Timeout: 0`).
+        let remaining = remaining
+            .filter(|&r| r < NO_TIMEOUT_THRESHOLD_SECS && !(r == 0 && elapsed_secs == 0))
+            .map(Duration::from_secs);
         Some(Self {
             parking_space: space,
             parking_lot: lot,

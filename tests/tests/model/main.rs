@@ -41,8 +41,9 @@ pub enum Op {
     Wait { secs: u64 },
     /// The client refreshes (all lots or one).
     Refresh { lot: Option<usize> },
-    /// The client parks a call with `park_call`.
-    ClientPark { lot: usize },
+    /// The client parks a call with `park_call`: in lot `lot`, preferably at the
+    /// lot's `space`-th space, without timeout when `never`.
+    ClientPark { lot: usize, space: Option<u32>, never: bool },
     /// The client retrieves with `retrieve_call`.
     ClientRetrieve { pick: usize },
     /// The link drops.

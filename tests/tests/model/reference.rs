@@ -73,7 +73,8 @@ fn ops(wire: Wire) -> BoxedStrategy<Op> {
         2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::Reuse { server, pick }),
         3 => (0u64..40).prop_map(|secs| Op::Wait { secs }),
         2 => prop::option::of(0..2usize).prop_map(|lot| Op::Refresh { lot }),
-        2 => (0..2usize).prop_map(|lot| Op::ClientPark { lot }),
+        2 => (0..2usize, prop::option::weighted(0.4, 0..10u32), prop::bool::weighted(0.2))
+            .prop_map(|(lot, space, never)| Op::ClientPark { lot, space, never }),
         2 => any::<usize>().prop_map(|pick| Op::ClientRetrieve { pick }),
         1 => Just(Op::Disconnect),
         2 => Just(Op::Reconnect),
@@ -113,6 +114,17 @@ pub fn lot_name(server: u32, lot: usize) -> &'static str {
 }
 
 /// The call `pick` chooses among `server`'s, if any.
+/// The first space of lot `lot` of `server`.
+pub fn first_space(server: u32, lot: usize) -> u32 {
+    let name = lot_name(server, lot);
+    ami_parking::sim::sandbox_lots()
+        .into_iter()
+        .chain(ami_parking::sim::sandbox_lots_b())
+        .find(|l| l.name == name)
+        .map(|l| l.start)
+        .unwrap_or(701)
+}
+
 pub fn pick(pbx: &SimPbx, server: u32, pick: usize) -> Option<SimCall> {
     let calls = pbx.calls(server);
     (!calls.is_empty()).then(|| calls[pick % calls.len()].clone())
@@ -175,11 +187,13 @@ impl RefState {
                 self.absorb(self.connected);
             }
             Op::Refresh { .. } | Op::Rechunk { .. } => {}
-            Op::ClientPark { lot } => {
+            Op::ClientPark { lot, space, never } => {
                 self.caller += 1;
                 if self.connected {
                     let chan = client_channel(self.caller);
-                    let _ = self.pbx.park_channel(self.now, 1, &chan, lot_name(1, lot), None);
+                    let preferred = space.map(|i| first_space(1, lot) + i);
+                    let timeout = never.then_some(0);
+                    let _ = self.pbx.park_channel(self.now, 1, &chan, lot_name(1, lot), timeout, preferred);
                     self.absorb(self.visible(1));
                 }
             }

@@ -2,10 +2,12 @@
 //! of a model PBX that plays Asterisk's part on the wire, in random chunks. Its
 //! results are compared with the reference after every step.
 
-use super::reference::{client_channel, lot_name, pick, start, Key, Model, RefState};
+use super::reference::{client_channel, first_space, lot_name, pick, start, Key, Model, RefState};
 use super::{ev, normalise, Ev, Op};
 use ami_parking::sim::{SimPbx, Wire};
-use ami_parking::{Connection, ConnectionConfig, LotKey, Output, Reply, Target, Timestamp};
+use ami_parking::{
+    Connection, ConnectionConfig, LotKey, Output, Park, ParkingError, Reply, Target, Timestamp,
+};
 use proptest_state_machine::StateMachineTest;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -172,7 +174,7 @@ impl Harness {
                     );
                 }
             }
-            Op::ClientPark { lot } => self.client_park(reference.caller, lot),
+            Op::ClientPark { lot, space, never } => self.client_park(reference.caller, lot, space, never),
             Op::ClientRetrieve { pick: p } => self.client_retrieve(p),
             Op::Disconnect => self.disconnect(),
             Op::Reconnect => self.connect(),
@@ -215,11 +217,23 @@ impl Harness {
         self.pump();
     }
 
-    fn client_park(&mut self, caller: u32, lot: usize) {
+    fn client_park(&mut self, caller: u32, lot: usize, space: Option<u32>, never: bool) {
         let chan = client_channel(caller);
-        let Ok(id) = self.conn.park_call(self.now, &chan, Some(lot_name(1, lot)), None, self.target()) else {
-            assert!(!self.connected, "park refused while connected");
-            return;
+        let name = lot_name(1, lot);
+        let full = self.pbx.lots(1).iter().find(|l| l.name == name).is_some_and(|l| {
+            self.pbx.calls(1).iter().filter(|c| c.lot == name).count() as u32 == l.end - l.start + 1
+        });
+        let mut park = Park::default().lot(name);
+        park.space = space.map(|i| first_space(1, lot) + i);
+        if never {
+            park = park.no_timeout();
+        }
+        let id = match self.conn.park_call(self.now, &chan, park, self.target()) {
+            Ok(id) => id,
+            Err(ParkingError::LotFull { .. }) => {
+                return assert!(full, "refused as full, yet the lot has room")
+            }
+            Err(e) => return assert!(!self.connected, "park refused while connected: {e}"),
         };
         let outs = self.pump();
         let reply = outs.iter().find_map(|o| match o {
@@ -227,12 +241,15 @@ impl Harness {
             _ => None,
         });
         match reply.expect("park answered") {
-            Ok(Reply::Parked { space, .. }) => {
+            Ok(Reply::Parked { space: got, .. }) => {
                 let parked = self.pbx.calls(1).into_iter().find(|c| c.channel == chan).expect("in the model");
-                assert_eq!(space, parked.space, "park_call answers the space Asterisk chose");
+                assert_eq!(got, parked.space, "park_call answers the space Asterisk chose");
+                let stored = self.conn.store().get_parked_call(1, name, got).expect("stored");
+                assert_eq!(stored.deadline.is_none(), never, "no timeout exactly when asked");
             }
             Ok(r) => panic!("{r:?}"),
-            Err(e) => assert!(e.to_string().contains("Park action failed"), "{e}"),
+            Err(ParkingError::LotFull { .. }) => assert!(full, "told full, yet the lot had room"),
+            Err(e) => panic!("the park failed: {e}"),
         }
     }
 

@@ -118,6 +118,8 @@ struct State {
     /// of them in later is stale).
     departed: VecDeque<(ServerId, CompactString)>,
     synced: HashSet<ServerId>,
+    /// Servers whose `Parkinglots` answer was applied: the store knows all their lots.
+    lots_synced: HashSet<ServerId>,
     windows: BTreeMap<u64, Window>,
     next_window: u64,
     listeners: Vec<(u64, Listener)>,
@@ -406,7 +408,36 @@ impl ParkingStore {
     /// Writes a `Parkinglots` answer for `server_id`; returns the lots with their
     /// live occupancy.
     pub(crate) fn apply_lots(&self, server_id: ServerId, listed: Vec<ParkingLot>) -> Vec<ParkingLot> {
-        self.lock().book.apply_lots(&self.inner.lots, server_id, listed)
+        let mut st = self.lock();
+        st.lots_synced.insert(server_id);
+        st.book.apply_lots(&self.inner.lots, server_id, listed)
+    }
+
+    /// Whether `lot` on `server_id` can take one more call, as far as the store knows:
+    /// [`ParkingError::LotFull`] when its count has reached its size,
+    /// [`ParkingError::UnknownLot`] when the server's lots are known and it is not
+    /// among them; `Ok` otherwise (also when the store cannot tell).
+    pub(crate) fn check_lot(&self, server_id: ServerId, lot: &str) -> Result<(), ParkingError> {
+        let st = self.lock();
+        match st.book.find(&LotKey::new(server_id, lot)) {
+            Some(l) if l.known && l.lot.range_known => {
+                if l.lot.total_spaces > 0 && l.lot.occupied >= l.lot.total_spaces {
+                    Err(ParkingError::LotFull { lot: lot.into(), spaces: l.lot.total_spaces, server_id })
+                } else {
+                    Ok(())
+                }
+            }
+            _ if st.lots_synced.contains(&server_id) => {
+                let known = st
+                    .book
+                    .lots()
+                    .filter(|l| l.key.server_id == server_id && l.known && l.lot.range_known)
+                    .map(|l| l.key.name.to_string())
+                    .collect();
+                Err(ParkingError::UnknownLot { lot: lot.into(), server_id, known })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// A call as the store keeps it: the threshold is the store's.

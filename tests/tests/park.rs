@@ -1,0 +1,108 @@
+//! Park options on the wire and the typed lot errors, on hand-made Asterisk 22 input
+//! (what each header does was measured on the sandbox; `tests/asterisk.rs` runs the
+//! same against it).
+
+use ami_parking::{Park, ParkingError, ParkingOptions, Reply, Target};
+use ami_parking_tests::*;
+use std::time::Duration;
+
+const LOTS: [(&str, u32, u32, u32); 2] = [("default", 701, 720, 45), ("vip", 801, 803, 5)];
+
+fn synced(calls: &[(&str, u32, &str, &str)]) -> Wire {
+    let mut w = Wire::ami(ParkingOptions::default());
+    let sent = w.sent();
+    w.feed(&parking_lots_answer(&aid(&sent[0]), &LOTS));
+    w.feed(&parked_calls_answer(&aid(&sent[1]), calls));
+    w
+}
+
+#[test]
+fn a_preferred_space_and_no_timeout_are_sent_as_asterisk_reads_them() {
+    let mut w = synced(&[]);
+    w.conn
+        .park_call(w.now, "PJSIP/1-1", Park::default().lot("vip").space(802).no_timeout(), Target::All)
+        .unwrap();
+    let park = w.sent().pop().unwrap();
+    assert!(
+        park.is("Parkinglot", "vip") && park.is("ParkingSpace", "802") && park.is("Timeout", "0"),
+        "{park:?}"
+    );
+    w.conn.park_call(w.now, "PJSIP/1-2", Park::default(), Target::All).unwrap();
+    let park = w.sent().pop().unwrap();
+    assert!(park.get("ParkingSpace").is_none() && park.get("Timeout").is_none(), "the lot's own: {park:?}");
+    assert!(matches!(
+        w.conn.park_call(w.now, "PJSIP/1-3", Park::default().timeout(Duration::ZERO), Target::All),
+        Err(ParkingError::InvalidArgument(_))
+    ));
+}
+
+#[test]
+fn a_call_parked_without_timeout_has_no_deadline_live_or_listed() {
+    let mut w = synced(&[]);
+    // The live park says 0; a list says 2^64 - 2, counting down.
+    w.feed(
+        &live_event("ParkedCall", "default", 701, "1.1", "5551001")
+            .replace("ParkingTimeout: 45", "ParkingTimeout: 0"),
+    );
+    let call = w.conn.store().get_parked_call(1, "default", 701).unwrap();
+    assert_eq!((call.timeout, call.deadline), (None, None));
+    assert!(!call.is_near_timeout(w.now + Duration::from_secs(3600)));
+    w.advance(Duration::from_secs(120));
+    assert!(!w.events().iter().any(|e| e.kind() == "near_timeout"), "never near a timeout");
+    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let list = w.sent().pop().unwrap();
+    let item = list_item(&aid(&list), "default", 701, "1.1", "5551001", 18_446_744_073_709_551_494, 120);
+    w.feed(&format!("Response: Success\r\nActionID: {0}\r\nEventList: start\r\nMessage: Parked calls will follow\r\n\r\n{item}Event: ParkedCallsComplete\r\nActionID: {0}\r\nEventList: Complete\r\nListItems: 1\r\nTotal: 1\r\n\r\n", aid(&list)));
+    match w.reply(id) {
+        Some(Ok(Reply::Calls(calls))) => assert_eq!(calls[0].deadline, None),
+        r => panic!("{r:?}"),
+    }
+    // A call about to time out is not taken for one without timeout.
+    w.feed(
+        &live_event("ParkedCallTimeOut", "vip", 801, "2.1", "5552001")
+            .replace("ParkingDuration: 0", "ParkingDuration: 5")
+            .replace("ParkingTimeout: 45", "ParkingTimeout: 0"),
+    );
+    assert_eq!(w.events().last().unwrap().kind(), "timeout");
+}
+
+#[test]
+fn a_full_lot_and_an_unknown_lot_are_refused_before_sending() {
+    let mut w = synced(&[("vip", 801, "1.1", "1"), ("vip", 802, "1.2", "2"), ("vip", 803, "1.3", "3")]);
+    match w.conn.park_call(w.now, "PJSIP/1-1", Park::default().lot("vip"), Target::All) {
+        Err(e @ ParkingError::LotFull { .. }) => {
+            assert_eq!(e.to_string(), "lot vip is full: all 3 of its spaces are taken on server 1")
+        }
+        r => panic!("{r:?}"),
+    }
+    match w.conn.park_call(w.now, "PJSIP/1-1", Park::default().lot("sales"), Target::All) {
+        Err(e @ ParkingError::UnknownLot { .. }) => {
+            assert_eq!(e.to_string(), "there is no parking lot sales on server 1; its lots are: default, vip")
+        }
+        r => panic!("{r:?}"),
+    }
+    assert!(w.sent().is_empty(), "nothing was sent");
+    // A space frees: the lot takes a call again.
+    w.feed(&live_event("ParkedCallGiveUp", "vip", 802, "1.2", "2"));
+    assert!(w.conn.park_call(w.now, "PJSIP/1-1", Park::default().lot("vip"), Target::All).is_ok());
+}
+
+#[test]
+fn asterisks_park_action_failed_is_told_apart_by_what_the_store_knows() {
+    // The lot filled while the Park was on its way.
+    let mut w = synced(&[("vip", 801, "1.1", "1"), ("vip", 802, "1.2", "2")]);
+    let id = w.conn.park_call(w.now, "PJSIP/1-1", Park::default().lot("vip"), Target::All).unwrap();
+    let park = w.sent().pop().unwrap();
+    w.feed(&live_event("ParkedCall", "vip", 803, "1.3", "3"));
+    w.feed(&format!("Response: Error\r\nActionID: {}\r\nMessage: Park action failed\r\n\r\n", aid(&park)));
+    assert!(matches!(w.reply(id), Some(Err(ParkingError::LotFull { spaces: 3, .. }))), "{:?}", w.reply(id));
+    // Without the lots listed, the store cannot tell: Asterisk's words stand.
+    let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
+    let id = w.conn.park_call(w.now, "PJSIP/1-1", Park::default().lot("vip"), Target::All).unwrap();
+    let park = w.sent().pop().unwrap();
+    w.feed(&format!("Response: Error\r\nActionID: {}\r\nMessage: Park action failed\r\n\r\n", aid(&park)));
+    match w.reply(id) {
+        Some(Err(ParkingError::Asterisk { message, .. })) => assert_eq!(message, "Park action failed"),
+        r => panic!("{r:?}"),
+    }
+}
