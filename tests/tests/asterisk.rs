@@ -657,3 +657,44 @@ async fn park_takes_a_preferred_space_no_timeout_and_tells_a_full_lot_from_an_un
     c.shutdown().await;
     clean(PORT_A).await;
 }
+
+#[tokio::test]
+async fn a_move_is_reported_once_as_a_move_and_a_hang_up_after_it_as_a_give_up() {
+    let _g = LOCK.lock().await;
+    let Some(()) = sandbox::require("a") else { return };
+    clean(PORT_A).await;
+    let c = client(PORT_A, 1).await;
+    c.get_parking_lots().await.unwrap();
+    let mut events = c.events();
+    park_dialplan(&c, "5553301", "default").await;
+    let call = next_event(&mut events, "parked", |e| parked_event_for(e, "5553301")).await.call().clone();
+    // Within its lot, to a preferred space.
+    let (lot, space) = c.move_call(call.parking_space, None, Park::default().space(715)).await.expect("move");
+    assert_eq!((lot.as_str(), space), ("default", 715));
+    let moved = next_event(&mut events, "moved", |e| e.kind() != "near_timeout").await;
+    match &moved {
+        ParkingEvent::Moved { call: to, from } => {
+            assert_eq!(
+                (from.parking_space, to.parking_space, &*to.unique_id),
+                (call.parking_space, 715, &*call.unique_id)
+            )
+        }
+        e => panic!("a move is one moved event, not {e:?}"),
+    }
+    // To another lot.
+    let (lot, space) =
+        c.move_call(715, None, Park::default().lot("vip").space(805)).await.expect("move to vip");
+    assert_eq!((lot.as_str(), space), ("vip", 805));
+    let moved = next_event(&mut events, "moved", |e| e.kind() != "near_timeout").await;
+    assert_eq!(moved.kind(), "moved");
+    let truth = parked_truth(PORT_A);
+    assert_eq!(truth, vec![("vip".to_string(), 805, call.unique_id.to_string())]);
+    // A hang-up after it is a give-up.
+    let hang = Action::new("Hangup").header("Channel", &*call.channel);
+    c.request(Request::Action(hang), Target::All).await.unwrap();
+    let gone = next_event(&mut events, "giveup", |e| e.kind() != "near_timeout").await;
+    assert_eq!((gone.kind(), gone.call().parking_space), ("giveup", 805));
+    assert!(c.store().calls_snapshot().is_empty());
+    c.shutdown().await;
+    clean(PORT_A).await;
+}

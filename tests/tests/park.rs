@@ -106,3 +106,70 @@ fn asterisks_park_action_failed_is_told_apart_by_what_the_store_knows() {
         r => panic!("{r:?}"),
     }
 }
+
+#[test]
+fn a_give_up_then_a_park_of_the_same_call_is_one_move() {
+    use std::sync::{Arc, Mutex};
+    let heard: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (m, g) = (heard.clone(), heard.clone());
+    let opts = ParkingOptions::default()
+        .on_call_moved(move |to, from| {
+            m.lock().unwrap().push(format!("moved {} -> {}", from.parking_space, to.parking_space))
+        })
+        .on_call_give_up(move |c| g.lock().unwrap().push(format!("giveup {}", c.parking_space)));
+    let mut w = Wire::ami(opts);
+    let sent = w.sent();
+    w.feed(&parking_lots_answer(&aid(&sent[0]), &LOTS));
+    w.feed(&parked_calls_answer(&aid(&sent[1]), &[("default", 701, "1.1", "5551001")]));
+    // A move as Asterisk reports it: give-up in the old place, park in the new one.
+    w.feed(&format!(
+        "{}{}",
+        live_event("ParkedCallGiveUp", "default", 701, "1.1", "5551001"),
+        live_event("ParkedCall", "vip", 802, "1.1", "5551001")
+    ));
+    let kinds: Vec<&str> = w.events().iter().map(|e| e.kind()).collect();
+    assert_eq!(kinds, ["moved"]);
+    match &w.events()[0] {
+        ami_parking::ParkingEvent::Moved { call, from } => {
+            assert_eq!(
+                (&*from.parking_lot, from.parking_space, &*call.parking_lot, call.parking_space),
+                ("default", 701, "vip", 802)
+            )
+        }
+        e => panic!("{e:?}"),
+    }
+    let store = w.conn.store();
+    assert!(store.get_parked_call(1, "default", 701).is_none());
+    assert_eq!(store.get_parked_call(1, "vip", 802).unwrap().unique_id, "1.1");
+    // A real give-up afterwards is a give-up, reported once its moment has passed.
+    w.feed(&live_event("ParkedCallGiveUp", "vip", 802, "1.1", "5551001"));
+    assert_eq!(w.events().len(), 1, "held a moment");
+    assert!(w.conn.poll_timeout().unwrap() <= w.now + Duration::from_millis(250));
+    w.advance(Duration::from_millis(250));
+    let kinds: Vec<&str> = w.events().iter().map(|e| e.kind()).collect();
+    assert_eq!(kinds, ["moved", "giveup"]);
+    assert_eq!(*heard.lock().unwrap(), ["moved 701 -> 802", "giveup 802"]);
+}
+
+#[test]
+fn move_call_parks_the_calls_channel_elsewhere_and_answers_the_new_space() {
+    let mut w = synced(&[("default", 701, "1.1", "5551001")]);
+    let id = w.conn.move_call(w.now, 701, None, Park::default().lot("vip").space(802), Target::All).unwrap();
+    let park = w.sent().pop().unwrap();
+    assert!(
+        park.is("Action", "Park")
+            && park.is("Channel", "Local/s@hold-1.1;1")
+            && park.is("Parkinglot", "vip")
+            && park.is("ParkingSpace", "802"),
+        "{park:?}"
+    );
+    w.feed(&format!("Response: Success\r\nActionID: {}\r\nMessage: Park successful\r\n\r\n", aid(&park)));
+    w.feed(&live_event("ParkedCallGiveUp", "default", 701, "1.1", "5551001"));
+    w.feed(&live_event("ParkedCall", "vip", 803, "1.1", "5551001"));
+    assert!(matches!(w.reply(id), Some(Ok(Reply::Moved { space: 803, .. }))), "{:?}", w.reply(id));
+    // Nothing parked there: refused at once.
+    assert!(matches!(
+        w.conn.move_call(w.now, 705, None, Park::default(), Target::All),
+        Err(ParkingError::SpaceEmpty { .. })
+    ));
+}

@@ -115,6 +115,7 @@ fn subscriptions_unsubscribe_on_drop_and_the_stream_sees_every_event() {
     w.feed(&live_event("ParkedCall", "default", 701, "1.1", "a"));
     drop(guard);
     w.feed(&live_event("ParkedCallGiveUp", "default", 701, "1.1", "a"));
+    w.advance(Duration::from_millis(250)); // a give-up waits a moment: is it a move?
     assert_eq!(seen.load(Ordering::SeqCst), 1, "dropped guard: no more calls");
     let got: Vec<&str> = futures_executor_lite(&mut stream, 2).iter().map(|e| e.kind()).collect();
     assert_eq!(got, vec!["parked", "giveup"]);
@@ -299,6 +300,7 @@ fn a_leave_after_its_space_was_taken_reports_the_old_call_once() {
         let new = format!("3.{}", i + 1);
         w.feed(&live_event("ParkedCall", "default", 701, &new, "5553000"));
         w.feed(&live_event(leave, "default", 701, &old, "5551001"));
+        w.advance(Duration::from_millis(250));
         let calls = w.conn.store().calls_snapshot();
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].unique_id, new.as_str(), "{leave}: the new call stays");

@@ -335,6 +335,32 @@ impl Client {
         }
     }
 
+    /// Moves the call in `space` of `lot` (the default lot when `None`) where `to`
+    /// says; returns its new (lot, space). Reported once as `moved`.
+    pub async fn move_call(
+        &self,
+        space: u32,
+        lot: Option<&str>,
+        to: Park,
+    ) -> Result<(String, u32), ClientError> {
+        self.move_call_on(space, lot, to, Target::All).await.map(|(_, lot, space)| (lot, space))
+    }
+
+    /// Moves on `target`; returns (server, new lot, new space).
+    pub async fn move_call_on(
+        &self,
+        space: u32,
+        lot: Option<&str>,
+        to: Park,
+        target: Target,
+    ) -> Result<(ServerId, String, u32), ClientError> {
+        let req = Request::Move { space, lot: lot.map(Into::into), to };
+        match self.request(req, target).await? {
+            Reply::Moved { server_id, lot, space, .. } => Ok((server_id, lot, space)),
+            r => Err(ClientError::Unexpected(format!("{r:?}"))),
+        }
+    }
+
     /// Retrieves the call in `space` to `to_channel`; returns who took it.
     pub async fn retrieve_call(
         &self,

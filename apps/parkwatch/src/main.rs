@@ -83,6 +83,20 @@ enum Cmd {
         #[arg(long, value_parser = parse_timeout)]
         timeout: Option<ParkTimeout>,
     },
+    /// Move the call in SPACE (of --lot) to --to-lot, preferably at --to-space.
+    Move {
+        /// The call's space now, e.g. 701.
+        space: u32,
+        /// Its lot now (default: `default`).
+        #[arg(long)]
+        lot: Option<String>,
+        /// The lot to move it to (default: the same lot).
+        #[arg(long)]
+        to_lot: Option<String>,
+        /// A preferred space there: used when free, else Asterisk takes the next free one.
+        #[arg(long)]
+        to_space: Option<u32>,
+    },
     /// Retrieve the call in SPACE to the channel --to.
     Retrieve {
         /// The space, e.g. 701.
@@ -170,6 +184,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             park(&cli, &clients, channel, p).await
         }
         Cmd::Retrieve { space, to, lot } => retrieve(&cli, &clients, *space, to, lot.as_deref()).await,
+        Cmd::Move { space, lot, to_lot, to_space } => {
+            let to =
+                Park { lot: to_lot.clone().or_else(|| lot.clone()), space: *to_space, ..Park::default() };
+            move_call(&cli, &clients, *space, lot.as_deref(), to).await
+        }
     };
     for c in &clients {
         c.shutdown().await;
@@ -422,6 +441,35 @@ async fn retrieve(
         }));
     } else {
         println!("retrieved {lot} {space} to {} (server {server_id})", retriever.channel);
+    }
+    Ok(())
+}
+
+async fn move_call(
+    cli: &Cli,
+    clients: &[Client],
+    space: u32,
+    lot: Option<&str>,
+    to: Park,
+) -> Result<(), Failure> {
+    load(clients, None).await?;
+    let lot_name = lot.unwrap_or("default");
+    let cands = candidates(cli, clients);
+    let having: Vec<ServerId> = cands
+        .iter()
+        .filter(|(c, _, id)| c.store().get_parked_call(*id, lot_name, space).is_some())
+        .map(|c| c.2)
+        .collect();
+    let none = ParkingError::SpaceEmpty { lot: lot_name.into(), space, server_id: None };
+    let (c, target, _) = &one_of(&cands, &having, &format!("move {lot_name},{space}"), none)?;
+    let (server_id, new_lot, new_space) = c.move_call_on(space, Some(lot_name), to, *target).await?;
+    if cli.json {
+        print_line(&json!({
+            "server_id": server_id, "from": { "parking_lot": lot_name, "parking_space": space },
+            "parking_lot": new_lot, "parking_space": new_space,
+        }));
+    } else {
+        println!("moved {lot_name} {space} to {new_lot} {new_space} (server {server_id})");
     }
     Ok(())
 }

@@ -59,6 +59,7 @@ pub fn event_json(e: &ParkingEvent, now: Timestamp) -> Value {
         }
         ParkingEvent::Resync { change, .. } => v["change"] = json!(change),
         ParkingEvent::NearTimeout { remaining, .. } => v["remaining_secs"] = json!(remaining.as_secs()),
+        ParkingEvent::Moved { from, .. } => v["from"] = call_json(from, now),
         _ => {}
     }
     v
@@ -141,6 +142,7 @@ pub fn event_line(e: &ParkingEvent, now: Timestamp) -> String {
             format!(" (was {})", previous.as_ref().map(|p| p.caller_id_num.as_str()).unwrap_or("?"))
         }
         ParkingEvent::NearTimeout { remaining, .. } => format!("  {} left", left(*remaining)),
+        ParkingEvent::Moved { from, .. } => format!("  from {} {}", from.parking_lot, from.parking_space),
         ParkingEvent::Resync { change, .. } => format!("  {change:?}"),
         _ => String::new(),
     };

@@ -72,7 +72,7 @@ impl Connection {
         }
         let after = self.wait_for(&p.req);
         let err = match (&p.req, &p.acc) {
-            (Request::Park { channel, .. }, Acc::Park { accepted: true }) => {
+            (Request::Park { .. } | Request::Move { .. }, Acc::Park { accepted: true, channel }) => {
                 ParkingError::NoParkedCallEvent { channel: channel.clone(), after }
             }
             (r, _) => ParkingError::Timeout { action: r.name(), after },

@@ -5,6 +5,7 @@
 
 use super::config::Mode;
 use super::login::LoginPhase;
+use super::pending::{Acc, Pending};
 use super::request::{Output, Reply, Request, RequestId};
 use super::Connection;
 use crate::error::ConnectionError;
@@ -117,16 +118,19 @@ impl Connection {
     /// A live parking event: park and retrieve requests waiting for it are answered,
     /// and the store takes it.
     fn on_live(&mut self, now: Timestamp, server: ServerId, event: LiveEvent) {
-        let waiting: Vec<RequestId> = self
+        let waiting: Vec<(RequestId, bool)> = self
             .pending
             .iter()
-            .filter(|(_, p)| !p.replied && p.hears(server) && self.awaits(&p.req, &event))
-            .map(|(id, _)| *id)
+            .filter(|(_, p)| !p.replied && p.hears(server) && self.awaits(p, &event))
+            .map(|(id, p)| (*id, matches!(p.req, Request::Move { .. })))
             .collect();
-        for id in waiting {
+        for (id, moving) in waiting {
             let call = &event.call;
             let (lot, space) = (call.parking_lot.to_string(), call.parking_space);
             let reply = match event.kind {
+                LiveKind::Parked if moving => {
+                    Reply::Moved { server_id: server, lot, space, call: Box::new(call.clone()) }
+                }
                 LiveKind::Parked => {
                     Reply::Parked { server_id: server, lot, space, call: Box::new(call.clone()) }
                 }
@@ -143,13 +147,13 @@ impl Connection {
         self.outputs.extend(events.into_iter().map(Output::Parking));
     }
 
-    /// True when `req` is answered by `event`: a park by the `ParkedCall` of its
-    /// channel, a retrieve by the `UnParkedCall` of its space.
-    fn awaits(&self, req: &Request, event: &LiveEvent) -> bool {
+    /// True when `p` is answered by `event`: a park or a move by the `ParkedCall` of
+    /// its channel, a retrieve by the `UnParkedCall` of its space.
+    fn awaits(&self, p: &Pending, event: &LiveEvent) -> bool {
         let call = &event.call;
-        match req {
-            Request::Park { channel, .. } => event.kind == LiveKind::Parked && call.channel == *channel,
-            Request::Retrieve { space, lot, .. } => {
+        match (&p.req, &p.acc) {
+            (_, Acc::Park { channel, .. }) => event.kind == LiveKind::Parked && call.channel == *channel,
+            (Request::Retrieve { space, lot, .. }, _) => {
                 event.kind == LiveKind::Retrieved
                     && call.parking_space == *space
                     && *call.parking_lot

@@ -28,7 +28,7 @@ impl Connection {
         if !r.success {
             let message = r.message.unwrap_or_else(|| "(no message)".into());
             let mut err = ParkingError::Asterisk { action: p.req.name(), message, server_id: server };
-            if let Request::Park { park, .. } = &p.req {
+            if let Request::Park { park, .. } | Request::Move { to: park, .. } = &p.req {
                 // Asterisk says "Park action failed" for a full lot and an unknown one
                 // alike: the store knows which.
                 let lot = park.lot.as_deref().unwrap_or(&self.store.options().default_parking_lot);
@@ -40,7 +40,7 @@ impl Connection {
             return;
         }
         match &mut p.acc {
-            Acc::Park { accepted } => *accepted = true,
+            Acc::Park { accepted, .. } => *accepted = true,
             Acc::Action { response } => {
                 response.get_or_insert(r.msg);
                 self.server_done(now, id, server, Ok(()));

@@ -20,8 +20,9 @@ pub(super) enum Acc {
     Calls { window: WindowId, items: BTreeMap<ServerId, Vec<ParkedCall>>, calls: Vec<Arc<ParkedCall>> },
     /// A generic list: items per server.
     List { items: BTreeMap<ServerId, Vec<Message>> },
-    /// `Park`: whether Asterisk accepted it (the answer is the `ParkedCall` event).
-    Park { accepted: bool },
+    /// `Park` (also of a parked call: a move): whether Asterisk accepted it, and the
+    /// channel whose `ParkedCall` event answers it.
+    Park { accepted: bool, channel: String },
     /// `Originate` to `ParkedCall` (the answer is the `UnParkedCall` event).
     Retrieve,
     /// A plain action: the first response.
@@ -87,7 +88,7 @@ impl Pending {
 
     /// Park and retrieve answer as soon as one server fails.
     pub(super) fn fails_at_once(&self) -> bool {
-        matches!(self.req, Request::Park { .. } | Request::Retrieve { .. })
+        matches!(self.req, Request::Park { .. } | Request::Move { .. } | Request::Retrieve { .. })
     }
 
     /// Its answer at its deadline: what the servers that answered said (lists and

@@ -96,6 +96,16 @@ pub enum Request {
         /// Where, and for how long.
         park: Park,
     },
+    /// Moves the call parked in `space` of `lot` where `to` says (a `Park` of the parked
+    /// channel); answered on its `ParkedCall` in the new place.
+    Move {
+        /// The call's space now.
+        space: u32,
+        /// Its lot now (the default lot when `None`).
+        lot: Option<String>,
+        /// Where to (lot, preferred space, timeout).
+        to: Park,
+    },
     /// `Originate` to `ParkedCall(lot,space)`; answered on the `UnParkedCall`.
     Retrieve {
         /// The space.
@@ -123,6 +133,7 @@ impl Request {
             Request::ParkingLots => "Parkinglots".into(),
             Request::ParkedCalls { .. } => "ParkedCalls".into(),
             Request::Park { .. } => "Park".into(),
+            Request::Move { .. } => "Park (move)".into(),
             Request::Retrieve { .. } => "Originate (retrieve)".into(),
             Request::Action(a) | Request::List { action: a, .. } => a.name().into(),
         }
@@ -149,6 +160,17 @@ pub enum Reply {
         /// Space Asterisk chose.
         space: u32,
         /// The call as parked.
+        call: Box<ParkedCall>,
+    },
+    /// The call moved: it is now in this space.
+    Moved {
+        /// Server.
+        server_id: ServerId,
+        /// Its new lot.
+        lot: String,
+        /// Its new space (Asterisk's choice).
+        space: u32,
+        /// The call in its new place.
         call: Box<ParkedCall>,
     },
     /// The call was picked up.

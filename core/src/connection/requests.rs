@@ -42,6 +42,21 @@ impl Connection {
         self.start(now, req, target, Some(action_id.to_owned()), false)
     }
 
+    /// Moves the call parked in `space` of `lot` (the default lot when `None`) where
+    /// `to` says: another lot, another space, a new timeout. Asterisk reports it as a
+    /// give-up and a park; the store reports one [`ParkingEvent::Moved`](crate::ParkingEvent::Moved),
+    /// and the answer is [`Reply::Moved`](super::Reply::Moved) with the new space.
+    pub fn move_call(
+        &mut self,
+        now: Timestamp,
+        space: u32,
+        lot: Option<&str>,
+        to: Park,
+        target: Target,
+    ) -> Result<RequestId, ParkingError> {
+        self.request(now, Request::Move { space, lot: lot.map(Into::into), to }, target)
+    }
+
     /// `Parkinglots` (also writes the lots into the store).
     pub fn get_parking_lots(&mut self, now: Timestamp, target: Target) -> Result<RequestId, ParkingError> {
         self.request(now, Request::ParkingLots, target)
@@ -120,16 +135,39 @@ impl Connection {
         if self.login.phase != LoginPhase::Up {
             return Err(ParkingError::NotLoggedIn { action: req.name() });
         }
-        let action = self.action_for(&req)?;
         let target = self.resolve_target(&req, target)?;
-        if let Request::Park { park, .. } = &req {
-            let server = match target {
-                Target::Server(s) => s,
-                Target::All => self.cfg.server_id,
-            };
-            let lot = park.lot.as_deref().unwrap_or(&self.store.options().default_parking_lot);
-            self.store.check_lot(server, lot)?;
+        let server = match target {
+            Target::Server(s) => s,
+            Target::All => self.cfg.server_id,
+        };
+        let default_lot = self.store.options().default_parking_lot.clone();
+        // The channel whose ParkedCall answers a park or a move.
+        let channel = match &req {
+            Request::Park { channel, .. } => Some(channel.clone()),
+            Request::Move { space, lot, .. } => {
+                let lot = lot.as_deref().unwrap_or(&default_lot);
+                let call = self.store.raw_call(server, lot, *space);
+                Some(call.map(|c| c.channel.to_string()).ok_or_else(|| ParkingError::SpaceEmpty {
+                    lot: lot.into(),
+                    space: *space,
+                    server_id: Some(server),
+                })?)
+            }
+            _ => None,
+        };
+        match &req {
+            Request::Park { park, .. } => {
+                self.store.check_lot(server, park.lot.as_deref().unwrap_or(&default_lot))?
+            }
+            // Within its own lot a call always has room: its own space.
+            Request::Move { lot, to, .. }
+                if to.lot.as_deref().unwrap_or(&default_lot) != lot.as_deref().unwrap_or(&default_lot) =>
+            {
+                self.store.check_lot(server, to.lot.as_deref().unwrap_or(&default_lot))?
+            }
+            _ => {}
         }
+        let action = self.action_for(&req, channel.as_deref())?;
         let aid = action_id.unwrap_or_else(|| self.ids.next());
         let server_header = match target {
             Target::Server(s) if self.cfg.mode == Mode::Amiws => Some(s),
@@ -149,7 +187,9 @@ impl Connection {
                 Acc::Calls { window: self.store.open_window(), items: BTreeMap::new(), calls: Vec::new() }
             }
             Request::List { .. } => Acc::List { items: BTreeMap::new() },
-            Request::Park { .. } => Acc::Park { accepted: false },
+            Request::Park { .. } | Request::Move { .. } => {
+                Acc::Park { accepted: false, channel: channel.clone().unwrap_or_default() }
+            }
             Request::Retrieve { .. } => Acc::Retrieve,
             Request::Action(_) => Acc::Action { response: None },
         };
@@ -175,37 +215,17 @@ impl Connection {
         }
     }
 
-    /// The action `req` sends (without its ActionID).
-    fn action_for(&self, req: &Request) -> Result<Action, ParkingError> {
+    /// The action `req` sends (without its ActionID); `channel` is the parked call's
+    /// for a move.
+    fn action_for(&self, req: &Request, channel: Option<&str>) -> Result<Action, ParkingError> {
         let default_lot = &self.store.options().default_parking_lot;
         Ok(match req {
             Request::ParkingLots => Action::new("Parkinglots"),
             Request::ParkedCalls { lot } => {
                 Action::new("ParkedCalls").header_opt("ParkingLot", lot.as_deref())
             }
-            Request::Park { channel, park } => {
-                let ms = match park.timeout {
-                    ParkTimeout::After(t) if t.as_millis() > i32::MAX as u128 => {
-                        return Err(ParkingError::InvalidArgument(format!(
-                            "park timeout {t:?} is longer than Asterisk accepts"
-                        )))
-                    }
-                    ParkTimeout::After(t) if t.is_zero() => {
-                        return Err(ParkingError::InvalidArgument(
-                            "a park timeout of zero means no timeout to Asterisk; say ParkTimeout::Never"
-                                .into(),
-                        ))
-                    }
-                    ParkTimeout::After(t) => Some(t.as_millis().to_string()),
-                    ParkTimeout::Never => Some("0".to_string()),
-                    ParkTimeout::Lot => None,
-                };
-                Action::new("Park")
-                    .header("Channel", channel)
-                    .header("Parkinglot", park.lot.as_deref().unwrap_or(default_lot))
-                    .header_opt("ParkingSpace", park.space.map(|s| s.to_string()))
-                    .header_opt("Timeout", ms)
-            }
+            Request::Move { to, .. } => park_action(channel.unwrap_or_default(), to, default_lot)?,
+            Request::Park { channel, park } => park_action(channel, park, default_lot)?,
             Request::Retrieve { space, to_channel, lot } => Action::new("Originate")
                 .header("Channel", to_channel)
                 .header("Application", "ParkedCall")
@@ -233,4 +253,28 @@ impl Connection {
         self.transmit.push_back(out);
         Ok(())
     }
+}
+
+/// `Park` of `channel` where `park` says (a parked channel: a move).
+fn park_action(channel: &str, park: &Park, default_lot: &str) -> Result<Action, ParkingError> {
+    let ms = match park.timeout {
+        ParkTimeout::After(t) if t.as_millis() > i32::MAX as u128 => {
+            return Err(ParkingError::InvalidArgument(format!(
+                "park timeout {t:?} is longer than Asterisk accepts"
+            )))
+        }
+        ParkTimeout::After(t) if t.is_zero() => {
+            return Err(ParkingError::InvalidArgument(
+                "a park timeout of zero means no timeout to Asterisk; say ParkTimeout::Never".into(),
+            ))
+        }
+        ParkTimeout::After(t) => Some(t.as_millis().to_string()),
+        ParkTimeout::Never => Some("0".to_string()),
+        ParkTimeout::Lot => None,
+    };
+    Ok(Action::new("Park")
+        .header("Channel", channel)
+        .header("Parkinglot", park.lot.as_deref().unwrap_or(default_lot))
+        .header_opt("ParkingSpace", park.space.map(|s| s.to_string()))
+        .header_opt("Timeout", ms))
 }

@@ -54,16 +54,24 @@ impl Connection {
     pub(super) fn resolve_target(&self, req: &Request, target: Target) -> Result<Target, ParkingError> {
         let known: Vec<ServerId> = self.known_servers.iter().copied().collect();
         match (req, self.cfg.mode, target) {
-            (Request::Retrieve { space, lot, .. }, Mode::Ami, _) => {
+            (Request::Retrieve { space, lot, .. } | Request::Move { space, lot, .. }, Mode::Ami, _) => {
                 self.check_occupied(lot.as_deref(), *space, self.cfg.server_id)?;
                 Ok(Target::All)
             }
             (_, Mode::Ami, _) => Ok(Target::All),
-            (Request::Retrieve { space, lot, .. }, Mode::Amiws, Target::Server(s)) => {
+            (
+                Request::Retrieve { space, lot, .. } | Request::Move { space, lot, .. },
+                Mode::Amiws,
+                Target::Server(s),
+            ) => {
                 self.check_occupied(lot.as_deref(), *space, s)?;
                 Ok(target)
             }
-            (Request::Retrieve { space, lot, .. }, Mode::Amiws, Target::All) => {
+            (
+                Request::Retrieve { space, lot, .. } | Request::Move { space, lot, .. },
+                Mode::Amiws,
+                Target::All,
+            ) => {
                 let lot = lot.as_deref().unwrap_or(&self.store.options().default_parking_lot);
                 let store = &self.store;
                 let having: Vec<ServerId> =

@@ -68,6 +68,15 @@ pub enum ParkingEvent {
         /// The parkee it replaced, when the store knew it.
         previous: Option<Arc<ParkedCall>>,
     },
+    /// A call moved to another lot or space (Asterisk's `ParkedCallGiveUp` immediately
+    /// followed by `ParkedCall` for the same unique id: a `Park` of the parked call).
+    #[serde(rename = "moved")]
+    Moved {
+        /// The call in its new place.
+        call: Arc<ParkedCall>,
+        /// The call as it was in its old place.
+        from: Arc<ParkedCall>,
+    },
     /// The call's remaining time fell below `near_timeout_threshold` (once per call
     /// and park; at once when first seen below it).
     #[serde(rename = "near_timeout")]
@@ -97,12 +106,13 @@ impl ParkingEvent {
             | Self::GaveUp { call }
             | Self::Swapped { call, .. }
             | Self::NearTimeout { call, .. }
+            | Self::Moved { call, .. }
             | Self::Resync { call, .. } => call,
         }
     }
 
     /// The event's short name: `parked`, `retrieved`, `timeout`, `giveup`, `swap`,
-    /// `near_timeout`, `resync` (the seed's names; also the serialized `type`).
+    /// `moved`, `near_timeout`, `resync` (the seed's names; also the serialized `type`).
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Parked { .. } => "parked",
@@ -111,6 +121,7 @@ impl ParkingEvent {
             Self::GaveUp { .. } => "giveup",
             Self::Swapped { .. } => "swap",
             Self::NearTimeout { .. } => "near_timeout",
+            Self::Moved { .. } => "moved",
             Self::Resync { .. } => "resync",
         }
     }

@@ -17,7 +17,7 @@ pub(crate) mod store;
 pub use event::{ParkingEvent, ResyncChange};
 pub use model::{CompactString, LotKey, ParkedCall, ParkingLot, Retriever, ServerId};
 pub use options::{
-    CallCallback, CallFilter, CallTransform, NearTimeoutCallback, ParkingOptions, RetrievedCallback,
-    DEFAULT_RETRIEVE_RING,
+    CallCallback, CallFilter, CallTransform, MovedCallback, NearTimeoutCallback, ParkingOptions,
+    RetrievedCallback, DEFAULT_RETRIEVE_RING,
 };
 pub use store::{ConnectionState, EventStream, ParkedCallsSignalVec, ParkingStore, Subscription};

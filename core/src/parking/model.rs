@@ -204,6 +204,32 @@ impl ParkedCall {
             && self.near_timeout_threshold == other.near_timeout_threshold
     }
 
+    /// `fresher`, a later report of this call, with this call's first-seen times when
+    /// they agree within a second (Asterisk reports whole seconds: the first sighting
+    /// is the precise one). Times further apart mean Asterisk restarted the call's
+    /// clock (it was parked again): the fresher ones stand.
+    pub fn with_first_seen_times(&self, fresher: ParkedCall) -> ParkedCall {
+        let close = |a: Timestamp, b: Timestamp| {
+            a.max(b).saturating_duration_since(a.min(b)) <= Duration::from_millis(1500)
+        };
+        let same_clock = close(self.parked_at, fresher.parked_at)
+            && match (self.deadline, fresher.deadline) {
+                (Some(a), Some(b)) => close(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+        if same_clock {
+            ParkedCall {
+                parked_at: self.parked_at,
+                deadline: self.deadline,
+                timeout: self.timeout,
+                ..fresher
+            }
+        } else {
+            fresher
+        }
+    }
+
     /// Bytes this call holds on the heap (strings longer than 24 bytes; shorter ones
     /// live inline), for memory accounting.
     pub fn heap_bytes(&self) -> usize {

@@ -13,6 +13,8 @@ pub type CallTransform = Arc<dyn Fn(ParkedCall) -> ParkedCall + Send + Sync>;
 pub type CallCallback = Arc<dyn Fn(&ParkedCall) + Send + Sync>;
 /// Called with a retrieved call and its retriever (`on_call_retrieved`).
 pub type RetrievedCallback = Arc<dyn Fn(&ParkedCall, &Retriever) + Send + Sync>;
+/// Called with a moved call in its new place and as it was (`on_call_moved`).
+pub type MovedCallback = Arc<dyn Fn(&ParkedCall, &ParkedCall) + Send + Sync>;
 /// Called with a call and its remaining time (`on_call_near_timeout`).
 pub type NearTimeoutCallback = Arc<dyn Fn(&ParkedCall, Duration) + Send + Sync>;
 
@@ -65,6 +67,8 @@ pub struct ParkingOptions {
     pub on_call_give_up: Option<CallCallback>,
     /// Called for each `NearTimeout` event.
     pub on_call_near_timeout: Option<NearTimeoutCallback>,
+    /// Called for each `Moved` event (new place, old place).
+    pub on_call_moved: Option<MovedCallback>,
 }
 
 impl Default for ParkingOptions {
@@ -82,6 +86,7 @@ impl Default for ParkingOptions {
             on_call_timeout: None,
             on_call_give_up: None,
             on_call_near_timeout: None,
+            on_call_moved: None,
         }
     }
 }
@@ -157,6 +162,11 @@ impl ParkingOptions {
     /// Sets `on_call_give_up`.
     pub fn on_call_give_up(mut self, f: impl Fn(&ParkedCall) + Send + Sync + 'static) -> Self {
         self.on_call_give_up = Some(Arc::new(f));
+        self
+    }
+    /// Sets `on_call_moved`.
+    pub fn on_call_moved(mut self, f: impl Fn(&ParkedCall, &ParkedCall) + Send + Sync + 'static) -> Self {
+        self.on_call_moved = Some(Arc::new(f));
         self
     }
     /// Sets `on_call_near_timeout`.

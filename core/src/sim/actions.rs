@@ -119,6 +119,19 @@ impl SimPbx {
         let lot = a.get_str("Parkinglot").map(|v| v.into_owned()).unwrap_or_else(|| "default".into());
         let timeout = a.get_str("Timeout").and_then(|t| t.parse::<u64>().ok()).map(|ms| ms / 1000);
         let preferred = a.get_str("ParkingSpace").and_then(|s| s.trim().parse::<u32>().ok());
+        if let Some((from_lot, from_space)) = self.parked_place(server, &channel) {
+            // A parked channel: a move.
+            if self.plan_move(server, &from_lot, from_space, &lot, preferred).is_err() {
+                return self.reply(
+                    server,
+                    aid,
+                    &[("Response", "Error"), ("Message", "Park action failed\n")],
+                );
+            }
+            self.reply(server, aid, &[("Response", "Success"), ("Message", "Park successful\n")]);
+            let _ = self.move_call(now, server, &from_lot, from_space, &lot, preferred);
+            return;
+        }
         match self.plan_park(server, &channel, &lot, timeout, preferred) {
             Ok(None) => {
                 let msg = format!("Channel does not exist: {channel}");

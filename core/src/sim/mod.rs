@@ -135,7 +135,7 @@ pub enum Wire {
 /// What changed, as Asterisk saw it (the model's change log).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimChange {
-    /// `parked`, `retrieved`, `timeout`, `giveup`, `swap`.
+    /// `parked`, `retrieved`, `timeout`, `giveup`, `swap`, `moved` (the new place).
     pub kind: &'static str,
     /// Server.
     pub server_id: ServerId,

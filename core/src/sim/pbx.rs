@@ -374,6 +374,71 @@ impl SimPbx {
         Ok((old, new))
     }
 
+    /// The call in `space` of `lot` is parked again elsewhere (a `Park` of the parked
+    /// channel): `to_lot`, `preferred` when free, else the lot's choice after it. Asterisk
+    /// reports it as `ParkedCallGiveUp` (old place) then `ParkedCall` (new place) for
+    /// the same channel and unique id. Returns the call in its new place.
+    pub fn move_call(
+        &mut self,
+        now: Timestamp,
+        server: ServerId,
+        lot: &str,
+        space: u32,
+        to_lot: &str,
+        preferred: Option<u32>,
+    ) -> Result<SimCall, SimError> {
+        let (to_space, timeout) = self.plan_move(server, lot, space, to_lot, preferred)?;
+        let old = self.take_call(server, lot, space)?;
+        self.emit(server, wire::live_event("ParkedCallGiveUp", &old, now, None));
+        let mut new = old.clone();
+        new.lot = to_lot.into();
+        new.space = to_space;
+        new.parked_at = now;
+        new.deadline = (timeout > 0).then(|| now + Duration::from_secs(timeout));
+        if let Ok(s) = self.srv(server) {
+            if let Some(l) = s.lots.iter_mut().find(|l| l.name == to_lot) {
+                l.last = Some(to_space);
+            }
+            s.calls.insert((new.lot.clone(), new.space), new.clone());
+        }
+        self.record("moved", server, &new);
+        self.emit(server, wire::live_event("ParkedCall", &new, now, None));
+        Ok(new)
+    }
+
+    /// Where [`SimPbx::move_call`] would put the call: (space, the lot's timeout).
+    pub(super) fn plan_move(
+        &self,
+        server: ServerId,
+        lot: &str,
+        space: u32,
+        to_lot: &str,
+        preferred: Option<u32>,
+    ) -> Result<(u32, u64), SimError> {
+        let s = self.srv_ref(server).ok_or(SimError::NoServer(server))?;
+        let l = s.lots.iter().find(|l| l.name == to_lot).ok_or_else(|| SimError::NoLot(to_lot.into()))?;
+        let mut others = s.calls.clone();
+        others.remove(&(lot.to_string(), space));
+        Ok((Self::pick(l, &others, preferred).ok_or_else(|| SimError::Full(to_lot.into()))?, l.timeout_secs))
+    }
+
+    /// The space a move would take (`None`: the lot is full or unknown).
+    pub fn plan_move_space(
+        &self,
+        server: ServerId,
+        lot: &str,
+        space: u32,
+        to_lot: &str,
+        preferred: Option<u32>,
+    ) -> Option<u32> {
+        self.plan_move(server, lot, space, to_lot, preferred).ok().map(|(s, _)| s)
+    }
+
+    /// The channel of a parked call on `server`, if `channel` is one: (lot, space).
+    pub fn parked_place(&self, server: ServerId, channel: &str) -> Option<(String, u32)> {
+        self.srv_ref(server)?.calls.values().find(|c| c.channel == channel).map(|c| (c.lot.clone(), c.space))
+    }
+
     /// The caller hangs up (`ParkedCallGiveUp`).
     pub fn give_up(
         &mut self,

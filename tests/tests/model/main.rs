@@ -44,6 +44,11 @@ pub enum Op {
     /// The client parks a call with `park_call`: in lot `lot`, preferably at the
     /// lot's `space`-th space, without timeout when `never`.
     ClientPark { lot: usize, space: Option<u32>, never: bool },
+    /// Someone parks a parked call again in lot `lot` (preferably at its `space`-th
+    /// space): Asterisk's give-up then park, one move.
+    Move { server: u32, pick: usize, lot: usize, space: Option<u32> },
+    /// The client moves a call with `move_call`.
+    ClientMove { pick: usize, lot: usize, space: Option<u32> },
     /// The client retrieves with `retrieve_call`.
     ClientRetrieve { pick: usize },
     /// The link drops.

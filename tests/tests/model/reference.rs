@@ -19,6 +19,8 @@ const NEAR: Duration = Duration::from_secs(30);
 pub struct Park {
     alert: Option<Timestamp>,
     alerted: bool,
+    /// Counted in `alerts_allowed` already.
+    allowed: bool,
 }
 
 /// A call as the client should know it: (server, lot, space, unique id).
@@ -42,10 +44,10 @@ pub struct RefState {
     pub parks: BTreeMap<Key, Park>,
     /// Calls whose near-timeout alert must have fired (its time has come while the
     /// client knew the park).
-    pub alerts_due: BTreeSet<Key>,
+    pub alerts_due: BTreeMap<Key, usize>,
     /// Calls whose alert may have fired: the store reads deadlines in whole seconds,
     /// so its alert may come up to a second before the model's.
-    pub alerts_allowed: BTreeSet<Key>,
+    pub alerts_allowed: BTreeMap<Key, usize>,
     seen_changes: usize,
 }
 
@@ -71,6 +73,10 @@ fn ops(wire: Wire) -> BoxedStrategy<Op> {
         2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::GiveUp { server, pick }),
         1 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::Swap { server, pick }),
         2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::Reuse { server, pick }),
+        1 => (1..=n, any::<usize>(), 0..2usize, prop::option::weighted(0.5, 0..10u32))
+            .prop_map(|(server, pick, lot, space)| Op::Move { server, pick, lot, space }),
+        1 => (any::<usize>(), 0..2usize, prop::option::weighted(0.5, 0..10u32))
+            .prop_map(|(pick, lot, space)| Op::ClientMove { pick, lot, space }),
         3 => (0u64..40).prop_map(|secs| Op::Wait { secs }),
         2 => prop::option::of(0..2usize).prop_map(|lot| Op::Refresh { lot }),
         2 => (0..2usize, prop::option::weighted(0.4, 0..10u32), prop::bool::weighted(0.2))
@@ -141,8 +147,8 @@ impl RefState {
             view: BTreeSet::new(),
             expected: Vec::new(),
             parks: BTreeMap::new(),
-            alerts_due: BTreeSet::new(),
-            alerts_allowed: BTreeSet::new(),
+            alerts_due: BTreeMap::new(),
+            alerts_allowed: BTreeMap::new(),
             seen_changes: 0,
         };
         s.connect();
@@ -177,6 +183,21 @@ impl RefState {
                     let num = self.caller.to_string();
                     let _ = self.pbx.retrieve_and_reuse(self.now, server, &c.lot, c.space, "1002", &num);
                     self.absorb(self.visible(server));
+                }
+            }
+            Op::Move { server, pick: p, lot, space } => {
+                if let Some(c) = pick(&self.pbx, server, p) {
+                    let to = lot_name(server, lot);
+                    let preferred = space.map(|i| first_space(server, lot) + i);
+                    let _ = self.pbx.move_call(self.now, server, &c.lot, c.space, to, preferred);
+                    self.absorb(self.visible(server));
+                }
+            }
+            Op::ClientMove { pick: p, lot, space } => {
+                if let (true, Some(c)) = (self.connected, pick(&self.pbx, 1, p)) {
+                    let preferred = space.map(|i| first_space(1, lot) + i);
+                    let _ = self.pbx.move_call(self.now, 1, &c.lot, c.space, lot_name(1, lot), preferred);
+                    self.absorb(self.visible(1));
                 }
             }
             Op::Wait { secs } => {
@@ -224,10 +245,11 @@ impl RefState {
             let Some(at) = p.alert else { continue };
             if at <= self.now && !p.alerted {
                 p.alerted = true;
-                self.alerts_due.insert(k.clone());
+                *self.alerts_due.entry(k.clone()).or_default() += 1;
             }
-            if at <= self.now + Duration::from_secs(1) {
-                self.alerts_allowed.insert(k.clone());
+            if at <= self.now + Duration::from_secs(1) && !p.allowed {
+                p.allowed = true;
+                *self.alerts_allowed.entry(k.clone()).or_default() += 1;
             }
         }
     }
@@ -235,8 +257,10 @@ impl RefState {
     /// A new park of the call `k` enters the view.
     fn park_seen(&mut self, k: &Key) {
         let deadline = self.pbx.calls(k.0).into_iter().find(|c| c.unique_id == k.3).and_then(|c| c.deadline);
-        self.parks
-            .insert(k.clone(), Park { alert: deadline.map(|d| d.saturating_sub(NEAR)), alerted: false });
+        self.parks.insert(
+            k.clone(),
+            Park { alert: deadline.map(|d| d.saturating_sub(NEAR)), alerted: false, allowed: false },
+        );
     }
 
     fn visible(&self, server: u32) -> bool {
@@ -297,6 +321,18 @@ impl RefState {
             // Live events keep the view equal to the PBX. A leave takes its own call
             // (by unique id): a park may have taken the space before it came.
             let key = (c.server_id, c.lot.clone(), c.space, c.unique_id.clone());
+            if c.kind == "moved" {
+                // One move: out of its old place, into the new one (a new park).
+                let old: Vec<Key> =
+                    self.view.iter().filter(|k| k.0 == key.0 && k.3 == key.3).cloned().collect();
+                for k in old {
+                    self.view.remove(&k);
+                    self.parks.remove(&k);
+                }
+                self.park_seen(&key);
+                self.view.insert(key);
+                continue;
+            }
             if c.kind != "parked" && c.kind != "swap" {
                 self.view.remove(&key);
                 self.parks.remove(&key);
@@ -309,6 +345,10 @@ impl RefState {
             match (c.kind, park) {
                 // A swap keeps the park (and its alert) for the new parkee.
                 ("swap", Some(p)) => {
+                    // An alert allowed but not yet due may fire for the new parkee.
+                    if p.allowed && !p.alerted {
+                        *self.alerts_allowed.entry(key.clone()).or_default() += 1;
+                    }
                     self.parks.insert(key.clone(), p);
                 }
                 _ => self.park_seen(&key),

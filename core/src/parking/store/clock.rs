@@ -70,7 +70,8 @@ impl ParkingStore {
             (_, Some(t)) => Some(t + TICK),
         };
         let alert = st.clock.alerts.peek().map(|a| a.0.at);
-        tick.into_iter().chain(alert).min()
+        let held = st.held.as_ref().map(|h| h.until);
+        tick.into_iter().chain(alert).chain(held).min()
     }
 
     /// Time passed: the clock advances when a tick is due, and due alerts fire (once
@@ -81,6 +82,9 @@ impl ParkingStore {
             self.set_clock(&mut st, now);
         }
         let mut events = Vec::new();
+        if st.held.as_ref().is_some_and(|h| h.until <= now) {
+            events.extend(st.release_held());
+        }
         while st.clock.alerts.peek().is_some_and(|a| a.0.at <= now) {
             let Some(Reverse(a)) = st.clock.alerts.pop() else { break };
             let Some(slot) = st.book.slot(&a.call.lot_key(), a.call.parking_space) else { continue };

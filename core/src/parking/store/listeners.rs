@@ -81,6 +81,7 @@ impl ParkingStore {
                 }
                 ParkingEvent::TimedOut { call } => o.on_call_timeout.iter().for_each(|f| f(call)),
                 ParkingEvent::GaveUp { call } => o.on_call_give_up.iter().for_each(|f| f(call)),
+                ParkingEvent::Moved { call, from } => o.on_call_moved.iter().for_each(|f| f(call, from)),
                 ParkingEvent::NearTimeout { call, remaining } => {
                     o.on_call_near_timeout.iter().for_each(|f| f(call, *remaining))
                 }

@@ -3,11 +3,12 @@
 use super::book::Slot;
 use super::{ParkingStore, State};
 use crate::parking::event::ParkingEvent;
-use crate::parking::model::{ParkedCall, Retriever, ServerId};
+use crate::parking::model::{CompactString, ParkedCall, Retriever, ServerId};
 use crate::time::Timestamp;
 use crate::wire::inbound::{Inbound, LiveEvent, LiveKind, Shape};
 use crate::wire::message::Message;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// How many replaced calls wait for their late leave (older ones are forgotten: their
 /// leave, if it ever comes, is then reported from the message alone).
@@ -34,6 +35,17 @@ impl ParkingStore {
         let mut call = self.prepare(call);
         let events: Vec<ParkingEvent> = {
             let mut st = self.lock();
+            // A give-up held back: this park of the same call makes it a move; anything
+            // else reports it first.
+            let mut out = Vec::new();
+            let moved_from = match st.held.take() {
+                Some(h) if kind == LiveKind::Parked && h.is(call.server_id, &call.unique_id) => Some(h),
+                Some(h) => {
+                    out.extend(h.into_event());
+                    None
+                }
+                None => None,
+            };
             // The lot's name is shared by all its calls (one allocation per lot).
             let i = st.book.lot_index(&call.lot_key());
             call.parking_lot = st.book.lot(i).key.name.clone();
@@ -41,13 +53,22 @@ impl ParkingStore {
             st.mark_dirty(&raw);
             let was_idle = st.book.raw_total == 0;
             let event = if kind.is_leave() {
-                self.leave(&mut st, kind, raw, retriever)
+                self.leave(&mut st, kind, raw, retriever, now)
             } else {
                 self.enter(&mut st, kind, raw)
             };
+            let event = match (event, moved_from) {
+                (Some(ParkingEvent::Parked { call }), Some(Held { from: Some(from), .. })) => {
+                    Some(ParkingEvent::Moved { call, from })
+                }
+                // Moved out of what the views show: it left them.
+                (None, Some(Held { from: Some(call), .. })) => Some(ParkingEvent::GaveUp { call }),
+                (event, _) => event,
+            };
             self.wake_clock(&mut st, was_idle, now);
             self.publish_total(&st);
-            event.into_iter().collect()
+            out.extend(event);
+            out
         };
         self.dispatch(&events);
         events
@@ -119,6 +140,7 @@ impl ParkingStore {
         kind: LiveKind,
         raw: Arc<ParkedCall>,
         retriever: Option<Retriever>,
+        now: Timestamp,
     ) -> Option<ParkingEvent> {
         let key = raw.lot_key();
         let space = raw.parking_space;
@@ -134,8 +156,9 @@ impl ParkingStore {
             });
             at.and_then(|at| st.displaced.remove(at))
         };
-        let call = match gone {
-            Some(slot) => slot.shown?,
+        let (server, uid) = (raw.server_id, raw.unique_id.clone());
+        let shown = match gone {
+            Some(slot) => slot.shown,
             None => {
                 // Left before the store saw it arrive (or before we looked): a swap
                 // that brings it in late must not keep it.
@@ -145,9 +168,15 @@ impl ParkingStore {
                     }
                     st.departed.push_back((raw.server_id, raw.unique_id.clone()));
                 }
-                self.slot(raw, 0).shown?
+                self.slot(raw, 0).shown
             }
         };
+        if kind == LiveKind::GaveUp && !uid.is_empty() {
+            // Held a moment: a `ParkedCall` of the same call right after it is a move.
+            st.held = Some(Held { server, uid, from: shown, until: now + MOVE_WINDOW });
+            return None;
+        }
+        let call = shown?;
         Some(match kind {
             LiveKind::Retrieved => ParkingEvent::Retrieved { call, retriever: retriever.unwrap_or_default() },
             LiveKind::TimedOut => ParkingEvent::TimedOut { call },
@@ -156,7 +185,37 @@ impl ParkingStore {
     }
 }
 
+/// How long a give-up waits for a `ParkedCall` of the same call (a move) before it
+/// is reported as a give-up. Asterisk sends the two back to back.
+pub(super) const MOVE_WINDOW: Duration = Duration::from_millis(250);
+
+/// A give-up held back for [`MOVE_WINDOW`].
+pub(super) struct Held {
+    server: ServerId,
+    uid: CompactString,
+    /// The call as the views showed it.
+    from: Option<Arc<ParkedCall>>,
+    /// When it is reported as a give-up.
+    pub(super) until: Timestamp,
+}
+
+impl Held {
+    fn is(&self, server: ServerId, uid: &str) -> bool {
+        self.server == server && self.uid == uid
+    }
+
+    /// The give-up event (none when the views did not show the call).
+    pub(super) fn into_event(self) -> Option<ParkingEvent> {
+        self.from.map(|call| ParkingEvent::GaveUp { call })
+    }
+}
+
 impl State {
+    /// The held give-up, reported now (before a list answer or when its time is up).
+    pub(super) fn release_held(&mut self) -> Option<ParkingEvent> {
+        self.held.take().and_then(Held::into_event)
+    }
+
     /// True (once) when `call` left before its swap came in.
     fn forget_departed(&mut self, call: &ParkedCall) -> bool {
         let at = self.departed.iter().position(|(s, u)| *s == call.server_id && *u == call.unique_id);

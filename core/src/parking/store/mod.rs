@@ -41,7 +41,9 @@
 //!   of a known park changes nothing.
 //! - A `ParkedCalls` answer *reconciles* the scope it covered (one server, or one lot
 //!   of it): calls it no longer lists are removed, listed calls are inserted or
-//!   updated. The first answer for a server since the store was created is the
+//!   updated (a listed call keeps its first-seen times unless they differ by more
+//!   than a second: then Asterisk restarted its clock, e.g. a re-park while we were
+//!   away). The first answer for a server since the store was created is the
 //!   *initial snapshot* and fires no event. A later answer reports each difference
 //!   once as [`ParkingEvent::Resync`] (to listeners and streams): it fires **no**
 //!   `on_call_*` callback, because nobody knows whether a vanished call was
@@ -51,6 +53,11 @@
 //! - An event for a lot the store does not know creates the lot (range unknown: its
 //!   grid is empty, its call list works); a later `Parkinglots` answer fills its range
 //!   and replaces the grid (one `Replace`).
+//! - A `ParkedCallGiveUp` is held back for a quarter of a second (or until the next
+//!   parking event): when a `ParkedCall` for the same unique id follows, the pair is
+//!   one [`ParkingEvent::Moved`] (Asterisk reports a `Park` of a parked call that
+//!   way); otherwise it is reported as the give-up it was. The store itself changes at
+//!   once.
 //! - [`ParkingEvent::NearTimeout`] fires once per call and park, when the call's
 //!   remaining time falls below `near_timeout_threshold` (at once when it is first
 //!   seen below it), through [`crate::Connection::handle_timeout`].
@@ -117,6 +124,8 @@ struct State {
     /// Calls whose leave came for a call the store did not hold (a swap bringing one
     /// of them in later is stale).
     departed: VecDeque<(ServerId, CompactString)>,
+    /// A give-up waiting to see whether it is half of a move.
+    held: Option<live::Held>,
     synced: HashSet<ServerId>,
     /// Servers whose `Parkinglots` answer was applied: the store knows all their lots.
     lots_synced: HashSet<ServerId>,
@@ -364,6 +373,11 @@ impl ParkingStore {
     pub fn get_parked_call(&self, server_id: ServerId, lot: &str, space: u32) -> Option<Arc<ParkedCall>> {
         let st = self.lock();
         st.book.slot(&LotKey::new(server_id, lot), space).and_then(|s| s.shown.clone())
+    }
+
+    /// The call Asterisk holds in that space, shown or not (requests use it).
+    pub(crate) fn raw_call(&self, server_id: ServerId, lot: &str, space: u32) -> Option<Arc<ParkedCall>> {
+        self.lock().book.slot(&LotKey::new(server_id, lot), space).map(|s| s.raw.clone())
     }
 
     /// True when Asterisk holds a call in that space, shown or not (requests use it).

@@ -57,10 +57,12 @@ impl ParkingStore {
         }
         let (events, shown) = {
             let mut st = self.lock();
+            // A held give-up is reported before what the list finds.
+            let held: Vec<ParkingEvent> = st.release_held().into_iter().collect();
             let dirty = window.and_then(|w| st.windows.get(&w.0)).map(|w| (w.keys.clone(), w.uids.clone()));
             let (keys, uids) = dirty.unwrap_or_default();
             let initial = st.synced.insert(server_id);
-            let mut walk = Walk { scope: Scope { server_id, keys, uids }, initial, events: Vec::new() };
+            let mut walk = Walk { scope: Scope { server_id, keys, uids }, initial, events: held };
             let was_idle = st.book.raw_total == 0;
             walk.remove_unlisted(self, &mut st, lot, &answer);
             let shown = walk.write_listed(self, &mut st, answer);
@@ -153,17 +155,16 @@ impl Walk {
                 continue;
             }
             match old {
-                Some(old) if old.raw.same_content(&c) => shown.extend(old.shown),
                 Some(old) if old.raw.same_parking(&c) => {
-                    let merged = ParkedCall {
-                        parked_at: old.raw.parked_at,
-                        deadline: old.raw.deadline,
-                        timeout: old.raw.timeout,
-                        ..(*c).clone()
-                    };
-                    let slot = store.slot(Arc::new(merged), old.park);
-                    shown.extend(slot.shown.clone());
-                    st.book.put(&store.inner.lots, i, space, Some(slot));
+                    let merged = old.raw.with_first_seen_times((*c).clone());
+                    if *old.raw == merged {
+                        // Nothing new: keep the store's call.
+                        shown.extend(old.shown);
+                    } else {
+                        let slot = store.slot(Arc::new(merged), old.park);
+                        shown.extend(slot.shown.clone());
+                        st.book.put(&store.inner.lots, i, space, Some(slot));
+                    }
                 }
                 old => {
                     let park = st.book.new_park();
