@@ -208,6 +208,8 @@ async fn park_call_on_a_bridged_call_returns_the_space_asterisk_used() {
         "{truth:?}"
     );
     assert_ne!(space, 701, "701 was taken");
+    // Parked from a bridge: the parker is the other party (the caller).
+    assert_eq!(stored.parked_by(), Some("5553001"), "{stored:?}");
     // The per-call timeout was sent in milliseconds: Asterisk counts 60 s, not 60 ms.
     let remaining = stored.timeout_remaining(ami_parking_transport::now()).unwrap();
     assert!(remaining > Duration::from_secs(50), "{remaining:?}");

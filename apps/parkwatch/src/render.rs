@@ -36,6 +36,7 @@ pub fn call_json(c: &ParkedCall, now: Timestamp) -> Value {
         "connected_line_num": c.connected_line_num,
         "connected_line_name": c.connected_line_name,
         "parker_dial_string": c.parker_dial_string,
+        "parked_by": c.parked_by(),
         "timeout_secs": c.timeout.map(|t| t.as_secs()),
         "duration_secs": c.duration(now).as_secs(),
         "remaining_secs": c.timeout_remaining(now).map(|t| t.as_secs()),
@@ -103,19 +104,20 @@ pub fn lots_table(lots: &[ParkingLot]) -> String {
 /// The calls as a table.
 pub fn calls_table(calls: &[ParkedCall], now: Timestamp) -> String {
     let mut s = format!(
-        "{:<6} {:<10} {:>5} {:<14} {:<24} {:>7} {:>7}  {}\n",
-        "SERVER", "LOT", "SPACE", "CALLER", "NAME", "PARKED", "LEFT", "CHANNEL"
+        "{:<6} {:<10} {:>5} {:<14} {:<24} {:<10} {:>7} {:>7}  {}\n",
+        "SERVER", "LOT", "SPACE", "CALLER", "NAME", "BY", "PARKED", "LEFT", "CHANNEL"
     );
     for c in calls {
         let left = c.timeout_remaining(now).map(left).unwrap_or_else(|| "-".into());
         let flag = if c.is_near_timeout(now) { "!" } else { " " };
         s += &format!(
-            "{:<6} {:<10} {:>5} {:<14} {:<24} {:>7} {:>6}{flag}  {}\n",
+            "{:<6} {:<10} {:>5} {:<14} {:<24} {:<10} {:>7} {:>6}{flag}  {}\n",
             c.server_id,
             &*c.parking_lot,
             c.parking_space,
             c.caller_id_num,
             c.caller_id_name.chars().take(24).collect::<String>(),
+            c.parked_by().unwrap_or("-"),
             mmss(c.duration(now)),
             left,
             c.channel

@@ -106,6 +106,7 @@ fn lots_and_calls_print_the_documented_json() {
             "duration_secs",
             "linked_id",
             "parked_at",
+            "parked_by",
             "parker_dial_string",
             "parking_lot",
             "parking_space",

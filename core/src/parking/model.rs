@@ -164,6 +164,30 @@ impl ParkedCall {
         self.timeout_remaining(now).is_some_and(|r| r < self.near_timeout_threshold)
     }
 
+    /// Who parked the call, as far as Asterisk's events say: the parkee's connected
+    /// line (the other party when a call is parked from a bridge, as wazo-calld reads
+    /// it), else the resource of `ParkerDialString` (`PJSIP/1002` gives `1002`,
+    /// `Local/1002@office` gives `1002`). `None` when neither says anything.
+    ///
+    /// ```
+    /// use ami_parking::ParkedCall;
+    /// let mut c = ParkedCall::default();
+    /// c.parker_dial_string = "PJSIP/1002".into();
+    /// assert_eq!(c.parked_by(), Some("1002"));
+    /// c.connected_line_num = "5551001".into();
+    /// assert_eq!(c.parked_by(), Some("5551001"));
+    /// ```
+    pub fn parked_by(&self) -> Option<&str> {
+        let known = |s: &str| !s.is_empty() && s != "<unknown>";
+        if known(&self.connected_line_num) {
+            return Some(&self.connected_line_num);
+        }
+        let d: &str = &self.parker_dial_string;
+        let resource = d.split_once('/').map_or(d, |(_, r)| r);
+        let resource = resource.split(['@', '/', ',']).next().unwrap_or("");
+        known(resource).then_some(resource)
+    }
+
     /// The lot key of this call.
     pub fn lot_key(&self) -> LotKey {
         LotKey { server_id: self.server_id, name: self.parking_lot.clone() }
