@@ -169,36 +169,7 @@ async fn park_call_on_a_bridged_call_returns_the_space_asterisk_used() {
     let mut events = c.events();
     park_dialplan(&c, "5551009", "default").await;
     next_event(&mut events, "parked", |e| parked_event_for(e, "5551009")).await;
-    let a = Action::new("Originate")
-        .header("Channel", "Local/s@hold")
-        .header("Context", "bridgeme")
-        .header("Exten", "s")
-        .header("Priority", "1")
-        .header("Variable", "CALLERNUM=5553001")
-        .header("Async", "true");
-    c.request(Request::Action(a), Target::All).await.unwrap();
-    // Find the agent leg of the bridged call.
-    let start = Instant::now();
-    let agent = loop {
-        let req = Request::List {
-            action: Action::new("CoreShowChannels"),
-            complete_event: Some("CoreShowChannelsComplete".into()),
-        };
-        if let Reply::List(items) = c.request(req, Target::All).await.unwrap() {
-            let found = items
-                .iter()
-                .filter_map(|m| m.get_str("Channel"))
-                .find(|ch| ch.starts_with("Local/s@agent-") && ch.ends_with(";1"));
-            let bridged = items.iter().any(|m| {
-                m.get_str("Channel").is_some_and(|ch| ch.starts_with("Local/s@agent-"))
-                    && m.get_str("BridgeId").is_some_and(|b| !b.is_empty())
-            });
-            if let (Some(ch), true) = (found, bridged) {
-                break ch.into_owned();
-            }
-        }
-        assert!(start.elapsed() < DEADLINE, "the bridged call did not come up");
-    };
+    let agent = bridged_agent(&c, "5553001").await;
     let space = c.park_call(&agent, Park::default().timeout(Duration::from_secs(60))).await.expect("park");
     let truth = parked_truth(PORT_A);
     let stored = c.store().get_parked_call(1, "default", space).expect("parked call in the store");

@@ -423,17 +423,9 @@ async fn retrieve(
     to: &str,
     lot: Option<&str>,
 ) -> Result<(), Failure> {
-    load(clients, None).await?;
     let lot_name = lot.unwrap_or("default");
-    let cands = candidates(cli, clients);
-    let having: Vec<ServerId> = cands
-        .iter()
-        .filter(|(c, _, id)| c.store().get_parked_call(*id, lot_name, space).is_some())
-        .map(|c| c.2)
-        .collect();
-    let none = ParkingError::SpaceEmpty { lot: lot_name.into(), space, server_id: None };
-    let (c, target, _) = &one_of(&cands, &having, &format!("retrieve {lot_name},{space}"), none)?;
-    let (server_id, lot, retriever) = c.retrieve_call_on(space, to, Some(lot_name), *target).await?;
+    let (c, target) = holding(cli, clients, lot_name, space, "retrieve").await?;
+    let (server_id, lot, retriever) = c.retrieve_call_on(space, to, Some(lot_name), target).await?;
     if cli.json {
         print_line(&json!({
             "server_id": server_id, "parking_lot": lot, "parking_space": space,
@@ -452,17 +444,9 @@ async fn move_call(
     lot: Option<&str>,
     to: Park,
 ) -> Result<(), Failure> {
-    load(clients, None).await?;
     let lot_name = lot.unwrap_or("default");
-    let cands = candidates(cli, clients);
-    let having: Vec<ServerId> = cands
-        .iter()
-        .filter(|(c, _, id)| c.store().get_parked_call(*id, lot_name, space).is_some())
-        .map(|c| c.2)
-        .collect();
-    let none = ParkingError::SpaceEmpty { lot: lot_name.into(), space, server_id: None };
-    let (c, target, _) = &one_of(&cands, &having, &format!("move {lot_name},{space}"), none)?;
-    let (server_id, new_lot, new_space) = c.move_call_on(space, Some(lot_name), to, *target).await?;
+    let (c, target) = holding(cli, clients, lot_name, space, "move").await?;
+    let (server_id, new_lot, new_space) = c.move_call_on(space, Some(lot_name), to, target).await?;
     if cli.json {
         print_line(&json!({
             "server_id": server_id, "from": { "parking_lot": lot_name, "parking_space": space },
@@ -472,4 +456,25 @@ async fn move_call(
         println!("moved {lot_name} {space} to {new_lot} {new_space} (server {server_id})");
     }
     Ok(())
+}
+
+/// The client and target of the one server where `space` of `lot` holds a call (for
+/// `what`: retrieve, move); refused when none or several could be meant.
+async fn holding(
+    cli: &Cli,
+    clients: &[Client],
+    lot: &str,
+    space: u32,
+    what: &str,
+) -> Result<(Client, Target), Failure> {
+    load(clients, None).await?;
+    let cands = candidates(cli, clients);
+    let having: Vec<ServerId> = cands
+        .iter()
+        .filter(|(c, _, id)| c.store().get_parked_call(*id, lot, space).is_some())
+        .map(|c| c.2)
+        .collect();
+    let none = ParkingError::SpaceEmpty { lot: lot.into(), space, server_id: None };
+    let (c, target, _) = one_of(&cands, &having, &format!("{what} {lot},{space}"), none)?;
+    Ok((c, target))
 }
