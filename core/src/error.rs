@@ -51,8 +51,9 @@ pub enum ParkingError {
         /// Asterisk's `Reason` code or message.
         reason: String,
     },
-    /// Refused without sending anything: the store knows the space is empty.
-    #[error("nothing is parked in space {space} of lot {lot}{}; nothing to retrieve", on_server(*server_id))]
+    /// Refused without sending anything: the store knows the space is empty (a retrieve
+    /// or a move of a call that is not there).
+    #[error("nothing is parked in space {space} of lot {lot}{}", on_server(*server_id))]
     SpaceEmpty {
         /// The lot.
         lot: String,
