@@ -15,12 +15,12 @@
 
 #![allow(missing_docs)] // a test binary
 
+mod coverage;
 mod reference;
 mod sut;
 
 use ami_parking::{ParkingEvent, ResyncChange};
 use proptest::test_runner::Config;
-use proptest_state_machine::prop_state_machine;
 use sut::Sut;
 
 /// One step.
@@ -101,9 +101,27 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
 }
 
-prop_state_machine! {
-    #![proptest_config(Config { cases: cases(), failure_persistence: None, .. Config::default() })]
-
-    #[test]
-    fn the_store_follows_the_model(sequential 1..50 => Sut);
+/// The suite, run by hand rather than by `prop_state_machine!` so that failing seeds
+/// are kept in the repository (`tests/model/regressions.txt`, replayed first on every
+/// run) and the coverage table is printed at the end (`--nocapture` shows it).
+#[test]
+fn the_store_follows_the_model() {
+    use proptest::test_runner::{FileFailurePersistence, TestRunner};
+    use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
+    let config = Config {
+        cases: cases(),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/model/regressions.txt"))),
+        source_file: Some(file!()),
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new(config.clone());
+    let result = runner.run(&reference::Model::sequential_strategy(1..50), |(initial, transitions, seen)| {
+        coverage::new_case();
+        Sut::test_sequential(config.clone(), initial, transitions, seen);
+        Ok(())
+    });
+    println!("{}", coverage::table());
+    if let Err(e) = result {
+        panic!("{e}");
+    }
 }

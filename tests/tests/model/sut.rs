@@ -112,6 +112,16 @@ impl Harness {
             while let Some(o) = self.conn.poll_output() {
                 if let Output::Parking(e) = &o {
                     self.got.push(ev(e));
+                    super::coverage::saw(match e.kind() {
+                        "parked" => "event: parked",
+                        "retrieved" => "event: retrieved",
+                        "timeout" => "event: timeout",
+                        "giveup" => "event: giveup",
+                        "swap" => "event: swap",
+                        "moved" => "event: moved",
+                        "near_timeout" => "event: near_timeout",
+                        _ => "event: resync finding",
+                    });
                 }
                 outputs.push(o);
             }
@@ -141,6 +151,30 @@ impl Harness {
     }
 
     fn step(&mut self, op: Op, reference: &RefState) {
+        super::coverage::saw(match &op {
+            Op::Park { preferred: Some(_), .. } => "op: park at a preferred space",
+            Op::Park { .. } => "op: park",
+            Op::Retrieve { .. } => "op: retrieve (a phone)",
+            Op::GiveUp { .. } => "op: caller hangs up",
+            Op::Swap { .. } => "op: swap",
+            Op::Reuse { .. } => "op: retrieve + park into the same space",
+            Op::Move { .. } => "op: move (the PBX)",
+            Op::ClientMove { .. } => "op: move_call",
+            Op::Wait { .. } => "op: time passes",
+            Op::Refresh { .. } => "op: refresh",
+            Op::ClientPark { .. } => "op: park_call",
+            Op::ClientRetrieve { .. } => "op: retrieve_call",
+            Op::Disconnect => "op: link drops",
+            Op::Reconnect => "op: link back",
+            Op::CleanRestart { .. } => "op: Asterisk restarts cleanly",
+            Op::Crash { .. } => "op: Asterisk crashes",
+            Op::Rechunk { .. } => "op: new chunking",
+        });
+        if self.wire == Wire::Amiws {
+            super::coverage::saw("wire: amiws (two servers)");
+        } else {
+            super::coverage::saw("wire: raw AMI");
+        }
         match op {
             Op::Park { server, lot, preferred } => {
                 let num = reference.caller.to_string();
@@ -253,6 +287,7 @@ impl Harness {
         if never {
             park = park.no_timeout();
         }
+        let preferred = park.space;
         let id = match self.conn.park_call(self.now, &chan, park, self.target()) {
             Ok(id) => id,
             Err(ParkingError::LotFull { .. }) => {
@@ -269,6 +304,12 @@ impl Harness {
             Ok(Reply::Parked { space: got, .. }) => {
                 let parked = self.pbx.calls(1).into_iter().find(|c| c.channel == chan).expect("in the model");
                 assert_eq!(got, parked.space, "park_call answers the space Asterisk chose");
+                if preferred.is_some_and(|p| p != got) {
+                    super::coverage::saw("situation: preferred space taken");
+                }
+                if never {
+                    super::coverage::saw("situation: parked without timeout");
+                }
                 let stored = self.conn.store().get_parked_call(1, name, got).expect("stored");
                 assert_eq!(stored.deadline.is_none(), never, "no timeout exactly when asked");
             }
