@@ -63,7 +63,8 @@ pub enum Op {
     Rechunk { seed: u64 },
 }
 
-const LOTS_A: [&str; 2] = ["default", "vip"];
+/// Server 1's lots: the sandbox's, and `tiny` (2 spaces) so that lots fill.
+const LOTS_A: [&str; 3] = ["default", "vip", "tiny"];
 const LOTS_B: [&str; 2] = ["default", "sales"];
 
 /// An expected event, normalised: kind, server, lot, space, unique id.

@@ -68,18 +68,18 @@ pub fn start() -> Timestamp {
 fn ops(wire: Wire) -> BoxedStrategy<Op> {
     let n = servers(wire);
     prop_oneof![
-        6 => (1..=n, 0..2usize, prop::option::weighted(0.3, 701u32..=725)).prop_map(|(server, lot, preferred)| Op::Park { server, lot, preferred }),
+        6 => (1..=n, 0..3usize, prop::option::weighted(0.3, 701u32..=725)).prop_map(|(server, lot, preferred)| Op::Park { server, lot, preferred }),
         2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::Retrieve { server, pick }),
         2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::GiveUp { server, pick }),
         1 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::Swap { server, pick }),
         2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::Reuse { server, pick }),
-        1 => (1..=n, any::<usize>(), 0..2usize, prop::option::weighted(0.5, 0..10u32))
+        1 => (1..=n, any::<usize>(), 0..3usize, prop::option::weighted(0.5, 0..10u32))
             .prop_map(|(server, pick, lot, space)| Op::Move { server, pick, lot, space }),
-        1 => (any::<usize>(), 0..2usize, prop::option::weighted(0.5, 0..10u32))
+        1 => (any::<usize>(), 0..3usize, prop::option::weighted(0.5, 0..10u32))
             .prop_map(|(pick, lot, space)| Op::ClientMove { pick, lot, space }),
         3 => (0u64..40).prop_map(|secs| Op::Wait { secs }),
-        2 => prop::option::of(0..2usize).prop_map(|lot| Op::Refresh { lot }),
-        2 => (0..2usize, prop::option::weighted(0.4, 0..10u32), prop::bool::weighted(0.2))
+        2 => prop::option::of(0..3usize).prop_map(|lot| Op::Refresh { lot }),
+        2 => (0..3usize, prop::option::weighted(0.4, 0..10u32), prop::bool::weighted(0.2))
             .prop_map(|(lot, space, never)| Op::ClientPark { lot, space, never }),
         2 => any::<usize>().prop_map(|pick| Op::ClientRetrieve { pick }),
         1 => Just(Op::Disconnect),
@@ -113,22 +113,43 @@ impl ReferenceStateMachine for Model {
 /// The lot `lot` (0 or 1) of `server`.
 pub fn lot_name(server: u32, lot: usize) -> &'static str {
     if server == 2 {
-        LOTS_B[lot % 2]
+        LOTS_B[lot % LOTS_B.len()]
     } else {
-        LOTS_A[lot % 2]
+        LOTS_A[lot % LOTS_A.len()]
     }
 }
 
 /// The call `pick` chooses among `server`'s, if any.
+/// The model's PBX: the sandbox's servers, server 1 with a `tiny` lot too (901-902,
+/// 60 s, findslot=first), so that full lots happen.
+pub fn model_pbx(wire: Wire) -> SimPbx {
+    let mut p = SimPbx::new(wire);
+    p.add_server("pbx-a", lots_a());
+    if wire == Wire::Amiws {
+        p.add_server("pbx-b", ami_parking::sim::sandbox_lots_b());
+    }
+    p
+}
+
+fn lots_a() -> Vec<ami_parking::sim::SimLot> {
+    let mut lots = ami_parking::sim::sandbox_lots();
+    lots.push(ami_parking::sim::SimLot::new("tiny", 901, 902, 60, ami_parking::sim::Findslot::First));
+    lots
+}
+
+/// How many spaces lot `lot` of `server` has (preferred spaces are drawn inside it:
+/// what Asterisk does with one outside was not measured).
+pub fn lot_size(server: u32, lot: usize) -> u32 {
+    let name = lot_name(server, lot);
+    let lots = if server == 2 { ami_parking::sim::sandbox_lots_b() } else { lots_a() };
+    lots.into_iter().find(|l| l.name == name).map(|l| l.end - l.start + 1).unwrap_or(1)
+}
+
 /// The first space of lot `lot` of `server`.
 pub fn first_space(server: u32, lot: usize) -> u32 {
     let name = lot_name(server, lot);
-    ami_parking::sim::sandbox_lots()
-        .into_iter()
-        .chain(ami_parking::sim::sandbox_lots_b())
-        .find(|l| l.name == name)
-        .map(|l| l.start)
-        .unwrap_or(701)
+    let lots = if server == 2 { ami_parking::sim::sandbox_lots_b() } else { lots_a() };
+    lots.into_iter().find(|l| l.name == name).map(|l| l.start).unwrap_or(701)
 }
 
 pub fn pick(pbx: &SimPbx, server: u32, pick: usize) -> Option<SimCall> {
@@ -142,7 +163,7 @@ impl RefState {
             wire,
             connected: false,
             now: start(),
-            pbx: SimPbx::sandbox(wire),
+            pbx: model_pbx(wire),
             caller: 5550000,
             view: BTreeSet::new(),
             expected: Vec::new(),
@@ -188,14 +209,14 @@ impl RefState {
             Op::Move { server, pick: p, lot, space } => {
                 if let Some(c) = pick(&self.pbx, server, p) {
                     let to = lot_name(server, lot);
-                    let preferred = space.map(|i| first_space(server, lot) + i);
+                    let preferred = space.map(|i| first_space(server, lot) + i % lot_size(server, lot));
                     let _ = self.pbx.move_call(self.now, server, &c.lot, c.space, to, preferred);
                     self.absorb(self.visible(server));
                 }
             }
             Op::ClientMove { pick: p, lot, space } => {
                 if let (true, Some(c)) = (self.connected, pick(&self.pbx, 1, p)) {
-                    let preferred = space.map(|i| first_space(1, lot) + i);
+                    let preferred = space.map(|i| first_space(1, lot) + i % lot_size(1, lot));
                     let _ = self.pbx.move_call(self.now, 1, &c.lot, c.space, lot_name(1, lot), preferred);
                     self.absorb(self.visible(1));
                 }
@@ -212,7 +233,7 @@ impl RefState {
                 self.caller += 1;
                 if self.connected {
                     let chan = client_channel(self.caller);
-                    let preferred = space.map(|i| first_space(1, lot) + i);
+                    let preferred = space.map(|i| first_space(1, lot) + i % lot_size(1, lot));
                     let timeout = never.then_some(0);
                     let _ = self.pbx.park_channel(self.now, 1, &chan, lot_name(1, lot), timeout, preferred);
                     self.absorb(self.visible(1));

@@ -2,7 +2,9 @@
 //! of a model PBX that plays Asterisk's part on the wire, in random chunks. Its
 //! results are compared with the reference after every step.
 
-use super::reference::{client_channel, first_space, lot_name, pick, start, Key, Model, RefState};
+use super::reference::{
+    client_channel, first_space, lot_name, lot_size, model_pbx, pick, start, Key, Model, RefState,
+};
 use super::{ev, normalise, Ev, Op};
 use ami_parking::sim::{SimPbx, Wire};
 use ami_parking::{
@@ -33,7 +35,7 @@ impl Harness {
         cfg.request_timeout = Duration::from_secs(5);
         let now = start();
         let conn = Connection::new(cfg, now);
-        let pbx = SimPbx::sandbox(wire);
+        let pbx = model_pbx(wire);
         let mut h = Harness { pbx, conn, now, wire, chunk_seed: 1, connected: false, got: Vec::new() };
         h.connect();
         h
@@ -209,7 +211,7 @@ impl Harness {
             }
             Op::Move { server, pick: p, lot, space } => {
                 if let Some(c) = pick(&self.pbx, server, p) {
-                    let preferred = space.map(|i| first_space(server, lot) + i);
+                    let preferred = space.map(|i| first_space(server, lot) + i % lot_size(server, lot));
                     let _ = self.pbx.move_call(
                         self.now,
                         server,
@@ -224,13 +226,19 @@ impl Harness {
             Op::ClientMove { pick: p, lot, space } => self.client_move(p, lot, space),
             Op::Wait { secs } => self.wait(secs),
             Op::Refresh { lot } => {
-                if let Ok(id) = self.conn.get_parked_calls(self.now, lot.map(|l| lot_name(1, l)), Target::All)
-                {
-                    let outs = self.pump();
-                    assert!(
-                        outs.iter().any(|o| matches!(o, Output::Reply { id: i, .. } if *i == id)),
-                        "refresh answered"
-                    );
+                match self.conn.get_parked_calls(self.now, lot.map(|l| lot_name(1, l)), Target::All) {
+                    Ok(id) => {
+                        let outs = self.pump();
+                        let reply = outs.iter().find_map(|o| match o {
+                            Output::Reply { id: i, result } if *i == id => Some(result.clone()),
+                            _ => None,
+                        });
+                        match reply.expect("refresh answered") {
+                            Ok(Reply::Calls(_)) => {}
+                            r => panic!("a refresh while connected answers the calls: {r:?}"),
+                        }
+                    }
+                    Err(e) => assert!(!self.connected, "refresh refused while connected: {e}"),
                 }
             }
             Op::ClientPark { lot, space, never } => self.client_park(reference.caller, lot, space, never),
@@ -283,7 +291,7 @@ impl Harness {
             self.pbx.calls(1).iter().filter(|c| c.lot == name).count() as u32 == l.end - l.start + 1
         });
         let mut park = Park::default().lot(name);
-        park.space = space.map(|i| first_space(1, lot) + i);
+        park.space = space.map(|i| first_space(1, lot) + i % lot_size(1, lot));
         if never {
             park = park.no_timeout();
         }
@@ -291,7 +299,8 @@ impl Harness {
         let id = match self.conn.park_call(self.now, &chan, park, self.target()) {
             Ok(id) => id,
             Err(ParkingError::LotFull { .. }) => {
-                return assert!(full, "refused as full, yet the lot has room")
+                super::coverage::saw("situation: park_call into a full lot");
+                return assert!(full, "refused as full, yet the lot has room");
             }
             Err(e) => return assert!(!self.connected, "park refused while connected: {e}"),
         };
@@ -314,7 +323,10 @@ impl Harness {
                 assert_eq!(stored.deadline.is_none(), never, "no timeout exactly when asked");
             }
             Ok(r) => panic!("{r:?}"),
-            Err(ParkingError::LotFull { .. }) => assert!(full, "told full, yet the lot had room"),
+            Err(ParkingError::LotFull { .. }) => {
+                super::coverage::saw("situation: park_call into a full lot");
+                assert!(full, "told full, yet the lot had room")
+            }
             Err(e) => panic!("the park failed: {e}"),
         }
     }
@@ -322,9 +334,15 @@ impl Harness {
     fn client_move(&mut self, p: usize, lot: usize, space: Option<u32>) {
         let Some(c) = pick(&self.pbx, 1, p) else { return };
         let name = lot_name(1, lot);
-        let room = self.pbx.plan_move_space(1, &c.lot, c.space, name, space.map(|i| first_space(1, lot) + i));
+        let room = self.pbx.plan_move_space(
+            1,
+            &c.lot,
+            c.space,
+            name,
+            space.map(|i| first_space(1, lot) + i % lot_size(1, lot)),
+        );
         let mut to = Park::default().lot(name);
-        to.space = space.map(|i| first_space(1, lot) + i);
+        to.space = space.map(|i| first_space(1, lot) + i % lot_size(1, lot));
         let id = match self.conn.move_call(self.now, c.space, Some(&c.lot), to, self.target()) {
             Ok(id) => id,
             Err(ParkingError::LotFull { .. }) => {
@@ -418,6 +436,11 @@ impl Harness {
             for s in self.pbx.server_ids().into_iter().filter(|s| self.pbx.is_up(*s)) {
                 for c in self.pbx.calls(s) {
                     let stored = self.conn.store().get_parked_call(s, &c.lot, c.space).expect("stored");
+                    assert_eq!(
+                        stored.deadline.is_some(),
+                        c.deadline.is_some(),
+                        "a deadline exactly when Asterisk has one"
+                    );
                     if let (Some(d), Some(m)) = (stored.deadline, c.deadline) {
                         let skew = (d.as_unix_millis() as i64 - m.as_unix_millis() as i64).abs();
                         assert!(skew <= 1000, "deadline within 1 s of Asterisk's");
