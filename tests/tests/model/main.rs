@@ -41,16 +41,16 @@ pub enum Op {
     Wait { secs: u64 },
     /// The client refreshes (all lots or one).
     Refresh { lot: Option<usize> },
-    /// The client parks a call with `park_call`: in lot `lot`, preferably at the
+    /// The client parks a call with `park_call` on `server`: in lot `lot`, preferably at the
     /// lot's `space`-th space, without timeout when `never`.
-    ClientPark { lot: usize, space: Option<u32>, never: bool },
+    ClientPark { server: u32, lot: usize, space: Option<u32>, never: bool },
     /// Someone parks a parked call again in lot `lot` (preferably at its `space`-th
     /// space): Asterisk's give-up then park, one move.
     Move { server: u32, pick: usize, lot: usize, space: Option<u32> },
     /// The client moves a call with `move_call`.
-    ClientMove { pick: usize, lot: usize, space: Option<u32> },
+    ClientMove { server: u32, pick: usize, lot: usize, space: Option<u32> },
     /// The client retrieves with `retrieve_call`.
-    ClientRetrieve { pick: usize },
+    ClientRetrieve { server: u32, pick: usize },
     /// The link drops.
     Disconnect,
     /// The link comes back (login, resync).

@@ -75,13 +75,13 @@ fn ops(wire: Wire) -> BoxedStrategy<Op> {
         2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::Reuse { server, pick }),
         1 => (1..=n, any::<usize>(), 0..3usize, prop::option::weighted(0.5, 0..10u32))
             .prop_map(|(server, pick, lot, space)| Op::Move { server, pick, lot, space }),
-        1 => (any::<usize>(), 0..3usize, prop::option::weighted(0.5, 0..10u32))
-            .prop_map(|(pick, lot, space)| Op::ClientMove { pick, lot, space }),
+        1 => (1..=n, any::<usize>(), 0..3usize, prop::option::weighted(0.5, 0..10u32))
+            .prop_map(|(server, pick, lot, space)| Op::ClientMove { server, pick, lot, space }),
         3 => (0u64..40).prop_map(|secs| Op::Wait { secs }),
         2 => prop::option::of(0..3usize).prop_map(|lot| Op::Refresh { lot }),
-        2 => (0..3usize, prop::option::weighted(0.4, 0..10u32), prop::bool::weighted(0.2))
-            .prop_map(|(lot, space, never)| Op::ClientPark { lot, space, never }),
-        2 => any::<usize>().prop_map(|pick| Op::ClientRetrieve { pick }),
+        2 => (1..=n, 0..3usize, prop::option::weighted(0.4, 0..10u32), prop::bool::weighted(0.2))
+            .prop_map(|(server, lot, space, never)| Op::ClientPark { server, lot, space, never }),
+        2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::ClientRetrieve { server, pick }),
         1 => Just(Op::Disconnect),
         2 => Just(Op::Reconnect),
         1 => (1..=n).prop_map(|server| Op::CleanRestart { server }),
@@ -214,11 +214,18 @@ impl RefState {
                     self.absorb(self.visible(server));
                 }
             }
-            Op::ClientMove { pick: p, lot, space } => {
-                if let (true, Some(c)) = (self.connected, pick(&self.pbx, 1, p)) {
-                    let preferred = space.map(|i| first_space(1, lot) + i % lot_size(1, lot));
-                    let _ = self.pbx.move_call(self.now, 1, &c.lot, c.space, lot_name(1, lot), preferred);
-                    self.absorb(self.visible(1));
+            Op::ClientMove { server, pick: p, lot, space } => {
+                if let (true, Some(c)) = (self.visible(server), pick(&self.pbx, server, p)) {
+                    let preferred = space.map(|i| first_space(server, lot) + i % lot_size(server, lot));
+                    let _ = self.pbx.move_call(
+                        self.now,
+                        server,
+                        &c.lot,
+                        c.space,
+                        lot_name(server, lot),
+                        preferred,
+                    );
+                    self.absorb(self.visible(server));
                 }
             }
             Op::Wait { secs } => {
@@ -229,20 +236,27 @@ impl RefState {
                 self.absorb(self.connected);
             }
             Op::Refresh { .. } | Op::Rechunk { .. } => {}
-            Op::ClientPark { lot, space, never } => {
+            Op::ClientPark { server, lot, space, never } => {
                 self.caller += 1;
-                if self.connected {
+                if self.visible(server) {
                     let chan = client_channel(self.caller);
-                    let preferred = space.map(|i| first_space(1, lot) + i % lot_size(1, lot));
+                    let preferred = space.map(|i| first_space(server, lot) + i % lot_size(server, lot));
                     let timeout = never.then_some(0);
-                    let _ = self.pbx.park_channel(self.now, 1, &chan, lot_name(1, lot), timeout, preferred);
-                    self.absorb(self.visible(1));
+                    let _ = self.pbx.park_channel(
+                        self.now,
+                        server,
+                        &chan,
+                        lot_name(server, lot),
+                        timeout,
+                        preferred,
+                    );
+                    self.absorb(self.visible(server));
                 }
             }
-            Op::ClientRetrieve { pick: p } => {
-                if let (true, Some(c)) = (self.connected, pick(&self.pbx, 1, p)) {
-                    let _ = self.pbx.retrieve(self.now, 1, &c.lot, c.space, "1002");
-                    self.absorb(self.visible(1));
+            Op::ClientRetrieve { server, pick: p } => {
+                if let (true, Some(c)) = (self.visible(server), pick(&self.pbx, server, p)) {
+                    let _ = self.pbx.retrieve(self.now, server, &c.lot, c.space, "1002");
+                    self.absorb(self.visible(server));
                 }
             }
             Op::Disconnect => self.connected = false,

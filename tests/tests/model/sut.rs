@@ -144,9 +144,10 @@ impl Harness {
         outputs
     }
 
-    fn target(&self) -> Target {
+    /// Where a client operation on `server` goes.
+    fn target(&self, server: u32) -> Target {
         if self.wire == Wire::Amiws {
-            Target::Server(1)
+            Target::Server(server)
         } else {
             Target::All
         }
@@ -172,6 +173,12 @@ impl Harness {
             Op::Crash { .. } => "op: Asterisk crashes",
             Op::Rechunk { .. } => "op: new chunking",
         });
+        if let Op::ClientPark { server: 2, .. }
+        | Op::ClientMove { server: 2, .. }
+        | Op::ClientRetrieve { server: 2, .. } = op
+        {
+            super::coverage::saw("situation: a client operation on server 2");
+        }
         if self.wire == Wire::Amiws {
             super::coverage::saw("wire: amiws (two servers)");
         } else {
@@ -223,7 +230,7 @@ impl Harness {
                     self.pump();
                 }
             }
-            Op::ClientMove { pick: p, lot, space } => self.client_move(p, lot, space),
+            Op::ClientMove { server, pick: p, lot, space } => self.client_move(server, p, lot, space),
             Op::Wait { secs } => self.wait(secs),
             Op::Refresh { lot } => {
                 match self.conn.get_parked_calls(self.now, lot.map(|l| lot_name(1, l)), Target::All) {
@@ -241,8 +248,10 @@ impl Harness {
                     Err(e) => assert!(!self.connected, "refresh refused while connected: {e}"),
                 }
             }
-            Op::ClientPark { lot, space, never } => self.client_park(reference.caller, lot, space, never),
-            Op::ClientRetrieve { pick: p } => self.client_retrieve(p),
+            Op::ClientPark { server, lot, space, never } => {
+                self.client_park(server, reference.caller, lot, space, never)
+            }
+            Op::ClientRetrieve { server, pick: p } => self.client_retrieve(server, p),
             Op::Disconnect => self.disconnect(),
             Op::Reconnect => self.connect(),
             Op::CleanRestart { server } => {
@@ -284,19 +293,19 @@ impl Harness {
         self.pump();
     }
 
-    fn client_park(&mut self, caller: u32, lot: usize, space: Option<u32>, never: bool) {
+    fn client_park(&mut self, server: u32, caller: u32, lot: usize, space: Option<u32>, never: bool) {
         let chan = client_channel(caller);
-        let name = lot_name(1, lot);
-        let full = self.pbx.lots(1).iter().find(|l| l.name == name).is_some_and(|l| {
-            self.pbx.calls(1).iter().filter(|c| c.lot == name).count() as u32 == l.end - l.start + 1
+        let name = lot_name(server, lot);
+        let full = self.pbx.lots(server).iter().find(|l| l.name == name).is_some_and(|l| {
+            self.pbx.calls(server).iter().filter(|c| c.lot == name).count() as u32 == l.end - l.start + 1
         });
         let mut park = Park::default().lot(name);
-        park.space = space.map(|i| first_space(1, lot) + i % lot_size(1, lot));
+        park.space = space.map(|i| first_space(server, lot) + i % lot_size(server, lot));
         if never {
             park = park.no_timeout();
         }
         let preferred = park.space;
-        let id = match self.conn.park_call(self.now, &chan, park, self.target()) {
+        let id = match self.conn.park_call(self.now, &chan, park, self.target(server)) {
             Ok(id) => id,
             Err(ParkingError::LotFull { .. }) => {
                 super::coverage::saw("situation: park_call into a full lot");
@@ -311,7 +320,8 @@ impl Harness {
         });
         match reply.expect("park answered") {
             Ok(Reply::Parked { space: got, .. }) => {
-                let parked = self.pbx.calls(1).into_iter().find(|c| c.channel == chan).expect("in the model");
+                let parked =
+                    self.pbx.calls(server).into_iter().find(|c| c.channel == chan).expect("in the model");
                 assert_eq!(got, parked.space, "park_call answers the space Asterisk chose");
                 if preferred.is_some_and(|p| p != got) {
                     super::coverage::saw("situation: preferred space taken");
@@ -319,7 +329,7 @@ impl Harness {
                 if never {
                     super::coverage::saw("situation: parked without timeout");
                 }
-                let stored = self.conn.store().get_parked_call(1, name, got).expect("stored");
+                let stored = self.conn.store().get_parked_call(server, name, got).expect("stored");
                 assert_eq!(stored.deadline.is_none(), never, "no timeout exactly when asked");
             }
             Ok(r) => panic!("{r:?}"),
@@ -331,19 +341,19 @@ impl Harness {
         }
     }
 
-    fn client_move(&mut self, p: usize, lot: usize, space: Option<u32>) {
-        let Some(c) = pick(&self.pbx, 1, p) else { return };
-        let name = lot_name(1, lot);
+    fn client_move(&mut self, server: u32, p: usize, lot: usize, space: Option<u32>) {
+        let Some(c) = pick(&self.pbx, server, p) else { return };
+        let name = lot_name(server, lot);
         let room = self.pbx.plan_move_space(
-            1,
+            server,
             &c.lot,
             c.space,
             name,
-            space.map(|i| first_space(1, lot) + i % lot_size(1, lot)),
+            space.map(|i| first_space(server, lot) + i % lot_size(server, lot)),
         );
         let mut to = Park::default().lot(name);
-        to.space = space.map(|i| first_space(1, lot) + i % lot_size(1, lot));
-        let id = match self.conn.move_call(self.now, c.space, Some(&c.lot), to, self.target()) {
+        to.space = space.map(|i| first_space(server, lot) + i % lot_size(server, lot));
+        let id = match self.conn.move_call(self.now, c.space, Some(&c.lot), to, self.target(server)) {
             Ok(id) => id,
             Err(ParkingError::LotFull { .. }) => {
                 return assert!(room.is_none(), "refused as full, yet there is room")
@@ -369,9 +379,9 @@ impl Harness {
         }
     }
 
-    fn client_retrieve(&mut self, p: usize) {
-        let Some(c) = pick(&self.pbx, 1, p) else { return };
-        match self.conn.retrieve_call(self.now, c.space, "Local/s@hold", Some(&c.lot), self.target()) {
+    fn client_retrieve(&mut self, server: u32, p: usize) {
+        let Some(c) = pick(&self.pbx, server, p) else { return };
+        match self.conn.retrieve_call(self.now, c.space, "Local/s@hold", Some(&c.lot), self.target(server)) {
             Ok(id) => {
                 let outs = self.pump();
                 let got = outs.iter().any(
@@ -379,7 +389,7 @@ impl Harness {
                 );
                 assert!(got, "retrieve answered on the UnParkedCall: {outs:?}");
             }
-            Err(e) => assert!(!self.connected || !self.pbx.is_up(1), "refused while connected: {e}"),
+            Err(e) => assert!(!self.connected || !self.pbx.is_up(server), "refused while connected: {e}"),
         }
     }
 
