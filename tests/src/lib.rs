@@ -502,10 +502,13 @@ impl Wire {
         self.conn.handle_frame(self.now, &out).expect("frame");
     }
 
-    /// Moves the clock and lets timers fire.
+    /// Moves the clock and lets timers fire; the link must stay alive (a test that
+    /// expects it to die calls `handle_timeout` itself).
     pub fn advance(&mut self, d: Duration) {
         self.now = self.now + d;
-        let _ = self.conn.handle_timeout(self.now);
+        if let Err(e) = self.conn.handle_timeout(self.now) {
+            panic!("the link died at {:?}: {e}", self.now);
+        }
         self.collect();
     }
 

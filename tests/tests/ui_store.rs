@@ -178,6 +178,10 @@ fn near_timeout_fires_once_per_park_when_the_threshold_is_crossed() {
     while w.now < parked_at + Duration::from_secs(40) {
         w.now = w.conn.poll_timeout().unwrap();
         w.advance(Duration::ZERO);
+        // Asterisk answers the keep-alive.
+        for ping in w.sent().into_iter().filter(|m| m.is("Action", "Ping")) {
+            w.feed(&format!("Response: Success\r\nActionID: {}\r\nPing: Pong\r\n\r\n", aid(&ping)));
+        }
         for e in w.take_outputs() {
             if let Output::Parking(ParkingEvent::NearTimeout { call, remaining }) = e {
                 alerts.push((w.now, call.parking_space, remaining));
