@@ -671,3 +671,21 @@ async fn a_move_is_reported_once_as_a_move_and_a_hang_up_after_it_as_a_give_up()
     c.shutdown().await;
     clean(PORT_A).await;
 }
+
+#[tokio::test]
+async fn an_md5_login_works_and_a_wrong_secret_is_refused_clearly() {
+    let _g = LOCK.lock().await;
+    let Some(()) = sandbox::require("a") else { return };
+    let mut o = ClientOptions::new(format!("tcp://amiuser:amisecret@127.0.0.1:{PORT_A}").parse().unwrap());
+    o.auth = ami_parking::AuthMethod::Md5;
+    let c = Client::connect(o);
+    c.wait_logged_in(DEADLINE).await.expect("MD5 login to the sandbox");
+    assert_eq!(c.get_parking_lots().await.unwrap().len(), 3);
+    c.shutdown().await;
+    let mut o = ClientOptions::new(format!("tcp://amiuser:wrong@127.0.0.1:{PORT_A}").parse().unwrap());
+    o.auth = ami_parking::AuthMethod::Md5;
+    let c = Client::connect(o);
+    let err = c.wait_logged_in(DEADLINE).await.unwrap_err().to_string();
+    assert!(err.contains("Authentication failed") && !err.contains("wrong"), "{err}");
+    c.shutdown().await;
+}

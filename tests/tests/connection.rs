@@ -53,6 +53,34 @@ fn md5_login_sends_the_digest_not_the_secret() {
 }
 
 #[test]
+fn md5_login_fails_clearly_on_an_error_or_a_missing_challenge() {
+    for (answer, says) in [
+        (
+            "Response: Error\r\nActionID: {id}\r\nMessage: Must specify AuthType\r\n\r\n",
+            "Must specify AuthType",
+        ),
+        ("Response: Success\r\nActionID: {id}\r\n\r\n", "without a challenge"),
+    ] {
+        let mut cfg = ConnectionConfig::ami("amiuser", "amisecret");
+        cfg.auth = AuthMethod::Md5;
+        let mut conn = Connection::new(cfg, T);
+        conn.handle_connected(T);
+        conn.handle_input(T, b"Asterisk Call Manager/11.0.0\r\n").unwrap();
+        let ch = sent(&mut conn).pop().unwrap();
+        let r = conn.handle_input(T, answer.replace("{id}", &aid(&ch)).as_bytes());
+        match r {
+            Err(e @ ConnectionError::LoginRejected { .. }) => {
+                let text = e.to_string();
+                assert!(text.contains(says) && !text.contains("amisecret"), "{text}");
+            }
+            r => panic!("{r:?}"),
+        }
+        assert!(sent(&mut conn).is_empty(), "no Login with a key signed over nothing");
+        assert!(!conn.is_logged_in());
+    }
+}
+
+#[test]
 fn rejected_login_is_a_clear_error_without_the_secret() {
     let mut conn = Connection::new(ConnectionConfig::ami("amiuser", "wrong-secret"), T);
     conn.handle_connected(T);

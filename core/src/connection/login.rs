@@ -83,6 +83,12 @@ impl Connection {
     pub(super) fn on_login_response(&mut self, now: Timestamp, r: Response) -> Result<(), ConnectionError> {
         self.login.action_id = None;
         match self.login.phase {
+            LoginPhase::AwaitChallenge if r.success && r.challenge().is_none() => {
+                self.timers.stop(Timer::Login);
+                self.login.phase = LoginPhase::Down;
+                let message = "Asterisk answered the MD5 Challenge without a challenge to sign; log in with the plain method".into();
+                Err(ConnectionError::LoginRejected { username: self.cfg.username.clone(), message })
+            }
             LoginPhase::AwaitChallenge if r.success => {
                 use md5::{Digest, Md5};
                 let mut h = Md5::new();
