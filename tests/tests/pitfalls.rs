@@ -319,3 +319,65 @@ fn pitfall_13_documented_fields_exist_and_are_live() {
     w.feed(&live_event("ParkedCallGiveUp", "default", 705, "1.1", "5551001"));
     assert_eq!(w.conn.store().lot_snapshot(&LotKey::new(1, "default")).unwrap().occupied, 0);
 }
+
+#[test]
+fn asterisk_11_lists_and_events_work_end_to_end() {
+    // Asterisk 11 (chan_features): Exten, Channel, From, Timeout, StartExten/StopExten,
+    // and lists that end on their completion event without EventList.
+    let mut w = Wire::ami(ParkingOptions::default());
+    let sent = w.sent();
+    let (lots, calls) = (aid(&sent[0]), aid(&sent[1]));
+    w.feed(&format!(
+        "Response: Success\r\nActionID: {lots}\r\nMessage: Parking lots will follow\r\n\r\n\
+         Event: Parkinglot\r\nName: default\r\nStartExten: 701\r\nStopExten: 720\r\nTimeout: 45\r\nActionID: {lots}\r\n\r\n\
+         Event: ParkinglotsComplete\r\nActionID: {lots}\r\n\r\n"
+    ));
+    w.feed(&format!(
+        "Response: Success\r\nActionID: {calls}\r\nMessage: Parked calls will follow\r\n\r\n\
+         Event: ParkedCall\r\nParkinglot: default\r\nExten: 703\r\nChannel: SIP/100-00000001\r\nFrom: SIP/200-00000002\r\nTimeout: 40\r\nDuration: 5\r\nCallerIDNum: 100\r\nCallerIDName: Alice\r\nConnectedLineNum: 200\r\nConnectedLineName: Bob\r\nUniqueID: 123.4\r\nActionID: {calls}\r\n\r\n\
+         Event: ParkedCallsComplete\r\nTotal: 1\r\nActionID: {calls}\r\n\r\n"
+    ));
+    let store = w.conn.store().clone();
+    let lot = store.lot_snapshot(&LotKey::new(1, "default")).unwrap();
+    assert_eq!((lot.start_space, lot.end_space, lot.occupied), (701, 720, 1));
+    let call = store.get_parked_call(1, "default", 703).expect("listed");
+    assert_eq!(
+        (call.channel.as_str(), call.caller_id_name.as_str(), call.parked_by()),
+        ("SIP/100-00000001", "Alice", Some("200"))
+    );
+    assert_eq!(call.timeout_remaining(w.now), Some(Duration::from_secs(40)));
+    w.feed("Event: UnParkedCall\r\nPrivilege: call,all\r\nExten: 703\r\nChannel: SIP/100-00000001\r\nParkinglot: default\r\nFrom: SIP/300-00000003\r\nCallerIDNum: 100\r\nCallerIDName: Alice\r\nUniqueID: 123.4\r\n\r\n");
+    match &w.events()[..] {
+        [ParkingEvent::Retrieved { call, retriever }] => {
+            assert_eq!((call.parking_space, retriever.channel.as_str()), (703, "SIP/300-00000003"))
+        }
+        e => panic!("{e:?}"),
+    }
+    assert!(store.calls_snapshot().is_empty());
+}
+
+#[test]
+fn a_lot_that_disappears_or_changes_on_reload_is_followed() {
+    let mut w = Wire::ami(ParkingOptions::default());
+    answer_initial(&mut w, &LOTS, &[("vip", 801, "1.1", "5551001")]);
+    let store = w.conn.store().clone();
+    let ask = |w: &mut Wire, lots: &[(&str, u32, u32, u32)]| {
+        w.conn.get_parking_lots(w.now, Target::All).unwrap();
+        let m = w.sent().pop().unwrap();
+        w.feed(&parking_lots_answer(&aid(&m), lots));
+    };
+    // `default` is gone from the configuration and empty: it goes. `vip` is gone too
+    // but still holds a call: it stays until the call leaves.
+    ask(&mut w, &[("sales", 901, 903, 90)]);
+    let mut names: Vec<String> = store.lots_snapshot().iter().map(|l| l.name.to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["sales", "vip"]);
+    w.feed(&live_event("ParkedCallGiveUp", "vip", 801, "1.1", "5551001"));
+    ask(&mut w, &[("sales", 901, 903, 90)]);
+    let names: Vec<String> = store.lots_snapshot().iter().map(|l| l.name.to_string()).collect();
+    assert_eq!(names, ["sales"]);
+    // A range change is taken as it comes.
+    ask(&mut w, &[("sales", 901, 905, 90)]);
+    let sales = store.lot_snapshot(&LotKey::new(1, "sales")).unwrap();
+    assert_eq!((sales.start_space, sales.end_space, sales.total_spaces), (901, 905, 5));
+}
