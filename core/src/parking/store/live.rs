@@ -53,9 +53,9 @@ impl ParkingStore {
             st.mark_dirty(&raw);
             let was_idle = st.book.raw_total == 0;
             let event = if kind.is_leave() {
-                self.leave(&mut st, kind, raw, retriever, now)
+                self.leave(&mut st, i, kind, raw, retriever, now)
             } else {
-                self.enter(&mut st, kind, raw)
+                self.enter(&mut st, i, kind, raw)
             };
             let event = match (event, moved_from) {
                 (Some(ParkingEvent::Parked { call }), Some(Held { from: Some(from), .. })) => {
@@ -75,10 +75,9 @@ impl ParkingStore {
     }
 
     /// A call entered a space (`Parked`) or took a parkee's place (`Swapped`).
-    fn enter(&self, st: &mut State, kind: LiveKind, raw: Arc<ParkedCall>) -> Option<ParkingEvent> {
+    fn enter(&self, st: &mut State, i: usize, kind: LiveKind, raw: Arc<ParkedCall>) -> Option<ParkingEvent> {
         let swapped = kind == LiveKind::Swapped;
         let space = raw.parking_space;
-        let i = st.book.lot_index(&raw.lot_key());
         let old = st.book.lot(i).spaces.get(&space).cloned();
         if swapped && st.forget_departed(&raw) {
             // The new parkee's leave came first (reported then): the space is empty.
@@ -137,16 +136,15 @@ impl ParkingStore {
     fn leave(
         &self,
         st: &mut State,
+        i: usize,
         kind: LiveKind,
         raw: Arc<ParkedCall>,
         retriever: Option<Retriever>,
         now: Timestamp,
     ) -> Option<ParkingEvent> {
-        let key = raw.lot_key();
         let space = raw.parking_space;
-        let occupant = st.book.slot(&key, space).is_some_and(|s| s.raw.same_call(&raw));
+        let occupant = st.book.lot(i).spaces.get(&space).is_some_and(|s| s.raw.same_call(&raw));
         let gone: Option<Slot> = if occupant {
-            let i = st.book.lot_index(&key);
             st.book.put(&self.inner.lots, i, space, None).old
         } else {
             let at = st.displaced.iter().position(|s| {
