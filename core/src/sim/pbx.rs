@@ -337,10 +337,15 @@ impl SimPbx {
         retriever_num: &str,
     ) -> Result<SimCall, SimError> {
         let call = self.take_call(server, lot, space)?;
-        let retriever = self.new_call(now, retriever_num, "Reception", lot, space, None);
-        self.record("retrieved", server, &call);
-        self.emit(server, wire::live_event("UnParkedCall", &call, now, Some(&retriever)));
+        self.announce_retrieved(now, server, &call, retriever_num);
         Ok(call)
+    }
+
+    /// `call` was picked up by `retriever_num`: the change and the `UnParkedCall`.
+    fn announce_retrieved(&mut self, now: Timestamp, server: ServerId, call: &SimCall, retriever_num: &str) {
+        let retriever = self.new_call(now, retriever_num, "Reception", &call.lot, call.space, None);
+        self.record("retrieved", server, call);
+        self.emit(server, wire::live_event("UnParkedCall", call, now, Some(&retriever)));
     }
 
     /// The call in `space` is picked up and a new call from `caller_num` takes the
@@ -356,21 +361,14 @@ impl SimPbx {
         retriever_num: &str,
         caller_num: &str,
     ) -> Result<(SimCall, SimCall), SimError> {
-        let timeout = {
-            let s = self.srv(server)?;
-            s.lots
-                .iter()
-                .find(|l| l.name == lot)
-                .map(|l| l.timeout_secs)
-                .ok_or_else(|| SimError::NoLot(lot.into()))?
-        };
+        let s = self.srv_ref(server).ok_or(SimError::NoServer(server))?;
+        let timeout = s.lots.iter().find(|l| l.name == lot).map(|l| l.timeout_secs);
+        let timeout = timeout.ok_or_else(|| SimError::NoLot(lot.into()))?;
         let old = self.take_call(server, lot, space)?;
         let new =
             self.new_call(now, caller_num, &format!("Customer {caller_num}"), lot, space, Some(timeout));
-        let retriever = self.new_call(now, retriever_num, "Reception", lot, space, None);
         self.place(now, server, new.clone());
-        self.record("retrieved", server, &old);
-        self.emit(server, wire::live_event("UnParkedCall", &old, now, Some(&retriever)));
+        self.announce_retrieved(now, server, &old, retriever_num);
         Ok((old, new))
     }
 
