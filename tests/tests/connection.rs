@@ -24,14 +24,20 @@ fn sent(conn: &mut Connection) -> Vec<ami_parking::Message> {
     out
 }
 
-#[test]
-fn md5_login_sends_the_digest_not_the_secret() {
+/// A connection with MD5 login, past the banner: its `Challenge` sent.
+fn md5_challenged() -> (Connection, ami_parking::Message) {
     let mut cfg = ConnectionConfig::ami("amiuser", "amisecret");
     cfg.auth = AuthMethod::Md5;
     let mut conn = Connection::new(cfg, T);
     conn.handle_connected(T);
     conn.handle_input(T, b"Asterisk Call Manager/11.0.0\r\n").unwrap();
     let ch = sent(&mut conn).pop().unwrap();
+    (conn, ch)
+}
+
+#[test]
+fn md5_login_sends_the_digest_not_the_secret() {
+    let (mut conn, ch) = md5_challenged();
     assert!(ch.is("Action", "Challenge") && ch.is("AuthType", "MD5"));
     conn.handle_input(
         T,
@@ -61,12 +67,7 @@ fn md5_login_fails_clearly_on_an_error_or_a_missing_challenge() {
         ),
         ("Response: Success\r\nActionID: {id}\r\n\r\n", "without a challenge"),
     ] {
-        let mut cfg = ConnectionConfig::ami("amiuser", "amisecret");
-        cfg.auth = AuthMethod::Md5;
-        let mut conn = Connection::new(cfg, T);
-        conn.handle_connected(T);
-        conn.handle_input(T, b"Asterisk Call Manager/11.0.0\r\n").unwrap();
-        let ch = sent(&mut conn).pop().unwrap();
+        let (mut conn, ch) = md5_challenged();
         let r = conn.handle_input(T, answer.replace("{id}", &aid(&ch)).as_bytes());
         match r {
             Err(e @ ConnectionError::LoginRejected { .. }) => {

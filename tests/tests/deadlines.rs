@@ -9,9 +9,7 @@ use std::time::Duration;
 fn pass(w: &mut Wire, secs: u64) {
     for _ in 0..secs {
         w.advance(Duration::from_secs(1));
-        for ping in w.sent().into_iter().filter(|m| m.is("Action", "Ping")) {
-            w.feed(&format!("Response: Success\r\nActionID: {}\r\nPing: Pong\r\n\r\n", aid(&ping)));
-        }
+        w.answer_pings();
     }
 }
 

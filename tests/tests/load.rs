@@ -184,72 +184,11 @@ async fn under_load_every_event_is_reported_once_with_the_right_call() {
     );
 
     // A minute of operations at a steady rate.
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let (mut reuses, mut parks, mut retrieves, mut hangups) = (0u64, 0u64, 0u64, 0u64);
-    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(secs) {
-        tick.tick().await;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let (spaces, done): (Vec<(u32, String)>, Vec<String>) = {
-            let mut r = rec.lock().unwrap();
-            (r.live.iter().map(|(s, (_, c))| (*s, c.clone())).collect(), std::mem::take(&mut r.retrieved))
-        };
-        let mut out: String = done.iter().map(|c| hangup(c)).collect();
-        let pick = (!spaces.is_empty()).then(|| spaces[(x >> 8) as usize % spaces.len()].clone());
-        let few = (spaces.len() as u64) < calls / 2;
-        match (x % 100, pick) {
-            (_, Some((space, _))) if x % 100 < 35 && !few => {
-                // Retrieve a space and park into it at once: the reorder's recipe.
-                caller += 1;
-                out += &originate_retrieve(space);
-                out += &originate_park(caller);
-                reuses += 1;
-            }
-            (35..=59, _) | (_, None) => {
-                caller += 1;
-                out += &originate_park(caller);
-                parks += 1;
-            }
-            (60..=79, Some((space, _))) if !few => {
-                out += &originate_retrieve(space);
-                retrieves += 1;
-            }
-            (_, Some((_, chan))) if !few => {
-                out += &hangup(&chan);
-                hangups += 1;
-            }
-            _ => {
-                caller += 1;
-                out += &originate_park(caller);
-                parks += 1;
-            }
-        }
-        act.write_all(out.as_bytes()).await.unwrap();
-    }
-    let ops = reuses + parks + retrieves + hangups;
-    let elapsed = start.elapsed();
+    let ops = operate(&mut act, &rec, caller, calls, secs, rate).await;
 
     // Quiet: the recorder and the library agree (both have every event, the same).
     let lib_key = LotKey::new(1, LOT);
-    let compare = || -> (usize, usize, usize, usize) {
-        let (mut sent, live) = {
-            let r = rec.lock().unwrap();
-            (r.events.clone(), r.live.len())
-        };
-        let mut got: Vec<Ev> = heard
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|e| *e.call().parking_lot == *LOT && e.kind() != "near_timeout")
-            .map(|e| (e.kind(), e.call().parking_space, e.call().unique_id.to_string()))
-            .collect();
-        sent.sort();
-        got.sort();
-        (differences(&sent, &got), sent.len(), got.len(), live)
-    };
+    let compare = || compare(&rec, &heard);
     let settled = wait_until(&changed, Duration::from_secs(60), || {
         let (diff, _, _, live) = compare();
         diff == 0 && client.store().lot_calls_snapshot(&lib_key).len() == live
@@ -268,35 +207,142 @@ async fn under_load_every_event_is_reported_once_with_the_right_call() {
         .collect();
     let truth: Vec<(u32, String)> =
         parked_truth(PORT_A).into_iter().filter(|(l, _, _)| l == LOT).map(|(_, s, u)| (s, u)).collect();
-    // Asterisk's list sometimes keeps a call it announced as retrieved (seen at the end
-    // of a run: UnParkedCall, the channel left the parking bridge for the retriever's,
-    // yet ParkedCalls lists it for minutes). Such an entry is stale when its channel is
-    // not in the lot's parking bridge: told apart here, and printed.
-    let in_bridge = parking_bridge_channels(LOT);
-    let channel_of = |uid: &str| rec.lock().unwrap().channels.get(uid).cloned();
-    let stale: Vec<(u32, String)> = truth
-        .iter()
-        .filter(|c| !store.contains(c))
-        .filter(|(_, uid)| channel_of(uid).is_some_and(|ch| !in_bridge.contains(&ch)))
-        .cloned()
-        .collect();
+    // Asterisk's list sometimes keeps a call it announced as retrieved: told apart, and
+    // printed.
+    let stale = stale_entries(&truth, &store, &rec);
     let truth_now: Vec<(u32, String)> = truth.iter().filter(|c| !stale.contains(c)).cloned().collect();
     println!(
-        "load: {calls} calls parked first; {ops} operations in {:.1} s ({:.1}/s: {reuses} retrieve+park into the same space, {parks} parks, {retrieves} retrieves, {hangups} hang-ups); {total} parking events from Asterisk, {reorders} parks announced before the space's last leave; {reported} reported by the library; {mismatches} mismatches; {resyncs} resyncs; {} calls at the end; {} entries of Asterisk's list stale (announced retrieved, not in the parking bridge): {stale:?}",
-        elapsed.as_secs_f64(),
-        ops as f64 / elapsed.as_secs_f64(),
+        "load: {calls} calls parked first; {} operations in {:.1} s ({:.1}/s: {} retrieve+park into the same space, {} parks, {} retrieves, {} hang-ups); {total} parking events from Asterisk, {reorders} parks announced before the space's last leave; {reported} reported by the library; {mismatches} mismatches; {resyncs} resyncs; {} calls at the end; {} entries of Asterisk's list stale (announced retrieved, not in the parking bridge): {stale:?}",
+        ops.total(),
+        ops.elapsed.as_secs_f64(),
+        ops.rate(),
+        ops.reuses,
+        ops.parks,
+        ops.retrieves,
+        ops.hangups,
         store.len(),
         stale.len()
     );
     client.shutdown().await;
-    if std::env::var("AMI_PARKING_LOAD_KEEP").is_err() {
-        sandbox::cli("a", "channel request hangup all");
-    }
+    sandbox::cli("a", "channel request hangup all");
     assert!(settled, "the library did not catch up with Asterisk within a minute");
-    assert!(ops as f64 / elapsed.as_secs_f64() >= 20.0 || rate < 20, "the rate held");
+    assert!(ops.rate() >= 20.0 || rate < 20, "the rate held");
     assert_eq!(mismatches, 0, "every event reported exactly once with the right call");
     assert_eq!(resyncs, 0);
     assert_eq!(store, truth_now, "the store ends equal to Asterisk's ParkedCalls");
+}
+
+/// The operations a run made, and how long it took.
+#[derive(Default)]
+struct Ops {
+    reuses: u64,
+    parks: u64,
+    retrieves: u64,
+    hangups: u64,
+    elapsed: Duration,
+}
+
+impl Ops {
+    fn total(&self) -> u64 {
+        self.reuses + self.parks + self.retrieves + self.hangups
+    }
+
+    fn rate(&self) -> f64 {
+        self.total() as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// `secs` of operations at `rate` a second on the calls the recorder sees: a retrieve
+/// and a park into the same space at once (the reorder's recipe), parks, retrieves and
+/// hang-ups, keeping at least half of `calls` parked. Retrieved calls are hung up so
+/// bridges do not pile up.
+async fn operate(
+    act: &mut tokio::net::tcp::OwnedWriteHalf,
+    rec: &Mutex<Recorder>,
+    mut caller: u64,
+    calls: u64,
+    secs: u64,
+    rate: u64,
+) -> Ops {
+    let mut ops = Ops::default();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(secs) {
+        tick.tick().await;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let (spaces, done): (Vec<(u32, String)>, Vec<String>) = {
+            let mut r = rec.lock().unwrap();
+            (r.live.iter().map(|(s, (_, c))| (*s, c.clone())).collect(), std::mem::take(&mut r.retrieved))
+        };
+        let mut out: String = done.iter().map(|c| hangup(c)).collect();
+        let pick = (!spaces.is_empty()).then(|| spaces[(x >> 8) as usize % spaces.len()].clone());
+        let few = (spaces.len() as u64) < calls / 2;
+        match (x % 100, pick) {
+            (_, Some((space, _))) if x % 100 < 35 && !few => {
+                caller += 1;
+                out += &originate_retrieve(space);
+                out += &originate_park(caller);
+                ops.reuses += 1;
+            }
+            (60..=79, Some((space, _))) if !few => {
+                out += &originate_retrieve(space);
+                ops.retrieves += 1;
+            }
+            (80.., Some((_, chan))) if !few => {
+                out += &hangup(&chan);
+                ops.hangups += 1;
+            }
+            _ => {
+                caller += 1;
+                out += &originate_park(caller);
+                ops.parks += 1;
+            }
+        }
+        act.write_all(out.as_bytes()).await.unwrap();
+    }
+    ops.elapsed = start.elapsed();
+    ops
+}
+
+/// (differences, events Asterisk sent, events the library reported, calls Asterisk
+/// holds) between the recorder and the library now.
+fn compare(rec: &Mutex<Recorder>, heard: &Mutex<Vec<ParkingEvent>>) -> (usize, usize, usize, usize) {
+    let (mut sent, live) = {
+        let r = rec.lock().unwrap();
+        (r.events.clone(), r.live.len())
+    };
+    let mut got: Vec<Ev> = heard
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| *e.call().parking_lot == *LOT && e.kind() != "near_timeout")
+        .map(|e| (e.kind(), e.call().parking_space, e.call().unique_id.to_string()))
+        .collect();
+    sent.sort();
+    got.sort();
+    (differences(&sent, &got), sent.len(), got.len(), live)
+}
+
+/// Entries of Asterisk's list the store lacks whose channel Asterisk announced as
+/// retrieved and is not in the lot's parking bridge. (Seen at the end of a run:
+/// `UnParkedCall`, the channel left the parking bridge for the retriever's, yet
+/// `ParkedCalls` listed it for minutes.)
+fn stale_entries(
+    truth: &[(u32, String)],
+    store: &[(u32, String)],
+    rec: &Mutex<Recorder>,
+) -> Vec<(u32, String)> {
+    let in_bridge = parking_bridge_channels(LOT);
+    let channel_of = |uid: &str| rec.lock().unwrap().channels.get(uid).cloned();
+    truth
+        .iter()
+        .filter(|c| !store.contains(c))
+        .filter(|(_, uid)| channel_of(uid).is_some_and(|ch| !in_bridge.contains(&ch)))
+        .cloned()
+        .collect()
 }
 
 /// How many entries two sorted lists do not share.

@@ -8,17 +8,9 @@ use std::time::Duration;
 
 const LOTS: [(&str, u32, u32, u32); 2] = [("default", 701, 720, 45), ("vip", 801, 803, 5)];
 
-fn synced(calls: &[(&str, u32, &str, &str)]) -> Wire {
-    let mut w = Wire::ami(ParkingOptions::default());
-    let sent = w.sent();
-    w.feed(&parking_lots_answer(&aid(&sent[0]), &LOTS));
-    w.feed(&parked_calls_answer(&aid(&sent[1]), calls));
-    w
-}
-
 #[test]
 fn a_preferred_space_and_no_timeout_are_sent_as_asterisk_reads_them() {
-    let mut w = synced(&[]);
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[]);
     w.conn
         .park_call(w.now, "PJSIP/1-1", Park::default().lot("vip").space(802).no_timeout(), Target::All)
         .unwrap();
@@ -38,7 +30,7 @@ fn a_preferred_space_and_no_timeout_are_sent_as_asterisk_reads_them() {
 
 #[test]
 fn a_call_parked_without_timeout_has_no_deadline_live_or_listed() {
-    let mut w = synced(&[]);
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[]);
     // The live park says 0; a list says 2^64 - 2, counting down.
     w.feed(
         &live_event("ParkedCall", "default", 701, "1.1", "5551001")
@@ -68,7 +60,11 @@ fn a_call_parked_without_timeout_has_no_deadline_live_or_listed() {
 
 #[test]
 fn a_full_lot_and_an_unknown_lot_are_refused_before_sending() {
-    let mut w = synced(&[("vip", 801, "1.1", "1"), ("vip", 802, "1.2", "2"), ("vip", 803, "1.3", "3")]);
+    let mut w = Wire::synced(
+        ParkingOptions::default(),
+        &LOTS,
+        &[("vip", 801, "1.1", "1"), ("vip", 802, "1.2", "2"), ("vip", 803, "1.3", "3")],
+    );
     match w.conn.park_call(w.now, "PJSIP/1-1", Park::default().lot("vip"), Target::All) {
         Err(e @ ParkingError::LotFull { .. }) => {
             assert_eq!(e.to_string(), "lot vip is full: all 3 of its spaces are taken on server 1")
@@ -90,7 +86,8 @@ fn a_full_lot_and_an_unknown_lot_are_refused_before_sending() {
 #[test]
 fn asterisks_park_action_failed_is_told_apart_by_what_the_store_knows() {
     // The lot filled while the Park was on its way.
-    let mut w = synced(&[("vip", 801, "1.1", "1"), ("vip", 802, "1.2", "2")]);
+    let mut w =
+        Wire::synced(ParkingOptions::default(), &LOTS, &[("vip", 801, "1.1", "1"), ("vip", 802, "1.2", "2")]);
     let id = w.conn.park_call(w.now, "PJSIP/1-1", Park::default().lot("vip"), Target::All).unwrap();
     let park = w.sent().pop().unwrap();
     w.feed(&live_event("ParkedCall", "vip", 803, "1.3", "3"));
@@ -153,7 +150,7 @@ fn a_give_up_then_a_park_of_the_same_call_is_one_move() {
 
 #[test]
 fn move_call_parks_the_calls_channel_elsewhere_and_answers_the_new_space() {
-    let mut w = synced(&[("default", 701, "1.1", "5551001")]);
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[("default", 701, "1.1", "5551001")]);
     let id = w.conn.move_call(w.now, 701, None, Park::default().lot("vip").space(802), Target::All).unwrap();
     let park = w.sent().pop().unwrap();
     assert!(

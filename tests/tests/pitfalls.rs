@@ -12,20 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Answers the auto-refresh of a freshly logged-in connection with `calls`.
-fn answer_initial(w: &mut Wire, lots: &[(&str, u32, u32, u32)], calls: &[(&str, u32, &str, &str)]) {
-    let sent = w.sent();
-    let lots_aid = aid(sent.iter().find(|m| m.is("Action", "Parkinglots")).expect("Parkinglots sent"));
-    let calls_aid = aid(sent.iter().find(|m| m.is("Action", "ParkedCalls")).expect("ParkedCalls sent"));
-    w.feed(&parking_lots_answer(&lots_aid, lots));
-    w.feed(&parked_calls_answer(&calls_aid, calls));
-}
-
 const LOTS: [(&str, u32, u32, u32); 2] = [("default", 701, 720, 45), ("vip", 801, 810, 5)];
 
 #[test]
 fn pitfall_01_parkinglot_lower_case_l_is_read_and_lot_filtering_works() {
     let mut w = Wire::ami(ParkingOptions::default());
-    answer_initial(&mut w, &LOTS, &[]);
+    w.answer_initial(&LOTS, &[]);
     w.feed(&live_event("ParkedCall", "vip", 801, "1.1", "5552001"));
     let store = w.conn.store();
     assert!(store.get_parked_call_by_space(801, Some("vip")).is_some());
@@ -37,7 +29,7 @@ fn pitfall_01_parkinglot_lower_case_l_is_read_and_lot_filtering_works() {
 fn pitfall_02_park_call_returns_the_assigned_space_and_sends_milliseconds() {
     for event_first in [false, true] {
         let mut w = Wire::ami(ParkingOptions::default());
-        answer_initial(&mut w, &LOTS, &[]);
+        w.answer_initial(&LOTS, &[]);
         let chan = "Local/s@agent-00000007;1";
         let id = w
             .conn
@@ -72,7 +64,7 @@ fn pitfall_02_park_call_returns_the_assigned_space_and_sends_milliseconds() {
 #[test]
 fn pitfall_02b_park_without_event_fails_clearly_at_its_deadline() {
     let mut w = Wire::ami(ParkingOptions::default());
-    answer_initial(&mut w, &LOTS, &[]);
+    w.answer_initial(&LOTS, &[]);
     let id = w.conn.park_call(w.now, "PJSIP/1-1", Park::default(), Target::All).unwrap();
     let park = w.sent().pop().unwrap();
     w.feed(&format!("Response: Success\r\nActionID: {}\r\nMessage: Park successful\n\r\n\r\n", aid(&park)));
@@ -86,7 +78,7 @@ fn pitfall_02b_park_without_event_fails_clearly_at_its_deadline() {
 #[test]
 fn pitfall_03_remaining_is_parking_timeout_itself_and_counts_down() {
     let mut w = Wire::ami(ParkingOptions::default());
-    answer_initial(&mut w, &LOTS, &[("default", 701, "1.1", "5551001")]); // 42 remaining, 3 elapsed
+    w.answer_initial(&LOTS, &[("default", 701, "1.1", "5551001")]); // 42 remaining, 3 elapsed
     let call = w.conn.store().get_parked_call(1, "default", 701).unwrap();
     assert_eq!(call.timeout_remaining(w.now), Some(Duration::from_secs(42)), "not 42 - 3");
     assert_eq!(call.duration(w.now), Duration::from_secs(3));
@@ -106,7 +98,7 @@ fn pitfall_04_refresh_and_poll_do_not_refire_parked() {
         p.fetch_add(1, Ordering::SeqCst);
     });
     let mut w = Wire::ami(opts);
-    answer_initial(&mut w, &LOTS, &[]);
+    w.answer_initial(&LOTS, &[]);
     w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
     assert_eq!(parked.load(Ordering::SeqCst), 1);
     for _ in 0..3 {
@@ -124,11 +116,11 @@ fn pitfall_04_refresh_and_poll_do_not_refire_parked() {
 #[test]
 fn pitfall_05_refresh_removes_calls_gone_while_disconnected() {
     let mut w = Wire::ami(ParkingOptions::default());
-    answer_initial(&mut w, &LOTS, &[("default", 701, "1.1", "5551001"), ("default", 702, "1.2", "5551002")]);
+    w.answer_initial(&LOTS, &[("default", 701, "1.1", "5551001"), ("default", 702, "1.2", "5551002")]);
     assert!(w.events().is_empty(), "the initial snapshot fires no event");
     w.conn.handle_disconnected(w.now);
     w.connect_and_log_in();
-    answer_initial(&mut w, &LOTS, &[("default", 702, "1.2", "5551002"), ("vip", 801, "1.3", "5552001")]);
+    w.answer_initial(&LOTS, &[("default", 702, "1.2", "5551002"), ("vip", 801, "1.3", "5552001")]);
     let calls: Vec<u32> = w.conn.store().calls_snapshot().iter().map(|c| c.parking_space).collect();
     assert_eq!(calls, vec![702, 801]);
     let ev: Vec<(u32, ResyncChange)> = w
@@ -224,7 +216,7 @@ fn pitfall_08_created_before_the_connection_it_refreshes_on_login_and_after_reco
 #[test]
 fn pitfall_09_parked_call_swap_updates_the_space() {
     let mut w = Wire::ami(ParkingOptions::default());
-    answer_initial(&mut w, &LOTS, &[]);
+    w.answer_initial(&LOTS, &[]);
     w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
     let mut probe = DiffProbe::new(w.conn.store());
     w.feed(&live_event("ParkedCallSwap", "default", 701, "2.2", "5559999"));
@@ -306,7 +298,7 @@ fn pitfall_12_pending_actions_fail_when_the_connection_drops() {
 #[test]
 fn pitfall_13_documented_fields_exist_and_are_live() {
     let mut w = Wire::ami(ParkingOptions::default());
-    answer_initial(&mut w, &LOTS, &[]);
+    w.answer_initial(&LOTS, &[]);
     let t0 = w.now;
     w.feed(&live_event("ParkedCall", "default", 705, "1.1", "5551001"));
     let call = w.conn.store().get_parked_call_by_space(705, None).unwrap();
@@ -359,7 +351,7 @@ fn asterisk_11_lists_and_events_work_end_to_end() {
 #[test]
 fn a_lot_that_disappears_or_changes_on_reload_is_followed() {
     let mut w = Wire::ami(ParkingOptions::default());
-    answer_initial(&mut w, &LOTS, &[("vip", 801, "1.1", "5551001")]);
+    w.answer_initial(&LOTS, &[("vip", 801, "1.1", "5551001")]);
     let store = w.conn.store().clone();
     let ask = |w: &mut Wire, lots: &[(&str, u32, u32, u32)]| {
         w.conn.get_parking_lots(w.now, Target::All).unwrap();

@@ -10,17 +10,9 @@ use std::time::Duration;
 
 const LOTS: [(&str, u32, u32, u32); 2] = [("default", 701, 720, 45), ("vip", 801, 810, 5)];
 
-fn logged_in_synced(calls: &[(&str, u32, &str, &str)]) -> Wire {
-    let mut w = Wire::ami(ParkingOptions::default());
-    let sent = w.sent();
-    w.feed(&parking_lots_answer(&aid(&sent[0]), &LOTS));
-    w.feed(&parked_calls_answer(&aid(&sent[1]), calls));
-    w
-}
-
 #[test]
 fn each_live_event_is_one_insert_update_or_remove_never_a_replace() {
-    let mut w = logged_in_synced(&[("default", 705, "0.5", "5550005")]);
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[("default", 705, "0.5", "5550005")]);
     let mut probe = DiffProbe::new(w.conn.store());
     w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
     assert_eq!(probe.take(), vec!["insert"]);
@@ -41,7 +33,7 @@ fn each_live_event_is_one_insert_update_or_remove_never_a_replace() {
 
 #[test]
 fn calls_are_kept_in_server_lot_space_order() {
-    let mut w = logged_in_synced(&[]);
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[]);
     for (lot, space) in [("vip", 803), ("default", 712), ("vip", 801), ("default", 701)] {
         w.feed(&live_event("ParkedCall", lot, space, &format!("u{space}"), "1"));
     }
@@ -60,7 +52,7 @@ fn calls_are_kept_in_server_lot_space_order() {
 
 #[test]
 fn a_refresh_of_known_calls_fires_nothing_and_changes_nothing() {
-    let mut w = logged_in_synced(&[("default", 701, "1.1", "5551001")]);
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[("default", 701, "1.1", "5551001")]);
     let mut probe = DiffProbe::new(w.conn.store());
     let id = w.conn.refresh_parking_lot(w.now, "default", Target::All).unwrap();
     let sent = w.sent();
@@ -75,7 +67,11 @@ fn a_refresh_of_known_calls_fires_nothing_and_changes_nothing() {
 
 #[test]
 fn a_lot_refresh_reconciles_only_that_lot() {
-    let mut w = logged_in_synced(&[("default", 701, "1.1", "a"), ("vip", 801, "1.2", "b")]);
+    let mut w = Wire::synced(
+        ParkingOptions::default(),
+        &LOTS,
+        &[("default", 701, "1.1", "a"), ("vip", 801, "1.2", "b")],
+    );
     w.conn.refresh_parking_lot(w.now, "default", Target::All).unwrap();
     let sent = w.sent();
     w.feed(&parked_calls_answer(&aid(&sent[1]), &[]));
@@ -86,7 +82,11 @@ fn a_lot_refresh_reconciles_only_that_lot() {
 
 #[test]
 fn events_during_list_collection_are_neither_lost_nor_applied_twice() {
-    let mut w = logged_in_synced(&[("default", 701, "1.1", "a"), ("default", 702, "1.2", "b")]);
+    let mut w = Wire::synced(
+        ParkingOptions::default(),
+        &LOTS,
+        &[("default", 701, "1.1", "a"), ("default", 702, "1.2", "b")],
+    );
     w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
     let list = aid(&w.sent()[0]);
     // Asterisk took the list when 701 and 702 were parked; meanwhile 701 is retrieved
@@ -105,7 +105,7 @@ fn events_during_list_collection_are_neither_lost_nor_applied_twice() {
 
 #[test]
 fn subscriptions_unsubscribe_on_drop_and_the_stream_sees_every_event() {
-    let mut w = logged_in_synced(&[]);
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[]);
     let seen = Arc::new(AtomicUsize::new(0));
     let s = seen.clone();
     let guard = w.conn.store().on_parking_event(move |_| {
@@ -174,7 +174,7 @@ fn option_callbacks_filter_and_transform() {
 
 #[test]
 fn retrieve_resolves_on_unparked_call_and_refuses_an_empty_space_without_sending() {
-    let mut w = logged_in_synced(&[("default", 701, "1.1", "a")]);
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[("default", 701, "1.1", "a")]);
     match w.conn.retrieve_call(w.now, 702, "PJSIP/1002", None, Target::All) {
         Err(e @ ParkingError::SpaceEmpty { .. }) => assert!(e.to_string().contains("702")),
         r => panic!("{r:?}"),
@@ -206,7 +206,11 @@ fn retrieve_resolves_on_unparked_call_and_refuses_an_empty_space_without_sending
 
 #[test]
 fn retrieve_fails_on_a_failed_originate_and_on_an_error_reply() {
-    let mut w = logged_in_synced(&[("default", 701, "1.1", "a"), ("default", 702, "1.2", "b")]);
+    let mut w = Wire::synced(
+        ParkingOptions::default(),
+        &LOTS,
+        &[("default", 701, "1.1", "a"), ("default", 702, "1.2", "b")],
+    );
     let id = w.conn.retrieve_call(w.now, 701, "PJSIP/nobody", None, Target::All).unwrap();
     let orig = w.sent().pop().unwrap();
     w.feed(&format!(
@@ -280,7 +284,7 @@ fn a_bad_amiws_frame_is_reported_and_the_connection_goes_on() {
 
 #[test]
 fn a_swap_whose_new_parkee_already_left_empties_the_space() {
-    let mut w = logged_in_synced(&[("default", 701, "1.1", "5551001")]);
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[("default", 701, "1.1", "5551001")]);
     // 2.2 swapped in for 1.1 and then hung up, but the give-up arrived first.
     w.feed(&live_event("ParkedCallGiveUp", "default", 701, "2.2", "5552002"));
     assert_eq!(w.conn.store().calls_snapshot().len(), 1, "1.1 is still there as far as we know");
@@ -293,7 +297,7 @@ fn a_swap_whose_new_parkee_already_left_empties_the_space() {
 
 #[test]
 fn a_leave_after_its_space_was_taken_reports_the_old_call_once() {
-    let mut w = logged_in_synced(&[("default", 701, "1.1", "5551001")]);
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[("default", 701, "1.1", "5551001")]);
     // Any leave kind next to the park that reuses the space.
     for (i, leave) in ["UnParkedCall", "ParkedCallTimeOut", "ParkedCallGiveUp"].iter().enumerate() {
         let old = if i == 0 { "1.1".to_string() } else { format!("3.{i}") };

@@ -14,14 +14,6 @@ use std::time::Duration;
 
 const LOTS: [(&str, u32, u32, u32); 2] = [("default", 701, 720, 45), ("vip", 801, 810, 5)];
 
-fn synced(options: ParkingOptions, calls: &[(&str, u32, &str, &str)]) -> Wire {
-    let mut w = Wire::ami(options);
-    let sent = w.sent();
-    w.feed(&parking_lots_answer(&aid(&sent[0]), &LOTS));
-    w.feed(&parked_calls_answer(&aid(&sent[1]), calls));
-    w
-}
-
 fn default_lot() -> LotKey {
     LotKey::new(1, "default")
 }
@@ -32,7 +24,7 @@ fn uid_of(cell: &Option<Arc<ParkedCall>>) -> Option<String> {
 
 #[test]
 fn a_park_fills_exactly_its_cell_and_a_range_change_replaces_the_grid() {
-    let mut w = synced(ParkingOptions::default(), &[("default", 705, "0.5", "5550005")]);
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[("default", 705, "0.5", "5550005")]);
     let store = w.conn.store().clone();
     let mut grid = DiffProbe::of(store.lot_grid(&default_lot()));
     let mut list = DiffProbe::of(store.lot_calls(&default_lot()));
@@ -136,7 +128,7 @@ fn grids_and_lot_lists_follow_a_real_capture_whole_and_byte_by_byte() {
 
 #[test]
 fn the_clock_ticks_once_a_second_while_calls_are_parked_and_stops_when_none_is() {
-    let mut w = synced(ParkingOptions::default(), &[]);
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[]);
     let store = w.conn.store().clone();
     let idle = store.clock_now();
     w.advance(Duration::from_secs(3));
@@ -170,7 +162,7 @@ fn near_timeout_fires_once_per_park_when_the_threshold_is_crossed() {
     let opts = ParkingOptions::default().on_call_near_timeout(move |c, left| {
         h.lock().unwrap().push((c.parking_space, left));
     });
-    let mut w = synced(opts, &[]);
+    let mut w = Wire::synced(opts, &LOTS, &[]);
     let parked_at = w.now;
     // 45 s to wait, threshold 30 s: the alert is due 15 s after the park.
     w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
@@ -178,10 +170,7 @@ fn near_timeout_fires_once_per_park_when_the_threshold_is_crossed() {
     while w.now < parked_at + Duration::from_secs(40) {
         w.now = w.conn.poll_timeout().unwrap();
         w.advance(Duration::ZERO);
-        // Asterisk answers the keep-alive.
-        for ping in w.sent().into_iter().filter(|m| m.is("Action", "Ping")) {
-            w.feed(&format!("Response: Success\r\nActionID: {}\r\nPing: Pong\r\n\r\n", aid(&ping)));
-        }
+        w.answer_pings();
         for e in w.take_outputs() {
             if let Output::Parking(ParkingEvent::NearTimeout { call, remaining }) = e {
                 alerts.push((w.now, call.parking_space, remaining));
@@ -241,7 +230,7 @@ fn the_filter_and_the_transform_shape_the_views_not_the_store() {
         .on_call_parked(move |_| {
             p.fetch_add(1, Ordering::SeqCst);
         });
-    let mut w = synced(opts, &[("vip", 802, "0.2", "5550002")]);
+    let mut w = Wire::synced(opts, &LOTS, &[("vip", 802, "0.2", "5550002")]);
     let store = w.conn.store().clone();
     w.feed(&live_event("ParkedCall", "vip", 801, "1.1", "5551001"));
     w.feed(&live_event("ParkedCall", "default", 701, "1.2", "5551002"));
@@ -297,7 +286,7 @@ fn every_event_serializes_under_its_kind() {
 #[test]
 fn a_retrieve_lets_the_phone_ring_and_waits_for_it() {
     let opts = ParkingOptions::default().retrieve_ring_timeout(Duration::from_secs(30));
-    let mut w = synced(opts, &[("default", 701, "1.1", "5551001")]);
+    let mut w = Wire::synced(opts, &LOTS, &[("default", 701, "1.1", "5551001")]);
     let id = w.conn.retrieve_call(w.now, 701, "PJSIP/1002", None, Target::All).unwrap();
     let orig = w.sent().pop().unwrap();
     assert!(orig.is("Timeout", "30000"), "the Originate rings for the ring time: {orig:?}");

@@ -2,6 +2,7 @@
 //! reaching, counted per case (a case counts once for each row it reached), printed
 //! as a table after the run.
 
+use super::Op;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
@@ -35,4 +36,27 @@ pub fn table() -> String {
         out += &format!("{row:<44} {n:>8} {:>6.1}%\n", *n as f64 * 100.0 / cases as f64);
     }
     out + &format!("{:<44} {cases:>8}\n", "cases run")
+}
+
+/// The row of a transition.
+pub fn row(op: &Op) -> &'static str {
+    match op {
+        Op::Park { preferred: Some(_), .. } => "op: park at a preferred space",
+        Op::Park { .. } => "op: park",
+        Op::Retrieve { .. } => "op: retrieve (a phone)",
+        Op::GiveUp { .. } => "op: caller hangs up",
+        Op::Swap { .. } => "op: swap",
+        Op::Reuse { .. } => "op: retrieve + park into the same space",
+        Op::Move { .. } => "op: move (the PBX)",
+        Op::ClientMove { .. } => "op: move_call",
+        Op::Wait { .. } => "op: time passes",
+        Op::Refresh { .. } => "op: refresh",
+        Op::ClientPark { .. } => "op: park_call",
+        Op::ClientRetrieve { .. } => "op: retrieve_call",
+        Op::Disconnect => "op: link drops",
+        Op::Reconnect => "op: link back",
+        Op::CleanRestart { .. } => "op: Asterisk restarts cleanly",
+        Op::Crash { .. } => "op: Asterisk crashes",
+        Op::Rechunk { .. } => "op: new chunking",
+    }
 }

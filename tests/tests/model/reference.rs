@@ -137,16 +137,57 @@ fn lots_a() -> Vec<ami_parking::sim::SimLot> {
     lots
 }
 
-/// How many spaces lot `lot` of `server` has (preferred spaces are drawn inside it:
-/// what Asterisk does with one outside was not measured).
-pub fn lot_size(server: u32, lot: usize) -> u32 {
+/// Plays a PBX-side `op` (a phone, a caller, another client) on `pbx`, with
+/// `caller` as the number of a new caller; the server it acted on, `None` when it
+/// found nothing to do. The reference and the system under test each play it on
+/// their own PBX.
+pub fn pbx_op(pbx: &mut SimPbx, now: Timestamp, op: &Op, caller: u32) -> Option<u32> {
+    let num = caller.to_string();
+    match *op {
+        Op::Park { server, lot, preferred } => {
+            let _ = pbx.park(now, server, &num, &format!("Customer {num}"), lot_name(server, lot), preferred);
+            Some(server)
+        }
+        Op::Retrieve { server, pick: p }
+        | Op::GiveUp { server, pick: p }
+        | Op::Swap { server, pick: p }
+        | Op::Reuse { server, pick: p }
+        | Op::Move { server, pick: p, .. } => {
+            let c = pick(pbx, server, p)?;
+            let _ = match *op {
+                Op::Retrieve { .. } => pbx.retrieve(now, server, &c.lot, c.space, "1002").map(drop),
+                Op::GiveUp { .. } => pbx.give_up(now, server, &c.lot, c.space).map(drop),
+                Op::Swap { .. } => pbx.swap(now, server, &c.lot, c.space, caller).map(drop),
+                Op::Reuse { .. } => {
+                    pbx.retrieve_and_reuse(now, server, &c.lot, c.space, "1002", &num).map(drop)
+                }
+                Op::Move { lot, space, .. } => {
+                    let (to, preferred) = (lot_name(server, lot), preferred_space(server, lot, space));
+                    pbx.move_call(now, server, &c.lot, c.space, to, preferred).map(drop)
+                }
+                _ => Ok(()),
+            };
+            Some(server)
+        }
+        _ => None,
+    }
+}
+
+/// The preferred space an op's `space` index names in lot `lot` of `server`: inside
+/// the lot (what Asterisk does with one outside was not measured).
+pub fn preferred_space(server: u32, lot: usize, space: Option<u32>) -> Option<u32> {
+    space.map(|i| first_space(server, lot) + i % lot_size(server, lot))
+}
+
+/// How many spaces lot `lot` of `server` has.
+fn lot_size(server: u32, lot: usize) -> u32 {
     let name = lot_name(server, lot);
     let lots = if server == 2 { ami_parking::sim::sandbox_lots_b() } else { lots_a() };
     lots.into_iter().find(|l| l.name == name).map(|l| l.end - l.start + 1).unwrap_or(1)
 }
 
 /// The first space of lot `lot` of `server`.
-pub fn first_space(server: u32, lot: usize) -> u32 {
+fn first_space(server: u32, lot: usize) -> u32 {
     let name = lot_name(server, lot);
     let lots = if server == 2 { ami_parking::sim::sandbox_lots_b() } else { lots_a() };
     lots.into_iter().find(|l| l.name == name).map(|l| l.start).unwrap_or(701)
@@ -178,53 +219,31 @@ impl RefState {
 
     fn step(&mut self, op: &Op) {
         match *op {
-            Op::Park { server, lot, preferred } => {
+            Op::Park { .. }
+            | Op::Retrieve { .. }
+            | Op::GiveUp { .. }
+            | Op::Swap { .. }
+            | Op::Reuse { .. }
+            | Op::Move { .. } => self.pbx_step(op),
+            // The client's retrieve and move do on the PBX what a phone's or another
+            // client's do, when the client can reach it.
+            Op::ClientRetrieve { server, pick: p } if self.visible(server) => {
+                if let Some(c) = pick(&self.pbx, server, p) {
+                    let _ = self.pbx.retrieve(self.now, server, &c.lot, c.space, "1002");
+                    self.absorb(self.visible(server));
+                }
+            }
+            Op::ClientMove { server, pick, lot, space } if self.visible(server) => {
+                self.pbx_step(&Op::Move { server, pick, lot, space })
+            }
+            Op::ClientRetrieve { .. } | Op::ClientMove { .. } | Op::Refresh { .. } | Op::Rechunk { .. } => {}
+            Op::ClientPark { server, lot, space, never } => {
                 self.caller += 1;
-                let num = self.caller.to_string();
-                let lot = lot_name(server, lot);
-                let _ = self.pbx.park(self.now, server, &num, &format!("Customer {num}"), lot, preferred);
-                self.absorb(self.visible(server));
-            }
-            Op::Retrieve { server, pick: p }
-            | Op::GiveUp { server, pick: p }
-            | Op::Swap { server, pick: p } => {
-                if let Some(c) = pick(&self.pbx, server, p) {
-                    self.caller += 1;
-                    let _ = match op {
-                        Op::Retrieve { .. } => self.pbx.retrieve(self.now, server, &c.lot, c.space, "1002"),
-                        Op::GiveUp { .. } => self.pbx.give_up(self.now, server, &c.lot, c.space),
-                        _ => self.pbx.swap(self.now, server, &c.lot, c.space, self.caller),
-                    };
-                    self.absorb(self.visible(server));
-                }
-            }
-            Op::Reuse { server, pick: p } => {
-                if let Some(c) = pick(&self.pbx, server, p) {
-                    self.caller += 1;
-                    let num = self.caller.to_string();
-                    let _ = self.pbx.retrieve_and_reuse(self.now, server, &c.lot, c.space, "1002", &num);
-                    self.absorb(self.visible(server));
-                }
-            }
-            Op::Move { server, pick: p, lot, space } => {
-                if let Some(c) = pick(&self.pbx, server, p) {
-                    let to = lot_name(server, lot);
-                    let preferred = space.map(|i| first_space(server, lot) + i % lot_size(server, lot));
-                    let _ = self.pbx.move_call(self.now, server, &c.lot, c.space, to, preferred);
-                    self.absorb(self.visible(server));
-                }
-            }
-            Op::ClientMove { server, pick: p, lot, space } => {
-                if let (true, Some(c)) = (self.visible(server), pick(&self.pbx, server, p)) {
-                    let preferred = space.map(|i| first_space(server, lot) + i % lot_size(server, lot));
-                    let _ = self.pbx.move_call(
-                        self.now,
-                        server,
-                        &c.lot,
-                        c.space,
-                        lot_name(server, lot),
-                        preferred,
-                    );
+                if self.visible(server) {
+                    let chan = client_channel(self.caller);
+                    let timeout = never.then_some(0);
+                    let (lot, preferred) = (lot_name(server, lot), preferred_space(server, lot, space));
+                    let _ = self.pbx.park_channel(self.now, server, &chan, lot, timeout, preferred);
                     self.absorb(self.visible(server));
                 }
             }
@@ -234,30 +253,6 @@ impl RefState {
                 self.note_alerts();
                 self.pbx.advance(self.now);
                 self.absorb(self.connected);
-            }
-            Op::Refresh { .. } | Op::Rechunk { .. } => {}
-            Op::ClientPark { server, lot, space, never } => {
-                self.caller += 1;
-                if self.visible(server) {
-                    let chan = client_channel(self.caller);
-                    let preferred = space.map(|i| first_space(server, lot) + i % lot_size(server, lot));
-                    let timeout = never.then_some(0);
-                    let _ = self.pbx.park_channel(
-                        self.now,
-                        server,
-                        &chan,
-                        lot_name(server, lot),
-                        timeout,
-                        preferred,
-                    );
-                    self.absorb(self.visible(server));
-                }
-            }
-            Op::ClientRetrieve { server, pick: p } => {
-                if let (true, Some(c)) = (self.visible(server), pick(&self.pbx, server, p)) {
-                    let _ = self.pbx.retrieve(self.now, server, &c.lot, c.space, "1002");
-                    self.absorb(self.visible(server));
-                }
             }
             Op::Disconnect => self.connected = false,
             Op::Reconnect => self.connect(),
@@ -271,6 +266,18 @@ impl RefState {
                 self.absorb(false);
                 self.after_restart(server);
             }
+        }
+    }
+
+    /// What happens on a PBX (a phone, a caller, another client): the change, then
+    /// what the client should hear of it. A new caller number is used up by a park
+    /// and by an operation that found its call, except a move.
+    fn pbx_step(&mut self, op: &Op) {
+        if let Some(server) = pbx_op(&mut self.pbx, self.now, op, self.caller + 1) {
+            if !matches!(op, Op::Move { .. }) {
+                self.caller += 1;
+            }
+            self.absorb(self.visible(server));
         }
     }
 

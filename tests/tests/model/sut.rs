@@ -3,7 +3,7 @@
 //! results are compared with the reference after every step.
 
 use super::reference::{
-    client_channel, first_space, lot_name, lot_size, model_pbx, pick, start, Key, Model, RefState,
+    client_channel, lot_name, model_pbx, pbx_op, pick, preferred_space, start, Key, Model, RefState,
 };
 use super::{ev, normalise, Ev, Op};
 use ami_parking::sim::{SimPbx, Wire};
@@ -154,25 +154,7 @@ impl Harness {
     }
 
     fn step(&mut self, op: Op, reference: &RefState) {
-        super::coverage::saw(match &op {
-            Op::Park { preferred: Some(_), .. } => "op: park at a preferred space",
-            Op::Park { .. } => "op: park",
-            Op::Retrieve { .. } => "op: retrieve (a phone)",
-            Op::GiveUp { .. } => "op: caller hangs up",
-            Op::Swap { .. } => "op: swap",
-            Op::Reuse { .. } => "op: retrieve + park into the same space",
-            Op::Move { .. } => "op: move (the PBX)",
-            Op::ClientMove { .. } => "op: move_call",
-            Op::Wait { .. } => "op: time passes",
-            Op::Refresh { .. } => "op: refresh",
-            Op::ClientPark { .. } => "op: park_call",
-            Op::ClientRetrieve { .. } => "op: retrieve_call",
-            Op::Disconnect => "op: link drops",
-            Op::Reconnect => "op: link back",
-            Op::CleanRestart { .. } => "op: Asterisk restarts cleanly",
-            Op::Crash { .. } => "op: Asterisk crashes",
-            Op::Rechunk { .. } => "op: new chunking",
-        });
+        super::coverage::saw(super::coverage::row(&op));
         if let Op::ClientPark { server: 2, .. }
         | Op::ClientMove { server: 2, .. }
         | Op::ClientRetrieve { server: 2, .. } = op
@@ -185,69 +167,19 @@ impl Harness {
             super::coverage::saw("wire: raw AMI");
         }
         match op {
-            Op::Park { server, lot, preferred } => {
-                let num = reference.caller.to_string();
-                let _ = self.pbx.park(
-                    self.now,
-                    server,
-                    &num,
-                    &format!("Customer {num}"),
-                    lot_name(server, lot),
-                    preferred,
-                );
-                self.pump();
-            }
-            Op::Retrieve { server, pick: p }
-            | Op::GiveUp { server, pick: p }
-            | Op::Swap { server, pick: p } => {
-                if let Some(c) = pick(&self.pbx, server, p) {
-                    let _ = match op {
-                        Op::Retrieve { .. } => self.pbx.retrieve(self.now, server, &c.lot, c.space, "1002"),
-                        Op::GiveUp { .. } => self.pbx.give_up(self.now, server, &c.lot, c.space),
-                        _ => self.pbx.swap(self.now, server, &c.lot, c.space, reference.caller),
-                    };
-                    self.pump();
-                }
-            }
-            Op::Reuse { server, pick: p } => {
-                if let Some(c) = pick(&self.pbx, server, p) {
-                    let num = reference.caller.to_string();
-                    let _ = self.pbx.retrieve_and_reuse(self.now, server, &c.lot, c.space, "1002", &num);
-                    self.pump();
-                }
-            }
-            Op::Move { server, pick: p, lot, space } => {
-                if let Some(c) = pick(&self.pbx, server, p) {
-                    let preferred = space.map(|i| first_space(server, lot) + i % lot_size(server, lot));
-                    let _ = self.pbx.move_call(
-                        self.now,
-                        server,
-                        &c.lot,
-                        c.space,
-                        lot_name(server, lot),
-                        preferred,
-                    );
+            Op::Park { .. }
+            | Op::Retrieve { .. }
+            | Op::GiveUp { .. }
+            | Op::Swap { .. }
+            | Op::Reuse { .. }
+            | Op::Move { .. } => {
+                if pbx_op(&mut self.pbx, self.now, &op, reference.caller).is_some() {
                     self.pump();
                 }
             }
             Op::ClientMove { server, pick: p, lot, space } => self.client_move(server, p, lot, space),
             Op::Wait { secs } => self.wait(secs),
-            Op::Refresh { lot } => {
-                match self.conn.get_parked_calls(self.now, lot.map(|l| lot_name(1, l)), Target::All) {
-                    Ok(id) => {
-                        let outs = self.pump();
-                        let reply = outs.iter().find_map(|o| match o {
-                            Output::Reply { id: i, result } if *i == id => Some(result.clone()),
-                            _ => None,
-                        });
-                        match reply.expect("refresh answered") {
-                            Ok(Reply::Calls(_)) => {}
-                            r => panic!("a refresh while connected answers the calls: {r:?}"),
-                        }
-                    }
-                    Err(e) => assert!(!self.connected, "refresh refused while connected: {e}"),
-                }
-            }
+            Op::Refresh { lot } => self.refresh(lot),
             Op::ClientPark { server, lot, space, never } => {
                 self.client_park(server, reference.caller, lot, space, never)
             }
@@ -293,6 +225,21 @@ impl Harness {
         self.pump();
     }
 
+    /// The client refreshes (all lots or one): while connected it must get the calls.
+    fn refresh(&mut self, lot: Option<usize>) {
+        match self.conn.get_parked_calls(self.now, lot.map(|l| lot_name(1, l)), Target::All) {
+            Ok(id) => {
+                let outs = self.pump();
+                let reply = reply_to(&outs, id);
+                match reply.expect("refresh answered") {
+                    Ok(Reply::Calls(_)) => {}
+                    r => panic!("a refresh while connected answers the calls: {r:?}"),
+                }
+            }
+            Err(e) => assert!(!self.connected, "refresh refused while connected: {e}"),
+        }
+    }
+
     fn client_park(&mut self, server: u32, caller: u32, lot: usize, space: Option<u32>, never: bool) {
         let chan = client_channel(caller);
         let name = lot_name(server, lot);
@@ -300,7 +247,7 @@ impl Harness {
             self.pbx.calls(server).iter().filter(|c| c.lot == name).count() as u32 == l.end - l.start + 1
         });
         let mut park = Park::default().lot(name);
-        park.space = space.map(|i| first_space(server, lot) + i % lot_size(server, lot));
+        park.space = preferred_space(server, lot, space);
         if never {
             park = park.no_timeout();
         }
@@ -314,10 +261,7 @@ impl Harness {
             Err(e) => return assert!(!self.connected, "park refused while connected: {e}"),
         };
         let outs = self.pump();
-        let reply = outs.iter().find_map(|o| match o {
-            Output::Reply { id: i, result } if *i == id => Some(result.clone()),
-            _ => None,
-        });
+        let reply = reply_to(&outs, id);
         match reply.expect("park answered") {
             Ok(Reply::Parked { space: got, .. }) => {
                 let parked =
@@ -344,15 +288,10 @@ impl Harness {
     fn client_move(&mut self, server: u32, p: usize, lot: usize, space: Option<u32>) {
         let Some(c) = pick(&self.pbx, server, p) else { return };
         let name = lot_name(server, lot);
-        let room = self.pbx.plan_move_space(
-            server,
-            &c.lot,
-            c.space,
-            name,
-            space.map(|i| first_space(server, lot) + i % lot_size(server, lot)),
-        );
+        let room =
+            self.pbx.plan_move_space(server, &c.lot, c.space, name, preferred_space(server, lot, space));
         let mut to = Park::default().lot(name);
-        to.space = space.map(|i| first_space(server, lot) + i % lot_size(server, lot));
+        to.space = preferred_space(server, lot, space);
         let id = match self.conn.move_call(self.now, c.space, Some(&c.lot), to, self.target(server)) {
             Ok(id) => id,
             Err(ParkingError::LotFull { .. }) => {
@@ -361,10 +300,7 @@ impl Harness {
             Err(e) => return assert!(!self.connected, "move refused while connected: {e}"),
         };
         let outs = self.pump();
-        let reply = outs.iter().find_map(|o| match o {
-            Output::Reply { id: i, result } if *i == id => Some(result.clone()),
-            _ => None,
-        });
+        let reply = reply_to(&outs, id);
         match reply.expect("move answered") {
             Ok(Reply::Moved { space: got, lot: l, .. }) => {
                 assert_eq!(
@@ -498,6 +434,14 @@ impl Harness {
             }
         }
     }
+}
+
+/// The answer to request `id` among `outs`.
+fn reply_to(outs: &[Output], id: ami_parking::RequestId) -> Option<Result<Reply, ParkingError>> {
+    outs.iter().find_map(|o| match o {
+        Output::Reply { id: i, result } if *i == id => Some(result.clone()),
+        _ => None,
+    })
 }
 
 pub struct Sut;

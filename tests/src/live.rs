@@ -1,0 +1,183 @@
+//! Clients of the library on the real Asterisk sandbox, for the tests that claim
+//! Asterisk behaviour: one test at a time on the shared PBX, every wait for an event
+//! or a state with a deadline.
+
+use crate::sandbox::{self, parked_truth, PORT_A, PORT_B};
+use ami_parking::futures_signals::signal::SignalExt;
+use ami_parking::futures_signals::signal_vec::SignalVecExt;
+use ami_parking::{Action, EventStream, LotKey, ParkingEvent, ParkingStore, Reply, Request, Target};
+use ami_parking_transport::{Backoff, Client, ClientOptions};
+use futures_util::StreamExt;
+use std::time::{Duration, Instant};
+
+/// One test at a time on the shared PBX (an async lock: held across awaits).
+pub static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+pub fn instance(port: u16) -> &'static str {
+    if port == PORT_B {
+        "b"
+    } else {
+        "a"
+    }
+}
+
+pub async fn client(port: u16, server_id: u32) -> Client {
+    client_with(port, server_id, ParkingStore::default()).await
+}
+
+/// A client writing into `store` (whose options it follows).
+pub async fn client_with(port: u16, server_id: u32, store: ParkingStore) -> Client {
+    let mut o = ClientOptions::new(format!("tcp://amiuser:amisecret@127.0.0.1:{port}").parse().unwrap());
+    o.server_id = server_id;
+    o.reconnect = Backoff {
+        initial: Duration::from_millis(100),
+        max: Duration::from_millis(1000),
+        factor: 2.0,
+        jitter: 0.2,
+    };
+    let c = Client::connect_with_store(o, store);
+    c.wait_logged_in(DEADLINE).await.expect("login to the sandbox");
+    // Once a ParkedCalls answer is in, the store knows the server's calls.
+    c.get_parked_calls(None).await.expect("initial list");
+    assert!(c.store().is_synced(server_id));
+    c
+}
+
+/// Hangs up every channel and waits until Asterisk has no parked call.
+pub async fn clean(port: u16) {
+    sandbox::cli(instance(port), "channel request hangup all");
+    let start = Instant::now();
+    while !parked_truth(port).is_empty() {
+        assert!(start.elapsed() < DEADLINE, "channels did not hang up");
+        tokio::task::yield_now().await;
+        std::thread::yield_now();
+    }
+}
+
+/// Waits until `pred` holds on the store (re-checked on every change of the calls).
+pub async fn wait_state(store: &ParkingStore, pred: impl Fn(&ParkingStore) -> bool) {
+    let mut changes = store.parked_calls().to_signal_cloned().to_stream();
+    let mut states = store.connection_state().to_stream();
+    let mut loading = store.is_loading().to_stream();
+    let r = tokio::time::timeout(DEADLINE, async {
+        loop {
+            if pred(store) {
+                return;
+            }
+            // Re-check on every change of what the predicates read.
+            tokio::select! {
+                _ = changes.next() => {}
+                _ = states.next() => {}
+                _ = loading.next() => {}
+            }
+        }
+    })
+    .await;
+    r.unwrap_or_else(|_| panic!("state not reached within {DEADLINE:?}: {:?}", store.calls_snapshot()));
+}
+
+pub async fn next_event(
+    events: &mut EventStream,
+    what: &str,
+    pred: impl Fn(&ParkingEvent) -> bool,
+) -> ParkingEvent {
+    tokio::time::timeout(DEADLINE + Duration::from_secs(5), async {
+        loop {
+            let e = events.next().await.expect("event stream ended");
+            if pred(&e) {
+                return e;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {what} event within the deadline"))
+}
+
+/// Parks a new call through the dialplan (`caller` context: Park(${LOT})).
+pub async fn park_dialplan(c: &Client, caller: &str, lot: &str) {
+    let a = Action::new("Originate")
+        .header("Channel", "Local/s@hold")
+        .header("Context", "caller")
+        .header("Exten", "s")
+        .header("Priority", "1")
+        .header("Variable", format!("CALLERNUM={caller}"))
+        .header("Variable", format!("LOT={lot}"))
+        .header("Async", "true");
+    c.request(Request::Action(a), Target::All).await.expect("originate");
+}
+
+pub fn truth_of(store: &ParkingStore, server: u32) -> Vec<(String, u32, String)> {
+    let mut v: Vec<_> = store
+        .calls_snapshot()
+        .iter()
+        .filter(|c| c.server_id == server)
+        .map(|c| (c.parking_lot.to_string(), c.parking_space, c.unique_id.to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn parked_event_for(e: &ParkingEvent, caller: &str) -> bool {
+    matches!(e, ParkingEvent::Parked { call } if call.caller_id_num == caller)
+}
+
+/// Waits until lot `key`'s Asterisk count is `n` (on the lot's own signal).
+pub async fn wait_occupied(store: &ParkingStore, key: LotKey, n: u32) {
+    let mut lot = store.lot_signal(key.clone()).to_stream();
+    tokio::time::timeout(DEADLINE, async {
+        while let Some(l) = lot.next().await {
+            if l.is_some_and(|l| l.occupied == n) {
+                return;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("lot {} never held {n}: {:?}", key.name, store.lot_snapshot(&key)));
+}
+
+/// Brings up a bridged call (`bridgeme`: the caller dials an agent) and returns the
+/// agent's leg, a channel the `Park` action can park.
+pub async fn bridged_agent(c: &Client, caller: &str) -> String {
+    let before = agent_legs(c).await;
+    let a = Action::new("Originate")
+        .header("Channel", "Local/s@hold")
+        .header("Context", "bridgeme")
+        .header("Exten", "s")
+        .header("Priority", "1")
+        .header("Variable", format!("CALLERNUM={caller}"))
+        .header("Async", "true");
+    c.request(Request::Action(a), Target::All).await.unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(ch) = agent_legs(c).await.into_iter().find(|ch| !before.contains(ch)) {
+            return ch;
+        }
+        assert!(start.elapsed() < DEADLINE, "the bridged call did not come up");
+    }
+}
+
+/// The bridged agent legs (`Local/s@agent-...;1` in a bridge) Asterisk has now.
+pub async fn agent_legs(c: &Client) -> Vec<String> {
+    let req = Request::List {
+        action: Action::new("CoreShowChannels"),
+        complete_event: Some("CoreShowChannelsComplete".into()),
+    };
+    let Ok(Reply::List(items)) = c.request(req, Target::All).await else { return Vec::new() };
+    items
+        .iter()
+        .filter(|m| m.get_str("BridgeId").is_some_and(|b| !b.is_empty()))
+        .filter_map(|m| m.get_str("Channel").map(|c| c.into_owned()))
+        .filter(|ch| ch.starts_with("Local/s@agent-") && ch.ends_with(";1"))
+        .collect()
+}
+
+/// The preamble of most sandbox tests: the lock, the sandbox up (or the skip), no
+/// channel left, and a synced client of instance a as server 1. `None`: skipped.
+pub async fn on_clean_pbx() -> Option<(tokio::sync::MutexGuard<'static, ()>, Client)> {
+    let g = LOCK.lock().await;
+    sandbox::require("a")?;
+    clean(PORT_A).await;
+    Some((g, client(PORT_A, 1).await))
+}
