@@ -85,22 +85,7 @@ fn main() {
     let ns_10k = apply_ns_per_event(10_000);
     let ns_100k = apply_ns_per_event(100_000);
 
-    // Heap per parked call: what the store holds for 10k calls, over 10k.
-    let n = 10_000;
-    let msgs: Vec<_> = (0..n)
-        .map(|i| {
-            let (lot, space) = place(i);
-            live("ParkedCall", &lot, space, &format!("1800000000.{i}"))
-        })
-        .collect();
-    let region = Region::new(GLOBAL);
-    let store = ami_parking::ParkingStore::default();
-    for m in &msgs {
-        store.apply_message(NOW, 1, m);
-    }
-    let stats = region.change();
-    let heap_per_call = (stats.bytes_allocated as i64 - stats.bytes_deallocated as i64) as f64 / n as f64;
-    drop(store);
+    let heap_per_call = heap_bytes_per_call(10_000);
 
     let resync = best(runs, || {
         let (mut c, answer) = resync_setup(10_000);
@@ -142,6 +127,24 @@ fn main() {
         },
     });
     println!("{report}");
+}
+
+/// Heap per parked call: what the store holds for `n` calls, over `n`.
+fn heap_bytes_per_call(n: usize) -> f64 {
+    let msgs: Vec<_> = (0..n)
+        .map(|i| {
+            let (lot, space) = place(i);
+            live("ParkedCall", &lot, space, &format!("1800000000.{i}"))
+        })
+        .collect();
+    let region = Region::new(GLOBAL);
+    let store = ami_parking::ParkingStore::default();
+    for m in &msgs {
+        store.apply_message(NOW, 1, m);
+    }
+    let stats = region.change();
+    drop(store);
+    (stats.bytes_allocated as i64 - stats.bytes_deallocated as i64) as f64 / n as f64
 }
 
 /// How many times faster `fast` is than `slow`.

@@ -169,19 +169,7 @@ async fn under_load_every_event_is_reported_once_with_the_right_call() {
     });
 
     // A few hundred calls parked.
-    let mut caller = 8_000_000u64;
-    let mut batch = String::new();
-    for _ in 0..calls {
-        caller += 1;
-        batch += &originate_park(caller);
-    }
-    act.write_all(batch.as_bytes()).await.unwrap();
-    assert!(
-        wait_until(&changed, Duration::from_secs(120), || rec.lock().unwrap().live.len() as u64 == calls)
-            .await,
-        "Asterisk parked {} of {calls} calls",
-        rec.lock().unwrap().live.len()
-    );
+    let caller = park_initial(&mut act, &rec, &changed, calls).await;
 
     // A minute of operations at a steady rate.
     let ops = operate(&mut act, &rec, caller, calls, secs, rate).await;
@@ -230,6 +218,26 @@ async fn under_load_every_event_is_reported_once_with_the_right_call() {
     assert_eq!(mismatches, 0, "every event reported exactly once with the right call");
     assert_eq!(resyncs, 0);
     assert_eq!(store, truth_now, "the store ends equal to Asterisk's ParkedCalls");
+}
+
+/// Parks `calls` calls in one write and waits until the recorder saw them all;
+/// returns the last caller number used.
+async fn park_initial(
+    act: &mut tokio::net::tcp::OwnedWriteHalf,
+    rec: &Mutex<Recorder>,
+    changed: &Notify,
+    calls: u64,
+) -> u64 {
+    let first = 8_000_000u64;
+    let batch: String = (1..=calls).map(|i| originate_park(first + i)).collect();
+    act.write_all(batch.as_bytes()).await.unwrap();
+    assert!(
+        wait_until(changed, Duration::from_secs(120), || rec.lock().unwrap().live.len() as u64 == calls)
+            .await,
+        "Asterisk parked {} of {calls} calls",
+        rec.lock().unwrap().live.len()
+    );
+    first + calls
 }
 
 /// The operations a run made, and how long it took.
