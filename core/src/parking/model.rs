@@ -165,27 +165,33 @@ impl ParkedCall {
     }
 
     /// Who parked the call, as far as Asterisk's events say: the parkee's connected
-    /// line (the other party when a call is parked from a bridge, as wazo-calld reads
-    /// it), else the resource of `ParkerDialString` (`PJSIP/1002` gives `1002`,
-    /// `Local/1002@office` gives `1002`). `None` when neither says anything.
+    /// line when it names another party (a call parked from a bridge, as wazo-calld
+    /// reads it), else the resource of a phone's `ParkerDialString` (`PJSIP/1002` gives
+    /// `1002`). `None` when neither names anyone: a call that parked itself through
+    /// the dialplan has itself as connected line and a `Local/...` dial string.
     ///
     /// ```
     /// use ami_parking::ParkedCall;
     /// let mut c = ParkedCall::default();
+    /// c.caller_id_num = "5551001".into();
     /// c.parker_dial_string = "PJSIP/1002".into();
     /// assert_eq!(c.parked_by(), Some("1002"));
+    /// c.connected_line_num = "5551001".into(); // itself
+    /// assert_eq!(c.parked_by(), Some("1002"));
+    /// c.connected_line_num = "1003".into();
+    /// assert_eq!(c.parked_by(), Some("1003"));
     /// c.connected_line_num = "5551001".into();
-    /// assert_eq!(c.parked_by(), Some("5551001"));
+    /// c.parker_dial_string = "Local/s@hold".into();
+    /// assert_eq!(c.parked_by(), None);
     /// ```
     pub fn parked_by(&self) -> Option<&str> {
         let known = |s: &str| !s.is_empty() && s != "<unknown>";
-        if known(&self.connected_line_num) {
+        if known(&self.connected_line_num) && self.connected_line_num != self.caller_id_num {
             return Some(&self.connected_line_num);
         }
-        let d: &str = &self.parker_dial_string;
-        let resource = d.split_once('/').map_or(d, |(_, r)| r);
+        let (tech, resource) = self.parker_dial_string.split_once('/')?;
         let resource = resource.split(['@', '/', ',']).next().unwrap_or("");
-        known(resource).then_some(resource)
+        (!tech.eq_ignore_ascii_case("Local") && known(resource)).then_some(resource)
     }
 
     /// The lot key of this call.
