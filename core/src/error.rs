@@ -108,6 +108,20 @@ pub enum ParkingError {
         /// The action.
         action: String,
     },
+    /// The client that was to send the request has been shut down (or its task
+    /// ended); start a new one.
+    #[error("{action} was not sent: the AMI client has been shut down")]
+    Stopped {
+        /// The action.
+        action: String,
+    },
+    /// An answer of another shape than the request asked for (a bug: please report
+    /// it with this text).
+    #[error("unexpected answer from the connection: {reply}")]
+    UnexpectedReply {
+        /// The answer, as debug text.
+        reply: String,
+    },
     /// An invalid argument (e.g. a timeout too large to send).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -39,6 +39,7 @@
 
 #![forbid(unsafe_code)]
 
+mod client;
 mod connection;
 mod error;
 pub mod parking;
@@ -47,12 +48,13 @@ pub mod sim;
 mod time;
 pub mod wire;
 
+pub use client::{LocalFuture, ParkingClient};
 pub use connection::{
     pick_server, AuthMethod, Connection, ConnectionConfig, Mode, Output, Park, ParkTimeout, Reply, Request,
     RequestId, Secret, Target,
 };
 pub use error::{ConnectionError, ParkingError};
-pub use parking::model;
+pub use parking::{display, model};
 pub use parking::{
     CallCallback, CallFilter, CallTransform, CompactString, ConnectionState, EventStream, LotKey,
     NearTimeoutCallback, ParkedCall, ParkedCallsSignalVec, ParkingEvent, ParkingLot, ParkingOptions,

@@ -394,3 +394,22 @@ impl Client {
         }
     }
 }
+
+/// The UI bindings' view of a client: the store and requests as futures.
+impl ami_parking::ParkingClient for Client {
+    fn store(&self) -> &ParkingStore {
+        &self.store
+    }
+
+    fn request(&self, req: Request, target: Target) -> ami_parking::LocalFuture<Result<Reply, ParkingError>> {
+        let client = self.clone();
+        Box::pin(async move {
+            let action = req.name();
+            match Client::request(&client, req, target).await {
+                Ok(reply) => Ok(reply),
+                Err(ClientError::Parking(e)) => Err(e),
+                Err(_) => Err(ParkingError::Stopped { action }),
+            }
+        })
+    }
+}

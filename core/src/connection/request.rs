@@ -128,7 +128,12 @@ pub enum Request {
 }
 
 impl Request {
-    pub(crate) fn name(&self) -> String {
+    /// The action's name as errors show it (`Park`, `Originate (retrieve)`, ...).
+    ///
+    /// ```
+    /// assert_eq!(ami_parking::Request::ParkingLots.name(), "Parkinglots");
+    /// ```
+    pub fn name(&self) -> String {
         match self {
             Request::ParkingLots => "Parkinglots".into(),
             Request::ParkedCalls { .. } => "ParkedCalls".into(),

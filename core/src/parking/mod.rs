@@ -3,12 +3,14 @@
 //! - [`model`]: lots, parked calls, retrievers (plain data; times as facts, with
 //!   `duration`/`timeout_remaining` as functions of a `now` you pass);
 //! - [`ParkingEvent`]: one event per real change;
+//! - [`display`]: what a UI shows of a space at a `now` (texts, timers, classes);
 //! - [`ParkingOptions`]: the seed's options (lot, refresh, poll, callbacks, filter);
 //! - [`ParkingStore`]: the one writer of the state, read as futures-signals (its
 //!   module docs list its rooms and what each message does to it).
 //!
 //! This layer reads typed messages from [`crate::wire::inbound`], never headers.
 
+pub mod display;
 pub(crate) mod event;
 pub mod model;
 pub(crate) mod options;

@@ -24,9 +24,11 @@
 //! ```
 
 mod actions;
+mod client;
 mod pbx;
 pub mod wire;
 
+pub use client::SimClient;
 pub use pbx::SimPbx;
 pub use wire::escape_c;
 

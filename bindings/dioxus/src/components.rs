@@ -1,0 +1,170 @@
+//! The seed's pictures as Dioxus components (feature `components`): a lot as a grid
+//! of spaces, a multi-lot dashboard and a timeout warning list. Texts, timers and CSS
+//! classes come from [`ami_parking::display`]; restyle through the classes, starting
+//! from [`DEFAULT_CSS`] (rendered by [`ParkingStyles`]).
+
+use crate::hook::{use_lot_calls, use_lot_grid, UseAmiParking};
+use crate::GridCell;
+use ami_parking::display::{caller, countdown, SpaceView};
+use ami_parking::{LotKey, ParkedCall, ParkingError};
+use dioxus::prelude::*;
+use std::sync::Arc;
+
+pub use ami_parking::display::DEFAULT_CSS;
+
+/// The default stylesheet as a `<style>` element.
+#[component]
+pub fn ParkingStyles() -> Element {
+    rsx! { style { {DEFAULT_CSS} } }
+}
+
+/// What the last retrieve (or park) from a component did.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    Ok(String),
+    Failed(ParkingError),
+}
+
+/// Retrieves `call` to `to`, writing the outcome where the component shows it.
+fn retrieve(parking: UseAmiParking, call: &ParkedCall, to: String, mut outcome: Signal<Option<Outcome>>) {
+    let (space, lot) = (call.parking_space, call.parking_lot.to_string());
+    let fut = parking.retrieve_call(space, &to, Some(&lot));
+    spawn(async move {
+        outcome.set(Some(match fut.await {
+            Ok(who) => Outcome::Ok(format!("Space {space} retrieved to {}", who.caller_id_num)),
+            Err(e) => Outcome::Failed(e),
+        }));
+    });
+}
+
+#[component]
+fn OutcomeLine(outcome: Signal<Option<Outcome>>) -> Element {
+    match outcome() {
+        None => rsx! {},
+        Some(Outcome::Ok(text)) => rsx! { div { class: "parking-result ok", role: "status", "{text}" } },
+        Some(Outcome::Failed(e)) => rsx! { div { class: "parking-result error", role: "alert", "{e}" } },
+    }
+}
+
+/// One lot as a grid of spaces: free, or occupied with caller name and number, time
+/// parked and time left; `warning` under the near-timeout threshold. Clicking an
+/// occupied space retrieves the call to `retrieve_to` (a channel, e.g. `PJSIP/1002`),
+/// and the result or the error shows under the grid.
+#[component]
+pub fn ParkingLotGrid(parking: UseAmiParking, lot: LotKey, retrieve_to: String) -> Element {
+    let grid = use_lot_grid(parking, lot.clone());
+    let outcome = use_signal(|| None);
+    let lots = parking.parking_lots.read();
+    let count = lots.get(&lot).map(|l| format!("{} / {}", l.occupied, l.total_spaces)).unwrap_or_default();
+    rsx! {
+        section { class: "parking-lot", "data-lot": "{lot.name}",
+            h3 { "{lot.name}" span { class: "lot-count", "{count}" } }
+            div { class: "parking-spaces",
+                for cell in grid.read().iter().copied() {
+                    SpaceCell { key: "{cell.space}", parking, cell, retrieve_to: retrieve_to.clone(), outcome }
+                }
+            }
+            OutcomeLine { outcome }
+        }
+    }
+}
+
+/// One space; re-renders alone when its call changes, and every tick while occupied.
+#[component]
+fn SpaceCell(parking: UseAmiParking, cell: GridCell, retrieve_to: String, outcome: Signal<Option<Outcome>>) -> Element {
+    let call = cell.call.read().clone();
+    let now = if call.is_some() { parking.clock.read().to_owned() } else { Default::default() };
+    let v = SpaceView::new(cell.space, call.as_deref(), now);
+    let onclick = move |_| {
+        if let Some(c) = cell.call.peek().as_ref() {
+            retrieve(parking, c, retrieve_to.clone(), outcome);
+        }
+    };
+    rsx! {
+        div { class: v.class, "data-space": "{v.space}", onclick,
+            span { class: "space-number", "{v.space}" }
+            if v.occupied {
+                span { class: "caller-name", "{v.caller_name}" }
+                span { class: "caller-number", "{v.caller_number}" }
+                span { class: "timer", "{v.timer}" }
+                if let Some(left) = v.countdown {
+                    span { class: "countdown", "{left} left" }
+                }
+            } else {
+                span { class: "empty", "Empty" }
+            }
+        }
+    }
+}
+
+/// Every lot of every server with occupied/total and its calls, each with a
+/// Retrieve button (to `retrieve_to`).
+#[component]
+pub fn ParkingDashboard(parking: UseAmiParking, retrieve_to: String) -> Element {
+    let outcome = use_signal(|| None);
+    let total = parking.total_parked_calls;
+    let lots: Vec<_> = parking.parking_lots.read().values().cloned().collect();
+    rsx! {
+        div { class: "parking-dashboard",
+            div { class: "summary", span { class: "total", "{total} calls parked" } }
+            OutcomeLine { outcome }
+            div { class: "lots",
+                for l in lots {
+                    div { class: "lot-card", key: "{l.server_id}/{l.name}",
+                        h4 { "{l.name}" }
+                        div { class: "lot-stats", "{l.occupied} / {l.total_spaces}" }
+                        LotCalls { parking, lot: LotKey::new(l.server_id, l.name.clone()), retrieve_to: retrieve_to.clone(), outcome }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[component]
+fn LotCalls(parking: UseAmiParking, lot: LotKey, retrieve_to: String, outcome: Signal<Option<Outcome>>) -> Element {
+    let calls = use_lot_calls(parking, lot);
+    rsx! {
+        div { class: "lot-calls",
+            for c in calls.read().iter().cloned() {
+                CallRow { key: "{c.unique_id}", parking, call: c, retrieve_to: retrieve_to.clone(), outcome }
+            }
+        }
+    }
+}
+
+#[component]
+fn CallRow(parking: UseAmiParking, call: Arc<ParkedCall>, retrieve_to: String, outcome: Signal<Option<Outcome>>) -> Element {
+    let now = *parking.clock.read();
+    let class = if call.is_near_timeout(now) { "parked-call warning" } else { "parked-call" };
+    let who = caller(&call);
+    let left = call.timeout_remaining(now).map(countdown).map(|l| format!(" · {l} left")).unwrap_or_default();
+    let c = call.clone();
+    rsx! {
+        div { class,
+            span { "{call.parking_space}: {who}{left}" }
+            button { onclick: move |_| retrieve(parking, &c, retrieve_to.clone(), outcome), "Retrieve" }
+        }
+    }
+}
+
+/// The calls near their timeout, soonest first, with the time left; hidden (class
+/// `empty`) when there are none.
+#[component]
+pub fn TimeoutWarnings(parking: UseAmiParking) -> Element {
+    let now = *parking.clock.read();
+    let mut near: Vec<_> = parking.parked_calls.read().iter().filter(|c| c.is_near_timeout(now)).cloned().collect();
+    near.sort_by_key(|c| c.timeout_remaining(now));
+    let class = if near.is_empty() { "timeout-warnings empty" } else { "timeout-warnings" };
+    rsx! {
+        div { class, role: "alert",
+            h4 { "Near timeout" }
+            for c in near {
+                div { class: "parked-call", key: "{c.unique_id}",
+                    span { "{c.parking_lot} {c.parking_space}: {caller(&c)}" }
+                    span { class: "countdown", {c.timeout_remaining(now).map(countdown).unwrap_or_default()} " left" }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! `use_ami_parking`: the seed's state as Leptos signals, the seed's methods as futures.
+
+use crate::bridge::{follow, follow_grid, follow_map, follow_vec, spawn_owned, GridCell};
+use ami_parking::futures_signals::signal::SignalExt;
+use ami_parking::{
+    ConnectionState, LocalFuture, LotKey, Park, ParkedCall, ParkingClient, ParkingError, ParkingEvent, ParkingLot,
+    ParkingStore, Retriever, Timestamp,
+};
+use futures_util::StreamExt;
+use reactive_graph::owner::{LocalStorage, StoredValue};
+use reactive_graph::signal::{ReadSignal, RwSignal};
+use reactive_graph::traits::{Set, WithValue};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// The parking state and operations of one client, for Leptos.
+///
+/// Every field is a Leptos signal owned by the reactive owner that called
+/// [`use_ami_parking`]; each follows the store through one local task that the
+/// owner's cleanup aborts. `Copy`, so closures and components take it by value.
+#[derive(Clone, Copy)]
+pub struct UseAmiParking {
+    /// Every lot of every server, in (server, name) order, with live occupied counts.
+    pub parking_lots: ReadSignal<BTreeMap<LotKey, ParkingLot>>,
+    /// Every shown parked call, in (server, lot, space) order, changed in place.
+    pub parked_calls: ReadSignal<Vec<Arc<ParkedCall>>>,
+    /// How many calls are shown.
+    pub total_parked_calls: ReadSignal<usize>,
+    /// True while a list requested by the connection is being read.
+    pub is_loading: ReadSignal<bool>,
+    /// The last request error the store recorded (`None` after a success).
+    pub error: ReadSignal<Option<ParkingError>>,
+    /// The link's state.
+    pub connection_state: ReadSignal<ConnectionState>,
+    /// The store's clock: moves once a second while a call is parked, so timers
+    /// computed from it (`call.duration(clock)`) tick.
+    pub clock: ReadSignal<Timestamp>,
+    /// The most recent parking event.
+    pub last_event: ReadSignal<Option<ParkingEvent>>,
+    client: StoredValue<Rc<dyn ParkingClient>, LocalStorage>,
+}
+
+impl std::fmt::Debug for UseAmiParking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UseAmiParking").finish_non_exhaustive()
+    }
+}
+
+/// Binds `client`'s store to Leptos signals under the current reactive owner.
+///
+/// Call it inside a component (or any [`Owner`](reactive_graph::owner::Owner)), with
+/// an [`any_spawner`] executor set (a Leptos app has one). Dropping the owner stops
+/// every task the binding started.
+///
+/// ```
+/// use ami_parking::{ParkingClient, ParkingStore, LocalFuture, Reply, Request, Target, ParkingError};
+/// use ami_parking_leptos::use_ami_parking;
+/// use reactive_graph::{owner::Owner, traits::GetUntracked};
+/// # struct Offline(ParkingStore);
+/// # impl ParkingClient for Offline {
+/// #     fn store(&self) -> &ParkingStore { &self.0 }
+/// #     fn request(&self, r: Request, _: Target) -> LocalFuture<Result<Reply, ParkingError>> {
+/// #         let action = r.name(); Box::pin(async move { Err(ParkingError::NotLoggedIn { action }) })
+/// #     }
+/// # }
+/// let _ = any_spawner::Executor::init_futures_executor();
+/// let owner = Owner::new();
+/// owner.with(|| {
+///     let parking = use_ami_parking(Offline(ParkingStore::default()));
+///     assert_eq!(parking.total_parked_calls.get_untracked(), 0);
+/// });
+/// ```
+pub fn use_ami_parking(client: impl ParkingClient) -> UseAmiParking {
+    let client: Rc<dyn ParkingClient> = Rc::new(client);
+    let store = client.store().clone();
+    let last_event = RwSignal::new(None);
+    let mut events = store.events();
+    spawn_owned(async move {
+        while let Some(e) = events.next().await {
+            last_event.try_set(Some(e));
+        }
+    });
+    UseAmiParking {
+        parking_lots: follow_map(
+            store.lots_snapshot().into_iter().map(|l| (LotKey::new(l.server_id, l.name.clone()), l)).collect(),
+            store.parking_lots(),
+        ),
+        parked_calls: follow_vec(store.calls_snapshot(), store.parked_calls()),
+        total_parked_calls: follow(store.total_parked_calls_now(), store.total_parked_calls()),
+        is_loading: follow(store.is_loading_now(), store.is_loading()),
+        error: follow(store.error_now(), store.error()),
+        connection_state: follow(store.connection_state_now(), store.connection_state().dedupe_cloned()),
+        clock: follow(store.clock_now(), store.clock()),
+        last_event: last_event.read_only(),
+        client: StoredValue::new_local(client),
+    }
+}
+
+impl UseAmiParking {
+    fn client(&self) -> Rc<dyn ParkingClient> {
+        self.client.with_value(Rc::clone)
+    }
+
+    /// The store behind the signals (snapshots, and signals for your own bridges).
+    pub fn store(&self) -> ParkingStore {
+        self.client().store().clone()
+    }
+
+    /// One lot's grid under the current owner: a cell per space, each its own signal.
+    /// Empty while the lot's range is unknown (the lot was only seen in an event).
+    pub fn lot_grid(&self, lot: &LotKey) -> ReadSignal<Vec<GridCell>> {
+        follow_grid(&self.store(), lot)
+    }
+
+    /// One lot's calls (the seed's `getCallsForLot`), in space order.
+    pub fn lot_calls(&self, lot: &LotKey) -> ReadSignal<Vec<Arc<ParkedCall>>> {
+        let store = self.store();
+        follow_vec(store.lot_calls_snapshot(lot), store.lot_calls(lot))
+    }
+
+    /// Runs `f` for every parking event until the owner cleans up. `f` need not be
+    /// `Send`: it may hold `Rc`s and JS values (the store's option callbacks, which
+    /// run inside the store, cannot).
+    pub fn on_parking_event(&self, f: impl Fn(&ParkingEvent) + 'static) {
+        let mut events = self.store().events();
+        spawn_owned(async move {
+            while let Some(e) = events.next().await {
+                f(&e);
+            }
+        });
+    }
+
+    /// The call in `space` of `lot` (the default lot when `None`), now.
+    pub fn get_parked_call_by_space(&self, space: u32, lot: Option<&str>) -> Option<Arc<ParkedCall>> {
+        self.store().get_parked_call_by_space(space, lot)
+    }
+
+    /// `Parkinglots` of every server.
+    pub fn get_parking_lots(&self) -> LocalFuture<Result<Vec<ParkingLot>, ParkingError>> {
+        self.client().get_parking_lots()
+    }
+
+    /// `ParkedCalls` of one lot or all.
+    pub fn get_parked_calls(&self, lot: Option<&str>) -> LocalFuture<Result<Vec<Arc<ParkedCall>>, ParkingError>> {
+        self.client().get_parked_calls(lot)
+    }
+
+    /// Lists one lot's calls again.
+    pub fn refresh_parking_lot(&self, lot: &str) -> LocalFuture<Result<Vec<Arc<ParkedCall>>, ParkingError>> {
+        self.client().refresh_parking_lot(lot)
+    }
+
+    /// Parks `channel` where `park` says; the space Asterisk chose.
+    pub fn park_call(&self, channel: &str, park: Park) -> LocalFuture<Result<u32, ParkingError>> {
+        self.client().park_call(channel, park)
+    }
+
+    /// Retrieves the call in `space` to `to_channel`.
+    pub fn retrieve_call(
+        &self,
+        space: u32,
+        to_channel: &str,
+        lot: Option<&str>,
+    ) -> LocalFuture<Result<Retriever, ParkingError>> {
+        self.client().retrieve_call(space, to_channel, lot)
+    }
+
+    /// Moves the call in `space` of `lot` where `to` says.
+    pub fn move_call(&self, space: u32, lot: Option<&str>, to: Park) -> LocalFuture<Result<(String, u32), ParkingError>> {
+        self.client().move_call(space, lot, to)
+    }
+}

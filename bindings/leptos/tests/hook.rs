@@ -1,0 +1,182 @@
+//! `use_ami_parking` driven by the reference model (every byte through the AMI codec),
+//! headless: an owner, the futures executor polled by hand, what the user sees asserted.
+
+use ami_parking::display::SpaceView;
+use ami_parking::sim::SimClient;
+use ami_parking::{ConnectionState, LotKey, ParkingError, ParkingStore, Timestamp};
+use ami_parking_leptos::use_ami_parking;
+use any_spawner::Executor;
+use reactive_graph::effect::Effect;
+use reactive_graph::owner::Owner;
+use reactive_graph::traits::{Get, GetUntracked};
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn setup() -> (Owner, SimClient) {
+    let _ = Executor::init_futures_executor();
+    let owner = Owner::new();
+    let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(1_700_000_000_000));
+    (owner, sim)
+}
+
+/// Runs every ready local task (the binding's followers, effects, spawned requests).
+fn settle() {
+    Executor::poll_local();
+}
+
+fn default_lot() -> LotKey {
+    LotKey::new(1, "default")
+}
+
+#[test]
+fn a_parked_call_appears_in_its_cell_and_nowhere_else_changes() {
+    let (owner, sim) = setup();
+    owner.with(|| {
+        let parking = use_ami_parking(sim.clone());
+        let grid = parking.lot_grid(&default_lot());
+        settle();
+        let cells = grid.get_untracked();
+        assert_eq!(cells.len(), 20, "701-720 is one cell per space");
+        assert_eq!((cells[0].space, cells[19].space), (701, 720));
+        // Count re-renders of the grid's structure and of two cells.
+        let (outer, first, second) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        {
+            let (o, c0, c1) = (outer.clone(), cells[0].call.clone(), cells[1].call.clone());
+            let (f, s) = (first.clone(), second.clone());
+            Effect::new(move |_| {
+                grid.get();
+                o.fetch_add(1, Ordering::SeqCst);
+            });
+            Effect::new(move |_| {
+                c0.get();
+                f.fetch_add(1, Ordering::SeqCst);
+            });
+            Effect::new(move |_| {
+                c1.get();
+                s.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        settle();
+        let before = (outer.load(Ordering::SeqCst), first.load(Ordering::SeqCst), second.load(Ordering::SeqCst));
+
+        sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
+        settle();
+
+        let call = cells[0].call.get_untracked().expect("701 holds the call");
+        assert_eq!((&*call.caller_id_name, call.parking_space), ("Alice", 701));
+        assert_eq!(parking.parked_calls.get_untracked().len(), 1);
+        assert_eq!(parking.total_parked_calls.get_untracked(), 1);
+        assert_eq!(parking.parking_lots.get_untracked()[&default_lot()].occupied, 1);
+        assert_eq!(parking.lot_calls(&default_lot()).get_untracked().len(), 1);
+        assert_eq!(
+            (outer.load(Ordering::SeqCst), first.load(Ordering::SeqCst), second.load(Ordering::SeqCst)),
+            (before.0, before.1 + 1, before.2),
+            "a park re-runs its own cell only: not the grid, not a neighbour"
+        );
+        assert_eq!(parking.last_event.get_untracked().map(|e| e.kind()), Some("parked"));
+        assert_eq!(parking.connection_state.get_untracked(), ConnectionState::LoggedIn);
+    });
+}
+
+#[test]
+fn the_timer_moves_with_the_clock_and_the_warning_comes_near_timeout() {
+    let (owner, sim) = setup();
+    owner.with(|| {
+        let parking = use_ami_parking(sim.clone());
+        let grid = parking.lot_grid(&default_lot());
+        sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
+        settle();
+        let cell = grid.get_untracked()[0].clone();
+        let view = || SpaceView::new(cell.space, cell.call.get_untracked().as_deref(), parking.clock.get_untracked());
+        assert_eq!((view().timer.as_str(), view().class), ("0:00", "parking-space occupied"));
+
+        sim.advance(Duration::from_secs(5));
+        settle();
+        assert_eq!(view().timer, "0:05", "the clock signal moved the timer");
+        assert_eq!(view().countdown.as_deref(), Some("0:40"));
+
+        sim.advance(Duration::from_secs(11)); // 29 s left: under the 30 s threshold
+        settle();
+        assert_eq!(view().class, "parking-space occupied warning");
+        assert_eq!(parking.last_event.get_untracked().map(|e| e.kind()), Some("near_timeout"));
+    });
+}
+
+#[test]
+fn a_retrieve_empties_the_cell_and_a_refused_one_shows_its_error() {
+    let (owner, sim) = setup();
+    owner.with(|| {
+        let parking = use_ami_parking(sim.clone());
+        let grid = parking.lot_grid(&default_lot());
+        sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
+        settle();
+        let result = Rc::new(Cell::new(None));
+        {
+            let r = result.clone();
+            let fut = parking.retrieve_call(701, "PJSIP/1002", None);
+            Executor::spawn_local(async move { r.set(Some(fut.await.map(|who| who.caller_id_num.to_string()))) });
+        }
+        settle();
+        assert_eq!(result.take(), Some(Ok("1002".to_owned())));
+        assert_eq!(grid.get_untracked()[0].call.get_untracked(), None, "701 is empty again");
+        assert_eq!(parking.last_event.get_untracked().map(|e| e.kind()), Some("retrieved"));
+
+        {
+            let r = result.clone();
+            let fut = parking.retrieve_call(705, "PJSIP/1002", None);
+            Executor::spawn_local(async move { r.set(Some(fut.await.map(|who| who.caller_id_num.to_string()))) });
+        }
+        settle();
+        match result.take() {
+            Some(Err(e @ ParkingError::SpaceEmpty { .. })) => {
+                assert_eq!(e.to_string(), "nothing is parked in space 705 of lot default on server 1")
+            }
+            other => panic!("expected SpaceEmpty, got {other:?}"),
+        }
+    });
+}
+
+#[test]
+fn disconnect_shows_and_reconnect_brings_the_truth_back() {
+    let (owner, sim) = setup();
+    owner.with(|| {
+        let parking = use_ami_parking(sim.clone());
+        sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
+        sim.disconnect();
+        settle();
+        assert_eq!(parking.connection_state.get_untracked(), ConnectionState::Disconnected);
+        sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551002", "Bob", "default", None).unwrap());
+        sim.connect();
+        settle();
+        assert_eq!(parking.connection_state.get_untracked(), ConnectionState::LoggedIn);
+        assert_eq!(parking.total_parked_calls.get_untracked(), 2, "the resync found the call parked meanwhile");
+    });
+}
+
+#[test]
+fn dropping_the_owner_stops_every_task() {
+    let (owner, sim) = setup();
+    let seen = Rc::new(Cell::new(0));
+    let parking = owner.with(|| {
+        let parking = use_ami_parking(sim.clone());
+        let s = seen.clone();
+        parking.on_parking_event(move |_| s.set(s.get() + 1));
+        let _grid = parking.lot_grid(&default_lot());
+        parking
+    });
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
+    settle();
+    assert_eq!(seen.get(), 1);
+    assert_eq!(Rc::strong_count(&seen), 2, "the listener holds its closure");
+
+    owner.cleanup();
+    settle();
+    assert_eq!(Rc::strong_count(&seen), 1, "the listener's task ended and dropped its closure");
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551002", "Bob", "default", None).unwrap());
+    settle();
+    assert_eq!(seen.get(), 1, "no event handled after the owner is gone");
+    assert_eq!(parking.total_parked_calls.try_get_untracked(), None, "the signals went with their owner");
+}

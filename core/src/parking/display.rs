@@ -1,0 +1,123 @@
+//! What a UI shows of a space or a call at a given `now`, computed once for every
+//! front end (the Leptos and Dioxus components, the web board, `parkwatch`): the
+//! texts, the live timers and the CSS classes, so the frameworks only lay them out.
+
+use crate::parking::model::ParkedCall;
+use crate::time::Timestamp;
+use std::time::Duration;
+
+/// `m:ss` of a duration, whole seconds cut: 75.9 s is `1:15`.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(ami_parking::display::mm_ss(Duration::from_millis(75_900)), "1:15");
+/// assert_eq!(ami_parking::display::mm_ss(Duration::from_secs(3600)), "60:00");
+/// ```
+pub fn mm_ss(d: Duration) -> String {
+    format!("{}:{:02}", d.as_secs() / 60, d.as_secs() % 60)
+}
+
+/// `m:ss` of a countdown, rounded up: `0:30` until the last part of that second is gone.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(ami_parking::display::countdown(Duration::from_millis(29_100)), "0:30");
+/// assert_eq!(ami_parking::display::countdown(Duration::ZERO), "0:00");
+/// ```
+pub fn countdown(d: Duration) -> String {
+    mm_ss(d + Duration::from_millis(999))
+}
+
+/// A caller as one line: `Alice <1001>`, or the one that is known.
+///
+/// ```
+/// use ami_parking::ParkedCall;
+/// let mut c = ParkedCall::default();
+/// c.caller_id_num = "1001".into();
+/// assert_eq!(ami_parking::display::caller(&c), "1001");
+/// c.caller_id_name = "Alice".into();
+/// assert_eq!(ami_parking::display::caller(&c), "Alice <1001>");
+/// ```
+pub fn caller(call: &ParkedCall) -> String {
+    let known = |s: &str| !s.is_empty() && s != "<unknown>";
+    match (known(&call.caller_id_name), known(&call.caller_id_num)) {
+        (true, true) => format!("{} <{}>", call.caller_id_name, call.caller_id_num),
+        (true, false) => call.caller_id_name.to_string(),
+        (false, true) => call.caller_id_num.to_string(),
+        (false, false) => "unknown caller".into(),
+    }
+}
+
+/// One space of a lot grid as a UI shows it at `now`.
+///
+/// Classes (override them in your stylesheet): `parking-space` always, plus
+/// `occupied` when a call is parked, plus `warning` when its timeout is nearer than
+/// the call's near-timeout threshold.
+///
+/// ```
+/// use ami_parking::{display::SpaceView, ParkedCall, Timestamp};
+/// use std::time::Duration;
+/// let now = Timestamp::from_unix_millis(100_000);
+/// assert_eq!(SpaceView::new(701, None, now).class, "parking-space");
+/// let mut c = ParkedCall::default();
+/// c.parking_space = 702;
+/// c.caller_id_name = "Alice".into();
+/// c.parked_at = Timestamp::from_unix_millis(35_000);
+/// c.deadline = Some(now + Duration::from_secs(20)); // threshold: 30 s
+/// let v = SpaceView::new(702, Some(&c), now);
+/// assert_eq!((v.class, v.timer.as_str(), v.countdown.as_deref()), ("parking-space occupied warning", "1:05", Some("0:20")));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpaceView {
+    /// The space number.
+    pub space: u32,
+    /// Whether a call is parked there.
+    pub occupied: bool,
+    /// Under the near-timeout threshold.
+    pub warning: bool,
+    /// Caller name (empty when free or unknown).
+    pub caller_name: String,
+    /// Caller number (empty when free or unknown).
+    pub caller_number: String,
+    /// Time parked, `m:ss` (empty when free).
+    pub timer: String,
+    /// Time left before the timeout, `m:ss` rounded up (`None` when free or the call
+    /// has no timeout).
+    pub countdown: Option<String>,
+    /// The CSS classes.
+    pub class: &'static str,
+}
+
+impl SpaceView {
+    /// The view of `space` holding `call` (or free) at `now`.
+    pub fn new(space: u32, call: Option<&ParkedCall>, now: Timestamp) -> Self {
+        let Some(c) = call else {
+            return SpaceView {
+                space,
+                occupied: false,
+                warning: false,
+                caller_name: String::new(),
+                caller_number: String::new(),
+                timer: String::new(),
+                countdown: None,
+                class: "parking-space",
+            };
+        };
+        let warning = c.is_near_timeout(now);
+        let known = |s: &str| if s == "<unknown>" { String::new() } else { s.to_owned() };
+        SpaceView {
+            space,
+            occupied: true,
+            warning,
+            caller_name: known(&c.caller_id_name),
+            caller_number: known(&c.caller_id_num),
+            timer: mm_ss(c.duration(now)),
+            countdown: c.timeout_remaining(now).map(countdown),
+            class: if warning { "parking-space occupied warning" } else { "parking-space occupied" },
+        }
+    }
+}
+
+/// The default stylesheet of the components (a grid of spaces, a dashboard, a
+/// warning list). Every rule hangs on a class, so a user's own stylesheet overrides it.
+pub const DEFAULT_CSS: &str = include_str!("display.css");
