@@ -93,7 +93,12 @@ pub trait ParkingClient: 'static {
     }
 
     /// Moves the call in `space` of `lot` where `to` says; its new (lot, space).
-    fn move_call(&self, space: u32, lot: Option<&str>, to: Park) -> LocalFuture<Result<(String, u32), ParkingError>> {
+    fn move_call(
+        &self,
+        space: u32,
+        lot: Option<&str>,
+        to: Park,
+    ) -> LocalFuture<Result<(String, u32), ParkingError>> {
         let req = Request::Move { space, lot: lot.map(Into::into), to };
         expect(self.request(req, Target::All), |r| match r {
             Reply::Moved { lot, space, .. } => Ok((lot, space)),

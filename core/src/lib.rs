@@ -39,6 +39,7 @@
 
 #![forbid(unsafe_code)]
 
+mod backoff;
 mod client;
 mod connection;
 mod error;
@@ -48,6 +49,7 @@ pub mod sim;
 mod time;
 pub mod wire;
 
+pub use backoff::Backoff;
 pub use client::{LocalFuture, ParkingClient};
 pub use connection::{
     pick_server, AuthMethod, Connection, ConnectionConfig, Mode, Output, Park, ParkTimeout, Reply, Request,

@@ -1,4 +1,5 @@
 //! Shared helpers of the ami-parking test suite, one room each:
+//! - `amiws_server`: WebSocket servers standing in for amiws, from its captures;
 //! - `capture`: the real captures in `testdata/`, replayed through a connection;
 //! - `wire`: [`Wire`], a connection driven by hand with capture-shaped text;
 //! - `probe`: [`DiffProbe`], the diffs a signal vec sends;
@@ -7,6 +8,7 @@
 
 #![allow(missing_docs)]
 
+pub mod amiws_server;
 mod capture;
 pub mod live;
 mod probe;

@@ -3,59 +3,13 @@
 //! capture's frames (its ActionIDs mapped to the client's own).
 
 use ami_parking::{ParkingOptions, ParkingStore, Request, Target};
+use ami_parking_tests::amiws_server::serve_capture;
 use ami_parking_tests::{load_amiws, request_for, AmiwsLine};
 use ami_parking_transport::{Client, ClientOptions};
 use async_tungstenite::tungstenite::Message as WsMessage;
 use futures_util::StreamExt;
 use std::time::Duration;
 use tokio::net::TcpListener;
-
-/// Plays `capture` to the first client: frames in order; at each line the recording
-/// client sent, waits for the client's next frame and maps the ActionIDs.
-async fn serve_capture(listener: TcpListener, capture: Vec<AmiwsLine>, garbage_first: bool) {
-    let (sock, _) = listener.accept().await.unwrap();
-    let ws = async_tungstenite::tokio::accept_async(sock).await.unwrap();
-    let (mut tx, mut rx) = ws.split();
-    if garbage_first {
-        tx.send(WsMessage::text("{\"type\": 3, \"data\": {\"Event\": ")).await.unwrap();
-    }
-    let mut map: Vec<(String, String)> = Vec::new();
-    for line in capture {
-        match line {
-            AmiwsLine::Sent(action, _) => {
-                let theirs = action.get_str("ActionID").unwrap().into_owned();
-                let frame = loop {
-                    match rx.next().await {
-                        Some(Ok(WsMessage::Text(t))) => break t.to_string(),
-                        Some(Ok(_)) => continue,
-                        _ => return,
-                    }
-                };
-                let v: serde_json::Value = serde_json::from_str(&frame).unwrap();
-                assert_eq!(
-                    v["Action"],
-                    action.get_str("Action").unwrap().as_ref(),
-                    "actions in capture order"
-                );
-                map.push((theirs, v["ActionID"].as_str().unwrap().to_owned()));
-            }
-            AmiwsLine::Frame(f) => {
-                let mut text = String::from_utf8(f).unwrap();
-                for (theirs, ours) in &map {
-                    text = text.replace(
-                        &format!("\"ActionID\": \"{theirs}\""),
-                        &format!("\"ActionID\": \"{ours}\""),
-                    );
-                }
-                if tx.send(WsMessage::text(text)).await.is_err() {
-                    return;
-                }
-            }
-        }
-    }
-    // Keep the link open until the client leaves.
-    while let Some(Ok(_)) = rx.next().await {}
-}
 
 #[tokio::test]
 async fn amiws_two_server_capture_over_a_real_websocket() {

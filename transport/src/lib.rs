@@ -25,5 +25,6 @@ mod stream;
 mod ws;
 pub mod ws_codec;
 
-pub use client::{now, Backoff, Client, ClientError, ClientOptions};
+pub use ami_parking::Backoff;
+pub use client::{now, Client, ClientError, ClientOptions};
 pub use endpoint::{Endpoint, EndpointError, Scheme};

@@ -1,5 +1,6 @@
 //! How parkwatch prints lots, calls and events: JSON lines (`--json`) or tables.
 
+use ami_parking::display::{countdown, mm_ss};
 use ami_parking::{ConnectionState, ParkedCall, ParkingEvent, ParkingLot, Retriever, Timestamp};
 use serde_json::{json, Value};
 use std::time::{Duration, UNIX_EPOCH};
@@ -75,15 +76,6 @@ pub fn connection_json(server: Option<u32>, s: &ConnectionState) -> Value {
     v
 }
 
-fn mmss(d: Duration) -> String {
-    format!("{}:{:02}", d.as_secs() / 60, d.as_secs() % 60)
-}
-
-/// A countdown, rounded up: "0:30 left" until the last part of that second is gone.
-fn left(d: Duration) -> String {
-    mmss(d + Duration::from_millis(999))
-}
-
 /// The lots as a table.
 pub fn lots_table(lots: &[ParkingLot]) -> String {
     let mut s = format!(
@@ -108,7 +100,7 @@ pub fn calls_table(calls: &[ParkedCall], now: Timestamp) -> String {
         "SERVER", "LOT", "SPACE", "CALLER", "NAME", "BY", "PARKED", "LEFT", "CHANNEL"
     );
     for c in calls {
-        let left = c.timeout_remaining(now).map(left).unwrap_or_else(|| "-".into());
+        let left = c.timeout_remaining(now).map(countdown).unwrap_or_else(|| "-".into());
         let flag = if c.is_near_timeout(now) { "!" } else { " " };
         s += &format!(
             "{:<6} {:<10} {:>5} {:<14} {:<24} {:<10} {:>7} {:>6}{flag}  {}\n",
@@ -118,7 +110,7 @@ pub fn calls_table(calls: &[ParkedCall], now: Timestamp) -> String {
             c.caller_id_num,
             c.caller_id_name.chars().take(24).collect::<String>(),
             c.parked_by().unwrap_or("-"),
-            mmss(c.duration(now)),
+            mm_ss(c.duration(now)),
             left,
             c.channel
         );
@@ -143,7 +135,7 @@ pub fn event_line(e: &ParkingEvent, now: Timestamp) -> String {
         ParkingEvent::Swapped { previous, .. } => {
             format!(" (was {})", previous.as_ref().map(|p| p.caller_id_num.as_str()).unwrap_or("?"))
         }
-        ParkingEvent::NearTimeout { remaining, .. } => format!("  {} left", left(*remaining)),
+        ParkingEvent::NearTimeout { remaining, .. } => format!("  {} left", countdown(*remaining)),
         ParkingEvent::Moved { from, .. } => format!("  from {} {}", from.parking_lot, from.parking_space),
         ParkingEvent::Resync { change, .. } => format!("  {change:?}"),
         _ => String::new(),

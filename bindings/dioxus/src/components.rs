@@ -71,7 +71,12 @@ pub fn ParkingLotGrid(parking: UseAmiParking, lot: LotKey, retrieve_to: String) 
 
 /// One space; re-renders alone when its call changes, and every tick while occupied.
 #[component]
-fn SpaceCell(parking: UseAmiParking, cell: GridCell, retrieve_to: String, outcome: Signal<Option<Outcome>>) -> Element {
+fn SpaceCell(
+    parking: UseAmiParking,
+    cell: GridCell,
+    retrieve_to: String,
+    outcome: Signal<Option<Outcome>>,
+) -> Element {
     let call = cell.call.read().clone();
     let now = if call.is_some() { parking.clock.read().to_owned() } else { Default::default() };
     let v = SpaceView::new(cell.space, call.as_deref(), now);
@@ -122,7 +127,12 @@ pub fn ParkingDashboard(parking: UseAmiParking, retrieve_to: String) -> Element 
 }
 
 #[component]
-fn LotCalls(parking: UseAmiParking, lot: LotKey, retrieve_to: String, outcome: Signal<Option<Outcome>>) -> Element {
+fn LotCalls(
+    parking: UseAmiParking,
+    lot: LotKey,
+    retrieve_to: String,
+    outcome: Signal<Option<Outcome>>,
+) -> Element {
     let calls = use_lot_calls(parking, lot);
     rsx! {
         div { class: "lot-calls",
@@ -134,7 +144,12 @@ fn LotCalls(parking: UseAmiParking, lot: LotKey, retrieve_to: String, outcome: S
 }
 
 #[component]
-fn CallRow(parking: UseAmiParking, call: Arc<ParkedCall>, retrieve_to: String, outcome: Signal<Option<Outcome>>) -> Element {
+fn CallRow(
+    parking: UseAmiParking,
+    call: Arc<ParkedCall>,
+    retrieve_to: String,
+    outcome: Signal<Option<Outcome>>,
+) -> Element {
     let now = *parking.clock.read();
     let class = if call.is_near_timeout(now) { "parked-call warning" } else { "parked-call" };
     let who = caller(&call);
@@ -153,7 +168,8 @@ fn CallRow(parking: UseAmiParking, call: Arc<ParkedCall>, retrieve_to: String, o
 #[component]
 pub fn TimeoutWarnings(parking: UseAmiParking) -> Element {
     let now = *parking.clock.read();
-    let mut near: Vec<_> = parking.parked_calls.read().iter().filter(|c| c.is_near_timeout(now)).cloned().collect();
+    let mut near: Vec<_> =
+        parking.parked_calls.read().iter().filter(|c| c.is_near_timeout(now)).cloned().collect();
     near.sort_by_key(|c| c.timeout_remaining(now));
     let class = if near.is_empty() { "timeout-warnings empty" } else { "timeout-warnings" };
     rsx! {

@@ -3,8 +3,8 @@
 use crate::bridge::{follow, follow_grid, follow_map, follow_vec, GridCell};
 use ami_parking::futures_signals::signal::SignalExt;
 use ami_parking::{
-    ConnectionState, LocalFuture, LotKey, Park, ParkedCall, ParkingClient, ParkingError, ParkingEvent, ParkingLot,
-    ParkingStore, Retriever, Timestamp,
+    ConnectionState, LocalFuture, LotKey, Park, ParkedCall, ParkingClient, ParkingError, ParkingEvent,
+    ParkingLot, ParkingStore, Retriever, Timestamp,
 };
 use dioxus_core::{spawn, use_hook};
 use dioxus_signals::{CopyValue, ReadSignal, ReadableExt, Signal, WritableExt};
@@ -78,7 +78,11 @@ pub fn use_ami_parking<C: ParkingClient>(client: impl FnOnce() -> C) -> UseAmiPa
         });
         UseAmiParking {
             parking_lots: follow_map(
-                store.lots_snapshot().into_iter().map(|l| (LotKey::new(l.server_id, l.name.clone()), l)).collect(),
+                store
+                    .lots_snapshot()
+                    .into_iter()
+                    .map(|l| (LotKey::new(l.server_id, l.name.clone()), l))
+                    .collect(),
                 store.parking_lots(),
             ),
             parked_calls: follow_vec(store.calls_snapshot(), store.parked_calls()),
@@ -142,7 +146,10 @@ impl UseAmiParking {
     }
 
     /// `ParkedCalls` of one lot or all.
-    pub fn get_parked_calls(&self, lot: Option<&str>) -> LocalFuture<Result<Vec<Arc<ParkedCall>>, ParkingError>> {
+    pub fn get_parked_calls(
+        &self,
+        lot: Option<&str>,
+    ) -> LocalFuture<Result<Vec<Arc<ParkedCall>>, ParkingError>> {
         self.client().get_parked_calls(lot)
     }
 
@@ -167,7 +174,12 @@ impl UseAmiParking {
     }
 
     /// Moves the call in `space` of `lot` where `to` says.
-    pub fn move_call(&self, space: u32, lot: Option<&str>, to: Park) -> LocalFuture<Result<(String, u32), ParkingError>> {
+    pub fn move_call(
+        &self,
+        space: u32,
+        lot: Option<&str>,
+        to: Park,
+    ) -> LocalFuture<Result<(String, u32), ParkingError>> {
         self.client().move_call(space, lot, to)
     }
 }

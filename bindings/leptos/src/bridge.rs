@@ -4,6 +4,7 @@
 use ami_parking::futures_signals::signal::{Signal, SignalExt};
 use ami_parking::futures_signals::signal_map::{MapDiff, SignalMap, SignalMapExt};
 use ami_parking::futures_signals::signal_vec::{SignalVec, SignalVecExt, VecDiff};
+use ami_parking::{LotKey, ParkedCall, ParkingStore};
 use any_spawner::Executor;
 use futures_util::future::{abortable, ready};
 use reactive_graph::owner::on_cleanup;
@@ -12,7 +13,6 @@ use reactive_graph::traits::{Set, Update, WithUntracked};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
-use ami_parking::{LotKey, ParkedCall, ParkingStore};
 
 /// Runs `work` on the local executor until the current owner cleans up.
 pub(crate) fn spawn_owned(work: impl Future<Output = ()> + 'static) {
@@ -94,7 +94,11 @@ pub(crate) fn follow_grid(store: &ParkingStore, lot: &LotKey) -> ReadSignal<Vec<
         move || store.lot_snapshot(&lot).map(|l| l.start_space).unwrap_or(0)
     };
     let number = move |calls: &[Option<Arc<ParkedCall>>]| -> Vec<GridCell> {
-        calls.iter().zip(start()..).map(|(c, space)| GridCell { space, call: ArcRwSignal::new(c.clone()) }).collect()
+        calls
+            .iter()
+            .zip(start()..)
+            .map(|(c, space)| GridCell { space, call: ArcRwSignal::new(c.clone()) })
+            .collect()
     };
     let mut values = store.lot_grid_snapshot(lot);
     let cells = RwSignal::new(number(&values));

@@ -42,7 +42,8 @@ fn a_parked_call_appears_in_its_cell_and_nowhere_else_changes() {
         assert_eq!(cells.len(), 20, "701-720 is one cell per space");
         assert_eq!((cells[0].space, cells[19].space), (701, 720));
         // Count re-renders of the grid's structure and of two cells.
-        let (outer, first, second) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (outer, first, second) =
+            (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         {
             let (o, c0, c1) = (outer.clone(), cells[0].call.clone(), cells[1].call.clone());
             let (f, s) = (first.clone(), second.clone());
@@ -60,7 +61,8 @@ fn a_parked_call_appears_in_its_cell_and_nowhere_else_changes() {
             });
         }
         settle();
-        let before = (outer.load(Ordering::SeqCst), first.load(Ordering::SeqCst), second.load(Ordering::SeqCst));
+        let before =
+            (outer.load(Ordering::SeqCst), first.load(Ordering::SeqCst), second.load(Ordering::SeqCst));
 
         sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
         settle();
@@ -90,7 +92,9 @@ fn the_timer_moves_with_the_clock_and_the_warning_comes_near_timeout() {
         sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
         settle();
         let cell = grid.get_untracked()[0].clone();
-        let view = || SpaceView::new(cell.space, cell.call.get_untracked().as_deref(), parking.clock.get_untracked());
+        let view = || {
+            SpaceView::new(cell.space, cell.call.get_untracked().as_deref(), parking.clock.get_untracked())
+        };
         assert_eq!((view().timer.as_str(), view().class), ("0:00", "parking-space occupied"));
 
         sim.advance(Duration::from_secs(5));
@@ -117,7 +121,9 @@ fn a_retrieve_empties_the_cell_and_a_refused_one_shows_its_error() {
         {
             let r = result.clone();
             let fut = parking.retrieve_call(701, "PJSIP/1002", None);
-            Executor::spawn_local(async move { r.set(Some(fut.await.map(|who| who.caller_id_num.to_string()))) });
+            Executor::spawn_local(
+                async move { r.set(Some(fut.await.map(|who| who.caller_id_num.to_string()))) },
+            );
         }
         settle();
         assert_eq!(result.take(), Some(Ok("1002".to_owned())));
@@ -127,7 +133,9 @@ fn a_retrieve_empties_the_cell_and_a_refused_one_shows_its_error() {
         {
             let r = result.clone();
             let fut = parking.retrieve_call(705, "PJSIP/1002", None);
-            Executor::spawn_local(async move { r.set(Some(fut.await.map(|who| who.caller_id_num.to_string()))) });
+            Executor::spawn_local(
+                async move { r.set(Some(fut.await.map(|who| who.caller_id_num.to_string()))) },
+            );
         }
         settle();
         match result.take() {
@@ -152,7 +160,11 @@ fn disconnect_shows_and_reconnect_brings_the_truth_back() {
         sim.connect();
         settle();
         assert_eq!(parking.connection_state.get_untracked(), ConnectionState::LoggedIn);
-        assert_eq!(parking.total_parked_calls.get_untracked(), 2, "the resync found the call parked meanwhile");
+        assert_eq!(
+            parking.total_parked_calls.get_untracked(),
+            2,
+            "the resync found the call parked meanwhile"
+        );
     });
 }
 

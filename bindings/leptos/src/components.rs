@@ -1,0 +1,272 @@
+//! The seed's pictures as Leptos components (feature `components`): a lot as a grid
+//! of spaces, a multi-lot dashboard and a timeout warning list. Texts, timers and CSS
+//! classes come from [`ami_parking::display`]; restyle through the classes, starting
+//! from [`DEFAULT_CSS`] (rendered by [`ParkingStyles`]).
+
+use crate::{GridCell, UseAmiParking};
+use ami_parking::display::{caller, countdown, SpaceView};
+use ami_parking::{LotKey, ParkedCall, ParkingError, Timestamp};
+use leptos::prelude::*;
+use std::sync::Arc;
+
+pub use ami_parking::display::DEFAULT_CSS;
+
+/// The default stylesheet as a `<style>` element.
+#[component]
+pub fn ParkingStyles() -> impl IntoView {
+    view! { <style>{DEFAULT_CSS}</style> }
+}
+
+/// What the last retrieve from a component did.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    Ok(String),
+    Failed(ParkingError),
+}
+
+/// Retrieves `call` to `to`, writing the outcome where the component shows it.
+fn retrieve(parking: UseAmiParking, call: &ParkedCall, to: &str, outcome: RwSignal<Option<Outcome>>) {
+    let (space, lot) = (call.parking_space, call.parking_lot.to_string());
+    let fut = parking.retrieve_call(space, to, Some(&lot));
+    leptos::task::spawn_local(async move {
+        outcome.try_set(Some(match fut.await {
+            Ok(who) => Outcome::Ok(format!("Space {space} retrieved to {}", who.caller_id_num)),
+            Err(e) => Outcome::Failed(e),
+        }));
+    });
+}
+
+#[component]
+fn OutcomeLine(outcome: RwSignal<Option<Outcome>>) -> impl IntoView {
+    move || match outcome.get() {
+        None => None,
+        Some(Outcome::Ok(text)) => {
+            Some(view! { <div class="parking-result ok" role="status">{text}</div> }.into_any())
+        }
+        Some(Outcome::Failed(e)) => {
+            Some(view! { <div class="parking-result error" role="alert">{e.to_string()}</div> }.into_any())
+        }
+    }
+}
+
+/// One lot as a grid of spaces: free, or occupied with caller name and number, time
+/// parked and time left; `warning` under the near-timeout threshold. Clicking an
+/// occupied space retrieves the call to `retrieve_to` (a channel, e.g. `PJSIP/1002`),
+/// and the result or the error shows under the grid.
+#[component]
+pub fn ParkingLotGrid(
+    /// The binding (from [`use_ami_parking`](crate::use_ami_parking)).
+    parking: UseAmiParking,
+    /// The lot to show.
+    #[prop(into)]
+    lot: LotKey,
+    /// Where a click sends the call (a channel, e.g. `PJSIP/1002`).
+    #[prop(into)]
+    retrieve_to: String,
+) -> impl IntoView {
+    let grid = parking.lot_grid(&lot);
+    let outcome = RwSignal::new(None);
+    let (name, data_lot) = (lot.name.to_string(), lot.name.to_string());
+    let count = {
+        let lot = lot.clone();
+        move || {
+            parking.parking_lots.with(|l| l.get(&lot).map(|l| format!("{} / {}", l.occupied, l.total_spaces)))
+        }
+    };
+    let to = Arc::<str>::from(retrieve_to);
+    view! {
+        <section class="parking-lot" data-lot=data_lot>
+            <h3>{name}<span class="lot-count">{count}</span></h3>
+            <div class="parking-spaces">
+                {move || {
+                    grid.get()
+                        .into_iter()
+                        .map(|cell| view! { <SpaceCell parking cell retrieve_to=to.clone() outcome /> })
+                        .collect_view()
+                }}
+            </div>
+            <OutcomeLine outcome />
+        </section>
+    }
+}
+
+/// One space; re-renders alone when its call changes, and every tick while occupied.
+#[component]
+fn SpaceCell(
+    parking: UseAmiParking,
+    cell: GridCell,
+    retrieve_to: Arc<str>,
+    outcome: RwSignal<Option<Outcome>>,
+) -> impl IntoView {
+    let GridCell { space, call } = cell;
+    let view_now = {
+        let call = call.clone();
+        move || {
+            let c = call.get();
+            let now = if c.is_some() { parking.clock.get() } else { Timestamp::default() };
+            SpaceView::new(space, c.as_deref(), now)
+        }
+    };
+    let class = {
+        let v = view_now.clone();
+        move || v().class
+    };
+    let on_click = move |_| {
+        if let Some(c) = call.get_untracked() {
+            retrieve(parking, &c, &retrieve_to, outcome);
+        }
+    };
+    view! {
+        <div class=class data-space=space on:click=on_click>
+            <span class="space-number">{space}</span>
+            {move || {
+                let v = view_now();
+                if v.occupied {
+                    let left = v.countdown.map(|l| view! { <span class="countdown">{format!("{l} left")}</span> });
+                    view! {
+                        <span class="caller-name">{v.caller_name}</span>
+                        <span class="caller-number">{v.caller_number}</span>
+                        <span class="timer">{v.timer}</span>
+                        {left}
+                    }
+                        .into_any()
+                } else {
+                    view! { <span class="empty">"Empty"</span> }.into_any()
+                }
+            }}
+        </div>
+    }
+}
+
+/// Every lot of every server with occupied/total and its calls, each with a
+/// Retrieve button (to `retrieve_to`).
+#[component]
+pub fn ParkingDashboard(
+    /// The binding (from [`use_ami_parking`](crate::use_ami_parking)).
+    parking: UseAmiParking,
+    /// Where a Retrieve button sends the call (a channel, e.g. `PJSIP/1002`).
+    #[prop(into)]
+    retrieve_to: String,
+) -> impl IntoView {
+    let outcome = RwSignal::new(None);
+    let to = Arc::<str>::from(retrieve_to);
+    let lots = move || parking.parking_lots.with(|l| l.keys().cloned().collect::<Vec<_>>());
+    view! {
+        <div class="parking-dashboard">
+            <div class="summary">
+                <span class="total">{move || format!("{} calls parked", parking.total_parked_calls.get())}</span>
+            </div>
+            <OutcomeLine outcome />
+            <div class="lots">
+                {move || {
+                    lots()
+                        .into_iter()
+                        .map(|key| view! { <LotCard parking lot=key retrieve_to=to.clone() outcome /> })
+                        .collect_view()
+                }}
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn LotCard(
+    parking: UseAmiParking,
+    lot: LotKey,
+    retrieve_to: Arc<str>,
+    outcome: RwSignal<Option<Outcome>>,
+) -> impl IntoView {
+    let calls = parking.lot_calls(&lot);
+    let stats = {
+        let lot = lot.clone();
+        move || {
+            parking.parking_lots.with(|l| l.get(&lot).map(|l| format!("{} / {}", l.occupied, l.total_spaces)))
+        }
+    };
+    view! {
+        <div class="lot-card">
+            <h4>{lot.name.to_string()}</h4>
+            <div class="lot-stats">{stats}</div>
+            <div class="lot-calls">
+                {move || {
+                    calls
+                        .get()
+                        .into_iter()
+                        .map(|c| view! { <CallRow parking call=c retrieve_to=retrieve_to.clone() outcome /> })
+                        .collect_view()
+                }}
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn CallRow(
+    parking: UseAmiParking,
+    call: Arc<ParkedCall>,
+    retrieve_to: Arc<str>,
+    outcome: RwSignal<Option<Outcome>>,
+) -> impl IntoView {
+    let line = {
+        let call = call.clone();
+        move || {
+            let now = parking.clock.get();
+            let left = call
+                .timeout_remaining(now)
+                .map(countdown)
+                .map(|l| format!(" · {l} left"))
+                .unwrap_or_default();
+            format!("{}: {}{left}", call.parking_space, caller(&call))
+        }
+    };
+    let class = {
+        let call = call.clone();
+        move || if call.is_near_timeout(parking.clock.get()) { "parked-call warning" } else { "parked-call" }
+    };
+    view! {
+        <div class=class>
+            <span>{line}</span>
+            <button on:click=move |_| retrieve(parking, &call, &retrieve_to, outcome)>"Retrieve"</button>
+        </div>
+    }
+}
+
+/// The calls near their timeout, soonest first, with the time left; hidden (class
+/// `empty`) when there are none.
+#[component]
+pub fn TimeoutWarnings(
+    /// The binding (from [`use_ami_parking`](crate::use_ami_parking)).
+    parking: UseAmiParking,
+) -> impl IntoView {
+    let near = move || {
+        let now = parking.clock.get();
+        let mut near: Vec<_> =
+            parking.parked_calls.with(|c| c.iter().filter(|c| c.is_near_timeout(now)).cloned().collect());
+        near.sort_by_key(|c| c.timeout_remaining(now));
+        (now, near)
+    };
+    let class = {
+        let near = near.clone();
+        move || if near().1.is_empty() { "timeout-warnings empty" } else { "timeout-warnings" }
+    };
+    view! {
+        <div class=class role="alert">
+            <h4>"Near timeout"</h4>
+            {move || {
+                let (now, calls) = near();
+                calls
+                    .into_iter()
+                    .map(|c| {
+                        let left = c.timeout_remaining(now).map(countdown).unwrap_or_default();
+                        view! {
+                            <div class="parked-call">
+                                <span>{format!("{} {}: {}", c.parking_lot, c.parking_space, caller(&c))}</span>
+                                <span class="countdown">{format!("{left} left")}</span>
+                            </div>
+                        }
+                    })
+                    .collect_view()
+            }}
+        </div>
+    }
+}
