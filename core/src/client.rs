@@ -51,7 +51,7 @@ pub trait ParkingClient: 'static {
     fn get_parking_lots(&self) -> LocalFuture<Result<Vec<ParkingLot>, ParkingError>> {
         expect(self.request(Request::ParkingLots, Target::All), |r| match r {
             Reply::Lots(l) => Ok(l),
-            r => Err(r),
+            r => Err(Box::new(r)),
         })
     }
 
@@ -59,7 +59,7 @@ pub trait ParkingClient: 'static {
     fn get_parked_calls(&self, lot: Option<&str>) -> LocalFuture<Result<Vec<Arc<ParkedCall>>, ParkingError>> {
         expect(self.request(Request::ParkedCalls { lot: lot.map(Into::into) }, Target::All), |r| match r {
             Reply::Calls(c) => Ok(c),
-            r => Err(r),
+            r => Err(Box::new(r)),
         })
     }
 
@@ -73,7 +73,7 @@ pub trait ParkingClient: 'static {
         let req = Request::Park { channel: channel.into(), park };
         expect(self.request(req, Target::All), |r| match r {
             Reply::Parked { space, .. } => Ok(space),
-            r => Err(r),
+            r => Err(Box::new(r)),
         })
     }
 
@@ -88,7 +88,7 @@ pub trait ParkingClient: 'static {
         let req = Request::Retrieve { space, to_channel: to_channel.into(), lot: lot.map(Into::into) };
         expect(self.request(req, Target::All), |r| match r {
             Reply::Retrieved { retriever, .. } => Ok(retriever),
-            r => Err(r),
+            r => Err(Box::new(r)),
         })
     }
 
@@ -102,7 +102,7 @@ pub trait ParkingClient: 'static {
         let req = Request::Move { space, lot: lot.map(Into::into), to };
         expect(self.request(req, Target::All), |r| match r {
             Reply::Moved { lot, space, .. } => Ok((lot, space)),
-            r => Err(r),
+            r => Err(Box::new(r)),
         })
     }
 }
@@ -110,7 +110,7 @@ pub trait ParkingClient: 'static {
 /// Maps a reply of the expected shape; any other shape is a typed error, not a panic.
 fn expect<T: 'static>(
     reply: LocalFuture<Result<Reply, ParkingError>>,
-    pick: impl FnOnce(Reply) -> Result<T, Reply> + 'static,
+    pick: impl FnOnce(Reply) -> Result<T, Box<Reply>> + 'static,
 ) -> LocalFuture<Result<T, ParkingError>> {
     Box::pin(async move {
         pick(reply.await?).map_err(|other| ParkingError::UnexpectedReply { reply: format!("{other:?}") })

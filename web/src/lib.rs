@@ -3,7 +3,7 @@
 //! The browser transport: feeds the sans-IO core from the browser's `WebSocket`
 //! (amiws, or `ami-ws-bridge`), with the same reconnect (backoff with jitter) and
 //! resync as the tokio client, so a Leptos or Dioxus web app needs no server of its
-//! own. [`WebClient`] implements [`ParkingClient`](ami_parking::ParkingClient), so the
+//! own. `WebClient` implements [`ParkingClient`](ami_parking::ParkingClient), so the
 //! bindings' `use_ami_parking` takes it as it is.
 //!
 //! Built for `wasm32-unknown-unknown`; on other targets this crate is empty (use

@@ -57,6 +57,9 @@ pub(crate) fn follow_map<K: Ord + Clone + 'static, V: Clone + 'static>(
     out.into()
 }
 
+/// What one space holds.
+type Cell = Option<Arc<ParkedCall>>;
+
 /// One space of a lot's grid.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GridCell {
@@ -74,16 +77,12 @@ pub(crate) fn follow_grid(store: &ParkingStore, lot: &LotKey) -> ReadSignal<Vec<
         let (store, lot) = (store.clone(), lot.clone());
         move || store.lot_snapshot(&lot).map(|l| l.start_space).unwrap_or(0)
     };
-    let number =
-        move |calls: &[Option<Arc<ParkedCall>>]| -> (Vec<Signal<Option<Arc<ParkedCall>>>>, Vec<GridCell>) {
-            let signals: Vec<_> = calls.iter().map(|c| Signal::new(c.clone())).collect();
-            let cells = signals
-                .iter()
-                .zip(start()..)
-                .map(|(s, space)| GridCell { space, call: (*s).into() })
-                .collect();
-            (signals, cells)
-        };
+    let number = move |calls: &[Cell]| -> (Vec<Signal<Cell>>, Vec<GridCell>) {
+        let signals: Vec<_> = calls.iter().map(|c| Signal::new(c.clone())).collect();
+        let cells =
+            signals.iter().zip(start()..).map(|(s, space)| GridCell { space, call: (*s).into() }).collect();
+        (signals, cells)
+    };
     let mut values = store.lot_grid_snapshot(lot);
     let (mut writers, cells) = number(&values);
     let mut out = Signal::new(cells);

@@ -91,7 +91,7 @@ fn SpaceCell(
             if v.occupied {
                 span { class: "caller-name", "{v.caller_name}" }
                 span { class: "caller-number", "{v.caller_number}" }
-                span { class: "timer", "{v.timer}" }
+                span { class: "timer", "parked {v.timer}" }
                 if let Some(left) = v.countdown {
                     span { class: "countdown", "{left} left" }
                 }

@@ -126,7 +126,7 @@ fn SpaceCell(
                     view! {
                         <span class="caller-name">{v.caller_name}</span>
                         <span class="caller-number">{v.caller_number}</span>
-                        <span class="timer">{v.timer}</span>
+                        <span class="timer">{format!("parked {}", v.timer)}</span>
                         {left}
                     }
                         .into_any()
@@ -245,10 +245,7 @@ pub fn TimeoutWarnings(
         near.sort_by_key(|c| c.timeout_remaining(now));
         (now, near)
     };
-    let class = {
-        let near = near.clone();
-        move || if near().1.is_empty() { "timeout-warnings empty" } else { "timeout-warnings" }
-    };
+    let class = move || if near().1.is_empty() { "timeout-warnings empty" } else { "timeout-warnings" };
     view! {
         <div class=class role="alert">
             <h4>"Near timeout"</h4>
