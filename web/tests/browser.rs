@@ -1,5 +1,5 @@
 //! The browser transport in a real headless Chromium (wasm-bindgen-test), against the
-//! amiws stand-in that `tests/tests/browser_transport.rs` starts and whose URL it
+//! amiws stand-in that `tests/tests/browser.rs` starts and whose URL it
 //! bakes in at build time: it answers with the real amiws 2.2 capture's frames and
 //! goes away once, as amiws does on a restart.
 #![cfg(target_arch = "wasm32")]
@@ -43,7 +43,7 @@ async fn wait_for<T: Clone + std::fmt::Debug>(
 
 #[wasm_bindgen_test]
 async fn lists_a_refused_park_and_a_resync_after_amiws_goes_away() {
-    let url = URL.expect("AMI_PARKING_WEB_TEST_URL is baked in by tests/tests/browser_transport.rs");
+    let url = URL.expect("AMI_PARKING_WEB_TEST_URL is baked in by tests/tests/browser.rs");
     let mut options = WebOptions::new(url);
     options.request_timeout = Duration::from_secs(3);
     let client = WebClient::connect_with(options, ParkingStore::default());

@@ -6,7 +6,7 @@ use ami_parking::{LotKey, ParkingStore, Timestamp};
 use ami_parking_dioxus::components::{ParkingDashboard, ParkingLotGrid, TimeoutWarnings};
 use ami_parking_dioxus::{use_ami_parking, use_parking_event};
 use dioxus::prelude::*;
-use dioxus_core::NoOpMutations;
+use dioxus_core::{ElementId, Mutation, NoOpMutations};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -32,6 +32,8 @@ struct Ui {
     dom: VirtualDom,
     sim: SimClient,
     seen: Rc<Cell<usize>>,
+    /// The grid's click listeners, space 701 first (the first ones the page registers).
+    cells: Vec<ElementId>,
 }
 
 impl Ui {
@@ -39,8 +41,18 @@ impl Ui {
         let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(1_700_000_000_000));
         let seen = Rc::new(Cell::new(0));
         let mut dom = VirtualDom::new_with_props(board, Root { sim: sim.clone(), seen: seen.clone() });
-        dom.rebuild_in_place();
-        let mut ui = Ui { dom, sim, seen };
+        let cells = dom
+            .rebuild_to_vec()
+            .edits
+            .into_iter()
+            .filter_map(|m| match m {
+                Mutation::NewEventListener { name, id } if name == "click" => Some(id),
+                _ => None,
+            })
+            .take(20)
+            .collect();
+        dioxus_html::set_event_converter(Box::new(dioxus_html::SerializedHtmlEventConverter));
+        let mut ui = Ui { dom, sim, seen, cells };
         ui.settle();
         ui
     }
@@ -53,6 +65,13 @@ impl Ui {
             self.dom.render_immediate(&mut NoOpMutations);
         }
         dioxus_ssr::render(&self.dom)
+    }
+
+    /// A click on a space of the default lot, as liveview delivers it.
+    fn click(&mut self, space: u32) {
+        let data = dioxus_html::EventData::Mouse(dioxus_html::SerializedMouseData::default());
+        let event = dioxus_core::Event::new(data.into_any(), true);
+        self.dom.runtime().handle_event("click", event, self.cells[(space - 701) as usize]);
     }
 
     /// The rendered element of one space.
@@ -100,6 +119,39 @@ fn the_timer_moves_and_the_warning_comes_near_timeout() {
     let html = ui.settle();
     assert!(html.contains("<div class=\"timeout-warnings\" role=\"alert\">"), "{html}");
     assert!(html.contains("default 701: Alice &#60;5551001&#62;"), "{html}");
+}
+
+#[test]
+fn clicking_an_occupied_cell_retrieves_the_call_and_shows_the_result() {
+    let mut ui = Ui::new();
+    ui.sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
+    ui.settle();
+    ui.click(702); // free: nothing happens
+    assert!(!ui.settle().contains("parking-result"));
+    assert_eq!(ui.sim.with_pbx(|pbx, _| pbx.calls(1).len()), 1);
+
+    ui.click(701);
+    let html = ui.settle();
+    assert_eq!(ui.sim.with_pbx(|pbx, _| pbx.calls(1).len()), 0, "Asterisk (the model) let the call go");
+    assert!(
+        html.contains("<div class=\"parking-result ok\" role=\"status\">Space 701 retrieved to 1002</div>"),
+        "{html}"
+    );
+    assert!(ui.space(701).contains("Empty"));
+}
+
+#[test]
+fn a_retrieve_that_fails_shows_its_error() {
+    let mut ui = Ui::new();
+    ui.sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
+    ui.settle();
+    ui.sim.disconnect(); // the store still shows the call; the link is down
+    ui.click(701);
+    let html = ui.settle();
+    assert!(
+        html.contains("<div class=\"parking-result error\" role=\"alert\">Originate (retrieve) was not sent: not logged in to Asterisk yet</div>"),
+        "{html}"
+    );
 }
 
 #[test]

@@ -1,0 +1,77 @@
+//! The Leptos components mounted in a real headless Chromium (wasm-bindgen-test, run
+//! by `tests/tests/browser.rs`), over the reference model: a click on an
+//! occupied cell retrieves the call and the page says so; a failed retrieve shows
+//! its error; the timer follows the clock.
+#![cfg(all(target_arch = "wasm32", feature = "components"))]
+
+use ami_parking::sim::SimClient;
+use ami_parking::{LotKey, ParkingStore, Timestamp};
+use ami_parking_leptos::components::{ParkingLotGrid, ParkingStyles};
+use ami_parking_leptos::use_ami_parking;
+use leptos::prelude::*;
+use std::time::Duration;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Lets the page's tasks and effects run, then reads the DOM.
+async fn settle() {
+    for _ in 0..5 {
+        any_spawner::Executor::tick().await;
+    }
+}
+
+fn cell(space: u32) -> web_sys::HtmlElement {
+    document()
+        .query_selector(&format!("[data-space=\"{space}\"]"))
+        .unwrap()
+        .expect("the cell is on the page")
+        .unchecked_into()
+}
+
+fn text(selector: &str) -> Option<String> {
+    document().query_selector(selector).unwrap().and_then(|e| e.text_content())
+}
+
+#[wasm_bindgen_test]
+async fn clicking_a_cell_retrieves_and_errors_show() {
+    let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(1_700_000_000_000));
+    let root: web_sys::HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    document().body().unwrap().append_child(&root).unwrap();
+    let s = sim.clone();
+    let _mounted = leptos::mount::mount_to(root, move || {
+        let parking = use_ami_parking(s);
+        view! {
+            <ParkingStyles />
+            <ParkingLotGrid parking lot=LotKey::new(1, "default") retrieve_to="PJSIP/1002" />
+        }
+    });
+    settle().await;
+    assert_eq!(cell(701).class_name(), "parking-space");
+
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551002", "Bob", "default", None).unwrap());
+    sim.advance(Duration::from_secs(3));
+    settle().await;
+    assert_eq!(cell(701).class_name(), "parking-space occupied");
+    let shown = cell(701).text_content().unwrap();
+    assert!(
+        shown.contains("Alice") && shown.contains("parked 0:03") && shown.contains("0:42 left"),
+        "{shown}"
+    );
+
+    cell(701).click();
+    settle().await;
+    assert_eq!(text(".parking-result.ok").as_deref(), Some("Space 701 retrieved to 1002"));
+    assert_eq!(cell(701).class_name(), "parking-space", "the cell emptied");
+    assert_eq!(sim.with_pbx(|pbx, _| pbx.calls(1).len()), 1, "only Bob is left in Asterisk (the model)");
+
+    sim.disconnect();
+    cell(702).click();
+    settle().await;
+    assert_eq!(
+        text(".parking-result.error").as_deref(),
+        Some("Originate (retrieve) was not sent: not logged in to Asterisk yet")
+    );
+}
