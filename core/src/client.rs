@@ -5,7 +5,7 @@
 
 use crate::connection::{Park, Reply, Request, Target};
 use crate::error::ParkingError;
-use crate::parking::{ParkedCall, ParkingLot, ParkingStore, Retriever};
+use crate::parking::{ParkedCall, ParkingLot, ParkingStore, Retriever, ServerId};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -77,6 +77,16 @@ pub trait ParkingClient: 'static {
         })
     }
 
+    /// Parks `channel` on server `server` (several servers: name the one the channel
+    /// lives on); the space Asterisk chose.
+    fn park_call_on(&self, server: ServerId, channel: &str, park: Park) -> LocalFuture<Result<u32, ParkingError>> {
+        let req = Request::Park { channel: channel.into(), park };
+        expect(self.request(req, Target::Server(server)), |r| match r {
+            Reply::Parked { space, .. } => Ok(space),
+            r => Err(Box::new(r)),
+        })
+    }
+
     /// Retrieves the call in `space` (of `lot`, the default lot when `None`) to
     /// `to_channel`; who took it.
     fn retrieve_call(
@@ -85,8 +95,25 @@ pub trait ParkingClient: 'static {
         to_channel: &str,
         lot: Option<&str>,
     ) -> LocalFuture<Result<Retriever, ParkingError>> {
+        self.retrieve_on(Target::All, space, to_channel, lot)
+    }
+
+    /// Retrieves `call` (on its own server) to `to_channel`: what a UI does with a call
+    /// it shows.
+    fn retrieve_parked_call(&self, call: &ParkedCall, to_channel: &str) -> LocalFuture<Result<Retriever, ParkingError>> {
+        self.retrieve_on(Target::Server(call.server_id), call.parking_space, to_channel, Some(&call.parking_lot))
+    }
+
+    /// Retrieves on `target`.
+    fn retrieve_on(
+        &self,
+        target: Target,
+        space: u32,
+        to_channel: &str,
+        lot: Option<&str>,
+    ) -> LocalFuture<Result<Retriever, ParkingError>> {
         let req = Request::Retrieve { space, to_channel: to_channel.into(), lot: lot.map(Into::into) };
-        expect(self.request(req, Target::All), |r| match r {
+        expect(self.request(req, target), |r| match r {
             Reply::Retrieved { retriever, .. } => Ok(retriever),
             r => Err(Box::new(r)),
         })

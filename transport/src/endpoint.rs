@@ -133,12 +133,29 @@ impl fmt::Display for Endpoint {
             Scheme::Ws => "ws",
             Scheme::Wss => "wss",
         };
+        let path = shown_path(&self.path);
         if self.username.is_empty() {
-            write!(f, "{scheme}://{}:{}{}", self.host, self.port, self.path)
+            write!(f, "{scheme}://{}:{}{path}", self.host, self.port)
         } else {
-            write!(f, "{scheme}://{}@{}:{}{}", self.username, self.host, self.port, self.path)
+            write!(f, "{scheme}://{}@{}:{}{path}", self.username, self.host, self.port)
         }
     }
+}
+
+/// The path as errors and logs show it: the values of query parameters that carry
+/// credentials (`token`, `secret`, `password`, `key`) are hidden.
+fn shown_path(path: &str) -> String {
+    let Some((p, query)) = path.split_once('?') else { return path.to_owned() };
+    let hidden: Vec<String> = query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if ["token", "secret", "password", "key"].iter().any(|s| k.eq_ignore_ascii_case(s)) => {
+                format!("{k}=***")
+            }
+            _ => kv.to_owned(),
+        })
+        .collect();
+    format!("{p}?{}", hidden.join("&"))
 }
 
 impl fmt::Debug for Endpoint {
@@ -150,6 +167,14 @@ impl fmt::Debug for Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_in_the_query_is_never_shown() {
+        let e: Endpoint = "ws://127.0.0.1:8088/ami?token=s3cret&x=1".parse().unwrap();
+        assert_eq!(e.to_string(), "ws://127.0.0.1:8088/ami?token=***&x=1");
+        assert!(!format!("{e:?}").contains("s3cret"));
+        assert!(e.path.contains("s3cret"), "the request still carries it");
+    }
 
     #[test]
     fn parses_every_scheme_with_default_ports() {

@@ -28,3 +28,5 @@ pub mod ws_codec;
 pub use ami_parking::Backoff;
 pub use client::{now, Client, ClientError, ClientOptions};
 pub use endpoint::{Endpoint, EndpointError, Scheme};
+pub use link::connect_ami;
+pub use stream::{BoxIo, Io};

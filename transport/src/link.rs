@@ -42,6 +42,20 @@ pub(crate) async fn open(ep: &Endpoint, ca_file: Option<&Path>) -> Result<Link, 
     }
 }
 
+/// Opens the raw AMI byte stream of a `tcp://` or `tls://` endpoint (TCP connect, then
+/// the TLS handshake with the system's roots plus `ca_file`), for programs that speak
+/// AMI themselves (the WebSocket bridge). Nothing is read or written yet: the banner
+/// comes next. A `ws://` endpoint is refused.
+pub async fn connect_ami(ep: &Endpoint, ca_file: Option<&Path>) -> Result<BoxIo, String> {
+    if ep.scheme.is_websocket() {
+        return Err(format!("{ep} is a WebSocket (amiws) endpoint, not raw AMI"));
+    }
+    match open(ep, ca_file).await? {
+        Link::Bytes(io) => Ok(io),
+        Link::Ws(..) => Err(format!("{ep} is a WebSocket (amiws) endpoint, not raw AMI")),
+    }
+}
+
 fn tls_connector(ca_file: Option<&Path>) -> Result<tokio_rustls::TlsConnector, String> {
     use rustls_pki_types::pem::PemObject;
     let mut roots = tokio_rustls::rustls::RootCertStore::empty();

@@ -3,7 +3,8 @@
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// A byte stream: plain TCP or TLS.
-pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
-pub(crate) type BoxIo = Box<dyn Io>;
+/// A boxed byte stream to Asterisk (TCP or TLS), as [`connect_ami`](crate::connect_ami) opens it.
+pub type BoxIo = Box<dyn Io>;

@@ -26,7 +26,7 @@ pub(crate) struct Socket {
 impl Socket {
     /// Opens `url`; its events arrive on the receiver.
     pub(crate) fn open(url: &str) -> Result<(Socket, UnboundedReceiver<SocketEvent>), String> {
-        let ws = WebSocket::new(url).map_err(|e| format!("cannot open {url}: {e:?}"))?;
+        let ws = WebSocket::new(url).map_err(|e| format!("cannot open the WebSocket: {e:?}"))?;
         ws.set_binary_type(BinaryType::Arraybuffer);
         let (tx, rx) = unbounded();
         let send = |tx: &UnboundedSender<SocketEvent>, e| {

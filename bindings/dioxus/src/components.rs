@@ -27,8 +27,8 @@ enum Outcome {
 
 /// Retrieves `call` to `to`, writing the outcome where the component shows it.
 fn retrieve(parking: UseAmiParking, call: &ParkedCall, to: String, mut outcome: Signal<Option<Outcome>>) {
-    let (space, lot) = (call.parking_space, call.parking_lot.to_string());
-    let fut = parking.retrieve_call(space, &to, Some(&lot));
+    let space = call.parking_space;
+    let fut = parking.retrieve_parked_call(call, &to);
     spawn(async move {
         outcome.set(Some(match fut.await {
             Ok(who) => Outcome::Ok(format!("Space {space} retrieved to {}", who.caller_id_num)),

@@ -26,8 +26,8 @@ enum Outcome {
 
 /// Retrieves `call` to `to`, writing the outcome where the component shows it.
 fn retrieve(parking: UseAmiParking, call: &ParkedCall, to: &str, outcome: RwSignal<Option<Outcome>>) {
-    let (space, lot) = (call.parking_space, call.parking_lot.to_string());
-    let fut = parking.retrieve_call(space, to, Some(&lot));
+    let space = call.parking_space;
+    let fut = parking.retrieve_parked_call(call, to);
     leptos::task::spawn_local(async move {
         outcome.try_set(Some(match fut.await {
             Ok(who) => Outcome::Ok(format!("Space {space} retrieved to {}", who.caller_id_num)),

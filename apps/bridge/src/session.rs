@@ -1,0 +1,147 @@
+//! One WebSocket client: the upgrade (token checked before anything is read), then
+//! its actions (decoded, checked, rate-limited, sent to the named server or to all)
+//! and its bounded queue of frames.
+
+use crate::frames;
+use crate::hub::Hub;
+use crate::policy::{check_action, token_of, RateLimit, HANDSHAKE_TIMEOUT};
+use crate::Config;
+use ami_parking::ami_codec::encode_message;
+use ami_parking::Message;
+use ami_parking_transport::BoxIo;
+use async_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use async_tungstenite::tungstenite::http::StatusCode;
+use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use async_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use async_tungstenite::tungstenite::Message as WsMessage;
+use futures_util::StreamExt;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Serves one accepted connection until it closes.
+pub(crate) async fn run(io: BoxIo, peer: std::net::SocketAddr, hub: Arc<Hub>, cfg: Arc<Config>) {
+    let check = {
+        let cfg = cfg.clone();
+        move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+            if cfg.no_auth {
+                return Ok(resp);
+            }
+            let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+            match token_of(auth, req.uri().query()) {
+                Some(t) if cfg.tokens.accepts(&t) => Ok(resp),
+                given => {
+                    let why = if given.is_none() { "a token is required (Authorization: Bearer T, or ?token=T)" } else { "the token is not accepted" };
+                    let mut e = ErrorResponse::new(Some(why.to_owned()));
+                    *e.status_mut() = StatusCode::UNAUTHORIZED;
+                    Err(e)
+                }
+            }
+        }
+    };
+    let mut ws_cfg = WebSocketConfig::default();
+    ws_cfg.max_message_size = Some(64 * 1024);
+    ws_cfg.max_frame_size = Some(64 * 1024);
+    let ws = match tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        async_tungstenite::tokio::accept_hdr_async_with_config(io, check, Some(ws_cfg)),
+    )
+    .await
+    {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => {
+            eprintln!("ami-ws-bridge: {peer}: upgrade refused or failed: {e}");
+            return;
+        }
+        Err(_) => return,
+    };
+    let (id, out, mut queue) = hub.join(cfg.queue);
+    eprintln!("ami-ws-bridge: client {id} ({peer}) connected; {} connected", hub.clients());
+    let (mut tx, mut rx) = ws.split();
+    // Tell the client which servers are up, as amiws does on a (re)login.
+    for (i, up) in hub.upstreams.iter().enumerate() {
+        if up.logged_in.load(Ordering::Relaxed) {
+            let mut m = Message::new();
+            m.push(b"Response", b"Success");
+            m.push(b"Message", b"Authentication accepted");
+            let f = frames::frame(ami_parking::amiws::FrameType::Response, i as u32 + 1, &up.name, &m);
+            hub.send_to(&out, f.into());
+        }
+    }
+    let writer = {
+        let out = out.clone();
+        async move {
+            let mut ping = tokio::time::interval(Duration::from_secs(30));
+            ping.tick().await;
+            loop {
+                tokio::select! {
+                    f = queue.recv() => match f {
+                        Some(f) => if tx.send(WsMessage::text(&*f)).await.is_err() { return },
+                        None => return,
+                    },
+                    _ = out.cut.notified() => {
+                        let close = CloseFrame { code: CloseCode::Policy, reason: "too slow: the client's queue is full".into() };
+                        let _ = tokio::time::timeout(Duration::from_secs(1), tx.send(WsMessage::Close(Some(close)))).await;
+                        return;
+                    }
+                    _ = ping.tick() => if tx.send(WsMessage::Ping(Vec::new().into())).await.is_err() { return },
+                }
+            }
+        }
+    };
+    let reader = async {
+        let mut limit = RateLimit::new(cfg.rate.0, cfg.rate.1);
+        while let Some(Ok(msg)) = rx.next().await {
+            let bytes = match msg {
+                WsMessage::Text(t) => t.as_bytes().to_vec(),
+                WsMessage::Binary(b) => b.to_vec(),
+                WsMessage::Close(_) => break,
+                _ => continue,
+            };
+            if let Err(e) = on_action(&hub, id, &cfg, &mut limit, &bytes) {
+                hub.send_to(&out, e.into());
+            }
+        }
+    };
+    tokio::select! {
+        _ = writer => {}
+        _ = reader => {}
+    }
+    hub.leave(id);
+    let why = if out.too_slow.load(Ordering::Relaxed) { " (cut off: too slow)" } else { "" };
+    eprintln!("ami-ws-bridge: client {id} ({peer}) left{why}; {} connected", hub.clients());
+}
+
+/// One action frame from client `id`: refused with an error frame, or sent up.
+fn on_action(hub: &Hub, id: u64, cfg: &Config, limit: &mut RateLimit, bytes: &[u8]) -> Result<(), String> {
+    let (action, server) = ami_parking::amiws::decode_action_frame(bytes)
+        .map_err(|e| frames::error(0, None, &format!("unreadable action frame: {e}")))?;
+    let theirs = action.get_str("ActionID").map(|a| a.into_owned());
+    let refuse = |server: u32, why: &str| frames::error(server, theirs.as_deref(), why);
+    if !limit.take(Instant::now()) {
+        return Err(refuse(0, &format!("rate limit: at most {} actions a second (bursts of {})", cfg.rate.0, cfg.rate.1)));
+    }
+    check_action(&cfg.allow, &action).map_err(|why| refuse(server.unwrap_or(0), &why))?;
+    let n = hub.upstreams.len() as u32;
+    let targets: Vec<u32> = match server {
+        Some(s) if s >= 1 && s <= n => vec![s],
+        Some(s) => return Err(refuse(s, &format!("unknown AMIServerID {s}: this bridge has servers 1 to {n}"))),
+        None => (1..=n).collect(),
+    };
+    let mut up = Message::with_capacity(action.len() + 1, 0);
+    for (k, v) in action.iter() {
+        if !k.eq_ignore_ascii_case(b"ActionID") {
+            up.push(k, v);
+        }
+    }
+    up.push(b"ActionID", Hub::upstream_action_id(id, theirs.as_deref()).as_bytes());
+    let mut wire = Vec::new();
+    encode_message(&up, &mut wire).map_err(|e| refuse(server.unwrap_or(0), &format!("the action cannot be sent: {e}")))?;
+    for s in targets {
+        let u = &hub.upstreams[(s - 1) as usize];
+        if !u.logged_in.load(Ordering::Relaxed) || u.actions.send(wire.clone()).is_err() {
+            return Err(refuse(s, &format!("server {s} ({}) is not connected", u.name)));
+        }
+    }
+    Ok(())
+}
