@@ -141,6 +141,13 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// Two handles are equal when they drive the same connection.
+impl PartialEq for Client {
+    fn eq(&self, other: &Self) -> bool {
+        self.tx.same_channel(&other.tx)
+    }
+}
+
 /// Wall-clock now as the core's timestamp.
 pub fn now() -> Timestamp {
     Timestamp::from_system_time(SystemTime::now())

@@ -56,9 +56,15 @@ pub fn ParkingLotGrid(parking: UseAmiParking, lot: LotKey, retrieve_to: String) 
     let outcome = use_signal(|| None);
     let lots = parking.parking_lots.read();
     let count = lots.get(&lot).map(|l| format!("{} / {}", l.occupied, l.total_spaces)).unwrap_or_default();
+    // Several servers: say which one the lot is on.
+    let server = lots.keys().any(|k| k.server_id != lot.server_id).then(|| format!("server {}", lot.server_id));
     rsx! {
-        section { class: "parking-lot", "data-lot": "{lot.name}",
-            h3 { "{lot.name}" span { class: "lot-count", "{count}" } }
+        section { class: "parking-lot", "data-lot": "{lot.name}", "data-server": "{lot.server_id}",
+            h3 {
+                "{lot.name}"
+                if let Some(s) = server { span { class: "server-name", " · {s}" } }
+                span { class: "lot-count", "{count}" }
+            }
             div { class: "parking-spaces",
                 for cell in grid.read().iter().copied() {
                     SpaceCell { key: "{cell.space}", parking, cell, retrieve_to: retrieve_to.clone(), outcome }

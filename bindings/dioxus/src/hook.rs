@@ -97,6 +97,15 @@ pub fn use_ami_parking<C: ParkingClient>(client: impl FnOnce() -> C) -> UseAmiPa
     })
 }
 
+/// Any futures-signals signal (a client's `connection_state()`, a derived store
+/// signal) as a Dioxus signal of the current component, starting at `now`.
+pub fn use_futures_signal<T: 'static>(
+    now: impl FnOnce() -> T,
+    signal: impl FnOnce() -> Box<dyn ami_parking::futures_signals::signal::Signal<Item = T> + Unpin>,
+) -> ReadSignal<T> {
+    use_hook(|| follow(now(), signal()))
+}
+
 /// One lot's grid in the current component: a cell per space, each its own signal.
 /// The lot is read on the first render. Empty while the lot's range is unknown.
 pub fn use_lot_grid(parking: UseAmiParking, lot: LotKey) -> ReadSignal<Vec<GridCell>> {

@@ -1,0 +1,17 @@
+//! # parkboard
+//!
+//! The live parking board: every lot of every server as a grid of spaces with caller,
+//! live countdown and the warning before timeout; the near-timeout alert (visible,
+//! and audible where the browser allows); park (channel, lot, timeout) and retrieve
+//! (click a call; it rings the extension in "Retrieve to") from the page, with the
+//! result or the error; each server's connection always visible. Rendered on the
+//! server with Dioxus liveview over axum (no wasm toolchain).
+//!
+//! Rooms: `servers` (the clients behind one `ParkingClient`), `ui` (the page),
+//! `web` (the HTTP routes and the liveview socket).
+
+#![forbid(unsafe_code)]
+
+pub mod servers;
+pub mod ui;
+pub mod web;

@@ -1,0 +1,78 @@
+//! `parkboard`: the live parking board on http://127.0.0.1:8080. Without `--url` it
+//! runs on the embedded demo PBX; `--url` (repeatable) points it at Asterisk servers
+//! (tcp://, tls://) or an amiws or ami-ws-bridge (ws://, wss://).
+
+use ami_parking::ParkingStore;
+use ami_parking_transport::demo::DemoPbx;
+use ami_parking_transport::{Client, ClientOptions, Endpoint};
+use clap::Parser;
+use parkboard::servers::Servers;
+use std::path::PathBuf;
+
+/// A live parking board in the browser.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Cli {
+    /// An Asterisk server (tcp://user:secret@host:5038, tls://...) or an amiws /
+    /// ami-ws-bridge (ws://host:port/?token=T); repeat for several. None: the demo PBX.
+    #[arg(long = "url")]
+    urls: Vec<String>,
+    /// Address to serve the board on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// The channel retrieves ring by default (changeable on the page).
+    #[arg(long, default_value = "PJSIP/1002")]
+    retrieve_to: String,
+    /// Events a minute the demo PBX makes.
+    #[arg(long, default_value_t = 30.0)]
+    demo_rate: f64,
+    /// Extra CA certificates (PEM) for tls:// and wss://.
+    #[arg(long)]
+    tls_ca_file: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run(Cli::parse()).await {
+        eprintln!("parkboard: {e}");
+        std::process::exit(2);
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let _demo;
+    let urls = if cli.urls.is_empty() {
+        let pbx = DemoPbx::start(cli.demo_rate).await?;
+        eprintln!("parkboard: no --url given: using the embedded demo PBX at {}", pbx.addr());
+        let url = pbx.url();
+        _demo = Some(pbx);
+        vec![url]
+    } else {
+        cli.urls.clone()
+    };
+    let store = ParkingStore::default();
+    let mut clients = Vec::new();
+    let mut next_id = 1;
+    for u in &urls {
+        let ep: Endpoint = u.parse()?;
+        let mut o = ClientOptions::new(ep.clone());
+        o.tls_ca_file = cli.tls_ca_file.clone();
+        let id = if ep.scheme.is_websocket() {
+            None
+        } else {
+            o.server_id = next_id;
+            next_id += 1;
+            Some(o.server_id)
+        };
+        clients.push((id, Client::connect_with_store(o, store.clone())));
+    }
+    let servers = Servers::new(store, clients);
+    let app = parkboard::web::router(servers, cli.retrieve_to.clone());
+    let listener = tokio::net::TcpListener::bind(&cli.listen).await?;
+    eprintln!("parkboard: the board is on http://{}", listener.local_addr()?);
+    tokio::select! {
+        r = axum::serve(listener, app) => r?,
+        _ = tokio::signal::ctrl_c() => eprintln!("parkboard: stopping"),
+    }
+    Ok(())
+}
