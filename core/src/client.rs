@@ -79,7 +79,12 @@ pub trait ParkingClient: 'static {
 
     /// Parks `channel` on server `server` (several servers: name the one the channel
     /// lives on); the space Asterisk chose.
-    fn park_call_on(&self, server: ServerId, channel: &str, park: Park) -> LocalFuture<Result<u32, ParkingError>> {
+    fn park_call_on(
+        &self,
+        server: ServerId,
+        channel: &str,
+        park: Park,
+    ) -> LocalFuture<Result<u32, ParkingError>> {
         let req = Request::Park { channel: channel.into(), park };
         expect(self.request(req, Target::Server(server)), |r| match r {
             Reply::Parked { space, .. } => Ok(space),
@@ -100,8 +105,17 @@ pub trait ParkingClient: 'static {
 
     /// Retrieves `call` (on its own server) to `to_channel`: what a UI does with a call
     /// it shows.
-    fn retrieve_parked_call(&self, call: &ParkedCall, to_channel: &str) -> LocalFuture<Result<Retriever, ParkingError>> {
-        self.retrieve_on(Target::Server(call.server_id), call.parking_space, to_channel, Some(&call.parking_lot))
+    fn retrieve_parked_call(
+        &self,
+        call: &ParkedCall,
+        to_channel: &str,
+    ) -> LocalFuture<Result<Retriever, ParkingError>> {
+        self.retrieve_on(
+            Target::Server(call.server_id),
+            call.parking_space,
+            to_channel,
+            Some(&call.parking_lot),
+        )
     }
 
     /// Retrieves on `target`.

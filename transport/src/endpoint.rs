@@ -149,7 +149,9 @@ fn shown_path(path: &str) -> String {
     let hidden: Vec<String> = query
         .split('&')
         .map(|kv| match kv.split_once('=') {
-            Some((k, _)) if ["token", "secret", "password", "key"].iter().any(|s| k.eq_ignore_ascii_case(s)) => {
+            Some((k, _))
+                if ["token", "secret", "password", "key"].iter().any(|s| k.eq_ignore_ascii_case(s)) =>
+            {
                 format!("{k}=***")
             }
             _ => kv.to_owned(),

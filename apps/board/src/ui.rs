@@ -93,7 +93,10 @@ pub fn board(props: Props) -> Element {
 #[component]
 fn ServerBadge(client: Client) -> Element {
     let c = client.clone();
-    let state = use_futures_signal(|| client.connection_state_now(), move || Box::new(Box::pin(c.connection_state())));
+    let state = use_futures_signal(
+        || client.connection_state_now(),
+        move || Box::new(Box::pin(c.connection_state())),
+    );
     let (class, text) = match state() {
         ConnectionState::LoggedIn => ("server up", "connected".to_string()),
         ConnectionState::Connecting => ("server", "connecting".into()),
@@ -137,7 +140,9 @@ fn ParkForm(parking: UseAmiParking) -> Element {
             t => match t.parse::<u64>() {
                 Ok(s) => p = p.timeout(Duration::from_secs(s)),
                 Err(_) => {
-                    outcome.set(Some(Err(ParkingError::InvalidArgument(format!("timeout {t:?}: seconds, or never")))));
+                    outcome.set(Some(Err(ParkingError::InvalidArgument(format!(
+                        "timeout {t:?}: seconds, or never"
+                    )))));
                     return;
                 }
             },

@@ -63,7 +63,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let mut tokens = cli.tokens.clone();
     if let Some(f) = &cli.token_file {
         let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
-        tokens.extend(text.lines().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty() && !l.starts_with('#')));
+        tokens.extend(
+            text.lines().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty() && !l.starts_with('#')),
+        );
     }
     let _demo;
     let upstreams: Vec<Endpoint> = if cli.upstreams.is_empty() {

@@ -43,7 +43,9 @@ impl Tokens {
     /// Whether `given` is one of them.
     pub fn accepts(&self, given: &str) -> bool {
         let g = given.as_bytes();
-        self.0.iter().fold(false, |ok, t| ok | (t.len() == g.len() && t.iter().zip(g).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0))
+        self.0.iter().fold(false, |ok, t| {
+            ok | (t.len() == g.len() && t.iter().zip(g).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0)
+        })
     }
 }
 
@@ -116,7 +118,12 @@ pub struct RateLimit {
 impl RateLimit {
     /// Full at first.
     pub fn new(rate: u32, burst: u32) -> Self {
-        RateLimit { rate: rate as f64, burst: burst.max(1) as f64, tokens: burst.max(1) as f64, at: Instant::now() }
+        RateLimit {
+            rate: rate as f64,
+            burst: burst.max(1) as f64,
+            tokens: burst.max(1) as f64,
+            at: Instant::now(),
+        }
     }
 
     /// Takes one token; false when none is left.
@@ -159,14 +166,30 @@ mod tests {
             check_action(&allow(), &action(&[("Action", "Command"), ("Command", "core stop now")])),
             Err("action Command is not allowed by this bridge (allowed: Originate, ParkedCalls, Park, Parkinglots, Ping)".into())
         );
-        let retrieve = [("Action", "Originate"), ("Channel", "PJSIP/1002"), ("Application", "ParkedCall"), ("Data", "default,701"), ("Async", "true")];
+        let retrieve = [
+            ("Action", "Originate"),
+            ("Channel", "PJSIP/1002"),
+            ("Application", "ParkedCall"),
+            ("Data", "default,701"),
+            ("Async", "true"),
+        ];
         assert_eq!(check_action(&allow(), &action(&retrieve)), Ok(()));
-        let dial_out = [("Action", "Originate"), ("Channel", "PJSIP/trunk/0900123"), ("Context", "from-internal"), ("Exten", "0900123")];
+        let dial_out = [
+            ("Action", "Originate"),
+            ("Channel", "PJSIP/trunk/0900123"),
+            ("Context", "from-internal"),
+            ("Exten", "0900123"),
+        ];
         assert_eq!(
             check_action(&allow(), &action(&dial_out)),
             Err("Originate is allowed only as a retrieve (Application: ParkedCall)".into())
         );
-        let sneaky = [("Action", "Originate"), ("Application", "ParkedCall"), ("Channel", "PJSIP/1"), ("Context", "x")];
+        let sneaky = [
+            ("Action", "Originate"),
+            ("Application", "ParkedCall"),
+            ("Channel", "PJSIP/1"),
+            ("Context", "x"),
+        ];
         assert!(check_action(&allow(), &action(&sneaky)).unwrap_err().contains("may not carry Context"));
     }
 

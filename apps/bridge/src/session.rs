@@ -31,7 +31,11 @@ pub(crate) async fn run(io: BoxIo, peer: std::net::SocketAddr, hub: Arc<Hub>, cf
             match token_of(auth, req.uri().query()) {
                 Some(t) if cfg.tokens.accepts(&t) => Ok(resp),
                 given => {
-                    let why = if given.is_none() { "a token is required (Authorization: Bearer T, or ?token=T)" } else { "the token is not accepted" };
+                    let why = if given.is_none() {
+                        "a token is required (Authorization: Bearer T, or ?token=T)"
+                    } else {
+                        "the token is not accepted"
+                    };
                     let mut e = ErrorResponse::new(Some(why.to_owned()));
                     *e.status_mut() = StatusCode::UNAUTHORIZED;
                     Err(e)
@@ -119,13 +123,18 @@ fn on_action(hub: &Hub, id: u64, cfg: &Config, limit: &mut RateLimit, bytes: &[u
     let theirs = action.get_str("ActionID").map(|a| a.into_owned());
     let refuse = |server: u32, why: &str| frames::error(server, theirs.as_deref(), why);
     if !limit.take(Instant::now()) {
-        return Err(refuse(0, &format!("rate limit: at most {} actions a second (bursts of {})", cfg.rate.0, cfg.rate.1)));
+        return Err(refuse(
+            0,
+            &format!("rate limit: at most {} actions a second (bursts of {})", cfg.rate.0, cfg.rate.1),
+        ));
     }
     check_action(&cfg.allow, &action).map_err(|why| refuse(server.unwrap_or(0), &why))?;
     let n = hub.upstreams.len() as u32;
     let targets: Vec<u32> = match server {
         Some(s) if s >= 1 && s <= n => vec![s],
-        Some(s) => return Err(refuse(s, &format!("unknown AMIServerID {s}: this bridge has servers 1 to {n}"))),
+        Some(s) => {
+            return Err(refuse(s, &format!("unknown AMIServerID {s}: this bridge has servers 1 to {n}")))
+        }
         None => (1..=n).collect(),
     };
     let mut up = Message::with_capacity(action.len() + 1, 0);
@@ -136,7 +145,8 @@ fn on_action(hub: &Hub, id: u64, cfg: &Config, limit: &mut RateLimit, bytes: &[u
     }
     up.push(b"ActionID", Hub::upstream_action_id(id, theirs.as_deref()).as_bytes());
     let mut wire = Vec::new();
-    encode_message(&up, &mut wire).map_err(|e| refuse(server.unwrap_or(0), &format!("the action cannot be sent: {e}")))?;
+    encode_message(&up, &mut wire)
+        .map_err(|e| refuse(server.unwrap_or(0), &format!("the action cannot be sent: {e}")))?;
     for s in targets {
         let u = &hub.upstreams[(s - 1) as usize];
         if !u.logged_in.load(Ordering::Relaxed) || u.actions.send(wire.clone()).is_err() {

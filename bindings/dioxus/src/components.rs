@@ -5,7 +5,7 @@
 
 use crate::hook::{use_lot_calls, use_lot_grid, UseAmiParking};
 use crate::GridCell;
-use ami_parking::display::{caller, countdown, SpaceView};
+use ami_parking::display::{caller, countdown, retriever, SpaceView};
 use ami_parking::{LotKey, ParkedCall, ParkingError};
 use dioxus::prelude::*;
 use std::sync::Arc;
@@ -31,7 +31,7 @@ fn retrieve(parking: UseAmiParking, call: &ParkedCall, to: String, mut outcome: 
     let fut = parking.retrieve_parked_call(call, &to);
     spawn(async move {
         outcome.set(Some(match fut.await {
-            Ok(who) => Outcome::Ok(format!("Space {space} retrieved to {}", who.caller_id_num)),
+            Ok(who) => Outcome::Ok(format!("Space {space} retrieved to {}", retriever(&who))),
             Err(e) => Outcome::Failed(e),
         }));
     });
@@ -57,7 +57,8 @@ pub fn ParkingLotGrid(parking: UseAmiParking, lot: LotKey, retrieve_to: String) 
     let lots = parking.parking_lots.read();
     let count = lots.get(&lot).map(|l| format!("{} / {}", l.occupied, l.total_spaces)).unwrap_or_default();
     // Several servers: say which one the lot is on.
-    let server = lots.keys().any(|k| k.server_id != lot.server_id).then(|| format!("server {}", lot.server_id));
+    let server =
+        lots.keys().any(|k| k.server_id != lot.server_id).then(|| format!("server {}", lot.server_id));
     rsx! {
         section { class: "parking-lot", "data-lot": "{lot.name}", "data-server": "{lot.server_id}",
             h3 {

@@ -18,4 +18,6 @@ pub mod components;
 mod hook;
 
 pub use bridge::GridCell;
-pub use hook::{use_ami_parking, use_futures_signal, use_lot_calls, use_lot_grid, use_parking_event, UseAmiParking};
+pub use hook::{
+    use_ami_parking, use_futures_signal, use_lot_calls, use_lot_grid, use_parking_event, UseAmiParking,
+};

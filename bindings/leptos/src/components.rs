@@ -4,7 +4,7 @@
 //! from [`DEFAULT_CSS`] (rendered by [`ParkingStyles`]).
 
 use crate::{GridCell, UseAmiParking};
-use ami_parking::display::{caller, countdown, SpaceView};
+use ami_parking::display::{caller, countdown, retriever, SpaceView};
 use ami_parking::{LotKey, ParkedCall, ParkingError, Timestamp};
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -30,7 +30,7 @@ fn retrieve(parking: UseAmiParking, call: &ParkedCall, to: &str, outcome: RwSign
     let fut = parking.retrieve_parked_call(call, to);
     leptos::task::spawn_local(async move {
         outcome.try_set(Some(match fut.await {
-            Ok(who) => Outcome::Ok(format!("Space {space} retrieved to {}", who.caller_id_num)),
+            Ok(who) => Outcome::Ok(format!("Space {space} retrieved to {}", retriever(&who))),
             Err(e) => Outcome::Failed(e),
         }));
     });

@@ -174,12 +174,21 @@ impl UseAmiParking {
     }
 
     /// Retrieves `call` (on its own server) to `to_channel`.
-    pub fn retrieve_parked_call(&self, call: &ParkedCall, to_channel: &str) -> LocalFuture<Result<Retriever, ParkingError>> {
+    pub fn retrieve_parked_call(
+        &self,
+        call: &ParkedCall,
+        to_channel: &str,
+    ) -> LocalFuture<Result<Retriever, ParkingError>> {
         self.client().retrieve_parked_call(call, to_channel)
     }
 
     /// Parks `channel` on server `server` where `park` says.
-    pub fn park_call_on(&self, server: ami_parking::ServerId, channel: &str, park: Park) -> LocalFuture<Result<u32, ParkingError>> {
+    pub fn park_call_on(
+        &self,
+        server: ami_parking::ServerId,
+        channel: &str,
+        park: Park,
+    ) -> LocalFuture<Result<u32, ParkingError>> {
         self.client().park_call_on(server, channel, park)
     }
 

@@ -48,6 +48,25 @@ pub fn caller(call: &ParkedCall) -> String {
     }
 }
 
+/// Who took a call: the retriever's number when Asterisk knows it, else its channel.
+///
+/// ```
+/// use ami_parking::Retriever;
+/// let mut r = Retriever::default();
+/// r.channel = "PJSIP/1002-00000007".into();
+/// r.caller_id_num = "<unknown>".into();
+/// assert_eq!(ami_parking::display::retriever(&r), "PJSIP/1002-00000007");
+/// r.caller_id_num = "1002".into();
+/// assert_eq!(ami_parking::display::retriever(&r), "1002");
+/// ```
+pub fn retriever(r: &crate::parking::model::Retriever) -> String {
+    if r.caller_id_num.is_empty() || r.caller_id_num == "<unknown>" {
+        r.channel.to_string()
+    } else {
+        r.caller_id_num.to_string()
+    }
+}
+
 /// One space of a lot grid as a UI shows it at `now`.
 ///
 /// Classes (override them in your stylesheet): `parking-space` always, plus

@@ -1,0 +1,225 @@
+//! The board end to end in a real headless Chromium (Debian's chromium and
+//! chromium-driver, driven over WebDriver): the real Asterisk sandbox → the board →
+//! the browser. A call parked in Asterisk appears in its cell; its countdown moves;
+//! a click retrieves it (Asterisk emits UnParkedCall) and the cell empties; a park
+//! from the page parks a bridged call; stopping Asterisk shows the disconnected state
+//! and restarting it brings the truth back. A screenshot of each state is written
+//! where the log says.
+
+use ami_parking::{ParkingEvent, ParkingStore};
+use ami_parking_tests::live::{self, bridged_agent, DEADLINE};
+use ami_parking_tests::sandbox::{self, parked_truth, PORT_A};
+use futures_util::StreamExt;
+use parkboard::servers::Servers;
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use thirtyfour::common::capabilities::chromium::ChromiumLikeCapabilities;
+use thirtyfour::prelude::*;
+
+/// chromedriver on a free port, and a headless Chromium session through it.
+struct Browser {
+    driver: WebDriver,
+    chromedriver: Child,
+    shots: PathBuf,
+}
+
+impl Browser {
+    async fn start() -> Option<Browser> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let chromedriver = match Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                let why =
+                    format!("chromedriver cannot start ({e}): run scripts/browser-tools (.ci/run does)");
+                if std::env::var("AMI_PARKING_ALLOW_SKIP").as_deref() == Ok("1") {
+                    eprintln!("SKIPPING: {why}");
+                    return None;
+                }
+                panic!("{why}");
+            }
+        };
+        let mut caps = DesiredCapabilities::chrome();
+        caps.set_binary("/usr/bin/chromium").unwrap();
+        let profile = std::env::temp_dir().join(format!("parkboard-chromium-{}", std::process::id()));
+        for arg in [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1400,1000",
+            &format!("--user-data-dir={}", profile.display()),
+        ] {
+            caps.add_arg(arg).unwrap();
+        }
+        let url = format!("http://127.0.0.1:{port}");
+        let driver = poll("chromedriver to answer", Duration::from_secs(20), || {
+            let (url, caps) = (url.clone(), caps.clone());
+            async move { WebDriver::new(url, caps).await.ok() }
+        })
+        .await;
+        let shots = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+            .join("board-screenshots");
+        std::fs::create_dir_all(&shots).unwrap();
+        Some(Browser { driver, chromedriver, shots })
+    }
+
+    async fn shot(&self, name: &str) {
+        let path = self.shots.join(format!("{name}.png"));
+        self.driver.screenshot(&path).await.unwrap();
+        eprintln!("screenshot: {}", path.display());
+    }
+
+    /// The class and text of one space's cell (`None` while it is not on the page).
+    async fn cell(&self, space: u32) -> Option<(String, String)> {
+        let e = self.driver.find(By::Css(format!("[data-space='{space}']"))).await.ok()?;
+        Some((e.class_name().await.ok()??, e.text().await.ok()?))
+    }
+
+    async fn text_of(&self, css: &str) -> Option<String> {
+        self.driver.find(By::Css(css)).await.ok()?.text().await.ok()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.chromedriver.kill();
+        let _ = self.chromedriver.wait();
+    }
+}
+
+/// Polls `check` (pausing 50 ms between tries) until it gives `Some`, or fails after `within`.
+async fn poll<T, F: Future<Output = Option<T>>>(
+    what: &str,
+    within: Duration,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(start.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `m:ss` to seconds.
+fn secs(mmss: &str) -> u64 {
+    let (m, s) = mmss.trim().split_once(':').unwrap_or(("0", "0"));
+    m.parse::<u64>().unwrap_or(0) * 60 + s.parse::<u64>().unwrap_or(0)
+}
+
+/// The countdown shown in a cell's text (`... 0:41 left`).
+fn left_of(text: &str) -> Option<u64> {
+    text.lines().find_map(|l| l.strip_suffix(" left")).map(secs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_board_shows_asterisk_live_and_drives_it() {
+    let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
+    let Some(browser) = Browser::start().await else { return };
+
+    // The board on the sandbox, on a free port.
+    let store = ParkingStore::default();
+    let board_client = live::client_with(PORT_A, 1, store.clone()).await;
+    let app =
+        parkboard::web::router(Servers::new(store, vec![(Some(1), board_client)]), "Local/s@hold".into());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let b = &browser;
+    b.driver.goto(&url).await.unwrap();
+    poll("the server badge says connected", DEADLINE, || async {
+        b.text_of(".server.up").await.filter(|t| t.contains("connected"))
+    })
+    .await;
+    poll("the default lot's grid", DEADLINE, || async { b.cell(720).await }).await;
+    b.shot("1-empty").await;
+
+    // A call parked in Asterisk appears in its cell within 2 s of Asterisk's event.
+    let mut events = truth.events();
+    live::park_dialplan(&truth, "5557001", "default").await;
+    let call = live::next_event(&mut events, "parked", |e| live::parked_event_for(e, "5557001")).await;
+    let space = call.call().parking_space;
+    let (class, text) = poll("the parked call in its cell", Duration::from_secs(2), || async {
+        b.cell(space).await.filter(|(c, t)| t.contains("5557001") && c.starts_with("parking-space occupied"))
+    })
+    .await;
+    assert_eq!(class, "parking-space occupied", "{text}");
+    // Its countdown moves.
+    let first = left_of(&text).expect("a countdown");
+    let later = poll("the countdown to move", Duration::from_secs(4), || async {
+        b.cell(space).await.and_then(|(_, t)| left_of(&t)).filter(|l| *l < first)
+    })
+    .await;
+    assert!(later < first && first <= 45, "{first} then {later}");
+    b.shot("2-parked").await;
+
+    // A click retrieves it: Asterisk emits UnParkedCall, the cell empties.
+    b.driver.find(By::Css(format!("[data-space='{space}']"))).await.unwrap().click().await.unwrap();
+    let retrieved = live::next_event(
+        &mut events,
+        "retrieved",
+        |e| matches!(e, ParkingEvent::Retrieved { call, .. } if call.caller_id_num == "5557001"),
+    )
+    .await;
+    assert_eq!(retrieved.call().parking_space, space);
+    poll("the cell to empty", DEADLINE, || async {
+        b.cell(space).await.filter(|(c, _)| c == "parking-space")
+    })
+    .await;
+    let result = poll("the result line", DEADLINE, || async { b.text_of(".parking-result.ok").await }).await;
+    assert!(result.starts_with(&format!("Space {space} retrieved to Local/s@hold-")), "{result}");
+    b.shot("3-retrieved").await;
+
+    // A park from the page parks a bridged call.
+    let agent = bridged_agent(&truth, "5557002").await;
+    b.driver.find(By::Id("park-channel")).await.unwrap().send_keys(&agent).await.unwrap();
+    b.driver.find(By::Id("park-button")).await.unwrap().click().await.unwrap();
+    let parked = poll("the page's park in Asterisk", DEADLINE, || async {
+        let t = parked_truth(PORT_A);
+        (t.len() == 1).then_some(t)
+    })
+    .await;
+    let ok =
+        poll("the park result", DEADLINE, || async { b.text_of(".park-panel .parking-result.ok").await })
+            .await;
+    assert_eq!(ok, format!("Parked in default space {}", parked[0].1));
+    poll("the page's park in its cell", DEADLINE, || async {
+        b.cell(parked[0].1).await.filter(|(c, _)| c.starts_with("parking-space occupied"))
+    })
+    .await;
+    b.shot("4-parked-from-page").await;
+
+    // Asterisk stops: the board says so. It restarts: the board shows its truth (the
+    // restart ended every call).
+    sandbox::run("a", &["stop"]).expect("stop");
+    let down = poll("the disconnected badge", DEADLINE, || async { b.text_of(".server.down").await }).await;
+    assert!(down.contains("disconnected"), "{down}");
+    b.shot("5-asterisk-down").await;
+    sandbox::run("a", &["start"]).expect("start");
+    poll("the connected badge again", Duration::from_secs(20), || async { b.text_of(".server.up").await })
+        .await;
+    assert!(parked_truth(PORT_A).is_empty());
+    poll("no call left on the page", DEADLINE, || async {
+        let occupied = b.driver.find_all(By::Css(".parking-space.occupied")).await.ok()?;
+        occupied.is_empty().then_some(())
+    })
+    .await;
+    b.shot("6-asterisk-back").await;
+    let _ = events.next();
+}
