@@ -59,6 +59,12 @@ impl Hub {
         self.lock().remove(&id);
     }
 
+    /// Whether upstream `server` (1-based) is logged in now.
+    pub fn is_logged_in(&self, server: u32) -> bool {
+        server >= 1
+            && self.upstreams.get(server as usize - 1).is_some_and(|u| u.logged_in.load(Ordering::Relaxed))
+    }
+
     /// How many clients are connected.
     pub fn clients(&self) -> usize {
         self.lock().len()

@@ -164,7 +164,7 @@ mod tests {
         assert_eq!(check_action(&allow(), &action(&[("Action", "parkinglots")])), Ok(()));
         assert_eq!(
             check_action(&allow(), &action(&[("Action", "Command"), ("Command", "core stop now")])),
-            Err("action Command is not allowed by this bridge (allowed: Originate, ParkedCalls, Park, Parkinglots, Ping)".into())
+            Err("action Command is not allowed by this bridge (allowed: Originate, Park, ParkedCalls, Parkinglots, Ping)".into())
         );
         let retrieve = [
             ("Action", "Originate"),

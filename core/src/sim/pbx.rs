@@ -36,6 +36,8 @@ pub struct SimPbx {
     pub(super) ws_client: bool,
     /// amiws: frames for the client, in the order written (every server).
     pub(super) ws_out: Vec<Vec<u8>>,
+    /// Live parking events carry `Timestamp` (Asterisk's `timestampevents = yes`).
+    pub(super) timestamp_events: bool,
 }
 
 impl SimPbx {
@@ -49,7 +51,33 @@ impl SimPbx {
             changes: Vec::new(),
             ws_client: false,
             ws_out: Vec::new(),
+            timestamp_events: false,
         }
+    }
+
+    /// Live parking events carry a `Timestamp` header (`seconds.micros` of the event's
+    /// time), as Asterisk writes with `timestampevents = yes` in `manager.conf`: what
+    /// a load test measures delivery delay with.
+    pub fn set_timestamp_events(&mut self, on: bool) {
+        self.timestamp_events = on;
+    }
+
+    /// Emits a live parking event, stamped when `timestamp_events` is on.
+    fn emit_live(&mut self, server: ServerId, event: &str, c: &SimCall, now: Timestamp, retriever: Option<&SimCall>) {
+        let m = wire::live_event(event, c, now, retriever);
+        if !self.timestamp_events {
+            return self.emit(server, m);
+        }
+        let ms = now.as_unix_millis();
+        let stamp = format!("{}.{:06}", ms / 1000, (ms % 1000) * 1000);
+        let mut stamped = Message::with_capacity(m.len() + 1, 0);
+        for (k, v) in m.iter() {
+            stamped.push(k, v);
+            if k == b"Privilege" {
+                stamped.push(b"Timestamp", stamp.as_bytes());
+            }
+        }
+        self.emit(server, stamped)
     }
 
     /// The sandbox's PBX: one server (`pbx-a`), or two behind amiws.
@@ -273,7 +301,7 @@ impl SimPbx {
             s.calls.insert((call.lot.clone(), call.space), call.clone());
         }
         self.record("parked", server, &call);
-        self.emit(server, wire::live_event("ParkedCall", &call, now, None));
+        self.emit_live(server, "ParkedCall", &call, now, None);
     }
 
     fn take_call(&mut self, server: ServerId, lot: &str, space: u32) -> Result<SimCall, SimError> {
@@ -345,7 +373,7 @@ impl SimPbx {
     fn announce_retrieved(&mut self, now: Timestamp, server: ServerId, call: &SimCall, retriever_num: &str) {
         let retriever = self.new_call(now, retriever_num, "Reception", &call.lot, call.space, None);
         self.record("retrieved", server, call);
-        self.emit(server, wire::live_event("UnParkedCall", call, now, Some(&retriever)));
+        self.emit_live(server, "UnParkedCall", call, now, Some(&retriever));
     }
 
     /// The call in `space` is picked up and a new call from `caller_num` takes the
@@ -387,7 +415,7 @@ impl SimPbx {
     ) -> Result<SimCall, SimError> {
         let (to_space, timeout) = self.plan_move(server, lot, space, to_lot, preferred)?;
         let old = self.take_call(server, lot, space)?;
-        self.emit(server, wire::live_event("ParkedCallGiveUp", &old, now, None));
+        self.emit_live(server, "ParkedCallGiveUp", &old, now, None);
         let mut new = old.clone();
         new.lot = to_lot.into();
         new.space = to_space;
@@ -400,7 +428,7 @@ impl SimPbx {
             s.calls.insert((new.lot.clone(), new.space), new.clone());
         }
         self.record("moved", server, &new);
-        self.emit(server, wire::live_event("ParkedCall", &new, now, None));
+        self.emit_live(server, "ParkedCall", &new, now, None);
         Ok(new)
     }
 
@@ -447,7 +475,7 @@ impl SimPbx {
     ) -> Result<SimCall, SimError> {
         let call = self.take_call(server, lot, space)?;
         self.record("giveup", server, &call);
-        self.emit(server, wire::live_event("ParkedCallGiveUp", &call, now, None));
+        self.emit_live(server, "ParkedCallGiveUp", &call, now, None);
         Ok(call)
     }
 
@@ -470,7 +498,7 @@ impl SimPbx {
             s.calls.insert((lot.to_string(), space), new.clone());
         }
         self.record("swap", server, &new);
-        self.emit(server, wire::live_event("ParkedCallSwap", &new, now, None));
+        self.emit_live(server, "ParkedCallSwap", &new, now, None);
         Ok(new)
     }
 
@@ -494,7 +522,7 @@ impl SimPbx {
                 self.record("timeout", server, &call);
                 // Asterisk reports 0 left.
                 let c = SimCall { deadline: Some(now), ..call };
-                self.emit(server, wire::live_event("ParkedCallTimeOut", &c, now, None));
+                self.emit_live(server, "ParkedCallTimeOut", &c, now, None);
             }
         }
     }
