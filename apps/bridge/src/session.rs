@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 
 /// Serves one accepted connection until it closes.
 pub(crate) async fn run(io: BoxIo, peer: std::net::SocketAddr, hub: Arc<Hub>, cfg: Arc<Config>) {
+    // The signature is tungstenite's handshake callback.
+    #[allow(clippy::result_large_err)]
     let check = {
         let cfg = cfg.clone();
         move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
@@ -77,20 +79,29 @@ pub(crate) async fn run(io: BoxIo, peer: std::net::SocketAddr, hub: Arc<Hub>, cf
         async move {
             let mut ping = tokio::time::interval(Duration::from_secs(30));
             ping.tick().await;
+            let cut = out.cut.clone();
+            let cut_off = cut.notified();
+            tokio::pin!(cut_off);
             loop {
-                tokio::select! {
+                // Every write races the cut: a peer that stopped reading blocks the write,
+                // and must not keep its session (and its queue) alive.
+                let next = tokio::select! {
                     f = queue.recv() => match f {
-                        Some(f) => if tx.send(WsMessage::text(&*f)).await.is_err() { return },
+                        Some(f) => WsMessage::text(&*f),
                         None => return,
                     },
-                    _ = out.cut.notified() => {
-                        let close = CloseFrame { code: CloseCode::Policy, reason: "too slow: the client's queue is full".into() };
-                        let _ = tokio::time::timeout(Duration::from_secs(1), tx.send(WsMessage::Close(Some(close)))).await;
-                        return;
-                    }
-                    _ = ping.tick() => if tx.send(WsMessage::Ping(Vec::new().into())).await.is_err() { return },
+                    _ = ping.tick() => WsMessage::Ping(Vec::new().into()),
+                    _ = &mut cut_off => break,
+                };
+                tokio::select! {
+                    r = tx.send(next) => if r.is_err() { return },
+                    _ = &mut cut_off => break,
                 }
             }
+            let close =
+                CloseFrame { code: CloseCode::Policy, reason: "too slow: the client's queue is full".into() };
+            let _ =
+                tokio::time::timeout(Duration::from_secs(1), tx.send(WsMessage::Close(Some(close)))).await;
         }
     };
     let reader = async {

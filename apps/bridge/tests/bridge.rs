@@ -5,12 +5,12 @@
 
 mod common;
 
-use ami_parking::{ParkingStore, Request, Target};
+use ami_parking::{ParkingStore, Target};
 use ami_parking_tests::live::{self, DEADLINE};
 use ami_parking_tests::sandbox::{parked_truth, wait_truth, PORT_A};
 use ami_parking_transport::{Client, ClientOptions};
 use async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
-use common::{bridge, next_json, until_reply, ws, TOKEN};
+use common::{bridge, until_reply, ws, TOKEN};
 
 const ASTERISK: &str = "tcp://amiuser:amisecret@127.0.0.1:5038";
 
@@ -27,12 +27,18 @@ async fn asterisk_through_the_bridge_to_the_store_and_back() {
     live::park_dialplan(&truth, "5558001", "default").await;
     let parked = live::next_event(&mut events, "parked", |e| live::parked_event_for(e, "5558001")).await;
     let space = parked.call().parking_space;
-    assert_eq!(live::truth_of(client.store(), 1), live::truth_of(truth.store(), 1), "the store through the bridge = the direct one");
+    assert_eq!(
+        live::truth_of(client.store(), 1),
+        live::truth_of(truth.store(), 1),
+        "the store through the bridge = the direct one"
+    );
 
-    let who = client.retrieve_call_on(space, "Local/s@hold", Some("default"), Target::Server(1)).await.expect("retrieve through the bridge");
+    let who = client
+        .retrieve_call_on(space, "Local/s@hold", Some("default"), Target::Server(1))
+        .await
+        .expect("retrieve through the bridge");
     assert!(who.2.channel.starts_with("Local/s@hold-"), "{who:?}");
     wait_truth(PORT_A, |t| t.is_empty());
-    let _ = Request::ParkingLots;
     client.shutdown().await;
 }
 
@@ -47,7 +53,11 @@ async fn a_missing_or_wrong_token_is_refused_at_the_upgrade() {
         }
     }
     // A bearer header works as the query does.
-    let mut req = async_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("{}/", b.addr)).unwrap();
+    let mut req = async_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+        "{}/",
+        b.addr
+    ))
+    .unwrap();
     req.headers_mut().insert("Authorization", format!("Bearer {TOKEN}").parse().unwrap());
     assert!(async_tungstenite::tokio::connect_async(req).await.is_ok());
 }
@@ -57,7 +67,9 @@ async fn a_disallowed_action_is_refused_with_an_error_frame_and_the_link_stays()
     let Some((_guard, _truth)) = live::on_clean_pbx().await else { return };
     let b = bridge(vec![ASTERISK.into()], |_| {}).await;
     let mut c = ws(&b.addr).await;
-    c.send(WsMessage::text(r#"{"Action":"Command","Command":"core stop now","ActionID":"evil-1"}"#)).await.unwrap();
+    c.send(WsMessage::text(r#"{"Action":"Command","Command":"core stop now","ActionID":"evil-1"}"#))
+        .await
+        .unwrap();
     let refused = until_reply(&mut c, "evil-1").await.pop().unwrap();
     assert_eq!(refused["data"]["Response"], "Error");
     assert_eq!(
@@ -66,13 +78,19 @@ async fn a_disallowed_action_is_refused_with_an_error_frame_and_the_link_stays()
     );
     c.send(WsMessage::text(r#"{"Action":"Originate","Channel":"Local/s@hold","Context":"caller","Exten":"s","Priority":"1","ActionID":"evil-2"}"#)).await.unwrap();
     let refused = until_reply(&mut c, "evil-2").await.pop().unwrap();
-    assert_eq!(refused["data"]["Message"], "Originate is allowed only as a retrieve (Application: ParkedCall)");
+    assert_eq!(
+        refused["data"]["Message"],
+        "Originate is allowed only as a retrieve (Application: ParkedCall)"
+    );
     c.send(WsMessage::text(r#"{"Action":"Ping","ActionID":"ok-1","AMIServerID":"7"}"#)).await.unwrap();
     let refused = until_reply(&mut c, "ok-1").await.pop().unwrap();
     assert_eq!(refused["data"]["Message"], "unknown AMIServerID 7: this bridge has servers 1 to 1");
     c.send(WsMessage::text(r#"{"Action":"Ping","ActionID":"ok-2"}"#)).await.unwrap();
     let pong = until_reply(&mut c, "ok-2").await.pop().unwrap();
-    assert_eq!((pong["data"]["Response"].as_str(), pong["data"]["Ping"].as_str()), (Some("Success"), Some("Pong")));
+    assert_eq!(
+        (pong["data"]["Response"].as_str(), pong["data"]["Ping"].as_str()),
+        (Some("Success"), Some("Pong"))
+    );
     assert!(parked_truth(PORT_A).is_empty(), "nothing was originated");
 }
 
@@ -89,6 +107,8 @@ async fn a_reply_goes_only_to_the_client_that_asked() {
     other.send(WsMessage::text(r#"{"Action":"Ping","ActionID":"theirs"}"#)).await.unwrap();
     let seen = until_reply(&mut other, "theirs").await;
     assert!(seen.iter().all(|f| f["data"]["ActionID"] != "mine"), "{seen:?}");
-    assert!(seen.iter().all(|f| !f["data"]["ActionID"].as_str().unwrap_or("").starts_with("amiwsb-")), "no rewritten id leaks");
-    let _ = next_json;
+    assert!(
+        seen.iter().all(|f| !f["data"]["ActionID"].as_str().unwrap_or("").starts_with("amiwsb-")),
+        "no rewritten id leaks"
+    );
 }

@@ -59,7 +59,11 @@ impl Histogram {
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0))))
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("VmRSS:").map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0))
+            })
+        })
         .unwrap_or(0)
 }
 
@@ -90,7 +94,8 @@ async fn every_client_gets_every_event_in_order_and_memory_stays_flat() {
     let delivered = Arc::new(AtomicU64::new(0));
     let mut sockets = Vec::new();
     for _ in 0..clients {
-        let (ws, _) = async_tungstenite::tokio::connect_async(format!("{addr}/?token=load-token")).await.unwrap();
+        let (ws, _) =
+            async_tungstenite::tokio::connect_async(format!("{addr}/?token=load-token")).await.unwrap();
         sockets.push(ws);
     }
     let t0 = wall_micros() + 1_000_000;
@@ -129,7 +134,12 @@ async fn every_client_gets_every_event_in_order_and_memory_stays_flat() {
     }
     let mut results = Vec::new();
     for t in tasks {
-        results.push(tokio::time::timeout(Duration::from_secs(30), t).await.expect("every client reaches the window's end").unwrap());
+        results.push(
+            tokio::time::timeout(Duration::from_secs(30), t)
+                .await
+                .expect("every client reaches the window's end")
+                .unwrap(),
+        );
     }
     let _ = bridge.kill();
     let _ = bridge.wait();
@@ -137,7 +147,10 @@ async fn every_client_gets_every_event_in_order_and_memory_stays_flat() {
     let (n, order) = results[0];
     assert!(n as f64 >= rate as f64 * secs as f64 * 0.8, "the demo made {n} events in {secs} s at {rate}/s");
     let differing = results.iter().filter(|r| **r != (n, order)).count();
-    assert_eq!(differing, 0, "{differing} of {clients} clients did not get the same {n} events in the same order");
+    assert_eq!(
+        differing, 0,
+        "{differing} of {clients} clients did not get the same {n} events in the same order"
+    );
     let total = delivered.load(Ordering::Relaxed);
     let third = rss.len() / 3;
     let mid = *rss[third..2 * third].iter().max().unwrap();

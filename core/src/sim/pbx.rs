@@ -63,7 +63,14 @@ impl SimPbx {
     }
 
     /// Emits a live parking event, stamped when `timestamp_events` is on.
-    fn emit_live(&mut self, server: ServerId, event: &str, c: &SimCall, now: Timestamp, retriever: Option<&SimCall>) {
+    fn emit_live(
+        &mut self,
+        server: ServerId,
+        event: &str,
+        c: &SimCall,
+        now: Timestamp,
+        retriever: Option<&SimCall>,
+    ) {
         let m = wire::live_event(event, c, now, retriever);
         if !self.timestamp_events {
             return self.emit(server, m);

@@ -21,10 +21,8 @@ pub struct Bridge {
 /// Starts a bridge in front of `upstreams` with `TOKEN`, changed by `tune`, and waits
 /// until every upstream is logged in.
 pub async fn bridge(upstreams: Vec<String>, tune: impl FnOnce(&mut Config)) -> Bridge {
-    let mut cfg = Config::new(
-        upstreams.iter().map(|u| u.parse().unwrap()).collect(),
-        Tokens::new([TOKEN.to_string()]),
-    );
+    let mut cfg =
+        Config::new(upstreams.iter().map(|u| u.parse().unwrap()).collect(), Tokens::new([TOKEN.to_string()]));
     tune(&mut cfg);
     let hub = start_upstreams(&cfg);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -41,7 +39,11 @@ pub async fn bridge(upstreams: Vec<String>, tune: impl FnOnce(&mut Config)) -> B
 }
 
 /// Polls `check` (pausing 20 ms between tries) until `Some`, or fails after `within`.
-pub async fn poll<T, F: Future<Output = Option<T>>>(what: &str, within: Duration, mut check: impl FnMut() -> F) -> T {
+pub async fn poll<T, F: Future<Output = Option<T>>>(
+    what: &str,
+    within: Duration,
+    mut check: impl FnMut() -> F,
+) -> T {
     let start = Instant::now();
     loop {
         if let Some(v) = check().await {

@@ -1,0 +1,74 @@
+//! A client that stops reading is cut off (close code 1008) when its bounded queue
+//! fills, and never slows the others: a fast client beside it keeps receiving.
+//! The upstream is the demo PBX at 2,000 events a second (no Asterisk behaviour is
+//! claimed here: this is the bridge's own queueing).
+
+mod common;
+
+use ami_parking_transport::demo::DemoPbx;
+use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use async_tungstenite::tungstenite::Message as WsMessage;
+use common::{bridge, poll, ws, TOKEN};
+use futures_util::StreamExt;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_is_cut_off_and_a_fast_one_keeps_receiving() {
+    let demo = DemoPbx::start(120_000.0).await.unwrap();
+    let b = bridge(vec![demo.url()], |c| c.queue = 512).await;
+
+    // The slow one: a tiny receive buffer, and it never reads.
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let tcp = sock.connect(b.addr.trim_start_matches("ws://").parse().unwrap()).await.unwrap();
+    let (mut slow, _) =
+        async_tungstenite::tokio::client_async(format!("{}/?token={TOKEN}", b.addr), tcp).await.unwrap();
+    let mut fast = ws(&b.addr).await;
+    poll("both clients registered", Duration::from_secs(5), || async {
+        (b.hub.clients() == 2).then_some(())
+    })
+    .await;
+
+    // The fast one reads on while the slow one's queue fills.
+    let hub = b.hub.clone();
+    let reader = tokio::spawn(async move {
+        let (mut before, mut after) = (0u64, 0u64);
+        while let Some(Ok(m)) = fast.next().await {
+            if let WsMessage::Close(c) = m {
+                panic!("the fast client was cut off: {c:?}");
+            }
+            if hub.clients() == 2 {
+                before += 1;
+            } else {
+                after += 1;
+                if after >= 500 {
+                    break;
+                }
+            }
+        }
+        (before, after)
+    });
+    poll("the slow client cut off", Duration::from_secs(20), || async {
+        (b.hub.clients() == 1).then_some(())
+    })
+    .await;
+    let (before, after) = tokio::time::timeout(Duration::from_secs(20), reader)
+        .await
+        .expect("the fast client keeps receiving")
+        .unwrap();
+    assert!(after >= 500, "{before} frames before the cut, {after} after");
+
+    // The slow one finds its link closed: a 1008 close frame if it still fitted, or the end.
+    let end = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match slow.next().await {
+                Some(Ok(WsMessage::Close(c))) => return c.map(|c| c.code),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("the slow client's link ends");
+    assert!(end.is_none() || end == Some(CloseCode::Policy), "{end:?}");
+}
