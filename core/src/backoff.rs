@@ -44,3 +44,60 @@ impl Backoff {
         Duration::from_secs_f64((capped * spread).clamp(0.0, self.max.as_secs_f64()))
     }
 }
+
+/// How long a link must stay logged in before its end counts as a fresh start (the
+/// backoff starts over); a server that accepts the login and drops at once keeps
+/// backing off instead of being hammered every quarter second.
+pub const STABLE_LINK: Duration = Duration::from_secs(10);
+
+/// Backoff after Asterisk refused the login: a wrong secret does not fix itself, and
+/// fail2ban bans a host that keeps failing (its default: 5 failures in 10 minutes).
+/// One minute, doubling to five: four attempts in the first ten minutes.
+pub const REFUSED_LOGIN: Backoff =
+    Backoff { initial: Duration::from_secs(60), max: Duration::from_secs(300), factor: 2.0, jitter: 0.1 };
+
+/// The reconnect state of one client: which attempt this is and how long to wait.
+///
+/// ```
+/// use ami_parking::{Backoff, Reconnect};
+/// use std::time::Duration;
+/// let mut r = Reconnect::new(Backoff { jitter: 0.0, ..Backoff::default() });
+/// assert_eq!(r.after_link(None, false, 0.5), (1, Duration::from_millis(250)));          // never logged in
+/// assert_eq!(r.after_link(Some(Duration::from_secs(1)), false, 0.5), (2, Duration::from_millis(500))); // dropped at once
+/// assert_eq!(r.after_link(Some(Duration::from_secs(60)), false, 0.5), (1, Duration::from_millis(250))); // was stable
+/// assert!(r.after_link(None, true, 0.5).1 >= Duration::from_secs(54));                   // refused: a minute
+/// ```
+#[derive(Debug, Clone)]
+pub struct Reconnect {
+    backoff: Backoff,
+    attempt: u32,
+    refusals: u32,
+}
+
+impl Reconnect {
+    /// A client that follows `backoff` (and [`REFUSED_LOGIN`] after refusals).
+    pub fn new(backoff: Backoff) -> Self {
+        Reconnect { backoff, attempt: 0, refusals: 0 }
+    }
+
+    /// Failed attempts in a row so far (0 at first and after a stable link).
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// A link ended: `up_for` is how long it was logged in (`None`: never got there),
+    /// `refused` whether Asterisk refused the login; `unit` is a random number in 0..1.
+    /// Returns the attempt number to show and the wait before the next one.
+    pub fn after_link(&mut self, up_for: Option<Duration>, refused: bool, unit: f64) -> (u32, Duration) {
+        if up_for.is_some_and(|d| d >= STABLE_LINK) {
+            self.attempt = 0;
+            self.refusals = 0;
+        }
+        self.attempt += 1;
+        if refused {
+            self.refusals += 1;
+            return (self.attempt, REFUSED_LOGIN.delay(self.refusals, unit));
+        }
+        (self.attempt, self.backoff.delay(self.attempt, unit))
+    }
+}

@@ -49,7 +49,7 @@ pub mod sim;
 mod time;
 pub mod wire;
 
-pub use backoff::Backoff;
+pub use backoff::{Backoff, Reconnect, REFUSED_LOGIN, STABLE_LINK};
 pub use client::{LocalFuture, ParkingClient};
 pub use connection::{
     pick_server, AuthMethod, Connection, ConnectionConfig, Mode, Output, Park, ParkTimeout, Reply, Request,

@@ -170,3 +170,18 @@ fn move_call_parks_the_calls_channel_elsewhere_and_answers_the_new_space() {
         Err(ParkingError::SpaceEmpty { .. })
     ));
 }
+
+#[test]
+fn a_lot_name_that_would_split_parkedcalls_arguments_is_refused() {
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[]);
+    let before = w.sent().len();
+    let err = w
+        .conn
+        .retrieve_call(w.now, 701, "PJSIP/1002", Some("default,1,PJSIP/evil"), Target::All)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid argument: lot name \"default,1,PJSIP/evil\" holds ',' or '|', which would split ParkedCall's arguments; no Asterisk lot is named so"
+    );
+    assert_eq!(w.sent().len(), before, "nothing was sent");
+}

@@ -27,6 +27,9 @@ pub struct ClientOptions {
     pub reconnect: Backoff,
     /// Deadline of each request.
     pub request_timeout: Duration,
+    /// How long opening the link may take: TCP connect, TLS handshake and WebSocket
+    /// upgrade together (default 10 s).
+    pub connect_timeout: Duration,
     /// Keep-alive when idle: an AMI `Ping` (raw AMI) or a WebSocket ping (amiws),
     /// answered within `request_timeout` or the link counts as dead. Zero: off.
     pub keepalive: Duration,
@@ -46,6 +49,7 @@ impl ClientOptions {
             server_id: 1,
             reconnect: Backoff::default(),
             request_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(10),
             keepalive: Duration::from_secs(30),
             tls_ca_file: None,
             events: None,

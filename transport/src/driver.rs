@@ -20,7 +20,18 @@ type Waiting = HashMap<RequestId, oneshot::Sender<Result<Reply, ParkingError>>>;
 enum End {
     Shutdown(oneshot::Sender<()>),
     Failed(String),
+    /// Asterisk refused the login (a wrong user or secret): retried slowly.
+    Refused(String),
     Dropped,
+}
+
+impl From<ami_parking::ConnectionError> for End {
+    fn from(e: ami_parking::ConnectionError) -> Self {
+        match e {
+            ami_parking::ConnectionError::LoginRejected { .. } => End::Refused(e.to_string()),
+            e => End::Failed(e.to_string()),
+        }
+    }
 }
 
 /// What the task owns across links.
@@ -28,8 +39,10 @@ struct Session {
     conn: Connection,
     rx: mpsc::UnboundedReceiver<Command>,
     waiting: Waiting,
-    /// Failed attempts in a row (0 once logged in).
-    attempt: u32,
+    /// Attempts in a row and the wait before the next.
+    reconnect: ami_parking::Reconnect,
+    /// Since when this link has been logged in.
+    up_since: Option<std::time::Instant>,
     /// The client's copy of the connection's state.
     client_state: Mutable<ConnectionState>,
 }
@@ -40,12 +53,13 @@ pub(crate) async fn run(
     rx: mpsc::UnboundedReceiver<Command>,
     client_state: Mutable<ConnectionState>,
 ) {
-    let mut s = Session { conn, rx, waiting: HashMap::new(), attempt: 0, client_state };
+    let reconnect = ami_parking::Reconnect::new(opts.reconnect);
+    let mut s = Session { conn, rx, waiting: HashMap::new(), reconnect, up_since: None, client_state };
     loop {
-        if s.attempt == 0 {
+        if s.reconnect.attempt() == 0 {
             s.set_state(ConnectionState::Connecting);
         }
-        let end = match link::open(&opts.endpoint, opts.tls_ca_file.as_deref()).await {
+        let end = match s.open_link(&opts).await {
             Ok(l) => {
                 s.conn.handle_connected(now());
                 match l {
@@ -53,14 +67,18 @@ pub(crate) async fn run(
                     Link::Ws(r, w) => s.drive_ws(r, w).await,
                 }
             }
-            Err(e) => End::Failed(e),
+            Err(end) => end,
         };
         s.conn.handle_disconnected(now());
         s.flush_outputs();
-        let End::Failed(reason) = end else { return s.stop(end) };
-        s.attempt += 1;
-        s.set_state(ConnectionState::Reconnecting { attempt: s.attempt, last_error: reason });
-        let delay = opts.reconnect.delay(s.attempt, rand::random::<f64>());
+        let (reason, refused) = match end {
+            End::Failed(r) => (r, false),
+            End::Refused(r) => (r, true),
+            end => return s.stop(end),
+        };
+        let up_for = s.up_since.take().map(|t| t.elapsed());
+        let (attempt, delay) = s.reconnect.after_link(up_for, refused, rand::random::<f64>());
+        s.set_state(ConnectionState::Reconnecting { attempt, last_error: reason });
         if let Some(end) = s.wait_out(delay).await {
             return s.stop(end);
         }
@@ -68,6 +86,34 @@ pub(crate) async fn run(
 }
 
 impl Session {
+    /// Opens the link (TCP, then TLS, then the WebSocket upgrade) within
+    /// `connect_timeout`, still answering the handles meanwhile: a server that accepts
+    /// and stalls neither hangs the client nor its shutdown.
+    async fn open_link(&mut self, opts: &ClientOptions) -> Result<Link, End> {
+        let open = tokio::time::timeout(
+            opts.connect_timeout,
+            link::open(&opts.endpoint, opts.tls_ca_file.as_deref()),
+        );
+        tokio::pin!(open);
+        loop {
+            tokio::select! {
+                r = &mut open => return match r {
+                    Ok(Ok(link)) => Ok(link),
+                    Ok(Err(e)) => Err(End::Failed(e)),
+                    Err(_) => Err(End::Failed(format!(
+                        "no connection to {} within {:?} (TCP connect, TLS handshake or WebSocket upgrade stalled)",
+                        opts.endpoint, opts.connect_timeout
+                    ))),
+                },
+                cmd = self.rx.recv() => match cmd {
+                    None => return Err(End::Dropped),
+                    Some(Command::Shutdown(done)) => return Err(End::Shutdown(done)),
+                    Some(Command::Request(req, target, reply)) => self.submit(req, target, reply),
+                },
+            }
+        }
+    }
+
     /// A state only the transport knows (connecting, reconnecting, stopped): the
     /// connection shows it, and so does the client.
     fn set_state(&mut self, s: ConnectionState) {
@@ -114,11 +160,12 @@ impl Session {
         }
     }
 
-    /// After every input: outputs delivered, and a logged-in link resets the backoff.
+    /// After every input: outputs delivered, and the moment of the login noted (a
+    /// link that stays up long enough starts the backoff over).
     fn settle(&mut self) {
         self.flush_outputs();
-        if self.conn.is_logged_in() {
-            self.attempt = 0;
+        if self.conn.is_logged_in() && self.up_since.is_none() {
+            self.up_since = Some(std::time::Instant::now());
         }
     }
 
@@ -153,7 +200,7 @@ impl Session {
             tokio::select! {
                 n = r.read(&mut buf) => match n {
                     Ok(0) => return End::Failed("Asterisk closed the connection".into()),
-                    Ok(n) => if let Err(e) = self.conn.handle_input(now(), &buf[..n]) { return End::Failed(e.to_string()) },
+                    Ok(n) => if let Err(e) = self.conn.handle_input(now(), &buf[..n]) { return e.into() },
                     Err(e) => return End::Failed(format!("read failed: {e}")),
                 },
                 cmd = self.rx.recv() => match cmd {
@@ -161,7 +208,7 @@ impl Session {
                     Some(Command::Shutdown(done)) => return self.log_off(r, w, buf, done).await,
                     Some(Command::Request(req, target, reply)) => self.submit(req, target, reply),
                 },
-                _ = sleep => if let Err(e) = self.conn.handle_timeout(now()) { return End::Failed(e.to_string()) },
+                _ = sleep => if let Err(e) = self.conn.handle_timeout(now()) { return e.into() },
             }
         }
     }
@@ -216,7 +263,7 @@ impl Session {
                     }
                     Some(Command::Request(req, target, reply)) => self.submit(req, target, reply),
                 },
-                _ = sleep => if let Err(e) = self.conn.handle_timeout(now()) { return End::Failed(e.to_string()) },
+                _ = sleep => if let Err(e) = self.conn.handle_timeout(now()) { return e.into() },
             }
         }
     }
@@ -225,7 +272,7 @@ impl Session {
     async fn on_ws(&mut self, msg: Result<WsIn, String>, w: &mut WsWriter) -> Result<(), End> {
         let now = now();
         match msg.map_err(End::Failed)? {
-            WsIn::Data(frame) => self.conn.handle_frame(now, &frame).map_err(|e| End::Failed(e.to_string())),
+            WsIn::Data(frame) => self.conn.handle_frame(now, &frame).map_err(End::from),
             WsIn::Ping(p) => {
                 self.conn.handle_link_alive(now);
                 w.pong(&p).await.map_err(End::Failed)

@@ -91,12 +91,9 @@ impl FromStr for Endpoint {
             Scheme::Ws => 80,
             Scheme::Wss => 443,
         });
-        let decode = |v: &str| {
-            url::form_urlencoded::parse(format!("x={v}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        };
+        // Percent-decoding only (RFC 3986 userinfo): `+` stays a plus and `&` stays in
+        // the secret (a form decoding turned `+` into a space and cut at `&`).
+        let decode = |v: &str| percent_decode(v);
         let username = decode(u.username());
         if username.is_empty() && !scheme.is_websocket() {
             return Err(EndpointError::NoUser(u.scheme().into()));
@@ -109,6 +106,28 @@ impl FromStr for Endpoint {
         }
         Ok(Self { scheme, host, port, username, secret, path })
     }
+}
+
+/// `%XX` to its byte; anything else as it is; the result read as UTF-8 (lossily).
+fn percent_decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' {
+            if let (Some(h), Some(l)) =
+                (b.get(i + 1).and_then(|&c| hex(c)), b.get(i + 2).and_then(|&c| hex(c)))
+            {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn redact(s: &str) -> String {
@@ -169,6 +188,15 @@ impl fmt::Debug for Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_are_percent_decoded_not_form_decoded() {
+        let e: Endpoint = "tcp://ami%20user:a+b%26c%3Dd@127.0.0.1".parse().unwrap();
+        assert_eq!(e.username, "ami user");
+        assert_eq!(e.secret.as_ref().unwrap().expose(), "a+b&c=d");
+        let e: Endpoint = "tcp://u:100%@127.0.0.1".parse().unwrap();
+        assert_eq!(e.secret.as_ref().unwrap().expose(), "100%");
+    }
 
     #[test]
     fn a_token_in_the_query_is_never_shown() {

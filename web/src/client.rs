@@ -144,15 +144,15 @@ impl WebClient {
 
     /// The task: connect, drive, reconnect, until shut down.
     async fn run(self, options: WebOptions, mut kicks: UnboundedReceiver<()>) {
-        let mut attempt = 0u32;
+        let mut reconnect = ami_parking::Reconnect::new(options.reconnect);
         loop {
             if self.shared.borrow().stopped {
                 break;
             }
-            if attempt == 0 {
+            if reconnect.attempt() == 0 {
                 self.set_state(ConnectionState::Connecting);
             }
-            let reason = self.drive(&options, &mut kicks).await;
+            let (reason, up_since) = self.drive(&options, &mut kicks).await;
             {
                 let mut sh = self.shared.borrow_mut();
                 sh.socket = None;
@@ -162,9 +162,9 @@ impl WebClient {
             if self.shared.borrow().stopped {
                 break;
             }
-            attempt = if self.shared.borrow().conn.is_logged_in() { 1 } else { attempt + 1 };
+            let up_for = up_since.map(|t| Duration::from_millis((js_sys::Date::now() - t).max(0.0) as u64));
+            let (attempt, delay) = reconnect.after_link(up_for, false, js_sys::Math::random());
             self.set_state(ConnectionState::Reconnecting { attempt, last_error: reason });
-            let delay = options.reconnect.delay(attempt, js_sys::Math::random());
             let mut sleep = TimeoutFuture::new(delay.as_millis() as u32);
             // Requests meanwhile fail at once (not logged in) instead of hanging.
             loop {
@@ -182,8 +182,20 @@ impl WebClient {
         }
     }
 
-    /// One link, from opening the socket until it closes. Returns why it ended.
-    async fn drive(&self, options: &WebOptions, kicks: &mut UnboundedReceiver<()>) -> String {
+    /// One link, from opening the socket until it closes. Returns why it ended, and
+    /// since when (page clock, ms) it was logged in.
+    async fn drive(&self, options: &WebOptions, kicks: &mut UnboundedReceiver<()>) -> (String, Option<f64>) {
+        let mut up_since = None;
+        let why = self.drive_link(options, kicks, &mut up_since).await;
+        (why, up_since)
+    }
+
+    async fn drive_link(
+        &self,
+        options: &WebOptions,
+        kicks: &mut UnboundedReceiver<()>,
+        up_since: &mut Option<f64>,
+    ) -> String {
         let (socket, mut events) = match Socket::open(&options.url) {
             Ok(s) => s,
             Err(e) => return e,
@@ -203,6 +215,9 @@ impl WebClient {
             self.flush();
             if self.shared.borrow().stopped {
                 return "shut down".into();
+            }
+            if up_since.is_none() && self.shared.borrow().conn.is_logged_in() {
+                *up_since = Some(js_sys::Date::now());
             }
             let wait = match self.shared.borrow().conn.poll_timeout() {
                 Some(at) => at.saturating_duration_since(now()),

@@ -85,10 +85,11 @@ pub fn lots_table(lots: &[ParkingLot]) -> String {
     for l in lots {
         let spaces = if l.range_known { format!("{}-{}", l.start_space, l.end_space) } else { "?".into() };
         let timeout = l.timeout.map(|t| format!("{}s", t.as_secs())).unwrap_or_else(|| "none".into());
-        s += &format!(
-            "{:<6} {:<12} {:>11} {:>6} {:>9} {:>8}\n",
+        s += &terminal_safe(&format!(
+            "{:<6} {:<12} {:>11} {:>6} {:>9} {:>8}",
             l.server_id, &*l.name, spaces, l.total_spaces, l.occupied, timeout
-        );
+        ));
+        s.push('\n');
     }
     s
 }
@@ -102,8 +103,8 @@ pub fn calls_table(calls: &[ParkedCall], now: Timestamp) -> String {
     for c in calls {
         let left = c.timeout_remaining(now).map(countdown).unwrap_or_else(|| "-".into());
         let flag = if c.is_near_timeout(now) { "!" } else { " " };
-        s += &format!(
-            "{:<6} {:<10} {:>5} {:<14} {:<24} {:<10} {:>7} {:>6}{flag}  {}\n",
+        s += &terminal_safe(&format!(
+            "{:<6} {:<10} {:>5} {:<14} {:<24} {:<10} {:>7} {:>6}{flag}  {}",
             c.server_id,
             &*c.parking_lot,
             c.parking_space,
@@ -113,7 +114,8 @@ pub fn calls_table(calls: &[ParkedCall], now: Timestamp) -> String {
             mm_ss(c.duration(now)),
             left,
             c.channel
-        );
+        ));
+        s.push('\n');
     }
     if calls.is_empty() {
         s += "(no parked calls)\n";
@@ -140,5 +142,38 @@ pub fn event_line(e: &ParkingEvent, now: Timestamp) -> String {
         ParkingEvent::Resync { change, .. } => format!("  {change:?}"),
         _ => String::new(),
     };
-    format!("{when} {:<12} {place}  {who}{extra}", e.kind())
+    terminal_safe(&format!("{when} {:<12} {place}  {who}{extra}", e.kind()))
+}
+
+/// What Asterisk sends (caller names and numbers, channels, lot names) may hold
+/// escape sequences or, after C-unescaping, line breaks: on a terminal they would
+/// forge output. Control characters and bidirectional overrides become `\u{fffd}`.
+pub fn terminal_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_asterisk_cannot_forge_terminal_output() {
+        let mut c = ParkedCall::default();
+        c.caller_id_name = "Eve\x1b[2J\nSERVER 1 default 701 5551001 Alice\u{202e}".into();
+        c.caller_id_num = "555\r1".into();
+        let now = Timestamp::from_unix_millis(1_000);
+        let table = calls_table(std::slice::from_ref(&c), now);
+        assert_eq!(table.lines().count(), 2, "a header and one row: {table:?}");
+        assert!(!table.contains('\x1b') && !table.contains('\r') && !table.contains('\u{202e}'));
+        let line = event_line(&ParkingEvent::Parked { call: c.into() }, now);
+        assert!(!line.contains('\n') && !line.contains('\x1b'), "{line:?}");
+    }
 }

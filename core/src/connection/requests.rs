@@ -132,6 +132,9 @@ impl Connection {
         action_id: Option<String>,
         internal: bool,
     ) -> Result<RequestId, ParkingError> {
+        if let Request::Retrieve { lot: Some(lot), .. } = &req {
+            application_arg(lot)?;
+        }
         if self.login.phase != LoginPhase::Up {
             return Err(ParkingError::NotLoggedIn { action: req.name() });
         }
@@ -229,7 +232,10 @@ impl Connection {
             Request::Retrieve { space, to_channel, lot } => Action::new("Originate")
                 .header("Channel", to_channel)
                 .header("Application", "ParkedCall")
-                .header("Data", format!("{},{space}", lot.as_deref().unwrap_or(default_lot)))
+                .header(
+                    "Data",
+                    format!("{},{space}", application_arg(lot.as_deref().unwrap_or(default_lot))?),
+                )
                 .header("Timeout", self.store.options().retrieve_ring_timeout.as_millis().to_string())
                 .header("Async", "true"),
             Request::Action(a) | Request::List { action: a, .. } => a.clone(),
@@ -253,6 +259,18 @@ impl Connection {
         self.transmit.push_back(out);
         Ok(())
     }
+}
+
+/// A lot name as one argument of a dialplan application: `ParkedCall(lot,space)`
+/// splits its data at `,` (and older Asterisk at `|`), so a lot name holding one
+/// would change the call's arguments.
+fn application_arg(lot: &str) -> Result<&str, ParkingError> {
+    if lot.contains([',', '|']) {
+        return Err(ParkingError::InvalidArgument(format!(
+            "lot name {lot:?} holds ',' or '|', which would split ParkedCall's arguments; no Asterisk lot is named so"
+        )));
+    }
+    Ok(lot)
 }
 
 /// `Park` of `channel` where `park` says (a parked channel: a move).

@@ -18,8 +18,10 @@ impl ParkingLot {
     /// Asterisk 11: `StartExten`, `StopExten`).
     pub fn from_message(server_id: ServerId, m: &Message) -> Option<Self> {
         let name: Arc<str> = m.get_str("Name")?.as_ref().into();
-        let start = num(m, &["StartSpace", "StartExten"]).unwrap_or(0) as u32;
-        let end = num(m, &["StopSpace", "StopExten", "EndSpace"]).unwrap_or(0) as u32;
+        // A bound that does not fit a u32 leaves the range unknown (never truncated).
+        let bound = |keys: &[&str]| num(m, keys).and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+        let start = bound(&["StartSpace", "StartExten"]);
+        let end = bound(&["StopSpace", "StopExten", "EndSpace"]);
         let timeout =
             num(m, &["Timeout"]).filter(|&t| t > 0 && t < NO_TIMEOUT_THRESHOLD_SECS).map(Duration::from_secs);
         let range_known = end >= start && start > 0;
@@ -80,13 +82,17 @@ impl ParkedCall {
             }
         };
         let number = |v: Option<&[u8]>| v.and_then(parse_u64);
-        let space = number(pick(F_SPACE, F_EXTEN))? as u32;
+        // A space that does not fit a u32 is not a space (no truncation to another one).
+        let space = u32::try_from(number(pick(F_SPACE, F_EXTEN))?).ok()?;
         let lot: Arc<str> = match f[F_LOT] {
             Some(l) if !l.is_empty() => String::from_utf8_lossy(l).as_ref().into(),
             _ => "default".into(),
         };
         let remaining = number(pick(F_TIMEOUT, F_TIMEOUT11));
-        let elapsed_secs = number(pick(F_DURATION, F_DURATION11)).unwrap_or(0);
+        // Asterisk sends a duration near 2^64 when its clock stepped back (a negative
+        // duration, wrapped): the call was parked just now.
+        let elapsed_secs =
+            number(pick(F_DURATION, F_DURATION11)).filter(|&d| d < NO_TIMEOUT_THRESHOLD_SECS).unwrap_or(0);
         let elapsed = Duration::from_secs(elapsed_secs);
         // No timeout: near 2^64 in lists and leaves; 0 in the live park of a call parked
         // just now (a `Park` with `Timeout: 0`).
@@ -104,7 +110,7 @@ impl ParkedCall {
             connected_line_num: text(pick(F_CL_NUM, F_CL_NUM11)),
             connected_line_name: name(pick(F_CL_NAME, F_CL_NAME11)),
             parker_dial_string: text(pick(F_PARKER, F_FROM11)),
-            timeout: remaining.map(|r| r + elapsed),
+            timeout: remaining.map(|r| r.saturating_add(elapsed)),
             parked_at: now.saturating_sub(elapsed),
             deadline: remaining.map(|r| now + r),
             server_id,
@@ -314,6 +320,32 @@ fn num(m: &Message, keys: &[&str]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_asterisk_sends_out_of_range_never_panic_nor_wrap() {
+        let now = Timestamp::from_unix_millis(1_700_000_000_000);
+        let m = |space: &str, duration: &str| {
+            Message::from_pairs([
+                ("Event", "ParkedCall"),
+                ("ParkeeUniqueid", "1.1"),
+                ("ParkingLot", "default"),
+                ("ParkingSpace", space),
+                ("ParkingTimeout", "45"),
+                ("ParkingDuration", duration),
+            ])
+        };
+        // A clock stepped back: the duration wrapped near 2^64. Parked just now.
+        let c = ParkedCall::from_message(1, &m("701", "18446744073709551610"), now).unwrap();
+        assert_eq!((c.parked_at, c.timeout), (now, Some(Duration::from_secs(45))));
+        // A space past u32 is not truncated to 701: the message is not a call.
+        assert_eq!(ParkedCall::from_message(1, &m("4294967997", "3"), now), None);
+        let lot = ParkingLot::from_message(
+            1,
+            &Message::from_pairs([("Name", "x"), ("StartSpace", "4294967997"), ("StopSpace", "4294968000")]),
+        )
+        .unwrap();
+        assert!(!lot.range_known);
+    }
 
     #[test]
     fn every_field_name_is_found_in_any_case_and_nothing_else_is() {

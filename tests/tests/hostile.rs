@@ -1,0 +1,79 @@
+//! Hostile servers against the tokio client: each must end in a typed reason in the
+//! connection state, within a deadline, with the client still answering its handles
+//! (shutdown included). No panic, no hang.
+
+use ami_parking::futures_signals::signal::SignalExt;
+use ami_parking::{ConnectionState, ParkingError, ParkingOptions, ParkingStore};
+use ami_parking_transport::{Client, ClientError, ClientOptions};
+use futures_util::StreamExt;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// A server that accepts every connection and never says a word (holds the sockets).
+async fn silent_server() -> (String, tokio::task::JoinHandle<()>) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            held.push(s);
+        }
+    });
+    (addr, task)
+}
+
+/// The first `Reconnecting` reason the client reports (within 10 s).
+async fn first_failure(c: &Client) -> String {
+    let mut states = c.connection_state().to_stream();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(s) = states.next().await {
+            if let ConnectionState::Reconnecting { last_error, .. } = s {
+                return last_error;
+            }
+        }
+        panic!("the state stream ended");
+    })
+    .await
+    .expect("a failure reported within 10 s")
+}
+
+fn client(url: String, connect_timeout: Duration) -> Client {
+    let mut o = ClientOptions::new(url.parse().unwrap());
+    o.connect_timeout = connect_timeout;
+    o.request_timeout = Duration::from_millis(500);
+    Client::connect_with_store(o, ParkingStore::new(ParkingOptions::default()))
+}
+
+#[tokio::test]
+async fn a_tls_handshake_or_websocket_upgrade_that_never_completes_times_out() {
+    let (addr, _server) = silent_server().await;
+    for url in [format!("tls://amiuser:secret@{addr}"), format!("ws://{addr}/"), format!("wss://{addr}/")] {
+        let c = client(url.clone(), Duration::from_millis(300));
+        let why = first_failure(&c).await;
+        assert!(why.contains("within 300ms") && why.contains("stalled"), "{url}: {why}");
+        tokio::time::timeout(Duration::from_secs(2), c.shutdown()).await.expect("shutdown does not hang");
+        assert_eq!(c.connection_state_now(), ConnectionState::Stopped);
+    }
+}
+
+#[tokio::test]
+async fn requests_and_shutdown_are_answered_while_the_link_is_opening() {
+    let (addr, _server) = silent_server().await;
+    let c = client(format!("wss://{addr}/"), Duration::from_secs(60));
+    // The handshake stalls for a minute; the handles do not.
+    let r =
+        tokio::time::timeout(Duration::from_secs(2), c.get_parking_lots()).await.expect("answered at once");
+    assert!(matches!(r, Err(ClientError::Parking(ParkingError::NotLoggedIn { .. }))), "{r:?}");
+    tokio::time::timeout(Duration::from_secs(2), c.shutdown())
+        .await
+        .expect("shutdown does not wait for the handshake");
+}
+
+#[tokio::test]
+async fn a_banner_that_never_comes_ends_the_attempt() {
+    let (addr, _server) = silent_server().await;
+    let c = client(format!("tcp://amiuser:secret@{addr}"), Duration::from_secs(5));
+    let why = first_failure(&c).await;
+    assert!(why.contains("stopped answering"), "{why}");
+    c.shutdown().await;
+}
