@@ -108,6 +108,16 @@ pub enum ParkingError {
         /// The action.
         action: String,
     },
+    /// A list answer went past [`ConnectionConfig::max_list_items`](crate::ConnectionConfig::max_list_items).
+    #[error("{action} on server {server_id} answered more than {limit} items; the rest was dropped (raise max_list_items if this PBX is that big)")]
+    ListTooLong {
+        /// The action.
+        action: String,
+        /// The server.
+        server_id: ServerId,
+        /// The cap.
+        limit: usize,
+    },
     /// The client that was to send the request has been shut down (or its task
     /// ended); start a new one.
     #[error("{action} was not sent: the AMI client has been shut down")]

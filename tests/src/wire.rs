@@ -92,8 +92,12 @@ impl Wire {
     /// A raw AMI connection, logged in. With `auto_refresh` on, the initial
     /// Parkinglots and ParkedCalls are left unanswered for the test to answer.
     pub fn ami(options: ParkingOptions) -> Self {
+        Self::ami_with(ConnectionConfig::ami("amiuser", "amisecret"), options)
+    }
+
+    /// Like [`Wire::ami`] with a configuration of the test's own (caps, timeouts).
+    pub fn ami_with(cfg: ConnectionConfig, options: ParkingOptions) -> Self {
         let now = Timestamp::from_unix_millis(1_795_667_000_000);
-        let cfg = ConnectionConfig::ami("amiuser", "amisecret");
         let mut w = Wire {
             conn: Connection::with_store(cfg, ParkingStore::new(options), now),
             now,
@@ -138,8 +142,12 @@ impl Wire {
 
     /// An amiws connection (open = logged in).
     pub fn amiws(options: ParkingOptions) -> Self {
+        Self::amiws_with(ConnectionConfig::amiws(), options)
+    }
+
+    /// Like [`Wire::amiws`] with a configuration of the test's own.
+    pub fn amiws_with(cfg: ConnectionConfig, options: ParkingOptions) -> Self {
         let now = Timestamp::from_unix_millis(1_795_667_000_000);
-        let cfg = ConnectionConfig::amiws();
         let mut w = Wire {
             conn: Connection::with_store(cfg, ParkingStore::new(options), now),
             now,

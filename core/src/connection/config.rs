@@ -82,6 +82,15 @@ pub struct ConnectionConfig {
     pub keepalive_interval: Duration,
     /// Cap on one server message (default 1 MiB).
     pub max_message_bytes: usize,
+    /// Cap on the items one server may send in one list answer (default 100,000):
+    /// past it the request fails for that server with
+    /// [`ParkingError::ListTooLong`](crate::ParkingError::ListTooLong) and nothing more
+    /// of it is kept.
+    pub max_list_items: usize,
+    /// Behind amiws: cap on the servers the connection keeps track of (default 64);
+    /// frames of further `server_id`s are dropped (a hostile proxy could invent a new
+    /// one per frame, each costing a resync).
+    pub max_servers: usize,
     /// Distinguishes this client's ActionIDs from other clients' behind one amiws.
     /// `None` derives one from the time and a process-wide counter; the transport sets
     /// a random one.
@@ -101,6 +110,8 @@ impl ConnectionConfig {
             request_timeout: Duration::from_secs(10),
             keepalive_interval: Duration::from_secs(30),
             max_message_bytes: ami_codec::DEFAULT_MAX_MESSAGE_BYTES,
+            max_list_items: 100_000,
+            max_servers: 64,
             instance_id: None,
         }
     }

@@ -43,6 +43,10 @@ impl Connection {
         server: ServerId,
         msg: &Message,
     ) -> Result<(), ConnectionError> {
+        if !self.known_servers.contains(&server) && self.known_servers.len() >= self.cfg.max_servers {
+            // A proxy inventing server ids: past the cap they are not followed.
+            return Ok(());
+        }
         if self.known_servers.insert(server)
             && self.login.phase == LoginPhase::Up
             && self.store.options().auto_refresh

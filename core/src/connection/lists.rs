@@ -81,9 +81,29 @@ impl Connection {
                 };
                 self.server_done(now, id, server, Err(err));
             }
-            (Acc::Calls { items, .. }, Answer::Call(call)) => items.entry(server).or_default().push(call),
-            (Acc::Lots { items, .. }, Answer::Lot(lot)) => items.entry(server).or_default().push(lot),
-            (Acc::List { items }, Answer::Item(m)) => items.entry(server).or_default().push(m),
+            (_, Answer::Call(_) | Answer::Lot(_) | Answer::Item(_)) if p.done.contains_key(&server) => {}
+            (acc, answer @ (Answer::Call(_) | Answer::Lot(_) | Answer::Item(_))) => {
+                let len = match (acc, answer) {
+                    (Acc::Calls { items, .. }, Answer::Call(call)) => push(items, server, call),
+                    (Acc::Lots { items, .. }, Answer::Lot(lot)) => push(items, server, lot),
+                    (Acc::List { items }, Answer::Item(m)) => push(items, server, m),
+                    _ => 0,
+                };
+                if len > self.cfg.max_list_items {
+                    let err = ParkingError::ListTooLong {
+                        action: p.req.name(),
+                        server_id: server,
+                        limit: self.cfg.max_list_items,
+                    };
+                    match &mut p.acc {
+                        Acc::Calls { items, .. } => drop(items.remove(&server)),
+                        Acc::Lots { items, .. } => drop(items.remove(&server)),
+                        Acc::List { items } => drop(items.remove(&server)),
+                        _ => {}
+                    }
+                    self.server_done(now, id, server, Err(err));
+                }
+            }
             _ => {}
         }
     }
@@ -110,4 +130,11 @@ impl Connection {
         }
         self.server_done(now, id, server, Ok(()));
     }
+}
+
+/// Adds one item of `server`'s answer; how many it has now.
+fn push<T>(items: &mut std::collections::BTreeMap<ServerId, Vec<T>>, server: ServerId, item: T) -> usize {
+    let v = items.entry(server).or_default();
+    v.push(item);
+    v.len()
 }

@@ -73,6 +73,26 @@ pub enum FrameError {
     /// The object has no `data` object.
     #[error("amiws frame has no `data` object (it carries no AMI message)")]
     NoData,
+    /// Read as AMI headers, the frame would grow past its budget: an array under one
+    /// key repeats the key for every element, so a small frame could become gigabytes.
+    #[error("amiws frame of {frame} bytes would become more than {limit} bytes or {headers} headers of AMI message; refused")]
+    TooBig {
+        /// The frame's size.
+        frame: usize,
+        /// The byte budget of its message.
+        limit: usize,
+        /// The header budget.
+        headers: usize,
+    },
+}
+
+/// Headers one amiws message may hold.
+pub const MAX_FRAME_HEADERS: usize = 4096;
+
+/// The bytes (keys and values) one frame's message may hold: twice the frame, at
+/// least 64 KiB. Asterisk's own messages stay far below (values are not repeated).
+fn frame_budget(frame: usize) -> usize {
+    (frame * 2).max(64 * 1024)
 }
 
 /// Decodes one amiws frame, leniently (see the module docs).
@@ -314,6 +334,18 @@ impl Parser<'_> {
         let mut m = Message::with_capacity(16, self.b.len());
         let mut k = Vec::new();
         let mut v = Vec::new();
+        let limit = frame_budget(self.b.len());
+        let (mut bytes, mut headers) = (0usize, 0usize);
+        let too_big = FrameError::TooBig { frame: self.b.len(), limit, headers: MAX_FRAME_HEADERS };
+        let mut spend = |k: &[u8], v: &[u8]| {
+            bytes += k.len() + v.len();
+            headers += 1;
+            if bytes > limit || headers > MAX_FRAME_HEADERS {
+                Err(too_big.clone())
+            } else {
+                Ok(())
+            }
+        };
         self.ws();
         if self.peek() == Some(b'}') {
             self.i += 1;
@@ -325,6 +357,7 @@ impl Parser<'_> {
                 Some(b'"') => {
                     v.clear();
                     self.string(&mut v)?;
+                    spend(&k, &v)?;
                     m.push(&k, &v);
                 }
                 Some(b'[') => {
@@ -336,6 +369,7 @@ impl Parser<'_> {
                             break;
                         }
                         if let Some(t) = self.scalar_text()? {
+                            spend(&k, t.as_bytes())?;
                             m.push(&k, t.as_bytes());
                         }
                         self.ws();
@@ -348,6 +382,7 @@ impl Parser<'_> {
                 }
                 _ => {
                     if let Some(t) = self.scalar_text()? {
+                        spend(&k, t.as_bytes())?;
                         m.push(&k, t.as_bytes());
                     }
                 }
@@ -529,5 +564,30 @@ mod tests {
         assert_eq!(f.data, m);
         assert_eq!(f.server_id, Some(7));
         assert_eq!(f.server_name.as_deref(), Some("pbx"));
+    }
+}
+
+#[cfg(test)]
+mod amplification {
+    use super::*;
+
+    #[test]
+    fn an_array_under_a_long_key_cannot_blow_a_frame_up() {
+        // 1 MiB of frame: a 1 KiB key over ~500k one-digit elements would be 500 MB of
+        // headers (and past 4 GiB the message's u32 offsets would wrap).
+        let key = "K".repeat(1024);
+        let mut f = format!("{{\"type\": 3, \"server_id\": 1, \"data\": {{\"Event\": \"X\", \"{key}\": [");
+        f.push_str(&"1,".repeat(500_000));
+        f.push_str("1]}}");
+        match decode_frame(f.as_bytes()) {
+            Err(FrameError::TooBig { frame, limit, headers }) => {
+                assert_eq!((frame, limit, headers), (f.len(), 2 * f.len(), MAX_FRAME_HEADERS))
+            }
+            other => panic!("expected TooBig, got {:?}", other.map(|m| m.data.len())),
+        }
+        // An ordinary array still reads.
+        let ok = decode_frame(br#"{"type": 4, "data": {"Response": "Follows", "Output": ["a", "b", "c"]}}"#)
+            .unwrap();
+        assert_eq!(ok.data.get_all("Output").count(), 3);
     }
 }

@@ -1,0 +1,64 @@
+//! Hostile input to the sans-IO core: whatever a server sends, the state it makes
+//! the connection hold is bounded by the configured caps, the answer is a typed
+//! error, and the link goes on.
+
+use ami_parking::amiws::FrameError;
+use ami_parking::{ConnectionConfig, Output, ParkingError, ParkingOptions, Request, Target};
+use ami_parking_tests::*;
+
+#[test]
+fn a_list_past_max_list_items_fails_for_that_server_and_keeps_nothing() {
+    let mut cfg = ami_parking::ConnectionConfig::ami("amiuser", "amisecret");
+    cfg.max_list_items = 2;
+    let mut w = Wire::ami_with(cfg, ParkingOptions::default().auto_refresh(false));
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
+    let first = aid(&w.sent().pop().unwrap());
+    let calls = [
+        ("default", 701, "1.1", "5551001"),
+        ("default", 702, "1.2", "5551002"),
+        ("default", 703, "1.3", "5551003"),
+    ];
+    w.feed(&parked_calls_answer(&first, &calls));
+    match w.reply(id) {
+        Some(Err(e @ ParkingError::ListTooLong { limit: 2, server_id: 1, .. })) => assert_eq!(
+            e.to_string(),
+            "ParkedCalls on server 1 answered more than 2 items; the rest was dropped (raise max_list_items if this PBX is that big)"
+        ),
+        other => panic!("expected ListTooLong, got {other:?}"),
+    }
+    assert!(w.conn.store().calls_snapshot().is_empty(), "nothing of the overlong list was kept");
+    // The link goes on: a list within the cap works.
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
+    let second = aid(&w.sent().pop().unwrap());
+    w.feed(&parked_calls_answer(&second, &calls[..2]));
+    assert!(matches!(w.reply(id), Some(Ok(_))));
+    assert_eq!(w.conn.store().calls_snapshot().len(), 2);
+}
+
+#[test]
+fn endless_new_amiws_server_ids_are_not_followed_past_the_cap() {
+    let mut cfg = ConnectionConfig::amiws();
+    cfg.max_servers = 3;
+    let mut w = Wire::amiws_with(cfg, ParkingOptions::default());
+    let before = w.sent().len();
+    for server in 1..=1000 {
+        w.frame(server, &[("Event", "FullyBooted"), ("Privilege", "system,all"), ("Status", "Fully Booted")]);
+    }
+    assert_eq!(w.conn.known_servers().count(), 3);
+    let resyncs = w.sent().len() + before;
+    assert!(resyncs <= 3 * 2, "two list actions per followed server at most: {resyncs}");
+}
+
+#[test]
+fn a_frame_that_would_blow_up_is_refused_and_the_link_goes_on() {
+    let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
+    let key = "K".repeat(1024);
+    let mut f = format!("{{\"type\": 3, \"server_id\": 1, \"data\": {{\"Event\": \"X\", \"{key}\": [");
+    f.push_str(&"1,".repeat(100_000));
+    f.push_str("1]}}");
+    w.conn.handle_frame(w.now, f.as_bytes()).expect("the link survives one bad frame");
+    let outs: Vec<Output> = std::iter::from_fn(|| w.conn.poll_output()).collect();
+    assert!(outs.iter().any(|o| matches!(o, Output::BadFrame(FrameError::TooBig { .. }))), "{outs:?}");
+    w.frame_text(1, &live_event("ParkedCall", "default", 701, "1.1", "5551001"));
+    assert_eq!(w.conn.store().calls_snapshot().len(), 1, "the next frame is read");
+}
