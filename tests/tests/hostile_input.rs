@@ -5,6 +5,7 @@
 use ami_parking::amiws::FrameError;
 use ami_parking::{ConnectionConfig, Output, ParkingError, ParkingOptions, Request, Target};
 use ami_parking_tests::*;
+use futures_util::FutureExt;
 
 #[test]
 fn a_list_past_max_list_items_fails_for_that_server_and_keeps_nothing() {
@@ -61,4 +62,19 @@ fn a_frame_that_would_blow_up_is_refused_and_the_link_goes_on() {
     assert!(outs.iter().any(|o| matches!(o, Output::BadFrame(FrameError::TooBig { .. }))), "{outs:?}");
     w.frame_text(1, &live_event("ParkedCall", "default", 701, "1.1", "5551001"));
     assert_eq!(w.conn.store().calls_snapshot().len(), 1, "the next frame is read");
+}
+
+#[test]
+fn an_event_stream_nobody_reads_holds_at_most_its_buffer() {
+    let mut w = Wire::synced(ParkingOptions::default().event_buffer(5), &[("default", 701, 720, 45)], &[]);
+    let mut stream = w.conn.store().events();
+    for i in 0..20u32 {
+        w.feed(&live_event("ParkedCall", "default", 701 + (i % 20), &format!("1.{i}"), "5551001"));
+    }
+    let mut held = 0u64;
+    while let Ok(Some(_)) = futures_util::StreamExt::next(&mut stream).now_or_never().ok_or(()) {
+        held += 1;
+    }
+    assert!(held <= 6, "the buffer (5, plus the channel's one slot per sender): {held}");
+    assert_eq!(held + stream.missed(), 20, "every event either held or counted as missed");
 }

@@ -113,6 +113,10 @@ pub enum ClientError {
     Unexpected(String),
 }
 
+/// Requests queued for the client's task; past this, `request` waits (backpressure)
+/// instead of the queue growing without limit.
+const COMMAND_QUEUE: usize = 1024;
+
 pub(crate) enum Command {
     Request(Request, Target, oneshot::Sender<Result<Reply, ParkingError>>),
     Shutdown(oneshot::Sender<()>),
@@ -133,7 +137,7 @@ pub(crate) enum Command {
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    tx: mpsc::UnboundedSender<Command>,
+    tx: mpsc::Sender<Command>,
     store: ParkingStore,
     endpoint: Endpoint,
     state: Mutable<ConnectionState>,
@@ -177,7 +181,7 @@ impl Client {
     /// # drop(client); Ok(()) }
     /// ```
     pub fn connect_with_store(options: ClientOptions, store: ParkingStore) -> Client {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let endpoint = options.endpoint.clone();
         let conn = Connection::with_store(options.connection_config(), store.clone(), now());
         let state = Mutable::new(ConnectionState::Connecting);
@@ -243,7 +247,7 @@ impl Client {
     /// Sends any request and waits for its answer.
     pub async fn request(&self, req: Request, target: Target) -> Result<Reply, ClientError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Command::Request(req, target, tx)).map_err(|_| ClientError::Stopped)?;
+        self.tx.send(Command::Request(req, target, tx)).await.map_err(|_| ClientError::Stopped)?;
         Ok(rx.await.map_err(|_| ClientError::Stopped)??)
     }
 
@@ -358,7 +362,7 @@ impl Client {
     /// Logs off (raw AMI), closes the link and stops reconnecting.
     pub async fn shutdown(&self) {
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(Command::Shutdown(tx)).is_ok() {
+        if self.tx.send(Command::Shutdown(tx)).await.is_ok() {
             let _ = rx.await;
         }
     }

@@ -37,7 +37,7 @@ impl From<ami_parking::ConnectionError> for End {
 /// What the task owns across links.
 struct Session {
     conn: Connection,
-    rx: mpsc::UnboundedReceiver<Command>,
+    rx: mpsc::Receiver<Command>,
     waiting: Waiting,
     /// Attempts in a row and the wait before the next.
     reconnect: ami_parking::Reconnect,
@@ -50,7 +50,7 @@ struct Session {
 pub(crate) async fn run(
     opts: ClientOptions,
     conn: Connection,
-    rx: mpsc::UnboundedReceiver<Command>,
+    rx: mpsc::Receiver<Command>,
     client_state: Mutable<ConnectionState>,
 ) {
     let reconnect = ami_parking::Reconnect::new(opts.reconnect);

@@ -262,7 +262,6 @@ async fn calls(cli: &Cli, clients: &[Client], lot: Option<&str>) -> Result<(), F
 
 async fn watch(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
-    let mut events = futures_util::stream::select_all(clients.iter().map(|c| c.events()));
     for c in clients {
         let tx = tx.clone();
         let server = (!c.endpoint().scheme.is_websocket())
@@ -289,6 +288,9 @@ async fn watch(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
             _ = &mut ctrl_c => return Ok(()),
         }
     }
+    // Events are heard from here on: nothing piles up while a server is still down,
+    // and what comes after the snapshot is news.
+    let mut events = futures_util::stream::select_all(clients.iter().map(|c| c.events()));
     load(clients, None).await?;
     let now = ami_parking_transport::now();
     let lots = all_lots(cli, clients);

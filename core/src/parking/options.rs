@@ -69,6 +69,10 @@ pub struct ParkingOptions {
     pub on_call_near_timeout: Option<NearTimeoutCallback>,
     /// Called for each `Moved` event (new place, old place).
     pub on_call_moved: Option<MovedCallback>,
+    /// Events each [`EventStream`](crate::EventStream) holds for a consumer that is
+    /// behind (default 10,000); past that the stream drops the newest and counts them
+    /// in [`EventStream::missed`](crate::EventStream::missed).
+    pub event_buffer: usize,
 }
 
 impl Default for ParkingOptions {
@@ -87,6 +91,7 @@ impl Default for ParkingOptions {
             on_call_give_up: None,
             on_call_near_timeout: None,
             on_call_moved: None,
+            event_buffer: 10_000,
         }
     }
 }
@@ -106,6 +111,12 @@ impl fmt::Debug for ParkingOptions {
 }
 
 impl ParkingOptions {
+    /// Sets `event_buffer`.
+    pub fn event_buffer(mut self, events: usize) -> Self {
+        self.event_buffer = events;
+        self
+    }
+
     /// Sets `default_parking_lot`.
     pub fn default_parking_lot(mut self, lot: impl Into<String>) -> Self {
         self.default_parking_lot = lot.into();

@@ -6,6 +6,7 @@ use crate::parking::event::ParkingEvent;
 use futures_channel::mpsc;
 use std::fmt;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 
@@ -35,9 +36,29 @@ impl Drop for Subscription {
 }
 
 /// A `Stream` of parking events (from [`ParkingStore::events`]).
+///
+/// Bounded: a consumer that falls more than
+/// [`ParkingOptions::event_buffer`](crate::ParkingOptions::event_buffer) events behind
+/// loses the newest ones instead of growing memory without limit;
+/// [`missed`](EventStream::missed) says how many (then take a snapshot: the signals
+/// are always current).
 #[derive(Debug)]
 pub struct EventStream {
-    rx: mpsc::UnboundedReceiver<ParkingEvent>,
+    rx: mpsc::Receiver<ParkingEvent>,
+    missed: Arc<AtomicU64>,
+}
+
+impl EventStream {
+    /// Events this stream dropped because its consumer was too far behind.
+    pub fn missed(&self) -> u64 {
+        self.missed.load(Ordering::Relaxed)
+    }
+}
+
+/// The store's end of one [`EventStream`].
+pub(super) struct StreamTx {
+    tx: mpsc::Sender<ParkingEvent>,
+    missed: Arc<AtomicU64>,
 }
 
 impl futures_core::Stream for EventStream {
@@ -59,9 +80,10 @@ impl ParkingStore {
 
     /// A stream of every event from now on.
     pub fn events(&self) -> EventStream {
-        let (tx, rx) = mpsc::unbounded();
-        self.lock().streams.push(tx);
-        EventStream { rx }
+        let (tx, rx) = mpsc::channel(self.inner.options.event_buffer.max(1));
+        let missed = Arc::new(AtomicU64::new(0));
+        self.lock().streams.push(StreamTx { tx, missed: missed.clone() });
+        EventStream { rx, missed }
     }
 
     pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -102,7 +124,16 @@ impl ParkingStore {
         }
         if has_streams {
             let mut st = self.lock();
-            st.streams.retain(|tx| events.iter().all(|e| tx.unbounded_send(e.clone()).is_ok()));
+            st.streams.retain_mut(|s| {
+                events.iter().all(|e| match s.tx.try_send(e.clone()) {
+                    Ok(()) => true,
+                    Err(err) if err.is_full() => {
+                        s.missed.fetch_add(1, Ordering::Relaxed);
+                        true
+                    }
+                    Err(_) => false,
+                })
+            });
         }
     }
 }

@@ -74,13 +74,11 @@ pub(crate) use reconcile::WindowId;
 pub use views::ParkedCallsSignalVec;
 
 use crate::error::ParkingError;
-use crate::parking::event::ParkingEvent;
 use crate::parking::model::{CompactString, LotKey, ParkedCall, ParkingLot, ServerId};
 use crate::parking::options::ParkingOptions;
 use crate::time::Timestamp;
 use book::{Book, Slot};
 use clock::Clock;
-use futures_channel::mpsc;
 use futures_signals::signal::{Mutable, Signal, SignalExt};
 use futures_signals::signal_map::{MutableBTreeMap, SignalMap, SignalMapExt};
 use futures_signals::signal_vec::SignalVec;
@@ -133,7 +131,7 @@ struct State {
     next_window: u64,
     listeners: Vec<(u64, Listener)>,
     next_listener: u64,
-    streams: Vec<mpsc::UnboundedSender<ParkingEvent>>,
+    streams: Vec<listeners::StreamTx>,
 }
 
 struct Inner {
