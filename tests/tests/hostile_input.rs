@@ -78,3 +78,28 @@ fn an_event_stream_nobody_reads_holds_at_most_its_buffer() {
     assert!(held <= 6, "the buffer (5, plus the channel's one slot per sender): {held}");
     assert_eq!(held + stream.missed(), 20, "every event either held or counted as missed");
 }
+
+#[test]
+fn an_unreadable_leave_makes_the_connection_list_the_calls_again() {
+    let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[("default", 701, "1.1", "5551001")]);
+    assert_eq!(w.conn.store().calls_snapshot().len(), 1);
+    // An UnParkedCall whose space cannot be read: which call left is unknown.
+    w.feed("Event: UnParkedCall\r\nPrivilege: call,all\r\nParkeeUniqueid: 1.1\r\nParkingLot: default\r\nParkingSpace: 4294967997\r\n\r\n");
+    let sent = w.sent();
+    let list = sent.iter().find(|m| m.is("Action", "ParkedCalls")).expect("the calls are listed again");
+    w.feed(&parked_calls_answer(&aid(list), &[]));
+    assert!(w.conn.store().calls_snapshot().is_empty(), "no phantom call left");
+}
+
+#[test]
+fn an_unreadable_amiws_frame_makes_the_connection_list_the_calls_again() {
+    let mut w = Wire::amiws(ParkingOptions::default());
+    let sent = w.sent();
+    let lots = aid(sent.iter().find(|m| m.is("Action", "Parkinglots")).unwrap());
+    let calls = aid(sent.iter().find(|m| m.is("Action", "ParkedCalls")).unwrap());
+    w.frame_text(1, &parking_lots_answer(&lots, &[("default", 701, 720, 45)]));
+    w.frame_text(1, &parked_calls_answer(&calls, &[("default", 701, "1.1", "5551001")]));
+    assert!(w.sent().is_empty(), "synced: nothing more to ask");
+    w.conn.handle_frame(w.now, b"{\"type\": 3, \"server_id\": 1, \"data\": {\"Event\": \"UnParkedCall\"").unwrap();
+    assert!(w.sent().iter().any(|m| m.is("Action", "ParkedCalls")), "a bad frame may have been a leave");
+}

@@ -88,6 +88,7 @@ impl Connection {
             (Inbound::Shutdown, _) => self.outputs.push_back(Output::ServerShutdown(server)),
             (Inbound::Response(r), _) => return self.on_response(now, server, r, owner),
             (Inbound::Answer { answer, .. }, Some(id)) => self.on_answer(now, id, server, answer),
+            (Inbound::Unreadable, _) => self.lost_event(now, Some(server)),
             (Inbound::Answer { .. } | Inbound::Ignored, _) => {}
         }
         Ok(())

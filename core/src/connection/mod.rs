@@ -302,6 +302,7 @@ impl Connection {
             Ok(f) => self.on_frame_message(now, f.server_id.unwrap_or(self.cfg.server_id), &f.data),
             Err(e) => {
                 self.outputs.push_back(Output::BadFrame(e));
+                self.lost_event(now, None);
                 Ok(())
             }
         }

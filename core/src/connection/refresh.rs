@@ -54,6 +54,23 @@ impl Connection {
         }
     }
 
+    /// A parking event was lost (unreadable, or in an amiws frame that could not be
+    /// read: `server` unknown): whatever it changed, a list of the server's calls (of
+    /// every known server when unknown) brings the store back in step, when
+    /// `auto_refresh` is on. Refreshes already in flight cover it.
+    pub(super) fn lost_event(&mut self, now: Timestamp, server: Option<ServerId>) {
+        if !self.store.options().auto_refresh || self.login.phase != LoginPhase::Up {
+            return;
+        }
+        let servers: Vec<ServerId> = match server {
+            Some(s) => vec![s],
+            None => self.known_servers.iter().copied().collect(),
+        };
+        for s in servers {
+            self.want_refresh(now, s);
+        }
+    }
+
     /// An automatic `ParkedCalls` refresh ended: deferred servers it did not hear from
     /// get their own refresh; those it heard from are done.
     pub(super) fn refresh_ended(&mut self, now: Timestamp, answered: &BTreeSet<ServerId>) {

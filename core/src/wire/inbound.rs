@@ -179,8 +179,10 @@ pub enum Inbound {
         /// What it says.
         answer: Answer,
     },
-    /// Nothing the core acts on (an unreadable parking event, a live event of no
-    /// interest).
+    /// A live parking event that could not be read (no space, a space past u32...):
+    /// what it changed is unknown, so the server's calls are listed again.
+    Unreadable,
+    /// Nothing the core acts on (a live event of no interest).
     Ignored,
 }
 
@@ -244,7 +246,7 @@ impl Inbound {
                             (kind == LiveKind::Retrieved).then(|| Retriever::from_headers(headers));
                         Self::Live(LiveEvent { kind, call, retriever })
                     }
-                    None => Self::Ignored,
+                    None => Self::Unreadable,
                 }
             }
             (EventName::Shutdown, None) => Self::Shutdown,
@@ -345,6 +347,6 @@ mod tests {
         assert!(
             matches!(r, Inbound::Live(LiveEvent { retriever: Some(ref x), .. }) if x.channel == "PJSIP/2")
         );
-        assert_eq!(classify(&[("Event", "ParkedCallGiveUp")], Shape::Messages), Inbound::Ignored);
+        assert_eq!(classify(&[("Event", "ParkedCallGiveUp")], Shape::Messages), Inbound::Unreadable);
     }
 }
