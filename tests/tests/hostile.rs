@@ -77,3 +77,61 @@ async fn a_banner_that_never_comes_ends_the_attempt() {
     assert!(why.contains("stopped answering"), "{why}");
     c.shutdown().await;
 }
+
+/// Answers the banner and the login, then never reads again.
+async fn deaf_after_login() -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let task = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        s.write_all(b"Asterisk Call Manager/11.0.0\r\n").await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut got = Vec::new();
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut buf).await.unwrap();
+            got.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&got);
+        let aid = text.lines().find_map(|l| l.strip_prefix("ActionID: ")).unwrap().to_owned();
+        s.write_all(
+            format!("Response: Success\r\nActionID: {aid}\r\nMessage: Authentication accepted\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+        std::future::pending::<()>().await;
+        drop(s);
+    });
+    (addr, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stops_reading_does_not_freeze_the_client() {
+    let (addr, _server) = deaf_after_login().await;
+    let mut o = ClientOptions::new(format!("tcp://amiuser:secret@{addr}").parse().unwrap());
+    o.request_timeout = Duration::from_millis(500);
+    let c = Client::connect_with_store(o, ParkingStore::new(ParkingOptions::default().auto_refresh(false)));
+    c.wait_logged_in(Duration::from_secs(5)).await.unwrap();
+    // Enough actions to fill the socket's buffers many times over.
+    // 16 headers of 1000 bytes: 16 KB an action (Asterisk's line limit is 1024).
+    let mut big = ami_parking::Action::new("Ping");
+    for i in 0..16 {
+        big.push(format!("X-Pad{i}"), "p".repeat(1000));
+    }
+    let mut pending = Vec::new();
+    for _ in 0..1000 {
+        let c = c.clone();
+        let a = big.clone();
+        pending.push(tokio::spawn(async move {
+            c.request(ami_parking::Request::Action(a), ami_parking::Target::All).await
+        }));
+    }
+    let why = first_failure(&c).await;
+    assert!(why.contains("stopped reading"), "{why}");
+    for p in pending {
+        let r = tokio::time::timeout(Duration::from_secs(10), p).await.expect("no request hangs").unwrap();
+        assert!(r.is_err(), "nothing was answered");
+    }
+    c.shutdown().await;
+}

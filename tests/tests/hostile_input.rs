@@ -81,7 +81,11 @@ fn an_event_stream_nobody_reads_holds_at_most_its_buffer() {
 
 #[test]
 fn an_unreadable_leave_makes_the_connection_list_the_calls_again() {
-    let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[("default", 701, "1.1", "5551001")]);
+    let mut w = Wire::synced(
+        ParkingOptions::default(),
+        &[("default", 701, 720, 45)],
+        &[("default", 701, "1.1", "5551001")],
+    );
     assert_eq!(w.conn.store().calls_snapshot().len(), 1);
     // An UnParkedCall whose space cannot be read: which call left is unknown.
     w.feed("Event: UnParkedCall\r\nPrivilege: call,all\r\nParkeeUniqueid: 1.1\r\nParkingLot: default\r\nParkingSpace: 4294967997\r\n\r\n");
@@ -100,6 +104,8 @@ fn an_unreadable_amiws_frame_makes_the_connection_list_the_calls_again() {
     w.frame_text(1, &parking_lots_answer(&lots, &[("default", 701, 720, 45)]));
     w.frame_text(1, &parked_calls_answer(&calls, &[("default", 701, "1.1", "5551001")]));
     assert!(w.sent().is_empty(), "synced: nothing more to ask");
-    w.conn.handle_frame(w.now, b"{\"type\": 3, \"server_id\": 1, \"data\": {\"Event\": \"UnParkedCall\"").unwrap();
+    w.conn
+        .handle_frame(w.now, b"{\"type\": 3, \"server_id\": 1, \"data\": {\"Event\": \"UnParkedCall\"")
+        .unwrap();
     assert!(w.sent().iter().any(|m| m.is("Action", "ParkedCalls")), "a bad frame may have been a leave");
 }

@@ -191,8 +191,11 @@ impl Session {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             while let Some(b) = self.conn.poll_transmit() {
-                if let Err(e) = w.write_all(&b).await {
-                    return End::Failed(format!("write failed: {e}"));
+                let limit = self.conn.config().request_timeout;
+                match tokio::time::timeout(limit, w.write_all(&b)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return End::Failed(format!("write failed: {e}")),
+                    Err(_) => return stalled(limit),
                 }
             }
             self.settle();
@@ -241,14 +244,19 @@ impl Session {
     /// amiws over WebSocket: frames in and out; the core decides the keep-alive pings.
     async fn drive_ws(&mut self, mut r: WsReader, mut w: WsWriter) -> End {
         loop {
+            let limit = self.conn.config().request_timeout;
             while let Some(b) = self.conn.poll_transmit() {
-                if let Err(e) = w.text(&b).await {
-                    return End::Failed(e);
+                match tokio::time::timeout(limit, w.text(&b)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return End::Failed(e),
+                    Err(_) => return stalled(limit),
                 }
             }
             if self.conn.poll_ping() {
-                if let Err(e) = w.ping().await {
-                    return End::Failed(e);
+                match tokio::time::timeout(limit, w.ping()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return End::Failed(e),
+                    Err(_) => return stalled(limit),
                 }
             }
             self.settle();
@@ -275,7 +283,11 @@ impl Session {
             WsIn::Data(frame) => self.conn.handle_frame(now, &frame).map_err(End::from),
             WsIn::Ping(p) => {
                 self.conn.handle_link_alive(now);
-                w.pong(&p).await.map_err(End::Failed)
+                let limit = self.conn.config().request_timeout;
+                match tokio::time::timeout(limit, w.pong(&p)).await {
+                    Ok(r) => r.map_err(End::Failed),
+                    Err(_) => Err(stalled(limit)),
+                }
             }
             WsIn::Pong => {
                 self.conn.handle_link_alive(now);
@@ -288,6 +300,12 @@ impl Session {
             }
         }
     }
+}
+
+/// A write that did not finish within `limit`: the peer stopped reading. The link is
+/// given up rather than freezing keep-alive and request deadlines behind it.
+fn stalled(limit: Duration) -> End {
+    End::Failed(format!("the server stopped reading: a write did not finish within {limit:?}"))
 }
 
 fn sleep_until_ts(ts: Option<Timestamp>) -> tokio::time::Sleep {
