@@ -112,3 +112,21 @@ async fn a_reply_goes_only_to_the_client_that_asked() {
         "no rewritten id leaks"
     );
 }
+
+#[tokio::test]
+async fn a_tls_listener_serves_wss_with_its_certificate() {
+    let Some((_guard, _truth)) = live::on_clean_pbx().await else { return };
+    let ca = std::path::PathBuf::from(ami_parking_tests::sandbox::run("a", &["tls-ca"]).unwrap().trim());
+    let keys = ca.parent().unwrap().to_path_buf();
+    let tls = ami_ws_bridge::tls_config(&keys.join("ami.pem"), &keys.join("ami.key"))
+        .expect("the sandbox's server certificate");
+    let b = bridge(vec![ASTERISK.into()], |c| c.tls = Some(tls)).await;
+    let url = b.addr.replace("ws://", "wss://");
+    let mut o = ClientOptions::new(format!("{url}/?token={TOKEN}").parse().unwrap());
+    o.tls_ca_file = Some(ca);
+    let client = Client::connect_with_store(o, ParkingStore::default());
+    client.wait_logged_in(DEADLINE).await.expect("wss:// through the bridge's TLS listener");
+    let lots = client.get_parking_lots().await.expect("lots over wss");
+    assert!(lots.iter().any(|l| &*l.name == "default"), "{lots:?}");
+    client.shutdown().await;
+}
