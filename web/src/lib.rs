@@ -9,7 +9,7 @@
 //! Built for `wasm32-unknown-unknown`; on other targets this crate is empty (use
 //! `ami-parking-transport` there).
 //!
-//! ```ignore
+//! ```text
 //! use ami_parking::ParkingStore;
 //! use ami_parking_web::WebClient;
 //! let client = WebClient::connect("ws://127.0.0.1:8088/?token=T", ParkingStore::default());
