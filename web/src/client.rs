@@ -71,9 +71,19 @@ impl std::fmt::Debug for WebClient {
     }
 }
 
-/// The page's wall clock as the core's timestamp.
+/// Now as the core's timestamp: the page's wall clock read once, then moved by the
+/// monotonic `performance.now()`, so deadlines never jump when the system clock is
+/// stepped.
 pub(crate) fn now() -> Timestamp {
-    Timestamp::from_unix_millis(js_sys::Date::now() as u64)
+    thread_local! {
+        static ANCHOR: (f64, f64) = (js_sys::Date::now(), monotonic_ms());
+    }
+    let (wall, mono) = ANCHOR.with(|a| *a);
+    Timestamp::from_unix_millis((wall + (monotonic_ms() - mono).max(0.0)) as u64)
+}
+
+fn monotonic_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_else(js_sys::Date::now)
 }
 
 impl WebClient {
@@ -162,7 +172,7 @@ impl WebClient {
             if self.shared.borrow().stopped {
                 break;
             }
-            let up_for = up_since.map(|t| Duration::from_millis((js_sys::Date::now() - t).max(0.0) as u64));
+            let up_for = up_since.map(|t| Duration::from_millis((now().as_unix_millis() as f64 - t).max(0.0) as u64));
             let (attempt, delay) = reconnect.after_link(up_for, false, js_sys::Math::random());
             self.set_state(ConnectionState::Reconnecting { attempt, last_error: reason });
             let mut sleep = TimeoutFuture::new(delay.as_millis() as u32);
@@ -217,7 +227,7 @@ impl WebClient {
                 return "shut down".into();
             }
             if up_since.is_none() && self.shared.borrow().conn.is_logged_in() {
-                *up_since = Some(js_sys::Date::now());
+                *up_since = Some(now().as_unix_millis() as f64);
             }
             let wait = match self.shared.borrow().conn.poll_timeout() {
                 Some(at) => at.saturating_duration_since(now()),
