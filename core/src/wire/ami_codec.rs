@@ -245,6 +245,12 @@ pub struct Decoder {
     mode: LineMode,
     banner_done: bool,
     max_message: usize,
+    /// How far into the buffered partial message the search for its end has already
+    /// looked: a message trickling in byte by byte is scanned once, not once per byte.
+    resume: usize,
+    /// Bytes the end search looked at (tests hold the scan linear with it).
+    #[cfg(test)]
+    scanned: usize,
 }
 
 impl Default for Decoder {
@@ -263,7 +269,15 @@ impl Decoder {
 
     /// A decoder with a cap on one message's size.
     pub fn with_max_message_bytes(max: usize) -> Self {
-        Self { buf: Vec::new(), mode: LineMode::Unknown, banner_done: false, max_message: max.max(64) }
+        Self {
+            buf: Vec::new(),
+            mode: LineMode::Unknown,
+            banner_done: false,
+            max_message: max.max(64),
+            resume: 0,
+            #[cfg(test)]
+            scanned: 0,
+        }
     }
 
     /// A decoder for a stream that has no banner line (or whose banner was consumed).
@@ -283,6 +297,7 @@ impl Decoder {
     /// stream can no longer be framed reliably.
     pub fn decode<F: FnMut(Decoded<'_>)>(&mut self, input: &[u8], mut f: F) -> Result<(), DecodeError> {
         let result = if self.buf.is_empty() {
+            self.resume = 0;
             match self.parse(input, &mut f) {
                 Ok(used) => {
                     self.buf.extend_from_slice(&input[used..]);
@@ -330,6 +345,8 @@ impl Decoder {
             }
         }
         let finder = CRLF2.get_or_init(|| memmem::Finder::new(b"\r\n\r\n"));
+        // The buffered partial message was searched up to here last time.
+        let mut resume = std::mem::take(&mut self.resume);
         loop {
             // Empty lines between messages are ignored.
             loop {
@@ -346,15 +363,20 @@ impl Decoder {
             if rest.is_empty() {
                 return Ok(pos);
             }
-            let (body_len, used) = match self.mode {
-                LineMode::Lf => match find_lf_end(rest) {
-                    Some((body, used)) => (body, used),
-                    None => return Ok(pos),
-                },
-                _ => match finder.find(rest) {
-                    Some(i) => (i + 2, i + 4),
-                    None => return Ok(pos),
-                },
+            let from = std::mem::take(&mut resume).min(rest.len());
+            #[cfg(test)]
+            {
+                self.scanned += rest.len() - from;
+            }
+            let end = match self.mode {
+                LineMode::Lf => find_lf_end(rest, from),
+                _ => finder.find(&rest[from..]).map(|i| (from + i + 2, from + i + 4)),
+            };
+            let Some((body_len, used)) = end else {
+                // Next time, search only what comes after (keeping 3 bytes for a line
+                // end split across chunks).
+                self.resume = rest.len().saturating_sub(3);
+                return Ok(pos);
             };
             if body_len > self.max_message {
                 return Err(DecodeError::MessageTooLarge { limit: self.max_message });
@@ -365,9 +387,10 @@ impl Decoder {
     }
 }
 
-/// In LF mode a message ends at `\n` followed by an empty line (`\n` or `\r\n`).
-fn find_lf_end(data: &[u8]) -> Option<(usize, usize)> {
-    let mut from = 0;
+/// In LF mode a message ends at `\n` followed by an empty line (`\n` or `\r\n`);
+/// the search starts at `from`.
+fn find_lf_end(data: &[u8], from: usize) -> Option<(usize, usize)> {
+    let mut from = from;
     while let Some(i) = memchr::memchr(b'\n', &data[from..]) {
         let at = from + i;
         let next = &data[at + 1..];
@@ -446,6 +469,30 @@ pub fn write_server_message(message: &Message, out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_message_trickling_in_byte_by_byte_is_scanned_once() {
+        for sep in ["\r\n", "\n"] {
+            let mut msg = format!("Event: Big{sep}");
+            while msg.len() < 100_000 {
+                msg += &format!("Variable: {}{sep}", "x".repeat(60));
+            }
+            msg += sep;
+            let mut d = Decoder::new().without_banner();
+            let mut got = 0;
+            for b in msg.as_bytes() {
+                d.decode(std::slice::from_ref(b), |m| {
+                    if let Decoded::Message(m) = m {
+                        got += m.headers().count();
+                    }
+                })
+                .unwrap();
+            }
+            assert!(got > 1300, "the whole message was read: {got} headers");
+            assert!(d.scanned < 4 * msg.len(), "{} bytes scanned for a {} byte message", d.scanned, msg.len());
+        }
+    }
+
     use super::*;
 
     fn decode_all(chunks: &[&[u8]]) -> (Vec<Vec<u8>>, Vec<Message>) {
