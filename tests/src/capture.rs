@@ -31,6 +31,45 @@ pub struct TcpCapture {
 }
 
 impl TcpCapture {
+    /// The capture as our client would have had it: some recording clients sent
+    /// `Login` without an ActionID (and Asterisk answered without one), which our
+    /// client never does. This gives that Login and its answer the ActionID `login`;
+    /// every other byte stays as captured.
+    pub fn with_login_action_id(&self) -> TcpCapture {
+        let mut c = TcpCapture {
+            name: self.name.clone(),
+            rx: self.rx.clone(),
+            tx: self.tx.clone(),
+            times: self.times.clone(),
+        };
+        let login_has_id =
+            c.actions().first().is_some_and(|a| !a.is("Action", "Login") || a.get("ActionID").is_some());
+        if login_has_id {
+            return c;
+        }
+        let eol = if self.tx.windows(2).any(|w| w == b"\r\n") { &b"\r\n"[..] } else { &b"\n"[..] };
+        let mut head = b"Action: Login".to_vec();
+        head.extend_from_slice(eol);
+        if let Some(i) = memfind(&c.tx, &head) {
+            let at = i + head.len();
+            let mut line = b"ActionID: login".to_vec();
+            line.extend_from_slice(eol);
+            c.tx.splice(at..at, line);
+        }
+        let answer = b"Response: Success\r\nMessage: Authentication accepted\r\n";
+        if let Some(i) = memfind(&c.rx, answer) {
+            let at = i + b"Response: Success\r\n".len();
+            c.rx.splice(at..at, b"ActionID: login\r\n".iter().copied());
+            if let Some(times) = c.times.as_mut() {
+                // Later chunks move by the inserted bytes.
+                for t in times.iter_mut().filter(|t| t.1 > at) {
+                    t.1 += 17;
+                }
+            }
+        }
+        c
+    }
+
     pub fn load(name: &str) -> Self {
         let dir = testdata().join("asterisk-22-tcp");
         let rx = std::fs::read(dir.join(format!("{name}.rx"))).expect("rx capture");
@@ -199,6 +238,8 @@ pub fn replay_tcp_with(
     clock: &dyn Fn(usize) -> Timestamp,
     hook: &mut dyn FnMut(&Connection, Timestamp, &Output),
 ) -> (Connection, Replay) {
+    let patched = cap.with_login_action_id();
+    let cap = &patched;
     let mut cfg = ConnectionConfig::ami("amiuser", "amisecret");
     cfg.keepalive_interval = Duration::ZERO;
     cfg.request_timeout = Duration::from_secs(3600);
@@ -334,4 +375,8 @@ pub fn decode_chunked(data: &[u8], cuts: &[usize]) -> (Vec<Vec<u8>>, Vec<Message
         .unwrap();
     }
     (banners, msgs)
+}
+
+fn memfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }

@@ -12,12 +12,14 @@ fn at(_: usize) -> Timestamp {
 }
 
 /// (capture, messages after the banner) counted by reading the captures.
-const MESSAGE_COUNTS: [(&str, usize); 5] = [
+const MESSAGE_COUNTS: [(&str, usize); 7] = [
     ("lists-park-retrieve-timeout", 153),
     ("park-action-errors-giveup", 137),
     ("dial-then-park", 69),
     ("timed-lists-and-timeout", 65),
     ("reuse-park-before-unpark", 134),
+    ("swap-then-retrieve", 123),
+    ("swap-then-giveup", 98),
 ];
 
 #[test]
@@ -331,4 +333,51 @@ fn a_park_announced_before_the_last_occupants_leave_keeps_both_calls_right() {
         let lot = conn.store().lot_snapshot(&ami_parking::LotKey::new(1, "load")).unwrap();
         assert_eq!(lot.occupied, 3, "Asterisk's count");
     }
+}
+
+/// The real `ParkedCallSwap` (captured on Asterisk 22): one swap event, the call updated
+/// in place (same lot, space and deadline, the new channel), no phantom of the channel
+/// swapped out, then the new parkee's own leave.
+fn swap_then(name: &str, leave: &'static str) {
+    let cap = TcpCapture::load(name);
+    let (conn, r) = replay_tcp(&cap, &[], &at);
+    let live: Vec<_> = r.parking_events().into_iter().filter(|e| e.kind() != "resync").collect();
+    let k = kinds(&live);
+    assert_eq!(
+        k.iter().map(|(k, _, _)| *k).collect::<Vec<_>>(),
+        vec!["parked", "swap", leave],
+        "{name}: {k:?}"
+    );
+    let (parked, swapped) = (live[0].call(), live[1].call());
+    assert_eq!(
+        (swapped.parking_lot.clone(), swapped.parking_space),
+        (parked.parking_lot.clone(), parked.parking_space)
+    );
+    assert_eq!(swapped.deadline, parked.deadline, "{name}: the swap keeps the park's deadline");
+    assert!(
+        parked.channel.starts_with("Local/s@swap-park-") && swapped.channel.starts_with("Local/s@swap-tone-"),
+        "{name}"
+    );
+    match live[1] {
+        ParkingEvent::Swapped { previous: Some(p), .. } => assert_eq!(p.channel, parked.channel, "{name}"),
+        other => panic!("{name}: {other:?}"),
+    }
+    assert_eq!(live[2].call().channel, swapped.channel, "{name}: the new parkee leaves");
+    let space = parked.parking_space;
+    let calls = conn.store().calls_snapshot();
+    assert!(calls.iter().all(|c| c.parking_space != space), "{name}: the space is empty again: {calls:?}");
+    assert!(
+        calls.iter().all(|c| !c.channel.starts_with("Local/s@swap-park-")),
+        "{name}: no phantom: {calls:?}"
+    );
+}
+
+#[test]
+fn a_real_swap_then_a_retrieve() {
+    swap_then("swap-then-retrieve", "retrieved");
+}
+
+#[test]
+fn a_real_swap_then_a_give_up() {
+    swap_then("swap-then-giveup", "giveup");
 }

@@ -172,7 +172,8 @@ impl WebClient {
             if self.shared.borrow().stopped {
                 break;
             }
-            let up_for = up_since.map(|t| Duration::from_millis((now().as_unix_millis() as f64 - t).max(0.0) as u64));
+            let up_for =
+                up_since.map(|t| Duration::from_millis((now().as_unix_millis() as f64 - t).max(0.0) as u64));
             let (attempt, delay) = reconnect.after_link(up_for, false, js_sys::Math::random());
             self.set_state(ConnectionState::Reconnecting { attempt, last_error: reason });
             let mut sleep = TimeoutFuture::new(delay.as_millis() as u32);

@@ -259,3 +259,26 @@ fn several_urls_are_several_servers() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing is parked"));
 }
+
+#[test]
+fn watch_reports_a_real_swap_as_one_line_and_keeps_the_space() {
+    let Some(_g) = on_a_clean_pbx() else { return };
+    let (mut child, rx) = spawn_parkwatch(&["--url", URL, "--json", "watch"]);
+    next_json(&rx, "snapshot", |v| v["type"] == "snapshot");
+    let r = sandbox::send_action(
+        PORT_A,
+        "Action: Originate\nChannel: Local/s@swap-park\nContext: swap-dial\nExten: s\nPriority: 1\nAsync: true\n",
+    );
+    assert!(r.contains("Originate successfully queued"), "{r}");
+    let parked = next_json(&rx, "parked", |v| v["type"] == "parked");
+    let swap = next_json(&rx, "swap", |v| v["type"] == "swap");
+    assert_eq!(swap["call"]["parking_space"], parked["call"]["parking_space"], "the same space");
+    assert_eq!(swap["previous"]["channel"], parked["call"]["channel"]);
+    assert!(swap["call"]["channel"].as_str().unwrap().starts_with("Local/s@swap-tone-"), "{swap}");
+    // Only one call is listed: no phantom of the channel swapped out.
+    let calls = json_of(&parkwatch(&["--url", URL, "--json", "calls"]));
+    assert_eq!(calls.as_array().unwrap().len(), 1, "{calls}");
+    let _ = child.kill();
+    let _ = child.wait();
+    clean();
+}

@@ -489,7 +489,12 @@ mod tests {
                 .unwrap();
             }
             assert!(got > 1300, "the whole message was read: {got} headers");
-            assert!(d.scanned < 4 * msg.len(), "{} bytes scanned for a {} byte message", d.scanned, msg.len());
+            assert!(
+                d.scanned < 4 * msg.len(),
+                "{} bytes scanned for a {} byte message",
+                d.scanned,
+                msg.len()
+            );
         }
     }
 

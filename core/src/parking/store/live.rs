@@ -103,7 +103,15 @@ impl ParkingStore {
                 None
             }
             Some(old) if swapped => {
-                // Same park, new parkee.
+                // Same park, new parkee. Asterisk keeps the park's clock (measured: a
+                // swap 2 s into a 5 s park times out 5 s after the park), although the
+                // swap event says `ParkingDuration: 0`: the times stay the park's.
+                let raw = Arc::new(ParkedCall {
+                    parked_at: old.raw.parked_at,
+                    deadline: old.raw.deadline,
+                    timeout: old.raw.timeout,
+                    ..(*raw).clone()
+                });
                 let slot = self.slot(raw, old.park);
                 let call = slot.shown.clone();
                 st.book.put(&self.inner.lots, i, space, Some(slot));
