@@ -70,6 +70,7 @@ pub const REFUSED_LOGIN: Backoff =
 #[derive(Debug, Clone)]
 pub struct Reconnect {
     backoff: Backoff,
+    refused: Backoff,
     attempt: u32,
     refusals: u32,
 }
@@ -77,7 +78,12 @@ pub struct Reconnect {
 impl Reconnect {
     /// A client that follows `backoff` (and [`REFUSED_LOGIN`] after refusals).
     pub fn new(backoff: Backoff) -> Self {
-        Reconnect { backoff, attempt: 0, refusals: 0 }
+        Self::with_refused(backoff, REFUSED_LOGIN)
+    }
+
+    /// A client that follows `backoff`, and `refused` after refused logins.
+    pub fn with_refused(backoff: Backoff, refused: Backoff) -> Self {
+        Reconnect { backoff, refused, attempt: 0, refusals: 0 }
     }
 
     /// Failed attempts in a row so far (0 at first and after a stable link).
@@ -96,7 +102,7 @@ impl Reconnect {
         self.attempt += 1;
         if refused {
             self.refusals += 1;
-            return (self.attempt, REFUSED_LOGIN.delay(self.refusals, unit));
+            return (self.attempt, self.refused.delay(self.refusals, unit));
         }
         (self.attempt, self.backoff.delay(self.attempt, unit))
     }

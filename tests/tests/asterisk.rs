@@ -230,9 +230,12 @@ async fn a_rejected_login_is_reported_and_retries_back_off() {
     let _g = LOCK.lock().await;
     let Some(()) = sandbox::require("a") else { return };
     let mut o = ClientOptions::new("tcp://amiuser:wrong-secret@127.0.0.1:5038".parse().unwrap());
-    o.reconnect = Backoff {
-        initial: Duration::from_millis(400),
-        max: Duration::from_secs(2),
+    // The ordinary backoff is tiny: the spacing below can only come from the one for
+    // refused logins (the default is a minute; shortened for the test).
+    o.reconnect = Backoff { initial: Duration::from_millis(10), max: Duration::from_millis(10), factor: 1.0, jitter: 0.0 };
+    o.refused_login = Backoff {
+        initial: Duration::from_millis(1500),
+        max: Duration::from_secs(10),
         factor: 2.0,
         jitter: 0.0,
     };
@@ -252,10 +255,11 @@ async fn a_rejected_login_is_reported_and_retries_back_off() {
             }
         }
     }
-    // Attempt 1 is already current; two more failures took at least 400 + 800 ms
-    // (plus Asterisk's own one-second delay on each failed login).
+    // Attempt 1 is already current; two more failures waited 1.5 s and 3 s: at least
+    // 4.5 s. Without that backoff, Asterisk's own one-second delay on each failed
+    // login would make it about 2 s.
     assert_eq!(attempts, vec![1, 2, 3]);
-    assert!(start.elapsed() >= Duration::from_millis(1200), "{:?}", start.elapsed());
+    assert!(start.elapsed() >= Duration::from_millis(4500), "{:?}", start.elapsed());
     c.shutdown().await;
     assert_eq!(c.connection_state_now(), ConnectionState::Stopped);
 }

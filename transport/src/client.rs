@@ -25,6 +25,10 @@ pub struct ClientOptions {
     pub server_id: ServerId,
     /// Reconnect policy.
     pub reconnect: Backoff,
+    /// Reconnect policy after Asterisk refused the login (default
+    /// [`REFUSED_LOGIN`](ami_parking::REFUSED_LOGIN): one minute doubling to five, so
+    /// fail2ban does not ban the host over a wrong secret).
+    pub refused_login: Backoff,
     /// Deadline of each request.
     pub request_timeout: Duration,
     /// How long opening the link may take: TCP connect, TLS handshake and WebSocket
@@ -48,6 +52,7 @@ impl ClientOptions {
             auth: AuthMethod::Plain,
             server_id: 1,
             reconnect: Backoff::default(),
+            refused_login: ami_parking::REFUSED_LOGIN,
             request_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
             keepalive: Duration::from_secs(30),

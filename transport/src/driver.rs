@@ -53,7 +53,7 @@ pub(crate) async fn run(
     rx: mpsc::Receiver<Command>,
     client_state: Mutable<ConnectionState>,
 ) {
-    let reconnect = ami_parking::Reconnect::new(opts.reconnect);
+    let reconnect = ami_parking::Reconnect::with_refused(opts.reconnect, opts.refused_login);
     let mut s = Session { conn, rx, waiting: HashMap::new(), reconnect, up_since: None, client_state };
     loop {
         if s.reconnect.attempt() == 0 {
