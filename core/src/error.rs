@@ -17,6 +17,16 @@ pub enum ParkingError {
         /// The server that answered.
         server_id: ServerId,
     },
+    /// Asterisk refused the action for want of a right (`Permission denied`).
+    #[error("Asterisk refused {action} on server {server_id}: the AMI user lacks {right}; add it in manager.conf (the user needs read=call,system and write=call,originate)")]
+    PermissionDenied {
+        /// The action.
+        action: String,
+        /// The right it needs, as manager.conf writes it.
+        right: String,
+        /// The server.
+        server_id: ServerId,
+    },
     /// The link to Asterisk (or amiws) dropped before the answer came.
     #[error("{action} failed: the connection to Asterisk was lost before it was answered")]
     Disconnected {

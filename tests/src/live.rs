@@ -5,7 +5,7 @@
 use crate::sandbox::{self, parked_truth, PORT_A, PORT_B};
 use ami_parking::futures_signals::signal::SignalExt;
 use ami_parking::futures_signals::signal_vec::SignalVecExt;
-use ami_parking::{Action, EventStream, LotKey, ParkingEvent, ParkingStore, Reply, Request, Target};
+use ami_parking::{Action, EventStream, LotKey, ParkingEvent, ParkingStore, Request, Target};
 use ami_parking_transport::{Backoff, Client, ClientOptions};
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
@@ -49,10 +49,10 @@ pub async fn client_with(port: u16, server_id: u32, store: ParkingStore) -> Clie
 pub async fn clean(port: u16) {
     sandbox::cli(instance(port), "channel request hangup all");
     let start = Instant::now();
+    // Each look logs in to Asterisk: pause between them.
     while !parked_truth(port).is_empty() {
         assert!(start.elapsed() < DEADLINE, "channels did not hang up");
-        tokio::task::yield_now().await;
-        std::thread::yield_now();
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -155,21 +155,26 @@ pub async fn bridged_agent(c: &Client, caller: &str) -> String {
             return ch;
         }
         assert!(start.elapsed() < DEADLINE, "the bridged call did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-/// The bridged agent legs (`Local/s@agent-...;1` in a bridge) Asterisk has now.
+/// The bridged agent legs (`Local/s@agent-...;1` in a bridge) Asterisk has now, as
+/// the sandbox's admin user lists them (`CoreShowChannels` needs rights the library's
+/// least-privilege user does not have).
 pub async fn agent_legs(c: &Client) -> Vec<String> {
-    let req = Request::List {
-        action: Action::new("CoreShowChannels"),
-        complete_event: Some("CoreShowChannelsComplete".into()),
-    };
-    let Ok(Reply::List(items)) = c.request(req, Target::All).await else { return Vec::new() };
-    items
-        .iter()
-        .filter(|m| m.get_str("BridgeId").is_some_and(|b| !b.is_empty()))
-        .filter_map(|m| m.get_str("Channel").map(|c| c.into_owned()))
-        .filter(|ch| ch.starts_with("Local/s@agent-") && ch.ends_with(";1"))
+    let port = c.endpoint().port;
+    let text = tokio::task::spawn_blocking(move || sandbox::send_action(port, "Action: CoreShowChannels\n"))
+        .await
+        .unwrap();
+    text.split("\r\n\r\n")
+        .filter(|block| block.contains("Event: CoreShowChannel\r\n"))
+        .filter_map(|block| {
+            let field = |k: &str| block.lines().find_map(|l| l.strip_prefix(k)).map(str::trim).unwrap_or("");
+            let (channel, bridge) = (field("Channel: "), field("BridgeId: "));
+            (!bridge.is_empty() && channel.starts_with("Local/s@agent-") && channel.ends_with(";1"))
+                .then(|| channel.to_owned())
+        })
         .collect()
 }
 

@@ -66,7 +66,7 @@ pub fn cli(instance: &str, command: &str) -> String {
 pub fn parked_truth(port: u16) -> Vec<(String, u32, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to Asterisk");
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(b"Action: Login\r\nActionID: t1\r\nUsername: amiuser\r\nSecret: amisecret\r\nEvents: off\r\n\r\nAction: ParkedCalls\r\nActionID: truth\r\n\r\n")
+    s.write_all(b"Action: Login\r\nActionID: t1\r\nUsername: admin\r\nSecret: adminsecret\r\nEvents: off\r\n\r\nAction: ParkedCalls\r\nActionID: truth\r\n\r\n")
         .unwrap();
     let mut r = BufReader::new(s.try_clone().unwrap());
     let mut out = Vec::new();
@@ -121,7 +121,7 @@ pub fn send_action(port: u16, action: &str) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to Asterisk");
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let body = format!(
-        "Action: Login\r\nActionID: l\r\nUsername: amiuser\r\nSecret: amisecret\r\nEvents: off\r\n\r\n{}ActionID: x\r\n\r\nAction: Logoff\r\n\r\n",
+        "Action: Login\r\nActionID: l\r\nUsername: admin\r\nSecret: adminsecret\r\nEvents: off\r\n\r\n{}ActionID: x\r\n\r\nAction: Logoff\r\n\r\n",
         action.replace("\r\n", "\n").replace('\n', "\r\n")
     );
     s.write_all(body.as_bytes()).unwrap();
@@ -136,7 +136,7 @@ pub fn send_actions(port: u16, actions: &[String]) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to Asterisk");
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut body = String::from(
-        "Action: Login\r\nActionID: l\r\nUsername: amiuser\r\nSecret: amisecret\r\nEvents: off\r\n\r\n",
+        "Action: Login\r\nActionID: l\r\nUsername: admin\r\nSecret: adminsecret\r\nEvents: off\r\n\r\n",
     );
     s.write_all(body.as_bytes()).unwrap();
     body.clear();
@@ -171,6 +171,7 @@ pub fn wait_truth(port: u16, pred: impl Fn(&[(String, u32, String)]) -> bool) ->
             start.elapsed() < Duration::from_secs(10),
             "Asterisk did not reach the expected state: {t:?}"
         );
-        std::thread::yield_now();
+        // Each look logs in to Asterisk: pause between them.
+        std::thread::sleep(Duration::from_millis(50));
     }
 }

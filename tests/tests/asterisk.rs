@@ -232,7 +232,12 @@ async fn a_rejected_login_is_reported_and_retries_back_off() {
     let mut o = ClientOptions::new("tcp://amiuser:wrong-secret@127.0.0.1:5038".parse().unwrap());
     // The ordinary backoff is tiny: the spacing below can only come from the one for
     // refused logins (the default is a minute; shortened for the test).
-    o.reconnect = Backoff { initial: Duration::from_millis(10), max: Duration::from_millis(10), factor: 1.0, jitter: 0.0 };
+    o.reconnect = Backoff {
+        initial: Duration::from_millis(10),
+        max: Duration::from_millis(10),
+        factor: 1.0,
+        jitter: 0.0,
+    };
     o.refused_login = Backoff {
         initial: Duration::from_millis(1500),
         max: Duration::from_secs(10),

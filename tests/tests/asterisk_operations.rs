@@ -227,3 +227,50 @@ async fn a_move_is_reported_once_as_a_move_and_a_hang_up_after_it_as_a_give_up()
     c.shutdown().await;
     clean(PORT_A).await;
 }
+
+/// Least privilege: the sandbox's `amiuser` has only what the README says a user needs
+/// (every other test runs with it). A user missing a right gets an error that names it.
+#[tokio::test]
+async fn a_missing_right_is_named_in_the_error() {
+    let Some((_g, c)) = on_clean_pbx().await else { return };
+    let mut events = c.events();
+    park_dialplan(&c, "5551401", "default").await;
+    let parked = next_event(&mut events, "parked", |e| parked_event_for(e, "5551401")).await;
+    let space = parked.call().parking_space;
+
+    // No write=originate: a retrieve is refused, and the error says what to add.
+    let mut o = ami_parking_transport::ClientOptions::new(
+        format!("tcp://noorig:noorigsecret@127.0.0.1:{PORT_A}").parse().unwrap(),
+    );
+    o.request_timeout = Duration::from_secs(3);
+    let no_orig = ami_parking_transport::Client::connect(o);
+    no_orig.wait_logged_in(DEADLINE).await.expect("login");
+    match no_orig.retrieve_call(space, "Local/s@hold", None).await {
+        Err(ClientError::Parking(e @ ParkingError::PermissionDenied { .. })) => assert_eq!(
+            e.to_string(),
+            "Asterisk refused Originate (retrieve) on server 1: the AMI user lacks write=originate; add it in manager.conf (the user needs read=call,system and write=call,originate)"
+        ),
+        other => panic!("expected PermissionDenied, got {other:?}"),
+    }
+    no_orig.shutdown().await;
+
+    // No read=call: no parking event reaches the client; a park is accepted by Asterisk
+    // and then reported as unconfirmed, with the right to check.
+    let agent = bridged_agent(&c, "5551402").await;
+    let mut o = ami_parking_transport::ClientOptions::new(
+        format!("tcp://nocall:nocallsecret@127.0.0.1:{PORT_A}").parse().unwrap(),
+    );
+    o.request_timeout = Duration::from_secs(2);
+    let no_call = ami_parking_transport::Client::connect(o);
+    no_call.wait_logged_in(DEADLINE).await.expect("login");
+    match no_call.park_call(&agent, Park::default()).await {
+        Err(ClientError::Parking(e @ ParkingError::NoParkedCallEvent { .. })) => {
+            assert!(e.to_string().ends_with("check that the AMI user has read=call"), "{e}")
+        }
+        other => panic!("expected NoParkedCallEvent, got {other:?}"),
+    }
+    assert_eq!(parked_truth(PORT_A).len(), 2, "Asterisk did park it");
+    no_call.shutdown().await;
+    c.shutdown().await;
+    clean(PORT_A).await;
+}

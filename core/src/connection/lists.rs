@@ -27,7 +27,26 @@ impl Connection {
         }
         if !r.success {
             let message = r.message.unwrap_or_else(|| "(no message)".into());
-            let mut err = ParkingError::Asterisk { action: p.req.name(), message, server_id: server };
+            let mut err = if message == "Permission denied" {
+                // Asterisk checks an action against the user's write= rights.
+                let right = match &p.req {
+                    Request::Retrieve { .. } => "write=originate",
+                    Request::Action(a) | Request::List { action: a, .. }
+                        if a.name().eq_ignore_ascii_case("Originate") =>
+                    {
+                        "write=originate"
+                    }
+                    Request::Action(_) | Request::List { .. } => "the right this action needs",
+                    _ => "write=call",
+                };
+                ParkingError::PermissionDenied {
+                    action: p.req.name(),
+                    right: right.into(),
+                    server_id: server,
+                }
+            } else {
+                ParkingError::Asterisk { action: p.req.name(), message, server_id: server }
+            };
             if let Request::Park { park, .. } | Request::Move { to: park, .. } = &p.req {
                 // Asterisk says "Park action failed" for a full lot and an unknown one
                 // alike: the store knows which.
