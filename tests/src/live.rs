@@ -58,9 +58,12 @@ pub async fn clean(port: u16) {
 
 /// Waits until `pred` holds on the store (re-checked on every change of the calls).
 pub async fn wait_state(store: &ParkingStore, pred: impl Fn(&ParkingStore) -> bool) {
+    // Every signal a predicate may read: each is published on its own, so a wake on
+    // one may come before another has its new value.
     let mut changes = store.parked_calls().to_signal_cloned().to_stream();
     let mut states = store.connection_state().to_stream();
     let mut loading = store.is_loading().to_stream();
+    let mut total = store.total_parked_calls().to_stream();
     let r = tokio::time::timeout(DEADLINE, async {
         loop {
             if pred(store) {
@@ -71,11 +74,19 @@ pub async fn wait_state(store: &ParkingStore, pred: impl Fn(&ParkingStore) -> bo
                 _ = changes.next() => {}
                 _ = states.next() => {}
                 _ = loading.next() => {}
+                _ = total.next() => {}
             }
         }
     })
     .await;
-    r.unwrap_or_else(|_| panic!("state not reached within {DEADLINE:?}: {:?}", store.calls_snapshot()));
+    r.unwrap_or_else(|_| {
+        panic!(
+            "state not reached within {DEADLINE:?}: total {} (loading {}), calls {:?}",
+            store.total_parked_calls_now(),
+            store.is_loading_now(),
+            store.calls_snapshot()
+        )
+    });
 }
 
 pub async fn next_event(

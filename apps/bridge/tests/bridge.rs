@@ -130,3 +130,62 @@ async fn a_tls_listener_serves_wss_with_its_certificate() {
     assert!(lots.iter().any(|l| &*l.name == "default"), "{lots:?}");
     client.shutdown().await;
 }
+
+/// Two servers behind the bridge, one killed and restarted: the bridge logs in again
+/// and announces it as amiws does; the client resyncs that server only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_of_two_servers_restarting_is_resynced_through_the_bridge() {
+    use ami_parking_tests::sandbox::{self, PORT_B};
+    let Some((_guard, _truth)) = live::on_clean_pbx().await else { return };
+    let Some(()) = sandbox::require("b") else { return };
+    live::clean(PORT_B).await;
+    // A server still loading its modules refuses lists; start from booted ones.
+    sandbox::cli("a", "core waitfullybooted");
+    sandbox::cli("b", "core waitfullybooted");
+    let b = bridge(vec![ASTERISK.into(), "tcp://amiuser:amisecret@127.0.0.1:5040".into()], |_| {}).await;
+    let o = ClientOptions::new(format!("{}/?token={TOKEN}", b.addr).parse().unwrap());
+    let client = Client::connect_with_store(o, ParkingStore::default());
+    client.wait_logged_in(DEADLINE).await.unwrap();
+    sandbox::park_dialplan(PORT_A, "5558101", "default");
+    sandbox::park_dialplan(PORT_B, "5558102", "default");
+    // Both calls in the store (polled, so that a miss says what the store held).
+    for _ in 0..40 {
+        if client.store().total_parked_calls_now() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let held: Vec<_> =
+        client.store().calls_snapshot().iter().map(|c| (c.server_id, c.parking_space)).collect();
+    assert_eq!(
+        held.len(),
+        2,
+        "store {held:?}, Asterisk a {:?}, b {:?}",
+        parked_truth(PORT_A),
+        parked_truth(PORT_B)
+    );
+
+    sandbox::run("b", &["crash"]).unwrap();
+    sandbox::run("b", &["start"]).unwrap();
+    sandbox::cli("b", "core waitfullybooted");
+    let back = std::time::Instant::now();
+    live::wait_state(client.store(), |s| {
+        s.calls_snapshot().iter().all(|c| c.server_id == 1) && s.total_parked_calls_now() == 1
+    })
+    .await;
+    // The bridge logs in again within its backoff (at most 3 s); a list refused while
+    // Asterisk still loads is retried after 1 s.
+    assert!(
+        back.elapsed() < std::time::Duration::from_secs(5),
+        "resynced {:?} after the reboot",
+        back.elapsed()
+    );
+    assert_eq!(live::truth_of(client.store(), 1), parked_truth(PORT_A), "server 1 untouched");
+    assert_eq!(
+        live::truth_of(client.store(), 2),
+        parked_truth(PORT_B),
+        "server 2 = its truth (empty after the crash)"
+    );
+    client.shutdown().await;
+    live::clean(PORT_A).await;
+}

@@ -166,9 +166,11 @@ mod tests {
 
     #[test]
     fn names_from_asterisk_cannot_forge_terminal_output() {
-        let mut c = ParkedCall::default();
-        c.caller_id_name = "Eve\x1b[2J\nSERVER 1 default 701 5551001 Alice\u{202e}".into();
-        c.caller_id_num = "555\r1".into();
+        let c = ParkedCall {
+            caller_id_name: "Eve\x1b[2J\nSERVER 1 default 701 5551001 Alice\u{202e}".into(),
+            caller_id_num: "555\r1".into(),
+            ..ParkedCall::default()
+        };
         let now = Timestamp::from_unix_millis(1_000);
         let table = calls_table(std::slice::from_ref(&c), now);
         assert_eq!(table.lines().count(), 2, "a header and one row: {table:?}");
