@@ -24,6 +24,9 @@ use tokio::sync::Notify;
 pub struct DemoPbx {
     addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    made: Arc<std::sync::atomic::AtomicU64>,
+    paused: Arc<std::sync::atomic::AtomicBool>,
+    pbx: Arc<Mutex<SimPbx>>,
 }
 
 impl Drop for DemoPbx {
@@ -61,19 +64,51 @@ impl DemoPbx {
                 let _ = p.park(t, 1, num, &format!("Customer {num}"), "default", None);
             }
         }
-        let traffic = tokio::spawn(traffic(pbx.clone(), wake.clone(), events_per_minute.max(1.0)));
-        let task = tokio::spawn(async move {
-            let _traffic = AbortOnDrop(traffic);
-            while let Ok((sock, _)) = listener.accept().await {
-                serve(sock, pbx.clone(), wake.clone()).await;
-            }
-        });
-        Ok(DemoPbx { addr, task })
+        // The calls parked before any client connects count as made now.
+        let initial = pbx.lock().unwrap_or_else(|e| e.into_inner()).take_changes().len() as u64;
+        let made = Arc::new(std::sync::atomic::AtomicU64::new(initial));
+        let paused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let traffic = tokio::spawn(traffic(
+            pbx.clone(),
+            wake.clone(),
+            events_per_minute.max(1.0),
+            made.clone(),
+            paused.clone(),
+        ));
+        let task = {
+            let pbx = pbx.clone();
+            tokio::spawn(async move {
+                let _traffic = AbortOnDrop(traffic);
+                while let Ok((sock, _)) = listener.accept().await {
+                    serve(sock, pbx.clone(), wake.clone()).await;
+                }
+            })
+        };
+        Ok(DemoPbx { addr, task, made, paused, pbx })
     }
 
     /// The AMI URL of the demo (test-only credentials on loopback).
     pub fn url(&self) -> String {
         format!("tcp://amiuser:amisecret@{}", self.addr)
+    }
+
+    /// Parking changes the demo has made so far (each is one parking event a client
+    /// hears: parked, retrieved, timed out, gave up).
+    pub fn changes_made(&self) -> u64 {
+        self.made.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Stops (`true`) or resumes the traffic; calls stay parked meanwhile.
+    pub fn pause(&self, paused: bool) {
+        self.paused.store(paused, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// What the demo holds now: (lot, space, unique id) of every parked call, sorted.
+    pub fn truth(&self) -> Vec<(String, u32, String)> {
+        let p = self.pbx.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<_> = p.calls(1).into_iter().map(|c| (c.lot, c.space, c.unique_id)).collect();
+        v.sort();
+        v
     }
 
     /// The address it listens on.
@@ -122,7 +157,13 @@ async fn serve(mut sock: tokio::net::TcpStream, pbx: Arc<Mutex<SimPbx>>, wake: A
 /// Makes about `per_minute` changes a minute: at low rates one at a jittered gap; at
 /// high rates (load tests: 60,000 a minute) in batches every few milliseconds, as many
 /// as the elapsed time owes, so the rate holds whatever the timer's resolution.
-async fn traffic(pbx: Arc<Mutex<SimPbx>>, wake: Arc<Notify>, per_minute: f64) {
+async fn traffic(
+    pbx: Arc<Mutex<SimPbx>>,
+    wake: Arc<Notify>,
+    per_minute: f64,
+    made: Arc<std::sync::atomic::AtomicU64>,
+    paused: Arc<std::sync::atomic::AtomicBool>,
+) {
     let mut next_caller = 5552000u32;
     let start = std::time::Instant::now();
     let mut done = 0u64;
@@ -132,6 +173,11 @@ async fn traffic(pbx: Arc<Mutex<SimPbx>>, wake: Arc<Notify>, per_minute: f64) {
         let until_deadline =
             deadline.map(|d| d.saturating_duration_since(now()).as_secs_f64()).unwrap_or(f64::MAX);
         tokio::time::sleep(Duration::from_secs_f64(gap.min(until_deadline + 0.05))).await;
+        if paused.load(std::sync::atomic::Ordering::SeqCst) {
+            // Owe nothing for the paused time.
+            done = (start.elapsed().as_secs_f64() * per_minute / 60.0) as u64;
+            continue;
+        }
         {
             let mut p = pbx.lock().unwrap_or_else(|e| e.into_inner());
             let t = now();
@@ -141,6 +187,9 @@ async fn traffic(pbx: Arc<Mutex<SimPbx>>, wake: Arc<Notify>, per_minute: f64) {
                 change(&mut p, t, &mut next_caller);
             }
             done = done.max(due);
+            // The log is drained, so a demo running for days does not grow.
+            let n = p.take_changes().len() as u64;
+            made.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
         }
         wake.notify_one();
     }

@@ -295,6 +295,12 @@ impl SimPbx {
     }
 
     /// Adds a change to the log (the swap's is the new parkee's).
+    /// Takes the change log so far (a long-running PBX, the demo, drains it so that it
+    /// does not grow for ever).
+    pub fn take_changes(&mut self) -> Vec<SimChange> {
+        std::mem::take(&mut self.changes)
+    }
+
     fn record(&mut self, kind: &'static str, server_id: ServerId, c: &SimCall) {
         let (lot, space, unique_id) = (c.lot.clone(), c.space, c.unique_id.clone());
         self.changes.push(SimChange { kind, server_id, lot, space, unique_id });
