@@ -4,13 +4,15 @@
 //! - `wire`: [`Wire`], a connection driven by hand with capture-shaped text;
 //! - `probe`: [`DiffProbe`], the diffs a signal vec sends;
 //! - `sandbox`: the real Asterisk sandbox, read and driven without the library;
-//! - `live`: clients of the library on the sandbox (one test at a time).
+//! - `live`: clients of the library on the sandbox (one test at a time);
+//! - `measure`: polling with a deadline, a process's memory.
 
 #![allow(missing_docs)]
 
 pub mod amiws_server;
 mod capture;
 pub mod live;
+pub mod measure;
 mod probe;
 pub mod sandbox;
 mod wire;

@@ -9,6 +9,7 @@
 
 use ami_parking::futures_signals::signal::SignalExt;
 use ami_parking::ParkingStore;
+use ami_parking_tests::measure::rss_kib;
 use ami_parking_transport::demo::DemoPbx;
 use ami_parking_transport::{Client, ClientOptions};
 use futures_util::StreamExt;
@@ -17,17 +18,6 @@ use std::time::{Duration, Instant};
 
 fn knob(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("VmRSS:").map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0))
-            })
-        })
-        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,7 +54,7 @@ async fn the_demo_pbx_at_full_rate_loses_nothing_and_memory_stays_flat() {
             }
         }
         if Instant::now() >= next_sample {
-            rss.push(rss_kib());
+            rss.push(rss_kib(None));
             next_sample += Duration::from_secs(1);
         }
     }

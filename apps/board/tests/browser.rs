@@ -8,12 +8,12 @@
 
 use ami_parking::{ParkingEvent, ParkingStore};
 use ami_parking_tests::live::{self, bridged_agent, DEADLINE};
+use ami_parking_tests::measure::poll;
 use ami_parking_tests::sandbox::{self, parked_truth, PORT_A};
 use parkboard::servers::Servers;
-use std::future::Future;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use thirtyfour::common::capabilities::chromium::ChromiumLikeCapabilities;
 use thirtyfour::prelude::*;
 
@@ -97,22 +97,6 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.chromedriver.kill();
         let _ = self.chromedriver.wait();
-    }
-}
-
-/// Polls `check` (pausing 50 ms between tries) until it gives `Some`, or fails after `within`.
-async fn poll<T, F: Future<Output = Option<T>>>(
-    what: &str,
-    within: Duration,
-    mut check: impl FnMut() -> F,
-) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(start.elapsed() < within, "{what}: not within {within:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

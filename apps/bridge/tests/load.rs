@@ -7,6 +7,7 @@
 //! CI runs a short window (debug build). The documented run:
 //! `AMI_PARKING_BRIDGE_LOAD_SECS=60 AMI_PARKING_BRIDGE_LOAD_CLIENTS=200 AMI_PARKING_BRIDGE_LOAD_RATE=1000 cargo test --release -p ami-ws-bridge --test load -- --nocapture`
 
+use ami_parking_tests::measure::rss_kib;
 use ami_parking_transport::demo::DemoPbx;
 use async_tungstenite::tungstenite::Message as WsMessage;
 use futures_util::StreamExt;
@@ -54,17 +55,6 @@ impl Histogram {
         }
         0.0
     }
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("VmRSS:").map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0))
-            })
-        })
-        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,7 +119,7 @@ async fn every_client_gets_every_event_in_order_and_memory_stays_flat() {
     }
     let mut rss = Vec::new();
     while wall_micros() < t1 + 500_000 {
-        rss.push(rss_kib(pid));
+        rss.push(rss_kib(Some(pid)));
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let mut results = Vec::new();

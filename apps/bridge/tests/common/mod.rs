@@ -1,14 +1,14 @@
 //! A bridge started in the test process, and raw WebSocket clients of it.
 #![allow(dead_code)]
 
+pub use ami_parking_tests::measure::poll;
 use ami_ws_bridge::{serve, start_upstreams, Config, Hub, Tokens};
 use async_tungstenite::tokio::ConnectStream;
 use async_tungstenite::tungstenite::Message as WsMessage;
 use async_tungstenite::WebSocketStream;
 use futures_util::StreamExt;
-use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const TOKEN: &str = "t0k3n-for-tests";
 
@@ -36,22 +36,6 @@ pub async fn bridge(upstreams: Vec<String>, tune: impl FnOnce(&mut Config)) -> B
     })
     .await;
     Bridge { hub, addr }
-}
-
-/// Polls `check` (pausing 20 ms between tries) until `Some`, or fails after `within`.
-pub async fn poll<T, F: Future<Output = Option<T>>>(
-    what: &str,
-    within: Duration,
-    mut check: impl FnMut() -> F,
-) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(start.elapsed() < within, "{what}: not within {within:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 pub type Ws = WebSocketStream<ConnectStream>;

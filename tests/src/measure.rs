@@ -1,0 +1,35 @@
+//! Waiting and measuring in tests: polling with a deadline (pausing between looks),
+//! and a process's resident memory.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// Polls `check` (pausing 20 ms between tries) until it gives `Some`, or fails after
+/// `within` saying `what`.
+pub async fn poll<T, F: Future<Output = Option<T>>>(
+    what: &str,
+    within: Duration,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(start.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Resident memory of process `pid` (this one when `None`), in KiB; 0 when unknown.
+pub fn rss_kib(pid: Option<u32>) -> u64 {
+    let path = pid.map(|p| format!("/proc/{p}/status")).unwrap_or_else(|| "/proc/self/status".into());
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("VmRSS:").map(|v| v.trim().trim_end_matches(" kB").parse().unwrap_or(0))
+            })
+        })
+        .unwrap_or(0)
+}
