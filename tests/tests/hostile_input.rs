@@ -109,3 +109,27 @@ fn an_unreadable_amiws_frame_makes_the_connection_list_the_calls_again() {
         .unwrap();
     assert!(w.sent().iter().any(|m| m.is("Action", "ParkedCalls")), "a bad frame may have been a leave");
 }
+
+/// Behind amiws right after connecting, which servers exist is not known; amiws
+/// forwards one server's whole answer, then the next's (as its captures show). A
+/// one-shot list must hold every server's calls, not the first server's alone.
+#[test]
+fn a_one_shot_list_behind_amiws_waits_for_every_server_that_answers() {
+    use ami_parking::Reply;
+    use std::time::Duration;
+    let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
+    let a = aid(&w.sent().pop().unwrap());
+    w.frame_text(2, &parked_calls_answer(&a, &[("default", 701, "2.1", "6661001")]));
+    w.advance(Duration::from_millis(50));
+    assert!(w.reply(id).is_none(), "another server may still begin to answer");
+    w.frame_text(1, &parked_calls_answer(&a, &[("default", 702, "1.1", "5551001")]));
+    w.advance(Duration::from_millis(250));
+    match w.reply(id) {
+        Some(Ok(Reply::Calls(calls))) => {
+            let servers: Vec<u32> = calls.iter().map(|c| c.server_id).collect();
+            assert_eq!(servers, vec![1, 2], "both servers' calls in the one answer");
+        }
+        other => panic!("expected both servers' calls, got {other:?}"),
+    }
+}

@@ -10,6 +10,10 @@ use crate::error::ParkingError;
 use crate::parking::model::ServerId;
 use crate::time::Timestamp;
 
+/// How long a fan-out to servers not known yet (behind amiws, right after connecting)
+/// waits, once every server that began to answer has finished, for another to begin.
+pub(super) const FANOUT_SETTLE: std::time::Duration = std::time::Duration::from_millis(200);
+
 impl Connection {
     /// `server` finished its part of request `id`.
     pub(super) fn server_done(
@@ -34,6 +38,14 @@ impl Connection {
         }
         p.done.insert(server, result);
         if !p.all_done() {
+            return;
+        }
+        if p.expected.is_none() {
+            // Behind amiws with no server known yet, which servers will answer is not
+            // known: amiws forwards one server's whole answer, then the next's. Give
+            // another one a moment to begin before answering.
+            let at = (now + FANOUT_SETTLE).min(p.deadline);
+            self.timers.set(Timer::Request(id), at);
             return;
         }
         if p.done.values().any(|r| r.is_ok()) {
@@ -64,6 +76,12 @@ impl Connection {
         if p.replied {
             // A fan-out request that lingered for late servers.
             self.remove(now, id);
+            return;
+        }
+        if p.expected.is_none() && !p.all_done() && now < p.deadline {
+            // A server began to answer while the fan-out settled: wait for it.
+            let deadline = p.deadline;
+            self.timers.set(Timer::Request(id), deadline);
             return;
         }
         if p.partial_ok() {
@@ -105,8 +123,11 @@ impl Connection {
         if !internal {
             self.outputs.push_back(Output::Reply { id, result });
         }
-        if !linger {
-            self.remove(now, id);
+        match self.pending.get(&id).map(|p| p.deadline) {
+            // Lingering for late servers: until the request's own deadline (its timer
+            // may have been moved earlier to settle the fan-out).
+            Some(deadline) if linger && now < deadline => self.timers.set(Timer::Request(id), deadline),
+            _ => self.remove(now, id),
         }
     }
 

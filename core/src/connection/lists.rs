@@ -25,6 +25,7 @@ impl Connection {
         if !p.hears(server) {
             return;
         }
+        p.started.insert(server);
         if !r.success {
             let message = r.message.unwrap_or_else(|| "(no message)".into());
             let mut err = if message == "Permission denied" {
@@ -77,6 +78,7 @@ impl Connection {
         if !p.hears(server) {
             return;
         }
+        p.started.insert(server);
         let complete_event = match &p.req {
             Request::List { complete_event, .. } => complete_event.as_deref(),
             _ => None,

@@ -5,6 +5,7 @@ use super::request::{Reply, Request, RequestId, Target};
 use crate::error::ParkingError;
 use crate::parking::model::{ParkedCall, ParkingLot, ServerId};
 use crate::parking::store::WindowId;
+use crate::time::Timestamp;
 use crate::wire::inbound::Shape;
 use crate::wire::Message;
 use std::collections::{BTreeMap, BTreeSet};
@@ -69,6 +70,12 @@ pub(super) struct Pending {
     pub(super) expected: Option<BTreeSet<ServerId>>,
     /// The servers that answered, with their outcome.
     pub(super) done: BTreeMap<ServerId, Result<(), ParkingError>>,
+    /// Behind amiws with the servers unknown (`expected` is `None`): the servers that
+    /// have begun to answer. The request waits for each of them to finish, so a
+    /// one-shot list is not answered with the first server's part alone.
+    pub(super) started: BTreeSet<ServerId>,
+    /// The request's own deadline (its timer may be moved earlier to settle a fan-out).
+    pub(super) deadline: Timestamp,
     /// Answered already (a fan-out list lingers for late servers).
     pub(super) replied: bool,
     pub(super) acc: Acc,
@@ -83,7 +90,10 @@ impl Pending {
 
     /// True once every expected server answered.
     pub(super) fn all_done(&self) -> bool {
-        self.expected.as_ref().is_none_or(|exp| exp.iter().all(|s| self.done.contains_key(s)))
+        match &self.expected {
+            Some(exp) => exp.iter().all(|s| self.done.contains_key(s)),
+            None => self.started.iter().all(|s| self.done.contains_key(s)),
+        }
     }
 
     /// Park and retrieve answer as soon as one server fails.

@@ -200,11 +200,23 @@ impl Connection {
             self.store.loading_begin();
         }
         self.ids.bind(aid.clone(), id);
-        self.timers.set(Timer::Request(id), now + self.wait_for(&req));
+        let deadline = now + self.wait_for(&req);
+        self.timers.set(Timer::Request(id), deadline);
         let done = BTreeMap::new();
         self.pending.insert(
             id,
-            Pending { req, internal, action_id: aid, target, expected, done, replied: false, acc },
+            Pending {
+                req,
+                internal,
+                action_id: aid,
+                target,
+                expected,
+                done,
+                started: BTreeSet::new(),
+                deadline,
+                replied: false,
+                acc,
+            },
         );
         Ok(id)
     }
