@@ -6,10 +6,11 @@
 //! and restarting it brings the truth back. A screenshot of each state is written
 //! where the log says.
 
-use ami_parking::{ParkingEvent, ParkingStore};
+use ami_parking::{EventStream, ParkingEvent, ParkingStore};
 use ami_parking_tests::live::{self, bridged_agent, DEADLINE};
 use ami_parking_tests::measure::poll;
 use ami_parking_tests::sandbox::{self, parked_truth, PORT_A};
+use ami_parking_transport::Client;
 use parkboard::servers::Servers;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -111,12 +112,8 @@ fn left_of(text: &str) -> Option<u64> {
     text.lines().find_map(|l| l.strip_suffix(" left")).map(secs)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_board_shows_asterisk_live_and_drives_it() {
-    let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
-    let Some(browser) = Browser::start().await else { return };
-
-    // The board on the sandbox, on a free port.
+/// The board on the sandbox, on a free port, open in the browser.
+async fn open_board(b: &Browser) {
     let store = ParkingStore::default();
     let board_client = live::client_with(PORT_A, 1, store.clone()).await;
     let app =
@@ -124,38 +121,39 @@ async fn the_board_shows_asterisk_live_and_drives_it() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let b = &browser;
     b.driver.goto(&url).await.unwrap();
     poll("the server badge says connected", DEADLINE, || async {
         b.text_of(".server.up").await.filter(|t| t.contains("connected"))
     })
     .await;
     poll("the default lot's grid", DEADLINE, || async { b.cell(720).await }).await;
-    b.shot("1-empty").await;
+}
 
-    // A call parked in Asterisk appears in its cell within 2 s of Asterisk's event.
-    let mut events = truth.events();
-    live::park_dialplan(&truth, "5557001", "default").await;
-    let call = live::next_event(&mut events, "parked", |e| live::parked_event_for(e, "5557001")).await;
+/// A call parked in Asterisk appears in its cell within 2 s of Asterisk's event, and
+/// its countdown moves; its space.
+async fn a_park_in_asterisk_appears(b: &Browser, truth: &Client, events: &mut EventStream) -> u32 {
+    live::park_dialplan(truth, "5557001", "default").await;
+    let call = live::next_event(events, "parked", |e| live::parked_event_for(e, "5557001")).await;
     let space = call.call().parking_space;
     let (class, text) = poll("the parked call in its cell", Duration::from_secs(2), || async {
         b.cell(space).await.filter(|(c, t)| t.contains("5557001") && c.starts_with("parking-space occupied"))
     })
     .await;
     assert_eq!(class, "parking-space occupied", "{text}");
-    // Its countdown moves.
     let first = left_of(&text).expect("a countdown");
     let later = poll("the countdown to move", Duration::from_secs(4), || async {
         b.cell(space).await.and_then(|(_, t)| left_of(&t)).filter(|l| *l < first)
     })
     .await;
     assert!(later < first && first <= 45, "{first} then {later}");
-    b.shot("2-parked").await;
+    space
+}
 
-    // A click retrieves it: Asterisk emits UnParkedCall, the cell empties.
+/// A click retrieves the call in `space`: Asterisk emits UnParkedCall, the cell empties.
+async fn a_click_retrieves(b: &Browser, events: &mut EventStream, space: u32) {
     b.driver.find(By::Css(format!("[data-space='{space}']"))).await.unwrap().click().await.unwrap();
     let retrieved = live::next_event(
-        &mut events,
+        events,
         "retrieved",
         |e| matches!(e, ParkingEvent::Retrieved { call, .. } if call.caller_id_num == "5557001"),
     )
@@ -167,10 +165,11 @@ async fn the_board_shows_asterisk_live_and_drives_it() {
     .await;
     let result = poll("the result line", DEADLINE, || async { b.text_of(".parking-result.ok").await }).await;
     assert!(result.starts_with(&format!("Space {space} retrieved to Local/s@hold-")), "{result}");
-    b.shot("3-retrieved").await;
+}
 
-    // A park from the page parks a bridged call.
-    let agent = bridged_agent(&truth, "5557002").await;
+/// A park from the page parks a bridged call.
+async fn a_park_from_the_page(b: &Browser, truth: &Client) {
+    let agent = bridged_agent(truth, "5557002").await;
     b.driver.find(By::Id("park-channel")).await.unwrap().send_keys(&agent).await.unwrap();
     b.driver.find(By::Id("park-button")).await.unwrap().click().await.unwrap();
     let parked = poll("the page's park in Asterisk", DEADLINE, || async {
@@ -186,6 +185,21 @@ async fn the_board_shows_asterisk_live_and_drives_it() {
         b.cell(parked[0].1).await.filter(|(c, _)| c.starts_with("parking-space occupied"))
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_board_shows_asterisk_live_and_drives_it() {
+    let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
+    let Some(browser) = Browser::start().await else { return };
+    let b = &browser;
+    open_board(b).await;
+    b.shot("1-empty").await;
+    let mut events = truth.events();
+    let space = a_park_in_asterisk_appears(b, &truth, &mut events).await;
+    b.shot("2-parked").await;
+    a_click_retrieves(b, &mut events, space).await;
+    b.shot("3-retrieved").await;
+    a_park_from_the_page(b, &truth).await;
     b.shot("4-parked-from-page").await;
 
     // Asterisk stops: the board says so. It restarts: the board shows its truth (the

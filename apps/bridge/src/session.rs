@@ -21,46 +21,7 @@ use std::time::{Duration, Instant};
 
 /// Serves one accepted connection until it closes.
 pub(crate) async fn run(io: BoxIo, peer: std::net::SocketAddr, hub: Arc<Hub>, cfg: Arc<Config>) {
-    // The signature is tungstenite's handshake callback.
-    #[allow(clippy::result_large_err)]
-    let check = {
-        let cfg = cfg.clone();
-        move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-            if cfg.no_auth {
-                return Ok(resp);
-            }
-            let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
-            match token_of(auth, req.uri().query()) {
-                Some(t) if cfg.tokens.accepts(&t) => Ok(resp),
-                given => {
-                    let why = if given.is_none() {
-                        "a token is required (Authorization: Bearer T, or ?token=T)"
-                    } else {
-                        "the token is not accepted"
-                    };
-                    let mut e = ErrorResponse::new(Some(why.to_owned()));
-                    *e.status_mut() = StatusCode::UNAUTHORIZED;
-                    Err(e)
-                }
-            }
-        }
-    };
-    let mut ws_cfg = WebSocketConfig::default();
-    ws_cfg.max_message_size = Some(64 * 1024);
-    ws_cfg.max_frame_size = Some(64 * 1024);
-    let ws = match tokio::time::timeout(
-        HANDSHAKE_TIMEOUT,
-        async_tungstenite::tokio::accept_hdr_async_with_config(io, check, Some(ws_cfg)),
-    )
-    .await
-    {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => {
-            eprintln!("ami-ws-bridge: {peer}: upgrade refused or failed: {e}");
-            return;
-        }
-        Err(_) => return,
-    };
+    let Some(ws) = upgrade(io, peer, &cfg).await else { return };
     let (id, out, mut queue) = hub.join(cfg.queue);
     eprintln!("ami-ws-bridge: client {id} ({peer}) connected; {} connected", hub.clients());
     let (mut tx, mut rx) = ws.split();
@@ -165,4 +126,53 @@ fn on_action(hub: &Hub, id: u64, cfg: &Config, limit: &mut RateLimit, bytes: &[u
         }
     }
     Ok(())
+}
+
+/// The WebSocket upgrade, the token checked before anything else is read; `None`
+/// when refused, failed or too slow.
+async fn upgrade(
+    io: BoxIo,
+    peer: std::net::SocketAddr,
+    cfg: &Arc<Config>,
+) -> Option<async_tungstenite::WebSocketStream<async_tungstenite::tokio::TokioAdapter<BoxIo>>> {
+    // The signature is tungstenite's handshake callback.
+    #[allow(clippy::result_large_err)]
+    let check = {
+        let cfg = cfg.clone();
+        move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+            if cfg.no_auth {
+                return Ok(resp);
+            }
+            let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+            match token_of(auth, req.uri().query()) {
+                Some(t) if cfg.tokens.accepts(&t) => Ok(resp),
+                given => {
+                    let why = if given.is_none() {
+                        "a token is required (Authorization: Bearer T, or ?token=T)"
+                    } else {
+                        "the token is not accepted"
+                    };
+                    let mut e = ErrorResponse::new(Some(why.to_owned()));
+                    *e.status_mut() = StatusCode::UNAUTHORIZED;
+                    Err(e)
+                }
+            }
+        }
+    };
+    let mut ws_cfg = WebSocketConfig::default();
+    ws_cfg.max_message_size = Some(64 * 1024);
+    ws_cfg.max_frame_size = Some(64 * 1024);
+    match tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        async_tungstenite::tokio::accept_hdr_async_with_config(io, check, Some(ws_cfg)),
+    )
+    .await
+    {
+        Ok(Ok(ws)) => Some(ws),
+        Ok(Err(e)) => {
+            eprintln!("ami-ws-bridge: {peer}: upgrade refused or failed: {e}");
+            None
+        }
+        Err(_) => None,
+    }
 }

@@ -57,19 +57,45 @@ impl Histogram {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_client_gets_every_event_in_order_and_memory_stays_flat() {
-    let debug = cfg!(debug_assertions);
-    let secs = knob("AMI_PARKING_BRIDGE_LOAD_SECS", 6);
-    let clients = knob("AMI_PARKING_BRIDGE_LOAD_CLIENTS", if debug { 50 } else { 200 }) as usize;
-    let rate = knob("AMI_PARKING_BRIDGE_LOAD_RATE", if debug { 200 } else { 1000 });
-    let demo = DemoPbx::start_with(rate as f64 * 60.0, true).await.unwrap();
+/// One client's frames stamped within [`t0`, `t1`): their number and an order hash;
+/// each delay goes into `hist`.
+async fn read_window(
+    mut ws: async_tungstenite::WebSocketStream<async_tungstenite::tokio::ConnectStream>,
+    t0: u64,
+    t1: u64,
+    hist: Arc<Histogram>,
+    delivered: Arc<AtomicU64>,
+) -> (u64, u64) {
+    let (mut n, mut order) = (0u64, 0u64);
+    while let Some(Ok(msg)) = ws.next().await {
+        let WsMessage::Text(t) = msg else {
+            if let WsMessage::Close(c) = msg {
+                panic!("a client was cut off: {c:?}");
+            }
+            continue;
+        };
+        let Some(stamp) = stamp_of(&t) else { continue };
+        if stamp >= t1 {
+            break;
+        }
+        if stamp < t0 {
+            continue;
+        }
+        hist.add(wall_micros().saturating_sub(stamp));
+        delivered.fetch_add(1, Ordering::Relaxed);
+        n += 1;
+        order = order.wrapping_mul(0x100000001b3).wrapping_add(t.len() as u64 ^ stamp);
+    }
+    (n, order)
+}
+
+/// The bridge's own binary in front of `upstream`; the process and its `ws://` address.
+fn start_bridge(upstream: &str) -> (std::process::Child, String) {
     let mut bridge = Command::new(env!("CARGO_BIN_EXE_ami-ws-bridge"))
-        .args(["--listen", "127.0.0.1:0", "--upstream", &demo.url(), "--token", "load-token"])
+        .args(["--listen", "127.0.0.1:0", "--upstream", upstream, "--token", "load-token"])
         .stderr(Stdio::piped())
         .spawn()
         .expect("the bridge starts");
-    let pid = bridge.id();
     let mut lines = BufReader::new(bridge.stderr.take().unwrap()).lines();
     let addr = loop {
         let line = lines.next().expect("the bridge says where it listens").unwrap();
@@ -78,6 +104,18 @@ async fn every_client_gets_every_event_in_order_and_memory_stays_flat() {
         }
     };
     std::thread::spawn(move || for _ in lines {});
+    (bridge, addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_client_gets_every_event_in_order_and_memory_stays_flat() {
+    let debug = cfg!(debug_assertions);
+    let secs = knob("AMI_PARKING_BRIDGE_LOAD_SECS", 6);
+    let clients = knob("AMI_PARKING_BRIDGE_LOAD_CLIENTS", if debug { 50 } else { 200 }) as usize;
+    let rate = knob("AMI_PARKING_BRIDGE_LOAD_RATE", if debug { 200 } else { 1000 });
+    let demo = DemoPbx::start_with(rate as f64 * 60.0, true).await.unwrap();
+    let (mut bridge, addr) = start_bridge(&demo.url());
+    let pid = bridge.id();
 
     // Connect everyone, then measure a window that starts after the last connect.
     let hist = Arc::new(Histogram::new());
@@ -91,31 +129,9 @@ async fn every_client_gets_every_event_in_order_and_memory_stays_flat() {
     let t0 = wall_micros() + 1_000_000;
     let t1 = t0 + secs * 1_000_000;
     let mut tasks = Vec::new();
-    for mut ws in sockets {
+    for ws in sockets {
         let (hist, delivered) = (hist.clone(), delivered.clone());
-        tasks.push(tokio::spawn(async move {
-            let (mut n, mut order) = (0u64, 0u64);
-            while let Some(Ok(msg)) = ws.next().await {
-                let WsMessage::Text(t) = msg else {
-                    if let WsMessage::Close(c) = msg {
-                        panic!("a client was cut off: {c:?}");
-                    }
-                    continue;
-                };
-                let Some(stamp) = stamp_of(&t) else { continue };
-                if stamp >= t1 {
-                    break;
-                }
-                if stamp < t0 {
-                    continue;
-                }
-                hist.add(wall_micros().saturating_sub(stamp));
-                delivered.fetch_add(1, Ordering::Relaxed);
-                n += 1;
-                order = order.wrapping_mul(0x100000001b3).wrapping_add(t.len() as u64 ^ stamp);
-            }
-            (n, order)
-        }));
+        tasks.push(tokio::spawn(read_window(ws, t0, t1, hist, delivered)));
     }
     let mut rss = Vec::new();
     while wall_micros() < t1 + 500_000 {

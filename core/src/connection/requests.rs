@@ -143,33 +143,7 @@ impl Connection {
             Target::Server(s) => s,
             Target::All => self.cfg.server_id,
         };
-        let default_lot = self.store.options().default_parking_lot.clone();
-        // The channel whose ParkedCall answers a park or a move.
-        let channel = match &req {
-            Request::Park { channel, .. } => Some(channel.clone()),
-            Request::Move { space, lot, .. } => {
-                let lot = lot.as_deref().unwrap_or(&default_lot);
-                let call = self.store.raw_call(server, lot, *space);
-                Some(call.map(|c| c.channel.to_string()).ok_or_else(|| ParkingError::SpaceEmpty {
-                    lot: lot.into(),
-                    space: *space,
-                    server_id: Some(server),
-                })?)
-            }
-            _ => None,
-        };
-        match &req {
-            Request::Park { park, .. } => {
-                self.store.check_lot(server, park.lot.as_deref().unwrap_or(&default_lot))?
-            }
-            // Within its own lot a call always has room: its own space.
-            Request::Move { lot, to, .. }
-                if to.lot.as_deref().unwrap_or(&default_lot) != lot.as_deref().unwrap_or(&default_lot) =>
-            {
-                self.store.check_lot(server, to.lot.as_deref().unwrap_or(&default_lot))?
-            }
-            _ => {}
-        }
+        let channel = self.check_before_sending(&req, server)?;
         let action = self.action_for(&req, channel.as_deref())?;
         let aid = action_id.unwrap_or_else(|| self.ids.next());
         let server_header = match target {
@@ -184,18 +158,7 @@ impl Connection {
             (Mode::Amiws, Target::All) if self.known_servers.is_empty() => None,
             (Mode::Amiws, Target::All) => Some(self.known_servers.clone()),
         };
-        let acc = match &req {
-            Request::ParkingLots => Acc::Lots { items: BTreeMap::new(), lots: Vec::new() },
-            Request::ParkedCalls { .. } => {
-                Acc::Calls { window: self.store.open_window(), items: BTreeMap::new(), calls: Vec::new() }
-            }
-            Request::List { .. } => Acc::List { items: BTreeMap::new() },
-            Request::Park { .. } | Request::Move { .. } => {
-                Acc::Park { accepted: false, channel: channel.clone().unwrap_or_default() }
-            }
-            Request::Retrieve { .. } => Acc::Retrieve,
-            Request::Action(_) => Acc::Action { response: None },
-        };
+        let acc = self.collector_for(&req, channel);
         if req.is_list() {
             self.store.loading_begin();
         }
@@ -219,6 +182,52 @@ impl Connection {
             },
         );
         Ok(id)
+    }
+
+    /// What the store knows refuses a request before anything is sent (an empty space
+    /// to move, a full or unknown lot); the channel whose `ParkedCall` answers a park
+    /// or a move.
+    fn check_before_sending(&self, req: &Request, server: ServerId) -> Result<Option<String>, ParkingError> {
+        let default_lot = self.store.options().default_parking_lot.clone();
+        let lot_or_default = |lot: &Option<String>| lot.as_deref().unwrap_or(&default_lot).to_owned();
+        let channel = match req {
+            Request::Park { channel, .. } => Some(channel.clone()),
+            Request::Move { space, lot, .. } => {
+                let lot = lot_or_default(lot);
+                let call = self.store.raw_call(server, &lot, *space);
+                Some(call.map(|c| c.channel.to_string()).ok_or(ParkingError::SpaceEmpty {
+                    lot,
+                    space: *space,
+                    server_id: Some(server),
+                })?)
+            }
+            _ => None,
+        };
+        match req {
+            Request::Park { park, .. } => self.store.check_lot(server, &lot_or_default(&park.lot))?,
+            // Within its own lot a call always has room: its own space.
+            Request::Move { lot, to, .. } if lot_or_default(&to.lot) != lot_or_default(lot) => {
+                self.store.check_lot(server, &lot_or_default(&to.lot))?
+            }
+            _ => {}
+        }
+        Ok(channel)
+    }
+
+    /// What collects request `req`'s answer.
+    fn collector_for(&self, req: &Request, channel: Option<String>) -> Acc {
+        match req {
+            Request::ParkingLots => Acc::Lots { items: BTreeMap::new(), lots: Vec::new() },
+            Request::ParkedCalls { .. } => {
+                Acc::Calls { window: self.store.open_window(), items: BTreeMap::new(), calls: Vec::new() }
+            }
+            Request::List { .. } => Acc::List { items: BTreeMap::new() },
+            Request::Park { .. } | Request::Move { .. } => {
+                Acc::Park { accepted: false, channel: channel.unwrap_or_default() }
+            }
+            Request::Retrieve { .. } => Acc::Retrieve,
+            Request::Action(_) => Acc::Action { response: None },
+        }
     }
 
     /// How long request `req` may take: `request_timeout`, plus the ring time for a

@@ -72,19 +72,8 @@ impl SimPbx {
         retriever: Option<&SimCall>,
     ) {
         let m = wire::live_event(event, c, now, retriever);
-        if !self.timestamp_events {
-            return self.emit(server, m);
-        }
-        let ms = now.as_unix_millis();
-        let stamp = format!("{}.{:06}", ms / 1000, (ms % 1000) * 1000);
-        let mut stamped = Message::with_capacity(m.len() + 1, 0);
-        for (k, v) in m.iter() {
-            stamped.push(k, v);
-            if k == b"Privilege" {
-                stamped.push(b"Timestamp", stamp.as_bytes());
-            }
-        }
-        self.emit(server, stamped)
+        let m = if self.timestamp_events { wire::stamped(&m, now) } else { m };
+        self.emit(server, m)
     }
 
     /// The sandbox's PBX: one server (`pbx-a`), or two behind amiws.

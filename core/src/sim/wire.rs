@@ -171,3 +171,18 @@ pub fn escape_c(s: &str) -> String {
     }
     out
 }
+
+/// `m` with Asterisk's `Timestamp` header (`seconds.micros`) after `Privilege`, as
+/// `timestampevents = yes` in `manager.conf` writes it.
+pub fn stamped(m: &Message, now: Timestamp) -> Message {
+    let ms = now.as_unix_millis();
+    let stamp = format!("{}.{:06}", ms / 1000, (ms % 1000) * 1000);
+    let mut out = Message::with_capacity(m.len() + 1, 0);
+    for (k, v) in m.iter() {
+        out.push(k, v);
+        if k == b"Privilege" {
+            out.push(b"Timestamp", stamp.as_bytes());
+        }
+    }
+    out
+}

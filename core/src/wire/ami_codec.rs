@@ -373,8 +373,7 @@ impl Decoder {
                 _ => finder.find(&rest[from..]).map(|i| (from + i + 2, from + i + 4)),
             };
             let Some((body_len, used)) = end else {
-                // Next time, search only what comes after (keeping 3 bytes for a line
-                // end split across chunks).
+                // Next time, search only what comes after (3 bytes kept for a split end).
                 self.resume = rest.len().saturating_sub(3);
                 return Ok(pos);
             };
@@ -481,12 +480,9 @@ mod tests {
             let mut d = Decoder::new().without_banner();
             let mut got = 0;
             for b in msg.as_bytes() {
-                d.decode(std::slice::from_ref(b), |m| {
-                    if let Decoded::Message(m) = m {
-                        got += m.headers().count();
-                    }
-                })
-                .unwrap();
+                let count =
+                    |m: Decoded<'_>| got += if let Decoded::Message(m) = m { m.headers().count() } else { 0 };
+                d.decode(std::slice::from_ref(b), count).unwrap();
             }
             assert!(got > 1300, "the whole message was read: {got} headers");
             assert!(
