@@ -133,3 +133,24 @@ fn a_one_shot_list_behind_amiws_waits_for_every_server_that_answers() {
         other => panic!("expected both servers' calls, got {other:?}"),
     }
 }
+
+#[test]
+fn an_array_under_a_long_key_cannot_blow_a_frame_up() {
+    use ami_parking::amiws::{decode_frame, MAX_FRAME_HEADERS};
+    // 1 MiB of frame: a 1 KiB key over ~500k one-digit elements would be 500 MB of
+    // headers (and past 4 GiB the message's u32 offsets would wrap).
+    let key = "K".repeat(1024);
+    let mut f = format!("{{\"type\": 3, \"server_id\": 1, \"data\": {{\"Event\": \"X\", \"{key}\": [");
+    f.push_str(&"1,".repeat(500_000));
+    f.push_str("1]}}");
+    match decode_frame(f.as_bytes()) {
+        Err(FrameError::TooBig { frame, limit, headers }) => {
+            assert_eq!((frame, limit, headers), (f.len(), 2 * f.len(), MAX_FRAME_HEADERS))
+        }
+        other => panic!("expected TooBig, got {:?}", other.map(|m| m.data.len())),
+    }
+    // An ordinary array still reads.
+    let ok =
+        decode_frame(br#"{"type": 4, "data": {"Response": "Follows", "Output": ["a", "b", "c"]}}"#).unwrap();
+    assert_eq!(ok.data.get_all("Output").count(), 3);
+}

@@ -8,13 +8,7 @@ use serde_json::Value;
 
 /// `{"type": 3|4, "server_id": N, "server_name": "...", "ssl": false, "data": {...}}`.
 pub fn frame(kind: FrameType, server_id: u32, server_name: &str, data: &Message) -> String {
-    let code = match kind {
-        FrameType::Event => 3,
-        FrameType::Response => 4,
-        FrameType::CommandOutput => 5,
-        FrameType::QueueList => 6,
-        FrameType::Other(n) => n,
-    };
+    let code = kind.code();
     let mut out = format!(
         "{{\"type\": {code}, \"server_id\": {server_id}, \"server_name\": {}, \"ssl\": false, \"data\": {{",
         Value::from(server_name)
