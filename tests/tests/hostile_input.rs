@@ -154,3 +154,52 @@ fn an_array_under_a_long_key_cannot_blow_a_frame_up() {
         decode_frame(br#"{"type": 4, "data": {"Response": "Follows", "Output": ["a", "b", "c"]}}"#).unwrap();
     assert_eq!(ok.data.get_all("Output").count(), 3);
 }
+
+/// A line that never ends, and 100k headers in one message: both run into the
+/// message cap (1 MiB by default) and end the link with a typed error instead of
+/// growing; nothing half-read reaches the store.
+#[test]
+fn a_line_that_never_ends_and_a_hundred_thousand_headers_hit_the_cap() {
+    use ami_parking::ConnectionError;
+    let endless = "X".repeat(64 * 1024);
+    let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
+    let mut failed = None;
+    for _ in 0..40 {
+        if let Err(e) = w.conn.handle_input(w.now, endless.as_bytes()) {
+            failed = Some(e);
+            break;
+        }
+    }
+    assert!(matches!(failed, Some(ConnectionError::Decode(_))), "{failed:?}");
+    assert!(failed.unwrap().to_string().contains("1048576"), "the cap is named");
+
+    let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
+    let mut many = String::from("Event: ParkedCall\r\nPrivilege: call,all\r\n");
+    for i in 0..100_000 {
+        many += &format!("X-{i}: y\r\n");
+    }
+    many += "\r\n";
+    let r = w.conn.handle_input(w.now, many.as_bytes());
+    assert!(matches!(r, Err(ConnectionError::Decode(_))), "{r:?}");
+    assert!(w.conn.store().calls_snapshot().is_empty());
+}
+
+/// The link closing in the middle of a message: the half message is dropped with the
+/// link, the next link starts clean, and the store is listed again.
+#[test]
+fn a_close_in_the_middle_of_a_message_leaves_nothing_half_read() {
+    let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
+    let event = live_event("ParkedCall", "default", 701, "1.1", "5551001");
+    let half = &event[..event.len() / 2];
+    w.conn.handle_input(w.now, half.as_bytes()).unwrap();
+    w.conn.handle_disconnected(w.now);
+    assert!(w.conn.store().calls_snapshot().is_empty(), "half an event is no event");
+    // A new link: banner, login, lists; the rest of the old message never comes.
+    w.connect_and_log_in();
+    let sent = w.sent();
+    let calls =
+        sent.iter().find(|m| m.is("Action", "ParkedCalls")).expect("listed again after the new login");
+    w.feed(&parked_calls_answer(&aid(calls), &[("default", 702, "1.2", "5551002")]));
+    let spaces: Vec<u32> = w.conn.store().calls_snapshot().iter().map(|c| c.parking_space).collect();
+    assert_eq!(spaces, vec![702]);
+}
