@@ -59,11 +59,12 @@ impl TcpCapture {
         let answer = b"Response: Success\r\nMessage: Authentication accepted\r\n";
         if let Some(i) = memfind(&c.rx, answer) {
             let at = i + b"Response: Success\r\n".len();
-            c.rx.splice(at..at, b"ActionID: login\r\n".iter().copied());
+            let id = b"ActionID: login\r\n";
+            c.rx.splice(at..at, id.iter().copied());
             if let Some(times) = c.times.as_mut() {
                 // Later chunks move by the inserted bytes.
                 for t in times.iter_mut().filter(|t| t.1 > at) {
-                    t.1 += 17;
+                    t.1 += id.len();
                 }
             }
         }

@@ -97,14 +97,15 @@ impl Wire {
 
     /// Like [`Wire::ami`] with a configuration of the test's own (caps, timeouts).
     pub fn ami_with(cfg: ConnectionConfig, options: ParkingOptions) -> Self {
-        let now = Timestamp::from_unix_millis(1_795_667_000_000);
-        let mut w = Wire {
-            conn: Connection::with_store(cfg, ParkingStore::new(options), now),
-            now,
-            outputs: Vec::new(),
-        };
+        let mut w = Self::unconnected(cfg, options);
         w.connect_and_log_in();
         w
+    }
+
+    /// A connection not linked yet, at the tests' fixed time.
+    fn unconnected(cfg: ConnectionConfig, options: ParkingOptions) -> Self {
+        let now = Timestamp::from_unix_millis(1_795_667_000_000);
+        Wire { conn: Connection::with_store(cfg, ParkingStore::new(options), now), now, outputs: Vec::new() }
     }
 
     /// A raw AMI connection whose initial refresh was answered with `lots`
@@ -147,13 +148,8 @@ impl Wire {
 
     /// Like [`Wire::amiws`] with a configuration of the test's own.
     pub fn amiws_with(cfg: ConnectionConfig, options: ParkingOptions) -> Self {
-        let now = Timestamp::from_unix_millis(1_795_667_000_000);
-        let mut w = Wire {
-            conn: Connection::with_store(cfg, ParkingStore::new(options), now),
-            now,
-            outputs: Vec::new(),
-        };
-        w.conn.handle_connected(now);
+        let mut w = Self::unconnected(cfg, options);
+        w.conn.handle_connected(w.now);
         w
     }
 

@@ -108,8 +108,13 @@ impl FromStr for Endpoint {
     }
 }
 
-/// `%XX` to its byte; anything else as it is; the result read as UTF-8 (lossily).
-fn percent_decode(v: &str) -> String {
+/// Percent-decoding as URLs carry credentials and tokens: `%XX` to its byte, anything
+/// else (`+` included) as it is; the result read as UTF-8 (lossily).
+///
+/// ```
+/// assert_eq!(ami_parking_transport::percent_decode("a+b%26c%3D"), "a+b&c=");
+/// ```
+pub fn percent_decode(v: &str) -> String {
     let b = v.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -27,6 +27,6 @@ pub mod ws_codec;
 
 pub use ami_parking::Backoff;
 pub use client::{now, Client, ClientError, ClientOptions};
-pub use endpoint::{Endpoint, EndpointError, Scheme};
+pub use endpoint::{percent_decode, Endpoint, EndpointError, Scheme};
 pub use link::connect_ami;
 pub use stream::{BoxIo, Io};

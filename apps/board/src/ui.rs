@@ -131,8 +131,11 @@ fn ParkForm(parking: UseAmiParking) -> Element {
     let lots: Vec<LotKey> = parking.parking_lots.read().keys().cloned().collect();
     let chosen = lot();
     let park = move |_| {
-        let key = lots_of(parking).into_iter().find(|k| format!("{}/{}", k.server_id, k.name) == lot());
-        let Some(key) = key.or_else(|| lots_of(parking).into_iter().next()) else { return };
+        // The lot chosen, or the first one (what the select shows when none was chosen).
+        let lots = lots_of(parking);
+        let chosen = lot();
+        let key = lots.iter().find(|k| format!("{}/{}", k.server_id, k.name) == chosen).or(lots.first());
+        let Some(key) = key.cloned() else { return };
         let mut p = Park::default().lot(key.name.to_string());
         match timeout().trim() {
             "" => {}

@@ -54,25 +54,7 @@ pub fn token_of(authorization: Option<&str>, query: Option<&str>) -> Option<Stri
     if let Some(t) = authorization.and_then(|a| a.strip_prefix("Bearer ")) {
         return Some(t.trim().to_owned());
     }
-    query?.split('&').find_map(|kv| kv.strip_prefix("token=")).map(percent_decode)
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() && s.is_char_boundary(i + 3) {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    query?.split('&').find_map(|kv| kv.strip_prefix("token=")).map(ami_parking_transport::percent_decode)
 }
 
 /// Why an action is refused, as the client reads it.

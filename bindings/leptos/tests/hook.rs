@@ -4,7 +4,7 @@
 use ami_parking::display::SpaceView;
 use ami_parking::sim::SimClient;
 use ami_parking::{ConnectionState, LotKey, ParkingError, ParkingStore, Timestamp};
-use ami_parking_leptos::use_ami_parking;
+use ami_parking_leptos::{use_ami_parking, UseAmiParking};
 use any_spawner::Executor;
 use reactive_graph::effect::Effect;
 use reactive_graph::owner::Owner;
@@ -109,6 +109,17 @@ fn the_timer_moves_with_the_clock_and_the_warning_comes_near_timeout() {
     });
 }
 
+/// Retrieves `space` to `PJSIP/1002` from a local task, as a component would; after
+/// the tasks ran, who took it or why not.
+fn retrieve(parking: UseAmiParking, space: u32) -> Option<Result<String, ParkingError>> {
+    let result = Rc::new(Cell::new(None));
+    let r = result.clone();
+    let fut = parking.retrieve_call(space, "PJSIP/1002", None);
+    Executor::spawn_local(async move { r.set(Some(fut.await.map(|who| who.caller_id_num.to_string()))) });
+    settle();
+    result.take()
+}
+
 #[test]
 fn a_retrieve_empties_the_cell_and_a_refused_one_shows_its_error() {
     let (owner, sim) = setup();
@@ -117,28 +128,13 @@ fn a_retrieve_empties_the_cell_and_a_refused_one_shows_its_error() {
         let grid = parking.lot_grid(&default_lot());
         sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
         settle();
-        let result = Rc::new(Cell::new(None));
-        {
-            let r = result.clone();
-            let fut = parking.retrieve_call(701, "PJSIP/1002", None);
-            Executor::spawn_local(
-                async move { r.set(Some(fut.await.map(|who| who.caller_id_num.to_string()))) },
-            );
-        }
-        settle();
-        assert_eq!(result.take(), Some(Ok("1002".to_owned())));
+        let result = retrieve(parking, 701);
+        assert_eq!(result, Some(Ok("1002".to_owned())));
         assert_eq!(grid.get_untracked()[0].call.get_untracked(), None, "701 is empty again");
         assert_eq!(parking.last_event.get_untracked().map(|e| e.kind()), Some("retrieved"));
 
-        {
-            let r = result.clone();
-            let fut = parking.retrieve_call(705, "PJSIP/1002", None);
-            Executor::spawn_local(
-                async move { r.set(Some(fut.await.map(|who| who.caller_id_num.to_string()))) },
-            );
-        }
-        settle();
-        match result.take() {
+        let result = retrieve(parking, 705);
+        match result {
             Some(Err(e @ ParkingError::SpaceEmpty { .. })) => {
                 assert_eq!(e.to_string(), "nothing is parked in space 705 of lot default on server 1")
             }
