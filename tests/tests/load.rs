@@ -178,11 +178,11 @@ async fn under_load_every_event_is_reported_once_with_the_right_call() {
     let lib_key = LotKey::new(1, LOT);
     let compare = || compare(&rec, &heard);
     let settled = wait_until(&changed, Duration::from_secs(60), || {
-        let (diff, _, _, live) = compare();
+        let (diff, _, _, live, _) = compare();
         diff == 0 && client.store().lot_calls_snapshot(&lib_key).len() == live
     })
     .await;
-    let (mismatches, total, reported, _) = compare();
+    let (mismatches, total, reported, _, unmatched) = compare();
     let (reorders, resyncs) = {
         let h = heard.lock().unwrap();
         (rec.lock().unwrap().reorders, h.iter().filter(|e| e.kind() == "resync").count())
@@ -215,7 +215,11 @@ async fn under_load_every_event_is_reported_once_with_the_right_call() {
     sandbox::cli("a", "channel request hangup all");
     assert!(settled, "the library did not catch up with Asterisk within a minute");
     assert!(ops.rate() >= 20.0 || rate < 20, "the rate held");
-    assert_eq!(mismatches, 0, "every event reported exactly once with the right call");
+    assert_eq!(
+        mismatches, 0,
+        "every event reported exactly once with the right call: only from Asterisk {:?}, only reported {:?}",
+        unmatched.0, unmatched.1
+    );
     assert_eq!(resyncs, 0);
     assert_eq!(store, truth_now, "the store ends equal to Asterisk's ParkedCalls");
 }
@@ -317,7 +321,11 @@ async fn operate(
 
 /// (differences, events Asterisk sent, events the library reported, calls Asterisk
 /// holds) between the recorder and the library now.
-fn compare(rec: &Mutex<Recorder>, heard: &Mutex<Vec<ParkingEvent>>) -> (usize, usize, usize, usize) {
+/// (mismatches, events from Asterisk, events reported, calls live, (only from Asterisk, only reported)).
+fn compare(
+    rec: &Mutex<Recorder>,
+    heard: &Mutex<Vec<ParkingEvent>>,
+) -> (usize, usize, usize, usize, (Vec<Ev>, Vec<Ev>)) {
     let (mut sent, live) = {
         let r = rec.lock().unwrap();
         (r.events.clone(), r.live.len())
@@ -331,7 +339,8 @@ fn compare(rec: &Mutex<Recorder>, heard: &Mutex<Vec<ParkingEvent>>) -> (usize, u
         .collect();
     sent.sort();
     got.sort();
-    (differences(&sent, &got), sent.len(), got.len(), live)
+    let (only_sent, only_got) = unshared(&sent, &got);
+    (only_sent.len() + only_got.len(), sent.len(), got.len(), live, (only_sent, only_got))
 }
 
 /// Entries of Asterisk's list the store lacks whose channel Asterisk announced as
@@ -353,9 +362,10 @@ fn stale_entries(
         .collect()
 }
 
-/// How many entries two sorted lists do not share.
-fn differences(a: &[Ev], b: &[Ev]) -> usize {
-    let (mut i, mut j, mut m) = (0, 0, 0);
+/// The entries of two sorted lists that only one of them has: (only in `a`, only in `b`).
+fn unshared(a: &[Ev], b: &[Ev]) -> (Vec<Ev>, Vec<Ev>) {
+    let (mut i, mut j) = (0, 0);
+    let (mut only_a, mut only_b) = (Vec::new(), Vec::new());
     while i < a.len() || j < b.len() {
         match (a.get(i), b.get(j)) {
             (Some(x), Some(y)) if x == y => {
@@ -363,20 +373,21 @@ fn differences(a: &[Ev], b: &[Ev]) -> usize {
                 j += 1;
             }
             (Some(x), Some(y)) if x < y => {
-                m += 1;
+                only_a.push(x.clone());
                 i += 1;
             }
-            (Some(_), None) => {
-                m += 1;
+            (Some(x), None) => {
+                only_a.push(x.clone());
                 i += 1;
             }
-            _ => {
-                m += 1;
+            (_, Some(y)) => {
+                only_b.push(y.clone());
                 j += 1;
             }
+            (None, None) => break,
         }
     }
-    m
+    (only_a, only_b)
 }
 
 /// The channels in lot `lot`'s parking bridge now (Asterisk's CLI).
