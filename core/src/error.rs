@@ -118,6 +118,19 @@ pub enum ParkingError {
         /// The action.
         action: String,
     },
+    /// The store is at one of its caps
+    /// ([`ParkingOptions::max_calls`](crate::ParkingOptions::max_calls) or
+    /// [`max_lots`](crate::ParkingOptions::max_lots)): what would have added one more
+    /// was dropped.
+    #[error("server {server_id} announced more {what} than the store holds ({limit}); the rest is not shown (raise ParkingOptions::max_{what} if this PBX is that big)")]
+    StoreFull {
+        /// `calls` or `lots`.
+        what: &'static str,
+        /// The server whose message was dropped.
+        server_id: ServerId,
+        /// The cap.
+        limit: usize,
+    },
     /// A list answer went past [`ConnectionConfig::max_list_items`](crate::ConnectionConfig::max_list_items).
     #[error("{action} on server {server_id} answered more than {limit} items; the rest was dropped (raise max_list_items if this PBX is that big)")]
     ListTooLong {

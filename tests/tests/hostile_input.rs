@@ -203,3 +203,60 @@ fn a_close_in_the_middle_of_a_message_leaves_nothing_half_read() {
     let spaces: Vec<u32> = w.conn.store().calls_snapshot().iter().map(|c| c.parking_space).collect();
     assert_eq!(spaces, vec![702]);
 }
+
+#[test]
+fn live_events_cannot_make_the_store_hold_more_calls_or_lots_than_its_caps() {
+    let mut w = Wire::synced(ParkingOptions::default().caps(10, 3), &[("default", 701, 720, 45)], &[]);
+    // 1,000 parks in new spaces of one lot, then leaves for 1,000 lots never seen.
+    for i in 0..1000u32 {
+        w.feed(&live_event("ParkedCall", "default", 1000 + i, &format!("1.{i}"), "5551001"));
+    }
+    for i in 0..1000u32 {
+        w.feed(&live_event("UnParkedCall", &format!("lot-{i}"), 701, &format!("2.{i}"), "5551001"));
+    }
+    let store = w.conn.store();
+    assert_eq!(store.calls_snapshot().len(), 10, "calls stop at max_calls");
+    assert!(store.lots_snapshot().len() <= 3, "lots stop at max_lots: {}", store.lots_snapshot().len());
+    assert_eq!(
+        store.error_now().map(|e| e.to_string()).as_deref(),
+        Some("server 1 announced more lots than the store holds (3); the rest is not shown (raise ParkingOptions::max_lots if this PBX is that big)")
+    );
+    ami_parking::sim::check_store(store).unwrap();
+    // The link goes on: a leave of a held call still lands.
+    w.feed(&live_event("UnParkedCall", "default", 1000, "1.0", "5551001"));
+    assert_eq!(w.conn.store().calls_snapshot().len(), 9);
+}
+
+#[test]
+fn a_call_outside_its_lots_range_makes_the_range_unknown_and_no_grid_hides_it() {
+    let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
+    let key = ami_parking::LotKey::new(1, "default");
+    w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
+    w.feed(&live_event("ParkedCall", "default", 9999, "1.2", "5551002"));
+    let store = w.conn.store();
+    let lot = store.lot_snapshot(&key).unwrap();
+    assert!(!lot.range_known, "a range that does not hold the lot's calls is not known");
+    assert!(store.lot_grid_snapshot(&key).is_empty(), "no grid that would hide space 9999");
+    assert_eq!((lot.occupied, store.lot_calls_snapshot(&key).len()), (2, 2));
+    ami_parking::sim::check_store(store).unwrap();
+    // Once the stray call has left, a Parkinglots answer that fits makes it known again.
+    w.feed(&live_event("UnParkedCall", "default", 9999, "1.2", "5551002"));
+    let id = w.conn.request(w.now, Request::ParkingLots, Target::All).unwrap();
+    let a = aid(&w.sent().pop().unwrap());
+    w.feed(&parking_lots_answer(&a, &[("default", 701, 720, 45)]));
+    assert!(matches!(w.reply(id), Some(Ok(_))));
+    assert!(w.conn.store().lot_snapshot(&key).unwrap().range_known);
+    assert_eq!(w.conn.store().lot_grid_snapshot(&key).len(), 20);
+}
+
+#[test]
+fn a_lot_four_billion_spaces_wide_gets_no_grid() {
+    // Before: the grid was built with one cell per space (32 GB).
+    let mut w = Wire::ami(ParkingOptions::default());
+    w.answer_initial(&[("default", 701, 4_000_000_000, 45)], &[("default", 701, "1.1", "5551001")]);
+    let key = ami_parking::LotKey::new(1, "default");
+    let lot = w.conn.store().lot_snapshot(&key).unwrap();
+    assert!(!lot.range_known, "a range wider than max_calls is not made a grid");
+    assert!(w.conn.store().lot_grid_snapshot(&key).is_empty());
+    assert_eq!(lot.occupied, 1);
+}

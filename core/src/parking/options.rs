@@ -73,6 +73,16 @@ pub struct ParkingOptions {
     /// behind (default 10,000); past that the stream drops the newest and counts them
     /// in [`EventStream::missed`](crate::EventStream::missed).
     pub event_buffer: usize,
+    /// Most calls the store holds, over every server (default 100,000). A park that
+    /// would add one more, live or listed, is dropped and the store's
+    /// [`error`](crate::ParkingStore::error) says so
+    /// ([`ParkingError::StoreFull`](crate::ParkingError::StoreFull)): a server cannot
+    /// make the client hold unbounded state.
+    pub max_calls: usize,
+    /// Most lots the store holds, over every server (default 10,000); past it, what
+    /// would add a lot is dropped with
+    /// [`ParkingError::StoreFull`](crate::ParkingError::StoreFull).
+    pub max_lots: usize,
 }
 
 impl Default for ParkingOptions {
@@ -92,6 +102,8 @@ impl Default for ParkingOptions {
             on_call_near_timeout: None,
             on_call_moved: None,
             event_buffer: 10_000,
+            max_calls: 100_000,
+            max_lots: 10_000,
         }
     }
 }
@@ -106,6 +118,9 @@ impl fmt::Debug for ParkingOptions {
             .field("retrieve_ring_timeout", &self.retrieve_ring_timeout)
             .field("parked_call_filter", &self.parked_call_filter.is_some())
             .field("transform_parked_call", &self.transform_parked_call.is_some())
+            .field("event_buffer", &self.event_buffer)
+            .field("max_calls", &self.max_calls)
+            .field("max_lots", &self.max_lots)
             .finish_non_exhaustive()
     }
 }
@@ -114,6 +129,18 @@ impl ParkingOptions {
     /// Sets `event_buffer`.
     pub fn event_buffer(mut self, events: usize) -> Self {
         self.event_buffer = events;
+        self
+    }
+
+    /// Sets `max_calls` and `max_lots`.
+    ///
+    /// ```
+    /// let opts = ami_parking::ParkingOptions::default().caps(500, 20);
+    /// assert_eq!((opts.max_calls, opts.max_lots), (500, 20));
+    /// ```
+    pub fn caps(mut self, max_calls: usize, max_lots: usize) -> Self {
+        self.max_calls = max_calls;
+        self.max_lots = max_lots;
         self
     }
 

@@ -25,11 +25,15 @@
 
 mod actions;
 mod client;
+mod invariants;
 mod pbx;
+mod script;
 pub mod wire;
 
 pub use client::SimClient;
+pub use invariants::{check_connection, check_store};
 pub use pbx::SimPbx;
+pub use script::{run_script, script_caps};
 pub use wire::escape_c;
 
 use crate::parking::model::ServerId;

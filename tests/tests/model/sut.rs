@@ -355,6 +355,9 @@ impl Harness {
             assert_eq!(self.pbx.calls(s), reference.pbx.calls(s), "the wire's PBX and the reference agree");
         }
         assert_eq!(store, reference.view, "the store equals what the client should believe");
+        if let Err(e) = ami_parking::sim::check_connection(&self.conn) {
+            panic!("the store's invariants: {e}");
+        }
         let (alerts, log): (Vec<Ev>, Vec<Ev>) = self.got.iter().cloned().partition(|e| e.0 == "near_timeout");
         assert_eq!(
             normalise(&log),

@@ -148,6 +148,12 @@ impl Book {
         i
     }
 
+    /// The ordinal of `key`'s lot, adding it when there are fewer than `max_lots`;
+    /// `None` when it is new and the book is full.
+    pub(super) fn lot_index_within(&mut self, key: &LotKey, max_lots: usize) -> Option<usize> {
+        (self.index.contains_key(key) || self.lots.len() < max_lots).then(|| self.lot_index(key))
+    }
+
     pub(super) fn find(&self, key: &LotKey) -> Option<&LotState> {
         self.index.get(key).map(|&i| &self.lots[i])
     }
@@ -230,6 +236,13 @@ impl Book {
             }
             (Err(_), None) => {}
         }
+        // A call outside the range Asterisk listed (a lot shrunk by a reload while
+        // calls were parked, or a hostile server): the range is no longer known.
+        let outside = has_new && lot.lot.range_known && lot.cell(space).is_none();
+        if outside {
+            lot.lot.range_known = false;
+            lot.rebuild_grid();
+        }
         if let Some(cell) = lot.cell(space) {
             let same = match (&old_shown, &new_shown) {
                 (Some(a), Some(b)) => Arc::ptr_eq(a, b),
@@ -241,7 +254,7 @@ impl Book {
             }
         }
         let d_raw = has_new as i64 - old.is_some() as i64;
-        if d_raw != 0 || !lot.known {
+        if d_raw != 0 || !lot.known || outside {
             lot.lot.occupied = (lot.lot.occupied as i64 + d_raw).max(0) as u32;
             lot.known = true;
             lots_map.lock_mut().insert_cloned(lot.key.clone(), lot.lot.clone());
@@ -262,7 +275,8 @@ impl Book {
         lots_map: &MutableBTreeMap<LotKey, ParkingLot>,
         server_id: ServerId,
         listed: Vec<ParkingLot>,
-    ) -> Vec<ParkingLot> {
+        options: &ParkingOptions,
+    ) -> (Vec<ParkingLot>, bool) {
         let names: std::collections::HashSet<Arc<str>> = listed.iter().map(|l| l.name.clone()).collect();
         for l in self.lots.iter_mut() {
             if l.key.server_id == server_id && l.known && !names.contains(&l.key.name) && l.spaces.is_empty()
@@ -274,12 +288,24 @@ impl Book {
             }
         }
         let mut out = Vec::with_capacity(listed.len());
+        let mut full = false;
         for mut fresh in listed {
             fresh.server_id = server_id;
             let key = LotKey { server_id, name: fresh.name.clone() };
-            let i = self.lot_index(&key);
+            let Some(i) = self.lot_index_within(&key, options.max_lots) else {
+                full = true;
+                continue;
+            };
             let l = &mut self.lots[i];
             fresh.occupied = l.spaces.len() as u32;
+            let width = u64::from(fresh.end_space.saturating_sub(fresh.start_space)) + 1;
+            if l.spaces.keys().any(|s| *s < fresh.start_space || *s > fresh.end_space)
+                || width > options.max_calls as u64
+            {
+                // Calls parked outside the listed range: it is not the lot's whole
+                // story. A range wider than max_calls would make a grid that big.
+                fresh.range_known = false;
+            }
             let range_changed = (fresh.start_space, fresh.end_space, fresh.range_known)
                 != (l.lot.start_space, l.lot.end_space, l.lot.range_known);
             if l.lot != fresh || !l.known {
@@ -292,7 +318,7 @@ impl Book {
             }
             out.push(l.lot.clone());
         }
-        out
+        (out, full)
     }
 }
 

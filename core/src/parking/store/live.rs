@@ -33,7 +33,10 @@ impl ParkingStore {
     pub(crate) fn apply_live(&self, now: Timestamp, event: LiveEvent) -> Vec<ParkingEvent> {
         let LiveEvent { kind, call, retriever } = event;
         let mut call = self.prepare(call);
-        let events: Vec<ParkingEvent> = {
+        let server = call.server_id;
+        let (max_calls, max_lots) = (self.inner.options.max_calls, self.inner.options.max_lots);
+        let mut full = None;
+        let events: Vec<ParkingEvent> = 'apply: {
             let mut st = self.lock();
             // A give-up held back: this park of the same call makes it a move; anything
             // else reports it first.
@@ -47,7 +50,17 @@ impl ParkingStore {
                 None => None,
             };
             // The lot's name is shared by all its calls (one allocation per lot).
-            let i = st.book.lot_index(&call.lot_key());
+            let Some(i) = st.book.lot_index_within(&call.lot_key(), max_lots) else {
+                full = Some(("lots", max_lots));
+                break 'apply out;
+            };
+            if !kind.is_leave()
+                && st.book.raw_total >= max_calls
+                && !st.book.lot(i).spaces.contains_key(&call.parking_space)
+            {
+                full = Some(("calls", max_calls));
+                break 'apply out;
+            }
             call.parking_lot = st.book.lot(i).key.name.clone();
             let raw = Arc::new(call);
             st.mark_dirty(&raw);
@@ -70,6 +83,9 @@ impl ParkingStore {
             out.extend(event);
             out
         };
+        if let Some((what, limit)) = full {
+            self.over_cap(what, server, limit);
+        }
         self.dispatch(&events);
         events
     }

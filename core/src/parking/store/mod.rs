@@ -53,6 +53,15 @@
 //! - An event for a lot the store does not know creates the lot (range unknown: its
 //!   grid is empty, its call list works); a later `Parkinglots` answer fills its range
 //!   and replaces the grid (one `Replace`).
+//! - A call in a space outside its lot's listed range (a lot shrunk by a reload while
+//!   calls were parked, or a server that lies) is held like any other, and the lot's
+//!   range becomes unknown (`range_known` false, the grid empty), so a grid never
+//!   hides a call. A later `Parkinglots` answer whose range holds every call makes it
+//!   known again. So is a range wider than `max_calls` spaces: no grid that big.
+//! - What a server can make the store hold is capped: at most
+//!   [`ParkingOptions::max_calls`] calls and [`ParkingOptions::max_lots`] lots. What
+//!   would go past a cap is dropped, and [`ParkingStore::error`] says so with
+//!   [`ParkingError::StoreFull`].
 //! - A `ParkedCallGiveUp` is held back for a quarter of a second (or until the next
 //!   parking event): when a `ParkedCall` for the same unique id follows, the pair is
 //!   one [`ParkingEvent::Moved`] (Asterisk reports a `Park` of a parked call that
@@ -422,7 +431,20 @@ impl ParkingStore {
     pub(crate) fn apply_lots(&self, server_id: ServerId, listed: Vec<ParkingLot>) -> Vec<ParkingLot> {
         let mut st = self.lock();
         st.lots_synced.insert(server_id);
-        st.book.apply_lots(&self.inner.lots, server_id, listed)
+        let (lots, full) = st.book.apply_lots(&self.inner.lots, server_id, listed, &self.inner.options);
+        drop(st);
+        if full {
+            self.over_cap("lots", server_id, self.inner.options.max_lots);
+        }
+        lots
+    }
+
+    /// Something from `server_id` was dropped at a cap: the error says so.
+    fn over_cap(&self, what: &'static str, server_id: ServerId, limit: usize) {
+        let e = ParkingError::StoreFull { what, server_id, limit };
+        if self.inner.error.lock_ref().as_ref() != Some(&e) {
+            self.inner.error.set(Some(e));
+        }
     }
 
     /// Whether `lot` on `server_id` can take one more call, as far as the store knows:

@@ -55,6 +55,7 @@ impl ParkingStore {
                 answer.entry((c.parking_lot.clone(), c.parking_space)).or_insert_with(|| Arc::new(c));
             }
         }
+        let full;
         let (events, shown) = {
             let mut st = self.lock();
             // A held give-up is reported before what the list finds.
@@ -62,14 +63,18 @@ impl ParkingStore {
             let dirty = window.and_then(|w| st.windows.get(&w.0)).map(|w| (w.keys.clone(), w.uids.clone()));
             let (keys, uids) = dirty.unwrap_or_default();
             let initial = st.synced.insert(server_id);
-            let mut walk = Walk { scope: Scope { server_id, keys, uids }, initial, events: held };
+            let mut walk = Walk { scope: Scope { server_id, keys, uids }, initial, events: held, full: None };
             let was_idle = st.book.raw_total == 0;
             walk.remove_unlisted(self, &mut st, lot, &answer);
             let shown = walk.write_listed(self, &mut st, answer);
+            full = walk.full;
             self.wake_clock(&mut st, was_idle, now);
             self.publish_total(&st);
             (walk.events, shown)
         };
+        if let Some((what, limit)) = full {
+            self.over_cap(what, server_id, limit);
+        }
         self.dispatch(&events);
         (events, shown)
     }
@@ -98,6 +103,8 @@ struct Walk {
     /// The first answer for this server: the initial snapshot fires no event.
     initial: bool,
     events: Vec<ParkingEvent>,
+    /// The cap (`calls` or `lots`) that dropped listed calls.
+    full: Option<(&'static str, usize)>,
 }
 
 impl Walk {
@@ -140,9 +147,18 @@ impl Walk {
         answer: BTreeMap<(Arc<str>, u32), Arc<ParkedCall>>,
     ) -> Vec<Arc<ParkedCall>> {
         let mut shown = Vec::with_capacity(answer.len());
+        let options = &store.inner.options;
         for ((name, space), c) in answer {
-            let i = st.book.lot_index(&LotKey { server_id: self.scope.server_id, name });
+            let key = LotKey { server_id: self.scope.server_id, name };
+            let Some(i) = st.book.lot_index_within(&key, options.max_lots) else {
+                self.full = Some(("lots", options.max_lots));
+                continue;
+            };
             let old = st.book.lot(i).spaces.get(&space).cloned();
+            if old.is_none() && st.book.raw_total >= options.max_calls {
+                self.full = Some(("calls", options.max_calls));
+                continue;
+            }
             // The lot's name is shared by all its calls (one allocation per lot).
             let c = Arc::new(ParkedCall {
                 parking_lot: st.book.lot(i).key.name.clone(),
