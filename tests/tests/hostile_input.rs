@@ -260,3 +260,37 @@ fn a_lot_four_billion_spaces_wide_gets_no_grid() {
     assert!(w.conn.store().lot_grid_snapshot(&key).is_empty());
     assert_eq!(lot.occupied, 1);
 }
+
+/// Found by the property suite with held answers: a list answer delivered 2 s late
+/// (its items say what Asterisk said when it wrote them) moved the deadline of a
+/// call followed live since its park by those 2 s.
+#[test]
+fn a_late_list_answer_does_not_move_the_times_of_a_call_followed_live() {
+    let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
+    w.feed(&live_event("ParkedCall", "default", 702, "1.2", "5551002"));
+    let before = w.conn.store().get_parked_call(1, "default", 702).unwrap();
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
+    let a = aid(&w.sent().pop().unwrap());
+    w.now = w.now + std::time::Duration::from_secs(3);
+    // Written when asked (45 s left, parked just now), read 3 s later.
+    let stale = |a: &str| {
+        format!(
+            "Response: Success\r\nActionID: {a}\r\nEventList: start\r\nMessage: Parked calls will follow\r\n\r\n{}Event: ParkedCallsComplete\r\nEventList: Complete\r\nListItems: 1\r\nTotal: 1\r\nActionID: {a}\r\n\r\n",
+            list_item(a, "default", 702, "1.2", "5551002", 45, 0)
+        )
+    };
+    w.feed(&stale(&a));
+    assert!(matches!(w.reply(id), Some(Ok(_))));
+    let after = w.conn.store().get_parked_call(1, "default", 702).unwrap();
+    assert_eq!((after.parked_at, after.deadline), (before.parked_at, before.deadline));
+    // Not followed live (the link dropped meanwhile): a clock 3 s later is a re-park.
+    w.conn.handle_disconnected(w.now);
+    w.connect_and_log_in();
+    for m in w.sent() {
+        if m.is("Action", "ParkedCalls") {
+            w.feed(&stale(&aid(&m)));
+        }
+    }
+    let relisted = w.conn.store().get_parked_call(1, "default", 702).unwrap();
+    assert_eq!(relisted.deadline, before.deadline.map(|d| d + std::time::Duration::from_secs(3)));
+}

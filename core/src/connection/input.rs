@@ -102,6 +102,8 @@ impl Connection {
         owner: Option<RequestId>,
     ) -> Result<(), ConnectionError> {
         if self.cfg.mode == Mode::Amiws && r.is_unsolicited_login() {
+            // amiws lost that Asterisk for a while: its calls were not followed.
+            self.store.link_lost(Some(server));
             self.outputs.push_back(Output::ServerLoggedIn(server));
             if self.login.phase == LoginPhase::Up && self.store.options().auto_refresh {
                 self.want_refresh(now, server);

@@ -227,6 +227,7 @@ impl Connection {
         self.keepalive = Keepalive::default();
         self.transmit.clear();
         self.decoder.reset();
+        self.store.link_lost(None);
         let all: Vec<RequestId> = self.pending.keys().copied().collect();
         for id in all {
             let action = self.pending[&id].req.name();

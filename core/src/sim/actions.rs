@@ -39,6 +39,7 @@ impl SimPbx {
 
     /// One action from the client of `server`.
     pub fn handle_action(&mut self, now: Timestamp, server: ServerId, a: &Message) {
+        self.new_answer = true;
         let aid = a.get_str("ActionID").map(|v| v.into_owned());
         let aid = aid.as_deref();
         let name = a.get_str("Action").unwrap_or_default().to_ascii_lowercase();

@@ -25,6 +25,7 @@
 
 mod actions;
 mod client;
+mod held;
 mod invariants;
 mod pbx;
 mod script;

@@ -38,6 +38,12 @@ pub struct SimPbx {
     pub(super) ws_out: Vec<Vec<u8>>,
     /// Live parking events carry `Timestamp` (Asterisk's `timestampevents = yes`).
     pub(super) timestamp_events: bool,
+    /// Answers are held back (see `held.rs`).
+    pub(super) holding: bool,
+    /// The held answers, one per action and server, oldest first.
+    pub(super) held: std::collections::VecDeque<super::held::HeldAnswer>,
+    /// The next answer written while holding starts a new held answer.
+    pub(super) new_answer: bool,
 }
 
 impl SimPbx {
@@ -52,6 +58,9 @@ impl SimPbx {
             ws_client: false,
             ws_out: Vec::new(),
             timestamp_events: false,
+            holding: false,
+            held: Default::default(),
+            new_answer: true,
         }
     }
 
@@ -177,7 +186,9 @@ impl SimPbx {
         if self.wire == Wire::Amiws {
             self.ws_client = false;
             self.ws_out.clear();
+            self.held.clear();
         }
+        self.held.retain(|h| h.server != server);
         if let Ok(s) = self.srv(server) {
             s.client = false;
             s.logged_in = false;
@@ -192,6 +203,9 @@ impl SimPbx {
 
     /// Writes the answer to one of the client's actions (sent even before login).
     pub(super) fn answer(&mut self, server: ServerId, m: Message) {
+        if self.holding {
+            return self.hold(server, m);
+        }
         self.write(server, m, false);
     }
 
@@ -542,6 +556,7 @@ impl SimPbx {
         m.push(b"Shutdown", b"Cleanly");
         m.push(b"Restart", b"False");
         self.emit(server, m);
+        self.held.retain(|h| h.server != server);
         if let Ok(s) = self.srv(server) {
             s.up = false;
             s.client = false;
@@ -551,6 +566,7 @@ impl SimPbx {
 
     /// A crash (kill -9): nothing is sent, the calls are gone.
     pub fn crash(&mut self, server: ServerId) {
+        self.held.retain(|h| h.server != server);
         if let Ok(s) = self.srv(server) {
             s.up = false;
             s.client = false;

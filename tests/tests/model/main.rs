@@ -16,6 +16,7 @@
 #![allow(missing_docs)] // a test binary
 
 mod coverage;
+mod held;
 mod reference;
 mod sut;
 
@@ -41,6 +42,11 @@ pub enum Op {
     Wait { secs: u64 },
     /// The client refreshes (all lots or one).
     Refresh { lot: Option<usize> },
+    /// The client lists `server`'s calls (all lots or one), and the PBX holds the
+    /// answer: it comes in `Deliver` steps, overtaken by live events meanwhile.
+    HeldRefresh { server: u32, lot: Option<usize> },
+    /// The PBX writes its oldest held answer: whole, or (`half`) its first half.
+    Deliver { half: bool },
     /// The client parks a call with `park_call` on `server`: in lot `lot`, preferably at the
     /// lot's `space`-th space, without timeout when `never`.
     ClientPark { server: u32, lot: usize, space: Option<u32>, never: bool },
@@ -61,6 +67,36 @@ pub enum Op {
     Crash { server: u32 },
     /// Deliver the PBX's bytes to the client in these random chunks.
     Rechunk { seed: u64 },
+}
+
+impl Op {
+    /// The op as `wire` can take it: raw AMI has server 1 only (a shrunk case may keep
+    /// steps made for two servers when its wire shrinks to raw AMI).
+    pub fn for_wire(mut self, wire: ami_parking::sim::Wire) -> Op {
+        if wire == ami_parking::sim::Wire::Ami {
+            match &mut self {
+                Op::Park { server, .. }
+                | Op::Retrieve { server, .. }
+                | Op::GiveUp { server, .. }
+                | Op::Swap { server, .. }
+                | Op::Reuse { server, .. }
+                | Op::ClientPark { server, .. }
+                | Op::Move { server, .. }
+                | Op::ClientMove { server, .. }
+                | Op::ClientRetrieve { server, .. }
+                | Op::CleanRestart { server }
+                | Op::Crash { server }
+                | Op::HeldRefresh { server, .. } => *server = 1,
+                Op::Wait { .. }
+                | Op::Refresh { .. }
+                | Op::Deliver { .. }
+                | Op::Disconnect
+                | Op::Reconnect
+                | Op::Rechunk { .. } => {}
+            }
+        }
+        self
+    }
 }
 
 /// Server 1's lots: the sandbox's, and `tiny` (2 spaces) so that lots fill.

@@ -2,6 +2,7 @@
 //! of Asterisk (its own `SimPbx`, the truth) and whether the client is connected.
 //! It never looks at the system under test.
 
+use super::held::Held;
 use super::{Ev, Op, LOTS_A, LOTS_B};
 use ami_parking::sim::{SimCall, SimPbx, Wire};
 use ami_parking::Timestamp;
@@ -49,6 +50,8 @@ pub struct RefState {
     /// so its alert may come up to a second before the model's.
     pub alerts_allowed: BTreeMap<Key, usize>,
     seen_changes: usize,
+    /// The client's list requests whose answers the PBX holds.
+    pub held: Held,
 }
 
 pub struct Model;
@@ -68,7 +71,8 @@ pub fn start() -> Timestamp {
 fn ops(wire: Wire) -> BoxedStrategy<Op> {
     let n = servers(wire);
     prop_oneof![
-        6 => (1..=n, 0..3usize, prop::option::weighted(0.3, 701u32..=725)).prop_map(|(server, lot, preferred)| Op::Park { server, lot, preferred }),
+        // Lot 2 (server 1's `tiny`, two spaces) half the time, so that lots fill.
+        6 => (1..=n, prop_oneof![0..3usize, Just(2)], prop::option::weighted(0.3, 701u32..=725)).prop_map(|(server, lot, preferred)| Op::Park { server, lot, preferred }),
         2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::Retrieve { server, pick }),
         2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::GiveUp { server, pick }),
         1 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::Swap { server, pick }),
@@ -79,7 +83,9 @@ fn ops(wire: Wire) -> BoxedStrategy<Op> {
             .prop_map(|(server, pick, lot, space)| Op::ClientMove { server, pick, lot, space }),
         3 => (0u64..40).prop_map(|secs| Op::Wait { secs }),
         2 => prop::option::of(0..3usize).prop_map(|lot| Op::Refresh { lot }),
-        2 => (1..=n, 0..3usize, prop::option::weighted(0.4, 0..10u32), prop::bool::weighted(0.2))
+        3 => (1..=n, prop::option::weighted(0.3, 0..3usize)).prop_map(|(server, lot)| Op::HeldRefresh { server, lot }),
+        4 => any::<bool>().prop_map(|half| Op::Deliver { half }),
+        2 => (1..=n, prop_oneof![0..3usize, Just(2)], prop::option::weighted(0.4, 0..10u32), prop::bool::weighted(0.2))
             .prop_map(|(server, lot, space, never)| Op::ClientPark { server, lot, space, never }),
         2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::ClientRetrieve { server, pick }),
         1 => Just(Op::Disconnect),
@@ -104,7 +110,7 @@ impl ReferenceStateMachine for Model {
     }
 
     fn apply(mut state: RefState, op: &Op) -> RefState {
-        state.step(op);
+        state.step(&op.clone().for_wire(state.wire));
         state.note_alerts();
         state
     }
@@ -212,6 +218,7 @@ impl RefState {
             alerts_due: BTreeMap::new(),
             alerts_allowed: BTreeMap::new(),
             seen_changes: 0,
+            held: Held::default(),
         };
         s.connect();
         s
@@ -236,7 +243,35 @@ impl RefState {
             Op::ClientMove { server, pick, lot, space } if self.visible(server) => {
                 self.pbx_step(&Op::Move { server, pick, lot, space })
             }
-            Op::ClientRetrieve { .. } | Op::ClientMove { .. } | Op::Refresh { .. } | Op::Rechunk { .. } => {}
+            Op::Refresh { lot } if self.connected => {
+                // Every server that has the lot lists it (the others answer an error).
+                let name = lot.map(|l| lot_name(1, l).to_string());
+                for s in self.pbx.server_ids() {
+                    if self.pbx.is_up(s)
+                        && name.as_ref().is_none_or(|n| self.pbx.lots(s).iter().any(|l| l.name == *n))
+                    {
+                        self.resync_scope(s, name.as_deref());
+                    }
+                }
+            }
+            Op::HeldRefresh { server, lot } => {
+                let server = if self.wire == Wire::Ami { 1 } else { server };
+                if self.visible(server) {
+                    let name = lot.map(|l| lot_name(server, l).to_string());
+                    let snapshot = self.truth(server, name.as_deref());
+                    self.held.open(server, name, snapshot, self.now);
+                }
+            }
+            Op::Deliver { half: false } => {
+                if let Some((token, r)) = self.held.delivered() {
+                    self.reconcile(token, r);
+                }
+            }
+            Op::ClientRetrieve { .. }
+            | Op::ClientMove { .. }
+            | Op::Refresh { .. }
+            | Op::Rechunk { .. }
+            | Op::Deliver { half: true } => {}
             Op::ClientPark { server, lot, space, never } => {
                 self.caller += 1;
                 if self.visible(server) {
@@ -248,13 +283,26 @@ impl RefState {
                 }
             }
             Op::Wait { secs } => {
-                // Alerts come before the timeouts of their calls (threshold > 0).
-                self.now = self.now + Duration::from_secs(secs);
-                self.note_alerts();
-                self.pbx.advance(self.now);
-                self.absorb(self.connected);
+                // Alerts come before the timeouts of their calls (threshold > 0); a
+                // held request's deadline splits the wait: what Asterisk did before
+                // it, then the request fails.
+                let end = self.now + Duration::from_secs(secs);
+                loop {
+                    let at = self.held.next_deadline().filter(|d| *d <= end).unwrap_or(end).max(self.now);
+                    self.now = at;
+                    self.note_alerts();
+                    self.pbx.advance(self.now);
+                    self.absorb(self.connected);
+                    self.held.expire(self.now);
+                    if at == end {
+                        break;
+                    }
+                }
             }
-            Op::Disconnect => self.connected = false,
+            Op::Disconnect => {
+                self.connected = false;
+                self.held.link_lost();
+            }
             Op::Reconnect => self.connect(),
             Op::CleanRestart { server } => {
                 self.pbx.shutdown(self.now, server);
@@ -297,7 +345,7 @@ impl RefState {
     }
 
     /// A new park of the call `k` enters the view.
-    fn park_seen(&mut self, k: &Key) {
+    pub fn park_seen(&mut self, k: &Key) {
         let deadline = self.pbx.calls(k.0).into_iter().find(|c| c.unique_id == k.3).and_then(|c| c.deadline);
         self.parks.insert(
             k.clone(),
@@ -321,9 +369,15 @@ impl RefState {
         self.pbx.restart(server);
         match self.wire {
             // The link died with Asterisk; it comes back when a Reconnect step says so.
-            Wire::Ami => self.connected = false,
+            Wire::Ami => {
+                self.connected = false;
+                self.held.link_lost();
+            }
             // amiws logs in again by itself; the client resyncs that server.
-            Wire::Amiws if self.connected => self.resync(Some(server)),
+            Wire::Amiws if self.connected => {
+                self.held.server_lost(server);
+                self.resync(Some(server))
+            }
             Wire::Amiws => {}
         }
     }
@@ -335,19 +389,34 @@ impl RefState {
             None => self.pbx.server_ids().into_iter().filter(|s| self.pbx.is_up(*s)).collect(),
         };
         for s in servers {
-            let truth: BTreeSet<Key> =
-                self.pbx.calls(s).iter().map(|c| (s, c.lot.clone(), c.space, c.unique_id.clone())).collect();
-            let mine: BTreeSet<Key> = self.view.iter().filter(|k| k.0 == s).cloned().collect();
-            for k in mine.difference(&truth) {
-                self.expected.push(("vanished", k.0, k.1.clone(), k.2, k.3.clone()));
-                self.view.remove(k);
-                self.parks.remove(k);
-            }
-            for k in truth.difference(&mine) {
-                self.expected.push(("appeared", k.0, k.1.clone(), k.2, k.3.clone()));
-                self.view.insert(k.clone());
-                self.park_seen(k);
-            }
+            self.resync_scope(s, None);
+        }
+    }
+
+    /// Asterisk's calls on `server` (in `lot`).
+    pub fn truth(&self, server: u32, lot: Option<&str>) -> BTreeSet<Key> {
+        self.pbx
+            .calls(server)
+            .iter()
+            .filter(|c| lot.is_none_or(|l| c.lot == l))
+            .map(|c| (server, c.lot.clone(), c.space, c.unique_id.clone()))
+            .collect()
+    }
+
+    /// A resync of `s` (one lot of it): what appeared and vanished.
+    fn resync_scope(&mut self, s: u32, lot: Option<&str>) {
+        let truth = self.truth(s, lot);
+        let mine: BTreeSet<Key> =
+            self.view.iter().filter(|k| k.0 == s && lot.is_none_or(|l| k.1 == l)).cloned().collect();
+        for k in mine.difference(&truth) {
+            self.expected.push(("vanished", k.0, k.1.clone(), k.2, k.3.clone()));
+            self.view.remove(k);
+            self.parks.remove(k);
+        }
+        for k in truth.difference(&mine) {
+            self.expected.push(("appeared", k.0, k.1.clone(), k.2, k.3.clone()));
+            self.view.insert(k.clone());
+            self.park_seen(k);
         }
     }
 
@@ -363,6 +432,7 @@ impl RefState {
             // Live events keep the view equal to the PBX. A leave takes its own call
             // (by unique id): a park may have taken the space before it came.
             let key = (c.server_id, c.lot.clone(), c.space, c.unique_id.clone());
+            self.held.touched(&key);
             if c.kind == "moved" {
                 // One move: out of its old place, into the new one (a new park).
                 let old: Vec<Key> =

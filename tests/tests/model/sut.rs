@@ -2,6 +2,7 @@
 //! of a model PBX that plays Asterisk's part on the wire, in random chunks. Its
 //! results are compared with the reference after every step.
 
+use super::held::{Expected, REQUEST_TIMEOUT};
 use super::reference::{
     client_channel, lot_name, model_pbx, pbx_op, pick, preferred_space, start, Key, Model, RefState,
 };
@@ -24,6 +25,13 @@ pub struct Harness {
     connected: bool,
     /// What the client heard.
     got: Vec<Ev>,
+    /// Held list requests: their tokens (numbered as the reference numbers them).
+    held_ids: BTreeMap<ami_parking::RequestId, u64>,
+    tokens: u64,
+    /// What each held request ended with.
+    replies: BTreeMap<u64, Expected>,
+    /// The oldest held answer was written in part (a list half read).
+    split_open: bool,
 }
 
 impl Harness {
@@ -32,11 +40,23 @@ impl Harness {
             Wire::Ami => ConnectionConfig::ami("amiuser", "amisecret"),
             Wire::Amiws => ConnectionConfig::amiws(),
         };
-        cfg.request_timeout = Duration::from_secs(5);
+        cfg.request_timeout = REQUEST_TIMEOUT;
         let now = start();
         let conn = Connection::new(cfg, now);
         let pbx = model_pbx(wire);
-        let mut h = Harness { pbx, conn, now, wire, chunk_seed: 1, connected: false, got: Vec::new() };
+        let mut h = Harness {
+            pbx,
+            conn,
+            now,
+            wire,
+            chunk_seed: 1,
+            connected: false,
+            got: Vec::new(),
+            held_ids: BTreeMap::new(),
+            tokens: 0,
+            replies: BTreeMap::new(),
+            split_open: false,
+        };
         h.connect();
         h
     }
@@ -58,6 +78,10 @@ impl Harness {
         if !self.connected {
             return;
         }
+        if !self.held_ids.is_empty() {
+            super::coverage::saw("situation: the link drops with a request pending");
+        }
+        self.split_open = false;
         for s in self.pbx.server_ids() {
             self.pbx.disconnect_client(s);
         }
@@ -112,6 +136,17 @@ impl Harness {
                 self.conn.handle_timeout(self.now).expect("no keep-alive failure while the model answers");
             }
             while let Some(o) = self.conn.poll_output() {
+                if let Output::Reply { id, result } = &o {
+                    if let Some(t) = self.held_ids.remove(id) {
+                        self.replies.insert(t, expected_of(result));
+                    }
+                }
+                if let (Output::Parking(_), false) = (&o, self.held_ids.is_empty()) {
+                    super::coverage::saw("situation: a live event while a list request is open");
+                    if self.split_open {
+                        super::coverage::saw("situation: a live event inside a list answer");
+                    }
+                }
                 if let Output::Parking(e) = &o {
                     self.got.push(ev(e));
                     super::coverage::saw(match e.kind() {
@@ -179,7 +214,9 @@ impl Harness {
             }
             Op::ClientMove { server, pick: p, lot, space } => self.client_move(server, p, lot, space),
             Op::Wait { secs } => self.wait(secs),
-            Op::Refresh { lot } => self.refresh(lot),
+            Op::Refresh { lot } => self.refresh(lot, reference),
+            Op::HeldRefresh { server, lot } => self.held_refresh(server, lot),
+            Op::Deliver { half } => self.deliver(half),
             Op::ClientPark { server, lot, space, never } => {
                 self.client_park(server, reference.caller, lot, space, never)
             }
@@ -225,18 +262,71 @@ impl Harness {
         self.pump();
     }
 
-    /// The client refreshes (all lots or one): while connected it must get the calls.
-    fn refresh(&mut self, lot: Option<usize>) {
-        match self.conn.get_parked_calls(self.now, lot.map(|l| lot_name(1, l)), Target::All) {
+    /// The client refreshes (all lots or one): while connected it must get Asterisk's
+    /// calls, from every server that has the lot.
+    fn refresh(&mut self, lot: Option<usize>, reference: &RefState) {
+        let name = lot.map(|l| lot_name(1, l));
+        match self.conn.get_parked_calls(self.now, name, Target::All) {
             Ok(id) => {
                 let outs = self.pump();
                 let reply = reply_to(&outs, id);
+                let want: BTreeSet<Key> = self
+                    .pbx
+                    .server_ids()
+                    .into_iter()
+                    .filter(|s| name.is_none_or(|n| self.pbx.lots(*s).iter().any(|l| l.name == n)))
+                    .flat_map(|s| reference.truth(s, name))
+                    .collect();
                 match reply.expect("refresh answered") {
-                    Ok(Reply::Calls(_)) => {}
+                    Ok(Reply::Calls(calls)) => {
+                        assert_eq!(keys(&calls), want, "a refresh answers Asterisk's calls")
+                    }
                     r => panic!("a refresh while connected answers the calls: {r:?}"),
                 }
             }
             Err(e) => assert!(!self.connected, "refresh refused while connected: {e}"),
+        }
+    }
+
+    /// The client lists one server's calls; the PBX holds the answer.
+    fn held_refresh(&mut self, server: u32, lot: Option<usize>) {
+        let server = if self.wire == Wire::Ami { 1 } else { server };
+        let name = lot.map(|l| lot_name(server, l));
+        let id = match self.conn.get_parked_calls(self.now, name, self.target(server)) {
+            Ok(id) => id,
+            Err(e) => return assert!(!self.connected, "list refused while connected: {e}"),
+        };
+        self.tokens += 1;
+        self.held_ids.insert(id, self.tokens);
+        let before = self.pbx.held_answers();
+        self.pbx.hold_answers(true);
+        while let Some(b) = self.conn.poll_transmit() {
+            match self.wire {
+                Wire::Ami => self.pbx.handle_client_bytes(self.now, 1, &b),
+                Wire::Amiws => self.pbx.handle_client_frame(self.now, &b),
+            }
+        }
+        self.pbx.hold_answers(false);
+        assert_eq!(self.pbx.held_answers(), before + 1, "one answer held");
+        self.pump();
+    }
+
+    /// The PBX writes its oldest held answer, whole or half.
+    fn deliver(&mut self, half: bool) {
+        if self.pbx.held_answers() == 0 {
+            return;
+        }
+        let late = self.held_ids.is_empty();
+        self.pbx.release_answer(half);
+        self.split_open = half;
+        if half {
+            super::coverage::saw("situation: a list answer written in part");
+        } else if late {
+            super::coverage::saw("situation: an answer after its request ended");
+        }
+        let outs = self.pump();
+        if outs.iter().any(|o| matches!(o, Output::Parking(ami_parking::ParkingEvent::Resync { .. }))) {
+            super::coverage::saw("situation: a held list found a change");
         }
     }
 
@@ -344,6 +434,12 @@ impl Harness {
     }
 
     fn check(&self, reference: &RefState) {
+        assert_eq!(
+            self.pbx.held_answers(),
+            reference.held.queue.len(),
+            "the PBX holds what the reference says"
+        );
+        assert_eq!(self.replies, reference.held.replies, "each held request ends as the reference says");
         let store: BTreeSet<Key> = self
             .conn
             .store()
@@ -439,6 +535,27 @@ impl Harness {
     }
 }
 
+/// The calls of a reply, as keys.
+fn keys(calls: &[std::sync::Arc<ami_parking::ParkedCall>]) -> BTreeSet<Key> {
+    calls
+        .iter()
+        .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.unique_id.to_string()))
+        .collect()
+}
+
+/// What a held request ended with, in the reference's terms.
+fn expected_of(result: &Result<Reply, ParkingError>) -> Expected {
+    match result {
+        Ok(Reply::Calls(calls)) => Expected::Calls(keys(calls)),
+        Err(ParkingError::Disconnected { .. }) => Expected::Failed("Disconnected"),
+        Err(ParkingError::Timeout { .. }) => {
+            super::coverage::saw("situation: a request past its deadline");
+            Expected::Failed("Timeout")
+        }
+        r => panic!("a held list ends with its calls, a timeout or a dropped link: {r:?}"),
+    }
+}
+
 /// The answer to request `id` among `outs`.
 fn reply_to(outs: &[Output], id: ami_parking::RequestId) -> Option<Result<Reply, ParkingError>> {
     outs.iter().find_map(|o| match o {
@@ -458,7 +575,7 @@ impl StateMachineTest for Sut {
     }
 
     fn apply(mut h: Harness, state: &RefState, op: Op) -> Harness {
-        h.step(op, state);
+        h.step(op.for_wire(state.wire), state);
         h
     }
 

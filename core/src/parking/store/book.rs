@@ -26,6 +26,10 @@ pub(super) struct Slot {
     /// Identifies one parking of one call (kept by a refresh of the same call and by
     /// a swap): the near-timeout alert fires once per park.
     pub(super) park: u64,
+    /// Seen (live or listed) since its server's link last came up: any re-park since
+    /// would have been seen live, so a later list's times for it are only later
+    /// (perhaps delayed) readings of the same clock.
+    pub(super) followed: bool,
 }
 
 /// One lot: its facts, its spaces, and its two views.
@@ -179,6 +183,22 @@ impl Book {
     /// The call in a space now.
     pub(super) fn slot(&self, key: &LotKey, space: u32) -> Option<&Slot> {
         self.find(key).and_then(|l| l.spaces.get(&space))
+    }
+
+    /// Marks the calls of `server` (of every server when `None`) as not followed.
+    pub(super) fn unfollow(&mut self, server: Option<ServerId>) {
+        for l in self.lots.iter_mut().filter(|l| server.is_none_or(|s| l.key.server_id == s)) {
+            for slot in l.spaces.values_mut() {
+                slot.followed = false;
+            }
+        }
+    }
+
+    /// Marks the call in `space` of lot `i` as followed (listed since the link came up).
+    pub(super) fn follow(&mut self, i: usize, space: u32) {
+        if let Some(slot) = self.lots[i].spaces.get_mut(&space) {
+            slot.followed = true;
+        }
     }
 
     /// A new park id.

@@ -41,10 +41,12 @@
 //!   of a known park changes nothing.
 //! - A `ParkedCalls` answer *reconciles* the scope it covered (one server, or one lot
 //!   of it): calls it no longer lists are removed, listed calls are inserted or
-//!   updated (a listed call keeps its first-seen times unless they differ by more
-//!   than a second: then Asterisk restarted its clock, e.g. a re-park while we were
-//!   away). The first answer for a server since the store was created is the
-//!   *initial snapshot* and fires no event. A later answer reports each difference
+//!   updated. A listed call the store has followed since its server's link came up
+//!   (seen live or listed since) keeps its times: a list answer may be read seconds
+//!   after Asterisk wrote it, and a re-park would have been seen live. A call not
+//!   followed keeps its first-seen times unless they differ by more than a second:
+//!   then Asterisk restarted its clock (e.g. a re-park while we were away). The
+//!   first answer for a server since the store was created is the *initial snapshot* and fires no event. A later answer reports each difference
 //!   once as [`ParkingEvent::Resync`] (to listeners and streams): it fires **no**
 //!   `on_call_*` callback, because nobody knows whether a vanished call was
 //!   retrieved, timed out or hung up. Calls touched by a live event while the list
@@ -483,7 +485,14 @@ impl ParkingStore {
     /// A slot for `raw` in park `park`.
     fn slot(&self, raw: Arc<ParkedCall>, park: u64) -> Slot {
         let shown = book::shown(&self.inner.options, &raw);
-        Slot { raw, shown, park }
+        Slot { raw, shown, park, followed: true }
+    }
+
+    /// The link to `server` (every server when `None`) was lost: what the store holds
+    /// of it is no longer followed until seen again.
+    pub(crate) fn link_lost(&self, server: Option<ServerId>) {
+        let mut st = self.lock();
+        st.book.unfollow(server);
     }
 
     fn publish_total(&self, st: &State) {

@@ -172,9 +172,22 @@ impl Walk {
             }
             match old {
                 Some(old) if old.raw.same_parking(&c) => {
-                    let merged = old.raw.with_first_seen_times((*c).clone());
+                    // Followed since the link came up: the list's times are only a
+                    // later (perhaps delayed) reading of the same clock. Otherwise a
+                    // clock that moved means Asterisk parked it again while we were away.
+                    let merged = if old.followed {
+                        ParkedCall {
+                            parked_at: old.raw.parked_at,
+                            deadline: old.raw.deadline,
+                            timeout: old.raw.timeout,
+                            ..(*c).clone()
+                        }
+                    } else {
+                        old.raw.with_first_seen_times((*c).clone())
+                    };
                     if *old.raw == merged {
-                        // Nothing new: keep the store's call.
+                        // Nothing new: keep the store's call, followed from now on.
+                        st.book.follow(i, space);
                         shown.extend(old.shown);
                     } else {
                         let slot = store.slot(Arc::new(merged), old.park);
