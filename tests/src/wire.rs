@@ -263,6 +263,16 @@ impl Wire {
     }
 }
 
+/// Actions as (name, `AMIServerID`), for exact asserts on what was sent.
+pub fn actions(sent: &[Message]) -> Vec<(String, Option<String>)> {
+    sent.iter()
+        .map(|m| {
+            let get = |k: &str| m.get_str(k).map(|v| v.into_owned());
+            (get("Action").unwrap_or_default(), get("AMIServerID"))
+        })
+        .collect()
+}
+
 /// The ActionID of an action.
 pub fn aid(m: &Message) -> String {
     m.get_str("ActionID").unwrap().into_owned()

