@@ -33,3 +33,8 @@ pub fn rss_kib(pid: Option<u32>) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// A numeric knob from the environment (`AMI_PARKING_SOAK_SECS=600`, ...), or `default`.
+pub fn knob(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}

@@ -11,6 +11,7 @@
 
 use ami_parking::ami_codec::{Decoded, Decoder};
 use ami_parking::{LotKey, ParkingEvent};
+use ami_parking_tests::measure::knob;
 use ami_parking_tests::sandbox::{self, parked_truth, PORT_A};
 use ami_parking_transport::{Client, ClientOptions};
 use futures_util::StreamExt;
@@ -22,10 +23,6 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 const LOT: &str = "load";
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 /// One parking event as (kind, space, unique id).
 type Ev = (&'static str, u32, String);
@@ -137,9 +134,9 @@ async fn wait_until(changed: &Notify, deadline: Duration, mut done: impl FnMut()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_load_every_event_is_reported_once_with_the_right_call() {
     let Some(()) = sandbox::require("a") else { return };
-    let secs = env_num("AMI_PARKING_LOAD_SECS", 60);
-    let calls = env_num("AMI_PARKING_LOAD_CALLS", 200);
-    let rate = env_num("AMI_PARKING_LOAD_RATE", 25).max(1);
+    let secs = knob("AMI_PARKING_LOAD_SECS", 60);
+    let calls = knob("AMI_PARKING_LOAD_CALLS", 200);
+    let rate = knob("AMI_PARKING_LOAD_RATE", 25).max(1);
     sandbox::cli("a", "channel request hangup all");
     sandbox::wait_truth(PORT_A, |t| t.is_empty());
 

@@ -9,16 +9,13 @@
 
 use ami_parking::futures_signals::signal::SignalExt;
 use ami_parking::ParkingStore;
+use ami_parking_tests::measure::knob;
 use ami_parking_tests::measure::rss_kib;
 use ami_parking_transport::demo::DemoPbx;
 use ami_parking_transport::{Client, ClientOptions};
 use futures_util::StreamExt;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-
-fn knob(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_pbx_at_full_rate_loses_nothing_and_memory_stays_flat() {

@@ -7,6 +7,7 @@
 //! CI runs a short window (debug build). The documented run:
 //! `AMI_PARKING_BRIDGE_LOAD_SECS=60 AMI_PARKING_BRIDGE_LOAD_CLIENTS=200 AMI_PARKING_BRIDGE_LOAD_RATE=1000 cargo test --release -p ami-ws-bridge --test load -- --nocapture`
 
+use ami_parking_tests::measure::knob;
 use ami_parking_tests::measure::rss_kib;
 use ami_parking_transport::demo::DemoPbx;
 use async_tungstenite::tungstenite::Message as WsMessage;
@@ -16,10 +17,6 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-fn knob(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 fn wall_micros() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as u64

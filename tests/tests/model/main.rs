@@ -135,7 +135,7 @@ pub fn normalise(evs: &[Ev]) -> Vec<Ev> {
 }
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    ami_parking_tests::measure::knob("PROPTEST_CASES", 256) as u32
 }
 
 /// The suite, run by hand rather than by `prop_state_machine!` so that failing seeds
