@@ -247,3 +247,211 @@ fn a_refused_automatic_refresh_is_tried_again() {
     w.advance(Duration::from_secs(5));
     assert!(w.sent().is_empty());
 }
+
+// ----- found by mutation testing: what the first run's missed mutants showed untested -----
+
+#[test]
+fn debug_output_names_the_connection_and_never_the_secret() {
+    let cfg = ConnectionConfig::ami("amiuser", "hunter2");
+    assert_eq!(format!("{:?}", cfg.secret), "Secret(<redacted>)");
+    assert!(!cfg.secret.is_empty() && ami_parking::Secret::new("").is_empty());
+    let conn = Connection::new(cfg, T);
+    let shown = format!("{conn:?}");
+    assert!(shown.starts_with("Connection {") && shown.contains("mode: Ami"), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[test]
+fn the_state_follows_the_login_and_what_the_transport_reports() {
+    let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
+    assert_eq!(w.conn.state(), &ConnectionState::LoggedIn);
+    let s = ConnectionState::Reconnecting { attempt: 2, last_error: "refused".into() };
+    w.conn.handle_link_state(s.clone());
+    assert_eq!(w.conn.state(), &s);
+    assert_eq!(w.conn.store().connection_state_now(), s);
+    assert_eq!(w.conn.poll_output(), Some(Output::State(s)));
+}
+
+#[test]
+fn behind_amiws_a_quiet_link_gets_one_websocket_ping_and_life_answers_it() {
+    let mut cfg = ConnectionConfig::amiws();
+    cfg.keepalive_interval = Duration::from_secs(30);
+    let mut w = Wire::amiws_with(cfg, ParkingOptions::default().auto_refresh(false));
+    w.frame(1, &[("Event", "FullyBooted"), ("Status", "Fully Booted")]);
+    assert!(!w.conn.poll_ping(), "not before the link was quiet");
+    w.advance(Duration::from_secs(30));
+    assert!(w.conn.poll_ping(), "quiet for keepalive_interval: one ping");
+    assert!(!w.conn.poll_ping(), "once");
+    // A pong (or any sign of life) answers it: no Unresponsive within request_timeout.
+    w.conn.handle_link_alive(w.now);
+    w.advance(Duration::from_secs(10));
+    // Without an answer the link is declared dead after request_timeout.
+    w.advance(Duration::from_secs(20));
+    assert!(w.conn.poll_ping());
+    w.now = w.now + Duration::from_secs(10);
+    assert!(matches!(w.conn.handle_timeout(w.now), Err(ConnectionError::Unresponsive(_))));
+}
+
+#[test]
+fn behind_amiws_a_one_shot_list_waits_for_a_server_still_answering_when_it_settles() {
+    let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
+    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let a = aid(&w.sent().pop().unwrap());
+    // Server 1 begins (start and one item) and stalls past the 200 ms settle.
+    w.frame(
+        1,
+        &[
+            ("Response", "Success"),
+            ("ActionID", &a),
+            ("EventList", "start"),
+            ("Message", "Parked calls will follow"),
+        ],
+    );
+    w.frame_text(1, &list_item(&a, "default", 701, "1.1", "5551001", 40, 5));
+    w.advance(Duration::from_millis(300));
+    assert!(w.reply(id).is_none(), "a server still answering is waited for");
+    w.frame(
+        1,
+        &[("Event", "ParkedCallsComplete"), ("ActionID", &a), ("EventList", "Complete"), ("ListItems", "1")],
+    );
+    // Then the settle after the last server that finished, for another to begin.
+    w.advance(Duration::from_millis(250));
+    match w.reply(id) {
+        Some(Ok(Reply::Calls(calls))) => assert_eq!(calls.len(), 1),
+        r => panic!("{r:?}"),
+    }
+    // One that never ends is answered at the request's deadline with what came.
+    let id = w.conn.get_parked_calls(w.now, None, Target::Server(1)).unwrap();
+    let a = aid(&w.sent().pop().unwrap());
+    w.frame(
+        1,
+        &[
+            ("Response", "Success"),
+            ("ActionID", &a),
+            ("EventList", "start"),
+            ("Message", "Parked calls will follow"),
+        ],
+    );
+    w.advance(Duration::from_secs(10));
+    assert!(w.reply(id).is_some(), "answered at its deadline, not left hanging");
+}
+
+#[test]
+fn an_answered_list_leaves_no_timer_behind() {
+    // A list answered in full is done: nothing lingers until its deadline.
+    let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
+    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let a = aid(&w.sent().pop().unwrap());
+    w.feed(&parked_calls_answer(&a, &[]));
+    assert!(matches!(w.reply(id), Some(Ok(_))));
+    let deadline = w.now + Duration::from_secs(10);
+    assert_ne!(w.conn.poll_timeout(), Some(deadline), "the request's timer was stopped");
+}
+
+#[test]
+fn a_server_without_a_banner_is_logged_in_once_and_messages_never_log_in_again() {
+    let mut conn = Connection::new(ConnectionConfig::ami("amiuser", "amisecret"), T);
+    conn.handle_connected(T);
+    assert!(sent(&mut conn).is_empty(), "waiting for the banner");
+    // A proxy that sends no banner: its first message starts the login.
+    conn.handle_input(T, b"Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n")
+        .unwrap();
+    let login = sent(&mut conn);
+    assert_eq!(actions(&login), vec![("Login".into(), None)]);
+    let id = login[0].get_str("ActionID").unwrap().into_owned();
+    conn.handle_input(
+        T,
+        format!("Response: Success\r\nActionID: {id}\r\nMessage: Authentication accepted\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
+    let after: Vec<String> = actions(&sent(&mut conn)).into_iter().map(|a| a.0).collect();
+    assert!(!after.contains(&"Login".to_string()), "{after:?}");
+    conn.handle_input(T, live_event("ParkedCall", "default", 701, "1.1", "5551001").as_bytes()).unwrap();
+    assert!(sent(&mut conn).is_empty(), "a message after the login sends nothing");
+}
+
+#[test]
+fn behind_amiws_only_a_new_unsynced_server_is_listed_and_only_with_auto_refresh() {
+    let mut w = Wire::amiws(ParkingOptions::default());
+    // The login's lists, answered by server 1 (then the fan-out settles).
+    for m in w.sent() {
+        if m.is("Action", "Parkinglots") {
+            w.frame_text(1, &parking_lots_answer(&aid(&m), &[("default", 701, 720, 45)]));
+        } else {
+            w.frame_text(1, &parked_calls_answer(&aid(&m), &[]));
+        }
+    }
+    w.advance(Duration::from_millis(300));
+    assert!(w.sent().is_empty());
+    // A server not heard of: listed once (when the login's fan-out, which lingers
+    // for late servers until its deadline, has ended without it).
+    w.frame(3, &[("Event", "FullyBooted"), ("Status", "Fully Booted")]);
+    for _ in 0..10 {
+        w.advance(Duration::from_secs(1));
+    }
+    let three = Some("3".to_string());
+    assert_eq!(
+        actions(&w.sent()),
+        vec![("Parkinglots".into(), three.clone()), ("ParkedCalls".into(), three)]
+    );
+    // A synced server's frames ask nothing.
+    w.frame(1, &[("Event", "FullyBooted"), ("Status", "Fully Booted")]);
+    assert!(w.sent().is_empty());
+    // No auto refresh: neither a new server nor amiws's re-login of one sends anything.
+    let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
+    w.frame(3, &[("Event", "FullyBooted"), ("Status", "Fully Booted")]);
+    w.frame(3, &[("Response", "Success"), ("Message", "Authentication accepted")]);
+    assert!(w.sent().is_empty());
+    assert!(w.outputs.contains(&Output::ServerLoggedIn(3)));
+}
+
+#[test]
+fn behind_amiws_a_late_server_still_updates_the_store_until_the_deadline() {
+    let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
+    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let a = aid(&w.sent().pop().unwrap());
+    // Server 2 answers whole; server 1 has begun but not finished when it settles.
+    w.frame_text(2, &parked_calls_answer(&a, &[("default", 702, "2.2", "5552002")]));
+    w.frame(
+        1,
+        &[
+            ("Response", "Success"),
+            ("ActionID", &a),
+            ("EventList", "start"),
+            ("Message", "Parked calls will follow"),
+        ],
+    );
+    w.advance(Duration::from_millis(300));
+    assert!(w.reply(id).is_none(), "server 1 began: it is waited for");
+    w.frame_text(1, &list_item(&a, "default", 701, "1.1", "5551001", 40, 5));
+    w.frame(
+        1,
+        &[("Event", "ParkedCallsComplete"), ("ActionID", &a), ("EventList", "Complete"), ("ListItems", "1")],
+    );
+    w.advance(Duration::from_millis(300));
+    match w.reply(id) {
+        Some(Ok(Reply::Calls(calls))) => assert_eq!(calls.len(), 2, "{calls:?}"),
+        r => panic!("{r:?}"),
+    }
+    // Answered; a server that answers later still updates the store (the request
+    // lingers until its deadline).
+    w.frame_text(3, &parked_calls_answer(&a, &[("default", 703, "3.3", "5553003")]));
+    assert!(w.conn.store().get_parked_call(3, "default", 703).is_some(), "a late server's list is applied");
+    // A server that began and never finishes: answered at the deadline with the rest.
+    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let a = aid(&w.sent().pop().unwrap());
+    w.frame_text(2, &parked_calls_answer(&a, &[("default", 702, "2.2", "5552002")]));
+    w.frame(
+        1,
+        &[
+            ("Response", "Success"),
+            ("ActionID", &a),
+            ("EventList", "start"),
+            ("Message", "Parked calls will follow"),
+        ],
+    );
+    for _ in 0..10 {
+        w.advance(Duration::from_secs(1));
+    }
+    assert!(matches!(w.reply(id), Some(Ok(_))), "answered at its deadline: {:?}", w.reply(id));
+}

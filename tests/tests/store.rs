@@ -318,3 +318,78 @@ fn a_leave_after_its_space_was_taken_reports_the_old_call_once() {
     assert_eq!(leaves, [("retrieved", "1.1"), ("timeout", "3.1"), ("giveup", "3.2")]);
     assert_eq!(w.conn.store().lot_snapshot(&ami_parking::LotKey::new(1, "default")).unwrap().occupied, 1);
 }
+
+// ----- the times a call keeps (found by mutation testing: each field's keeping was untested) -----
+
+/// A whole `ParkedCalls` answer made of the given items.
+fn list_of(action_id: &str, items: &[String]) -> String {
+    format!(
+        "Response: Success\r\nActionID: {action_id}\r\nEventList: start\r\nMessage: Parked calls will follow\r\n\r\n{}Event: ParkedCallsComplete\r\nEventList: Complete\r\nListItems: {n}\r\nTotal: {n}\r\nActionID: {action_id}\r\n\r\n",
+        items.concat(),
+        n = items.len()
+    )
+}
+
+/// (parked_at, deadline, timeout) of the call in `space` of lot default.
+fn times(w: &Wire, space: u32) -> (ami_parking::Timestamp, Option<ami_parking::Timestamp>, Option<Duration>) {
+    let c = w.conn.store().get_parked_call(1, "default", space).expect("stored");
+    (c.parked_at, c.deadline, c.timeout)
+}
+
+#[test]
+fn a_call_relisted_after_a_reconnect_keeps_its_first_seen_times_when_they_agree() {
+    let mut w = Wire::ami(ParkingOptions::default());
+    let sent = w.sent();
+    let lots = aid(sent.iter().find(|m| m.is("Action", "Parkinglots")).unwrap());
+    let calls = aid(sent.iter().find(|m| m.is("Action", "ParkedCalls")).unwrap());
+    w.feed(&parking_lots_answer(&lots, &LOTS));
+    w.feed(&list_of(&calls, &[list_item(&calls, "default", 701, "1.1", "5551001", 42, 3)]));
+    let first = times(&w, 701);
+    // Not followed across the drop; 1.4 s later Asterisk's whole seconds say 41 left,
+    // 5 parked (a timeout of 46): within a second of the first sighting.
+    w.conn.handle_disconnected(w.now);
+    w.now = w.now + Duration::from_millis(1400);
+    w.connect_and_log_in();
+    for m in w.sent() {
+        if m.is("Action", "ParkedCalls") {
+            w.feed(&list_of(&aid(&m), &[list_item(&aid(&m), "default", 701, "1.1", "5551001", 41, 5)]));
+        }
+    }
+    assert_eq!(times(&w, 701), first, "the first sighting is the precise one");
+}
+
+#[test]
+fn a_live_repeat_of_a_known_park_and_a_late_list_keep_the_parks_times() {
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[]);
+    w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
+    let first = times(&w, 701);
+    w.now = w.now + Duration::from_secs(2);
+    // A repeat whose numbers say otherwise (40 left, 6 parked: a timeout of 46).
+    let repeat = live_event("ParkedCall", "default", 701, "1.1", "5551001")
+        .replace("ParkingTimeout: 45", "ParkingTimeout: 40")
+        .replace("ParkingDuration: 0", "ParkingDuration: 6");
+    w.feed(&repeat);
+    assert_eq!(times(&w, 701), first, "a repeat keeps the park's times");
+    // A list read late, its numbers another reading (43 left, 3 parked).
+    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let a = aid(&w.sent().pop().unwrap());
+    w.feed(&list_of(&a, &[list_item(&a, "default", 701, "1.1", "5551001", 43, 3)]));
+    assert!(w.reply(id).is_some());
+    assert_eq!(times(&w, 701), first, "a followed call keeps its times in a list");
+}
+
+#[test]
+fn a_swap_keeps_the_parks_times() {
+    // Measured on Asterisk 22: a swap 2 s into a park times out with the park; the
+    // swap event itself says a full ParkingTimeout and ParkingDuration 0.
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[]);
+    w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
+    let park = times(&w, 701);
+    w.now = w.now + Duration::from_secs(2);
+    let swap = live_event("ParkedCallSwap", "default", 701, "1.2", "5551002")
+        .replace("ParkingTimeout: 45", "ParkingTimeout: 44");
+    w.feed(&swap);
+    let c = w.conn.store().get_parked_call(1, "default", 701).unwrap();
+    assert_eq!(&*c.unique_id, "1.2", "the new parkee");
+    assert_eq!(times(&w, 701), park, "the park's clock, not the swap's numbers");
+}
