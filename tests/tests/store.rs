@@ -393,3 +393,23 @@ fn a_swap_keeps_the_parks_times() {
     assert_eq!(&*c.unique_id, "1.2", "the new parkee");
     assert_eq!(times(&w, 701), park, "the park's clock, not the swap's numbers");
 }
+
+#[test]
+fn a_retrieve_is_answered_only_by_the_unparked_call_of_its_own_lot_and_space() {
+    let mut w = Wire::synced(
+        ParkingOptions::default(),
+        &[("default", 701, 720, 45), ("other", 701, 720, 45)],
+        &[
+            ("default", 701, "1.1", "5551001"),
+            ("default", 702, "1.2", "5551002"),
+            ("other", 701, "2.1", "5552001"),
+        ],
+    );
+    let id = w.conn.retrieve_call(w.now, 701, "PJSIP/1002", None, Target::All).unwrap();
+    // Another space's retrieve, and the same space in another lot: not ours.
+    w.feed(&live_event("UnParkedCall", "default", 702, "1.2", "5551002"));
+    w.feed(&live_event("UnParkedCall", "other", 701, "2.1", "5552001"));
+    assert!(w.reply(id).is_none(), "answered by someone else's retrieve: {:?}", w.reply(id));
+    w.feed(&live_event("UnParkedCall", "default", 701, "1.1", "5551001"));
+    assert!(matches!(w.reply(id), Some(Ok(Reply::Retrieved { space: 701, .. }))), "{:?}", w.reply(id));
+}
