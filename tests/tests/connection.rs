@@ -250,6 +250,26 @@ fn a_refused_automatic_refresh_is_tried_again() {
 
 // ----- found by mutation testing: what the first run's missed mutants showed untested -----
 
+/// amiws: `server` begins its answer to list `a` (`EventList: start`).
+fn list_begins(w: &mut Wire, server: u32, a: &str) {
+    let start = [
+        ("Response", "Success"),
+        ("ActionID", a),
+        ("EventList", "start"),
+        ("Message", "Parked calls will follow"),
+    ];
+    w.frame(server, &start);
+}
+
+/// amiws: `server` ends its answer to list `a` after `n` items.
+fn list_ends(w: &mut Wire, server: u32, a: &str, n: usize) {
+    let n = n.to_string();
+    w.frame(
+        server,
+        &[("Event", "ParkedCallsComplete"), ("ActionID", a), ("EventList", "Complete"), ("ListItems", &n)],
+    );
+}
+
 #[test]
 fn debug_output_names_the_connection_and_never_the_secret() {
     let cfg = ConnectionConfig::ami("amiuser", "hunter2");
@@ -298,22 +318,11 @@ fn behind_amiws_a_one_shot_list_waits_for_a_server_still_answering_when_it_settl
     let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     // Server 1 begins (start and one item) and stalls past the 200 ms settle.
-    w.frame(
-        1,
-        &[
-            ("Response", "Success"),
-            ("ActionID", &a),
-            ("EventList", "start"),
-            ("Message", "Parked calls will follow"),
-        ],
-    );
+    list_begins(&mut w, 1, &a);
     w.frame_text(1, &list_item(&a, "default", 701, "1.1", "5551001", 40, 5));
     w.advance(Duration::from_millis(300));
     assert!(w.reply(id).is_none(), "a server still answering is waited for");
-    w.frame(
-        1,
-        &[("Event", "ParkedCallsComplete"), ("ActionID", &a), ("EventList", "Complete"), ("ListItems", "1")],
-    );
+    list_ends(&mut w, 1, &a, 1);
     // Then the settle after the last server that finished, for another to begin.
     w.advance(Duration::from_millis(250));
     match w.reply(id) {
@@ -323,15 +332,7 @@ fn behind_amiws_a_one_shot_list_waits_for_a_server_still_answering_when_it_settl
     // One that never ends is answered at the request's deadline with what came.
     let id = w.conn.get_parked_calls(w.now, None, Target::Server(1)).unwrap();
     let a = aid(&w.sent().pop().unwrap());
-    w.frame(
-        1,
-        &[
-            ("Response", "Success"),
-            ("ActionID", &a),
-            ("EventList", "start"),
-            ("Message", "Parked calls will follow"),
-        ],
-    );
+    list_begins(&mut w, 1, &a);
     w.advance(Duration::from_secs(10));
     assert!(w.reply(id).is_some(), "answered at its deadline, not left hanging");
 }
@@ -412,22 +413,11 @@ fn behind_amiws_a_late_server_still_updates_the_store_until_the_deadline() {
     let a = aid(&w.sent().pop().unwrap());
     // Server 2 answers whole; server 1 has begun but not finished when it settles.
     w.frame_text(2, &parked_calls_answer(&a, &[("default", 702, "2.2", "5552002")]));
-    w.frame(
-        1,
-        &[
-            ("Response", "Success"),
-            ("ActionID", &a),
-            ("EventList", "start"),
-            ("Message", "Parked calls will follow"),
-        ],
-    );
+    list_begins(&mut w, 1, &a);
     w.advance(Duration::from_millis(300));
     assert!(w.reply(id).is_none(), "server 1 began: it is waited for");
     w.frame_text(1, &list_item(&a, "default", 701, "1.1", "5551001", 40, 5));
-    w.frame(
-        1,
-        &[("Event", "ParkedCallsComplete"), ("ActionID", &a), ("EventList", "Complete"), ("ListItems", "1")],
-    );
+    list_ends(&mut w, 1, &a, 1);
     w.advance(Duration::from_millis(300));
     match w.reply(id) {
         Some(Ok(Reply::Calls(calls))) => assert_eq!(calls.len(), 2, "{calls:?}"),
@@ -441,15 +431,7 @@ fn behind_amiws_a_late_server_still_updates_the_store_until_the_deadline() {
     let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     w.frame_text(2, &parked_calls_answer(&a, &[("default", 702, "2.2", "5552002")]));
-    w.frame(
-        1,
-        &[
-            ("Response", "Success"),
-            ("ActionID", &a),
-            ("EventList", "start"),
-            ("Message", "Parked calls will follow"),
-        ],
-    );
+    list_begins(&mut w, 1, &a);
     for _ in 0..10 {
         w.advance(Duration::from_secs(1));
     }

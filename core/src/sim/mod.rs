@@ -27,6 +27,7 @@ mod actions;
 mod client;
 mod held;
 mod invariants;
+mod lifecycle;
 mod pbx;
 mod script;
 pub mod wire;
