@@ -81,6 +81,16 @@ pub fn parked_calls_answer(action_id: &str, items: &[(&str, u32, &str, &str)]) -
     sim_wire::to_text(&sim_wire::parked_calls_answer(Some(action_id), &calls, now))
 }
 
+/// A whole `ParkedCalls` answer made of the given items (each from [`list_item`]),
+/// for items whose times [`parked_calls_answer`] does not fix.
+pub fn list_of(action_id: &str, items: &[String]) -> String {
+    format!(
+        "Response: Success\r\nActionID: {action_id}\r\nEventList: start\r\nMessage: Parked calls will follow\r\n\r\n{}Event: ParkedCallsComplete\r\nEventList: Complete\r\nListItems: {n}\r\nTotal: {n}\r\nActionID: {action_id}\r\n\r\n",
+        items.concat(),
+        n = items.len()
+    )
+}
+
 /// A whole `Parkinglots` answer for lots `(name, start, stop, timeout)`.
 pub fn parking_lots_answer(action_id: &str, lots: &[(&str, u32, u32, u32)]) -> String {
     let lots: Vec<SimLot> =

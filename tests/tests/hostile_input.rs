@@ -275,12 +275,7 @@ fn a_late_list_answer_does_not_move_the_times_of_a_call_followed_live() {
     let a = aid(&w.sent().pop().unwrap());
     w.now = w.now + std::time::Duration::from_secs(3);
     // Written when asked (45 s left, parked just now), read 3 s later.
-    let stale = |a: &str| {
-        format!(
-            "Response: Success\r\nActionID: {a}\r\nEventList: start\r\nMessage: Parked calls will follow\r\n\r\n{}Event: ParkedCallsComplete\r\nEventList: Complete\r\nListItems: 1\r\nTotal: 1\r\nActionID: {a}\r\n\r\n",
-            list_item(a, "default", 702, "1.2", "5551002", 45, 0)
-        )
-    };
+    let stale = |a: &str| list_of(a, &[list_item(a, "default", 702, "1.2", "5551002", 45, 0)]);
     w.feed(&stale(&a));
     assert!(matches!(w.reply(id), Some(Ok(_))));
     let after = w.conn.store().get_parked_call(1, "default", 702).unwrap();

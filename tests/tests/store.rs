@@ -321,15 +321,6 @@ fn a_leave_after_its_space_was_taken_reports_the_old_call_once() {
 
 // ----- the times a call keeps (found by mutation testing: each field's keeping was untested) -----
 
-/// A whole `ParkedCalls` answer made of the given items.
-fn list_of(action_id: &str, items: &[String]) -> String {
-    format!(
-        "Response: Success\r\nActionID: {action_id}\r\nEventList: start\r\nMessage: Parked calls will follow\r\n\r\n{}Event: ParkedCallsComplete\r\nEventList: Complete\r\nListItems: {n}\r\nTotal: {n}\r\nActionID: {action_id}\r\n\r\n",
-        items.concat(),
-        n = items.len()
-    )
-}
-
 /// (parked_at, deadline, timeout) of the call in `space` of lot default.
 fn times(w: &Wire, space: u32) -> (ami_parking::Timestamp, Option<ami_parking::Timestamp>, Option<Duration>) {
     let c = w.conn.store().get_parked_call(1, "default", space).expect("stored");
