@@ -31,11 +31,6 @@ impl Connection {
             p.done.insert(server, result);
             return;
         }
-        if let (true, Err(e)) = (p.fails_at_once(), &result) {
-            let e = e.clone();
-            self.finish(now, id, Err(e));
-            return;
-        }
         p.done.insert(server, result);
         if !p.all_done() {
             return;

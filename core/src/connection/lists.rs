@@ -75,7 +75,9 @@ impl Connection {
         let Some(p) = self.pending.get_mut(&id) else {
             return;
         };
-        if !p.hears(server) {
+        if !p.hears(server) || p.done.contains_key(&server) {
+            // Another server's answer, or the rest of one that ended already (too long,
+            // refused): a list ended with an error is not listed from its remainder.
             return;
         }
         p.started.insert(server);
@@ -102,7 +104,6 @@ impl Connection {
                 };
                 self.server_done(now, id, server, Err(err));
             }
-            (_, Answer::Call(_) | Answer::Lot(_) | Answer::Item(_)) if p.done.contains_key(&server) => {}
             (acc, answer @ (Answer::Call(_) | Answer::Lot(_) | Answer::Item(_))) => {
                 let len = match (acc, answer) {
                     (Acc::Calls { items, .. }, Answer::Call(call)) => push(items, server, call),

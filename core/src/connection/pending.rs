@@ -96,11 +96,6 @@ impl Pending {
         }
     }
 
-    /// Park and retrieve answer as soon as one server fails.
-    pub(super) fn fails_at_once(&self) -> bool {
-        matches!(self.req, Request::Park { .. } | Request::Move { .. } | Request::Retrieve { .. })
-    }
-
     /// Its answer at its deadline: what the servers that answered said (lists and
     /// plain actions), or a timeout.
     pub(super) fn partial_ok(&self) -> bool {
