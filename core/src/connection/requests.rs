@@ -147,8 +147,9 @@ impl Connection {
         let action = self.action_for(&req, channel.as_deref())?;
         let aid = action_id.unwrap_or_else(|| self.ids.next());
         let server_header = match target {
-            Target::Server(s) if self.cfg.mode == Mode::Amiws => Some(s),
-            _ => None,
+            // Only amiws has servers to name: raw AMI's requests resolve to `All`.
+            Target::Server(s) => Some(s),
+            Target::All => None,
         };
         self.send(&action, &aid, server_header)?;
         let id = self.requests.next();
