@@ -221,19 +221,6 @@ impl ParkedCall {
             && self.channel == other.channel
     }
 
-    /// True when `other` says the same as `self` apart from the times (which a list
-    /// reports in whole seconds and a store keeps from the first sighting).
-    pub fn same_content(&self, other: &ParkedCall) -> bool {
-        self.same_parking(other)
-            && self.linked_id == other.linked_id
-            && self.caller_id_num == other.caller_id_num
-            && self.caller_id_name == other.caller_id_name
-            && self.connected_line_num == other.connected_line_num
-            && self.connected_line_name == other.connected_line_name
-            && self.parker_dial_string == other.parker_dial_string
-            && self.near_timeout_threshold == other.near_timeout_threshold
-    }
-
     /// `fresher`, a later report of this call, with this call's first-seen times when
     /// they agree within a second (Asterisk reports whole seconds: the first sighting
     /// is the precise one). Times further apart mean Asterisk restarted the call's
