@@ -7,6 +7,8 @@ use ami_parking::{
     Action, Connection, ConnectionConfig, Park, ParkingError, ParkingOptions, Request, Target,
 };
 use ami_parking_tests::*;
+use futures_signals::signal::SignalExt;
+use futures_util::StreamExt;
 use std::time::Duration;
 
 #[test]
@@ -105,19 +107,32 @@ fn logoff_is_sent_on_a_raw_ami_link_and_never_before_it_or_behind_amiws() {
     assert!(w.sent().is_empty());
 }
 
+/// The loading flag as its signal says it now (and as `is_loading_now` does).
+fn loading(w: &Wire) -> bool {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let mut s = w.conn.store().is_loading().to_stream();
+    match s.poll_next_unpin(&mut cx) {
+        std::task::Poll::Ready(Some(v)) => {
+            assert_eq!(v, w.conn.store().is_loading_now());
+            v
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn only_lists_set_the_loading_flag() {
     let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
-    assert!(!w.conn.store().is_loading_now());
+    assert!(!loading(&w));
     let status = w.conn.request(w.now, Request::Action(Action::new("CoreStatus")), Target::All).unwrap();
     let park = w.conn.park_call(w.now, "PJSIP/200-00000001", Park::default(), Target::All).unwrap();
-    assert!(!w.conn.store().is_loading_now(), "a plain action and a park are not loading");
+    assert!(!loading(&w), "a plain action and a park are not loading");
     let list = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
-    assert!(w.conn.store().is_loading_now());
+    assert!(loading(&w));
     let sent = w.sent();
     w.feed(&parked_calls_answer(&aid(&sent[2]), &[]));
     assert!(matches!(w.reply(list), Some(Ok(_))));
-    assert!(!w.conn.store().is_loading_now());
+    assert!(!loading(&w));
     assert!(w.reply(status).is_none() && w.reply(park).is_none());
 }
 

@@ -134,6 +134,17 @@ fn futures_executor_lite(stream: &mut ami_parking::EventStream, n: usize) -> Vec
 }
 
 #[test]
+fn debug_output_counts_lots_and_calls_and_shows_the_link() {
+    let w = Wire::synced(
+        ParkingOptions::default(),
+        &[("default", 701, 720, 45)],
+        &[("default", 701, "1.1", "a")],
+    );
+    let shown = format!("{:?}", w.conn.store());
+    assert_eq!(shown, "ParkingStore { lots: 1, calls: 1, connection: LoggedIn, .. }");
+}
+
+#[test]
 fn option_callbacks_filter_and_transform() {
     let counts: Arc<[AtomicUsize; 4]> = Arc::new(Default::default());
     let (a, b, c, d) = (counts.clone(), counts.clone(), counts.clone(), counts.clone());
