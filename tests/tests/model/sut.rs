@@ -32,6 +32,8 @@ pub struct Harness {
     replies: BTreeMap<u64, Expected>,
     /// The oldest held answer was written in part (a list half read).
     split_open: bool,
+    /// The store's calls as a UI builds them from the signal vec's diffs.
+    mirror: std::cell::RefCell<ami_parking_tests::DiffProbe>,
 }
 
 impl Harness {
@@ -44,6 +46,7 @@ impl Harness {
         let now = start();
         let conn = Connection::new(cfg, now);
         let pbx = model_pbx(wire);
+        let mirror = std::cell::RefCell::new(ami_parking_tests::DiffProbe::new(conn.store()));
         let mut h = Harness {
             pbx,
             conn,
@@ -56,6 +59,7 @@ impl Harness {
             tokens: 0,
             replies: BTreeMap::new(),
             split_open: false,
+            mirror,
         };
         h.connect();
         h
@@ -451,6 +455,11 @@ impl Harness {
             assert_eq!(self.pbx.calls(s), reference.pbx.calls(s), "the wire's PBX and the reference agree");
         }
         assert_eq!(store, reference.view, "the store equals what the client should believe");
+        let mut mirror = self.mirror.borrow_mut();
+        mirror.take();
+        let calls = self.conn.store().calls_snapshot();
+        assert_eq!(mirror.mirror, calls, "the calls' diffs build the store's calls, in order");
+        assert!(calls.windows(2).all(|w| w[0].sort_key() < w[1].sort_key()), "in (server, lot, space) order");
         if let Err(e) = ami_parking::sim::check_connection(&self.conn) {
             panic!("the store's invariants: {e}");
         }
