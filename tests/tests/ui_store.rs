@@ -333,3 +333,45 @@ fn behind_amiws_connecting_lists_lots_and_calls_once() {
         vec![("Parkinglots".into(), two.clone()), ("ParkedCalls".into(), two)]
     );
 }
+
+#[test]
+fn lots_that_appear_while_others_hold_calls_keep_the_calls_diffs_in_place() {
+    // The global list places a call after every call of the lots before its own; a
+    // new lot renumbers the lots, with calls parked in them.
+    let lots = [("default", 701, 720, 45), ("sales", 801, 810, 45)];
+    let calls = [("default", 701, "1.1", "a"), ("default", 702, "1.2", "b"), ("sales", 801, "1.3", "c")];
+    let mut w = Wire::synced(ParkingOptions::default(), &lots, &calls);
+    let mut probe = DiffProbe::new(w.conn.store());
+    probe.mirror = w.conn.store().calls_snapshot();
+    let steps = [
+        ("ParkedCall", "aaa", 1, "1.4"),
+        ("ParkedCall", "sales", 802, "1.5"),
+        ("ParkedCall", "mmm", 5, "1.6"),
+        ("ParkedCall", "default", 703, "1.7"),
+        ("ParkedCall", "zzz", 9, "1.8"),
+        ("ParkedCallGiveUp", "default", 701, "1.1"),
+        ("ParkedCall", "sales", 803, "1.9"),
+        ("ParkedCallTimeOut", "aaa", 1, "1.4"),
+        ("ParkedCall", "mmm", 6, "1.10"),
+    ];
+    for (event, lot, space, uid) in steps {
+        w.feed(&live_event(event, lot, space, uid, "5551001"));
+        w.advance(Duration::from_millis(250)); // a give-up waits a moment: is it a move?
+        probe.take();
+        let calls = w.conn.store().calls_snapshot();
+        assert_eq!(probe.mirror, calls, "after {event} {lot} {space}");
+    }
+    let places: Vec<(String, u32)> =
+        probe.mirror.iter().map(|c| (c.parking_lot.to_string(), c.parking_space)).collect();
+    let want = [
+        ("default", 702),
+        ("default", 703),
+        ("mmm", 5),
+        ("mmm", 6),
+        ("sales", 801),
+        ("sales", 802),
+        ("sales", 803),
+        ("zzz", 9),
+    ];
+    assert_eq!(places, want.map(|(l, s)| (l.to_string(), s)));
+}
