@@ -209,20 +209,27 @@ fn a_close_in_the_middle_of_a_message_leaves_nothing_half_read() {
 #[test]
 fn live_events_cannot_make_the_store_hold_more_calls_or_lots_than_its_caps() {
     let mut w = Wire::synced(ParkingOptions::default().caps(10, 3), &[("default", 701, 720, 45)], &[]);
-    // 1,000 parks in new spaces of one lot, then leaves for 1,000 lots never seen.
+    // 1,000 parks in lots never seen: two more lots, then no more.
     for i in 0..1000u32 {
-        w.feed(&live_event("ParkedCall", "default", 1000 + i, &format!("1.{i}"), "5551001"));
-    }
-    for i in 0..1000u32 {
-        w.feed(&live_event("UnParkedCall", &format!("lot-{i}"), 701, &format!("2.{i}"), "5551001"));
+        w.feed(&live_event("ParkedCall", &format!("lot-{i}"), 701, &format!("3.{i}"), "5551001"));
     }
     let store = w.conn.store();
-    assert_eq!(store.calls_snapshot().len(), 10, "calls stop at max_calls");
-    assert!(store.lots_snapshot().len() <= 3, "lots stop at max_lots: {}", store.lots_snapshot().len());
+    assert_eq!(store.lots_snapshot().len(), 3, "lots stop at max_lots");
     assert_eq!(
         store.error_now().map(|e| e.to_string()).as_deref(),
         Some("server 1 announced more lots than the store holds (3); the rest is not shown (raise ParkingOptions::max_lots if this PBX is that big)")
     );
+    // 1,000 parks in new spaces of one lot: calls stop at max_calls.
+    for i in 0..1000u32 {
+        w.feed(&live_event("ParkedCall", "default", 1000 + i, &format!("1.{i}"), "5551001"));
+    }
+    assert_eq!(w.conn.store().calls_snapshot().len(), 10, "calls stop at max_calls");
+    // 1,000 leaves from lots never seen make no lot (none fills the book unseen).
+    for i in 0..1000u32 {
+        w.feed(&live_event("UnParkedCall", &format!("other-{i}"), 701, &format!("2.{i}"), "5551001"));
+    }
+    let store = w.conn.store();
+    assert_eq!(store.lots_snapshot().len(), 3);
     ami_parking::sim::check_store(store).unwrap();
     // The link goes on: a leave of a held call still lands.
     w.feed(&live_event("UnParkedCall", "default", 1000, "1.0", "5551001"));
@@ -290,4 +297,49 @@ fn a_late_list_answer_does_not_move_the_times_of_a_call_followed_live() {
     }
     let relisted = w.conn.store().get_parked_call(1, "default", 702).unwrap();
     assert_eq!(relisted.deadline, before.deadline.map(|d| d + std::time::Duration::from_secs(3)));
+}
+
+#[test]
+fn a_parkinglots_range_is_a_grid_only_up_to_max_calls_wide_and_only_when_it_holds_the_calls() {
+    let mut w = Wire::ami(ParkingOptions::default().caps(20, 10));
+    let lots = [("default", 701, 720, 45), ("wide", 801, 821, 45)];
+    w.answer_initial(&lots, &[("default", 715, "1.1", "5551001")]);
+    let store = w.conn.store();
+    let (default, wide) = (ami_parking::LotKey::new(1, "default"), ami_parking::LotKey::new(1, "wide"));
+    assert!(store.lot_snapshot(&default).unwrap().range_known, "20 spaces: max_calls exactly");
+    assert_eq!(store.lot_grid_snapshot(&default).len(), 20);
+    assert!(!store.lot_snapshot(&wide).unwrap().range_known, "21 spaces: one more than max_calls");
+    // A reload shrinks the lot under a parked call: that range is not the lot's whole story.
+    let id = w.conn.request(w.now, Request::ParkingLots, Target::All).unwrap();
+    let a = aid(&w.sent().pop().unwrap());
+    w.feed(&parking_lots_answer(&a, &[("default", 701, 710, 45)]));
+    assert!(matches!(w.reply(id), Some(Ok(_))));
+    let store = w.conn.store();
+    assert!(!store.lot_snapshot(&default).unwrap().range_known);
+    assert!(store.lot_grid_snapshot(&default).is_empty());
+    ami_parking::sim::check_store(store).unwrap();
+}
+
+/// Behind amiws one server logging in again loses only that server's calls' history.
+#[test]
+fn behind_amiws_a_servers_re_login_unfollows_only_that_servers_calls() {
+    let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
+    for (server, space, uid) in [(1, 701, "1.1"), (2, 702, "2.2")] {
+        w.frame(server, &[("Event", "FullyBooted"), ("Status", "Fully Booted")]);
+        w.frame_text(server, &live_event("ParkedCall", "default", space, uid, "5551001"));
+    }
+    let before = |w: &Wire, s, space| w.conn.store().get_parked_call(s, "default", space).unwrap().deadline;
+    let (one, two) = (before(&w, 1, 701), before(&w, 2, 702));
+    // amiws logged in to server 1 again (its Asterisk restarted, say).
+    w.frame(1, &[("Response", "Success"), ("Message", "Authentication accepted")]);
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
+    let a = aid(&w.sent().pop().unwrap());
+    w.now = w.now + std::time::Duration::from_secs(3);
+    for (server, space, uid) in [(1, 701, "1.1"), (2, 702, "2.2")] {
+        w.frame_text(server, &list_of(&a, &[list_item(&a, "default", space, uid, "5551001", 45, 0)]));
+    }
+    assert!(matches!(w.reply(id), Some(Ok(_))), "{:?}", w.reply(id));
+    let three = std::time::Duration::from_secs(3);
+    assert_eq!(before(&w, 1, 701), one.map(|d| d + three), "server 1's call: a clock 3 s later is a re-park");
+    assert_eq!(before(&w, 2, 702), two, "server 2's call, followed all along, keeps its times");
 }

@@ -54,6 +54,10 @@ fn calls_are_kept_in_server_lot_space_order() {
 fn a_refresh_of_known_calls_fires_nothing_and_changes_nothing() {
     let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[("default", 701, "1.1", "5551001")]);
     let mut probe = DiffProbe::new(w.conn.store());
+    let key = ami_parking::LotKey::new(1, "default");
+    let mut grid = DiffProbe::of(w.conn.store().lot_grid(&key));
+    let mut list = DiffProbe::of(w.conn.store().lot_calls(&key));
+    (grid.take(), list.take());
     let id = w.conn.refresh_parking_lot(w.now, "default", Target::All).unwrap();
     let sent = w.sent();
     assert!(sent[0].is("Action", "Parkinglots"), "the lot's range is refreshed too");
@@ -63,6 +67,16 @@ fn a_refresh_of_known_calls_fires_nothing_and_changes_nothing() {
     assert!(w.reply(id).unwrap().is_ok());
     assert!(w.events().is_empty());
     assert_eq!(probe.take(), Vec::<&str>::new());
+    assert_eq!((grid.take(), list.take()), (vec![], vec![]), "no cell or lot list changed");
+    // A call the views do not show (filtered) parks and leaves: no cell changes.
+    let opts = ParkingOptions::default().parked_call_filter(|c| &*c.caller_id_num != "hidden");
+    let mut w = Wire::synced(opts, &LOTS, &[]);
+    let mut grid = DiffProbe::of(w.conn.store().lot_grid(&key));
+    grid.take();
+    w.feed(&live_event("ParkedCall", "default", 705, "1.5", "hidden"));
+    w.feed(&live_event("UnParkedCall", "default", 705, "1.5", "hidden"));
+    assert_eq!(grid.take(), Vec::<&str>::new());
+    assert_eq!(w.conn.store().lot_snapshot(&key).unwrap().occupied, 0);
 }
 
 #[test]

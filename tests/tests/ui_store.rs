@@ -353,9 +353,11 @@ fn lots_that_appear_while_others_hold_calls_keep_the_calls_diffs_in_place() {
         ("ParkedCall", "sales", 803, "1.9"),
         ("ParkedCallTimeOut", "aaa", 1, "1.4"),
         ("ParkedCall", "mmm", 6, "1.10"),
+        // The same call announced again with news: one update in place.
+        ("ParkedCall", "sales", 802, "1.5"),
     ];
-    for (event, lot, space, uid) in steps {
-        w.feed(&live_event(event, lot, space, uid, "5551001"));
+    for (n, (event, lot, space, uid)) in steps.into_iter().enumerate() {
+        w.feed(&live_event(event, lot, space, uid, &format!("555100{n}")));
         w.advance(Duration::from_millis(250)); // a give-up waits a moment: is it a move?
         probe.take();
         let calls = w.conn.store().calls_snapshot();

@@ -158,6 +158,11 @@ impl Book {
         (self.index.contains_key(key) || self.lots.len() < max_lots).then(|| self.lot_index(key))
     }
 
+    /// The ordinal of `key`'s lot, when the book has it.
+    pub(super) fn index_of(&self, key: &LotKey) -> Option<usize> {
+        self.index.get(key).copied()
+    }
+
     pub(super) fn find(&self, key: &LotKey) -> Option<&LotState> {
         self.index.get(key).map(|&i| &self.lots[i])
     }
@@ -274,7 +279,10 @@ impl Book {
             }
         }
         let d_raw = has_new as i64 - old.is_some() as i64;
-        if d_raw != 0 || !lot.known || outside {
+        // Only a change of occupancy changes the lot: a call replaced in place leaves a
+        // lot that is published already (it holds a call) and inside its range (a call
+        // outside a known range would have made it unknown when it came).
+        if d_raw != 0 {
             lot.lot.occupied = (lot.lot.occupied as i64 + d_raw).max(0) as u32;
             lot.known = true;
             lots_map.lock_mut().insert_cloned(lot.key.clone(), lot.lot.clone());

@@ -49,26 +49,32 @@ impl ParkingStore {
                 }
                 None => None,
             };
-            // The lot's name is shared by all its calls (one allocation per lot).
-            let Some(i) = st.book.lot_index_within(&call.lot_key(), max_lots) else {
-                full = Some(("lots", max_lots));
-                break 'apply out;
+            // A leave makes no lot: a call that leaves a lot never seen was in no view,
+            // and a flood of such leaves must not fill the book with lots nobody sees.
+            let i = if kind.is_leave() {
+                st.book.index_of(&call.lot_key())
+            } else {
+                let Some(i) = st.book.lot_index_within(&call.lot_key(), max_lots) else {
+                    full = Some(("lots", max_lots));
+                    break 'apply out;
+                };
+                if st.book.raw_total >= max_calls && !st.book.lot(i).spaces.contains_key(&call.parking_space)
+                {
+                    full = Some(("calls", max_calls));
+                    break 'apply out;
+                }
+                Some(i)
             };
-            if !kind.is_leave()
-                && st.book.raw_total >= max_calls
-                && !st.book.lot(i).spaces.contains_key(&call.parking_space)
-            {
-                full = Some(("calls", max_calls));
-                break 'apply out;
+            if let Some(i) = i {
+                // The lot's name is shared by all its calls (one allocation per lot).
+                call.parking_lot = st.book.lot(i).key.name.clone();
             }
-            call.parking_lot = st.book.lot(i).key.name.clone();
             let raw = Arc::new(call);
             st.mark_dirty(&raw);
             let was_idle = st.book.raw_total == 0;
-            let event = if kind.is_leave() {
-                self.leave(&mut st, i, kind, raw, retriever, now)
-            } else {
-                self.enter(&mut st, i, kind, raw)
+            let event = match i {
+                Some(i) if !kind.is_leave() => self.enter(&mut st, i, kind, raw),
+                i => self.leave(&mut st, i, kind, raw, retriever, now),
             };
             let event = match (event, moved_from) {
                 (Some(ParkingEvent::Parked { call }), Some(Held { from: Some(from), .. })) => {
@@ -160,15 +166,16 @@ impl ParkingStore {
     fn leave(
         &self,
         st: &mut State,
-        i: usize,
+        i: Option<usize>,
         kind: LiveKind,
         raw: Arc<ParkedCall>,
         retriever: Option<Retriever>,
         now: Timestamp,
     ) -> Option<ParkingEvent> {
         let space = raw.parking_space;
-        let occupant = st.book.lot(i).spaces.get(&space).is_some_and(|s| s.raw.same_call(&raw));
-        let gone: Option<Slot> = if occupant {
+        let occupied_by =
+            i.filter(|&i| st.book.lot(i).spaces.get(&space).is_some_and(|s| s.raw.same_call(&raw)));
+        let gone: Option<Slot> = if let Some(i) = occupied_by {
             st.book.put(&self.inner.lots, i, space, None).old
         } else {
             let at = st.displaced.iter().position(|s| {
