@@ -9,18 +9,19 @@ const T: Timestamp = Timestamp::from_unix_millis(1_795_667_000_000);
 
 /// Caller 5551001 in default 701 (unique id 1.1), parked at `T` for 45 s.
 fn call() -> ParkedCall {
-    let mut c = ParkedCall::default();
-    c.server_id = 1;
-    c.parking_lot = "default".into();
-    c.parking_space = 701;
-    c.unique_id = "1.1".into();
-    c.channel = "PJSIP/5551001-00000001".into();
-    c.caller_id_num = "5551001".into();
-    c.parked_at = T;
-    c.timeout = Some(Duration::from_secs(45));
-    c.deadline = Some(T + Duration::from_secs(45));
-    c.near_timeout_threshold = Duration::from_secs(10);
-    c
+    ParkedCall {
+        server_id: 1,
+        parking_lot: "default".into(),
+        parking_space: 701,
+        unique_id: "1.1".into(),
+        channel: "PJSIP/5551001-00000001".into(),
+        caller_id_num: "5551001".into(),
+        parked_at: T,
+        timeout: Some(Duration::from_secs(45)),
+        deadline: Some(T + Duration::from_secs(45)),
+        near_timeout_threshold: Duration::from_secs(10),
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -74,11 +75,14 @@ fn the_same_call_is_the_same_server_and_unique_id_and_asterisk_11_matches_any() 
     assert!(!a.same_call(&other_server));
 }
 
+/// A change made to a copy of a call.
+type Change = fn(&mut ParkedCall);
+
 #[test]
 fn the_same_parking_needs_every_one_of_server_space_lot_unique_id_and_channel() {
     let a = call();
     assert!(a.same_parking(&call()));
-    let changes: [(&str, fn(&mut ParkedCall)); 5] = [
+    let changes: [(&str, Change); 5] = [
         ("server", |c| c.server_id = 2),
         ("space", |c| c.parking_space = 702),
         ("lot", |c| c.parking_lot = "sales".into()),

@@ -57,7 +57,8 @@ fn a_refresh_of_known_calls_fires_nothing_and_changes_nothing() {
     let key = ami_parking::LotKey::new(1, "default");
     let mut grid = DiffProbe::of(w.conn.store().lot_grid(&key));
     let mut list = DiffProbe::of(w.conn.store().lot_calls(&key));
-    (grid.take(), list.take());
+    grid.take();
+    list.take();
     let id = w.conn.refresh_parking_lot(w.now, "default", Target::All).unwrap();
     let sent = w.sent();
     assert!(sent[0].is("Action", "Parkinglots"), "the lot's range is refreshed too");

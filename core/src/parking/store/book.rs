@@ -269,12 +269,8 @@ impl Book {
             lot.rebuild_grid();
         }
         if let Some(cell) = lot.cell(space) {
-            let same = match (&old_shown, &new_shown) {
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                (None, None) => true,
-                _ => false,
-            };
-            if !same {
+            // A call the views do not show (filtered) leaves its cell as it was.
+            if old_shown.is_some() || new_shown.is_some() {
                 lot.grid.lock_mut().set_cloned(cell, new_shown);
             }
         }
