@@ -148,3 +148,27 @@ fn a_dropped_link_leaves_no_timer_running() {
     w.conn.handle_disconnected(w.now);
     assert_eq!(w.conn.poll_timeout(), None);
 }
+
+#[test]
+fn a_park_into_a_lot_the_server_does_not_list_names_the_lots_it_has() {
+    let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
+    let lists =
+        [(1, vec![("default", 701, 720, 45), ("sales", 801, 810, 45)]), (2, vec![("other", 901, 910, 45)])];
+    for (server, lots) in &lists {
+        w.frame(*server, &[("Event", "FullyBooted"), ("Status", "Fully Booted")]);
+        let id = w.conn.get_parking_lots(w.now, Target::Server(*server)).unwrap();
+        let a = aid(&w.sent().pop().unwrap());
+        w.frame_text(*server, &parking_lots_answer(&a, lots));
+        assert!(matches!(w.reply(id), Some(Ok(_))));
+    }
+    // A lot heard of only from a live event (a dynamic lot, say): no range is known.
+    w.frame_text(1, &live_event("ParkedCall", "dyn", 1, "1.1", "5551001"));
+    let park = |w: &mut Wire, lot: &str| {
+        w.conn.park_call(w.now, "PJSIP/200-00000001", Park::default().lot(lot), Target::Server(1))
+    };
+    for lot in ["dyn", "nope"] {
+        let known = vec!["default".to_string(), "sales".to_string()];
+        assert_eq!(park(&mut w, lot), Err(ParkingError::UnknownLot { lot: lot.into(), server_id: 1, known }));
+    }
+    assert!(w.sent().is_empty());
+}

@@ -457,7 +457,8 @@ impl ParkingStore {
         let st = self.lock();
         match st.book.find(&LotKey::new(server_id, lot)) {
             Some(l) if l.known && l.lot.range_known => {
-                if l.lot.total_spaces > 0 && l.lot.occupied >= l.lot.total_spaces {
+                // A known range has at least one space (`fields.rs` reads it so).
+                if l.lot.occupied >= l.lot.total_spaces {
                     Err(ParkingError::LotFull { lot: lot.into(), spaces: l.lot.total_spaces, server_id })
                 } else {
                     Ok(())
