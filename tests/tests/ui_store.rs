@@ -137,6 +137,9 @@ fn the_clock_ticks_once_a_second_while_calls_are_parked_and_stops_when_none_is()
     w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
     assert_eq!(store.clock_now(), parked_at, "the first park starts the clock");
     assert_eq!(w.conn.poll_timeout(), Some(parked_at + Duration::from_secs(1)));
+    w.now = parked_at + Duration::from_millis(500);
+    w.feed(&live_event("ParkedCall", "default", 702, "1.2", "5551002"));
+    assert_eq!(store.clock_now(), parked_at, "an event between ticks does not move the clock");
     for s in 1..=5 {
         let at = w.conn.poll_timeout().unwrap();
         w.now = at;
@@ -146,6 +149,7 @@ fn the_clock_ticks_once_a_second_while_calls_are_parked_and_stops_when_none_is()
     let call = store.get_parked_call_by_space(701, None).unwrap();
     assert_eq!(call.duration(store.clock_now()), Duration::from_secs(5), "a duration derived from the clock");
     w.feed(&live_event("UnParkedCall", "default", 701, "1.1", "5551001"));
+    w.feed(&live_event("UnParkedCall", "default", 702, "1.2", "5551002"));
     let stopped = store.clock_now();
     w.advance(Duration::from_secs(10));
     assert_eq!(store.clock_now(), stopped, "no call left: the clock stops");
@@ -376,4 +380,29 @@ fn lots_that_appear_while_others_hold_calls_keep_the_calls_diffs_in_place() {
         ("zzz", 9),
     ];
     assert_eq!(places, want.map(|(l, s)| (l.to_string(), s)));
+}
+
+#[test]
+fn an_alert_survives_a_hundred_parks_that_ended_before_it() {
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[]);
+    let parked_at = w.now;
+    // 45 s to wait, threshold 30 s: due 15 s after the park.
+    w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
+    // Each short park leaves an alert behind in the schedule; the store sweeps them.
+    for i in 0..100 {
+        w.feed(&live_event("ParkedCall", "default", 702, &format!("2.{i}"), "5551002"));
+        w.feed(&live_event("UnParkedCall", "default", 702, &format!("2.{i}"), "5551002"));
+    }
+    while w.now < parked_at + Duration::from_secs(16) {
+        w.now = w.conn.poll_timeout().unwrap();
+        w.advance(Duration::ZERO);
+        w.answer_pings();
+    }
+    let alerts: Vec<u32> = w
+        .events()
+        .into_iter()
+        .filter(|e| e.kind() == "near_timeout")
+        .map(|e| e.call().parking_space)
+        .collect();
+    assert_eq!(alerts, vec![701]);
 }

@@ -69,7 +69,8 @@ impl ParkingStore {
             (0, _) | (_, None) => None,
             (_, Some(t)) => Some(t + TICK),
         };
-        let alert = st.clock.alerts.peek().map(|a| a.0.at);
+        // With no call parked every scheduled alert is of a park that ended: none fires.
+        let alert = st.clock.alerts.peek().filter(|_| st.book.raw_total > 0).map(|a| a.0.at);
         let held = st.held.as_ref().map(|h| h.until);
         tick.into_iter().chain(alert).chain(held).min()
     }
