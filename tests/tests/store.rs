@@ -157,6 +157,8 @@ fn debug_output_counts_lots_and_calls_and_shows_the_link() {
     );
     let shown = format!("{:?}", w.conn.store());
     assert_eq!(shown, "ParkingStore { lots: 1, calls: 1, connection: LoggedIn, .. }");
+    let guard = w.conn.store().on_parking_event(|_| {});
+    assert!(format!("{guard:?}").starts_with("Subscription { id: "), "{guard:?}");
 }
 
 #[test]
