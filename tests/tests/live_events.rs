@@ -60,10 +60,31 @@ fn a_call_that_left_before_it_was_seen_is_not_kept_by_a_late_swap() {
     // Two channels leave before the store saw them arrive.
     w.feed(&live_event("UnParkedCall", "default", 702, "3.1", "5553001"));
     w.feed(&live_event("UnParkedCall", "default", 703, "3.2", "5553002"));
+    // A swap of another channel into 701 keeps it: only the channels that left go.
+    w.feed(&live_event("ParkedCallSwap", "default", 701, "4.4", "5554004"));
+    let held = |w: &Wire| w.conn.store().get_parked_call(1, "default", 701).map(|c| c.unique_id.to_string());
+    assert_eq!(held(&w).as_deref(), Some("4.4"));
     // Then the first one's swap into 701 arrives: it already left, so 701 is empty.
     w.feed(&live_event("ParkedCallSwap", "default", 701, "3.1", "5553001"));
-    assert_eq!(w.conn.store().get_parked_call(1, "default", 701), None);
+    assert_eq!(held(&w), None);
     assert_eq!(w.conn.store().lot_snapshot(&ami_parking::LotKey::new(1, "default")).unwrap().occupied, 0);
+}
+
+#[test]
+fn a_call_a_live_event_placed_is_not_placed_again_where_a_stale_list_has_it() {
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[]);
+    let id = w
+        .conn
+        .request(w.now, ami_parking::Request::ParkedCalls { lot: None }, ami_parking::Target::All)
+        .unwrap();
+    let a = aid(&w.sent().pop().unwrap());
+    // While the list is collected, 1.1 is seen parking in 705; the list has it in 703.
+    w.feed(&live_event("ParkedCall", "default", 705, "1.1", "5551001"));
+    w.feed(&list_of(&a, &[list_item(&a, "default", 703, "1.1", "5551001", 40, 5)]));
+    assert!(matches!(w.reply(id), Some(Ok(_))));
+    let places: Vec<(u32, String)> =
+        w.conn.store().calls_snapshot().iter().map(|c| (c.parking_space, c.unique_id.to_string())).collect();
+    assert_eq!(places, vec![(705, "1.1".to_string())], "the live event is the newer truth");
 }
 
 #[test]
