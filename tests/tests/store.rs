@@ -157,6 +157,8 @@ fn debug_output_counts_lots_and_calls_and_shows_the_link() {
     );
     let shown = format!("{:?}", w.conn.store());
     assert_eq!(shown, "ParkingStore { lots: 1, calls: 1, connection: LoggedIn, .. }");
+    let calls = w.conn.store().parked_calls();
+    assert_eq!(format!("{calls:?}"), "ParkedCallsSignalVec { .. }");
     let guard = w.conn.store().on_parking_event(|_| {});
     assert!(format!("{guard:?}").starts_with("Subscription { id: "), "{guard:?}");
 }
@@ -431,4 +433,16 @@ fn a_retrieve_is_answered_only_by_the_unparked_call_of_its_own_lot_and_space() {
     assert!(w.reply(id).is_none(), "answered by someone else's retrieve: {:?}", w.reply(id));
     w.feed(&live_event("UnParkedCall", "default", 701, "1.1", "5551001"));
     assert!(matches!(w.reply(id), Some(Ok(Reply::Retrieved { space: 701, .. }))), "{:?}", w.reply(id));
+}
+
+#[test]
+fn the_calls_of_one_lot_share_one_copy_of_its_name() {
+    let calls = [("default", 701, "1.1", "a"), ("default", 702, "1.2", "b")];
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &calls);
+    w.feed(&live_event("ParkedCall", "default", 703, "1.3", "c"));
+    let all = w.conn.store().calls_snapshot();
+    assert_eq!(all.len(), 3);
+    for c in &all[1..] {
+        assert!(Arc::ptr_eq(&all[0].parking_lot, &c.parking_lot), "listed and live calls share the name");
+    }
 }

@@ -406,3 +406,15 @@ fn an_alert_survives_a_hundred_parks_that_ended_before_it() {
         .collect();
     assert_eq!(alerts, vec![701]);
 }
+
+#[test]
+fn a_list_that_brings_the_first_calls_starts_the_clock() {
+    let mut w = Wire::ami(ParkingOptions::default());
+    let store = w.conn.store().clone();
+    let idle = store.clock_now();
+    w.now = w.now + Duration::from_secs(3);
+    w.answer_initial(&LOTS, &[("default", 701, "1.1", "5551001")]);
+    assert_ne!(store.clock_now(), idle);
+    assert_eq!(store.clock_now(), w.now, "the clock starts with the listed calls");
+    assert_eq!(w.conn.poll_timeout(), Some(w.now + Duration::from_secs(1)));
+}

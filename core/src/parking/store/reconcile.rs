@@ -91,9 +91,8 @@ impl Scope {
     /// True when a live event touched the call's space or the call while the list was
     /// collected: the list is stale for it.
     fn is_dirty(&self, c: &ParkedCall) -> bool {
-        (!self.keys.is_empty() || !self.uids.is_empty())
-            && (self.keys.contains(&(c.server_id, c.parking_lot.clone(), c.parking_space))
-                || (!c.unique_id.is_empty() && self.uids.contains(&(c.server_id, c.unique_id.clone()))))
+        self.keys.contains(&(c.server_id, c.parking_lot.clone(), c.parking_space))
+            || (!c.unique_id.is_empty() && self.uids.contains(&(c.server_id, c.unique_id.clone())))
     }
 }
 
