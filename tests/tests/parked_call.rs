@@ -137,3 +137,15 @@ fn a_later_report_keeps_the_first_seen_times_only_when_both_clocks_agree_within_
     fresher.timeout = None;
     assert_eq!(untimed.with_first_seen_times(fresher).parked_at, T);
 }
+
+#[test]
+fn heap_bytes_counts_only_strings_too_long_to_live_inline() {
+    let c = call();
+    assert_eq!(c.heap_bytes(), 0, "every string of a typical call fits inline (24 bytes)");
+    let mut long = call();
+    long.caller_id_name = "Reception desk, second floor, east wing".into();
+    long.channel = "PJSIP/reception-east-wing-0000002a".into();
+    let want = long.caller_id_name.capacity() + long.channel.capacity();
+    assert!(want >= 39 + 34);
+    assert_eq!(long.heap_bytes(), want);
+}
