@@ -3,6 +3,7 @@
 
 use ami_parking::{Output, ParkingError, ParkingEvent, ParkingOptions, Reply, ResyncChange, Target};
 use ami_parking_tests::*;
+use futures_signals::signal_map::SignalMap;
 use futures_util::StreamExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -50,6 +51,14 @@ fn calls_are_kept_in_server_lot_space_order() {
     );
 }
 
+/// The store's lots as a signal map, polled by hand.
+type LotsSignal = std::pin::Pin<
+    Box<
+        dyn futures_signals::signal_map::SignalMap<Key = ami_parking::LotKey, Value = ami_parking::ParkingLot>
+            + Send,
+    >,
+>;
+
 #[test]
 fn a_refresh_of_known_calls_fires_nothing_and_changes_nothing() {
     let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[("default", 701, "1.1", "5551001")]);
@@ -59,6 +68,16 @@ fn a_refresh_of_known_calls_fires_nothing_and_changes_nothing() {
     let mut list = DiffProbe::of(w.conn.store().lot_calls(&key));
     grid.take();
     list.take();
+    let mut lots: LotsSignal = Box::pin(w.conn.store().parking_lots());
+    let lot_changes = |lots: &mut LotsSignal| {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut n = 0;
+        while let std::task::Poll::Ready(Some(_)) = lots.as_mut().poll_map_change(&mut cx) {
+            n += 1;
+        }
+        n
+    };
+    assert!(lot_changes(&mut lots) > 0, "the lots as they are");
     let id = w.conn.refresh_parking_lot(w.now, "default", Target::All).unwrap();
     let sent = w.sent();
     assert!(sent[0].is("Action", "Parkinglots"), "the lot's range is refreshed too");
@@ -69,6 +88,7 @@ fn a_refresh_of_known_calls_fires_nothing_and_changes_nothing() {
     assert!(w.events().is_empty());
     assert_eq!(probe.take(), Vec::<&str>::new());
     assert_eq!((grid.take(), list.take()), (vec![], vec![]), "no cell or lot list changed");
+    assert_eq!(lot_changes(&mut lots), 0, "no lot changed");
     // A call the views do not show (filtered) parks and leaves: no cell changes.
     let opts = ParkingOptions::default().parked_call_filter(|c| &*c.caller_id_num != "hidden");
     let mut w = Wire::synced(opts, &LOTS, &[]);

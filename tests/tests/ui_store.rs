@@ -133,6 +133,8 @@ fn the_clock_ticks_once_a_second_while_calls_are_parked_and_stops_when_none_is()
     let idle = store.clock_now();
     w.advance(Duration::from_secs(3));
     assert_eq!(store.clock_now(), idle, "no call parked: the clock does not move");
+    w.feed(&live_event("UnParkedCall", "default", 709, "0.9", "5551009"));
+    assert_eq!(store.clock_now(), idle, "nor does a leave of a call never seen");
     let parked_at = w.now;
     w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
     assert_eq!(store.clock_now(), parked_at, "the first park starts the clock");
