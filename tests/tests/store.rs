@@ -3,7 +3,6 @@
 
 use ami_parking::{Output, ParkingError, ParkingEvent, ParkingOptions, Reply, ResyncChange, Target};
 use ami_parking_tests::*;
-use futures_signals::signal_map::SignalMap;
 use futures_util::StreamExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
