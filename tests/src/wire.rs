@@ -177,18 +177,38 @@ impl Wire {
 
     /// Converts AMI text messages to amiws frames from `server` and feeds them.
     pub fn frame_text(&mut self, server: u32, text: &str) {
-        let mut d = Decoder::new().without_banner();
-        let mut msgs = Vec::new();
-        d.decode(text.as_bytes(), |i| {
-            if let Decoded::Message(m) = i {
-                msgs.push(m.to_message())
-            }
-        })
-        .unwrap();
-        for m in msgs {
+        for m in messages(text.as_bytes()) {
             self.feed_frame(server, &m);
         }
         self.collect();
+    }
+
+    /// amiws: `server` announces itself (`FullyBooted`), so the connection knows it.
+    pub fn announce(&mut self, server: u32) {
+        self.frame(server, &[("Event", "FullyBooted"), ("Status", "Fully Booted")]);
+    }
+
+    /// amiws: `server` begins its answer to list `action_id` (`EventList: start`).
+    pub fn list_begins(&mut self, server: u32, action_id: &str) {
+        let start = [
+            ("Response", "Success"),
+            ("ActionID", action_id),
+            ("EventList", "start"),
+            ("Message", "Parked calls will follow"),
+        ];
+        self.frame(server, &start);
+    }
+
+    /// amiws: `server` ends its answer to list `action_id` after `n` items.
+    pub fn list_ends(&mut self, server: u32, action_id: &str, n: usize) {
+        let n = n.to_string();
+        let end = [
+            ("Event", "ParkedCallsComplete"),
+            ("ActionID", action_id),
+            ("EventList", "Complete"),
+            ("ListItems", &n),
+        ];
+        self.frame(server, &end);
     }
 
     fn feed_frame(&mut self, server: u32, m: &Message) {
@@ -233,13 +253,7 @@ impl Wire {
                 }
                 out.push(m);
             } else {
-                let mut d = Decoder::new().without_banner();
-                d.decode(&b, |i| {
-                    if let Decoded::Message(m) = i {
-                        out.push(m.to_message())
-                    }
-                })
-                .unwrap();
+                out.extend(messages(&b));
             }
         }
         out
@@ -271,6 +285,19 @@ impl Wire {
             _ => None,
         })
     }
+}
+
+/// The messages AMI bytes hold (no banner expected), decoded.
+pub fn messages(bytes: &[u8]) -> Vec<Message> {
+    let mut d = Decoder::new().without_banner();
+    let mut out = Vec::new();
+    d.decode(bytes, |i| {
+        if let Decoded::Message(m) = i {
+            out.push(m.to_message())
+        }
+    })
+    .unwrap();
+    out
 }
 
 /// Actions as (name, `AMIServerID`), for exact asserts on what was sent.

@@ -20,7 +20,7 @@ fn places(calls: &[Arc<ParkedCall>]) -> Vec<(u32, u32)> {
 fn two_servers(cfg: ConnectionConfig) -> Wire {
     let mut w = Wire::amiws_with(cfg, ParkingOptions::default().auto_refresh(false));
     for s in [1, 2] {
-        w.frame(s, &[("Event", "FullyBooted"), ("Status", "Fully Booted")]);
+        w.announce(s);
     }
     w
 }
@@ -161,7 +161,7 @@ fn behind_amiws_a_fan_out_is_answered_at_the_instant_of_its_deadline_and_then_en
     let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     w.frame_text(2, &parked_calls_answer(&a, &[("default", 702, "2.2", "5552002")]));
-    w.frame(1, &[("Response", "Success"), ("ActionID", &a), ("EventList", "start")]);
+    w.list_begins(1, &a);
     let settle = Duration::from_millis(300);
     w.advance(settle);
     assert_eq!(w.reply(id), None, "server 1 began: it is waited for");

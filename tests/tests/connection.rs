@@ -13,13 +13,7 @@ const T: Timestamp = Timestamp::from_unix_millis(1_795_667_000_000);
 fn sent(conn: &mut Connection) -> Vec<ami_parking::Message> {
     let mut out = Vec::new();
     while let Some(b) = conn.poll_transmit() {
-        let mut d = ami_parking::ami_codec::Decoder::new().without_banner();
-        d.decode(&b, |i| {
-            if let ami_parking::ami_codec::Decoded::Message(m) = i {
-                out.push(m.to_message())
-            }
-        })
-        .unwrap();
+        out.extend(messages(&b));
     }
     out
 }
@@ -250,26 +244,6 @@ fn a_refused_automatic_refresh_is_tried_again() {
 
 // ----- found by mutation testing: what the first run's missed mutants showed untested -----
 
-/// amiws: `server` begins its answer to list `a` (`EventList: start`).
-fn list_begins(w: &mut Wire, server: u32, a: &str) {
-    let start = [
-        ("Response", "Success"),
-        ("ActionID", a),
-        ("EventList", "start"),
-        ("Message", "Parked calls will follow"),
-    ];
-    w.frame(server, &start);
-}
-
-/// amiws: `server` ends its answer to list `a` after `n` items.
-fn list_ends(w: &mut Wire, server: u32, a: &str, n: usize) {
-    let n = n.to_string();
-    w.frame(
-        server,
-        &[("Event", "ParkedCallsComplete"), ("ActionID", a), ("EventList", "Complete"), ("ListItems", &n)],
-    );
-}
-
 #[test]
 fn debug_output_names_the_connection_and_never_the_secret() {
     let cfg = ConnectionConfig::ami("amiuser", "hunter2");
@@ -297,7 +271,7 @@ fn behind_amiws_a_quiet_link_gets_one_websocket_ping_and_life_answers_it() {
     let mut cfg = ConnectionConfig::amiws();
     cfg.keepalive_interval = Duration::from_secs(30);
     let mut w = Wire::amiws_with(cfg, ParkingOptions::default().auto_refresh(false));
-    w.frame(1, &[("Event", "FullyBooted"), ("Status", "Fully Booted")]);
+    w.announce(1);
     assert!(!w.conn.poll_ping(), "not before the link was quiet");
     w.advance(Duration::from_secs(30));
     assert!(w.conn.poll_ping(), "quiet for keepalive_interval: one ping");
@@ -318,11 +292,11 @@ fn behind_amiws_a_one_shot_list_waits_for_a_server_still_answering_when_it_settl
     let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     // Server 1 begins (start and one item) and stalls past the 200 ms settle.
-    list_begins(&mut w, 1, &a);
+    w.list_begins(1, &a);
     w.frame_text(1, &list_item(&a, "default", 701, "1.1", "5551001", 40, 5));
     w.advance(Duration::from_millis(300));
     assert!(w.reply(id).is_none(), "a server still answering is waited for");
-    list_ends(&mut w, 1, &a, 1);
+    w.list_ends(1, &a, 1);
     // Then the settle after the last server that finished, for another to begin.
     w.advance(Duration::from_millis(250));
     match w.reply(id) {
@@ -332,7 +306,7 @@ fn behind_amiws_a_one_shot_list_waits_for_a_server_still_answering_when_it_settl
     // One that never ends is answered at the request's deadline with what came.
     let id = w.conn.get_parked_calls(w.now, None, Target::Server(1)).unwrap();
     let a = aid(&w.sent().pop().unwrap());
-    list_begins(&mut w, 1, &a);
+    w.list_begins(1, &a);
     w.advance(Duration::from_secs(10));
     assert!(w.reply(id).is_some(), "answered at its deadline, not left hanging");
 }
@@ -386,7 +360,7 @@ fn behind_amiws_only_a_new_unsynced_server_is_listed_and_only_with_auto_refresh(
     assert!(w.sent().is_empty());
     // A server not heard of: listed once (when the login's fan-out, which lingers
     // for late servers until its deadline, has ended without it).
-    w.frame(3, &[("Event", "FullyBooted"), ("Status", "Fully Booted")]);
+    w.announce(3);
     for _ in 0..10 {
         w.advance(Duration::from_secs(1));
     }
@@ -396,11 +370,11 @@ fn behind_amiws_only_a_new_unsynced_server_is_listed_and_only_with_auto_refresh(
         vec![("Parkinglots".into(), three.clone()), ("ParkedCalls".into(), three)]
     );
     // A synced server's frames ask nothing.
-    w.frame(1, &[("Event", "FullyBooted"), ("Status", "Fully Booted")]);
+    w.announce(1);
     assert!(w.sent().is_empty());
     // No auto refresh: neither a new server nor amiws's re-login of one sends anything.
     let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
-    w.frame(3, &[("Event", "FullyBooted"), ("Status", "Fully Booted")]);
+    w.announce(3);
     w.frame(3, &[("Response", "Success"), ("Message", "Authentication accepted")]);
     assert!(w.sent().is_empty());
     assert!(w.outputs.contains(&Output::ServerLoggedIn(3)));
@@ -413,11 +387,11 @@ fn behind_amiws_a_late_server_still_updates_the_store_until_the_deadline() {
     let a = aid(&w.sent().pop().unwrap());
     // Server 2 answers whole; server 1 has begun but not finished when it settles.
     w.frame_text(2, &parked_calls_answer(&a, &[("default", 702, "2.2", "5552002")]));
-    list_begins(&mut w, 1, &a);
+    w.list_begins(1, &a);
     w.advance(Duration::from_millis(300));
     assert!(w.reply(id).is_none(), "server 1 began: it is waited for");
     w.frame_text(1, &list_item(&a, "default", 701, "1.1", "5551001", 40, 5));
-    list_ends(&mut w, 1, &a, 1);
+    w.list_ends(1, &a, 1);
     w.advance(Duration::from_millis(300));
     match w.reply(id) {
         Some(Ok(Reply::Calls(calls))) => assert_eq!(calls.len(), 2, "{calls:?}"),
@@ -431,7 +405,7 @@ fn behind_amiws_a_late_server_still_updates_the_store_until_the_deadline() {
     let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     w.frame_text(2, &parked_calls_answer(&a, &[("default", 702, "2.2", "5552002")]));
-    list_begins(&mut w, 1, &a);
+    w.list_begins(1, &a);
     for _ in 0..10 {
         w.advance(Duration::from_secs(1));
     }

@@ -93,7 +93,7 @@ fn a_retrieve_waits_for_the_ring_time_and_the_request_timeout() {
 fn behind_amiws_a_fan_out_list_answers_with_the_servers_that_answered_at_its_deadline() {
     let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
     for server in [1, 2] {
-        w.frame(server, &[("Event", "FullyBooted"), ("Status", "Fully Booted")]);
+        w.announce(server);
     }
     let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
     let list = w.sent().pop().unwrap();

@@ -325,7 +325,7 @@ fn a_parkinglots_range_is_a_grid_only_up_to_max_calls_wide_and_only_when_it_hold
 fn behind_amiws_a_servers_re_login_unfollows_only_that_servers_calls() {
     let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
     for (server, space, uid) in [(1, 701, "1.1"), (2, 702, "2.2")] {
-        w.frame(server, &[("Event", "FullyBooted"), ("Status", "Fully Booted")]);
+        w.announce(server);
         w.frame_text(server, &live_event("ParkedCall", "default", space, uid, "5551001"));
     }
     let before = |w: &Wire, s, space| w.conn.store().get_parked_call(s, "default", space).unwrap().deadline;

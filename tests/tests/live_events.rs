@@ -111,14 +111,7 @@ fn a_give_up_then_another_calls_park_is_a_give_up_and_a_park() {
 
 /// The one message `text` holds, decoded.
 fn message(text: &str) -> Message {
-    let mut d = ami_parking::ami_codec::Decoder::new().without_banner();
-    let mut out: Vec<Message> = Vec::new();
-    d.decode(text.as_bytes(), |i| {
-        if let ami_parking::ami_codec::Decoded::Message(m) = i {
-            out.push(m.to_message())
-        }
-    })
-    .unwrap();
+    let mut out = messages(text.as_bytes());
     assert_eq!(out.len(), 1);
     out.pop().unwrap()
 }

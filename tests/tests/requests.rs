@@ -54,12 +54,17 @@ fn a_park_timeout_up_to_i32_max_milliseconds_is_sent_and_a_longer_one_refused() 
     assert!(w.sent().is_empty());
 }
 
-/// amiws: `server` announced and synced with no calls in `default` (701-720).
-fn synced_server(w: &mut Wire, server: u32) {
+/// amiws: `server`'s lots listed and answered with `lots`.
+fn lots_of(w: &mut Wire, server: u32, lots: &[(&str, u32, u32, u32)]) {
     let id = w.conn.get_parking_lots(w.now, Target::Server(server)).unwrap();
     let a = aid(&w.sent().pop().unwrap());
-    w.frame_text(server, &parking_lots_answer(&a, &[("default", 701, 720, 45)]));
+    w.frame_text(server, &parking_lots_answer(&a, lots));
     assert!(matches!(w.reply(id), Some(Ok(_))));
+}
+
+/// amiws: `server` synced with no calls in `default` (701-720).
+fn synced_server(w: &mut Wire, server: u32) {
+    lots_of(w, server, &[("default", 701, 720, 45)]);
     let id = w.conn.get_parked_calls(w.now, None, Target::Server(server)).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     w.frame_text(server, &parked_calls_answer(&a, &[]));
@@ -77,11 +82,11 @@ fn behind_amiws_a_retrieve_of_an_empty_space_is_refused_only_when_every_server_i
     let empty = |server_id| ParkingError::SpaceEmpty { lot: "default".into(), space: 709, server_id };
     // One server, synced: empty there.
     let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
-    w.frame(1, &[("Event", "FullyBooted"), ("Status", "Fully Booted")]);
+    w.announce(1);
     synced_server(&mut w, 1);
     assert_eq!(retrieve_709(&mut w), Err(empty(Some(1))));
     // Two servers, one not synced: its calls are unknown, so it may hold the call.
-    w.frame(2, &[("Event", "FullyBooted"), ("Status", "Fully Booted")]);
+    w.announce(2);
     let ambiguous =
         ParkingError::AmbiguousServer { action: "Originate (retrieve)".into(), servers: vec![1, 2] };
     assert_eq!(retrieve_709(&mut w), Err(ambiguous));
@@ -155,11 +160,8 @@ fn a_park_into_a_lot_the_server_does_not_list_names_the_lots_it_has() {
     let lists =
         [(1, vec![("default", 701, 720, 45), ("sales", 801, 810, 45)]), (2, vec![("other", 901, 910, 45)])];
     for (server, lots) in &lists {
-        w.frame(*server, &[("Event", "FullyBooted"), ("Status", "Fully Booted")]);
-        let id = w.conn.get_parking_lots(w.now, Target::Server(*server)).unwrap();
-        let a = aid(&w.sent().pop().unwrap());
-        w.frame_text(*server, &parking_lots_answer(&a, lots));
-        assert!(matches!(w.reply(id), Some(Ok(_))));
+        w.announce(*server);
+        lots_of(&mut w, *server, lots);
     }
     // A lot heard of only from a live event (a dynamic lot, say): no range is known.
     w.frame_text(1, &live_event("ParkedCall", "dyn", 1, "1.1", "5551001"));

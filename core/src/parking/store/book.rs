@@ -164,7 +164,7 @@ impl Book {
     }
 
     pub(super) fn find(&self, key: &LotKey) -> Option<&LotState> {
-        self.index.get(key).map(|&i| &self.lots[i])
+        self.index_of(key).map(|i| &self.lots[i])
     }
 
     pub(super) fn lot(&self, i: usize) -> &LotState {
