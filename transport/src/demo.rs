@@ -98,8 +98,13 @@ impl DemoPbx {
         self.made.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Stops (`true`) or resumes the traffic; calls stay parked meanwhile.
+    /// Stops (`true`) or resumes the traffic; calls stay parked meanwhile. When
+    /// `pause(true)` returns, no change is being made: a tick that had started has
+    /// finished and is counted in [`changes_made`](Self::changes_made).
     pub fn pause(&self, paused: bool) {
+        // The traffic reads the flag under the lock, so setting it under the lock
+        // waits out a tick in progress.
+        let _p = self.pbx.lock().unwrap_or_else(|e| e.into_inner());
         self.paused.store(paused, std::sync::atomic::Ordering::SeqCst);
     }
 
@@ -173,13 +178,13 @@ async fn traffic(
         let until_deadline =
             deadline.map(|d| d.saturating_duration_since(now()).as_secs_f64()).unwrap_or(f64::MAX);
         tokio::time::sleep(Duration::from_secs_f64(gap.min(until_deadline + 0.05))).await;
-        if paused.load(std::sync::atomic::Ordering::SeqCst) {
-            // Owe nothing for the paused time.
-            done = (start.elapsed().as_secs_f64() * per_minute / 60.0) as u64;
-            continue;
-        }
         {
             let mut p = pbx.lock().unwrap_or_else(|e| e.into_inner());
+            if paused.load(std::sync::atomic::Ordering::SeqCst) {
+                // Owe nothing for the paused time.
+                done = (start.elapsed().as_secs_f64() * per_minute / 60.0) as u64;
+                continue;
+            }
             let t = now();
             p.advance(t);
             let due = (start.elapsed().as_secs_f64() * per_minute / 60.0) as u64;
