@@ -89,15 +89,7 @@ impl TcpCapture {
 
     /// The actions the client sent, in order.
     pub fn actions(&self) -> Vec<Message> {
-        let mut d = Decoder::new().without_banner();
-        let mut out = Vec::new();
-        d.decode(&self.tx, |i| {
-            if let Decoded::Message(m) = i {
-                out.push(m.to_message())
-            }
-        })
-        .unwrap();
-        out
+        crate::wire::messages(&self.tx)
     }
 
     /// Byte offset of every message start in `rx`, with the message.

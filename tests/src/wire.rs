@@ -244,19 +244,7 @@ impl Wire {
 
     /// Every action transmitted since the last call, decoded.
     pub fn sent(&mut self) -> Vec<Message> {
-        let mut out = Vec::new();
-        while let Some(b) = self.conn.poll_transmit() {
-            if self.conn.config().mode == ami_parking::Mode::Amiws {
-                let (mut m, server) = ami_parking::amiws::decode_action_frame(&b).expect("sent frame");
-                if let Some(s) = server {
-                    m.push(b"AMIServerID", s.to_string().as_bytes());
-                }
-                out.push(m);
-            } else {
-                out.extend(messages(&b));
-            }
-        }
-        out
+        sent_by(&mut self.conn)
     }
 
     /// Takes the outputs so far.
@@ -297,6 +285,24 @@ pub fn messages(bytes: &[u8]) -> Vec<Message> {
         }
     })
     .unwrap();
+    out
+}
+
+/// Every action `conn` transmitted since the last call, decoded (an amiws frame's
+/// server as its `AMIServerID` field).
+pub fn sent_by(conn: &mut Connection) -> Vec<Message> {
+    let mut out = Vec::new();
+    while let Some(b) = conn.poll_transmit() {
+        if conn.config().mode == ami_parking::Mode::Amiws {
+            let (mut m, server) = ami_parking::amiws::decode_action_frame(&b).expect("sent frame");
+            if let Some(s) = server {
+                m.push(b"AMIServerID", s.to_string().as_bytes());
+            }
+            out.push(m);
+        } else {
+            out.extend(messages(&b));
+        }
+    }
     out
 }
 

@@ -10,14 +10,6 @@ use std::time::Duration;
 
 const T: Timestamp = Timestamp::from_unix_millis(1_795_667_000_000);
 
-fn sent(conn: &mut Connection) -> Vec<ami_parking::Message> {
-    let mut out = Vec::new();
-    while let Some(b) = conn.poll_transmit() {
-        out.extend(messages(&b));
-    }
-    out
-}
-
 /// A connection with MD5 login, past the banner: its `Challenge` sent.
 fn md5_challenged() -> (Connection, ami_parking::Message) {
     let mut cfg = ConnectionConfig::ami("amiuser", "amisecret");
@@ -25,7 +17,7 @@ fn md5_challenged() -> (Connection, ami_parking::Message) {
     let mut conn = Connection::new(cfg, T);
     conn.handle_connected(T);
     conn.handle_input(T, b"Asterisk Call Manager/11.0.0\r\n").unwrap();
-    let ch = sent(&mut conn).pop().unwrap();
+    let ch = sent_by(&mut conn).pop().unwrap();
     (conn, ch)
 }
 
@@ -38,7 +30,7 @@ fn md5_login_sends_the_digest_not_the_secret() {
         format!("Response: Success\r\nActionID: {}\r\nChallenge: 840415273\r\n\r\n", aid(&ch)).as_bytes(),
     )
     .unwrap();
-    let login = sent(&mut conn).pop().unwrap();
+    let login = sent_by(&mut conn).pop().unwrap();
     assert!(login.is("Action", "Login") && login.is("AuthType", "MD5"));
     assert!(login.get("Secret").is_none());
     // md5("840415273" + "amisecret"), computed independently with python3 hashlib.
@@ -70,7 +62,7 @@ fn md5_login_fails_clearly_on_an_error_or_a_missing_challenge() {
             }
             r => panic!("{r:?}"),
         }
-        assert!(sent(&mut conn).is_empty(), "no Login with a key signed over nothing");
+        assert!(sent_by(&mut conn).is_empty(), "no Login with a key signed over nothing");
         assert!(!conn.is_logged_in());
     }
 }
@@ -80,7 +72,7 @@ fn rejected_login_is_a_clear_error_without_the_secret() {
     let mut conn = Connection::new(ConnectionConfig::ami("amiuser", "wrong-secret"), T);
     conn.handle_connected(T);
     conn.handle_input(T, b"Asterisk Call Manager/11.0.0\r\n").unwrap();
-    let login = sent(&mut conn).pop().unwrap();
+    let login = sent_by(&mut conn).pop().unwrap();
     let err = conn
         .handle_input(
             T,
@@ -327,11 +319,11 @@ fn an_answered_list_leaves_no_timer_behind() {
 fn a_server_without_a_banner_is_logged_in_once_and_messages_never_log_in_again() {
     let mut conn = Connection::new(ConnectionConfig::ami("amiuser", "amisecret"), T);
     conn.handle_connected(T);
-    assert!(sent(&mut conn).is_empty(), "waiting for the banner");
+    assert!(sent_by(&mut conn).is_empty(), "waiting for the banner");
     // A proxy that sends no banner: its first message starts the login.
     conn.handle_input(T, b"Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n")
         .unwrap();
-    let login = sent(&mut conn);
+    let login = sent_by(&mut conn);
     assert_eq!(actions(&login), vec![("Login".into(), None)]);
     let id = login[0].get_str("ActionID").unwrap().into_owned();
     conn.handle_input(
@@ -339,10 +331,10 @@ fn a_server_without_a_banner_is_logged_in_once_and_messages_never_log_in_again()
         format!("Response: Success\r\nActionID: {id}\r\nMessage: Authentication accepted\r\n\r\n").as_bytes(),
     )
     .unwrap();
-    let after: Vec<String> = actions(&sent(&mut conn)).into_iter().map(|a| a.0).collect();
+    let after: Vec<String> = actions(&sent_by(&mut conn)).into_iter().map(|a| a.0).collect();
     assert!(!after.contains(&"Login".to_string()), "{after:?}");
     conn.handle_input(T, live_event("ParkedCall", "default", 701, "1.1", "5551001").as_bytes()).unwrap();
-    assert!(sent(&mut conn).is_empty(), "a message after the login sends nothing");
+    assert!(sent_by(&mut conn).is_empty(), "a message after the login sends nothing");
 }
 
 #[test]
