@@ -5,7 +5,8 @@
 
 use crate::connection::{Park, Reply, Request, Target};
 use crate::error::ParkingError;
-use crate::parking::{ParkedCall, ParkingLot, ParkingStore, Retriever, ServerId};
+use crate::model::{ParkedCall, ParkingLot, Retriever, ServerId};
+use crate::store::ParkingStore;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

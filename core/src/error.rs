@@ -1,6 +1,6 @@
 //! Typed errors. Messages say what failed and what to do; secrets never appear.
 
-use crate::parking::model::ServerId;
+use crate::model::ServerId;
 use crate::wire::ami_codec::{DecodeError, EncodeError};
 use std::time::Duration;
 

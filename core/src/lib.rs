@@ -24,15 +24,21 @@
 //! ```
 //!
 //! # Rooms
-//! Three layers, each a folder, each knowing only the ones below it:
+//! Layers, each a folder, each knowing only the ones below it
+//! (`time` < [`model`] < [`wire`] < `error` < `store` < `connection` < `client` < [`sim`]):
+//! - [`model`]: plain data: lots, parked calls, retrievers, [`ParkingEvent`]s and
+//!   [`display`] (what a UI shows of a space at a `now`);
 //! - [`wire`]: bytes and frames to typed messages (AMI framing, amiws frames,
 //!   messages and actions, C-escaping, and the classification of every message the
 //!   core acts on: [`wire::inbound`]);
-//! - [`parking`]: the domain (model, events, options) and the [`ParkingStore`] that
-//!   turns typed messages into signals;
+//! - `error`: [`ParkingError`] (what a caller matches on) and [`ConnectionError`];
+//! - `store`: the [`ParkingStore`] that turns typed messages into signals, and its
+//!   [`ParkingOptions`];
 //! - `connection`: the [`Connection`] state machine, a façade of `handle_*` and
 //!   `poll_*` methods over one file per piece of state (login, ActionIDs, requests,
-//!   target, lists, fan-out, refresh, keep-alive, timers).
+//!   target, lists, fan-out, refresh, keep-alive, timers);
+//! - `client`: [`ParkingClient`], the one request API every driver (tokio, the
+//!   browser, the model) offers.
 //!
 //! Beside them, [`sim`] (feature `sim`) is the reference model of Asterisk's
 //! res_parking: the PBX, one function per action, and the wire builders the tests use.
@@ -43,9 +49,10 @@ mod backoff;
 mod client;
 mod connection;
 mod error;
-pub mod parking;
+pub mod model;
 #[cfg(feature = "sim")]
 pub mod sim;
+mod store;
 mod time;
 pub mod wire;
 
@@ -56,11 +63,11 @@ pub use connection::{
     RequestId, Secret, Target,
 };
 pub use error::{ConnectionError, ParkingError};
-pub use parking::{display, model};
-pub use parking::{
-    CallCallback, CallFilter, CallTransform, CompactString, ConnectionState, EventStream, LotKey,
-    NearTimeoutCallback, ParkedCall, ParkedCallsSignalVec, ParkingEvent, ParkingLot, ParkingOptions,
-    ParkingStore, ResyncChange, RetrievedCallback, Retriever, ServerId, Subscription, DEFAULT_RETRIEVE_RING,
+pub use model::display;
+pub use model::{CompactString, LotKey, ParkedCall, ParkingEvent, ParkingLot, ResyncChange, Retriever, ServerId};
+pub use store::{
+    CallCallback, CallFilter, CallTransform, ConnectionState, EventStream, MovedCallback, NearTimeoutCallback,
+    ParkedCallsSignalVec, ParkingOptions, ParkingStore, RetrievedCallback, Subscription, DEFAULT_RETRIEVE_RING,
 };
 pub use time::Timestamp;
 pub use wire::{ami_codec, amiws, unescape_c, Action, Message};

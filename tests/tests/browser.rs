@@ -1,7 +1,7 @@
 //! What runs in a real headless Chromium: each test builds a wasm32 test target and
 //! runs it under `wasm-bindgen-test-runner` (which drives Debian's chromium through
 //! chromedriver):
-//! - the browser transport (`web/tests/browser.rs`) against an amiws stand-in started
+//! - the browser transport (`transport/web/tests/browser.rs`) against an amiws stand-in started
 //!   here, answering with the real amiws 2.2 capture's frames (its URL baked in);
 //! - the Leptos components mounted in a page (`bindings/leptos/tests/browser.rs`),
 //!   clicked.

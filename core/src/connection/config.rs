@@ -1,7 +1,7 @@
 //! How a connection is set up: link kind, login, caps, deadlines. (Parking options
 //! live in the store: [`crate::ParkingStore::new`].)
 
-use crate::parking::model::ServerId;
+use crate::model::ServerId;
 use crate::wire::ami_codec;
 use std::fmt;
 use std::time::Duration;

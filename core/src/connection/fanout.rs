@@ -7,7 +7,7 @@ use super::request::{Output, Reply, Request, RequestId};
 use super::timers::Timer;
 use super::Connection;
 use crate::error::ParkingError;
-use crate::parking::model::ServerId;
+use crate::model::ServerId;
 use crate::time::Timestamp;
 
 /// How long a fan-out to servers not known yet (behind amiws, right after connecting)

@@ -9,7 +9,7 @@ use super::pending::{Acc, Pending};
 use super::request::{Output, Reply, Request, RequestId};
 use super::Connection;
 use crate::error::ConnectionError;
-use crate::parking::model::ServerId;
+use crate::model::ServerId;
 use crate::time::Timestamp;
 use crate::wire::ami_codec::RawMessage;
 use crate::wire::inbound::{EventName, Head, Inbound, LiveEvent, LiveKind, Response, Shape};

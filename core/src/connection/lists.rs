@@ -6,7 +6,7 @@ use super::pending::Acc;
 use super::request::{Request, RequestId};
 use super::Connection;
 use crate::error::ParkingError;
-use crate::parking::model::ServerId;
+use crate::model::ServerId;
 use crate::time::Timestamp;
 use crate::wire::inbound::{Answer, Response};
 

@@ -5,7 +5,7 @@ use super::config::AuthMethod;
 use super::timers::Timer;
 use super::Connection;
 use crate::error::ConnectionError;
-use crate::parking::store::ConnectionState;
+use crate::store::ConnectionState;
 use crate::time::Timestamp;
 use crate::wire::inbound::Response;
 use crate::wire::Action;

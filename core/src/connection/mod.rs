@@ -47,8 +47,8 @@ pub use request::{Output, Park, ParkTimeout, Reply, Request, RequestId, Target};
 pub use target::pick_server;
 
 use crate::error::{ConnectionError, ParkingError};
-use crate::parking::model::ServerId;
-use crate::parking::store::{ConnectionState, ParkingStore};
+use crate::model::ServerId;
+use crate::store::{ConnectionState, ParkingStore};
 use crate::time::Timestamp;
 use crate::wire::ami_codec::{Decoded, Decoder};
 use crate::wire::amiws;

@@ -3,8 +3,8 @@
 
 use super::request::{Reply, Request, RequestId, Target};
 use crate::error::ParkingError;
-use crate::parking::model::{ParkedCall, ParkingLot, ServerId};
-use crate::parking::store::WindowId;
+use crate::model::{ParkedCall, ParkingLot, ServerId};
+use crate::store::WindowId;
 use crate::time::Timestamp;
 use crate::wire::inbound::Shape;
 use crate::wire::Message;

@@ -7,7 +7,7 @@ use super::login::LoginPhase;
 use super::request::{Request, Target};
 use super::timers::Timer;
 use super::Connection;
-use crate::parking::model::ServerId;
+use crate::model::ServerId;
 use crate::time::Timestamp;
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -2,9 +2,9 @@
 //! ([`Reply`], [`Output`]).
 
 use crate::error::ParkingError;
-use crate::parking::event::ParkingEvent;
-use crate::parking::model::{ParkedCall, ParkingLot, Retriever, ServerId};
-use crate::parking::store::ConnectionState;
+use crate::model::event::ParkingEvent;
+use crate::model::{ParkedCall, ParkingLot, Retriever, ServerId};
+use crate::store::ConnectionState;
 use crate::wire::amiws::FrameError;
 use crate::wire::{Action, Message};
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use super::request::{Park, ParkTimeout, Request, RequestId, Target};
 use super::timers::Timer;
 use super::{Connection, Mode};
 use crate::error::ParkingError;
-use crate::parking::model::ServerId;
+use crate::model::ServerId;
 use crate::time::Timestamp;
 use crate::wire::ami_codec::{self, EncodeError};
 use crate::wire::{amiws, Action};

@@ -10,7 +10,7 @@ use super::config::Mode;
 use super::request::{Request, Target};
 use super::Connection;
 use crate::error::ParkingError;
-use crate::parking::model::ServerId;
+use crate::model::ServerId;
 
 /// Picks the one server that `action` goes to.
 ///

@@ -2,7 +2,7 @@
 //! action. Before login only `Login` is accepted.
 
 use super::{wire, SimCall, SimPbx};
-use crate::parking::model::ServerId;
+use crate::model::ServerId;
 use crate::time::Timestamp;
 use crate::wire::ami_codec::{Decoded, Decoder};
 use crate::wire::{amiws, Message};

@@ -7,7 +7,7 @@ use super::{SimPbx, Wire};
 use crate::client::{LocalFuture, ParkingClient};
 use crate::connection::{Connection, ConnectionConfig, Output, Reply, Request, RequestId, Target};
 use crate::error::ParkingError;
-use crate::parking::ParkingStore;
+use crate::ParkingStore;
 use crate::time::Timestamp;
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -4,7 +4,7 @@
 //! answers are when other threads write events meanwhile.
 
 use super::SimPbx;
-use crate::parking::model::ServerId;
+use crate::model::ServerId;
 use crate::wire::Message;
 use std::collections::VecDeque;
 

@@ -2,8 +2,8 @@
 //! fuzz target, the hostile-input suite and the property suite run after every step.
 
 use crate::connection::Connection;
-use crate::parking::model::LotKey;
-use crate::parking::store::ParkingStore;
+use crate::model::LotKey;
+use crate::store::ParkingStore;
 use std::collections::BTreeSet;
 
 /// Checks the store's views against each other and its caps:

@@ -2,7 +2,7 @@
 //! login again).
 
 use super::{SimPbx, Wire};
-use crate::parking::model::ServerId;
+use crate::model::ServerId;
 use crate::time::Timestamp;
 use crate::wire::Message;
 

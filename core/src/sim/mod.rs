@@ -38,7 +38,7 @@ pub use pbx::SimPbx;
 pub use script::{run_script, script_caps};
 pub use wire::escape_c;
 
-use crate::parking::model::ServerId;
+use crate::model::ServerId;
 use crate::time::Timestamp;
 use std::time::Duration;
 

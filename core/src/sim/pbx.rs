@@ -4,7 +4,7 @@
 
 use super::wire;
 use super::{sandbox_lots, sandbox_lots_b, Findslot, SimCall, SimChange, SimError, SimLot, Wire};
-use crate::parking::model::ServerId;
+use crate::model::ServerId;
 use crate::time::Timestamp;
 use crate::wire::ami_codec::write_server_message;
 use crate::wire::amiws::{write_frame, FrameType};

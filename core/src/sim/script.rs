@@ -7,8 +7,8 @@
 use super::wire::{list_end, list_item, list_start, live_event, response, to_text};
 use super::SimCall;
 use crate::connection::{Connection, ConnectionConfig, Park, Request, Target};
-use crate::parking::options::ParkingOptions;
-use crate::parking::store::ParkingStore;
+use crate::store::ParkingOptions;
+use crate::store::ParkingStore;
 use crate::time::Timestamp;
 use crate::wire::amiws::{write_frame, FrameType};
 use crate::wire::Message;

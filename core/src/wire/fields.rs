@@ -3,7 +3,7 @@
 //! `UnParkedCall`, a `Parkinglot` list item. Asterisk 12+ names and Asterisk 11 names
 //! map to the same fields.
 
-use crate::parking::model::{
+use crate::model::{
     CompactString, ParkedCall, ParkingLot, Retriever, ServerId, DEFAULT_NEAR_TIMEOUT,
     NO_TIMEOUT_THRESHOLD_SECS,
 };

@@ -17,7 +17,7 @@
 //! }
 //! ```
 
-use crate::parking::model::{ParkedCall, ParkingLot, Retriever, ServerId};
+use crate::model::{ParkedCall, ParkingLot, Retriever, ServerId};
 use crate::time::Timestamp;
 use crate::wire::message::Message;
 

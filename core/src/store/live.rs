@@ -2,8 +2,8 @@
 
 use super::book::Slot;
 use super::{ParkingStore, State};
-use crate::parking::event::ParkingEvent;
-use crate::parking::model::{CompactString, ParkedCall, Retriever, ServerId};
+use crate::model::event::ParkingEvent;
+use crate::model::{CompactString, ParkedCall, Retriever, ServerId};
 use crate::time::Timestamp;
 use crate::wire::inbound::{Inbound, LiveEvent, LiveKind, Shape};
 use crate::wire::message::Message;

@@ -2,7 +2,7 @@
 //! front end (the Leptos and Dioxus components, the web board, `parkwatch`): the
 //! texts, the live timers and the CSS classes, so the frameworks only lay them out.
 
-use crate::parking::model::ParkedCall;
+use crate::model::ParkedCall;
 use crate::time::Timestamp;
 use std::time::Duration;
 
@@ -59,7 +59,7 @@ pub fn caller(call: &ParkedCall) -> String {
 /// r.caller_id_num = "1002".into();
 /// assert_eq!(ami_parking::display::retriever(&r), "1002");
 /// ```
-pub fn retriever(r: &crate::parking::model::Retriever) -> String {
+pub fn retriever(r: &crate::model::Retriever) -> String {
     if r.caller_id_num.is_empty() || r.caller_id_num == "<unknown>" {
         r.channel.to_string()
     } else {

@@ -2,7 +2,7 @@
 //! subscriber, with the index the book computed (no shared `Vec` of all calls to
 //! shift on each insert).
 
-use crate::parking::model::ParkedCall;
+use crate::model::ParkedCall;
 use futures_channel::mpsc;
 use futures_signals::signal_vec::{SignalVec, VecDiff};
 use std::fmt;

@@ -1,6 +1,6 @@
 //! Options of the parking feature, named as in the TypeScript original.
 
-use crate::parking::model::{ParkedCall, Retriever, DEFAULT_NEAR_TIMEOUT};
+use crate::model::{ParkedCall, Retriever, DEFAULT_NEAR_TIMEOUT};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,8 +2,8 @@
 //! with the collection windows that protect what live events changed meanwhile.
 
 use super::{ParkingStore, State};
-use crate::parking::event::{ParkingEvent, ResyncChange};
-use crate::parking::model::{CompactString, LotKey, ParkedCall, ServerId};
+use crate::model::event::{ParkingEvent, ResyncChange};
+use crate::model::{CompactString, LotKey, ParkedCall, ServerId};
 use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;

@@ -8,8 +8,8 @@
 //! [`ParkingEvent::NearTimeout`] fires.
 
 use super::{ParkingStore, State};
-use crate::parking::event::ParkingEvent;
-use crate::parking::model::ParkedCall;
+use crate::model::event::ParkingEvent;
+use crate::model::ParkedCall;
 use crate::time::Timestamp;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;

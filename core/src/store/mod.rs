@@ -78,15 +78,19 @@ mod clock;
 mod listeners;
 mod live;
 mod reconcile;
+pub(crate) mod options;
 mod views;
 
 pub use listeners::{EventStream, Subscription};
 pub(crate) use reconcile::WindowId;
+pub use options::{
+    CallCallback, CallFilter, CallTransform, MovedCallback, NearTimeoutCallback, ParkingOptions,
+    RetrievedCallback, DEFAULT_RETRIEVE_RING,
+};
 pub use views::ParkedCallsSignalVec;
 
 use crate::error::ParkingError;
-use crate::parking::model::{CompactString, LotKey, ParkedCall, ParkingLot, ServerId};
-use crate::parking::options::ParkingOptions;
+use crate::model::{CompactString, LotKey, ParkedCall, ParkingLot, ServerId};
 use crate::time::Timestamp;
 use book::{Book, Slot};
 use clock::Clock;

@@ -2,7 +2,7 @@
 //! and the option callbacks (`on_call_parked`, ...; a resync fires none).
 
 use super::{ParkingStore, State};
-use crate::parking::event::ParkingEvent;
+use crate::model::event::ParkingEvent;
 use futures_channel::mpsc;
 use std::fmt;
 use std::pin::Pin;

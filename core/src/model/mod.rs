@@ -1,5 +1,9 @@
 //! The parking data model: lots, parked calls, retrievers, and how AMI messages map to them.
 
+pub mod display;
+pub(crate) mod event;
+
+pub use event::{ParkingEvent, ResyncChange};
 use crate::time::Timestamp;
 pub use compact_str::CompactString;
 use std::sync::Arc;

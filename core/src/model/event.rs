@@ -1,6 +1,6 @@
 //! Parking events: what changed, once per real change.
 
-use crate::parking::model::{ParkedCall, Retriever};
+use crate::model::{ParkedCall, Retriever};
 use std::sync::Arc;
 use std::time::Duration;
 

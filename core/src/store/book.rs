@@ -7,8 +7,8 @@
 //! the lots (a Fenwick tree), not a walk of the other lots' calls.
 
 use super::views::Broadcast;
-use crate::parking::model::{LotKey, ParkedCall, ParkingLot, ServerId};
-use crate::parking::options::ParkingOptions;
+use crate::model::{LotKey, ParkedCall, ParkingLot, ServerId};
+use crate::store::ParkingOptions;
 use futures_signals::signal_map::MutableBTreeMap;
 use futures_signals::signal_vec::{MutableVec, VecDiff};
 use rustc_hash::FxHashMap;
