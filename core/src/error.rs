@@ -111,6 +111,18 @@ pub enum ParkingError {
         /// The candidates.
         servers: Vec<ServerId>,
     },
+    /// The request named a server the client does not have.
+    #[error(
+        "{action} names server {server_id}, which this client does not have; its servers are {servers:?}"
+    )]
+    UnknownServer {
+        /// The action.
+        action: String,
+        /// The server named.
+        server_id: ServerId,
+        /// The servers the client has.
+        servers: Vec<ServerId>,
+    },
     /// Behind amiws no Asterisk server has been heard from yet, so there is none to
     /// pick for an action that needs exactly one.
     #[error("{action} needs one Asterisk server, and none has been heard from behind amiws yet; name one (AMIServerID) or wait for its first frames")]
@@ -147,6 +159,25 @@ pub enum ParkingError {
     Stopped {
         /// The action.
         action: String,
+    },
+    /// The client could not log in (its first failed attempt; it keeps retrying in
+    /// the background).
+    #[error("cannot log in to {endpoint}: {reason}")]
+    LoginFailed {
+        /// Where (the endpoint, without its secret).
+        endpoint: String,
+        /// Why.
+        reason: String,
+    },
+    /// No login within the time the caller waited.
+    #[error("no login to {endpoint} within {after:?} (state: {state}); check the address, and that Asterisk's manager.conf enables AMI there")]
+    LoginTimeout {
+        /// Where (the endpoint, without its secret).
+        endpoint: String,
+        /// How long the caller waited.
+        after: Duration,
+        /// The connection's state then.
+        state: String,
     },
     /// An answer of another shape than the request asked for (a bug: please report
     /// it with this text).

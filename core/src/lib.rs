@@ -57,17 +57,23 @@ mod time;
 pub mod wire;
 
 pub use backoff::{Backoff, Reconnect, REFUSED_LOGIN, STABLE_LINK};
-pub use client::{LocalFuture, ParkingClient};
+pub use client::{
+    local_client, Answer, LocalClient, LocalFuture, MovedTo, ParkedAt, ParkingClient, RequestResult,
+    RetrievedFrom, SendFuture,
+};
 pub use connection::{
     pick_server, AuthMethod, Connection, ConnectionConfig, Mode, Output, Park, ParkTimeout, Reply, Request,
     RequestId, Secret, Target,
 };
 pub use error::{ConnectionError, ParkingError};
 pub use model::display;
-pub use model::{CompactString, LotKey, ParkedCall, ParkingEvent, ParkingLot, ResyncChange, Retriever, ServerId};
+pub use model::{
+    CompactString, LotKey, ParkedCall, ParkingEvent, ParkingLot, ResyncChange, Retriever, ServerId,
+};
 pub use store::{
-    CallCallback, CallFilter, CallTransform, ConnectionState, EventStream, MovedCallback, NearTimeoutCallback,
-    ParkedCallsSignalVec, ParkingOptions, ParkingStore, RetrievedCallback, Subscription, DEFAULT_RETRIEVE_RING,
+    CallCallback, CallFilter, CallTransform, ConnectionState, EventStream, MovedCallback,
+    NearTimeoutCallback, ParkedCallsSignalVec, ParkingOptions, ParkingStore, RetrievedCallback, Subscription,
+    DEFAULT_RETRIEVE_RING,
 };
 pub use time::Timestamp;
 pub use wire::{ami_codec, amiws, unescape_c, Action, Message};

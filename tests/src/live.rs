@@ -5,7 +5,7 @@
 use crate::sandbox::{self, parked_truth, PORT_A, PORT_B};
 use ami_parking::futures_signals::signal::SignalExt;
 use ami_parking::futures_signals::signal_vec::SignalVecExt;
-use ami_parking::{Action, EventStream, LotKey, ParkingEvent, ParkingStore, Request, Target};
+use ami_parking::{Action, EventStream, LotKey, ParkingClient, ParkingEvent, ParkingStore, Request, Target};
 use ami_parking_transport::{Backoff, Client, ClientOptions};
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
@@ -23,25 +23,30 @@ pub fn instance(port: u16) -> &'static str {
     }
 }
 
-pub async fn client(port: u16, server_id: u32) -> Client {
-    client_with(port, server_id, ParkingStore::default()).await
+/// A client of the sandbox instance on `port` (server 1), logged in and synced.
+pub async fn client(port: u16) -> Client {
+    client_with(port, ParkingStore::default()).await
 }
 
-/// A client writing into `store` (whose options it follows).
-pub async fn client_with(port: u16, server_id: u32, store: ParkingStore) -> Client {
+/// The options of a client of the sandbox instance on `port`, reconnecting fast.
+pub fn options(port: u16) -> ClientOptions {
     let mut o = ClientOptions::new(format!("tcp://amiuser:amisecret@127.0.0.1:{port}").parse().unwrap());
-    o.server_id = server_id;
     o.reconnect = Backoff {
         initial: Duration::from_millis(100),
         max: Duration::from_millis(1000),
         factor: 2.0,
         jitter: 0.2,
     };
-    let c = Client::connect_with_store(o, store);
+    o
+}
+
+/// A client of `port` (server 1) writing into `store` (whose options it follows).
+pub async fn client_with(port: u16, store: ParkingStore) -> Client {
+    let c = Client::connect_with_store(options(port), store);
     c.wait_logged_in(DEADLINE).await.expect("login to the sandbox");
     // Once a ParkedCalls answer is in, the store knows the server's calls.
     c.get_parked_calls(None).await.expect("initial list");
-    assert!(c.store().is_synced(server_id));
+    assert!(c.store().is_synced(1));
     c
 }
 
@@ -84,7 +89,7 @@ pub async fn wait_state(store: &ParkingStore, pred: impl Fn(&ParkingStore) -> bo
             "state not reached within {DEADLINE:?}: total {} (loading {}), calls {:?}",
             store.total_parked_calls_now(),
             store.is_loading_now(),
-            store.calls_snapshot()
+            store.parked_calls_now()
         )
     });
 }
@@ -108,6 +113,11 @@ pub async fn next_event(
 
 /// Parks a new call through the dialplan (`caller` context: Park(${LOT})).
 pub async fn park_dialplan(c: &Client, caller: &str, lot: &str) {
+    park_dialplan_on(c, Target::All, caller, lot).await
+}
+
+/// [`park_dialplan`] on one server of a multi-server client.
+pub async fn park_dialplan_on(c: &Client, target: Target, caller: &str, lot: &str) {
     let a = Action::new("Originate")
         .header("Channel", "Local/s@hold")
         .header("Context", "caller")
@@ -116,12 +126,12 @@ pub async fn park_dialplan(c: &Client, caller: &str, lot: &str) {
         .header("Variable", format!("CALLERNUM={caller}"))
         .header("Variable", format!("LOT={lot}"))
         .header("Async", "true");
-    c.request(Request::Action(a), Target::All).await.expect("originate");
+    c.request(Request::Action(a), target).await.expect("originate");
 }
 
 pub fn truth_of(store: &ParkingStore, server: u32) -> Vec<(String, u32, String)> {
     let mut v: Vec<_> = store
-        .calls_snapshot()
+        .parked_calls_now()
         .iter()
         .filter(|c| c.server_id == server)
         .map(|c| (c.parking_lot.to_string(), c.parking_space, c.unique_id.to_string()))
@@ -136,7 +146,7 @@ pub fn parked_event_for(e: &ParkingEvent, caller: &str) -> bool {
 
 /// Waits until lot `key`'s Asterisk count is `n` (on the lot's own signal).
 pub async fn wait_occupied(store: &ParkingStore, key: LotKey, n: u32) {
-    let mut lot = store.lot_signal(key.clone()).to_stream();
+    let mut lot = store.lot(key.clone()).to_stream();
     tokio::time::timeout(DEADLINE, async {
         while let Some(l) = lot.next().await {
             if l.is_some_and(|l| l.occupied == n) {
@@ -145,7 +155,7 @@ pub async fn wait_occupied(store: &ParkingStore, key: LotKey, n: u32) {
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("lot {} never held {n}: {:?}", key.name, store.lot_snapshot(&key)));
+    .unwrap_or_else(|_| panic!("lot {} never held {n}: {:?}", key.name, store.lot_now(&key)));
 }
 
 /// Brings up a bridged call (`bridgeme`: the caller dials an agent) and returns the
@@ -174,7 +184,7 @@ pub async fn bridged_agent(c: &Client, caller: &str) -> String {
 /// the sandbox's admin user lists them (`CoreShowChannels` needs rights the library's
 /// least-privilege user does not have).
 pub async fn agent_legs(c: &Client) -> Vec<String> {
-    let port = c.endpoint().port;
+    let port = c.endpoints().next().expect("one server").port;
     let text = tokio::task::spawn_blocking(move || sandbox::send_action(port, "Action: CoreShowChannels\n"))
         .await
         .unwrap();
@@ -195,5 +205,5 @@ pub async fn on_clean_pbx() -> Option<(tokio::sync::MutexGuard<'static, ()>, Cli
     let g = LOCK.lock().await;
     sandbox::require("a")?;
     clean(PORT_A).await;
-    Some((g, client(PORT_A, 1).await))
+    Some((g, client(PORT_A).await))
 }

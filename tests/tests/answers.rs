@@ -84,7 +84,7 @@ fn behind_amiws_a_request_for_one_server_takes_no_answer_from_another() {
         r => panic!("{r:?}"),
     }
     // A list for server 2: server 1's list is neither in the reply nor in the store.
-    let id = w.conn.get_parked_calls(w.now, None, Target::Server(2)).unwrap();
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::Server(2)).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     w.frame_text(1, &parked_calls_answer(&a, &[("default", 701, "1.1", "5551001")]));
     assert_eq!(w.reply(id), None);
@@ -93,7 +93,7 @@ fn behind_amiws_a_request_for_one_server_takes_no_answer_from_another() {
         Some(Ok(Reply::Calls(calls))) => assert_eq!(places(calls), vec![(2, 702)]),
         r => panic!("{r:?}"),
     }
-    assert_eq!(places(&w.conn.store().calls_snapshot()), vec![(2, 702)]);
+    assert_eq!(places(&w.conn.store().parked_calls_now()), vec![(2, 702)]);
 }
 
 #[test]
@@ -103,7 +103,7 @@ fn behind_amiws_the_rest_of_a_list_past_the_cap_changes_nothing() {
     let mut w = two_servers(cfg);
     // Server 1 holds a call, seen live.
     w.frame_text(1, &live_event("ParkedCall", "default", 701, "1.1", "5551001"));
-    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     // Server 1 answers with 4 calls (2 allowed), to its end; server 2 within the cap.
     let items: Vec<String> = (0..4)
@@ -116,7 +116,7 @@ fn behind_amiws_the_rest_of_a_list_past_the_cap_changes_nothing() {
         r => panic!("{r:?}"),
     }
     // Server 1's cut list changed nothing: its call seen live is still there, alone.
-    let calls = w.conn.store().calls_snapshot();
+    let calls = w.conn.store().parked_calls_now();
     assert_eq!(places(&calls), vec![(1, 701), (2, 702)]);
     assert_eq!(&*calls[0].unique_id, "1.1");
 
@@ -158,7 +158,7 @@ fn behind_amiws_a_fan_out_is_answered_at_the_instant_of_its_deadline_and_then_en
     let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
     let timeout = w.conn.config().request_timeout;
     let deadline = w.now + timeout;
-    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     w.frame_text(2, &parked_calls_answer(&a, &[("default", 702, "2.2", "5552002")]));
     w.list_begins(1, &a);

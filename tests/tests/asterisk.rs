@@ -5,6 +5,7 @@
 //! channel. Waiting is always for an event or a state, with a deadline; never a sleep.
 
 use ami_parking::futures_signals::signal::SignalExt;
+use ami_parking::ParkingClient;
 use ami_parking::{
     Action, ConnectionState, EventStream, ParkedCall, ParkingEvent, ParkingStore, Request, Target,
 };
@@ -37,7 +38,7 @@ async fn dialplan_park_is_seen_live_and_lots_and_calls_are_listed() {
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].unique_id, call.unique_id);
     assert_eq!(truth_of(c.store(), 1), parked_truth(PORT_A));
-    let lot = c.store().lots_snapshot().into_iter().find(|l| &*l.name == "default").unwrap();
+    let lot = c.store().parking_lots_now().into_iter().find(|l| &*l.name == "default").unwrap();
     assert_eq!((lot.occupied, lot.free()), (1, 19));
     c.shutdown().await;
     clean(PORT_A).await;
@@ -55,7 +56,7 @@ async fn a_vip_call_times_out_when_the_store_says() {
     assert_eq!(e.call().unique_id, call.unique_id);
     let skew = at.as_unix_millis().abs_diff(deadline.as_unix_millis());
     assert!(skew <= 1500, "timed out {skew} ms away from the store's deadline");
-    assert!(c.store().calls_snapshot().is_empty());
+    assert!(c.store().parked_calls_now().is_empty());
     c.shutdown().await;
     clean(PORT_A).await;
 }
@@ -71,7 +72,7 @@ async fn hanging_up_the_parkee_gives_up() {
         .unwrap();
     let e = next_event(&mut events, "giveup", |e| matches!(e, ParkingEvent::GaveUp { .. })).await;
     assert_eq!(e.call().unique_id, call.unique_id);
-    assert!(c.store().calls_snapshot().is_empty());
+    assert!(c.store().parked_calls_now().is_empty());
     c.shutdown().await;
     clean(PORT_A).await;
 }
@@ -126,7 +127,7 @@ async fn a_clean_restart_while_connected_ends_with_asterisks_truth() {
     park_two(&c, &mut events, "5551006", "5551007").await;
     sandbox::run("a", &["restart"]).unwrap();
     assert_converges_after(&c, PORT_A).await;
-    assert!(c.store().calls_snapshot().is_empty());
+    assert!(c.store().parked_calls_now().is_empty());
     c.shutdown().await;
 }
 
@@ -142,7 +143,7 @@ async fn kill_9_while_connected_ends_with_asterisks_truth() {
     assert_converges_after(&c, PORT_A).await;
     let vanished = next_event(&mut events, "resync", |e| matches!(e, ParkingEvent::Resync { .. })).await;
     assert!(matches!(vanished, ParkingEvent::Resync { change: ami_parking::ResyncChange::Vanished, .. }));
-    assert!(c.store().calls_snapshot().is_empty());
+    assert!(c.store().parked_calls_now().is_empty());
     c.shutdown().await;
 }
 
@@ -154,19 +155,13 @@ async fn two_asterisk_instances_at_once_keep_separate_state() {
     clean(PORT_A).await;
     clean(PORT_B).await;
     let store = ParkingStore::default();
-    let mk = |port: u16, id: u32| {
-        let mut o = ClientOptions::new(format!("tcp://amiuser:amisecret@127.0.0.1:{port}").parse().unwrap());
-        o.server_id = id;
-        o
-    };
-    let a = Client::connect_with_store(mk(PORT_A, 1), store.clone());
-
-    let b = Client::connect_with_store(mk(PORT_B, 2), store.clone());
-    a.wait_logged_in(DEADLINE).await.unwrap();
-    b.wait_logged_in(DEADLINE).await.unwrap();
+    // One client of both: instance a is server 1, b is server 2 (the order given).
+    let both = Client::connect_all(vec![options(PORT_A), options(PORT_B)], store.clone()).unwrap();
+    both.wait_logged_in(DEADLINE).await.unwrap();
+    let (a, b) = (both.clone(), both.clone());
     let mut events = store.events();
-    park_dialplan(&a, "5551011", "default").await;
-    park_dialplan(&b, "6661011", "sales").await;
+    park_dialplan_on(&a, Target::Server(1), "5551011", "default").await;
+    park_dialplan_on(&b, Target::Server(2), "6661011", "sales").await;
     // The two servers' events arrive in either order.
     let mut seen = std::collections::BTreeSet::new();
     while seen.len() < 2 {
@@ -177,11 +172,15 @@ async fn two_asterisk_instances_at_once_keep_separate_state() {
         seen.into_iter().collect::<Vec<_>>(),
         vec![(1, "5551011".to_string()), (2, "6661011".to_string())]
     );
-    a.get_parking_lots().await.unwrap();
-    b.get_parking_lots().await.unwrap();
+    // Without a server named, a list asks every server and merges the answers.
+    let listed = both.get_parking_lots().await.unwrap();
+    assert_eq!(listed.len(), 5, "{listed:?}");
     let lots: Vec<(u32, String, u32)> = {
-        let mut l: Vec<_> =
-            store.lots_snapshot().iter().map(|l| (l.server_id, l.name.to_string(), l.total_spaces)).collect();
+        let mut l: Vec<_> = store
+            .parking_lots_now()
+            .iter()
+            .map(|l| (l.server_id, l.name.to_string(), l.total_spaces))
+            .collect();
         l.sort();
         l
     };
@@ -198,10 +197,21 @@ async fn two_asterisk_instances_at_once_keep_separate_state() {
     assert_eq!(truth_of(&store, 1), parked_truth(PORT_A));
     assert_eq!(truth_of(&store, 2), parked_truth(PORT_B));
     let b_call: Vec<ParkedCall> =
-        store.calls_snapshot().iter().filter(|c| c.server_id == 2).map(|c| (**c).clone()).collect();
+        store.parked_calls_now().iter().filter(|c| c.server_id == 2).map(|c| (**c).clone()).collect();
     assert_eq!((b_call.len(), &*b_call[0].parking_lot, b_call[0].parking_space), (1, "sales", 901));
-    a.shutdown().await;
-    b.shutdown().await;
+    // A retrieve without a server goes to the one that holds the call.
+    let got = both.retrieve_call(Some("sales"), 901, "Local/s@hold").await.unwrap();
+    assert_eq!((got.server_id, got.lot.as_str(), got.space), (2, "sales", 901));
+    // A park without a server cannot know where the channel lives: refused, typed.
+    let refused = both.park_call("PJSIP/nowhere-1", ami_parking::Park::default()).await.unwrap_err();
+    assert_eq!(
+        refused,
+        ami_parking::ParkingError::AmbiguousServer { action: "Park".into(), servers: vec![1, 2] }
+    );
+    // A server the client does not have is refused, typed.
+    let unknown = both.get_parking_lots_on(Target::Server(3)).await.unwrap_err();
+    assert!(matches!(unknown, ami_parking::ParkingError::UnknownServer { server_id: 3, .. }), "{unknown:?}");
+    both.shutdown().await;
     clean(PORT_A).await;
     clean(PORT_B).await;
 }

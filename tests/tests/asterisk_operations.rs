@@ -3,12 +3,12 @@
 //! rings), move. One test at a time, as in `asterisk.rs`.
 
 use ami_parking::futures_signals::signal::SignalExt;
+use ami_parking::ParkingClient;
 use ami_parking::{
     Action, LotKey, Park, ParkingError, ParkingEvent, ParkingOptions, ParkingStore, Request, Target,
 };
 use ami_parking_tests::live::*;
 use ami_parking_tests::sandbox::{self, parked_truth, PORT_A};
-use ami_parking_transport::ClientError;
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
 
@@ -20,9 +20,10 @@ async fn park_call_on_a_bridged_call_returns_the_space_asterisk_used() {
     park_dialplan(&c, "5551009", "default").await;
     next_event(&mut events, "parked", |e| parked_event_for(e, "5551009")).await;
     let agent = bridged_agent(&c, "5553001").await;
-    let space = c.park_call(&agent, Park::default().timeout(Duration::from_secs(60))).await.expect("park");
+    let space =
+        c.park_call(&agent, Park::default().timeout(Duration::from_secs(60))).await.expect("park").space;
     let truth = parked_truth(PORT_A);
-    let stored = c.store().get_parked_call(1, "default", space).expect("parked call in the store");
+    let stored = c.store().parked_call_on_now(1, "default", space).expect("parked call in the store");
     assert_eq!(stored.channel, agent);
     assert!(
         truth.iter().any(|(lot, s, uid)| lot == "default" && *s == space && *uid == stored.unique_id),
@@ -47,14 +48,14 @@ async fn retrieve_call_takes_the_call_out_of_its_space() {
     let mut events = c.events();
     park_dialplan(&c, "5551002", "default").await;
     let call = next_event(&mut events, "parked", |e| parked_event_for(e, "5551002")).await.call().clone();
-    let retriever = c.retrieve_call(call.parking_space, "Local/s@hold", None).await.expect("retrieve");
-    assert!(retriever.channel.starts_with("Local/s@hold-"), "{retriever:?}");
+    let retriever = c.retrieve_call(None, call.parking_space, "Local/s@hold").await.expect("retrieve");
+    assert!(retriever.retriever.channel.starts_with("Local/s@hold-"), "{retriever:?}");
     let e = next_event(&mut events, "retrieved", |e| matches!(e, ParkingEvent::Retrieved { .. })).await;
     assert_eq!(e.call().unique_id, call.unique_id);
-    assert!(c.store().get_parked_call(1, "default", call.parking_space).is_none());
+    assert!(c.store().parked_call_on_now(1, "default", call.parking_space).is_none());
     assert!(parked_truth(PORT_A).is_empty());
     // Refused without sending anything: the store knows the space is empty now.
-    let err = c.retrieve_call(call.parking_space, "Local/s@hold", None).await.unwrap_err();
+    let err = c.retrieve_call(None, call.parking_space, "Local/s@hold").await.unwrap_err();
     assert!(err.to_string().contains("nothing is parked"), "{err}");
     c.shutdown().await;
     clean(PORT_A).await;
@@ -67,23 +68,24 @@ async fn a_call_the_filter_hides_is_counted_and_can_be_retrieved() {
     clean(PORT_A).await;
     let store =
         ParkingStore::new(ParkingOptions::default().parked_call_filter(|c| &*c.parking_lot == "default"));
-    let c = client_with(PORT_A, 1, store).await;
+    let c = client_with(PORT_A, store).await;
     let mut events = c.events();
     park_dialplan(&c, "5551301", "vip").await;
     park_dialplan(&c, "5551302", "default").await;
     next_event(&mut events, "parked", |e| parked_event_for(e, "5551302")).await;
     let vip = LotKey::new(1, "vip");
     wait_occupied(c.store(), vip.clone(), 1).await;
-    let shown: Vec<String> = c.store().calls_snapshot().iter().map(|c| c.caller_id_num.to_string()).collect();
+    let shown: Vec<String> =
+        c.store().parked_calls_now().iter().map(|c| c.caller_id_num.to_string()).collect();
     assert_eq!(shown, ["5551302"], "the views show the default lot only");
-    assert!(c.store().lot_calls_snapshot(&vip).is_empty());
+    assert!(c.store().lot_calls_now(&vip).is_empty());
     let (_, space, _) = parked_truth(PORT_A)
         .into_iter()
         .find(|(lot, _, _)| lot == "vip")
         .expect("Asterisk holds the vip call");
     let r =
-        c.retrieve_call(space, "Local/s@hold", Some("vip")).await.expect("a hidden call can be retrieved");
-    assert!(r.channel.starts_with("Local/s@hold"), "{r:?}");
+        c.retrieve_call(Some("vip"), space, "Local/s@hold").await.expect("a hidden call can be retrieved");
+    assert!(r.retriever.channel.starts_with("Local/s@hold"), "{r:?}");
     wait_occupied(c.store(), vip, 0).await;
     assert!(parked_truth(PORT_A).iter().all(|(lot, _, _)| lot != "vip"), "Asterisk let it go");
     // The hidden call fired nothing; the shown one is still there. A list's answer
@@ -110,13 +112,13 @@ async fn a_retrieve_to_a_phone_that_answers_after_12_s_succeeds() {
     };
     let asked = Instant::now();
     let r = c
-        .retrieve_call(call.parking_space, "Local/s@slowanswer", None)
+        .retrieve_call(None, call.parking_space, "Local/s@slowanswer")
         .await
         .expect("the phone answered within the ring time");
     let waited = asked.elapsed();
     assert!(waited >= Duration::from_secs(12), "the phone rang 12 s first, not {waited:?}");
-    assert!(r.channel.starts_with("Local/s@slowanswer"), "{r:?}");
-    assert!(c.store().get_parked_call_by_space(call.parking_space, None).is_none());
+    assert!(r.retriever.channel.starts_with("Local/s@slowanswer"), "{r:?}");
+    assert!(c.store().parked_call_now(None, call.parking_space).is_none());
     c.shutdown().await;
     clean(PORT_A).await;
 }
@@ -128,14 +130,14 @@ async fn park_takes_a_preferred_space_no_timeout_and_tells_a_full_lot_from_an_un
     let mut events = c.events();
     // A preferred space: used when free...
     let first = bridged_agent(&c, "5553101").await;
-    assert_eq!(c.park_call(&first, Park::default().space(715)).await.expect("park at 715"), 715);
+    assert_eq!(c.park_call(&first, Park::default().space(715)).await.expect("park at 715").space, 715);
     // ...and when taken, Asterisk gives the next free one after it.
     let second = bridged_agent(&c, "5553102").await;
-    assert_eq!(c.park_call(&second, Park::default().space(715)).await.expect("park near 715"), 716);
+    assert_eq!(c.park_call(&second, Park::default().space(715)).await.expect("park near 715").space, 716);
     // No timeout: the live park says 0, the list near 2^64; the store says none.
     let third = bridged_agent(&c, "5553103").await;
-    let space = c.park_call(&third, Park::default().no_timeout()).await.expect("park for good");
-    let stored = c.store().get_parked_call(1, "default", space).unwrap();
+    let space = c.park_call(&third, Park::default().no_timeout()).await.expect("park for good").space;
+    let stored = c.store().parked_call_on_now(1, "default", space).unwrap();
     assert_eq!((stored.timeout, stored.deadline), (None, None), "live: no timeout");
     let listed = c.get_parked_calls(Some("default")).await.unwrap();
     let item = listed.iter().find(|x| x.parking_space == space).unwrap();
@@ -149,7 +151,7 @@ async fn park_takes_a_preferred_space_no_timeout_and_tells_a_full_lot_from_an_un
         park_dialplan(&c, &format!("55532{i:02}"), "vip").await;
     }
     let vip = LotKey::new(1, "vip");
-    let mut lot = c.store().lot_signal(vip.clone()).to_stream();
+    let mut lot = c.store().lot(vip.clone()).to_stream();
     tokio::time::timeout(DEADLINE, async {
         while let Some(l) = lot.next().await {
             if l.is_some_and(|l| l.occupied == 10) {
@@ -165,13 +167,13 @@ async fn park_takes_a_preferred_space_no_timeout_and_tells_a_full_lot_from_an_un
         Ok(r) => panic!("a full lot took a call: {r:?}"),
     }
     match c.park_call(&fourth, Park::default().lot("vip")).await {
-        Err(ClientError::Parking(ParkingError::LotFull { lot, spaces, server_id })) => {
+        Err(ParkingError::LotFull { lot, spaces, server_id }) => {
             assert_eq!((lot.as_str(), spaces, server_id), ("vip", 10, 1))
         }
         r => panic!("{r:?}"),
     }
     match c.park_call(&fourth, Park::default().lot("nosuch")).await {
-        Err(ClientError::Parking(e @ ParkingError::UnknownLot { .. })) => {
+        Err(e @ ParkingError::UnknownLot { .. }) => {
             assert_eq!(
                 e.to_string(),
                 "there is no parking lot nosuch on server 1; its lots are: default, load, vip"
@@ -202,7 +204,8 @@ async fn a_move_is_reported_once_as_a_move_and_a_hang_up_after_it_as_a_give_up()
     park_dialplan(&c, "5553301", "default").await;
     let call = next_event(&mut events, "parked", |e| parked_event_for(e, "5553301")).await.call().clone();
     // Within its lot, to a preferred space.
-    let (lot, space) = c.move_call(call.parking_space, None, Park::default().space(715)).await.expect("move");
+    let to = c.move_call(None, call.parking_space, Park::default().space(715)).await.expect("move");
+    let (lot, space) = (to.lot, to.space);
     assert_eq!((lot.as_str(), space), ("default", 715));
     let moved = next_event(&mut events, "moved", |e| e.kind() != "near_timeout").await;
     match &moved {
@@ -215,8 +218,8 @@ async fn a_move_is_reported_once_as_a_move_and_a_hang_up_after_it_as_a_give_up()
         e => panic!("a move is one moved event, not {e:?}"),
     }
     // To another lot.
-    let (lot, space) =
-        c.move_call(715, None, Park::default().lot("vip").space(805)).await.expect("move to vip");
+    let to = c.move_call(None, 715, Park::default().lot("vip").space(805)).await.expect("move to vip");
+    let (lot, space) = (to.lot, to.space);
     assert_eq!((lot.as_str(), space), ("vip", 805));
     let moved = next_event(&mut events, "moved", |e| e.kind() != "near_timeout").await;
     assert_eq!(moved.kind(), "moved");
@@ -227,7 +230,7 @@ async fn a_move_is_reported_once_as_a_move_and_a_hang_up_after_it_as_a_give_up()
     c.request(Request::Action(hang), Target::All).await.unwrap();
     let gone = next_event(&mut events, "giveup", |e| e.kind() != "near_timeout").await;
     assert_eq!((gone.kind(), gone.call().parking_space), ("giveup", 805));
-    assert!(c.store().calls_snapshot().is_empty());
+    assert!(c.store().parked_calls_now().is_empty());
     c.shutdown().await;
     clean(PORT_A).await;
 }
@@ -249,8 +252,8 @@ async fn a_missing_right_is_named_in_the_error() {
     o.request_timeout = Duration::from_secs(3);
     let no_orig = ami_parking_transport::Client::connect(o);
     no_orig.wait_logged_in(DEADLINE).await.expect("login");
-    match no_orig.retrieve_call(space, "Local/s@hold", None).await {
-        Err(ClientError::Parking(e @ ParkingError::PermissionDenied { .. })) => assert_eq!(
+    match no_orig.retrieve_call(None, space, "Local/s@hold").await {
+        Err(e @ ParkingError::PermissionDenied { .. }) => assert_eq!(
             e.to_string(),
             "Asterisk refused Originate (retrieve) on server 1: the AMI user lacks write=originate; add it in manager.conf (the user needs read=call,system and write=call,originate)"
         ),
@@ -268,7 +271,7 @@ async fn a_missing_right_is_named_in_the_error() {
     let no_call = ami_parking_transport::Client::connect(o);
     no_call.wait_logged_in(DEADLINE).await.expect("login");
     match no_call.park_call(&agent, Park::default()).await {
-        Err(ClientError::Parking(e @ ParkingError::NoParkedCallEvent { .. })) => {
+        Err(e @ ParkingError::NoParkedCallEvent { .. }) => {
             assert!(e.to_string().ends_with("check that the AMI user has read=call"), "{e}")
         }
         other => panic!("expected NoParkedCallEvent, got {other:?}"),

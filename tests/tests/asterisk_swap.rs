@@ -4,6 +4,7 @@
 //! new parkee is retrieved, and (a second swap) gives up.
 
 use ami_parking::EventStream;
+use ami_parking::ParkingClient;
 use ami_parking::{Action, ParkingEvent, Request, Target};
 use ami_parking_tests::live::*;
 use ami_parking_tests::sandbox::{parked_truth, wait_truth, PORT_A};
@@ -37,7 +38,7 @@ fn check_in_place(c: &Client, parked: &ParkingEvent, swapped: &ParkingEvent) -> 
         ParkingEvent::Swapped { previous: Some(prev), .. } => assert_eq!(prev.channel, p.channel),
         other => panic!("{other:?}"),
     }
-    let calls = c.store().calls_snapshot();
+    let calls = c.store().parked_calls_now();
     assert_eq!(calls.len(), 1, "no phantom of the channel swapped out: {calls:?}");
     assert_eq!(calls[0].channel, s.channel);
     assert_eq!(truth_of(c.store(), 1), wait_truth(PORT_A, |t| t.len() == 1), "the store = Asterisk");
@@ -51,12 +52,12 @@ async fn a_real_swap_then_a_retrieve_and_a_give_up_of_the_new_parkee() {
 
     let (parked, swapped) = swap(&c, &mut events).await;
     let space = check_in_place(&c, &parked, &swapped);
-    let who = c.retrieve_call(space, "Local/s@hold", None).await.expect("retrieve the new parkee");
-    assert!(who.channel.starts_with("Local/s@hold-"), "{who:?}");
+    let who = c.retrieve_call(None, space, "Local/s@hold").await.expect("retrieve the new parkee");
+    assert!(who.retriever.channel.starts_with("Local/s@hold-"), "{who:?}");
     let left = next_event(&mut events, "retrieved", |e| e.kind() == "retrieved").await;
     assert_eq!(left.call().channel, swapped.call().channel);
     wait_truth(PORT_A, |t| t.is_empty());
-    assert!(c.store().calls_snapshot().is_empty());
+    assert!(c.store().parked_calls_now().is_empty());
 
     let (parked, swapped) = swap(&c, &mut events).await;
     check_in_place(&c, &parked, &swapped);
@@ -65,7 +66,7 @@ async fn a_real_swap_then_a_retrieve_and_a_give_up_of_the_new_parkee() {
     let left = next_event(&mut events, "giveup", |e| e.kind() == "giveup").await;
     assert_eq!(left.call().channel, swapped.call().channel);
     assert!(parked_truth(PORT_A).is_empty());
-    assert!(c.store().calls_snapshot().is_empty(), "no phantom after the give-up");
+    assert!(c.store().parked_calls_now().is_empty(), "no phantom after the give-up");
     c.shutdown().await;
 }
 

@@ -92,7 +92,7 @@ fn rejected_login_is_a_clear_error_without_the_secret() {
 fn requests_before_login_are_refused_at_once() {
     let mut conn = Connection::new(ConnectionConfig::ami("u", "s"), T);
     assert!(matches!(
-        conn.get_parked_calls(T, None, Target::All),
+        conn.request(T, Request::ParkedCalls { lot: None }, Target::All),
         Err(ami_parking::ParkingError::NotLoggedIn { .. })
     ));
     assert!(conn.poll_transmit().is_none());
@@ -123,7 +123,7 @@ fn login_without_an_answer_times_out() {
 #[test]
 fn asterisk_12_lists_without_eventlist_close_on_the_completion_event() {
     let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
-    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
     let a = aid(&w.sent()[0]);
     w.feed(&format!("Response: Success\r\nActionID: {a}\r\nMessage: Parked calls will follow\r\n\r\n"));
     w.feed(&list_item(&a, "default", 701, "1.1", "a", 40, 5));
@@ -155,7 +155,7 @@ fn asterisk_12_lists_without_eventlist_close_on_the_completion_event() {
 #[test]
 fn eventlist_start_and_complete_are_compared_case_insensitively() {
     let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
-    let id = w.conn.get_parking_lots(w.now, Target::All).unwrap();
+    let id = w.conn.request(w.now, Request::ParkingLots, Target::All).unwrap();
     let a = aid(&w.sent()[0]);
     w.feed(&format!("Response: Success\r\nActionID: {a}\r\nEventList: Start\r\n\r\nEvent: Parkinglot\r\nActionID: {a}\r\nName: x\r\nStartSpace: 1\r\nStopSpace: 2\r\nTimeout: 0\r\n\r\nEvent: Whatever\r\nActionID: {a}\r\nEventList: COMPLETE\r\n\r\n"));
     match w.reply(id) {
@@ -181,7 +181,11 @@ fn a_message_past_the_cap_fails_the_connection_with_a_typed_error() {
 #[test]
 fn header_injection_is_refused_before_anything_is_sent() {
     let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
-    let r = w.conn.park_call(w.now, "PJSIP/1\r\nAction: Hangup", ami_parking::Park::default(), Target::All);
+    let r = w.conn.request(
+        w.now,
+        Request::Park { channel: "PJSIP/1\r\nAction: Hangup".into(), park: ami_parking::Park::default() },
+        Target::All,
+    );
     assert!(matches!(r, Err(ami_parking::ParkingError::Encode(_))));
     assert!(w.sent().is_empty());
 }
@@ -281,7 +285,7 @@ fn behind_amiws_a_quiet_link_gets_one_websocket_ping_and_life_answers_it() {
 #[test]
 fn behind_amiws_a_one_shot_list_waits_for_a_server_still_answering_when_it_settles() {
     let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
-    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     // Server 1 begins (start and one item) and stalls past the 200 ms settle.
     w.list_begins(1, &a);
@@ -296,7 +300,7 @@ fn behind_amiws_a_one_shot_list_waits_for_a_server_still_answering_when_it_settl
         r => panic!("{r:?}"),
     }
     // One that never ends is answered at the request's deadline with what came.
-    let id = w.conn.get_parked_calls(w.now, None, Target::Server(1)).unwrap();
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::Server(1)).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     w.list_begins(1, &a);
     w.advance(Duration::from_secs(10));
@@ -307,7 +311,7 @@ fn behind_amiws_a_one_shot_list_waits_for_a_server_still_answering_when_it_settl
 fn an_answered_list_leaves_no_timer_behind() {
     // A list answered in full is done: nothing lingers until its deadline.
     let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
-    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     w.feed(&parked_calls_answer(&a, &[]));
     assert!(matches!(w.reply(id), Some(Ok(_))));
@@ -375,7 +379,7 @@ fn behind_amiws_only_a_new_unsynced_server_is_listed_and_only_with_auto_refresh(
 #[test]
 fn behind_amiws_a_late_server_still_updates_the_store_until_the_deadline() {
     let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
-    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     // Server 2 answers whole; server 1 has begun but not finished when it settles.
     w.frame_text(2, &parked_calls_answer(&a, &[("default", 702, "2.2", "5552002")]));
@@ -392,9 +396,12 @@ fn behind_amiws_a_late_server_still_updates_the_store_until_the_deadline() {
     // Answered; a server that answers later still updates the store (the request
     // lingers until its deadline).
     w.frame_text(3, &parked_calls_answer(&a, &[("default", 703, "3.3", "5553003")]));
-    assert!(w.conn.store().get_parked_call(3, "default", 703).is_some(), "a late server's list is applied");
+    assert!(
+        w.conn.store().parked_call_on_now(3, "default", 703).is_some(),
+        "a late server's list is applied"
+    );
     // A server that began and never finishes: answered at the deadline with the rest.
-    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     w.frame_text(2, &parked_calls_answer(&a, &[("default", 702, "2.2", "5552002")]));
     w.list_begins(1, &a);

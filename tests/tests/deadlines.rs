@@ -27,8 +27,8 @@ fn ami() -> Wire {
 #[test]
 fn lists_and_plain_actions_time_out_after_request_timeout() {
     let mut w = ami();
-    let lots = w.conn.get_parking_lots(w.now, Target::All).unwrap();
-    let calls = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let lots = w.conn.request(w.now, Request::ParkingLots, Target::All).unwrap();
+    let calls = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
     let action = w.conn.request(w.now, Request::Action(Action::new("Status")), Target::All).unwrap();
     let list = w
         .conn
@@ -52,8 +52,14 @@ fn lists_and_plain_actions_time_out_after_request_timeout() {
 #[test]
 fn a_park_or_move_accepted_without_its_event_says_so_and_one_unanswered_times_out() {
     let mut w = ami();
-    let silent = w.conn.park_call(w.now, "PJSIP/1-1", Park::default(), Target::All).unwrap();
-    let accepted = w.conn.park_call(w.now, "PJSIP/1-2", Park::default(), Target::All).unwrap();
+    let silent = w
+        .conn
+        .request(w.now, Request::Park { channel: "PJSIP/1-1".into(), park: Park::default() }, Target::All)
+        .unwrap();
+    let accepted = w
+        .conn
+        .request(w.now, Request::Park { channel: "PJSIP/1-2".into(), park: Park::default() }, Target::All)
+        .unwrap();
     let sent = w.sent();
     w.feed(&format!("Response: Success\r\nActionID: {}\r\nMessage: Park successful\r\n\r\n", aid(&sent[1])));
     pass(&mut w, 10);
@@ -66,7 +72,10 @@ fn a_park_or_move_accepted_without_its_event_says_so_and_one_unanswered_times_ou
     }
     // A move: the same, for the parked call's channel.
     w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
-    let id = w.conn.move_call(w.now, 701, None, Park::default().space(705), Target::All).unwrap();
+    let id = w
+        .conn
+        .request(w.now, Request::Move { space: 701, lot: None, to: Park::default().space(705) }, Target::All)
+        .unwrap();
     let park = w.sent().pop().unwrap();
     w.feed(&format!("Response: Success\r\nActionID: {}\r\nMessage: Park successful\r\n\r\n", aid(&park)));
     pass(&mut w, 10);
@@ -82,7 +91,14 @@ fn a_park_or_move_accepted_without_its_event_says_so_and_one_unanswered_times_ou
 fn a_retrieve_waits_for_the_ring_time_and_the_request_timeout() {
     let mut w = ami();
     w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
-    let id = w.conn.retrieve_call(w.now, 701, "PJSIP/1002", None, Target::All).unwrap();
+    let id = w
+        .conn
+        .request(
+            w.now,
+            Request::Retrieve { space: 701, to_channel: "PJSIP/1002".into(), lot: None },
+            Target::All,
+        )
+        .unwrap();
     pass(&mut w, 39);
     assert!(w.reply(id).is_none());
     pass(&mut w, 1);
@@ -95,7 +111,7 @@ fn behind_amiws_a_fan_out_list_answers_with_the_servers_that_answered_at_its_dea
     for server in [1, 2] {
         w.announce(server);
     }
-    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
     let list = w.sent().pop().unwrap();
     w.frame_text(1, &parked_calls_answer(&aid(&list), &[("default", 701, "1.1", "5551001")]));
     pass(&mut w, 9);

@@ -4,6 +4,7 @@
 //! assumptions: when they differ, fix the model and extend the script.
 
 use ami_parking::sim::{SimPbx, Wire};
+use ami_parking::ParkingClient;
 use ami_parking::{Action, Connection, ConnectionConfig, ParkingEvent, Request, Target, Timestamp};
 use ami_parking_tests::sandbox::{self, PORT_A};
 use ami_parking_transport::{Client, ClientOptions};
@@ -92,8 +93,7 @@ async fn run_real() -> Vec<Norm> {
     sandbox::run("a", &["restart"]).expect("restart the sandbox");
     sandbox::cli("a", "channel request hangup all");
     sandbox::wait_truth(PORT_A, |t| t.is_empty());
-    let mut o = ClientOptions::new(format!("tcp://amiuser:amisecret@127.0.0.1:{PORT_A}").parse().unwrap());
-    o.server_id = 1;
+    let o = ClientOptions::new(format!("tcp://amiuser:amisecret@127.0.0.1:{PORT_A}").parse().unwrap());
     let c = Client::connect(o);
     c.wait_logged_in(Duration::from_secs(10)).await.unwrap();
     c.get_parked_calls(None).await.unwrap();
@@ -110,13 +110,13 @@ async fn run_real() -> Vec<Norm> {
             }
             Step::Retrieve(caller) => {
                 let call =
-                    c.store().calls_snapshot().into_iter().find(|x| x.caller_id_num == caller).unwrap();
-                c.retrieve_call(call.parking_space, "Local/s@hold", Some(&call.parking_lot)).await.unwrap();
+                    c.store().parked_calls_now().into_iter().find(|x| x.caller_id_num == caller).unwrap();
+                c.retrieve_call(Some(&call.parking_lot), call.parking_space, "Local/s@hold").await.unwrap();
                 out.push(norm(&next(&mut events).await));
             }
             Step::TimeOut(_) => out.push(norm(&next(&mut events).await)),
             Step::Reuse(old, new) => {
-                let call = c.store().calls_snapshot().into_iter().find(|x| x.caller_id_num == old).unwrap();
+                let call = c.store().parked_calls_now().into_iter().find(|x| x.caller_id_num == old).unwrap();
                 sandbox::send_actions(
                     PORT_A,
                     &[
@@ -129,7 +129,7 @@ async fn run_real() -> Vec<Norm> {
             }
             Step::HangUp(caller) => {
                 let call =
-                    c.store().calls_snapshot().into_iter().find(|x| x.caller_id_num == caller).unwrap();
+                    c.store().parked_calls_now().into_iter().find(|x| x.caller_id_num == caller).unwrap();
                 c.request(
                     Request::Action(Action::new("Hangup").header("Channel", &call.channel)),
                     Target::All,
@@ -192,23 +192,25 @@ fn run_model() -> Vec<Norm> {
                 pbx.park(now, 1, caller, &format!("Customer {caller}"), lot, None).unwrap();
             }
             Step::Refresh => {
-                conn.get_parked_calls(now, None, Target::All).unwrap();
+                conn.request(now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
             }
             Step::Retrieve(caller) => {
                 let call =
-                    conn.store().calls_snapshot().into_iter().find(|x| x.caller_id_num == caller).unwrap();
-                conn.retrieve_call(
+                    conn.store().parked_calls_now().into_iter().find(|x| x.caller_id_num == caller).unwrap();
+                conn.request(
                     now,
-                    call.parking_space,
-                    "Local/s@hold",
-                    Some(&call.parking_lot),
+                    Request::Retrieve {
+                        space: call.parking_space,
+                        to_channel: "Local/s@hold".into(),
+                        lot: Some(call.parking_lot.to_string()),
+                    },
                     Target::All,
                 )
                 .unwrap();
             }
             Step::TimeOut(caller) => {
                 let call =
-                    conn.store().calls_snapshot().into_iter().find(|x| x.caller_id_num == caller).unwrap();
+                    conn.store().parked_calls_now().into_iter().find(|x| x.caller_id_num == caller).unwrap();
                 now = call.deadline.unwrap();
                 pbx.advance(now);
             }

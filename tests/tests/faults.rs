@@ -5,10 +5,11 @@
 //! hangs.
 
 use ami_parking::futures_signals::signal::SignalExt;
+use ami_parking::ParkingClient;
 use ami_parking::{ConnectionState, ParkingError, ParkingEvent, ParkingStore, Request, Target};
 use ami_parking_tests::live::*;
 use ami_parking_tests::sandbox::{self, parked_truth, PORT_A};
-use ami_parking_transport::{Backoff, Client, ClientError, ClientOptions};
+use ami_parking_transport::{Backoff, Client, ClientOptions};
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -57,11 +58,11 @@ async fn ten_kill_9_restarts_with_calls_parked() {
         wait_for_state(&c, "the drop", |s| matches!(s, ConnectionState::Reconnecting { .. })).await;
         // A request meanwhile fails at once, it does not hang.
         let r = tokio::time::timeout(Duration::from_secs(2), c.get_parking_lots()).await.expect("no hang");
-        assert!(matches!(r, Err(ClientError::Parking(ParkingError::NotLoggedIn { .. }))), "{r:?}");
+        assert!(matches!(r, Err(ParkingError::NotLoggedIn { .. })), "{r:?}");
         sandbox::run("a", &["start"]).expect("restart");
         wait_for_state(&c, "the login", |s| *s == ConnectionState::LoggedIn).await;
         worst = worst.max(store_is_truth(&c, Duration::from_secs(2)).await);
-        assert!(c.store().calls_snapshot().is_empty(), "a kill -9 ends every call");
+        assert!(c.store().parked_calls_now().is_empty(), "a kill -9 ends every call");
         // Every call: parked once, vanished once (a crash tells nothing; the resync does).
         while let Ok(Some(e)) = tokio::time::timeout(Duration::ZERO, events.next()).await {
             if e.kind() != "near_timeout" {
@@ -154,10 +155,10 @@ async fn the_socket_cut_in_the_middle_of_a_list() {
     let r = tokio::time::timeout(Duration::from_secs(5), c.get_parked_calls(None))
         .await
         .expect("answered, not hanging");
-    assert!(matches!(r, Err(ClientError::Parking(ParkingError::Disconnected { .. }))), "{r:?}");
+    assert!(matches!(r, Err(ParkingError::Disconnected { .. })), "{r:?}");
     wait_for_state(&c, "the login after the cut", |s| *s == ConnectionState::LoggedIn).await;
     let took = store_is_truth(&c, Duration::from_secs(2)).await;
-    assert_eq!(c.store().calls_snapshot().len(), 1, "the half-read list left nothing half-applied");
+    assert_eq!(c.store().parked_calls_now().len(), 1, "the half-read list left nothing half-applied");
     println!("faults: a list cut mid-item; store = Asterisk {took:?} after the login");
     c.shutdown().await;
     direct.shutdown().await;
@@ -180,8 +181,8 @@ async fn answers_slower_than_their_deadline() {
     park_dialplan(&c, "5559301", "default").await;
     let parked = next_event(&mut events, "parked", |e| parked_event_for(e, "5559301")).await;
     let started = Instant::now();
-    let r = c.retrieve_call(parked.call().parking_space, "Local/s@slowanswer", None).await;
-    assert!(matches!(r, Err(ClientError::Parking(ParkingError::Timeout { .. }))), "{r:?}");
+    let r = c.retrieve_call(None, parked.call().parking_space, "Local/s@slowanswer").await;
+    assert!(matches!(r, Err(ParkingError::Timeout { .. })), "{r:?}");
     assert!(started.elapsed() < Duration::from_secs(5), "the deadline held: {:?}", started.elapsed());
     // The phone answers later: the call leaves, reported once, and the store follows.
     let left = next_event(&mut events, "retrieved", |e| matches!(e, ParkingEvent::Retrieved { .. })).await;

@@ -29,7 +29,7 @@ fn every_kept_script_keeps_the_invariants() {
     let mut deep = Vec::new();
     for (name, data) in seeds.into_iter().chain(kept("fuzz/regressions/connection")) {
         match run_script(&data) {
-            Ok(conn) if conn.is_logged_in() && !conn.store().calls_snapshot().is_empty() => deep.push(name),
+            Ok(conn) if conn.is_logged_in() && !conn.store().parked_calls_now().is_empty() => deep.push(name),
             Ok(_) => {}
             Err(e) => panic!("{name}: {e}"),
         }

@@ -3,8 +3,9 @@
 //! (shutdown included). No panic, no hang.
 
 use ami_parking::futures_signals::signal::SignalExt;
+use ami_parking::ParkingClient;
 use ami_parking::{ConnectionState, ParkingError, ParkingOptions, ParkingStore};
-use ami_parking_transport::{Client, ClientError, ClientOptions};
+use ami_parking_transport::{Client, ClientOptions};
 use futures_util::StreamExt;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -63,7 +64,7 @@ async fn requests_and_shutdown_are_answered_while_the_link_is_opening() {
     // The handshake stalls for a minute; the handles do not.
     let r =
         tokio::time::timeout(Duration::from_secs(2), c.get_parking_lots()).await.expect("answered at once");
-    assert!(matches!(r, Err(ClientError::Parking(ParkingError::NotLoggedIn { .. }))), "{r:?}");
+    assert!(matches!(r, Err(ParkingError::NotLoggedIn { .. })), "{r:?}");
     tokio::time::timeout(Duration::from_secs(2), c.shutdown())
         .await
         .expect("shutdown does not wait for the handshake");

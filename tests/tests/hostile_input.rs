@@ -27,13 +27,13 @@ fn a_list_past_max_list_items_fails_for_that_server_and_keeps_nothing() {
         ),
         other => panic!("expected ListTooLong, got {other:?}"),
     }
-    assert!(w.conn.store().calls_snapshot().is_empty(), "nothing of the overlong list was kept");
+    assert!(w.conn.store().parked_calls_now().is_empty(), "nothing of the overlong list was kept");
     // The link goes on: a list within the cap works.
     let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
     let second = aid(&w.sent().pop().unwrap());
     w.feed(&parked_calls_answer(&second, &calls[..2]));
     assert!(matches!(w.reply(id), Some(Ok(_))));
-    assert_eq!(w.conn.store().calls_snapshot().len(), 2);
+    assert_eq!(w.conn.store().parked_calls_now().len(), 2);
 }
 
 #[test]
@@ -61,7 +61,7 @@ fn a_frame_that_would_blow_up_is_refused_and_the_link_goes_on() {
     let outs: Vec<Output> = std::iter::from_fn(|| w.conn.poll_output()).collect();
     assert!(outs.iter().any(|o| matches!(o, Output::BadFrame(FrameError::TooBig { .. }))), "{outs:?}");
     w.frame_text(1, &live_event("ParkedCall", "default", 701, "1.1", "5551001"));
-    assert_eq!(w.conn.store().calls_snapshot().len(), 1, "the next frame is read");
+    assert_eq!(w.conn.store().parked_calls_now().len(), 1, "the next frame is read");
 }
 
 #[test]
@@ -86,13 +86,13 @@ fn an_unreadable_leave_makes_the_connection_list_the_calls_again() {
         &[("default", 701, 720, 45)],
         &[("default", 701, "1.1", "5551001")],
     );
-    assert_eq!(w.conn.store().calls_snapshot().len(), 1);
+    assert_eq!(w.conn.store().parked_calls_now().len(), 1);
     // An UnParkedCall whose space cannot be read: which call left is unknown.
     w.feed("Event: UnParkedCall\r\nPrivilege: call,all\r\nParkeeUniqueid: 1.1\r\nParkingLot: default\r\nParkingSpace: 4294967997\r\n\r\n");
     let sent = w.sent();
     let list = sent.iter().find(|m| m.is("Action", "ParkedCalls")).expect("the calls are listed again");
     w.feed(&parked_calls_answer(&aid(list), &[]));
-    assert!(w.conn.store().calls_snapshot().is_empty(), "no phantom call left");
+    assert!(w.conn.store().parked_calls_now().is_empty(), "no phantom call left");
 }
 
 #[test]
@@ -183,7 +183,7 @@ fn a_line_that_never_ends_and_a_hundred_thousand_headers_hit_the_cap() {
     many += "\r\n";
     let r = w.conn.handle_input(w.now, many.as_bytes());
     assert!(matches!(r, Err(ConnectionError::Decode(_))), "{r:?}");
-    assert!(w.conn.store().calls_snapshot().is_empty());
+    assert!(w.conn.store().parked_calls_now().is_empty());
 }
 
 /// The link closing in the middle of a message: the half message is dropped with the
@@ -195,14 +195,14 @@ fn a_close_in_the_middle_of_a_message_leaves_nothing_half_read() {
     let half = &event[..event.len() / 2];
     w.conn.handle_input(w.now, half.as_bytes()).unwrap();
     w.conn.handle_disconnected(w.now);
-    assert!(w.conn.store().calls_snapshot().is_empty(), "half an event is no event");
+    assert!(w.conn.store().parked_calls_now().is_empty(), "half an event is no event");
     // A new link: banner, login, lists; the rest of the old message never comes.
     w.connect_and_log_in();
     let sent = w.sent();
     let calls =
         sent.iter().find(|m| m.is("Action", "ParkedCalls")).expect("listed again after the new login");
     w.feed(&parked_calls_answer(&aid(calls), &[("default", 702, "1.2", "5551002")]));
-    let spaces: Vec<u32> = w.conn.store().calls_snapshot().iter().map(|c| c.parking_space).collect();
+    let spaces: Vec<u32> = w.conn.store().parked_calls_now().iter().map(|c| c.parking_space).collect();
     assert_eq!(spaces, vec![702]);
 }
 
@@ -214,7 +214,7 @@ fn live_events_cannot_make_the_store_hold_more_calls_or_lots_than_its_caps() {
         w.feed(&live_event("ParkedCall", &format!("lot-{i}"), 701, &format!("3.{i}"), "5551001"));
     }
     let store = w.conn.store();
-    assert_eq!(store.lots_snapshot().len(), 3, "lots stop at max_lots");
+    assert_eq!(store.parking_lots_now().len(), 3, "lots stop at max_lots");
     assert_eq!(
         store.error_now().map(|e| e.to_string()).as_deref(),
         Some("server 1 announced more lots than the store holds (3); the rest is not shown (raise ParkingOptions::max_lots if this PBX is that big)")
@@ -223,17 +223,17 @@ fn live_events_cannot_make_the_store_hold_more_calls_or_lots_than_its_caps() {
     for i in 0..1000u32 {
         w.feed(&live_event("ParkedCall", "default", 1000 + i, &format!("1.{i}"), "5551001"));
     }
-    assert_eq!(w.conn.store().calls_snapshot().len(), 10, "calls stop at max_calls");
+    assert_eq!(w.conn.store().parked_calls_now().len(), 10, "calls stop at max_calls");
     // 1,000 leaves from lots never seen make no lot (none fills the book unseen).
     for i in 0..1000u32 {
         w.feed(&live_event("UnParkedCall", &format!("other-{i}"), 701, &format!("2.{i}"), "5551001"));
     }
     let store = w.conn.store();
-    assert_eq!(store.lots_snapshot().len(), 3);
+    assert_eq!(store.parking_lots_now().len(), 3);
     ami_parking::sim::check_store(store).unwrap();
     // The link goes on: a leave of a held call still lands.
     w.feed(&live_event("UnParkedCall", "default", 1000, "1.0", "5551001"));
-    assert_eq!(w.conn.store().calls_snapshot().len(), 9);
+    assert_eq!(w.conn.store().parked_calls_now().len(), 9);
 }
 
 #[test]
@@ -243,10 +243,10 @@ fn a_call_outside_its_lots_range_makes_the_range_unknown_and_no_grid_hides_it() 
     w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
     w.feed(&live_event("ParkedCall", "default", 9999, "1.2", "5551002"));
     let store = w.conn.store();
-    let lot = store.lot_snapshot(&key).unwrap();
+    let lot = store.lot_now(&key).unwrap();
     assert!(!lot.range_known, "a range that does not hold the lot's calls is not known");
-    assert!(store.lot_grid_snapshot(&key).is_empty(), "no grid that would hide space 9999");
-    assert_eq!((lot.occupied, store.lot_calls_snapshot(&key).len()), (2, 2));
+    assert!(store.lot_grid_now(&key).is_empty(), "no grid that would hide space 9999");
+    assert_eq!((lot.occupied, store.lot_calls_now(&key).len()), (2, 2));
     ami_parking::sim::check_store(store).unwrap();
     // Once the stray call has left, a Parkinglots answer that fits makes it known again.
     w.feed(&live_event("UnParkedCall", "default", 9999, "1.2", "5551002"));
@@ -254,8 +254,8 @@ fn a_call_outside_its_lots_range_makes_the_range_unknown_and_no_grid_hides_it() 
     let a = aid(&w.sent().pop().unwrap());
     w.feed(&parking_lots_answer(&a, &[("default", 701, 720, 45)]));
     assert!(matches!(w.reply(id), Some(Ok(_))));
-    assert!(w.conn.store().lot_snapshot(&key).unwrap().range_known);
-    assert_eq!(w.conn.store().lot_grid_snapshot(&key).len(), 20);
+    assert!(w.conn.store().lot_now(&key).unwrap().range_known);
+    assert_eq!(w.conn.store().lot_grid_now(&key).len(), 20);
 }
 
 #[test]
@@ -264,9 +264,9 @@ fn a_lot_four_billion_spaces_wide_gets_no_grid() {
     let mut w = Wire::ami(ParkingOptions::default());
     w.answer_initial(&[("default", 701, 4_000_000_000, 45)], &[("default", 701, "1.1", "5551001")]);
     let key = ami_parking::LotKey::new(1, "default");
-    let lot = w.conn.store().lot_snapshot(&key).unwrap();
+    let lot = w.conn.store().lot_now(&key).unwrap();
     assert!(!lot.range_known, "a range wider than max_calls is not made a grid");
-    assert!(w.conn.store().lot_grid_snapshot(&key).is_empty());
+    assert!(w.conn.store().lot_grid_now(&key).is_empty());
     assert_eq!(lot.occupied, 1);
 }
 
@@ -277,7 +277,7 @@ fn a_lot_four_billion_spaces_wide_gets_no_grid() {
 fn a_late_list_answer_does_not_move_the_times_of_a_call_followed_live() {
     let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
     w.feed(&live_event("ParkedCall", "default", 702, "1.2", "5551002"));
-    let before = w.conn.store().get_parked_call(1, "default", 702).unwrap();
+    let before = w.conn.store().parked_call_on_now(1, "default", 702).unwrap();
     let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     w.now = w.now + std::time::Duration::from_secs(3);
@@ -285,7 +285,7 @@ fn a_late_list_answer_does_not_move_the_times_of_a_call_followed_live() {
     let stale = |a: &str| list_of(a, &[list_item(a, "default", 702, "1.2", "5551002", 45, 0)]);
     w.feed(&stale(&a));
     assert!(matches!(w.reply(id), Some(Ok(_))));
-    let after = w.conn.store().get_parked_call(1, "default", 702).unwrap();
+    let after = w.conn.store().parked_call_on_now(1, "default", 702).unwrap();
     assert_eq!((after.parked_at, after.deadline), (before.parked_at, before.deadline));
     // Not followed live (the link dropped meanwhile): a clock 3 s later is a re-park.
     w.conn.handle_disconnected(w.now);
@@ -295,7 +295,7 @@ fn a_late_list_answer_does_not_move_the_times_of_a_call_followed_live() {
             w.feed(&stale(&aid(&m)));
         }
     }
-    let relisted = w.conn.store().get_parked_call(1, "default", 702).unwrap();
+    let relisted = w.conn.store().parked_call_on_now(1, "default", 702).unwrap();
     assert_eq!(relisted.deadline, before.deadline.map(|d| d + std::time::Duration::from_secs(3)));
 }
 
@@ -306,17 +306,17 @@ fn a_parkinglots_range_is_a_grid_only_up_to_max_calls_wide_and_only_when_it_hold
     w.answer_initial(&lots, &[("default", 715, "1.1", "5551001")]);
     let store = w.conn.store();
     let (default, wide) = (ami_parking::LotKey::new(1, "default"), ami_parking::LotKey::new(1, "wide"));
-    assert!(store.lot_snapshot(&default).unwrap().range_known, "20 spaces: max_calls exactly");
-    assert_eq!(store.lot_grid_snapshot(&default).len(), 20);
-    assert!(!store.lot_snapshot(&wide).unwrap().range_known, "21 spaces: one more than max_calls");
+    assert!(store.lot_now(&default).unwrap().range_known, "20 spaces: max_calls exactly");
+    assert_eq!(store.lot_grid_now(&default).len(), 20);
+    assert!(!store.lot_now(&wide).unwrap().range_known, "21 spaces: one more than max_calls");
     // A reload shrinks the lot under a parked call: that range is not the lot's whole story.
     let id = w.conn.request(w.now, Request::ParkingLots, Target::All).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     w.feed(&parking_lots_answer(&a, &[("default", 701, 710, 45)]));
     assert!(matches!(w.reply(id), Some(Ok(_))));
     let store = w.conn.store();
-    assert!(!store.lot_snapshot(&default).unwrap().range_known);
-    assert!(store.lot_grid_snapshot(&default).is_empty());
+    assert!(!store.lot_now(&default).unwrap().range_known);
+    assert!(store.lot_grid_now(&default).is_empty());
     ami_parking::sim::check_store(store).unwrap();
 }
 
@@ -328,7 +328,8 @@ fn behind_amiws_a_servers_re_login_unfollows_only_that_servers_calls() {
         w.announce(server);
         w.frame_text(server, &live_event("ParkedCall", "default", space, uid, "5551001"));
     }
-    let before = |w: &Wire, s, space| w.conn.store().get_parked_call(s, "default", space).unwrap().deadline;
+    let before =
+        |w: &Wire, s, space| w.conn.store().parked_call_on_now(s, "default", space).unwrap().deadline;
     let (one, two) = (before(&w, 1, 701), before(&w, 2, 702));
     // amiws logged in to server 1 again (its Asterisk restarted, say).
     w.frame(1, &[("Response", "Success"), ("Message", "Authentication accepted")]);

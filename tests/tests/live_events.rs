@@ -50,7 +50,7 @@ fn a_displaced_calls_late_leave_reports_the_call_as_the_store_saw_it() {
         ],
         "each leave reports its own call, with the times the store first saw"
     );
-    let left = w.conn.store().get_parked_call(1, "default", 701).unwrap();
+    let left = w.conn.store().parked_call_on_now(1, "default", 701).unwrap();
     assert_eq!(&*left.unique_id, "1.3");
 }
 
@@ -62,12 +62,13 @@ fn a_call_that_left_before_it_was_seen_is_not_kept_by_a_late_swap() {
     w.feed(&live_event("UnParkedCall", "default", 703, "3.2", "5553002"));
     // A swap of another channel into 701 keeps it: only the channels that left go.
     w.feed(&live_event("ParkedCallSwap", "default", 701, "4.4", "5554004"));
-    let held = |w: &Wire| w.conn.store().get_parked_call(1, "default", 701).map(|c| c.unique_id.to_string());
+    let held =
+        |w: &Wire| w.conn.store().parked_call_on_now(1, "default", 701).map(|c| c.unique_id.to_string());
     assert_eq!(held(&w).as_deref(), Some("4.4"));
     // Then the first one's swap into 701 arrives: it already left, so 701 is empty.
     w.feed(&live_event("ParkedCallSwap", "default", 701, "3.1", "5553001"));
     assert_eq!(held(&w), None);
-    assert_eq!(w.conn.store().lot_snapshot(&ami_parking::LotKey::new(1, "default")).unwrap().occupied, 0);
+    assert_eq!(w.conn.store().lot_now(&ami_parking::LotKey::new(1, "default")).unwrap().occupied, 0);
 }
 
 #[test]
@@ -82,8 +83,13 @@ fn a_call_a_live_event_placed_is_not_placed_again_where_a_stale_list_has_it() {
     w.feed(&live_event("ParkedCall", "default", 705, "1.1", "5551001"));
     w.feed(&list_of(&a, &[list_item(&a, "default", 703, "1.1", "5551001", 40, 5)]));
     assert!(matches!(w.reply(id), Some(Ok(_))));
-    let places: Vec<(u32, String)> =
-        w.conn.store().calls_snapshot().iter().map(|c| (c.parking_space, c.unique_id.to_string())).collect();
+    let places: Vec<(u32, String)> = w
+        .conn
+        .store()
+        .parked_calls_now()
+        .iter()
+        .map(|c| (c.parking_space, c.unique_id.to_string()))
+        .collect();
     assert_eq!(places, vec![(705, "1.1".to_string())], "the live event is the newer truth");
 }
 
@@ -95,7 +101,7 @@ fn a_swap_into_a_space_the_store_holds_empty_is_a_swap_with_no_previous_call() {
         [ParkingEvent::Swapped { call, previous: None }] => assert_eq!(&*call.unique_id, "4.1"),
         other => panic!("{other:?}"),
     }
-    assert!(w.conn.store().get_parked_call(1, "default", 705).is_some());
+    assert!(w.conn.store().parked_call_on_now(1, "default", 705).is_some());
 }
 
 #[test]
@@ -124,13 +130,13 @@ fn a_store_fed_messages_directly_applies_live_events_and_ignores_the_rest() {
     let parked = message(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
     let events = store.apply_message(NOW, 1, &parked);
     assert_eq!(seen(&events), vec![("parked", "1.1".into(), 701, NOW)]);
-    assert!(store.get_parked_call(1, "default", 701).is_some());
+    assert!(store.parked_call_on_now(1, "default", 701).is_some());
     // A list item (it carries an ActionID) and other events change nothing.
     let item = message(&list_item("x-1", "default", 702, "1.2", "5551002", 40, 5));
     assert!(store.apply_message(NOW, 1, &item).is_empty());
     let other = message("Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n");
     assert!(store.apply_message(NOW, 1, &other).is_empty());
-    assert_eq!(store.calls_snapshot().len(), 1);
+    assert_eq!(store.parked_calls_now().len(), 1);
 }
 
 #[test]

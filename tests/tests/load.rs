@@ -10,6 +10,7 @@
 //! figures of the run are printed (`--nocapture` shows them).
 
 use ami_parking::ami_codec::{Decoded, Decoder};
+use ami_parking::ParkingClient;
 use ami_parking::{LotKey, ParkingEvent};
 use ami_parking_tests::measure::knob;
 use ami_parking_tests::sandbox::{self, parked_truth, PORT_A};
@@ -150,8 +151,7 @@ async fn under_load_every_event_is_reported_once_with_the_right_call() {
     .await;
     let mut act = ami("off", |_| {}).await;
 
-    let mut o = ClientOptions::new(format!("tcp://amiuser:amisecret@127.0.0.1:{PORT_A}").parse().unwrap());
-    o.server_id = 1;
+    let o = ClientOptions::new(format!("tcp://amiuser:amisecret@127.0.0.1:{PORT_A}").parse().unwrap());
     let client = Client::connect(o);
     client.wait_logged_in(Duration::from_secs(10)).await.expect("login");
     client.get_parked_calls(None).await.expect("initial list");
@@ -176,7 +176,7 @@ async fn under_load_every_event_is_reported_once_with_the_right_call() {
     let compare = || compare(&rec, &heard);
     let settled = wait_until(&changed, Duration::from_secs(60), || {
         let (diff, _, _, live, _) = compare();
-        diff == 0 && client.store().lot_calls_snapshot(&lib_key).len() == live
+        diff == 0 && client.store().lot_calls_now(&lib_key).len() == live
     })
     .await;
     let (mismatches, total, reported, _, unmatched) = compare();
@@ -186,7 +186,7 @@ async fn under_load_every_event_is_reported_once_with_the_right_call() {
     };
     let store: Vec<(u32, String)> = client
         .store()
-        .lot_calls_snapshot(&lib_key)
+        .lot_calls_now(&lib_key)
         .iter()
         .map(|c| (c.parking_space, c.unique_id.to_string()))
         .collect();

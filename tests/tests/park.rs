@@ -2,6 +2,7 @@
 //! (what each header does was measured on the sandbox; `tests/asterisk.rs` runs the
 //! same against it).
 
+use ami_parking::Request;
 use ami_parking::{Park, ParkingError, ParkingOptions, Reply, Target};
 use ami_parking_tests::*;
 use std::time::Duration;
@@ -12,18 +13,31 @@ const LOTS: [(&str, u32, u32, u32); 2] = [("default", 701, 720, 45), ("vip", 801
 fn a_preferred_space_and_no_timeout_are_sent_as_asterisk_reads_them() {
     let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[]);
     w.conn
-        .park_call(w.now, "PJSIP/1-1", Park::default().lot("vip").space(802).no_timeout(), Target::All)
+        .request(
+            w.now,
+            Request::Park {
+                channel: "PJSIP/1-1".into(),
+                park: Park::default().lot("vip").space(802).no_timeout(),
+            },
+            Target::All,
+        )
         .unwrap();
     let park = w.sent().pop().unwrap();
     assert!(
         park.is("Parkinglot", "vip") && park.is("ParkingSpace", "802") && park.is("Timeout", "0"),
         "{park:?}"
     );
-    w.conn.park_call(w.now, "PJSIP/1-2", Park::default(), Target::All).unwrap();
+    w.conn
+        .request(w.now, Request::Park { channel: "PJSIP/1-2".into(), park: Park::default() }, Target::All)
+        .unwrap();
     let park = w.sent().pop().unwrap();
     assert!(park.get("ParkingSpace").is_none() && park.get("Timeout").is_none(), "the lot's own: {park:?}");
     assert!(matches!(
-        w.conn.park_call(w.now, "PJSIP/1-3", Park::default().timeout(Duration::ZERO), Target::All),
+        w.conn.request(
+            w.now,
+            Request::Park { channel: "PJSIP/1-3".into(), park: Park::default().timeout(Duration::ZERO) },
+            Target::All
+        ),
         Err(ParkingError::InvalidArgument(_))
     ));
 }
@@ -36,12 +50,12 @@ fn a_call_parked_without_timeout_has_no_deadline_live_or_listed() {
         &live_event("ParkedCall", "default", 701, "1.1", "5551001")
             .replace("ParkingTimeout: 45", "ParkingTimeout: 0"),
     );
-    let call = w.conn.store().get_parked_call(1, "default", 701).unwrap();
+    let call = w.conn.store().parked_call_on_now(1, "default", 701).unwrap();
     assert_eq!((call.timeout, call.deadline), (None, None));
     assert!(!call.is_near_timeout(w.now + Duration::from_secs(3600)));
     w.advance(Duration::from_secs(120));
     assert!(!w.events().iter().any(|e| e.kind() == "near_timeout"), "never near a timeout");
-    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
     let list = w.sent().pop().unwrap();
     let item = list_item(&aid(&list), "default", 701, "1.1", "5551001", 18_446_744_073_709_551_494, 120);
     w.feed(&format!("Response: Success\r\nActionID: {0}\r\nEventList: start\r\nMessage: Parked calls will follow\r\n\r\n{item}Event: ParkedCallsComplete\r\nActionID: {0}\r\nEventList: Complete\r\nListItems: 1\r\nTotal: 1\r\n\r\n", aid(&list)));
@@ -65,13 +79,21 @@ fn a_full_lot_and_an_unknown_lot_are_refused_before_sending() {
         &LOTS,
         &[("vip", 801, "1.1", "1"), ("vip", 802, "1.2", "2"), ("vip", 803, "1.3", "3")],
     );
-    match w.conn.park_call(w.now, "PJSIP/1-1", Park::default().lot("vip"), Target::All) {
+    match w.conn.request(
+        w.now,
+        Request::Park { channel: "PJSIP/1-1".into(), park: Park::default().lot("vip") },
+        Target::All,
+    ) {
         Err(e @ ParkingError::LotFull { .. }) => {
             assert_eq!(e.to_string(), "lot vip is full: all 3 of its spaces are taken on server 1")
         }
         r => panic!("{r:?}"),
     }
-    match w.conn.park_call(w.now, "PJSIP/1-1", Park::default().lot("sales"), Target::All) {
+    match w.conn.request(
+        w.now,
+        Request::Park { channel: "PJSIP/1-1".into(), park: Park::default().lot("sales") },
+        Target::All,
+    ) {
         Err(e @ ParkingError::UnknownLot { .. }) => {
             assert_eq!(e.to_string(), "there is no parking lot sales on server 1; its lots are: default, vip")
         }
@@ -80,7 +102,14 @@ fn a_full_lot_and_an_unknown_lot_are_refused_before_sending() {
     assert!(w.sent().is_empty(), "nothing was sent");
     // A space frees: the lot takes a call again.
     w.feed(&live_event("ParkedCallGiveUp", "vip", 802, "1.2", "2"));
-    assert!(w.conn.park_call(w.now, "PJSIP/1-1", Park::default().lot("vip"), Target::All).is_ok());
+    assert!(w
+        .conn
+        .request(
+            w.now,
+            Request::Park { channel: "PJSIP/1-1".into(), park: Park::default().lot("vip") },
+            Target::All
+        )
+        .is_ok());
 }
 
 #[test]
@@ -88,14 +117,28 @@ fn asterisks_park_action_failed_is_told_apart_by_what_the_store_knows() {
     // The lot filled while the Park was on its way.
     let mut w =
         Wire::synced(ParkingOptions::default(), &LOTS, &[("vip", 801, "1.1", "1"), ("vip", 802, "1.2", "2")]);
-    let id = w.conn.park_call(w.now, "PJSIP/1-1", Park::default().lot("vip"), Target::All).unwrap();
+    let id = w
+        .conn
+        .request(
+            w.now,
+            Request::Park { channel: "PJSIP/1-1".into(), park: Park::default().lot("vip") },
+            Target::All,
+        )
+        .unwrap();
     let park = w.sent().pop().unwrap();
     w.feed(&live_event("ParkedCall", "vip", 803, "1.3", "3"));
     w.feed(&format!("Response: Error\r\nActionID: {}\r\nMessage: Park action failed\r\n\r\n", aid(&park)));
     assert!(matches!(w.reply(id), Some(Err(ParkingError::LotFull { spaces: 3, .. }))), "{:?}", w.reply(id));
     // Without the lots listed, the store cannot tell: Asterisk's words stand.
     let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
-    let id = w.conn.park_call(w.now, "PJSIP/1-1", Park::default().lot("vip"), Target::All).unwrap();
+    let id = w
+        .conn
+        .request(
+            w.now,
+            Request::Park { channel: "PJSIP/1-1".into(), park: Park::default().lot("vip") },
+            Target::All,
+        )
+        .unwrap();
     let park = w.sent().pop().unwrap();
     w.feed(&format!("Response: Error\r\nActionID: {}\r\nMessage: Park action failed\r\n\r\n", aid(&park)));
     match w.reply(id) {
@@ -136,8 +179,8 @@ fn a_give_up_then_a_park_of_the_same_call_is_one_move() {
         e => panic!("{e:?}"),
     }
     let store = w.conn.store();
-    assert!(store.get_parked_call(1, "default", 701).is_none());
-    assert_eq!(store.get_parked_call(1, "vip", 802).unwrap().unique_id, "1.1");
+    assert!(store.parked_call_on_now(1, "default", 701).is_none());
+    assert_eq!(store.parked_call_on_now(1, "vip", 802).unwrap().unique_id, "1.1");
     // A real give-up afterwards is a give-up, reported once its moment has passed.
     w.feed(&live_event("ParkedCallGiveUp", "vip", 802, "1.1", "5551001"));
     assert_eq!(w.events().len(), 1, "held a moment");
@@ -151,7 +194,14 @@ fn a_give_up_then_a_park_of_the_same_call_is_one_move() {
 #[test]
 fn move_call_parks_the_calls_channel_elsewhere_and_answers_the_new_space() {
     let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[("default", 701, "1.1", "5551001")]);
-    let id = w.conn.move_call(w.now, 701, None, Park::default().lot("vip").space(802), Target::All).unwrap();
+    let id = w
+        .conn
+        .request(
+            w.now,
+            Request::Move { space: 701, lot: None, to: Park::default().lot("vip").space(802) },
+            Target::All,
+        )
+        .unwrap();
     let park = w.sent().pop().unwrap();
     assert!(
         park.is("Action", "Park")
@@ -166,7 +216,7 @@ fn move_call_parks_the_calls_channel_elsewhere_and_answers_the_new_space() {
     assert!(matches!(w.reply(id), Some(Ok(Reply::Moved { space: 803, .. }))), "{:?}", w.reply(id));
     // Nothing parked there: refused at once.
     assert!(matches!(
-        w.conn.move_call(w.now, 705, None, Park::default(), Target::All),
+        w.conn.request(w.now, Request::Move { space: 705, lot: None, to: Park::default() }, Target::All),
         Err(ParkingError::SpaceEmpty { .. })
     ));
 }
@@ -177,7 +227,15 @@ fn a_lot_name_that_would_split_parkedcalls_arguments_is_refused() {
     let before = w.sent().len();
     let err = w
         .conn
-        .retrieve_call(w.now, 701, "PJSIP/1002", Some("default,1,PJSIP/evil"), Target::All)
+        .request(
+            w.now,
+            Request::Retrieve {
+                space: 701,
+                to_channel: "PJSIP/1002".into(),
+                lot: Some("default,1,PJSIP/evil".into()),
+            },
+            Target::All,
+        )
         .unwrap_err();
     assert_eq!(
         err.to_string(),

@@ -2,6 +2,7 @@
 //! original gets wrong on a real Asterisk, and we must get right. Wire text is shaped
 //! exactly as in the captures (field names, order, Privilege, ActionID placement).
 
+use ami_parking::Request;
 use ami_parking::{
     ConnectionState, LotKey, Output, Park, ParkingError, ParkingEvent, ParkingOptions, Reply, ResyncChange,
     Target,
@@ -20,9 +21,9 @@ fn pitfall_01_parkinglot_lower_case_l_is_read_and_lot_filtering_works() {
     w.answer_initial(&LOTS, &[]);
     w.feed(&live_event("ParkedCall", "vip", 801, "1.1", "5552001"));
     let store = w.conn.store();
-    assert!(store.get_parked_call_by_space(801, Some("vip")).is_some());
-    assert!(store.get_parked_call_by_space(801, None).is_none(), "not in the default lot");
-    assert_eq!(store.lots_snapshot().iter().find(|l| &*l.name == "vip").unwrap().occupied, 1);
+    assert!(store.parked_call_now(Some("vip"), 801).is_some());
+    assert!(store.parked_call_now(None, 801).is_none(), "not in the default lot");
+    assert_eq!(store.parking_lots_now().iter().find(|l| &*l.name == "vip").unwrap().occupied, 1);
 }
 
 #[test]
@@ -33,7 +34,14 @@ fn pitfall_02_park_call_returns_the_assigned_space_and_sends_milliseconds() {
         let chan = "Local/s@agent-00000007;1";
         let id = w
             .conn
-            .park_call(w.now, chan, Park::default().timeout(Duration::from_secs(120)), Target::All)
+            .request(
+                w.now,
+                Request::Park {
+                    channel: chan.into(),
+                    park: Park::default().timeout(Duration::from_secs(120)),
+                },
+                Target::All,
+            )
             .unwrap();
         let park = w.sent().pop().unwrap();
         assert_eq!(park.get_str("Timeout").as_deref(), Some("120000"), "milliseconds, not seconds");
@@ -65,7 +73,10 @@ fn pitfall_02_park_call_returns_the_assigned_space_and_sends_milliseconds() {
 fn pitfall_02b_park_without_event_fails_clearly_at_its_deadline() {
     let mut w = Wire::ami(ParkingOptions::default());
     w.answer_initial(&LOTS, &[]);
-    let id = w.conn.park_call(w.now, "PJSIP/1-1", Park::default(), Target::All).unwrap();
+    let id = w
+        .conn
+        .request(w.now, Request::Park { channel: "PJSIP/1-1".into(), park: Park::default() }, Target::All)
+        .unwrap();
     let park = w.sent().pop().unwrap();
     w.feed(&format!("Response: Success\r\nActionID: {}\r\nMessage: Park successful\n\r\n\r\n", aid(&park)));
     w.advance(Duration::from_secs(11));
@@ -79,7 +90,7 @@ fn pitfall_02b_park_without_event_fails_clearly_at_its_deadline() {
 fn pitfall_03_remaining_is_parking_timeout_itself_and_counts_down() {
     let mut w = Wire::ami(ParkingOptions::default());
     w.answer_initial(&LOTS, &[("default", 701, "1.1", "5551001")]); // 42 remaining, 3 elapsed
-    let call = w.conn.store().get_parked_call(1, "default", 701).unwrap();
+    let call = w.conn.store().parked_call_on_now(1, "default", 701).unwrap();
     assert_eq!(call.timeout_remaining(w.now), Some(Duration::from_secs(42)), "not 42 - 3");
     assert_eq!(call.duration(w.now), Duration::from_secs(3));
     assert_eq!(call.timeout, Some(Duration::from_secs(45)));
@@ -121,7 +132,7 @@ fn pitfall_05_refresh_removes_calls_gone_while_disconnected() {
     w.conn.handle_disconnected(w.now);
     w.connect_and_log_in();
     w.answer_initial(&LOTS, &[("default", 702, "1.2", "5551002"), ("vip", 801, "1.3", "5552001")]);
-    let calls: Vec<u32> = w.conn.store().calls_snapshot().iter().map(|c| c.parking_space).collect();
+    let calls: Vec<u32> = w.conn.store().parked_calls_now().iter().map(|c| c.parking_space).collect();
     assert_eq!(calls, vec![702, 801]);
     let ev: Vec<(u32, ResyncChange)> = w
         .events()
@@ -138,8 +149,9 @@ fn pitfall_05_refresh_removes_calls_gone_while_disconnected() {
 fn pitfall_06_error_reply_fails_at_once_sets_error_and_loading_is_counted() {
     let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
     let store = w.conn.store().clone();
-    let a = w.conn.get_parked_calls(w.now, Some("nosuchlot"), Target::All).unwrap();
-    let b = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let a =
+        w.conn.request(w.now, Request::ParkedCalls { lot: Some("nosuchlot".into()) }, Target::All).unwrap();
+    let b = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
     let sent = w.sent();
     assert!(store.is_loading_now());
     w.feed(&format!(
@@ -166,8 +178,8 @@ fn pitfall_07_action_ids_are_unique_and_other_clients_replies_are_ignored() {
     let mut other = Wire::amiws(ParkingOptions::default().auto_refresh(false));
     let mut ids = std::collections::HashSet::new();
     for _ in 0..100 {
-        w.conn.get_parked_calls(w.now, None, Target::Server(1)).unwrap();
-        other.conn.get_parked_calls(w.now, None, Target::Server(1)).unwrap();
+        w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::Server(1)).unwrap();
+        other.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::Server(1)).unwrap();
     }
     for m in w.sent().into_iter().chain(other.sent()) {
         assert!(ids.insert(aid(&m)), "duplicate ActionID {}", aid(&m));
@@ -175,11 +187,14 @@ fn pitfall_07_action_ids_are_unique_and_other_clients_replies_are_ignored() {
     assert_ne!(w.conn.action_id_prefix(), other.conn.action_id_prefix());
     // A reply to another client's request, on the same amiws, is not ours.
     let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
-    let id = w.conn.get_parked_calls(w.now, None, Target::Server(1)).unwrap();
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::Server(1)).unwrap();
     let mine = aid(&w.sent()[0]);
     w.frame_text(1, &parked_calls_answer("someone-else-1", &[("default", 701, "1.1", "5551001")]));
     assert!(w.reply(id).is_none());
-    assert!(w.conn.store().calls_snapshot().is_empty(), "another client's list is neither state nor events");
+    assert!(
+        w.conn.store().parked_calls_now().is_empty(),
+        "another client's list is neither state nor events"
+    );
     assert!(w.events().is_empty());
     w.frame_text(1, &parked_calls_answer(&mine, &[]));
     assert!(w.reply(id).unwrap().is_ok());
@@ -221,7 +236,7 @@ fn pitfall_09_parked_call_swap_updates_the_space() {
     w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
     let mut probe = DiffProbe::new(w.conn.store());
     w.feed(&live_event("ParkedCallSwap", "default", 701, "2.2", "5559999"));
-    let call = w.conn.store().get_parked_call(1, "default", 701).unwrap();
+    let call = w.conn.store().parked_call_on_now(1, "default", 701).unwrap();
     assert_eq!(call.caller_id_num, "5559999");
     match w.events().last().unwrap() {
         ParkingEvent::Swapped { call, previous } => {
@@ -237,14 +252,14 @@ fn pitfall_09_parked_call_swap_updates_the_space() {
 #[test]
 fn pitfall_10_get_parking_lots_writes_lots_with_their_real_capacity() {
     let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
-    let id = w.conn.get_parking_lots(w.now, Target::All).unwrap();
+    let id = w.conn.request(w.now, Request::ParkingLots, Target::All).unwrap();
     let sent = w.sent();
     w.feed(&parking_lots_answer(&aid(&sent[0]), &LOTS));
     match w.reply(id) {
         Some(Ok(Reply::Lots(l))) => assert_eq!(l.len(), 2),
         r => panic!("{r:?}"),
     }
-    let lot = |name: &str| w.conn.store().lot_snapshot(&LotKey::new(1, name)).unwrap();
+    let lot = |name: &str| w.conn.store().lot_now(&LotKey::new(1, name)).unwrap();
     let default = &lot("default");
     assert_eq!(
         (default.total_spaces, default.free(), default.timeout),
@@ -258,26 +273,34 @@ fn pitfall_11_servers_behind_amiws_do_not_overwrite_each_other() {
     let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
     // No server heard from yet: an action that needs one cannot guess.
     assert!(matches!(
-        w.conn.park_call(w.now, "PJSIP/1-1", Park::default(), Target::All),
+        w.conn.request(
+            w.now,
+            Request::Park { channel: "PJSIP/1-1".into(), park: Park::default() },
+            Target::All
+        ),
         Err(ParkingError::NoServerYet { .. })
     ));
-    let id = w.conn.get_parking_lots(w.now, Target::Server(2)).unwrap();
+    let id = w.conn.request(w.now, Request::ParkingLots, Target::Server(2)).unwrap();
     let sent = w.sent();
     assert!(sent[0].is("AMIServerID", "2"), "the action names its server");
     w.frame_text(2, &parking_lots_answer(&aid(&sent[0]), &[("default", 701, 705, 60)]));
     assert!(w.reply(id).unwrap().is_ok());
     w.frame_text(1, &live_event("ParkedCall", "default", 701, "1.1", "5551001"));
     w.frame_text(2, &live_event("ParkedCall", "default", 701, "1.1", "6661001"));
-    let calls = w.conn.store().calls_snapshot();
+    let calls = w.conn.store().parked_calls_now();
     assert_eq!(calls.len(), 2, "same lot, space and unique id on two servers are two calls");
     assert_eq!((calls[0].server_id, calls[0].caller_id_num.as_str()), (1, "5551001"));
     assert_eq!((calls[1].server_id, calls[1].caller_id_num.as_str()), (2, "6661001"));
-    let lot = |server, name: &str| w.conn.store().lot_snapshot(&LotKey::new(server, name)).unwrap();
+    let lot = |server, name: &str| w.conn.store().lot_now(&LotKey::new(server, name)).unwrap();
     assert_eq!(lot(2, "default").total_spaces, 5);
     assert_eq!(lot(1, "default").occupied, 1);
     // With two servers known, a park must name one.
     assert!(matches!(
-        w.conn.park_call(w.now, "PJSIP/1-1", Park::default(), Target::All),
+        w.conn.request(
+            w.now,
+            Request::Park { channel: "PJSIP/1-1".into(), park: Park::default() },
+            Target::All
+        ),
         Err(ParkingError::AmbiguousServer { .. })
     ));
 }
@@ -285,8 +308,11 @@ fn pitfall_11_servers_behind_amiws_do_not_overwrite_each_other() {
 #[test]
 fn pitfall_12_pending_actions_fail_when_the_connection_drops() {
     let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
-    let a = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
-    let b = w.conn.park_call(w.now, "PJSIP/1-1", Park::default(), Target::All).unwrap();
+    let a = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
+    let b = w
+        .conn
+        .request(w.now, Request::Park { channel: "PJSIP/1-1".into(), park: Park::default() }, Target::All)
+        .unwrap();
     w.conn.handle_disconnected(w.now);
     while let Some(o) = w.conn.poll_output() {
         w.outputs.push(o);
@@ -302,15 +328,15 @@ fn pitfall_13_documented_fields_exist_and_are_live() {
     w.answer_initial(&LOTS, &[]);
     let t0 = w.now;
     w.feed(&live_event("ParkedCall", "default", 705, "1.1", "5551001"));
-    let call = w.conn.store().get_parked_call_by_space(705, None).unwrap();
+    let call = w.conn.store().parked_call_now(None, 705).unwrap();
     assert_eq!(call.parked_at, t0);
     let later = t0 + Duration::from_secs(20);
     assert_eq!(call.duration(later), Duration::from_secs(20));
     assert_eq!(call.timeout_remaining(later), Some(Duration::from_secs(25)));
-    let lot = w.conn.store().lot_snapshot(&LotKey::new(1, "default")).unwrap();
+    let lot = w.conn.store().lot_now(&LotKey::new(1, "default")).unwrap();
     assert_eq!((lot.occupied, lot.free(), lot.total_spaces), (1, 19, 20));
     w.feed(&live_event("ParkedCallGiveUp", "default", 705, "1.1", "5551001"));
-    assert_eq!(w.conn.store().lot_snapshot(&LotKey::new(1, "default")).unwrap().occupied, 0);
+    assert_eq!(w.conn.store().lot_now(&LotKey::new(1, "default")).unwrap().occupied, 0);
 }
 
 #[test]
@@ -331,9 +357,9 @@ fn asterisk_11_lists_and_events_work_end_to_end() {
          Event: ParkedCallsComplete\r\nTotal: 1\r\nActionID: {calls}\r\n\r\n"
     ));
     let store = w.conn.store().clone();
-    let lot = store.lot_snapshot(&LotKey::new(1, "default")).unwrap();
+    let lot = store.lot_now(&LotKey::new(1, "default")).unwrap();
     assert_eq!((lot.start_space, lot.end_space, lot.occupied), (701, 720, 1));
-    let call = store.get_parked_call(1, "default", 703).expect("listed");
+    let call = store.parked_call_on_now(1, "default", 703).expect("listed");
     assert_eq!(
         (call.channel.as_str(), call.caller_id_name.as_str(), call.parked_by()),
         ("SIP/100-00000001", "Alice", Some("200"))
@@ -346,7 +372,7 @@ fn asterisk_11_lists_and_events_work_end_to_end() {
         }
         e => panic!("{e:?}"),
     }
-    assert!(store.calls_snapshot().is_empty());
+    assert!(store.parked_calls_now().is_empty());
 }
 
 #[test]
@@ -355,22 +381,22 @@ fn a_lot_that_disappears_or_changes_on_reload_is_followed() {
     w.answer_initial(&LOTS, &[("vip", 801, "1.1", "5551001")]);
     let store = w.conn.store().clone();
     let ask = |w: &mut Wire, lots: &[(&str, u32, u32, u32)]| {
-        w.conn.get_parking_lots(w.now, Target::All).unwrap();
+        w.conn.request(w.now, Request::ParkingLots, Target::All).unwrap();
         let m = w.sent().pop().unwrap();
         w.feed(&parking_lots_answer(&aid(&m), lots));
     };
     // `default` is gone from the configuration and empty: it goes. `vip` is gone too
     // but still holds a call: it stays until the call leaves.
     ask(&mut w, &[("sales", 901, 903, 90)]);
-    let mut names: Vec<String> = store.lots_snapshot().iter().map(|l| l.name.to_string()).collect();
+    let mut names: Vec<String> = store.parking_lots_now().iter().map(|l| l.name.to_string()).collect();
     names.sort();
     assert_eq!(names, ["sales", "vip"]);
     w.feed(&live_event("ParkedCallGiveUp", "vip", 801, "1.1", "5551001"));
     ask(&mut w, &[("sales", 901, 903, 90)]);
-    let names: Vec<String> = store.lots_snapshot().iter().map(|l| l.name.to_string()).collect();
+    let names: Vec<String> = store.parking_lots_now().iter().map(|l| l.name.to_string()).collect();
     assert_eq!(names, ["sales"]);
     // A range change is taken as it comes.
     ask(&mut w, &[("sales", 901, 905, 90)]);
-    let sales = store.lot_snapshot(&LotKey::new(1, "sales")).unwrap();
+    let sales = store.lot_now(&LotKey::new(1, "sales")).unwrap();
     assert_eq!((sales.start_space, sales.end_space, sales.total_spaces), (901, 905, 5));
 }

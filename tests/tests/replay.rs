@@ -44,15 +44,15 @@ fn tcp_captures_give_identical_outputs_whatever_the_chunking() {
     for (name, _) in MESSAGE_COUNTS {
         let cap = TcpCapture::load(name);
         let (conn, whole) = replay_tcp(&cap, &[], &at);
-        let calls = conn.store().calls_snapshot();
+        let calls = conn.store().parked_calls_now();
         for seed in [3u64, 99, 12345] {
             let (c, r) = replay_tcp(&cap, &random_cuts(cap.rx.len(), seed, 300), &at);
             assert_eq!(r.outputs, whole.outputs, "{name}: seed {seed}");
-            assert_eq!(c.store().calls_snapshot(), calls, "{name}: seed {seed}");
+            assert_eq!(c.store().parked_calls_now(), calls, "{name}: seed {seed}");
         }
         let (c, r) = replay_tcp(&cap, &byte_cuts(cap.rx.len()), &at);
         assert_eq!(r.outputs, whole.outputs, "{name}: byte by byte");
-        assert_eq!(c.store().calls_snapshot(), calls, "{name}: byte by byte");
+        assert_eq!(c.store().parked_calls_now(), calls, "{name}: byte by byte");
     }
 }
 
@@ -103,13 +103,13 @@ fn lists_park_retrieve_timeout_ends_in_asterisks_state() {
         }
         e => panic!("{e:?}"),
     }
-    let calls = conn.store().calls_snapshot();
+    let calls = conn.store().parked_calls_now();
     assert_eq!(calls.len(), 1);
     assert_eq!(
         (calls[0].parking_space, &*calls[0].parking_lot, calls[0].caller_id_num.as_str()),
         (702, "default", "5551002")
     );
-    let lots = conn.store().lots_snapshot();
+    let lots = conn.store().parking_lots_now();
     assert_eq!(lots.len(), 2);
     let default = lots.iter().find(|l| &*l.name == "default").unwrap();
     assert_eq!(
@@ -150,7 +150,7 @@ fn park_action_errors_giveup_ends_empty_with_the_assigned_space() {
         kinds(&r.parking_events()),
         vec![("parked", 703, "default".into()), ("giveup", 703, "default".into())]
     );
-    assert!(conn.store().calls_snapshot().is_empty());
+    assert!(conn.store().parked_calls_now().is_empty());
 }
 
 #[test]
@@ -159,7 +159,7 @@ fn dial_then_park_keeps_the_local_leg_as_parkee() {
     let (conn, r) = replay_tcp(&cap, &[], &at);
     assert_eq!(calls_len(r.reply("l1")), 1);
     assert_eq!(kinds(&r.parking_events()), vec![("parked", 701, "default".into())]);
-    let calls = conn.store().calls_snapshot();
+    let calls = conn.store().parked_calls_now();
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].channel, "Local/s@parkit-00000001;2");
     assert_eq!(calls[0].caller_id_num, "5554001");
@@ -210,7 +210,7 @@ fn two_server_amiws_capture_keeps_separate_state_per_server() {
         ]
     );
     // Both servers' lots, keyed by server: `default` exists twice with different ranges.
-    let lots = conn.store().lots_snapshot();
+    let lots = conn.store().parking_lots_now();
     let mut l: Vec<(u32, String, u32, u32)> =
         lots.iter().map(|l| (l.server_id, l.name.to_string(), l.start_space, l.end_space)).collect();
     l.sort();
@@ -223,7 +223,7 @@ fn two_server_amiws_capture_keeps_separate_state_per_server() {
             (2, "sales".into(), 901, 903)
         ]
     );
-    let calls = conn.store().calls_snapshot();
+    let calls = conn.store().parked_calls_now();
     let c: Vec<(u32, &str, u32, &str)> = calls
         .iter()
         .map(|c| (c.server_id, &*c.parking_lot, c.parking_space, c.caller_id_num.as_str()))
@@ -271,7 +271,7 @@ fn amiws_restart_capture_gives_up_every_call_and_resyncs() {
     assert!(r.outputs.contains(&Output::ServerShutdown(2)));
     assert!(r.outputs.contains(&Output::ServerLoggedIn(2)));
     assert_eq!(calls_len(r.reply("calls-after")), 0);
-    assert!(conn.store().calls_snapshot().is_empty());
+    assert!(conn.store().parked_calls_now().is_empty());
 }
 
 #[test]
@@ -286,7 +286,7 @@ fn no_list_item_is_a_live_event_and_no_live_event_a_list_item() {
     assert!(!r.parking_events().iter().any(|e| matches!(e, ParkingEvent::Resync { .. })));
     let lens: Vec<usize> = (0..8).map(|i| calls_len(r.reply(&format!("list{i}")))).collect();
     assert_eq!(lens, vec![2, 2, 2, 2, 1, 1, 1, 1]);
-    assert_eq!(conn.store().calls_snapshot().len(), 1);
+    assert_eq!(conn.store().parked_calls_now().len(), 1);
     let _ = ResyncChange::Appeared;
 }
 
@@ -322,7 +322,7 @@ fn a_park_announced_before_the_last_occupants_leave_keeps_both_calls_right() {
         );
         let calls: Vec<(u32, String)> = conn
             .store()
-            .calls_snapshot()
+            .parked_calls_now()
             .iter()
             .map(|c| (c.parking_space, c.caller_id_num.to_string()))
             .collect();
@@ -330,7 +330,7 @@ fn a_park_announced_before_the_last_occupants_leave_keeps_both_calls_right() {
             calls,
             [(2001, "8200001".to_string()), (2002, "8200000".into()), (2003, "8200002".into())]
         );
-        let lot = conn.store().lot_snapshot(&ami_parking::LotKey::new(1, "load")).unwrap();
+        let lot = conn.store().lot_now(&ami_parking::LotKey::new(1, "load")).unwrap();
         assert_eq!(lot.occupied, 3, "Asterisk's count");
     }
 }
@@ -364,7 +364,7 @@ fn swap_then(name: &str, leave: &'static str) {
     }
     assert_eq!(live[2].call().channel, swapped.channel, "{name}: the new parkee leaves");
     let space = parked.parking_space;
-    let calls = conn.store().calls_snapshot();
+    let calls = conn.store().parked_calls_now();
     assert!(calls.iter().all(|c| c.parking_space != space), "{name}: the space is empty again: {calls:?}");
     assert!(
         calls.iter().all(|c| !c.channel.starts_with("Local/s@swap-park-")),

@@ -16,16 +16,22 @@ fn a_move_into_another_full_lot_is_refused_before_anything_is_sent_and_within_a_
     let lots = [("default", 701, 720, 45), ("tiny", 801, 801, 45)];
     let calls = [("default", 701, "1.1", "5551001"), ("tiny", 801, "1.2", "5551002")];
     let mut w = Wire::synced(ParkingOptions::default(), &lots, &calls);
-    let r = w.conn.move_call(w.now, 701, None, Park::default().lot("tiny"), Target::All);
+    let r = w.conn.request(
+        w.now,
+        Request::Move { space: 701, lot: None, to: Park::default().lot("tiny") },
+        Target::All,
+    );
     assert_eq!(r, Err(ParkingError::LotFull { lot: "tiny".into(), spaces: 1, server_id: 1 }));
     assert!(w.sent().is_empty());
     // Within its own lot a call always has room: its own space.
     w.conn
-        .move_call(
+        .request(
             w.now,
-            801,
-            Some("tiny"),
-            Park::default().lot("tiny").timeout(Duration::from_secs(90)),
+            Request::Move {
+                space: 801,
+                lot: Some("tiny".into()),
+                to: Park::default().lot("tiny").timeout(Duration::from_secs(90)),
+            },
             Target::All,
         )
         .unwrap();
@@ -38,13 +44,21 @@ fn a_move_into_another_full_lot_is_refused_before_anything_is_sent_and_within_a_
 fn a_park_timeout_up_to_i32_max_milliseconds_is_sent_and_a_longer_one_refused() {
     let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
     let longest = Duration::from_millis(i32::MAX as u64);
-    w.conn.park_call(w.now, "PJSIP/200-00000001", Park::default().timeout(longest), Target::All).unwrap();
+    w.conn
+        .request(
+            w.now,
+            Request::Park { channel: "PJSIP/200-00000001".into(), park: Park::default().timeout(longest) },
+            Target::All,
+        )
+        .unwrap();
     let sent = w.sent();
     assert_eq!(sent[0].get_str("Timeout").as_deref(), Some("2147483647"));
-    let r = w.conn.park_call(
+    let r = w.conn.request(
         w.now,
-        "PJSIP/200-00000001",
-        Park::default().timeout(longest + Duration::from_millis(1)),
+        Request::Park {
+            channel: "PJSIP/200-00000001".into(),
+            park: Park::default().timeout(longest + Duration::from_millis(1)),
+        },
         Target::All,
     );
     assert!(
@@ -56,7 +70,7 @@ fn a_park_timeout_up_to_i32_max_milliseconds_is_sent_and_a_longer_one_refused() 
 
 /// amiws: `server`'s lots listed and answered with `lots`.
 fn lots_of(w: &mut Wire, server: u32, lots: &[(&str, u32, u32, u32)]) {
-    let id = w.conn.get_parking_lots(w.now, Target::Server(server)).unwrap();
+    let id = w.conn.request(w.now, Request::ParkingLots, Target::Server(server)).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     w.frame_text(server, &parking_lots_answer(&a, lots));
     assert!(matches!(w.reply(id), Some(Ok(_))));
@@ -65,7 +79,7 @@ fn lots_of(w: &mut Wire, server: u32, lots: &[(&str, u32, u32, u32)]) {
 /// amiws: `server` synced with no calls in `default` (701-720).
 fn synced_server(w: &mut Wire, server: u32) {
     lots_of(w, server, &[("default", 701, 720, 45)]);
-    let id = w.conn.get_parked_calls(w.now, None, Target::Server(server)).unwrap();
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::Server(server)).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     w.frame_text(server, &parked_calls_answer(&a, &[]));
     assert!(matches!(w.reply(id), Some(Ok(_))));
@@ -74,7 +88,11 @@ fn synced_server(w: &mut Wire, server: u32) {
 
 /// A retrieve of 709 (empty everywhere) for whichever server holds it.
 fn retrieve_709(w: &mut Wire) -> Result<ami_parking::RequestId, ParkingError> {
-    w.conn.retrieve_call(w.now, 709, "PJSIP/100", None, Target::All)
+    w.conn.request(
+        w.now,
+        Request::Retrieve { space: 709, to_channel: "PJSIP/100".into(), lot: None },
+        Target::All,
+    )
 }
 
 #[test]
@@ -130,9 +148,16 @@ fn only_lists_set_the_loading_flag() {
     let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
     assert!(!loading(&w));
     let status = w.conn.request(w.now, Request::Action(Action::new("CoreStatus")), Target::All).unwrap();
-    let park = w.conn.park_call(w.now, "PJSIP/200-00000001", Park::default(), Target::All).unwrap();
+    let park = w
+        .conn
+        .request(
+            w.now,
+            Request::Park { channel: "PJSIP/200-00000001".into(), park: Park::default() },
+            Target::All,
+        )
+        .unwrap();
     assert!(!loading(&w), "a plain action and a park are not loading");
-    let list = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let list = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
     assert!(loading(&w));
     let sent = w.sent();
     w.feed(&parked_calls_answer(&aid(&sent[2]), &[]));
@@ -166,7 +191,11 @@ fn a_park_into_a_lot_the_server_does_not_list_names_the_lots_it_has() {
     // A lot heard of only from a live event (a dynamic lot, say): no range is known.
     w.frame_text(1, &live_event("ParkedCall", "dyn", 1, "1.1", "5551001"));
     let park = |w: &mut Wire, lot: &str| {
-        w.conn.park_call(w.now, "PJSIP/200-00000001", Park::default().lot(lot), Target::Server(1))
+        w.conn.request(
+            w.now,
+            Request::Park { channel: "PJSIP/200-00000001".into(), park: Park::default().lot(lot) },
+            Target::Server(1),
+        )
     };
     for lot in ["dyn", "nope"] {
         let known = vec!["default".to_string(), "sales".to_string()];

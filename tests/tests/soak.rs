@@ -8,6 +8,7 @@
 //! (the sandbox soak is `tests/load.rs` with `AMI_PARKING_LOAD_SECS=600`).
 
 use ami_parking::futures_signals::signal::SignalExt;
+use ami_parking::ParkingClient;
 use ami_parking::ParkingStore;
 use ami_parking_tests::measure::knob;
 use ami_parking_tests::measure::rss_kib;
@@ -71,7 +72,7 @@ async fn the_demo_pbx_at_full_rate_loses_nothing_and_memory_stays_flat() {
     assert!(drain.is_ok(), "heard {heard} of the {made} changes the demo made (missed {})", events.missed());
     let truth = demo.truth();
     let mut mine: Vec<_> = store
-        .calls_snapshot()
+        .parked_calls_now()
         .iter()
         .map(|c| (c.parking_lot.to_string(), c.parking_space, c.unique_id.to_string()))
         .collect();

@@ -1,6 +1,7 @@
 //! The parking store's contract: one diff and one event per change, reconciling
 //! resyncs, events during collection, subscriptions, options, park and retrieve.
 
+use ami_parking::Request;
 use ami_parking::{Output, ParkingError, ParkingEvent, ParkingOptions, Reply, ResyncChange, Target};
 use ami_parking_tests::*;
 use futures_util::StreamExt;
@@ -27,7 +28,7 @@ fn each_live_event_is_one_insert_update_or_remove_never_a_replace() {
     w.feed(&live_event("ParkedCall", "default", 705, "0.5", "5550005"));
     assert_eq!(probe.take(), Vec::<&str>::new());
     assert_eq!(w.events().len(), before);
-    let order: Vec<u32> = w.conn.store().calls_snapshot().iter().map(|c| c.parking_space).collect();
+    let order: Vec<u32> = w.conn.store().parked_calls_now().iter().map(|c| c.parking_space).collect();
     assert_eq!(order, vec![705]);
 }
 
@@ -40,7 +41,7 @@ fn calls_are_kept_in_server_lot_space_order() {
     let order: Vec<(String, u32)> = w
         .conn
         .store()
-        .calls_snapshot()
+        .parked_calls_now()
         .iter()
         .map(|c| (c.parking_lot.to_string(), c.parking_space))
         .collect();
@@ -77,7 +78,7 @@ fn a_refresh_of_known_calls_fires_nothing_and_changes_nothing() {
         n
     };
     assert!(lot_changes(&mut lots) > 0, "the lots as they are");
-    let id = w.conn.refresh_parking_lot(w.now, "default", Target::All).unwrap();
+    let id = w.conn.request(w.now, Request::RefreshLot { lot: "default".into() }, Target::All).unwrap();
     let sent = w.sent();
     assert!(sent[0].is("Action", "Parkinglots"), "the lot's range is refreshed too");
     w.feed(&parking_lots_answer(&aid(&sent[0]), &LOTS));
@@ -96,7 +97,7 @@ fn a_refresh_of_known_calls_fires_nothing_and_changes_nothing() {
     w.feed(&live_event("ParkedCall", "default", 705, "1.5", "hidden"));
     w.feed(&live_event("UnParkedCall", "default", 705, "1.5", "hidden"));
     assert_eq!(grid.take(), Vec::<&str>::new());
-    assert_eq!(w.conn.store().lot_snapshot(&key).unwrap().occupied, 0);
+    assert_eq!(w.conn.store().lot_now(&key).unwrap().occupied, 0);
 }
 
 #[test]
@@ -106,10 +107,10 @@ fn a_lot_refresh_reconciles_only_that_lot() {
         &LOTS,
         &[("default", 701, "1.1", "a"), ("vip", 801, "1.2", "b")],
     );
-    w.conn.refresh_parking_lot(w.now, "default", Target::All).unwrap();
+    w.conn.request(w.now, Request::RefreshLot { lot: "default".into() }, Target::All).unwrap();
     let sent = w.sent();
     w.feed(&parked_calls_answer(&aid(&sent[1]), &[]));
-    let left: Vec<u32> = w.conn.store().calls_snapshot().iter().map(|c| c.parking_space).collect();
+    let left: Vec<u32> = w.conn.store().parked_calls_now().iter().map(|c| c.parking_space).collect();
     assert_eq!(left, vec![801], "the vip call is outside the refreshed scope");
     assert!(matches!(&w.events()[..], [ParkingEvent::Resync { change: ResyncChange::Vanished, .. }]));
 }
@@ -121,7 +122,7 @@ fn events_during_list_collection_are_neither_lost_nor_applied_twice() {
         &LOTS,
         &[("default", 701, "1.1", "a"), ("default", 702, "1.2", "b")],
     );
-    w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
     let list = aid(&w.sent()[0]);
     // Asterisk took the list when 701 and 702 were parked; meanwhile 701 is retrieved
     // and 703 parked; the list's items arrive after those live events.
@@ -131,7 +132,7 @@ fn events_during_list_collection_are_neither_lost_nor_applied_twice() {
     w.feed(&list_item(&list, "default", 701, "1.1", "a", 40, 5));
     w.feed(&list_item(&list, "default", 702, "1.2", "b", 40, 5));
     w.feed(&format!("Event: ParkedCallsComplete\r\nActionID: {list}\r\nEventList: Complete\r\nListItems: 2\r\nTotal: 2\r\n\r\n"));
-    let spaces: Vec<u32> = w.conn.store().calls_snapshot().iter().map(|c| c.parking_space).collect();
+    let spaces: Vec<u32> = w.conn.store().parked_calls_now().iter().map(|c| c.parking_space).collect();
     assert_eq!(spaces, vec![702, 703], "701 not resurrected, 703 not dropped");
     let kinds: Vec<&str> = w.events().iter().map(|e| e.kind()).collect();
     assert_eq!(kinds, vec!["retrieved", "parked"], "no resync finding for what live events already said");
@@ -224,12 +225,23 @@ fn option_callbacks_filter_and_transform() {
 #[test]
 fn retrieve_resolves_on_unparked_call_and_refuses_an_empty_space_without_sending() {
     let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[("default", 701, "1.1", "a")]);
-    match w.conn.retrieve_call(w.now, 702, "PJSIP/1002", None, Target::All) {
+    match w.conn.request(
+        w.now,
+        Request::Retrieve { space: 702, to_channel: "PJSIP/1002".into(), lot: None },
+        Target::All,
+    ) {
         Err(e @ ParkingError::SpaceEmpty { .. }) => assert!(e.to_string().contains("702")),
         r => panic!("{r:?}"),
     }
     assert!(w.sent().is_empty(), "nothing sent for an empty space");
-    let id = w.conn.retrieve_call(w.now, 701, "PJSIP/1002", None, Target::All).unwrap();
+    let id = w
+        .conn
+        .request(
+            w.now,
+            Request::Retrieve { space: 701, to_channel: "PJSIP/1002".into(), lot: None },
+            Target::All,
+        )
+        .unwrap();
     let orig = w.sent().pop().unwrap();
     assert!(orig.is("Action", "Originate") && orig.is("Application", "ParkedCall"));
     assert_eq!(orig.get_str("Data").as_deref(), Some("default,701"), "lot first");
@@ -250,7 +262,7 @@ fn retrieve_resolves_on_unparked_call_and_refuses_an_empty_space_without_sending
         }
         r => panic!("{r:?}"),
     }
-    assert!(w.conn.store().calls_snapshot().is_empty());
+    assert!(w.conn.store().parked_calls_now().is_empty());
 }
 
 #[test]
@@ -260,7 +272,14 @@ fn retrieve_fails_on_a_failed_originate_and_on_an_error_reply() {
         &LOTS,
         &[("default", 701, "1.1", "a"), ("default", 702, "1.2", "b")],
     );
-    let id = w.conn.retrieve_call(w.now, 701, "PJSIP/nobody", None, Target::All).unwrap();
+    let id = w
+        .conn
+        .request(
+            w.now,
+            Request::Retrieve { space: 701, to_channel: "PJSIP/nobody".into(), lot: None },
+            Target::All,
+        )
+        .unwrap();
     let orig = w.sent().pop().unwrap();
     w.feed(&format!(
         "Response: Success\r\nActionID: {}\r\nMessage: Originate successfully queued\r\n\r\n",
@@ -268,14 +287,24 @@ fn retrieve_fails_on_a_failed_originate_and_on_an_error_reply() {
     ));
     w.feed(&format!("Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: {}\r\nResponse: Failure\r\nChannel: PJSIP/nobody\r\nReason: 0\r\n\r\n", aid(&orig)));
     assert!(matches!(w.reply(id), Some(Err(ParkingError::OriginateFailed { .. }))));
-    let id = w.conn.retrieve_call(w.now, 702, "Bad/x", None, Target::All).unwrap();
+    let id = w
+        .conn
+        .request(w.now, Request::Retrieve { space: 702, to_channel: "Bad/x".into(), lot: None }, Target::All)
+        .unwrap();
     let orig = w.sent().pop().unwrap();
     w.feed(&format!("Response: Error\r\nActionID: {}\r\nMessage: Originate failed\r\n\r\n", aid(&orig)));
     match w.reply(id) {
         Some(Err(ParkingError::Asterisk { message, .. })) => assert_eq!(message, "Originate failed"),
         r => panic!("{r:?}"),
     }
-    let id = w.conn.retrieve_call(w.now, 702, "PJSIP/1002", None, Target::All).unwrap();
+    let id = w
+        .conn
+        .request(
+            w.now,
+            Request::Retrieve { space: 702, to_channel: "PJSIP/1002".into(), lot: None },
+            Target::All,
+        )
+        .unwrap();
     w.sent();
     w.advance(Duration::from_secs(39));
     assert!(w.reply(id).is_none(), "the phone may ring 30 s, then Asterisk has 10 s to say so");
@@ -290,12 +319,12 @@ fn retrieve_fails_on_a_failed_originate_and_on_an_error_reply() {
 fn unknown_lot_from_an_event_is_created_and_later_filled() {
     let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
     w.feed(&live_event("ParkedCall", "sales", 901, "1.1", "a"));
-    let lot = w.conn.store().lots_snapshot().into_iter().find(|l| &*l.name == "sales").unwrap();
+    let lot = w.conn.store().parking_lots_now().into_iter().find(|l| &*l.name == "sales").unwrap();
     assert_eq!((lot.occupied, lot.range_known), (1, false));
-    w.conn.get_parking_lots(w.now, Target::All).unwrap();
+    w.conn.request(w.now, Request::ParkingLots, Target::All).unwrap();
     let sent = w.sent();
     w.feed(&parking_lots_answer(&aid(&sent[0]), &[("sales", 901, 903, 90)]));
-    let lot = w.conn.store().lots_snapshot().into_iter().find(|l| &*l.name == "sales").unwrap();
+    let lot = w.conn.store().parking_lots_now().into_iter().find(|l| &*l.name == "sales").unwrap();
     assert_eq!((lot.occupied, lot.total_spaces, lot.range_known), (1, 3, true));
 }
 
@@ -304,7 +333,7 @@ fn amiws_fan_out_merges_every_servers_answer() {
     let mut w = Wire::amiws(ParkingOptions::default().auto_refresh(false));
     w.frame_text(1, &live_event("ParkedCall", "default", 701, "1.1", "a"));
     w.frame_text(2, &live_event("ParkedCall", "sales", 901, "2.1", "b"));
-    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
     let sent = w.sent();
     assert!(sent[0].get("AMIServerID").is_none(), "fan-out goes to every server");
     w.frame_text(2, &parked_calls_answer(&aid(&sent[0]), &[("sales", 901, "2.1", "b")]));
@@ -336,10 +365,13 @@ fn a_swap_whose_new_parkee_already_left_empties_the_space() {
     let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[("default", 701, "1.1", "5551001")]);
     // 2.2 swapped in for 1.1 and then hung up, but the give-up arrived first.
     w.feed(&live_event("ParkedCallGiveUp", "default", 701, "2.2", "5552002"));
-    assert_eq!(w.conn.store().calls_snapshot().len(), 1, "1.1 is still there as far as we know");
+    assert_eq!(w.conn.store().parked_calls_now().len(), 1, "1.1 is still there as far as we know");
     w.feed(&live_event("ParkedCallSwap", "default", 701, "2.2", "5552002"));
-    assert!(w.conn.store().calls_snapshot().is_empty(), "the late swap does not bring back a call that left");
-    assert_eq!(w.conn.store().lot_snapshot(&ami_parking::LotKey::new(1, "default")).unwrap().occupied, 0);
+    assert!(
+        w.conn.store().parked_calls_now().is_empty(),
+        "the late swap does not bring back a call that left"
+    );
+    assert_eq!(w.conn.store().lot_now(&ami_parking::LotKey::new(1, "default")).unwrap().occupied, 0);
     let kinds: Vec<&str> = w.events().iter().map(|e| e.kind()).collect();
     assert_eq!(kinds, ["giveup"], "reported once, by the give-up");
 }
@@ -354,7 +386,7 @@ fn a_leave_after_its_space_was_taken_reports_the_old_call_once() {
         w.feed(&live_event("ParkedCall", "default", 701, &new, "5553000"));
         w.feed(&live_event(leave, "default", 701, &old, "5551001"));
         w.advance(Duration::from_millis(250));
-        let calls = w.conn.store().calls_snapshot();
+        let calls = w.conn.store().parked_calls_now();
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].unique_id, new.as_str(), "{leave}: the new call stays");
     }
@@ -365,14 +397,14 @@ fn a_leave_after_its_space_was_taken_reports_the_old_call_once() {
         .map(|e| (e.kind(), e.call().unique_id.as_str()))
         .collect();
     assert_eq!(leaves, [("retrieved", "1.1"), ("timeout", "3.1"), ("giveup", "3.2")]);
-    assert_eq!(w.conn.store().lot_snapshot(&ami_parking::LotKey::new(1, "default")).unwrap().occupied, 1);
+    assert_eq!(w.conn.store().lot_now(&ami_parking::LotKey::new(1, "default")).unwrap().occupied, 1);
 }
 
 // ----- the times a call keeps (found by mutation testing: each field's keeping was untested) -----
 
 /// (parked_at, deadline, timeout) of the call in `space` of lot default.
 fn times(w: &Wire, space: u32) -> (ami_parking::Timestamp, Option<ami_parking::Timestamp>, Option<Duration>) {
-    let c = w.conn.store().get_parked_call(1, "default", space).expect("stored");
+    let c = w.conn.store().parked_call_on_now(1, "default", space).expect("stored");
     (c.parked_at, c.deadline, c.timeout)
 }
 
@@ -411,7 +443,7 @@ fn a_live_repeat_of_a_known_park_and_a_late_list_keep_the_parks_times() {
     w.feed(&repeat);
     assert_eq!(times(&w, 701), first, "a repeat keeps the park's times");
     // A list read late, its numbers another reading (43 left, 3 parked).
-    let id = w.conn.get_parked_calls(w.now, None, Target::All).unwrap();
+    let id = w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
     let a = aid(&w.sent().pop().unwrap());
     w.feed(&list_of(&a, &[list_item(&a, "default", 701, "1.1", "5551001", 43, 3)]));
     assert!(w.reply(id).is_some());
@@ -429,7 +461,7 @@ fn a_swap_keeps_the_parks_times() {
     let swap = live_event("ParkedCallSwap", "default", 701, "1.2", "5551002")
         .replace("ParkingTimeout: 45", "ParkingTimeout: 44");
     w.feed(&swap);
-    let c = w.conn.store().get_parked_call(1, "default", 701).unwrap();
+    let c = w.conn.store().parked_call_on_now(1, "default", 701).unwrap();
     assert_eq!(&*c.unique_id, "1.2", "the new parkee");
     assert_eq!(times(&w, 701), park, "the park's clock, not the swap's numbers");
 }
@@ -445,7 +477,14 @@ fn a_retrieve_is_answered_only_by_the_unparked_call_of_its_own_lot_and_space() {
             ("other", 701, "2.1", "5552001"),
         ],
     );
-    let id = w.conn.retrieve_call(w.now, 701, "PJSIP/1002", None, Target::All).unwrap();
+    let id = w
+        .conn
+        .request(
+            w.now,
+            Request::Retrieve { space: 701, to_channel: "PJSIP/1002".into(), lot: None },
+            Target::All,
+        )
+        .unwrap();
     // Another space's retrieve, and the same space in another lot: not ours.
     w.feed(&live_event("UnParkedCall", "default", 702, "1.2", "5551002"));
     w.feed(&live_event("UnParkedCall", "other", 701, "2.1", "5552001"));
@@ -459,7 +498,7 @@ fn the_calls_of_one_lot_share_one_copy_of_its_name() {
     let calls = [("default", 701, "1.1", "a"), ("default", 702, "1.2", "b")];
     let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &calls);
     w.feed(&live_event("ParkedCall", "default", 703, "1.3", "c"));
-    let all = w.conn.store().calls_snapshot();
+    let all = w.conn.store().parked_calls_now();
     assert_eq!(all.len(), 3);
     for c in &all[1..] {
         assert!(Arc::ptr_eq(&all[0].parking_lot, &c.parking_lot), "listed and live calls share the name");

@@ -35,7 +35,7 @@ fn countdowns_match_asterisk_in_every_list_and_the_timeout_is_on_time() {
                 let asterisk_elapsed = now.saturating_duration_since(item.parked_at);
                 let stored = conn
                     .store()
-                    .get_parked_call(item.server_id, &item.parking_lot, item.parking_space)
+                    .parked_call_on_now(item.server_id, &item.parking_lot, item.parking_space)
                     .expect("listed call in store");
                 let remaining = stored.timeout_remaining(now).unwrap();
                 let elapsed = stored.duration(now);
@@ -67,5 +67,5 @@ fn countdowns_match_asterisk_in_every_list_and_the_timeout_is_on_time() {
     let (conn, _) = replay_tcp_with(&cap, &cuts, &clock, &mut hook);
     assert_eq!(checked, 12, "calls compared across the eight lists");
     assert_eq!(timeouts, 1);
-    assert_eq!(conn.store().calls_snapshot().len(), 1);
+    assert_eq!(conn.store().parked_calls_now().len(), 1);
 }

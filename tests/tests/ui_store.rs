@@ -3,6 +3,7 @@
 //! one vocabulary, live lot counts, a lot refresh with its range, the retrieve's
 //! ring time, and one listing per connection behind amiws.
 
+use ami_parking::Request;
 use ami_parking::{
     LotKey, Output, ParkedCall, ParkingError, ParkingEvent, ParkingOptions, Reply, Retriever, Target,
     Timestamp,
@@ -45,10 +46,10 @@ fn a_park_fills_exactly_its_cell_and_a_range_change_replaces_the_grid() {
     assert_eq!(grid.take_at(), [("update", 2)]);
     assert_eq!(grid.mirror[2], None);
     assert_eq!(list.take_at(), [("remove", 0)]);
-    assert_eq!(grid.mirror, store.lot_grid_snapshot(&default_lot()));
+    assert_eq!(grid.mirror, store.lot_grid_now(&default_lot()));
 
     // The lot grows: a Parkinglots answer with a new range replaces the grid.
-    let id = w.conn.get_parking_lots(w.now, Target::All).unwrap();
+    let id = w.conn.request(w.now, Request::ParkingLots, Target::All).unwrap();
     let sent = w.sent();
     w.feed(&parking_lots_answer(&aid(&sent[0]), &[("default", 701, 730, 45), ("vip", 801, 810, 5)]));
     assert_eq!(grid.take(), ["replace"], "a range change is one Replace");
@@ -71,17 +72,17 @@ fn a_lot_whose_range_is_unknown_has_an_empty_grid_and_a_working_list() {
     let key = LotKey::new(1, "overflow");
     let mut grid = DiffProbe::of(w.conn.store().lot_grid(&key));
     let mut list = DiffProbe::of(w.conn.store().lot_calls(&key));
-    assert!(w.conn.store().lot_snapshot(&key).is_none(), "asking for a view does not make a lot");
+    assert!(w.conn.store().lot_now(&key).is_none(), "asking for a view does not make a lot");
     w.feed(&live_event("ParkedCall", "overflow", 901, "1.1", "5551001"));
-    assert!(w.conn.store().lot_grid_snapshot(&key).is_empty(), "no range, no grid");
+    assert!(w.conn.store().lot_grid_now(&key).is_empty(), "no range, no grid");
     assert!(grid.take().iter().all(|d| *d == "replace"));
     assert!(grid.mirror.is_empty());
     list.take();
     assert_eq!(list.mirror.len(), 1, "the lot's list works before its range is known");
-    let lot = w.conn.store().lot_snapshot(&key).unwrap();
+    let lot = w.conn.store().lot_now(&key).unwrap();
     assert_eq!((lot.range_known, lot.occupied), (false, 1));
     // The range arrives: the grid appears, the call in its cell.
-    w.conn.get_parking_lots(w.now, Target::All).unwrap();
+    w.conn.request(w.now, Request::ParkingLots, Target::All).unwrap();
     let sent = w.sent();
     w.feed(&parking_lots_answer(&aid(&sent[0]), &[("overflow", 901, 905, 45)]));
     assert_eq!(grid.take(), ["replace"]);
@@ -102,12 +103,13 @@ fn grids_and_lot_lists_follow_a_real_capture_whole_and_byte_by_byte() {
             probe.get_or_insert_with(|| DiffProbe::of(store.lot_grid(&default_lot()))).take();
             if let Output::Parking(e) = o {
                 let key = e.call().lot_key();
-                let lot = store.lot_snapshot(&key).unwrap();
-                let calls = store.lot_calls_snapshot(&key);
-                let all: Vec<_> = store.calls_snapshot().into_iter().filter(|c| c.lot_key() == key).collect();
+                let lot = store.lot_now(&key).unwrap();
+                let calls = store.lot_calls_now(&key);
+                let all: Vec<_> =
+                    store.parked_calls_now().into_iter().filter(|c| c.lot_key() == key).collect();
                 assert_eq!(calls, all, "the lot's list is the global list's part");
                 assert_eq!(lot.occupied as usize, calls.len());
-                let grid = store.lot_grid_snapshot(&key);
+                let grid = store.lot_grid_now(&key);
                 assert_eq!(grid.len() as u32, lot.total_spaces);
                 for (i, cell) in grid.iter().enumerate() {
                     let space = lot.start_space + i as u32;
@@ -122,7 +124,7 @@ fn grids_and_lot_lists_follow_a_real_capture_whole_and_byte_by_byte() {
         assert_eq!(checked, 5, "three parks, a retrieve, a timeout");
         let mut probe = probe.unwrap();
         probe.take();
-        assert_eq!(probe.mirror, conn.store().lot_grid_snapshot(&default_lot()), "the diffs build the grid");
+        assert_eq!(probe.mirror, conn.store().lot_grid_now(&default_lot()), "the diffs build the grid");
     }
 }
 
@@ -148,7 +150,7 @@ fn the_clock_ticks_once_a_second_while_calls_are_parked_and_stops_when_none_is()
         w.advance(Duration::ZERO);
         assert_eq!(store.clock_now(), parked_at + Duration::from_secs(s));
     }
-    let call = store.get_parked_call_by_space(701, None).unwrap();
+    let call = store.parked_call_now(None, 701).unwrap();
     assert_eq!(call.duration(store.clock_now()), Duration::from_secs(5), "a duration derived from the clock");
     w.feed(&live_event("UnParkedCall", "default", 701, "1.1", "5551001"));
     w.feed(&live_event("UnParkedCall", "default", 702, "1.2", "5551002"));
@@ -243,15 +245,22 @@ fn the_filter_and_the_transform_shape_the_views_not_the_store() {
     assert_eq!(parked.load(Ordering::SeqCst), 1, "the hidden vip call fires nothing");
     let kinds: Vec<&str> = w.events().iter().map(|e| e.kind()).collect();
     assert_eq!(kinds, ["parked"]);
-    let shown = store.calls_snapshot();
+    let shown = store.parked_calls_now();
     assert_eq!(shown.len(), 1);
     assert_eq!((shown[0].parking_space, shown[0].caller_id_name.as_str()), (701, "CUSTOMER 5551002"));
     assert_eq!(store.total_parked_calls_now(), 1);
-    let vip = store.lot_snapshot(&LotKey::new(1, "vip")).unwrap();
+    let vip = store.lot_now(&LotKey::new(1, "vip")).unwrap();
     assert_eq!(vip.occupied, 2, "lot counts stay Asterisk's");
-    assert!(store.lot_calls_snapshot(&LotKey::new(1, "vip")).is_empty());
+    assert!(store.lot_calls_now(&LotKey::new(1, "vip")).is_empty());
     // A hidden call can be retrieved: the Originate goes out, the reply comes.
-    let id = w.conn.retrieve_call(w.now, 801, "PJSIP/1002", Some("vip"), Target::All).unwrap();
+    let id = w
+        .conn
+        .request(
+            w.now,
+            Request::Retrieve { space: 801, to_channel: "PJSIP/1002".into(), lot: Some("vip".into()) },
+            Target::All,
+        )
+        .unwrap();
     let orig = w.sent().pop().unwrap();
     assert!(orig.is("Data", "vip,801"));
     w.feed(&format!(
@@ -260,10 +269,14 @@ fn the_filter_and_the_transform_shape_the_views_not_the_store() {
     ));
     w.feed(&live_event("UnParkedCall", "vip", 801, "1.1", "5551001"));
     assert!(matches!(w.reply(id), Some(Ok(Reply::Retrieved { space: 801, .. }))));
-    assert_eq!(store.lot_snapshot(&LotKey::new(1, "vip")).unwrap().occupied, 1);
+    assert_eq!(store.lot_now(&LotKey::new(1, "vip")).unwrap().occupied, 1);
     // A space the store knows empty is still refused without asking Asterisk.
     assert!(matches!(
-        w.conn.retrieve_call(w.now, 805, "PJSIP/1002", Some("vip"), Target::All),
+        w.conn.request(
+            w.now,
+            Request::Retrieve { space: 805, to_channel: "PJSIP/1002".into(), lot: Some("vip".into()) },
+            Target::All
+        ),
         Err(ParkingError::SpaceEmpty { .. })
     ));
 }
@@ -293,7 +306,14 @@ fn every_event_serializes_under_its_kind() {
 fn a_retrieve_lets_the_phone_ring_and_waits_for_it() {
     let opts = ParkingOptions::default().retrieve_ring_timeout(Duration::from_secs(30));
     let mut w = Wire::synced(opts, &LOTS, &[("default", 701, "1.1", "5551001")]);
-    let id = w.conn.retrieve_call(w.now, 701, "PJSIP/1002", None, Target::All).unwrap();
+    let id = w
+        .conn
+        .request(
+            w.now,
+            Request::Retrieve { space: 701, to_channel: "PJSIP/1002".into(), lot: None },
+            Target::All,
+        )
+        .unwrap();
     let orig = w.sent().pop().unwrap();
     assert!(orig.is("Timeout", "30000"), "the Originate rings for the ring time: {orig:?}");
     w.feed(&format!(
@@ -348,7 +368,7 @@ fn lots_that_appear_while_others_hold_calls_keep_the_calls_diffs_in_place() {
     let calls = [("default", 701, "1.1", "a"), ("default", 702, "1.2", "b"), ("sales", 801, "1.3", "c")];
     let mut w = Wire::synced(ParkingOptions::default(), &lots, &calls);
     let mut probe = DiffProbe::new(w.conn.store());
-    probe.mirror = w.conn.store().calls_snapshot();
+    probe.mirror = w.conn.store().parked_calls_now();
     let steps = [
         ("ParkedCall", "aaa", 1, "1.4"),
         ("ParkedCall", "sales", 802, "1.5"),
@@ -366,7 +386,7 @@ fn lots_that_appear_while_others_hold_calls_keep_the_calls_diffs_in_place() {
         w.feed(&live_event(event, lot, space, uid, &format!("555100{n}")));
         w.advance(Duration::from_millis(250)); // a give-up waits a moment: is it a move?
         probe.take();
-        let calls = w.conn.store().calls_snapshot();
+        let calls = w.conn.store().parked_calls_now();
         assert_eq!(probe.mirror, calls, "after {event} {lot} {space}");
     }
     let places: Vec<(String, u32)> =

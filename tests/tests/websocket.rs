@@ -2,6 +2,7 @@
 //! plays the real amiws captures: the client's actions are answered with the
 //! capture's frames (its ActionIDs mapped to the client's own).
 
+use ami_parking::ParkingClient;
 use ami_parking::{ParkingOptions, ParkingStore, Request, Target};
 use ami_parking_tests::amiws_server::serve_capture;
 use ami_parking_tests::{load_amiws, request_for, AmiwsLine};
@@ -37,7 +38,7 @@ async fn amiws_two_server_capture_over_a_real_websocket() {
     assert_eq!(failed, vec!["calls-3", "park-bad"], "exactly the two actions Asterisk refused");
     let calls: Vec<(u32, String, u32, String)> = client
         .store()
-        .calls_snapshot()
+        .parked_calls_now()
         .iter()
         .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.caller_id_num.to_string()))
         .collect();
@@ -45,7 +46,7 @@ async fn amiws_two_server_capture_over_a_real_websocket() {
         calls,
         vec![(1, "default".into(), 702, "5551001".into()), (2, "default".into(), 701, "6661002".into())]
     );
-    assert_eq!(client.store().lots_snapshot().len(), 4);
+    assert_eq!(client.store().parking_lots_now().len(), 4);
     client.shutdown().await;
     server.abort();
 }
@@ -91,7 +92,7 @@ async fn amiws_restart_capture_over_a_real_websocket_resyncs_the_restarted_serve
         kinds,
         vec![(1, "parked"), (1, "giveup"), (2, "parked"), (2, "giveup"), (2, "giveup"), (1, "timeout")]
     );
-    assert!(client.store().calls_snapshot().is_empty());
+    assert!(client.store().parked_calls_now().is_empty());
     let _ = Request::ParkingLots;
     client.shutdown().await;
     server.abort();
@@ -135,7 +136,7 @@ async fn a_text_frame_with_invalid_utf8_is_read_and_the_link_stays_up() {
         spaces.push(e.call().parking_space);
     }
     assert_eq!(spaces, vec![701, 702]);
-    let zoe = client.store().get_parked_call(1, "default", 701).unwrap();
+    let zoe = client.store().parked_call_on_now(1, "default", 701).unwrap();
     assert_eq!(zoe.caller_id_name, "Zo\u{fffd}");
     assert_eq!(client.connection_state_now(), ami_parking::ConnectionState::LoggedIn, "still connected");
     client.shutdown().await;

@@ -41,14 +41,14 @@ fn kept(w: &mut Wire) {
     }
     let store = w.conn.store();
     assert!(
-        store.get_parked_call(1, "default", 720).is_some_and(|c| &*c.unique_id == "9.9"),
+        store.parked_call_on_now(1, "default", 720).is_some_and(|c| &*c.unique_id == "9.9"),
         "the link reads on"
     );
     check_connection(&w.conn).unwrap_or_else(|e| panic!("invariants: {e}"));
 }
 
 fn call_701(w: &Wire) -> std::sync::Arc<ami_parking::ParkedCall> {
-    w.conn.store().get_parked_call(1, "default", 701).expect("call in 701")
+    w.conn.store().parked_call_on_now(1, "default", 701).expect("call in 701")
 }
 
 // ----- AMI framing -----
@@ -77,7 +77,7 @@ fn a_value_keeps_everything_after_the_first_colon() {
         &live_event("ParkedCall", "default", 702, "1.2", "5551002")
             .replace("ParkeeCallerIDName: Customer 5551002", "ParkeeCallerIDName: Ext: 12: front desk"),
     );
-    let c = w.conn.store().get_parked_call(1, "default", 702).unwrap();
+    let c = w.conn.store().parked_call_on_now(1, "default", 702).unwrap();
     assert_eq!(&*c.caller_id_name, "Ext: 12: front desk");
     kept(&mut w);
 }
@@ -90,7 +90,7 @@ fn keys_match_in_any_case_and_may_hold_punctuation() {
         .replace("ParkeeUniqueid:", "ParkeeUniqueID:")
         .replace("Privilege: call,all\r\n", "Privilege: call,all\r\nX-Var(1)/a.b: v\r\n");
     w.feed(&text);
-    assert_eq!(&*w.conn.store().get_parked_call(1, "default", 702).unwrap().unique_id, "1.2");
+    assert_eq!(&*w.conn.store().parked_call_on_now(1, "default", 702).unwrap().unique_id, "1.2");
     kept(&mut w);
 }
 
@@ -107,7 +107,7 @@ fn lf_only_links_bare_lf_in_values_and_empty_messages_are_read() {
     w.feed(&format!("Response: Success\nActionID: {login}\nMessage: Authentication accepted\n\n\n\n"));
     assert!(w.conn.is_logged_in());
     w.feed(&live_event("ParkedCall", "default", 702, "1.2", "5551002").replace("\r\n", "\n"));
-    assert!(w.conn.store().get_parked_call(1, "default", 702).is_some(), "LF-only event read");
+    assert!(w.conn.store().parked_call_on_now(1, "default", 702).is_some(), "LF-only event read");
     // On a CRLF link a bare LF belongs to its value (Park's `Park successful\n`).
     let mut w = ami();
     w.feed("\r\n\r\n\r\n");
@@ -123,14 +123,14 @@ fn repeated_keys_non_utf8_and_c_escaped_values_are_read() {
         .replace("ParkeeLinkedid", "ParkeeChanVariable: A=1\r\nParkeeChanVariable: B=2\r\nParkeeLinkedid");
     w.feed(&text);
     assert_eq!(
-        &*w.conn.store().get_parked_call(1, "default", 702).unwrap().caller_id_name,
+        &*w.conn.store().parked_call_on_now(1, "default", 702).unwrap().caller_id_name,
         "Say \"hi\" \\ \u{1}"
     );
     let mut bytes = live_event("ParkedCall", "default", 703, "1.3", "5551003").into_bytes();
     let at = bytes.windows(8).position(|x| x == b"Customer").unwrap();
     bytes[at] = 0xff;
     w.conn.handle_input(w.now, &bytes).unwrap();
-    let c = w.conn.store().get_parked_call(1, "default", 703).unwrap();
+    let c = w.conn.store().parked_call_on_now(1, "default", 703).unwrap();
     assert!(c.caller_id_name.starts_with('\u{fffd}'), "decoded lossily: {:?}", c.caller_id_name);
     kept(&mut w);
 }
@@ -157,7 +157,7 @@ fn binary_garbage_between_messages_is_passed_over() {
     let garbage: Vec<u8> = (0u8..=255).cycle().take(3000).filter(|b| *b != b'\r' && *b != b'\n').collect();
     w.conn.handle_input(w.now, &garbage).unwrap();
     w.conn.handle_input(w.now, b"\r\n\r\n").unwrap();
-    assert!(w.conn.store().get_parked_call(1, "default", 701).is_some(), "nothing lost");
+    assert!(w.conn.store().parked_call_on_now(1, "default", 701).is_some(), "nothing lost");
     kept(&mut w);
 }
 
@@ -171,7 +171,7 @@ fn responses_without_an_action_id_or_with_a_stranger_s_are_ignored() {
     w.feed("Event: ParkedCallsComplete\r\nActionID: someone-else-8\r\nEventList: Complete\r\nListItems: 9\r\n\r\n");
     w.feed("Response: Goodbye\r\nActionID: someone-else-9\r\nMessage: Thanks for all the fish.\r\n\r\n");
     assert_eq!(w.conn.store().error_now(), None, "a stranger's error is not ours");
-    assert_eq!(w.conn.store().calls_snapshot().len(), 1);
+    assert_eq!(w.conn.store().parked_calls_now().len(), 1);
     kept(&mut w);
 }
 
@@ -191,7 +191,7 @@ fn a_list_start_in_any_case_and_a_list_without_eventlist_are_answered() {
         w.feed(&list_item(&a, "default", 702, "1.2", "5551002", 40, 5));
         w.feed(&format!("Event: ParkedCallsComplete\r\n{end}ActionID: {a}\r\n\r\n"));
         assert!(matches!(w.reply(id), Some(Ok(_))), "{start:?}: {:?}", w.reply(id));
-        let spaces: Vec<u32> = w.conn.store().calls_snapshot().iter().map(|c| c.parking_space).collect();
+        let spaces: Vec<u32> = w.conn.store().parked_calls_now().iter().map(|c| c.parking_space).collect();
         assert_eq!(spaces, vec![702], "{start:?}");
         kept(&mut w);
     }
@@ -208,7 +208,7 @@ fn a_list_end_without_a_start_and_items_of_unknown_lists_change_nothing() {
     ));
     // Lenient: the end without a start ends the list (empty).
     assert!(w.reply(id).is_some(), "the request is answered, not left hanging");
-    assert!(w.conn.store().get_parked_call(1, "default", 705).is_none(), "a stranger's item is not ours");
+    assert!(w.conn.store().parked_call_on_now(1, "default", 705).is_none(), "a stranger's item is not ours");
     check_connection(&w.conn).unwrap();
     kept(&mut w);
 }
@@ -228,7 +228,7 @@ fn numbers_near_2_pow_64_negative_or_past_u32_never_panic() {
     let base = live_event("ParkedCall", "default", 702, "1.2", "5551002");
     // No timeout: 2^64-2 remaining (list items of a Timeout: 0 park) or any huge value.
     w.feed(&base.replace("ParkingTimeout: 45", "ParkingTimeout: 18446744073709551614"));
-    assert_eq!(w.conn.store().get_parked_call(1, "default", 702).unwrap().deadline, None);
+    assert_eq!(w.conn.store().parked_call_on_now(1, "default", 702).unwrap().deadline, None);
     // A duration near 2^64 (Asterisk's clock stepped back): parked just now.
     w.feed(
         &base
@@ -236,7 +236,7 @@ fn numbers_near_2_pow_64_negative_or_past_u32_never_panic() {
             .replace("1.2", "1.3")
             .replace("ParkingDuration: 0", "ParkingDuration: 18446744073709551615"),
     );
-    assert_eq!(w.conn.store().get_parked_call(1, "default", 703).unwrap().parked_at, w.now);
+    assert_eq!(w.conn.store().parked_call_on_now(1, "default", 703).unwrap().parked_at, w.now);
     kept(&mut w);
     // A space past u32 or negative: the event cannot be read; the store lists again.
     for bad in ["4294967997", "-1"] {
@@ -247,7 +247,7 @@ fn numbers_near_2_pow_64_negative_or_past_u32_never_panic() {
             vec![("Parkinglots".into(), None), ("ParkedCalls".into(), None)],
             "{bad}: relisted"
         );
-        assert_eq!(w.conn.store().calls_snapshot().len(), 1, "{bad}: nothing made of it");
+        assert_eq!(w.conn.store().parked_calls_now().len(), 1, "{bad}: nothing made of it");
         kept(&mut w);
     }
 }
@@ -274,7 +274,7 @@ fn a_leave_for_an_unknown_call_fires_from_the_message_and_changes_nothing() {
     let mut w = ami();
     w.feed(&live_event("ParkedCallTimeOut", "default", 709, "7.7", "5557777"));
     assert!(matches!(w.events().last(), Some(ParkingEvent::TimedOut { call }) if &*call.unique_id == "7.7"));
-    assert_eq!(w.conn.store().calls_snapshot().len(), 1);
+    assert_eq!(w.conn.store().parked_calls_now().len(), 1);
     kept(&mut w);
 }
 
@@ -282,7 +282,7 @@ fn a_leave_for_an_unknown_call_fires_from_the_message_and_changes_nothing() {
 fn events_for_unknown_lots_make_a_lot_with_an_unknown_range() {
     let mut w = ami();
     w.feed(&live_event("ParkedCall", "ghost", 5, "1.5", "5551005"));
-    let lot = w.conn.store().lot_snapshot(&LotKey::new(1, "ghost")).expect("lot made");
+    let lot = w.conn.store().lot_now(&LotKey::new(1, "ghost")).expect("lot made");
     assert!(!lot.range_known && lot.occupied == 1);
     kept(&mut w);
 }
@@ -296,7 +296,7 @@ fn amiws_broken_escapes_and_raw_bytes_are_read_leniently() {
     f.extend_from_slice(&[0xc3, 0xab, 0xff]);
     f.extend_from_slice(br#"", "ParkeeUniqueid": "1.2", "Parkinglot": "default", "ParkingSpace": "702", "ParkingTimeout": "45", "ParkingDuration": "0"}}"#);
     w.conn.handle_frame(w.now, &f).expect("one bad frame never ends the link");
-    let c = w.conn.store().get_parked_call(1, "default", 702).expect("read");
+    let c = w.conn.store().parked_call_on_now(1, "default", 702).expect("read");
     assert!(c.caller_id_name.starts_with('A') && c.caller_id_name.contains("Zoë"), "{:?}", c.caller_id_name);
     kept(&mut w);
 }

@@ -7,11 +7,10 @@
 //! result or the error; each server's connection always visible. Rendered on the
 //! server with Dioxus liveview over axum (no wasm toolchain).
 //!
-//! Rooms: `servers` (the clients behind one `ParkingClient`), `ui` (the page),
-//! `web` (the HTTP routes and the liveview socket).
+//! Rooms: `ui` (the page), `web` (the HTTP routes and the liveview socket); the
+//! servers are one multi-server [`ami_parking_transport::Client`].
 
 #![forbid(unsafe_code)]
 
-pub mod servers;
 pub mod ui;
 pub mod web;

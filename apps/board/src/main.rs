@@ -4,9 +4,8 @@
 
 use ami_parking::ParkingStore;
 use ami_parking_transport::demo::DemoPbx;
-use ami_parking_transport::{Client, ClientOptions, Endpoint};
+use ami_parking_transport::{Client, ClientOptions};
 use clap::Parser;
-use parkboard::servers::Servers;
 use std::path::PathBuf;
 
 /// A live parking board in the browser.
@@ -40,34 +39,18 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
-    let _demo;
-    let urls = if cli.urls.is_empty() {
-        let pbx = DemoPbx::start(cli.demo_rate).await?;
-        eprintln!("parkboard: no --url given: using the embedded demo PBX at {}", pbx.addr());
-        let url = pbx.url();
-        _demo = Some(pbx);
-        vec![url]
-    } else {
-        cli.urls.clone()
-    };
-    let store = ParkingStore::default();
-    let mut clients = Vec::new();
-    let mut next_id = 1;
-    for u in &urls {
-        let ep: Endpoint = u.parse()?;
-        let mut o = ClientOptions::new(ep.clone());
+    let mut servers = Vec::new();
+    for u in &cli.urls {
+        let mut o = ClientOptions::new(u.parse()?);
         o.tls_ca_file = cli.tls_ca_file.clone();
-        let id = if ep.scheme.is_websocket() {
-            None
-        } else {
-            o.server_id = next_id;
-            next_id += 1;
-            Some(o.server_id)
-        };
-        clients.push((id, Client::connect_with_store(o, store.clone())));
+        servers.push(o);
     }
-    let servers = Servers::new(store, clients);
-    let app = parkboard::web::router(servers, cli.retrieve_to.clone());
+    let (servers, demo) = DemoPbx::unless_servers(servers, cli.demo_rate).await?;
+    if let Some(pbx) = &demo {
+        eprintln!("parkboard: no --url given: using the embedded demo PBX at {}", pbx.addr());
+    }
+    let client = Client::connect_all(servers, ParkingStore::default())?;
+    let app = parkboard::web::router(client, cli.retrieve_to.clone());
     let listener = tokio::net::TcpListener::bind(&cli.listen).await?;
     eprintln!("parkboard: the board is on http://{}", listener.local_addr()?);
     tokio::select! {

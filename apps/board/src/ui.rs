@@ -2,8 +2,7 @@
 //! a sound where the browser allows), a park form, the extension retrieves ring, and
 //! every lot of every server as a grid of spaces.
 
-use crate::servers::Servers;
-use ami_parking::{ConnectionState, LotKey, Park, ParkingError, ParkingEvent};
+use ami_parking::{ConnectionState, LotKey, Park, ParkingClient, ParkingError, ParkingEvent, Target};
 use ami_parking_dioxus::components::{ParkingLotGrid, ParkingStyles, TimeoutWarnings};
 use ami_parking_dioxus::{use_ami_parking, use_futures_signal, use_parking_event, UseAmiParking};
 use ami_parking_transport::Client;
@@ -13,8 +12,8 @@ use std::time::Duration;
 /// What the page is given.
 #[derive(Clone)]
 pub struct Props {
-    /// The servers.
-    pub servers: Servers,
+    /// The client of every server the board shows.
+    pub client: Client,
     /// Where retrieves ring by default.
     pub retrieve_to: String,
 }
@@ -44,8 +43,8 @@ aside.controls { display: flex; flex-direction: column; gap: 1rem; }
 
 /// The board.
 pub fn board(props: Props) -> Element {
-    let servers = props.servers.clone();
-    let parking = use_ami_parking(|| servers.clone());
+    let client = props.client.clone();
+    let parking = use_ami_parking(|| client.clone());
     let mut retrieve_to = use_signal(|| props.retrieve_to.clone());
     use_parking_event(parking, move |e| {
         if let ParkingEvent::NearTimeout { .. } = e {
@@ -54,7 +53,7 @@ pub fn board(props: Props) -> Element {
         }
     });
     let lots: Vec<LotKey> = parking.parking_lots.read().keys().cloned().collect();
-    let clients: Vec<Client> = props.servers.clients().cloned().collect();
+    let links = props.client.links_now().len();
     let total = parking.total_parked_calls;
     let to = retrieve_to();
     rsx! {
@@ -63,8 +62,8 @@ pub fn board(props: Props) -> Element {
         header { class: "board-head",
             h1 { "Call parking" }
             span { class: "total", "{total} parked" }
-            for (i, c) in clients.into_iter().enumerate() {
-                ServerBadge { key: "{i}", client: c }
+            for link in 0..links {
+                ServerBadge { key: "{link}", client: props.client.clone(), link }
             }
         }
         main { class: "board-body",
@@ -91,12 +90,18 @@ pub fn board(props: Props) -> Element {
 
 /// One server's connection, always visible.
 #[component]
-fn ServerBadge(client: Client) -> Element {
+fn ServerBadge(client: Client, link: usize) -> Element {
     let c = client.clone();
     let state = use_futures_signal(
-        || client.connection_state_now(),
-        move || Box::new(Box::pin(c.connection_state())),
+        || client.links_now().get(link).map_or(ConnectionState::Stopped, |(_, s)| s.clone()),
+        move || match c.link_state(link) {
+            Some(s) => Box::new(Box::pin(s)),
+            None => Box::new(ami_parking::futures_signals::signal::always(ConnectionState::Stopped)),
+        },
     );
+    let endpoint = client.endpoints().nth(link).cloned();
+    let (host, port) = endpoint.as_ref().map_or((String::new(), 0), |e| (e.host.clone(), e.port));
+    let shown = endpoint.map(|e| e.to_string()).unwrap_or_default();
     let (class, text) = match state() {
         ConnectionState::LoggedIn => ("server up", "connected".to_string()),
         ConnectionState::Connecting => ("server", "connecting".into()),
@@ -108,9 +113,9 @@ fn ServerBadge(client: Client) -> Element {
         }
     };
     rsx! {
-        span { class, "data-endpoint": "{client.endpoint()}",
+        span { class, "data-endpoint": "{shown}",
             span { class: "dot" }
-            "{client.endpoint().host}:{client.endpoint().port} · {text}"
+            "{host}:{port} · {text}"
         }
     }
 }
@@ -150,10 +155,9 @@ fn ParkForm(parking: UseAmiParking) -> Element {
                 }
             },
         }
-        let fut = parking.park_call_on(key.server_id, channel().trim(), p);
-        let name = key.name.clone();
+        let fut = parking.client().park_call_on(Target::Server(key.server_id), channel().trim(), p);
         spawn(async move {
-            outcome.set(Some(fut.await.map(|space| format!("Parked in {name} space {space}"))));
+            outcome.set(Some(fut.await.map(|at| format!("Parked in {} space {}", at.lot, at.space))));
         });
     };
     rsx! {

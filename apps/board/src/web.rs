@@ -1,7 +1,6 @@
 //! The HTTP side: `/` serves the page shell with liveview's glue; `/ws` runs one
 //! VirtualDom per browser connection.
 
-use crate::servers::Servers;
 use crate::ui::{board, Props};
 use axum::extract::WebSocketUpgrade;
 use axum::response::Html;
@@ -11,7 +10,7 @@ use dioxus_liveview::{axum_socket, interpreter_glue, LiveViewPool};
 use std::sync::Arc;
 
 /// The board's routes.
-pub fn router(servers: Servers, retrieve_to: String) -> Router {
+pub fn router(client: ami_parking_transport::Client, retrieve_to: String) -> Router {
     let pool = Arc::new(LiveViewPool::new());
     let page = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Call parking</title>\
@@ -19,7 +18,7 @@ pub fn router(servers: Servers, retrieve_to: String) -> Router {
          <body><div id=\"main\"></div>{}</body></html>",
         interpreter_glue("/ws")
     );
-    let props = Props { servers, retrieve_to };
+    let props = Props { client, retrieve_to };
     Router::new().route("/", get(move || async move { Html(page) })).route(
         "/ws",
         get(move |ws: WebSocketUpgrade| async move {

@@ -11,7 +11,6 @@ use ami_parking_tests::live::{self, bridged_agent, DEADLINE};
 use ami_parking_tests::measure::poll;
 use ami_parking_tests::sandbox::{self, parked_truth, PORT_A};
 use ami_parking_transport::Client;
-use parkboard::servers::Servers;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -115,9 +114,8 @@ fn left_of(text: &str) -> Option<u64> {
 /// The board on the sandbox, on a free port, open in the browser.
 async fn open_board(b: &Browser) {
     let store = ParkingStore::default();
-    let board_client = live::client_with(PORT_A, 1, store.clone()).await;
-    let app =
-        parkboard::web::router(Servers::new(store, vec![(Some(1), board_client)]), "Local/s@hold".into());
+    let board_client = live::client_with(PORT_A, store.clone()).await;
+    let app = parkboard::web::router(board_client, "Local/s@hold".into());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -5,6 +5,7 @@
 
 mod common;
 
+use ami_parking::ParkingClient;
 use ami_parking::{ParkingStore, Target};
 use ami_parking_tests::live::{self, DEADLINE};
 use ami_parking_tests::sandbox::{parked_truth, wait_truth, PORT_A};
@@ -21,7 +22,7 @@ async fn asterisk_through_the_bridge_to_the_store_and_back() {
     let o = ClientOptions::new(format!("{}/?token={TOKEN}", b.addr).parse().unwrap());
     let client = Client::connect_with_store(o, ParkingStore::default());
     client.wait_logged_in(DEADLINE).await.expect("logged in through the bridge");
-    live::wait_state(client.store(), |s| !s.lots_snapshot().is_empty() && !s.is_loading_now()).await;
+    live::wait_state(client.store(), |s| !s.parking_lots_now().is_empty() && !s.is_loading_now()).await;
 
     let mut events = client.events();
     live::park_dialplan(&truth, "5558001", "default").await;
@@ -34,10 +35,10 @@ async fn asterisk_through_the_bridge_to_the_store_and_back() {
     );
 
     let who = client
-        .retrieve_call_on(space, "Local/s@hold", Some("default"), Target::Server(1))
+        .retrieve_call_on(Target::Server(1), Some("default"), space, "Local/s@hold")
         .await
         .expect("retrieve through the bridge");
-    assert!(who.2.channel.starts_with("Local/s@hold-"), "{who:?}");
+    assert!(who.retriever.channel.starts_with("Local/s@hold-"), "{who:?}");
     wait_truth(PORT_A, |t| t.is_empty());
     client.shutdown().await;
 }
@@ -158,7 +159,7 @@ async fn one_of_two_servers_restarting_is_resynced_through_the_bridge() {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     let held: Vec<_> =
-        client.store().calls_snapshot().iter().map(|c| (c.server_id, c.parking_space)).collect();
+        client.store().parked_calls_now().iter().map(|c| (c.server_id, c.parking_space)).collect();
     assert_eq!(
         held.len(),
         2,
@@ -172,7 +173,7 @@ async fn one_of_two_servers_restarting_is_resynced_through_the_bridge() {
     sandbox::cli("b", "core waitfullybooted");
     let back = std::time::Instant::now();
     live::wait_state(client.store(), |s| {
-        s.calls_snapshot().iter().all(|c| c.server_id == 1) && s.total_parked_calls_now() == 1
+        s.parked_calls_now().iter().all(|c| c.server_id == 1) && s.total_parked_calls_now() == 1
     })
     .await;
     // The wait has its deadline; the time is reported, not asserted.

@@ -5,11 +5,13 @@
 
 mod render;
 
+use ami_parking::ParkingClient;
 use ami_parking::{
     pick_server, ConnectionState, Park, ParkTimeout, ParkingError, ParkingOptions, ParkingStore, Request,
     ServerId, Target,
 };
-use ami_parking_transport::{Client, ClientOptions, Endpoint};
+use ami_parking_transport::demo::DemoPbx;
+use ami_parking_transport::{Client, ClientOptions};
 use clap::{Parser, Subcommand};
 use futures_util::StreamExt;
 use serde_json::json;
@@ -138,61 +140,52 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     let cmd = cli.cmd.as_ref().unwrap_or(&Cmd::Watch { poll: 0 });
-    let _demo;
-    let urls = if cli.url.is_empty() || cli.demo {
-        let pbx = ami_parking_transport::demo::DemoPbx::start(cli.demo_rate).await?;
-        let url = pbx.url();
-        if !cli.json {
-            eprintln!("parkwatch: no --url given: using the embedded demo PBX at {}", pbx.addr());
+    let mut servers = Vec::new();
+    if !cli.demo {
+        for url in &cli.url {
+            let mut o = ClientOptions::new(url.parse()?);
+            o.secret = cli.secret.clone().map(ami_parking::Secret::new);
+            if cli.md5 {
+                o.auth = ami_parking::AuthMethod::Md5;
+            }
+            o.tls_ca_file = cli.tls_ca.clone();
+            servers.push(o);
         }
-        _demo = Some(pbx);
-        vec![url]
-    } else {
-        _demo = None;
-        cli.url.clone()
-    };
-    let watching = matches!(cmd, Cmd::Watch { .. });
-    let mut clients = Vec::new();
-    for (i, url) in urls.iter().enumerate() {
-        let endpoint: Endpoint = url.parse()?;
-        let mut o = ClientOptions::new(endpoint);
-        o.server_id = i as ServerId + 1;
-        o.secret = cli.secret.clone().map(ami_parking::Secret::new);
-        if cli.md5 {
-            o.auth = ami_parking::AuthMethod::Md5;
-        }
-        o.tls_ca_file = cli.tls_ca.clone();
-        let mut parking = ParkingOptions::default().auto_refresh(watching);
-        if let Cmd::Watch { poll } = cmd {
-            parking = parking.poll_interval(Duration::from_secs(*poll));
-        }
-        clients.push(Client::connect_with_store(o, ParkingStore::new(parking)));
     }
+    let (servers, demo) = DemoPbx::unless_servers(servers, cli.demo_rate).await?;
+    if let (Some(pbx), false) = (&demo, cli.json) {
+        eprintln!("parkwatch: no --url given: using the embedded demo PBX at {}", pbx.addr());
+    }
+    let watching = matches!(cmd, Cmd::Watch { .. });
+    let mut parking = ParkingOptions::default().auto_refresh(watching);
+    if let Cmd::Watch { poll } = cmd {
+        parking = parking.poll_interval(Duration::from_secs(*poll));
+    }
+    let client = Client::connect_all(servers, ParkingStore::new(parking))?;
     // One-shot commands fail fast when the PBX cannot be reached; `watch` waits for it.
     if !watching {
         let timeout = Duration::from_secs(cli.connect_timeout);
-        for c in &clients {
-            c.wait_logged_in(timeout).await.map_err(|e| Failure(e.to_string(), 2))?;
+        if let Err(e) = client.wait_logged_in(timeout).await {
+            client.shutdown().await;
+            return Err(Failure(e.to_string(), 2));
         }
     }
     let result = match cmd {
-        Cmd::Lots => lots(&cli, &clients).await,
-        Cmd::Calls { lot } => calls(&cli, &clients, lot.as_deref()).await,
-        Cmd::Watch { .. } => watch(&cli, &clients).await,
+        Cmd::Lots => lots(&cli, &client).await,
+        Cmd::Calls { lot } => calls(&cli, &client, lot.as_deref()).await,
+        Cmd::Watch { .. } => watch(&cli, &client).await,
         Cmd::Park { channel, lot, space, timeout } => {
             let p = Park { lot: lot.clone(), space: *space, timeout: timeout.unwrap_or_default() };
-            park(&cli, &clients, channel, p).await
+            park(&cli, &client, channel, p).await
         }
-        Cmd::Retrieve { space, to, lot } => retrieve(&cli, &clients, *space, to, lot.as_deref()).await,
+        Cmd::Retrieve { space, to, lot } => retrieve(&cli, &client, *space, to, lot.as_deref()).await,
         Cmd::Move { space, lot, to_lot, to_space } => {
             let to =
                 Park { lot: to_lot.clone().or_else(|| lot.clone()), space: *to_space, ..Park::default() };
-            move_call(&cli, &clients, *space, lot.as_deref(), to).await
+            move_call(&cli, &client, *space, lot.as_deref(), to).await
         }
     };
-    for c in &clients {
-        c.shutdown().await;
-    }
+    client.shutdown().await;
     result
 }
 
@@ -206,28 +199,24 @@ fn server_ok(cli: &Cli, id: ServerId) -> bool {
     cli.server.is_none_or(|s| s == id)
 }
 
-async fn load(clients: &[Client], lot: Option<&str>) -> Result<(), Failure> {
-    for c in clients {
-        c.get_parking_lots().await?;
-        c.get_parked_calls(lot).await?;
-    }
+async fn load(client: &Client, lot: Option<&str>) -> Result<(), Failure> {
+    client.get_parking_lots().await?;
+    client.get_parked_calls(lot).await?;
     Ok(())
 }
 
-fn all_lots(cli: &Cli, clients: &[Client]) -> Vec<ami_parking::ParkingLot> {
-    let mut lots: Vec<_> = clients
-        .iter()
-        .flat_map(|c| c.store().lots_snapshot())
-        .filter(|l| server_ok(cli, l.server_id))
-        .collect();
+fn all_lots(cli: &Cli, client: &Client) -> Vec<ami_parking::ParkingLot> {
+    let mut lots: Vec<_> =
+        client.store().parking_lots_now().into_iter().filter(|l| server_ok(cli, l.server_id)).collect();
     lots.sort_by(|a, b| (a.server_id, &a.name).cmp(&(b.server_id, &b.name)));
     lots
 }
 
-fn all_calls(cli: &Cli, clients: &[Client], lot: Option<&str>) -> Vec<ami_parking::ParkedCall> {
-    let mut calls: Vec<_> = clients
-        .iter()
-        .flat_map(|c| c.store().calls_snapshot())
+fn all_calls(cli: &Cli, client: &Client, lot: Option<&str>) -> Vec<ami_parking::ParkedCall> {
+    let mut calls: Vec<_> = client
+        .store()
+        .parked_calls_now()
+        .into_iter()
         .filter(|c| server_ok(cli, c.server_id) && lot.is_none_or(|l| &*c.parking_lot == l))
         .map(|c| (*c).clone())
         .collect();
@@ -235,9 +224,9 @@ fn all_calls(cli: &Cli, clients: &[Client], lot: Option<&str>) -> Vec<ami_parkin
     calls
 }
 
-async fn lots(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
-    load(clients, None).await?;
-    let lots = all_lots(cli, clients);
+async fn lots(cli: &Cli, client: &Client) -> Result<(), Failure> {
+    load(client, None).await?;
+    let lots = all_lots(cli, client);
     if cli.json {
         print_line(&json!(lots.iter().map(render::lot_json).collect::<Vec<_>>()));
     } else {
@@ -246,12 +235,10 @@ async fn lots(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn calls(cli: &Cli, clients: &[Client], lot: Option<&str>) -> Result<(), Failure> {
-    for c in clients {
-        c.get_parked_calls(lot).await?;
-    }
+async fn calls(cli: &Cli, client: &Client, lot: Option<&str>) -> Result<(), Failure> {
+    client.get_parked_calls(lot).await?;
     let now = ami_parking_transport::now();
-    let calls = all_calls(cli, clients, lot);
+    let calls = all_calls(cli, client, lot);
     if cli.json {
         print_line(&json!(calls.iter().map(|c| render::call_json(c, now)).collect::<Vec<_>>()));
     } else {
@@ -260,13 +247,14 @@ async fn calls(cli: &Cli, clients: &[Client], lot: Option<&str>) -> Result<(), F
     Ok(())
 }
 
-async fn watch(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
+async fn watch(cli: &Cli, client: &Client) -> Result<(), Failure> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
-    for c in clients {
+    for (i, (endpoint, _)) in client.links_now().into_iter().enumerate() {
         let tx = tx.clone();
-        let server = (!c.endpoint().scheme.is_websocket())
-            .then(|| clients.iter().position(|x| std::ptr::eq(x, c)).map(|i| i as ServerId + 1).unwrap_or(1));
-        let mut states = ami_parking::futures_signals::signal::SignalExt::to_stream(c.connection_state());
+        // Raw AMI links are servers 1, 2, ... in order; an amiws link has its own.
+        let server = (!endpoint.scheme.is_websocket()).then_some(i as ServerId + 1);
+        let Some(state) = client.link_state(i) else { continue };
+        let mut states = ami_parking::futures_signals::signal::SignalExt::to_stream(state);
         tokio::spawn(async move {
             while let Some(s) = states.next().await {
                 if tx.send(render::connection_json(server, &s)).is_err() {
@@ -277,7 +265,7 @@ async fn watch(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
     }
     // Wait for every server (a watcher may start before the PBX). With --json the
     // connection lines stay queued, so the snapshot is the first line.
-    let all_in = futures_util::future::join_all(clients.iter().map(logged_in));
+    let all_in = logged_in(client);
     tokio::pin!(all_in);
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -290,11 +278,11 @@ async fn watch(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
     }
     // Events are heard from here on: nothing piles up while a server is still down,
     // and what comes after the snapshot is news.
-    let mut events = futures_util::stream::select_all(clients.iter().map(|c| c.events()));
-    load(clients, None).await?;
+    let mut events = client.events();
+    load(client, None).await?;
     let now = ami_parking_transport::now();
-    let lots = all_lots(cli, clients);
-    let calls = all_calls(cli, clients, None);
+    let lots = all_lots(cli, client);
+    let calls = all_calls(cli, client, None);
     if cli.json {
         print_line(&json!({
             "type": "snapshot",
@@ -324,17 +312,16 @@ async fn watch(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
     }
 }
 
-/// The one candidate that can act, by the core's rule ([`pick_server`]): `having`
-/// are the candidates that qualify; `none` is the refusal when none does.
+/// The one server that can act, by the core's rule ([`pick_server`]): `having` are
+/// the servers that qualify; `none` is the refusal when none does.
 fn one_of(
-    cands: &[(Client, Target, ServerId)],
+    known: &[ServerId],
     having: &[ServerId],
     what: &str,
     none: ParkingError,
-) -> Result<(Client, Target, ServerId), Failure> {
-    let known: Vec<ServerId> = cands.iter().map(|c| c.2).collect();
-    match pick_server(what, &known, Some(having), Some(none)) {
-        Ok(id) => Ok(cands.iter().find(|c| c.2 == id).cloned().expect("a known candidate")),
+) -> Result<Target, Failure> {
+    match pick_server(what, known, Some(having), Some(none)) {
+        Ok(id) => Ok(Target::Server(id)),
         Err(ParkingError::AmbiguousServer { servers, .. }) => {
             let ids: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
             Err(Failure(format!("{what}: servers {} could; pick one with --server", ids.join(", ")), 1))
@@ -343,9 +330,9 @@ fn one_of(
     }
 }
 
-/// Resolves once `c` is logged in (it keeps retrying in the background).
-async fn logged_in(c: &Client) {
-    let mut states = ami_parking::futures_signals::signal::SignalExt::to_stream(c.connection_state());
+/// Resolves once every server is logged in (the links keep retrying meanwhile).
+async fn logged_in(client: &Client) {
+    let mut states = ami_parking::futures_signals::signal::SignalExt::to_stream(client.connection_state());
     while let Some(s) = states.next().await {
         if s == ConnectionState::LoggedIn {
             return;
@@ -353,24 +340,22 @@ async fn logged_in(c: &Client) {
     }
 }
 
-/// The clients (and targets) that may act: `--server` picks one; else every server.
-fn candidates(cli: &Cli, clients: &[Client]) -> Vec<(Client, Target, ServerId)> {
-    let mut out = Vec::new();
-    for (i, c) in clients.iter().enumerate() {
-        if c.endpoint().scheme.is_websocket() {
-            let mut ids: Vec<ServerId> = c.store().lots_snapshot().iter().map(|l| l.server_id).collect();
-            ids.dedup();
-            for id in ids.into_iter().filter(|id| server_ok(cli, *id)) {
-                out.push((c.clone(), Target::Server(id), id));
-            }
-        } else {
-            let id = i as ServerId + 1;
-            if server_ok(cli, id) {
-                out.push((c.clone(), Target::All, id));
-            }
-        }
-    }
-    out
+/// The servers that may act: `--server` picks one; else every server the client has
+/// (raw AMI: by link; amiws: those that listed lots).
+fn candidates(cli: &Cli, client: &Client) -> Vec<ServerId> {
+    let mut ids: Vec<ServerId> = client.store().parking_lots_now().iter().map(|l| l.server_id).collect();
+    ids.extend(
+        client
+            .links_now()
+            .iter()
+            .enumerate()
+            .filter(|(_, (e, _))| !e.scheme.is_websocket())
+            .map(|(i, _)| i as ServerId + 1),
+    );
+    ids.sort_unstable();
+    ids.dedup();
+    ids.retain(|id| server_ok(cli, *id));
+    ids
 }
 
 /// `--timeout`: seconds, or `never`.
@@ -385,98 +370,91 @@ fn parse_timeout(s: &str) -> Result<ParkTimeout, String> {
     }
 }
 
-async fn park(cli: &Cli, clients: &[Client], channel: &str, park: Park) -> Result<(), Failure> {
-    load(clients, None).await?;
-    let mut cands = candidates(cli, clients);
-    if cands.is_empty() {
-        return Err(Failure(format!("no server {} to park on", cli.server.unwrap_or(0)), 1));
-    }
-    if cands.len() > 1 {
-        // Where does the channel exist?
-        let mut having = Vec::new();
-        for (c, t, id) in &cands {
-            let req = Request::List {
-                action: ami_parking::Action::new("Status").header("Channel", channel),
-                complete_event: Some("StatusComplete".into()),
-            };
-            if let Ok(ami_parking::Reply::List(items)) = c.request(req, *t).await {
-                if !items.is_empty() {
-                    having.push(*id);
+async fn park(cli: &Cli, client: &Client, channel: &str, park: Park) -> Result<(), Failure> {
+    load(client, None).await?;
+    let cands = candidates(cli, client);
+    let target = match cands.as_slice() {
+        [] => return Err(Failure(format!("no server {} to park on", cli.server.unwrap_or(0)), 1)),
+        [one] => Target::Server(*one),
+        _ => {
+            // Where does the channel exist?
+            let mut having = Vec::new();
+            for id in &cands {
+                let req = Request::List {
+                    action: ami_parking::Action::new("Status").header("Channel", channel),
+                    complete_event: Some("StatusComplete".into()),
+                };
+                if let Ok(ami_parking::Reply::List(items)) = client.request(req, Target::Server(*id)).await {
+                    if !items.is_empty() {
+                        having.push(*id);
+                    }
                 }
             }
+            let none = ParkingError::InvalidArgument("the channel exists on none of the servers".into());
+            one_of(&cands, &having, &format!("park {channel}"), none)?
         }
-        let none = ParkingError::InvalidArgument("the channel exists on none of the servers".into());
-        cands = vec![one_of(&cands, &having, &format!("park {channel}"), none)?];
-    }
-    let (c, target, _) = &cands[0];
-    let (server_id, lot, space) = c.park_call_on(channel, park, *target).await?;
+    };
+    let at = client.park_call_on(target, channel, park).await?;
     if cli.json {
-        print_line(&json!({ "server_id": server_id, "parking_lot": lot, "parking_space": space }));
+        print_line(&json!({ "server_id": at.server_id, "parking_lot": at.lot, "parking_space": at.space }));
     } else {
-        println!("parked {channel} at {lot} {space} (server {server_id})");
+        println!("parked {channel} at {} {} (server {})", at.lot, at.space, at.server_id);
     }
     Ok(())
 }
 
 async fn retrieve(
     cli: &Cli,
-    clients: &[Client],
+    client: &Client,
     space: u32,
     to: &str,
     lot: Option<&str>,
 ) -> Result<(), Failure> {
     let lot_name = lot.unwrap_or("default");
-    let (c, target) = holding(cli, clients, lot_name, space, "retrieve").await?;
-    let (server_id, lot, retriever) = c.retrieve_call_on(space, to, Some(lot_name), target).await?;
+    let target = holding(cli, client, lot_name, space, "retrieve").await?;
+    let got = client.retrieve_call_on(target, Some(lot_name), space, to).await?;
     if cli.json {
         print_line(&json!({
-            "server_id": server_id, "parking_lot": lot, "parking_space": space,
-            "retriever": render::retriever_json(&retriever),
+            "server_id": got.server_id, "parking_lot": got.lot, "parking_space": space,
+            "retriever": render::retriever_json(&got.retriever),
         }));
     } else {
-        println!("retrieved {lot} {space} to {} (server {server_id})", retriever.channel);
+        println!("retrieved {} {space} to {} (server {})", got.lot, got.retriever.channel, got.server_id);
     }
     Ok(())
 }
 
 async fn move_call(
     cli: &Cli,
-    clients: &[Client],
+    client: &Client,
     space: u32,
     lot: Option<&str>,
     to: Park,
 ) -> Result<(), Failure> {
     let lot_name = lot.unwrap_or("default");
-    let (c, target) = holding(cli, clients, lot_name, space, "move").await?;
-    let (server_id, new_lot, new_space) = c.move_call_on(space, Some(lot_name), to, target).await?;
+    let target = holding(cli, client, lot_name, space, "move").await?;
+    let moved = client.move_call_on(target, Some(lot_name), space, to).await?;
     if cli.json {
         print_line(&json!({
-            "server_id": server_id, "from": { "parking_lot": lot_name, "parking_space": space },
-            "parking_lot": new_lot, "parking_space": new_space,
+            "server_id": moved.server_id, "from": { "parking_lot": lot_name, "parking_space": space },
+            "parking_lot": moved.lot, "parking_space": moved.space,
         }));
     } else {
-        println!("moved {lot_name} {space} to {new_lot} {new_space} (server {server_id})");
+        println!("moved {lot_name} {space} to {} {} (server {})", moved.lot, moved.space, moved.server_id);
     }
     Ok(())
 }
 
-/// The client and target of the one server where `space` of `lot` holds a call (for
-/// `what`: retrieve, move); refused when none or several could be meant.
-async fn holding(
-    cli: &Cli,
-    clients: &[Client],
-    lot: &str,
-    space: u32,
-    what: &str,
-) -> Result<(Client, Target), Failure> {
-    load(clients, None).await?;
-    let cands = candidates(cli, clients);
+/// The target of the one server where `space` of `lot` holds a call (for `what`:
+/// retrieve, move); refused when none or several could be meant.
+async fn holding(cli: &Cli, client: &Client, lot: &str, space: u32, what: &str) -> Result<Target, Failure> {
+    load(client, None).await?;
+    let cands = candidates(cli, client);
     let having: Vec<ServerId> = cands
         .iter()
-        .filter(|(c, _, id)| c.store().get_parked_call(*id, lot, space).is_some())
-        .map(|c| c.2)
+        .copied()
+        .filter(|id| client.store().parked_call_on_now(*id, lot, space).is_some())
         .collect();
     let none = ParkingError::SpaceEmpty { lot: lot.into(), space, server_id: None };
-    let (c, target, _) = one_of(&cands, &having, &format!("{what} {lot},{space}"), none)?;
-    Ok((c, target))
+    one_of(&cands, &having, &format!("{what} {lot},{space}"), none)
 }

@@ -75,7 +75,7 @@ pub struct GridCell {
 pub(crate) fn follow_grid(store: &ParkingStore, lot: &LotKey) -> ReadSignal<Vec<GridCell>> {
     let start = {
         let (store, lot) = (store.clone(), lot.clone());
-        move || store.lot_snapshot(&lot).map(|l| l.start_space).unwrap_or(0)
+        move || store.lot_now(&lot).map(|l| l.start_space).unwrap_or(0)
     };
     let number = move |calls: &[Cell]| -> (Vec<Signal<Cell>>, Vec<GridCell>) {
         let signals: Vec<_> = calls.iter().map(|c| Signal::new(c.clone())).collect();
@@ -83,7 +83,7 @@ pub(crate) fn follow_grid(store: &ParkingStore, lot: &LotKey) -> ReadSignal<Vec<
             signals.iter().zip(start()..).map(|(s, space)| GridCell { space, call: (*s).into() }).collect();
         (signals, cells)
     };
-    let mut values = store.lot_grid_snapshot(lot);
+    let mut values = store.lot_grid_now(lot);
     let (mut writers, cells) = number(&values);
     let mut out = Signal::new(cells);
     spawn(store.lot_grid(lot).for_each(move |diff| {

@@ -6,7 +6,7 @@
 use crate::hook::{use_lot_calls, use_lot_grid, UseAmiParking};
 use crate::GridCell;
 use ami_parking::display::{caller, countdown, retriever, SpaceView};
-use ami_parking::{LotKey, ParkedCall, ParkingError};
+use ami_parking::{LotKey, ParkedCall, ParkingClient, ParkingError};
 use dioxus::prelude::*;
 use std::sync::Arc;
 
@@ -28,10 +28,10 @@ enum Outcome {
 /// Retrieves `call` to `to`, writing the outcome where the component shows it.
 fn retrieve(parking: UseAmiParking, call: &ParkedCall, to: String, mut outcome: Signal<Option<Outcome>>) {
     let space = call.parking_space;
-    let fut = parking.retrieve_parked_call(call, &to);
+    let fut = parking.client().retrieve_parked_call(call, &to);
     spawn(async move {
         outcome.set(Some(match fut.await {
-            Ok(who) => Outcome::Ok(format!("Space {space} retrieved to {}", retriever(&who))),
+            Ok(who) => Outcome::Ok(format!("Space {space} retrieved to {}", retriever(&who.retriever))),
             Err(e) => Outcome::Failed(e),
         }));
     });

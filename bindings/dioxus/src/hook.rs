@@ -1,16 +1,16 @@
-//! `use_ami_parking`: the seed's state as Dioxus signals, the seed's methods as futures.
+//! `use_ami_parking`: the seed's state as Dioxus signals; the seed's methods are the
+//! client's ([`UseAmiParking::client`]), as futures.
 
 use crate::bridge::{follow, follow_grid, follow_map, follow_vec, GridCell};
 use ami_parking::futures_signals::signal::SignalExt;
 use ami_parking::{
-    ConnectionState, LocalFuture, LotKey, Park, ParkedCall, ParkingClient, ParkingError, ParkingEvent,
-    ParkingLot, ParkingStore, Retriever, Timestamp,
+    local_client, ConnectionState, LocalClient, LotKey, ParkedCall, ParkingClient, ParkingError,
+    ParkingEvent, ParkingLot, ParkingStore, Timestamp,
 };
 use dioxus_core::{spawn, use_hook};
 use dioxus_signals::{CopyValue, ReadSignal, ReadableExt, Signal, WritableExt};
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 use std::sync::Arc;
 
 /// The parking state and operations of one client, for Dioxus.
@@ -38,7 +38,7 @@ pub struct UseAmiParking {
     pub clock: ReadSignal<Timestamp>,
     /// The most recent parking event.
     pub last_event: ReadSignal<Option<ParkingEvent>>,
-    client: CopyValue<Rc<dyn ParkingClient>>,
+    client: CopyValue<LocalClient>,
 }
 
 impl std::fmt::Debug for UseAmiParking {
@@ -67,7 +67,7 @@ impl std::fmt::Debug for UseAmiParking {
 /// ```
 pub fn use_ami_parking<C: ParkingClient>(client: impl FnOnce() -> C) -> UseAmiParking {
     use_hook(|| {
-        let client: Rc<dyn ParkingClient> = Rc::new(client());
+        let client = local_client(client());
         let store = client.store().clone();
         let mut last_event = Signal::new(None);
         let mut events = store.events();
@@ -79,13 +79,13 @@ pub fn use_ami_parking<C: ParkingClient>(client: impl FnOnce() -> C) -> UseAmiPa
         UseAmiParking {
             parking_lots: follow_map(
                 store
-                    .lots_snapshot()
+                    .parking_lots_now()
                     .into_iter()
                     .map(|l| (LotKey::new(l.server_id, l.name.clone()), l))
                     .collect(),
                 store.parking_lots(),
             ),
-            parked_calls: follow_vec(store.calls_snapshot(), store.parked_calls()),
+            parked_calls: follow_vec(store.parked_calls_now(), store.parked_calls()),
             total_parked_calls: follow(store.total_parked_calls_now(), store.total_parked_calls()),
             is_loading: follow(store.is_loading_now(), store.is_loading()),
             error: follow(store.error_now(), store.error()),
@@ -116,7 +116,7 @@ pub fn use_lot_grid(parking: UseAmiParking, lot: LotKey) -> ReadSignal<Vec<GridC
 pub fn use_lot_calls(parking: UseAmiParking, lot: LotKey) -> ReadSignal<Vec<Arc<ParkedCall>>> {
     use_hook(|| {
         let store = parking.store();
-        follow_vec(store.lot_calls_snapshot(&lot), store.lot_calls(&lot))
+        follow_vec(store.lot_calls_now(&lot), store.lot_calls(&lot))
     })
 }
 
@@ -135,79 +135,19 @@ pub fn use_parking_event(parking: UseAmiParking, f: impl FnMut(&ParkingEvent) + 
 }
 
 impl UseAmiParking {
-    fn client(&self) -> Rc<dyn ParkingClient> {
+    /// The client: the operations (`park_call`, `retrieve_call`, `move_call`, ...)
+    /// of [`ParkingClient`], with local futures; cheap to clone into a handler.
+    ///
+    /// ```ignore
+    /// let parking = use_ami_parking(|| client.clone());
+    /// let retrieve = move |_| { spawn(async move { let _ = parking.client().retrieve_call(None, 701, "PJSIP/1002").await; }); };
+    /// ```
+    pub fn client(&self) -> LocalClient {
         self.client.read().clone()
     }
 
     /// The store behind the signals.
     pub fn store(&self) -> ParkingStore {
         self.client().store().clone()
-    }
-
-    /// The call in `space` of `lot` (the default lot when `None`), now.
-    pub fn get_parked_call_by_space(&self, space: u32, lot: Option<&str>) -> Option<Arc<ParkedCall>> {
-        self.store().get_parked_call_by_space(space, lot)
-    }
-
-    /// `Parkinglots` of every server.
-    pub fn get_parking_lots(&self) -> LocalFuture<Result<Vec<ParkingLot>, ParkingError>> {
-        self.client().get_parking_lots()
-    }
-
-    /// `ParkedCalls` of one lot or all.
-    pub fn get_parked_calls(
-        &self,
-        lot: Option<&str>,
-    ) -> LocalFuture<Result<Vec<Arc<ParkedCall>>, ParkingError>> {
-        self.client().get_parked_calls(lot)
-    }
-
-    /// Lists one lot's calls again.
-    pub fn refresh_parking_lot(&self, lot: &str) -> LocalFuture<Result<Vec<Arc<ParkedCall>>, ParkingError>> {
-        self.client().refresh_parking_lot(lot)
-    }
-
-    /// Parks `channel` where `park` says; the space Asterisk chose.
-    pub fn park_call(&self, channel: &str, park: Park) -> LocalFuture<Result<u32, ParkingError>> {
-        self.client().park_call(channel, park)
-    }
-
-    /// Retrieves the call in `space` to `to_channel`.
-    pub fn retrieve_call(
-        &self,
-        space: u32,
-        to_channel: &str,
-        lot: Option<&str>,
-    ) -> LocalFuture<Result<Retriever, ParkingError>> {
-        self.client().retrieve_call(space, to_channel, lot)
-    }
-
-    /// Retrieves `call` (on its own server) to `to_channel`.
-    pub fn retrieve_parked_call(
-        &self,
-        call: &ParkedCall,
-        to_channel: &str,
-    ) -> LocalFuture<Result<Retriever, ParkingError>> {
-        self.client().retrieve_parked_call(call, to_channel)
-    }
-
-    /// Parks `channel` on server `server` where `park` says.
-    pub fn park_call_on(
-        &self,
-        server: ami_parking::ServerId,
-        channel: &str,
-        park: Park,
-    ) -> LocalFuture<Result<u32, ParkingError>> {
-        self.client().park_call_on(server, channel, park)
-    }
-
-    /// Moves the call in `space` of `lot` where `to` says.
-    pub fn move_call(
-        &self,
-        space: u32,
-        lot: Option<&str>,
-        to: Park,
-    ) -> LocalFuture<Result<(String, u32), ParkingError>> {
-        self.client().move_call(space, lot, to)
     }
 }

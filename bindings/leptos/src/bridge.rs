@@ -91,7 +91,7 @@ pub struct GridCell {
 pub(crate) fn follow_grid(store: &ParkingStore, lot: &LotKey) -> ReadSignal<Vec<GridCell>> {
     let start = {
         let (store, lot) = (store.clone(), lot.clone());
-        move || store.lot_snapshot(&lot).map(|l| l.start_space).unwrap_or(0)
+        move || store.lot_now(&lot).map(|l| l.start_space).unwrap_or(0)
     };
     let number = move |calls: &[Option<Arc<ParkedCall>>]| -> Vec<GridCell> {
         calls
@@ -100,7 +100,7 @@ pub(crate) fn follow_grid(store: &ParkingStore, lot: &LotKey) -> ReadSignal<Vec<
             .map(|(c, space)| GridCell { space, call: ArcRwSignal::new(c.clone()) })
             .collect()
     };
-    let mut values = store.lot_grid_snapshot(lot);
+    let mut values = store.lot_grid_now(lot);
     let cells = RwSignal::new(number(&values));
     spawn_owned(store.lot_grid(lot).for_each(move |diff| {
         match diff {

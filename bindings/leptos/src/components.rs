@@ -5,7 +5,7 @@
 
 use crate::{GridCell, UseAmiParking};
 use ami_parking::display::{caller, countdown, retriever, SpaceView};
-use ami_parking::{LotKey, ParkedCall, ParkingError, Timestamp};
+use ami_parking::{LotKey, ParkedCall, ParkingClient, ParkingError, Timestamp};
 use leptos::prelude::*;
 use std::sync::Arc;
 
@@ -27,10 +27,10 @@ enum Outcome {
 /// Retrieves `call` to `to`, writing the outcome where the component shows it.
 fn retrieve(parking: UseAmiParking, call: &ParkedCall, to: &str, outcome: RwSignal<Option<Outcome>>) {
     let space = call.parking_space;
-    let fut = parking.retrieve_parked_call(call, to);
+    let fut = parking.client().retrieve_parked_call(call, to);
     leptos::task::spawn_local(async move {
         outcome.try_set(Some(match fut.await {
-            Ok(who) => Outcome::Ok(format!("Space {space} retrieved to {}", retriever(&who))),
+            Ok(who) => Outcome::Ok(format!("Space {space} retrieved to {}", retriever(&who.retriever))),
             Err(e) => Outcome::Failed(e),
         }));
     });

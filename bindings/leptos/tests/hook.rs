@@ -114,8 +114,10 @@ fn the_timer_moves_with_the_clock_and_the_warning_comes_near_timeout() {
 fn retrieve(parking: UseAmiParking, space: u32) -> Option<Result<String, ParkingError>> {
     let result = Rc::new(Cell::new(None));
     let r = result.clone();
-    let fut = parking.retrieve_call(space, "PJSIP/1002", None);
-    Executor::spawn_local(async move { r.set(Some(fut.await.map(|who| who.caller_id_num.to_string()))) });
+    let fut = parking.client().retrieve_call(None, space, "PJSIP/1002");
+    Executor::spawn_local(async move {
+        r.set(Some(fut.await.map(|who| who.retriever.caller_id_num.to_string())))
+    });
     settle();
     result.take()
 }

@@ -140,9 +140,10 @@ impl Connection {
                 let listed = items.remove(&server).unwrap_or_default();
                 lots.extend(self.store.apply_lots(server, listed));
             }
-            (Acc::Calls { window, items, calls }, Request::ParkedCalls { lot }) => {
+            (Acc::Calls { window, items, calls }, req) => {
                 let listed = items.remove(&server).unwrap_or_default();
-                let (events, kept) = self.store.reconcile(now, Some(*window), server, lot.as_deref(), listed);
+                let (events, kept) =
+                    self.store.reconcile(now, Some(*window), server, req.listed_lot(), listed);
                 calls.extend(kept);
                 self.outputs.extend(events.into_iter().map(super::Output::Parking));
             }

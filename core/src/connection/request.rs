@@ -89,6 +89,13 @@ pub enum Request {
         /// Only this lot.
         lot: Option<String>,
     },
+    /// Resyncs one lot (the seed's `refreshParkingLot`): its range (a `Parkinglots`
+    /// the connection sends for itself) and its calls (a `ParkedCalls` of the lot,
+    /// whose answer this is).
+    RefreshLot {
+        /// The lot.
+        lot: String,
+    },
     /// `Park`; answered with the space Asterisk assigned.
     Park {
         /// The channel to park.
@@ -136,15 +143,29 @@ impl Request {
     pub fn name(&self) -> String {
         match self {
             Request::ParkingLots => "Parkinglots".into(),
-            Request::ParkedCalls { .. } => "ParkedCalls".into(),
+            Request::ParkedCalls { .. } | Request::RefreshLot { .. } => "ParkedCalls".into(),
             Request::Park { .. } => "Park".into(),
             Request::Move { .. } => "Park (move)".into(),
             Request::Retrieve { .. } => "Originate (retrieve)".into(),
             Request::Action(a) | Request::List { action: a, .. } => a.name().into(),
         }
     }
+    /// The lot a calls list asks for (`None`: every lot).
+    pub(crate) fn listed_lot(&self) -> Option<&str> {
+        match self {
+            Request::ParkedCalls { lot } => lot.as_deref(),
+            Request::RefreshLot { lot } => Some(lot),
+            _ => None,
+        }
+    }
     pub(crate) fn is_list(&self) -> bool {
-        matches!(self, Request::ParkingLots | Request::ParkedCalls { .. } | Request::List { .. })
+        matches!(
+            self,
+            Request::ParkingLots
+                | Request::ParkedCalls { .. }
+                | Request::RefreshLot { .. }
+                | Request::List { .. }
+        )
     }
 }
 

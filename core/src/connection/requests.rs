@@ -26,7 +26,13 @@ impl Connection {
         req: Request,
         target: Target,
     ) -> Result<RequestId, ParkingError> {
-        self.start(now, req, target, None, false)
+        match req {
+            Request::RefreshLot { lot } => {
+                self.start(now, Request::ParkingLots, target, None, true)?;
+                self.start(now, Request::ParkedCalls { lot: Some(lot) }, target, None, false)
+            }
+            req => self.start(now, req, target, None, false),
+        }
     }
 
     /// Like [`Connection::request`] with a caller-chosen ActionID. For replaying
@@ -40,80 +46,6 @@ impl Connection {
         action_id: &str,
     ) -> Result<RequestId, ParkingError> {
         self.start(now, req, target, Some(action_id.to_owned()), false)
-    }
-
-    /// Moves the call parked in `space` of `lot` (the default lot when `None`) where
-    /// `to` says: another lot, another space, a new timeout. Asterisk reports it as a
-    /// give-up and a park; the store reports one [`ParkingEvent::Moved`](crate::ParkingEvent::Moved),
-    /// and the answer is [`Reply::Moved`](super::Reply::Moved) with the new space.
-    pub fn move_call(
-        &mut self,
-        now: Timestamp,
-        space: u32,
-        lot: Option<&str>,
-        to: Park,
-        target: Target,
-    ) -> Result<RequestId, ParkingError> {
-        self.request(now, Request::Move { space, lot: lot.map(Into::into), to }, target)
-    }
-
-    /// `Parkinglots` (also writes the lots into the store).
-    pub fn get_parking_lots(&mut self, now: Timestamp, target: Target) -> Result<RequestId, ParkingError> {
-        self.request(now, Request::ParkingLots, target)
-    }
-
-    /// `ParkedCalls` for one lot or all; reconciles the store with the answer.
-    pub fn get_parked_calls(
-        &mut self,
-        now: Timestamp,
-        lot: Option<&str>,
-        target: Target,
-    ) -> Result<RequestId, ParkingError> {
-        self.request(now, Request::ParkedCalls { lot: lot.map(str::to_owned) }, target)
-    }
-
-    /// Resyncs one lot (the seed's `refreshParkingLot`): its range (a `Parkinglots`
-    /// the connection sends for itself) and its calls (the answer).
-    pub fn refresh_parking_lot(
-        &mut self,
-        now: Timestamp,
-        lot: &str,
-        target: Target,
-    ) -> Result<RequestId, ParkingError> {
-        self.start(now, Request::ParkingLots, target, None, true)?;
-        self.get_parked_calls(now, Some(lot), target)
-    }
-
-    /// Parks `channel` where `park` says; answered with the space Asterisk assigned
-    /// (from the live `ParkedCall` for that channel). Refused at once with
-    /// [`ParkingError::LotFull`] or [`ParkingError::UnknownLot`] when the store knows
-    /// the lot is full or the server has no such lot; Asterisk's own refusal (the
-    /// same `Park action failed` for both) is told apart the same way.
-    pub fn park_call(
-        &mut self,
-        now: Timestamp,
-        channel: &str,
-        park: Park,
-        target: Target,
-    ) -> Result<RequestId, ParkingError> {
-        self.request(now, Request::Park { channel: channel.into(), park }, target)
-    }
-
-    /// Retrieves the call in `space` to `to_channel` (Originate `ParkedCall(lot,space)`);
-    /// answered on the `UnParkedCall`.
-    pub fn retrieve_call(
-        &mut self,
-        now: Timestamp,
-        space: u32,
-        to_channel: &str,
-        lot: Option<&str>,
-        target: Target,
-    ) -> Result<RequestId, ParkingError> {
-        self.request(
-            now,
-            Request::Retrieve { space, to_channel: to_channel.into(), lot: lot.map(Into::into) },
-            target,
-        )
     }
 
     /// Sends Logoff (a graceful goodbye); the transport closes the link after writing it.
@@ -219,7 +151,7 @@ impl Connection {
     fn collector_for(&self, req: &Request, channel: Option<String>) -> Acc {
         match req {
             Request::ParkingLots => Acc::Lots { items: BTreeMap::new(), lots: Vec::new() },
-            Request::ParkedCalls { .. } => {
+            Request::ParkedCalls { .. } | Request::RefreshLot { .. } => {
                 Acc::Calls { window: self.store.open_window(), items: BTreeMap::new(), calls: Vec::new() }
             }
             Request::List { .. } => Acc::List { items: BTreeMap::new() },
@@ -246,8 +178,8 @@ impl Connection {
         let default_lot = &self.store.options().default_parking_lot;
         Ok(match req {
             Request::ParkingLots => Action::new("Parkinglots"),
-            Request::ParkedCalls { lot } => {
-                Action::new("ParkedCalls").header_opt("ParkingLot", lot.as_deref())
+            Request::ParkedCalls { .. } | Request::RefreshLot { .. } => {
+                Action::new("ParkedCalls").header_opt("ParkingLot", req.listed_lot())
             }
             Request::Move { to, .. } => park_action(channel.unwrap_or_default(), to, default_lot)?,
             Request::Park { channel, park } => park_action(channel, park, default_lot)?,

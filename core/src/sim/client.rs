@@ -4,10 +4,10 @@
 //! UI tests and prototypes use it where a real PBX is not the point.
 
 use super::{SimPbx, Wire};
-use crate::client::{LocalFuture, ParkingClient};
+use crate::client::{LocalFuture, ParkingClient, RequestResult};
 use crate::connection::{Connection, ConnectionConfig, Output, Reply, Request, RequestId, Target};
 use crate::error::ParkingError;
-use crate::ParkingStore;
+use crate::store::ParkingStore;
 use crate::time::Timestamp;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -169,11 +169,13 @@ impl SimClient {
 }
 
 impl ParkingClient for SimClient {
+    type Answer = LocalFuture<RequestResult>;
+
     fn store(&self) -> &ParkingStore {
         &self.store
     }
 
-    fn request(&self, req: Request, target: Target) -> LocalFuture<Result<Reply, ParkingError>> {
+    fn request(&self, req: Request, target: Target) -> Self::Answer {
         let sent = {
             let mut i = self.inner.borrow_mut();
             let now = i.now;

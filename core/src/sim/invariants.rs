@@ -21,8 +21,8 @@ use std::collections::BTreeSet;
 /// assert_eq!(check_store(&ParkingStore::default()), Ok(()));
 /// ```
 pub fn check_store(store: &ParkingStore) -> Result<(), String> {
-    let calls = store.calls_snapshot();
-    let lots = store.lots_snapshot();
+    let calls = store.parked_calls_now();
+    let lots = store.parking_lots_now();
     let opts = store.options();
     let mut places = BTreeSet::new();
     for c in &calls {
@@ -45,11 +45,11 @@ pub fn check_store(store: &ParkingStore) -> Result<(), String> {
     }
     for lot in &lots {
         let key = LotKey::new(lot.server_id, lot.name.clone());
-        let mine = store.lot_calls_snapshot(&key);
+        let mine = store.lot_calls_now(&key);
         if lot.occupied as usize != mine.len() {
             return Err(format!("lot {} says {} occupied, holds {}", lot.name, lot.occupied, mine.len()));
         }
-        let grid = store.lot_grid_snapshot(&key);
+        let grid = store.lot_grid_now(&key);
         if !lot.range_known {
             if !grid.is_empty() {
                 return Err(format!("lot {} has a grid but no known range", lot.name));

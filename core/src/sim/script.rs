@@ -72,7 +72,7 @@ struct Run {
 /// // Raw AMI: the banner, the Login answered, one live ParkedCall in default 701.
 /// let conn = ami_parking::sim::run_script(&[0, 6, 2, 0, 0, 0, 1, 0, 0, 2, 6, 1, 2, 40, 0, 0]).unwrap();
 /// assert!(conn.is_logged_in());
-/// assert_eq!(conn.store().calls_snapshot()[0].parking_space, 701);
+/// assert_eq!(conn.store().parked_calls_now()[0].parking_space, 701);
 /// ```
 pub fn run_script(data: &[u8]) -> Result<Connection, String> {
     let mut b = Bytes(data);
@@ -268,11 +268,19 @@ impl Run {
             Park { lot: Some(lot.into()), space: (space % 2 == 0).then_some(space), ..Park::default() };
         let now = self.now;
         let _ = match b.u8() % 6 {
-            0 => self.conn.get_parked_calls(now, (space % 3 == 0).then_some(lot), target),
-            1 => self.conn.get_parking_lots(now, target),
-            2 => self.conn.park_call(now, "Local/s@hold-1;1", park, target),
-            3 => self.conn.retrieve_call(now, space, "PJSIP/1002", Some(lot), target),
-            4 => self.conn.move_call(now, space, Some(lot), park, target),
+            0 => self.conn.request(
+                now,
+                Request::ParkedCalls { lot: (space % 3 == 0).then_some(lot).map(Into::into) },
+                target,
+            ),
+            1 => self.conn.request(now, Request::ParkingLots, target),
+            2 => self.conn.request(now, Request::Park { channel: "Local/s@hold-1;1".into(), park }, target),
+            3 => self.conn.request(
+                now,
+                Request::Retrieve { space, to_channel: "PJSIP/1002".into(), lot: Some(lot.into()) },
+                target,
+            ),
+            4 => self.conn.request(now, Request::Move { space, lot: Some(lot.into()), to: park }, target),
             _ => self.conn.request(now, Request::ParkingLots, target),
         };
     }

@@ -77,16 +77,16 @@ mod book;
 mod clock;
 mod listeners;
 mod live;
-mod reconcile;
 pub(crate) mod options;
+mod reconcile;
 mod views;
 
 pub use listeners::{EventStream, Subscription};
-pub(crate) use reconcile::WindowId;
 pub use options::{
     CallCallback, CallFilter, CallTransform, MovedCallback, NearTimeoutCallback, ParkingOptions,
     RetrievedCallback, DEFAULT_RETRIEVE_RING,
 };
+pub(crate) use reconcile::WindowId;
 pub use views::ParkedCallsSignalVec;
 
 use crate::error::ParkingError;
@@ -176,8 +176,8 @@ struct Inner {
 /// let events = store.apply_message(Timestamp::from_unix_millis(0), 1, &parked);
 /// assert_eq!(events.len(), 1);
 /// assert_eq!(store.total_parked_calls_now(), 1);
-/// assert_eq!(store.get_parked_call_by_space(701, None).unwrap().channel, "PJSIP/100-1");
-/// assert_eq!(store.lot_calls_snapshot(&LotKey::new(1, "default")).len(), 1);
+/// assert_eq!(store.parked_call_now(None, 701).unwrap().channel, "PJSIP/100-1");
+/// assert_eq!(store.lot_calls_now(&LotKey::new(1, "default")).len(), 1);
 /// ```
 #[derive(Clone)]
 pub struct ParkingStore {
@@ -242,7 +242,7 @@ impl ParkingStore {
     }
 
     /// The calls the views show now, in (server, lot, space) order.
-    pub fn calls_snapshot(&self) -> Vec<Arc<ParkedCall>> {
+    pub fn parked_calls_now(&self) -> Vec<Arc<ParkedCall>> {
         self.lock().book.shown_calls()
     }
 
@@ -252,17 +252,17 @@ impl ParkingStore {
     }
 
     /// The lots now.
-    pub fn lots_snapshot(&self) -> Vec<ParkingLot> {
+    pub fn parking_lots_now(&self) -> Vec<ParkingLot> {
         self.inner.lots.lock_ref().values().cloned().collect()
     }
 
     /// Lot `key` now (`None` while unknown).
-    pub fn lot_snapshot(&self, key: &LotKey) -> Option<ParkingLot> {
+    pub fn lot_now(&self, key: &LotKey) -> Option<ParkingLot> {
         self.inner.lots.lock_ref().get(key).cloned()
     }
 
     /// One lot as a signal (`None` while unknown): occupied and free update live.
-    pub fn lot_signal(&self, key: LotKey) -> impl Signal<Item = Option<ParkingLot>> + Send + 'static {
+    pub fn lot(&self, key: LotKey) -> impl Signal<Item = Option<ParkingLot>> + Send + 'static {
         self.inner.lots.signal_map_cloned().key_cloned(key)
     }
 
@@ -278,7 +278,7 @@ impl ParkingStore {
     /// use ami_parking::{LotKey, ParkingStore};
     /// let store = ParkingStore::default();
     /// let _grid = store.lot_grid(&LotKey::new(1, "default"));
-    /// assert!(store.lot_grid_snapshot(&LotKey::new(1, "default")).is_empty()); // range not known yet
+    /// assert!(store.lot_grid_now(&LotKey::new(1, "default")).is_empty()); // range not known yet
     /// ```
     pub fn lot_grid(&self, key: &LotKey) -> impl SignalVec<Item = Option<Arc<ParkedCall>>> + Send + 'static {
         let mut st = self.lock();
@@ -287,7 +287,7 @@ impl ParkingStore {
     }
 
     /// Lot `key`'s grid now (see [`ParkingStore::lot_grid`]).
-    pub fn lot_grid_snapshot(&self, key: &LotKey) -> Vec<Option<Arc<ParkedCall>>> {
+    pub fn lot_grid_now(&self, key: &LotKey) -> Vec<Option<Arc<ParkedCall>>> {
         self.lock().book.find(key).map(|l| l.grid.lock_ref().to_vec()).unwrap_or_default()
     }
 
@@ -300,7 +300,7 @@ impl ParkingStore {
     }
 
     /// Lot `key`'s calls now.
-    pub fn lot_calls_snapshot(&self, key: &LotKey) -> Vec<Arc<ParkedCall>> {
+    pub fn lot_calls_now(&self, key: &LotKey) -> Vec<Arc<ParkedCall>> {
         self.lock().book.find(key).map(|l| l.calls.lock_ref().to_vec()).unwrap_or_default()
     }
 
@@ -371,7 +371,7 @@ impl ParkingStore {
 
     /// The call the views show in `space` of `lot` (the default lot when `None`), on
     /// any server.
-    pub fn get_parked_call_by_space(&self, space: u32, lot: Option<&str>) -> Option<Arc<ParkedCall>> {
+    pub fn parked_call_now(&self, lot: Option<&str>, space: u32) -> Option<Arc<ParkedCall>> {
         let lot = lot.unwrap_or(&self.inner.options.default_parking_lot);
         let st = self.lock();
         let found = st
@@ -383,7 +383,7 @@ impl ParkingStore {
     }
 
     /// The call the views show in `space` of `lot` on `server_id`.
-    pub fn get_parked_call(&self, server_id: ServerId, lot: &str, space: u32) -> Option<Arc<ParkedCall>> {
+    pub fn parked_call_on_now(&self, server_id: ServerId, lot: &str, space: u32) -> Option<Arc<ParkedCall>> {
         let st = self.lock();
         st.book.slot(&LotKey::new(server_id, lot), space).and_then(|s| s.shown.clone())
     }

@@ -8,6 +8,7 @@ use super::reference::{
 };
 use super::{ev, normalise, Ev, Op};
 use ami_parking::sim::{SimPbx, Wire};
+use ami_parking::Request;
 use ami_parking::{
     Connection, ConnectionConfig, LotKey, Output, Park, ParkingError, Reply, Target, Timestamp,
 };
@@ -270,7 +271,7 @@ impl Harness {
     /// calls, from every server that has the lot.
     fn refresh(&mut self, lot: Option<usize>, reference: &RefState) {
         let name = lot.map(|l| lot_name(1, l));
-        match self.conn.get_parked_calls(self.now, name, Target::All) {
+        match self.conn.request(self.now, Request::ParkedCalls { lot: name.map(Into::into) }, Target::All) {
             Ok(id) => {
                 let outs = self.pump();
                 let reply = reply_to(&outs, id);
@@ -296,7 +297,11 @@ impl Harness {
     fn held_refresh(&mut self, server: u32, lot: Option<usize>) {
         let server = if self.wire == Wire::Ami { 1 } else { server };
         let name = lot.map(|l| lot_name(server, l));
-        let id = match self.conn.get_parked_calls(self.now, name, self.target(server)) {
+        let id = match self.conn.request(
+            self.now,
+            Request::ParkedCalls { lot: name.map(Into::into) },
+            self.target(server),
+        ) {
             Ok(id) => id,
             Err(e) => return assert!(!self.connected, "list refused while connected: {e}"),
         };
@@ -346,7 +351,11 @@ impl Harness {
             park = park.no_timeout();
         }
         let preferred = park.space;
-        let id = match self.conn.park_call(self.now, &chan, park, self.target(server)) {
+        let id = match self.conn.request(
+            self.now,
+            Request::Park { channel: chan.clone(), park },
+            self.target(server),
+        ) {
             Ok(id) => id,
             Err(ParkingError::LotFull { .. }) => {
                 super::coverage::saw("situation: park_call into a full lot");
@@ -367,7 +376,7 @@ impl Harness {
                 if never {
                     super::coverage::saw("situation: parked without timeout");
                 }
-                let stored = self.conn.store().get_parked_call(server, name, got).expect("stored");
+                let stored = self.conn.store().parked_call_on_now(server, name, got).expect("stored");
                 assert_eq!(stored.deadline.is_none(), never, "no timeout exactly when asked");
             }
             Ok(r) => panic!("{r:?}"),
@@ -386,7 +395,11 @@ impl Harness {
             self.pbx.plan_move_space(server, &c.lot, c.space, name, preferred_space(server, lot, space));
         let mut to = Park::default().lot(name);
         to.space = preferred_space(server, lot, space);
-        let id = match self.conn.move_call(self.now, c.space, Some(&c.lot), to, self.target(server)) {
+        let id = match self.conn.request(
+            self.now,
+            Request::Move { space: c.space, lot: Some(c.lot.clone()), to },
+            self.target(server),
+        ) {
             Ok(id) => id,
             Err(ParkingError::LotFull { .. }) => {
                 return assert!(room.is_none(), "refused as full, yet there is room")
@@ -411,7 +424,15 @@ impl Harness {
 
     fn client_retrieve(&mut self, server: u32, p: usize) {
         let Some(c) = pick(&self.pbx, server, p) else { return };
-        match self.conn.retrieve_call(self.now, c.space, "Local/s@hold", Some(&c.lot), self.target(server)) {
+        match self.conn.request(
+            self.now,
+            Request::Retrieve {
+                space: c.space,
+                to_channel: "Local/s@hold".into(),
+                lot: Some(c.lot.clone()),
+            },
+            self.target(server),
+        ) {
             Ok(id) => {
                 let outs = self.pump();
                 let got = outs.iter().any(
@@ -447,7 +468,7 @@ impl Harness {
         let store: BTreeSet<Key> = self
             .conn
             .store()
-            .calls_snapshot()
+            .parked_calls_now()
             .iter()
             .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.unique_id.to_string()))
             .collect();
@@ -457,7 +478,7 @@ impl Harness {
         assert_eq!(store, reference.view, "the store equals what the client should believe");
         let mut mirror = self.mirror.borrow_mut();
         mirror.take();
-        let calls = self.conn.store().calls_snapshot();
+        let calls = self.conn.store().parked_calls_now();
         assert_eq!(mirror.mirror, calls, "the calls' diffs build the store's calls, in order");
         assert!(calls.windows(2).all(|w| w[0].sort_key() < w[1].sort_key()), "in (server, lot, space) order");
         if let Err(e) = ami_parking::sim::check_connection(&self.conn) {
@@ -489,7 +510,7 @@ impl Harness {
         if self.connected {
             for s in self.pbx.server_ids().into_iter().filter(|s| self.pbx.is_up(*s)) {
                 for c in self.pbx.calls(s) {
-                    let stored = self.conn.store().get_parked_call(s, &c.lot, c.space).expect("stored");
+                    let stored = self.conn.store().parked_call_on_now(s, &c.lot, c.space).expect("stored");
                     assert_eq!(
                         stored.deadline.is_some(),
                         c.deadline.is_some(),
@@ -509,7 +530,7 @@ impl Harness {
     /// Each lot's call list and grid equal the view, after every step.
     fn check_lot_views(&self, reference: &RefState) {
         let store = self.conn.store();
-        for lot in store.lots_snapshot() {
+        for lot in store.parking_lots_now() {
             let key = LotKey::new(lot.server_id, lot.name.clone());
             let mine: Vec<Key> = reference
                 .view
@@ -518,13 +539,13 @@ impl Harness {
                 .cloned()
                 .collect();
             let listed: Vec<Key> = store
-                .lot_calls_snapshot(&key)
+                .lot_calls_now(&key)
                 .iter()
                 .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.unique_id.to_string()))
                 .collect();
             assert_eq!(listed, mine, "lot {}'s call list equals the view", lot.name);
             assert_eq!(lot.occupied as usize, mine.len(), "lot {}'s count equals the view", lot.name);
-            let grid = store.lot_grid_snapshot(&key);
+            let grid = store.lot_grid_now(&key);
             if !lot.range_known {
                 assert!(grid.is_empty(), "no grid before the range is known");
                 continue;

@@ -1,420 +1,421 @@
-//! The client: one task owns the link and the state machine; handles send it requests.
+//! The client: one task per link owns the socket and the state machine; a
+//! cloneable [`Client`] handle holds every link of an app (one Asterisk or several,
+//! or one amiws) over one store, and is the app's [`ParkingClient`].
+//!
+//! Server ids follow one rule: raw AMI servers are numbered 1, 2, ... in the order
+//! their endpoints are given; an amiws endpoint's servers keep amiws's own ids (so an
+//! amiws endpoint is given alone).
 
+use crate::clock::now;
+use crate::command::{Command, COMMAND_QUEUE};
 use crate::endpoint::Endpoint;
-use ami_parking::futures_signals::signal::{Mutable, Signal};
+use crate::options::ClientOptions;
+use ami_parking::futures_signals::signal::{Mutable, Signal, SignalExt};
 use ami_parking::{
-    AuthMethod, Backoff, Connection, ConnectionConfig, ConnectionState, EventStream, Park, ParkedCall,
-    ParkingError, ParkingLot, ParkingStore, Reply, Request, Retriever, Secret, ServerId, Target, Timestamp,
+    Connection, ConnectionState, EventStream, ParkingClient, ParkingError, ParkingStore, Reply, Request,
+    RequestResult, SendFuture, ServerId, Target,
 };
 use futures_util::StreamExt;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
-/// How to reach and talk to one Asterisk (or one amiws).
-#[derive(Debug, Clone)]
-pub struct ClientOptions {
-    /// Where.
-    pub endpoint: Endpoint,
-    /// The secret when the URL has none (else `AMI_SECRET` is read).
-    pub secret: Option<Secret>,
-    /// Plain or MD5 login.
-    pub auth: AuthMethod,
-    /// Server id of a raw AMI server (amiws reports its own).
-    pub server_id: ServerId,
-    /// Reconnect policy.
-    pub reconnect: Backoff,
-    /// Reconnect policy after Asterisk refused the login (default
-    /// [`REFUSED_LOGIN`](ami_parking::REFUSED_LOGIN): one minute doubling to five, so
-    /// fail2ban does not ban the host over a wrong secret).
-    pub refused_login: Backoff,
-    /// Deadline of each request.
-    pub request_timeout: Duration,
-    /// How long opening the link may take: TCP connect, TLS handshake and WebSocket
-    /// upgrade together (default 10 s).
-    pub connect_timeout: Duration,
-    /// Keep-alive when idle: an AMI `Ping` (raw AMI) or a WebSocket ping (amiws),
-    /// answered within `request_timeout` or the link counts as dead. Zero: off.
-    pub keepalive: Duration,
-    /// Extra CA certificates (PEM) for `tls://` and `wss://`.
-    pub tls_ca_file: Option<PathBuf>,
-    /// `Events:` filter sent at login.
-    pub events: Option<String>,
+/// One link: its task's queue, where it goes, the server it is (raw AMI) and its state.
+struct Link {
+    tx: mpsc::Sender<Command>,
+    endpoint: Endpoint,
+    /// The raw AMI server's id; `None` behind amiws (its servers have their own).
+    server: Option<ServerId>,
+    state: Mutable<ConnectionState>,
 }
 
-impl ClientOptions {
-    /// Options for `endpoint` with defaults.
-    pub fn new(endpoint: Endpoint) -> Self {
-        Self {
-            endpoint,
-            secret: None,
-            auth: AuthMethod::Plain,
-            server_id: 1,
-            reconnect: Backoff::default(),
-            refused_login: ami_parking::REFUSED_LOGIN,
-            request_timeout: Duration::from_secs(10),
-            connect_timeout: Duration::from_secs(10),
-            keepalive: Duration::from_secs(30),
-            tls_ca_file: None,
-            events: None,
-        }
-    }
-
-    pub(crate) fn connection_config(&self) -> ConnectionConfig {
-        let mut cfg = if self.endpoint.scheme.is_websocket() {
-            ConnectionConfig::amiws()
-        } else {
-            let secret = self
-                .endpoint
-                .secret
-                .clone()
-                .or_else(|| self.secret.clone())
-                .or_else(|| std::env::var("AMI_SECRET").ok().map(Secret::new))
-                .unwrap_or_default();
-            let mut c = ConnectionConfig::ami(self.endpoint.username.clone(), "");
-            c.secret = secret;
-            c
-        };
-        cfg.keepalive_interval = self.keepalive;
-        cfg.auth = self.auth;
-        cfg.server_id = self.server_id;
-        cfg.request_timeout = self.request_timeout;
-        cfg.events = self.events.clone();
-        cfg.instance_id = Some(rand::random());
-        cfg
-    }
+struct Inner {
+    store: ParkingStore,
+    links: Vec<Link>,
 }
 
-/// Why a client call failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ClientError {
-    /// Asterisk or the core refused or failed the request.
-    #[error(transparent)]
-    Parking(#[from] ParkingError),
-    /// The client was shut down.
-    #[error("the AMI client has been shut down")]
-    Stopped,
-    /// Could not log in (first failure, as reported by `wait_logged_in`).
-    #[error("cannot log in to {endpoint}: {reason}")]
-    Login {
-        /// Where.
-        endpoint: String,
-        /// Why.
-        reason: String,
-    },
-    /// Waiting for the login took too long.
-    #[error("no login to {endpoint} within {after:?} ({reason})")]
-    LoginTimeout {
-        /// Where.
-        endpoint: String,
-        /// How long we waited.
-        after: Duration,
-        /// The state at that time.
-        reason: String,
-    },
-    /// An answer of another shape than the request's (a bug).
-    #[error("unexpected answer: {0}")]
-    Unexpected(String),
-}
-
-/// Requests queued for the client's task; past this, `request` waits (backpressure)
-/// instead of the queue growing without limit.
-const COMMAND_QUEUE: usize = 1024;
-
-pub(crate) enum Command {
-    Request(Request, Target, oneshot::Sender<Result<Reply, ParkingError>>),
-    Shutdown(oneshot::Sender<()>),
-}
-
-/// A cloneable handle to one AMI or amiws connection, kept alive and resynced by a
-/// background task (spawned on the current tokio runtime).
+/// A cloneable handle to the links of one app (one Asterisk, several, or one amiws),
+/// kept alive and resynced by one background task each (spawned on the current tokio
+/// runtime), all writing into one store. It is the app's [`ParkingClient`]: the
+/// operations (`park_call`, `retrieve_call`, ...) come from that trait, with `Send`
+/// futures.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use ami_parking::{Park, ParkingClient};
 /// use ami_parking_transport::{Client, ClientOptions};
-/// let client = Client::connect(ClientOptions::new("tcp://amiuser:amisecret@127.0.0.1:5038".parse()?));
+/// let client = Client::connect(ClientOptions::new("tcp://amiuser@127.0.0.1:5038".parse()?)); // secret: AMI_SECRET
 /// client.wait_logged_in(std::time::Duration::from_secs(5)).await?;
-/// let space = client.park_call("PJSIP/1001-00000001", ami_parking::Park::default()).await?;
-/// println!("parked at {space}");
+/// let parked = client.park_call("PJSIP/1001-00000001", Park::default()).await?;
+/// println!("parked at {} {}", parked.lot, parked.space);
 /// client.shutdown().await;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    tx: mpsc::Sender<Command>,
-    store: ParkingStore,
-    endpoint: Endpoint,
-    state: Mutable<ConnectionState>,
+    inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("endpoint", &self.endpoint).field("store", &self.store).finish()
+        let endpoints: Vec<&Endpoint> = self.inner.links.iter().map(|l| &l.endpoint).collect();
+        f.debug_struct("Client").field("endpoints", &endpoints).field("store", &self.inner.store).finish()
     }
 }
 
-/// Two handles are equal when they drive the same connection.
+/// Two handles are equal when they drive the same links.
 impl PartialEq for Client {
     fn eq(&self, other: &Self) -> bool {
-        self.tx.same_channel(&other.tx)
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 }
 
-/// Now as the core's timestamp: the wall clock read once, then moved by the
-/// monotonic clock. Deadlines and timers therefore never jump when the system clock
-/// is stepped (NTP, an administrator, a VM resumed); times shown stay wall-clock
-/// within the step.
-pub fn now() -> Timestamp {
-    static ANCHOR: std::sync::OnceLock<(SystemTime, std::time::Instant)> = std::sync::OnceLock::new();
-    let (wall, mono) = *ANCHOR.get_or_init(|| (SystemTime::now(), std::time::Instant::now()));
-    anchored(wall, mono, std::time::Instant::now())
-}
-
-/// The timestamp `at` on a clock anchored at (`wall`, `mono`).
-fn anchored(wall: SystemTime, mono: std::time::Instant, at: std::time::Instant) -> Timestamp {
-    Timestamp::from_system_time(wall + at.saturating_duration_since(mono))
+/// Why a set of endpoints cannot be one client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServersError {
+    /// No endpoint at all.
+    #[error("no server given: name at least one endpoint")]
+    None,
+    /// An amiws endpoint beside another endpoint: their server ids would clash.
+    #[error("{endpoint} is an amiws endpoint: it numbers its own servers, so give it alone (not beside other endpoints)")]
+    AmiwsNotAlone {
+        /// The amiws endpoint.
+        endpoint: String,
+    },
 }
 
 impl Client {
-    /// Starts the client with its own store of default parking options.
+    /// Starts a client of one server with its own store of default parking options.
     pub fn connect(options: ClientOptions) -> Client {
         Self::connect_with_store(options, ParkingStore::default())
     }
 
-    /// Starts the client writing into `store`, following the store's parking options
-    /// (lot, auto refresh, poll, filter, callbacks...): give them once, to
-    /// [`ParkingStore::new`]. Several clients, one per server, may share one store:
-    /// give each its own `server_id`.
+    /// Starts a client of one server writing into `store`, following the store's
+    /// parking options (lot, auto refresh, poll, filter, callbacks...): give them
+    /// once, to [`ParkingStore::new`].
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     /// use ami_parking::{ParkingOptions, ParkingStore};
     /// use ami_parking_transport::{Client, ClientOptions};
     /// let store = ParkingStore::new(ParkingOptions::default().parked_call_filter(|c| &*c.parking_lot == "sales"));
-    /// let client = Client::connect_with_store(ClientOptions::new("tcp://amiuser:amisecret@127.0.0.1:5038".parse()?), store);
+    /// let client = Client::connect_with_store(ClientOptions::new("tcp://amiuser@127.0.0.1:5038".parse()?), store);
     /// # drop(client); Ok(()) }
     /// ```
     pub fn connect_with_store(options: ClientOptions, store: ParkingStore) -> Client {
-        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-        let endpoint = options.endpoint.clone();
-        let conn = Connection::with_store(options.connection_config(), store.clone(), now());
-        let state = Mutable::new(ConnectionState::Connecting);
-        tokio::spawn(crate::driver::run(options, conn, rx, state.clone()));
-        Client { tx, store, endpoint, state }
+        let link = start_link(options, 1, &store);
+        Client { inner: Arc::new(Inner { store, links: vec![link] }) }
     }
 
-    /// This client's connection state. (Several clients may share one store; the
-    /// store's `connection_state` shows the latest change of any of them.)
-    pub fn connection_state(&self) -> impl Signal<Item = ConnectionState> + Send + Sync + 'static {
-        self.state.signal_cloned()
+    /// Starts one client of every server in `servers`, all writing into `store`.
+    /// Raw AMI servers are numbered 1, 2, ... in the order given; an amiws endpoint
+    /// must be alone (its servers keep amiws's ids).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use ami_parking::ParkingStore;
+    /// use ami_parking_transport::{Client, ClientOptions};
+    /// let servers = ["tcp://amiuser@10.0.0.1:5038", "tcp://amiuser@10.0.0.2:5038"]
+    ///     .iter()
+    ///     .map(|u| Ok(ClientOptions::new(u.parse()?)))
+    ///     .collect::<Result<Vec<_>, ami_parking_transport::EndpointError>>()?;
+    /// let client = Client::connect_all(servers, ParkingStore::default())?; // servers 1 and 2
+    /// # drop(client); Ok(()) }
+    /// ```
+    pub fn connect_all(servers: Vec<ClientOptions>, store: ParkingStore) -> Result<Client, ServersError> {
+        if servers.is_empty() {
+            return Err(ServersError::None);
+        }
+        if servers.len() > 1 {
+            if let Some(ws) = servers.iter().find(|o| o.endpoint.scheme.is_websocket()) {
+                return Err(ServersError::AmiwsNotAlone { endpoint: ws.endpoint.to_string() });
+            }
+        }
+        let links =
+            servers.into_iter().zip(1..).map(|(options, id)| start_link(options, id, &store)).collect();
+        Ok(Client { inner: Arc::new(Inner { store, links }) })
     }
 
-    /// This client's connection state now.
+    /// Every link's state, combined: the least advanced of them (stopped, then
+    /// reconnecting, connecting, logging in, logged in), so "logged in" means every
+    /// server is.
+    pub fn connection_state(&self) -> impl Signal<Item = ConnectionState> + Send + 'static {
+        Least {
+            states: self.inner.links.iter().map(|l| l.state.signal_cloned().boxed()).collect(),
+            now: vec![None; self.inner.links.len()],
+            shown: None,
+        }
+    }
+
+    /// Every link's state now, combined as [`Client::connection_state`] does.
     pub fn connection_state_now(&self) -> ConnectionState {
-        self.state.get_cloned()
+        least(self.inner.links.iter().map(|l| l.state.get_cloned()))
     }
 
-    /// The store (signals and snapshots).
-    pub fn store(&self) -> &ParkingStore {
-        &self.store
+    /// Each link's endpoint and state now, in the order given.
+    pub fn links_now(&self) -> Vec<(Endpoint, ConnectionState)> {
+        self.inner.links.iter().map(|l| (l.endpoint.clone(), l.state.get_cloned())).collect()
+    }
+
+    /// Link `link`'s own state (its index in the order given), `None` past the last.
+    pub fn link_state(
+        &self,
+        link: usize,
+    ) -> Option<impl Signal<Item = ConnectionState> + Send + Sync + 'static> {
+        self.inner.links.get(link).map(|l| l.state.signal_cloned())
     }
 
     /// Every parking event from now on.
     pub fn events(&self) -> EventStream {
-        self.store.events()
+        self.inner.store.events()
     }
 
-    /// Where this client connects.
-    pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
+    /// Where the links go, in the order given.
+    pub fn endpoints(&self) -> impl Iterator<Item = &Endpoint> {
+        self.inner.links.iter().map(|l| &l.endpoint)
     }
 
-    /// Waits until logged in. Fails at the first failed attempt (with its reason) or
-    /// after `timeout`; the client keeps retrying in the background either way.
-    pub async fn wait_logged_in(&self, timeout: Duration) -> Result<(), ClientError> {
-        let mut states =
-            ami_parking::futures_signals::signal::SignalExt::to_stream(self.state.signal_cloned());
-        let endpoint = self.endpoint.to_string();
-        let wait = async {
-            while let Some(s) = states.next().await {
-                match s {
-                    ConnectionState::LoggedIn => return Ok(()),
-                    ConnectionState::Reconnecting { last_error, .. } => {
-                        return Err(ClientError::Login { endpoint: endpoint.clone(), reason: last_error })
+    /// Waits until every link is logged in. Fails at a link's first failed attempt
+    /// (with its reason) or after `timeout`; the links keep retrying in the
+    /// background either way.
+    pub async fn wait_logged_in(&self, timeout: Duration) -> Result<(), ParkingError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        for link in &self.inner.links {
+            let mut states = link.state.signal_cloned().to_stream();
+            let endpoint = link.endpoint.to_string();
+            let wait = async {
+                while let Some(s) = states.next().await {
+                    match s {
+                        ConnectionState::LoggedIn => return Ok(()),
+                        ConnectionState::Reconnecting { last_error, .. } => {
+                            return Err(ParkingError::LoginFailed {
+                                endpoint: endpoint.clone(),
+                                reason: last_error,
+                            })
+                        }
+                        ConnectionState::Stopped => {
+                            return Err(ParkingError::Stopped { action: "Login".into() })
+                        }
+                        _ => {}
                     }
-                    ConnectionState::Stopped => return Err(ClientError::Stopped),
-                    _ => {}
+                }
+                Err(ParkingError::Stopped { action: "Login".into() })
+            };
+            match tokio::time::timeout_at(deadline, wait).await {
+                Ok(r) => r?,
+                Err(_) => {
+                    return Err(ParkingError::LoginTimeout {
+                        endpoint,
+                        after: timeout,
+                        state: format!("{:?}", link.state.get_cloned()),
+                    })
                 }
             }
-            Err(ClientError::Stopped)
-        };
-        match tokio::time::timeout(timeout, wait).await {
-            Ok(r) => r,
-            Err(_) => Err(ClientError::LoginTimeout {
-                endpoint,
-                after: timeout,
-                reason: format!("{:?}", self.state.get_cloned()),
-            }),
         }
+        Ok(())
     }
 
-    /// Sends any request and waits for its answer.
-    pub async fn request(&self, req: Request, target: Target) -> Result<Reply, ClientError> {
-        let (tx, rx) = oneshot::channel();
-        self.tx.send(Command::Request(req, target, tx)).await.map_err(|_| ClientError::Stopped)?;
-        Ok(rx.await.map_err(|_| ClientError::Stopped)??)
-    }
-
-    /// `Parkinglots` of every server (also written into the store).
-    pub async fn get_parking_lots(&self) -> Result<Vec<ParkingLot>, ClientError> {
-        self.get_parking_lots_on(Target::All).await
-    }
-
-    /// `Parkinglots` on `target`.
-    pub async fn get_parking_lots_on(&self, target: Target) -> Result<Vec<ParkingLot>, ClientError> {
-        match self.request(Request::ParkingLots, target).await? {
-            Reply::Lots(l) => Ok(l),
-            r => Err(ClientError::Unexpected(format!("{r:?}"))),
-        }
-    }
-
-    /// `ParkedCalls` (one lot or all); reconciles the store.
-    pub async fn get_parked_calls(&self, lot: Option<&str>) -> Result<Vec<Arc<ParkedCall>>, ClientError> {
-        self.get_parked_calls_on(lot, Target::All).await
-    }
-
-    /// `ParkedCalls` on `target`.
-    pub async fn get_parked_calls_on(
-        &self,
-        lot: Option<&str>,
-        target: Target,
-    ) -> Result<Vec<Arc<ParkedCall>>, ClientError> {
-        match self.request(Request::ParkedCalls { lot: lot.map(Into::into) }, target).await? {
-            Reply::Calls(c) => Ok(c),
-            r => Err(ClientError::Unexpected(format!("{r:?}"))),
-        }
-    }
-
-    /// Resyncs one lot.
-    pub async fn refresh_parking_lot(&self, lot: &str) -> Result<Vec<Arc<ParkedCall>>, ClientError> {
-        self.get_parked_calls(Some(lot)).await
-    }
-
-    /// Parks `channel` where `park` says (lot, preferred space, timeout); returns the
-    /// space Asterisk assigned. A full or unknown lot is
-    /// [`ParkingError::LotFull`](ami_parking::ParkingError::LotFull) /
-    /// [`ParkingError::UnknownLot`](ami_parking::ParkingError::UnknownLot).
-    pub async fn park_call(&self, channel: &str, park: Park) -> Result<u32, ClientError> {
-        self.park_call_on(channel, park, Target::All).await.map(|(_, _, space)| space)
-    }
-
-    /// Parks `channel` on `target`; returns (server, lot, space).
-    pub async fn park_call_on(
-        &self,
-        channel: &str,
-        park: Park,
-        target: Target,
-    ) -> Result<(ServerId, String, u32), ClientError> {
-        let req = Request::Park { channel: channel.into(), park };
-        match self.request(req, target).await? {
-            Reply::Parked { server_id, lot, space, .. } => Ok((server_id, lot, space)),
-            r => Err(ClientError::Unexpected(format!("{r:?}"))),
-        }
-    }
-
-    /// Moves the call in `space` of `lot` (the default lot when `None`) where `to`
-    /// says; returns its new (lot, space). Reported once as `moved`.
-    pub async fn move_call(
-        &self,
-        space: u32,
-        lot: Option<&str>,
-        to: Park,
-    ) -> Result<(String, u32), ClientError> {
-        self.move_call_on(space, lot, to, Target::All).await.map(|(_, lot, space)| (lot, space))
-    }
-
-    /// Moves on `target`; returns (server, new lot, new space).
-    pub async fn move_call_on(
-        &self,
-        space: u32,
-        lot: Option<&str>,
-        to: Park,
-        target: Target,
-    ) -> Result<(ServerId, String, u32), ClientError> {
-        let req = Request::Move { space, lot: lot.map(Into::into), to };
-        match self.request(req, target).await? {
-            Reply::Moved { server_id, lot, space, .. } => Ok((server_id, lot, space)),
-            r => Err(ClientError::Unexpected(format!("{r:?}"))),
-        }
-    }
-
-    /// Retrieves the call in `space` to `to_channel`; returns who took it.
-    pub async fn retrieve_call(
-        &self,
-        space: u32,
-        to_channel: &str,
-        lot: Option<&str>,
-    ) -> Result<Retriever, ClientError> {
-        self.retrieve_call_on(space, to_channel, lot, Target::All).await.map(|(_, _, r)| r)
-    }
-
-    /// Retrieves on `target`; returns (server, lot, retriever).
-    pub async fn retrieve_call_on(
-        &self,
-        space: u32,
-        to_channel: &str,
-        lot: Option<&str>,
-        target: Target,
-    ) -> Result<(ServerId, String, Retriever), ClientError> {
-        let req = Request::Retrieve { space, to_channel: to_channel.into(), lot: lot.map(Into::into) };
-        match self.request(req, target).await? {
-            Reply::Retrieved { server_id, lot, retriever, .. } => Ok((server_id, lot, retriever)),
-            r => Err(ClientError::Unexpected(format!("{r:?}"))),
-        }
-    }
-
-    /// Logs off (raw AMI), closes the link and stops reconnecting.
+    /// Logs off every raw AMI link, closes every link and stops reconnecting; returns
+    /// when all are closed.
     pub async fn shutdown(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Command::Shutdown(tx)).await.is_ok() {
+        let mut done = Vec::new();
+        for link in &self.inner.links {
+            let (tx, rx) = oneshot::channel();
+            if link.tx.send(Command::Shutdown(tx)).await.is_ok() {
+                done.push(rx);
+            }
+        }
+        for rx in done {
             let _ = rx.await;
         }
     }
-}
 
-/// The UI bindings' view of a client: the store and requests as futures.
-impl ami_parking::ParkingClient for Client {
-    fn store(&self) -> &ParkingStore {
-        &self.store
+    /// The link that takes `req` on `target`, or why none does.
+    fn route(&self, req: &Request, target: Target) -> Route {
+        let links = &self.inner.links;
+        if links.len() == 1 {
+            return Route::One(0);
+        }
+        match target {
+            Target::Server(id) => match links.iter().position(|l| l.server == Some(id)) {
+                Some(i) => Route::One(i),
+                None => Route::Refused(ParkingError::UnknownServer {
+                    action: req.name(),
+                    server_id: id,
+                    servers: self.servers(),
+                }),
+            },
+            Target::All => match req {
+                Request::ParkingLots | Request::ParkedCalls { .. } | Request::RefreshLot { .. } => Route::All,
+                Request::Retrieve { space, lot, .. } | Request::Move { space, lot, .. } => {
+                    let lot = lot.as_deref().unwrap_or(&self.inner.store.options().default_parking_lot);
+                    let holders: Vec<ServerId> = self
+                        .inner
+                        .store
+                        .parked_calls_now()
+                        .iter()
+                        .filter(|c| &*c.parking_lot == lot && c.parking_space == *space)
+                        .map(|c| c.server_id)
+                        .collect();
+                    match holders.as_slice() {
+                        [one] => self.route(req, Target::Server(*one)),
+                        [] => Route::Refused(ParkingError::SpaceEmpty {
+                            lot: lot.to_owned(),
+                            space: *space,
+                            server_id: None,
+                        }),
+                        many => Route::Refused(ParkingError::AmbiguousServer {
+                            action: req.name(),
+                            servers: many.to_vec(),
+                        }),
+                    }
+                }
+                _ => Route::Refused(ParkingError::AmbiguousServer {
+                    action: req.name(),
+                    servers: self.servers(),
+                }),
+            },
+        }
     }
 
-    fn request(&self, req: Request, target: Target) -> ami_parking::LocalFuture<Result<Reply, ParkingError>> {
-        let client = self.clone();
-        Box::pin(async move {
-            let action = req.name();
-            match Client::request(&client, req, target).await {
-                Ok(reply) => Ok(reply),
-                Err(ClientError::Parking(e)) => Err(e),
-                Err(_) => Err(ParkingError::Stopped { action }),
+    fn servers(&self) -> Vec<ServerId> {
+        self.inner.links.iter().filter_map(|l| l.server).collect()
+    }
+}
+
+/// Where a request goes.
+enum Route {
+    One(usize),
+    /// Every link, answers merged (lists).
+    All,
+    Refused(ParkingError),
+}
+
+/// Sends `req` to one link's task and waits for its answer.
+async fn ask(tx: mpsc::Sender<Command>, req: Request, target: Target) -> RequestResult {
+    let action = req.name();
+    let (reply, answer) = oneshot::channel();
+    if tx.send(Command::Request(req, target, reply)).await.is_err() {
+        return Err(ParkingError::Stopped { action });
+    }
+    answer.await.unwrap_or(Err(ParkingError::Stopped { action }))
+}
+
+/// Every server's answer to one list, as one answer (in (server, ...) order); the
+/// first error if any server failed.
+fn merge(answers: Vec<RequestResult>) -> RequestResult {
+    let mut merged: Option<Reply> = None;
+    for a in answers {
+        merged = Some(match (merged, a?) {
+            (None, r) => r,
+            (Some(Reply::Lots(mut a)), Reply::Lots(b)) => {
+                a.extend(b);
+                Reply::Lots(a)
             }
-        })
+            (Some(Reply::Calls(mut a)), Reply::Calls(b)) => {
+                a.extend(b);
+                Reply::Calls(a)
+            }
+            (Some(Reply::List(mut a)), Reply::List(b)) => {
+                a.extend(b);
+                Reply::List(a)
+            }
+            (Some(first), _) => first,
+        });
+    }
+    merged.ok_or(ParkingError::UnexpectedReply { reply: "no server answered".into() })
+}
+
+/// The client is the app's request API: the operations come from [`ParkingClient`].
+impl ParkingClient for Client {
+    type Answer = SendFuture<RequestResult>;
+
+    fn store(&self) -> &ParkingStore {
+        &self.inner.store
+    }
+
+    fn request(&self, req: Request, target: Target) -> Self::Answer {
+        match self.route(&req, target) {
+            Route::One(i) => Box::pin(ask(self.inner.links[i].tx.clone(), req, target)),
+            Route::All => {
+                let asks: Vec<_> =
+                    self.inner.links.iter().map(|l| ask(l.tx.clone(), req.clone(), Target::All)).collect();
+                Box::pin(async move { merge(futures_util::future::join_all(asks).await) })
+            }
+            Route::Refused(e) => Box::pin(async move { Err(e) }),
+        }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Starts link `id`'s task.
+fn start_link(options: ClientOptions, id: ServerId, store: &ParkingStore) -> Link {
+    let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    let endpoint = options.endpoint.clone();
+    let server = (!endpoint.scheme.is_websocket()).then_some(id);
+    let conn = Connection::with_store(options.connection_config(id), store.clone(), now());
+    let state = Mutable::new(ConnectionState::Connecting);
+    tokio::spawn(crate::driver::run(options, conn, rx, state.clone()));
+    Link { tx, endpoint, server, state }
+}
 
-    #[test]
-    fn now_follows_the_monotonic_clock_not_the_wall_clock() {
-        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let mono = std::time::Instant::now();
-        let later = mono + Duration::from_millis(1500);
-        assert_eq!(anchored(wall, mono, later).as_unix_millis(), 1_700_000_001_500);
-        // Whatever the system clock does meanwhile, the anchor does not move.
-        let a = now();
-        let b = now();
-        assert!(b >= a);
+/// How far a state is from logged in (lower: further).
+fn rank(s: &ConnectionState) -> u8 {
+    match s {
+        ConnectionState::Stopped => 0,
+        ConnectionState::Reconnecting { .. } => 1,
+        ConnectionState::Disconnected => 2,
+        ConnectionState::Connecting => 3,
+        ConnectionState::LoggingIn => 4,
+        ConnectionState::LoggedIn => 5,
+    }
+}
+
+/// The least advanced of `states`.
+fn least(states: impl Iterator<Item = ConnectionState>) -> ConnectionState {
+    states.min_by_key(rank).unwrap_or(ConnectionState::Stopped)
+}
+
+/// The least advanced of several links' state signals, as one signal (changes only
+/// when the combined state does).
+struct Least {
+    states: Vec<std::pin::Pin<Box<dyn Signal<Item = ConnectionState> + Send>>>,
+    now: Vec<Option<ConnectionState>>,
+    shown: Option<ConnectionState>,
+}
+
+impl Signal for Least {
+    type Item = ConnectionState;
+
+    fn poll_change(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<ConnectionState>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        let mut ended = 0;
+        for (signal, now) in this.states.iter_mut().zip(this.now.iter_mut()) {
+            loop {
+                match signal.as_mut().poll_change(cx) {
+                    Poll::Ready(Some(s)) => *now = Some(s),
+                    Poll::Ready(None) => {
+                        ended += 1;
+                        break;
+                    }
+                    Poll::Pending => break,
+                }
+            }
+        }
+        if this.now.iter().all(Option::is_some) {
+            let least = least(this.now.iter().flatten().cloned());
+            if this.shown.as_ref() != Some(&least) {
+                this.shown = Some(least.clone());
+                return Poll::Ready(Some(least));
+            }
+        }
+        if ended == this.states.len() {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
+        }
     }
 }

@@ -1,5 +1,8 @@
 //! The embedded demo PBX: the reference model of res_parking behind a loopback AMI
 //! port, making lifelike traffic (calls parked, retrieved, hanging up, timing out).
+//! Like Asterisk, it serves any number of AMI clients at once, each seeing the same
+//! PBX: each gets the answers to its own actions, and every logged-in client gets
+//! every parking event.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -17,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::sync::broadcast;
 
 /// A running demo PBX (stops when dropped).
 #[derive(Debug)]
@@ -54,8 +57,13 @@ impl DemoPbx {
         let addr = listener.local_addr()?;
         let mut sim = SimPbx::sandbox(Wire::Ami);
         sim.set_timestamp_events(timestamps);
+        // The model has one client per server: the demo is that client, logged in for
+        // good, and shares out what the model writes (see `serve`).
+        sim.connect_client(1);
+        sim.handle_client_bytes(now(), 1, b"Action: Login\r\nUsername: amiuser\r\nSecret: amisecret\r\n\r\n");
+        let _ = sim.take_output(1);
         let pbx = Arc::new(Mutex::new(sim));
-        let wake = Arc::new(Notify::new());
+        let (events, _) = broadcast::channel(EVENT_QUEUE);
         {
             let mut p = pbx.lock().unwrap_or_else(|e| e.into_inner());
             let t = now();
@@ -68,9 +76,10 @@ impl DemoPbx {
         let initial = pbx.lock().unwrap_or_else(|e| e.into_inner()).take_changes().len() as u64;
         let made = Arc::new(std::sync::atomic::AtomicU64::new(initial));
         let paused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let _ = pbx.lock().unwrap_or_else(|e| e.into_inner()).take_output(1);
         let traffic = tokio::spawn(traffic(
             pbx.clone(),
-            wake.clone(),
+            events.clone(),
             events_per_minute.max(1.0),
             made.clone(),
             paused.clone(),
@@ -79,12 +88,44 @@ impl DemoPbx {
             let pbx = pbx.clone();
             tokio::spawn(async move {
                 let _traffic = AbortOnDrop(traffic);
-                while let Ok((sock, _)) = listener.accept().await {
-                    serve(sock, pbx.clone(), wake.clone()).await;
+                let mut next_client = 0u64;
+                loop {
+                    match listener.accept().await {
+                        Ok((sock, _)) => {
+                            next_client += 1;
+                            tokio::spawn(serve(sock, next_client, pbx.clone(), events.clone()));
+                        }
+                        // Out of descriptors or a reset before accept: wait, go on.
+                        Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    }
                 }
             })
         };
         Ok(DemoPbx { addr, task, made, paused, pbx })
+    }
+
+    /// The servers an app was given, or, when it was given none, the options of a
+    /// demo PBX started here (about `events_per_minute` changes a minute), with the
+    /// demo's handle: keep it for as long as the app runs. Every app's fallback.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use ami_parking_transport::{demo::DemoPbx, Client};
+    /// let (servers, demo) = DemoPbx::unless_servers(Vec::new(), 30.0).await?;
+    /// assert!(demo.is_some());
+    /// let client = Client::connect_all(servers, Default::default()).expect("one server");
+    /// # drop(client); Ok(()) }
+    /// ```
+    pub async fn unless_servers(
+        servers: Vec<crate::ClientOptions>,
+        events_per_minute: f64,
+    ) -> std::io::Result<(Vec<crate::ClientOptions>, Option<DemoPbx>)> {
+        if !servers.is_empty() {
+            return Ok((servers, None));
+        }
+        let pbx = DemoPbx::start(events_per_minute).await?;
+        let endpoint = pbx.url().parse().map_err(|e| std::io::Error::other(format!("{e}")))?;
+        Ok((vec![crate::ClientOptions::new(endpoint)], Some(pbx)))
     }
 
     /// The AMI URL of the demo (test-only credentials on loopback).
@@ -129,34 +170,161 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// One client at a time (a new one replaces the previous).
-async fn serve(mut sock: tokio::net::TcpStream, pbx: Arc<Mutex<SimPbx>>, wake: Arc<Notify>) {
-    pbx.lock().unwrap_or_else(|e| e.into_inner()).connect_client(1);
+/// What the model wrote, queued for every client; a client this far behind is cut
+/// off (as Asterisk drops a client that does not read).
+const EVENT_QUEUE: usize = 4096;
+
+/// What the model wrote for everyone: parking events (and, from the traffic, all of
+/// its output), with the client whose action caused them (it has them already).
+#[derive(Clone)]
+struct Shared {
+    from: Option<u64>,
+    bytes: Arc<[u8]>,
+}
+
+/// The parking events every logged-in client hears; everything else the model writes
+/// while handling one client's actions (answers, list items, `FullyBooted` after its
+/// login) is that client's alone.
+const EVERYONE: [&[u8]; 5] = [
+    b"Event: ParkedCall\r\n",
+    b"Event: UnParkedCall\r\n",
+    b"Event: ParkedCallTimeOut\r\n",
+    b"Event: ParkedCallGiveUp\r\n",
+    b"Event: ParkedCallSwap\r\n",
+];
+
+/// Splits what the model wrote into (this client's, everyone's).
+fn split_output(out: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let (mut mine, mut all) = (Vec::new(), Vec::new());
+    let mut rest = out;
+    while !rest.is_empty() {
+        let end = rest.windows(4).position(|w| w == b"\r\n\r\n").map_or(rest.len(), |i| i + 4);
+        let (block, tail) = rest.split_at(end);
+        let shared = EVERYONE.iter().any(|e| block.starts_with(e))
+            && !block.windows(10).any(|w| w.eq_ignore_ascii_case(b"\nActionID:"));
+        if shared {
+            all.extend_from_slice(block)
+        } else {
+            mine.extend_from_slice(block)
+        }
+        rest = tail;
+    }
+    (mine, all)
+}
+
+/// One AMI client, beside any others.
+async fn serve(
+    mut sock: tokio::net::TcpStream,
+    me: u64,
+    pbx: Arc<Mutex<SimPbx>>,
+    events: broadcast::Sender<Shared>,
+) {
+    let mut heard = events.subscribe();
+    if sock.write_all(b"Asterisk Call Manager/11.0.0\r\n").await.is_err() {
+        return;
+    }
+    let mut logged_in = false;
     let mut buf = vec![0u8; 16 * 1024];
     let mut pending = Vec::new();
     loop {
-        let out = pbx.lock().unwrap_or_else(|e| e.into_inner()).take_output(1);
-        if !out.is_empty() && sock.write_all(&out).await.is_err() {
-            break;
-        }
         tokio::select! {
             n = sock.read(&mut buf) => match n {
-                Ok(0) | Err(_) => break,
+                Ok(0) | Err(_) => return,
                 Ok(n) => {
                     pending.extend_from_slice(&buf[..n]);
+                    if pending.len() > 1 << 20 {
+                        return; // no AMI action is a megabyte long
+                    }
                     // Hand over whole actions only.
-                    if let Some(end) = pending.windows(4).rposition(|w| w == b"\r\n\r\n") {
-                        let actions: Vec<u8> = pending.drain(..end + 4).collect();
+                    let Some(end) = pending.windows(4).rposition(|w| w == b"\r\n\r\n") else { continue };
+                    let actions: Vec<u8> = pending.drain(..end + 4).collect();
+                    let (mine, bye) = {
                         let mut p = pbx.lock().unwrap_or_else(|e| e.into_inner());
+                        // What the traffic wrote before these actions goes out first.
+                        let before = p.take_output(1);
+                        if !before.is_empty() {
+                            let _ = events.send(Shared { from: None, bytes: before.into() });
+                        }
+                        let (actions, bye) = take_logoff(&actions);
                         p.handle_client_bytes(now(), 1, &actions);
-                        if !p.is_up(1) { break; }
+                        let (mine, all) = split_output(&p.take_output(1));
+                        if !all.is_empty() {
+                            let _ = events.send(Shared { from: Some(me), bytes: all.as_slice().into() });
+                        }
+                        // In the order written: this client's share and everyone's.
+                        (order(&mine, &all, &bye), bye)
+                    };
+                    // Events queued before these actions were handled go out first.
+                    loop {
+                        match heard.try_recv() {
+                            Ok(Shared { from, bytes }) => {
+                                if logged_in && from != Some(me) && sock.write_all(&bytes).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Err(broadcast::error::TryRecvError::Empty) => break,
+                            Err(_) => return,
+                        }
+                    }
+                    logged_in |= contains(&mine, b"Message: Authentication accepted");
+                    if sock.write_all(&mine).await.is_err() || bye.is_some() {
+                        return;
                     }
                 }
             },
-            _ = wake.notified() => {}
+            got = heard.recv() => match got {
+                Ok(Shared { from, bytes }) => {
+                    if logged_in && from != Some(me) && sock.write_all(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,
+            },
         }
     }
-    pbx.lock().unwrap_or_else(|e| e.into_inner()).disconnect_client(1);
+}
+
+/// The client's bytes without a `Logoff` (the demo answers that itself: one client
+/// leaving does not log the model out for the others), and whether it said goodbye.
+fn take_logoff(actions: &[u8]) -> (Vec<u8>, Option<String>) {
+    let mut kept = Vec::with_capacity(actions.len());
+    let mut bye: Option<String> = None;
+    let mut rest = actions;
+    while !rest.is_empty() {
+        let end = rest.windows(4).position(|w| w == b"\r\n\r\n").map_or(rest.len(), |i| i + 4);
+        let (block, tail) = rest.split_at(end);
+        if block.len() >= 14 && block[..14].eq_ignore_ascii_case(b"Action: Logoff") {
+            let id = String::from_utf8_lossy(block)
+                .lines()
+                .find_map(|l| l.strip_prefix("ActionID: ").map(str::to_owned))
+                .unwrap_or_default();
+            bye = Some(id);
+        } else if bye.is_none() {
+            kept.extend_from_slice(block);
+        }
+        rest = tail;
+    }
+    (kept, bye)
+}
+
+/// What one client is sent for its actions: its own answers with everyone's events
+/// (which it does not get again from the queue), then a goodbye if it logged off.
+fn order(mine: &[u8], all: &[u8], bye: &Option<String>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(mine.len() + all.len() + 40);
+    out.extend_from_slice(mine);
+    out.extend_from_slice(all);
+    if let Some(id) = bye {
+        out.extend_from_slice(b"Response: Goodbye\r\n");
+        if !id.is_empty() {
+            out.extend_from_slice(format!("ActionID: {id}\r\n").as_bytes());
+        }
+        out.extend_from_slice(b"Message: Thanks for all the fish.\r\n\r\n");
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Makes about `per_minute` changes a minute: at low rates one at a jittered gap; at
@@ -164,7 +332,7 @@ async fn serve(mut sock: tokio::net::TcpStream, pbx: Arc<Mutex<SimPbx>>, wake: A
 /// as the elapsed time owes, so the rate holds whatever the timer's resolution.
 async fn traffic(
     pbx: Arc<Mutex<SimPbx>>,
-    wake: Arc<Notify>,
+    events: broadcast::Sender<Shared>,
     per_minute: f64,
     made: Arc<std::sync::atomic::AtomicU64>,
     paused: Arc<std::sync::atomic::AtomicBool>,
@@ -195,8 +363,11 @@ async fn traffic(
             // The log is drained, so a demo running for days does not grow.
             let n = p.take_changes().len() as u64;
             made.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+            let out = p.take_output(1);
+            if !out.is_empty() {
+                let _ = events.send(Shared { from: None, bytes: out.into() });
+            }
         }
-        wake.notify_one();
     }
 }
 

@@ -2,8 +2,10 @@
 //! or WebSocket frames, the core's timers and keep-alive, the handles' commands),
 //! and reconnects with backoff when it drops.
 
-use crate::client::{now, ClientOptions, Command};
+use crate::clock::now;
+use crate::command::Command;
 use crate::link::{self, Link};
+use crate::options::ClientOptions;
 use crate::stream::BoxIo;
 use crate::ws::{WsReader, WsWriter};
 use crate::ws_codec::WsIn;

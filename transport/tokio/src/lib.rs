@@ -16,17 +16,23 @@
 #![forbid(unsafe_code)]
 
 mod client;
+mod clock;
+mod command;
 #[cfg(feature = "demo")]
 pub mod demo;
 mod driver;
 mod endpoint;
 mod link;
+mod options;
 mod stream;
 mod ws;
 pub mod ws_codec;
 
 pub use ami_parking::Backoff;
-pub use client::{now, Client, ClientError, ClientOptions};
+pub use ami_parking::ParkingClient;
+pub use client::{Client, ServersError};
+pub use clock::now;
 pub use endpoint::{percent_decode, Endpoint, EndpointError, Scheme};
 pub use link::connect_ami;
+pub use options::ClientOptions;
 pub use stream::{BoxIo, Io};

@@ -6,7 +6,7 @@ use crate::socket::{Socket, SocketEvent};
 use ami_parking::futures_signals::signal::{Mutable, Signal};
 use ami_parking::{
     Backoff, Connection, ConnectionConfig, ConnectionState, LocalFuture, Output, ParkingClient, ParkingError,
-    ParkingStore, Reply, Request, RequestId, Target, Timestamp,
+    ParkingStore, Reply, Request, RequestId, RequestResult, Target, Timestamp,
 };
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures_channel::oneshot;
@@ -258,11 +258,13 @@ impl WebClient {
 }
 
 impl ParkingClient for WebClient {
+    type Answer = LocalFuture<RequestResult>;
+
     fn store(&self) -> &ParkingStore {
         &self.store
     }
 
-    fn request(&self, req: Request, target: Target) -> LocalFuture<Result<Reply, ParkingError>> {
+    fn request(&self, req: Request, target: Target) -> Self::Answer {
         let action = req.name();
         let sent = {
             let mut sh = self.shared.borrow_mut();

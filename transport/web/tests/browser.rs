@@ -51,7 +51,7 @@ async fn lists_a_refused_park_and_a_resync_after_amiws_goes_away() {
 
     wait_for("login", client.connection_state(), |s| *s == ConnectionState::LoggedIn, 5).await;
     wait_for("the two servers' calls", store.total_parked_calls(), |n| *n == 4, 5).await;
-    let listed = store.calls_snapshot();
+    let listed = store.parked_calls_now();
     let mut seen: Vec<(u32, String, u32, String)> = listed
         .iter()
         .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.caller_id_num.to_string()))
@@ -66,7 +66,7 @@ async fn lists_a_refused_park_and_a_resync_after_amiws_goes_away() {
             (2, "sales".into(), 901, "6661001".into()),
         ]
     );
-    assert_eq!(store.lots_snapshot().len(), 4, "pbx-a: default, vip; pbx-b: default, sales");
+    assert_eq!(store.parking_lots_now().len(), 4, "pbx-a: default, vip; pbx-b: default, sales");
 
     // A refused request comes back with Asterisk's own words.
     let park = Request::Park { channel: "Local/nonexistent-1;1".into(), park: Park::default() };
@@ -83,7 +83,7 @@ async fn lists_a_refused_park_and_a_resync_after_amiws_goes_away() {
         .await;
     wait_for("the second login", client.connection_state(), |s| *s == ConnectionState::LoggedIn, 10).await;
     wait_for("the resync", store.is_loading(), |l| !l, 5).await;
-    assert_eq!(store.calls_snapshot(), listed, "the resync found the same calls");
+    assert_eq!(store.parked_calls_now(), listed, "the resync found the same calls");
     let mut changes = Vec::new();
     while let Either::Left((Some(e), _)) = select(events.next(), TimeoutFuture::new(0)).await {
         if e.kind() != "near_timeout" {
