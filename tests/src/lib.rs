@@ -24,3 +24,15 @@ pub use wire::*;
 /// The README's Rust examples, compiled as doc tests so they stay true.
 #[doc = include_str!("../../README.md")]
 mod readme {}
+
+/// The crates' own READMEs (their pages for users), compiled the same way.
+#[doc = include_str!("../../core/README.md")]
+mod readme_core {}
+#[doc = include_str!("../../transport/tokio/README.md")]
+mod readme_transport {}
+#[doc = include_str!("../../transport/web/README.md")]
+mod readme_web {}
+#[doc = include_str!("../../bindings/leptos/README.md")]
+mod readme_leptos {}
+#[doc = include_str!("../../bindings/dioxus/README.md")]
+mod readme_dioxus {}

@@ -4,8 +4,8 @@
 //! the process's memory stays flat. Prints the figures.
 //!
 //! CI runs a minute at 2,000 events/s (debug build). The documented run:
-//! `AMI_PARKING_SOAK_SECS=600 AMI_PARKING_SOAK_RATE=10000 cargo test --release -p ami-parking-tests --test soak -- --nocapture`
-//! (the sandbox soak is `tests/load.rs` with `AMI_PARKING_LOAD_SECS=600`).
+//! `AMI_PARKING_SOAK_SECS=600 AMI_PARKING_SOAK_RATE=10000 cargo test --release -p ami-parking-tests --test transport_soak -- --nocapture`
+//! (the sandbox soak is `tests/sandbox_load.rs` with `AMI_PARKING_LOAD_SECS=600`).
 
 use ami_parking::futures_signals::signal::SignalExt;
 use ami_parking::ParkingClient;

@@ -10,7 +10,7 @@
 //! a line that never ends, 100k headers, a close mid-message, endless server ids, a
 //! frame that blows up (`hostile_input.rs`); a banner that never comes, TLS and
 //! WebSocket handshakes that never complete, a peer that stops reading, huge pings
-//! (`hostile.rs`); Asterisk 11's names (`pitfalls.rs`).
+//! (`transport/hostile.rs`); Asterisk 11's names (`pitfalls.rs`).
 
 use ami_parking::sim::check_connection;
 use ami_parking::{ConnectionError, LotKey, Output, ParkingEvent, ParkingOptions, Request, Target};

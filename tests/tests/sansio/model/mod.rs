@@ -13,7 +13,7 @@
 //! Asterisk, what the client should believe and hear); the system under test
 //! (`sut.rs`: the real core on the wire of a second model PBX) is compared with it.
 
-#![allow(missing_docs)] // a test binary
+#![allow(missing_docs)] // a test module
 
 mod coverage;
 mod held;
@@ -139,7 +139,7 @@ fn cases() -> u32 {
 }
 
 /// The suite, run by hand rather than by `prop_state_machine!` so that failing seeds
-/// are kept in the repository (`tests/model/regressions.txt`, replayed first on every
+/// are kept in the repository (`tests/sansio/model/regressions.txt`, replayed first on every
 /// run) and the coverage table is printed at the end (`--nocapture` shows it).
 #[test]
 fn the_store_follows_the_model() {
@@ -147,7 +147,9 @@ fn the_store_follows_the_model() {
     use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
     let config = Config {
         cases: cases(),
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/model/regressions.txt"))),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "tests/sansio/model/regressions.txt",
+        ))),
         source_file: Some(file!()),
         ..Config::default()
     };

@@ -1,6 +1,6 @@
 //! The transport's reconnect backoff, on tokio's paused clock: the delays between
 //! attempts are read off virtual time, so they are exact and the test takes no real
-//! time. (The real-sandbox test of a refused login is in `asterisk.rs`.)
+//! time. (The real-sandbox test of a refused login is in `sandbox/asterisk.rs`.)
 
 use ami_parking::futures_signals::signal::SignalExt;
 use ami_parking::{Backoff, ConnectionState};

@@ -1,5 +1,5 @@
 //! Park options on the wire and the typed lot errors, on hand-made Asterisk 22 input
-//! (what each header does was measured on the sandbox; `tests/asterisk.rs` runs the
+//! (what each header does was measured on the sandbox; `tests/sandbox/asterisk.rs` runs the
 //! same against it).
 
 use ami_parking::Request;

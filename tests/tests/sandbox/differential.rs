@@ -233,6 +233,8 @@ fn run_model() -> Vec<Norm> {
 
 #[tokio::test]
 async fn the_model_and_asterisk_tell_the_same_story() {
+    // The PBX is shared with the other sandbox tests of this binary: one at a time.
+    let _g = ami_parking_tests::live::LOCK.lock().await;
     let Some(()) = sandbox::require("a") else { return };
     let real = without_floating_spaces(run_real().await);
     let model = without_floating_spaces(run_model());
