@@ -8,10 +8,11 @@
 //! server with Dioxus liveview over axum (no wasm toolchain).
 //!
 //! Rooms: `servers` (the clients behind one `ParkingClient`), `ui` (the page),
-//! `web` (the HTTP routes and the liveview socket).
+//! `web` (the HTTP routes and the liveview socket), `shutdown` (stopping cleanly).
 
 #![forbid(unsafe_code)]
 
 pub mod servers;
+pub mod shutdown;
 pub mod ui;
 pub mod web;

@@ -7,6 +7,7 @@ use ami_parking_transport::demo::DemoPbx;
 use ami_parking_transport::{Client, ClientOptions, Endpoint};
 use clap::Parser;
 use parkboard::servers::Servers;
+use parkboard::shutdown::Sockets;
 use std::path::PathBuf;
 
 /// A live parking board in the browser.
@@ -40,6 +41,7 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let stop = ami_parking_transport::shutdown_signal();
     let _demo;
     let urls = if cli.urls.is_empty() {
         let pbx = DemoPbx::start(cli.demo_rate).await?;
@@ -67,12 +69,12 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         clients.push((id, Client::connect_with_store(o, store.clone())));
     }
     let servers = Servers::new(store, clients);
-    let app = parkboard::web::router(servers, cli.retrieve_to.clone());
+    let clients = servers.clients().cloned().collect();
+    let sockets = Sockets::new();
+    let app = parkboard::web::router_with(servers, cli.retrieve_to.clone(), sockets.clone());
     let listener = tokio::net::TcpListener::bind(&cli.listen).await?;
     eprintln!("parkboard: the board is on http://{}", listener.local_addr()?);
-    tokio::select! {
-        r = axum::serve(listener, app) => r?,
-        _ = tokio::signal::ctrl_c() => eprintln!("parkboard: stopping"),
-    }
+    let stop = async { eprintln!("parkboard: {}: stopping", stop.await) };
+    parkboard::shutdown::serve(listener, app, sockets, clients, stop).await?;
     Ok(())
 }

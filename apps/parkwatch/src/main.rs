@@ -4,6 +4,7 @@
 //! res_parking), so `parkwatch` alone shows live traffic.
 
 mod render;
+mod shutdown;
 
 use ami_parking::{
     pick_server, ConnectionState, Park, ParkTimeout, ParkingError, ParkingOptions, ParkingStore, Request,
@@ -137,6 +138,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
+    let stop = ami_parking_transport::shutdown_signal();
     let cmd = cli.cmd.as_ref().unwrap_or(&Cmd::Watch { poll: 0 });
     let _demo;
     let urls = if cli.url.is_empty() || cli.demo {
@@ -168,31 +170,32 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         clients.push(Client::connect_with_store(o, ParkingStore::new(parking)));
     }
-    // One-shot commands fail fast when the PBX cannot be reached; `watch` waits for it.
-    if !watching {
-        let timeout = Duration::from_secs(cli.connect_timeout);
-        for c in &clients {
-            c.wait_logged_in(timeout).await.map_err(|e| Failure(e.to_string(), 2))?;
+    let work = async {
+        // One-shot commands fail fast when the PBX cannot be reached; `watch` waits for it.
+        if !watching {
+            let timeout = Duration::from_secs(cli.connect_timeout);
+            for c in &clients {
+                c.wait_logged_in(timeout).await.map_err(|e| Failure(e.to_string(), 2))?;
+            }
         }
-    }
-    let result = match cmd {
-        Cmd::Lots => lots(&cli, &clients).await,
-        Cmd::Calls { lot } => calls(&cli, &clients, lot.as_deref()).await,
-        Cmd::Watch { .. } => watch(&cli, &clients).await,
-        Cmd::Park { channel, lot, space, timeout } => {
-            let p = Park { lot: lot.clone(), space: *space, timeout: timeout.unwrap_or_default() };
-            park(&cli, &clients, channel, p).await
-        }
-        Cmd::Retrieve { space, to, lot } => retrieve(&cli, &clients, *space, to, lot.as_deref()).await,
-        Cmd::Move { space, lot, to_lot, to_space } => {
-            let to =
-                Park { lot: to_lot.clone().or_else(|| lot.clone()), space: *to_space, ..Park::default() };
-            move_call(&cli, &clients, *space, lot.as_deref(), to).await
+        match cmd {
+            Cmd::Lots => lots(&cli, &clients).await,
+            Cmd::Calls { lot } => calls(&cli, &clients, lot.as_deref()).await,
+            Cmd::Watch { .. } => watch(&cli, &clients).await,
+            Cmd::Park { channel, lot, space, timeout } => {
+                let p = Park { lot: lot.clone(), space: *space, timeout: timeout.unwrap_or_default() };
+                park(&cli, &clients, channel, p).await
+            }
+            Cmd::Retrieve { space, to, lot } => retrieve(&cli, &clients, *space, to, lot.as_deref()).await,
+            Cmd::Move { space, lot, to_lot, to_space } => {
+                let to =
+                    Park { lot: to_lot.clone().or_else(|| lot.clone()), space: *to_space, ..Park::default() };
+                move_call(&cli, &clients, *space, lot.as_deref(), to).await
+            }
         }
     };
-    for c in &clients {
-        c.shutdown().await;
-    }
+    let result = shutdown::until_stopped(work, stop, watching).await;
+    shutdown::log_off(&clients).await;
     result
 }
 
@@ -279,13 +282,10 @@ async fn watch(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
     // connection lines stay queued, so the snapshot is the first line.
     let all_in = futures_util::future::join_all(clients.iter().map(logged_in));
     tokio::pin!(all_in);
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
     loop {
         tokio::select! {
             _ = &mut all_in => break,
             Some(v) = rx.recv(), if !cli.json => eprintln!("{} connection {}", render::rfc3339(ami_parking_transport::now()), v["state"]),
-            _ = &mut ctrl_c => return Ok(()),
         }
     }
     // Events are heard from here on: nothing piles up while a server is still down,
@@ -319,7 +319,6 @@ async fn watch(cli: &Cli, clients: &[Client]) -> Result<(), Failure> {
                 if cli.json { print_line(&v) } else { println!("{} connection {}", render::rfc3339(ami_parking_transport::now()), v["state"]) }
                 if v["state"]["state"] == "stopped" { return Ok(()) }
             },
-            _ = &mut ctrl_c => return Ok(()),
         }
     }
 }
