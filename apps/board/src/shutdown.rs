@@ -59,14 +59,13 @@ impl Sockets {
             let up = async {
                 let mut to_page = to_page;
                 while let Some(Ok(m)) = stream.next().await {
-                    match m {
-                        Message::Text(t) => {
-                            if to_page.send(t.as_str().as_bytes().to_vec()).await.is_err() {
-                                break;
-                            }
-                        }
+                    let text = match m {
+                        Message::Text(t) => t.as_str().as_bytes().to_vec(),
                         Message::Close(_) => break,
-                        _ => {}
+                        _ => continue,
+                    };
+                    if to_page.send(text).await.is_err() {
+                        break;
                     }
                 }
             };
