@@ -67,9 +67,9 @@ impl AppProcess {
     /// Sends signal `sig` (`"TERM"`, `"INT"`) with `kill`, and notes when.
     pub fn signal(&mut self, sig: &str) {
         let pid = self.pid().to_string();
+        self.signalled = Some(Instant::now());
         let status = std::process::Command::new("kill").args([&format!("-{sig}"), &pid]).status();
         assert!(status.is_ok_and(|s| s.success()), "kill -{sig} {pid} failed");
-        self.signalled = Some(Instant::now());
     }
 
     /// Waits for the exit; its status and how long after [`signal`](Self::signal) it

@@ -69,7 +69,13 @@ impl RecordingAmi {
         let mut rx = self.sent.clone();
         let found = rx.wait_for(|b| b.windows(text.len()).any(|w| w == text.as_bytes()));
         if tokio::time::timeout(within, found).await.map(|r| r.is_ok()) != Ok(true) {
-            panic!("{text:?} not sent within {within:?}; sent: {}", String::from_utf8_lossy(&self.sent()));
+            let sent = String::from_utf8_lossy(&self.sent()).into_owned();
+            // What was sent, the login's secret left out.
+            let shown: Vec<&str> = sent
+                .split("\r\n")
+                .map(|l| if l.starts_with("Secret:") { "Secret: (hidden)" } else { l })
+                .collect();
+            panic!("{text:?} not sent within {within:?}; sent: {}", shown.join("\r\n"));
         }
     }
 }

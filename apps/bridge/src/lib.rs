@@ -160,10 +160,12 @@ pub async fn serve_until(
 // The upstream sessions are to become the transport's `Client`, whose `shutdown()`
 // does this; until then the Logoff goes the way the clients' actions go.
 async fn log_off(hub: &Hub) {
+    // Client 0 is nobody (clients count from 1): the Goodbye reaches no client.
+    let logoff =
+        format!("Action: Logoff\r\nActionID: {}\r\n\r\n", Hub::upstream_action_id(0, Some("logoff")));
     let mut waiting = Vec::new();
     for (i, up) in hub.upstreams.iter().enumerate() {
-        let logoff = b"Action: Logoff\r\nActionID: amiwsb-logoff\r\n\r\n".to_vec();
-        if up.logged_in.load(Ordering::Relaxed) && up.actions.send(logoff).is_ok() {
+        if up.logged_in.load(Ordering::Relaxed) && up.actions.send(logoff.clone().into_bytes()).is_ok() {
             waiting.push(i as u32 + 1);
         }
     }

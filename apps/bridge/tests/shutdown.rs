@@ -31,6 +31,9 @@ async fn sigterm_closes_every_client_logs_off_upstream_and_exits_within_2_s() {
         loop {
             match client.next().await {
                 Some(Ok(WsMessage::Close(f))) => break f,
+                Some(Ok(WsMessage::Text(t))) => {
+                    assert!(!t.contains("Goodbye"), "the Logoff's answer is the bridge's: {t}")
+                }
                 Some(Ok(_)) => continue,
                 other => panic!("no Close frame: {other:?}"),
             }
