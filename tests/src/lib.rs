@@ -5,7 +5,9 @@
 //! - `probe`: [`DiffProbe`], the diffs a signal vec sends;
 //! - `sandbox`: the real Asterisk sandbox, read and driven without the library;
 //! - `live`: clients of the library on the sandbox (one test at a time);
-//! - `measure`: polling with a deadline, a process's memory.
+//! - `measure`: polling with a deadline, a process's memory;
+//! - `recorder`: the demo PBX behind a proxy recording what an app sends it;
+//! - `process`: an app binary run as a child process, signalled, its exit timed.
 
 #![allow(missing_docs)]
 
@@ -14,6 +16,8 @@ mod capture;
 pub mod live;
 pub mod measure;
 mod probe;
+pub mod process;
+pub mod recorder;
 pub mod sandbox;
 mod wire;
 

@@ -7,10 +7,12 @@
 //! result or the error; each server's connection always visible. Rendered on the
 //! server with Dioxus liveview over axum (no wasm toolchain).
 //!
-//! Rooms: `ui` (the page), `web` (the HTTP routes and the liveview socket); the
-//! servers are one multi-server [`ami_parking_transport::Client`].
+//! Rooms: `ui` (the page), `web` (the HTTP routes and the liveview socket),
+//! `shutdown` (stopping cleanly); the servers are one multi-server
+//! [`ami_parking_transport::Client`].
 
 #![forbid(unsafe_code)]
 
+pub mod shutdown;
 pub mod ui;
 pub mod web;

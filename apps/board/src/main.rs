@@ -6,6 +6,7 @@ use ami_parking::ParkingStore;
 use ami_parking_transport::demo::DemoPbx;
 use ami_parking_transport::{Client, ClientOptions};
 use clap::Parser;
+use parkboard::shutdown::Sockets;
 use std::path::PathBuf;
 
 /// A live parking board in the browser.
@@ -39,6 +40,7 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let stop = ami_parking_transport::shutdown_signal();
     let mut servers = Vec::new();
     for u in &cli.urls {
         let mut o = ClientOptions::new(u.parse()?);
@@ -50,12 +52,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("parkboard: no --url given: using the embedded demo PBX at {}", pbx.addr());
     }
     let client = Client::connect_all(servers, ParkingStore::default())?;
-    let app = parkboard::web::router(client, cli.retrieve_to.clone());
+    let sockets = Sockets::new();
+    let app = parkboard::web::router_with(client.clone(), cli.retrieve_to.clone(), sockets.clone());
     let listener = tokio::net::TcpListener::bind(&cli.listen).await?;
     eprintln!("parkboard: the board is on http://{}", listener.local_addr()?);
-    tokio::select! {
-        r = axum::serve(listener, app) => r?,
-        _ = tokio::signal::ctrl_c() => eprintln!("parkboard: stopping"),
-    }
+    let stop = async { eprintln!("parkboard: {}: stopping", stop.await) };
+    parkboard::shutdown::serve(listener, app, sockets, vec![client], stop).await?;
     Ok(())
 }

@@ -34,10 +34,11 @@ pub use policy::Tokens;
 use ami_parking_transport::{BoxIo, Endpoint};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// What the bridge does.
 #[derive(Debug, Clone)]
@@ -98,15 +99,38 @@ pub fn start_upstreams(cfg: &Config) -> Arc<Hub> {
 
 /// Serves WebSocket clients on `listener` for ever.
 pub async fn serve(listener: TcpListener, hub: Arc<Hub>, cfg: Config) -> std::io::Result<()> {
+    serve_until(listener, hub, cfg, std::future::pending()).await
+}
+
+/// How long each step of the shutdown may take: closing the clients, logging off
+/// upstream (they run side by side, so the bridge is gone within about this).
+pub const SHUTDOWN_STEP: Duration = Duration::from_secs(1);
+
+/// Serves WebSocket clients on `listener` until `stop` resolves (e.g.
+/// [`shutdown_signal`](ami_parking_transport::shutdown_signal)); then stops accepting,
+/// closes every client with 1001 (going away) and logs off every upstream, each
+/// step bounded by [`SHUTDOWN_STEP`] so a stuck peer cannot hold the exit.
+pub async fn serve_until(
+    listener: TcpListener,
+    hub: Arc<Hub>,
+    cfg: Config,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
     if !cfg.no_auth && cfg.tokens.is_empty() {
         return Err(std::io::Error::other("no token configured: give --token / --token-file, or --no-auth"));
     }
     let cfg = Arc::new(cfg);
     let tls = cfg.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+    // Every session holds a receiver: `true` tells it to close; all dropped, all gone.
+    let (stopping, _) = watch::channel(false);
+    tokio::pin!(stop);
     loop {
-        let (sock, peer) = listener.accept().await?;
+        let (sock, peer) = tokio::select! {
+            a = listener.accept() => a?,
+            _ = &mut stop => break,
+        };
         let _ = sock.set_nodelay(true);
-        let (hub, cfg, tls) = (hub.clone(), cfg.clone(), tls.clone());
+        let (hub, cfg, tls, stopping) = (hub.clone(), cfg.clone(), tls.clone(), stopping.subscribe());
         tokio::spawn(async move {
             let io: BoxIo = match tls {
                 None => Box::new(sock),
@@ -117,8 +141,44 @@ pub async fn serve(listener: TcpListener, hub: Arc<Hub>, cfg: Config) -> std::io
                     }
                 }
             };
-            session::run(io, peer, hub, cfg).await;
+            session::run(io, peer, hub, cfg, stopping).await;
         });
+    }
+    drop(listener);
+    stopping.send_replace(true);
+    let clients = async {
+        if tokio::time::timeout(SHUTDOWN_STEP, stopping.closed()).await.is_err() {
+            eprintln!("ami-ws-bridge: some clients did not close within {SHUTDOWN_STEP:?}");
+        }
+    };
+    tokio::join!(clients, log_off(&hub));
+    Ok(())
+}
+
+/// Sends `Logoff` up every logged-in upstream session and waits (at most
+/// [`SHUTDOWN_STEP`]) until Asterisk has ended each.
+// The upstream sessions are to become the transport's `Client`, whose `shutdown()`
+// does this; until then the Logoff goes the way the clients' actions go.
+async fn log_off(hub: &Hub) {
+    // Client 0 is nobody (clients count from 1): the Goodbye reaches no client.
+    let logoff =
+        format!("Action: Logoff\r\nActionID: {}\r\n\r\n", Hub::upstream_action_id(0, Some("logoff")));
+    let mut waiting = Vec::new();
+    for (i, up) in hub.upstreams.iter().enumerate() {
+        if up.logged_in.load(Ordering::Relaxed) && up.actions.send(logoff.clone().into_bytes()).is_ok() {
+            waiting.push(i as u32 + 1);
+        }
+    }
+    let ended = async {
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        while waiting.iter().any(|s| hub.is_logged_in(*s)) {
+            tick.tick().await;
+        }
+    };
+    if tokio::time::timeout(SHUTDOWN_STEP, ended).await.is_err() {
+        eprintln!(
+            "ami-ws-bridge: an upstream did not end its session within {SHUTDOWN_STEP:?} of the Logoff"
+        );
     }
 }
 

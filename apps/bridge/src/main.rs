@@ -2,8 +2,8 @@
 //! See the crate docs for what it promises; `--help` for the options.
 
 use ami_parking_transport::demo::DemoPbx;
-use ami_parking_transport::Endpoint;
-use ami_ws_bridge::{serve, start_upstreams, tls_config, Config, Tokens};
+use ami_parking_transport::{shutdown_signal, Endpoint};
+use ami_ws_bridge::{serve_until, start_upstreams, tls_config, Config, Tokens};
 use clap::Parser;
 use std::path::PathBuf;
 
@@ -60,6 +60,7 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let stop = shutdown_signal();
     let mut tokens = cli.tokens.clone();
     if let Some(f) = &cli.token_file {
         let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
@@ -98,9 +99,6 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         cfg.upstreams.len()
     );
     let hub = start_upstreams(&cfg);
-    tokio::select! {
-        r = serve(listener, hub, cfg) => r?,
-        _ = tokio::signal::ctrl_c() => eprintln!("ami-ws-bridge: stopping"),
-    }
+    serve_until(listener, hub, cfg, async { eprintln!("ami-ws-bridge: {}: stopping", stop.await) }).await?;
     Ok(())
 }

@@ -18,9 +18,20 @@ use futures_util::StreamExt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
-/// Serves one accepted connection until it closes.
-pub(crate) async fn run(io: BoxIo, peer: std::net::SocketAddr, hub: Arc<Hub>, cfg: Arc<Config>) {
+/// How long a client has to answer the bridge's Close when it stops.
+const CLOSE_REPLY: Duration = Duration::from_millis(500);
+
+/// Serves one accepted connection until it closes, or until `stopping` turns true:
+/// then it closes the socket with 1001 (going away).
+pub(crate) async fn run(
+    io: BoxIo,
+    peer: std::net::SocketAddr,
+    hub: Arc<Hub>,
+    cfg: Arc<Config>,
+    mut stopping: watch::Receiver<bool>,
+) {
     let Some(ws) = upgrade(io, peer, &cfg).await else { return };
     let (id, out, mut queue) = hub.join(cfg.queue);
     eprintln!("ami-ws-bridge: client {id} ({peer}) connected; {} connected", hub.clients());
@@ -43,26 +54,36 @@ pub(crate) async fn run(io: BoxIo, peer: std::net::SocketAddr, hub: Arc<Hub>, cf
             let cut = out.cut.clone();
             let cut_off = cut.notified();
             tokio::pin!(cut_off);
+            let stop = async move {
+                let _ = stopping.wait_for(|s| *s).await;
+            };
+            tokio::pin!(stop);
+            let mut close =
+                CloseFrame { code: CloseCode::Policy, reason: "too slow: the client's queue is full".into() };
             loop {
                 // Every write races the cut: a peer that stopped reading blocks the write,
                 // and must not keep its session (and its queue) alive.
                 let next = tokio::select! {
                     f = queue.recv() => match f {
                         Some(f) => WsMessage::text(&*f),
-                        None => return,
+                        None => return false,
                     },
                     _ = ping.tick() => WsMessage::Ping(Vec::new().into()),
                     _ = &mut cut_off => break,
+                    _ = &mut stop => {
+                        close = CloseFrame { code: CloseCode::Away, reason: "the bridge is stopping".into() };
+                        break;
+                    }
                 };
                 tokio::select! {
-                    r = tx.send(next) => if r.is_err() { return },
+                    r = tx.send(next) => if r.is_err() { return false },
                     _ = &mut cut_off => break,
                 }
             }
-            let close =
-                CloseFrame { code: CloseCode::Policy, reason: "too slow: the client's queue is full".into() };
+            let away = close.code == CloseCode::Away;
             let _ =
                 tokio::time::timeout(Duration::from_secs(1), tx.send(WsMessage::Close(Some(close)))).await;
+            away
         }
     };
     let reader = async {
@@ -79,9 +100,14 @@ pub(crate) async fn run(io: BoxIo, peer: std::net::SocketAddr, hub: Arc<Hub>, cf
             }
         }
     };
-    tokio::select! {
-        _ = writer => {}
-        _ = reader => {}
+    tokio::pin!(reader);
+    let going_away = tokio::select! {
+        away = writer => away,
+        _ = &mut reader => false,
+    };
+    if going_away {
+        // The client's Close answers ours; then the socket closes cleanly.
+        let _ = tokio::time::timeout(CLOSE_REPLY, &mut reader).await;
     }
     hub.leave(id);
     let why = if out.too_slow.load(Ordering::Relaxed) { " (cut off: too slow)" } else { "" };

@@ -4,6 +4,7 @@
 //! res_parking), so `parkwatch` alone shows live traffic.
 
 mod render;
+mod shutdown;
 
 use ami_parking::ParkingClient;
 use ami_parking::{
@@ -139,6 +140,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
+    let stop = ami_parking_transport::shutdown_signal();
     let cmd = cli.cmd.as_ref().unwrap_or(&Cmd::Watch { poll: 0 });
     let mut servers = Vec::new();
     if !cli.demo {
@@ -162,30 +164,30 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         parking = parking.poll_interval(Duration::from_secs(*poll));
     }
     let client = Client::connect_all(servers, ParkingStore::new(parking))?;
-    // One-shot commands fail fast when the PBX cannot be reached; `watch` waits for it.
-    if !watching {
-        let timeout = Duration::from_secs(cli.connect_timeout);
-        if let Err(e) = client.wait_logged_in(timeout).await {
-            client.shutdown().await;
-            return Err(Failure(e.to_string(), 2));
+    let work = async {
+        // One-shot commands fail fast when the PBX cannot be reached; `watch` waits for it.
+        if !watching {
+            let timeout = Duration::from_secs(cli.connect_timeout);
+            client.wait_logged_in(timeout).await.map_err(|e| Failure(e.to_string(), 2))?;
         }
-    }
-    let result = match cmd {
-        Cmd::Lots => lots(&cli, &client).await,
-        Cmd::Calls { lot } => calls(&cli, &client, lot.as_deref()).await,
-        Cmd::Watch { .. } => watch(&cli, &client).await,
-        Cmd::Park { channel, lot, space, timeout } => {
-            let p = Park { lot: lot.clone(), space: *space, timeout: timeout.unwrap_or_default() };
-            park(&cli, &client, channel, p).await
-        }
-        Cmd::Retrieve { space, to, lot } => retrieve(&cli, &client, *space, to, lot.as_deref()).await,
-        Cmd::Move { space, lot, to_lot, to_space } => {
-            let to =
-                Park { lot: to_lot.clone().or_else(|| lot.clone()), space: *to_space, ..Park::default() };
-            move_call(&cli, &client, *space, lot.as_deref(), to).await
+        match cmd {
+            Cmd::Lots => lots(&cli, &client).await,
+            Cmd::Calls { lot } => calls(&cli, &client, lot.as_deref()).await,
+            Cmd::Watch { .. } => watch(&cli, &client).await,
+            Cmd::Park { channel, lot, space, timeout } => {
+                let p = Park { lot: lot.clone(), space: *space, timeout: timeout.unwrap_or_default() };
+                park(&cli, &client, channel, p).await
+            }
+            Cmd::Retrieve { space, to, lot } => retrieve(&cli, &client, *space, to, lot.as_deref()).await,
+            Cmd::Move { space, lot, to_lot, to_space } => {
+                let to =
+                    Park { lot: to_lot.clone().or_else(|| lot.clone()), space: *to_space, ..Park::default() };
+                move_call(&cli, &client, *space, lot.as_deref(), to).await
+            }
         }
     };
-    client.shutdown().await;
+    let result = shutdown::until_stopped(work, stop, watching).await;
+    shutdown::log_off(&client).await;
     result
 }
 
@@ -267,13 +269,10 @@ async fn watch(cli: &Cli, client: &Client) -> Result<(), Failure> {
     // connection lines stay queued, so the snapshot is the first line.
     let all_in = logged_in(client);
     tokio::pin!(all_in);
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
     loop {
         tokio::select! {
             _ = &mut all_in => break,
             Some(v) = rx.recv(), if !cli.json => eprintln!("{} connection {}", render::rfc3339(ami_parking_transport::now()), v["state"]),
-            _ = &mut ctrl_c => return Ok(()),
         }
     }
     // Events are heard from here on: nothing piles up while a server is still down,
@@ -307,7 +306,6 @@ async fn watch(cli: &Cli, client: &Client) -> Result<(), Failure> {
                 if cli.json { print_line(&v) } else { println!("{} connection {}", render::rfc3339(ami_parking_transport::now()), v["state"]) }
                 if v["state"]["state"] == "stopped" { return Ok(()) }
             },
-            _ = &mut ctrl_c => return Ok(()),
         }
     }
 }

@@ -426,11 +426,7 @@ impl Harness {
         let Some(c) = pick(&self.pbx, server, p) else { return };
         match self.conn.request(
             self.now,
-            Request::Retrieve {
-                space: c.space,
-                to_channel: "Local/s@hold".into(),
-                lot: Some(c.lot.clone()),
-            },
+            Request::Retrieve { space: c.space, to_channel: "Local/s@hold".into(), lot: Some(c.lot.clone()) },
             self.target(server),
         ) {
             Ok(id) => {

@@ -1,0 +1,191 @@
+//! Graceful shutdown: when told to stop (SIGTERM or ctrl-c: see
+//! [`shutdown_signal`](ami_parking_transport::shutdown_signal)) the board stops
+//! accepting, closes every liveview socket with a Close frame (1001, going away), logs
+//! off every server and returns. The steps run side by side, each bounded by
+//! [`STEP`], so a stuck browser or server cannot hold the exit.
+
+use crate::ui::{board, Props};
+use ami_parking_transport::Client;
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
+use axum::Router;
+use dioxus_liveview::{LiveViewError, LiveViewPool};
+use futures_channel::mpsc;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// How long each step of the shutdown may take.
+pub const STEP: Duration = Duration::from_secs(1);
+
+/// How long a browser has to answer the board's Close.
+const CLOSE_REPLY: Duration = Duration::from_millis(500);
+
+/// Messages queued each way between a browser's socket and its page.
+const QUEUE: usize = 64;
+
+/// The board's liveview sockets: each serves one page until the browser leaves or
+/// [`close_all`](Sockets::close_all) closes them.
+#[derive(Clone, Debug)]
+pub struct Sockets {
+    stop: Arc<watch::Sender<bool>>,
+}
+
+impl Default for Sockets {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sockets {
+    /// No socket yet.
+    pub fn new() -> Self {
+        Sockets { stop: Arc::new(watch::channel(false).0) }
+    }
+
+    /// Serves the board over `socket` (run by `pool`) until the browser leaves, the
+    /// page ends, or [`close_all`](Sockets::close_all): then a Close frame (1001).
+    pub(crate) async fn serve(&self, socket: WebSocket, pool: &LiveViewPool, props: Props) {
+        let mut stopping = self.stop.subscribe();
+        let (to_page, from_browser) = mpsc::channel::<Vec<u8>>(QUEUE);
+        let (to_browser, mut from_page) = mpsc::channel::<Vec<u8>>(QUEUE);
+        let (mut sink, mut stream) = socket.split();
+        let stopped = {
+            let page = pool.launch_with_props(PageSocket { from_browser, to_browser }, board, props);
+            let up = async {
+                let mut to_page = to_page;
+                while let Some(Ok(m)) = stream.next().await {
+                    let text = match m {
+                        Message::Text(t) => t.as_str().as_bytes().to_vec(),
+                        Message::Close(_) => break,
+                        _ => continue,
+                    };
+                    if to_page.send(text).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            let down = async {
+                while let Some(edits) = from_page.next().await {
+                    if sink.send(Message::Binary(edits.into())).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            let stop = async {
+                let _ = stopping.wait_for(|s| *s).await;
+            };
+            tokio::select! {
+                _ = page => false,
+                _ = up => false,
+                _ = down => false,
+                _ = stop => true,
+            }
+        };
+        // The page's input has ended with `up`: it stops too.
+        if stopped {
+            let close = CloseFrame { code: close_code::AWAY, reason: "the board is stopping".into() };
+            let bye = async {
+                if sink.send(Message::Close(Some(close))).await.is_ok() {
+                    // The browser's Close answers ours; then the socket closes cleanly.
+                    while let Some(Ok(m)) = stream.next().await {
+                        if let Message::Close(_) = m {
+                            break;
+                        }
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(CLOSE_REPLY, bye).await;
+        }
+    }
+
+    /// Closes every socket with 1001 (going away) and waits until all are gone, at
+    /// most `within`; whether they all went in time.
+    pub async fn close_all(&self, within: Duration) -> bool {
+        self.stop.send_replace(true);
+        tokio::time::timeout(within, self.stop.closed()).await.is_ok()
+    }
+}
+
+/// Serves `app` on `listener` until `stop` resolves; then stops accepting, closes
+/// every socket of `sockets` and logs off `clients`, side by side, each within
+/// [`STEP`].
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    sockets: Sockets,
+    clients: Vec<Client>,
+    stop: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let (stop_accepting, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut server = axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        })
+        .into_future();
+    tokio::select! {
+        r = &mut server => return r,
+        _ = stop => {}
+    }
+    let _ = stop_accepting.send(());
+    let drain = async {
+        if tokio::time::timeout(STEP, &mut server).await.is_err() {
+            eprintln!("parkboard: some HTTP connections did not end within {STEP:?}");
+        }
+    };
+    let close = async {
+        if !sockets.close_all(STEP).await {
+            eprintln!("parkboard: some browsers did not close within {STEP:?}");
+        }
+    };
+    let log_off = async {
+        let all = futures_util::future::join_all(clients.iter().map(Client::shutdown));
+        if tokio::time::timeout(STEP, all).await.is_err() {
+            eprintln!("parkboard: a server did not take the Logoff within {STEP:?}");
+        }
+    };
+    tokio::join!(drain, close, log_off);
+    Ok(())
+}
+
+/// The page's side of a socket: what the browser sent, and the way to it.
+struct PageSocket {
+    from_browser: mpsc::Receiver<Vec<u8>>,
+    to_browser: mpsc::Sender<Vec<u8>>,
+}
+
+impl Stream for PageSocket {
+    type Item = Result<Vec<u8>, LiveViewError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.from_browser.poll_next_unpin(cx).map(|m| m.map(Ok))
+    }
+}
+
+impl Sink<Vec<u8>> for PageSocket {
+    type Error = LiveViewError;
+
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.to_browser.poll_ready_unpin(cx).map_err(gone)
+    }
+
+    fn start_send(mut self: Pin<&mut Self>, item: Vec<u8>) -> Result<(), Self::Error> {
+        self.to_browser.start_send_unpin(item).map_err(gone)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.to_browser.poll_flush_unpin(cx).map_err(gone)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.to_browser.poll_close_unpin(cx).map_err(gone)
+    }
+}
+
+fn gone(_: mpsc::SendError) -> LiveViewError {
+    LiveViewError::SendingFailed
+}
