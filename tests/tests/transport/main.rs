@@ -6,5 +6,6 @@
 
 mod backoff;
 mod hostile;
+mod servers;
 mod tls;
 mod websocket;

@@ -1,0 +1,151 @@
+//! The demo PBX serves any number of AMI clients at once, each seeing the same PBX;
+//! one multi-server `Client` numbers its servers by one rule, asks every server for a
+//! list, and routes what needs one server to the right one.
+
+use ami_parking::{Park, ParkingClient, ParkingError, ParkingStore, Target};
+use ami_parking_transport::demo::DemoPbx;
+use ami_parking_transport::{Client, ClientOptions, ServersError};
+use futures_util::StreamExt;
+use std::time::Duration;
+
+const DEADLINE: Duration = Duration::from_secs(10);
+
+fn options(demo: &DemoPbx) -> ClientOptions {
+    ClientOptions::new(demo.url().parse().unwrap())
+}
+
+/// What a store holds of server `server`: (lot, space, unique id), sorted.
+fn held(store: &ParkingStore, server: u32) -> Vec<(String, u32, String)> {
+    let mut v: Vec<_> = store
+        .parked_calls_now()
+        .iter()
+        .filter(|c| c.server_id == server)
+        .map(|c| (c.parking_lot.to_string(), c.parking_space, c.unique_id.to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn three_clients_of_one_demo_pbx_see_the_same_pbx_and_each_others_retrieves() {
+    let demo = DemoPbx::start(600.0).await.unwrap();
+    demo.pause(true);
+    let clients: Vec<Client> = (0..3).map(|_| Client::connect(options(&demo))).collect();
+    for c in &clients {
+        c.wait_logged_in(DEADLINE).await.expect("every client logs in at once");
+        c.get_parking_lots().await.unwrap();
+        c.get_parked_calls(None).await.unwrap();
+    }
+    let truth = demo.truth();
+    assert!(!truth.is_empty(), "the demo starts with calls parked");
+    for c in &clients {
+        assert_eq!(held(c.store(), 1), truth, "every client lists the same calls");
+    }
+    // One client retrieves a call: the others hear it, live.
+    let mut heard: Vec<_> = clients[1..].iter().map(|c| c.events()).collect();
+    let (lot, space, uid) = truth[0].clone();
+    let got = clients[0].retrieve_call(Some(&lot), space, "PJSIP/1002").await.expect("retrieve");
+    assert_eq!((got.lot.as_str(), got.space), (lot.as_str(), space));
+    for events in &mut heard {
+        let e = tokio::time::timeout(DEADLINE, async {
+            loop {
+                let e = events.next().await.expect("events go on");
+                if e.kind() == "retrieved" {
+                    return e;
+                }
+            }
+        })
+        .await
+        .expect("another client hears the retrieve");
+        assert_eq!(&*e.call().unique_id, uid.as_str());
+    }
+    // The traffic reaches every client too, and they stay equal to the demo.
+    let mut traffic = clients[0].events();
+    demo.pause(false);
+    tokio::time::timeout(DEADLINE, async {
+        let mut changes = 0;
+        while changes < 5 {
+            let e = traffic.next().await.expect("events go on");
+            changes += usize::from(!matches!(e.kind(), "near_timeout" | "resync"));
+        }
+    })
+    .await
+    .expect("the demo's traffic reaches the clients");
+    demo.pause(true);
+    let truth = demo.truth();
+    for c in &clients {
+        tokio::time::timeout(DEADLINE, async {
+            let mut changes = c.events();
+            while held(c.store(), 1) != truth {
+                let _ = tokio::time::timeout(Duration::from_millis(200), changes.next()).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("a client ends equal to the demo: {:?} vs {truth:?}", held(c.store(), 1)));
+    }
+    // One client's Logoff leaves the others logged in and hearing.
+    clients[2].shutdown().await;
+    let again = clients[0].get_parked_calls(None).await.expect("the others still work");
+    assert_eq!(again.len(), truth.len());
+    for c in &clients[..2] {
+        c.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn one_client_of_two_demo_pbxs_numbers_lists_and_routes_by_one_rule() {
+    let (a, b) = (DemoPbx::start(60.0).await.unwrap(), DemoPbx::start(60.0).await.unwrap());
+    a.pause(true);
+    b.pause(true);
+    let store = ParkingStore::default();
+    let both = Client::connect_all(vec![options(&a), options(&b)], store.clone()).unwrap();
+    both.wait_logged_in(DEADLINE).await.unwrap();
+    // Lists go to every server, the answers merged: servers 1 and 2, in the order given.
+    let lots = both.get_parking_lots().await.unwrap();
+    let mut servers: Vec<u32> = lots.iter().map(|l| l.server_id).collect();
+    servers.dedup();
+    assert_eq!(servers, vec![1, 2], "{lots:?}");
+    both.get_parked_calls(None).await.unwrap();
+    assert_eq!(held(&store, 1), a.truth());
+    assert_eq!(held(&store, 2), b.truth());
+    // Both demos start with calls in the same spaces: a retrieve without a server is
+    // ambiguous there; named, it goes to that server; then the one holder takes it.
+    let (lot, space, _) = a.truth()[0].clone();
+    assert!(b.truth().iter().any(|(l, s, _)| (l, s) == (&lot, &space)), "the demos start alike");
+    assert_eq!(
+        both.retrieve_call(Some(&lot), space, "PJSIP/1002").await.unwrap_err(),
+        ParkingError::AmbiguousServer { action: "Originate (retrieve)".into(), servers: vec![1, 2] }
+    );
+    let got = both.retrieve_call_on(Target::Server(2), Some(&lot), space, "PJSIP/1002").await.unwrap();
+    assert_eq!(got.server_id, 2);
+    assert!(b.truth().iter().all(|(l, s, _)| (l, s) != (&lot, &space)));
+    let got = both.retrieve_call(Some(&lot), space, "PJSIP/1002").await.unwrap();
+    assert_eq!(got.server_id, 1, "only server 1 holds it now");
+    // What cannot be routed is refused, typed, before anything is sent.
+    assert_eq!(
+        both.park_call("PJSIP/1001-00000001", Park::default()).await.unwrap_err(),
+        ParkingError::AmbiguousServer { action: "Park".into(), servers: vec![1, 2] }
+    );
+    assert!(matches!(
+        both.get_parking_lots_on(Target::Server(7)).await.unwrap_err(),
+        ParkingError::UnknownServer { server_id: 7, .. }
+    ));
+    assert!(matches!(
+        both.retrieve_call(Some("default"), 799, "PJSIP/1002").await.unwrap_err(),
+        ParkingError::SpaceEmpty { space: 799, .. }
+    ));
+    both.shutdown().await;
+}
+
+#[test]
+fn a_set_of_servers_that_cannot_be_one_client_is_refused() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let _in = rt.enter();
+    assert_eq!(Client::connect_all(Vec::new(), ParkingStore::default()).unwrap_err(), ServersError::None);
+    let ws = ClientOptions::new("ws://127.0.0.1:1/".parse().unwrap());
+    let tcp = ClientOptions::new("tcp://amiuser@127.0.0.1:1".parse().unwrap());
+    assert!(matches!(
+        Client::connect_all(vec![tcp, ws], ParkingStore::default()).unwrap_err(),
+        ServersError::AmiwsNotAlone { .. }
+    ));
+}
