@@ -58,8 +58,8 @@ pub mod wire;
 
 pub use backoff::{Backoff, Reconnect, REFUSED_LOGIN, STABLE_LINK};
 pub use client::{
-    local_client, Answer, LocalClient, LocalFuture, MovedTo, ParkedAt, ParkingClient, RequestResult,
-    RetrievedFrom, SendFuture,
+    local_client, Answer, Apply, Changes, LocalClient, LocalFuture, MovedTo, ParkedAt, ParkingClient,
+    ParkingSignals, RequestResult, RetrievedFrom, SendFuture, SignalFamily, SignalValue,
 };
 pub use connection::{
     pick_server, AuthMethod, Connection, ConnectionConfig, Mode, Output, Park, ParkTimeout, Reply, Request,
@@ -71,7 +71,7 @@ pub use model::{
     CompactString, LotKey, ParkedCall, ParkingEvent, ParkingLot, ResyncChange, Retriever, ServerId,
 };
 pub use store::{
-    CallCallback, CallFilter, CallTransform, ConnectionState, EventStream, MovedCallback,
+    apply_map_diff, CallCallback, CallFilter, CallTransform, ConnectionState, EventStream, MovedCallback,
     NearTimeoutCallback, ParkedCallsSignalVec, ParkingOptions, ParkingStore, RetrievedCallback, Subscription,
     DEFAULT_RETRIEVE_RING,
 };

@@ -2,59 +2,36 @@
 //! spawned in the current scope (so Dioxus cancels it with the scope), writing a
 //! signal owned by that scope, in place.
 
-use ami_parking::futures_signals::signal::{Signal as FsSignal, SignalExt};
-use ami_parking::futures_signals::signal_map::{MapDiff, SignalMap, SignalMapExt};
-use ami_parking::futures_signals::signal_vec::{SignalVec, SignalVecExt, VecDiff};
-use ami_parking::{LotKey, ParkedCall, ParkingStore};
+use ami_parking::futures_signals::signal_vec::{SignalVecExt, VecDiff};
+use ami_parking::{Apply, Changes, LotKey, ParkedCall, ParkingStore, SignalValue};
 use dioxus_core::spawn;
 use dioxus_signals::{ReadSignal, Signal, WritableExt};
 use futures_util::future::ready;
-use std::collections::BTreeMap;
+use futures_util::StreamExt;
 use std::sync::Arc;
 
-/// A signal that follows `source`, starting at `now`.
-pub(crate) fn follow<T: 'static>(now: T, source: impl FsSignal<Item = T> + 'static) -> ReadSignal<T> {
-    let mut out = Signal::new(now);
-    spawn(source.for_each(move |v| {
-        out.set(v);
-        ready(())
-    }));
-    out.into()
-}
+/// Dioxus's signals as a [`SignalFamily`](ami_parking::SignalFamily): what
+/// [`UseAmiParking`](crate::UseAmiParking) derefs to is
+/// `ParkingSignals<DioxusSignals>`.
+#[derive(Debug, Clone, Copy)]
+pub struct DioxusSignals;
 
-/// A `Vec` that follows `source`; each diff applied in place.
-pub(crate) fn follow_vec<T: Clone + 'static>(
-    now: Vec<T>,
-    source: impl SignalVec<Item = T> + 'static,
-) -> ReadSignal<Vec<T>> {
-    let mut out = Signal::new(now);
-    spawn(source.for_each(move |diff| {
-        out.with_mut(|v| diff.apply_to_vec(v));
-        ready(())
-    }));
-    out.into()
-}
+impl ami_parking::SignalFamily for DioxusSignals {
+    type Read<T: SignalValue> = ReadSignal<T>;
 
-/// A sorted map that follows `source`, changed key by key.
-pub(crate) fn follow_map<K: Ord + Clone + 'static, V: Clone + 'static>(
-    now: BTreeMap<K, V>,
-    source: impl SignalMap<Key = K, Value = V> + 'static,
-) -> ReadSignal<BTreeMap<K, V>> {
-    let mut out = Signal::new(now);
-    spawn(source.for_each(move |diff| {
-        out.with_mut(|m| match diff {
-            MapDiff::Replace { entries } => *m = entries.into_iter().collect(),
-            MapDiff::Insert { key, value } | MapDiff::Update { key, value } => {
-                m.insert(key, value);
-            }
-            MapDiff::Remove { key } => {
-                m.remove(&key);
-            }
-            MapDiff::Clear {} => m.clear(),
-        });
-        ready(())
-    }));
-    out.into()
+    fn follow_with<T: SignalValue, S: Changes>(
+        now: T,
+        changes: S,
+        apply: impl Apply<T, S::Item>,
+    ) -> ReadSignal<T> {
+        let mut apply = apply;
+        let mut out = Signal::new(now);
+        spawn(changes.for_each(move |change| {
+            out.with_mut(|v| apply(v, change));
+            ready(())
+        }));
+        out.into()
+    }
 }
 
 /// What one space holds.

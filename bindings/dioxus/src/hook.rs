@@ -1,44 +1,42 @@
 //! `use_ami_parking`: the seed's state as Dioxus signals; the seed's methods are the
 //! client's ([`UseAmiParking::client`]), as futures.
 
-use crate::bridge::{follow, follow_grid, follow_map, follow_vec, GridCell};
-use ami_parking::futures_signals::signal::SignalExt;
+use crate::bridge::{follow_grid, DioxusSignals, GridCell};
+use ami_parking::SignalFamily;
 use ami_parking::{
-    local_client, ConnectionState, LocalClient, LotKey, ParkedCall, ParkingClient, ParkingError,
-    ParkingEvent, ParkingLot, ParkingStore, Timestamp,
+    local_client, LocalClient, LotKey, ParkedCall, ParkingClient, ParkingEvent, ParkingSignals, ParkingStore,
 };
 use dioxus_core::{spawn, use_hook};
-use dioxus_signals::{CopyValue, ReadSignal, ReadableExt, Signal, WritableExt};
+use dioxus_signals::{CopyValue, ReadSignal, ReadableExt};
 use futures_util::StreamExt;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The parking state and operations of one client, for Dioxus.
 ///
-/// Every field is a read-only signal owned by the component that called
+/// It derefs to [`ParkingSignals`]: every field (`parked_calls`, `total_parked_calls`,
+/// ...) is a read-only signal owned by the component that called
 /// [`use_ami_parking`]; each follows the store through one task spawned in that
-/// component's scope, which Dioxus cancels when the component is dropped. `Copy`, so
-/// event handlers and child props take it by value.
-#[derive(Clone, Copy, PartialEq)]
+/// component's scope, which Dioxus cancels when the component is dropped. The
+/// operations are the [`client`](Self::client)'s. `Copy`, so event handlers and child
+/// props take it by value.
+#[derive(Clone, Copy)]
 pub struct UseAmiParking {
-    /// Every lot of every server, in (server, name) order, with live occupied counts.
-    pub parking_lots: ReadSignal<BTreeMap<LotKey, ParkingLot>>,
-    /// Every shown parked call, in (server, lot, space) order, changed in place.
-    pub parked_calls: ReadSignal<Vec<Arc<ParkedCall>>>,
-    /// How many calls are shown.
-    pub total_parked_calls: ReadSignal<usize>,
-    /// True while a list requested by the connection is being read.
-    pub is_loading: ReadSignal<bool>,
-    /// The last request error the store recorded (`None` after a success).
-    pub error: ReadSignal<Option<ParkingError>>,
-    /// The link's state.
-    pub connection_state: ReadSignal<ConnectionState>,
-    /// The store's clock: moves once a second while a call is parked, so timers
-    /// computed from it tick.
-    pub clock: ReadSignal<Timestamp>,
-    /// The most recent parking event.
-    pub last_event: ReadSignal<Option<ParkingEvent>>,
+    signals: ParkingSignals<DioxusSignals>,
     client: CopyValue<LocalClient>,
+}
+
+impl std::ops::Deref for UseAmiParking {
+    type Target = ParkingSignals<DioxusSignals>;
+    fn deref(&self) -> &Self::Target {
+        &self.signals
+    }
+}
+
+/// Two hooks are equal when they are the same hook (the same client and signals).
+impl PartialEq for UseAmiParking {
+    fn eq(&self, other: &Self) -> bool {
+        self.client == other.client
+    }
 }
 
 impl std::fmt::Debug for UseAmiParking {
@@ -68,42 +66,18 @@ impl std::fmt::Debug for UseAmiParking {
 pub fn use_ami_parking<C: ParkingClient>(client: impl FnOnce() -> C) -> UseAmiParking {
     use_hook(|| {
         let client = local_client(client());
-        let store = client.store().clone();
-        let mut last_event = Signal::new(None);
-        let mut events = store.events();
-        spawn(async move {
-            while let Some(e) = events.next().await {
-                last_event.set(Some(e));
-            }
-        });
-        UseAmiParking {
-            parking_lots: follow_map(
-                store
-                    .parking_lots_now()
-                    .into_iter()
-                    .map(|l| (LotKey::new(l.server_id, l.name.clone()), l))
-                    .collect(),
-                store.parking_lots(),
-            ),
-            parked_calls: follow_vec(store.parked_calls_now(), store.parked_calls()),
-            total_parked_calls: follow(store.total_parked_calls_now(), store.total_parked_calls()),
-            is_loading: follow(store.is_loading_now(), store.is_loading()),
-            error: follow(store.error_now(), store.error()),
-            connection_state: follow(store.connection_state_now(), store.connection_state().dedupe_cloned()),
-            clock: follow(store.clock_now(), store.clock()),
-            last_event: last_event.into(),
-            client: CopyValue::new(client),
-        }
+        let signals = ParkingSignals::follow(client.store());
+        UseAmiParking { signals, client: CopyValue::new(client) }
     })
 }
 
 /// Any futures-signals signal (a client's `connection_state()`, a derived store
 /// signal) as a Dioxus signal of the current component, starting at `now`.
-pub fn use_futures_signal<T: 'static>(
+pub fn use_futures_signal<T: Clone + Send + Sync + 'static>(
     now: impl FnOnce() -> T,
     signal: impl FnOnce() -> Box<dyn ami_parking::futures_signals::signal::Signal<Item = T> + Unpin>,
 ) -> ReadSignal<T> {
-    use_hook(|| follow(now(), signal()))
+    use_hook(|| DioxusSignals::follow(now(), signal()))
 }
 
 /// One lot's grid in the current component: a cell per space, each its own signal.
@@ -116,7 +90,7 @@ pub fn use_lot_grid(parking: UseAmiParking, lot: LotKey) -> ReadSignal<Vec<GridC
 pub fn use_lot_calls(parking: UseAmiParking, lot: LotKey) -> ReadSignal<Vec<Arc<ParkedCall>>> {
     use_hook(|| {
         let store = parking.store();
-        follow_vec(store.lot_calls_now(&lot), store.lot_calls(&lot))
+        DioxusSignals::follow_vec(store.lot_calls_now(&lot), store.lot_calls(&lot))
     })
 }
 

@@ -17,7 +17,7 @@ mod bridge;
 pub mod components;
 mod hook;
 
-pub use bridge::GridCell;
+pub use bridge::{DioxusSignals, GridCell};
 pub use hook::{
     use_ami_parking, use_futures_signal, use_lot_calls, use_lot_grid, use_parking_event, UseAmiParking,
 };

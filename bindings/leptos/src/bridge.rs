@@ -1,16 +1,14 @@
 //! futures-signals in, reactive_graph out: each store view is followed by one local
 //! task that writes the framework's signal in place, aborted when the owner cleans up.
 
-use ami_parking::futures_signals::signal::{Signal, SignalExt};
-use ami_parking::futures_signals::signal_map::{MapDiff, SignalMap, SignalMapExt};
-use ami_parking::futures_signals::signal_vec::{SignalVec, SignalVecExt, VecDiff};
-use ami_parking::{LotKey, ParkedCall, ParkingStore};
+use ami_parking::futures_signals::signal_vec::{SignalVecExt, VecDiff};
+use ami_parking::{Apply, Changes, LotKey, ParkedCall, ParkingStore, SignalValue};
 use any_spawner::Executor;
 use futures_util::future::{abortable, ready};
+use futures_util::StreamExt;
 use reactive_graph::owner::on_cleanup;
 use reactive_graph::signal::{ArcRwSignal, ReadSignal, RwSignal};
 use reactive_graph::traits::{Set, Update, WithUntracked};
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -23,57 +21,28 @@ pub(crate) fn spawn_owned(work: impl Future<Output = ()> + 'static) {
     });
 }
 
-/// A signal that follows `source`, starting at `now`.
-pub(crate) fn follow<T>(now: T, source: impl Signal<Item = T> + 'static) -> ReadSignal<T>
-where
-    T: Send + Sync + 'static,
-{
-    let out = RwSignal::new(now);
-    spawn_owned(source.for_each(move |v| {
-        out.try_set(v);
-        ready(())
-    }));
-    out.read_only()
-}
+/// Leptos's signals as a [`SignalFamily`](ami_parking::SignalFamily): what
+/// [`UseAmiParking`](crate::UseAmiParking) derefs to is
+/// `ParkingSignals<LeptosSignals>`.
+#[derive(Debug, Clone, Copy)]
+pub struct LeptosSignals;
 
-/// A `Vec` that follows `source`; each diff is applied in place (an `UpdateAt`
-/// replaces one entry; nothing is re-cloned).
-pub(crate) fn follow_vec<T>(now: Vec<T>, source: impl SignalVec<Item = T> + 'static) -> ReadSignal<Vec<T>>
-where
-    T: Clone + Send + Sync + 'static,
-{
-    let out = RwSignal::new(now);
-    spawn_owned(source.for_each(move |diff| {
-        out.try_update(|v| diff.apply_to_vec(v));
-        ready(())
-    }));
-    out.read_only()
-}
+impl ami_parking::SignalFamily for LeptosSignals {
+    type Read<T: SignalValue> = ReadSignal<T>;
 
-/// A sorted map that follows `source`, changed key by key.
-pub(crate) fn follow_map<K, V>(
-    now: BTreeMap<K, V>,
-    source: impl SignalMap<Key = K, Value = V> + 'static,
-) -> ReadSignal<BTreeMap<K, V>>
-where
-    K: Ord + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    let out = RwSignal::new(now);
-    spawn_owned(source.for_each(move |diff| {
-        out.try_update(|m| match diff {
-            MapDiff::Replace { entries } => *m = entries.into_iter().collect(),
-            MapDiff::Insert { key, value } | MapDiff::Update { key, value } => {
-                m.insert(key, value);
-            }
-            MapDiff::Remove { key } => {
-                m.remove(&key);
-            }
-            MapDiff::Clear {} => m.clear(),
-        });
-        ready(())
-    }));
-    out.read_only()
+    fn follow_with<T: SignalValue, S: Changes>(
+        now: T,
+        changes: S,
+        apply: impl Apply<T, S::Item>,
+    ) -> ReadSignal<T> {
+        let mut apply = apply;
+        let out = RwSignal::new(now);
+        spawn_owned(changes.for_each(move |change| {
+            out.try_update(|v| apply(v, change));
+            ready(())
+        }));
+        out.read_only()
+    }
 }
 
 /// The cells of one lot: one per space from the lot's first to its last.
@@ -89,14 +58,12 @@ pub struct GridCell {
 /// or a leave) sets that cell's signal only, so only its view re-renders; a range
 /// change rebuilds the cells, numbered from the lot's first space.
 pub(crate) fn follow_grid(store: &ParkingStore, lot: &LotKey) -> ReadSignal<Vec<GridCell>> {
-    let start = {
-        let (store, lot) = (store.clone(), lot.clone());
-        move || store.lot_now(&lot).map(|l| l.start_space).unwrap_or(0)
-    };
+    let (shown, key) = (store.clone(), lot.clone());
     let number = move |calls: &[Option<Arc<ParkedCall>>]| -> Vec<GridCell> {
+        let first = shown.lot_now(&key).map_or(0, |l| l.start_space);
         calls
             .iter()
-            .zip(start()..)
+            .zip(first..)
             .map(|(c, space)| GridCell { space, call: ArcRwSignal::new(c.clone()) })
             .collect()
     };

@@ -1,45 +1,36 @@
 //! `use_ami_parking`: the seed's state as Leptos signals; the seed's methods are the
 //! client's ([`UseAmiParking::client`]), as futures.
 
-use crate::bridge::{follow, follow_grid, follow_map, follow_vec, spawn_owned, GridCell};
-use ami_parking::futures_signals::signal::SignalExt;
+use crate::bridge::{follow_grid, spawn_owned, GridCell, LeptosSignals};
+use ami_parking::SignalFamily;
 use ami_parking::{
-    local_client, ConnectionState, LocalClient, LotKey, ParkedCall, ParkingClient, ParkingError,
-    ParkingEvent, ParkingLot, ParkingStore, Timestamp,
+    local_client, LocalClient, LotKey, ParkedCall, ParkingClient, ParkingEvent, ParkingSignals, ParkingStore,
 };
 use futures_util::StreamExt;
 use reactive_graph::owner::{LocalStorage, StoredValue};
-use reactive_graph::signal::{ReadSignal, RwSignal};
-use reactive_graph::traits::{Set, WithValue};
-use std::collections::BTreeMap;
+use reactive_graph::signal::ReadSignal;
+use reactive_graph::traits::WithValue;
 use std::rc::Rc;
 use std::sync::Arc;
 
 /// The parking state and operations of one client, for Leptos.
 ///
-/// Every field is a Leptos signal owned by the reactive owner that called
+/// It derefs to [`ParkingSignals`]: every field (`parked_calls`, `total_parked_calls`,
+/// ...) is a Leptos signal owned by the reactive owner that called
 /// [`use_ami_parking`]; each follows the store through one local task that the
-/// owner's cleanup aborts. `Copy`, so closures and components take it by value.
+/// owner's cleanup aborts. The operations are the [`client`](Self::client)'s. `Copy`,
+/// so closures and components take it by value.
 #[derive(Clone, Copy)]
 pub struct UseAmiParking {
-    /// Every lot of every server, in (server, name) order, with live occupied counts.
-    pub parking_lots: ReadSignal<BTreeMap<LotKey, ParkingLot>>,
-    /// Every shown parked call, in (server, lot, space) order, changed in place.
-    pub parked_calls: ReadSignal<Vec<Arc<ParkedCall>>>,
-    /// How many calls are shown.
-    pub total_parked_calls: ReadSignal<usize>,
-    /// True while a list requested by the connection is being read.
-    pub is_loading: ReadSignal<bool>,
-    /// The last request error the store recorded (`None` after a success).
-    pub error: ReadSignal<Option<ParkingError>>,
-    /// The link's state.
-    pub connection_state: ReadSignal<ConnectionState>,
-    /// The store's clock: moves once a second while a call is parked, so timers
-    /// computed from it (`call.duration(clock)`) tick.
-    pub clock: ReadSignal<Timestamp>,
-    /// The most recent parking event.
-    pub last_event: ReadSignal<Option<ParkingEvent>>,
+    signals: ParkingSignals<LeptosSignals>,
     client: StoredValue<LocalClient, LocalStorage>,
+}
+
+impl std::ops::Deref for UseAmiParking {
+    type Target = ParkingSignals<LeptosSignals>;
+    fn deref(&self) -> &Self::Target {
+        &self.signals
+    }
 }
 
 impl std::fmt::Debug for UseAmiParking {
@@ -75,32 +66,8 @@ impl std::fmt::Debug for UseAmiParking {
 /// ```
 pub fn use_ami_parking(client: impl ParkingClient) -> UseAmiParking {
     let client = local_client(client);
-    let store = client.store().clone();
-    let last_event = RwSignal::new(None);
-    let mut events = store.events();
-    spawn_owned(async move {
-        while let Some(e) = events.next().await {
-            last_event.try_set(Some(e));
-        }
-    });
-    UseAmiParking {
-        parking_lots: follow_map(
-            store
-                .parking_lots_now()
-                .into_iter()
-                .map(|l| (LotKey::new(l.server_id, l.name.clone()), l))
-                .collect(),
-            store.parking_lots(),
-        ),
-        parked_calls: follow_vec(store.parked_calls_now(), store.parked_calls()),
-        total_parked_calls: follow(store.total_parked_calls_now(), store.total_parked_calls()),
-        is_loading: follow(store.is_loading_now(), store.is_loading()),
-        error: follow(store.error_now(), store.error()),
-        connection_state: follow(store.connection_state_now(), store.connection_state().dedupe_cloned()),
-        clock: follow(store.clock_now(), store.clock()),
-        last_event: last_event.read_only(),
-        client: StoredValue::new_local(client),
-    }
+    let signals = ParkingSignals::follow(client.store());
+    UseAmiParking { signals, client: StoredValue::new_local(client) }
 }
 
 impl UseAmiParking {
@@ -129,7 +96,7 @@ impl UseAmiParking {
     /// One lot's calls (the seed's `getCallsForLot`), in space order.
     pub fn lot_calls(&self, lot: &LotKey) -> ReadSignal<Vec<Arc<ParkedCall>>> {
         let store = self.store();
-        follow_vec(store.lot_calls_now(lot), store.lot_calls(lot))
+        LeptosSignals::follow_vec(store.lot_calls_now(lot), store.lot_calls(lot))
     }
 
     /// Runs `f` for every parking event until the owner cleans up. `f` need not be

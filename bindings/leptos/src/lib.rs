@@ -17,5 +17,5 @@ mod bridge;
 pub mod components;
 mod hook;
 
-pub use bridge::GridCell;
+pub use bridge::{GridCell, LeptosSignals};
 pub use hook::{use_ami_parking, UseAmiParking};

@@ -87,7 +87,7 @@ pub use options::{
     RetrievedCallback, DEFAULT_RETRIEVE_RING,
 };
 pub(crate) use reconcile::WindowId;
-pub use views::ParkedCallsSignalVec;
+pub use views::{apply_map_diff, ParkedCallsSignalVec};
 
 use crate::error::ParkingError;
 use crate::model::{CompactString, LotKey, ParkedCall, ParkingLot, ServerId};
@@ -254,6 +254,12 @@ impl ParkingStore {
     /// The lots now.
     pub fn parking_lots_now(&self) -> Vec<ParkingLot> {
         self.inner.lots.lock_ref().values().cloned().collect()
+    }
+
+    /// The lots now, keyed by (server, name): what [`parking_lots`](Self::parking_lots)
+    /// starts from (a UI's map before the first diff).
+    pub fn parking_lots_map_now(&self) -> BTreeMap<LotKey, ParkingLot> {
+        self.inner.lots.lock_ref().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     /// Lot `key` now (`None` while unknown).

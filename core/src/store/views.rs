@@ -63,3 +63,31 @@ impl SignalVec for ParkedCallsSignalVec {
         futures_core::Stream::poll_next(Pin::new(&mut self.rx), cx)
     }
 }
+
+/// Applies one diff of a signal map (such as [`ParkingStore::parking_lots`]) to a
+/// UI's copy of the map: what every binding does with each diff.
+///
+/// ```
+/// use ami_parking::apply_map_diff;
+/// use ami_parking::futures_signals::signal_map::MapDiff;
+/// let mut m = std::collections::BTreeMap::from([(1, "a")]);
+/// apply_map_diff(&mut m, MapDiff::Insert { key: 2, value: "b" });
+/// apply_map_diff(&mut m, MapDiff::Remove { key: 1 });
+/// assert_eq!(m.into_iter().collect::<Vec<_>>(), vec![(2, "b")]);
+/// ```
+pub fn apply_map_diff<K: Ord, V>(
+    map: &mut std::collections::BTreeMap<K, V>,
+    diff: futures_signals::signal_map::MapDiff<K, V>,
+) {
+    use futures_signals::signal_map::MapDiff;
+    match diff {
+        MapDiff::Replace { entries } => *map = entries.into_iter().collect(),
+        MapDiff::Insert { key, value } | MapDiff::Update { key, value } => {
+            map.insert(key, value);
+        }
+        MapDiff::Remove { key } => {
+            map.remove(&key);
+        }
+        MapDiff::Clear {} => map.clear(),
+    }
+}

@@ -10,6 +10,10 @@
 //! [`store`]: ParkingClient::store
 //! [`request`]: ParkingClient::request
 
+mod signals;
+
+pub use signals::{Apply, Changes, ParkingSignals, SignalFamily, SignalValue};
+
 use crate::connection::{Park, Reply, Request, Target};
 use crate::error::ParkingError;
 use crate::model::{ParkedCall, ParkingLot, Retriever, ServerId};
