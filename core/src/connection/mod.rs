@@ -14,7 +14,8 @@
 //! conn.handle_disconnected(now)                    when the link drops
 //! ```
 //!
-//! Requests ([`Connection::get_parking_lots`], [`Connection::park_call`], ...) return a
+//! A request ([`Connection::request`] with a [`Request`] value: the seed's operations
+//! are written once, as `Request`s, and typed by [`crate::ParkingClient`]) returns a
 //! [`RequestId`] at once; the answer comes later as [`Output::Reply`]. A request is
 //! always answered: by its reply, its list's completion, a disconnect, or its deadline.
 //!

@@ -36,7 +36,7 @@ pub enum ParkTimeout {
     Never,
 }
 
-/// Where to park a call and for how long ([`crate::Connection::park_call`]).
+/// Where to park a call and for how long ([`crate::ParkingClient::park_call`]).
 ///
 /// ```
 /// use ami_parking::{Park, ParkTimeout};

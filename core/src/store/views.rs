@@ -64,7 +64,7 @@ impl SignalVec for ParkedCallsSignalVec {
     }
 }
 
-/// Applies one diff of a signal map (such as [`ParkingStore::parking_lots`]) to a
+/// Applies one diff of a signal map (such as [`ParkingStore::parking_lots`](crate::ParkingStore::parking_lots)) to a
 /// UI's copy of the map: what every binding does with each diff.
 ///
 /// ```
