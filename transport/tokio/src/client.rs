@@ -41,6 +41,9 @@ pub struct ClientOptions {
     pub tls_ca_file: Option<PathBuf>,
     /// `Events:` filter sent at login.
     pub events: Option<String>,
+    /// Report the server's messages that are not answers of this client's own on
+    /// [`Client::messages`] (default off: nothing is copied).
+    pub forward_events: bool,
 }
 
 impl ClientOptions {
@@ -58,6 +61,7 @@ impl ClientOptions {
             keepalive: Duration::from_secs(30),
             tls_ca_file: None,
             events: None,
+            forward_events: false,
         }
     }
 
@@ -82,6 +86,7 @@ impl ClientOptions {
         cfg.request_timeout = self.request_timeout;
         cfg.events = self.events.clone();
         cfg.instance_id = Some(rand::random());
+        cfg.forward_events = self.forward_events;
         cfg
     }
 }
@@ -120,7 +125,7 @@ pub enum ClientError {
 
 /// Requests queued for the client's task; past this, `request` waits (backpressure)
 /// instead of the queue growing without limit.
-const COMMAND_QUEUE: usize = 1024;
+pub(crate) const COMMAND_QUEUE: usize = 1024;
 
 pub(crate) enum Command {
     Request(Request, Target, oneshot::Sender<Result<Reply, ParkingError>>),
@@ -142,7 +147,9 @@ pub(crate) enum Command {
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    tx: mpsc::Sender<Command>,
+    pub(crate) tx: mpsc::Sender<Command>,
+    /// The server's messages, when `forward_events` is on ([`Client::messages`]).
+    pub(crate) messages: tokio::sync::broadcast::Sender<crate::messages::ServerMessage>,
     store: ParkingStore,
     endpoint: Endpoint,
     state: Mutable<ConnectionState>,
@@ -200,8 +207,9 @@ impl Client {
         let endpoint = options.endpoint.clone();
         let conn = Connection::with_store(options.connection_config(), store.clone(), now());
         let state = Mutable::new(ConnectionState::Connecting);
-        tokio::spawn(crate::driver::run(options, conn, rx, state.clone()));
-        Client { tx, store, endpoint, state }
+        let messages = crate::messages::channel();
+        tokio::spawn(crate::driver::run(options, conn, rx, state.clone(), messages.clone()));
+        Client { tx, messages, store, endpoint, state }
     }
 
     /// This client's connection state. (Several clients may share one store; the
