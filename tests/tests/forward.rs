@@ -144,6 +144,26 @@ fn a_lost_link_fails_what_is_pending_and_nothing_is_sent_before_login() {
 }
 
 #[test]
+fn a_request_that_got_nothing_by_its_deadline_checks_the_link_at_once() {
+    let mut w = ami(false);
+    let (id, _) = forward(&mut w, Action::new("Ping"));
+    w.advance(Duration::from_secs(10));
+    assert!(matches!(w.reply(id), Some(Err(ParkingError::Timeout { .. }))));
+    let probe = w.sent();
+    assert!(probe.len() == 1 && probe[0].is("Action", "Ping"), "a keep-alive Ping at once: {probe:?}");
+    // Unanswered too: the link is dead, found 20 s in rather than at the next keep-alive.
+    w.now = w.now + Duration::from_secs(10);
+    assert!(w.conn.handle_timeout(w.now).is_err());
+
+    // A request that was answered in part is a slow answer, not a dead link.
+    let mut w = ami(false);
+    let (_, a) = forward(&mut w, Action::new("ParkedCalls"));
+    w.feed(&format!("Response: Success\r\nActionID: {a}\r\nEventList: start\r\n\r\n"));
+    w.advance(Duration::from_secs(10));
+    assert!(w.sent().is_empty());
+}
+
+#[test]
 fn a_list_past_the_cap_fails_and_its_rest_is_not_passed_on() {
     let mut cfg = ConnectionConfig::ami("amiuser", "amisecret");
     cfg.max_list_items = 2;

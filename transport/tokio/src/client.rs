@@ -124,7 +124,9 @@ pub enum ClientError {
 }
 
 /// Requests queued for the client's task; past this, `request` waits (backpressure)
-/// instead of the queue growing without limit.
+/// and `try_request` is refused at once, instead of the queue growing without limit.
+/// As many may be unanswered at a time; more are refused with
+/// [`ParkingError::QueueFull`].
 pub(crate) const COMMAND_QUEUE: usize = 1024;
 
 pub(crate) enum Command {

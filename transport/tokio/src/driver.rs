@@ -2,7 +2,7 @@
 //! or WebSocket frames, the core's timers and keep-alive, the handles' commands),
 //! and reconnects with backoff when it drops.
 
-use crate::client::{now, ClientOptions, Command};
+use crate::client::{now, ClientOptions, Command, COMMAND_QUEUE};
 use crate::link::{self, Link};
 use crate::messages::ServerMessage;
 use crate::stream::BoxIo;
@@ -182,6 +182,12 @@ impl Session {
         target: ami_parking::Target,
         reply: oneshot::Sender<Result<Reply, ParkingError>>,
     ) {
+        if self.waiting.len() >= COMMAND_QUEUE {
+            // As many requests are unanswered as may wait: refused at once, so a server
+            // that stopped answering cannot make the client hold ever more of them.
+            let _ = reply.send(Err(ParkingError::QueueFull { action: req.name(), limit: COMMAND_QUEUE }));
+            return;
+        }
         match self.conn.request(now(), req, target) {
             Ok(id) => {
                 self.waiting.insert(id, reply);

@@ -93,7 +93,18 @@ impl Client {
     /// Like [`Client::request`], but never waits for room: when the client's queue of
     /// requests is full (the server is slow, or stopped reading and the write is
     /// waiting for its deadline) the request is refused at once with
-    /// [`ParkingError::QueueFull`]. Otherwise the returned future is the answer.
+    /// [`ParkingError::QueueFull`]. Otherwise the returned future is the answer (which
+    /// is `QueueFull` too when that many requests are unanswered already).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: ami_parking_transport::Client) {
+    /// use ami_parking::{Action, Request, Target};
+    /// match client.try_request(Request::Forward(Action::new("Ping")), Target::All) {
+    ///     Ok(answer) => println!("{:?}", answer.await),
+    ///     Err(busy) => println!("not sent: {busy}"),
+    /// }
+    /// # }
+    /// ```
     pub fn try_request(
         &self,
         req: Request,
