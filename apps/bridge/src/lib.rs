@@ -14,11 +14,14 @@
 //! - `AMIServerID` honoured, an unknown one answered with an error;
 //! - a per-client rate limit and a bounded queue: a slow client is cut off (close code
 //!   1008), never slowing the others;
-//! - upstream reconnect with backoff, each login announced like amiws does, so
-//!   clients resync.
+//! - each upstream is the transport's AMI client: MD5 login within a deadline, a
+//!   keep-alive whose answer is checked, a write deadline, a bounded queue (an action
+//!   that finds it full is answered with an error at once), reconnect with backoff;
+//!   every pending action is answered (its reply, or an error frame) within the
+//!   request timeout; each login announced like amiws does, so clients resync.
 //!
 //! Rooms: `frames` (JSON out), `policy` (tokens, allowlist, rate), `hub` (clients and
-//! routing), `upstream` (one AMI session per server), `session` (one WebSocket client).
+//! routing), `upstream` (one AMI client per server), `session` (one WebSocket client).
 
 #![forbid(unsafe_code)]
 
@@ -37,7 +40,6 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
 /// What the bridge does.
 #[derive(Debug, Clone)]
@@ -76,22 +78,23 @@ impl Config {
     }
 }
 
-/// Starts the upstream sessions; the hub the listener serves.
+/// Starts the upstream links (on the current tokio runtime); the hub the listener serves.
 pub fn start_upstreams(cfg: &Config) -> Arc<Hub> {
     let mut ups = Vec::new();
-    let mut rxs = Vec::new();
-    for ep in &cfg.upstreams {
-        let (tx, rx) = mpsc::unbounded_channel();
+    let mut streams = Vec::new();
+    for (i, ep) in cfg.upstreams.iter().enumerate() {
+        let client = upstream::connect(i as u32 + 1, ep.clone(), cfg.ca_file.clone());
+        // Subscribed before the first login: no event of it is missed.
+        streams.push(client.messages());
         ups.push(hub::Upstream {
             name: format!("{}:{}", ep.host, ep.port),
-            actions: tx,
+            client,
             logged_in: AtomicBool::new(false),
         });
-        rxs.push(rx);
     }
     let hub = Arc::new(Hub::new(ups));
-    for (i, (ep, rx)) in cfg.upstreams.iter().zip(rxs).enumerate() {
-        tokio::spawn(upstream::run(hub.clone(), i as u32 + 1, ep.clone(), cfg.ca_file.clone(), rx));
+    for (i, messages) in streams.into_iter().enumerate() {
+        tokio::spawn(upstream::run(hub.clone(), i as u32 + 1, messages));
     }
     hub
 }
