@@ -85,12 +85,15 @@ async fn stalling_ami() -> (u16, oneshot::Receiver<bool>, oneshot::Sender<()>) {
 /// The bridge's binary in front of `127.0.0.1:port` (secret and token not on its
 /// command line); the process, its `ws://` address and its log lines.
 fn start_bridge(port: u16) -> (Child, String, std::sync::mpsc::Receiver<String>) {
-    let bin = std::env::var("AMI_PARKING_BRIDGE_BIN").unwrap_or(env!("CARGO_BIN_EXE_ami-ws-bridge").into());
+    let bin = std::env::var("AMI_PARKING_BRIDGE_BIN")
+        .ok()
+        .filter(|b| !b.is_empty())
+        .unwrap_or(env!("CARGO_BIN_EXE_ami-ws-bridge").into());
     let tokens = std::env::temp_dir().join(format!("ami-ws-bridge-stall-{}.tokens", std::process::id()));
     std::fs::write(&tokens, TOKEN).unwrap();
     let mut child = Command::new(bin)
         .args(["--listen", "127.0.0.1:0", "--upstream", &format!("tcp://amiuser@127.0.0.1:{port}")])
-        .args(["--token-file", tokens.to_str().unwrap(), "--rate", "100000", "--queue", "65536"])
+        .args(["--token-file", tokens.to_str().unwrap(), "--rate", "100000"])
         .env("AMI_SECRET", "amisecret")
         .stderr(Stdio::piped())
         .spawn()
