@@ -64,13 +64,10 @@ pub use connection::{
 };
 pub use error::{ConnectionError, ParkingError};
 pub use model::display;
-pub use model::{
-    CompactString, LotKey, ParkedCall, ParkingEvent, ParkingLot, ResyncChange, Retriever, ServerId,
-};
+pub use model::{CompactString, LotKey, ParkedCall, ParkingEvent, ParkingLot, ResyncChange, Retriever, ServerId};
 pub use store::{
-    CallCallback, CallFilter, CallTransform, ConnectionState, EventStream, MovedCallback,
-    NearTimeoutCallback, ParkedCallsSignalVec, ParkingOptions, ParkingStore, RetrievedCallback, Subscription,
-    DEFAULT_RETRIEVE_RING,
+    CallCallback, CallFilter, CallTransform, ConnectionState, EventStream, MovedCallback, NearTimeoutCallback,
+    ParkedCallsSignalVec, ParkingOptions, ParkingStore, RetrievedCallback, Subscription, DEFAULT_RETRIEVE_RING,
 };
 pub use time::Timestamp;
 pub use wire::{ami_codec, amiws, unescape_c, Action, Message};

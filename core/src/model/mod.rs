@@ -3,9 +3,9 @@
 pub mod display;
 pub(crate) mod event;
 
+pub use event::{ParkingEvent, ResyncChange};
 use crate::time::Timestamp;
 pub use compact_str::CompactString;
-pub use event::{ParkingEvent, ResyncChange};
 use std::sync::Arc;
 use std::time::Duration;
 

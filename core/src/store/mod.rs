@@ -77,16 +77,16 @@ mod book;
 mod clock;
 mod listeners;
 mod live;
-pub(crate) mod options;
 mod reconcile;
+pub(crate) mod options;
 mod views;
 
 pub use listeners::{EventStream, Subscription};
+pub(crate) use reconcile::WindowId;
 pub use options::{
     CallCallback, CallFilter, CallTransform, MovedCallback, NearTimeoutCallback, ParkingOptions,
     RetrievedCallback, DEFAULT_RETRIEVE_RING,
 };
-pub(crate) use reconcile::WindowId;
 pub use views::ParkedCallsSignalVec;
 
 use crate::error::ParkingError;
