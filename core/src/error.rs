@@ -186,6 +186,24 @@ pub enum ParkingError {
         /// The answer, as debug text.
         reply: String,
     },
+    /// A [`Request::Forward`](crate::Request::Forward) on an amiws link: forwarding is
+    /// for raw AMI links only (a WebSocket bridge in front of Asterisk).
+    #[error("{action} was not forwarded: forwarding needs a raw AMI link (tcp:// or tls://); behind amiws send it as Request::Action or Request::List")]
+    ForwardNeedsRawAmi {
+        /// The action.
+        action: String,
+    },
+    /// The client's queue of requests waiting to be sent is full (the server is slow
+    /// or stopped reading); nothing was queued.
+    #[error(
+        "{action} was not sent: {limit} requests are already waiting for this connection; try again shortly"
+    )]
+    QueueFull {
+        /// The action.
+        action: String,
+        /// How many requests may wait.
+        limit: usize,
+    },
     /// An invalid argument (e.g. a timeout too large to send).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -1,18 +1,16 @@
-//! Who is connected and where each message goes: a reply to the client whose action
-//! it answers (its ActionID rewritten on the way up and restored on the way down),
-//! everything else to every client. Each client has a bounded queue; a client whose
-//! queue is full is cut off (close code 1008) instead of slowing the others.
+//! Who is connected and where each message goes: the answer to an action to the
+//! client that sent it (see `session`), every other message of a server to every
+//! client. Each client has a bounded queue; a client whose queue is full is cut off
+//! (close code 1008) instead of slowing the others.
 
 use crate::frames;
 use ami_parking::amiws::FrameType;
 use ami_parking::Message;
+use ami_parking_transport::Client;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
-
-/// The prefix of every ActionID the bridge sends upstream: `amiwsb-<client>-<theirs>`.
-const PREFIX: &str = "amiwsb-";
 
 /// One client's way out: its queue and its kill switch.
 #[derive(Debug)]
@@ -26,23 +24,32 @@ pub(crate) struct Outbox {
 #[derive(Debug)]
 pub(crate) struct Upstream {
     pub(crate) name: String,
-    pub(crate) actions: mpsc::UnboundedSender<Vec<u8>>,
+    /// Logged in, as last announced to the clients.
     pub(crate) logged_in: AtomicBool,
 }
 
 /// The bridge's shared state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Hub {
     clients: Mutex<HashMap<u64, Arc<Outbox>>>,
     next: AtomicU64,
+    /// The links to every upstream (login, keep-alive, write deadline, bounded
+    /// queue, reconnect: the transport's), servers 1, 2, ... in order.
+    pub(crate) client: Client,
     pub(crate) upstreams: Vec<Upstream>,
     /// Frames delivered to clients (for the load figures).
     pub delivered: AtomicU64,
 }
 
 impl Hub {
-    pub(crate) fn new(upstreams: Vec<Upstream>) -> Self {
-        Hub { upstreams, ..Default::default() }
+    pub(crate) fn new(client: Client, upstreams: Vec<Upstream>) -> Self {
+        Hub {
+            clients: Mutex::default(),
+            next: AtomicU64::default(),
+            client,
+            upstreams,
+            delivered: AtomicU64::default(),
+        }
     }
 
     /// Registers a client; its id and its queue's receiving end.
@@ -74,11 +81,6 @@ impl Hub {
         self.clients.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The ActionID to send upstream for client `id`'s `theirs`.
-    pub(crate) fn upstream_action_id(id: u64, theirs: Option<&str>) -> String {
-        format!("{PREFIX}{id}-{}", theirs.unwrap_or(""))
-    }
-
     /// Queues `frame` for one client; a full queue cuts the client off.
     pub(crate) fn send_to(&self, out: &Outbox, frame: Arc<str>) {
         match out.tx.try_send(frame) {
@@ -102,47 +104,10 @@ impl Hub {
         }
     }
 
-    /// A message from upstream server `server` (1-based): a reply goes to its client
-    /// with the client's own ActionID, anything else to everyone.
+    /// A message from upstream server `server` (1-based) that answers no client's
+    /// action (an event, another program's answer): to everyone.
     pub(crate) fn deliver(&self, server: u32, msg: &Message) {
-        let kind = FrameType::of(msg);
         let name = &self.upstreams[(server - 1) as usize].name;
-        if let Some((client, theirs)) = msg.get_str("ActionID").and_then(|a| split_action_id(&a)) {
-            let out = self.lock().get(&client).cloned();
-            if let Some(out) = out {
-                let mut m = Message::with_capacity(msg.len(), 0);
-                for (k, v) in msg.iter() {
-                    if k.eq_ignore_ascii_case(b"ActionID") {
-                        if !theirs.is_empty() {
-                            m.push(k, theirs.as_bytes());
-                        }
-                    } else {
-                        m.push(k, v);
-                    }
-                }
-                self.send_to(&out, frames::frame(kind, server, name, &m).into());
-            }
-            return;
-        }
-        self.broadcast(frames::frame(kind, server, name, msg).into());
-    }
-}
-
-/// `amiwsb-7-abc` is client 7's `abc`.
-fn split_action_id(id: &str) -> Option<(u64, String)> {
-    let rest = id.strip_prefix(PREFIX)?;
-    let (client, theirs) = rest.split_once('-')?;
-    Some((client.parse().ok()?, theirs.to_owned()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn action_ids_round_trip_and_foreign_ones_are_broadcast() {
-        assert_eq!(split_action_id(&Hub::upstream_action_id(7, Some("a-b"))), Some((7, "a-b".into())));
-        assert_eq!(split_action_id(&Hub::upstream_action_id(3, None)), Some((3, String::new())));
-        assert_eq!(split_action_id("someone-else-1"), None);
+        self.broadcast(frames::frame(FrameType::of(msg), server, name, msg).into());
     }
 }

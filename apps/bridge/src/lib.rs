@@ -14,11 +14,14 @@
 //! - `AMIServerID` honoured, an unknown one answered with an error;
 //! - a per-client rate limit and a bounded queue: a slow client is cut off (close code
 //!   1008), never slowing the others;
-//! - upstream reconnect with backoff, each login announced like amiws does, so
-//!   clients resync.
+//! - each upstream is the transport's AMI client: MD5 login within a deadline, a
+//!   keep-alive whose answer is checked, a write deadline, a bounded queue (an action
+//!   that finds it full is answered with an error at once), reconnect with backoff;
+//!   every pending action is answered (its reply, or an error frame) within the
+//!   request timeout; each login announced like amiws does, so clients resync.
 //!
 //! Rooms: `frames` (JSON out), `policy` (tokens, allowlist, rate), `hub` (clients and
-//! routing), `upstream` (one AMI session per server), `session` (one WebSocket client).
+//! routing), `upstream` (one AMI client per server), `session` (one WebSocket client).
 
 #![forbid(unsafe_code)]
 
@@ -34,11 +37,11 @@ pub use policy::Tokens;
 use ami_parking_transport::{BoxIo, Endpoint};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 /// What the bridge does.
 #[derive(Debug, Clone)]
@@ -77,24 +80,26 @@ impl Config {
     }
 }
 
-/// Starts the upstream sessions; the hub the listener serves.
-pub fn start_upstreams(cfg: &Config) -> Arc<Hub> {
-    let mut ups = Vec::new();
-    let mut rxs = Vec::new();
-    for ep in &cfg.upstreams {
-        let (tx, rx) = mpsc::unbounded_channel();
-        ups.push(hub::Upstream {
+/// Starts the upstream links (on the current tokio runtime): one client of every
+/// upstream, `AMIServerID` 1, 2, ... in order; the hub the listener serves.
+pub fn start_upstreams(cfg: &Config) -> Result<Arc<Hub>, ami_parking_transport::ServersError> {
+    let client = upstream::connect(&cfg.upstreams, cfg.ca_file.clone())?;
+    // Subscribed before the first login: no event of it is missed.
+    let messages = client.messages();
+    let ups = cfg
+        .upstreams
+        .iter()
+        .map(|ep| hub::Upstream {
             name: format!("{}:{}", ep.host, ep.port),
-            actions: tx,
             logged_in: AtomicBool::new(false),
-        });
-        rxs.push(rx);
+        })
+        .collect();
+    let hub = Arc::new(Hub::new(client, ups));
+    tokio::spawn(upstream::pass_on(hub.clone(), messages));
+    for server in 1..=cfg.upstreams.len() as u32 {
+        tokio::spawn(upstream::follow(hub.clone(), server));
     }
-    let hub = Arc::new(Hub::new(ups));
-    for (i, (ep, rx)) in cfg.upstreams.iter().zip(rxs).enumerate() {
-        tokio::spawn(upstream::run(hub.clone(), i as u32 + 1, ep.clone(), cfg.ca_file.clone(), rx));
-    }
-    hub
+    Ok(hub)
 }
 
 /// Serves WebSocket clients on `listener` for ever.
@@ -155,27 +160,10 @@ pub async fn serve_until(
     Ok(())
 }
 
-/// Sends `Logoff` up every logged-in upstream session and waits (at most
-/// [`SHUTDOWN_STEP`]) until Asterisk has ended each.
-// The upstream sessions are to become the transport's `Client`, whose `shutdown()`
-// does this; until then the Logoff goes the way the clients' actions go.
+/// Logs off every upstream and closes the links (the transport's `shutdown`), within
+/// [`SHUTDOWN_STEP`].
 async fn log_off(hub: &Hub) {
-    // Client 0 is nobody (clients count from 1): the Goodbye reaches no client.
-    let logoff =
-        format!("Action: Logoff\r\nActionID: {}\r\n\r\n", Hub::upstream_action_id(0, Some("logoff")));
-    let mut waiting = Vec::new();
-    for (i, up) in hub.upstreams.iter().enumerate() {
-        if up.logged_in.load(Ordering::Relaxed) && up.actions.send(logoff.clone().into_bytes()).is_ok() {
-            waiting.push(i as u32 + 1);
-        }
-    }
-    let ended = async {
-        let mut tick = tokio::time::interval(Duration::from_millis(10));
-        while waiting.iter().any(|s| hub.is_logged_in(*s)) {
-            tick.tick().await;
-        }
-    };
-    if tokio::time::timeout(SHUTDOWN_STEP, ended).await.is_err() {
+    if tokio::time::timeout(SHUTDOWN_STEP, hub.client.shutdown()).await.is_err() {
         eprintln!(
             "ami-ws-bridge: an upstream did not end its session within {SHUTDOWN_STEP:?} of the Logoff"
         );

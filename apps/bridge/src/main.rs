@@ -2,7 +2,7 @@
 //! See the crate docs for what it promises; `--help` for the options.
 
 use ami_parking_transport::demo::DemoPbx;
-use ami_parking_transport::{shutdown_signal, Endpoint};
+use ami_parking_transport::{shutdown_signal, ClientOptions, Endpoint};
 use ami_ws_bridge::{serve_until, start_upstreams, tls_config, Config, Tokens};
 use clap::Parser;
 use std::path::PathBuf;
@@ -68,19 +68,21 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             text.lines().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty() && !l.starts_with('#')),
         );
     }
-    let _demo;
-    let upstreams: Vec<Endpoint> = if cli.upstreams.is_empty() {
-        let pbx = DemoPbx::start(cli.demo_rate).await?;
-        eprintln!("ami-ws-bridge: no --upstream: using the embedded demo PBX at {}", pbx.addr());
-        let url = pbx.url();
-        _demo = Some(pbx);
-        vec![url.parse()?]
-    } else {
-        cli.upstreams.iter().map(|u| u.parse()).collect::<Result<_, _>>()?
-    };
-    if let Some(ep) = upstreams.iter().find(|e| e.scheme.is_websocket()) {
-        return Err(format!("{ep}: an upstream is an Asterisk AMI server (tcp:// or tls://)").into());
+    let mut servers = Vec::new();
+    for u in &cli.upstreams {
+        let o = ClientOptions::new(u.parse()?);
+        if o.endpoint.scheme.is_websocket() {
+            return Err(
+                format!("{}: an upstream is an Asterisk AMI server (tcp:// or tls://)", o.endpoint).into()
+            );
+        }
+        servers.push(o);
     }
+    let (servers, demo) = DemoPbx::unless_servers(servers, cli.demo_rate).await?;
+    if let Some(pbx) = &demo {
+        eprintln!("ami-ws-bridge: no --upstream: using the embedded demo PBX at {}", pbx.addr());
+    }
+    let upstreams: Vec<Endpoint> = servers.into_iter().map(|o| o.endpoint).collect();
     let mut cfg = Config::new(upstreams, Tokens::new(tokens));
     cfg.no_auth = cli.no_auth;
     cfg.allow.extend(cli.allow.iter().cloned());
@@ -98,7 +100,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         if cfg.no_auth { "no token required".to_string() } else { format!("{} token(s)", cfg.tokens.len()) },
         cfg.upstreams.len()
     );
-    let hub = start_upstreams(&cfg);
+    let hub = start_upstreams(&cfg)?;
     serve_until(listener, hub, cfg, async { eprintln!("ami-ws-bridge: {}: stopping", stop.await) }).await?;
     Ok(())
 }

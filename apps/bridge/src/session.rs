@@ -1,13 +1,13 @@
 //! One WebSocket client: the upgrade (token checked before anything is read), then
-//! its actions (decoded, checked, rate-limited, sent to the named server or to all)
-//! and its bounded queue of frames.
+//! its actions (decoded, checked, rate-limited, forwarded to the named server or to
+//! all, each answer coming back to this client alone with its own ActionID) and its
+//! bounded queue of frames.
 
-use crate::frames;
-use crate::hub::Hub;
+use crate::hub::{Hub, Outbox};
 use crate::policy::{check_action, token_of, RateLimit, HANDSHAKE_TIMEOUT};
-use crate::Config;
-use ami_parking::ami_codec::encode_message;
-use ami_parking::Message;
+use crate::{frames, upstream, Config};
+use ami_parking::amiws::FrameType;
+use ami_parking::{Action, Message, ParkingError, Reply, Request as AmiRequest, Target};
 use ami_parking_transport::BoxIo;
 use async_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use async_tungstenite::tungstenite::http::StatusCode;
@@ -15,6 +15,7 @@ use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use async_tungstenite::tungstenite::Message as WsMessage;
 use futures_util::StreamExt;
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,11 +40,7 @@ pub(crate) async fn run(
     // Tell the client which servers are up, as amiws does on a (re)login.
     for (i, up) in hub.upstreams.iter().enumerate() {
         if up.logged_in.load(Ordering::Relaxed) {
-            let mut m = Message::new();
-            m.push(b"Response", b"Success");
-            m.push(b"Message", b"Authentication accepted");
-            let f = frames::frame(ami_parking::amiws::FrameType::Response, i as u32 + 1, &up.name, &m);
-            hub.send_to(&out, f.into());
+            hub.send_to(&out, upstream::login_frame(i as u32 + 1, &up.name).into());
         }
     }
     let writer = {
@@ -95,7 +92,7 @@ pub(crate) async fn run(
                 WsMessage::Close(_) => break,
                 _ => continue,
             };
-            if let Err(e) = on_action(&hub, id, &cfg, &mut limit, &bytes) {
+            if let Err(e) = on_action(&hub, &out, &cfg, &mut limit, &bytes) {
                 hub.send_to(&out, e.into());
             }
         }
@@ -114,8 +111,15 @@ pub(crate) async fn run(
     eprintln!("ami-ws-bridge: client {id} ({peer}) left{why}; {} connected", hub.clients());
 }
 
-/// One action frame from client `id`: refused with an error frame, or sent up.
-fn on_action(hub: &Hub, id: u64, cfg: &Config, limit: &mut RateLimit, bytes: &[u8]) -> Result<(), String> {
+/// One action frame from the client whose queue is `out`: refused with an error
+/// frame, or forwarded (each server's answer, or an error frame, comes back later).
+fn on_action(
+    hub: &Arc<Hub>,
+    out: &Arc<Outbox>,
+    cfg: &Config,
+    limit: &mut RateLimit,
+    bytes: &[u8],
+) -> Result<(), String> {
     let (action, server) = ami_parking::amiws::decode_action_frame(bytes)
         .map_err(|e| frames::error(0, None, &format!("unreadable action frame: {e}")))?;
     let theirs = action.get_str("ActionID").map(|a| a.into_owned());
@@ -135,23 +139,76 @@ fn on_action(hub: &Hub, id: u64, cfg: &Config, limit: &mut RateLimit, bytes: &[u
         }
         None => (1..=n).collect(),
     };
-    let mut up = Message::with_capacity(action.len() + 1, 0);
+    // The client's ActionID stays here: the link sends the action under its own.
+    let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+    let mut up = Action::new(action.get_str("Action").unwrap_or_default());
     for (k, v) in action.iter() {
-        if !k.eq_ignore_ascii_case(b"ActionID") {
-            up.push(k, v);
+        if !k.eq_ignore_ascii_case(b"Action") && !k.eq_ignore_ascii_case(b"ActionID") {
+            up.push(text(k), text(v));
         }
     }
-    up.push(b"ActionID", Hub::upstream_action_id(id, theirs.as_deref()).as_bytes());
-    let mut wire = Vec::new();
-    encode_message(&up, &mut wire)
-        .map_err(|e| refuse(server.unwrap_or(0), &format!("the action cannot be sent: {e}")))?;
     for s in targets {
         let u = &hub.upstreams[(s - 1) as usize];
-        if !u.logged_in.load(Ordering::Relaxed) || u.actions.send(wire.clone()).is_err() {
-            return Err(refuse(s, &format!("server {s} ({}) is not connected", u.name)));
+        let sent = if u.logged_in.load(Ordering::Relaxed) {
+            hub.client.try_request(AmiRequest::Forward(up.clone()), Target::Server(s))
+        } else {
+            Err(ParkingError::NotLoggedIn { action: up.name().to_owned() })
+        };
+        match sent {
+            Ok(answer) => {
+                tokio::spawn(pass_back(hub.clone(), out.clone(), s, theirs.clone(), answer));
+            }
+            Err(e) => hub.send_to(out, refuse(s, &upstream::error_text(s, &u.name, &e)).into()),
         }
     }
     Ok(())
+}
+
+/// Server `server`'s answer to a client's action, to that client alone: each message
+/// with the client's own ActionID (none when it gave none), or an error frame.
+async fn pass_back(
+    hub: Arc<Hub>,
+    out: Arc<Outbox>,
+    server: u32,
+    theirs: Option<String>,
+    answer: impl Future<Output = Result<Reply, ParkingError>>,
+) {
+    let name = &hub.upstreams[(server - 1) as usize].name;
+    let messages = match answer.await {
+        Ok(Reply::Forwarded(messages)) => messages,
+        Ok(other) => {
+            let e = ParkingError::UnexpectedReply { reply: format!("{other:?}") };
+            return hub.send_to(
+                &out,
+                frames::error(server, theirs.as_deref(), &upstream::error_text(server, name, &e)).into(),
+            );
+        }
+        Err(e) => {
+            let text = upstream::error_text(server, name, &e);
+            return hub.send_to(&out, frames::error(server, theirs.as_deref(), &text).into());
+        }
+    };
+    for m in messages {
+        let m = with_action_id(&m, theirs.as_deref());
+        hub.send_to(&out, frames::frame(FrameType::of(&m), server, name, &m).into());
+    }
+}
+
+/// `m` with `action_id` after its first header (`Response` or `Event`), as Asterisk
+/// places it near the top.
+fn with_action_id(m: &Message, action_id: Option<&str>) -> Message {
+    let Some(id) = action_id else { return m.clone() };
+    let mut out = Message::with_capacity(m.len() + 1, m.heap_bytes() + id.len() + 8);
+    for (i, (k, v)) in m.iter().enumerate() {
+        out.push(k, v);
+        if i == 0 {
+            out.push(b"ActionID", id.as_bytes());
+        }
+    }
+    if m.is_empty() {
+        out.push(b"ActionID", id.as_bytes());
+    }
+    out
 }
 
 /// The WebSocket upgrade, the token checked before anything else is read; `None`

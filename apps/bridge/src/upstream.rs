@@ -1,138 +1,109 @@
-//! One task per upstream Asterisk: connect (tcp:// or tls://), log in, pass every
-//! message to the hub and every queued action up; reconnect with backoff. Each
-//! successful login is announced to the clients as amiws announces one
-//! (`Response: Success`, `Message: Authentication accepted`, no ActionID), so they
-//! resync that server.
+//! The upstream Asterisk servers (tcp:// or tls://) are one transport [`Client`] of
+//! them all (`AMIServerID` 1, 2, ... in the order given, the client's one rule): each
+//! link logs in (MD5: the secret never crosses the wire, within the login deadline),
+//! keeps alive with a Ping whose answer is checked, gives up a write that does not
+//! finish within the request timeout (an Asterisk that stopped reading), queues at
+//! most a bounded number of actions, and reconnects with the shared backoff policy.
+//!
+//! Here: every message of the server that answers no client's action goes to every
+//! client, and each successful login is announced to the clients as amiws announces
+//! one (`Response: Success`, `Message: Authentication accepted`, no ActionID), so
+//! they resync that server. A client's own action goes up as a
+//! [`Request::Forward`](ami_parking::Request::Forward) (see `session`).
 
 use crate::frames;
 use crate::hub::Hub;
-use ami_parking::ami_codec::{encode_action, Decoded, Decoder};
 use ami_parking::amiws::FrameType;
-use ami_parking::{Action, Backoff, Message};
-use ami_parking_transport::{connect_ami, Endpoint};
+use ami_parking::futures_signals::signal::SignalExt;
+use ami_parking::{AuthMethod, ConnectionState, Message, ParkingError, ParkingOptions, ParkingStore};
+use ami_parking_transport::{Client, ClientOptions, Endpoint, MessageStream, ServersError};
+use futures_util::StreamExt;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
 
-/// Runs upstream `server` (1-based) for ever.
-pub(crate) async fn run(
-    hub: Arc<Hub>,
-    server: u32,
-    endpoint: Endpoint,
-    ca_file: Option<PathBuf>,
-    mut actions: mpsc::UnboundedReceiver<Vec<u8>>,
-) {
-    let backoff = Backoff::default();
-    let mut attempt = 0u32;
-    loop {
-        let why = session(&hub, server, &endpoint, ca_file.as_deref(), &mut actions).await;
-        let up = &hub.upstreams[(server - 1) as usize];
-        if up.logged_in.swap(false, Ordering::Relaxed) {
-            attempt = 0;
+/// The links to every upstream, started now: one client, servers 1, 2, ... in order.
+pub(crate) fn connect(endpoints: &[Endpoint], ca_file: Option<PathBuf>) -> Result<Client, ServersError> {
+    let servers = endpoints
+        .iter()
+        .map(|ep| {
+            let mut o = ClientOptions::new(ep.clone());
+            o.auth = AuthMethod::Md5;
+            o.forward_events = true;
+            o.tls_ca_file = ca_file.clone();
+            o
+        })
+        .collect();
+    // The bridge keeps no parking state of its own: its clients do.
+    Client::connect_all(servers, ParkingStore::new(ParkingOptions::default().auto_refresh(false)))
+}
+
+/// Passes every server's messages to every client until the client stops
+/// (`messages` subscribed before the first login).
+pub(crate) async fn pass_on(hub: Arc<Hub>, mut messages: MessageStream) {
+    let mut lost = 0;
+    while let Some((server, m)) = messages.next().await {
+        if server >= 1 && server as usize <= hub.upstreams.len() {
+            hub.deliver(server, &m);
         }
-        attempt += 1;
-        eprintln!("ami-ws-bridge: server {server} ({endpoint}): {why}; retrying");
-        let delay = backoff.delay(attempt, rand::random::<f64>());
-        let sleep = tokio::time::sleep(delay);
-        tokio::pin!(sleep);
-        // Actions meanwhile are dropped: their clients got an error when sent.
-        loop {
-            tokio::select! {
-                _ = &mut sleep => break,
-                a = actions.recv() => if a.is_none() { return },
-            }
+        if messages.lost() != lost {
+            eprintln!(
+                "ami-ws-bridge: {} messages not passed on (the bridge fell behind)",
+                messages.lost() - lost
+            );
+            lost = messages.lost();
         }
     }
 }
 
-async fn session(
-    hub: &Hub,
-    server: u32,
-    endpoint: &Endpoint,
-    ca_file: Option<&std::path::Path>,
-    actions: &mut mpsc::UnboundedReceiver<Vec<u8>>,
-) -> String {
-    let io = match tokio::time::timeout(Duration::from_secs(10), connect_ami(endpoint, ca_file)).await {
-        Ok(Ok(io)) => io,
-        Ok(Err(e)) => return e,
-        Err(_) => return "no connection within 10 s".into(),
-    };
-    let (mut r, mut w) = tokio::io::split(io);
-    let secret = endpoint
-        .secret
-        .as_ref()
-        .map(|s| s.expose().to_owned())
-        .or_else(|| std::env::var("AMI_SECRET").ok())
-        .unwrap_or_default();
-    let login = Action::new("Login")
-        .header("ActionID", "amiwsb-login")
-        .header("Username", &endpoint.username)
-        .header("Secret", secret);
-    let mut out = Vec::new();
-    if encode_action(&login, &mut out).is_err() {
-        return "the username or secret cannot be sent (line break)".into();
-    }
-    if let Err(e) = w.write_all(&out).await {
-        return format!("write failed: {e}");
-    }
-    let mut decoder = Decoder::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut keepalive = tokio::time::interval(Duration::from_secs(30));
-    keepalive.tick().await;
-    loop {
-        tokio::select! {
-            n = r.read(&mut buf) => {
-                let n = match n {
-                    Ok(0) => return "Asterisk closed the connection".into(),
-                    Ok(n) => n,
-                    Err(e) => return format!("read failed: {e}"),
-                };
-                let mut failed = None;
-                let result = decoder.decode(&buf[..n], |d| {
-                    if let Decoded::Message(raw) = d {
-                        let msg = raw.to_message();
-                        if msg.get("ActionID") == Some(b"amiwsb-login") {
-                            failed = on_login(hub, server, &msg);
-                        } else if msg.get("ActionID") != Some(b"amiwsb-ping") {
-                            hub.deliver(server, &msg);
-                        }
-                    }
-                });
-                if let Err(e) = result {
-                    return format!("unreadable AMI stream: {e}");
-                }
-                if let Some(why) = failed {
-                    return why;
-                }
-            }
-            a = actions.recv() => match a {
-                Some(bytes) => if let Err(e) = w.write_all(&bytes).await { return format!("write failed: {e}") },
-                None => return "the bridge is stopping".into(),
-            },
-            _ = keepalive.tick() => {
-                if let Err(e) = w.write_all(b"Action: Ping\r\nActionID: amiwsb-ping\r\n\r\n").await {
-                    return format!("write failed: {e}");
-                }
-            }
-        }
+/// Announces upstream `server`'s logins (1-based) until its link stops.
+pub(crate) async fn follow(hub: Arc<Hub>, server: u32) {
+    let Some(states) = hub.client.link_state(server as usize - 1) else { return };
+    let mut states = states.to_stream();
+    while let Some(s) = states.next().await {
+        on_state(&hub, server, s);
     }
 }
 
-/// The login's answer: logged in (announced to every client), or why not.
-fn on_login(hub: &Hub, server: u32, msg: &Message) -> Option<String> {
-    if !msg.is("Response", "Success") {
-        let why = msg.get_str("Message").unwrap_or_default().into_owned();
-        return Some(format!("login refused: {why}"));
-    }
+/// The link's state changed: a login is announced to every client; a lost link is
+/// logged (its clients' pending actions are answered with errors by the transport).
+fn on_state(hub: &Hub, server: u32, state: ConnectionState) {
     let up = &hub.upstreams[(server - 1) as usize];
-    up.logged_in.store(true, Ordering::Relaxed);
-    eprintln!("ami-ws-bridge: server {server} ({}) logged in", up.name);
+    let endpoint = hub.client.endpoints().nth(server as usize - 1).map(|e| e.to_string()).unwrap_or_default();
+    match state {
+        ConnectionState::LoggedIn => {
+            if !up.logged_in.swap(true, Ordering::Relaxed) {
+                eprintln!("ami-ws-bridge: server {server} ({endpoint}) logged in");
+                hub.broadcast(login_frame(server, &up.name).into());
+            }
+        }
+        other => {
+            up.logged_in.store(false, Ordering::Relaxed);
+            if let ConnectionState::Reconnecting { attempt, last_error } = other {
+                eprintln!(
+                    "ami-ws-bridge: server {server} ({endpoint}): {last_error}; retrying (attempt {attempt})"
+                );
+            }
+        }
+    }
+}
+
+/// amiws's announcement of a login to server `server`.
+pub(crate) fn login_frame(server: u32, name: &str) -> String {
     let mut m = Message::new();
     m.push(b"Response", b"Success");
     m.push(b"Message", b"Authentication accepted");
-    hub.broadcast(frames::frame(FrameType::Response, server, &up.name, &m).into());
-    None
+    frames::frame(FrameType::Response, server, name, &m)
+}
+
+/// What a client reads when its action for server `server` (`name`) failed: what
+/// happened, and so what to do.
+pub(crate) fn error_text(server: u32, name: &str, e: &ParkingError) -> String {
+    match e {
+        ParkingError::NotLoggedIn { .. } => format!("server {server} ({name}) is not connected"),
+        ParkingError::Stopped { .. } => {
+            format!("server {server} ({name}) is not connected: the bridge is stopping")
+        }
+        e => format!("server {server} ({name}): {e}"),
+    }
 }

@@ -53,6 +53,11 @@ impl ActionIds {
         std::str::from_utf8(action_id).ok().and_then(|a| self.owners.get(a)).copied()
     }
 
+    /// True when `action_id` is one this instance makes (`<prefix>-...`), bound or not.
+    pub(super) fn is_ours(&self, action_id: &[u8]) -> bool {
+        action_id.strip_prefix(self.prefix.as_bytes()).is_some_and(|rest| rest.first() == Some(&b'-'))
+    }
+
     /// True while no request waits for an answer (then only live events matter).
     pub(super) fn is_idle(&self) -> bool {
         self.owners.is_empty()

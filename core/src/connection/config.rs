@@ -95,6 +95,12 @@ pub struct ConnectionConfig {
     /// `None` derives one from the time and a process-wide counter; the transport sets
     /// a random one.
     pub instance_id: Option<u64>,
+    /// Also report every message that is not an answer of the connection's own
+    /// (every event without an ActionID, every message with someone else's) as
+    /// [`Output::Message`](crate::Output::Message), for a program that passes the
+    /// server's traffic on (the WebSocket bridge). Parking events still update the
+    /// store. Default off: then nothing is copied.
+    pub forward_events: bool,
 }
 
 impl ConnectionConfig {
@@ -113,6 +119,7 @@ impl ConnectionConfig {
             max_list_items: 100_000,
             max_servers: 64,
             instance_id: None,
+            forward_events: false,
         }
     }
 

@@ -84,6 +84,8 @@ impl Connection {
             return;
         }
         let after = self.wait_for(&p.req);
+        // Nothing at all came for it: is the server still there?
+        let probe = p.started.is_empty() && !p.internal;
         let err = match (&p.req, &p.acc) {
             (Request::Park { .. } | Request::Move { .. }, Acc::Park { accepted: true, channel }) => {
                 ParkingError::NoParkedCallEvent { channel: channel.clone(), after }
@@ -91,6 +93,9 @@ impl Connection {
             (r, _) => ParkingError::Timeout { action: r.name(), after },
         };
         self.finish(now, id, Err(err));
+        if probe {
+            self.ping_now(now);
+        }
     }
 
     /// Answers request `id`. A fan-out list lingers until its deadline so that servers

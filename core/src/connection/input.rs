@@ -23,6 +23,8 @@ impl Connection {
             // No banner (e.g. a proxy): log in now, then handle the message.
             self.on_banner(now)?;
         }
+        let server = self.cfg.server_id;
+        self.forward_foreign(server, raw.get("ActionID"), || raw.to_message());
         let event = raw.event_name().map(EventName::of);
         if event.is_some_and(|e| !e.matters_live()) && self.ids.is_idle() {
             return Ok(());
@@ -31,7 +33,6 @@ impl Connection {
         let Some((shape, owner)) = self.route(&head) else {
             return Ok(());
         };
-        let server = self.cfg.server_id;
         let inbound = Inbound::classify(head, raw.headers(), server, now, shape);
         self.on_inbound(now, server, inbound, owner)
     }
@@ -56,6 +57,7 @@ impl Connection {
             self.want_refresh(now, server);
         }
         let head = Head::of(msg.iter());
+        self.forward_foreign(server, head.action_id, || msg.clone());
         let Some((shape, owner)) = self.route(&head) else {
             return Ok(());
         };

@@ -1,7 +1,9 @@
 //! Keep-alive: finding a dead link. Raw AMI sends an AMI `Ping` every
 //! `keepalive_interval`; behind amiws the core asks the transport for a WebSocket
 //! ping when the link has been quiet that long ([`Connection::poll_ping`]). Either
-//! way, no answer within `request_timeout` ends the link.
+//! way, no answer within `request_timeout` ends the link. A request that got nothing
+//! at all by its deadline sends a Ping at once (raw AMI), so a server that stopped
+//! reading is found within two request timeouts rather than at the next keep-alive.
 
 use super::config::Mode;
 use super::login::LoginPhase;
@@ -50,10 +52,7 @@ impl Connection {
         }
         match self.cfg.mode {
             Mode::Ami => {
-                if self.keepalive.ping.is_none() {
-                    let ping = Request::Action(Action::new("Ping"));
-                    self.keepalive.ping = self.start(now, ping, Target::All, None, true).ok();
-                }
+                self.ping_now(now);
                 self.schedule_keepalive(now);
             }
             Mode::Amiws => {
@@ -63,6 +62,16 @@ impl Connection {
             }
         }
         Ok(())
+    }
+
+    /// Raw AMI with the keep-alive on: sends the keep-alive Ping now, unless one is in
+    /// flight.
+    pub(super) fn ping_now(&mut self, now: Timestamp) {
+        let on = self.cfg.mode == Mode::Ami && !self.cfg.keepalive_interval.is_zero();
+        if on && self.keepalive.ping.is_none() && self.login.phase == LoginPhase::Up {
+            let ping = Request::Action(Action::new("Ping"));
+            self.keepalive.ping = self.start(now, ping, Target::All, None, true).ok();
+        }
     }
 
     /// True when `id` is the keep-alive Ping.

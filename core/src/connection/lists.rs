@@ -26,6 +26,10 @@ impl Connection {
             return;
         }
         p.started.insert(server);
+        if matches!(p.acc, Acc::Forward(_)) {
+            // Passed on as it is, an error included.
+            return self.on_forward_response(now, id, server, r.msg);
+        }
         if !r.success {
             let message = r.message.unwrap_or_else(|| "(no message)".into());
             let mut err = if message == "Permission denied" {
@@ -81,6 +85,12 @@ impl Connection {
             return;
         }
         p.started.insert(server);
+        if matches!(p.acc, Acc::Forward(_)) {
+            if let Answer::Item(m) = answer {
+                self.on_forward_event(now, id, server, m);
+            }
+            return;
+        }
         let complete_event = match &p.req {
             Request::List { complete_event, .. } => complete_event.as_deref(),
             _ => None,

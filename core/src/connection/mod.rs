@@ -27,11 +27,14 @@
 //! one accumulator per kind), `target.rs` (which server a request goes to),
 //! `input.rs` (routing what comes in), `lists.rs` (collecting answers), `fanout.rs`
 //! (answering, merging servers' answers), `refresh.rs` (refresh, poll and retry),
-//! `keepalive.rs` (finding a dead link) and `timers.rs` (the one table of deadlines).
+//! `keepalive.rs` (finding a dead link), `forward.rs` (actions passed through for
+//! someone else, and the traffic that is not ours) and `timers.rs` (the one table of
+//! deadlines).
 
 mod action_ids;
 mod config;
 mod fanout;
+mod forward;
 mod input;
 mod keepalive;
 mod lists;

@@ -1,6 +1,7 @@
 //! A request in flight: who it is for, which servers must answer, and one
 //! accumulator per request kind for what the answers carry.
 
+use super::forward::Forwarding;
 use super::request::{Reply, Request, RequestId, Target};
 use crate::error::ParkingError;
 use crate::model::{ParkedCall, ParkingLot, ServerId};
@@ -28,6 +29,8 @@ pub(super) enum Acc {
     Retrieve,
     /// A plain action: the first response.
     Action { response: Option<Message> },
+    /// A forwarded action: its whole answer.
+    Forward(Forwarding),
 }
 
 impl Acc {
@@ -36,6 +39,7 @@ impl Acc {
         match self {
             Acc::Lots { .. } => Shape::Lots,
             Acc::Calls { .. } => Shape::Calls,
+            Acc::Forward(_) => Shape::Whole,
             _ => Shape::Messages,
         }
     }
@@ -52,6 +56,7 @@ impl Acc {
             }
             Acc::List { items } => Reply::List(items.values_mut().flat_map(std::mem::take).collect()),
             Acc::Action { response } => Reply::Response(response.take().unwrap_or_default()),
+            Acc::Forward(f) => Reply::Forwarded(f.take()),
             Acc::Park { .. } | Acc::Retrieve => return None,
         })
     }

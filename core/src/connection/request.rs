@@ -132,6 +132,12 @@ pub enum Request {
         /// e.g. `CoreShowChannelsComplete`.
         complete_event: Option<String>,
     },
+    /// Any action passed through for someone else (raw AMI only): sent under the
+    /// connection's own ActionID (any the action carries is replaced), answered with
+    /// [`Reply::Forwarded`]: its response and, for a list (`EventList: start`), every
+    /// item and the completing event; for an `Originate` with `Async: true`, also its
+    /// `OriginateResponse`. Asterisk's `Response: Error` is an answer like any other.
+    Forward(Action),
 }
 
 impl Request {
@@ -147,7 +153,7 @@ impl Request {
             Request::Park { .. } => "Park".into(),
             Request::Move { .. } => "Park (move)".into(),
             Request::Retrieve { .. } => "Originate (retrieve)".into(),
-            Request::Action(a) | Request::List { action: a, .. } => a.name().into(),
+            Request::Action(a) | Request::List { action: a, .. } | Request::Forward(a) => a.name().into(),
         }
     }
     /// The lot a calls list asks for (`None`: every lot).
@@ -214,6 +220,9 @@ pub enum Reply {
     Response(Message),
     /// The items of a generic list (every server's, in arrival order).
     List(Vec<Message>),
+    /// The whole answer to a [`Request::Forward`], in arrival order, each message
+    /// without its ActionID (the caller puts back its own).
+    Forwarded(Vec<Message>),
 }
 
 /// Something the connection reports.
@@ -238,4 +247,7 @@ pub enum Output {
     ServerShutdown(ServerId),
     /// One amiws frame could not be read; the connection goes on.
     BadFrame(FrameError),
+    /// With [`ConnectionConfig::forward_events`](crate::ConnectionConfig::forward_events):
+    /// a message from this server that is not an answer of the connection's own.
+    Message(ServerId, Message),
 }

@@ -1,6 +1,7 @@
 //! Starting requests: the public request methods, the action each one sends, and
 //! the bookkeeping that waits for its answer.
 
+use super::forward::Forwarding;
 use super::login::LoginPhase;
 use super::pending::{Acc, Pending};
 use super::request::{Park, ParkTimeout, Request, RequestId, Target};
@@ -10,7 +11,7 @@ use crate::error::ParkingError;
 use crate::model::ServerId;
 use crate::time::Timestamp;
 use crate::wire::ami_codec::{self, EncodeError};
-use crate::wire::{amiws, Action};
+use crate::wire::{amiws, Action, Message};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -66,6 +67,9 @@ impl Connection {
     ) -> Result<RequestId, ParkingError> {
         if let Request::Retrieve { lot: Some(lot), .. } = &req {
             application_arg(lot)?;
+        }
+        if matches!(req, Request::Forward(_)) && self.cfg.mode == Mode::Amiws {
+            return Err(ParkingError::ForwardNeedsRawAmi { action: req.name() });
         }
         if self.login.phase != LoginPhase::Up {
             return Err(ParkingError::NotLoggedIn { action: req.name() });
@@ -160,6 +164,7 @@ impl Connection {
             }
             Request::Retrieve { .. } => Acc::Retrieve,
             Request::Action(_) => Acc::Action { response: None },
+            Request::Forward(a) => Acc::Forward(Forwarding::new(a)),
         }
     }
 
@@ -168,6 +173,7 @@ impl Connection {
     pub(super) fn wait_for(&self, req: &Request) -> Duration {
         match req {
             Request::Retrieve { .. } => self.cfg.request_timeout + self.store.options().retrieve_ring_timeout,
+            Request::Forward(a) => self.cfg.request_timeout + super::forward::extra_wait(a),
             _ => self.cfg.request_timeout,
         }
     }
@@ -192,18 +198,23 @@ impl Connection {
                 )
                 .header("Timeout", self.store.options().retrieve_ring_timeout.as_millis().to_string())
                 .header("Async", "true"),
-            Request::Action(a) | Request::List { action: a, .. } => a.clone(),
+            Request::Action(a) | Request::List { action: a, .. } | Request::Forward(a) => a.clone(),
         })
     }
 
-    /// Queues `action` with its ActionID (and, behind amiws, the server it names).
+    /// Queues `action` with its ActionID (and, behind amiws, the server it names); an
+    /// ActionID the action carries itself is replaced (answers are told apart by ours).
     pub(super) fn send(
         &mut self,
         action: &Action,
         action_id: &str,
         server: Option<ServerId>,
     ) -> Result<(), EncodeError> {
-        let mut m = action.as_message().clone();
+        let source = action.as_message();
+        let mut m = Message::with_capacity(source.len() + 1, source.heap_bytes() + action_id.len() + 8);
+        for (k, v) in source.iter().filter(|(k, _)| !k.eq_ignore_ascii_case(b"ActionID")) {
+            m.push(k, v);
+        }
         m.push(b"ActionID", action_id.as_bytes());
         let mut out = Vec::with_capacity(128);
         match self.cfg.mode {

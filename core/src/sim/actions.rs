@@ -1,11 +1,14 @@
 //! The client's actions, answered as Asterisk 22 answers them: one function per
-//! action. Before login only `Login` is accepted.
+//! action. Before login only `Login` (and the MD5 login's `Challenge`) is accepted.
 
 use super::{wire, SimCall, SimPbx};
 use crate::model::ServerId;
 use crate::time::Timestamp;
 use crate::wire::ami_codec::{Decoded, Decoder};
 use crate::wire::{amiws, Message};
+
+/// The challenge an MD5 login signs (`Action: Challenge`, `AuthType: MD5`).
+const CHALLENGE: &str = "840212345";
 
 impl SimPbx {
     /// The client sent raw AMI bytes to `server` (complete actions).
@@ -44,10 +47,13 @@ impl SimPbx {
         let aid = aid.as_deref();
         let name = a.get_str("Action").unwrap_or_default().to_ascii_lowercase();
         let logged_in = self.srv_ref(server).is_some_and(|s| s.logged_in);
-        if !logged_in && name != "login" {
+        if !logged_in && name != "login" && name != "challenge" {
             return self.reply(server, aid, &[("Response", "Error"), ("Message", "Permission denied")]);
         }
         match name.as_str() {
+            "challenge" if a.is("AuthType", "MD5") => {
+                self.reply(server, aid, &[("Response", "Success"), ("Challenge", CHALLENGE)])
+            }
             "login" => self.login(server, aid, a),
             "logoff" => self.logoff(server, aid),
             "ping" => {
@@ -73,9 +79,17 @@ impl SimPbx {
         self.answer(server, wire::response(aid, pairs));
     }
 
-    /// `Login`: user `amiuser`, secret `amisecret`.
+    /// `Login`: user `amiuser`, secret `amisecret` (plain, or MD5 over `CHALLENGE`).
     fn login(&mut self, server: ServerId, aid: Option<&str>, a: &Message) {
-        let ok = a.is("Username", "amiuser") && a.get_str("Secret").as_deref() == Some("amisecret");
+        let key = if a.is("AuthType", "MD5") {
+            use md5::{Digest, Md5};
+            let digest = Md5::digest(format!("{CHALLENGE}amisecret").as_bytes());
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            a.get_str("Key").is_some_and(|k| k == hex)
+        } else {
+            a.get_str("Secret").as_deref() == Some("amisecret")
+        };
+        let ok = a.is("Username", "amiuser") && key;
         if let Ok(s) = self.srv(server) {
             s.logged_in = ok;
         }

@@ -114,6 +114,9 @@ pub enum Shape {
     Lots,
     /// Every item stays a [`Message`] ([`Answer::Item`]).
     Messages,
+    /// Every answering event stays a [`Message`] ([`Answer::Item`]), the list's end and
+    /// an `OriginateResponse` included: an answer passed on whole (a forwarded action).
+    Whole,
 }
 
 /// An event that answers one of our actions (it carries our ActionID).
@@ -259,6 +262,9 @@ fn answer<'a, I>(event: EventName, headers: I, server_id: ServerId, now: Timesta
 where
     I: Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
 {
+    if shape == Shape::Whole {
+        return Answer::Item(to_message(headers));
+    }
     if let (EventName::Parking(LiveKind::Parked), Shape::Calls) = (event, shape) {
         // An item that names no space stays a plain item (the collector skips it).
         return match ParkedCall::from_headers(server_id, headers.clone(), now) {
@@ -324,6 +330,10 @@ mod tests {
         assert!(matches!(classify(&old, Shape::Calls), Inbound::Answer { answer: Answer::End, .. }));
         let new = [("Event", "CoreShowChannelsComplete"), ("ActionID", "x-1"), ("EventList", "Complete")];
         assert!(matches!(classify(&new, Shape::Messages), Inbound::Answer { answer: Answer::End, .. }));
+        // Passed on whole, the end stays a message.
+        assert!(
+            matches!(classify(&new, Shape::Whole), Inbound::Answer { answer: Answer::Item(m), .. } if m.is("EventList", "Complete"))
+        );
     }
 
     #[test]

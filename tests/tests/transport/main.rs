@@ -5,6 +5,7 @@
 //! `cargo test -p ami-parking-tests --test transport`.
 
 mod backoff;
+mod forward;
 mod hostile;
 mod servers;
 mod tls;

@@ -32,6 +32,8 @@ struct Link {
 struct Inner {
     store: ParkingStore,
     links: Vec<Link>,
+    /// Every link's messages, when `forward_events` is on ([`Client::messages`]).
+    messages: tokio::sync::broadcast::Sender<crate::messages::ServerMessage>,
 }
 
 /// A cloneable handle to the links of one app (one Asterisk, several, or one amiws),
@@ -103,8 +105,9 @@ impl Client {
     /// # drop(client); Ok(()) }
     /// ```
     pub fn connect_with_store(options: ClientOptions, store: ParkingStore) -> Client {
-        let link = start_link(options, 1, &store);
-        Client { inner: Arc::new(Inner { store, links: vec![link] }) }
+        let messages = crate::messages::channel();
+        let link = start_link(options, 1, &store, &messages);
+        Client { inner: Arc::new(Inner { store, links: vec![link], messages }) }
     }
 
     /// Starts one client of every server in `servers`, all writing into `store`.
@@ -131,9 +134,13 @@ impl Client {
                 return Err(ServersError::AmiwsNotAlone { endpoint: ws.endpoint.to_string() });
             }
         }
-        let links =
-            servers.into_iter().zip(1..).map(|(options, id)| start_link(options, id, &store)).collect();
-        Ok(Client { inner: Arc::new(Inner { store, links }) })
+        let messages = crate::messages::channel();
+        let links = servers
+            .into_iter()
+            .zip(1..)
+            .map(|(options, id)| start_link(options, id, &store, &messages))
+            .collect();
+        Ok(Client { inner: Arc::new(Inner { store, links, messages }) })
     }
 
     /// Every link's state, combined: the least advanced of them (stopped, then
@@ -278,6 +285,57 @@ impl Client {
         }
     }
 
+    /// Every message of every server that is not an answer of this client's own
+    /// (events without an ActionID, messages with another program's), from now on.
+    /// Needs [`ClientOptions::forward_events`].
+    pub fn messages(&self) -> crate::messages::MessageStream {
+        crate::messages::MessageStream::new(self.inner.messages.subscribe())
+    }
+
+    /// Like [`ParkingClient::request`], but never waits for room: when the link's
+    /// queue of requests is full (the server is slow, or stopped reading and a write
+    /// is waiting for its deadline) the request is refused at once with
+    /// [`ParkingError::QueueFull`], as is a request that cannot be routed. Otherwise
+    /// the returned future is the answer (`QueueFull` too when that many requests are
+    /// unanswered already).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: ami_parking_transport::Client) {
+    /// use ami_parking::{Action, Request, Target};
+    /// match client.try_request(Request::Forward(Action::new("Ping")), Target::All) {
+    ///     Ok(answer) => println!("{:?}", answer.await),
+    ///     Err(busy) => println!("not sent: {busy}"),
+    /// }
+    /// # }
+    /// ```
+    pub fn try_request(
+        &self,
+        req: Request,
+        target: Target,
+    ) -> Result<SendFuture<RequestResult>, ParkingError> {
+        let links: Vec<usize> = match self.route(&req, target) {
+            Route::One(i) => vec![i],
+            Route::All => (0..self.inner.links.len()).collect(),
+            Route::Refused(e) => return Err(e),
+        };
+        let target = if links.len() > 1 { Target::All } else { target };
+        let mut answers = Vec::with_capacity(links.len());
+        for i in links {
+            let action = req.name();
+            let (reply, answer) = oneshot::channel();
+            match self.inner.links[i].tx.try_send(Command::Request(req.clone(), target, reply)) {
+                Ok(()) => {
+                    answers.push(async move { answer.await.unwrap_or(Err(ParkingError::Stopped { action })) })
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    return Err(ParkingError::QueueFull { action, limit: COMMAND_QUEUE })
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return Err(ParkingError::Stopped { action }),
+            }
+        }
+        Ok(Box::pin(async move { merge(futures_util::future::join_all(answers).await) }))
+    }
+
     fn servers(&self) -> Vec<ServerId> {
         self.inner.links.iter().filter_map(|l| l.server).collect()
     }
@@ -348,13 +406,18 @@ impl ParkingClient for Client {
 }
 
 /// Starts link `id`'s task.
-fn start_link(options: ClientOptions, id: ServerId, store: &ParkingStore) -> Link {
+fn start_link(
+    options: ClientOptions,
+    id: ServerId,
+    store: &ParkingStore,
+    messages: &tokio::sync::broadcast::Sender<crate::messages::ServerMessage>,
+) -> Link {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let endpoint = options.endpoint.clone();
     let server = (!endpoint.scheme.is_websocket()).then_some(id);
     let conn = Connection::with_store(options.connection_config(id), store.clone(), now());
     let state = Mutable::new(ConnectionState::Connecting);
-    tokio::spawn(crate::driver::run(options, conn, rx, state.clone()));
+    tokio::spawn(crate::driver::run(options, conn, rx, state.clone(), messages.clone()));
     Link { tx, endpoint, server, state }
 }
 

@@ -4,7 +4,9 @@ use ami_parking::{ParkingError, Reply, Request, Target};
 use tokio::sync::oneshot;
 
 /// Requests queued for one link's task; past this, a request waits (backpressure)
-/// instead of the queue growing without limit.
+/// and `try_request` is refused at once, instead of the queue growing without limit.
+/// As many may be unanswered at a time; more are refused with
+/// [`ParkingError::QueueFull`].
 pub(crate) const COMMAND_QUEUE: usize = 1024;
 
 /// One message from a handle to its link's task.

@@ -3,8 +3,9 @@
 //! and reconnects with backoff when it drops.
 
 use crate::clock::now;
-use crate::command::Command;
+use crate::command::{Command, COMMAND_QUEUE};
 use crate::link::{self, Link};
+use crate::messages::ServerMessage;
 use crate::options::ClientOptions;
 use crate::stream::BoxIo;
 use crate::ws::{WsReader, WsWriter};
@@ -47,6 +48,8 @@ struct Session {
     up_since: Option<std::time::Instant>,
     /// The client's copy of the connection's state.
     client_state: Mutable<ConnectionState>,
+    /// Where the server's messages go (`forward_events`).
+    messages: tokio::sync::broadcast::Sender<ServerMessage>,
 }
 
 pub(crate) async fn run(
@@ -54,9 +57,11 @@ pub(crate) async fn run(
     conn: Connection,
     rx: mpsc::Receiver<Command>,
     client_state: Mutable<ConnectionState>,
+    messages: tokio::sync::broadcast::Sender<ServerMessage>,
 ) {
     let reconnect = ami_parking::Reconnect::with_refused(opts.reconnect, opts.refused_login);
-    let mut s = Session { conn, rx, waiting: HashMap::new(), reconnect, up_since: None, client_state };
+    let mut s =
+        Session { conn, rx, waiting: HashMap::new(), reconnect, up_since: None, client_state, messages };
     loop {
         if s.reconnect.attempt() == 0 {
             s.set_state(ConnectionState::Connecting);
@@ -157,6 +162,8 @@ impl Session {
                     }
                 }
                 Output::State(s) => self.client_state.set_neq(s),
+                // No subscriber: nobody to tell.
+                Output::Message(server, m) => drop(self.messages.send((server, std::sync::Arc::new(m)))),
                 _ => {}
             }
         }
@@ -177,6 +184,12 @@ impl Session {
         target: ami_parking::Target,
         reply: oneshot::Sender<Result<Reply, ParkingError>>,
     ) {
+        if self.waiting.len() >= COMMAND_QUEUE {
+            // As many requests are unanswered as may wait: refused at once, so a server
+            // that stopped answering cannot make the client hold ever more of them.
+            let _ = reply.send(Err(ParkingError::QueueFull { action: req.name(), limit: COMMAND_QUEUE }));
+            return;
+        }
         match self.conn.request(now(), req, target) {
             Ok(id) => {
                 self.waiting.insert(id, reply);
@@ -193,11 +206,8 @@ impl Session {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             while let Some(b) = self.conn.poll_transmit() {
-                let limit = self.conn.config().request_timeout;
-                match tokio::time::timeout(limit, w.write_all(&b)).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => return End::Failed(format!("write failed: {e}")),
-                    Err(_) => return stalled(limit),
+                if let Err(end) = self.write(&mut w, &b).await {
+                    return end;
                 }
             }
             self.settle();
@@ -214,6 +224,30 @@ impl Session {
                     Some(Command::Request(req, target, reply)) => self.submit(req, target, reply),
                 },
                 _ = sleep => if let Err(e) = self.conn.handle_timeout(now()) { return e.into() },
+            }
+        }
+    }
+
+    /// Writes `bytes` within `request_timeout` (the write deadline: a server that
+    /// stopped reading ends the link). Meanwhile the core's timers still fire, so
+    /// requests past their deadline are answered while the write waits; new requests
+    /// wait in the bounded command queue.
+    async fn write(&mut self, w: &mut WriteHalf<BoxIo>, bytes: &[u8]) -> Result<(), End> {
+        let limit = self.conn.config().request_timeout;
+        let write = tokio::time::timeout(limit, w.write_all(bytes));
+        tokio::pin!(write);
+        loop {
+            let sleep = sleep_until_ts(self.conn.poll_timeout());
+            tokio::select! {
+                r = &mut write => return match r {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(End::Failed(format!("write failed: {e}"))),
+                    Err(_) => Err(stalled(limit)),
+                },
+                _ = sleep => {
+                    self.conn.handle_timeout(now())?;
+                    self.flush_outputs();
+                }
             }
         }
     }

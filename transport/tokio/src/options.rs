@@ -32,6 +32,9 @@ pub struct ClientOptions {
     pub tls_ca_file: Option<PathBuf>,
     /// `Events:` filter sent at login.
     pub events: Option<String>,
+    /// Report the server's messages that are not answers of this client's own on
+    /// [`Client::messages`](crate::Client::messages) (default off: nothing is copied).
+    pub forward_events: bool,
 }
 
 impl ClientOptions {
@@ -48,6 +51,7 @@ impl ClientOptions {
             keepalive: Duration::from_secs(30),
             tls_ca_file: None,
             events: None,
+            forward_events: false,
         }
     }
 
@@ -74,6 +78,7 @@ impl ClientOptions {
         cfg.request_timeout = self.request_timeout;
         cfg.events = self.events.clone();
         cfg.instance_id = Some(rand::random());
+        cfg.forward_events = self.forward_events;
         cfg
     }
 }

@@ -24,7 +24,7 @@ pub async fn bridge(upstreams: Vec<String>, tune: impl FnOnce(&mut Config)) -> B
     let mut cfg =
         Config::new(upstreams.iter().map(|u| u.parse().unwrap()).collect(), Tokens::new([TOKEN.to_string()]));
     tune(&mut cfg);
-    let hub = start_upstreams(&cfg);
+    let hub = start_upstreams(&cfg).expect("the upstreams are one client");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = format!("ws://{}", listener.local_addr().unwrap());
     let n = cfg.upstreams.len() as u32;
