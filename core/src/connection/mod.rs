@@ -28,13 +28,14 @@
 //! `input.rs` (routing what comes in), `lists.rs` (collecting answers), `fanout.rs`
 //! (answering, merging servers' answers), `refresh.rs` (refresh, poll and retry),
 //! `keepalive.rs` (finding a dead link), `forward.rs` (actions passed through for
-//! someone else, and the traffic that is not ours) and `timers.rs` (the one table of
-//! deadlines).
+//! someone else, and the traffic that is not ours), `forwarding.rs` (what a forwarded
+//! action has collected) and `timers.rs` (the one table of deadlines).
 
 mod action_ids;
 mod config;
 mod fanout;
 mod forward;
+mod forwarding;
 mod input;
 mod keepalive;
 mod lists;

@@ -1,7 +1,7 @@
 //! A request in flight: who it is for, which servers must answer, and one
 //! accumulator per request kind for what the answers carry.
 
-use super::forward::Forwarding;
+use super::forwarding::Forwarding;
 use super::request::{Reply, Request, RequestId, Target};
 use crate::error::ParkingError;
 use crate::model::{ParkedCall, ParkingLot, ServerId};

@@ -1,7 +1,7 @@
 //! Starting requests: the public request methods, the action each one sends, and
 //! the bookkeeping that waits for its answer.
 
-use super::forward::Forwarding;
+use super::forwarding::Forwarding;
 use super::login::LoginPhase;
 use super::pending::{Acc, Pending};
 use super::request::{Park, ParkTimeout, Request, RequestId, Target};
@@ -173,7 +173,7 @@ impl Connection {
     pub(super) fn wait_for(&self, req: &Request) -> Duration {
         match req {
             Request::Retrieve { .. } => self.cfg.request_timeout + self.store.options().retrieve_ring_timeout,
-            Request::Forward(a) => self.cfg.request_timeout + super::forward::extra_wait(a),
+            Request::Forward(a) => self.cfg.request_timeout + super::forwarding::extra_wait(a),
             _ => self.cfg.request_timeout,
         }
     }

@@ -3,6 +3,7 @@
 //! list, and routes what needs one server to the right one.
 
 use ami_parking::{Park, ParkingClient, ParkingError, ParkingStore, Target};
+use ami_parking_tests::live::truth_of;
 use ami_parking_transport::demo::DemoPbx;
 use ami_parking_transport::{Client, ClientOptions, ServersError};
 use futures_util::StreamExt;
@@ -12,18 +13,6 @@ const DEADLINE: Duration = Duration::from_secs(10);
 
 fn options(demo: &DemoPbx) -> ClientOptions {
     ClientOptions::new(demo.url().parse().unwrap())
-}
-
-/// What a store holds of server `server`: (lot, space, unique id), sorted.
-fn held(store: &ParkingStore, server: u32) -> Vec<(String, u32, String)> {
-    let mut v: Vec<_> = store
-        .parked_calls_now()
-        .iter()
-        .filter(|c| c.server_id == server)
-        .map(|c| (c.parking_lot.to_string(), c.parking_space, c.unique_id.to_string()))
-        .collect();
-    v.sort();
-    v
 }
 
 #[tokio::test]
@@ -39,7 +28,7 @@ async fn three_clients_of_one_demo_pbx_see_the_same_pbx_and_each_others_retrieve
     let truth = demo.truth();
     assert!(!truth.is_empty(), "the demo starts with calls parked");
     for c in &clients {
-        assert_eq!(held(c.store(), 1), truth, "every client lists the same calls");
+        assert_eq!(truth_of(c.store(), 1), truth, "every client lists the same calls");
     }
     // One client retrieves a call: the others hear it, live.
     let mut heard: Vec<_> = clients[1..].iter().map(|c| c.events()).collect();
@@ -76,12 +65,14 @@ async fn three_clients_of_one_demo_pbx_see_the_same_pbx_and_each_others_retrieve
     for c in &clients {
         tokio::time::timeout(DEADLINE, async {
             let mut changes = c.events();
-            while held(c.store(), 1) != truth {
+            while truth_of(c.store(), 1) != truth {
                 let _ = tokio::time::timeout(Duration::from_millis(200), changes.next()).await;
             }
         })
         .await
-        .unwrap_or_else(|_| panic!("a client ends equal to the demo: {:?} vs {truth:?}", held(c.store(), 1)));
+        .unwrap_or_else(|_| {
+            panic!("a client ends equal to the demo: {:?} vs {truth:?}", truth_of(c.store(), 1))
+        });
     }
     // One client's Logoff leaves the others logged in and hearing.
     clients[2].shutdown().await;
@@ -106,8 +97,8 @@ async fn one_client_of_two_demo_pbxs_numbers_lists_and_routes_by_one_rule() {
     servers.dedup();
     assert_eq!(servers, vec![1, 2], "{lots:?}");
     both.get_parked_calls(None).await.unwrap();
-    assert_eq!(held(&store, 1), a.truth());
-    assert_eq!(held(&store, 2), b.truth());
+    assert_eq!(truth_of(&store, 1), a.truth());
+    assert_eq!(truth_of(&store, 2), b.truth());
     // Both demos start with calls in the same spaces: a retrieve without a server is
     // ambiguous there; named, it goes to that server; then the one holder takes it.
     let (lot, space, _) = a.truth()[0].clone();
