@@ -47,9 +47,11 @@ struct Cli {
     #[arg(long, global = true)]
     md5: bool,
     /// Extra CA certificate (PEM) for tls:// and wss://.
-    #[arg(long, global = true)]
+    #[arg(long = "tls-ca-file", visible_alias = "tls-ca", global = true)]
     tls_ca: Option<std::path::PathBuf>,
-    /// Seconds to wait for the first login.
+    /// Seconds a one-shot command waits for the login of its servers (it fails at once
+    /// when one refuses or cannot be reached); in `watch`, how long to wait for the
+    /// others once one server is in.
     #[arg(long, global = true, default_value_t = 10)]
     connect_timeout: u64,
     #[command(subcommand)]
@@ -167,8 +169,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let work = async {
         // One-shot commands fail fast when the PBX cannot be reached; `watch` waits for it.
         if !watching {
-            let timeout = Duration::from_secs(cli.connect_timeout);
-            client.wait_logged_in(timeout).await.map_err(|e| Failure(e.to_string(), 2))?;
+            wait_needed(&cli, &client).await?;
         }
         match cmd {
             Cmd::Lots => lots(&cli, &client).await,
@@ -265,20 +266,34 @@ async fn watch(cli: &Cli, client: &Client) -> Result<(), Failure> {
             }
         });
     }
-    // Wait for every server (a watcher may start before the PBX). With --json the
-    // connection lines stay queued, so the snapshot is the first line.
+    // Wait for every server (a watcher may start before the PBX), but once one is in,
+    // no longer than --connect-timeout for the others: a server that is down does not
+    // hide the rest (it is listed when it logs in). With --json the connection lines
+    // stay queued, so the snapshot is the first line.
     let all_in = logged_in(client);
     tokio::pin!(all_in);
+    let patience = tokio::time::sleep(Duration::from_secs(cli.connect_timeout));
+    tokio::pin!(patience);
+    let mut check = tokio::time::interval(Duration::from_millis(200));
     loop {
         tokio::select! {
             _ = &mut all_in => break,
-            Some(v) = rx.recv(), if !cli.json => eprintln!("{} connection {}", render::rfc3339(ami_parking_transport::now()), v["state"]),
+            _ = check.tick(), if patience.is_elapsed() => if any_logged_in(client) { break },
+            _ = &mut patience, if !patience.is_elapsed() => {}
+            Some(v) = rx.recv(), if !cli.json => eprintln!("{}", connection_line(&v)),
         }
     }
     // Events are heard from here on: nothing piles up while a server is still down,
     // and what comes after the snapshot is news.
     let mut events = client.events();
-    load(client, None).await?;
+    // A link that drops in the middle of the first lists is followed, not fatal.
+    while let Err(Failure(why, _)) = load(client, None).await {
+        eprintln!("{} listing failed: {why}; trying again", render::rfc3339(ami_parking_transport::now()));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        while !any_logged_in(client) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
     let now = ami_parking_transport::now();
     let lots = all_lots(cli, client);
     let calls = all_calls(cli, client, None);
@@ -303,7 +318,7 @@ async fn watch(cli: &Cli, client: &Client) -> Result<(), Failure> {
                 None => return Ok(()),
             },
             s = rx.recv() => if let Some(v) = s {
-                if cli.json { print_line(&v) } else { println!("{} connection {}", render::rfc3339(ami_parking_transport::now()), v["state"]) }
+                if cli.json { print_line(&v) } else { eprintln!("{}", connection_line(&v)) }
                 if v["state"]["state"] == "stopped" { return Ok(()) }
             },
         }
@@ -326,6 +341,44 @@ fn one_of(
         }
         Err(e) => Err(Failure(format!("{what}: {e}"), 1)),
     }
+}
+
+/// A connection line for people: when, which server, what state.
+fn connection_line(v: &serde_json::Value) -> String {
+    let server = v.get("server_id").map(|s| format!(" server {s}")).unwrap_or_default();
+    format!("{} connection{server} {}", render::rfc3339(ami_parking_transport::now()), v["state"])
+}
+
+/// True when at least one server is logged in.
+fn any_logged_in(client: &Client) -> bool {
+    client.links_now().iter().any(|(_, s)| *s == ConnectionState::LoggedIn)
+}
+
+/// Waits for the servers a one-shot command needs: the one `--server` names, or all.
+async fn wait_needed(cli: &Cli, client: &Client) -> Result<(), Failure> {
+    let timeout = Duration::from_secs(cli.connect_timeout);
+    let one = cli.server.and_then(|n| {
+        let link = (n as usize).checked_sub(1)?;
+        let raw = client.links_now().get(link).is_some_and(|(e, _)| !e.scheme.is_websocket());
+        raw.then(|| client.link_state(link)).flatten()
+    });
+    let Some(state) = one else {
+        return client.wait_logged_in(timeout).await.map_err(|e| Failure(e.to_string(), 2));
+    };
+    let mut states = ami_parking::futures_signals::signal::SignalExt::to_stream(state);
+    let wait = async {
+        while let Some(s) = states.next().await {
+            match s {
+                ConnectionState::LoggedIn => return Ok(()),
+                ConnectionState::Reconnecting { last_error, .. } => return Err(Failure(last_error, 2)),
+                _ => {}
+            }
+        }
+        Err(Failure("the client stopped".into(), 2))
+    };
+    tokio::time::timeout(timeout, wait).await.unwrap_or_else(|_| {
+        Err(Failure(format!("no login to server {} within {timeout:?}", cli.server.unwrap_or(0)), 2))
+    })
 }
 
 /// Resolves once every server is logged in (the links keep retrying meanwhile).

@@ -294,3 +294,34 @@ fn watch_reports_a_real_swap_as_one_line_and_keeps_the_space() {
     let _ = child.wait();
     clean();
 }
+
+/// A free loopback port nothing listens on (a server that is down).
+fn down_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn a_server_that_is_down_hides_neither_the_one_named_nor_the_others_in_watch() {
+    let Some(_g) = on_a_clean_pbx() else { return };
+    let down = format!("tcp://amiuser:x@127.0.0.1:{}", down_port());
+    // A one-shot command on the server it names does not wait for the other.
+    let lots = json_of(&parkwatch(&["--url", URL, "--url", &down, "--server", "1", "--json", "lots"]));
+    let names: Vec<&str> = lots.as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["default", "load", "vip"], "{lots}");
+    // Without --server it fails, naming why, with the exit status of a login failure.
+    let all = parkwatch(&["--url", URL, "--url", &down, "--json", "lots"]);
+    assert_eq!(all.status.code(), Some(2), "{}", String::from_utf8_lossy(&all.stderr));
+    // `watch` shows the server that is up after --connect-timeout, and its events.
+    let (mut child, rx) =
+        spawn_parkwatch(&["--url", URL, "--url", &down, "--json", "--connect-timeout", "1", "watch"]);
+    let snapshot = next_json(&rx, "snapshot", |v| v["type"] == "snapshot");
+    let servers: Vec<u64> =
+        snapshot["lots"].as_array().unwrap().iter().map(|l| l["server_id"].as_u64().unwrap()).collect();
+    assert!(!servers.is_empty() && servers.iter().all(|s| *s == 1), "{snapshot}");
+    park_dialplan(PORT_A, "5557001", "default");
+    let parked = next_json(&rx, "parked", |v| v["type"] == "parked");
+    assert_eq!(parked["call"]["caller_id_num"], "5557001", "{parked}");
+    let _ = child.kill();
+    let _ = child.wait();
+    clean();
+}

@@ -8,7 +8,33 @@ use crate::wire::ami_codec::{Decoded, Decoder};
 use crate::wire::{amiws, Message};
 
 /// The challenge an MD5 login signs (`Action: Challenge`, `AuthType: MD5`).
-const CHALLENGE: &str = "840212345";
+/// The MD5 challenge the model hands out (`Action: Challenge`).
+pub const CHALLENGE: &str = "840212345";
+
+/// Whether the model accepts login `a`: user `amiuser`, secret `amisecret`, plain or
+/// MD5 over [`CHALLENGE`]. (The demo PBX checks each of its clients' logins with it.)
+pub fn login_accepted(a: &Message) -> bool {
+    let key = if a.is("AuthType", "MD5") {
+        use md5::{Digest, Md5};
+        let digest = Md5::digest(format!("{CHALLENGE}amisecret").as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        a.get_str("Key").is_some_and(|k| k == hex)
+    } else {
+        a.get_str("Secret").as_deref() == Some("amisecret")
+    };
+    a.is("Username", "amiuser") && key
+}
+
+/// The `FullyBooted` event Asterisk sends after a login.
+pub fn fully_booted() -> Message {
+    Message::from_pairs([
+        ("Event", "FullyBooted"),
+        ("Privilege", "system,all"),
+        ("Uptime", "1"),
+        ("LastReload", "1"),
+        ("Status", "Fully Booted"),
+    ])
+}
 
 impl SimPbx {
     /// The client sent raw AMI bytes to `server` (complete actions).
@@ -81,15 +107,7 @@ impl SimPbx {
 
     /// `Login`: user `amiuser`, secret `amisecret` (plain, or MD5 over `CHALLENGE`).
     fn login(&mut self, server: ServerId, aid: Option<&str>, a: &Message) {
-        let key = if a.is("AuthType", "MD5") {
-            use md5::{Digest, Md5};
-            let digest = Md5::digest(format!("{CHALLENGE}amisecret").as_bytes());
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            a.get_str("Key").is_some_and(|k| k == hex)
-        } else {
-            a.get_str("Secret").as_deref() == Some("amisecret")
-        };
-        let ok = a.is("Username", "amiuser") && key;
+        let ok = login_accepted(a);
         if let Ok(s) = self.srv(server) {
             s.logged_in = ok;
         }
@@ -97,14 +115,7 @@ impl SimPbx {
             return self.reply(server, aid, &[("Response", "Error"), ("Message", "Authentication failed")]);
         }
         self.reply(server, aid, &[("Response", "Success"), ("Message", "Authentication accepted")]);
-        let booted = [
-            ("Event", "FullyBooted"),
-            ("Privilege", "system,all"),
-            ("Uptime", "1"),
-            ("LastReload", "1"),
-            ("Status", "Fully Booted"),
-        ];
-        self.emit(server, Message::from_pairs(booted));
+        self.emit(server, fully_booted());
     }
 
     fn logoff(&mut self, server: ServerId, aid: Option<&str>) {

@@ -32,6 +32,7 @@ mod pbx;
 mod script;
 pub mod wire;
 
+pub use actions::{fully_booted, login_accepted, CHALLENGE};
 pub use client::SimClient;
 pub use invariants::{check_connection, check_store};
 pub use pbx::SimPbx;

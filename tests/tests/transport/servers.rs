@@ -140,3 +140,93 @@ fn a_set_of_servers_that_cannot_be_one_client_is_refused() {
         ServersError::AmiwsNotAlone { .. }
     ));
 }
+
+/// Reads from `sock` until `want` has come (or fails at the deadline).
+async fn read_until(sock: &mut tokio::net::TcpStream, want: &str) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(DEADLINE, async {
+        while !String::from_utf8_lossy(&got).contains(want) {
+            let n = sock.read(&mut buf).await.expect("the demo answers");
+            assert!(n > 0, "the demo closed before {want:?}: {}", String::from_utf8_lossy(&got));
+            got.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {want:?} from the demo: {}", String::from_utf8_lossy(&got)));
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test]
+async fn one_clients_wrong_secret_early_actions_or_logoff_touch_no_other_client() {
+    use tokio::io::AsyncWriteExt;
+    let demo = DemoPbx::start(600.0).await.unwrap();
+    let watcher = Client::connect(options(&demo));
+    watcher.wait_logged_in(DEADLINE).await.unwrap();
+    let mut events = watcher.events();
+    // A stranger: actions before a login are refused, a wrong secret is refused, a
+    // Logoff that is not the first header ends only its own link.
+    let mut stranger = tokio::net::TcpStream::connect(demo.addr()).await.unwrap();
+    read_until(&mut stranger, "Asterisk Call Manager").await;
+    stranger.write_all(b"Action: ParkedCalls\r\nActionID: early\r\n\r\n").await.unwrap();
+    let early = read_until(&mut stranger, "ActionID: early").await;
+    assert!(early.contains("Permission denied") && !early.contains("ParkedCall\r\n"), "{early}");
+    stranger
+        .write_all(b"Action: Login\r\nUsername: amiuser\r\nSecret: WRONG\r\nActionID: bad\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(read_until(&mut stranger, "ActionID: bad").await.contains("Authentication failed"));
+    stranger.write_all(b"ActionID: z\r\nAction: Logoff\r\n\r\n").await.unwrap();
+    assert!(read_until(&mut stranger, "Goodbye").await.contains("ActionID: z"));
+    // The watcher still hears the traffic and is still answered.
+    tokio::time::timeout(DEADLINE, async {
+        let mut heard = 0;
+        while heard < 3 {
+            let e = events.next().await.expect("events go on");
+            heard += usize::from(!matches!(e.kind(), "near_timeout" | "resync"));
+        }
+    })
+    .await
+    .expect("the watcher keeps hearing the demo after a stranger's wrong secret and Logoff");
+    watcher.get_parked_calls(None).await.expect("the watcher is still answered");
+    // A new client logs in as before.
+    let late = Client::connect(options(&demo));
+    late.wait_logged_in(DEADLINE).await.expect("a new client still logs in");
+    late.shutdown().await;
+    watcher.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_action_that_never_ends_is_cut_off_and_costs_the_others_nothing() {
+    use tokio::io::AsyncWriteExt;
+    let demo = DemoPbx::start(60.0).await.unwrap();
+    let mut flood = tokio::net::TcpStream::connect(demo.addr()).await.unwrap();
+    read_until(&mut flood, "Asterisk Call Manager").await;
+    // 256 KiB without a blank line: past the demo's cap on one action.
+    let line = format!("X-Filler: {}\r\n", "a".repeat(1000));
+    let mut cut = false;
+    for _ in 0..256 {
+        if flood.write_all(line.as_bytes()).await.is_err() {
+            cut = true;
+            break;
+        }
+    }
+    if !cut {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 64];
+        let closed = tokio::time::timeout(DEADLINE, async {
+            loop {
+                match flood.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "the demo closes a client whose action never ends");
+    }
+    let other = Client::connect(options(&demo));
+    other.wait_logged_in(DEADLINE).await.expect("the others are served");
+    other.shutdown().await;
+}

@@ -22,6 +22,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// One link: its task's queue, where it goes, the server it is (raw AMI) and its state.
 struct Link {
+    /// Its place in the order given.
+    index: usize,
     tx: mpsc::Sender<Command>,
     endpoint: Endpoint,
     /// The raw AMI server's id; `None` behind amiws (its servers have their own).
@@ -106,13 +108,15 @@ impl Client {
     /// ```
     pub fn connect_with_store(options: ClientOptions, store: ParkingStore) -> Client {
         let messages = crate::messages::channel();
-        let link = start_link(options, 1, &store, &messages);
+        let link = start_link(options, 0, &store, &messages);
         Client { inner: Arc::new(Inner { store, links: vec![link], messages }) }
     }
 
     /// Starts one client of every server in `servers`, all writing into `store`.
     /// Raw AMI servers are numbered 1, 2, ... in the order given; an amiws endpoint
-    /// must be alone (its servers keep amiws's ids).
+    /// must be alone (its servers keep amiws's ids). A list without a server goes to
+    /// every server that is logged in and the answers are merged; a retrieve or a move
+    /// goes to the server that holds the call.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -137,8 +141,8 @@ impl Client {
         let messages = crate::messages::channel();
         let links = servers
             .into_iter()
-            .zip(1..)
-            .map(|(options, id)| start_link(options, id, &store, &messages))
+            .enumerate()
+            .map(|(index, options)| start_link(options, index, &store, &messages))
             .collect();
         Ok(Client { inner: Arc::new(Inner { store, links, messages }) })
     }
@@ -315,7 +319,7 @@ impl Client {
     ) -> Result<SendFuture<RequestResult>, ParkingError> {
         let links: Vec<usize> = match self.route(&req, target) {
             Route::One(i) => vec![i],
-            Route::All => (0..self.inner.links.len()).collect(),
+            Route::All => self.listed_links().map(|l| l.index).collect(),
             Route::Refused(e) => return Err(e),
         };
         let target = if links.len() > 1 { Target::All } else { target };
@@ -334,6 +338,15 @@ impl Client {
             }
         }
         Ok(Box::pin(async move { merge(futures_util::future::join_all(answers).await) }))
+    }
+
+    /// The links a list without a server goes to: every logged-in one (a server that
+    /// is down does not fail the others' answer; it is listed again when it logs in),
+    /// or, when none is, all of them (so the answer says why).
+    fn listed_links(&self) -> impl Iterator<Item = &Link> {
+        let up = |l: &Link| l.state.get_cloned() == ConnectionState::LoggedIn;
+        let any_up = self.inner.links.iter().any(up);
+        self.inner.links.iter().filter(move |l| !any_up || up(l))
     }
 
     fn servers(&self) -> Vec<ServerId> {
@@ -397,7 +410,7 @@ impl ParkingClient for Client {
             Route::One(i) => Box::pin(ask(self.inner.links[i].tx.clone(), req, target)),
             Route::All => {
                 let asks: Vec<_> =
-                    self.inner.links.iter().map(|l| ask(l.tx.clone(), req.clone(), Target::All)).collect();
+                    self.listed_links().map(|l| ask(l.tx.clone(), req.clone(), Target::All)).collect();
                 Box::pin(async move { merge(futures_util::future::join_all(asks).await) })
             }
             Route::Refused(e) => Box::pin(async move { Err(e) }),
@@ -405,20 +418,21 @@ impl ParkingClient for Client {
     }
 }
 
-/// Starts link `id`'s task.
+/// Starts the task of link `index` (raw AMI: server `index + 1`).
 fn start_link(
     options: ClientOptions,
-    id: ServerId,
+    index: usize,
     store: &ParkingStore,
     messages: &tokio::sync::broadcast::Sender<crate::messages::ServerMessage>,
 ) -> Link {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let endpoint = options.endpoint.clone();
+    let id = index as ServerId + 1;
     let server = (!endpoint.scheme.is_websocket()).then_some(id);
     let conn = Connection::with_store(options.connection_config(id), store.clone(), now());
     let state = Mutable::new(ConnectionState::Connecting);
     tokio::spawn(crate::driver::run(options, conn, rx, state.clone(), messages.clone()));
-    Link { tx, endpoint, server, state }
+    Link { index, tx, endpoint, server, state }
 }
 
 /// How far a state is from logged in (lower: further).

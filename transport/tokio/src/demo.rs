@@ -12,7 +12,9 @@
 //! # }
 //! ```
 
-use ami_parking::sim::{SimPbx, Wire};
+use ami_parking::ami_codec::{encode_message, Decoded, Decoder};
+use ami_parking::sim::{self, SimPbx, Wire};
+use ami_parking::Message;
 use ami_parking::Timestamp;
 use rand::Rng;
 use std::net::SocketAddr;
@@ -80,7 +82,7 @@ impl DemoPbx {
         let traffic = tokio::spawn(traffic(
             pbx.clone(),
             events.clone(),
-            events_per_minute.max(1.0),
+            if events_per_minute.is_nan() { 1.0 } else { events_per_minute.clamp(1.0, MAX_RATE) },
             made.clone(),
             paused.clone(),
         ));
@@ -170,6 +172,10 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// The most changes a minute the demo makes (a million: ample for load tests; an
+/// absurd rate, even infinite, is held to this).
+pub const MAX_RATE: f64 = 1_000_000.0;
+
 /// What the model wrote, queued for every client; a client this far behind is cut
 /// off (as Asterisk drops a client that does not read).
 const EVENT_QUEUE: usize = 4096;
@@ -212,6 +218,51 @@ fn split_output(out: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (mine, all)
 }
 
+/// An AMI action the demo takes from one client: 64 KiB (no parking action is near).
+const MAX_ACTION: usize = 64 * 1024;
+
+/// One client's session: its own login (the model's client is the demo, logged in for
+/// good), so one client's wrong secret or Logoff touches no other.
+#[derive(Default)]
+struct Session {
+    logged_in: bool,
+    bye: bool,
+}
+
+impl Session {
+    /// Takes one action: a session action (Challenge, Login, Logoff) is answered here
+    /// into `mine`; before a login anything else is refused; after it, the action goes
+    /// to the model (`to_model`).
+    fn take(&mut self, a: &Message, mine: &mut Vec<u8>, to_model: &mut Vec<u8>) {
+        let aid = a.get_str("ActionID").map(|v| v.into_owned());
+        let aid = aid.as_deref();
+        let name = a.get_str("Action").unwrap_or_default().to_ascii_lowercase();
+        let answer = |pairs: &[(&str, &str)], mine: &mut Vec<u8>| {
+            let _ = encode_message(&sim::wire::response(aid, pairs), mine);
+        };
+        match name.as_str() {
+            "challenge" => answer(&[("Response", "Success"), ("Challenge", sim::CHALLENGE)], mine),
+            "login" if sim::login_accepted(a) => {
+                self.logged_in = true;
+                answer(&[("Response", "Success"), ("Message", "Authentication accepted")], mine);
+                let _ = encode_message(&sim::fully_booted(), mine);
+            }
+            "login" => {
+                self.logged_in = false;
+                answer(&[("Response", "Error"), ("Message", "Authentication failed")], mine);
+            }
+            "logoff" => {
+                self.bye = true;
+                answer(&[("Response", "Goodbye"), ("Message", "Thanks for all the fish.")], mine);
+            }
+            _ if !self.logged_in => answer(&[("Response", "Error"), ("Message", "Permission denied")], mine),
+            _ => {
+                let _ = encode_message(a, to_model);
+            }
+        }
+    }
+}
+
 /// One AMI client, beside any others.
 async fn serve(
     mut sock: tokio::net::TcpStream,
@@ -223,42 +274,54 @@ async fn serve(
     if sock.write_all(b"Asterisk Call Manager/11.0.0\r\n").await.is_err() {
         return;
     }
-    let mut logged_in = false;
+    let mut session = Session::default();
+    let mut decoder = Decoder::with_max_message_bytes(MAX_ACTION).without_banner();
     let mut buf = vec![0u8; 16 * 1024];
-    let mut pending = Vec::new();
     loop {
         tokio::select! {
             n = sock.read(&mut buf) => match n {
                 Ok(0) | Err(_) => return,
                 Ok(n) => {
-                    pending.extend_from_slice(&buf[..n]);
-                    if pending.len() > 1 << 20 {
-                        return; // no AMI action is a megabyte long
+                    // Whole actions only; one too long or not AMI ends the client.
+                    let mut actions = Vec::new();
+                    let read = decoder.decode(&buf[..n], |d| {
+                        if let Decoded::Message(m) = d {
+                            actions.push(m.to_message());
+                        }
+                    });
+                    if read.is_err() {
+                        return;
                     }
-                    // Hand over whole actions only.
-                    let Some(end) = pending.windows(4).rposition(|w| w == b"\r\n\r\n") else { continue };
-                    let actions: Vec<u8> = pending.drain(..end + 4).collect();
-                    let (mine, bye) = {
+                    if actions.is_empty() {
+                        continue;
+                    }
+                    let (mut mine, mut to_model) = (Vec::new(), Vec::new());
+                    for a in &actions {
+                        if !session.bye {
+                            session.take(a, &mut mine, &mut to_model);
+                        }
+                    }
+                    let mut all = Vec::new();
+                    if !to_model.is_empty() {
                         let mut p = pbx.lock().unwrap_or_else(|e| e.into_inner());
                         // What the traffic wrote before these actions goes out first.
                         let before = p.take_output(1);
                         if !before.is_empty() {
                             let _ = events.send(Shared { from: None, bytes: before.into() });
                         }
-                        let (actions, bye) = take_logoff(&actions);
-                        p.handle_client_bytes(now(), 1, &actions);
-                        let (mine, all) = split_output(&p.take_output(1));
+                        p.handle_client_bytes(now(), 1, &to_model);
+                        let (answers, shared) = split_output(&p.take_output(1));
+                        mine.extend_from_slice(&answers);
+                        all = shared;
                         if !all.is_empty() {
                             let _ = events.send(Shared { from: Some(me), bytes: all.as_slice().into() });
                         }
-                        // In the order written: this client's share and everyone's.
-                        (order(&mine, &all, &bye), bye)
-                    };
+                    }
                     // Events queued before these actions were handled go out first.
                     loop {
                         match heard.try_recv() {
                             Ok(Shared { from, bytes }) => {
-                                if logged_in && from != Some(me) && sock.write_all(&bytes).await.is_err() {
+                                if session.logged_in && from != Some(me) && sock.write_all(&bytes).await.is_err() {
                                     return;
                                 }
                             }
@@ -266,15 +329,16 @@ async fn serve(
                             Err(_) => return,
                         }
                     }
-                    logged_in |= contains(&mine, b"Message: Authentication accepted");
-                    if sock.write_all(&mine).await.is_err() || bye.is_some() {
+                    // In the order written: this client's answers, then everyone's events.
+                    mine.extend_from_slice(&all);
+                    if sock.write_all(&mine).await.is_err() || session.bye {
                         return;
                     }
                 }
             },
             got = heard.recv() => match got {
                 Ok(Shared { from, bytes }) => {
-                    if logged_in && from != Some(me) && sock.write_all(&bytes).await.is_err() {
+                    if session.logged_in && from != Some(me) && sock.write_all(&bytes).await.is_err() {
                         return;
                     }
                 }
@@ -282,49 +346,6 @@ async fn serve(
             },
         }
     }
-}
-
-/// The client's bytes without a `Logoff` (the demo answers that itself: one client
-/// leaving does not log the model out for the others), and whether it said goodbye.
-fn take_logoff(actions: &[u8]) -> (Vec<u8>, Option<String>) {
-    let mut kept = Vec::with_capacity(actions.len());
-    let mut bye: Option<String> = None;
-    let mut rest = actions;
-    while !rest.is_empty() {
-        let end = rest.windows(4).position(|w| w == b"\r\n\r\n").map_or(rest.len(), |i| i + 4);
-        let (block, tail) = rest.split_at(end);
-        if block.len() >= 14 && block[..14].eq_ignore_ascii_case(b"Action: Logoff") {
-            let id = String::from_utf8_lossy(block)
-                .lines()
-                .find_map(|l| l.strip_prefix("ActionID: ").map(str::to_owned))
-                .unwrap_or_default();
-            bye = Some(id);
-        } else if bye.is_none() {
-            kept.extend_from_slice(block);
-        }
-        rest = tail;
-    }
-    (kept, bye)
-}
-
-/// What one client is sent for its actions: its own answers with everyone's events
-/// (which it does not get again from the queue), then a goodbye if it logged off.
-fn order(mine: &[u8], all: &[u8], bye: &Option<String>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(mine.len() + all.len() + 40);
-    out.extend_from_slice(mine);
-    out.extend_from_slice(all);
-    if let Some(id) = bye {
-        out.extend_from_slice(b"Response: Goodbye\r\n");
-        if !id.is_empty() {
-            out.extend_from_slice(format!("ActionID: {id}\r\n").as_bytes());
-        }
-        out.extend_from_slice(b"Message: Thanks for all the fish.\r\n\r\n");
-    }
-    out
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Makes about `per_minute` changes a minute: at low rates one at a jittered gap; at

@@ -136,6 +136,11 @@ pub fn percent_decode(v: &str) -> String {
 }
 
 fn redact(s: &str) -> String {
+    // ?token=T -> ?token=*** (before the user:secret@ part, which it may hold)
+    let s = &match s.find('?') {
+        Some(q) => format!("{}{}", &s[..q], shown_path(&s[q..])),
+        None => s.to_owned(),
+    };
     // user:secret@ -> user:***@
     match (s.find("://"), s.rfind('@')) {
         (Some(a), Some(b)) if b > a => {
@@ -192,6 +197,20 @@ impl fmt::Debug for Endpoint {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_unparsable_url_is_shown_without_its_token_or_secret() {
+        for url in [
+            "ws://127.0.0.1:99999/?token=TOPSECRET5",
+            "tcp://u:TOPSECRET5@h:99999",
+            "wss://h:1x/?a=1&secret=TOPSECRET5",
+        ] {
+            let err = url.parse::<Endpoint>().unwrap_err().to_string();
+            assert!(!err.contains("TOPSECRET5"), "{err}");
+            assert!(err.contains("***"), "{err}");
+        }
+    }
+
     use super::*;
 
     #[test]
