@@ -112,9 +112,23 @@ impl UseAmiParking {
     /// The client: the operations (`park_call`, `retrieve_call`, `move_call`, ...)
     /// of [`ParkingClient`], with local futures; cheap to clone into a handler.
     ///
-    /// ```ignore
-    /// let parking = use_ami_parking(|| client.clone());
-    /// let retrieve = move |_| { spawn(async move { let _ = parking.client().retrieve_call(None, 701, "PJSIP/1002").await; }); };
+    /// ```
+    /// use ami_parking::{sim::SimClient, ParkingClient, ParkingStore, Timestamp};
+    /// use ami_parking_dioxus::use_ami_parking;
+    /// use dioxus::prelude::*;
+    ///
+    /// fn app() -> Element {
+    ///     let parking = use_ami_parking(|| SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(0)));
+    ///     let retrieve = move |_| {
+    ///         spawn(async move {
+    ///             let _ = parking.client().retrieve_call(None, 701, "PJSIP/1002").await;
+    ///         });
+    ///     };
+    ///     rsx! { button { onclick: retrieve, "Retrieve 701" } }
+    /// }
+    /// let mut dom = VirtualDom::new(app);
+    /// dom.rebuild_in_place();
+    /// assert_eq!(dioxus_ssr::render(&dom), "<button>Retrieve 701</button>");
     /// ```
     pub fn client(&self) -> LocalClient {
         self.client.read().clone()

@@ -74,9 +74,20 @@ impl UseAmiParking {
     /// The client: the operations (`park_call`, `retrieve_call`, `move_call`, ...)
     /// of [`ParkingClient`], with local futures; cheap to clone into a closure.
     ///
-    /// ```ignore
-    /// let parking = use_ami_parking(client);
-    /// spawn_local(async move { let _ = parking.client().retrieve_call(None, 701, "PJSIP/1002").await; });
+    /// ```
+    /// use ami_parking::{sim::SimClient, ParkingClient, ParkingError, ParkingStore, Timestamp};
+    /// use ami_parking_leptos::use_ami_parking;
+    /// use reactive_graph::owner::Owner;
+    /// let _ = any_spawner::Executor::init_futures_executor();
+    /// Owner::new().with(|| {
+    ///     let parking = use_ami_parking(SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(0)));
+    ///     // A click handler: the operation's future runs on the page's executor.
+    ///     let retrieve = parking.client().retrieve_call(None, 701, "PJSIP/1002");
+    ///     any_spawner::Executor::spawn_local(async move {
+    ///         // Never connected: refused at once, typed.
+    ///         assert!(matches!(retrieve.await, Err(ParkingError::NotLoggedIn { .. })));
+    ///     });
+    /// });
     /// ```
     pub fn client(&self) -> LocalClient {
         self.client.with_value(Rc::clone)
