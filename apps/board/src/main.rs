@@ -41,6 +41,10 @@ async fn main() {
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let stop = ami_parking_transport::shutdown_signal();
+    // The address first: a busy or invalid --listen starts nothing.
+    let listener = tokio::net::TcpListener::bind(&cli.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {} (--listen): {e}", cli.listen))?;
     let mut servers = Vec::new();
     for u in &cli.urls {
         let mut o = ClientOptions::new(u.parse()?);
@@ -54,7 +58,6 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::connect_all(servers, ParkingStore::default())?;
     let sockets = Sockets::new();
     let app = parkboard::web::router_with(client.clone(), cli.retrieve_to.clone(), sockets.clone());
-    let listener = tokio::net::TcpListener::bind(&cli.listen).await?;
     eprintln!("parkboard: the board is on http://{}", listener.local_addr()?);
     let stop = async { eprintln!("parkboard: {}: stopping", stop.await) };
     parkboard::shutdown::serve(listener, app, sockets, vec![client], stop).await?;

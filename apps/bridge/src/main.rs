@@ -92,7 +92,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     if let (Some(c), Some(k)) = (&cli.tls_cert, &cli.tls_key) {
         cfg.tls = Some(tls_config(c, k)?);
     }
-    let listener = tokio::net::TcpListener::bind(&cli.listen).await?;
+    let listener = tokio::net::TcpListener::bind(&cli.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {} (--listen): {e}", cli.listen))?;
     let scheme = if cfg.tls.is_some() { "wss" } else { "ws" };
     eprintln!(
         "ami-ws-bridge: listening on {scheme}://{} ({}; {} server(s))",
