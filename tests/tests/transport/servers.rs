@@ -230,3 +230,23 @@ async fn an_action_that_never_ends_is_cut_off_and_costs_the_others_nothing() {
     other.wait_logged_in(DEADLINE).await.expect("the others are served");
     other.shutdown().await;
 }
+
+#[test]
+fn the_tokio_clients_operations_are_send_futures_and_the_browsers_need_not_be() {
+    // Checked when this compiles: a tokio user can spawn any operation on a
+    // multi-threaded runtime; the same trait gives the browser local futures.
+    fn send<T: Send + 'static>(_: T) {}
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let _in = rt.enter();
+    let c = Client::connect(ClientOptions::new("tcp://amiuser@127.0.0.1:1".parse().unwrap()));
+    send(c.get_parking_lots());
+    send(c.get_parked_calls(None));
+    send(c.refresh_parking_lot("default"));
+    send(c.park_call("PJSIP/1001-00000001", Park::default()));
+    send(c.retrieve_call(None, 701, "PJSIP/1002"));
+    send(c.move_call(None, 701, Park::default().space(705)));
+    send(c.retrieve_call_on(Target::Server(1), Some("vip"), 801, "PJSIP/1002"));
+    let local = ami_parking::local_client(c.clone());
+    let _not_send: ami_parking::Answer<ami_parking::LocalFuture<ami_parking::RequestResult>, _> =
+        local.retrieve_call(None, 701, "PJSIP/1002");
+}
