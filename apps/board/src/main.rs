@@ -60,6 +60,6 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let app = parkboard::web::router_with(client.clone(), cli.retrieve_to.clone(), sockets.clone());
     eprintln!("parkboard: the board is on http://{}", listener.local_addr()?);
     let stop = async { eprintln!("parkboard: {}: stopping", stop.await) };
-    parkboard::shutdown::serve(listener, app, sockets, vec![client], stop).await?;
+    parkboard::shutdown::serve(listener, app, sockets, client, stop).await?;
     Ok(())
 }

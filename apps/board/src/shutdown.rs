@@ -112,13 +112,13 @@ impl Sockets {
 }
 
 /// Serves `app` on `listener` until `stop` resolves; then stops accepting, closes
-/// every socket of `sockets` and logs off `clients`, side by side, each within
+/// every socket of `sockets` and logs off `client`'s servers, side by side, each within
 /// [`STEP`].
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     sockets: Sockets,
-    clients: Vec<Client>,
+    client: Client,
     stop: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let (stop_accepting, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -143,8 +143,7 @@ pub async fn serve(
         }
     };
     let log_off = async {
-        let all = futures_util::future::join_all(clients.iter().map(Client::shutdown));
-        if tokio::time::timeout(STEP, all).await.is_err() {
+        if !client.shutdown_within(STEP).await {
             eprintln!("parkboard: a server did not take the Logoff within {STEP:?}");
         }
     };

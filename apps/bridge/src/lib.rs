@@ -163,7 +163,7 @@ pub async fn serve_until(
 /// Logs off every upstream and closes the links (the transport's `shutdown`), within
 /// [`SHUTDOWN_STEP`].
 async fn log_off(hub: &Hub) {
-    if tokio::time::timeout(SHUTDOWN_STEP, hub.client.shutdown()).await.is_err() {
+    if !hub.client.shutdown_within(SHUTDOWN_STEP).await {
         eprintln!(
             "ami-ws-bridge: an upstream did not end its session within {SHUTDOWN_STEP:?} of the Logoff"
         );

@@ -356,29 +356,13 @@ fn any_logged_in(client: &Client) -> bool {
 
 /// Waits for the servers a one-shot command needs: the one `--server` names, or all.
 async fn wait_needed(cli: &Cli, client: &Client) -> Result<(), Failure> {
+    // A raw AMI server the client has; anything else waits for every server.
+    let raw = |n: &ServerId| {
+        client.endpoints().nth((*n as usize).wrapping_sub(1)).is_some_and(|e| !e.scheme.is_websocket())
+    };
+    let target = cli.server.filter(raw).map_or(Target::All, Target::Server);
     let timeout = Duration::from_secs(cli.connect_timeout);
-    let one = cli.server.and_then(|n| {
-        let link = (n as usize).checked_sub(1)?;
-        let raw = client.links_now().get(link).is_some_and(|(e, _)| !e.scheme.is_websocket());
-        raw.then(|| client.link_state(link)).flatten()
-    });
-    let Some(state) = one else {
-        return client.wait_logged_in(timeout).await.map_err(|e| Failure(e.to_string(), 2));
-    };
-    let mut states = ami_parking::futures_signals::signal::SignalExt::to_stream(state);
-    let wait = async {
-        while let Some(s) = states.next().await {
-            match s {
-                ConnectionState::LoggedIn => return Ok(()),
-                ConnectionState::Reconnecting { last_error, .. } => return Err(Failure(last_error, 2)),
-                _ => {}
-            }
-        }
-        Err(Failure("the client stopped".into(), 2))
-    };
-    tokio::time::timeout(timeout, wait).await.unwrap_or_else(|_| {
-        Err(Failure(format!("no login to server {} within {timeout:?}", cli.server.unwrap_or(0)), 2))
-    })
+    client.wait_logged_in_on(target, timeout).await.map_err(|e| Failure(e.to_string(), 2))
 }
 
 /// Resolves once every server is logged in (the links keep retrying meanwhile).

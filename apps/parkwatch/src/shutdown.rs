@@ -29,7 +29,7 @@ pub(crate) async fn until_stopped(
 
 /// Logs off every server and closes the links, within [`LOG_OFF_WITHIN`].
 pub(crate) async fn log_off(client: &Client) {
-    if tokio::time::timeout(LOG_OFF_WITHIN, client.shutdown()).await.is_err() {
+    if !client.shutdown_within(LOG_OFF_WITHIN).await {
         eprintln!("parkwatch: a server did not take the Logoff within {LOG_OFF_WITHIN:?}");
     }
 }

@@ -190,8 +190,29 @@ impl Client {
     /// (with its reason) or after `timeout`; the links keep retrying in the
     /// background either way.
     pub async fn wait_logged_in(&self, timeout: Duration) -> Result<(), ParkingError> {
+        self.wait_logged_in_on(Target::All, timeout).await
+    }
+
+    /// Waits until the link of `target` is logged in (`Target::All`: every link), as
+    /// [`Client::wait_logged_in`] does. A server the client does not have is
+    /// [`ParkingError::UnknownServer`].
+    pub async fn wait_logged_in_on(&self, target: Target, timeout: Duration) -> Result<(), ParkingError> {
         let deadline = tokio::time::Instant::now() + timeout;
-        for link in &self.inner.links {
+        let links: Vec<&Link> = match (target, self.inner.links.as_slice()) {
+            (Target::All, links) | (Target::Server(_), links @ [_]) => links.iter().collect(),
+            (Target::Server(id), links) => match links.iter().find(|l| l.server == Some(id)) {
+                Some(l) => vec![l],
+                None => {
+                    let action = "Login".to_owned();
+                    return Err(ParkingError::UnknownServer {
+                        action,
+                        server_id: id,
+                        servers: self.servers(),
+                    });
+                }
+            },
+        };
+        for link in links {
             let mut states = link.state.signal_cloned().to_stream();
             let endpoint = link.endpoint.to_string();
             let wait = async {
@@ -224,6 +245,12 @@ impl Client {
             }
         }
         Ok(())
+    }
+
+    /// [`Client::shutdown`], given at most `within` (a server that never takes the
+    /// Logoff cannot hold an app's exit); whether every link closed in time.
+    pub async fn shutdown_within(&self, within: Duration) -> bool {
+        tokio::time::timeout(within, self.shutdown()).await.is_ok()
     }
 
     /// Logs off every raw AMI link, closes every link and stops reconnecting; returns
