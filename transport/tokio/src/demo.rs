@@ -263,6 +263,38 @@ impl Session {
     }
 }
 
+/// Queues what the model wrote for every client (`from`: the client whose actions
+/// caused it, which has it already); nothing when there is nothing.
+fn publish(events: &broadcast::Sender<Shared>, from: Option<u64>, bytes: &[u8]) {
+    if !bytes.is_empty() {
+        let _ = events.send(Shared { from, bytes: bytes.into() });
+    }
+}
+
+/// Client `me`'s actions through the model: (its answers, everyone's events they
+/// caused). What the traffic wrote before them is queued for everyone first.
+fn through_model(
+    pbx: &Mutex<SimPbx>,
+    events: &broadcast::Sender<Shared>,
+    me: u64,
+    actions: &[u8],
+) -> (Vec<u8>, Vec<u8>) {
+    let mut p = pbx.lock().unwrap_or_else(|e| e.into_inner());
+    publish(events, None, &p.take_output(1));
+    p.handle_client_bytes(now(), 1, actions);
+    let (answers, shared) = split_output(&p.take_output(1));
+    publish(events, Some(me), &shared);
+    (answers, shared)
+}
+
+impl Session {
+    /// What of `shared` client `me` is sent: events once it is logged in, except those
+    /// its own actions caused (it got them with its answers).
+    fn hears<'a>(&self, shared: &'a Shared, me: u64) -> Option<&'a [u8]> {
+        (self.logged_in && shared.from != Some(me)).then_some(&*shared.bytes)
+    }
+}
+
 /// One AMI client, beside any others.
 async fn serve(
     mut sock: tokio::net::TcpStream,
@@ -303,26 +335,18 @@ async fn serve(
                     }
                     let mut all = Vec::new();
                     if !to_model.is_empty() {
-                        let mut p = pbx.lock().unwrap_or_else(|e| e.into_inner());
-                        // What the traffic wrote before these actions goes out first.
-                        let before = p.take_output(1);
-                        if !before.is_empty() {
-                            let _ = events.send(Shared { from: None, bytes: before.into() });
-                        }
-                        p.handle_client_bytes(now(), 1, &to_model);
-                        let (answers, shared) = split_output(&p.take_output(1));
+                        let (answers, shared) = through_model(&pbx, &events, me, &to_model);
                         mine.extend_from_slice(&answers);
                         all = shared;
-                        if !all.is_empty() {
-                            let _ = events.send(Shared { from: Some(me), bytes: all.as_slice().into() });
-                        }
                     }
                     // Events queued before these actions were handled go out first.
                     loop {
                         match heard.try_recv() {
-                            Ok(Shared { from, bytes }) => {
-                                if session.logged_in && from != Some(me) && sock.write_all(&bytes).await.is_err() {
-                                    return;
+                            Ok(shared) => {
+                                if let Some(bytes) = session.hears(&shared, me) {
+                                    if sock.write_all(bytes).await.is_err() {
+                                        return;
+                                    }
                                 }
                             }
                             Err(broadcast::error::TryRecvError::Empty) => break,
@@ -337,9 +361,11 @@ async fn serve(
                 }
             },
             got = heard.recv() => match got {
-                Ok(Shared { from, bytes }) => {
-                    if session.logged_in && from != Some(me) && sock.write_all(&bytes).await.is_err() {
-                        return;
+                Ok(shared) => {
+                    if let Some(bytes) = session.hears(&shared, me) {
+                        if sock.write_all(bytes).await.is_err() {
+                            return;
+                        }
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,
@@ -384,10 +410,7 @@ async fn traffic(
             // The log is drained, so a demo running for days does not grow.
             let n = p.take_changes().len() as u64;
             made.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
-            let out = p.take_output(1);
-            if !out.is_empty() {
-                let _ = events.send(Shared { from: None, bytes: out.into() });
-            }
+            publish(&events, None, &p.take_output(1));
         }
     }
 }
