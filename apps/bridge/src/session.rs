@@ -14,7 +14,7 @@ use async_tungstenite::tungstenite::http::StatusCode;
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use async_tungstenite::tungstenite::Message as WsMessage;
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -31,58 +31,19 @@ pub(crate) async fn run(
     peer: std::net::SocketAddr,
     hub: Arc<Hub>,
     cfg: Arc<Config>,
-    mut stopping: watch::Receiver<bool>,
+    stopping: watch::Receiver<bool>,
 ) {
     let Some(ws) = upgrade(io, peer, &cfg).await else { return };
-    let (id, out, mut queue) = hub.join(cfg.queue);
+    let (id, out, queue) = hub.join(cfg.queue);
     eprintln!("ami-ws-bridge: client {id} ({peer}) connected; {} connected", hub.clients());
-    let (mut tx, mut rx) = ws.split();
+    let (tx, mut rx) = ws.split();
     // Tell the client which servers are up, as amiws does on a (re)login.
     for (i, up) in hub.upstreams.iter().enumerate() {
         if up.logged_in.load(Ordering::Relaxed) {
             hub.send_to(&out, upstream::login_frame(i as u32 + 1, &up.name).into());
         }
     }
-    let writer = {
-        let out = out.clone();
-        async move {
-            let mut ping = tokio::time::interval(Duration::from_secs(30));
-            ping.tick().await;
-            let cut = out.cut.clone();
-            let cut_off = cut.notified();
-            tokio::pin!(cut_off);
-            let stop = async move {
-                let _ = stopping.wait_for(|s| *s).await;
-            };
-            tokio::pin!(stop);
-            let mut close =
-                CloseFrame { code: CloseCode::Policy, reason: "too slow: the client's queue is full".into() };
-            loop {
-                // Every write races the cut: a peer that stopped reading blocks the write,
-                // and must not keep its session (and its queue) alive.
-                let next = tokio::select! {
-                    f = queue.recv() => match f {
-                        Some(f) => WsMessage::text(&*f),
-                        None => return false,
-                    },
-                    _ = ping.tick() => WsMessage::Ping(Vec::new().into()),
-                    _ = &mut cut_off => break,
-                    _ = &mut stop => {
-                        close = CloseFrame { code: CloseCode::Away, reason: "the bridge is stopping".into() };
-                        break;
-                    }
-                };
-                tokio::select! {
-                    r = tx.send(next) => if r.is_err() { return false },
-                    _ = &mut cut_off => break,
-                }
-            }
-            let away = close.code == CloseCode::Away;
-            let _ =
-                tokio::time::timeout(Duration::from_secs(1), tx.send(WsMessage::Close(Some(close)))).await;
-            away
-        }
-    };
+    let writer = write_frames(tx, queue, out.clone(), stopping);
     let reader = async {
         let mut limit = RateLimit::new(cfg.rate.0, cfg.rate.1);
         while let Some(Ok(msg)) = rx.next().await {
@@ -109,6 +70,54 @@ pub(crate) async fn run(
     hub.leave(id);
     let why = if out.too_slow.load(Ordering::Relaxed) { " (cut off: too slow)" } else { "" };
     eprintln!("ami-ws-bridge: client {id} ({peer}) left{why}; {} connected", hub.clients());
+}
+
+/// Writes client frames from `queue` (and a ping every 30 s) to `tx` until the queue
+/// ends, the client is cut off as too slow (close 1008), or the bridge stops (close
+/// 1001, going away); whether it went away. Every write races the cut.
+async fn write_frames<S>(
+    mut tx: S,
+    mut queue: tokio::sync::mpsc::Receiver<Arc<str>>,
+    out: Arc<Outbox>,
+    mut stopping: watch::Receiver<bool>,
+) -> bool
+where
+    S: futures_util::Sink<WsMessage> + Unpin,
+{
+    let mut ping = tokio::time::interval(Duration::from_secs(30));
+    ping.tick().await;
+    let cut = out.cut.clone();
+    let cut_off = cut.notified();
+    tokio::pin!(cut_off);
+    let stop = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    };
+    tokio::pin!(stop);
+    let mut close =
+        CloseFrame { code: CloseCode::Policy, reason: "too slow: the client's queue is full".into() };
+    loop {
+        // Every write races the cut: a peer that stopped reading blocks the write,
+        // and must not keep its session (and its queue) alive.
+        let next = tokio::select! {
+            f = queue.recv() => match f {
+                Some(f) => WsMessage::text(&*f),
+                None => return false,
+            },
+            _ = ping.tick() => WsMessage::Ping(Vec::new().into()),
+            _ = &mut cut_off => break,
+            _ = &mut stop => {
+                close = CloseFrame { code: CloseCode::Away, reason: "the bridge is stopping".into() };
+                break;
+            }
+        };
+        tokio::select! {
+            r = tx.send(next) => if r.is_err() { return false },
+            _ = &mut cut_off => break,
+        }
+    }
+    let away = close.code == CloseCode::Away;
+    let _ = tokio::time::timeout(Duration::from_secs(1), tx.send(WsMessage::Close(Some(close)))).await;
+    away
 }
 
 /// One action frame from the client whose queue is `out`: refused with an error
