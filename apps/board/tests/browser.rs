@@ -22,6 +22,8 @@ struct Browser {
     driver: WebDriver,
     chromedriver: Child,
     shots: PathBuf,
+    /// This session's Chromium profile: it names every Chromium process of the test.
+    profile: PathBuf,
 }
 
 impl Browser {
@@ -73,7 +75,7 @@ impl Browser {
             .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
             .join("board-screenshots");
         std::fs::create_dir_all(&shots).unwrap();
-        Some(Browser { driver, chromedriver, shots })
+        Some(Browser { driver, chromedriver, shots, profile })
     }
 
     async fn shot(&self, name: &str) {
@@ -93,10 +95,15 @@ impl Browser {
     }
 }
 
+/// Everything the test started ends with it, also when it fails: chromedriver, and
+/// the Chromium it started (killing chromedriver alone leaves Chromium running, so
+/// its processes are found by this session's own profile directory).
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.chromedriver.kill();
         let _ = self.chromedriver.wait();
+        let _ = Command::new("pkill").arg("-f").arg(self.profile.as_os_str()).status();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
