@@ -1,65 +1,161 @@
-//! `parkboard`: the live parking board on http://127.0.0.1:8080. Without `--url` it
-//! runs on the embedded demo PBX; `--url` (repeatable) points it at Asterisk servers
-//! (tcp://, tls://) or an amiws or ami-ws-bridge (ws://, wss://).
+//! `parkboard`: the live parking board on http://127.0.0.1:8080. Without a server it
+//! runs on the embedded demo PBX, without logins, on loopback. An office runs it with
+//! `--config FILE` (servers, users, TLS; see the README); `parkboard hash-password`
+//! makes a user's password hash.
 
 use ami_parking::ParkingStore;
 use ami_parking_transport::demo::DemoPbx;
-use ami_parking_transport::{Client, ClientOptions};
-use clap::Parser;
-use parkboard::shutdown::Sockets;
+use ami_parking_transport::Client;
+use clap::{Parser, Subcommand};
+use parkboard::audit::Audit;
+use parkboard::config::{Flags, Settings};
+use parkboard::guard::Access;
+use parkboard::state::Board;
+use std::io::Read;
 use std::path::PathBuf;
 
 /// A live parking board in the browser.
 #[derive(Parser, Debug)]
 #[command(version)]
 struct Cli {
-    /// An Asterisk server (tcp://user:secret@host:5038, tls://...) or an amiws /
-    /// ami-ws-bridge (ws://host:port/?token=T); repeat for several. None: the demo PBX.
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// The config file (TOML): servers, users, TLS, addresses. Flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// An Asterisk server (tcp://user@host:5038, tls://...; the secret from
+    /// AMI_SECRET) or an amiws / ami-ws-bridge (ws://host:port/); repeat for several.
+    /// Replaces the config's [[server]] list. None anywhere: the demo PBX.
     #[arg(long = "url")]
     urls: Vec<String>,
-    /// Address to serve the board on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: String,
-    /// The channel retrieves ring by default (changeable on the page).
-    #[arg(long, default_value = "PJSIP/1002")]
-    retrieve_to: String,
-    /// Events a minute the demo PBX makes.
-    #[arg(long, default_value_t = 30.0)]
-    demo_rate: f64,
-    /// Extra CA certificates (PEM) for tls:// and wss://.
+    /// Address to serve the board on (default 127.0.0.1:8080). Off loopback the
+    /// config must list users.
+    #[arg(long)]
+    listen: Option<String>,
+    /// Without logins: the channel retrieves ring by default (changeable on the page).
+    #[arg(long)]
+    retrieve_to: Option<String>,
+    /// Events a minute the demo PBX makes (default 30).
+    #[arg(long)]
+    demo_rate: Option<f64>,
+    /// Extra CA certificates (PEM) for tls:// and wss:// servers.
     #[arg(long)]
     tls_ca_file: Option<PathBuf>,
+    /// Also append every park, retrieve and move as a JSON line to this file.
+    #[arg(long)]
+    audit_log: Option<PathBuf>,
+    /// Serve Prometheus metrics on this address (off by default).
+    #[arg(long)]
+    metrics_listen: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Reads a password on stdin and prints its argon2id hash for a [[user]]'s
+    /// password_hash.
+    HashPassword,
 }
 
 #[tokio::main]
 async fn main() {
-    if let Err(e) = run(Cli::parse()).await {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::HashPassword) => hash_password(),
+        None => run(cli).await,
+    };
+    if let Err(e) = result {
         eprintln!("parkboard: {e}");
         std::process::exit(2);
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
-    let stop = ami_parking_transport::shutdown_signal();
-    // The address first: a busy or invalid --listen starts nothing.
-    let listener = tokio::net::TcpListener::bind(&cli.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {} (--listen): {e}", cli.listen))?;
-    let mut servers = Vec::new();
-    for u in &cli.urls {
-        let mut o = ClientOptions::new(u.parse()?);
-        o.tls_ca_file = cli.tls_ca_file.clone();
-        servers.push(o);
+fn hash_password() -> Result<(), Box<dyn std::error::Error>> {
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input)?;
+    let password = input.lines().next().unwrap_or("");
+    if password.is_empty() {
+        return Err(
+            "no password on stdin: e.g. `read -rs PW; printf '%s\\n' \"$PW\" | parkboard hash-password`"
+                .into(),
+        );
     }
-    let (servers, demo) = DemoPbx::unless_servers(servers, cli.demo_rate).await?;
+    println!("{}", parkboard::users::hash_password(password)?);
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let filter = tracing_subscriber::EnvFilter::builder()
+        .with_default_directive(tracing::level_filters::LevelFilter::INFO.into())
+        .from_env_lossy();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let stop = ami_parking_transport::shutdown_signal();
+    let flags = Flags {
+        config: cli.config,
+        urls: cli.urls,
+        listen: cli.listen,
+        retrieve_to: cli.retrieve_to,
+        demo_rate: cli.demo_rate,
+        tls_ca_file: cli.tls_ca_file,
+        audit_log: cli.audit_log,
+        metrics_listen: cli.metrics_listen,
+    };
+    // Everything checked before anything listens or dials.
+    let settings = Settings::load(flags)?;
+    let tls = match &settings.tls {
+        Some(t) => Some(parkboard::tls::server_config(&t.cert, &t.key)?),
+        None => None,
+    };
+    let audit = match &settings.audit_log {
+        Some(path) => Audit::to_file(path)
+            .map_err(|e| format!("cannot open the audit log {} (--audit-log): {e}", path.display()))?,
+        None => Audit::to_log(),
+    };
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {} (listen): {e}", settings.listen))?;
+    let local = listener.local_addr()?;
+    let metrics_listener = match settings.metrics_listen {
+        Some(m) => Some(
+            tokio::net::TcpListener::bind(m)
+                .await
+                .map_err(|e| format!("cannot listen on {m} (metrics_listen): {e}"))?,
+        ),
+        None => None,
+    };
+    let (servers, demo) = DemoPbx::unless_servers(settings.servers, settings.demo_rate).await?;
     if let Some(pbx) = &demo {
-        eprintln!("parkboard: no --url given: using the embedded demo PBX at {}", pbx.addr());
+        tracing::info!("no server configured: using the embedded demo PBX at {}", pbx.addr());
     }
     let client = Client::connect_all(servers, ParkingStore::default())?;
-    let sockets = Sockets::new();
-    let app = parkboard::web::router_with(client.clone(), cli.retrieve_to.clone(), sockets.clone());
-    eprintln!("parkboard: the board is on http://{}", listener.local_addr()?);
-    let stop = async { eprintln!("parkboard: {}: stopping", stop.await) };
-    parkboard::shutdown::serve(listener, app, sockets, client, stop).await?;
+    let https = tls.is_some();
+    let access = Access::new(local, https, &settings.allowed_hosts, &settings.allowed_origins);
+    let mut board = Board::new(client.clone(), settings.users, access, settings.session_ttl);
+    board.audit = audit;
+    board.retrieve_to = settings.retrieve_to;
+    if board.logins() {
+        tracing::info!(
+            "{} users may log in; sessions live in memory (a restart logs everyone out)",
+            board.users.len()
+        );
+    } else {
+        tracing::info!("no users configured: no login (loopback only)");
+    }
+    tokio::spawn(board.metrics.clone().follow(client.clone()));
+    if let Some(m) = metrics_listener {
+        tracing::info!("metrics on http://{}/metrics", m.local_addr()?);
+        tokio::spawn(parkboard::metrics_http::serve(m, board.clone()));
+    }
+    let sockets = board.sockets.clone();
+    let app = parkboard::web::router(board);
+    let scheme = if https { "https" } else { "http" };
+    tracing::info!("the board is on {scheme}://{local}");
+    let stop = async { tracing::info!("{}: stopping", stop.await) };
+    match tls {
+        Some(config) => {
+            let listener = parkboard::tls::TlsListener::new(listener, config)?;
+            parkboard::shutdown::serve(listener, app, sockets, client, stop).await?
+        }
+        None => parkboard::shutdown::serve(listener, app, sockets, client, stop).await?,
+    }
     Ok(())
 }

@@ -4,19 +4,24 @@
 //! off every server and returns. The steps run side by side, each bounded by
 //! [`STEP`], so a stuck browser or server cannot hold the exit.
 
+use crate::desk::SessionRef;
+use crate::peer::Peer;
 use crate::ui::{board, Props};
 use ami_parking_transport::Client;
+use axum::extract::connect_info::Connected;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
+use axum::serve::{IncomingStream, Listener};
 use axum::Router;
 use dioxus_liveview::{LiveViewError, LiveViewPool};
 use futures_channel::mpsc;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use std::collections::HashMap;
 use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
-use tokio::net::TcpListener;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// How long each step of the shutdown may take.
@@ -33,7 +38,30 @@ const QUEUE: usize = 64;
 #[derive(Clone, Debug)]
 pub struct Sockets {
     stop: Arc<watch::Sender<bool>>,
+    open: Arc<Mutex<HashMap<String, usize>>>,
 }
+
+/// One open page's place, counted per user until it is dropped.
+#[derive(Debug)]
+pub struct Seat {
+    open: Arc<Mutex<HashMap<String, usize>>>,
+    user: String,
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.user) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.user);
+            }
+        }
+    }
+}
+
+/// How often an open page checks that its session is still live.
+const SESSION_CHECK: Duration = Duration::from_secs(5);
 
 impl Default for Sockets {
     fn default() -> Self {
@@ -44,12 +72,40 @@ impl Default for Sockets {
 impl Sockets {
     /// No socket yet.
     pub fn new() -> Self {
-        Sockets { stop: Arc::new(watch::channel(false).0) }
+        Sockets { stop: Arc::new(watch::channel(false).0), open: Arc::default() }
+    }
+
+    /// A place for one more page of `user`: `None` when `total` pages are open, or
+    /// `per_user` of theirs.
+    pub fn seat(&self, user: &str, total: usize, per_user: usize) -> Option<Seat> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let all: usize = open.values().sum();
+        let theirs = open.get(user).copied().unwrap_or(0);
+        if all >= total || theirs >= per_user {
+            return None;
+        }
+        *open.entry(user.to_string()).or_default() += 1;
+        Some(Seat { open: self.open.clone(), user: user.to_string() })
+    }
+
+    /// Pages open now.
+    pub fn open(&self) -> usize {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).values().sum()
     }
 
     /// Serves the board over `socket` (run by `pool`) until the browser leaves, the
-    /// page ends, or [`close_all`](Sockets::close_all): then a Close frame (1001).
-    pub(crate) async fn serve(&self, socket: WebSocket, pool: &LiveViewPool, props: Props) {
+    /// page ends, its session ends (Close 1008) or [`close_all`](Sockets::close_all)
+    /// (Close 1001).
+    pub(crate) async fn serve(
+        &self,
+        socket: WebSocket,
+        pool: &LiveViewPool,
+        props: Props,
+        session: Option<SessionRef>,
+        until: Option<Instant>,
+        seat: Seat,
+    ) {
+        let _seat = seat;
         let mut stopping = self.stop.subscribe();
         let (to_page, from_browser) = mpsc::channel::<Vec<u8>>(QUEUE);
         let (to_browser, mut from_page) = mpsc::channel::<Vec<u8>>(QUEUE);
@@ -79,16 +135,28 @@ impl Sockets {
             let stop = async {
                 let _ = stopping.wait_for(|s| *s).await;
             };
+            let session_over = async {
+                match (&session, until) {
+                    (Some(s), Some(until)) => loop {
+                        let next = (Instant::now() + SESSION_CHECK).min(until);
+                        tokio::time::sleep_until(next.into()).await;
+                        if !s.sessions.is_live(&s.token) {
+                            break;
+                        }
+                    },
+                    _ => std::future::pending().await,
+                }
+            };
             tokio::select! {
-                _ = page => false,
-                _ = up => false,
-                _ = down => false,
-                _ = stop => true,
+                _ = page => None,
+                _ = up => None,
+                _ = down => None,
+                _ = stop => Some(CloseFrame { code: close_code::AWAY, reason: "the board is stopping".into() }),
+                _ = session_over => Some(CloseFrame { code: close_code::POLICY, reason: "the session has ended: log in again".into() }),
             }
         };
         // The page's input has ended with `up`: it stops too.
-        if stopped {
-            let close = CloseFrame { code: close_code::AWAY, reason: "the board is stopping".into() };
+        if let Some(close) = stopped {
             let bye = async {
                 if sink.send(Message::Close(Some(close))).await.is_ok() {
                     // The browser's Close answers ours; then the socket closes cleanly.
@@ -114,15 +182,19 @@ impl Sockets {
 /// Serves `app` on `listener` until `stop` resolves; then stops accepting, closes
 /// every socket of `sockets` and logs off `client`'s servers, side by side, each within
 /// [`STEP`].
-pub async fn serve(
-    listener: TcpListener,
+pub async fn serve<L>(
+    listener: L,
     app: Router,
     sockets: Sockets,
     client: Client,
     stop: impl Future<Output = ()>,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    L: Listener<Addr = SocketAddr>,
+    Peer: for<'a> Connected<IncomingStream<'a, L>>,
+{
     let (stop_accepting, stopped) = tokio::sync::oneshot::channel::<()>();
-    let mut server = axum::serve(listener, app)
+    let mut server = axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
         .with_graceful_shutdown(async {
             let _ = stopped.await;
         })
@@ -134,17 +206,17 @@ pub async fn serve(
     let _ = stop_accepting.send(());
     let drain = async {
         if tokio::time::timeout(STEP, &mut server).await.is_err() {
-            eprintln!("parkboard: some HTTP connections did not end within {STEP:?}");
+            tracing::warn!("some HTTP connections did not end within {STEP:?}");
         }
     };
     let close = async {
         if !sockets.close_all(STEP).await {
-            eprintln!("parkboard: some browsers did not close within {STEP:?}");
+            tracing::warn!("some browsers did not close within {STEP:?}");
         }
     };
     let log_off = async {
         if !client.shutdown_within(STEP).await {
-            eprintln!("parkboard: a server did not take the Logoff within {STEP:?}");
+            tracing::warn!("a server did not take the Logoff within {STEP:?}");
         }
     };
     tokio::join!(drain, close, log_off);

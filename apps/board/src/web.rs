@@ -1,36 +1,90 @@
-//! The HTTP side: `/` serves the page shell with liveview's glue; `/ws` runs one
-//! VirtualDom per browser connection (closed with 1001 when the board stops).
+//! The HTTP side: the routes, and who may reach them. `/` serves the page shell
+//! (after the session check), `/ws` runs one live page per browser for the user of
+//! its session, `/login` and `/logout` keep sessions, `/healthz` answers load
+//! balancers, and the [`guard`](crate::guard) checks Host and Origin on all of them.
 
-use crate::shutdown::Sockets;
+use crate::assets;
+use crate::desk::Desk;
+use crate::guard::guard;
+use crate::login;
+use crate::state::{Board, MAX_VIEWERS, VIEWERS_PER_USER};
 use crate::ui::Props;
-use ami_parking_transport::Client;
-use axum::extract::WebSocketUpgrade;
-use axum::response::Html;
-use axum::routing::get;
+use ami_parking::ConnectionState;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum::Router;
-use dioxus_liveview::{interpreter_glue, LiveViewPool};
-use std::sync::Arc;
 
 /// The board's routes.
-pub fn router(client: Client, retrieve_to: String) -> Router {
-    router_with(client, retrieve_to, Sockets::new())
+pub fn router(board: Board) -> Router {
+    let access = board.access.clone();
+    Router::new()
+        .route("/", get(index))
+        .route("/ws", get(live_socket))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/healthz", get(health))
+        .route("/board.css", get(assets::css))
+        .route("/glue.js", get(assets::glue))
+        .route("/board.js", get(assets::board_js))
+        .layer(axum::middleware::from_fn_with_state(access, guard))
+        .with_state(board)
 }
 
-/// The board's routes, its liveview sockets kept in `sockets` (to close them when
-/// the board stops).
-pub fn router_with(client: Client, retrieve_to: String, sockets: Sockets) -> Router {
-    let pool = Arc::new(LiveViewPool::new());
-    let page = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Call parking</title>\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
-         <body><div id=\"main\"></div>{}</body></html>",
-        interpreter_glue("/ws")
-    );
-    let props = Props { client, retrieve_to };
-    Router::new().route("/", get(move || async move { Html(page) })).route(
-        "/ws",
-        get(move |ws: WebSocketUpgrade| async move {
-            ws.on_upgrade(move |socket| async move { sockets.serve(socket, &pool, props).await })
-        }),
-    )
+async fn index(State(board): State<Board>, headers: HeaderMap) -> Response {
+    match board.who(&headers) {
+        Some(_) => assets::page().into_response(),
+        None => Redirect::to("/login").into_response(),
+    }
+}
+
+async fn live_socket(State(board): State<Board>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    if let Err(why) = board.access.origin_of(&headers) {
+        board.metrics.refused();
+        tracing::warn!(why, "refused a live socket");
+        return (StatusCode::FORBIDDEN, format!("refused: {why}\n")).into_response();
+    }
+    let Some((who, session, until)) = board.who(&headers) else {
+        board.metrics.refused();
+        return (StatusCode::UNAUTHORIZED, "log in first: /login\n").into_response();
+    };
+    let Some(seat) = board.sockets.seat(&who.name, MAX_VIEWERS, VIEWERS_PER_USER) else {
+        board.metrics.refused();
+        return (StatusCode::SERVICE_UNAVAILABLE, "too many open boards: close a tab and reload\n")
+            .into_response();
+    };
+    let desk =
+        Desk::new(board.client.clone(), who, session.clone(), board.audit.clone(), board.metrics.clone());
+    let props = Props { desk, retrieve_to: board.retrieve_to.clone() };
+    let (pool, sockets, metrics) = (board.pool(), board.sockets.clone(), board.metrics.clone());
+    ws.max_message_size(64 * 1024).on_upgrade(move |socket| async move {
+        metrics.viewer(true);
+        sockets.serve(socket, &pool, props, session, until, seat).await;
+        metrics.viewer(false);
+    })
+}
+
+async fn health(State(board): State<Board>) -> Response {
+    let links = board.client.links_now();
+    let up = links.iter().all(|(_, s)| *s == ConnectionState::LoggedIn);
+    let servers: Vec<_> = links
+        .iter()
+        .enumerate()
+        .map(|(i, (_, s))| serde_json::json!({ "link": i + 1, "state": state_name(s) }))
+        .collect();
+    let body = serde_json::json!({ "status": if up { "ok" } else { "degraded" }, "servers": servers });
+    let code = if up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+fn state_name(s: &ConnectionState) -> &'static str {
+    match s {
+        ConnectionState::LoggedIn => "logged in",
+        ConnectionState::Connecting => "connecting",
+        ConnectionState::LoggingIn => "logging in",
+        ConnectionState::Reconnecting { .. } => "reconnecting",
+        ConnectionState::Disconnected => "disconnected",
+        ConnectionState::Stopped => "stopped",
+    }
 }

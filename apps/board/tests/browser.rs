@@ -11,6 +11,8 @@ use ami_parking_tests::live::{self, bridged_agent, DEADLINE};
 use ami_parking_tests::measure::poll;
 use ami_parking_tests::sandbox::{self, parked_truth, PORT_A};
 use ami_parking_transport::Client;
+use parkboard::peer::Peer;
+use parkboard::state::Board;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -118,14 +120,22 @@ fn left_of(text: &str) -> Option<u64> {
     text.lines().find_map(|l| l.strip_suffix(" left")).map(secs)
 }
 
+/// Serves `board` on `listener` in the background.
+fn serve(listener: tokio::net::TcpListener, board: Board) {
+    let app = parkboard::web::router(board);
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).await.unwrap()
+    });
+}
+
 /// The board on the sandbox, on a free port, open in the browser.
 async fn open_board(b: &Browser) {
     let store = ParkingStore::default();
     let board_client = live::client_with(PORT_A, store.clone()).await;
-    let app = parkboard::web::router(board_client, "Local/s@hold".into());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = listener.local_addr().unwrap();
+    let url = format!("http://{addr}/");
+    serve(listener, Board::local(board_client, addr, "Local/s@hold"));
     b.driver.goto(&url).await.unwrap();
     poll("the server badge says connected", DEADLINE, || async {
         b.text_of(".server.up").await.filter(|t| t.contains("connected"))
@@ -223,4 +233,158 @@ async fn the_board_shows_asterisk_live_and_drives_it() {
     })
     .await;
     b.shot("6-asterisk-back").await;
+}
+
+mod common;
+
+/// Logs in through the login page (after logging out of any session).
+async fn log_in_as(b: &Browser, base: &str, user: &str, password: &str) {
+    b.driver.goto(format!("{base}login")).await.unwrap();
+    if let Ok(out) = b.driver.find(By::Css(".who button")).await {
+        out.click().await.unwrap();
+    }
+    b.driver.goto(format!("{base}login")).await.unwrap();
+    b.driver.find(By::Id("user")).await.unwrap().send_keys(user).await.unwrap();
+    b.driver.find(By::Id("password")).await.unwrap().send_keys(password).await.unwrap();
+    b.driver.find(By::Css("button[type='submit']")).await.unwrap().click().await.unwrap();
+    poll("the board after the login", DEADLINE, || async {
+        b.text_of(".who .user").await.filter(|t| t == user)
+    })
+    .await;
+}
+
+/// The space of the parked call of `number` (as the page shows it), once it shows.
+async fn cell_of(b: &Browser, number: &str) -> u32 {
+    poll("the call's cell", DEADLINE, || async {
+        for e in b.driver.find_all(By::Css(".parking-space.occupied")).await.ok()? {
+            if e.text().await.ok()?.contains(number) {
+                return e.attr("data-space").await.ok()??.parse().ok();
+            }
+        }
+        None
+    })
+    .await
+}
+
+/// The audit file's records.
+fn audit_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect()
+}
+
+/// An office: an operator retrieves to their own phone (and the audit log says so), a
+/// viewer sees the same calls with no control (and forged clicks on its socket change
+/// nothing in Asterisk), a user scoped to `default` never sees the `vip` call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_office_board_with_logins_roles_and_scopes() {
+    use parkboard::guard::Access;
+    use parkboard::users::{hash_password, Role, User, Users};
+    let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
+    let Some(browser) = Browser::start().await else { return };
+    let b = &browser;
+    let dir = std::env::temp_dir().join(format!("parkboard-office-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let audit_path = dir.join("audit.jsonl");
+    let _ = std::fs::remove_file(&audit_path);
+    let user = |name: &str, pw: &str, role, phone: Option<&str>, lots: Option<Vec<String>>| {
+        User::new(name.into(), &hash_password(pw).unwrap(), role, phone.map(Into::into), lots).unwrap()
+    };
+    let users = Users::new(vec![
+        user("reception", "front-desk-pw", Role::Operator, Some("Local/s@hold"), None),
+        user("wall", "wallboard-pw", Role::Viewer, None, None),
+        user("team", "team-pw", Role::Viewer, None, Some(vec!["default".into()])),
+    ]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = format!("http://{addr}/");
+    let client = live::client(PORT_A).await;
+    let mut board = Board::new(client, users, Access::new(addr, false, &[], &[]), Duration::from_secs(3600));
+    board.audit = parkboard::audit::Audit::to_file(&audit_path).unwrap();
+    serve(listener, board);
+
+    let mut events = truth.events();
+    live::park_dialplan(&truth, "5557101", "default").await;
+    live::next_event(&mut events, "the default call parked", |e| live::parked_event_for(e, "5557101")).await;
+    live::park_dialplan(&truth, "5557102", "vip").await;
+    live::next_event(&mut events, "the vip call parked", |e| live::parked_event_for(e, "5557102")).await;
+
+    // Without a session: the login page.
+    b.driver.goto(&base).await.unwrap();
+    poll("the login page", DEADLINE, || async { b.driver.find(By::Id("password")).await.ok() }).await;
+    b.shot("office-1-login").await;
+
+    // The viewer: both calls, no control.
+    log_in_as(b, &base, "wall", "wallboard-pw").await;
+    let space = cell_of(b, "5557101").await;
+    cell_of(b, "5557102").await;
+    for control in ["park-button", "park-channel", "retrieve-to"] {
+        assert!(b.driver.find(By::Id(control)).await.is_err(), "a viewer's page has no #{control}");
+    }
+    assert!(b.text_of(".view-panel").await.unwrap().contains("View only"));
+    b.shot("office-2-viewer").await;
+    // Forged clicks on every element of a viewer's page: Asterisk still holds both.
+    let wall = common::login(addr, "wall", "wallboard-pw").await;
+    common::forge_clicks(addr, &wall, 0..600).await;
+    let held: Vec<String> = parked_truth(PORT_A).into_iter().map(|(_, _, num)| num).collect();
+    assert!(held.contains(&"5557101".to_string()) && held.contains(&"5557102".to_string()), "{held:?}");
+
+    // Scoped to default: the vip call is nowhere on the page.
+    log_in_as(b, &base, "team", "team-pw").await;
+    cell_of(b, "5557101").await;
+    let source = b.driver.source().await.unwrap();
+    assert!(
+        !source.contains("5557102") && !source.contains("data-lot=\"vip\""),
+        "the vip call leaked to a default-only user"
+    );
+    assert_eq!(b.text_of(".total").await.unwrap(), "1 parked");
+    b.shot("office-3-scoped").await;
+
+    // The operator: retrieves ring their own phone; the audit log says who did it.
+    log_in_as(b, &base, "reception", "front-desk-pw").await;
+    assert_eq!(b.text_of("#my-phone").await.unwrap(), "Local/s@hold");
+    assert!(b.driver.find(By::Id("retrieve-to")).await.is_err(), "no free-text destination");
+    b.shot("office-4-operator").await;
+    b.driver.find(By::Css(format!("[data-space='{space}']"))).await.unwrap().click().await.unwrap();
+    let retrieved = live::next_event(
+        &mut events,
+        "retrieved",
+        |e| matches!(e, ParkingEvent::Retrieved { call, .. } if call.caller_id_num == "5557101"),
+    )
+    .await;
+    assert_eq!(retrieved.call().parking_space, space);
+    let result = poll("the result line", DEADLINE, || async { b.text_of(".parking-result.ok").await }).await;
+    assert!(result.starts_with(&format!("Space {space} retrieved to Local/s@hold-")), "{result}");
+    b.shot("office-5-operator-retrieved").await;
+    let records = poll("the audit record", DEADLINE, || async {
+        let r = audit_lines(&audit_path);
+        (!r.is_empty()).then_some(r)
+    })
+    .await;
+    assert_eq!(records.len(), 1, "{records:#?}");
+    let r = &records[0];
+    assert_eq!(
+        (r["user"].as_str(), r["role"].as_str(), r["action"].as_str()),
+        (Some("reception"), Some("operator"), Some("retrieve"))
+    );
+    assert_eq!(
+        (r["lot"].as_str(), r["space"].as_u64(), r["result"].as_str()),
+        (Some("default"), Some(space as u64), Some("ok"))
+    );
+    assert!(r["destination"].as_str().unwrap().starts_with("Local/s@hold"), "{r}");
+    assert!(r["channel"].as_str().unwrap().starts_with("Local/"), "{r}");
+
+    // The control: the same forged clicks on an operator's socket do retrieve (so the
+    // viewer's were real clicks that found no handler).
+    let reception = common::login(addr, "reception", "front-desk-pw").await;
+    common::forge_clicks(addr, &reception, 0..600).await;
+    live::next_event(
+        &mut events,
+        "the vip call retrieved by a forged operator click",
+        |e| matches!(e, ParkingEvent::Retrieved { call, .. } if call.caller_id_num == "5557102"),
+    )
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,6 +3,7 @@
 
 use ami_parking_tests::process::AppProcess;
 use ami_parking_tests::recorder::RecordingAmi;
+use async_tungstenite::tungstenite::client::IntoClientRequest;
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::Message as WsMessage;
 use futures_util::StreamExt;
@@ -21,9 +22,11 @@ async fn sigterm_closes_every_browser_logs_off_and_exits_within_2_s() {
     let addr = line.rsplit("http://").next().expect("an address").to_owned();
     // Logged in: the resync that follows the login has been sent.
     ami.wait_sent("Action: Parkinglots", DEADLINE).await;
-    let (mut browser, _) = async_tungstenite::tokio::connect_async(format!("ws://{addr}/ws"))
-        .await
-        .expect("the liveview socket");
+    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+    // As a browser on the board's page sends it (the board refuses other origins).
+    request.headers_mut().insert("Origin", format!("http://{addr}").parse().unwrap());
+    let (mut browser, _) =
+        async_tungstenite::tokio::connect_async(request).await.expect("the liveview socket");
     // The first render: the page is live.
     let first = tokio::time::timeout(DEADLINE, browser.next()).await.expect("a first render in time");
     assert!(matches!(first, Some(Ok(WsMessage::Binary(_)))), "{first:?}");

@@ -1,0 +1,130 @@
+//! The board's static parts, served from its own origin so the page's
+//! Content-Security-Policy needs no inline script or style: the page shell, the
+//! stylesheet, liveview's glue and the sound of a near-timeout warning.
+
+use ami_parking::display::DEFAULT_CSS;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+
+/// The page shell: the live page fills `#main` over `/ws`.
+pub const PAGE: &str = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Call parking</title>\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<link rel=\"stylesheet\" href=\"/board.css\"></head>\
+<body><div id=\"main\"></div><script src=\"/glue.js\"></script><script src=\"/board.js\"></script></body></html>";
+
+/// The board's own styles (after the library's default grid styles).
+const BOARD_CSS: &str = r#"
+body { margin: 0; background: #f3f5f8; font-family: system-ui, sans-serif; color: #1d2733; }
+header.board-head { display: flex; flex-wrap: wrap; gap: .75rem 1.5rem; align-items: center; padding: .7rem 1.2rem; background: #1d2733; color: #fff; }
+header.board-head h1 { font-size: 1.25rem; margin: 0; }
+header.board-head .total { font-size: 1.05rem; }
+header.board-head .who { margin-left: auto; display: inline-flex; gap: .6rem; align-items: center; font-size: .9rem; }
+header.board-head .who .role { padding: .1rem .5rem; border-radius: 999px; background: #3b4b5e; }
+header.board-head .who form { margin: 0; }
+header.board-head .who button { background: transparent; color: #fff; border: 1px solid #8ea0b4; border-radius: 4px; padding: .2rem .6rem; cursor: pointer; }
+.server { display: inline-flex; gap: .4rem; align-items: center; padding: .2rem .6rem; border-radius: 999px; background: #2e3b4a; font-size: .85rem; }
+.server .dot { width: .65rem; height: .65rem; border-radius: 50%; background: #9aa5b1; }
+.server.up .dot { background: #3ccf6e; }
+.server.down { background: #8c1d18; }
+.server.down .dot { background: #ffb4ab; }
+main.board-body { display: grid; grid-template-columns: minmax(0, 1fr) 20rem; gap: 1.2rem; padding: 1rem 1.2rem; }
+aside.controls { display: flex; flex-direction: column; gap: 1rem; }
+.panel { background: #fff; border: 1px solid #cfd6dd; border-radius: 8px; padding: .7rem .9rem; }
+.panel h2 { font-size: 1rem; margin: 0 0 .5rem; }
+.panel label { display: block; font-size: .85rem; margin: .35rem 0 .15rem; color: #444; }
+.panel input, .panel select { width: 100%; box-sizing: border-box; padding: .35rem .4rem; font-size: .95rem; }
+.panel button { margin-top: .6rem; padding: .4rem .9rem; font-size: .95rem; cursor: pointer; }
+.panel .hint { font-size: .8rem; color: #666; margin-top: .3rem; }
+.panel .phone { font-size: 1.15rem; font-weight: 600; }
+.view-only .parking-space.occupied { cursor: default; }
+.lots-area { display: flex; flex-direction: column; gap: 1rem; }
+.lots-area .parking-lot { background: #fff; border: 1px solid #cfd6dd; border-radius: 8px; padding: .7rem .9rem; }
+.lots-area .server-name { font-weight: normal; color: #555; font-size: .9rem; }
+.empty-board { color: #666; }
+#beeps { display: none; }
+body.login { display: grid; place-items: center; min-height: 100vh; }
+.login-box { background: #fff; border: 1px solid #cfd6dd; border-radius: 10px; padding: 1.5rem 1.8rem; width: 20rem; }
+.login-box h1 { font-size: 1.3rem; margin: 0 0 1rem; }
+.login-box label { display: block; margin: .7rem 0 .2rem; font-size: .9rem; }
+.login-box input { width: 100%; box-sizing: border-box; padding: .45rem; font-size: 1rem; }
+.login-box button { margin-top: 1.1rem; width: 100%; padding: .55rem; font-size: 1rem; background: #1d5fbf; color: #fff; border: 0; border-radius: 6px; cursor: pointer; }
+.login-box .error { margin-top: .8rem; color: #8c1d18; }
+@media (max-width: 760px) { main.board-body { grid-template-columns: 1fr; } }
+"#;
+
+/// A short two-tone beep each time the page's hidden `#beeps` counter goes up (the
+/// server raises it on a near-timeout warning of a lot the user sees); silent where
+/// the browser blocks audio (before a first click on the page).
+const BOARD_JS: &str = r#"(function () {
+  let last = null;
+  function beep() {
+    try {
+      const ctx = window.__parkAudio || (window.__parkAudio = new AudioContext());
+      [0, 0.25].forEach(function (t, i) {
+        const o = ctx.createOscillator(), g = ctx.createGain();
+        o.frequency.value = i ? 660 : 880; g.gain.value = 0.08;
+        o.connect(g); g.connect(ctx.destination);
+        o.start(ctx.currentTime + t); o.stop(ctx.currentTime + t + 0.18);
+      });
+    } catch (e) {}
+  }
+  new MutationObserver(function () {
+    const el = document.getElementById("beeps");
+    if (!el) return;
+    const n = el.getAttribute("data-beeps");
+    if (last !== null && n !== last) beep();
+    last = n;
+  }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-beeps"] });
+})();
+"#;
+
+fn typed(kind: &'static str, body: String) -> Response {
+    ([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+}
+
+/// `GET /`'s page (after the session check).
+pub fn page() -> Html<&'static str> {
+    Html(PAGE)
+}
+
+/// `GET /board.css`.
+pub async fn css() -> Response {
+    typed("text/css; charset=utf-8", format!("{DEFAULT_CSS}\n{BOARD_CSS}"))
+}
+
+/// `GET /glue.js`: liveview's interpreter, which opens `/ws` on the page's own host.
+pub async fn glue() -> Response {
+    let glue = dioxus_liveview::interpreter_glue("/ws");
+    let js = glue.trim().trim_start_matches("<script>").trim_end_matches("</script>").to_string();
+    typed("text/javascript; charset=utf-8", js)
+}
+
+/// `GET /board.js`.
+pub async fn board_js() -> Response {
+    typed("text/javascript; charset=utf-8", BOARD_JS.to_string())
+}
+
+/// The login page, with an error line when the last attempt failed.
+pub fn login_page(error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", html_escape(e)))
+        .unwrap_or_default();
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Call parking: log in</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <link rel=\"stylesheet\" href=\"/board.css\"></head><body class=\"login\">\
+         <form class=\"login-box\" method=\"post\" action=\"/login\"><h1>Call parking</h1>\
+         <label for=\"user\">User</label><input id=\"user\" name=\"user\" autocomplete=\"username\" required autofocus>\
+         <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+         <button type=\"submit\">Log in</button>{error}</form></body></html>"
+    )
+}
+
+/// Text made safe inside HTML.
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}

@@ -1,0 +1,195 @@
+//! The one way a page acts: every park, retrieve and move goes through a [`Desk`],
+//! which checks the user's role, lots, phone and session on the server (whatever the
+//! page sent), writes the audit record, and times the answer.
+
+use crate::audit::{Audit, AuditRecord};
+use crate::metrics::Metrics;
+use crate::sessions::Sessions;
+use crate::users::Principal;
+use ami_parking::display::retriever;
+use ami_parking::{
+    MovedTo, Park, ParkedAt, ParkedCall, ParkingClient, ParkingError, RetrievedFrom, ServerId, Target,
+};
+use ami_parking_transport::Client;
+use std::time::Instant;
+
+/// Why an action did not happen.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DeskError {
+    /// The board refused it (role, lot, session): nothing reached Asterisk.
+    #[error("not allowed: {0}")]
+    Refused(String),
+    /// Asterisk or the link refused it.
+    #[error(transparent)]
+    Parking(#[from] ParkingError),
+}
+
+/// A session a page belongs to: its actions stop when the session ends.
+#[derive(Debug, Clone)]
+pub struct SessionRef {
+    /// The board's sessions.
+    pub sessions: Sessions,
+    /// This page's token.
+    pub token: String,
+}
+
+/// A user at the board: what the page may see and do, checked on the server.
+#[derive(Clone)]
+pub struct Desk {
+    /// Every server's client.
+    pub client: Client,
+    /// Who the page acts for.
+    pub who: Principal,
+    session: Option<SessionRef>,
+    audit: Audit,
+    metrics: Metrics,
+}
+
+impl std::fmt::Debug for Desk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Desk").field("who", &self.who).finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Desk {
+    fn eq(&self, other: &Self) -> bool {
+        self.who == other.who
+    }
+}
+
+impl Desk {
+    /// `who` at the board; `session`, when there are logins, ends its actions with it.
+    pub fn new(
+        client: Client,
+        who: Principal,
+        session: Option<SessionRef>,
+        audit: Audit,
+        metrics: Metrics,
+    ) -> Desk {
+        Desk { client, who, session, audit, metrics }
+    }
+
+    /// Whether the page belongs to a login session (it then shows the user and a
+    /// logout button).
+    pub fn logged_in(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// Whether the page shows lot `lot`.
+    pub fn sees(&self, lot: &str) -> bool {
+        self.who.sees(lot)
+    }
+
+    /// Whether the page shows controls (park form, clickable calls).
+    pub fn acts(&self) -> bool {
+        self.who.acts()
+    }
+
+    /// Where a retrieve rings: the user's phone, or (only on a board without logins)
+    /// the channel typed on the page.
+    pub fn destination(&self, typed: &str) -> String {
+        self.who.phone.clone().unwrap_or_else(|| typed.trim().to_string())
+    }
+
+    fn check(&self, lot: &str) -> Result<(), DeskError> {
+        if let Some(s) = &self.session {
+            if !s.sessions.is_live(&s.token) {
+                return Err(DeskError::Refused("the session has ended: log in again".into()));
+            }
+        }
+        if !self.who.acts() {
+            return Err(DeskError::Refused(format!("{} is a viewer", self.who.name)));
+        }
+        if !self.who.sees(lot) {
+            return Err(DeskError::Refused(format!("{} may not use lot {lot}", self.who.name)));
+        }
+        Ok(())
+    }
+
+    fn finish<T>(&self, mut r: AuditRecord, started: Instant, out: &Result<T, DeskError>) {
+        r.result = match out {
+            Ok(_) => "ok".into(),
+            Err(DeskError::Refused(why)) => format!("refused: {why}"),
+            Err(DeskError::Parking(e)) => format!("failed: {e}"),
+        };
+        if !matches!(out, Err(DeskError::Refused(_))) {
+            self.metrics.request(r.action, out.is_ok(), started.elapsed());
+        }
+        self.audit.record(&r);
+    }
+
+    /// Retrieves `call` to the user's phone (`typed` only without logins).
+    pub async fn retrieve(&self, call: &ParkedCall, typed: &str) -> Result<RetrievedFrom, DeskError> {
+        let started = Instant::now();
+        let to = self.destination(typed);
+        let mut r = AuditRecord::new(&self.who, "retrieve");
+        r.server = Some(call.server_id);
+        r.lot = call.parking_lot.to_string();
+        r.space = Some(call.parking_space);
+        r.channel = call.channel.to_string();
+        r.destination = Some(to.clone());
+        let out = match self.check(&call.parking_lot) {
+            Err(e) => Err(e),
+            Ok(()) if to.is_empty() => {
+                Err(DeskError::Refused("no channel to ring: fill in Retrieve to".into()))
+            }
+            Ok(()) => self.client.retrieve_parked_call(call, &to).await.map_err(DeskError::from),
+        };
+        if let Ok(who) = &out {
+            r.destination = Some(retriever(&who.retriever));
+        }
+        self.finish(r, started, &out);
+        out
+    }
+
+    /// Parks `channel` on `server` with `park` (its lot must be one of the user's).
+    pub async fn park(&self, server: ServerId, channel: &str, park: Park) -> Result<ParkedAt, DeskError> {
+        let started = Instant::now();
+        let lot = park.lot.clone().unwrap_or_else(|| "default".into());
+        let mut r = AuditRecord::new(&self.who, "park");
+        r.server = Some(server);
+        r.lot = lot.clone();
+        r.channel = channel.to_string();
+        let out = match self.check(&lot) {
+            Err(e) => Err(e),
+            Ok(()) if channel.trim().is_empty() => {
+                Err(DeskError::Refused("which channel? e.g. PJSIP/1001-00000001".into()))
+            }
+            Ok(()) => self
+                .client
+                .park_call_on(Target::Server(server), channel.trim(), park)
+                .await
+                .map_err(DeskError::from),
+        };
+        if let Ok(at) = &out {
+            r.space = Some(at.space);
+        }
+        self.finish(r, started, &out);
+        out
+    }
+
+    /// Moves `call` to `to` (both lots must be the user's).
+    pub async fn move_call(&self, call: &ParkedCall, to: Park) -> Result<MovedTo, DeskError> {
+        let started = Instant::now();
+        let to_lot = to.lot.clone().unwrap_or_else(|| call.parking_lot.to_string());
+        let mut r = AuditRecord::new(&self.who, "move");
+        r.server = Some(call.server_id);
+        r.lot = call.parking_lot.to_string();
+        r.space = Some(call.parking_space);
+        r.channel = call.channel.to_string();
+        r.destination = Some(to_lot.clone());
+        let out = match self.check(&call.parking_lot).and_then(|()| self.check(&to_lot)) {
+            Err(e) => Err(e),
+            Ok(()) => self
+                .client
+                .move_call_on(Target::Server(call.server_id), Some(&call.parking_lot), call.parking_space, to)
+                .await
+                .map_err(DeskError::from),
+        };
+        if let Ok(m) = &out {
+            r.destination = Some(format!("{} {}", m.lot, m.space));
+        }
+        self.finish(r, started, &out);
+        out
+    }
+}

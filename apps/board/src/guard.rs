@@ -1,0 +1,202 @@
+//! Same origin only: every request's `Host` must be one the board answers to (421
+//! otherwise: DNS rebinding), every state-changing request and every live-socket
+//! upgrade must come from the board's own origin (403 otherwise: cross-site request
+//! forgery and WebSocket hijacking), and every answer carries the headers that keep
+//! the page out of frames and other sites' reach.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The page's Content-Security-Policy: scripts, styles and the socket from the
+/// board's own origin only; never framed.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+                       img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Which hosts and origins the board accepts.
+#[derive(Debug, Clone)]
+pub struct Access {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    https: bool,
+    hosts: Vec<String>,
+    origins: Vec<String>,
+}
+
+impl Access {
+    /// The board on `listen` (`https` under TLS) answers to its listen address,
+    /// `localhost` and the loopback addresses on its port, and `allowed_hosts` (with a
+    /// port, or without one: then on the board's port or the scheme's default);
+    /// sockets open from its own origin or `allowed_origins`.
+    pub fn new(
+        listen: SocketAddr,
+        https: bool,
+        allowed_hosts: &[String],
+        allowed_origins: &[String],
+    ) -> Access {
+        let port = listen.port();
+        let mut hosts = vec![
+            normalize(&listen.to_string(), https),
+            format!("localhost:{port}"),
+            format!("127.0.0.1:{port}"),
+            format!("[::1]:{port}"),
+        ];
+        for h in allowed_hosts {
+            let h = h.to_ascii_lowercase();
+            if has_port(&h) {
+                hosts.push(normalize(&h, https));
+            } else {
+                hosts.push(format!("{h}:{port}"));
+                hosts.push(normalize(&h, https));
+            }
+        }
+        let origins = allowed_origins.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()).collect();
+        Access { inner: Arc::new(Inner { https, hosts, origins }) }
+    }
+
+    /// Whether the board serves https.
+    pub fn https(&self) -> bool {
+        self.inner.https
+    }
+
+    /// Whether `host` (a `Host` header) is one the board answers to.
+    pub fn host_ok(&self, host: &str) -> bool {
+        let h = normalize(&host.to_ascii_lowercase(), self.inner.https);
+        self.inner.hosts.contains(&h)
+    }
+
+    /// Whether `origin` is the board's own (scheme, and a host it answers to) or an
+    /// allowed one.
+    pub fn origin_ok(&self, origin: &str) -> bool {
+        let o = origin.trim().to_ascii_lowercase();
+        if self.inner.origins.contains(&o) {
+            return true;
+        }
+        let scheme = if self.inner.https { "https://" } else { "http://" };
+        o.strip_prefix(scheme).is_some_and(|host| !host.contains('/') && self.host_ok(host))
+    }
+
+    /// The request's `Origin`, when it is present and allowed.
+    pub fn origin_of(&self, headers: &HeaderMap) -> Result<(), &'static str> {
+        match headers.get(header::ORIGIN).map(|v| v.to_str()) {
+            None => Err("no Origin header: the live socket opens only from the board's page"),
+            Some(Err(_)) => Err("an unreadable Origin header"),
+            Some(Ok(o)) if self.origin_ok(o) => Ok(()),
+            Some(Ok(_)) => {
+                Err("a foreign Origin: the board opens only from its own page (or allowed_origins)")
+            }
+        }
+    }
+}
+
+fn has_port(h: &str) -> bool {
+    match h.rfind(']') {
+        Some(end) => h[end..].contains(':'),
+        None => h.contains(':'),
+    }
+}
+
+/// `host[:port]` with the scheme's default port made explicit.
+fn normalize(h: &str, https: bool) -> String {
+    if has_port(h) {
+        h.to_string()
+    } else {
+        format!("{h}:{}", if https { 443 } else { 80 })
+    }
+}
+
+/// The middleware: Host and Origin checks before the route, the security headers on
+/// every answer.
+pub async fn guard(State(access): State<Access>, req: Request<Body>, next: Next) -> Response {
+    let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !access.host_ok(host) {
+        tracing::warn!(host, path = %req.uri().path(), "refused: unknown Host");
+        return with_headers(
+            (
+                StatusCode::MISDIRECTED_REQUEST,
+                "this board does not answer to that host name (allowed_hosts)\n",
+            )
+                .into_response(),
+            &access,
+        );
+    }
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD);
+    if !safe {
+        if let Err(why) = access.origin_of(req.headers()) {
+            tracing::warn!(path = %req.uri().path(), why, "refused: cross-origin request");
+            return with_headers(
+                (StatusCode::FORBIDDEN, format!("refused: {why}\n")).into_response(),
+                &access,
+            );
+        }
+    }
+    with_headers(next.run(req).await, &access)
+}
+
+fn with_headers(mut r: Response, access: &Access) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if access.https() {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_origins() {
+        let a = Access::new("127.0.0.1:8080".parse().unwrap(), false, &["board.example".into()], &[]);
+        for ok in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "LOCALHOST:8080",
+            "[::1]:8080",
+            "board.example:8080",
+            "board.example",
+        ] {
+            assert!(a.host_ok(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "evil.example",
+            "evil.example:8080",
+            "127.0.0.1:8081",
+            "localhost",
+            "127.0.0.1.evil.example:8080",
+        ] {
+            assert!(!a.host_ok(bad), "{bad}");
+        }
+        assert!(a.origin_ok("http://127.0.0.1:8080"));
+        assert!(a.origin_ok("http://board.example"));
+        for bad in ["https://127.0.0.1:8080", "http://evil.example", "null", "http://127.0.0.1:8080/x", ""] {
+            assert!(!a.origin_ok(bad), "{bad}");
+        }
+        let tls = Access::new(
+            "0.0.0.0:443".parse().unwrap(),
+            true,
+            &["board.example".into()],
+            &["https://wall.example".into()],
+        );
+        assert!(tls.host_ok("board.example") && tls.host_ok("board.example:443"));
+        assert!(tls.origin_ok("https://board.example") && tls.origin_ok("https://wall.example"));
+        assert!(!tls.origin_ok("http://board.example"));
+    }
+}

@@ -1,0 +1,104 @@
+//! `GET /login` (the form), `POST /login` (303 to `/` with a session cookie, 401
+//! for a wrong password, 429 when throttled) and `POST /logout`.
+
+use crate::assets::login_page;
+use crate::metrics::Login;
+use crate::peer::Peer;
+use crate::sessions::COOKIE;
+use crate::state::{session_cookie, Board};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use std::time::Instant;
+
+/// The login form's fields.
+#[derive(Deserialize)]
+pub struct Credentials {
+    user: String,
+    password: String,
+}
+
+/// `GET /login`.
+pub async fn form(State(board): State<Board>) -> Response {
+    if !board.logins() {
+        return Redirect::to("/").into_response();
+    }
+    Html(login_page(None)).into_response()
+}
+
+/// `POST /login`.
+pub async fn submit(
+    State(board): State<Board>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
+    Form(c): Form<Credentials>,
+) -> Response {
+    if !board.logins() {
+        return Redirect::to("/").into_response();
+    }
+    let (user, addr) = (c.user.trim().to_string(), peer.ip());
+    if user.len() > 64 || c.password.len() > 1024 {
+        board.metrics.login(Login::Failed);
+        return (StatusCode::UNAUTHORIZED, Html(login_page(Some("Wrong user name or password."))))
+            .into_response();
+    }
+    if let Err(wait) = board.throttle.check(&user, addr, Instant::now()) {
+        board.metrics.login(Login::Throttled);
+        tracing::warn!(user, %addr, "login throttled");
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        let page = login_page(Some(&format!("Too many failed logins: try again in {minutes} min.")));
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, wait.as_secs().max(1).to_string())],
+            Html(page),
+        )
+            .into_response();
+    }
+    let verified = {
+        let Ok(_slot) = board.verifying().acquire_owned().await else {
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        };
+        let (users, name, password) = (board.users.clone(), user.clone(), c.password);
+        tokio::task::spawn_blocking(move || users.verify(&name, &password)).await.ok().flatten()
+    };
+    let Some(who) = verified else {
+        board.throttle.failed(&user, addr, Instant::now());
+        board.metrics.login(Login::Failed);
+        tracing::warn!(user, %addr, "login failed");
+        return (StatusCode::UNAUTHORIZED, Html(login_page(Some("Wrong user name or password."))))
+            .into_response();
+    };
+    board.throttle.succeeded(&user);
+    board.metrics.login(Login::Ok);
+    tracing::info!(user, role = who.role.as_str(), %addr, "logged in");
+    let token = board.sessions.start(who);
+    let secure = if board.access.https() { "; Secure" } else { "" };
+    let cookie = format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        board.sessions.ttl().as_secs()
+    );
+    let mut r = Redirect::to("/").into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// `POST /logout`: ends the session (its open pages can no longer act) and clears
+/// the cookie.
+pub async fn logout(State(board): State<Board>, headers: HeaderMap) -> Response {
+    if let Some(token) = session_cookie(&headers) {
+        if let Some((who, _)) = board.sessions.get(&token) {
+            tracing::info!(user = who.name, "logged out");
+        }
+        board.sessions.end(&token);
+    }
+    let secure = if board.access.https() { "; Secure" } else { "" };
+    let clear = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}");
+    let mut r = Redirect::to("/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}

@@ -1,0 +1,22 @@
+//! The metrics endpoint: `GET /metrics` on its own address (`metrics_listen`), so
+//! it can stay on loopback or a management network while the page is elsewhere.
+
+use crate::state::Board;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+
+/// Serves `/metrics` on `listener` until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, board: Board) {
+    let app = Router::new().route("/metrics", get(metrics)).with_state(board);
+    if let Err(e) = axum::serve(listener, app).await {
+        tracing::error!("the metrics endpoint stopped: {e}");
+    }
+}
+
+async fn metrics(State(board): State<Board>) -> impl IntoResponse {
+    let text = board.metrics.render(&board.client, board.sessions.len());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}

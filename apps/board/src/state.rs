@@ -1,0 +1,112 @@
+//! What the board's routes share: the client, users, sessions, the checks, the
+//! audit trail, the counters and the open pages.
+
+use crate::audit::Audit;
+use crate::desk::SessionRef;
+use crate::guard::Access;
+use crate::metrics::Metrics;
+use crate::sessions::{LoginThrottle, Sessions, COOKIE};
+use crate::shutdown::Sockets;
+use crate::users::{Principal, Users};
+use ami_parking_transport::Client;
+use axum::http::{header, HeaderMap};
+use dioxus_liveview::LiveViewPool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Live pages open at once, at most (more are refused with 503).
+pub const MAX_VIEWERS: usize = 1_000;
+/// Live pages one user may have open at once.
+pub const VIEWERS_PER_USER: usize = 16;
+
+/// Everything the routes share.
+#[derive(Clone)]
+pub struct Board {
+    /// Every server's client.
+    pub client: Client,
+    /// Who may log in (none: no login; the board then serves loopback only).
+    pub users: Users,
+    /// Live sessions.
+    pub sessions: Sessions,
+    /// Failed logins.
+    pub throttle: LoginThrottle,
+    /// Which Host and Origin the board accepts.
+    pub access: Access,
+    /// Where actions are recorded.
+    pub audit: Audit,
+    /// The board's counters.
+    pub metrics: Metrics,
+    /// Where retrieves ring by default without logins.
+    pub retrieve_to: String,
+    /// The open live pages.
+    pub sockets: Sockets,
+    pool: Arc<LiveViewPool>,
+    verifying: Arc<tokio::sync::Semaphore>,
+}
+
+impl Board {
+    /// A board for `client` on `access`, with `users` (none: no login).
+    pub fn new(client: Client, users: Users, access: Access, session_ttl: Duration) -> Board {
+        Board {
+            client,
+            users,
+            sessions: Sessions::new(session_ttl),
+            throttle: LoginThrottle::new(),
+            access,
+            audit: Audit::to_log(),
+            metrics: Metrics::new(),
+            retrieve_to: crate::config::DEFAULT_RETRIEVE_TO.into(),
+            sockets: Sockets::new(),
+            pool: Arc::new(LiveViewPool::new()),
+            // Password checks are slow on purpose: two at a time.
+            verifying: Arc::new(tokio::sync::Semaphore::new(2)),
+        }
+    }
+
+    /// A board without logins on loopback `listen` (the demo, and tests).
+    pub fn local(client: Client, listen: std::net::SocketAddr, retrieve_to: &str) -> Board {
+        let mut b = Board::new(
+            client,
+            Users::default(),
+            Access::new(listen, false, &[], &[]),
+            Duration::from_secs(3600),
+        );
+        b.retrieve_to = retrieve_to.into();
+        b
+    }
+
+    /// Whether users must log in.
+    pub fn logins(&self) -> bool {
+        !self.users.is_empty()
+    }
+
+    /// The user of the request's session: `None` without a live session; the local
+    /// operator on a board without logins.
+    pub fn who(&self, headers: &HeaderMap) -> Option<(Principal, Option<SessionRef>, Option<Instant>)> {
+        if !self.logins() {
+            return Some((Principal::local(), None, None));
+        }
+        let token = session_cookie(headers)?;
+        let (who, until) = self.sessions.get(&token)?;
+        Some((who, Some(SessionRef { sessions: self.sessions.clone(), token }), Some(until)))
+    }
+
+    pub(crate) fn pool(&self) -> Arc<LiveViewPool> {
+        self.pool.clone()
+    }
+
+    pub(crate) fn verifying(&self) -> Arc<tokio::sync::Semaphore> {
+        self.verifying.clone()
+    }
+}
+
+/// The session token in a request's cookies.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('=').map(str::to_string))
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+}

@@ -1,0 +1,183 @@
+//! Who may reach the board, tried as an attacker would, over raw HTTP (no browser, no
+//! Asterisk: a recording AMI server stands behind the board): a foreign Host gets
+//! 421, a foreign Origin cannot open the live socket or post, every page carries the
+//! headers that keep it out of frames, logins set a strict cookie, wrong passwords
+//! set nothing and are throttled, and `/healthz` tells the servers' state only.
+
+use ami_parking::ParkingStore;
+use ami_parking_tests::recorder::RecordingAmi;
+use ami_parking_transport::{Client, ClientOptions};
+use parkboard::guard::Access;
+use parkboard::peer::Peer;
+use parkboard::sessions::PER_USER;
+use parkboard::state::Board;
+use parkboard::users::{hash_password, Role, User, Users};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+mod common;
+use common::{cookie_of, get, http, login, post_login, upgrade, DEADLINE};
+
+/// A board with an operator (`reception`/`front-desk-pw`) and a viewer
+/// (`wall`/`wallboard-pw`) in front of `url`, served on a free loopback port.
+async fn board_on(url: String) -> (SocketAddr, Board) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let users = Users::new(vec![
+        User::new(
+            "reception".into(),
+            &hash_password("front-desk-pw").unwrap(),
+            Role::Operator,
+            Some("PJSIP/1002".into()),
+            None,
+        )
+        .unwrap(),
+        User::new("wall".into(), &hash_password("wallboard-pw").unwrap(), Role::Viewer, None, None).unwrap(),
+    ]);
+    let client =
+        Client::connect_all(vec![ClientOptions::new(url.parse().unwrap())], ParkingStore::default()).unwrap();
+    let board = Board::new(client, users, Access::new(addr, false, &[], &[]), Duration::from_secs(3600));
+    let app = parkboard::web::router(board.clone());
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).await.unwrap();
+    });
+    (addr, board)
+}
+
+#[tokio::test]
+async fn a_foreign_host_gets_421_on_every_route() {
+    let ami = RecordingAmi::start().await;
+    let (addr, _) = board_on(ami.url()).await;
+    for path in ["/", "/login", "/ws", "/healthz", "/glue.js"] {
+        let (status, _, _) = http(addr, &get(path, "evil.example", "")).await;
+        assert_eq!(status, 421, "{path}");
+        // DNS rebinding: the attacker's name, the board's port.
+        let (status, _, _) =
+            http(addr, &get(path, &format!("rebind.evil.example:{}", addr.port()), "")).await;
+        assert_eq!(status, 421, "{path}");
+    }
+    let (status, _, _) = http(addr, &get("/login", &addr.to_string(), "")).await;
+    assert_eq!(status, 200, "the board's own address");
+    let (status, _, _) = http(addr, &get("/login", &format!("localhost:{}", addr.port()), "")).await;
+    assert_eq!(status, 200, "localhost");
+}
+
+#[tokio::test]
+async fn the_live_socket_opens_only_from_the_boards_origin_with_a_session() {
+    let ami = RecordingAmi::start().await;
+    let (addr, _) = board_on(ami.url()).await;
+    let own = format!("http://{addr}");
+    let cookie = login(addr, "wall", "wallboard-pw").await;
+    assert_eq!(upgrade(addr, Some("https://evil.example"), Some(&cookie)).await, 403, "a foreign origin");
+    assert_eq!(
+        upgrade(addr, Some(&format!("http://127.0.0.1:{}", addr.port() + 1)), Some(&cookie)).await,
+        403,
+        "another port"
+    );
+    assert_eq!(upgrade(addr, Some("null"), Some(&cookie)).await, 403, "a sandboxed frame");
+    assert_eq!(upgrade(addr, None, Some(&cookie)).await, 403, "no origin");
+    assert_eq!(upgrade(addr, Some(&own), None).await, 401, "no session");
+    assert_eq!(upgrade(addr, Some(&own), Some("parkboard_session=forged")).await, 401, "a forged session");
+    assert_eq!(upgrade(addr, Some(&own), Some(&cookie)).await, 101, "the board's own page");
+}
+
+#[tokio::test]
+async fn every_page_refuses_frames_and_sniffing() {
+    let ami = RecordingAmi::start().await;
+    let (addr, _) = board_on(ami.url()).await;
+    for path in ["/", "/login", "/board.css", "/glue.js", "/healthz"] {
+        let (_, head, _) = http(addr, &get(path, &addr.to_string(), "")).await;
+        let csp = head
+            .lines()
+            .find(|l| l.starts_with("content-security-policy:"))
+            .unwrap_or_else(|| panic!("{path}: {head}"));
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe"), "{path}: {csp}");
+        assert!(head.contains("x-content-type-options: nosniff"), "{path}");
+        assert!(head.contains("referrer-policy: no-referrer"), "{path}");
+        assert!(head.contains("x-frame-options: deny"), "{path}");
+    }
+    // A 421 too carries them.
+    let (_, head, _) = http(addr, &get("/", "evil.example", "")).await;
+    assert!(head.contains("frame-ancestors 'none'"), "{head}");
+}
+
+#[tokio::test]
+async fn logins_set_a_strict_cookie_and_wrong_passwords_set_nothing() {
+    let ami = RecordingAmi::start().await;
+    let (addr, board) = board_on(ami.url()).await;
+    let own = format!("http://{addr}");
+    let (status, head, _) = http(addr, &get("/", &addr.to_string(), "")).await;
+    assert_eq!(status, 303, "no session: to the login");
+    assert!(head.contains("location: /login"), "{head}");
+    let (status, head, body) = http(addr, &post_login(addr, "reception", "not-the-password", &own)).await;
+    assert_eq!(status, 401, "{head}");
+    assert!(!head.contains("set-cookie"), "{head}");
+    assert!(body.contains("Wrong user name or password"), "{body}");
+    let (status, head, _) = http(addr, &post_login(addr, "nobody", "front-desk-pw", &own)).await;
+    assert_eq!(status, 401, "an unknown user: {head}");
+    // A login posted from another site (login CSRF) is refused.
+    let (status, _, _) =
+        http(addr, &post_login(addr, "reception", "front-desk-pw", "https://evil.example")).await;
+    assert_eq!(status, 403);
+    let (status, head, _) = http(addr, &post_login(addr, "reception", "front-desk-pw", &own)).await;
+    assert_eq!(status, 303, "{head}");
+    assert!(head.contains("location: /"), "{head}");
+    let (pair, line) = cookie_of(&head).expect("a cookie");
+    let attrs = line.to_ascii_lowercase();
+    for attr in ["httponly", "samesite=strict", "path=/", "max-age=3600"] {
+        assert!(attrs.contains(attr), "{attr}: {line}");
+    }
+    assert!(!attrs.contains("secure"), "plain http: no Secure (the browser would drop it): {line}");
+    assert_eq!(board.sessions.len(), 1);
+    let session = format!("Cookie: {pair}\r\n");
+    let (status, _, body) = http(addr, &get("/", &addr.to_string(), &session)).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("/glue.js"), "{body}");
+    let logout = format!(
+        "POST /logout HTTP/1.1\r\nHost: {addr}\r\nOrigin: {own}\r\n{session}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    let (status, head, _) = http(addr, &logout).await;
+    assert_eq!(status, 303);
+    assert!(head.to_ascii_lowercase().contains("max-age=0"), "{head}");
+    let (status, _, _) = http(addr, &get("/", &addr.to_string(), &session)).await;
+    assert_eq!(status, 303, "the session has ended");
+    assert_eq!(board.sessions.len(), 0);
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_with_429() {
+    let ami = RecordingAmi::start().await;
+    let (addr, _) = board_on(ami.url()).await;
+    let own = format!("http://{addr}");
+    for i in 0..PER_USER {
+        let (status, _, _) = http(addr, &post_login(addr, "reception", &format!("guess{i}"), &own)).await;
+        assert_eq!(status, 401, "attempt {i}");
+    }
+    // Throttled: even the right password waits, and says how long.
+    let (status, head, body) = http(addr, &post_login(addr, "reception", "front-desk-pw", &own)).await;
+    assert_eq!(status, 429, "{head}");
+    assert!(head.contains("retry-after:"), "{head}");
+    assert!(!head.contains("set-cookie"), "{head}");
+    assert!(body.contains("Too many failed logins"), "{body}");
+    // Another user from the same address is not locked out by someone else's guesses.
+    let (status, _, _) = http(addr, &post_login(addr, "wall", "wallboard-pw", &own)).await;
+    assert_eq!(status, 303);
+}
+
+#[tokio::test]
+async fn healthz_says_each_servers_state_and_nothing_else() {
+    let ami = RecordingAmi::start().await;
+    let (addr, board) = board_on(ami.url()).await;
+    board.client.wait_logged_in(DEADLINE).await.expect("logged in to the recording server");
+    let (status, _, body) = http(addr, &get("/healthz", &addr.to_string(), "")).await;
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v, serde_json::json!({ "status": "ok", "servers": [{ "link": 1, "state": "logged in" }] }));
+    // A server that is down: 503.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (down, _) = board_on(format!("tcp://amiuser:x@127.0.0.1:{port}")).await;
+    let (status, _, body) = http(down, &get("/healthz", &down.to_string(), "")).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("\"degraded\""), "{body}");
+}

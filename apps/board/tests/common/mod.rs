@@ -1,0 +1,120 @@
+//! Raw HTTP and WebSocket helpers for the board's tests: requests with exactly the
+//! headers an attacker (or a browser) would send.
+
+#![allow(dead_code)]
+
+use async_tungstenite::tungstenite::client::IntoClientRequest;
+use async_tungstenite::tungstenite::http::HeaderValue;
+use async_tungstenite::tungstenite::Message;
+use futures_util::StreamExt;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// How long a test waits for anything.
+pub const DEADLINE: Duration = Duration::from_secs(15);
+
+/// One HTTP/1.1 exchange over a fresh connection: the status, the head and the body.
+pub async fn http(addr: SocketAddr, request: &str) -> (u16, String, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(DEADLINE, s.read_to_end(&mut out)).await.expect("an answer in time").unwrap();
+    let text = String::from_utf8_lossy(&out).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    // Header names and values compared in lower case, but the session cookie's
+    // token keeps its case (it is the one value sent back).
+    let lower: String = head
+        .lines()
+        .map(|l| {
+            if l.to_ascii_lowercase().starts_with("set-cookie:") {
+                format!("set-cookie:{}", &l[11..])
+            } else {
+                l.to_ascii_lowercase()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (status, lower, body.to_string())
+}
+
+pub fn get(path: &str, host: &str, extra: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n")
+}
+
+pub fn post_login(addr: SocketAddr, user: &str, password: &str, origin: &str) -> String {
+    let body = format!("user={user}&password={password}");
+    format!(
+        "POST /login HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// The session cookie `POST /login` set (`name=value`), and the whole header line.
+pub fn cookie_of(head: &str) -> Option<(String, String)> {
+    let line = head.lines().find(|l| l.starts_with("set-cookie:"))?.to_string();
+    let pair = line.trim_start_matches("set-cookie:").trim().split(';').next()?.to_string();
+    Some((pair, line))
+}
+
+pub async fn login(addr: SocketAddr, user: &str, password: &str) -> String {
+    let (status, head, _) = http(addr, &post_login(addr, user, password, &format!("http://{addr}"))).await;
+    assert_eq!(status, 303, "{head}");
+    cookie_of(&head).expect("a session cookie").0
+}
+
+/// Opens `/ws` with these headers; the HTTP status of the answer (101 when open).
+pub async fn upgrade(addr: SocketAddr, origin: Option<&str>, cookie: Option<&str>) -> u16 {
+    let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
+    if let Some(o) = origin {
+        req.headers_mut().insert("Origin", HeaderValue::from_str(o).unwrap());
+    }
+    if let Some(c) = cookie {
+        req.headers_mut().insert("Cookie", HeaderValue::from_str(c).unwrap());
+    }
+    match async_tungstenite::tokio::connect_async(req).await {
+        Ok((_, r)) => r.status().as_u16(),
+        Err(async_tungstenite::tungstenite::Error::Http(r)) => r.status().as_u16(),
+        Err(e) => panic!("the upgrade failed without an HTTP answer: {e}"),
+    }
+}
+
+/// Opens the live socket as the page of `cookie`'s user would, waits for the first
+/// render, sends a forged click on every element id in `ids` (what a page without
+/// the control would never send), and returns once the page has handled them all
+/// (liveview answers `__ping__` in order with `__pong__`).
+pub async fn forge_clicks(addr: SocketAddr, cookie: &str, ids: std::ops::Range<u64>) {
+    let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
+    req.headers_mut().insert("Origin", HeaderValue::from_str(&format!("http://{addr}")).unwrap());
+    req.headers_mut().insert("Cookie", HeaderValue::from_str(cookie).unwrap());
+    let (mut ws, _) = async_tungstenite::tokio::connect_async(req).await.expect("the live socket");
+    let first = tokio::time::timeout(DEADLINE, ws.next()).await.expect("a first render");
+    assert!(matches!(first, Some(Ok(Message::Binary(_)))), "{first:?}");
+    for id in ids {
+        let click = serde_json::json!({
+            "method": "user_event",
+            "params": {
+                "name": "click", "element": id, "bubbles": true,
+                "data": {
+                    "alt_key": false, "button": 0, "buttons": 1, "client_x": 1.0, "client_y": 1.0,
+                    "ctrl_key": false, "meta_key": false, "offset_x": 1.0, "offset_y": 1.0,
+                    "page_x": 1.0, "page_y": 1.0, "screen_x": 1.0, "screen_y": 1.0, "shift_key": false
+                }
+            }
+        });
+        ws.send(Message::Text(click.to_string().into())).await.unwrap();
+    }
+    ws.send(Message::Text("__ping__".into())).await.unwrap();
+    tokio::time::timeout(DEADLINE, async {
+        while let Some(Ok(m)) = ws.next().await {
+            if matches!(&m, Message::Text(t) if t.as_str() == "__pong__") {
+                return;
+            }
+        }
+        panic!("the socket ended before the pong");
+    })
+    .await
+    .expect("the pong after the forged clicks");
+}
