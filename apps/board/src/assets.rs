@@ -6,9 +6,13 @@ use ami_parking::display::DEFAULT_CSS;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 
-/// The page shell: the live page fills `#main` over `/ws`.
+/// The page shell: the live page fills `#main` over `/ws`. Its referrer policy is
+/// `same-origin` (the header says `no-referrer`): under `no-referrer` a browser
+/// sends `Origin: null` with a form post, and the board accepts posts only from its
+/// own origin.
 pub const PAGE: &str = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Call parking</title>\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<meta name=\"referrer\" content=\"same-origin\">\
 <link rel=\"stylesheet\" href=\"/board.css\"></head>\
 <body><div id=\"main\"></div><script src=\"/glue.js\"></script><script src=\"/board.js\"></script></body></html>";
 
@@ -112,6 +116,7 @@ pub fn login_page(error: Option<&str>) -> String {
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Call parking: log in</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"referrer\" content=\"same-origin\">\
          <link rel=\"stylesheet\" href=\"/board.css\"></head><body class=\"login\">\
          <form class=\"login-box\" method=\"post\" action=\"/login\"><h1>Call parking</h1>\
          <label for=\"user\">User</label><input id=\"user\" name=\"user\" autocomplete=\"username\" required autofocus>\

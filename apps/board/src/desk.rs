@@ -6,7 +6,6 @@ use crate::audit::{Audit, AuditRecord};
 use crate::metrics::Metrics;
 use crate::sessions::Sessions;
 use crate::users::Principal;
-use ami_parking::display::retriever;
 use ami_parking::{
     MovedTo, Park, ParkedAt, ParkedCall, ParkingClient, ParkingError, RetrievedFrom, ServerId, Target,
 };
@@ -135,9 +134,6 @@ impl Desk {
             }
             Ok(()) => self.client.retrieve_parked_call(call, &to).await.map_err(DeskError::from),
         };
-        if let Ok(who) = &out {
-            r.destination = Some(retriever(&who.retriever));
-        }
         self.finish(r, started, &out);
         out
     }

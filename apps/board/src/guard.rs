@@ -128,7 +128,7 @@ pub async fn guard(State(access): State<Access>, req: Request<Body>, next: Next)
         );
     }
     let safe = matches!(*req.method(), Method::GET | Method::HEAD);
-    if !safe {
+    if !safe && !same_origin_fetch(req.headers()) {
         if let Err(why) = access.origin_of(req.headers()) {
             tracing::warn!(path = %req.uri().path(), why, "refused: cross-origin request");
             return with_headers(
@@ -138,6 +138,14 @@ pub async fn guard(State(access): State<Access>, req: Request<Body>, next: Next)
         }
     }
     with_headers(next.run(req).await, &access)
+}
+
+/// A form post a browser marks as from the page's own origin while it sends `Origin:
+/// null` (it does under a `no-referrer` policy). `Sec-Fetch-Site` cannot be set by
+/// page script.
+fn same_origin_fetch(headers: &HeaderMap) -> bool {
+    let origin_null = headers.get(header::ORIGIN).is_some_and(|o| o.as_bytes() == b"null");
+    origin_null && headers.get("sec-fetch-site").is_some_and(|s| s.as_bytes() == b"same-origin")
 }
 
 fn with_headers(mut r: Response, access: &Access) -> Response {

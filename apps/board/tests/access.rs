@@ -181,3 +181,44 @@ async fn healthz_says_each_servers_state_and_nothing_else() {
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("\"degraded\""), "{body}");
 }
+
+#[tokio::test]
+async fn metrics_count_logins_viewers_and_lots_on_their_own_address() {
+    let ami = RecordingAmi::start().await;
+    let (addr, board) = board_on(ami.url()).await;
+    board.client.wait_logged_in(DEADLINE).await.unwrap();
+    let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let maddr = metrics.local_addr().unwrap();
+    tokio::spawn(parkboard::metrics_http::serve(metrics, board.clone()));
+    let own = format!("http://{addr}");
+    let _ = http(addr, &post_login(addr, "wall", "nope", &own)).await;
+    let cookie = login(addr, "wall", "wallboard-pw").await;
+    assert_eq!(upgrade(addr, Some("https://evil.example"), Some(&cookie)).await, 403);
+    let text = poll_metrics(maddr, "parkboard_server_up{link=\"1\"} 1").await;
+    for line in [
+        "parkboard_logins_total{result=\"ok\"} 1",
+        "parkboard_logins_total{result=\"failed\"} 1",
+        "parkboard_sessions 1",
+        "parkboard_refused_total 1",
+        "# TYPE parkboard_request_seconds histogram",
+        "parkboard_parked_calls{server=\"1\",lot=\"default\"}",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+    // The page's address does not serve them.
+    let (status, _, _) = http(addr, &get("/metrics", &addr.to_string(), "")).await;
+    assert_eq!(status, 404);
+}
+
+/// `/metrics` once it contains `want`.
+async fn poll_metrics(addr: SocketAddr, want: &str) -> String {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let (status, _, body) = http(addr, &get("/metrics", &addr.to_string(), "")).await;
+        if status == 200 && body.contains(want) {
+            return body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{want} never showed:\n{body}");
+        tokio::task::yield_now().await;
+    }
+}

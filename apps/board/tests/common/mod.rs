@@ -84,7 +84,7 @@ pub async fn upgrade(addr: SocketAddr, origin: Option<&str>, cookie: Option<&str
 /// Opens the live socket as the page of `cookie`'s user would, waits for the first
 /// render, sends a forged click on every element id in `ids` (what a page without
 /// the control would never send), and returns once the page has handled them all
-/// (liveview answers `__ping__` in order with `__pong__`).
+/// (liveview answers `__ping__`, in order, with a `__pong__` frame).
 pub async fn forge_clicks(addr: SocketAddr, cookie: &str, ids: std::ops::Range<u64>) {
     let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
     req.headers_mut().insert("Origin", HeaderValue::from_str(&format!("http://{addr}")).unwrap());
@@ -109,7 +109,8 @@ pub async fn forge_clicks(addr: SocketAddr, cookie: &str, ids: std::ops::Range<u
     ws.send(Message::Text("__ping__".into())).await.unwrap();
     tokio::time::timeout(DEADLINE, async {
         while let Some(Ok(m)) = ws.next().await {
-            if matches!(&m, Message::Text(t) if t.as_str() == "__pong__") {
+            // Liveview frames are binary: 0 and text, or 1 and edits.
+            if matches!(&m, Message::Binary(b) if b.as_ref() == b"\0__pong__") {
                 return;
             }
         }

@@ -1,0 +1,109 @@
+//! The desk, the one way a page acts, refuses on the server what a user may not do,
+//! whatever the page sent, and nothing of a refused action reaches the PBX (a
+//! recording AMI server sees every byte); every action, refused or not, is audited.
+
+use ami_parking::{Park, ParkedCall, ParkingStore};
+use ami_parking_tests::recorder::RecordingAmi;
+use ami_parking_transport::{Client, ClientOptions};
+use parkboard::audit::Audit;
+use parkboard::desk::{Desk, DeskError};
+use parkboard::metrics::Metrics;
+use parkboard::users::{Principal, Role};
+use std::time::Duration;
+
+const DEADLINE: Duration = Duration::from_secs(15);
+
+fn who(name: &str, role: Role, phone: Option<&str>, lots: Option<&[&str]>) -> Principal {
+    Principal {
+        name: name.into(),
+        role,
+        phone: phone.map(Into::into),
+        lots: lots.map(|l| l.iter().map(|s| s.to_string()).collect()),
+    }
+}
+
+fn call(lot: &str, space: u32) -> ParkedCall {
+    let mut c = ParkedCall::default();
+    c.parking_lot = lot.into();
+    c.parking_space = space;
+    c.server_id = 1;
+    c.channel = "PJSIP/1001-00000001".into();
+    c
+}
+
+fn actions_sent(ami: &RecordingAmi) -> Vec<String> {
+    String::from_utf8_lossy(&ami.sent())
+        .lines()
+        .filter_map(|l| l.strip_prefix("Action: ").map(str::to_string))
+        .filter(|a| {
+            !matches!(a.as_str(), "Login" | "Challenge" | "Parkinglots" | "ParkedCalls" | "Ping" | "Logoff")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn refused_actions_never_reach_the_pbx_and_are_audited() {
+    let ami = RecordingAmi::start().await;
+    let client =
+        Client::connect_all(vec![ClientOptions::new(ami.url().parse().unwrap())], ParkingStore::default())
+            .unwrap();
+    client.wait_logged_in(DEADLINE).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("parkboard-desk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("audit.jsonl");
+    let _ = std::fs::remove_file(&log);
+    let audit = Audit::to_file(&log).unwrap();
+    let desk = |p: Principal| Desk::new(client.clone(), p, None, audit.clone(), Metrics::new());
+
+    let viewer = desk(who("wall", Role::Viewer, None, None));
+    let e = viewer.retrieve(&call("default", 701), "Local/00900123456@from-internal").await.unwrap_err();
+    assert!(matches!(&e, DeskError::Refused(why) if why.contains("viewer")), "{e}");
+    assert!(matches!(
+        viewer.park(1, "PJSIP/1001-00000001", Park::default().lot("default")).await,
+        Err(DeskError::Refused(_))
+    ));
+    assert!(matches!(
+        viewer.move_call(&call("default", 701), Park::default().lot("default")).await,
+        Err(DeskError::Refused(_))
+    ));
+
+    let team = desk(who("team", Role::Operator, Some("PJSIP/1003"), Some(&["default"])));
+    assert!(matches!(team.retrieve(&call("vip", 801), "").await, Err(DeskError::Refused(_))), "another lot");
+    assert!(matches!(
+        team.park(1, "PJSIP/1001-00000001", Park::default().lot("vip")).await,
+        Err(DeskError::Refused(_))
+    ));
+    assert!(
+        matches!(
+            team.move_call(&call("default", 701), Park::default().lot("vip")).await,
+            Err(DeskError::Refused(_))
+        ),
+        "a move out of the user's lots"
+    );
+    assert!(actions_sent(&ami).is_empty(), "a refused action reached the PBX: {:?}", actions_sent(&ami));
+
+    // An operator's retrieve rings their phone, whatever the page typed.
+    let reception = desk(who("reception", Role::Operator, Some("PJSIP/1002"), None));
+    assert_eq!(reception.destination("Local/00900123456@from-internal"), "PJSIP/1002");
+    let _ = reception.retrieve(&call("default", 701), "Local/00900123456@from-internal").await;
+    let sent = String::from_utf8_lossy(&ami.sent()).to_string();
+    assert!(sent.contains("Channel: PJSIP/1002\r\n") && !sent.contains("00900123456"), "{sent}");
+
+    let records: Vec<serde_json::Value> =
+        std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 7, "{records:#?}");
+    for r in &records[..6] {
+        assert!(r["result"].as_str().unwrap().starts_with("refused: "), "{r}");
+    }
+    assert_eq!(records[0]["user"], "wall");
+    assert_eq!(records[0]["action"], "retrieve");
+    assert_eq!(records[3]["lot"], "vip");
+    assert_eq!(records[6]["user"], "reception");
+    assert_eq!(
+        records[6]["destination"].as_str().map(|d| d.starts_with("PJSIP/1002")),
+        Some(true),
+        "{}",
+        records[6]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
