@@ -46,6 +46,13 @@ aside.controls { display: flex; flex-direction: column; gap: 1rem; }
 .lots-area .server-name { font-weight: normal; color: #555; font-size: .9rem; }
 .empty-board { color: #666; }
 #beeps { display: none; }
+.parking-space[role=button]:focus-visible { outline: 3px solid #1d5fbf; outline-offset: 2px; }
+.parking-lot.stale { border-style: dashed; border-color: #8c1d18; }
+.parking-lot.stale .parking-space.occupied { opacity: .75; background: #eef0f3; border-style: dashed; }
+.stale-note { margin: 0 0 .5rem; padding: .35rem .6rem; background: #fdecea; color: #8c1d18; border-radius: 6px; font-size: .9rem; }
+.large-lot { display: flex; gap: 1rem; align-items: center; margin-top: .6rem; color: #444; }
+.large-lot button { padding: .3rem .8rem; cursor: pointer; }
+header.board-head .total.incomplete { color: #ffd7d3; }
 body.login { display: grid; place-items: center; min-height: 100vh; }
 .login-box { background: #fff; border: 1px solid #cfd6dd; border-radius: 10px; padding: 1.5rem 1.8rem; width: 20rem; }
 .login-box h1 { font-size: 1.3rem; margin: 0 0 1rem; }

@@ -11,25 +11,59 @@ use dioxus::prelude::*;
 /// What the last retrieve from a grid did.
 pub type Outcome = Option<Result<String, String>>;
 
-/// One lot: its spaces, each free or with caller, time parked and time left.
+/// Lots with more spaces than this show their occupied spaces and a free count; the
+/// full grid on demand.
+pub const LARGE_LOT: u32 = 60;
+
+/// One lot: its spaces, each free or with caller, time parked and time left. While
+/// the lot's server is down (`stale`: when it was last known) the calls stay, marked
+/// as last known, not as the truth.
 #[component]
-pub fn LotGrid(parking: UseAmiParking, desk: Desk, lot: LotKey, retrieve_to: String) -> Element {
+pub fn LotGrid(
+    parking: UseAmiParking,
+    desk: Desk,
+    lot: LotKey,
+    retrieve_to: String,
+    stale: Option<String>,
+) -> Element {
     let grid = use_lot_grid(parking, lot.clone());
     let outcome = use_signal(|| None);
+    let mut show_all = use_signal(|| false);
     let lots = parking.parking_lots.read();
-    let count = lots.get(&lot).map(|l| format!("{} / {}", l.occupied, l.total_spaces)).unwrap_or_default();
+    let info = lots.get(&lot).cloned();
+    let count = info.as_ref().map(|l| format!("{} / {}", l.occupied, l.total_spaces)).unwrap_or_default();
     let server =
         lots.keys().any(|k| k.server_id != lot.server_id).then(|| format!("server {}", lot.server_id));
+    let large = info.as_ref().is_some_and(|l| l.total_spaces > LARGE_LOT);
+    let cells: Vec<GridCell> =
+        grid.read().iter().copied().filter(|c| !large || show_all() || c.call.read().is_some()).collect();
+    let free = info.as_ref().map(|l| l.free()).unwrap_or(0);
+    let total = info.as_ref().map(|l| l.total_spaces).unwrap_or(0);
+    let class = if stale.is_some() { "parking-lot stale" } else { "parking-lot" };
     rsx! {
-        section { class: "parking-lot", "data-lot": "{lot.name}", "data-server": "{lot.server_id}",
+        section { class, "data-lot": "{lot.name}", "data-server": "{lot.server_id}",
             h3 {
                 "{lot.name}"
                 if let Some(s) = server { span { class: "server-name", " · {s}" } }
                 span { class: "lot-count", "{count}" }
             }
+            if let Some(when) = stale {
+                p { class: "stale-note", role: "status", "Server down: calls as last known at {when}; they may have changed." }
+            }
             div { class: "parking-spaces",
-                for cell in grid.read().iter().copied() {
+                for cell in cells {
                     SpaceCell { key: "{cell.space}", parking, desk: desk.clone(), cell, retrieve_to: retrieve_to.clone(), outcome }
+                }
+            }
+            if large {
+                div { class: "large-lot",
+                    span { class: "free-count", "{free} free spaces" }
+                    button {
+                        class: "show-all",
+                        r#type: "button",
+                        onclick: move |_| show_all.toggle(),
+                        if show_all() { "Show occupied only" } else { "Show all {total} spaces" }
+                    }
                 }
             }
             match outcome() {
@@ -59,17 +93,23 @@ fn SpaceCell(
             span { class: "caller-name", "{v.caller_name}" }
             span { class: "caller-number", "{v.caller_number}" }
             span { class: "timer", "parked {v.timer}" }
-            if let Some(left) = v.countdown {
+            if let Some(left) = v.countdown.clone() {
                 span { class: "countdown", "{left} left" }
             }
         } else {
             span { class: "empty", "Empty" }
         }
     };
-    if !desk.acts() {
-        return rsx! { div { class: v.class, "data-space": "{v.space}", {body} } };
+    let label = if v.occupied {
+        let left = v.countdown.as_ref().map(|l| format!(", {l} left")).unwrap_or_default();
+        format!("Space {}, {}, {}, parked {}{left}", v.space, v.caller_name, v.caller_number, v.timer)
+    } else {
+        format!("Space {}, empty", v.space)
+    };
+    if !desk.acts() || !v.occupied {
+        return rsx! { div { class: v.class, "data-space": "{v.space}", "aria-label": "{label}", {body} } };
     }
-    let onclick = move |_| {
+    let retrieve = move || {
         let Some(c) = cell.call.peek().clone() else { return };
         let (desk, to, mut outcome) = (desk.clone(), retrieve_to.clone(), outcome);
         spawn(async move {
@@ -80,7 +120,25 @@ fn SpaceCell(
             }));
         });
     };
-    rsx! { div { class: v.class, "data-space": "{v.space}", onclick, {body} } }
+    let on_key = retrieve.clone();
+    let on_click = retrieve;
+    // An operator's occupied cell is a button: Tab reaches it, Enter or Space retrieves.
+    rsx! {
+        div {
+            class: v.class,
+            "data-space": "{v.space}",
+            role: "button",
+            tabindex: "0",
+            "aria-label": "Retrieve: {label}",
+            onclick: move |_| on_click(),
+            onkeydown: move |e: KeyboardEvent| {
+                if matches!(e.key(), Key::Enter) || e.key() == Key::Character(" ".into()) {
+                    on_key();
+                }
+            },
+            {body}
+        }
+    }
 }
 
 /// The calls near their timeout in the user's lots, soonest first.

@@ -11,7 +11,7 @@ use parkboard::audit::Audit;
 use parkboard::config::{Flags, Settings};
 use parkboard::guard::Access;
 use parkboard::state::Board;
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 /// A live parking board in the browser.
@@ -87,7 +87,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let filter = tracing_subscriber::EnvFilter::builder()
         .with_default_directive(tracing::level_filters::LevelFilter::INFO.into())
         .from_env_lossy();
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
     let stop = ami_parking_transport::shutdown_signal();
     let flags = Flags {
         config: cli.config,

@@ -7,10 +7,11 @@
 use crate::desk::Desk;
 use crate::grid::{LotGrid, Warnings};
 use crate::park_form::ParkForm;
-use ami_parking::{ConnectionState, LotKey, ParkingEvent};
+use ami_parking::{ConnectionState, LotKey, ParkingEvent, ServerId};
 use ami_parking_dioxus::{use_ami_parking, use_futures_signal, use_parking_event};
 use ami_parking_transport::Client;
 use dioxus::prelude::*;
+use std::collections::HashMap;
 
 /// What the page is given.
 #[derive(Clone)]
@@ -51,15 +52,41 @@ pub fn board(props: Props) -> Element {
         parking.parked_calls.read().iter().filter(|c| desk.sees(&c.parking_lot)).count()
     };
     let links = desk.client.links_now().len();
+    let states: Vec<ReadSignal<ConnectionState>> =
+        (0..links).map(|link| use_link_state(desk.client.clone(), link)).collect();
+    // When each link was last logged in, while it is not.
+    let mut down_since: Signal<HashMap<usize, String>> = use_signal(HashMap::new);
+    let watched = states.clone();
+    use_effect(move || {
+        for (link, state) in watched.iter().enumerate() {
+            let up = *state.read() == ConnectionState::LoggedIn;
+            let known = down_since.peek().contains_key(&link);
+            if up && known {
+                down_since.write().remove(&link);
+            } else if !up && !known {
+                let when = chrono::Local::now().format("%H:%M").to_string();
+                down_since.write().insert(link, when);
+            }
+        }
+    });
+    let stale_of = |server: ServerId| -> Option<String> {
+        let link = if links == 1 { 0 } else { (server as usize).saturating_sub(1) };
+        down_since.read().get(&link).cloned()
+    };
+    let incomplete = !down_since.read().is_empty();
     let to = desk.destination(&retrieve_to());
     let logged_in = desk.logged_in();
     let area_class = if desk.acts() { "lots-area" } else { "lots-area view-only" };
     rsx! {
         header { class: "board-head",
             h1 { "Call parking" }
-            span { class: "total", "{total} parked" }
-            for link in 0..links {
-                ServerBadge { key: "{link}", client: desk.client.clone(), link }
+            if incomplete {
+                span { class: "total incomplete", title: "A server is down: its lots show what was last known", "{total} parked (incomplete)" }
+            } else {
+                span { class: "total", "{total} parked" }
+            }
+            for (link, state) in states.into_iter().enumerate() {
+                ServerBadge { key: "{link}", client: desk.client.clone(), link, state }
             }
             if logged_in {
                 span { class: "who",
@@ -75,7 +102,7 @@ pub fn board(props: Props) -> Element {
                     p { class: "empty-board", "No parking lots yet: waiting for Asterisk's Parkinglots answer." }
                 }
                 for lot in lots {
-                    LotGrid { key: "{lot.server_id}/{lot.name}", parking, desk: desk.clone(), lot: lot.clone(), retrieve_to: to.clone() }
+                    LotGrid { key: "{lot.server_id}/{lot.name}", parking, desk: desk.clone(), lot: lot.clone(), retrieve_to: to.clone(), stale: stale_of(lot.server_id) }
                 }
             }
             aside { class: "controls",
@@ -107,17 +134,21 @@ pub fn board(props: Props) -> Element {
     }
 }
 
-/// One server's connection, always visible.
-#[component]
-fn ServerBadge(client: Client, link: usize) -> Element {
+/// Link `link`'s state, live.
+fn use_link_state(client: Client, link: usize) -> ReadSignal<ConnectionState> {
     let c = client.clone();
-    let state = use_futures_signal(
-        || client.links_now().get(link).map_or(ConnectionState::Stopped, |(_, s)| s.clone()),
+    use_futures_signal(
+        move || client.links_now().get(link).map_or(ConnectionState::Stopped, |(_, s)| s.clone()),
         move || match c.link_state(link) {
             Some(s) => Box::new(Box::pin(s)),
             None => Box::new(ami_parking::futures_signals::signal::always(ConnectionState::Stopped)),
         },
-    );
+    )
+}
+
+/// One server's connection, always visible.
+#[component]
+fn ServerBadge(client: Client, link: usize, state: ReadSignal<ConnectionState>) -> Element {
     let endpoint = client.endpoints().nth(link).cloned();
     let (host, port) = endpoint.as_ref().map_or((String::new(), 0), |e| (e.host.clone(), e.port));
     let shown = endpoint.map(|e| e.to_string()).unwrap_or_default();

@@ -222,6 +222,13 @@ async fn the_board_shows_asterisk_live_and_drives_it() {
     sandbox::run("a", &["stop"]).expect("stop");
     let down = poll("the disconnected badge", DEADLINE, || async { b.text_of(".server.down").await }).await;
     assert!(down.contains("disconnected"), "{down}");
+    // Its lots are marked as last known, not as the truth (a stopping Asterisk hung
+    // up its calls first, so none is left to show).
+    let note =
+        poll("the stale note", DEADLINE, || async { b.text_of("[data-lot='default'] .stale-note").await })
+            .await;
+    assert!(note.starts_with("Server down: calls as last known at "), "{note}");
+    assert!(b.text_of(".total").await.unwrap().ends_with("parked (incomplete)"));
     b.shot("5-asterisk-down").await;
     sandbox::run("a", &["start"]).expect("start");
     poll("the connected badge again", Duration::from_secs(20), || async { b.text_of(".server.up").await })
@@ -232,6 +239,7 @@ async fn the_board_shows_asterisk_live_and_drives_it() {
         occupied.is_empty().then_some(())
     })
     .await;
+    assert!(b.driver.find_all(By::Css(".stale-note")).await.unwrap().is_empty(), "fresh again");
     b.shot("6-asterisk-back").await;
 }
 
