@@ -50,6 +50,7 @@ pub mod refusal;
 mod session;
 pub mod tokens;
 mod upstream;
+mod web;
 
 pub use config::{Config, ConfigError, Events};
 pub use hub::Hub;

@@ -61,6 +61,10 @@ struct Cli {
     /// Loopback origins are allowed on a loopback --listen; the web root's own always.
     #[arg(long = "allow-origin")]
     allow_origins: Vec<String>,
+    /// Serve the static files of this directory to requests that are not WebSocket
+    /// upgrades (`/` is index.html), from the bridge's own origin.
+    #[arg(long)]
+    web_root: Option<PathBuf>,
     /// TLS certificate chain (PEM) for the listener.
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -119,6 +123,12 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     cfg.max_unauthenticated = cli.max_unauthenticated;
     cfg.allow_origins = cli.allow_origins.clone();
     cfg.ca_file = cli.tls_ca_file.clone();
+    if let Some(root) = &cli.web_root {
+        if !root.is_dir() {
+            return Err(format!("--web-root {}: not a directory", root.display()).into());
+        }
+        cfg.web_root = Some(root.clone());
+    }
     if let (Some(c), Some(k)) = (&cli.tls_cert, &cli.tls_key) {
         cfg.tls = Some(tls_config(c, k)?);
     }

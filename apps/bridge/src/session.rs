@@ -11,7 +11,7 @@ use crate::origin::{self, Origins};
 use crate::policy::admit;
 use crate::refusal::Refusal;
 use crate::tokens::{token_of, Grant};
-use crate::{upstream, Config};
+use crate::{upstream, web, Config};
 use ami_parking::amiws::FrameType;
 use ami_parking::{Message, ParkingError, Reply, Request as AmiRequest, Target};
 use ami_parking_transport::BoxIo;
@@ -63,6 +63,13 @@ pub(crate) async fn run(
     stopping: watch::Receiver<bool>,
     upgrading: OwnedSemaphorePermit,
 ) {
+    let io = match &ctx.cfg.web_root {
+        None => io,
+        Some(root) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, web::route(io, root)).await {
+            Ok(Ok(web::Request::Upgrade(io))) => io,
+            _ => return,
+        },
+    };
     let Some((ws, grant)) = upgrade(io, peer, &ctx).await else { return };
     drop(upgrading);
     let principal =
