@@ -16,10 +16,11 @@ const MAX_HEAD: usize = 8 * 1024;
 /// The largest file served (bytes).
 const MAX_FILE: u64 = 64 * 1024 * 1024;
 
-/// The board's headers; scripts may compile WebAssembly (`'wasm-unsafe-eval'`), the
-/// socket goes to the same origin.
+/// The board's headers, but scripts may compile WebAssembly (`'wasm-unsafe-eval'`)
+/// and styles may be inline (the Leptos components' `<style>`); scripts, the socket
+/// and everything else from the same origin only.
 const HEADERS: &str = "Content-Security-Policy: default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
-style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
+style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
 base-uri 'none'\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nX-Frame-Options: DENY\r\n\
 Cross-Origin-Opener-Policy: same-origin\r\nCross-Origin-Resource-Policy: same-origin\r\nCache-Control: no-store\r\n";
 
