@@ -149,6 +149,13 @@ pub async fn serve_until(
             ));
             continue;
         };
+        let per_address = limits::UNAUTHENTICATED_PER_ADDRESS;
+        let Some(place) = ctx.limits.upgrading.enter(peer.ip(), per_address) else {
+            quiet.say(&format!(
+                "{peer}: refused: {per_address} connections of this address are still upgrading"
+            ));
+            continue;
+        };
         let _ = sock.set_nodelay(true);
         let (hub, ctx, tls, stopping) = (hub.clone(), ctx.clone(), tls.clone(), stopping.subscribe());
         tokio::spawn(async move {
@@ -161,7 +168,7 @@ pub async fn serve_until(
                     }
                 }
             };
-            session::run(io, peer, hub, ctx, stopping, pending).await;
+            session::run(io, peer, hub, ctx, stopping, (pending, place)).await;
             drop(conn);
         });
     }

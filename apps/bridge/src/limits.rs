@@ -21,8 +21,8 @@ pub const DEFAULT_MAX_CLIENTS: usize = 1000;
 /// The default cap on sockets that have not finished their upgrade.
 pub const DEFAULT_MAX_UNAUTHENTICATED: usize = 64;
 
-/// Upgrade attempts per address: a second, and the burst.
-pub const UPGRADES_PER_ADDRESS: (u32, u32) = (5, 20);
+/// Sockets one address may have still upgrading at once.
+pub const UNAUTHENTICATED_PER_ADDRESS: usize = 16;
 
 /// Failed token attempts per address: one every 10 s, after a burst of 5.
 pub const FAILURES_PER_ADDRESS: (f64, u32) = (0.1, 5);
@@ -134,15 +134,58 @@ impl<K: Eq + Hash + Copy> Buckets<K> {
     }
 }
 
+/// Sockets still upgrading, counted per address.
+#[derive(Debug, Default)]
+pub struct Upgrading {
+    map: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One socket's place among its address's upgrading sockets; given back when dropped.
+#[derive(Debug)]
+pub struct UpgradingPlace {
+    of: Arc<Upgrading>,
+    ip: IpAddr,
+}
+
+impl Upgrading {
+    /// A place for a socket of `ip`, unless it already has `max`.
+    pub fn enter(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<UpgradingPlace> {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(ip).or_default();
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(UpgradingPlace { of: self.clone(), ip })
+    }
+
+    /// How many addresses have sockets upgrading.
+    pub fn addresses(&self) -> usize {
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+impl Drop for UpgradingPlace {
+    fn drop(&mut self) {
+        let mut map = self.of.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
 /// The bridge's limits, shared by every connection.
 #[derive(Debug)]
 pub struct Limits {
     /// Actions, per principal.
     pub actions: Buckets<Principal>,
-    /// Upgrade attempts, per address.
-    pub upgrades: Buckets<IpAddr>,
     /// Failed token attempts, per address.
     pub failures: Buckets<IpAddr>,
+    /// Sockets still upgrading, per address.
+    pub upgrading: Arc<Upgrading>,
 }
 
 impl Limits {
@@ -150,8 +193,8 @@ impl Limits {
     pub fn new(rate: u32, burst: u32) -> Self {
         Limits {
             actions: Buckets::new(rate as f64, burst),
-            upgrades: Buckets::new(UPGRADES_PER_ADDRESS.0 as f64, UPGRADES_PER_ADDRESS.1),
             failures: Buckets::new(FAILURES_PER_ADDRESS.0, FAILURES_PER_ADDRESS.1),
+            upgrading: Arc::default(),
         }
     }
 }
@@ -175,6 +218,18 @@ mod tests {
         let k = Principal::Token(1);
         assert_eq!((0..5).filter(|_| b.take(k)).count(), 3);
         assert!(!b.take(k) && b.take(Principal::Token(2)));
+    }
+
+    #[test]
+    fn an_address_has_a_bounded_number_of_upgrading_sockets() {
+        let u = Arc::new(Upgrading::default());
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        let places: Vec<_> = (0..3).filter_map(|_| u.enter(ip, 2)).collect();
+        assert_eq!(places.len(), 2);
+        assert!(u.enter(IpAddr::from([10, 0, 0, 2]), 2).is_some(), "another address has its own");
+        drop(places);
+        assert_eq!(u.addresses(), 0, "given back");
+        assert!(u.enter(ip, 2).is_some());
     }
 
     #[test]

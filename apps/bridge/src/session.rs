@@ -6,7 +6,7 @@
 
 use crate::frames::{self, Source};
 use crate::hub::{self, Hub, Outbox};
-use crate::limits::{Limits, Principal, HANDSHAKE_TIMEOUT};
+use crate::limits::{Limits, Principal, UpgradingPlace, HANDSHAKE_TIMEOUT};
 use crate::origin::{self, Origins};
 use crate::policy::admit;
 use crate::refusal::Refusal;
@@ -53,15 +53,15 @@ const CLOSE_REPLY: Duration = Duration::from_millis(500);
 
 /// Serves one accepted connection until it closes, or until `stopping` turns true:
 /// then it closes the socket with 1001 (going away).
-/// `upgrading` is the socket's place among those still upgrading, given back once
-/// the upgrade is done.
+/// `upgrading` is the socket's place among those still upgrading (of all, and of
+/// its address), given back once the upgrade is done.
 pub(crate) async fn run(
     io: BoxIo,
     peer: std::net::SocketAddr,
     hub: Arc<Hub>,
     ctx: Arc<Context>,
     stopping: watch::Receiver<bool>,
-    upgrading: OwnedSemaphorePermit,
+    upgrading: (OwnedSemaphorePermit, UpgradingPlace),
 ) {
     let io = match &ctx.cfg.web_root {
         None => io,

@@ -21,10 +21,15 @@ async fn a_descriptor_limit_of_64_and_100_idle_sockets_do_not_end_the_bridge() {
     // upgrading is 64, and the bridge holds a few descriptors of its own).
     let mut b = start_with(&["prlimit", "--nofile=64:64", "--"], &url, OPERATOR, &[]).await;
     let host = b.addr.trim_start_matches("ws://").to_owned();
+    let target: std::net::SocketAddr = host.parse().unwrap();
     let mut idle = Vec::new();
-    for _ in 0..100 {
-        // The kernel's backlog takes what the bridge cannot accept.
-        match tokio::net::TcpStream::connect(&host).await {
+    for i in 0..100u8 {
+        // From eight loopback addresses, so the cap per address (16 upgrading) does
+        // not close them first; the kernel's backlog takes what the bridge cannot
+        // accept.
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind(std::net::SocketAddr::from(([127, 0, 0, 2 + i % 8], 0))).unwrap();
+        match s.connect(target).await {
             Ok(s) => idle.push(s),
             Err(e) => panic!("connecting the idle sockets: {e}"),
         }

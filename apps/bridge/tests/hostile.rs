@@ -224,14 +224,14 @@ async fn scoped_tokens_see_and_do_only_what_they_are_given() {
     let lots: Vec<&Value> = items
         .iter()
         .filter(|f| f["data"]["Event"] == "ParkedCall")
-        .map(|f| &f["data"]["ParkingLot"])
+        .map(|f| &f["data"]["Parkinglot"])
         .collect();
     assert_eq!(lots, [&Value::from("vip")], "{items:?}");
     // Events: vip's only; the viewer (every lot) sees both.
     ping(&mut viewer, "joined").await;
     for lot in ["default", "vip"] {
         ami.push(&format!(
-            "Event: ParkedCall\nParkeeChannel: PJSIP/9-{lot}\nParkingLot: {lot}\nParkingSpace: 1"
+            "Event: ParkedCall\nParkeeChannel: PJSIP/9-{lot}\nParkinglot: {lot}\nParkingSpace: 1"
         ));
     }
     ami.push("Event: FullyBooted\nStatus: Fully Booted");
@@ -246,14 +246,14 @@ async fn scoped_tokens_see_and_do_only_what_they_are_given() {
     let parked: Vec<&Value> = seen
         .iter()
         .filter(|f| f["data"]["Event"] == "ParkedCall")
-        .map(|f| &f["data"]["ParkingLot"])
+        .map(|f| &f["data"]["Parkinglot"])
         .collect();
     assert_eq!(parked, [&Value::from("vip")], "{seen:?}");
     let mut both = Vec::new();
     while both.len() < 2 {
         let f = next_json(&mut viewer).await;
         if f["data"]["Event"] == "ParkedCall" {
-            both.push(f["data"]["ParkingLot"].clone());
+            both.push(f["data"]["Parkinglot"].clone());
         }
     }
     assert_eq!(both, [Value::from("default"), Value::from("vip")]);
@@ -272,9 +272,9 @@ async fn only_parking_leaves_the_bridge_by_default() {
         ping(&mut c, "joined").await;
         ami.push("Event: Newchannel\nChannel: PJSIP/1001-0001\nCallerIDNum: 0612345678\nExten: 00900123456");
         ami.push("Event: Hangup\nChannel: PJSIP/1001-0001\nCallerIDNum: 0612345678");
-        ami.push("Event: ParkedCall\nParkeeChannel: PJSIP/1001-0001\nParkingLot: default\nParkingSpace: 701");
+        ami.push("Event: ParkedCall\nParkeeChannel: PJSIP/1001-0001\nParkinglot: default\nParkingSpace: 701");
         ami.push(
-            "Event: UnParkedCall\nParkeeChannel: PJSIP/1001-0001\nParkingLot: default\nParkingSpace: 701",
+            "Event: UnParkedCall\nParkeeChannel: PJSIP/1001-0001\nParkinglot: default\nParkingSpace: 701",
         );
         ami.push("Event: Shutdown\nShutdown: Cleanly\nRestart: False");
         let mut events = Vec::new();
@@ -357,25 +357,64 @@ async fn connections_past_the_cap_are_closed_and_the_bridge_goes_on() {
     ping(&mut c, "new").await;
 }
 
+/// Item 5: one address cannot take every place for sockets still upgrading: past
+/// 16, its sockets are closed at once; another address still gets in.
+#[tokio::test]
+async fn one_address_cannot_fill_the_upgrade_slots() {
+    use tokio::io::AsyncReadExt;
+    let (_ami, b) = setup(OPERATOR, &[]).await;
+    let target: std::net::SocketAddr = b.addr.trim_start_matches("ws://").parse().unwrap();
+    let from = |last: u8| {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind(std::net::SocketAddr::from(([127, 0, 0, last], 0))).unwrap();
+        s.connect(target)
+    };
+    let mut idle = Vec::new();
+    for _ in 0..16 {
+        idle.push(from(7).await.unwrap());
+    }
+    let mut one_more = from(7).await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), one_more.read(&mut buf)).await;
+    assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "the 17th socket of one address is closed at once: {n:?}");
+    let other = from(8).await.unwrap();
+    let (mut c, _) = async_tungstenite::tokio::client_async(format!("{}/?token={OPERATOR}", b.addr), other)
+        .await
+        .expect("another address upgrades");
+    ping(&mut c, "other").await;
+}
+
+fn with_origin(addr: &str, origin: &str) -> async_tungstenite::tungstenite::handshake::client::Request {
+    use async_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("{addr}/?token={OPERATOR}").into_client_request().unwrap();
+    req.headers_mut().insert("Origin", origin.parse().unwrap());
+    req
+}
+
 /// Item 6: a browser page of another origin cannot drive the bridge; a loopback page
-/// can when the bridge listens on loopback, a listed one always.
+/// can when the bridge listens on loopback.
 #[tokio::test]
 async fn a_foreign_origin_is_refused() {
-    use async_tungstenite::tungstenite::client::IntoClientRequest;
     use async_tungstenite::tungstenite::Error as WsError;
-    let (_ami, b) = setup(OPERATOR, &["--allow-origin", "https://board.example"]).await;
-    let with_origin = |origin: &str| {
-        let mut req = format!("{}/?token={OPERATOR}", b.addr).into_client_request().unwrap();
-        req.headers_mut().insert("Origin", origin.parse().unwrap());
-        req
-    };
-    match async_tungstenite::tokio::connect_async(with_origin("https://evil.example")).await {
+    let (_ami, b) = setup(OPERATOR, &[]).await;
+    match async_tungstenite::tokio::connect_async(with_origin(&b.addr, "https://evil.example")).await {
         Err(WsError::Http(resp)) => assert_eq!(resp.status(), 403),
         other => panic!("expected 403, got {:?}", other.map(|_| "an open socket")),
     }
-    for ok in ["http://localhost:3000", "https://board.example"] {
-        assert!(async_tungstenite::tokio::connect_async(with_origin(ok)).await.is_ok(), "{ok}");
+    for ok in ["http://localhost:3000", "http://127.0.0.1:8080"] {
+        assert!(async_tungstenite::tokio::connect_async(with_origin(&b.addr, ok)).await.is_ok(), "{ok}");
     }
+}
+
+/// Item 6: `--allow-origin` lists the pages of other origins that may connect.
+#[tokio::test]
+async fn a_listed_origin_is_allowed() {
+    let (_ami, b) = setup(OPERATOR, &["--allow-origin", "https://board.example"]).await;
+    let req = with_origin(&b.addr, "https://board.example");
+    assert!(async_tungstenite::tokio::connect_async(req).await.is_ok());
+    assert!(async_tungstenite::tokio::connect_async(with_origin(&b.addr, "https://board.example.evil"))
+        .await
+        .is_err());
 }
 
 /// Item 6 and 7: `--no-auth` off loopback and short tokens stop the bridge before
@@ -412,22 +451,14 @@ async fn bearer_in_any_case_is_accepted() {
 }
 
 /// Item 9: frames as amiws writes them: a repeated header as repeated keys, the
-/// upstream's name, the bridge's own errors named as the bridge's, a JSON error's
-/// column in the client's frame.
+/// bridge's own errors named as the bridge's (or as the server the action named), a
+/// JSON error's column in the client's frame.
 #[tokio::test]
 async fn frames_as_amiws_writes_them() {
-    let ami = TestAmi::start().await;
-    let url = format!("pbx-a=tcp://amiuser:test-only-secret@127.0.0.1:{}", ami.port);
-    let b = start(&url, OPERATOR, &[]).await;
+    let (ami, b) = setup(OPERATOR, &[]).await;
     let mut c = operator(&b).await;
-    let login = next_json(&mut c).await;
-    assert_eq!(
-        (login["server_name"].as_str(), login["ssl"].as_bool()),
-        (Some("pbx-a"), Some(false)),
-        "{login}"
-    );
     ping(&mut c, "joined").await;
-    ami.push("Event: ParkedCall\nParkingLot: default\nParkingSpace: 701\nParkeeChanVariable: A=1\nParkeeChanVariable: B=2");
+    ami.push("Event: ParkedCall\nParkinglot: default\nParkingSpace: 701\nParkeeChanVariable: A=1\nParkeeChanVariable: B=2");
     let text = loop {
         let t = next_text(&mut c).await;
         if t.contains("\"ParkedCall\"") {
@@ -441,9 +472,28 @@ async fn frames_as_amiws_writes_them() {
         (Some(0), Some("ami-ws-bridge"))
     );
     let named = ask(&mut c, r#"{"Action":"Command","ActionID":"y","AMIServerID":"1"}"#, "y").await;
-    assert_eq!((named["server_id"].as_u64(), named["server_name"].as_str()), (Some(1), Some("pbx-a")));
+    let server = format!("127.0.0.1:{}", ami.port);
+    assert_eq!(
+        (named["server_id"].as_u64(), named["server_name"].as_str()),
+        (Some(1), Some(server.as_str()))
+    );
     send(&mut c, r#"{"Action": x}"#).await;
     let bad = next_json(&mut c).await;
     let m = bad["data"]["Message"].as_str().unwrap();
     assert!(m.contains("line 1 column 12"), "{m}");
+}
+
+/// Item 9: `--upstream NAME=URL` names the server in its frames (amiws's `name:`).
+#[tokio::test]
+async fn an_upstream_takes_a_name() {
+    let ami = TestAmi::start().await;
+    let url = format!("pbx-a=tcp://amiuser:test-only-secret@127.0.0.1:{}", ami.port);
+    let b = start(&url, OPERATOR, &[]).await;
+    let mut c = operator(&b).await;
+    let login = next_json(&mut c).await;
+    assert_eq!(
+        (login["server_name"].as_str(), login["ssl"].as_bool()),
+        (Some("pbx-a"), Some(false)),
+        "{login}"
+    );
 }

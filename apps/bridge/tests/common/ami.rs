@@ -39,7 +39,7 @@ fn answer(a: &ami_parking::Message) -> String {
         "parkedcalls" => {
             let item = |lot: &str, space: u32| {
                 format!(
-                    "Event: ParkedCall\r\nActionID: {id}\r\nParkeeChannel: PJSIP/10{space}-1\r\nParkeeUniqueid: {space}.1\r\nParkingLot: {lot}\r\nParkingSpace: {space}\r\nParkingTimeout: 40\r\nParkingDuration: 5\r\n\r\n"
+                    "Event: ParkedCall\r\nActionID: {id}\r\nParkeeChannel: PJSIP/10{space}-1\r\nParkeeUniqueid: {space}.1\r\nParkinglot: {lot}\r\nParkingSpace: {space}\r\nParkingTimeout: 40\r\nParkingDuration: 5\r\n\r\n"
                 )
             };
             format!(
