@@ -142,6 +142,17 @@ async fn a_tls_listener_serves_wss_with_its_certificate() {
     client.shutdown().await;
 }
 
+/// A `tls://` upstream's frames say `"ssl": true`, as amiws writes them.
+#[tokio::test]
+async fn a_tls_upstream_is_marked_ssl() {
+    let Some((_guard, _truth)) = live::on_clean_pbx().await else { return };
+    let ca = std::path::PathBuf::from(ami_parking_tests::sandbox::run("a", &["tls-ca"]).unwrap().trim());
+    let b = bridge(vec!["tls://amiuser:amisecret@127.0.0.1:5039".into()], |c| c.ca_file = Some(ca)).await;
+    let mut c = ws(&b.addr).await;
+    let login = common::next_json(&mut c).await;
+    assert_eq!((login["server_id"].as_u64(), login["ssl"].as_bool()), (Some(1), Some(true)), "{login}");
+}
+
 /// Two servers behind the bridge, one killed and restarted: the bridge logs in again
 /// and announces it as amiws does; the client resyncs that server only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
