@@ -1,10 +1,12 @@
 //! A client's action frame, read strictly: one flat JSON object, each header once (in
 //! any case), each value a string (an integer or a boolean is taken as its text),
-//! header names of `[A-Za-z0-9-_.]`, no control character anywhere. amiws turns an
+//! header names of `[A-Za-z0-9-_.]`, no control character anywhere, no line longer
+//! than Asterisk accepts. amiws turns an
 //! array into repeated AMI lines; the bridge refuses it, as it refuses a header
 //! given twice. A JSON error's line and column count in the client's own frame.
 
 use crate::refusal::{Refusal, Refused};
+use ami_parking::ami_codec::MAX_ACTION_LINE_BYTES;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
@@ -86,6 +88,10 @@ fn check(pairs: Vec<(String, Value)>) -> Result<ClientFrame, Refused> {
         if has_control(&text) {
             return Err(Refused::Control { key: k.clone() });
         }
+        let len = k.len() + 2 + text.len();
+        if len > MAX_ACTION_LINE_BYTES {
+            return Err(Refused::TooLong { key: k.clone(), len, max: MAX_ACTION_LINE_BYTES });
+        }
         if k.eq_ignore_ascii_case("AMIServerID") {
             server = Some(text);
         } else {
@@ -131,6 +137,9 @@ mod tests {
         assert!(r(r#"{"Action":"Ping","X: y":"1"}"#).starts_with("header name \"X: y\" is not allowed"));
         assert!(r(r#"{"Action":"Ping","X":{"a":1}}"#).starts_with("header X must be a string"));
         assert!(r(r#"["Ping"]"#).starts_with("unreadable action frame"));
+        // Found by the fuzz target: a value Asterisk's line limit refuses.
+        let long = format!(r#"{{"Action":"Originate","Channel":"Local/{}"}}"#, "5".repeat(1100));
+        assert!(r(&long).starts_with("header Channel makes an AMI line of 1115 bytes"), "{}", r(&long));
         let e = decode(br#"{"ActionID":"mine","Action":"Ping","Action":"Command"}"#).unwrap_err();
         assert_eq!(e.action_id.as_deref(), Some("mine"));
     }

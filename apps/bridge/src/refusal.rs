@@ -39,6 +39,16 @@ pub enum Refused {
         /// The header name (control characters escaped).
         key: String,
     },
+    /// A header whose AMI line would be longer than Asterisk accepts.
+    #[error("header {key} makes an AMI line of {len} bytes; Asterisk accepts at most {max}")]
+    TooLong {
+        /// The header.
+        key: String,
+        /// The line's length.
+        len: usize,
+        /// The longest line.
+        max: usize,
+    },
     /// A control character (C0, DEL) in a value.
     #[error("header {key} holds a control character (NUL, CR, LF, DEL and the like are refused)")]
     Control {
