@@ -1,9 +1,13 @@
 //! Who is connected and where each message goes: the answer to an action to the
-//! client that sent it (see `session`), every other message of a server to every
-//! client. Each client has a bounded queue; a client whose queue is full is cut off
-//! (close code 1008) instead of slowing the others.
+//! client that sent it (see `session`); of every other message of a server, by
+//! default only parking leaves the bridge (parking events, `FullyBooted`,
+//! `Shutdown`), each parking event only to the clients whose token sees its lot
+//! (`--events all`: everything to every client of every lot). Each client has a
+//! bounded queue; a client whose queue is full is cut off (close code 1008) instead
+//! of slowing the others.
 
-use crate::frames;
+use crate::frames::{self, Source};
+use crate::tokens::Grant;
 use ami_parking::amiws::FrameType;
 use ami_parking::Message;
 use ami_parking_transport::Client;
@@ -16,6 +20,8 @@ use tokio::sync::{mpsc, Notify};
 #[derive(Debug)]
 pub(crate) struct Outbox {
     tx: mpsc::Sender<Arc<str>>,
+    /// What the client may see.
+    pub(crate) grant: Arc<Grant>,
     pub(crate) cut: Arc<Notify>,
     pub(crate) too_slow: AtomicBool,
 }
@@ -23,7 +29,8 @@ pub(crate) struct Outbox {
 /// The upstream servers, as clients name them (`AMIServerID` = index + 1).
 #[derive(Debug)]
 pub(crate) struct Upstream {
-    pub(crate) name: String,
+    /// `server_id`, `server_name`, `ssl` of its frames.
+    pub(crate) source: Source,
     /// Logged in, as last announced to the clients.
     pub(crate) logged_in: AtomicBool,
 }
@@ -37,26 +44,35 @@ pub struct Hub {
     /// queue, reconnect: the transport's), servers 1, 2, ... in order.
     pub(crate) client: Client,
     pub(crate) upstreams: Vec<Upstream>,
+    /// Every message of the servers to every client (`--events all`), not only
+    /// parking.
+    pub(crate) all_events: bool,
     /// Frames delivered to clients (for the load figures).
     pub delivered: AtomicU64,
 }
 
 impl Hub {
-    pub(crate) fn new(client: Client, upstreams: Vec<Upstream>) -> Self {
+    pub(crate) fn new(client: Client, upstreams: Vec<Upstream>, all_events: bool) -> Self {
         Hub {
             clients: Mutex::default(),
             next: AtomicU64::default(),
             client,
             upstreams,
+            all_events,
             delivered: AtomicU64::default(),
         }
     }
 
     /// Registers a client; its id and its queue's receiving end.
-    pub(crate) fn join(&self, queue: usize) -> (u64, Arc<Outbox>, mpsc::Receiver<Arc<str>>) {
+    pub(crate) fn join(
+        &self,
+        queue: usize,
+        grant: Arc<Grant>,
+    ) -> (u64, Arc<Outbox>, mpsc::Receiver<Arc<str>>) {
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let (tx, rx) = mpsc::channel(queue.max(1));
-        let out = Arc::new(Outbox { tx, cut: Arc::new(Notify::new()), too_slow: AtomicBool::new(false) });
+        let out =
+            Arc::new(Outbox { tx, grant, cut: Arc::new(Notify::new()), too_slow: AtomicBool::new(false) });
         self.lock().insert(id, out.clone());
         (id, out, rx)
     }
@@ -96,18 +112,83 @@ impl Hub {
         }
     }
 
-    /// Sends `frame` to every client.
-    pub(crate) fn broadcast(&self, frame: Arc<str>) {
-        let outs: Vec<Arc<Outbox>> = self.lock().values().cloned().collect();
+    /// Sends `frame` to every client `to` accepts.
+    pub(crate) fn broadcast(&self, frame: Arc<str>, to: impl Fn(&Grant) -> bool) {
+        let outs: Vec<Arc<Outbox>> = self.lock().values().filter(|o| to(&o.grant)).cloned().collect();
         for o in outs {
             self.send_to(&o, frame.clone());
         }
     }
 
+    /// The source of upstream `server`'s frames (1-based).
+    pub(crate) fn source(&self, server: u32) -> &Source {
+        &self.upstreams[(server - 1) as usize].source
+    }
+
     /// A message from upstream server `server` (1-based) that answers no client's
-    /// action (an event, another program's answer): to everyone.
+    /// action (an event, another program's answer): to the clients that may see it.
     pub(crate) fn deliver(&self, server: u32, msg: &Message) {
-        let name = &self.upstreams[(server - 1) as usize].name;
-        self.broadcast(frames::frame(FrameType::of(msg), server, name, msg).into());
+        let audience = audience(msg, self.all_events);
+        if matches!(audience, Audience::Nobody) {
+            return;
+        }
+        let frame: Arc<str> = frames::frame(FrameType::of(msg), self.source(server), msg).into();
+        self.broadcast(frame, |g| audience.includes(g));
+    }
+}
+
+/// Parking events: they go to the clients whose token sees their lot.
+pub const PARKING_EVENTS: [&str; 5] =
+    ["ParkedCall", "UnParkedCall", "ParkedCallTimeOut", "ParkedCallGiveUp", "ParkedCallSwap"];
+
+/// Events every client gets: a server booted or is going down (resync).
+pub const SERVER_EVENTS: [&str; 2] = ["FullyBooted", "Shutdown"];
+
+/// Who may see a message that answers no client's action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Audience {
+    /// Every client.
+    Everyone,
+    /// The clients whose token sees this lot.
+    Lot(String),
+    /// The clients of every lot (`--events all`).
+    AllLots,
+    /// No client.
+    Nobody,
+}
+
+impl Audience {
+    fn includes(&self, g: &Grant) -> bool {
+        match self {
+            Audience::Everyone => true,
+            Audience::Lot(l) => g.sees_lot(l),
+            Audience::AllLots => g.lots.is_none(),
+            Audience::Nobody => false,
+        }
+    }
+}
+
+/// The lot a parking message (an event or a list item) is about, if it names one.
+pub(crate) fn lot_of(msg: &Message) -> Option<String> {
+    let key = if msg.is("Event", "Parkinglot") { "Name" } else { "ParkingLot" };
+    msg.get_str(key).map(|l| l.into_owned())
+}
+
+/// Who may see `msg`, a message that answers no client's action.
+pub(crate) fn audience(msg: &Message, all_events: bool) -> Audience {
+    let event = msg.get_str("Event").unwrap_or_default();
+    if PARKING_EVENTS.iter().any(|e| e.eq_ignore_ascii_case(&event)) {
+        return match lot_of(msg) {
+            Some(l) => Audience::Lot(l),
+            None => Audience::AllLots,
+        };
+    }
+    if SERVER_EVENTS.iter().any(|e| e.eq_ignore_ascii_case(&event)) {
+        return Audience::Everyone;
+    }
+    if all_events {
+        Audience::AllLots
+    } else {
+        Audience::Nobody
     }
 }

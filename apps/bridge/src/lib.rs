@@ -6,82 +6,67 @@
 //! dashboards and `ami-parking`'s own `ws://` transport work with it unchanged, without
 //! amiws's flaws:
 //! - every frame is valid JSON and valid UTF-8 (lossy where Asterisk's bytes are not);
-//! - a token is required (`Authorization: Bearer T` or `?token=T`) unless `no_auth`;
-//!   tokens are never logged;
-//! - an allowlist of actions, refused with an error frame; by default the parking set,
-//!   and `Originate` only as a retrieve (`Application: ParkedCall`);
-//! - a reply goes only to the client whose action it answers; events go to everyone;
-//! - `AMIServerID` honoured, an unknown one answered with an error;
-//! - a per-client rate limit and a bounded queue: a slow client is cut off (close code
-//!   1008), never slowing the others;
+//! - a token is required (`Authorization: Bearer T` or `?token=T`) unless `no_auth`
+//!   (loopback only); tokens are kept as digests, never logged, at least 16 bytes,
+//!   each with a scope (role, lots, retrieve destinations), wrong ones throttled
+//!   per address;
+//! - an upgrade carrying an `Origin` passes only for listed, loopback (on a loopback
+//!   listener) or its own web root's origins;
+//! - strict action shapes: the parking set, each action with the headers it may
+//!   carry and their forms; `Originate` only as a retrieve to an allowed
+//!   destination; repeats, arrays, control characters refused with an error frame
+//!   that names the header;
+//! - only parking leaves the bridge (parking events for the client's lots,
+//!   `FullyBooted`, `Shutdown`, answers to its own actions) unless `--events all`;
+//! - a reply goes only to the client whose action it answers;
+//! - `AMIServerID` honoured, an unknown or malformed one answered with an error;
+//! - bounded cost: a cap on connections and on sockets still upgrading, accept
+//!   errors survived, a rate limit per token, a bounded queue per client: a slow
+//!   client is cut off (close code 1008), never slowing the others;
 //! - each upstream is the transport's AMI client: MD5 login within a deadline, a
 //!   keep-alive whose answer is checked, a write deadline, a bounded queue (an action
 //!   that finds it full is answered with an error at once), reconnect with backoff;
 //!   every pending action is answered (its reply, or an error frame) within the
 //!   request timeout; each login announced like amiws does, so clients resync.
 //!
-//! Rooms: `frames` (JSON out), `policy` (tokens, allowlist, rate), `hub` (clients and
-//! routing), `upstream` (one AMI client per server), `session` (one WebSocket client).
+//! Rooms: `frames` (JSON out), `client_frame` (JSON in, strictly), `policy` (what
+//! an action may carry), `destinations` (where a retrieve may ring), `tokens` (who a
+//! client is and its grant), `origin` (which pages may connect), `limits` (rates and
+//! caps), `refusal` (why a frame is refused), `hub` (clients and routing),
+//! `upstream` (one AMI client per server), `session` (one WebSocket client), `web`
+//! (the web root), `config` (what the bridge does, checked before it starts).
 
 #![forbid(unsafe_code)]
 
-mod frames;
+pub mod client_frame;
+mod config;
+pub mod destinations;
+pub mod frames;
 mod hub;
+pub mod limits;
+pub mod origin;
 pub mod policy;
+pub mod refusal;
 mod session;
+pub mod tokens;
 mod upstream;
+mod web;
 
+pub use config::{Config, ConfigError, Events};
 pub use hub::Hub;
-pub use policy::Tokens;
+pub use tokens::Tokens;
 
-use ami_parking_transport::{BoxIo, Endpoint};
-use std::collections::BTreeSet;
-use std::path::PathBuf;
+use ami_parking_transport::BoxIo;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-
-/// What the bridge does.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// The Asterisk servers (`tcp://` or `tls://`), `AMIServerID` 1, 2, ... in order.
-    pub upstreams: Vec<Endpoint>,
-    /// Extra CA certificates for `tls://` upstreams.
-    pub ca_file: Option<PathBuf>,
-    /// Accepted tokens.
-    pub tokens: Tokens,
-    /// Accept clients without a token.
-    pub no_auth: bool,
-    /// Allowed actions (`Originate` only as a retrieve unless `Originate*` is listed).
-    pub allow: BTreeSet<String>,
-    /// Actions a second per client, and its burst.
-    pub rate: (u32, u32),
-    /// Frames queued per client before it is cut off.
-    pub queue: usize,
-    /// TLS for the listener.
-    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
-}
-
-impl Config {
-    /// The defaults: the parking set, 20 actions/s (bursts of 40), 4096 queued frames.
-    pub fn new(upstreams: Vec<Endpoint>, tokens: Tokens) -> Self {
-        Config {
-            upstreams,
-            ca_file: None,
-            tokens,
-            no_auth: false,
-            allow: policy::DEFAULT_ALLOW.iter().map(|s| s.to_string()).collect(),
-            rate: policy::DEFAULT_RATE,
-            queue: 4096,
-            tls: None,
-        }
-    }
-}
+use tokio::sync::{watch, Semaphore};
 
 /// Starts the upstream links (on the current tokio runtime): one client of every
-/// upstream, `AMIServerID` 1, 2, ... in order; the hub the listener serves.
+/// upstream, `AMIServerID` 1, 2, ... in order; the hub the listener serves. Check
+/// the configuration first ([`Config::check`]): nothing should connect upstream for a
+/// bridge that will not start.
 pub fn start_upstreams(cfg: &Config) -> Result<Arc<Hub>, ami_parking_transport::ServersError> {
     let client = upstream::connect(&cfg.upstreams, cfg.ca_file.clone())?;
     // Subscribed before the first login: no event of it is missed.
@@ -89,12 +74,17 @@ pub fn start_upstreams(cfg: &Config) -> Result<Arc<Hub>, ami_parking_transport::
     let ups = cfg
         .upstreams
         .iter()
-        .map(|ep| hub::Upstream {
-            name: format!("{}:{}", ep.host, ep.port),
+        .enumerate()
+        .map(|(i, ep)| hub::Upstream {
+            source: frames::Source {
+                id: i as u32 + 1,
+                name: cfg.names.get(i).cloned().unwrap_or_else(|| format!("{}:{}", ep.host, ep.port)),
+                ssl: ep.scheme.is_tls(),
+            },
             logged_in: AtomicBool::new(false),
         })
         .collect();
-    let hub = Arc::new(Hub::new(client, ups));
+    let hub = Arc::new(Hub::new(client, ups, cfg.events == Events::All));
     tokio::spawn(upstream::pass_on(hub.clone(), messages));
     for server in 1..=cfg.upstreams.len() as u32 {
         tokio::spawn(upstream::follow(hub.clone(), server));
@@ -112,7 +102,8 @@ pub async fn serve(listener: TcpListener, hub: Arc<Hub>, cfg: Config) -> std::io
 pub const SHUTDOWN_STEP: Duration = Duration::from_secs(1);
 
 /// Serves WebSocket clients on `listener` until `stop` resolves (e.g.
-/// [`shutdown_signal`](ami_parking_transport::shutdown_signal)); then stops accepting,
+/// [`shutdown_signal`](ami_parking_transport::shutdown_signal)); refuses to start on
+/// a configuration that [`Config::check`] refuses. When stopped, it stops accepting,
 /// closes every client with 1001 (going away) and logs off every upstream, each
 /// step bounded by [`SHUTDOWN_STEP`] so a stuck peer cannot hold the exit.
 pub async fn serve_until(
@@ -121,32 +112,64 @@ pub async fn serve_until(
     cfg: Config,
     stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
-    if !cfg.no_auth && cfg.tokens.is_empty() {
-        return Err(std::io::Error::other("no token configured: give --token / --token-file, or --no-auth"));
-    }
-    let cfg = Arc::new(cfg);
-    let tls = cfg.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+    let local = listener.local_addr()?;
+    cfg.check(local).map_err(std::io::Error::other)?;
+    let ctx = Arc::new(session::Context::new(cfg, local));
+    let tls = ctx.cfg.tls.clone().map(tokio_rustls::TlsAcceptor::from);
     // Every session holds a receiver: `true` tells it to close; all dropped, all gone.
     let (stopping, _) = watch::channel(false);
+    let connected = Arc::new(Semaphore::new(ctx.cfg.max_clients));
+    let upgrading = Arc::new(Semaphore::new(ctx.cfg.max_unauthenticated));
+    let mut quiet = Quiet::default();
     tokio::pin!(stop);
     loop {
         let (sock, peer) = tokio::select! {
-            a = listener.accept() => a?,
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors, a connection reset before it was taken...:
+                    // logged, and tried again after a short pause.
+                    quiet.say(&format!("cannot accept a connection: {e}; retrying in {ACCEPT_BACKOFF:?}"));
+                    tokio::select! {
+                        _ = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
+                        _ = &mut stop => break,
+                    }
+                }
+            },
             _ = &mut stop => break,
         };
+        let Ok(conn) = connected.clone().try_acquire_owned() else {
+            quiet.say(&format!("{peer}: refused: {} clients connected (--max-clients)", ctx.cfg.max_clients));
+            continue;
+        };
+        let Ok(pending) = upgrading.clone().try_acquire_owned() else {
+            quiet.say(&format!(
+                "{peer}: refused: {} connections are still upgrading (--max-unauthenticated)",
+                ctx.cfg.max_unauthenticated
+            ));
+            continue;
+        };
+        let per_address = limits::UNAUTHENTICATED_PER_ADDRESS;
+        let Some(place) = ctx.limits.upgrading.enter(peer.ip(), per_address) else {
+            quiet.say(&format!(
+                "{peer}: refused: {per_address} connections of this address are still upgrading"
+            ));
+            continue;
+        };
         let _ = sock.set_nodelay(true);
-        let (hub, cfg, tls, stopping) = (hub.clone(), cfg.clone(), tls.clone(), stopping.subscribe());
+        let (hub, ctx, tls, stopping) = (hub.clone(), ctx.clone(), tls.clone(), stopping.subscribe());
         tokio::spawn(async move {
             let io: BoxIo = match tls {
                 None => Box::new(sock),
                 Some(acceptor) => {
-                    match tokio::time::timeout(policy::HANDSHAKE_TIMEOUT, acceptor.accept(sock)).await {
+                    match tokio::time::timeout(limits::HANDSHAKE_TIMEOUT, acceptor.accept(sock)).await {
                         Ok(Ok(s)) => Box::new(s),
                         _ => return,
                     }
                 }
             };
-            session::run(io, peer, hub, cfg, stopping).await;
+            session::run(io, peer, hub, ctx, stopping, (pending, place)).await;
+            drop(conn);
         });
     }
     drop(listener);
@@ -158,6 +181,29 @@ pub async fn serve_until(
     };
     tokio::join!(clients, log_off(&hub));
     Ok(())
+}
+
+/// How long the listener waits after an `accept()` error.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// A log line at most every 5 s, with how many were held back.
+#[derive(Default)]
+struct Quiet {
+    last: Option<Instant>,
+    held: u64,
+}
+
+impl Quiet {
+    fn say(&mut self, line: &str) {
+        if self.last.is_some_and(|t| t.elapsed() < Duration::from_secs(5)) {
+            self.held += 1;
+            return;
+        }
+        let more = if self.held > 0 { format!(" (and {} more like it)", self.held) } else { String::new() };
+        eprintln!("ami-ws-bridge: {line}{more}");
+        self.last = Some(Instant::now());
+        self.held = 0;
+    }
 }
 
 /// Logs off every upstream and closes the links (the transport's `shutdown`), within

@@ -1,196 +1,450 @@
-//! What a client may do: its token, the actions it may send, how fast.
+//! What a client may send: the path a client frame takes before anything reaches
+//! Asterisk ([`admit`]): read strictly ([`client_frame`](crate::client_frame)), the
+//! action allowed by the bridge and by the token's role, its headers those of its
+//! shape with values of the right form, its lots the token's, a retrieve's
+//! destination allowed, `AMIServerID` one of the servers. What passes is rebuilt
+//! from the checked headers only, under their canonical names.
 
-use ami_parking::Message;
+use crate::client_frame::{self, ClientFrame};
+use crate::destinations;
+use crate::refusal::{Refusal, Refused};
+use crate::tokens::{Grant, Role};
+use ami_parking::Action;
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
 
-/// The actions allowed by default: the parking set. `Originate` only as a retrieve
-/// (see [`check_action`]): an open Originate lets any token holder place calls
-/// anywhere (toll fraud), and `Command` would run Asterisk CLI lines.
+/// The actions allowed by default: the parking set. `Originate` only as a retrieve:
+/// an open Originate lets any token holder place calls anywhere (toll fraud), and
+/// `Command` would run Asterisk CLI lines.
 pub const DEFAULT_ALLOW: [&str; 5] = ["Parkinglots", "ParkedCalls", "Park", "Ping", "Originate"];
 
-/// Headers an Originate may carry: those of a retrieve (`ParkedCall(lot,space)` rung
-/// to one channel), nothing that picks a dialplan context or sets variables.
-const RETRIEVE_HEADERS: [&str; 8] =
-    ["Action", "ActionID", "Channel", "Application", "Data", "Timeout", "CallerID", "Async"];
+/// What a viewer may send.
+const VIEWER_ACTIONS: [&str; 3] = ["Parkinglots", "ParkedCalls", "Ping"];
 
-/// Tokens, compared without revealing where they differ. Never printed.
-#[derive(Clone, Default)]
-pub struct Tokens(Vec<Vec<u8>>);
+/// The longest ActionID passed on.
+const MAX_ACTION_ID: usize = 128;
 
-impl std::fmt::Debug for Tokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tokens({} configured)", self.0.len())
+/// A retrieve's ring timeout (`Timeout`, ms): at most this.
+pub const MAX_RING_MS: u64 = 120_000;
+
+/// A park's timeout (`Timeout`, ms; 0: none): at most this (a day).
+pub const MAX_PARK_MS: u64 = 86_400_000;
+
+/// The form a header's value must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// A channel to park: `TECH/...`, printable, no spaces, at most 128.
+    Channel,
+    /// A retrieve's destination (the allowlist).
+    Destination,
+    /// A lot name: letters, digits, `_ . + -`, at most 80.
+    Lot,
+    /// A space: 1 to 6 digits.
+    Space,
+    /// A park timeout in ms, 0 to [`MAX_PARK_MS`].
+    ParkTimeout,
+    /// A ring timeout in ms, 1,000 to [`MAX_RING_MS`].
+    RingTimeout,
+    /// `ParkedCall`.
+    ParkedCall,
+    /// `lot,space`.
+    LotSpace,
+    /// `true` / `false` (or yes / no, 1 / 0).
+    Bool,
+}
+
+/// An action's shape: the headers it may carry (besides `Action` and `ActionID`),
+/// their forms, and which are required.
+struct Shape {
+    action: &'static str,
+    headers: &'static [(&'static str, Form, bool)],
+}
+
+const SHAPES: [Shape; 5] = [
+    Shape { action: "Ping", headers: &[] },
+    Shape { action: "Parkinglots", headers: &[] },
+    Shape { action: "ParkedCalls", headers: &[("ParkingLot", Form::Lot, false)] },
+    Shape {
+        action: "Park",
+        headers: &[
+            ("Channel", Form::Channel, true),
+            ("Parkinglot", Form::Lot, false),
+            ("ParkingSpace", Form::Space, false),
+            ("Timeout", Form::ParkTimeout, false),
+        ],
+    },
+    // Originate as a retrieve.
+    Shape {
+        action: "Originate",
+        headers: &[
+            ("Channel", Form::Destination, true),
+            ("Application", Form::ParkedCall, true),
+            ("Data", Form::LotSpace, true),
+            ("Timeout", Form::RingTimeout, false),
+            ("Async", Form::Bool, false),
+        ],
+    },
+];
+
+/// What the bridge lets through, apart from the tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    /// Allowed actions: the parking set (shaped), and those added with `--allow`
+    /// (headers unchecked but for the frame's own rules; operators of every lot
+    /// only). `Originate*` opens any Originate.
+    pub allow: BTreeSet<String>,
+    /// Where a retrieve may ring (globs); empty: endpoint channels only.
+    pub retrieve_to: Vec<String>,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules { allow: DEFAULT_ALLOW.iter().map(|s| s.to_string()).collect(), retrieve_to: Vec::new() }
     }
 }
 
-impl Tokens {
-    /// From the given tokens (empty ones ignored).
-    pub fn new(tokens: impl IntoIterator<Item = String>) -> Self {
-        Tokens(tokens.into_iter().filter(|t| !t.is_empty()).map(String::into_bytes).collect())
-    }
-
-    /// How many.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// True when none is configured.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Whether `given` is one of them.
-    pub fn accepts(&self, given: &str) -> bool {
-        let g = given.as_bytes();
-        self.0.iter().fold(false, |ok, t| {
-            ok | (t.len() == g.len() && t.iter().zip(g).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0)
-        })
-    }
+/// An action that passed: what goes to Asterisk (without an ActionID: the link adds
+/// its own), where, and the client's ActionID to put back on the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admitted {
+    /// The action, rebuilt from its checked headers.
+    pub action: Action,
+    /// The server named by `AMIServerID` (1-based); `None`: every server.
+    pub server: Option<u32>,
+    /// The client's ActionID.
+    pub action_id: Option<String>,
 }
 
-/// The token a WebSocket upgrade carries: `Authorization: Bearer T`, else `?token=T`.
-pub fn token_of(authorization: Option<&str>, query: Option<&str>) -> Option<String> {
-    if let Some(t) = authorization.and_then(|a| a.strip_prefix("Bearer ")) {
-        return Some(t.trim().to_owned());
+/// The headers action `name` may carry after [`admit`] (besides `Action`), or `None`
+/// when any may (an action added with `--allow`, or `Originate*`).
+pub fn allowed_headers(rules: &Rules, name: &str) -> Option<Vec<&'static str>> {
+    if name.eq_ignore_ascii_case("Originate") && rules.allow.contains("Originate*") {
+        return None;
     }
-    query?.split('&').find_map(|kv| kv.strip_prefix("token=")).map(ami_parking_transport::percent_decode)
+    shape(name).map(|s| s.headers.iter().map(|(h, _, _)| *h).collect())
 }
 
-/// Why an action is refused, as the client reads it.
-pub fn check_action(allow: &BTreeSet<String>, action: &Message) -> Result<(), String> {
-    let name = action.get_str("Action").map(|a| a.into_owned()).unwrap_or_default();
-    if name.is_empty() {
-        return Err("a frame without an Action header is not an action".into());
+fn shape(name: &str) -> Option<&'static Shape> {
+    SHAPES.iter().find(|s| s.action.eq_ignore_ascii_case(name))
+}
+
+/// The path of a client frame: read, checked against `rules` and `grant`, with
+/// `servers` upstream servers. What passes is the action to send.
+pub fn admit(bytes: &[u8], rules: &Rules, grant: &Grant, servers: u32) -> Result<Admitted, Refusal> {
+    let frame = client_frame::decode(bytes)?;
+    let action_id = frame.get("ActionID").map(str::to_owned);
+    let server = match &frame.server {
+        None => None,
+        Some(s) => match parse_server(s, servers) {
+            Some(n) => Some(n),
+            None => {
+                let why = Refused::BadServer { given: s.clone(), servers };
+                return Err(Refusal { action_id, server: None, why });
+            }
+        },
+    };
+    let refuse = |why| Refusal { action_id: action_id.clone(), server, why };
+    if action_id.as_ref().is_some_and(|a| a.len() > MAX_ACTION_ID) {
+        return Err(refuse(Refused::BadValue {
+            action: frame.get("Action").unwrap_or_default().to_owned(),
+            key: "ActionID".into(),
+            why: format!("is longer than {MAX_ACTION_ID} bytes"),
+        }));
     }
-    if !allow.iter().any(|a| a.eq_ignore_ascii_case(&name)) {
-        return Err(format!(
-            "action {name} is not allowed by this bridge (allowed: {})",
-            allow.iter().cloned().collect::<Vec<_>>().join(", ")
-        ));
+    let action = check(&frame, rules, grant).map_err(refuse)?;
+    Ok(Admitted { action, server, action_id })
+}
+
+/// `1` to `servers`, digits only, no sign, no space, no leading zero.
+fn parse_server(s: &str, servers: u32) -> Option<u32> {
+    if s.is_empty() || s.len() > 10 || s.starts_with('0') || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
-    if name.eq_ignore_ascii_case("Originate") && !allow.iter().any(|a| a == "Originate*") {
-        let app = action.get_str("Application").unwrap_or_default();
-        if !app.eq_ignore_ascii_case("ParkedCall") {
-            return Err("Originate is allowed only as a retrieve (Application: ParkedCall)".into());
+    s.parse::<u32>().ok().filter(|n| (1..=servers).contains(n))
+}
+
+/// The action the frame asks for, checked.
+fn check(frame: &ClientFrame, rules: &Rules, grant: &Grant) -> Result<Action, Refused> {
+    let name = frame.get("Action").filter(|a| !a.is_empty()).ok_or(Refused::NoAction)?;
+    let Some(allowed) = rules.allow.iter().find(|a| a.eq_ignore_ascii_case(name)) else {
+        if name.eq_ignore_ascii_case("Originate") && rules.allow.contains("Originate*") {
+            return unshaped(frame, "Originate", grant);
         }
-        if let Some((k, _)) = action
-            .iter()
-            .find(|(k, _)| !RETRIEVE_HEADERS.iter().any(|h| h.as_bytes().eq_ignore_ascii_case(k)))
-        {
-            return Err(format!(
-                "Originate as a retrieve may not carry {}; allowed: {}",
-                String::from_utf8_lossy(k),
-                RETRIEVE_HEADERS.join(", ")
-            ));
+        return Err(Refused::NotAllowed {
+            action: name.to_owned(),
+            allowed: rules.allow.iter().cloned().collect::<Vec<_>>().join(", "),
+        });
+    };
+    if grant.role == Role::Viewer && !VIEWER_ACTIONS.iter().any(|a| a.eq_ignore_ascii_case(name)) {
+        return Err(Refused::NotForRole {
+            action: name.to_owned(),
+            role: "viewer",
+            allowed: "Parkinglots, ParkedCalls, Ping",
+        });
+    }
+    let is_retrieve = frame.get("Application").is_some_and(|a| a.eq_ignore_ascii_case("ParkedCall"));
+    if name.eq_ignore_ascii_case("Originate") && rules.allow.contains("Originate*") && !is_retrieve {
+        return unshaped(frame, "Originate", grant);
+    }
+    let Some(shape) = shape(name) else { return unshaped(frame, allowed, grant) };
+    if shape.action == "Originate" && !is_retrieve {
+        return Err(Refused::NotARetrieve);
+    }
+    let mut out = Action::new(shape.action);
+    for (k, v) in &frame.headers {
+        if k.eq_ignore_ascii_case("Action") || k.eq_ignore_ascii_case("ActionID") {
+            continue;
+        }
+        let Some((canonical, form, _)) = shape.headers.iter().find(|(h, _, _)| h.eq_ignore_ascii_case(k))
+        else {
+            return Err(Refused::HeaderNotAllowed {
+                action: shape.action.to_owned(),
+                key: k.clone(),
+                allowed: allowed_list(shape),
+            });
+        };
+        let value = check_value(shape.action, canonical, *form, v, rules, grant)?;
+        out.push(*canonical, value);
+    }
+    for (h, _, required) in shape.headers {
+        if *required && frame.get(h).is_none() {
+            return Err(Refused::Missing { action: shape.action.to_owned(), key: h });
         }
     }
-    Ok(())
+    // A token scoped to lots names its lot when it parks (else Asterisk's default).
+    if shape.action == "Park" && grant.lots.is_some() && frame.get("Parkinglot").is_none() {
+        return Err(Refused::Missing { action: "Park".into(), key: "Parkinglot" });
+    }
+    Ok(out)
 }
 
-/// A token bucket: `rate` actions a second, bursts up to `burst`.
-#[derive(Debug)]
-pub struct RateLimit {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    at: Instant,
+fn allowed_list(shape: &Shape) -> String {
+    let names: Vec<&str> = ["ActionID"].into_iter().chain(shape.headers.iter().map(|(h, _, _)| *h)).collect();
+    names.join(", ")
 }
 
-impl RateLimit {
-    /// Full at first.
-    pub fn new(rate: u32, burst: u32) -> Self {
-        RateLimit {
-            rate: rate as f64,
-            burst: burst.max(1) as f64,
-            tokens: burst.max(1) as f64,
-            at: Instant::now(),
+/// An action without a shape (added with `--allow`, or `Originate*`): for operators
+/// of every lot only; the frame's own rules (one of each header, no control
+/// character) still hold.
+fn unshaped(frame: &ClientFrame, name: &str, grant: &Grant) -> Result<Action, Refused> {
+    if grant.role != Role::Operator || grant.lots.is_some() {
+        return Err(Refused::NotForRole {
+            action: name.to_owned(),
+            role: if grant.role == Role::Viewer { "viewer" } else { "operator of some lots" },
+            allowed: "the parking set only",
+        });
+    }
+    let mut out = Action::new(name);
+    for (k, v) in &frame.headers {
+        if !k.eq_ignore_ascii_case("Action") && !k.eq_ignore_ascii_case("ActionID") {
+            out.push(k.clone(), v.clone());
         }
     }
-
-    /// Takes one token; false when none is left.
-    pub fn take(&mut self, now: Instant) -> bool {
-        let dt = now.saturating_duration_since(self.at).as_secs_f64();
-        self.at = now;
-        self.tokens = (self.tokens + dt * self.rate).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
+    Ok(out)
 }
 
-/// The default rate: 20 actions a second, bursts of 40.
-pub const DEFAULT_RATE: (u32, u32) = (20, 40);
+fn digits(v: &str, max_len: usize) -> Option<u64> {
+    (!v.is_empty() && v.len() <= max_len && v.bytes().all(|b| b.is_ascii_digit())).then(|| v.parse().ok())?
+}
 
-/// How long a client may take to finish the WebSocket upgrade.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+fn is_lot(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 80
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'+' | b'-'))
+}
+
+fn check_value(
+    action: &str,
+    key: &str,
+    form: Form,
+    v: &str,
+    rules: &Rules,
+    grant: &Grant,
+) -> Result<String, Refused> {
+    let bad =
+        |why: &str| Refused::BadValue { action: action.to_owned(), key: key.to_owned(), why: why.into() };
+    let lot = |l: &str| -> Result<(), Refused> {
+        if !is_lot(l) {
+            return Err(bad("must be a lot name (letters, digits, '_', '.', '+', '-'; at most 80)"));
+        }
+        if !grant.sees_lot(l) {
+            return Err(Refused::LotNotGranted { lot: l.to_owned() });
+        }
+        Ok(())
+    };
+    match form {
+        Form::Channel => {
+            let ok = v.len() <= 128
+                && v.split_once('/').is_some_and(|(t, n)| !t.is_empty() && !n.is_empty())
+                && v.bytes().all(|b| b.is_ascii_graphic());
+            if !ok {
+                return Err(bad("must be a channel name (TECH/..., no spaces, at most 128)"));
+            }
+        }
+        Form::Destination => {
+            let patterns = grant.retrieve_to.as_deref().unwrap_or(&rules.retrieve_to);
+            if !destinations::allowed(patterns, v) {
+                let allowed = if patterns.is_empty() {
+                    "an endpoint TECH/name: no '@', no '/' after the name, not Local/".to_string()
+                } else {
+                    format!("--retrieve-to {}", patterns.join(", "))
+                };
+                return Err(Refused::Destination { channel: v.to_owned(), allowed });
+            }
+        }
+        Form::Lot => lot(v)?,
+        Form::Space => {
+            if digits(v, 6).is_none() {
+                return Err(bad("must be a space number (1 to 6 digits)"));
+            }
+        }
+        Form::ParkTimeout => {
+            if digits(v, 9).is_none_or(|ms| ms > MAX_PARK_MS) {
+                return Err(bad(&format!("must be milliseconds from 0 (no timeout) to {MAX_PARK_MS}")));
+            }
+        }
+        Form::RingTimeout => {
+            if digits(v, 6).is_none_or(|ms| !(1000..=MAX_RING_MS).contains(&ms)) {
+                return Err(bad(&format!("must be milliseconds from 1000 to {MAX_RING_MS}")));
+            }
+        }
+        Form::ParkedCall => return Ok("ParkedCall".into()),
+        Form::LotSpace => {
+            let Some((l, s)) = v.split_once(',') else { return Err(bad("must be lot,space")) };
+            if digits(s, 6).is_none() {
+                return Err(bad("must be lot,space (the space 1 to 6 digits)"));
+            }
+            lot(l)?;
+        }
+        Form::Bool => {
+            let b = ["true", "false", "yes", "no", "1", "0"].iter().find(|b| b.eq_ignore_ascii_case(v));
+            return b.map(|b| b.to_string()).ok_or_else(|| bad("must be true or false"));
+        }
+    }
+    Ok(v.to_owned())
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn allow() -> BTreeSet<String> {
-        DEFAULT_ALLOW.iter().map(|s| s.to_string()).collect()
+    fn admit_str(frame: &str, grant: &Grant) -> Result<Admitted, Refused> {
+        admit(frame.as_bytes(), &Rules::default(), grant, 2).map_err(|r| r.why)
     }
 
-    fn action(pairs: &[(&str, &str)]) -> Message {
-        Message::from_pairs(pairs.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())))
+    fn op() -> Grant {
+        Grant::operator(0)
+    }
+
+    fn lines(a: &Admitted) -> Vec<(String, String)> {
+        a.action
+            .as_message()
+            .iter()
+            .map(|(k, v)| (String::from_utf8_lossy(k).into(), String::from_utf8_lossy(v).into()))
+            .collect()
     }
 
     #[test]
-    fn the_parking_set_passes_and_the_rest_is_refused_with_a_reason() {
-        assert_eq!(check_action(&allow(), &action(&[("Action", "ParkedCalls")])), Ok(()));
-        assert_eq!(check_action(&allow(), &action(&[("Action", "parkinglots")])), Ok(()));
+    fn a_plain_retrieve_passes_rebuilt_from_its_checked_headers() {
+        let a = admit_str(
+            r#"{"Action":"originate","ActionID":"r1","channel":"PJSIP/1002","Application":"parkedcall","Data":"default,701","Timeout":"30000","Async":"true","AMIServerID":"1"}"#,
+            &op(),
+        )
+        .unwrap();
+        assert_eq!((a.server, a.action_id.as_deref()), (Some(1), Some("r1")));
         assert_eq!(
-            check_action(&allow(), &action(&[("Action", "Command"), ("Command", "core stop now")])),
-            Err("action Command is not allowed by this bridge (allowed: Originate, Park, ParkedCalls, Parkinglots, Ping)".into())
+            lines(&a),
+            [
+                ("Action", "Originate"),
+                ("Channel", "PJSIP/1002"),
+                ("Application", "ParkedCall"),
+                ("Data", "default,701"),
+                ("Timeout", "30000"),
+                ("Async", "true")
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
         );
-        let retrieve = [
-            ("Action", "Originate"),
-            ("Channel", "PJSIP/1002"),
-            ("Application", "ParkedCall"),
-            ("Data", "default,701"),
-            ("Async", "true"),
-        ];
-        assert_eq!(check_action(&allow(), &action(&retrieve)), Ok(()));
-        let dial_out = [
-            ("Action", "Originate"),
-            ("Channel", "PJSIP/trunk/0900123"),
-            ("Context", "from-internal"),
-            ("Exten", "0900123"),
-        ];
+    }
+
+    #[test]
+    fn toll_fraud_through_a_retrieve_is_refused() {
+        let retrieve = |chan: &str, extra: &str| {
+            admit_str(
+                &format!(
+                    r#"{{"Action":"Originate","Channel":"{chan}","Application":"ParkedCall","Data":"default,701"{extra}}}"#
+                ),
+                &op(),
+            )
+        };
+        for chan in ["Local/00900123456@from-internal", "PJSIP/00900123456@my-trunk", "PJSIP/trunk/0090"] {
+            assert!(matches!(retrieve(chan, ""), Err(Refused::Destination { .. })), "{chan}");
+        }
         assert_eq!(
-            check_action(&allow(), &action(&dial_out)),
-            Err("Originate is allowed only as a retrieve (Application: ParkedCall)".into())
+            retrieve("PJSIP/1002", r#","CallerID":"Bank <0800>""#).unwrap_err().to_string(),
+            "Originate may not carry CallerID; allowed: ActionID, Channel, Application, Data, Timeout, Async"
         );
-        let sneaky = [
-            ("Action", "Originate"),
-            ("Application", "ParkedCall"),
-            ("Channel", "PJSIP/1"),
-            ("Context", "x"),
-        ];
-        assert!(check_action(&allow(), &action(&sneaky)).unwrap_err().contains("may not carry Context"));
+        assert_eq!(
+            retrieve("PJSIP/1002", r#","Timeout":"600000""#).unwrap_err().to_string(),
+            "Originate: Timeout must be milliseconds from 1000 to 120000"
+        );
+        assert!(retrieve("PJSIP/1002", r#","Data":"x""#).is_err());
     }
 
     #[test]
-    fn tokens_come_from_the_header_or_the_query_and_are_never_printed() {
-        assert_eq!(token_of(Some("Bearer s3cr3t"), None).as_deref(), Some("s3cr3t"));
-        assert_eq!(token_of(None, Some("a=1&token=s%2B3")).as_deref(), Some("s+3"));
-        assert_eq!(token_of(None, Some("a=1")), None);
-        let t = Tokens::new(["s3cr3t".to_string(), "other".into()]);
-        assert!(t.accepts("s3cr3t") && t.accepts("other") && !t.accepts("s3cr3") && !t.accepts(""));
-        assert_eq!(format!("{t:?}"), "Tokens(2 configured)");
+    fn park_carries_only_its_own_headers() {
+        let park = |extra: &str| {
+            admit_str(&format!(r#"{{"Action":"Park","Channel":"PJSIP/1001-0001"{extra}}}"#), &op())
+        };
+        assert!(park(r#","Parkinglot":"default","Timeout":"45000""#).is_ok());
+        assert_eq!(
+            park(r#","TimeoutChannel":"Local/0090@outbound-x""#).unwrap_err().to_string(),
+            "Park may not carry TimeoutChannel; allowed: ActionID, Channel, Parkinglot, ParkingSpace, Timeout"
+        );
+        assert!(park(r#","AnnounceChannel":"PJSIP/x""#).is_err());
+        assert!(park(r#","X-Anything":"1""#).is_err());
+        assert_eq!(admit_str(r#"{"Action":"Park"}"#, &op()).unwrap_err().to_string(), "Park needs Channel");
     }
 
     #[test]
-    fn the_rate_limit_allows_a_burst_then_the_rate() {
-        let mut r = RateLimit::new(10, 3);
-        let t = Instant::now();
-        assert_eq!((0..5).map(|_| r.take(t)).filter(|&ok| ok).count(), 3);
-        assert!(r.take(t + Duration::from_millis(100)));
-        assert!(!r.take(t + Duration::from_millis(100)));
+    fn a_malformed_server_id_is_refused() {
+        for s in [r#""-1""#, r#""x""#, r#"" 1""#, r#""0""#, r#""3""#, r#""01""#, "-1"] {
+            let e = admit_str(&format!(r#"{{"Action":"Ping","AMIServerID":{s}}}"#), &op()).unwrap_err();
+            assert!(matches!(e, Refused::BadServer { .. }), "{s}: {e}");
+        }
+        assert_eq!(admit_str(r#"{"Action":"Ping","AMIServerID":2}"#, &op()).unwrap().server, Some(2));
+    }
+
+    #[test]
+    fn roles_and_lots_bound_a_token() {
+        let viewer = Grant { role: Role::Viewer, ..op() };
+        assert!(admit_str(r#"{"Action":"ParkedCalls"}"#, &viewer).is_ok());
+        assert!(matches!(
+            admit_str(r#"{"Action":"Park","Channel":"PJSIP/1-1"}"#, &viewer),
+            Err(Refused::NotForRole { .. })
+        ));
+        let vip = Grant { lots: Some(["vip".to_string()].into()), ..op() };
+        assert!(admit_str(r#"{"Action":"Park","Channel":"PJSIP/1-1","Parkinglot":"vip"}"#, &vip).is_ok());
+        assert_eq!(
+            admit_str(r#"{"Action":"Park","Channel":"PJSIP/1-1","Parkinglot":"default"}"#, &vip).unwrap_err(),
+            Refused::LotNotGranted { lot: "default".into() }
+        );
+        assert!(admit_str(r#"{"Action":"Park","Channel":"PJSIP/1-1"}"#, &vip).is_err());
+        assert!(admit_str(r#"{"Action":"Originate","Channel":"PJSIP/1002","Application":"ParkedCall","Data":"default,701"}"#, &vip).is_err());
+        assert!(admit_str(r#"{"Action":"ParkedCalls","ParkingLot":"default"}"#, &vip).is_err());
+        let mine = Grant { retrieve_to: Some(vec!["Local/s@hold".into()]), ..op() };
+        assert!(admit_str(r#"{"Action":"Originate","Channel":"Local/s@hold","Application":"ParkedCall","Data":"default,701"}"#, &mine).is_ok());
+        assert!(admit_str(r#"{"Action":"Originate","Channel":"PJSIP/1002","Application":"ParkedCall","Data":"default,701"}"#, &mine).is_err());
+    }
+
+    #[test]
+    fn other_actions_are_refused_with_a_reason() {
+        assert_eq!(
+            admit_str(r#"{"Action":"Command","Command":"core stop now"}"#, &op()).unwrap_err().to_string(),
+            "action Command is not allowed by this bridge (allowed: Originate, Park, ParkedCalls, Parkinglots, Ping)"
+        );
+        assert_eq!(
+            admit_str(r#"{"Action":"Originate","Channel":"PJSIP/1","Context":"x","Exten":"1"}"#, &op())
+                .unwrap_err(),
+            Refused::NotARetrieve
+        );
     }
 }

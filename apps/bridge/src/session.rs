@@ -1,13 +1,19 @@
-//! One WebSocket client: the upgrade (token checked before anything is read), then
-//! its actions (decoded, checked, rate-limited, forwarded to the named server or to
-//! all, each answer coming back to this client alone with its own ActionID) and its
-//! bounded queue of frames.
+//! One WebSocket client: the upgrade (origin, throttle and token checked before
+//! anything is read), then its actions (checked by `policy`, rate-limited per token,
+//! forwarded to the named server or to all, each answer coming back to this client
+//! alone with its own ActionID, list items of other lots left out) and its bounded
+//! queue of frames.
 
-use crate::hub::{Hub, Outbox};
-use crate::policy::{check_action, token_of, RateLimit, HANDSHAKE_TIMEOUT};
-use crate::{frames, upstream, Config};
+use crate::frames::{self, Source};
+use crate::hub::{self, Hub, Outbox};
+use crate::limits::{Limits, Principal, UpgradingPlace, HANDSHAKE_TIMEOUT};
+use crate::origin::{self, Origins};
+use crate::policy::admit;
+use crate::refusal::Refusal;
+use crate::tokens::{token_of, Grant};
+use crate::{upstream, web, Config};
 use ami_parking::amiws::FrameType;
-use ami_parking::{Action, Message, ParkingError, Reply, Request as AmiRequest, Target};
+use ami_parking::{Message, ParkingError, Reply, Request as AmiRequest, Target};
 use ami_parking_transport::BoxIo;
 use async_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use async_tungstenite::tungstenite::http::StatusCode;
@@ -17,35 +23,69 @@ use async_tungstenite::tungstenite::Message as WsMessage;
 use futures_util::{SinkExt, StreamExt};
 use std::future::Future;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{watch, OwnedSemaphorePermit};
+
+/// What every session shares: the configuration, the limits, the origin rules.
+#[derive(Debug)]
+pub(crate) struct Context {
+    pub(crate) cfg: Config,
+    pub(crate) limits: Limits,
+    pub(crate) origins: Origins,
+}
+
+impl Context {
+    /// For a bridge listening on `local`.
+    pub(crate) fn new(cfg: Config, local: std::net::SocketAddr) -> Self {
+        let origins = Origins {
+            allowed: cfg.allow_origins.clone(),
+            loopback_listener: local.ip().is_loopback(),
+            own_origin: cfg.web_root.is_some(),
+            no_auth: cfg.no_auth,
+        };
+        Context { limits: Limits::new(cfg.rate.0, cfg.rate.1), origins, cfg }
+    }
+}
 
 /// How long a client has to answer the bridge's Close when it stops.
 const CLOSE_REPLY: Duration = Duration::from_millis(500);
 
 /// Serves one accepted connection until it closes, or until `stopping` turns true:
 /// then it closes the socket with 1001 (going away).
+/// `upgrading` is the socket's place among those still upgrading (of all, and of
+/// its address), given back once the upgrade is done.
 pub(crate) async fn run(
     io: BoxIo,
     peer: std::net::SocketAddr,
     hub: Arc<Hub>,
-    cfg: Arc<Config>,
+    ctx: Arc<Context>,
     stopping: watch::Receiver<bool>,
+    upgrading: (OwnedSemaphorePermit, UpgradingPlace),
 ) {
-    let Some(ws) = upgrade(io, peer, &cfg).await else { return };
-    let (id, out, queue) = hub.join(cfg.queue);
+    let io = match &ctx.cfg.web_root {
+        None => io,
+        Some(root) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, web::route(io, root)).await {
+            Ok(Ok(web::Request::Upgrade(io))) => io,
+            _ => return,
+        },
+    };
+    let Some((ws, grant)) = upgrade(io, peer, &ctx).await else { return };
+    drop(upgrading);
+    let principal =
+        if ctx.cfg.no_auth { Principal::Address(peer.ip()) } else { Principal::Token(grant.principal) };
+    let bucket = ctx.limits.actions.of(principal);
+    let (id, out, queue) = hub.join(ctx.cfg.queue, grant);
     eprintln!("ami-ws-bridge: client {id} ({peer}) connected; {} connected", hub.clients());
     let (tx, mut rx) = ws.split();
     // Tell the client which servers are up, as amiws does on a (re)login.
-    for (i, up) in hub.upstreams.iter().enumerate() {
+    for up in &hub.upstreams {
         if up.logged_in.load(Ordering::Relaxed) {
-            hub.send_to(&out, upstream::login_frame(i as u32 + 1, &up.name).into());
+            hub.send_to(&out, upstream::login_frame(&up.source).into());
         }
     }
     let writer = write_frames(tx, queue, out.clone(), stopping);
     let reader = async {
-        let mut limit = RateLimit::new(cfg.rate.0, cfg.rate.1);
         while let Some(Ok(msg)) = rx.next().await {
             let bytes = match msg {
                 WsMessage::Text(t) => t.as_bytes().to_vec(),
@@ -53,7 +93,8 @@ pub(crate) async fn run(
                 WsMessage::Close(_) => break,
                 _ => continue,
             };
-            if let Err(e) = on_action(&hub, &out, &cfg, &mut limit, &bytes) {
+            let allowed = bucket.lock().unwrap_or_else(|e| e.into_inner()).take(std::time::Instant::now());
+            if let Err(e) = on_action(&hub, &out, &ctx.cfg, allowed, &bytes) {
                 hub.send_to(&out, e.into());
             }
         }
@@ -120,42 +161,31 @@ where
     away
 }
 
-/// One action frame from the client whose queue is `out`: refused with an error
-/// frame, or forwarded (each server's answer, or an error frame, comes back later).
+/// One action frame from the client whose queue is `out` (`allowed`: within its
+/// rate): refused with an error frame, or forwarded (each server's answer, or an
+/// error frame, comes back later).
 fn on_action(
     hub: &Arc<Hub>,
     out: &Arc<Outbox>,
     cfg: &Config,
-    limit: &mut RateLimit,
+    allowed: bool,
     bytes: &[u8],
 ) -> Result<(), String> {
-    let (action, server) = ami_parking::amiws::decode_action_frame(bytes)
-        .map_err(|e| frames::error(0, None, &format!("unreadable action frame: {e}")))?;
-    let theirs = action.get_str("ActionID").map(|a| a.into_owned());
-    let refuse = |server: u32, why: &str| frames::error(server, theirs.as_deref(), why);
-    if !limit.take(Instant::now()) {
-        return Err(refuse(
-            0,
-            &format!("rate limit: at most {} actions a second (bursts of {})", cfg.rate.0, cfg.rate.1),
-        ));
-    }
-    check_action(&cfg.allow, &action).map_err(|why| refuse(server.unwrap_or(0), &why))?;
     let n = hub.upstreams.len() as u32;
-    let targets: Vec<u32> = match server {
-        Some(s) if s >= 1 && s <= n => vec![s],
-        Some(s) => {
-            return Err(refuse(s, &format!("unknown AMIServerID {s}: this bridge has servers 1 to {n}")))
-        }
+    let source = |server: Option<u32>| server.map_or_else(Source::bridge, |s| hub.source(s).clone());
+    let refused = |r: Refusal| frames::error(&source(r.server), r.action_id.as_deref(), &r.why.to_string());
+    let admitted = admit(bytes, &cfg.rules, &out.grant, n).map_err(refused)?;
+    let theirs = admitted.action_id;
+    if !allowed {
+        let why = format!("rate limit: at most {} actions a second (bursts of {})", cfg.rate.0, cfg.rate.1);
+        return Err(frames::error(&source(admitted.server), theirs.as_deref(), &why));
+    }
+    let targets: Vec<u32> = match admitted.server {
+        Some(s) => vec![s],
         None => (1..=n).collect(),
     };
     // The client's ActionID stays here: the link sends the action under its own.
-    let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
-    let mut up = Action::new(action.get_str("Action").unwrap_or_default());
-    for (k, v) in action.iter() {
-        if !k.eq_ignore_ascii_case(b"Action") && !k.eq_ignore_ascii_case(b"ActionID") {
-            up.push(text(k), text(v));
-        }
-    }
+    let up = admitted.action;
     for s in targets {
         let u = &hub.upstreams[(s - 1) as usize];
         let sent = if u.logged_in.load(Ordering::Relaxed) {
@@ -167,14 +197,18 @@ fn on_action(
             Ok(answer) => {
                 tokio::spawn(pass_back(hub.clone(), out.clone(), s, theirs.clone(), answer));
             }
-            Err(e) => hub.send_to(out, refuse(s, &upstream::error_text(s, &u.name, &e)).into()),
+            Err(e) => hub.send_to(
+                out,
+                frames::error(&u.source, theirs.as_deref(), &upstream::error_text(&u.source, &e)).into(),
+            ),
         }
     }
     Ok(())
 }
 
 /// Server `server`'s answer to a client's action, to that client alone: each message
-/// with the client's own ActionID (none when it gave none), or an error frame.
+/// with the client's own ActionID (none when it gave none), or an error frame; list
+/// items of lots the client's token does not see are left out.
 async fn pass_back(
     hub: Arc<Hub>,
     out: Arc<Outbox>,
@@ -182,24 +216,25 @@ async fn pass_back(
     theirs: Option<String>,
     answer: impl Future<Output = Result<Reply, ParkingError>>,
 ) {
-    let name = &hub.upstreams[(server - 1) as usize].name;
+    let source = hub.source(server);
     let messages = match answer.await {
         Ok(Reply::Forwarded(messages)) => messages,
         Ok(other) => {
             let e = ParkingError::UnexpectedReply { reply: format!("{other:?}") };
-            return hub.send_to(
-                &out,
-                frames::error(server, theirs.as_deref(), &upstream::error_text(server, name, &e)).into(),
-            );
+            let text = upstream::error_text(source, &e);
+            return hub.send_to(&out, frames::error(source, theirs.as_deref(), &text).into());
         }
         Err(e) => {
-            let text = upstream::error_text(server, name, &e);
-            return hub.send_to(&out, frames::error(server, theirs.as_deref(), &text).into());
+            let text = upstream::error_text(source, &e);
+            return hub.send_to(&out, frames::error(source, theirs.as_deref(), &text).into());
         }
     };
     for m in messages {
+        if hub::lot_of(&m).is_some_and(|l| !out.grant.sees_lot(&l)) {
+            continue;
+        }
         let m = with_action_id(&m, theirs.as_deref());
-        hub.send_to(&out, frames::frame(FrameType::of(&m), server, name, &m).into());
+        hub.send_to(&out, frames::frame(FrameType::of(&m), source, &m).into());
     }
 }
 
@@ -220,47 +255,70 @@ fn with_action_id(m: &Message, action_id: Option<&str>) -> Message {
     out
 }
 
-/// The WebSocket upgrade, the token checked before anything else is read; `None`
-/// when refused, failed or too slow.
+/// The WebSocket upgrade: the origin, the address's failed attempts and the token
+/// checked before anything else is read; the client's grant, or `None` when
+/// refused, failed or too slow.
 async fn upgrade(
     io: BoxIo,
     peer: std::net::SocketAddr,
-    cfg: &Arc<Config>,
-) -> Option<async_tungstenite::WebSocketStream<async_tungstenite::tokio::TokioAdapter<BoxIo>>> {
+    ctx: &Arc<Context>,
+) -> Option<(async_tungstenite::WebSocketStream<async_tungstenite::tokio::TokioAdapter<BoxIo>>, Arc<Grant>)> {
+    let granted: Arc<Mutex<Option<Arc<Grant>>>> = Arc::default();
     // The signature is tungstenite's handshake callback.
     #[allow(clippy::result_large_err)]
     let check = {
-        let cfg = cfg.clone();
+        let (ctx, granted) = (ctx.clone(), granted.clone());
         move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-            if cfg.no_auth {
-                return Ok(resp);
-            }
-            let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
-            match token_of(auth, req.uri().query()) {
-                Some(t) if cfg.tokens.accepts(&t) => Ok(resp),
-                given => {
-                    let why = if given.is_none() {
-                        "a token is required (Authorization: Bearer T, or ?token=T)"
-                    } else {
-                        "the token is not accepted"
-                    };
-                    let mut e = ErrorResponse::new(Some(why.to_owned()));
-                    *e.status_mut() = StatusCode::UNAUTHORIZED;
-                    Err(e)
+            let refuse = |status: StatusCode, why: String| {
+                let mut e = ErrorResponse::new(Some(why));
+                *e.status_mut() = status;
+                e
+            };
+            let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+            origin::check(&ctx.origins, header("origin"), header("host"))
+                .map_err(|why| refuse(StatusCode::FORBIDDEN, why))?;
+            let grant = if ctx.cfg.no_auth {
+                Arc::new(Grant::operator(usize::MAX))
+            } else {
+                let failures = &ctx.limits.failures;
+                if !failures.has(peer.ip()) {
+                    let why = "too many wrong tokens from this address: try again later";
+                    return Err(refuse(StatusCode::TOO_MANY_REQUESTS, why.into()));
                 }
-            }
+                match token_of(header("authorization"), req.uri().query()) {
+                    None => {
+                        let why = "a token is required (Authorization: Bearer T, or ?token=T)";
+                        return Err(refuse(StatusCode::UNAUTHORIZED, why.into()));
+                    }
+                    Some(t) => match ctx.cfg.tokens.grant(&t) {
+                        Some(g) => g,
+                        None => {
+                            failures.take(peer.ip());
+                            return Err(refuse(StatusCode::UNAUTHORIZED, "the token is not accepted".into()));
+                        }
+                    },
+                }
+            };
+            *granted.lock().unwrap_or_else(|e| e.into_inner()) = Some(grant);
+            Ok(resp)
         }
     };
     let mut ws_cfg = WebSocketConfig::default();
     ws_cfg.max_message_size = Some(64 * 1024);
     ws_cfg.max_frame_size = Some(64 * 1024);
+    // Small buffers: an idle client costs little (the defaults are 128 KiB each).
+    ws_cfg.read_buffer_size = 4 * 1024;
+    ws_cfg.write_buffer_size = 0;
     match tokio::time::timeout(
         HANDSHAKE_TIMEOUT,
         async_tungstenite::tokio::accept_hdr_async_with_config(io, check, Some(ws_cfg)),
     )
     .await
     {
-        Ok(Ok(ws)) => Some(ws),
+        Ok(Ok(ws)) => {
+            let grant = granted.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+            Some((ws, grant))
+        }
         Ok(Err(e)) => {
             eprintln!("ami-ws-bridge: {peer}: upgrade refused or failed: {e}");
             None

@@ -5,13 +5,13 @@
 //! finish within the request timeout (an Asterisk that stopped reading), queues at
 //! most a bounded number of actions, and reconnects with the shared backoff policy.
 //!
-//! Here: every message of the server that answers no client's action goes to every
-//! client, and each successful login is announced to the clients as amiws announces
+//! Here: every message of the server that answers no client's action goes to the
+//! clients that may see it (see `hub`), and each successful login is announced to the clients as amiws announces
 //! one (`Response: Success`, `Message: Authentication accepted`, no ActionID), so
 //! they resync that server. A client's own action goes up as a
 //! [`Request::Forward`](ami_parking::Request::Forward) (see `session`).
 
-use crate::frames;
+use crate::frames::{self, Source};
 use crate::hub::Hub;
 use ami_parking::amiws::FrameType;
 use ami_parking::futures_signals::signal::SignalExt;
@@ -74,7 +74,7 @@ fn on_state(hub: &Hub, server: u32, state: ConnectionState) {
         ConnectionState::LoggedIn => {
             if !up.logged_in.swap(true, Ordering::Relaxed) {
                 eprintln!("ami-ws-bridge: server {server} ({endpoint}) logged in");
-                hub.broadcast(login_frame(server, &up.name).into());
+                hub.broadcast(login_frame(&up.source).into(), |_| true);
             }
         }
         other => {
@@ -88,17 +88,18 @@ fn on_state(hub: &Hub, server: u32, state: ConnectionState) {
     }
 }
 
-/// amiws's announcement of a login to server `server`.
-pub(crate) fn login_frame(server: u32, name: &str) -> String {
+/// amiws's announcement of a login to a server.
+pub(crate) fn login_frame(server: &Source) -> String {
     let mut m = Message::new();
     m.push(b"Response", b"Success");
     m.push(b"Message", b"Authentication accepted");
-    frames::frame(FrameType::Response, server, name, &m)
+    frames::frame(FrameType::Response, server, &m)
 }
 
 /// What a client reads when its action for server `server` (`name`) failed: what
 /// happened, and so what to do.
-pub(crate) fn error_text(server: u32, name: &str, e: &ParkingError) -> String {
+pub(crate) fn error_text(server: &Source, e: &ParkingError) -> String {
+    let (server, name) = (server.id, &server.name);
     match e {
         ParkingError::NotLoggedIn { .. } => format!("server {server} ({name}) is not connected"),
         ParkingError::Stopped { .. } => {

@@ -18,7 +18,8 @@ const ASTERISK: &str = "tcp://amiuser:amisecret@127.0.0.1:5038";
 #[tokio::test]
 async fn asterisk_through_the_bridge_to_the_store_and_back() {
     let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
-    let b = bridge(vec![ASTERISK.into()], |_| {}).await;
+    // The sandbox's retrieve rings a dialplan hold, not a phone: allowed by name.
+    let b = bridge(vec![ASTERISK.into()], |c| c.rules.retrieve_to = vec!["Local/s@hold".into()]).await;
     let o = ClientOptions::new(format!("{}/?token={TOKEN}", b.addr).parse().unwrap());
     let client = Client::connect_with_store(o, ParkingStore::default());
     client.wait_logged_in(DEADLINE).await.expect("logged in through the bridge");
@@ -85,7 +86,14 @@ async fn a_disallowed_action_is_refused_with_an_error_frame_and_the_link_stays()
     );
     c.send(WsMessage::text(r#"{"Action":"Ping","ActionID":"ok-1","AMIServerID":"7"}"#)).await.unwrap();
     let refused = until_reply(&mut c, "ok-1").await.pop().unwrap();
-    assert_eq!(refused["data"]["Message"], "unknown AMIServerID 7: this bridge has servers 1 to 1");
+    assert_eq!(
+        refused["data"]["Message"],
+        "AMIServerID \"7\" is not a server of this bridge: give a number from 1 to 1"
+    );
+    assert_eq!(
+        (refused["server_id"].as_u64(), refused["server_name"].as_str()),
+        (Some(0), Some("ami-ws-bridge"))
+    );
     c.send(WsMessage::text(r#"{"Action":"Ping","ActionID":"ok-2"}"#)).await.unwrap();
     let pong = until_reply(&mut c, "ok-2").await.pop().unwrap();
     assert_eq!(
@@ -132,6 +140,17 @@ async fn a_tls_listener_serves_wss_with_its_certificate() {
     let lots = client.get_parking_lots().await.expect("lots over wss");
     assert!(lots.iter().any(|l| &*l.name == "default"), "{lots:?}");
     client.shutdown().await;
+}
+
+/// A `tls://` upstream's frames say `"ssl": true`, as amiws writes them.
+#[tokio::test]
+async fn a_tls_upstream_is_marked_ssl() {
+    let Some((_guard, _truth)) = live::on_clean_pbx().await else { return };
+    let ca = std::path::PathBuf::from(ami_parking_tests::sandbox::run("a", &["tls-ca"]).unwrap().trim());
+    let b = bridge(vec!["tls://amiuser:amisecret@127.0.0.1:5039".into()], |c| c.ca_file = Some(ca)).await;
+    let mut c = ws(&b.addr).await;
+    let login = common::next_json(&mut c).await;
+    assert_eq!((login["server_id"].as_u64(), login["ssl"].as_bool()), (Some(1), Some(true)), "{login}");
 }
 
 /// Two servers behind the bridge, one killed and restarted: the bridge logs in again

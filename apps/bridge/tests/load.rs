@@ -89,7 +89,7 @@ async fn read_window(
 /// The bridge's own binary in front of `upstream`; the process and its `ws://` address.
 fn start_bridge(upstream: &str) -> (std::process::Child, String) {
     let mut bridge = Command::new(env!("CARGO_BIN_EXE_ami-ws-bridge"))
-        .args(["--listen", "127.0.0.1:0", "--upstream", upstream, "--token", "load-token"])
+        .args(["--listen", "127.0.0.1:0", "--upstream", upstream, "--token", "load-token-0123456789"])
         .stderr(Stdio::piped())
         .spawn()
         .expect("the bridge starts");
@@ -119,8 +119,9 @@ async fn every_client_gets_every_event_in_order_and_memory_stays_flat() {
     let delivered = Arc::new(AtomicU64::new(0));
     let mut sockets = Vec::new();
     for _ in 0..clients {
-        let (ws, _) =
-            async_tungstenite::tokio::connect_async(format!("{addr}/?token=load-token")).await.unwrap();
+        let (ws, _) = async_tungstenite::tokio::connect_async(format!("{addr}/?token=load-token-0123456789"))
+            .await
+            .unwrap();
         sockets.push(ws);
     }
     let t0 = wall_micros() + 1_000_000;

@@ -1,5 +1,9 @@
-//! A bridge started in the test process, and raw WebSocket clients of it.
+//! A bridge started in the test process (or its binary, `binary`), a test AMI server
+//! (`ami`), and raw WebSocket clients of it.
 #![allow(dead_code)]
+
+pub mod ami;
+pub mod binary;
 
 pub use ami_parking_tests::measure::poll;
 use ami_ws_bridge::{serve, start_upstreams, Config, Hub, Tokens};
@@ -10,7 +14,7 @@ use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub const TOKEN: &str = "t0k3n-for-tests";
+pub const TOKEN: &str = "t0k3n-for-the-tests";
 
 /// A running bridge: its hub and its `ws://` address.
 pub struct Bridge {
@@ -42,7 +46,38 @@ pub type Ws = WebSocketStream<ConnectStream>;
 
 /// A raw WebSocket client with the token in the query.
 pub async fn ws(addr: &str) -> Ws {
-    async_tungstenite::tokio::connect_async(format!("{addr}/?token={TOKEN}")).await.expect("upgrade").0
+    ws_with(addr, TOKEN).await
+}
+
+/// A raw WebSocket client with `token` in the query.
+pub async fn ws_with(addr: &str, token: &str) -> Ws {
+    async_tungstenite::tokio::connect_async(format!("{addr}/?token={token}")).await.expect("upgrade").0
+}
+
+/// Sends one text frame.
+pub async fn send(ws: &mut Ws, text: &str) {
+    ws.send(WsMessage::text(text)).await.expect("the bridge takes the frame");
+}
+
+/// Sends `frame` and returns the frame that answers `action_id` (the last one).
+pub async fn ask(ws: &mut Ws, frame: &str, action_id: &str) -> serde_json::Value {
+    send(ws, frame).await;
+    until_reply(ws, action_id).await.pop().unwrap()
+}
+
+/// The next text frame as it was written (within 10 s).
+pub async fn next_text(ws: &mut Ws) -> String {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(WsMessage::Text(t))) => return t.to_string(),
+                Some(Ok(_)) => continue,
+                other => panic!("the bridge closed: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("a frame within 10 s")
 }
 
 /// The next text frame as JSON (within 10 s).

@@ -1,0 +1,243 @@
+//! What a client may cost: token buckets shared per principal (a token, or an
+//! address where no token is needed), upgrade attempts per address, failed token
+//! attempts per address. Every map is bounded: entries that hold nothing are
+//! dropped when it grows.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The default action rate: 20 actions a second, bursts of 40.
+pub const DEFAULT_RATE: (u32, u32) = (20, 40);
+
+/// How long a client may take to finish the WebSocket upgrade (or a web request).
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default cap on connected sockets (`--max-clients`).
+pub const DEFAULT_MAX_CLIENTS: usize = 1000;
+
+/// The default cap on sockets that have not finished their upgrade.
+pub const DEFAULT_MAX_UNAUTHENTICATED: usize = 64;
+
+/// Sockets one address may have still upgrading at once.
+pub const UNAUTHENTICATED_PER_ADDRESS: usize = 16;
+
+/// Failed token attempts per address: one every 10 s, after a burst of 5.
+pub const FAILURES_PER_ADDRESS: (f64, u32) = (0.1, 5);
+
+/// Entries a map keeps before it drops those that hold nothing.
+const MAP_CAP: usize = 4096;
+
+/// A token bucket: `rate` a second, bursts up to `burst`.
+#[derive(Debug)]
+pub struct RateLimit {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl RateLimit {
+    /// Full at first.
+    pub fn new(rate: f64, burst: u32) -> Self {
+        RateLimit { rate, burst: burst.max(1) as f64, tokens: burst.max(1) as f64, at: Instant::now() }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let dt = now.saturating_duration_since(self.at).as_secs_f64();
+        self.at = now;
+        self.tokens = (self.tokens + dt * self.rate).min(self.burst);
+    }
+
+    /// Takes one token; false when none is left.
+    pub fn take(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether at least one token is left (nothing taken).
+    pub fn has(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= 1.0
+    }
+
+    fn is_full(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= self.burst
+    }
+}
+
+/// Who a client is, for the action rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Principal {
+    /// A token (its index).
+    Token(usize),
+    /// An address (no token needed).
+    Address(IpAddr),
+}
+
+/// Shared buckets, one per key.
+#[derive(Debug)]
+pub struct Buckets<K> {
+    rate: f64,
+    burst: u32,
+    map: Mutex<HashMap<K, Arc<Mutex<RateLimit>>>>,
+}
+
+impl<K: Eq + Hash + Copy> Buckets<K> {
+    /// Buckets of `rate` a second and `burst`.
+    pub fn new(rate: f64, burst: u32) -> Self {
+        Buckets { rate, burst, map: Mutex::default() }
+    }
+
+    /// `key`'s bucket (shared by everyone holding it).
+    pub fn of(&self, key: K) -> Arc<Mutex<RateLimit>> {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAP_CAP && !map.contains_key(&key) {
+            let now = Instant::now();
+            map.retain(|_, b| {
+                Arc::strong_count(b) > 1 || !b.lock().unwrap_or_else(|e| e.into_inner()).is_full(now)
+            });
+        }
+        map.entry(key).or_insert_with(|| Arc::new(Mutex::new(RateLimit::new(self.rate, self.burst)))).clone()
+    }
+
+    /// Takes one token from `key`'s bucket.
+    pub fn take(&self, key: K) -> bool {
+        let b = self.of(key);
+        let ok = b.lock().unwrap_or_else(|e| e.into_inner()).take(Instant::now());
+        ok
+    }
+
+    /// Whether `key`'s bucket has a token left.
+    pub fn has(&self, key: K) -> bool {
+        let b = self.of(key);
+        let ok = b.lock().unwrap_or_else(|e| e.into_inner()).has(Instant::now());
+        ok
+    }
+
+    /// How many keys are held.
+    pub fn len(&self) -> usize {
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether none is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Sockets still upgrading, counted per address.
+#[derive(Debug, Default)]
+pub struct Upgrading {
+    map: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One socket's place among its address's upgrading sockets; given back when dropped.
+#[derive(Debug)]
+pub struct UpgradingPlace {
+    of: Arc<Upgrading>,
+    ip: IpAddr,
+}
+
+impl Upgrading {
+    /// A place for a socket of `ip`, unless it already has `max`.
+    pub fn enter(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<UpgradingPlace> {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(ip).or_default();
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(UpgradingPlace { of: self.clone(), ip })
+    }
+
+    /// How many addresses have sockets upgrading.
+    pub fn addresses(&self) -> usize {
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+impl Drop for UpgradingPlace {
+    fn drop(&mut self) {
+        let mut map = self.of.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// The bridge's limits, shared by every connection.
+#[derive(Debug)]
+pub struct Limits {
+    /// Actions, per principal.
+    pub actions: Buckets<Principal>,
+    /// Failed token attempts, per address.
+    pub failures: Buckets<IpAddr>,
+    /// Sockets still upgrading, per address.
+    pub upgrading: Arc<Upgrading>,
+}
+
+impl Limits {
+    /// Actions at `rate` a second, bursts of `burst`, per principal.
+    pub fn new(rate: u32, burst: u32) -> Self {
+        Limits {
+            actions: Buckets::new(rate as f64, burst),
+            failures: Buckets::new(FAILURES_PER_ADDRESS.0, FAILURES_PER_ADDRESS.1),
+            upgrading: Arc::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_limit_allows_a_burst_then_the_rate() {
+        let mut r = RateLimit::new(10.0, 3);
+        let t = Instant::now();
+        assert_eq!((0..5).map(|_| r.take(t)).filter(|&ok| ok).count(), 3);
+        assert!(r.take(t + Duration::from_millis(100)));
+        assert!(!r.take(t + Duration::from_millis(100)));
+    }
+
+    #[test]
+    fn a_bucket_is_shared_by_its_key() {
+        let b = Buckets::new(0.0, 3);
+        let k = Principal::Token(1);
+        assert_eq!((0..5).filter(|_| b.take(k)).count(), 3);
+        assert!(!b.take(k) && b.take(Principal::Token(2)));
+    }
+
+    #[test]
+    fn an_address_has_a_bounded_number_of_upgrading_sockets() {
+        let u = Arc::new(Upgrading::default());
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        let places: Vec<_> = (0..3).filter_map(|_| u.enter(ip, 2)).collect();
+        assert_eq!(places.len(), 2);
+        assert!(u.enter(IpAddr::from([10, 0, 0, 2]), 2).is_some(), "another address has its own");
+        drop(places);
+        assert_eq!(u.addresses(), 0, "given back");
+        assert!(u.enter(ip, 2).is_some());
+    }
+
+    #[test]
+    fn idle_entries_go_when_the_map_is_full() {
+        let b = Buckets::new(1.0, 1);
+        for i in 0..(MAP_CAP as u32 + 10) {
+            let _ = b.of(IpAddr::from(i.to_be_bytes()));
+        }
+        assert!(b.len() <= MAP_CAP + 1, "{}", b.len());
+    }
+}
