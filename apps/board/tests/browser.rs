@@ -160,7 +160,7 @@ async fn a_click_retrieves(b: &Browser, events: &mut EventStream, space: u32) {
     let retrieved = live::next_event(
         events,
         "retrieved",
-        |e| matches!(e, ParkingEvent::Retrieved { call, .. } if call.caller_id_num == "5557001"),
+        |e| matches!(e, ParkingEvent::Retrieved { call, .. } if call.caller_id_num() == "5557001"),
     )
     .await;
     assert_eq!(retrieved.call().parking_space, space);

@@ -356,8 +356,10 @@ pub(super) fn shown(options: &ParkingOptions, raw: &Arc<ParkedCall>) -> Option<A
             c.server_id = raw.server_id;
             c.parking_lot = raw.parking_lot.clone();
             c.parking_space = raw.parking_space;
-            c.unique_id.clone_from(&raw.unique_id);
-            c.near_timeout_threshold = raw.near_timeout_threshold;
+            if c.unique_id() != raw.unique_id() {
+                c.set_unique_id(raw.unique_id());
+            }
+            c.set_near_timeout_threshold(raw.near_timeout_threshold());
             Arc::new(c)
         }
     };

@@ -54,7 +54,7 @@ impl Clock {
     /// Schedules the alert of a new park of `call`, when it has a deadline.
     pub(super) fn schedule(&mut self, call: &Arc<ParkedCall>, park: u64) {
         if let Some(deadline) = call.deadline {
-            let at = deadline.saturating_sub(call.near_timeout_threshold);
+            let at = deadline.saturating_sub(call.near_timeout_threshold());
             self.alerts.push(Reverse(Alert { at, park, call: call.clone() }));
         }
     }

@@ -158,6 +158,9 @@ struct Inner {
     clock: Mutable<Timestamp>,
     options: ParkingOptions,
     state: Mutex<State>,
+    /// Listeners and streams registered (kept under the lock, read without it): an
+    /// event nobody listens to costs no second lock.
+    audience: std::sync::atomic::AtomicUsize,
 }
 
 /// Parking state as read-only signals: lots, parked calls, lot grids, totals, a clock,
@@ -176,7 +179,7 @@ struct Inner {
 /// let events = store.apply_message(Timestamp::from_unix_millis(0), 1, &parked);
 /// assert_eq!(events.len(), 1);
 /// assert_eq!(store.total_parked_calls_now(), 1);
-/// assert_eq!(store.parked_call_now(None, 701).unwrap().channel, "PJSIP/100-1");
+/// assert_eq!(store.parked_call_now(None, 701).unwrap().channel(), "PJSIP/100-1");
 /// assert_eq!(store.lot_calls_now(&LotKey::new(1, "default")).len(), 1);
 /// ```
 #[derive(Clone)]
@@ -214,6 +217,7 @@ impl ParkingStore {
                 clock: Mutable::new(Timestamp::ZERO),
                 options,
                 state: Mutex::new(State::default()),
+                audience: std::sync::atomic::AtomicUsize::new(0),
             }),
         }
     }
@@ -489,7 +493,7 @@ impl ParkingStore {
 
     /// A call as the store keeps it: the threshold is the store's.
     fn prepare(&self, mut call: ParkedCall) -> ParkedCall {
-        call.near_timeout_threshold = self.inner.options.near_timeout_threshold;
+        call.set_near_timeout_threshold(self.inner.options.near_timeout_threshold);
         call
     }
 

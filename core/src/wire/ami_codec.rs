@@ -188,7 +188,7 @@ impl<'a> Iterator for Headers<'a> {
             if line.is_empty() {
                 continue;
             }
-            return Some(match memchr::memchr(b':', line) {
+            return Some(match find(b':', line) {
                 Some(i) => {
                     let v = &line[i + 1..];
                     (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
@@ -199,10 +199,24 @@ impl<'a> Iterator for Headers<'a> {
     }
 }
 
+/// The first `b` in `data`: a plain loop over the first bytes (a header's name and
+/// most lines are short, and a call to memchr costs more than it saves there), then
+/// memchr.
+#[inline]
+fn find(b: u8, data: &[u8]) -> Option<usize> {
+    const SHORT: usize = 48;
+    let head = &data[..data.len().min(SHORT)];
+    match head.iter().position(|&c| c == b) {
+        Some(i) => Some(i),
+        None if data.len() > SHORT => memchr::memchr(b, &data[SHORT..]).map(|i| i + SHORT),
+        None => None,
+    }
+}
+
 /// Splits off the first line. In CRLF mode only `\r\n` ends a line.
 fn split_line(data: &[u8], mode: LineMode) -> (&[u8], &[u8]) {
     match mode {
-        LineMode::Lf => match memchr::memchr(b'\n', data) {
+        LineMode::Lf => match find(b'\n', data) {
             Some(i) => {
                 let line = &data[..i];
                 (line.strip_suffix(b"\r").unwrap_or(line), &data[i + 1..])
@@ -211,7 +225,7 @@ fn split_line(data: &[u8], mode: LineMode) -> (&[u8], &[u8]) {
         },
         _ => {
             let mut from = 0;
-            while let Some(i) = memchr::memchr(b'\n', &data[from..]) {
+            while let Some(i) = find(b'\n', &data[from..]) {
                 let at = from + i;
                 if at > 0 && data[at - 1] == b'\r' {
                     return (&data[..at - 1], &data[at + 1..]);
