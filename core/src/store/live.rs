@@ -114,7 +114,7 @@ impl ParkingStore {
                 // first-seen times, take the rest.
                 let merged = (*raw).clone().with_times_of(&old.raw);
                 if *old.raw != merged {
-                    let slot = self.slot(Arc::new(merged), old.park);
+                    let slot = self.slot(Arc::new(merged), old.park());
                     st.book.put(&self.inner.lots, i, space, Some(slot));
                 }
                 None
@@ -124,7 +124,7 @@ impl ParkingStore {
                 // swap 2 s into a 5 s park times out 5 s after the park), although the
                 // swap event says `ParkingDuration: 0`: the times stay the park's.
                 let raw = Arc::new((*raw).clone().with_times_of(&old.raw));
-                let slot = self.slot(raw, old.park);
+                let slot = self.slot(raw, old.park());
                 let call = slot.shown.clone();
                 st.book.put(&self.inner.lots, i, space, Some(slot));
                 call.map(|call| ParkingEvent::Swapped { call, previous: old.shown })

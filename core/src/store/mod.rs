@@ -306,12 +306,12 @@ impl ParkingStore {
     pub fn lot_calls(&self, key: &LotKey) -> impl SignalVec<Item = Arc<ParkedCall>> + Send + 'static {
         let mut st = self.lock();
         let i = st.book.lot_index(key);
-        st.book.lot(i).calls.signal_vec_cloned()
+        st.book.lot_mut(i).calls_signal()
     }
 
     /// Lot `key`'s calls now.
     pub fn lot_calls_now(&self, key: &LotKey) -> Vec<Arc<ParkedCall>> {
-        self.lock().book.find(key).map(|l| l.calls.lock_ref().to_vec()).unwrap_or_default()
+        self.lock().book.find(key).map(|l| l.shown_calls().cloned().collect()).unwrap_or_default()
     }
 
     // ----- totals, clock, status -----
@@ -500,7 +500,7 @@ impl ParkingStore {
     /// A slot for `raw` in park `park`.
     fn slot(&self, raw: Arc<ParkedCall>, park: u64) -> Slot {
         let shown = book::shown(&self.inner.options, &raw);
-        Slot { raw, shown, park, followed: true }
+        Slot::new(raw, shown, park)
     }
 
     /// The link to `server` (every server when `None`) was lost: what the store holds

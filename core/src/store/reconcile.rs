@@ -175,7 +175,7 @@ impl Walk {
                     // Followed since the link came up: the list's times are only a
                     // later (perhaps delayed) reading of the same clock. Otherwise a
                     // clock that moved means Asterisk parked it again while we were away.
-                    let merged = if old.followed {
+                    let merged = if old.followed() {
                         (*c).clone().with_times_of(&old.raw)
                     } else {
                         old.raw.with_first_seen_times((*c).clone())
@@ -185,7 +185,7 @@ impl Walk {
                         st.book.follow(i, space);
                         shown.extend(old.shown);
                     } else {
-                        let slot = store.slot(Arc::new(merged), old.park);
+                        let slot = store.slot(Arc::new(merged), old.park());
                         shown.extend(slot.shown.clone());
                         st.book.put(&store.inner.lots, i, space, Some(slot));
                     }

@@ -88,6 +88,16 @@ pub(crate) fn scan<'a>(headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) 
     f
 }
 
+/// The retriever block of a scanned `UnParkedCall` (Asterisk 11: `From`).
+pub(crate) fn retriever_of(f: &Fields<'_>) -> Retriever {
+    Retriever {
+        channel: text(f[F_R_CHANNEL].or(f[F_FROM11])),
+        caller_id_num: text(f[F_R_CID_NUM]),
+        caller_id_name: CompactString::from(unescape_c(&text(f[F_R_CID_NAME]))),
+        unique_id: text(f[F_R_UID]),
+    }
+}
+
 /// The lot a scanned block names (`None`: the default lot).
 pub(crate) fn lot_of<'a>(f: &Fields<'a>) -> Option<&'a [u8]> {
     f[F_LOT].filter(|l| !l.is_empty())
@@ -233,9 +243,17 @@ const F_CL_NAME: usize = 20;
 const F_CL_NAME11: usize = 21;
 const F_PARKER: usize = 22;
 const F_FROM11: usize = 23;
-const FIELDS: usize = 24;
+/// `Event` and `ActionID`: the head, read in the same pass.
+pub(crate) const F_EVENT: usize = 24;
+pub(crate) const F_ACTION_ID: usize = 25;
+const F_R_CHANNEL: usize = 26;
+const F_R_CID_NUM: usize = 27;
+const F_R_CID_NAME: usize = 28;
+const F_R_UID: usize = 29;
+const FIELDS: usize = 30;
 
-/// The name of each field, lower case.
+/// The name of each field, lower case (the parkee block, the head, the retriever
+/// block).
 const NAMES: [(&[u8], usize); FIELDS] = [
     (b"from", F_FROM11),
     (b"exten", F_EXTEN),
@@ -261,6 +279,12 @@ const NAMES: [(&[u8], usize); FIELDS] = [
     (b"parkeecalleridname", F_CID_NAME),
     (b"parkeeconnectedlinenum", F_CL_NUM),
     (b"parkeeconnectedlinename", F_CL_NAME),
+    (b"event", F_EVENT),
+    (b"actionid", F_ACTION_ID),
+    (b"retrieverchannel", F_R_CHANNEL),
+    (b"retrievercalleridnum", F_R_CID_NUM),
+    (b"retrievercalleridname", F_R_CID_NAME),
+    (b"retrieveruniqueid", F_R_UID),
 ];
 
 /// Sets bit 5 of every byte: exactly the ASCII letters become lower-case letters, so
@@ -296,10 +320,10 @@ fn words(key: &[u8]) -> (u64, u64) {
     }
 }
 
-/// The slot of a key with these words: the multiplier was chosen so the 24 names
-/// fall in 24 different slots (a collision fails the build).
+/// The slot of a key with these words: the multiplier was chosen so the 30 names
+/// fall in 30 different slots (a collision fails the build).
 const fn slot(first: u64, last: u64) -> usize {
-    ((first ^ last.rotate_left(29)).wrapping_mul(0x8c5c_715f_8c74_fc1f) >> (64 - SLOT_BITS)) as usize
+    ((first ^ last.rotate_left(29)).wrapping_mul(0x4f5f_8fe9_947e_d28b) >> (64 - SLOT_BITS)) as usize
 }
 
 const SLOT_BITS: u32 = 6;
@@ -411,7 +435,7 @@ mod tests {
             &b"ParkeeChannelState"[..],
             b"ParkeeChannelStateDesc",
             b"Privilege",
-            b"Event",
+            b"Events",
             b"ParkeeExten",
             b"ParkingSpacX",
             b"Parkinglot\x00",
