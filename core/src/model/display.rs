@@ -40,7 +40,7 @@ pub fn countdown(d: Duration) -> String {
 /// ```
 pub fn caller(call: &ParkedCall) -> String {
     let known = |s: &str| !s.is_empty() && s != "<unknown>";
-    match (known(&call.caller_id_name()), known(&call.caller_id_num())) {
+    match (known(call.caller_id_name()), known(call.caller_id_num())) {
         (true, true) => format!("{} <{}>", call.caller_id_name(), call.caller_id_num()),
         (true, false) => call.caller_id_name().to_string(),
         (false, true) => call.caller_id_num().to_string(),
@@ -128,8 +128,8 @@ impl SpaceView {
             space,
             occupied: true,
             warning,
-            caller_name: known(&c.caller_id_name()),
-            caller_number: known(&c.caller_id_num()),
+            caller_name: known(c.caller_id_name()),
+            caller_number: known(c.caller_id_num()),
             timer: mm_ss(c.duration(now)),
             countdown: c.timeout_remaining(now).map(countdown),
             class: if warning { "parking-space occupied warning" } else { "parking-space occupied" },

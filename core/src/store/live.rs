@@ -42,7 +42,7 @@ impl ParkingStore {
             // else reports it first.
             let mut out = Vec::new();
             let moved_from = match st.held.take() {
-                Some(h) if kind == LiveKind::Parked && h.is(call.server_id, &call.unique_id()) => Some(h),
+                Some(h) if kind == LiveKind::Parked && h.is(call.server_id, call.unique_id()) => Some(h),
                 Some(h) => {
                     out.extend(h.into_event());
                     None

@@ -67,7 +67,7 @@ async fn hanging_up_the_parkee_gives_up() {
     let mut events = c.events();
     park_dialplan(&c, "5551003", "default").await;
     let call = next_event(&mut events, "parked", |e| parked_event_for(e, "5551003")).await.call().clone();
-    c.request(Request::Action(Action::new("Hangup").header("Channel", &call.channel())), Target::All)
+    c.request(Request::Action(Action::new("Hangup").header("Channel", call.channel())), Target::All)
         .await
         .unwrap();
     let e = next_event(&mut events, "giveup", |e| matches!(e, ParkingEvent::GaveUp { .. })).await;

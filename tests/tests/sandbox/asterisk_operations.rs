@@ -211,8 +211,8 @@ async fn a_move_is_reported_once_as_a_move_and_a_hang_up_after_it_as_a_give_up()
     match &moved {
         ParkingEvent::Moved { call: to, from } => {
             assert_eq!(
-                (from.parking_space, to.parking_space, &*to.unique_id()),
-                (call.parking_space, 715, &*call.unique_id())
+                (from.parking_space, to.parking_space, to.unique_id()),
+                (call.parking_space, 715, call.unique_id())
             )
         }
         e => panic!("a move is one moved event, not {e:?}"),
@@ -226,7 +226,7 @@ async fn a_move_is_reported_once_as_a_move_and_a_hang_up_after_it_as_a_give_up()
     let truth = parked_truth(PORT_A);
     assert_eq!(truth, vec![("vip".to_string(), 805, call.unique_id().to_string())]);
     // A hang-up after it is a give-up.
-    let hang = Action::new("Hangup").header("Channel", &*call.channel());
+    let hang = Action::new("Hangup").header("Channel", call.channel());
     c.request(Request::Action(hang), Target::All).await.unwrap();
     let gone = next_event(&mut events, "giveup", |e| e.kind() != "near_timeout").await;
     assert_eq!((gone.kind(), gone.call().parking_space), ("giveup", 805));

@@ -132,7 +132,7 @@ async fn run_real() -> Vec<Norm> {
                 let call =
                     c.store().parked_calls_now().into_iter().find(|x| x.caller_id_num() == caller).unwrap();
                 c.request(
-                    Request::Action(Action::new("Hangup").header("Channel", &call.channel())),
+                    Request::Action(Action::new("Hangup").header("Channel", call.channel())),
                     Target::All,
                 )
                 .await

@@ -51,7 +51,7 @@ fn a_displaced_calls_late_leave_reports_the_call_as_the_store_saw_it() {
         "each leave reports its own call, with the times the store first saw"
     );
     let left = w.conn.store().parked_call_on_now(1, "default", 701).unwrap();
-    assert_eq!(&*left.unique_id(), "1.3");
+    assert_eq!(left.unique_id(), "1.3");
 }
 
 #[test]
@@ -98,7 +98,7 @@ fn a_swap_into_a_space_the_store_holds_empty_is_a_swap_with_no_previous_call() {
     let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[]);
     w.feed(&live_event("ParkedCallSwap", "default", 705, "4.1", "5554001"));
     match w.events().as_slice() {
-        [ParkingEvent::Swapped { call, previous: None }] => assert_eq!(&*call.unique_id(), "4.1"),
+        [ParkingEvent::Swapped { call, previous: None }] => assert_eq!(call.unique_id(), "4.1"),
         other => panic!("{other:?}"),
     }
     assert!(w.conn.store().parked_call_on_now(1, "default", 705).is_some());

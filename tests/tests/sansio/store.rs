@@ -90,7 +90,7 @@ fn a_refresh_of_known_calls_fires_nothing_and_changes_nothing() {
     assert_eq!((grid.take(), list.take()), (vec![], vec![]), "no cell or lot list changed");
     assert_eq!(lot_changes(&mut lots), 0, "no lot changed");
     // A call the views do not show (filtered) parks and leaves: no cell changes.
-    let opts = ParkingOptions::default().parked_call_filter(|c| &*c.caller_id_num() != "hidden");
+    let opts = ParkingOptions::default().parked_call_filter(|c| c.caller_id_num() != "hidden");
     let mut w = Wire::synced(opts, &LOTS, &[]);
     let mut grid = DiffProbe::of(w.conn.store().lot_grid(&key));
     grid.take();
@@ -460,7 +460,7 @@ fn a_swap_keeps_the_parks_times() {
         .replace("ParkingTimeout: 45", "ParkingTimeout: 44");
     w.feed(&swap);
     let c = w.conn.store().parked_call_on_now(1, "default", 701).unwrap();
-    assert_eq!(&*c.unique_id(), "1.2", "the new parkee");
+    assert_eq!(c.unique_id(), "1.2", "the new parkee");
     assert_eq!(times(&w, 701), park, "the park's clock, not the swap's numbers");
 }
 
