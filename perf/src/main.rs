@@ -2,6 +2,9 @@
 //! measured in one run on the same bytes as a memchr baseline and the peers.
 //!
 //! Run from the repository root: `cargo run --release --bin perf`.
+//! `--quick` measures the same figures on small inputs (one run each, stores of
+//! 100, 1,000 and 10,000 calls under the same keys): what CI runs to check that
+//! every figure is produced, not what they are.
 
 use ami_parking::{Request, Target};
 use ami_parking_perf::*;
@@ -29,18 +32,46 @@ fn time<T>(f: impl FnOnce() -> T) -> Duration {
     t.elapsed()
 }
 
+/// The sizes of one run.
+struct Sizes {
+    corpus: usize,
+    frames: usize,
+    runs: usize,
+    /// Store sizes of the three apply figures (100, 10k, 100k).
+    stores: [usize; 3],
+    pairs: usize,
+    calls: usize,
+}
+
+const FULL: Sizes = Sizes {
+    corpus: 32 << 20,
+    frames: 16 << 20,
+    runs: 5,
+    stores: [100, 10_000, 100_000],
+    pairs: 20_000,
+    calls: 10_000,
+};
+const QUICK: Sizes = Sizes {
+    corpus: 1 << 20,
+    frames: 1 << 19,
+    runs: 1,
+    stores: [100, 1_000, 10_000],
+    pairs: 1_000,
+    calls: 1_000,
+};
+
 /// Nanoseconds per live event at `n` parked calls, a UI subscribed to the global view
 /// and to one lot's grid (their diffs drained every 1000 events, inside the timing).
-fn apply_ns_per_event(n: usize) -> f64 {
+fn apply_ns_per_event(n: usize, pairs: usize, runs: usize) -> f64 {
     let mut conn = connection_with(n);
     let store = conn.store().clone();
     let mut ui = Watchers::new(&store, &mut conn);
-    let d = best(3, || {
+    let d = best(runs, || {
         // Each run starts from the same calls: the churn names their unique ids.
         let mut conn = connection_with(n);
         let store = conn.store().clone();
         let mut ui = Watchers::new(&store, &mut conn);
-        let events = churn(n, 20_000);
+        let events = churn(n, pairs);
         let t = Instant::now();
         for (k, m) in events.iter().enumerate() {
             black_box(store.apply_message(NOW, 1, m));
@@ -54,16 +85,32 @@ fn apply_ns_per_event(n: usize) -> f64 {
         d
     });
     black_box(ui.drain());
-    d.as_nanos() as f64 / 40_000.0
+    d.as_nanos() as f64 / (2 * pairs) as f64
 }
 
 fn main() {
-    let corpus = tcp_corpus(32 << 20);
-    let frames = amiws_corpus(16 << 20);
+    let mut quick = false;
+    for a in std::env::args().skip(1) {
+        match a.as_str() {
+            "--quick" => quick = true,
+            "-h" | "--help" => {
+                println!("perf [--quick]: prints one JSON object of the core's figures (perf/README.md)");
+                println!("  --quick  small inputs, one run each: checks the figures are produced");
+                return;
+            }
+            other => {
+                eprintln!("perf: unknown argument {other} (try --help)");
+                std::process::exit(2);
+            }
+        }
+    }
+    let s = if quick { QUICK } else { FULL };
+    let corpus = tcp_corpus(s.corpus);
+    let frames = amiws_corpus(s.frames);
     let frame_bytes: usize = frames.iter().map(Vec::len).sum();
     // The same bytes must mean the same messages to everyone.
     let (a, b, c) = (decode_ours(&corpus), peer_asterisk_rs_ami(&corpus), memchr_scan(&corpus));
-    let runs = 5;
+    let runs = s.runs;
     let decode = best(runs, || time(|| decode_ours(&corpus)));
     let decode_full = best(runs, || time(|| decode_ours_full(&corpus)));
     let conn = best(runs, || time(|| connection_ours(&corpus)));
@@ -72,8 +119,8 @@ fn main() {
     let amiws = best(runs, || time(|| amiws_ours(&frames)));
 
     // Reading the events alone (what every apply starts with), to show where time goes.
-    let parse_events = churn(10_000, 20_000);
-    let parse = best(3, || {
+    let parse_events = churn(s.calls, s.pairs);
+    let parse = best(runs.min(3), || {
         time(|| {
             for m in &parse_events {
                 black_box(ami_parking::ParkedCall::from_message(1, m, NOW));
@@ -81,18 +128,18 @@ fn main() {
         })
     });
     let parse_ns = parse.as_nanos() as f64 / parse_events.len() as f64;
-    let ns_100 = apply_ns_per_event(100);
-    let ns_10k = apply_ns_per_event(10_000);
-    let ns_100k = apply_ns_per_event(100_000);
+    let ns_100 = apply_ns_per_event(s.stores[0], s.pairs, runs.min(3));
+    let ns_10k = apply_ns_per_event(s.stores[1], s.pairs, runs.min(3));
+    let ns_100k = apply_ns_per_event(s.stores[2], s.pairs, runs.min(3));
 
-    let heap_per_call = heap_bytes_per_call(10_000);
+    let heap_per_call = heap_bytes_per_call(s.calls);
 
     let resync = best(runs, || {
-        let (mut c, answer) = resync_setup(10_000);
+        let (mut c, answer) = resync_setup(s.calls);
         time(|| resync_run(&mut c, &answer))
     });
     let refresh = best(runs, || {
-        let (mut c, answer) = resync_setup(10_000);
+        let (mut c, answer) = resync_setup(s.calls);
         resync_run(&mut c, &answer);
         c.request_with_action_id(NOW, Request::ParkedCalls { lot: None }, Target::All, "r1").unwrap();
         while c.poll_transmit().is_some() {}
@@ -100,6 +147,7 @@ fn main() {
     });
 
     let report = json!({
+        "quick": quick,
         "corpus_mb": (corpus.len() as f64 / 1e6 * 10.0).round() / 10.0,
         "messages": a,
         "messages_peer": b,

@@ -134,14 +134,14 @@ pub fn truth_of(store: &ParkingStore, server: u32) -> Vec<(String, u32, String)>
         .parked_calls_now()
         .iter()
         .filter(|c| c.server_id == server)
-        .map(|c| (c.parking_lot.to_string(), c.parking_space, c.unique_id.to_string()))
+        .map(|c| (c.parking_lot.to_string(), c.parking_space, c.unique_id().to_string()))
         .collect();
     v.sort();
     v
 }
 
 pub fn parked_event_for(e: &ParkingEvent, caller: &str) -> bool {
-    matches!(e, ParkingEvent::Parked { call } if call.caller_id_num == caller)
+    matches!(e, ParkingEvent::Parked { call } if call.caller_id_num() == caller)
 }
 
 /// Waits until lot `key`'s Asterisk count is `n` (on the lot's own signal).

@@ -188,7 +188,7 @@ async fn under_load_every_event_is_reported_once_with_the_right_call() {
         .store()
         .lot_calls_now(&lib_key)
         .iter()
-        .map(|c| (c.parking_space, c.unique_id.to_string()))
+        .map(|c| (c.parking_space, c.unique_id().to_string()))
         .collect();
     let truth: Vec<(u32, String)> =
         parked_truth(PORT_A).into_iter().filter(|(l, _, _)| l == LOT).map(|(_, s, u)| (s, u)).collect();
@@ -332,7 +332,7 @@ fn compare(
         .unwrap()
         .iter()
         .filter(|e| *e.call().parking_lot == *LOT && e.kind() != "near_timeout")
-        .map(|e| (e.kind(), e.call().parking_space, e.call().unique_id.to_string()))
+        .map(|e| (e.kind(), e.call().parking_space, e.call().unique_id().to_string()))
         .collect();
     sent.sort();
     got.sort();

@@ -42,7 +42,7 @@ async fn the_demo_pbx_at_full_rate_loses_nothing_and_memory_stays_flat() {
         if let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(200), events.next()).await {
             if !matches!(e.kind(), "near_timeout" | "resync") {
                 heard += 1;
-                if !seen.insert((e.call().unique_id.to_string(), e.kind())) {
+                if !seen.insert((e.call().unique_id().to_string(), e.kind())) {
                     duplicates += 1;
                 }
                 // Keep the set small: a call's events are all within its lifetime.
@@ -74,7 +74,7 @@ async fn the_demo_pbx_at_full_rate_loses_nothing_and_memory_stays_flat() {
     let mut mine: Vec<_> = store
         .parked_calls_now()
         .iter()
-        .map(|c| (c.parking_lot.to_string(), c.parking_space, c.unique_id.to_string()))
+        .map(|c| (c.parking_lot.to_string(), c.parking_space, c.unique_id().to_string()))
         .collect();
     mine.sort();
     assert_eq!(mine, truth, "the store = the demo");

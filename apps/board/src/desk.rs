@@ -125,7 +125,7 @@ impl Desk {
         r.server = Some(call.server_id);
         r.lot = call.parking_lot.to_string();
         r.space = Some(call.parking_space);
-        r.channel = call.channel.to_string();
+        r.channel = call.channel().to_string();
         r.destination = Some(to.clone());
         let out = match self.check(&call.parking_lot) {
             Err(e) => Err(e),
@@ -172,7 +172,7 @@ impl Desk {
         r.server = Some(call.server_id);
         r.lot = call.parking_lot.to_string();
         r.space = Some(call.parking_space);
-        r.channel = call.channel.to_string();
+        r.channel = call.channel().to_string();
         r.destination = Some(to_lot.clone());
         let out = match self.check(&call.parking_lot).and_then(|()| self.check(&to_lot)) {
             Err(e) => Err(e),

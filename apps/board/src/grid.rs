@@ -158,7 +158,7 @@ pub fn Warnings(parking: UseAmiParking, desk: Desk) -> Element {
         div { class, role: "alert",
             h4 { "Near timeout" }
             for c in near {
-                div { class: "parked-call", key: "{c.unique_id}",
+                div { class: "parked-call", key: "{c.unique_id()}",
                     span { "{c.parking_lot} {c.parking_space}: {caller(&c)}" }
                     span { class: "countdown", {c.timeout_remaining(now).map(countdown).unwrap_or_default()} " left" }
                 }

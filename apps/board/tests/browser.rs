@@ -170,7 +170,7 @@ async fn a_click_retrieves(b: &Browser, events: &mut EventStream, space: u32) {
     let retrieved = live::next_event(
         events,
         "retrieved",
-        |e| matches!(e, ParkingEvent::Retrieved { call, .. } if call.caller_id_num == "5557001"),
+        |e| matches!(e, ParkingEvent::Retrieved { call, .. } if call.caller_id_num() == "5557001"),
     )
     .await;
     assert_eq!(retrieved.call().parking_space, space);
@@ -361,7 +361,7 @@ async fn an_office_board_with_logins_roles_and_scopes() {
     let retrieved = live::next_event(
         &mut events,
         "retrieved",
-        |e| matches!(e, ParkingEvent::Retrieved { call, .. } if call.caller_id_num == "5557101"),
+        |e| matches!(e, ParkingEvent::Retrieved { call, .. } if call.caller_id_num() == "5557101"),
     )
     .await;
     assert_eq!(retrieved.call().parking_space, space);
@@ -396,7 +396,7 @@ async fn an_office_board_with_logins_roles_and_scopes() {
     live::next_event(
         &mut events,
         "the call retrieved by a forged operator click",
-        |e| matches!(e, ParkingEvent::Retrieved { call, .. } if call.caller_id_num == "5557103"),
+        |e| matches!(e, ParkingEvent::Retrieved { call, .. } if call.caller_id_num() == "5557103"),
     )
     .await;
     let _ = std::fs::remove_dir_all(&dir);

@@ -23,13 +23,12 @@ fn who(name: &str, role: Role, phone: Option<&str>, lots: Option<&[&str]>) -> Pr
 }
 
 fn call(lot: &str, space: u32) -> ParkedCall {
-    ParkedCall {
-        parking_lot: lot.into(),
-        parking_space: space,
-        server_id: 1,
-        channel: "PJSIP/1001-00000001".into(),
-        ..Default::default()
-    }
+    let mut c = ParkedCall::default();
+    c.parking_lot = lot.into();
+    c.parking_space = space;
+    c.server_id = 1;
+    c.set_channel("PJSIP/1001-00000001");
+    c
 }
 
 fn actions_sent(ami: &RecordingAmi) -> Vec<String> {

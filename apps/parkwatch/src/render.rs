@@ -29,14 +29,14 @@ pub fn call_json(c: &ParkedCall, now: Timestamp) -> Value {
         "server_id": c.server_id,
         "parking_lot": &*c.parking_lot,
         "parking_space": c.parking_space,
-        "channel": c.channel,
-        "unique_id": c.unique_id,
-        "linked_id": c.linked_id,
-        "caller_id_num": c.caller_id_num,
-        "caller_id_name": c.caller_id_name,
-        "connected_line_num": c.connected_line_num,
-        "connected_line_name": c.connected_line_name,
-        "parker_dial_string": c.parker_dial_string,
+        "channel": c.channel(),
+        "unique_id": c.unique_id(),
+        "linked_id": c.linked_id(),
+        "caller_id_num": c.caller_id_num(),
+        "caller_id_name": c.caller_id_name(),
+        "connected_line_num": c.connected_line_num(),
+        "connected_line_name": c.connected_line_name(),
+        "parker_dial_string": c.parker_dial_string(),
         "parked_by": c.parked_by(),
         "timeout_secs": c.timeout.map(|t| t.as_secs()),
         "duration_secs": c.duration(now).as_secs(),
@@ -108,12 +108,12 @@ pub fn calls_table(calls: &[ParkedCall], now: Timestamp) -> String {
             c.server_id,
             &*c.parking_lot,
             c.parking_space,
-            c.caller_id_num,
-            c.caller_id_name.chars().take(24).collect::<String>(),
+            c.caller_id_num(),
+            c.caller_id_name().chars().take(24).collect::<String>(),
             c.parked_by().unwrap_or("-"),
             mm_ss(c.duration(now)),
             left,
-            c.channel
+            c.channel()
         ));
         s.push('\n');
     }
@@ -128,14 +128,14 @@ pub fn calls_table(calls: &[ParkedCall], now: Timestamp) -> String {
 pub fn event_line(e: &ParkingEvent, now: Timestamp) -> String {
     let c = e.call();
     let when = rfc3339(now);
-    let who = format!("{} {}", c.caller_id_num, c.caller_id_name);
+    let who = format!("{} {}", c.caller_id_num(), c.caller_id_name());
     let place = format!("server {} {} {}", c.server_id, c.parking_lot, c.parking_space);
     let extra = match e {
         ParkingEvent::Retrieved { retriever, .. } => {
             format!("  by {} ({})", retriever.caller_id_num, retriever.channel)
         }
         ParkingEvent::Swapped { previous, .. } => {
-            format!(" (was {})", previous.as_ref().map(|p| p.caller_id_num.as_str()).unwrap_or("?"))
+            format!(" (was {})", previous.as_ref().map(|p| p.caller_id_num()).unwrap_or("?"))
         }
         ParkingEvent::NearTimeout { remaining, .. } => format!("  {} left", countdown(*remaining)),
         ParkingEvent::Moved { from, .. } => format!("  from {} {}", from.parking_lot, from.parking_space),
@@ -166,11 +166,9 @@ mod tests {
 
     #[test]
     fn names_from_asterisk_cannot_forge_terminal_output() {
-        let c = ParkedCall {
-            caller_id_name: "Eve\x1b[2J\nSERVER 1 default 701 5551001 Alice\u{202e}".into(),
-            caller_id_num: "555\r1".into(),
-            ..ParkedCall::default()
-        };
+        let mut c = ParkedCall::default();
+        c.set_caller_id_name("Eve\x1b[2J\nSERVER 1 default 701 5551001 Alice\u{202e}");
+        c.set_caller_id_num("555\r1");
         let now = Timestamp::from_unix_millis(1_000);
         let table = calls_table(std::slice::from_ref(&c), now);
         assert_eq!(table.lines().count(), 2, "a header and one row: {table:?}");

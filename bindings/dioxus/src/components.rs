@@ -144,7 +144,7 @@ fn LotCalls(
     rsx! {
         div { class: "lot-calls",
             for c in calls.read().iter().cloned() {
-                CallRow { key: "{c.unique_id}", parking, call: c, retrieve_to: retrieve_to.clone(), outcome }
+                CallRow { key: "{c.unique_id()}", parking, call: c, retrieve_to: retrieve_to.clone(), outcome }
             }
         }
     }
@@ -183,7 +183,7 @@ pub fn TimeoutWarnings(parking: UseAmiParking) -> Element {
         div { class, role: "alert",
             h4 { "Near timeout" }
             for c in near {
-                div { class: "parked-call", key: "{c.unique_id}",
+                div { class: "parked-call", key: "{c.unique_id()}",
                     span { "{c.parking_lot} {c.parking_space}: {caller(&c)}" }
                     span { class: "countdown", {c.timeout_remaining(now).map(countdown).unwrap_or_default()} " left" }
                 }

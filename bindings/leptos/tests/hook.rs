@@ -68,7 +68,7 @@ fn a_parked_call_appears_in_its_cell_and_nowhere_else_changes() {
         settle();
 
         let call = cells[0].call.get_untracked().expect("701 holds the call");
-        assert_eq!((&*call.caller_id_name, call.parking_space), ("Alice", 701));
+        assert_eq!((call.caller_id_name(), call.parking_space), ("Alice", 701));
         assert_eq!(parking.parked_calls.get_untracked().len(), 1);
         assert_eq!(parking.total_parked_calls.get_untracked(), 1);
         assert_eq!(parking.parking_lots.get_untracked()[&default_lot()].occupied, 1);

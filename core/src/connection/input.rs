@@ -24,12 +24,18 @@ impl Connection {
             self.on_banner(now)?;
         }
         let server = self.cfg.server_id;
-        self.forward_foreign(server, raw.get("ActionID"), || raw.to_message());
         let event = raw.event_name().map(EventName::of);
-        if event.is_some_and(|e| !e.matters_live()) && self.ids.is_idle() {
+        let passed_over = event.is_some_and(|e| !e.matters_live()) && self.ids.is_idle();
+        if passed_over && !self.cfg.forward_events {
+            // Nothing to forward, nothing to act on: not even the ActionID is read.
             return Ok(());
         }
-        let head = Head { event, action_id: raw.get("ActionID") };
+        let action_id = raw.get("ActionID");
+        self.forward_foreign(server, action_id, || raw.to_message());
+        if passed_over {
+            return Ok(());
+        }
+        let head = Head { event, action_id };
         let Some((shape, owner)) = self.route(&head) else {
             return Ok(());
         };
@@ -161,7 +167,7 @@ impl Connection {
     fn awaits(&self, p: &Pending, event: &LiveEvent) -> bool {
         let call = &event.call;
         match (&p.req, &p.acc) {
-            (_, Acc::Park { channel, .. }) => event.kind == LiveKind::Parked && call.channel == *channel,
+            (_, Acc::Park { channel, .. }) => event.kind == LiveKind::Parked && call.channel() == *channel,
             (Request::Retrieve { space, lot, .. }, _) => {
                 event.kind == LiveKind::Retrieved
                     && call.parking_space == *space

@@ -132,7 +132,7 @@ impl Connection {
             Request::Move { space, lot, .. } => {
                 let lot = lot_or_default(lot);
                 let call = self.store.raw_call(server, &lot, *space);
-                Some(call.map(|c| c.channel.to_string()).ok_or(ParkingError::SpaceEmpty {
+                Some(call.map(|c| c.channel().to_string()).ok_or(ParkingError::SpaceEmpty {
                     lot,
                     space: *space,
                     server_id: Some(server),

@@ -33,17 +33,17 @@ pub fn countdown(d: Duration) -> String {
 /// ```
 /// use ami_parking::ParkedCall;
 /// let mut c = ParkedCall::default();
-/// c.caller_id_num = "1001".into();
+/// c.set_caller_id_num("1001");
 /// assert_eq!(ami_parking::display::caller(&c), "1001");
-/// c.caller_id_name = "Alice".into();
+/// c.set_caller_id_name("Alice");
 /// assert_eq!(ami_parking::display::caller(&c), "Alice <1001>");
 /// ```
 pub fn caller(call: &ParkedCall) -> String {
     let known = |s: &str| !s.is_empty() && s != "<unknown>";
-    match (known(&call.caller_id_name), known(&call.caller_id_num)) {
-        (true, true) => format!("{} <{}>", call.caller_id_name, call.caller_id_num),
-        (true, false) => call.caller_id_name.to_string(),
-        (false, true) => call.caller_id_num.to_string(),
+    match (known(call.caller_id_name()), known(call.caller_id_num())) {
+        (true, true) => format!("{} <{}>", call.caller_id_name(), call.caller_id_num()),
+        (true, false) => call.caller_id_name().to_string(),
+        (false, true) => call.caller_id_num().to_string(),
         (false, false) => "unknown caller".into(),
     }
 }
@@ -80,7 +80,7 @@ pub fn retriever(r: &crate::model::Retriever) -> String {
 /// assert_eq!(SpaceView::new(701, None, now).class, "parking-space");
 /// let mut c = ParkedCall::default();
 /// c.parking_space = 702;
-/// c.caller_id_name = "Alice".into();
+/// c.set_caller_id_name("Alice");
 /// c.parked_at = Timestamp::from_unix_millis(35_000);
 /// c.deadline = Some(now + Duration::from_secs(20)); // threshold: 30 s
 /// let v = SpaceView::new(702, Some(&c), now);
@@ -128,8 +128,8 @@ impl SpaceView {
             space,
             occupied: true,
             warning,
-            caller_name: known(&c.caller_id_name),
-            caller_number: known(&c.caller_id_num),
+            caller_name: known(c.caller_id_name()),
+            caller_number: known(c.caller_id_num()),
             timer: mm_ss(c.duration(now)),
             countdown: c.timeout_remaining(now).map(countdown),
             class: if warning { "parking-space occupied warning" } else { "parking-space occupied" },

@@ -6,6 +6,7 @@ pub(crate) mod event;
 use crate::time::Timestamp;
 pub use compact_str::CompactString;
 pub use event::{ParkingEvent, ResyncChange};
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -84,74 +85,276 @@ impl ParkingLot {
 /// is first seen; `duration`, `timeout_remaining` and `is_near_timeout` are functions
 /// of a `now` you pass, so a ticking clock signal in a UI gives live countdowns.
 ///
+/// The eight text fields (channel, ids, caller and connected line, parker) live
+/// packed in one buffer, read through accessors ([`ParkedCall::channel`], ...) and
+/// written through setters ([`ParkedCall::set_channel`], ...): a call costs two
+/// allocations whatever its text.
+///
 /// ```
 /// use ami_parking::{ParkedCall, Timestamp};
 /// use std::time::Duration;
 /// let mut call = ParkedCall::default();
 /// call.parked_at = Timestamp::from_unix_millis(10_000);
 /// call.deadline = Some(Timestamp::from_unix_millis(55_000));
+/// call.set_channel("PJSIP/100-1");
 /// let now = Timestamp::from_unix_millis(40_000);
 /// assert_eq!(call.duration(now), Duration::from_secs(30));
 /// assert_eq!(call.timeout_remaining(now), Some(Duration::from_secs(15)));
 /// assert!(call.is_near_timeout(now));
+/// assert_eq!(call.channel(), "PJSIP/100-1");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ParkedCall {
     /// The space, e.g. 701.
     pub parking_space: u32,
+    /// The server the call is parked on.
+    pub server_id: ServerId,
     /// The lot's name (from `Parkinglot`).
     pub parking_lot: Arc<str>,
-    /// The parked channel (`ParkeeChannel`).
-    pub channel: CompactString,
-    /// `ParkeeUniqueid`.
-    pub unique_id: CompactString,
-    /// `ParkeeLinkedid`.
-    pub linked_id: CompactString,
-    /// `ParkeeCallerIDNum` (`<unknown>` when Asterisk has none).
-    pub caller_id_num: CompactString,
-    /// `ParkeeCallerIDName`, C-escaping undone.
-    pub caller_id_name: CompactString,
-    /// `ParkeeConnectedLineNum`.
-    pub connected_line_num: CompactString,
-    /// `ParkeeConnectedLineName`, C-escaping undone.
-    pub connected_line_name: CompactString,
-    /// `ParkerDialString`: who parked it, as a dial string.
-    pub parker_dial_string: CompactString,
+    /// Channel, ids, caller and connected line, parker: packed.
+    text: Text,
+    /// Threshold for [`ParkedCall::is_near_timeout`], in milliseconds (the store's
+    /// option, 30 s by default).
+    threshold_ms: u32,
     /// Total parking time for this call: remaining + elapsed at the event (`None`: no limit).
     pub timeout: Option<Duration>,
     /// When the call was parked (caller's clock minus Asterisk's `ParkingDuration`).
     pub parked_at: Timestamp,
     /// When Asterisk will time the call out (`None`: no limit).
     pub deadline: Option<Timestamp>,
-    /// The server the call is parked on.
-    pub server_id: ServerId,
-    /// Threshold for [`ParkedCall::is_near_timeout`] (the store's option, 30 s by default).
-    pub near_timeout_threshold: Duration,
+}
+
+/// The text fields of a call, in the order of [`Text`]'s ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub(crate) enum Field {
+    Channel,
+    UniqueId,
+    LinkedId,
+    CallerIdNum,
+    CallerIdName,
+    ConnectedLineNum,
+    ConnectedLineName,
+    ParkerDialString,
+}
+
+/// Number of text fields.
+pub(crate) const TEXT_FIELDS: usize = 8;
+
+/// The longest value a text field keeps (longer ones are cut at a character
+/// boundary): eight of them fit the `u16` offsets. Asterisk's own limits are far
+/// below (80 bytes for a channel name, 150 for a unique id).
+pub(crate) const MAX_FIELD_BYTES: usize = 8 * 1024 - 1;
+
+/// Eight strings in one buffer: field `i` is `buf[ends[i - 1]..ends[i]]`.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub(crate) struct Text {
+    buf: Box<str>,
+    ends: [u16; TEXT_FIELDS],
+}
+
+impl Text {
+    /// Packs `fields` (each cut to [`MAX_FIELD_BYTES`]).
+    pub(crate) fn pack<'a>(fields: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut b = TextBuilder::with_capacity(64);
+        for f in fields {
+            b.push(f);
+        }
+        b.finish()
+    }
+
+    /// A packed text from a buffer and its ends; `None` unless every end is a
+    /// character boundary, in order.
+    pub(crate) fn from_parts(buf: String, ends: [u16; TEXT_FIELDS]) -> Option<Self> {
+        let ok = ends.windows(2).all(|w| w[0] <= w[1])
+            && ends.iter().all(|&e| buf.is_char_boundary(e as usize))
+            && ends[TEXT_FIELDS - 1] as usize == buf.len();
+        ok.then(|| Text { buf: buf.into_boxed_str(), ends })
+    }
+
+    fn get(&self, f: Field) -> &str {
+        let i = f as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.buf[start..self.ends[i] as usize]
+    }
+
+    fn set(&mut self, f: Field, value: &str) {
+        let all: [&str; TEXT_FIELDS] = std::array::from_fn(|i| {
+            if i == f as usize {
+                value
+            } else {
+                let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+                &self.buf[start..self.ends[i] as usize]
+            }
+        });
+        *self = Text::pack(all);
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.buf.len()
+    }
+}
+
+/// Builds a [`Text`] field by field.
+pub(crate) struct TextBuilder {
+    buf: String,
+    ends: [u16; TEXT_FIELDS],
+    n: usize,
+}
+
+impl TextBuilder {
+    pub(crate) fn with_capacity(bytes: usize) -> Self {
+        Self { buf: String::with_capacity(bytes), ends: [0; TEXT_FIELDS], n: 0 }
+    }
+
+    /// Appends the next field (cut to [`MAX_FIELD_BYTES`]).
+    pub(crate) fn push(&mut self, v: &str) {
+        let mut cut = v.len().min(MAX_FIELD_BYTES);
+        while !v.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        self.buf.push_str(&v[..cut]);
+        if self.n < TEXT_FIELDS {
+            self.ends[self.n] = self.buf.len() as u16;
+            self.n += 1;
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Text {
+        let end = self.buf.len() as u16;
+        for e in &mut self.ends[self.n..] {
+            *e = end;
+        }
+        Text { buf: self.buf.into_boxed_str(), ends: self.ends }
+    }
+}
+
+/// `d` in milliseconds, at most `u32::MAX` (49 days).
+fn threshold_ms(d: Duration) -> u32 {
+    d.as_millis().min(u128::from(u32::MAX)) as u32
 }
 
 impl Default for ParkedCall {
     fn default() -> Self {
         Self {
             parking_space: 0,
+            server_id: 1,
             parking_lot: Arc::from("default"),
-            channel: CompactString::default(),
-            unique_id: CompactString::default(),
-            linked_id: CompactString::default(),
-            caller_id_num: CompactString::default(),
-            caller_id_name: CompactString::default(),
-            connected_line_num: CompactString::default(),
-            connected_line_name: CompactString::default(),
-            parker_dial_string: CompactString::default(),
+            text: Text::default(),
+            threshold_ms: threshold_ms(DEFAULT_NEAR_TIMEOUT),
             timeout: None,
             parked_at: Timestamp::ZERO,
             deadline: None,
-            server_id: 1,
-            near_timeout_threshold: DEFAULT_NEAR_TIMEOUT,
         }
     }
 }
 
+impl fmt::Debug for ParkedCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParkedCall")
+            .field("parking_space", &self.parking_space)
+            .field("parking_lot", &self.parking_lot)
+            .field("channel", &self.channel())
+            .field("unique_id", &self.unique_id())
+            .field("linked_id", &self.linked_id())
+            .field("caller_id_num", &self.caller_id_num())
+            .field("caller_id_name", &self.caller_id_name())
+            .field("connected_line_num", &self.connected_line_num())
+            .field("connected_line_name", &self.connected_line_name())
+            .field("parker_dial_string", &self.parker_dial_string())
+            .field("timeout", &self.timeout)
+            .field("parked_at", &self.parked_at)
+            .field("deadline", &self.deadline)
+            .field("server_id", &self.server_id)
+            .field("near_timeout_threshold", &self.near_timeout_threshold())
+            .finish()
+    }
+}
+
+/// The same JSON as when the text fields were plain fields.
+impl serde::Serialize for ParkedCall {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("ParkedCall", 15)?;
+        st.serialize_field("parking_space", &self.parking_space)?;
+        st.serialize_field("parking_lot", &self.parking_lot)?;
+        st.serialize_field("channel", self.channel())?;
+        st.serialize_field("unique_id", self.unique_id())?;
+        st.serialize_field("linked_id", self.linked_id())?;
+        st.serialize_field("caller_id_num", self.caller_id_num())?;
+        st.serialize_field("caller_id_name", self.caller_id_name())?;
+        st.serialize_field("connected_line_num", self.connected_line_num())?;
+        st.serialize_field("connected_line_name", self.connected_line_name())?;
+        st.serialize_field("parker_dial_string", self.parker_dial_string())?;
+        st.serialize_field("timeout", &self.timeout)?;
+        st.serialize_field("parked_at", &self.parked_at)?;
+        st.serialize_field("deadline", &self.deadline)?;
+        st.serialize_field("server_id", &self.server_id)?;
+        st.serialize_field("near_timeout_threshold", &self.near_timeout_threshold())?;
+        st.end()
+    }
+}
+
+macro_rules! text_fields {
+    ($($get:ident, $set:ident, $field:ident, $doc:literal;)*) => {
+        impl ParkedCall {
+            $(
+                #[doc = $doc]
+                pub fn $get(&self) -> &str {
+                    self.text.get(Field::$field)
+                }
+
+                #[doc = concat!("Sets [`ParkedCall::", stringify!($get), "`] (a value longer than 8 KiB is cut).")]
+                pub fn $set(&mut self, value: impl AsRef<str>) {
+                    self.text.set(Field::$field, value.as_ref());
+                }
+            )*
+        }
+    };
+}
+
+text_fields! {
+    channel, set_channel, Channel, "The parked channel (`ParkeeChannel`).";
+    unique_id, set_unique_id, UniqueId, "`ParkeeUniqueid`.";
+    linked_id, set_linked_id, LinkedId, "`ParkeeLinkedid`.";
+    caller_id_num, set_caller_id_num, CallerIdNum, "`ParkeeCallerIDNum` (`<unknown>` when Asterisk has none).";
+    caller_id_name, set_caller_id_name, CallerIdName, "`ParkeeCallerIDName`, C-escaping undone.";
+    connected_line_num, set_connected_line_num, ConnectedLineNum, "`ParkeeConnectedLineNum`.";
+    connected_line_name, set_connected_line_name, ConnectedLineName, "`ParkeeConnectedLineName`, C-escaping undone.";
+    parker_dial_string, set_parker_dial_string, ParkerDialString, "`ParkerDialString`: who parked it, as a dial string.";
+}
+
 impl ParkedCall {
+    /// A call with these packed text fields and the default threshold (the parsers').
+    pub(crate) fn with_text(
+        parking_space: u32,
+        server_id: ServerId,
+        parking_lot: Arc<str>,
+        text: Text,
+    ) -> Self {
+        Self {
+            parking_space,
+            server_id,
+            parking_lot,
+            text,
+            threshold_ms: threshold_ms(DEFAULT_NEAR_TIMEOUT),
+            timeout: None,
+            parked_at: Timestamp::ZERO,
+            deadline: None,
+        }
+    }
+
+    /// Threshold for [`ParkedCall::is_near_timeout`] (the store's option, 30 s by
+    /// default; kept to the millisecond, at most 49 days).
+    pub fn near_timeout_threshold(&self) -> Duration {
+        Duration::from_millis(u64::from(self.threshold_ms))
+    }
+
+    /// Sets [`ParkedCall::near_timeout_threshold`] (the store sets its option's).
+    pub fn set_near_timeout_threshold(&mut self, threshold: Duration) {
+        self.threshold_ms = threshold_ms(threshold);
+    }
+
     /// How long the call has been parked at `now`.
     pub fn duration(&self, now: Timestamp) -> Duration {
         now.saturating_duration_since(self.parked_at)
@@ -165,7 +368,7 @@ impl ParkedCall {
 
     /// True when the call has a timeout and less than the threshold is left.
     pub fn is_near_timeout(&self, now: Timestamp) -> bool {
-        self.timeout_remaining(now).is_some_and(|r| r < self.near_timeout_threshold)
+        self.timeout_remaining(now).is_some_and(|r| r < self.near_timeout_threshold())
     }
 
     /// Who parked the call, as far as Asterisk's events say: the parkee's connected
@@ -177,23 +380,24 @@ impl ParkedCall {
     /// ```
     /// use ami_parking::ParkedCall;
     /// let mut c = ParkedCall::default();
-    /// c.caller_id_num = "5551001".into();
-    /// c.parker_dial_string = "PJSIP/1002".into();
+    /// c.set_caller_id_num("5551001");
+    /// c.set_parker_dial_string("PJSIP/1002");
     /// assert_eq!(c.parked_by(), Some("1002"));
-    /// c.connected_line_num = "5551001".into(); // itself
+    /// c.set_connected_line_num("5551001"); // itself
     /// assert_eq!(c.parked_by(), Some("1002"));
-    /// c.connected_line_num = "1003".into();
+    /// c.set_connected_line_num("1003");
     /// assert_eq!(c.parked_by(), Some("1003"));
-    /// c.connected_line_num = "5551001".into();
-    /// c.parker_dial_string = "Local/s@hold".into();
+    /// c.set_connected_line_num("5551001");
+    /// c.set_parker_dial_string("Local/s@hold");
     /// assert_eq!(c.parked_by(), None);
     /// ```
     pub fn parked_by(&self) -> Option<&str> {
         let known = |s: &str| !s.is_empty() && s != "<unknown>";
-        if known(&self.connected_line_num) && self.connected_line_num != self.caller_id_num {
-            return Some(&self.connected_line_num);
+        let cl = self.connected_line_num();
+        if known(cl) && cl != self.caller_id_num() {
+            return Some(cl);
         }
-        let (tech, resource) = self.parker_dial_string.split_once('/')?;
+        let (tech, resource) = self.parker_dial_string().split_once('/')?;
         let resource = resource.split(['@', '/', ',']).next().unwrap_or("");
         (!tech.eq_ignore_ascii_case("Local") && known(resource)).then_some(resource)
     }
@@ -211,8 +415,8 @@ impl ParkedCall {
     /// True when `other` is the same call: same server and unique id. A message
     /// without a unique id (Asterisk 11) matches any call.
     pub fn same_call(&self, other: &ParkedCall) -> bool {
-        self.server_id == other.server_id
-            && (self.unique_id.is_empty() || other.unique_id.is_empty() || self.unique_id == other.unique_id)
+        let (a, b) = (self.unique_id(), other.unique_id());
+        self.server_id == other.server_id && (a.is_empty() || b.is_empty() || a == b)
     }
 
     /// True when `other` describes the same call in the same place (same unique id,
@@ -221,8 +425,8 @@ impl ParkedCall {
         self.server_id == other.server_id
             && self.parking_space == other.parking_space
             && self.parking_lot == other.parking_lot
-            && self.unique_id == other.unique_id
-            && self.channel == other.channel
+            && self.unique_id() == other.unique_id()
+            && self.channel() == other.channel()
     }
 
     /// `fresher`, a later report of this call, with this call's first-seen times when
@@ -240,33 +444,23 @@ impl ParkedCall {
                 _ => false,
             };
         if same_clock {
-            ParkedCall {
-                parked_at: self.parked_at,
-                deadline: self.deadline,
-                timeout: self.timeout,
-                ..fresher
-            }
+            fresher.with_times_of(self)
         } else {
             fresher
         }
     }
 
-    /// Bytes this call holds on the heap (strings longer than 24 bytes; shorter ones
-    /// live inline), for memory accounting.
+    /// This call with `other`'s times (parked at, deadline, timeout).
+    pub(crate) fn with_times_of(mut self, other: &ParkedCall) -> ParkedCall {
+        self.parked_at = other.parked_at;
+        self.deadline = other.deadline;
+        self.timeout = other.timeout;
+        self
+    }
+
+    /// Bytes this call holds on the heap (its packed text), for memory accounting.
     pub fn heap_bytes(&self) -> usize {
-        [
-            &self.channel,
-            &self.unique_id,
-            &self.linked_id,
-            &self.caller_id_num,
-            &self.caller_id_name,
-            &self.connected_line_num,
-            &self.connected_line_name,
-            &self.parker_dial_string,
-        ]
-        .iter()
-        .map(|s| if s.is_heap_allocated() { s.capacity() } else { 0 })
-        .sum()
+        self.text.heap_bytes()
     }
 }
 

@@ -23,13 +23,35 @@ pub(super) struct Slot {
     /// The call as the views show it (`transform_parked_call` applied), `None` when
     /// `parked_call_filter` hides it.
     pub(super) shown: Option<Arc<ParkedCall>>,
+    /// The park id (bits 0 to 62) and the followed flag (bit 63), in one word: a
+    /// slot is 24 bytes.
+    park_followed: u64,
+}
+
+const FOLLOWED: u64 = 1 << 63;
+
+impl Slot {
+    /// A slot for `raw` shown as `shown`, in park `park`, followed.
+    pub(super) fn new(raw: Arc<ParkedCall>, shown: Option<Arc<ParkedCall>>, park: u64) -> Self {
+        Slot { raw, shown, park_followed: (park & !FOLLOWED) | FOLLOWED }
+    }
+
     /// Identifies one parking of one call (kept by a refresh of the same call and by
     /// a swap): the near-timeout alert fires once per park.
-    pub(super) park: u64,
+    pub(super) fn park(&self) -> u64 {
+        self.park_followed & !FOLLOWED
+    }
+
     /// Seen (live or listed) since its server's link last came up: any re-park since
     /// would have been seen live, so a later list's times for it are only later
     /// (perhaps delayed) readings of the same clock.
-    pub(super) followed: bool,
+    pub(super) fn followed(&self) -> bool {
+        self.park_followed & FOLLOWED != 0
+    }
+
+    fn set_followed(&mut self, followed: bool) {
+        self.park_followed = self.park() | if followed { FOLLOWED } else { 0 };
+    }
 }
 
 /// One lot: its facts, its spaces, and its two views.
@@ -43,8 +65,9 @@ pub(super) struct LotState {
     pub(super) spaces: BTreeMap<u32, Slot>,
     /// One cell per space from start to end (empty while the range is unknown).
     pub(super) grid: MutableVec<Option<Arc<ParkedCall>>>,
-    /// The shown calls in space order.
-    pub(super) calls: MutableVec<Arc<ParkedCall>>,
+    /// The shown calls in space order, made when someone first asks for the lot's
+    /// call list (until then a change costs it nothing).
+    calls: Option<MutableVec<Arc<ParkedCall>>>,
     /// The spaces of `calls`, side by side: finding a call's index reads this small
     /// array, not every call it passes (each a separate allocation).
     shown_spaces: Vec<u32>,
@@ -58,7 +81,7 @@ impl LotState {
             known: false,
             spaces: BTreeMap::new(),
             grid: MutableVec::new(),
-            calls: MutableVec::new(),
+            calls: None,
             shown_spaces: Vec::new(),
         }
     }
@@ -68,6 +91,22 @@ impl LotState {
         let l = &self.lot;
         (l.range_known && space >= l.start_space && space <= l.end_space)
             .then(|| (space - l.start_space) as usize)
+    }
+
+    /// The shown calls in space order now.
+    pub(super) fn shown_calls(&self) -> impl Iterator<Item = &Arc<ParkedCall>> {
+        self.spaces.values().filter_map(|s| s.shown.as_ref())
+    }
+
+    /// The lot's call list as a signal vec (made now when nobody asked before).
+    pub(super) fn calls_signal(
+        &mut self,
+    ) -> impl futures_signals::signal_vec::SignalVec<Item = Arc<ParkedCall>> + Send + 'static {
+        let spaces = &self.spaces;
+        let calls = self.calls.get_or_insert_with(|| {
+            MutableVec::new_with_values(spaces.values().filter_map(|s| s.shown.clone()).collect())
+        });
+        calls.signal_vec_cloned()
     }
 
     /// Rebuilds the grid from the spaces (a range change): one `Replace`.
@@ -171,6 +210,10 @@ impl Book {
         &self.lots[i]
     }
 
+    pub(super) fn lot_mut(&mut self, i: usize) -> &mut LotState {
+        &mut self.lots[i]
+    }
+
     pub(super) fn lots(&self) -> impl Iterator<Item = &LotState> {
         self.lots.iter()
     }
@@ -194,7 +237,7 @@ impl Book {
     pub(super) fn unfollow(&mut self, server: Option<ServerId>) {
         for l in self.lots.iter_mut().filter(|l| server.is_none_or(|s| l.key.server_id == s)) {
             for slot in l.spaces.values_mut() {
-                slot.followed = false;
+                slot.set_followed(false);
             }
         }
     }
@@ -202,7 +245,7 @@ impl Book {
     /// Marks the call in `space` of lot `i` as followed (listed since the link came up).
     pub(super) fn follow(&mut self, i: usize, space: u32) {
         if let Some(slot) = self.lots[i].spaces.get_mut(&space) {
-            slot.followed = true;
+            slot.set_followed(true);
         }
     }
 
@@ -216,7 +259,7 @@ impl Book {
     pub(super) fn shown_calls(&self) -> Vec<Arc<ParkedCall>> {
         let mut out = Vec::with_capacity(self.shown_total);
         for l in &self.lots {
-            out.extend(l.calls.lock_ref().iter().cloned());
+            out.extend(l.shown_calls().cloned());
         }
         out
     }
@@ -244,18 +287,24 @@ impl Book {
         let mut d_shown = 0i64;
         match (lot.shown_spaces.binary_search(&space), new_shown.clone()) {
             (Ok(j), Some(c)) => {
-                lot.calls.lock_mut().set_cloned(j, c.clone());
+                if let Some(calls) = &lot.calls {
+                    calls.lock_mut().set_cloned(j, c.clone());
+                }
                 self.global.send(|| VecDiff::UpdateAt { index: prefix + j, value: c });
             }
             (Err(j), Some(c)) => {
                 lot.shown_spaces.insert(j, space);
-                lot.calls.lock_mut().insert_cloned(j, c.clone());
+                if let Some(calls) = &lot.calls {
+                    calls.lock_mut().insert_cloned(j, c.clone());
+                }
                 self.global.send(|| VecDiff::InsertAt { index: prefix + j, value: c });
                 d_shown = 1;
             }
             (Ok(j), None) => {
                 lot.shown_spaces.remove(j);
-                lot.calls.lock_mut().remove(j);
+                if let Some(calls) = &lot.calls {
+                    calls.lock_mut().remove(j);
+                }
                 self.global.send(|| VecDiff::RemoveAt { index: prefix + j });
                 d_shown = -1;
             }
@@ -356,8 +405,10 @@ pub(super) fn shown(options: &ParkingOptions, raw: &Arc<ParkedCall>) -> Option<A
             c.server_id = raw.server_id;
             c.parking_lot = raw.parking_lot.clone();
             c.parking_space = raw.parking_space;
-            c.unique_id.clone_from(&raw.unique_id);
-            c.near_timeout_threshold = raw.near_timeout_threshold;
+            if c.unique_id() != raw.unique_id() {
+                c.set_unique_id(raw.unique_id());
+            }
+            c.set_near_timeout_threshold(raw.near_timeout_threshold());
             Arc::new(c)
         }
     };

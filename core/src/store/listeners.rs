@@ -30,6 +30,7 @@ impl Drop for Subscription {
         if let Some(inner) = self.store.upgrade() {
             if let Ok(mut st) = inner.state.lock() {
                 st.listeners.retain(|(id, _)| *id != self.id);
+                inner.audience.store(st.listeners.len() + st.streams.len(), Ordering::Release);
             }
         }
     }
@@ -75,6 +76,7 @@ impl ParkingStore {
         st.next_listener += 1;
         let id = st.next_listener;
         st.listeners.push((id, Arc::new(listener)));
+        self.inner.audience.store(st.listeners.len() + st.streams.len(), Ordering::Release);
         Subscription { store: Arc::downgrade(&self.inner), id }
     }
 
@@ -82,7 +84,9 @@ impl ParkingStore {
     pub fn events(&self) -> EventStream {
         let (tx, rx) = mpsc::channel(self.inner.options.event_buffer.max(1));
         let missed = Arc::new(AtomicU64::new(0));
-        self.lock().streams.push(StreamTx { tx, missed: missed.clone() });
+        let mut st = self.lock();
+        st.streams.push(StreamTx { tx, missed: missed.clone() });
+        self.inner.audience.store(st.listeners.len() + st.streams.len(), Ordering::Release);
         EventStream { rx, missed }
     }
 
@@ -110,6 +114,9 @@ impl ParkingStore {
                 _ => {}
             }
         }
+        if self.inner.audience.load(Ordering::Acquire) == 0 {
+            return;
+        }
         let (listeners, has_streams) = {
             let st = self.lock();
             if st.listeners.is_empty() && st.streams.is_empty() {
@@ -134,6 +141,7 @@ impl ParkingStore {
                     Err(_) => false,
                 })
             });
+            self.inner.audience.store(st.listeners.len() + st.streams.len(), Ordering::Release);
         }
     }
 }

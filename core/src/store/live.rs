@@ -42,7 +42,7 @@ impl ParkingStore {
             // else reports it first.
             let mut out = Vec::new();
             let moved_from = match st.held.take() {
-                Some(h) if kind == LiveKind::Parked && h.is(call.server_id, &call.unique_id) => Some(h),
+                Some(h) if kind == LiveKind::Parked && h.is(call.server_id, call.unique_id()) => Some(h),
                 Some(h) => {
                     out.extend(h.into_event());
                     None
@@ -112,14 +112,9 @@ impl ParkingStore {
             Some(old) if !swapped && old.raw.same_parking(&raw) => {
                 // A repeat of what we know (e.g. seen in a list first): keep the
                 // first-seen times, take the rest.
-                let merged = ParkedCall {
-                    parked_at: old.raw.parked_at,
-                    deadline: old.raw.deadline,
-                    timeout: old.raw.timeout,
-                    ..(*raw).clone()
-                };
+                let merged = (*raw).clone().with_times_of(&old.raw);
                 if *old.raw != merged {
-                    let slot = self.slot(Arc::new(merged), old.park);
+                    let slot = self.slot(Arc::new(merged), old.park());
                     st.book.put(&self.inner.lots, i, space, Some(slot));
                 }
                 None
@@ -128,13 +123,8 @@ impl ParkingStore {
                 // Same park, new parkee. Asterisk keeps the park's clock (measured: a
                 // swap 2 s into a 5 s park times out 5 s after the park), although the
                 // swap event says `ParkingDuration: 0`: the times stay the park's.
-                let raw = Arc::new(ParkedCall {
-                    parked_at: old.raw.parked_at,
-                    deadline: old.raw.deadline,
-                    timeout: old.raw.timeout,
-                    ..(*raw).clone()
-                });
-                let slot = self.slot(raw, old.park);
+                let raw = Arc::new((*raw).clone().with_times_of(&old.raw));
+                let slot = self.slot(raw, old.park());
                 let call = slot.shown.clone();
                 st.book.put(&self.inner.lots, i, space, Some(slot));
                 call.map(|call| ParkingEvent::Swapped { call, previous: old.shown })
@@ -179,23 +169,23 @@ impl ParkingStore {
             st.book.put(&self.inner.lots, i, space, None).old
         } else {
             let at = st.displaced.iter().position(|s| {
-                !raw.unique_id.is_empty()
+                !raw.unique_id().is_empty()
                     && s.raw.server_id == raw.server_id
-                    && s.raw.unique_id == raw.unique_id
+                    && s.raw.unique_id() == raw.unique_id()
             });
             at.and_then(|at| st.displaced.remove(at))
         };
-        let (server, uid) = (raw.server_id, raw.unique_id.clone());
+        let (server, uid) = (raw.server_id, CompactString::from(raw.unique_id()));
         let shown = match gone {
             Some(slot) => slot.shown,
             None => {
                 // Left before the store saw it arrive (or before we looked): a swap
                 // that brings it in late must not keep it.
-                if !raw.unique_id.is_empty() {
+                if !raw.unique_id().is_empty() {
                     if st.departed.len() == DISPLACED_MAX {
                         st.departed.pop_front();
                     }
-                    st.departed.push_back((raw.server_id, raw.unique_id.clone()));
+                    st.departed.push_back((raw.server_id, raw.unique_id().into()));
                 }
                 self.slot(raw, 0).shown
             }
@@ -247,7 +237,7 @@ impl State {
 
     /// True (once) when `call` left before its swap came in.
     fn forget_departed(&mut self, call: &ParkedCall) -> bool {
-        let at = self.departed.iter().position(|(s, u)| *s == call.server_id && *u == call.unique_id);
+        let at = self.departed.iter().position(|(s, u)| *s == call.server_id && *u == call.unique_id());
         at.and_then(|at| self.departed.remove(at)).is_some()
     }
 
@@ -256,8 +246,8 @@ impl State {
     fn mark_dirty(&mut self, call: &ParkedCall) {
         for w in self.windows.values_mut() {
             w.keys.insert((call.server_id, call.parking_lot.clone(), call.parking_space));
-            if !call.unique_id.is_empty() {
-                w.uids.insert((call.server_id, call.unique_id.clone()));
+            if !call.unique_id().is_empty() {
+                w.uids.insert((call.server_id, call.unique_id().into()));
             }
         }
     }

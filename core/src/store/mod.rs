@@ -158,6 +158,9 @@ struct Inner {
     clock: Mutable<Timestamp>,
     options: ParkingOptions,
     state: Mutex<State>,
+    /// Listeners and streams registered (kept under the lock, read without it): an
+    /// event nobody listens to costs no second lock.
+    audience: std::sync::atomic::AtomicUsize,
 }
 
 /// Parking state as read-only signals: lots, parked calls, lot grids, totals, a clock,
@@ -176,7 +179,7 @@ struct Inner {
 /// let events = store.apply_message(Timestamp::from_unix_millis(0), 1, &parked);
 /// assert_eq!(events.len(), 1);
 /// assert_eq!(store.total_parked_calls_now(), 1);
-/// assert_eq!(store.parked_call_now(None, 701).unwrap().channel, "PJSIP/100-1");
+/// assert_eq!(store.parked_call_now(None, 701).unwrap().channel(), "PJSIP/100-1");
 /// assert_eq!(store.lot_calls_now(&LotKey::new(1, "default")).len(), 1);
 /// ```
 #[derive(Clone)]
@@ -214,6 +217,7 @@ impl ParkingStore {
                 clock: Mutable::new(Timestamp::ZERO),
                 options,
                 state: Mutex::new(State::default()),
+                audience: std::sync::atomic::AtomicUsize::new(0),
             }),
         }
     }
@@ -302,12 +306,12 @@ impl ParkingStore {
     pub fn lot_calls(&self, key: &LotKey) -> impl SignalVec<Item = Arc<ParkedCall>> + Send + 'static {
         let mut st = self.lock();
         let i = st.book.lot_index(key);
-        st.book.lot(i).calls.signal_vec_cloned()
+        st.book.lot_mut(i).calls_signal()
     }
 
     /// Lot `key`'s calls now.
     pub fn lot_calls_now(&self, key: &LotKey) -> Vec<Arc<ParkedCall>> {
-        self.lock().book.find(key).map(|l| l.calls.lock_ref().to_vec()).unwrap_or_default()
+        self.lock().book.find(key).map(|l| l.shown_calls().cloned().collect()).unwrap_or_default()
     }
 
     // ----- totals, clock, status -----
@@ -489,14 +493,14 @@ impl ParkingStore {
 
     /// A call as the store keeps it: the threshold is the store's.
     fn prepare(&self, mut call: ParkedCall) -> ParkedCall {
-        call.near_timeout_threshold = self.inner.options.near_timeout_threshold;
+        call.set_near_timeout_threshold(self.inner.options.near_timeout_threshold);
         call
     }
 
     /// A slot for `raw` in park `park`.
     fn slot(&self, raw: Arc<ParkedCall>, park: u64) -> Slot {
         let shown = book::shown(&self.inner.options, &raw);
-        Slot { raw, shown, park, followed: true }
+        Slot::new(raw, shown, park)
     }
 
     /// The link to `server` (every server when `None`) was lost: what the store holds

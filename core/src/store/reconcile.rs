@@ -92,7 +92,7 @@ impl Scope {
     /// collected: the list is stale for it.
     fn is_dirty(&self, c: &ParkedCall) -> bool {
         self.keys.contains(&(c.server_id, c.parking_lot.clone(), c.parking_space))
-            || (!c.unique_id.is_empty() && self.uids.contains(&(c.server_id, c.unique_id.clone())))
+            || (!c.unique_id().is_empty() && self.uids.contains(&(c.server_id, c.unique_id().into())))
     }
 }
 
@@ -159,9 +159,10 @@ impl Walk {
                 continue;
             }
             // The lot's name is shared by all its calls (one allocation per lot).
-            let c = Arc::new(ParkedCall {
-                parking_lot: st.book.lot(i).key.name.clone(),
-                ..Arc::unwrap_or_clone(c)
+            let c = Arc::new({
+                let mut c = Arc::unwrap_or_clone(c);
+                c.parking_lot = st.book.lot(i).key.name.clone();
+                c
             });
             if self.scope.is_dirty(&c) {
                 // A live event changed it while the list was collected: the live
@@ -174,13 +175,8 @@ impl Walk {
                     // Followed since the link came up: the list's times are only a
                     // later (perhaps delayed) reading of the same clock. Otherwise a
                     // clock that moved means Asterisk parked it again while we were away.
-                    let merged = if old.followed {
-                        ParkedCall {
-                            parked_at: old.raw.parked_at,
-                            deadline: old.raw.deadline,
-                            timeout: old.raw.timeout,
-                            ..(*c).clone()
-                        }
+                    let merged = if old.followed() {
+                        (*c).clone().with_times_of(&old.raw)
                     } else {
                         old.raw.with_first_seen_times((*c).clone())
                     };
@@ -189,7 +185,7 @@ impl Walk {
                         st.book.follow(i, space);
                         shown.extend(old.shown);
                     } else {
-                        let slot = store.slot(Arc::new(merged), old.park);
+                        let slot = store.slot(Arc::new(merged), old.park());
                         shown.extend(slot.shown.clone());
                         st.book.put(&store.inner.lots, i, space, Some(slot));
                     }

@@ -3,36 +3,78 @@
 //! shift on each insert).
 
 use crate::model::ParkedCall;
-use futures_channel::mpsc;
 use futures_signals::signal_vec::{SignalVec, VecDiff};
+use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
 type Diff = VecDiff<Arc<ParkedCall>>;
 
-/// The subscribers of the global call list.
+/// One subscriber's diffs waiting to be taken, and who to wake for them.
+#[derive(Default)]
+struct Queue {
+    diffs: VecDeque<Diff>,
+    waker: Option<Waker>,
+    /// The store is gone: no diff will come.
+    closed: bool,
+}
+
+type Shared = Arc<Mutex<Queue>>;
+
+fn lock(q: &Shared) -> MutexGuard<'_, Queue> {
+    q.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The subscribers of the global call list: one queue each (a lock and a push per
+/// change, no allocation once the queue has grown).
 #[derive(Default)]
 pub(super) struct Broadcast {
-    senders: Vec<mpsc::UnboundedSender<Diff>>,
+    subscribers: Vec<Shared>,
 }
 
 impl Broadcast {
     /// Sends the diff `make` builds to every subscriber (built only when there is one).
     pub(super) fn send(&mut self, make: impl FnOnce() -> Diff) {
-        if self.senders.is_empty() {
+        if self.subscribers.is_empty() {
             return;
         }
         let diff = make();
-        self.senders.retain(|tx| tx.unbounded_send(diff.clone()).is_ok());
+        // A subscriber that dropped its end holds no other reference to its queue.
+        self.subscribers.retain(|q| Arc::strong_count(q) > 1);
+        for q in &self.subscribers {
+            let waker = {
+                let mut q = lock(q);
+                q.diffs.push_back(diff.clone());
+                q.waker.take()
+            };
+            if let Some(w) = waker {
+                w.wake();
+            }
+        }
     }
 
     /// A new subscriber that starts from `now` (the list at this instant).
     pub(super) fn subscribe(&mut self, now: Vec<Arc<ParkedCall>>) -> ParkedCallsSignalVec {
-        let (tx, rx) = mpsc::unbounded();
-        self.senders.push(tx);
-        ParkedCallsSignalVec { first: Some(now), rx }
+        let q = Shared::default();
+        self.subscribers.push(q.clone());
+        ParkedCallsSignalVec { first: Some(now), queue: q }
+    }
+}
+
+impl Drop for Broadcast {
+    fn drop(&mut self) {
+        for q in &self.subscribers {
+            let waker = {
+                let mut q = lock(q);
+                q.closed = true;
+                q.waker.take()
+            };
+            if let Some(w) = waker {
+                w.wake();
+            }
+        }
     }
 }
 
@@ -44,7 +86,7 @@ impl Broadcast {
 #[must_use = "a signal vec does nothing unless polled"]
 pub struct ParkedCallsSignalVec {
     first: Option<Vec<Arc<ParkedCall>>>,
-    rx: mpsc::UnboundedReceiver<Diff>,
+    queue: Shared,
 }
 
 impl fmt::Debug for ParkedCallsSignalVec {
@@ -60,7 +102,17 @@ impl SignalVec for ParkedCallsSignalVec {
         if let Some(values) = self.first.take() {
             return Poll::Ready(Some(VecDiff::Replace { values }));
         }
-        futures_core::Stream::poll_next(Pin::new(&mut self.rx), cx)
+        let mut q = lock(&self.queue);
+        if let Some(d) = q.diffs.pop_front() {
+            return Poll::Ready(Some(d));
+        }
+        if q.closed {
+            return Poll::Ready(None);
+        }
+        if !q.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            q.waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
     }
 }
 

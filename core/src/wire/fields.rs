@@ -4,8 +4,8 @@
 //! map to the same fields.
 
 use crate::model::{
-    CompactString, ParkedCall, ParkingLot, Retriever, ServerId, DEFAULT_NEAR_TIMEOUT,
-    NO_TIMEOUT_THRESHOLD_SECS,
+    CompactString, ParkedCall, ParkingLot, Retriever, ServerId, Text, TextBuilder, MAX_FIELD_BYTES,
+    NO_TIMEOUT_THRESHOLD_SECS, TEXT_FIELDS,
 };
 use crate::time::Timestamp;
 use crate::wire::escape::unescape_c;
@@ -49,7 +49,7 @@ impl ParkedCall {
     ///     ("ParkeeCallerIDName", r#"Say \"hi\""#), ("Parkinglot", "default"), ("ParkingSpace", "701"),
     ///     ("ParkingTimeout", "42"), ("ParkingDuration", "3")]);
     /// let c = ParkedCall::from_message(1, &m, Timestamp::from_unix_millis(100_000)).unwrap();
-    /// assert_eq!((c.parking_space, &*c.parking_lot, c.caller_id_name.as_str()), (701, "default", r#"Say "hi""#));
+    /// assert_eq!((c.parking_space, &*c.parking_lot, c.caller_id_name()), (701, "default", r#"Say "hi""#));
     /// assert_eq!(c.timeout, Some(std::time::Duration::from_secs(45)));
     /// ```
     pub fn from_message(server_id: ServerId, m: &Message, now: Timestamp) -> Option<Self> {
@@ -64,59 +64,119 @@ impl ParkedCall {
         headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
         now: Timestamp,
     ) -> Option<Self> {
-        // One pass over the headers; for each field the first of its names wins,
-        // Asterisk 12+ names before Asterisk 11 ones.
-        let mut f: [Option<&[u8]>; FIELDS] = [None; FIELDS];
-        for (k, v) in headers {
-            if let Some(i) = field_index(k) {
-                f[i] = f[i].or(Some(v));
-            }
-        }
-        let pick = |modern: usize, legacy: usize| f[modern].or(f[legacy]);
-        let name = |v: Option<&[u8]>| {
-            let t = text(v);
-            if t.contains('\\') {
-                CompactString::from(unescape_c(&t))
-            } else {
-                t
-            }
-        };
-        let number = |v: Option<&[u8]>| v.and_then(parse_u64);
-        // A space that does not fit a u32 is not a space (no truncation to another one).
-        let space = u32::try_from(number(pick(F_SPACE, F_EXTEN))?).ok()?;
+        let f = scan(headers);
         let lot: Arc<str> = match f[F_LOT] {
             Some(l) if !l.is_empty() => String::from_utf8_lossy(l).as_ref().into(),
             _ => "default".into(),
         };
-        let remaining = number(pick(F_TIMEOUT, F_TIMEOUT11));
-        // Asterisk sends a duration near 2^64 when its clock stepped back (a negative
-        // duration, wrapped): the call was parked just now.
-        let elapsed_secs =
-            number(pick(F_DURATION, F_DURATION11)).filter(|&d| d < NO_TIMEOUT_THRESHOLD_SECS).unwrap_or(0);
-        let elapsed = Duration::from_secs(elapsed_secs);
-        // No timeout: near 2^64 in lists and leaves; 0 in the live park of a call parked
-        // just now (a `Park` with `Timeout: 0`).
-        let remaining = remaining
-            .filter(|&r| r < NO_TIMEOUT_THRESHOLD_SECS && !(r == 0 && elapsed_secs == 0))
-            .map(Duration::from_secs);
-        Some(Self {
-            parking_space: space,
-            parking_lot: lot,
-            channel: text(pick(F_CHANNEL, F_CHANNEL11)),
-            unique_id: text(pick(F_UID, F_UID11)),
-            linked_id: text(pick(F_LINKED, F_LINKED11)),
-            caller_id_num: text(pick(F_CID_NUM, F_CID_NUM11).or(f[F_CID11])),
-            caller_id_name: name(pick(F_CID_NAME, F_CID_NAME11)),
-            connected_line_num: text(pick(F_CL_NUM, F_CL_NUM11)),
-            connected_line_name: name(pick(F_CL_NAME, F_CL_NAME11)),
-            parker_dial_string: text(pick(F_PARKER, F_FROM11)),
-            timeout: remaining.map(|r| r.saturating_add(elapsed)),
-            parked_at: now.saturating_sub(elapsed),
-            deadline: remaining.map(|r| now + r),
-            server_id,
-            near_timeout_threshold: DEFAULT_NEAR_TIMEOUT,
-        })
+        call_of(server_id, &f, lot, now)
     }
+}
+
+/// The parkee block's values, by field, from one pass over the headers.
+pub(crate) type Fields<'a> = [Option<&'a [u8]>; FIELDS];
+
+/// Reads the parkee block's values in one pass; for each field the first of its
+/// names wins.
+pub(crate) fn scan<'a>(headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> Fields<'a> {
+    let mut f: Fields<'a> = [None; FIELDS];
+    for (k, v) in headers {
+        if let Some(i) = field_index(k) {
+            f[i] = f[i].or(Some(v));
+        }
+    }
+    f
+}
+
+/// The retriever block of a scanned `UnParkedCall` (Asterisk 11: `From`).
+pub(crate) fn retriever_of(f: &Fields<'_>) -> Retriever {
+    Retriever {
+        channel: text(f[F_R_CHANNEL].or(f[F_FROM11])),
+        caller_id_num: text(f[F_R_CID_NUM]),
+        caller_id_name: CompactString::from(unescape_c(&text(f[F_R_CID_NAME]))),
+        unique_id: text(f[F_R_UID]),
+    }
+}
+
+/// The lot a scanned block names (`None`: the default lot).
+pub(crate) fn lot_of<'a>(f: &Fields<'a>) -> Option<&'a [u8]> {
+    f[F_LOT].filter(|l| !l.is_empty())
+}
+
+/// The call a scanned block describes, in lot `lot`; `None` when it names no space.
+pub(crate) fn call_of(
+    server_id: ServerId,
+    f: &Fields<'_>,
+    lot: Arc<str>,
+    now: Timestamp,
+) -> Option<ParkedCall> {
+    // Asterisk 12+ names before Asterisk 11 ones.
+    let pick = |modern: usize, legacy: usize| f[modern].or(f[legacy]);
+    let number = |v: Option<&[u8]>| v.and_then(parse_u64);
+    // A space that does not fit a u32 is not a space (no truncation to another one).
+    let space = u32::try_from(number(pick(F_SPACE, F_EXTEN))?).ok()?;
+    let remaining = number(pick(F_TIMEOUT, F_TIMEOUT11));
+    // Asterisk sends a duration near 2^64 when its clock stepped back (a negative
+    // duration, wrapped): the call was parked just now.
+    let elapsed_secs =
+        number(pick(F_DURATION, F_DURATION11)).filter(|&d| d < NO_TIMEOUT_THRESHOLD_SECS).unwrap_or(0);
+    let elapsed = Duration::from_secs(elapsed_secs);
+    // No timeout: near 2^64 in lists and leaves; 0 in the live park of a call parked
+    // just now (a `Park` with `Timeout: 0`).
+    let remaining = remaining
+        .filter(|&r| r < NO_TIMEOUT_THRESHOLD_SECS && !(r == 0 && elapsed_secs == 0))
+        .map(Duration::from_secs);
+    let values: [&[u8]; TEXT_FIELDS] = [
+        pick(F_CHANNEL, F_CHANNEL11),
+        pick(F_UID, F_UID11),
+        pick(F_LINKED, F_LINKED11),
+        pick(F_CID_NUM, F_CID_NUM11).or(f[F_CID11]),
+        pick(F_CID_NAME, F_CID_NAME11),
+        pick(F_CL_NUM, F_CL_NUM11),
+        pick(F_CL_NAME, F_CL_NAME11),
+        pick(F_PARKER, F_FROM11),
+    ]
+    .map(|v| v.unwrap_or_default());
+    let mut call = ParkedCall::with_text(space, server_id, lot, pack(&values));
+    call.timeout = remaining.map(|r| r.saturating_add(elapsed));
+    call.parked_at = now.saturating_sub(elapsed);
+    call.deadline = remaining.map(|r| now + r);
+    Some(call)
+}
+
+/// The fields whose C-escaping is undone (the names).
+const ESCAPED: [bool; TEXT_FIELDS] = [false, false, false, false, true, false, true, false];
+
+/// Packs the text values: one copy and one UTF-8 check for the whole block when it
+/// is valid UTF-8 without escapes (what Asterisk sends), field by field otherwise.
+fn pack(values: &[&[u8]; TEXT_FIELDS]) -> Text {
+    let total: usize = values.iter().map(|v| v.len()).sum();
+    let fits = values.iter().all(|v| v.len() <= MAX_FIELD_BYTES);
+    // The names are short: a plain search (no memchr call) is enough.
+    let escaped = values.iter().zip(ESCAPED).any(|(v, e)| e && v.contains(&b'\\'));
+    if fits && !escaped {
+        let mut buf = Vec::with_capacity(total);
+        let mut ends = [0u16; TEXT_FIELDS];
+        for (v, e) in values.iter().zip(&mut ends) {
+            buf.extend_from_slice(v);
+            *e = buf.len() as u16;
+        }
+        if let Ok(s) = String::from_utf8(buf) {
+            if let Some(t) = Text::from_parts(s, ends) {
+                return t;
+            }
+        }
+    }
+    let mut b = TextBuilder::with_capacity(total);
+    for (v, e) in values.iter().zip(ESCAPED) {
+        let t = String::from_utf8_lossy(v);
+        if e && t.contains('\\') {
+            b.push(&unescape_c(&t));
+        } else {
+            b.push(&t);
+        }
+    }
+    b.finish()
 }
 
 impl Retriever {
@@ -184,9 +244,17 @@ const F_CL_NAME: usize = 20;
 const F_CL_NAME11: usize = 21;
 const F_PARKER: usize = 22;
 const F_FROM11: usize = 23;
-const FIELDS: usize = 24;
+/// `Event` and `ActionID`: the head, read in the same pass.
+pub(crate) const F_EVENT: usize = 24;
+pub(crate) const F_ACTION_ID: usize = 25;
+const F_R_CHANNEL: usize = 26;
+const F_R_CID_NUM: usize = 27;
+const F_R_CID_NAME: usize = 28;
+const F_R_UID: usize = 29;
+const FIELDS: usize = 30;
 
-/// The name of each field, lower case.
+/// The name of each field, lower case (the parkee block, the head, the retriever
+/// block).
 const NAMES: [(&[u8], usize); FIELDS] = [
     (b"from", F_FROM11),
     (b"exten", F_EXTEN),
@@ -212,6 +280,12 @@ const NAMES: [(&[u8], usize); FIELDS] = [
     (b"parkeecalleridname", F_CID_NAME),
     (b"parkeeconnectedlinenum", F_CL_NUM),
     (b"parkeeconnectedlinename", F_CL_NAME),
+    (b"event", F_EVENT),
+    (b"actionid", F_ACTION_ID),
+    (b"retrieverchannel", F_R_CHANNEL),
+    (b"retrievercalleridnum", F_R_CID_NUM),
+    (b"retrievercalleridname", F_R_CID_NAME),
+    (b"retrieveruniqueid", F_R_UID),
 ];
 
 /// Sets bit 5 of every byte: exactly the ASCII letters become lower-case letters, so
@@ -247,10 +321,10 @@ fn words(key: &[u8]) -> (u64, u64) {
     }
 }
 
-/// The slot of a key with these words: the multiplier was chosen so the 24 names
-/// fall in 24 different slots (a collision fails the build).
+/// The slot of a key with these words: the multiplier was chosen so the 30 names
+/// fall in 30 different slots (a collision fails the build).
 const fn slot(first: u64, last: u64) -> usize {
-    ((first ^ last.rotate_left(29)).wrapping_mul(0x8c5c_715f_8c74_fc1f) >> (64 - SLOT_BITS)) as usize
+    ((first ^ last.rotate_left(29)).wrapping_mul(0x4f5f_8fe9_947e_d28b) >> (64 - SLOT_BITS)) as usize
 }
 
 const SLOT_BITS: u32 = 6;
@@ -362,7 +436,7 @@ mod tests {
             &b"ParkeeChannelState"[..],
             b"ParkeeChannelStateDesc",
             b"Privilege",
-            b"Event",
+            b"Events",
             b"ParkeeExten",
             b"ParkingSpacX",
             b"Parkinglot\x00",
@@ -403,10 +477,10 @@ mod tests {
         ]);
         let c = ParkedCall::from_message(1, &m, Timestamp::from_unix_millis(0)).unwrap();
         assert_eq!(c.parking_space, 701);
-        assert_eq!(c.channel, "SIP/100-0001");
-        assert_eq!(c.unique_id, "123.4");
-        assert_eq!(c.caller_id_num, "100");
-        assert_eq!(c.parker_dial_string, "SIP/200-0002");
+        assert_eq!(c.channel(), "SIP/100-0001");
+        assert_eq!(c.unique_id(), "123.4");
+        assert_eq!(c.caller_id_num(), "100");
+        assert_eq!(c.parker_dial_string(), "SIP/200-0002");
         assert_eq!(c.timeout, Some(Duration::from_secs(45)));
     }
 

@@ -19,6 +19,7 @@
 
 use crate::model::{ParkedCall, ParkingLot, Retriever, ServerId};
 use crate::time::Timestamp;
+use crate::wire::fields;
 use crate::wire::message::Message;
 
 /// The events the core knows by name (ASCII case-insensitive, as Asterisk's own
@@ -214,9 +215,15 @@ impl<'a> Head<'a> {
 }
 
 impl Inbound {
-    /// Classifies an owned message from `server_id`, received at `now`.
+    /// Classifies an owned message from `server_id`, received at `now`. A live
+    /// parking event is read in one pass over its headers (the head with the rest).
     pub fn of_message(server_id: ServerId, m: &Message, now: Timestamp, shape: Shape) -> Self {
-        Self::classify(Head::of(m.iter()), m.iter(), server_id, now, shape)
+        let f = fields::scan(m.iter());
+        let event = f[fields::F_EVENT].map(EventName::of);
+        match (event, f[fields::F_ACTION_ID]) {
+            (Some(EventName::Parking(kind)), None) => live(kind, &f, server_id, now),
+            (event, action_id) => Self::classify(Head { event, action_id }, m.iter(), server_id, now, shape),
+        }
     }
 
     /// Classifies a message given its [`Head`] and its headers (which may be
@@ -242,19 +249,25 @@ impl Inbound {
             (_, Some(aid)) => {
                 Self::Answer { action_id: text(aid), answer: answer(event, headers, server_id, now, shape) }
             }
-            (EventName::Parking(kind), None) => {
-                match ParkedCall::from_headers(server_id, headers.clone(), now) {
-                    Some(call) => {
-                        let retriever =
-                            (kind == LiveKind::Retrieved).then(|| Retriever::from_headers(headers));
-                        Self::Live(LiveEvent { kind, call, retriever })
-                    }
-                    None => Self::Unreadable,
-                }
-            }
+            (EventName::Parking(kind), None) => live(kind, &fields::scan(headers), server_id, now),
             (EventName::Shutdown, None) => Self::Shutdown,
             _ => Self::Ignored,
         }
+    }
+}
+
+/// A live parking event from its scanned fields.
+fn live(kind: LiveKind, f: &fields::Fields<'_>, server_id: ServerId, now: Timestamp) -> Inbound {
+    let lot: std::sync::Arc<str> = match fields::lot_of(f) {
+        Some(l) => String::from_utf8_lossy(l).as_ref().into(),
+        None => "default".into(),
+    };
+    match fields::call_of(server_id, f, lot, now) {
+        Some(call) => {
+            let retriever = (kind == LiveKind::Retrieved).then(|| fields::retriever_of(f));
+            Inbound::Live(LiveEvent { kind, call, retriever })
+        }
+        None => Inbound::Unreadable,
     }
 }
 

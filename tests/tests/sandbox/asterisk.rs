@@ -23,7 +23,7 @@ async fn dialplan_park_is_seen_live_and_lots_and_calls_are_listed() {
     park_dialplan(&c, "5551001", "default").await;
     let e = next_event(&mut events, "parked", |e| parked_event_for(e, "5551001")).await;
     let call = e.call().clone();
-    assert_eq!((&*call.parking_lot, call.caller_id_name.as_str()), ("default", "Customer 5551001"));
+    assert_eq!((&*call.parking_lot, call.caller_id_name()), ("default", "Customer 5551001"));
     assert!((701..=720).contains(&call.parking_space));
     assert_eq!(call.timeout, Some(Duration::from_secs(45)));
     let lots = c.get_parking_lots().await.unwrap();
@@ -36,7 +36,7 @@ async fn dialplan_park_is_seen_live_and_lots_and_calls_are_listed() {
     );
     let calls = c.get_parked_calls(None).await.unwrap();
     assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].unique_id, call.unique_id);
+    assert_eq!(calls[0].unique_id(), call.unique_id());
     assert_eq!(truth_of(c.store(), 1), parked_truth(PORT_A));
     let lot = c.store().parking_lots_now().into_iter().find(|l| &*l.name == "default").unwrap();
     assert_eq!((lot.occupied, lot.free()), (1, 19));
@@ -53,7 +53,7 @@ async fn a_vip_call_times_out_when_the_store_says() {
     let deadline = call.deadline.expect("vip has a 5 s timeout");
     let e = next_event(&mut events, "timeout", |e| matches!(e, ParkingEvent::TimedOut { .. })).await;
     let at = ami_parking_transport::now();
-    assert_eq!(e.call().unique_id, call.unique_id);
+    assert_eq!(e.call().unique_id(), call.unique_id());
     let skew = at.as_unix_millis().abs_diff(deadline.as_unix_millis());
     assert!(skew <= 1500, "timed out {skew} ms away from the store's deadline");
     assert!(c.store().parked_calls_now().is_empty());
@@ -67,11 +67,11 @@ async fn hanging_up_the_parkee_gives_up() {
     let mut events = c.events();
     park_dialplan(&c, "5551003", "default").await;
     let call = next_event(&mut events, "parked", |e| parked_event_for(e, "5551003")).await.call().clone();
-    c.request(Request::Action(Action::new("Hangup").header("Channel", &call.channel)), Target::All)
+    c.request(Request::Action(Action::new("Hangup").header("Channel", call.channel())), Target::All)
         .await
         .unwrap();
     let e = next_event(&mut events, "giveup", |e| matches!(e, ParkingEvent::GaveUp { .. })).await;
-    assert_eq!(e.call().unique_id, call.unique_id);
+    assert_eq!(e.call().unique_id(), call.unique_id());
     assert!(c.store().parked_calls_now().is_empty());
     c.shutdown().await;
     clean(PORT_A).await;
@@ -166,7 +166,7 @@ async fn two_asterisk_instances_at_once_keep_separate_state() {
     let mut seen = std::collections::BTreeSet::new();
     while seen.len() < 2 {
         let e = next_event(&mut events, "parked", |e| matches!(e, ParkingEvent::Parked { .. })).await;
-        seen.insert((e.call().server_id, e.call().caller_id_num.to_string()));
+        seen.insert((e.call().server_id, e.call().caller_id_num().to_string()));
     }
     assert_eq!(
         seen.into_iter().collect::<Vec<_>>(),

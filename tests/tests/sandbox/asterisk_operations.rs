@@ -24,9 +24,9 @@ async fn park_call_on_a_bridged_call_returns_the_space_asterisk_used() {
         c.park_call(&agent, Park::default().timeout(Duration::from_secs(60))).await.expect("park").space;
     let truth = parked_truth(PORT_A);
     let stored = c.store().parked_call_on_now(1, "default", space).expect("parked call in the store");
-    assert_eq!(stored.channel, agent);
+    assert_eq!(stored.channel(), agent);
     assert!(
-        truth.iter().any(|(lot, s, uid)| lot == "default" && *s == space && *uid == stored.unique_id),
+        truth.iter().any(|(lot, s, uid)| lot == "default" && *s == space && *uid == stored.unique_id()),
         "{truth:?}"
     );
     assert_ne!(space, 701, "701 was taken");
@@ -51,7 +51,7 @@ async fn retrieve_call_takes_the_call_out_of_its_space() {
     let retriever = c.retrieve_call(None, call.parking_space, "Local/s@hold").await.expect("retrieve");
     assert!(retriever.retriever.channel.starts_with("Local/s@hold-"), "{retriever:?}");
     let e = next_event(&mut events, "retrieved", |e| matches!(e, ParkingEvent::Retrieved { .. })).await;
-    assert_eq!(e.call().unique_id, call.unique_id);
+    assert_eq!(e.call().unique_id(), call.unique_id());
     assert!(c.store().parked_call_on_now(1, "default", call.parking_space).is_none());
     assert!(parked_truth(PORT_A).is_empty());
     // Refused without sending anything: the store knows the space is empty now.
@@ -76,7 +76,7 @@ async fn a_call_the_filter_hides_is_counted_and_can_be_retrieved() {
     let vip = LotKey::new(1, "vip");
     wait_occupied(c.store(), vip.clone(), 1).await;
     let shown: Vec<String> =
-        c.store().parked_calls_now().iter().map(|c| c.caller_id_num.to_string()).collect();
+        c.store().parked_calls_now().iter().map(|c| c.caller_id_num().to_string()).collect();
     assert_eq!(shown, ["5551302"], "the views show the default lot only");
     assert!(c.store().lot_calls_now(&vip).is_empty());
     let (_, space, _) = parked_truth(PORT_A)
@@ -211,8 +211,8 @@ async fn a_move_is_reported_once_as_a_move_and_a_hang_up_after_it_as_a_give_up()
     match &moved {
         ParkingEvent::Moved { call: to, from } => {
             assert_eq!(
-                (from.parking_space, to.parking_space, &*to.unique_id),
-                (call.parking_space, 715, &*call.unique_id)
+                (from.parking_space, to.parking_space, to.unique_id()),
+                (call.parking_space, 715, call.unique_id())
             )
         }
         e => panic!("a move is one moved event, not {e:?}"),
@@ -224,9 +224,9 @@ async fn a_move_is_reported_once_as_a_move_and_a_hang_up_after_it_as_a_give_up()
     let moved = next_event(&mut events, "moved", |e| e.kind() != "near_timeout").await;
     assert_eq!(moved.kind(), "moved");
     let truth = parked_truth(PORT_A);
-    assert_eq!(truth, vec![("vip".to_string(), 805, call.unique_id.to_string())]);
+    assert_eq!(truth, vec![("vip".to_string(), 805, call.unique_id().to_string())]);
     // A hang-up after it is a give-up.
-    let hang = Action::new("Hangup").header("Channel", &*call.channel);
+    let hang = Action::new("Hangup").header("Channel", call.channel());
     c.request(Request::Action(hang), Target::All).await.unwrap();
     let gone = next_event(&mut events, "giveup", |e| e.kind() != "near_timeout").await;
     assert_eq!((gone.kind(), gone.call().parking_space), ("giveup", 805));

@@ -22,7 +22,7 @@ async fn swap(c: &Client, events: &mut EventStream) -> (ParkingEvent, ParkingEve
     let parked = next_event(
         events,
         "parked",
-        |e| matches!(e, ParkingEvent::Parked { call } if call.channel.starts_with("Local/s@swap-park-")),
+        |e| matches!(e, ParkingEvent::Parked { call } if call.channel().starts_with("Local/s@swap-park-")),
     )
     .await;
     let swapped = next_event(events, "swap", |e| e.kind() == "swap").await;
@@ -33,14 +33,14 @@ fn check_in_place(c: &Client, parked: &ParkingEvent, swapped: &ParkingEvent) -> 
     let (p, s) = (parked.call(), swapped.call());
     assert_eq!((&s.parking_lot, s.parking_space), (&p.parking_lot, p.parking_space), "same lot and space");
     assert_eq!(s.deadline, p.deadline, "the swap keeps the park's deadline");
-    assert!(s.channel.starts_with("Local/s@swap-tone-"), "the new parkee: {}", s.channel);
+    assert!(s.channel().starts_with("Local/s@swap-tone-"), "the new parkee: {}", s.channel());
     match swapped {
-        ParkingEvent::Swapped { previous: Some(prev), .. } => assert_eq!(prev.channel, p.channel),
+        ParkingEvent::Swapped { previous: Some(prev), .. } => assert_eq!(prev.channel(), p.channel()),
         other => panic!("{other:?}"),
     }
     let calls = c.store().parked_calls_now();
     assert_eq!(calls.len(), 1, "no phantom of the channel swapped out: {calls:?}");
-    assert_eq!(calls[0].channel, s.channel);
+    assert_eq!(calls[0].channel(), s.channel());
     assert_eq!(truth_of(c.store(), 1), wait_truth(PORT_A, |t| t.len() == 1), "the store = Asterisk");
     s.parking_space
 }
@@ -55,16 +55,16 @@ async fn a_real_swap_then_a_retrieve_and_a_give_up_of_the_new_parkee() {
     let who = c.retrieve_call(None, space, "Local/s@hold").await.expect("retrieve the new parkee");
     assert!(who.retriever.channel.starts_with("Local/s@hold-"), "{who:?}");
     let left = next_event(&mut events, "retrieved", |e| e.kind() == "retrieved").await;
-    assert_eq!(left.call().channel, swapped.call().channel);
+    assert_eq!(left.call().channel(), swapped.call().channel());
     wait_truth(PORT_A, |t| t.is_empty());
     assert!(c.store().parked_calls_now().is_empty());
 
     let (parked, swapped) = swap(&c, &mut events).await;
     check_in_place(&c, &parked, &swapped);
-    let hang = Action::new("Hangup").header("Channel", swapped.call().channel.as_str());
+    let hang = Action::new("Hangup").header("Channel", swapped.call().channel());
     c.request(Request::Action(hang), Target::All).await.expect("hang up the new parkee");
     let left = next_event(&mut events, "giveup", |e| e.kind() == "giveup").await;
-    assert_eq!(left.call().channel, swapped.call().channel);
+    assert_eq!(left.call().channel(), swapped.call().channel());
     assert!(parked_truth(PORT_A).is_empty());
     assert!(c.store().parked_calls_now().is_empty(), "no phantom after the give-up");
     c.shutdown().await;

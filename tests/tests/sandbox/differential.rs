@@ -15,7 +15,7 @@ type Norm = (&'static str, String, u32, String);
 
 fn norm(e: &ParkingEvent) -> Norm {
     let c = e.call();
-    (e.kind(), c.parking_lot.to_string(), c.parking_space, c.caller_id_num.to_string())
+    (e.kind(), c.parking_lot.to_string(), c.parking_space, c.caller_id_num().to_string())
 }
 
 /// The script, step by step. Callers are parked through the dialplan.
@@ -110,13 +110,14 @@ async fn run_real() -> Vec<Norm> {
             }
             Step::Retrieve(caller) => {
                 let call =
-                    c.store().parked_calls_now().into_iter().find(|x| x.caller_id_num == caller).unwrap();
+                    c.store().parked_calls_now().into_iter().find(|x| x.caller_id_num() == caller).unwrap();
                 c.retrieve_call(Some(&call.parking_lot), call.parking_space, "Local/s@hold").await.unwrap();
                 out.push(norm(&next(&mut events).await));
             }
             Step::TimeOut(_) => out.push(norm(&next(&mut events).await)),
             Step::Reuse(old, new) => {
-                let call = c.store().parked_calls_now().into_iter().find(|x| x.caller_id_num == old).unwrap();
+                let call =
+                    c.store().parked_calls_now().into_iter().find(|x| x.caller_id_num() == old).unwrap();
                 sandbox::send_actions(
                     PORT_A,
                     &[
@@ -129,9 +130,9 @@ async fn run_real() -> Vec<Norm> {
             }
             Step::HangUp(caller) => {
                 let call =
-                    c.store().parked_calls_now().into_iter().find(|x| x.caller_id_num == caller).unwrap();
+                    c.store().parked_calls_now().into_iter().find(|x| x.caller_id_num() == caller).unwrap();
                 c.request(
-                    Request::Action(Action::new("Hangup").header("Channel", &call.channel)),
+                    Request::Action(Action::new("Hangup").header("Channel", call.channel())),
                     Target::All,
                 )
                 .await
@@ -195,8 +196,12 @@ fn run_model() -> Vec<Norm> {
                 conn.request(now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
             }
             Step::Retrieve(caller) => {
-                let call =
-                    conn.store().parked_calls_now().into_iter().find(|x| x.caller_id_num == caller).unwrap();
+                let call = conn
+                    .store()
+                    .parked_calls_now()
+                    .into_iter()
+                    .find(|x| x.caller_id_num() == caller)
+                    .unwrap();
                 conn.request(
                     now,
                     Request::Retrieve {
@@ -209,8 +214,12 @@ fn run_model() -> Vec<Norm> {
                 .unwrap();
             }
             Step::TimeOut(caller) => {
-                let call =
-                    conn.store().parked_calls_now().into_iter().find(|x| x.caller_id_num == caller).unwrap();
+                let call = conn
+                    .store()
+                    .parked_calls_now()
+                    .into_iter()
+                    .find(|x| x.caller_id_num() == caller)
+                    .unwrap();
                 now = call.deadline.unwrap();
                 pbx.advance(now);
             }

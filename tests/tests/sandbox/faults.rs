@@ -67,7 +67,7 @@ async fn ten_kill_9_restarts_with_calls_parked() {
         while let Ok(Some(e)) = tokio::time::timeout(Duration::ZERO, events.next()).await {
             if e.kind() != "near_timeout" {
                 // Asterisk's unique ids start over after a restart: key by caller.
-                seen.entry(e.call().caller_id_num.to_string()).or_default().push(e.kind());
+                seen.entry(e.call().caller_id_num().to_string()).or_default().push(e.kind());
             }
         }
     }
@@ -186,7 +186,7 @@ async fn answers_slower_than_their_deadline() {
     assert!(started.elapsed() < Duration::from_secs(5), "the deadline held: {:?}", started.elapsed());
     // The phone answers later: the call leaves, reported once, and the store follows.
     let left = next_event(&mut events, "retrieved", |e| matches!(e, ParkingEvent::Retrieved { .. })).await;
-    assert_eq!(left.call().unique_id, parked.call().unique_id);
+    assert_eq!(left.call().unique_id(), parked.call().unique_id());
     // Another request on the same link is answered normally.
     let lots = c.request(Request::ParkingLots, Target::All).await.expect("the link is fine");
     drop(lots);

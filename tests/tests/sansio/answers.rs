@@ -118,7 +118,7 @@ fn behind_amiws_the_rest_of_a_list_past_the_cap_changes_nothing() {
     // Server 1's cut list changed nothing: its call seen live is still there, alone.
     let calls = w.conn.store().parked_calls_now();
     assert_eq!(places(&calls), vec![(1, 701), (2, 702)]);
-    assert_eq!(&*calls[0].unique_id, "1.1");
+    assert_eq!(calls[0].unique_id(), "1.1");
 
     // A generic list: the reply holds server 2's items and none of server 1's.
     let req = Request::List {

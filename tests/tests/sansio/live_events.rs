@@ -19,7 +19,7 @@ fn seen(events: &[ParkingEvent]) -> Vec<(&'static str, String, u32, Timestamp)> 
         .iter()
         .map(|e| {
             let c = e.call();
-            (e.kind(), c.unique_id.to_string(), c.parking_space, c.parked_at)
+            (e.kind(), c.unique_id().to_string(), c.parking_space, c.parked_at)
         })
         .collect()
 }
@@ -51,7 +51,7 @@ fn a_displaced_calls_late_leave_reports_the_call_as_the_store_saw_it() {
         "each leave reports its own call, with the times the store first saw"
     );
     let left = w.conn.store().parked_call_on_now(1, "default", 701).unwrap();
-    assert_eq!(&*left.unique_id, "1.3");
+    assert_eq!(left.unique_id(), "1.3");
 }
 
 #[test]
@@ -63,7 +63,7 @@ fn a_call_that_left_before_it_was_seen_is_not_kept_by_a_late_swap() {
     // A swap of another channel into 701 keeps it: only the channels that left go.
     w.feed(&live_event("ParkedCallSwap", "default", 701, "4.4", "5554004"));
     let held =
-        |w: &Wire| w.conn.store().parked_call_on_now(1, "default", 701).map(|c| c.unique_id.to_string());
+        |w: &Wire| w.conn.store().parked_call_on_now(1, "default", 701).map(|c| c.unique_id().to_string());
     assert_eq!(held(&w).as_deref(), Some("4.4"));
     // Then the first one's swap into 701 arrives: it already left, so 701 is empty.
     w.feed(&live_event("ParkedCallSwap", "default", 701, "3.1", "5553001"));
@@ -88,7 +88,7 @@ fn a_call_a_live_event_placed_is_not_placed_again_where_a_stale_list_has_it() {
         .store()
         .parked_calls_now()
         .iter()
-        .map(|c| (c.parking_space, c.unique_id.to_string()))
+        .map(|c| (c.parking_space, c.unique_id().to_string()))
         .collect();
     assert_eq!(places, vec![(705, "1.1".to_string())], "the live event is the newer truth");
 }
@@ -98,7 +98,7 @@ fn a_swap_into_a_space_the_store_holds_empty_is_a_swap_with_no_previous_call() {
     let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[]);
     w.feed(&live_event("ParkedCallSwap", "default", 705, "4.1", "5554001"));
     match w.events().as_slice() {
-        [ParkingEvent::Swapped { call, previous: None }] => assert_eq!(&*call.unique_id, "4.1"),
+        [ParkingEvent::Swapped { call, previous: None }] => assert_eq!(call.unique_id(), "4.1"),
         other => panic!("{other:?}"),
     }
     assert!(w.conn.store().parked_call_on_now(1, "default", 705).is_some());
@@ -111,7 +111,7 @@ fn a_give_up_then_another_calls_park_is_a_give_up_and_a_park() {
     w.feed(&live_event("ParkedCallGiveUp", "default", 701, "1.1", "5551001"));
     w.feed(&live_event("ParkedCall", "default", 702, "1.2", "5551002"));
     let kinds: Vec<(&str, String)> =
-        w.events().iter().map(|e| (e.kind(), e.call().unique_id.to_string())).collect();
+        w.events().iter().map(|e| (e.kind(), e.call().unique_id().to_string())).collect();
     assert_eq!(kinds, vec![("giveup", "1.1".into()), ("parked", "1.2".into())]);
 }
 

@@ -180,7 +180,7 @@ fn a_give_up_then_a_park_of_the_same_call_is_one_move() {
     }
     let store = w.conn.store();
     assert!(store.parked_call_on_now(1, "default", 701).is_none());
-    assert_eq!(store.parked_call_on_now(1, "vip", 802).unwrap().unique_id, "1.1");
+    assert_eq!(store.parked_call_on_now(1, "vip", 802).unwrap().unique_id(), "1.1");
     // A real give-up afterwards is a give-up, reported once its moment has passed.
     w.feed(&live_event("ParkedCallGiveUp", "vip", 802, "1.1", "5551001"));
     assert_eq!(w.events().len(), 1, "held a moment");

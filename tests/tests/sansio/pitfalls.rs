@@ -237,11 +237,11 @@ fn pitfall_09_parked_call_swap_updates_the_space() {
     let mut probe = DiffProbe::new(w.conn.store());
     w.feed(&live_event("ParkedCallSwap", "default", 701, "2.2", "5559999"));
     let call = w.conn.store().parked_call_on_now(1, "default", 701).unwrap();
-    assert_eq!(call.caller_id_num, "5559999");
+    assert_eq!(call.caller_id_num(), "5559999");
     match w.events().last().unwrap() {
         ParkingEvent::Swapped { call, previous } => {
-            assert_eq!(call.unique_id, "2.2");
-            assert_eq!(previous.as_ref().unwrap().unique_id, "1.1");
+            assert_eq!(call.unique_id(), "2.2");
+            assert_eq!(previous.as_ref().unwrap().unique_id(), "1.1");
         }
         e => panic!("{e:?}"),
     }
@@ -289,8 +289,8 @@ fn pitfall_11_servers_behind_amiws_do_not_overwrite_each_other() {
     w.frame_text(2, &live_event("ParkedCall", "default", 701, "1.1", "6661001"));
     let calls = w.conn.store().parked_calls_now();
     assert_eq!(calls.len(), 2, "same lot, space and unique id on two servers are two calls");
-    assert_eq!((calls[0].server_id, calls[0].caller_id_num.as_str()), (1, "5551001"));
-    assert_eq!((calls[1].server_id, calls[1].caller_id_num.as_str()), (2, "6661001"));
+    assert_eq!((calls[0].server_id, calls[0].caller_id_num()), (1, "5551001"));
+    assert_eq!((calls[1].server_id, calls[1].caller_id_num()), (2, "6661001"));
     let lot = |server, name: &str| w.conn.store().lot_now(&LotKey::new(server, name)).unwrap();
     assert_eq!(lot(2, "default").total_spaces, 5);
     assert_eq!(lot(1, "default").occupied, 1);
@@ -361,7 +361,7 @@ fn asterisk_11_lists_and_events_work_end_to_end() {
     assert_eq!((lot.start_space, lot.end_space, lot.occupied), (701, 720, 1));
     let call = store.parked_call_on_now(1, "default", 703).expect("listed");
     assert_eq!(
-        (call.channel.as_str(), call.caller_id_name.as_str(), call.parked_by()),
+        (call.channel(), call.caller_id_name(), call.parked_by()),
         ("SIP/100-00000001", "Alice", Some("200"))
     );
     assert_eq!(call.timeout_remaining(w.now), Some(Duration::from_secs(40)));

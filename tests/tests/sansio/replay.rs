@@ -106,7 +106,7 @@ fn lists_park_retrieve_timeout_ends_in_asterisks_state() {
     let calls = conn.store().parked_calls_now();
     assert_eq!(calls.len(), 1);
     assert_eq!(
-        (calls[0].parking_space, &*calls[0].parking_lot, calls[0].caller_id_num.as_str()),
+        (calls[0].parking_space, &*calls[0].parking_lot, calls[0].caller_id_num()),
         (702, "default", "5551002")
     );
     let lots = conn.store().parking_lots_now();
@@ -161,8 +161,8 @@ fn dial_then_park_keeps_the_local_leg_as_parkee() {
     assert_eq!(kinds(&r.parking_events()), vec![("parked", 701, "default".into())]);
     let calls = conn.store().parked_calls_now();
     assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].channel, "Local/s@parkit-00000001;2");
-    assert_eq!(calls[0].caller_id_num, "5554001");
+    assert_eq!(calls[0].channel(), "Local/s@parkit-00000001;2");
+    assert_eq!(calls[0].caller_id_num(), "5554001");
 }
 
 #[test]
@@ -224,20 +224,18 @@ fn two_server_amiws_capture_keeps_separate_state_per_server() {
         ]
     );
     let calls = conn.store().parked_calls_now();
-    let c: Vec<(u32, &str, u32, &str)> = calls
-        .iter()
-        .map(|c| (c.server_id, &*c.parking_lot, c.parking_space, c.caller_id_num.as_str()))
-        .collect();
+    let c: Vec<(u32, &str, u32, &str)> =
+        calls.iter().map(|c| (c.server_id, &*c.parking_lot, c.parking_space, c.caller_id_num())).collect();
     assert_eq!(c, vec![(1, "default", 702, "5551001"), (2, "default", 701, "6661002")]);
     // amiws mangles `\u` escapes sent by a client: what Asterisk got is what we show.
-    assert_eq!(calls[0].connected_line_name, "Zou00eb u00c5ngstru00f6m");
+    assert_eq!(calls[0].connected_line_name(), "Zou00eb u00c5ngstru00f6m");
 }
 
 #[test]
 fn amiws_quotes_arrive_c_escaped_and_are_undone() {
     let (_, r) = replay_amiws("two-servers-lists-park-retrieve-timeout", T0);
     let vip = r.parking_events().into_iter().find(|e| e.call().parking_space == 801).unwrap().clone();
-    assert_eq!(vip.call().connected_line_name, "Say \"hi\"");
+    assert_eq!(vip.call().connected_line_name(), "Say \"hi\"");
 }
 
 #[test]
@@ -267,7 +265,7 @@ fn amiws_restart_capture_gives_up_every_call_and_resyncs() {
         .find(|e| e.call().server_id == 2 && e.kind() == "parked")
         .unwrap()
         .clone();
-    assert_eq!(utf8.call().connected_line_name, "Zoë Ångström");
+    assert_eq!(utf8.call().connected_line_name(), "Zoë Ångström");
     assert!(r.outputs.contains(&Output::ServerShutdown(2)));
     assert!(r.outputs.contains(&Output::ServerLoggedIn(2)));
     assert_eq!(calls_len(r.reply("calls-after")), 0);
@@ -300,7 +298,7 @@ fn a_park_announced_before_the_last_occupants_leave_keeps_both_calls_right() {
         let events: Vec<(&str, u32, String)> = r
             .parking_events()
             .iter()
-            .map(|e| (e.kind(), e.call().parking_space, e.call().caller_id_num.to_string()))
+            .map(|e| (e.kind(), e.call().parking_space, e.call().caller_id_num().to_string()))
             .collect();
         // In the third round B (8200002) is announced in 2003 before A (8100002)
         // leaves it: A is reported retrieved once, and B stays.
@@ -324,7 +322,7 @@ fn a_park_announced_before_the_last_occupants_leave_keeps_both_calls_right() {
             .store()
             .parked_calls_now()
             .iter()
-            .map(|c| (c.parking_space, c.caller_id_num.to_string()))
+            .map(|c| (c.parking_space, c.caller_id_num().to_string()))
             .collect();
         assert_eq!(
             calls,
@@ -355,19 +353,22 @@ fn swap_then(name: &str, leave: &'static str) {
     );
     assert_eq!(swapped.deadline, parked.deadline, "{name}: the swap keeps the park's deadline");
     assert!(
-        parked.channel.starts_with("Local/s@swap-park-") && swapped.channel.starts_with("Local/s@swap-tone-"),
+        parked.channel().starts_with("Local/s@swap-park-")
+            && swapped.channel().starts_with("Local/s@swap-tone-"),
         "{name}"
     );
     match live[1] {
-        ParkingEvent::Swapped { previous: Some(p), .. } => assert_eq!(p.channel, parked.channel, "{name}"),
+        ParkingEvent::Swapped { previous: Some(p), .. } => {
+            assert_eq!(p.channel(), parked.channel(), "{name}")
+        }
         other => panic!("{name}: {other:?}"),
     }
-    assert_eq!(live[2].call().channel, swapped.channel, "{name}: the new parkee leaves");
+    assert_eq!(live[2].call().channel(), swapped.channel(), "{name}: the new parkee leaves");
     let space = parked.parking_space;
     let calls = conn.store().parked_calls_now();
     assert!(calls.iter().all(|c| c.parking_space != space), "{name}: the space is empty again: {calls:?}");
     assert!(
-        calls.iter().all(|c| !c.channel.starts_with("Local/s@swap-park-")),
+        calls.iter().all(|c| !c.channel().starts_with("Local/s@swap-park-")),
         "{name}: no phantom: {calls:?}"
     );
 }

@@ -90,7 +90,7 @@ fn a_refresh_of_known_calls_fires_nothing_and_changes_nothing() {
     assert_eq!((grid.take(), list.take()), (vec![], vec![]), "no cell or lot list changed");
     assert_eq!(lot_changes(&mut lots), 0, "no lot changed");
     // A call the views do not show (filtered) parks and leaves: no cell changes.
-    let opts = ParkingOptions::default().parked_call_filter(|c| &*c.caller_id_num != "hidden");
+    let opts = ParkingOptions::default().parked_call_filter(|c| c.caller_id_num() != "hidden");
     let mut w = Wire::synced(opts, &LOTS, &[]);
     let mut grid = DiffProbe::of(w.conn.store().lot_grid(&key));
     grid.take();
@@ -190,7 +190,8 @@ fn option_callbacks_filter_and_transform() {
     let opts = ParkingOptions::default()
         .parked_call_filter(|c| &*c.parking_lot != "vip")
         .transform_parked_call(|mut c| {
-            c.caller_id_name = c.caller_id_name.to_uppercase();
+            let upper = c.caller_id_name().to_uppercase();
+            c.set_caller_id_name(upper);
             c
         })
         .on_call_parked(move |_| {
@@ -219,7 +220,7 @@ fn option_callbacks_filter_and_transform() {
     let got: Vec<usize> = counts.iter().map(|c| c.load(Ordering::SeqCst)).collect();
     assert_eq!(got, vec![3, 1, 1, 1], "the vip calls are filtered out, events included");
     assert_eq!(w.events().len(), 6);
-    assert_eq!(w.events()[0].call().caller_id_name, "CUSTOMER A");
+    assert_eq!(w.events()[0].call().caller_id_name(), "CUSTOMER A");
 }
 
 #[test]
@@ -388,14 +389,11 @@ fn a_leave_after_its_space_was_taken_reports_the_old_call_once() {
         w.advance(Duration::from_millis(250));
         let calls = w.conn.store().parked_calls_now();
         assert_eq!(calls.len(), 1);
-        assert_eq!(calls[0].unique_id, new.as_str(), "{leave}: the new call stays");
+        assert_eq!(calls[0].unique_id(), new.as_str(), "{leave}: the new call stays");
     }
     let events = w.events();
-    let leaves: Vec<(&str, &str)> = events
-        .iter()
-        .filter(|e| e.kind() != "parked")
-        .map(|e| (e.kind(), e.call().unique_id.as_str()))
-        .collect();
+    let leaves: Vec<(&str, &str)> =
+        events.iter().filter(|e| e.kind() != "parked").map(|e| (e.kind(), e.call().unique_id())).collect();
     assert_eq!(leaves, [("retrieved", "1.1"), ("timeout", "3.1"), ("giveup", "3.2")]);
     assert_eq!(w.conn.store().lot_now(&ami_parking::LotKey::new(1, "default")).unwrap().occupied, 1);
 }
@@ -462,7 +460,7 @@ fn a_swap_keeps_the_parks_times() {
         .replace("ParkingTimeout: 45", "ParkingTimeout: 44");
     w.feed(&swap);
     let c = w.conn.store().parked_call_on_now(1, "default", 701).unwrap();
-    assert_eq!(&*c.unique_id, "1.2", "the new parkee");
+    assert_eq!(c.unique_id(), "1.2", "the new parkee");
     assert_eq!(times(&w, 701), park, "the park's clock, not the swap's numbers");
 }
 

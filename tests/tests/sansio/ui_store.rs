@@ -20,7 +20,7 @@ fn default_lot() -> LotKey {
 }
 
 fn uid_of(cell: &Option<Arc<ParkedCall>>) -> Option<String> {
-    cell.as_ref().map(|c| c.unique_id.to_string())
+    cell.as_ref().map(|c| c.unique_id().to_string())
 }
 
 #[test]
@@ -214,14 +214,14 @@ fn near_timeout_fires_once_per_park_when_the_threshold_is_crossed() {
     let again: Vec<_> = w
         .events()
         .into_iter()
-        .filter(|e| e.kind() == "near_timeout" && e.call().unique_id == "1.3")
+        .filter(|e| e.kind() == "near_timeout" && e.call().unique_id() == "1.3")
         .collect();
     assert_eq!(again.len(), 1);
     // A call that left before its time is never alerted.
     w.feed(&live_event("ParkedCall", "default", 702, "1.4", "5551004"));
     w.feed(&live_event("UnParkedCall", "default", 702, "1.4", "5551004"));
     w.advance(Duration::from_secs(20));
-    assert!(!w.events().iter().any(|e| e.kind() == "near_timeout" && e.call().unique_id == "1.4"));
+    assert!(!w.events().iter().any(|e| e.kind() == "near_timeout" && e.call().unique_id() == "1.4"));
 }
 
 #[test]
@@ -231,7 +231,8 @@ fn the_filter_and_the_transform_shape_the_views_not_the_store() {
     let opts = ParkingOptions::default()
         .parked_call_filter(|c| &*c.parking_lot == "default")
         .transform_parked_call(|mut c| {
-            c.caller_id_name = c.caller_id_name.to_uppercase();
+            let upper = c.caller_id_name().to_uppercase();
+            c.set_caller_id_name(upper);
             c.parking_space += 100; // cannot move a call: ignored
             c
         })
@@ -247,7 +248,7 @@ fn the_filter_and_the_transform_shape_the_views_not_the_store() {
     assert_eq!(kinds, ["parked"]);
     let shown = store.parked_calls_now();
     assert_eq!(shown.len(), 1);
-    assert_eq!((shown[0].parking_space, shown[0].caller_id_name.as_str()), (701, "CUSTOMER 5551002"));
+    assert_eq!((shown[0].parking_space, shown[0].caller_id_name()), (701, "CUSTOMER 5551002"));
     assert_eq!(store.total_parked_calls_now(), 1);
     let vip = store.lot_now(&LotKey::new(1, "vip")).unwrap();
     assert_eq!(vip.occupied, 2, "lot counts stay Asterisk's");

@@ -41,7 +41,7 @@ fn kept(w: &mut Wire) {
     }
     let store = w.conn.store();
     assert!(
-        store.parked_call_on_now(1, "default", 720).is_some_and(|c| &*c.unique_id == "9.9"),
+        store.parked_call_on_now(1, "default", 720).is_some_and(|c| c.unique_id() == "9.9"),
         "the link reads on"
     );
     check_connection(&w.conn).unwrap_or_else(|e| panic!("invariants: {e}"));
@@ -78,7 +78,7 @@ fn a_value_keeps_everything_after_the_first_colon() {
             .replace("ParkeeCallerIDName: Customer 5551002", "ParkeeCallerIDName: Ext: 12: front desk"),
     );
     let c = w.conn.store().parked_call_on_now(1, "default", 702).unwrap();
-    assert_eq!(&*c.caller_id_name, "Ext: 12: front desk");
+    assert_eq!(c.caller_id_name(), "Ext: 12: front desk");
     kept(&mut w);
 }
 
@@ -90,7 +90,7 @@ fn keys_match_in_any_case_and_may_hold_punctuation() {
         .replace("ParkeeUniqueid:", "ParkeeUniqueID:")
         .replace("Privilege: call,all\r\n", "Privilege: call,all\r\nX-Var(1)/a.b: v\r\n");
     w.feed(&text);
-    assert_eq!(&*w.conn.store().parked_call_on_now(1, "default", 702).unwrap().unique_id, "1.2");
+    assert_eq!(w.conn.store().parked_call_on_now(1, "default", 702).unwrap().unique_id(), "1.2");
     kept(&mut w);
 }
 
@@ -123,7 +123,7 @@ fn repeated_keys_non_utf8_and_c_escaped_values_are_read() {
         .replace("ParkeeLinkedid", "ParkeeChanVariable: A=1\r\nParkeeChanVariable: B=2\r\nParkeeLinkedid");
     w.feed(&text);
     assert_eq!(
-        &*w.conn.store().parked_call_on_now(1, "default", 702).unwrap().caller_id_name,
+        w.conn.store().parked_call_on_now(1, "default", 702).unwrap().caller_id_name(),
         "Say \"hi\" \\ \u{1}"
     );
     let mut bytes = live_event("ParkedCall", "default", 703, "1.3", "5551003").into_bytes();
@@ -131,7 +131,7 @@ fn repeated_keys_non_utf8_and_c_escaped_values_are_read() {
     bytes[at] = 0xff;
     w.conn.handle_input(w.now, &bytes).unwrap();
     let c = w.conn.store().parked_call_on_now(1, "default", 703).unwrap();
-    assert!(c.caller_id_name.starts_with('\u{fffd}'), "decoded lossily: {:?}", c.caller_id_name);
+    assert!(c.caller_id_name().starts_with('\u{fffd}'), "decoded lossily: {:?}", c.caller_id_name());
     kept(&mut w);
 }
 
@@ -256,14 +256,14 @@ fn numbers_near_2_pow_64_negative_or_past_u32_never_panic() {
 fn a_park_into_an_occupied_space_replaces_and_the_old_calls_leave_fires_once() {
     let mut w = ami();
     w.feed(&live_event("ParkedCall", "default", 701, "1.2", "5551002"));
-    assert_eq!(&*call_701(&w).unique_id, "1.2");
+    assert_eq!(call_701(&w).unique_id(), "1.2");
     w.feed(&live_event("UnParkedCall", "default", 701, "1.1", "5551001"));
-    assert_eq!(&*call_701(&w).unique_id, "1.2", "the old call's leave leaves the new one alone");
+    assert_eq!(call_701(&w).unique_id(), "1.2", "the old call's leave leaves the new one alone");
     let left: Vec<String> = w
         .events()
         .iter()
         .filter(|e| e.kind() == "retrieved")
-        .map(|e| e.call().unique_id.to_string())
+        .map(|e| e.call().unique_id().to_string())
         .collect();
     assert_eq!(left, vec!["1.1"]);
     kept(&mut w);
@@ -273,7 +273,7 @@ fn a_park_into_an_occupied_space_replaces_and_the_old_calls_leave_fires_once() {
 fn a_leave_for_an_unknown_call_fires_from_the_message_and_changes_nothing() {
     let mut w = ami();
     w.feed(&live_event("ParkedCallTimeOut", "default", 709, "7.7", "5557777"));
-    assert!(matches!(w.events().last(), Some(ParkingEvent::TimedOut { call }) if &*call.unique_id == "7.7"));
+    assert!(matches!(w.events().last(), Some(ParkingEvent::TimedOut { call }) if call.unique_id() == "7.7"));
     assert_eq!(w.conn.store().parked_calls_now().len(), 1);
     kept(&mut w);
 }
@@ -297,7 +297,11 @@ fn amiws_broken_escapes_and_raw_bytes_are_read_leniently() {
     f.extend_from_slice(br#"", "ParkeeUniqueid": "1.2", "Parkinglot": "default", "ParkingSpace": "702", "ParkingTimeout": "45", "ParkingDuration": "0"}}"#);
     w.conn.handle_frame(w.now, &f).expect("one bad frame never ends the link");
     let c = w.conn.store().parked_call_on_now(1, "default", 702).expect("read");
-    assert!(c.caller_id_name.starts_with('A') && c.caller_id_name.contains("Zoë"), "{:?}", c.caller_id_name);
+    assert!(
+        c.caller_id_name().starts_with('A') && c.caller_id_name().contains("Zoë"),
+        "{:?}",
+        c.caller_id_name()
+    );
     kept(&mut w);
 }
 
@@ -327,7 +331,7 @@ fn amiws_frames_of_other_types_garbage_and_other_clients_answers_leave_the_link_
         w.conn.handle_frame(w.now, f).expect("one bad frame never ends the link");
     }
     while w.conn.poll_output().is_some() {}
-    assert_eq!(&*call_701(&w).unique_id, "1.1");
+    assert_eq!(call_701(&w).unique_id(), "1.1");
     kept(&mut w);
 }
 

@@ -46,7 +46,7 @@ async fn three_clients_of_one_demo_pbx_see_the_same_pbx_and_each_others_retrieve
         })
         .await
         .expect("another client hears the retrieve");
-        assert_eq!(&*e.call().unique_id, uid.as_str());
+        assert_eq!(e.call().unique_id(), uid.as_str());
     }
     // The traffic reaches every client too, and they stay equal to the demo.
     let mut traffic = clients[0].events();

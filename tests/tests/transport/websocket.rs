@@ -40,7 +40,7 @@ async fn amiws_two_server_capture_over_a_real_websocket() {
         .store()
         .parked_calls_now()
         .iter()
-        .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.caller_id_num.to_string()))
+        .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.caller_id_num().to_string()))
         .collect();
     assert_eq!(
         calls,
@@ -137,7 +137,7 @@ async fn a_text_frame_with_invalid_utf8_is_read_and_the_link_stays_up() {
     }
     assert_eq!(spaces, vec![701, 702]);
     let zoe = client.store().parked_call_on_now(1, "default", 701).unwrap();
-    assert_eq!(zoe.caller_id_name, "Zo\u{fffd}");
+    assert_eq!(zoe.caller_id_name(), "Zo\u{fffd}");
     assert_eq!(client.connection_state_now(), ami_parking::ConnectionState::LoggedIn, "still connected");
     client.shutdown().await;
     server.abort();

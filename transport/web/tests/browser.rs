@@ -54,7 +54,7 @@ async fn lists_a_refused_park_and_a_resync_after_amiws_goes_away() {
     let listed = store.parked_calls_now();
     let mut seen: Vec<(u32, String, u32, String)> = listed
         .iter()
-        .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.caller_id_num.to_string()))
+        .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.caller_id_num().to_string()))
         .collect();
     seen.sort();
     assert_eq!(

@@ -113,7 +113,7 @@ pub fn ev(e: &ParkingEvent) -> Ev {
         ParkingEvent::Resync { change: ResyncChange::Vanished, .. } => "vanished",
         e => e.kind(),
     };
-    (kind, c.server_id, c.parking_lot.to_string(), c.parking_space, c.unique_id.to_string())
+    (kind, c.server_id, c.parking_lot.to_string(), c.parking_space, c.unique_id().to_string())
 }
 
 /// Resync findings come in the store's order; compare them as sets within a run.

@@ -466,7 +466,7 @@ impl Harness {
             .store()
             .parked_calls_now()
             .iter()
-            .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.unique_id.to_string()))
+            .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.unique_id().to_string()))
             .collect();
         for s in self.pbx.server_ids() {
             assert_eq!(self.pbx.calls(s), reference.pbx.calls(s), "the wire's PBX and the reference agree");
@@ -537,7 +537,7 @@ impl Harness {
             let listed: Vec<Key> = store
                 .lot_calls_now(&key)
                 .iter()
-                .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.unique_id.to_string()))
+                .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.unique_id().to_string()))
                 .collect();
             assert_eq!(listed, mine, "lot {}'s call list equals the view", lot.name);
             assert_eq!(lot.occupied as usize, mine.len(), "lot {}'s count equals the view", lot.name);
@@ -551,7 +551,7 @@ impl Harness {
                 let space = lot.start_space + i as u32;
                 let want = mine.iter().find(|k| k.2 == space).map(|k| k.3.clone());
                 assert_eq!(
-                    cell.as_ref().map(|c| c.unique_id.to_string()),
+                    cell.as_ref().map(|c| c.unique_id().to_string()),
                     want,
                     "lot {} space {space}",
                     lot.name
@@ -565,7 +565,7 @@ impl Harness {
 fn keys(calls: &[std::sync::Arc<ami_parking::ParkedCall>]) -> BTreeSet<Key> {
     calls
         .iter()
-        .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.unique_id.to_string()))
+        .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.unique_id().to_string()))
         .collect()
 }
 
