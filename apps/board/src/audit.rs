@@ -70,19 +70,20 @@ impl Audit {
         Ok(Audit { file: Some(Arc::new(Mutex::new(f))) })
     }
 
-    /// Writes one record.
+    /// Writes one record (text fields quoted and escaped in the log line, so a
+    /// channel name cannot forge lines).
     pub fn record(&self, r: &AuditRecord) {
         tracing::info!(
             target: "parkboard::audit",
-            user = %r.user,
+            user = ?r.user,
             role = r.role,
             action = r.action,
             server = ?r.server,
-            lot = %r.lot,
+            lot = ?r.lot,
             space = ?r.space,
-            channel = %r.channel,
+            channel = ?r.channel,
             destination = ?r.destination,
-            result = %r.result,
+            result = ?r.result,
             "audit"
         );
         if let Some(f) = &self.file {

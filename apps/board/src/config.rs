@@ -188,10 +188,8 @@ impl Settings {
 
     /// Parses a config text as if read from `file` (for tests and tools).
     pub fn from_toml(text: &str, file: &Path, flags: Flags) -> Result<Settings, ConfigError> {
-        let parsed = toml::from_str::<FileConfig>(text).map_err(|e| ConfigError::Parse {
-            file: file.to_path_buf(),
-            message: one_line(&e.to_string()),
-        })?;
+        let parsed = toml::from_str::<FileConfig>(text)
+            .map_err(|e| ConfigError::Parse { file: file.to_path_buf(), message: parse_message(&e, text) })?;
         Settings::from_parts(parsed, flags, &file.display().to_string())
     }
 
@@ -305,12 +303,37 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| ConfigError::Read { file: path.to_path_buf(), source })?;
     toml::from_str(&text)
-        .map_err(|e| ConfigError::Parse { file: path.to_path_buf(), message: one_line(&e.to_string()) })
+        .map_err(|e| ConfigError::Parse { file: path.to_path_buf(), message: parse_message(&e, &text) })
 }
 
-/// toml's multi-line message (with a source excerpt) as one line.
-fn one_line(message: &str) -> String {
-    message.lines().map(str::trim).filter(|l| !l.is_empty() && *l != "|").collect::<Vec<_>>().join(" ")
+/// toml's message with its line and column, without the source excerpt toml
+/// prints (it may hold a secret or a hash) and with quoted values blanked (serde
+/// quotes a value of the wrong type).
+fn parse_message(e: &toml::de::Error, text: &str) -> String {
+    let at = e.span().map(|span| {
+        let before = &text[..span.start.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        format!("line {line}, column {column}: ")
+    });
+    let mut message = String::new();
+    let mut quoted = false;
+    for c in e.message().trim().chars() {
+        match c {
+            '"' if quoted => {
+                message.push_str("…\"");
+                quoted = false;
+            }
+            '"' => {
+                message.push('"');
+                quoted = true;
+            }
+            '\n' => message.push(' '),
+            c if !quoted => message.push(c),
+            _ => {}
+        }
+    }
+    format!("{}{message}", at.unwrap_or_default())
 }
 
 fn server_options(s: &ServerFile, tls_ca_file: Option<PathBuf>) -> Result<ClientOptions, String> {

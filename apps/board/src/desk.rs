@@ -151,6 +151,11 @@ impl Desk {
             Ok(()) if channel.trim().is_empty() => {
                 Err(DeskError::Refused("which channel? e.g. PJSIP/1001-00000001".into()))
             }
+            // Asterisk parks a parked channel again as a move: from any lot, so also
+            // from one this user may not see. A move is move_call's, checked both ways.
+            Ok(()) if self.is_parked(channel.trim()) => {
+                Err(DeskError::Refused("that channel is parked already: retrieve or move it instead".into()))
+            }
             Ok(()) => self
                 .client
                 .park_call_on(Target::Server(server), channel.trim(), park)
@@ -162,6 +167,11 @@ impl Desk {
         }
         self.finish(r, started, &out);
         out
+    }
+
+    /// Whether `channel` is parked now on any server (whatever lot).
+    fn is_parked(&self, channel: &str) -> bool {
+        self.client.store().parked_calls_now().iter().any(|c| c.channel().eq_ignore_ascii_case(channel))
     }
 
     /// Moves `call` to `to` (both lots must be the user's).

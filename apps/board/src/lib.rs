@@ -18,7 +18,7 @@
 //! one way a page acts: checks and audit), `audit`, `metrics` and `metrics_http`,
 //! `ui`, `grid` and `park_form` (the page), `assets` (static parts), `state`
 //! (what the routes share), `web` (the
-//! routes), `tls` (https), `peer` (the client's address), `shutdown` (stopping cleanly).
+//! routes), `tls` (https), `limits` (caps on connections), `peer` (the client's address), `shutdown` (stopping cleanly).
 
 #![forbid(unsafe_code)]
 
@@ -28,6 +28,7 @@ pub mod config;
 pub mod desk;
 pub mod grid;
 pub mod guard;
+pub mod limits;
 pub mod login;
 pub mod metrics;
 pub mod metrics_http;

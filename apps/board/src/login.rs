@@ -43,7 +43,7 @@ pub async fn submit(
         return (StatusCode::UNAUTHORIZED, Html(login_page(Some("Wrong user name or password."))))
             .into_response();
     }
-    if let Err(wait) = board.throttle.check(&user, addr, Instant::now()) {
+    if let Err(wait) = board.throttle.attempt(&user, addr, Instant::now()) {
         board.metrics.login(Login::Throttled);
         tracing::warn!(user, %addr, "login throttled");
         let minutes = wait.as_secs().div_ceil(60).max(1);
@@ -63,13 +63,12 @@ pub async fn submit(
         tokio::task::spawn_blocking(move || users.verify(&name, &password)).await.ok().flatten()
     };
     let Some(who) = verified else {
-        board.throttle.failed(&user, addr, Instant::now());
         board.metrics.login(Login::Failed);
         tracing::warn!(user, %addr, "login failed");
         return (StatusCode::UNAUTHORIZED, Html(login_page(Some("Wrong user name or password."))))
             .into_response();
     };
-    board.throttle.succeeded(&user);
+    board.throttle.succeeded(&user, addr);
     board.metrics.login(Login::Ok);
     tracing::info!(user, role = who.role.as_str(), %addr, "logged in");
     let token = board.sessions.start(who);

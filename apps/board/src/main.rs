@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use parkboard::audit::Audit;
 use parkboard::config::{Flags, Settings};
 use parkboard::guard::Access;
+use parkboard::limits::Capped;
 use parkboard::state::Board;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -156,10 +157,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let stop = async { tracing::info!("{}: stopping", stop.await) };
     match tls {
         Some(config) => {
-            let listener = parkboard::tls::TlsListener::new(listener, config)?;
+            let listener = Capped::new(parkboard::tls::TlsListener::new(listener, config)?);
             parkboard::shutdown::serve(listener, app, sockets, client, stop).await?
         }
-        None => parkboard::shutdown::serve(listener, app, sockets, client, stop).await?,
+        None => parkboard::shutdown::serve(Capped::new(listener), app, sockets, client, stop).await?,
     }
     Ok(())
 }

@@ -127,8 +127,11 @@ impl LoginThrottle {
         LoginThrottle::default()
     }
 
-    /// `Err(wait)` when `user` or `addr` has failed too often lately.
-    pub fn check(&self, user: &str, addr: IpAddr, now: Instant) -> Result<(), Duration> {
+    /// Starts a login attempt of `user` from `addr`: `Err(wait)` when either has
+    /// failed too often lately. An attempt counts as failed from the start (so
+    /// parallel guesses cannot all pass the check before any is counted), until
+    /// [`succeeded`](Self::succeeded) takes it back.
+    pub fn attempt(&self, user: &str, addr: IpAddr, now: Instant) -> Result<(), Duration> {
         let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut wait = None;
         for (key, limit) in [(user_key(user), PER_USER), (addr_key(addr), PER_ADDRESS)] {
@@ -148,12 +151,9 @@ impl LoginThrottle {
                 wait = Some(wait.unwrap_or(Duration::from_secs(60)));
             }
         }
-        wait.map_or(Ok(()), Err)
-    }
-
-    /// Records a failed login of `user` from `addr`.
-    pub fn failed(&self, user: &str, addr: IpAddr, now: Instant) {
-        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(w) = wait {
+            return Err(w);
+        }
         for key in [user_key(user), addr_key(addr)] {
             let times = map.entry(key).or_default();
             times.push_back(now);
@@ -161,11 +161,17 @@ impl LoginThrottle {
                 times.pop_front();
             }
         }
+        Ok(())
     }
 
-    /// A successful login clears the user's failures (not the address's).
-    pub fn succeeded(&self, user: &str) {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).remove(&user_key(user));
+    /// The attempt of `user` from `addr` succeeded: the user's failures are cleared
+    /// and the address's count gives the attempt back.
+    pub fn succeeded(&self, user: &str, addr: IpAddr) {
+        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(&user_key(user));
+        if let Some(times) = map.get_mut(&addr_key(addr)) {
+            times.pop_back();
+        }
     }
 }
 
@@ -224,17 +230,19 @@ mod tests {
         let th = LoginThrottle::new();
         let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         let t0 = Instant::now();
+        // Attempts count before their outcome is known: parallel guesses cannot race.
         for _ in 0..PER_USER {
-            assert!(th.check("reception", a, t0).is_ok());
-            th.failed("reception", a, t0);
+            assert!(th.attempt("reception", a, t0).is_ok());
         }
-        let wait = th.check("reception", b, t0).unwrap_err();
+        let wait = th.attempt("reception", b, t0).unwrap_err();
         assert!(wait > Duration::from_secs(60), "{wait:?}");
-        assert!(th.check("other", b, t0).is_ok(), "another user from another address");
-        assert!(th.check("reception", b, t0 + WINDOW).is_ok(), "the window passed");
+        assert!(th.attempt("other", b, t0).is_ok(), "another user from another address");
+        th.succeeded("other", b);
+        assert!(th.attempt("reception", b, t0 + WINDOW).is_ok(), "the window passed");
+        th.succeeded("reception", b);
         for i in 0..PER_ADDRESS {
-            th.failed(&format!("u{i}"), b, t0);
+            assert!(th.attempt(&format!("u{i}"), b, t0).is_ok(), "{i}");
         }
-        assert!(th.check("fresh", b, t0).is_err(), "the address is throttled for every name");
+        assert!(th.attempt("fresh", b, t0).is_err(), "the address is throttled for every name");
     }
 }

@@ -116,7 +116,11 @@ impl Sockets {
                 let mut to_page = to_page;
                 while let Some(Ok(m)) = stream.next().await {
                     let text = match m {
-                        Message::Text(t) => t.as_str().as_bytes().to_vec(),
+                        // Only what the page's script sends: its events and pings
+                        // (the board runs no query, and a forged answer to one
+                        // panics liveview's page task).
+                        Message::Text(t) if page_message(t.as_str()) => t.as_str().as_bytes().to_vec(),
+                        Message::Text(_) => continue,
                         Message::Close(_) => break,
                         _ => continue,
                     };
@@ -221,6 +225,14 @@ where
     };
     tokio::join!(drain, close, log_off);
     Ok(())
+}
+
+/// Whether a text frame from the browser is one the page's script sends: a ping, or
+/// a user event.
+fn page_message(text: &str) -> bool {
+    text == "__ping__"
+        || serde_json::from_str::<serde_json::Value>(text)
+            .is_ok_and(|v| v.get("method").and_then(|m| m.as_str()) == Some("user_event"))
 }
 
 /// The page's side of a socket: what the browser sent, and the way to it.

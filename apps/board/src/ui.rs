@@ -151,7 +151,8 @@ fn use_link_state(client: Client, link: usize) -> ReadSignal<ConnectionState> {
 fn ServerBadge(client: Client, link: usize, state: ReadSignal<ConnectionState>) -> Element {
     let endpoint = client.endpoints().nth(link).cloned();
     let (host, port) = endpoint.as_ref().map_or((String::new(), 0), |e| (e.host.clone(), e.port));
-    let shown = endpoint.map(|e| e.to_string()).unwrap_or_default();
+    // Host and port only: the AMI user's name is not the page's business.
+    let shown = format!("{host}:{port}");
     let (class, text) = match state() {
         ConnectionState::LoggedIn => ("server up", "connected".to_string()),
         ConnectionState::Connecting => ("server", "connecting".into()),

@@ -58,7 +58,7 @@ async fn live_socket(State(board): State<Board>, headers: HeaderMap, ws: WebSock
         Desk::new(board.client.clone(), who, session.clone(), board.audit.clone(), board.metrics.clone());
     let props = Props { desk, retrieve_to: board.retrieve_to.clone() };
     let (pool, sockets, metrics) = (board.pool(), board.sockets.clone(), board.metrics.clone());
-    ws.max_message_size(64 * 1024).on_upgrade(move |socket| async move {
+    ws.max_message_size(64 * 1024).max_frame_size(64 * 1024).on_upgrade(move |socket| async move {
         metrics.viewer(true);
         sockets.serve(socket, &pool, props, session, until, seat).await;
         metrics.viewer(false);

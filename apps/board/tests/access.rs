@@ -222,3 +222,40 @@ async fn poll_metrics(addr: SocketAddr, want: &str) -> String {
         tokio::task::yield_now().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_guesses_cannot_race_the_throttle() {
+    let ami = RecordingAmi::start().await;
+    let (addr, _) = board_on(ami.url()).await;
+    let own = format!("http://{addr}");
+    let guesses: Vec<_> = (0..30)
+        .map(|i| {
+            let request = post_login(addr, "reception", &format!("guess{i}"), &own);
+            tokio::spawn(async move { http(addr, &request).await.0 })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for g in guesses {
+        statuses.push(g.await.unwrap());
+    }
+    let tried = statuses.iter().filter(|s| **s == 401).count();
+    assert_eq!(tried, PER_USER, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 30 - PER_USER, "{statuses:?}");
+    let (status, _, _) = http(addr, &post_login(addr, "reception", "front-desk-pw", &own)).await;
+    assert_eq!(status, 429, "the right password waits too");
+}
+
+#[tokio::test]
+async fn a_forged_query_answer_does_not_end_the_page() {
+    let ami = RecordingAmi::start().await;
+    let (addr, _) = board_on(ami.url()).await;
+    let cookie = login(addr, "wall", "wallboard-pw").await;
+    // Liveview's page task panics on an answer to a query it never asked; the board
+    // drops every frame but the page's events and pings (a ping after it is answered).
+    common::send_then_ping(
+        addr,
+        &cookie,
+        r#"{"method":"query","params":{"id":0,"data":1,"returned_value":true}}"#,
+    )
+    .await;
+}

@@ -150,3 +150,18 @@ fn hash_password_makes_a_hash_the_board_accepts() {
         .unwrap();
     assert_eq!(empty.status.code(), Some(2), "no password on stdin");
 }
+
+#[test]
+fn errors_never_echo_the_files_values() {
+    let d = dir("echo");
+    for (name, text) in [
+        ("secret.toml", "[[server]]\nurl = \"tcp://amiuser@127.0.0.1:5038\"\nsecret = \"S3CRET-E\"\n"),
+        ("typed.toml", "demo_rate = \"S3CRET-E\"\n"),
+        ("stray.toml", "[[user]]\nname = \"a\"\npassword_hash = \"$argon2id$S3CRET-E\" x\n"),
+    ] {
+        let f = write(&d.join(name), text);
+        let err = refused(&parkboard(&["--config", f.to_str().unwrap()]));
+        assert!(!err.contains("S3CRET"), "{name}: {err}");
+        assert!(err.contains("line "), "{name}: the line is named: {err}");
+    }
+}

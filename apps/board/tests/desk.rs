@@ -2,7 +2,7 @@
 //! whatever the page sent, and nothing of a refused action reaches the PBX (a
 //! recording AMI server sees every byte); every action, refused or not, is audited.
 
-use ami_parking::{Park, ParkedCall, ParkingStore};
+use ami_parking::{Park, ParkedCall, ParkingClient, ParkingStore};
 use ami_parking_tests::recorder::RecordingAmi;
 use ami_parking_transport::{Client, ClientOptions};
 use parkboard::audit::Audit;
@@ -39,6 +39,19 @@ fn actions_sent(ami: &RecordingAmi) -> Vec<String> {
             !matches!(a.as_str(), "Login" | "Challenge" | "Parkinglots" | "ParkedCalls" | "Ping" | "Logoff")
         })
         .collect()
+}
+
+/// A call the demo PBX has parked (it parks a few at its start).
+async fn poll_parked(client: &Client) -> std::sync::Arc<ParkedCall> {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let mut events = client.store().events();
+    loop {
+        if let Some(c) = client.store().parked_calls_now().into_iter().next() {
+            return c;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the demo PBX parked nothing");
+        let _ = tokio::time::timeout_at(deadline, futures_util::StreamExt::next(&mut events)).await;
+    }
 }
 
 #[tokio::test]
@@ -80,6 +93,11 @@ async fn refused_actions_never_reach_the_pbx_and_are_audited() {
         ),
         "a move out of the user's lots"
     );
+    // A channel parked in another lot cannot be parked again into one's own: Asterisk
+    // would move it out of the lot the user may not see.
+    let parked = poll_parked(&client).await;
+    let e = team.park(1, parked.channel(), Park::default().lot("default")).await.unwrap_err();
+    assert!(matches!(&e, DeskError::Refused(why) if why.contains("parked already")), "{e}");
     assert!(actions_sent(&ami).is_empty(), "a refused action reached the PBX: {:?}", actions_sent(&ami));
 
     // An operator's retrieve rings their phone, whatever the page typed.
@@ -91,19 +109,19 @@ async fn refused_actions_never_reach_the_pbx_and_are_audited() {
 
     let records: Vec<serde_json::Value> =
         std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(records.len(), 7, "{records:#?}");
-    for r in &records[..6] {
+    assert_eq!(records.len(), 8, "{records:#?}");
+    for r in &records[..7] {
         assert!(r["result"].as_str().unwrap().starts_with("refused: "), "{r}");
     }
     assert_eq!(records[0]["user"], "wall");
     assert_eq!(records[0]["action"], "retrieve");
     assert_eq!(records[3]["lot"], "vip");
-    assert_eq!(records[6]["user"], "reception");
+    assert_eq!(records[7]["user"], "reception");
     assert_eq!(
-        records[6]["destination"].as_str().map(|d| d.starts_with("PJSIP/1002")),
+        records[7]["destination"].as_str().map(|d| d.starts_with("PJSIP/1002")),
         Some(true),
         "{}",
-        records[6]
+        records[7]
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -119,3 +119,26 @@ pub async fn forge_clicks(addr: SocketAddr, cookie: &str, ids: std::ops::Range<u
     .await
     .expect("the pong after the forged clicks");
 }
+
+/// Opens the live socket as `cookie`'s page, sends `frame`, then a ping, and waits for
+/// the pong: the page survived the frame.
+pub async fn send_then_ping(addr: SocketAddr, cookie: &str, frame: &str) {
+    let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
+    req.headers_mut().insert("Origin", HeaderValue::from_str(&format!("http://{addr}")).unwrap());
+    req.headers_mut().insert("Cookie", HeaderValue::from_str(cookie).unwrap());
+    let (mut ws, _) = async_tungstenite::tokio::connect_async(req).await.expect("the live socket");
+    let first = tokio::time::timeout(DEADLINE, ws.next()).await.expect("a first render");
+    assert!(matches!(first, Some(Ok(Message::Binary(_)))), "{first:?}");
+    ws.send(Message::Text(frame.into())).await.unwrap();
+    ws.send(Message::Text("__ping__".into())).await.unwrap();
+    tokio::time::timeout(DEADLINE, async {
+        while let Some(Ok(m)) = ws.next().await {
+            if matches!(&m, Message::Binary(b) if b.as_ref() == b"\0__pong__") {
+                return;
+            }
+        }
+        panic!("the socket ended after the frame");
+    })
+    .await
+    .expect("the pong after the frame");
+}
