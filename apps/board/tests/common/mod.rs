@@ -81,17 +81,41 @@ pub async fn upgrade(addr: SocketAddr, origin: Option<&str>, cookie: Option<&str
     }
 }
 
-/// Opens the live socket as the page of `cookie`'s user would, waits for the first
-/// render, sends a forged click on every element id in `ids` (what a page without
-/// the control would never send), and returns once the page has handled them all
-/// (liveview answers `__ping__`, in order, with a `__pong__` frame).
-pub async fn forge_clicks(addr: SocketAddr, cookie: &str, ids: std::ops::Range<u64>) {
+type Page = async_tungstenite::WebSocketStream<async_tungstenite::tokio::ConnectStream>;
+
+/// The live socket as `cookie`'s page opens it, after its first render.
+async fn open_page(addr: SocketAddr, cookie: &str) -> Page {
     let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
     req.headers_mut().insert("Origin", HeaderValue::from_str(&format!("http://{addr}")).unwrap());
     req.headers_mut().insert("Cookie", HeaderValue::from_str(cookie).unwrap());
     let (mut ws, _) = async_tungstenite::tokio::connect_async(req).await.expect("the live socket");
     let first = tokio::time::timeout(DEADLINE, ws.next()).await.expect("a first render");
     assert!(matches!(first, Some(Ok(Message::Binary(_)))), "{first:?}");
+    ws
+}
+
+/// Sends a ping and waits for its pong: the page has handled everything sent before
+/// (liveview answers `__ping__`, in order, with a `__pong__` frame).
+async fn ping_pong(ws: &mut Page, what: &str) {
+    ws.send(Message::Text("__ping__".into())).await.unwrap();
+    tokio::time::timeout(DEADLINE, async {
+        while let Some(Ok(m)) = ws.next().await {
+            // Liveview frames are binary: 0 and text, or 1 and edits.
+            if matches!(&m, Message::Binary(b) if b.as_ref() == b"\0__pong__") {
+                return;
+            }
+        }
+        panic!("the socket ended before the pong {what}");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no pong {what}"));
+}
+
+/// Opens the live socket as the page of `cookie`'s user would, sends a forged click on
+/// every element id in `ids` (what a page without the control would never send), and
+/// returns once the page has handled them all.
+pub async fn forge_clicks(addr: SocketAddr, cookie: &str, ids: std::ops::Range<u64>) {
+    let mut ws = open_page(addr, cookie).await;
     for id in ids {
         let click = serde_json::json!({
             "method": "user_event",
@@ -106,39 +130,13 @@ pub async fn forge_clicks(addr: SocketAddr, cookie: &str, ids: std::ops::Range<u
         });
         ws.send(Message::Text(click.to_string().into())).await.unwrap();
     }
-    ws.send(Message::Text("__ping__".into())).await.unwrap();
-    tokio::time::timeout(DEADLINE, async {
-        while let Some(Ok(m)) = ws.next().await {
-            // Liveview frames are binary: 0 and text, or 1 and edits.
-            if matches!(&m, Message::Binary(b) if b.as_ref() == b"\0__pong__") {
-                return;
-            }
-        }
-        panic!("the socket ended before the pong");
-    })
-    .await
-    .expect("the pong after the forged clicks");
+    ping_pong(&mut ws, "after the forged clicks").await;
 }
 
-/// Opens the live socket as `cookie`'s page, sends `frame`, then a ping, and waits for
-/// the pong: the page survived the frame.
+/// Opens the live socket as `cookie`'s page, sends `frame`, then waits for a ping's
+/// pong: the page survived the frame.
 pub async fn send_then_ping(addr: SocketAddr, cookie: &str, frame: &str) {
-    let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
-    req.headers_mut().insert("Origin", HeaderValue::from_str(&format!("http://{addr}")).unwrap());
-    req.headers_mut().insert("Cookie", HeaderValue::from_str(cookie).unwrap());
-    let (mut ws, _) = async_tungstenite::tokio::connect_async(req).await.expect("the live socket");
-    let first = tokio::time::timeout(DEADLINE, ws.next()).await.expect("a first render");
-    assert!(matches!(first, Some(Ok(Message::Binary(_)))), "{first:?}");
+    let mut ws = open_page(addr, cookie).await;
     ws.send(Message::Text(frame.into())).await.unwrap();
-    ws.send(Message::Text("__ping__".into())).await.unwrap();
-    tokio::time::timeout(DEADLINE, async {
-        while let Some(Ok(m)) = ws.next().await {
-            if matches!(&m, Message::Binary(b) if b.as_ref() == b"\0__pong__") {
-                return;
-            }
-        }
-        panic!("the socket ended after the frame");
-    })
-    .await
-    .expect("the pong after the frame");
+    ping_pong(&mut ws, "after the frame").await;
 }
