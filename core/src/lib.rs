@@ -62,8 +62,8 @@ pub use client::{
     ParkingSignals, RequestResult, RetrievedFrom, SendFuture, SignalFamily, SignalValue,
 };
 pub use connection::{
-    pick_server, AuthMethod, Connection, ConnectionConfig, Mode, Output, Park, ParkTimeout, Reply, Request,
-    RequestId, Secret, Target,
+    pick_server, AuthMethod, Connection, ConnectionConfig, ConnectionSizes, Mode, Output, Park, ParkTimeout,
+    Reply, Request, RequestId, Secret, Target,
 };
 pub use error::{ConnectionError, ParkingError};
 pub use model::display;
@@ -72,8 +72,8 @@ pub use model::{
 };
 pub use store::{
     apply_map_diff, CallCallback, CallFilter, CallTransform, ConnectionState, EventStream, MovedCallback,
-    NearTimeoutCallback, ParkedCallsSignalVec, ParkingOptions, ParkingStore, RetrievedCallback, Subscription,
-    DEFAULT_RETRIEVE_RING,
+    NearTimeoutCallback, ParkedCallsSignalVec, ParkingOptions, ParkingStore, RetrievedCallback, StoreSizes,
+    Subscription, DEFAULT_RETRIEVE_RING,
 };
 pub use time::Timestamp;
 pub use wire::{ami_codec, amiws, unescape_c, Action, Message};

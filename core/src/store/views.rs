@@ -28,6 +28,11 @@ impl Broadcast {
         self.senders.retain(|tx| tx.unbounded_send(diff.clone()).is_ok());
     }
 
+    /// Subscribers kept (a dropped one goes at the next send).
+    pub(super) fn len(&self) -> usize {
+        self.senders.len()
+    }
+
     /// A new subscriber that starts from `now` (the list at this instant).
     pub(super) fn subscribe(&mut self, now: Vec<Arc<ParkedCall>>) -> ParkedCallsSignalVec {
         let (tx, rx) = mpsc::unbounded();

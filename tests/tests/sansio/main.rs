@@ -15,6 +15,7 @@ mod fuzz_scripts;
 mod hostile_input;
 mod layers;
 mod live_events;
+mod long_run;
 mod model;
 mod model_wire;
 mod park;
