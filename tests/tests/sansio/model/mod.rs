@@ -18,6 +18,7 @@
 mod coverage;
 mod held;
 mod reference;
+mod shrunk;
 mod sut;
 
 use ami_parking::{ParkingEvent, ResyncChange};
@@ -138,6 +139,32 @@ fn cases() -> u32 {
     ami_parking_tests::measure::knob("PROPTEST_CASES", 256) as u32
 }
 
+/// The seed every run uses unless `AMI_PARKING_PROPTEST_SEED` names another (a
+/// number, or `random` for a fresh one): a gating run is the same run every time.
+const FIXED_SEED: u64 = 0x5EED_0000_A5A5_2027;
+
+/// The RNG seed of this run, printed so that a failure can be replayed
+/// (`AMI_PARKING_PROPTEST_SEED=<seed>`).
+fn seed() -> u64 {
+    let seed = match std::env::var("AMI_PARKING_PROPTEST_SEED").as_deref() {
+        Err(_) | Ok("") => FIXED_SEED,
+        Ok("random") => {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_nanos(),
+            );
+            h.finish()
+        }
+        Ok(v) => v.parse().unwrap_or_else(|_| panic!("AMI_PARKING_PROPTEST_SEED={v}: a number or `random`")),
+    };
+    eprintln!("property suite seed: {seed} (replay with AMI_PARKING_PROPTEST_SEED={seed})");
+    seed
+}
+
 /// The suite, run by hand rather than by `prop_state_machine!` so that failing seeds
 /// are kept in the repository (`tests/sansio/model/regressions.txt`, replayed first on every
 /// run) and the coverage table is printed at the end (`--nocapture` shows it).
@@ -153,14 +180,22 @@ fn the_store_follows_the_model() {
         source_file: Some(file!()),
         ..Config::default()
     };
-    let mut runner = TestRunner::new(config.clone());
+    let seed = seed();
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let rng = proptest::test_runner::TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &bytes);
+    let mut runner = TestRunner::new_with_rng(config.clone(), rng);
     let result = runner.run(&reference::Model::sequential_strategy(1..50), |(initial, transitions, seen)| {
         coverage::new_case();
         Sut::test_sequential(config.clone(), initial, transitions, seen);
         Ok(())
     });
-    println!("{}", coverage::table());
+    let table = coverage::table();
+    println!("{table}");
     if let Err(e) = result {
-        panic!("{e}");
+        panic!("seed {seed}: {e}");
+    }
+    if let Err(short) = coverage::check_minimums() {
+        panic!("seed {seed}: the suite reached too little ({short}):\n{table}");
     }
 }

@@ -205,7 +205,7 @@ pub fn pick(pbx: &SimPbx, server: u32, pick: usize) -> Option<SimCall> {
 }
 
 impl RefState {
-    fn new(wire: Wire) -> Self {
+    pub fn new(wire: Wire) -> Self {
         let mut s = RefState {
             wire,
             connected: false,
