@@ -53,6 +53,8 @@ pub mod model;
 #[cfg(feature = "sim")]
 pub mod sim;
 mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod time;
 pub mod wire;
 

@@ -25,80 +25,9 @@ use ami_parking::{ParkingEvent, ResyncChange};
 use proptest::test_runner::Config;
 use sut::Sut;
 
-/// One step.
-#[derive(Debug, Clone)]
-pub enum Op {
-    /// A call parks through the dialplan.
-    Park { server: u32, lot: usize, preferred: Option<u32> },
-    /// A parked call is picked up from a phone.
-    Retrieve { server: u32, pick: usize },
-    /// A parked caller hangs up.
-    GiveUp { server: u32, pick: usize },
-    /// Another channel takes a parkee's place.
-    Swap { server: u32, pick: usize },
-    /// A call is picked up and a new one takes its space at once; the new call's
-    /// `ParkedCall` comes before the old call's `UnParkedCall` (as under load).
-    Reuse { server: u32, pick: usize },
-    /// Simulated time passes (timeouts fire, keep-alives go out).
-    Wait { secs: u64 },
-    /// The client refreshes (all lots or one).
-    Refresh { lot: Option<usize> },
-    /// The client lists `server`'s calls (all lots or one), and the PBX holds the
-    /// answer: it comes in `Deliver` steps, overtaken by live events meanwhile.
-    HeldRefresh { server: u32, lot: Option<usize> },
-    /// The PBX writes its oldest held answer: whole, or (`half`) its first half.
-    Deliver { half: bool },
-    /// The client parks a call with `park_call` on `server`: in lot `lot`, preferably at the
-    /// lot's `space`-th space, without timeout when `never`.
-    ClientPark { server: u32, lot: usize, space: Option<u32>, never: bool },
-    /// Someone parks a parked call again in lot `lot` (preferably at its `space`-th
-    /// space): Asterisk's give-up then park, one move.
-    Move { server: u32, pick: usize, lot: usize, space: Option<u32> },
-    /// The client moves a call with `move_call`.
-    ClientMove { server: u32, pick: usize, lot: usize, space: Option<u32> },
-    /// The client retrieves with `retrieve_call`.
-    ClientRetrieve { server: u32, pick: usize },
-    /// The link drops.
-    Disconnect,
-    /// The link comes back (login, resync).
-    Reconnect,
-    /// Asterisk shuts down cleanly (GiveUp for every call, Shutdown), then starts again.
-    CleanRestart { server: u32 },
-    /// kill -9 and start again: nothing is sent.
-    Crash { server: u32 },
-    /// Deliver the PBX's bytes to the client in these random chunks.
-    Rechunk { seed: u64 },
-}
-
-impl Op {
-    /// The op as `wire` can take it: raw AMI has server 1 only (a shrunk case may keep
-    /// steps made for two servers when its wire shrinks to raw AMI).
-    pub fn for_wire(mut self, wire: ami_parking::sim::Wire) -> Op {
-        if wire == ami_parking::sim::Wire::Ami {
-            match &mut self {
-                Op::Park { server, .. }
-                | Op::Retrieve { server, .. }
-                | Op::GiveUp { server, .. }
-                | Op::Swap { server, .. }
-                | Op::Reuse { server, .. }
-                | Op::ClientPark { server, .. }
-                | Op::Move { server, .. }
-                | Op::ClientMove { server, .. }
-                | Op::ClientRetrieve { server, .. }
-                | Op::CleanRestart { server }
-                | Op::Crash { server }
-                | Op::HeldRefresh { server, .. } => *server = 1,
-                Op::Wait { .. }
-                | Op::Refresh { .. }
-                | Op::Deliver { .. }
-                | Op::Disconnect
-                | Op::Reconnect
-                | Op::Rechunk { .. } => {}
-            }
-        }
-        self
-    }
-}
+/// One step: the test kit's (`ami_parking::testkit::Step`), which users' own
+/// property tests draw from the same strategies.
+pub use ami_parking::testkit::Step as Op;
 
 /// Server 1's lots: the sandbox's, and `tiny` (2 spaces) so that lots fill.
 const LOTS_A: [&str; 3] = ["default", "vip", "tiny"];
