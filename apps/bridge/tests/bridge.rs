@@ -71,7 +71,8 @@ async fn a_missing_or_wrong_token_is_refused_at_the_upgrade() {
     ))
     .unwrap();
     req.headers_mut().insert("Authorization", format!("Bearer {TOKEN}").parse().unwrap());
-    assert!(async_tungstenite::tokio::connect_async(req).await.is_ok());
+    let (_, resp) = async_tungstenite::tokio::connect_async(req).await.expect("the bearer token is accepted");
+    assert_eq!(resp.status(), 101, "upgraded");
 }
 
 #[tokio::test]
