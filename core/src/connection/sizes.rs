@@ -7,7 +7,7 @@ use crate::store::StoreSizes;
 /// The size of every container a [`Connection`] keeps for as long as it lives, from
 /// [`Connection::debug_sizes`], with its store's ([`StoreSizes`]).
 ///
-/// What bounds each (checked by [`crate::sim::check_connection`], with the feature
+/// What bounds each (checked by `sim::check_connection`, with the feature
 /// `sim`): `bound_action_ids` and `request_deadlines` at most one per request in
 /// flight (`pending_requests`, keep-alive Pings, polls and refreshes included);
 /// `collection_windows` one per `ParkedCalls` request in flight; `known_servers` at

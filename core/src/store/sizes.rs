@@ -7,8 +7,8 @@ use super::ParkingStore;
 /// The size of every container a [`ParkingStore`] keeps for as long as it lives, from
 /// [`ParkingStore::debug_sizes`]. Each count is read under the store's one lock.
 ///
-/// What bounds each (checked by [`crate::sim::check_store`] and, for what a
-/// connection owns, [`crate::sim::check_connection`], with the feature `sim`):
+/// What bounds each (checked by `sim::check_store` and, for what a
+/// connection owns, `sim::check_connection`, with the feature `sim`):
 /// - `calls`, `lots`: what Asterisk holds, capped by the options' `max_calls` and
 ///   `max_lots` (`lots` also counts lots a view asked for by key);
 /// - `collection_windows`: one per `ParkedCalls` request in flight;
