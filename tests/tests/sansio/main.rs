@@ -10,6 +10,7 @@
 mod answers;
 mod connection;
 mod deadlines;
+mod display;
 mod forward;
 mod fuzz_scripts;
 mod hostile_input;
