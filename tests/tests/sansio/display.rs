@@ -20,11 +20,10 @@ fn timers_cut_whole_seconds_and_countdowns_round_up() {
 
 #[test]
 fn a_caller_line_shows_what_is_known() {
-    let call = |name: &str, num: &str| {
-        let mut c = ParkedCall::default();
-        c.caller_id_name = name.into();
-        c.caller_id_num = num.into();
-        c
+    let call = |name: &str, num: &str| ParkedCall {
+        caller_id_name: name.into(),
+        caller_id_num: num.into(),
+        ..Default::default()
     };
     assert_eq!(caller(&call("Alice", "1001")), "Alice <1001>");
     assert_eq!(caller(&call("Alice", "")), "Alice");
@@ -37,11 +36,10 @@ fn a_caller_line_shows_what_is_known() {
 
 #[test]
 fn a_retriever_is_its_number_when_known_else_its_channel() {
-    let r = |num: &str| {
-        let mut r = Retriever::default();
-        r.channel = "PJSIP/1002-00000007".into();
-        r.caller_id_num = num.into();
-        r
+    let r = |num: &str| Retriever {
+        channel: "PJSIP/1002-00000007".into(),
+        caller_id_num: num.into(),
+        ..Default::default()
     };
     assert_eq!(retriever(&r("1002")), "1002");
     assert_eq!(retriever(&r("")), "PJSIP/1002-00000007");
@@ -56,12 +54,15 @@ fn a_space_view_has_its_texts_and_classes() {
         (free.occupied, free.warning, free.class, free.timer.as_str(), free.countdown.clone()),
         (false, false, "parking-space", "", None)
     );
-    let mut c = ParkedCall::default();
-    c.parking_space = 702;
-    c.caller_id_name = "<unknown>".into();
-    c.caller_id_num = "1001".into();
-    c.parked_at = Timestamp::from_unix_millis(35_000);
-    c.deadline = Some(now + Duration::from_secs(40)); // threshold 30 s: not yet
+    // Threshold 30 s: 40 s left is not near yet.
+    let mut c = ParkedCall {
+        parking_space: 702,
+        caller_id_name: "<unknown>".into(),
+        caller_id_num: "1001".into(),
+        parked_at: Timestamp::from_unix_millis(35_000),
+        deadline: Some(now + Duration::from_secs(40)),
+        ..Default::default()
+    };
     let v = SpaceView::new(702, Some(&c), now);
     assert_eq!(
         (v.occupied, v.warning, v.class, v.caller_name.as_str(), v.caller_number.as_str()),

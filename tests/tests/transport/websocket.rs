@@ -198,5 +198,5 @@ fn reply_kind(r: &Result<ami_parking::Reply, ami_parking::ParkingError>) -> Stri
         Ok(reply) => format!("{reply:?}"),
         Err(e) => format!("Err({e:?})"),
     };
-    text.split(|c: char| c == '(' || c == ' ' || c == '{').next().unwrap_or_default().to_owned()
+    text.split(['(', ' ', '{']).next().unwrap_or_default().to_owned()
 }
