@@ -53,6 +53,8 @@ pub mod model;
 #[cfg(feature = "sim")]
 pub mod sim;
 mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod time;
 pub mod wire;
 
@@ -62,8 +64,8 @@ pub use client::{
     ParkingSignals, RequestResult, RetrievedFrom, SendFuture, SignalFamily, SignalValue,
 };
 pub use connection::{
-    pick_server, AuthMethod, Connection, ConnectionConfig, Mode, Output, Park, ParkTimeout, Reply, Request,
-    RequestId, Secret, Target,
+    pick_server, AuthMethod, Connection, ConnectionConfig, ConnectionSizes, Mode, Output, Park, ParkTimeout,
+    Reply, Request, RequestId, Secret, Target,
 };
 pub use error::{ConnectionError, ParkingError};
 pub use model::display;
@@ -72,8 +74,8 @@ pub use model::{
 };
 pub use store::{
     apply_map_diff, CallCallback, CallFilter, CallTransform, ConnectionState, EventStream, MovedCallback,
-    NearTimeoutCallback, ParkedCallsSignalVec, ParkingOptions, ParkingStore, RetrievedCallback, Subscription,
-    DEFAULT_RETRIEVE_RING,
+    NearTimeoutCallback, ParkedCallsSignalVec, ParkingOptions, ParkingStore, RetrievedCallback, StoreSizes,
+    Subscription, DEFAULT_RETRIEVE_RING,
 };
 pub use time::Timestamp;
 pub use wire::{ami_codec, amiws, unescape_c, Action, Message};

@@ -7,7 +7,8 @@
 //! - `live`: clients of the library on the sandbox (one test at a time);
 //! - `measure`: polling with a deadline, a process's memory;
 //! - `recorder`: the demo PBX behind a proxy recording what an app sends it;
-//! - `process`: an app binary run as a child process, signalled, its exit timed.
+//! - `process`: an app binary run as a child process, signalled, its exit timed;
+//! - `skips`: the test ledger: which real-Asterisk and browser tests ran or skipped.
 
 #![allow(missing_docs)]
 
@@ -19,6 +20,7 @@ mod probe;
 pub mod process;
 pub mod recorder;
 pub mod sandbox;
+pub mod skips;
 mod wire;
 
 pub use capture::*;

@@ -104,3 +104,30 @@ async fn forward(from: impl AsyncRead + Unpin, to: mpsc::UnboundedSender<String>
         }
     }
 }
+
+/// A `std::process::Child` that is killed and reaped when dropped, so a test that
+/// fails or panics leaves no process behind (`std` keeps a dropped child running).
+/// Derefs to the child: `kill`, `wait`, `id` and the pipes work as on a `Child`.
+pub struct Reaped(pub std::process::Child);
+
+impl std::ops::Deref for Reaped {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaped {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}

@@ -2,9 +2,10 @@
 //!
 //! Tests that claim Asterisk behaviour call [`require`]. It starts the instance if
 //! it is not running. When it cannot start, the test fails loudly, unless
-//! `AMI_PARKING_ALLOW_SKIP=1` is set: then it prints a clear skip message and the
-//! test returns early.
+//! `AMI_PARKING_ALLOW_SKIP=1` is set: then it prints a clear skip message, records
+//! the skip in the test ledger ([`crate::skips`]) and the test returns early.
 
+use crate::skips::{self, Needs};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -36,23 +37,21 @@ pub fn run(instance: &str, args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// Makes sure instance `instance` runs. `None` means: skip (only with AMI_PARKING_ALLOW_SKIP=1).
+/// Makes sure instance `instance` runs. `None` means: skip (only with
+/// AMI_PARKING_ALLOW_SKIP=1; recorded in the test ledger, see [`crate::skips`]).
 pub fn require(instance: &str) -> Option<()> {
     match run(instance, &["start"]) {
-        Ok(_) => Some(()),
-        Err(e) => {
-            if std::env::var("AMI_PARKING_ALLOW_SKIP").as_deref() == Ok("1") {
-                eprintln!(
-                    "SKIPPED (AMI_PARKING_ALLOW_SKIP=1): the real Asterisk sandbox could not start: {e}"
-                );
-                None
-            } else {
-                panic!(
-                    "the real Asterisk sandbox could not start, so this real-Asterisk test cannot run.\n{e}\n\
-                     Run `scripts/asterisk-sandbox start` as root, or set AMI_PARKING_ALLOW_SKIP=1 to skip."
-                )
-            }
+        Ok(_) => {
+            skips::ran(Needs::Asterisk);
+            Some(())
         }
+        Err(e) => skips::skip(
+            Needs::Asterisk,
+            &format!(
+                "the real Asterisk sandbox could not start, so this real-Asterisk test cannot run.\n{e}\n\
+                 Run `scripts/asterisk-sandbox start` as root (once it runs, no root is needed)."
+            ),
+        ),
     }
 }
 

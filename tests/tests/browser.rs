@@ -11,6 +11,7 @@
 
 use ami_parking_tests::amiws_server::serve_answers;
 use ami_parking_tests::load_amiws;
+use ami_parking_tests::skips::{self, Needs};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -33,14 +34,13 @@ fn runner() -> Option<PathBuf> {
         ["chromedriver", "wasm-bindgen-test-runner"].into_iter().map(|t| (t, find(t))).collect();
     let missing: Vec<&str> = tools.iter().filter(|(_, p)| p.is_none()).map(|(t, _)| *t).collect();
     if missing.is_empty() {
+        skips::ran(Needs::Browser);
         return tools[1].1.clone();
     }
-    let why = format!("the browser tests need {missing:?}: run scripts/browser-tools (.ci/run does)");
-    if std::env::var("AMI_PARKING_ALLOW_SKIP").as_deref() == Ok("1") {
-        eprintln!("SKIPPING: {why}");
-        return None;
-    }
-    panic!("{why}");
+    skips::skip(
+        Needs::Browser,
+        &format!("the browser tests need {missing:?}: run scripts/browser-tools (.ci/run does)"),
+    )
 }
 
 /// Builds `test` of `package` for wasm32 and runs it in Chromium; its log.

@@ -10,6 +10,7 @@ use ami_parking::{EventStream, ParkingEvent, ParkingStore};
 use ami_parking_tests::live::{self, bridged_agent, DEADLINE};
 use ami_parking_tests::measure::poll;
 use ami_parking_tests::sandbox::{self, parked_truth, PORT_A};
+use ami_parking_tests::skips::{self, Needs};
 use ami_parking_transport::Client;
 use parkboard::peer::Peer;
 use parkboard::state::Board;
@@ -41,13 +42,10 @@ impl Browser {
             Err(e) => {
                 let why =
                     format!("chromedriver cannot start ({e}): run scripts/browser-tools (.ci/run does)");
-                if std::env::var("AMI_PARKING_ALLOW_SKIP").as_deref() == Ok("1") {
-                    eprintln!("SKIPPING: {why}");
-                    return None;
-                }
-                panic!("{why}");
+                return skips::skip(Needs::Browser, &why);
             }
         };
+        skips::ran(Needs::Browser);
         let mut caps = DesiredCapabilities::chrome();
         caps.set_binary("/usr/bin/chromium").unwrap();
         let profile = std::env::temp_dir().join(format!("parkboard-chromium-{}", std::process::id()));

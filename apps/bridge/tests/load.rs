@@ -9,6 +9,7 @@
 
 use ami_parking_tests::measure::knob;
 use ami_parking_tests::measure::rss_kib;
+use ami_parking_tests::process::Reaped;
 use ami_parking_transport::demo::DemoPbx;
 use async_tungstenite::tungstenite::Message as WsMessage;
 use futures_util::StreamExt;
@@ -87,12 +88,14 @@ async fn read_window(
 }
 
 /// The bridge's own binary in front of `upstream`; the process and its `ws://` address.
-fn start_bridge(upstream: &str) -> (std::process::Child, String) {
-    let mut bridge = Command::new(env!("CARGO_BIN_EXE_ami-ws-bridge"))
-        .args(["--listen", "127.0.0.1:0", "--upstream", upstream, "--token", "load-token-0123456789"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the bridge starts");
+fn start_bridge(upstream: &str) -> (Reaped, String) {
+    let mut bridge = Reaped(
+        Command::new(env!("CARGO_BIN_EXE_ami-ws-bridge"))
+            .args(["--listen", "127.0.0.1:0", "--upstream", upstream, "--token", "load-token-0123456789"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the bridge starts"),
+    );
     let mut lines = BufReader::new(bridge.stderr.take().unwrap()).lines();
     let addr = loop {
         let line = lines.next().expect("the bridge says where it listens").unwrap();

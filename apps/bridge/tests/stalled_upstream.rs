@@ -13,10 +13,11 @@
 
 use ami_parking::ami_codec::{Decoded, Decoder};
 use ami_parking_tests::measure::{knob, rss_kib};
+use ami_parking_tests::process::Reaped;
 use async_tungstenite::tungstenite::Message as WsMessage;
 use futures_util::StreamExt;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex}; // std's: never held across an await
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -84,20 +85,22 @@ async fn stalling_ami() -> (u16, oneshot::Receiver<bool>, oneshot::Sender<()>) {
 
 /// The bridge's binary in front of `127.0.0.1:port` (secret and token not on its
 /// command line); the process, its `ws://` address and its log lines.
-fn start_bridge(port: u16) -> (Child, String, std::sync::mpsc::Receiver<String>) {
+fn start_bridge(port: u16) -> (Reaped, String, std::sync::mpsc::Receiver<String>) {
     let bin = std::env::var("AMI_PARKING_BRIDGE_BIN")
         .ok()
         .filter(|b| !b.is_empty())
         .unwrap_or(env!("CARGO_BIN_EXE_ami-ws-bridge").into());
     let tokens = std::env::temp_dir().join(format!("ami-ws-bridge-stall-{}.tokens", std::process::id()));
     std::fs::write(&tokens, TOKEN).unwrap();
-    let mut child = Command::new(bin)
-        .args(["--listen", "127.0.0.1:0", "--upstream", &format!("tcp://amiuser@127.0.0.1:{port}")])
-        .args(["--token-file", tokens.to_str().unwrap(), "--rate", "100000"])
-        .env("AMI_SECRET", "amisecret")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the bridge starts");
+    let mut child = Reaped(
+        Command::new(bin)
+            .args(["--listen", "127.0.0.1:0", "--upstream", &format!("tcp://amiuser@127.0.0.1:{port}")])
+            .args(["--token-file", tokens.to_str().unwrap(), "--rate", "100000"])
+            .env("AMI_SECRET", "amisecret")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the bridge starts"),
+    );
     let (tx, rx) = std::sync::mpsc::channel();
     let lines = BufReader::new(child.stderr.take().unwrap()).lines();
     std::thread::spawn(move || {

@@ -1,10 +1,11 @@
 //! `parkwatch` end to end: every command against the real Asterisk sandbox, in the
 //! exact JSON forms the README documents, and the demo with no Asterisk at all.
 
+use ami_parking_tests::process::Reaped;
 use ami_parking_tests::sandbox::{self, park_dialplan, parked_truth, wait_truth, PORT_A};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -44,13 +45,15 @@ fn clean() {
 }
 
 /// Starts parkwatch with `args`; its stdout lines arrive on the receiver (read on a thread).
-fn spawn_parkwatch(args: &[&str]) -> (Child, mpsc::Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_parkwatch"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+fn spawn_parkwatch(args: &[&str]) -> (Reaped, mpsc::Receiver<String>) {
+    let mut child = Reaped(
+        Command::new(env!("CARGO_BIN_EXE_parkwatch"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let (tx, rx) = mpsc::channel();
     let out = child.stdout.take().unwrap();
     std::thread::spawn(move || {

@@ -178,3 +178,49 @@ fn dropping_the_dom_stops_every_task() {
     sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551002", "Bob", "default", None).unwrap());
     assert_eq!(seen.get(), 1);
 }
+
+/// The test kit's generated scripts (the core's own property suite draws from the same
+/// strategies): after every step, each grid cell the page renders is occupied exactly
+/// when the store holds a call in that space, and shows that call's caller number.
+#[test]
+fn the_rendered_grid_equals_the_store_after_every_step_of_generated_scripts() {
+    use ami_parking::testkit::proptest::prelude::*;
+    use ami_parking::testkit::{check_store, strategy, Driver};
+    use ami_parking::ParkingClient;
+    let mut runner =
+        ami_parking::testkit::proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(16));
+    let result = runner.run(&strategy::script(1, 1..30), |script| {
+        let mut ui = Ui::new();
+        let mut driver = Driver::on(ui.sim.clone());
+        for step in &script {
+            driver.step(step);
+            let html = ui.settle();
+            check_store(ui.sim.store()).map_err(TestCaseError::fail)?;
+            let grid = ui.sim.store().lot_grid_now(&LotKey::new(1, "default"));
+            for (i, call) in grid.iter().enumerate() {
+                let space = 701 + i;
+                let at = html.find(&format!("data-space=\"{space}\"")).expect("the space is rendered");
+                let start = html[..at].rfind("<div").unwrap();
+                let cell = &html[start..start + html[start..].find("</div>").unwrap()];
+                prop_assert_eq!(
+                    cell.contains("occupied"),
+                    call.is_some(),
+                    "space {} after {:?}: {}",
+                    space,
+                    step,
+                    cell
+                );
+                if let Some(c) = call {
+                    prop_assert!(
+                        cell.contains(c.caller_id_num()),
+                        "space {} shows its caller: {}",
+                        space,
+                        cell
+                    );
+                }
+            }
+        }
+        Ok(())
+    });
+    result.unwrap();
+}

@@ -2,7 +2,7 @@
 //! by `tests/tests/browser.rs`), over the reference model: a click on an
 //! occupied cell retrieves the call and the page says so; a failed retrieve shows
 //! its error; the timer follows the clock.
-#![cfg(all(target_arch = "wasm32", feature = "components"))]
+#![cfg(target_arch = "wasm32")]
 
 use ami_parking::sim::SimClient;
 use ami_parking::{LotKey, ParkingStore, Timestamp};

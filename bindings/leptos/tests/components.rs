@@ -1,6 +1,6 @@
 //! The Leptos components rendered to HTML under an owner, driven by the reference
 //! model through the binding: what the user sees, and that it follows the store.
-#![cfg(feature = "components")]
+//! Needs the feature `components` (declared in Cargo.toml: `required-features`).
 
 use ami_parking::sim::SimClient;
 use ami_parking::{LotKey, ParkingStore, Timestamp};

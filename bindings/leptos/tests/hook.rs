@@ -190,3 +190,33 @@ fn dropping_the_owner_stops_every_task() {
     assert_eq!(seen.get(), 1, "no event handled after the owner is gone");
     assert_eq!(parking.total_parked_calls.try_get_untracked(), None, "the signals went with their owner");
 }
+
+/// The test kit's generated scripts (the core's own property suite draws from the same
+/// strategies): after every step, the hook's grid shows in each cell exactly the call
+/// the store holds in that space, and the store keeps its invariants.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn the_grid_equals_the_store_after_every_step_of_generated_scripts() {
+    use ami_parking::testkit::proptest::prelude::*;
+    use ami_parking::testkit::{check_store, strategy, Driver};
+    use ami_parking::ParkingClient;
+    let mut runner =
+        ami_parking::testkit::proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(24));
+    let result = runner.run(&strategy::script(1, 1..40), |script| {
+        let (owner, sim) = setup();
+        owner.with(|| {
+            let parking = use_ami_parking(sim.clone());
+            let grid = parking.lot_grid(&default_lot());
+            let mut driver = Driver::on(sim.clone());
+            for step in &script {
+                driver.step(step);
+                settle();
+                check_store(sim.store()).map_err(TestCaseError::fail)?;
+                let shown: Vec<_> = grid.get_untracked().iter().map(|c| c.call.get_untracked()).collect();
+                prop_assert_eq!(shown, sim.store().lot_grid_now(&default_lot()), "after {:?}", step);
+            }
+            Ok(())
+        })
+    });
+    result.unwrap();
+}

@@ -58,6 +58,11 @@ impl ActionIds {
         action_id.strip_prefix(self.prefix.as_bytes()).is_some_and(|rest| rest.first() == Some(&b'-'))
     }
 
+    /// How many ActionIDs are bound to a request.
+    pub(super) fn bound(&self) -> usize {
+        self.owners.len()
+    }
+
     /// True while no request waits for an answer (then only live events matter).
     pub(super) fn is_idle(&self) -> bool {
         self.owners.is_empty()

@@ -29,7 +29,7 @@
 //! (answering, merging servers' answers), `refresh.rs` (refresh, poll and retry),
 //! `keepalive.rs` (finding a dead link), `forward.rs` (actions passed through for
 //! someone else, and the traffic that is not ours), `forwarding.rs` (what a forwarded
-//! action has collected) and `timers.rs` (the one table of deadlines).
+//! action has collected) and `timers.rs` (the one table of deadlines); `sizes.rs` counts what each holds.
 
 mod action_ids;
 mod config;
@@ -44,11 +44,13 @@ mod pending;
 mod refresh;
 mod request;
 mod requests;
+mod sizes;
 mod target;
 mod timers;
 
 pub use config::{AuthMethod, ConnectionConfig, Mode, Secret};
 pub use request::{Output, Park, ParkTimeout, Reply, Request, RequestId, Target};
+pub use sizes::ConnectionSizes;
 pub use target::pick_server;
 
 use crate::error::{ConnectionError, ParkingError};

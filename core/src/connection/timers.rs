@@ -63,6 +63,11 @@ impl TimerTable {
             .collect()
     }
 
+    /// How many request deadlines are set.
+    pub(super) fn requests(&self) -> usize {
+        self.at.range(Timer::Request(RequestId(0))..).count()
+    }
+
     /// Stops every timer but the request deadlines (the link dropped).
     pub(super) fn stop_link_timers(&mut self) {
         self.at.retain(|t, _| matches!(t, Timer::Request(_)));

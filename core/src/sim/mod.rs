@@ -34,7 +34,7 @@ pub mod wire;
 
 pub use actions::{fully_booted, login_accepted, CHALLENGE};
 pub use client::SimClient;
-pub use invariants::{check_connection, check_store};
+pub use invariants::{check_connection, check_sizes, check_store};
 pub use pbx::SimPbx;
 pub use script::{run_script, script_caps};
 pub use wire::escape_c;

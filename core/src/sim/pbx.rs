@@ -514,7 +514,9 @@ impl SimPbx {
             s.calls.insert((lot.to_string(), space), new.clone());
         }
         self.record("swap", server, &new);
-        self.emit_live(server, "ParkedCallSwap", &new, now, None);
+        let m = wire::swap_event(&new, &old, now);
+        let m = if self.timestamp_events { wire::stamped(&m, now) } else { m };
+        self.emit(server, m);
         Ok(new)
     }
 

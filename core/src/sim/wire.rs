@@ -80,6 +80,40 @@ pub fn live_event(event: &str, c: &SimCall, now: Timestamp, retriever: Option<&S
     m
 }
 
+/// A `ParkedCallSwap` as Asterisk 22 writes it (measured, capture
+/// `swap-then-retrieve`): the new parkee's block, but the `Linkedid` of the call it
+/// replaced (the model's calls are linked to themselves), and the lot's whole timeout
+/// with a duration of 0, whatever time the park had left: Asterisk keeps the park's
+/// clock all the same.
+///
+/// ```
+/// use ami_parking::sim::{wire, SimCall};
+/// use ami_parking::Timestamp;
+/// use std::time::Duration;
+/// let t0 = Timestamp::from_unix_millis(0);
+/// let mut old = SimCall::example("default", 701, "1.1", "5551001", t0);
+/// old.deadline = Some(t0 + Duration::from_secs(45));
+/// let new = SimCall { unique_id: "1.2".into(), ..old.clone() };
+/// let m = wire::swap_event(&new, &old, t0 + Duration::from_secs(10));
+/// assert!(m.is("ParkeeUniqueid", "1.2") && m.is("ParkeeLinkedid", "1.1"));
+/// assert!(m.is("ParkingTimeout", "45") && m.is("ParkingDuration", "0"));
+/// ```
+pub fn swap_event(new: &SimCall, old: &SimCall, now: Timestamp) -> Message {
+    let m = live_event("ParkedCallSwap", new, now, None);
+    let whole = new.deadline.map_or(0, |d| d.saturating_duration_since(new.parked_at).as_secs()).to_string();
+    let mut out = Message::with_capacity(m.len(), 900);
+    for (k, v) in m.iter() {
+        let v = match k {
+            b"ParkeeLinkedid" => old.unique_id.as_bytes(),
+            b"ParkingTimeout" => whole.as_bytes(),
+            b"ParkingDuration" => b"0",
+            _ => v,
+        };
+        out.push(k, v);
+    }
+    out
+}
+
 /// A `ParkedCall` item of the `ParkedCalls` answer to `action_id`.
 pub fn list_item(action_id: Option<&str>, c: &SimCall, now: Timestamp) -> Message {
     let mut m = Message::with_capacity(24, 700);

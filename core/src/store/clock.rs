@@ -54,6 +54,8 @@ impl Ord for Alert {
 pub(super) struct Clock {
     last_tick: Option<Timestamp>,
     alerts: BinaryHeap<Reverse<Alert>>,
+    /// What bounds `alerts`: `2 × calls + 64` at the last tick, plus the parks since.
+    alert_limit: usize,
 }
 
 impl Clock {
@@ -66,7 +68,18 @@ impl Clock {
                 self.alerts.reserve_exact(self.alerts.len() / 4 + 16);
             }
             self.alerts.push(Reverse(Alert { park, call: call.clone() }));
+            self.alert_limit += 1;
         }
+    }
+
+    /// Alerts scheduled (of live parks, and of ended ones not swept yet).
+    pub(super) fn alerts(&self) -> usize {
+        self.alerts.len()
+    }
+
+    /// What bounds [`Clock::alerts`] (see [`super::StoreSizes::alert_limit`]).
+    pub(super) fn alert_limit(&self) -> usize {
+        self.alert_limit
     }
 }
 
@@ -108,12 +121,14 @@ impl ParkingStore {
             }
         }
         // Alerts of parks that ended wait in the heap until their time; keep them few.
-        if st.clock.alerts.len() > 2 * st.book.raw_total + 64 {
+        let limit = 2 * st.book.raw_total + 64;
+        if st.clock.alerts.len() > limit {
             let State { clock, book, .. } = &mut *st;
             clock.alerts.retain(|Reverse(a)| {
                 book.slot(&a.call.lot_key(), a.call.parking_space).is_some_and(|s| s.park() == a.park)
             });
         }
+        st.clock.alert_limit = limit;
         drop(st);
         self.dispatch(&events);
         events

@@ -62,6 +62,13 @@ pub(super) struct StreamTx {
     missed: Arc<AtomicU64>,
 }
 
+impl StreamTx {
+    /// True once its [`EventStream`] was dropped (it goes at the next event).
+    pub(super) fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
 impl futures_core::Stream for EventStream {
     type Item = ParkingEvent;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ParkingEvent>> {

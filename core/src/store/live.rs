@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// How many replaced calls wait for their late leave (older ones are forgotten: their
 /// leave, if it ever comes, is then reported from the message alone).
-const DISPLACED_MAX: usize = 1024;
+pub(super) const DISPLACED_MAX: usize = 1024;
 
 impl ParkingStore {
     /// Applies one live AMI message from `server_id`, received at `now`.

@@ -79,6 +79,7 @@ mod listeners;
 mod live;
 pub(crate) mod options;
 mod reconcile;
+mod sizes;
 mod views;
 
 pub use listeners::{EventStream, Subscription};
@@ -87,6 +88,7 @@ pub use options::{
     RetrievedCallback, DEFAULT_RETRIEVE_RING,
 };
 pub(crate) use reconcile::WindowId;
+pub use sizes::StoreSizes;
 pub use views::{apply_map_diff, ParkedCallsSignalVec};
 
 use crate::error::ParkingError;

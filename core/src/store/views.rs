@@ -55,6 +55,11 @@ impl Broadcast {
         }
     }
 
+    /// Subscribers kept (a dropped one goes at the next send).
+    pub(super) fn len(&self) -> usize {
+        self.subscribers.len()
+    }
+
     /// A new subscriber that starts from `now` (the list at this instant).
     pub(super) fn subscribe(&mut self, now: Vec<Arc<ParkedCall>>) -> ParkedCallsSignalVec {
         let q = Shared::default();

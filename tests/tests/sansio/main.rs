@@ -10,11 +10,13 @@
 mod answers;
 mod connection;
 mod deadlines;
+mod display;
 mod forward;
 mod fuzz_scripts;
 mod hostile_input;
 mod layers;
 mod live_events;
+mod long_run;
 mod model;
 mod model_wire;
 mod park;

@@ -104,3 +104,43 @@ fn the_model_writes_amiws_frames_like_amiws() {
     let shape = |f: &[u8]| keys(&ami_parking::amiws::decode_frame(f).unwrap().data);
     assert_eq!(shape(&frames[0]), shape(&real));
 }
+
+/// The model's `ParkedCallSwap` is Asterisk's (capture `swap-then-retrieve`): the same
+/// header names in the same order, the replaced parkee's `Linkedid` (not the new
+/// parkee's `Uniqueid`), and the lot's whole timeout with a duration of 0 although the
+/// park is older.
+#[test]
+fn the_models_swap_writes_what_asterisk_writes() {
+    let cap = TcpCapture::load("swap-then-retrieve");
+    let (_, real) = decode_chunked(&cap.rx, &[]);
+    let real_swap = real.iter().find(|m| live(m, "ParkedCallSwap")).expect("the capture's swap");
+    let space = real_swap.get_str("ParkingSpace").unwrap().into_owned();
+    let real_park = real
+        .iter()
+        .find(|m| live(m, "ParkedCall") && m.is("ParkingSpace", &space))
+        .expect("the capture's park of that space");
+
+    let msgs = model_messages(|pbx, t| {
+        pbx.park(t, 1, "5551234", "Swap Test", "default", None).unwrap();
+        pbx.advance(t + std::time::Duration::from_secs(10));
+        pbx.swap(t + std::time::Duration::from_secs(10), 1, "default", 701, 5559999).unwrap();
+    });
+    let park = msgs.iter().find(|m| live(m, "ParkedCall")).expect("the model's park");
+    let swap = msgs.iter().find(|m| live(m, "ParkedCallSwap")).expect("the model's swap");
+
+    assert_eq!(keys(swap), keys(real_swap), "the same headers in the same order");
+    for (what, m, parked) in [("Asterisk", real_swap, real_park), ("the model", swap, park)] {
+        assert_eq!(
+            m.get("ParkeeLinkedid"),
+            parked.get("ParkeeLinkedid"),
+            "{what}: the replaced parkee's Linkedid"
+        );
+        assert_ne!(m.get("ParkeeLinkedid"), m.get("ParkeeUniqueid"), "{what}: not the new parkee's own id");
+        assert_ne!(m.get("ParkeeUniqueid"), parked.get("ParkeeUniqueid"), "{what}: a new parkee");
+        assert_eq!(
+            (m.get_str("ParkingTimeout").as_deref(), m.get_str("ParkingDuration").as_deref()),
+            (Some("45"), Some("0")),
+            "{what}: the lot's whole timeout, no duration"
+        );
+    }
+}

@@ -243,3 +243,45 @@ fn a_lot_name_that_would_split_parkedcalls_arguments_is_refused() {
     );
     assert_eq!(w.sent().len(), before, "nothing was sent");
 }
+
+/// `default_parking_lot` set to another lot than `default`: a park, a retrieve and a
+/// read that name no lot mean that lot, on the wire and in the store; a full one is
+/// refused by name before anything is sent.
+#[test]
+fn a_default_parking_lot_other_than_default_is_what_a_request_without_a_lot_means() {
+    let options = ParkingOptions::default().default_parking_lot("vip");
+    let mut w =
+        Wire::synced(options, &LOTS, &[("default", 701, "9.1", "5550001"), ("vip", 801, "9.2", "5550002")]);
+    // The read without a lot is the vip lot's space 801, not default's.
+    let call = w.conn.store().parked_call_now(None, 801).expect("vip 801 holds a call");
+    assert_eq!((&*call.parking_lot, call.unique_id()), ("vip", "9.2"));
+    assert!(w.conn.store().parked_call_now(None, 701).is_none(), "701 is default's, not vip's");
+    assert!(w.conn.store().parked_call_now(Some("default"), 701).is_some());
+
+    w.conn
+        .request(w.now, Request::Park { channel: "PJSIP/1-1".into(), park: Park::default() }, Target::All)
+        .unwrap();
+    let park = w.sent().pop().unwrap();
+    assert_eq!(park.get_str("Parkinglot").as_deref(), Some("vip"), "{park:?}");
+
+    w.conn
+        .request(
+            w.now,
+            Request::Retrieve { space: 801, to_channel: "PJSIP/1002".into(), lot: None },
+            Target::All,
+        )
+        .unwrap();
+    let originate = w.sent().pop().unwrap();
+    assert_eq!(originate.get_str("Data").as_deref(), Some("vip,801"), "{originate:?}");
+
+    // vip (801-803) fills up: a park without a lot is refused as vip's, unsent.
+    w.feed(&live_event("ParkedCall", "vip", 802, "9.3", "5550003"));
+    w.feed(&live_event("ParkedCall", "vip", 803, "9.4", "5550004"));
+    let refused = w.conn.request(
+        w.now,
+        Request::Park { channel: "PJSIP/1-2".into(), park: Park::default() },
+        Target::All,
+    );
+    assert_eq!(refused, Err(ParkingError::LotFull { lot: "vip".into(), spaces: 3, server_id: 1 }));
+    assert!(w.sent().is_empty(), "nothing sent for a full lot");
+}

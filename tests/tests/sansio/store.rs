@@ -357,7 +357,19 @@ fn a_bad_amiws_frame_is_reported_and_the_connection_goes_on() {
     while let Some(o) = w.conn.poll_output() {
         w.outputs.push(o);
     }
-    assert!(w.outputs.iter().any(|o| matches!(o, Output::BadFrame(_))));
+    match &w.outputs[..] {
+        [Output::State(_), Output::BadFrame(e), Output::Parking(ami_parking::ParkingEvent::Parked { call })] =>
+        {
+            assert_eq!(
+                e.to_string(),
+                ami_parking::amiws::decode_frame(b"{\"type\": 3, \"data\": {\"Event\": ")
+                    .unwrap_err()
+                    .to_string()
+            );
+            assert_eq!((&*call.parking_lot, call.parking_space), ("default", 701));
+        }
+        other => panic!("the bad frame reported, then the next frame's park: {other:?}"),
+    }
     assert_eq!(w.conn.store().total_parked_calls_now(), 1);
 }
 

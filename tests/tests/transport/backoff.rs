@@ -76,3 +76,39 @@ async fn a_refused_login_backs_off_for_minutes() {
     assert_eq!(gaps(&seen), vec![60_000, 120_000, 240_000, 300_000], "one minute, doubling, capped at five");
     client.shutdown().await;
 }
+
+/// The delays exactly, jitter included: `unit` 0 is the low end (-20 %), 1 the high
+/// end (+20 %, never past the cap), 0.5 the middle.
+#[test]
+fn backoff_delays_double_spread_by_the_jitter_and_stop_at_the_cap() {
+    let ms = Duration::from_millis;
+    let b = Backoff::default();
+    assert_eq!(b.delay(1, 0.5), ms(250));
+    assert_eq!(b.delay(1, 0.0), ms(200));
+    assert_eq!(b.delay(1, 0.25), ms(225));
+    assert_eq!(b.delay(2, 0.0), ms(400));
+    assert_eq!(b.delay(2, 1.0), ms(600));
+    assert_eq!(b.delay(3, 0.75), ms(1100));
+    assert_eq!(b.delay(5, 0.0), ms(2400), "capped at 3 s, then spread");
+    assert_eq!(b.delay(5, 1.0), ms(3000), "never past the cap");
+    let slow = Backoff { initial: ms(100), max: Duration::from_secs(60), factor: 3.0, jitter: 0.5 };
+    assert_eq!(slow.delay(3, 0.0), ms(450));
+    assert_eq!(slow.delay(3, 1.0), ms(1350));
+}
+
+/// The attempt count: one more per failed link, back to 1 after a stable one, and
+/// refused logins follow their own, slower backoff.
+#[test]
+fn backoff_attempts_count_failures_in_a_row() {
+    use ami_parking::{Reconnect, REFUSED_LOGIN};
+    let mut r = Reconnect::new(Backoff { jitter: 0.0, ..Backoff::default() });
+    assert_eq!(r.attempt(), 0);
+    r.after_link(None, false, 0.5);
+    r.after_link(Some(Duration::from_secs(1)), false, 0.5);
+    assert_eq!(r.attempt(), 2);
+    assert_eq!(r.after_link(Some(Duration::from_secs(10)), false, 0.5), (1, Duration::from_millis(250)));
+    assert_eq!(r.attempt(), 1);
+    let (n, wait) = r.after_link(None, true, 0.5);
+    assert_eq!((n, wait), (2, REFUSED_LOGIN.delay(1, 0.5)));
+    assert_eq!(r.after_link(None, true, 0.5).1, REFUSED_LOGIN.delay(2, 0.5));
+}

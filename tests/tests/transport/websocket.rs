@@ -62,14 +62,28 @@ async fn amiws_restart_capture_over_a_real_websocket_resyncs_the_restarted_serve
         Client::connect_with_store(o, ParkingStore::new(ParkingOptions::default().auto_refresh(false)));
     client.wait_logged_in(Duration::from_secs(5)).await.unwrap();
     let mut events = client.events();
+    let mut answers = Vec::new();
     for line in &capture {
         if let AmiwsLine::Sent(action, server_id) = line {
             let target = server_id.map(Target::Server).unwrap_or(Target::All);
             let r = tokio::time::timeout(Duration::from_secs(5), client.request(request_for(action), target))
-                .await;
-            assert!(r.expect("answered").is_ok(), "{action:?}");
+                .await
+                .expect("answered");
+            answers.push((action.get_str("ActionID").unwrap().into_owned(), reply_kind(&r)));
         }
     }
+    let answers: Vec<(&str, &str)> = answers.iter().map(|(a, k)| (a.as_str(), k.as_str())).collect();
+    assert_eq!(
+        answers,
+        [
+            ("o-b1", "Response"),
+            ("park-1", "Parked"),
+            ("hup-1", "Response"),
+            ("o-u1", "Response"),
+            ("calls-after", "Calls")
+        ],
+        "each action answered as the capture's client was"
+    );
     // The capture's six parking events, each waited for with a deadline (the store's
     // own near-timeout alerts follow the wall clock, not the capture).
     let mut kinds = Vec::new();
@@ -176,4 +190,13 @@ async fn a_silent_amiws_is_detected_by_the_keep_alive_ping() {
     assert!(reason.contains("stopped answering"), "{reason}");
     client.shutdown().await;
     server.abort();
+}
+
+/// A reply's kind (its variant), or the error's.
+fn reply_kind(r: &Result<ami_parking::Reply, ami_parking::ParkingError>) -> String {
+    let text = match r {
+        Ok(reply) => format!("{reply:?}"),
+        Err(e) => format!("Err({e:?})"),
+    };
+    text.split(['(', ' ', '{']).next().unwrap_or_default().to_owned()
 }

@@ -68,33 +68,9 @@ pub fn start() -> Timestamp {
     Timestamp::from_unix_millis(1_800_000_000_000)
 }
 
+/// The steps on `wire`: the test kit's strategy (`ami_parking::testkit::strategy`).
 fn ops(wire: Wire) -> BoxedStrategy<Op> {
-    let n = servers(wire);
-    prop_oneof![
-        // Lot 2 (server 1's `tiny`, two spaces) half the time, so that lots fill.
-        6 => (1..=n, prop_oneof![0..3usize, Just(2)], prop::option::weighted(0.3, 701u32..=725)).prop_map(|(server, lot, preferred)| Op::Park { server, lot, preferred }),
-        2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::Retrieve { server, pick }),
-        2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::GiveUp { server, pick }),
-        1 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::Swap { server, pick }),
-        2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::Reuse { server, pick }),
-        1 => (1..=n, any::<usize>(), 0..3usize, prop::option::weighted(0.5, 0..10u32))
-            .prop_map(|(server, pick, lot, space)| Op::Move { server, pick, lot, space }),
-        1 => (1..=n, any::<usize>(), 0..3usize, prop::option::weighted(0.5, 0..10u32))
-            .prop_map(|(server, pick, lot, space)| Op::ClientMove { server, pick, lot, space }),
-        3 => (0u64..40).prop_map(|secs| Op::Wait { secs }),
-        2 => prop::option::of(0..3usize).prop_map(|lot| Op::Refresh { lot }),
-        3 => (1..=n, prop::option::weighted(0.3, 0..3usize)).prop_map(|(server, lot)| Op::HeldRefresh { server, lot }),
-        4 => any::<bool>().prop_map(|half| Op::Deliver { half }),
-        2 => (1..=n, prop_oneof![0..3usize, Just(2)], prop::option::weighted(0.4, 0..10u32), prop::bool::weighted(0.2))
-            .prop_map(|(server, lot, space, never)| Op::ClientPark { server, lot, space, never }),
-        2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Op::ClientRetrieve { server, pick }),
-        1 => Just(Op::Disconnect),
-        2 => Just(Op::Reconnect),
-        1 => (1..=n).prop_map(|server| Op::CleanRestart { server }),
-        1 => (1..=n).prop_map(|server| Op::Crash { server }),
-        2 => any::<u64>().prop_map(|seed| Op::Rechunk { seed }),
-    ]
-    .boxed()
+    ami_parking::testkit::strategy::step(servers(wire))
 }
 
 impl ReferenceStateMachine for Model {
@@ -205,7 +181,7 @@ pub fn pick(pbx: &SimPbx, server: u32, pick: usize) -> Option<SimCall> {
 }
 
 impl RefState {
-    fn new(wire: Wire) -> Self {
+    pub fn new(wire: Wire) -> Self {
         let mut s = RefState {
             wire,
             connected: false,

@@ -1,0 +1,144 @@
+//! The bridge's binary end to end on its built-in demo PBX (no Asterisk needed): a
+//! token file, `--no-auth`, and the per-client rate limit as a client meets them.
+
+mod common;
+
+use ami_parking_tests::process::Reaped;
+use async_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+use common::{until_reply, Ws};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// The bridge's binary with `args` (and the demo PBX: no `--upstream`); the process,
+/// its `ws://` address and the line saying so, once its server is logged in.
+fn start(args: &[&str]) -> (Reaped, String, String) {
+    let mut child = Reaped(
+        Command::new(env!("CARGO_BIN_EXE_ami-ws-bridge"))
+            .args(["--listen", "127.0.0.1:0", "--demo-rate", "1"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the bridge starts"),
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    std::thread::spawn(move || {
+        for l in lines.map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    // Where it listens, then its server logged in (before that, actions get errors).
+    let (mut addr, mut listening) = (None, String::new());
+    loop {
+        let line = rx.recv_timeout(Duration::from_secs(20)).expect("the bridge listens and logs in");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            addr = Some(rest.split_whitespace().next().unwrap().to_owned());
+            listening = line.clone();
+        }
+        if line.contains("server 1 (") && line.ends_with(") logged in") {
+            let addr = addr.expect("it listens before its server logs in");
+            return (child, addr, listening);
+        }
+    }
+}
+
+async fn connect(url: String) -> Result<Ws, WsError> {
+    async_tungstenite::tokio::connect_async(url).await.map(|(ws, _)| ws)
+}
+
+fn status(r: Result<Ws, WsError>) -> u16 {
+    match r {
+        Ok(_) => 101,
+        Err(WsError::Http(resp)) => resp.status().as_u16(),
+        Err(e) => panic!("neither an upgrade nor an HTTP refusal: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn tokens_from_a_file_are_the_only_ones_accepted() {
+    let file = std::env::temp_dir().join(format!("ami-ws-bridge-cli-{}.tokens", std::process::id()));
+    // A comment and a blank line are no tokens; a token listed twice still works.
+    std::fs::write(&file, "first-token\n# a comment\n\nsecond-token\nsecond-token\n").unwrap();
+    let (_bridge, addr, line) = start(&["--token-file", file.to_str().unwrap()]);
+    assert!(line.ends_with("(3 token(s); 1 server(s))"), "{line}");
+    assert_eq!(status(connect(format!("{addr}/?token=second-token")).await), 101);
+    assert_eq!(status(connect(format!("{addr}/?token=first-token")).await), 101);
+    assert_eq!(status(connect(format!("{addr}/?token=third-token")).await), 401);
+    // Same length and letters, two swapped: compared byte by byte, not as a bag.
+    assert_eq!(status(connect(format!("{addr}/?token=esocnd-token")).await), 401);
+    assert_eq!(status(connect(format!("{addr}/")).await), 401);
+    let _ = std::fs::remove_file(&file);
+}
+
+#[tokio::test]
+async fn with_no_auth_a_client_without_a_token_is_served() {
+    let (_bridge, addr, line) = start(&["--no-auth"]);
+    assert!(line.ends_with("(no token required; 1 server(s))"), "{line}");
+    let mut c = connect(format!("{addr}/")).await.expect("upgraded without a token");
+    c.send(WsMessage::text(r#"{"Action":"Ping","ActionID":"p-1"}"#)).await.unwrap();
+    let pong = until_reply(&mut c, "p-1").await.pop().unwrap();
+    assert_eq!(
+        (pong["data"]["Response"].as_str(), pong["data"]["Ping"].as_str()),
+        (Some("Success"), Some("Pong"))
+    );
+}
+
+#[tokio::test]
+async fn past_its_rate_a_client_gets_errors_for_the_burst_only() {
+    let (_bridge, addr, _) = start(&["--token", "t", "--rate", "2"]);
+    let mut c = connect(format!("{addr}/?token=t")).await.expect("upgraded");
+    // Ten Pings at once: a burst of 4 (twice the rate) goes through, the rest is refused.
+    for i in 0..10 {
+        c.send(WsMessage::text(format!(r#"{{"Action":"Ping","ActionID":"r-{i}"}}"#))).await.unwrap();
+    }
+    // The refusals come at once, the answers through the demo PBX: read until all ten.
+    let mut got = std::collections::BTreeMap::new();
+    while got.len() < 10 {
+        let v = common::next_json(&mut c).await;
+        if let Some(id) = v["data"]["ActionID"].as_str().filter(|id| id.starts_with("r-")) {
+            got.insert(id.to_owned(), v.clone());
+        }
+    }
+    let answers: Vec<String> =
+        got.values().map(|v| v["data"]["Response"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(
+        got["r-9"]["data"]["Message"], "rate limit: at most 2 actions a second (bursts of 4)",
+        "the refusal says why"
+    );
+    let ok = answers.iter().filter(|a| *a == "Success").count();
+    assert_eq!(answers[..4], ["Success", "Success", "Success", "Success"], "the burst: {answers:?}");
+    assert!(ok <= 5, "at most the burst and what the rate refilled meanwhile: {answers:?}");
+    assert_eq!(answers.last().map(String::as_str), Some("Error"), "{answers:?}");
+}
+
+#[test]
+fn without_a_token_or_no_auth_the_bridge_refuses_to_serve() {
+    let mut child = Reaped(
+        Command::new(env!("CARGO_BIN_EXE_ami-ws-bridge"))
+            .args(["--listen", "127.0.0.1:0", "--demo-rate", "1"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the bridge starts"),
+    );
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let lines: Vec<String> = BufReader::new(stderr).lines().map_while(Result::ok).collect();
+        let _ = tx.send(lines);
+    });
+    // Its output ends when it exits; a bridge that serves anyway is killed on drop.
+    let lines = rx.recv_timeout(Duration::from_secs(20)).expect("the bridge exits instead of serving");
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "{status:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("no token configured: give --token / --token-file, or --no-auth")),
+        "{lines:?}"
+    );
+}
