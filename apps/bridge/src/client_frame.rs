@@ -50,7 +50,8 @@ impl<'de> serde::Deserialize<'de> for Pairs {
 
 /// Whether `s` holds a C0 control character or DEL.
 pub fn has_control(s: &str) -> bool {
-    s.bytes().any(|b| b < 0x20 || b == 0x7f)
+    // C0, DEL, C1 (U+0085 among them) and the Unicode line and paragraph separators.
+    s.chars().any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
 }
 
 /// Reads one client frame, or says which header is wrong and why (with the frame's
@@ -66,17 +67,24 @@ pub fn decode(bytes: &[u8]) -> Result<ClientFrame, Refusal> {
     check(pairs).map_err(|why| refusal(action_id, why))
 }
 
+/// Headers one action may carry at most (no allowed action has nearly as many).
+pub const MAX_HEADERS: usize = 32;
+
 fn check(pairs: Vec<(String, Value)>) -> Result<ClientFrame, Refused> {
+    if pairs.len() > MAX_HEADERS {
+        return Err(Refused::TooMany { count: pairs.len(), max: MAX_HEADERS });
+    }
     let mut headers: Vec<(String, String)> = Vec::with_capacity(pairs.len());
     let mut server = None;
-    for (i, (k, v)) in pairs.iter().enumerate() {
+    let mut seen = std::collections::HashSet::with_capacity(pairs.len());
+    for (k, v) in pairs.iter() {
         if k.is_empty()
             || k.len() > 64
             || !k.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         {
             return Err(Refused::BadKey { key: k.escape_default().to_string() });
         }
-        if pairs[..i].iter().any(|(pk, _)| pk.eq_ignore_ascii_case(k)) {
+        if !seen.insert(k.to_ascii_lowercase()) {
             return Err(Refused::Repeated { key: k.clone() });
         }
         let text = match v {

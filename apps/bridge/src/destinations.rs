@@ -5,8 +5,13 @@
 //! trunk's number), and never `Local/` (a dialplan of the caller's choice).
 
 /// Characters a wildcard never matches: they pick a context, a host, a trunk or a
-/// second channel.
+/// second channel. A wildcard matches only ASCII letters, digits, `-`, `_` and `.`.
 const WILDCARD_STOPS: [char; 5] = ['/', '@', '&', ',', ';'];
+
+/// Whether a wildcard may match `c`.
+fn wild(c: char) -> bool {
+    !WILDCARD_STOPS.contains(&c) && (c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
 
 /// Whether `channel` matches `pattern`: `?` one character, `*` any run of them,
 /// neither across `/`, `@`, `&`, `,` or `;`; other characters as they are (ASCII case
@@ -22,15 +27,13 @@ pub fn glob(pattern: &str, channel: &str) -> bool {
                     if go(rest, &c[i..]) {
                         return true;
                     }
-                    if i == c.len() || WILDCARD_STOPS.contains(&c[i]) {
+                    if i == c.len() || !wild(c[i]) {
                         return false;
                     }
                     i += 1;
                 }
             }
-            Some(('?', rest)) => {
-                c.first().is_some_and(|ch| !WILDCARD_STOPS.contains(ch)) && go(rest, &c[1..])
-            }
+            Some(('?', rest)) => c.first().is_some_and(|ch| wild(*ch)) && go(rest, &c[1..]),
             Some((pc, rest)) => c.first().is_some_and(|ch| ch.eq_ignore_ascii_case(pc)) && go(rest, &c[1..]),
         }
     }
@@ -39,16 +42,19 @@ pub fn glob(pattern: &str, channel: &str) -> bool {
     go(&p, &c)
 }
 
-/// The default rule: `TECH/name`, TECH letters and digits (not `Local`), name of
-/// letters, digits, `-`, `_`, `.`, `+` only.
+/// Technologies whose `TECH/name` names a phone (an endpoint or peer). Not `Local`
+/// (a dialplan), `DAHDI` and the like (a line: `DAHDI/g1` is an outside line).
+pub const ENDPOINT_TECHS: [&str; 4] = ["PJSIP", "SIP", "IAX2", "SCCP"];
+
+/// The default rule: `TECH/name` with TECH one of [`ENDPOINT_TECHS`] and a name of
+/// ASCII letters, digits, `-` and `_` only (no `.`: not a host; no `+`: not a
+/// number; no `@` or `/`: not a context, a host or a trunk's number).
 pub fn is_endpoint(channel: &str) -> bool {
     let Some((tech, name)) = channel.split_once('/') else { return false };
-    !tech.is_empty()
-        && tech.chars().all(|c| c.is_ascii_alphanumeric())
-        && !tech.eq_ignore_ascii_case("Local")
+    ENDPOINT_TECHS.iter().any(|t| t.eq_ignore_ascii_case(tech))
         && !name.is_empty()
         && name.len() <= 80
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
 }
 
 /// Whether a retrieve may ring `channel`: it matches one of `patterns`, or, with
@@ -98,5 +104,18 @@ mod tests {
         assert!(!allowed(&star, "PJSIP/0090@my-trunk"));
         assert!(!allowed(&star, "PJSIP/trunk/0090"));
         assert!(!allowed(&star, "PJSIP/a&PJSIP/b"));
+    }
+
+    #[test]
+    fn the_default_never_rings_a_host_a_number_or_a_line() {
+        for bad in ["IAX2/evil.example.com", "SIP/203.0.113.5", "DAHDI/g1", "PJSIP/+900123456", "Local/1002"]
+        {
+            assert!(!allowed(&[], bad), "{bad}");
+        }
+        assert!(allowed(&[], "PJSIP/1002") && allowed(&[], "SIP/reception-desk"));
+        let p = vec!["PJSIP/1???".to_string()];
+        for bad in ["PJSIP/1 :x", "PJSIP/1\u{9b}\u{85}\u{2028}", "PJSIP/1é23"] {
+            assert!(!allowed(&p, bad), "{bad:?}");
+        }
     }
 }

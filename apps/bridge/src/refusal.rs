@@ -21,6 +21,14 @@ pub enum Refused {
     /// No `Action` header.
     #[error("a frame without an Action header is not an action")]
     NoAction,
+    /// More headers than any action may carry.
+    #[error("the frame has {count} headers; an action may carry at most {max}")]
+    TooMany {
+        /// How many.
+        count: usize,
+        /// The most.
+        max: usize,
+    },
     /// A header given twice (in any case).
     #[error("header {key} is given twice: each header may appear once")]
     Repeated {

@@ -13,6 +13,7 @@ use crate::refusal::Refusal;
 use crate::tokens::{token_of, Grant};
 use crate::{upstream, web, Config};
 use ami_parking::amiws::FrameType;
+use ami_parking::ParkingClient;
 use ami_parking::{Message, ParkingError, Reply, Request as AmiRequest, Target};
 use ami_parking_transport::BoxIo;
 use async_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
@@ -176,6 +177,17 @@ fn on_action(
     let refused = |r: Refusal| frames::error(&source(r.server), r.action_id.as_deref(), &r.why.to_string());
     let admitted = admit(bytes, &cfg.rules, &out.grant, n).map_err(refused)?;
     let theirs = admitted.action_id;
+    if out.grant.lots.is_some() && admitted.action.name().eq_ignore_ascii_case("Park") {
+        // Asterisk parks a parked channel again as a move, from whatever lot: a token
+        // scoped to some lots may not pull a call out of another.
+        let channel = admitted.action.as_message().get_str("Channel").unwrap_or_default().to_string();
+        let parked =
+            hub.client.store().parked_calls_now().iter().any(|c| c.channel().eq_ignore_ascii_case(&channel));
+        if parked {
+            let why = "Park of a channel that is parked already: a token scoped to lots cannot move calls";
+            return Err(frames::error(&source(admitted.server), theirs.as_deref(), why));
+        }
+    }
     if !allowed {
         let why = format!("rate limit: at most {} actions a second (bursts of {})", cfg.rate.0, cfg.rate.1);
         return Err(frames::error(&source(admitted.server), theirs.as_deref(), &why));

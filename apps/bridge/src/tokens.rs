@@ -116,8 +116,9 @@ impl Tokens {
     pub fn extend_from(&mut self, text: &str) -> Result<(), TokenError> {
         for (i, line) in text.lines().enumerate() {
             let line_no = i + 1;
-            let mut words = line.split_whitespace();
-            let Some(token) = words.next().filter(|w| !w.starts_with('#')) else { continue };
+            // A word starting with `#` starts a comment, also after the options.
+            let mut words = line.split_whitespace().take_while(|w| !w.starts_with('#'));
+            let Some(token) = words.next() else { continue };
             let mut grant = Grant::operator(self.entries.len());
             for w in words {
                 let list = |v: &str, option: &'static str| -> Result<Vec<String>, TokenError> {
@@ -220,7 +221,7 @@ mod tests {
     fn a_token_file_scopes_each_token() {
         let t = Tokens::parse(
             "# comment\n\nview-token-0123456789 role=viewer lots=vip,default\n\
-             op-token-0123456789 retrieve-to=PJSIP/1???\nbare-token-0123456789\n",
+             op-token-0123456789 retrieve-to=PJSIP/1??? # the front desk\nbare-token-0123456789\n",
         )
         .unwrap();
         assert_eq!(t.len(), 3);

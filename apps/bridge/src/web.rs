@@ -120,7 +120,7 @@ pub(crate) async fn route(mut io: BoxIo, root: &Path) -> std::io::Result<Request
         return Ok(Request::Served);
     }
     match file_for(root, target) {
-        Some(path) => match read_file(&path).await {
+        Some(path) => match read_file(root, &path).await {
             Some(body) => respond(&mut io, "200 OK", content_type(&path), &body, head_only).await?,
             None => respond(&mut io, "404 Not Found", "text/plain", b"not found\n", head_only).await?,
         },
@@ -148,12 +148,19 @@ pub(crate) fn file_for(root: &Path, target: &str) -> Option<PathBuf> {
     Some(out)
 }
 
-async fn read_file(path: &Path) -> Option<Vec<u8>> {
-    let meta = tokio::fs::metadata(path).await.ok()?;
+/// The file's bytes, when it is a file of `root` (a symbolic link that leads out of
+/// the directory is not).
+async fn read_file(root: &Path, path: &Path) -> Option<Vec<u8>> {
+    let real = tokio::fs::canonicalize(path).await.ok()?;
+    let real_root = tokio::fs::canonicalize(root).await.ok()?;
+    if !real.starts_with(&real_root) {
+        return None;
+    }
+    let meta = tokio::fs::metadata(&real).await.ok()?;
     if !meta.is_file() || meta.len() > MAX_FILE {
         return None;
     }
-    tokio::fs::read(path).await.ok()
+    tokio::fs::read(&real).await.ok()
 }
 
 fn content_type(path: &Path) -> &'static str {

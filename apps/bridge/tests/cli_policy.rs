@@ -63,14 +63,18 @@ fn status(r: Result<Ws, WsError>) -> u16 {
 async fn tokens_from_a_file_are_the_only_ones_accepted() {
     let file = std::env::temp_dir().join(format!("ami-ws-bridge-cli-{}.tokens", std::process::id()));
     // A comment and a blank line are no tokens; a token listed twice still works.
-    std::fs::write(&file, "first-token\n# a comment\n\nsecond-token\nsecond-token\n").unwrap();
+    std::fs::write(
+        &file,
+        "first-token-0123456789\n# a comment\n\nsecond-token-0123456789\nsecond-token-0123456789\n",
+    )
+    .unwrap();
     let (_bridge, addr, line) = start(&["--token-file", file.to_str().unwrap()]);
     assert!(line.ends_with("(3 token(s); 1 server(s))"), "{line}");
-    assert_eq!(status(connect(format!("{addr}/?token=second-token")).await), 101);
-    assert_eq!(status(connect(format!("{addr}/?token=first-token")).await), 101);
-    assert_eq!(status(connect(format!("{addr}/?token=third-token")).await), 401);
+    assert_eq!(status(connect(format!("{addr}/?token=second-token-0123456789")).await), 101);
+    assert_eq!(status(connect(format!("{addr}/?token=first-token-0123456789")).await), 101);
+    assert_eq!(status(connect(format!("{addr}/?token=third-token-0123456789")).await), 401);
     // Same length and letters, two swapped: compared byte by byte, not as a bag.
-    assert_eq!(status(connect(format!("{addr}/?token=esocnd-token")).await), 401);
+    assert_eq!(status(connect(format!("{addr}/?token=esocnd-token-0123456789")).await), 401);
     assert_eq!(status(connect(format!("{addr}/")).await), 401);
     let _ = std::fs::remove_file(&file);
 }
@@ -90,8 +94,8 @@ async fn with_no_auth_a_client_without_a_token_is_served() {
 
 #[tokio::test]
 async fn past_its_rate_a_client_gets_errors_for_the_burst_only() {
-    let (_bridge, addr, _) = start(&["--token", "t", "--rate", "2"]);
-    let mut c = connect(format!("{addr}/?token=t")).await.expect("upgraded");
+    let (_bridge, addr, _) = start(&["--token", "rate-token-0123456789", "--rate", "2"]);
+    let mut c = connect(format!("{addr}/?token=rate-token-0123456789")).await.expect("upgraded");
     // Ten Pings at once: a burst of 4 (twice the rate) goes through, the rest is refused.
     for i in 0..10 {
         c.send(WsMessage::text(format!(r#"{{"Action":"Ping","ActionID":"r-{i}"}}"#))).await.unwrap();
@@ -138,7 +142,7 @@ fn without_a_token_or_no_auth_the_bridge_refuses_to_serve() {
     let status = child.wait().unwrap();
     assert!(!status.success(), "{status:?}");
     assert!(
-        lines.iter().any(|l| l.contains("no token configured: give --token / --token-file, or --no-auth")),
+        lines.iter().any(|l| l.contains("no token configured: give --token-file (or --token), or --no-auth")),
         "{lines:?}"
     );
 }
