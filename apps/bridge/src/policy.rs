@@ -1,5 +1,5 @@
 //! What a client may send: the path a client frame takes before anything reaches
-//! Asterisk ([`admit`]): read strictly ([`client_frame`](crate::client_frame)), the
+//! Asterisk ([`admit`]): read strictly ([`client_frame`]), the
 //! action allowed by the bridge and by the token's role, its headers those of its
 //! shape with values of the right form, its lots the token's, a retrieve's
 //! destination allowed, `AMIServerID` one of the servers. What passes is rebuilt
