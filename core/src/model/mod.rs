@@ -209,13 +209,13 @@ impl TextBuilder {
 
     /// Appends the next field (cut to [`MAX_FIELD_BYTES`]).
     pub(crate) fn push(&mut self, v: &str) {
-        let mut cut = v.len().min(MAX_FIELD_BYTES);
-        while !v.is_char_boundary(cut) {
-            cut -= 1;
-        }
+        // The last character boundary at or before the limit (0 always is one).
+        let max = v.len().min(MAX_FIELD_BYTES);
+        let cut = (0..=max).rev().find(|&i| v.is_char_boundary(i)).unwrap_or(0);
         self.buf.push_str(&v[..cut]);
-        if self.n < TEXT_FIELDS {
-            self.ends[self.n] = self.buf.len() as u16;
+        // A field past the last is kept in the text of the last one.
+        if let Some(end) = self.ends.get_mut(self.n) {
+            *end = self.buf.len() as u16;
             self.n += 1;
         }
     }

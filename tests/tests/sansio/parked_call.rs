@@ -166,3 +166,25 @@ fn an_overlong_field_is_cut_at_the_last_whole_character_within_8191_bytes() {
     c.set_caller_id_name(&name);
     assert_eq!(c.caller_id_name(), name);
 }
+
+#[test]
+fn debug_shows_every_field_by_name_with_its_text() {
+    let mut c = call();
+    c.set_caller_id_name("Alice");
+    c.set_parker_dial_string("PJSIP/1001");
+    let shown = format!("{c:?}");
+    assert!(shown.starts_with("ParkedCall {"), "{shown}");
+    for part in [
+        "parking_space: 701",
+        "parking_lot: \"default\"",
+        "channel: \"PJSIP/5551001-00000001\"",
+        "unique_id: \"1.1\"",
+        "caller_id_num: \"5551001\"",
+        "caller_id_name: \"Alice\"",
+        "parker_dial_string: \"PJSIP/1001\"",
+        "timeout: Some(45s)",
+        "server_id: 1",
+    ] {
+        assert!(shown.contains(part), "{part} missing from {shown}");
+    }
+}
