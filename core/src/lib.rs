@@ -75,7 +75,7 @@ pub use model::{
 pub use store::{
     apply_map_diff, CallCallback, CallFilter, CallTransform, ConnectionState, EventStream, MovedCallback,
     NearTimeoutCallback, ParkedCallsSignalVec, ParkingOptions, ParkingStore, RetrievedCallback, StoreSizes,
-    Subscription, DEFAULT_RETRIEVE_RING,
+    Subscription, DEFAULT_RETRIEVE_RING, RESYNC_SETTLE,
 };
 pub use time::Timestamp;
 pub use wire::{ami_codec, amiws, unescape_c, Action, Message};

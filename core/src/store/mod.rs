@@ -52,6 +52,14 @@
 //!   retrieved, timed out or hung up. Calls touched by a live event while the list
 //!   was being collected are left as the live event made them: the list was taken
 //!   before that event, so it is stale for them (nothing is lost or applied twice).
+//!   Asterisk answers a list as the action arrives but delivers its events later
+//!   (measured on the sandbox under load: a call listed before its `ParkedCall`
+//!   event, a retrieved call missing from a list before its `UnParkedCall`): so the
+//!   differences a list finds for a server followed since its previous list are
+//!   applied at once but reported only after [`RESYNC_SETTLE`](crate::RESYNC_SETTLE);
+//!   a live event of the same call meanwhile cancels the finding and is reported as
+//!   itself (the `ParkedCall` of a call the list brought in early is reported as
+//!   `Parked`). Findings of the first list after a link came up are reported at once.
 //! - An event for a lot the store does not know creates the lot (range unknown: its
 //!   grid is empty, its call list works); a later `Parkinglots` answer fills its range
 //!   and replaces the grid (one `Replace`).
@@ -88,6 +96,7 @@ pub use options::{
     RetrievedCallback, DEFAULT_RETRIEVE_RING,
 };
 pub(crate) use reconcile::WindowId;
+pub use reconcile::RESYNC_SETTLE;
 pub use sizes::StoreSizes;
 pub use views::{apply_map_diff, ParkedCallsSignalVec};
 
@@ -141,6 +150,11 @@ struct State {
     departed: VecDeque<(ServerId, CompactString)>,
     /// A give-up waiting to see whether it is half of a move.
     held: Option<live::Held>,
+    /// Differences a list found for a server followed since its last list, held for
+    /// [`reconcile::RESYNC_SETTLE`]: a live event of the same call cancels one.
+    held_resyncs: VecDeque<reconcile::HeldResync>,
+    /// Servers whose link stayed up since their last `ParkedCalls` answer.
+    following: HashSet<ServerId>,
     synced: HashSet<ServerId>,
     /// Servers whose `Parkinglots` answer was applied: the store knows all their lots.
     lots_synced: HashSet<ServerId>,
@@ -510,6 +524,12 @@ impl ParkingStore {
     pub(crate) fn link_lost(&self, server: Option<ServerId>) {
         let mut st = self.lock();
         st.book.unfollow(server);
+        match server {
+            Some(s) => {
+                st.following.remove(&s);
+            }
+            None => st.following.clear(),
+        }
     }
 
     fn publish_total(&self, st: &State) {

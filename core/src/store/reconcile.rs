@@ -7,6 +7,27 @@ use crate::model::{CompactString, LotKey, ParkedCall, ServerId};
 use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a difference found by a list of a followed server waits before it is
+/// reported as [`ParkingEvent::Resync`]: Asterisk answers a list at once but delivers
+/// the events of the same moment later, so a call may be listed before its
+/// `ParkedCall` event arrives, or be missing before its `UnParkedCall` does. A live
+/// event of the call within this time cancels the finding (the event is reported as
+/// itself); the store's content follows the list at once either way.
+pub const RESYNC_SETTLE: Duration = Duration::from_secs(1);
+
+/// The most findings held at once; past it the oldest is reported at once.
+pub(super) const HELD_RESYNCS_MAX: usize = 4096;
+
+/// A difference a list found, held for [`RESYNC_SETTLE`].
+pub(crate) struct HeldResync {
+    server: ServerId,
+    uid: CompactString,
+    change: ResyncChange,
+    event: ParkingEvent,
+    until: Timestamp,
+}
 
 /// Live changes seen while a list was being collected.
 #[derive(Default)]
@@ -58,8 +79,10 @@ impl ParkingStore {
         let full;
         let (events, shown) = {
             let mut st = self.lock();
-            // A held give-up is reported before what the list finds.
-            let held: Vec<ParkingEvent> = st.release_held().into_iter().collect();
+            // A held give-up and held findings are reported before what the list finds.
+            let mut held: Vec<ParkingEvent> = st.release_held().into_iter().collect();
+            held.extend(st.held_resyncs.drain(..).map(|h| h.event));
+            let hold = st.following.contains(&server_id);
             let dirty = window.and_then(|w| st.windows.get(&w.0)).map(|w| (w.keys.clone(), w.uids.clone()));
             let (keys, uids) = dirty.unwrap_or_default();
             let initial = st.synced.insert(server_id);
@@ -68,6 +91,14 @@ impl ParkingStore {
             walk.remove_unlisted(self, &mut st, lot, &answer);
             let shown = walk.write_listed(self, &mut st, answer);
             full = walk.full;
+            // A list of the whole server that was applied: its link is followed from
+            // here on. (A lot's list leaves that as it was.)
+            if lot.is_none() {
+                st.following.insert(server_id);
+            }
+            if hold {
+                walk.events = st.hold_resyncs(std::mem::take(&mut walk.events), now + RESYNC_SETTLE);
+            }
             self.wake_clock(&mut st, was_idle, now);
             self.publish_total(&st);
             (walk.events, shown)
@@ -205,5 +236,59 @@ impl Walk {
             }
         }
         shown
+    }
+}
+
+impl State {
+    /// Holds the findings among `events` (those of a call with a unique id) until
+    /// `until`; returns what is reported now.
+    fn hold_resyncs(&mut self, events: Vec<ParkingEvent>, until: Timestamp) -> Vec<ParkingEvent> {
+        let mut now = Vec::new();
+        for event in events {
+            let ParkingEvent::Resync { call, change } = &event else {
+                now.push(event);
+                continue;
+            };
+            if call.unique_id().is_empty() {
+                now.push(event);
+                continue;
+            }
+            if self.held_resyncs.len() == HELD_RESYNCS_MAX {
+                now.extend(self.held_resyncs.pop_front().map(|h| h.event));
+            }
+            let (server, uid, change) = (call.server_id, call.unique_id().into(), *change);
+            self.held_resyncs.push_back(HeldResync { server, uid, change, event, until });
+        }
+        now
+    }
+
+    /// A live event of `uid` on `server` came: the findings held for it are dropped.
+    /// Returns the change of the last one (none when none was held).
+    pub(super) fn cancel_held_resyncs(&mut self, server: ServerId, uid: &str) -> Option<ResyncChange> {
+        if uid.is_empty() || self.held_resyncs.is_empty() {
+            return None;
+        }
+        let mut last = None;
+        self.held_resyncs.retain(|h| {
+            let same = h.server == server && h.uid == uid;
+            if same {
+                last = Some(h.change);
+            }
+            !same
+        });
+        last
+    }
+
+    /// The findings whose time is up at `now`, in the order found.
+    pub(super) fn release_held_resyncs(&mut self, now: Timestamp) -> Vec<ParkingEvent> {
+        let (due, kept): (Vec<HeldResync>, Vec<HeldResync>) =
+            std::mem::take(&mut self.held_resyncs).into_iter().partition(|h| h.until <= now);
+        self.held_resyncs = kept.into();
+        due.into_iter().map(|h| h.event).collect()
+    }
+
+    /// When the first held finding is due.
+    pub(super) fn next_held_resync(&self) -> Option<Timestamp> {
+        self.held_resyncs.iter().map(|h| h.until).min()
     }
 }
