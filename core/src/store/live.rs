@@ -72,6 +72,11 @@ impl ParkingStore {
             let raw = Arc::new(call);
             st.mark_dirty(&raw);
             let cancelled = st.cancel_held_resyncs(raw.server_id, raw.unique_id());
+            if kind.is_leave() {
+                st.left.note(raw.server_id, raw.unique_id());
+            } else {
+                st.left.parked(raw.server_id, raw.unique_id());
+            }
             let parked_again = (kind == LiveKind::Parked && cancelled == Some(ResyncChange::Appeared))
                 .then(|| (raw.lot_key(), raw.parking_space));
             let was_idle = st.book.raw_total == 0;

@@ -60,6 +60,9 @@
 //!   a live event of the same call meanwhile cancels the finding and is reported as
 //!   itself (the `ParkedCall` of a call the list brought in early is reported as
 //!   `Parked`). Findings of the first list after a link came up are reported at once.
+//!   Asterisk's list also keeps, for minutes at times, calls it announced as
+//!   retrieved: a listed call the store saw leave live since the link came up (and
+//!   not park again) is not brought back.
 //! - An event for a lot the store does not know creates the lot (range unknown: its
 //!   grid is empty, its call list works); a later `Parkinglots` answer fills its range
 //!   and replaces the grid (one `Replace`).
@@ -155,6 +158,9 @@ struct State {
     held_resyncs: VecDeque<reconcile::HeldResync>,
     /// Servers whose link stayed up since their last `ParkedCalls` answer.
     following: HashSet<ServerId>,
+    /// Calls seen leaving live since their server's link came up (a list that still
+    /// names one is stale for it).
+    left: reconcile::LeftCalls,
     synced: HashSet<ServerId>,
     /// Servers whose `Parkinglots` answer was applied: the store knows all their lots.
     lots_synced: HashSet<ServerId>,
@@ -524,6 +530,7 @@ impl ParkingStore {
     pub(crate) fn link_lost(&self, server: Option<ServerId>) {
         let mut st = self.lock();
         st.book.unfollow(server);
+        st.left.forget(server);
         match server {
             Some(s) => {
                 st.following.remove(&s);

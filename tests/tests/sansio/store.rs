@@ -575,3 +575,31 @@ fn the_calls_of_one_lot_share_one_copy_of_its_name() {
         assert!(Arc::ptr_eq(&all[0].parking_lot, &c.parking_lot), "listed and live calls share the name");
     }
 }
+
+#[test]
+fn a_list_that_still_names_a_call_announced_as_retrieved_does_not_bring_it_back() {
+    // Asterisk's `ParkedCalls` at times keeps listing a call for minutes after its
+    // `UnParkedCall` (seen at the end of the sandbox's load run).
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[("default", 701, "1.1", "a")]);
+    w.feed(&live_event("UnParkedCall", "default", 701, "1.1", "a"));
+    for _ in 0..2 {
+        w.conn.request(w.now, Request::RefreshLot { lot: "default".into() }, Target::All).unwrap();
+        let sent = w.sent();
+        w.feed(&parked_calls_answer(&aid(&sent[1]), &[("default", 701, "1.1", "a")]));
+        w.advance(RESYNC_SETTLE * 2);
+        assert!(w.conn.store().parked_calls_now().is_empty());
+    }
+    let events: Vec<(&str, u32)> = w.events().iter().map(|e| (e.kind(), e.call().parking_space)).collect();
+    assert_eq!(events, vec![("retrieved", 701)]);
+    // Parked again (the same channel keeps its unique id): a list may name it again.
+    w.feed(&live_event("ParkedCall", "default", 703, "1.1", "a"));
+    w.conn.request(w.now, Request::RefreshLot { lot: "default".into() }, Target::All).unwrap();
+    let sent = w.sent();
+    w.feed(&parked_calls_answer(&aid(&sent[1]), &[("default", 703, "1.1", "a")]));
+    w.advance(RESYNC_SETTLE * 2);
+    let spaces: Vec<u32> = w.conn.store().parked_calls_now().iter().map(|c| c.parking_space).collect();
+    assert_eq!(spaces, vec![703]);
+    let events: Vec<(&str, u32)> = w.events().iter().map(|e| (e.kind(), e.call().parking_space)).collect();
+    assert_eq!(events, vec![("retrieved", 701), ("parked", 703)]);
+    assert_eq!(w.conn.store().debug_sizes().left, 0);
+}
