@@ -71,10 +71,22 @@ pub(crate) async fn run(
             _ => return,
         },
     };
-    let Some((ws, grant)) = upgrade(io, peer, &ctx).await else { return };
+    let Some((mut ws, grant)) = upgrade(io, peer, &ctx).await else { return };
     drop(upgrading);
     let principal =
         if ctx.cfg.no_auth { Principal::Address(peer.ip()) } else { Principal::Token(grant.principal) };
+    // One token (one address without tokens) keeps at most so many sockets: the
+    // newest past the cap is closed with 1008 and a reason the client can show.
+    let Some(_seat) = ctx.limits.connected.enter(principal, ctx.cfg.max_per_token) else {
+        eprintln!(
+            "ami-ws-bridge: {peer}: refused: its token already has {} sockets (--max-clients-per-token)",
+            ctx.cfg.max_per_token
+        );
+        let reason = format!("too many sockets for this token (at most {})", ctx.cfg.max_per_token);
+        let close = CloseFrame { code: CloseCode::Policy, reason: reason.into() };
+        let _ = tokio::time::timeout(CLOSE_REPLY, ws.close(Some(close))).await;
+        return;
+    };
     let bucket = ctx.limits.actions.of(principal);
     let (id, out, queue) = hub.join(ctx.cfg.queue, grant);
     eprintln!("ami-ws-bridge: client {id} ({peer}) connected; {} connected", hub.clients());

@@ -497,3 +497,49 @@ async fn an_upstream_takes_a_name() {
         "{login}"
     );
 }
+
+/// Item 5 (found by the attacker after the merge): one token cannot take every
+/// seat. Past `--max-clients-per-token`, its newest socket is closed with 1008 and a
+/// reason; another token still gets in, and a seat given back is taken again.
+#[tokio::test]
+async fn one_token_cannot_take_every_seat() {
+    use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    use async_tungstenite::tungstenite::Message as WsMessage;
+    use futures_util::StreamExt;
+    const OTHER: &str = "another-token-0123456789";
+    let (_ami, b) = setup(&format!("{OPERATOR}\n{OTHER}\n"), &["--max-clients-per-token", "2"]).await;
+    let first = operator(&b).await;
+    let mut second = operator(&b).await;
+    ping(&mut second, "second").await;
+    let mut third = operator(&b).await;
+    let closed =
+        tokio::time::timeout(std::time::Duration::from_secs(5), third.next()).await.expect("closed in time");
+    match closed {
+        Some(Ok(WsMessage::Close(Some(f)))) => {
+            assert_eq!(f.code, CloseCode::Policy);
+            assert!(f.reason.contains("too many sockets for this token"), "{}", f.reason);
+        }
+        other => panic!("the third socket of one token is closed with 1008: {other:?}"),
+    }
+    let mut other = ws_with(&b.addr, OTHER).await;
+    ping(&mut other, "another token").await;
+    drop(first);
+    let addr = b.addr.clone();
+    let mut again = common::poll("a seat given back", std::time::Duration::from_secs(10), || {
+        let addr = addr.clone();
+        async move {
+            // Until the seat comes back, the socket opens and is closed with 1008.
+            let mut ws = ws_with(&addr, OPERATOR).await;
+            ws.send(WsMessage::text(r#"{"Action":"Ping","ActionID":"seat"}"#)).await.ok()?;
+            loop {
+                match tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await {
+                    Ok(Some(Ok(WsMessage::Text(t)))) if t.contains("seat") => return Some(ws),
+                    Ok(Some(Ok(WsMessage::Text(_)))) => continue,
+                    _ => return None,
+                }
+            }
+        }
+    })
+    .await;
+    ping(&mut again, "again").await;
+}
