@@ -253,13 +253,31 @@ async fn pass_back(
             return hub.send_to(&out, frames::error(source, theirs.as_deref(), &text).into());
         }
     };
+    let mut left_out = 0usize;
     for m in messages {
         if hub::lot_of(&m).is_some_and(|l| !out.grant.sees_lot(&l)) {
+            left_out += 1;
             continue;
         }
+        // The list's end counts what this client got, not what Asterisk listed.
+        let m = match m.get_str("ListItems").and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) if left_out > 0 => {
+                with_header(&m, b"ListItems", n.saturating_sub(left_out).to_string().as_bytes())
+            }
+            _ => m,
+        };
         let m = with_action_id(&m, theirs.as_deref());
         hub.send_to(&out, frames::frame(FrameType::of(&m), source, &m).into());
     }
+}
+
+/// `m` with the value of `key` replaced by `value`.
+fn with_header(m: &Message, key: &[u8], value: &[u8]) -> Message {
+    let mut out = Message::with_capacity(m.len(), m.heap_bytes() + value.len());
+    for (k, v) in m.iter() {
+        out.push(k, if k.eq_ignore_ascii_case(key) { value } else { v });
+    }
+    out
 }
 
 /// `m` with `action_id` after its first header (`Response` or `Event`), as Asterisk
