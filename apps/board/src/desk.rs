@@ -171,7 +171,7 @@ impl Desk {
 
     /// Whether `channel` is parked now on any server (whatever lot).
     fn is_parked(&self, channel: &str) -> bool {
-        self.client.store().parked_calls_now().iter().any(|c| c.channel().eq_ignore_ascii_case(channel))
+        self.client.store().is_channel_parked_now(channel)
     }
 
     /// Moves `call` to `to` (both lots must be the user's).

@@ -545,3 +545,30 @@ async fn one_token_cannot_take_every_seat() {
     .await;
     ping(&mut again, "again").await;
 }
+
+/// Item 2 (left open at the merge): a token scoped to lots may not Park a channel
+/// parked in another lot (Asterisk would move it out), also when the call was parked
+/// before the bridge started: the bridge lists the calls at login. The test AMI
+/// server lists `PJSIP/10701-1` in `default` and `PJSIP/10801-1` in `vip`.
+#[tokio::test]
+async fn a_scoped_token_cannot_pull_a_call_parked_before_the_bridge_started() {
+    const VIP: &str = "vip-operator-0123456789";
+    let (ami, b) = setup(&format!("{OPERATOR}\n{VIP} lots=vip\n"), &[]).await;
+    let mut vip = ws_with(&b.addr, VIP).await;
+    // The bridge lists the calls right after its login, on the same AMI link a
+    // client's list then takes: once the client's list is answered, the bridge's own
+    // answer was read before it.
+    send(&mut vip, r#"{"Action":"ParkedCalls","ActionID":"list"}"#).await;
+    while next_json(&mut vip).await["data"]["Event"] != "ParkedCallsComplete" {}
+    let m =
+        refused(&mut vip, r#"{"Action":"Park","Channel":"pjsip/10701-1","Parkinglot":"vip"}"#, "pull").await;
+    assert!(m.contains("parked already"), "{m}");
+    // A channel that is not parked may be parked into the token's lot.
+    let (response, message) =
+        try_action(&mut vip, r#"{"Action":"Park","Channel":"PJSIP/2001-1","Parkinglot":"vip"}"#, "fresh")
+            .await;
+    assert_eq!(response, "Success", "{message}");
+    let got = ami.received();
+    assert!(!got.contains("10701"), "the refused Park reached Asterisk: {got}");
+    assert!(got.contains("PJSIP/2001-1"), "{got}");
+}

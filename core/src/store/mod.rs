@@ -420,6 +420,23 @@ impl ParkingStore {
         st.book.slot(&LotKey::new(server_id, lot), space).and_then(|s| s.shown.clone())
     }
 
+    /// True when Asterisk holds `channel` parked on any server, in any lot, shown or
+    /// not (a view's filter does not hide it here). Channel names compare as Asterisk
+    /// compares them, ignoring case. What an app asks before it lets someone `Park` a
+    /// channel: a parked channel parked again is moved, out of whatever lot it is in.
+    ///
+    /// ```
+    /// use ami_parking::ParkingStore;
+    /// let store = ParkingStore::default();
+    /// assert!(!store.is_channel_parked_now("PJSIP/1001-00000001"));
+    /// ```
+    pub fn is_channel_parked_now(&self, channel: &str) -> bool {
+        let st = self.lock();
+        let found =
+            st.book.lots().any(|l| l.spaces.values().any(|s| s.raw.channel().eq_ignore_ascii_case(channel)));
+        found
+    }
+
     /// The call Asterisk holds in that space, shown or not (requests use it).
     pub(crate) fn raw_call(&self, server_id: ServerId, lot: &str, space: u32) -> Option<Arc<ParkedCall>> {
         self.lock().book.slot(&LotKey::new(server_id, lot), space).map(|s| s.raw.clone())
