@@ -214,11 +214,11 @@ pub fn login_page(error: Option<&str>) -> String {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Call parking: log in</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"referrer\" content=\"same-origin\">\
-         <link rel=\"stylesheet\" href=\"/board.css\"></head><body class=\"login\">\
+         <link rel=\"stylesheet\" href=\"/board.css\"></head><body class=\"login\"><main>\
          <form class=\"login-box\" method=\"post\" action=\"/login\"><h1>Call parking</h1>\
          <label for=\"user\">User</label><input id=\"user\" name=\"user\" autocomplete=\"username\" required autofocus>\
          <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\">Log in</button>{error}</form></body></html>"
+         <button type=\"submit\">Log in</button>{error}</form></main></body></html>"
     )
 }
 

@@ -48,7 +48,11 @@ impl Browser {
         skips::ran(Needs::Browser);
         let mut caps = DesiredCapabilities::chrome();
         caps.set_binary("/usr/bin/chromium").unwrap();
-        let profile = std::env::temp_dir().join(format!("parkboard-chromium-{}", std::process::id()));
+        // One profile per browser: a page's localStorage (the phone typed on a board
+        // without logins) must not reach the next test's browser.
+        static BROWSERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = BROWSERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let profile = std::env::temp_dir().join(format!("parkboard-chromium-{}-{n}", std::process::id()));
         for arg in [
             "--headless",
             "--no-sandbox",
@@ -204,16 +208,17 @@ async fn a_park_from_the_page(b: &Browser, truth: &Client) {
 async fn the_board_shows_asterisk_live_and_drives_it() {
     let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
     let Some(browser) = Browser::start().await else { return };
+    let Some(axe) = axe_source() else { return };
     let b = &browser;
     open_board(b).await;
-    b.shot("1-empty").await;
+    shot_and_axe(b, &axe, "1-empty").await;
     let mut events = truth.events();
     let space = a_park_in_asterisk_appears(b, &truth, &mut events).await;
-    b.shot("2-parked").await;
+    shot_and_axe(b, &axe, "2-parked").await;
     a_click_retrieves(b, &mut events, space).await;
-    b.shot("3-retrieved").await;
+    shot_and_axe(b, &axe, "3-retrieved").await;
     a_park_from_the_page(b, &truth).await;
-    b.shot("4-parked-from-page").await;
+    shot_and_axe(b, &axe, "4-parked-from-page").await;
 
     // Asterisk stops: the board says so. It restarts: the board shows its truth (the
     // restart ended every call).
@@ -227,7 +232,7 @@ async fn the_board_shows_asterisk_live_and_drives_it() {
             .await;
     assert!(note.starts_with("Server down: calls as last known at "), "{note}");
     assert!(b.text_of(".total").await.unwrap().ends_with("parked (incomplete)"));
-    b.shot("5-asterisk-down").await;
+    shot_and_axe(b, &axe, "5-asterisk-down").await;
     sandbox::run("a", &["start"]).expect("start");
     poll("the connected badge again", Duration::from_secs(20), || async { b.text_of(".server.up").await })
         .await;
@@ -238,7 +243,7 @@ async fn the_board_shows_asterisk_live_and_drives_it() {
     })
     .await;
     assert!(b.driver.find_all(By::Css(".stale-note")).await.unwrap().is_empty(), "fresh again");
-    b.shot("6-asterisk-back").await;
+    shot_and_axe(b, &axe, "6-asterisk-back").await;
 }
 
 mod common;
@@ -290,6 +295,7 @@ async fn an_office_board_with_logins_roles_and_scopes() {
     use parkboard::users::{hash_password, Role, User, Users};
     let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
     let Some(browser) = Browser::start().await else { return };
+    let Some(axe) = axe_source() else { return };
     let b = &browser;
     let dir = std::env::temp_dir().join(format!("parkboard-office-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -320,7 +326,7 @@ async fn an_office_board_with_logins_roles_and_scopes() {
     // Without a session: the login page.
     b.driver.goto(&base).await.unwrap();
     poll("the login page", DEADLINE, || async { b.driver.find(By::Id("password")).await.ok() }).await;
-    b.shot("office-1-login").await;
+    shot_and_axe(b, &axe, "office-1-login").await;
 
     // The viewer: both calls, no control.
     log_in_as(b, &base, "wall", "wallboard-pw").await;
@@ -330,7 +336,7 @@ async fn an_office_board_with_logins_roles_and_scopes() {
         assert!(b.driver.find(By::Id(control)).await.is_err(), "a viewer's page has no #{control}");
     }
     assert!(b.text_of(".view-panel").await.unwrap().contains("View only"));
-    b.shot("office-2-viewer").await;
+    shot_and_axe(b, &axe, "office-2-viewer").await;
     // Forged clicks on every element of a viewer's page: Asterisk still holds both.
     let wall = common::login(addr, "wall", "wallboard-pw").await;
     common::forge_clicks(addr, &wall, 0..20_000).await;
@@ -348,13 +354,13 @@ async fn an_office_board_with_logins_roles_and_scopes() {
         "the vip call leaked to a default-only user"
     );
     assert_eq!(b.text_of(".total").await.unwrap(), "1 parked");
-    b.shot("office-3-scoped").await;
+    shot_and_axe(b, &axe, "office-3-scoped").await;
 
     // The operator: retrieves ring their own phone; the audit log says who did it.
     log_in_as(b, &base, "reception", "front-desk-pw").await;
     assert_eq!(b.text_of("#my-phone").await.unwrap(), "Local/s@hold");
     assert!(b.driver.find(By::Id("retrieve-to")).await.is_err(), "no free-text destination");
-    b.shot("office-4-operator").await;
+    shot_and_axe(b, &axe, "office-4-operator").await;
     b.driver.find(By::Css(format!("[data-space='{space}']"))).await.unwrap().click().await.unwrap();
     let retrieved = live::next_event(
         &mut events,
@@ -365,7 +371,7 @@ async fn an_office_board_with_logins_roles_and_scopes() {
     assert_eq!(retrieved.call().parking_space, space);
     let result = poll("the result line", DEADLINE, || async { b.text_of(".parking-result.ok").await }).await;
     assert!(result.starts_with(&format!("Space {space} retrieved to Local/s@hold-")), "{result}");
-    b.shot("office-5-operator-retrieved").await;
+    shot_and_axe(b, &axe, "office-5-operator-retrieved").await;
     let records = poll("the audit record", DEADLINE, || async {
         let r = audit_lines(&audit_path);
         (!r.is_empty()).then_some(r)
