@@ -332,7 +332,9 @@ async fn an_office_board_with_logins_roles_and_scopes() {
     log_in_as(b, &base, "wall", "wallboard-pw").await;
     let space = cell_of(b, "5557101").await;
     cell_of(b, "5557102").await;
-    for control in ["park-button", "park-channel", "retrieve-to"] {
+    for control in
+        ["park-button", "park-channel", "retrieve-to", "park-my-caller", "retrieve-longest", "move-button", "my-phone-input"]
+    {
         assert!(b.driver.find(By::Id(control)).await.is_err(), "a viewer's page has no #{control}");
     }
     assert!(b.text_of(".view-panel").await.unwrap().contains("View only"));
@@ -360,6 +362,8 @@ async fn an_office_board_with_logins_roles_and_scopes() {
     log_in_as(b, &base, "reception", "front-desk-pw").await;
     assert_eq!(b.text_of("#my-phone").await.unwrap(), "Local/s@hold");
     assert!(b.driver.find(By::Id("retrieve-to")).await.is_err(), "no free-text destination");
+    assert!(b.driver.find(By::Id("my-phone-input")).await.is_err(), "the phone is the profile's, not typed");
+    assert!(b.driver.find(By::Id("park-my-caller")).await.is_ok(), "an operator parks their caller");
     shot_and_axe(b, &axe, "office-4-operator").await;
     b.driver.find(By::Css(format!("[data-space='{space}']"))).await.unwrap().click().await.unwrap();
     let retrieved = live::next_event(

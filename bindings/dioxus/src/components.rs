@@ -191,3 +191,91 @@ pub fn TimeoutWarnings(parking: UseAmiParking) -> Element {
         }
     }
 }
+
+/// Park a call by its channel (a supervisor's form): the channel, one of the known
+/// lots (`lot` first when given), the result or the error under it.
+#[component]
+pub fn ParkForm(parking: UseAmiParking, lot: Option<String>) -> Element {
+    let mut channel = use_signal(String::new);
+    let mut chosen = use_signal(|| lot.clone().unwrap_or_default());
+    let mut outcome = use_signal(|| None);
+    let lots: Vec<LotKey> = parking.parking_lots.read().keys().cloned().collect();
+    let park = move |_| {
+        let ch = channel().trim().to_string();
+        if ch.is_empty() {
+            outcome.set(Some(Outcome::Failed(ParkingError::InvalidArgument(
+                "which channel? e.g. PJSIP/1001-00000001".into(),
+            ))));
+            return;
+        }
+        let mut p = ami_parking::Park::default();
+        if !chosen().is_empty() {
+            p = p.lot(chosen());
+        }
+        let fut = parking.client().park_call(&ch, p);
+        spawn(async move {
+            outcome.set(Some(match fut.await {
+                Ok(at) => Outcome::Ok(format!("Parked in {} space {}", at.lot, at.space)),
+                Err(e) => Outcome::Failed(e),
+            }));
+        });
+    };
+    rsx! {
+        div { class: "park-form",
+            label { r#for: "park-form-channel", "Channel" }
+            input { id: "park-form-channel", placeholder: "PJSIP/1001-00000001", value: "{channel}", oninput: move |e| channel.set(e.value()) }
+            label { r#for: "park-form-lot", "Lot" }
+            select { id: "park-form-lot", value: "{chosen}", onchange: move |e| chosen.set(e.value()),
+                option { value: "", "The default lot" }
+                for k in lots {
+                    option { value: "{k.name}", selected: chosen() == *k.name, "{k.name}" }
+                }
+            }
+            button { class: "park-button", r#type: "button", onclick: park, "Park" }
+            OutcomeLine { outcome }
+        }
+    }
+}
+
+/// "Park my caller": parks the caller on the line with `phone` (`PJSIP/1001`) into
+/// `lot` (the default lot when `None`) and shows the space big; the error says what
+/// to do (no call, not answered, several calls).
+#[component]
+pub fn ParkMyCaller(parking: UseAmiParking, phone: String, lot: Option<String>) -> Element {
+    let mut parked: Signal<Option<(String, u32, String)>> = use_signal(|| None);
+    let mut outcome = use_signal(|| None);
+    let park = move |_| {
+        let mut p = ami_parking::Park::default();
+        if let Some(l) = &lot {
+            p = p.lot(l.clone());
+        }
+        let fut = parking.client().park_caller_of(&phone, p);
+        spawn(async move {
+            match fut.await {
+                Ok(at) => {
+                    parked.set(Some((at.lot, at.space, caller(&at.call))));
+                    outcome.set(None);
+                }
+                Err(e) => {
+                    parked.set(None);
+                    outcome.set(Some(Outcome::Failed(e)));
+                }
+            }
+        });
+    };
+    rsx! {
+        div { class: "park-my-caller",
+            button { class: "park-my-caller-button", r#type: "button", onclick: park, "Park my caller" }
+            if let Some((lot, space, who)) = parked() {
+                div { class: "big-space", role: "status",
+                    span { class: "big-label", "Parked in {lot}" }
+                    " "
+                    span { class: "big-number", "{space}" }
+                    " "
+                    span { class: "big-who", "{who}" }
+                }
+            }
+            OutcomeLine { outcome }
+        }
+    }
+}

@@ -224,3 +224,56 @@ fn the_rendered_grid_equals_the_store_after_every_step_of_generated_scripts() {
     });
     result.unwrap();
 }
+
+fn desk(root: Root) -> Element {
+    use ami_parking_dioxus::components::{ParkForm, ParkMyCaller};
+    let parking = use_ami_parking(|| root.sim.clone());
+    rsx! {
+        ParkMyCaller { parking, phone: "PJSIP/1001", lot: Some("default".to_string()) }
+        ParkForm { parking, lot: None }
+    }
+}
+
+/// `ParkMyCaller` parks the caller on the line with the phone (the model answers
+/// `Status` with the phone's bridged call) and shows the space big; with no call, the
+/// typed error. `ParkForm` renders its channel field and the lots.
+#[test]
+fn park_my_caller_parks_the_callers_call_and_shows_the_space() {
+    let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(1_700_000_000_000));
+    let mut dom = VirtualDom::new_with_props(desk, Root { sim: sim.clone(), seen: Rc::new(Cell::new(0)) });
+    let clicks: Vec<ElementId> = dom
+        .rebuild_to_vec()
+        .edits
+        .into_iter()
+        .filter_map(|m| match m {
+            Mutation::NewEventListener { name, id } if name == "click" => Some(id),
+            _ => None,
+        })
+        .collect();
+    dioxus_html::set_event_converter(Box::new(dioxus_html::SerializedHtmlEventConverter));
+    let settle = |dom: &mut VirtualDom| {
+        for _ in 0..20 {
+            dom.process_events();
+            dom.render_immediate(&mut NoOpMutations);
+        }
+        dioxus_ssr::render(dom)
+    };
+    let html = settle(&mut dom);
+    assert!(html.contains("Park my caller") && html.contains("park-form-channel"), "{html}");
+    assert!(html.contains("<option value=\"default\""), "the form lists the lots: {html}");
+    let click = |dom: &mut VirtualDom| {
+        let data = dioxus_html::EventData::Mouse(dioxus_html::SerializedMouseData::default());
+        dom.runtime().handle_event("click", dioxus_core::Event::new(data.into_any(), true), clicks[0]);
+    };
+    click(&mut dom);
+    let html = settle(&mut dom);
+    assert!(html.contains("parking-result error") && html.contains("phone PJSIP/1001 has no call"), "{html}");
+    sim.with_pbx(|p, _| p.connect_caller(1, "PJSIP/1001", "5556001")).unwrap();
+    click(&mut dom);
+    let html = settle(&mut dom);
+    let space = sim.with_pbx(|p, _| p.calls(1)).iter().find(|c| c.caller_num == "5556001").map(|c| c.space);
+    let space = space.expect("the caller is parked in the model");
+    assert!(html.contains(&format!("<span class=\"big-number\">{space}</span>")), "{html}");
+    assert!(html.contains("Customer 5556001"), "{html}");
+    assert!(!html.contains("parking-result error"), "the old error is gone: {html}");
+}
