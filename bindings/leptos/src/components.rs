@@ -267,3 +267,141 @@ pub fn TimeoutWarnings(
         </div>
     }
 }
+
+/// What [`ParkMyCaller`] shows: the last park (lot, space, caller) or its error. Hold
+/// one to park from elsewhere too (a keyboard shortcut): [`ParkMyCallerState::park`].
+#[derive(Debug, Clone, Copy)]
+pub struct ParkMyCallerState {
+    parked: RwSignal<Option<(String, u32, String)>>,
+    outcome: RwSignal<Option<Outcome>>,
+}
+
+impl Default for ParkMyCallerState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ParkMyCallerState {
+    /// A state showing nothing yet (in the current reactive owner).
+    pub fn new() -> Self {
+        ParkMyCallerState { parked: RwSignal::new(None), outcome: RwSignal::new(None) }
+    }
+
+    /// Parks the caller on the line with `phone` into `lot` (the default lot when
+    /// `None`); the component shows the space, or the error.
+    pub fn park(&self, parking: UseAmiParking, phone: &str, lot: Option<&str>) {
+        let mut p = ami_parking::Park::default();
+        if let Some(l) = lot {
+            p = p.lot(l);
+        }
+        let fut = parking.client().park_caller_of(phone, p);
+        let (parked, outcome) = (self.parked, self.outcome);
+        leptos::task::spawn_local(async move {
+            match fut.await {
+                Ok(at) => {
+                    parked.try_set(Some((at.lot, at.space, caller(&at.call))));
+                    outcome.try_set(None);
+                }
+                Err(e) => {
+                    parked.try_set(None);
+                    outcome.try_set(Some(Outcome::Failed(e)));
+                }
+            }
+        });
+    }
+}
+
+/// "Park my caller": parks the caller on the line with `phone` (`PJSIP/1001`) into
+/// `lot` and shows the space big; the error says what to do (no call, not answered,
+/// several calls).
+#[component]
+pub fn ParkMyCaller(
+    /// The binding (from [`use_ami_parking`](crate::use_ami_parking)).
+    parking: UseAmiParking,
+    /// The user's phone (`PJSIP/1001`: its channels are `PJSIP/1001-...`).
+    #[prop(into)]
+    phone: String,
+    /// The lot (the default lot when `None`).
+    #[prop(optional, into)]
+    lot: Option<String>,
+    /// The state shown (to park from elsewhere too); a fresh one when not given.
+    #[prop(optional)]
+    state: Option<ParkMyCallerState>,
+) -> impl IntoView {
+    let state = state.unwrap_or_default();
+    let on_click = move |_| state.park(parking, &phone, lot.as_deref());
+    let big = move || {
+        state.parked.get().map(|(lot, space, who)| {
+            view! {
+                <div class="big-space" role="status">
+                    <span class="big-label">{format!("Parked in {lot}")}</span>
+                    " "
+                    <span class="big-number">{space}</span>
+                    " "
+                    <span class="big-who">{who}</span>
+                </div>
+            }
+        })
+    };
+    view! {
+        <div class="park-my-caller">
+            <button class="park-my-caller-button" type="button" on:click=on_click>"Park my caller"</button>
+            {big}
+            <OutcomeLine outcome=state.outcome />
+        </div>
+    }
+}
+
+/// Park a call by its channel (a supervisor's form): the channel, one of the known
+/// lots, the result or the error under it.
+#[component]
+pub fn ParkForm(
+    /// The binding (from [`use_ami_parking`](crate::use_ami_parking)).
+    parking: UseAmiParking,
+) -> impl IntoView {
+    let channel = RwSignal::new(String::new());
+    let chosen = RwSignal::new(String::new());
+    let outcome = RwSignal::new(None);
+    let lots =
+        move || parking.parking_lots.with(|l| l.keys().map(|k| k.name.to_string()).collect::<Vec<_>>());
+    let on_click = move |_| {
+        let ch = channel.get_untracked().trim().to_string();
+        if ch.is_empty() {
+            outcome.set(Some(Outcome::Failed(ParkingError::InvalidArgument(
+                "which channel? e.g. PJSIP/1001-00000001".into(),
+            ))));
+            return;
+        }
+        let mut p = ami_parking::Park::default();
+        let lot = chosen.get_untracked();
+        if !lot.is_empty() {
+            p = p.lot(lot);
+        }
+        let fut = parking.client().park_call(&ch, p);
+        leptos::task::spawn_local(async move {
+            outcome.try_set(Some(match fut.await {
+                Ok(at) => Outcome::Ok(format!("Parked in {} space {}", at.lot, at.space)),
+                Err(e) => Outcome::Failed(e),
+            }));
+        });
+    };
+    view! {
+        <div class="park-form">
+            <label for="park-form-channel">"Channel"</label>
+            <input
+                id="park-form-channel"
+                placeholder="PJSIP/1001-00000001"
+                prop:value=move || channel.get()
+                on:input=move |e| channel.set(event_target_value(&e))
+            />
+            <label for="park-form-lot">"Lot"</label>
+            <select id="park-form-lot" on:change=move |e| chosen.set(event_target_value(&e))>
+                <option value="">"The default lot"</option>
+                {move || lots().into_iter().map(|l| view! { <option value=l.clone()>{l.clone()}</option> }).collect_view()}
+            </select>
+            <button class="park-button" type="button" on:click=on_click>"Park"</button>
+            <OutcomeLine outcome />
+        </div>
+    }
+}
