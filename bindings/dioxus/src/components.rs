@@ -46,29 +46,65 @@ fn OutcomeLine(outcome: Signal<Option<Outcome>>) -> Element {
     }
 }
 
+/// Lots with more spaces than this show their occupied spaces and a free count in
+/// [`ParkingLotGrid`]; the full grid on demand.
+pub const LARGE_LOT: u32 = 60;
+
 /// One lot as a grid of spaces: free, or occupied with caller name and number, time
 /// parked and time left; `warning` under the near-timeout threshold. Clicking an
 /// occupied space retrieves the call to `retrieve_to` (a channel, e.g. `PJSIP/1002`),
 /// and the result or the error shows under the grid.
+///
+/// `stale` (when the app knows the lot's server is down: since when) marks the calls
+/// as last known and the free spaces as not known, never as a confident "Empty". A lot
+/// of more than `large_lot` spaces ([`LARGE_LOT`] when not given) shows its occupied
+/// spaces and a free count, with a button for the full grid.
 #[component]
-pub fn ParkingLotGrid(parking: UseAmiParking, lot: LotKey, retrieve_to: String) -> Element {
+pub fn ParkingLotGrid(
+    parking: UseAmiParking,
+    lot: LotKey,
+    retrieve_to: String,
+    stale: Option<String>,
+    large_lot: Option<u32>,
+) -> Element {
     let grid = use_lot_grid(parking, lot.clone());
     let outcome = use_signal(|| None);
+    let mut show_all = use_signal(|| false);
     let lots = parking.parking_lots.read();
-    let count = lots.get(&lot).map(|l| format!("{} / {}", l.occupied, l.total_spaces)).unwrap_or_default();
+    let info = lots.get(&lot).cloned();
+    let count = info.as_ref().map(|l| format!("{} / {}", l.occupied, l.total_spaces)).unwrap_or_default();
+    let count = if stale.is_some() { format!("last known {count}") } else { count };
+    let large = info.as_ref().is_some_and(|l| l.total_spaces > large_lot.unwrap_or(LARGE_LOT));
+    let (free, total) = info.as_ref().map(|l| (l.free(), l.total_spaces)).unwrap_or((0, 0));
+    let cells: Vec<GridCell> =
+        grid.read().iter().copied().filter(|c| !large || show_all() || c.call.read().is_some()).collect();
+    let is_stale = stale.is_some();
     // Several servers: say which one the lot is on.
     let server =
         lots.keys().any(|k| k.server_id != lot.server_id).then(|| format!("server {}", lot.server_id));
     rsx! {
-        section { class: "parking-lot", "data-lot": "{lot.name}", "data-server": "{lot.server_id}",
+        section { class: if is_stale { "parking-lot stale" } else { "parking-lot" }, "data-lot": "{lot.name}", "data-server": "{lot.server_id}",
             h3 {
                 "{lot.name}"
                 if let Some(s) = server { span { class: "server-name", " · {s}" } }
                 span { class: "lot-count", "{count}" }
             }
+            if let Some(when) = stale.clone() {
+                p { class: "stale-note", role: "status", "Server down: calls as last known at {when}; they may have changed." }
+            }
             div { class: "parking-spaces",
-                for cell in grid.read().iter().copied() {
-                    SpaceCell { key: "{cell.space}", parking, cell, retrieve_to: retrieve_to.clone(), outcome }
+                for cell in cells {
+                    SpaceCell { key: "{cell.space}", parking, cell, retrieve_to: retrieve_to.clone(), outcome, stale: is_stale }
+                }
+            }
+            if large {
+                div { class: "large-lot",
+                    span { class: "free-count",
+                        if is_stale { "{free} free when last known" } else { "{free} free spaces" }
+                    }
+                    button { class: "show-all", r#type: "button", onclick: move |_| show_all.toggle(),
+                        if show_all() { "Show occupied only" } else { "Show all {total} spaces" }
+                    }
                 }
             }
             OutcomeLine { outcome }
@@ -83,6 +119,7 @@ fn SpaceCell(
     cell: GridCell,
     retrieve_to: String,
     outcome: Signal<Option<Outcome>>,
+    stale: bool,
 ) -> Element {
     let call = cell.call.read().clone();
     let now = if call.is_some() { parking.clock.read().to_owned() } else { Default::default() };
@@ -102,6 +139,8 @@ fn SpaceCell(
                 if let Some(left) = v.countdown {
                     span { class: "countdown", "{left} left" }
                 }
+            } else if stale {
+                span { class: "empty unknown", "Not known" }
             } else {
                 span { class: "empty", "Empty" }
             }

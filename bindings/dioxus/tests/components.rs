@@ -277,3 +277,41 @@ fn park_my_caller_parks_the_callers_call_and_shows_the_space() {
     assert!(html.contains("Customer 5556001"), "{html}");
     assert!(!html.contains("parking-result error"), "the old error is gone: {html}");
 }
+
+fn stale_board(root: Root) -> Element {
+    let parking = use_ami_parking(|| root.sim.clone());
+    rsx! {
+        ParkingLotGrid { parking, lot: LotKey::new(1, "default"), retrieve_to: "PJSIP/1002", stale: Some("10:42".to_string()) }
+        ParkingLotGrid { parking, lot: LotKey::new(1, "vip"), retrieve_to: "PJSIP/1002", large_lot: Some(5) }
+    }
+}
+
+/// A lot whose server is down keeps its calls as last known and says "Not known" for
+/// its free spaces; a lot larger than `large_lot` shows its occupied spaces and a free count.
+#[test]
+fn a_stale_lot_is_not_shown_as_empty_and_a_large_lot_shows_its_calls_and_a_free_count() {
+    let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(1_700_000_000_000));
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551002", "Bob", "vip", None).unwrap());
+    let mut dom =
+        VirtualDom::new_with_props(stale_board, Root { sim: sim.clone(), seen: Rc::new(Cell::new(0)) });
+    dom.rebuild_in_place();
+    for _ in 0..20 {
+        dom.process_events();
+        dom.render_immediate(&mut NoOpMutations);
+    }
+    let html = dioxus_ssr::render(&dom);
+    let (default, large) = html.split_at(html.find("data-lot=\"vip\"").expect("the vip lot"));
+    assert!(
+        default.contains("class=\"parking-lot stale\"") && default.contains("calls as last known at 10:42"),
+        "{default}"
+    );
+    assert!(default.contains("last known 1 / 20") && default.contains("Alice"), "{default}");
+    assert_eq!(default.matches(">Not known<").count(), 19, "{default}");
+    assert!(!default.contains(">Empty<"), "no confident Empty: {default}");
+    assert_eq!(large.matches("data-space=").count(), 1, "only the occupied space: {large}");
+    assert!(
+        large.contains("Bob") && large.contains("9 free spaces") && large.contains("Show all 10 spaces"),
+        "{large}"
+    );
+}

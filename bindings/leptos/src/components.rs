@@ -11,6 +11,10 @@ use std::sync::Arc;
 
 pub use ami_parking::display::DEFAULT_CSS;
 
+/// Lots with more spaces than this show their occupied spaces and a free count in
+/// [`ParkingLotGrid`]; the full grid on demand.
+pub const LARGE_LOT: u32 = 60;
+
 /// The default stylesheet as a `<style>` element.
 #[component]
 pub fn ParkingStyles() -> impl IntoView {
@@ -53,6 +57,11 @@ fn OutcomeLine(outcome: RwSignal<Option<Outcome>>) -> impl IntoView {
 /// parked and time left; `warning` under the near-timeout threshold. Clicking an
 /// occupied space retrieves the call to `retrieve_to` (a channel, e.g. `PJSIP/1002`),
 /// and the result or the error shows under the grid.
+///
+/// `stale` (when the app knows the lot's server is down: since when) marks the calls
+/// as last known and the free spaces as not known, never as a confident "Empty". A lot
+/// of more than `large_lot` spaces ([`LARGE_LOT`] when not given) shows its occupied
+/// spaces and a free count, with a button for the full grid.
 #[component]
 pub fn ParkingLotGrid(
     /// The binding (from [`use_ami_parking`](crate::use_ami_parking)).
@@ -63,28 +72,77 @@ pub fn ParkingLotGrid(
     /// Where a click sends the call (a channel, e.g. `PJSIP/1002`).
     #[prop(into)]
     retrieve_to: String,
+    /// The lot's server is down: when it was last known (e.g. `10:42`).
+    #[prop(optional, into)]
+    stale: Option<String>,
+    /// Above this many spaces, only the occupied ones and a free count ([`LARGE_LOT`]).
+    #[prop(optional)]
+    large_lot: Option<u32>,
 ) -> impl IntoView {
     let grid = parking.lot_grid(&lot);
     let outcome = RwSignal::new(None);
+    let show_all = RwSignal::new(false);
+    let is_stale = stale.is_some();
+    let info = {
+        let lot = lot.clone();
+        move || parking.parking_lots.with(|l| l.get(&lot).cloned())
+    };
+    let large = {
+        let info = info.clone();
+        move || info().is_some_and(|l| l.total_spaces > large_lot.unwrap_or(LARGE_LOT))
+    };
     let (name, data_lot) = (lot.name.to_string(), lot.name.to_string());
     let count = {
         let lot = lot.clone();
         move || {
-            parking.parking_lots.with(|l| l.get(&lot).map(|l| format!("{} / {}", l.occupied, l.total_spaces)))
+            parking.parking_lots.with(|l| {
+                l.get(&lot).map(|l| {
+                    let c = format!("{} / {}", l.occupied, l.total_spaces);
+                    if is_stale {
+                        format!("last known {c}")
+                    } else {
+                        c
+                    }
+                })
+            })
         }
     };
+    let large_note = {
+        let large = large.clone();
+        move || {
+            large().then(|| {
+                let (free, total) = info().map(|l| (l.free(), l.total_spaces)).unwrap_or((0, 0));
+                let text = if is_stale { format!("{free} free when last known") } else { format!("{free} free spaces") };
+                view! {
+                    <div class="large-lot">
+                        <span class="free-count">{text}</span>
+                        <button class="show-all" type="button" on:click=move |_| show_all.update(|s| *s = !*s)>
+                            {move || if show_all.get() { "Show occupied only".to_string() } else { format!("Show all {total} spaces") }}
+                        </button>
+                    </div>
+                }
+            })
+        }
+    };
+    let note = stale.map(|when| {
+        view! { <p class="stale-note" role="status">{format!("Server down: calls as last known at {when}; they may have changed.")}</p> }
+    });
     let to = Arc::<str>::from(retrieve_to);
     view! {
-        <section class="parking-lot" data-lot=data_lot>
+        <section class=if is_stale { "parking-lot stale" } else { "parking-lot" } data-lot=data_lot>
             <h3>{name}<span class="lot-count">{count}</span></h3>
+            {note}
             <div class="parking-spaces">
                 {move || {
+                    let large = large();
                     grid.get()
                         .into_iter()
-                        .map(|cell| view! { <SpaceCell parking cell retrieve_to=to.clone() outcome /> })
+                        .filter(|c| !large || show_all.get() || c.call.with(|c| c.is_some()))
+                        .map(|cell| view! { <SpaceCell parking cell retrieve_to=to.clone() outcome stale=is_stale /> })
                         .collect_view()
                 }}
             </div>
+            {large_note}
             <OutcomeLine outcome />
         </section>
     }
@@ -97,6 +155,7 @@ fn SpaceCell(
     cell: GridCell,
     retrieve_to: Arc<str>,
     outcome: RwSignal<Option<Outcome>>,
+    stale: bool,
 ) -> impl IntoView {
     let GridCell { space, call } = cell;
     let view_now = {
@@ -130,6 +189,8 @@ fn SpaceCell(
                         {left}
                     }
                         .into_any()
+                } else if stale {
+                    view! { <span class="empty unknown">"Not known"</span> }.into_any()
                 } else {
                     view! { <span class="empty">"Empty"</span> }.into_any()
                 }

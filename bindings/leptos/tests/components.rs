@@ -97,3 +97,34 @@ fn park_my_caller_shows_the_space_big_or_the_error() {
     assert!(html.contains(&format!("<span class=\"big-number\">{space}</span>")), "{html}");
     assert!(html.contains("Customer 5556101") && !html.contains("parking-result error"), "{html}");
 }
+
+/// A lot whose server is down keeps its calls as last known and says "Not known" for
+/// its free spaces; a lot larger than `large_lot` shows its occupied spaces and a free
+/// count.
+#[test]
+fn a_stale_lot_is_not_shown_as_empty_and_a_large_lot_shows_its_calls_and_a_free_count() {
+    let (owner, sim, parking) = setup();
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551002", "Bob", "vip", None).unwrap());
+    Executor::poll_local();
+    let html = owner.with(|| {
+        view! {
+            <ParkingLotGrid parking lot=LotKey::new(1, "default") retrieve_to="PJSIP/1002" stale="10:42" />
+            <ParkingLotGrid parking lot=LotKey::new(1, "vip") retrieve_to="PJSIP/1002" large_lot=5 />
+        }
+        .to_html()
+    });
+    let (default, large) = html.split_at(html.find("data-lot=\"vip\"").expect("the vip lot"));
+    assert!(
+        default.contains("parking-lot stale") && default.contains("calls as last known at 10:42"),
+        "{default}"
+    );
+    assert!(default.contains("last known 1 / 20") && default.contains("Alice"), "{default}");
+    assert_eq!(default.matches(">Not known<").count(), 19, "{default}");
+    assert!(!default.contains(">Empty<"), "no confident Empty: {default}");
+    assert_eq!(large.matches("data-space=").count(), 1, "only the occupied space: {large}");
+    assert!(
+        large.contains("Bob") && large.contains("9 free spaces") && large.contains("Show all 10 spaces"),
+        "{large}"
+    );
+}
