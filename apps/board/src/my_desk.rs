@@ -115,7 +115,7 @@ pub fn MyDesk(
                     "Retrieve longest waiting"
                     span { class: "key", "aria-hidden": "true", "R" }
                 }
-                span { class: "hint", "Parks into {into}. Keys: P park, R retrieve, Tab and Enter on a call." }
+                span { class: "hint", "Parks into {into}. Click a parked call (or Tab to it, Enter) to ring it to this phone. Keys: P park, R retrieve." }
             }
             div { class: "my-outcome", role: "status",
                 match done() {

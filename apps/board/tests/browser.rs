@@ -332,9 +332,15 @@ async fn an_office_board_with_logins_roles_and_scopes() {
     log_in_as(b, &base, "wall", "wallboard-pw").await;
     let space = cell_of(b, "5557101").await;
     cell_of(b, "5557102").await;
-    for control in
-        ["park-button", "park-channel", "retrieve-to", "park-my-caller", "retrieve-longest", "move-button", "my-phone-input"]
-    {
+    for control in [
+        "park-button",
+        "park-channel",
+        "retrieve-to",
+        "park-my-caller",
+        "retrieve-longest",
+        "move-button",
+        "my-phone-input",
+    ] {
         assert!(b.driver.find(By::Id(control)).await.is_err(), "a viewer's page has no #{control}");
     }
     assert!(b.text_of(".view-panel").await.unwrap().contains("View only"));

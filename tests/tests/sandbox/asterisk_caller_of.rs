@@ -190,6 +190,31 @@ async fn park_caller_of_says_why_not_on_real_call_states() {
         }
         other => panic!("expected PhoneHasSeveralCalls, got {other:?}"),
     }
+    // A conference: the phone's bridge holds two others; which is "the caller"?
+    for n in ["1710", "5551711", "5551712"] {
+        let join = Action::new("Originate")
+            .header("Channel", format!("Local/{n}@confroom"))
+            .header("Application", "Wait")
+            .header("Data", "3600")
+            .header("Async", "true");
+        c.request(Request::Action(join), Target::All).await.expect("originate");
+    }
+    wait_status("three in the conference", |l| {
+        let in_conf: Vec<_> = l.iter().filter(|(ch, b)| ch.contains("@confroom-") && !b.is_empty()).collect();
+        in_conf.len() == 3
+    })
+    .await;
+    match c.park_caller_of("Local/1710@confroom", Park::default()).await {
+        Err(e @ ParkingError::CallerUnclear { .. }) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("is a conference with") && text.contains("Local/5551711@confroom-"),
+                "{text}"
+            );
+            assert!(text.contains("Local/5551712@confroom-"), "{text}");
+        }
+        other => panic!("expected CallerUnclear, got {other:?}"),
+    }
     assert!(parked_truth(PORT_A).is_empty(), "nothing was parked");
     c.shutdown().await;
     clean(PORT_A).await;
