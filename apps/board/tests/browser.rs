@@ -531,6 +531,12 @@ async fn the_receptionist_parks_my_caller_drags_and_works_by_keyboard() {
     assert_eq!(parked.call().channel(), caller, "the caller, not the desk, is parked");
     let big = poll("the space shown big", DEADLINE, || async { b.text_of("#parked-space").await }).await;
     assert!(big.contains(&space.to_string()) && big.contains("Alice Caller"), "{big}");
+    // Said to screen readers too (a polite live region).
+    let said = poll("the park announced", DEADLINE, || async {
+        b.text_of("#announce").await.filter(|t| t.contains("parked"))
+    })
+    .await;
+    assert_eq!(said, format!("Alice Caller <5559001> parked in default space {space}"));
     tokio::task::spawn_blocking(|| {
         sandbox::wait_status(PORT_A, "the desk free", |l| {
             !l.iter().any(|(c, _)| c.starts_with("Local/1901@desk-"))
@@ -569,6 +575,14 @@ async fn the_receptionist_parks_my_caller_drags_and_works_by_keyboard() {
     b.driver.find(By::Id("my-phone-input")).await.unwrap().focus().await.unwrap();
     press(b, Key::Tab.value().to_string().as_str()).await;
     assert_eq!(focused(b).await, "park-my-caller", "Tab from the phone goes to Park my caller");
+    let outline = b
+        .driver
+        .execute("return getComputedStyle(document.activeElement).outlineStyle;", Vec::new())
+        .await
+        .unwrap()
+        .convert::<String>()
+        .unwrap();
+    assert_ne!(outline, "none", "the focus is visible");
     press(b, Key::Enter.value().to_string().as_str()).await;
     let second =
         live::next_event(&mut events, "the second caller parked", |e| live::parked_event_for(e, "5559002"))
@@ -603,6 +617,22 @@ async fn the_receptionist_parks_my_caller_drags_and_works_by_keyboard() {
     .await
     .unwrap();
     shot_and_axe(b, &axe, "desk-4-keyboard").await;
+
+    // A call near its timeout (the vip lot's 5 s are under the 30 s warning): said in
+    // words in its cell, and announced.
+    live::park_dialplan(&truth, "5559003", "vip").await;
+    let near =
+        live::next_event(&mut events, "the vip call parked", |e| live::parked_event_for(e, "5559003")).await;
+    let (class, text) = poll("the warning in the cell", DEADLINE, || async {
+        b.cell(near.call().parking_space).await.filter(|(c, _)| c.contains("warning"))
+    })
+    .await;
+    assert!(text.contains("Timing out soon"), "not by colour alone: {class} {text}");
+    poll("the near-timeout announced", DEADLINE, || async {
+        b.text_of("#announce").await.filter(|t| t.ends_with("is about to time out"))
+    })
+    .await;
+    shot_and_axe(b, &axe, "desk-4b-near-timeout").await;
 
     // A phone's screen: one column, the park button in sight without scrolling.
     b.driver.set_window_rect(0, 0, 390, 844).await.unwrap();
