@@ -207,8 +207,8 @@ async fn a_park_from_the_page(b: &Browser, truth: &Client) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_board_shows_asterisk_live_and_drives_it() {
     let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
-    let Some(browser) = Browser::start().await else { return };
     let Some(axe) = axe_source() else { return };
+    let Some(browser) = Browser::start().await else { return };
     let b = &browser;
     open_board(b).await;
     shot_and_axe(b, &axe, "1-empty").await;
@@ -294,8 +294,8 @@ async fn an_office_board_with_logins_roles_and_scopes() {
     use parkboard::guard::Access;
     use parkboard::users::{hash_password, Role, User, Users};
     let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
-    let Some(browser) = Browser::start().await else { return };
     let Some(axe) = axe_source() else { return };
+    let Some(browser) = Browser::start().await else { return };
     let b = &browser;
     let dir = std::env::temp_dir().join(format!("parkboard-office-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -492,8 +492,8 @@ async fn drag(b: &Browser, from_lot: &str, from: u32, to_lot: &str, to: u32) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_receptionist_parks_my_caller_drags_and_works_by_keyboard() {
     let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
-    let Some(browser) = Browser::start().await else { return };
     let Some(axe) = axe_source() else { return };
+    let Some(browser) = Browser::start().await else { return };
     let b = &browser;
     open_board(b).await;
     shot_and_axe(b, &axe, "desk-1-start").await;
@@ -707,8 +707,8 @@ impl Cuttable {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_link_shows_the_lot_stale_with_its_call_then_fresh() {
     let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
-    let Some(browser) = Browser::start().await else { return };
     let Some(axe) = axe_source() else { return };
+    let Some(browser) = Browser::start().await else { return };
     let b = &browser;
     let proxy = Cuttable::start(PORT_A).await;
     let board_client = live::client_with(proxy.port, ParkingStore::default()).await;
