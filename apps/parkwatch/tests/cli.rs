@@ -424,3 +424,56 @@ fn watch_poll_finds_a_call_no_live_event_announced() {
         let _ = c.wait();
     }
 }
+
+#[test]
+fn park_the_caller_of_a_phone_from_the_command_line() {
+    let Some(_g) = on_a_clean_pbx() else { return };
+    let caller = sandbox::call_desk(PORT_A, "5553201", "Bob Caller", "1801");
+    let parked = json_of(&parkwatch(&[
+        "--url",
+        URL,
+        "--json",
+        "park",
+        "--caller-of",
+        "Local/1801@desk",
+        "--lot",
+        "vip",
+        "--space",
+        "802",
+    ]));
+    assert_eq!(
+        keys(&parked),
+        ["caller_id_name", "caller_id_num", "channel", "parking_lot", "parking_space", "phone", "server_id"]
+    );
+    assert_eq!(parked["channel"], caller.as_str(), "the caller, not the desk, is parked");
+    assert_eq!(parked["caller_id_num"], "5553201");
+    assert_eq!(parked["caller_id_name"], "Bob Caller");
+    assert_eq!((parked["parking_lot"].as_str(), parked["parking_space"].as_u64()), (Some("vip"), Some(802)));
+    let truth = parked_truth(PORT_A);
+    assert_eq!(truth.iter().map(|t| (t.0.as_str(), t.1)).collect::<Vec<_>>(), vec![("vip", 802)]);
+    // The desk phone's leg is gone: Asterisk hung it up once its caller was parked.
+    sandbox::wait_status(PORT_A, "the desk free", |l| {
+        !l.iter().any(|(c, _)| c.starts_with("Local/1801@desk-"))
+    });
+
+    // The text form, and the errors: one line on stderr, non-zero exit, what to do.
+    sandbox::call_desk(PORT_A, "5553202", "Carol", "1802");
+    let out = parkwatch(&["--url", URL, "park", "--caller-of", "Local/1802@desk"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.starts_with("parked the caller of Local/1802@desk (Carol 5553202, Local/5553202@callerline-"),
+        "{text}"
+    );
+    let out = parkwatch(&["--url", URL, "park", "--caller-of", "Local/1809@desk"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("phone Local/1809@desk has no call on server 1"), "{err}");
+    let out = parkwatch(&["--url", URL, "park", "--caller-of", "1809"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("e.g. PJSIP/1001"));
+    let out = parkwatch(&["--url", URL, "park"]);
+    assert_eq!(out.status.code(), Some(2), "clap: a CHANNEL or --caller-of is needed");
+    clean();
+}

@@ -476,3 +476,39 @@ pub struct Retriever {
     /// Its unique id.
     pub unique_id: CompactString,
 }
+
+/// One channel of a `Status` list item: what [`crate::ParkingClient::park_caller_of`]
+/// reads to find a phone's call and the caller bridged with it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct ChannelStatus {
+    /// The channel's name (`PJSIP/1001-00000001`).
+    pub channel: CompactString,
+    /// Its state as Asterisk words it (`Up`, `Ringing`, `Ring`, ...).
+    pub state: CompactString,
+    /// The bridge it is in (`BridgeID`; empty when it is in none).
+    pub bridge_id: CompactString,
+    /// Its caller id number.
+    pub caller_id_num: CompactString,
+    /// Its caller id name, C-escaping undone.
+    pub caller_id_name: CompactString,
+}
+
+impl ChannelStatus {
+    /// True when the channel is in a bridge.
+    pub fn is_bridged(&self) -> bool {
+        !self.bridge_id.is_empty()
+    }
+
+    /// True when the channel belongs to `phone` (`PJSIP/1001` owns
+    /// `PJSIP/1001-00000001`; a Local channel's halves `...;1` and `...;2` alike).
+    ///
+    /// ```
+    /// use ami_parking::ChannelStatus;
+    /// let c = ChannelStatus { channel: "PJSIP/1001-0000000a".into(), ..Default::default() };
+    /// assert!(c.belongs_to("PJSIP/1001"));
+    /// assert!(!c.belongs_to("PJSIP/100"));
+    /// ```
+    pub fn belongs_to(&self, phone: &str) -> bool {
+        self.channel.strip_prefix(phone).is_some_and(|rest| rest.starts_with('-') && rest.len() > 1)
+    }
+}
