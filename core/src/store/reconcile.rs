@@ -35,6 +35,43 @@ impl ParkingStore {
         self.lock().windows.remove(&id.0);
     }
 
+    /// Replaces what the store holds of `server_id` with a snapshot taken elsewhere
+    /// (another process's store, e.g. a NATS collector's): `lots` (when given) as a
+    /// `Parkinglots` answer, then `calls` as a `ParkedCalls` answer of every lot. The
+    /// first snapshot of a server fires no event; a later one fires a
+    /// [`ParkingEvent::Resync`] for each call that appeared or vanished, and nothing
+    /// for the calls that stayed. Each call's `server_id` is set to `server_id`.
+    ///
+    /// ```
+    /// use ami_parking::{ParkedCall, ParkingStore, Timestamp};
+    /// let store = ParkingStore::default();
+    /// let mut call = ParkedCall::default();
+    /// call.parking_lot = "default".into();
+    /// call.parking_space = 701;
+    /// call.set_unique_id("1.1");
+    /// let now = Timestamp::from_unix_millis(1_000);
+    /// assert!(store.apply_snapshot(now, 7, None, vec![call]).is_empty(), "the first snapshot is silent");
+    /// assert_eq!(store.parked_call_on_now(7, "default", 701).unwrap().unique_id(), "1.1");
+    /// let events = store.apply_snapshot(now, 7, None, vec![]);
+    /// assert_eq!(events[0].kind(), "resync");
+    /// assert_eq!(store.total_parked_calls_now(), 0);
+    /// ```
+    pub fn apply_snapshot(
+        &self,
+        now: Timestamp,
+        server_id: ServerId,
+        lots: Option<Vec<crate::model::ParkingLot>>,
+        calls: Vec<ParkedCall>,
+    ) -> Vec<ParkingEvent> {
+        if let Some(mut lots) = lots {
+            for l in &mut lots {
+                l.server_id = server_id;
+            }
+            self.apply_lots(server_id, lots);
+        }
+        self.reconcile(now, None, server_id, None, calls).0
+    }
+
     /// Reconciles the scope (`server_id`, or one `lot` of it) with a `ParkedCalls`
     /// answer received at `now`. `window` (when still open) names what live events
     /// touched meanwhile. Returns the events and the listed calls as the views show

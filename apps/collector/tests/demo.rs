@@ -1,0 +1,112 @@
+//! The collector and its frontends over a real `nats-server`, with the embedded demo
+//! PBX (the reference model behind a loopback AMI port) as the traffic source: the
+//! NATS side under load, gaps and garbage. What Asterisk itself does is the sandbox
+//! test's (`cluster.rs`); here the source is the model, so no sandbox is needed.
+
+mod common;
+
+use ami_parking::ParkingClient;
+use ami_parking_tests::measure::{knob, poll};
+use ami_parking_tests::nats::{self, Cluster};
+use ami_parking_transport::demo::DemoPbx;
+use ami_parking_transport::nats::protocol::{self, Kind, Subjects};
+use common::*;
+use std::time::{Duration, Instant};
+
+/// A demo PBX, one NATS node, one collector (no election), two frontends.
+struct Bench {
+    demo: DemoPbx,
+    _cluster: Cluster,
+    collector: ami_parking_tests::process::AppProcess,
+    fronts: Vec<Frontend>,
+    nats_url: String,
+    dir: std::path::PathBuf,
+}
+
+async fn bench(events_per_minute: f64, frontends: usize) -> Option<Bench> {
+    let bin = nats::require()?;
+    let cluster = Cluster::start(&bin, 1, "").await;
+    let demo = DemoPbx::start(events_per_minute).await.expect("the demo PBX");
+    let dir = std::env::temp_dir().join(format!(
+        "ami-parking-collector-demo-{}-{}",
+        std::process::id(),
+        cluster.ports[0]
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = secret_file(&dir);
+    let url = cluster.url(0, "t1", "demo");
+    let mut collector = collector(&demo.addr().to_string(), &url, &secret, "c1", &[]);
+    collector
+        .line("the collector active", Duration::from_secs(20), |l| l.contains("is now the active collector"))
+        .await;
+    let fronts: Vec<Frontend> = (0..frontends).map(|_| frontend(&url)).collect();
+    for f in &fronts {
+        f.client.wait_logged_in(Duration::from_secs(20)).await.expect("a snapshot from the collector");
+    }
+    let nats_url = format!("nats://127.0.0.1:{}", cluster.ports[0]);
+    Some(Bench { demo, _cluster: cluster, collector, fronts, nats_url, dir })
+}
+
+impl Bench {
+    async fn finish(self) {
+        for f in &self.fronts {
+            f.client.shutdown().await;
+        }
+        drop(self.collector);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frontends_over_nats_equal_the_pbx_and_hear_each_change_once() {
+    let changes = knob("AMI_PARKING_NATS_CHANGES", 300);
+    let rate = knob("AMI_PARKING_NATS_RATE_PER_MIN", 6000) as f64;
+    let Some(b) = bench(rate, 2).await else { return };
+    let start = Instant::now();
+    let from = b.demo.changes_made();
+    poll("the demo's changes", Duration::from_secs(120), || async {
+        (b.demo.changes_made() >= from + changes).then_some(())
+    })
+    .await;
+    b.demo.pause(true);
+    let made = b.demo.changes_made() - from;
+    let secs = start.elapsed().as_secs_f64();
+    let truth = b.demo.truth();
+    for f in &b.fronts {
+        until_equal(f, &truth, TAKEOVER).await;
+        each_change_once(f);
+    }
+    let heard = b.fronts[0].events.lock().unwrap().len();
+    eprintln!(
+        "nats: {made} changes in {secs:.1} s ({:.0}/s) through one collector; frontend 1 heard {heard} events",
+        made as f64 / secs
+    );
+    b.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_or_garbage_on_nats_ends_neither_a_frontend_nor_the_collector() {
+    let Some(b) = bench(600.0, 1).await else { return };
+    let nc = async_nats::connect(b.nats_url.as_str()).await.expect("a NATS client of the test");
+    let s = Subjects::new("t1", "demo").unwrap();
+    // No headers; headers and a body of garbage; a change far ahead of the frontend
+    // (a gap); requests of garbage to the collector.
+    nc.publish(s.events("default"), "garbage".into()).await.unwrap();
+    let ahead = protocol::headers(u64::MAX, 1, Kind::Event);
+    nc.publish_with_headers(s.events("default"), ahead, "\u{0}\r\n\r\n::".into()).await.unwrap();
+    let gap = protocol::headers(0, u64::MAX, Kind::Resync);
+    nc.publish_with_headers(s.control(), gap, "{".into()).await.unwrap();
+    let answer = nc.request(s.action(), "{\"op\":\"explode\"}".into()).await.expect("the collector answers");
+    let answer = protocol::ActionReply::from_json(&answer.payload).expect("an answer it can read");
+    assert!(matches!(answer, protocol::ActionReply::Error { .. }), "{answer:?}");
+    let snap = nc.request(s.snapshot(), "whatever".into()).await.expect("a snapshot");
+    protocol::Snapshot::from_json(&snap.payload).expect("a snapshot it can read");
+    // The frontend still follows, and the collector still acts.
+    b.demo.pause(true);
+    let truth = b.demo.truth();
+    until_equal(&b.fronts[0], &truth, TAKEOVER).await;
+    let err = b.fronts[0].client.retrieve_call(Some("default"), 719, "Local/s@hold").await;
+    let truth_has_719 = truth.iter().any(|(l, s, _)| l == "default" && *s == 719);
+    assert!(truth_has_719 || err.is_err(), "retrieving an empty space is refused: {err:?}");
+    b.finish().await;
+}
