@@ -1,6 +1,6 @@
 //! A real `nats-server` (Debian's package; `scripts/nats-server` installs it) for the
-//! collector's tests: a cluster of nodes on ephemeral loopback ports, with
-//! JetStream, each node a child process that a test may kill -9.
+//! collector's tests: a cluster of nodes on ephemeral loopback ports, each node a
+//! child process that a test may kill -9.
 //!
 //! [`require`] finds the binary. When it is missing the test fails loudly, unless
 //! `AMI_PARKING_ALLOW_SKIP=1`: then the skip is recorded in the test ledger.
@@ -41,7 +41,7 @@ pub fn free_ports(n: usize) -> Vec<u16> {
     held.iter().map(|l| l.local_addr().expect("local address").port()).collect()
 }
 
-/// A cluster of `nats-server` nodes with JetStream, on loopback.
+/// A cluster of `nats-server` nodes on loopback.
 pub struct Cluster {
     /// Each node's process (`None` once killed).
     pub nodes: Vec<Option<AppProcess>>,
@@ -63,10 +63,9 @@ impl Cluster {
         for i in 0..n {
             let conf = dir.join(format!("n{i}.conf"));
             let text = format!(
-                "server_name: n{i}\nlisten: 127.0.0.1:{}\njetstream {{ store_dir: \"{}\" }}\n\
+                "server_name: n{i}\nlisten: 127.0.0.1:{}\n\
                  cluster {{ name: ami, listen: 127.0.0.1:{}, routes: [{}] }}\n{config}\n",
                 client[i],
-                dir.join(format!("js{i}")).display(),
                 cluster[i],
                 routes.join(", "),
             );

@@ -1,18 +1,26 @@
-//! Leader election through a JetStream KV bucket: the active collector of a server
-//! holds the key `TENANT.SERVER` of bucket [`BUCKET`], whose entries expire after
-//! the lease (the bucket's `max_age`). The holder renews it every third of the
-//! lease with a compare-and-set `update` on the revision it last wrote; a standby
-//! tries `create` (which succeeds only when no live entry is there) every sixth of
-//! the lease. The holder's term is the revision its `create` got: the bucket's
-//! sequence only grows, so a later term has a larger number, and frontends follow
-//! the largest they see.
+//! Which of a server's collectors is the active one, agreed over core NATS.
+//!
+//! Every collector of a server publishes a claim on `parking.TENANT.SERVER.election`
+//! every quarter of the lease: its instance id and, while active, its term. A
+//! standby that has heard no active collector for a whole lease becomes active with
+//! a term larger than any it has heard (and not below the wall clock in
+//! milliseconds), so a later term is always larger. An active collector that hears
+//! another active one with a larger term (two standbys promoted at once, or a
+//! network split healed) stands down. Frontends follow the largest term they see,
+//! so during such a moment they never mix two collectors' numbering.
+//!
+//! Why not a JetStream KV key with a TTL: the KV bucket needs a replicated stream,
+//! and when the NATS node leading it dies, nats-server (2.9, Debian 12's) takes
+//! longer than the 5 s allowed to elect a new stream leader (measured: the standby
+//! was not active within 5 s in two runs of two; see docs/nats.md). Claims on core
+//! NATS need no Raft group: a takeover is one lease plus a claim interval, whatever
+//! node died.
 
-use async_nats::jetstream::{self, kv};
-use std::time::Duration;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
-
-/// The bucket the leader keys live in.
-pub const BUCKET: &str = "ami_parking_leaders";
 
 /// What the election reports: `Some(term)` while this collector is the active one.
 pub type Leadership = watch::Receiver<Option<u64>>;
@@ -20,81 +28,96 @@ pub type Leadership = watch::Receiver<Option<u64>>;
 /// How the election is run.
 #[derive(Debug, Clone)]
 pub struct Lease {
-    /// How long a key outlives its last renewal.
+    /// How long an active collector counts as alive after its last claim.
     pub ttl: Duration,
-    /// The bucket's replicas (3 on a three-node cluster, so it survives a node).
-    pub replicas: usize,
 }
 
-/// Runs the election for `key` (as `who`) until the receiver is dropped.
+/// One collector's claim.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Claim {
+    /// The instance (random per process).
+    id: u64,
+    /// Its name, for logs.
+    name: String,
+    /// Its term while active.
+    term: Option<u64>,
+}
+
+/// Another collector as last heard.
+struct Peer {
+    term: Option<u64>,
+    heard: Instant,
+}
+
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Runs the election on `subject` (as `name`) until the receiver is dropped.
 pub async fn run(
     nc: async_nats::Client,
-    key: String,
-    who: String,
+    subject: String,
+    name: String,
     lease: Lease,
     tx: watch::Sender<Option<u64>>,
 ) {
-    let js = jetstream::new(nc);
-    let store = loop {
-        let made = js
-            .create_key_value(kv::Config {
-                bucket: BUCKET.into(),
-                history: 1,
-                max_age: lease.ttl,
-                num_replicas: lease.replicas,
-                ..Default::default()
-            })
-            .await;
-        match made {
+    let id: u64 = rand::random();
+    let mut claims = loop {
+        match nc.subscribe(subject.clone()).await {
             Ok(s) => break s,
             Err(e) => {
-                match js.get_key_value(BUCKET).await {
-                    Ok(s) => break s,
-                    Err(_) => {
-                        eprintln!("ami-parking-collector: election bucket {BUCKET} not available yet ({e}); retrying");
-                        if tx.is_closed() {
-                            return;
-                        }
-                        tokio::time::sleep(lease.ttl / 6).await;
-                    }
-                }
+                eprintln!(
+                    "ami-parking-collector: cannot subscribe to {subject} for the election: {e}; retrying"
+                );
+                tokio::time::sleep(lease.ttl / 4).await;
             }
         }
     };
-    let mut held: Option<u64> = None;
+    let started = Instant::now();
+    let mut peers: HashMap<u64, Peer> = HashMap::new();
+    let mut term: Option<u64> = None;
+    let mut highest = 0u64;
+    let mut tick = tokio::time::interval(lease.ttl / 4);
     loop {
-        if tx.is_closed() {
-            if let Some(rev) = held {
-                // Handing over at once rather than after the lease: delete only our own.
-                if store.update(&key, who.clone().into(), rev).await.is_ok() {
-                    let _ = store.delete(&key).await;
+        tokio::select! {
+            _ = tick.tick() => {
+                if tx.is_closed() {
+                    return;
+                }
+                peers.retain(|_, p| p.heard.elapsed() < lease.ttl);
+                let someone_active = peers.values().any(|p| p.term.is_some());
+                if term.is_none() && !someone_active && started.elapsed() >= lease.ttl {
+                    let t = wall_ms().max(highest + 1);
+                    highest = t;
+                    term = Some(t);
+                    let _ = tx.send(term);
+                }
+                let claim = Claim { id, name: name.clone(), term };
+                if let Ok(body) = serde_json::to_vec(&claim) {
+                    let _ = nc.publish(subject.clone(), body.into()).await;
                 }
             }
-            return;
-        }
-        match held {
-            None => match store.create(&key, who.clone().into()).await {
-                Ok(rev) => {
-                    held = Some(rev);
-                    let _ = tx.send(Some(rev));
+            m = claims.next() => {
+                let Some(m) = m else { return };
+                // A malformed claim is dropped: it never ends the election.
+                let Ok(c) = serde_json::from_slice::<Claim>(&m.payload) else { continue };
+                if c.id == id {
+                    continue;
                 }
-                Err(_) => tokio::time::sleep(lease.ttl / 6).await,
-            },
-            Some(rev) => {
-                tokio::time::sleep(lease.ttl / 3).await;
-                match tokio::time::timeout(lease.ttl / 3, store.update(&key, who.clone().into(), rev)).await {
-                    Ok(Ok(next)) => held = Some(next),
-                    Ok(Err(e)) => {
-                        eprintln!("ami-parking-collector: {who} lost the lead of {key}: {e}");
-                        held = None;
-                        let _ = tx.send(None);
-                    }
-                    Err(_) => {
-                        eprintln!("ami-parking-collector: {who} could not renew the lead of {key} in time; standing down");
-                        held = None;
-                        let _ = tx.send(None);
+                if let Some(t) = c.term {
+                    highest = highest.max(t);
+                    if let Some(mine) = term {
+                        if (t, c.id) > (mine, id) {
+                            eprintln!("ami-parking-collector: {name} stands down: {} is active with a later term", c.name);
+                            term = None;
+                            let _ = tx.send(None);
+                        }
                     }
                 }
+                peers.insert(c.id, Peer { term: c.term, heard: Instant::now() });
             }
         }
     }

@@ -20,9 +20,9 @@
 //! - **Heartbeat**: every second, the number of the last event, so a frontend that
 //!   missed the last one finds the gap.
 //! - **Actions**: park, retrieve, move as requests on `parking.TENANT.SERVER.action`.
-//! - **Election**: with several collectors of one server, the one that holds the KV
-//!   key ([`election`]) publishes and answers; the others keep their AMI session and
-//!   mirror warm and take over when the key expires.
+//! - **Election**: with several collectors of one server, the active one
+//!   ([`election`]) publishes and answers; the others keep their AMI session and
+//!   mirror warm and take over a lease after its last claim.
 
 #![forbid(unsafe_code)]
 
@@ -117,8 +117,8 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>) -> Result<(), Coll
     let mut _always = None;
     match &cfg.election {
         Some(lease) => {
-            let key = format!("{}.{}", cfg.nats.tenant, cfg.nats.server);
-            tokio::spawn(election::run(nc.clone(), key, cfg.name.clone(), lease.clone(), lead_tx));
+            let subject = subjects.election();
+            tokio::spawn(election::run(nc.clone(), subject, cfg.name.clone(), lease.clone(), lead_tx));
         }
         None => {
             let term = std::time::SystemTime::now()
@@ -168,9 +168,11 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>) -> Result<(), Coll
                 p.term = term;
                 p.seq = 0;
                 if let Some(term) = term {
-                    eprintln!("ami-parking-collector: {} is now the active collector of {} (term {term})", cfg.name, subjects.prefix());
                     snapshots = Some(subscribe(&nc, subjects.snapshot()).await?);
                     actions = Some(subscribe(&nc, subjects.action()).await?);
+                    // Once NATS has the subscriptions, requests reach this collector.
+                    let _ = nc.flush().await;
+                    eprintln!("ami-parking-collector: {} is now the active collector of {} (term {term})", cfg.name, subjects.prefix());
                     p.heartbeat().await;
                 } else {
                     eprintln!("ami-parking-collector: {} is a standby of {}", cfg.name, subjects.prefix());

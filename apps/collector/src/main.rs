@@ -28,16 +28,14 @@ struct Cli {
     /// Extra CA certificates (PEM) for TLS to NATS (and to Asterisk over tls://).
     #[arg(long)]
     tls_ca_file: Option<PathBuf>,
-    /// Elect the active collector through JetStream KV (needs JetStream); without it
-    /// this collector is always active.
+    /// Elect the active one among this server's collectors (claims on
+    /// parking.TENANT.SERVER.election); without it this collector is always active.
     #[arg(long)]
     elect: bool,
-    /// How long the active collector's key outlives its last renewal (with --elect).
-    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    /// How long an active collector counts as alive after its last claim (with
+    /// --elect): a standby takes over about this long after the active one died.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     lease: Duration,
-    /// Replicas of the election bucket (3 on a three-node cluster).
-    #[arg(long, default_value_t = 1)]
-    kv_replicas: usize,
     /// This collector's name in logs and in the election.
     #[arg(long, default_value = "collector")]
     name: String,
@@ -73,7 +71,7 @@ async fn start() -> Result<(), String> {
             .map_err(|e| format!("cannot read the AMI secret file {}: {e}", path.display()))?;
         o.secret = Some(Secret::new(text.lines().next().unwrap_or("").trim_end()));
     }
-    let election = cli.elect.then_some(Lease { ttl: cli.lease, replicas: cli.kv_replicas });
+    let election = cli.elect.then_some(Lease { ttl: cli.lease.max(Duration::from_millis(200)) });
     let cfg = Config {
         ami: o,
         nats,

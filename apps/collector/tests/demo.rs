@@ -110,3 +110,57 @@ async fn a_gap_or_garbage_on_nats_ends_neither_a_frontend_nor_the_collector() {
     assert!(truth_has_719 || err.is_err(), "retrieving an empty space is refused: {err:?}");
     b.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_takes_over_within_5_s_when_the_active_collector_and_a_nats_node_are_killed() {
+    let Some(bin) = nats::require() else { return };
+    let mut cluster = Cluster::start(&bin, 3, "").await;
+    let demo = DemoPbx::start(1200.0).await.expect("the demo PBX");
+    let dir = std::env::temp_dir().join(format!("ami-parking-collector-failover-{}", cluster.ports[0]));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = secret_file(&dir);
+    let ami = demo.addr().to_string();
+    let mut c1 = collector(&ami, &cluster.url(0, "t1", "demo"), &secret, "c1", ELECTED);
+    let mut c2 = collector(&ami, &cluster.url(1, "t1", "demo"), &secret, "c2", ELECTED);
+    let active_line = |l: &str| l.contains("is now the active collector");
+    let first = tokio::select! {
+        _ = c1.line("an active collector", Duration::from_secs(30), active_line) => 1,
+        _ = c2.line("an active collector", Duration::from_secs(30), active_line) => 2,
+    };
+    let fronts = [frontend(&cluster.url(0, "t1", "demo")), frontend(&cluster.url(2, "t1", "demo"))];
+    for f in &fronts {
+        f.client.wait_logged_in(Duration::from_secs(20)).await.expect("a snapshot from the collector");
+    }
+    let from = demo.changes_made();
+    poll("traffic", Duration::from_secs(60), || async { (demo.changes_made() >= from + 20).then_some(()) })
+        .await;
+    // kill -9 the active collector and NATS node 0 (the first node of frontend 1 and
+    // collector 1); the traffic goes on.
+    let killed_at = Instant::now();
+    if first == 1 {
+        c1.signal("KILL");
+    } else {
+        c2.signal("KILL");
+    }
+    cluster.kill9(0).await;
+    let standby = if first == 1 { &mut c2 } else { &mut c1 };
+    standby.line("the standby active", TAKEOVER, active_line).await;
+    let took_over = killed_at.elapsed();
+    demo.pause(true);
+    let truth = demo.truth();
+    for f in &fronts {
+        until_equal(f, &truth, TAKEOVER.saturating_sub(killed_at.elapsed()).max(Duration::from_millis(500)))
+            .await;
+        each_change_once(f);
+    }
+    let equal = killed_at.elapsed();
+    eprintln!(
+        "failover: the standby was active {took_over:?} and every frontend equal {equal:?} after the kill -9"
+    );
+    assert!(equal <= TAKEOVER + Duration::from_millis(500), "{equal:?}");
+    for f in &fronts {
+        f.client.shutdown().await;
+    }
+    drop((c1, c2));
+    let _ = std::fs::remove_dir_all(&dir);
+}

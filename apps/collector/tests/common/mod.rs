@@ -33,7 +33,7 @@ pub fn collector(ami: &str, url: &str, secret: &Path, name: &str, extra: &[&str]
 }
 
 /// The arguments of an elected collector on a three-node cluster.
-pub const ELECTED: &[&str] = &["--elect", "--kv-replicas", "3", "--lease", "2s"];
+pub const ELECTED: &[&str] = &["--elect", "--lease", "2s"];
 
 /// A frontend: a transport client of a `nats://` endpoint, and every event its
 /// store reported.

@@ -10,6 +10,7 @@
 //! | `parking.T.S._ctl.events` | the collector's heartbeats and resync snapshots |
 //! | `parking.T.S.snapshot` | request/reply: the current [`Snapshot`] |
 //! | `parking.T.S.action` | request/reply: an [`ActionRequest`] answered by an [`ActionReply`] |
+//! | `parking.T.S.election` | the collectors' claims to be the active one |
 //!
 //! Every message on an `events` subject carries the headers [`EPOCH`], [`SEQ`] and
 //! [`KIND`]. Within an epoch (one collector's term as the active one) the sequence
@@ -162,7 +163,11 @@ impl Subjects {
     pub fn action(&self) -> String {
         format!("{}.action", self.prefix)
     }
-    /// `parking.T.S` (the leader key's name in the election bucket, dots as `_`).
+    /// `parking.T.S.election`: the collectors' claims (see the collector's election).
+    pub fn election(&self) -> String {
+        format!("{}.election", self.prefix)
+    }
+    /// `parking.T.S`.
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
