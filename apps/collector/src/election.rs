@@ -76,7 +76,9 @@ pub async fn run(
             }
         }
     };
-    let started = Instant::now();
+    // A standby waits a lease (to hear an active one) and a random part of a claim
+    // interval, so that collectors started together rarely promote themselves at once.
+    let started = Instant::now() + lease.ttl.mul_f64(rand::random::<f64>() / 4.0);
     let mut peers: HashMap<u64, Peer> = HashMap::new();
     let mut term: Option<u64> = None;
     let mut highest = 0u64;
@@ -89,7 +91,7 @@ pub async fn run(
                 }
                 peers.retain(|_, p| p.heard.elapsed() < lease.ttl);
                 let someone_active = peers.values().any(|p| p.term.is_some());
-                if term.is_none() && !someone_active && started.elapsed() >= lease.ttl {
+                if term.is_none() && !someone_active && Instant::now() >= started + lease.ttl {
                     let t = wall_ms().max(highest + 1);
                     highest = t;
                     term = Some(t);

@@ -101,6 +101,8 @@ struct Publisher {
     differed: bool,
     /// A login happened; resync once the client's refresh is done.
     resync_pending: bool,
+    /// This collector's name.
+    name: String,
 }
 
 /// Runs a collector until `stop` resolves.
@@ -138,6 +140,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>) -> Result<(), Coll
         seq: 0,
         differed: false,
         resync_pending: false,
+        name: cfg.name.clone(),
     };
     let mut states = {
         use ami_parking::futures_signals::signal::SignalExt;
@@ -247,6 +250,7 @@ impl Publisher {
             epoch: self.term.unwrap_or(0),
             seq: self.seq,
             live: self.client.connection_state_now() == ConnectionState::LoggedIn,
+            collector: self.name.clone(),
             lots: store.parking_lots_now().iter().filter(|l| l.range_known).map(LotData::of).collect(),
             calls: self.mirror.parked_calls_now().iter().map(|c| CallData::of(c)).collect(),
         }

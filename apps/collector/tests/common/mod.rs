@@ -43,10 +43,13 @@ pub struct Frontend {
 }
 
 pub fn frontend(url: &str) -> Frontend {
-    let client = Client::connect_with_store(
-        ClientOptions::new(url.parse().expect("a nats:// URL")),
-        ParkingStore::default(),
-    );
+    frontend_of(&[url])
+}
+
+/// A frontend of several servers (`nats://` URLs: servers 1, 2, ... in order).
+pub fn frontend_of(urls: &[&str]) -> Frontend {
+    let servers = urls.iter().map(|u| ClientOptions::new(u.parse().expect("a nats:// URL"))).collect();
+    let client = Client::connect_all(servers, ParkingStore::default()).expect("servers");
     let events = Arc::new(Mutex::new(Vec::new()));
     let mut stream = client.events();
     let seen = events.clone();
@@ -61,16 +64,33 @@ pub fn frontend(url: &str) -> Frontend {
 /// Waits (on the store's changes, with a deadline) until the frontend's calls are
 /// Asterisk's.
 pub async fn until_equal(f: &Frontend, truth: &[(String, u32, String)], within: Duration) -> Duration {
+    until_equal_on(f, 1, truth, within).await
+}
+
+/// [`until_equal`] for server `server` of the frontend.
+pub async fn until_equal_on(
+    f: &Frontend,
+    server: u32,
+    truth: &[(String, u32, String)],
+    within: Duration,
+) -> Duration {
     let start = Instant::now();
     let store = f.client.store().clone();
     let want = truth.to_vec();
-    let r = tokio::time::timeout(within, live::wait_state(&store, move |s| truth_of(s, 1) == want)).await;
+    let r =
+        tokio::time::timeout(within, live::wait_state(&store, move |s| truth_of(s, server) == want)).await;
     assert!(
         r.is_ok(),
-        "the frontend's store {:?} did not reach Asterisk's {truth:?} within {within:?}",
-        truth_of(f.client.store(), 1)
+        "the frontend's store {:?} of server {server} did not reach {truth:?} within {within:?}",
+        truth_of(f.client.store(), server)
     );
     start.elapsed()
+}
+
+/// A call's key among the events: its server and unique id (two Asterisks may
+/// number calls alike).
+pub fn call_key(c: &ami_parking::ParkedCall) -> String {
+    format!("{}/{}", c.server_id, c.unique_id())
 }
 
 /// Each call entered (parked, or appeared at a resync) and left (retrieved, timed
@@ -78,8 +98,7 @@ pub async fn until_equal(f: &Frontend, truth: &[(String, u32, String)], within: 
 pub fn each_change_once(f: &Frontend) -> BTreeMap<String, (usize, usize)> {
     let mut per_call: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for e in f.events.lock().unwrap().iter() {
-        let uid = e.call().unique_id().to_owned();
-        let entry = per_call.entry(uid).or_default();
+        let entry = per_call.entry(call_key(e.call())).or_default();
         match e {
             ParkingEvent::Parked { .. } | ParkingEvent::Resync { change: ResyncChange::Appeared, .. } => {
                 entry.0 += 1
@@ -99,4 +118,17 @@ pub fn each_change_once(f: &Frontend) -> BTreeMap<String, (usize, usize)> {
         );
     }
     per_call
+}
+
+/// The name of the collector that answers snapshot requests for `tenant`/`server`
+/// through the NATS server at `nats` (`127.0.0.1:PORT`), once one answers.
+pub async fn active_collector(nats: &str, tenant: &str, server: &str) -> String {
+    let nc = async_nats::connect(nats).await.expect("a NATS client of the test");
+    let subject = ami_parking_transport::nats::Subjects::new(tenant, server).unwrap().snapshot();
+    let snap = ami_parking_tests::measure::poll("a snapshot", TAKEOVER, || {
+        let (nc, subject) = (nc.clone(), subject.clone());
+        async move { nc.request(subject, Vec::new().into()).await.ok() }
+    })
+    .await;
+    ami_parking_transport::nats::Snapshot::from_json(&snap.payload).expect("a snapshot").collector
 }

@@ -294,6 +294,9 @@ pub struct Snapshot {
     pub seq: u64,
     /// False while the collector is not logged in to Asterisk (the state may be old).
     pub live: bool,
+    /// The name of the collector that answered.
+    #[serde(default)]
+    pub collector: String,
     /// The lots.
     pub lots: Vec<LotData>,
     /// The calls.
