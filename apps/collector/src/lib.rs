@@ -194,7 +194,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>) -> Result<(), Coll
         }
     }
     drop(lead);
-    let _ = nc.flush().await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), nc.flush()).await;
     client.shutdown().await;
     Ok(())
 }

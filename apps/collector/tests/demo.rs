@@ -169,3 +169,67 @@ async fn a_standby_takes_over_within_5_s_when_the_active_collector_and_a_nats_no
     drop((c1, c2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Subject permissions as docs/nats.md gives them: tenant `acme`'s collector and
+/// board, and a board of tenant `other` that tries to read `acme`.
+const TENANTS: &str = r#"
+authorization {
+  users = [
+    { user: collector_acme, password: "c-acme-pw",
+      permissions: { publish: ["parking.acme.>"], subscribe: ["parking.acme.>"], allow_responses: true } }
+    { user: board_acme, password: "b-acme-pw",
+      permissions: { publish: ["parking.acme.*.snapshot", "parking.acme.*.action"],
+                     subscribe: ["parking.acme.*.*.events", "_INBOX_acme.>"] } }
+    { user: board_other, password: "b-other-pw",
+      permissions: { publish: ["parking.other.*.snapshot", "parking.other.*.action"],
+                     subscribe: ["parking.other.*.*.events", "_INBOX_other.>"] } }
+  ]
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_sees_only_its_own_subjects_with_credentials_from_files() {
+    let Some(bin) = nats::require() else { return };
+    let cluster = Cluster::start(&bin, 1, TENANTS).await;
+    let demo = DemoPbx::start(600.0).await.expect("the demo PBX");
+    let dir = std::env::temp_dir().join(format!("ami-parking-collector-tenants-{}", cluster.ports[0]));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = secret_file(&dir);
+    let pw = |name: &str, pw: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, format!("{pw}\n")).unwrap();
+        p
+    };
+    let (c_pw, b_pw, o_pw) = (pw("c", "c-acme-pw"), pw("b", "b-acme-pw"), pw("o", "b-other-pw"));
+    let mut c = collector(
+        &demo.addr().to_string(),
+        &cluster.url_as(0, "collector_acme", &c_pw, "acme", "pbx1"),
+        &secret,
+        "acme",
+        &[],
+    );
+    c.line("the collector active", Duration::from_secs(20), |l| l.contains("is now the active collector"))
+        .await;
+    let mine = frontend(&cluster.url_as(0, "board_acme", &b_pw, "acme", "pbx1"));
+    let theirs = frontend(&cluster.url_as(0, "board_other", &o_pw, "acme", "pbx1"));
+    mine.client.wait_logged_in(Duration::from_secs(20)).await.expect("acme's board gets acme's snapshot");
+    demo.pause(true);
+    let truth = demo.truth();
+    assert!(!truth.is_empty(), "the demo parks calls from the start");
+    until_equal(&mine, &truth, TAKEOVER).await;
+    // The other tenant's board is refused: its snapshot request is not allowed, so it
+    // never logs in, and it holds nothing of acme's.
+    let refused = theirs.client.wait_logged_in(Duration::from_secs(5)).await;
+    assert!(refused.is_err(), "the other tenant must not get acme's snapshot");
+    assert_eq!(theirs.client.store().total_parked_calls_now(), 0);
+    // A password that is wrong is refused too (and never shown).
+    let wrong = pw("w", "not-the-password");
+    let bad = frontend(&cluster.url_as(0, "board_acme", &wrong, "acme", "pbx1"));
+    let err = bad.client.wait_logged_in(Duration::from_secs(5)).await.unwrap_err().to_string();
+    assert!(!err.contains("not-the-password") && !err.contains("b-acme-pw"), "{err}");
+    for f in [mine, theirs, bad] {
+        f.client.shutdown().await;
+    }
+    drop(c);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -88,7 +88,9 @@ pub(crate) async fn run(
             cmd = rx.recv() => match cmd {
                 None => return f.state.set_neq(ConnectionState::Stopped),
                 Some(Command::Shutdown(done)) => {
-                    let _ = nc.flush().await;
+                    // NATS may be unreachable (or refusing us): a flush that cannot finish
+                    // must not hold the shutdown.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), nc.flush()).await;
                     f.state.set_neq(ConnectionState::Stopped);
                     let _ = done.send(());
                     return;

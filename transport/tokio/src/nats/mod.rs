@@ -138,7 +138,10 @@ impl NatsTarget {
             .connection_timeout(Duration::from_secs(2))
             .ping_interval(Duration::from_secs(2))
             .max_reconnects(None)
-            .reconnect_delay_callback(|attempt| Duration::from_millis((100 * attempt as u64).min(1000)));
+            .reconnect_delay_callback(|attempt| Duration::from_millis((100 * attempt as u64).min(1000)))
+            // Replies come to the tenant's own inboxes, so NATS permissions can keep a
+            // tenant's users off the others' replies (see docs/nats.md).
+            .custom_inbox_prefix(format!("_INBOX_{}", self.tenant));
         let password = match (&self.password_file, &self.password) {
             (Some(path), _) => Some(read_password(path)?),
             (None, Some(p)) => Some(p.expose().to_owned()),
