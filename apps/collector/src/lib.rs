@@ -220,10 +220,23 @@ impl Publisher {
     /// A message from Asterisk: a live parking event changes the mirror and is
     /// published, numbered.
     async fn on_message(&mut self, m: &Message) {
-        let lot = match Inbound::of_message(SERVER, m, now(), Shape::Messages) {
-            Inbound::Live(ev) => ev.call.parking_lot.to_string(),
+        let ev = match Inbound::of_message(SERVER, m, now(), Shape::Messages) {
+            Inbound::Live(ev) => ev,
             _ => return,
         };
+        let c = &ev.call;
+        let holds = self
+            .mirror
+            .parked_call_on_now(SERVER, &c.parking_lot, c.parking_space)
+            .is_some_and(|held| held.unique_id() == c.unique_id());
+        // Only what changes the mirror is published. After a resync (the client's store
+        // runs a little ahead of its message stream) the stream may still bring a park
+        // or a leave the resync already holds: the frontends, equal to the mirror,
+        // hold it too, and would hear it twice.
+        if holds != ev.kind.is_leave() {
+            return;
+        }
+        let lot = c.parking_lot.to_string();
         self.mirror.apply_message(now(), SERVER, m);
         self.publish(&self.subjects.events(&lot), Kind::Event, protocol::message_body(m)).await;
     }
