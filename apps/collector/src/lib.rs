@@ -4,7 +4,7 @@
 //! tokio transport: login, resync, keep-alive, reconnect) and publishes its parking
 //! state to NATS, so that any number of frontends (`nats://` endpoints of the
 //! transport: the board, parkwatch, any app) follow it with no AMI session of their
-//! own. See the [protocol](ami_parking_transport::nats::protocol) for the subjects.
+//! own. See [`ami_parking_transport::nats::protocol`] for the subjects.
 //!
 //! - **Events**: every live AMI parking event, as its AMI text, on
 //!   `parking.TENANT.SERVER.<lot>.events`, numbered (`Parking-Seq`) within the
