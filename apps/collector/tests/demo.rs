@@ -233,3 +233,94 @@ async fn a_tenant_sees_only_its_own_subjects_with_credentials_from_files() {
     drop(c);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A CA and a certificate for 127.0.0.1 (made with openssl, as the transport's TLS
+/// tests make theirs).
+fn certificates(dir: &std::path::Path) {
+    let run = |args: &[&str]| {
+        let out =
+            std::process::Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=nats", "-keyout", "srv.key", "-out", "srv.csr",
+    ]);
+    std::fs::write(
+        dir.join("srv.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "srv.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "srv.ext",
+        "-out",
+        "srv.pem",
+    ]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_nats_with_the_ca_given_and_refused_without_it() {
+    let Some(bin) = nats::require() else { return };
+    let dir = std::env::temp_dir().join(format!("ami-parking-collector-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    certificates(&dir);
+    let tls = format!(
+        "tls {{ cert_file: \"{}\", key_file: \"{}\" }}",
+        dir.join("srv.pem").display(),
+        dir.join("srv.key").display()
+    );
+    let cluster = Cluster::start(&bin, 1, &tls).await;
+    let demo = DemoPbx::start(600.0).await.expect("the demo PBX");
+    let secret = secret_file(&dir);
+    let url = format!("{}?tls=1", cluster.url(0, "t1", "demo"));
+    let ca = dir.join("ca.pem").to_string_lossy().into_owned();
+    let mut c = collector(&demo.addr().to_string(), &url, &secret, "c1", &["--tls-ca-file", &ca]);
+    c.line("the collector active", Duration::from_secs(20), |l| l.contains("is now the active collector"))
+        .await;
+    let with_ca = {
+        let mut o = ami_parking_transport::ClientOptions::new(url.parse().unwrap());
+        o.tls_ca_file = Some(dir.join("ca.pem"));
+        ami_parking_transport::Client::connect_all(vec![o], Default::default()).unwrap()
+    };
+    with_ca.wait_logged_in(Duration::from_secs(20)).await.expect("a snapshot over TLS");
+    demo.pause(true);
+    let truth = demo.truth();
+    poll("the store over TLS", TAKEOVER, || async {
+        (ami_parking_tests::live::truth_of(with_ca.store(), 1) == truth).then_some(())
+    })
+    .await;
+    // Without the CA the server's certificate is not trusted: no snapshot.
+    let without = frontend(&url);
+    assert!(without.client.wait_logged_in(Duration::from_secs(5)).await.is_err());
+    assert_eq!(without.client.store().total_parked_calls_now(), 0);
+    with_ca.shutdown().await;
+    without.client.shutdown().await;
+    drop(c);
+    let _ = std::fs::remove_dir_all(&dir);
+}
