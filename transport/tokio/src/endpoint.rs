@@ -239,6 +239,13 @@ mod tests {
 
     use super::*;
 
+    #[cfg(not(feature = "nats"))]
+    #[test]
+    fn a_nats_url_without_the_feature_names_the_feature() {
+        let err = "nats://127.0.0.1:4222/acme/pbx1".parse::<Endpoint>().unwrap_err().to_string();
+        assert!(err.contains("`nats` feature"), "{err}");
+    }
+
     #[test]
     fn credentials_are_percent_decoded_not_form_decoded() {
         let e: Endpoint = "tcp://ami%20user:a+b%26c%3Dd@127.0.0.1".parse().unwrap();
