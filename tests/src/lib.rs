@@ -8,7 +8,8 @@
 //! - `measure`: polling with a deadline, a process's memory;
 //! - `recorder`: the demo PBX behind a proxy recording what an app sends it;
 //! - `process`: an app binary run as a child process, signalled, its exit timed;
-//! - `skips`: the test ledger: which real-Asterisk and browser tests ran or skipped.
+//! - `skips`: the test ledger: which real-Asterisk, browser and NATS tests ran or skipped;
+//! - `nats`: a real `nats-server` cluster on loopback ports, for the collector's tests.
 
 #![allow(missing_docs)]
 
@@ -16,6 +17,7 @@ pub mod amiws_server;
 mod capture;
 pub mod live;
 pub mod measure;
+pub mod nats;
 mod probe;
 pub mod process;
 pub mod recorder;

@@ -107,7 +107,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     for u in &cli.upstreams {
         let (name, url) = named(u);
         let o = ClientOptions::new(url.parse()?);
-        if o.endpoint.scheme.is_websocket() {
+        if o.endpoint.scheme.is_websocket() || o.endpoint.scheme.is_nats() {
             return Err(
                 format!("{}: an upstream is an Asterisk AMI server (tcp:// or tls://)", o.endpoint).into()
             );

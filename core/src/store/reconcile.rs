@@ -108,6 +108,44 @@ impl ParkingStore {
         self.lock().windows.remove(&id.0);
     }
 
+    /// Replaces what the store holds of `server_id` with a snapshot taken elsewhere
+    /// (another process's store, e.g. a NATS collector's): `lots` (when given) as a
+    /// `Parkinglots` answer, then `calls` as a `ParkedCalls` answer of every lot. The
+    /// first snapshot of a server fires no event; a later one fires a
+    /// [`ParkingEvent::Resync`] for each call that appeared or vanished, and nothing
+    /// for the calls that stayed. Each call's `server_id` is set to `server_id`.
+    ///
+    /// ```
+    /// use ami_parking::{ParkedCall, ParkingStore, Timestamp};
+    /// let store = ParkingStore::default();
+    /// let mut call = ParkedCall::default();
+    /// call.parking_lot = "default".into();
+    /// call.parking_space = 701;
+    /// call.set_unique_id("1.1");
+    /// let now = Timestamp::from_unix_millis(1_000);
+    /// assert!(store.apply_snapshot(now, 7, None, vec![call]).is_empty(), "the first snapshot is silent");
+    /// assert_eq!(store.parked_call_on_now(7, "default", 701).unwrap().unique_id(), "1.1");
+    /// let events = store.apply_snapshot(now, 7, None, vec![]);
+    /// assert_eq!(events[0].kind(), "resync");
+    /// assert_eq!(store.total_parked_calls_now(), 0);
+    /// ```
+    pub fn apply_snapshot(
+        &self,
+        now: Timestamp,
+        server_id: ServerId,
+        lots: Option<Vec<crate::model::ParkingLot>>,
+        calls: Vec<ParkedCall>,
+    ) -> Vec<ParkingEvent> {
+        if let Some(mut lots) = lots {
+            for l in &mut lots {
+                l.server_id = server_id;
+            }
+            self.apply_lots(server_id, lots);
+        }
+        // A snapshot is exact at its sequence number: nothing in it lags or is stale.
+        self.reconcile_as(now, None, server_id, None, calls, Reading::Exact).0
+    }
+
     /// Reconciles the scope (`server_id`, or one `lot` of it) with a `ParkedCalls`
     /// answer received at `now`. `window` (when still open) names what live events
     /// touched meanwhile. Returns the events and the listed calls as the views show
@@ -119,6 +157,18 @@ impl ParkingStore {
         server_id: ServerId,
         lot: Option<&str>,
         listed: Vec<ParkedCall>,
+    ) -> (Vec<ParkingEvent>, Vec<Arc<ParkedCall>>) {
+        self.reconcile_as(now, window, server_id, lot, listed, Reading::AsteriskList)
+    }
+
+    fn reconcile_as(
+        &self,
+        now: Timestamp,
+        window: Option<WindowId>,
+        server_id: ServerId,
+        lot: Option<&str>,
+        listed: Vec<ParkedCall>,
+        reading: Reading,
     ) -> (Vec<ParkingEvent>, Vec<Arc<ParkedCall>>) {
         let mut answer: BTreeMap<(Arc<str>, u32), Arc<ParkedCall>> = BTreeMap::new();
         for mut c in listed {
@@ -134,11 +184,12 @@ impl ParkingStore {
             // A held give-up and held findings are reported before what the list finds.
             let mut held: Vec<ParkingEvent> = st.release_held().into_iter().collect();
             held.extend(st.held_resyncs.drain(..).map(|h| h.event));
-            let hold = st.following.contains(&server_id);
+            let hold = reading == Reading::AsteriskList && st.following.contains(&server_id);
             let dirty = window.and_then(|w| st.windows.get(&w.0)).map(|w| (w.keys.clone(), w.uids.clone()));
             let (keys, uids) = dirty.unwrap_or_default();
             let initial = st.synced.insert(server_id);
-            let mut walk = Walk { scope: Scope { server_id, keys, uids }, initial, events: held, full: None };
+            let mut walk =
+                Walk { scope: Scope { server_id, keys, uids }, initial, events: held, full: None, reading };
             let was_idle = st.book.raw_total == 0;
             walk.remove_unlisted(self, &mut st, lot, &answer);
             let shown = walk.write_listed(self, &mut st, answer);
@@ -180,7 +231,17 @@ impl Scope {
 }
 
 /// One reconciliation: the scope and the events it found.
+/// What a list is: Asterisk's own answer (ahead of its events, at times stale), or a
+/// snapshot exact at its sequence number (a collector's over NATS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    AsteriskList,
+    Exact,
+}
+
 struct Walk {
+    /// What the list is.
+    reading: Reading,
     scope: Scope,
     /// The first answer for this server: the initial snapshot fires no event.
     initial: bool,
@@ -253,7 +314,8 @@ impl Walk {
                 shown.extend(old.and_then(|s| s.shown).or_else(|| store.slot(c, 0).shown));
                 continue;
             }
-            if st.left.contains(self.scope.server_id, c.unique_id())
+            if self.reading == Reading::AsteriskList
+                && st.left.contains(self.scope.server_id, c.unique_id())
                 && old.as_ref().is_none_or(|o| !o.raw.same_call(&c))
             {
                 // Asterisk still lists a call it announced as gone: stale.

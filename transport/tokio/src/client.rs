@@ -456,8 +456,13 @@ fn start_link(
     let endpoint = options.endpoint.clone();
     let id = index as ServerId + 1;
     let server = (!endpoint.scheme.is_websocket()).then_some(id);
-    let conn = Connection::with_store(options.connection_config(id), store.clone(), now());
     let state = Mutable::new(ConnectionState::Connecting);
+    #[cfg(feature = "nats")]
+    if endpoint.scheme.is_nats() {
+        tokio::spawn(crate::nats::link::run(options, id, store.clone(), rx, state.clone()));
+        return Link { index, tx, endpoint, server, state };
+    }
+    let conn = Connection::with_store(options.connection_config(id), store.clone(), now());
     tokio::spawn(crate::driver::run(options, conn, rx, state.clone(), messages.clone()));
     Link { index, tx, endpoint, server, state }
 }

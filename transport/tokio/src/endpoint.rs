@@ -1,4 +1,5 @@
-//! Where to connect: `tcp://`, `tls://`, `ws://`, `wss://` URLs.
+//! Where to connect: `tcp://`, `tls://`, `ws://`, `wss://` URLs, and `nats://` (a
+//! collector's state over NATS, with the `nats` feature).
 
 use ami_parking::Secret;
 use std::fmt;
@@ -15,6 +16,9 @@ pub enum Scheme {
     Ws,
     /// amiws over secure WebSocket.
     Wss,
+    /// A collector's state over NATS: `nats://[user[:password]@]host[:4222]/TENANT/SERVER`
+    /// (the transport's `nats` feature).
+    Nats,
 }
 
 impl Scheme {
@@ -25,6 +29,10 @@ impl Scheme {
     /// True when TLS wraps the link.
     pub fn is_tls(self) -> bool {
         matches!(self, Scheme::Tls | Scheme::Wss)
+    }
+    /// True for `nats://`.
+    pub fn is_nats(self) -> bool {
+        matches!(self, Scheme::Nats)
     }
 }
 
@@ -40,6 +48,10 @@ pub enum EndpointError {
     /// No host.
     #[error("the URL names no host")]
     NoHost,
+    /// A `nats://` URL without `/TENANT/SERVER`, or with names that cannot be subject
+    /// tokens, or a `nats://` URL in a build without the `nats` feature.
+    #[error("{0}")]
+    Nats(String),
     /// Raw AMI without a user.
     #[error(
         "{0}:// needs an AMI user: {0}://USER[:SECRET]@HOST[:PORT] (the secret may come from AMI_SECRET)"
@@ -82,6 +94,7 @@ impl FromStr for Endpoint {
             "tls" | "amis" => Scheme::Tls,
             "ws" => Scheme::Ws,
             "wss" => Scheme::Wss,
+            "nats" => Scheme::Nats,
             other => return Err(EndpointError::Scheme(other.into())),
         };
         let host = u.host_str().ok_or(EndpointError::NoHost)?.trim_matches(['[', ']']).to_string();
@@ -90,12 +103,13 @@ impl FromStr for Endpoint {
             Scheme::Tls => 5039,
             Scheme::Ws => 80,
             Scheme::Wss => 443,
+            Scheme::Nats => 4222,
         });
         // Percent-decoding only (RFC 3986 userinfo): `+` stays a plus and `&` stays in
         // the secret (a form decoding turned `+` into a space and cut at `&`).
         let decode = |v: &str| percent_decode(v);
         let username = decode(u.username());
-        if username.is_empty() && !scheme.is_websocket() {
+        if username.is_empty() && !scheme.is_websocket() && !scheme.is_nats() {
             return Err(EndpointError::NoUser(u.scheme().into()));
         }
         let secret = u.password().map(|p| Secret::new(decode(p)));
@@ -104,7 +118,16 @@ impl FromStr for Endpoint {
             path.push('?');
             path.push_str(q);
         }
-        Ok(Self { scheme, host, port, username, secret, path })
+        let e = Self { scheme, host, port, username, secret, path };
+        if scheme.is_nats() {
+            #[cfg(feature = "nats")]
+            crate::nats::NatsTarget::of(&e).map_err(|err| EndpointError::Nats(err.to_string()))?;
+            #[cfg(not(feature = "nats"))]
+            return Err(EndpointError::Nats(
+                "nats:// needs ami-parking-transport's `nats` feature (this build has none)".into(),
+            ));
+        }
+        Ok(e)
     }
 }
 
@@ -161,6 +184,7 @@ impl fmt::Display for Endpoint {
             Scheme::Tls => "tls",
             Scheme::Ws => "ws",
             Scheme::Wss => "wss",
+            Scheme::Nats => "nats",
         };
         let path = shown_path(&self.path);
         if self.username.is_empty() {
@@ -179,7 +203,9 @@ fn shown_path(path: &str) -> String {
         .split('&')
         .map(|kv| match kv.split_once('=') {
             Some((k, _))
-                if ["token", "secret", "password", "key"].iter().any(|s| k.eq_ignore_ascii_case(s)) =>
+                if ["token", "secret", "password", "key", "password_file"]
+                    .iter()
+                    .any(|s| k.eq_ignore_ascii_case(s)) =>
             {
                 format!("{k}=***")
             }
@@ -212,6 +238,13 @@ mod tests {
     }
 
     use super::*;
+
+    #[cfg(not(feature = "nats"))]
+    #[test]
+    fn a_nats_url_without_the_feature_names_the_feature() {
+        let err = "nats://127.0.0.1:4222/acme/pbx1".parse::<Endpoint>().unwrap_err().to_string();
+        assert!(err.contains("`nats` feature"), "{err}");
+    }
 
     #[test]
     fn credentials_are_percent_decoded_not_form_decoded() {

@@ -24,6 +24,8 @@ mod driver;
 mod endpoint;
 mod link;
 mod messages;
+#[cfg(feature = "nats")]
+pub mod nats;
 mod options;
 mod shutdown;
 mod stream;

@@ -16,6 +16,9 @@ pub(crate) enum Link {
 }
 
 pub(crate) async fn open(ep: &Endpoint, ca_file: Option<&Path>) -> Result<Link, String> {
+    if ep.scheme.is_nats() {
+        return Err(format!("{ep} is a NATS endpoint, not an AMI link"));
+    }
     let tcp = TcpStream::connect((ep.host.as_str(), ep.port))
         .await
         .map_err(|e| format!("cannot connect to {}:{}: {e}", ep.host, ep.port))?;
@@ -35,6 +38,7 @@ pub(crate) async fn open(ep: &Endpoint, ca_file: Option<&Path>) -> Result<Link, 
     };
     match ep.scheme {
         Scheme::Tcp | Scheme::Tls => Ok(Link::Bytes(io)),
+        Scheme::Nats => Err(format!("{ep} is a NATS endpoint, not an AMI link")),
         Scheme::Ws | Scheme::Wss => {
             let (r, w) = ws::connect(io, &ep.host, ep.port, &ep.path).await?;
             Ok(Link::Ws(r, w))

@@ -1,0 +1,148 @@
+//! The collectors on the real sandbox Asterisks (instances a and b), publishing to a
+//! real three-node `nats-server` cluster; the frontends are `nats://` clients of the
+//! transport, each following both servers. Two collectors of server a elect one
+//! active; the active one and a NATS node are killed with SIGKILL, and Asterisk
+//! changes meanwhile: every frontend's store equals Asterisk's own list within 5 s,
+//! and every change is reported to it once.
+
+mod common;
+
+use ami_parking::ParkingClient;
+use ami_parking_tests::live;
+use ami_parking_tests::measure::poll;
+use ami_parking_tests::nats::{self, Cluster};
+use ami_parking_tests::sandbox::{self, wait_truth, PORT_A, PORT_B};
+use common::*;
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frontends_follow_asterisk_through_nats_when_the_active_collector_and_a_node_are_killed() {
+    let Some(bin) = nats::require() else { return };
+    let _pbx = live::LOCK.lock().await;
+    if sandbox::require("a").is_none() || sandbox::require("b").is_none() {
+        return;
+    }
+    live::clean(PORT_A).await;
+    live::clean(PORT_B).await;
+    let mut cluster = Cluster::start(&bin, 3, "").await;
+    let dir = std::env::temp_dir().join(format!("ami-parking-collector-test-{}", cluster.ports[0]));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = secret_file(&dir);
+    let (ami_a, ami_b) = (format!("127.0.0.1:{PORT_A}"), format!("127.0.0.1:{PORT_B}"));
+    let mut c1 = collector(&ami_a, &cluster.url(0, "t1", "a"), &secret, "a1", ELECTED);
+    let mut c2 = collector(&ami_a, &cluster.url(1, "t1", "a"), &secret, "a2", ELECTED);
+    let mut cb = collector(&ami_b, &cluster.url(2, "t1", "b"), &secret, "b1", ELECTED);
+    let active_line = |l: &str| l.contains("is now the active collector");
+    tokio::select! {
+        _ = c1.line("an active collector", Duration::from_secs(30), active_line) => {}
+        _ = c2.line("an active collector", Duration::from_secs(30), active_line) => {}
+    };
+    cb.line("server b's collector active", Duration::from_secs(30), active_line).await;
+    let node2 = format!("127.0.0.1:{}", cluster.ports[2]);
+    // Frontend 1 reaches NATS through node 0 (killed below), frontend 2 through node 2.
+    let f1 = frontend_of(&[&cluster.url(0, "t1", "a"), &cluster.url(0, "t1", "b")]);
+    let f2 = frontend_of(&[&cluster.url(2, "t1", "a"), &cluster.url(2, "t1", "b")]);
+    for f in [&f1, &f2] {
+        f.client.wait_logged_in(Duration::from_secs(20)).await.expect("a snapshot from each collector");
+    }
+
+    // Park two calls on a and one on b; both frontends see them.
+    sandbox::park_dialplan(PORT_A, "301", "default");
+    sandbox::park_dialplan(PORT_A, "302", "default");
+    sandbox::park_dialplan(PORT_B, "401", "default");
+    let truth = wait_truth(PORT_A, |t| t.len() == 2);
+    let truth_b = wait_truth(PORT_B, |t| t.len() == 1);
+    for f in [&f1, &f2] {
+        until_equal(f, &truth, TAKEOVER).await;
+        until_equal_on(f, 2, &truth_b, TAKEOVER).await;
+    }
+    // Retrieve one through NATS (the active collector's action), from frontend 1.
+    let call = f1.client.store().parked_calls_now().into_iter().find(|c| c.server_id == 1).unwrap();
+    f1.client
+        .retrieve_call_on(
+            ami_parking::Target::Server(1),
+            Some(&call.parking_lot),
+            call.parking_space,
+            "Local/s@hold",
+        )
+        .await
+        .expect("retrieve over NATS");
+    let truth = wait_truth(PORT_A, |t| t.len() == 1);
+    for f in [&f1, &f2] {
+        until_equal(f, &truth, TAKEOVER).await;
+    }
+
+    // kill -9 the active collector of a and NATS node 0, then change Asterisk while
+    // no collector of a is active.
+    let first_active = active_collector(&node2, "t1", "a").await;
+    let killed_at = Instant::now();
+    let active = if first_active == "a1" { &mut c1 } else { &mut c2 };
+    active.signal("KILL");
+    cluster.kill9(0).await;
+    sandbox::park_dialplan(PORT_A, "303", "default");
+    let truth = wait_truth(PORT_A, |t| t.len() == 2);
+    let mut worst = Duration::ZERO;
+    for f in [&f1, &f2] {
+        until_equal(f, &truth, TAKEOVER.saturating_sub(killed_at.elapsed())).await;
+        worst = worst.max(killed_at.elapsed());
+    }
+    let now_active = active_collector(&node2, "t1", "a").await;
+    assert_ne!(now_active, first_active, "the standby answers now");
+    eprintln!("takeover: every frontend equal to Asterisk {worst:?} after the kill -9");
+    // Server b went on through it all.
+    for f in [&f1, &f2] {
+        until_equal_on(f, 2, &truth_b, TAKEOVER).await;
+    }
+    // The new active collector acts: retrieve the call parked during the takeover,
+    // from frontend 2.
+    let c303 = f2.client.store().parked_calls_now().into_iter().find(|c| c.caller_id_num() == "303").unwrap();
+    f2.client
+        .retrieve_call_on(
+            ami_parking::Target::Server(1),
+            Some(&c303.parking_lot),
+            c303.parking_space,
+            "Local/s@hold",
+        )
+        .await
+        .expect("retrieve through the new active collector");
+    let truth = wait_truth(PORT_A, |t| t.len() == 1);
+    for f in [&f1, &f2] {
+        until_equal(f, &truth, TAKEOVER).await;
+    }
+
+    for f in [&f1, &f2] {
+        // The events reach the recording task just after the store changed.
+        let uid = uid_of(f, "303");
+        poll("the leave of call 303 among the events", TAKEOVER, || async {
+            (each_change_once(f).get(&uid) == Some(&(1, 1))).then_some(())
+        })
+        .await;
+        let per_call = each_change_once(f);
+        for caller in ["301", "302", "401"] {
+            let uid = uid_of(f, caller);
+            assert_eq!(
+                per_call.get(&uid).map(|c| c.0),
+                Some(1),
+                "call {caller} ({uid}) was reported parked once"
+            );
+        }
+    }
+    for f in [f1, f2] {
+        f.client.shutdown().await;
+    }
+    live::clean(PORT_A).await;
+    live::clean(PORT_B).await;
+    drop((c1, c2, cb, cluster));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The unique id of the call from `caller`, from the events the frontend saw.
+fn uid_of(f: &Frontend, caller: &str) -> String {
+    f.events
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|e| e.call().caller_id_num() == caller)
+        .map(|e| call_key(e.call()))
+        .unwrap_or_else(|| panic!("no event of the call from {caller}: {:#?}", f.events.lock().unwrap()))
+}
