@@ -121,7 +121,7 @@ impl FromStr for Endpoint {
         let e = Self { scheme, host, port, username, secret, path };
         if scheme.is_nats() {
             #[cfg(feature = "nats")]
-            crate::nats::NatsTarget::of(&e).map_err(|err| EndpointError::Nats(err.to_string()))?;
+            crate::nats_url::read(&e.path, &e.to_string(), percent_decode).map_err(EndpointError::Nats)?;
             #[cfg(not(feature = "nats"))]
             return Err(EndpointError::Nats(
                 "nats:// needs ami-parking-transport's `nats` feature (this build has none)".into(),

@@ -26,6 +26,8 @@ mod link;
 mod messages;
 #[cfg(feature = "nats")]
 pub mod nats;
+#[cfg(feature = "nats")]
+mod nats_url;
 mod options;
 mod shutdown;
 mod stream;

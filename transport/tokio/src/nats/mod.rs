@@ -88,40 +88,22 @@ pub enum NatsError {
 impl NatsTarget {
     /// Reads a parsed `nats://` endpoint (for [`Endpoint`]'s parser and the collector).
     pub fn of(e: &Endpoint) -> Result<Self, NatsError> {
-        let (path, query) = e.path.split_once('?').unwrap_or((&e.path, ""));
-        let mut names = path.trim_matches('/').split('/');
-        let (Some(tenant), Some(server), None) = (names.next(), names.next(), names.next()) else {
-            return Err(NatsError::Url(format!(
-                "{e} names no TENANT/SERVER: use nats://HOST:PORT/TENANT/SERVER (e.g. nats://127.0.0.1:4222/acme/pbx1)"
-            )));
-        };
-        let subjects =
-            protocol::Subjects::new(tenant, server).map_err(|err| NatsError::Url(format!("{e}: {err}")))?;
-        let mut t = NatsTarget {
-            servers: vec![format!("{}:{}", bracket(&e.host), e.port)],
+        let url = crate::nats_url::read(&e.path, &e.to_string(), crate::endpoint::percent_decode)
+            .map_err(NatsError::Url)?;
+        let subjects = protocol::Subjects::new(&url.tenant, &url.server)
+            .map_err(|err| NatsError::Url(format!("{e}: {err}")))?;
+        let mut servers = vec![format!("{}:{}", bracket(&e.host), e.port)];
+        servers.extend(url.also);
+        Ok(NatsTarget {
+            servers,
             user: e.username.clone(),
             password: e.secret.clone(),
-            password_file: None,
-            tls: false,
-            tenant: tenant.into(),
-            server: server.into(),
+            password_file: url.password_file,
+            tls: url.tls,
+            tenant: url.tenant,
+            server: url.server,
             subjects,
-        };
-        for kv in query.split('&').filter(|kv| !kv.is_empty()) {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            let v = crate::endpoint::percent_decode(v);
-            match k {
-                "also" => t.servers.extend(v.split(',').filter(|s| !s.is_empty()).map(str::to_owned)),
-                "tls" => t.tls = matches!(v.as_str(), "1" | "true" | "yes" | ""),
-                "password_file" => t.password_file = Some(v.into()),
-                other => {
-                    return Err(NatsError::Url(format!(
-                        "{e}: unknown parameter `{other}` (known: also, tls, password_file)"
-                    )))
-                }
-            }
-        }
-        Ok(t)
+        })
     }
 
     /// Connects (the client keeps reconnecting in the background, to any of

@@ -97,10 +97,7 @@ impl Kind {
 /// assert!(check_name("a.b").is_err() && check_name("*").is_err() && check_name("").is_err());
 /// ```
 pub fn check_name(name: &str) -> Result<(), ProtocolError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
+    if crate::nats_url::name_ok(name) {
         Ok(())
     } else {
         Err(ProtocolError::Name(name.chars().take(80).collect()))
