@@ -7,6 +7,7 @@
 //! - `live`: clients of the library on the sandbox (one test at a time);
 //! - `measure`: polling with a deadline, a process's memory;
 //! - `recorder`: the demo PBX behind a proxy recording what an app sends it;
+//! - `postgres`: a private PostgreSQL started for a test;
 //! - `process`: an app binary run as a child process, signalled, its exit timed;
 //! - `skips`: the test ledger: which real-Asterisk and browser tests ran or skipped.
 
@@ -16,6 +17,7 @@ pub mod amiws_server;
 mod capture;
 pub mod live;
 pub mod measure;
+pub mod postgres;
 mod probe;
 pub mod process;
 pub mod recorder;

@@ -15,6 +15,8 @@ pub enum Needs {
     Asterisk,
     /// Chromium, chromedriver and the wasm test runner.
     Browser,
+    /// A private PostgreSQL (Debian's server binaries).
+    Postgres,
 }
 
 impl Needs {
@@ -22,6 +24,7 @@ impl Needs {
         match self {
             Needs::Asterisk => "asterisk",
             Needs::Browser => "browser",
+            Needs::Postgres => "postgres",
         }
     }
 }
