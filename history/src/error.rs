@@ -12,7 +12,7 @@ pub enum HistoryError {
         why: String,
     },
     /// The database could not be opened.
-    #[error("cannot open the history database {url}: {source}")]
+    #[error("cannot open the history database {url}: {source} (is the database server running and reachable, and may this user log in?)")]
     Connect {
         /// The URL, password hidden.
         url: String,
