@@ -62,7 +62,7 @@ pub struct Reports {
 
 const REPORT: &str = "
 WITH f AS (
-    SELECT lot, (first_parked_at + $4) / $3 AS b, outcome, wait_ms
+    SELECT CASE WHEN $5 = 1 THEN '(all lots)' ELSE lot END AS lot, (first_parked_at + $4) / $3 AS b, outcome, wait_ms
     FROM episodes
     WHERE first_parked_at >= $1 AND first_parked_at < $2 AND outcome NOT IN ('moved', 'swapped')
 ),
@@ -132,12 +132,41 @@ impl Reports {
         bucket_ms: i64,
         offset_ms: i64,
     ) -> Result<Vec<ReportRow>, HistoryError> {
+        self.run_report(from, to, bucket_ms, offset_ms, false).await
+    }
+
+    /// Like [`Reports::report`] with every lot together: one row per period, whose
+    /// `lot` is `(all lots)`.
+    pub async fn report_all_lots(
+        &self,
+        from: i64,
+        to: i64,
+        bucket_ms: i64,
+        offset_ms: i64,
+    ) -> Result<Vec<ReportRow>, HistoryError> {
+        self.run_report(from, to, bucket_ms, offset_ms, true).await
+    }
+
+    async fn run_report(
+        &self,
+        from: i64,
+        to: i64,
+        bucket_ms: i64,
+        offset_ms: i64,
+        all: bool,
+    ) -> Result<Vec<ReportRow>, HistoryError> {
         if bucket_ms <= 0 {
             return Err(HistoryError::BadInput(format!(
                 "a report period must be positive, not {bucket_ms} ms"
             )));
         }
-        let args = [Arg::Int(from), Arg::Int(to), Arg::Int(bucket_ms), Arg::Int(offset_ms)];
+        let args = [
+            Arg::Int(from),
+            Arg::Int(to),
+            Arg::Int(bucket_ms),
+            Arg::Int(offset_ms),
+            Arg::Int(i64::from(all)),
+        ];
         self.db.rows(REPORT, &args, report_row).await
     }
 

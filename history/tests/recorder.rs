@@ -191,6 +191,11 @@ async fn reports_count_and_rank_waits_in_sql() {
         (Some(3_000), Some(10_000), Some(10_000))
     );
     assert_eq!(row.period_start, base);
+    let all = r.report_all_lots(base, base + HOUR_MS, HOUR_MS, 0).await.unwrap();
+    assert_eq!(
+        (all.len(), all[0].lot.as_str(), all[0].parked, all[0].median_wait_ms),
+        (1, "(all lots)", 5, Some(3_000))
+    );
     let users = r.retrieves_by_user(base, base + HOUR_MS).await.unwrap();
     assert_eq!(
         users.iter().map(|u| (u.user.as_str(), u.retrieved)).collect::<Vec<_>>(),
