@@ -21,6 +21,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use ami_parking::ParkingClient;
 //! use ami_parking_history::{History, HistoryOptions, DAY_MS};
 //! let client = ami_parking_transport::Client::connect(
 //!     ami_parking_transport::ClientOptions::new("tcp://amiuser@127.0.0.1:5038".parse()?));

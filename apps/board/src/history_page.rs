@@ -280,4 +280,8 @@ pub async fn resync_when_synced(
         }
     }
     history.resync(&store);
+    match history.flush().await {
+        Ok(()) => tracing::info!("history: resynced with the servers' lists"),
+        Err(e) => tracing::warn!("history: {e}"),
+    }
 }

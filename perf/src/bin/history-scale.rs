@@ -18,7 +18,8 @@ use serde_json::json;
 use std::time::Instant;
 
 const LOTS: [&str; 3] = ["default", "vip", "sales"];
-const USERS: [&str; 10] = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"];
+const USERS: [&str; 10] =
+    ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"];
 /// 2026-01-01T00:00:00Z.
 const YEAR_START: i64 = 1_767_225_600_000;
 
@@ -67,7 +68,8 @@ fn episodes(rows: usize, per_day: usize) -> Vec<Episode> {
                 first_parked_at: at,
                 ended_at: Some(at + wait),
                 outcome,
-                retrieved_by: (outcome == Outcome::Retrieved).then(|| USERS[rng.below(10) as usize].to_string()),
+                retrieved_by: (outcome == Outcome::Retrieved)
+                    .then(|| USERS[rng.below(10) as usize].to_string()),
                 retrieved_to: (outcome == Outcome::Retrieved).then(|| "PJSIP/1002-00000001".to_string()),
                 returned_to: None,
                 previous_id: None,
