@@ -151,15 +151,19 @@ async fn main() {
         }
     };
     let postgres = match url {
-        Some(u) => {
-            let db = Db::open(&u).await.unwrap_or_else(|e| {
+        Some(u) => match Db::open(&u).await {
+            Ok(db) => {
+                let v = measure(&db, &data, day).await;
+                db.close_pool().await;
+                v
+            }
+            Err(e) => {
+                // The private server stops before the exit.
+                drop(private);
                 eprintln!("history-scale: {e}");
                 std::process::exit(1);
-            });
-            let v = measure(&db, &data, day).await;
-            db.close_pool().await;
-            v
-        }
+            }
+        },
         None => serde_json::Value::Null,
     };
     drop(private);
