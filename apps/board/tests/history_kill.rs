@@ -112,3 +112,49 @@ async fn killing_the_board_mid_script_loses_no_finished_episode() {
     clean(PORT_A).await;
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `parkboard` with no setup (the demo PBX, no flags but an address) writes its
+/// history into `parkboard-history.db` in its working directory, and its History page
+/// shows the demo's traffic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_records_its_traffic_with_no_setup() {
+    let dir = std::env::temp_dir().join(format!("parkboard-demo-history-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_parkboard"))
+        .args(["--listen", &addr, "--demo-rate", "600"])
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("parkboard runs");
+    let _child = ami_parking_tests::process::Reaped(child);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let parked = loop {
+        let page =
+            std::net::TcpStream::connect(&addr).is_ok().then(|| get(&addr, "/history")).unwrap_or_default();
+        let parked = page
+            .split("<b id=\"glance-parked\">")
+            .nth(1)
+            .and_then(|t| t.split('<').next())
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(0);
+        if parked > 0 {
+            break parked;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the demo's History page never showed a park: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    println!("the demo's History page counts {parked} parks");
+    assert!(
+        dir.join("parkboard-history.db").exists(),
+        "the default database is a file in the working directory"
+    );
+    drop(_child);
+    std::fs::remove_dir_all(&dir).ok();
+}
