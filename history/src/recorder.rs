@@ -63,8 +63,9 @@ impl HistoryStats {
 enum Op {
     Event(ParkingEvent, Timestamp),
     Note(Note, Timestamp),
-    /// Compare the open episodes with the store's calls (servers it has synced).
-    Resync(ParkingStore, Timestamp),
+    /// Compare the open episodes with the store's calls as they were when asked
+    /// (servers it has synced): events queued after it are newer than the snapshot.
+    Resync(ParkingStore, Vec<Arc<ParkedCall>>, Timestamp),
     /// Keep this store, to resync with it after an overflow.
     Follow(ParkingStore),
     Flush(oneshot::Sender<()>),
@@ -177,7 +178,9 @@ impl History {
     /// sends no events); reconnects resync by themselves (the store's `resync`
     /// events).
     pub fn resync(&self, store: &ParkingStore) {
-        if self.tx.try_send(Op::Resync(store.clone(), now())).is_err() {
+        // The calls now, in queue order: an event after this call is newer.
+        let calls = store.parked_calls_now();
+        if self.tx.try_send(Op::Resync(store.clone(), calls, now())).is_err() {
             self.overflow.store(true, Ordering::Release);
         }
     }
@@ -253,7 +256,8 @@ impl Writer {
             if self.overflow.swap(false, Ordering::AcqRel) {
                 // Events were dropped: catch up with what is parked now.
                 for store in self.stores.clone() {
-                    self.resync(&store, now()).await;
+                    let calls = store.parked_calls_now();
+                    self.resync(&store, calls, now()).await;
                 }
             }
         }
@@ -275,8 +279,8 @@ impl Writer {
                 self.notes.push((n, at));
                 Ok(())
             }
-            Op::Resync(store, at) => {
-                self.resync(&store, at).await;
+            Op::Resync(store, calls, at) => {
+                self.resync(&store, calls, at).await;
                 Ok(())
             }
             Op::Follow(store) => {
@@ -472,9 +476,8 @@ impl Writer {
     }
 
     /// Open episodes against the store's calls, for the servers it has synced.
-    async fn resync(&mut self, store: &ParkingStore, at: Timestamp) {
+    async fn resync(&mut self, store: &ParkingStore, calls: Vec<Arc<ParkedCall>>, at: Timestamp) {
         let at = ms(at);
-        let calls = store.parked_calls_now();
         let mut parked: HashMap<Key, Arc<ParkedCall>> = HashMap::new();
         for c in calls {
             if store.is_synced(c.server_id) {

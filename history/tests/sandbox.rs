@@ -85,7 +85,11 @@ async fn morning(c: &Client, hs: &[&History]) {
     retrieve(c, hs, &mut events, "default", s, "bob").await;
     // A timeout: the vip lot's parking time is 5 s.
     parked(c, &mut events, "5550003", "vip").await;
-    next_event(&mut events, "timeout", |e| e.kind() == "timeout").await;
+    let end = next_event(&mut events, "the end of the vip park", |e| {
+        e.call().caller_id_num() == "5550003" && !matches!(e.kind(), "parked" | "near_timeout")
+    })
+    .await;
+    assert_eq!(end.kind(), "timeout", "the vip park ends by its 5 s timeout: {end:?}");
     // A hang-up while parked.
     park_dialplan(c, "5550004", "default").await;
     let call = next_event(&mut events, "parked", |e| parked_event_for(e, "5550004")).await.call().clone();

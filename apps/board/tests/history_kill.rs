@@ -134,7 +134,7 @@ async fn the_demo_records_its_traffic_with_no_setup() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let parked = loop {
         let page =
-            std::net::TcpStream::connect(&addr).is_ok().then(|| get(&addr, "/history")).unwrap_or_default();
+            if std::net::TcpStream::connect(&addr).is_ok() { get(&addr, "/history") } else { String::new() };
         let parked = page
             .split("<b id=\"glance-parked\">")
             .nth(1)
