@@ -225,3 +225,60 @@ async fn a_bad_url_is_an_error_that_hides_the_password() {
     assert!(!text.contains("hunter2"), "{text}");
     assert!(text.contains("cannot open the history database"), "{text}");
 }
+
+#[tokio::test]
+async fn a_park_from_the_board_names_its_user() {
+    let (store, h, _sub) = setup().await;
+    let t0 = 1_700_000_000_000u64;
+    h.note_park(1, "PJSIP/5551001-1.1", "reception");
+    store.apply_message(at(t0), 1, &parked("1.1", "5551001", "default", 701, 0));
+    store.apply_message(at(t0), 1, &parked("1.2", "5551002", "default", 702, 0));
+    h.flush().await.unwrap();
+    let rows = h.db().all_episodes().await.unwrap();
+    let users: Vec<_> = rows.iter().map(|e| e.parked_by_user.as_deref()).collect();
+    assert_eq!(users, [Some("reception"), None], "the note names the park of that channel only");
+}
+
+#[tokio::test]
+async fn retention_deletes_what_ended_before_history_days_at_start() {
+    let dir = std::env::temp_dir().join(format!("history-retention-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite:{}", dir.join("h.db").display());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let db = Db::open(&url).await.unwrap();
+    let mut eps = Vec::new();
+    for (i, age_days) in [40i64, 2, 0].into_iter().enumerate() {
+        let at = now - age_days * 86_400_000 - 60_000;
+        eps.push(ami_parking_history::Episode {
+            id: 0,
+            server_id: 1,
+            lot: "default".into(),
+            space: 701,
+            channel: format!("PJSIP/x-{i}"),
+            unique_id: format!("1.{i}"),
+            linked_id: String::new(),
+            caller_num: format!("55510{i}"),
+            caller_name: String::new(),
+            parker: String::new(),
+            parked_by_user: None,
+            parked_at: at,
+            first_parked_at: at,
+            ended_at: Some(at + 1_000),
+            outcome: Outcome::Retrieved,
+            retrieved_by: None,
+            retrieved_to: None,
+            returned_to: None,
+            previous_id: None,
+            seen_late: false,
+            wait_ms: Some(1_000),
+        });
+    }
+    db.insert_many(&eps).await.unwrap();
+    db.close_pool().await;
+    let h = History::open(&url, HistoryOptions { history_days: Some(30), ..HistoryOptions::default() })
+        .await
+        .unwrap();
+    let left: Vec<_> = h.db().all_episodes().await.unwrap().into_iter().map(|e| e.caller_num).collect();
+    assert_eq!(left, ["555101", "555102"], "the 40-day-old episode is gone, the others stay");
+    std::fs::remove_dir_all(&dir).ok();
+}
