@@ -204,6 +204,68 @@ pub enum ParkingError {
         /// How many requests may wait.
         limit: usize,
     },
+    /// Park the caller of `phone`: no channel of that phone is on the server (its
+    /// `Status` lists none named `phone-...`).
+    #[error("phone {phone} has no call{}: Asterisk lists no channel named {phone}-...; check the phone's name (e.g. PJSIP/1001) and that its call is still up", on_server(Some(*server_id)))]
+    PhoneHasNoCall {
+        /// The phone, as given (`PJSIP/1001`).
+        phone: String,
+        /// The server.
+        server_id: ServerId,
+    },
+    /// Park the caller of `phone`: the phone has a channel, but it is in no bridge
+    /// with a caller (it rings, or it is on hold alone).
+    #[error(
+        "phone {phone}'s call is not connected to a caller ({}); answer the call first, then park it",
+        describe_channels(channels)
+    )]
+    PhoneCallNotBridged {
+        /// The phone.
+        phone: String,
+        /// Its channels, each with its state (`PJSIP/1001-0000000a: Ringing`).
+        channels: Vec<String>,
+        /// The server.
+        server_id: ServerId,
+    },
+    /// Park the caller of `phone`: the phone is in several bridged calls, so which
+    /// caller to park is not clear.
+    #[error("phone {phone} has {} connected calls ({}); park one of them by its channel instead", calls.len(), describe_channels(calls))]
+    PhoneHasSeveralCalls {
+        /// The phone.
+        phone: String,
+        /// Each call: the phone's channel and who is on the other side
+        /// (`PJSIP/1001-0000000a with PJSIP/trunk-00000009 (5551001)`).
+        calls: Vec<String>,
+        /// The server.
+        server_id: ServerId,
+    },
+    /// Park the caller of `phone`: the phone's bridge holds several other channels (a
+    /// conference), so which one is "the caller" is not clear.
+    #[error(
+        "phone {phone}'s call {channel} is a conference with {}; park one of them by its channel instead",
+        describe_channels(others)
+    )]
+    CallerUnclear {
+        /// The phone.
+        phone: String,
+        /// The phone's channel.
+        channel: String,
+        /// The other channels in its bridge.
+        others: Vec<String>,
+        /// The server.
+        server_id: ServerId,
+    },
+    /// Park the caller of `phone`: the caller hung up (or was moved away) between the
+    /// channel list and the Park.
+    #[error("the caller on phone {phone} ({channel}) hung up before it could be parked; nothing was parked")]
+    CallerHungUp {
+        /// The phone.
+        phone: String,
+        /// The caller's channel.
+        channel: String,
+        /// The server.
+        server_id: ServerId,
+    },
     /// An invalid argument (e.g. a timeout too large to send).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -234,4 +296,8 @@ pub enum ConnectionError {
 
 fn on_server(server_id: Option<ServerId>) -> String {
     server_id.map(|s| format!(" on server {s}")).unwrap_or_default()
+}
+
+fn describe_channels(list: &[String]) -> String {
+    list.join("; ")
 }

@@ -60,22 +60,23 @@ pub mod wire;
 
 pub use backoff::{Backoff, Reconnect, REFUSED_LOGIN, STABLE_LINK};
 pub use client::{
-    local_client, Answer, Apply, Changes, LocalClient, LocalFuture, MovedTo, ParkedAt, ParkingClient,
-    ParkingSignals, RequestResult, RetrievedFrom, SendFuture, SignalFamily, SignalValue,
+    local_client, Answer, Apply, Changes, LocalClient, LocalFuture, MovedTo, ParkedAt, ParkedCaller,
+    ParkingClient, ParkingSignals, RequestResult, RetrievedFrom, SendFuture, SignalFamily, SignalValue,
 };
 pub use connection::{
-    pick_server, AuthMethod, Connection, ConnectionConfig, ConnectionSizes, Mode, Output, Park, ParkTimeout,
-    Reply, Request, RequestId, Secret, Target,
+    pick_caller, pick_server, AuthMethod, Connection, ConnectionConfig, ConnectionSizes, Mode, Output, Park,
+    ParkTimeout, Reply, Request, RequestId, Secret, Target,
 };
 pub use error::{ConnectionError, ParkingError};
 pub use model::display;
 pub use model::{
-    CompactString, LotKey, ParkedCall, ParkingEvent, ParkingLot, ResyncChange, Retriever, ServerId,
+    ChannelStatus, CompactString, LotKey, ParkedCall, ParkingEvent, ParkingLot, ResyncChange, Retriever,
+    ServerId,
 };
 pub use store::{
     apply_map_diff, CallCallback, CallFilter, CallTransform, ConnectionState, EventStream, MovedCallback,
     NearTimeoutCallback, ParkedCallsSignalVec, ParkingOptions, ParkingStore, RetrievedCallback, StoreSizes,
-    Subscription, DEFAULT_RETRIEVE_RING,
+    Subscription, DEFAULT_RETRIEVE_RING, RESYNC_SETTLE,
 };
 pub use time::Timestamp;
 pub use wire::{ami_codec, amiws, unescape_c, Action, Message};

@@ -174,3 +174,53 @@ pub fn wait_truth(port: u16, pred: impl Fn(&[(String, u32, String)]) -> bool) ->
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The channels of `Status` (as the sandbox's admin lists them): (channel, bridge id;
+/// empty when it is in no bridge).
+pub fn status(port: u16) -> Vec<(String, String)> {
+    let text = send_action(port, "Action: Status\n");
+    text.split("\r\n\r\n")
+        .filter(|block| block.contains("Event: Status\r\n"))
+        .map(|block| {
+            let field = |k: &str| {
+                block.lines().find_map(|l| l.strip_prefix(k)).map(str::trim).unwrap_or("").to_owned()
+            };
+            (field("Channel: "), field("BridgeID: "))
+        })
+        .collect()
+}
+
+/// Waits (with a deadline) until `status` satisfies `pred`; what it listed then.
+pub fn wait_status(
+    port: u16,
+    what: &str,
+    pred: impl Fn(&[(String, String)]) -> bool,
+) -> Vec<(String, String)> {
+    let start = std::time::Instant::now();
+    loop {
+        let now = status(port);
+        if pred(&now) {
+            return now;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{what}: not reached within 10 s: {now:?}");
+        // Each look logs in to Asterisk: pause between them.
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A caller `number` (`name`) on the line with the desk phone `Local/<desk>@desk`
+/// (the sandbox's `callerline` and `desk` contexts), bridged; the caller's channel.
+pub fn call_desk(port: u16, number: &str, name: &str, desk: &str) -> String {
+    let before: Vec<String> = status(port).into_iter().map(|s| s.0).collect();
+    let r = send_action(
+        port,
+        &format!("Action: Originate\nChannel: Local/{number}@callerline\nCallerID: \"{name}\" <{number}>\nApplication: Dial\nData: Local/{desk}@desk\nAsync: true\n"),
+    );
+    assert!(r.contains("Originate successfully queued"), "{r}");
+    let prefix = format!("Local/{number}@callerline-");
+    let is_new_caller = |(ch, b): &(String, String)| {
+        ch.starts_with(&prefix) && ch.ends_with(";1") && !b.is_empty() && !before.contains(ch)
+    };
+    let listed = wait_status(port, "the caller bridged with the desk", |l| l.iter().any(is_new_caller));
+    listed.into_iter().find(is_new_caller).map(|(ch, _)| ch).expect("the caller's channel")
+}

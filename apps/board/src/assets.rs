@@ -61,7 +61,7 @@ aside.controls { display: flex; flex-direction: column; gap: 1rem; }
 #beeps { display: none; }
 .parking-space[role=button]:focus-visible { outline: 3px solid #1d5fbf; outline-offset: 2px; }
 .parking-lot.stale { border-style: dashed; border-color: #8c1d18; }
-.parking-lot.stale .parking-space.occupied { opacity: .75; background: #eef0f3; border-style: dashed; }
+.parking-lot.stale .parking-space.occupied { background: #eef0f3; border-style: dashed; }
 .stale-note { margin: 0 0 .5rem; padding: .35rem .6rem; background: #fdecea; color: #8c1d18; border-radius: 6px; font-size: .9rem; }
 .large-lot { display: flex; gap: 1rem; align-items: center; margin-top: .6rem; color: #444; }
 .large-lot button { padding: .3rem .8rem; cursor: pointer; }
@@ -73,13 +73,103 @@ body.login { display: grid; place-items: center; min-height: 100vh; }
 .login-box input { width: 100%; box-sizing: border-box; padding: .45rem; font-size: 1rem; }
 .login-box button { margin-top: 1.1rem; width: 100%; padding: .55rem; font-size: 1rem; background: #1d5fbf; color: #fff; border: 0; border-radius: 6px; cursor: pointer; }
 .login-box .error { margin-top: .8rem; color: #8c1d18; }
-@media (max-width: 760px) { main.board-body { grid-template-columns: 1fr; } }
+.parking-lot h2.lot-name { margin: 0 0 .5rem; font-size: 1.1rem; }
+.timeout-warnings h2 { margin: 0 0 .25rem; font-size: 1rem; color: #9a4f00; }
+.sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+section.my-desk { display: flex; flex-wrap: wrap; gap: .6rem 1.2rem; align-items: center; padding: .7rem 1.2rem; background: #fff; border-bottom: 1px solid #cfd6dd; }
+.my-desk .my-phone { display: flex; gap: .5rem; align-items: center; }
+.my-desk .label { font-size: .9rem; color: #3d4a57; }
+.my-desk .phone { font-size: 1.1rem; font-weight: 600; }
+.my-desk input { padding: .45rem .5rem; font-size: 1rem; width: 12rem; }
+.my-desk .my-actions { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
+.my-desk button { padding: .55rem 1rem; font-size: 1rem; border-radius: 6px; border: 1px solid #1d5fbf; background: #fff; color: #1d4f9c; cursor: pointer; }
+.my-desk button.primary { background: #1d5fbf; color: #fff; font-weight: 600; }
+.my-desk button[disabled] { opacity: .6; cursor: wait; }
+.my-desk .key { display: inline-block; margin-left: .5rem; padding: 0 .35rem; border: 1px solid currentColor; border-radius: 4px; font-size: .8rem; }
+.my-desk .hint { font-size: .85rem; color: #3d4a57; }
+.my-desk .my-outcome { flex-basis: 100%; }
+.my-desk .my-outcome:empty { display: none; }
+.big-space { display: inline-flex; align-items: baseline; gap: .8rem; padding: .4rem 1rem; border-radius: 8px; background: #e6f4ea; color: #0d4f22; }
+.big-space .big-number { font-size: 3rem; font-weight: 700; line-height: 1; }
+.big-space .big-label, .big-space .big-who { font-size: 1.05rem; }
+.warn-text { display: block; font-weight: 700; }
+button:focus-visible, input:focus-visible, select:focus-visible, a:focus-visible { outline: 3px solid #1d5fbf; outline-offset: 2px; }
+.parking-space .empty.unknown { color: #5a4a00; font-style: italic; }
+.parking-space[data-drop=true].drop-over { outline: 3px dashed #1d5fbf; }
+@media (max-width: 760px) {
+  main.board-body { grid-template-columns: 1fr; padding: .6rem; }
+  section.my-desk { padding: .6rem; }
+  .my-desk .my-phone, .my-desk input { width: 100%; }
+  .my-desk .my-actions button { flex: 1 1 100%; }
+  .my-desk .hint { display: none; }
+  header.board-head { padding: .5rem .6rem; }
+}
 "#;
 
 /// A short two-tone beep each time the page's hidden `#beeps` counter goes up (the
 /// server raises it on a near-timeout warning of a lot the user sees); silent where
 /// the browser blocks audio (before a first click on the page).
 const BOARD_JS: &str = r#"(function () {
+  // Shortcuts: P parks my caller, R retrieves the longest waiting call (not while typing).
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const t = e.target, tag = t && t.tagName;
+    if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || (t && t.isContentEditable)) return;
+    const k = (e.key || "").toLowerCase();
+    const id = k === "p" ? "park-my-caller" : k === "r" ? "retrieve-longest" : null;
+    const b = id && document.getElementById(id);
+    if (b && !b.disabled) { e.preventDefault(); b.click(); }
+  });
+  // My phone, typed once and remembered by this browser (boards without logins).
+  const KEY = "parkboard.phone";
+  function restorePhone() {
+    const el = document.getElementById("my-phone-input");
+    if (!el || el.__parkRestored) return;
+    el.__parkRestored = true;
+    let saved = null;
+    try { saved = localStorage.getItem(KEY); } catch (e) {}
+    if (saved && el.value !== saved) { el.value = saved; el.dispatchEvent(new Event("input", { bubbles: true })); }
+    el.addEventListener("input", function () { try { localStorage.setItem(KEY, el.value.trim()); } catch (e) {} });
+  }
+  new MutationObserver(restorePhone).observe(document.body, { subtree: true, childList: true });
+  // Drag a parked call onto another space: the move form is filled and sent.
+  let dragged = null;
+  function set(id, v, kind) {
+    const el = document.getElementById(id);
+    if (!el) return;
+    el.value = v;
+    el.dispatchEvent(new Event(kind, { bubbles: true }));
+  }
+  const dropCell = function (e) { return e.target.closest ? e.target.closest("[data-drop=true]") : null; };
+  document.addEventListener("dragstart", function (e) {
+    const cell = e.target.closest ? e.target.closest(".parking-space.occupied[draggable=true]") : null;
+    const lot = cell && cell.closest("[data-lot]");
+    if (!lot) return;
+    dragged = { server: lot.dataset.server, lot: lot.dataset.lot, space: cell.dataset.space };
+    e.dataTransfer.effectAllowed = "move";
+    e.dataTransfer.setData("text/plain", dragged.lot + " " + dragged.space);
+  });
+  document.addEventListener("dragover", function (e) {
+    const cell = dropCell(e), lot = cell && cell.closest("[data-lot]");
+    if (dragged && lot && lot.dataset.server === dragged.server) {
+      e.preventDefault();
+      e.dataTransfer.dropEffect = "move";
+    }
+  });
+  document.addEventListener("drop", function (e) {
+    const cell = dropCell(e), lot = cell && cell.closest("[data-lot]");
+    const from = dragged;
+    dragged = null;
+    if (!from || !lot || lot.dataset.server !== from.server) return;
+    e.preventDefault();
+    if (lot.dataset.lot === from.lot && cell.dataset.space === from.space) return;
+    set("move-from", from.server + "/" + from.lot + "/" + from.space, "change");
+    set("move-lot", lot.dataset.lot, "change");
+    set("move-space", cell.dataset.space, "input");
+    const b = document.getElementById("move-button");
+    if (b) b.click();
+  });
+  document.addEventListener("dragend", function () { dragged = null; });
   let last = null;
   function beep() {
     try {
@@ -137,11 +227,11 @@ pub fn login_page(error: Option<&str>) -> String {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Call parking: log in</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"referrer\" content=\"same-origin\">\
-         <link rel=\"stylesheet\" href=\"/board.css\"></head><body class=\"login\">\
+         <link rel=\"stylesheet\" href=\"/board.css\"></head><body class=\"login\"><main>\
          <form class=\"login-box\" method=\"post\" action=\"/login\"><h1>Call parking</h1>\
          <label for=\"user\">User</label><input id=\"user\" name=\"user\" autocomplete=\"username\" required autofocus>\
          <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\">Log in</button>{error}</form></body></html>"
+         <button type=\"submit\">Log in</button>{error}</form></main></body></html>"
     )
 }
 

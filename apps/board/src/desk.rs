@@ -7,7 +7,8 @@ use crate::metrics::Metrics;
 use crate::sessions::Sessions;
 use crate::users::Principal;
 use ami_parking::{
-    MovedTo, Park, ParkedAt, ParkedCall, ParkingClient, ParkingError, RetrievedFrom, ServerId, Target,
+    MovedTo, Park, ParkedAt, ParkedCall, ParkedCaller, ParkingClient, ParkingError, RetrievedFrom, ServerId,
+    Target,
 };
 use ami_parking_transport::Client;
 use std::time::Instant;
@@ -193,9 +194,43 @@ impl Desk {
         out
     }
 
+    /// Parks the caller on the line with the user's phone (`typed` only without
+    /// logins) into `park`'s lot on `server` (one of the user's lots).
+    pub async fn park_caller_of(
+        &self,
+        server: ServerId,
+        typed: &str,
+        park: Park,
+    ) -> Result<ParkedCaller, DeskError> {
+        let started = Instant::now();
+        let lot = park.lot.clone().unwrap_or_else(|| "default".into());
+        let phone = self.destination(typed);
+        let mut r = AuditRecord::new(&self.who, "park_caller_of");
+        r.server = Some(server);
+        r.lot = lot.clone();
+        r.destination = Some(phone.clone());
+        let out = match self.check(&lot) {
+            Err(e) => Err(e),
+            Ok(()) if phone.is_empty() => Err(DeskError::Refused(
+                "which phone is yours? type it under \"My phone\", e.g. PJSIP/1001".into(),
+            )),
+            Ok(()) => self
+                .client
+                .park_caller_of_on(Target::Server(server), &phone, park)
+                .await
+                .map_err(DeskError::from),
+        };
+        if let Ok(at) = &out {
+            r.space = Some(at.space);
+            r.channel = at.call.channel().to_string();
+        }
+        self.finish(r, started, &out);
+        out
+    }
+
     /// Whether `channel` is parked now on any server (whatever lot).
     fn is_parked(&self, channel: &str) -> bool {
-        self.client.store().parked_calls_now().iter().any(|c| c.channel().eq_ignore_ascii_case(channel))
+        self.client.store().is_channel_parked_now(channel)
     }
 
     /// Moves `call` to `to` (both lots must be the user's).

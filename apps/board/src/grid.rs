@@ -40,24 +40,29 @@ pub fn LotGrid(
     let free = info.as_ref().map(|l| l.free()).unwrap_or(0);
     let total = info.as_ref().map(|l| l.total_spaces).unwrap_or(0);
     let class = if stale.is_some() { "parking-lot stale" } else { "parking-lot" };
+    let count = if stale.is_some() { format!("last known {count}") } else { count };
     rsx! {
         section { class, "data-lot": "{lot.name}", "data-server": "{lot.server_id}",
-            h3 {
+            h2 { class: "lot-name",
                 "{lot.name}"
                 if let Some(s) = server { span { class: "server-name", " · {s}" } }
                 span { class: "lot-count", "{count}" }
             }
-            if let Some(when) = stale {
+            if let Some(when) = stale.clone() {
                 p { class: "stale-note", role: "status", "Server down: calls as last known at {when}; they may have changed." }
             }
             div { class: "parking-spaces",
                 for cell in cells {
-                    SpaceCell { key: "{cell.space}", parking, desk: desk.clone(), cell, retrieve_to: retrieve_to.clone(), outcome }
+                    SpaceCell { key: "{cell.space}", parking, desk: desk.clone(), cell, retrieve_to: retrieve_to.clone(), outcome, stale: stale.is_some() }
                 }
             }
             if large {
                 div { class: "large-lot",
-                    span { class: "free-count", "{free} free spaces" }
+                    if stale.is_some() {
+                        span { class: "free-count", "{free} free when last known" }
+                    } else {
+                        span { class: "free-count", "{free} free spaces" }
+                    }
                     button {
                         class: "show-all",
                         r#type: "button",
@@ -83,31 +88,52 @@ fn SpaceCell(
     cell: GridCell,
     retrieve_to: String,
     outcome: Signal<Outcome>,
+    stale: bool,
 ) -> Element {
     let call = cell.call.read().clone();
     let now = if call.is_some() { parking.clock.read().to_owned() } else { Default::default() };
     let v = SpaceView::new(cell.space, call.as_deref(), now);
+    // The spaces between the parts keep the visible text a part of the cell's name
+    // (its aria-label says the same words), as assistive technology expects.
     let body = rsx! {
         span { class: "space-number", "{v.space}" }
+        " "
         if v.occupied {
             span { class: "caller-name", "{v.caller_name}" }
+            " "
             span { class: "caller-number", "{v.caller_number}" }
+            " "
             span { class: "timer", "parked {v.timer}" }
+            " "
             if let Some(left) = v.countdown.clone() {
                 span { class: "countdown", "{left} left" }
+                " "
             }
+            if v.warning {
+                // Said in words too, not by colour alone.
+                span { class: "warn-text", "Timing out soon" }
+            }
+        } else if stale {
+            // The server is down: a space that was free may not be any more.
+            span { class: "empty unknown", "Not known" }
         } else {
             span { class: "empty", "Empty" }
         }
     };
     let label = if v.occupied {
         let left = v.countdown.as_ref().map(|l| format!(", {l} left")).unwrap_or_default();
-        format!("Space {}, {}, {}, parked {}{left}", v.space, v.caller_name, v.caller_number, v.timer)
+        let soon = if v.warning { ", timing out soon" } else { "" };
+        format!("Space {}, {}, {}, parked {}{left}{soon}", v.space, v.caller_name, v.caller_number, v.timer)
+    } else if stale {
+        format!("Space {}, not known while the server is down", v.space)
     } else {
         format!("Space {}, empty", v.space)
     };
+    let label = if stale && v.occupied { format!("{label}, last known") } else { label };
     if !desk.acts() || !v.occupied {
-        return rsx! { div { class: v.class, "data-space": "{v.space}", "aria-label": "{label}", {body} } };
+        // An operator's empty space is where a dragged call can be dropped (board.js).
+        let drop = if desk.acts() && !stale { "true" } else { "false" };
+        return rsx! { div { class: v.class, "data-space": "{v.space}", "data-drop": drop, role: "group", "aria-label": "{label}", {body} } };
     }
     let retrieve = move || {
         let Some(c) = cell.call.peek().clone() else { return };
@@ -129,6 +155,8 @@ fn SpaceCell(
             "data-space": "{v.space}",
             role: "button",
             tabindex: "0",
+            draggable: "true",
+            "data-drop": "true",
             "aria-label": "Retrieve: {label}",
             onclick: move |_| on_click(),
             onkeydown: move |e: KeyboardEvent| {
@@ -156,7 +184,7 @@ pub fn Warnings(parking: UseAmiParking, desk: Desk) -> Element {
     let class = if near.is_empty() { "timeout-warnings empty" } else { "timeout-warnings" };
     rsx! {
         div { class, role: "alert",
-            h4 { "Near timeout" }
+            h2 { "Near timeout" }
             for c in near {
                 div { class: "parked-call", key: "{c.unique_id()}",
                     span { "{c.parking_lot} {c.parking_space}: {caller(&c)}" }

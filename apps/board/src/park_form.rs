@@ -60,7 +60,8 @@ pub fn ParkForm(parking: UseAmiParking, desk: Desk) -> Element {
     };
     rsx! {
         div { class: "panel park-panel",
-            h2 { "Park a call" }
+            h2 { "Park a call by channel" }
+            div { class: "hint", "For supervisors: the receptionist's way is Park my caller, at the top." }
             label { r#for: "park-channel", "Channel" }
             input { id: "park-channel", placeholder: "PJSIP/1001-00000001", value: "{channel}", oninput: move |e| channel.set(e.value()) }
             label { r#for: "park-lot", "Lot" }

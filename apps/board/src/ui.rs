@@ -6,7 +6,9 @@
 
 use crate::desk::Desk;
 use crate::grid::{LotGrid, Warnings};
+use crate::my_desk::{MoveForm, MyDesk};
 use crate::park_form::ParkForm;
+use ami_parking::display::caller;
 use ami_parking::{ConnectionState, LotKey, ParkingEvent, ServerId};
 use ami_parking_dioxus::{use_ami_parking, use_futures_signal, use_parking_event};
 use ami_parking_transport::Client;
@@ -33,16 +35,34 @@ pub fn board(props: Props) -> Element {
     let desk = props.desk.clone();
     let client = desk.client.clone();
     let parking = use_ami_parking(|| client.clone());
-    let mut retrieve_to = use_signal(|| props.retrieve_to.clone());
+    let retrieve_to = use_signal(|| props.retrieve_to.clone());
     let mut beeps = use_signal(|| 0u64);
+    // What a screen reader hears (a polite live region): parks, retrieves, moves,
+    // near-timeouts of the user's lots.
+    let mut announce = use_signal(String::new);
     let watcher = desk.clone();
     use_parking_event(parking, move |e| {
-        if let ParkingEvent::NearTimeout { call, .. } = e {
-            if watcher.sees(&call.parking_lot) {
+        let call = e.call();
+        if !watcher.sees(&call.parking_lot) {
+            return;
+        }
+        let (lot, space, who) = (&call.parking_lot, call.parking_space, caller(call));
+        let said = match e {
+            ParkingEvent::Parked { .. } => format!("{who} parked in {lot} space {space}"),
+            ParkingEvent::Retrieved { retriever, .. } => {
+                format!("{who} in {lot} space {space} retrieved by {}", retriever.channel)
+            }
+            ParkingEvent::NearTimeout { .. } => {
                 // board.js beeps when this counter moves.
                 *beeps.write() += 1;
+                format!("{who} in {lot} space {space} is about to time out")
             }
-        }
+            ParkingEvent::TimedOut { .. } => format!("{who} in {lot} space {space} timed out"),
+            ParkingEvent::GaveUp { .. } => format!("{who} in {lot} space {space} hung up"),
+            ParkingEvent::Moved { .. } => format!("{who} moved to {lot} space {space}"),
+            _ => return,
+        };
+        announce.set(said);
     });
     let lots: Vec<LotKey> =
         parking.parking_lots.read().keys().filter(|k| desk.sees(&k.name)).cloned().collect();
@@ -77,6 +97,8 @@ pub fn board(props: Props) -> Element {
     let to = desk.destination(&retrieve_to());
     let logged_in = desk.logged_in();
     let area_class = if desk.acts() { "lots-area" } else { "lots-area view-only" };
+    // "Park my caller" parks into the default lot when the user sees it, else their first.
+    let my_lot = lots.iter().find(|k| &*k.name == "default").or(lots.first()).cloned();
     rsx! {
         header { class: "board-head",
             h1 { "Call parking" }
@@ -99,6 +121,10 @@ pub fn board(props: Props) -> Element {
                 }
             }
         }
+        if desk.acts() {
+            MyDesk { parking, desk: desk.clone(), lot: my_lot, typed_phone: retrieve_to }
+        }
+        div { id: "announce", class: "sr-only", "aria-live": "polite", "{announce}" }
         main { class: "board-body",
             div { class: area_class,
                 if lots.is_empty() {
@@ -115,20 +141,9 @@ pub fn board(props: Props) -> Element {
                         h2 { "View only" }
                         div { class: "hint", "You can watch the lots; parking and retrieving need an operator login." }
                     }
-                } else if let Some(phone) = desk.who.phone.clone() {
-                    div { class: "panel retrieve-panel",
-                        h2 { "Retrieves ring" }
-                        div { class: "phone", id: "my-phone", "{phone}" }
-                        div { class: "hint", "Click a parked call to ring it to your phone." }
-                    }
-                } else {
-                    div { class: "panel retrieve-panel",
-                        h2 { "Retrieve to" }
-                        input { id: "retrieve-to", value: "{retrieve_to}", oninput: move |e| retrieve_to.set(e.value()) }
-                        div { class: "hint", "Click a parked call to ring it to this channel." }
-                    }
                 }
                 if desk.acts() {
+                    MoveForm { parking, desk: desk.clone() }
                     ParkForm { parking, desk: desk.clone() }
                 }
             }

@@ -48,7 +48,11 @@ impl Browser {
         skips::ran(Needs::Browser);
         let mut caps = DesiredCapabilities::chrome();
         caps.set_binary("/usr/bin/chromium").unwrap();
-        let profile = std::env::temp_dir().join(format!("parkboard-chromium-{}", std::process::id()));
+        // One profile per browser: a page's localStorage (the phone typed on a board
+        // without logins) must not reach the next test's browser.
+        static BROWSERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = BROWSERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let profile = std::env::temp_dir().join(format!("parkboard-chromium-{}-{n}", std::process::id()));
         for arg in [
             "--headless",
             "--no-sandbox",
@@ -203,17 +207,18 @@ async fn a_park_from_the_page(b: &Browser, truth: &Client) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_board_shows_asterisk_live_and_drives_it() {
     let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
+    let Some(axe) = axe_source() else { return };
     let Some(browser) = Browser::start().await else { return };
     let b = &browser;
     open_board(b).await;
-    b.shot("1-empty").await;
+    shot_and_axe(b, &axe, "1-empty").await;
     let mut events = truth.events();
     let space = a_park_in_asterisk_appears(b, &truth, &mut events).await;
-    b.shot("2-parked").await;
+    shot_and_axe(b, &axe, "2-parked").await;
     a_click_retrieves(b, &mut events, space).await;
-    b.shot("3-retrieved").await;
+    shot_and_axe(b, &axe, "3-retrieved").await;
     a_park_from_the_page(b, &truth).await;
-    b.shot("4-parked-from-page").await;
+    shot_and_axe(b, &axe, "4-parked-from-page").await;
 
     // Asterisk stops: the board says so. It restarts: the board shows its truth (the
     // restart ended every call).
@@ -227,7 +232,7 @@ async fn the_board_shows_asterisk_live_and_drives_it() {
             .await;
     assert!(note.starts_with("Server down: calls as last known at "), "{note}");
     assert!(b.text_of(".total").await.unwrap().ends_with("parked (incomplete)"));
-    b.shot("5-asterisk-down").await;
+    shot_and_axe(b, &axe, "5-asterisk-down").await;
     sandbox::run("a", &["start"]).expect("start");
     poll("the connected badge again", Duration::from_secs(20), || async { b.text_of(".server.up").await })
         .await;
@@ -238,7 +243,7 @@ async fn the_board_shows_asterisk_live_and_drives_it() {
     })
     .await;
     assert!(b.driver.find_all(By::Css(".stale-note")).await.unwrap().is_empty(), "fresh again");
-    b.shot("6-asterisk-back").await;
+    shot_and_axe(b, &axe, "6-asterisk-back").await;
 }
 
 mod common;
@@ -289,6 +294,7 @@ async fn an_office_board_with_logins_roles_and_scopes() {
     use parkboard::guard::Access;
     use parkboard::users::{hash_password, Role, User, Users};
     let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
+    let Some(axe) = axe_source() else { return };
     let Some(browser) = Browser::start().await else { return };
     let b = &browser;
     let dir = std::env::temp_dir().join(format!("parkboard-office-{}", std::process::id()));
@@ -320,17 +326,25 @@ async fn an_office_board_with_logins_roles_and_scopes() {
     // Without a session: the login page.
     b.driver.goto(&base).await.unwrap();
     poll("the login page", DEADLINE, || async { b.driver.find(By::Id("password")).await.ok() }).await;
-    b.shot("office-1-login").await;
+    shot_and_axe(b, &axe, "office-1-login").await;
 
     // The viewer: both calls, no control.
     log_in_as(b, &base, "wall", "wallboard-pw").await;
     let space = cell_of(b, "5557101").await;
     cell_of(b, "5557102").await;
-    for control in ["park-button", "park-channel", "retrieve-to"] {
+    for control in [
+        "park-button",
+        "park-channel",
+        "retrieve-to",
+        "park-my-caller",
+        "retrieve-longest",
+        "move-button",
+        "my-phone-input",
+    ] {
         assert!(b.driver.find(By::Id(control)).await.is_err(), "a viewer's page has no #{control}");
     }
     assert!(b.text_of(".view-panel").await.unwrap().contains("View only"));
-    b.shot("office-2-viewer").await;
+    shot_and_axe(b, &axe, "office-2-viewer").await;
     // Forged clicks on every element of a viewer's page: Asterisk still holds both.
     let wall = common::login(addr, "wall", "wallboard-pw").await;
     common::forge_clicks(addr, &wall, 0..20_000).await;
@@ -348,13 +362,15 @@ async fn an_office_board_with_logins_roles_and_scopes() {
         "the vip call leaked to a default-only user"
     );
     assert_eq!(b.text_of(".total").await.unwrap(), "1 parked");
-    b.shot("office-3-scoped").await;
+    shot_and_axe(b, &axe, "office-3-scoped").await;
 
     // The operator: retrieves ring their own phone; the audit log says who did it.
     log_in_as(b, &base, "reception", "front-desk-pw").await;
     assert_eq!(b.text_of("#my-phone").await.unwrap(), "Local/s@hold");
     assert!(b.driver.find(By::Id("retrieve-to")).await.is_err(), "no free-text destination");
-    b.shot("office-4-operator").await;
+    assert!(b.driver.find(By::Id("my-phone-input")).await.is_err(), "the phone is the profile's, not typed");
+    assert!(b.driver.find(By::Id("park-my-caller")).await.is_ok(), "an operator parks their caller");
+    shot_and_axe(b, &axe, "office-4-operator").await;
     b.driver.find(By::Css(format!("[data-space='{space}']"))).await.unwrap().click().await.unwrap();
     let retrieved = live::next_event(
         &mut events,
@@ -365,7 +381,7 @@ async fn an_office_board_with_logins_roles_and_scopes() {
     assert_eq!(retrieved.call().parking_space, space);
     let result = poll("the result line", DEADLINE, || async { b.text_of(".parking-result.ok").await }).await;
     assert!(result.starts_with(&format!("Space {space} retrieved to Local/s@hold-")), "{result}");
-    b.shot("office-5-operator-retrieved").await;
+    shot_and_axe(b, &axe, "office-5-operator-retrieved").await;
     let records = poll("the audit record", DEADLINE, || async {
         let r = audit_lines(&audit_path);
         (!r.is_empty()).then_some(r)
@@ -486,4 +502,357 @@ async fn the_history_page_shows_the_mornings_figures_and_the_csv_has_the_same() 
     std::fs::write(b.shots.join("7-history.csv"), &csv).unwrap();
     live::clean(PORT_A).await;
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// axe-core's script, as `scripts/browser-tools` installs it (`None`: skipped, with
+/// `AMI_PARKING_ALLOW_SKIP=1` only).
+fn axe_source() -> Option<String> {
+    let dir = std::env::var("AXE_CORE_DIR").unwrap_or_else(|_| "/var/tmp/ami-parking-axe".into());
+    let path = PathBuf::from(dir).join("node_modules/axe-core/axe.min.js");
+    match std::fs::read_to_string(&path) {
+        Ok(s) => Some(s),
+        Err(e) => skips::skip(
+            Needs::Browser,
+            &format!("axe-core is not at {} ({e}): run scripts/browser-tools (.ci/run does)", path.display()),
+        ),
+    }
+}
+
+/// axe-core run on the page as it is now: every violation, listed (none expected).
+async fn axe_violations(b: &Browser, axe: &str) -> Vec<String> {
+    b.driver.execute(axe, Vec::new()).await.expect("axe-core loads");
+    let r = b
+        .driver
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] })
+               .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at '
+                   + v.nodes.map(n => n.target.join(' ') + ' [' + (n.failureSummary || '').replace(/\\s+/g, ' ') + ']').join('; '))))
+               .catch(e => done(['axe failed: ' + e]));",
+            Vec::new(),
+        )
+        .await
+        .expect("axe-core runs");
+    r.convert::<Vec<String>>().expect("a list of violations")
+}
+
+/// Takes a screenshot of `state` and checks it with axe-core: no violation.
+async fn shot_and_axe(b: &Browser, axe: &str, state: &str) {
+    b.shot(state).await;
+    let v = axe_violations(b, axe).await;
+    assert!(v.is_empty(), "axe-core: {} violation(s) in state {state}:\n{}", v.len(), v.join("\n"));
+}
+
+/// The id of the focused element.
+async fn focused(b: &Browser) -> String {
+    let r =
+        b.driver.execute("return document.activeElement ? document.activeElement.id : '';", Vec::new()).await;
+    r.unwrap().convert::<String>().unwrap_or_default()
+}
+
+/// Presses `keys` on whatever has the focus.
+async fn press(b: &Browser, keys: &str) {
+    b.driver.action_chain().send_keys(keys).perform().await.unwrap();
+}
+
+/// A drag of the call in `from` onto space `to` (of `to_lot`), as the browser sends it:
+/// dragstart, dragover, drop, dragend (chromedriver cannot drive a native HTML drag).
+async fn drag(b: &Browser, from_lot: &str, from: u32, to_lot: &str, to: u32) {
+    let script = format!(
+        "const src = document.querySelector(\"[data-lot='{from_lot}'] [data-space='{from}']\");
+         const dst = document.querySelector(\"[data-lot='{to_lot}'] [data-space='{to}']\");
+         if (!src || !dst) return 'missing';
+         const dt = new DataTransfer();
+         const fire = (el, type) => el.dispatchEvent(new DragEvent(type, {{ bubbles: true, cancelable: true, dataTransfer: dt }}));
+         fire(src, 'dragstart'); fire(dst, 'dragenter'); const accepted = !fire(dst, 'dragover');
+         fire(dst, 'drop'); fire(src, 'dragend');
+         return accepted ? 'dropped' : 'refused';"
+    );
+    let r = b.driver.execute(script, Vec::new()).await.unwrap().convert::<String>().unwrap();
+    assert_eq!(r, "dropped", "the drop target took the drag");
+}
+
+/// The receptionist's workflow on a real bridged call: the phone typed once and
+/// remembered; "Park my caller" parks the caller (not the desk) and shows the space
+/// big; a drag moves the call in Asterisk; the keyboard alone parks (Tab, Enter) and
+/// retrieves the longest waiting call (R); axe-core finds no violation in any state,
+/// at 1400x1000 nor at 390x844 (where the park button shows without scrolling).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receptionist_parks_my_caller_drags_and_works_by_keyboard() {
+    let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
+    let Some(axe) = axe_source() else { return };
+    let Some(browser) = Browser::start().await else { return };
+    let b = &browser;
+    open_board(b).await;
+    shot_and_axe(b, &axe, "desk-1-start").await;
+
+    // The phone, typed once: the browser remembers it across a reload.
+    let input = b.driver.find(By::Id("my-phone-input")).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys("Local/1901@desk").await.unwrap();
+    poll("the phone saved in the browser", DEADLINE, || async {
+        let r = b
+            .driver
+            .execute("return localStorage.getItem('parkboard.phone') || '';", Vec::new())
+            .await
+            .ok()?;
+        r.convert::<String>().ok().filter(|v| v == "Local/1901@desk")
+    })
+    .await;
+    b.driver.refresh().await.unwrap();
+    poll("the remembered phone after a reload", DEADLINE, || async {
+        let v = b.driver.find(By::Id("my-phone-input")).await.ok()?.prop("value").await.ok()??;
+        (v == "Local/1901@desk").then_some(())
+    })
+    .await;
+
+    // A caller on the line with the desk: "Park my caller".
+    let caller =
+        tokio::task::spawn_blocking(|| sandbox::call_desk(PORT_A, "5559001", "Alice Caller", "1901"))
+            .await
+            .unwrap();
+    let mut events = truth.events();
+    b.driver.find(By::Id("park-my-caller")).await.unwrap().click().await.unwrap();
+    let parked =
+        live::next_event(&mut events, "the caller parked", |e| live::parked_event_for(e, "5559001")).await;
+    let space = parked.call().parking_space;
+    assert_eq!(parked.call().channel(), caller, "the caller, not the desk, is parked");
+    let big = poll("the space shown big", DEADLINE, || async { b.text_of("#parked-space").await }).await;
+    assert!(big.contains(&space.to_string()) && big.contains("Alice Caller"), "{big}");
+    // Said to screen readers too (a polite live region).
+    let said = poll("the park announced", DEADLINE, || async {
+        b.text_of("#announce").await.filter(|t| t.contains("parked"))
+    })
+    .await;
+    assert_eq!(said, format!("Alice Caller <5559001> parked in default space {space}"));
+    tokio::task::spawn_blocking(|| {
+        sandbox::wait_status(PORT_A, "the desk free", |l| {
+            !l.iter().any(|(c, _)| c.starts_with("Local/1901@desk-"))
+        })
+    })
+    .await
+    .unwrap();
+    poll("the caller in its cell", DEADLINE, || async {
+        b.cell(space).await.filter(|(c, t)| c.starts_with("parking-space occupied") && t.contains("5559001"))
+    })
+    .await;
+    shot_and_axe(b, &axe, "desk-2-parked-my-caller").await;
+
+    // A drag onto another space moves the call in Asterisk.
+    let to = if space == 715 { 716 } else { 715 };
+    drag(b, "default", space, "default", to).await;
+    let moved =
+        live::next_event(&mut events, "the call moved", |e| matches!(e, ParkingEvent::Moved { .. })).await;
+    assert_eq!((moved.call().parking_space, moved.call().unique_id()), (to, parked.call().unique_id()));
+    let t = parked_truth(PORT_A);
+    assert_eq!(t.iter().map(|(l, s, _)| (l.as_str(), *s)).collect::<Vec<_>>(), [("default", to)], "{t:?}");
+    poll("the moved call in its new cell", DEADLINE, || async {
+        b.cell(to).await.filter(|(c, t)| c.starts_with("parking-space occupied") && t.contains("5559001"))
+    })
+    .await;
+    let note =
+        poll("the move's result", DEADLINE, || async { b.text_of(".move-panel .parking-result.ok").await })
+            .await;
+    assert!(note.contains(&format!("from {space} to default {to}")), "{note}");
+    shot_and_axe(b, &axe, "desk-3-dragged").await;
+
+    // The keyboard alone: from the phone field, Tab reaches "Park my caller"; Enter parks.
+    tokio::task::spawn_blocking(|| sandbox::call_desk(PORT_A, "5559002", "Bob Second", "1901"))
+        .await
+        .unwrap();
+    b.driver.find(By::Id("my-phone-input")).await.unwrap().focus().await.unwrap();
+    press(b, Key::Tab.value().to_string().as_str()).await;
+    assert_eq!(focused(b).await, "park-my-caller", "Tab from the phone goes to Park my caller");
+    let outline = b
+        .driver
+        .execute("return getComputedStyle(document.activeElement).outlineStyle;", Vec::new())
+        .await
+        .unwrap()
+        .convert::<String>()
+        .unwrap();
+    assert_ne!(outline, "none", "the focus is visible");
+    press(b, Key::Enter.value().to_string().as_str()).await;
+    let second =
+        live::next_event(&mut events, "the second caller parked", |e| live::parked_event_for(e, "5559002"))
+            .await;
+    let big = poll("the second space shown big", DEADLINE, || async {
+        b.text_of("#parked-space").await.filter(|t| t.contains("Bob Second"))
+    })
+    .await;
+    assert!(big.contains(&second.call().parking_space.to_string()), "{big}");
+    // R (focus off any field): the longest waiting call (Alice's) rings my phone.
+    b.driver.execute("document.activeElement && document.activeElement.blur();", Vec::new()).await.unwrap();
+    press(b, "r").await;
+    let got = live::next_event(&mut events, "the longest waiting retrieved", |e| {
+        matches!(e, ParkingEvent::Retrieved { .. })
+    })
+    .await;
+    assert_eq!(got.call().caller_id_num(), "5559001", "the longest waiting goes first");
+    let ringing = poll("the retrieve's result", DEADLINE, || async {
+        b.text_of(".my-outcome .parking-result.ok").await
+    })
+    .await;
+    assert_eq!(
+        ringing,
+        format!("Alice Caller <5559001> from space {to} is ringing your phone (Local/1901@desk)")
+    );
+    // P (no field focused) parks the caller: the desk now has Alice back on the line.
+    tokio::task::spawn_blocking(|| {
+        sandbox::wait_status(PORT_A, "Alice back on the desk", |l| {
+            l.iter().any(|(c, b)| c.starts_with("Local/1901@desk-") && !b.is_empty())
+        })
+    })
+    .await
+    .unwrap();
+    shot_and_axe(b, &axe, "desk-4-keyboard").await;
+
+    // A call near its timeout (the vip lot's 5 s are under the 30 s warning): said in
+    // words in its cell, and announced.
+    live::park_dialplan(&truth, "5559003", "vip").await;
+    let near =
+        live::next_event(&mut events, "the vip call parked", |e| live::parked_event_for(e, "5559003")).await;
+    let (class, text) = poll("the warning in the cell", DEADLINE, || async {
+        b.cell(near.call().parking_space).await.filter(|(c, _)| c.contains("warning"))
+    })
+    .await;
+    assert!(text.contains("Timing out soon"), "not by colour alone: {class} {text}");
+    poll("the near-timeout announced", DEADLINE, || async {
+        b.text_of("#announce").await.filter(|t| t.ends_with("is about to time out"))
+    })
+    .await;
+    shot_and_axe(b, &axe, "desk-4b-near-timeout").await;
+
+    // A phone's screen: one column, the park button in sight without scrolling.
+    b.driver.set_window_rect(0, 0, 390, 844).await.unwrap();
+    let fits = b
+        .driver
+        .execute(
+            "const r = document.getElementById('park-my-caller').getBoundingClientRect();
+             return [r.bottom <= window.innerHeight, document.documentElement.scrollWidth <= window.innerWidth + 1, window.innerWidth];",
+            Vec::new(),
+        )
+        .await
+        .unwrap()
+        .convert::<(bool, bool, u32)>()
+        .unwrap();
+    assert!(fits.0, "the park button is below the fold at 390x844");
+    assert!(fits.1, "the page scrolls sideways at 390x844 (inner width {})", fits.2);
+    shot_and_axe(b, &axe, "desk-5-phone-390x844").await;
+    b.driver.set_window_rect(0, 0, 1400, 1000).await.unwrap();
+}
+
+/// A TCP proxy to Asterisk the test can cut: `cut` drops every connection through it
+/// and refuses new ones (Asterisk itself keeps running), `restore` lets them in again.
+struct Cuttable {
+    port: u16,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cuts: tokio::sync::watch::Sender<u64>,
+}
+
+impl Cuttable {
+    async fn start(upstream: u16) -> Cuttable {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (cuts, _) = tokio::sync::watch::channel(0u64);
+        let (accept_open, accept_cuts) = (open.clone(), cuts.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !accept_open.load(Ordering::SeqCst) {
+                    // Cut: the connection is closed at once, as a dead route would.
+                    continue;
+                }
+                let mut cut = accept_cuts.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Cuttable { port, open, cuts }
+    }
+
+    fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.cuts.send_modify(|n| *n += 1);
+    }
+
+    fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The link to Asterisk cut without a shutdown (Asterisk keeps running and keeps its
+/// call): the lot is shown stale with its call (not empty, no confident "Empty"), the
+/// total says it is incomplete; a call parked meanwhile appears once the link is back,
+/// and the lot is fresh again. axe-core checks both states.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_link_shows_the_lot_stale_with_its_call_then_fresh() {
+    let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
+    let Some(axe) = axe_source() else { return };
+    let Some(browser) = Browser::start().await else { return };
+    let b = &browser;
+    let proxy = Cuttable::start(PORT_A).await;
+    let board_client = live::client_with(proxy.port, ParkingStore::default()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    serve(listener, Board::local(board_client, addr, "Local/s@hold"));
+    b.driver.goto(format!("http://{addr}/")).await.unwrap();
+    poll("the board connected", DEADLINE, || async { b.text_of(".server.up").await }).await;
+
+    let mut events = truth.events();
+    live::park_dialplan(&truth, "5558001", "default").await;
+    let parked = live::next_event(&mut events, "parked", |e| live::parked_event_for(e, "5558001")).await;
+    let space = parked.call().parking_space;
+    poll("the call on the board", DEADLINE, || async {
+        b.cell(space).await.filter(|(c, t)| c.starts_with("parking-space occupied") && t.contains("5558001"))
+    })
+    .await;
+
+    proxy.cut();
+    let down = poll("the disconnected badge", DEADLINE, || async { b.text_of(".server.down").await }).await;
+    assert!(down.contains("disconnected"), "{down}");
+    let note =
+        poll("the stale note", DEADLINE, || async { b.text_of("[data-lot='default'] .stale-note").await })
+            .await;
+    assert!(note.starts_with("Server down: calls as last known at "), "{note}");
+    let (class, text) = b.cell(space).await.expect("the call's cell");
+    assert!(class.starts_with("parking-space occupied") && text.contains("5558001"), "kept: {class} {text}");
+    let total = b.text_of(".total").await.unwrap();
+    assert_eq!(total, "1 parked (incomplete)");
+    let count = b.text_of("[data-lot='default'] .lot-count").await.unwrap();
+    assert!(count.starts_with("last known"), "{count}");
+    let empties = b.driver.find_all(By::Css("[data-lot='default'] .empty")).await.unwrap();
+    assert_eq!(empties.len(), 19);
+    for e in &empties {
+        assert_eq!(e.text().await.unwrap(), "Not known", "no confident Empty while the server is down");
+    }
+    let load = b.text_of("[data-lot='load'] .free-count").await.unwrap();
+    assert_eq!(load, "999 free when last known", "a large lot's free count is not confident either");
+    // Asterisk carries on meanwhile: a second call is parked that the board cannot see.
+    live::park_dialplan(&truth, "5558002", "default").await;
+    let second = live::next_event(&mut events, "parked", |e| live::parked_event_for(e, "5558002")).await;
+    assert!(b.text_of("body").await.is_some_and(|t| !t.contains("5558002")));
+    shot_and_axe(b, &axe, "stale-1-link-cut").await;
+
+    proxy.restore();
+    poll("the connected badge again", Duration::from_secs(20), || async { b.text_of(".server.up").await })
+        .await;
+    poll("the resync shows the call parked meanwhile", DEADLINE, || async {
+        b.cell(second.call().parking_space).await.filter(|(_, t)| t.contains("5558002"))
+    })
+    .await;
+    poll("the stale note gone", DEADLINE, || async {
+        b.driver.find_all(By::Css(".stale-note")).await.ok()?.is_empty().then_some(())
+    })
+    .await;
+    assert_eq!(b.text_of(".total").await.unwrap(), "2 parked");
+    assert!(b.cell(space).await.is_some_and(|(_, t)| t.contains("5558001")), "the first call stays");
+    shot_and_axe(b, &axe, "stale-2-link-back").await;
 }

@@ -2,7 +2,9 @@
 //! starts ([`Config::check`]): tokens (or `--no-auth` on loopback only), tokens
 //! long enough.
 
-use crate::limits::{DEFAULT_MAX_CLIENTS, DEFAULT_MAX_UNAUTHENTICATED, DEFAULT_RATE};
+use crate::limits::{
+    DEFAULT_MAX_CLIENTS, DEFAULT_MAX_PER_PRINCIPAL, DEFAULT_MAX_UNAUTHENTICATED, DEFAULT_RATE,
+};
 use crate::policy::Rules;
 use crate::tokens::{Tokens, MIN_TOKEN_LEN};
 use ami_parking_transport::Endpoint;
@@ -48,6 +50,9 @@ pub struct Config {
     pub max_clients: usize,
     /// Sockets that have not finished their upgrade, at once.
     pub max_unauthenticated: usize,
+    /// Sockets one token (one address without tokens) keeps connected at once
+    /// (`--max-clients-per-token`).
+    pub max_per_token: usize,
     /// Web origins allowed to connect (`--allow-origin`), besides loopback ones on a
     /// loopback listener and the web root's own.
     pub allow_origins: Vec<String>,
@@ -87,7 +92,7 @@ pub enum ConfigError {
 
 impl Config {
     /// The defaults: the parking set, parking events only, 20 actions/s per token
-    /// (bursts of 40), 4096 queued frames, 1,000 clients.
+    /// (bursts of 40), 4096 queued frames, 1,000 clients, 100 of one token.
     pub fn new(upstreams: Vec<Endpoint>, tokens: Tokens) -> Self {
         Config {
             upstreams,
@@ -101,6 +106,7 @@ impl Config {
             queue: 4096,
             max_clients: DEFAULT_MAX_CLIENTS,
             max_unauthenticated: DEFAULT_MAX_UNAUTHENTICATED,
+            max_per_token: DEFAULT_MAX_PER_PRINCIPAL,
             allow_origins: Vec::new(),
             web_root: None,
             tls: None,
@@ -124,6 +130,9 @@ impl Config {
         }
         if self.max_unauthenticated == 0 {
             return Err(ConfigError::ZeroCap { what: "--max-unauthenticated" });
+        }
+        if self.max_per_token == 0 {
+            return Err(ConfigError::ZeroCap { what: "--max-clients-per-token" });
         }
         Ok(())
     }

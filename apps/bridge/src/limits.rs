@@ -18,6 +18,10 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default cap on connected sockets (`--max-clients`).
 pub const DEFAULT_MAX_CLIENTS: usize = 1000;
 
+/// The default cap on sockets one token (or, without tokens, one address) keeps
+/// connected (`--max-clients-per-token`): one token cannot take every seat.
+pub const DEFAULT_MAX_PER_PRINCIPAL: usize = 100;
+
 /// The default cap on sockets that have not finished their upgrade.
 pub const DEFAULT_MAX_UNAUTHENTICATED: usize = 64;
 
@@ -134,48 +138,57 @@ impl<K: Eq + Hash + Copy> Buckets<K> {
     }
 }
 
-/// Sockets still upgrading, counted per address.
-#[derive(Debug, Default)]
-pub struct Upgrading {
-    map: Mutex<HashMap<IpAddr, usize>>,
-}
-
-/// One socket's place among its address's upgrading sockets; given back when dropped.
+/// Sockets counted per key (an address still upgrading, a principal connected).
 #[derive(Debug)]
-pub struct UpgradingPlace {
-    of: Arc<Upgrading>,
-    ip: IpAddr,
+pub struct Seats<K: Eq + Hash> {
+    map: Mutex<HashMap<K, usize>>,
 }
 
-impl Upgrading {
-    /// A place for a socket of `ip`, unless it already has `max`.
-    pub fn enter(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<UpgradingPlace> {
+impl<K: Eq + Hash> Default for Seats<K> {
+    fn default() -> Self {
+        Seats { map: Mutex::default() }
+    }
+}
+
+/// One socket's seat among its key's; given back when dropped.
+#[derive(Debug)]
+pub struct Seat<K: Eq + Hash + Copy> {
+    of: Arc<Seats<K>>,
+    key: K,
+}
+
+impl<K: Eq + Hash + Copy> Seats<K> {
+    /// A seat for a socket of `key`, unless it already has `max`.
+    pub fn enter(self: &Arc<Self>, key: K, max: usize) -> Option<Seat<K>> {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        let n = map.entry(ip).or_default();
+        let n = map.entry(key).or_default();
         if *n >= max {
             return None;
         }
         *n += 1;
-        Some(UpgradingPlace { of: self.clone(), ip })
+        Some(Seat { of: self.clone(), key })
     }
 
-    /// How many addresses have sockets upgrading.
-    pub fn addresses(&self) -> usize {
+    /// How many keys hold seats.
+    pub fn keys(&self) -> usize {
         self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 }
 
-impl Drop for UpgradingPlace {
+impl<K: Eq + Hash + Copy> Drop for Seat<K> {
     fn drop(&mut self) {
         let mut map = self.of.map.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = map.get_mut(&self.ip) {
+        if let Some(n) = map.get_mut(&self.key) {
             *n -= 1;
             if *n == 0 {
-                map.remove(&self.ip);
+                map.remove(&self.key);
             }
         }
     }
 }
+
+/// A socket's seat among its address's upgrading sockets.
+pub type UpgradingPlace = Seat<IpAddr>;
 
 /// The bridge's limits, shared by every connection.
 #[derive(Debug)]
@@ -185,7 +198,9 @@ pub struct Limits {
     /// Failed token attempts, per address.
     pub failures: Buckets<IpAddr>,
     /// Sockets still upgrading, per address.
-    pub upgrading: Arc<Upgrading>,
+    pub upgrading: Arc<Seats<IpAddr>>,
+    /// Sockets connected, per principal (a token, or an address without tokens).
+    pub connected: Arc<Seats<Principal>>,
 }
 
 impl Limits {
@@ -195,6 +210,7 @@ impl Limits {
             actions: Buckets::new(rate as f64, burst),
             failures: Buckets::new(FAILURES_PER_ADDRESS.0, FAILURES_PER_ADDRESS.1),
             upgrading: Arc::default(),
+            connected: Arc::default(),
         }
     }
 }
@@ -222,13 +238,13 @@ mod tests {
 
     #[test]
     fn an_address_has_a_bounded_number_of_upgrading_sockets() {
-        let u = Arc::new(Upgrading::default());
+        let u = Arc::new(Seats::<IpAddr>::default());
         let ip = IpAddr::from([10, 0, 0, 1]);
         let places: Vec<_> = (0..3).filter_map(|_| u.enter(ip, 2)).collect();
         assert_eq!(places.len(), 2);
         assert!(u.enter(IpAddr::from([10, 0, 0, 2]), 2).is_some(), "another address has its own");
         drop(places);
-        assert_eq!(u.addresses(), 0, "given back");
+        assert_eq!(u.keys(), 0, "given back");
         assert!(u.enter(ip, 2).is_some());
     }
 

@@ -54,6 +54,9 @@ struct Cli {
     /// Sockets connected at once (more are closed at once).
     #[arg(long, default_value_t = ami_ws_bridge::limits::DEFAULT_MAX_CLIENTS)]
     max_clients: usize,
+    /// Sockets one token (one address under --no-auth) keeps connected at once.
+    #[arg(long, default_value_t = ami_ws_bridge::limits::DEFAULT_MAX_PER_PRINCIPAL)]
+    max_clients_per_token: usize,
     /// Sockets still upgrading (no token checked yet) at once.
     #[arg(long, default_value_t = ami_ws_bridge::limits::DEFAULT_MAX_UNAUTHENTICATED)]
     max_unauthenticated: usize,
@@ -120,6 +123,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     cfg.rate = (cli.rate.max(1), cli.rate.max(1) * 2);
     cfg.queue = cli.queue;
     cfg.max_clients = cli.max_clients;
+    cfg.max_per_token = cli.max_clients_per_token;
     cfg.max_unauthenticated = cli.max_unauthenticated;
     cfg.allow_origins = cli.allow_origins.clone();
     cfg.ca_file = cli.tls_ca_file.clone();

@@ -71,10 +71,22 @@ pub(crate) async fn run(
             _ => return,
         },
     };
-    let Some((ws, grant)) = upgrade(io, peer, &ctx).await else { return };
+    let Some((mut ws, grant)) = upgrade(io, peer, &ctx).await else { return };
     drop(upgrading);
     let principal =
         if ctx.cfg.no_auth { Principal::Address(peer.ip()) } else { Principal::Token(grant.principal) };
+    // One token (one address without tokens) keeps at most so many sockets: the
+    // newest past the cap is closed with 1008 and a reason the client can show.
+    let Some(_seat) = ctx.limits.connected.enter(principal, ctx.cfg.max_per_token) else {
+        eprintln!(
+            "ami-ws-bridge: {peer}: refused: its token already has {} sockets (--max-clients-per-token)",
+            ctx.cfg.max_per_token
+        );
+        let reason = format!("too many sockets for this token (at most {})", ctx.cfg.max_per_token);
+        let close = CloseFrame { code: CloseCode::Policy, reason: reason.into() };
+        let _ = tokio::time::timeout(CLOSE_REPLY, ws.close(Some(close))).await;
+        return;
+    };
     let bucket = ctx.limits.actions.of(principal);
     let (id, out, queue) = hub.join(ctx.cfg.queue, grant);
     eprintln!("ami-ws-bridge: client {id} ({peer}) connected; {} connected", hub.clients());
@@ -181,9 +193,7 @@ fn on_action(
         // Asterisk parks a parked channel again as a move, from whatever lot: a token
         // scoped to some lots may not pull a call out of another.
         let channel = admitted.action.as_message().get_str("Channel").unwrap_or_default().to_string();
-        let parked =
-            hub.client.store().parked_calls_now().iter().any(|c| c.channel().eq_ignore_ascii_case(&channel));
-        if parked {
+        if hub.client.store().is_channel_parked_now(&channel) {
             let why = "Park of a channel that is parked already: a token scoped to lots cannot move calls";
             return Err(frames::error(&source(admitted.server), theirs.as_deref(), why));
         }
@@ -241,13 +251,31 @@ async fn pass_back(
             return hub.send_to(&out, frames::error(source, theirs.as_deref(), &text).into());
         }
     };
+    let mut left_out = 0usize;
     for m in messages {
         if hub::lot_of(&m).is_some_and(|l| !out.grant.sees_lot(&l)) {
+            left_out += 1;
             continue;
         }
+        // The list's end counts what this client got, not what Asterisk listed.
+        let m = match m.get_str("ListItems").and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) if left_out > 0 => {
+                with_header(&m, b"ListItems", n.saturating_sub(left_out).to_string().as_bytes())
+            }
+            _ => m,
+        };
         let m = with_action_id(&m, theirs.as_deref());
         hub.send_to(&out, frames::frame(FrameType::of(&m), source, &m).into());
     }
+}
+
+/// `m` with the value of `key` replaced by `value`.
+fn with_header(m: &Message, key: &[u8], value: &[u8]) -> Message {
+    let mut out = Message::with_capacity(m.len(), m.heap_bytes() + value.len());
+    for (k, v) in m.iter() {
+        out.push(k, if k.eq_ignore_ascii_case(key) { value } else { v });
+    }
+    out
 }
 
 /// `m` with `action_id` after its first header (`Response` or `Event`), as Asterisk

@@ -34,8 +34,10 @@ pub(crate) fn connect(endpoints: &[Endpoint], ca_file: Option<PathBuf>) -> Resul
             o
         })
         .collect();
-    // The bridge keeps no parking state of its own: its clients do.
-    Client::connect_all(servers, ParkingStore::new(ParkingOptions::default().auto_refresh(false)))
+    // The bridge's own store is for its checks (is a channel parked already?): it lists
+    // the calls at every login, so it knows those parked before it started. Its lists
+    // answer no client, and reach none.
+    Client::connect_all(servers, ParkingStore::new(ParkingOptions::default()))
 }
 
 /// Passes every server's messages to every client until the client stops

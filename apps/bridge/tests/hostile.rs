@@ -227,6 +227,8 @@ async fn scoped_tokens_see_and_do_only_what_they_are_given() {
         .map(|f| &f["data"]["Parkinglot"])
         .collect();
     assert_eq!(lots, [&Value::from("vip")], "{items:?}");
+    // ...and the list's end counts what it got, not what Asterisk listed.
+    assert_eq!(items.last().unwrap()["data"]["ListItems"], "1", "{items:?}");
     // Events: vip's only; the viewer (every lot) sees both.
     ping(&mut viewer, "joined").await;
     for lot in ["default", "vip"] {
@@ -496,4 +498,77 @@ async fn an_upstream_takes_a_name() {
         (Some("pbx-a"), Some(false)),
         "{login}"
     );
+}
+
+/// Item 5 (found by the attacker after the merge): one token cannot take every
+/// seat. Past `--max-clients-per-token`, its newest socket is closed with 1008 and a
+/// reason; another token still gets in, and a seat given back is taken again.
+#[tokio::test]
+async fn one_token_cannot_take_every_seat() {
+    use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    use async_tungstenite::tungstenite::Message as WsMessage;
+    use futures_util::StreamExt;
+    const OTHER: &str = "another-token-0123456789";
+    let (_ami, b) = setup(&format!("{OPERATOR}\n{OTHER}\n"), &["--max-clients-per-token", "2"]).await;
+    let first = operator(&b).await;
+    let mut second = operator(&b).await;
+    ping(&mut second, "second").await;
+    let mut third = operator(&b).await;
+    let closed =
+        tokio::time::timeout(std::time::Duration::from_secs(5), third.next()).await.expect("closed in time");
+    match closed {
+        Some(Ok(WsMessage::Close(Some(f)))) => {
+            assert_eq!(f.code, CloseCode::Policy);
+            assert!(f.reason.contains("too many sockets for this token"), "{}", f.reason);
+        }
+        other => panic!("the third socket of one token is closed with 1008: {other:?}"),
+    }
+    let mut other = ws_with(&b.addr, OTHER).await;
+    ping(&mut other, "another token").await;
+    drop(first);
+    let addr = b.addr.clone();
+    let mut again = common::poll("a seat given back", std::time::Duration::from_secs(10), || {
+        let addr = addr.clone();
+        async move {
+            // Until the seat comes back, the socket opens and is closed with 1008.
+            let mut ws = ws_with(&addr, OPERATOR).await;
+            ws.send(WsMessage::text(r#"{"Action":"Ping","ActionID":"seat"}"#)).await.ok()?;
+            loop {
+                match tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await {
+                    Ok(Some(Ok(WsMessage::Text(t)))) if t.contains("seat") => return Some(ws),
+                    Ok(Some(Ok(WsMessage::Text(_)))) => continue,
+                    _ => return None,
+                }
+            }
+        }
+    })
+    .await;
+    ping(&mut again, "again").await;
+}
+
+/// Item 2 (left open at the merge): a token scoped to lots may not Park a channel
+/// parked in another lot (Asterisk would move it out), also when the call was parked
+/// before the bridge started: the bridge lists the calls at login. The test AMI
+/// server lists `PJSIP/10701-1` in `default` and `PJSIP/10801-1` in `vip`.
+#[tokio::test]
+async fn a_scoped_token_cannot_pull_a_call_parked_before_the_bridge_started() {
+    const VIP: &str = "vip-operator-0123456789";
+    let (ami, b) = setup(&format!("{OPERATOR}\n{VIP} lots=vip\n"), &[]).await;
+    let mut vip = ws_with(&b.addr, VIP).await;
+    // The bridge lists the calls right after its login, on the same AMI link a
+    // client's list then takes: once the client's list is answered, the bridge's own
+    // answer was read before it.
+    send(&mut vip, r#"{"Action":"ParkedCalls","ActionID":"list"}"#).await;
+    while next_json(&mut vip).await["data"]["Event"] != "ParkedCallsComplete" {}
+    let m =
+        refused(&mut vip, r#"{"Action":"Park","Channel":"pjsip/10701-1","Parkinglot":"vip"}"#, "pull").await;
+    assert!(m.contains("parked already"), "{m}");
+    // A channel that is not parked may be parked into the token's lot.
+    let (response, message) =
+        try_action(&mut vip, r#"{"Action":"Park","Channel":"PJSIP/2001-1","Parkinglot":"vip"}"#, "fresh")
+            .await;
+    assert_eq!(response, "Success", "{message}");
+    let got = ami.received();
+    assert!(!got.contains("10701"), "the refused Park reached Asterisk: {got}");
+    assert!(got.contains("PJSIP/2001-1"), "{got}");
 }

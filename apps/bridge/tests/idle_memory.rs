@@ -26,7 +26,8 @@ async fn an_idle_client_costs_little_and_is_given_back() {
     let n = knob("AMI_PARKING_IDLE_CLIENTS", 300);
     let ami = TestAmi::start().await;
     let url = format!("tcp://amiuser:test-only-secret@127.0.0.1:{}", ami.port);
-    let mut b = start(&url, OPERATOR, &[]).await;
+    // Every client holds the one token: its cap is lifted.
+    let mut b = start(&url, OPERATOR, &["--max-clients-per-token", "1000"]).await;
     let pid = b.app.pid();
     // One client first: the runtime's first connection costs apart from the rest.
     let mut warm = ws_with(&b.addr, OPERATOR).await;

@@ -92,6 +92,8 @@ fn start_bridge(upstream: &str) -> (Reaped, String) {
     let mut bridge = Reaped(
         Command::new(env!("CARGO_BIN_EXE_ami-ws-bridge"))
             .args(["--listen", "127.0.0.1:0", "--upstream", upstream, "--token", "load-token-0123456789"])
+            // Every client holds the one token: its cap is lifted.
+            .args(["--max-clients-per-token", "1000"])
             .stderr(Stdio::piped())
             .spawn()
             .expect("the bridge starts"),

@@ -75,10 +75,16 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         poll: u64,
     },
-    /// Park CHANNEL; prints the space Asterisk chose.
+    /// Park CHANNEL, or the caller on the line with a phone (--caller-of); prints the
+    /// space Asterisk chose.
     Park {
         /// The channel to park, e.g. PJSIP/1001-00000001.
-        channel: String,
+        #[arg(required_unless_present = "caller_of", conflicts_with = "caller_of")]
+        channel: Option<String>,
+        /// Park the caller on the line with this phone instead, e.g. PJSIP/1001 (its
+        /// channel's name without the suffix): the other side of its one answered call.
+        #[arg(long, value_name = "PHONE")]
+        caller_of: Option<String>,
         /// The lot (default: `default`).
         #[arg(long)]
         lot: Option<String>,
@@ -234,9 +240,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Cmd::Watch { .. } => watch(&cli, &client).await,
             Cmd::Record { db, history_days } => history::record(&client, db, *history_days, cli.json).await,
             Cmd::History { .. } => Ok(()),
-            Cmd::Park { channel, lot, space, timeout } => {
+            Cmd::Park { channel, caller_of, lot, space, timeout } => {
                 let p = Park { lot: lot.clone(), space: *space, timeout: timeout.unwrap_or_default() };
-                park(&cli, &client, channel, p).await
+                match (channel, caller_of) {
+                    (_, Some(phone)) => park_caller_of(&cli, &client, phone, p).await,
+                    (Some(channel), None) => park(&cli, &client, channel, p).await,
+                    (None, None) => Err(Failure("park needs a CHANNEL or --caller-of PHONE".into(), 2)),
+                }
             }
             Cmd::Retrieve { space, to, lot } => retrieve(&cli, &client, *space, to, lot.as_deref()).await,
             Cmd::Move { space, lot, to_lot, to_space } => {
@@ -462,6 +472,44 @@ fn parse_timeout(s: &str) -> Result<ParkTimeout, String> {
             Err(_) => Err(format!("`{n}` is neither a number of seconds nor `never`")),
         },
     }
+}
+
+/// Parks the caller on the line with `phone`. With several servers, the first whose
+/// channels include the phone's (the others say it has no call there).
+async fn park_caller_of(cli: &Cli, client: &Client, phone: &str, park: Park) -> Result<(), Failure> {
+    load(client, None).await?;
+    let cands = candidates(cli, client);
+    let mut answer = Err(Failure(format!("no server {} to park on", cli.server.unwrap_or(0)), 1));
+    for id in cands {
+        answer =
+            client.park_caller_of_on(Target::Server(id), phone, park.clone()).await.map_err(Failure::from);
+        if !matches!(&answer, Err(Failure(m, _)) if m.starts_with(&format!("phone {phone} has no call"))) {
+            break;
+        }
+    }
+    let at = answer?;
+    let call = &at.call;
+    if cli.json {
+        print_line(&json!({
+            "server_id": at.server_id, "parking_lot": at.lot, "parking_space": at.space,
+            "phone": phone, "channel": call.channel(),
+            "caller_id_num": call.caller_id_num(), "caller_id_name": call.caller_id_name(),
+        }));
+    } else {
+        let who = [call.caller_id_name(), call.caller_id_num()]
+            .into_iter()
+            .filter(|s| !s.is_empty() && *s != "<unknown>")
+            .collect::<Vec<_>>()
+            .join(" ");
+        println!(
+            "parked the caller of {phone} ({who}, {}) at {} {} (server {})",
+            call.channel(),
+            at.lot,
+            at.space,
+            at.server_id
+        );
+    }
+    Ok(())
 }
 
 async fn park(cli: &Cli, client: &Client, channel: &str, park: Park) -> Result<(), Failure> {

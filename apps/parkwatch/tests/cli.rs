@@ -66,6 +66,12 @@ fn spawn_parkwatch(args: &[&str]) -> (Reaped, mpsc::Receiver<String>) {
     (child, rx)
 }
 
+/// The next line of a watcher that reports a parking change (near-timeout alerts and
+/// connection states are passed over): nothing may come between two expected ones.
+fn next_change(rx: &mpsc::Receiver<String>, what: &str) -> Value {
+    next_json(rx, what, |v| v["type"] != "near_timeout" && v["type"] != "connection")
+}
+
 fn next_json(rx: &mpsc::Receiver<String>, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
@@ -285,14 +291,27 @@ fn watch_reports_a_real_swap_as_one_line_and_keeps_the_space() {
         "Action: Originate\nChannel: Local/s@swap-park\nContext: swap-dial\nExten: s\nPriority: 1\nAsync: true\n",
     );
     assert!(r.contains("Originate successfully queued"), "{r}");
-    let parked = next_json(&rx, "parked", |v| v["type"] == "parked");
-    let swap = next_json(&rx, "swap", |v| v["type"] == "swap");
+    let parked = next_change(&rx, "parked");
+    assert_eq!(parked["type"], "parked", "{parked}");
+    let swap = next_change(&rx, "swap");
+    assert_eq!(swap["type"], "swap", "one line for the swap, right after the park: {swap}");
     assert_eq!(swap["call"]["parking_space"], parked["call"]["parking_space"], "the same space");
     assert_eq!(swap["previous"]["channel"], parked["call"]["channel"]);
-    assert!(swap["call"]["channel"].as_str().unwrap().starts_with("Local/s@swap-tone-"), "{swap}");
+    let tone = swap["call"]["channel"].as_str().unwrap().to_string();
+    assert!(tone.starts_with("Local/s@swap-tone-"), "{swap}");
     // Only one call is listed: no phantom of the channel swapped out.
     let calls = json_of(&parkwatch(&["--url", URL, "--json", "calls"]));
     assert_eq!(calls.as_array().unwrap().len(), 1, "{calls}");
+    // Nor in the watcher: the next change it reports is the hang-up of the call in the
+    // space (a phantom would come first).
+    let r = sandbox::send_action(PORT_A, &format!("Action: Hangup\nChannel: {tone}\n"));
+    assert!(r.contains("Success"), "{r}");
+    let gone = next_change(&rx, "giveup");
+    assert_eq!(
+        (gone["type"].as_str(), gone["call"]["channel"].as_str()),
+        (Some("giveup"), Some(tone.as_str())),
+        "{gone}"
+    );
     let _ = child.kill();
     let _ = child.wait();
     clean();
@@ -326,5 +345,135 @@ fn a_server_that_is_down_hides_neither_the_one_named_nor_the_others_in_watch() {
     assert_eq!(parked["call"]["caller_id_num"], "5557001", "{parked}");
     let _ = child.kill();
     let _ = child.wait();
+    clean();
+}
+
+#[test]
+fn move_takes_a_call_to_another_space_and_a_watcher_reports_one_moved_line() {
+    let Some(_g) = on_a_clean_pbx() else { return };
+    let (mut child, rx) = spawn_parkwatch(&["--url", URL, "--json", "watch"]);
+    next_json(&rx, "snapshot", |v| v["type"] == "snapshot");
+    park_dialplan(PORT_A, "5551301", "default");
+    let parked = next_change(&rx, "parked");
+    assert_eq!(parked["type"], "parked", "{parked}");
+    let space = parked["call"]["parking_space"].as_u64().unwrap();
+    assert_ne!(space, 715);
+    let moved =
+        json_of(&parkwatch(&["--url", URL, "--json", "move", &space.to_string(), "--to-space", "715"]));
+    assert_eq!(keys(&moved), ["from", "parking_lot", "parking_space", "server_id"]);
+    assert_eq!(
+        (moved["parking_lot"].as_str(), moved["parking_space"].as_u64()),
+        (Some("default"), Some(715))
+    );
+    assert_eq!(moved["from"]["parking_space"].as_u64(), Some(space));
+    let truth = wait_truth(PORT_A, |t| t.iter().any(|c| c.1 == 715));
+    assert_eq!(truth.iter().map(|c| (c.0.as_str(), c.1)).collect::<Vec<_>>(), vec![("default", 715)]);
+    // Asterisk says give-up, then park: the watcher says one thing, right after the park.
+    let line = next_change(&rx, "moved");
+    assert_eq!(line["type"], "moved", "one line for the move: {line}");
+    assert_eq!(
+        (line["from"]["parking_space"].as_u64(), line["call"]["parking_space"].as_u64()),
+        (Some(space), Some(715))
+    );
+    assert_eq!(line["call"]["caller_id_num"], "5551301");
+    // A move to where nothing is parked fails with one line and a non-zero exit.
+    let out = parkwatch(&["--url", URL, "move", "719", "--to-space", "716"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nothing is parked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    clean();
+}
+
+#[test]
+fn watch_poll_finds_a_call_no_live_event_announced() {
+    let Some(_g) = on_a_clean_pbx() else { return };
+    // This user's sessions never get `ParkedCall` (an event filter in the sandbox's
+    // manager.conf): only the poll can see the park.
+    let blind = "tcp://noparkedevent:noparkedeventsecret@127.0.0.1:5038";
+    let (mut child, rx) = spawn_parkwatch(&["--url", blind, "--json", "watch", "--poll", "1"]);
+    let snap = next_json(&rx, "snapshot", |v| v["type"] == "snapshot");
+    assert_eq!(snap["calls"].as_array().unwrap().len(), 0);
+    park_dialplan(PORT_A, "5551401", "default");
+    let truth = wait_truth(PORT_A, |t| t.len() == 1);
+    let found = next_change(&rx, "resync");
+    assert_eq!(
+        (found["type"].as_str(), found["change"].as_str(), found["call"]["caller_id_num"].as_str()),
+        (Some("resync"), Some("appeared"), Some("5551401")),
+        "{found}"
+    );
+    assert_eq!(found["call"]["parking_space"].as_u64(), Some(u64::from(truth[0].1)));
+    // Without --poll the same user never sees it: the snapshot of a new watcher does,
+    // its stream of changes does not (its next change is the hang-up).
+    let (mut plain, rx2) = spawn_parkwatch(&["--url", blind, "--json", "watch"]);
+    let snap = next_json(&rx2, "snapshot", |v| v["type"] == "snapshot");
+    assert_eq!(snap["calls"].as_array().unwrap().len(), 1);
+    clean();
+    let gone = next_change(&rx2, "giveup");
+    assert_eq!(
+        (gone["type"].as_str(), gone["call"]["caller_id_num"].as_str()),
+        (Some("giveup"), Some("5551401")),
+        "{gone}"
+    );
+    for c in [&mut child, &mut plain] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
+
+#[test]
+fn park_the_caller_of_a_phone_from_the_command_line() {
+    let Some(_g) = on_a_clean_pbx() else { return };
+    let caller = sandbox::call_desk(PORT_A, "5553201", "Bob Caller", "1801");
+    let parked = json_of(&parkwatch(&[
+        "--url",
+        URL,
+        "--json",
+        "park",
+        "--caller-of",
+        "Local/1801@desk",
+        "--lot",
+        "vip",
+        "--space",
+        "802",
+    ]));
+    assert_eq!(
+        keys(&parked),
+        ["caller_id_name", "caller_id_num", "channel", "parking_lot", "parking_space", "phone", "server_id"]
+    );
+    assert_eq!(parked["channel"], caller.as_str(), "the caller, not the desk, is parked");
+    assert_eq!(parked["caller_id_num"], "5553201");
+    assert_eq!(parked["caller_id_name"], "Bob Caller");
+    assert_eq!((parked["parking_lot"].as_str(), parked["parking_space"].as_u64()), (Some("vip"), Some(802)));
+    let truth = parked_truth(PORT_A);
+    assert_eq!(truth.iter().map(|t| (t.0.as_str(), t.1)).collect::<Vec<_>>(), vec![("vip", 802)]);
+    // The desk phone's leg is gone: Asterisk hung it up once its caller was parked.
+    sandbox::wait_status(PORT_A, "the desk free", |l| {
+        !l.iter().any(|(c, _)| c.starts_with("Local/1801@desk-"))
+    });
+
+    // The text form, and the errors: one line on stderr, non-zero exit, what to do.
+    sandbox::call_desk(PORT_A, "5553202", "Carol", "1802");
+    let out = parkwatch(&["--url", URL, "park", "--caller-of", "Local/1802@desk"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.starts_with("parked the caller of Local/1802@desk (Carol 5553202, Local/5553202@callerline-"),
+        "{text}"
+    );
+    let out = parkwatch(&["--url", URL, "park", "--caller-of", "Local/1809@desk"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("phone Local/1809@desk has no call on server 1"), "{err}");
+    let out = parkwatch(&["--url", URL, "park", "--caller-of", "1809"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("e.g. PJSIP/1001"));
+    let out = parkwatch(&["--url", URL, "park"]);
+    assert_eq!(out.status.code(), Some(2), "clap: a CHANNEL or --caller-of is needed");
     clean();
 }

@@ -46,29 +46,65 @@ fn OutcomeLine(outcome: Signal<Option<Outcome>>) -> Element {
     }
 }
 
+/// Lots with more spaces than this show their occupied spaces and a free count in
+/// [`ParkingLotGrid`]; the full grid on demand.
+pub const LARGE_LOT: u32 = 60;
+
 /// One lot as a grid of spaces: free, or occupied with caller name and number, time
 /// parked and time left; `warning` under the near-timeout threshold. Clicking an
 /// occupied space retrieves the call to `retrieve_to` (a channel, e.g. `PJSIP/1002`),
 /// and the result or the error shows under the grid.
+///
+/// `stale` (when the app knows the lot's server is down: since when) marks the calls
+/// as last known and the free spaces as not known, never as a confident "Empty". A lot
+/// of more than `large_lot` spaces ([`LARGE_LOT`] when not given) shows its occupied
+/// spaces and a free count, with a button for the full grid.
 #[component]
-pub fn ParkingLotGrid(parking: UseAmiParking, lot: LotKey, retrieve_to: String) -> Element {
+pub fn ParkingLotGrid(
+    parking: UseAmiParking,
+    lot: LotKey,
+    retrieve_to: String,
+    stale: Option<String>,
+    large_lot: Option<u32>,
+) -> Element {
     let grid = use_lot_grid(parking, lot.clone());
     let outcome = use_signal(|| None);
+    let mut show_all = use_signal(|| false);
     let lots = parking.parking_lots.read();
-    let count = lots.get(&lot).map(|l| format!("{} / {}", l.occupied, l.total_spaces)).unwrap_or_default();
+    let info = lots.get(&lot).cloned();
+    let count = info.as_ref().map(|l| format!("{} / {}", l.occupied, l.total_spaces)).unwrap_or_default();
+    let count = if stale.is_some() { format!("last known {count}") } else { count };
+    let large = info.as_ref().is_some_and(|l| l.total_spaces > large_lot.unwrap_or(LARGE_LOT));
+    let (free, total) = info.as_ref().map(|l| (l.free(), l.total_spaces)).unwrap_or((0, 0));
+    let cells: Vec<GridCell> =
+        grid.read().iter().copied().filter(|c| !large || show_all() || c.call.read().is_some()).collect();
+    let is_stale = stale.is_some();
     // Several servers: say which one the lot is on.
     let server =
         lots.keys().any(|k| k.server_id != lot.server_id).then(|| format!("server {}", lot.server_id));
     rsx! {
-        section { class: "parking-lot", "data-lot": "{lot.name}", "data-server": "{lot.server_id}",
+        section { class: if is_stale { "parking-lot stale" } else { "parking-lot" }, "data-lot": "{lot.name}", "data-server": "{lot.server_id}",
             h3 {
                 "{lot.name}"
                 if let Some(s) = server { span { class: "server-name", " · {s}" } }
                 span { class: "lot-count", "{count}" }
             }
+            if let Some(when) = stale.clone() {
+                p { class: "stale-note", role: "status", "Server down: calls as last known at {when}; they may have changed." }
+            }
             div { class: "parking-spaces",
-                for cell in grid.read().iter().copied() {
-                    SpaceCell { key: "{cell.space}", parking, cell, retrieve_to: retrieve_to.clone(), outcome }
+                for cell in cells {
+                    SpaceCell { key: "{cell.space}", parking, cell, retrieve_to: retrieve_to.clone(), outcome, stale: is_stale }
+                }
+            }
+            if large {
+                div { class: "large-lot",
+                    span { class: "free-count",
+                        if is_stale { "{free} free when last known" } else { "{free} free spaces" }
+                    }
+                    button { class: "show-all", r#type: "button", onclick: move |_| show_all.toggle(),
+                        if show_all() { "Show occupied only" } else { "Show all {total} spaces" }
+                    }
                 }
             }
             OutcomeLine { outcome }
@@ -83,6 +119,7 @@ fn SpaceCell(
     cell: GridCell,
     retrieve_to: String,
     outcome: Signal<Option<Outcome>>,
+    stale: bool,
 ) -> Element {
     let call = cell.call.read().clone();
     let now = if call.is_some() { parking.clock.read().to_owned() } else { Default::default() };
@@ -102,6 +139,8 @@ fn SpaceCell(
                 if let Some(left) = v.countdown {
                     span { class: "countdown", "{left} left" }
                 }
+            } else if stale {
+                span { class: "empty unknown", "Not known" }
             } else {
                 span { class: "empty", "Empty" }
             }
@@ -188,6 +227,94 @@ pub fn TimeoutWarnings(parking: UseAmiParking) -> Element {
                     span { class: "countdown", {c.timeout_remaining(now).map(countdown).unwrap_or_default()} " left" }
                 }
             }
+        }
+    }
+}
+
+/// Park a call by its channel (a supervisor's form): the channel, one of the known
+/// lots (`lot` first when given), the result or the error under it.
+#[component]
+pub fn ParkForm(parking: UseAmiParking, lot: Option<String>) -> Element {
+    let mut channel = use_signal(String::new);
+    let mut chosen = use_signal(|| lot.clone().unwrap_or_default());
+    let mut outcome = use_signal(|| None);
+    let lots: Vec<LotKey> = parking.parking_lots.read().keys().cloned().collect();
+    let park = move |_| {
+        let ch = channel().trim().to_string();
+        if ch.is_empty() {
+            outcome.set(Some(Outcome::Failed(ParkingError::InvalidArgument(
+                "which channel? e.g. PJSIP/1001-00000001".into(),
+            ))));
+            return;
+        }
+        let mut p = ami_parking::Park::default();
+        if !chosen().is_empty() {
+            p = p.lot(chosen());
+        }
+        let fut = parking.client().park_call(&ch, p);
+        spawn(async move {
+            outcome.set(Some(match fut.await {
+                Ok(at) => Outcome::Ok(format!("Parked in {} space {}", at.lot, at.space)),
+                Err(e) => Outcome::Failed(e),
+            }));
+        });
+    };
+    rsx! {
+        div { class: "park-form",
+            label { r#for: "park-form-channel", "Channel" }
+            input { id: "park-form-channel", placeholder: "PJSIP/1001-00000001", value: "{channel}", oninput: move |e| channel.set(e.value()) }
+            label { r#for: "park-form-lot", "Lot" }
+            select { id: "park-form-lot", value: "{chosen}", onchange: move |e| chosen.set(e.value()),
+                option { value: "", "The default lot" }
+                for k in lots {
+                    option { value: "{k.name}", selected: chosen() == *k.name, "{k.name}" }
+                }
+            }
+            button { class: "park-button", r#type: "button", onclick: park, "Park" }
+            OutcomeLine { outcome }
+        }
+    }
+}
+
+/// "Park my caller": parks the caller on the line with `phone` (`PJSIP/1001`) into
+/// `lot` (the default lot when `None`) and shows the space big; the error says what
+/// to do (no call, not answered, several calls).
+#[component]
+pub fn ParkMyCaller(parking: UseAmiParking, phone: String, lot: Option<String>) -> Element {
+    let mut parked: Signal<Option<(String, u32, String)>> = use_signal(|| None);
+    let mut outcome = use_signal(|| None);
+    let park = move |_| {
+        let mut p = ami_parking::Park::default();
+        if let Some(l) = &lot {
+            p = p.lot(l.clone());
+        }
+        let fut = parking.client().park_caller_of(&phone, p);
+        spawn(async move {
+            match fut.await {
+                Ok(at) => {
+                    parked.set(Some((at.lot, at.space, caller(&at.call))));
+                    outcome.set(None);
+                }
+                Err(e) => {
+                    parked.set(None);
+                    outcome.set(Some(Outcome::Failed(e)));
+                }
+            }
+        });
+    };
+    rsx! {
+        div { class: "park-my-caller",
+            button { class: "park-my-caller-button", r#type: "button", onclick: park, "Park my caller" }
+            if let Some((lot, space, who)) = parked() {
+                div { class: "big-space", role: "status",
+                    span { class: "big-label", "Parked in {lot}" }
+                    " "
+                    span { class: "big-number", "{space}" }
+                    " "
+                    span { class: "big-who", "{who}" }
+                }
+            }
+            OutcomeLine { outcome }
         }
     }
 }

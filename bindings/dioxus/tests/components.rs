@@ -224,3 +224,94 @@ fn the_rendered_grid_equals_the_store_after_every_step_of_generated_scripts() {
     });
     result.unwrap();
 }
+
+fn desk(root: Root) -> Element {
+    use ami_parking_dioxus::components::{ParkForm, ParkMyCaller};
+    let parking = use_ami_parking(|| root.sim.clone());
+    rsx! {
+        ParkMyCaller { parking, phone: "PJSIP/1001", lot: Some("default".to_string()) }
+        ParkForm { parking, lot: None }
+    }
+}
+
+/// `ParkMyCaller` parks the caller on the line with the phone (the model answers
+/// `Status` with the phone's bridged call) and shows the space big; with no call, the
+/// typed error. `ParkForm` renders its channel field and the lots.
+#[test]
+fn park_my_caller_parks_the_callers_call_and_shows_the_space() {
+    let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(1_700_000_000_000));
+    let mut dom = VirtualDom::new_with_props(desk, Root { sim: sim.clone(), seen: Rc::new(Cell::new(0)) });
+    let clicks: Vec<ElementId> = dom
+        .rebuild_to_vec()
+        .edits
+        .into_iter()
+        .filter_map(|m| match m {
+            Mutation::NewEventListener { name, id } if name == "click" => Some(id),
+            _ => None,
+        })
+        .collect();
+    dioxus_html::set_event_converter(Box::new(dioxus_html::SerializedHtmlEventConverter));
+    let settle = |dom: &mut VirtualDom| {
+        for _ in 0..20 {
+            dom.process_events();
+            dom.render_immediate(&mut NoOpMutations);
+        }
+        dioxus_ssr::render(dom)
+    };
+    let html = settle(&mut dom);
+    assert!(html.contains("Park my caller") && html.contains("park-form-channel"), "{html}");
+    assert!(html.contains("<option value=\"default\""), "the form lists the lots: {html}");
+    let click = |dom: &mut VirtualDom| {
+        let data = dioxus_html::EventData::Mouse(dioxus_html::SerializedMouseData::default());
+        dom.runtime().handle_event("click", dioxus_core::Event::new(data.into_any(), true), clicks[0]);
+    };
+    click(&mut dom);
+    let html = settle(&mut dom);
+    assert!(html.contains("parking-result error") && html.contains("phone PJSIP/1001 has no call"), "{html}");
+    sim.with_pbx(|p, _| p.connect_caller(1, "PJSIP/1001", "5556001")).unwrap();
+    click(&mut dom);
+    let html = settle(&mut dom);
+    let space = sim.with_pbx(|p, _| p.calls(1)).iter().find(|c| c.caller_num == "5556001").map(|c| c.space);
+    let space = space.expect("the caller is parked in the model");
+    assert!(html.contains(&format!("<span class=\"big-number\">{space}</span>")), "{html}");
+    assert!(html.contains("Customer 5556001"), "{html}");
+    assert!(!html.contains("parking-result error"), "the old error is gone: {html}");
+}
+
+fn stale_board(root: Root) -> Element {
+    let parking = use_ami_parking(|| root.sim.clone());
+    rsx! {
+        ParkingLotGrid { parking, lot: LotKey::new(1, "default"), retrieve_to: "PJSIP/1002", stale: Some("10:42".to_string()) }
+        ParkingLotGrid { parking, lot: LotKey::new(1, "vip"), retrieve_to: "PJSIP/1002", large_lot: Some(5) }
+    }
+}
+
+/// A lot whose server is down keeps its calls as last known and says "Not known" for
+/// its free spaces; a lot larger than `large_lot` shows its occupied spaces and a free count.
+#[test]
+fn a_stale_lot_is_not_shown_as_empty_and_a_large_lot_shows_its_calls_and_a_free_count() {
+    let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(1_700_000_000_000));
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551002", "Bob", "vip", None).unwrap());
+    let mut dom =
+        VirtualDom::new_with_props(stale_board, Root { sim: sim.clone(), seen: Rc::new(Cell::new(0)) });
+    dom.rebuild_in_place();
+    for _ in 0..20 {
+        dom.process_events();
+        dom.render_immediate(&mut NoOpMutations);
+    }
+    let html = dioxus_ssr::render(&dom);
+    let (default, large) = html.split_at(html.find("data-lot=\"vip\"").expect("the vip lot"));
+    assert!(
+        default.contains("class=\"parking-lot stale\"") && default.contains("calls as last known at 10:42"),
+        "{default}"
+    );
+    assert!(default.contains("last known 1 / 20") && default.contains("Alice"), "{default}");
+    assert_eq!(default.matches(">Not known<").count(), 19, "{default}");
+    assert!(!default.contains(">Empty<"), "no confident Empty: {default}");
+    assert_eq!(large.matches("data-space=").count(), 1, "only the occupied space: {large}");
+    assert!(
+        large.contains("Bob") && large.contains("9 free spaces") && large.contains("Show all 10 spaces"),
+        "{large}"
+    );
+}

@@ -11,6 +11,10 @@ use std::sync::Arc;
 
 pub use ami_parking::display::DEFAULT_CSS;
 
+/// Lots with more spaces than this show their occupied spaces and a free count in
+/// [`ParkingLotGrid`]; the full grid on demand.
+pub const LARGE_LOT: u32 = 60;
+
 /// The default stylesheet as a `<style>` element.
 #[component]
 pub fn ParkingStyles() -> impl IntoView {
@@ -53,6 +57,11 @@ fn OutcomeLine(outcome: RwSignal<Option<Outcome>>) -> impl IntoView {
 /// parked and time left; `warning` under the near-timeout threshold. Clicking an
 /// occupied space retrieves the call to `retrieve_to` (a channel, e.g. `PJSIP/1002`),
 /// and the result or the error shows under the grid.
+///
+/// `stale` (when the app knows the lot's server is down: since when) marks the calls
+/// as last known and the free spaces as not known, never as a confident "Empty". A lot
+/// of more than `large_lot` spaces ([`LARGE_LOT`] when not given) shows its occupied
+/// spaces and a free count, with a button for the full grid.
 #[component]
 pub fn ParkingLotGrid(
     /// The binding (from [`use_ami_parking`](crate::use_ami_parking)).
@@ -63,28 +72,77 @@ pub fn ParkingLotGrid(
     /// Where a click sends the call (a channel, e.g. `PJSIP/1002`).
     #[prop(into)]
     retrieve_to: String,
+    /// The lot's server is down: when it was last known (e.g. `10:42`).
+    #[prop(optional, into)]
+    stale: Option<String>,
+    /// Above this many spaces, only the occupied ones and a free count ([`LARGE_LOT`]).
+    #[prop(optional)]
+    large_lot: Option<u32>,
 ) -> impl IntoView {
     let grid = parking.lot_grid(&lot);
     let outcome = RwSignal::new(None);
+    let show_all = RwSignal::new(false);
+    let is_stale = stale.is_some();
+    let info = {
+        let lot = lot.clone();
+        move || parking.parking_lots.with(|l| l.get(&lot).cloned())
+    };
+    let large = {
+        let info = info.clone();
+        move || info().is_some_and(|l| l.total_spaces > large_lot.unwrap_or(LARGE_LOT))
+    };
     let (name, data_lot) = (lot.name.to_string(), lot.name.to_string());
     let count = {
         let lot = lot.clone();
         move || {
-            parking.parking_lots.with(|l| l.get(&lot).map(|l| format!("{} / {}", l.occupied, l.total_spaces)))
+            parking.parking_lots.with(|l| {
+                l.get(&lot).map(|l| {
+                    let c = format!("{} / {}", l.occupied, l.total_spaces);
+                    if is_stale {
+                        format!("last known {c}")
+                    } else {
+                        c
+                    }
+                })
+            })
         }
     };
+    let large_note = {
+        let large = large.clone();
+        move || {
+            large().then(|| {
+                let (free, total) = info().map(|l| (l.free(), l.total_spaces)).unwrap_or((0, 0));
+                let text = if is_stale { format!("{free} free when last known") } else { format!("{free} free spaces") };
+                view! {
+                    <div class="large-lot">
+                        <span class="free-count">{text}</span>
+                        <button class="show-all" type="button" on:click=move |_| show_all.update(|s| *s = !*s)>
+                            {move || if show_all.get() { "Show occupied only".to_string() } else { format!("Show all {total} spaces") }}
+                        </button>
+                    </div>
+                }
+            })
+        }
+    };
+    let note = stale.map(|when| {
+        view! { <p class="stale-note" role="status">{format!("Server down: calls as last known at {when}; they may have changed.")}</p> }
+    });
     let to = Arc::<str>::from(retrieve_to);
     view! {
-        <section class="parking-lot" data-lot=data_lot>
+        <section class=if is_stale { "parking-lot stale" } else { "parking-lot" } data-lot=data_lot>
             <h3>{name}<span class="lot-count">{count}</span></h3>
+            {note}
             <div class="parking-spaces">
                 {move || {
+                    let large = large();
                     grid.get()
                         .into_iter()
-                        .map(|cell| view! { <SpaceCell parking cell retrieve_to=to.clone() outcome /> })
+                        .filter(|c| !large || show_all.get() || c.call.with(|c| c.is_some()))
+                        .map(|cell| view! { <SpaceCell parking cell retrieve_to=to.clone() outcome stale=is_stale /> })
                         .collect_view()
                 }}
             </div>
+            {large_note}
             <OutcomeLine outcome />
         </section>
     }
@@ -97,6 +155,7 @@ fn SpaceCell(
     cell: GridCell,
     retrieve_to: Arc<str>,
     outcome: RwSignal<Option<Outcome>>,
+    stale: bool,
 ) -> impl IntoView {
     let GridCell { space, call } = cell;
     let view_now = {
@@ -130,6 +189,8 @@ fn SpaceCell(
                         {left}
                     }
                         .into_any()
+                } else if stale {
+                    view! { <span class="empty unknown">"Not known"</span> }.into_any()
                 } else {
                     view! { <span class="empty">"Empty"</span> }.into_any()
                 }
@@ -264,6 +325,144 @@ pub fn TimeoutWarnings(
                     })
                     .collect_view()
             }}
+        </div>
+    }
+}
+
+/// What [`ParkMyCaller`] shows: the last park (lot, space, caller) or its error. Hold
+/// one to park from elsewhere too (a keyboard shortcut): [`ParkMyCallerState::park`].
+#[derive(Debug, Clone, Copy)]
+pub struct ParkMyCallerState {
+    parked: RwSignal<Option<(String, u32, String)>>,
+    outcome: RwSignal<Option<Outcome>>,
+}
+
+impl Default for ParkMyCallerState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ParkMyCallerState {
+    /// A state showing nothing yet (in the current reactive owner).
+    pub fn new() -> Self {
+        ParkMyCallerState { parked: RwSignal::new(None), outcome: RwSignal::new(None) }
+    }
+
+    /// Parks the caller on the line with `phone` into `lot` (the default lot when
+    /// `None`); the component shows the space, or the error.
+    pub fn park(&self, parking: UseAmiParking, phone: &str, lot: Option<&str>) {
+        let mut p = ami_parking::Park::default();
+        if let Some(l) = lot {
+            p = p.lot(l);
+        }
+        let fut = parking.client().park_caller_of(phone, p);
+        let (parked, outcome) = (self.parked, self.outcome);
+        leptos::task::spawn_local(async move {
+            match fut.await {
+                Ok(at) => {
+                    parked.try_set(Some((at.lot, at.space, caller(&at.call))));
+                    outcome.try_set(None);
+                }
+                Err(e) => {
+                    parked.try_set(None);
+                    outcome.try_set(Some(Outcome::Failed(e)));
+                }
+            }
+        });
+    }
+}
+
+/// "Park my caller": parks the caller on the line with `phone` (`PJSIP/1001`) into
+/// `lot` and shows the space big; the error says what to do (no call, not answered,
+/// several calls).
+#[component]
+pub fn ParkMyCaller(
+    /// The binding (from [`use_ami_parking`](crate::use_ami_parking)).
+    parking: UseAmiParking,
+    /// The user's phone (`PJSIP/1001`: its channels are `PJSIP/1001-...`).
+    #[prop(into)]
+    phone: String,
+    /// The lot (the default lot when `None`).
+    #[prop(optional, into)]
+    lot: Option<String>,
+    /// The state shown (to park from elsewhere too); a fresh one when not given.
+    #[prop(optional)]
+    state: Option<ParkMyCallerState>,
+) -> impl IntoView {
+    let state = state.unwrap_or_default();
+    let on_click = move |_| state.park(parking, &phone, lot.as_deref());
+    let big = move || {
+        state.parked.get().map(|(lot, space, who)| {
+            view! {
+                <div class="big-space" role="status">
+                    <span class="big-label">{format!("Parked in {lot}")}</span>
+                    " "
+                    <span class="big-number">{space}</span>
+                    " "
+                    <span class="big-who">{who}</span>
+                </div>
+            }
+        })
+    };
+    view! {
+        <div class="park-my-caller">
+            <button class="park-my-caller-button" type="button" on:click=on_click>"Park my caller"</button>
+            {big}
+            <OutcomeLine outcome=state.outcome />
+        </div>
+    }
+}
+
+/// Park a call by its channel (a supervisor's form): the channel, one of the known
+/// lots, the result or the error under it.
+#[component]
+pub fn ParkForm(
+    /// The binding (from [`use_ami_parking`](crate::use_ami_parking)).
+    parking: UseAmiParking,
+) -> impl IntoView {
+    let channel = RwSignal::new(String::new());
+    let chosen = RwSignal::new(String::new());
+    let outcome = RwSignal::new(None);
+    let lots =
+        move || parking.parking_lots.with(|l| l.keys().map(|k| k.name.to_string()).collect::<Vec<_>>());
+    let on_click = move |_| {
+        let ch = channel.get_untracked().trim().to_string();
+        if ch.is_empty() {
+            outcome.set(Some(Outcome::Failed(ParkingError::InvalidArgument(
+                "which channel? e.g. PJSIP/1001-00000001".into(),
+            ))));
+            return;
+        }
+        let mut p = ami_parking::Park::default();
+        let lot = chosen.get_untracked();
+        if !lot.is_empty() {
+            p = p.lot(lot);
+        }
+        let fut = parking.client().park_call(&ch, p);
+        leptos::task::spawn_local(async move {
+            outcome.try_set(Some(match fut.await {
+                Ok(at) => Outcome::Ok(format!("Parked in {} space {}", at.lot, at.space)),
+                Err(e) => Outcome::Failed(e),
+            }));
+        });
+    };
+    view! {
+        <div class="park-form">
+            <label for="park-form-channel">"Channel"</label>
+            <input
+                id="park-form-channel"
+                placeholder="PJSIP/1001-00000001"
+                prop:value=move || channel.get()
+                on:input=move |e| channel.set(event_target_value(&e))
+            />
+            <label for="park-form-lot">"Lot"</label>
+            <select id="park-form-lot" on:change=move |e| chosen.set(event_target_value(&e))>
+                <option value="">"The default lot"</option>
+                {move || lots().into_iter().map(|l| view! { <option value=l.clone()>{l.clone()}</option> }).collect_view()}
+            </select>
+            <button class="park-button" type="button" on:click=on_click>"Park"</button>
+            <OutcomeLine outcome />
         </div>
     }
 }

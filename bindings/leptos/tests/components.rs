@@ -64,3 +64,67 @@ fn the_grid_shows_a_parked_call_its_timer_and_the_warning() {
     assert!(space(&html, 701).contains("Empty"), "{html}");
     assert!(html.contains("class=\"timeout-warnings empty\""), "{html}");
 }
+
+/// `ParkMyCaller` shows the space big once its state parked the caller on the line
+/// with the phone (the model answers `Status` with the phone's bridged call), and the
+/// typed error when the phone has no call; `ParkForm` lists the lots.
+#[test]
+fn park_my_caller_shows_the_space_big_or_the_error() {
+    use ami_parking_leptos::components::{ParkForm, ParkMyCaller, ParkMyCallerState};
+    let (owner, sim, parking) = setup();
+    let state = owner.with(ParkMyCallerState::new);
+    let render = || {
+        Executor::poll_local();
+        owner.with(|| {
+            view! {
+                <ParkMyCaller parking phone="PJSIP/1001" lot="default" state />
+                <ParkForm parking />
+            }
+            .to_html()
+        })
+    };
+    let html = render();
+    assert!(html.contains("Park my caller") && html.contains("park-form-channel"), "{html}");
+    assert!(html.contains("<option value=\"default\">"), "the form lists the lots: {html}");
+    owner.with(|| state.park(parking, "PJSIP/1001", Some("default")));
+    let html = render();
+    assert!(html.contains("parking-result error") && html.contains("phone PJSIP/1001 has no call"), "{html}");
+    sim.with_pbx(|p, _| p.connect_caller(1, "PJSIP/1001", "5556101")).unwrap();
+    owner.with(|| state.park(parking, "PJSIP/1001", Some("default")));
+    let html = render();
+    let space = sim.with_pbx(|p, _| p.calls(1)).iter().find(|c| c.caller_num == "5556101").map(|c| c.space);
+    let space = space.expect("the caller is parked in the model");
+    assert!(html.contains(&format!("<span class=\"big-number\">{space}</span>")), "{html}");
+    assert!(html.contains("Customer 5556101") && !html.contains("parking-result error"), "{html}");
+}
+
+/// A lot whose server is down keeps its calls as last known and says "Not known" for
+/// its free spaces; a lot larger than `large_lot` shows its occupied spaces and a free
+/// count.
+#[test]
+fn a_stale_lot_is_not_shown_as_empty_and_a_large_lot_shows_its_calls_and_a_free_count() {
+    let (owner, sim, parking) = setup();
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551002", "Bob", "vip", None).unwrap());
+    Executor::poll_local();
+    let html = owner.with(|| {
+        view! {
+            <ParkingLotGrid parking lot=LotKey::new(1, "default") retrieve_to="PJSIP/1002" stale="10:42" />
+            <ParkingLotGrid parking lot=LotKey::new(1, "vip") retrieve_to="PJSIP/1002" large_lot=5 />
+        }
+        .to_html()
+    });
+    let (default, large) = html.split_at(html.find("data-lot=\"vip\"").expect("the vip lot"));
+    assert!(
+        default.contains("parking-lot stale") && default.contains("calls as last known at 10:42"),
+        "{default}"
+    );
+    assert!(default.contains("last known 1 / 20") && default.contains("Alice"), "{default}");
+    assert_eq!(default.matches(">Not known<").count(), 19, "{default}");
+    assert!(!default.contains(">Empty<"), "no confident Empty: {default}");
+    assert_eq!(large.matches("data-space=").count(), 1, "only the occupied space: {large}");
+    assert!(
+        large.contains("Bob") && large.contains("9 free spaces") && large.contains("Show all 10 spaces"),
+        "{large}"
+    );
+}

@@ -49,6 +49,19 @@ pub struct ParkedAt {
     pub space: u32,
 }
 
+/// The caller of a phone, parked ([`ParkingClient::park_caller_of`]): where, and who.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkedCaller {
+    /// The server.
+    pub server_id: ServerId,
+    /// The lot.
+    pub lot: String,
+    /// The space Asterisk chose.
+    pub space: u32,
+    /// The call as parked (the caller's channel, caller id, timeout).
+    pub call: ParkedCall,
+}
+
 /// Where a call was retrieved from, and who took it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetrievedFrom {
@@ -175,6 +188,36 @@ pub trait ParkingClient: 'static {
         let req = Request::Park { channel: channel.into(), park };
         Answer::new(self.request(req, target), |r| match r {
             Reply::Parked { server_id, lot, space, .. } => Ok(ParkedAt { server_id, lot, space }),
+            r => Err(Box::new(r)),
+        })
+    }
+
+    /// Parks the caller of `phone` (`PJSIP/1001`: the phone's channels are named
+    /// `PJSIP/1001-...`): the other side of the phone's one bridged call, where `park`
+    /// says. One `Status` list (the README's least-privilege user may run it), then
+    /// the `Park`. Asterisk hangs up the phone's side once its caller is parked.
+    ///
+    /// Errors a person can act on: [`ParkingError::PhoneHasNoCall`],
+    /// [`ParkingError::PhoneCallNotBridged`] (ringing, or on hold alone),
+    /// [`ParkingError::PhoneHasSeveralCalls`] (naming them),
+    /// [`ParkingError::CallerUnclear`] (a conference), [`ParkingError::CallerHungUp`]
+    /// (between the list and the park), and those of [`park_call`](Self::park_call).
+    fn park_caller_of(&self, phone: &str, park: Park) -> Answer<Self::Answer, ParkedCaller> {
+        self.park_caller_of_on(Target::All, phone, park)
+    }
+
+    /// Parks the caller of `phone` on `target`.
+    fn park_caller_of_on(
+        &self,
+        target: Target,
+        phone: &str,
+        park: Park,
+    ) -> Answer<Self::Answer, ParkedCaller> {
+        let req = Request::ParkCallerOf { phone: phone.into(), park };
+        Answer::new(self.request(req, target), |r| match r {
+            Reply::Parked { server_id, lot, space, call } => {
+                Ok(ParkedCaller { server_id, lot, space, call: *call })
+            }
             r => Err(Box::new(r)),
         })
     }

@@ -87,9 +87,10 @@ impl Connection {
         // Nothing at all came for it: is the server still there?
         let probe = p.started.is_empty() && !p.internal;
         let err = match (&p.req, &p.acc) {
-            (Request::Park { .. } | Request::Move { .. }, Acc::Park { accepted: true, channel }) => {
-                ParkingError::NoParkedCallEvent { channel: channel.clone(), after }
-            }
+            (
+                Request::Park { .. } | Request::Move { .. } | Request::ParkCallerOf { .. },
+                Acc::Park { accepted: true, channel },
+            ) => ParkingError::NoParkedCallEvent { channel: channel.clone(), after },
             (r, _) => ParkingError::Timeout { action: r.name(), after },
         };
         self.finish(now, id, Err(err));

@@ -52,11 +52,26 @@ impl Connection {
             } else {
                 ParkingError::Asterisk { action: p.req.name(), message, server_id: server }
             };
-            if let Request::Park { park, .. } | Request::Move { to: park, .. } = &p.req {
+            if let (Request::ParkCallerOf { phone, .. }, Acc::Park { channel, .. }) = (&p.req, &p.acc) {
+                // The caller's channel was listed a moment ago: it has gone since.
+                if matches!(&err, ParkingError::Asterisk { message, .. } if message.starts_with("Channel does not exist"))
+                {
+                    err = ParkingError::CallerHungUp {
+                        phone: phone.clone(),
+                        channel: channel.clone(),
+                        server_id: server,
+                    };
+                }
+            }
+            let listing = matches!(p.acc, Acc::CallerOf { .. });
+            if let Request::Park { park, .. }
+            | Request::Move { to: park, .. }
+            | Request::ParkCallerOf { park, .. } = &p.req
+            {
                 // Asterisk says "Park action failed" for a full lot and an unknown one
                 // alike: the store knows which.
                 let lot = park.lot.as_deref().unwrap_or(&self.store.options().default_parking_lot);
-                if let Err(known) = self.store.check_lot(server, lot) {
+                if let (false, Err(known)) = (listing, self.store.check_lot(server, lot)) {
                     err = known;
                 }
             }
@@ -95,7 +110,7 @@ impl Connection {
             Request::List { complete_event, .. } => complete_event.as_deref(),
             _ => None,
         };
-        let ends = p.req.is_list()
+        let ends = (p.req.is_list() || matches!(p.acc, Acc::CallerOf { .. }))
             && match &answer {
                 Answer::End => true,
                 Answer::Item(m) => complete_event.is_some_and(|c| m.is("Event", c)),
@@ -119,6 +134,10 @@ impl Connection {
                     (Acc::Calls { items, .. }, Answer::Call(call)) => push(items, server, call),
                     (Acc::Lots { items, .. }, Answer::Lot(lot)) => push(items, server, lot),
                     (Acc::List { items }, Answer::Item(m)) => push(items, server, m),
+                    (Acc::CallerOf { items }, Answer::Item(m)) => {
+                        items.push(m);
+                        items.len()
+                    }
                     _ => 0,
                 };
                 if len > self.cfg.max_list_items {
@@ -131,6 +150,7 @@ impl Connection {
                         Acc::Calls { items, .. } => drop(items.remove(&server)),
                         Acc::Lots { items, .. } => drop(items.remove(&server)),
                         Acc::List { items } => drop(items.remove(&server)),
+                        Acc::CallerOf { items } => items.clear(),
                         _ => {}
                     }
                     self.server_done(now, id, server, Err(err));
@@ -157,6 +177,8 @@ impl Connection {
                 calls.extend(kept);
                 self.outputs.extend(events.into_iter().map(super::Output::Parking));
             }
+            // The phone's channels are listed: park its caller (or say why not).
+            (Acc::CallerOf { .. }, _) => return self.caller_listed(now, id, server),
             // Generic lists keep their items per server until answered; park, retrieve and
             // plain actions have no list.
             _ => {}

@@ -32,6 +32,7 @@
 //! action has collected) and `timers.rs` (the one table of deadlines); `sizes.rs` counts what each holds.
 
 mod action_ids;
+mod caller_of;
 mod config;
 mod fanout;
 mod forward;
@@ -48,6 +49,7 @@ mod sizes;
 mod target;
 mod timers;
 
+pub use caller_of::pick_caller;
 pub use config::{AuthMethod, ConnectionConfig, Mode, Secret};
 pub use request::{Output, Park, ParkTimeout, Reply, Request, RequestId, Target};
 pub use sizes::ConnectionSizes;

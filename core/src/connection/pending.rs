@@ -25,6 +25,9 @@ pub(super) enum Acc {
     /// `Park` (also of a parked call: a move): whether Asterisk accepted it, and the
     /// channel whose `ParkedCall` event answers it.
     Park { accepted: bool, channel: String },
+    /// Park the caller of a phone, first step: the `Status` list's items. Once it
+    /// ends, the request becomes an [`Acc::Park`] of the caller's channel.
+    CallerOf { items: Vec<Message> },
     /// `Originate` to `ParkedCall` (the answer is the `UnParkedCall` event).
     Retrieve,
     /// A plain action: the first response.
@@ -57,7 +60,7 @@ impl Acc {
             Acc::List { items } => Reply::List(items.values_mut().flat_map(std::mem::take).collect()),
             Acc::Action { response } => Reply::Response(response.take().unwrap_or_default()),
             Acc::Forward(f) => Reply::Forwarded(f.take()),
-            Acc::Park { .. } | Acc::Retrieve => return None,
+            Acc::Park { .. } | Acc::CallerOf { .. } | Acc::Retrieve => return None,
         })
     }
 }

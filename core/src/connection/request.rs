@@ -113,6 +113,16 @@ pub enum Request {
         /// Where to (lot, preferred space, timeout).
         to: Park,
     },
+    /// Parks the caller of `phone` (a phone's channel name without its suffix,
+    /// `PJSIP/1001`): a `Status` list finds the phone's one bridged channel and the
+    /// other channel in its bridge, then a `Park` of that channel; answered like
+    /// [`Request::Park`].
+    ParkCallerOf {
+        /// The phone (`PJSIP/1001`): its channels are named `PJSIP/1001-...`.
+        phone: String,
+        /// Where, and for how long.
+        park: Park,
+    },
     /// `Originate` to `ParkedCall(lot,space)`; answered on the `UnParkedCall`.
     Retrieve {
         /// The space.
@@ -152,6 +162,7 @@ impl Request {
             Request::ParkedCalls { .. } | Request::RefreshLot { .. } => "ParkedCalls".into(),
             Request::Park { .. } => "Park".into(),
             Request::Move { .. } => "Park (move)".into(),
+            Request::ParkCallerOf { .. } => "Park (caller of a phone)".into(),
             Request::Retrieve { .. } => "Originate (retrieve)".into(),
             Request::Action(a) | Request::List { action: a, .. } | Request::Forward(a) => a.name().into(),
         }

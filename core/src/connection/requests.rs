@@ -141,7 +141,9 @@ impl Connection {
             _ => None,
         };
         match req {
-            Request::Park { park, .. } => self.store.check_lot(server, &lot_or_default(&park.lot))?,
+            Request::Park { park, .. } | Request::ParkCallerOf { park, .. } => {
+                self.store.check_lot(server, &lot_or_default(&park.lot))?
+            }
             // Within its own lot a call always has room: its own space.
             Request::Move { lot, to, .. } if lot_or_default(&to.lot) != lot_or_default(lot) => {
                 self.store.check_lot(server, &lot_or_default(&to.lot))?
@@ -162,6 +164,7 @@ impl Connection {
             Request::Park { .. } | Request::Move { .. } => {
                 Acc::Park { accepted: false, channel: channel.unwrap_or_default() }
             }
+            Request::ParkCallerOf { .. } => Acc::CallerOf { items: Vec::new() },
             Request::Retrieve { .. } => Acc::Retrieve,
             Request::Action(_) => Acc::Action { response: None },
             Request::Forward(a) => Acc::Forward(Forwarding::new(a)),
@@ -189,6 +192,13 @@ impl Connection {
             }
             Request::Move { to, .. } => park_action(channel.unwrap_or_default(), to, default_lot)?,
             Request::Park { channel, park } => park_action(channel, park, default_lot)?,
+            Request::ParkCallerOf { phone, park } => {
+                // The Park comes later, once the list named the caller: its arguments
+                // are refused now, before anything is sent.
+                phone_arg(phone)?;
+                park_action(phone, park, default_lot)?;
+                Action::new("Status")
+            }
             Request::Retrieve { space, to_channel, lot } => Action::new("Originate")
                 .header("Channel", to_channel)
                 .header("Application", "ParkedCall")
@@ -238,8 +248,21 @@ fn application_arg(lot: &str) -> Result<&str, ParkingError> {
     Ok(lot)
 }
 
+/// A phone's name as [`Request::ParkCallerOf`] takes it: `TECH/name`, no `-` suffix.
+fn phone_arg(phone: &str) -> Result<(), ParkingError> {
+    let ok = phone.split_once('/').is_some_and(|(tech, name)| !tech.is_empty() && !name.is_empty())
+        && !phone.ends_with('-')
+        && !phone.chars().any(|c| c.is_control() || c.is_whitespace());
+    if !ok {
+        return Err(ParkingError::InvalidArgument(format!(
+            "phone {phone:?} is not a phone's name; give it as Asterisk names the phone's channels without their suffix, e.g. PJSIP/1001"
+        )));
+    }
+    Ok(())
+}
+
 /// `Park` of `channel` where `park` says (a parked channel: a move).
-fn park_action(channel: &str, park: &Park, default_lot: &str) -> Result<Action, ParkingError> {
+pub(super) fn park_action(channel: &str, park: &Park, default_lot: &str) -> Result<Action, ParkingError> {
     let ms = match park.timeout {
         ParkTimeout::After(t) if t.as_millis() > i32::MAX as u128 => {
             return Err(ParkingError::InvalidArgument(format!(

@@ -82,7 +82,7 @@ impl Connection {
                 pick_server(&req.name(), &known, Some(&having), knows_all.then_some(empty))
                     .map(Target::Server)
             }
-            (Request::Park { .. }, Mode::Amiws, Target::All) => {
+            (Request::Park { .. } | Request::ParkCallerOf { .. }, Mode::Amiws, Target::All) => {
                 pick_server(&req.name(), &known, None, None).map(Target::Server)
             }
             (_, Mode::Amiws, t) => Ok(t),

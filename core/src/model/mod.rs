@@ -209,13 +209,13 @@ impl TextBuilder {
 
     /// Appends the next field (cut to [`MAX_FIELD_BYTES`]).
     pub(crate) fn push(&mut self, v: &str) {
-        let mut cut = v.len().min(MAX_FIELD_BYTES);
-        while !v.is_char_boundary(cut) {
-            cut -= 1;
-        }
+        // The last character boundary at or before the limit (0 always is one).
+        let max = v.len().min(MAX_FIELD_BYTES);
+        let cut = (0..=max).rev().find(|&i| v.is_char_boundary(i)).unwrap_or(0);
         self.buf.push_str(&v[..cut]);
-        if self.n < TEXT_FIELDS {
-            self.ends[self.n] = self.buf.len() as u16;
+        // A field past the last is kept in the text of the last one.
+        if let Some(end) = self.ends.get_mut(self.n) {
+            *end = self.buf.len() as u16;
             self.n += 1;
         }
     }
@@ -475,4 +475,40 @@ pub struct Retriever {
     pub caller_id_name: CompactString,
     /// Its unique id.
     pub unique_id: CompactString,
+}
+
+/// One channel of a `Status` list item: what [`crate::ParkingClient::park_caller_of`]
+/// reads to find a phone's call and the caller bridged with it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct ChannelStatus {
+    /// The channel's name (`PJSIP/1001-00000001`).
+    pub channel: CompactString,
+    /// Its state as Asterisk words it (`Up`, `Ringing`, `Ring`, ...).
+    pub state: CompactString,
+    /// The bridge it is in (`BridgeID`; empty when it is in none).
+    pub bridge_id: CompactString,
+    /// Its caller id number.
+    pub caller_id_num: CompactString,
+    /// Its caller id name, C-escaping undone.
+    pub caller_id_name: CompactString,
+}
+
+impl ChannelStatus {
+    /// True when the channel is in a bridge.
+    pub fn is_bridged(&self) -> bool {
+        !self.bridge_id.is_empty()
+    }
+
+    /// True when the channel belongs to `phone` (`PJSIP/1001` owns
+    /// `PJSIP/1001-00000001`; a Local channel's halves `...;1` and `...;2` alike).
+    ///
+    /// ```
+    /// use ami_parking::ChannelStatus;
+    /// let c = ChannelStatus { channel: "PJSIP/1001-0000000a".into(), ..Default::default() };
+    /// assert!(c.belongs_to("PJSIP/1001"));
+    /// assert!(!c.belongs_to("PJSIP/100"));
+    /// ```
+    pub fn belongs_to(&self, phone: &str) -> bool {
+        self.channel.strip_prefix(phone).is_some_and(|rest| rest.starts_with('-') && rest.len() > 1)
+    }
 }

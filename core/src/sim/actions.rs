@@ -89,6 +89,7 @@ impl SimPbx {
             "parkinglots" => self.parkinglots(server, aid),
             "parkedcalls" => self.parkedcalls(now, server, aid, a),
             "park" => self.park_action(now, server, aid, a),
+            "status" => self.status(server, aid),
             "originate" if a.is("Application", "ParkedCall") => self.originate_retrieve(now, server, aid, a),
             _ => {
                 // As captured (`lists-refused-while-booting`).
@@ -146,6 +147,35 @@ impl SimPbx {
         }
     }
 
+    /// `Status`: each phone on the line with a caller, the two channels in one bridge.
+    fn status(&mut self, server: ServerId, aid: Option<&str>) {
+        let calls = self.desk_calls(server);
+        self.answer(server, wire::list_start(aid, "Channel status will follow"));
+        let mut n = 0;
+        for (i, (phone, num)) in calls.iter().enumerate() {
+            let bridge = format!("sim-bridge-{i}");
+            let phone_channel = format!("{phone}-{:08x}", 2 * i + 1);
+            let caller_channel = format!("Local/caller-{num}-{:08x};1", 2 * i);
+            let name = format!("Customer {num}");
+            for (ch, cid, cname) in
+                [(phone_channel.as_str(), "", ""), (caller_channel.as_str(), num.as_str(), name.as_str())]
+            {
+                let pairs = [
+                    ("Event", "Status"),
+                    ("Channel", ch),
+                    ("ChannelState", "6"),
+                    ("ChannelStateDesc", "Up"),
+                    ("CallerIDNum", cid),
+                    ("CallerIDName", cname),
+                    ("BridgeID", bridge.as_str()),
+                ];
+                self.answer(server, wire::response(aid, &pairs));
+                n += 1;
+            }
+        }
+        self.answer(server, wire::list_end(aid, "StatusComplete", n));
+    }
+
     /// `Park` ([`SimPbx::park_channel`]): the answer goes out before the `ParkedCall`.
     fn park_action(&mut self, now: Timestamp, server: ServerId, aid: Option<&str>, a: &Message) {
         let channel = a.get_str("Channel").map(|v| v.into_owned()).unwrap_or_default();
@@ -171,8 +201,12 @@ impl SimPbx {
                 self.reply(server, aid, &[("Response", "Error"), ("Message", &msg)])
             }
             Err(_) => self.reply(server, aid, &[("Response", "Error"), ("Message", "Park action failed\n")]),
-            Ok(Some(_)) => {
+            Ok(Some((num, ..))) => {
                 self.reply(server, aid, &[("Response", "Success"), ("Message", "Park successful\n")]);
+                // The caller's bridge ends: the phone it was on with hangs up.
+                if let Ok(s) = self.srv(server) {
+                    s.desk_calls.retain(|(_, n)| *n != num);
+                }
                 let _ = self.park_channel(now, server, &channel, &lot, timeout, preferred);
             }
         }

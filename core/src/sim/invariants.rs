@@ -104,6 +104,12 @@ pub fn check_sizes(store: &ParkingStore) -> Result<(), String> {
             s.displaced, s.departed
         ));
     }
+    if s.left > StoreSizes::MAX_LEFT {
+        return Err(format!("{} calls remembered as gone, past the cap", s.left));
+    }
+    if s.held_resyncs > StoreSizes::MAX_HELD_RESYNCS {
+        return Err(format!("{} resync findings held, past the cap", s.held_resyncs));
+    }
     if s.held_give_ups > 1 {
         return Err(format!("{} give-ups held", s.held_give_ups));
     }

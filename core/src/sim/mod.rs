@@ -172,3 +172,35 @@ impl SimCall {
         }
     }
 }
+
+#[cfg(test)]
+mod caller_of_tests {
+    use crate::sim::SimClient;
+    use crate::{Park, ParkingClient, ParkingError, ParkingStore, Timestamp};
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut f = std::pin::pin!(f);
+        for _ in 0..1000 {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+        panic!("the model did not answer");
+    }
+
+    /// The model answers `Status` with a phone's bridged call, so `park_caller_of` runs
+    /// on it as on Asterisk: the caller parked, the phone's call gone.
+    #[test]
+    fn park_caller_of_on_the_model() {
+        let c = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(1_700_000_000_000));
+        block_on(c.get_parking_lots()).expect("lots");
+        c.with_pbx(|p, _| p.connect_caller(1, "PJSIP/1001", "5551234")).unwrap();
+        let parked = block_on(c.park_caller_of("PJSIP/1001", Park::default())).expect("parked");
+        assert_eq!(parked.call.caller_id_num(), "5551234");
+        assert!(c.with_pbx(|p, _| p.desk_calls(1)).is_empty(), "the phone's call ended");
+        let again = block_on(c.park_caller_of("PJSIP/1001", Park::default()));
+        assert!(matches!(again, Err(ParkingError::PhoneHasNoCall { .. })), "{again:?}");
+    }
+}

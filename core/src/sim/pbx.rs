@@ -22,6 +22,8 @@ pub(super) struct Server {
     pub(super) client: bool,
     pub(super) logged_in: bool,
     pub(super) out: Vec<u8>,
+    /// Phones on the line with a caller: (phone, caller number), each one bridge.
+    pub(super) desk_calls: Vec<(String, String)>,
 }
 
 /// The simulated PBX: one or more servers.
@@ -107,6 +109,7 @@ impl SimPbx {
             client: false,
             logged_in: false,
             out: Vec::new(),
+            desk_calls: Vec::new(),
         });
         id
     }
@@ -369,6 +372,26 @@ impl SimPbx {
         let l = s.lots.iter().find(|l| l.name == lot).ok_or_else(|| SimError::NoLot(lot.into()))?;
         let space = Self::pick(l, &s.calls, preferred).ok_or_else(|| SimError::Full(lot.into()))?;
         Ok(Some((num.to_string(), space, timeout_secs.unwrap_or(l.timeout_secs))))
+    }
+
+    /// A caller `caller_num` on the line with `phone` (`PJSIP/1001`) on `server`: its
+    /// `Status` lists the phone's channel and the caller's `Local/caller-<num>-...;1` in
+    /// one bridge, so [`crate::ParkingClient::park_caller_of`] finds it. Parking the
+    /// caller ends the phone's call, as on Asterisk.
+    pub fn connect_caller(
+        &mut self,
+        server: ServerId,
+        phone: &str,
+        caller_num: &str,
+    ) -> Result<(), SimError> {
+        let s = self.srv(server)?;
+        s.desk_calls.push((phone.to_string(), caller_num.to_string()));
+        Ok(())
+    }
+
+    /// The phones on the line with a caller on `server`: (phone, caller number).
+    pub fn desk_calls(&self, server: ServerId) -> Vec<(String, String)> {
+        self.srv_ref(server).map(|s| s.desk_calls.clone()).unwrap_or_default()
     }
 
     /// Someone picks up the call (`UnParkedCall` with a retriever block).

@@ -95,7 +95,7 @@ impl ParkingStore {
         // With no call parked every scheduled alert is of a park that ended: none fires.
         let alert = st.clock.alerts.peek().filter(|_| st.book.raw_total > 0).map(|a| a.0.at());
         let held = st.held.as_ref().map(|h| h.until);
-        tick.into_iter().chain(alert).chain(held).min()
+        tick.into_iter().chain(alert).chain(held).chain(st.next_held_resync()).min()
     }
 
     /// Time passed: the clock advances when a tick is due, and due alerts fire (once
@@ -109,6 +109,7 @@ impl ParkingStore {
         if st.held.as_ref().is_some_and(|h| h.until <= now) {
             events.extend(st.release_held());
         }
+        events.extend(st.release_held_resyncs(now));
         while st.clock.alerts.peek().is_some_and(|a| a.0.at() <= now) {
             let Some(Reverse(a)) = st.clock.alerts.pop() else { break };
             let Some(slot) = st.book.slot(&a.call.lot_key(), a.call.parking_space) else { continue };

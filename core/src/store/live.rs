@@ -2,7 +2,7 @@
 
 use super::book::Slot;
 use super::{ParkingStore, State};
-use crate::model::event::ParkingEvent;
+use crate::model::event::{ParkingEvent, ResyncChange};
 use crate::model::{CompactString, ParkedCall, Retriever, ServerId};
 use crate::time::Timestamp;
 use crate::wire::inbound::{Inbound, LiveEvent, LiveKind, Shape};
@@ -71,10 +71,28 @@ impl ParkingStore {
             }
             let raw = Arc::new(call);
             st.mark_dirty(&raw);
+            let cancelled = st.cancel_held_resyncs(raw.server_id, raw.unique_id());
+            if kind.is_leave() {
+                st.left.note(raw.server_id, raw.unique_id());
+            } else {
+                st.left.parked(raw.server_id, raw.unique_id());
+            }
+            let parked_again = (kind == LiveKind::Parked && cancelled == Some(ResyncChange::Appeared))
+                .then(|| (raw.lot_key(), raw.parking_space));
             let was_idle = st.book.raw_total == 0;
             let event = match i {
                 Some(i) if !kind.is_leave() => self.enter(&mut st, i, kind, raw),
                 i => self.leave(&mut st, i, kind, raw, retriever, now),
+            };
+            // A list brought the call in before its `ParkedCall` came: this is its park,
+            // reported as one (the finding was cancelled).
+            let event = match (event, parked_again) {
+                (None, Some((key, space))) => st
+                    .book
+                    .slot(&key, space)
+                    .and_then(|s| s.shown.clone())
+                    .map(|call| ParkingEvent::Parked { call }),
+                (event, _) => event,
             };
             let event = match (event, moved_from) {
                 (Some(ParkingEvent::Parked { call }), Some(Held { from: Some(from), .. })) => {

@@ -52,6 +52,17 @@
 //!   retrieved, timed out or hung up. Calls touched by a live event while the list
 //!   was being collected are left as the live event made them: the list was taken
 //!   before that event, so it is stale for them (nothing is lost or applied twice).
+//!   Asterisk answers a list as the action arrives but delivers its events later
+//!   (measured on the sandbox under load: a call listed before its `ParkedCall`
+//!   event, a retrieved call missing from a list before its `UnParkedCall`): so the
+//!   differences a list finds for a server followed since its previous list are
+//!   applied at once but reported only after [`RESYNC_SETTLE`](crate::RESYNC_SETTLE);
+//!   a live event of the same call meanwhile cancels the finding and is reported as
+//!   itself (the `ParkedCall` of a call the list brought in early is reported as
+//!   `Parked`). Findings of the first list after a link came up are reported at once.
+//!   Asterisk's list also keeps, for minutes at times, calls it announced as
+//!   retrieved: a listed call the store saw leave live since the link came up (and
+//!   not park again) is not brought back.
 //! - An event for a lot the store does not know creates the lot (range unknown: its
 //!   grid is empty, its call list works); a later `Parkinglots` answer fills its range
 //!   and replaces the grid (one `Replace`).
@@ -88,6 +99,7 @@ pub use options::{
     RetrievedCallback, DEFAULT_RETRIEVE_RING,
 };
 pub(crate) use reconcile::WindowId;
+pub use reconcile::RESYNC_SETTLE;
 pub use sizes::StoreSizes;
 pub use views::{apply_map_diff, ParkedCallsSignalVec};
 
@@ -141,6 +153,14 @@ struct State {
     departed: VecDeque<(ServerId, CompactString)>,
     /// A give-up waiting to see whether it is half of a move.
     held: Option<live::Held>,
+    /// Differences a list found for a server followed since its last list, held for
+    /// [`reconcile::RESYNC_SETTLE`]: a live event of the same call cancels one.
+    held_resyncs: VecDeque<reconcile::HeldResync>,
+    /// Servers whose link stayed up since their last `ParkedCalls` answer.
+    following: HashSet<ServerId>,
+    /// Calls seen leaving live since their server's link came up (a list that still
+    /// names one is stale for it).
+    left: reconcile::LeftCalls,
     synced: HashSet<ServerId>,
     /// Servers whose `Parkinglots` answer was applied: the store knows all their lots.
     lots_synced: HashSet<ServerId>,
@@ -400,6 +420,23 @@ impl ParkingStore {
         st.book.slot(&LotKey::new(server_id, lot), space).and_then(|s| s.shown.clone())
     }
 
+    /// True when Asterisk holds `channel` parked on any server, in any lot, shown or
+    /// not (a view's filter does not hide it here). Channel names compare as Asterisk
+    /// compares them, ignoring case. What an app asks before it lets someone `Park` a
+    /// channel: a parked channel parked again is moved, out of whatever lot it is in.
+    ///
+    /// ```
+    /// use ami_parking::ParkingStore;
+    /// let store = ParkingStore::default();
+    /// assert!(!store.is_channel_parked_now("PJSIP/1001-00000001"));
+    /// ```
+    pub fn is_channel_parked_now(&self, channel: &str) -> bool {
+        let st = self.lock();
+        let found =
+            st.book.lots().any(|l| l.spaces.values().any(|s| s.raw.channel().eq_ignore_ascii_case(channel)));
+        found
+    }
+
     /// The call Asterisk holds in that space, shown or not (requests use it).
     pub(crate) fn raw_call(&self, server_id: ServerId, lot: &str, space: u32) -> Option<Arc<ParkedCall>> {
         self.lock().book.slot(&LotKey::new(server_id, lot), space).map(|s| s.raw.clone())
@@ -510,6 +547,13 @@ impl ParkingStore {
     pub(crate) fn link_lost(&self, server: Option<ServerId>) {
         let mut st = self.lock();
         st.book.unfollow(server);
+        st.left.forget(server);
+        match server {
+            Some(s) => {
+                st.following.remove(&s);
+            }
+            None => st.following.clear(),
+        }
     }
 
     fn publish_total(&self, st: &State) {

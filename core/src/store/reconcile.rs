@@ -5,8 +5,81 @@ use super::{ParkingStore, State};
 use crate::model::event::{ParkingEvent, ResyncChange};
 use crate::model::{CompactString, LotKey, ParkedCall, ServerId};
 use crate::time::Timestamp;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a difference found by a list of a followed server waits before it is
+/// reported as [`ParkingEvent::Resync`]: Asterisk answers a list at once but delivers
+/// the events of the same moment later, so a call may be listed before its
+/// `ParkedCall` event arrives, or be missing before its `UnParkedCall` does. A live
+/// event of the call within this time cancels the finding (the event is reported as
+/// itself); the store's content follows the list at once either way.
+pub const RESYNC_SETTLE: Duration = Duration::from_secs(1);
+
+/// The most findings held at once; past it the oldest is reported at once.
+pub(super) const HELD_RESYNCS_MAX: usize = 4096;
+
+/// How many calls seen leaving are remembered (the oldest is forgotten first).
+pub(super) const LEFT_MAX: usize = 4096;
+
+/// Calls seen leaving live since their server's link came up, oldest first.
+#[derive(Default)]
+pub(super) struct LeftCalls {
+    order: VecDeque<(ServerId, CompactString)>,
+    set: HashSet<(ServerId, CompactString)>,
+}
+
+impl LeftCalls {
+    /// `uid` left its space (a live leave).
+    pub(super) fn note(&mut self, server: ServerId, uid: &str) {
+        if uid.is_empty() || !self.set.insert((server, uid.into())) {
+            return;
+        }
+        if self.order.len() == LEFT_MAX {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        self.order.push_back((server, uid.into()));
+    }
+
+    /// `uid` parked (again): a list may name it.
+    pub(super) fn parked(&mut self, server: ServerId, uid: &str) {
+        if !uid.is_empty() && self.set.remove(&(server, CompactString::from(uid))) {
+            self.order.retain(|(s, u)| !(*s == server && u == uid));
+        }
+    }
+
+    fn contains(&self, server: ServerId, uid: &str) -> bool {
+        !uid.is_empty() && self.set.contains(&(server, CompactString::from(uid)))
+    }
+
+    /// The link to `server` (every server when `None`) was lost: what left before it
+    /// says nothing about the next list.
+    pub(super) fn forget(&mut self, server: Option<ServerId>) {
+        match server {
+            None => *self = Self::default(),
+            Some(s) => {
+                self.order.retain(|(o, _)| *o != s);
+                self.set.retain(|(o, _)| *o != s);
+            }
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.order.len()
+    }
+}
+
+/// A difference a list found, held for [`RESYNC_SETTLE`].
+pub(crate) struct HeldResync {
+    server: ServerId,
+    uid: CompactString,
+    change: ResyncChange,
+    event: ParkingEvent,
+    until: Timestamp,
+}
 
 /// Live changes seen while a list was being collected.
 #[derive(Default)]
@@ -58,8 +131,10 @@ impl ParkingStore {
         let full;
         let (events, shown) = {
             let mut st = self.lock();
-            // A held give-up is reported before what the list finds.
-            let held: Vec<ParkingEvent> = st.release_held().into_iter().collect();
+            // A held give-up and held findings are reported before what the list finds.
+            let mut held: Vec<ParkingEvent> = st.release_held().into_iter().collect();
+            held.extend(st.held_resyncs.drain(..).map(|h| h.event));
+            let hold = st.following.contains(&server_id);
             let dirty = window.and_then(|w| st.windows.get(&w.0)).map(|w| (w.keys.clone(), w.uids.clone()));
             let (keys, uids) = dirty.unwrap_or_default();
             let initial = st.synced.insert(server_id);
@@ -68,6 +143,14 @@ impl ParkingStore {
             walk.remove_unlisted(self, &mut st, lot, &answer);
             let shown = walk.write_listed(self, &mut st, answer);
             full = walk.full;
+            // A list of the whole server that was applied: its link is followed from
+            // here on. (A lot's list leaves that as it was.)
+            if lot.is_none() {
+                st.following.insert(server_id);
+            }
+            if hold {
+                walk.events = st.hold_resyncs(std::mem::take(&mut walk.events), now + RESYNC_SETTLE);
+            }
             self.wake_clock(&mut st, was_idle, now);
             self.publish_total(&st);
             (walk.events, shown)
@@ -170,6 +253,13 @@ impl Walk {
                 shown.extend(old.and_then(|s| s.shown).or_else(|| store.slot(c, 0).shown));
                 continue;
             }
+            if st.left.contains(self.scope.server_id, c.unique_id())
+                && old.as_ref().is_none_or(|o| !o.raw.same_call(&c))
+            {
+                // Asterisk still lists a call it announced as gone: stale.
+                shown.extend(old.and_then(|s| s.shown));
+                continue;
+            }
             match old {
                 Some(old) if old.raw.same_parking(&c) => {
                     // Followed since the link came up: the list's times are only a
@@ -205,5 +295,59 @@ impl Walk {
             }
         }
         shown
+    }
+}
+
+impl State {
+    /// Holds the findings among `events` (those of a call with a unique id) until
+    /// `until`; returns what is reported now.
+    fn hold_resyncs(&mut self, events: Vec<ParkingEvent>, until: Timestamp) -> Vec<ParkingEvent> {
+        let mut now = Vec::new();
+        for event in events {
+            let ParkingEvent::Resync { call, change } = &event else {
+                now.push(event);
+                continue;
+            };
+            if call.unique_id().is_empty() {
+                now.push(event);
+                continue;
+            }
+            if self.held_resyncs.len() == HELD_RESYNCS_MAX {
+                now.extend(self.held_resyncs.pop_front().map(|h| h.event));
+            }
+            let (server, uid, change) = (call.server_id, call.unique_id().into(), *change);
+            self.held_resyncs.push_back(HeldResync { server, uid, change, event, until });
+        }
+        now
+    }
+
+    /// A live event of `uid` on `server` came: the findings held for it are dropped.
+    /// Returns the change of the last one (none when none was held).
+    pub(super) fn cancel_held_resyncs(&mut self, server: ServerId, uid: &str) -> Option<ResyncChange> {
+        if uid.is_empty() || self.held_resyncs.is_empty() {
+            return None;
+        }
+        let mut last = None;
+        self.held_resyncs.retain(|h| {
+            let same = h.server == server && h.uid == uid;
+            if same {
+                last = Some(h.change);
+            }
+            !same
+        });
+        last
+    }
+
+    /// The findings whose time is up at `now`, in the order found.
+    pub(super) fn release_held_resyncs(&mut self, now: Timestamp) -> Vec<ParkingEvent> {
+        let (due, kept): (Vec<HeldResync>, Vec<HeldResync>) =
+            std::mem::take(&mut self.held_resyncs).into_iter().partition(|h| h.until <= now);
+        self.held_resyncs = kept.into();
+        due.into_iter().map(|h| h.event).collect()
+    }
+
+    /// When the first held finding is due.
+    pub(super) fn next_held_resync(&self) -> Option<Timestamp> {
+        self.held_resyncs.iter().map(|h| h.until).min()
     }
 }

@@ -21,6 +21,10 @@ use super::ParkingStore;
 /// - `displaced`, `departed`: at most [`StoreSizes::MAX_REORDERED`] each (calls a
 ///   reordered park or leave left waiting for their other half);
 /// - `held_give_ups`: 0 or 1;
+/// - `left`: at most [`StoreSizes::MAX_LEFT`] (calls seen leaving since the link came
+///   up: a list naming one is stale for it);
+/// - `held_resyncs`: at most [`StoreSizes::MAX_HELD_RESYNCS`] (differences a list
+///   found, held for [`RESYNC_SETTLE`](crate::RESYNC_SETTLE));
 /// - `synced_servers`, `lots_synced_servers`: one per server followed.
 ///
 /// ```
@@ -63,6 +67,10 @@ pub struct StoreSizes {
     pub departed: usize,
     /// Give-ups held back to see whether they are half of a move (0 or 1).
     pub held_give_ups: usize,
+    /// Calls seen leaving live since their server's link came up.
+    pub left: usize,
+    /// Differences a list found, not reported yet (see [`crate::RESYNC_SETTLE`]).
+    pub held_resyncs: usize,
     /// Servers whose `ParkedCalls` answer was applied.
     pub synced_servers: usize,
     /// Servers whose `Parkinglots` answer was applied.
@@ -72,6 +80,10 @@ pub struct StoreSizes {
 impl StoreSizes {
     /// The cap of `displaced` and of `departed`.
     pub const MAX_REORDERED: usize = super::live::DISPLACED_MAX;
+    /// The cap of `left`.
+    pub const MAX_LEFT: usize = super::reconcile::LEFT_MAX;
+    /// The cap of `held_resyncs`.
+    pub const MAX_HELD_RESYNCS: usize = super::reconcile::HELD_RESYNCS_MAX;
 }
 
 impl ParkingStore {
@@ -93,6 +105,8 @@ impl ParkingStore {
             displaced: st.displaced.len(),
             departed: st.departed.len(),
             held_give_ups: usize::from(st.held.is_some()),
+            held_resyncs: st.held_resyncs.len(),
+            left: st.left.len(),
             synced_servers: st.synced.len(),
             lots_synced_servers: st.lots_synced.len(),
         }

@@ -4,8 +4,8 @@
 //! map to the same fields.
 
 use crate::model::{
-    CompactString, ParkedCall, ParkingLot, Retriever, ServerId, Text, TextBuilder, MAX_FIELD_BYTES,
-    NO_TIMEOUT_THRESHOLD_SECS, TEXT_FIELDS,
+    ChannelStatus, CompactString, ParkedCall, ParkingLot, Retriever, ServerId, Text, TextBuilder,
+    MAX_FIELD_BYTES, NO_TIMEOUT_THRESHOLD_SECS, TEXT_FIELDS,
 };
 use crate::time::Timestamp;
 use crate::wire::escape::unescape_c;
@@ -213,6 +213,24 @@ impl Retriever {
             caller_id_name: CompactString::from(unescape_c(&text(f[2]))),
             unique_id: text(f[3]),
         }
+    }
+}
+
+impl ChannelStatus {
+    /// Reads a `Status` list item (`Channel`, `ChannelStateDesc`, `BridgeID`,
+    /// `CallerIDNum`, `CallerIDName`); `None` when it names no channel.
+    pub fn from_message(m: &Message) -> Option<Self> {
+        let channel = text(m.get("Channel"));
+        if channel.is_empty() {
+            return None;
+        }
+        Some(Self {
+            channel,
+            state: text(m.get("ChannelStateDesc")),
+            bridge_id: text(m.get("BridgeID")),
+            caller_id_num: text(m.get("CallerIDNum")),
+            caller_id_name: CompactString::from(unescape_c(&text(m.get("CallerIDName")))),
+        })
     }
 }
 

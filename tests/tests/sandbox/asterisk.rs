@@ -12,7 +12,7 @@ use ami_parking::{
 use ami_parking_tests::live::*;
 use ami_parking_tests::sandbox::{self, parked_truth, PORT_A, PORT_B};
 use ami_parking_transport::{Backoff, Client, ClientOptions};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -126,8 +126,21 @@ async fn a_clean_restart_while_connected_ends_with_asterisks_truth() {
     let mut events = c.events();
     park_two(&c, &mut events, "5551006", "5551007").await;
     sandbox::run("a", &["restart"]).unwrap();
+    // A clean stop hangs up the parked calls: a give-up each, the next two changes.
+    let mut gone = Vec::new();
+    for _ in 0..2 {
+        let e = next_event(&mut events, "give-up", |e| e.kind() != "near_timeout").await;
+        assert_eq!(e.kind(), "giveup", "{e:?}");
+        gone.push(e.call().caller_id_num().to_string());
+    }
+    gone.sort();
+    assert_eq!(gone, ["5551006", "5551007"]);
     assert_converges_after(&c, PORT_A).await;
     assert!(c.store().parked_calls_now().is_empty());
+    // Nothing was left for the resync after the restart to find.
+    let later: Vec<String> =
+        std::iter::from_fn(|| events.next().now_or_never().flatten()).map(|e| format!("{e:?}")).collect();
+    assert!(later.iter().all(|e| !e.starts_with("Resync")), "{later:?}");
     c.shutdown().await;
 }
 

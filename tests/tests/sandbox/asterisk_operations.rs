@@ -18,17 +18,22 @@ async fn park_call_on_a_bridged_call_returns_the_space_asterisk_used() {
     // Take 701 first, so the space chosen is not simply the lot's first.
     let mut events = c.events();
     park_dialplan(&c, "5551009", "default").await;
-    next_event(&mut events, "parked", |e| parked_event_for(e, "5551009")).await;
+    let first = next_event(&mut events, "parked", |e| parked_event_for(e, "5551009")).await;
+    let first = (first.call().parking_space, first.call().unique_id().to_string());
     let agent = bridged_agent(&c, "5553001").await;
     let space =
         c.park_call(&agent, Park::default().timeout(Duration::from_secs(60))).await.expect("park").space;
     let truth = parked_truth(PORT_A);
     let stored = c.store().parked_call_on_now(1, "default", space).expect("parked call in the store");
     assert_eq!(stored.channel(), agent);
-    assert!(
-        truth.iter().any(|(lot, s, uid)| lot == "default" && *s == space && *uid == stored.unique_id()),
-        "{truth:?}"
-    );
+    let mut want = vec![
+        ("default".to_string(), first.0, first.1.clone()),
+        ("default".to_string(), space, stored.unique_id().to_string()),
+    ];
+    want.sort();
+    let mut truth = truth;
+    truth.sort();
+    assert_eq!(truth, want, "Asterisk holds the two calls, the second where park_call said");
     assert_ne!(space, 701, "701 was taken");
     // Parked from a bridge: the parker is the other party (the caller).
     assert_eq!(stored.parked_by(), Some("5553001"), "{stored:?}");
@@ -142,8 +147,12 @@ async fn park_takes_a_preferred_space_no_timeout_and_tells_a_full_lot_from_an_un
     let listed = c.get_parked_calls(Some("default")).await.unwrap();
     let item = listed.iter().find(|x| x.parking_space == space).unwrap();
     assert_eq!(item.deadline, None, "listed: no timeout");
-    let truth = parked_truth(PORT_A);
-    assert!(truth.iter().any(|(l, s, _)| l == "default" && *s == space), "{truth:?}");
+    let mut truth: Vec<(String, u32)> = parked_truth(PORT_A).into_iter().map(|(l, s, _)| (l, s)).collect();
+    truth.sort();
+    let mut want =
+        vec![("default".to_string(), 715), ("default".to_string(), 716), ("default".to_string(), space)];
+    want.sort();
+    assert_eq!(truth, want, "the three calls, where park_call said");
     // A full lot (vip: 801-810) and an unknown one: Asterisk answers both with the
     // same "Park action failed"; the library says which.
     let fourth = bridged_agent(&c, "5553104").await;

@@ -7,6 +7,7 @@
 //! own binary (`--test sandbox_load`): it takes a minute and its knobs.
 
 mod asterisk;
+mod asterisk_caller_of;
 mod asterisk_operations;
 mod asterisk_swap;
 mod differential;

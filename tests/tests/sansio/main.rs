@@ -8,6 +8,7 @@
 //! `cargo test -p ami-parking-tests --test sansio` (one module: `... --test sansio model::`).
 
 mod answers;
+mod caller_of;
 mod connection;
 mod deadlines;
 mod display;

@@ -102,14 +102,19 @@ fn a_full_lot_and_an_unknown_lot_are_refused_before_sending() {
     assert!(w.sent().is_empty(), "nothing was sent");
     // A space frees: the lot takes a call again.
     w.feed(&live_event("ParkedCallGiveUp", "vip", 802, "1.2", "2"));
-    assert!(w
-        .conn
+    w.conn
         .request(
             w.now,
             Request::Park { channel: "PJSIP/1-1".into(), park: Park::default().lot("vip") },
-            Target::All
+            Target::All,
         )
-        .is_ok());
+        .expect("a lot with a free space takes a call");
+    let sent = w.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].is("Action", "Park") && sent[0].is("Parkinglot", "vip") && sent[0].is("Channel", "PJSIP/1-1"),
+        "{sent:?}"
+    );
 }
 
 #[test]

@@ -147,3 +147,44 @@ fn heap_bytes_counts_the_packed_text() {
     assert_eq!(long.heap_bytes(), "1.1".len() + "5551001".len() + 39 + 34);
     assert_eq!(long.caller_id_name(), "Reception desk, second floor, east wing");
 }
+
+#[test]
+fn an_overlong_field_is_cut_at_the_last_whole_character_within_8191_bytes() {
+    // 8,191 bytes is the most one text field keeps; a character that straddles the
+    // limit goes whole, and the other fields stay as they were.
+    for (head, tail) in [(8190, "é"), (8189, "€"), (8188, "😀")] {
+        let mut c = call();
+        let name = format!("{}{tail}", "a".repeat(head));
+        c.set_caller_id_name(&name);
+        assert_eq!(c.caller_id_name(), "a".repeat(head), "{} bytes, {tail:?} at the end", name.len());
+        assert_eq!(c.channel(), "PJSIP/5551001-00000001");
+        assert_eq!(c.caller_id_num(), "5551001");
+    }
+    // At the limit exactly nothing is cut.
+    let mut c = call();
+    let name = format!("{}é", "a".repeat(8189));
+    c.set_caller_id_name(&name);
+    assert_eq!(c.caller_id_name(), name);
+}
+
+#[test]
+fn debug_shows_every_field_by_name_with_its_text() {
+    let mut c = call();
+    c.set_caller_id_name("Alice");
+    c.set_parker_dial_string("PJSIP/1001");
+    let shown = format!("{c:?}");
+    assert!(shown.starts_with("ParkedCall {"), "{shown}");
+    for part in [
+        "parking_space: 701",
+        "parking_lot: \"default\"",
+        "channel: \"PJSIP/5551001-00000001\"",
+        "unique_id: \"1.1\"",
+        "caller_id_num: \"5551001\"",
+        "caller_id_name: \"Alice\"",
+        "parker_dial_string: \"PJSIP/1001\"",
+        "timeout: Some(45s)",
+        "server_id: 1",
+    ] {
+        assert!(shown.contains(part), "{part} missing from {shown}");
+    }
+}

@@ -2,7 +2,9 @@
 //! resyncs, events during collection, subscriptions, options, park and retrieve.
 
 use ami_parking::Request;
-use ami_parking::{Output, ParkingError, ParkingEvent, ParkingOptions, Reply, ResyncChange, Target};
+use ami_parking::{
+    Output, ParkingError, ParkingEvent, ParkingOptions, Reply, ResyncChange, Target, RESYNC_SETTLE,
+};
 use ami_parking_tests::*;
 use futures_util::StreamExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -112,7 +114,66 @@ fn a_lot_refresh_reconciles_only_that_lot() {
     w.feed(&parked_calls_answer(&aid(&sent[1]), &[]));
     let left: Vec<u32> = w.conn.store().parked_calls_now().iter().map(|c| c.parking_space).collect();
     assert_eq!(left, vec![801], "the vip call is outside the refreshed scope");
+    // The finding waits for a live event that would explain it; none comes.
+    assert!(w.events().is_empty(), "{:?}", w.events());
+    w.advance(RESYNC_SETTLE - Duration::from_millis(1));
+    assert!(w.events().is_empty(), "{:?}", w.events());
+    w.advance(Duration::from_millis(1));
     assert!(matches!(&w.events()[..], [ParkingEvent::Resync { change: ResyncChange::Vanished, .. }]));
+    assert_eq!(w.conn.store().debug_sizes().held_resyncs, 0);
+}
+
+// Asterisk answers a list as the action arrives and delivers the events of the same
+// moment later (measured on the sandbox under load, tests/tests/sandbox_load.rs): a
+// list of a followed server may be ahead of the event stream.
+
+#[test]
+fn a_call_listed_before_its_parked_event_is_reported_once_as_parked() {
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[("default", 701, "1.1", "a")]);
+    w.conn.request(w.now, Request::RefreshLot { lot: "default".into() }, Target::All).unwrap();
+    let sent = w.sent();
+    w.feed(&parked_calls_answer(
+        &aid(&sent[1]),
+        &[("default", 701, "1.1", "a"), ("default", 705, "1.5", "b")],
+    ));
+    let spaces: Vec<u32> = w.conn.store().parked_calls_now().iter().map(|c| c.parking_space).collect();
+    assert_eq!(spaces, vec![701, 705], "the views follow the list at once");
+    assert!(w.events().is_empty(), "{:?}", w.events());
+    w.feed(&live_event("ParkedCall", "default", 705, "1.5", "b"));
+    w.advance(RESYNC_SETTLE * 2);
+    let events: Vec<(&str, u32)> = w.events().iter().map(|e| (e.kind(), e.call().parking_space)).collect();
+    assert_eq!(events, vec![("parked", 705)]);
+    assert_eq!(w.conn.store().parked_calls_now().len(), 2);
+}
+
+#[test]
+fn a_call_missing_from_a_list_before_its_unparked_event_is_reported_once_as_retrieved() {
+    let mut w = Wire::synced(
+        ParkingOptions::default(),
+        &LOTS,
+        &[("default", 701, "1.1", "a"), ("default", 702, "1.2", "b")],
+    );
+    w.conn.request(w.now, Request::RefreshLot { lot: "default".into() }, Target::All).unwrap();
+    let sent = w.sent();
+    w.feed(&parked_calls_answer(&aid(&sent[1]), &[("default", 702, "1.2", "b")]));
+    let spaces: Vec<u32> = w.conn.store().parked_calls_now().iter().map(|c| c.parking_space).collect();
+    assert_eq!(spaces, vec![702], "the views follow the list at once");
+    w.feed(&live_event("UnParkedCall", "default", 701, "1.1", "a"));
+    w.advance(RESYNC_SETTLE * 2);
+    let events: Vec<(&str, u32)> = w.events().iter().map(|e| (e.kind(), e.call().parking_space)).collect();
+    assert_eq!(events, vec![("retrieved", 701)]);
+}
+
+#[test]
+fn the_first_list_after_the_link_came_back_reports_its_findings_at_once() {
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[("default", 701, "1.1", "a")]);
+    // The link drops and comes back: the refresh after login answers without 701.
+    w.conn.handle_disconnected(w.now);
+    w.take_outputs();
+    w.connect_and_log_in();
+    w.answer_initial(&LOTS, &[]);
+    let events: Vec<(&str, u32)> = w.events().iter().map(|e| (e.kind(), e.call().parking_space)).collect();
+    assert_eq!(events, vec![("resync", 701)]);
 }
 
 #[test]
@@ -513,4 +574,32 @@ fn the_calls_of_one_lot_share_one_copy_of_its_name() {
     for c in &all[1..] {
         assert!(Arc::ptr_eq(&all[0].parking_lot, &c.parking_lot), "listed and live calls share the name");
     }
+}
+
+#[test]
+fn a_list_that_still_names_a_call_announced_as_retrieved_does_not_bring_it_back() {
+    // Asterisk's `ParkedCalls` at times keeps listing a call for minutes after its
+    // `UnParkedCall` (seen at the end of the sandbox's load run).
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[("default", 701, "1.1", "a")]);
+    w.feed(&live_event("UnParkedCall", "default", 701, "1.1", "a"));
+    for _ in 0..2 {
+        w.conn.request(w.now, Request::RefreshLot { lot: "default".into() }, Target::All).unwrap();
+        let sent = w.sent();
+        w.feed(&parked_calls_answer(&aid(&sent[1]), &[("default", 701, "1.1", "a")]));
+        w.advance(RESYNC_SETTLE * 2);
+        assert!(w.conn.store().parked_calls_now().is_empty());
+    }
+    let events: Vec<(&str, u32)> = w.events().iter().map(|e| (e.kind(), e.call().parking_space)).collect();
+    assert_eq!(events, vec![("retrieved", 701)]);
+    // Parked again (the same channel keeps its unique id): a list may name it again.
+    w.feed(&live_event("ParkedCall", "default", 703, "1.1", "a"));
+    w.conn.request(w.now, Request::RefreshLot { lot: "default".into() }, Target::All).unwrap();
+    let sent = w.sent();
+    w.feed(&parked_calls_answer(&aid(&sent[1]), &[("default", 703, "1.1", "a")]));
+    w.advance(RESYNC_SETTLE * 2);
+    let spaces: Vec<u32> = w.conn.store().parked_calls_now().iter().map(|c| c.parking_space).collect();
+    assert_eq!(spaces, vec![703]);
+    let events: Vec<(&str, u32)> = w.events().iter().map(|e| (e.kind(), e.call().parking_space)).collect();
+    assert_eq!(events, vec![("retrieved", 701), ("parked", 703)]);
+    assert_eq!(w.conn.store().debug_sizes().left, 0);
 }
