@@ -7,6 +7,7 @@
 //! - `live`: clients of the library on the sandbox (one test at a time);
 //! - `measure`: polling with a deadline, a process's memory;
 //! - `recorder`: the demo PBX behind a proxy recording what an app sends it;
+//! - `postgres`: a private PostgreSQL started for a test;
 //! - `process`: an app binary run as a child process, signalled, its exit timed;
 //! - `skips`: the test ledger: which real-Asterisk, browser and NATS tests ran or skipped;
 //! - `nats`: a real `nats-server` cluster on loopback ports, for the collector's tests.
@@ -18,6 +19,7 @@ mod capture;
 pub mod live;
 pub mod measure;
 pub mod nats;
+pub mod postgres;
 mod probe;
 pub mod process;
 pub mod recorder;

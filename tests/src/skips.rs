@@ -17,6 +17,8 @@ pub enum Needs {
     Browser,
     /// Debian's `nats-server` (scripts/nats-server installs it).
     Nats,
+    /// A private PostgreSQL (Debian's server binaries).
+    Postgres,
 }
 
 impl Needs {
@@ -25,6 +27,7 @@ impl Needs {
             Needs::Asterisk => "asterisk",
             Needs::Browser => "browser",
             Needs::Nats => "nats",
+            Needs::Postgres => "postgres",
         }
     }
 }

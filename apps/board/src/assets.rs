@@ -18,6 +18,19 @@ pub const PAGE: &str = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"u
 
 /// The board's own styles (after the library's default grid styles).
 const BOARD_CSS: &str = r#"
+body.history { margin: 0; padding: 1rem 1.5rem; }
+body.history nav a { color: #1d4f91; }
+body.history .glance { display: flex; gap: 1rem; flex-wrap: wrap; margin: 1rem 0; }
+body.history .glance div { background: #fff; border: 1px solid #cfd6dd; border-radius: 8px; padding: .5rem 1rem; min-width: 7rem; }
+body.history .glance b { display: block; font-size: 1.6rem; }
+body.history table { border-collapse: collapse; margin: .5rem 0 1rem; background: #fff; }
+body.history td, body.history th { border: 1px solid #cfd6dd; padding: .25rem .7rem; text-align: right; }
+body.history td:first-child, body.history th:first-child { text-align: left; }
+body.history svg.waits { background: #fff; border: 1px solid #cfd6dd; border-radius: 8px; }
+body.history .legend .swatch { display: inline-block; width: .8rem; height: .8rem; margin: 0 .3rem 0 1rem; vertical-align: middle; }
+body.history .legend .swatch.median { background: #3b7dd8; }
+body.history .legend .swatch.p90 { background: #e39b2b; }
+header.board-head a.history-link { color: #fff; border: 1px solid #8ea0b4; border-radius: 4px; padding: .15rem .6rem; text-decoration: none; font-size: .9rem; }
 body { margin: 0; background: #f3f5f8; font-family: system-ui, sans-serif; color: #1d2733; }
 header.board-head { display: flex; flex-wrap: wrap; gap: .75rem 1.5rem; align-items: center; padding: .7rem 1.2rem; background: #1d2733; color: #fff; }
 header.board-head h1 { font-size: 1.25rem; margin: 0; }

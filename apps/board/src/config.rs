@@ -37,6 +37,8 @@ pub const DEFAULT_RETRIEVE_TO: &str = "PJSIP/1002";
 pub const DEFAULT_DEMO_RATE: f64 = 30.0;
 /// How long a login lasts by default.
 pub const DEFAULT_SESSION_HOURS: u64 = 12;
+/// Where the parking history goes by default: a SQLite file in the working directory.
+pub const DEFAULT_HISTORY_DB: &str = "sqlite:parkboard-history.db";
 
 /// Why the settings cannot be used; each names the file (or flag) and the key.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +88,9 @@ struct FileConfig {
     demo_rate: Option<f64>,
     tls_ca_file: Option<PathBuf>,
     tls: Option<TlsFile>,
+    history_db: Option<String>,
+    history_days: Option<u32>,
+    history_viewers: Option<bool>,
     #[serde(default)]
     server: Vec<ServerFile>,
     #[serde(default)]
@@ -136,6 +141,8 @@ pub struct Flags {
     pub audit_log: Option<PathBuf>,
     /// `--metrics-listen`.
     pub metrics_listen: Option<String>,
+    /// `--history-db`.
+    pub history_db: Option<String>,
 }
 
 /// The page's certificate and key.
@@ -172,6 +179,12 @@ pub struct Settings {
     pub retrieve_to: String,
     /// Events a minute of the demo PBX.
     pub demo_rate: f64,
+    /// The parking history's database URL (`off`: no history).
+    pub history_db: Option<String>,
+    /// Days of history kept (`None`: all).
+    pub history_days: Option<u32>,
+    /// Whether viewers see the History page.
+    pub history_viewers: bool,
 }
 
 impl Settings {
@@ -278,7 +291,36 @@ impl Settings {
         if session_hours == 0 || session_hours > 24 * 31 {
             return Err(invalid("session_hours", format!("{session_hours}: between 1 and 744 hours")));
         }
+        let history_db = match flags.history_db.or(file.history_db) {
+            None => Some(DEFAULT_HISTORY_DB.to_string()),
+            Some(off) if off == "off" => None,
+            Some(url)
+                if url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://") =>
+            {
+                Some(url)
+            }
+            Some(url) => {
+                return Err(invalid(
+                    "history_db",
+                    format!(
+                        "{} is not sqlite:PATH, postgres://USER@HOST/DB (password in PGPASSWORD) or off",
+                        ami_parking_history::redact_url(&url)
+                    ),
+                ))
+            }
+        };
+        if file.history_days == Some(0) {
+            return Err(invalid(
+                "history_days",
+                "0 would keep nothing: leave it out to keep everything".into(),
+            ));
+        }
         Ok(Settings {
+            history_db,
+            history_days: file.history_days,
+            history_viewers: file.history_viewers.unwrap_or(false),
             listen,
             tls,
             servers,

@@ -43,6 +43,8 @@ pub struct Desk {
     session: Option<SessionRef>,
     audit: Audit,
     metrics: Metrics,
+    history: Option<ami_parking_history::History>,
+    history_link: bool,
 }
 
 impl std::fmt::Debug for Desk {
@@ -66,7 +68,20 @@ impl Desk {
         audit: Audit,
         metrics: Metrics,
     ) -> Desk {
-        Desk { client, who, session, audit, metrics }
+        Desk { client, who, session, audit, metrics, history: None, history_link: false }
+    }
+
+    /// Records who parks and retrieves in `history` (the rows name the board user);
+    /// `link`: the page links to the History page.
+    pub fn with_history(mut self, history: Option<ami_parking_history::History>, link: bool) -> Desk {
+        self.history_link = link && history.is_some();
+        self.history = history;
+        self
+    }
+
+    /// Whether the page links to the History page.
+    pub fn history_link(&self) -> bool {
+        self.history_link
     }
 
     /// Whether the page belongs to a login session (it then shows the user and a
@@ -133,7 +148,12 @@ impl Desk {
             Ok(()) if to.is_empty() => {
                 Err(DeskError::Refused("no channel to ring: fill in Retrieve to".into()))
             }
-            Ok(()) => self.client.retrieve_parked_call(call, &to).await.map_err(DeskError::from),
+            Ok(()) => {
+                if let Some(h) = &self.history {
+                    h.note_retrieve(call.server_id, &call.parking_lot, call.parking_space, &self.who.name);
+                }
+                self.client.retrieve_parked_call(call, &to).await.map_err(DeskError::from)
+            }
         };
         self.finish(r, started, &out);
         out
@@ -157,11 +177,15 @@ impl Desk {
             Ok(()) if self.is_parked(channel.trim()) => {
                 Err(DeskError::Refused("that channel is parked already: retrieve or move it instead".into()))
             }
-            Ok(()) => self
-                .client
-                .park_call_on(Target::Server(server), channel.trim(), park)
-                .await
-                .map_err(DeskError::from),
+            Ok(()) => {
+                if let Some(h) = &self.history {
+                    h.note_park(server, channel.trim(), &self.who.name);
+                }
+                self.client
+                    .park_call_on(Target::Server(server), channel.trim(), park)
+                    .await
+                    .map_err(DeskError::from)
+            }
         };
         if let Ok(at) = &out {
             r.space = Some(at.space);

@@ -16,7 +16,7 @@
 //! (who, roles, password hashes), `sessions` (logins kept in memory, the throttle),
 //! `guard` (Host, Origin, security headers), `login` (the login routes), `desk` (the
 //! one way a page acts: checks and audit), `audit`, `metrics` and `metrics_http`,
-//! `ui`, `grid`, `my_desk` (park my caller, retrieve the longest waiting, move) and `park_form` (the page), `assets` (static parts), `state`
+//! `ui`, `grid`, `history_page` (the History page and its CSV), `my_desk` (park my caller, retrieve the longest waiting, move) and `park_form` (the page), `assets` (static parts), `state`
 //! (what the routes share), `web` (the
 //! routes), `tls` (https), `limits` (caps on connections), `peer` (the client's address), `shutdown` (stopping cleanly).
 
@@ -28,6 +28,7 @@ pub mod config;
 pub mod desk;
 pub mod grid;
 pub mod guard;
+pub mod history_page;
 pub mod limits;
 pub mod login;
 pub mod metrics;

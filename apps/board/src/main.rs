@@ -3,7 +3,7 @@
 //! `--config FILE` (servers, users, TLS; see the README); `parkboard hash-password`
 //! makes a user's password hash.
 
-use ami_parking::ParkingStore;
+use ami_parking::{ParkingClient, ParkingStore};
 use ami_parking_transport::demo::DemoPbx;
 use ami_parking_transport::Client;
 use clap::{Parser, Subcommand};
@@ -48,6 +48,11 @@ struct Cli {
     /// Serve Prometheus metrics on this address (off by default).
     #[arg(long)]
     metrics_listen: Option<String>,
+    /// The parking history's database: sqlite:PATH (default
+    /// sqlite:parkboard-history.db), postgres://USER@HOST/DB (password in PGPASSWORD),
+    /// or off.
+    #[arg(long, env = "PARKBOARD_HISTORY_DB", hide_env_values = true)]
+    history_db: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -103,6 +108,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         tls_ca_file: cli.tls_ca_file,
         audit_log: cli.audit_log,
         metrics_listen: cli.metrics_listen,
+        history_db: cli.history_db,
     };
     // Everything checked before anything listens or dials.
     let settings = Settings::load(flags)?;
@@ -132,11 +138,32 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!("no server configured: using the embedded demo PBX at {}", pbx.addr());
     }
     let client = Client::connect_all(servers, ParkingStore::default())?;
+    let history = match &settings.history_db {
+        Some(url) => {
+            let options = ami_parking_history::HistoryOptions {
+                history_days: settings.history_days,
+                ..Default::default()
+            };
+            let h = ami_parking_history::History::open(url, options)
+                .await
+                .map_err(|e| format!("history_db: {e}"))?;
+            tracing::info!("recording the parking history into {}", h.db().url());
+            Some(h)
+        }
+        None => None,
+    };
+    // Keep following for the board's life.
+    let _following = history.as_ref().map(|h| h.follow(client.store()));
+    if let Some(h) = history.clone() {
+        tokio::spawn(parkboard::history_page::resync_when_synced(h, client.clone()));
+    }
     let https = tls.is_some();
     let access = Access::new(local, https, &settings.allowed_hosts, &settings.allowed_origins);
     let mut board = Board::new(client.clone(), settings.users, access, settings.session_ttl);
     board.audit = audit;
     board.retrieve_to = settings.retrieve_to;
+    board.history = history;
+    board.history_viewers = settings.history_viewers;
     if board.logins() {
         tracing::info!(
             "{} users may log in; sessions live in memory (a restart logs everyone out)",

@@ -40,6 +40,10 @@ pub struct Board {
     pub retrieve_to: String,
     /// The open live pages.
     pub sockets: Sockets,
+    /// The parking history (off when `None`).
+    pub history: Option<ami_parking_history::History>,
+    /// Whether viewers see the History page (operators always do).
+    pub history_viewers: bool,
     pool: Arc<LiveViewPool>,
     verifying: Arc<tokio::sync::Semaphore>,
 }
@@ -57,6 +61,8 @@ impl Board {
             metrics: Metrics::new(),
             retrieve_to: crate::config::DEFAULT_RETRIEVE_TO.into(),
             sockets: Sockets::new(),
+            history: None,
+            history_viewers: false,
             pool: Arc::new(LiveViewPool::new()),
             // Password checks are slow on purpose: two at a time.
             verifying: Arc::new(tokio::sync::Semaphore::new(2)),

@@ -110,6 +110,9 @@ pub fn board(props: Props) -> Element {
             for (link, state) in states.into_iter().enumerate() {
                 ServerBadge { key: "{link}", client: desk.client.clone(), link, state }
             }
+            if desk.history_link() {
+                a { class: "history-link", id: "history-link", href: "/history", "History" }
+            }
             if logged_in {
                 span { class: "who",
                     span { class: "user", "{desk.who.name}" }

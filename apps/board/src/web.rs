@@ -25,6 +25,8 @@ pub fn router(board: Board) -> Router {
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/healthz", get(health))
+        .route("/history", get(crate::history_page::page))
+        .route("/history.csv", get(crate::history_page::csv))
         .route("/board.css", get(assets::css))
         .route("/glue.js", get(assets::glue))
         .route("/board.js", get(assets::board_js))
@@ -54,8 +56,10 @@ async fn live_socket(State(board): State<Board>, headers: HeaderMap, ws: WebSock
         return (StatusCode::SERVICE_UNAVAILABLE, "too many open boards: close a tab and reload\n")
             .into_response();
     };
+    let link = who.role == crate::users::Role::Operator || board.history_viewers;
     let desk =
-        Desk::new(board.client.clone(), who, session.clone(), board.audit.clone(), board.metrics.clone());
+        Desk::new(board.client.clone(), who, session.clone(), board.audit.clone(), board.metrics.clone())
+            .with_history(board.history.clone(), link);
     let props = Props { desk, retrieve_to: board.retrieve_to.clone() };
     let (pool, sockets, metrics) = (board.pool(), board.sockets.clone(), board.metrics.clone());
     ws.max_message_size(64 * 1024).max_frame_size(64 * 1024).on_upgrade(move |socket| async move {

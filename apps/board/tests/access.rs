@@ -259,3 +259,48 @@ async fn a_forged_query_answer_does_not_end_the_page() {
     )
     .await;
 }
+
+/// The History page: a login first; operators see it, viewers only when
+/// `history_viewers` is set; a bad day is a 400 that says how to write it; the CSV
+/// comes as an attachment; a board without history answers 404.
+#[tokio::test]
+async fn the_history_page_is_for_operators_and_for_viewers_only_when_the_config_says_so() {
+    let ami = RecordingAmi::start().await;
+    let (addr, board) = board_on(ami.url()).await;
+    let host = addr.to_string();
+    let (status, _, _) = http(addr, &get("/history", &host, "")).await;
+    assert_eq!(status, 303, "no session: to the login page");
+    let cookie = |c: String| format!("Cookie: {c}\r\n");
+    let operator = cookie(login(addr, "reception", "front-desk-pw").await);
+    let (status, _, body) = http(addr, &get("/history", &host, &operator)).await;
+    assert_eq!(status, 404, "history off on this board: {body}");
+
+    let history = ami_parking_history::History::open("sqlite::memory:", Default::default()).await.unwrap();
+    for viewers in [false, true] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut board = board.clone();
+        board.history = Some(history.clone());
+        board.history_viewers = viewers;
+        board.access = Access::new(addr, false, &[], &[]);
+        let app = parkboard::web::router(board);
+        tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).await.unwrap();
+        });
+        let host = addr.to_string();
+        let operator = cookie(login(addr, "reception", "front-desk-pw").await);
+        let viewer = cookie(login(addr, "wall", "wallboard-pw").await);
+        let (status, _, body) = http(addr, &get("/history", &host, &operator)).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("Parking history"), "{body}");
+        let (status, _, _) = http(addr, &get("/history", &host, &viewer)).await;
+        assert_eq!(status, if viewers { 200 } else { 403 }, "viewers: history_viewers = {viewers}");
+        let (status, _, body) = http(addr, &get("/history?day=yesterday", &host, &operator)).await;
+        assert_eq!(status, 400);
+        assert!(body.contains("YYYY-MM-DD"), "{body}");
+        let (status, head, body) = http(addr, &get("/history.csv?day=2026-12-01", &host, &operator)).await;
+        assert_eq!(status, 200);
+        assert!(head.to_ascii_lowercase().contains("content-disposition: attachment"), "{head}");
+        assert!(body.starts_with("id,server_id,lot,"), "{body}");
+    }
+}

@@ -165,3 +165,15 @@ fn errors_never_echo_the_files_values() {
         assert!(err.contains("line "), "{name}: the line is named: {err}");
     }
 }
+
+#[test]
+fn a_bad_history_database_is_named_without_its_password() {
+    let d = dir("history");
+    let f = write(&d.join("h.toml"), "history_db = \"mysql://board:S3CRET-H@db/parking\"\n");
+    let err = refused(&parkboard(&["--config", f.to_str().unwrap()]));
+    assert!(!err.contains("S3CRET"), "{err}");
+    assert!(err.contains("history_db") && err.contains("sqlite:PATH"), "{err}");
+    let f = write(&d.join("days.toml"), "history_days = 0\n");
+    let err = refused(&parkboard(&["--config", f.to_str().unwrap()]));
+    assert!(err.contains("history_days"), "{err}");
+}

@@ -16,7 +16,8 @@ const WITHIN: Duration = Duration::from_secs(2);
 async fn sigterm_closes_every_browser_logs_off_and_exits_within_2_s() {
     let ami = RecordingAmi::start().await;
     let url = ami.url();
-    let args = ["--url", &url, "--listen", "127.0.0.1:0"];
+    // The history in memory: nothing written into the source tree.
+    let args = ["--url", &url, "--listen", "127.0.0.1:0", "--history-db", "sqlite::memory:"];
     let mut app = AppProcess::spawn(env!("CARGO_BIN_EXE_parkboard"), &args);
     let line = app.line("the board's address", DEADLINE, |l| l.contains("the board is on http://")).await;
     let addr = line.rsplit("http://").next().expect("an address").to_owned();

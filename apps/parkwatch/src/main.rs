@@ -3,6 +3,7 @@
 //! With no `--url` it runs against the embedded demo PBX (the reference model of
 //! res_parking), so `parkwatch` alone shows live traffic.
 
+mod history;
 mod render;
 mod shutdown;
 
@@ -108,6 +109,49 @@ enum Cmd {
         #[arg(long)]
         to_space: Option<u32>,
     },
+    /// Parking history from the history database: per lot and hour (or day), parked
+    /// count, median, p90 and longest wait, retrieves, timeouts, hang-ups; retrieves
+    /// by user; or the episodes of one caller (--caller). Needs no Asterisk.
+    History {
+        /// The history database: sqlite:PATH or postgres://USER@HOST/DB (password in
+        /// PGPASSWORD, never in the URL on a shared machine).
+        #[arg(
+            long,
+            env = "AMI_PARKING_HISTORY_DB",
+            default_value = "sqlite:parking-history.db",
+            hide_env_values = true
+        )]
+        db: String,
+        /// The first day, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        day: Option<String>,
+        /// How many days from --day.
+        #[arg(long, default_value_t = 1)]
+        days: u32,
+        /// One line per lot and day instead of per lot and hour.
+        #[arg(long)]
+        by_day: bool,
+        /// Local time's offset from UTC in minutes (e.g. 60), for days and hours.
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+        utc_offset: i64,
+        /// Instead of the report: the episodes whose caller number contains DIGITS.
+        #[arg(long)]
+        caller: Option<String>,
+    },
+    /// Follow the servers and record the parking history into --db until stopped.
+    Record {
+        /// The history database (as for `history`).
+        #[arg(
+            long,
+            env = "AMI_PARKING_HISTORY_DB",
+            default_value = "sqlite:parking-history.db",
+            hide_env_values = true
+        )]
+        db: String,
+        /// Days of history kept (default: all).
+        #[arg(long)]
+        history_days: Option<u32>,
+    },
     /// Retrieve the call in SPACE to the channel --to.
     Retrieve {
         /// The space, e.g. 701.
@@ -150,6 +194,19 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), Failure> {
     let stop = ami_parking_transport::shutdown_signal();
     let cmd = cli.cmd.as_ref().unwrap_or(&Cmd::Watch { poll: 0 });
+    if let Cmd::History { db, day, days, by_day, utc_offset, caller } = cmd {
+        // Reports read the database only: no Asterisk.
+        let ask = history::Ask {
+            db,
+            day: day.as_deref(),
+            days: *days,
+            by_day: *by_day,
+            utc_offset: *utc_offset,
+            caller: caller.as_deref(),
+            json: cli.json,
+        };
+        return history::report(ask).await;
+    }
     let mut servers = Vec::new();
     if !cli.demo {
         for url in &cli.url {
@@ -166,7 +223,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     if let (Some(pbx), false) = (&demo, cli.json) {
         eprintln!("parkwatch: no --url given: using the embedded demo PBX at {}", pbx.addr());
     }
-    let watching = matches!(cmd, Cmd::Watch { .. });
+    let watching = matches!(cmd, Cmd::Watch { .. } | Cmd::Record { .. });
     let mut parking = ParkingOptions::default().auto_refresh(watching);
     if let Cmd::Watch { poll } = cmd {
         parking = parking.poll_interval(Duration::from_secs(*poll));
@@ -181,6 +238,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Cmd::Lots => lots(&cli, &client).await,
             Cmd::Calls { lot } => calls(&cli, &client, lot.as_deref()).await,
             Cmd::Watch { .. } => watch(&cli, &client).await,
+            Cmd::Record { db, history_days } => history::record(&client, db, *history_days, cli.json).await,
+            Cmd::History { .. } => Ok(()),
             Cmd::Park { channel, caller_of, lot, space, timeout } => {
                 let p = Park { lot: lot.clone(), space: *space, timeout: timeout.unwrap_or_default() };
                 match (channel, caller_of) {
@@ -202,7 +261,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     result
 }
 
-fn print_line(v: &serde_json::Value) {
+pub(crate) fn print_line(v: &serde_json::Value) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{v}");
     let _ = out.flush();
@@ -212,7 +271,7 @@ fn server_ok(cli: &Cli, id: ServerId) -> bool {
     cli.server.is_none_or(|s| s == id)
 }
 
-async fn load(client: &Client, lot: Option<&str>) -> Result<(), Failure> {
+pub(crate) async fn load(client: &Client, lot: Option<&str>) -> Result<(), Failure> {
     client.get_parking_lots().await?;
     client.get_parked_calls(lot).await?;
     Ok(())
@@ -360,7 +419,7 @@ fn connection_line(v: &serde_json::Value) -> String {
 }
 
 /// True when at least one server is logged in.
-fn any_logged_in(client: &Client) -> bool {
+pub(crate) fn any_logged_in(client: &Client) -> bool {
     client.links_now().iter().any(|(_, s)| *s == ConnectionState::LoggedIn)
 }
 
@@ -376,7 +435,7 @@ async fn wait_needed(cli: &Cli, client: &Client) -> Result<(), Failure> {
 }
 
 /// Resolves once every server is logged in (the links keep retrying meanwhile).
-async fn logged_in(client: &Client) {
+pub(crate) async fn logged_in(client: &Client) {
     let mut states = ami_parking::futures_signals::signal::SignalExt::to_stream(client.connection_state());
     while let Some(s) = states.next().await {
         if s == ConnectionState::LoggedIn {
