@@ -82,28 +82,52 @@ fn sql(text: &str, postgres: bool) -> Cow<'_, str> {
 pub fn redact_url(url: &str) -> String {
     let mut shown = url.to_owned();
     if let Some((scheme, rest)) = url.split_once("://") {
-        // user:password@host: the authority ends at the first '/', '?' or '#'.
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let authority = &rest[..end];
-        if let Some(at) = authority.rfind('@') {
-            if let Some(colon) = authority[..at].find(':') {
-                shown = format!("{scheme}://{}:***{}", &authority[..colon], &rest[at..]);
-            }
+        // user:password@host: a password may hold '/', '?', '#' or '@' unencoded, so
+        // everything up to the last '@' is the user's part (more hidden than needed
+        // when a query holds an '@': never less).
+        if let Some(at) = rest.rfind('@') {
+            let user = rest[..at].split(':').next().unwrap_or("");
+            let user: String = user.chars().take_while(|c| !matches!(c, '/' | '?' | '#')).collect();
+            shown = format!("{scheme}://{user}:***{}", &rest[at..]);
         }
     }
-    // A password given as a query parameter (`?password=...`).
+    // A password (or any secret) given as a query parameter: the key is compared
+    // percent-decoded (`pass%77ord`) and by what it contains (`sslpassword`).
     if let Some(q) = shown.find('?') {
         let (head, query) = shown.split_at(q + 1);
         let query: Vec<String> = query
             .split('&')
             .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                Some((k, _)) if is_secret_key(k) => format!("{k}=***"),
                 _ => kv.to_owned(),
             })
             .collect();
         shown = format!("{head}{}", query.join("&"));
     }
     shown
+}
+
+/// Whether a URL query key names a secret (`password`, `sslpassword`, `pass%77ord`,
+/// `secret`, `token`, `key`...).
+fn is_secret_key(k: &str) -> bool {
+    let mut decoded = Vec::with_capacity(k.len());
+    let b = k.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                decoded.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                decoded.push(c);
+                i += 1;
+            }
+        }
+    }
+    let k = String::from_utf8_lossy(&decoded).to_ascii_lowercase();
+    ["pass", "secret", "token", "key", "pwd"].iter().any(|w| k.contains(w))
 }
 
 impl Db {
@@ -467,4 +491,30 @@ pub(crate) struct End {
     pub retrieved_by: Option<String>,
     pub retrieved_to: Option<String>,
     pub returned_to: Option<String>,
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::redact_url;
+
+    #[test]
+    fn no_password_survives_redaction_whatever_it_holds() {
+        for (url, secret) in [
+            ("postgres://u:SEC/RET5@db:5432/p", "RET5"),
+            ("postgres://u:SEC#RET8@db/p", "RET8"),
+            ("postgres://u:SEC?RET9@db/p", "RET9"),
+            ("postgres://u:p@ss@db/p", "ss@"),
+            ("postgres://u@db/p?pass%77ord=SECRET2", "SECRET2"),
+            ("postgres://u@db/p?sslmode=require&sslpassword=SECRET7", "SECRET7"),
+            ("postgres://u@db/p?PASSWORD=SECRET3", "SECRET3"),
+        ] {
+            let shown = redact_url(url);
+            assert!(!shown.contains(secret), "{url} shown as {shown}");
+            assert!(shown.contains("***"), "{shown}");
+        }
+        assert_eq!(
+            redact_url("postgres://u:pw@db/p?sslmode=require"),
+            "postgres://u:***@db/p?sslmode=require"
+        );
+    }
 }

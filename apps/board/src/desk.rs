@@ -95,6 +95,11 @@ impl Desk {
         self.who.sees(lot)
     }
 
+    /// Whether the user is scoped to some lots (no park form by channel then).
+    pub fn scoped(&self) -> bool {
+        self.who.lots.is_some()
+    }
+
     /// Whether the page shows controls (park form, clickable calls).
     pub fn acts(&self) -> bool {
         self.who.acts()
@@ -172,6 +177,17 @@ impl Desk {
             Ok(()) if channel.trim().is_empty() => {
                 Err(DeskError::Refused("which channel? e.g. PJSIP/1001-00000001".into()))
             }
+            // Parking any channel of the PBX by name is the supervisors' (users of
+            // every lot): a user scoped to lots parks the caller of their own phone.
+            Ok(()) if self.who.lots.is_some() => Err(DeskError::Refused(
+                "parking a call by its channel is for supervisors (users of every lot): use Park my caller"
+                    .into(),
+            )),
+            // Asterisk looks a Park's channel up by name, then by unique id: only a
+            // name is taken (a unique id would reach a call in any lot).
+            Ok(()) if !is_channel_name(channel.trim()) => Err(DeskError::Refused(
+                "not a channel name: TECH/name in printable characters, e.g. PJSIP/1001-00000001".into(),
+            )),
             // Asterisk parks a parked channel again as a move: from any lot, so also
             // from one this user may not see. A move is move_call's, checked both ways.
             Ok(()) if self.is_parked(channel.trim()) => {
@@ -257,4 +273,17 @@ impl Desk {
         self.finish(r, started, &out);
         out
     }
+}
+
+/// A channel name as Asterisk writes them: `TECH/name`, the technology of letters,
+/// digits and `_`, printable ASCII without spaces, at most 128 bytes (what the
+/// bridge's policy takes too).
+pub fn is_channel_name(c: &str) -> bool {
+    c.len() <= 128
+        && c.split_once('/').is_some_and(|(tech, name)| {
+            !tech.is_empty()
+                && tech.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !name.is_empty()
+        })
+        && c.bytes().all(|b| b.is_ascii_graphic())
 }

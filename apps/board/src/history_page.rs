@@ -34,10 +34,19 @@ pub fn day_bounds(day: Option<&str>, offset_ms: i64) -> Result<(String, i64, i64
             (chrono::Utc::now() + chrono::Duration::milliseconds(offset_ms)).format("%Y-%m-%d").to_string()
         }
     };
-    let date = chrono::NaiveDate::parse_from_str(&name, "%Y-%m-%d")
-        .map_err(|_| format!("{name:?} is not a day: write ?day=YYYY-MM-DD"))?;
+    // Exactly YYYY-MM-DD (chrono alone takes blanks, control characters and a sign):
+    // the name goes on into a header and links, so it is the parsed date's own.
+    let shaped = name.len() == 10
+        && name
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    let date =
+        chrono::NaiveDate::parse_from_str(&name, "%Y-%m-%d").ok().filter(|_| shaped).ok_or_else(|| {
+            format!("{:?} is not a day: write ?day=YYYY-MM-DD", name.chars().take(40).collect::<String>())
+        })?;
     let from = date.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or(0) - offset_ms;
-    Ok((name, from, from + DAY_MS))
+    Ok((date.format("%Y-%m-%d").to_string(), from, from + DAY_MS))
 }
 
 /// Who may see the history: `None` when allowed, else the refusal.
@@ -283,5 +292,29 @@ pub async fn resync_when_synced(
     match history.flush().await {
         Ok(()) => tracing::info!("history: resynced with the servers' lists"),
         Err(e) => tracing::warn!("history: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod day_tests {
+    use super::day_bounds;
+
+    #[test]
+    fn a_day_is_exactly_yyyy_mm_dd() {
+        let (name, from, to) = day_bounds(Some("2026-12-02"), 0).unwrap();
+        assert_eq!((name.as_str(), to - from), ("2026-12-02", 86_400_000));
+        for bad in [
+            " 2026-12-02",
+            "\t2026-12-02",
+            "\n2026-12-02",
+            "+2026-12-02",
+            "2026-12-2",
+            "2026-13-01",
+            "2026-12-02x",
+            "",
+        ] {
+            let e = day_bounds(Some(bad), 0).unwrap_err();
+            assert!(e.ends_with("is not a day: write ?day=YYYY-MM-DD"), "{bad:?}: {e}");
+        }
     }
 }

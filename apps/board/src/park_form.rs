@@ -85,3 +85,23 @@ pub fn ParkForm(parking: UseAmiParking, desk: Desk) -> Element {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_timeout;
+    use std::time::Duration;
+
+    #[test]
+    fn a_timeout_is_the_lots_never_or_seconds_up_to_a_day() {
+        assert_eq!(parse_timeout(""), Ok(None));
+        assert_eq!(parse_timeout("  "), Ok(None));
+        assert_eq!(parse_timeout("never"), Ok(Some(None)));
+        assert_eq!(parse_timeout("0"), Ok(Some(None)));
+        assert_eq!(parse_timeout(" 90 "), Ok(Some(Some(Duration::from_secs(90)))));
+        assert_eq!(parse_timeout("86400"), Ok(Some(Some(Duration::from_secs(86_400)))));
+        for bad in ["86401", "-5", "1.5", "ten", "99999999999999999999999"] {
+            let e = parse_timeout(bad).unwrap_err();
+            assert_eq!(e, format!("timeout {bad:?}: seconds (up to a day), or never"));
+        }
+    }
+}

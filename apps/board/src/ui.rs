@@ -144,7 +144,9 @@ pub fn board(props: Props) -> Element {
                 }
                 if desk.acts() {
                     MoveForm { parking, desk: desk.clone() }
-                    ParkForm { parking, desk: desk.clone() }
+                    if !desk.scoped() {
+                        ParkForm { parking, desk: desk.clone() }
+                    }
                 }
             }
         }

@@ -96,12 +96,22 @@ async fn refused_actions_never_reach_the_pbx_and_are_audited() {
     // A channel parked in another lot cannot be parked again into one's own: Asterisk
     // would move it out of the lot the user may not see.
     let parked = poll_parked(&client).await;
-    let e = team.park(1, parked.channel(), Park::default().lot("default")).await.unwrap_err();
+    // A user scoped to lots parks only the caller of their own phone: no channel by
+    // name (it could be any live call of the PBX).
+    let e = team.park(1, "PJSIP/2001-00000007", Park::default().lot("default")).await.unwrap_err();
+    assert!(matches!(&e, DeskError::Refused(why) if why.contains("supervisors")), "{e}");
+    let reception = desk(who("reception", Role::Operator, Some("PJSIP/1002"), None));
+    let e = reception.park(1, parked.channel(), Park::default().lot("default")).await.unwrap_err();
     assert!(matches!(&e, DeskError::Refused(why) if why.contains("parked already")), "{e}");
+    // Asterisk finds a Park's channel by unique id too: a unique id, a NUL or a space
+    // is not a channel name.
+    for bad in [parked.unique_id(), "PJSIP/1001-00000001\0", "PJSIP/a b", "/x", "PJSIP/"] {
+        let e = reception.park(1, bad, Park::default().lot("default")).await.unwrap_err();
+        assert!(matches!(&e, DeskError::Refused(why) if why.contains("not a channel name")), "{bad:?}: {e}");
+    }
     assert!(actions_sent(&ami).is_empty(), "a refused action reached the PBX: {:?}", actions_sent(&ami));
 
     // An operator's retrieve rings their phone, whatever the page typed.
-    let reception = desk(who("reception", Role::Operator, Some("PJSIP/1002"), None));
     assert_eq!(reception.destination("Local/00900123456@from-internal"), "PJSIP/1002");
     let _ = reception.retrieve(&call("default", 701), "Local/00900123456@from-internal").await;
     let sent = String::from_utf8_lossy(&ami.sent()).to_string();
@@ -109,19 +119,19 @@ async fn refused_actions_never_reach_the_pbx_and_are_audited() {
 
     let records: Vec<serde_json::Value> =
         std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(records.len(), 8, "{records:#?}");
-    for r in &records[..7] {
+    assert_eq!(records.len(), 14, "{records:#?}");
+    for r in &records[..13] {
         assert!(r["result"].as_str().unwrap().starts_with("refused: "), "{r}");
     }
     assert_eq!(records[0]["user"], "wall");
     assert_eq!(records[0]["action"], "retrieve");
     assert_eq!(records[3]["lot"], "vip");
-    assert_eq!(records[7]["user"], "reception");
+    assert_eq!(records[13]["user"], "reception");
     assert_eq!(
-        records[7]["destination"].as_str().map(|d| d.starts_with("PJSIP/1002")),
+        records[13]["destination"].as_str().map(|d| d.starts_with("PJSIP/1002")),
         Some(true),
         "{}",
-        records[7]
+        records[13]
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
