@@ -151,6 +151,18 @@ impl Db {
             let opts = if memory {
                 opts
             } else {
+                // Callers' names and numbers: a new file is the process user's only
+                // (0600); SQLite gives its -wal and -shm files the same mode.
+                let file = opts.get_filename().to_path_buf();
+                if !file.as_os_str().is_empty() && !file.exists() {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .mode(0o600)
+                        .open(&file)
+                        .map_err(|e| bad(format!("cannot create {}: {e}", file.display())))?;
+                }
                 // WAL with NORMAL sync: a committed write survives the process being
                 // killed; concurrent readers (the reports) do not block the writer.
                 opts.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal)
@@ -516,5 +528,24 @@ mod redaction_tests {
             redact_url("postgres://u:pw@db/p?sslmode=require"),
             "postgres://u:***@db/p?sslmode=require"
         );
+    }
+}
+
+#[cfg(test)]
+mod file_mode_tests {
+    use super::Db;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[tokio::test]
+    async fn a_new_history_file_is_readable_by_its_owner_only() {
+        let dir = std::env::temp_dir().join(format!("history-mode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("h.db");
+        let _ = std::fs::remove_file(&file);
+        let db = Db::open(&format!("sqlite:{}", file.display())).await.expect("opens");
+        drop(db);
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -66,7 +66,10 @@ impl Audit {
 
     /// Records to `tracing` and appends JSON lines to `path` (created if missing).
     pub fn to_file(path: &Path) -> std::io::Result<Audit> {
-        let f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        // Names and numbers of callers: readable by the board's user only (0600 when
+        // it makes the file; an existing file keeps its mode).
+        use std::os::unix::fs::OpenOptionsExt;
+        let f = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
         Ok(Audit { file: Some(Arc::new(Mutex::new(f))) })
     }
 
