@@ -29,11 +29,17 @@ enum Outcome {
 fn retrieve(parking: UseAmiParking, call: &ParkedCall, to: String, mut outcome: Signal<Option<Outcome>>) {
     let space = call.parking_space;
     let fut = parking.client().retrieve_parked_call(call, &to);
-    spawn(async move {
-        outcome.set(Some(match fut.await {
+    // Not the clicked row's task: the retrieve removes the row (a dashboard's row is
+    // its call), which would cancel the task before its answer is shown. The answer
+    // goes to `outcome` while the component that shows it still lives.
+    dioxus_core::spawn_forever(async move {
+        let shown = match fut.await {
             Ok(who) => Outcome::Ok(format!("Space {space} retrieved to {}", retriever(&who.retriever))),
             Err(e) => Outcome::Failed(e),
-        }));
+        };
+        if let Ok(mut o) = outcome.try_write() {
+            *o = Some(shown);
+        }
     });
 }
 

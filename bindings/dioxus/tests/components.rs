@@ -119,6 +119,41 @@ fn the_timer_moves_and_the_warning_comes_near_timeout() {
     let html = ui.settle();
     assert!(html.contains("<div class=\"timeout-warnings\" role=\"alert\">"), "{html}");
     assert!(html.contains("default 701: Alice &#60;5551001&#62;"), "{html}");
+    // The dashboard's row of the call is marked too (not by colour alone: its class).
+    assert!(
+        html.contains(
+            "<div class=\"parked-call warning\"><span>701: Alice &#60;5551001&#62; · 0:29 left</span>"
+        ),
+        "{html}"
+    );
+}
+
+#[test]
+fn the_dashboards_retrieve_button_retrieves_its_own_call() {
+    let mut ui = Ui::new();
+    ui.sim.with_pbx(|pbx, now| {
+        pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap();
+        pbx.park(now, 1, "5551002", "Bob", "default", None).unwrap();
+    });
+    // The renders that show the calls register the listeners of the dashboard's two
+    // buttons (after the grid's cells, whose listeners were there from the start).
+    let mut new_clicks = Vec::new();
+    for _ in 0..20 {
+        ui.dom.process_events();
+        new_clicks.extend(ui.dom.render_immediate_to_vec().edits.into_iter().filter_map(|m| match m {
+            Mutation::NewEventListener { name, id } if name == "click" && !ui.cells.contains(&id) => Some(id),
+            _ => None,
+        }));
+    }
+    assert_eq!(new_clicks.len(), 2, "one Retrieve button per parked call: {new_clicks:?}");
+    // Bob's row is the second (the dashboard lists a lot's calls by space).
+    let data = dioxus_html::EventData::Mouse(dioxus_html::SerializedMouseData::default());
+    ui.dom.runtime().handle_event("click", dioxus_core::Event::new(data.into_any(), true), new_clicks[1]);
+    let html = ui.settle();
+    let left: Vec<String> =
+        ui.sim.with_pbx(|pbx, _| pbx.calls(1).iter().map(|c| c.caller_num.clone()).collect());
+    assert_eq!(left, ["5551001"], "only Bob's call was retrieved");
+    assert!(html.contains("Space 702 retrieved to 1002"), "{html}");
 }
 
 #[test]
