@@ -63,6 +63,42 @@ macro_rules! on_pool {
     };
 }
 
+/// An episode's columns, in the order `bind_episode!` binds them (its `id` is the
+/// database's).
+const EPISODE_COLUMNS: &str =
+    "server_id, lot, space, channel, unique_id, linked_id, caller_num, caller_name, \
+     parker, parked_by_user, parked_at, first_parked_at, ended_at, outcome, retrieved_by, retrieved_to, \
+     returned_to, previous_id, seen_late, wait_ms";
+
+/// Binds episode `$e`'s 20 values to `$query`, in `EPISODE_COLUMNS`' order (a macro:
+/// each database's query is its own type).
+macro_rules! bind_episode {
+    ($query:expr, $e:expr) => {{
+        let e = $e;
+        $query
+            .bind(i64::from(e.server_id))
+            .bind(&e.lot)
+            .bind(i64::from(e.space))
+            .bind(&e.channel)
+            .bind(&e.unique_id)
+            .bind(&e.linked_id)
+            .bind(&e.caller_num)
+            .bind(&e.caller_name)
+            .bind(&e.parker)
+            .bind(&e.parked_by_user)
+            .bind(e.parked_at)
+            .bind(e.first_parked_at)
+            .bind(e.ended_at)
+            .bind(e.outcome.as_str())
+            .bind(&e.retrieved_by)
+            .bind(&e.retrieved_to)
+            .bind(&e.returned_to)
+            .bind(e.previous_id)
+            .bind(e.seen_late)
+            .bind(e.wait_ms)
+    }};
+}
+
 /// `$1`, `$2`, ... as each dialect numbers parameters (`?1` for SQLite).
 fn sql(text: &str, postgres: bool) -> Cow<'_, str> {
     if postgres {
@@ -231,36 +267,13 @@ impl Db {
 
     /// Inserts an episode (its `id` is ignored) and returns the id it was given.
     pub(crate) async fn insert(&self, e: &Episode) -> Result<i64, HistoryError> {
-        const Q: &str = "INSERT INTO episodes (server_id, lot, space, channel, unique_id, linked_id, caller_num, \
-             caller_name, parker, parked_by_user, parked_at, first_parked_at, ended_at, outcome, retrieved_by, \
-             retrieved_to, returned_to, previous_id, seen_late, wait_ms) \
+        let q = format!(
+            "INSERT INTO episodes ({EPISODE_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
-             RETURNING id";
+             RETURNING id"
+        );
         let id = on_pool!(self, |p, pg| {
-            sqlx::query(&sql(Q, pg))
-                .bind(i64::from(e.server_id))
-                .bind(&e.lot)
-                .bind(i64::from(e.space))
-                .bind(&e.channel)
-                .bind(&e.unique_id)
-                .bind(&e.linked_id)
-                .bind(&e.caller_num)
-                .bind(&e.caller_name)
-                .bind(&e.parker)
-                .bind(&e.parked_by_user)
-                .bind(e.parked_at)
-                .bind(e.first_parked_at)
-                .bind(e.ended_at)
-                .bind(e.outcome.as_str())
-                .bind(&e.retrieved_by)
-                .bind(&e.retrieved_to)
-                .bind(&e.returned_to)
-                .bind(e.previous_id)
-                .bind(e.seen_late)
-                .bind(e.wait_ms)
-                .fetch_one(p)
-                .await?
-                .try_get::<i64, _>("id")?
+            bind_episode!(sqlx::query(&sql(&q, pg)), e).fetch_one(p).await?.try_get::<i64, _>("id")?
         });
         Ok(id)
     }
@@ -365,11 +378,7 @@ impl Db {
         on_pool!(self, |p, _pg| {
             let mut tx = p.begin().await?;
             for chunk in episodes.chunks(500) {
-                let mut q = String::from(
-                    "INSERT INTO episodes (server_id, lot, space, channel, unique_id, linked_id, caller_num, \
-                     caller_name, parker, parked_by_user, parked_at, first_parked_at, ended_at, outcome, \
-                     retrieved_by, retrieved_to, returned_to, previous_id, seen_late, wait_ms) VALUES ",
-                );
+                let mut q = format!("INSERT INTO episodes ({EPISODE_COLUMNS}) VALUES ");
                 for (i, _) in chunk.iter().enumerate() {
                     let b = i * 20;
                     let ps: Vec<String> = (1..=20).map(|k| format!("${}", b + k)).collect();
@@ -381,27 +390,7 @@ impl Db {
                 let q = sql(&q, _pg);
                 let mut query = sqlx::query(&q);
                 for e in chunk {
-                    query = query
-                        .bind(i64::from(e.server_id))
-                        .bind(&e.lot)
-                        .bind(i64::from(e.space))
-                        .bind(&e.channel)
-                        .bind(&e.unique_id)
-                        .bind(&e.linked_id)
-                        .bind(&e.caller_num)
-                        .bind(&e.caller_name)
-                        .bind(&e.parker)
-                        .bind(&e.parked_by_user)
-                        .bind(e.parked_at)
-                        .bind(e.first_parked_at)
-                        .bind(e.ended_at)
-                        .bind(e.outcome.as_str())
-                        .bind(&e.retrieved_by)
-                        .bind(&e.retrieved_to)
-                        .bind(&e.returned_to)
-                        .bind(e.previous_id)
-                        .bind(e.seen_late)
-                        .bind(e.wait_ms);
+                    query = bind_episode!(query, e);
                 }
                 query.execute(&mut *tx).await?;
             }
