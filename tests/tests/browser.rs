@@ -4,7 +4,7 @@
 //! - the browser transport (`transport/web/tests/browser.rs`) against an amiws stand-in started
 //!   here, answering with the real amiws 2.2 capture's frames (its URL baked in);
 //! - the Leptos components mounted in a page (`bindings/leptos/tests/browser.rs`),
-//!   clicked.
+//!   clicked: a grid's cells and the dashboard's Retrieve buttons.
 //!
 //! `scripts/browser-tools` installs chromium, chromedriver and the runner; without
 //! them these tests fail, unless `AMI_PARKING_ALLOW_SKIP=1`.
@@ -43,8 +43,16 @@ fn runner() -> Option<PathBuf> {
     )
 }
 
-/// Builds `test` of `package` for wasm32 and runs it in Chromium; its log.
-fn run_in_chromium(runner: &Path, package: &str, test: &str, extra: &[&str], env: &[(&str, &str)]) -> String {
+/// Builds `test` of `package` for wasm32 and runs it in Chromium, where exactly
+/// `tests` tests must pass; its log.
+fn run_in_chromium(
+    runner: &Path,
+    package: &str,
+    test: &str,
+    tests: usize,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> String {
     // A target dir of its own: the outer `cargo test` may hold the workspace's.
     let outer = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -62,7 +70,10 @@ fn run_in_chromium(runner: &Path, package: &str, test: &str, extra: &[&str], env
         .expect("cargo runs");
     let log = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the wasm test failed in Chromium:\n{log}");
-    assert!(log.contains("test result: ok. 1 passed"), "exactly the one browser test ran:\n{log}");
+    assert!(
+        log.contains(&format!("test result: ok. {tests} passed")),
+        "exactly {tests} browser tests ran:\n{log}"
+    );
     log
 }
 
@@ -73,7 +84,7 @@ fn the_browser_transport_runs_in_chromium_against_an_amiws_capture() {
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let url = format!("ws://{}/", listener.local_addr().unwrap());
     let server = rt.spawn(serve_answers(listener, load_amiws("two-servers-lists-park-retrieve-timeout"), 2));
-    run_in_chromium(&runner, "ami-parking-web", "browser", &[], &[("AMI_PARKING_WEB_TEST_URL", &url)]);
+    run_in_chromium(&runner, "ami-parking-web", "browser", 1, &[], &[("AMI_PARKING_WEB_TEST_URL", &url)]);
     rt.block_on(async {
         tokio::time::timeout(std::time::Duration::from_secs(10), server)
             .await
@@ -85,5 +96,5 @@ fn the_browser_transport_runs_in_chromium_against_an_amiws_capture() {
 #[test]
 fn the_leptos_components_are_clicked_in_chromium() {
     let Some(runner) = runner() else { return };
-    run_in_chromium(&runner, "ami-parking-leptos", "browser", &["--features", "components"], &[]);
+    run_in_chromium(&runner, "ami-parking-leptos", "browser", 2, &["--features", "components"], &[]);
 }

@@ -11,6 +11,7 @@ use ami_parking::{
     Target,
 };
 use ami_parking_transport::Client;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Why an action did not happen.
@@ -39,8 +40,9 @@ pub struct Desk {
     /// Every server's client.
     pub client: Client,
     /// Who the page acts for.
-    pub who: Principal,
-    session: Option<SessionRef>,
+    /// (Shared: a page clones its desk into every cell it renders.)
+    pub who: Arc<Principal>,
+    session: Option<Arc<SessionRef>>,
     audit: Audit,
     metrics: Metrics,
     history: Option<ami_parking_history::History>,
@@ -55,7 +57,7 @@ impl std::fmt::Debug for Desk {
 
 impl PartialEq for Desk {
     fn eq(&self, other: &Self) -> bool {
-        self.who == other.who
+        Arc::ptr_eq(&self.who, &other.who) || self.who == other.who
     }
 }
 
@@ -68,6 +70,7 @@ impl Desk {
         audit: Audit,
         metrics: Metrics,
     ) -> Desk {
+        let (who, session) = (Arc::new(who), session.map(Arc::new));
         Desk { client, who, session, audit, metrics, history: None, history_link: false }
     }
 
@@ -190,7 +193,7 @@ impl Desk {
             )),
             // Asterisk parks a parked channel again as a move: from any lot, so also
             // from one this user may not see. A move is move_call's, checked both ways.
-            Ok(()) if self.is_parked(channel.trim()) => {
+            Ok(()) if self.is_parked(server, channel.trim()) => {
                 Err(DeskError::Refused("that channel is parked already: retrieve or move it instead".into()))
             }
             Ok(()) => {
@@ -244,9 +247,10 @@ impl Desk {
         out
     }
 
-    /// Whether `channel` is parked now on any server (whatever lot).
-    fn is_parked(&self, channel: &str) -> bool {
-        self.client.store().is_channel_parked_now(channel)
+    /// Whether `channel` is parked now on `server` (whatever lot; another server may
+    /// have a channel of the same name).
+    fn is_parked(&self, server: ServerId, channel: &str) -> bool {
+        self.client.store().is_channel_parked_now(Some(server), channel)
     }
 
     /// Moves `call` to `to` (both lots must be the user's).

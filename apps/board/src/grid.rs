@@ -29,11 +29,19 @@ pub fn LotGrid(
     let grid = use_lot_grid(parking, lot.clone());
     let outcome = use_signal(|| None);
     let mut show_all = use_signal(|| false);
-    let lots = parking.parking_lots.read();
-    let info = lots.get(&lot).cloned();
+    // This lot's figures and whether the board has several servers: memos, so that a
+    // change in another lot does not render this one again (for every viewer).
+    let info = use_memo({
+        let lot = lot.clone();
+        move || parking.parking_lots.read().get(&lot).cloned()
+    });
+    let several = use_memo({
+        let server = lot.server_id;
+        move || parking.parking_lots.read().keys().any(|k| k.server_id != server)
+    });
+    let info = info.read().clone();
     let count = info.as_ref().map(|l| format!("{} / {}", l.occupied, l.total_spaces)).unwrap_or_default();
-    let server =
-        lots.keys().any(|k| k.server_id != lot.server_id).then(|| format!("server {}", lot.server_id));
+    let server = several().then(|| format!("server {}", lot.server_id));
     let large = info.as_ref().is_some_and(|l| l.total_spaces > LARGE_LOT);
     let cells: Vec<GridCell> =
         grid.read().iter().copied().filter(|c| !large || show_all() || c.call.read().is_some()).collect();
@@ -41,6 +49,8 @@ pub fn LotGrid(
     let total = info.as_ref().map(|l| l.total_spaces).unwrap_or(0);
     let class = if stale.is_some() { "parking-lot stale" } else { "parking-lot" };
     let count = if stale.is_some() { format!("last known {count}") } else { count };
+    // Shared by the cells (each render of the lot hands it to every cell).
+    let to: std::sync::Arc<str> = retrieve_to.into();
     rsx! {
         section { class, "data-lot": "{lot.name}", "data-server": "{lot.server_id}",
             h2 { class: "lot-name",
@@ -53,7 +63,7 @@ pub fn LotGrid(
             }
             div { class: "parking-spaces",
                 for cell in cells {
-                    SpaceCell { key: "{cell.space}", parking, desk: desk.clone(), cell, retrieve_to: retrieve_to.clone(), outcome, stale: stale.is_some() }
+                    SpaceCell { key: "{cell.space}", parking, desk: desk.clone(), cell, retrieve_to: to.clone(), outcome, stale: stale.is_some() }
                 }
             }
             if large {
@@ -86,7 +96,7 @@ fn SpaceCell(
     parking: UseAmiParking,
     desk: Desk,
     cell: GridCell,
-    retrieve_to: String,
+    retrieve_to: std::sync::Arc<str>,
     outcome: Signal<Outcome>,
     stale: bool,
 ) -> Element {

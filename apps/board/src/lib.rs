@@ -42,4 +42,5 @@ pub mod state;
 pub mod tls;
 pub mod ui;
 pub mod users;
+pub mod verifier;
 pub mod web;

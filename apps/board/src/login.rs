@@ -59,8 +59,7 @@ pub async fn submit(
         let Ok(_slot) = board.verifying().acquire_owned().await else {
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         };
-        let (users, name, password) = (board.users.clone(), user.clone(), c.password);
-        tokio::task::spawn_blocking(move || users.verify(&name, &password)).await.ok().flatten()
+        board.verifier().verify(board.users.clone(), &user, &c.password).await
     };
     let Some(who) = verified else {
         board.metrics.login(Login::Failed);

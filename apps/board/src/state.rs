@@ -46,6 +46,7 @@ pub struct Board {
     pub history_viewers: bool,
     pool: Arc<LiveViewPool>,
     verifying: Arc<tokio::sync::Semaphore>,
+    verifier: crate::verifier::Verifier,
 }
 
 impl Board {
@@ -64,8 +65,10 @@ impl Board {
             history: None,
             history_viewers: false,
             pool: Arc::new(LiveViewPool::new()),
-            // Password checks are slow on purpose: two at a time.
+            // Password checks are slow on purpose: one at a time on the checker's
+            // thread, one more waiting; more logins wait here.
             verifying: Arc::new(tokio::sync::Semaphore::new(2)),
+            verifier: crate::verifier::Verifier::start().expect("a thread for password checks"),
         }
     }
 
@@ -103,6 +106,11 @@ impl Board {
 
     pub(crate) fn verifying(&self) -> Arc<tokio::sync::Semaphore> {
         self.verifying.clone()
+    }
+
+    /// The password checker (one thread).
+    pub(crate) fn verifier(&self) -> &crate::verifier::Verifier {
+        &self.verifier
     }
 }
 

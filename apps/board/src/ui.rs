@@ -10,7 +10,7 @@ use crate::my_desk::{MoveForm, MyDesk};
 use crate::park_form::ParkForm;
 use ami_parking::display::caller;
 use ami_parking::{ConnectionState, LotKey, ParkingEvent, ServerId};
-use ami_parking_dioxus::{use_ami_parking, use_futures_signal, use_parking_event};
+use ami_parking_dioxus::{use_ami_parking, use_futures_signal, use_parking_event, UseAmiParking};
 use ami_parking_transport::Client;
 use dioxus::prelude::*;
 use std::collections::HashMap;
@@ -64,13 +64,15 @@ pub fn board(props: Props) -> Element {
         };
         announce.set(said);
     });
-    let lots: Vec<LotKey> =
-        parking.parking_lots.read().keys().filter(|k| desk.sees(&k.name)).cloned().collect();
-    let total = if desk.who.lots.is_none() {
-        parking.total_parked_calls.read().to_owned()
-    } else {
-        parking.parked_calls.read().iter().filter(|c| desk.sees(&c.parking_lot)).count()
-    };
+    // What the page itself reads changes rarely (the lots there are, the links): the
+    // counts, the live region and the beeps are read by small components of their own,
+    // so an event renders those and the lot it changed, not the whole page again (for
+    // every viewer: `cargo bench -p parkboard --bench viewer_cost`).
+    let lot_keys = use_memo({
+        let desk = desk.clone();
+        move || parking.parking_lots.read().keys().filter(|k| desk.sees(&k.name)).cloned().collect::<Vec<_>>()
+    });
+    let lots: Vec<LotKey> = lot_keys.read().clone();
     let links = desk.client.links_now().len();
     let states: Vec<ReadSignal<ConnectionState>> =
         (0..links).map(|link| use_link_state(desk.client.clone(), link)).collect();
@@ -102,11 +104,7 @@ pub fn board(props: Props) -> Element {
     rsx! {
         header { class: "board-head",
             h1 { "Call parking" }
-            if incomplete {
-                span { class: "total incomplete", title: "A server is down: its lots show what was last known", "{total} parked (incomplete)" }
-            } else {
-                span { class: "total", "{total} parked" }
-            }
+            ParkedTotal { parking, desk: desk.clone(), incomplete }
             for (link, state) in states.into_iter().enumerate() {
                 ServerBadge { key: "{link}", client: desk.client.clone(), link, state }
             }
@@ -124,7 +122,7 @@ pub fn board(props: Props) -> Element {
         if desk.acts() {
             MyDesk { parking, desk: desk.clone(), lot: my_lot, typed_phone: retrieve_to }
         }
-        div { id: "announce", class: "sr-only", "aria-live": "polite", "{announce}" }
+        LiveRegion { said: announce }
         main { class: "board-body",
             div { class: area_class,
                 if lots.is_empty() {
@@ -150,8 +148,37 @@ pub fn board(props: Props) -> Element {
                 }
             }
         }
-        div { id: "beeps", "data-beeps": "{beeps}" }
+        Beeps { beeps }
     }
+}
+
+/// The number of calls parked in the user's lots.
+#[component]
+fn ParkedTotal(parking: UseAmiParking, desk: Desk, incomplete: bool) -> Element {
+    let total = if desk.who.lots.is_none() {
+        parking.total_parked_calls.read().to_owned()
+    } else {
+        parking.parked_calls.read().iter().filter(|c| desk.sees(&c.parking_lot)).count()
+    };
+    rsx! {
+        if incomplete {
+            span { class: "total incomplete", title: "A server is down: its lots show what was last known", "{total} parked (incomplete)" }
+        } else {
+            span { class: "total", "{total} parked" }
+        }
+    }
+}
+
+/// What a screen reader hears (a polite live region).
+#[component]
+fn LiveRegion(said: Signal<String>) -> Element {
+    rsx! { div { id: "announce", class: "sr-only", "aria-live": "polite", "{said}" } }
+}
+
+/// The near-timeout counter board.js beeps on.
+#[component]
+fn Beeps(beeps: Signal<u64>) -> Element {
+    rsx! { div { id: "beeps", "data-beeps": "{beeps}" } }
 }
 
 /// Link `link`'s state, live.

@@ -62,11 +62,17 @@ async fn live_socket(State(board): State<Board>, headers: HeaderMap, ws: WebSock
             .with_history(board.history.clone(), link);
     let props = Props { desk, retrieve_to: board.retrieve_to.clone() };
     let (pool, sockets, metrics) = (board.pool(), board.sockets.clone(), board.metrics.clone());
-    ws.max_message_size(64 * 1024).max_frame_size(64 * 1024).on_upgrade(move |socket| async move {
-        metrics.viewer(true);
-        sockets.serve(socket, &pool, props, session, until, seat).await;
-        metrics.viewer(false);
-    })
+    // Small buffers: a page sends clicks and pings, and is sent small edits (the 128 KiB
+    // defaults made each open page cost more; `cargo bench -p parkboard --bench viewer_cost`).
+    ws.max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024)
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
+        .on_upgrade(move |socket| async move {
+            metrics.viewer(true);
+            sockets.serve(socket, &pool, props, session, until, seat).await;
+            metrics.viewer(false);
+        })
 }
 
 async fn health(State(board): State<Board>) -> Response {

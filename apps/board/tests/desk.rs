@@ -135,3 +135,57 @@ async fn refused_actions_never_reach_the_pbx_and_are_audited() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The actions each recording server received, in order.
+fn actions_of(amis: &[&RecordingAmi]) -> Vec<Vec<String>> {
+    amis.iter().map(|a| actions_sent(a)).collect()
+}
+
+/// Two servers behind one board: every action goes to the server of its call (or the
+/// one named) and nothing reaches the other; a channel parked on one server does not
+/// stop the park of a channel of the same name on the other (each server names its
+/// own channels), while on its own server it does.
+#[tokio::test]
+async fn with_two_servers_each_action_goes_to_its_own_server() {
+    let (a, b) = (RecordingAmi::start().await, RecordingAmi::start().await);
+    let options = |ami: &RecordingAmi| ClientOptions::new(ami.url().parse().unwrap());
+    let client = Client::connect_all(vec![options(&a), options(&b)], ParkingStore::default()).unwrap();
+    client.wait_logged_in(DEADLINE).await.unwrap();
+    let supervisor = Desk::new(
+        client.clone(),
+        who("reception", Role::Operator, Some("PJSIP/1002"), None),
+        None,
+        Audit::to_log(),
+        Metrics::new(),
+    );
+    let caller = "Local/caller-5557001@from-trunk-00000001;1";
+
+    let on_b = supervisor.park(2, caller, Park::default().lot("default")).await.unwrap();
+    assert_eq!((on_b.server_id, on_b.lot.as_str()), (2, "default"));
+    assert_eq!(actions_of(&[&a, &b]), [vec![], vec!["Park".to_string()]], "the Park went to b only");
+    // The same name on server 1 is another channel: parked there, not refused.
+    let on_a = supervisor.park(1, caller, Park::default().lot("default")).await.unwrap();
+    assert_eq!(on_a.server_id, 1);
+    assert_eq!(actions_of(&[&a, &b]), [vec!["Park".to_string()], vec!["Park".to_string()]]);
+    // On server 2 it is parked already: refused before anything is sent.
+    let e = supervisor.park(2, caller, Park::default().lot("vip")).await.unwrap_err();
+    assert!(matches!(&e, DeskError::Refused(why) if why.contains("parked already")), "{e}");
+    assert_eq!(actions_of(&[&a, &b]), [vec!["Park".to_string()], vec!["Park".to_string()]]);
+
+    // The retrieve of b's call rings the user's phone through b.
+    let store = client.store();
+    let b_call = store.parked_call_on_now(2, "default", on_b.space).expect("b's call is in the store");
+    assert!(b_call.channel().starts_with("Local/caller-5557001"), "{b_call:?}");
+    let got = supervisor.retrieve(&b_call, "").await.unwrap();
+    assert_eq!(got.server_id, 2);
+    let sent = actions_of(&[&a, &b]);
+    assert_eq!(sent[0], ["Park"], "nothing of b's retrieve reached a: {sent:?}");
+    assert_eq!(sent[1], ["Park", "Originate"], "{sent:?}");
+
+    // A's call moved to vip through a.
+    let a_call = store.parked_call_on_now(1, "default", on_a.space).expect("a's call is in the store");
+    let moved = supervisor.move_call(&a_call, Park::default().lot("vip")).await.unwrap();
+    assert_eq!((moved.server_id, moved.lot.as_str()), (1, "vip"));
+    assert_eq!(actions_of(&[&a, &b]), [vec!["Park", "Park"], vec!["Park", "Originate"]]);
+    client.shutdown().await;
+}

@@ -193,7 +193,7 @@ fn on_action(
         // Asterisk parks a parked channel again as a move, from whatever lot: a token
         // scoped to some lots may not pull a call out of another.
         let channel = admitted.action.as_message().get_str("Channel").unwrap_or_default().to_string();
-        if hub.client.store().is_channel_parked_now(&channel) {
+        if hub.client.store().is_channel_parked_now(admitted.server, &channel) {
             let why = "Park of a channel that is parked already: a token scoped to lots cannot move calls";
             return Err(frames::error(&source(admitted.server), theirs.as_deref(), why));
         }

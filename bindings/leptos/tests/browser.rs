@@ -1,12 +1,13 @@
 //! The Leptos components mounted in a real headless Chromium (wasm-bindgen-test, run
 //! by `tests/tests/browser.rs`), over the reference model: a click on an
 //! occupied cell retrieves the call and the page says so; a failed retrieve shows
-//! its error; the timer follows the clock.
+//! its error; the timer follows the clock; the dashboard's Retrieve button of a row
+//! retrieves that row's call.
 #![cfg(target_arch = "wasm32")]
 
 use ami_parking::sim::SimClient;
 use ami_parking::{LotKey, ParkingStore, Timestamp};
-use ami_parking_leptos::components::{ParkingLotGrid, ParkingStyles};
+use ami_parking_leptos::components::{ParkingDashboard, ParkingLotGrid, ParkingStyles};
 use ami_parking_leptos::use_ami_parking;
 use leptos::prelude::*;
 use std::time::Duration;
@@ -74,4 +75,33 @@ async fn clicking_a_cell_retrieves_and_errors_show() {
         text(".parking-result.error").as_deref(),
         Some("Originate (retrieve) was not sent: not logged in to Asterisk yet")
     );
+}
+
+#[wasm_bindgen_test]
+async fn the_dashboards_retrieve_button_retrieves_its_own_call() {
+    let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(1_700_000_000_000));
+    let root: web_sys::HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    root.set_id("dashboard-test");
+    document().body().unwrap().append_child(&root).unwrap();
+    let s = sim.clone();
+    let _mounted = leptos::mount::mount_to(root, move || {
+        let parking = use_ami_parking(s);
+        view! { <ParkingDashboard parking retrieve_to="PJSIP/1002" /> }
+    });
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551002", "Bob", "default", None).unwrap());
+    settle().await;
+    let rows = || document().query_selector("#dashboard-test .lot-calls").unwrap().expect("the lot's calls");
+    assert_eq!(rows().child_element_count(), 2, "one row per parked call");
+    let bob = rows().first_element_child().and_then(|alice| alice.next_element_sibling()).unwrap();
+    assert!(bob.text_content().unwrap().starts_with("702: Bob"), "the lot's calls by space");
+    let button: web_sys::HtmlElement =
+        bob.query_selector("button").unwrap().expect("each row has its Retrieve button").unchecked_into();
+    button.click();
+    settle().await;
+    let left: Vec<String> =
+        sim.with_pbx(|pbx, _| pbx.calls(1).iter().map(|c| c.caller_num.clone()).collect());
+    assert_eq!(left, ["5551001"], "only Bob's call was retrieved");
+    assert_eq!(text("#dashboard-test .parking-result.ok").as_deref(), Some("Space 702 retrieved to 1002"));
+    assert_eq!(rows().child_element_count(), 1, "Alice's row is left");
 }

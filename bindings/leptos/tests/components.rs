@@ -58,6 +58,11 @@ fn the_grid_shows_a_parked_call_its_timer_and_the_warning() {
     assert!(cell.contains("class=\"parking-space occupied warning\"") && cell.contains("0:16"), "{cell}");
     assert!(html.contains("class=\"timeout-warnings\""), "{html}");
     assert!(html.contains("default 701: Alice &lt;5551001&gt;"), "{html}");
+    // The dashboard's row of the call is marked too (not by colour alone: its class).
+    assert!(
+        html.contains("<div class=\"lot-calls\"><div class=\"parked-call warning\"><span>701: Alice"),
+        "{html}"
+    );
 
     sim.with_pbx(|pbx, now| pbx.retrieve(now, 1, "default", 701, "1002").unwrap());
     let html = page(&owner, parking);

@@ -420,20 +420,26 @@ impl ParkingStore {
         st.book.slot(&LotKey::new(server_id, lot), space).and_then(|s| s.shown.clone())
     }
 
-    /// True when Asterisk holds `channel` parked on any server, in any lot, shown or
-    /// not (a view's filter does not hide it here). Channel names compare as Asterisk
-    /// compares them, ignoring case. What an app asks before it lets someone `Park` a
-    /// channel: a parked channel parked again is moved, out of whatever lot it is in.
+    /// True when Asterisk holds `channel` parked on `server` (`None`: on any server),
+    /// in any lot, shown or not (a view's filter does not hide it here). Channel names
+    /// compare as Asterisk compares them, ignoring case; two servers may each have a
+    /// channel of the same name, so ask about the server the `Park` goes to. What an
+    /// app asks before it lets someone `Park` a channel: a parked channel parked again
+    /// is moved, out of whatever lot it is in.
     ///
     /// ```
     /// use ami_parking::ParkingStore;
     /// let store = ParkingStore::default();
-    /// assert!(!store.is_channel_parked_now("PJSIP/1001-00000001"));
+    /// assert!(!store.is_channel_parked_now(Some(1), "PJSIP/1001-00000001"));
+    /// assert!(!store.is_channel_parked_now(None, "PJSIP/1001-00000001"));
     /// ```
-    pub fn is_channel_parked_now(&self, channel: &str) -> bool {
+    pub fn is_channel_parked_now(&self, server: Option<ServerId>, channel: &str) -> bool {
         let st = self.lock();
-        let found =
-            st.book.lots().any(|l| l.spaces.values().any(|s| s.raw.channel().eq_ignore_ascii_case(channel)));
+        let found = st
+            .book
+            .lots()
+            .filter(|l| server.is_none_or(|s| l.key.server_id == s))
+            .any(|l| l.spaces.values().any(|s| s.raw.channel().eq_ignore_ascii_case(channel)));
         found
     }
 
