@@ -10,14 +10,22 @@
 //! ```sh
 //! cargo bench -p parkboard --bench event_to_pixel                 # 1, 10, 50 viewers, 1,000 parks each
 //! cargo bench -p parkboard --bench event_to_pixel -- --viewers 1 --events 200 --rate 40
+//! cargo bench -p parkboard --bench event_to_pixel -- --sandbox   # the real Asterisk (scripts/asterisk-sandbox start)
 //! cargo bench -p parkboard --bench event_to_pixel --profile dev -- --quick   # CI: the keys are produced
 //! ```
+//!
+//! With `--sandbox` the board follows the real Asterisk of the sandbox instead, and
+//! the parks are real calls parked through its dialplan into the `load` lot (hung up
+//! at the end); the sandbox does not write `Timestamp`s, so a park's moment is when a
+//! second AMI session of this program read it (on loopback, the same moment the
+//! board's session can first read it).
 //!
 //! Needs Debian's chromium and chromium-driver (`scripts/browser-tools`). Prints one
 //! JSON object; the figures are in perf/README.md.
 
 mod common;
 
+use ami_parking_tests::sandbox;
 use ami_parking_transport::demo::DemoPbx;
 use ami_parking_transport::{Client, ClientOptions};
 use common::{RunningBoard, DEADLINE, PAGES_PER_USER, PASSWORD};
@@ -33,12 +41,14 @@ use thirtyfour::prelude::*;
 struct Args {
     viewers: Vec<usize>,
     events: usize,
-    /// Changes a second the demo makes (about half of them parks).
+    /// Changes a second the demo makes (about half of them parks); with `sandbox`,
+    /// parks a second.
     rate: f64,
+    sandbox: bool,
 }
 
 fn args() -> Args {
-    let mut a = Args { viewers: vec![1, 10, 50], events: 1000, rate: 20.0 };
+    let mut a = Args { viewers: vec![1, 10, 50], events: 1000, rate: 20.0, sandbox: false };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -48,7 +58,13 @@ fn args() -> Args {
             }
             "--events" => a.events = value().parse().expect("--events PARKS"),
             "--rate" => a.rate = value().parse().expect("--rate CHANGES_PER_S"),
-            "--quick" => a = Args { viewers: vec![1, 3], events: 10, rate: 20.0 },
+            "--quick" => a = Args { viewers: vec![1, 3], events: 10, rate: 20.0, sandbox: a.sandbox },
+            "--sandbox" => {
+                a.sandbox = true;
+                a.rate = a.rate.min(5.0);
+                a.events = a.events.min(200);
+                a.viewers = vec![1];
+            }
             "--bench" => {}
             other => panic!(
                 "unknown argument {other}: --viewers N,N,.. --events PARKS --rate CHANGES_PER_S --quick"
@@ -68,8 +84,8 @@ struct Park {
     at_ms: f64,
 }
 
-/// Records every `ParkedCall` the demo writes (a client of its own, reading the
-/// events as they are on the wire).
+/// Records every `ParkedCall` the PBX writes (a client of its own, reading the
+/// events as they are on the wire): at its `Timestamp`, or when read without one.
 async fn hear_parks(demo_url: &str, parks: Arc<Mutex<Vec<Park>>>) -> Client {
     let mut o = ClientOptions::new(demo_url.parse().unwrap());
     o.forward_events = true;
@@ -82,7 +98,7 @@ async fn hear_parks(demo_url: &str, parks: Arc<Mutex<Vec<Park>>>) -> Client {
                 continue;
             }
             let get = |k: &str| m.get_str(k).map(|v| v.into_owned()).unwrap_or_default();
-            let Ok(secs) = get("Timestamp").parse::<f64>() else { continue };
+            let secs = get("Timestamp").parse::<f64>().unwrap_or_else(|_| epoch_ms() / 1000.0);
             let place = format!("{} {}", get("Parkinglot"), get("ParkingSpace"));
             parks.lock().unwrap().push(Park {
                 place,
@@ -208,6 +224,24 @@ impl Drop for Browser {
     }
 }
 
+/// Now, in Unix milliseconds.
+fn epoch_ms() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() * 1000.0
+}
+
+/// Parks a real call into the sandbox's `load` lot `rate` times a second until
+/// aborted (each through the dialplan, as `ami_parking_tests::sandbox` does).
+fn park_on_the_sandbox(rate: f64) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+        for n in 0u32.. {
+            every.tick().await;
+            let caller = format!("55570{n:05}");
+            tokio::task::spawn_blocking(move || sandbox::park_dialplan(sandbox::PORT_A, &caller, "load"));
+        }
+    })
+}
+
 /// The `q` quantile of sorted `v`.
 fn quantile(v: &[f64], q: f64) -> f64 {
     v[((v.len() as f64 - 1.0) * q).round() as usize]
@@ -216,12 +250,22 @@ fn quantile(v: &[f64], q: f64) -> f64 {
 #[tokio::main]
 async fn main() {
     let a = args();
-    let demo = DemoPbx::start_with(a.rate * 60.0, true).await.expect("the demo PBX starts");
+    // The PBX: the demo (with Asterisk's Timestamps), or the sandbox's real Asterisk.
+    let (demo, pbx_url) = if a.sandbox {
+        sandbox::require("a").expect("the sandbox runs: scripts/asterisk-sandbox start");
+        ami_parking_tests::live::clean(sandbox::PORT_A).await;
+        (None, format!("tcp://amiuser:amisecret@127.0.0.1:{}", sandbox::PORT_A))
+    } else {
+        let demo = DemoPbx::start_with(a.rate * 60.0, true).await.expect("the demo PBX starts");
+        let url = demo.url();
+        (Some(demo), url)
+    };
     let parks = Arc::new(Mutex::new(Vec::new()));
-    let listener = hear_parks(&demo.url(), parks.clone()).await;
-    let demo_url = format!("tcp://amiuser@{}", demo.addr());
+    let listener = hear_parks(&pbx_url, parks.clone()).await;
+    let board_url = pbx_url.replace("amiuser:amisecret@", "amiuser@");
     let most = a.viewers.iter().copied().max().unwrap_or(1);
-    let board = RunningBoard::start(most.div_ceil(PAGES_PER_USER), &[(&demo_url, "amisecret")], &[]).await;
+    let board = RunningBoard::start(most.div_ceil(PAGES_PER_USER), &[(&board_url, "amisecret")], &[]).await;
+    let parker = a.sandbox.then(|| park_on_the_sandbox(a.rate));
     let browser = Browser::start().await;
     // The browser's page is the last user's (the sockets fill the users in order).
     let page_user = format!("viewer{}", (most - 1) / PAGES_PER_USER);
@@ -293,8 +337,19 @@ async fn main() {
         .iter()
         .map(|s| (format!("board_p99_ms_{}_viewers", s["viewers"]), s["p99_ms"].clone()))
         .collect();
-    println!("{}", serde_json::json!({ "rate_changes_per_s": a.rate, "steps": steps, "summary": by_key }));
+    let pbx = if a.sandbox { "sandbox" } else { "demo" };
+    println!(
+        "{}",
+        serde_json::json!({ "pbx": pbx, "rate_per_s": a.rate, "steps": steps, "summary": by_key })
+    );
+    if let Some(p) = parker {
+        p.abort();
+    }
     drop(browser);
     listener.shutdown().await;
     board.stop().await;
+    if a.sandbox {
+        ami_parking_tests::live::clean(sandbox::PORT_A).await;
+    }
+    drop(demo);
 }

@@ -150,8 +150,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>) -> Result<(), Coll
     let mut actions: Option<async_nats::Subscriber> = None;
     let mut tick = tokio::time::interval(cfg.heartbeat);
     tokio::pin!(stop);
-    // Messages lost by this subscription, and by the ones before it.
-    let (mut lost, mut lost_before) = (0, 0);
+    let mut lost = 0;
     loop {
         tokio::select! {
             _ = &mut stop => break,
@@ -161,14 +160,8 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>) -> Result<(), Coll
                     p.on_message(&m).await;
                 }
                 if messages.lost() != lost {
-                    lost_before += messages.lost() - lost;
-                    eprintln!("ami-parking-collector: fell behind Asterisk's events ({lost_before} lost so far); resyncing");
-                    // Every message still queued is in the client's store already, and
-                    // so in the resync: a new subscription takes only what comes after
-                    // (an old park and leave of a call the resync no longer holds,
-                    // published again, would reach the frontends twice).
-                    messages = client.messages();
-                    lost = 0;
+                    lost = messages.lost();
+                    eprintln!("ami-parking-collector: fell behind Asterisk's events ({lost} lost so far); resyncing");
                     p.resync().await;
                 }
             }
