@@ -7,7 +7,6 @@ use ami_parking::{ParkingClient, ParkingEvent, ParkingStore, ResyncChange};
 use ami_parking_tests::live::{self, truth_of};
 use ami_parking_tests::process::AppProcess;
 use ami_parking_transport::{Client, ClientOptions};
-use futures_util::StreamExt;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -36,10 +35,12 @@ pub fn collector(ami: &str, url: &str, secret: &Path, name: &str, extra: &[&str]
 pub const ELECTED: &[&str] = &["--elect", "--lease", "2s"];
 
 /// A frontend: a transport client of a `nats://` endpoint, and every event its
-/// store reported.
+/// store reported (heard by a listener, which misses none: an event stream drops
+/// events when its reader falls behind, which looked like duplicates under load).
 pub struct Frontend {
     pub client: Client,
     pub events: Arc<Mutex<Vec<ParkingEvent>>>,
+    _listening: ami_parking::Subscription,
 }
 
 pub fn frontend(url: &str) -> Frontend {
@@ -51,14 +52,9 @@ pub fn frontend_of(urls: &[&str]) -> Frontend {
     let servers = urls.iter().map(|u| ClientOptions::new(u.parse().expect("a nats:// URL"))).collect();
     let client = Client::connect_all(servers, ParkingStore::default()).expect("servers");
     let events = Arc::new(Mutex::new(Vec::new()));
-    let mut stream = client.events();
     let seen = events.clone();
-    tokio::spawn(async move {
-        while let Some(e) = stream.next().await {
-            seen.lock().unwrap().push(e);
-        }
-    });
-    Frontend { client, events }
+    let listening = client.store().on_parking_event(move |e| seen.lock().unwrap().push(e.clone()));
+    Frontend { client, events, _listening: listening }
 }
 
 /// Waits (on the store's changes, with a deadline) until the frontend's calls are
