@@ -16,6 +16,7 @@
 
 pub mod amiws_server;
 mod capture;
+pub mod chromium;
 pub mod live;
 pub mod measure;
 pub mod nats;

@@ -152,20 +152,8 @@ impl Browser {
         let profile = std::env::temp_dir().join(format!("parkboard-pixel-chromium-{}", std::process::id()));
         let mut caps = DesiredCapabilities::chrome();
         caps.set_binary("/usr/bin/chromium").unwrap();
-        for arg in [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--window-size=1400,1000",
-            &format!("--user-data-dir={}", profile.display()),
-        ] {
-            caps.add_arg(arg).unwrap();
+        for arg in ami_parking_tests::chromium::args(&profile) {
+            caps.add_arg(&arg).unwrap();
         }
         let until = Instant::now() + DEADLINE;
         let driver = loop {

@@ -53,20 +53,8 @@ impl Browser {
         static BROWSERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = BROWSERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let profile = std::env::temp_dir().join(format!("parkboard-chromium-{}-{n}", std::process::id()));
-        for arg in [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--window-size=1400,1000",
-            &format!("--user-data-dir={}", profile.display()),
-        ] {
-            caps.add_arg(arg).unwrap();
+        for arg in ami_parking_tests::chromium::args(&profile) {
+            caps.add_arg(&arg).unwrap();
         }
         let url = format!("http://127.0.0.1:{port}");
         let driver = poll("chromedriver to answer", Duration::from_secs(20), || {
