@@ -404,6 +404,30 @@ mod tests {
         assert_eq!(admit_str(r#"{"Action":"Park"}"#, &op()).unwrap_err().to_string(), "Park needs Channel");
     }
 
+    /// What the fuzz target's oracle reads: each shaped action's headers, exactly;
+    /// `Originate*` opens Originate's; an action without a shape has none.
+    #[test]
+    fn allowed_headers_name_each_shaped_actions_headers() {
+        let park = allowed_headers(&Rules::default(), "park").expect("Park is shaped");
+        assert_eq!(park, ["Channel", "Parkinglot", "ParkingSpace", "Timeout"]);
+        let originate = allowed_headers(&Rules::default(), "Originate").expect("a retrieve is shaped");
+        assert_eq!(originate, ["Channel", "Application", "Data", "Timeout", "Async"]);
+        let mut open = Rules::default();
+        open.allow.insert("Originate*".into());
+        assert_eq!(allowed_headers(&open, "Originate"), None, "Originate* lets any header through");
+        assert_eq!(allowed_headers(&open, "Park").as_deref(), Some(&park[..]));
+        assert_eq!(allowed_headers(&Rules::default(), "CoreShowChannels"), None);
+    }
+
+    #[test]
+    fn an_action_id_may_be_128_bytes_and_no_more() {
+        let ping = |id: &str| admit_str(&format!(r#"{{"Action":"Ping","ActionID":"{id}"}}"#), &op());
+        let longest = "a".repeat(MAX_ACTION_ID);
+        assert_eq!(ping(&longest).unwrap().action_id.as_deref(), Some(longest.as_str()));
+        let e = ping(&"a".repeat(MAX_ACTION_ID + 1)).unwrap_err();
+        assert!(e.to_string().contains("ActionID is longer than 128 bytes"), "{e}");
+    }
+
     #[test]
     fn a_malformed_server_id_is_refused() {
         for s in [r#""-1""#, r#""x""#, r#"" 1""#, r#""0""#, r#""3""#, r#""01""#, "-1"] {
