@@ -419,6 +419,19 @@ mod tests {
         assert_eq!(allowed_headers(&Rules::default(), "CoreShowChannels"), None);
     }
 
+    /// `Originate*` opens Originate, and only Originate: another action that is not
+    /// allowed stays refused (it must not pass as an unshaped Originate).
+    #[test]
+    fn originate_star_opens_originate_only() {
+        let mut rules = Rules::default();
+        rules.allow.insert("Originate*".into());
+        let admit_with = |frame: &str| admit(frame.as_bytes(), &rules, &op(), 2).map_err(|r| r.why);
+        let e = admit_with(r#"{"Action":"Command","Command":"core stop now"}"#).unwrap_err();
+        assert!(matches!(e, Refused::NotAllowed { .. }), "{e}");
+        let any = admit_with(r#"{"Action":"Originate","Channel":"PJSIP/1002","Exten":"1"}"#).unwrap();
+        assert_eq!(any.action.name(), "Originate");
+    }
+
     #[test]
     fn an_action_id_may_be_128_bytes_and_no_more() {
         let ping = |id: &str| admit_str(&format!(r#"{{"Action":"Ping","ActionID":"{id}"}}"#), &op());
