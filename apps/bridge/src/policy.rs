@@ -432,6 +432,66 @@ mod tests {
         assert_eq!(any.action.name(), "Originate");
     }
 
+    /// Each value form at its edges, through `admit` (the mutation run found them
+    /// untested): channel names, lot names, spaces, park timeouts.
+    #[test]
+    fn values_are_taken_up_to_their_limits_and_refused_past_them() {
+        let park = |channel: &str, extra: &str| {
+            admit_str(&format!(r#"{{"Action":"Park","Channel":"{channel}"{extra}}}"#), &op()).map(|_| ())
+        };
+        let long = |n: usize| format!("PJSIP/{}", "a".repeat(n - "PJSIP/".len()));
+        assert_eq!(park(&long(128), ""), Ok(()), "128 bytes is a channel name");
+        for bad in [long(129), "PJSIP/".into(), "/x".into(), "PJSIP/a b".into(), "PJSIP".into()] {
+            assert!(matches!(park(&bad, ""), Err(Refused::BadValue { .. })), "{bad:?}");
+        }
+        let lot = |l: &str| park("PJSIP/1-1", &format!(r#","Parkinglot":"{l}""#));
+        assert_eq!(lot("vip.2+x-y_Z9"), Ok(()));
+        assert_eq!(lot(&"l".repeat(80)), Ok(()), "80 bytes is a lot name");
+        for bad in ["l".repeat(81), "a b".into(), "".into(), "a/b".into()] {
+            assert!(matches!(lot(&bad), Err(Refused::BadValue { .. })), "{bad:?}");
+        }
+        let space = |v: &str| park("PJSIP/1-1", &format!(r#","ParkingSpace":"{v}""#));
+        assert_eq!(space("999999"), Ok(()));
+        for bad in ["1234567", "", "12a", "-1"] {
+            assert!(matches!(space(bad), Err(Refused::BadValue { .. })), "{bad:?}");
+        }
+        let timeout = |v: &str| park("PJSIP/1-1", &format!(r#","Timeout":"{v}""#));
+        assert_eq!(timeout(&MAX_PARK_MS.to_string()), Ok(()));
+        assert_eq!(timeout("0"), Ok(()));
+        for bad in [(MAX_PARK_MS + 1).to_string(), "1234567890".into(), "4.5".into()] {
+            assert!(matches!(timeout(&bad), Err(Refused::BadValue { .. })), "{bad:?}");
+        }
+    }
+
+    /// An action let through without a shape (`--allow`, `Originate*`) is for
+    /// operators of every lot only, and carries the client's headers but its Action
+    /// and ActionID.
+    #[test]
+    fn unshaped_actions_are_for_operators_of_every_lot_and_carry_their_headers() {
+        let mut rules = Rules::default();
+        rules.allow.extend(["Originate*".to_string(), "CoreShowChannels".to_string()]);
+        let with = |frame: &str, g: &Grant| admit(frame.as_bytes(), &rules, g, 2).map_err(|r| r.why);
+        let a = with(r#"{"Action":"CoreShowChannels","ActionID":"c1","Foo":"bar"}"#, &op()).unwrap();
+        assert_eq!(
+            lines(&a),
+            [("Action".to_string(), "CoreShowChannels".to_string()), ("Foo".into(), "bar".into())]
+        );
+        assert_eq!(a.action_id.as_deref(), Some("c1"));
+        let viewer = Grant { role: Role::Viewer, ..op() };
+        let scoped = Grant { lots: Some(["vip".to_string()].into()), ..op() };
+        let originate = r#"{"Action":"Originate","Channel":"PJSIP/1002","Exten":"1"}"#;
+        for (g, role) in [(&viewer, "viewer"), (&scoped, "operator of some lots")] {
+            match with(originate, g) {
+                Err(Refused::NotForRole { role: r, .. }) => assert_eq!(r, role),
+                other => panic!("{role}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            with(r#"{"Action":"CoreShowChannels"}"#, &scoped),
+            Err(Refused::NotForRole { role: "operator of some lots", .. })
+        ));
+    }
+
     #[test]
     fn an_action_id_may_be_128_bytes_and_no_more() {
         let ping = |id: &str| admit_str(&format!(r#"{{"Action":"Ping","ActionID":"{id}"}}"#), &op());
