@@ -156,7 +156,8 @@ pub fn admit(bytes: &[u8], rules: &Rules, grant: &Grant, servers: u32) -> Result
 
 /// `1` to `servers`, digits only, no sign, no space, no leading zero.
 fn parse_server(s: &str, servers: u32) -> Option<u32> {
-    if s.is_empty() || s.len() > 10 || s.starts_with('0') || !s.bytes().all(|b| b.is_ascii_digit()) {
+    // Empty or past u32 fails the parse.
+    if s.starts_with('0') || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     s.parse::<u32>().ok().filter(|n| (1..=servers).contains(n))
@@ -503,7 +504,18 @@ mod tests {
 
     #[test]
     fn a_malformed_server_id_is_refused() {
-        for s in [r#""-1""#, r#""x""#, r#"" 1""#, r#""0""#, r#""3""#, r#""01""#, "-1"] {
+        for s in [
+            r#""-1""#,
+            r#""x""#,
+            r#"" 1""#,
+            r#""0""#,
+            r#""3""#,
+            r#""01""#,
+            "-1",
+            r#""""#,
+            r#""99999999999""#,
+            r#""+1""#,
+        ] {
             let e = admit_str(&format!(r#"{{"Action":"Ping","AMIServerID":{s}}}"#), &op()).unwrap_err();
             assert!(matches!(e, Refused::BadServer { .. }), "{s}: {e}");
         }
