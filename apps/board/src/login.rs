@@ -13,6 +13,10 @@ use axum::Form;
 use serde::Deserialize;
 use std::time::Instant;
 
+/// How long a login waits for its turn at the password checker before it is told
+/// the board is busy.
+pub const VERIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The login form's fields.
 #[derive(Deserialize)]
 pub struct Credentials {
@@ -56,8 +60,15 @@ pub async fn submit(
             .into_response();
     }
     let verified = {
-        let Ok(_slot) = board.verifying().acquire_owned().await else {
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        // A flood of logins queues here: past a few seconds the answer is "busy" (and
+        // the attempt is not counted against the user), not a wait without end.
+        let slot = tokio::time::timeout(VERIFY_WAIT, board.verifying().acquire_owned()).await;
+        let Ok(Ok(_slot)) = slot else {
+            board.throttle.withdraw(&user, addr);
+            tracing::warn!(user, %addr, "login refused: password checks are busy");
+            let page = login_page(Some("The board is busy checking logins: try again in a moment."));
+            return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], Html(page))
+                .into_response();
         };
         board.verifier().verify(board.users.clone(), &user, &c.password).await
     };

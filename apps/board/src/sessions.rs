@@ -105,8 +105,12 @@ impl Sessions {
     }
 }
 
-/// Failed logins allowed per user name within [`WINDOW`].
+/// Failed logins allowed per user name from one address within [`WINDOW`].
 pub const PER_USER: usize = 5;
+/// Failed logins allowed per user name from all addresses together within [`WINDOW`]:
+/// higher than [`PER_USER`], so that one address cannot lock a user out (five wrong
+/// passwords from anywhere did), while guesses spread over many addresses still stop.
+pub const PER_USER_ALL: usize = 50;
 /// Failed logins allowed per address within [`WINDOW`].
 pub const PER_ADDRESS: usize = 20;
 /// The throttle's window.
@@ -134,7 +138,12 @@ impl LoginThrottle {
     pub fn attempt(&self, user: &str, addr: IpAddr, now: Instant) -> Result<(), Duration> {
         let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut wait = None;
-        for (key, limit) in [(user_key(user), PER_USER), (addr_key(addr), PER_ADDRESS)] {
+        let keys = [
+            (user_from_key(user, addr), PER_USER),
+            (user_key(user), PER_USER_ALL),
+            (addr_key(addr), PER_ADDRESS),
+        ];
+        for (key, limit) in keys.iter().cloned() {
             if let Some(times) = map.get_mut(&key) {
                 while times.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
                     times.pop_front();
@@ -154,14 +163,25 @@ impl LoginThrottle {
         if let Some(w) = wait {
             return Err(w);
         }
-        for key in [user_key(user), addr_key(addr)] {
+        for (key, limit) in keys {
             let times = map.entry(key).or_default();
             times.push_back(now);
-            while times.len() > PER_ADDRESS {
+            while times.len() > limit {
                 times.pop_front();
             }
         }
         Ok(())
+    }
+
+    /// The attempt of `user` from `addr` was not made (the board was busy): it is
+    /// given back to the user and the address, and nothing else is cleared.
+    pub fn withdraw(&self, user: &str, addr: IpAddr) {
+        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        for key in [user_from_key(user, addr), user_key(user), addr_key(addr)] {
+            if let Some(times) = map.get_mut(&key) {
+                times.pop_back();
+            }
+        }
     }
 
     /// The attempt of `user` from `addr` succeeded: the user's failures are cleared
@@ -169,6 +189,7 @@ impl LoginThrottle {
     pub fn succeeded(&self, user: &str, addr: IpAddr) {
         let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         map.remove(&user_key(user));
+        map.remove(&user_from_key(user, addr));
         if let Some(times) = map.get_mut(&addr_key(addr)) {
             times.pop_back();
         }
@@ -179,6 +200,10 @@ fn user_key(user: &str) -> String {
     let mut k = String::from("u:");
     k.extend(user.chars().take(64));
     k
+}
+
+fn user_from_key(user: &str, addr: IpAddr) -> String {
+    format!("{}@{}", user_key(user), addr_key(addr))
 }
 
 fn addr_key(addr: IpAddr) -> String {
@@ -225,6 +250,19 @@ mod tests {
         assert!(s.get(&first).is_none(), "the oldest ended");
     }
 
+    /// Guesses at one user spread over many addresses stop at [`PER_USER_ALL`].
+    #[test]
+    fn guesses_at_one_user_from_many_addresses_stop_too() {
+        let th = LoginThrottle::new();
+        let t0 = Instant::now();
+        let from = |i: usize| -> IpAddr { format!("10.1.{}.{}", i / 200, i % 200).parse().unwrap() };
+        for i in 0..PER_USER_ALL {
+            assert!(th.attempt("reception", from(i), t0).is_ok(), "{i}");
+        }
+        assert!(th.attempt("reception", from(PER_USER_ALL), t0).is_err());
+        assert!(th.attempt("wall", from(PER_USER_ALL), t0).is_ok(), "other users are not held");
+    }
+
     #[test]
     fn failures_throttle_the_user_and_the_address() {
         let th = LoginThrottle::new();
@@ -234,12 +272,15 @@ mod tests {
         for _ in 0..PER_USER {
             assert!(th.attempt("reception", a, t0).is_ok());
         }
-        let wait = th.attempt("reception", b, t0).unwrap_err();
+        let wait = th.attempt("reception", a, t0).unwrap_err();
         assert!(wait > Duration::from_secs(60), "{wait:?}");
+        // One address cannot lock the user out: from another, the user still logs in.
+        assert!(th.attempt("reception", b, t0).is_ok(), "the user from another address");
+        th.succeeded("reception", b);
         assert!(th.attempt("other", b, t0).is_ok(), "another user from another address");
         th.succeeded("other", b);
-        assert!(th.attempt("reception", b, t0 + WINDOW).is_ok(), "the window passed");
-        th.succeeded("reception", b);
+        assert!(th.attempt("reception", a, t0 + WINDOW).is_ok(), "the window passed");
+        th.succeeded("reception", a);
         for i in 0..PER_ADDRESS {
             assert!(th.attempt(&format!("u{i}"), b, t0).is_ok(), "{i}");
         }

@@ -16,7 +16,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-/// The board's routes.
+/// The largest request body the board reads.
+pub const MAX_BODY: usize = 16 * 1024;
+
+/// The board's routes, behind its Host and Origin guard.
 pub fn router(board: Board) -> Router {
     let access = board.access.clone();
     Router::new()
@@ -31,6 +34,10 @@ pub fn router(board: Board) -> Router {
         .route("/glue.js", get(assets::glue))
         .route("/board.js", get(assets::board_js))
         .layer(axum::middleware::from_fn_with_state(access, guard))
+        // The board's forms are a login and a logout: a body larger than this is
+        // refused before it is read (axum's default, 2 MB held per request, let stalled
+        // uploads grow the board by hundreds of MB).
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(board)
 }
 

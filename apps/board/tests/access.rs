@@ -163,6 +163,27 @@ async fn failed_logins_are_throttled_with_429() {
     // Another user from the same address is not locked out by someone else's guesses.
     let (status, _, _) = http(addr, &post_login(addr, "wall", "wallboard-pw", &own)).await;
     assert_eq!(status, 303);
+    // Nor is the same user from another address: five guesses do not lock a user out.
+    let elsewhere = std::net::Ipv4Addr::new(127, 0, 0, 2);
+    let (status, head, _) =
+        common::http_from(addr, elsewhere, &post_login(addr, "reception", "front-desk-pw", &own)).await;
+    assert_eq!(status, 303, "{head}");
+}
+
+/// A body past the board's limit is refused before it is read (a stalled 2 MB login
+/// body per connection grew the board by hundreds of MB).
+#[tokio::test]
+async fn a_body_past_the_limit_is_refused_unread() {
+    let ami = RecordingAmi::start().await;
+    let (addr, _) = board_on(ami.url()).await;
+    let body = format!("user=reception&password={}", "x".repeat(parkboard::web::MAX_BODY));
+    let request = format!(
+        "POST /login HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nContent-Type: \
+         application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, head, _) = http(addr, &request).await;
+    assert_eq!(status, 413, "{head}");
 }
 
 #[tokio::test]

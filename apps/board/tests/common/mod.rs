@@ -16,7 +16,14 @@ pub const DEADLINE: Duration = Duration::from_secs(15);
 
 /// One HTTP/1.1 exchange over a fresh connection: the status, the head and the body.
 pub async fn http(addr: SocketAddr, request: &str) -> (u16, String, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    http_from(addr, std::net::Ipv4Addr::LOCALHOST, request).await
+}
+
+/// [`http`] from the loopback address `from` (127.0.0.2, ...: another client).
+pub async fn http_from(addr: SocketAddr, from: std::net::Ipv4Addr, request: &str) -> (u16, String, String) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(from.into(), 0)).unwrap();
+    let mut s = socket.connect(addr).await.unwrap();
     s.write_all(request.as_bytes()).await.unwrap();
     let mut out = Vec::new();
     tokio::time::timeout(DEADLINE, s.read_to_end(&mut out)).await.expect("an answer in time").unwrap();
