@@ -1,14 +1,19 @@
 //! Caps on connections: a listener that holds at most [`MAX_CONNECTIONS`] open at once
 //! (more wait in the kernel's backlog) and at most [`PER_ADDRESS`] from one address
-//! (more are closed at once), so sockets that never finish a request cannot use up
-//! the board's descriptors.
+//! (more are closed at once), and a connection that has not sent a whole request head
+//! within [`REQUEST_DEADLINE`] of its opening (or of the board's last answer on it) is
+//! closed, so sockets that never finish a request (slowloris) cannot use up the
+//! board's connections. A connection the board switched to a WebSocket (`101`) is
+//! the live page's, and has no deadline here.
 
 use axum::serve::Listener;
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -17,6 +22,10 @@ pub const MAX_CONNECTIONS: usize = 2_048;
 /// Connections from one address at once, at most (a reverse proxy counts as one
 /// address: raise it there).
 pub const PER_ADDRESS: usize = 256;
+/// How long a client has to send a whole request head, from the connection's opening
+/// or from the board's last answer on it (an idle keep-alive connection is closed
+/// then too).
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(15);
 
 /// A listener with the caps above.
 pub struct Capped<L> {
@@ -37,6 +46,58 @@ pub struct CappedIo<T> {
     io: T,
     _slot: OwnedSemaphorePermit,
     _seat: AddressSeat,
+    watch: Watch,
+    /// The waker of the last read that had to wait: a new deadline wakes it, so the
+    /// reader polls again and the deadline's timer is set.
+    reader: Option<std::task::Waker>,
+}
+
+/// Where a connection is in its requests.
+enum Watch {
+    /// Waiting for a request head (`tail`: its last bytes so far) until `deadline`.
+    Head { deadline: Pin<Box<tokio::time::Sleep>>, tail: [u8; 3] },
+    /// The head came: the board is reading its body or answering (its first write
+    /// says whether it switched protocols).
+    Answering,
+    /// A WebSocket now: no deadline here.
+    Upgraded,
+}
+
+impl Watch {
+    fn head() -> Watch {
+        Watch::Head { deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)), tail: [0; 3] }
+    }
+
+    /// Bytes read: the head ends at its first empty line.
+    fn read(&mut self, bytes: &[u8]) {
+        let Watch::Head { tail, .. } = self else { return };
+        let mut seen: Vec<u8> = Vec::with_capacity(3 + bytes.len());
+        seen.extend_from_slice(tail);
+        seen.extend_from_slice(bytes);
+        if seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            *self = Watch::Answering;
+        } else {
+            tail.copy_from_slice(&seen[seen.len() - 3..]);
+        }
+    }
+
+    /// The board writes `first`: a switch to a WebSocket ends the watch; any other
+    /// answer starts the wait for the next request head.
+    fn write(&mut self, first: &[u8]) {
+        match self {
+            Watch::Upgraded => {}
+            Watch::Answering if first.starts_with(b"HTTP/1.1 101") => *self = Watch::Upgraded,
+            _ => *self = Watch::head(),
+        }
+    }
+
+    /// Whether the wait for a head is over.
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        match self {
+            Watch::Head { deadline, .. } => deadline.as_mut().poll(cx).is_ready(),
+            _ => false,
+        }
+    }
 }
 
 struct AddressSeat {
@@ -82,12 +143,25 @@ where
                 *n += 1;
             }
             let seat = AddressSeat { map: self.per_address.clone(), ip };
-            return (CappedIo { io, _slot: slot, _seat: seat }, peer);
+            return (CappedIo { io, _slot: slot, _seat: seat, watch: Watch::head(), reader: None }, peer);
         }
     }
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         self.inner.local_addr()
+    }
+}
+
+impl<T> CappedIo<T> {
+    /// The board wrote `first`: the watch moves on, and a reader waiting without a
+    /// deadline is woken to take the new one.
+    fn wrote(&mut self, first: &[u8]) {
+        self.watch.write(first);
+        if matches!(self.watch, Watch::Head { .. }) {
+            if let Some(w) = self.reader.take() {
+                w.wake();
+            }
+        }
     }
 }
 
@@ -97,7 +171,23 @@ impl<T: AsyncRead + Unpin> AsyncRead for CappedIo<T> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
+        let before = buf.filled().len();
+        match Pin::new(&mut self.io).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                let this = &mut *self;
+                this.watch.read(&buf.filled()[before..]);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending if self.watch.expired(cx) => Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no whole request head within {REQUEST_DEADLINE:?}"),
+            ))),
+            Poll::Pending => {
+                self.reader = Some(cx.waker().clone());
+                Poll::Pending
+            }
+            other => other,
+        }
     }
 }
 
@@ -107,7 +197,11 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for CappedIo<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+        let written = Pin::new(&mut self.io).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = written {
+            self.wrote(&buf[..n]);
+        }
+        written
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -123,7 +217,13 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for CappedIo<T> {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        let written = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        if let (Poll::Ready(Ok(n)), Some(first)) = (&written, bufs.iter().find(|b| !b.is_empty())) {
+            if *n > 0 {
+                self.wrote(&first[..(*n).min(first.len())]);
+            }
+        }
+        written
     }
 
     fn is_write_vectored(&self) -> bool {

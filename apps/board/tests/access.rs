@@ -21,6 +21,12 @@ use common::{cookie_of, get, http, login, post_login, upgrade, DEADLINE};
 /// A board with an operator (`reception`/`front-desk-pw`) and a viewer
 /// (`wall`/`wallboard-pw`) in front of `url`, served on a free loopback port.
 async fn board_on(url: String) -> (SocketAddr, Board) {
+    board_with(url, false).await
+}
+
+/// The board on a free port; `capped`: behind the connection caps and the request
+/// deadline, as `parkboard` serves it.
+async fn board_with(url: String, capped: bool) -> (SocketAddr, Board) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let users = Users::new(vec![
@@ -38,9 +44,16 @@ async fn board_on(url: String) -> (SocketAddr, Board) {
         Client::connect_all(vec![ClientOptions::new(url.parse().unwrap())], ParkingStore::default()).unwrap();
     let board = Board::new(client, users, Access::new(addr, false, &[], &[]), Duration::from_secs(3600));
     let app = parkboard::web::router(board.clone());
-    tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).await.unwrap();
-    });
+    if capped {
+        let listener = parkboard::limits::Capped::new(listener);
+        tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).await.unwrap();
+        });
+    } else {
+        tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).await.unwrap();
+        });
+    }
     (addr, board)
 }
 
@@ -324,4 +337,33 @@ async fn the_history_page_is_for_operators_and_for_viewers_only_when_the_config_
         assert!(head.to_ascii_lowercase().contains("content-disposition: attachment"), "{head}");
         assert!(body.starts_with("id,server_id,lot,"), "{body}");
     }
+}
+
+/// A connection that never finishes its request head (slowloris) is closed after
+/// `REQUEST_DEADLINE`, and so is an idle keep-alive one; a live page (a WebSocket)
+/// is not.
+#[tokio::test]
+async fn a_request_head_that_never_ends_is_cut_but_a_live_page_stays() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ami = RecordingAmi::start().await;
+    let (addr, _) = board_with(ami.url(), true).await;
+    let cookie = login(addr, "wall", "wallboard-pw").await;
+    let mut page = common::open_page(addr, &cookie).await;
+    let opened = std::time::Instant::now();
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nX-Slow: 1").as_bytes()).await.unwrap();
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    idle.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap();
+    let limit = parkboard::limits::REQUEST_DEADLINE + DEADLINE;
+    let mut buf = vec![0u8; 4096];
+    // The unfinished head: no answer, then the end of the connection.
+    let n = tokio::time::timeout(limit, slow.read(&mut buf)).await.expect("closed in time").unwrap_or(0);
+    assert_eq!(n, 0, "no answer to half a head: {:?}", String::from_utf8_lossy(&buf[..n]));
+    assert!(opened.elapsed() >= parkboard::limits::REQUEST_DEADLINE, "not before the deadline");
+    // The idle keep-alive connection had its answer, then was closed.
+    let mut answer = Vec::new();
+    tokio::time::timeout(limit, idle.read_to_end(&mut answer)).await.expect("closed in time").unwrap();
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "{answer:?}");
+    // The live page, opened before both, still answers.
+    common::ping_pong(&mut page, "after the deadline").await;
 }

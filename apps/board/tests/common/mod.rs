@@ -91,7 +91,7 @@ pub async fn upgrade(addr: SocketAddr, origin: Option<&str>, cookie: Option<&str
 type Page = async_tungstenite::WebSocketStream<async_tungstenite::tokio::ConnectStream>;
 
 /// The live socket as `cookie`'s page opens it, after its first render.
-async fn open_page(addr: SocketAddr, cookie: &str) -> Page {
+pub async fn open_page(addr: SocketAddr, cookie: &str) -> Page {
     let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
     req.headers_mut().insert("Origin", HeaderValue::from_str(&format!("http://{addr}")).unwrap());
     req.headers_mut().insert("Cookie", HeaderValue::from_str(cookie).unwrap());
@@ -103,7 +103,7 @@ async fn open_page(addr: SocketAddr, cookie: &str) -> Page {
 
 /// Sends a ping and waits for its pong: the page has handled everything sent before
 /// (liveview answers `__ping__`, in order, with a `__pong__` frame).
-async fn ping_pong(ws: &mut Page, what: &str) {
+pub async fn ping_pong(ws: &mut Page, what: &str) {
     ws.send(Message::Text("__ping__".into())).await.unwrap();
     tokio::time::timeout(DEADLINE, async {
         while let Some(Ok(m)) = ws.next().await {
