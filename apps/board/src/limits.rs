@@ -1,9 +1,9 @@
 //! Caps on connections: a listener that holds at most [`MAX_CONNECTIONS`] open at once
 //! (more wait in the kernel's backlog) and at most [`PER_ADDRESS`] from one address
 //! (more are closed at once), and a connection that has not sent a whole request head
-//! within [`REQUEST_DEADLINE`] of its opening (or of the board's last answer on it) is
-//! closed, so sockets that never finish a request (slowloris) cannot use up the
-//! board's connections. A connection the board switched to a WebSocket (`101`) is
+//! within [`REQUEST_DEADLINE`] of its opening (or of the board's last answer on it),
+//! or its body within as long after the head, is closed, so sockets that never finish
+//! a request (slowloris) cannot use up the board's connections. A connection the board switched to a WebSocket (`101`) is
 //! the live page's, and has no deadline here.
 
 use axum::serve::Listener;
@@ -56,9 +56,9 @@ pub struct CappedIo<T> {
 enum Watch {
     /// Waiting for a request head (`tail`: its last bytes so far) until `deadline`.
     Head { deadline: Pin<Box<tokio::time::Sleep>>, tail: [u8; 3] },
-    /// The head came: the board is reading its body or answering (its first write
-    /// says whether it switched protocols).
-    Answering,
+    /// The head came: the board is reading its body (which must come by `deadline`
+    /// too) or answering (its first write says whether it switched protocols).
+    Answering { deadline: Pin<Box<tokio::time::Sleep>> },
     /// A WebSocket now: no deadline here.
     Upgraded,
 }
@@ -75,7 +75,7 @@ impl Watch {
         seen.extend_from_slice(tail);
         seen.extend_from_slice(bytes);
         if seen.windows(4).any(|w| w == b"\r\n\r\n") {
-            *self = Watch::Answering;
+            *self = Watch::Answering { deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)) };
         } else {
             tail.copy_from_slice(&seen[seen.len() - 3..]);
         }
@@ -86,7 +86,7 @@ impl Watch {
     fn write(&mut self, first: &[u8]) {
         match self {
             Watch::Upgraded => {}
-            Watch::Answering if first.starts_with(b"HTTP/1.1 101") => *self = Watch::Upgraded,
+            Watch::Answering { .. } if first.starts_with(b"HTTP/1.1 101") => *self = Watch::Upgraded,
             _ => *self = Watch::head(),
         }
     }
@@ -94,8 +94,10 @@ impl Watch {
     /// Whether the wait for a head is over.
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
         match self {
-            Watch::Head { deadline, .. } => deadline.as_mut().poll(cx).is_ready(),
-            _ => false,
+            Watch::Head { deadline, .. } | Watch::Answering { deadline } => {
+                deadline.as_mut().poll(cx).is_ready()
+            }
+            Watch::Upgraded => false,
         }
     }
 }

@@ -340,8 +340,8 @@ async fn the_history_page_is_for_operators_and_for_viewers_only_when_the_config_
 }
 
 /// A connection that never finishes its request head (slowloris) is closed after
-/// `REQUEST_DEADLINE`, and so is an idle keep-alive one; a live page (a WebSocket)
-/// is not.
+/// `REQUEST_DEADLINE`, and so are one whose body stops coming and an idle keep-alive
+/// one; a live page (a WebSocket) is not.
 #[tokio::test]
 async fn a_request_head_that_never_ends_is_cut_but_a_live_page_stays() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -352,6 +352,12 @@ async fn a_request_head_that_never_ends_is_cut_but_a_live_page_stays() {
     let opened = std::time::Instant::now();
     let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
     slow.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nX-Slow: 1").as_bytes()).await.unwrap();
+    let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /login HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nContent-Type: \
+         application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nuser=wall"
+    );
+    stalled.write_all(head.as_bytes()).await.unwrap();
     let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
     idle.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap();
     let limit = parkboard::limits::REQUEST_DEADLINE + DEADLINE;
@@ -360,6 +366,10 @@ async fn a_request_head_that_never_ends_is_cut_but_a_live_page_stays() {
     let n = tokio::time::timeout(limit, slow.read(&mut buf)).await.expect("closed in time").unwrap_or(0);
     assert_eq!(n, 0, "no answer to half a head: {:?}", String::from_utf8_lossy(&buf[..n]));
     assert!(opened.elapsed() >= parkboard::limits::REQUEST_DEADLINE, "not before the deadline");
+    // The body that stops coming: the connection ends too (whatever it was told).
+    let mut told = Vec::new();
+    tokio::time::timeout(limit, stalled.read_to_end(&mut told)).await.expect("closed in time").ok();
+    assert!(!String::from_utf8_lossy(&told).contains("set-cookie"), "{told:?}");
     // The idle keep-alive connection had its answer, then was closed.
     let mut answer = Vec::new();
     tokio::time::timeout(limit, idle.read_to_end(&mut answer)).await.expect("closed in time").unwrap();
