@@ -495,6 +495,15 @@ pub fn write_server_message(message: &Message, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
 
+    /// A raw message shows as its headers, a secret's value left out (a log of a
+    /// borrowed message must not print the login's secret either).
+    #[test]
+    fn a_raw_message_shows_its_headers_and_hides_its_secret() {
+        let raw = RawMessage::new(b"Action: Login\r\nUsername: amiuser\r\nSecret: s3cr3t-value\r\n");
+        let shown = format!("{raw:?}");
+        assert_eq!(shown, r#"[Action: Login, Username: amiuser, Secret: <redacted>]"#);
+    }
+
     #[test]
     fn find_agrees_with_memchr_at_every_length_and_place() {
         for len in 0..150 {
