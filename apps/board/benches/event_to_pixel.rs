@@ -235,6 +235,74 @@ fn quantile(v: &[f64], q: f64) -> f64 {
     v[((v.len() as f64 - 1.0) * q).round() as usize]
 }
 
+impl Park {
+    /// Where in `seen` (the page's notes) its cell first showed its caller after it
+    /// was written.
+    fn shown_in(&self, seen: &[(String, String, f64)]) -> Option<usize> {
+        seen.iter().position(|(place, caller, t)| {
+            *place == self.place && *caller == self.caller && *t >= self.at_ms - 1.0
+        })
+    }
+}
+
+/// One step: `n` viewers (the browser's page and `n - 1` sockets) until `events` parks
+/// reached the page; its figures.
+async fn measure(
+    board: &RunningBoard,
+    browser: &Browser,
+    parks: &Mutex<Vec<Park>>,
+    n: usize,
+    events: usize,
+) -> serde_json::Value {
+    let bytes = Arc::new(AtomicU64::new(0));
+    let sockets = board.open_viewers(n - 1, &bytes).await;
+    browser.take_seen().await;
+    parks.lock().unwrap().clear();
+    let started = Instant::now();
+    let mut delays = Vec::new();
+    let mut missed = 0usize;
+    let mut seen: Vec<(String, String, f64)> = Vec::new();
+    while delays.len() < events {
+        assert!(
+            started.elapsed() < DEADLINE * 20,
+            "{} of {events} parks seen on the page in time",
+            delays.len()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        seen.extend(browser.take_seen().await);
+        // A park not on the page 5 s after it was written is missed (another change of
+        // the cell came first: the demo retrieved it at once).
+        let now_ms = epoch_ms();
+        let ready: Vec<Park> = {
+            let mut p = parks.lock().unwrap();
+            let (done, wait): (Vec<Park>, Vec<Park>) =
+                p.drain(..).partition(|k| now_ms - k.at_ms > 5000.0 || k.shown_in(&seen).is_some());
+            *p = wait;
+            done
+        };
+        for k in ready {
+            match k.shown_in(&seen) {
+                Some(i) => delays.push(seen.remove(i).2 - k.at_ms),
+                None => missed += 1,
+            }
+        }
+    }
+    for s in &sockets {
+        s.abort();
+    }
+    common::wait_metric(board.metrics, "parkboard_viewers", 1.0).await;
+    delays.sort_by(f64::total_cmp);
+    serde_json::json!({
+        "viewers": n,
+        "parks": delays.len(),
+        "missed": missed,
+        "p50_ms": quantile(&delays, 0.5),
+        "p99_ms": quantile(&delays, 0.99),
+        "max_ms": delays.last().copied().unwrap_or(0.0),
+        "seconds": started.elapsed().as_secs_f64(),
+    })
+}
+
 #[tokio::main]
 async fn main() {
     let a = args();
@@ -261,64 +329,7 @@ async fn main() {
 
     let mut steps = Vec::new();
     for &n in &a.viewers {
-        let bytes = Arc::new(AtomicU64::new(0));
-        let sockets = board.open_viewers(n - 1, &bytes).await;
-        browser.take_seen().await;
-        parks.lock().unwrap().clear();
-        let started = Instant::now();
-        let mut delays = Vec::new();
-        let mut missed = 0usize;
-        let mut seen: Vec<(String, String, f64)> = Vec::new();
-        while delays.len() < a.events {
-            assert!(
-                started.elapsed() < DEADLINE * 20,
-                "{} of {} parks seen on the page in time",
-                delays.len(),
-                a.events
-            );
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            seen.extend(browser.take_seen().await);
-            // A park is matched to the first time its cell showed its caller after it
-            // was written; one not on the page 5 s after it was written is missed
-            // (another change of the cell came first: the demo retrieved it at once).
-            let now_ms =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64()
-                    * 1000.0;
-            let ready: Vec<Park> = {
-                let mut p = parks.lock().unwrap();
-                let (done, wait): (Vec<Park>, Vec<Park>) = p.drain(..).partition(|k| {
-                    now_ms - k.at_ms > 5000.0
-                        || seen
-                            .iter()
-                            .any(|(pl, c, t)| *pl == k.place && *c == k.caller && *t >= k.at_ms - 1.0)
-                });
-                *p = wait;
-                done
-            };
-            for k in ready {
-                let at = seen
-                    .iter()
-                    .position(|(pl, c, t)| *pl == k.place && *c == k.caller && *t >= k.at_ms - 1.0);
-                match at {
-                    Some(i) => delays.push(seen.remove(i).2 - k.at_ms),
-                    None => missed += 1,
-                }
-            }
-        }
-        for s in &sockets {
-            s.abort();
-        }
-        common::wait_metric(board.metrics, "parkboard_viewers", 1.0).await;
-        delays.sort_by(f64::total_cmp);
-        steps.push(serde_json::json!({
-            "viewers": n,
-            "parks": delays.len(),
-            "missed": missed,
-            "p50_ms": quantile(&delays, 0.5),
-            "p99_ms": quantile(&delays, 0.99),
-            "max_ms": delays.last().copied().unwrap_or(0.0),
-            "seconds": started.elapsed().as_secs_f64(),
-        }));
+        steps.push(measure(&board, &browser, &parks, n, a.events).await);
         eprintln!("event_to_pixel: {}", steps.last().unwrap());
     }
     let by_key: HashMap<String, serde_json::Value> = steps

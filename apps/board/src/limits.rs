@@ -3,8 +3,8 @@
 //! (more are closed at once), and a connection that has not sent a whole request head
 //! within [`REQUEST_DEADLINE`] of its opening (or of the board's last answer on it),
 //! or its body within as long after the head, is closed, so sockets that never finish
-//! a request (slowloris) cannot use up the board's connections. A connection the board switched to a WebSocket (`101`) is
-//! the live page's, and has no deadline here.
+//! a request (slowloris) cannot use up the board's connections. A connection the
+//! board switched to a WebSocket (`101`) is the live page's, and has no deadline here.
 
 use axum::serve::Listener;
 use std::collections::HashMap;

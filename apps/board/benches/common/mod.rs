@@ -5,6 +5,10 @@
 
 #![allow(dead_code)]
 
+/// The board tests' own HTTP helpers (a login, a request from a given address).
+#[path = "../../tests/common/mod.rs"]
+mod http;
+
 use ami_parking_tests::process::AppProcess;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
 use async_tungstenite::tungstenite::http::HeaderValue;
@@ -71,7 +75,7 @@ impl RunningBoard {
         app.line("the board listening", DEADLINE, |l| l.contains("the board is on")).await;
         let mut cookies = Vec::new();
         for u in 0..users {
-            cookies.push(login(addr, &format!("viewer{u}")).await);
+            cookies.push(http::login(addr, &format!("viewer{u}"), PASSWORD).await);
         }
         RunningBoard { addr, metrics, cookies, app, dir }
     }
@@ -132,32 +136,6 @@ pub async fn connect_from(from: Ipv4Addr, to: SocketAddr) -> tokio::net::TcpStre
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.bind(SocketAddr::new(IpAddr::V4(from), 0)).unwrap();
     socket.connect(to).await.unwrap_or_else(|e| panic!("cannot reach the board at {to}: {e}"))
-}
-
-/// One HTTP/1.1 exchange; the head of the answer, lower-cased but for the cookie.
-pub async fn http(to: SocketAddr, request: &str) -> String {
-    let mut s = connect_from(Ipv4Addr::LOCALHOST, to).await;
-    s.write_all(request.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    tokio::time::timeout(DEADLINE, s.read_to_end(&mut out)).await.expect("an answer").unwrap();
-    let text = String::from_utf8_lossy(&out).to_string();
-    text.split_once("\r\n\r\n").map_or(text.clone(), |(h, _)| h.to_string())
-}
-
-/// Logs `user` in; the session cookie (`name=value`).
-pub async fn login(to: SocketAddr, user: &str) -> String {
-    let body = format!("user={user}&password={PASSWORD}");
-    let req = format!(
-        "POST /login HTTP/1.1\r\nHost: {to}\r\nOrigin: http://{to}\r\nContent-Type: \
-         application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let head = http(to, &req).await;
-    let line = head
-        .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
-        .unwrap_or_else(|| panic!("no session for {user}: {head}"));
-    line[11..].trim().split(';').next().unwrap().to_string()
 }
 
 /// The board's counter or gauge `name` from its metrics.
