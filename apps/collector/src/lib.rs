@@ -30,8 +30,7 @@ pub mod election;
 
 use ami_parking::wire::inbound::{Inbound, Shape};
 use ami_parking::{
-    ConnectionState, Message, Park, ParkedCall, ParkingClient, ParkingOptions, ParkingStore, Reply, Request,
-    Target,
+    ConnectionState, Message, Park, ParkingClient, ParkingOptions, ParkingStore, Reply, Request, Target,
 };
 use ami_parking_transport::nats::protocol::{self, ActionReply, ActionRequest, Kind, Snapshot, Subjects};
 use ami_parking_transport::nats::{CallData, LotData, NatsTarget};
@@ -101,6 +100,8 @@ struct Publisher {
     differed: bool,
     /// A login happened; resync once the client's refresh is done.
     resync_pending: bool,
+    /// The number of the last message (of [`Client::messages`]) the last resync held.
+    resynced_through: u64,
     /// This collector's name.
     name: String,
 }
@@ -140,6 +141,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>) -> Result<(), Coll
         seq: 0,
         differed: false,
         resync_pending: false,
+        resynced_through: 0,
         name: cfg.name.clone(),
     };
     let mut states = {
@@ -156,13 +158,14 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>) -> Result<(), Coll
             _ = &mut stop => break,
             m = messages.next() => {
                 let Some((server, m)) = m else { break };
-                if server == SERVER {
-                    p.on_message(&m).await;
-                }
                 if messages.lost() != lost {
                     lost = messages.lost();
                     eprintln!("ami-parking-collector: fell behind Asterisk's events ({lost} lost so far); resyncing");
                     p.resync().await;
+                }
+                // What the last resync took from the client's store is not published again.
+                if server == SERVER && messages.number() > p.resynced_through {
+                    p.on_message(&m).await;
                 }
             }
             changed = lead.changed() => {
@@ -229,10 +232,9 @@ impl Publisher {
             .mirror
             .parked_call_on_now(SERVER, &c.parking_lot, c.parking_space)
             .is_some_and(|held| held.unique_id() == c.unique_id());
-        // Only what changes the mirror is published. After a resync (the client's store
-        // runs a little ahead of its message stream) the stream may still bring a park
-        // or a leave the resync already holds: the frontends, equal to the mirror,
-        // hold it too, and would hear it twice.
+        // Only what changes the mirror is published: a park of a call the mirror holds
+        // there, or a leave of one it does not, would reach the frontends as a change
+        // they already have.
         if holds != ev.kind.is_leave() {
             return;
         }
@@ -270,11 +272,15 @@ impl Publisher {
     }
 
     /// The mirror takes the client's state (which Asterisk's answers reconcile), and
-    /// the whole of it is published as one numbered change.
+    /// the whole of it is published as one numbered change. The client's store runs
+    /// ahead of its message stream (a read of messages is applied before their copies
+    /// are sent): the calls come with the number of the last message they hold, and
+    /// the messages up to it are not published again (they would replay older parks
+    /// and retrieves over the newer state).
     async fn resync(&mut self) {
-        let calls: Vec<ParkedCall> =
-            self.client.store().parked_calls_now().iter().map(|c| ParkedCall::clone(c)).collect();
-        self.mirror.apply_snapshot(now(), SERVER, None, calls);
+        let Some(at) = self.client.calls_through(SERVER).await else { return };
+        self.resynced_through = at.number;
+        self.mirror.apply_snapshot(now(), SERVER, None, at.calls);
         self.differed = false;
         let body = self.snapshot().to_json();
         let subject = self.subjects.control();

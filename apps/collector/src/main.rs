@@ -39,6 +39,10 @@ struct Cli {
     /// This collector's name in logs and in the election.
     #[arg(long, default_value = "collector")]
     name: String,
+    /// How many of Asterisk's messages the publishing may fall behind the AMI link
+    /// before it skips them and publishes a resync snapshot instead.
+    #[arg(long, default_value_t = ami_parking_transport::MESSAGES_QUEUE)]
+    events_queue: usize,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -66,6 +70,7 @@ async fn start() -> Result<(), String> {
     let mut o = ClientOptions::new(ami);
     o.auth = AuthMethod::Md5;
     o.tls_ca_file = cli.tls_ca_file.clone();
+    o.messages_queue = cli.events_queue;
     if let Some(path) = &cli.ami_secret_file {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read the AMI secret file {}: {e}", path.display()))?;

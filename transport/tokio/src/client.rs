@@ -35,7 +35,7 @@ struct Inner {
     store: ParkingStore,
     links: Vec<Link>,
     /// Every link's messages, when `forward_events` is on ([`Client::messages`]).
-    messages: tokio::sync::broadcast::Sender<crate::messages::ServerMessage>,
+    messages: tokio::sync::broadcast::Sender<crate::messages::Numbered>,
 }
 
 /// A cloneable handle to the links of one app (one Asterisk, several, or one amiws),
@@ -107,7 +107,7 @@ impl Client {
     /// # drop(client); Ok(()) }
     /// ```
     pub fn connect_with_store(options: ClientOptions, store: ParkingStore) -> Client {
-        let messages = crate::messages::channel();
+        let messages = crate::messages::channel(options.messages_queue);
         let link = start_link(options, 0, &store, &messages);
         Client { inner: Arc::new(Inner { store, links: vec![link], messages }) }
     }
@@ -138,7 +138,7 @@ impl Client {
                 return Err(ServersError::AmiwsNotAlone { endpoint: ws.endpoint.to_string() });
             }
         }
-        let messages = crate::messages::channel();
+        let messages = crate::messages::channel(servers[0].messages_queue);
         let links = servers
             .into_iter()
             .enumerate()
@@ -323,6 +323,38 @@ impl Client {
         crate::messages::MessageStream::new(self.inner.messages.subscribe())
     }
 
+    /// The parked calls of `server` in the client's store, and the number of the last
+    /// message its link had reported on [`Client::messages`] then, read together by
+    /// the link's task between two inputs. A program that passes the store's state on
+    /// and then the messages after it (the NATS collector) skips every message
+    /// numbered at most [`CallsThrough::number`](crate::CallsThrough::number): the
+    /// calls already hold it. `None` when no link serves `server` or the client has
+    /// stopped.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: ami_parking_transport::Client) {
+    /// use futures_util::StreamExt;
+    /// let mut messages = client.messages();
+    /// let Some(at) = client.calls_through(1).await else { return };
+    /// println!("{} calls", at.calls.len());
+    /// while let Some((_server, m)) = messages.next().await {
+    ///     if messages.number() > at.number {
+    ///         println!("after the calls: {:?}", m.get("Event"));
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub async fn calls_through(&self, server: ServerId) -> Option<crate::CallsThrough> {
+        let links = &self.inner.links;
+        let link = links.iter().find(|l| l.server == Some(server)).or_else(|| match &links[..] {
+            [only] if only.server.is_none() => Some(only),
+            _ => None,
+        })?;
+        let (tx, rx) = oneshot::channel();
+        link.tx.send(Command::Calls(server, tx)).await.ok()?;
+        rx.await.ok()
+    }
+
     /// Like [`ParkingClient::request`], but never waits for room: when the link's
     /// queue of requests is full (the server is slow, or stopped reading and a write
     /// is waiting for its deadline) the request is refused at once with
@@ -450,7 +482,7 @@ fn start_link(
     options: ClientOptions,
     index: usize,
     store: &ParkingStore,
-    messages: &tokio::sync::broadcast::Sender<crate::messages::ServerMessage>,
+    messages: &tokio::sync::broadcast::Sender<crate::messages::Numbered>,
 ) -> Link {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let endpoint = options.endpoint.clone();

@@ -15,4 +15,6 @@ pub(crate) enum Command {
     Request(Request, Target, oneshot::Sender<Result<Reply, ParkingError>>),
     /// Log off, close the link, stop; say when done.
     Shutdown(oneshot::Sender<()>),
+    /// The store's calls of a server and the number of the link's last message.
+    Calls(ami_parking::ServerId, oneshot::Sender<crate::messages::CallsThrough>),
 }

@@ -5,7 +5,7 @@
 use crate::clock::now;
 use crate::command::{Command, COMMAND_QUEUE};
 use crate::link::{self, Link};
-use crate::messages::ServerMessage;
+use crate::messages::{CallsThrough, Numbered};
 use crate::options::ClientOptions;
 use crate::stream::BoxIo;
 use crate::ws::{WsReader, WsWriter};
@@ -49,7 +49,9 @@ struct Session {
     /// The client's copy of the connection's state.
     client_state: Mutable<ConnectionState>,
     /// Where the server's messages go (`forward_events`).
-    messages: tokio::sync::broadcast::Sender<ServerMessage>,
+    messages: tokio::sync::broadcast::Sender<Numbered>,
+    /// How many messages this link has reported (the last one's number).
+    reported: u64,
 }
 
 pub(crate) async fn run(
@@ -57,11 +59,19 @@ pub(crate) async fn run(
     conn: Connection,
     rx: mpsc::Receiver<Command>,
     client_state: Mutable<ConnectionState>,
-    messages: tokio::sync::broadcast::Sender<ServerMessage>,
+    messages: tokio::sync::broadcast::Sender<Numbered>,
 ) {
     let reconnect = ami_parking::Reconnect::with_refused(opts.reconnect, opts.refused_login);
-    let mut s =
-        Session { conn, rx, waiting: HashMap::new(), reconnect, up_since: None, client_state, messages };
+    let mut s = Session {
+        conn,
+        rx,
+        waiting: HashMap::new(),
+        reconnect,
+        up_since: None,
+        client_state,
+        messages,
+        reported: 0,
+    };
     loop {
         if s.reconnect.attempt() == 0 {
             s.set_state(ConnectionState::Connecting);
@@ -116,6 +126,7 @@ impl Session {
                     None => return Err(End::Dropped),
                     Some(Command::Shutdown(done)) => return Err(End::Shutdown(done)),
                     Some(Command::Request(req, target, reply)) => self.submit(req, target, reply),
+                    Some(Command::Calls(server, reply)) => self.calls_through(server, reply),
                 },
             }
         }
@@ -148,6 +159,7 @@ impl Session {
                     None => return Some(End::Dropped),
                     Some(Command::Shutdown(done)) => return Some(End::Shutdown(done)),
                     Some(Command::Request(req, target, reply)) => self.submit(req, target, reply),
+                    Some(Command::Calls(server, reply)) => self.calls_through(server, reply),
                 },
             }
         }
@@ -162,8 +174,12 @@ impl Session {
                     }
                 }
                 Output::State(s) => self.client_state.set_neq(s),
-                // No subscriber: nobody to tell.
-                Output::Message(server, m) => drop(self.messages.send((server, std::sync::Arc::new(m)))),
+                // Numbered even with no subscriber (nobody to tell), so that
+                // `calls_through` and the streams agree on every message's number.
+                Output::Message(server, m) => {
+                    self.reported += 1;
+                    drop(self.messages.send((self.reported, (server, std::sync::Arc::new(m)))));
+                }
                 _ => {}
             }
         }
@@ -176,6 +192,12 @@ impl Session {
         if self.conn.is_logged_in() && self.up_since.is_none() {
             self.up_since = Some(std::time::Instant::now());
         }
+    }
+
+    /// Between inputs every message read so far is applied and reported: the store's
+    /// calls are exactly those after message `reported`.
+    fn calls_through(&self, server: ami_parking::ServerId, reply: oneshot::Sender<CallsThrough>) {
+        let _ = reply.send(CallsThrough::of(self.conn.store(), server, self.reported));
     }
 
     fn submit(
@@ -222,6 +244,7 @@ impl Session {
                     None => return End::Dropped,
                     Some(Command::Shutdown(done)) => return self.log_off(r, w, buf, done).await,
                     Some(Command::Request(req, target, reply)) => self.submit(req, target, reply),
+                    Some(Command::Calls(server, reply)) => self.calls_through(server, reply),
                 },
                 _ = sleep => if let Err(e) = self.conn.handle_timeout(now()) { return e.into() },
             }
@@ -306,6 +329,7 @@ impl Session {
                         return End::Shutdown(done);
                     }
                     Some(Command::Request(req, target, reply)) => self.submit(req, target, reply),
+                    Some(Command::Calls(server, reply)) => self.calls_through(server, reply),
                 },
                 _ = sleep => if let Err(e) = self.conn.handle_timeout(now()) { return e.into() },
             }

@@ -40,7 +40,7 @@ pub use client::{Client, ServersError};
 pub use clock::now;
 pub use endpoint::{percent_decode, Endpoint, EndpointError, Scheme};
 pub use link::connect_ami;
-pub use messages::{MessageStream, ServerMessage, MESSAGES_QUEUE};
+pub use messages::{CallsThrough, MessageStream, ServerMessage, MESSAGES_QUEUE, MESSAGES_QUEUE_MAX};
 pub use options::ClientOptions;
 pub use shutdown::{shutdown_signal, ShutdownSignal};
 pub use stream::{BoxIo, Io};

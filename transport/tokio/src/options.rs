@@ -35,6 +35,11 @@ pub struct ClientOptions {
     /// Report the server's messages that are not answers of this client's own on
     /// [`Client::messages`](crate::Client::messages) (default off: nothing is copied).
     pub forward_events: bool,
+    /// How many messages a [`Client::messages`](crate::Client::messages) subscriber
+    /// may fall behind before it loses the oldest (default
+    /// [`MESSAGES_QUEUE`](crate::MESSAGES_QUEUE)). A client of several servers takes
+    /// the first server's.
+    pub messages_queue: usize,
 }
 
 impl ClientOptions {
@@ -52,6 +57,7 @@ impl ClientOptions {
             tls_ca_file: None,
             events: None,
             forward_events: false,
+            messages_queue: crate::MESSAGES_QUEUE,
         }
     }
 

@@ -96,6 +96,10 @@ pub(crate) async fn run(
                     return;
                 }
                 Some(Command::Request(req, _, reply)) => f.submit(&nc, &subjects, &opts, req, reply),
+                // A `nats://` link reports no messages: its store's calls stand after none.
+                Some(Command::Calls(server, reply)) => {
+                    let _ = reply.send(crate::messages::CallsThrough::of(&f.store, server, 0));
+                }
             },
             _ = tokio::time::sleep_until(wake) => {
                 if !f.need_snapshot {
@@ -300,6 +304,8 @@ async fn refuse_all(rx: &mut mpsc::Receiver<Command>, state: &Mutable<Connection
                 let _ = done.send(());
                 break;
             }
+            // Dropped unanswered: the caller hears that the link is gone.
+            Command::Calls(..) => {}
             Command::Request(req, _, reply) => {
                 let _ = reply
                     .send(Err(ParkingError::InvalidArgument(format!("{} was not sent: {why}", req.name()))));
