@@ -64,3 +64,30 @@ impl fmt::Debug for Action {
         fmt::Debug::fmt(&self.msg, f)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_action_keeps_its_name_and_its_headers_in_order_pushed_or_built() {
+        let mut a = Action::new("Park").header("Channel", "PJSIP/100-1");
+        a.push("Timeout", "45000");
+        assert_eq!(a.name(), "Park");
+        let headers: Vec<(&[u8], &[u8])> = a.as_message().iter().collect();
+        assert_eq!(
+            headers,
+            [
+                (&b"Action"[..], &b"Park"[..]),
+                (&b"Channel"[..], &b"PJSIP/100-1"[..]),
+                (&b"Timeout"[..], &b"45000"[..])
+            ]
+        );
+    }
+
+    #[test]
+    fn an_action_shows_its_headers_but_never_a_secret() {
+        let a = Action::new("Login").header("Username", "amiuser").header("Secret", "s3cr3t-value");
+        assert_eq!(format!("{a:?}"), "[Action: Login, Username: amiuser, Secret: <redacted>]");
+    }
+}

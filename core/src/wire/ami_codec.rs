@@ -604,6 +604,22 @@ mod tests {
     }
 
     #[test]
+    fn the_default_cap_is_one_mib() {
+        let mut msg = b"Response: Follows\r\nOutput: ".to_vec();
+        msg.resize(DEFAULT_MAX_MESSAGE_BYTES - 4, b'x');
+        msg.extend_from_slice(b"\r\n\r\n");
+        let mut d = Decoder::new().without_banner();
+        let mut n = 0;
+        for chunk in msg.chunks(64 * 1024) {
+            d.decode(chunk, |_| n += 1).expect("a message of 1 MiB passes");
+        }
+        assert_eq!(n, 1);
+        let mut d = Decoder::new().without_banner();
+        let err = d.decode(&vec![b'x'; DEFAULT_MAX_MESSAGE_BYTES + 1], |_| {}).unwrap_err();
+        assert_eq!(err, DecodeError::MessageTooLarge { limit: 1 << 20 });
+    }
+
+    #[test]
     fn oversized_message_is_a_typed_error() {
         let mut d = Decoder::with_max_message_bytes(100);
         let big = vec![b'a'; 200];
