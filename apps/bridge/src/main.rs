@@ -16,8 +16,9 @@ struct Cli {
     #[arg(long, default_value = "127.0.0.1:8088")]
     listen: String,
     /// An Asterisk AMI server ([NAME=]tcp://user@host:5038 or tls://...; NAME is its
-    /// server_name, host:port by default); repeat for several (AMIServerID 1, 2, ...
-    /// in order). None: the embedded demo PBX.
+    /// server_name, host:port by default), or with the `nats` feature a collector's
+    /// server over NATS (nats://host:4222/TENANT/SERVER, see docs/nats.md); repeat for
+    /// several (AMIServerID 1, 2, ... in order). None: the embedded demo PBX.
     #[arg(long = "upstream")]
     upstreams: Vec<String>,
     /// Events a minute the demo PBX makes (without --upstream).
@@ -107,10 +108,15 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     for u in &cli.upstreams {
         let (name, url) = named(u);
         let o = ClientOptions::new(url.parse()?);
-        if o.endpoint.scheme.is_websocket() || o.endpoint.scheme.is_nats() {
-            return Err(
-                format!("{}: an upstream is an Asterisk AMI server (tcp:// or tls://)", o.endpoint).into()
-            );
+        if o.endpoint.scheme.is_websocket() {
+            return Err(format!(
+                "{}: an upstream is an Asterisk AMI server (tcp:// or tls://) or a collector (nats://)",
+                o.endpoint
+            )
+            .into());
+        }
+        if o.endpoint.scheme.is_nats() && !cfg!(feature = "nats") {
+            return Err(format!("{}: this bridge was built without the `nats` feature", o.endpoint).into());
         }
         names.push(name.map_or_else(|| format!("{}:{}", o.endpoint.host, o.endpoint.port), str::to_owned));
         servers.push(o);

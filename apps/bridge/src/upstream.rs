@@ -46,7 +46,12 @@ pub(crate) async fn pass_on(hub: Arc<Hub>, mut messages: MessageStream) {
     let mut lost = 0;
     while let Some((server, m)) = messages.next().await {
         if server >= 1 && server as usize <= hub.upstreams.len() {
-            hub.deliver(server, &m);
+            if is_nats(&hub, server) && snapshot_taken(&m) {
+                // A `nats://` link took a snapshot: announced as a login, so clients list again.
+                announce(&hub, server);
+            } else {
+                hub.deliver(server, &m);
+            }
         }
         if messages.lost() != lost {
             eprintln!(
@@ -73,10 +78,13 @@ fn on_state(hub: &Hub, server: u32, state: ConnectionState) {
     let up = &hub.upstreams[(server - 1) as usize];
     let endpoint = hub.client.endpoints().nth(server as usize - 1).map(|e| e.to_string()).unwrap_or_default();
     match state {
+        // A `nats://` link announces each snapshot in its messages (`pass_on`).
+        ConnectionState::LoggedIn if is_nats(hub, server) => {}
         ConnectionState::LoggedIn => {
+            // Marked before it is said: a client that read the line may act at once.
             if !up.logged_in.swap(true, Ordering::Relaxed) {
                 eprintln!("ami-ws-bridge: server {server} ({endpoint}) logged in");
-                hub.broadcast(login_frame(&up.source).into(), |_| true);
+                announce(hub, server);
             }
         }
         other => {
@@ -88,6 +96,29 @@ fn on_state(hub: &Hub, server: u32, state: ConnectionState) {
             }
         }
     }
+}
+
+/// Server `server` is up with a fresh state: every client is told as amiws tells a
+/// login, and lists again.
+fn announce(hub: &Hub, server: u32) {
+    let up = &hub.upstreams[(server - 1) as usize];
+    up.logged_in.store(true, Ordering::Relaxed);
+    hub.broadcast(login_frame(&up.source).into(), |_| true);
+}
+
+/// Whether upstream `server` is a collector over NATS.
+fn is_nats(hub: &Hub, server: u32) -> bool {
+    hub.client.endpoints().nth(server as usize - 1).is_some_and(|e| e.scheme.is_nats())
+}
+
+#[cfg(feature = "nats")]
+fn snapshot_taken(m: &Message) -> bool {
+    ami_parking_transport::nats::is_snapshot_announcement(m)
+}
+
+#[cfg(not(feature = "nats"))]
+fn snapshot_taken(_: &Message) -> bool {
+    false
 }
 
 /// amiws's announcement of a login to a server.

@@ -491,7 +491,7 @@ fn start_link(
     let state = Mutable::new(ConnectionState::Connecting);
     #[cfg(feature = "nats")]
     if endpoint.scheme.is_nats() {
-        tokio::spawn(crate::nats::link::run(options, id, store.clone(), rx, state.clone()));
+        tokio::spawn(crate::nats::link::run(options, id, store.clone(), rx, state.clone(), messages.clone()));
         return Link { index, tx, endpoint, server, state };
     }
     let conn = Connection::with_store(options.connection_config(id), store.clone(), now());

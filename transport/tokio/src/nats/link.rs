@@ -8,7 +8,9 @@ use crate::clock::now;
 use crate::command::Command;
 use crate::options::ClientOptions;
 use ami_parking::futures_signals::signal::Mutable;
-use ami_parking::{ConnectionState, ParkedCall, ParkingError, ParkingStore, Reply, Request, ServerId};
+use ami_parking::{
+    ConnectionState, Message, ParkedCall, ParkingError, ParkingStore, Reply, Request, ServerId,
+};
 use futures_util::StreamExt;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -29,6 +31,10 @@ struct Position {
 
 struct Follow {
     server_id: ServerId,
+    /// Where applied events (and snapshots, announced) are reported, with
+    /// `forward_events`; and the last one's number.
+    forward: Option<tokio::sync::broadcast::Sender<crate::messages::Numbered>>,
+    reported: u64,
     store: ParkingStore,
     state: Mutable<ConnectionState>,
     at: Option<Position>,
@@ -45,6 +51,7 @@ pub(crate) async fn run(
     store: ParkingStore,
     mut rx: mpsc::Receiver<Command>,
     state: Mutable<ConnectionState>,
+    messages: tokio::sync::broadcast::Sender<crate::messages::Numbered>,
 ) {
     let endpoint = opts.endpoint.to_string();
     let target = match NatsTarget::of(&opts.endpoint) {
@@ -62,6 +69,8 @@ pub(crate) async fn run(
     };
     let mut f = Follow {
         server_id,
+        forward: opts.forward_events.then_some(messages),
+        reported: 0,
         store,
         state,
         at: None,
@@ -96,9 +105,8 @@ pub(crate) async fn run(
                     return;
                 }
                 Some(Command::Request(req, _, reply)) => f.submit(&nc, &subjects, &opts, req, reply),
-                // A `nats://` link reports no messages: its store's calls stand after none.
                 Some(Command::Calls(server, reply)) => {
-                    let _ = reply.send(crate::messages::CallsThrough::of(&f.store, server, 0));
+                    let _ = reply.send(crate::messages::CallsThrough::of(&f.store, server, f.reported));
                 }
             },
             _ = tokio::time::sleep_until(wake) => {
@@ -146,6 +154,15 @@ impl Follow {
         let calls = s.calls.iter().map(|c| c.to_call(self.server_id)).collect();
         self.store.apply_snapshot(now(), self.server_id, Some(lots), calls);
         self.at = Some(Position { epoch: s.epoch, seq: s.seq });
+        self.report(super::snapshot_announcement());
+    }
+
+    /// With `forward_events`: `m` reported on the client's messages, numbered.
+    fn report(&mut self, m: Message) {
+        if let Some(tx) = &self.forward {
+            self.reported += 1;
+            let _ = tx.send((self.reported, (self.server_id, std::sync::Arc::new(m))));
+        }
     }
 
     /// One message of the events wildcard: applied when it is the next one, dropped
@@ -182,6 +199,7 @@ impl Follow {
                 Ok(msg) => {
                     self.store.apply_message(now(), self.server_id, &msg);
                     self.at = Some(Position { epoch, seq });
+                    self.report(msg);
                 }
                 Err(e) => {
                     eprintln!("ami-parking: {} ({}): {e}; taking a new snapshot", m.subject, self.endpoint);
@@ -242,6 +260,7 @@ impl Follow {
                 to_space: to.space,
                 timeout_ms: protocol::timeout_ms(&to.timeout),
             },
+            Request::Forward(action) => return self.forward_action(nc, subjects, opts, &action, reply),
             other => {
                 let _ = reply.send(Err(ParkingError::InvalidArgument(format!(
                     "{} cannot go over nats://: a collector takes park, retrieve and move (lists come from the store)",
@@ -281,6 +300,34 @@ impl Follow {
                 },
             };
             let _ = reply.send(answer);
+        });
+    }
+
+    /// An AMI action of the parking set, answered in AMI form (see `forward`).
+    fn forward_action(
+        &mut self,
+        nc: &async_nats::Client,
+        subjects: &protocol::Subjects,
+        opts: &ClientOptions,
+        action: &ami_parking::Action,
+        reply: oneshot::Sender<Result<Reply, ParkingError>>,
+    ) {
+        let (asked, typed) = match super::forward::typed(action) {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let (tx, rx) = oneshot::channel();
+        match typed {
+            Some(req) => self.submit(nc, subjects, opts, req, tx),
+            None => drop(tx.send(Ok(Reply::Response(Message::new())))),
+        }
+        let name = action.name().to_owned();
+        tokio::spawn(async move {
+            let result = rx.await.unwrap_or(Err(ParkingError::NotLoggedIn { action: name }));
+            let _ = reply.send(super::forward::answer(&asked, result, now()).map(Reply::Forwarded));
         });
     }
 

@@ -13,7 +13,18 @@
 //! it; a gap, a newer epoch (another collector took over) or a malformed message makes
 //! it take a new snapshot. Park, retrieve and move go to the collector as NATS
 //! requests; the lot and call lists are answered from the store.
+//!
+//! For a program that passes a server's traffic on (the bridge): with
+//! [`ClientOptions::forward_events`](crate::ClientOptions::forward_events) the link
+//! reports every event it applies on [`Client::messages`](crate::Client::messages),
+//! numbered, and each snapshot it takes as amiws reports a login (`Response:
+//! Success`, `Message: Authentication accepted`, no ActionID: see
+//! [`is_snapshot_announcement`]), so that the program's clients list again; a
+//! [`Request::Forward`](ami_parking::Request::Forward) of the parking set (`Ping`,
+//! `Parkinglots`, `ParkedCalls`, `Park`, `Originate` as a retrieve) is answered in
+//! AMI form, as Asterisk answers it.
 
+mod forward;
 pub(crate) mod link;
 pub mod protocol;
 
@@ -23,6 +34,7 @@ pub use protocol::{
 };
 
 use crate::endpoint::Endpoint;
+use ami_parking::Message;
 use ami_parking::Secret;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -164,6 +176,21 @@ fn read_password(path: &std::path::Path) -> Result<String, NatsError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| NatsError::PasswordFile { path: path.display().to_string(), reason: e.to_string() })?;
     Ok(text.lines().next().unwrap_or("").trim_end().to_owned())
+}
+
+/// The message a `nats://` link reports on [`Client::messages`](crate::Client::messages)
+/// when it took a snapshot: amiws's announcement of a login.
+pub fn snapshot_announcement() -> Message {
+    let mut m = Message::new();
+    m.push(b"Response", b"Success");
+    m.push(b"Message", b"Authentication accepted");
+    m
+}
+
+/// Whether `m` is a [`snapshot_announcement`] (a program passing messages on tells its
+/// clients to list again).
+pub fn is_snapshot_announcement(m: &Message) -> bool {
+    m.is("Response", "Success") && m.is("Message", "Authentication accepted") && m.get("ActionID").is_none()
 }
 
 #[cfg(test)]
