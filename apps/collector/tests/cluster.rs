@@ -1,6 +1,7 @@
 //! The collectors on the real sandbox Asterisks (instances a and b), publishing to a
 //! real three-node `nats-server` cluster; the frontends are `nats://` clients of the
-//! transport, each following both servers. Two collectors of server a elect one
+//! transport, each following both servers, and an amiws client of the bridge whose
+//! upstreams are the same two servers over NATS. Two collectors of server a elect one
 //! active; the active one and a NATS node are killed with SIGKILL, and Asterisk
 //! changes meanwhile: every frontend's store equals Asterisk's own list within 5 s,
 //! and every change is reported to it once.
@@ -42,7 +43,9 @@ async fn frontends_follow_asterisk_through_nats_when_the_active_collector_and_a_
     // Frontend 1 reaches NATS through node 0 (killed below), frontend 2 through node 2.
     let f1 = frontend_of(&[&cluster.url(0, "t1", "a"), &cluster.url(0, "t1", "b")]);
     let f2 = frontend_of(&[&cluster.url(2, "t1", "a"), &cluster.url(2, "t1", "b")]);
-    for f in [&f1, &f2] {
+    // Frontend 3: the bridge on node 2, and a WebSocket client of it.
+    let f3 = bridge_frontend(&[&cluster.url(2, "t1", "a"), &cluster.url(2, "t1", "b")]).await;
+    for f in [&f1, &f2, &f3] {
         f.client.wait_logged_in(Duration::from_secs(20)).await.expect("a snapshot from each collector");
     }
 
@@ -52,7 +55,7 @@ async fn frontends_follow_asterisk_through_nats_when_the_active_collector_and_a_
     sandbox::park_dialplan(PORT_B, "401", "default");
     let truth = wait_truth(PORT_A, |t| t.len() == 2);
     let truth_b = wait_truth(PORT_B, |t| t.len() == 1);
-    for f in [&f1, &f2] {
+    for f in [&f1, &f2, &f3] {
         until_equal(f, &truth, TAKEOVER).await;
         until_equal_on(f, 2, &truth_b, TAKEOVER).await;
     }
@@ -68,7 +71,7 @@ async fn frontends_follow_asterisk_through_nats_when_the_active_collector_and_a_
         .await
         .expect("retrieve over NATS");
     let truth = wait_truth(PORT_A, |t| t.len() == 1);
-    for f in [&f1, &f2] {
+    for f in [&f1, &f2, &f3] {
         until_equal(f, &truth, TAKEOVER).await;
     }
 
@@ -82,7 +85,7 @@ async fn frontends_follow_asterisk_through_nats_when_the_active_collector_and_a_
     sandbox::park_dialplan(PORT_A, "303", "default");
     let truth = wait_truth(PORT_A, |t| t.len() == 2);
     let mut worst = Duration::ZERO;
-    for f in [&f1, &f2] {
+    for f in [&f1, &f2, &f3] {
         until_equal(f, &truth, TAKEOVER.saturating_sub(killed_at.elapsed())).await;
         worst = worst.max(killed_at.elapsed());
     }
@@ -90,7 +93,7 @@ async fn frontends_follow_asterisk_through_nats_when_the_active_collector_and_a_
     assert_ne!(now_active, first_active, "the standby answers now");
     eprintln!("takeover: every frontend equal to Asterisk {worst:?} after the kill -9");
     // Server b went on through it all.
-    for f in [&f1, &f2] {
+    for f in [&f1, &f2, &f3] {
         until_equal_on(f, 2, &truth_b, TAKEOVER).await;
     }
     // The new active collector acts: retrieve the call parked during the takeover,
@@ -106,11 +109,11 @@ async fn frontends_follow_asterisk_through_nats_when_the_active_collector_and_a_
         .await
         .expect("retrieve through the new active collector");
     let truth = wait_truth(PORT_A, |t| t.len() == 1);
-    for f in [&f1, &f2] {
+    for f in [&f1, &f2, &f3] {
         until_equal(f, &truth, TAKEOVER).await;
     }
 
-    for f in [&f1, &f2] {
+    for f in [&f1, &f2, &f3] {
         // The events reach the recording task just after the store changed.
         let uid = uid_of(f, "303");
         poll("the leave of call 303 among the events", TAKEOVER, || async {
@@ -127,7 +130,7 @@ async fn frontends_follow_asterisk_through_nats_when_the_active_collector_and_a_
             );
         }
     }
-    for f in [f1, f2] {
+    for f in [f1, f2, f3] {
         f.client.shutdown().await;
     }
     live::clean(PORT_A).await;

@@ -57,6 +57,21 @@ pub fn frontend_of(urls: &[&str]) -> Frontend {
     Frontend { client, events, _listening: listening }
 }
 
+/// A frontend through the bridge: an `ami-ws-bridge` (in this process) whose upstreams
+/// are the `nats://` URLs `upstreams` (`AMIServerID` 1, 2, ... in order), and the
+/// transport's `ws://` client of it, as a browser's amiws client would follow it.
+pub async fn bridge_frontend(upstreams: &[&str]) -> Frontend {
+    const TOKEN: &str = "a-token-of-the-collector-tests";
+    let endpoints = upstreams.iter().map(|u| u.parse().expect("a nats:// URL")).collect();
+    let mut cfg = ami_ws_bridge::Config::new(endpoints, ami_ws_bridge::Tokens::new([TOKEN.to_string()]));
+    cfg.rules.retrieve_to = vec!["Local/s@hold".into()];
+    let hub = ami_ws_bridge::start_upstreams(&cfg).expect("the bridge's upstreams");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port for the bridge");
+    let url = format!("ws://{}/?token={TOKEN}", listener.local_addr().unwrap());
+    tokio::spawn(ami_ws_bridge::serve(listener, hub, cfg));
+    frontend(&url)
+}
+
 /// Waits (on the store's changes, with a deadline) until the frontend's calls are
 /// Asterisk's.
 pub async fn until_equal(f: &Frontend, truth: &[(String, u32, String)], within: Duration) -> Duration {
