@@ -176,16 +176,39 @@ async fn a_click_retrieves(b: &Browser, events: &mut EventStream, space: u32) {
 async fn a_park_from_the_page(b: &Browser, truth: &Client) {
     let agent = bridged_agent(truth, "5557002").await;
     b.driver.find(By::Id("park-channel")).await.unwrap().send_keys(&agent).await.unwrap();
+    // A timeout the form cannot read is refused on the page; nothing reaches Asterisk.
+    let timeout = b.driver.find(By::Id("park-timeout")).await.unwrap();
+    timeout.send_keys("ten").await.unwrap();
+    b.driver.find(By::Id("park-button")).await.unwrap().click().await.unwrap();
+    let refused = poll("the form's refusal", DEADLINE, || async {
+        b.text_of(".park-panel .parking-result.error").await
+    })
+    .await;
+    assert_eq!(refused, r#"timeout "ten": seconds (up to a day), or never"#);
+    assert!(parked_truth(PORT_A).is_empty(), "a refused form parks nothing");
+    // The second lot of the select (`vip`, whose own timeout is 5 s), for 60 s.
+    timeout.clear().await.unwrap();
+    timeout.send_keys("60").await.unwrap();
+    b.driver.find(By::Css("#park-lot option[value='1/vip']")).await.unwrap().click().await.unwrap();
     b.driver.find(By::Id("park-button")).await.unwrap().click().await.unwrap();
     let parked = poll("the page's park in Asterisk", DEADLINE, || async {
         let t = parked_truth(PORT_A);
         (t.len() == 1).then_some(t)
     })
     .await;
+    assert_eq!(parked[0].0, "vip", "parked in the lot chosen: {parked:?}");
     let ok =
         poll("the park result", DEADLINE, || async { b.text_of(".park-panel .parking-result.ok").await })
             .await;
-    assert_eq!(ok, format!("Parked in default space {}", parked[0].1));
+    assert_eq!(ok, format!("Parked in vip space {}", parked[0].1));
+    let held = poll("the park in the direct store", DEADLINE, || async {
+        ami_parking::ParkingClient::store(truth)
+            .parked_calls_now()
+            .into_iter()
+            .find(|c| c.parking_space == parked[0].1)
+    })
+    .await;
+    assert_eq!(held.timeout, Some(Duration::from_secs(60)), "the form's timeout, not the lot's 5 s");
     poll("the page's park in its cell", DEADLINE, || async {
         b.cell(parked[0].1).await.filter(|(c, _)| c.starts_with("parking-space occupied"))
     })
