@@ -86,7 +86,14 @@ fn a_refresh_of_known_calls_fires_nothing_and_changes_nothing() {
     w.feed(&parking_lots_answer(&aid(&sent[0]), &LOTS));
     assert!(sent[1].is("ParkingLot", "default"));
     w.feed(&parked_calls_answer(&aid(&sent[1]), &[("default", 701, "1.1", "5551001")]));
-    assert!(w.reply(id).unwrap().is_ok());
+    match w.reply(id) {
+        Some(Ok(ami_parking::Reply::Calls(calls))) => {
+            let got: Vec<_> =
+                calls.iter().map(|c| (&*c.parking_lot, c.parking_space, c.unique_id())).collect();
+            assert_eq!(got, [("default", 701, "1.1")]);
+        }
+        r => panic!("{r:?}"),
+    }
     assert!(w.events().is_empty());
     assert_eq!(probe.take(), Vec::<&str>::new());
     assert_eq!((grid.take(), list.take()), (vec![], vec![]), "no cell or lot list changed");
