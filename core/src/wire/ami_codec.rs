@@ -535,6 +535,7 @@ mod tests {
                 d.decode(std::slice::from_ref(b), count).unwrap();
             }
             assert!(got > 1300, "the whole message was read: {got} headers");
+            assert!(d.scanned >= msg.len(), "{} bytes scanned: less than the message", d.scanned);
             assert!(
                 d.scanned < 4 * msg.len(),
                 "{} bytes scanned for a {} byte message",
@@ -601,6 +602,130 @@ mod tests {
         let (b, m) = decode_all(&[b"Event: A\r\n\r\n"]);
         assert!(b.is_empty());
         assert_eq!(m.len(), 1);
+    }
+
+    /// Every message of `bytes` fed in `chunks`-byte reads, as text.
+    fn messages_of(d: &mut Decoder, bytes: &[u8], chunk: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        for c in bytes.chunks(chunk) {
+            d.decode(c, |item| {
+                if let Decoded::Message(m) = item {
+                    let m = m.to_message();
+                    let text: Vec<String> = m
+                        .iter()
+                        .map(|(k, v)| {
+                            format!("{}={}", String::from_utf8_lossy(k), String::from_utf8_lossy(v))
+                        })
+                        .collect();
+                    out.push(text.join(";"));
+                }
+            })
+            .unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn blank_lines_between_messages_are_skipped_in_either_line_mode() {
+        for (bytes, sep) in [
+            (&b"Event: A\r\n\r\n\r\n\r\nEvent: B\r\n\r\n\r\n"[..], "crlf"),
+            (&b"Event: A\n\n\n\nEvent: B\n\r\n\nEvent: C\n\n"[..], "lf"),
+        ] {
+            for chunk in [1, 2, 3, bytes.len()] {
+                let got = messages_of(&mut Decoder::new().without_banner(), bytes, chunk);
+                let want: &[&str] =
+                    if sep == "crlf" { &["Event=A", "Event=B"] } else { &["Event=A", "Event=B", "Event=C"] };
+                assert_eq!(got, want, "{sep}, reads of {chunk}");
+            }
+        }
+    }
+
+    #[test]
+    fn lf_messages_end_at_an_empty_line_of_lf_or_crlf() {
+        let bytes = b"Event: A\nX: 1\n\nEvent: B\nY: 2\n\r\nEvent: C\n\n";
+        for chunk in [1, 2, 5, bytes.len()] {
+            let got = messages_of(&mut Decoder::new().without_banner(), bytes, chunk);
+            assert_eq!(got, ["Event=A;X=1", "Event=B;Y=2", "Event=C"], "reads of {chunk}");
+        }
+    }
+
+    #[test]
+    fn a_crlf_stream_stays_crlf_when_a_read_starts_with_a_bare_lf() {
+        // The mode is the first line's; a later read starting with `\n` does not
+        // change it, so a value may hold a bare `\n` (only `\r\n` ends a line).
+        let mut d = Decoder::new();
+        let mut got = messages_of(&mut d, b"Asterisk Call Manager/11.0.0\r\n", 64);
+        got.extend(messages_of(&mut d, b"\nEvent: A\r\nData: x\ny\r\n\r\n", 64));
+        assert_eq!(got, ["Event=A;Data=x\ny"]);
+    }
+
+    #[test]
+    fn without_a_banner_a_first_line_without_a_colon_is_a_message() {
+        let mut banners = 0;
+        let mut d = Decoder::new().without_banner();
+        d.decode(b"Goodbye\r\n\r\nEvent: A\r\n\r\n", |item| {
+            if let Decoded::Banner(_) = item {
+                banners += 1;
+            }
+        })
+        .unwrap();
+        assert_eq!(banners, 0);
+        let got = messages_of(&mut Decoder::new().without_banner(), b"Goodbye\r\n\r\n", 64);
+        assert_eq!(got.len(), 1, "{got:?}");
+    }
+
+    #[test]
+    fn split_line_finds_crlf_after_a_bare_lf_at_the_start() {
+        assert_eq!(split_line(b"\nab\r\nrest", LineMode::Crlf), (&b"\nab"[..], &b"rest"[..]));
+        assert_eq!(split_line(b"\n", LineMode::Crlf), (&b"\n"[..], &b""[..]));
+    }
+
+    #[test]
+    fn a_message_of_exactly_the_cap_passes_buffered_or_whole() {
+        let mut msg = b"Event: A\r\nX: ".to_vec();
+        msg.resize(100 - 2, b'x');
+        msg.extend_from_slice(b"\r\n");
+        assert_eq!(msg.len(), 100);
+        let mut whole = msg.clone();
+        whole.extend_from_slice(b"\r\n");
+        // Whole: its body (the headers and their line ends) is 100 bytes.
+        let got =
+            messages_of(&mut Decoder::with_max_message_bytes(100).without_banner(), &whole, whole.len());
+        assert_eq!(got.len(), 1);
+        // Buffered: 100 bytes wait for their end, then it comes.
+        let mut d = Decoder::with_max_message_bytes(100).without_banner();
+        d.decode(&msg, |_| {}).expect("100 bytes buffered is within the cap");
+        assert_eq!(messages_of(&mut d, b"\r\n", 2).len(), 1);
+        // One byte more is refused either way.
+        let mut d = Decoder::with_max_message_bytes(100).without_banner();
+        let mut over = msg.clone();
+        over.insert(12, b'x');
+        assert!(d.decode(&over, |_| {}).is_err());
+    }
+
+    #[test]
+    fn header_and_action_limits_hold_at_their_edges() {
+        // `Key: value` of exactly 1,024 bytes passes; 1,025 does not.
+        let value = "v".repeat(MAX_ACTION_LINE_BYTES - 5);
+        assert_eq!(check_header(b"Key", value.as_bytes()), Ok(()));
+        let longer = format!("{value}v");
+        assert_eq!(
+            check_header(b"Key", longer.as_bytes()),
+            Err(EncodeError::LineTooLong { key: "Key".into(), len: MAX_ACTION_LINE_BYTES + 1 })
+        );
+        assert_eq!(check_header(b"", b"x"), Err(EncodeError::InvalidKey { key: String::new() }));
+        // 128 headers pass; 129 do not.
+        let mut a = Action::new("Originate");
+        for i in 1..MAX_ACTION_HEADERS {
+            a.push(format!("H{i}"), "x");
+        }
+        assert_eq!(a.as_message().len(), MAX_ACTION_HEADERS);
+        assert_eq!(check_action(a.as_message()), Ok(()));
+        a.push("One", "more");
+        assert_eq!(
+            check_action(a.as_message()),
+            Err(EncodeError::TooManyHeaders { count: MAX_ACTION_HEADERS + 1 })
+        );
     }
 
     #[test]

@@ -527,6 +527,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_data_that_is_not_an_object_is_passed_over_for_the_one_that_is() {
+        let f = decode_frame(br#"{"type":3,"data":"x","data":{"Event":"A"}}"#).unwrap();
+        assert_eq!(f.data.get("Event"), Some(&b"A"[..]));
+        assert_eq!(decode_frame(br#"{"type":3,"data":["x"]}"#).unwrap_err(), FrameError::NoData);
+    }
+
+    #[test]
+    fn a_frame_may_grow_to_twice_its_size_as_headers_and_no_more() {
+        // 2,000 values of 60 bytes under one 40-byte key: 100 bytes a header read as
+        // AMI, about 1.6 times the frame (over 64 KiB): within the budget.
+        let frame = |key_len: usize, value_len: usize, n: usize| {
+            let values: Vec<String> = (0..n).map(|_| format!("\"{}\"", "v".repeat(value_len))).collect();
+            format!(r#"{{"type":3,"data":{{"{}":[{}]}}}}"#, "k".repeat(key_len), values.join(","))
+        };
+        let ok = frame(40, 60, 2_000);
+        let f = decode_frame(ok.as_bytes()).expect("1.6 times the frame is within the budget");
+        assert_eq!(f.data.len(), 2_000);
+        // 1-byte values under a 100-byte key: about 25 times the frame.
+        let big = frame(100, 1, 2_000);
+        assert!(matches!(decode_frame(big.as_bytes()), Err(FrameError::TooBig { .. })));
+    }
+
+    #[test]
     fn invalid_utf8_and_escapes_are_tolerated() {
         let mut f = br#"{"type": 3, "server_id": 1, "data": {"Event": "X","Name": "Zo"#.to_vec();
         f.extend_from_slice(&[0xeb, 0xff]);
