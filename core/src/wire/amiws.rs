@@ -527,6 +527,82 @@ mod tests {
     use super::*;
 
     #[test]
+    fn unknown_keys_with_nested_values_are_passed_over() {
+        let f = decode_frame(
+            br#"{"extra": {"a": [1, {"b": "}]"}, [], {}], "c": {}}, "list": [ ], "obj": { },
+                "s": "x\"y", "n": -1.5e3, "type": 3, "server_name": {"no": "name"},
+                "server_id": [2], "data": {"Event": "A"}, "after": [true, null]}"#,
+        )
+        .unwrap();
+        assert_eq!(f.data.get("Event"), Some(&b"A"[..]));
+        assert_eq!(f.kind, FrameType::Event);
+        assert_eq!((f.server_id, f.server_name.as_deref()), (None, None), "an object or array is no scalar");
+        for bad in [
+            &br#"{"x": [1 2], "data": {"Event": "A"}}"#[..],
+            br#"{"x": {"a" 1}, "data": {"Event": "A"}}"#,
+            br#"{"x": [1}, "data": {"Event": "A"}}"#,
+            br#"{"x": {1: 2}, "data": {"Event": "A"}}"#,
+            br#"{"x": "open, "data": {"Event": "A"}}"#,
+        ] {
+            assert!(decode_frame(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn values_nest_33_deep_and_no_deeper() {
+        let nested =
+            |n: usize| format!(r#"{{"x": {}{}, "data": {{"Event": "A"}}}}"#, "[".repeat(n), "]".repeat(n));
+        assert!(decode_frame(nested(33).as_bytes()).is_ok());
+        assert!(decode_frame(nested(34).as_bytes()).is_err());
+    }
+
+    #[test]
+    fn an_empty_data_object_leaves_the_rest_of_the_frame_readable() {
+        let f = decode_frame(br#"{"data": {}, "type": 3, "server_id": 2}"#).unwrap();
+        assert!(f.data.is_empty());
+        assert_eq!((f.kind, f.server_id), (FrameType::Event, Some(2)));
+    }
+
+    #[test]
+    fn surrogate_pairs_join_and_lone_surrogates_become_replacement_characters() {
+        let text = |json: &[u8]| {
+            let f = decode_frame(json).unwrap();
+            String::from_utf8(f.data.get("V").unwrap().to_vec()).unwrap()
+        };
+        assert_eq!(text(br#"{"data": {"V": "\ud83d\ude00"}}"#), "\u{1F600}");
+        // A high surrogate then an escape that is no low surrogate: each stands alone.
+        assert_eq!(text(br#"{"data": {"V": "\ud83d\u0041"}}"#), "\u{FFFD}A");
+        // ... then no escape at all: the next six characters stay text.
+        assert_eq!(text(br#"{"data": {"V": "\ud83dZZdc00"}}"#), "\u{FFFD}ZZdc00");
+    }
+
+    #[test]
+    fn the_data_budget_holds_at_its_edges() {
+        // Under 32 KiB of frame the budget is 64 KiB: 512 values of 28 bytes under a
+        // 100-byte key are exactly that.
+        let frame = |key_len: usize, value_len: usize, n: usize| {
+            let values: Vec<String> = (0..n).map(|_| format!("\"{}\"", "v".repeat(value_len))).collect();
+            format!(r#"{{"data":{{"{}":[{}]}}}}"#, "k".repeat(key_len), values.join(","))
+        };
+        let exact = frame(100, 28, 512);
+        assert!(exact.len() < 32 * 1024);
+        assert_eq!(decode_frame(exact.as_bytes()).expect("exactly the budget").data.len(), 512);
+        assert!(matches!(decode_frame(frame(100, 29, 512).as_bytes()), Err(FrameError::TooBig { .. })));
+        // At most MAX_FRAME_HEADERS headers.
+        assert_eq!(
+            decode_frame(frame(1, 1, MAX_FRAME_HEADERS).as_bytes()).unwrap().data.len(),
+            MAX_FRAME_HEADERS
+        );
+        assert!(matches!(
+            decode_frame(frame(1, 1, MAX_FRAME_HEADERS + 1).as_bytes()),
+            Err(FrameError::TooBig { .. })
+        ));
+        // A plain value counts too: 70 KB in a 70 KB frame is within twice the frame.
+        let long = format!(r#"{{"data":{{"V":"{}"}}}}"#, "v".repeat(70_000));
+        assert!(decode_frame(long.as_bytes()).is_ok());
+    }
+
+    #[test]
     fn a_data_that_is_not_an_object_is_passed_over_for_the_one_that_is() {
         let f = decode_frame(br#"{"type":3,"data":"x","data":{"Event":"A"}}"#).unwrap();
         assert_eq!(f.data.get("Event"), Some(&b"A"[..]));
