@@ -257,13 +257,14 @@ async fn pass_back(
             left_out += 1;
             continue;
         }
-        // The list's end counts what this client got, not what Asterisk listed.
-        let m = match m.get_str("ListItems").and_then(|n| n.parse::<usize>().ok()) {
-            Some(n) if left_out > 0 => {
-                with_header(&m, b"ListItems", n.saturating_sub(left_out).to_string().as_bytes())
+        // The list's end counts what this client got, not what Asterisk listed (nor
+        // how many calls other lots hold).
+        let mut m = m;
+        for key in ["ListItems", "Total"] {
+            if let Some(n) = m.get_str(key).and_then(|n| n.parse::<usize>().ok()).filter(|_| left_out > 0) {
+                m = with_header(&m, key.as_bytes(), n.saturating_sub(left_out).to_string().as_bytes());
             }
-            _ => m,
-        };
+        }
         let m = with_action_id(&m, theirs.as_deref());
         hub.send_to(&out, frames::frame(FrameType::of(&m), source, &m).into());
     }

@@ -229,6 +229,7 @@ async fn scoped_tokens_see_and_do_only_what_they_are_given() {
     assert_eq!(lots, [&Value::from("vip")], "{items:?}");
     // ...and the list's end counts what it got, not what Asterisk listed.
     assert_eq!(items.last().unwrap()["data"]["ListItems"], "1", "{items:?}");
+    assert_eq!(items.last().unwrap()["data"]["Total"], "1", "not how many other lots hold: {items:?}");
     // Events: vip's only; the viewer (every lot) sees both.
     ping(&mut viewer, "joined").await;
     for lot in ["default", "vip"] {

@@ -30,7 +30,8 @@ pub mod election;
 
 use ami_parking::wire::inbound::{Inbound, Shape};
 use ami_parking::{
-    ConnectionState, Message, Park, ParkingClient, ParkingOptions, ParkingStore, Reply, Request, Target,
+    ConnectionState, Message, Park, ParkingClient, ParkingError, ParkingOptions, ParkingStore, Reply,
+    Request, Target,
 };
 use ami_parking_transport::nats::protocol::{self, ActionReply, ActionRequest, Kind, Snapshot, Subjects};
 use ami_parking_transport::nats::{CallData, LotData, NatsTarget};
@@ -102,6 +103,8 @@ struct Publisher {
     resync_pending: bool,
     /// The number of the last message (of [`Client::messages`]) the last resync held.
     resynced_through: u64,
+    /// The last resync said the AMI link was up.
+    live: bool,
     /// This collector's name.
     name: String,
 }
@@ -142,6 +145,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>) -> Result<(), Coll
         differed: false,
         resync_pending: false,
         resynced_through: 0,
+        live: false,
         name: cfg.name.clone(),
     };
     let mut states = {
@@ -191,6 +195,11 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>) -> Result<(), Coll
             Some(state) = states.next() => {
                 if state == ConnectionState::LoggedIn {
                     p.resync_pending = true;
+                } else if std::mem::take(&mut p.live) {
+                    // Asterisk is gone: the frontends are told (their calls are now the
+                    // last known) by a resync that says so.
+                    eprintln!("ami-parking-collector: lost Asterisk ({state:?}); the frontends are told");
+                    p.resync().await;
                 }
             }
             _ = tick.tick() => p.tick().await,
@@ -282,7 +291,9 @@ impl Publisher {
         self.resynced_through = at.number;
         self.mirror.apply_snapshot(now(), SERVER, None, at.calls);
         self.differed = false;
-        let body = self.snapshot().to_json();
+        let snapshot = self.snapshot();
+        self.live = snapshot.live;
+        let body = snapshot.to_json();
         let subject = self.subjects.control();
         self.publish(&subject, Kind::Resync, body).await;
     }
@@ -295,6 +306,10 @@ impl Publisher {
             if self.resync_pending {
                 self.resync_pending = false;
                 self.resync().await;
+                eprintln!(
+                    "ami-parking-collector: logged in to Asterisk ({} calls parked)",
+                    self.mirror.total_parked_calls_now()
+                );
             } else if places(store) != places(&self.mirror) {
                 if self.differed {
                     eprintln!(
@@ -361,6 +376,10 @@ async fn act(client: &Client, a: ActionRequest) -> ActionReply {
             ActionReply::Retrieved { lot, space, retriever: protocol::RetrieverData::of(&retriever) }
         }
         Ok(other) => ActionReply::Error { action, message: format!("unexpected answer {other:?}") },
+        // Not the server's other lots: a frontend may show this to a user of some lots.
+        Err(ParkingError::UnknownLot { lot, .. }) => {
+            ActionReply::Error { action, message: format!("there is no parking lot {lot}") }
+        }
         Err(e) => ActionReply::Error { action, message: e.to_string() },
     }
 }

@@ -8,7 +8,8 @@
 
 mod common;
 
-use ami_parking::ParkingClient;
+use ami_parking::futures_signals::signal::SignalExt;
+use ami_parking::{ConnectionState, ParkingClient};
 use ami_parking_tests::live;
 use ami_parking_tests::measure::poll;
 use ami_parking_tests::nats::{self, Cluster};
@@ -130,6 +131,18 @@ async fn frontends_follow_asterisk_through_nats_when_the_active_collector_and_a_
             );
         }
     }
+    // Asterisk b stops: its collector says so, and the `nats://` frontends show server
+    // b down (its calls the last known) instead of live; back, they are live again.
+    sandbox::run("b", &["stop"]).expect("stop b");
+    for f in [&f1, &f2] {
+        link_until(f, 1, "server b down", |s| s != ConnectionState::LoggedIn).await;
+    }
+    sandbox::run("b", &["start"]).expect("start b");
+    sandbox::cli("b", "core waitfullybooted");
+    for f in [&f1, &f2] {
+        link_until(f, 1, "server b live again", |s| s == ConnectionState::LoggedIn).await;
+        until_equal_on(f, 2, &[], TAKEOVER).await;
+    }
     for f in [f1, f2, f3] {
         f.client.shutdown().await;
     }
@@ -148,4 +161,20 @@ fn uid_of(f: &Frontend, caller: &str) -> String {
         .find(|e| e.call().caller_id_num() == caller)
         .map(|e| call_key(e.call()))
         .unwrap_or_else(|| panic!("no event of the call from {caller}: {:#?}", f.events.lock().unwrap()))
+}
+
+/// Waits (on the link's state, within 30 s) until link `link` of the frontend is in a
+/// state `want` accepts.
+async fn link_until(f: &Frontend, link: usize, what: &str, want: impl Fn(ConnectionState) -> bool) {
+    use futures_util::StreamExt;
+    let mut states = f.client.link_state(link).expect("the link").to_stream();
+    let seen = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(s) = states.next().await {
+            if want(s) {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(seen.is_ok(), "{what}: not within 30 s");
 }

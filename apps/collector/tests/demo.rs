@@ -92,10 +92,12 @@ async fn frontends_over_nats_equal_the_pbx_and_hear_each_change_once() {
 /// older parks and retrieves over it, and a frontend heard a call parked twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collector_that_falls_behind_resyncs_and_no_frontend_hears_a_change_twice() {
-    let Some(mut b) = bench(600_000.0, 2, &["--events-queue", "4"]).await else { return };
+    // 1,000 changes a second against a queue of 4 messages: it falls behind over and
+    // over, at a rate a debug build keeps up with on a busy machine.
+    let Some(mut b) = bench(60_000.0, 2, &["--events-queue", "4"]).await else { return };
     let from = b.demo.changes_made();
     poll("the demo's changes", Duration::from_secs(120), || async {
-        (b.demo.changes_made() >= from + 5_000).then_some(())
+        (b.demo.changes_made() >= from + 3_000).then_some(())
     })
     .await;
     b.demo.pause(true);

@@ -43,7 +43,7 @@ fn answer(a: &ami_parking::Message) -> String {
                 )
             };
             format!(
-                "Response: Success\r\nActionID: {id}\r\nEventList: start\r\nMessage: Parked calls will follow\r\n\r\n{}{}Event: ParkedCallsComplete\r\nActionID: {id}\r\nEventList: Complete\r\nListItems: 2\r\n\r\n",
+                "Response: Success\r\nActionID: {id}\r\nEventList: start\r\nMessage: Parked calls will follow\r\n\r\n{}{}Event: ParkedCallsComplete\r\nActionID: {id}\r\nEventList: Complete\r\nListItems: 2\r\nTotal: 2\r\n\r\n",
                 item("default", 701),
                 item("vip", 801)
             )

@@ -43,6 +43,11 @@ struct Follow {
     last_heard: Instant,
     attempt: u32,
     endpoint: String,
+    /// The collector's last word on its AMI link: `false` while it has lost Asterisk
+    /// (its calls are then the last known, and the link is not up).
+    live: bool,
+    /// The collector was live once on this link.
+    was_live: bool,
 }
 
 pub(crate) async fn run(
@@ -79,6 +84,8 @@ pub(crate) async fn run(
         last_heard: Instant::now(),
         attempt: 0,
         endpoint,
+        live: true,
+        was_live: false,
     };
     loop {
         if f.need_snapshot && Instant::now() >= f.retry_at {
@@ -131,11 +138,10 @@ impl Follow {
         let why = match asked {
             Ok(Ok(m)) => match Snapshot::from_json(&m.payload) {
                 Ok(s) => {
-                    self.apply_snapshot(&s);
                     self.need_snapshot = false;
                     self.last_heard = Instant::now();
                     self.attempt = 0;
-                    self.state.set_neq(ConnectionState::LoggedIn);
+                    self.apply_snapshot(&s);
                     return;
                 }
                 Err(e) => e.to_string(),
@@ -154,7 +160,24 @@ impl Follow {
         let calls = s.calls.iter().map(|c| c.to_call(self.server_id)).collect();
         self.store.apply_snapshot(now(), self.server_id, Some(lots), calls);
         self.at = Some(Position { epoch: s.epoch, seq: s.seq });
-        self.report(super::snapshot_announcement());
+        self.live = s.live;
+        self.was_live |= s.live;
+        if s.live {
+            self.state.set_neq(ConnectionState::LoggedIn);
+            self.report(super::snapshot_announcement());
+        } else if !self.was_live {
+            // The collector has not reached Asterisk yet: still connecting.
+            self.state.set_neq(ConnectionState::Connecting);
+        } else {
+            self.attempt = 1;
+            self.state.set_neq(ConnectionState::Reconnecting {
+                attempt: 1,
+                last_error: format!(
+                    "the collector {} of {} is not connected to Asterisk; its calls are the last known",
+                    s.collector, self.endpoint
+                ),
+            });
+        }
     }
 
     /// With `forward_events`: `m` reported on the client's messages, numbered.
@@ -181,7 +204,7 @@ impl Follow {
             return; // a collector that is no longer the active one
         }
         self.last_heard = Instant::now();
-        if self.state.lock_ref().clone() != ConnectionState::LoggedIn {
+        if self.live && self.state.lock_ref().clone() != ConnectionState::LoggedIn {
             self.attempt = 0;
             self.state.set_neq(ConnectionState::LoggedIn);
         }
@@ -271,7 +294,14 @@ impl Follow {
         };
         let nc = nc.clone();
         let subject = subjects.action();
-        let deadline = opts.request_timeout;
+        // A retrieve rings a phone first: the collector waits for it as long, and so
+        // does this link (it must not report a retrieve still ringing as failed).
+        let deadline = match ask {
+            ActionRequest::Retrieve { .. } => {
+                opts.request_timeout + self.store.options().retrieve_ring_timeout
+            }
+            _ => opts.request_timeout,
+        };
         let is_move = matches!(ask, ActionRequest::Move { .. });
         tokio::spawn(async move {
             let asked = tokio::time::timeout(deadline, nc.request(subject, ask.to_json().into())).await;

@@ -193,14 +193,18 @@ impl LotData {
             timeout_ms: lot.timeout.map(|d| d.as_millis() as u64),
         }
     }
-    /// As the store's lot (range known) of server `server_id`.
+    /// As the store's lot of server `server_id`: its range known when it is one, as
+    /// Asterisk's `Parkinglot` event is read (spaces from 1, the last not before the
+    /// first); otherwise the range stays unknown.
     pub fn to_lot(&self, server_id: ami_parking::ServerId) -> ParkingLot {
         let mut l = ParkingLot::unknown_range(server_id, self.name.as_str().into());
-        l.start_space = self.start_space;
-        l.end_space = self.end_space.max(self.start_space);
-        l.total_spaces = l.end_space - l.start_space + 1;
         l.timeout = self.timeout_ms.map(Duration::from_millis);
-        l.range_known = true;
+        if self.start_space > 0 && self.end_space >= self.start_space {
+            l.start_space = self.start_space;
+            l.end_space = self.end_space;
+            l.total_spaces = self.end_space - self.start_space + 1;
+            l.range_known = true;
+        }
         l
     }
 }
@@ -506,6 +510,20 @@ pub fn headers(epoch: u64, seq: u64, kind: Kind) -> async_nats::HeaderMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lot_range_from_nats_is_taken_only_when_it_is_one() {
+        let lot =
+            |start, end| LotData { name: "x".into(), start_space: start, end_space: end, timeout_ms: None };
+        let l = lot(701, 720).to_lot(1);
+        assert_eq!((l.range_known, l.total_spaces), (true, 20));
+        // What a forged snapshot may carry: no overflow, no range.
+        for (start, end) in [(0, u32::MAX), (720, 701), (0, 0)] {
+            let l = lot(start, end).to_lot(1);
+            assert_eq!((l.range_known, l.total_spaces), (false, 0), "{start}-{end}");
+        }
+        assert_eq!(lot(1, u32::MAX).to_lot(1).total_spaces, u32::MAX);
+    }
 
     #[test]
     fn a_call_survives_the_trip() {
