@@ -745,6 +745,45 @@ mod tests {
     }
 
     #[test]
+    fn a_raw_message_gives_its_bytes_first_header_event_name_and_values() {
+        let body: &[u8] = b"Event: ParkedCall\r\nParkingSpace: 701\r\nparkingspace: 702\r\n";
+        let raw = RawMessage::new(body);
+        assert_eq!(raw.as_bytes(), body);
+        assert_eq!(raw.first(), Some((&b"Event"[..], &b"ParkedCall"[..])));
+        assert_eq!(raw.event_name(), Some(&b"ParkedCall"[..]));
+        // The first of two values, the key matched ignoring case.
+        assert_eq!(raw.get("PARKINGSPACE"), Some(&b"701"[..]));
+        assert_eq!(raw.get("Parkinglot"), None);
+        let response = RawMessage::new(b"Response: Success\r\nEvent: NotFirst\r\n");
+        assert_eq!(response.event_name(), None, "only a first header names the event");
+        assert_eq!(RawMessage::new(b"").first(), None);
+    }
+
+    #[test]
+    fn a_first_read_that_starts_with_a_bare_lf_is_read_in_lf_mode() {
+        let mut d = Decoder::new();
+        let mut got = Vec::new();
+        d.decode(b"\nEvent: A\n\n", |x| got.push(format!("{x:?}"))).unwrap();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].contains("Event: A"), "{got:?}");
+    }
+
+    #[test]
+    fn after_a_message_too_large_the_decoder_starts_afresh() {
+        let mut d = Decoder::with_max_message_bytes(100);
+        // A message that never ends, buffered past the cap over two reads.
+        d.decode(b"Asterisk Call Manager/11.0.0\r\nEvent: A\r\nX: ", |_| {}).unwrap();
+        let err = d.decode(&[b'b'; 120], |_| {}).unwrap_err();
+        assert_eq!(err, DecodeError::MessageTooLarge { limit: 100 });
+        // What was buffered is gone; the next bytes are a new stream (banner first).
+        let mut got = Vec::new();
+        d.decode(b"Asterisk Call Manager/11.0.0\r\nEvent: B\r\n\r\n", |x| got.push(format!("{x:?}"))).unwrap();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].contains("Banner"), "{got:?}");
+        assert!(got[1].contains("Event: B") && !got[1].contains("Event: A"), "{got:?}");
+    }
+
+    #[test]
     fn oversized_message_is_a_typed_error() {
         let mut d = Decoder::with_max_message_bytes(100);
         let big = vec![b'a'; 200];
