@@ -777,7 +777,8 @@ mod tests {
         assert_eq!(err, DecodeError::MessageTooLarge { limit: 100 });
         // What was buffered is gone; the next bytes are a new stream (banner first).
         let mut got = Vec::new();
-        d.decode(b"Asterisk Call Manager/11.0.0\r\nEvent: B\r\n\r\n", |x| got.push(format!("{x:?}"))).unwrap();
+        d.decode(b"Asterisk Call Manager/11.0.0\r\nEvent: B\r\n\r\n", |x| got.push(format!("{x:?}")))
+            .unwrap();
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(got[0].contains("Banner"), "{got:?}");
         assert!(got[1].contains("Event: B") && !got[1].contains("Event: A"), "{got:?}");
