@@ -785,6 +785,21 @@ mod tests {
     }
 
     #[test]
+    fn an_lf_message_keeps_its_last_line_end() {
+        for input in [&b"Event: A\nX: 1\n\n"[..], b"Event: A\nX: 1\n\r\n"] {
+            let mut d = Decoder::new().without_banner();
+            let mut bodies = Vec::new();
+            d.decode(input, |x| {
+                if let Decoded::Message(m) = x {
+                    bodies.push(m.as_bytes().to_vec());
+                }
+            })
+            .unwrap();
+            assert_eq!(bodies, vec![b"Event: A\nX: 1\n".to_vec()]);
+        }
+    }
+
+    #[test]
     fn oversized_message_is_a_typed_error() {
         let mut d = Decoder::with_max_message_bytes(100);
         let big = vec![b'a'; 200];

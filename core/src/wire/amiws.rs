@@ -664,6 +664,27 @@ mod tests {
     }
 
     #[test]
+    fn a_string_passed_over_may_hold_commas_braces_and_quotes() {
+        let f =
+            decode_frame(br#"{"s": "a, \"b\": {c}]", "type": 3, "data": {"Event": "A"}, "t": "}"}"#).unwrap();
+        assert_eq!(f.data.get("Event"), Some(&b"A"[..]));
+        assert_eq!(f.kind, FrameType::Event);
+    }
+
+    #[test]
+    fn write_frame_escapes_every_control_character() {
+        let value: Vec<u8> = (0u8..0x20).chain([b'x']).collect();
+        let mut m = Message::default();
+        m.push(b"Event", b"A");
+        m.push(b"V", &value);
+        let mut out = Vec::new();
+        write_frame(FrameType::Event, 1, "pbx", &m, &mut out);
+        assert!(out.iter().all(|&b| b >= 0x20), "{}", String::from_utf8_lossy(&out));
+        assert!(out.windows(6).any(|w| w == br"\u0001") && out.windows(6).any(|w| w == br"\u001f"));
+        assert_eq!(decode_frame(&out).unwrap().data, m);
+    }
+
+    #[test]
     fn write_frame_round_trips() {
         let m = Message::from_pairs([("Event", "A"), ("V", "x\"\\\n\x0b\x01y"), ("V", "2")]);
         let mut out = Vec::new();

@@ -440,6 +440,32 @@ mod tests {
     }
 
     #[test]
+    fn a_lot_timeout_at_the_no_timeout_threshold_is_none_and_an_empty_lot_name_is_default() {
+        let timeout = |t: u64| {
+            let t = t.to_string();
+            let m = Message::from_pairs([
+                ("Name", "x"),
+                ("StartSpace", "701"),
+                ("StopSpace", "720"),
+                ("Timeout", &t),
+            ]);
+            ParkingLot::from_message(1, &m).unwrap().timeout
+        };
+        let below = NO_TIMEOUT_THRESHOLD_SECS - 1;
+        assert_eq!(timeout(below), Some(Duration::from_secs(below)));
+        assert_eq!(timeout(NO_TIMEOUT_THRESHOLD_SECS), None, "Asterisk's 'no timeout' is no timeout");
+        let now = Timestamp::from_unix_millis(1_700_000_000_000);
+        let m = Message::from_pairs([
+            ("Event", "ParkedCall"),
+            ("ParkeeUniqueid", "1.1"),
+            ("ParkingLot", ""),
+            ("ParkingSpace", "701"),
+        ]);
+        let c = ParkedCall::from_message(1, &m, now).unwrap();
+        assert_eq!(&*c.parking_lot, "default");
+    }
+
+    #[test]
     fn every_field_name_is_found_in_any_case_and_nothing_else_is() {
         for (name, field) in NAMES {
             let upper = name.to_ascii_uppercase();
