@@ -463,6 +463,28 @@ mod tests {
         ]);
         let c = ParkedCall::from_message(1, &m, now).unwrap();
         assert_eq!(&*c.parking_lot, "default");
+
+        // A call's duration and timeout at the threshold: parked just now, no timeout.
+        let call = |duration: u64, timeout: u64| {
+            let (d, t) = (duration.to_string(), timeout.to_string());
+            let m = Message::from_pairs([
+                ("Event", "ParkedCall"),
+                ("ParkeeUniqueid", "1.1"),
+                ("ParkingSpace", "701"),
+                ("ParkingDuration", &d),
+                ("ParkingTimeout", &t),
+            ]);
+            ParkedCall::from_message(1, &m, now).unwrap()
+        };
+        let c = call(below, below);
+        assert_eq!(c.parked_at, now.saturating_sub(Duration::from_secs(below)));
+        assert_eq!(c.deadline, Some(now + Duration::from_secs(below)));
+        let c = call(NO_TIMEOUT_THRESHOLD_SECS, 30);
+        assert_eq!(c.parked_at, now, "a duration at the threshold is a clock stepped back");
+        assert_eq!(c.deadline, Some(now + Duration::from_secs(30)));
+        let c = call(10, NO_TIMEOUT_THRESHOLD_SECS);
+        assert_eq!(c.parked_at, now.saturating_sub(Duration::from_secs(10)));
+        assert_eq!((c.timeout, c.deadline), (None, None), "a timeout at the threshold is none");
     }
 
     #[test]

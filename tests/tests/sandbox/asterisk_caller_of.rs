@@ -11,8 +11,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
-/// One channel of the admin's `Status` list: (channel, bridge id).
-fn status_now() -> Vec<(String, String)> {
+/// One channel of the admin's `Status` list.
+#[derive(Debug)]
+struct Seen {
+    channel: String,
+    bridge: String,
+    /// `ChannelStateDesc`: `Up`, `Ring`, `Down`...
+    state: String,
+}
+
+/// The admin's `Status` list now.
+fn status_now() -> Vec<Seen> {
     let text = sandbox::send_action(PORT_A, "Action: Status\n");
     text.split("\r\n\r\n")
         .filter(|block| block.contains("Event: Status\r\n"))
@@ -20,13 +29,17 @@ fn status_now() -> Vec<(String, String)> {
             let field = |k: &str| {
                 block.lines().find_map(|l| l.strip_prefix(k)).map(str::trim).unwrap_or("").to_owned()
             };
-            (field("Channel: "), field("BridgeID: "))
+            Seen {
+                channel: field("Channel: "),
+                bridge: field("BridgeID: "),
+                state: field("ChannelStateDesc: "),
+            }
         })
         .collect()
 }
 
 /// Waits (with a deadline) until the admin's `Status` satisfies `pred`.
-async fn wait_status(what: &str, pred: impl Fn(&[(String, String)]) -> bool) -> Vec<(String, String)> {
+async fn wait_status(what: &str, pred: impl Fn(&[Seen]) -> bool) -> Vec<Seen> {
     let start = Instant::now();
     loop {
         let now = tokio::task::spawn_blocking(status_now).await.unwrap();
@@ -39,18 +52,15 @@ async fn wait_status(what: &str, pred: impl Fn(&[(String, String)]) -> bool) -> 
     }
 }
 
-fn of<'a>(
-    listed: &'a [(String, String)],
-    prefix: &'a str,
-) -> impl Iterator<Item = &'a (String, String)> + 'a {
-    listed.iter().filter(move |(c, _)| c.starts_with(prefix))
+fn of<'a>(listed: &'a [Seen], prefix: &'a str) -> impl Iterator<Item = &'a Seen> + 'a {
+    listed.iter().filter(move |s| s.channel.starts_with(prefix))
 }
 
 /// A caller `number` (`name`) on the line with desk phone `Local/<desk>@desk`, bridged.
 /// Returns the caller's channel.
 async fn call_desk(c: &impl ParkingClient, number: &str, name: &str, desk: &str) -> String {
     let before: Vec<String> =
-        tokio::task::spawn_blocking(status_now).await.unwrap().into_iter().map(|s| s.0).collect();
+        tokio::task::spawn_blocking(status_now).await.unwrap().into_iter().map(|s| s.channel).collect();
     let a = Action::new("Originate")
         .header("Channel", format!("Local/{number}@callerline"))
         .header("CallerID", format!("\"{name}\" <{number}>"))
@@ -60,12 +70,13 @@ async fn call_desk(c: &impl ParkingClient, number: &str, name: &str, desk: &str)
     c.request(Request::Action(a), Target::All).await.expect("originate");
     let caller_prefix = format!("Local/{number}@callerline-");
     let listed = wait_status("the caller bridged with the desk", |l| {
-        of(l, &caller_prefix).any(|(ch, b)| !b.is_empty() && ch.ends_with(";1") && !before.contains(ch))
+        of(l, &caller_prefix)
+            .any(|s| !s.bridge.is_empty() && s.channel.ends_with(";1") && !before.contains(&s.channel))
     })
     .await;
     let found = of(&listed, &caller_prefix)
-        .find(|(ch, b)| !b.is_empty() && ch.ends_with(";1") && !before.contains(ch))
-        .map(|(ch, _)| ch.clone());
+        .find(|s| !s.bridge.is_empty() && s.channel.ends_with(";1") && !before.contains(&s.channel))
+        .map(|s| s.channel.clone());
     found.expect("the caller's channel")
 }
 
@@ -170,7 +181,9 @@ async fn park_caller_of_says_why_not_on_real_call_states() {
         .header("Data", "3600")
         .header("Async", "true");
     c.request(Request::Action(alone), Target::All).await.expect("originate");
-    wait_status("the desk up alone", |l| of(l, "Local/1704@desk-").count() == 2).await;
+    // Both halves of the Local channel answered (`;2` is up a moment before `;1`).
+    wait_status("the desk up alone", |l| of(l, "Local/1704@desk-").filter(|s| s.state == "Up").count() == 2)
+        .await;
     match c.park_caller_of("Local/1704@desk", Park::default()).await {
         Err(ParkingError::PhoneCallNotBridged { channels, .. }) => {
             assert_eq!(channels.len(), 2, "{channels:?}");
@@ -200,7 +213,8 @@ async fn park_caller_of_says_why_not_on_real_call_states() {
         c.request(Request::Action(join), Target::All).await.expect("originate");
     }
     wait_status("three in the conference", |l| {
-        let in_conf: Vec<_> = l.iter().filter(|(ch, b)| ch.contains("@confroom-") && !b.is_empty()).collect();
+        let in_conf: Vec<_> =
+            l.iter().filter(|s| s.channel.contains("@confroom-") && !s.bridge.is_empty()).collect();
         in_conf.len() == 3
     })
     .await;
@@ -271,7 +285,7 @@ async fn park_caller_of_says_the_caller_hung_up_when_it_did_between_list_and_par
     let go = tokio::time::timeout(DEADLINE, held.recv()).await.expect("the Park was sent").unwrap();
     let hangup = Action::new("Hangup").header("Channel", caller.as_str());
     c.request(Request::Action(hangup), Target::All).await.expect("hang up the caller");
-    wait_status("the caller gone", |l| !l.iter().any(|(ch, _)| *ch == caller)).await;
+    wait_status("the caller gone", |l| !l.iter().any(|s| s.channel == caller)).await;
     go.send(()).unwrap();
     match park.await.unwrap() {
         Err(e @ ParkingError::CallerHungUp { .. }) => assert_eq!(
