@@ -187,32 +187,7 @@ impl Retriever {
 
     /// Like [`Retriever::from_message`], from `(key, value)` pairs, in one pass.
     pub fn from_headers<'a>(headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> Self {
-        let mut f: [Option<&[u8]>; 5] = [None; 5];
-        for (k, v) in headers {
-            if k.len() < 4 || !(k[0] == b'R' || k[0] == b'r' || k.eq_ignore_ascii_case(b"From")) {
-                continue;
-            }
-            let i = if k.eq_ignore_ascii_case(b"RetrieverChannel") {
-                0
-            } else if k.eq_ignore_ascii_case(b"RetrieverCallerIDNum") {
-                1
-            } else if k.eq_ignore_ascii_case(b"RetrieverCallerIDName") {
-                2
-            } else if k.eq_ignore_ascii_case(b"RetrieverUniqueid") {
-                3
-            } else if k.eq_ignore_ascii_case(b"From") {
-                4
-            } else {
-                continue;
-            };
-            f[i] = f[i].or(Some(v));
-        }
-        Self {
-            channel: text(f[0].or(f[4])),
-            caller_id_num: text(f[1]),
-            caller_id_name: CompactString::from(unescape_c(&text(f[2]))),
-            unique_id: text(f[3]),
-        }
+        retriever_of(&scan(headers))
     }
 }
 
@@ -485,6 +460,89 @@ mod tests {
         let c = call(10, NO_TIMEOUT_THRESHOLD_SECS);
         assert_eq!(c.parked_at, now.saturating_sub(Duration::from_secs(10)));
         assert_eq!((c.timeout, c.deadline), (None, None), "a timeout at the threshold is none");
+    }
+
+    #[test]
+    fn the_retriever_block_is_read_from_asterisk_22_and_asterisk_11_names() {
+        let m = Message::from_pairs([
+            ("Event", "UnParkedCall"),
+            ("RetrieverChannel", "PJSIP/1002-00000003"),
+            ("RetrieverCallerIDNum", "1002"),
+            ("RetrieverCallerIDName", "Desk \\\"2\\\""),
+            ("RetrieverUniqueid", "1700000000.7"),
+            ("From", "SIP/old-1"),
+        ]);
+        let r = Retriever::from_message(&m);
+        assert_eq!(r.channel, "PJSIP/1002-00000003", "the Asterisk 12+ name wins over From");
+        assert_eq!(r.caller_id_num, "1002");
+        assert_eq!(r.caller_id_name, "Desk \"2\"", "C-escaping undone");
+        assert_eq!(r.unique_id, "1700000000.7");
+        let old =
+            Retriever::from_message(&Message::from_pairs([("Event", "UnParkedCall"), ("From", "SIP/old-1")]));
+        assert_eq!(old.channel, "SIP/old-1", "Asterisk 11 names the retriever in From");
+        assert_eq!(Retriever::from_message(&Message::new()), Retriever::default());
+    }
+
+    #[test]
+    fn a_name_not_escaped_keeps_its_backslashes_when_another_one_is_unescaped() {
+        let now = Timestamp::from_unix_millis(1_700_000_000_000);
+        let m = Message::from_pairs([
+            ("Event", "ParkedCall"),
+            ("ParkeeUniqueid", "1.1"),
+            ("ParkingSpace", "701"),
+            ("ParkeeChannel", "Local/a\\tb@x-1;1"),
+            ("ParkeeCallerIDName", "O\\'Brien"),
+        ]);
+        let c = ParkedCall::from_message(1, &m, now).unwrap();
+        assert_eq!(c.caller_id_name(), "O'Brien");
+        assert_eq!(c.channel(), "Local/a\\tb@x-1;1", "a channel is not C-escaped");
+    }
+
+    #[test]
+    fn a_key_near_a_field_name_in_its_slot_is_not_that_field() {
+        let oracle = |k: &[u8]| NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|&(_, f)| f);
+        let check = |k: &[u8]| assert_eq!(field_index(k), oracle(k), "{}", String::from_utf8_lossy(k));
+        let letters = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        let mut slot_mates = 0;
+        for (name, _) in NAMES {
+            let n = name.len();
+            // Same first and last words, another length (the middle left out).
+            if n > 16 {
+                let short = [&name[..8], &name[n - 8..]].concat();
+                check(&short);
+                // One byte of the middle changed.
+                let mut mid = name.to_vec();
+                mid[8] = b'#';
+                check(&mid);
+            }
+            // Same length, one word changed, in the same slot as the name.
+            let (first, last) = words(name);
+            let home = slot(first, last);
+            for at in [0, 1, n - 2, n - 1] {
+                let found =
+                    letters.iter().flat_map(|&a| letters.iter().map(move |&b| (a, b))).find_map(|(a, b)| {
+                        let mut k = name.to_vec();
+                        k[at] = a;
+                        k[if at < 2 { 1 - at } else { 2 * n - 3 - at }] = b;
+                        let (f, l) = words(&k);
+                        (oracle(&k).is_none() && slot(f, l) == home).then_some(k)
+                    });
+                if let Some(k) = found {
+                    check(&k);
+                    slot_mates += 1;
+                }
+            }
+        }
+        assert_eq!(slot_mates, 4 * NAMES.len(), "a key in each name's slot for each changed end");
+    }
+
+    #[test]
+    fn a_number_is_digits_only() {
+        assert_eq!(parse_u64(b" 42 "), Some(42));
+        assert_eq!(parse_u64(b"1:"), None, "':' follows '9' in ASCII");
+        assert_eq!(parse_u64(b"/"), None, "'/' precedes '0'");
+        assert_eq!(parse_u64(b"18446744073709551616"), None, "past u64");
+        assert_eq!(parse_u64(b"  "), None);
     }
 
     #[test]

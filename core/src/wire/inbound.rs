@@ -324,6 +324,35 @@ mod tests {
     }
 
     #[test]
+    fn the_head_is_the_first_event_and_action_id() {
+        let m = Message::from_pairs([
+            ("Event", "ParkedCall"),
+            ("event", "Hangup"),
+            ("Fruit", "x"),
+            ("ActionID", "a1"),
+            ("actionid", "a2"),
+            ("Whatever", "y"),
+        ]);
+        let head = Head::of(m.iter());
+        assert_eq!(head.event, Some(EventName::of(b"ParkedCall")));
+        assert_eq!(head.action_id, Some(&b"a1"[..]));
+        assert_eq!(Head::of(Message::from_pairs([("Fruit", "x")]).iter()).event, None);
+    }
+
+    #[test]
+    fn only_an_authentication_without_action_id_is_amiws_logging_in_again() {
+        let response = |id: Option<&str>, message: &str| Response {
+            action_id: id.map(str::to_owned),
+            success: true,
+            message: Some(message.to_owned()),
+            msg: Message::new(),
+        };
+        assert!(response(None, "Authentication accepted").is_unsolicited_login());
+        assert!(!response(Some("login-1"), "Authentication accepted").is_unsolicited_login());
+        assert!(!response(None, "Pong").is_unsolicited_login());
+    }
+
+    #[test]
     fn names_are_case_insensitive_and_unknown_ones_are_other() {
         assert_eq!(EventName::of(b"unparkedcall"), EventName::Parking(LiveKind::Retrieved));
         assert_eq!(EventName::of(b"Newexten"), EventName::Other);

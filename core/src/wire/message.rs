@@ -125,6 +125,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_message_says_whether_it_is_empty_its_event_and_its_heap_bytes() {
+        let m = Message::with_capacity(3, 64);
+        assert!(m.is_empty());
+        assert_eq!(m.event_name(), None);
+        let header = std::mem::size_of::<(u32, u32, u32)>();
+        assert_eq!(m.heap_bytes(), m.buf.capacity() + 3 * header);
+        assert!(m.buf.capacity() >= 64 && m.fields.capacity() == 3, "room made for 3 headers and 64 bytes");
+        let m = Message::from_pairs([("event", "ParkedCall")]);
+        assert!(!m.is_empty());
+        assert_eq!(m.event_name().as_deref(), Some("ParkedCall"));
+        assert_eq!(m.heap_bytes(), m.buf.capacity() + m.fields.capacity() * header);
+        assert!(m.heap_bytes() >= "eventParkedCall".len() + header);
+    }
+
+    #[test]
     fn repeated_headers_keep_order_and_lookup_is_case_insensitive() {
         let m = Message::from_pairs([("Output", "a"), ("uniqueid", "1"), ("Output", "b"), ("UniqueID", "2")]);
         assert_eq!(m.get_all("output").collect::<Vec<_>>(), vec![&b"a"[..], &b"b"[..]]);
