@@ -677,10 +677,12 @@ mod tests {
         let mut m = Message::default();
         m.push(b"Event", b"A");
         m.push(b"V", &value);
+        m.push(b"W", b"a b");
         let mut out = Vec::new();
         write_frame(FrameType::Event, 1, "pbx", &m, &mut out);
         assert!(out.iter().all(|&b| b >= 0x20), "{}", String::from_utf8_lossy(&out));
         assert!(out.windows(6).any(|w| w == br"\u0001") && out.windows(6).any(|w| w == br"\u001f"));
+        assert!(out.windows(5).any(|w| w == br#""a b""#), "a space is no control character");
         assert_eq!(decode_frame(&out).unwrap().data, m);
     }
 
