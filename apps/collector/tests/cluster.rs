@@ -1,6 +1,7 @@
 //! The collectors on the real sandbox Asterisks (instances a and b), publishing to a
-//! real three-node `nats-server` cluster; the frontends are `nats://` clients of the
-//! transport, each following both servers, and an amiws client of the bridge whose
+//! real three-node `nats-server` cluster; the frontends are two boards (`parkboard`'s
+//! state over `nats://` clients of the transport, each following both servers; what
+//! they show is read from their metrics) and an amiws client of the bridge whose
 //! upstreams are the same two servers over NATS. Two collectors of server a elect one
 //! active; the active one and a NATS node are killed with SIGKILL, and Asterisk
 //! changes meanwhile: every frontend's store equals Asterisk's own list within 5 s,
@@ -19,6 +20,14 @@ use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frontends_follow_asterisk_through_nats_when_the_active_collector_and_a_node_are_killed() {
+    // Each wait below has its own deadline; this one turns anything else that could
+    // hang (a shutdown, a process that will not end) into a failure.
+    tokio::time::timeout(Duration::from_secs(240), takeover_scenario())
+        .await
+        .expect("the cluster scenario ends within 240 s");
+}
+
+async fn takeover_scenario() {
     let Some(bin) = nats::require() else { return };
     let _pbx = live::LOCK.lock().await;
     if sandbox::require("a").is_none() || sandbox::require("b").is_none() {
@@ -41,15 +50,24 @@ async fn frontends_follow_asterisk_through_nats_when_the_active_collector_and_a_
     };
     cb.line("server b's collector active", Duration::from_secs(30), active_line).await;
     let node2 = format!("127.0.0.1:{}", cluster.ports[2]);
-    // Frontend 1 reaches NATS through node 0 (killed below), frontend 2 through node 2.
-    let f1 = frontend_of(&[&cluster.url(0, "t1", "a"), &cluster.url(0, "t1", "b")]);
-    let f2 = frontend_of(&[&cluster.url(2, "t1", "a"), &cluster.url(2, "t1", "b")]);
+    // Two boards: board 1 reaches NATS through node 0 (killed below), board 2 through
+    // node 2. Their stores and what they show (their metrics) are checked.
+    let f1 = board_frontend(&[&cluster.url(0, "t1", "a"), &cluster.url(0, "t1", "b")]).await;
+    let f2 = board_frontend(&[&cluster.url(2, "t1", "a"), &cluster.url(2, "t1", "b")]).await;
     // Frontend 3: the bridge on node 2, and a WebSocket client of it.
     let f3 = bridge_frontend(&[&cluster.url(2, "t1", "a"), &cluster.url(2, "t1", "b")]).await;
     for f in [&f1, &f2, &f3] {
         f.client.wait_logged_in(Duration::from_secs(20)).await.expect("a snapshot from each collector");
+        // Synced on both servers before anything is parked: a call the first list
+        // already holds is no change reported (and "each change once" would not hold).
+        poll("the frontend synced on both servers", TAKEOVER, || async {
+            let store = f.client.store();
+            (store.is_synced(1) && store.is_synced(2)).then_some(())
+        })
+        .await;
     }
 
+    eprintln!("cluster: collectors active, frontends logged in");
     // Park two calls on a and one on b; both frontends see them.
     sandbox::park_dialplan(PORT_A, "301", "default");
     sandbox::park_dialplan(PORT_A, "302", "default");
@@ -59,7 +77,9 @@ async fn frontends_follow_asterisk_through_nats_when_the_active_collector_and_a_
     for f in [&f1, &f2, &f3] {
         until_equal(f, &truth, TAKEOVER).await;
         until_equal_on(f, 2, &truth_b, TAKEOVER).await;
+        board_shows(f, &[2, 1], TAKEOVER).await;
     }
+    eprintln!("cluster: three parks seen by every frontend");
     // Retrieve one through NATS (the active collector's action), from frontend 1.
     let call = f1.client.store().parked_calls_now().into_iter().find(|c| c.server_id == 1).unwrap();
     f1.client
@@ -88,6 +108,7 @@ async fn frontends_follow_asterisk_through_nats_when_the_active_collector_and_a_
     let mut worst = Duration::ZERO;
     for f in [&f1, &f2, &f3] {
         until_equal(f, &truth, TAKEOVER.saturating_sub(killed_at.elapsed())).await;
+        board_shows(f, &[2, 1], TAKEOVER.saturating_sub(killed_at.elapsed())).await;
         worst = worst.max(killed_at.elapsed());
     }
     let now_active = active_collector(&node2, "t1", "a").await;
@@ -97,6 +118,7 @@ async fn frontends_follow_asterisk_through_nats_when_the_active_collector_and_a_
     for f in [&f1, &f2, &f3] {
         until_equal_on(f, 2, &truth_b, TAKEOVER).await;
     }
+    eprintln!("cluster: server b unchanged through the takeover");
     // The new active collector acts: retrieve the call parked during the takeover,
     // from frontend 2.
     let c303 = f2.client.store().parked_calls_now().into_iter().find(|c| c.caller_id_num() == "303").unwrap();
@@ -114,7 +136,8 @@ async fn frontends_follow_asterisk_through_nats_when_the_active_collector_and_a_
         until_equal(f, &truth, TAKEOVER).await;
     }
 
-    for f in [&f1, &f2, &f3] {
+    eprintln!("cluster: the call parked during the takeover retrieved");
+    for (i, f) in [&f1, &f2, &f3].into_iter().enumerate() {
         // The events reach the recording task just after the store changed.
         let uid = uid_of(f, "303");
         poll("the leave of call 303 among the events", TAKEOVER, || async {
@@ -127,21 +150,26 @@ async fn frontends_follow_asterisk_through_nats_when_the_active_collector_and_a_
             assert_eq!(
                 per_call.get(&uid).map(|c| c.0),
                 Some(1),
-                "call {caller} ({uid}) was reported parked once"
+                "frontend {}: call {caller} ({uid}) was reported parked once; its events: {:#?}",
+                i + 1,
+                f.events.lock().unwrap().iter().filter(|e| call_key(e.call()) == uid).collect::<Vec<_>>()
             );
         }
     }
     // Asterisk b stops: its collector says so, and the `nats://` frontends show server
     // b down (its calls the last known) instead of live; back, they are live again.
+    eprintln!("cluster: every change reported once; stopping Asterisk b");
     sandbox::run("b", &["stop"]).expect("stop b");
     for f in [&f1, &f2] {
         link_until(f, 1, "server b down", |s| s != ConnectionState::LoggedIn).await;
     }
+    eprintln!("cluster: server b shown down; starting Asterisk b");
     sandbox::run("b", &["start"]).expect("start b");
     sandbox::cli("b", "core waitfullybooted");
     for f in [&f1, &f2] {
         link_until(f, 1, "server b live again", |s| s == ConnectionState::LoggedIn).await;
         until_equal_on(f, 2, &[], TAKEOVER).await;
+        board_shows(f, &[1, 0], TAKEOVER).await;
     }
     for f in [f1, f2, f3] {
         f.client.shutdown().await;

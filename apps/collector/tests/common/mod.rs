@@ -40,6 +40,8 @@ pub const ELECTED: &[&str] = &["--elect", "--lease", "2s"];
 pub struct Frontend {
     pub client: Client,
     pub events: Arc<Mutex<Vec<ParkingEvent>>>,
+    /// A board's metrics address, when the frontend is a board.
+    pub board: Option<std::net::SocketAddr>,
     _listening: ami_parking::Subscription,
 }
 
@@ -54,7 +56,54 @@ pub fn frontend_of(urls: &[&str]) -> Frontend {
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
     let listening = client.store().on_parking_event(move |e| seen.lock().unwrap().push(e.clone()));
-    Frontend { client, events, _listening: listening }
+    Frontend { client, events, board: None, _listening: listening }
+}
+
+/// A board (`parkboard`'s state, as its binary builds it for a loopback listener)
+/// following the `nats://` URLs, with its metrics served on a port of its own: what
+/// the board shows is read from there (`board_shows`).
+pub async fn board_frontend(urls: &[&str]) -> Frontend {
+    let mut f = frontend_of(urls);
+    let board =
+        parkboard::state::Board::local(f.client.clone(), "127.0.0.1:1".parse().unwrap(), "Local/s@hold");
+    let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port for the board's metrics");
+    f.board = Some(metrics.local_addr().unwrap());
+    tokio::spawn(parkboard::metrics_http::serve(metrics, board));
+    f
+}
+
+/// The board's metrics page.
+pub async fn board_metrics(addr: std::net::SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("the board's metrics address");
+    let head = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(head.as_bytes()).await.expect("send the request");
+    let mut body = String::new();
+    let _ = s.read_to_string(&mut body).await;
+    body
+}
+
+/// Waits (within `within`) until a board frontend shows, for each server (1, 2, ...),
+/// its link up and exactly the number of calls `counts` gives in lot `default` (a
+/// frontend that is no board passes at once).
+pub async fn board_shows(f: &Frontend, counts: &[usize], within: Duration) {
+    let Some(addr) = f.board else { return };
+    let lines: Vec<String> = counts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, n)| {
+            let server = i + 1;
+            [
+                format!("parkboard_server_up{{link=\"{server}\"}} 1\n"),
+                format!("parkboard_parked_calls{{server=\"{server}\",lot=\"default\"}} {n}\n"),
+            ]
+        })
+        .collect();
+    ami_parking_tests::measure::poll(&format!("the board showing {lines:?}"), within, || async {
+        let text = board_metrics(addr).await;
+        lines.iter().all(|l| text.contains(l.as_str())).then_some(())
+    })
+    .await;
 }
 
 /// A frontend through the bridge: an `ami-ws-bridge` (in this process) whose upstreams
