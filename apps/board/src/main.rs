@@ -25,7 +25,9 @@ struct Cli {
     #[arg(long)]
     config: Option<PathBuf>,
     /// An Asterisk server (tcp://user@host:5038, tls://...; the secret from
-    /// AMI_SECRET) or an amiws / ami-ws-bridge (ws://host:port/); repeat for several.
+    /// AMI_SECRET), an amiws / ami-ws-bridge (ws://host:port/) or, built with the
+    /// `nats` feature, a collector's server (nats://[USER@]host:4222/TENANT/SERVER;
+    /// the password from ?password_file=PATH or NATS_PASSWORD); repeat for several.
     /// Replaces the config's [[server]] list. None anywhere: the demo PBX.
     #[arg(long = "url")]
     urls: Vec<String>,
@@ -39,7 +41,7 @@ struct Cli {
     /// Events a minute the demo PBX makes (default 30).
     #[arg(long)]
     demo_rate: Option<f64>,
-    /// Extra CA certificates (PEM) for tls:// and wss:// servers.
+    /// Extra CA certificates (PEM) for tls://, wss:// and nats://...?tls=1 servers.
     #[arg(long)]
     tls_ca_file: Option<PathBuf>,
     /// Also append every park, retrieve and move as a JSON line to this file.

@@ -22,7 +22,8 @@ struct Cli {
     #[arg(long)]
     ami_secret_file: Option<PathBuf>,
     /// Where to publish: nats://[USER@]HOST[:4222]/TENANT/SERVER[?also=HOST:PORT,...&tls=1&password_file=PATH].
-    /// The NATS password comes from password_file or NATS_PASSWORD.
+    /// The NATS password (for USER) comes from password_file or NATS_PASSWORD, never
+    /// from the command line.
     #[arg(long)]
     nats: String,
     /// Extra CA certificates (PEM) for TLS to NATS (and to Asterisk over tls://).
@@ -36,7 +37,8 @@ struct Cli {
     /// --elect): a standby takes over about this long after the active one died.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     lease: Duration,
-    /// This collector's name in logs and in the election.
+    /// This collector's name in logs and in the election (give each collector of a
+    /// server its own, e.g. the host's name).
     #[arg(long, default_value = "collector")]
     name: String,
     /// How many of Asterisk's messages the publishing may fall behind the AMI link
@@ -65,6 +67,17 @@ async fn start() -> Result<(), String> {
     let nats: Endpoint = cli.nats.parse().map_err(|e| format!("--nats: {e}"))?;
     if !nats.scheme.is_nats() {
         return Err(format!("--nats: {nats} is not a nats:// URL"));
+    }
+    // A command line is readable by every user of the machine (ps, /proc).
+    if ami.secret.is_some() {
+        return Err(format!(
+            "--ami: {ami} has the AMI secret in it, and every user of this machine can read a command line; give it with --ami-secret-file or AMI_SECRET"
+        ));
+    }
+    if nats.secret.is_some() {
+        return Err(format!(
+            "--nats: {nats} has the NATS password in it, and every user of this machine can read a command line; give it with ?password_file=PATH or NATS_PASSWORD"
+        ));
     }
     let nats = NatsTarget::of(&nats).map_err(|e| format!("--nats: {e}"))?;
     let mut o = ClientOptions::new(ami);

@@ -10,6 +10,7 @@ use ami_parking_tests::measure::{knob, poll};
 use ami_parking_tests::nats::{self, Cluster};
 use ami_parking_transport::demo::DemoPbx;
 use ami_parking_transport::nats::protocol::{self, Kind, Subjects};
+use ami_parking_transport::{Client, ClientOptions};
 use common::*;
 use std::time::{Duration, Instant};
 
@@ -255,9 +256,25 @@ async fn a_tenant_sees_only_its_own_subjects_with_credentials_from_files() {
     let bad = frontend(&cluster.url_as(0, "board_acme", &wrong, "acme", "pbx1"));
     let err = bad.client.wait_logged_in(Duration::from_secs(5)).await.unwrap_err().to_string();
     assert!(!err.contains("not-the-password") && !err.contains("b-acme-pw"), "{err}");
+    // The server's secret in the options (a board's `secret_file`) is the user's NATS
+    // password when the URL names none.
+    let plain = cluster.url(0, "acme", "pbx1");
+    let user_url = plain.replacen("nats://", "nats://board_acme@", 1);
+    let mut o = ClientOptions::new(user_url.parse().unwrap());
+    o.secret = Some(ami_parking::Secret::new("b-acme-pw"));
+    let by_secret = Client::connect(o);
+    by_secret.wait_logged_in(Duration::from_secs(20)).await.expect("the options' secret logs the user in");
+    // A password without a user would be dropped by NATS: the link refuses it, and says so.
+    let sep = if plain.contains('?') { '&' } else { '?' };
+    let no_user = format!("{plain}{sep}password_file={}", b_pw.display());
+    let lone = Client::connect(ClientOptions::new(no_user.parse().unwrap()));
+    let err = lone.wait_logged_in(Duration::from_secs(5)).await.unwrap_err().to_string();
+    assert!(err.contains("a NATS password was given but no user"), "{err}");
     for f in [mine, theirs, bad] {
         f.client.shutdown().await;
     }
+    by_secret.shutdown().await;
+    lone.shutdown().await;
     drop(c);
     let _ = std::fs::remove_dir_all(&dir);
 }

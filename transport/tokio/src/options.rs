@@ -10,7 +10,9 @@ use std::time::Duration;
 pub struct ClientOptions {
     /// Where.
     pub endpoint: Endpoint,
-    /// The secret when the URL has none (else `AMI_SECRET` is read).
+    /// The secret when the URL has none (else `AMI_SECRET` is read). For a `nats://`
+    /// endpoint: the NATS user's password when the URL has none (else its
+    /// `password_file` or `NATS_PASSWORD`).
     pub secret: Option<Secret>,
     /// Plain or MD5 login.
     pub auth: AuthMethod,

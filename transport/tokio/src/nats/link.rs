@@ -59,10 +59,15 @@ pub(crate) async fn run(
     messages: tokio::sync::broadcast::Sender<crate::messages::Numbered>,
 ) {
     let endpoint = opts.endpoint.to_string();
-    let target = match NatsTarget::of(&opts.endpoint) {
+    let mut target = match NatsTarget::of(&opts.endpoint) {
         Ok(t) => t,
         Err(e) => return refuse_all(&mut rx, &state, e.to_string()).await,
     };
+    // The server's secret (a board's `secret_file`, a program's options) is the NATS
+    // password when the URL gives none.
+    if target.password.is_none() {
+        target.password = opts.secret.clone();
+    }
     let nc = match target.connect(opts.tls_ca_file.clone(), "ami-parking frontend").await {
         Ok(nc) => nc,
         Err(e) => return refuse_all(&mut rx, &state, e.to_string()).await,

@@ -47,7 +47,8 @@ pub struct NatsTarget {
     pub servers: Vec<String>,
     /// The NATS user (empty: none).
     pub user: String,
-    /// The password, when the URL has one.
+    /// The password, when the URL has one (a frontend's link also takes its
+    /// [`ClientOptions::secret`](crate::ClientOptions::secret)).
     pub password: Option<Secret>,
     /// A file whose first line is the password.
     pub password_file: Option<PathBuf>,
@@ -136,13 +137,20 @@ impl NatsTarget {
             // Replies come to the tenant's own inboxes, so NATS permissions can keep a
             // tenant's users off the others' replies (see docs/nats.md).
             .custom_inbox_prefix(format!("_INBOX_{}", self.tenant));
-        let password = match (&self.password_file, &self.password) {
-            (Some(path), _) => Some(read_password(path)?),
-            (None, Some(p)) => Some(p.expose().to_owned()),
-            (None, None) => std::env::var("NATS_PASSWORD").ok(),
-        };
+        if self.user.is_empty() && (self.password_file.is_some() || self.password.is_some()) {
+            // NATS logs in with a user and its password: one alone would be dropped.
+            return Err(NatsError::Connect {
+                servers: self.servers.join(","),
+                reason: "a NATS password was given but no user: write it as nats://USER@HOST/...".into(),
+            });
+        }
         if !self.user.is_empty() {
-            o = o.user_and_password(self.user.clone(), password.unwrap_or_default());
+            let password = match (&self.password_file, &self.password) {
+                (Some(path), _) => read_password(path)?,
+                (None, Some(p)) => p.expose().to_owned(),
+                (None, None) => std::env::var("NATS_PASSWORD").unwrap_or_default(),
+            };
+            o = o.user_and_password(self.user.clone(), password);
         }
         if self.tls {
             o = o.require_tls(true);
