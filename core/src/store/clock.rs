@@ -54,7 +54,8 @@ impl Ord for Alert {
 pub(super) struct Clock {
     last_tick: Option<Timestamp>,
     alerts: BinaryHeap<Reverse<Alert>>,
-    /// What bounds `alerts`: `2 × calls + 64` at the last tick, plus the parks since.
+    /// What bounds `alerts`: `2 × calls + 64` at the last tick or sweep, plus the
+    /// parks since.
     alert_limit: usize,
 }
 
@@ -80,6 +81,22 @@ impl Clock {
     /// What bounds [`Clock::alerts`] (see [`super::StoreSizes::alert_limit`]).
     pub(super) fn alert_limit(&self) -> usize {
         self.alert_limit
+    }
+}
+
+impl State {
+    /// Sweeps the alerts of parks that ended once there are more than
+    /// `2 × calls + 64`: at each tick, and after each park, so a store that is never
+    /// ticked (one fed with [`ParkingStore::apply_message`]) stays bounded too.
+    pub(super) fn bound_alerts(&mut self) {
+        let limit = 2 * self.book.raw_total + 64;
+        if self.clock.alerts.len() > limit {
+            let State { clock, book, .. } = self;
+            clock.alerts.retain(|Reverse(a)| {
+                book.slot(&a.call.lot_key(), a.call.parking_space).is_some_and(|s| s.park() == a.park)
+            });
+            clock.alert_limit = limit;
+        }
     }
 }
 
@@ -122,14 +139,8 @@ impl ParkingStore {
             }
         }
         // Alerts of parks that ended wait in the heap until their time; keep them few.
-        let limit = 2 * st.book.raw_total + 64;
-        if st.clock.alerts.len() > limit {
-            let State { clock, book, .. } = &mut *st;
-            clock.alerts.retain(|Reverse(a)| {
-                book.slot(&a.call.lot_key(), a.call.parking_space).is_some_and(|s| s.park() == a.park)
-            });
-        }
-        st.clock.alert_limit = limit;
+        st.bound_alerts();
+        st.clock.alert_limit = 2 * st.book.raw_total + 64;
         drop(st);
         self.dispatch(&events);
         events

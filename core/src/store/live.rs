@@ -153,6 +153,7 @@ impl ParkingStore {
                 st.clock.schedule(&slot.raw, park);
                 let call = slot.shown.clone();
                 st.book.put(&self.inner.lots, i, space, Some(slot));
+                st.bound_alerts();
                 if let Some(old) = old {
                     // Another call still held the space: its leave is on its way.
                     if st.displaced.len() == DISPLACED_MAX {

@@ -349,6 +349,7 @@ impl Walk {
                     shown.extend(slot.shown.clone());
                     let new = slot.shown.clone();
                     st.book.put(&store.inner.lots, i, space, Some(slot));
+                    st.bound_alerts();
                     if let Some(old) = old {
                         self.resync(old.shown, ResyncChange::Vanished);
                     }

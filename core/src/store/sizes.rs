@@ -16,8 +16,9 @@ use super::ParkingStore;
 ///   [`Subscription`](crate::Subscription), [`EventStream`](crate::EventStream) or
 ///   [`ParkedCallsSignalVec`](crate::ParkedCallsSignalVec); a dropped stream or signal
 ///   vec is let go at the next change it would have been sent;
-/// - `alerts`: at most `alert_limit`, which is `2 × calls + 64` at the last clock
-///   tick plus the parks since (alerts of parks that ended are swept at a tick);
+/// - `alerts`: at most `alert_limit`, which is `2 × calls + 64` at the last sweep
+///   plus the parks since (alerts of parks that ended are swept at each clock tick
+///   and whenever a park takes them past `2 × calls + 64`, ticked or not);
 /// - `displaced`, `departed`: at most [`StoreSizes::MAX_REORDERED`] each (calls a
 ///   reordered park or leave left waiting for their other half);
 /// - `held_give_ups`: 0 or 1;
@@ -59,7 +60,8 @@ pub struct StoreSizes {
     pub call_list_subscribers: usize,
     /// Near-timeout alerts scheduled (of live parks, and of ended ones not swept yet).
     pub alerts: usize,
-    /// What bounds `alerts`: `2 × calls + 64` at the last tick, plus the parks since.
+    /// What bounds `alerts`: `2 × calls + 64` at the last tick or sweep, plus the
+    /// parks since.
     pub alert_limit: usize,
     /// Calls a park replaced before their own leave came.
     pub displaced: usize,

@@ -180,8 +180,9 @@ fn dropped_event_streams_list_subscribers_and_listeners_are_let_go_at_the_next_e
     drop(kept);
 }
 
-/// The quick form of the alert sweep: 200 parks that ended leave their alerts in the
-/// heap until the next tick, which keeps at most `2 × calls + 64`.
+/// The quick form of the alert sweep: 200 parks that ended leave some of their alerts
+/// in the heap (at most `2 × calls + 64`) until the next tick, which keeps only the
+/// live parks' alerts.
 #[test]
 fn ended_parks_alerts_are_swept_at_the_next_tick() {
     let mut w = Wire::synced(
@@ -195,9 +196,46 @@ fn ended_parks_alerts_are_swept_at_the_next_tick() {
         w.feed(&live_event("UnParkedCall", "default", 701, &uid, "Bob"));
     }
     let s = w.conn.store().debug_sizes();
-    assert_eq!((s.calls, s.alerts), (1, 201), "one alert per park until the tick");
+    // Swept also whenever a park took them past 2 × calls + 64 (two calls then).
+    assert!(s.calls == 1 && s.alerts > 1 && s.alerts <= 2 * 2 + 64, "{s:#?}");
     w.advance(Duration::from_secs(1));
     let s = w.conn.store().debug_sizes();
     assert_eq!(s.alerts, 1, "only the standing call's alert is left: {s:#?}");
     check_connection(&w.conn).unwrap();
+}
+
+/// A store fed with `apply_message` by a program's own AMI client (the collector's
+/// mirror is one) is never ticked: 10,000 parks and leaves keep their alerts bounded
+/// all the same (before, each park left its alert, and its call, for good: about
+/// 140 bytes a park in the collector).
+#[test]
+fn a_store_never_ticked_keeps_its_alerts_bounded() {
+    use ami_parking::{Message, ParkingStore, Timestamp};
+    let store = ParkingStore::new(ParkingOptions::default().auto_refresh(false));
+    let event = |name: &str, space: u32, uid: &str| {
+        let space = space.to_string();
+        Message::from_pairs([
+            ("Event", name),
+            ("ParkingLot", "default"),
+            ("ParkingSpace", space.as_str()),
+            ("ParkeeUniqueid", uid),
+            ("ParkeeChannel", "PJSIP/1-1"),
+            ("ParkingTimeout", "45"),
+            ("ParkingDuration", "0"),
+        ])
+    };
+    let now = Timestamp::from_unix_millis(1_800_000_000_000);
+    store.apply_message(now, 1, &event("ParkedCall", 720, "9.9"));
+    let mut most = 0;
+    for i in 0..10_000 {
+        let uid = format!("1.{i}");
+        store.apply_message(now, 1, &event("ParkedCall", 701, &uid));
+        store.apply_message(now, 1, &event("UnParkedCall", 701, &uid));
+        let s = store.debug_sizes();
+        most = most.max(s.alerts);
+        assert!(s.alerts <= s.alert_limit, "{s:#?}");
+    }
+    let s = store.debug_sizes();
+    assert_eq!(s.calls, 1, "{s:#?}");
+    assert!(most <= 2 * 2 + 64, "at most 2 × calls + 64 alerts at any time, not {most}");
 }
