@@ -13,7 +13,7 @@ use crate::model::ServerId;
 use crate::time::Timestamp;
 use crate::wire::ami_codec::RawMessage;
 use crate::wire::inbound::{EventName, Head, Inbound, LiveEvent, LiveKind, Response, Shape};
-use crate::wire::Message;
+use crate::wire::{fields, Message};
 
 impl Connection {
     /// One raw AMI message. Events that are neither live parking events nor answers of
@@ -30,7 +30,13 @@ impl Connection {
             // Nothing to forward, nothing to act on: not even the ActionID is read.
             return Ok(());
         }
-        let action_id = raw.get("ActionID");
+        // A parking event (live, or an item of a list) is read in one pass, its
+        // ActionID with the rest; anything else is looked up for its ActionID first.
+        let scanned = matches!(event, Some(EventName::Parking(_))).then(|| fields::scan(raw.headers()));
+        let action_id = match &scanned {
+            Some(f) => f[fields::F_ACTION_ID],
+            None => raw.get("ActionID"),
+        };
         self.forward_foreign(server, action_id, || raw.to_message());
         if passed_over {
             return Ok(());
@@ -39,7 +45,10 @@ impl Connection {
         let Some((shape, owner)) = self.route(&head) else {
             return Ok(());
         };
-        let inbound = Inbound::classify(head, raw.headers(), server, now, shape);
+        let inbound = match &scanned {
+            Some(f) => Inbound::classify_scanned(head, f, raw.headers(), server, now, shape),
+            None => Inbound::classify(head, raw.headers(), server, now, shape),
+        };
         self.on_inbound(now, server, inbound, owner)
     }
 

@@ -71,6 +71,8 @@ pub(super) struct LotState {
     /// The spaces of `calls`, side by side: finding a call's index reads this small
     /// array, not every call it passes (each a separate allocation).
     shown_spaces: Vec<u32>,
+    /// Its occupancy changed while the book was batching: the lots map has not heard.
+    unpublished: bool,
 }
 
 impl LotState {
@@ -83,6 +85,7 @@ impl LotState {
             grid: MutableVec::new(),
             calls: None,
             shown_spaces: Vec::new(),
+            unpublished: false,
         }
     }
 
@@ -176,9 +179,30 @@ pub(super) struct Book {
     pub(super) shown_total: usize,
     pub(super) global: Broadcast,
     next_park: u64,
+    /// Between [`Book::batch_lots`] and [`Book::publish_lots`]: lots whose occupancy
+    /// changes are published once, at the end.
+    batching: bool,
 }
 
 impl Book {
+    /// From here to [`Book::publish_lots`], a lot's occupancy reaches the lots map once
+    /// (a list of 10,000 calls in one lot: one change of the map, not 10,000).
+    pub(super) fn batch_lots(&mut self) {
+        self.batching = true;
+    }
+
+    /// Ends a batch: each lot whose occupancy changed in it is published once.
+    pub(super) fn publish_lots(&mut self, lots_map: &MutableBTreeMap<LotKey, ParkingLot>) {
+        self.batching = false;
+        let mut map = None;
+        for l in self.lots.iter_mut().filter(|l| l.unpublished) {
+            l.unpublished = false;
+            if l.known {
+                map.get_or_insert_with(|| lots_map.lock_mut()).insert_cloned(l.key.clone(), l.lot.clone());
+            }
+        }
+    }
+
     /// The lot `key`, made (range unknown, not yet known) when absent.
     pub(super) fn lot_index(&mut self, key: &LotKey) -> usize {
         if let Some(&i) = self.index.get(key) {
@@ -330,7 +354,11 @@ impl Book {
         if d_raw != 0 {
             lot.lot.occupied = (lot.lot.occupied as i64 + d_raw).max(0) as u32;
             lot.known = true;
-            lots_map.lock_mut().insert_cloned(lot.key.clone(), lot.lot.clone());
+            if self.batching {
+                lot.unpublished = true;
+            } else {
+                lots_map.lock_mut().insert_cloned(lot.key.clone(), lot.lot.clone());
+            }
         }
         self.raw_total = (self.raw_total as i64 + d_raw).max(0) as usize;
         if d_shown != 0 {

@@ -5,7 +5,7 @@ use super::{ParkingStore, State};
 use crate::model::event::{ParkingEvent, ResyncChange};
 use crate::model::{CompactString, LotKey, ParkedCall, ServerId};
 use crate::time::Timestamp;
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -170,14 +170,15 @@ impl ParkingStore {
         listed: Vec<ParkedCall>,
         reading: Reading,
     ) -> (Vec<ParkingEvent>, Vec<Arc<ParkedCall>>) {
-        let mut answer: BTreeMap<(Arc<str>, u32), Arc<ParkedCall>> = BTreeMap::new();
+        let mut calls = Vec::with_capacity(listed.len());
         for mut c in listed {
             c.server_id = server_id;
             if lot.is_none_or(|l| &*c.parking_lot == l) {
                 let c = self.prepare(c);
-                answer.entry((c.parking_lot.clone(), c.parking_space)).or_insert_with(|| Arc::new(c));
+                calls.push(((c.parking_lot.clone(), c.parking_space), Arc::new(c)));
             }
         }
+        let answer = Listed::new(calls);
         let full;
         let (events, shown) = {
             let mut st = self.lock();
@@ -191,8 +192,10 @@ impl ParkingStore {
             let mut walk =
                 Walk { scope: Scope { server_id, keys, uids }, initial, events: held, full: None, reading };
             let was_idle = st.book.raw_total == 0;
+            st.book.batch_lots();
             walk.remove_unlisted(self, &mut st, lot, &answer);
             let shown = walk.write_listed(self, &mut st, answer);
+            st.book.publish_lots(&self.inner.lots);
             full = walk.full;
             // A list of the whole server that was applied: its link is followed from
             // here on. (A lot's list leaves that as it was.)
@@ -211,6 +214,26 @@ impl ParkingStore {
         }
         self.dispatch(&events);
         (events, shown)
+    }
+}
+
+/// The calls of one answer by lot and space, sorted; of a space listed twice the
+/// first is kept. (Asterisk lists a lot's calls in order: the sort is one pass, where
+/// a map paid a search of lot names for each call.)
+struct Listed(Vec<(ListedKey, Arc<ParkedCall>)>);
+
+/// A listed call's lot and space.
+type ListedKey = (Arc<str>, u32);
+
+impl Listed {
+    fn new(mut calls: Vec<(ListedKey, Arc<ParkedCall>)>) -> Self {
+        calls.sort_by(|a, b| a.0.cmp(&b.0));
+        calls.dedup_by(|later, first| later.0 == first.0);
+        Listed(calls)
+    }
+
+    fn contains(&self, lot: &str, space: u32) -> bool {
+        self.0.binary_search_by(|((l, s), _)| (&**l, *s).cmp(&(lot, space))).is_ok()
     }
 }
 
@@ -258,20 +281,14 @@ impl Walk {
     }
 
     /// Removes the calls in scope the answer no longer lists.
-    fn remove_unlisted(
-        &mut self,
-        store: &ParkingStore,
-        st: &mut State,
-        lot: Option<&str>,
-        answer: &BTreeMap<(Arc<str>, u32), Arc<ParkedCall>>,
-    ) {
+    fn remove_unlisted(&mut self, store: &ParkingStore, st: &mut State, lot: Option<&str>, answer: &Listed) {
         for i in st.book.lot_indices(self.scope.server_id, lot) {
             let l = st.book.lot(i);
             let gone: Vec<u32> = l
                 .spaces
                 .iter()
                 .filter(|(space, slot)| {
-                    !answer.contains_key(&(l.key.name.clone(), **space)) && !self.scope.is_dirty(&slot.raw)
+                    !answer.contains(&l.key.name, **space) && !self.scope.is_dirty(&slot.raw)
                 })
                 .map(|(space, _)| *space)
                 .collect();
@@ -283,15 +300,10 @@ impl Walk {
     }
 
     /// Inserts or updates the listed calls; returns them as the views show them.
-    fn write_listed(
-        &mut self,
-        store: &ParkingStore,
-        st: &mut State,
-        answer: BTreeMap<(Arc<str>, u32), Arc<ParkedCall>>,
-    ) -> Vec<Arc<ParkedCall>> {
-        let mut shown = Vec::with_capacity(answer.len());
+    fn write_listed(&mut self, store: &ParkingStore, st: &mut State, answer: Listed) -> Vec<Arc<ParkedCall>> {
+        let mut shown = Vec::with_capacity(answer.0.len());
         let options = &store.inner.options;
-        for ((name, space), c) in answer {
+        for ((name, space), c) in answer.0 {
             let key = LotKey { server_id: self.scope.server_id, name };
             let Some(i) = st.book.lot_index_within(&key, options.max_lots) else {
                 self.full = Some(("lots", options.max_lots));

@@ -64,12 +64,16 @@ impl ParkedCall {
         headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
         now: Timestamp,
     ) -> Option<Self> {
-        let f = scan(headers);
+        Self::from_fields(server_id, &scan(headers), now)
+    }
+
+    /// The call a scanned block describes (its lot `default` when it names none).
+    pub(crate) fn from_fields(server_id: ServerId, f: &Fields<'_>, now: Timestamp) -> Option<Self> {
         let lot: Arc<str> = match f[F_LOT] {
             Some(l) if !l.is_empty() => String::from_utf8_lossy(l).as_ref().into(),
             _ => "default".into(),
         };
-        call_of(server_id, &f, lot, now)
+        call_of(server_id, f, lot, now)
     }
 }
 

@@ -256,6 +256,36 @@ impl Inbound {
     }
 }
 
+impl Inbound {
+    /// Classifies a parking event whose headers were already scanned in one pass
+    /// (`f`, the ActionID among them): a live event or a `ParkedCalls` item is read
+    /// from the scan, anything else as [`Inbound::classify`] reads it.
+    pub(crate) fn classify_scanned<'a, I>(
+        head: Head<'a>,
+        f: &fields::Fields<'a>,
+        headers: I,
+        server_id: ServerId,
+        now: Timestamp,
+        shape: Shape,
+    ) -> Self
+    where
+        I: Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
+    {
+        match (head.event, head.action_id, shape) {
+            (Some(EventName::Parking(kind)), None, _) => live(kind, f, server_id, now),
+            (Some(EventName::Parking(LiveKind::Parked)), Some(aid), Shape::Calls) => {
+                // An item that names no space stays a plain item (the collector skips it).
+                let answer = match ParkedCall::from_fields(server_id, f, now) {
+                    Some(call) => Answer::Call(call),
+                    None => Answer::Item(to_message(headers)),
+                };
+                Self::Answer { action_id: String::from_utf8_lossy(aid).into_owned(), answer }
+            }
+            _ => Self::classify(head, headers, server_id, now, shape),
+        }
+    }
+}
+
 /// A live parking event from its scanned fields.
 fn live(kind: LiveKind, f: &fields::Fields<'_>, server_id: ServerId, now: Timestamp) -> Inbound {
     let lot: std::sync::Arc<str> = match fields::lot_of(f) {

@@ -17,7 +17,7 @@ pub(crate) mod action;
 pub mod ami_codec;
 pub mod amiws;
 pub(crate) mod escape;
-mod fields;
+pub(crate) mod fields;
 pub mod inbound;
 pub(crate) mod message;
 

@@ -610,3 +610,41 @@ fn a_list_that_still_names_a_call_announced_as_retrieved_does_not_bring_it_back(
     assert_eq!(events, vec![("retrieved", 701), ("parked", 703)]);
     assert_eq!(w.conn.store().debug_sizes().left, 0);
 }
+
+/// A list answer publishes each lot's occupancy once, not once a call: a lots-map
+/// subscriber (the board's lot headers) hears one change of lot `default` for 200
+/// calls listed, and the change holds all 200.
+#[test]
+fn a_list_answer_changes_each_lot_in_the_lots_map_once() {
+    use ami_parking::futures_signals::signal_map::{MapDiff, SignalMap};
+    use std::task::{Context, Poll, Waker};
+    fn drain<S: SignalMap>(mut m: std::pin::Pin<&mut S>) -> Vec<MapDiff<S::Key, S::Value>> {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut seen = Vec::new();
+        while let Poll::Ready(Some(d)) = m.as_mut().poll_map_change(&mut cx) {
+            seen.push(d);
+        }
+        seen
+    }
+    let mut w = Wire::ami(ParkingOptions::default());
+    let mut lots = Box::pin(w.conn.store().parking_lots());
+    drain(lots.as_mut());
+    let uids: Vec<String> = (0..200).map(|i| format!("1.{i}")).collect();
+    let calls: Vec<(&str, u32, &str, &str)> =
+        uids.iter().enumerate().map(|(i, u)| ("default", 701 + i as u32, u.as_str(), "5550000")).collect();
+    w.answer_initial(&[("default", 701, 900, 45)], &calls);
+    let of_default: Vec<u32> = drain(lots.as_mut())
+        .into_iter()
+        .filter_map(|d| match d {
+            MapDiff::Insert { key, value } | MapDiff::Update { key, value } if &*key.name == "default" => {
+                Some(value.occupied)
+            }
+            MapDiff::Replace { entries } => {
+                entries.into_iter().find(|(k, _)| &*k.name == "default").map(|(_, v)| v.occupied)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(of_default.last(), Some(&200), "{of_default:?}");
+    assert!(of_default.len() <= 2, "the lot changed {} times: {of_default:?}", of_default.len());
+}
