@@ -98,7 +98,14 @@ impl ParkingStore {
     }
 
     pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.state.lock().unwrap_or_else(|e| {
+            // A panic (a user's transform, say) while the lock was held: carry on with
+            // the state as it was, and end a batch of lot changes the panic cut short.
+            self.inner.state.clear_poison();
+            let mut st = e.into_inner();
+            st.book.publish_lots(&self.inner.lots);
+            st
+        })
     }
 
     pub(super) fn dispatch(&self, events: &[ParkingEvent]) {

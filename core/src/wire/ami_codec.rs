@@ -383,7 +383,10 @@ impl Decoder {
                 }
                 Err(e) => Err(e),
             }
-        } else if self.banner_done && self.mode == LineMode::Crlf {
+        } else if self.banner_done && self.mode == LineMode::Crlf && !self.buf.starts_with(b"\r") {
+            // (A buffer holding the `\r` of a blank line split by the read takes the
+            // general path: the blank line is skipped before the next message's end is
+            // searched, and the search's restart point counts from there.)
             self.complete_then_parse(input, &mut f)
         } else {
             let mut buf = std::mem::take(&mut self.buf);
@@ -780,6 +783,34 @@ mod tests {
         assert_eq!(banners, 0);
         let got = messages_of(&mut Decoder::new().without_banner(), b"Goodbye\r\n\r\n", 64);
         assert_eq!(got.len(), 1, "{got:?}");
+    }
+
+    /// Found by a review: a read ending in the `\r` of a blank line between messages
+    /// made the next message's end be searched from the wrong place (two messages came
+    /// out as one). Every way to cut the bytes in three reads gives what one read gives.
+    #[test]
+    fn every_three_way_cut_of_messages_and_blank_lines_decodes_as_one_read() {
+        let bytes: &[u8] = b"Asterisk Call Manager/5.0\r\nEvent: A\r\n\r\n\r\nEvent: B\r\nX: 1\r\n\r\n\r\n\r\nEvent: C\r\n\r\n";
+        let decode = |reads: &[&[u8]]| {
+            let mut d = Decoder::new();
+            let mut out = Vec::new();
+            for r in reads {
+                d.decode(r, |item| match item {
+                    Decoded::Message(m) => out.push(m.as_bytes().to_vec()),
+                    Decoded::Banner(b) => out.push(b.line.to_vec()),
+                })
+                .unwrap();
+            }
+            out
+        };
+        let whole = decode(&[bytes]);
+        assert_eq!(whole.len(), 4, "banner, A, B, C");
+        for i in 0..=bytes.len() {
+            for j in i..=bytes.len() {
+                let got = decode(&[&bytes[..i], &bytes[i..j], &bytes[j..]]);
+                assert_eq!(got, whole, "cut at {i} and {j}");
+            }
+        }
     }
 
     #[test]

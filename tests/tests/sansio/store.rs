@@ -648,3 +648,41 @@ fn a_list_answer_changes_each_lot_in_the_lots_map_once() {
     assert_eq!(of_default.last(), Some(&200), "{of_default:?}");
     assert!(of_default.len() <= 2, "the lot changed {} times: {of_default:?}", of_default.len());
 }
+
+/// A transform that panics in the middle of a list leaves no lot change unpublished:
+/// the next use of the store publishes what the cut list had changed, and lot
+/// changes reach the lots map again.
+#[test]
+fn a_panic_in_the_middle_of_a_list_does_not_silence_the_lots_map() {
+    use ami_parking::{Message, ParkedCall, ParkingStore, Timestamp};
+    let options = ParkingOptions::default().auto_refresh(false).transform_parked_call(|c| {
+        assert_ne!(c.caller_id_num(), "666", "a transform that panics");
+        c
+    });
+    let store = ParkingStore::new(options);
+    let now = Timestamp::from_unix_millis(1_800_000_000_000);
+    let call = |space: u32, num: &str| {
+        let mut c = ParkedCall::default();
+        c.parking_lot = "default".into();
+        c.parking_space = space;
+        c.set_unique_id(format!("1.{space}"));
+        c.set_caller_id_num(num);
+        c
+    };
+    let cut = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.apply_snapshot(now, 1, None, vec![call(701, "5550701"), call(702, "666")])
+    }));
+    assert!(cut.is_err(), "the transform panicked");
+    let occupied =
+        || store.parking_lots_now().iter().find(|l| &*l.name == "default").map(|l| l.occupied).unwrap_or(0);
+    let park = Message::from_pairs([
+        ("Event", "ParkedCall"),
+        ("ParkingLot", "default"),
+        ("ParkingSpace", "703"),
+        ("ParkeeUniqueid", "1.703"),
+        ("ParkeeCallerIDNum", "5550703"),
+    ]);
+    store.apply_message(now, 1, &park);
+    assert_eq!(store.total_parked_calls_now(), 2);
+    assert_eq!(occupied(), 2, "the lots map hears the cut list's call and the next park");
+}
