@@ -85,11 +85,16 @@ impl Clock {
 }
 
 impl State {
+    /// How many alerts are kept before a sweep: `2 × calls + 64`.
+    fn alert_bound(&self) -> usize {
+        2 * self.book.raw_total + 64
+    }
+
     /// Sweeps the alerts of parks that ended once there are more than
     /// `2 × calls + 64`: at each tick, and after each park, so a store that is never
     /// ticked (one fed with [`ParkingStore::apply_message`]) stays bounded too.
     pub(super) fn bound_alerts(&mut self) {
-        let limit = 2 * self.book.raw_total + 64;
+        let limit = self.alert_bound();
         if self.clock.alerts.len() > limit {
             let State { clock, book, .. } = self;
             clock.alerts.retain(|Reverse(a)| {
@@ -140,7 +145,7 @@ impl ParkingStore {
         }
         // Alerts of parks that ended wait in the heap until their time; keep them few.
         st.bound_alerts();
-        st.clock.alert_limit = 2 * st.book.raw_total + 64;
+        st.clock.alert_limit = st.alert_bound();
         drop(st);
         self.dispatch(&events);
         events

@@ -219,11 +219,8 @@ impl Inbound {
     /// parking event is read in one pass over its headers (the head with the rest).
     pub fn of_message(server_id: ServerId, m: &Message, now: Timestamp, shape: Shape) -> Self {
         let f = fields::scan(m.iter());
-        let event = f[fields::F_EVENT].map(EventName::of);
-        match (event, f[fields::F_ACTION_ID]) {
-            (Some(EventName::Parking(kind)), None) => live(kind, &f, server_id, now),
-            (event, action_id) => Self::classify(Head { event, action_id }, m.iter(), server_id, now, shape),
-        }
+        let head = Head { event: f[fields::F_EVENT].map(EventName::of), action_id: f[fields::F_ACTION_ID] };
+        Self::classify_scanned(head, &f, m.iter(), server_id, now, shape)
     }
 
     /// Classifies a message given its [`Head`] and its headers (which may be
@@ -273,16 +270,21 @@ impl Inbound {
     {
         match (head.event, head.action_id, shape) {
             (Some(EventName::Parking(kind)), None, _) => live(kind, f, server_id, now),
-            (Some(EventName::Parking(LiveKind::Parked)), Some(aid), Shape::Calls) => {
-                // An item that names no space stays a plain item (the collector skips it).
-                let answer = match ParkedCall::from_fields(server_id, f, now) {
-                    Some(call) => Answer::Call(call),
-                    None => Answer::Item(to_message(headers)),
-                };
-                Self::Answer { action_id: String::from_utf8_lossy(aid).into_owned(), answer }
-            }
+            (Some(EventName::Parking(LiveKind::Parked)), Some(aid), Shape::Calls) => Self::Answer {
+                action_id: String::from_utf8_lossy(aid).into_owned(),
+                answer: call_item(ParkedCall::from_fields(server_id, f, now), headers),
+            },
             _ => Self::classify(head, headers, server_id, now, shape),
         }
+    }
+}
+
+/// A `ParkedCalls` item read as `call`; an item that names no space stays a plain
+/// item (the collector skips it).
+fn call_item<'a>(call: Option<ParkedCall>, headers: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> Answer {
+    match call {
+        Some(call) => Answer::Call(call),
+        None => Answer::Item(to_message(headers)),
     }
 }
 
@@ -309,11 +311,7 @@ where
         return Answer::Item(to_message(headers));
     }
     if let (EventName::Parking(LiveKind::Parked), Shape::Calls) = (event, shape) {
-        // An item that names no space stays a plain item (the collector skips it).
-        return match ParkedCall::from_headers(server_id, headers.clone(), now) {
-            Some(call) => Answer::Call(call),
-            None => Answer::Item(to_message(headers)),
-        };
+        return call_item(ParkedCall::from_headers(server_id, headers.clone(), now), headers);
     }
     let msg = to_message(headers);
     if msg.is("EventList", "Complete")
