@@ -46,7 +46,11 @@ impl Connection {
             return Ok(());
         };
         let inbound = match &scanned {
-            Some(f) => Inbound::classify_scanned(head, f, raw.headers(), server, now, shape),
+            Some(f) => {
+                let store = &self.store;
+                let names = |name: &[u8]| store.lot_name(name);
+                Inbound::classify_scanned(head, f, raw.headers(), server, now, shape, &names)
+            }
             None => Inbound::classify(head, raw.headers(), server, now, shape),
         };
         self.on_inbound(now, server, inbound, owner)

@@ -172,6 +172,9 @@ pub(super) struct Book {
     lots: Vec<LotState>,
     /// Each lot's ordinal in `lots`.
     index: FxHashMap<LotKey, usize>,
+    /// The lots' names by their bytes (all servers): a parsed call shares its lot's
+    /// name instead of allocating one per message.
+    names: FxHashMap<Box<[u8]>, Arc<str>>,
     counts: Fenwick,
     /// Calls Asterisk holds (all lots, all servers).
     pub(super) raw_total: usize,
@@ -210,6 +213,7 @@ impl Book {
         }
         let i = self.lots.partition_point(|l| l.key < *key);
         self.lots.insert(i, LotState::new(key.clone()));
+        self.names.entry(key.name.as_bytes().into()).or_insert_with(|| key.name.clone());
         self.counts = Fenwick::rebuild(self.lots.iter().map(|l| l.shown_spaces.len()));
         self.index = self.lots.iter().enumerate().map(|(i, l)| (l.key.clone(), i)).collect();
         i
@@ -219,6 +223,11 @@ impl Book {
     /// `None` when it is new and the book is full.
     pub(super) fn lot_index_within(&mut self, key: &LotKey, max_lots: usize) -> Option<usize> {
         (self.index.contains_key(key) || self.lots.len() < max_lots).then(|| self.lot_index(key))
+    }
+
+    /// The name of a lot the book holds (on any server), by its bytes.
+    pub(super) fn name(&self, name: &[u8]) -> Option<Arc<str>> {
+        self.names.get(name).cloned()
     }
 
     /// The ordinal of `key`'s lot, when the book has it.

@@ -22,7 +22,8 @@ impl ParkingStore {
     /// only a connection's list collector may use them. Use this when you feed AMI
     /// messages from your own client instead of [`crate::Connection`].
     pub fn apply_message(&self, now: Timestamp, server_id: ServerId, msg: &Message) -> Vec<ParkingEvent> {
-        match Inbound::of_message(server_id, msg, now, Shape::Messages) {
+        let names = |name: &[u8]| self.lot_name(name);
+        match Inbound::of_message_named(server_id, msg, now, Shape::Messages, &names) {
             Inbound::Live(event) => self.apply_live(now, event),
             _ => Vec::new(),
         }
@@ -69,7 +70,8 @@ impl ParkingStore {
                 // The lot's name is shared by all its calls (one allocation per lot).
                 call.parking_lot = st.book.lot(i).key.name.clone();
             }
-            let raw = Arc::new(call);
+            // A leave's call is made shared only when the store does not hold it.
+            let raw = call;
             st.mark_dirty(&raw);
             let cancelled = st.cancel_held_resyncs(raw.server_id, raw.unique_id());
             if kind.is_leave() {
@@ -81,7 +83,7 @@ impl ParkingStore {
                 .then(|| (raw.lot_key(), raw.parking_space));
             let was_idle = st.book.raw_total == 0;
             let event = match i {
-                Some(i) if !kind.is_leave() => self.enter(&mut st, i, kind, raw),
+                Some(i) if !kind.is_leave() => self.enter(&mut st, i, kind, Arc::new(raw)),
                 i => self.leave(&mut st, i, kind, raw, retriever, now),
             };
             // A list brought the call in before its `ParkedCall` came: this is its park,
@@ -177,7 +179,7 @@ impl ParkingStore {
         st: &mut State,
         i: Option<usize>,
         kind: LiveKind,
-        raw: Arc<ParkedCall>,
+        raw: ParkedCall,
         retriever: Option<Retriever>,
         now: Timestamp,
     ) -> Option<ParkingEvent> {
@@ -206,7 +208,7 @@ impl ParkingStore {
                     }
                     st.departed.push_back((raw.server_id, raw.unique_id().into()));
                 }
-                self.slot(raw, 0).shown
+                self.slot(Arc::new(raw), 0).shown
             }
         };
         if kind == LiveKind::GaveUp && !uid.is_empty() {

@@ -64,17 +64,33 @@ impl ParkedCall {
         headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
         now: Timestamp,
     ) -> Option<Self> {
-        Self::from_fields(server_id, &scan(headers), now)
+        Self::from_fields(server_id, &scan(headers), now, &NO_NAMES)
     }
 
-    /// The call a scanned block describes (its lot `default` when it names none).
-    pub(crate) fn from_fields(server_id: ServerId, f: &Fields<'_>, now: Timestamp) -> Option<Self> {
-        let lot: Arc<str> = match f[F_LOT] {
-            Some(l) if !l.is_empty() => String::from_utf8_lossy(l).as_ref().into(),
-            _ => "default".into(),
-        };
-        call_of(server_id, f, lot, now)
+    /// The call a scanned block describes (its lot `default` when it names none), its
+    /// lot's name taken from `names` when they know it.
+    pub(crate) fn from_fields(
+        server_id: ServerId,
+        f: &Fields<'_>,
+        now: Timestamp,
+        names: &LotNames<'_>,
+    ) -> Option<Self> {
+        call_of(server_id, f, lot_name(f, names), now)
     }
+}
+
+/// Lot names already held (the store's), by their bytes: a call of a known lot
+/// shares its name instead of allocating one per message.
+pub(crate) type LotNames<'n> = dyn Fn(&[u8]) -> Option<Arc<str>> + 'n;
+
+/// No names known: each call allocates its lot's.
+pub(crate) static NO_NAMES: fn(&[u8]) -> Option<Arc<str>> = |_| None;
+
+/// The lot's name of a scanned block (`default` when it names none), shared when
+/// `names` knows it.
+pub(crate) fn lot_name(f: &Fields<'_>, names: &LotNames<'_>) -> Arc<str> {
+    let bytes = lot_of(f).unwrap_or(b"default");
+    names(bytes).unwrap_or_else(|| String::from_utf8_lossy(bytes).as_ref().into())
 }
 
 /// The parkee block's values, by field, from one pass over the headers.
@@ -307,15 +323,34 @@ const fn words_const(key: &[u8]) -> (u64, u64) {
     (first | FOLD, if n >= 8 { last | FOLD } else { 0 })
 }
 
-/// [`words_const`] with two word loads.
+/// [`words_const`] with two word loads (a short key copied into a zeroed word).
 fn words(key: &[u8]) -> (u64, u64) {
     let n = key.len();
     let word = |b: &[u8]| b.try_into().map(u64::from_le_bytes).unwrap_or(0) | FOLD;
     if n >= 8 {
         (word(&key[..8]), word(&key[n - 8..]))
     } else {
-        words_const(key)
+        let mut w = [0u8; 8];
+        w[..n].copy_from_slice(key);
+        (u64::from_le_bytes(w) | FOLD, 0)
     }
+}
+
+/// A key's bytes 8 to 16 as a folded word (0 when it is 16 bytes or shorter): with
+/// the first and last words it covers every byte of a name (names are at most 23
+/// bytes).
+const fn middle_const(key: &[u8]) -> u64 {
+    let n = key.len();
+    let mut w = 0u64;
+    if n > 16 {
+        let mut i = 0;
+        while i < 8 {
+            w |= (key[8 + i] as u64) << (8 * i);
+            i += 1;
+        }
+        w |= FOLD;
+    }
+    w
 }
 
 /// The slot of a key with these words: the multiplier was chosen so the 30 names
@@ -326,35 +361,37 @@ const fn slot(first: u64, last: u64) -> usize {
 
 const SLOT_BITS: u32 = 6;
 
-/// A name in its slot: its folded words, its length, its field and its index in
-/// [`NAMES`] (`usize::MAX` for an empty slot).
+/// A name in its slot: its folded words, its length and its field (`usize::MAX` for
+/// an empty slot).
 #[derive(Clone, Copy)]
 struct Entry {
     first: u64,
+    middle: u64,
     last: u64,
     len: usize,
     field: usize,
-    name: usize,
 }
 
 /// The perfect hash of the field names.
 const TABLE: [Entry; 1 << SLOT_BITS] = {
-    let empty = Entry { first: 0, last: 0, len: 0, field: usize::MAX, name: usize::MAX };
+    let empty = Entry { first: 0, middle: 0, last: 0, len: 0, field: usize::MAX };
     let mut t = [empty; 1 << SLOT_BITS];
     let mut i = 0;
     while i < FIELDS {
         let (first, last) = words_const(NAMES[i].0);
         let s = slot(first, last);
         assert!(t[s].field == usize::MAX, "two field names share a slot: choose another multiplier");
-        t[s] = Entry { first, last, len: NAMES[i].0.len(), field: NAMES[i].1, name: i };
+        let (name, field) = NAMES[i];
+        assert!(name.len() <= 24, "three words cover a name of at most 24 bytes");
+        t[s] = Entry { first, middle: middle_const(name), last, len: name.len(), field };
         i += 1;
     }
     t
 };
 
 /// Which field a header names (ASCII case-insensitive), for the one-pass parse: two
-/// word loads, one slot, and word comparisons (the middle bytes of keys longer than
-/// 16 one by one).
+/// word loads, one slot, and word comparisons (a third word, bytes 8 to 16, for keys
+/// longer than 16).
 fn field_index(key: &[u8]) -> Option<usize> {
     let n = key.len();
     if !(4..=23).contains(&n) {
@@ -365,9 +402,11 @@ fn field_index(key: &[u8]) -> Option<usize> {
     if e.len != n || e.first != first || e.last != last {
         return None;
     }
-    let name = NAMES[e.name].0;
-    let middle = n > 16 && !key[8..n - 8].iter().zip(&name[8..n - 8]).all(|(k, c)| k | 0x20 == *c);
-    (!middle).then_some(e.field)
+    let middle = match key.get(8..16) {
+        Some(m) if n > 16 => m.try_into().map(u64::from_le_bytes).unwrap_or(0) | FOLD,
+        _ => 0,
+    };
+    (middle == e.middle).then_some(e.field)
 }
 
 /// A decimal number with surrounding blanks; `None` when it is not one or does not

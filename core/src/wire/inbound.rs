@@ -218,9 +218,20 @@ impl Inbound {
     /// Classifies an owned message from `server_id`, received at `now`. A live
     /// parking event is read in one pass over its headers (the head with the rest).
     pub fn of_message(server_id: ServerId, m: &Message, now: Timestamp, shape: Shape) -> Self {
+        Self::of_message_named(server_id, m, now, shape, &fields::NO_NAMES)
+    }
+
+    /// [`Inbound::of_message`], lot names shared from `names`.
+    pub(crate) fn of_message_named(
+        server_id: ServerId,
+        m: &Message,
+        now: Timestamp,
+        shape: Shape,
+        names: &fields::LotNames<'_>,
+    ) -> Self {
         let f = fields::scan(m.iter());
         let head = Head { event: f[fields::F_EVENT].map(EventName::of), action_id: f[fields::F_ACTION_ID] };
-        Self::classify_scanned(head, &f, m.iter(), server_id, now, shape)
+        Self::classify_scanned(head, &f, m.iter(), server_id, now, shape, names)
     }
 
     /// Classifies a message given its [`Head`] and its headers (which may be
@@ -246,7 +257,9 @@ impl Inbound {
             (_, Some(aid)) => {
                 Self::Answer { action_id: text(aid), answer: answer(event, headers, server_id, now, shape) }
             }
-            (EventName::Parking(kind), None) => live(kind, &fields::scan(headers), server_id, now),
+            (EventName::Parking(kind), None) => {
+                live(kind, &fields::scan(headers), server_id, now, &fields::NO_NAMES)
+            }
             (EventName::Shutdown, None) => Self::Shutdown,
             _ => Self::Ignored,
         }
@@ -256,7 +269,8 @@ impl Inbound {
 impl Inbound {
     /// Classifies a parking event whose headers were already scanned in one pass
     /// (`f`, the ActionID among them): a live event or a `ParkedCalls` item is read
-    /// from the scan, anything else as [`Inbound::classify`] reads it.
+    /// from the scan (its lot's name shared from `names` when known), anything else
+    /// as [`Inbound::classify`] reads it.
     pub(crate) fn classify_scanned<'a, I>(
         head: Head<'a>,
         f: &fields::Fields<'a>,
@@ -264,15 +278,16 @@ impl Inbound {
         server_id: ServerId,
         now: Timestamp,
         shape: Shape,
+        names: &fields::LotNames<'_>,
     ) -> Self
     where
         I: Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
     {
         match (head.event, head.action_id, shape) {
-            (Some(EventName::Parking(kind)), None, _) => live(kind, f, server_id, now),
+            (Some(EventName::Parking(kind)), None, _) => live(kind, f, server_id, now, names),
             (Some(EventName::Parking(LiveKind::Parked)), Some(aid), Shape::Calls) => Self::Answer {
                 action_id: String::from_utf8_lossy(aid).into_owned(),
-                answer: call_item(ParkedCall::from_fields(server_id, f, now), headers),
+                answer: call_item(ParkedCall::from_fields(server_id, f, now, names), headers),
             },
             _ => Self::classify(head, headers, server_id, now, shape),
         }
@@ -289,12 +304,14 @@ fn call_item<'a>(call: Option<ParkedCall>, headers: impl Iterator<Item = (&'a [u
 }
 
 /// A live parking event from its scanned fields.
-fn live(kind: LiveKind, f: &fields::Fields<'_>, server_id: ServerId, now: Timestamp) -> Inbound {
-    let lot: std::sync::Arc<str> = match fields::lot_of(f) {
-        Some(l) => String::from_utf8_lossy(l).as_ref().into(),
-        None => "default".into(),
-    };
-    match fields::call_of(server_id, f, lot, now) {
+fn live(
+    kind: LiveKind,
+    f: &fields::Fields<'_>,
+    server_id: ServerId,
+    now: Timestamp,
+    names: &fields::LotNames<'_>,
+) -> Inbound {
+    match fields::call_of(server_id, f, fields::lot_name(f, names), now) {
         Some(call) => {
             let retriever = (kind == LiveKind::Retrieved).then(|| fields::retriever_of(f));
             Inbound::Live(LiveEvent { kind, call, retriever })
