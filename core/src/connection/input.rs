@@ -45,6 +45,16 @@ impl Connection {
         let Some((shape, owner)) = self.route(&head) else {
             return Ok(());
         };
+        if let (Some(f), Some(EventName::Parking(kind)), None) = (&scanned, head.event, head.action_id) {
+            // A leave of a call the store holds, with no request waiting for events:
+            // applied from the scan (the event's call is not built).
+            if kind.is_leave() && self.pending.is_empty() {
+                if let Some(events) = self.store.apply_held_leave(now, server, kind, f) {
+                    self.outputs.extend(events.into_iter().map(Output::Parking));
+                    return Ok(());
+                }
+            }
+        }
         let inbound = match &scanned {
             Some(f) => {
                 let store = &self.store;

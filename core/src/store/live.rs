@@ -3,9 +3,10 @@
 use super::book::Slot;
 use super::{ParkingStore, State};
 use crate::model::event::{ParkingEvent, ResyncChange};
-use crate::model::{CompactString, ParkedCall, Retriever, ServerId};
+use crate::model::{CompactString, LotKey, ParkedCall, Retriever, ServerId};
 use crate::time::Timestamp;
-use crate::wire::inbound::{Inbound, LiveEvent, LiveKind, Shape};
+use crate::wire::fields;
+use crate::wire::inbound::{EventName, Head, Inbound, LiveEvent, LiveKind, Shape};
 use crate::wire::message::Message;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,8 +23,17 @@ impl ParkingStore {
     /// only a connection's list collector may use them. Use this when you feed AMI
     /// messages from your own client instead of [`crate::Connection`].
     pub fn apply_message(&self, now: Timestamp, server_id: ServerId, msg: &Message) -> Vec<ParkingEvent> {
+        let f = fields::scan(msg.iter());
+        let head = Head { event: f[fields::F_EVENT].map(EventName::of), action_id: f[fields::F_ACTION_ID] };
+        if let (Some(EventName::Parking(kind)), None) = (head.event, head.action_id) {
+            if kind.is_leave() {
+                if let Some(events) = self.apply_held_leave(now, server_id, kind, &f) {
+                    return events;
+                }
+            }
+        }
         let names = |name: &[u8]| self.lot_name(name);
-        match Inbound::of_message_named(server_id, msg, now, Shape::Messages, &names) {
+        match Inbound::classify_scanned(head, &f, msg.iter(), server_id, now, Shape::Messages, &names) {
             Inbound::Live(event) => self.apply_live(now, event),
             _ => Vec::new(),
         }
@@ -211,18 +221,73 @@ impl ParkingStore {
                 self.slot(Arc::new(raw), 0).shown
             }
         };
-        if kind == LiveKind::GaveUp && !uid.is_empty() {
-            // Held a moment: a `ParkedCall` of the same call right after it is a move.
-            st.held = Some(Held { server, uid, from: shown, until: now + MOVE_WINDOW });
-            return None;
-        }
-        let call = shown?;
-        Some(match kind {
-            LiveKind::Retrieved => ParkingEvent::Retrieved { call, retriever: retriever.unwrap_or_default() },
-            LiveKind::TimedOut => ParkingEvent::TimedOut { call },
-            _ => ParkingEvent::GaveUp { call },
-        })
+        left_event(st, kind, server, uid, shown, retriever, now)
     }
+
+    /// A live leave (`UnParkedCall`, `ParkedCallTimeOut`, `ParkedCallGiveUp`) of a call
+    /// the store holds, applied from the event's scanned fields: the store's own call
+    /// is reported, so the event's call is never built (its text, its shared copy).
+    /// `None`, with nothing done, when the general path must take the event: the
+    /// store does not hold that call in that space, a give-up is held back, the
+    /// event's unique id is not UTF-8 or it names no space.
+    pub(crate) fn apply_held_leave(
+        &self,
+        now: Timestamp,
+        server: ServerId,
+        kind: LiveKind,
+        f: &fields::Fields<'_>,
+    ) -> Option<Vec<ParkingEvent>> {
+        let space = fields::space_of(f)?;
+        let uid = std::str::from_utf8(fields::unique_id_of(f)).ok()?;
+        let name = fields::lot_of(f).unwrap_or(b"default");
+        let retriever = (kind == LiveKind::Retrieved).then(|| fields::retriever_of(f));
+        let events = {
+            let mut st = self.lock();
+            if st.held.is_some() {
+                return None;
+            }
+            let key = LotKey { server_id: server, name: st.book.name(name)? };
+            let i = st.book.index_of(&key)?;
+            let held = st.book.lot(i).spaces.get(&space)?.raw.unique_id();
+            // The same call as the general path's `same_call` sees it.
+            if !(uid.is_empty() || held.is_empty() || held == uid) {
+                return None;
+            }
+            st.mark_dirty_at(server, &key.name, space, uid);
+            st.cancel_held_resyncs(server, uid);
+            st.left.note(server, uid);
+            let shown = st.book.put(&self.inner.lots, i, space, None).old.and_then(|slot| slot.shown);
+            let event = left_event(&mut st, kind, server, uid.into(), shown, retriever, now);
+            self.publish_total(&st);
+            Vec::from_iter(event)
+        };
+        self.dispatch(&events);
+        Some(events)
+    }
+}
+
+/// The event of a call that left (`shown`: as the views showed it); a give-up is
+/// held back a moment instead (a `ParkedCall` of the same call right after it makes
+/// it a move).
+fn left_event(
+    st: &mut State,
+    kind: LiveKind,
+    server: ServerId,
+    uid: CompactString,
+    shown: Option<Arc<ParkedCall>>,
+    retriever: Option<Retriever>,
+    now: Timestamp,
+) -> Option<ParkingEvent> {
+    if kind == LiveKind::GaveUp && !uid.is_empty() {
+        st.held = Some(Held { server, uid, from: shown, until: now + MOVE_WINDOW });
+        return None;
+    }
+    let call = shown?;
+    Some(match kind {
+        LiveKind::Retrieved => ParkingEvent::Retrieved { call, retriever: retriever.unwrap_or_default() },
+        LiveKind::TimedOut => ParkingEvent::TimedOut { call },
+        _ => ParkingEvent::GaveUp { call },
+    })
 }
 
 /// How long a give-up waits for a `ParkedCall` of the same call (a move) before it
@@ -265,10 +330,96 @@ impl State {
     /// Remembers, in every open collection window, that a live event touched this
     /// call and its space.
     fn mark_dirty(&mut self, call: &ParkedCall) {
+        self.mark_dirty_at(call.server_id, &call.parking_lot, call.parking_space, call.unique_id());
+    }
+
+    /// [`State::mark_dirty`] by the call's place and unique id.
+    fn mark_dirty_at(&mut self, server: ServerId, lot: &Arc<str>, space: u32, uid: &str) {
         for w in self.windows.values_mut() {
-            w.keys.insert((call.server_id, call.parking_lot.clone(), call.parking_space));
-            if !call.unique_id().is_empty() {
-                w.uids.insert((call.server_id, call.unique_id().into()));
+            w.keys.insert((server, lot.clone(), space));
+            if !uid.is_empty() {
+                w.uids.insert((server, uid.into()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One step: a live event (kind, lot, space, unique id, channel), a tick after
+    /// some milliseconds, or a collection window opened.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Event(u8, u8, u32, u8, u8),
+        Tick(u64),
+        Window,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            6 => (0u8..5, 0u8..3, 701u32..704, 0u8..5, 0u8..2).prop_map(|(k, l, s, u, c)| Step::Event(k, l, s, u, c)),
+            1 => (0u64..400).prop_map(Step::Tick),
+            1 => Just(Step::Window),
+        ]
+    }
+
+    fn message(kind: u8, lot: u8, space: u32, uid: u8, chan: u8) -> Message {
+        let event = ["ParkedCall", "UnParkedCall", "ParkedCallTimeOut", "ParkedCallGiveUp", "ParkedCallSwap"]
+            [kind as usize];
+        // Unique id 0 is empty (Asterisk 11 leaves may name none); lot 0 is unnamed.
+        let uid = if uid == 0 { String::new() } else { format!("1700000000.{uid}") };
+        let mut pairs = vec![
+            ("Event", event.to_string()),
+            ("ParkeeChannel", format!("PJSIP/{chan}-0001")),
+            ("ParkeeUniqueid", uid),
+            ("ParkingSpace", space.to_string()),
+            ("ParkingTimeout", "45".into()),
+            ("ParkingDuration", "0".into()),
+            ("RetrieverChannel", "PJSIP/200-0002".into()),
+            ("RetrieverCallerIDName", r#"Desk \"2\""#.into()),
+        ];
+        if lot > 0 {
+            pairs.push(("Parkinglot", ["", "default", "vip"][lot as usize].into()));
+        }
+        Message::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
+    }
+
+    proptest! {
+        /// A leave of a call the store holds takes a short path (the event's call is
+        /// never built): what it reports and what the store holds after are the
+        /// general path's, step by step, with give-ups held back, swaps, calls
+        /// replaced in their space, leaves of calls never seen and windows open.
+        #[test]
+        fn a_held_leave_applied_from_its_scan_is_the_general_path(steps in proptest::collection::vec(step(), 1..40)) {
+            let (short, general) = (ParkingStore::default(), ParkingStore::default());
+            let mut now = Timestamp::from_unix_millis(1_700_000_000_000);
+            for s in steps {
+                let (a, b) = match s {
+                    Step::Event(k, l, sp, u, c) => {
+                        let m = message(k, l, sp, u, c);
+                        let b = match Inbound::of_message(1, &m, now, Shape::Messages) {
+                            Inbound::Live(e) => general.apply_live(now, e),
+                            _ => Vec::new(),
+                        };
+                        (short.apply_message(now, 1, &m), b)
+                    }
+                    Step::Tick(ms) => {
+                        now = now + Duration::from_millis(ms);
+                        (short.tick(now), general.tick(now))
+                    }
+                    Step::Window => {
+                        short.open_window();
+                        general.open_window();
+                        (Vec::new(), Vec::new())
+                    }
+                };
+                prop_assert_eq!(a, b);
+                prop_assert_eq!(short.parked_calls_now(), general.parked_calls_now());
+                prop_assert_eq!(short.parking_lots_map_now(), general.parking_lots_map_now());
+                prop_assert_eq!(format!("{:?}", short.debug_sizes()), format!("{:?}", general.debug_sizes()));
             }
         }
     }

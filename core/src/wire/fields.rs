@@ -123,6 +123,17 @@ pub(crate) fn lot_of<'a>(f: &Fields<'a>) -> Option<&'a [u8]> {
     f[F_LOT].filter(|l| !l.is_empty())
 }
 
+/// The space a scanned block names (`None`: none, or one that does not fit a u32).
+pub(crate) fn space_of(f: &Fields<'_>) -> Option<u32> {
+    // A space that does not fit a u32 is not a space (no truncation to another one).
+    u32::try_from(f[F_SPACE].or(f[F_EXTEN]).and_then(parse_u64)?).ok()
+}
+
+/// The parkee's unique id a scanned block names, as bytes (empty when none).
+pub(crate) fn unique_id_of<'a>(f: &Fields<'a>) -> &'a [u8] {
+    f[F_UID].or(f[F_UID11]).unwrap_or_default()
+}
+
 /// The call a scanned block describes, in lot `lot`; `None` when it names no space.
 pub(crate) fn call_of(
     server_id: ServerId,
@@ -133,8 +144,7 @@ pub(crate) fn call_of(
     // Asterisk 12+ names before Asterisk 11 ones.
     let pick = |modern: usize, legacy: usize| f[modern].or(f[legacy]);
     let number = |v: Option<&[u8]>| v.and_then(parse_u64);
-    // A space that does not fit a u32 is not a space (no truncation to another one).
-    let space = u32::try_from(number(pick(F_SPACE, F_EXTEN))?).ok()?;
+    let space = space_of(f)?;
     let remaining = number(pick(F_TIMEOUT, F_TIMEOUT11));
     // Asterisk sends a duration near 2^64 when its clock stepped back (a negative
     // duration, wrapped): the call was parked just now.
@@ -148,7 +158,7 @@ pub(crate) fn call_of(
         .map(Duration::from_secs);
     let values: [&[u8]; TEXT_FIELDS] = [
         pick(F_CHANNEL, F_CHANNEL11),
-        pick(F_UID, F_UID11),
+        Some(unique_id_of(f)),
         pick(F_LINKED, F_LINKED11),
         pick(F_CID_NUM, F_CID_NUM11).or(f[F_CID11]),
         pick(F_CID_NAME, F_CID_NAME11),
