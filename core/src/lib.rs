@@ -75,8 +75,8 @@ pub use model::{
 };
 pub use store::{
     apply_map_diff, CallCallback, CallFilter, CallTransform, ConnectionState, EventStream, MovedCallback,
-    NearTimeoutCallback, ParkedCallsSignalVec, ParkingOptions, ParkingStore, RetrievedCallback, StoreSizes,
-    Subscription, DEFAULT_RETRIEVE_RING, RESYNC_SETTLE,
+    NearTimeoutCallback, ParkedCallsSignalVec, ParkingLotsSignalMap, ParkingOptions, ParkingStore,
+    RetrievedCallback, StoreSizes, Subscription, DEFAULT_RETRIEVE_RING, RESYNC_SETTLE,
 };
 pub use time::Timestamp;
 pub use wire::{ami_codec, amiws, unescape_c, Action, Message};

@@ -7,9 +7,10 @@
 //! the lots (a Fenwick tree), not a walk of the other lots' calls.
 
 use super::views::Broadcast;
+use super::views::ParkingLotsSignalMap;
 use crate::model::{LotKey, ParkedCall, ParkingLot, ServerId};
 use crate::store::ParkingOptions;
-use futures_signals::signal_map::MutableBTreeMap;
+use futures_signals::signal_map::MapDiff;
 use futures_signals::signal_vec::{MutableVec, VecDiff};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
@@ -181,6 +182,11 @@ pub(super) struct Book {
     /// Calls the views show.
     pub(super) shown_total: usize,
     pub(super) global: Broadcast,
+    /// The lots map as its subscribers know it, by lot ordinal (`None`: not in the
+    /// map): a lot's change is published by its ordinal, with no search of the map.
+    published: Vec<Option<ParkingLot>>,
+    /// The lots map's subscribers.
+    lots_view: Broadcast<MapDiff<LotKey, ParkingLot>>,
     next_park: u64,
     /// Between [`Book::batch_lots`] and [`Book::publish_lots`]: lots whose occupancy
     /// changes are published once, at the end.
@@ -195,15 +201,53 @@ impl Book {
     }
 
     /// Ends a batch: each lot whose occupancy changed in it is published once.
-    pub(super) fn publish_lots(&mut self, lots_map: &MutableBTreeMap<LotKey, ParkingLot>) {
+    pub(super) fn publish_lots(&mut self) {
         self.batching = false;
-        let mut map = None;
-        for l in self.lots.iter_mut().filter(|l| l.unpublished) {
-            l.unpublished = false;
-            if l.known {
-                map.get_or_insert_with(|| lots_map.lock_mut()).insert_cloned(l.key.clone(), l.lot.clone());
+        for i in 0..self.lots.len() {
+            let l = &mut self.lots[i];
+            if std::mem::take(&mut l.unpublished) && l.known {
+                self.publish(i);
             }
         }
+    }
+
+    /// Lot `i`'s facts as they are now reach the lots map (an `Insert` or `Update`).
+    fn publish(&mut self, i: usize) {
+        let l = &self.lots[i];
+        let diff = match self.published[i].replace(l.lot.clone()) {
+            Some(_) => MapDiff::Update { key: l.key.clone(), value: l.lot.clone() },
+            None => MapDiff::Insert { key: l.key.clone(), value: l.lot.clone() },
+        };
+        self.lots_view.send(|| diff);
+    }
+
+    /// Lot `i` leaves the lots map (a `Remove`, when it was there).
+    fn unpublish(&mut self, i: usize) {
+        if self.published[i].take().is_some() {
+            let key = self.lots[i].key.clone();
+            self.lots_view.send(|| MapDiff::Remove { key });
+        }
+    }
+
+    /// The lots map now, in key order.
+    pub(super) fn published_lots(&self) -> impl Iterator<Item = (&LotKey, &ParkingLot)> {
+        self.lots.iter().zip(&self.published).filter_map(|(l, p)| p.as_ref().map(|p| (&l.key, p)))
+    }
+
+    /// Lot `key` as the lots map has it.
+    pub(super) fn published_lot(&self, key: &LotKey) -> Option<&ParkingLot> {
+        self.index_of(key).and_then(|i| self.published[i].as_ref())
+    }
+
+    /// A new subscriber of the lots map, starting from the map now.
+    pub(super) fn subscribe_lots(&mut self) -> ParkingLotsSignalMap {
+        let now = self.published_lots().map(|(k, v)| (k.clone(), v.clone())).collect();
+        self.lots_view.subscribe_lots(now)
+    }
+
+    /// Subscribers of the lots map.
+    pub(super) fn lots_subscribers(&self) -> usize {
+        self.lots_view.len()
     }
 
     /// The lot `key`, made (range unknown, not yet known) when absent.
@@ -213,6 +257,7 @@ impl Book {
         }
         let i = self.lots.partition_point(|l| l.key < *key);
         self.lots.insert(i, LotState::new(key.clone()));
+        self.published.insert(i, None);
         self.names.entry(key.name.as_bytes().into()).or_insert_with(|| key.name.clone());
         self.counts = Fenwick::rebuild(self.lots.iter().map(|l| l.shown_spaces.len()));
         self.index = self.lots.iter().enumerate().map(|(i, l)| (l.key.clone(), i)).collect();
@@ -300,13 +345,7 @@ impl Book {
     /// Sets (`Some`) or clears (`None`) `space` of lot `i`: Asterisk's count, the
     /// lot's grid cell and call list, the global list and the lots map each take one
     /// change.
-    pub(super) fn put(
-        &mut self,
-        lots_map: &MutableBTreeMap<LotKey, ParkingLot>,
-        i: usize,
-        space: u32,
-        new: Option<Slot>,
-    ) -> Put {
+    pub(super) fn put(&mut self, i: usize, space: u32, new: Option<Slot>) -> Put {
         let prefix = self.counts.prefix(i);
         let lot = &mut self.lots[i];
         let new_shown = new.as_ref().and_then(|s| s.shown.clone());
@@ -363,11 +402,10 @@ impl Book {
         if d_raw != 0 {
             lot.lot.occupied = (lot.lot.occupied as i64 + d_raw).max(0) as u32;
             lot.known = true;
-            if self.batching {
-                lot.unpublished = true;
-            } else {
-                lots_map.lock_mut().insert_cloned(lot.key.clone(), lot.lot.clone());
-            }
+            lot.unpublished = self.batching;
+        }
+        if d_raw != 0 && !self.batching {
+            self.publish(i);
         }
         self.raw_total = (self.raw_total as i64 + d_raw).max(0) as usize;
         if d_shown != 0 {
@@ -382,19 +420,19 @@ impl Book {
     /// store now has them.
     pub(super) fn apply_lots(
         &mut self,
-        lots_map: &MutableBTreeMap<LotKey, ParkingLot>,
         server_id: ServerId,
         listed: Vec<ParkingLot>,
         options: &ParkingOptions,
     ) -> (Vec<ParkingLot>, bool) {
         let names: std::collections::HashSet<Arc<str>> = listed.iter().map(|l| l.name.clone()).collect();
-        for l in self.lots.iter_mut() {
+        for i in 0..self.lots.len() {
+            let l = &mut self.lots[i];
             if l.key.server_id == server_id && l.known && !names.contains(&l.key.name) && l.spaces.is_empty()
             {
                 l.known = false;
                 l.lot = ParkingLot::unknown_range(server_id, l.key.name.clone());
                 l.rebuild_grid();
-                lots_map.lock_mut().remove(&l.key);
+                self.unpublish(i);
             }
         }
         let mut out = Vec::with_capacity(listed.len());
@@ -418,15 +456,18 @@ impl Book {
             }
             let range_changed = (fresh.start_space, fresh.end_space, fresh.range_known)
                 != (l.lot.start_space, l.lot.end_space, l.lot.range_known);
-            if l.lot != fresh || !l.known {
+            let changed = l.lot != fresh || !l.known;
+            if changed {
                 l.lot = fresh;
                 l.known = true;
-                lots_map.lock_mut().insert_cloned(key, l.lot.clone());
             }
             if range_changed {
                 l.rebuild_grid();
             }
             out.push(l.lot.clone());
+            if changed {
+                self.publish(i);
+            }
         }
         (out, full)
     }

@@ -103,7 +103,7 @@ impl ParkingStore {
             // the state as it was, and end a batch of lot changes the panic cut short.
             self.inner.state.clear_poison();
             let mut st = e.into_inner();
-            st.book.publish_lots(&self.inner.lots);
+            st.book.publish_lots();
             st
         })
     }

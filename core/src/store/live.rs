@@ -134,7 +134,7 @@ impl ParkingStore {
         if swapped && st.forget_departed(&raw) {
             // The new parkee's leave came first (reported then): the space is empty.
             if old.is_some() {
-                st.book.put(&self.inner.lots, i, space, None);
+                st.book.put(i, space, None);
             }
             return None;
         }
@@ -145,7 +145,7 @@ impl ParkingStore {
                 let merged = (*raw).clone().with_times_of(&old.raw);
                 if *old.raw != merged {
                     let slot = self.slot(Arc::new(merged), old.park());
-                    st.book.put(&self.inner.lots, i, space, Some(slot));
+                    st.book.put(i, space, Some(slot));
                 }
                 None
             }
@@ -156,7 +156,7 @@ impl ParkingStore {
                 let raw = Arc::new((*raw).clone().with_times_of(&old.raw));
                 let slot = self.slot(raw, old.park());
                 let call = slot.shown.clone();
-                st.book.put(&self.inner.lots, i, space, Some(slot));
+                st.book.put(i, space, Some(slot));
                 call.map(|call| ParkingEvent::Swapped { call, previous: old.shown })
             }
             old => {
@@ -164,7 +164,7 @@ impl ParkingStore {
                 let slot = self.slot(raw, park);
                 st.clock.schedule(&slot.raw, park);
                 let call = slot.shown.clone();
-                st.book.put(&self.inner.lots, i, space, Some(slot));
+                st.book.put(i, space, Some(slot));
                 st.bound_alerts();
                 if let Some(old) = old {
                     // Another call still held the space: its leave is on its way.
@@ -197,7 +197,7 @@ impl ParkingStore {
         let occupied_by =
             i.filter(|&i| st.book.lot(i).spaces.get(&space).is_some_and(|s| s.raw.same_call(&raw)));
         let gone: Option<Slot> = if let Some(i) = occupied_by {
-            st.book.put(&self.inner.lots, i, space, None).old
+            st.book.put(i, space, None).old
         } else {
             let at = st.displaced.iter().position(|s| {
                 !raw.unique_id().is_empty()
@@ -256,7 +256,7 @@ impl ParkingStore {
             st.mark_dirty_at(server, &key.name, space, uid);
             st.cancel_held_resyncs(server, uid);
             st.left.note(server, uid);
-            let shown = st.book.put(&self.inner.lots, i, space, None).old.and_then(|slot| slot.shown);
+            let shown = st.book.put(i, space, None).old.and_then(|slot| slot.shown);
             let event = left_event(&mut st, kind, server, uid.into(), shown, retriever, now);
             self.publish_total(&st);
             Vec::from_iter(event)

@@ -101,7 +101,7 @@ pub use options::{
 pub(crate) use reconcile::WindowId;
 pub use reconcile::RESYNC_SETTLE;
 pub use sizes::StoreSizes;
-pub use views::{apply_map_diff, ParkedCallsSignalVec};
+pub use views::{apply_map_diff, ParkedCallsSignalVec, ParkingLotsSignalMap};
 
 use crate::error::ParkingError;
 use crate::model::{CompactString, LotKey, ParkedCall, ParkingLot, ServerId};
@@ -109,7 +109,7 @@ use crate::time::Timestamp;
 use book::{Book, Slot};
 use clock::Clock;
 use futures_signals::signal::{Mutable, Signal, SignalExt};
-use futures_signals::signal_map::{MutableBTreeMap, SignalMap, SignalMapExt};
+use futures_signals::signal_map::SignalMapExt;
 use futures_signals::signal_vec::SignalVec;
 use listeners::Listener;
 use reconcile::Window;
@@ -172,7 +172,6 @@ struct State {
 }
 
 struct Inner {
-    lots: MutableBTreeMap<LotKey, ParkingLot>,
     total: Mutable<usize>,
     loading: Mutable<usize>,
     error: Mutable<Option<ParkingError>>,
@@ -212,7 +211,7 @@ pub struct ParkingStore {
 impl fmt::Debug for ParkingStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ParkingStore")
-            .field("lots", &self.inner.lots.lock_ref().len())
+            .field("lots", &self.lock().book.published_lots().count())
             .field("calls", &self.inner.total.get())
             .field("connection", &*self.inner.connection.lock_ref())
             .finish_non_exhaustive()
@@ -231,7 +230,6 @@ impl ParkingStore {
     pub fn new(options: ParkingOptions) -> Self {
         Self {
             inner: Arc::new(Inner {
-                lots: MutableBTreeMap::new(),
                 total: Mutable::new(0),
                 loading: Mutable::new(0),
                 error: Mutable::new(None),
@@ -273,29 +271,29 @@ impl ParkingStore {
     }
 
     /// The lots, keyed by (server, name), with Asterisk's occupancy.
-    pub fn parking_lots(&self) -> impl SignalMap<Key = LotKey, Value = ParkingLot> + Send + 'static {
-        self.inner.lots.signal_map_cloned()
+    pub fn parking_lots(&self) -> ParkingLotsSignalMap {
+        self.lock().book.subscribe_lots()
     }
 
     /// The lots now.
     pub fn parking_lots_now(&self) -> Vec<ParkingLot> {
-        self.inner.lots.lock_ref().values().cloned().collect()
+        self.lock().book.published_lots().map(|(_, v)| v.clone()).collect()
     }
 
     /// The lots now, keyed by (server, name): what [`parking_lots`](Self::parking_lots)
     /// starts from (a UI's map before the first diff).
     pub fn parking_lots_map_now(&self) -> BTreeMap<LotKey, ParkingLot> {
-        self.inner.lots.lock_ref().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.lock().book.published_lots().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     /// Lot `key` now (`None` while unknown).
     pub fn lot_now(&self, key: &LotKey) -> Option<ParkingLot> {
-        self.inner.lots.lock_ref().get(key).cloned()
+        self.lock().book.published_lot(key).cloned()
     }
 
     /// One lot as a signal (`None` while unknown): occupied and free update live.
     pub fn lot(&self, key: LotKey) -> impl Signal<Item = Option<ParkingLot>> + Send + 'static {
-        self.inner.lots.signal_map_cloned().key_cloned(key)
+        self.parking_lots().key_cloned(key)
     }
 
     // ----- one lot's views -----
@@ -492,7 +490,7 @@ impl ParkingStore {
     pub(crate) fn apply_lots(&self, server_id: ServerId, listed: Vec<ParkingLot>) -> Vec<ParkingLot> {
         let mut st = self.lock();
         st.lots_synced.insert(server_id);
-        let (lots, full) = st.book.apply_lots(&self.inner.lots, server_id, listed, &self.inner.options);
+        let (lots, full) = st.book.apply_lots(server_id, listed, &self.inner.options);
         drop(st);
         if full {
             self.over_cap("lots", server_id, self.inner.options.max_lots);

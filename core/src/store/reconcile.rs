@@ -196,9 +196,9 @@ impl ParkingStore {
                 Walk { scope: Scope { server_id, keys, uids }, initial, events: held, full: None, reading };
             let was_idle = st.book.raw_total == 0;
             st.book.batch_lots();
-            walk.remove_unlisted(self, &mut st, lot, &answer);
+            walk.remove_unlisted(&mut st, lot, &answer);
             let shown = walk.write_listed(self, &mut st, answer);
-            st.book.publish_lots(&self.inner.lots);
+            st.book.publish_lots();
             full = walk.full;
             // A list of the whole server that was applied: its link is followed from
             // here on. (A lot's list leaves that as it was.)
@@ -284,7 +284,7 @@ impl Walk {
     }
 
     /// Removes the calls in scope the answer no longer lists.
-    fn remove_unlisted(&mut self, store: &ParkingStore, st: &mut State, lot: Option<&str>, answer: &Listed) {
+    fn remove_unlisted(&mut self, st: &mut State, lot: Option<&str>, answer: &Listed) {
         for i in st.book.lot_indices(self.scope.server_id, lot) {
             let l = st.book.lot(i);
             let gone: Vec<u32> = l
@@ -296,7 +296,7 @@ impl Walk {
                 .map(|(space, _)| *space)
                 .collect();
             for space in gone {
-                let old = st.book.put(&store.inner.lots, i, space, None).old;
+                let old = st.book.put(i, space, None).old;
                 self.resync(old.and_then(|s| s.shown), ResyncChange::Vanished);
             }
         }
@@ -354,7 +354,7 @@ impl Walk {
                     } else {
                         let slot = store.slot(Arc::new(merged), old.park());
                         shown.extend(slot.shown.clone());
-                        st.book.put(&store.inner.lots, i, space, Some(slot));
+                        st.book.put(i, space, Some(slot));
                     }
                 }
                 old => {
@@ -363,7 +363,7 @@ impl Walk {
                     st.clock.schedule(&slot.raw, park);
                     shown.extend(slot.shown.clone());
                     let new = slot.shown.clone();
-                    st.book.put(&store.inner.lots, i, space, Some(slot));
+                    st.book.put(i, space, Some(slot));
                     st.bound_alerts();
                     if let Some(old) = old {
                         self.resync(old.shown, ResyncChange::Vanished);

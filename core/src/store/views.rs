@@ -1,8 +1,10 @@
-//! The global call list as a signal vec: the store sends each change once to every
-//! subscriber, with the index the book computed (no shared `Vec` of all calls to
-//! shift on each insert).
+//! The store's global views as signals: the call list (a signal vec) and the lots
+//! map (a signal map). The store sends each change once to every subscriber's queue,
+//! with the index or key the book computed (no shared `Vec` of all calls to shift on
+//! each insert, no second copy of the lots to search on each occupancy change).
 
-use crate::model::ParkedCall;
+use crate::model::{LotKey, ParkedCall, ParkingLot};
+use futures_signals::signal_map::{MapDiff, SignalMap};
 use futures_signals::signal_vec::{SignalVec, VecDiff};
 use std::collections::VecDeque;
 use std::fmt;
@@ -11,32 +13,43 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 type Diff = VecDiff<Arc<ParkedCall>>;
+type LotDiff = MapDiff<LotKey, ParkingLot>;
 
 /// One subscriber's diffs waiting to be taken, and who to wake for them.
-#[derive(Default)]
-struct Queue {
-    diffs: VecDeque<Diff>,
+struct Queue<D> {
+    diffs: VecDeque<D>,
     waker: Option<Waker>,
     /// The store is gone: no diff will come.
     closed: bool,
 }
 
-type Shared = Arc<Mutex<Queue>>;
+impl<D> Default for Queue<D> {
+    fn default() -> Self {
+        Self { diffs: VecDeque::new(), waker: None, closed: false }
+    }
+}
 
-fn lock(q: &Shared) -> MutexGuard<'_, Queue> {
+type Shared<D> = Arc<Mutex<Queue<D>>>;
+
+fn lock<D>(q: &Shared<D>) -> MutexGuard<'_, Queue<D>> {
     q.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The subscribers of the global call list: one queue each (a lock and a push per
-/// change, no allocation once the queue has grown).
-#[derive(Default)]
-pub(super) struct Broadcast {
-    subscribers: Vec<Shared>,
+/// The subscribers of a view: one queue each (a lock and a push per change, no
+/// allocation once the queue has grown).
+pub(super) struct Broadcast<D = Diff> {
+    subscribers: Vec<Shared<D>>,
 }
 
-impl Broadcast {
+impl<D> Default for Broadcast<D> {
+    fn default() -> Self {
+        Self { subscribers: Vec::new() }
+    }
+}
+
+impl<D: Clone> Broadcast<D> {
     /// Sends the diff `make` builds to every subscriber (built only when there is one).
-    pub(super) fn send(&mut self, make: impl FnOnce() -> Diff) {
+    pub(super) fn send(&mut self, make: impl FnOnce() -> D) {
         if self.subscribers.is_empty() {
             return;
         }
@@ -60,15 +73,49 @@ impl Broadcast {
         self.subscribers.len()
     }
 
-    /// A new subscriber that starts from `now` (the list at this instant).
-    pub(super) fn subscribe(&mut self, now: Vec<Arc<ParkedCall>>) -> ParkedCallsSignalVec {
+    /// A new subscriber's queue.
+    fn queue(&mut self) -> Shared<D> {
         let q = Shared::default();
         self.subscribers.push(q.clone());
-        ParkedCallsSignalVec { first: Some(now), queue: q }
+        q
     }
 }
 
-impl Drop for Broadcast {
+impl Broadcast<Diff> {
+    /// A new subscriber that starts from `now` (the list at this instant).
+    pub(super) fn subscribe(&mut self, now: Vec<Arc<ParkedCall>>) -> ParkedCallsSignalVec {
+        ParkedCallsSignalVec { first: Some(now), queue: self.queue() }
+    }
+}
+
+impl Broadcast<LotDiff> {
+    /// A new subscriber of the lots map that starts from `now` (the map at this
+    /// instant, in key order): a `Replace` first unless it is empty.
+    pub(super) fn subscribe_lots(&mut self, now: Vec<(LotKey, ParkingLot)>) -> ParkingLotsSignalMap {
+        let first = (!now.is_empty()).then_some(now);
+        ParkingLotsSignalMap { first, queue: self.queue() }
+    }
+}
+
+/// Takes the next diff of a subscriber: its first one, else its queue's.
+fn poll_queue<D>(first: Option<D>, queue: &Shared<D>, cx: &mut Context<'_>) -> Poll<Option<D>> {
+    if let Some(d) = first {
+        return Poll::Ready(Some(d));
+    }
+    let mut q = lock(queue);
+    if let Some(d) = q.diffs.pop_front() {
+        return Poll::Ready(Some(d));
+    }
+    if q.closed {
+        return Poll::Ready(None);
+    }
+    if !q.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+        q.waker = Some(cx.waker().clone());
+    }
+    Poll::Pending
+}
+
+impl<D> Drop for Broadcast<D> {
     fn drop(&mut self) {
         for q in &self.subscribers {
             let waker = {
@@ -91,7 +138,7 @@ impl Drop for Broadcast {
 #[must_use = "a signal vec does nothing unless polled"]
 pub struct ParkedCallsSignalVec {
     first: Option<Vec<Arc<ParkedCall>>>,
-    queue: Shared,
+    queue: Shared<Diff>,
 }
 
 impl fmt::Debug for ParkedCallsSignalVec {
@@ -104,20 +151,37 @@ impl SignalVec for ParkedCallsSignalVec {
     type Item = Arc<ParkedCall>;
 
     fn poll_vec_change(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Diff>> {
-        if let Some(values) = self.first.take() {
-            return Poll::Ready(Some(VecDiff::Replace { values }));
-        }
-        let mut q = lock(&self.queue);
-        if let Some(d) = q.diffs.pop_front() {
-            return Poll::Ready(Some(d));
-        }
-        if q.closed {
-            return Poll::Ready(None);
-        }
-        if !q.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-            q.waker = Some(cx.waker().clone());
-        }
-        Poll::Pending
+        let first = self.first.take().map(|values| VecDiff::Replace { values });
+        poll_queue(first, &self.queue, cx)
+    }
+}
+
+/// The lots, keyed by (server, name), with Asterisk's occupancy, as a signal map (from
+/// [`ParkingStore::parking_lots`](super::ParkingStore::parking_lots)).
+///
+/// Its first change is a `Replace` with the lots at subscription time (none when
+/// there are none); then an `Insert` when a lot appears, an `Update` when its facts
+/// or occupancy change, a `Remove` when it is forgotten. It ends when the store is
+/// dropped.
+#[must_use = "a signal map does nothing unless polled"]
+pub struct ParkingLotsSignalMap {
+    first: Option<Vec<(LotKey, ParkingLot)>>,
+    queue: Shared<LotDiff>,
+}
+
+impl fmt::Debug for ParkingLotsSignalMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParkingLotsSignalMap").finish_non_exhaustive()
+    }
+}
+
+impl SignalMap for ParkingLotsSignalMap {
+    type Key = LotKey;
+    type Value = ParkingLot;
+
+    fn poll_map_change(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<LotDiff>> {
+        let first = self.first.take().map(|entries| MapDiff::Replace { entries });
+        poll_queue(first, &self.queue, cx)
     }
 }
 

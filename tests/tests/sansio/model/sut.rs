@@ -35,6 +35,26 @@ pub struct Harness {
     split_open: bool,
     /// The store's calls as a UI builds them from the signal vec's diffs.
     mirror: std::cell::RefCell<ami_parking_tests::DiffProbe>,
+    /// The store's lots as a UI builds them from the signal map's diffs.
+    lots_mirror: std::cell::RefCell<LotsMirror>,
+}
+
+/// The lots map as a UI builds it from [`ami_parking::ParkingStore::parking_lots`]'s
+/// diffs, polled without a runtime.
+struct LotsMirror {
+    map: std::pin::Pin<Box<ami_parking::ParkingLotsSignalMap>>,
+    mirror: BTreeMap<ami_parking::LotKey, ami_parking::ParkingLot>,
+}
+
+impl LotsMirror {
+    fn take(&mut self) -> &BTreeMap<ami_parking::LotKey, ami_parking::ParkingLot> {
+        use futures_signals::signal_map::SignalMap;
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        while let std::task::Poll::Ready(Some(d)) = self.map.as_mut().poll_map_change(&mut cx) {
+            ami_parking::apply_map_diff(&mut self.mirror, d);
+        }
+        &self.mirror
+    }
 }
 
 impl Harness {
@@ -48,6 +68,10 @@ impl Harness {
         let conn = Connection::new(cfg, now);
         let pbx = model_pbx(wire);
         let mirror = std::cell::RefCell::new(ami_parking_tests::DiffProbe::new(conn.store()));
+        let lots_mirror = std::cell::RefCell::new(LotsMirror {
+            map: Box::pin(conn.store().parking_lots()),
+            mirror: BTreeMap::new(),
+        });
         let mut h = Harness {
             pbx,
             conn,
@@ -61,6 +85,7 @@ impl Harness {
             replies: BTreeMap::new(),
             split_open: false,
             mirror,
+            lots_mirror,
         };
         h.connect();
         h
@@ -477,6 +502,11 @@ impl Harness {
         let calls = self.conn.store().parked_calls_now();
         assert_eq!(mirror.mirror, calls, "the calls' diffs build the store's calls, in order");
         assert!(calls.windows(2).all(|w| w[0].sort_key() < w[1].sort_key()), "in (server, lot, space) order");
+        assert_eq!(
+            *self.lots_mirror.borrow_mut().take(),
+            self.conn.store().parking_lots_map_now(),
+            "the lots map's diffs build the store's lots"
+        );
         if let Err(e) = ami_parking::sim::check_connection(&self.conn) {
             panic!("the store's invariants: {e}");
         }
