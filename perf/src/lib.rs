@@ -207,6 +207,27 @@ pub fn churn(n: usize, pairs: usize) -> Vec<Message> {
     out
 }
 
+/// [`churn`] as Asterisk writes it: the events' bytes, back to back.
+pub fn churn_bytes(n: usize, pairs: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for m in churn(n, pairs) {
+        ami_parking::ami_codec::write_server_message(&m, &mut out);
+    }
+    out
+}
+
+/// Feeds `bytes` to `conn` in socket-sized reads, taking its outputs and the UI's
+/// diffs after each read (as a client's loop does).
+pub fn feed_reads(conn: &mut Connection, ui: &mut Watchers, bytes: &[u8]) {
+    for chunk in bytes.chunks(READ) {
+        conn.handle_input(NOW, chunk).unwrap();
+        while let Some(o) = conn.poll_output() {
+            std::hint::black_box(o);
+        }
+        std::hint::black_box(ui.drain());
+    }
+}
+
 /// A UI watching `store`: a subscriber on the global calls view and one on the grid
 /// of the first lot (its range known). [`Watchers::drain`] takes their diffs.
 pub struct Watchers {

@@ -132,6 +132,8 @@ fn main() {
     let ns_10k = apply_ns_per_event(s.stores[1], s.pairs, runs.min(3));
     let ns_100k = apply_ns_per_event(s.stores[2], s.pairs, runs.min(3));
 
+    let wire_10k = wire_ns_per_event(s.stores[1], s.pairs, runs.min(3));
+
     let heap_per_call = heap_bytes_per_call(s.calls);
 
     let resync = best(runs, || {
@@ -164,6 +166,7 @@ fn main() {
         "apply_ns_per_event_10k": ns_10k.round(),
         "apply_ns_per_event_100k": ns_100k.round(),
         "apply_events_per_s_10k": (1e9 / ns_10k).round(),
+        "wire_events_per_s_10k": (1e9 / wire_10k).round(),
         "parse_ns_per_event": parse_ns.round(),
         "store_ns_per_event_10k": (ns_10k - parse_ns).round(),
         "heap_bytes_per_call": heap_per_call.round(),
@@ -175,6 +178,22 @@ fn main() {
         },
     });
     println!("{report}");
+}
+
+/// Nanoseconds per live event at `n` parked calls as a client sees them: the churn's
+/// bytes through `Connection::handle_input` in 64 KiB reads (decoding, reading, the
+/// store, the connection's outputs taken and the UI's diffs drained after each read).
+fn wire_ns_per_event(n: usize, pairs: usize, runs: usize) -> f64 {
+    let bytes = churn_bytes(n, pairs);
+    let d = best(runs, || {
+        let mut conn = connection_with(n);
+        let store = conn.store().clone();
+        let mut ui = Watchers::new(&store, &mut conn);
+        let d = time(|| feed_reads(&mut conn, &mut ui, &bytes));
+        assert_eq!(store.total_parked_calls_now(), n, "churn keeps the count");
+        d
+    });
+    d.as_nanos() as f64 / (2 * pairs) as f64
 }
 
 /// Heap per parked call: what the store holds for `n` calls, over `n`.

@@ -214,11 +214,16 @@ impl Book {
     /// Lot `i`'s facts as they are now reach the lots map (an `Insert` or `Update`).
     fn publish(&mut self, i: usize) {
         let l = &self.lots[i];
-        let diff = match self.published[i].replace(l.lot.clone()) {
-            Some(_) => MapDiff::Update { key: l.key.clone(), value: l.lot.clone() },
-            None => MapDiff::Insert { key: l.key.clone(), value: l.lot.clone() },
-        };
-        self.lots_view.send(|| diff);
+        let was = self.published[i].replace(l.lot.clone()).is_some();
+        // The diff is built only when someone subscribes.
+        self.lots_view.send(|| {
+            let (key, value) = (l.key.clone(), l.lot.clone());
+            if was {
+                MapDiff::Update { key, value }
+            } else {
+                MapDiff::Insert { key, value }
+            }
+        });
     }
 
     /// Lot `i` leaves the lots map (a `Remove`, when it was there).

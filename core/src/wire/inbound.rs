@@ -59,10 +59,18 @@ const NAMES: [(&str, EventName); 10] = [
 impl EventName {
     /// The name's kind (`Other` for names the core does not act on by themselves).
     pub fn of(name: &[u8]) -> Self {
+        // Every name the core knows is 8 to 19 bytes long (`Shutdown` to
+        // `ParkinglotsComplete`); a name is compared only with those of its length.
+        if !(8..=19).contains(&name.len()) {
+            return Self::Other;
+        }
         if name.eq_ignore_ascii_case(b"OriginateResponse") {
             return Self::OriginateResponse;
         }
-        NAMES.iter().find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name)).map_or(Self::Other, |(_, k)| *k)
+        NAMES
+            .iter()
+            .find(|(n, _)| n.len() == name.len() && n.as_bytes().eq_ignore_ascii_case(name))
+            .map_or(Self::Other, |(_, k)| *k)
     }
 
     /// True for events that matter without an ActionID (live parking events and the
@@ -402,6 +410,13 @@ mod tests {
         assert_eq!(EventName::of(b"unparkedcall"), EventName::Parking(LiveKind::Retrieved));
         assert_eq!(EventName::of(b"Newexten"), EventName::Other);
         assert!(!EventName::of(b"Parkinglot").matters_live());
+        // Every known name, in any case, is found (the length guard lets each pass).
+        for (name, kind) in NAMES.iter().copied().chain([("OriginateResponse", EventName::OriginateResponse)])
+        {
+            assert_eq!(EventName::of(name.as_bytes()), kind, "{name}");
+            assert_eq!(EventName::of(name.to_uppercase().as_bytes()), kind, "{name}");
+            assert_eq!(EventName::of(&name.as_bytes()[1..]), EventName::Other, "{name} cut");
+        }
     }
 
     #[test]
