@@ -7,10 +7,9 @@
 //! the lots (a Fenwick tree), not a walk of the other lots' calls.
 
 use super::views::Broadcast;
-use super::views::ParkingLotsSignalMap;
+use super::views::LotsMap;
 use crate::model::{LotKey, ParkedCall, ParkingLot, ServerId};
 use crate::store::ParkingOptions;
-use futures_signals::signal_map::MapDiff;
 use futures_signals::signal_vec::{MutableVec, VecDiff};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
@@ -182,11 +181,8 @@ pub(super) struct Book {
     /// Calls the views show.
     pub(super) shown_total: usize,
     pub(super) global: Broadcast,
-    /// The lots map as its subscribers know it, by lot ordinal (`None`: not in the
-    /// map): a lot's change is published by its ordinal, with no search of the map.
-    published: Vec<Option<ParkingLot>>,
-    /// The lots map's subscribers.
-    lots_view: Broadcast<MapDiff<LotKey, ParkingLot>>,
+    /// The lots map (shared with the store, which reads it without its own lock).
+    pub(super) lots_map: Arc<LotsMap>,
     next_park: u64,
     /// Between [`Book::batch_lots`] and [`Book::publish_lots`]: lots whose occupancy
     /// changes are published once, at the end.
@@ -212,47 +208,13 @@ impl Book {
     }
 
     /// Lot `i`'s facts as they are now reach the lots map (an `Insert` or `Update`).
-    fn publish(&mut self, i: usize) {
-        let l = &self.lots[i];
-        let was = self.published[i].replace(l.lot.clone()).is_some();
-        // The diff is built only when someone subscribes.
-        self.lots_view.send(|| {
-            let (key, value) = (l.key.clone(), l.lot.clone());
-            if was {
-                MapDiff::Update { key, value }
-            } else {
-                MapDiff::Insert { key, value }
-            }
-        });
+    fn publish(&self, i: usize) {
+        self.lots_map.publish(i, &self.lots[i].lot);
     }
 
     /// Lot `i` leaves the lots map (a `Remove`, when it was there).
-    fn unpublish(&mut self, i: usize) {
-        if self.published[i].take().is_some() {
-            let key = self.lots[i].key.clone();
-            self.lots_view.send(|| MapDiff::Remove { key });
-        }
-    }
-
-    /// The lots map now, in key order.
-    pub(super) fn published_lots(&self) -> impl Iterator<Item = (&LotKey, &ParkingLot)> {
-        self.lots.iter().zip(&self.published).filter_map(|(l, p)| p.as_ref().map(|p| (&l.key, p)))
-    }
-
-    /// Lot `key` as the lots map has it.
-    pub(super) fn published_lot(&self, key: &LotKey) -> Option<&ParkingLot> {
-        self.index_of(key).and_then(|i| self.published[i].as_ref())
-    }
-
-    /// A new subscriber of the lots map, starting from the map now.
-    pub(super) fn subscribe_lots(&mut self) -> ParkingLotsSignalMap {
-        let now = self.published_lots().map(|(k, v)| (k.clone(), v.clone())).collect();
-        self.lots_view.subscribe_lots(now)
-    }
-
-    /// Subscribers of the lots map.
-    pub(super) fn lots_subscribers(&self) -> usize {
-        self.lots_view.len()
+    fn unpublish(&self, i: usize) {
+        self.lots_map.unpublish(i);
     }
 
     /// The lot `key`, made (range unknown, not yet known) when absent.
@@ -262,7 +224,7 @@ impl Book {
         }
         let i = self.lots.partition_point(|l| l.key < *key);
         self.lots.insert(i, LotState::new(key.clone()));
-        self.published.insert(i, None);
+        self.lots_map.insert_lot(i, key.clone());
         self.names.entry(key.name.as_bytes().into()).or_insert_with(|| key.name.clone());
         self.counts = Fenwick::rebuild(self.lots.iter().map(|l| l.shown_spaces.len()));
         self.index = self.lots.iter().enumerate().map(|(i, l)| (l.key.clone(), i)).collect();

@@ -387,6 +387,34 @@ mod tests {
         Message::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
     }
 
+    /// A `parked_call_filter` runs under the store's lock: reading the lots from it
+    /// (they have a lock of their own) must not wait for that lock. A thread and a
+    /// deadline: a deadlock fails the test instead of hanging it.
+    #[test]
+    fn a_filter_may_read_the_lots() {
+        use crate::model::LotKey;
+        use crate::store::ParkingOptions;
+        use std::sync::{mpsc, Arc, OnceLock};
+        let cell: Arc<OnceLock<ParkingStore>> = Arc::default();
+        let seen = cell.clone();
+        let store = ParkingStore::new(ParkingOptions::default().parked_call_filter(move |c| {
+            let store = seen.get().expect("set before any event");
+            let key = LotKey::new(c.server_id, c.parking_lot.clone());
+            let _ = (store.lot_now(&key), store.parking_lots_now(), store.parking_lots_map_now());
+            let _ = (format!("{store:?}"), store.parking_lots());
+            true
+        }));
+        assert!(cell.set(store.clone()).is_ok());
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let now = Timestamp::from_unix_millis(1_700_000_000_000);
+            let events = store.apply_message(now, 1, &message(0, 2, 701, 1, 0));
+            tx.send((events.len(), store.parking_lots_now().len())).ok();
+        });
+        let got = rx.recv_timeout(Duration::from_secs(10)).expect("the filter read the lots without waiting");
+        assert_eq!(got, (1, 1), "one park, one lot");
+    }
+
     proptest! {
         /// A leave of a call the store holds takes a short path (the event's call is
         /// never built): what it reports and what the store holds after are the

@@ -172,6 +172,8 @@ struct State {
 }
 
 struct Inner {
+    /// The lots map (the book's; read here without the state's lock).
+    lots: Arc<views::LotsMap>,
     total: Mutable<usize>,
     loading: Mutable<usize>,
     error: Mutable<Option<ParkingError>>,
@@ -211,7 +213,7 @@ pub struct ParkingStore {
 impl fmt::Debug for ParkingStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ParkingStore")
-            .field("lots", &self.lock().book.published_lots().count())
+            .field("lots", &self.inner.lots.len())
             .field("calls", &self.inner.total.get())
             .field("connection", &*self.inner.connection.lock_ref())
             .finish_non_exhaustive()
@@ -228,15 +230,17 @@ impl ParkingStore {
     /// An empty store configured by `options` (the connections writing into it read
     /// their parking options from here too).
     pub fn new(options: ParkingOptions) -> Self {
+        let state = State::default();
         Self {
             inner: Arc::new(Inner {
+                lots: state.book.lots_map.clone(),
                 total: Mutable::new(0),
                 loading: Mutable::new(0),
                 error: Mutable::new(None),
                 connection: Mutable::new(ConnectionState::Disconnected),
                 clock: Mutable::new(Timestamp::ZERO),
                 options,
-                state: Mutex::new(State::default()),
+                state: Mutex::new(state),
                 audience: std::sync::atomic::AtomicUsize::new(0),
             }),
         }
@@ -272,23 +276,23 @@ impl ParkingStore {
 
     /// The lots, keyed by (server, name), with Asterisk's occupancy.
     pub fn parking_lots(&self) -> ParkingLotsSignalMap {
-        self.lock().book.subscribe_lots()
+        self.inner.lots.subscribe()
     }
 
     /// The lots now.
     pub fn parking_lots_now(&self) -> Vec<ParkingLot> {
-        self.lock().book.published_lots().map(|(_, v)| v.clone()).collect()
+        self.inner.lots.values()
     }
 
     /// The lots now, keyed by (server, name): what [`parking_lots`](Self::parking_lots)
     /// starts from (a UI's map before the first diff).
     pub fn parking_lots_map_now(&self) -> BTreeMap<LotKey, ParkingLot> {
-        self.lock().book.published_lots().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.inner.lots.map()
     }
 
     /// Lot `key` now (`None` while unknown).
     pub fn lot_now(&self, key: &LotKey) -> Option<ParkingLot> {
-        self.lock().book.published_lot(key).cloned()
+        self.inner.lots.get(key)
     }
 
     /// One lot as a signal (`None` while unknown): occupied and free update live.

@@ -107,7 +107,7 @@ impl ParkingStore {
             event_streams: st.streams.len(),
             event_streams_closed: st.streams.iter().filter(|s| s.is_closed()).count(),
             call_list_subscribers: st.book.global.len(),
-            lots_map_subscribers: st.book.lots_subscribers(),
+            lots_map_subscribers: self.inner.lots.subscribers(),
             alerts: st.clock.alerts(),
             alert_limit: st.clock.alert_limit(),
             displaced: st.displaced.len(),

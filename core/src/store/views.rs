@@ -88,12 +88,93 @@ impl Broadcast<Diff> {
     }
 }
 
-impl Broadcast<LotDiff> {
-    /// A new subscriber of the lots map that starts from `now` (the map at this
-    /// instant, in key order): a `Replace` first unless it is empty.
-    pub(super) fn subscribe_lots(&mut self, now: Vec<(LotKey, ParkingLot)>) -> ParkingLotsSignalMap {
+/// The lots map as its subscribers know it, under a lock of its own: read without the
+/// store's lock (a `parked_call_filter` or `transform_parked_call`, which run under
+/// it, may read the lots), changed by the book under both. Each lot of the book is an
+/// entry, by the book's ordinal (so in key order), with its published facts (`None`:
+/// not in the map): a change is published by ordinal, with no search.
+#[derive(Default)]
+pub(super) struct LotsMap(Mutex<LotsMapState>);
+
+#[derive(Default)]
+struct LotsMapState {
+    entries: Vec<(LotKey, Option<ParkingLot>)>,
+    view: Broadcast<LotDiff>,
+}
+
+impl LotsMap {
+    fn state(&self) -> MutexGuard<'_, LotsMapState> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The book made lot `key` at ordinal `i` (not in the map until published).
+    pub(super) fn insert_lot(&self, i: usize, key: LotKey) {
+        self.state().entries.insert(i, (key, None));
+    }
+
+    /// Lot `i`'s facts reach the map (an `Insert` or an `Update` to subscribers; the
+    /// diff is built only when there is one).
+    pub(super) fn publish(&self, i: usize, lot: &ParkingLot) {
+        let mut st = self.state();
+        let LotsMapState { entries, view } = &mut *st;
+        let (key, slot) = &mut entries[i];
+        let was = slot.replace(lot.clone()).is_some();
+        view.send(|| {
+            let (key, value) = (key.clone(), lot.clone());
+            if was {
+                MapDiff::Update { key, value }
+            } else {
+                MapDiff::Insert { key, value }
+            }
+        });
+    }
+
+    /// Lot `i` leaves the map (a `Remove`, when it was there).
+    pub(super) fn unpublish(&self, i: usize) {
+        let mut st = self.state();
+        let LotsMapState { entries, view } = &mut *st;
+        let (key, slot) = &mut entries[i];
+        if slot.take().is_some() {
+            view.send(|| MapDiff::Remove { key: key.clone() });
+        }
+    }
+
+    /// The lots now, in key order.
+    pub(super) fn values(&self) -> Vec<ParkingLot> {
+        self.state().entries.iter().filter_map(|(_, v)| v.clone()).collect()
+    }
+
+    /// The map now.
+    pub(super) fn map(&self) -> std::collections::BTreeMap<LotKey, ParkingLot> {
+        let st = self.state();
+        st.entries.iter().filter_map(|(k, v)| Some((k.clone(), v.clone()?))).collect()
+    }
+
+    /// Lot `key` now.
+    pub(super) fn get(&self, key: &LotKey) -> Option<ParkingLot> {
+        let st = self.state();
+        let i = st.entries.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+        st.entries[i].1.clone()
+    }
+
+    /// Lots in the map now.
+    pub(super) fn len(&self) -> usize {
+        self.state().entries.iter().filter(|(_, v)| v.is_some()).count()
+    }
+
+    /// A new subscriber, starting from the map now: a `Replace` first unless it is
+    /// empty.
+    pub(super) fn subscribe(&self) -> ParkingLotsSignalMap {
+        let mut st = self.state();
+        let now: Vec<(LotKey, ParkingLot)> =
+            st.entries.iter().filter_map(|(k, v)| Some((k.clone(), v.clone()?))).collect();
         let first = (!now.is_empty()).then_some(now);
-        ParkingLotsSignalMap { first, queue: self.queue() }
+        ParkingLotsSignalMap { first, queue: st.view.queue() }
+    }
+
+    /// Subscribers kept (a dropped one goes at the next change).
+    pub(super) fn subscribers(&self) -> usize {
+        self.state().view.len()
     }
 }
 
