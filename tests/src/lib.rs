@@ -2,7 +2,8 @@
 //! - `amiws_server`: WebSocket servers standing in for amiws, from its captures;
 //! - `capture`: the real captures in `testdata/`, replayed through a connection;
 //! - `wire`: [`Wire`], a connection driven by hand with capture-shaped text;
-//! - `probe`: [`DiffProbe`], the diffs a signal vec sends;
+//! - `probe`: [`DiffProbe`], the diffs a signal vec sends; [`LotsProbe`], the lots
+//!   map a UI builds from its diffs;
 //! - `sandbox`: the real Asterisk sandbox, read and driven without the library;
 //! - `live`: clients of the library on the sandbox (one test at a time);
 //! - `measure`: polling with a deadline, a process's memory;

@@ -74,3 +74,29 @@ impl<T: Clone> DiffProbe<T> {
         self.take_at().into_iter().map(|(n, _)| n).collect()
     }
 }
+
+/// The store's lots map as a UI builds it from
+/// [`ParkingStore::parking_lots`](ami_parking::ParkingStore::parking_lots)'s diffs,
+/// polled without a runtime.
+pub struct LotsProbe {
+    map: std::pin::Pin<Box<ami_parking::ParkingLotsSignalMap>>,
+    mirror: std::collections::BTreeMap<ami_parking::LotKey, ami_parking::ParkingLot>,
+}
+
+impl LotsProbe {
+    /// Watches the store's lots from now (its first diff, a `Replace` unless the map
+    /// is empty, is taken by the first [`LotsProbe::take`]).
+    pub fn new(store: &ami_parking::ParkingStore) -> Self {
+        Self { map: Box::pin(store.parking_lots()), mirror: Default::default() }
+    }
+
+    /// The map as the diffs so far build it.
+    pub fn take(&mut self) -> &std::collections::BTreeMap<ami_parking::LotKey, ami_parking::ParkingLot> {
+        use futures_signals::signal_map::SignalMap;
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        while let std::task::Poll::Ready(Some(d)) = self.map.as_mut().poll_map_change(&mut cx) {
+            ami_parking::apply_map_diff(&mut self.mirror, d);
+        }
+        &self.mirror
+    }
+}

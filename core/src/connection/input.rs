@@ -45,10 +45,10 @@ impl Connection {
         let Some((shape, owner)) = self.route(&head) else {
             return Ok(());
         };
-        if let (Some(f), Some(EventName::Parking(kind)), None) = (&scanned, head.event, head.action_id) {
+        if let (Some(f), Some(kind)) = (&scanned, head.live_leave()) {
             // A leave of a call the store holds, with no request waiting for events:
             // applied from the scan (the event's call is not built).
-            if kind.is_leave() && self.pending.is_empty() {
+            if self.pending.is_empty() {
                 if let Some(events) = self.store.apply_held_leave(now, server, kind, f) {
                     self.outputs.extend(events.into_iter().map(Output::Parking));
                     return Ok(());

@@ -6,7 +6,7 @@ use crate::model::event::{ParkingEvent, ResyncChange};
 use crate::model::{CompactString, LotKey, ParkedCall, Retriever, ServerId};
 use crate::time::Timestamp;
 use crate::wire::fields;
-use crate::wire::inbound::{EventName, Head, Inbound, LiveEvent, LiveKind, Shape};
+use crate::wire::inbound::{Head, Inbound, LiveEvent, LiveKind, Shape};
 use crate::wire::message::Message;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,12 +24,10 @@ impl ParkingStore {
     /// messages from your own client instead of [`crate::Connection`].
     pub fn apply_message(&self, now: Timestamp, server_id: ServerId, msg: &Message) -> Vec<ParkingEvent> {
         let f = fields::scan(msg.iter());
-        let head = Head { event: f[fields::F_EVENT].map(EventName::of), action_id: f[fields::F_ACTION_ID] };
-        if let (Some(EventName::Parking(kind)), None) = (head.event, head.action_id) {
-            if kind.is_leave() {
-                if let Some(events) = self.apply_held_leave(now, server_id, kind, &f) {
-                    return events;
-                }
+        let head = Head::of_scan(&f);
+        if let Some(kind) = head.live_leave() {
+            if let Some(events) = self.apply_held_leave(now, server_id, kind, &f) {
+                return events;
             }
         }
         let names = |name: &[u8]| self.lot_name(name);

@@ -538,13 +538,13 @@ impl ParkingStore {
         }
     }
 
-    /// A call as the store keeps it: the threshold is the store's.
     /// The name of a lot the store holds, by its bytes (shared by the calls parsed
     /// for it).
     pub(crate) fn lot_name(&self, name: &[u8]) -> Option<Arc<str>> {
         self.lock().book.name(name)
     }
 
+    /// A call as the store keeps it: the threshold is the store's.
     fn prepare(&self, mut call: ParkedCall) -> ParkedCall {
         call.set_near_timeout_threshold(self.inner.options.near_timeout_threshold);
         call

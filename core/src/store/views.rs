@@ -102,6 +102,13 @@ struct LotsMapState {
     view: Broadcast<LotDiff>,
 }
 
+impl LotsMapState {
+    /// The lots in the map, in key order.
+    fn published(&self) -> impl Iterator<Item = (LotKey, ParkingLot)> + '_ {
+        self.entries.iter().filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+    }
+}
+
 impl LotsMap {
     fn state(&self) -> MutexGuard<'_, LotsMapState> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
@@ -146,8 +153,7 @@ impl LotsMap {
 
     /// The map now.
     pub(super) fn map(&self) -> std::collections::BTreeMap<LotKey, ParkingLot> {
-        let st = self.state();
-        st.entries.iter().filter_map(|(k, v)| Some((k.clone(), v.clone()?))).collect()
+        self.state().published().collect()
     }
 
     /// Lot `key` now.
@@ -166,8 +172,7 @@ impl LotsMap {
     /// empty.
     pub(super) fn subscribe(&self) -> ParkingLotsSignalMap {
         let mut st = self.state();
-        let now: Vec<(LotKey, ParkingLot)> =
-            st.entries.iter().filter_map(|(k, v)| Some((k.clone(), v.clone()?))).collect();
+        let now: Vec<(LotKey, ParkingLot)> = st.published().collect();
         let first = (!now.is_empty()).then_some(now);
         ParkingLotsSignalMap { first, queue: st.view.queue() }
     }

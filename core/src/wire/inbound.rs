@@ -220,26 +220,27 @@ impl<'a> Head<'a> {
         }
         Self { event, action_id }
     }
+
+    /// The head of a message whose headers were scanned in one pass.
+    pub(crate) fn of_scan(f: &fields::Fields<'a>) -> Self {
+        Self { event: f[fields::F_EVENT].map(EventName::of), action_id: f[fields::F_ACTION_ID] }
+    }
+
+    /// The kind of a live leave (a leave event without an ActionID), else `None`.
+    pub(crate) fn live_leave(&self) -> Option<LiveKind> {
+        match (self.event, self.action_id) {
+            (Some(EventName::Parking(kind)), None) if kind.is_leave() => Some(kind),
+            _ => None,
+        }
+    }
 }
 
 impl Inbound {
     /// Classifies an owned message from `server_id`, received at `now`. A live
     /// parking event is read in one pass over its headers (the head with the rest).
     pub fn of_message(server_id: ServerId, m: &Message, now: Timestamp, shape: Shape) -> Self {
-        Self::of_message_named(server_id, m, now, shape, &fields::NO_NAMES)
-    }
-
-    /// [`Inbound::of_message`], lot names shared from `names`.
-    pub(crate) fn of_message_named(
-        server_id: ServerId,
-        m: &Message,
-        now: Timestamp,
-        shape: Shape,
-        names: &fields::LotNames<'_>,
-    ) -> Self {
         let f = fields::scan(m.iter());
-        let head = Head { event: f[fields::F_EVENT].map(EventName::of), action_id: f[fields::F_ACTION_ID] };
-        Self::classify_scanned(head, &f, m.iter(), server_id, now, shape, names)
+        Self::classify_scanned(Head::of_scan(&f), &f, m.iter(), server_id, now, shape, &fields::NO_NAMES)
     }
 
     /// Classifies a message given its [`Head`] and its headers (which may be

@@ -9,7 +9,8 @@
 //!   this layer looks at a header name.
 //! - the parsers of the parking blocks ([`ParkedCall::from_headers`](crate::ParkedCall::from_headers),
 //!   [`ParkingLot::from_message`](crate::ParkingLot::from_message),
-//!   [`Retriever::from_message`](crate::Retriever::from_message)) live in `fields.rs`.
+//!   [`Retriever::from_message`](crate::Retriever::from_message)) live in `fields.rs`,
+//!   the perfect hash of their header names in `field_names.rs`.
 //!
 //! This layer knows nothing of connections or stores.
 
@@ -17,6 +18,7 @@ pub(crate) mod action;
 pub mod ami_codec;
 pub mod amiws;
 pub(crate) mod escape;
+pub(crate) mod field_names;
 pub(crate) mod fields;
 pub mod inbound;
 pub(crate) mod message;

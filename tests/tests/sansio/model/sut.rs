@@ -36,25 +36,7 @@ pub struct Harness {
     /// The store's calls as a UI builds them from the signal vec's diffs.
     mirror: std::cell::RefCell<ami_parking_tests::DiffProbe>,
     /// The store's lots as a UI builds them from the signal map's diffs.
-    lots_mirror: std::cell::RefCell<LotsMirror>,
-}
-
-/// The lots map as a UI builds it from [`ami_parking::ParkingStore::parking_lots`]'s
-/// diffs, polled without a runtime.
-struct LotsMirror {
-    map: std::pin::Pin<Box<ami_parking::ParkingLotsSignalMap>>,
-    mirror: BTreeMap<ami_parking::LotKey, ami_parking::ParkingLot>,
-}
-
-impl LotsMirror {
-    fn take(&mut self) -> &BTreeMap<ami_parking::LotKey, ami_parking::ParkingLot> {
-        use futures_signals::signal_map::SignalMap;
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        while let std::task::Poll::Ready(Some(d)) = self.map.as_mut().poll_map_change(&mut cx) {
-            ami_parking::apply_map_diff(&mut self.mirror, d);
-        }
-        &self.mirror
-    }
+    lots_mirror: std::cell::RefCell<ami_parking_tests::LotsProbe>,
 }
 
 impl Harness {
@@ -68,10 +50,7 @@ impl Harness {
         let conn = Connection::new(cfg, now);
         let pbx = model_pbx(wire);
         let mirror = std::cell::RefCell::new(ami_parking_tests::DiffProbe::new(conn.store()));
-        let lots_mirror = std::cell::RefCell::new(LotsMirror {
-            map: Box::pin(conn.store().parking_lots()),
-            mirror: BTreeMap::new(),
-        });
+        let lots_mirror = std::cell::RefCell::new(ami_parking_tests::LotsProbe::new(conn.store()));
         let mut h = Harness {
             pbx,
             conn,
