@@ -11,7 +11,8 @@
 //! - `postgres`: a private PostgreSQL started for a test;
 //! - `process`: an app binary run as a child process, signalled, its exit timed;
 //! - `skips`: the test ledger: which real-Asterisk, browser and NATS tests ran or skipped;
-//! - `nats`: a real `nats-server` cluster on loopback ports, for the collector's tests.
+//! - `nats`: a real `nats-server` cluster on loopback ports, for the collector's tests;
+//! - `pixel` (feature `browser`): Chromium noting when a page's cells show a park.
 
 #![allow(missing_docs)]
 
@@ -21,6 +22,8 @@ pub mod chromium;
 pub mod live;
 pub mod measure;
 pub mod nats;
+#[cfg(feature = "browser")]
+pub mod pixel;
 pub mod postgres;
 mod probe;
 pub mod process;

@@ -20,8 +20,15 @@ impl AppProcess {
     /// Starts `bin` (e.g. `env!("CARGO_BIN_EXE_parkwatch")`) with `args`; its stdout
     /// and stderr are read line by line.
     pub fn spawn(bin: &str, args: &[&str]) -> AppProcess {
+        AppProcess::spawn_with_env(bin, args, &[])
+    }
+
+    /// As [`spawn`](Self::spawn), with `env` added to its environment (a secret such
+    /// as `AMI_SECRET`, which never goes on a command line).
+    pub fn spawn_with_env(bin: &str, args: &[&str], env: &[(&str, &str)]) -> AppProcess {
         let mut child = tokio::process::Command::new(bin)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -25,17 +25,14 @@
 
 mod common;
 
+use ami_parking_tests::pixel::{hear_parks, Browser, Parks};
 use ami_parking_tests::sandbox;
 use ami_parking_transport::demo::DemoPbx;
-use ami_parking_transport::{Client, ClientOptions};
-use common::{RunningBoard, DEADLINE, PAGES_PER_USER, PASSWORD};
-use futures_util::StreamExt;
+use common::{RunningBoard, PAGES_PER_USER, PASSWORD};
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use thirtyfour::common::capabilities::chromium::ChromiumLikeCapabilities;
+use std::sync::Arc;
+use std::time::Duration;
 use thirtyfour::prelude::*;
 
 struct Args {
@@ -75,146 +72,15 @@ fn args() -> Args {
     a
 }
 
-/// One park as the demo wrote it: where (`lot space`), the caller's number, and its
-/// `Timestamp` in Unix milliseconds.
-#[derive(Debug, Clone)]
-struct Park {
-    place: String,
-    caller: String,
-    at_ms: f64,
-}
-
-/// Records every `ParkedCall` the PBX writes (a client of its own, reading the
-/// events as they are on the wire): at its `Timestamp`, or when read without one.
-async fn hear_parks(demo_url: &str, parks: Arc<Mutex<Vec<Park>>>) -> Client {
-    let mut o = ClientOptions::new(demo_url.parse().unwrap());
-    o.forward_events = true;
-    let client = Client::connect(o);
-    let mut messages = client.messages();
-    client.wait_logged_in(DEADLINE).await.expect("the demo takes the listener's login");
-    tokio::spawn(async move {
-        while let Some((_, m)) = messages.next().await {
-            if !m.is("Event", "ParkedCall") {
-                continue;
-            }
-            let get = |k: &str| m.get_str(k).map(|v| v.into_owned()).unwrap_or_default();
-            let secs = get("Timestamp").parse::<f64>().unwrap_or_else(|_| epoch_ms() / 1000.0);
-            let place = format!("{} {}", get("Parkinglot"), get("ParkingSpace"));
-            parks.lock().unwrap().push(Park {
-                place,
-                caller: get("ParkeeCallerIDNum"),
-                at_ms: secs * 1000.0,
-            });
-        }
-    });
-    client
-}
-
-/// Notes, in the page, the moment each cell first shows a caller number it did not
-/// show before: `window.__seen` holds `[lot space, number, epoch ms]`.
-const OBSERVER: &str = r#"
-window.__seen = [];
-const last = new Map();
-const scan = () => {
-  const t = performance.timeOrigin + performance.now();
-  for (const cell of document.querySelectorAll('[data-space]')) {
-    const lot = cell.closest('[data-lot]');
-    const key = (lot ? lot.dataset.lot : '') + ' ' + cell.dataset.space;
-    const num = cell.querySelector('.caller-number');
-    const text = num ? num.textContent.trim() : '';
-    if (last.get(key) !== text) {
-      last.set(key, text);
-      if (text) window.__seen.push([key, text, t]);
-    }
-  }
-};
-new MutationObserver(scan).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
-scan();
-"#;
-
-/// chromedriver on a free port and a headless Chromium session through it; both end
-/// when this is dropped (Chromium found by its own profile directory).
-struct Browser {
-    driver: Option<WebDriver>,
-    chromedriver: Child,
-    profile: std::path::PathBuf,
-}
-
-impl Browser {
-    async fn start() -> Browser {
-        let port = common::free_port();
-        let chromedriver = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("chromedriver cannot start ({e}): run scripts/browser-tools"));
-        let profile = std::env::temp_dir().join(format!("parkboard-pixel-chromium-{}", std::process::id()));
-        let mut caps = DesiredCapabilities::chrome();
-        caps.set_binary("/usr/bin/chromium").unwrap();
-        for arg in ami_parking_tests::chromium::args(&profile) {
-            caps.add_arg(&arg).unwrap();
-        }
-        let until = Instant::now() + DEADLINE;
-        let driver = loop {
-            match WebDriver::new(format!("http://127.0.0.1:{port}"), caps.clone()).await {
-                Ok(d) => break d,
-                Err(e) if Instant::now() > until => panic!("chromedriver does not answer: {e}"),
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
-        };
-        Browser { driver: Some(driver), chromedriver, profile }
-    }
-
-    fn driver(&self) -> &WebDriver {
-        self.driver.as_ref().expect("the session is open")
-    }
-
-    /// Logs in as `user` on the board's login page, lands on the board, and starts
-    /// the observer.
-    async fn open_board(&self, board: &RunningBoard, user: &str) {
-        let d = self.driver();
-        d.goto(format!("http://{}/login", board.addr)).await.unwrap();
-        d.find(By::Name("user")).await.unwrap().send_keys(user).await.unwrap();
-        d.find(By::Name("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-        d.find(By::Css("form button, form input[type=submit]")).await.unwrap().click().await.unwrap();
-        let until = Instant::now() + DEADLINE;
-        while d.find(By::Css("[data-space]")).await.is_err() {
-            assert!(Instant::now() < until, "the board's cells did not show after the login");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        d.execute(OBSERVER, Vec::new()).await.unwrap();
-    }
-
-    /// What the observer noted since the last call (and forgets it).
-    async fn take_seen(&self) -> Vec<(String, String, f64)> {
-        let v = self.driver().execute("const s = window.__seen; window.__seen = []; return s;", Vec::new());
-        let v = v.await.unwrap().json().clone();
-        v.as_array()
-            .map(|rows| {
-                rows.iter()
-                    .filter_map(|r| {
-                        Some((r[0].as_str()?.to_owned(), r[1].as_str()?.to_owned(), r[2].as_f64()?))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        drop(self.driver.take());
-        let _ = self.chromedriver.kill();
-        let _ = self.chromedriver.wait();
-        let _ = Command::new("pkill").arg("-f").arg(self.profile.as_os_str()).status();
-        let _ = std::fs::remove_dir_all(&self.profile);
-    }
-}
-
-/// Now, in Unix milliseconds.
-fn epoch_ms() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() * 1000.0
+/// Logs in as `user` on the board's login page, lands on the board, and starts
+/// noting what its cells show.
+async fn open_board(browser: &Browser, board: &RunningBoard, user: &str) {
+    let d = browser.driver();
+    d.goto(format!("http://{}/login", board.addr)).await.unwrap();
+    d.find(By::Name("user")).await.unwrap().send_keys(user).await.unwrap();
+    d.find(By::Name("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    d.find(By::Css("form button, form input[type=submit]")).await.unwrap().click().await.unwrap();
+    browser.observe_cells().await;
 }
 
 /// Parks a real call into the sandbox's `load` lot `rate` times a second until
@@ -230,77 +96,24 @@ fn park_on_the_sandbox(rate: f64) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// The `q` quantile of sorted `v`.
-fn quantile(v: &[f64], q: f64) -> f64 {
-    v[((v.len() as f64 - 1.0) * q).round() as usize]
-}
-
-impl Park {
-    /// Where in `seen` (the page's notes) its cell first showed its caller after it
-    /// was written.
-    fn shown_in(&self, seen: &[(String, String, f64)]) -> Option<usize> {
-        seen.iter().position(|(place, caller, t)| {
-            *place == self.place && *caller == self.caller && *t >= self.at_ms - 1.0
-        })
-    }
-}
-
 /// One step: `n` viewers (the browser's page and `n - 1` sockets) until `events` parks
 /// reached the page; its figures.
 async fn measure(
     board: &RunningBoard,
     browser: &Browser,
-    parks: &Mutex<Vec<Park>>,
+    parks: &Parks,
     n: usize,
     events: usize,
 ) -> serde_json::Value {
     let bytes = Arc::new(AtomicU64::new(0));
     let sockets = board.open_viewers(n - 1, &bytes).await;
-    browser.take_seen().await;
-    parks.lock().unwrap().clear();
-    let started = Instant::now();
-    let mut delays = Vec::new();
-    let mut missed = 0usize;
-    let mut seen: Vec<(String, String, f64)> = Vec::new();
-    while delays.len() < events {
-        assert!(
-            started.elapsed() < DEADLINE * 20,
-            "{} of {events} parks seen on the page in time",
-            delays.len()
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        seen.extend(browser.take_seen().await);
-        // A park not on the page 5 s after it was written is missed (another change of
-        // the cell came first: the demo retrieved it at once).
-        let now_ms = epoch_ms();
-        let ready: Vec<Park> = {
-            let mut p = parks.lock().unwrap();
-            let (done, wait): (Vec<Park>, Vec<Park>) =
-                p.drain(..).partition(|k| now_ms - k.at_ms > 5000.0 || k.shown_in(&seen).is_some());
-            *p = wait;
-            done
-        };
-        for k in ready {
-            match k.shown_in(&seen) {
-                Some(i) => delays.push(seen.remove(i).2 - k.at_ms),
-                None => missed += 1,
-            }
-        }
-    }
+    let mut step = browser.delays(parks, events).await;
     for s in &sockets {
         s.abort();
     }
     common::wait_metric(board.metrics, "parkboard_viewers", 1.0).await;
-    delays.sort_by(f64::total_cmp);
-    serde_json::json!({
-        "viewers": n,
-        "parks": delays.len(),
-        "missed": missed,
-        "p50_ms": quantile(&delays, 0.5),
-        "p99_ms": quantile(&delays, 0.99),
-        "max_ms": delays.last().copied().unwrap_or(0.0),
-        "seconds": started.elapsed().as_secs_f64(),
-    })
+    step["viewers"] = n.into();
+    step
 }
 
 #[tokio::main]
@@ -316,7 +129,7 @@ async fn main() {
         let url = demo.url();
         (Some(demo), url)
     };
-    let parks = Arc::new(Mutex::new(Vec::new()));
+    let parks: Parks = Default::default();
     let listener = hear_parks(&pbx_url, parks.clone()).await;
     let board_url = pbx_url.replace("amiuser:amisecret@", "amiuser@");
     let most = a.viewers.iter().copied().max().unwrap_or(1);
@@ -325,7 +138,7 @@ async fn main() {
     let browser = Browser::start().await;
     // The browser's page is the last user's (the sockets fill the users in order).
     let page_user = format!("viewer{}", (most - 1) / PAGES_PER_USER);
-    browser.open_board(&board, &page_user).await;
+    open_board(&browser, &board, &page_user).await;
 
     let mut steps = Vec::new();
     for &n in &a.viewers {

@@ -35,7 +35,8 @@ pub fn table() -> String {
     for (row, n) in &t.0 {
         out += &format!("{row:<44} {n:>8} {:>6.1}%\n", *n as f64 * 100.0 / cases as f64);
     }
-    out + &format!("{:<44} {cases:>8}\n", "cases run")
+    out.push_str(&format!("{:<44} {cases:>8}\n", "cases run"));
+    out
 }
 
 /// The row of a transition.
