@@ -208,7 +208,7 @@ async fn a_park_from_the_page(b: &Browser, truth: &Client) {
             .find(|c| c.parking_space == parked[0].1)
     })
     .await;
-    assert_eq!(held.timeout, Some(Duration::from_secs(60)), "the form's timeout, not the lot's 5 s");
+    assert_eq!(held.timeout(), Some(Duration::from_secs(60)), "the form's timeout, not the lot's 5 s");
     poll("the page's park in its cell", DEADLINE, || async {
         b.cell(parked[0].1).await.filter(|(c, _)| c.starts_with("parking-space occupied"))
     })

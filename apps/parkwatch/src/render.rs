@@ -38,7 +38,7 @@ pub fn call_json(c: &ParkedCall, now: Timestamp) -> Value {
         "connected_line_name": c.connected_line_name(),
         "parker_dial_string": c.parker_dial_string(),
         "parked_by": c.parked_by(),
-        "timeout_secs": c.timeout.map(|t| t.as_secs()),
+        "timeout_secs": c.timeout().map(|t| t.as_secs()),
         "duration_secs": c.duration(now).as_secs(),
         "remaining_secs": c.timeout_remaining(now).map(|t| t.as_secs()),
         "parked_at": rfc3339(c.parked_at),

@@ -82,7 +82,7 @@ pub fn retriever(r: &crate::model::Retriever) -> String {
 /// c.parking_space = 702;
 /// c.set_caller_id_name("Alice");
 /// c.parked_at = Timestamp::from_unix_millis(35_000);
-/// c.deadline = Some(now + Duration::from_secs(20)); // threshold: 30 s
+/// c.set_deadline(Some(now + Duration::from_secs(20))); // threshold: 30 s
 /// let v = SpaceView::new(702, Some(&c), now);
 /// assert_eq!((v.class, v.timer.as_str(), v.countdown.as_deref()), ("parking-space occupied warning", "1:05", Some("0:20")));
 /// ```

@@ -95,7 +95,7 @@ impl ParkingLot {
 /// use std::time::Duration;
 /// let mut call = ParkedCall::default();
 /// call.parked_at = Timestamp::from_unix_millis(10_000);
-/// call.deadline = Some(Timestamp::from_unix_millis(55_000));
+/// call.set_deadline(Some(Timestamp::from_unix_millis(55_000)));
 /// call.set_channel("PJSIP/100-1");
 /// let now = Timestamp::from_unix_millis(40_000);
 /// assert_eq!(call.duration(now), Duration::from_secs(30));
@@ -116,13 +116,15 @@ pub struct ParkedCall {
     /// Threshold for [`ParkedCall::is_near_timeout`], in milliseconds (the store's
     /// option, 30 s by default).
     threshold_ms: u32,
-    /// Total parking time for this call: remaining + elapsed at the event (`None`: no limit).
-    pub timeout: Option<Duration>,
     /// When the call was parked (caller's clock minus Asterisk's `ParkingDuration`).
     pub parked_at: Timestamp,
-    /// When Asterisk will time the call out (`None`: no limit).
-    pub deadline: Option<Timestamp>,
+    /// Total parking time in milliseconds, at most 49 days; [`NO_TIMEOUT`]: no limit
+    /// (read through [`ParkedCall::timeout`]; the deadline is `parked_at` plus it).
+    timeout_ms: u32,
 }
+
+/// `timeout_ms` of a call without a timeout.
+const NO_TIMEOUT: u32 = u32::MAX;
 
 /// The text fields of a call, in the order of [`Text`]'s ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,9 +244,8 @@ impl Default for ParkedCall {
             parking_lot: Arc::from("default"),
             text: Text::default(),
             threshold_ms: threshold_ms(DEFAULT_NEAR_TIMEOUT),
-            timeout: None,
             parked_at: Timestamp::ZERO,
-            deadline: None,
+            timeout_ms: NO_TIMEOUT,
         }
     }
 }
@@ -262,9 +263,9 @@ impl fmt::Debug for ParkedCall {
             .field("connected_line_num", &self.connected_line_num())
             .field("connected_line_name", &self.connected_line_name())
             .field("parker_dial_string", &self.parker_dial_string())
-            .field("timeout", &self.timeout)
+            .field("timeout", &self.timeout())
             .field("parked_at", &self.parked_at)
-            .field("deadline", &self.deadline)
+            .field("deadline", &self.deadline())
             .field("server_id", &self.server_id)
             .field("near_timeout_threshold", &self.near_timeout_threshold())
             .finish()
@@ -286,9 +287,9 @@ impl serde::Serialize for ParkedCall {
         st.serialize_field("connected_line_num", self.connected_line_num())?;
         st.serialize_field("connected_line_name", self.connected_line_name())?;
         st.serialize_field("parker_dial_string", self.parker_dial_string())?;
-        st.serialize_field("timeout", &self.timeout)?;
+        st.serialize_field("timeout", &self.timeout())?;
         st.serialize_field("parked_at", &self.parked_at)?;
-        st.serialize_field("deadline", &self.deadline)?;
+        st.serialize_field("deadline", &self.deadline())?;
         st.serialize_field("server_id", &self.server_id)?;
         st.serialize_field("near_timeout_threshold", &self.near_timeout_threshold())?;
         st.end()
@@ -338,9 +339,8 @@ impl ParkedCall {
             parking_lot,
             text,
             threshold_ms: threshold_ms(DEFAULT_NEAR_TIMEOUT),
-            timeout: None,
             parked_at: Timestamp::ZERO,
-            deadline: None,
+            timeout_ms: NO_TIMEOUT,
         }
     }
 
@@ -355,6 +355,43 @@ impl ParkedCall {
         self.threshold_ms = threshold_ms(threshold);
     }
 
+    /// Total parking time of this call (`None`: no limit): Asterisk's remaining time
+    /// plus the time already parked when the call was first seen. Kept to the
+    /// millisecond, at most 49 days (a longer one is kept as 49 days).
+    ///
+    /// ```
+    /// use ami_parking::{ParkedCall, Timestamp};
+    /// use std::time::Duration;
+    /// let mut call = ParkedCall::default();
+    /// call.parked_at = Timestamp::from_unix_millis(10_000);
+    /// call.set_timeout(Some(Duration::from_secs(45)));
+    /// assert_eq!(call.deadline(), Some(Timestamp::from_unix_millis(55_000)));
+    /// call.set_deadline(Some(Timestamp::from_unix_millis(40_000)));
+    /// assert_eq!(call.timeout(), Some(Duration::from_secs(30)));
+    /// ```
+    pub fn timeout(&self) -> Option<Duration> {
+        (self.timeout_ms != NO_TIMEOUT).then(|| Duration::from_millis(u64::from(self.timeout_ms)))
+    }
+
+    /// Sets [`ParkedCall::timeout`] (and with it the deadline, `parked_at` plus it).
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout_ms =
+            timeout.map_or(NO_TIMEOUT, |t| t.as_millis().min(u128::from(NO_TIMEOUT - 1)) as u32);
+    }
+
+    /// When Asterisk will time the call out (`None`: no limit):
+    /// [`parked_at`](ParkedCall::parked_at) plus [`timeout`](ParkedCall::timeout). Both
+    /// are fixed when the call is first seen.
+    pub fn deadline(&self) -> Option<Timestamp> {
+        self.timeout().map(|t| self.parked_at + t)
+    }
+
+    /// Sets [`ParkedCall::deadline`]: the timeout becomes the span from `parked_at`
+    /// (set it first) to `deadline`, none when the deadline is before it.
+    pub fn set_deadline(&mut self, deadline: Option<Timestamp>) {
+        self.set_timeout(deadline.map(|d| d.saturating_duration_since(self.parked_at)));
+    }
+
     /// How long the call has been parked at `now`.
     pub fn duration(&self, now: Timestamp) -> Duration {
         now.saturating_duration_since(self.parked_at)
@@ -363,7 +400,7 @@ impl ParkedCall {
     /// Time left before Asterisk times the call out; zero when overdue; `None` when the
     /// call has no timeout.
     pub fn timeout_remaining(&self, now: Timestamp) -> Option<Duration> {
-        self.deadline.map(|d| d.saturating_duration_since(now))
+        self.deadline().map(|d| d.saturating_duration_since(now))
     }
 
     /// True when the call has a timeout and less than the threshold is left.
@@ -438,7 +475,7 @@ impl ParkedCall {
             a.max(b).saturating_duration_since(a.min(b)) <= Duration::from_millis(1500)
         };
         let same_clock = close(self.parked_at, fresher.parked_at)
-            && match (self.deadline, fresher.deadline) {
+            && match (self.deadline(), fresher.deadline()) {
                 (Some(a), Some(b)) => close(a, b),
                 (None, None) => true,
                 _ => false,
@@ -450,11 +487,10 @@ impl ParkedCall {
         }
     }
 
-    /// This call with `other`'s times (parked at, deadline, timeout).
+    /// This call with `other`'s times (parked at, deadline, and so timeout).
     pub(crate) fn with_times_of(mut self, other: &ParkedCall) -> ParkedCall {
         self.parked_at = other.parked_at;
-        self.deadline = other.deadline;
-        self.timeout = other.timeout;
+        self.timeout_ms = other.timeout_ms;
         self
     }
 

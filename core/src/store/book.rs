@@ -6,53 +6,14 @@
 //! change depends on its own lot only: the global list's index is a prefix sum over
 //! the lots (a Fenwick tree), not a walk of the other lots' calls.
 
+use super::spaces::{Slot, Spaces};
 use super::views::Broadcast;
 use super::views::LotsMap;
 use crate::model::{LotKey, ParkedCall, ParkingLot, ServerId};
 use crate::store::ParkingOptions;
 use futures_signals::signal_vec::{MutableVec, VecDiff};
 use rustc_hash::FxHashMap;
-use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// One occupied space: Asterisk's call and what the views show of it.
-#[derive(Debug, Clone)]
-pub(super) struct Slot {
-    /// The call as Asterisk reported it.
-    pub(super) raw: Arc<ParkedCall>,
-    /// The call as the views show it (`transform_parked_call` applied), `None` when
-    /// `parked_call_filter` hides it.
-    pub(super) shown: Option<Arc<ParkedCall>>,
-    /// The park id (bits 0 to 62) and the followed flag (bit 63), in one word: a
-    /// slot is 24 bytes.
-    park_followed: u64,
-}
-
-const FOLLOWED: u64 = 1 << 63;
-
-impl Slot {
-    /// A slot for `raw` shown as `shown`, in park `park`, followed.
-    pub(super) fn new(raw: Arc<ParkedCall>, shown: Option<Arc<ParkedCall>>, park: u64) -> Self {
-        Slot { raw, shown, park_followed: (park & !FOLLOWED) | FOLLOWED }
-    }
-
-    /// Identifies one parking of one call (kept by a refresh of the same call and by
-    /// a swap): the near-timeout alert fires once per park.
-    pub(super) fn park(&self) -> u64 {
-        self.park_followed & !FOLLOWED
-    }
-
-    /// Seen (live or listed) since its server's link last came up: any re-park since
-    /// would have been seen live, so a later list's times for it are only later
-    /// (perhaps delayed) readings of the same clock.
-    pub(super) fn followed(&self) -> bool {
-        self.park_followed & FOLLOWED != 0
-    }
-
-    fn set_followed(&mut self, followed: bool) {
-        self.park_followed = self.park() | if followed { FOLLOWED } else { 0 };
-    }
-}
 
 /// One lot: its facts, its spaces, and its two views.
 pub(super) struct LotState {
@@ -62,7 +23,7 @@ pub(super) struct LotState {
     /// True once Asterisk named the lot (an event or a list); a lot made only because
     /// a view asked for it is not in the lots map.
     pub(super) known: bool,
-    pub(super) spaces: BTreeMap<u32, Slot>,
+    pub(super) spaces: Spaces,
     /// One cell per space from start to end (empty while the range is unknown).
     pub(super) grid: MutableVec<Option<Arc<ParkedCall>>>,
     /// The shown calls in space order, made when someone first asks for the lot's
@@ -81,7 +42,7 @@ impl LotState {
             lot: ParkingLot::unknown_range(key.server_id, key.name.clone()),
             key,
             known: false,
-            spaces: BTreeMap::new(),
+            spaces: Spaces::default(),
             grid: MutableVec::new(),
             calls: None,
             shown_spaces: Vec::new(),
@@ -117,7 +78,7 @@ impl LotState {
         let l = &self.lot;
         let cells: Vec<Option<Arc<ParkedCall>>> = if l.range_known && l.end_space >= l.start_space {
             (l.start_space..=l.end_space)
-                .map(|s| self.spaces.get(&s).and_then(|slot| slot.shown.clone()))
+                .map(|s| self.spaces.get(s).and_then(|slot| slot.shown.clone()))
                 .collect()
         } else {
             Vec::new()
@@ -275,7 +236,7 @@ impl Book {
 
     /// The call in a space now.
     pub(super) fn slot(&self, key: &LotKey, space: u32) -> Option<&Slot> {
-        self.find(key).and_then(|l| l.spaces.get(&space))
+        self.find(key).and_then(|l| l.spaces.get(space))
     }
 
     /// Marks the calls of `server` (of every server when `None`) as not followed.
@@ -289,7 +250,7 @@ impl Book {
 
     /// Marks the call in `space` of lot `i` as followed (listed since the link came up).
     pub(super) fn follow(&mut self, i: usize, space: u32) {
-        if let Some(slot) = self.lots[i].spaces.get_mut(&space) {
+        if let Some(slot) = self.lots[i].spaces.get_mut(space) {
             slot.set_followed(true);
         }
     }
@@ -319,7 +280,7 @@ impl Book {
         let has_new = new.is_some();
         let old = match new {
             Some(s) => lot.spaces.insert(space, s),
-            None => lot.spaces.remove(&space),
+            None => lot.spaces.remove(space),
         };
         let old_shown = old.as_ref().and_then(|s| s.shown.clone());
         // The lot's call list and the global list.
@@ -414,7 +375,7 @@ impl Book {
             let l = &mut self.lots[i];
             fresh.occupied = l.spaces.len() as u32;
             let width = u64::from(fresh.end_space.saturating_sub(fresh.start_space)) + 1;
-            if l.spaces.keys().any(|s| *s < fresh.start_space || *s > fresh.end_space)
+            if l.spaces.keys().any(|s| s < fresh.start_space || s > fresh.end_space)
                 || width > options.max_calls as u64
             {
                 // Calls parked outside the listed range: it is not the lot's whole

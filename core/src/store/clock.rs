@@ -28,7 +28,7 @@ struct Alert {
 
 impl Alert {
     fn at(&self) -> Timestamp {
-        self.call.deadline.unwrap_or(Timestamp::ZERO).saturating_sub(self.call.near_timeout_threshold())
+        self.call.deadline().unwrap_or(Timestamp::ZERO).saturating_sub(self.call.near_timeout_threshold())
     }
 }
 
@@ -62,7 +62,7 @@ pub(super) struct Clock {
 impl Clock {
     /// Schedules the alert of a new park of `call`, when it has a deadline.
     pub(super) fn schedule(&mut self, call: &Arc<ParkedCall>, park: u64) {
-        if call.deadline.is_some() {
+        if call.deadline().is_some() {
             // Grown by a quarter at a time (amortized constant still): doubling left
             // up to half the heap empty, 8 bytes a parked call on average.
             if self.alerts.len() == self.alerts.capacity() {

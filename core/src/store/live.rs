@@ -1,6 +1,6 @@
 //! Live parking events applied to the store: one change of a space, one event.
 
-use super::book::Slot;
+use super::spaces::Slot;
 use super::{ParkingStore, State};
 use crate::model::event::{ParkingEvent, ResyncChange};
 use crate::model::{CompactString, LotKey, ParkedCall, Retriever, ServerId};
@@ -67,8 +67,7 @@ impl ParkingStore {
                     full = Some(("lots", max_lots));
                     break 'apply out;
                 };
-                if st.book.raw_total >= max_calls && !st.book.lot(i).spaces.contains_key(&call.parking_space)
-                {
+                if st.book.raw_total >= max_calls && !st.book.lot(i).spaces.contains(call.parking_space) {
                     full = Some(("calls", max_calls));
                     break 'apply out;
                 }
@@ -128,7 +127,7 @@ impl ParkingStore {
     fn enter(&self, st: &mut State, i: usize, kind: LiveKind, raw: Arc<ParkedCall>) -> Option<ParkingEvent> {
         let swapped = kind == LiveKind::Swapped;
         let space = raw.parking_space;
-        let old = st.book.lot(i).spaces.get(&space).cloned();
+        let old = st.book.lot(i).spaces.get(space).cloned();
         if swapped && st.forget_departed(&raw) {
             // The new parkee's leave came first (reported then): the space is empty.
             if old.is_some() {
@@ -193,7 +192,7 @@ impl ParkingStore {
     ) -> Option<ParkingEvent> {
         let space = raw.parking_space;
         let occupied_by =
-            i.filter(|&i| st.book.lot(i).spaces.get(&space).is_some_and(|s| s.raw.same_call(&raw)));
+            i.filter(|&i| st.book.lot(i).spaces.get(space).is_some_and(|s| s.raw.same_call(&raw)));
         let gone: Option<Slot> = if let Some(i) = occupied_by {
             st.book.put(i, space, None).old
         } else {
@@ -246,7 +245,7 @@ impl ParkingStore {
             }
             let key = LotKey { server_id: server, name: st.book.name(name)? };
             let i = st.book.index_of(&key)?;
-            let held = st.book.lot(i).spaces.get(&space)?.raw.unique_id();
+            let held = st.book.lot(i).spaces.get(space)?.raw.unique_id();
             // The same call as the general path's `same_call` sees it.
             if !(uid.is_empty() || held.is_empty() || held == uid) {
                 return None;

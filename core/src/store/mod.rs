@@ -91,6 +91,7 @@ mod live;
 pub(crate) mod options;
 mod reconcile;
 mod sizes;
+mod spaces;
 mod views;
 
 pub use listeners::{EventStream, Subscription};
@@ -106,13 +107,14 @@ pub use views::{apply_map_diff, ParkedCallsSignalVec, ParkingLotsSignalMap};
 use crate::error::ParkingError;
 use crate::model::{CompactString, LotKey, ParkedCall, ParkingLot, ServerId};
 use crate::time::Timestamp;
-use book::{Book, Slot};
+use book::Book;
 use clock::Clock;
 use futures_signals::signal::{Mutable, Signal, SignalExt};
 use futures_signals::signal_map::SignalMapExt;
 use futures_signals::signal_vec::SignalVec;
 use listeners::Listener;
 use reconcile::Window;
+use spaces::Slot;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -412,7 +414,7 @@ impl ParkingStore {
             .book
             .lots()
             .filter(|l| &*l.key.name == lot)
-            .find_map(|l| l.spaces.get(&space).and_then(|s| s.shown.clone()));
+            .find_map(|l| l.spaces.get(space).and_then(|s| s.shown.clone()));
         found
     }
 

@@ -291,9 +291,9 @@ impl Walk {
                 .spaces
                 .iter()
                 .filter(|(space, slot)| {
-                    !answer.contains(&l.key.name, **space) && !self.scope.is_dirty(&slot.raw)
+                    !answer.contains(&l.key.name, *space) && !self.scope.is_dirty(&slot.raw)
                 })
-                .map(|(space, _)| *space)
+                .map(|(space, _)| space)
                 .collect();
             for space in gone {
                 let old = st.book.put(i, space, None).old;
@@ -312,7 +312,7 @@ impl Walk {
                 self.full = Some(("lots", options.max_lots));
                 continue;
             };
-            let old = st.book.lot(i).spaces.get(&space).cloned();
+            let old = st.book.lot(i).spaces.get(space).cloned();
             if old.is_none() && st.book.raw_total >= options.max_calls {
                 self.full = Some(("calls", options.max_calls));
                 continue;

@@ -52,7 +52,7 @@ impl ParkedCall {
     ///     ("ParkingTimeout", "42"), ("ParkingDuration", "3")]);
     /// let c = ParkedCall::from_message(1, &m, Timestamp::from_unix_millis(100_000)).unwrap();
     /// assert_eq!((c.parking_space, &*c.parking_lot, c.caller_id_name()), (701, "default", r#"Say "hi""#));
-    /// assert_eq!(c.timeout, Some(std::time::Duration::from_secs(45)));
+    /// assert_eq!(c.timeout(), Some(std::time::Duration::from_secs(45)));
     /// ```
     pub fn from_message(server_id: ServerId, m: &Message, now: Timestamp) -> Option<Self> {
         Self::from_headers(server_id, m.iter(), now)
@@ -170,9 +170,8 @@ pub(crate) fn call_of(
     ]
     .map(|v| v.unwrap_or_default());
     let mut call = ParkedCall::with_text(space, server_id, lot, pack(&values));
-    call.timeout = remaining.map(|r| r.saturating_add(elapsed));
     call.parked_at = now.saturating_sub(elapsed);
-    call.deadline = remaining.map(|r| now + r);
+    call.set_timeout(remaining.map(|r| r.saturating_add(elapsed)));
     Some(call)
 }
 
@@ -282,7 +281,7 @@ mod tests {
         };
         // A clock stepped back: the duration wrapped near 2^64. Parked just now.
         let c = ParkedCall::from_message(1, &m("701", "18446744073709551610"), now).unwrap();
-        assert_eq!((c.parked_at, c.timeout), (now, Some(Duration::from_secs(45))));
+        assert_eq!((c.parked_at, c.timeout()), (now, Some(Duration::from_secs(45))));
         // A space past u32 is not truncated to 701: the message is not a call.
         assert_eq!(ParkedCall::from_message(1, &m("4294967997", "3"), now), None);
         let lot = ParkingLot::from_message(
@@ -332,13 +331,15 @@ mod tests {
         };
         let c = call(below, below);
         assert_eq!(c.parked_at, now.saturating_sub(Duration::from_secs(below)));
-        assert_eq!(c.deadline, Some(now + Duration::from_secs(below)));
+        let longest = Duration::from_millis(u64::from(u32::MAX - 1));
+        assert_eq!(c.timeout(), Some(longest), "below the threshold: a timeout (kept as at most 49 days)");
+        assert_eq!(c.deadline(), Some(c.parked_at + longest));
         let c = call(NO_TIMEOUT_THRESHOLD_SECS, 30);
         assert_eq!(c.parked_at, now, "a duration at the threshold is a clock stepped back");
-        assert_eq!(c.deadline, Some(now + Duration::from_secs(30)));
+        assert_eq!(c.deadline(), Some(now + Duration::from_secs(30)));
         let c = call(10, NO_TIMEOUT_THRESHOLD_SECS);
         assert_eq!(c.parked_at, now.saturating_sub(Duration::from_secs(10)));
-        assert_eq!((c.timeout, c.deadline), (None, None), "a timeout at the threshold is none");
+        assert_eq!((c.timeout(), c.deadline()), (None, None), "a timeout at the threshold is none");
     }
 
     #[test]
@@ -394,7 +395,7 @@ mod tests {
             ("ParkingDuration", "3"),
         ]);
         let c = ParkedCall::from_message(1, &m, Timestamp::from_unix_millis(10_000)).unwrap();
-        assert_eq!(c.timeout, None);
+        assert_eq!(c.timeout(), None);
         assert_eq!(c.timeout_remaining(Timestamp::from_unix_millis(20_000)), None);
         assert!(!c.is_near_timeout(Timestamp::from_unix_millis(20_000)));
     }
@@ -418,7 +419,7 @@ mod tests {
         assert_eq!(c.unique_id(), "123.4");
         assert_eq!(c.caller_id_num(), "100");
         assert_eq!(c.parker_dial_string(), "SIP/200-0002");
-        assert_eq!(c.timeout, Some(Duration::from_secs(45)));
+        assert_eq!(c.timeout(), Some(Duration::from_secs(45)));
     }
 
     #[test]

@@ -25,7 +25,7 @@ async fn dialplan_park_is_seen_live_and_lots_and_calls_are_listed() {
     let call = e.call().clone();
     assert_eq!((&*call.parking_lot, call.caller_id_name()), ("default", "Customer 5551001"));
     assert!((701..=720).contains(&call.parking_space));
-    assert_eq!(call.timeout, Some(Duration::from_secs(45)));
+    assert_eq!(call.timeout(), Some(Duration::from_secs(45)));
     let lots = c.get_parking_lots().await.unwrap();
     let mut names: Vec<(String, u32, u32)> =
         lots.iter().map(|l| (l.name.to_string(), l.start_space, l.end_space)).collect();
@@ -50,7 +50,7 @@ async fn a_vip_call_times_out_when_the_store_says() {
     let mut events = c.events();
     park_dialplan(&c, "5552001", "vip").await;
     let call = next_event(&mut events, "parked", |e| parked_event_for(e, "5552001")).await.call().clone();
-    let deadline = call.deadline.expect("vip has a 5 s timeout");
+    let deadline = call.deadline().expect("vip has a 5 s timeout");
     let e = next_event(&mut events, "timeout", |e| matches!(e, ParkingEvent::TimedOut { .. })).await;
     let at = ami_parking_transport::now();
     assert_eq!(e.call().unique_id(), call.unique_id());

@@ -143,10 +143,10 @@ async fn park_takes_a_preferred_space_no_timeout_and_tells_a_full_lot_from_an_un
     let third = bridged_agent(&c, "5553103").await;
     let space = c.park_call(&third, Park::default().no_timeout()).await.expect("park for good").space;
     let stored = c.store().parked_call_on_now(1, "default", space).unwrap();
-    assert_eq!((stored.timeout, stored.deadline), (None, None), "live: no timeout");
+    assert_eq!((stored.timeout(), stored.deadline()), (None, None), "live: no timeout");
     let listed = c.get_parked_calls(Some("default")).await.unwrap();
     let item = listed.iter().find(|x| x.parking_space == space).unwrap();
-    assert_eq!(item.deadline, None, "listed: no timeout");
+    assert_eq!(item.deadline(), None, "listed: no timeout");
     let mut truth: Vec<(String, u32)> = parked_truth(PORT_A).into_iter().map(|(l, s, _)| (l, s)).collect();
     truth.sort();
     let mut want =

@@ -32,7 +32,7 @@ async fn swap(c: &Client, events: &mut EventStream) -> (ParkingEvent, ParkingEve
 fn check_in_place(c: &Client, parked: &ParkingEvent, swapped: &ParkingEvent) -> u32 {
     let (p, s) = (parked.call(), swapped.call());
     assert_eq!((&s.parking_lot, s.parking_space), (&p.parking_lot, p.parking_space), "same lot and space");
-    assert_eq!(s.deadline, p.deadline, "the swap keeps the park's deadline");
+    assert_eq!(s.deadline(), p.deadline(), "the swap keeps the park's deadline");
     assert!(s.channel().starts_with("Local/s@swap-tone-"), "the new parkee: {}", s.channel());
     match swapped {
         ParkingEvent::Swapped { previous: Some(prev), .. } => assert_eq!(prev.channel(), p.channel()),
@@ -92,13 +92,13 @@ async fn a_swap_keeps_the_parks_clock() {
         swap_seen.saturating_duration_since(parked_seen) >= std::time::Duration::from_millis(1500),
         "the swap came late enough to tell"
     );
-    assert_eq!(swapped.call().deadline, parked.call().deadline, "the store keeps the park's deadline");
+    assert_eq!(swapped.call().deadline(), parked.call().deadline(), "the store keeps the park's deadline");
     let _timeout = next_event(&mut events, "timeout", |e| e.kind() == "timeout").await;
     let timed_out = ami_parking_transport::now();
     let after_park = timed_out.saturating_duration_since(parked_seen);
     // 5 s after the park, not 5 s after the swap (which would be 7 s).
     assert!(after_park < std::time::Duration::from_millis(6200), "timed out {after_park:?} after the park");
-    let deadline = parked.call().deadline.unwrap();
+    let deadline = parked.call().deadline().unwrap();
     let off =
         timed_out.saturating_duration_since(deadline).max(deadline.saturating_duration_since(timed_out));
     assert!(

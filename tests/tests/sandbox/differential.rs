@@ -220,7 +220,7 @@ fn run_model() -> Vec<Norm> {
                     .into_iter()
                     .find(|x| x.caller_id_num() == caller)
                     .unwrap();
-                now = call.deadline.unwrap();
+                now = call.deadline().unwrap();
                 pbx.advance(now);
             }
             Step::HangUp(caller) => {

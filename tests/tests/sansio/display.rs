@@ -61,19 +61,19 @@ fn a_space_view_has_its_texts_and_classes() {
     c.set_caller_id_name("<unknown>");
     c.set_caller_id_num("1001");
     c.parked_at = Timestamp::from_unix_millis(35_000);
-    c.deadline = Some(now + Duration::from_secs(40));
+    c.set_deadline(Some(now + Duration::from_secs(40)));
     let v = SpaceView::new(702, Some(&c), now);
     assert_eq!(
         (v.occupied, v.warning, v.class, v.caller_name.as_str(), v.caller_number.as_str()),
         (true, false, "parking-space occupied", "", "1001")
     );
     assert_eq!((v.timer.as_str(), v.countdown.as_deref()), ("1:05", Some("0:40")));
-    c.deadline = Some(now + Duration::from_millis(19_500));
+    c.set_deadline(Some(now + Duration::from_millis(19_500)));
     let v = SpaceView::new(702, Some(&c), now);
     assert_eq!(
         (v.warning, v.class, v.countdown.as_deref()),
         (true, "parking-space occupied warning", Some("0:20"))
     );
-    c.deadline = None;
+    c.set_deadline(None);
     assert_eq!(SpaceView::new(702, Some(&c), now).countdown, None, "no timeout, no countdown");
 }

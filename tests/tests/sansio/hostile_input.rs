@@ -286,7 +286,7 @@ fn a_late_list_answer_does_not_move_the_times_of_a_call_followed_live() {
     w.feed(&stale(&a));
     assert!(matches!(w.reply(id), Some(Ok(_))));
     let after = w.conn.store().parked_call_on_now(1, "default", 702).unwrap();
-    assert_eq!((after.parked_at, after.deadline), (before.parked_at, before.deadline));
+    assert_eq!((after.parked_at, after.deadline()), (before.parked_at, before.deadline()));
     // Not followed live (the link dropped meanwhile): a clock 3 s later is a re-park.
     w.conn.handle_disconnected(w.now);
     w.connect_and_log_in();
@@ -296,7 +296,7 @@ fn a_late_list_answer_does_not_move_the_times_of_a_call_followed_live() {
         }
     }
     let relisted = w.conn.store().parked_call_on_now(1, "default", 702).unwrap();
-    assert_eq!(relisted.deadline, before.deadline.map(|d| d + std::time::Duration::from_secs(3)));
+    assert_eq!(relisted.deadline(), before.deadline().map(|d| d + std::time::Duration::from_secs(3)));
 }
 
 #[test]
@@ -329,7 +329,7 @@ fn behind_amiws_a_servers_re_login_unfollows_only_that_servers_calls() {
         w.frame_text(server, &live_event("ParkedCall", "default", space, uid, "5551001"));
     }
     let before =
-        |w: &Wire, s, space| w.conn.store().parked_call_on_now(s, "default", space).unwrap().deadline;
+        |w: &Wire, s, space| w.conn.store().parked_call_on_now(s, "default", space).unwrap().deadline();
     let (one, two) = (before(&w, 1, 701), before(&w, 2, 702));
     // amiws logged in to server 1 again (its Asterisk restarted, say).
     w.frame(1, &[("Response", "Success"), ("Message", "Authentication accepted")]);

@@ -51,7 +51,7 @@ fn a_call_parked_without_timeout_has_no_deadline_live_or_listed() {
             .replace("ParkingTimeout: 45", "ParkingTimeout: 0"),
     );
     let call = w.conn.store().parked_call_on_now(1, "default", 701).unwrap();
-    assert_eq!((call.timeout, call.deadline), (None, None));
+    assert_eq!((call.timeout(), call.deadline()), (None, None));
     assert!(!call.is_near_timeout(w.now + Duration::from_secs(3600)));
     w.advance(Duration::from_secs(120));
     assert!(!w.events().iter().any(|e| e.kind() == "near_timeout"), "never near a timeout");
@@ -60,7 +60,7 @@ fn a_call_parked_without_timeout_has_no_deadline_live_or_listed() {
     let item = list_item(&aid(&list), "default", 701, "1.1", "5551001", 18_446_744_073_709_551_494, 120);
     w.feed(&format!("Response: Success\r\nActionID: {0}\r\nEventList: start\r\nMessage: Parked calls will follow\r\n\r\n{item}Event: ParkedCallsComplete\r\nActionID: {0}\r\nEventList: Complete\r\nListItems: 1\r\nTotal: 1\r\n\r\n", aid(&list)));
     match w.reply(id) {
-        Some(Ok(Reply::Calls(calls))) => assert_eq!(calls[0].deadline, None),
+        Some(Ok(Reply::Calls(calls))) => assert_eq!(calls[0].deadline(), None),
         r => panic!("{r:?}"),
     }
     // A call about to time out is not taken for one without timeout.

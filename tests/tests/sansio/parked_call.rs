@@ -14,8 +14,7 @@ fn call() -> ParkedCall {
     c.parking_lot = "default".into();
     c.parking_space = 701;
     c.parked_at = T;
-    c.timeout = Some(Duration::from_secs(45));
-    c.deadline = Some(T + Duration::from_secs(45));
+    c.set_deadline(Some(T + Duration::from_secs(45)));
     c.set_unique_id("1.1");
     c.set_channel("PJSIP/5551001-00000001");
     c.set_caller_id_num("5551001");
@@ -32,8 +31,33 @@ fn near_its_timeout_means_less_than_the_threshold_left() {
     assert!(c.is_near_timeout(at(35) + Duration::from_millis(1)));
     assert!(c.is_near_timeout(at(60)), "overdue");
     let mut never = call();
-    never.deadline = None;
+    never.set_deadline(None);
     assert!(!never.is_near_timeout(at(60)), "no timeout: never near it");
+}
+
+#[test]
+fn the_deadline_is_parked_at_plus_the_timeout() {
+    let mut c = call();
+    assert_eq!(
+        (c.timeout(), c.deadline()),
+        (Some(Duration::from_secs(45)), Some(T + Duration::from_secs(45)))
+    );
+    c.parked_at = T.saturating_sub(Duration::from_secs(5));
+    assert_eq!(
+        c.deadline(),
+        Some(T + Duration::from_secs(40)),
+        "parked 5 s earlier: the same 45 s end 5 s earlier"
+    );
+    c.set_deadline(Some(T + Duration::from_millis(19_500)));
+    assert_eq!(c.timeout(), Some(Duration::from_millis(24_500)), "to the millisecond");
+    c.set_deadline(Some(T.saturating_sub(Duration::from_secs(10))));
+    assert_eq!(c.timeout(), Some(Duration::ZERO), "a deadline before parked_at: none left, never negative");
+    c.set_deadline(None);
+    assert_eq!((c.timeout(), c.deadline()), (None, None));
+    c.set_timeout(Some(Duration::from_secs(u64::MAX)));
+    let longest = Duration::from_millis(u64::from(u32::MAX - 1));
+    assert_eq!(c.timeout(), Some(longest), "the longest timeout kept is 49 days, still a timeout");
+    assert_eq!(c.deadline(), Some(c.parked_at + longest));
 }
 
 #[test]
@@ -113,11 +137,11 @@ fn a_later_report_keeps_the_first_seen_times_only_when_both_clocks_agree_within_
             }
         };
         c.parked_at = shift(parked);
-        c.deadline = deadline.map(|d| shift(45_000 + d));
+        c.set_deadline(deadline.map(|d| shift(45_000 + d)));
         c.set_caller_id_name("Alice");
         c
     };
-    let kept = |c: &ParkedCall| c.parked_at == first.parked_at && c.deadline == first.deadline;
+    let kept = |c: &ParkedCall| c.parked_at == first.parked_at && c.deadline() == first.deadline();
     // Whole seconds on the wire: within 1.5 s both ways is the same clock.
     for (p, d) in [(1000, Some(-1000)), (-1500, Some(1500)), (0, Some(0))] {
         let merged = first.with_first_seen_times(later(p, d));
@@ -131,9 +155,8 @@ fn a_later_report_keeps_the_first_seen_times_only_when_both_clocks_agree_within_
     }
     // No timeout on either side: the parked-at times decide.
     let mut untimed = call();
-    untimed.deadline = None;
-    let mut fresher = later(1000, None);
-    fresher.timeout = None;
+    untimed.set_deadline(None);
+    let fresher = later(1000, None);
     assert_eq!(untimed.with_first_seen_times(fresher).parked_at, T);
 }
 

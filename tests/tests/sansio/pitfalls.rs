@@ -93,7 +93,7 @@ fn pitfall_03_remaining_is_parking_timeout_itself_and_counts_down() {
     let call = w.conn.store().parked_call_on_now(1, "default", 701).unwrap();
     assert_eq!(call.timeout_remaining(w.now), Some(Duration::from_secs(42)), "not 42 - 3");
     assert_eq!(call.duration(w.now), Duration::from_secs(3));
-    assert_eq!(call.timeout, Some(Duration::from_secs(45)));
+    assert_eq!(call.timeout(), Some(Duration::from_secs(45)));
     let later = w.now + Duration::from_secs(10);
     assert_eq!(call.timeout_remaining(later), Some(Duration::from_secs(32)), "counts down with `now`");
     assert_eq!(call.duration(later), Duration::from_secs(13));

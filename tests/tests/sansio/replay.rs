@@ -351,7 +351,7 @@ fn swap_then(name: &str, leave: &'static str) {
         (swapped.parking_lot.clone(), swapped.parking_space),
         (parked.parking_lot.clone(), parked.parking_space)
     );
-    assert_eq!(swapped.deadline, parked.deadline, "{name}: the swap keeps the park's deadline");
+    assert_eq!(swapped.deadline(), parked.deadline(), "{name}: the swap keeps the park's deadline");
     assert!(
         parked.channel().starts_with("Local/s@swap-park-")
             && swapped.channel().starts_with("Local/s@swap-tone-"),

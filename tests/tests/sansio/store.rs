@@ -483,7 +483,7 @@ fn a_leave_after_its_space_was_taken_reports_the_old_call_once() {
 /// (parked_at, deadline, timeout) of the call in `space` of lot default.
 fn times(w: &Wire, space: u32) -> (ami_parking::Timestamp, Option<ami_parking::Timestamp>, Option<Duration>) {
     let c = w.conn.store().parked_call_on_now(1, "default", space).expect("stored");
-    (c.parked_at, c.deadline, c.timeout)
+    (c.parked_at, c.deadline(), c.timeout())
 }
 
 #[test]

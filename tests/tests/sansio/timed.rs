@@ -31,7 +31,7 @@ fn countdowns_match_asterisk_in_every_list_and_the_timeout_is_on_time() {
         Output::Reply { result: Ok(Reply::Calls(listed)), .. } => {
             for item in listed {
                 // What Asterisk said in this list item.
-                let asterisk_remaining = item.deadline.unwrap().saturating_duration_since(now);
+                let asterisk_remaining = item.deadline().unwrap().saturating_duration_since(now);
                 let asterisk_elapsed = now.saturating_duration_since(item.parked_at);
                 let stored = conn
                     .store()
@@ -53,7 +53,7 @@ fn countdowns_match_asterisk_in_every_list_and_the_timeout_is_on_time() {
             }
         }
         Output::Parking(ParkingEvent::TimedOut { call }) => {
-            let deadline = call.deadline.expect("vip call has a deadline");
+            let deadline = call.deadline().expect("vip call has a deadline");
             let late = diff(
                 Duration::from_millis(now.as_unix_millis()),
                 Duration::from_millis(deadline.as_unix_millis()),

@@ -228,7 +228,7 @@ fn numbers_near_2_pow_64_negative_or_past_u32_never_panic() {
     let base = live_event("ParkedCall", "default", 702, "1.2", "5551002");
     // No timeout: 2^64-2 remaining (list items of a Timeout: 0 park) or any huge value.
     w.feed(&base.replace("ParkingTimeout: 45", "ParkingTimeout: 18446744073709551614"));
-    assert_eq!(w.conn.store().parked_call_on_now(1, "default", 702).unwrap().deadline, None);
+    assert_eq!(w.conn.store().parked_call_on_now(1, "default", 702).unwrap().deadline(), None);
     // A duration near 2^64 (Asterisk's clock stepped back): parked just now.
     w.feed(
         &base

@@ -381,7 +381,7 @@ impl Harness {
                     super::coverage::saw("situation: parked without timeout");
                 }
                 let stored = self.conn.store().parked_call_on_now(server, name, got).expect("stored");
-                assert_eq!(stored.deadline.is_none(), never, "no timeout exactly when asked");
+                assert_eq!(stored.deadline().is_none(), never, "no timeout exactly when asked");
             }
             Ok(r) => panic!("{r:?}"),
             Err(ParkingError::LotFull { .. }) => {
@@ -517,11 +517,11 @@ impl Harness {
                 for c in self.pbx.calls(s) {
                     let stored = self.conn.store().parked_call_on_now(s, &c.lot, c.space).expect("stored");
                     assert_eq!(
-                        stored.deadline.is_some(),
+                        stored.deadline().is_some(),
                         c.deadline.is_some(),
                         "a deadline exactly when Asterisk has one"
                     );
-                    if let (Some(d), Some(m)) = (stored.deadline, c.deadline) {
+                    if let (Some(d), Some(m)) = (stored.deadline(), c.deadline) {
                         let skew = (d.as_unix_millis() as i64 - m.as_unix_millis() as i64).abs();
                         assert!(skew <= 1000, "deadline within 1 s of Asterisk's");
                     }

@@ -260,9 +260,9 @@ impl CallData {
             connected_line_num: c.connected_line_num().into(),
             connected_line_name: c.connected_line_name().into(),
             parker_dial_string: c.parker_dial_string().into(),
-            timeout_ms: c.timeout.map(|d| d.as_millis() as u64),
+            timeout_ms: c.timeout().map(|d| d.as_millis() as u64),
             parked_at_ms: c.parked_at.as_unix_millis(),
-            deadline_ms: c.deadline.map(|t| t.as_unix_millis()),
+            deadline_ms: c.deadline().map(|t| t.as_unix_millis()),
         }
     }
     /// As the store's call, of server `server_id`.
@@ -279,9 +279,10 @@ impl CallData {
         c.set_connected_line_num(&self.connected_line_num);
         c.set_connected_line_name(&self.connected_line_name);
         c.set_parker_dial_string(&self.parker_dial_string);
-        c.timeout = self.timeout_ms.map(Duration::from_millis);
+        // The timeout is the span from parked_at to the deadline (`timeout_ms` is
+        // that span, sent for readers of the JSON).
         c.parked_at = Timestamp::from_unix_millis(self.parked_at_ms);
-        c.deadline = self.deadline_ms.map(Timestamp::from_unix_millis);
+        c.set_deadline(self.deadline_ms.map(Timestamp::from_unix_millis));
         c
     }
 }
@@ -533,9 +534,8 @@ mod tests {
         c.set_channel("PJSIP/100-1");
         c.set_unique_id("17.3");
         c.set_caller_id_name("Ünïcode \"x\"");
-        c.timeout = Some(Duration::from_secs(45));
         c.parked_at = Timestamp::from_unix_millis(1_000);
-        c.deadline = Some(Timestamp::from_unix_millis(46_000));
+        c.set_deadline(Some(Timestamp::from_unix_millis(46_000)));
         let back = CallData::of(&c).to_call(0);
         assert_eq!(CallData::of(&back), CallData::of(&c));
     }
