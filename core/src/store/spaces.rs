@@ -250,6 +250,24 @@ mod tests {
     }
 
     #[test]
+    fn the_window_widens_only_while_half_of_it_or_more_is_used() {
+        let mut s = Spaces::default();
+        s.insert(0, slot(0));
+        s.insert(60, slot(60));
+        assert_eq!((s.cells.len(), s.far.len()), (1, 1), "2 calls over 61 spaces: the second is far");
+        let mut s = Spaces::default();
+        for space in 0..30 {
+            s.insert(space, slot(space));
+        }
+        s.insert(80, slot(80));
+        assert_eq!(
+            (s.cells.len(), s.far.len()),
+            (81, 0),
+            "31 calls over 81 spaces: at most 2 × 31 + 32 cells"
+        );
+    }
+
+    #[test]
     fn a_full_lot_costs_a_cell_a_call_and_a_stray_space_stays_out_of_the_window() {
         let mut s = Spaces::default();
         for space in 701..=800 {
