@@ -153,17 +153,16 @@ impl Spaces {
         }
         let front = (self.base - lo) as usize;
         let back = span - front - self.cells.len();
-        // Grown by a quarter at a time (amortized constant): doubling left up to half
-        // the cells' memory unused.
-        let need = self.cells.len() + front + back;
-        if need > self.cells.capacity() {
-            self.cells.reserve_exact((need - self.cells.len()).max(self.cells.len() / 4 + 4));
+        // Grown to a quarter more than needed (amortized constant still): doubling
+        // left up to half the cells' memory unused.
+        if self.cells.capacity() < span {
+            self.cells.reserve_exact(span + span / 4 - self.cells.len());
         }
         self.cells.extend(std::iter::repeat_with(|| None).take(back));
-        if front > 0 {
-            self.cells.splice(0..0, std::iter::repeat_with(|| None).take(front));
-            self.base = lo;
-        }
+        // Cells for the spaces below the window (none when it widens upwards: then
+        // nothing moves).
+        self.cells.splice(0..0, std::iter::repeat_with(|| None).take(front));
+        self.base = lo;
         self.take_far_in_window();
         true
     }
@@ -255,6 +254,25 @@ mod tests {
         s.insert(0, slot(0));
         s.insert(60, slot(60));
         assert_eq!((s.cells.len(), s.far.len()), (1, 1), "2 calls over 61 spaces: the second is far");
+        // The far calls a widening would cover count: 7 calls over 46 spaces is
+        // exactly 2 × 7 + 32.
+        let mut s = Spaces::default();
+        for space in [0, 40, 41, 42, 43, 44] {
+            s.insert(space, slot(space));
+        }
+        assert_eq!((s.cells.len(), s.far.len()), (1, 5), "6 calls over 45 spaces: more than 2 × 6 + 32");
+        s.insert(45, slot(45));
+        assert_eq!((s.cells.len(), s.far.len()), (46, 0), "the far calls moved into the window");
+        // A far call just past the widened window is not counted.
+        let mut s = Spaces::default();
+        for space in [0, 45, 40, 41, 42, 43, 44] {
+            s.insert(space, slot(space));
+        }
+        assert_eq!(
+            (s.cells.len(), s.far.len()),
+            (1, 6),
+            "44 would make 6 calls over 45 spaces; 45 is past them"
+        );
         let mut s = Spaces::default();
         for space in 0..30 {
             s.insert(space, slot(space));
@@ -274,7 +292,10 @@ mod tests {
             s.insert(space, slot(space));
         }
         assert_eq!((s.cells.len(), s.far.len()), (100, 0));
-        assert!(s.cells.capacity() <= 130, "grown by a quarter: {}", s.cells.capacity());
+        // Grown to a quarter more than needed each time (from Vec's first 4 cells):
+        // 5 → 6, 7 → 8, 9 → 11, 12 → 15, 16 → 20, 21 → 26, 27 → 33, 34 → 42, 43 → 53,
+        // 54 → 67, 68 → 85, 86 → 107.
+        assert_eq!(s.cells.capacity(), 107);
         s.insert(9_000_000, slot(9_000_000));
         assert_eq!((s.cells.len(), s.far.len()), (100, 1), "the stray space is far");
         s.insert(700, slot(700));
