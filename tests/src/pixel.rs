@@ -178,12 +178,15 @@ impl Browser {
     /// Forgets what was heard and seen so far, then matches parks with their cells
     /// until `events` parks reached the page: the delays' p50, p99 and worst, and how
     /// many parks never showed (their cell changed again before the page drew it).
-    pub async fn delays(&self, parks: &Parks, events: usize) -> serde_json::Value {
+    /// With `only_lot`, parks of other lots are passed over (a page that shows that
+    /// lot's cells only).
+    pub async fn delays(&self, parks: &Parks, events: usize, only_lot: Option<&str>) -> serde_json::Value {
         self.take_seen().await;
         parks.lock().unwrap().clear();
         let started = Instant::now();
         let mut delays = Vec::new();
         let mut missed = 0usize;
+        let mut missed_by_lot: std::collections::BTreeMap<String, usize> = Default::default();
         let mut seen: Vec<Seen> = Vec::new();
         while delays.len() < events {
             assert!(
@@ -202,10 +205,16 @@ impl Browser {
                 *p = wait;
                 done
             };
-            for k in ready {
+            let shown =
+                |k: &Park| only_lot.is_none_or(|lot| k.place.rsplit_once(' ').is_some_and(|(l, _)| l == lot));
+            for k in ready.into_iter().filter(shown) {
                 match k.shown_in(&seen) {
                     Some(i) => delays.push(seen.remove(i).at_ms - k.at_ms),
-                    None => missed += 1,
+                    None => {
+                        missed += 1;
+                        let lot = k.place.rsplit_once(' ').map_or(&*k.place, |(lot, _)| lot);
+                        *missed_by_lot.entry(lot.to_owned()).or_default() += 1;
+                    }
                 }
             }
         }
@@ -213,6 +222,7 @@ impl Browser {
         serde_json::json!({
             "parks": delays.len(),
             "missed": missed,
+            "missed_by_lot": missed_by_lot,
             "p50_ms": quantile(&delays, 0.5),
             "p99_ms": quantile(&delays, 0.99),
             "max_ms": delays.last().copied().unwrap_or(0.0),

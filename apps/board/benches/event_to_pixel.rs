@@ -107,7 +107,7 @@ async fn measure(
 ) -> serde_json::Value {
     let bytes = Arc::new(AtomicU64::new(0));
     let sockets = board.open_viewers(n - 1, &bytes).await;
-    let mut step = browser.delays(parks, events).await;
+    let mut step = browser.delays(parks, events, None).await;
     for s in &sockets {
         s.abort();
     }

@@ -8,7 +8,9 @@
 //! board's `event_to_pixel`). The other viewers are plain sockets of the same token
 //! reading every frame. The delay of a park is the cell's moment minus the event's
 //! `Timestamp` (one machine, one clock): p50, p99 and the worst over at least
-//! `--events` parks for each number of viewers.
+//! `--events` parks for each number of viewers. The example draws the `default` lot
+//! as cells (its dashboard lists every lot's calls as rows), so the parks measured
+//! are the demo's parks there.
 //!
 //! ```sh
 //! cargo bench -p ami-ws-bridge --bench event_to_pixel_web              # 1, 10, 50 viewers, 1,000 parks each
@@ -136,7 +138,9 @@ async fn main() {
         for _ in 1..n {
             sockets.push(open_viewer(&addr).await);
         }
-        let mut step = browser.delays(&parks, a.events).await;
+        // The example shows the default lot's cells (its dashboard lists every lot's
+        // calls as rows): the demo's parks there are measured.
+        let mut step = browser.delays(&parks, a.events, Some("default")).await;
         for s in sockets {
             s.abort();
         }
