@@ -126,6 +126,9 @@ pub struct ParkedCall {
 /// `timeout_ms` of a call without a timeout.
 const NO_TIMEOUT: u32 = u32::MAX;
 
+/// The longest timeout a call keeps (49 days and 17 hours).
+pub(crate) const LONGEST_TIMEOUT: Duration = Duration::from_millis(NO_TIMEOUT as u64 - 1);
+
 /// The text fields of a call, in the order of [`Text`]'s ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(usize)]
@@ -375,8 +378,7 @@ impl ParkedCall {
 
     /// Sets [`ParkedCall::timeout`] (and with it the deadline, `parked_at` plus it).
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
-        self.timeout_ms =
-            timeout.map_or(NO_TIMEOUT, |t| t.as_millis().min(u128::from(NO_TIMEOUT - 1)) as u32);
+        self.timeout_ms = timeout.map_or(NO_TIMEOUT, |t| t.min(LONGEST_TIMEOUT).as_millis() as u32);
     }
 
     /// When Asterisk will time the call out (`None`: no limit):
@@ -387,7 +389,8 @@ impl ParkedCall {
     }
 
     /// Sets [`ParkedCall::deadline`]: the timeout becomes the span from `parked_at`
-    /// (set it first) to `deadline`, none when the deadline is before it.
+    /// (set it first) to `deadline` (zero when the deadline is before it: the deadline
+    /// is then `parked_at`; at most 49 days).
     pub fn set_deadline(&mut self, deadline: Option<Timestamp>) {
         self.set_timeout(deadline.map(|d| d.saturating_duration_since(self.parked_at)));
     }

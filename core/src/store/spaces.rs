@@ -1,11 +1,12 @@
 //! [`Spaces`]: one lot's occupied spaces and their calls ([`Slot`]s), by space number.
 //!
-//! Asterisk numbers a lot's spaces from one range (701-720), so most calls sit in a
-//! dense window of cells indexed by `space - base`: 24 bytes a space, one lookup,
-//! no tree walk (a `BTreeMap` took 58 bytes a call at 100 calls a lot). A space that
-//! would leave the window more than half empty (a call far outside the others) goes
-//! to a small ordered map beside it instead, so a stray space number never costs
-//! memory in proportion to its distance.
+//! Asterisk numbers a lot's spaces from one range (701-720), so a lot's calls sit in a
+//! dense window of cells indexed by `space - base`: 24 bytes a space, one lookup, no
+//! tree walk (a `BTreeMap` took 58 bytes a call at 100 calls a lot). A lot whose
+//! calls would leave the window more than half empty (spaces far apart, as only a
+//! hostile server sends) is kept in an ordered map instead, until it empties: memory
+//! stays proportional to the calls held, and every change costs at most a logarithm
+//! (amortized), whatever space numbers arrive.
 
 use crate::model::ParkedCall;
 use std::collections::BTreeMap;
@@ -52,44 +53,47 @@ impl Slot {
 
 /// A window may span at most this many cells for `n` calls in it: half of it or more
 /// is used, plus a little room for a lot that is filling up.
-fn window_limit(n: usize) -> usize {
-    2 * n + 32
+fn window_limit(n: usize) -> u64 {
+    2 * n as u64 + 32
 }
 
-/// One lot's calls by space: a dense window of cells and the few spaces outside it,
-/// in space order.
-#[derive(Default)]
-pub(super) struct Spaces {
-    /// The space of `cells[0]`.
-    base: u32,
-    /// `cells[i]` holds space `base + i`.
-    cells: Vec<Option<Slot>>,
-    /// Calls in `cells`.
-    in_cells: usize,
-    /// Spaces outside the window (never one inside it).
-    far: BTreeMap<u32, Slot>,
+/// One lot's calls by space, in space order.
+pub(super) enum Spaces {
+    /// A window of cells: `cells[i]` holds space `base + i`; `len` calls in it.
+    Dense { base: u32, cells: Vec<Option<Slot>>, len: usize },
+    /// Spaces too far apart for a window (until the lot empties).
+    Sparse(BTreeMap<u32, Slot>),
+}
+
+impl Default for Spaces {
+    fn default() -> Self {
+        Spaces::Dense { base: 0, cells: Vec::new(), len: 0 }
+    }
+}
+
+/// The cell index of `space` in a window at `base` of `cells` cells.
+fn index(base: u32, cells: usize, space: u32) -> Option<usize> {
+    let i = space.checked_sub(base)? as usize;
+    (i < cells).then_some(i)
 }
 
 impl Spaces {
-    /// The cell index of `space`, when the window holds it.
-    fn index(&self, space: u32) -> Option<usize> {
-        let i = space.checked_sub(self.base)? as usize;
-        (i < self.cells.len()).then_some(i)
-    }
-
     /// The call in `space`.
     pub(super) fn get(&self, space: u32) -> Option<&Slot> {
-        match self.index(space) {
-            Some(i) => self.cells[i].as_ref(),
-            None => self.far.get(&space),
+        match self {
+            Spaces::Dense { base, cells, .. } => cells[index(*base, cells.len(), space)?].as_ref(),
+            Spaces::Sparse(map) => map.get(&space),
         }
     }
 
     /// The call in `space`, to change.
     pub(super) fn get_mut(&mut self, space: u32) -> Option<&mut Slot> {
-        match self.index(space) {
-            Some(i) => self.cells[i].as_mut(),
-            None => self.far.get_mut(&space),
+        match self {
+            Spaces::Dense { base, cells, .. } => {
+                let i = index(*base, cells.len(), space)?;
+                cells[i].as_mut()
+            }
+            Spaces::Sparse(map) => map.get_mut(&space),
         }
     }
 
@@ -100,7 +104,10 @@ impl Spaces {
 
     /// Calls in the lot.
     pub(super) fn len(&self) -> usize {
-        self.in_cells + self.far.len()
+        match self {
+            Spaces::Dense { len, .. } => *len,
+            Spaces::Sparse(map) => map.len(),
+        }
     }
 
     /// True when no call is in the lot.
@@ -110,84 +117,82 @@ impl Spaces {
 
     /// Puts `slot` in `space`; the slot it replaces.
     pub(super) fn insert(&mut self, space: u32, slot: Slot) -> Option<Slot> {
-        if self.index(space).is_none() && !self.widen_to(space) {
-            return self.far.insert(space, slot);
+        if let Spaces::Dense { base, cells, len } = self {
+            if !widen_to(base, cells, *len, space) {
+                self.make_sparse();
+                return self.insert(space, slot);
+            }
+            let i = index(*base, cells.len(), space).expect("the window was widened to the space");
+            let old = cells[i].replace(slot);
+            *len += usize::from(old.is_none());
+            return old;
         }
-        let i = self.index(space).expect("the window holds the space");
-        let old = self.cells[i].replace(slot);
-        self.in_cells += usize::from(old.is_none());
-        old
+        let Spaces::Sparse(map) = self else { unreachable!("dense handled above") };
+        map.insert(space, slot)
     }
 
     /// Empties `space`; the slot it held.
     pub(super) fn remove(&mut self, space: u32) -> Option<Slot> {
-        let Some(i) = self.index(space) else {
-            return self.far.remove(&space);
-        };
-        let old = self.cells[i].take();
-        if old.is_some() {
-            self.in_cells -= 1;
-            if self.in_cells == 0 {
-                // An empty lot keeps no window (it may be refilled anywhere).
-                self.cells = Vec::new();
+        let old = match self {
+            Spaces::Dense { base, cells, len } => {
+                let i = index(*base, cells.len(), space)?;
+                let old = cells[i].take();
+                *len -= usize::from(old.is_some());
+                old
             }
+            Spaces::Sparse(map) => map.remove(&space),
+        };
+        if old.is_some() {
+            self.shrink();
         }
         old
     }
 
-    /// Widens the window to hold `space` when it stays at most [`window_limit`] cells
-    /// for the calls it would hold; moves the far calls it then covers into it.
-    fn widen_to(&mut self, space: u32) -> bool {
-        if self.cells.is_empty() {
-            self.base = space;
-            self.cells.push(None);
-            self.take_far_in_window();
-            return true;
+    /// After a call left: an empty lot keeps nothing (it may refill anywhere); a
+    /// window less than a quarter used is cut to its first and last calls, and kept
+    /// in an ordered map when that is still more than half empty.
+    fn shrink(&mut self) {
+        if self.is_empty() {
+            *self = Spaces::default();
+            return;
         }
-        let lo = self.base.min(space);
-        let hi = (u64::from(self.base) + self.cells.len() as u64).max(u64::from(space) + 1);
-        let span = (hi - u64::from(lo)) as usize;
-        let covered = self.far.range(lo..).take_while(|(s, _)| u64::from(**s) < hi).count();
-        if span > window_limit(self.in_cells + covered + 1) {
-            return false;
+        let Spaces::Dense { base, cells, len } = self else { return };
+        if cells.len() <= 64 || *len * 4 >= cells.len() {
+            return;
         }
-        let front = (self.base - lo) as usize;
-        let back = span - front - self.cells.len();
-        // Grown to a quarter more than needed (amortized constant still): doubling
-        // left up to half the cells' memory unused.
-        if self.cells.capacity() < span {
-            self.cells.reserve_exact(span + span / 4 - self.cells.len());
+        let first = cells.iter().position(Option::is_some).expect("a call is in the window");
+        let last = cells.iter().rposition(Option::is_some).expect("a call is in the window");
+        if (last - first + 1) as u64 > window_limit(*len) {
+            self.make_sparse();
+            return;
         }
-        self.cells.extend(std::iter::repeat_with(|| None).take(back));
-        // Cells for the spaces below the window (none when it widens upwards: then
-        // nothing moves).
-        self.cells.splice(0..0, std::iter::repeat_with(|| None).take(front));
-        self.base = lo;
-        self.take_far_in_window();
-        true
+        cells.truncate(last + 1);
+        cells.drain(..first);
+        cells.shrink_to(cells.len() + cells.len() / 4);
+        *base += first as u32;
     }
 
-    /// Moves the far calls the window covers into its cells.
-    fn take_far_in_window(&mut self) {
-        let end = u64::from(self.base) + self.cells.len() as u64;
-        let inside: Vec<u32> =
-            self.far.range(self.base..).map(|(s, _)| *s).take_while(|s| u64::from(*s) < end).collect();
-        for s in inside {
-            let slot = self.far.remove(&s).expect("listed just now");
-            let i = (s - self.base) as usize;
-            self.cells[i] = Some(slot);
-            self.in_cells += 1;
+    /// Moves the window's calls into an ordered map.
+    fn make_sparse(&mut self) {
+        if let Spaces::Dense { base, cells, .. } = self {
+            let base = *base;
+            let map = std::mem::take(cells)
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, c)| Some((base + i as u32, c?)))
+                .collect();
+            *self = Spaces::Sparse(map);
         }
     }
 
     /// Every call with its space, in space order.
-    pub(super) fn iter(&self) -> impl Iterator<Item = (u32, &Slot)> {
-        let end = u64::from(self.base) + self.cells.len() as u64;
-        let below = self.far.range(..self.base);
-        let above = self.far.iter().filter(move |(s, _)| u64::from(**s) >= end);
-        let cells =
-            self.cells.iter().enumerate().filter_map(|(i, c)| Some((self.base + i as u32, c.as_ref()?)));
-        below.map(|(s, c)| (*s, c)).chain(cells).chain(above.map(|(s, c)| (*s, c)))
+    pub(super) fn iter(&self) -> Box<dyn Iterator<Item = (u32, &Slot)> + '_> {
+        match self {
+            Spaces::Dense { base, cells, .. } => {
+                Box::new(cells.iter().enumerate().filter_map(|(i, c)| Some((*base + i as u32, c.as_ref()?))))
+            }
+            Spaces::Sparse(map) => Box::new(map.iter().map(|(s, c)| (*s, c))),
+        }
     }
 
     /// Every call, in space order.
@@ -196,14 +201,53 @@ impl Spaces {
     }
 
     /// Every call, to change (in no particular order).
-    pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut Slot> {
-        self.cells.iter_mut().flatten().chain(self.far.values_mut())
+    pub(super) fn values_mut(&mut self) -> Box<dyn Iterator<Item = &mut Slot> + '_> {
+        match self {
+            Spaces::Dense { cells, .. } => Box::new(cells.iter_mut().flatten()),
+            Spaces::Sparse(map) => Box::new(map.values_mut()),
+        }
     }
 
     /// Every occupied space, in order.
     pub(super) fn keys(&self) -> impl Iterator<Item = u32> + '_ {
         self.iter().map(|(space, _)| space)
     }
+}
+
+/// Widens the window (`len` calls in it) to hold `space` when it then spans at most
+/// [`window_limit`] cells; false when it would not (the lot is then kept sparse). A
+/// window widened downwards takes a quarter more room below, so parks in descending
+/// order move the cells a logarithmic number of times, not at each park.
+fn widen_to(base: &mut u32, cells: &mut Vec<Option<Slot>>, len: usize, space: u32) -> bool {
+    if cells.is_empty() {
+        *base = space;
+        cells.push(None);
+        return true;
+    }
+    let end = u64::from(*base) + cells.len() as u64;
+    if u64::from(space) >= u64::from(*base) && u64::from(space) < end {
+        return true;
+    }
+    let lo = u64::from((*base).min(space));
+    let hi = end.max(u64::from(space) + 1);
+    if hi - lo > window_limit(len + 1) {
+        return false;
+    }
+    if u64::from(space) >= end {
+        let span = (hi - lo) as usize;
+        // Grown to a quarter more than needed (amortized constant still): doubling
+        // left up to half the cells' memory unused.
+        if cells.capacity() < span {
+            cells.reserve_exact(span + span / 4 - cells.len());
+        }
+        cells.resize_with(span, || None);
+    } else {
+        let room = (u64::from(*base) - lo) + (hi - lo) / 4;
+        let front = room.min(u64::from(*base)) as usize;
+        cells.splice(0..0, std::iter::repeat_with(|| None).take(front));
+        *base -= front as u32;
+    }
+    true
 }
 
 #[cfg(test)]
@@ -217,13 +261,29 @@ mod tests {
         Slot::new(Arc::new(c), None, u64::from(space))
     }
 
+    fn filled(spaces: impl IntoIterator<Item = u32>) -> Spaces {
+        let mut s = Spaces::default();
+        for space in spaces {
+            s.insert(space, slot(space));
+        }
+        s
+    }
+
+    /// The window's cells, or `None` when the lot is sparse.
+    fn window_cells(s: &Spaces) -> Option<usize> {
+        match s {
+            Spaces::Dense { cells, .. } => Some(cells.len()),
+            Spaces::Sparse(_) => None,
+        }
+    }
+
     proptest! {
         /// Any sequence of puts and removes leaves the same calls, in the same order,
-        /// as an ordered map, and the window never more than about half empty.
+        /// as an ordered map, and a window's memory stays in proportion to its calls.
         #[test]
         fn spaces_are_an_ordered_map(ops in proptest::collection::vec((any::<bool>(), prop_oneof![
-            690u32..760, 0u32..3, (u32::MAX - 3)..=u32::MAX, 5_000u32..5_050,
-        ]), 0..200)) {
+            690u32..760, 0u32..3, (u32::MAX - 3)..=u32::MAX, 5_000u32..5_050, 600u32..900,
+        ]), 0..300)) {
             let mut s = Spaces::default();
             let mut m = BTreeMap::new();
             for (put, space) in ops {
@@ -242,64 +302,89 @@ mod tests {
                     prop_assert_eq!(s.contains(k), m.contains_key(&k));
                     prop_assert_eq!(s.get(k).map(|v| v.park()), m.get(&k).copied());
                 }
-                prop_assert!(s.far.keys().all(|k| s.index(*k).is_none()), "a far space inside the window");
                 prop_assert_eq!(s.values_mut().count(), m.len());
+                if let Some(n) = window_cells(&s) {
+                    let most = if m.is_empty() { 0 } else { 64.max(4 * m.len() + 41) };
+                    prop_assert!(n <= most, "{} cells for {} calls", n, m.len());
+                }
             }
         }
     }
 
     #[test]
-    fn the_window_widens_only_while_half_of_it_or_more_is_used() {
-        let mut s = Spaces::default();
-        s.insert(0, slot(0));
-        s.insert(60, slot(60));
-        assert_eq!((s.cells.len(), s.far.len()), (1, 1), "2 calls over 61 spaces: the second is far");
-        // The far calls a widening would cover count: 7 calls over 46 spaces is
-        // exactly 2 × 7 + 32.
-        let mut s = Spaces::default();
-        for space in [0, 40, 41, 42, 43, 44] {
-            s.insert(space, slot(space));
+    fn a_window_spans_at_most_twice_its_calls_and_32_more() {
+        assert_eq!(window_cells(&filled([0, 60])), None, "2 calls over 61 spaces: sparse");
+        assert_eq!(window_cells(&filled((0..30).chain([80]))), Some(81), "31 calls over 81 spaces: a window");
+        assert_eq!(window_cells(&filled((0..6).chain([45]))), Some(46), "7 calls over 46 spaces: 2 × 7 + 32");
+        assert_eq!(window_cells(&filled((0..6).chain([46]))), None, "7 calls over 47 spaces: sparse");
+        // The widest spread of space numbers (on 32-bit targets too).
+        for pair in [[0, u32::MAX], [u32::MAX, 0]] {
+            let s = filled(pair);
+            assert_eq!((window_cells(&s), s.keys().collect::<Vec<_>>()), (None, vec![0, u32::MAX]));
         }
-        assert_eq!((s.cells.len(), s.far.len()), (1, 5), "6 calls over 45 spaces: more than 2 × 6 + 32");
-        s.insert(45, slot(45));
-        assert_eq!((s.cells.len(), s.far.len()), (46, 0), "the far calls moved into the window");
-        // A far call just past the widened window is not counted.
-        let mut s = Spaces::default();
-        for space in [0, 45, 40, 41, 42, 43, 44] {
-            s.insert(space, slot(space));
-        }
-        assert_eq!(
-            (s.cells.len(), s.far.len()),
-            (1, 6),
-            "44 would make 6 calls over 45 spaces; 45 is past them"
-        );
-        let mut s = Spaces::default();
-        for space in 0..30 {
-            s.insert(space, slot(space));
-        }
-        s.insert(80, slot(80));
-        assert_eq!(
-            (s.cells.len(), s.far.len()),
-            (81, 0),
-            "31 calls over 81 spaces: at most 2 × 31 + 32 cells"
-        );
+        let mut s = filled([u32::MAX]);
+        assert_eq!(s.keys().collect::<Vec<_>>(), vec![u32::MAX]);
+        s.insert(u32::MAX - 1, slot(u32::MAX - 1));
+        assert_eq!(s.keys().collect::<Vec<_>>(), vec![u32::MAX - 1, u32::MAX], "a window ending at u32::MAX");
     }
 
     #[test]
-    fn a_full_lot_costs_a_cell_a_call_and_a_stray_space_stays_out_of_the_window() {
-        let mut s = Spaces::default();
-        for space in 701..=800 {
-            s.insert(space, slot(space));
-        }
-        assert_eq!((s.cells.len(), s.far.len()), (100, 0));
+    fn a_full_lot_costs_a_cell_a_call_and_a_stray_space_makes_it_sparse() {
+        let mut s = filled(701..=800);
+        let Spaces::Dense { cells: window, .. } = &s else { panic!("a full lot is a window") };
         // Grown to a quarter more than needed each time (from Vec's first 4 cells):
         // 5 → 6, 7 → 8, 9 → 11, 12 → 15, 16 → 20, 21 → 26, 27 → 33, 34 → 42, 43 → 53,
         // 54 → 67, 68 → 85, 86 → 107.
-        assert_eq!(s.cells.capacity(), 107);
+        assert_eq!((window.len(), window.capacity()), (100, 107));
         s.insert(9_000_000, slot(9_000_000));
-        assert_eq!((s.cells.len(), s.far.len()), (100, 1), "the stray space is far");
-        s.insert(700, slot(700));
-        assert_eq!((s.base, s.cells.len()), (700, 101), "widened at the front");
-        assert_eq!(s.keys().last(), Some(9_000_000));
+        assert_eq!((window_cells(&s), s.len(), s.keys().last()), (None, 101, Some(9_000_000)));
+        for space in (701..=800).chain([9_000_000]) {
+            s.remove(space);
+        }
+        assert_eq!(window_cells(&s), Some(0), "an emptied lot is a window again");
+        s.insert(5, slot(5));
+        assert_eq!(window_cells(&s), Some(1));
+    }
+
+    #[test]
+    fn parks_in_descending_order_take_room_below() {
+        let s = filled((1..=1000).rev());
+        let Spaces::Dense { base, cells, len } = &s else {
+            panic!("1,000 calls in 1,000 spaces are a window")
+        };
+        assert_eq!(*len, 1000);
+        assert!(*base <= 1 && cells.len() <= 1300, "base {base}, {} cells", cells.len());
+        assert!(s.keys().eq(1..=1000));
+    }
+
+    #[test]
+    fn a_window_left_mostly_empty_gives_its_memory_back() {
+        // 200 calls two spaces apart (a window of 399 cells), then all but the first
+        // leave: a window less than a quarter used is cut to its calls.
+        let mut s = filled((0..200).map(|i| 2 * i));
+        assert_eq!(window_cells(&s), Some(399));
+        for i in (1..200).rev() {
+            s.remove(2 * i);
+        }
+        let Spaces::Dense { cells, .. } = &s else { panic!("one call is a window") };
+        assert!(
+            cells.len() <= 64 && cells.capacity() <= 400,
+            "{} cells, room for {}",
+            cells.len(),
+            cells.capacity()
+        );
+        // The same from the front: the calls left are at the end of the window.
+        let mut s = filled((0..200).map(|i| 2 * i));
+        for i in 0..199 {
+            s.remove(2 * i);
+        }
+        assert!(window_cells(&s).is_some_and(|n| n <= 64), "{:?}", window_cells(&s));
+        assert_eq!(s.keys().collect::<Vec<_>>(), vec![398]);
+        // Two calls left at both ends: too far apart for a window.
+        let mut s = filled((0..200).map(|i| 2 * i));
+        for i in 1..199 {
+            s.remove(2 * i);
+        }
+        assert_eq!((window_cells(&s), s.keys().collect::<Vec<_>>()), (None, vec![0, 398]));
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::model::{
     ChannelStatus, CompactString, ParkedCall, ParkingLot, Retriever, ServerId, Text, TextBuilder,
-    MAX_FIELD_BYTES, NO_TIMEOUT_THRESHOLD_SECS, TEXT_FIELDS,
+    LONGEST_TIMEOUT, MAX_FIELD_BYTES, NO_TIMEOUT_THRESHOLD_SECS, TEXT_FIELDS,
 };
 use crate::time::Timestamp;
 use crate::wire::escape::unescape_c;
@@ -157,7 +157,10 @@ pub(crate) fn call_of(
     // just now (a `Park` with `Timeout: 0`).
     let remaining = remaining
         .filter(|&r| r < NO_TIMEOUT_THRESHOLD_SECS && !(r == 0 && elapsed_secs == 0))
-        .map(Duration::from_secs);
+        .map(|r| Duration::from_secs(r).min(LONGEST_TIMEOUT));
+    // A call keeps a timeout of at most 49 days: a longer one gives up time already
+    // parked first, so the deadline Asterisk means (now plus what is left) stays.
+    let elapsed = remaining.map_or(elapsed, |r| elapsed.min(LONGEST_TIMEOUT - r));
     let values: [&[u8]; TEXT_FIELDS] = [
         pick(F_CHANNEL, F_CHANNEL11),
         Some(unique_id_of(f)),
@@ -329,11 +332,15 @@ mod tests {
             ]);
             ParkedCall::from_message(1, &m, now).unwrap()
         };
-        let c = call(below, below);
-        assert_eq!(c.parked_at, now.saturating_sub(Duration::from_secs(below)));
+        // Below the threshold: a timeout, kept as at most 49 days, the time already
+        // parked given up first so the deadline holds.
         let longest = Duration::from_millis(u64::from(u32::MAX - 1));
-        assert_eq!(c.timeout(), Some(longest), "below the threshold: a timeout (kept as at most 49 days)");
-        assert_eq!(c.deadline(), Some(c.parked_at + longest));
+        let c = call(below, below);
+        assert_eq!(c.timeout(), Some(longest));
+        assert_eq!((c.parked_at, c.deadline()), (now, Some(now + longest)));
+        let c = call(5_000_000, 45);
+        assert_eq!(c.deadline(), Some(now + Duration::from_secs(45)), "58 days parked, 45 s left");
+        assert_eq!(c.parked_at, (now + Duration::from_secs(45)).saturating_sub(longest));
         let c = call(NO_TIMEOUT_THRESHOLD_SECS, 30);
         assert_eq!(c.parked_at, now, "a duration at the threshold is a clock stepped back");
         assert_eq!(c.deadline(), Some(now + Duration::from_secs(30)));
