@@ -358,6 +358,34 @@ mod tests {
     }
 
     #[test]
+    fn a_window_is_cut_once_less_than_a_quarter_used_and_never_when_small() {
+        // 100 cells: 25 calls left is a quarter, not less: kept; 24 is less: cut.
+        let mut s = filled(0..100);
+        for space in (25..100).rev() {
+            s.remove(space);
+        }
+        assert_eq!(window_cells(&s), Some(100));
+        s.remove(24);
+        assert_eq!(window_cells(&s), Some(24));
+        // A window of 64 cells or fewer is never cut.
+        let mut s = filled(0..40);
+        for space in 1..40 {
+            s.remove(space);
+        }
+        assert_eq!(window_cells(&s), Some(40));
+        // Cut to its calls when they span at most 2 × calls + 32 cells, else sparse:
+        // 17 calls over 66 spaces (0 to 15, and 65) are a window, over 67 are not.
+        for (last, kept) in [(65, Some(66)), (66, None)] {
+            let mut s = filled(0..69);
+            for space in (16..69).filter(|&sp| sp != last) {
+                s.remove(space);
+            }
+            assert_eq!(window_cells(&s), kept, "calls 0 to 15 and {last}");
+            assert!(s.keys().eq((0..16).chain([last])));
+        }
+    }
+
+    #[test]
     fn a_window_left_mostly_empty_gives_its_memory_back() {
         // 200 calls two spaces apart (a window of 399 cells), then all but the first
         // leave: a window less than a quarter used is cut to its calls.
