@@ -117,15 +117,9 @@ async fn morning(c: &Client, hs: &[&History]) {
     for h in hs {
         h.flush().await.unwrap();
     }
-    sandbox::run("a", &["restart"]).expect("restart the sandbox");
-    // The two calls leave the store (announced or found gone by the resync), and
-    // the link is back.
-    wait_state(c.store(), |s| {
-        s.total_parked_calls_now() == 0
-            && s.connection_state_now() == ami_parking::ConnectionState::LoggedIn
-            && !s.is_loading_now()
-    })
-    .await;
+    restart_watched(c, "a").await;
+    // The two calls left the store (announced or found gone by the resync).
+    wait_state(c.store(), |s| s.total_parked_calls_now() == 0).await;
     assert!(parked_truth(PORT_A).is_empty());
     c.get_parked_calls(None).await.expect("a list after the restart");
     // After it: one more park and retrieve.

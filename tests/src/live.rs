@@ -5,7 +5,9 @@
 use crate::sandbox::{self, parked_truth, PORT_A, PORT_B};
 use ami_parking::futures_signals::signal::SignalExt;
 use ami_parking::futures_signals::signal_vec::SignalVecExt;
-use ami_parking::{Action, EventStream, LotKey, ParkingClient, ParkingEvent, ParkingStore, Request, Target};
+use ami_parking::{
+    Action, ConnectionState, EventStream, LotKey, ParkingClient, ParkingEvent, ParkingStore, Request, Target,
+};
 use ami_parking_transport::{Backoff, Client, ClientOptions};
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
@@ -197,6 +199,36 @@ pub async fn agent_legs(c: &Client) -> Vec<String> {
                 .then(|| channel.to_owned())
         })
         .collect()
+}
+
+/// Waits (on the client's own signal) until its link state satisfies `ok`, at most
+/// 20 s (a restart of Asterisk included).
+pub async fn wait_for_state(c: &Client, what: &str, ok: impl Fn(&ConnectionState) -> bool) {
+    let mut states = c.connection_state().to_stream();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(s) = states.next().await {
+            if ok(&s) {
+                return;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}: not within 20 s (the link is {:?})", c.connection_state_now()));
+}
+
+/// A clean restart of sandbox `instance` (`core stop now`, then a start) while `c`
+/// watches it: returns once `c` has seen the link drop and is logged in again with
+/// its resync done. Stopping and starting apart is what makes this deterministic: a
+/// clean stop announces every parked call's end before it closes the socket, so a
+/// store with no calls and a link still "logged in" is no proof the client has seen
+/// the restart; a link that is reconnecting while Asterisk is down is.
+pub async fn restart_watched(c: &Client, instance: &str) {
+    sandbox::run(instance, &["stop"]).expect("stop the sandbox");
+    wait_for_state(c, "the drop", |s| matches!(s, ConnectionState::Reconnecting { .. })).await;
+    sandbox::run(instance, &["start"]).expect("start the sandbox");
+    wait_for_state(c, "the login", |s| *s == ConnectionState::LoggedIn).await;
+    wait_state(c.store(), |s| s.connection_state_now() == ConnectionState::LoggedIn && !s.is_loading_now())
+        .await;
 }
 
 /// The preamble of most sandbox tests: the lock, the sandbox up (or the skip), no

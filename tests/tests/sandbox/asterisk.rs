@@ -125,7 +125,7 @@ async fn a_clean_restart_while_connected_ends_with_asterisks_truth() {
     let Some((_g, c)) = on_clean_pbx().await else { return };
     let mut events = c.events();
     park_two(&c, &mut events, "5551006", "5551007").await;
-    sandbox::run("a", &["restart"]).unwrap();
+    restart_watched(&c, "a").await;
     // A clean stop hangs up the parked calls: a give-up each, the next two changes.
     let mut gone = Vec::new();
     for _ in 0..2 {

@@ -16,19 +16,6 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-async fn wait_for_state(c: &Client, what: &str, ok: impl Fn(&ConnectionState) -> bool) {
-    let mut states = c.connection_state().to_stream();
-    tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(s) = states.next().await {
-            if ok(&s) {
-                return;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("{what}: not within 20 s"));
-}
-
 /// Waits (on the store's own signal) until it equals Asterisk's truth, at most `within`.
 async fn store_is_truth(c: &Client, within: Duration) -> Duration {
     let start = Instant::now();
