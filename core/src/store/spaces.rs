@@ -355,6 +355,17 @@ mod tests {
         assert_eq!(*len, 1000);
         assert!(*base <= 1 && cells.len() <= 1300, "base {base}, {} cells", cells.len());
         assert!(s.keys().eq(1..=1000));
+        // One park below a window of 100 (spaces 100..=199): the window takes a quarter
+        // of its new span (101 / 4 = 25) more below, so the next parks below land
+        // without moving the cells again.
+        let mut s = filled(100..200);
+        s.insert(99, slot(99));
+        let Spaces::Dense { base, cells, .. } = &s else { panic!("101 calls in 101 spaces are a window") };
+        assert_eq!((*base, cells.len()), (74, 126), "room below");
+        for space in (74..99).rev() {
+            s.insert(space, slot(space));
+            assert!(matches!(&s, Spaces::Dense { base: 74, .. }), "space {space} moved the window");
+        }
     }
 
     #[test]
