@@ -315,7 +315,9 @@ pub fn resync_setup(n: usize) -> (Connection, Vec<u8>) {
     (c, parked_calls_answer("r1", n))
 }
 
-/// Runs a resync: feeds the answer in socket-sized reads.
+/// Runs a resync: feeds the answer in socket-sized reads. Never inlined, so a profiler
+/// can count it alone (`--toggle-collect='*resync_run*'`).
+#[inline(never)]
 pub fn resync_run(c: &mut Connection, answer: &[u8]) {
     for chunk in answer.chunks(READ) {
         c.handle_input(NOW, chunk).unwrap();

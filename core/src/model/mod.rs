@@ -81,9 +81,12 @@ impl ParkingLot {
 
 /// A call waiting in a parking space.
 ///
-/// Times are facts from the wire: `parked_at` and `deadline` are fixed when the call
-/// is first seen; `duration`, `timeout_remaining` and `is_near_timeout` are functions
-/// of a `now` you pass, so a ticking clock signal in a UI gives live countdowns.
+/// Times are facts from the wire: `parked_at` and the timeout (and so the deadline,
+/// `parked_at` plus the timeout) are taken when the call is first seen and kept while
+/// later reports agree with them (a re-park restarts them); `duration`,
+/// `timeout_remaining` and `is_near_timeout` are functions of a `now` you pass, so a
+/// ticking clock signal in a UI gives live countdowns. The deadline is derived:
+/// writing `parked_at` moves it.
 ///
 /// The eight text fields (channel, ids, caller and connected line, parker) live
 /// packed in one buffer, read through accessors ([`ParkedCall::channel`], ...) and
@@ -116,9 +119,12 @@ pub struct ParkedCall {
     /// Threshold for [`ParkedCall::is_near_timeout`], in milliseconds (the store's
     /// option, 30 s by default).
     threshold_ms: u32,
-    /// When the call was parked (caller's clock minus Asterisk's `ParkingDuration`).
+    /// When the call was parked (caller's clock minus Asterisk's `ParkingDuration`;
+    /// later when parked time plus time left exceed the longest timeout kept, about
+    /// 49.7 days: see [`ParkedCall::timeout`]).
     pub parked_at: Timestamp,
-    /// Total parking time in milliseconds, at most 49 days; [`NO_TIMEOUT`]: no limit
+    /// Total parking time in milliseconds, at most `u32::MAX - 1` (about 49.7 days);
+    /// [`NO_TIMEOUT`]: no limit
     /// (read through [`ParkedCall::timeout`]; the deadline is `parked_at` plus it).
     timeout_ms: u32,
 }
@@ -234,7 +240,7 @@ impl TextBuilder {
     }
 }
 
-/// `d` in milliseconds, at most `u32::MAX` (49 days).
+/// `d` in milliseconds, at most `u32::MAX` (about 49.7 days).
 fn threshold_ms(d: Duration) -> u32 {
     d.as_millis().min(u128::from(u32::MAX)) as u32
 }
@@ -348,7 +354,7 @@ impl ParkedCall {
     }
 
     /// Threshold for [`ParkedCall::is_near_timeout`] (the store's option, 30 s by
-    /// default; kept to the millisecond, at most 49 days).
+    /// default; kept to the millisecond, at most about 49.7 days).
     pub fn near_timeout_threshold(&self) -> Duration {
         Duration::from_millis(u64::from(self.threshold_ms))
     }
@@ -360,7 +366,11 @@ impl ParkedCall {
 
     /// Total parking time of this call (`None`: no limit): Asterisk's remaining time
     /// plus the time already parked when the call was first seen. Kept to the
-    /// millisecond, at most 49 days (a longer one is kept as 49 days).
+    /// millisecond, at most `u32::MAX - 1` ms (about 49.7 days); a longer one is cut
+    /// to that. When a call read from the wire has parked time plus time left over
+    /// that limit, the parked time gives way first: `parked_at` is moved later (and
+    /// [`ParkedCall::duration`] reads short) so the deadline stays now plus what
+    /// Asterisk says is left; only a time left itself over the limit is cut.
     ///
     /// ```
     /// use ami_parking::{ParkedCall, Timestamp};
@@ -382,15 +392,16 @@ impl ParkedCall {
     }
 
     /// When Asterisk will time the call out (`None`: no limit):
-    /// [`parked_at`](ParkedCall::parked_at) plus [`timeout`](ParkedCall::timeout). Both
-    /// are fixed when the call is first seen.
+    /// [`parked_at`](ParkedCall::parked_at) plus [`timeout`](ParkedCall::timeout), both
+    /// from the call's first sighting (see [`ParkedCall::with_first_seen_times`]);
+    /// derived, so writing `parked_at` moves it.
     pub fn deadline(&self) -> Option<Timestamp> {
         self.timeout().map(|t| self.parked_at + t)
     }
 
     /// Sets [`ParkedCall::deadline`]: the timeout becomes the span from `parked_at`
     /// (set it first) to `deadline` (zero when the deadline is before it: the deadline
-    /// is then `parked_at`; at most 49 days).
+    /// is then `parked_at`; at most about 49.7 days).
     pub fn set_deadline(&mut self, deadline: Option<Timestamp>) {
         self.set_timeout(deadline.map(|d| d.saturating_duration_since(self.parked_at)));
     }
