@@ -226,7 +226,6 @@ pub async fn restart_watched(c: &Client, instance: &str) {
     sandbox::run(instance, &["stop"]).expect("stop the sandbox");
     wait_for_state(c, "the drop", |s| matches!(s, ConnectionState::Reconnecting { .. })).await;
     sandbox::run(instance, &["start"]).expect("start the sandbox");
-    wait_for_state(c, "the login", |s| *s == ConnectionState::LoggedIn).await;
     wait_state(c.store(), |s| s.connection_state_now() == ConnectionState::LoggedIn && !s.is_loading_now())
         .await;
 }

@@ -158,8 +158,8 @@ pub(crate) fn call_of(
     let remaining = remaining
         .filter(|&r| r < NO_TIMEOUT_THRESHOLD_SECS && !(r == 0 && elapsed_secs == 0))
         .map(|r| Duration::from_secs(r).min(LONGEST_TIMEOUT));
-    // A call keeps a timeout of at most about 49.7 days: a longer one gives up time already
-    // parked first, so the deadline Asterisk means (now plus what is left) stays.
+    // A call keeps a timeout of at most about 49.7 days: a longer one gives up time
+    // already parked first, so the deadline Asterisk means (now plus what is left) stays.
     let elapsed = remaining.map_or(elapsed, |r| elapsed.min(LONGEST_TIMEOUT - r));
     let values: [&[u8]; TEXT_FIELDS] = [
         pick(F_CHANNEL, F_CHANNEL11),
