@@ -3,7 +3,7 @@
 //! handler at all.
 
 use crate::desk::Desk;
-use ami_parking::display::{caller, countdown, retriever, SpaceView};
+use ami_parking::display::{caller, countdown, near_timeout, retriever, SpaceView};
 use ami_parking::LotKey;
 use ami_parking_dioxus::{use_lot_grid, GridCell, UseAmiParking};
 use dioxus::prelude::*;
@@ -183,14 +183,7 @@ fn SpaceCell(
 #[component]
 pub fn Warnings(parking: UseAmiParking, desk: Desk) -> Element {
     let now = *parking.clock.read();
-    let mut near: Vec<_> = parking
-        .parked_calls
-        .read()
-        .iter()
-        .filter(|c| desk.sees(&c.parking_lot) && c.is_near_timeout(now))
-        .cloned()
-        .collect();
-    near.sort_by_key(|c| c.timeout_remaining(now));
+    let near = near_timeout(parking.parked_calls.read().iter().filter(|c| desk.sees(&c.parking_lot)), now);
     let class = if near.is_empty() { "timeout-warnings empty" } else { "timeout-warnings" };
     rsx! {
         div { class, role: "alert",

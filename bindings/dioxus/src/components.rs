@@ -220,9 +220,7 @@ fn CallRow(
 #[component]
 pub fn TimeoutWarnings(parking: UseAmiParking) -> Element {
     let now = *parking.clock.read();
-    let mut near: Vec<_> =
-        parking.parked_calls.read().iter().filter(|c| c.is_near_timeout(now)).cloned().collect();
-    near.sort_by_key(|c| c.timeout_remaining(now));
+    let near = ami_parking::display::near_timeout(parking.parked_calls.read().iter(), now);
     let class = if near.is_empty() { "timeout-warnings empty" } else { "timeout-warnings" };
     rsx! {
         div { class, role: "alert",

@@ -301,10 +301,7 @@ pub fn TimeoutWarnings(
 ) -> impl IntoView {
     let near = move || {
         let now = parking.clock.get();
-        let mut near: Vec<_> =
-            parking.parked_calls.with(|c| c.iter().filter(|c| c.is_near_timeout(now)).cloned().collect());
-        near.sort_by_key(|c| c.timeout_remaining(now));
-        (now, near)
+        (now, parking.parked_calls.with(|c| ami_parking::display::near_timeout(c, now)))
     };
     let class = move || if near().1.is_empty() { "timeout-warnings empty" } else { "timeout-warnings" };
     view! {

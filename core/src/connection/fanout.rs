@@ -9,6 +9,7 @@ use super::Connection;
 use crate::error::ParkingError;
 use crate::model::ServerId;
 use crate::time::Timestamp;
+use std::collections::BTreeSet;
 
 /// How long a fan-out to servers not known yet (behind amiws, right after connecting)
 /// waits, once every server that began to answer has finished, for another to begin.
@@ -140,7 +141,9 @@ impl Connection {
             if let Acc::Calls { window, .. } = p.acc {
                 self.store.close_window(window);
                 if refresh {
-                    let answered = p.done.keys().copied().collect();
+                    // By insertion: `collect` would sort (code a browser downloads).
+                    let mut answered = BTreeSet::new();
+                    answered.extend(p.done.keys().copied());
                     self.refresh_ended(now, &answered);
                 }
             }

@@ -54,7 +54,7 @@ impl Acc {
             Acc::Lots { lots, .. } => Reply::Lots(std::mem::take(lots)),
             Acc::Calls { calls, .. } => {
                 let mut calls = std::mem::take(calls);
-                calls.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+                crate::model::sort_calls(&mut calls, |a, b| a.sort_key().cmp(&b.sort_key()));
                 Reply::Calls(calls)
             }
             Acc::List { items } => Reply::List(items.values_mut().flat_map(std::mem::take).collect()),

@@ -90,8 +90,8 @@ impl Connection {
         self.send(&action, &aid, server_header)?;
         let id = self.requests.next();
         let expected = match (self.cfg.mode, target) {
-            (Mode::Ami, _) => Some(BTreeSet::from([self.cfg.server_id])),
-            (Mode::Amiws, Target::Server(s)) => Some(BTreeSet::from([s])),
+            (Mode::Ami, _) => Some(one(self.cfg.server_id)),
+            (Mode::Amiws, Target::Server(s)) => Some(one(s)),
             (Mode::Amiws, Target::All) if self.known_servers.is_empty() => None,
             (Mode::Amiws, Target::All) => Some(self.known_servers.clone()),
         };
@@ -283,4 +283,12 @@ pub(super) fn park_action(channel: &str, park: &Park, default_lot: &str) -> Resu
         .header("Parkinglot", park.lot.as_deref().unwrap_or(default_lot))
         .header_opt("ParkingSpace", park.space.map(|s| s.to_string()))
         .header_opt("Timeout", ms))
+}
+
+/// A set of one server (`BTreeSet::from([s])` would sort the one item: code a browser
+/// downloads).
+fn one(server: ServerId) -> BTreeSet<ServerId> {
+    let mut set = BTreeSet::new();
+    set.insert(server);
+    set
 }

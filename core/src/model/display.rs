@@ -2,9 +2,37 @@
 //! front end (the Leptos and Dioxus components, the web board, `parkwatch`): the
 //! texts, the live timers and the CSS classes, so the frameworks only lay them out.
 
-use crate::model::ParkedCall;
+use crate::model::{sort_calls, ParkedCall};
 use crate::time::Timestamp;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// The calls near their timeout at `now` ([`ParkedCall::is_near_timeout`]), soonest
+/// deadline first: what a "near timeout" panel lists.
+///
+/// ```
+/// use ami_parking::{display, ParkedCall, Timestamp};
+/// use std::{sync::Arc, time::Duration};
+/// let now = Timestamp::from_unix_millis(1_000_000);
+/// let call = |space, left: u64| {
+///     let mut c = ParkedCall::default();
+///     (c.parking_space, c.parked_at) = (space, now);
+///     c.set_timeout(Some(Duration::from_secs(left)));
+///     Arc::new(c)
+/// };
+/// let calls = [call(701, 300), call(702, 20), call(703, 10)];
+/// let near: Vec<u32> = display::near_timeout(&calls, now).iter().map(|c| c.parking_space).collect();
+/// assert_eq!(near, [703, 702]);
+/// ```
+pub fn near_timeout<'a>(
+    calls: impl IntoIterator<Item = &'a Arc<ParkedCall>>,
+    now: Timestamp,
+) -> Vec<Arc<ParkedCall>> {
+    let mut near: Vec<_> = calls.into_iter().filter(|c| c.is_near_timeout(now)).cloned().collect();
+    // A call near its timeout has one: its deadline orders it.
+    sort_calls(&mut near, |a, b| a.deadline().cmp(&b.deadline()));
+    near
+}
 
 /// `m:ss` of a duration, whole seconds cut: 75.9 s is `1:15`.
 ///

@@ -176,11 +176,15 @@ impl Spaces {
     fn make_sparse(&mut self) {
         if let Spaces::Dense { base, cells, .. } = self {
             let base = *base;
-            let map = std::mem::take(cells)
-                .into_iter()
-                .enumerate()
-                .filter_map(|(i, c)| Some((base + i as u32, c?)))
-                .collect();
+            // By insertion (`extend`): `collect` would sort first, and each sort is
+            // code a browser downloads.
+            let mut map = BTreeMap::new();
+            map.extend(
+                std::mem::take(cells)
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(i, c)| Some((base + i as u32, c?))),
+            );
             *self = Spaces::Sparse(map);
         }
     }

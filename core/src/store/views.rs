@@ -153,7 +153,10 @@ impl LotsMap {
 
     /// The map now.
     pub(super) fn map(&self) -> std::collections::BTreeMap<LotKey, ParkingLot> {
-        self.state().published().collect()
+        // By insertion: `collect` would sort first (code a browser downloads).
+        let mut map = std::collections::BTreeMap::new();
+        map.extend(self.state().published());
+        map
     }
 
     /// Lot `key` now.
@@ -280,7 +283,9 @@ impl SignalMap for ParkingLotsSignalMap {
 /// let mut m = std::collections::BTreeMap::from([(1, "a")]);
 /// apply_map_diff(&mut m, MapDiff::Insert { key: 2, value: "b" });
 /// apply_map_diff(&mut m, MapDiff::Remove { key: 1 });
-/// assert_eq!(m.into_iter().collect::<Vec<_>>(), vec![(2, "b")]);
+/// assert_eq!(m.iter().collect::<Vec<_>>(), vec![(&2, &"b")]);
+/// apply_map_diff(&mut m, MapDiff::Replace { entries: vec![(4, "d"), (3, "c")] });
+/// assert_eq!(m.into_iter().collect::<Vec<_>>(), vec![(3, "c"), (4, "d")]);
 /// ```
 pub fn apply_map_diff<K: Ord, V>(
     map: &mut std::collections::BTreeMap<K, V>,
@@ -288,7 +293,11 @@ pub fn apply_map_diff<K: Ord, V>(
 ) {
     use futures_signals::signal_map::MapDiff;
     match diff {
-        MapDiff::Replace { entries } => *map = entries.into_iter().collect(),
+        MapDiff::Replace { entries } => {
+            // By insertion: `collect` would sort first (code a browser downloads).
+            map.clear();
+            map.extend(entries);
+        }
         MapDiff::Insert { key, value } | MapDiff::Update { key, value } => {
             map.insert(key, value);
         }
