@@ -1,6 +1,9 @@
 //! How the project's tests and benchmarks start Debian's headless Chromium.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 /// Chromium's command line for a headless session with its own profile directory
 /// `profile` (which also names every Chromium process of that session, so it can be
@@ -23,4 +26,60 @@ pub fn args(profile: &Path) -> Vec<String> {
     .map(str::to_owned)
     .chain([format!("--user-data-dir={}", profile.display())])
     .collect()
+}
+
+/// One Chromium session's own directory: its profile, and the temporary files of the
+/// process that starts Chromium (give that process [`Session::tmp`] as `TMPDIR`):
+/// Chromium leaves its `org.chromium.Chromium.*` files and 70 MB `scoped_dir`s in the
+/// temporary directory when it is ended, and they filled `/tmp` run after run.
+/// Dropping the session ends every Chromium process of it (found by the directory in
+/// their command lines), waits for them, and removes the directory.
+pub struct Session {
+    dir: PathBuf,
+}
+
+impl Session {
+    /// A new session directory named after `name`, this process and a counter.
+    pub fn new(name: &str) -> Session {
+        static SESSIONS: AtomicU32 = AtomicU32::new(0);
+        let n = SESSIONS.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("{name}-{}-{n}", std::process::id()));
+        let session = Session { dir };
+        std::fs::create_dir_all(session.tmp()).expect("a session directory in the temporary directory");
+        session
+    }
+
+    /// The profile directory (`--user-data-dir`).
+    pub fn profile(&self) -> PathBuf {
+        self.dir.join("profile")
+    }
+
+    /// The temporary directory to give the process that starts Chromium as `TMPDIR`.
+    pub fn tmp(&self) -> PathBuf {
+        self.dir.join("tmp")
+    }
+
+    /// Chromium's command line for this session ([`args`]).
+    pub fn args(&self) -> Vec<String> {
+        args(&self.profile())
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let pattern = self.dir.as_os_str();
+        let _ = Command::new("pkill").arg("-f").arg(pattern).status();
+        // pkill returns at once; a Chromium still ending writes into its profile again.
+        let until = Instant::now() + Duration::from_secs(10);
+        let running =
+            || Command::new("pgrep").arg("-f").arg(pattern).output().is_ok_and(|o| o.status.success());
+        while running() {
+            if Instant::now() > until {
+                let _ = Command::new("pkill").arg("-KILL").arg("-f").arg(pattern).status();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }

@@ -10,7 +10,6 @@
 use crate::chromium;
 use ami_parking_transport::{Client, ClientOptions};
 use futures_util::StreamExt;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -110,23 +109,25 @@ scan();
 pub struct Browser {
     driver: Option<WebDriver>,
     chromedriver: Child,
-    profile: PathBuf,
+    /// Chromium's profile and temporary files; ends its processes when dropped.
+    _session: chromium::Session,
 }
 
 impl Browser {
     /// Starts chromedriver and a session (`scripts/browser-tools` installs both).
     pub async fn start() -> Browser {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let session = chromium::Session::new("ami-parking-pixel-chromium");
         let chromedriver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .env("TMPDIR", session.tmp())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("chromedriver cannot start ({e}): run scripts/browser-tools"));
-        let profile = std::env::temp_dir().join(format!("ami-parking-pixel-chromium-{}", std::process::id()));
         let mut caps = DesiredCapabilities::chrome();
         caps.set_binary("/usr/bin/chromium").unwrap();
-        for arg in chromium::args(&profile) {
+        for arg in session.args() {
             caps.add_arg(&arg).unwrap();
         }
         let until = Instant::now() + DEADLINE;
@@ -137,7 +138,7 @@ impl Browser {
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         };
-        Browser { driver: Some(driver), chromedriver, profile }
+        Browser { driver: Some(driver), chromedriver, _session: session }
     }
 
     /// The WebDriver session (to log in, click, read).
@@ -236,8 +237,7 @@ impl Drop for Browser {
         drop(self.driver.take());
         let _ = self.chromedriver.kill();
         let _ = self.chromedriver.wait();
-        let _ = Command::new("pkill").arg("-f").arg(self.profile.as_os_str()).status();
-        let _ = std::fs::remove_dir_all(&self.profile);
+        // Then the session's own drop ends Chromium and removes its files.
     }
 }
 

@@ -58,6 +58,9 @@ fn run_in_chromium(
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // The runner's Chromium writes its profile and temporary files here; they go with
+    // the session (ended and removed when it drops, also after a failure).
+    let session = ami_parking_tests::chromium::Session::new("ami-parking-wasm-chromium");
     let out = Command::new(cargo)
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
         .args(["test", "-p", package, "--target", "wasm32-unknown-unknown", "--test", test])
@@ -65,6 +68,7 @@ fn run_in_chromium(
         .env("CARGO_TARGET_DIR", outer.join("wasm-browser"))
         .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", runner)
         .env("WASM_BINDGEN_TEST_TIMEOUT", "60")
+        .env("TMPDIR", session.tmp())
         .envs(env.iter().copied())
         .output()
         .expect("cargo runs");

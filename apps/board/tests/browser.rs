@@ -25,15 +25,20 @@ struct Browser {
     driver: WebDriver,
     chromedriver: Child,
     shots: PathBuf,
-    /// This session's Chromium profile: it names every Chromium process of the test.
-    profile: PathBuf,
+    /// Chromium's profile and temporary files: they name every Chromium process of
+    /// the test, which end with it.
+    _session: ami_parking_tests::chromium::Session,
 }
 
 impl Browser {
     async fn start() -> Option<Browser> {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // One profile per browser: a page's localStorage (the phone typed on a board
+        // without logins) must not reach the next test's browser.
+        let session = ami_parking_tests::chromium::Session::new("parkboard-chromium");
         let chromedriver = match Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .env("TMPDIR", session.tmp())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -48,12 +53,7 @@ impl Browser {
         skips::ran(Needs::Browser);
         let mut caps = DesiredCapabilities::chrome();
         caps.set_binary("/usr/bin/chromium").unwrap();
-        // One profile per browser: a page's localStorage (the phone typed on a board
-        // without logins) must not reach the next test's browser.
-        static BROWSERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = BROWSERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let profile = std::env::temp_dir().join(format!("parkboard-chromium-{}-{n}", std::process::id()));
-        for arg in ami_parking_tests::chromium::args(&profile) {
+        for arg in session.args() {
             caps.add_arg(&arg).unwrap();
         }
         let url = format!("http://127.0.0.1:{port}");
@@ -67,7 +67,7 @@ impl Browser {
             .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
             .join("board-screenshots");
         std::fs::create_dir_all(&shots).unwrap();
-        Some(Browser { driver, chromedriver, shots, profile })
+        Some(Browser { driver, chromedriver, shots, _session: session })
     }
 
     async fn shot(&self, name: &str) {
@@ -88,14 +88,12 @@ impl Browser {
 }
 
 /// Everything the test started ends with it, also when it fails: chromedriver, and
-/// the Chromium it started (killing chromedriver alone leaves Chromium running, so
-/// its processes are found by this session's own profile directory).
+/// the Chromium it started (killing chromedriver alone leaves Chromium running: the
+/// session's drop, after this, finds its processes by the session's directory).
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.chromedriver.kill();
         let _ = self.chromedriver.wait();
-        let _ = Command::new("pkill").arg("-f").arg(self.profile.as_os_str()).status();
-        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 

@@ -7,11 +7,26 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// A directory of this test's own.
-fn dir(name: &str) -> PathBuf {
+/// A directory of this test's own, removed when the test ends (also when it fails).
+fn dir(name: &str) -> Scratch {
     let d = std::env::temp_dir().join(format!("parkboard-config-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
-    d
+    Scratch(d)
+}
+
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn write(path: &Path, text: &str) -> PathBuf {
