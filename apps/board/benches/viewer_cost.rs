@@ -10,6 +10,8 @@
 //! ```sh
 //! cargo bench -p parkboard --bench viewer_cost                  # 0, 100, 500 viewers, 100 events/s
 //! cargo bench -p parkboard --bench viewer_cost -- --viewers 0,50 --rate 20 --secs 10
+//! cargo bench -p parkboard --bench viewer_cost -- --viewers 0,100 --lot vip     # pages of one lot
+//! cargo bench -p parkboard --bench viewer_cost -- --viewers 0,100 --lot none    # pages of no lot
 //! cargo bench -p parkboard --bench viewer_cost --profile dev -- --quick   # CI: the keys are produced
 //! ```
 //!
@@ -27,10 +29,12 @@ struct Args {
     rate: f64,
     secs: u64,
     settle: u64,
+    /// The one lot the viewers see (`None`: every lot; a lot no server has: none).
+    lot: Option<String>,
 }
 
 fn args() -> Args {
-    let mut a = Args { viewers: vec![0, 100, 500], rate: 100.0, secs: 20, settle: 5 };
+    let mut a = Args { viewers: vec![0, 100, 500], rate: 100.0, secs: 20, settle: 5, lot: None };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -41,11 +45,12 @@ fn args() -> Args {
             }
             "--rate" => a.rate = value().parse().expect("--rate EVENTS_PER_S"),
             "--secs" => a.secs = value().parse().expect("--secs SECONDS"),
-            "--quick" => a = Args { viewers: vec![0, 5], rate: 20.0, secs: 2, settle: 1 },
+            "--lot" => a.lot = Some(value()),
+            "--quick" => a = Args { viewers: vec![0, 5], rate: 20.0, secs: 2, settle: 1, lot: a.lot.take() },
             // cargo bench passes --bench; anything else is a mistake worth saying.
             "--bench" => {}
             other => {
-                panic!("unknown argument {other}: --viewers N,N,.. --rate EVENTS_PER_S --secs S --quick")
+                panic!("unknown argument {other}: --viewers N,N,.. --rate EVENTS_PER_S --secs S --lot NAME --quick")
             }
         }
     }
@@ -58,7 +63,8 @@ async fn main() {
     let most = a.viewers.iter().copied().max().unwrap_or(0);
     let users = most.div_ceil(PAGES_PER_USER).max(1);
     let rate_per_min = format!("{}", a.rate * 60.0);
-    let board = RunningBoard::start(users, &[], &["--demo-rate", &rate_per_min]).await;
+    let board =
+        RunningBoard::start_seeing(users, a.lot.as_deref(), &[], &["--demo-rate", &rate_per_min]).await;
     let (pid, metrics) = (board.pid(), board.metrics);
 
     let mut steps = Vec::new();
@@ -109,6 +115,7 @@ async fn main() {
         .collect();
     let report = serde_json::json!({
         "rate_events_per_s": a.rate,
+        "lot": a.lot,
         "window_s": a.secs,
         "steps": steps,
         "per_viewer": per_viewer,

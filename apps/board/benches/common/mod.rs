@@ -48,6 +48,17 @@ impl RunningBoard {
     /// secret, and each one's secret, written to a file; none: the demo PBX) and
     /// `args` (e.g. `--demo-rate`), no history, and logs every user in.
     pub async fn start(users: usize, servers: &[(&str, &str)], args: &[&str]) -> RunningBoard {
+        Self::start_seeing(users, None, servers, args).await
+    }
+
+    /// [`start`](Self::start) with viewers who see only the lot `lot` (a lot no
+    /// server has: an empty board), or every lot (`None`).
+    pub async fn start_seeing(
+        users: usize,
+        lot: Option<&str>,
+        servers: &[(&str, &str)],
+        args: &[&str],
+    ) -> RunningBoard {
         let dir = std::env::temp_dir().join(format!("parkboard-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
@@ -58,6 +69,9 @@ impl RunningBoard {
             config.push_str(&format!(
                 "[[user]]\nname = \"viewer{u}\"\npassword_hash = \"{hash}\"\nrole = \"viewer\"\n"
             ));
+            if let Some(lot) = lot {
+                config.push_str(&format!("lots = [\"{lot}\"]\n"));
+            }
         }
         for (i, (url, secret)) in servers.iter().enumerate() {
             let secret_file = dir.join(format!("server{i}.secret"));
