@@ -33,7 +33,8 @@ pub fn args(profile: &Path) -> Vec<String> {
 /// Chromium leaves its `org.chromium.Chromium.*` files and 70 MB `scoped_dir`s in the
 /// temporary directory when it is ended, and they filled `/tmp` run after run.
 /// Dropping the session ends every Chromium process of it (found by the directory in
-/// their command lines), waits for them, and removes the directory.
+/// their command lines), waits up to 10 s for them to go (then kills what is left),
+/// and removes the directory.
 pub struct Session {
     dir: PathBuf,
 }
@@ -67,7 +68,9 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        let pattern = self.dir.as_os_str();
+        // With its slash: session `…-1` must not match session `…-10`.
+        let pattern = format!("{}/", self.dir.display());
+        let pattern = pattern.as_str();
         let _ = Command::new("pkill").arg("-f").arg(pattern).status();
         // pkill returns at once; a Chromium still ending writes into its profile again.
         let until = Instant::now() + Duration::from_secs(10);

@@ -25,8 +25,8 @@ struct Browser {
     driver: WebDriver,
     chromedriver: Child,
     shots: PathBuf,
-    /// Chromium's profile and temporary files: they name every Chromium process of
-    /// the test, which end with it.
+    /// Chromium's profile and temporary files; its directory, in every Chromium
+    /// process's command line, names the processes that end with the test.
     _session: ami_parking_tests::chromium::Session,
 }
 

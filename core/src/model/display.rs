@@ -7,22 +7,28 @@ use crate::time::Timestamp;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The calls near their timeout at `now` ([`ParkedCall::is_near_timeout`]), soonest
-/// deadline first: what a "near timeout" panel lists.
+/// The calls near their timeout at `now` ([`ParkedCall::is_near_timeout`]: less than
+/// the call's own threshold left, 30 s unless the store was told otherwise), soonest
+/// deadline first: what a "near timeout" panel lists. A call past its deadline (its
+/// timeout event not yet arrived) is near too, and comes first; calls with the same
+/// deadline keep the order of `calls`.
 ///
 /// ```
 /// use ami_parking::{display, ParkedCall, Timestamp};
 /// use std::{sync::Arc, time::Duration};
 /// let now = Timestamp::from_unix_millis(1_000_000);
-/// let call = |space, left: u64| {
-///     let mut c = ParkedCall::default();
-///     (c.parking_space, c.parked_at) = (space, now);
-///     c.set_timeout(Some(Duration::from_secs(left)));
+/// // Parked `ago` seconds before `now` with a timeout of `timeout` seconds.
+/// let call = |space, ago: u64, timeout: u64| {
+///     let mut c = ParkedCall::default(); // a near-timeout threshold of 30 s
+///     c.parking_space = space;
+///     c.parked_at = Timestamp::from_unix_millis(1_000_000 - ago * 1000);
+///     c.set_timeout(Some(Duration::from_secs(timeout)));
 ///     Arc::new(c)
 /// };
-/// let calls = [call(701, 300), call(702, 20), call(703, 10)];
+/// // 701: 300 s left; 702: 20 s; 703: 10 s; 704: 5 s past its deadline.
+/// let calls = [call(701, 0, 300), call(702, 0, 20), call(703, 0, 10), call(704, 50, 45)];
 /// let near: Vec<u32> = display::near_timeout(&calls, now).iter().map(|c| c.parking_space).collect();
-/// assert_eq!(near, [703, 702]);
+/// assert_eq!(near, [704, 703, 702]);
 /// ```
 pub fn near_timeout<'a>(
     calls: impl IntoIterator<Item = &'a Arc<ParkedCall>>,

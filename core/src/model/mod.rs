@@ -305,15 +305,18 @@ impl serde::Serialize for ParkedCall {
     }
 }
 
-macro_rules! text_fields {
-    ($($get:ident, $set:ident, $field:ident, $doc:literal;)*) => {
-        /// Sorts shared calls by `cmp`, stably. Every sort of calls goes through here, so a
+/// Sorts shared calls by `cmp`, stably. Every sort of calls goes through here, so a
 /// build holds one copy of the sort's code (a browser downloads each copy).
-pub(crate) fn sort_calls(calls: &mut [Arc<ParkedCall>], cmp: fn(&ParkedCall, &ParkedCall) -> std::cmp::Ordering) {
+pub(crate) fn sort_calls(
+    calls: &mut [Arc<ParkedCall>],
+    cmp: fn(&ParkedCall, &ParkedCall) -> std::cmp::Ordering,
+) {
     calls.sort_by(|a, b| cmp(a, b));
 }
 
-impl ParkedCall {
+macro_rules! text_fields {
+    ($($get:ident, $set:ident, $field:ident, $doc:literal;)*) => {
+        impl ParkedCall {
             $(
                 #[doc = $doc]
                 pub fn $get(&self) -> &str {
