@@ -40,7 +40,9 @@ pub struct Session {
 }
 
 impl Session {
-    /// A new session directory named after `name`, this process and a counter.
+    /// A new session directory named after `name`, this process and a counter. Keep
+    /// `name` short: Chromium puts a Unix socket a few levels down (its path must fit
+    /// in 107 bytes), and the temporary directory may itself be a long path.
     pub fn new(name: &str) -> Session {
         static SESSIONS: AtomicU32 = AtomicU32::new(0);
         let n = SESSIONS.fetch_add(1, Ordering::Relaxed);
@@ -57,7 +59,7 @@ impl Session {
 
     /// The temporary directory to give the process that starts Chromium as `TMPDIR`.
     pub fn tmp(&self) -> PathBuf {
-        self.dir.join("tmp")
+        self.dir.join("t")
     }
 
     /// Chromium's command line for this session ([`args`]).

@@ -117,7 +117,7 @@ impl Browser {
     /// Starts chromedriver and a session (`scripts/browser-tools` installs both).
     pub async fn start() -> Browser {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let session = chromium::Session::new("ami-parking-pixel-chromium");
+        let session = chromium::Session::new("pixel-chromium");
         let chromedriver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .env("TMPDIR", session.tmp())

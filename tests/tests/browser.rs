@@ -60,7 +60,7 @@ fn run_in_chromium(
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // The runner's Chromium writes its profile and temporary files here; they go with
     // the session (ended and removed when it drops, also after a failure).
-    let session = ami_parking_tests::chromium::Session::new("ami-parking-wasm-chromium");
+    let session = ami_parking_tests::chromium::Session::new("wasm-chromium");
     let out = Command::new(cargo)
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
         .args(["test", "-p", package, "--target", "wasm32-unknown-unknown", "--test", test])

@@ -35,7 +35,7 @@ impl Browser {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         // One profile per browser: a page's localStorage (the phone typed on a board
         // without logins) must not reach the next test's browser.
-        let session = ami_parking_tests::chromium::Session::new("parkboard-chromium");
+        let session = ami_parking_tests::chromium::Session::new("board-chromium");
         let chromedriver = match Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .env("TMPDIR", session.tmp())
