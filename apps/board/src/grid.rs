@@ -182,8 +182,15 @@ fn SpaceCell(
 /// The calls near their timeout in the user's lots, soonest first.
 #[component]
 pub fn Warnings(parking: UseAmiParking, desk: Desk) -> Element {
-    let now = *parking.clock.read();
-    let near = near_timeout(parking.parked_calls.read().iter().filter(|c| desk.sees(&c.parking_lot)), now);
+    // A memo: an event or a tick that leaves the list as it was (most of them, and
+    // every one while no call is near its timeout) renders nothing, for every viewer.
+    let near = use_memo(move || {
+        let now = *parking.clock.read();
+        near_timeout(parking.parked_calls.read().iter().filter(|c| desk.sees(&c.parking_lot)), now)
+    });
+    let near = near.read().clone();
+    // The countdowns move with the clock: read only while there is one to show.
+    let now = if near.is_empty() { Default::default() } else { *parking.clock.read() };
     let class = if near.is_empty() { "timeout-warnings empty" } else { "timeout-warnings" };
     rsx! {
         div { class, role: "alert",

@@ -155,11 +155,15 @@ pub fn board(props: Props) -> Element {
 /// The number of calls parked in the user's lots.
 #[component]
 fn ParkedTotal(parking: UseAmiParking, desk: Desk, incomplete: bool) -> Element {
-    let total = if desk.who.lots.is_none() {
-        parking.total_parked_calls.read().to_owned()
-    } else {
-        parking.parked_calls.read().iter().filter(|c| desk.sees(&c.parking_lot)).count()
-    };
+    // A memo: an event in a lot the user does not see renders nothing.
+    let total = use_memo(move || {
+        if desk.who.lots.is_none() {
+            parking.total_parked_calls.read().to_owned()
+        } else {
+            parking.parked_calls.read().iter().filter(|c| desk.sees(&c.parking_lot)).count()
+        }
+    });
+    let total = total();
     rsx! {
         if incomplete {
             span { class: "total incomplete", title: "A server is down: its lots show what was last known", "{total} parked (incomplete)" }
