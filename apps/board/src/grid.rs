@@ -4,7 +4,7 @@
 
 use crate::desk::Desk;
 use ami_parking::display::{caller, countdown, near_timeout, retriever, SpaceView};
-use ami_parking::LotKey;
+use ami_parking::{LotKey, ParkingLot};
 use ami_parking_dioxus::{use_lot_grid, GridCell, UseAmiParking};
 use dioxus::prelude::*;
 
@@ -28,27 +28,26 @@ pub fn LotGrid(
 ) -> Element {
     let grid = use_lot_grid(parking, lot.clone());
     let outcome = use_signal(|| None);
-    let mut show_all = use_signal(|| false);
+    let show_all = use_signal(|| false);
     // This lot's figures and whether the board has several servers: memos, so that a
-    // change in another lot does not render this one again (for every viewer).
+    // change in another lot does not render this one again (for every viewer). The
+    // figures are read by the count and the large lot's footer, not here: a park
+    // renders its cell and the count, not the lot and its list of cells again.
     let info = use_memo({
         let lot = lot.clone();
         move || parking.parking_lots.read().get(&lot).cloned()
     });
+    let large = use_memo(move || info.read().as_ref().is_some_and(|l| l.total_spaces > LARGE_LOT));
     let several = use_memo({
         let server = lot.server_id;
         move || parking.parking_lots.read().keys().any(|k| k.server_id != server)
     });
-    let info = info.read().clone();
-    let count = info.as_ref().map(|l| format!("{} / {}", l.occupied, l.total_spaces)).unwrap_or_default();
     let server = several().then(|| format!("server {}", lot.server_id));
-    let large = info.as_ref().is_some_and(|l| l.total_spaces > LARGE_LOT);
+    let large = large();
+    // A large lot shows its occupied spaces only: it follows every cell's call.
     let cells: Vec<GridCell> =
         grid.read().iter().copied().filter(|c| !large || show_all() || c.call.read().is_some()).collect();
-    let free = info.as_ref().map(|l| l.free()).unwrap_or(0);
-    let total = info.as_ref().map(|l| l.total_spaces).unwrap_or(0);
     let class = if stale.is_some() { "parking-lot stale" } else { "parking-lot" };
-    let count = if stale.is_some() { format!("last known {count}") } else { count };
     // Shared by the cells (each render of the lot hands it to every cell).
     let to: std::sync::Arc<str> = retrieve_to.into();
     rsx! {
@@ -56,7 +55,7 @@ pub fn LotGrid(
             h2 { class: "lot-name",
                 "{lot.name}"
                 if let Some(s) = server { span { class: "server-name", " · {s}" } }
-                span { class: "lot-count", "{count}" }
+                LotCount { info, stale: stale.is_some() }
             }
             if let Some(when) = stale.clone() {
                 p { class: "stale-note", role: "status", "Server down: calls as last known at {when}; they may have changed." }
@@ -67,24 +66,43 @@ pub fn LotGrid(
                 }
             }
             if large {
-                div { class: "large-lot",
-                    if stale.is_some() {
-                        span { class: "free-count", "{free} free when last known" }
-                    } else {
-                        span { class: "free-count", "{free} free spaces" }
-                    }
-                    button {
-                        class: "show-all",
-                        r#type: "button",
-                        onclick: move |_| show_all.toggle(),
-                        if show_all() { "Show occupied only" } else { "Show all {total} spaces" }
-                    }
-                }
+                LargeLot { info, show_all, stale: stale.is_some() }
             }
             match outcome() {
                 None => rsx! {},
                 Some(Ok(text)) => rsx! { div { class: "parking-result ok", role: "status", "{text}" } },
                 Some(Err(e)) => rsx! { div { class: "parking-result error", role: "alert", "{e}" } },
+            }
+        }
+    }
+}
+
+/// A lot's count of occupied spaces (`last known` while its server is down).
+#[component]
+fn LotCount(info: Memo<Option<ParkingLot>>, stale: bool) -> Element {
+    let count =
+        info.read().as_ref().map(|l| format!("{} / {}", l.occupied, l.total_spaces)).unwrap_or_default();
+    let count = if stale { format!("last known {count}") } else { count };
+    rsx! { span { class: "lot-count", "{count}" } }
+}
+
+/// A large lot's footer: its free spaces, and the button that shows them all.
+#[component]
+fn LargeLot(info: Memo<Option<ParkingLot>>, show_all: Signal<bool>, stale: bool) -> Element {
+    let mut show_all = show_all;
+    let (free, total) = info.read().as_ref().map_or((0, 0), |l| (l.free(), l.total_spaces));
+    rsx! {
+        div { class: "large-lot",
+            if stale {
+                span { class: "free-count", "{free} free when last known" }
+            } else {
+                span { class: "free-count", "{free} free spaces" }
+            }
+            button {
+                class: "show-all",
+                r#type: "button",
+                onclick: move |_| show_all.toggle(),
+                if show_all() { "Show occupied only" } else { "Show all {total} spaces" }
             }
         }
     }
