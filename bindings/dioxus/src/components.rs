@@ -6,7 +6,7 @@
 use crate::hook::{use_lot_calls, use_lot_grid, UseAmiParking};
 use crate::GridCell;
 use ami_parking::display::{caller, countdown, retriever, SpaceView};
-use ami_parking::{LotKey, ParkedCall, ParkingClient, ParkingError};
+use ami_parking::{LotKey, ParkedCall, ParkingClient, ParkingError, ParkingLot};
 use dioxus::prelude::*;
 use std::sync::Arc;
 
@@ -75,25 +75,33 @@ pub fn ParkingLotGrid(
 ) -> Element {
     let grid = use_lot_grid(parking, lot.clone());
     let outcome = use_signal(|| None);
-    let mut show_all = use_signal(|| false);
-    let lots = parking.parking_lots.read();
-    let info = lots.get(&lot).cloned();
-    let count = info.as_ref().map(|l| format!("{} / {}", l.occupied, l.total_spaces)).unwrap_or_default();
-    let count = if stale.is_some() { format!("last known {count}") } else { count };
-    let large = info.as_ref().is_some_and(|l| l.total_spaces > large_lot.unwrap_or(LARGE_LOT));
-    let (free, total) = info.as_ref().map(|l| (l.free(), l.total_spaces)).unwrap_or((0, 0));
+    let show_all = use_signal(|| false);
+    // The lot's figures and whether there are several servers are memos, read by the
+    // count and the footer, not here: a park renders its cell and the count, not every
+    // lot with its list of cells again.
+    let info = use_memo({
+        let lot = lot.clone();
+        move || parking.parking_lots.read().get(&lot).cloned()
+    });
+    let large = use_memo(move || {
+        info.read().as_ref().is_some_and(|l| l.total_spaces > large_lot.unwrap_or(LARGE_LOT))
+    });
+    let several = use_memo({
+        let server = lot.server_id;
+        move || parking.parking_lots.read().keys().any(|k| k.server_id != server)
+    });
+    let large = large();
     let cells: Vec<GridCell> =
         grid.read().iter().copied().filter(|c| !large || show_all() || c.call.read().is_some()).collect();
     let is_stale = stale.is_some();
     // Several servers: say which one the lot is on.
-    let server =
-        lots.keys().any(|k| k.server_id != lot.server_id).then(|| format!("server {}", lot.server_id));
+    let server = several().then(|| format!("server {}", lot.server_id));
     rsx! {
         section { class: if is_stale { "parking-lot stale" } else { "parking-lot" }, "data-lot": "{lot.name}", "data-server": "{lot.server_id}",
             h3 {
                 "{lot.name}"
                 if let Some(s) = server { span { class: "server-name", " · {s}" } }
-                span { class: "lot-count", "{count}" }
+                LotCount { info, stale: is_stale }
             }
             if let Some(when) = stale.clone() {
                 p { class: "stale-note", role: "status", "Server down: calls as last known at {when}; they may have changed." }
@@ -104,16 +112,35 @@ pub fn ParkingLotGrid(
                 }
             }
             if large {
-                div { class: "large-lot",
-                    span { class: "free-count",
-                        if is_stale { "{free} free when last known" } else { "{free} free spaces" }
-                    }
-                    button { class: "show-all", r#type: "button", onclick: move |_| show_all.toggle(),
-                        if show_all() { "Show occupied only" } else { "Show all {total} spaces" }
-                    }
-                }
+                LargeLot { info, show_all, stale: is_stale }
             }
             OutcomeLine { outcome }
+        }
+    }
+}
+
+/// A lot's count of occupied spaces (`last known` while its server is down).
+#[component]
+fn LotCount(info: Memo<Option<ParkingLot>>, stale: bool) -> Element {
+    let count =
+        info.read().as_ref().map(|l| format!("{} / {}", l.occupied, l.total_spaces)).unwrap_or_default();
+    let count = if stale { format!("last known {count}") } else { count };
+    rsx! { span { class: "lot-count", "{count}" } }
+}
+
+/// A large lot's footer: its free spaces, and the button that shows them all.
+#[component]
+fn LargeLot(info: Memo<Option<ParkingLot>>, show_all: Signal<bool>, stale: bool) -> Element {
+    let mut show_all = show_all;
+    let (free, total) = info.read().as_ref().map_or((0, 0), |l| (l.free(), l.total_spaces));
+    rsx! {
+        div { class: "large-lot",
+            span { class: "free-count",
+                if stale { "{free} free when last known" } else { "{free} free spaces" }
+            }
+            button { class: "show-all", r#type: "button", onclick: move |_| show_all.toggle(),
+                if show_all() { "Show occupied only" } else { "Show all {total} spaces" }
+            }
         }
     }
 }

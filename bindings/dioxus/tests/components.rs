@@ -90,6 +90,7 @@ fn a_parked_call_appears_in_its_cell_with_caller_and_timer() {
     let html = ui.settle();
     assert_eq!(html.matches("class=\"parking-space\"").count(), 20, "20 free spaces: {html}");
     assert!(html.contains("0 calls parked"));
+    assert!(html.contains("<span class=\"lot-count\">0 / 20</span>"), "the grid's count: {html}");
 
     ui.sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
     let cell = ui.space(701);
@@ -99,6 +100,8 @@ fn a_parked_call_appears_in_its_cell_with_caller_and_timer() {
     let html = ui.settle();
     assert!(html.contains("1 calls parked"));
     assert!(html.contains("<div class=\"lot-stats\">1 / 20</div>"), "{html}");
+    // The grid's count follows the park (it reads the lot's figures on its own).
+    assert!(html.contains("<span class=\"lot-count\">1 / 20</span>"), "the grid's count: {html}");
     assert!(html.contains("701: Alice &#60;5551001&#62;"), "the dashboard lists the call: {html}");
     assert!(ui.space(702).contains("Empty"));
     assert_eq!(ui.seen.get(), 1);
