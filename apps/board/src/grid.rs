@@ -4,7 +4,8 @@
 
 use crate::desk::Desk;
 use ami_parking::display::{caller, countdown, near_timeout, retriever, SpaceView};
-use ami_parking::{LotKey, ParkingLot};
+use ami_parking::LotKey;
+use ami_parking_dioxus::components::{LargeLot, LotCount};
 use ami_parking_dioxus::{use_lot_grid, GridCell, UseAmiParking};
 use dioxus::prelude::*;
 
@@ -72,37 +73,6 @@ pub fn LotGrid(
                 None => rsx! {},
                 Some(Ok(text)) => rsx! { div { class: "parking-result ok", role: "status", "{text}" } },
                 Some(Err(e)) => rsx! { div { class: "parking-result error", role: "alert", "{e}" } },
-            }
-        }
-    }
-}
-
-/// A lot's count of occupied spaces (`last known` while its server is down).
-#[component]
-fn LotCount(info: Memo<Option<ParkingLot>>, stale: bool) -> Element {
-    let count =
-        info.read().as_ref().map(|l| format!("{} / {}", l.occupied, l.total_spaces)).unwrap_or_default();
-    let count = if stale { format!("last known {count}") } else { count };
-    rsx! { span { class: "lot-count", "{count}" } }
-}
-
-/// A large lot's footer: its free spaces, and the button that shows them all.
-#[component]
-fn LargeLot(info: Memo<Option<ParkingLot>>, show_all: Signal<bool>, stale: bool) -> Element {
-    let mut show_all = show_all;
-    let (free, total) = info.read().as_ref().map_or((0, 0), |l| (l.free(), l.total_spaces));
-    rsx! {
-        div { class: "large-lot",
-            if stale {
-                span { class: "free-count", "{free} free when last known" }
-            } else {
-                span { class: "free-count", "{free} free spaces" }
-            }
-            button {
-                class: "show-all",
-                r#type: "button",
-                onclick: move |_| show_all.toggle(),
-                if show_all() { "Show occupied only" } else { "Show all {total} spaces" }
             }
         }
     }

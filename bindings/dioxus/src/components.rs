@@ -119,18 +119,21 @@ pub fn ParkingLotGrid(
     }
 }
 
-/// A lot's count of occupied spaces (`last known` while its server is down).
+/// A lot's count of occupied spaces, `occupied / total` (`last known` while its
+/// server is down: `stale`), from a memo of the lot's figures such as
+/// [`ParkingLotGrid`] keeps, so that a park renders the count and not the whole grid.
 #[component]
-fn LotCount(info: Memo<Option<ParkingLot>>, stale: bool) -> Element {
+pub fn LotCount(info: Memo<Option<ParkingLot>>, stale: bool) -> Element {
     let count =
         info.read().as_ref().map(|l| format!("{} / {}", l.occupied, l.total_spaces)).unwrap_or_default();
     let count = if stale { format!("last known {count}") } else { count };
     rsx! { span { class: "lot-count", "{count}" } }
 }
 
-/// A large lot's footer: its free spaces, and the button that shows them all.
+/// A large lot's footer: its free spaces, and the button that toggles `show_all`
+/// (every space, or the occupied ones only), from a memo of the lot's figures.
 #[component]
-fn LargeLot(info: Memo<Option<ParkingLot>>, show_all: Signal<bool>, stale: bool) -> Element {
+pub fn LargeLot(info: Memo<Option<ParkingLot>>, show_all: Signal<bool>, stale: bool) -> Element {
     let mut show_all = show_all;
     let (free, total) = info.read().as_ref().map_or((0, 0), |l| (l.free(), l.total_spaces));
     rsx! {
