@@ -72,6 +72,7 @@ async fn main() {
         let bytes = Arc::new(AtomicU64::new(0));
         let pages = board.open_viewers(n, &bytes).await;
         tokio::time::sleep(Duration::from_secs(a.settle)).await;
+        let renders = metric(metrics, "parkboard_shared_renders").await;
         let ev0 = metric(metrics, "parkboard_events_applied_total").await;
         let ((_, cpu0), b0, t0) = (usage(pid), bytes.load(Ordering::Relaxed), Instant::now());
         tokio::time::sleep(Duration::from_secs(a.secs)).await;
@@ -87,6 +88,8 @@ async fn main() {
         let (rss_after, _) = usage(pid);
         steps.push(serde_json::json!({
             "viewers": n,
+            "users": n.div_ceil(PAGES_PER_USER),
+            "shared_renders": renders,
             "rss_kib": rss,
             "rss_after_leaving_kib": rss_after,
             "events": events,

@@ -186,7 +186,9 @@ const BOARD_JS: &str = r#"(function () {
     const el = document.getElementById("beeps");
     if (!el) return;
     const n = el.getAttribute("data-beeps");
-    if (last !== null && n !== last) beep();
+    // A screen that opens a viewer's shared page is first sent the page's edits so
+    // far: the warnings of its first 2 s happened before it opened.
+    if (last !== null && n !== last && performance.now() > 2000) beep();
     last = n;
   }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-beeps"] });
 })();

@@ -67,7 +67,9 @@ pub fn LotGrid(
                 }
             }
             if large {
-                LargeLot { info, show_all, stale: stale.is_some() }
+                // A viewer's page takes no input (it may be shared by several screens):
+                // no toggle there.
+                LargeLot { info, show_all: desk.acts().then_some(show_all), stale: stale.is_some() }
             }
             match outcome() {
                 None => rsx! {},

@@ -16,7 +16,7 @@
 //! (who, roles, password hashes), `sessions` (logins kept in memory, the throttle),
 //! `guard` (Host, Origin, security headers), `login` (the login routes), `desk` (the
 //! one way a page acts: checks and audit), `audit`, `metrics` and `metrics_http`,
-//! `ui`, `grid`, `history_page` (the History page and its CSV), `my_desk` (park my caller, retrieve the longest waiting, move) and `park_form` (the page), `assets` (static parts), `state`
+//! `ui`, `grid`, `shared_page` (one render for a viewer's screens), `history_page` (the History page and its CSV), `my_desk` (park my caller, retrieve the longest waiting, move) and `park_form` (the page), `assets` (static parts), `state`
 //! (what the routes share), `web` (the
 //! routes), `tls` (https), `limits` (caps on connections), `peer` (the client's address), `shutdown` (stopping cleanly).
 
@@ -37,6 +37,7 @@ pub mod my_desk;
 pub mod park_form;
 pub mod peer;
 pub mod sessions;
+pub mod shared_page;
 pub mod shutdown;
 pub mod state;
 pub mod tls;

@@ -131,8 +131,9 @@ impl Metrics {
         futures_util::future::join(events, futures_util::future::join_all(links)).await;
     }
 
-    /// Everything in the Prometheus text format (0.0.4).
-    pub fn render(&self, client: &Client, sessions: usize) -> String {
+    /// Everything in the Prometheus text format (0.0.4); `shared_renders`: the renders
+    /// of viewers' pages running now (see [`crate::shared_page`]).
+    pub fn render(&self, client: &Client, sessions: usize, shared_renders: usize) -> String {
         let mut out = String::new();
         let i = &self.inner;
         let counter = |out: &mut String, name: &str, help: &str, v: u64| {
@@ -166,6 +167,7 @@ impl Metrics {
         }
         let _ = writeln!(out, "# HELP parkboard_sessions Live login sessions.\n# TYPE parkboard_sessions gauge\nparkboard_sessions {sessions}");
         let _ = writeln!(out, "# HELP parkboard_viewers Board pages open now.\n# TYPE parkboard_viewers gauge\nparkboard_viewers {}", self.viewers());
+        let _ = writeln!(out, "# HELP parkboard_shared_renders Renders of viewers' pages, each shared by one viewer's screens.\n# TYPE parkboard_shared_renders gauge\nparkboard_shared_renders {shared_renders}");
         let _ = writeln!(out, "# HELP parkboard_server_up Whether each server link is logged in.\n# TYPE parkboard_server_up gauge");
         for (n, (_, state)) in client.links_now().iter().enumerate() {
             let _ = writeln!(

@@ -17,6 +17,6 @@ pub async fn serve(listener: tokio::net::TcpListener, board: Board) {
 }
 
 async fn metrics(State(board): State<Board>) -> impl IntoResponse {
-    let text = board.metrics.render(&board.client, board.sessions.len());
+    let text = board.metrics.render(&board.client, board.sessions.len(), board.sockets.shared_renders());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

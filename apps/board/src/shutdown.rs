@@ -6,6 +6,7 @@
 
 use crate::desk::SessionRef;
 use crate::peer::Peer;
+use crate::shared_page::{SharedPages, Watching};
 use crate::ui::{board, Props};
 use ami_parking_transport::Client;
 use axum::extract::connect_info::Connected;
@@ -14,6 +15,8 @@ use axum::serve::{IncomingStream, Listener};
 use axum::Router;
 use dioxus_liveview::{LiveViewError, LiveViewPool};
 use futures_channel::mpsc;
+use futures_util::future::Either;
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::collections::HashMap;
 use std::future::{Future, IntoFuture};
@@ -39,6 +42,8 @@ const QUEUE: usize = 64;
 pub struct Sockets {
     stop: Arc<watch::Sender<bool>>,
     open: Arc<Mutex<HashMap<String, usize>>>,
+    /// Viewers' pages, one render for each viewer's screens.
+    shared: SharedPages,
 }
 
 /// One open page's place, counted per user until it is dropped.
@@ -72,7 +77,11 @@ impl Default for Sockets {
 impl Sockets {
     /// No socket yet.
     pub fn new() -> Self {
-        Sockets { stop: Arc::new(watch::channel(false).0), open: Arc::default() }
+        Sockets {
+            stop: Arc::new(watch::channel(false).0),
+            open: Arc::default(),
+            shared: SharedPages::default(),
+        }
     }
 
     /// A place for one more page of `user`: `None` when `total` pages are open, or
@@ -93,13 +102,19 @@ impl Sockets {
         self.open.lock().unwrap_or_else(|e| e.into_inner()).values().sum()
     }
 
+    /// Renders of viewers' pages running now (each serves one viewer's open pages).
+    pub fn shared_renders(&self) -> usize {
+        self.shared.running()
+    }
+
     /// Serves the board over `socket` (run by `pool`) until the browser leaves, the
     /// page ends, its session ends (Close 1008) or [`close_all`](Sockets::close_all)
-    /// (Close 1001).
+    /// (Close 1001). An operator's page is a render of its own; a viewer's is their
+    /// shared render ([`crate::shared_page`]).
     pub(crate) async fn serve(
         &self,
         socket: WebSocket,
-        pool: &LiveViewPool,
+        pool: &Arc<LiveViewPool>,
         props: Props,
         session: Option<SessionRef>,
         until: Option<Instant>,
@@ -107,34 +122,13 @@ impl Sockets {
     ) {
         let _seat = seat;
         let mut stopping = self.stop.subscribe();
-        let (to_page, from_browser) = mpsc::channel::<Vec<u8>>(QUEUE);
-        let (to_browser, mut from_page) = mpsc::channel::<Vec<u8>>(QUEUE);
         let (mut sink, mut stream) = socket.split();
         let stopped = {
-            let page = pool.launch_with_props(PageSocket { from_browser, to_browser }, board, props);
-            let up = async {
-                let mut to_page = to_page;
-                while let Some(Ok(m)) = stream.next().await {
-                    let text = match m {
-                        // Only what the page's script sends: its events and pings
-                        // (the board runs no query, and a forged answer to one
-                        // panics liveview's page task).
-                        Message::Text(t) if page_message(t.as_str()) => t.as_str().as_bytes().to_vec(),
-                        Message::Text(_) => continue,
-                        Message::Close(_) => break,
-                        _ => continue,
-                    };
-                    if to_page.send(text).await.is_err() {
-                        break;
-                    }
-                }
-            };
-            let down = async {
-                while let Some(edits) = from_page.next().await {
-                    if sink.send(Message::Binary(edits.into())).await.is_err() {
-                        break;
-                    }
-                }
+            let live = if props.desk.acts() {
+                Either::Left(own_page(&mut sink, &mut stream, pool, props))
+            } else {
+                let watching = self.shared.watch(pool, props);
+                Either::Right(shared_page(&mut sink, &mut stream, watching))
             };
             let stop = async {
                 let _ = stopping.wait_for(|s| *s).await;
@@ -152,14 +146,12 @@ impl Sockets {
                 }
             };
             tokio::select! {
-                _ = page => None,
-                _ = up => None,
-                _ = down => None,
+                close = live => close,
                 _ = stop => Some(CloseFrame { code: close_code::AWAY, reason: "the board is stopping".into() }),
                 _ = session_over => Some(CloseFrame { code: close_code::POLICY, reason: "the session has ended: log in again".into() }),
             }
         };
-        // The page's input has ended with `up`: it stops too.
+        // The page's input has ended with the socket's: it stops too.
         if let Some(close) = stopped {
             let bye = async {
                 if sink.send(Message::Close(Some(close))).await.is_ok() {
@@ -227,6 +219,103 @@ where
     Ok(())
 }
 
+type ToBrowser = SplitSink<WebSocket, Message>;
+type FromBrowser = SplitStream<WebSocket>;
+
+/// A page of its own for this browser, until one of them ends (nothing to close then).
+async fn own_page(
+    sink: &mut ToBrowser,
+    stream: &mut FromBrowser,
+    pool: &LiveViewPool,
+    props: Props,
+) -> Option<CloseFrame> {
+    let (to_page, from_browser) = mpsc::channel::<Vec<u8>>(QUEUE);
+    let (to_browser, mut from_page) = mpsc::channel::<Vec<u8>>(QUEUE);
+    let page = pool.launch_with_props(PageSocket { from_browser, to_browser }, board, props);
+    let up = async {
+        let mut to_page = to_page;
+        while let Some(Ok(m)) = stream.next().await {
+            let text = match m {
+                // Only what the page's script sends: its events and pings
+                // (the board runs no query, and a forged answer to one
+                // panics liveview's page task).
+                Message::Text(t) if page_message(t.as_str()) => t.as_str().as_bytes().to_vec(),
+                Message::Text(_) => continue,
+                Message::Close(_) => break,
+                _ => continue,
+            };
+            if to_page.send(text).await.is_err() {
+                break;
+            }
+        }
+    };
+    let down = async {
+        while let Some(edits) = from_page.next().await {
+            if sink.send(Message::Binary(edits.into())).await.is_err() {
+                break;
+            }
+        }
+    };
+    tokio::select! {
+        _ = page => None,
+        _ = up => None,
+        _ = down => None,
+    }
+}
+
+/// A viewer's shared render for this browser: the edits so far, then each new one.
+/// The browser's events are not read (a viewer's page has no control); its pings are
+/// answered here. Closes with 1013 (try again later) when the browser fell behind.
+async fn shared_page(
+    sink: &mut ToBrowser,
+    stream: &mut FromBrowser,
+    watching: Watching,
+) -> Option<CloseFrame> {
+    let Watching { _render, so_far, mut next } = watching;
+    let (pong, mut pongs) = mpsc::channel::<()>(1);
+    let up = async {
+        let mut pong = pong;
+        while let Some(Ok(m)) = stream.next().await {
+            match m {
+                Message::Text(t) if t.as_str() == "__ping__" => {
+                    // A ping while one is unanswered needs no second answer.
+                    let _ = pong.try_send(());
+                }
+                Message::Close(_) => break,
+                _ => {}
+            }
+        }
+    };
+    let down = async {
+        for edits in so_far {
+            if sink.send(Message::Binary(edits)).await.is_err() {
+                return None;
+            }
+        }
+        loop {
+            let frame = tokio::select! {
+                edits = next.next() => match edits {
+                    Some(edits) => edits,
+                    None => {
+                        return Some(CloseFrame { code: close_code::AGAIN, reason: "the page fell behind or stopped: reload it".into() });
+                    }
+                },
+                Some(()) = pongs.next() => PONG.clone(),
+            };
+            if sink.send(Message::Binary(frame)).await.is_err() {
+                return None;
+            }
+        }
+    };
+    tokio::select! {
+        _ = up => None,
+        close = down => close,
+    }
+}
+
+/// Liveview's answer to a ping: a text frame (first byte 0).
+static PONG: axum::body::Bytes = axum::body::Bytes::from_static(b"\0__pong__");
+
 /// Whether a text frame from the browser is one the page's script sends: a ping, or
 /// a user event.
 fn page_message(text: &str) -> bool {
@@ -236,9 +325,9 @@ fn page_message(text: &str) -> bool {
 }
 
 /// The page's side of a socket: what the browser sent, and the way to it.
-struct PageSocket {
-    from_browser: mpsc::Receiver<Vec<u8>>,
-    to_browser: mpsc::Sender<Vec<u8>>,
+pub(crate) struct PageSocket {
+    pub(crate) from_browser: mpsc::Receiver<Vec<u8>>,
+    pub(crate) to_browser: mpsc::Sender<Vec<u8>>,
 }
 
 impl Stream for PageSocket {

@@ -1,7 +1,8 @@
 //! The page: a header with the user, the total and each server's connection; the
 //! lots the user sees as grids of spaces; beside them the near-timeout warnings, where
 //! retrieves ring, and the park form. A viewer's page has no controls at all (no
-//! form, no clickable cell, so no handler a forged event could reach); the
+//! form, no clickable cell, so no handler a forged event could reach; its screens
+//! share one render, which reads no browser's events: [`crate::shared_page`]); the
 //! [`Desk`] checks every action again on the server.
 
 use crate::desk::Desk;

@@ -112,7 +112,7 @@ pub fn ParkingLotGrid(
                 }
             }
             if large {
-                LargeLot { info, show_all, stale: is_stale }
+                LargeLot { info, show_all: Some(show_all), stale: is_stale }
             }
             OutcomeLine { outcome }
         }
@@ -131,18 +131,21 @@ pub fn LotCount(info: Memo<Option<ParkingLot>>, stale: bool) -> Element {
 }
 
 /// A large lot's footer: its free spaces, and the button that toggles `show_all`
-/// (every space, or the occupied ones only), from a memo of the lot's figures.
+/// (every space, or the occupied ones only), from a memo of the lot's figures. With
+/// no `show_all` there is no button: a page that takes no input (a board's page shared
+/// by several screens) shows the occupied spaces and the free count only.
 #[component]
-pub fn LargeLot(info: Memo<Option<ParkingLot>>, show_all: Signal<bool>, stale: bool) -> Element {
-    let mut show_all = show_all;
+pub fn LargeLot(info: Memo<Option<ParkingLot>>, show_all: Option<Signal<bool>>, stale: bool) -> Element {
     let (free, total) = info.read().as_ref().map_or((0, 0), |l| (l.free(), l.total_spaces));
     rsx! {
         div { class: "large-lot",
             span { class: "free-count",
                 if stale { "{free} free when last known" } else { "{free} free spaces" }
             }
-            button { class: "show-all", r#type: "button", onclick: move |_| show_all.toggle(),
-                if show_all() { "Show occupied only" } else { "Show all {total} spaces" }
+            if let Some(mut show_all) = show_all {
+                button { class: "show-all", r#type: "button", onclick: move |_| show_all.toggle(),
+                    if show_all() { "Show occupied only" } else { "Show all {total} spaces" }
+                }
             }
         }
     }
