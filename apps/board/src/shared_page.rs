@@ -6,9 +6,9 @@
 //!
 //! Liveview's edits build on each other (element ids, templates, cached strings), so
 //! a browser that opens the page later is first sent every edit so far, then the new
-//! ones. Once those add up to more than [`LOG_MAX`] bytes the render stops keeping
+//! ones. Once those add up to more than `LOG_MAX` bytes the render stops keeping
 //! them and the next browser starts a new render; the old one serves its browsers
-//! until they leave. A browser that falls [`BEHIND_MAX`] edits behind is closed (a
+//! until they leave. A browser that falls `BEHIND_MAX` edits behind is closed (a
 //! shared render does not wait for one screen, and a skipped edit would break it).
 
 use crate::shutdown::PageSocket;
