@@ -16,9 +16,12 @@
 //! (who, roles, password hashes), `sessions` (logins kept in memory, the throttle),
 //! `guard` (Host, Origin, security headers), `login` (the login routes), `desk` (the
 //! one way a page acts: checks and audit), `audit`, `metrics` and `metrics_http`,
-//! `ui`, `grid`, `shared_page` (one render for a viewer's screens), `history_page` (the History page and its CSV), `my_desk` (park my caller, retrieve the longest waiting, move) and `park_form` (the page), `assets` (static parts), `state`
-//! (what the routes share), `web` (the
-//! routes), `tls` (https), `limits` (caps on connections), `peer` (the client's address), `shutdown` (stopping cleanly).
+//! `ui`, `grid`, `page_socket` (the page's end of a liveview socket), `shared_page`
+//! (one render for a viewer's screens), `history_page` (the History page and its
+//! CSV), `my_desk` (park my caller, retrieve the longest waiting, move) and
+//! `park_form` (the page), `assets` (static parts), `state` (what the routes share),
+//! `web` (the routes), `tls` (https), `limits` (caps on connections), `peer` (the
+//! client's address), `shutdown` (serving and closing the sockets, stopping cleanly).
 
 #![forbid(unsafe_code)]
 
@@ -34,6 +37,7 @@ pub mod login;
 pub mod metrics;
 pub mod metrics_http;
 pub mod my_desk;
+pub mod page_socket;
 pub mod park_form;
 pub mod peer;
 pub mod sessions;

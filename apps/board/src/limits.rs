@@ -27,6 +27,31 @@ pub const PER_ADDRESS: usize = 256;
 /// then too).
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(15);
 
+/// The kernel's send buffer of each connection (Linux doubles it for its own books):
+/// set on the listening socket, so each accepted connection has it. A browser that
+/// stops reading then holds a few hundred KiB of the board's kernel memory, not the
+/// megabytes the kernel would grow it to, and its page is found stalled in seconds
+/// ([`WRITE_STALL`](crate::shutdown::WRITE_STALL)). A page needs far less: its first
+/// render is about 10 KiB, then a few KiB a second.
+pub const SEND_BUFFER: u32 = 128 * 1024;
+
+/// Listens on `addr` as the board does (each connection with [`SEND_BUFFER`]).
+///
+/// ```no_run
+/// # async fn f() -> std::io::Result<()> {
+/// let listener = parkboard::limits::listen("127.0.0.1:8080".parse().unwrap())?;
+/// let capped = parkboard::limits::Capped::new(listener);
+/// # Ok(()) }
+/// ```
+pub fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket =
+        if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.set_send_buffer_size(SEND_BUFFER)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
 /// A listener with the caps above.
 pub struct Capped<L> {
     inner: L,

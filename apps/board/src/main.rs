@@ -123,8 +123,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|e| format!("cannot open the audit log {} (--audit-log): {e}", path.display()))?,
         None => Audit::to_log(),
     };
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
+    let listener = parkboard::limits::listen(settings.listen)
         .map_err(|e| format!("cannot listen on {} (listen): {e}", settings.listen))?;
     let local = listener.local_addr()?;
     let metrics_listener = match settings.metrics_listen {

@@ -11,7 +11,7 @@
 //! until they leave. A browser that falls `BEHIND_MAX` edits behind is closed (a
 //! shared render does not wait for one screen, and a skipped edit would break it).
 
-use crate::shutdown::PageSocket;
+use crate::page_socket::PageSocket;
 use crate::ui::{board, Props};
 use crate::users::Principal;
 use axum::body::Bytes;
@@ -19,6 +19,7 @@ use dioxus_liveview::LiveViewPool;
 use futures_channel::mpsc;
 use futures_util::StreamExt;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// The most bytes of edits a render keeps for browsers that open it later.
@@ -33,7 +34,10 @@ const FROM_PAGE: usize = 64;
 /// The shared renders, by user.
 #[derive(Clone, Default)]
 pub(crate) struct SharedPages {
+    /// The render a user's next browser joins (while it takes browsers).
     renders: Arc<Mutex<HashMap<String, Weak<Render>>>>,
+    /// Renders running, including those no longer taking browsers.
+    running: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for SharedPages {
@@ -48,6 +52,24 @@ pub(crate) struct Render {
     edits: Arc<Mutex<Edits>>,
     /// The page's input, never written: dropping it (the last browser left) ends the page.
     _input: mpsc::Sender<Vec<u8>>,
+    /// Counts this render among the running ones while it lives.
+    _running: Running,
+}
+
+/// One render counted in [`SharedPages::running`] until dropped.
+struct Running(Arc<AtomicUsize>);
+
+impl Running {
+    fn count(running: &Arc<AtomicUsize>) -> Running {
+        running.fetch_add(1, Ordering::Relaxed);
+        Running(running.clone())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A render's edits so far, and its browsers' queues.
@@ -84,19 +106,20 @@ impl SharedPages {
         if let Some(w) = running.filter(|r| *r.who == *who).and_then(|r| r.join()) {
             return w;
         }
-        let render = Render::start(pool, props);
+        let render = Render::start(pool, props, Running::count(&self.running));
         renders.insert(who.name.clone(), Arc::downgrade(&render));
         render.join().unwrap_or_else(|| unreachable!("a new render keeps its edits"))
     }
 
-    /// Renders running now.
+    /// Renders running now (each serves one viewer's open pages; a viewer whose
+    /// earlier render stopped taking browsers may have two or more).
     pub(crate) fn running(&self) -> usize {
-        lock(&self.renders).values().filter(|r| r.strong_count() > 0).count()
+        self.running.load(Ordering::Relaxed)
     }
 }
 
 impl Render {
-    fn start(pool: &Arc<LiveViewPool>, props: Props) -> Arc<Render> {
+    fn start(pool: &Arc<LiveViewPool>, props: Props, running: Running) -> Arc<Render> {
         let (input, from_browser) = mpsc::channel(0);
         let (to_browser, mut from_page) = mpsc::channel::<Vec<u8>>(FROM_PAGE);
         let edits =
@@ -117,7 +140,7 @@ impl Render {
             // The page ended: its browsers' queues end.
             lock(&sent).browsers.clear();
         });
-        Arc::new(Render { who, edits, _input: input })
+        Arc::new(Render { who, edits, _input: input, _running: running })
     }
 
     /// A new browser's place, when the render still takes browsers.
@@ -181,5 +204,36 @@ mod tests {
         e.send(Bytes::from(vec![0; 11]));
         assert!(!e.open, "past the cap: a new browser starts a new render");
         assert!(e.so_far.is_empty() && e.so_far.capacity() == 0, "the log is freed");
+    }
+
+    fn viewer_props() -> Props {
+        use crate::desk::Desk;
+        use ami_parking_transport::{Client, ClientOptions};
+        // No server behind it: the page renders an empty board.
+        let url = "tcp://user:secret@127.0.0.1:9".parse().unwrap();
+        let client = Client::connect_all(vec![ClientOptions::new(url)], Default::default()).unwrap();
+        let who =
+            Principal { name: "wall".into(), role: crate::users::Role::Viewer, phone: None, lots: None };
+        let desk =
+            Desk::new(client, who, None, crate::audit::Audit::to_log(), crate::metrics::Metrics::new());
+        Props { desk, retrieve_to: String::new() }
+    }
+
+    #[tokio::test]
+    async fn renders_are_counted_while_a_browser_holds_one_even_past_the_log() {
+        let pages = SharedPages::default();
+        let pool = Arc::new(LiveViewPool::new());
+        let first = pages.watch(&pool, viewer_props());
+        let second = pages.watch(&pool, viewer_props());
+        assert_eq!(pages.running(), 1, "one viewer's screens share a render");
+        // Past its log the render takes no new browser: the next one starts another.
+        lock(&first._render.edits).open = false;
+        let third = pages.watch(&pool, viewer_props());
+        assert_eq!(pages.running(), 2, "the full render still serves its two screens");
+        drop(first);
+        drop(second);
+        assert_eq!(pages.running(), 1, "the full render stopped with its last screen");
+        drop(third);
+        assert_eq!(pages.running(), 0);
     }
 }

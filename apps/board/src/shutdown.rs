@@ -5,6 +5,7 @@
 //! [`STEP`], so a stuck browser or server cannot hold the exit.
 
 use crate::desk::SessionRef;
+use crate::page_socket::PageSocket;
 use crate::peer::Peer;
 use crate::shared_page::{SharedPages, Watching};
 use crate::ui::{board, Props};
@@ -13,17 +14,15 @@ use axum::extract::connect_info::Connected;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
 use axum::serve::{IncomingStream, Listener};
 use axum::Router;
-use dioxus_liveview::{LiveViewError, LiveViewPool};
+use dioxus_liveview::LiveViewPool;
 use futures_channel::mpsc;
 use futures_util::future::Either;
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -222,7 +221,8 @@ where
 type ToBrowser = SplitSink<WebSocket, Message>;
 type FromBrowser = SplitStream<WebSocket>;
 
-/// A page of its own for this browser, until one of them ends (nothing to close then).
+/// A page of its own for this browser, until one of them ends (nothing to close then,
+/// but a browser that stopped taking frames: 1013).
 async fn own_page(
     sink: &mut ToBrowser,
     stream: &mut FromBrowser,
@@ -251,21 +251,22 @@ async fn own_page(
     };
     let down = async {
         while let Some(edits) = from_page.next().await {
-            if sink.send(Message::Binary(edits.into())).await.is_err() {
-                break;
-            }
+            send_within(sink, Message::Binary(edits.into())).await?;
         }
+        Ok(())
     };
     tokio::select! {
         _ = page => None,
         _ = up => None,
-        _ = down => None,
+        sent = down => sent.err().flatten(),
     }
 }
 
 /// A viewer's shared render for this browser: the edits so far, then each new one.
 /// The browser's events are not read (a viewer's page has no control); its pings are
 /// answered here. Closes with 1013 (try again later) when the browser fell behind.
+/// Either page is closed with 1013 when its browser stops taking frames
+/// ([`WRITE_STALL`]).
 async fn shared_page(
     sink: &mut ToBrowser,
     stream: &mut FromBrowser,
@@ -288,29 +289,43 @@ async fn shared_page(
     };
     let down = async {
         for edits in so_far {
-            if sink.send(Message::Binary(edits)).await.is_err() {
-                return None;
-            }
+            send_within(sink, Message::Binary(edits)).await?;
         }
         loop {
             let frame = tokio::select! {
                 edits = next.next() => match edits {
                     Some(edits) => edits,
-                    None => {
-                        return Some(CloseFrame { code: close_code::AGAIN, reason: "the page fell behind or stopped: reload it".into() });
-                    }
+                    None => return Err::<(), _>(Some(behind())),
                 },
                 Some(()) = pongs.next() => PONG.clone(),
             };
-            if sink.send(Message::Binary(frame)).await.is_err() {
-                return None;
-            }
+            send_within(sink, Message::Binary(frame)).await?;
         }
     };
     tokio::select! {
         _ = up => None,
-        close = down => close,
+        sent = down => sent.err().flatten(),
     }
+}
+
+/// How long one frame may wait for the browser to take it. A browser that stopped
+/// reading (asleep, gone without a FIN, or hostile) is closed then, and frees its
+/// page's seat (and a viewer's render).
+pub const WRITE_STALL: Duration = Duration::from_secs(15);
+
+/// Sends `frame` to the browser: `Err(None)` when the socket failed, `Err(Some(close))`
+/// when the browser took nothing for [`WRITE_STALL`].
+async fn send_within(sink: &mut ToBrowser, frame: Message) -> Result<(), Option<CloseFrame>> {
+    match tokio::time::timeout(WRITE_STALL, sink.send(frame)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(None),
+        Err(_) => Err(Some(behind())),
+    }
+}
+
+/// The Close for a page that fell behind or whose render stopped (1013: try again later).
+fn behind() -> CloseFrame {
+    CloseFrame { code: close_code::AGAIN, reason: "the page fell behind or stopped: reload it".into() }
 }
 
 /// Liveview's answer to a ping: a text frame (first byte 0).
@@ -322,42 +337,4 @@ fn page_message(text: &str) -> bool {
     text == "__ping__"
         || serde_json::from_str::<serde_json::Value>(text)
             .is_ok_and(|v| v.get("method").and_then(|m| m.as_str()) == Some("user_event"))
-}
-
-/// The page's side of a socket: what the browser sent, and the way to it.
-pub(crate) struct PageSocket {
-    pub(crate) from_browser: mpsc::Receiver<Vec<u8>>,
-    pub(crate) to_browser: mpsc::Sender<Vec<u8>>,
-}
-
-impl Stream for PageSocket {
-    type Item = Result<Vec<u8>, LiveViewError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.from_browser.poll_next_unpin(cx).map(|m| m.map(Ok))
-    }
-}
-
-impl Sink<Vec<u8>> for PageSocket {
-    type Error = LiveViewError;
-
-    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.to_browser.poll_ready_unpin(cx).map_err(gone)
-    }
-
-    fn start_send(mut self: Pin<&mut Self>, item: Vec<u8>) -> Result<(), Self::Error> {
-        self.to_browser.start_send_unpin(item).map_err(gone)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.to_browser.poll_flush_unpin(cx).map_err(gone)
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.to_browser.poll_close_unpin(cx).map_err(gone)
-    }
-}
-
-fn gone(_: mpsc::SendError) -> LiveViewError {
-    LiveViewError::SendingFailed
 }

@@ -48,6 +48,10 @@ async fn index(State(board): State<Board>, headers: HeaderMap) -> Response {
     }
 }
 
+/// The most bytes queued for one browser that is not reading: above the write buffer
+/// plus the largest frame a page sends (the demo board's first render is 10 KiB).
+pub const WRITE_MAX: usize = 512 * 1024;
+
 async fn live_socket(State(board): State<Board>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
     if let Err(why) = board.access.origin_of(&headers) {
         board.metrics.refused();
@@ -75,6 +79,9 @@ async fn live_socket(State(board): State<Board>, headers: HeaderMap, ws: WebSock
         .max_frame_size(64 * 1024)
         .read_buffer_size(8 * 1024)
         .write_buffer_size(8 * 1024)
+        // A client that sends pings but never reads would otherwise grow the pongs
+        // queued for it without end; past this they are not queued.
+        .max_write_buffer_size(WRITE_MAX)
         .on_upgrade(move |socket| async move {
             metrics.viewer(true);
             sockets.serve(socket, &pool, props, session, until, seat).await;

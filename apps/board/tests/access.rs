@@ -27,7 +27,7 @@ async fn board_on(url: String) -> (SocketAddr, Board) {
 /// The board on a free port; `capped`: behind the connection caps and the request
 /// deadline, as `parkboard` serves it.
 async fn board_with(url: String, capped: bool) -> (SocketAddr, Board) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = parkboard::limits::listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     let users = Users::new(vec![
         User::new(
@@ -376,4 +376,73 @@ async fn a_request_head_that_never_ends_is_cut_but_a_live_page_stays() {
     assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "{answer:?}");
     // The live page, opened before both, still answers.
     common::ping_pong(&mut page, "after the deadline").await;
+}
+
+/// A client that floods WebSocket pings and never reads: the pongs it is owed are not
+/// queued without end (the board's memory), and the page still answers afterwards.
+#[tokio::test]
+async fn a_ping_flood_from_a_client_that_never_reads_queues_a_bounded_answer() {
+    use async_tungstenite::tungstenite::Message;
+    use futures_util::StreamExt;
+    const PINGS: usize = 200_000;
+    let ami = RecordingAmi::start().await;
+    let (addr, _) = board_on(ami.url()).await;
+    let cookie = login(addr, "wall", "wallboard-pw").await;
+    let mut ws = common::open_small_page(addr, &cookie).await;
+    // 125 bytes each, the most a control frame holds: 25 MB of pongs owed.
+    let payload = vec![b'p'; 125];
+    for _ in 0..PINGS {
+        ws.send(Message::Ping(payload.clone().into())).await.unwrap();
+    }
+    ws.send(Message::Ping(b"last".to_vec().into())).await.unwrap();
+    // Now read: the pongs the board kept, then the answer to the last ping.
+    let mut pongs = 0usize;
+    tokio::time::timeout(DEADLINE, async {
+        while let Some(m) = ws.next().await {
+            match m.expect("the socket stays up") {
+                Message::Pong(p) if p.as_ref() == b"last" => return,
+                Message::Pong(_) => pongs += 1,
+                _ => {}
+            }
+        }
+        panic!("the socket ended before the last pong");
+    })
+    .await
+    .expect("the last pong in time");
+    // Kernel buffers hold a few MB of them; the rest were never queued.
+    assert!(pongs < PINGS / 2, "{pongs} of {PINGS} pongs were queued for a client that did not read");
+    common::ping_pong(&mut ws, "after the flood").await;
+}
+
+/// A viewer's screen that stops reading while the board keeps changing is closed
+/// once it has taken nothing for a while: its seat and its render are freed, and the
+/// viewer's other screen goes on.
+#[tokio::test]
+async fn a_screen_that_stops_reading_is_closed_and_frees_its_seat_and_render() {
+    let pbx = ami_parking_transport::demo::DemoPbx::start(12_000.0).await.unwrap();
+    let (addr, board) = board_on(pbx.url()).await;
+    let cookie = login(addr, "wall", "wallboard-pw").await;
+    let mut reading = common::open_page(addr, &cookie).await;
+    let _stalled = common::open_small_page(addr, &cookie).await;
+    assert_eq!(board.sockets.open(), 2);
+    assert_eq!(board.sockets.shared_renders(), 1, "two screens of one viewer: one render");
+    let closed = async {
+        while board.sockets.open() > 1 {
+            // The reading screen keeps up meanwhile.
+            common::ping_pong(&mut reading, "while the other screen stalls").await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(parkboard::shutdown::WRITE_STALL + 2 * DEADLINE, closed)
+        .await
+        .expect("the stalled screen closed in time");
+    assert_eq!(board.sockets.shared_renders(), 1, "the reading screen keeps the render");
+    drop(reading);
+    tokio::time::timeout(DEADLINE, async {
+        while board.sockets.open() > 0 || board.sockets.shared_renders() > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the render stops with its last screen");
 }

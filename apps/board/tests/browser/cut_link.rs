@@ -55,10 +55,8 @@ impl Cuttable {
 /// and the lot is fresh again. axe-core checks both states.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_link_shows_the_lot_stale_with_its_call_then_fresh() {
-    let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
-    let Some(axe) = axe_source() else { return };
-    let Some(browser) = Browser::start().await else { return };
-    let b = &browser;
+    let Some(scene) = Scene::start().await else { return };
+    let (truth, axe, b) = (&scene.truth, &scene.axe, &scene.browser);
     let proxy = Cuttable::start(PORT_A).await;
     let board_client = live::client_with(proxy.port, ParkingStore::default()).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -68,7 +66,7 @@ async fn a_cut_link_shows_the_lot_stale_with_its_call_then_fresh() {
     poll("the board connected", DEADLINE, || async { b.text_of(".server.up").await }).await;
 
     let mut events = truth.events();
-    live::park_dialplan(&truth, "5558001", "default").await;
+    live::park_dialplan(truth, "5558001", "default").await;
     let parked = live::next_event(&mut events, "parked", |e| live::parked_event_for(e, "5558001")).await;
     let space = parked.call().parking_space;
     poll("the call on the board", DEADLINE, || async {
@@ -77,12 +75,7 @@ async fn a_cut_link_shows_the_lot_stale_with_its_call_then_fresh() {
     .await;
 
     proxy.cut();
-    let down = poll("the disconnected badge", DEADLINE, || async { b.text_of(".server.down").await }).await;
-    assert!(down.contains("disconnected"), "{down}");
-    let note =
-        poll("the stale note", DEADLINE, || async { b.text_of("[data-lot='default'] .stale-note").await })
-            .await;
-    assert!(note.starts_with("Server down: calls as last known at "), "{note}");
+    shows_the_server_down(b).await;
     let (class, text) = b.cell(space).await.expect("the call's cell");
     assert!(class.starts_with("parking-space occupied") && text.contains("5558001"), "kept: {class} {text}");
     let total = b.text_of(".total").await.unwrap();
@@ -97,10 +90,10 @@ async fn a_cut_link_shows_the_lot_stale_with_its_call_then_fresh() {
     let load = b.text_of("[data-lot='load'] .free-count").await.unwrap();
     assert_eq!(load, "999 free when last known", "a large lot's free count is not confident either");
     // Asterisk carries on meanwhile: a second call is parked that the board cannot see.
-    live::park_dialplan(&truth, "5558002", "default").await;
+    live::park_dialplan(truth, "5558002", "default").await;
     let second = live::next_event(&mut events, "parked", |e| live::parked_event_for(e, "5558002")).await;
     assert!(b.text_of("body").await.is_some_and(|t| !t.contains("5558002")));
-    shot_and_axe(b, &axe, "stale-1-link-cut").await;
+    shot_and_axe(b, axe, "stale-1-link-cut").await;
 
     proxy.restore();
     poll("the connected badge again", Duration::from_secs(20), || async { b.text_of(".server.up").await })
@@ -115,5 +108,5 @@ async fn a_cut_link_shows_the_lot_stale_with_its_call_then_fresh() {
     .await;
     assert_eq!(b.text_of(".total").await.unwrap(), "2 parked");
     assert!(b.cell(space).await.is_some_and(|(_, t)| t.contains("5558001")), "the first call stays");
-    shot_and_axe(b, &axe, "stale-2-link-back").await;
+    shot_and_axe(b, axe, "stale-2-link-back").await;
 }

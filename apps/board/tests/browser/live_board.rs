@@ -49,33 +49,26 @@ async fn a_park_from_the_page(b: &Browser, truth: &Client) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_board_shows_asterisk_live_and_drives_it() {
-    let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
-    let Some(axe) = axe_source() else { return };
-    let Some(browser) = Browser::start().await else { return };
-    let b = &browser;
+    let Some(scene) = Scene::start().await else { return };
+    let (truth, axe, b) = (&scene.truth, &scene.axe, &scene.browser);
     open_board(b).await;
-    shot_and_axe(b, &axe, "1-empty").await;
+    shot_and_axe(b, axe, "1-empty").await;
     let mut events = truth.events();
-    let space = a_park_in_asterisk_appears(b, &truth, &mut events).await;
-    shot_and_axe(b, &axe, "2-parked").await;
+    let space = a_park_in_asterisk_appears(b, truth, &mut events).await;
+    shot_and_axe(b, axe, "2-parked").await;
     a_click_retrieves(b, &mut events, space).await;
-    shot_and_axe(b, &axe, "3-retrieved").await;
-    a_park_from_the_page(b, &truth).await;
-    shot_and_axe(b, &axe, "4-parked-from-page").await;
+    shot_and_axe(b, axe, "3-retrieved").await;
+    a_park_from_the_page(b, truth).await;
+    shot_and_axe(b, axe, "4-parked-from-page").await;
 
     // Asterisk stops: the board says so. It restarts: the board shows its truth (the
     // restart ended every call).
     sandbox::run("a", &["stop"]).expect("stop");
-    let down = poll("the disconnected badge", DEADLINE, || async { b.text_of(".server.down").await }).await;
-    assert!(down.contains("disconnected"), "{down}");
     // Its lots are marked as last known, not as the truth (a stopping Asterisk hung
     // up its calls first, so none is left to show).
-    let note =
-        poll("the stale note", DEADLINE, || async { b.text_of("[data-lot='default'] .stale-note").await })
-            .await;
-    assert!(note.starts_with("Server down: calls as last known at "), "{note}");
+    shows_the_server_down(b).await;
     assert!(b.text_of(".total").await.unwrap().ends_with("parked (incomplete)"));
-    shot_and_axe(b, &axe, "5-asterisk-down").await;
+    shot_and_axe(b, axe, "5-asterisk-down").await;
     sandbox::run("a", &["start"]).expect("start");
     poll("the connected badge again", Duration::from_secs(20), || async { b.text_of(".server.up").await })
         .await;
@@ -86,5 +79,5 @@ async fn the_board_shows_asterisk_live_and_drives_it() {
     })
     .await;
     assert!(b.driver.find_all(By::Css(".stale-note")).await.unwrap().is_empty(), "fresh again");
-    shot_and_axe(b, &axe, "6-asterisk-back").await;
+    shot_and_axe(b, axe, "6-asterisk-back").await;
 }

@@ -88,6 +88,25 @@ impl Browser {
     }
 }
 
+/// What a scenario with axe-core starts from: the sandbox's lock with a clean
+/// instance a and a synced client of it (`truth`), axe-core's script, a browser.
+struct Scene {
+    _sandbox: tokio::sync::MutexGuard<'static, ()>,
+    truth: Client,
+    axe: String,
+    browser: Browser,
+}
+
+impl Scene {
+    /// `None`: something it needs is missing (the skip is reported).
+    async fn start() -> Option<Scene> {
+        let (_sandbox, truth) = live::on_clean_pbx().await?;
+        let axe = axe_source()?;
+        let browser = Browser::start().await?;
+        Some(Scene { _sandbox, truth, axe, browser })
+    }
+}
+
 /// Everything the test started ends with it, also when it fails: chromedriver, and
 /// the Chromium it started (killing chromedriver alone leaves Chromium running: the
 /// session's drop, after this, finds its processes by the session's directory).
@@ -169,6 +188,17 @@ async fn a_click_retrieves(b: &Browser, events: &mut EventStream, space: u32) {
     .await;
     let result = poll("the result line", DEADLINE, || async { b.text_of(".parking-result.ok").await }).await;
     assert!(result.starts_with(&format!("Space {space} retrieved to Local/s@hold-")), "{result}");
+}
+
+/// Waits until the board says its server is down and marks lot `default`'s calls as
+/// last known.
+async fn shows_the_server_down(b: &Browser) {
+    let down = poll("the disconnected badge", DEADLINE, || async { b.text_of(".server.down").await }).await;
+    assert!(down.contains("disconnected"), "{down}");
+    let note =
+        poll("the stale note", DEADLINE, || async { b.text_of("[data-lot='default'] .stale-note").await })
+            .await;
+    assert!(note.starts_with("Server down: calls as last known at "), "{note}");
 }
 
 #[path = "../common/mod.rs"]

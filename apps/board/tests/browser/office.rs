@@ -18,10 +18,8 @@ fn audit_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
 async fn an_office_board_with_logins_roles_and_scopes() {
     use parkboard::guard::Access;
     use parkboard::users::{hash_password, Role, User, Users};
-    let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
-    let Some(axe) = axe_source() else { return };
-    let Some(browser) = Browser::start().await else { return };
-    let b = &browser;
+    let Some(scene) = Scene::start().await else { return };
+    let (truth, axe, b) = (&scene.truth, &scene.axe, &scene.browser);
     let dir = std::env::temp_dir().join(format!("parkboard-office-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let audit_path = dir.join("audit.jsonl");
@@ -43,15 +41,15 @@ async fn an_office_board_with_logins_roles_and_scopes() {
     serve(listener, board);
 
     let mut events = truth.events();
-    live::park_dialplan(&truth, "5557101", "default").await;
+    live::park_dialplan(truth, "5557101", "default").await;
     live::next_event(&mut events, "the default call parked", |e| live::parked_event_for(e, "5557101")).await;
-    live::park_dialplan(&truth, "5557102", "vip").await;
+    live::park_dialplan(truth, "5557102", "vip").await;
     live::next_event(&mut events, "the vip call parked", |e| live::parked_event_for(e, "5557102")).await;
 
     // Without a session: the login page.
     b.driver.goto(&base).await.unwrap();
     poll("the login page", DEADLINE, || async { b.driver.find(By::Id("password")).await.ok() }).await;
-    shot_and_axe(b, &axe, "office-1-login").await;
+    shot_and_axe(b, axe, "office-1-login").await;
 
     // The viewer: both calls, no control.
     log_in_as(b, &base, "wall", "wallboard-pw").await;
@@ -69,7 +67,7 @@ async fn an_office_board_with_logins_roles_and_scopes() {
         assert!(b.driver.find(By::Id(control)).await.is_err(), "a viewer's page has no #{control}");
     }
     assert!(b.text_of(".view-panel").await.unwrap().contains("View only"));
-    shot_and_axe(b, &axe, "office-2-viewer").await;
+    shot_and_axe(b, axe, "office-2-viewer").await;
     // Forged clicks on every element of a viewer's page: Asterisk still holds both.
     let wall = common::login(addr, "wall", "wallboard-pw").await;
     common::forge_clicks(addr, &wall, 0..20_000).await;
@@ -87,7 +85,7 @@ async fn an_office_board_with_logins_roles_and_scopes() {
         "the vip call leaked to a default-only user"
     );
     assert_eq!(b.text_of(".total").await.unwrap(), "1 parked");
-    shot_and_axe(b, &axe, "office-3-scoped").await;
+    shot_and_axe(b, axe, "office-3-scoped").await;
 
     // The operator: retrieves ring their own phone; the audit log says who did it.
     log_in_as(b, &base, "reception", "front-desk-pw").await;
@@ -95,7 +93,7 @@ async fn an_office_board_with_logins_roles_and_scopes() {
     assert!(b.driver.find(By::Id("retrieve-to")).await.is_err(), "no free-text destination");
     assert!(b.driver.find(By::Id("my-phone-input")).await.is_err(), "the phone is the profile's, not typed");
     assert!(b.driver.find(By::Id("park-my-caller")).await.is_ok(), "an operator parks their caller");
-    shot_and_axe(b, &axe, "office-4-operator").await;
+    shot_and_axe(b, axe, "office-4-operator").await;
     b.driver.find(By::Css(format!("[data-space='{space}']"))).await.unwrap().click().await.unwrap();
     let retrieved = live::next_event(
         &mut events,
@@ -106,7 +104,7 @@ async fn an_office_board_with_logins_roles_and_scopes() {
     assert_eq!(retrieved.call().parking_space, space);
     let result = poll("the result line", DEADLINE, || async { b.text_of(".parking-result.ok").await }).await;
     assert!(result.starts_with(&format!("Space {space} retrieved to Local/s@hold-")), "{result}");
-    shot_and_axe(b, &axe, "office-5-operator-retrieved").await;
+    shot_and_axe(b, axe, "office-5-operator-retrieved").await;
     let records = poll("the audit record", DEADLINE, || async {
         let r = audit_lines(&audit_path);
         (!r.is_empty()).then_some(r)
@@ -127,7 +125,7 @@ async fn an_office_board_with_logins_roles_and_scopes() {
 
     // The control: the same forged clicks on an operator's socket do retrieve (so the
     // viewer's were clicks a page with controls would have acted on).
-    live::park_dialplan(&truth, "5557103", "default").await;
+    live::park_dialplan(truth, "5557103", "default").await;
     live::next_event(&mut events, "another default call parked", |e| live::parked_event_for(e, "5557103"))
         .await;
     let reception = common::login(addr, "reception", "front-desk-pw").await;

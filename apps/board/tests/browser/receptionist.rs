@@ -38,12 +38,10 @@ async fn drag(b: &Browser, from_lot: &str, from: u32, to_lot: &str, to: u32) {
 /// at 1400x1000 nor at 390x844 (where the park button shows without scrolling).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_receptionist_parks_my_caller_drags_and_works_by_keyboard() {
-    let Some((_guard, truth)) = live::on_clean_pbx().await else { return };
-    let Some(axe) = axe_source() else { return };
-    let Some(browser) = Browser::start().await else { return };
-    let b = &browser;
+    let Some(scene) = Scene::start().await else { return };
+    let (truth, axe, b) = (&scene.truth, &scene.axe, &scene.browser);
     open_board(b).await;
-    shot_and_axe(b, &axe, "desk-1-start").await;
+    shot_and_axe(b, axe, "desk-1-start").await;
 
     // The phone, typed once: the browser remembers it across a reload.
     let input = b.driver.find(By::Id("my-phone-input")).await.unwrap();
@@ -95,7 +93,7 @@ async fn the_receptionist_parks_my_caller_drags_and_works_by_keyboard() {
         b.cell(space).await.filter(|(c, t)| c.starts_with("parking-space occupied") && t.contains("5559001"))
     })
     .await;
-    shot_and_axe(b, &axe, "desk-2-parked-my-caller").await;
+    shot_and_axe(b, axe, "desk-2-parked-my-caller").await;
 
     // A drag onto another space moves the call in Asterisk.
     let to = if space == 715 { 716 } else { 715 };
@@ -113,7 +111,7 @@ async fn the_receptionist_parks_my_caller_drags_and_works_by_keyboard() {
         poll("the move's result", DEADLINE, || async { b.text_of(".move-panel .parking-result.ok").await })
             .await;
     assert!(note.contains(&format!("from {space} to default {to}")), "{note}");
-    shot_and_axe(b, &axe, "desk-3-dragged").await;
+    shot_and_axe(b, axe, "desk-3-dragged").await;
 
     // The keyboard alone: from the phone field, Tab reaches "Park my caller"; Enter parks.
     tokio::task::spawn_blocking(|| sandbox::call_desk(PORT_A, "5559002", "Bob Second", "1901"))
@@ -163,11 +161,11 @@ async fn the_receptionist_parks_my_caller_drags_and_works_by_keyboard() {
     })
     .await
     .unwrap();
-    shot_and_axe(b, &axe, "desk-4-keyboard").await;
+    shot_and_axe(b, axe, "desk-4-keyboard").await;
 
     // A call near its timeout (the vip lot's 5 s are under the 30 s warning): said in
     // words in its cell, and announced.
-    live::park_dialplan(&truth, "5559003", "vip").await;
+    live::park_dialplan(truth, "5559003", "vip").await;
     let near =
         live::next_event(&mut events, "the vip call parked", |e| live::parked_event_for(e, "5559003")).await;
     let (class, text) = poll("the warning in the cell", DEADLINE, || async {
@@ -179,7 +177,7 @@ async fn the_receptionist_parks_my_caller_drags_and_works_by_keyboard() {
         b.text_of("#announce").await.filter(|t| t.ends_with("is about to time out"))
     })
     .await;
-    shot_and_axe(b, &axe, "desk-4b-near-timeout").await;
+    shot_and_axe(b, axe, "desk-4b-near-timeout").await;
 
     // A phone's screen: one column, the park button in sight without scrolling.
     b.driver.set_window_rect(0, 0, 390, 844).await.unwrap();
@@ -196,6 +194,6 @@ async fn the_receptionist_parks_my_caller_drags_and_works_by_keyboard() {
         .unwrap();
     assert!(fits.0, "the park button is below the fold at 390x844");
     assert!(fits.1, "the page scrolls sideways at 390x844 (inner width {})", fits.2);
-    shot_and_axe(b, &axe, "desk-5-phone-390x844").await;
+    shot_and_axe(b, axe, "desk-5-phone-390x844").await;
     b.driver.set_window_rect(0, 0, 1400, 1000).await.unwrap();
 }

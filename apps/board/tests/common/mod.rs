@@ -101,9 +101,29 @@ pub async fn open_page(addr: SocketAddr, cookie: &str) -> Page {
     ws
 }
 
+/// A live socket over a connection whose receive buffer is 4 KiB (no growth).
+pub type SmallPage =
+    async_tungstenite::WebSocketStream<async_tungstenite::tokio::TokioAdapter<tokio::net::TcpStream>>;
+
+/// The live socket as `cookie`'s page opens it, over a connection that can hold only
+/// a few KiB the test has not read: the board feels a browser that stops reading at
+/// once, not after megabytes of kernel buffers.
+pub async fn open_small_page(addr: SocketAddr, cookie: &str) -> SmallPage {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(addr).await.unwrap();
+    let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
+    req.headers_mut().insert("Origin", HeaderValue::from_str(&format!("http://{addr}")).unwrap());
+    req.headers_mut().insert("Cookie", HeaderValue::from_str(cookie).unwrap());
+    async_tungstenite::tokio::client_async(req, stream).await.expect("the live socket").0
+}
+
 /// Sends a ping and waits for its pong: the page has handled everything sent before
 /// (liveview answers `__ping__`, in order, with a `__pong__` frame).
-pub async fn ping_pong(ws: &mut Page, what: &str) {
+pub async fn ping_pong<S>(ws: &mut async_tungstenite::WebSocketStream<S>, what: &str)
+where
+    S: futures_util::AsyncRead + futures_util::AsyncWrite + Unpin,
+{
     ws.send(Message::Text("__ping__".into())).await.unwrap();
     tokio::time::timeout(DEADLINE, async {
         while let Some(Ok(m)) = ws.next().await {
