@@ -5,7 +5,8 @@
 //! viewers, spread over loopback addresses (the board takes at most 256 connections
 //! from one address and 16 pages per user). For each count it reads the board's RSS
 //! and CPU time from `/proc` over a window and the events applied from its metrics,
-//! then closes the pages and reads the RSS again (what leaving gives back).
+//! then closes the pages and reads the RSS again once it stops falling (what leaving
+//! gives back).
 //!
 //! ```sh
 //! cargo bench -p parkboard --bench viewer_cost                  # 0, 100, 500 viewers, 100 events/s
@@ -57,6 +58,25 @@ fn args() -> Args {
     a
 }
 
+/// The board's RSS once it stops falling: the board's allocator gives freed pages back
+/// to the system over its decay time (jemalloc's, 10 s, in steps a few seconds
+/// apart), so this reads it every half second until it has not fallen for 12 s, for
+/// at most 45 s.
+async fn settled_rss(pid: u32) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let (mut low, mut since) = (usage(pid).0, Instant::now());
+    while Instant::now() < deadline && since.elapsed() < Duration::from_secs(12) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let rss = usage(pid).0;
+        // Falling by more than 64 KiB is still falling.
+        if rss + 64 < low {
+            since = Instant::now();
+        }
+        low = low.min(rss);
+    }
+    low
+}
+
 #[tokio::main]
 async fn main() {
     let a = args();
@@ -85,7 +105,7 @@ async fn main() {
         drop(pages);
         wait_metric(metrics, "parkboard_viewers", 0.0).await;
         tokio::time::sleep(Duration::from_secs(a.settle)).await;
-        let (rss_after, _) = usage(pid);
+        let rss_after = settled_rss(pid).await;
         steps.push(serde_json::json!({
             "viewers": n,
             "users": n.div_ceil(PAGES_PER_USER),

@@ -15,6 +15,14 @@ use parkboard::state::Board;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
+/// jemalloc, not the system's allocator, with its background threads: it gives the
+/// memory of pages that closed back to the system within about 10 s (glibc's
+/// per-thread arenas kept it for the next pages), and costs less CPU per viewer
+/// (`cargo bench -p parkboard --bench viewer_cost`, perf/README.md).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// A live parking board in the browser.
 #[derive(Parser, Debug)]
 #[command(version)]
