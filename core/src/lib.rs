@@ -40,6 +40,9 @@
 //! - `client`: [`ParkingClient`], the one request API every driver (tokio, the
 //!   browser, the model) offers.
 //!
+//! Under them all, with `time` and `backoff`: `small_map`, the sorted-`Vec` maps and
+//! sets of the store's and connection's small tables.
+//!
 //! Beside them, [`sim`] (feature `sim`) is the reference model of Asterisk's
 //! res_parking: the PBX, one function per action, and the wire builders the tests use.
 
@@ -52,6 +55,7 @@ mod error;
 pub mod model;
 #[cfg(feature = "sim")]
 pub mod sim;
+mod small_map;
 mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -3,7 +3,7 @@
 //! every answer finds its request through its ActionID.
 
 use super::request::RequestId;
-use std::collections::HashMap;
+use crate::small_map::SmallMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static INSTANCE_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -12,7 +12,7 @@ static INSTANCE_COUNTER: AtomicU64 = AtomicU64::new(0);
 pub(super) struct ActionIds {
     prefix: String,
     counter: u64,
-    owners: HashMap<String, RequestId>,
+    owners: SmallMap<String, RequestId>,
 }
 
 impl ActionIds {
@@ -25,7 +25,7 @@ impl ActionIds {
         Self {
             prefix: format!("{:08x}", instance as u32 ^ (instance >> 32) as u32),
             counter: 0,
-            owners: HashMap::new(),
+            owners: SmallMap::new(),
         }
     }
 

@@ -8,8 +8,8 @@ use super::timers::Timer;
 use super::Connection;
 use crate::error::ParkingError;
 use crate::model::ServerId;
+use crate::small_map::SmallSet;
 use crate::time::Timestamp;
-use std::collections::BTreeSet;
 
 /// How long a fan-out to servers not known yet (behind amiws, right after connecting)
 /// waits, once every server that began to answer has finished, for another to begin.
@@ -141,9 +141,7 @@ impl Connection {
             if let Acc::Calls { window, .. } = p.acc {
                 self.store.close_window(window);
                 if refresh {
-                    // By insertion: `collect` would sort (code a browser downloads).
-                    let mut answered = BTreeSet::new();
-                    answered.extend(p.done.keys().copied());
+                    let answered: SmallSet<ServerId> = p.done.keys().copied().collect();
                     self.refresh_ended(now, &answered);
                 }
             }

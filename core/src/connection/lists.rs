@@ -7,6 +7,7 @@ use super::request::{Request, RequestId};
 use super::Connection;
 use crate::error::ParkingError;
 use crate::model::ServerId;
+use crate::small_map::SmallMap;
 use crate::time::Timestamp;
 use crate::wire::inbound::{Answer, Response};
 
@@ -188,8 +189,8 @@ impl Connection {
 }
 
 /// Adds one item of `server`'s answer; how many it has now.
-fn push<T>(items: &mut std::collections::BTreeMap<ServerId, Vec<T>>, server: ServerId, item: T) -> usize {
-    let v = items.entry(server).or_default();
+fn push<T>(items: &mut SmallMap<ServerId, Vec<T>>, server: ServerId, item: T) -> usize {
+    let v = items.entry_or_insert_with(server, Vec::new);
     v.push(item);
     v.len()
 }

@@ -57,6 +57,7 @@ pub use target::pick_server;
 
 use crate::error::{ConnectionError, ParkingError};
 use crate::model::ServerId;
+use crate::small_map::{SmallMap, SmallSet};
 use crate::store::{ConnectionState, ParkingStore};
 use crate::time::Timestamp;
 use crate::wire::ami_codec::{Decoded, Decoder};
@@ -66,7 +67,7 @@ use keepalive::Keepalive;
 use login::{Login, LoginPhase};
 use pending::{Pending, RequestIds};
 use refresh::Refresh;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use timers::{Timer, TimerTable};
 
@@ -78,8 +79,8 @@ pub struct Connection {
     login: Login,
     ids: ActionIds,
     requests: RequestIds,
-    pending: BTreeMap<RequestId, Pending>,
-    known_servers: BTreeSet<ServerId>,
+    pending: SmallMap<RequestId, Pending>,
+    known_servers: SmallSet<ServerId>,
     timers: TimerTable,
     keepalive: Keepalive,
     refreshing: Refresh,
@@ -126,8 +127,8 @@ impl Connection {
             store,
             login: Login::new(),
             requests: RequestIds::default(),
-            pending: BTreeMap::new(),
-            known_servers: BTreeSet::new(),
+            pending: SmallMap::new(),
+            known_servers: SmallSet::new(),
             timers: TimerTable::default(),
             keepalive: Keepalive::default(),
             refreshing: Refresh::default(),
@@ -239,7 +240,7 @@ impl Connection {
         self.store.link_lost(None);
         let all: Vec<RequestId> = self.pending.keys().copied().collect();
         for id in all {
-            let action = self.pending[&id].req.name();
+            let Some(action) = self.pending.get(&id).map(|p| p.req.name()) else { continue };
             self.finish(now, id, Err(ParkingError::Disconnected { action }));
         }
         self.set_state(ConnectionState::Disconnected);

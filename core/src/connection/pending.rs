@@ -5,23 +5,23 @@ use super::forwarding::Forwarding;
 use super::request::{Reply, Request, RequestId, Target};
 use crate::error::ParkingError;
 use crate::model::{ParkedCall, ParkingLot, ServerId};
+use crate::small_map::{SmallMap, SmallSet};
 use crate::store::WindowId;
 use crate::time::Timestamp;
 use crate::wire::inbound::Shape;
 use crate::wire::Message;
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// What a request collects until it is answered.
 #[derive(Debug)]
 pub(super) enum Acc {
     /// `Parkinglots`: items per server until its list ends, then the lots answered.
-    Lots { items: BTreeMap<ServerId, Vec<ParkingLot>>, lots: Vec<ParkingLot> },
+    Lots { items: SmallMap<ServerId, Vec<ParkingLot>>, lots: Vec<ParkingLot> },
     /// `ParkedCalls`: items per server until its list ends (then the store reconciles
     /// them, within the window opened when the request started), and the calls answered.
-    Calls { window: WindowId, items: BTreeMap<ServerId, Vec<ParkedCall>>, calls: Vec<Arc<ParkedCall>> },
+    Calls { window: WindowId, items: SmallMap<ServerId, Vec<ParkedCall>>, calls: Vec<Arc<ParkedCall>> },
     /// A generic list: items per server.
-    List { items: BTreeMap<ServerId, Vec<Message>> },
+    List { items: SmallMap<ServerId, Vec<Message>> },
     /// `Park` (also of a parked call: a move): whether Asterisk accepted it, and the
     /// channel whose `ParkedCall` event answers it.
     Park { accepted: bool, channel: String },
@@ -75,13 +75,13 @@ pub(super) struct Pending {
     pub(super) target: Target,
     /// The servers that must answer (`None`: behind amiws before any server is known;
     /// the first answer completes it).
-    pub(super) expected: Option<BTreeSet<ServerId>>,
+    pub(super) expected: Option<SmallSet<ServerId>>,
     /// The servers that answered, with their outcome.
-    pub(super) done: BTreeMap<ServerId, Result<(), ParkingError>>,
+    pub(super) done: SmallMap<ServerId, Result<(), ParkingError>>,
     /// Behind amiws with the servers unknown (`expected` is `None`): the servers that
     /// have begun to answer. The request waits for each of them to finish, so a
     /// one-shot list is not answered with the first server's part alone.
-    pub(super) started: BTreeSet<ServerId>,
+    pub(super) started: SmallSet<ServerId>,
     /// The request's own deadline (its timer may be moved earlier to settle a fan-out).
     pub(super) deadline: Timestamp,
     /// Answered already (a fan-out list lingers for late servers).

@@ -8,8 +8,8 @@ use super::request::{Request, Target};
 use super::timers::Timer;
 use super::Connection;
 use crate::model::ServerId;
+use crate::small_map::SmallSet;
 use crate::time::Timestamp;
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// Delay before a refused automatic refresh is tried again (doubling after each
@@ -26,7 +26,7 @@ pub(super) struct Refresh {
     failures: u32,
     /// Servers that wanted a refresh while one covering them was in flight: when that
     /// one ends without their answer, they get their own.
-    deferred: BTreeSet<ServerId>,
+    deferred: SmallSet<ServerId>,
 }
 
 impl Connection {
@@ -73,7 +73,7 @@ impl Connection {
 
     /// An automatic `ParkedCalls` refresh ended: deferred servers it did not hear from
     /// get their own refresh; those it heard from are done.
-    pub(super) fn refresh_ended(&mut self, now: Timestamp, answered: &BTreeSet<ServerId>) {
+    pub(super) fn refresh_ended(&mut self, now: Timestamp, answered: &SmallSet<ServerId>) {
         let deferred = std::mem::take(&mut self.refreshing.deferred);
         for server in deferred {
             if !answered.contains(&server) && self.login.phase == LoginPhase::Up {

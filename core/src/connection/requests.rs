@@ -9,10 +9,10 @@ use super::timers::Timer;
 use super::{Connection, Mode};
 use crate::error::ParkingError;
 use crate::model::ServerId;
+use crate::small_map::{SmallMap, SmallSet};
 use crate::time::Timestamp;
 use crate::wire::ami_codec::{self, EncodeError};
 use crate::wire::{amiws, Action, Message};
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 impl Connection {
@@ -102,7 +102,7 @@ impl Connection {
         self.ids.bind(aid.clone(), id);
         let deadline = now + self.wait_for(&req);
         self.timers.set(Timer::Request(id), deadline);
-        let done = BTreeMap::new();
+        let done = SmallMap::new();
         self.pending.insert(
             id,
             Pending {
@@ -112,7 +112,7 @@ impl Connection {
                 target,
                 expected,
                 done,
-                started: BTreeSet::new(),
+                started: SmallSet::new(),
                 deadline,
                 replied: false,
                 acc,
@@ -156,11 +156,11 @@ impl Connection {
     /// What collects request `req`'s answer.
     fn collector_for(&self, req: &Request, channel: Option<String>) -> Acc {
         match req {
-            Request::ParkingLots => Acc::Lots { items: BTreeMap::new(), lots: Vec::new() },
+            Request::ParkingLots => Acc::Lots { items: SmallMap::new(), lots: Vec::new() },
             Request::ParkedCalls { .. } | Request::RefreshLot { .. } => {
-                Acc::Calls { window: self.store.open_window(), items: BTreeMap::new(), calls: Vec::new() }
+                Acc::Calls { window: self.store.open_window(), items: SmallMap::new(), calls: Vec::new() }
             }
-            Request::List { .. } => Acc::List { items: BTreeMap::new() },
+            Request::List { .. } => Acc::List { items: SmallMap::new() },
             Request::Park { .. } | Request::Move { .. } => {
                 Acc::Park { accepted: false, channel: channel.unwrap_or_default() }
             }
@@ -285,10 +285,7 @@ pub(super) fn park_action(channel: &str, park: &Park, default_lot: &str) -> Resu
         .header_opt("Timeout", ms))
 }
 
-/// A set of one server (`BTreeSet::from([s])` would sort the one item: code a browser
-/// downloads).
-fn one(server: ServerId) -> BTreeSet<ServerId> {
-    let mut set = BTreeSet::new();
-    set.insert(server);
-    set
+/// A set of one server.
+fn one(server: ServerId) -> SmallSet<ServerId> {
+    SmallSet::one(server)
 }

@@ -3,8 +3,8 @@
 //! which entries are due. Time is always passed in; nothing here reads a clock.
 
 use super::request::RequestId;
+use crate::small_map::SmallMap;
 use crate::time::Timestamp;
-use std::collections::BTreeMap;
 
 /// A named deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -25,7 +25,7 @@ pub(super) enum Timer {
 
 #[derive(Debug, Default)]
 pub(super) struct TimerTable {
-    at: BTreeMap<Timer, Timestamp>,
+    at: SmallMap<Timer, Timestamp>,
 }
 
 impl TimerTable {
@@ -53,7 +53,7 @@ impl TimerTable {
 
     /// The request deadlines due at `now`, in request order.
     pub(super) fn due_requests(&self, now: Timestamp) -> Vec<RequestId> {
-        let requests = self.at.range(Timer::Request(RequestId(0))..);
+        let requests = self.at.range_from(&Timer::Request(RequestId(0)));
         requests
             .filter(|(_, at)| **at <= now)
             .filter_map(|(t, _)| match t {
@@ -65,7 +65,7 @@ impl TimerTable {
 
     /// How many request deadlines are set.
     pub(super) fn requests(&self) -> usize {
-        self.at.range(Timer::Request(RequestId(0))..).count()
+        self.at.range_from(&Timer::Request(RequestId(0))).count()
     }
 
     /// Stops every timer but the request deadlines (the link dropped).

@@ -352,7 +352,7 @@ impl Book {
         listed: Vec<ParkingLot>,
         options: &ParkingOptions,
     ) -> (Vec<ParkingLot>, bool) {
-        let names: std::collections::HashSet<Arc<str>> = listed.iter().map(|l| l.name.clone()).collect();
+        let names: rustc_hash::FxHashSet<Arc<str>> = listed.iter().map(|l| l.name.clone()).collect();
         for i in 0..self.lots.len() {
             let l = &mut self.lots[i];
             if l.key.server_id == server_id && l.known && !names.contains(&l.key.name) && l.spaces.is_empty()

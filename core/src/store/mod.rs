@@ -106,6 +106,7 @@ pub use views::{apply_map_diff, ParkedCallsSignalVec, ParkingLotsSignalMap};
 
 use crate::error::ParkingError;
 use crate::model::{CompactString, LotKey, ParkedCall, ParkingLot, ServerId};
+use crate::small_map::{SmallMap, SmallSet};
 use crate::time::Timestamp;
 use book::Book;
 use clock::Clock;
@@ -115,7 +116,7 @@ use futures_signals::signal_vec::SignalVec;
 use listeners::Listener;
 use reconcile::Window;
 use spaces::Slot;
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -159,14 +160,14 @@ struct State {
     /// [`reconcile::RESYNC_SETTLE`]: a live event of the same call cancels one.
     held_resyncs: VecDeque<reconcile::HeldResync>,
     /// Servers whose link stayed up since their last `ParkedCalls` answer.
-    following: HashSet<ServerId>,
+    following: SmallSet<ServerId>,
     /// Calls seen leaving live since their server's link came up (a list that still
     /// names one is stale for it).
     left: reconcile::LeftCalls,
-    synced: HashSet<ServerId>,
+    synced: SmallSet<ServerId>,
     /// Servers whose `Parkinglots` answer was applied: the store knows all their lots.
-    lots_synced: HashSet<ServerId>,
-    windows: BTreeMap<u64, Window>,
+    lots_synced: SmallSet<ServerId>,
+    windows: SmallMap<u64, Window>,
     next_window: u64,
     listeners: Vec<(u64, Listener)>,
     next_listener: u64,

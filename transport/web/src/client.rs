@@ -14,7 +14,6 @@ use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use gloo_timers::future::TimeoutFuture;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -48,7 +47,9 @@ impl WebOptions {
 struct Shared {
     conn: Connection,
     socket: Option<Socket>,
-    waiting: HashMap<RequestId, oneshot::Sender<Result<Reply, ParkingError>>>,
+    /// Requests in flight and where their answers go (a few: a `Vec` is smaller code
+    /// in the browser than a map).
+    waiting: Vec<(RequestId, oneshot::Sender<Result<Reply, ParkingError>>)>,
     stopped: bool,
 }
 
@@ -100,7 +101,7 @@ impl WebClient {
         cfg.instance_id = Some((js_sys::Math::random() * u32::MAX as f64) as u64);
         let conn = Connection::with_store(cfg, store.clone(), now());
         let shared =
-            Rc::new(RefCell::new(Shared { conn, socket: None, waiting: HashMap::new(), stopped: false }));
+            Rc::new(RefCell::new(Shared { conn, socket: None, waiting: Vec::new(), stopped: false }));
         let (kick, kicks) = unbounded();
         let state = Mutable::new(ConnectionState::Connecting);
         let client = WebClient { shared, store, state, kick, url: options.url.as_str().into() };
@@ -142,8 +143,8 @@ impl WebClient {
         while let Some(o) = sh.conn.poll_output() {
             match o {
                 Output::Reply { id, result } => {
-                    if let Some(tx) = sh.waiting.remove(&id) {
-                        let _ = tx.send(result);
+                    if let Some(i) = sh.waiting.iter().position(|(w, _)| *w == id) {
+                        let _ = sh.waiting.swap_remove(i).1.send(result);
                     }
                 }
                 Output::State(s) => self.state.set_neq(s),
@@ -187,7 +188,7 @@ impl WebClient {
             }
         }
         self.set_state(ConnectionState::Stopped);
-        let waiting: Vec<_> = self.shared.borrow_mut().waiting.drain().collect();
+        let waiting = std::mem::take(&mut self.shared.borrow_mut().waiting);
         for (_, tx) in waiting {
             let _ = tx.send(Err(ParkingError::Stopped { action: "request".into() }));
         }
@@ -273,7 +274,7 @@ impl ParkingClient for WebClient {
             } else {
                 sh.conn.request(now(), req, target).map(|id| {
                     let (tx, rx) = oneshot::channel();
-                    sh.waiting.insert(id, tx);
+                    sh.waiting.push((id, tx));
                     rx
                 })
             }
