@@ -40,8 +40,8 @@
 //! - `client`: [`ParkingClient`], the one request API every driver (tokio, the
 //!   browser, the model) offers.
 //!
-//! Under them all, with `time` and `backoff`: `small_map`, the sorted-`Vec` maps and
-//! sets of the store's and connection's small tables.
+//! Under them all, with `time` and `backoff`: `small_map`, the sorted-`VecDeque` maps
+//! and sets of the store's and connection's small tables.
 //!
 //! Beside them, [`sim`] (feature `sim`) is the reference model of Asterisk's
 //! res_parking: the PBX, one function per action, and the wire builders the tests use.
