@@ -1,6 +1,6 @@
 //! Requests in flight on one connection: N `Ping`s sent (each with a look at the
-//! next deadline, as a driver does), then answered, in the order sent and in
-//! reverse; µs a request for each half. What the connection's tables of requests,
+//! next deadline, as a driver does), then answered, in the order sent, in reverse
+//! and shuffled; µs a request for each half. What the connection's tables of requests,
 //! ActionIDs and timers cost as they grow (perf/README.md, seventh pass).
 //!
 //! ```sh
@@ -33,7 +33,7 @@ fn logged_in(t: Timestamp) -> Connection {
 fn main() {
     let t = Timestamp::from_unix_millis(1_000);
     for n in [1_000usize, 10_000, 50_000] {
-        for reverse in [false, true] {
+        for order in ["sent", "reverse", "shuffled"] {
             let mut conn = logged_in(t);
             let s = Instant::now();
             let mut ids = Vec::with_capacity(n);
@@ -50,8 +50,10 @@ fn main() {
                 let _ = conn.poll_timeout();
             }
             let sent = s.elapsed();
-            if reverse {
-                ids.reverse();
+            match order {
+                "reverse" => ids.reverse(),
+                "shuffled" => shuffle(&mut ids),
+                _ => {}
             }
             let s = Instant::now();
             for id in &ids {
@@ -65,10 +67,21 @@ fn main() {
             }
             let answered = s.elapsed();
             println!(
-                "n={n} reverse={reverse}: send {:.1} µs/req, answer {:.1} µs/req",
+                "n={n} answered {order:>8}: send {:.1} µs/req, answer {:.1} µs/req",
                 sent.as_secs_f64() * 1e6 / n as f64,
                 answered.as_secs_f64() * 1e6 / n as f64
             );
         }
+    }
+}
+
+/// Fisher-Yates with a fixed xorshift: the same order each run.
+fn shuffle<T>(v: &mut [T]) {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in (1..v.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.swap(i, (x % (i as u64 + 1)) as usize);
     }
 }

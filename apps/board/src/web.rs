@@ -50,6 +50,10 @@ async fn index(State(board): State<Board>, headers: HeaderMap) -> Response {
 
 /// The most bytes queued for one browser that is not reading: above the write buffer
 /// plus the largest frame a page sends (the demo board's first render is 10 KiB).
+/// Pongs past it are not queued, and a page edit that finds it full drops the socket
+/// at once (only a client that sends much and reads nothing gets there: a page's
+/// edits are a few KiB a second, and a page that takes nothing is closed after
+/// [`WRITE_STALL`](crate::shutdown::WRITE_STALL)).
 pub const WRITE_MAX: usize = 512 * 1024;
 
 async fn live_socket(State(board): State<Board>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {

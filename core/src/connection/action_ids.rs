@@ -3,7 +3,6 @@
 //! every answer finds its request through its ActionID.
 
 use super::request::RequestId;
-use crate::small_map::SmallMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static INSTANCE_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -12,7 +11,10 @@ static INSTANCE_COUNTER: AtomicU64 = AtomicU64::new(0);
 pub(super) struct ActionIds {
     prefix: String,
     counter: u64,
-    owners: SmallMap<String, RequestId>,
+    /// A hash map, not a sorted table: the keys are text (`<prefix>-<n>`, or the
+    /// caller's own), and a sorted table would move half its entries on each insert.
+    /// foldhash is randomly seeded: a caller's ActionIDs cannot be chosen to collide.
+    owners: foldhash::HashMap<String, RequestId>,
 }
 
 impl ActionIds {
@@ -25,7 +27,7 @@ impl ActionIds {
         Self {
             prefix: format!("{:08x}", instance as u32 ^ (instance >> 32) as u32),
             counter: 0,
-            owners: SmallMap::new(),
+            owners: foldhash::HashMap::default(),
         }
     }
 

@@ -79,7 +79,9 @@ pub struct Connection {
     login: Login,
     ids: ActionIds,
     requests: RequestIds,
-    pending: SmallMap<RequestId, Pending>,
+    /// Boxed: a request answered out of order moves the entries after it, a pointer
+    /// each rather than the whole request.
+    pending: SmallMap<RequestId, Box<Pending>>,
     known_servers: SmallSet<ServerId>,
     timers: TimerTable,
     keepalive: Keepalive,

@@ -105,7 +105,7 @@ impl Connection {
         let done = SmallMap::new();
         self.pending.insert(
             id,
-            Pending {
+            Box::new(Pending {
                 req,
                 internal,
                 action_id: aid,
@@ -116,7 +116,7 @@ impl Connection {
                 deadline,
                 replied: false,
                 acc,
-            },
+            }),
         );
         Ok(id)
     }

@@ -12,7 +12,9 @@ use super::views::LotsMap;
 use crate::model::{LotKey, ParkedCall, ParkingLot, ServerId};
 use crate::store::ParkingOptions;
 use futures_signals::signal_vec::{MutableVec, VecDiff};
-use rustc_hash::FxHashMap;
+// foldhash: randomly seeded, so a server cannot choose lot names that collide (FxHash
+// is fixed: 10,000 crafted names would make each lookup a walk of them all).
+use foldhash::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// One lot: its facts, its spaces, and its two views.
@@ -132,10 +134,10 @@ pub(super) struct Put {
 pub(super) struct Book {
     lots: Vec<LotState>,
     /// Each lot's ordinal in `lots`.
-    index: FxHashMap<LotKey, usize>,
+    index: HashMap<LotKey, usize>,
     /// The lots' names by their bytes (all servers): a parsed call shares its lot's
     /// name instead of allocating one per message.
-    names: FxHashMap<Box<[u8]>, Arc<str>>,
+    names: HashMap<Box<[u8]>, Arc<str>>,
     counts: Fenwick,
     /// Calls Asterisk holds (all lots, all servers).
     pub(super) raw_total: usize,
@@ -352,7 +354,7 @@ impl Book {
         listed: Vec<ParkingLot>,
         options: &ParkingOptions,
     ) -> (Vec<ParkingLot>, bool) {
-        let names: rustc_hash::FxHashSet<Arc<str>> = listed.iter().map(|l| l.name.clone()).collect();
+        let names: HashSet<Arc<str>> = listed.iter().map(|l| l.name.clone()).collect();
         for i in 0..self.lots.len() {
             let l = &mut self.lots[i];
             if l.key.server_id == server_id && l.known && !names.contains(&l.key.name) && l.spaces.is_empty()

@@ -118,6 +118,24 @@ pub async fn open_small_page(addr: SocketAddr, cookie: &str) -> SmallPage {
     async_tungstenite::tokio::client_async(req, stream).await.expect("the live socket").0
 }
 
+/// Waits for the page's first edits (its first render).
+pub async fn first_render<S>(ws: &mut async_tungstenite::WebSocketStream<S>)
+where
+    S: futures_util::AsyncRead + futures_util::AsyncWrite + Unpin,
+{
+    let rendered = tokio::time::timeout(DEADLINE, async {
+        while let Some(Ok(m)) = ws.next().await {
+            // Liveview frames are binary: 0 and text, or 1 and edits.
+            if matches!(&m, Message::Binary(b) if b.first() == Some(&1)) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(rendered, Ok(true), "the page's first render");
+}
+
 /// Sends a ping and waits for its pong: the page has handled everything sent before
 /// (liveview answers `__ping__`, in order, with a `__pong__` frame).
 pub async fn ping_pong<S>(ws: &mut async_tungstenite::WebSocketStream<S>, what: &str)
