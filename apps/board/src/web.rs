@@ -52,8 +52,8 @@ async fn index(State(board): State<Board>, headers: HeaderMap) -> Response {
 /// plus the largest frame a page sends (the demo board's first render is 10 KiB).
 /// Pongs past it are not queued, and a page edit that finds it full drops the socket
 /// at once (only a client that sends much and reads nothing gets there: a page's
-/// edits are a few KiB a second, and a page that takes nothing is closed after
-/// [`WRITE_STALL`](crate::shutdown::WRITE_STALL)).
+/// edits are a few KiB a second). An edit queued before it filled waits for the
+/// browser at most [`WRITE_STALL`](crate::shutdown::WRITE_STALL), as any frame.
 pub const WRITE_MAX: usize = 512 * 1024;
 
 async fn live_socket(State(board): State<Board>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {

@@ -13,7 +13,8 @@ pub(super) struct ActionIds {
     counter: u64,
     /// A hash map, not a sorted table: the keys are text (`<prefix>-<n>`, or the
     /// caller's own), and a sorted table would move half its entries on each insert.
-    /// foldhash is randomly seeded: a caller's ActionIDs cannot be chosen to collide.
+    /// Only lookups come from the server (an answer's ActionID); inserts are ours or
+    /// the caller's.
     owners: foldhash::HashMap<String, RequestId>,
 }
 

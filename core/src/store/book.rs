@@ -12,8 +12,11 @@ use super::views::LotsMap;
 use crate::model::{LotKey, ParkedCall, ParkingLot, ServerId};
 use crate::store::ParkingOptions;
 use futures_signals::signal_vec::{MutableVec, VecDiff};
-// foldhash: randomly seeded, so a server cannot choose lot names that collide (FxHash
-// is fixed: 10,000 crafted names would make each lookup a walk of them all).
+// foldhash: seeded at random per process and per map on native targets, so a server
+// cannot choose lot names that collide (FxHash is fixed: 10,000 crafted names would
+// make each lookup a walk of them all). On wasm32-unknown-unknown foldhash finds no
+// randomness and its seeds are the same in every browser: no better than FxHash there,
+// where a hostile server could slow one viewer's tab, not a shared process.
 use foldhash::{HashMap, HashSet};
 use std::sync::Arc;
 

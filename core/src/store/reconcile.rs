@@ -5,7 +5,8 @@ use super::{ParkingStore, State};
 use crate::model::event::{ParkingEvent, ResyncChange};
 use crate::model::{CompactString, LotKey, ParkedCall, ServerId};
 use crate::time::Timestamp;
-// foldhash: randomly seeded (a server cannot choose colliding ids) and several times
+// foldhash: seeded at random on native targets (a server cannot choose colliding ids;
+// on wasm32-unknown-unknown its seeds are fixed, see `book.rs`) and several times
 // faster than the standard SipHash on short keys like unique ids.
 use foldhash::HashSet;
 use std::collections::VecDeque;
