@@ -193,7 +193,14 @@ impl Book {
         self.lots_map.insert_lot(i, key.clone());
         self.names.entry(key.name.as_bytes().into()).or_insert_with(|| key.name.clone());
         self.counts = Fenwick::rebuild(self.lots.iter().map(|l| l.shown_spaces.len()));
-        self.index = self.lots.iter().enumerate().map(|(i, l)| (l.key.clone(), i)).collect();
+        // The lots after it move up one: their ordinals too (a walk of the index, not
+        // a new one: `cargo run --release -p ami-parking-perf --example new_lots`).
+        for o in self.index.values_mut() {
+            if *o >= i {
+                *o += 1;
+            }
+        }
+        self.index.insert(key.clone(), i);
         i
     }
 
