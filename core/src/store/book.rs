@@ -23,6 +23,9 @@ use std::sync::Arc;
 /// One lot: its facts, its spaces, and its two views.
 pub(super) struct LotState {
     pub(super) key: LotKey,
+    /// The lot's id: its place in the book's `ordinals`, for as long as the book lives
+    /// (its ordinal moves when a lot sorted before it is added).
+    pub(super) id: u32,
     /// Facts and Asterisk's occupancy.
     pub(super) lot: ParkingLot,
     /// True once Asterisk named the lot (an event or a list); a lot made only because
@@ -42,8 +45,9 @@ pub(super) struct LotState {
 }
 
 impl LotState {
-    fn new(key: LotKey) -> Self {
+    fn new(key: LotKey, id: u32) -> Self {
         Self {
+            id,
             lot: ParkingLot::unknown_range(key.server_id, key.name.clone()),
             key,
             known: false,
@@ -132,16 +136,26 @@ pub(super) struct Put {
     pub(super) old: Option<Slot>,
 }
 
+/// A lot name in the book: the name every call of it shares, and the id of each
+/// server's lot of that name (one, unless several servers have it).
+struct Named {
+    name: Arc<str>,
+    lots: Vec<(ServerId, u32)>,
+}
+
 /// All lots, sorted by key, with the global list's broadcaster.
 #[derive(Default)]
 pub(super) struct Book {
     lots: Vec<LotState>,
-    /// Each lot's ordinal in `lots`.
-    index: HashMap<LotKey, usize>,
-    /// The lots' names by their bytes (all servers): a parsed call shares its lot's
-    /// name instead of allocating one per message.
-    names: HashMap<Box<[u8]>, Arc<str>>,
+    /// The lots by their names' bytes: each name once (a parsed call shares its lot's
+    /// name instead of allocating one per message), with each server's lot of that
+    /// name. One hash of the name finds both.
+    index: HashMap<Box<[u8]>, Named>,
     counts: Fenwick,
+    /// Each lot's ordinal in `lots`, by its id (lots are never removed).
+    ordinals: Vec<u32>,
+    /// The last park's tag.
+    last_tag: u16,
     /// Calls Asterisk holds (all lots, all servers).
     pub(super) raw_total: usize,
     /// Calls the views show.
@@ -149,7 +163,6 @@ pub(super) struct Book {
     pub(super) global: Broadcast,
     /// The lots map (shared with the store, which reads it without its own lock).
     pub(super) lots_map: Arc<LotsMap>,
-    next_park: u64,
     /// Between [`Book::batch_lots`] and [`Book::publish_lots`]: lots whose occupancy
     /// changes are published once, at the end.
     batching: bool,
@@ -185,39 +198,55 @@ impl Book {
 
     /// The lot `key`, made (range unknown, not yet known) when absent.
     pub(super) fn lot_index(&mut self, key: &LotKey) -> usize {
-        if let Some(&i) = self.index.get(key) {
+        if let Some(i) = self.index_of(key) {
             return i;
         }
         let i = self.lots.partition_point(|l| l.key < *key);
-        self.lots.insert(i, LotState::new(key.clone()));
-        self.lots_map.insert_lot(i, key.clone());
-        self.names.entry(key.name.as_bytes().into()).or_insert_with(|| key.name.clone());
-        self.counts = Fenwick::rebuild(self.lots.iter().map(|l| l.shown_spaces.len()));
-        // The lots after it move up one: their ordinals too (a walk of the index, not
-        // a new one: `cargo run --release -p ami-parking-perf --example new_lots`).
-        for o in self.index.values_mut() {
-            if *o >= i {
+        let id = self.ordinals.len() as u32;
+        self.lots.insert(i, LotState::new(key.clone(), id));
+        // The lots after it move up one: their ordinals too (a walk of the ids, not a
+        // new index: `cargo run --release -p ami-parking-perf --example new_lots`).
+        for o in &mut self.ordinals {
+            if *o as usize >= i {
                 *o += 1;
             }
         }
-        self.index.insert(key.clone(), i);
+        self.ordinals.push(i as u32);
+        self.lots_map.insert_lot(i, key.clone());
+        self.counts = Fenwick::rebuild(self.lots.iter().map(|l| l.shown_spaces.len()));
+        let named = self
+            .index
+            .entry(key.name.as_bytes().into())
+            .or_insert_with(|| Named { name: key.name.clone(), lots: Vec::new() });
+        named.lots.push((key.server_id, id));
         i
     }
 
     /// The ordinal of `key`'s lot, adding it when there are fewer than `max_lots`;
     /// `None` when it is new and the book is full.
     pub(super) fn lot_index_within(&mut self, key: &LotKey, max_lots: usize) -> Option<usize> {
-        (self.index.contains_key(key) || self.lots.len() < max_lots).then(|| self.lot_index(key))
+        match self.index_of(key) {
+            Some(i) => Some(i),
+            None => (self.lots.len() < max_lots).then(|| self.lot_index(key)),
+        }
     }
 
     /// The name of a lot the book holds (on any server), by its bytes.
     pub(super) fn name(&self, name: &[u8]) -> Option<Arc<str>> {
-        self.names.get(name).cloned()
+        self.index.get(name).map(|n| n.name.clone())
+    }
+
+    /// The ordinal of `server`'s lot named `name` (its bytes), when the book has it:
+    /// one hash of the name, no key built.
+    pub(super) fn ordinal(&self, server: ServerId, name: &[u8]) -> Option<usize> {
+        let named = self.index.get(name)?;
+        let &(_, id) = named.lots.iter().find(|&&(s, _)| s == server)?;
+        Some(self.ordinals[id as usize] as usize)
     }
 
     /// The ordinal of `key`'s lot, when the book has it.
     pub(super) fn index_of(&self, key: &LotKey) -> Option<usize> {
-        self.index.get(key).copied()
+        self.ordinal(key.server_id, key.name.as_bytes())
     }
 
     pub(super) fn find(&self, key: &LotKey) -> Option<&LotState> {
@@ -267,10 +296,20 @@ impl Book {
         }
     }
 
-    /// A new park id.
-    pub(super) fn new_park(&mut self) -> u64 {
-        self.next_park += 1;
-        self.next_park
+    /// A new park's tag (wrapping): it tells a park's alert from the alerts of ended
+    /// parks in the same space due at the same time, so the sweep drops theirs. Two
+    /// parks 65,536 apart may share it: an ended park's alert then stays until the
+    /// next sweep, and fires, if its time comes first, as the live park's one alert
+    /// (the same time: the same park's due time).
+    pub(super) fn new_park(&mut self) -> u16 {
+        self.last_tag = self.last_tag.wrapping_add(1);
+        self.last_tag
+    }
+
+    /// The slot in `space` of the lot whose id is `lot`.
+    pub(super) fn slot_by_id(&mut self, lot: u32, space: u32) -> Option<&mut Slot> {
+        let i = *self.ordinals.get(lot as usize)? as usize;
+        self.lots[i].spaces.get_mut(space)
     }
 
     /// Every shown call in (server, lot, space) order.

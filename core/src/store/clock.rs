@@ -7,45 +7,37 @@
 //! `deadline - near_timeout_threshold`; when it comes and the park is still there,
 //! [`ParkingEvent::NearTimeout`] fires.
 
+use super::book::Book;
+use super::spaces::{alert_time, AlertKey, Slot};
 use super::{ParkingStore, State};
 use crate::model::event::ParkingEvent;
-use crate::model::ParkedCall;
 use crate::time::Timestamp;
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// How often the clock advances while calls are parked.
 pub(super) const TICK: Duration = Duration::from_secs(1);
 
-/// One scheduled alert: park `park` of the call `call` (as first seen), due at its
-/// deadline minus its threshold (read from the call: 16 bytes an alert).
+/// One scheduled alert: due at its key's time (the park's deadline minus the store's
+/// threshold), for the park the key's tag names in `space` of the lot whose id is
+/// `lot`. It holds no call: it is valid while that space holds that park and its
+/// alert has not fired (16 bytes an alert; the heap's order reads no call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Alert {
-    park: u64,
-    call: Arc<ParkedCall>,
+    key: AlertKey,
+    lot: u32,
+    space: u32,
 }
 
 impl Alert {
     fn at(&self) -> Timestamp {
-        self.call.deadline().unwrap_or(Timestamp::ZERO).saturating_sub(self.call.near_timeout_threshold())
+        alert_time(self.key)
     }
-}
 
-impl PartialEq for Alert {
-    fn eq(&self, o: &Self) -> bool {
-        (self.at(), self.park) == (o.at(), o.park)
-    }
-}
-impl Eq for Alert {}
-impl PartialOrd for Alert {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Alert {
-    fn cmp(&self, o: &Self) -> Ordering {
-        (self.at(), self.park).cmp(&(o.at(), o.park))
+    /// The slot this alert is for, when it is still due there (not an ended park's).
+    fn slot<'b>(&self, book: &'b mut Book) -> Option<&'b mut Slot> {
+        book.slot_by_id(self.lot, self.space).filter(|s| s.alert_key() == Some(self.key))
     }
 }
 
@@ -60,15 +52,16 @@ pub(super) struct Clock {
 }
 
 impl Clock {
-    /// Schedules the alert of a new park of `call`, when it has a deadline.
-    pub(super) fn schedule(&mut self, call: &Arc<ParkedCall>, park: u64) {
-        if call.deadline().is_some() {
+    /// Schedules the alert of the park in `slot`, in `space` of the lot whose id is
+    /// `lot`, when it has a deadline.
+    pub(super) fn schedule(&mut self, slot: &Slot, lot: u32, space: u32) {
+        if let Some(key) = slot.alert_key() {
             // Grown by a quarter at a time (amortized constant still): doubling left
             // up to half the heap empty, 8 bytes a parked call on average.
             if self.alerts.len() == self.alerts.capacity() {
                 self.alerts.reserve_exact(self.alerts.len() / 4 + 16);
             }
-            self.alerts.push(Reverse(Alert { park, call: call.clone() }));
+            self.alerts.push(Reverse(Alert { key, lot, space }));
             self.alert_limit += 1;
         }
     }
@@ -97,9 +90,7 @@ impl State {
         let limit = self.alert_bound();
         if self.clock.alerts.len() > limit {
             let State { clock, book, .. } = self;
-            clock.alerts.retain(|Reverse(a)| {
-                book.slot(&a.call.lot_key(), a.call.parking_space).is_some_and(|s| s.park() == a.park)
-            });
+            clock.alerts.retain(|Reverse(a)| a.slot(book).is_some());
             clock.alert_limit = limit;
         }
     }
@@ -134,10 +125,8 @@ impl ParkingStore {
         events.extend(st.release_held_resyncs(now));
         while st.clock.alerts.peek().is_some_and(|a| a.0.at() <= now) {
             let Some(Reverse(a)) = st.clock.alerts.pop() else { break };
-            let Some(slot) = st.book.slot(&a.call.lot_key(), a.call.parking_space) else { continue };
-            if slot.park() != a.park {
-                continue;
-            }
+            let Some(slot) = a.slot(&mut st.book) else { continue };
+            slot.set_alerted();
             if let Some(call) = slot.shown.clone() {
                 let remaining = call.timeout_remaining(now).unwrap_or_default();
                 events.push(ParkingEvent::NearTimeout { call, remaining });

@@ -3,7 +3,7 @@
 use super::spaces::Slot;
 use super::{ParkingStore, State};
 use crate::model::event::{ParkingEvent, ResyncChange};
-use crate::model::{CompactString, LotKey, ParkedCall, Retriever, ServerId};
+use crate::model::{CompactString, ParkedCall, Retriever, ServerId};
 use crate::time::Timestamp;
 use crate::wire::fields;
 use crate::wire::inbound::{Head, Inbound, LiveEvent, LiveKind, Shape};
@@ -61,9 +61,10 @@ impl ParkingStore {
             // A leave makes no lot: a call that leaves a lot never seen was in no view,
             // and a flood of such leaves must not fill the book with lots nobody sees.
             let i = if kind.is_leave() {
-                st.book.index_of(&call.lot_key())
+                st.book.ordinal(call.server_id, call.parking_lot.as_bytes())
             } else {
-                let Some(i) = st.book.lot_index_within(&call.lot_key(), max_lots) else {
+                let known = st.book.ordinal(call.server_id, call.parking_lot.as_bytes());
+                let Some(i) = known.or_else(|| st.book.lot_index_within(&call.lot_key(), max_lots)) else {
                     full = Some(("lots", max_lots));
                     break 'apply out;
                 };
@@ -141,7 +142,7 @@ impl ParkingStore {
                 // first-seen times, take the rest.
                 let merged = (*raw).clone().with_times_of(&old.raw);
                 if *old.raw != merged {
-                    let slot = self.slot(Arc::new(merged), old.park());
+                    let slot = self.same_park(&old, Arc::new(merged));
                     st.book.put(i, space, Some(slot));
                 }
                 None
@@ -151,15 +152,15 @@ impl ParkingStore {
                 // swap 2 s into a 5 s park times out 5 s after the park), although the
                 // swap event says `ParkingDuration: 0`: the times stay the park's.
                 let raw = Arc::new((*raw).clone().with_times_of(&old.raw));
-                let slot = self.slot(raw, old.park());
+                let slot = self.same_park(&old, raw);
                 let call = slot.shown.clone();
                 st.book.put(i, space, Some(slot));
                 call.map(|call| ParkingEvent::Swapped { call, previous: old.shown })
             }
             old => {
-                let park = st.book.new_park();
-                let slot = self.slot(raw, park);
-                st.clock.schedule(&slot.raw, park);
+                let tag = st.book.new_park();
+                let slot = self.slot(raw, tag);
+                st.clock.schedule(&slot, st.book.lot(i).id, space);
                 let call = slot.shown.clone();
                 st.book.put(i, space, Some(slot));
                 st.bound_alerts();
@@ -243,14 +244,16 @@ impl ParkingStore {
             if st.held.is_some() {
                 return None;
             }
-            let key = LotKey { server_id: server, name: st.book.name(name)? };
-            let i = st.book.index_of(&key)?;
+            let i = st.book.ordinal(server, name)?;
             let held = st.book.lot(i).spaces.get(space)?.raw.unique_id();
             // The same call as the general path's `same_call` sees it.
             if !(uid.is_empty() || held.is_empty() || held == uid) {
                 return None;
             }
-            st.mark_dirty_at(server, &key.name, space, uid);
+            if !st.windows.is_empty() {
+                let lot = st.book.lot(i).key.name.clone();
+                st.mark_dirty_at(server, &lot, space, uid);
+            }
             st.cancel_held_resyncs(server, uid);
             st.left.note(server, uid);
             let shown = st.book.put(i, space, None).old.and_then(|slot| slot.shown);

@@ -553,10 +553,16 @@ impl ParkingStore {
         call
     }
 
-    /// A slot for `raw` in park `park`.
-    fn slot(&self, raw: Arc<ParkedCall>, park: u64) -> Slot {
+    /// A slot for a new park of `raw`, tagged `tag` ([`book::Book::new_park`]).
+    fn slot(&self, raw: Arc<ParkedCall>, tag: u16) -> Slot {
         let shown = book::shown(&self.inner.options, &raw);
-        Slot::new(raw, shown, park)
+        Slot::new(raw, shown, tag)
+    }
+
+    /// A slot for `raw` in the park of `old` (a refresh of the same call, or a swap).
+    fn same_park(&self, old: &Slot, raw: Arc<ParkedCall>) -> Slot {
+        let shown = book::shown(&self.inner.options, &raw);
+        old.same_park(raw, shown)
     }
 
     /// The link to `server` (every server when `None`) was lost: what the store holds

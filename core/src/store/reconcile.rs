@@ -353,15 +353,20 @@ impl Walk {
                         st.book.follow(i, space);
                         shown.extend(old.shown);
                     } else {
-                        let slot = store.slot(Arc::new(merged), old.park());
+                        let slot = store.same_park(&old, Arc::new(merged));
+                        if slot.alert_key() != old.alert_key() {
+                            // Asterisk's clock for it moved (parked again while we were
+                            // away): its alert moves too.
+                            st.clock.schedule(&slot, st.book.lot(i).id, space);
+                        }
                         shown.extend(slot.shown.clone());
                         st.book.put(i, space, Some(slot));
                     }
                 }
                 old => {
-                    let park = st.book.new_park();
-                    let slot = store.slot(c, park);
-                    st.clock.schedule(&slot.raw, park);
+                    let tag = st.book.new_park();
+                    let slot = store.slot(c, tag);
+                    st.clock.schedule(&slot, st.book.lot(i).id, space);
                     shown.extend(slot.shown.clone());
                     let new = slot.shown.clone();
                     st.book.put(i, space, Some(slot));

@@ -9,6 +9,7 @@
 //! (amortized), whatever space numbers arrive.
 
 use crate::model::ParkedCall;
+use crate::time::Timestamp;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -20,34 +21,66 @@ pub(super) struct Slot {
     /// The call as the views show it (`transform_parked_call` applied), `None` when
     /// `parked_call_filter` hides it.
     pub(super) shown: Option<Arc<ParkedCall>>,
-    /// The park id (bits 0 to 62) and the followed flag (bit 63), in one word: a
-    /// slot is 24 bytes.
-    park_followed: u64,
+    /// Seen (live or listed) since its server's link last came up.
+    followed: bool,
+    /// This park's near-timeout alert fired (kept by a refresh of the same call and
+    /// by a swap: the alert fires once per park).
+    alerted: bool,
+    /// Tells this park's alert from an ended park's in the same space due at the
+    /// same time (a counter, wrapping). A slot is 24 bytes.
+    tag: u16,
 }
 
-const FOLLOWED: u64 = 1 << 63;
+/// The largest alert time an [`AlertKey`] holds (about the year 10889); a later one
+/// is read as this.
+const LATEST_ALERT_MS: u64 = (1 << 48) - 1;
+
+/// When a park's alert is due and which park it is, in one word: the time in
+/// milliseconds (bits 16 to 63; ordered by it first) and the park's tag (bits 0 to 15).
+pub(super) type AlertKey = u64;
+
+/// The time an [`AlertKey`] is due.
+pub(super) fn alert_time(key: AlertKey) -> Timestamp {
+    Timestamp::from_unix_millis(key >> 16)
+}
 
 impl Slot {
-    /// A slot for `raw` shown as `shown`, in park `park`, followed.
-    pub(super) fn new(raw: Arc<ParkedCall>, shown: Option<Arc<ParkedCall>>, park: u64) -> Self {
-        Slot { raw, shown, park_followed: (park & !FOLLOWED) | FOLLOWED }
+    /// A slot for a new park of `raw` (tagged `tag`), shown as `shown`, followed.
+    pub(super) fn new(raw: Arc<ParkedCall>, shown: Option<Arc<ParkedCall>>, tag: u16) -> Self {
+        Slot { raw, shown, followed: true, alerted: false, tag }
     }
 
-    /// Identifies one parking of one call (kept by a refresh of the same call and by
-    /// a swap): the near-timeout alert fires once per park.
-    pub(super) fn park(&self) -> u64 {
-        self.park_followed & !FOLLOWED
+    /// The same park with `raw` (a refresh of the same call, or a swap), shown as
+    /// `shown`, followed: whether its alert fired stays.
+    pub(super) fn same_park(&self, raw: Arc<ParkedCall>, shown: Option<Arc<ParkedCall>>) -> Self {
+        Slot { raw, shown, followed: true, alerted: self.alerted, tag: self.tag }
     }
 
     /// Seen (live or listed) since its server's link last came up: any re-park since
     /// would have been seen live, so a later list's times for it are only later
     /// (perhaps delayed) readings of the same clock.
     pub(super) fn followed(&self) -> bool {
-        self.park_followed & FOLLOWED != 0
+        self.followed
     }
 
     pub(super) fn set_followed(&mut self, followed: bool) {
-        self.park_followed = self.park() | if followed { FOLLOWED } else { 0 };
+        self.followed = followed;
+    }
+
+    /// When this park's near-timeout alert is due, with its tag (`None`: no deadline,
+    /// or it fired).
+    pub(super) fn alert_key(&self) -> Option<AlertKey> {
+        if self.alerted {
+            return None;
+        }
+        let call = &self.raw;
+        let at = call.deadline()?.saturating_sub(call.near_timeout_threshold());
+        Some(at.as_unix_millis().min(LATEST_ALERT_MS) << 16 | u64::from(self.tag))
+    }
+
+    /// The alert fired: not again for this park.
+    pub(super) fn set_alerted(&mut self) {
+        self.alerted = true;
     }
 }
 
@@ -262,7 +295,7 @@ mod tests {
     fn slot(space: u32) -> Slot {
         let mut c = ParkedCall::default();
         c.parking_space = space;
-        Slot::new(Arc::new(c), None, u64::from(space))
+        Slot::new(Arc::new(c), None, 0)
     }
 
     fn filled(spaces: impl IntoIterator<Item = u32>) -> Spaces {
@@ -292,19 +325,19 @@ mod tests {
             let mut m = BTreeMap::new();
             for (put, space) in ops {
                 if put {
-                    let old = s.insert(space, slot(space)).map(|o| o.park());
+                    let old = s.insert(space, slot(space)).map(|o| u64::from(o.raw.parking_space));
                     prop_assert_eq!(old, m.insert(space, u64::from(space)));
                 } else {
-                    prop_assert_eq!(s.remove(space).map(|o| o.park()), m.remove(&space));
+                    prop_assert_eq!(s.remove(space).map(|o| u64::from(o.raw.parking_space)), m.remove(&space));
                 }
                 prop_assert_eq!(s.len(), m.len());
                 prop_assert_eq!(s.is_empty(), m.is_empty());
-                let got: Vec<(u32, u64)> = s.iter().map(|(k, v)| (k, v.park())).collect();
+                let got: Vec<(u32, u64)> = s.iter().map(|(k, v)| (k, u64::from(v.raw.parking_space))).collect();
                 let want: Vec<(u32, u64)> = m.iter().map(|(k, v)| (*k, *v)).collect();
                 prop_assert_eq!(got, want);
                 for k in [space, space.wrapping_add(1), space.wrapping_sub(1)] {
                     prop_assert_eq!(s.contains(k), m.contains_key(&k));
-                    prop_assert_eq!(s.get(k).map(|v| v.park()), m.get(&k).copied());
+                    prop_assert_eq!(s.get(k).map(|v| u64::from(v.raw.parking_space)), m.get(&k).copied());
                 }
                 prop_assert_eq!(s.values_mut().count(), m.len());
                 if let Some(n) = window_cells(&s) {

@@ -224,6 +224,102 @@ fn near_timeout_fires_once_per_park_when_the_threshold_is_crossed() {
     assert!(!w.events().iter().any(|e| e.kind() == "near_timeout" && e.call().unique_id() == "1.4"));
 }
 
+/// Parks that end before their alert leave it scheduled; a next park in the same
+/// space, in the same millisecond with the same timeout, is due at the same time.
+/// Each ended park's alert stays its own: the new park is alerted once, as itself,
+/// and the ended parks' alerts are dropped unfired.
+#[test]
+fn a_new_park_due_when_an_ended_ones_alert_is_alerted_once() {
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[]);
+    let parked_at = w.now;
+    for i in 0..5 {
+        let uid = format!("2.{i}");
+        w.feed(&live_event("ParkedCall", "default", 705, &uid, "5551005"));
+        w.feed(&live_event("UnParkedCall", "default", 705, &uid, "5551005"));
+    }
+    w.feed(&live_event("ParkedCall", "default", 705, "2.9", "5551009"));
+    assert!(w.conn.store().debug_sizes().alerts >= 6, "the ended parks' alerts wait in the heap");
+    // 45 s to wait, threshold 30 s: due 15 s after the park.
+    w.advance(Duration::from_secs(15));
+    w.advance(Duration::from_secs(1));
+    let alerted: Vec<String> = w
+        .events()
+        .into_iter()
+        .filter(|e| e.kind() == "near_timeout")
+        .map(|e| e.call().unique_id().to_string())
+        .collect();
+    assert_eq!(alerted, ["2.9"], "once, for the call in the space now");
+    assert_eq!(w.now, parked_at + Duration::from_secs(16));
+    assert_eq!(w.conn.store().debug_sizes().alerts, 0, "no alert left once it fired");
+}
+
+/// A call not followed live (the link dropped) that a list shows parked again while
+/// we were away keeps its space and its park, with Asterisk's new clock: its alert
+/// moves with the deadline (before, it fired at the old deadline's time).
+#[test]
+fn a_re_park_seen_in_a_list_moves_the_alert_with_the_deadline() {
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[]);
+    let parked_at = w.now;
+    w.feed(&live_event("ParkedCall", "default", 702, "1.2", "5551002"));
+    w.now = w.now + Duration::from_secs(3);
+    w.conn.handle_disconnected(w.now);
+    w.connect_and_log_in();
+    // Parked again just now: 45 s left, none spent.
+    for m in w.sent() {
+        if m.is("Action", "ParkedCalls") {
+            let a = aid(&m);
+            w.feed(&list_of(&a, &[list_item(&a, "default", 702, "1.2", "5551002", 45, 0)]));
+        }
+    }
+    let relisted = w.conn.store().parked_call_on_now(1, "default", 702).unwrap();
+    assert_eq!(relisted.deadline(), Some(parked_at + Duration::from_secs(48)), "Asterisk's new clock");
+    let mut alerts = Vec::new();
+    while w.now < parked_at + Duration::from_secs(30) {
+        w.now = w.conn.poll_timeout().unwrap();
+        w.advance(Duration::ZERO);
+        w.answer_pings();
+        for e in w.take_outputs() {
+            if let Output::Parking(ParkingEvent::NearTimeout { call, remaining }) = e {
+                alerts.push((w.now, call.unique_id().to_string(), remaining));
+            }
+        }
+    }
+    assert_eq!(
+        alerts,
+        [(parked_at + Duration::from_secs(18), "1.2".to_string(), Duration::from_secs(30))],
+        "once, 30 s before the new deadline"
+    );
+}
+
+/// The same re-park seen after the park's alert fired: the store keeps it as the same
+/// park (no new `Parked`), so it is not alerted again.
+#[test]
+fn a_re_park_seen_in_a_list_after_the_alert_fired_is_not_alerted_again() {
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[]);
+    let parked_at = w.now;
+    w.feed(&live_event("ParkedCall", "default", 702, "1.2", "5551002"));
+    w.advance(Duration::from_secs(16));
+    let alerted = |w: &Wire| w.events().iter().filter(|e| e.kind() == "near_timeout").count();
+    assert_eq!(alerted(&w), 1, "due 15 s after the park");
+    w.conn.handle_disconnected(w.now);
+    w.connect_and_log_in();
+    // Parked again just now: 45 s left, none spent.
+    for m in w.sent() {
+        if m.is("Action", "ParkedCalls") {
+            let a = aid(&m);
+            w.feed(&list_of(&a, &[list_item(&a, "default", 702, "1.2", "5551002", 45, 0)]));
+        }
+    }
+    let relisted = w.conn.store().parked_call_on_now(1, "default", 702).unwrap();
+    assert_eq!(relisted.deadline(), Some(parked_at + Duration::from_secs(61)), "Asterisk's new clock");
+    while w.now < parked_at + Duration::from_secs(60) {
+        w.now = w.conn.poll_timeout().unwrap();
+        w.advance(Duration::ZERO);
+        w.answer_pings();
+    }
+    assert_eq!(alerted(&w), 1, "once per park");
+}
+
 #[test]
 fn the_filter_and_the_transform_shape_the_views_not_the_store() {
     let parked = Arc::new(AtomicUsize::new(0));
