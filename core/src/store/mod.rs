@@ -82,7 +82,9 @@
 //!   once.
 //! - [`ParkingEvent::NearTimeout`] fires once per call and park, when the call's
 //!   remaining time falls below `near_timeout_threshold` (at once when it is first
-//!   seen below it), through [`crate::Connection::handle_timeout`].
+//!   seen below it), through [`crate::Connection::handle_timeout`]. A call a list
+//!   finds with Asterisk's clock restarted (above) keeps its park: its alert moves
+//!   with the new deadline, unless it fired already.
 
 mod book;
 mod clock;

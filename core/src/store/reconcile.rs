@@ -353,14 +353,22 @@ impl Walk {
                         st.book.follow(i, space);
                         shown.extend(old.shown);
                     } else {
-                        let slot = store.same_park(&old, Arc::new(merged));
-                        if slot.alert_key() != old.alert_key() {
-                            // Asterisk's clock for it moved (parked again while we were
-                            // away): its alert moves too.
+                        let mut slot = store.same_park(&old, Arc::new(merged));
+                        // Asterisk's clock for it moved (parked again while we were
+                        // away): its alert moves too, under a new tag, so that the
+                        // alerts scheduled for its earlier deadlines no longer match
+                        // (a clock going back and forth between two deadlines would
+                        // otherwise keep two of them valid, and more at each turn).
+                        let moved = slot.alert_key() != old.alert_key();
+                        if moved {
+                            slot.retag(st.book.new_park());
                             st.clock.schedule(&slot, st.book.lot(i).id, space);
                         }
                         shown.extend(slot.shown.clone());
                         st.book.put(i, space, Some(slot));
+                        if moved {
+                            st.bound_alerts();
+                        }
                     }
                 }
                 old => {

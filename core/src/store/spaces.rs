@@ -78,6 +78,12 @@ impl Slot {
         Some(at.as_unix_millis().min(LATEST_ALERT_MS) << 16 | u64::from(self.tag))
     }
 
+    /// A new tag for this park (its alert moved): the alerts scheduled under the old
+    /// one no longer match it.
+    pub(super) fn retag(&mut self, tag: u16) {
+        self.tag = tag;
+    }
+
     /// The alert fired: not again for this park.
     pub(super) fn set_alerted(&mut self) {
         self.alerted = true;

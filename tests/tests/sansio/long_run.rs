@@ -239,3 +239,94 @@ fn a_store_never_ticked_keeps_its_alerts_bounded() {
     assert_eq!(s.calls, 1, "{s:#?}");
     assert!(most <= 2 * 2 + 64, "at most 2 × calls + 64 alerts at any time, not {most}");
 }
+
+/// Found by the attacker's review of the alerts without a call: a call listed again
+/// after each reconnect with Asterisk's clock going back and forth between two
+/// deadlines (a hostile server's answers) moved its alert each time, under the same
+/// park tag: every alert scheduled for the deadline current at a sweep matched the
+/// park. Swept only at ticks, they piled up past `2 × calls + 64` (501 alerts for one
+/// call after 500 turns). A moved alert takes a new tag now, so only the last one
+/// matches, and the list's walk sweeps when they are too many. The attacker here
+/// times the turns so that every sweep runs with the same deadline current: each
+/// sweep must leave the one live alert.
+#[test]
+fn a_clock_going_back_and_forth_in_lists_keeps_the_alerts_bounded() {
+    let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
+    w.feed(&live_event("ParkedCall", "default", 702, "1.2", "5551002"));
+    let relist = |w: &mut Wire, remaining: u64| {
+        w.conn.handle_disconnected(w.now);
+        w.connect_and_log_in();
+        for m in w.sent() {
+            if m.is("Action", "ParkedCalls") {
+                let a = aid(&m);
+                w.feed(&list_of(&a, &[list_item(&a, "default", 702, "1.2", "5551002", remaining, 0)]));
+            }
+        }
+    };
+    let mut sweeps = 0;
+    for k in 0..500 {
+        // One call: a sweep runs when a 67th alert comes. The attacker makes it come
+        // with the 45 s deadline current (the second list of a turn, an odd count):
+        // a call that parks and leaves at once adds an alert when the count is even.
+        let alerts = w.conn.store().debug_sizes().alerts;
+        if alerts % 2 == 0 && alerts >= 60 {
+            let uid = format!("3.{k}");
+            w.feed(&live_event("ParkedCall", "default", 710, &uid, "5551010"));
+            w.feed(&live_event("UnParkedCall", "default", 710, &uid, "5551010"));
+        }
+        relist(&mut w, 600);
+        relist(&mut w, 45);
+        let s = w.conn.store().debug_sizes();
+        assert!(s.alerts <= s.alert_limit, "{s:#?}");
+        if s.alert_limit == 2 + 64 {
+            // A sweep ran (it sets the limit to 2 × calls + 64): it kept the one live
+            // alert, not every alert ever scheduled for the current deadline.
+            assert_eq!(s.alerts, 1, "turn {k}: {s:#?}");
+            sweeps += 1;
+        }
+    }
+    assert!(sweeps > 10, "the sweep ran {sweeps} times");
+    w.advance(Duration::from_secs(1));
+    let s = w.conn.store().debug_sizes();
+    assert!(s.calls == 1 && s.alerts <= 2 + 64, "{s:#?}");
+    check_connection(&w.conn).unwrap();
+}
+
+/// The same behind amiws without a reconnect: the server says it logged in again (an
+/// unsolicited `Authentication accepted`), and answers the refresh that follows with
+/// its 20 calls' clocks moved, then moved back; the clock ticks between the turns.
+#[test]
+fn an_amiws_server_logging_in_again_and_again_keeps_the_alerts_bounded() {
+    let lots = [("default", 701, 720, 45)];
+    let mut w = Wire::amiws(ParkingOptions::default());
+    let first = w.sent();
+    w.announce(1);
+    w.frame_text(1, &parking_lots_answer(&aid(&first[0]), &lots));
+    w.frame_text(1, &parked_calls_answer(&aid(&first[1]), &[]));
+    let calls: Vec<(u32, String)> = (0..20).map(|k| (701 + k, format!("1.{k}"))).collect();
+    for (space, uid) in &calls {
+        w.frame_text(1, &live_event("ParkedCall", "default", *space, uid, "5551002"));
+    }
+    let relist = |w: &mut Wire, remaining: u64| {
+        w.frame(1, &[("Response", "Success"), ("Message", "Authentication accepted")]);
+        let lists: Vec<_> = w.sent().into_iter().filter(|m| m.is("Action", "ParkedCalls")).collect();
+        assert_eq!(lists.len(), 1, "one refresh per login");
+        let a = aid(&lists[0]);
+        let items: Vec<String> = calls
+            .iter()
+            .map(|(space, uid)| list_item(&a, "default", *space, uid, "5551002", remaining, 0))
+            .collect();
+        w.frame_text(1, &list_of(&a, &items));
+    };
+    for j in 0..10 {
+        relist(&mut w, 600);
+        relist(&mut w, 45 - j);
+        w.advance(Duration::from_secs(1));
+        w.answer_pings();
+        let s = w.conn.store().debug_sizes();
+        assert!(s.alerts <= s.alert_limit, "{s:#?}");
+    }
+    let s = w.conn.store().debug_sizes();
+    assert!(s.calls == 20 && s.alerts <= 2 * 20 + 64, "{s:#?}");
+    check_connection(&w.conn).unwrap();
+}

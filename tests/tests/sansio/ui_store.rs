@@ -225,9 +225,10 @@ fn near_timeout_fires_once_per_park_when_the_threshold_is_crossed() {
 }
 
 /// Parks that end before their alert leave it scheduled; a next park in the same
-/// space, in the same millisecond with the same timeout, is due at the same time.
-/// Each ended park's alert stays its own: the new park is alerted once, as itself,
-/// and the ended parks' alerts are dropped unfired.
+/// space, in the same millisecond with the same timeout, is due at the same time: the
+/// new park is alerted once, as itself, and the ended parks' alerts are dropped
+/// unfired. (That the sweep tells them apart, by their parks' tags, is
+/// `long_run::ended_parks_alerts_are_swept_at_the_next_tick`'s.)
 #[test]
 fn a_new_park_due_when_an_ended_ones_alert_is_alerted_once() {
     let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[]);
