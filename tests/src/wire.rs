@@ -151,6 +151,20 @@ impl Wire {
         ));
     }
 
+    /// The link drops and comes back (logged in again); each `ParkedCalls` list the
+    /// connection then asks for is answered with the items `items` writes for its
+    /// ActionID (e.g. [`list_item`]s).
+    pub fn reconnect_and_list(&mut self, items: impl Fn(&str) -> Vec<String>) {
+        self.conn.handle_disconnected(self.now);
+        self.connect_and_log_in();
+        for m in self.sent() {
+            if m.is("Action", "ParkedCalls") {
+                let a = aid(&m);
+                self.feed(&list_of(&a, &items(&a)));
+            }
+        }
+    }
+
     /// An amiws connection (open = logged in).
     pub fn amiws(options: ParkingOptions) -> Self {
         Self::amiws_with(ConnectionConfig::amiws(), options)

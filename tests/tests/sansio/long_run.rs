@@ -254,14 +254,7 @@ fn a_clock_going_back_and_forth_in_lists_keeps_the_alerts_bounded() {
     let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
     w.feed(&live_event("ParkedCall", "default", 702, "1.2", "5551002"));
     let relist = |w: &mut Wire, remaining: u64| {
-        w.conn.handle_disconnected(w.now);
-        w.connect_and_log_in();
-        for m in w.sent() {
-            if m.is("Action", "ParkedCalls") {
-                let a = aid(&m);
-                w.feed(&list_of(&a, &[list_item(&a, "default", 702, "1.2", "5551002", remaining, 0)]));
-            }
-        }
+        w.reconnect_and_list(|a| vec![list_item(a, "default", 702, "1.2", "5551002", remaining, 0)]);
     };
     let mut sweeps = 0;
     for k in 0..500 {

@@ -263,15 +263,8 @@ fn a_re_park_seen_in_a_list_moves_the_alert_with_the_deadline() {
     let parked_at = w.now;
     w.feed(&live_event("ParkedCall", "default", 702, "1.2", "5551002"));
     w.now = w.now + Duration::from_secs(3);
-    w.conn.handle_disconnected(w.now);
-    w.connect_and_log_in();
     // Parked again just now: 45 s left, none spent.
-    for m in w.sent() {
-        if m.is("Action", "ParkedCalls") {
-            let a = aid(&m);
-            w.feed(&list_of(&a, &[list_item(&a, "default", 702, "1.2", "5551002", 45, 0)]));
-        }
-    }
+    w.reconnect_and_list(|a| vec![list_item(a, "default", 702, "1.2", "5551002", 45, 0)]);
     let relisted = w.conn.store().parked_call_on_now(1, "default", 702).unwrap();
     assert_eq!(relisted.deadline(), Some(parked_at + Duration::from_secs(48)), "Asterisk's new clock");
     let mut alerts = Vec::new();
@@ -302,15 +295,8 @@ fn a_re_park_seen_in_a_list_after_the_alert_fired_is_not_alerted_again() {
     w.advance(Duration::from_secs(16));
     let alerted = |w: &Wire| w.events().iter().filter(|e| e.kind() == "near_timeout").count();
     assert_eq!(alerted(&w), 1, "due 15 s after the park");
-    w.conn.handle_disconnected(w.now);
-    w.connect_and_log_in();
     // Parked again just now: 45 s left, none spent.
-    for m in w.sent() {
-        if m.is("Action", "ParkedCalls") {
-            let a = aid(&m);
-            w.feed(&list_of(&a, &[list_item(&a, "default", 702, "1.2", "5551002", 45, 0)]));
-        }
-    }
+    w.reconnect_and_list(|a| vec![list_item(a, "default", 702, "1.2", "5551002", 45, 0)]);
     let relisted = w.conn.store().parked_call_on_now(1, "default", 702).unwrap();
     assert_eq!(relisted.deadline(), Some(parked_at + Duration::from_secs(61)), "Asterisk's new clock");
     while w.now < parked_at + Duration::from_secs(60) {
