@@ -78,6 +78,15 @@ impl Clock {
 }
 
 impl State {
+    /// Puts `slot` in `space` of lot `i` with its park's alert scheduled (a new park,
+    /// or one whose alert moved), then keeps the alerts bounded (after the put: the
+    /// sweep finds the new alert valid only once its slot is in the book).
+    pub(super) fn put_alerted(&mut self, i: usize, space: u32, slot: Slot) {
+        self.clock.schedule(&slot, self.book.lot(i).id, space);
+        self.book.put(i, space, Some(slot));
+        self.bound_alerts();
+    }
+
     /// How many alerts are kept before a sweep: `2 × calls + 64`.
     fn alert_bound(&self) -> usize {
         2 * self.book.raw_total + 64

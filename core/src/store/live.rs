@@ -160,10 +160,8 @@ impl ParkingStore {
             old => {
                 let tag = st.book.new_park();
                 let slot = self.slot(raw, tag);
-                st.clock.schedule(&slot, st.book.lot(i).id, space);
                 let call = slot.shown.clone();
-                st.book.put(i, space, Some(slot));
-                st.bound_alerts();
+                st.put_alerted(i, space, slot);
                 if let Some(old) = old {
                     // Another call still held the space: its leave is on its way.
                     if st.displaced.len() == DISPLACED_MAX {

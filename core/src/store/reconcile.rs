@@ -359,26 +359,21 @@ impl Walk {
                         // alerts scheduled for its earlier deadlines no longer match
                         // (a clock going back and forth between two deadlines would
                         // otherwise keep two of them valid, and more at each turn).
-                        let moved = slot.alert_key() != old.alert_key();
-                        if moved {
-                            slot.retag(st.book.new_park());
-                            st.clock.schedule(&slot, st.book.lot(i).id, space);
-                        }
                         shown.extend(slot.shown.clone());
-                        st.book.put(i, space, Some(slot));
-                        if moved {
-                            st.bound_alerts();
+                        if slot.alert_key() != old.alert_key() {
+                            slot.retag(st.book.new_park());
+                            st.put_alerted(i, space, slot);
+                        } else {
+                            st.book.put(i, space, Some(slot));
                         }
                     }
                 }
                 old => {
                     let tag = st.book.new_park();
                     let slot = store.slot(c, tag);
-                    st.clock.schedule(&slot, st.book.lot(i).id, space);
                     shown.extend(slot.shown.clone());
                     let new = slot.shown.clone();
-                    st.book.put(i, space, Some(slot));
-                    st.bound_alerts();
+                    st.put_alerted(i, space, slot);
                     if let Some(old) = old {
                         self.resync(old.shown, ResyncChange::Vanished);
                     }
