@@ -183,7 +183,7 @@ pub enum ParkingError {
     /// it with this text).
     #[error("unexpected answer from the connection: {reply}")]
     UnexpectedReply {
-        /// The answer, as debug text.
+        /// What the answer was, in one line (the reply's `Display`).
         reply: String,
     },
     /// A [`Request::Forward`](crate::Request::Forward) on an amiws link: forwarding is

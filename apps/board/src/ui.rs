@@ -205,16 +205,15 @@ fn ServerBadge(client: Client, link: usize, state: ReadSignal<ConnectionState>) 
     let (host, port) = endpoint.as_ref().map_or((String::new(), 0), |e| (e.host.clone(), e.port));
     // Host and port only: the AMI user's name is not the page's business.
     let shown = format!("{host}:{port}");
-    let (class, text) = match state() {
-        ConnectionState::LoggedIn => ("server up", "connected".to_string()),
-        ConnectionState::Connecting => ("server", "connecting".into()),
-        ConnectionState::LoggingIn => ("server", "logging in".into()),
-        ConnectionState::Disconnected => ("server down", "disconnected".into()),
-        ConnectionState::Stopped => ("server down", "stopped".into()),
-        ConnectionState::Reconnecting { attempt, last_error } => {
-            ("server down", format!("disconnected: {last_error} (retry {attempt})"))
+    let state = state();
+    let class = match state {
+        ConnectionState::LoggedIn => "server up",
+        ConnectionState::Connecting | ConnectionState::LoggingIn => "server",
+        ConnectionState::Disconnected | ConnectionState::Stopped | ConnectionState::Reconnecting { .. } => {
+            "server down"
         }
     };
+    let text = state.to_string();
     rsx! {
         span { class, "data-endpoint": "{shown}",
             span { class: "dot" }

@@ -242,7 +242,7 @@ async fn pass_back(
     let messages = match answer.await {
         Ok(Reply::Forwarded(messages)) => messages,
         Ok(other) => {
-            let e = ParkingError::UnexpectedReply { reply: format!("{other:?}") };
+            let e = ParkingError::UnexpectedReply { reply: other.to_string() };
             let text = upstream::error_text(source, &e);
             return hub.send_to(&out, frames::error(source, theirs.as_deref(), &text).into());
         }

@@ -25,7 +25,7 @@ fn main() {
         let parking = use_ami_parking(WebClient::connect(&url, ParkingStore::default()));
         view! {
             <ParkingStyles />
-            <p>{move || format!("{:?}", parking.connection_state.get())}</p>
+            <p class="connection" role="status">{move || parking.connection_state.get().to_string()}</p>
             <TimeoutWarnings parking />
             <ParkingLotGrid parking lot=LotKey::new(1, "default") retrieve_to="PJSIP/1002" />
             <ParkingDashboard parking retrieve_to="PJSIP/1002" />

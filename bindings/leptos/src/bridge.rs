@@ -4,7 +4,7 @@
 use ami_parking::futures_signals::signal_vec::{SignalVecExt, VecDiff};
 use ami_parking::{Apply, Changes, LotKey, ParkedCall, ParkingStore, SignalValue};
 use any_spawner::Executor;
-use futures_util::future::{abortable, ready};
+use futures_util::future::{abortable, ready, FutureExt};
 use futures_util::StreamExt;
 use reactive_graph::owner::on_cleanup;
 use reactive_graph::signal::{ArcRwSignal, ReadSignal, RwSignal};
@@ -16,9 +16,7 @@ use std::sync::Arc;
 pub(crate) fn spawn_owned(work: impl Future<Output = ()> + 'static) {
     let (work, handle) = abortable(work);
     on_cleanup(move || handle.abort());
-    Executor::spawn_local(async move {
-        let _ = work.await;
-    });
+    Executor::spawn_local(work.map(drop));
 }
 
 /// Leptos's signals as a [`SignalFamily`](ami_parking::SignalFamily): what

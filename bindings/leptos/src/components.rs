@@ -121,6 +121,7 @@ pub fn ParkingLotGrid(
                         </button>
                     </div>
                 }
+                .into_any()
             })
         }
     };
@@ -138,7 +139,7 @@ pub fn ParkingLotGrid(
                     grid.get()
                         .into_iter()
                         .filter(|c| !large || show_all.get() || c.call.with(|c| c.is_some()))
-                        .map(|cell| view! { <SpaceCell parking cell retrieve_to=to.clone() outcome stale=is_stale /> })
+                        .map(|cell| view! { <SpaceCell parking cell retrieve_to=to.clone() outcome stale=is_stale /> }.into_any())
                         .collect_view()
                 }}
             </div>
@@ -182,17 +183,16 @@ fn SpaceCell(
                 let v = view_now();
                 if v.occupied {
                     let left = v.countdown.map(|l| view! { <span class="countdown">{format!("{l} left")}</span> });
-                    view! {
+                    let occupied = view! {
                         <span class="caller-name">{v.caller_name}</span>
                         <span class="caller-number">{v.caller_number}</span>
                         <span class="timer">{format!("parked {}", v.timer)}</span>
                         {left}
-                    }
-                        .into_any()
-                } else if stale {
-                    view! { <span class="empty unknown">"Not known"</span> }.into_any()
+                    };
+                    leptos::either::Either::Left(occupied)
                 } else {
-                    view! { <span class="empty">"Empty"</span> }.into_any()
+                    let (class, text) = if stale { ("empty unknown", "Not known") } else { ("empty", "Empty") };
+                    leptos::either::Either::Right(view! { <span class=class>{text}</span> })
                 }
             }}
         </div>
@@ -222,7 +222,7 @@ pub fn ParkingDashboard(
                 {move || {
                     lots()
                         .into_iter()
-                        .map(|key| view! { <LotCard parking lot=key retrieve_to=to.clone() outcome /> })
+                        .map(|key| view! { <LotCard parking lot=key retrieve_to=to.clone() outcome /> }.into_any())
                         .collect_view()
                 }}
             </div>
@@ -253,7 +253,7 @@ fn LotCard(
                     calls
                         .get()
                         .into_iter()
-                        .map(|c| view! { <CallRow parking call=c retrieve_to=retrieve_to.clone() outcome /> })
+                        .map(|c| view! { <CallRow parking call=c retrieve_to=retrieve_to.clone() outcome /> }.into_any())
                         .collect_view()
                 }}
             </div>
@@ -319,6 +319,7 @@ pub fn TimeoutWarnings(
                                 <span class="countdown">{format!("{left} left")}</span>
                             </div>
                         }
+                        .into_any()
                     })
                     .collect_view()
             }}
@@ -400,6 +401,7 @@ pub fn ParkMyCaller(
                     <span class="big-who">{who}</span>
                 </div>
             }
+            .into_any()
         })
     };
     view! {
@@ -456,7 +458,7 @@ pub fn ParkForm(
             <label for="park-form-lot">"Lot"</label>
             <select id="park-form-lot" on:change=move |e| chosen.set(event_target_value(&e))>
                 <option value="">"The default lot"</option>
-                {move || lots().into_iter().map(|l| view! { <option value=l.clone()>{l.clone()}</option> }).collect_view()}
+                {move || lots().into_iter().map(|l| view! { <option value=l.clone()>{l.clone()}</option> }.into_any()).collect_view()}
             </select>
             <button class="park-button" type="button" on:click=on_click>"Park"</button>
             <OutcomeLine outcome />

@@ -309,7 +309,7 @@ impl<F: Future<Output = RequestResult> + Unpin, T> Future for Answer<F, T> {
         let pick = self.pick;
         Pin::new(&mut self.request).poll(cx).map(|r| {
             // Any other shape is a typed error, not a panic.
-            pick(r?).map_err(|other| ParkingError::UnexpectedReply { reply: format!("{other:?}") })
+            pick(r?).map_err(|other| ParkingError::UnexpectedReply { reply: other.to_string() })
         })
     }
 }

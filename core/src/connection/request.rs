@@ -236,6 +236,28 @@ pub enum Reply {
     Forwarded(Vec<Message>),
 }
 
+/// A one-line summary (what kind of answer, how many items, where), for messages:
+/// a reply can hold thousands of calls, so its `Debug` is not one.
+///
+/// ```
+/// use ami_parking::Reply;
+/// assert_eq!(Reply::Calls(Vec::new()).to_string(), "a list of 0 parked calls");
+/// ```
+impl std::fmt::Display for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::Lots(l) => write!(f, "a list of {} lots", l.len()),
+            Reply::Calls(c) => write!(f, "a list of {} parked calls", c.len()),
+            Reply::Parked { lot, space, .. } => write!(f, "a call parked in {lot} space {space}"),
+            Reply::Moved { lot, space, .. } => write!(f, "a call moved to {lot} space {space}"),
+            Reply::Retrieved { lot, space, .. } => write!(f, "a call retrieved from {lot} space {space}"),
+            Reply::Response(_) => f.write_str("a response to an action"),
+            Reply::List(m) => write!(f, "a list of {} messages", m.len()),
+            Reply::Forwarded(m) => write!(f, "{} forwarded messages", m.len()),
+        }
+    }
+}
+
 /// Something the connection reports.
 #[allow(clippy::large_enum_variant)] // parking events are the common case; boxing them costs more
 #[derive(Debug, Clone, PartialEq)]

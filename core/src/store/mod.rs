@@ -146,6 +146,30 @@ pub enum ConnectionState {
     Stopped,
 }
 
+/// What a person reads: `connected`, `connecting`, `logging in`, `disconnected`,
+/// `stopped`, or `disconnected: <why> (retry <attempt>)`.
+///
+/// ```
+/// use ami_parking::ConnectionState;
+/// assert_eq!(ConnectionState::LoggedIn.to_string(), "connected");
+/// let down = ConnectionState::Reconnecting { attempt: 2, last_error: "connection refused".into() };
+/// assert_eq!(down.to_string(), "disconnected: connection refused (retry 2)");
+/// ```
+impl fmt::Display for ConnectionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectionState::LoggedIn => f.write_str("connected"),
+            ConnectionState::Connecting => f.write_str("connecting"),
+            ConnectionState::LoggingIn => f.write_str("logging in"),
+            ConnectionState::Disconnected => f.write_str("disconnected"),
+            ConnectionState::Stopped => f.write_str("stopped"),
+            ConnectionState::Reconnecting { attempt, last_error } => {
+                write!(f, "disconnected: {last_error} (retry {attempt})")
+            }
+        }
+    }
+}
+
 /// Everything that changes together, under one lock.
 #[derive(Default)]
 struct State {

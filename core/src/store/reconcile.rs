@@ -3,7 +3,7 @@
 
 use super::{ParkingStore, State};
 use crate::model::event::{ParkingEvent, ResyncChange};
-use crate::model::{CompactString, LotKey, ParkedCall, ServerId};
+use crate::model::{sort_calls, CompactString, LotKey, ParkedCall, ServerId};
 use crate::time::Timestamp;
 // foldhash: seeded at random on native targets (a server cannot choose colliding ids;
 // on wasm32-unknown-unknown its seeds are fixed, see `book.rs`) and several times
@@ -179,7 +179,7 @@ impl ParkingStore {
             c.server_id = server_id;
             if lot.is_none_or(|l| &*c.parking_lot == l) {
                 let c = self.prepare(c);
-                calls.push(((c.parking_lot.clone(), c.parking_space), Arc::new(c)));
+                calls.push(Arc::new(c));
             }
         }
         let answer = Listed::new(calls);
@@ -223,21 +223,24 @@ impl ParkingStore {
 
 /// The calls of one answer by lot and space, sorted; of a space listed twice the
 /// first is kept. (Asterisk lists a lot's calls in order: the sort is one pass, where
-/// a map paid a search of lot names for each call.)
-struct Listed(Vec<(ListedKey, Arc<ParkedCall>)>);
+/// a map paid a search of lot names for each call. It is the calls' one sort, so a
+/// browser downloads one copy of the sort's code.)
+struct Listed(Vec<Arc<ParkedCall>>);
 
 /// A listed call's lot and space.
-type ListedKey = (Arc<str>, u32);
+fn listed_key(c: &ParkedCall) -> (&str, u32) {
+    (&c.parking_lot, c.parking_space)
+}
 
 impl Listed {
-    fn new(mut calls: Vec<(ListedKey, Arc<ParkedCall>)>) -> Self {
-        calls.sort_by(|a, b| a.0.cmp(&b.0));
-        calls.dedup_by(|later, first| later.0 == first.0);
+    fn new(mut calls: Vec<Arc<ParkedCall>>) -> Self {
+        sort_calls(&mut calls, |a, b| listed_key(a).cmp(&listed_key(b)));
+        calls.dedup_by(|later, first| listed_key(later) == listed_key(first));
         Listed(calls)
     }
 
     fn contains(&self, lot: &str, space: u32) -> bool {
-        self.0.binary_search_by(|((l, s), _)| (&**l, *s).cmp(&(lot, space))).is_ok()
+        self.0.binary_search_by(|c| listed_key(c).cmp(&(lot, space))).is_ok()
     }
 }
 
@@ -307,7 +310,8 @@ impl Walk {
     fn write_listed(&mut self, store: &ParkingStore, st: &mut State, answer: Listed) -> Vec<Arc<ParkedCall>> {
         let mut shown = Vec::with_capacity(answer.0.len());
         let options = &store.inner.options;
-        for ((name, space), c) in answer.0 {
+        for c in answer.0 {
+            let (name, space) = (c.parking_lot.clone(), c.parking_space);
             let key = LotKey { server_id: self.scope.server_id, name };
             let Some(i) = st.book.lot_index_within(&key, options.max_lots) else {
                 self.full = Some(("lots", options.max_lots));

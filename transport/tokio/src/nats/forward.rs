@@ -130,7 +130,7 @@ pub(crate) fn answer(
             }
             out
         }
-        (_, other) => return Err(ParkingError::UnexpectedReply { reply: format!("{other:?}") }),
+        (_, other) => return Err(ParkingError::UnexpectedReply { reply: other.to_string() }),
     })
 }
 
