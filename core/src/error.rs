@@ -1,5 +1,6 @@
 //! Typed errors. Messages say what failed and what to do; secrets never appear.
 
+use crate::model::display::duration;
 use crate::model::ServerId;
 use crate::wire::ami_codec::{DecodeError, EncodeError};
 use std::time::Duration;
@@ -34,7 +35,7 @@ pub enum ParkingError {
         action: String,
     },
     /// No answer within the request's deadline.
-    #[error("{action} got no answer from Asterisk within {after:?}")]
+    #[error("{action} got no answer from Asterisk within {}", duration(*.after))]
     Timeout {
         /// The action that timed out.
         action: String,
@@ -42,7 +43,7 @@ pub enum ParkingError {
         after: Duration,
     },
     /// Park was accepted, but no `ParkedCall` event for the channel came in time.
-    #[error("Asterisk accepted Park for {channel} but sent no ParkedCall event for it within {after:?}; check that the AMI user has read=call")]
+    #[error("Asterisk accepted Park for {channel} but sent no ParkedCall event for it within {}; check that the AMI user has read=call", duration(*.after))]
     NoParkedCallEvent {
         /// The channel that was to be parked.
         channel: String,
@@ -104,7 +105,7 @@ pub enum ParkingError {
         action: String,
     },
     /// Several servers could take the action and none was named.
-    #[error("{action} is ambiguous: servers {servers:?} could take it; name one")]
+    #[error("{action} is ambiguous: servers {} could take it; name one", server_list(.servers))]
     AmbiguousServer {
         /// The action.
         action: String,
@@ -113,7 +114,7 @@ pub enum ParkingError {
     },
     /// The request named a server the client does not have.
     #[error(
-        "{action} names server {server_id}, which this client does not have; its servers are {servers:?}"
+        "{action} names server {server_id}, which this client does not have; its servers are {}", server_list(.servers)
     )]
     UnknownServer {
         /// The action.
@@ -170,7 +171,7 @@ pub enum ParkingError {
         reason: String,
     },
     /// No login within the time the caller waited.
-    #[error("no login to {endpoint} within {after:?} (state: {state}); check the address, and that Asterisk's manager.conf enables AMI there")]
+    #[error("no login to {endpoint} within {} (state: {state}); check the address, and that Asterisk's manager.conf enables AMI there", duration(*.after))]
     LoginTimeout {
         /// Where (the endpoint, without its secret).
         endpoint: String,
@@ -300,4 +301,52 @@ fn on_server(server_id: Option<ServerId>) -> String {
 
 fn describe_channels(list: &[String]) -> String {
     list.join("; ")
+}
+
+/// Servers as a list a person reads: `1, 2`.
+fn server_list(servers: &[ServerId]) -> String {
+    servers.iter().map(ServerId::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// Text from outside (a name someone typed) inside an error message: in double
+/// quotes, with quotes, backslashes and control characters escaped (`\n`,
+/// `\u{1b}`), so it can neither end the quote nor write to a terminal or a log.
+/// (`{:?}` of a `str` does the same with Unicode tables a browser build would carry.)
+pub(crate) struct Quoted<'a>(pub &'a str);
+
+impl std::fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            match c {
+                '"' | '\\' => write!(f, "\\{c}")?,
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c if c.is_control() => write!(f, "\\u{{{:x}}}", c as u32)?,
+                c => f.write_char(c)?,
+            }
+        }
+        f.write_char('"')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_text_cannot_end_its_quote_or_reach_a_terminal() {
+        let shown = Quoted("a\"b\\c\r\nd\u{1b}[2Je\u{85}é").to_string();
+        assert_eq!(shown, r#""a\"b\\c\r\nd\u{1b}[2Je\u{85}é""#);
+    }
+
+    #[test]
+    fn servers_and_durations_read_as_a_person_writes_them() {
+        let e = ParkingError::AmbiguousServer { action: "Park".into(), servers: vec![1, 2] };
+        assert_eq!(e.to_string(), "Park is ambiguous: servers 1, 2 could take it; name one");
+        let e = ParkingError::Timeout { action: "ParkedCalls".into(), after: Duration::from_millis(1_500) };
+        assert_eq!(e.to_string(), "ParkedCalls got no answer from Asterisk within 1.5s");
+    }
 }

@@ -7,7 +7,8 @@ use super::pending::{Acc, Pending};
 use super::request::{Park, ParkTimeout, Request, RequestId, Target};
 use super::timers::Timer;
 use super::{Connection, Mode};
-use crate::error::ParkingError;
+use crate::error::{ParkingError, Quoted};
+use crate::model::display::duration;
 use crate::model::ServerId;
 use crate::small_map::{SmallMap, SmallSet};
 use crate::time::Timestamp;
@@ -242,7 +243,8 @@ impl Connection {
 fn application_arg(lot: &str) -> Result<&str, ParkingError> {
     if lot.contains([',', '|']) {
         return Err(ParkingError::InvalidArgument(format!(
-            "lot name {lot:?} holds ',' or '|', which would split ParkedCall's arguments; no Asterisk lot is named so"
+            "lot name {} holds ',' or '|', which would split ParkedCall's arguments; no Asterisk lot is named so",
+            Quoted(lot)
         )));
     }
     Ok(lot)
@@ -255,7 +257,8 @@ fn phone_arg(phone: &str) -> Result<(), ParkingError> {
         && !phone.chars().any(|c| c.is_control() || c.is_whitespace());
     if !ok {
         return Err(ParkingError::InvalidArgument(format!(
-            "phone {phone:?} is not a phone's name; give it as Asterisk names the phone's channels without their suffix, e.g. PJSIP/1001"
+            "phone {} is not a phone's name; give it as Asterisk names the phone's channels without their suffix, e.g. PJSIP/1001",
+            Quoted(phone)
         )));
     }
     Ok(())
@@ -266,7 +269,8 @@ pub(super) fn park_action(channel: &str, park: &Park, default_lot: &str) -> Resu
     let ms = match park.timeout {
         ParkTimeout::After(t) if t.as_millis() > i32::MAX as u128 => {
             return Err(ParkingError::InvalidArgument(format!(
-                "park timeout {t:?} is longer than Asterisk accepts"
+                "park timeout {} is longer than Asterisk accepts",
+                duration(t)
             )))
         }
         ParkTimeout::After(t) if t.is_zero() => {

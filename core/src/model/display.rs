@@ -51,6 +51,36 @@ pub fn mm_ss(d: Duration) -> String {
     format!("{}:{:02}", d.as_secs() / 60, d.as_secs() % 60)
 }
 
+/// A duration as Rust's `Debug` writes it, to the millisecond: `10s`, `1.5s`, `300ms`
+/// (the texts of timeouts in errors; `Debug` itself would carry its float formatting
+/// into a browser build).
+///
+/// ```
+/// use std::time::Duration;
+/// use ami_parking::display::duration;
+/// assert_eq!(duration(Duration::from_secs(10)), "10s");
+/// assert_eq!(duration(Duration::from_millis(1_500)), "1.5s");
+/// assert_eq!(duration(Duration::from_millis(2_025)), "2.025s");
+/// assert_eq!(duration(Duration::from_millis(300)), "300ms");
+/// assert_eq!(duration(Duration::ZERO), "0ms");
+/// ```
+pub fn duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    // The thousandths without their trailing zeros: 500 is `.5`, 25 is `.025`.
+    let (secs, mut frac, mut digits) = (ms / 1000, ms % 1000, 3);
+    if frac == 0 {
+        return format!("{secs}s");
+    }
+    while frac % 10 == 0 {
+        frac /= 10;
+        digits -= 1;
+    }
+    format!("{secs}.{frac:0digits$}s")
+}
+
 /// `m:ss` of a countdown, rounded up: `0:30` until the last part of that second is gone.
 ///
 /// ```
