@@ -45,7 +45,7 @@ impl Timestamp {
 
     /// `self - d`, stopping at the epoch.
     pub fn saturating_sub(self, d: Duration) -> Timestamp {
-        Timestamp(self.0.saturating_sub(d.as_millis().min(u64::MAX as u128) as u64))
+        Timestamp(self.0.saturating_sub(millis(d)))
     }
 
     /// The current system time (not available in the core on purpose: for callers).
@@ -58,6 +58,13 @@ impl Timestamp {
 impl std::ops::Add<Duration> for Timestamp {
     type Output = Timestamp;
     fn add(self, d: Duration) -> Timestamp {
-        Timestamp(self.0.saturating_add(d.as_millis().min(u64::MAX as u128) as u64))
+        Timestamp(self.0.saturating_add(millis(d)))
     }
+}
+
+/// `d` in whole milliseconds, at most `u64::MAX` (half a billion years): what a text
+/// or a header shows, as a `u64`, because formatting a `u128` is code of its own in a
+/// browser build.
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

@@ -11,7 +11,7 @@ use crate::error::{ParkingError, Quoted};
 use crate::model::display::duration;
 use crate::model::ServerId;
 use crate::small_map::{SmallMap, SmallSet};
-use crate::time::Timestamp;
+use crate::time::{millis, Timestamp};
 use crate::wire::ami_codec::{self, EncodeError};
 use crate::wire::{amiws, Action, Message};
 use std::time::Duration;
@@ -207,7 +207,7 @@ impl Connection {
                     "Data",
                     format!("{},{space}", application_arg(lot.as_deref().unwrap_or(default_lot))?),
                 )
-                .header("Timeout", self.store.options().retrieve_ring_timeout.as_millis().to_string())
+                .header("Timeout", millis(self.store.options().retrieve_ring_timeout).to_string())
                 .header("Async", "true"),
             Request::Action(a) | Request::List { action: a, .. } | Request::Forward(a) => a.clone(),
         })
@@ -278,7 +278,7 @@ pub(super) fn park_action(channel: &str, park: &Park, default_lot: &str) -> Resu
                 "a park timeout of zero means no timeout to Asterisk; say ParkTimeout::Never".into(),
             ))
         }
-        ParkTimeout::After(t) => Some(t.as_millis().to_string()),
+        ParkTimeout::After(t) => Some(millis(t).to_string()),
         ParkTimeout::Never => Some("0".to_string()),
         ParkTimeout::Lot => None,
     };

@@ -65,7 +65,7 @@ pub fn mm_ss(d: Duration) -> String {
 /// assert_eq!(duration(Duration::ZERO), "0ms");
 /// ```
 pub fn duration(d: Duration) -> String {
-    let ms = d.as_millis();
+    let ms = crate::time::millis(d);
     if ms < 1000 {
         return format!("{ms}ms");
     }

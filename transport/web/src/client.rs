@@ -216,7 +216,10 @@ impl WebClient {
         let mut opening = TimeoutFuture::new(options.connect_timeout.as_millis() as u32);
         match select(&mut opening, events.next()).await {
             Either::Left(_) => {
-                return format!("no WebSocket connection within {}", ami_parking::display::duration(options.connect_timeout))
+                return format!(
+                    "no WebSocket connection within {}",
+                    ami_parking::display::duration(options.connect_timeout)
+                )
             }
             Either::Right((Some(SocketEvent::Open), _)) => {}
             Either::Right((Some(SocketEvent::Closed(why)), _)) => return why,
