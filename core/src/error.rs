@@ -308,10 +308,13 @@ fn server_list(servers: &[ServerId]) -> String {
     servers.iter().map(ServerId::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// Text from outside (a name someone typed) inside an error message: in double
-/// quotes, with quotes, backslashes and control characters escaped (`\n`,
-/// `\u{1b}`), so it can neither end the quote nor write to a terminal or a log.
-/// (`{:?}` of a `str` does the same with Unicode tables a browser build would carry.)
+/// Text from outside (a name a person typed, or a server sent) inside an error
+/// message: in double quotes, with quotes, backslashes, control characters, line and
+/// paragraph separators, the bidirectional controls and the invisible joiners escaped
+/// (`\n`, `\u{1b}`, `\u{2028}`, `\u{202e}`, `\u{feff}`), so it can neither end the
+/// quote, break a log line, write to a terminal, reorder the text around it nor hide
+/// in it. (`{:?}` of a `str` escapes more, with Unicode tables a browser build would
+/// carry.)
 pub(crate) struct Quoted<'a>(pub &'a str);
 
 impl std::fmt::Display for Quoted<'_> {
@@ -324,12 +327,22 @@ impl std::fmt::Display for Quoted<'_> {
                 '\n' => f.write_str("\\n")?,
                 '\r' => f.write_str("\\r")?,
                 '\t' => f.write_str("\\t")?,
-                c if c.is_control() => write!(f, "\\u{{{:x}}}", c as u32)?,
+                c if c.is_control() || is_unseen(c) => write!(f, "\\u{{{:x}}}", c as u32)?,
                 c => f.write_char(c)?,
             }
         }
         f.write_char('"')
     }
+}
+
+/// Characters a reader does not see but that change the text around them: the zero
+/// width space and joiners, the byte order mark, the line and paragraph separators,
+/// and the marks, embeddings, overrides and isolates of the bidirectional algorithm.
+fn is_unseen(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}'
+    )
 }
 
 #[cfg(test)]
@@ -338,8 +351,9 @@ mod tests {
 
     #[test]
     fn quoted_text_cannot_end_its_quote_or_reach_a_terminal() {
-        let shown = Quoted("a\"b\\c\r\nd\u{1b}[2Je\u{85}é").to_string();
-        assert_eq!(shown, r#""a\"b\\c\r\nd\u{1b}[2Je\u{85}é""#);
+        let shown =
+            Quoted("a\"b\\c\r\nd\u{1b}[2Je\u{85}é\u{202e}f\u{2069}g\u{2028}h\u{200b}i\u{feff}").to_string();
+        assert_eq!(shown, r#""a\"b\\c\r\nd\u{1b}[2Je\u{85}é\u{202e}f\u{2069}g\u{2028}h\u{200b}i\u{feff}""#);
     }
 
     #[test]

@@ -94,11 +94,7 @@ impl<F: SignalFamily> ParkingSignals<F> {
     /// it. Call it where the framework's owner (or scope) is current.
     pub fn follow(store: &ParkingStore) -> Self {
         ParkingSignals {
-            parking_lots: F::follow_with(
-                store.parking_lots_map_now(),
-                MapDiffs(Box::pin(store.parking_lots())),
-                apply_lot_diff,
-            ),
+            parking_lots: F::follow_map(store.parking_lots_map_now(), store.parking_lots()),
             parked_calls: F::follow_vec(store.parked_calls_now(), store.parked_calls()),
             total_parked_calls: F::follow(store.total_parked_calls_now(), store.total_parked_calls()),
             is_loading: F::follow(store.is_loading_now(), store.is_loading()),
@@ -108,7 +104,7 @@ impl<F: SignalFamily> ParkingSignals<F> {
                 store.connection_state().dedupe_cloned(),
             ),
             clock: F::follow(store.clock_now(), store.clock()),
-            last_event: F::follow(None, futures_signals::signal::from_stream(store.events())),
+            last_event: F::follow_with(None, store.events(), |last, e| *last = Some(e)),
         }
     }
 }
@@ -127,26 +123,6 @@ impl<F: SignalFamily> std::fmt::Debug for ParkingSignals<F> {
     }
 }
 
-/// [`apply_map_diff`](crate::apply_map_diff) for the lots map, where a `Remove` (a
-/// lot forgotten: rare) rebuilds the map without the lot. `BTreeMap::remove` and its
-/// rebalancing would be code every browser downloads for that rare case.
-fn apply_lot_diff(map: &mut BTreeMap<LotKey, ParkingLot>, diff: MapDiff<LotKey, ParkingLot>) {
-    match diff {
-        MapDiff::Insert { key, value } | MapDiff::Update { key, value } => {
-            map.insert(key, value);
-        }
-        MapDiff::Remove { key } => {
-            let old = std::mem::take(map);
-            map.extend(old.into_iter().filter(|(k, _)| *k != key));
-        }
-        MapDiff::Replace { entries } => {
-            map.clear();
-            map.extend(entries);
-        }
-        MapDiff::Clear {} => map.clear(),
-    }
-}
-
 /// A signal map's diffs as a stream (futures-signals keeps its own private).
 struct MapDiffs<M>(std::pin::Pin<Box<M>>);
 
@@ -158,39 +134,5 @@ impl<M: SignalMap> Stream for MapDiffs<M> {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Self::Item>> {
         self.0.as_mut().poll_map_change(cx)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn lot(server_id: u32, name: &str, occupied: u32) -> (LotKey, ParkingLot) {
-        let mut l = ParkingLot::unknown_range(server_id, name.into());
-        l.occupied = occupied;
-        (LotKey::new(server_id, name), l)
-    }
-
-    #[test]
-    fn a_lot_diff_applies_as_on_a_map_and_a_remove_takes_only_its_lot() {
-        let mut shown = BTreeMap::new();
-        let mut model = BTreeMap::new();
-        let diffs = [
-            MapDiff::Replace { entries: vec![lot(1, "vip", 0), lot(1, "default", 2)] },
-            MapDiff::Insert { key: lot(2, "default", 1).0, value: lot(2, "default", 1).1 },
-            MapDiff::Update { key: lot(1, "vip", 3).0, value: lot(1, "vip", 3).1 },
-            MapDiff::Remove { key: LotKey::new(1, "default") },
-            MapDiff::Remove { key: LotKey::new(9, "never") },
-            MapDiff::Insert { key: lot(1, "a", 0).0, value: lot(1, "a", 0).1 },
-        ];
-        for d in diffs {
-            apply_lot_diff(&mut shown, d.clone());
-            crate::store::apply_map_diff(&mut model, d);
-            assert_eq!(shown, model);
-        }
-        let names: Vec<_> = shown.keys().map(|k| (k.server_id, &*k.name)).collect();
-        assert_eq!(names, [(1, "a"), (1, "vip"), (2, "default")]);
-        apply_lot_diff(&mut shown, MapDiff::Clear {});
-        assert!(shown.is_empty());
     }
 }

@@ -1,7 +1,7 @@
 //! What a user asks of a connection ([`Request`], [`Target`]) and what it answers
 //! ([`Reply`], [`Output`]).
 
-use crate::error::ParkingError;
+use crate::error::{ParkingError, Quoted};
 use crate::model::event::ParkingEvent;
 use crate::model::{ParkedCall, ParkingLot, Retriever, ServerId};
 use crate::store::ConnectionState;
@@ -248,9 +248,11 @@ impl std::fmt::Display for Reply {
         match self {
             Reply::Lots(l) => write!(f, "a list of {} lots", l.len()),
             Reply::Calls(c) => write!(f, "a list of {} parked calls", c.len()),
-            Reply::Parked { lot, space, .. } => write!(f, "a call parked in {lot} space {space}"),
-            Reply::Moved { lot, space, .. } => write!(f, "a call moved to {lot} space {space}"),
-            Reply::Retrieved { lot, space, .. } => write!(f, "a call retrieved from {lot} space {space}"),
+            Reply::Parked { lot, space, .. } => write!(f, "a call parked in {} space {space}", Quoted(lot)),
+            Reply::Moved { lot, space, .. } => write!(f, "a call moved to {} space {space}", Quoted(lot)),
+            Reply::Retrieved { lot, space, .. } => {
+                write!(f, "a call retrieved from {} space {space}", Quoted(lot))
+            }
             Reply::Response(_) => f.write_str("a response to an action"),
             Reply::List(m) => write!(f, "a list of {} messages", m.len()),
             Reply::Forwarded(m) => write!(f, "{} forwarded messages", m.len()),
@@ -283,4 +285,16 @@ pub enum Output {
     /// With [`ConnectionConfig::forward_events`](crate::ConnectionConfig::forward_events):
     /// a message from this server that is not an answer of the connection's own.
     Message(ServerId, Message),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_in_an_error_quotes_the_lot_a_server_named() {
+        let lot = "x\u{1b}]0;pwned\u{7}".to_string();
+        let r = Reply::Parked { server_id: 1, lot, space: 701, call: Box::default() };
+        assert_eq!(r.to_string(), r#"a call parked in "x\u{1b}]0;pwned\u{7}" space 701"#);
+    }
 }

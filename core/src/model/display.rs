@@ -51,9 +51,9 @@ pub fn mm_ss(d: Duration) -> String {
     format!("{}:{:02}", d.as_secs() / 60, d.as_secs() % 60)
 }
 
-/// A duration as Rust's `Debug` writes it, to the millisecond: `10s`, `1.5s`, `300ms`
-/// (the texts of timeouts in errors; `Debug` itself would carry its float formatting
-/// into a browser build).
+/// A duration as Rust's `Debug` writes it, cut to the millisecond: `10s`, `1.5s`,
+/// `300ms`; under a millisecond is `0ms` (the texts of timeouts in errors; `Debug`
+/// itself would carry its float formatting into a browser build).
 ///
 /// ```
 /// use std::time::Duration;
@@ -62,18 +62,19 @@ pub fn mm_ss(d: Duration) -> String {
 /// assert_eq!(duration(Duration::from_millis(1_500)), "1.5s");
 /// assert_eq!(duration(Duration::from_millis(2_025)), "2.025s");
 /// assert_eq!(duration(Duration::from_millis(300)), "300ms");
-/// assert_eq!(duration(Duration::ZERO), "0ms");
+/// assert_eq!(duration(Duration::from_micros(999)), "0ms");
+/// assert_eq!(duration(Duration::MAX), "18446744073709551615.999s");
 /// ```
 pub fn duration(d: Duration) -> String {
-    let ms = crate::time::millis(d);
-    if ms < 1000 {
-        return format!("{ms}ms");
+    let (secs, mut frac) = (d.as_secs(), d.subsec_millis());
+    if secs == 0 {
+        return format!("{frac}ms");
     }
-    // The thousandths without their trailing zeros: 500 is `.5`, 25 is `.025`.
-    let (secs, mut frac, mut digits) = (ms / 1000, ms % 1000, 3);
     if frac == 0 {
         return format!("{secs}s");
     }
+    // The thousandths without their trailing zeros: 500 is `.5`, 25 is `.025`.
+    let mut digits = 3;
     while frac % 10 == 0 {
         frac /= 10;
         digits -= 1;
