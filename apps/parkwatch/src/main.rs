@@ -185,7 +185,8 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(msg, code)) => {
-            eprintln!("parkwatch: {msg}");
+            // The text may be the server's own (Asterisk's message, a lot's name).
+            eprintln!("parkwatch: {}", render::terminal_safe(&msg));
             ExitCode::from(code)
         }
     }
@@ -357,6 +358,7 @@ async fn watch(cli: &Cli, client: &Client) -> Result<(), Failure> {
     let mut events = client.events();
     // A link that drops in the middle of the first lists is followed, not fatal.
     while let Err(Failure(why, _)) = load(client, None).await {
+        let why = render::terminal_safe(&why);
         eprintln!("{} listing failed: {why}; trying again", render::rfc3339(ami_parking_transport::now()));
         tokio::time::sleep(Duration::from_secs(1)).await;
         while !any_logged_in(client) {
@@ -501,12 +503,16 @@ async fn park_caller_of(cli: &Cli, client: &Client, phone: &str, park: Park) -> 
             .filter(|s| !s.is_empty() && *s != "<unknown>")
             .collect::<Vec<_>>()
             .join(" ");
+        // Names, channel and lot are the server's text.
         println!(
-            "parked the caller of {phone} ({who}, {}) at {} {} (server {})",
-            call.channel(),
-            at.lot,
-            at.space,
-            at.server_id
+            "{}",
+            render::terminal_safe(&format!(
+                "parked the caller of {phone} ({who}, {}) at {} {} (server {})",
+                call.channel(),
+                at.lot,
+                at.space,
+                at.server_id
+            ))
         );
     }
     Ok(())
@@ -540,7 +546,8 @@ async fn park(cli: &Cli, client: &Client, channel: &str, park: Park) -> Result<(
     if cli.json {
         print_line(&json!({ "server_id": at.server_id, "parking_lot": at.lot, "parking_space": at.space }));
     } else {
-        println!("parked {channel} at {} {} (server {})", at.lot, at.space, at.server_id);
+        let line = format!("parked {channel} at {} {} (server {})", at.lot, at.space, at.server_id);
+        println!("{}", render::terminal_safe(&line));
     }
     Ok(())
 }
@@ -561,7 +568,9 @@ async fn retrieve(
             "retriever": render::retriever_json(&got.retriever),
         }));
     } else {
-        println!("retrieved {} {space} to {} (server {})", got.lot, got.retriever.channel, got.server_id);
+        let line =
+            format!("retrieved {} {space} to {} (server {})", got.lot, got.retriever.channel, got.server_id);
+        println!("{}", render::terminal_safe(&line));
     }
     Ok(())
 }
@@ -582,7 +591,9 @@ async fn move_call(
             "parking_lot": moved.lot, "parking_space": moved.space,
         }));
     } else {
-        println!("moved {lot_name} {space} to {} {} (server {})", moved.lot, moved.space, moved.server_id);
+        let line =
+            format!("moved {lot_name} {space} to {} {} (server {})", moved.lot, moved.space, moved.server_id);
+        println!("{}", render::terminal_safe(&line));
     }
     Ok(())
 }

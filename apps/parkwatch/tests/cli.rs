@@ -477,3 +477,57 @@ fn park_the_caller_of_a_phone_from_the_command_line() {
     assert_eq!(out.status.code(), Some(2), "clap: a CHANNEL or --caller-of is needed");
     clean();
 }
+
+/// A server that logs anyone in, then refuses every action with a message that holds
+/// terminal escapes (a title change, a screen clear, a bell) and a line break of its
+/// own: what a hostile or broken server could send.
+fn refusing_server() -> u16 {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { return };
+            std::thread::spawn(move || {
+                let _ = s.write_all(b"Asterisk Call Manager/9.0.0\r\n");
+                let (mut buf, mut chunk) = (Vec::new(), [0u8; 4096]);
+                while let Ok(n @ 1..) = s.read(&mut chunk) {
+                    buf.extend_from_slice(&chunk[..n]);
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let msg = String::from_utf8_lossy(&buf[..end]).into_owned();
+                        buf.drain(..end + 4);
+                        let field = |name: &str| {
+                            msg.lines().find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+                        };
+                        let id = field("ActionID:").unwrap_or_default();
+                        let reply = match field("Action:").unwrap_or_default().to_ascii_lowercase().as_str() {
+                            "challenge" => format!("Response: Success\r\nActionID: {id}\r\nChallenge: 123456789\r\n\r\n"),
+                            "login" => format!("Response: Success\r\nActionID: {id}\r\nMessage: Authentication accepted\r\n\r\n"),
+                            _ => format!("Response: Error\r\nActionID: {id}\r\nMessage: nope\x1b]0;pwned\x07\x1b[2J\\nforged line\u{202e}\r\n\r\n"),
+                        };
+                        if s.write_all(reply.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_servers_error_text_cannot_write_to_the_terminal() {
+    let port = refusing_server();
+    let url = format!("tcp://amiuser:amisecret@127.0.0.1:{port}");
+    for args in [vec!["--url", &url, "lots"], vec!["--url", &url, "park", "PJSIP/1001-00000001"]] {
+        let out = parkwatch(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("nope"), "{args:?}: the server's own text is shown: {err:?}");
+        assert!(
+            !err.contains(['\x1b', '\x07', '\u{202e}']) && err.trim().lines().count() == 1,
+            "{args:?}: no escape reaches the terminal and the error stays one line: {err:?}"
+        );
+    }
+}
