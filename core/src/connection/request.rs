@@ -292,6 +292,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_reply_reads_as_one_line_saying_what_it_holds() {
+        let (call, lot) = (Box::<ParkedCall>::default, || "default".to_string());
+        let replies = [
+            Reply::Lots(vec![ParkingLot::unknown_range(1, "default".into()); 2]),
+            Reply::Calls(vec![Arc::default(); 3]),
+            Reply::Parked { server_id: 1, lot: lot(), space: 701, call: call() },
+            Reply::Moved { server_id: 1, lot: lot(), space: 702, call: call() },
+            Reply::Retrieved { server_id: 1, lot: lot(), space: 703, retriever: Retriever::default() },
+            Reply::Response(Message::default()),
+            Reply::List(vec![Message::default(); 4]),
+            Reply::Forwarded(vec![Message::default(); 5]),
+        ];
+        let shown: Vec<String> = replies.iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "a list of 2 lots",
+                "a list of 3 parked calls",
+                "a call parked in \"default\" space 701",
+                "a call moved to \"default\" space 702",
+                "a call retrieved from \"default\" space 703",
+                "a response to an action",
+                "a list of 4 messages",
+                "5 forwarded messages",
+            ]
+        );
+    }
+
+    #[test]
     fn a_reply_in_an_error_quotes_the_lot_a_server_named() {
         let lot = "x\u{1b}]0;pwned\u{7}".to_string();
         let r = Reply::Parked { server_id: 1, lot, space: 701, call: Box::default() };
