@@ -262,6 +262,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     result
 }
 
+/// A one-shot command's result line for a person: it holds the server's text (lot,
+/// channel, caller names), so it goes through [`render::terminal_safe`].
+fn print_text(line: &str) {
+    println!("{}", render::terminal_safe(line));
+}
+
 pub(crate) fn print_line(v: &serde_json::Value) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{v}");
@@ -503,17 +509,13 @@ async fn park_caller_of(cli: &Cli, client: &Client, phone: &str, park: Park) -> 
             .filter(|s| !s.is_empty() && *s != "<unknown>")
             .collect::<Vec<_>>()
             .join(" ");
-        // Names, channel and lot are the server's text.
-        println!(
-            "{}",
-            render::terminal_safe(&format!(
-                "parked the caller of {phone} ({who}, {}) at {} {} (server {})",
-                call.channel(),
-                at.lot,
-                at.space,
-                at.server_id
-            ))
-        );
+        print_text(&format!(
+            "parked the caller of {phone} ({who}, {}) at {} {} (server {})",
+            call.channel(),
+            at.lot,
+            at.space,
+            at.server_id
+        ));
     }
     Ok(())
 }
@@ -546,8 +548,7 @@ async fn park(cli: &Cli, client: &Client, channel: &str, park: Park) -> Result<(
     if cli.json {
         print_line(&json!({ "server_id": at.server_id, "parking_lot": at.lot, "parking_space": at.space }));
     } else {
-        let line = format!("parked {channel} at {} {} (server {})", at.lot, at.space, at.server_id);
-        println!("{}", render::terminal_safe(&line));
+        print_text(&format!("parked {channel} at {} {} (server {})", at.lot, at.space, at.server_id));
     }
     Ok(())
 }
@@ -568,9 +569,10 @@ async fn retrieve(
             "retriever": render::retriever_json(&got.retriever),
         }));
     } else {
-        let line =
-            format!("retrieved {} {space} to {} (server {})", got.lot, got.retriever.channel, got.server_id);
-        println!("{}", render::terminal_safe(&line));
+        print_text(&format!(
+            "retrieved {} {space} to {} (server {})",
+            got.lot, got.retriever.channel, got.server_id
+        ));
     }
     Ok(())
 }
@@ -591,9 +593,10 @@ async fn move_call(
             "parking_lot": moved.lot, "parking_space": moved.space,
         }));
     } else {
-        let line =
-            format!("moved {lot_name} {space} to {} {} (server {})", moved.lot, moved.space, moved.server_id);
-        println!("{}", render::terminal_safe(&line));
+        print_text(&format!(
+            "moved {lot_name} {space} to {} {} (server {})",
+            moved.lot, moved.space, moved.server_id
+        ));
     }
     Ok(())
 }
