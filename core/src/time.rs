@@ -62,9 +62,9 @@ impl std::ops::Add<Duration> for Timestamp {
     }
 }
 
-/// `d` in whole milliseconds, at most `u64::MAX` (half a billion years): what a text
-/// or a header shows, as a `u64`, because formatting a `u128` is code of its own in a
-/// browser build.
+/// `d` in whole milliseconds, at most `u64::MAX` (half a billion years): for
+/// timestamps' arithmetic and for headers, as a `u64`, because formatting a `u128` is
+/// code of its own in a browser build.
 pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
