@@ -1,7 +1,7 @@
 //! From Asterisk's event to the changed cell, client side (issue 28, item 2): the demo
 //! PBX writes each `ParkedCall` with Asterisk's `Timestamp` header, `ami-ws-bridge` (a
 //! child process) follows it over AMI and serves the Leptos web example
-//! (`bindings/leptos/examples/web.rs`, wasm32, built by `scripts/leptos-web-demo
+//! (`examples/leptos-web/src/bin/web.rs`, wasm32, built by `scripts/leptos-web-demo
 //! --build-only`) from its own origin; one headless Chromium page runs it, reading the
 //! bridge's socket and rendering in wasm, and notes with a `MutationObserver` the
 //! moment each cell shows a newly parked caller (`ami_parking_tests::pixel`, as the

@@ -67,6 +67,7 @@ impl ActionIds {
     }
 
     /// True while no request waits for an answer (then only live events matter).
+    #[cfg(feature = "raw-ami")]
     pub(super) fn is_idle(&self) -> bool {
         self.owners.is_empty()
     }

@@ -6,13 +6,26 @@ use crate::wire::ami_codec;
 use std::fmt;
 use std::time::Duration;
 
-/// What the link carries.
+/// What the link carries. Non-exhaustive: `Ami` comes with the feature `raw-ami`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Mode {
-    /// Raw AMI bytes (TCP or TLS to Asterisk).
+    /// Raw AMI bytes (TCP or TLS to Asterisk). Feature `raw-ami` (on by default).
+    #[cfg(feature = "raw-ami")]
     Ami,
     /// amiws JSON text frames (WebSocket to an amiws proxy, possibly several servers).
     Amiws,
+}
+
+impl Mode {
+    /// Raw AMI: never, in a build without the feature `raw-ami`.
+    pub(crate) const fn is_raw(self) -> bool {
+        match self {
+            #[cfg(feature = "raw-ami")]
+            Mode::Ami => true,
+            Mode::Amiws => false,
+        }
+    }
 }
 
 /// How to log in.
@@ -104,27 +117,34 @@ pub struct ConnectionConfig {
 }
 
 impl ConnectionConfig {
-    /// Raw AMI with a plain login.
+    /// Raw AMI with a plain login. Feature `raw-ami` (on by default).
+    #[cfg(feature = "raw-ami")]
     pub fn ami(username: impl Into<String>, secret: impl Into<String>) -> Self {
         Self {
             mode: Mode::Ami,
             username: username.into(),
             secret: Secret::new(secret),
+            keepalive_interval: Duration::from_secs(30),
+            ..Self::amiws()
+        }
+    }
+
+    /// amiws (no login of our own).
+    pub fn amiws() -> Self {
+        Self {
+            mode: Mode::Amiws,
+            username: String::new(),
+            secret: Secret::default(),
             auth: AuthMethod::Plain,
             events: None,
             server_id: 1,
             request_timeout: Duration::from_secs(10),
-            keepalive_interval: Duration::from_secs(30),
+            keepalive_interval: Duration::ZERO,
             max_message_bytes: ami_codec::DEFAULT_MAX_MESSAGE_BYTES,
             max_list_items: 100_000,
             max_servers: 64,
             instance_id: None,
             forward_events: false,
         }
-    }
-
-    /// amiws (no login of our own).
-    pub fn amiws() -> Self {
-        Self { mode: Mode::Amiws, keepalive_interval: Duration::ZERO, ..Self::ami("", "") }
     }
 }

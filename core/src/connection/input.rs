@@ -11,13 +11,15 @@ use super::Connection;
 use crate::error::ConnectionError;
 use crate::model::ServerId;
 use crate::time::Timestamp;
-use crate::wire::ami_codec::RawMessage;
-use crate::wire::inbound::{EventName, Head, Inbound, LiveEvent, LiveKind, Response, Shape};
-use crate::wire::{fields, Message};
+use crate::wire::inbound::{Head, Inbound, LiveEvent, LiveKind, Response, Shape};
+use crate::wire::Message;
+#[cfg(feature = "raw-ami")]
+use crate::wire::{ami_codec::RawMessage, fields, inbound::EventName};
 
 impl Connection {
     /// One raw AMI message. Events that are neither live parking events nor answers of
     /// ours are passed over before any header list is built.
+    #[cfg(feature = "raw-ami")]
     pub(super) fn on_raw(&mut self, now: Timestamp, raw: RawMessage<'_>) -> Result<(), ConnectionError> {
         if self.login.phase == LoginPhase::AwaitBanner {
             // No banner (e.g. a proxy): log in now, then handle the message.
@@ -141,10 +143,8 @@ impl Connection {
             }
             return Ok(());
         }
-        let Some(aid) = r.action_id.as_deref() else {
-            return Ok(());
-        };
-        if self.login.owns(aid.as_bytes()) {
+        #[cfg(feature = "raw-ami")]
+        if r.action_id.as_deref().is_some_and(|aid| self.login.owns(aid.as_bytes())) {
             return self.on_login_response(now, r);
         }
         if let Some(id) = owner {

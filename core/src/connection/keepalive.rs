@@ -51,6 +51,7 @@ impl Connection {
             return Ok(());
         }
         match self.cfg.mode {
+            #[cfg(feature = "raw-ami")]
             Mode::Ami => {
                 self.ping_now(now);
                 self.schedule_keepalive(now);
@@ -67,7 +68,7 @@ impl Connection {
     /// Raw AMI with the keep-alive on: sends the keep-alive Ping now, unless one is in
     /// flight.
     pub(super) fn ping_now(&mut self, now: Timestamp) {
-        let on = self.cfg.mode == Mode::Ami && !self.cfg.keepalive_interval.is_zero();
+        let on = self.cfg.mode.is_raw() && !self.cfg.keepalive_interval.is_zero();
         if on && self.keepalive.ping.is_none() && self.login.phase == LoginPhase::Up {
             let ping = Request::Action(Action::new("Ping"));
             self.keepalive.ping = self.start(now, ping, Target::All, None, true).ok();

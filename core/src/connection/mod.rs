@@ -32,6 +32,8 @@
 //! action has collected) and `timers.rs` (the one table of deadlines); `sizes.rs` counts what each holds.
 
 mod action_ids;
+#[cfg(feature = "raw-ami")]
+mod ami_login;
 mod caller_of;
 mod config;
 mod fanout;
@@ -60,6 +62,7 @@ use crate::model::ServerId;
 use crate::small_map::{SmallMap, SmallSet};
 use crate::store::{ConnectionState, ParkingStore};
 use crate::time::Timestamp;
+#[cfg(feature = "raw-ami")]
 use crate::wire::ami_codec::{Decoded, Decoder};
 use crate::wire::amiws;
 use action_ids::ActionIds;
@@ -75,6 +78,7 @@ use timers::{Timer, TimerTable};
 pub struct Connection {
     cfg: ConnectionConfig,
     store: ParkingStore,
+    #[cfg(feature = "raw-ami")]
     decoder: Decoder,
     login: Login,
     ids: ActionIds,
@@ -124,6 +128,7 @@ impl Connection {
     pub fn with_store(cfg: ConnectionConfig, store: ParkingStore, now: Timestamp) -> Self {
         Self {
             ids: ActionIds::new(cfg.instance_id, now.as_unix_millis()),
+            #[cfg(feature = "raw-ami")]
             decoder: Decoder::with_max_message_bytes(cfg.max_message_bytes),
             cfg,
             store,
@@ -219,9 +224,10 @@ impl Connection {
 
     /// The link is open. Raw AMI: wait for the banner, then log in. amiws: logged in now.
     pub fn handle_connected(&mut self, now: Timestamp) {
-        self.decoder.reset();
         match self.cfg.mode {
+            #[cfg(feature = "raw-ami")]
             Mode::Ami => {
+                self.decoder.reset();
                 self.known_servers.insert(self.cfg.server_id);
                 self.login.phase = LoginPhase::AwaitBanner;
                 self.timers.set(Timer::Login, now + self.cfg.request_timeout);
@@ -238,6 +244,7 @@ impl Connection {
         self.forget_refresh_retry();
         self.keepalive = Keepalive::default();
         self.transmit.clear();
+        #[cfg(feature = "raw-ami")]
         self.decoder.reset();
         self.store.link_lost(None);
         let all: Vec<RequestId> = self.pending.keys().copied().collect();
@@ -284,7 +291,8 @@ impl Connection {
     }
 
     /// Bytes from the AMI socket. An `Err` means the link must be closed (then call
-    /// [`Connection::handle_disconnected`]).
+    /// [`Connection::handle_disconnected`]). Feature `raw-ami` (on by default).
+    #[cfg(feature = "raw-ami")]
     pub fn handle_input(&mut self, now: Timestamp, bytes: &[u8]) -> Result<(), ConnectionError> {
         let mut dec = std::mem::take(&mut self.decoder);
         let mut fatal = None;

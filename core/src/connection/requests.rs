@@ -12,7 +12,7 @@ use crate::model::display::duration;
 use crate::model::ServerId;
 use crate::small_map::{SmallMap, SmallSet};
 use crate::time::{millis, Timestamp};
-use crate::wire::ami_codec::{self, EncodeError};
+use crate::wire::ami_codec::EncodeError;
 use crate::wire::{amiws, Action, Message};
 use std::time::Duration;
 
@@ -52,7 +52,7 @@ impl Connection {
 
     /// Sends Logoff (a graceful goodbye); the transport closes the link after writing it.
     pub fn logoff(&mut self) {
-        if self.cfg.mode == Mode::Ami && self.login.phase != LoginPhase::Down {
+        if self.cfg.mode.is_raw() && self.login.phase != LoginPhase::Down {
             let id = self.ids.next();
             let _ = self.send(&Action::new("Logoff"), &id, None);
         }
@@ -91,6 +91,7 @@ impl Connection {
         self.send(&action, &aid, server_header)?;
         let id = self.requests.next();
         let expected = match (self.cfg.mode, target) {
+            #[cfg(feature = "raw-ami")]
             (Mode::Ami, _) => Some(one(self.cfg.server_id)),
             (Mode::Amiws, Target::Server(s)) => Some(one(s)),
             (Mode::Amiws, Target::All) if self.known_servers.is_empty() => None,
@@ -229,7 +230,8 @@ impl Connection {
         m.push(b"ActionID", action_id.as_bytes());
         let mut out = Vec::with_capacity(128);
         match self.cfg.mode {
-            Mode::Ami => ami_codec::encode_message(&m, &mut out)?,
+            #[cfg(feature = "raw-ami")]
+            Mode::Ami => crate::wire::ami_codec::encode_message(&m, &mut out)?,
             Mode::Amiws => amiws::encode_message(&m, server, &mut out)?,
         }
         self.transmit.push_back(out);

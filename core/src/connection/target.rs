@@ -54,10 +54,12 @@ impl Connection {
     pub(super) fn resolve_target(&self, req: &Request, target: Target) -> Result<Target, ParkingError> {
         let known: Vec<ServerId> = self.known_servers.iter().copied().collect();
         match (req, self.cfg.mode, target) {
+            #[cfg(feature = "raw-ami")]
             (Request::Retrieve { space, lot, .. } | Request::Move { space, lot, .. }, Mode::Ami, _) => {
                 self.check_occupied(lot.as_deref(), *space, self.cfg.server_id)?;
                 Ok(Target::All)
             }
+            #[cfg(feature = "raw-ami")]
             (_, Mode::Ami, _) => Ok(Target::All),
             (
                 Request::Retrieve { space, lot, .. } | Request::Move { space, lot, .. },

@@ -2,6 +2,7 @@
 
 pub mod display;
 pub(crate) mod event;
+mod sort;
 
 use crate::time::Timestamp;
 pub use compact_str::CompactString;
@@ -306,12 +307,13 @@ impl serde::Serialize for ParkedCall {
 }
 
 /// Sorts shared calls by `cmp`, stably. Every sort of calls goes through here, so a
-/// build holds one copy of the sort's code (a browser downloads each copy).
+/// build holds one copy of the sort's code (a browser downloads each copy): the
+/// crate's own ([`sort::sort_stable`]).
 pub(crate) fn sort_calls(
     calls: &mut [Arc<ParkedCall>],
     cmp: fn(&ParkedCall, &ParkedCall) -> std::cmp::Ordering,
 ) {
-    calls.sort_by(|a, b| cmp(a, b));
+    sort::sort_stable(calls, |a, b| cmp(a, b).is_lt());
 }
 
 macro_rules! text_fields {

@@ -3,8 +3,8 @@
 //! dashboard. Build and serve:
 //!
 //! ```sh
-//! cargo build -p ami-parking-leptos --example web --features components --target wasm32-unknown-unknown --release
-//! wasm-bindgen --target web --out-dir pkg target/wasm32-unknown-unknown/release/examples/web.wasm
+//! cargo build -p leptos-web-example --bin web --target wasm32-unknown-unknown --release
+//! wasm-bindgen --target web --out-dir pkg target/wasm32-unknown-unknown/release/web.wasm
 //! # index.html: <script type="module">import init from './pkg/web.js'; init();</script>
 //! ```
 //!
