@@ -7,7 +7,7 @@ use any_spawner::Executor;
 use futures_util::future::{abortable, ready, FutureExt};
 use futures_util::StreamExt;
 use reactive_graph::owner::on_cleanup;
-use reactive_graph::signal::{ArcRwSignal, ReadSignal, RwSignal};
+use reactive_graph::signal::{ArcRwSignal, ReadSignal};
 use reactive_graph::traits::{Set, Update, WithUntracked};
 use std::future::Future;
 use std::sync::Arc;
@@ -34,12 +34,13 @@ impl ami_parking::SignalFamily for LeptosSignals {
         apply: impl Apply<T, S::Item>,
     ) -> ReadSignal<T> {
         let mut apply = apply;
-        let out = RwSignal::new(now);
+        let out = ArcRwSignal::new(now);
+        let read = ReadSignal::from(out.read_only());
         spawn_owned(changes.for_each(move |change| {
-            out.try_update(|v| apply(v, change));
+            out.update(|v| apply(v, change));
             ready(())
         }));
-        out.read_only()
+        read
     }
 }
 
@@ -66,7 +67,8 @@ pub(crate) fn follow_grid(store: &ParkingStore, lot: &LotKey) -> ReadSignal<Vec<
             .collect()
     };
     let mut values = store.lot_grid_now(lot);
-    let cells = RwSignal::new(number(&values));
+    let cells = ArcRwSignal::new(number(&values));
+    let read = ReadSignal::from(cells.read_only());
     spawn_owned(store.lot_grid(lot).for_each(move |diff| {
         match diff {
             VecDiff::UpdateAt { index, value } if index < values.len() => {
@@ -79,10 +81,10 @@ pub(crate) fn follow_grid(store: &ParkingStore, lot: &LotKey) -> ReadSignal<Vec<
             }
             diff => {
                 diff.apply_to_vec(&mut values);
-                cells.try_set(number(&values));
+                cells.set(number(&values));
             }
         }
         ready(())
     }));
-    cells.read_only()
+    read
 }
