@@ -2,6 +2,12 @@
 //! layer plus `use_ami_parking` (every signal of the seed's state, and the client's
 //! operations), showing one count.
 
+/// The allocator: talc, in place of Rust's default dlmalloc for wasm32 (smaller and
+/// faster; 0.8 KB less gzipped here). Every size layer has it, so they add up.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 #[cfg(target_arch = "wasm32")]
 fn main() {
     use ami_parking::ParkingStore;

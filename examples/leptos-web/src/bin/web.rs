@@ -11,6 +11,12 @@
 //! The WebSocket URL is the page's `#` fragment (`index.html#ws://127.0.0.1:8088/?token=T`),
 //! else `ws://127.0.0.1:8088/`.
 
+/// The allocator: talc, in place of Rust's default dlmalloc for wasm32 (smaller and
+/// faster; 0.8 KB less gzipped here). Every size layer has it, so they add up.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 #[cfg(target_arch = "wasm32")]
 fn main() {
     use ami_parking::{LotKey, ParkingStore};
