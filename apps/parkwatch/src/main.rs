@@ -3,15 +3,13 @@
 //! With no `--url` it runs against the embedded demo PBX (the reference model of
 //! res_parking), so `parkwatch` alone shows live traffic.
 
+mod actions;
 mod history;
 mod render;
 mod shutdown;
 
 use ami_parking::ParkingClient;
-use ami_parking::{
-    pick_server, ConnectionState, Park, ParkTimeout, ParkingError, ParkingOptions, ParkingStore, Request,
-    ServerId, Target,
-};
+use ami_parking::{ConnectionState, Park, ParkTimeout, ParkingOptions, ParkingStore, ServerId, Target};
 use ami_parking_transport::demo::DemoPbx;
 use ami_parking_transport::{Client, ClientOptions};
 use clap::{Parser, Subcommand};
@@ -23,7 +21,7 @@ use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(name = "parkwatch", version, about = "Watch and drive Asterisk call parking (AMI or amiws)")]
-struct Cli {
+pub(crate) struct Cli {
     /// tcp://USER:SECRET@HOST:5038 (secret and port optional), tls://..., ws://HOST:PORT or wss://... (amiws).
     /// Repeat for several servers: each gets server id 1, 2, ... in order.
     /// Without --url the embedded demo PBX is used.
@@ -165,7 +163,7 @@ enum Cmd {
     },
 }
 
-struct Failure(String, u8);
+pub(crate) struct Failure(pub(crate) String, pub(crate) u8);
 
 impl<E: std::fmt::Display> From<E> for Failure {
     fn from(e: E) -> Self {
@@ -244,16 +242,18 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Cmd::Park { channel, caller_of, lot, space, timeout } => {
                 let p = Park { lot: lot.clone(), space: *space, timeout: timeout.unwrap_or_default() };
                 match (channel, caller_of) {
-                    (_, Some(phone)) => park_caller_of(&cli, &client, phone, p).await,
-                    (Some(channel), None) => park(&cli, &client, channel, p).await,
+                    (_, Some(phone)) => actions::park_caller_of(&cli, &client, phone, p).await,
+                    (Some(channel), None) => actions::park(&cli, &client, channel, p).await,
                     (None, None) => Err(Failure("park needs a CHANNEL or --caller-of PHONE".into(), 2)),
                 }
             }
-            Cmd::Retrieve { space, to, lot } => retrieve(&cli, &client, *space, to, lot.as_deref()).await,
+            Cmd::Retrieve { space, to, lot } => {
+                actions::retrieve(&cli, &client, *space, to, lot.as_deref()).await
+            }
             Cmd::Move { space, lot, to_lot, to_space } => {
                 let to =
                     Park { lot: to_lot.clone().or_else(|| lot.clone()), space: *to_space, ..Park::default() };
-                move_call(&cli, &client, *space, lot.as_deref(), to).await
+                actions::move_call(&cli, &client, *space, lot.as_deref(), to).await
             }
         }
     };
@@ -262,19 +262,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     result
 }
 
-/// A one-shot command's result line for a person: it holds the server's text (lot,
-/// channel, caller names), so it goes through [`render::terminal_safe`].
-fn print_text(line: &str) {
-    println!("{}", render::terminal_safe(line));
-}
-
 pub(crate) fn print_line(v: &serde_json::Value) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{v}");
     let _ = out.flush();
 }
 
-fn server_ok(cli: &Cli, id: ServerId) -> bool {
+pub(crate) fn server_ok(cli: &Cli, id: ServerId) -> bool {
     cli.server.is_none_or(|s| s == id)
 }
 
@@ -402,24 +396,6 @@ async fn watch(cli: &Cli, client: &Client) -> Result<(), Failure> {
     }
 }
 
-/// The one server that can act, by the core's rule ([`pick_server`]): `having` are
-/// the servers that qualify; `none` is the refusal when none does.
-fn one_of(
-    known: &[ServerId],
-    having: &[ServerId],
-    what: &str,
-    none: ParkingError,
-) -> Result<Target, Failure> {
-    match pick_server(what, known, Some(having), Some(none)) {
-        Ok(id) => Ok(Target::Server(id)),
-        Err(ParkingError::AmbiguousServer { servers, .. }) => {
-            let ids: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
-            Err(Failure(format!("{what}: servers {} could; pick one with --server", ids.join(", ")), 1))
-        }
-        Err(e) => Err(Failure(format!("{what}: {e}"), 1)),
-    }
-}
-
 /// A connection line for people: when, which server, what state.
 fn connection_line(v: &serde_json::Value) -> String {
     let server = v.get("server_id").map(|s| format!(" server {s}")).unwrap_or_default();
@@ -452,24 +428,6 @@ pub(crate) async fn logged_in(client: &Client) {
     }
 }
 
-/// The servers that may act: `--server` picks one; else every server the client has
-/// (raw AMI: by link; amiws: those that listed lots).
-fn candidates(cli: &Cli, client: &Client) -> Vec<ServerId> {
-    let mut ids: Vec<ServerId> = client.store().parking_lots_now().iter().map(|l| l.server_id).collect();
-    ids.extend(
-        client
-            .links_now()
-            .iter()
-            .enumerate()
-            .filter(|(_, (e, _))| !e.scheme.is_websocket())
-            .map(|(i, _)| i as ServerId + 1),
-    );
-    ids.sort_unstable();
-    ids.dedup();
-    ids.retain(|id| server_ok(cli, *id));
-    ids
-}
-
 /// `--timeout`: seconds, or `never`.
 fn parse_timeout(s: &str) -> Result<ParkTimeout, String> {
     match s {
@@ -480,137 +438,4 @@ fn parse_timeout(s: &str) -> Result<ParkTimeout, String> {
             Err(_) => Err(format!("`{n}` is neither a number of seconds nor `never`")),
         },
     }
-}
-
-/// Parks the caller on the line with `phone`. With several servers, the first whose
-/// channels include the phone's (the others say it has no call there).
-async fn park_caller_of(cli: &Cli, client: &Client, phone: &str, park: Park) -> Result<(), Failure> {
-    load(client, None).await?;
-    let cands = candidates(cli, client);
-    let mut answer = Err(Failure(format!("no server {} to park on", cli.server.unwrap_or(0)), 1));
-    for id in cands {
-        answer =
-            client.park_caller_of_on(Target::Server(id), phone, park.clone()).await.map_err(Failure::from);
-        if !matches!(&answer, Err(Failure(m, _)) if m.starts_with(&format!("phone {phone} has no call"))) {
-            break;
-        }
-    }
-    let at = answer?;
-    let call = &at.call;
-    if cli.json {
-        print_line(&json!({
-            "server_id": at.server_id, "parking_lot": at.lot, "parking_space": at.space,
-            "phone": phone, "channel": call.channel(),
-            "caller_id_num": call.caller_id_num(), "caller_id_name": call.caller_id_name(),
-        }));
-    } else {
-        let who = [call.caller_id_name(), call.caller_id_num()]
-            .into_iter()
-            .filter(|s| !s.is_empty() && *s != "<unknown>")
-            .collect::<Vec<_>>()
-            .join(" ");
-        print_text(&format!(
-            "parked the caller of {phone} ({who}, {}) at {} {} (server {})",
-            call.channel(),
-            at.lot,
-            at.space,
-            at.server_id
-        ));
-    }
-    Ok(())
-}
-
-async fn park(cli: &Cli, client: &Client, channel: &str, park: Park) -> Result<(), Failure> {
-    load(client, None).await?;
-    let cands = candidates(cli, client);
-    let target = match cands.as_slice() {
-        [] => return Err(Failure(format!("no server {} to park on", cli.server.unwrap_or(0)), 1)),
-        [one] => Target::Server(*one),
-        _ => {
-            // Where does the channel exist?
-            let mut having = Vec::new();
-            for id in &cands {
-                let req = Request::List {
-                    action: ami_parking::Action::new("Status").header("Channel", channel),
-                    complete_event: Some("StatusComplete".into()),
-                };
-                if let Ok(ami_parking::Reply::List(items)) = client.request(req, Target::Server(*id)).await {
-                    if !items.is_empty() {
-                        having.push(*id);
-                    }
-                }
-            }
-            let none = ParkingError::InvalidArgument("the channel exists on none of the servers".into());
-            one_of(&cands, &having, &format!("park {channel}"), none)?
-        }
-    };
-    let at = client.park_call_on(target, channel, park).await?;
-    if cli.json {
-        print_line(&json!({ "server_id": at.server_id, "parking_lot": at.lot, "parking_space": at.space }));
-    } else {
-        print_text(&format!("parked {channel} at {} {} (server {})", at.lot, at.space, at.server_id));
-    }
-    Ok(())
-}
-
-async fn retrieve(
-    cli: &Cli,
-    client: &Client,
-    space: u32,
-    to: &str,
-    lot: Option<&str>,
-) -> Result<(), Failure> {
-    let lot_name = lot.unwrap_or("default");
-    let target = holding(cli, client, lot_name, space, "retrieve").await?;
-    let got = client.retrieve_call_on(target, Some(lot_name), space, to).await?;
-    if cli.json {
-        print_line(&json!({
-            "server_id": got.server_id, "parking_lot": got.lot, "parking_space": space,
-            "retriever": render::retriever_json(&got.retriever),
-        }));
-    } else {
-        print_text(&format!(
-            "retrieved {} {space} to {} (server {})",
-            got.lot, got.retriever.channel, got.server_id
-        ));
-    }
-    Ok(())
-}
-
-async fn move_call(
-    cli: &Cli,
-    client: &Client,
-    space: u32,
-    lot: Option<&str>,
-    to: Park,
-) -> Result<(), Failure> {
-    let lot_name = lot.unwrap_or("default");
-    let target = holding(cli, client, lot_name, space, "move").await?;
-    let moved = client.move_call_on(target, Some(lot_name), space, to).await?;
-    if cli.json {
-        print_line(&json!({
-            "server_id": moved.server_id, "from": { "parking_lot": lot_name, "parking_space": space },
-            "parking_lot": moved.lot, "parking_space": moved.space,
-        }));
-    } else {
-        print_text(&format!(
-            "moved {lot_name} {space} to {} {} (server {})",
-            moved.lot, moved.space, moved.server_id
-        ));
-    }
-    Ok(())
-}
-
-/// The target of the one server where `space` of `lot` holds a call (for `what`:
-/// retrieve, move); refused when none or several could be meant.
-async fn holding(cli: &Cli, client: &Client, lot: &str, space: u32, what: &str) -> Result<Target, Failure> {
-    load(client, None).await?;
-    let cands = candidates(cli, client);
-    let having: Vec<ServerId> = cands
-        .iter()
-        .copied()
-        .filter(|id| client.store().parked_call_on_now(*id, lot, space).is_some())
-        .collect();
-    let none = ParkingError::SpaceEmpty { lot: lot.into(), space, server_id: None };
-    one_of(&cands, &having, &format!("{what} {lot},{space}"), none)
 }
