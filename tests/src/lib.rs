@@ -16,6 +16,7 @@
 
 #![allow(missing_docs)]
 
+pub mod ami_server;
 pub mod amiws_server;
 mod capture;
 pub mod chromium;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::ami::TestAmi;
+use ami_parking_tests::ami_server::TestAmi;
 use common::binary::{start_with, OPERATOR};
 use common::{ask, poll};
 use std::time::Duration;

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::ami::TestAmi;
+use ami_parking_tests::ami_server::TestAmi;
 use common::binary::{start, BridgeProcess, OPERATOR};
 use common::{ask, next_json, next_text, send, ws_with, Ws};
 use serde_json::Value;

@@ -12,8 +12,8 @@
 
 mod common;
 
+use ami_parking_tests::ami_server::TestAmi;
 use ami_parking_tests::measure::{knob, rss_kib};
-use common::ami::TestAmi;
 use common::binary::{start, OPERATOR};
 use common::{next_json, ws_with};
 use std::time::Duration;

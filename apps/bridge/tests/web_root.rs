@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::ami::TestAmi;
+use ami_parking_tests::ami_server::TestAmi;
 use common::binary::{start, OPERATOR};
 use common::{ask, ws_with};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

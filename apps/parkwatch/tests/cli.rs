@@ -1,6 +1,7 @@
 //! `parkwatch` end to end: every command against the real Asterisk sandbox, in the
 //! exact JSON forms the README documents, and the demo with no Asterisk at all.
 
+use ami_parking_tests::ami_server;
 use ami_parking_tests::process::Reaped;
 use ami_parking_tests::sandbox::{self, park_dialplan, parked_truth, wait_truth, PORT_A};
 use serde_json::Value;
@@ -478,48 +479,21 @@ fn park_the_caller_of_a_phone_from_the_command_line() {
     clean();
 }
 
-/// A server that logs anyone in, then refuses every action with a message that holds
-/// terminal escapes (a title change, a screen clear, a bell) and a line break of its
-/// own: what a hostile or broken server could send.
-fn refusing_server() -> u16 {
-    use std::io::{Read, Write};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(mut s) = s else { return };
-            std::thread::spawn(move || {
-                let _ = s.write_all(b"Asterisk Call Manager/9.0.0\r\n");
-                let (mut buf, mut chunk) = (Vec::new(), [0u8; 4096]);
-                while let Ok(n @ 1..) = s.read(&mut chunk) {
-                    buf.extend_from_slice(&chunk[..n]);
-                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let msg = String::from_utf8_lossy(&buf[..end]).into_owned();
-                        buf.drain(..end + 4);
-                        let field = |name: &str| {
-                            msg.lines().find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
-                        };
-                        let id = field("ActionID:").unwrap_or_default();
-                        let reply = match field("Action:").unwrap_or_default().to_ascii_lowercase().as_str() {
-                            "challenge" => format!("Response: Success\r\nActionID: {id}\r\nChallenge: 123456789\r\n\r\n"),
-                            "login" => format!("Response: Success\r\nActionID: {id}\r\nMessage: Authentication accepted\r\n\r\n"),
-                            _ => format!("Response: Error\r\nActionID: {id}\r\nMessage: nope\x1b]0;pwned\x07\x1b[2J\\nforged line\u{202e}\r\n\r\n"),
-                        };
-                        if s.write_all(reply.as_bytes()).is_err() {
-                            return;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    port
+/// Logs anyone in and refuses every other action, its message laced with a
+/// title-change escape, a screen clear, a bell, a forged line and a bidi override.
+fn refuse(action: &ami_parking::Message) -> String {
+    let id = action.get_str("ActionID").unwrap_or_default().into_owned();
+    match action.get_str("Action").unwrap_or_default().to_ascii_lowercase().as_str() {
+        "challenge" | "login" => ami_server::standard_answer(action),
+        _ => format!("Response: Error\r\nActionID: {id}\r\nMessage: nope\x1b]0;pwned\x07\x1b[2J\\nforged line\u{202e}\r\n\r\n"),
+    }
 }
 
 #[test]
 fn a_servers_error_text_cannot_write_to_the_terminal() {
-    let port = refusing_server();
-    let url = format!("tcp://amiuser:amisecret@127.0.0.1:{port}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ami = rt.block_on(ami_server::TestAmi::start_with(refuse));
+    let url = format!("tcp://amiuser:amisecret@127.0.0.1:{}", ami.port);
     for args in [vec!["--url", &url, "lots"], vec!["--url", &url, "park", "PJSIP/1001-00000001"]] {
         let out = parkwatch(&args);
         assert!(!out.status.success(), "{args:?}");

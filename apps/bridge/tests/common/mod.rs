@@ -1,8 +1,7 @@
 //! A bridge started in the test process (or its binary, `binary`), a test AMI server
-//! (`ami`), and raw WebSocket clients of it.
+//! (`ami_parking_tests::ami_server`), and raw WebSocket clients of it.
 #![allow(dead_code)]
 
-pub mod ami;
 pub mod binary;
 
 pub use ami_parking_tests::measure::poll;

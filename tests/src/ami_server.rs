@@ -1,8 +1,8 @@
-//! A test AMI server that records every byte it receives: it answers the MD5 login,
-//! `Ping`, the parking lists (lots `default` and `vip`), any other action with
-//! `Response: Success` (an async `Originate` also with its `OriginateResponse`), and
-//! writes whatever a test pushes (events). No Asterisk behaviour is claimed: it is
-//! there to see what reaches "Asterisk" through the bridge.
+//! A test AMI server over TCP that records every byte it receives, answers each
+//! action with a function of the test's choice ([`standard_answer`] unless told
+//! otherwise), and writes whatever a test pushes (events). No Asterisk behaviour is
+//! claimed (that is the sandbox's job): it is there to see what reaches "Asterisk"
+//! from a program (the bridge, `parkwatch`), and how the program takes odd answers.
 
 use ami_parking::ami_codec::{Decoded, Decoder};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,7 +28,14 @@ impl Drop for TestAmi {
     }
 }
 
-fn answer(a: &ami_parking::Message) -> String {
+/// How the server answers one action: the text written back (whole messages, each
+/// ending with its blank line).
+pub type Answer = fn(&ami_parking::Message) -> String;
+
+/// The standard answers: the MD5 challenge and any login accepted, `Ping`, `Logoff`,
+/// the parking lists (lots `default` and `vip`, a call in each), an async `Originate`
+/// with its `OriginateResponse`, and `Response: Success` to anything else.
+pub fn standard_answer(a: &ami_parking::Message) -> String {
     let id = a.get_str("ActionID").unwrap_or_default().into_owned();
     let name = a.get_str("Action").unwrap_or_default().to_ascii_lowercase();
     match name.as_str() {
@@ -67,8 +74,13 @@ fn answer(a: &ami_parking::Message) -> String {
 }
 
 impl TestAmi {
-    /// Starts it on a free loopback port.
+    /// Starts it on a free loopback port, with the [`standard_answer`]s.
     pub async fn start() -> TestAmi {
+        Self::start_with(standard_answer).await
+    }
+
+    /// Starts it on a free loopback port, answering each action with `answer`.
+    pub async fn start_with(answer: Answer) -> TestAmi {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let (rec_tx, received) = watch::channel(Vec::new());
@@ -114,7 +126,7 @@ impl TestAmi {
         TestAmi { port, received, push, connections, task }
     }
 
-    /// The URL the bridge logs in with (the secret from `AMI_SECRET`).
+    /// The URL to log in with, without a secret (the bridge takes it from `AMI_SECRET`).
     pub fn url(&self) -> String {
         format!("tcp://amiuser@127.0.0.1:{}", self.port)
     }
@@ -139,7 +151,7 @@ impl TestAmi {
     }
 
     /// Writes `message` (AMI lines, `\r\n`-separated, the blank line added) to the
-    /// bridge's link.
+    /// program's link.
     pub fn push(&self, message: &str) {
         self.push.send(format!("{}\r\n\r\n", message.trim_end().replace('\n', "\r\n"))).unwrap();
     }
