@@ -2,11 +2,9 @@
 //! layer plus the browser client (the core's connection and store behind a
 //! WebSocket), connected but shown nowhere.
 
-/// The allocator: talc, in place of Rust's default dlmalloc for wasm32 (smaller and
-/// faster; 0.8 KB less gzipped here). Every size layer has it, so they add up.
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
-#[global_allocator]
-static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+// The allocator of every binary here (the package's library).
+#[cfg(target_arch = "wasm32")]
+extern crate leptos_web_example;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {

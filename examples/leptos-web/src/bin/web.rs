@@ -11,11 +11,9 @@
 //! The WebSocket URL is the page's `#` fragment (`index.html#ws://127.0.0.1:8088/?token=T`),
 //! else `ws://127.0.0.1:8088/`.
 
-/// The allocator: talc, in place of Rust's default dlmalloc for wasm32 (smaller and
-/// faster; 0.8 KB less gzipped here). Every size layer has it, so they add up.
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
-#[global_allocator]
-static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+// The allocator of every binary here (the package's library).
+#[cfg(target_arch = "wasm32")]
+extern crate leptos_web_example;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
