@@ -187,7 +187,10 @@ impl Text {
     fn get(&self, f: Field) -> &str {
         let i = f as usize;
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.buf[start..self.ends[i] as usize]
+        // Ends are character boundaries by construction; `get` says so without
+        // indexing's panic path (its message formats a `char` with `Debug`, and
+        // brings Unicode tables into a browser build).
+        self.buf.get(start..self.ends[i] as usize).unwrap_or_default()
     }
 
     fn set(&mut self, f: Field, value: &str) {
@@ -196,7 +199,7 @@ impl Text {
                 value
             } else {
                 let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-                &self.buf[start..self.ends[i] as usize]
+                self.buf.get(start..self.ends[i] as usize).unwrap_or_default()
             }
         });
         *self = Text::pack(all);
@@ -224,7 +227,7 @@ impl TextBuilder {
         // The last character boundary at or before the limit (0 always is one).
         let max = v.len().min(MAX_FIELD_BYTES);
         let cut = (0..=max).rev().find(|&i| v.is_char_boundary(i)).unwrap_or(0);
-        self.buf.push_str(&v[..cut]);
+        self.buf.push_str(v.get(..cut).unwrap_or_default());
         // A field past the last is kept in the text of the last one.
         if let Some(end) = self.ends.get_mut(self.n) {
             *end = self.buf.len() as u16;

@@ -244,7 +244,26 @@ impl ChannelStatus {
 }
 
 fn text(v: Option<&[u8]>) -> CompactString {
-    v.map(CompactString::from_utf8_lossy).unwrap_or_default()
+    v.map(utf8).unwrap_or_default()
+}
+
+/// A value as text, out of line as compact_str's `from_utf8_lossy` was (the callers
+/// stay small: 0.7 % fewer instructions an event than inlined, `apply_profile`).
+#[inline(never)]
+fn utf8(v: &[u8]) -> CompactString {
+    match std::str::from_utf8(v) {
+        Ok(s) => CompactString::new(s),
+        Err(_) => repaired(v),
+    }
+}
+
+/// A value that is not UTF-8 (rare: Asterisk writes UTF-8), repaired by std, not by
+/// compact_str, whose `push_str` brings a panic path that formats a `char` (see
+/// `Text::get`).
+#[cold]
+#[inline(never)]
+fn repaired(v: &[u8]) -> CompactString {
+    CompactString::from(String::from_utf8_lossy(v))
 }
 
 /// A decimal number with surrounding blanks; `None` when it is not one or does not
@@ -268,6 +287,18 @@ fn num(m: &Message, keys: &[&str]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_is_read_as_utf8_and_repaired_as_std_repairs_it() {
+        assert_eq!(text(None), "");
+        assert_eq!(text(Some(b"PJSIP/1001-0000002a")), "PJSIP/1001-0000002a");
+        assert_eq!(text(Some("Zo\u{eb}".as_bytes())), "Zo\u{eb}");
+        for bad in
+            [&b"a\xffb"[..], b"\xc3", b"x\xe2\x82", b"\xed\xa0\x80 surrogate", b"\xf0\x9f\x98 \xff\xfe end"]
+        {
+            assert_eq!(text(Some(bad)), String::from_utf8_lossy(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn numbers_asterisk_sends_out_of_range_never_panic_nor_wrap() {
