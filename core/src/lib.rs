@@ -6,7 +6,10 @@
 //! [`ParkingEvent`]s and request answers. No sockets, no runtime, no clock: time is
 //! always a parameter ([`Timestamp`]). It builds for `wasm32-unknown-unknown`.
 //!
+//! A raw AMI link (the feature `raw-ami`, on by default):
+//!
 //! ```
+//! # #[cfg(feature = "raw-ami")] {
 //! use ami_parking::{Connection, ConnectionConfig, Output, Timestamp};
 //! let t = Timestamp::from_unix_millis(1_000);
 //! let mut conn = Connection::new(ConnectionConfig::ami("amiuser", "secret"), t);
@@ -21,6 +24,7 @@
 //! // auto_refresh asked for the lots and the calls:
 //! assert!(conn.poll_transmit().unwrap().starts_with(b"Action: Parkinglots\r\n"));
 //! assert!(conn.store().is_loading_now());
+//! # }
 //! ```
 //!
 //! # Rooms

@@ -3,6 +3,10 @@
 //! otherwise), and writes whatever a test pushes (events). No Asterisk behaviour is
 //! claimed (that is the sandbox's job): it is there to see what reaches "Asterisk"
 //! from a program (the bridge, `parkwatch`), and how the program takes odd answers.
+//!
+//! It serves one connection at a time: a connection holds the queue of pushed
+//! messages while it lives, and the next one gets its banner when it closes (a program
+//! that reconnects is served; two links at once are not).
 
 use ami_parking::ami_codec::{Decoded, Decoder};
 use std::sync::atomic::{AtomicUsize, Ordering};

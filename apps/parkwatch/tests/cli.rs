@@ -485,7 +485,7 @@ fn refuse(action: &ami_parking::Message) -> String {
     let id = action.get_str("ActionID").unwrap_or_default().into_owned();
     match action.get_str("Action").unwrap_or_default().to_ascii_lowercase().as_str() {
         "challenge" | "login" => ami_server::standard_answer(action),
-        _ => format!("Response: Error\r\nActionID: {id}\r\nMessage: nope\x1b]0;pwned\x07\x1b[2J\\nforged line\u{202e}\r\n\r\n"),
+        _ => format!("Response: Error\r\nActionID: {id}\r\nMessage: nope\x1b]0;pwned\x07\x1b[2J\nSERVER forged line\u{202e}\r\n\r\n"),
     }
 }
 

@@ -122,7 +122,7 @@ impl Connection {
     /// ```
     /// use ami_parking::{Connection, ConnectionConfig, ParkingOptions, ParkingStore, Timestamp};
     /// let store = ParkingStore::new(ParkingOptions::default().default_parking_lot("sales"));
-    /// let conn = Connection::with_store(ConnectionConfig::ami("u", "s"), store, Timestamp::ZERO);
+    /// let conn = Connection::with_store(ConnectionConfig::amiws(), store, Timestamp::ZERO);
     /// assert_eq!(conn.store().options().default_parking_lot, "sales");
     /// ```
     pub fn with_store(cfg: ConnectionConfig, store: ParkingStore, now: Timestamp) -> Self {

@@ -16,7 +16,7 @@ use crate::store::StoreSizes;
 ///
 /// ```
 /// use ami_parking::{Connection, ConnectionConfig, Timestamp};
-/// let conn = Connection::new(ConnectionConfig::ami("u", "s"), Timestamp::ZERO);
+/// let conn = Connection::new(ConnectionConfig::amiws(), Timestamp::ZERO);
 /// let sizes = conn.debug_sizes();
 /// assert_eq!((sizes.pending_requests, sizes.bound_action_ids), (0, 0));
 /// assert_eq!(sizes.store.collection_windows, 0);
