@@ -185,7 +185,11 @@ impl Text {
     }
 
     fn get(&self, f: Field) -> &str {
-        let i = f as usize;
+        self.field(f as usize)
+    }
+
+    /// The text of the `i`th field.
+    fn field(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         // Ends are character boundaries by construction; `get` says so without
         // indexing's panic path (its message formats a `char` with `Debug`, and
@@ -194,14 +198,8 @@ impl Text {
     }
 
     fn set(&mut self, f: Field, value: &str) {
-        let all: [&str; TEXT_FIELDS] = std::array::from_fn(|i| {
-            if i == f as usize {
-                value
-            } else {
-                let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-                self.buf.get(start..self.ends[i] as usize).unwrap_or_default()
-            }
-        });
+        let all: [&str; TEXT_FIELDS] =
+            std::array::from_fn(|i| if i == f as usize { value } else { self.field(i) });
         *self = Text::pack(all);
     }
 
