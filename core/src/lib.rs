@@ -78,8 +78,8 @@ pub use connection::{
 pub use error::{ConnectionError, ParkingError};
 pub use model::display;
 pub use model::{
-    ChannelStatus, CompactString, LotKey, ParkedCall, ParkingEvent, ParkingLot, ResyncChange, Retriever,
-    ServerId,
+    ChannelStatus, CompactString, Events, EventsIntoIter, LotKey, ParkedCall, ParkingEvent, ParkingLot,
+    ResyncChange, Retriever, ServerId,
 };
 pub use store::{
     apply_map_diff, CallCallback, CallFilter, CallTransform, ConnectionState, EventStream, MovedCallback,

@@ -60,7 +60,7 @@ impl Connection {
         let inbound = match &scanned {
             Some(f) => {
                 let store = &self.store;
-                let names = |name: &[u8]| store.lot_name(name);
+                let names = |name: &[u8]| store.lot_name(server, name);
                 Inbound::classify_scanned(head, f, raw.headers(), server, now, shape, &names)
             }
             None => Inbound::classify(head, raw.headers(), server, now, shape),

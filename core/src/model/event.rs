@@ -126,3 +126,221 @@ impl ParkingEvent {
         }
     }
 }
+
+/// The events one applied message caused, in order: most often none or one, held
+/// without an allocation (a message's events used to come in a `Vec`, one allocation
+/// per event; see the CHANGELOG). Reads as a slice; [`Events::into_vec`] or
+/// `Vec::from` when a `Vec` is wanted.
+///
+/// ```
+/// use ami_parking::{Events, Message, ParkingStore, Timestamp};
+/// let store = ParkingStore::default();
+/// let parked = Message::from_pairs([("Event", "ParkedCall"), ("ParkeeUniqueid", "1.1"),
+///     ("Parkinglot", "default"), ("ParkingSpace", "701")]);
+/// let events: Events = store.apply_message(Timestamp::ZERO, 1, &parked);
+/// assert_eq!(events.len(), 1);
+/// assert_eq!(events[0].kind(), "parked");
+/// for e in &events {
+///     assert_eq!(e.call().parking_space, 701);
+/// }
+/// let all: Vec<_> = events.into_vec();
+/// assert_eq!(all.len(), 1);
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Events(Held);
+
+#[derive(Clone, Default, PartialEq, Eq)]
+enum Held {
+    #[default]
+    None,
+    One(ParkingEvent),
+    Many(Vec<ParkingEvent>),
+}
+
+impl Events {
+    /// No event.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `event` after the others.
+    pub fn push(&mut self, event: ParkingEvent) {
+        self.0 = match std::mem::take(&mut self.0) {
+            Held::None => Held::One(event),
+            Held::One(first) => Held::Many(vec![first, event]),
+            Held::Many(mut all) => {
+                all.push(event);
+                Held::Many(all)
+            }
+        };
+    }
+
+    /// The events as a `Vec` (an allocation when there is one or more).
+    pub fn into_vec(self) -> Vec<ParkingEvent> {
+        match self.0 {
+            Held::None => Vec::new(),
+            Held::One(e) => vec![e],
+            Held::Many(all) => all,
+        }
+    }
+}
+
+impl std::ops::Deref for Events {
+    type Target = [ParkingEvent];
+
+    fn deref(&self) -> &[ParkingEvent] {
+        match &self.0 {
+            Held::None => &[],
+            Held::One(e) => std::slice::from_ref(e),
+            Held::Many(all) => all,
+        }
+    }
+}
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq<Vec<ParkingEvent>> for Events {
+    fn eq(&self, other: &Vec<ParkingEvent>) -> bool {
+        **self == other[..]
+    }
+}
+
+impl PartialEq<Events> for Vec<ParkingEvent> {
+    fn eq(&self, other: &Events) -> bool {
+        self[..] == **other
+    }
+}
+
+impl From<Option<ParkingEvent>> for Events {
+    fn from(event: Option<ParkingEvent>) -> Self {
+        Self(event.map_or(Held::None, Held::One))
+    }
+}
+
+impl From<Vec<ParkingEvent>> for Events {
+    fn from(all: Vec<ParkingEvent>) -> Self {
+        Self(Held::Many(all))
+    }
+}
+
+impl From<Events> for Vec<ParkingEvent> {
+    fn from(events: Events) -> Self {
+        events.into_vec()
+    }
+}
+
+impl Extend<ParkingEvent> for Events {
+    fn extend<I: IntoIterator<Item = ParkingEvent>>(&mut self, events: I) {
+        for e in events {
+            self.push(e);
+        }
+    }
+}
+
+impl FromIterator<ParkingEvent> for Events {
+    fn from_iter<I: IntoIterator<Item = ParkingEvent>>(events: I) -> Self {
+        let mut all = Self::new();
+        all.extend(events);
+        all
+    }
+}
+
+impl IntoIterator for Events {
+    type Item = ParkingEvent;
+    type IntoIter = EventsIntoIter;
+
+    fn into_iter(self) -> EventsIntoIter {
+        EventsIntoIter(match self.0 {
+            Held::None => IntoIterHeld::One(None),
+            Held::One(e) => IntoIterHeld::One(Some(e)),
+            Held::Many(all) => IntoIterHeld::Many(all.into_iter()),
+        })
+    }
+}
+
+impl<'a> IntoIterator for &'a Events {
+    type Item = &'a ParkingEvent;
+    type IntoIter = std::slice::Iter<'a, ParkingEvent>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// The events of an [`Events`], by value, in order.
+#[derive(Debug)]
+pub struct EventsIntoIter(IntoIterHeld);
+
+#[derive(Debug)]
+enum IntoIterHeld {
+    One(Option<ParkingEvent>),
+    Many(std::vec::IntoIter<ParkingEvent>),
+}
+
+impl Iterator for EventsIntoIter {
+    type Item = ParkingEvent;
+
+    fn next(&mut self) -> Option<ParkingEvent> {
+        match &mut self.0 {
+            IntoIterHeld::One(e) => e.take(),
+            IntoIterHeld::Many(all) => all.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.0 {
+            IntoIterHeld::One(e) => (e.is_some() as usize, Some(e.is_some() as usize)),
+            IntoIterHeld::Many(all) => all.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for EventsIntoIter {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(space: u32) -> ParkingEvent {
+        ParkingEvent::Parked { call: Arc::new(ParkedCall { parking_space: space, ..Default::default() }) }
+    }
+
+    /// Pushed one by one, collected, extended: the same events in the same order as
+    /// a `Vec`, read as a slice, by reference and by value.
+    #[test]
+    fn events_hold_what_a_vec_holds_in_order() {
+        for n in 0..5u32 {
+            let want: Vec<ParkingEvent> = (0..n).map(event).collect();
+            let mut pushed = Events::new();
+            for e in want.clone() {
+                pushed.push(e);
+            }
+            let collected: Events = want.clone().into_iter().collect();
+            let mut extended = Events::from(None);
+            extended.extend(want.clone());
+            for got in [&pushed, &collected, &extended] {
+                assert_eq!(*got, want);
+                assert_eq!(want, *got);
+                assert_eq!(got.len(), n as usize);
+                assert_eq!(
+                    got.iter().map(|e| e.call().parking_space).collect::<Vec<_>>(),
+                    (0..n).collect::<Vec<_>>()
+                );
+                assert_eq!(got.into_iter().count(), n as usize);
+                assert_eq!(format!("{got:?}"), format!("{want:?}"));
+            }
+            let it = pushed.clone().into_iter();
+            assert_eq!(it.len(), n as usize, "the iterator knows its length");
+            assert_eq!(it.collect::<Vec<_>>(), want);
+            assert_eq!(Vec::from(collected), want);
+            assert_eq!(Events::from(want.clone()), want);
+            assert_eq!(extended.into_vec(), want);
+        }
+        assert_eq!(Events::from(Some(event(7))).into_vec(), vec![event(7)]);
+        assert!(Events::default().is_empty());
+    }
+}

@@ -6,7 +6,7 @@ mod sort;
 
 use crate::time::Timestamp;
 pub use compact_str::CompactString;
-pub use event::{ParkingEvent, ResyncChange};
+pub use event::{Events, EventsIntoIter, ParkingEvent, ResyncChange};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;

@@ -156,6 +156,8 @@ pub(super) struct Book {
     ordinals: Vec<u32>,
     /// The last park's tag.
     last_tag: u16,
+    /// The lot [`Book::name`] found last: its server, its name's address, its id.
+    named_last: Option<(ServerId, usize, u32)>,
     /// Calls Asterisk holds (all lots, all servers).
     pub(super) raw_total: usize,
     /// Calls the views show.
@@ -231,9 +233,23 @@ impl Book {
         }
     }
 
-    /// The name of a lot the book holds (on any server), by its bytes.
-    pub(super) fn name(&self, name: &[u8]) -> Option<Arc<str>> {
-        self.index.get(name).map(|n| n.name.clone())
+    /// The name of a lot the book holds (on any server), by its bytes. When `server`
+    /// has that lot, it is remembered as the one named last: [`Book::named_last`]
+    /// finds it again without hashing the name.
+    pub(super) fn name(&mut self, server: ServerId, name: &[u8]) -> Option<Arc<str>> {
+        let named = self.index.get(name)?;
+        let id = named.lots.iter().find(|&&(s, _)| s == server).map(|&(_, id)| id);
+        self.named_last = id.map(|id| (server, Arc::as_ptr(&named.name) as *const u8 as usize, id));
+        Some(named.name.clone())
+    }
+
+    /// The ordinal of `server`'s lot `name` when it is the lot [`Book::name`] found
+    /// last (the same shared name: a name the book holds lives as long as the book, so
+    /// no other name has its address).
+    pub(super) fn named_last(&self, server: ServerId, name: &Arc<str>) -> Option<usize> {
+        let (s, at, id) = self.named_last?;
+        (s == server && at == Arc::as_ptr(name) as *const u8 as usize)
+            .then(|| self.ordinals[id as usize] as usize)
     }
 
     /// The ordinal of `server`'s lot named `name` (its bytes), when the book has it:

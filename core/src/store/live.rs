@@ -2,7 +2,7 @@
 
 use super::spaces::Slot;
 use super::{ParkingStore, State};
-use crate::model::event::{ParkingEvent, ResyncChange};
+use crate::model::event::{Events, ParkingEvent, ResyncChange};
 use crate::model::{CompactString, ParkedCall, Retriever, ServerId};
 use crate::time::Timestamp;
 use crate::wire::fields;
@@ -22,7 +22,7 @@ impl ParkingStore {
     /// other messages are ignored, and so are list items (they carry an `ActionID`):
     /// only a connection's list collector may use them. Use this when you feed AMI
     /// messages from your own client instead of [`crate::Connection`].
-    pub fn apply_message(&self, now: Timestamp, server_id: ServerId, msg: &Message) -> Vec<ParkingEvent> {
+    pub fn apply_message(&self, now: Timestamp, server_id: ServerId, msg: &Message) -> Events {
         let f = fields::scan(msg.iter());
         let head = Head::of_scan(&f);
         if let Some(kind) = head.live_leave() {
@@ -30,30 +30,32 @@ impl ParkingStore {
                 return events;
             }
         }
-        let names = |name: &[u8]| self.lot_name(name);
+        let names = |name: &[u8]| self.lot_name(server_id, name);
         match Inbound::classify_scanned(head, &f, msg.iter(), server_id, now, Shape::Messages, &names) {
             Inbound::Live(event) => self.apply_live(now, event),
-            _ => Vec::new(),
+            _ => Events::new(),
         }
     }
 
     /// Applies a live parking event: the store changes, listeners hear of it, and the
     /// events are returned.
-    pub(crate) fn apply_live(&self, now: Timestamp, event: LiveEvent) -> Vec<ParkingEvent> {
+    pub(crate) fn apply_live(&self, now: Timestamp, event: LiveEvent) -> Events {
         let LiveEvent { kind, call, retriever } = event;
         let mut call = self.prepare(call);
         let server = call.server_id;
         let (max_calls, max_lots) = (self.inner.options.max_calls, self.inner.options.max_lots);
         let mut full = None;
-        let events: Vec<ParkingEvent> = 'apply: {
+        let events: Events = 'apply: {
             let mut st = self.lock();
             // A give-up held back: this park of the same call makes it a move; anything
             // else reports it first.
-            let mut out = Vec::new();
+            let mut out = Events::new();
             let moved_from = match st.held.take() {
                 Some(h) if kind == LiveKind::Parked && h.is(call.server_id, call.unique_id()) => Some(h),
                 Some(h) => {
-                    out.extend(h.into_event());
+                    if let Some(e) = h.into_event() {
+                        out.push(e);
+                    }
                     None
                 }
                 None => None,
@@ -63,7 +65,10 @@ impl ParkingStore {
             let i = if kind.is_leave() {
                 st.book.ordinal(call.server_id, call.parking_lot.as_bytes())
             } else {
-                let known = st.book.ordinal(call.server_id, call.parking_lot.as_bytes());
+                let known = st
+                    .book
+                    .named_last(call.server_id, &call.parking_lot)
+                    .or_else(|| st.book.ordinal(call.server_id, call.parking_lot.as_bytes()));
                 let Some(i) = known.or_else(|| st.book.lot_index_within(&call.lot_key(), max_lots)) else {
                     full = Some(("lots", max_lots));
                     break 'apply out;
@@ -114,7 +119,9 @@ impl ParkingStore {
             };
             self.wake_clock(&mut st, was_idle, now);
             self.publish_total(&st);
-            out.extend(event);
+            if let Some(e) = event {
+                out.push(e);
+            }
             out
         };
         if let Some((what, limit)) = full {
@@ -232,9 +239,9 @@ impl ParkingStore {
         server: ServerId,
         kind: LiveKind,
         f: &fields::Fields<'_>,
-    ) -> Option<Vec<ParkingEvent>> {
+    ) -> Option<Events> {
         let space = fields::space_of(f)?;
-        let uid = std::str::from_utf8(fields::unique_id_of(f)).ok()?;
+        let bytes = fields::unique_id_of(f);
         let name = fields::lot_of(f).unwrap_or(b"default");
         let retriever = (kind == LiveKind::Retrieved).then(|| fields::retriever_of(f));
         let events = {
@@ -244,20 +251,25 @@ impl ParkingStore {
             }
             let i = st.book.ordinal(server, name)?;
             let held = st.book.lot(i).spaces.get(space)?.raw.unique_id();
-            // The same call as the general path's `same_call` sees it.
-            if !(uid.is_empty() || held.is_empty() || held == uid) {
+            // The same call as the general path's `same_call` sees it. The store's id
+            // is text already: equal bytes need no UTF-8 check of the event's.
+            let uid = if bytes == held.as_bytes() || bytes.is_empty() {
+                CompactString::from(if bytes.is_empty() { "" } else { held })
+            } else if held.is_empty() {
+                CompactString::from(std::str::from_utf8(bytes).ok()?)
+            } else {
                 return None;
-            }
+            };
             if !st.windows.is_empty() {
                 let lot = st.book.lot(i).key.name.clone();
-                st.mark_dirty_at(server, &lot, space, uid);
+                st.mark_dirty_at(server, &lot, space, &uid);
             }
-            st.cancel_held_resyncs(server, uid);
-            st.left.note(server, uid);
+            st.cancel_held_resyncs(server, &uid);
+            st.left.note(server, &uid);
             let shown = st.book.put(i, space, None).old.and_then(|slot| slot.shown);
-            let event = left_event(&mut st, kind, server, uid.into(), shown, retriever, now);
+            let event = left_event(&mut st, kind, server, uid, shown, retriever, now);
             self.publish_total(&st);
-            Vec::from_iter(event)
+            Events::from(event)
         };
         self.dispatch(&events);
         Some(events)
@@ -427,10 +439,10 @@ mod tests {
                     Step::Event(k, l, sp, u, c) => {
                         let m = message(k, l, sp, u, c);
                         let b = match Inbound::of_message(1, &m, now, Shape::Messages) {
-                            Inbound::Live(e) => general.apply_live(now, e),
+                            Inbound::Live(e) => general.apply_live(now, e).into_vec(),
                             _ => Vec::new(),
                         };
-                        (short.apply_message(now, 1, &m), b)
+                        (short.apply_message(now, 1, &m).into_vec(), b)
                     }
                     Step::Tick(ms) => {
                         now = now + Duration::from_millis(ms);

@@ -89,6 +89,7 @@
 mod book;
 mod clock;
 mod connection_state;
+mod left;
 mod listeners;
 mod live;
 pub(crate) mod options;
@@ -143,7 +144,7 @@ struct State {
     following: SmallSet<ServerId>,
     /// Calls seen leaving live since their server's link came up (a list that still
     /// names one is stale for it).
-    left: reconcile::LeftCalls,
+    left: left::LeftCalls,
     synced: SmallSet<ServerId>,
     /// Servers whose `Parkinglots` answer was applied: the store knows all their lots.
     lots_synced: SmallSet<ServerId>,
@@ -523,8 +524,8 @@ impl ParkingStore {
 
     /// The name of a lot the store holds, by its bytes (shared by the calls parsed
     /// for it).
-    pub(crate) fn lot_name(&self, name: &[u8]) -> Option<Arc<str>> {
-        self.lock().book.name(name)
+    pub(crate) fn lot_name(&self, server: ServerId, name: &[u8]) -> Option<Arc<str>> {
+        self.lock().book.name(server, name)
     }
 
     /// A call as the store keeps it: the threshold is the store's.

@@ -9,7 +9,6 @@ use crate::time::Timestamp;
 // on wasm32-unknown-unknown its seeds are fixed, see `book.rs`) and several times
 // faster than the standard SipHash on short keys like unique ids.
 use foldhash::HashSet;
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,58 +22,6 @@ pub const RESYNC_SETTLE: Duration = Duration::from_secs(1);
 
 /// The most findings held at once; past it the oldest is reported at once.
 pub(super) const HELD_RESYNCS_MAX: usize = 4096;
-
-/// How many calls seen leaving are remembered (the oldest is forgotten first).
-pub(super) const LEFT_MAX: usize = 4096;
-
-/// Calls seen leaving live since their server's link came up, oldest first.
-#[derive(Default)]
-pub(super) struct LeftCalls {
-    order: VecDeque<(ServerId, CompactString)>,
-    set: HashSet<(ServerId, CompactString)>,
-}
-
-impl LeftCalls {
-    /// `uid` left its space (a live leave).
-    pub(super) fn note(&mut self, server: ServerId, uid: &str) {
-        if uid.is_empty() || !self.set.insert((server, uid.into())) {
-            return;
-        }
-        if self.order.len() == LEFT_MAX {
-            if let Some(old) = self.order.pop_front() {
-                self.set.remove(&old);
-            }
-        }
-        self.order.push_back((server, uid.into()));
-    }
-
-    /// `uid` parked (again): a list may name it.
-    pub(super) fn parked(&mut self, server: ServerId, uid: &str) {
-        if !uid.is_empty() && self.set.remove(&(server, CompactString::from(uid))) {
-            self.order.retain(|(s, u)| !(*s == server && u == uid));
-        }
-    }
-
-    fn contains(&self, server: ServerId, uid: &str) -> bool {
-        !uid.is_empty() && self.set.contains(&(server, CompactString::from(uid)))
-    }
-
-    /// The link to `server` (every server when `None`) was lost: what left before it
-    /// says nothing about the next list.
-    pub(super) fn forget(&mut self, server: Option<ServerId>) {
-        match server {
-            None => *self = Self::default(),
-            Some(s) => {
-                self.order.retain(|(o, _)| *o != s);
-                self.set.retain(|(o, _)| *o != s);
-            }
-        }
-    }
-
-    pub(super) fn len(&self) -> usize {
-        self.order.len()
-    }
-}
 
 /// A difference a list found, held for [`RESYNC_SETTLE`].
 pub(crate) struct HeldResync {

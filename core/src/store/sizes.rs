@@ -88,7 +88,7 @@ impl StoreSizes {
     /// The cap of `displaced` and of `departed`.
     pub const MAX_REORDERED: usize = super::live::DISPLACED_MAX;
     /// The cap of `left`.
-    pub const MAX_LEFT: usize = super::reconcile::LEFT_MAX;
+    pub const MAX_LEFT: usize = super::left::LEFT_MAX;
     /// The cap of `held_resyncs`.
     pub const MAX_HELD_RESYNCS: usize = super::reconcile::HELD_RESYNCS_MAX;
 }

@@ -53,9 +53,12 @@ impl<D: Clone> Broadcast<D> {
         if self.subscribers.is_empty() {
             return;
         }
+        // A subscriber that dropped its end holds no other reference to its queue
+        // (looked for first: `retain` costs more than the look when nobody left).
+        if self.subscribers.iter().any(|q| Arc::strong_count(q) == 1) {
+            self.subscribers.retain(|q| Arc::strong_count(q) > 1);
+        }
         let diff = make();
-        // A subscriber that dropped its end holds no other reference to its queue.
-        self.subscribers.retain(|q| Arc::strong_count(q) > 1);
         for q in &self.subscribers {
             let waker = {
                 let mut q = lock(q);
@@ -109,6 +112,24 @@ impl LotsMapState {
     }
 }
 
+/// `from`'s facts written over `to`'s, its name (the same shared name) kept: no
+/// reference count changes hands.
+fn copy_facts(to: &mut ParkingLot, from: &ParkingLot) {
+    let ParkingLot {
+        name: _,
+        start_space,
+        end_space,
+        total_spaces,
+        timeout,
+        server_id,
+        occupied,
+        range_known,
+    } = *from;
+    (to.start_space, to.end_space, to.total_spaces, to.timeout) =
+        (start_space, end_space, total_spaces, timeout);
+    (to.server_id, to.occupied, to.range_known) = (server_id, occupied, range_known);
+}
+
 impl LotsMap {
     fn state(&self) -> MutexGuard<'_, LotsMapState> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
@@ -125,7 +146,13 @@ impl LotsMap {
         let mut st = self.state();
         let LotsMapState { entries, view } = &mut *st;
         let (key, slot) = &mut entries[i];
-        let was = slot.replace(lot.clone()).is_some();
+        let was = match slot {
+            Some(held) if Arc::ptr_eq(&held.name, &lot.name) => {
+                copy_facts(held, lot);
+                true
+            }
+            _ => slot.replace(lot.clone()).is_some(),
+        };
         view.send(|| {
             let (key, value) = (key.clone(), lot.clone());
             if was {

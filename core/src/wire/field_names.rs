@@ -178,6 +178,19 @@ pub(super) fn field_index(key: &[u8]) -> Option<usize> {
     (middle == e.middle).then_some(e.field)
 }
 
+/// True when `key` is `lower` (a lower-case, letters-only name of 8 to 24 bytes) in
+/// any case: the key's words folded, compared with the name's.
+pub(crate) fn eq_letters(key: &[u8], lower: &[u8]) -> bool {
+    let n = key.len();
+    if n != lower.len() || !(8..=24).contains(&n) {
+        return false;
+    }
+    let word =
+        |b: &[u8], at: usize| b.get(at..at + 8).and_then(|w| w.try_into().ok()).map(u64::from_le_bytes);
+    let folded = |at: usize| word(key, at).map(|w| w | FOLD) == word(lower, at);
+    folded(0) && folded(n - 8) && (n <= 16 || folded(8))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

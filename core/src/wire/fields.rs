@@ -115,7 +115,7 @@ pub(crate) fn retriever_of(f: &Fields<'_>) -> Retriever {
     Retriever {
         channel: text(f[F_R_CHANNEL].or(f[F_FROM11])),
         caller_id_num: text(f[F_R_CID_NUM]),
-        caller_id_name: CompactString::from(unescape_c(&text(f[F_R_CID_NAME]))),
+        caller_id_name: unescaped(text(f[F_R_CID_NAME])),
         unique_id: text(f[F_R_UID]),
     }
 }
@@ -186,8 +186,10 @@ const ESCAPED: [bool; TEXT_FIELDS] = [false, false, false, false, true, false, t
 fn pack(values: &[&[u8]; TEXT_FIELDS]) -> Text {
     let total: usize = values.iter().map(|v| v.len()).sum();
     let fits = values.iter().all(|v| v.len() <= MAX_FIELD_BYTES);
-    // The names are short: a plain search (no memchr call) is enough.
-    let escaped = values.iter().zip(ESCAPED).any(|(v, e)| e && v.contains(&b'\\'));
+    // The names are short: a fold the compiler vectorizes (no early exit, no memchr
+    // call) reads them fastest.
+    let escaped =
+        values.iter().zip(ESCAPED).any(|(v, e)| e && v.iter().fold(false, |a, &b| a | (b == b'\\')));
     if fits && !escaped {
         let mut buf = Vec::with_capacity(total);
         let mut ends = [0u16; TEXT_FIELDS];
@@ -240,6 +242,14 @@ impl ChannelStatus {
             caller_id_num: text(m.get("CallerIDNum")),
             caller_id_name: CompactString::from(unescape_c(&text(m.get("CallerIDName")))),
         })
+    }
+}
+
+/// `t` with its C escapes undone (itself, not copied, when it has none).
+fn unescaped(t: CompactString) -> CompactString {
+    match unescape_c(&t) {
+        std::borrow::Cow::Borrowed(_) => t,
+        std::borrow::Cow::Owned(s) => CompactString::from(s),
     }
 }
 

@@ -43,34 +43,30 @@ pub enum EventName {
     Other,
 }
 
-const NAMES: [(&str, EventName); 10] = [
-    ("ParkedCall", EventName::Parking(LiveKind::Parked)),
-    ("UnParkedCall", EventName::Parking(LiveKind::Retrieved)),
-    ("ParkedCallTimeOut", EventName::Parking(LiveKind::TimedOut)),
-    ("ParkedCallGiveUp", EventName::Parking(LiveKind::GaveUp)),
-    ("ParkedCallSwap", EventName::Parking(LiveKind::Swapped)),
-    ("Shutdown", EventName::Shutdown),
-    ("FullyBooted", EventName::FullyBooted),
-    ("Parkinglot", EventName::Parkinglot),
-    ("ParkinglotsComplete", EventName::ParkingListComplete),
-    ("ParkedCallsComplete", EventName::ParkingListComplete),
+/// The names the core knows, lower case (compared ASCII case-insensitively, as
+/// Asterisk's own comparisons are).
+const NAMES: [(&[u8], EventName); 11] = [
+    (b"parkedcall", EventName::Parking(LiveKind::Parked)),
+    (b"unparkedcall", EventName::Parking(LiveKind::Retrieved)),
+    (b"parkedcalltimeout", EventName::Parking(LiveKind::TimedOut)),
+    (b"parkedcallgiveup", EventName::Parking(LiveKind::GaveUp)),
+    (b"parkedcallswap", EventName::Parking(LiveKind::Swapped)),
+    (b"shutdown", EventName::Shutdown),
+    (b"fullybooted", EventName::FullyBooted),
+    (b"parkinglot", EventName::Parkinglot),
+    (b"parkinglotscomplete", EventName::ParkingListComplete),
+    (b"parkedcallscomplete", EventName::ParkingListComplete),
+    (b"originateresponse", EventName::OriginateResponse),
 ];
 
 impl EventName {
     /// The name's kind (`Other` for names the core does not act on by themselves).
     pub fn of(name: &[u8]) -> Self {
-        // Every name the core knows is 8 to 19 bytes long (`Shutdown` to
-        // `ParkinglotsComplete`); a name is compared only with those of its length.
-        if !(8..=19).contains(&name.len()) {
-            return Self::Other;
-        }
-        if name.eq_ignore_ascii_case(b"OriginateResponse") {
-            return Self::OriginateResponse;
-        }
+        // Each name is compared a word at a time, and only when the lengths match.
         NAMES
             .iter()
-            .find(|(n, _)| n.len() == name.len() && n.as_bytes().eq_ignore_ascii_case(name))
-            .map_or(Self::Other, |(_, k)| *k)
+            .find(|(n, _)| crate::wire::field_names::eq_letters(name, n))
+            .map_or(Self::Other, |&(_, k)| k)
     }
 
     /// True for events that matter without an ActionID (live parking events and the
@@ -411,12 +407,39 @@ mod tests {
         assert_eq!(EventName::of(b"unparkedcall"), EventName::Parking(LiveKind::Retrieved));
         assert_eq!(EventName::of(b"Newexten"), EventName::Other);
         assert!(!EventName::of(b"Parkinglot").matters_live());
-        // Every known name, in any case, is found (the length guard lets each pass).
-        for (name, kind) in NAMES.iter().copied().chain([("OriginateResponse", EventName::OriginateResponse)])
-        {
+        // Every known name, in any case, is found; a name with one byte changed to
+        // another letter or to a byte that folds like a letter is not.
+        const NAMES: [(&str, EventName); 11] = [
+            ("ParkedCall", EventName::Parking(LiveKind::Parked)),
+            ("UnParkedCall", EventName::Parking(LiveKind::Retrieved)),
+            ("ParkedCallTimeOut", EventName::Parking(LiveKind::TimedOut)),
+            ("ParkedCallGiveUp", EventName::Parking(LiveKind::GaveUp)),
+            ("ParkedCallSwap", EventName::Parking(LiveKind::Swapped)),
+            ("Shutdown", EventName::Shutdown),
+            ("FullyBooted", EventName::FullyBooted),
+            ("Parkinglot", EventName::Parkinglot),
+            ("ParkinglotsComplete", EventName::ParkingListComplete),
+            ("ParkedCallsComplete", EventName::ParkingListComplete),
+            ("OriginateResponse", EventName::OriginateResponse),
+        ];
+        for (name, kind) in NAMES {
             assert_eq!(EventName::of(name.as_bytes()), kind, "{name}");
             assert_eq!(EventName::of(name.to_uppercase().as_bytes()), kind, "{name}");
+            assert_eq!(EventName::of(name.to_lowercase().as_bytes()), kind, "{name}");
             assert_eq!(EventName::of(&name.as_bytes()[1..]), EventName::Other, "{name} cut");
+            assert_eq!(EventName::of(format!("{name}s").as_bytes()), EventName::Other, "{name} longer");
+            for at in 0..name.len() {
+                for b in [b'@', b'[', b'`', b'{', b'0', b'\x00', b'q', b'Z'] {
+                    let mut k = name.as_bytes().to_vec();
+                    if k[at].eq_ignore_ascii_case(&b) {
+                        continue;
+                    }
+                    k[at] = b;
+                    let other = NAMES.iter().find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(&k));
+                    let want = other.map_or(EventName::Other, |&(_, kind)| kind);
+                    assert_eq!(EventName::of(&k), want, "{}", String::from_utf8_lossy(&k));
+                }
+            }
         }
     }
 
