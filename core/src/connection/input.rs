@@ -59,8 +59,18 @@ impl Connection {
         }
         let inbound = match &scanned {
             Some(f) => {
-                let store = &self.store;
-                let names = |name: &[u8]| store.lot_name(server, name);
+                // The lot's name: the last one again (a list's items come lot by lot)
+                // without the store's lock and a hash, else the store's, else new.
+                let wanted = fields::lot_of(f).unwrap_or(b"default");
+                let name = match &self.last_lot {
+                    Some((s, name)) if *s == server && name.as_bytes() == wanted => name.clone(),
+                    _ => self
+                        .store
+                        .lot_name(server, wanted)
+                        .unwrap_or_else(|| String::from_utf8_lossy(wanted).as_ref().into()),
+                };
+                self.last_lot = Some((server, name.clone()));
+                let names = |_: &[u8]| Some(name.clone());
                 Inbound::classify_scanned(head, f, raw.headers(), server, now, shape, &names)
             }
             None => Inbound::classify(head, raw.headers(), server, now, shape),

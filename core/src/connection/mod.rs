@@ -80,6 +80,10 @@ pub struct Connection {
     store: ParkingStore,
     #[cfg(feature = "raw-ami")]
     decoder: Decoder,
+    /// The lot name the raw link read last, shared by the calls read of that lot (the
+    /// store's own when it knew the lot; the store takes its own when it applies them).
+    #[cfg(feature = "raw-ami")]
+    last_lot: Option<(ServerId, std::sync::Arc<str>)>,
     login: Login,
     ids: ActionIds,
     requests: RequestIds,
@@ -130,6 +134,8 @@ impl Connection {
             ids: ActionIds::new(cfg.instance_id, now.as_unix_millis()),
             #[cfg(feature = "raw-ami")]
             decoder: Decoder::with_max_message_bytes(cfg.max_message_bytes),
+            #[cfg(feature = "raw-ami")]
+            last_lot: None,
             cfg,
             store,
             login: Login::new(),

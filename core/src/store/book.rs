@@ -157,7 +157,7 @@ pub(super) struct Book {
     /// The last park's tag.
     last_tag: u16,
     /// The lot [`Book::name`] found last: its server, its name's address, its id.
-    named_last: Option<(ServerId, usize, u32)>,
+    named_last: std::cell::Cell<Option<(ServerId, usize, u32)>>,
     /// Calls Asterisk holds (all lots, all servers).
     pub(super) raw_total: usize,
     /// Calls the views show.
@@ -236,10 +236,10 @@ impl Book {
     /// The name of a lot the book holds (on any server), by its bytes. When `server`
     /// has that lot, it is remembered as the one named last: [`Book::named_last`]
     /// finds it again without hashing the name.
-    pub(super) fn name(&mut self, server: ServerId, name: &[u8]) -> Option<Arc<str>> {
+    pub(super) fn name(&self, server: ServerId, name: &[u8]) -> Option<Arc<str>> {
         let named = self.index.get(name)?;
         let id = named.lots.iter().find(|&&(s, _)| s == server).map(|&(_, id)| id);
-        self.named_last = id.map(|id| (server, Arc::as_ptr(&named.name) as *const u8 as usize, id));
+        self.named_last.set(id.map(|id| (server, Arc::as_ptr(&named.name) as *const u8 as usize, id)));
         Some(named.name.clone())
     }
 
@@ -247,7 +247,7 @@ impl Book {
     /// last (the same shared name: a name the book holds lives as long as the book, so
     /// no other name has its address).
     pub(super) fn named_last(&self, server: ServerId, name: &Arc<str>) -> Option<usize> {
-        let (s, at, id) = self.named_last?;
+        let (s, at, id) = self.named_last.get()?;
         (s == server && at == Arc::as_ptr(name) as *const u8 as usize)
             .then(|| self.ordinals[id as usize] as usize)
     }

@@ -8,7 +8,7 @@ use crate::time::Timestamp;
 use crate::wire::fields;
 use crate::wire::inbound::{Head, Inbound, LiveEvent, LiveKind, Shape};
 use crate::wire::message::Message;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 /// How many replaced calls wait for their late leave (older ones are forgotten: their
@@ -30,9 +30,11 @@ impl ParkingStore {
                 return events;
             }
         }
-        let names = |name: &[u8]| self.lot_name(server_id, name);
+        // Read and applied under one lock: the lot's name is the store's.
+        let st = self.lock();
+        let names = |name: &[u8]| st.book.name(server_id, name);
         match Inbound::classify_scanned(head, &f, msg.iter(), server_id, now, Shape::Messages, &names) {
-            Inbound::Live(event) => self.apply_live(now, event),
+            Inbound::Live(event) => self.apply_live_locked(st, now, event),
             _ => Events::new(),
         }
     }
@@ -40,13 +42,18 @@ impl ParkingStore {
     /// Applies a live parking event: the store changes, listeners hear of it, and the
     /// events are returned.
     pub(crate) fn apply_live(&self, now: Timestamp, event: LiveEvent) -> Events {
+        self.apply_live_locked(self.lock(), now, event)
+    }
+
+    /// [`ParkingStore::apply_live`] with the store's lock taken already (`st`, let go
+    /// before listeners hear of the events).
+    fn apply_live_locked(&self, mut st: MutexGuard<'_, State>, now: Timestamp, event: LiveEvent) -> Events {
         let LiveEvent { kind, call, retriever } = event;
         let mut call = self.prepare(call);
         let server = call.server_id;
         let (max_calls, max_lots) = (self.inner.options.max_calls, self.inner.options.max_lots);
         let mut full = None;
         let events: Events = 'apply: {
-            let mut st = self.lock();
             // A give-up held back: this park of the same call makes it a move; anything
             // else reports it first.
             let mut out = Events::new();
@@ -124,6 +131,7 @@ impl ParkingStore {
             }
             out
         };
+        drop(st);
         if let Some((what, limit)) = full {
             self.over_cap(what, server, limit);
         }
@@ -423,6 +431,38 @@ mod tests {
         });
         let got = rx.recv_timeout(Duration::from_secs(10)).expect("the filter read the lots without waiting");
         assert_eq!(got, (1, 1), "one park, one lot");
+    }
+
+    /// A park is read and applied under the store's one lock: the listeners hear of
+    /// it after the lock is let go, so a listener and an option callback may read the
+    /// store (a deadlock fails the test instead of hanging it).
+    #[test]
+    fn listeners_of_a_park_may_read_the_store() {
+        use crate::store::ParkingOptions;
+        use std::sync::{mpsc, Arc, OnceLock};
+        let cell: Arc<OnceLock<ParkingStore>> = Arc::default();
+        let seen = cell.clone();
+        let store = ParkingStore::new(ParkingOptions::default().on_call_parked(move |_| {
+            let store = seen.get().expect("set before any event");
+            assert_eq!(store.parked_calls_now().len(), 1, "the option callback sees the park");
+        }));
+        assert!(cell.set(store.clone()).is_ok());
+        let reader = store.clone();
+        let listening = store.on_parking_event(move |_| {
+            assert_eq!(reader.parked_calls_now().len(), 1, "the listener sees the park");
+        });
+        let (tx, rx) = mpsc::channel();
+        // The subscription goes with the thread: dropped here after a deadlock, it
+        // would wait for the lock too, and hang the test instead of failing it.
+        std::thread::spawn(move || {
+            let _listening = listening;
+            let now = Timestamp::from_unix_millis(1_700_000_000_000);
+            let events = store.apply_message(now, 1, &message(0, 2, 701, 1, 0));
+            tx.send(events.len()).ok();
+        });
+        let got =
+            rx.recv_timeout(Duration::from_secs(10)).expect("the listeners read the store without waiting");
+        assert_eq!(got, 1, "one park");
     }
 
     proptest! {

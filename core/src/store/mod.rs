@@ -524,6 +524,7 @@ impl ParkingStore {
 
     /// The name of a lot the store holds, by its bytes (shared by the calls parsed
     /// for it).
+    #[cfg(feature = "raw-ami")]
     pub(crate) fn lot_name(&self, server: ServerId, name: &[u8]) -> Option<Arc<str>> {
         self.lock().book.name(server, name)
     }
