@@ -349,22 +349,23 @@ impl Book {
             Some(s) => lot.spaces.insert(space, s),
             None => lot.spaces.remove(space),
         };
-        let old_shown = old.as_ref().and_then(|s| s.shown.clone());
-        // The lot's call list and the global list.
+        let old_shown = old.as_ref().is_some_and(|s| s.shown.is_some());
+        // The lot's call list and the global list (a call's count of references
+        // changes only where a view takes it: no clone made to be dropped).
         let mut d_shown = 0i64;
-        match (lot.shown_spaces.binary_search(&space), new_shown.clone()) {
+        match (lot.shown_spaces.binary_search(&space), &new_shown) {
             (Ok(j), Some(c)) => {
                 if let Some(calls) = &lot.calls {
                     calls.lock_mut().set_cloned(j, c.clone());
                 }
-                self.global.send(|| VecDiff::UpdateAt { index: prefix + j, value: c });
+                self.global.send(|| VecDiff::UpdateAt { index: prefix + j, value: c.clone() });
             }
             (Err(j), Some(c)) => {
                 lot.shown_spaces.insert(j, space);
                 if let Some(calls) = &lot.calls {
                     calls.lock_mut().insert_cloned(j, c.clone());
                 }
-                self.global.send(|| VecDiff::InsertAt { index: prefix + j, value: c });
+                self.global.send(|| VecDiff::InsertAt { index: prefix + j, value: c.clone() });
                 d_shown = 1;
             }
             (Ok(j), None) => {
@@ -386,7 +387,7 @@ impl Book {
         }
         if let Some(cell) = lot.cell(space) {
             // A call the views do not show (filtered) leaves its cell as it was.
-            if old_shown.is_some() || new_shown.is_some() {
+            if old_shown || new_shown.is_some() {
                 lot.grid.lock_mut().set_cloned(cell, new_shown);
             }
         }
