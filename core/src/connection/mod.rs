@@ -80,8 +80,10 @@ pub struct Connection {
     store: ParkingStore,
     #[cfg(feature = "raw-ami")]
     decoder: Decoder,
-    /// The lot name the raw link read last, shared by the calls read of that lot (the
-    /// store's own when it knew the lot; the store takes its own when it applies them).
+    /// The lot name the raw link read last, shared by the calls read of that lot: the
+    /// store's own when it knew the lot then, else made here (a lot the store makes
+    /// later may hold another copy of the name; the store gives each call it applies
+    /// its own).
     #[cfg(feature = "raw-ami")]
     last_lot: Option<(ServerId, std::sync::Arc<str>)>,
     login: Login,

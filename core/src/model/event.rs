@@ -128,9 +128,10 @@ impl ParkingEvent {
 }
 
 /// The events one applied message caused, in order: most often none or one, held
-/// without an allocation (a message's events used to come in a `Vec`, one allocation
-/// per event; see the CHANGELOG). Reads as a slice; [`Events::into_vec`] or
-/// `Vec::from` when a `Vec` is wanted.
+/// without an allocation (they used to come in a `Vec`: an allocation for each
+/// message that caused any; see the CHANGELOG). Reads as a slice (mutably too),
+/// serializes as a list; [`Events::into_vec`] or `Vec::from` when a `Vec` is wanted.
+/// Two `Events` are equal when they hold the same events in the same order.
 ///
 /// ```
 /// use ami_parking::{Events, Message, ParkingStore, Timestamp};
@@ -146,10 +147,10 @@ impl ParkingEvent {
 /// let all: Vec<_> = events.into_vec();
 /// assert_eq!(all.len(), 1);
 /// ```
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Events(Held);
 
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 enum Held {
     #[default]
     None,
@@ -194,6 +195,30 @@ impl std::ops::Deref for Events {
             Held::One(e) => std::slice::from_ref(e),
             Held::Many(all) => all,
         }
+    }
+}
+
+impl std::ops::DerefMut for Events {
+    fn deref_mut(&mut self) -> &mut [ParkingEvent] {
+        match &mut self.0 {
+            Held::None => &mut [],
+            Held::One(e) => std::slice::from_mut(e),
+            Held::Many(all) => all,
+        }
+    }
+}
+
+impl PartialEq for Events {
+    fn eq(&self, other: &Events) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Events {}
+
+impl serde::Serialize for Events {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
     }
 }
 
@@ -299,7 +324,27 @@ impl Iterator for EventsIntoIter {
     }
 }
 
+impl DoubleEndedIterator for EventsIntoIter {
+    fn next_back(&mut self) -> Option<ParkingEvent> {
+        match &mut self.0 {
+            IntoIterHeld::One(e) => e.take(),
+            IntoIterHeld::Many(all) => all.next_back(),
+        }
+    }
+}
+
 impl ExactSizeIterator for EventsIntoIter {}
+
+impl std::iter::FusedIterator for EventsIntoIter {}
+
+impl<'a> IntoIterator for &'a mut Events {
+    type Item = &'a mut ParkingEvent;
+    type IntoIter = std::slice::IterMut<'a, ParkingEvent>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter_mut()
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -342,5 +387,30 @@ mod tests {
         }
         assert_eq!(Events::from(Some(event(7))).into_vec(), vec![event(7)]);
         assert!(Events::default().is_empty());
+    }
+
+    /// Equal when the events are, however each was built; mutable as a slice; reversed
+    /// by value; serialized as the list a `Vec` makes.
+    #[test]
+    fn events_compare_by_their_events_and_read_like_a_vec() {
+        let one = Events::from(Some(event(1)));
+        let mut grown = Events::from(Vec::new());
+        grown.push(event(1));
+        assert_eq!(one, grown, "one event, held inline or in a vector");
+        assert_eq!(Events::from(Vec::new()), Events::new(), "no event either way");
+        assert_ne!(one, Events::from(vec![event(1), event(2)]));
+        let mut two: Events = [event(1), event(2)].into_iter().collect();
+        two.reverse();
+        for e in &mut two {
+            assert!(matches!(e, ParkingEvent::Parked { .. }));
+        }
+        assert_eq!(two, vec![event(2), event(1)]);
+        assert_eq!(two.clone().into_iter().rev().collect::<Vec<_>>(), vec![event(1), event(2)]);
+        assert_eq!(one.clone().into_iter().rev().collect::<Vec<_>>(), vec![event(1)]);
+        let mut it = one.into_iter();
+        assert_eq!((it.next().is_some(), it.next(), it.next()), (true, None, None), "fused");
+        let json = serde_json::to_value(&two).unwrap();
+        assert_eq!(json, serde_json::to_value(two.into_vec()).unwrap());
+        assert_eq!(json[0]["type"], "parked");
     }
 }
