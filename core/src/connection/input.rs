@@ -61,13 +61,9 @@ impl Connection {
             Some(f) => {
                 // The lot's name: the last one again (a list's items come lot by lot)
                 // without the store's lock and a hash, else the store's, else new.
-                let wanted = fields::lot_of(f).unwrap_or(b"default");
                 let name = match &self.last_lot {
-                    Some((s, name)) if *s == server && name.as_bytes() == wanted => name.clone(),
-                    _ => self
-                        .store
-                        .lot_name(server, wanted)
-                        .unwrap_or_else(|| String::from_utf8_lossy(wanted).as_ref().into()),
+                    Some((s, name)) if *s == server && name.as_bytes() == fields::lot_of(f) => name.clone(),
+                    _ => fields::lot_name(f, &|bytes: &[u8]| self.store.lot_name(server, bytes)),
                 };
                 self.last_lot = Some((server, name.clone()));
                 let names = |_: &[u8]| Some(name.clone());

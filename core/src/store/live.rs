@@ -250,7 +250,7 @@ impl ParkingStore {
     ) -> Option<Events> {
         let space = fields::space_of(f)?;
         let bytes = fields::unique_id_of(f);
-        let name = fields::lot_of(f).unwrap_or(b"default");
+        let name = fields::lot_of(f);
         let retriever = (kind == LiveKind::Retrieved).then(|| fields::retriever_of(f));
         let events = {
             let mut st = self.lock();
@@ -261,8 +261,10 @@ impl ParkingStore {
             let held = st.book.lot(i).spaces.get(space)?.raw.unique_id();
             // The same call as the general path's `same_call` sees it. The store's id
             // is text already: equal bytes need no UTF-8 check of the event's.
-            let uid = if bytes == held.as_bytes() || bytes.is_empty() {
-                CompactString::from(if bytes.is_empty() { "" } else { held })
+            let uid = if bytes.is_empty() {
+                CompactString::default()
+            } else if bytes == held.as_bytes() {
+                CompactString::from(held)
             } else if held.is_empty() {
                 CompactString::from(std::str::from_utf8(bytes).ok()?)
             } else {

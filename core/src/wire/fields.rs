@@ -91,7 +91,7 @@ pub(crate) static NO_NAMES: fn(&[u8]) -> Option<Arc<str>> = |_| None;
 /// The lot's name of a scanned block (`default` when it names none), shared when
 /// `names` knows it.
 pub(crate) fn lot_name(f: &Fields<'_>, names: &LotNames<'_>) -> Arc<str> {
-    let bytes = lot_of(f).unwrap_or(b"default");
+    let bytes = lot_of(f);
     names(bytes).unwrap_or_else(|| String::from_utf8_lossy(bytes).as_ref().into())
 }
 
@@ -120,9 +120,9 @@ pub(crate) fn retriever_of(f: &Fields<'_>) -> Retriever {
     }
 }
 
-/// The lot a scanned block names (`None`: the default lot).
-pub(crate) fn lot_of<'a>(f: &Fields<'a>) -> Option<&'a [u8]> {
-    f[F_LOT].filter(|l| !l.is_empty())
+/// The lot a scanned block names (`default` when it names none, or an empty one).
+pub(crate) fn lot_of<'a>(f: &Fields<'a>) -> &'a [u8] {
+    f[F_LOT].filter(|l| !l.is_empty()).unwrap_or(b"default")
 }
 
 /// The space a scanned block names (`None`: none, or one that does not fit a u32).
