@@ -87,6 +87,17 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Keyed items: the key, and the place the item started at.
+    type Keyed<K> = Vec<(K, usize)>;
+
+    /// `items` sorted by their keys (the first field) by ours and by std's stable sort.
+    fn ours_and_std<K: Ord + Copy>(items: Keyed<K>) -> (Keyed<K>, Keyed<K>) {
+        let (mut ours, mut std) = (items.clone(), items);
+        sort_stable(&mut ours, |a, b| a.0 < b.0);
+        std.sort_by_key(|x| x.0);
+        (ours, std)
+    }
+
     /// Sorts `v` and says how many comparisons it took.
     fn comparisons(v: &mut [u32]) -> usize {
         let count = std::cell::Cell::new(0usize);
@@ -102,25 +113,20 @@ mod tests {
         /// equal keys in their first order (the second field tells them apart).
         #[test]
         fn sorts_as_std_stable_sort_does(keys in proptest::collection::vec(0u8..12, 0..300)) {
-            let mut ours: Vec<(u8, usize)> = keys.iter().copied().zip(0..).collect();
-            let mut std = ours.clone();
-            sort_stable(&mut ours, |a, b| a.0 < b.0);
-            std.sort_by_key(|x| x.0);
+            let (ours, std) = ours_and_std(keys.iter().copied().zip(0..).collect());
             prop_assert_eq!(ours, std);
         }
 
         /// Sorted runs (the lists Asterisk sends), with a few items out of place.
         #[test]
         fn sorts_runs_with_strays(len in 0usize..400, strays in proptest::collection::vec((0usize..400, any::<u16>()), 0..6)) {
-            let mut ours: Vec<(u16, usize)> = (0..len).map(|i| (i as u16, i)).collect();
+            let mut items: Vec<(u16, usize)> = (0..len).map(|i| (i as u16, i)).collect();
             for (at, key) in strays {
-                if let Some(x) = ours.get_mut(at) {
+                if let Some(x) = items.get_mut(at) {
                     x.0 = key;
                 }
             }
-            let mut std = ours.clone();
-            sort_stable(&mut ours, |a, b| a.0 < b.0);
-            std.sort_by_key(|x| x.0);
+            let (ours, std) = ours_and_std(items);
             prop_assert_eq!(ours, std);
         }
     }
@@ -130,10 +136,7 @@ mod tests {
     #[test]
     fn falling_runs_keep_equal_items_in_order() {
         let keys = [5u8, 4, 3, 3, 2, 1, 1, 9, 8, 8, 7, 0, 0, 0];
-        let mut ours: Vec<(u8, usize)> = keys.iter().copied().zip(0..).collect();
-        let mut std = ours.clone();
-        sort_stable(&mut ours, |a, b| a.0 < b.0);
-        std.sort_by_key(|x| x.0);
+        let (ours, std) = ours_and_std(keys.iter().copied().zip(0..).collect());
         assert_eq!(ours, std);
     }
 

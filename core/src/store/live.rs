@@ -407,63 +407,72 @@ mod tests {
         Message::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
     }
 
+    /// A store whose options' callbacks can reach it: `options` gets a cell that holds
+    /// the store once it is made.
+    fn store_its_options_see(
+        options: impl FnOnce(std::sync::Arc<std::sync::OnceLock<ParkingStore>>) -> crate::store::ParkingOptions,
+    ) -> ParkingStore {
+        let cell = std::sync::Arc::<std::sync::OnceLock<ParkingStore>>::default();
+        let store = ParkingStore::new(options(cell.clone()));
+        assert!(cell.set(store.clone()).is_ok());
+        store
+    }
+
+    /// What `work` returns, run on a thread of its own within 10 s: a deadlock fails
+    /// the test (saying `waiting`) instead of hanging it. What `work` holds goes
+    /// with the thread, so nothing left waiting for a lock is dropped here.
+    fn within_a_deadline<T: Send + 'static>(waiting: &str, work: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(work()).ok());
+        rx.recv_timeout(Duration::from_secs(10)).expect(waiting)
+    }
+
     /// A `parked_call_filter` runs under the store's lock: reading the lots from it
-    /// (they have a lock of their own) must not wait for that lock. A thread and a
-    /// deadline: a deadlock fails the test instead of hanging it.
+    /// (they have a lock of their own) must not wait for that lock.
     #[test]
     fn a_filter_may_read_the_lots() {
         use crate::model::LotKey;
         use crate::store::ParkingOptions;
-        use std::sync::{mpsc, Arc, OnceLock};
-        let cell: Arc<OnceLock<ParkingStore>> = Arc::default();
-        let seen = cell.clone();
-        let store = ParkingStore::new(ParkingOptions::default().parked_call_filter(move |c| {
-            let store = seen.get().expect("set before any event");
-            let key = LotKey::new(c.server_id, c.parking_lot.clone());
-            let _ = (store.lot_now(&key), store.parking_lots_now(), store.parking_lots_map_now());
-            let _ = (format!("{store:?}"), store.parking_lots());
-            true
-        }));
-        assert!(cell.set(store.clone()).is_ok());
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
+        let store = store_its_options_see(|seen| {
+            ParkingOptions::default().parked_call_filter(move |c| {
+                let store = seen.get().expect("set before any event");
+                let key = LotKey::new(c.server_id, c.parking_lot.clone());
+                let _ = (store.lot_now(&key), store.parking_lots_now(), store.parking_lots_map_now());
+                let _ = (format!("{store:?}"), store.parking_lots());
+                true
+            })
+        });
+        let got = within_a_deadline("the filter read the lots without waiting", move || {
             let now = Timestamp::from_unix_millis(1_700_000_000_000);
             let events = store.apply_message(now, 1, &message(0, 2, 701, 1, 0));
-            tx.send((events.len(), store.parking_lots_now().len())).ok();
+            (events.len(), store.parking_lots_now().len())
         });
-        let got = rx.recv_timeout(Duration::from_secs(10)).expect("the filter read the lots without waiting");
         assert_eq!(got, (1, 1), "one park, one lot");
     }
 
     /// A park is read and applied under the store's one lock: the listeners hear of
     /// it after the lock is let go, so a listener and an option callback may read the
-    /// store (a deadlock fails the test instead of hanging it).
+    /// store.
     #[test]
     fn listeners_of_a_park_may_read_the_store() {
         use crate::store::ParkingOptions;
-        use std::sync::{mpsc, Arc, OnceLock};
-        let cell: Arc<OnceLock<ParkingStore>> = Arc::default();
-        let seen = cell.clone();
-        let store = ParkingStore::new(ParkingOptions::default().on_call_parked(move |_| {
-            let store = seen.get().expect("set before any event");
-            assert_eq!(store.parked_calls_now().len(), 1, "the option callback sees the park");
-        }));
-        assert!(cell.set(store.clone()).is_ok());
+        let store = store_its_options_see(|seen| {
+            ParkingOptions::default().on_call_parked(move |_| {
+                let store = seen.get().expect("set before any event");
+                assert_eq!(store.parked_calls_now().len(), 1, "the option callback sees the park");
+            })
+        });
         let reader = store.clone();
         let listening = store.on_parking_event(move |_| {
             assert_eq!(reader.parked_calls_now().len(), 1, "the listener sees the park");
         });
-        let (tx, rx) = mpsc::channel();
-        // The subscription goes with the thread: dropped here after a deadlock, it
-        // would wait for the lock too, and hang the test instead of failing it.
-        std::thread::spawn(move || {
+        let got = within_a_deadline("the listeners read the store without waiting", move || {
+            // The subscription goes with the thread: dropped here after a deadlock, it
+            // would wait for the lock too, and hang the test instead of failing it.
             let _listening = listening;
             let now = Timestamp::from_unix_millis(1_700_000_000_000);
-            let events = store.apply_message(now, 1, &message(0, 2, 701, 1, 0));
-            tx.send(events.len()).ok();
+            store.apply_message(now, 1, &message(0, 2, 701, 1, 0)).len()
         });
-        let got =
-            rx.recv_timeout(Duration::from_secs(10)).expect("the listeners read the store without waiting");
         assert_eq!(got, 1, "one park");
     }
 
