@@ -67,24 +67,12 @@ impl ParkingStore {
                 }
                 None => None,
             };
-            // A leave makes no lot: a call that leaves a lot never seen was in no view,
-            // and a flood of such leaves must not fill the book with lots nobody sees.
-            let i = if kind.is_leave() {
-                st.book.ordinal(call.server_id, call.parking_lot.as_bytes())
-            } else {
-                let known = st
-                    .book
-                    .named_last(call.server_id, &call.parking_lot)
-                    .or_else(|| st.book.ordinal(call.server_id, call.parking_lot.as_bytes()));
-                let Some(i) = known.or_else(|| st.book.lot_index_within(&call.lot_key(), max_lots)) else {
-                    full = Some(("lots", max_lots));
-                    break 'apply out;
-                };
-                if st.book.raw_total >= max_calls && !st.book.lot(i).spaces.contains(call.parking_space) {
-                    full = Some(("calls", max_calls));
+            let i = match st.lot_for(kind, &call, max_calls, max_lots) {
+                Ok(i) => i,
+                Err(cap) => {
+                    full = Some(cap);
                     break 'apply out;
                 }
-                Some(i)
             };
             if let Some(i) = i {
                 // The lot's name is shared by all its calls (one allocation per lot).
@@ -336,6 +324,34 @@ impl Held {
 }
 
 impl State {
+    /// The ordinal of the lot `call` goes to or leaves (`None`: a leave of a lot the
+    /// book does not have), or the cap it would pass: `("lots", max_lots)` for a new
+    /// lot past the lots' cap, `("calls", max_calls)` for a new call past the calls'.
+    fn lot_for(
+        &mut self,
+        kind: LiveKind,
+        call: &ParkedCall,
+        max_calls: usize,
+        max_lots: usize,
+    ) -> Result<Option<usize>, (&'static str, usize)> {
+        // A leave makes no lot: a call that leaves a lot never seen was in no view,
+        // and a flood of such leaves must not fill the book with lots nobody sees.
+        if kind.is_leave() {
+            return Ok(self.book.ordinal(call.server_id, call.parking_lot.as_bytes()));
+        }
+        let known = self
+            .book
+            .named_last(call.server_id, &call.parking_lot)
+            .or_else(|| self.book.ordinal(call.server_id, call.parking_lot.as_bytes()));
+        let Some(i) = known.or_else(|| self.book.lot_index_within(&call.lot_key(), max_lots)) else {
+            return Err(("lots", max_lots));
+        };
+        if self.book.raw_total >= max_calls && !self.book.lot(i).spaces.contains(call.parking_space) {
+            return Err(("calls", max_calls));
+        }
+        Ok(Some(i))
+    }
+
     /// The held give-up, reported now (before a list answer or when its time is up).
     pub(super) fn release_held(&mut self) -> Option<ParkingEvent> {
         self.held.take().and_then(Held::into_event)
