@@ -343,17 +343,17 @@ impl Book {
     pub(super) fn put(&mut self, i: usize, space: u32, new: Option<Slot>) -> Put {
         let prefix = self.counts.prefix(i);
         let lot = &mut self.lots[i];
-        let new_shown = new.as_ref().and_then(|s| s.shown.clone());
         let has_new = new.is_some();
         let old = match new {
             Some(s) => lot.spaces.insert(space, s),
             None => lot.spaces.remove(space),
         };
         let old_shown = old.as_ref().is_some_and(|s| s.shown.is_some());
-        // The lot's call list and the global list (a call's count of references
-        // changes only where a view takes it: no clone made to be dropped).
+        // What the views now show in the space, borrowed from the book: a call's count
+        // of references changes only where a view takes it (an atomic change each).
+        let new_shown = if has_new { lot.spaces.get(space).and_then(|s| s.shown.as_ref()) } else { None };
         let mut d_shown = 0i64;
-        match (lot.shown_spaces.binary_search(&space), &new_shown) {
+        match (lot.shown_spaces.binary_search(&space), new_shown) {
             (Ok(j), Some(c)) => {
                 if let Some(calls) = &lot.calls {
                     calls.lock_mut().set_cloned(j, c.clone());
@@ -388,7 +388,7 @@ impl Book {
         if let Some(cell) = lot.cell(space) {
             // A call the views do not show (filtered) leaves its cell as it was.
             if old_shown || new_shown.is_some() {
-                lot.grid.lock_mut().set_cloned(cell, new_shown);
+                lot.grid.lock_mut().set_cloned(cell, new_shown.cloned());
             }
         }
         let d_raw = has_new as i64 - old.is_some() as i64;

@@ -6,7 +6,6 @@
 use crate::model::{LotKey, ParkedCall, ParkingLot};
 use futures_signals::signal_map::{MapDiff, SignalMap};
 use futures_signals::signal_vec::{SignalVec, VecDiff};
-use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,7 +16,7 @@ type LotDiff = MapDiff<LotKey, ParkingLot>;
 
 /// One subscriber's diffs waiting to be taken, and who to wake for them.
 struct Queue<D> {
-    diffs: VecDeque<D>,
+    diffs: Vec<D>,
     waker: Option<Waker>,
     /// The store is gone: no diff will come.
     closed: bool,
@@ -25,7 +24,7 @@ struct Queue<D> {
 
 impl<D> Default for Queue<D> {
     fn default() -> Self {
-        Self { diffs: VecDeque::new(), waker: None, closed: false }
+        Self { diffs: Vec::new(), waker: None, closed: false }
     }
 }
 
@@ -62,7 +61,7 @@ impl<D: Clone> Broadcast<D> {
         for q in &self.subscribers {
             let waker = {
                 let mut q = lock(q);
-                q.diffs.push_back(diff.clone());
+                q.diffs.push(diff.clone());
                 q.waker.take()
             };
             if let Some(w) = waker {
@@ -87,7 +86,7 @@ impl<D: Clone> Broadcast<D> {
 impl Broadcast<Diff> {
     /// A new subscriber that starts from `now` (the list at this instant).
     pub(super) fn subscribe(&mut self, now: Vec<Arc<ParkedCall>>) -> ParkedCallsSignalVec {
-        ParkedCallsSignalVec { first: Some(now), queue: self.queue() }
+        ParkedCallsSignalVec { first: Some(now), queue: Receiver::new(self.queue()) }
     }
 }
 
@@ -204,7 +203,7 @@ impl LotsMap {
         let mut st = self.state();
         let now: Vec<(LotKey, ParkingLot)> = st.published().collect();
         let first = (!now.is_empty()).then_some(now);
-        ParkingLotsSignalMap { first, queue: st.view.queue() }
+        ParkingLotsSignalMap { first, queue: Receiver::new(st.view.queue()) }
     }
 
     /// Subscribers kept (a dropped one goes at the next change).
@@ -213,13 +212,30 @@ impl LotsMap {
     }
 }
 
-/// Takes the next diff of a subscriber: its first one, else its queue's.
-fn poll_queue<D>(first: Option<D>, queue: &Shared<D>, cx: &mut Context<'_>) -> Poll<Option<D>> {
-    if let Some(d) = first {
+/// A subscriber's end of its queue: the diffs it took, and the queue.
+struct Receiver<D> {
+    /// Diffs taken from the queue, not yet polled: the next one last.
+    taken: Vec<D>,
+    queue: Shared<D>,
+}
+
+impl<D> Receiver<D> {
+    fn new(queue: Shared<D>) -> Self {
+        Self { taken: Vec::new(), queue }
+    }
+}
+
+/// Takes the next diff of a subscriber: its first one, else its queue's. All the
+/// diffs waiting are taken under one lock (the two buffers swap: no allocation; the
+/// taken ones reversed, to be popped from the end), not one lock each.
+fn poll_queue<D>(first: Option<D>, r: &mut Receiver<D>, cx: &mut Context<'_>) -> Poll<Option<D>> {
+    if let Some(d) = first.or_else(|| r.taken.pop()) {
         return Poll::Ready(Some(d));
     }
-    let mut q = lock(queue);
-    if let Some(d) = q.diffs.pop_front() {
+    let mut q = lock(&r.queue);
+    std::mem::swap(&mut q.diffs, &mut r.taken);
+    r.taken.reverse();
+    if let Some(d) = r.taken.pop() {
         return Poll::Ready(Some(d));
     }
     if q.closed {
@@ -254,7 +270,7 @@ impl<D> Drop for Broadcast<D> {
 #[must_use = "a signal vec does nothing unless polled"]
 pub struct ParkedCallsSignalVec {
     first: Option<Vec<Arc<ParkedCall>>>,
-    queue: Shared<Diff>,
+    queue: Receiver<Diff>,
 }
 
 impl fmt::Debug for ParkedCallsSignalVec {
@@ -268,7 +284,7 @@ impl SignalVec for ParkedCallsSignalVec {
 
     fn poll_vec_change(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Diff>> {
         let first = self.first.take().map(|values| VecDiff::Replace { values });
-        poll_queue(first, &self.queue, cx)
+        poll_queue(first, &mut self.queue, cx)
     }
 }
 
@@ -282,7 +298,7 @@ impl SignalVec for ParkedCallsSignalVec {
 #[must_use = "a signal map does nothing unless polled"]
 pub struct ParkingLotsSignalMap {
     first: Option<Vec<(LotKey, ParkingLot)>>,
-    queue: Shared<LotDiff>,
+    queue: Receiver<LotDiff>,
 }
 
 impl fmt::Debug for ParkingLotsSignalMap {
@@ -297,7 +313,7 @@ impl SignalMap for ParkingLotsSignalMap {
 
     fn poll_map_change(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<LotDiff>> {
         let first = self.first.take().map(|entries| MapDiff::Replace { entries });
-        poll_queue(first, &self.queue, cx)
+        poll_queue(first, &mut self.queue, cx)
     }
 }
 
@@ -332,5 +348,55 @@ pub fn apply_map_diff<K: Ord, V>(
             map.remove(&key);
         }
         MapDiff::Clear {} => map.clear(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn poll<D>(r: &mut Receiver<D>) -> Poll<Option<D>> {
+        poll_queue(None, r, &mut Context::from_waker(Waker::noop()))
+    }
+
+    #[test]
+    fn every_subscriber_gets_every_diff_in_order_then_the_end() {
+        let mut b: Broadcast<u32> = Broadcast::default();
+        let (mut first, mut last) = (Receiver::new(b.queue()), Receiver::new(b.queue()));
+        for d in 1..=3 {
+            b.send(|| d);
+        }
+        // The first poll takes the three waiting diffs at once; a diff sent after it
+        // comes after them.
+        assert_eq!(poll(&mut first), Poll::Ready(Some(1)));
+        b.send(|| 4);
+        let got: Vec<_> = std::iter::from_fn(|| match poll(&mut first) {
+            Poll::Ready(Some(d)) => Some(d),
+            _ => None,
+        })
+        .collect();
+        assert_eq!(got, [2, 3, 4]);
+        assert_eq!(poll(&mut first), Poll::Pending, "nothing waits");
+        // The other subscriber, which has not polled yet, gets the same.
+        for d in 1..=4 {
+            assert_eq!(poll(&mut last), Poll::Ready(Some(d)));
+        }
+        b.send(|| 5);
+        drop(b);
+        assert_eq!(poll(&mut first), Poll::Ready(Some(5)), "a diff sent before the end still comes");
+        assert_eq!(poll(&mut first), Poll::Ready(None));
+        assert_eq!(poll(&mut last), Poll::Ready(Some(5)));
+        assert_eq!(poll(&mut last), Poll::Ready(None));
+    }
+
+    #[test]
+    fn a_subscriber_that_left_is_dropped_at_the_next_diff() {
+        let mut b: Broadcast<u32> = Broadcast::default();
+        let mut kept = Receiver::new(b.queue());
+        drop(Receiver::new(b.queue()));
+        assert_eq!(b.len(), 2);
+        b.send(|| 7);
+        assert_eq!(b.len(), 1);
+        assert_eq!(poll(&mut kept), Poll::Ready(Some(7)));
     }
 }
