@@ -18,9 +18,13 @@ use std::fmt;
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Message {
     buf: Vec<u8>,
-    // (key start, key end, value end); the value starts at key end.
-    fields: Vec<(u32, u32, u32)>,
+    /// Each header's key and value lengths, in order: the headers lie back to back in
+    /// `buf` (8 bytes a header, and a walk with one bounds check a slice).
+    fields: Vec<(u32, u32)>,
 }
+
+/// The bytes of one entry of [`Message::fields`].
+const FIELD_BYTES: usize = std::mem::size_of::<(u32, u32)>();
 
 impl Message {
     /// An empty message.
@@ -44,11 +48,9 @@ impl Message {
 
     /// Appends one header.
     pub fn push(&mut self, key: &[u8], value: &[u8]) {
-        let ks = self.buf.len() as u32;
         self.buf.extend_from_slice(key);
-        let ke = self.buf.len() as u32;
         self.buf.extend_from_slice(value);
-        self.fields.push((ks, ke, self.buf.len() as u32));
+        self.fields.push((key.len() as u32, value.len() as u32));
     }
 
     /// Number of headers.
@@ -63,8 +65,14 @@ impl Message {
 
     /// The headers in wire order, as `(key, value)` byte slices.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + Clone + '_ {
-        self.fields.iter().map(move |&(ks, ke, ve)| {
-            (&self.buf[ks as usize..ke as usize], &self.buf[ke as usize..ve as usize])
+        let mut rest: &[u8] = &self.buf;
+        self.fields.iter().map(move |&(k, v)| {
+            // Each push adds its key's and value's bytes and at most their lengths
+            // (a length past u32 would be cut, never grown): the splits always fit.
+            let (key, after) = rest.split_at(k as usize);
+            let (value, after) = after.split_at(v as usize);
+            rest = after;
+            (key, value)
         })
     }
 
@@ -100,7 +108,7 @@ impl Message {
 
     /// Heap bytes this message holds (for memory accounting).
     pub fn heap_bytes(&self) -> usize {
-        self.buf.capacity() + self.fields.capacity() * std::mem::size_of::<(u32, u32, u32)>()
+        self.buf.capacity() + self.fields.capacity() * FIELD_BYTES
     }
 }
 
@@ -129,7 +137,7 @@ mod tests {
         let m = Message::with_capacity(3, 64);
         assert!(m.is_empty());
         assert_eq!(m.event_name(), None);
-        let header = std::mem::size_of::<(u32, u32, u32)>();
+        let header = FIELD_BYTES;
         assert_eq!(m.heap_bytes(), m.buf.capacity() + 3 * header);
         assert!(m.buf.capacity() >= 64 && m.fields.capacity() == 3, "room made for 3 headers and 64 bytes");
         let m = Message::from_pairs([("event", "ParkedCall")]);
