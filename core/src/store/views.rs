@@ -35,7 +35,7 @@ fn lock<D>(q: &Shared<D>) -> MutexGuard<'_, Queue<D>> {
 }
 
 /// The subscribers of a view: one queue each (a lock and a push per change, no
-/// allocation once the queue has grown).
+/// allocation once the queue and its subscriber's buffer have grown).
 pub(super) struct Broadcast<D = Diff> {
     subscribers: Vec<Shared<D>>,
 }
@@ -225,26 +225,35 @@ impl<D> Receiver<D> {
     }
 }
 
+/// The largest buffer of diffs a subscriber keeps once it has taken them all: one
+/// grown by a burst is let go.
+const KEPT_DIFFS: usize = 1024;
+
 /// Takes the next diff of a subscriber: its first one, else its queue's. All the
-/// diffs waiting are taken under one lock (the two buffers swap: no allocation; the
-/// taken ones reversed, to be popped from the end), not one lock each.
+/// diffs waiting are taken under one lock (the two buffers swap: no allocation), not
+/// one lock each; they are put in order (reversed, to be popped from the end) after
+/// the lock is let go, so a long backlog does not hold up the store's sends.
 fn poll_queue<D>(first: Option<D>, r: &mut Receiver<D>, cx: &mut Context<'_>) -> Poll<Option<D>> {
     if let Some(d) = first.or_else(|| r.taken.pop()) {
         return Poll::Ready(Some(d));
     }
+    if r.taken.capacity() > KEPT_DIFFS {
+        r.taken = Vec::new();
+    }
     let mut q = lock(&r.queue);
     std::mem::swap(&mut q.diffs, &mut r.taken);
+    if r.taken.is_empty() {
+        if q.closed {
+            return Poll::Ready(None);
+        }
+        if !q.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            q.waker = Some(cx.waker().clone());
+        }
+        return Poll::Pending;
+    }
+    drop(q);
     r.taken.reverse();
-    if let Some(d) = r.taken.pop() {
-        return Poll::Ready(Some(d));
-    }
-    if q.closed {
-        return Poll::Ready(None);
-    }
-    if !q.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-        q.waker = Some(cx.waker().clone());
-    }
-    Poll::Pending
+    Poll::Ready(r.taken.pop())
 }
 
 impl<D> Drop for Broadcast<D> {
@@ -387,6 +396,72 @@ mod tests {
         assert_eq!(poll(&mut first), Poll::Ready(None));
         assert_eq!(poll(&mut last), Poll::Ready(Some(5)));
         assert_eq!(poll(&mut last), Poll::Ready(None));
+    }
+
+    /// A waker that counts its wakes.
+    struct Count(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_waiting_subscriber_is_woken_by_the_next_diff_and_by_the_end() {
+        let mut b: Broadcast<u32> = Broadcast::default();
+        let mut r = Receiver::new(b.queue());
+        let count = Arc::new(Count(0.into()));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let wakes = || count.0.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(poll_queue(None, &mut r, &mut cx), Poll::Pending);
+        b.send(|| 1);
+        assert_eq!(wakes(), 1, "the diff woke the subscriber");
+        assert_eq!(poll_queue(None, &mut r, &mut cx), Poll::Ready(Some(1)));
+        assert_eq!(poll_queue(None, &mut r, &mut cx), Poll::Pending);
+        drop(b);
+        assert_eq!(wakes(), 2, "the end woke the subscriber");
+        assert_eq!(poll_queue(None, &mut r, &mut cx), Poll::Ready(None));
+    }
+
+    #[test]
+    fn diffs_taken_before_the_end_still_come_before_it() {
+        let mut b: Broadcast<u32> = Broadcast::default();
+        let mut r = Receiver::new(b.queue());
+        b.send(|| 5);
+        b.send(|| 6);
+        assert_eq!(poll(&mut r), Poll::Ready(Some(5)), "6 is taken with it");
+        drop(b);
+        assert_eq!(poll(&mut r), Poll::Ready(Some(6)));
+        assert_eq!(poll(&mut r), Poll::Ready(None));
+    }
+
+    #[test]
+    fn a_buffer_grown_by_a_burst_is_let_go_once_drained() {
+        let mut b: Broadcast<u32> = Broadcast::default();
+        let mut r = Receiver::new(b.queue());
+        for d in 0..5000 {
+            b.send(|| d);
+        }
+        for d in 0..5000 {
+            assert_eq!(poll(&mut r), Poll::Ready(Some(d)));
+        }
+        assert_eq!(poll(&mut r), Poll::Pending);
+        assert!(r.taken.capacity() <= KEPT_DIFFS, "the subscriber's buffer: {}", r.taken.capacity());
+        assert!(lock(&r.queue).diffs.capacity() <= KEPT_DIFFS, "the queue's buffer");
+    }
+
+    #[test]
+    fn a_new_subscriber_gets_the_list_first_then_the_changes() {
+        let mut b: Broadcast = Broadcast::default();
+        let mut calls = b.subscribe(Vec::new());
+        b.send(|| VecDiff::RemoveAt { index: 0 });
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut next = || Pin::new(&mut calls).poll_vec_change(&mut cx);
+        assert!(matches!(next(), Poll::Ready(Some(VecDiff::Replace { values })) if values.is_empty()));
+        assert!(matches!(next(), Poll::Ready(Some(VecDiff::RemoveAt { index: 0 }))));
+        assert!(next().is_pending());
     }
 
     #[test]

@@ -46,7 +46,8 @@ impl Message {
         m
     }
 
-    /// Appends one header.
+    /// Appends one header. A key or value is at most 4 GiB (`u32::MAX` bytes; the
+    /// codec's message limit is far below): a longer one would read back misaligned.
     pub fn push(&mut self, key: &[u8], value: &[u8]) {
         self.buf.extend_from_slice(key);
         self.buf.extend_from_slice(value);
@@ -138,6 +139,7 @@ mod tests {
         assert!(m.is_empty());
         assert_eq!(m.event_name(), None);
         let header = FIELD_BYTES;
+        assert_eq!(header, 8, "a header's index is two u32 lengths");
         assert_eq!(m.heap_bytes(), m.buf.capacity() + 3 * header);
         assert!(m.buf.capacity() >= 64 && m.fields.capacity() == 3, "room made for 3 headers and 64 bytes");
         let m = Message::from_pairs([("event", "ParkedCall")]);
@@ -153,6 +155,22 @@ mod tests {
         assert_eq!(m.get_all("output").collect::<Vec<_>>(), vec![&b"a"[..], &b"b"[..]]);
         assert_eq!(m.get("UNIQUEID"), Some(&b"1"[..]));
         assert_eq!(m.len(), 4);
+    }
+
+    #[test]
+    fn empty_keys_and_values_and_many_headers_read_back_as_pushed() {
+        let mut pairs: Vec<(String, String)> =
+            vec![(String::new(), String::new()), ("k".into(), String::new())];
+        pairs.push((String::new(), "v".into()));
+        pairs.extend((0..300).map(|i| (format!("Key{i}"), "x".repeat(i % 7))));
+        let m = Message::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let back: Vec<(&[u8], &[u8])> = m.iter().collect();
+        let want: Vec<(&[u8], &[u8])> = pairs.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())).collect();
+        assert_eq!(back, want);
+        // A clone of a half-read iterator goes on from where it was.
+        let mut it = m.iter().skip(2);
+        let rest = it.clone().count();
+        assert_eq!((it.next(), rest), (Some((&b""[..], &b"v"[..])), 301));
     }
 
     #[test]
