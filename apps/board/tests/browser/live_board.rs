@@ -3,6 +3,7 @@
 //! stopping Asterisk shows the disconnected state and restarting it the truth again.
 
 use super::*;
+use std::time::Instant;
 
 /// A park from the page parks a bridged call.
 async fn a_park_from_the_page(b: &Browser, truth: &Client) {
@@ -23,11 +24,31 @@ async fn a_park_from_the_page(b: &Browser, truth: &Client) {
     timeout.send_keys("60").await.unwrap();
     b.driver.find(By::Css("#park-lot option[value='1/vip']")).await.unwrap().click().await.unwrap();
     b.driver.find(By::Id("park-button")).await.unwrap().click().await.unwrap();
-    let parked = poll("the page's park in Asterisk", DEADLINE, || async {
+    // A refusal other than the form's (Asterisk's, or the board's) fails at once, with
+    // its words; a park that never lands fails with what the page and Asterisk show.
+    let start = Instant::now();
+    let parked = loop {
         let t = parked_truth(PORT_A);
-        (t.len() == 1).then_some(t)
-    })
-    .await;
+        if t.len() == 1 {
+            break t;
+        }
+        let error = b.text_of(".park-panel .parking-result.error").await;
+        if let Some(e) = error.as_ref().filter(|e| **e != refused) {
+            panic!("the page's park was refused: {e}");
+        }
+        if start.elapsed() > DEADLINE {
+            let panel = b.text_of(".park-panel").await;
+            let value = |id: &'static str| async move {
+                b.driver.find(By::Id(id)).await.ok()?.prop("value").await.ok()?
+            };
+            let (channel, lot) = (value("park-channel").await, value("park-lot").await);
+            panic!(
+                "the page's park in Asterisk: not within {DEADLINE:?}; Asterisk has {t:?}, the panel shows \
+                 {panel:?} (channel {channel:?}, lot {lot:?}; the agent is {agent})"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(parked[0].0, "vip", "parked in the lot chosen: {parked:?}");
     let ok =
         poll("the park result", DEADLINE, || async { b.text_of(".park-panel .parking-result.ok").await })
