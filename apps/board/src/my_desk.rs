@@ -91,7 +91,8 @@ pub fn MyDesk(
                         id: "my-phone-input",
                         placeholder: "e.g. PJSIP/1001",
                         autocomplete: "off",
-                        value: "{typed_phone}",
+                        // The browser owns what is typed (see the park form).
+                        initial_value: "{typed_phone}",
                         oninput: move |e| typed_phone.set(e.value()),
                     }
                 }
@@ -206,7 +207,9 @@ pub fn MoveForm(parking: UseAmiParking, desk: Desk) -> Element {
                 }
             }
             label { r#for: "move-space", "To space (empty: the first free)" }
-            input { id: "move-space", inputmode: "numeric", value: "{to_space}", oninput: move |e| to_space.set(e.value()) }
+            // The browser owns what is typed (`initial_value`, not `value`): a live view's
+            // render lags the typing by a round trip and would write an older text over it.
+            input { id: "move-space", inputmode: "numeric", initial_value: "{to_space}", oninput: move |e| to_space.set(e.value()) }
             button { id: "move-button", r#type: "button", onclick: go, "Move" }
             match outcome() {
                 None => rsx! {},

@@ -299,7 +299,9 @@ pub fn ParkForm(parking: UseAmiParking, lot: Option<String>) -> Element {
     rsx! {
         div { class: "park-form",
             label { r#for: "park-form-channel", "Channel" }
-            input { id: "park-form-channel", placeholder: "PJSIP/1001-00000001", value: "{channel}", oninput: move |e| channel.set(e.value()) }
+            // The browser owns what is typed (`initial_value`, not `value`): a live view's
+            // render lags the typing by a round trip and would write an older text over it.
+            input { id: "park-form-channel", placeholder: "PJSIP/1001-00000001", initial_value: "{channel}", oninput: move |e| channel.set(e.value()) }
             label { r#for: "park-form-lot", "Lot" }
             select { id: "park-form-lot", value: "{chosen}", onchange: move |e| chosen.set(e.value()),
                 option { value: "", "The default lot" }

@@ -8,7 +8,14 @@ use std::time::Instant;
 /// A park from the page parks a bridged call.
 async fn a_park_from_the_page(b: &Browser, truth: &Client) {
     let agent = bridged_agent(truth, "5557002").await;
-    b.driver.find(By::Id("park-channel")).await.unwrap().send_keys(&agent).await.unwrap();
+    let channel = b.driver.find(By::Id("park-channel")).await.unwrap();
+    // What is typed stays typed: the server's render of the form, which lags the
+    // typing by a round trip, never writes an older text over a newer one.
+    let long: String = (0..12).map(|i| format!("PJSIP/{i:04}-0000000{i};")).collect();
+    channel.send_keys(&long).await.unwrap();
+    assert_eq!(channel.prop("value").await.unwrap().as_deref(), Some(long.as_str()), "typed text kept");
+    channel.clear().await.unwrap();
+    channel.send_keys(&agent).await.unwrap();
     // A timeout the form cannot read is refused on the page; nothing reaches Asterisk.
     let timeout = b.driver.find(By::Id("park-timeout")).await.unwrap();
     timeout.send_keys("ten").await.unwrap();
@@ -24,8 +31,17 @@ async fn a_park_from_the_page(b: &Browser, truth: &Client) {
     timeout.send_keys("60").await.unwrap();
     b.driver.find(By::Css("#park-lot option[value='1/vip']")).await.unwrap().click().await.unwrap();
     b.driver.find(By::Id("park-button")).await.unwrap().click().await.unwrap();
-    // A refusal other than the form's (Asterisk's, or the board's) fails at once, with
-    // its words; a park that never lands fails with what the page and Asterisk show.
+    // An error other than the form's refusal above (the board's, the client's or
+    // Asterisk's) fails at once, with its words. A park that never lands fails with
+    // what Asterisk and the page show: the panel, and the inputs' values now (the park
+    // sent what they held at the click).
+    let value =
+        |id: &'static str| async move { b.driver.find(By::Id(id)).await.ok()?.prop("value").await.ok()? };
+    let inputs = || async {
+        let (channel, lot, timeout) =
+            (value("park-channel").await, value("park-lot").await, value("park-timeout").await);
+        format!("inputs: channel {channel:?}, lot {lot:?}, timeout {timeout:?}; the agent is {agent}")
+    };
     let start = Instant::now();
     let parked = loop {
         let t = parked_truth(PORT_A);
@@ -34,17 +50,16 @@ async fn a_park_from_the_page(b: &Browser, truth: &Client) {
         }
         let error = b.text_of(".park-panel .parking-result.error").await;
         if let Some(e) = error.as_ref().filter(|e| **e != refused) {
-            panic!("the page's park was refused: {e}");
+            panic!("the page's park failed: {e} ({})", inputs().await);
         }
         if start.elapsed() > DEADLINE {
             let panel = b.text_of(".park-panel").await;
-            let value = |id: &'static str| async move {
-                b.driver.find(By::Id(id)).await.ok()?.prop("value").await.ok()?
-            };
-            let (channel, lot) = (value("park-channel").await, value("park-lot").await);
+            let shown =
+                if error.is_some() { "the form's earlier refusal still shown" } else { "no error shown" };
             panic!(
-                "the page's park in Asterisk: not within {DEADLINE:?}; Asterisk has {t:?}, the panel shows \
-                 {panel:?} (channel {channel:?}, lot {lot:?}; the agent is {agent})"
+                "the page's park in Asterisk: not within {DEADLINE:?}, {shown}; Asterisk has {t:?}, the panel \
+                 shows {panel:?} ({})",
+                inputs().await
             );
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
