@@ -91,9 +91,10 @@ pub fn MyDesk(
                         id: "my-phone-input",
                         placeholder: "e.g. PJSIP/1001",
                         autocomplete: "off",
-                        // The browser owns what is typed (see the park form).
-                        initial_value: "{typed_phone}",
+                        // The browser owns what is typed (see the park form, park_form.rs).
+                        initial_value: typed_phone.peek().clone(),
                         oninput: move |e| typed_phone.set(e.value()),
+                        onchange: move |e| typed_phone.set(e.value()),
                     }
                 }
             }
@@ -207,9 +208,14 @@ pub fn MoveForm(parking: UseAmiParking, desk: Desk) -> Element {
                 }
             }
             label { r#for: "move-space", "To space (empty: the first free)" }
-            // The browser owns what is typed (`initial_value`, not `value`): a live view's
-            // render lags the typing by a round trip and would write an older text over it.
-            input { id: "move-space", inputmode: "numeric", initial_value: "{to_space}", oninput: move |e| to_space.set(e.value()) }
+            // The browser owns what is typed (see the park form, park_form.rs).
+            input {
+                id: "move-space",
+                inputmode: "numeric",
+                initial_value: to_space.peek().clone(),
+                oninput: move |e| to_space.set(e.value()),
+                onchange: move |e| to_space.set(e.value()),
+            }
             button { id: "move-button", r#type: "button", onclick: go, "Move" }
             match outcome() {
                 None => rsx! {},

@@ -63,9 +63,20 @@ pub fn ParkForm(parking: UseAmiParking, desk: Desk) -> Element {
             h2 { "Park a call by channel" }
             div { class: "hint", "For supervisors: the receptionist's way is Park my caller, at the top." }
             label { r#for: "park-channel", "Channel" }
-            // The browser owns what is typed (`initial_value`, not `value`): a live view's
-            // render lags the typing by a round trip and would write an older text over it.
-            input { id: "park-channel", placeholder: "PJSIP/1001-00000001", initial_value: "{channel}", oninput: move |e| channel.set(e.value()) }
+            // The browser owns what is typed. The field takes its first value from the
+            // signal (`initial_value`, read without subscribing: typing does not render
+            // the form again) and reports each change (`oninput`; `onchange` too, which is
+            // all a script's change or a WebDriver clear fires). With `value`, a live
+            // view's render, a round trip behind the typing, wrote an older text over a
+            // newer one. The server cannot set the text of a field once the user edited
+            // it: to reset one, re-create it (a new `key`).
+            input {
+                id: "park-channel",
+                placeholder: "PJSIP/1001-00000001",
+                initial_value: channel.peek().clone(),
+                oninput: move |e| channel.set(e.value()),
+                onchange: move |e| channel.set(e.value()),
+            }
             label { r#for: "park-lot", "Lot" }
             select { id: "park-lot", value: "{chosen}", onchange: move |e| lot.set(e.value()),
                 for (i, k) in lots.into_iter().enumerate() {
@@ -77,7 +88,12 @@ pub fn ParkForm(parking: UseAmiParking, desk: Desk) -> Element {
                 }
             }
             label { r#for: "park-timeout", "Timeout (seconds; empty: the lot's; never)" }
-            input { id: "park-timeout", initial_value: "{timeout}", oninput: move |e| timeout.set(e.value()) }
+            input {
+                id: "park-timeout",
+                initial_value: timeout.peek().clone(),
+                oninput: move |e| timeout.set(e.value()),
+                onchange: move |e| timeout.set(e.value()),
+            }
             button { id: "park-button", onclick: park, "Park" }
             match outcome() {
                 None => rsx! {},

@@ -299,9 +299,20 @@ pub fn ParkForm(parking: UseAmiParking, lot: Option<String>) -> Element {
     rsx! {
         div { class: "park-form",
             label { r#for: "park-form-channel", "Channel" }
-            // The browser owns what is typed (`initial_value`, not `value`): a live view's
-            // render lags the typing by a round trip and would write an older text over it.
-            input { id: "park-form-channel", placeholder: "PJSIP/1001-00000001", initial_value: "{channel}", oninput: move |e| channel.set(e.value()) }
+            // The browser owns what is typed. The field takes its first value from the
+            // signal (`initial_value`, read without subscribing: typing does not render
+            // the form again) and reports each change (`oninput`; `onchange` too, which is
+            // all a script's change or a WebDriver clear fires). With `value`, a live
+            // view's render, a round trip behind the typing, wrote an older text over a
+            // newer one. The server cannot set the text of a field once the user edited
+            // it: to reset one, re-create it (a new `key`).
+            input {
+                id: "park-form-channel",
+                placeholder: "PJSIP/1001-00000001",
+                initial_value: channel.peek().clone(),
+                oninput: move |e| channel.set(e.value()),
+                onchange: move |e| channel.set(e.value()),
+            }
             label { r#for: "park-form-lot", "Lot" }
             select { id: "park-form-lot", value: "{chosen}", onchange: move |e| chosen.set(e.value()),
                 option { value: "", "The default lot" }

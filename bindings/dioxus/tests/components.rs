@@ -316,6 +316,58 @@ fn park_my_caller_parks_the_callers_call_and_shows_the_space() {
     assert!(!html.contains("parking-result error"), "the old error is gone: {html}");
 }
 
+fn park_form_only(root: Root) -> Element {
+    use ami_parking_dioxus::components::ParkForm;
+    let parking = use_ami_parking(|| root.sim.clone());
+    rsx! {
+        ParkForm { parking, lot: None }
+    }
+}
+
+/// `ParkForm`'s channel field is the browser's: the server never writes its `value` (in
+/// a live view a render lags the typing by a round trip, and wrote an older text over
+/// a newer one), typing renders nothing, and what was typed is what the park sends.
+#[test]
+fn the_park_forms_channel_is_the_browsers_and_a_park_sends_what_was_typed() {
+    let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(1_700_000_000_000));
+    let mut dom =
+        VirtualDom::new_with_props(park_form_only, Root { sim: sim.clone(), seen: Rc::new(Cell::new(0)) });
+    let mut edits = dom.rebuild_to_vec().edits;
+    dioxus_html::set_event_converter(Box::new(dioxus_html::SerializedHtmlEventConverter));
+    for _ in 0..20 {
+        dom.process_events();
+        edits.extend(dom.render_immediate_to_vec().edits);
+    }
+    let listener = |name: &str| {
+        edits.iter().find_map(|m| match m {
+            Mutation::NewEventListener { name: n, id } if n == name => Some(*id),
+            _ => None,
+        })
+    };
+    let (field, button) = (listener("input").expect("the channel field"), listener("click").expect("Park"));
+    let writes_value = |edits: &[Mutation]| {
+        edits.iter().any(|m| matches!(m, Mutation::SetAttribute { name: "value", id, .. } if *id == field))
+    };
+    assert!(!writes_value(&edits), "the server never sets the field's value: {edits:?}");
+    let typed = "PJSIP/1001-00000042";
+    let data = dioxus_html::EventData::Form(dioxus_html::SerializedFormData::new(typed.into(), Vec::new()));
+    dom.runtime().handle_event("input", dioxus_core::Event::new(data.into_any(), true), field);
+    dom.process_events();
+    let after = dom.render_immediate_to_vec().edits;
+    assert!(after.is_empty(), "typing renders nothing: {after:?}");
+    let data = dioxus_html::EventData::Mouse(dioxus_html::SerializedMouseData::default());
+    dom.runtime().handle_event("click", dioxus_core::Event::new(data.into_any(), true), button);
+    for _ in 0..20 {
+        dom.process_events();
+        dom.render_immediate(&mut NoOpMutations);
+    }
+    let html = dioxus_ssr::render(&dom);
+    assert!(
+        html.contains("parking-result") && html.contains(typed),
+        "the park sent the typed channel: {html}"
+    );
+}
+
 fn stale_board(root: Root) -> Element {
     let parking = use_ami_parking(|| root.sim.clone());
     rsx! {
