@@ -6,6 +6,7 @@
 use crate::desk::Desk;
 use ami_parking::display::caller;
 use ami_parking::{LotKey, Park};
+use ami_parking_dioxus::components::TextField;
 use ami_parking_dioxus::UseAmiParking;
 use dioxus::prelude::*;
 
@@ -87,15 +88,8 @@ pub fn MyDesk(
                     span { class: "phone", id: "my-phone", "{phone}" }
                 } else {
                     label { r#for: "my-phone-input", class: "label", "My phone" }
-                    input {
-                        id: "my-phone-input",
-                        placeholder: "e.g. PJSIP/1001",
-                        autocomplete: "off",
-                        // The browser owns what is typed (see the park form, park_form.rs).
-                        initial_value: typed_phone.peek().clone(),
-                        oninput: move |e| typed_phone.set(e.value()),
-                        onchange: move |e| typed_phone.set(e.value()),
-                    }
+                    // The browser owns what is typed (see the park form, park_form.rs).
+                    TextField { id: "my-phone-input", text: typed_phone, placeholder: "e.g. PJSIP/1001", autocomplete: "off" }
                 }
             }
             div { class: "my-actions",
@@ -143,7 +137,7 @@ pub fn MyDesk(
 pub fn MoveForm(parking: UseAmiParking, desk: Desk) -> Element {
     let mut from = use_signal(String::new);
     let mut to_lot = use_signal(String::new);
-    let mut to_space = use_signal(String::new);
+    let to_space = use_signal(String::new);
     let mut outcome: Signal<Option<Result<String, String>>> = use_signal(|| None);
     let calls: Vec<_> =
         parking.parked_calls.read().iter().filter(|c| desk.sees(&c.parking_lot)).cloned().collect();
@@ -209,13 +203,7 @@ pub fn MoveForm(parking: UseAmiParking, desk: Desk) -> Element {
             }
             label { r#for: "move-space", "To space (empty: the first free)" }
             // The browser owns what is typed (see the park form, park_form.rs).
-            input {
-                id: "move-space",
-                inputmode: "numeric",
-                initial_value: to_space.peek().clone(),
-                oninput: move |e| to_space.set(e.value()),
-                onchange: move |e| to_space.set(e.value()),
-            }
+            TextField { id: "move-space", text: to_space, inputmode: "numeric" }
             button { id: "move-button", r#type: "button", onclick: go, "Move" }
             match outcome() {
                 None => rsx! {},

@@ -2,6 +2,7 @@
 
 use crate::desk::Desk;
 use ami_parking::{LotKey, Park};
+use ami_parking_dioxus::components::TextField;
 use ami_parking_dioxus::UseAmiParking;
 use dioxus::prelude::*;
 use std::time::Duration;
@@ -23,9 +24,9 @@ pub fn parse_timeout(t: &str) -> Result<Option<Option<Duration>>, String> {
 /// Park a channel into one of the user's lots.
 #[component]
 pub fn ParkForm(parking: UseAmiParking, desk: Desk) -> Element {
-    let mut channel = use_signal(String::new);
+    let channel = use_signal(String::new);
     let mut lot = use_signal(String::new);
-    let mut timeout = use_signal(String::new);
+    let timeout = use_signal(String::new);
     let mut outcome: Signal<Option<Result<String, String>>> = use_signal(|| None);
     let lots: Vec<LotKey> =
         parking.parking_lots.read().keys().filter(|k| desk.sees(&k.name)).cloned().collect();
@@ -63,20 +64,9 @@ pub fn ParkForm(parking: UseAmiParking, desk: Desk) -> Element {
             h2 { "Park a call by channel" }
             div { class: "hint", "For supervisors: the receptionist's way is Park my caller, at the top." }
             label { r#for: "park-channel", "Channel" }
-            // The browser owns what is typed. The field takes its first value from the
-            // signal (`initial_value`, read without subscribing: typing does not render
-            // the form again) and reports each change (`oninput`; `onchange` too, which is
-            // all a script's change or a WebDriver clear fires). With `value`, a live
-            // view's render, a round trip behind the typing, wrote an older text over a
-            // newer one. The server cannot set the text of a field once the user edited
-            // it: to reset one, re-create it (a new `key`).
-            input {
-                id: "park-channel",
-                placeholder: "PJSIP/1001-00000001",
-                initial_value: channel.peek().clone(),
-                oninput: move |e| channel.set(e.value()),
-                onchange: move |e| channel.set(e.value()),
-            }
+            // The browser owns what is typed: `TextField` (a `value` written by a live
+            // view's render, a round trip behind the typing, cut the text back).
+            TextField { id: "park-channel", text: channel, placeholder: "PJSIP/1001-00000001" }
             label { r#for: "park-lot", "Lot" }
             select { id: "park-lot", value: "{chosen}", onchange: move |e| lot.set(e.value()),
                 for (i, k) in lots.into_iter().enumerate() {
@@ -88,12 +78,7 @@ pub fn ParkForm(parking: UseAmiParking, desk: Desk) -> Element {
                 }
             }
             label { r#for: "park-timeout", "Timeout (seconds; empty: the lot's; never)" }
-            input {
-                id: "park-timeout",
-                initial_value: timeout.peek().clone(),
-                oninput: move |e| timeout.set(e.value()),
-                onchange: move |e| timeout.set(e.value()),
-            }
+            TextField { id: "park-timeout", text: timeout }
             button { id: "park-button", onclick: park, "Park" }
             match outcome() {
                 None => rsx! {},

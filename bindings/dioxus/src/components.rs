@@ -1,5 +1,6 @@
 //! The seed's pictures as Dioxus components (feature `components`): a lot as a grid
-//! of spaces, a multi-lot dashboard and a timeout warning list. Texts, timers and CSS
+//! of spaces, a multi-lot dashboard and a timeout warning list; forms to park, and
+//! [`TextField`], a text field that stays right in a live view. Texts, timers and CSS
 //! classes come from [`ami_parking::display`]; restyle through the classes, starting
 //! from [`DEFAULT_CSS`] (rendered by [`ParkingStyles`]).
 
@@ -16,6 +17,60 @@ pub use ami_parking::display::DEFAULT_CSS;
 #[component]
 pub fn ParkingStyles() -> Element {
     rsx! { style { {DEFAULT_CSS} } }
+}
+
+/// A text field whose text belongs to the browser, safe in a live view: it shows
+/// `text`'s value when it is created (read without subscribing, so typing renders
+/// nothing) and sets `text` at each `input` and `change` (a script's change and a
+/// WebDriver clear fire only `change`). The server never writes its value afterwards:
+/// in a live view a render lags the typing by a round trip, and a `value` written then
+/// cuts the text back to what the server last heard, so the next keystroke follows
+/// the cut. To reset the field, re-create it (give it a new `key`).
+///
+/// ```
+/// use ami_parking_dioxus::components::TextField;
+/// use dioxus::prelude::*;
+///
+/// fn phone() -> Element {
+///     let typed = use_signal(|| "PJSIP/1001".to_string());
+///     rsx! {
+///         label { r#for: "phone", "Phone" }
+///         TextField { id: "phone", text: typed, placeholder: "e.g. PJSIP/1001" }
+///     }
+/// }
+/// # let mut dom = VirtualDom::new(phone);
+/// # dom.rebuild_in_place();
+/// # assert!(dioxus_ssr::render(&dom).contains("id=\"phone\""));
+/// ```
+#[component]
+pub fn TextField(
+    /// The element's id (for its `label`).
+    id: String,
+    /// The text: its value when the field is created, then what is typed.
+    text: Signal<String>,
+    /// Shown while the field is empty.
+    #[props(default)]
+    placeholder: String,
+    /// The keyboard a phone shows (`numeric`, ...); none when empty.
+    #[props(default)]
+    inputmode: String,
+    /// The browser's autocomplete (`off`, ...); none when empty.
+    #[props(default)]
+    autocomplete: String,
+) -> Element {
+    let mut text = text;
+    let attr = |v: &String| (!v.is_empty()).then(|| v.clone());
+    rsx! {
+        input {
+            id: "{id}",
+            placeholder: attr(&placeholder),
+            inputmode: attr(&inputmode),
+            autocomplete: attr(&autocomplete),
+            initial_value: text.peek().clone(),
+            oninput: move |e| text.set(e.value()),
+            onchange: move |e| text.set(e.value()),
+        }
+    }
 }
 
 /// What the last retrieve (or park) from a component did.
@@ -272,7 +327,7 @@ pub fn TimeoutWarnings(parking: UseAmiParking) -> Element {
 /// lots (`lot` first when given), the result or the error under it.
 #[component]
 pub fn ParkForm(parking: UseAmiParking, lot: Option<String>) -> Element {
-    let mut channel = use_signal(String::new);
+    let channel = use_signal(String::new);
     let mut chosen = use_signal(|| lot.clone().unwrap_or_default());
     let mut outcome = use_signal(|| None);
     let lots: Vec<LotKey> = parking.parking_lots.read().keys().cloned().collect();
@@ -299,20 +354,8 @@ pub fn ParkForm(parking: UseAmiParking, lot: Option<String>) -> Element {
     rsx! {
         div { class: "park-form",
             label { r#for: "park-form-channel", "Channel" }
-            // The browser owns what is typed. The field takes its first value from the
-            // signal (`initial_value`, read without subscribing: typing does not render
-            // the form again) and reports each change (`oninput`; `onchange` too, which is
-            // all a script's change or a WebDriver clear fires). With `value`, a live
-            // view's render, a round trip behind the typing, wrote an older text over a
-            // newer one. The server cannot set the text of a field once the user edited
-            // it: to reset one, re-create it (a new `key`).
-            input {
-                id: "park-form-channel",
-                placeholder: "PJSIP/1001-00000001",
-                initial_value: channel.peek().clone(),
-                oninput: move |e| channel.set(e.value()),
-                onchange: move |e| channel.set(e.value()),
-            }
+            // The browser owns what is typed (see `TextField`).
+            TextField { id: "park-form-channel", text: channel, placeholder: "PJSIP/1001-00000001" }
             label { r#for: "park-form-lot", "Lot" }
             select { id: "park-form-lot", value: "{chosen}", onchange: move |e| chosen.set(e.value()),
                 option { value: "", "The default lot" }
