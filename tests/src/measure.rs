@@ -9,14 +9,29 @@ use std::time::{Duration, Instant};
 pub async fn poll<T, F: Future<Output = Option<T>>>(
     what: &str,
     within: Duration,
+    check: impl FnMut() -> F,
+) -> T {
+    poll_or_explain(what, within, check, || async { String::new() }).await
+}
+
+/// [`poll`], whose failure adds `explain`'s account of what was there instead (what
+/// the page shows, what the server has).
+pub async fn poll_or_explain<T, F: Future<Output = Option<T>>, E: Future<Output = String>>(
+    what: &str,
+    within: Duration,
     mut check: impl FnMut() -> F,
+    explain: impl FnOnce() -> E,
 ) -> T {
     let start = Instant::now();
     loop {
         if let Some(v) = check().await {
             return v;
         }
-        assert!(start.elapsed() < within, "{what}: not within {within:?}");
+        if start.elapsed() >= within {
+            let why = explain().await;
+            let sep = if why.is_empty() { "" } else { "; " };
+            panic!("{what}: not within {within:?}{sep}{why}");
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

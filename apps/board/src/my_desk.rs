@@ -88,7 +88,7 @@ pub fn MyDesk(
                     span { class: "phone", id: "my-phone", "{phone}" }
                 } else {
                     label { r#for: "my-phone-input", class: "label", "My phone" }
-                    // The browser owns what is typed (see the park form, park_form.rs).
+                    // The browser owns what is typed (see `TextField`).
                     TextField { id: "my-phone-input", text: typed_phone, placeholder: "e.g. PJSIP/1001", autocomplete: "off" }
                 }
             }
@@ -202,7 +202,7 @@ pub fn MoveForm(parking: UseAmiParking, desk: Desk) -> Element {
                 }
             }
             label { r#for: "move-space", "To space (empty: the first free)" }
-            // The browser owns what is typed (see the park form, park_form.rs).
+            // The browser owns what is typed (see `TextField`).
             TextField { id: "move-space", text: to_space, inputmode: "numeric" }
             button { id: "move-button", r#type: "button", onclick: go, "Move" }
             match outcome() {

@@ -64,8 +64,7 @@ pub fn ParkForm(parking: UseAmiParking, desk: Desk) -> Element {
             h2 { "Park a call by channel" }
             div { class: "hint", "For supervisors: the receptionist's way is Park my caller, at the top." }
             label { r#for: "park-channel", "Channel" }
-            // The browser owns what is typed: `TextField` (a `value` written by a live
-            // view's render, a round trip behind the typing, cut the text back).
+            // The browser owns what is typed (see `TextField`).
             TextField { id: "park-channel", text: channel, placeholder: "PJSIP/1001-00000001" }
             label { r#for: "park-lot", "Lot" }
             select { id: "park-lot", value: "{chosen}", onchange: move |e| lot.set(e.value()),

@@ -6,7 +6,7 @@ use ami_parking::{LotKey, ParkingStore, Timestamp};
 use ami_parking_dioxus::components::{ParkingDashboard, ParkingLotGrid, TimeoutWarnings};
 use ami_parking_dioxus::{use_ami_parking, use_parking_event};
 use dioxus::prelude::*;
-use dioxus_core::{ElementId, Mutation, NoOpMutations};
+use dioxus_core::{ElementId, Mutation};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -15,6 +15,23 @@ use std::time::Duration;
 struct Root {
     sim: SimClient,
     seen: Rc<Cell<usize>>,
+}
+
+/// Runs every ready task and re-renders every dirty component (all synchronous: the
+/// model answers at once), then renders the page.
+fn settle(dom: &mut VirtualDom) -> String {
+    settle_edits(dom);
+    dioxus_ssr::render(dom)
+}
+
+/// [`settle`], keeping the edits the renders made instead of the page.
+fn settle_edits(dom: &mut VirtualDom) -> Vec<Mutation> {
+    let mut edits = Vec::new();
+    for _ in 0..20 {
+        dom.process_events();
+        edits.extend(dom.render_immediate_to_vec().edits);
+    }
+    edits
 }
 
 fn board(root: Root) -> Element {
@@ -57,14 +74,9 @@ impl Ui {
         ui
     }
 
-    /// Runs every ready task and re-renders every dirty component (all synchronous:
-    /// the model answers at once), then renders the page.
+    /// [`settle`] on the page.
     fn settle(&mut self) -> String {
-        for _ in 0..20 {
-            self.dom.process_events();
-            self.dom.render_immediate(&mut NoOpMutations);
-        }
-        dioxus_ssr::render(&self.dom)
+        settle(&mut self.dom)
     }
 
     /// A click on a space of the default lot, as liveview delivers it.
@@ -140,14 +152,13 @@ fn the_dashboards_retrieve_button_retrieves_its_own_call() {
     });
     // The renders that show the calls register the listeners of the dashboard's two
     // buttons (after the grid's cells, whose listeners were there from the start).
-    let mut new_clicks = Vec::new();
-    for _ in 0..20 {
-        ui.dom.process_events();
-        new_clicks.extend(ui.dom.render_immediate_to_vec().edits.into_iter().filter_map(|m| match m {
+    let new_clicks: Vec<ElementId> = settle_edits(&mut ui.dom)
+        .into_iter()
+        .filter_map(|m| match m {
             Mutation::NewEventListener { name, id } if name == "click" && !ui.cells.contains(&id) => Some(id),
             _ => None,
-        }));
-    }
+        })
+        .collect();
     assert_eq!(new_clicks.len(), 2, "one Retrieve button per parked call: {new_clicks:?}");
     // Bob's row is the second (the dashboard lists a lot's calls by space).
     let data = dioxus_html::EventData::Mouse(dioxus_html::SerializedMouseData::default());
@@ -289,13 +300,6 @@ fn park_my_caller_parks_the_callers_call_and_shows_the_space() {
         })
         .collect();
     dioxus_html::set_event_converter(Box::new(dioxus_html::SerializedHtmlEventConverter));
-    let settle = |dom: &mut VirtualDom| {
-        for _ in 0..20 {
-            dom.process_events();
-            dom.render_immediate(&mut NoOpMutations);
-        }
-        dioxus_ssr::render(dom)
-    };
     let html = settle(&mut dom);
     assert!(html.contains("Park my caller") && html.contains("park-form-channel"), "{html}");
     assert!(html.contains("<option value=\"default\""), "the form lists the lots: {html}");
@@ -334,10 +338,7 @@ fn the_park_forms_channel_is_the_browsers_and_a_park_sends_what_was_typed() {
         VirtualDom::new_with_props(park_form_only, Root { sim: sim.clone(), seen: Rc::new(Cell::new(0)) });
     let mut edits = dom.rebuild_to_vec().edits;
     dioxus_html::set_event_converter(Box::new(dioxus_html::SerializedHtmlEventConverter));
-    for _ in 0..20 {
-        dom.process_events();
-        edits.extend(dom.render_immediate_to_vec().edits);
-    }
+    edits.extend(settle_edits(&mut dom));
     let listener = |name: &str| {
         edits.iter().find_map(|m| match m {
             Mutation::NewEventListener { name: n, id } if n == name => Some(*id),
@@ -357,11 +358,7 @@ fn the_park_forms_channel_is_the_browsers_and_a_park_sends_what_was_typed() {
     assert!(after.is_empty(), "typing renders nothing: {after:?}");
     let data = dioxus_html::EventData::Mouse(dioxus_html::SerializedMouseData::default());
     dom.runtime().handle_event("click", dioxus_core::Event::new(data.into_any(), true), button);
-    for _ in 0..20 {
-        dom.process_events();
-        dom.render_immediate(&mut NoOpMutations);
-    }
-    let html = dioxus_ssr::render(&dom);
+    let html = settle(&mut dom);
     assert!(
         html.contains("parking-result") && html.contains(typed),
         "the park sent the typed channel: {html}"
@@ -386,11 +383,7 @@ fn a_stale_lot_is_not_shown_as_empty_and_a_large_lot_shows_its_calls_and_a_free_
     let mut dom =
         VirtualDom::new_with_props(stale_board, Root { sim: sim.clone(), seen: Rc::new(Cell::new(0)) });
     dom.rebuild_in_place();
-    for _ in 0..20 {
-        dom.process_events();
-        dom.render_immediate(&mut NoOpMutations);
-    }
-    let html = dioxus_ssr::render(&dom);
+    let html = settle(&mut dom);
     let (default, large) = html.split_at(html.find("data-lot=\"vip\"").expect("the vip lot"));
     assert!(
         default.contains("class=\"parking-lot stale\"") && default.contains("calls as last known at 10:42"),

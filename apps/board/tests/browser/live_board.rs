@@ -3,7 +3,6 @@
 //! stopping Asterisk shows the disconnected state and restarting it the truth again.
 
 use super::*;
-use std::time::Instant;
 
 /// A park from the page parks a bridged call.
 async fn a_park_from_the_page(b: &Browser, truth: &Client) {
@@ -13,7 +12,7 @@ async fn a_park_from_the_page(b: &Browser, truth: &Client) {
     // typing by a round trip, never writes an older text over a newer one.
     let long: String = (0..12).map(|i| format!("PJSIP/{i:04}-0000000{i};")).collect();
     channel.send_keys(&long).await.unwrap();
-    assert_eq!(channel.prop("value").await.unwrap().as_deref(), Some(long.as_str()), "typed text kept");
+    assert_eq!(b.value_of("park-channel").await.as_deref(), Some(long.as_str()), "typed text kept");
     channel.clear().await.unwrap();
     channel.send_keys(&agent).await.unwrap();
     // A timeout the form cannot read is refused on the page; nothing reaches Asterisk.
@@ -35,35 +34,38 @@ async fn a_park_from_the_page(b: &Browser, truth: &Client) {
     // Asterisk's) fails at once, with its words. A park that never lands fails with
     // what Asterisk and the page show: the panel, and the inputs' values now (the park
     // sent what they held at the click).
-    let value =
-        |id: &'static str| async move { b.driver.find(By::Id(id)).await.ok()?.prop("value").await.ok()? };
     let inputs = || async {
-        let (channel, lot, timeout) =
-            (value("park-channel").await, value("park-lot").await, value("park-timeout").await);
+        let (channel, lot, timeout) = (
+            b.value_of("park-channel").await,
+            b.value_of("park-lot").await,
+            b.value_of("park-timeout").await,
+        );
         format!("inputs: channel {channel:?}, lot {lot:?}, timeout {timeout:?}; the agent is {agent}")
     };
-    let start = Instant::now();
-    let parked = loop {
+    let check = || async {
         let t = parked_truth(PORT_A);
         if t.len() == 1 {
-            break t;
+            return Some(t);
         }
         let error = b.text_of(".park-panel .parking-result.error").await;
-        if let Some(e) = error.as_ref().filter(|e| **e != refused) {
+        if let Some(e) = error.filter(|e| *e != refused) {
             panic!("the page's park failed: {e} ({})", inputs().await);
         }
-        if start.elapsed() > DEADLINE {
-            let panel = b.text_of(".park-panel").await;
-            let shown =
-                if error.is_some() { "the form's earlier refusal still shown" } else { "no error shown" };
-            panic!(
-                "the page's park in Asterisk: not within {DEADLINE:?}, {shown}; Asterisk has {t:?}, the panel \
-                 shows {panel:?} ({})",
-                inputs().await
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        None
     };
+    let explain = || async {
+        let shown = match b.text_of(".park-panel .parking-result.error").await {
+            Some(_) => "the form's earlier refusal still shown",
+            None => "no error shown",
+        };
+        let panel = b.text_of(".park-panel").await;
+        format!(
+            "{shown}; Asterisk has {:?}, the panel shows {panel:?} ({})",
+            parked_truth(PORT_A),
+            inputs().await
+        )
+    };
+    let parked = poll_or_explain("the page's park in Asterisk", DEADLINE, check, explain).await;
     assert_eq!(parked[0].0, "vip", "parked in the lot chosen: {parked:?}");
     let ok =
         poll("the park result", DEADLINE, || async { b.text_of(".park-panel .parking-result.ok").await })

@@ -9,7 +9,7 @@
 //! state is written where the log says.
 use ami_parking::{EventStream, ParkingEvent, ParkingStore};
 use ami_parking_tests::live::{self, bridged_agent, DEADLINE};
-use ami_parking_tests::measure::poll;
+use ami_parking_tests::measure::{poll, poll_or_explain};
 use ami_parking_tests::sandbox::{self, parked_truth, PORT_A};
 use ami_parking_tests::skips::{self, Needs};
 use ami_parking_transport::Client;
@@ -85,6 +85,11 @@ impl Browser {
 
     async fn text_of(&self, css: &str) -> Option<String> {
         self.driver.find(By::Css(css)).await.ok()?.text().await.ok()
+    }
+
+    /// The value of the form field with id `id` now (what a click would send).
+    async fn value_of(&self, id: &str) -> Option<String> {
+        self.driver.find(By::Id(id)).await.ok()?.prop("value").await.ok()?
     }
 }
 

@@ -58,7 +58,7 @@ async fn the_receptionist_parks_my_caller_drags_and_works_by_keyboard() {
     .await;
     b.driver.refresh().await.unwrap();
     poll("the remembered phone after a reload", DEADLINE, || async {
-        let v = b.driver.find(By::Id("my-phone-input")).await.ok()?.prop("value").await.ok()??;
+        let v = b.value_of("my-phone-input").await?;
         (v == "Local/1901@desk").then_some(())
     })
     .await;
