@@ -11,7 +11,7 @@ use super::views::Broadcast;
 use super::views::LotsMap;
 use crate::model::{LotKey, ParkedCall, ParkingLot, ServerId};
 use crate::store::ParkingOptions;
-use futures_signals::signal_vec::{MutableVec, VecDiff};
+use futures_signals::signal_vec::{SignalVec, VecDiff};
 // foldhash: seeded at random per process and per map on native targets, so a server
 // cannot choose lot names that collide (FxHash is fixed: 10,000 crafted names would
 // make each lookup a walk of them all). On wasm32-unknown-unknown foldhash finds no
@@ -32,11 +32,11 @@ pub(super) struct LotState {
     /// a view asked for it is not in the lots map.
     pub(super) known: bool,
     pub(super) spaces: Spaces,
-    /// One cell per space from start to end (empty while the range is unknown).
-    pub(super) grid: MutableVec<Option<Arc<ParkedCall>>>,
-    /// The shown calls in space order, made when someone first asks for the lot's
-    /// call list (until then a change costs it nothing).
-    calls: Option<MutableVec<Arc<ParkedCall>>>,
+    /// The grid's subscribers: one cell per space from start to end (none while the
+    /// range is unknown), made from `spaces` when one subscribes.
+    grid: Broadcast<VecDiff<Option<Arc<ParkedCall>>>>,
+    /// The call list's subscribers: the shown calls in space order.
+    calls: Broadcast,
     /// The spaces of `calls`, side by side: finding a call's index reads this small
     /// array, not every call it passes (each a separate allocation).
     shown_spaces: Vec<u32>,
@@ -52,8 +52,8 @@ impl LotState {
             key,
             known: false,
             spaces: Spaces::default(),
-            grid: MutableVec::new(),
-            calls: None,
+            grid: Broadcast::default(),
+            calls: Broadcast::default(),
             shown_spaces: Vec::new(),
             unpublished: false,
         }
@@ -71,28 +71,45 @@ impl LotState {
         self.spaces.values().filter_map(|s| s.shown.as_ref())
     }
 
-    /// The lot's call list as a signal vec (made now when nobody asked before).
-    pub(super) fn calls_signal(
-        &mut self,
-    ) -> impl futures_signals::signal_vec::SignalVec<Item = Arc<ParkedCall>> + Send + 'static {
-        let spaces = &self.spaces;
-        let calls = self.calls.get_or_insert_with(|| {
-            MutableVec::new_with_values(spaces.values().filter_map(|s| s.shown.clone()).collect())
-        });
-        calls.signal_vec_cloned()
+    /// Subscribers of the lot's grid and call list kept.
+    pub(super) fn view_subscribers(&self) -> usize {
+        self.grid.len() + self.calls.len()
     }
 
-    /// Rebuilds the grid from the spaces (a range change): one `Replace`.
-    pub(super) fn rebuild_grid(&self) {
+    /// The lot's call list as a signal vec: its shown calls now, then each change.
+    pub(super) fn calls_signal(&mut self) -> impl SignalVec<Item = Arc<ParkedCall>> + Send + 'static {
+        let now = self.shown_calls().cloned().collect();
+        self.calls.subscribe_lot(now)
+    }
+
+    /// The lot's grid as a signal vec: its cells now, then each change.
+    pub(super) fn grid_signal(&mut self) -> impl SignalVec<Item = Option<Arc<ParkedCall>>> + Send + 'static {
+        let now = self.cells();
+        self.grid.subscribe_lot(now)
+    }
+
+    /// The grid's cells now: one per space of the known range, the shown call or
+    /// `None` (empty while the range is unknown).
+    pub(super) fn cells(&self) -> Vec<Option<Arc<ParkedCall>>> {
         let l = &self.lot;
-        let cells: Vec<Option<Arc<ParkedCall>>> = if l.range_known && l.end_space >= l.start_space {
-            (l.start_space..=l.end_space)
-                .map(|s| self.spaces.get(s).and_then(|slot| slot.shown.clone()))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        self.grid.lock_mut().replace_cloned(cells);
+        if !l.range_known || l.end_space < l.start_space {
+            return Vec::new();
+        }
+        let mut cells = vec![None; (l.end_space - l.start_space) as usize + 1];
+        for (space, slot) in self.spaces.iter() {
+            if let Some(cell) = self.cell(space) {
+                cells[cell] = slot.shown.clone();
+            }
+        }
+        cells
+    }
+
+    /// The grid was rebuilt (a range change): its subscribers take one `Replace`.
+    pub(super) fn rebuild_grid(&mut self) {
+        if self.grid.len() > 0 {
+            let cells = self.cells();
+            self.grid.send(|| VecDiff::Replace { values: cells });
+        }
     }
 }
 
@@ -355,24 +372,18 @@ impl Book {
         let mut d_shown = 0i64;
         match (lot.shown_spaces.binary_search(&space), new_shown) {
             (Ok(j), Some(c)) => {
-                if let Some(calls) = &lot.calls {
-                    calls.lock_mut().set_cloned(j, c.clone());
-                }
+                lot.calls.send(|| VecDiff::UpdateAt { index: j, value: c.clone() });
                 self.global.send(|| VecDiff::UpdateAt { index: prefix + j, value: c.clone() });
             }
             (Err(j), Some(c)) => {
                 lot.shown_spaces.insert(j, space);
-                if let Some(calls) = &lot.calls {
-                    calls.lock_mut().insert_cloned(j, c.clone());
-                }
+                lot.calls.send(|| VecDiff::InsertAt { index: j, value: c.clone() });
                 self.global.send(|| VecDiff::InsertAt { index: prefix + j, value: c.clone() });
                 d_shown = 1;
             }
             (Ok(j), None) => {
                 lot.shown_spaces.remove(j);
-                if let Some(calls) = &lot.calls {
-                    calls.lock_mut().remove(j);
-                }
+                lot.calls.send(|| VecDiff::RemoveAt { index: j });
                 self.global.send(|| VecDiff::RemoveAt { index: prefix + j });
                 d_shown = -1;
             }
@@ -382,13 +393,14 @@ impl Book {
         // calls were parked, or a hostile server): the range is no longer known.
         let outside = has_new && lot.lot.range_known && lot.cell(space).is_none();
         if outside {
+            // The grid is empty while the range is unknown.
             lot.lot.range_known = false;
-            lot.rebuild_grid();
+            lot.grid.send(|| VecDiff::Replace { values: Vec::new() });
         }
         if let Some(cell) = lot.cell(space) {
             // A call the views do not show (filtered) leaves its cell as it was.
             if old_shown || new_shown.is_some() {
-                lot.grid.lock_mut().set_cloned(cell, new_shown.cloned());
+                lot.grid.send(|| VecDiff::UpdateAt { index: cell, value: new_shown.cloned() });
             }
         }
         let d_raw = has_new as i64 - old.is_some() as i64;

@@ -301,12 +301,12 @@ impl ParkingStore {
     pub fn lot_grid(&self, key: &LotKey) -> impl SignalVec<Item = Option<Arc<ParkedCall>>> + Send + 'static {
         let mut st = self.lock();
         let i = st.book.lot_index(key);
-        st.book.lot(i).grid.signal_vec_cloned()
+        st.book.lot_mut(i).grid_signal()
     }
 
     /// Lot `key`'s grid now (see [`ParkingStore::lot_grid`]).
     pub fn lot_grid_now(&self, key: &LotKey) -> Vec<Option<Arc<ParkedCall>>> {
-        self.lock().book.find(key).map(|l| l.grid.lock_ref().to_vec()).unwrap_or_default()
+        self.lock().book.find(key).map(|l| l.cells()).unwrap_or_default()
     }
 
     /// The calls the views show in lot `key`, in space order (the seed's

@@ -12,12 +12,13 @@ use super::ParkingStore;
 /// - `calls`, `lots`: what Asterisk holds, capped by the options' `max_calls` and
 ///   `max_lots` (`lots` also counts lots a view asked for by key);
 /// - `collection_windows`: one per `ParkedCalls` request in flight;
-/// - `listeners`, `event_streams`, `call_list_subscribers`, `lots_map_subscribers`:
-///   one per live [`Subscription`](crate::Subscription),
+/// - `listeners`, `event_streams`, `call_list_subscribers`, `lots_map_subscribers`,
+///   `lot_view_subscribers`: one per live [`Subscription`](crate::Subscription),
 ///   [`EventStream`](crate::EventStream),
-///   [`ParkedCallsSignalVec`](crate::ParkedCallsSignalVec) or
-///   [`ParkingLotsSignalMap`](crate::ParkingLotsSignalMap); a dropped stream or
-///   signal is let go at the next change it would have been sent;
+///   [`ParkedCallsSignalVec`](crate::ParkedCallsSignalVec),
+///   [`ParkingLotsSignalMap`](crate::ParkingLotsSignalMap) or lot grid and lot call
+///   list; a dropped stream or signal is let go at the next change it would have
+///   been sent;
 /// - `alerts`: at most `alert_limit`, which is `2 × calls + 64` at the last sweep
 ///   plus the parks since (alerts of parks that ended are swept at each clock tick
 ///   and whenever a park takes them past `2 × calls + 64`, ticked or not);
@@ -63,6 +64,10 @@ pub struct StoreSizes {
     /// Subscribers of [`ParkingStore::parking_lots`] (and of its lot signals) kept (a
     /// dropped one is let go at the next change of the map).
     pub lots_map_subscribers: usize,
+    /// Subscribers of the lots' grids and call lists ([`ParkingStore::lot_grid`],
+    /// [`ParkingStore::lot_calls`]), all lots, kept (a dropped one is let go at the
+    /// next change of its lot's view).
+    pub lot_view_subscribers: usize,
     /// Near-timeout alerts scheduled (of live parks, and of ended ones not swept yet).
     pub alerts: usize,
     /// What bounds `alerts`: `2 × calls + 64` at the last tick or sweep, plus the
@@ -108,6 +113,7 @@ impl ParkingStore {
             event_streams_closed: st.streams.iter().filter(|s| s.is_closed()).count(),
             call_list_subscribers: st.book.global.len(),
             lots_map_subscribers: self.inner.lots.subscribers(),
+            lot_view_subscribers: st.book.lots().map(|l| l.view_subscribers()).sum(),
             alerts: st.clock.alerts(),
             alert_limit: st.clock.alert_limit(),
             displaced: st.displaced.len(),

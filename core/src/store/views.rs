@@ -83,10 +83,48 @@ impl<D: Clone> Broadcast<D> {
     }
 }
 
+impl<T: Clone> Broadcast<VecDiff<T>> {
+    /// A new subscriber that starts from `now` (the vec at this instant): its first
+    /// change is a `Replace` with it.
+    fn subscription(&mut self, now: Vec<T>) -> Subscription<T> {
+        Subscription { first: Some(now), queue: Receiver::new(self.queue()) }
+    }
+
+    /// A new subscriber of a lot's view (its grid, its call list) that starts from
+    /// `now`: like a futures-signals `MutableVec`, a `Replace` first only when `now`
+    /// is not empty.
+    pub(super) fn subscribe_lot(&mut self, now: Vec<T>) -> Subscription<T> {
+        let mut s = self.subscription(now);
+        s.first = s.first.filter(|v| !v.is_empty());
+        s
+    }
+}
+
 impl Broadcast<Diff> {
     /// A new subscriber that starts from `now` (the list at this instant).
     pub(super) fn subscribe(&mut self, now: Vec<Arc<ParkedCall>>) -> ParkedCallsSignalVec {
-        ParkedCallsSignalVec { first: Some(now), queue: Receiver::new(self.queue()) }
+        ParkedCallsSignalVec(self.subscription(now))
+    }
+}
+
+/// One subscriber of a vec view: the vec at subscription time (its first change), then
+/// the store's diffs, from its own queue. A lot's grid and call list are these; the
+/// global list is one behind [`ParkedCallsSignalVec`].
+#[must_use = "a signal vec does nothing unless polled"]
+pub(super) struct Subscription<T> {
+    first: Option<Vec<T>>,
+    queue: Receiver<VecDiff<T>>,
+}
+
+// Never pinned in place: it holds its diffs by value and polls nothing pinned.
+impl<T> Unpin for Subscription<T> {}
+
+impl<T> SignalVec for Subscription<T> {
+    type Item = T;
+
+    fn poll_vec_change(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<VecDiff<T>>> {
+        let first = self.first.take().map(|values| VecDiff::Replace { values });
+        poll_queue(first, &mut self.queue, cx)
     }
 }
 
@@ -277,10 +315,7 @@ impl<D> Drop for Broadcast<D> {
 /// Its first change is a `Replace` with the list at subscription time; then one
 /// `InsertAt`, `UpdateAt` or `RemoveAt` per change. It ends when the store is dropped.
 #[must_use = "a signal vec does nothing unless polled"]
-pub struct ParkedCallsSignalVec {
-    first: Option<Vec<Arc<ParkedCall>>>,
-    queue: Receiver<Diff>,
-}
+pub struct ParkedCallsSignalVec(Subscription<Arc<ParkedCall>>);
 
 impl fmt::Debug for ParkedCallsSignalVec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -292,8 +327,7 @@ impl SignalVec for ParkedCallsSignalVec {
     type Item = Arc<ParkedCall>;
 
     fn poll_vec_change(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Diff>> {
-        let first = self.first.take().map(|values| VecDiff::Replace { values });
-        poll_queue(first, &mut self.queue, cx)
+        Pin::new(&mut self.0).poll_vec_change(cx)
     }
 }
 

@@ -48,8 +48,8 @@ fn assert_floor(s: &ConnectionSizes, standing: usize) {
     assert_eq!(st.calls, standing, "{s:#?}");
     assert_eq!(st.lots, 2, "{s:#?}");
     assert_eq!(
-        (st.listeners, st.event_streams, st.call_list_subscribers),
-        (0, 0, 0),
+        (st.listeners, st.event_streams, st.call_list_subscribers, st.lot_view_subscribers),
+        (0, 0, 0, 0),
         "subscribers kept: {s:#?}"
     );
     assert_eq!((st.displaced, st.departed, st.held_give_ups), (0, 0, 0), "{s:#?}");
@@ -97,12 +97,15 @@ fn every_size_returns_to_its_floor_after_keepalives_polls_subscriptions_and_park
         });
         let mut calls = Box::pin(calls);
         calls.next().now_or_never().flatten().expect("the list's first value");
+        let mut grid = Box::pin(store.lot_grid(&ami_parking::LotKey::new(1, "load")).to_stream());
+        grid.next().now_or_never().flatten().expect("the grid's first value");
         let uid = format!("7.{i}");
         w.feed(&park(&uid, 1));
         w.feed(&unpark(&uid, 1));
         assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 2);
         assert!(events.next().now_or_never().flatten().is_some(), "the stream got the park");
-        drop((events, calls, listener));
+        assert!(grid.next().now_or_never().flatten().is_some(), "the grid got the park");
+        drop((events, calls, listener, grid));
         drain(&mut w);
     }
     // The last ones dropped go with the next change.
@@ -160,23 +163,35 @@ fn every_size_returns_to_its_floor_after_keepalives_polls_subscriptions_and_park
 }
 
 /// The quick form of two of the leaks above, for the mutation runs (which skip the
-/// long run): a dropped event stream, list subscriber or listener is let go at the
-/// next event.
+/// long run): a dropped event stream, list subscriber, lot grid or lot call list
+/// subscriber or listener is let go at the next event.
 #[test]
 fn dropped_event_streams_list_subscribers_and_listeners_are_let_go_at_the_next_event() {
     let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
     let store = w.conn.store().clone();
     let kept = store.events();
-    let subs: Vec<_> =
-        (0..10).map(|_| (store.events(), store.parked_calls(), store.on_parking_event(|_| {}))).collect();
+    let lot = ami_parking::LotKey::new(1, "default");
+    let subs: Vec<_> = (0..10)
+        .map(|_| {
+            let views = (store.lot_grid(&lot), store.lot_calls(&lot));
+            (store.events(), store.parked_calls(), store.on_parking_event(|_| {}), views)
+        })
+        .collect();
     let s = store.debug_sizes();
-    assert_eq!((s.event_streams, s.call_list_subscribers, s.listeners), (11, 10, 10));
+    assert_eq!(
+        (s.event_streams, s.call_list_subscribers, s.listeners, s.lot_view_subscribers),
+        (11, 10, 10, 20)
+    );
     drop(subs);
     let s = store.debug_sizes();
     assert_eq!((s.event_streams, s.event_streams_closed, s.listeners), (11, 10, 0), "listeners go at once");
     w.feed(&live_event("ParkedCall", "default", 701, "1.1", "Ann"));
     let s = store.debug_sizes();
-    assert_eq!((s.event_streams, s.event_streams_closed, s.call_list_subscribers), (1, 0, 0), "{s:#?}");
+    assert_eq!(
+        (s.event_streams, s.event_streams_closed, s.call_list_subscribers, s.lot_view_subscribers),
+        (1, 0, 0, 0),
+        "{s:#?}"
+    );
     drop(kept);
 }
 
