@@ -48,7 +48,10 @@
 //! and sets of the store's and connection's small tables.
 //!
 //! Beside them, [`sim`] (feature `sim`) is the reference model of Asterisk's
-//! res_parking: the PBX, one function per action, and the wire builders the tests use.
+//! res_parking: the PBX, one function per action, and the wire builders the tests use;
+//! `testkit` (feature `testkit`) gives your tests what ours use: a capture replayed
+//! into a store (`testkit::replay_ami`), property steps against the model, the
+//! store's invariant checks.
 
 #![forbid(unsafe_code)]
 

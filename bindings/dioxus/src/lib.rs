@@ -8,7 +8,8 @@
 //!
 //! Rooms: `bridge` (futures-signals to Dioxus signals, one scoped task per view),
 //! `hook` ([`use_ami_parking`], [`use_lot_grid`], [`use_lot_calls`],
-//! [`use_parking_event`]), `components` (the seed's grid, dashboard and warning list).
+//! [`use_parking_event`]), `components` (the seed's grid, dashboard and
+//! warning list; the park forms; `TextField`, a text field safe in a live view).
 
 #![forbid(unsafe_code)]
 

@@ -80,6 +80,12 @@ pub struct Replayed {
 /// change the store as they would on a live link; answers to actions the capture's
 /// client sent are not ours and change nothing.
 ///
+/// The clock matters for one event: a give-up is held back for a quarter of a second
+/// (a park of the same call right after it makes it a move), so on a clock that
+/// never moves (`|_| t0`) it is never reported, though its space is emptied. Give a
+/// clock that moves with the bytes (below: ten milliseconds a byte) or one read from
+/// the capture's `.times` file.
+///
 /// ```
 /// use ami_parking::testkit::{check_store, replay_ami, Chunking};
 /// use ami_parking::{ParkingOptions, ParkingStore, Timestamp};
@@ -93,6 +99,17 @@ pub struct Replayed {
 /// assert_eq!(replayed.events.len(), 1);
 /// assert_eq!(store.total_parked_calls_now(), 1);
 /// assert_eq!(check_store(&store), Ok(()));
+///
+/// // The call gives up: reported once the clock has moved past the hold-back.
+/// let giveup = b"Event: ParkedCallGiveUp\r\nPrivilege: call,all\r\nParkeeChannel: PJSIP/100-1\r\n\
+///     ParkeeUniqueid: 1.1\r\nParkinglot: default\r\nParkingSpace: 701\r\n\r\n";
+/// let rx = [&rx[..], &giveup[..], b"Event: FullyBooted\r\nPrivilege: system,all\r\n\r\n"].concat();
+/// let store = ParkingStore::new(ParkingOptions::default().auto_refresh(false));
+/// let ten_ms = |at: usize| t0 + std::time::Duration::from_millis(10 * at as u64);
+/// let replayed = replay_ami(&store, &rx, &Chunking::Bytes, ten_ms).unwrap();
+/// let kinds: Vec<_> = replayed.events.iter().map(|e| e.kind()).collect();
+/// assert_eq!(kinds, ["parked", "giveup"]);
+/// assert_eq!(store.total_parked_calls_now(), 0);
 /// ```
 pub fn replay_ami(
     store: &ParkingStore,
