@@ -1,9 +1,10 @@
 //! Caps on connections: a listener that holds at most [`MAX_CONNECTIONS`] open at once
 //! (more wait in the kernel's backlog) and at most [`PER_ADDRESS`] from one address
-//! (more are closed at once), and a connection that has not sent a whole request head
-//! within [`REQUEST_DEADLINE`] of its opening (or of the board's last answer on it),
-//! or its body within as long after the head, is closed, so sockets that never finish
-//! a request (slowloris) cannot use up the board's connections. A connection the
+//! (an IPv6 address by its /64; more are closed at once), and a connection that has
+//! not sent a whole request head within [`REQUEST_DEADLINE`] of its opening (or of the
+//! board's last answer on it), or its body within as long after the head, or whose
+//! head passes [`MAX_HEAD`], is closed, so sockets that never finish a request
+//! (slowloris) cannot use up the board's connections or its memory. A connection the
 //! board switched to a WebSocket (`101`) is the live page's, and has no deadline here.
 
 use axum::serve::Listener;
@@ -26,6 +27,33 @@ pub const PER_ADDRESS: usize = 256;
 /// or from the board's last answer on it (an idle keep-alive connection is closed
 /// then too).
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(15);
+/// The longest request head (request line and headers) the board reads: a browser's
+/// is one or two KiB. Without it the HTTP server buffers up to about 400 KiB of an
+/// unfinished head per connection.
+pub const MAX_HEAD: usize = 32 * 1024;
+
+/// The key of an address for the per-address caps and the login throttle: an IPv6
+/// address by its /64 (a host, or a customer, has a whole /64 to pick addresses
+/// from), an IPv4-mapped one as its IPv4 address, an IPv4 address as itself.
+///
+/// ```
+/// use parkboard::limits::address_key;
+/// let a = address_key("2001:db8:1:2:aaaa::1".parse().unwrap());
+/// assert_eq!(a, address_key("2001:db8:1:2:bbbb::9".parse().unwrap()));
+/// assert_eq!(address_key("::ffff:10.0.0.1".parse().unwrap()), "10.0.0.1".parse::<std::net::IpAddr>().unwrap());
+/// ```
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
 
 /// The kernel's send buffer of each connection (Linux doubles it for its own books):
 /// set on the listening socket, so each accepted connection has it. A browser that
@@ -57,12 +85,21 @@ pub struct Capped<L> {
     inner: L,
     slots: Arc<Semaphore>,
     per_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    /// When a refusal was last logged, and how many were not since.
+    warned: Option<std::time::Instant>,
+    held: u64,
 }
 
 impl<L> Capped<L> {
     /// `inner`, capped.
     pub fn new(inner: L) -> Capped<L> {
-        Capped { inner, slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)), per_address: Arc::default() }
+        Capped {
+            inner,
+            slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+            per_address: Arc::default(),
+            warned: None,
+            held: 0,
+        }
     }
 }
 
@@ -79,8 +116,9 @@ pub struct CappedIo<T> {
 
 /// Where a connection is in its requests.
 enum Watch {
-    /// Waiting for a request head (`tail`: its last bytes so far) until `deadline`.
-    Head { deadline: Pin<Box<tokio::time::Sleep>>, tail: [u8; 3] },
+    /// Waiting for a request head (`tail`: its last bytes so far, `read`: its bytes
+    /// so far) until `deadline`.
+    Head { deadline: Pin<Box<tokio::time::Sleep>>, tail: [u8; 3], read: usize },
     /// The head came: the board is reading its body (which must come by `deadline`
     /// too) or answering (its first write says whether it switched protocols).
     Answering { deadline: Pin<Box<tokio::time::Sleep>> },
@@ -90,19 +128,29 @@ enum Watch {
 
 impl Watch {
     fn head() -> Watch {
-        Watch::Head { deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)), tail: [0; 3] }
+        Watch::Head { deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)), tail: [0; 3], read: 0 }
     }
 
-    /// Bytes read: the head ends at its first empty line.
-    fn read(&mut self, bytes: &[u8]) {
-        let Watch::Head { tail, .. } = self else { return };
+    /// Bytes read: the head ends at its first empty line. False when the head has
+    /// passed [`MAX_HEAD`] without ending.
+    fn read(&mut self, bytes: &[u8]) -> bool {
+        let Watch::Head { tail, read, .. } = self else { return true };
         let mut seen: Vec<u8> = Vec::with_capacity(3 + bytes.len());
         seen.extend_from_slice(tail);
         seen.extend_from_slice(bytes);
-        if seen.windows(4).any(|w| w == b"\r\n\r\n") {
-            *self = Watch::Answering { deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)) };
-        } else {
-            tail.copy_from_slice(&seen[seen.len() - 3..]);
+        match seen.windows(4).position(|w| w == b"\r\n\r\n") {
+            // The head ends in these bytes (the body may follow in them).
+            // The head is `read + end + 1` bytes: at most MAX_HEAD.
+            Some(end) if *read + end < MAX_HEAD => {
+                *self = Watch::Answering { deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)) };
+                true
+            }
+            Some(_) => false,
+            None => {
+                *read += bytes.len();
+                tail.copy_from_slice(&seen[seen.len() - 3..]);
+                *read <= MAX_HEAD
+            }
         }
     }
 
@@ -158,12 +206,20 @@ where
                 return std::future::pending().await;
             };
             let (io, peer) = self.inner.accept().await;
-            let ip = peer.ip();
+            let ip = address_key(peer.ip());
             {
                 let mut map = self.per_address.lock().unwrap_or_else(|e| e.into_inner());
                 let n = map.entry(ip).or_default();
                 if *n >= PER_ADDRESS {
-                    tracing::warn!(%ip, "refused a connection: {PER_ADDRESS} open from this address");
+                    // One line every 5 s at most: refusals are what a flood is made of.
+                    let now = std::time::Instant::now();
+                    if self.warned.is_none_or(|t| now.duration_since(t) >= Duration::from_secs(5)) {
+                        let held = std::mem::take(&mut self.held);
+                        tracing::warn!(%ip, held, "refused a connection: {PER_ADDRESS} open from this address (held: refusals not logged since the last line)");
+                        self.warned = Some(now);
+                    } else {
+                        self.held += 1;
+                    }
                     drop(io);
                     continue;
                 }
@@ -202,8 +258,14 @@ impl<T: AsyncRead + Unpin> AsyncRead for CappedIo<T> {
         match Pin::new(&mut self.io).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
                 let this = &mut *self;
-                this.watch.read(&buf.filled()[before..]);
-                Poll::Ready(Ok(()))
+                if this.watch.read(&buf.filled()[before..]) {
+                    Poll::Ready(Ok(()))
+                } else {
+                    Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("a request head over {MAX_HEAD} bytes"),
+                    )))
+                }
             }
             Poll::Pending if self.watch.expired(cx) => Poll::Ready(Err(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,

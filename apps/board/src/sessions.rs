@@ -208,13 +208,7 @@ fn user_from_key(user: &str, addr: IpAddr) -> String {
 
 fn addr_key(addr: IpAddr) -> String {
     // An IPv6 host owns its /64: throttle the prefix.
-    match addr {
-        IpAddr::V4(a) => format!("a:{a}"),
-        IpAddr::V6(a) => {
-            let s = a.segments();
-            format!("a:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-    }
+    format!("a:{}", crate::limits::address_key(addr))
 }
 
 #[cfg(test)]

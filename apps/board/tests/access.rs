@@ -384,6 +384,47 @@ async fn a_request_head_that_never_ends_is_cut_but_a_live_page_stays() {
     common::ping_pong(&mut page, "after the deadline").await;
 }
 
+/// A request head that grows past `MAX_HEAD` without ending is cut at once (the
+/// HTTP server would buffer about 400 KiB of it for `REQUEST_DEADLINE`), and a head
+/// just under it is answered.
+#[tokio::test]
+async fn a_request_head_past_its_cap_is_cut_at_once() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ami = RecordingAmi::start().await;
+    let (addr, _) = board_with(ami.url(), true, Vec::new()).await;
+    let max = parkboard::limits::MAX_HEAD;
+    let mut big = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let filler = format!("X-Filler: {}\r\n", "a".repeat(1000));
+    let mut sent = 0;
+    let opened = std::time::Instant::now();
+    big.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n").as_bytes()).await.unwrap();
+    // Written until the board closes it (a write then fails) or well past the cap.
+    while sent < 4 * max {
+        if big.write_all(filler.as_bytes()).await.is_err() {
+            break;
+        }
+        sent += filler.len();
+    }
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(DEADLINE, big.read(&mut buf)).await.expect("closed in time").unwrap_or(0);
+    assert_eq!(n, 0, "no answer to an endless head: {:?}", String::from_utf8_lossy(&buf[..n]));
+    assert!(opened.elapsed() < parkboard::limits::REQUEST_DEADLINE, "cut at the cap, not at the deadline");
+    // A head just under the cap is read and answered.
+    let mut fine = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let pad = "b".repeat(max - 200);
+    fine.write_all(
+        format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nX-Pad: {pad}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(DEADLINE, fine.read_to_end(&mut answer)).await.expect("answered in time").unwrap();
+    // Healthz answers (200, or 503 while the link is still logging in).
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 ") && answer.contains("\"servers\""), "{answer:?}");
+}
+
 /// A client that floods WebSocket pings and never reads: the pongs it is owed are not
 /// queued without end (the board's memory), and the page still answers afterwards.
 /// The page is one of no lot, so the board has nothing else to send it meanwhile: on

@@ -119,7 +119,7 @@ pub async fn serve_until(
     // Every session holds a receiver: `true` tells it to close; all dropped, all gone.
     let (stopping, _) = watch::channel(false);
     let connected = Arc::new(Semaphore::new(ctx.cfg.max_clients));
-    let upgrading = Arc::new(Semaphore::new(ctx.cfg.max_unauthenticated));
+    let upgrading = limits::Upgrades::new(ctx.cfg.max_unauthenticated);
     let mut quiet = Quiet::default();
     tokio::pin!(stop);
     loop {
@@ -142,19 +142,31 @@ pub async fn serve_until(
             quiet.say(&format!("{peer}: refused: {} clients connected (--max-clients)", ctx.cfg.max_clients));
             continue;
         };
-        let Ok(pending) = upgrading.clone().try_acquire_owned() else {
-            quiet.say(&format!(
-                "{peer}: refused: {} connections are still upgrading (--max-unauthenticated)",
-                ctx.cfg.max_unauthenticated
-            ));
-            continue;
-        };
         let per_address = limits::UNAUTHENTICATED_PER_ADDRESS;
-        let Some(place) = ctx.limits.upgrading.enter(peer.ip(), per_address) else {
+        let Some(place) = ctx.limits.upgrading.enter(limits::address_key(peer.ip()), per_address) else {
             quiet.say(&format!(
                 "{peer}: refused: {per_address} connections of this address are still upgrading"
             ));
             continue;
+        };
+        let pending = match upgrading.enter(Instant::now()) {
+            limits::Entered::Free(t) => t,
+            limits::Entered::Evicted(t) => {
+                quiet.say(&format!(
+                    "{peer}: {} connections are still upgrading (--max-unauthenticated): the oldest, \
+                     upgrading for over {:?}, was closed to make room",
+                    ctx.cfg.max_unauthenticated,
+                    limits::EVICT_AFTER
+                ));
+                t
+            }
+            limits::Entered::Full => {
+                quiet.say(&format!(
+                    "{peer}: refused: {} connections are still upgrading (--max-unauthenticated)",
+                    ctx.cfg.max_unauthenticated
+                ));
+                continue;
+            }
         };
         let _ = sock.set_nodelay(true);
         let (hub, ctx, tls, stopping) = (hub.clone(), ctx.clone(), tls.clone(), stopping.subscribe());

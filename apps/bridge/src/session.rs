@@ -6,7 +6,7 @@
 
 use crate::frames::{self, Source};
 use crate::hub::{self, Hub, Outbox};
-use crate::limits::{Limits, Principal, UpgradingPlace, HANDSHAKE_TIMEOUT};
+use crate::limits::{address_key, Limits, Principal, UpgradeTicket, UpgradingPlace, HANDSHAKE_TIMEOUT};
 use crate::origin::{self, Origins};
 use crate::policy::admit;
 use crate::refusal::Refusal;
@@ -26,7 +26,7 @@ use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{watch, OwnedSemaphorePermit};
+use tokio::sync::watch;
 
 /// What every session shares: the configuration, the limits, the origin rules.
 #[derive(Debug)]
@@ -55,23 +55,31 @@ const CLOSE_REPLY: Duration = Duration::from_millis(500);
 /// Serves one accepted connection until it closes, or until `stopping` turns true:
 /// then it closes the socket with 1001 (going away).
 /// `upgrading` is the socket's place among those still upgrading (of all, and of
-/// its address), given back once the upgrade is done.
+/// its address), given back once the upgrade is done; a socket whose place a newer
+/// one took (it was the oldest, and every place was taken) closes.
 pub(crate) async fn run(
     io: BoxIo,
     peer: std::net::SocketAddr,
     hub: Arc<Hub>,
     ctx: Arc<Context>,
     stopping: watch::Receiver<bool>,
-    upgrading: (OwnedSemaphorePermit, UpgradingPlace),
+    upgrading: (UpgradeTicket, UpgradingPlace),
 ) {
-    let io = match &ctx.cfg.web_root {
-        None => io,
-        Some(root) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, web::route(io, root)).await {
-            Ok(Ok(web::Request::Upgrade(io))) => io,
-            _ => return,
-        },
+    let handshake = async {
+        let io = match &ctx.cfg.web_root {
+            None => io,
+            Some(root) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, web::route(io, root)).await {
+                Ok(Ok(web::Request::Upgrade(io))) => io,
+                _ => return None,
+            },
+        };
+        upgrade(io, peer, &ctx).await
     };
-    let Some((mut ws, grant)) = upgrade(io, peer, &ctx).await else { return };
+    let upgraded = tokio::select! {
+        u = handshake => u,
+        _ = upgrading.0.evicted() => None,
+    };
+    let Some((mut ws, grant)) = upgraded else { return };
     drop(upgrading);
     let principal =
         if ctx.cfg.no_auth { Principal::Address(peer.ip()) } else { Principal::Token(grant.principal) };
@@ -190,6 +198,14 @@ fn on_action(
     let admitted = admit(bytes, &cfg.rules, &out.grant, n).map_err(refused)?;
     let theirs = admitted.action_id;
     if out.grant.lots.is_some() && admitted.action.name().eq_ignore_ascii_case("Park") {
+        // A channel name reaches any live call of the PBX: a token scoped to lots
+        // parks by channel only when its line says so (`park=any-channel`).
+        if !out.grant.park_any_channel {
+            let why =
+                "Park by channel: a token scoped to lots cannot park a channel (a channel name reaches any \
+                       live call of the PBX); the token file's `park=any-channel` allows it";
+            return Err(frames::error(&source(admitted.server), theirs.as_deref(), why));
+        }
         // Asterisk parks a parked channel again as a move, from whatever lot: a token
         // scoped to some lots may not pull a call out of another.
         let channel = admitted.action.as_message().get_str("Channel").unwrap_or_default().to_string();
@@ -321,20 +337,30 @@ async fn upgrade(
             let grant = if ctx.cfg.no_auth {
                 Arc::new(Grant::operator(usize::MAX))
             } else {
-                let failures = &ctx.limits.failures;
-                if !failures.has(peer.ip()) {
+                let (failures, known) = (&ctx.limits.failures, &ctx.limits.known);
+                let address = address_key(peer.ip());
+                // Past the address's budget of wrong tokens, only a token that got in
+                // from it before is let in (see `KnownTokens`): the rest, right or
+                // wrong, are refused alike.
+                let within = failures.has(address);
+                let too_many = || {
                     let why = "too many wrong tokens from this address: try again later";
-                    return Err(refuse(StatusCode::TOO_MANY_REQUESTS, why.into()));
-                }
+                    refuse(StatusCode::TOO_MANY_REQUESTS, why.into())
+                };
                 match token_of(header("authorization"), req.uri().query()) {
                     None => {
                         let why = "a token is required (Authorization: Bearer T, or ?token=T)";
                         return Err(refuse(StatusCode::UNAUTHORIZED, why.into()));
                     }
                     Some(t) => match ctx.cfg.tokens.grant(&t) {
-                        Some(g) => g,
+                        Some(g) if within || known.knows(address, g.principal) => {
+                            known.note(address, g.principal);
+                            g
+                        }
+                        Some(_) => return Err(too_many()),
+                        None if !within => return Err(too_many()),
                         None => {
-                            failures.take(peer.ip());
+                            failures.take(address);
                             return Err(refuse(StatusCode::UNAUTHORIZED, "the token is not accepted".into()));
                         }
                     },

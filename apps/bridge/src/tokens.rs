@@ -30,12 +30,17 @@ pub struct Grant {
     pub lots: Option<BTreeSet<String>>,
     /// Where it may retrieve to (globs); `None`: the bridge's `--retrieve-to`.
     pub retrieve_to: Option<Vec<String>>,
+    /// A token scoped to lots may park any channel into them (`park=any-channel`):
+    /// off by default, since a channel name reaches any live call of the PBX (a desk
+    /// of lot `vip` could pull another desk's conversation into `vip` and ring it to
+    /// its own phone). A token of every lot parks any channel anyway.
+    pub park_any_channel: bool,
 }
 
 impl Grant {
     /// An operator of every lot (a bare token, or `--no-auth`).
     pub fn operator(principal: usize) -> Self {
-        Grant { principal, role: Role::Operator, lots: None, retrieve_to: None }
+        Grant { principal, role: Role::Operator, lots: None, retrieve_to: None, park_any_channel: false }
     }
 
     /// Whether it sees and acts on lot `lot`.
@@ -104,7 +109,7 @@ impl Tokens {
     }
 
     /// A token file: one token a line, `TOKEN [role=viewer|operator] [lots=a,b]
-    /// [retrieve-to=PATTERN,...]`; blank lines and `#` lines skipped. A bare token is
+    /// [retrieve-to=PATTERN,...] [park=any-channel]`; blank lines and `#` lines skipped. A bare token is
     /// an operator of every lot.
     pub fn parse(text: &str) -> Result<Self, TokenError> {
         let mut t = Tokens::default();
@@ -137,6 +142,7 @@ impl Tokens {
                     }
                     Some(("lots", v)) => grant.lots = Some(list(v, "lots")?.into_iter().collect()),
                     Some(("retrieve-to", v)) => grant.retrieve_to = Some(list(v, "retrieve-to")?),
+                    Some(("park", "any-channel")) => grant.park_any_channel = true,
                     _ => return Err(TokenError::UnknownOption { line: line_no, option: w.to_owned() }),
                 }
             }

@@ -331,6 +331,85 @@ async fn wrong_tokens_are_throttled() {
     assert_eq!(status(async_tungstenite::tokio::connect_async(url).await.map(|_| ())), 429);
 }
 
+/// Wrong tokens from one address (a client behind the same NAT in a reconnect loop)
+/// do not lock out a token that got in from that address before; a token that never
+/// did is refused past the budget like a wrong one (the budget still bounds guessing).
+#[tokio::test]
+async fn a_token_that_got_in_before_is_not_locked_out_by_its_neighbours_wrong_tokens() {
+    use async_tungstenite::tungstenite::Error as WsError;
+    const OTHER: &str = "other-operator-0123456789";
+    let (_ami, b) = setup(&format!("{OPERATOR}\n{OTHER}\n"), &[]).await;
+    let status = |r: Result<_, WsError>| match r {
+        Err(WsError::Http(resp)) => resp.status().as_u16(),
+        Ok(_) => 101,
+        Err(e) => panic!("{e}"),
+    };
+    let connect = |token: String| {
+        let url = format!("{}/?token={token}", b.addr);
+        async move { status(async_tungstenite::tokio::connect_async(url).await.map(|_| ())) }
+    };
+    assert_eq!(connect(OPERATOR.into()).await, 101, "the dashboard gets in first");
+    let wrong: Vec<u16> =
+        futures_util::future::join_all((0..8).map(|i| connect(format!("stale-token-{i:08}")))).await;
+    assert_eq!(wrong.iter().filter(|&&s| s == 401).count(), 5, "{wrong:?}");
+    assert_eq!(wrong.iter().filter(|&&s| s == 429).count(), 3, "{wrong:?}");
+    assert_eq!(connect(OPERATOR.into()).await, 101, "a token that got in from here still does");
+    assert_eq!(connect(OTHER.into()).await, 429, "one that never did waits, as a guess would");
+}
+
+/// Sockets that open and never finish their upgrade, from a few addresses, cannot
+/// keep a client out: once every place (64) is taken, a new socket takes the place of
+/// the oldest that has been upgrading for a second, well before the 10 s handshake
+/// timeout would free one.
+#[tokio::test]
+async fn sockets_that_never_finish_their_upgrade_cannot_keep_a_client_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_ami, b) = setup(OPERATOR, &[]).await;
+    let target: std::net::SocketAddr = b.addr.trim_start_matches("ws://").parse().unwrap();
+    let from = |last: u8| {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind(std::net::SocketAddr::from(([127, 0, 0, last], 0))).unwrap();
+        s.connect(target)
+    };
+    let opened = std::time::Instant::now();
+    let mut idle = Vec::new();
+    for i in 0..64u8 {
+        let mut s = from(21 + i / 16).await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        idle.push(s);
+    }
+    let addr = b.addr.clone();
+    let mut c = common::poll(
+        "a client to get in past 64 stalled upgrades",
+        std::time::Duration::from_secs(8),
+        || {
+            let addr = addr.clone();
+            async move {
+                let s = tokio::net::TcpSocket::new_v4().unwrap();
+                s.bind(std::net::SocketAddr::from(([127, 0, 0, 30], 0))).unwrap();
+                let sock = s.connect(addr.trim_start_matches("ws://").parse().unwrap()).await.ok()?;
+                async_tungstenite::tokio::client_async(format!("{addr}/?token={OPERATOR}"), sock)
+                    .await
+                    .ok()
+                    .map(|w| w.0)
+            }
+        },
+    )
+    .await;
+    let took = opened.elapsed();
+    assert!(took < limits_handshake_timeout(), "in {took:?}: a place was made, not waited for");
+    ping(&mut c, "in").await;
+    // The oldest stalled socket was the one closed.
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), idle[0].read(&mut buf)).await;
+    assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "the oldest stalled socket is closed: {n:?}");
+}
+
+/// The bridge's handshake timeout (`limits::HANDSHAKE_TIMEOUT`).
+fn limits_handshake_timeout() -> std::time::Duration {
+    ami_ws_bridge::limits::HANDSHAKE_TIMEOUT
+}
+
 /// Item 5: a cap on connections: past it, a socket is closed at once, and the
 /// bridge serves again once one leaves.
 #[tokio::test]
@@ -547,6 +626,34 @@ async fn one_token_cannot_take_every_seat() {
     ping(&mut again, "again").await;
 }
 
+/// A token scoped to lots parks no channel unless its line says `park=any-channel`:
+/// a channel name reaches any live call of the PBX (found by an attacker's review: a
+/// `vip` desk could pull another desk's conversation into `vip`). The refused Park
+/// never reaches Asterisk; the same token's retrieves to its own phones still work.
+#[tokio::test]
+async fn a_token_scoped_to_lots_parks_no_channel_unless_its_line_allows_it() {
+    const VIP: &str = "vip-operator-0123456789";
+    let (ami, b) = setup(&format!("{OPERATOR}\n{VIP} lots=vip retrieve-to=PJSIP/2???\n"), &[]).await;
+    let mut vip = ws_with(&b.addr, VIP).await;
+    let m =
+        refused(&mut vip, r#"{"Action":"Park","Channel":"PJSIP/9999-00000001","Parkinglot":"vip"}"#, "grab")
+            .await;
+    assert!(m.contains("cannot park a channel") && m.contains("park=any-channel"), "{m}");
+    let (response, message) = try_action(
+        &mut vip,
+        r#"{"Action":"Originate","Channel":"PJSIP/2002","Application":"ParkedCall","Data":"vip,801"}"#,
+        "mine",
+    )
+    .await;
+    assert_eq!(response, "Success", "{message}");
+    let mut op = operator(&b).await;
+    let (response, message) =
+        try_action(&mut op, r#"{"Action":"Park","Channel":"PJSIP/2001-1","Parkinglot":"vip"}"#, "op").await;
+    assert_eq!(response, "Success", "an operator of every lot parks by channel: {message}");
+    let got = ami.received();
+    assert!(!got.contains("9999"), "the refused Park reached Asterisk: {got}");
+}
+
 /// Item 2 (left open at the merge): a token scoped to lots may not Park a channel
 /// parked in another lot (Asterisk would move it out), also when the call was parked
 /// before the bridge started: the bridge lists the calls at login. The test AMI
@@ -554,7 +661,7 @@ async fn one_token_cannot_take_every_seat() {
 #[tokio::test]
 async fn a_scoped_token_cannot_pull_a_call_parked_before_the_bridge_started() {
     const VIP: &str = "vip-operator-0123456789";
-    let (ami, b) = setup(&format!("{OPERATOR}\n{VIP} lots=vip\n"), &[]).await;
+    let (ami, b) = setup(&format!("{OPERATOR}\n{VIP} lots=vip park=any-channel\n"), &[]).await;
     let mut vip = ws_with(&b.addr, VIP).await;
     // The bridge lists the calls right after its login, on the same AMI link a
     // client's list then takes: once the client's list is answered, the bridge's own
