@@ -85,6 +85,34 @@ async fn main() {
     }
 }
 
+/// Says in the log when each server's link comes up and why it goes down (a refused
+/// token, an unreachable host), once per change: otherwise a board whose server
+/// refuses it only shows an empty page.
+async fn log_links(client: Client) {
+    use ami_parking::futures_signals::signal::SignalExt;
+    use ami_parking::ConnectionState;
+    let links = client.links_now();
+    let each = links.into_iter().enumerate().filter_map(|(i, (endpoint, _))| {
+        let states = client.link_state(i)?;
+        let mut last = String::new();
+        Some(states.for_each(move |state| {
+            let n = i + 1;
+            let line = state.to_string();
+            let repeat = std::mem::replace(&mut last, line) == state.to_string();
+            match &state {
+                _ if repeat => {}
+                ConnectionState::LoggedIn => tracing::info!("server {n} ({endpoint}): logged in"),
+                ConnectionState::Reconnecting { .. } | ConnectionState::Disconnected => {
+                    tracing::warn!("server {n} ({endpoint}): {state}")
+                }
+                _ => tracing::debug!("server {n} ({endpoint}): {state}"),
+            }
+            async {}
+        }))
+    });
+    futures_util::future::join_all(each).await;
+}
+
 fn hash_password() -> Result<(), Box<dyn std::error::Error>> {
     let mut input = String::new();
     std::io::stdin().read_to_string(&mut input)?;
@@ -182,6 +210,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!("no users configured: no login (loopback only)");
     }
     tokio::spawn(board.metrics.clone().follow(client.clone()));
+    tokio::spawn(log_links(client.clone()));
     if let Some(m) = metrics_listener {
         tracing::info!("metrics on http://{}/metrics", m.local_addr()?);
         tokio::spawn(parkboard::metrics_http::serve(m, board.clone()));

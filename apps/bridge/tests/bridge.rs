@@ -75,6 +75,31 @@ async fn a_missing_or_wrong_token_is_refused_at_the_upgrade() {
     assert_eq!(resp.status(), 101, "upgraded");
 }
 
+/// The transport's `ClientOptions::secret` of a `ws://` endpoint is its token, sent
+/// as `Authorization: Bearer` (so it need not be in the URL, where a command line
+/// would show it); without it the link fails, saying the bridge answered 401.
+#[tokio::test]
+async fn a_client_gives_its_token_in_the_header_and_says_why_it_is_refused_without_it() {
+    let demo = quiet_demo().await;
+    let b = bridge(vec![demo.url()], |_| {}).await;
+    let mut o = ClientOptions::new(format!("{}/", b.addr).parse().unwrap());
+    o.secret = Some(ami_parking::Secret::new(TOKEN));
+    let client = Client::connect_with_store(o, ParkingStore::default());
+    client.wait_logged_in(DEADLINE).await.expect("logged in with the token in the header");
+    client.shutdown().await;
+    let refused = Client::connect_with_store(
+        ClientOptions::new(format!("{}/", b.addr).parse().unwrap()),
+        ParkingStore::default(),
+    );
+    let why = ami_parking_tests::measure::poll("the refused link's reason", DEADLINE, || {
+        let s = refused.store().connection_state_now();
+        async move { s.to_string().contains("401").then_some(s.to_string()) }
+    })
+    .await;
+    assert!(why.contains("401"), "{why}");
+    refused.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_disallowed_action_is_refused_with_an_error_frame_and_the_link_stays() {
     let demo = quiet_demo().await;

@@ -23,7 +23,8 @@ type Waiting = HashMap<RequestId, oneshot::Sender<Result<Reply, ParkingError>>>;
 enum End {
     Shutdown(oneshot::Sender<()>),
     Failed(String),
-    /// Asterisk refused the login (a wrong user or secret): retried slowly.
+    /// Asterisk refused the login (a wrong user or secret), or a bridge the token
+    /// at the upgrade: retried slowly.
     Refused(String),
     Dropped,
 }
@@ -109,14 +110,15 @@ impl Session {
     async fn open_link(&mut self, opts: &ClientOptions) -> Result<Link, End> {
         let open = tokio::time::timeout(
             opts.connect_timeout,
-            link::open(&opts.endpoint, opts.tls_ca_file.as_deref()),
+            link::open(&opts.endpoint, opts.tls_ca_file.as_deref(), opts.secret.as_ref()),
         );
         tokio::pin!(open);
         loop {
             tokio::select! {
                 r = &mut open => return match r {
                     Ok(Ok(link)) => Ok(link),
-                    Ok(Err(e)) => Err(End::Failed(e)),
+                    Ok(Err(e)) if e.refused => Err(End::Refused(e.message)),
+                    Ok(Err(e)) => Err(End::Failed(e.message)),
                     Err(_) => Err(End::Failed(format!(
                         "no connection to {} within {:?} (TCP connect, TLS handshake or WebSocket upgrade stalled)",
                         opts.endpoint, opts.connect_timeout

@@ -3,6 +3,7 @@
 use crate::endpoint::{Endpoint, Scheme};
 use crate::stream::BoxIo;
 use crate::ws::{self, WsReader, WsWriter};
+use ami_parking::Secret;
 use std::path::Path;
 use std::sync::Arc;
 use tokio::net::TcpStream;
@@ -15,9 +16,28 @@ pub(crate) enum Link {
     Ws(WsReader, WsWriter),
 }
 
-pub(crate) async fn open(ep: &Endpoint, ca_file: Option<&Path>) -> Result<Link, String> {
+/// Why a link could not be opened; `refused`: the server refused our credentials at
+/// the upgrade (a WebSocket `401`, `403` or `429`), retried slowly like a refused
+/// login.
+#[derive(Debug)]
+pub(crate) struct OpenError {
+    pub(crate) message: String,
+    pub(crate) refused: bool,
+}
+
+impl From<String> for OpenError {
+    fn from(message: String) -> Self {
+        OpenError { message, refused: false }
+    }
+}
+
+pub(crate) async fn open(
+    ep: &Endpoint,
+    ca_file: Option<&Path>,
+    token: Option<&Secret>,
+) -> Result<Link, OpenError> {
     if ep.scheme.is_nats() {
-        return Err(format!("{ep} is a NATS endpoint, not an AMI link"));
+        return Err(format!("{ep} is a NATS endpoint, not an AMI link").into());
     }
     let tcp = TcpStream::connect((ep.host.as_str(), ep.port))
         .await
@@ -38,9 +58,9 @@ pub(crate) async fn open(ep: &Endpoint, ca_file: Option<&Path>) -> Result<Link, 
     };
     match ep.scheme {
         Scheme::Tcp | Scheme::Tls => Ok(Link::Bytes(io)),
-        Scheme::Nats => Err(format!("{ep} is a NATS endpoint, not an AMI link")),
+        Scheme::Nats => Err(format!("{ep} is a NATS endpoint, not an AMI link").into()),
         Scheme::Ws | Scheme::Wss => {
-            let (r, w) = ws::connect(io, &ep.host, ep.port, &ep.path).await?;
+            let (r, w) = ws::connect(io, &ep.host, ep.port, &ep.path, token).await?;
             Ok(Link::Ws(r, w))
         }
     }
@@ -54,7 +74,7 @@ pub async fn connect_ami(ep: &Endpoint, ca_file: Option<&Path>) -> Result<BoxIo,
     if ep.scheme.is_websocket() {
         return Err(format!("{ep} is a WebSocket (amiws) endpoint, not raw AMI"));
     }
-    match open(ep, ca_file).await? {
+    match open(ep, ca_file, None).await.map_err(|e| e.message)? {
         Link::Bytes(io) => Ok(io),
         Link::Ws(..) => Err(format!("{ep} is a WebSocket (amiws) endpoint, not raw AMI")),
     }

@@ -12,7 +12,10 @@ pub struct ClientOptions {
     pub endpoint: Endpoint,
     /// The secret when the URL has none (else `AMI_SECRET` is read). For a `nats://`
     /// endpoint: the NATS user's password when the URL has none (else its
-    /// `password_file` or `NATS_PASSWORD`).
+    /// `password_file` or `NATS_PASSWORD`). For a `ws://` or `wss://` endpoint (an
+    /// `ami-ws-bridge`): its token, sent as `Authorization: Bearer` in the upgrade, so
+    /// it need not be in the URL (`?token=`), where a command line would show it
+    /// (`AMI_SECRET` is not read for it).
     pub secret: Option<Secret>,
     /// Plain or MD5 login.
     pub auth: AuthMethod,

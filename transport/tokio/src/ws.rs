@@ -1,8 +1,10 @@
 //! The amiws WebSocket link: the handshake with tungstenite's helpers, then the
 //! sans-IO frame codec ([`crate::ws_codec`]) over the byte stream.
 
+use crate::link::OpenError;
 use crate::stream::BoxIo;
 use crate::ws_codec::{encode_frame, Opcode, WsDecoder, WsIn};
+use ami_parking::Secret;
 use async_tungstenite::tungstenite::handshake::{client::generate_key, derive_accept_key};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 
@@ -19,18 +21,32 @@ pub(crate) struct WsWriter {
     w: WriteHalf<BoxIo>,
 }
 
-/// Performs the client handshake on `io` and splits the link.
+/// Performs the client handshake on `io` and splits the link; `token` (an
+/// `ami-ws-bridge`'s) goes in `Authorization: Bearer`.
 pub(crate) async fn connect(
     mut io: BoxIo,
     host: &str,
     port: u16,
     path: &str,
-) -> Result<(WsReader, WsWriter), String> {
+    token: Option<&Secret>,
+) -> Result<(WsReader, WsWriter), OpenError> {
     let key = generate_key();
     let path = if path.is_empty() { "/" } else { path };
+    let authorization = match token.map(Secret::expose) {
+        None | Some("") => String::new(),
+        // A header carries visible ASCII only: anything else would end it early (and
+        // let the token write headers of its own). Never quoted.
+        Some(t) if !t.bytes().all(|b| b.is_ascii_graphic()) => {
+            return Err(format!(
+                "WebSocket handshake with {host}: the token has a space or a character a header cannot carry"
+            )
+            .into())
+        }
+        Some(t) => format!("Authorization: Bearer {t}\r\n"),
+    };
     let req = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{authorization}\r\n"
     );
     io.write_all(req.as_bytes()).await.map_err(|e| format!("WebSocket handshake with {host} failed: {e}"))?;
     let mut buf = Vec::with_capacity(4096);
@@ -39,27 +55,38 @@ pub(crate) async fn connect(
             break i + 4;
         }
         if buf.len() > 16 * 1024 {
-            return Err(format!("WebSocket handshake with {host} failed: response headers too long"));
+            return Err(format!("WebSocket handshake with {host} failed: response headers too long").into());
         }
         let mut chunk = [0u8; 4096];
         let n =
             io.read(&mut chunk).await.map_err(|e| format!("WebSocket handshake with {host} failed: {e}"))?;
         if n == 0 {
-            return Err(format!("WebSocket handshake with {host} failed: connection closed"));
+            return Err(format!("WebSocket handshake with {host} failed: connection closed").into());
         }
         buf.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&buf[..end]).into_owned();
     let status = head.lines().next().unwrap_or("");
-    if status.split_whitespace().nth(1).is_none_or(|c| c != "101") {
-        return Err(format!("WebSocket handshake with {host} failed: the server answered `{status}`"));
+    match status.split_whitespace().nth(1) {
+        Some("101") => {}
+        // The credentials refused (a bridge's token, or its address's wrong tokens):
+        // retried slowly, as a refused login is.
+        Some("401" | "403" | "429") => {
+            let message = format!("WebSocket handshake with {host} refused: the server answered `{status}`");
+            return Err(OpenError { message, refused: true });
+        }
+        _ => {
+            return Err(
+                format!("WebSocket handshake with {host} failed: the server answered `{status}`").into()
+            )
+        }
     }
     let accept = head.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
         k.trim().eq_ignore_ascii_case("Sec-WebSocket-Accept").then(|| v.trim().to_string())
     });
     if accept.as_deref() != Some(derive_accept_key(key.as_bytes()).as_str()) {
-        return Err(format!("WebSocket handshake with {host} failed: wrong Sec-WebSocket-Accept"));
+        return Err(format!("WebSocket handshake with {host} failed: wrong Sec-WebSocket-Accept").into());
     }
     let mut decoder = WsDecoder::new(MAX_MESSAGE);
     decoder.feed(&buf[end..]);
