@@ -23,6 +23,15 @@ pub enum DeskError {
     /// Asterisk or the link refused it.
     #[error(transparent)]
     Parking(#[from] ParkingError),
+    /// The user started more actions than [`ACTIONS_PER_SECOND`](crate::limits::ACTIONS_PER_SECOND)
+    /// allows: nothing reached Asterisk, and nothing is audited (a flood of them would
+    /// fill the audit log), only counted.
+    #[error(
+        "too many actions: at most {} a second (bursts of {}); wait a moment",
+        crate::limits::ACTIONS_PER_SECOND,
+        crate::limits::ACTION_BURST
+    )]
+    TooMany,
 }
 
 /// A session a page belongs to: its actions stop when the session ends.
@@ -47,6 +56,7 @@ pub struct Desk {
     metrics: Metrics,
     history: Option<ami_parking_history::History>,
     history_link: bool,
+    rates: crate::limits::ActionRates,
 }
 
 impl std::fmt::Debug for Desk {
@@ -71,7 +81,23 @@ impl Desk {
         metrics: Metrics,
     ) -> Desk {
         let (who, session) = (Arc::new(who), session.map(Arc::new));
-        Desk { client, who, session, audit, metrics, history: None, history_link: false }
+        Desk {
+            client,
+            who,
+            session,
+            audit,
+            metrics,
+            history: None,
+            history_link: false,
+            rates: Default::default(),
+        }
+    }
+
+    /// Shares `rates` (the board's, one bucket per user for all their pages) instead
+    /// of a bucket of this desk's own.
+    pub fn with_rates(mut self, rates: crate::limits::ActionRates) -> Desk {
+        self.rates = rates;
+        self
     }
 
     /// Records who parks and retrieves in `history` (the rows name the board user);
@@ -129,11 +155,24 @@ impl Desk {
         Ok(())
     }
 
+    /// Takes one of the user's actions a second (once per action, after its checks).
+    fn pace(&self) -> Result<(), DeskError> {
+        if self.rates.take(&self.who.name, Instant::now()) {
+            Ok(())
+        } else {
+            Err(DeskError::TooMany)
+        }
+    }
+
     fn finish<T>(&self, mut r: AuditRecord, started: Instant, out: &Result<T, DeskError>) {
         r.result = match out {
             Ok(_) => "ok".into(),
             Err(DeskError::Refused(why)) => format!("refused: {why}"),
             Err(DeskError::Parking(e)) => format!("failed: {e}"),
+            Err(DeskError::TooMany) => {
+                self.metrics.refused();
+                return;
+            }
         };
         if !matches!(out, Err(DeskError::Refused(_))) {
             self.metrics.request(r.action, out.is_ok(), started.elapsed());
@@ -151,7 +190,7 @@ impl Desk {
         r.space = Some(call.parking_space);
         r.channel = call.channel().to_string();
         r.destination = Some(to.clone());
-        let out = match self.check(&call.parking_lot) {
+        let out = match self.check(&call.parking_lot).and_then(|()| self.pace()) {
             Err(e) => Err(e),
             Ok(()) if to.is_empty() => {
                 Err(DeskError::Refused("no channel to ring: fill in Retrieve to".into()))
@@ -175,7 +214,7 @@ impl Desk {
         r.server = Some(server);
         r.lot = lot.clone();
         r.channel = channel.to_string();
-        let out = match self.check(&lot) {
+        let out = match self.check(&lot).and_then(|()| self.pace()) {
             Err(e) => Err(e),
             Ok(()) if channel.trim().is_empty() => {
                 Err(DeskError::Refused("which channel? e.g. PJSIP/1001-00000001".into()))
@@ -228,7 +267,7 @@ impl Desk {
         r.server = Some(server);
         r.lot = lot.clone();
         r.destination = Some(phone.clone());
-        let out = match self.check(&lot) {
+        let out = match self.check(&lot).and_then(|()| self.pace()) {
             Err(e) => Err(e),
             Ok(()) if phone.is_empty() => Err(DeskError::Refused(
                 "which phone is yours? type it under \"My phone\", e.g. PJSIP/1001".into(),
@@ -263,7 +302,11 @@ impl Desk {
         r.space = Some(call.parking_space);
         r.channel = call.channel().to_string();
         r.destination = Some(to_lot.clone());
-        let out = match self.check(&call.parking_lot).and_then(|()| self.check(&to_lot)) {
+        let out = match self
+            .check(&call.parking_lot)
+            .and_then(|()| self.check(&to_lot))
+            .and_then(|()| self.pace())
+        {
             Err(e) => Err(e),
             Ok(()) => self
                 .client

@@ -319,3 +319,43 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for CappedIo<T> {
         self.io.is_write_vectored()
     }
 }
+
+/// Actions (park, retrieve, move) a user may start: [`ACTIONS_PER_SECOND`] a second,
+/// bursts of [`ACTION_BURST`], all their pages together. A person clicks a few times a
+/// second; a script on a stolen session, or a page's forged clicks, cannot hammer
+/// Asterisk or fill the audit log.
+pub const ACTIONS_PER_SECOND: f64 = 5.0;
+/// See [`ACTIONS_PER_SECOND`].
+pub const ACTION_BURST: f64 = 20.0;
+
+/// Each user's bucket of actions (see [`ACTIONS_PER_SECOND`]); one per user name, and
+/// user names come from the configuration, so the map stays as small as it.
+#[derive(Clone, Default)]
+pub struct ActionRates(Arc<Mutex<HashMap<String, (f64, std::time::Instant)>>>);
+
+impl ActionRates {
+    /// Takes one action of `user`'s at `now`; false when none is left.
+    ///
+    /// ```
+    /// use parkboard::limits::{ActionRates, ACTION_BURST};
+    /// let rates = ActionRates::default();
+    /// let t = std::time::Instant::now();
+    /// let taken = (0..100).filter(|_| rates.take("reception", t)).count();
+    /// assert_eq!(taken, ACTION_BURST as usize);
+    /// assert!(rates.take("reception", t + std::time::Duration::from_millis(200)), "one more a fifth of a second later");
+    /// assert!(rates.take("wallboard", t), "each user has their own");
+    /// ```
+    pub fn take(&self, user: &str, now: std::time::Instant) -> bool {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (tokens, at) = map.entry(user.to_owned()).or_insert((ACTION_BURST, now));
+        let dt = now.saturating_duration_since(*at).as_secs_f64();
+        *at = now.max(*at);
+        *tokens = (*tokens + dt * ACTIONS_PER_SECOND).min(ACTION_BURST);
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}

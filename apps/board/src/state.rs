@@ -44,6 +44,8 @@ pub struct Board {
     pub history: Option<ami_parking_history::History>,
     /// Whether viewers see the History page (operators always do).
     pub history_viewers: bool,
+    /// Each user's actions a second, all their pages together.
+    pub rates: crate::limits::ActionRates,
     pool: Arc<LiveViewPool>,
     verifying: Arc<tokio::sync::Semaphore>,
     verifier: crate::verifier::Verifier,
@@ -64,6 +66,7 @@ impl Board {
             sockets: Sockets::new(),
             history: None,
             history_viewers: false,
+            rates: Default::default(),
             pool: Arc::new(LiveViewPool::new()),
             // Password checks are slow on purpose: one at a time on the checker's
             // thread, one more waiting; more logins wait here.

@@ -74,7 +74,8 @@ async fn live_socket(State(board): State<Board>, headers: HeaderMap, ws: WebSock
     let link = who.role == crate::users::Role::Operator || board.history_viewers;
     let desk =
         Desk::new(board.client.clone(), who, session.clone(), board.audit.clone(), board.metrics.clone())
-            .with_history(board.history.clone(), link);
+            .with_history(board.history.clone(), link)
+            .with_rates(board.rates.clone());
     let props = Props { desk, retrieve_to: board.retrieve_to.clone() };
     let (pool, sockets, metrics) = (board.pool(), board.sockets.clone(), board.metrics.clone());
     // Small buffers: a page sends clicks and pings, and is sent small edits (the 128 KiB

@@ -145,6 +145,48 @@ fn actions_of(amis: &[&RecordingAmi]) -> Vec<Vec<String>> {
 /// one named) and nothing reaches the other; a channel parked on one server does not
 /// stop the park of a channel of the same name on the other (each server names its
 /// own channels), while on its own server it does.
+/// A user starts at most `ACTION_BURST` actions at once (then `ACTIONS_PER_SECOND`),
+/// all their pages together (the board's `ActionRates`): past it an action is
+/// refused, reaches nothing and writes no audit line (forged clicks found by an
+/// attacker's review sent 194 actions to Asterisk in 15 s and filled the log).
+#[tokio::test]
+async fn a_user_acts_at_a_bounded_rate_across_their_pages() {
+    let ami = RecordingAmi::start().await;
+    let client =
+        Client::connect_all(vec![ClientOptions::new(ami.url().parse().unwrap())], ParkingStore::default())
+            .unwrap();
+    client.wait_logged_in(DEADLINE).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("parkboard-rate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("audit.jsonl");
+    let _ = std::fs::remove_file(&log);
+    let audit = Audit::to_file(&log).unwrap();
+    let rates = parkboard::limits::ActionRates::default();
+    let page = |p: Principal| {
+        Desk::new(client.clone(), p, None, audit.clone(), Metrics::new()).with_rates(rates.clone())
+    };
+    let reception = || who("reception", Role::Operator, Some("PJSIP/1002"), None);
+    let (one, two) = (page(reception()), page(reception()));
+    let burst = parkboard::limits::ACTION_BURST as usize;
+    let mut too_many = 0;
+    for i in 0..burst + 10 {
+        let desk = if i % 2 == 0 { &one } else { &two };
+        // Retrieves of calls the store does not hold: each that passes the rate is
+        // audited (failed or ok), each past it is refused as too many.
+        if let Err(DeskError::TooMany) = desk.retrieve(&call("default", 701 + i as u32 % 20), "").await {
+            too_many += 1;
+        }
+    }
+    assert!(too_many >= 9, "the burst is shared by the user's pages: {too_many} refused");
+    let lines = std::fs::read_to_string(&log).unwrap().lines().count();
+    assert_eq!(lines, burst + 10 - too_many, "no audit line for an action refused as too many");
+    let e = page(who("wall2", Role::Operator, Some("PJSIP/1004"), None))
+        .retrieve(&call("default", 701), "")
+        .await;
+    assert!(!matches!(e, Err(DeskError::TooMany)), "another user has a bucket of their own");
+    assert!(DeskError::TooMany.to_string().contains("at most 5 a second"), "{}", DeskError::TooMany);
+}
+
 #[tokio::test]
 async fn with_two_servers_each_action_goes_to_its_own_server() {
     let (a, b) = (RecordingAmi::start().await, RecordingAmi::start().await);
