@@ -42,6 +42,9 @@ pub async fn submit(
         return Redirect::to("/").into_response();
     }
     let (user, addr) = (c.user.trim().to_string(), peer.ip());
+    // What the logs name: a configured user, never what else was typed there (a
+    // password typed into the name field by mistake would be written to the log).
+    let logged = if board.users.exists(&user) { user.as_str() } else { "(not a user)" };
     if user.len() > 64 || c.password.len() > 1024 {
         board.metrics.login(Login::Failed);
         return (StatusCode::UNAUTHORIZED, Html(login_page(Some("Wrong user name or password."))))
@@ -49,7 +52,7 @@ pub async fn submit(
     }
     if let Err(wait) = board.throttle.attempt(&user, addr, Instant::now()) {
         board.metrics.login(Login::Throttled);
-        tracing::warn!(user, %addr, "login throttled");
+        tracing::warn!(user = logged, %addr, "login throttled");
         let minutes = wait.as_secs().div_ceil(60).max(1);
         let page = login_page(Some(&format!("Too many failed logins: try again in {minutes} min.")));
         return (
@@ -65,7 +68,7 @@ pub async fn submit(
         let slot = tokio::time::timeout(VERIFY_WAIT, board.verifying().acquire_owned()).await;
         let Ok(Ok(_slot)) = slot else {
             board.throttle.withdraw(&user, addr);
-            tracing::warn!(user, %addr, "login refused: password checks are busy");
+            tracing::warn!(user = logged, %addr, "login refused: password checks are busy");
             let page = login_page(Some("The board is busy checking logins: try again in a moment."));
             return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], Html(page))
                 .into_response();
@@ -74,7 +77,7 @@ pub async fn submit(
     };
     let Some(who) = verified else {
         board.metrics.login(Login::Failed);
-        tracing::warn!(user, %addr, "login failed");
+        tracing::warn!(user = logged, %addr, "login failed");
         return (StatusCode::UNAUTHORIZED, Html(login_page(Some("Wrong user name or password."))))
             .into_response();
     };

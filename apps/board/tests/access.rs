@@ -189,6 +189,37 @@ async fn failed_logins_are_throttled_with_429() {
     assert_eq!(status, 303, "{head}");
 }
 
+/// A failed login logs a configured user's name, never what else was typed in the
+/// name field (a password typed there by mistake would reach the log).
+#[tokio::test]
+async fn a_failed_login_never_logs_a_name_that_is_not_a_user() {
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let ami = RecordingAmi::start().await;
+    let (addr, _) = board_on(ami.url()).await;
+    let own = format!("http://{addr}");
+    let (status, _, _) = http(addr, &post_login(addr, "MyS3cretPassw0rd", "x", &own)).await;
+    assert_eq!(status, 401);
+    let (status, _, _) = http(addr, &post_login(addr, "reception", "guess", &own)).await;
+    assert_eq!(status, 401);
+    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
+    assert!(!text.contains("MyS3cretPassw0rd"), "{text}");
+    assert!(text.contains("(not a user)") && text.contains("user=\"reception\""), "{text}");
+}
+
 /// A body past the board's limit is refused before it is read (a stalled 2 MB login
 /// body per connection grew the board by hundreds of MB).
 #[tokio::test]
