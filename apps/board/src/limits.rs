@@ -4,7 +4,9 @@
 //! not sent a whole request head within [`REQUEST_DEADLINE`] of its opening (or of the
 //! board's last answer on it), or its body within as long after the head, or whose
 //! head passes [`MAX_HEAD`], is closed, so sockets that never finish a request
-//! (slowloris) cannot use up the board's connections or its memory. A connection the
+//! (slowloris) cannot use up the board's connections or its memory; and when every
+//! place is taken, a new connection takes the place of the one that has waited
+//! longest for a request head ([`EVICT_AFTER`]). A connection the
 //! board switched to a WebSocket (`101`) is the live page's, and has no deadline here.
 
 use axum::serve::Listener;
@@ -31,6 +33,11 @@ pub const REQUEST_DEADLINE: Duration = Duration::from_secs(15);
 /// is one or two KiB. Without it the HTTP server buffers up to about 400 KiB of an
 /// unfinished head per connection.
 pub const MAX_HEAD: usize = 32 * 1024;
+/// When every place is taken, a new connection takes the place of the one that has
+/// waited longest for a request head, if it has waited this long (it is closed): a
+/// browser sends its head at once, so sockets that hold their place without one
+/// cannot keep a new client waiting.
+pub const EVICT_AFTER: Duration = Duration::from_secs(1);
 
 /// The key of an address for the per-address caps and the login throttle: an IPv6
 /// address by its /64 (a host, or a customer, has a whole /64 to pick addresses
@@ -85,18 +92,27 @@ pub struct Capped<L> {
     inner: L,
     slots: Arc<Semaphore>,
     per_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    /// The open connections, in the order they opened (those closed since are let go
+    /// when the list is next read).
+    open: Vec<std::sync::Weak<Shared>>,
     /// When a refusal was last logged, and how many were not since.
     warned: Option<std::time::Instant>,
     held: u64,
 }
 
 impl<L> Capped<L> {
-    /// `inner`, capped.
+    /// `inner`, capped at [`MAX_CONNECTIONS`].
     pub fn new(inner: L) -> Capped<L> {
+        Capped::with_max(inner, MAX_CONNECTIONS)
+    }
+
+    /// `inner`, capped at `max` connections (tests use a few).
+    pub fn with_max(inner: L, max: usize) -> Capped<L> {
         Capped {
             inner,
-            slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+            slots: Arc::new(Semaphore::new(max)),
             per_address: Arc::default(),
+            open: Vec::new(),
             warned: None,
             held: 0,
         }
@@ -109,16 +125,34 @@ pub struct CappedIo<T> {
     _slot: OwnedSemaphorePermit,
     _seat: AddressSeat,
     watch: Watch,
-    /// The waker of the last read that had to wait: a new deadline wakes it, so the
-    /// reader polls again and the deadline's timer is set.
-    reader: Option<std::task::Waker>,
+    shared: Arc<Shared>,
+}
+
+/// What a connection shares with the listener.
+#[derive(Default)]
+struct Shared {
+    /// The listener closed it to make room (see [`EVICT_AFTER`]).
+    evicted: std::sync::atomic::AtomicBool,
+    /// Since when it has waited for a request head (`None`: it is not waiting).
+    head_since: Mutex<Option<std::time::Instant>>,
+    /// The waker of the last read that had to wait: a new deadline, or an eviction,
+    /// wakes it, so the reader polls again.
+    reader: Mutex<Option<std::task::Waker>>,
+}
+
+impl Shared {
+    fn wake_reader(&self) {
+        if let Some(w) = self.reader.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            w.wake();
+        }
+    }
 }
 
 /// Where a connection is in its requests.
 enum Watch {
-    /// Waiting for a request head (`tail`: its last bytes so far, `read`: its bytes
-    /// so far) until `deadline`.
-    Head { deadline: Pin<Box<tokio::time::Sleep>>, tail: [u8; 3], read: usize },
+    /// Waiting since `since` for a request head (`tail`: its last bytes so far,
+    /// `read`: its bytes so far) until `deadline`.
+    Head { deadline: Pin<Box<tokio::time::Sleep>>, tail: [u8; 3], read: usize, since: std::time::Instant },
     /// The head came: the board is reading its body (which must come by `deadline`
     /// too) or answering (its first write says whether it switched protocols).
     Answering { deadline: Pin<Box<tokio::time::Sleep>> },
@@ -128,7 +162,12 @@ enum Watch {
 
 impl Watch {
     fn head() -> Watch {
-        Watch::Head { deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)), tail: [0; 3], read: 0 }
+        Watch::Head {
+            deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)),
+            tail: [0; 3],
+            read: 0,
+            since: std::time::Instant::now(),
+        }
     }
 
     /// Bytes read: the head ends at its first empty line. False when the head has
@@ -202,9 +241,9 @@ where
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
-            let Ok(slot) = self.slots.clone().acquire_owned().await else {
-                return std::future::pending().await;
-            };
+            // A place first when one is free; else the connection is accepted and
+            // waits for one, after the longest wait for a head is cut to make room.
+            let free = self.slots.clone().try_acquire_owned().ok();
             let (io, peer) = self.inner.accept().await;
             let ip = address_key(peer.ip());
             {
@@ -226,7 +265,30 @@ where
                 *n += 1;
             }
             let seat = AddressSeat { map: self.per_address.clone(), ip };
-            return (CappedIo { io, _slot: slot, _seat: seat, watch: Watch::head(), reader: None }, peer);
+            let slot = match free {
+                Some(slot) => slot,
+                None => {
+                    // Room is made as soon as some connection has waited long enough.
+                    let mut made = self.make_room(std::time::Instant::now());
+                    loop {
+                        let wait = self.slots.clone().acquire_owned();
+                        let retry = tokio::time::sleep(EVICT_AFTER / 4);
+                        tokio::select! {
+                            slot = wait => match slot {
+                                Ok(slot) => break slot,
+                                Err(_) => return std::future::pending().await,
+                            },
+                            _ = retry, if !made => made = self.make_room(std::time::Instant::now()),
+                        }
+                    }
+                }
+            };
+            let watch = Watch::head();
+            let shared = Arc::new(Shared::default());
+            *shared.head_since.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
+            self.open.retain(|c| c.strong_count() > 0);
+            self.open.push(Arc::downgrade(&shared));
+            return (CappedIo { io, _slot: slot, _seat: seat, watch, shared }, peer);
         }
     }
 
@@ -235,15 +297,51 @@ where
     }
 }
 
+impl<L> Capped<L> {
+    /// Every place is taken and a connection waits: the connection that has waited
+    /// longest for a request head, at least [`EVICT_AFTER`], is told to close. False
+    /// when none has.
+    fn make_room(&mut self, now: std::time::Instant) -> bool {
+        self.open.retain(|c| c.strong_count() > 0);
+        let oldest = self
+            .open
+            .iter()
+            .filter_map(|c| c.upgrade())
+            .filter(|c| !c.evicted.load(std::sync::atomic::Ordering::Relaxed))
+            .filter_map(|c| {
+                let since = (*c.head_since.lock().unwrap_or_else(|e| e.into_inner()))?;
+                (now.saturating_duration_since(since) >= EVICT_AFTER).then_some((since, c))
+            })
+            .min_by_key(|(since, _)| *since);
+        let Some((_, c)) = oldest else { return false };
+        c.evicted.store(true, std::sync::atomic::Ordering::Relaxed);
+        c.wake_reader();
+        true
+    }
+}
+
 impl<T> CappedIo<T> {
+    /// The watch changed: the listener sees whether it waits for a head, and since when.
+    fn share_watch(&self) {
+        let since = match &self.watch {
+            Watch::Head { since, .. } => Some(*since),
+            _ => None,
+        };
+        *self.shared.head_since.lock().unwrap_or_else(|e| e.into_inner()) = since;
+    }
+
     /// The board wrote `first`: the watch moves on, and a reader waiting without a
     /// deadline is woken to take the new one.
     fn wrote(&mut self, first: &[u8]) {
+        let was_head = matches!(self.watch, Watch::Head { .. });
         self.watch.write(first);
         if matches!(self.watch, Watch::Head { .. }) {
-            if let Some(w) = self.reader.take() {
-                w.wake();
+            if !was_head {
+                self.share_watch();
             }
+            self.shared.wake_reader();
+        } else if was_head {
+            self.share_watch();
         }
     }
 }
@@ -254,11 +352,22 @@ impl<T: AsyncRead + Unpin> AsyncRead for CappedIo<T> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
+        if self.shared.evicted.load(std::sync::atomic::Ordering::Relaxed) {
+            return Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                "closed to make room: every place was taken and no request head came",
+            )));
+        }
         let before = buf.filled().len();
         match Pin::new(&mut self.io).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
                 let this = &mut *self;
-                if this.watch.read(&buf.filled()[before..]) {
+                let was_head = matches!(this.watch, Watch::Head { .. });
+                let ok = this.watch.read(&buf.filled()[before..]);
+                if was_head && !matches!(this.watch, Watch::Head { .. }) {
+                    this.share_watch();
+                }
+                if ok {
                     Poll::Ready(Ok(()))
                 } else {
                     Poll::Ready(Err(std::io::Error::new(
@@ -272,7 +381,11 @@ impl<T: AsyncRead + Unpin> AsyncRead for CappedIo<T> {
                 format!("no whole request head within {REQUEST_DEADLINE:?}"),
             ))),
             Poll::Pending => {
-                self.reader = Some(cx.waker().clone());
+                *self.shared.reader.lock().unwrap_or_else(|e| e.into_inner()) = Some(cx.waker().clone());
+                // Evicted between the check above and the waker's arrival: seen now.
+                if self.shared.evicted.load(std::sync::atomic::Ordering::Relaxed) {
+                    cx.waker().wake_by_ref();
+                }
                 Poll::Pending
             }
             other => other,

@@ -21,12 +21,13 @@ use common::{cookie_of, get, http, login, post_login, upgrade, DEADLINE};
 /// A board with an operator (`reception`/`front-desk-pw`) and a viewer
 /// (`wall`/`wallboard-pw`) in front of `url`, served on a free loopback port.
 async fn board_on(url: String) -> (SocketAddr, Board) {
-    board_with(url, false, Vec::new()).await
+    board_with(url, None, Vec::new()).await
 }
 
-/// The board on a free port; `capped`: behind the connection caps and the request
-/// deadline, as `parkboard` serves it; `more`: users besides `reception` and `wall`.
-async fn board_with(url: String, capped: bool, more: Vec<User>) -> (SocketAddr, Board) {
+/// The board on a free port; `capped`: behind the connection caps (at most so many
+/// connections) and the request deadline, as `parkboard` serves it; `more`: users
+/// besides `reception` and `wall`.
+async fn board_with(url: String, capped: Option<usize>, more: Vec<User>) -> (SocketAddr, Board) {
     let listener = parkboard::limits::listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     let users = Users::new(
@@ -50,8 +51,8 @@ async fn board_with(url: String, capped: bool, more: Vec<User>) -> (SocketAddr, 
         Client::connect_all(vec![ClientOptions::new(url.parse().unwrap())], ParkingStore::default()).unwrap();
     let board = Board::new(client, users, Access::new(addr, false, &[], &[]), Duration::from_secs(3600));
     let app = parkboard::web::router(board.clone());
-    if capped {
-        let listener = parkboard::limits::Capped::new(listener);
+    if let Some(max) = capped {
+        let listener = parkboard::limits::Capped::with_max(listener, max);
         tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).await.unwrap();
         });
@@ -383,7 +384,7 @@ async fn the_history_page_is_for_operators_and_for_viewers_only_when_the_config_
 async fn a_request_head_that_never_ends_is_cut_but_a_live_page_stays() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let ami = RecordingAmi::start().await;
-    let (addr, _) = board_with(ami.url(), true, Vec::new()).await;
+    let (addr, _) = board_with(ami.url(), Some(parkboard::limits::MAX_CONNECTIONS), Vec::new()).await;
     let cookie = login(addr, "wall", "wallboard-pw").await;
     let mut page = common::open_page(addr, &cookie).await;
     let opened = std::time::Instant::now();
@@ -422,7 +423,7 @@ async fn a_request_head_that_never_ends_is_cut_but_a_live_page_stays() {
 async fn a_request_head_past_its_cap_is_cut_at_once() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let ami = RecordingAmi::start().await;
-    let (addr, _) = board_with(ami.url(), true, Vec::new()).await;
+    let (addr, _) = board_with(ami.url(), Some(parkboard::limits::MAX_CONNECTIONS), Vec::new()).await;
     let max = parkboard::limits::MAX_HEAD;
     let mut big = tokio::net::TcpStream::connect(addr).await.unwrap();
     let filler = format!("X-Filler: {}\r\n", "a".repeat(1000));
@@ -456,6 +457,42 @@ async fn a_request_head_past_its_cap_is_cut_at_once() {
     assert!(answer.starts_with("HTTP/1.1 ") && answer.contains("\"servers\""), "{answer:?}");
 }
 
+/// Connections that hold every place without sending a request head cannot keep a
+/// new client waiting: it takes the place of the one that has waited longest (at
+/// least `EVICT_AFTER`), which is closed, long before the request deadline would
+/// free one. Eight places here (2,048 in `parkboard`).
+#[tokio::test]
+async fn a_full_board_makes_room_for_a_client_by_closing_the_longest_wait_for_a_head() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ami = RecordingAmi::start().await;
+    let (addr, _) = board_with(ami.url(), Some(8), Vec::new()).await;
+    let opened = std::time::Instant::now();
+    let mut idle = Vec::new();
+    for _ in 0..8 {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n").as_bytes()).await.unwrap();
+        idle.push(s);
+    }
+    // The ninth: answered once the oldest has waited a second, not after 15 s.
+    let mut fresh = tokio::net::TcpStream::connect(addr).await.unwrap();
+    fresh
+        .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(DEADLINE, fresh.read_to_end(&mut answer)).await.expect("answered").unwrap();
+    let took = opened.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 ") && answer.contains("\"servers\""), "{answer:?}");
+    assert!(took >= parkboard::limits::EVICT_AFTER, "not before the oldest waited long enough: {took:?}");
+    assert!(took < parkboard::limits::REQUEST_DEADLINE, "a place was made, not waited for: {took:?}");
+    // The oldest was the one closed; the others still wait.
+    let mut buf = [0u8; 256];
+    let n =
+        tokio::time::timeout(DEADLINE, idle[0].read(&mut buf)).await.expect("closed in time").unwrap_or(0);
+    assert_eq!(n, 0, "the longest wait is closed without an answer");
+}
+
 /// A client that floods WebSocket pings and never reads: the pongs it is owed are not
 /// queued without end (the board's memory), and the page still answers afterwards.
 /// The page is one of no lot, so the board has nothing else to send it meanwhile: on
@@ -476,7 +513,7 @@ async fn a_ping_flood_from_a_client_that_never_reads_queues_a_bounded_answer() {
         Some(vec!["no-such-lot".into()]),
     )
     .unwrap();
-    let (addr, _) = board_with(ami.url(), false, vec![lobby]).await;
+    let (addr, _) = board_with(ami.url(), None, vec![lobby]).await;
     let cookie = login(addr, "lobby", "lobby-pw").await;
     let mut ws = common::open_small_page(addr, &cookie).await;
     common::first_render(&mut ws).await;
