@@ -56,16 +56,7 @@ async fn poll_parked(client: &Client) -> std::sync::Arc<ParkedCall> {
 
 #[tokio::test]
 async fn refused_actions_never_reach_the_pbx_and_are_audited() {
-    let ami = RecordingAmi::start().await;
-    let client =
-        Client::connect_all(vec![ClientOptions::new(ami.url().parse().unwrap())], ParkingStore::default())
-            .unwrap();
-    client.wait_logged_in(DEADLINE).await.unwrap();
-    let dir = std::env::temp_dir().join(format!("parkboard-desk-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let log = dir.join("audit.jsonl");
-    let _ = std::fs::remove_file(&log);
-    let audit = Audit::to_file(&log).unwrap();
+    let (ami, client, log, audit) = audited("desk").await;
     let desk = |p: Principal| Desk::new(client.clone(), p, None, audit.clone(), Metrics::new());
 
     let viewer = desk(who("wall", Role::Viewer, None, None));
@@ -133,34 +124,37 @@ async fn refused_actions_never_reach_the_pbx_and_are_audited() {
         "{}",
         records[13]
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(log.parent().unwrap());
 }
 
 /// The actions each recording server received, in order.
+/// A recording AMI server, a logged-in client of it, and an audit log in a fresh file
+/// (`name` tells the tests' files apart).
+async fn audited(name: &str) -> (RecordingAmi, Client, std::path::PathBuf, Audit) {
+    let ami = RecordingAmi::start().await;
+    let client =
+        Client::connect_all(vec![ClientOptions::new(ami.url().parse().unwrap())], ParkingStore::default())
+            .unwrap();
+    client.wait_logged_in(DEADLINE).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("parkboard-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("audit.jsonl");
+    let _ = std::fs::remove_file(&log);
+    let audit = Audit::to_file(&log).unwrap();
+    (ami, client, log, audit)
+}
+
 fn actions_of(amis: &[&RecordingAmi]) -> Vec<Vec<String>> {
     amis.iter().map(|a| actions_sent(a)).collect()
 }
 
-/// Two servers behind one board: every action goes to the server of its call (or the
-/// one named) and nothing reaches the other; a channel parked on one server does not
-/// stop the park of a channel of the same name on the other (each server names its
-/// own channels), while on its own server it does.
 /// A user starts at most `ACTION_BURST` actions at once (then `ACTIONS_PER_SECOND`),
 /// all their pages together (the board's `ActionRates`): past it an action is
 /// refused, reaches nothing and writes no audit line (forged clicks found by an
 /// attacker's review sent 194 actions to Asterisk in 15 s and filled the log).
 #[tokio::test]
 async fn a_user_acts_at_a_bounded_rate_across_their_pages() {
-    let ami = RecordingAmi::start().await;
-    let client =
-        Client::connect_all(vec![ClientOptions::new(ami.url().parse().unwrap())], ParkingStore::default())
-            .unwrap();
-    client.wait_logged_in(DEADLINE).await.unwrap();
-    let dir = std::env::temp_dir().join(format!("parkboard-rate-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let log = dir.join("audit.jsonl");
-    let _ = std::fs::remove_file(&log);
-    let audit = Audit::to_file(&log).unwrap();
+    let (_ami, client, log, audit) = audited("rate").await;
     let rates = parkboard::limits::ActionRates::default();
     let page = |p: Principal| {
         Desk::new(client.clone(), p, None, audit.clone(), Metrics::new()).with_rates(rates.clone())
@@ -185,8 +179,13 @@ async fn a_user_acts_at_a_bounded_rate_across_their_pages() {
         .await;
     assert!(!matches!(e, Err(DeskError::TooMany)), "another user has a bucket of their own");
     assert!(DeskError::TooMany.to_string().contains("at most 5 a second"), "{}", DeskError::TooMany);
+    let _ = std::fs::remove_dir_all(log.parent().unwrap());
 }
 
+/// Two servers behind one board: every action goes to the server of its call (or the
+/// one named) and nothing reaches the other; a channel parked on one server does not
+/// stop the park of a channel of the same name on the other (each server names its
+/// own channels), while on its own server it does.
 #[tokio::test]
 async fn with_two_servers_each_action_goes_to_its_own_server() {
     let (a, b) = (RecordingAmi::start().await, RecordingAmi::start().await);

@@ -37,7 +37,7 @@ pub const FAILURES_PER_ADDRESS: (f64, u32) = (0.1, 5);
 pub const EVICT_AFTER: Duration = Duration::from_secs(1);
 
 /// Tokens remembered per address as having got in (see [`KnownTokens`]).
-const KNOWN_PER_ADDRESS: usize = 8;
+pub const KNOWN_PER_ADDRESS: usize = 8;
 
 /// The key of an address for the per-address limits: an IPv6 address by its /64 (a
 /// host, or a customer, has a whole /64 to pick addresses from), an IPv4-mapped one

@@ -316,13 +316,8 @@ async fn the_rate_limit_is_per_token_not_per_connection() {
 /// waits.
 #[tokio::test]
 async fn wrong_tokens_are_throttled() {
-    use async_tungstenite::tungstenite::Error as WsError;
     let (_ami, b) = setup(OPERATOR, &[]).await;
-    let status = |r: Result<_, WsError>| match r {
-        Err(WsError::Http(resp)) => resp.status().as_u16(),
-        Ok(_) => 101,
-        Err(e) => panic!("{e}"),
-    };
+    let status = upgrade_status::<()>;
     for i in 0..5 {
         let url = format!("{}/?token=wrong-token-guess-{i:04}", b.addr);
         assert_eq!(status(async_tungstenite::tokio::connect_async(url).await.map(|_| ())), 401);
@@ -336,14 +331,9 @@ async fn wrong_tokens_are_throttled() {
 /// did is refused past the budget like a wrong one (the budget still bounds guessing).
 #[tokio::test]
 async fn a_token_that_got_in_before_is_not_locked_out_by_its_neighbours_wrong_tokens() {
-    use async_tungstenite::tungstenite::Error as WsError;
     const OTHER: &str = "other-operator-0123456789";
     let (_ami, b) = setup(&format!("{OPERATOR}\n{OTHER}\n"), &[]).await;
-    let status = |r: Result<_, WsError>| match r {
-        Err(WsError::Http(resp)) => resp.status().as_u16(),
-        Ok(_) => 101,
-        Err(e) => panic!("{e}"),
-    };
+    let status = upgrade_status::<()>;
     let connect = |token: String| {
         let url = format!("{}/?token={token}", b.addr);
         async move { status(async_tungstenite::tokio::connect_async(url).await.map(|_| ())) }
@@ -365,12 +355,7 @@ async fn a_token_that_got_in_before_is_not_locked_out_by_its_neighbours_wrong_to
 async fn sockets_that_never_finish_their_upgrade_cannot_keep_a_client_out() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let (_ami, b) = setup(OPERATOR, &[]).await;
-    let target: std::net::SocketAddr = b.addr.trim_start_matches("ws://").parse().unwrap();
-    let from = |last: u8| {
-        let s = tokio::net::TcpSocket::new_v4().unwrap();
-        s.bind(std::net::SocketAddr::from(([127, 0, 0, last], 0))).unwrap();
-        s.connect(target)
-    };
+    let from = |last: u8| connect_from(&b.addr, last);
     let opened = std::time::Instant::now();
     let mut idle = Vec::new();
     for i in 0..64u8 {
@@ -385,9 +370,7 @@ async fn sockets_that_never_finish_their_upgrade_cannot_keep_a_client_out() {
         || {
             let addr = addr.clone();
             async move {
-                let s = tokio::net::TcpSocket::new_v4().unwrap();
-                s.bind(std::net::SocketAddr::from(([127, 0, 0, 30], 0))).unwrap();
-                let sock = s.connect(addr.trim_start_matches("ws://").parse().unwrap()).await.ok()?;
+                let sock = connect_from(&addr, 30).await.ok()?;
                 async_tungstenite::tokio::client_async(format!("{addr}/?token={OPERATOR}"), sock)
                     .await
                     .ok()
@@ -403,6 +386,24 @@ async fn sockets_that_never_finish_their_upgrade_cannot_keep_a_client_out() {
     let mut buf = [0u8; 64];
     let n = tokio::time::timeout(std::time::Duration::from_secs(5), idle[0].read(&mut buf)).await;
     assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "the oldest stalled socket is closed: {n:?}");
+}
+
+/// A TCP connection to the bridge at `ws_addr` from loopback address 127.0.0.`last`
+/// (the bridge's caps count per address).
+async fn connect_from(ws_addr: &str, last: u8) -> std::io::Result<tokio::net::TcpStream> {
+    let target: std::net::SocketAddr = ws_addr.trim_start_matches("ws://").parse().unwrap();
+    let s = tokio::net::TcpSocket::new_v4()?;
+    s.bind(std::net::SocketAddr::from(([127, 0, 0, last], 0)))?;
+    s.connect(target).await
+}
+
+/// The status of an upgrade: its HTTP refusal, or 101.
+fn upgrade_status<T>(r: Result<T, async_tungstenite::tungstenite::Error>) -> u16 {
+    match r {
+        Err(async_tungstenite::tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+        Ok(_) => 101,
+        Err(e) => panic!("{e}"),
+    }
 }
 
 /// The bridge's handshake timeout (`limits::HANDSHAKE_TIMEOUT`).
@@ -445,12 +446,7 @@ async fn connections_past_the_cap_are_closed_and_the_bridge_goes_on() {
 async fn one_address_cannot_fill_the_upgrade_slots() {
     use tokio::io::AsyncReadExt;
     let (_ami, b) = setup(OPERATOR, &[]).await;
-    let target: std::net::SocketAddr = b.addr.trim_start_matches("ws://").parse().unwrap();
-    let from = |last: u8| {
-        let s = tokio::net::TcpSocket::new_v4().unwrap();
-        s.bind(std::net::SocketAddr::from(([127, 0, 0, last], 0))).unwrap();
-        s.connect(target)
-    };
+    let from = |last: u8| connect_from(&b.addr, last);
     let mut idle = Vec::new();
     for _ in 0..16 {
         idle.push(from(7).await.unwrap());
