@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
         role: if pick & 1 == 0 { Role::Operator } else { Role::Viewer },
         lots: (pick & 2 != 0).then(|| ["vip".to_string()].into()),
         retrieve_to: (pick & 4 != 0).then(|| vec!["PJSIP/1???".to_string(), "Local/s@hold".to_string()]),
+        park_any_channel: pick & 32 != 0,
     };
     let mut rules = Rules::default();
     if pick & 8 != 0 {
