@@ -34,7 +34,45 @@ pub struct AuditRecord {
     pub result: String,
 }
 
+/// The longest text field a record keeps (bytes): a page may send any string as a
+/// lot or a destination (up to its 64 KiB frame), and a record must not grow with it.
+pub const MAX_FIELD: usize = 256;
+
+/// `s` cut to at most [`MAX_FIELD`] bytes, at a character boundary, marked when cut.
+fn clip(s: &str) -> String {
+    if s.len() <= MAX_FIELD {
+        return s.to_string();
+    }
+    let mut end = MAX_FIELD;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", &s[..end], s.len())
+}
+
 impl AuditRecord {
+    /// This record with each text field at most [`MAX_FIELD`] bytes.
+    ///
+    /// ```
+    /// # use parkboard::audit::{AuditRecord, MAX_FIELD};
+    /// # use parkboard::users::{Principal, Role};
+    /// let who = Principal { name: "reception".into(), role: Role::Operator, phone: None, lots: None };
+    /// let mut r = AuditRecord::new(&who, "move");
+    /// r.destination = Some("x".repeat(60_000));
+    /// let d = r.clipped().destination.unwrap();
+    /// assert!(d.len() < MAX_FIELD + 32 && d.ends_with("(60000 bytes)"), "{d}");
+    /// ```
+    pub fn clipped(&self) -> AuditRecord {
+        AuditRecord {
+            user: clip(&self.user),
+            lot: clip(&self.lot),
+            channel: clip(&self.channel),
+            destination: self.destination.as_deref().map(clip),
+            result: clip(&self.result),
+            ..self.clone()
+        }
+    }
+
     /// A record of `action` by `who`, stamped now; the rest filled by the caller.
     pub fn new(who: &Principal, action: &'static str) -> AuditRecord {
         AuditRecord {
@@ -76,6 +114,7 @@ impl Audit {
     /// Writes one record (text fields quoted and escaped in the log line, so a
     /// channel name cannot forge lines).
     pub fn record(&self, r: &AuditRecord) {
+        let r = &r.clipped();
         tracing::info!(
             target: "parkboard::audit",
             user = ?r.user,

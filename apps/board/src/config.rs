@@ -400,5 +400,13 @@ fn server_options(s: &ServerFile, tls_ca_file: Option<PathBuf>) -> Result<Client
         }
         (None, None) => {}
     }
+    // A bridge's token goes in a header: refused here, not at each connect.
+    if o.endpoint.scheme.is_websocket()
+        && o.secret.as_ref().is_some_and(|t| !t.expose().bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return Err(
+            "the token (for a ws:// or wss:// url) has a space or a character a header cannot carry".into()
+        );
+    }
     Ok(o)
 }

@@ -155,7 +155,8 @@ impl Desk {
         Ok(())
     }
 
-    /// Takes one of the user's actions a second (once per action, after its checks).
+    /// Takes one of the user's actions a second (once per action, before its checks:
+    /// refused attempts count too, so forged ones cannot fill the audit log).
     fn pace(&self) -> Result<(), DeskError> {
         if self.rates.take(&self.who.name, Instant::now()) {
             Ok(())
@@ -190,7 +191,7 @@ impl Desk {
         r.space = Some(call.parking_space);
         r.channel = call.channel().to_string();
         r.destination = Some(to.clone());
-        let out = match self.check(&call.parking_lot).and_then(|()| self.pace()) {
+        let out = match self.pace().and_then(|()| self.check(&call.parking_lot)) {
             Err(e) => Err(e),
             Ok(()) if to.is_empty() => {
                 Err(DeskError::Refused("no channel to ring: fill in Retrieve to".into()))
@@ -214,7 +215,7 @@ impl Desk {
         r.server = Some(server);
         r.lot = lot.clone();
         r.channel = channel.to_string();
-        let out = match self.check(&lot).and_then(|()| self.pace()) {
+        let out = match self.pace().and_then(|()| self.check(&lot)) {
             Err(e) => Err(e),
             Ok(()) if channel.trim().is_empty() => {
                 Err(DeskError::Refused("which channel? e.g. PJSIP/1001-00000001".into()))
@@ -267,7 +268,7 @@ impl Desk {
         r.server = Some(server);
         r.lot = lot.clone();
         r.destination = Some(phone.clone());
-        let out = match self.check(&lot).and_then(|()| self.pace()) {
+        let out = match self.pace().and_then(|()| self.check(&lot)) {
             Err(e) => Err(e),
             Ok(()) if phone.is_empty() => Err(DeskError::Refused(
                 "which phone is yours? type it under \"My phone\", e.g. PJSIP/1001".into(),
@@ -303,9 +304,9 @@ impl Desk {
         r.channel = call.channel().to_string();
         r.destination = Some(to_lot.clone());
         let out = match self
-            .check(&call.parking_lot)
+            .pace()
+            .and_then(|()| self.check(&call.parking_lot))
             .and_then(|()| self.check(&to_lot))
-            .and_then(|()| self.pace())
         {
             Err(e) => Err(e),
             Ok(()) => self

@@ -39,28 +39,7 @@ pub const MAX_HEAD: usize = 32 * 1024;
 /// cannot keep a new client waiting.
 pub const EVICT_AFTER: Duration = Duration::from_secs(1);
 
-/// The key of an address for the per-address caps and the login throttle: an IPv6
-/// address by its /64 (a host, or a customer, has a whole /64 to pick addresses
-/// from), an IPv4-mapped one as its IPv4 address, an IPv4 address as itself.
-///
-/// ```
-/// use parkboard::limits::address_key;
-/// let a = address_key("2001:db8:1:2:aaaa::1".parse().unwrap());
-/// assert_eq!(a, address_key("2001:db8:1:2:bbbb::9".parse().unwrap()));
-/// assert_eq!(address_key("::ffff:10.0.0.1".parse().unwrap()), "10.0.0.1".parse::<std::net::IpAddr>().unwrap());
-/// ```
-pub fn address_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
-    }
-}
+pub use ami_parking_transport::admission::address_key;
 
 /// The kernel's send buffer of each connection (Linux doubles it for its own books):
 /// set on the listening socket, so each accepted connection has it. A browser that
@@ -126,6 +105,8 @@ pub struct CappedIo<T> {
     _seat: AddressSeat,
     watch: Watch,
     shared: Arc<Shared>,
+    /// While a write waits on the client: when it is given up ([`WRITE_DEADLINE`]).
+    write_stall: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 /// What a connection shares with the listener.
@@ -133,26 +114,76 @@ pub struct CappedIo<T> {
 struct Shared {
     /// The listener closed it to make room (see [`EVICT_AFTER`]).
     evicted: std::sync::atomic::AtomicBool,
-    /// Since when it has waited for a request head (`None`: it is not waiting).
-    head_since: Mutex<Option<std::time::Instant>>,
-    /// The waker of the last read that had to wait: a new deadline, or an eviction,
-    /// wakes it, so the reader polls again.
-    reader: Mutex<Option<std::task::Waker>>,
+    /// A live page's WebSocket now: never closed to make room.
+    upgraded: std::sync::atomic::AtomicBool,
+    waits: Mutex<Waits>,
+}
+
+/// Since when the connection's read and write have waited on the client (`None`: not
+/// waiting), and the wakers of those waits: a new deadline, or an eviction, wakes
+/// them so they poll again.
+#[derive(Default)]
+struct Waits {
+    read: Option<std::time::Instant>,
+    write: Option<std::time::Instant>,
+    reader: Option<std::task::Waker>,
+    writer: Option<std::task::Waker>,
 }
 
 impl Shared {
+    fn waits(&self) -> std::sync::MutexGuard<'_, Waits> {
+        self.waits.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn wake_reader(&self) {
-        if let Some(w) = self.reader.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(w) = self.waits().reader.take() {
             w.wake();
+        }
+    }
+
+    fn wake_all(&self) {
+        let (r, w) = {
+            let mut waits = self.waits();
+            (waits.reader.take(), waits.writer.take())
+        };
+        r.into_iter().chain(w).for_each(std::task::Waker::wake);
+    }
+
+    fn is_evicted(&self) -> bool {
+        self.evicted.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Since when it has waited on the client, read or write, if it may be closed to
+    /// make room (not a live page's socket).
+    fn waiting_since(&self) -> Option<std::time::Instant> {
+        if self.is_evicted() || self.upgraded.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        let w = self.waits();
+        match (w.read, w.write) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 }
 
+/// An error for a connection closed to make room.
+fn evicted_error() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::ConnectionAborted,
+        "closed to make room: every place was taken and this connection waited on its client",
+    )
+}
+
+/// How long a write may wait on a client that does not read before the connection is
+/// closed (a live page's own stall check, `WRITE_STALL`, acts sooner).
+pub const WRITE_DEADLINE: Duration = Duration::from_secs(30);
+
 /// Where a connection is in its requests.
 enum Watch {
-    /// Waiting since `since` for a request head (`tail`: its last bytes so far,
-    /// `read`: its bytes so far) until `deadline`.
-    Head { deadline: Pin<Box<tokio::time::Sleep>>, tail: [u8; 3], read: usize, since: std::time::Instant },
+    /// Waiting for a request head (`tail`: its last bytes so far, `read`: its bytes
+    /// so far) until `deadline`.
+    Head { deadline: Pin<Box<tokio::time::Sleep>>, tail: [u8; 3], read: usize },
     /// The head came: the board is reading its body (which must come by `deadline`
     /// too) or answering (its first write says whether it switched protocols).
     Answering { deadline: Pin<Box<tokio::time::Sleep>> },
@@ -162,12 +193,7 @@ enum Watch {
 
 impl Watch {
     fn head() -> Watch {
-        Watch::Head {
-            deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)),
-            tail: [0; 3],
-            read: 0,
-            since: std::time::Instant::now(),
-        }
+        Watch::Head { deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)), tail: [0; 3], read: 0 }
     }
 
     /// Bytes read: the head ends at its first empty line. False when the head has
@@ -268,8 +294,9 @@ where
             let slot = match free {
                 Some(slot) => slot,
                 None => {
-                    // Room is made as soon as some connection has waited long enough.
-                    let mut made = self.make_room(std::time::Instant::now());
+                    // Room is made as soon as some connection has waited long enough
+                    // (and made again each second while the one told to go lingers).
+                    let mut made = self.make_room(std::time::Instant::now()).then(std::time::Instant::now);
                     loop {
                         let wait = self.slots.clone().acquire_owned();
                         let retry = tokio::time::sleep(EVICT_AFTER / 4);
@@ -278,17 +305,21 @@ where
                                 Ok(slot) => break slot,
                                 Err(_) => return std::future::pending().await,
                             },
-                            _ = retry, if !made => made = self.make_room(std::time::Instant::now()),
+                            _ = retry => {
+                                let now = std::time::Instant::now();
+                                if made.is_none_or(|t| now.duration_since(t) >= EVICT_AFTER) {
+                                    made = self.make_room(now).then_some(now);
+                                }
+                            }
                         }
                     }
                 }
             };
             let watch = Watch::head();
             let shared = Arc::new(Shared::default());
-            *shared.head_since.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
             self.open.retain(|c| c.strong_count() > 0);
             self.open.push(Arc::downgrade(&shared));
-            return (CappedIo { io, _slot: slot, _seat: seat, watch, shared }, peer);
+            return (CappedIo { io, _slot: slot, _seat: seat, watch, shared, write_stall: None }, peer);
         }
     }
 
@@ -299,49 +330,71 @@ where
 
 impl<L> Capped<L> {
     /// Every place is taken and a connection waits: the connection that has waited
-    /// longest for a request head, at least [`EVICT_AFTER`], is told to close. False
-    /// when none has.
+    /// longest on its client (for a request head or body, or to read what the board
+    /// wrote), at least [`EVICT_AFTER`], is told to close; a live page's socket never
+    /// is. False when none has.
     fn make_room(&mut self, now: std::time::Instant) -> bool {
         self.open.retain(|c| c.strong_count() > 0);
         let oldest = self
             .open
             .iter()
             .filter_map(|c| c.upgrade())
-            .filter(|c| !c.evicted.load(std::sync::atomic::Ordering::Relaxed))
             .filter_map(|c| {
-                let since = (*c.head_since.lock().unwrap_or_else(|e| e.into_inner()))?;
+                let since = c.waiting_since()?;
                 (now.saturating_duration_since(since) >= EVICT_AFTER).then_some((since, c))
             })
             .min_by_key(|(since, _)| *since);
         let Some((_, c)) = oldest else { return false };
         c.evicted.store(true, std::sync::atomic::Ordering::Relaxed);
-        c.wake_reader();
+        c.wake_all();
         true
     }
 }
 
 impl<T> CappedIo<T> {
-    /// The watch changed: the listener sees whether it waits for a head, and since when.
-    fn share_watch(&self) {
-        let since = match &self.watch {
-            Watch::Head { since, .. } => Some(*since),
-            _ => None,
-        };
-        *self.shared.head_since.lock().unwrap_or_else(|e| e.into_inner()) = since;
-    }
-
     /// The board wrote `first`: the watch moves on, and a reader waiting without a
     /// deadline is woken to take the new one.
     fn wrote(&mut self, first: &[u8]) {
-        let was_head = matches!(self.watch, Watch::Head { .. });
         self.watch.write(first);
-        if matches!(self.watch, Watch::Head { .. }) {
-            if !was_head {
-                self.share_watch();
+        match self.watch {
+            Watch::Head { .. } => self.shared.wake_reader(),
+            Watch::Upgraded => self.shared.upgraded.store(true, std::sync::atomic::Ordering::Relaxed),
+            Watch::Answering { .. } => {}
+        }
+    }
+
+    /// A write made progress, or had to wait: the wait is shared with the listener,
+    /// and past [`WRITE_DEADLINE`] it fails.
+    fn after_write<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        written: Poll<std::io::Result<R>>,
+    ) -> Poll<std::io::Result<R>> {
+        match written {
+            Poll::Pending => {
+                {
+                    let mut w = self.shared.waits();
+                    w.write.get_or_insert_with(std::time::Instant::now);
+                    w.writer = Some(cx.waker().clone());
+                }
+                if self.shared.is_evicted() {
+                    return Poll::Ready(Err(evicted_error()));
+                }
+                let stall =
+                    self.write_stall.get_or_insert_with(|| Box::pin(tokio::time::sleep(WRITE_DEADLINE)));
+                if stall.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("the client read nothing for {WRITE_DEADLINE:?}"),
+                    )));
+                }
+                Poll::Pending
             }
-            self.shared.wake_reader();
-        } else if was_head {
-            self.share_watch();
+            done => {
+                self.write_stall = None;
+                self.shared.waits().write = None;
+                done
+            }
         }
     }
 }
@@ -352,21 +405,18 @@ impl<T: AsyncRead + Unpin> AsyncRead for CappedIo<T> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        if self.shared.evicted.load(std::sync::atomic::Ordering::Relaxed) {
-            return Poll::Ready(Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionAborted,
-                "closed to make room: every place was taken and no request head came",
-            )));
+        if self.shared.is_evicted() {
+            return Poll::Ready(Err(evicted_error()));
         }
         let before = buf.filled().len();
-        match Pin::new(&mut self.io).poll_read(cx, buf) {
+        let read = Pin::new(&mut self.io).poll_read(cx, buf);
+        if read.is_ready() {
+            self.shared.waits().read = None;
+        }
+        match read {
             Poll::Ready(Ok(())) => {
                 let this = &mut *self;
-                let was_head = matches!(this.watch, Watch::Head { .. });
                 let ok = this.watch.read(&buf.filled()[before..]);
-                if was_head && !matches!(this.watch, Watch::Head { .. }) {
-                    this.share_watch();
-                }
                 if ok {
                     Poll::Ready(Ok(()))
                 } else {
@@ -381,10 +431,14 @@ impl<T: AsyncRead + Unpin> AsyncRead for CappedIo<T> {
                 format!("no whole request head within {REQUEST_DEADLINE:?}"),
             ))),
             Poll::Pending => {
-                *self.shared.reader.lock().unwrap_or_else(|e| e.into_inner()) = Some(cx.waker().clone());
+                {
+                    let mut w = self.shared.waits();
+                    w.read.get_or_insert_with(std::time::Instant::now);
+                    w.reader = Some(cx.waker().clone());
+                }
                 // Evicted between the check above and the waker's arrival: seen now.
-                if self.shared.evicted.load(std::sync::atomic::Ordering::Relaxed) {
-                    cx.waker().wake_by_ref();
+                if self.shared.is_evicted() {
+                    return Poll::Ready(Err(evicted_error()));
                 }
                 Poll::Pending
             }
@@ -399,15 +453,19 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for CappedIo<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
+        if self.shared.is_evicted() {
+            return Poll::Ready(Err(evicted_error()));
+        }
         let written = Pin::new(&mut self.io).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = written {
             self.wrote(&buf[..n]);
         }
-        written
+        self.after_write(cx, written)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
+        let flushed = Pin::new(&mut self.io).poll_flush(cx);
+        self.after_write(cx, flushed)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -419,13 +477,16 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for CappedIo<T> {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
+        if self.shared.is_evicted() {
+            return Poll::Ready(Err(evicted_error()));
+        }
         let written = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
         if let (Poll::Ready(Ok(n)), Some(first)) = (&written, bufs.iter().find(|b| !b.is_empty())) {
             if *n > 0 {
                 self.wrote(&first[..(*n).min(first.len())]);
             }
         }
-        written
+        self.after_write(cx, written)
     }
 
     fn is_write_vectored(&self) -> bool {

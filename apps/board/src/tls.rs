@@ -16,8 +16,11 @@ use tokio_rustls::{rustls, TlsAcceptor};
 
 /// How long a client has to finish its handshake.
 pub const HANDSHAKE: Duration = Duration::from_secs(10);
-/// Handshakes in progress at most (more wait in the kernel's backlog).
-const HANDSHAKES: usize = 256;
+/// Handshakes in progress at most, shared fairly between addresses: when all are
+/// taken, a newcomer takes the place of a handshake of the address holding the most
+/// (`ami_parking_transport::admission::FairPlaces`), so idle sockets from a few
+/// addresses cannot keep a client out; past that, a newcomer is closed.
+pub const HANDSHAKES: usize = 256;
 
 /// The server's TLS settings from a PEM certificate chain and key; the error names
 /// the file.
@@ -49,15 +52,25 @@ pub struct TlsListener {
 }
 
 impl TlsListener {
-    /// Accepts on `tcp` and handshakes with `config` in the background.
+    /// Accepts on `tcp` and handshakes with `config` in the background, at most
+    /// [`HANDSHAKES`] at once.
     pub fn new(tcp: TcpListener, config: Arc<rustls::ServerConfig>) -> std::io::Result<TlsListener> {
+        Self::with_handshakes(tcp, config, HANDSHAKES)
+    }
+
+    /// [`TlsListener::new`] with at most `handshakes` at once (tests use a few).
+    pub fn with_handshakes(
+        tcp: TcpListener,
+        config: Arc<rustls::ServerConfig>,
+        handshakes: usize,
+    ) -> std::io::Result<TlsListener> {
+        use ami_parking_transport::admission::{Entered, FairPlaces};
         let local = tcp.local_addr()?;
         let (tx, ready) = mpsc::channel(16);
         let acceptor = TlsAcceptor::from(config);
-        let slots = Arc::new(tokio::sync::Semaphore::new(HANDSHAKES));
+        let places = FairPlaces::new(handshakes);
         tokio::spawn(async move {
             loop {
-                let Ok(slot) = slots.clone().acquire_owned().await else { return };
                 let (stream, peer) = match tcp.accept().await {
                     Ok(c) => c,
                     Err(e) => {
@@ -70,10 +83,25 @@ impl TlsListener {
                 if tx.is_closed() {
                     return;
                 }
+                let place = match places.enter(peer.ip(), std::time::Instant::now()) {
+                    Entered::Free(p) | Entered::TookFrom(_, p) => p,
+                    Entered::Full => {
+                        tracing::debug!(%peer, "refused: {handshakes} TLS handshakes in progress, shared between addresses");
+                        continue;
+                    }
+                };
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
-                    let _slot = slot;
-                    match tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
+                    let handshake = tokio::time::timeout(HANDSHAKE, acceptor.accept(stream));
+                    let done = tokio::select! {
+                        done = handshake => done,
+                        _ = place.taken() => {
+                            tracing::debug!(%peer, "TLS handshake closed to make room for another address");
+                            return;
+                        }
+                    };
+                    drop(place);
+                    match done {
                         Ok(Ok(tls)) => {
                             let _ = tx.send((tls, peer)).await;
                         }

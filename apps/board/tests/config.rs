@@ -78,6 +78,21 @@ fn an_unknown_key_is_named_with_its_file() {
     assert!(err.contains("unknown field `password`"), "{err}");
 }
 
+/// A bridge token that a header cannot carry (a space, a line break) is refused when
+/// the config is read, named by its server, never shown.
+#[test]
+fn a_bridge_token_a_header_cannot_carry_is_refused_at_start() {
+    let d = dir("wstoken");
+    let token = write(&d.join("bridge.token"), "half-a-token\r\nX-Injected: yes\n");
+    let f = write(
+        &d.join("board.toml"),
+        &format!("[[server]]\nurl = \"ws://127.0.0.1:8088/\"\nsecret_file = \"{}\"\n", token.display()),
+    );
+    let err = refused(&parkboard(&["--config", f.to_str().unwrap()]));
+    assert!(err.contains("server[1]") && err.contains("header cannot carry"), "{err}");
+    assert!(!err.contains("half-a-token") && !err.contains("Injected"), "{err}");
+}
+
 #[test]
 fn a_missing_secret_file_is_named_with_its_server() {
     let d = dir("secret");

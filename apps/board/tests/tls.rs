@@ -109,3 +109,52 @@ async fn under_tls_the_cookie_is_secure_and_broken_handshakes_do_no_harm() {
     assert!(head.starts_with("HTTP/1.1 403"), "{head}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Silent sockets from one address holding every TLS handshake place cannot keep a
+/// client of another address out: it takes a place from them and is answered long
+/// before their handshakes would time out (found by an attacker's review: 1,300
+/// reconnecting silent sockets kept every https client waiting). Eight places here
+/// (`HANDSHAKES`, 256, in `parkboard`).
+#[tokio::test]
+async fn silent_sockets_holding_every_handshake_place_cannot_keep_a_client_out() {
+    let dir = std::env::temp_dir().join(format!("parkboard-tls-fair-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    certificate(&dir);
+    let ami = RecordingAmi::start().await;
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let config = server_config(&dir.join("cert.pem"), &dir.join("key.pem")).unwrap();
+    let listener = TlsListener::with_handshakes(tcp, config, 8).unwrap();
+    let client =
+        Client::connect_all(vec![ClientOptions::new(ami.url().parse().unwrap())], ParkingStore::default())
+            .unwrap();
+    let board =
+        Board::new(client, Users::default(), Access::new(addr, true, &[], &[]), Duration::from_secs(600));
+    let app = parkboard::web::router(board);
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<parkboard::peer::Peer>())
+            .await
+            .unwrap();
+    });
+    let mut silent = Vec::new();
+    for _ in 0..20 {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind(std::net::SocketAddr::from(([127, 0, 0, 2], 0))).unwrap();
+        silent.push(s.connect(addr).await.unwrap());
+    }
+    let started = std::time::Instant::now();
+    let head = https(
+        addr,
+        &dir.join("cert.pem"),
+        &format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 "), "{head}");
+    let took = started.elapsed();
+    assert!(
+        took < parkboard::tls::HANDSHAKE,
+        "a place was taken from the silent address, not waited for: {took:?}"
+    );
+    drop(silent);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -56,6 +56,7 @@ pub use config::{Config, ConfigError, Events};
 pub use hub::Hub;
 pub use tokens::Tokens;
 
+use ami_parking_transport::admission::Entered;
 use ami_parking_transport::BoxIo;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -119,7 +120,7 @@ pub async fn serve_until(
     // Every session holds a receiver: `true` tells it to close; all dropped, all gone.
     let (stopping, _) = watch::channel(false);
     let connected = Arc::new(Semaphore::new(ctx.cfg.max_clients));
-    let upgrading = limits::Upgrades::new(ctx.cfg.max_unauthenticated);
+    let upgrading = ami_parking_transport::admission::FairPlaces::new(ctx.cfg.max_unauthenticated);
     let mut quiet = Quiet::default();
     tokio::pin!(stop);
     loop {
@@ -149,20 +150,20 @@ pub async fn serve_until(
             ));
             continue;
         };
-        let pending = match upgrading.enter(Instant::now()) {
-            limits::Entered::Free(t) => t,
-            limits::Entered::Evicted(t) => {
+        let pending = match upgrading.enter(peer.ip(), Instant::now()) {
+            Entered::Free(t) => t,
+            Entered::TookFrom(from, t) => {
                 quiet.say(&format!(
-                    "{peer}: {} connections are still upgrading (--max-unauthenticated): the oldest, \
-                     upgrading for over {:?}, was closed to make room",
-                    ctx.cfg.max_unauthenticated,
-                    limits::EVICT_AFTER
+                    "{peer}: {} connections are still upgrading (--max-unauthenticated): one of {from}, \
+                     the address holding the most, was closed to make room",
+                    ctx.cfg.max_unauthenticated
                 ));
                 t
             }
-            limits::Entered::Full => {
+            Entered::Full => {
                 quiet.say(&format!(
-                    "{peer}: refused: {} connections are still upgrading (--max-unauthenticated)",
+                    "{peer}: refused: {} connections are still upgrading (--max-unauthenticated), \
+                     shared between addresses",
                     ctx.cfg.max_unauthenticated
                 ));
                 continue;

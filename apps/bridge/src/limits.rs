@@ -5,10 +5,9 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
 
 /// The default action rate: 20 actions a second, bursts of 40.
 pub const DEFAULT_RATE: (u32, u32) = (20, 40);
@@ -32,35 +31,10 @@ pub const UNAUTHENTICATED_PER_ADDRESS: usize = 16;
 /// Failed token attempts per address: one every 10 s, after a burst of 5.
 pub const FAILURES_PER_ADDRESS: (f64, u32) = (0.1, 5);
 
-/// How long a socket may have been upgrading before a new one may take its place
-/// when every place is taken (see [`Upgrades`]).
-pub const EVICT_AFTER: Duration = Duration::from_secs(1);
+/// Addresses remembered per token as ones it got in from (see [`KnownTokens`]).
+pub const KNOWN_ADDRESSES_PER_TOKEN: usize = 64;
 
-/// Tokens remembered per address as having got in (see [`KnownTokens`]).
-pub const KNOWN_PER_ADDRESS: usize = 8;
-
-/// The key of an address for the per-address limits: an IPv6 address by its /64 (a
-/// host, or a customer, has a whole /64 to pick addresses from), an IPv4-mapped one
-/// as its IPv4 address, an IPv4 address as itself.
-///
-/// ```
-/// use ami_ws_bridge::limits::address_key;
-/// let a = address_key("2001:db8:1:2:aaaa::1".parse().unwrap());
-/// assert_eq!(a, address_key("2001:db8:1:2:bbbb::9".parse().unwrap()));
-/// assert_eq!(address_key("::ffff:10.0.0.1".parse().unwrap()), "10.0.0.1".parse::<std::net::IpAddr>().unwrap());
-/// ```
-pub fn address_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
-    }
-}
+pub use ami_parking_transport::admission::address_key;
 
 /// Entries a map keeps before it drops those that hold nothing.
 const MAP_CAP: usize = 4096;
@@ -221,129 +195,35 @@ impl<K: Eq + Hash + Copy> Drop for Seat<K> {
 /// A socket's seat among its address's upgrading sockets.
 pub type UpgradingPlace = Seat<IpAddr>;
 
-/// The tokens that got in from each address. Past its budget of wrong tokens an
-/// address still lets in a token it has seen get in (a client's wrong guesses do not
-/// lock out its neighbours behind the same NAT or proxy), never one it has not (so
-/// the budget still bounds guessing: a right guess past it is refused like a wrong
-/// one). At most [`KNOWN_PER_ADDRESS`] tokens an address, the oldest forgotten.
+/// The addresses each token got in from. Past an address's budget of wrong tokens, a
+/// token that got in from it before still does (a client's wrong guesses do not lock
+/// out its neighbours behind the same NAT or proxy), a token that never did is refused
+/// like a wrong one (so the budget still bounds guessing: a right guess past it gains
+/// nothing). Kept per token, at most [`KNOWN_ADDRESSES_PER_TOKEN`] addresses each, the
+/// least recently seen forgotten first: only a token's own logins can push an address
+/// out of its memory (the tokens are those of the token file, so the map is as small).
+/// A restart forgets them all.
 #[derive(Debug, Default)]
 pub struct KnownTokens {
-    map: Mutex<HashMap<IpAddr, VecDeque<usize>>>,
+    map: Mutex<HashMap<usize, VecDeque<IpAddr>>>,
 }
 
 impl KnownTokens {
-    /// Token `principal` got in from `ip`.
+    /// Token `principal` got in from `ip` (an [`address_key`]).
     pub fn note(&self, ip: IpAddr, principal: usize) {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= MAP_CAP && !map.contains_key(&ip) {
-            if let Some(k) = map.keys().next().copied() {
-                map.remove(&k);
-            }
+        let seen = map.entry(principal).or_default();
+        seen.retain(|a| *a != ip);
+        if seen.len() == KNOWN_ADDRESSES_PER_TOKEN {
+            seen.pop_front();
         }
-        let known = map.entry(ip).or_default();
-        if !known.contains(&principal) {
-            if known.len() == KNOWN_PER_ADDRESS {
-                known.pop_front();
-            }
-            known.push_back(principal);
-        }
+        seen.push_back(ip);
     }
 
     /// Whether token `principal` got in from `ip` before.
     pub fn knows(&self, ip: IpAddr, principal: usize) -> bool {
         let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&ip).is_some_and(|k| k.contains(&principal))
-    }
-}
-
-/// The sockets still upgrading (no token checked yet), oldest first, at most `max`.
-/// When every place is taken, a new socket takes the place of the oldest if that one
-/// has been upgrading for [`EVICT_AFTER`] (it is told to close): sockets held open
-/// without finishing their upgrade cannot keep a client out, since a client's upgrade
-/// takes milliseconds and theirs must outlast it.
-#[derive(Debug)]
-pub struct Upgrades {
-    max: usize,
-    list: Mutex<(u64, VecDeque<Upgrading>)>,
-}
-
-/// One socket upgrading: its ticket's id, since when, and how to tell it to close.
-type Upgrading = (u64, Instant, Arc<Notify>);
-
-/// A socket's place among those upgrading: given back when dropped.
-#[derive(Debug)]
-pub struct UpgradeTicket {
-    of: Arc<Upgrades>,
-    id: u64,
-    evicted: Arc<Notify>,
-}
-
-impl UpgradeTicket {
-    /// Resolves when a newer socket took this one's place: it should close.
-    pub async fn evicted(&self) {
-        self.evicted.notified().await
-    }
-}
-
-/// What [`Upgrades::enter`] did.
-#[derive(Debug)]
-pub enum Entered {
-    /// A free place.
-    Free(UpgradeTicket),
-    /// The place of the oldest, told to close.
-    Evicted(UpgradeTicket),
-    /// Every place taken by sockets younger than [`EVICT_AFTER`].
-    Full,
-}
-
-impl Upgrades {
-    /// At most `max` sockets upgrading.
-    pub fn new(max: usize) -> Arc<Self> {
-        Arc::new(Upgrades { max: max.max(1), list: Mutex::default() })
-    }
-
-    /// A place for a new socket (see [`Upgrades`]).
-    pub fn enter(self: &Arc<Self>, now: Instant) -> Entered {
-        let mut guard = self.list.lock().unwrap_or_else(|e| e.into_inner());
-        let (next, list) = &mut *guard;
-        let mut evicted = false;
-        if list.len() >= self.max {
-            match list.front() {
-                Some(&(_, since, _)) if now.saturating_duration_since(since) >= EVICT_AFTER => {
-                    if let Some((_, _, notify)) = list.pop_front() {
-                        notify.notify_one();
-                    }
-                    evicted = true;
-                }
-                _ => return Entered::Full,
-            }
-        }
-        *next += 1;
-        let notify = Arc::new(Notify::new());
-        list.push_back((*next, now, notify.clone()));
-        let ticket = UpgradeTicket { of: self.clone(), id: *next, evicted: notify };
-        if evicted {
-            Entered::Evicted(ticket)
-        } else {
-            Entered::Free(ticket)
-        }
-    }
-
-    /// Sockets upgrading now.
-    pub fn len(&self) -> usize {
-        self.list.lock().unwrap_or_else(|e| e.into_inner()).1.len()
-    }
-
-    /// Whether none is.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl Drop for UpgradeTicket {
-    fn drop(&mut self) {
-        let mut guard = self.of.list.lock().unwrap_or_else(|e| e.into_inner());
-        guard.1.retain(|(id, _, _)| *id != self.id);
+        map.get(&principal).is_some_and(|seen| seen.contains(&ip))
     }
 }
 
@@ -409,32 +289,23 @@ mod tests {
     }
 
     #[test]
-    fn a_full_house_of_upgrades_makes_room_by_closing_its_oldest_after_a_second() {
-        let u = Upgrades::new(2);
-        let t = Instant::now();
-        let Entered::Free(a) = u.enter(t) else { panic!("a free place") };
-        let Entered::Free(_b) = u.enter(t) else { panic!("a free place") };
-        assert!(matches!(u.enter(t + Duration::from_millis(999)), Entered::Full), "the oldest is too young");
-        let Entered::Evicted(_c) = u.enter(t + EVICT_AFTER) else { panic!("the oldest's place") };
-        assert_eq!(u.len(), 2);
-        let told = futures_util::FutureExt::now_or_never(a.evicted());
-        assert!(told.is_some(), "the oldest is told to close");
-        drop(a);
-        assert_eq!(u.len(), 2, "an evicted ticket gives back nothing twice");
-    }
-
-    #[test]
-    fn an_address_knows_the_tokens_that_got_in_and_an_ipv6_host_is_its_64() {
+    fn a_token_remembers_the_addresses_it_got_in_from_and_only_its_own_logins_push_them_out() {
         let k = KnownTokens::default();
         let ip = address_key("2001:db8::1".parse().unwrap());
         assert!(!k.knows(ip, 3));
         k.note(ip, 3);
         assert!(k.knows(address_key("2001:db8::ffff:2".parse().unwrap()), 3), "the same /64");
         assert!(!k.knows(address_key("2001:db8:0:1::1".parse().unwrap()), 3), "another /64");
-        for t in 10..10 + KNOWN_PER_ADDRESS {
-            k.note(ip, t);
+        // Another token's logins from thousands of addresses leave token 3's memory alone.
+        for i in 0..10_000u32 {
+            k.note(IpAddr::from(i.to_be_bytes()), 4);
         }
-        assert!(!k.knows(ip, 3), "the oldest forgotten past {KNOWN_PER_ADDRESS}");
+        assert!(k.knows(ip, 3));
+        // Token 3's own logins from more addresses push out its least recently seen.
+        for i in 0..KNOWN_ADDRESSES_PER_TOKEN as u32 {
+            k.note(IpAddr::from((i + 1).to_be_bytes()), 3);
+        }
+        assert!(!k.knows(ip, 3), "the least recently seen forgotten past {KNOWN_ADDRESSES_PER_TOKEN}");
     }
 
     #[test]

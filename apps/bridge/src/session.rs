@@ -6,7 +6,7 @@
 
 use crate::frames::{self, Source};
 use crate::hub::{self, Hub, Outbox};
-use crate::limits::{address_key, Limits, Principal, UpgradeTicket, UpgradingPlace, HANDSHAKE_TIMEOUT};
+use crate::limits::{address_key, Limits, Principal, UpgradingPlace, HANDSHAKE_TIMEOUT};
 use crate::origin::{self, Origins};
 use crate::policy::admit;
 use crate::refusal::Refusal;
@@ -15,6 +15,7 @@ use crate::{upstream, web, Config};
 use ami_parking::amiws::FrameType;
 use ami_parking::ParkingClient;
 use ami_parking::{Message, ParkingError, Reply, Request as AmiRequest, Target};
+use ami_parking_transport::admission::PlaceTicket;
 use ami_parking_transport::BoxIo;
 use async_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use async_tungstenite::tungstenite::http::StatusCode;
@@ -55,15 +56,15 @@ const CLOSE_REPLY: Duration = Duration::from_millis(500);
 /// Serves one accepted connection until it closes, or until `stopping` turns true:
 /// then it closes the socket with 1001 (going away).
 /// `upgrading` is the socket's place among those still upgrading (of all, and of
-/// its address), given back once the upgrade is done; a socket whose place a newer
-/// one took (it was the oldest, and every place was taken) closes.
+/// its address), given back once the upgrade is done; a socket whose place a newcomer
+/// took (every place was taken, and its address held the most) closes.
 pub(crate) async fn run(
     io: BoxIo,
     peer: std::net::SocketAddr,
     hub: Arc<Hub>,
     ctx: Arc<Context>,
     stopping: watch::Receiver<bool>,
-    upgrading: (UpgradeTicket, UpgradingPlace),
+    upgrading: (PlaceTicket, UpgradingPlace),
 ) {
     let handshake = async {
         let io = match &ctx.cfg.web_root {
@@ -77,7 +78,7 @@ pub(crate) async fn run(
     };
     let upgraded = tokio::select! {
         u = handshake => u,
-        _ = upgrading.0.evicted() => None,
+        _ = upgrading.0.taken() => None,
     };
     let Some((mut ws, grant)) = upgraded else { return };
     drop(upgrading);

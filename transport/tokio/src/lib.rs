@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admission;
 mod client;
 mod clock;
 mod command;

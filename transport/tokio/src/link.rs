@@ -2,7 +2,7 @@
 
 use crate::endpoint::{Endpoint, Scheme};
 use crate::stream::BoxIo;
-use crate::ws::{self, WsReader, WsWriter};
+use crate::ws::{self, OpenError, WsReader, WsWriter};
 use ami_parking::Secret;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,21 +14,6 @@ pub(crate) enum Link {
     Bytes(BoxIo),
     /// amiws frames.
     Ws(WsReader, WsWriter),
-}
-
-/// Why a link could not be opened; `refused`: the server refused our credentials at
-/// the upgrade (a WebSocket `401`, `403` or `429`), retried slowly like a refused
-/// login.
-#[derive(Debug)]
-pub(crate) struct OpenError {
-    pub(crate) message: String,
-    pub(crate) refused: bool,
-}
-
-impl From<String> for OpenError {
-    fn from(message: String) -> Self {
-        OpenError { message, refused: false }
-    }
 }
 
 pub(crate) async fn open(

@@ -1,7 +1,6 @@
 //! The amiws WebSocket link: the handshake with tungstenite's helpers, then the
 //! sans-IO frame codec ([`crate::ws_codec`]) over the byte stream.
 
-use crate::link::OpenError;
 use crate::stream::BoxIo;
 use crate::ws_codec::{encode_frame, Opcode, WsDecoder, WsIn};
 use ami_parking::Secret;
@@ -19,6 +18,21 @@ pub(crate) struct WsReader {
 
 pub(crate) struct WsWriter {
     w: WriteHalf<BoxIo>,
+}
+
+/// Why a link could not be opened; `refused`: the server refused our credentials at
+/// the upgrade (a WebSocket `401`, `403` or `429`), retried slowly like a refused
+/// login.
+#[derive(Debug)]
+pub(crate) struct OpenError {
+    pub(crate) message: String,
+    pub(crate) refused: bool,
+}
+
+impl From<String> for OpenError {
+    fn from(message: String) -> Self {
+        OpenError { message, refused: false }
+    }
 }
 
 /// Performs the client handshake on `io` and splits the link; `token` (an
