@@ -474,16 +474,8 @@ async fn a_full_board_makes_room_for_a_client_by_closing_the_longest_wait_for_a_
         idle.push(s);
     }
     // The ninth: answered once the oldest has waited a second, not after 15 s.
-    let mut fresh = tokio::net::TcpStream::connect(addr).await.unwrap();
-    fresh
-        .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(DEADLINE, fresh.read_to_end(&mut answer)).await.expect("answered").unwrap();
+    fresh_healthz(addr).await;
     let took = opened.elapsed();
-    let answer = String::from_utf8_lossy(&answer);
-    assert!(answer.starts_with("HTTP/1.1 ") && answer.contains("\"servers\""), "{answer:?}");
     assert!(took >= parkboard::limits::EVICT_AFTER, "not before the oldest waited long enough: {took:?}");
     assert!(took < parkboard::limits::REQUEST_DEADLINE, "a place was made, not waited for: {took:?}");
     // The oldest was the one closed; the others still wait.
@@ -491,6 +483,50 @@ async fn a_full_board_makes_room_for_a_client_by_closing_the_longest_wait_for_a_
     let n =
         tokio::time::timeout(DEADLINE, idle[0].read(&mut buf)).await.expect("closed in time").unwrap_or(0);
     assert_eq!(n, 0, "the longest wait is closed without an answer");
+}
+
+/// A new client's `GET /healthz`, answered (200, or 503 while the link logs in).
+async fn fresh_healthz(addr: SocketAddr) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut fresh = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let get = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    fresh.write_all(get.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(DEADLINE, fresh.read_to_end(&mut answer)).await.expect("answered").unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 ") && answer.contains("\"servers\""), "{answer:?}");
+}
+
+/// The same when the places are held by requests whose body never comes and by
+/// clients that pipeline requests and never read the answers (the attacker's second
+/// pass: neither waited for a head, so neither was chosen).
+#[tokio::test]
+async fn a_full_board_makes_room_past_stalled_bodies_and_clients_that_never_read() {
+    use tokio::io::AsyncWriteExt;
+    let ami = RecordingAmi::start().await;
+    let (addr, _) = board_with(ami.url(), Some(8), Vec::new()).await;
+    let opened = std::time::Instant::now();
+    let mut held = Vec::new();
+    for i in 0..8 {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.set_recv_buffer_size(4096).unwrap();
+        let mut s = s.connect(addr).await.unwrap();
+        if i % 2 == 0 {
+            let head = format!(
+                "POST /login HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nContent-Type: \
+                 application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nuser=wall"
+            );
+            s.write_all(head.as_bytes()).await.unwrap();
+        } else {
+            let one = format!("GET /board.js HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+            s.write_all(one.repeat(200).as_bytes()).await.unwrap();
+        }
+        held.push(s);
+    }
+    fresh_healthz(addr).await;
+    let took = opened.elapsed();
+    assert!(took < parkboard::limits::REQUEST_DEADLINE, "a place was made, not waited for: {took:?}");
+    drop(held);
 }
 
 /// A client that floods WebSocket pings and never reads: the pongs it is owed are not
