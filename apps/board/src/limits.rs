@@ -119,12 +119,14 @@ struct Shared {
     waits: Mutex<Waits>,
 }
 
-/// Since when the connection's read and write have waited on the client (`None`: not
-/// waiting), and the wakers of those waits: a new deadline, or an eviction, wakes
-/// them so they poll again.
+/// Since when the connection has waited for its client's request (its head, or a
+/// body still due; counted from the request's start, so a client sending a byte at a
+/// time still waited) and for its client to read a write (`None`: not waiting), and
+/// the wakers of its reads and writes: a new deadline, or an eviction, wakes them so
+/// they poll again. A request the board is answering waits on nobody.
 #[derive(Default)]
 struct Waits {
-    read: Option<std::time::Instant>,
+    request: Option<std::time::Instant>,
     write: Option<std::time::Instant>,
     reader: Option<std::task::Waker>,
     writer: Option<std::task::Waker>,
@@ -160,7 +162,7 @@ impl Shared {
             return None;
         }
         let w = self.waits();
-        match (w.read, w.write) {
+        match (w.request, w.write) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -181,41 +183,72 @@ pub const WRITE_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Where a connection is in its requests.
 enum Watch {
-    /// Waiting for a request head (`tail`: its last bytes so far, `read`: its bytes
-    /// so far) until `deadline`.
-    Head { deadline: Pin<Box<tokio::time::Sleep>>, tail: [u8; 3], read: usize },
-    /// The head came: the board is reading its body (which must come by `deadline`
-    /// too) or answering (its first write says whether it switched protocols).
-    Answering { deadline: Pin<Box<tokio::time::Sleep>> },
+    /// Waiting for a request head (`head`: its bytes so far) until `deadline`.
+    Head { deadline: Pin<Box<tokio::time::Sleep>>, head: Vec<u8> },
+    /// The head came: the board is reading its body (`body_due` bytes still to come,
+    /// which must come by `deadline` too; `usize::MAX`: a chunked body) or answering
+    /// (its first write says whether it switched protocols).
+    Answering { deadline: Pin<Box<tokio::time::Sleep>>, body_due: usize },
     /// A WebSocket now: no deadline here.
     Upgraded,
 }
 
+/// The length of the body a request head announces (`usize::MAX`: chunked, until
+/// the board answers).
+fn body_length(head: &[u8]) -> usize {
+    let mut due = 0;
+    for line in head.split(|&b| b == b'\n') {
+        let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
+        let (name, value) = (line[..colon].trim_ascii(), line[colon + 1..].trim_ascii());
+        if name.eq_ignore_ascii_case(b"content-length") {
+            due = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            due = usize::MAX;
+        }
+    }
+    due
+}
+
 impl Watch {
     fn head() -> Watch {
-        Watch::Head { deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)), tail: [0; 3], read: 0 }
+        Watch::Head { deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)), head: Vec::new() }
     }
 
-    /// Bytes read: the head ends at its first empty line. False when the head has
-    /// passed [`MAX_HEAD`] without ending.
+    /// Bytes read: the head ends at its first empty line, then its body is counted.
+    /// False when the head has passed [`MAX_HEAD`] without ending.
     fn read(&mut self, bytes: &[u8]) -> bool {
-        let Watch::Head { tail, read, .. } = self else { return true };
-        let mut seen: Vec<u8> = Vec::with_capacity(3 + bytes.len());
-        seen.extend_from_slice(tail);
-        seen.extend_from_slice(bytes);
-        match seen.windows(4).position(|w| w == b"\r\n\r\n") {
-            // The head ends in these bytes (the body may follow in them).
-            // The head is `read + end + 1` bytes: at most MAX_HEAD.
-            Some(end) if *read + end < MAX_HEAD => {
-                *self = Watch::Answering { deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)) };
+        match self {
+            Watch::Head { head, .. } => {
+                let from = head.len().saturating_sub(3);
+                head.extend_from_slice(bytes);
+                match head[from..].windows(4).position(|w| w == b"\r\n\r\n") {
+                    // The head ends in these bytes (the body may follow in them).
+                    Some(i) if from + i + 4 <= MAX_HEAD => {
+                        let end = from + i + 4;
+                        let body_due = body_length(&head[..end]).saturating_sub(head.len() - end);
+                        let deadline = Box::pin(tokio::time::sleep(REQUEST_DEADLINE));
+                        *self = Watch::Answering { deadline, body_due };
+                        true
+                    }
+                    Some(_) => false,
+                    None => head.len() <= MAX_HEAD,
+                }
+            }
+            Watch::Answering { body_due, .. } => {
+                *body_due = body_due.saturating_sub(bytes.len());
                 true
             }
-            Some(_) => false,
-            None => {
-                *read += bytes.len();
-                tail.copy_from_slice(&seen[seen.len() - 3..]);
-                *read <= MAX_HEAD
-            }
+            Watch::Upgraded => true,
+        }
+    }
+
+    /// Whether the board waits for the client to send its request: a head, or a body
+    /// still due.
+    fn waits_on_client(&self) -> bool {
+        match self {
+            Watch::Head { .. } => true,
+            Watch::Answering { body_due, .. } => *body_due > 0,
+            Watch::Upgraded => false,
         }
     }
 
@@ -232,7 +265,7 @@ impl Watch {
     /// Whether the wait for a head is over.
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
         match self {
-            Watch::Head { deadline, .. } | Watch::Answering { deadline } => {
+            Watch::Head { deadline, .. } | Watch::Answering { deadline, .. } => {
                 deadline.as_mut().poll(cx).is_ready()
             }
             Watch::Upgraded => false,
@@ -317,6 +350,7 @@ where
             };
             let watch = Watch::head();
             let shared = Arc::new(Shared::default());
+            shared.waits().request = Some(std::time::Instant::now());
             self.open.retain(|c| c.strong_count() > 0);
             self.open.push(Arc::downgrade(&shared));
             return (CappedIo { io, _slot: slot, _seat: seat, watch, shared, write_stall: None }, peer);
@@ -356,10 +390,23 @@ impl<T> CappedIo<T> {
     /// deadline is woken to take the new one.
     fn wrote(&mut self, first: &[u8]) {
         self.watch.write(first);
+        self.share_request_wait();
         match self.watch {
             Watch::Head { .. } => self.shared.wake_reader(),
             Watch::Upgraded => self.shared.upgraded.store(true, std::sync::atomic::Ordering::Relaxed),
             Watch::Answering { .. } => {}
+        }
+    }
+
+    /// The listener sees whether the board waits for the client's request, and since
+    /// when (the start of the wait: a byte now and then does not make it new).
+    fn share_request_wait(&self) {
+        let waits = self.watch.waits_on_client();
+        let mut w = self.shared.waits();
+        match (waits, w.request) {
+            (true, None) => w.request = Some(std::time::Instant::now()),
+            (false, Some(_)) => w.request = None,
+            _ => {}
         }
     }
 
@@ -409,14 +456,11 @@ impl<T: AsyncRead + Unpin> AsyncRead for CappedIo<T> {
             return Poll::Ready(Err(evicted_error()));
         }
         let before = buf.filled().len();
-        let read = Pin::new(&mut self.io).poll_read(cx, buf);
-        if read.is_ready() {
-            self.shared.waits().read = None;
-        }
-        match read {
+        match Pin::new(&mut self.io).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
                 let this = &mut *self;
                 let ok = this.watch.read(&buf.filled()[before..]);
+                this.share_request_wait();
                 if ok {
                     Poll::Ready(Ok(()))
                 } else {
@@ -431,11 +475,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for CappedIo<T> {
                 format!("no whole request head within {REQUEST_DEADLINE:?}"),
             ))),
             Poll::Pending => {
-                {
-                    let mut w = self.shared.waits();
-                    w.read.get_or_insert_with(std::time::Instant::now);
-                    w.reader = Some(cx.waker().clone());
-                }
+                self.shared.waits().reader = Some(cx.waker().clone());
                 // Evicted between the check above and the waker's arrival: seen now.
                 if self.shared.is_evicted() {
                     return Poll::Ready(Err(evicted_error()));

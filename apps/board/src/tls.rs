@@ -100,7 +100,9 @@ impl TlsListener {
                             return;
                         }
                     };
-                    drop(place);
+                    // The place is kept until the board takes the connection: a board
+                    // that takes none holds at most so many finished handshakes.
+                    let _place = place;
                     match done {
                         Ok(Ok(tls)) => {
                             let _ = tx.send((tls, peer)).await;

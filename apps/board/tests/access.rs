@@ -485,6 +485,42 @@ async fn a_full_board_makes_room_for_a_client_by_closing_the_longest_wait_for_a_
     assert_eq!(n, 0, "the longest wait is closed without an answer");
 }
 
+/// The same when the places are held by clients sending their heads a byte at a
+/// time: each byte is news, but their requests have waited since they began (the
+/// attacker's third pass: counted from the last byte, they were never chosen).
+#[tokio::test]
+async fn a_full_board_makes_room_past_clients_that_send_a_byte_at_a_time() {
+    use tokio::io::AsyncWriteExt;
+    let ami = RecordingAmi::start().await;
+    let (addr, _) = board_with(ami.url(), Some(8), Vec::new()).await;
+    let opened = std::time::Instant::now();
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"G").await.unwrap();
+        held.push(s);
+    }
+    let trickle: Vec<_> = held
+        .into_iter()
+        .map(|mut s| {
+            tokio::spawn(async move {
+                let head = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nX-Slow: {}", "a".repeat(500));
+                // The attacker's pace (not a wait for the board): a byte every 300 ms.
+                for b in head.bytes().skip(1) {
+                    if s.write_all(&[b]).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                }
+            })
+        })
+        .collect();
+    fresh_healthz(addr).await;
+    let took = opened.elapsed();
+    assert!(took < parkboard::limits::REQUEST_DEADLINE, "a place was made, not waited for: {took:?}");
+    trickle.iter().for_each(|t| t.abort());
+}
+
 /// A new client's `GET /healthz`, answered (200, or 503 while the link logs in).
 async fn fresh_healthz(addr: SocketAddr) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

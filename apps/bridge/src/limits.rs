@@ -23,7 +23,7 @@ pub const DEFAULT_MAX_CLIENTS: usize = 1000;
 pub const DEFAULT_MAX_PER_PRINCIPAL: usize = 100;
 
 /// The default cap on sockets that have not finished their upgrade.
-pub const DEFAULT_MAX_UNAUTHENTICATED: usize = 64;
+pub const DEFAULT_MAX_UNAUTHENTICATED: usize = 256;
 
 /// Sockets one address may have still upgrading at once.
 pub const UNAUTHENTICATED_PER_ADDRESS: usize = 16;
