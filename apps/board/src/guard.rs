@@ -10,8 +10,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 /// The page's Content-Security-Policy: scripts, styles and the socket from the
 /// board's own origin only; never framed.
@@ -113,27 +112,12 @@ fn normalize(h: &str, https: bool) -> String {
     }
 }
 
-/// Whether a refusal may be logged now: one line every 5 s at most, saying how many
-/// were held back since (refusals are what a flood is made of: a client pipelining
-/// requests with a wrong Host wrote megabytes of log a second).
-fn log_refusal() -> Option<u64> {
-    static LAST: Mutex<(Option<Instant>, u64)> = Mutex::new((None, 0));
-    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
-    let now = Instant::now();
-    if last.0.is_some_and(|t| now.duration_since(t) < Duration::from_secs(5)) {
-        last.1 += 1;
-        return None;
-    }
-    last.0 = Some(now);
-    Some(std::mem::take(&mut last.1))
-}
-
 /// The middleware: Host and Origin checks before the route, the security headers on
 /// every answer.
 pub async fn guard(State(access): State<Access>, req: Request<Body>, next: Next) -> Response {
     let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !access.host_ok(host) {
-        if let Some(held) = log_refusal() {
+        if let Some(held) = crate::limits::refusal_to_log() {
             tracing::warn!(host, path = %req.uri().path(), held, "refused: unknown Host (held: refusals not logged since the last line)");
         }
         return with_headers(
@@ -148,7 +132,7 @@ pub async fn guard(State(access): State<Access>, req: Request<Body>, next: Next)
     let safe = matches!(*req.method(), Method::GET | Method::HEAD);
     if !safe && !same_origin_fetch(req.headers()) {
         if let Err(why) = access.origin_of(req.headers()) {
-            if let Some(held) = log_refusal() {
+            if let Some(held) = crate::limits::refusal_to_log() {
                 tracing::warn!(path = %req.uri().path(), why, held, "refused: cross-origin request (held: refusals not logged since the last line)");
             }
             return with_headers(

@@ -6,7 +6,7 @@
 //! head passes [`MAX_HEAD`], is closed, so sockets that never finish a request
 //! (slowloris) cannot use up the board's connections or its memory; and when every
 //! place is taken, a new connection takes the place of the one that has waited
-//! longest for a request head ([`EVICT_AFTER`]). A connection the
+//! longest on its client ([`EVICT_AFTER`]). A connection the
 //! board switched to a WebSocket (`101`) is the live page's, and has no deadline here.
 
 use axum::serve::Listener;
@@ -34,9 +34,10 @@ pub const REQUEST_DEADLINE: Duration = Duration::from_secs(15);
 /// unfinished head per connection.
 pub const MAX_HEAD: usize = 32 * 1024;
 /// When every place is taken, a new connection takes the place of the one that has
-/// waited longest for a request head, if it has waited this long (it is closed): a
-/// browser sends its head at once, so sockets that hold their place without one
-/// cannot keep a new client waiting.
+/// waited longest on its client (for its request, or to read a write), if it has
+/// waited this long (it is closed): a browser sends its request at once and reads
+/// what it is sent, so sockets that hold their place without doing so cannot keep a
+/// new client waiting.
 pub const EVICT_AFTER: Duration = Duration::from_secs(1);
 
 pub use ami_parking_transport::admission::address_key;
@@ -72,11 +73,9 @@ pub struct Capped<L> {
     slots: Arc<Semaphore>,
     per_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
     /// The open connections, in the order they opened (those closed since are let go
-    /// when the list is next read).
+    /// when room is made, or when the list has grown to twice `max`).
     open: Vec<std::sync::Weak<Shared>>,
-    /// When a refusal was last logged, and how many were not since.
-    warned: Option<std::time::Instant>,
-    held: u64,
+    max: usize,
 }
 
 impl<L> Capped<L> {
@@ -92,8 +91,7 @@ impl<L> Capped<L> {
             slots: Arc::new(Semaphore::new(max)),
             per_address: Arc::default(),
             open: Vec::new(),
-            warned: None,
-            held: 0,
+            max,
         }
     }
 }
@@ -175,6 +173,22 @@ fn evicted_error() -> std::io::Error {
         std::io::ErrorKind::ConnectionAborted,
         "closed to make room: every place was taken and this connection waited on its client",
     )
+}
+
+/// Whether a refusal may be logged now: one line every 5 s at most, with how many
+/// were held back since (refusals are what a flood is made of: a client pipelining
+/// requests with a wrong Host wrote megabytes of log a second). Shared by every kind
+/// of refusal the board logs.
+pub(crate) fn refusal_to_log() -> Option<u64> {
+    static LAST: Mutex<(Option<std::time::Instant>, u64)> = Mutex::new((None, 0));
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    let now = std::time::Instant::now();
+    if last.0.is_some_and(|t| now.duration_since(t) < Duration::from_secs(5)) {
+        last.1 += 1;
+        return None;
+    }
+    last.0 = Some(now);
+    Some(std::mem::take(&mut last.1))
 }
 
 /// How long a write may wait on a client that does not read before the connection is
@@ -309,14 +323,8 @@ where
                 let mut map = self.per_address.lock().unwrap_or_else(|e| e.into_inner());
                 let n = map.entry(ip).or_default();
                 if *n >= PER_ADDRESS {
-                    // One line every 5 s at most: refusals are what a flood is made of.
-                    let now = std::time::Instant::now();
-                    if self.warned.is_none_or(|t| now.duration_since(t) >= Duration::from_secs(5)) {
-                        let held = std::mem::take(&mut self.held);
+                    if let Some(held) = refusal_to_log() {
                         tracing::warn!(%ip, held, "refused a connection: {PER_ADDRESS} open from this address (held: refusals not logged since the last line)");
-                        self.warned = Some(now);
-                    } else {
-                        self.held += 1;
                     }
                     drop(io);
                     continue;
@@ -348,12 +356,15 @@ where
                     }
                 }
             };
-            let watch = Watch::head();
             let shared = Arc::new(Shared::default());
-            shared.waits().request = Some(std::time::Instant::now());
-            self.open.retain(|c| c.strong_count() > 0);
+            if self.open.len() >= 2 * self.max {
+                self.open.retain(|c| c.strong_count() > 0);
+            }
             self.open.push(Arc::downgrade(&shared));
-            return (CappedIo { io, _slot: slot, _seat: seat, watch, shared, write_stall: None }, peer);
+            let io =
+                CappedIo { io, _slot: slot, _seat: seat, watch: Watch::head(), shared, write_stall: None };
+            io.share_request_wait();
+            return (io, peer);
         }
     }
 

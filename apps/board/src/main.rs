@@ -98,7 +98,8 @@ async fn log_links(client: Client) {
         Some(states.for_each(move |state| {
             let n = i + 1;
             let line = state.to_string();
-            let repeat = std::mem::replace(&mut last, line) == state.to_string();
+            let repeat = line == last;
+            last = line;
             match &state {
                 _ if repeat => {}
                 ConnectionState::LoggedIn => tracing::info!("server {n} ({endpoint}): logged in"),

@@ -211,9 +211,16 @@ fn check(frame: &ClientFrame, rules: &Rules, grant: &Grant) -> Result<Action, Re
             return Err(Refused::Missing { action: shape.action.to_owned(), key: h });
         }
     }
-    // A token scoped to lots names its lot when it parks (else Asterisk's default).
-    if shape.action == "Park" && grant.lots.is_some() && frame.get("Parkinglot").is_none() {
-        return Err(Refused::Missing { action: "Park".into(), key: "Parkinglot" });
+    // A token scoped to lots names its lot when it parks (else Asterisk's default),
+    // and parks by channel only when its line says so: a channel name reaches any
+    // live call of the PBX.
+    if shape.action == "Park" && grant.lots.is_some() {
+        if frame.get("Parkinglot").is_none() {
+            return Err(Refused::Missing { action: "Park".into(), key: "Parkinglot" });
+        }
+        if !grant.park_any_channel {
+            return Err(Refused::ScopedPark);
+        }
     }
     Ok(out)
 }
@@ -531,7 +538,12 @@ mod tests {
             Err(Refused::NotForRole { .. })
         ));
         let vip = Grant { lots: Some(["vip".to_string()].into()), ..op() };
-        assert!(admit_str(r#"{"Action":"Park","Channel":"PJSIP/1-1","Parkinglot":"vip"}"#, &vip).is_ok());
+        let e = admit_str(r#"{"Action":"Park","Channel":"PJSIP/1-1","Parkinglot":"vip"}"#, &vip).unwrap_err();
+        assert!(e.to_string().contains("park=any-channel"), "{e}");
+        let vip_parks = Grant { park_any_channel: true, ..vip.clone() };
+        assert!(
+            admit_str(r#"{"Action":"Park","Channel":"PJSIP/1-1","Parkinglot":"vip"}"#, &vip_parks).is_ok()
+        );
         assert_eq!(
             admit_str(r#"{"Action":"Park","Channel":"PJSIP/1-1","Parkinglot":"default"}"#, &vip).unwrap_err(),
             Refused::LotNotGranted { lot: "default".into() }

@@ -120,6 +120,12 @@ pub enum Refused {
         /// What it must be.
         why: String,
     },
+    /// A Park by a token scoped to lots whose line does not say `park=any-channel`.
+    #[error(
+        "Park by channel: a token scoped to lots cannot park a channel (a channel name reaches any live \
+         call of the PBX); the token file's `park=any-channel` allows it"
+    )]
+    ScopedPark,
     /// A lot this token may not use.
     #[error("lot {lot:?} is not one this token may use")]
     LotNotGranted {

@@ -199,14 +199,6 @@ fn on_action(
     let admitted = admit(bytes, &cfg.rules, &out.grant, n).map_err(refused)?;
     let theirs = admitted.action_id;
     if out.grant.lots.is_some() && admitted.action.name().eq_ignore_ascii_case("Park") {
-        // A channel name reaches any live call of the PBX: a token scoped to lots
-        // parks by channel only when its line says so (`park=any-channel`).
-        if !out.grant.park_any_channel {
-            let why =
-                "Park by channel: a token scoped to lots cannot park a channel (a channel name reaches any \
-                       live call of the PBX); the token file's `park=any-channel` allows it";
-            return Err(frames::error(&source(admitted.server), theirs.as_deref(), why));
-        }
         // Asterisk parks a parked channel again as a move, from whatever lot: a token
         // scoped to some lots may not pull a call out of another.
         let channel = admitted.action.as_message().get_str("Channel").unwrap_or_default().to_string();
