@@ -3,6 +3,13 @@
 
 #![allow(dead_code)]
 
+use ami_parking::ParkingStore;
+use ami_parking_transport::{Client, ClientOptions};
+use parkboard::guard::Access;
+use parkboard::peer::Peer;
+use parkboard::state::Board;
+use parkboard::users::{hash_password, Role, User, Users};
+
 use async_tungstenite::tungstenite::client::IntoClientRequest;
 use async_tungstenite::tungstenite::http::HeaderValue;
 use async_tungstenite::tungstenite::Message;
@@ -184,4 +191,50 @@ pub async fn send_then_ping(addr: SocketAddr, cookie: &str, frame: &str) {
     let mut ws = open_page(addr, cookie).await;
     ws.send(Message::Text(frame.into())).await.unwrap();
     ping_pong(&mut ws, "after the frame").await;
+}
+
+/// A board with an operator (`reception`/`front-desk-pw`) and a viewer
+/// (`wall`/`wallboard-pw`) in front of `url`, served on a free loopback port.
+pub async fn board_on(url: String) -> (SocketAddr, Board) {
+    board_with(url, None, Vec::new()).await
+}
+
+/// The board on a free port; `capped`: behind the connection caps (at most so many
+/// connections) and the request deadline, as `parkboard` serves it; `more`: users
+/// besides `reception` and `wall`.
+pub async fn board_with(url: String, capped: Option<usize>, more: Vec<User>) -> (SocketAddr, Board) {
+    let listener = parkboard::limits::listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let users = Users::new(
+        vec![
+            User::new(
+                "reception".into(),
+                &hash_password("front-desk-pw").unwrap(),
+                Role::Operator,
+                Some("PJSIP/1002".into()),
+                None,
+            )
+            .unwrap(),
+            User::new("wall".into(), &hash_password("wallboard-pw").unwrap(), Role::Viewer, None, None)
+                .unwrap(),
+        ]
+        .into_iter()
+        .chain(more)
+        .collect(),
+    );
+    let client =
+        Client::connect_all(vec![ClientOptions::new(url.parse().unwrap())], ParkingStore::default()).unwrap();
+    let board = Board::new(client, users, Access::new(addr, false, &[], &[]), Duration::from_secs(3600));
+    let app = parkboard::web::router(board.clone());
+    if let Some(max) = capped {
+        let listener = parkboard::limits::Capped::with_max(listener, max);
+        tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).await.unwrap();
+        });
+    } else {
+        tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<Peer>()).await.unwrap();
+        });
+    }
+    (addr, board)
 }

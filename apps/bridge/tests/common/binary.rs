@@ -2,6 +2,8 @@
 //! with a token file. `AMI_PARKING_BRIDGE_BIN=/path/to/ami-ws-bridge` runs another
 //! build (how the hostile suite was seen failing against the bridge before its fixes).
 
+use super::{ask, ws_with, Ws};
+use ami_parking_tests::ami_server::TestAmi;
 use ami_parking_tests::process::AppProcess;
 use std::time::Duration;
 
@@ -64,4 +66,39 @@ pub async fn start_with(prefix: &[&str], upstream: &str, tokens: &str, args: &[&
 /// The bridge in front of `upstream` with `tokens` and `args`.
 pub async fn start(upstream: &str, tokens: &str, args: &[&str]) -> BridgeProcess {
     start_with(&[], upstream, tokens, args).await
+}
+
+/// A test AMI server and the bridge in front of it, with `tokens` and `args`.
+pub async fn setup(tokens: &str, args: &[&str]) -> (TestAmi, BridgeProcess) {
+    let ami = TestAmi::start().await;
+    let url = format!("tcp://amiuser:test-only-secret@127.0.0.1:{}", ami.port);
+    let b = start(&url, tokens, args).await;
+    (ami, b)
+}
+
+pub async fn operator(b: &BridgeProcess) -> Ws {
+    ws_with(&b.addr, OPERATOR).await
+}
+
+/// Sends `frame` (with `"ActionID":"id"` added) and returns its answer's `Message`
+/// and `Response`.
+pub async fn try_action(c: &mut Ws, frame: &str, id: &str) -> (String, String) {
+    let body = frame.trim_start_matches('{');
+    let f = ask(c, &format!(r#"{{"ActionID":"{id}",{body}"#), id).await;
+    (
+        f["data"]["Response"].as_str().unwrap_or_default().into(),
+        f["data"]["Message"].as_str().unwrap_or_default().into(),
+    )
+}
+
+pub async fn refused(c: &mut Ws, frame: &str, id: &str) -> String {
+    let (response, message) = try_action(c, frame, id).await;
+    assert_eq!(response, "Error", "{frame} was not refused: {message}");
+    message
+}
+
+/// A Ping answered: everything sent before it on this client was handled.
+pub async fn ping(c: &mut Ws, id: &str) {
+    let (response, _) = try_action(c, r#"{"Action":"Ping"}"#, id).await;
+    assert_eq!(response, "Success");
 }
