@@ -155,10 +155,17 @@ struct State {
     streams: Vec<listeners::StreamTx>,
 }
 
+/// The store is gone: its views' subscribers take what waits, then their end.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.outbox.close();
+    }
+}
+
 struct Inner {
-    /// The lots map (the book's; read here without the state's lock).
-    lots: Arc<views::LotsMap>,
-    total: Mutable<usize>,
+    /// The book's outbox: the lots map and the total, read here without the state's
+    /// lock.
+    outbox: Arc<views::Outbox>,
     loading: Mutable<usize>,
     error: Mutable<Option<ParkingError>>,
     connection: Mutable<ConnectionState>,
@@ -197,8 +204,8 @@ pub struct ParkingStore {
 impl fmt::Debug for ParkingStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ParkingStore")
-            .field("lots", &self.inner.lots.len())
-            .field("calls", &self.inner.total.get())
+            .field("lots", &self.inner.outbox.len())
+            .field("calls", &self.inner.outbox.total())
             .field("connection", &*self.inner.connection.lock_ref())
             .finish_non_exhaustive()
     }
@@ -217,8 +224,7 @@ impl ParkingStore {
         let state = State::default();
         Self {
             inner: Arc::new(Inner {
-                lots: state.book.lots_map.clone(),
-                total: Mutable::new(0),
+                outbox: state.book.outbox.clone(),
                 loading: Mutable::new(0),
                 error: Mutable::new(None),
                 connection: Mutable::new(ConnectionState::Disconnected),
@@ -248,9 +254,7 @@ impl ParkingStore {
     /// # drop(len);
     /// ```
     pub fn parked_calls(&self) -> ParkedCallsSignalVec {
-        let mut st = self.lock();
-        let now = st.book.shown_calls();
-        st.book.global.subscribe(now)
+        self.lock().book.subscribe_calls()
     }
 
     /// The calls the views show now, in (server, lot, space) order.
@@ -260,23 +264,23 @@ impl ParkingStore {
 
     /// The lots, keyed by (server, name), with Asterisk's occupancy.
     pub fn parking_lots(&self) -> ParkingLotsSignalMap {
-        self.inner.lots.subscribe()
+        self.inner.outbox.subscribe_map()
     }
 
     /// The lots now.
     pub fn parking_lots_now(&self) -> Vec<ParkingLot> {
-        self.inner.lots.values()
+        self.inner.outbox.values()
     }
 
     /// The lots now, keyed by (server, name): what [`parking_lots`](Self::parking_lots)
     /// starts from (a UI's map before the first diff).
     pub fn parking_lots_map_now(&self) -> BTreeMap<LotKey, ParkingLot> {
-        self.inner.lots.map()
+        self.inner.outbox.map()
     }
 
     /// Lot `key` now (`None` while unknown).
     pub fn lot_now(&self, key: &LotKey) -> Option<ParkingLot> {
-        self.inner.lots.get(key)
+        self.inner.outbox.get(key)
     }
 
     /// One lot as a signal (`None` while unknown): occupied and free update live.
@@ -301,7 +305,7 @@ impl ParkingStore {
     pub fn lot_grid(&self, key: &LotKey) -> impl SignalVec<Item = Option<Arc<ParkedCall>>> + Send + 'static {
         let mut st = self.lock();
         let i = st.book.lot_index(key);
-        st.book.lot_mut(i).grid_signal()
+        st.book.grid_signal(i)
     }
 
     /// Lot `key`'s grid now (see [`ParkingStore::lot_grid`]).
@@ -314,7 +318,7 @@ impl ParkingStore {
     pub fn lot_calls(&self, key: &LotKey) -> impl SignalVec<Item = Arc<ParkedCall>> + Send + 'static {
         let mut st = self.lock();
         let i = st.book.lot_index(key);
-        st.book.lot_mut(i).calls_signal()
+        st.book.calls_signal(i)
     }
 
     /// Lot `key`'s calls now.
@@ -326,12 +330,12 @@ impl ParkingStore {
 
     /// Number of parked calls the views show, as a signal.
     pub fn total_parked_calls(&self) -> impl Signal<Item = usize> + Send + Sync + 'static {
-        self.inner.total.signal()
+        self.inner.outbox.subscribe_total()
     }
 
     /// Number of parked calls the views show now.
     pub fn total_parked_calls_now(&self) -> usize {
-        self.inner.total.get()
+        self.inner.outbox.total()
     }
 
     /// The clock: the connection advances it once a second while any call is parked
@@ -562,6 +566,6 @@ impl ParkingStore {
     }
 
     fn publish_total(&self, st: &State) {
-        self.inner.total.set_neq(st.book.shown_total);
+        st.book.publish_total();
     }
 }
