@@ -18,8 +18,9 @@ pub(super) const LEFT_MAX: usize = 4096;
 /// told apart (it then costs a walk of `order`: 1 park in ~10^6 by chance).
 #[derive(Default)]
 pub(super) struct LeftCalls {
-    /// The calls, oldest first, with their fingerprints.
-    order: VecDeque<(ServerId, CompactString, u32)>,
+    /// The calls, oldest first (the type of the store's other lists of calls: one
+    /// copy of `VecDeque`'s code in a browser build).
+    order: VecDeque<(ServerId, CompactString)>,
     prints: Prints,
     /// foldhash, seeded at random on native targets (a server cannot choose ids that
     /// share fingerprints; on wasm32-unknown-unknown its seeds are fixed, see
@@ -35,12 +36,13 @@ impl LeftCalls {
             return;
         }
         if self.order.len() == LEFT_MAX {
-            if let Some((_, _, old)) = self.order.pop_front() {
+            if let Some((s, u)) = self.order.pop_front() {
+                let old = self.print(s, &u);
                 self.prints.remove(old);
             }
         }
         self.prints.insert(p);
-        self.order.push_back((server, uid.into(), p));
+        self.order.push_back((server, uid.into()));
     }
 
     /// `uid` parked (again): a list may name it.
@@ -62,7 +64,7 @@ impl LeftCalls {
         if uid.is_empty() || !self.prints.contains(p) {
             return None;
         }
-        self.order.iter().position(|(s, u, _)| *s == server && u == uid)
+        self.order.iter().position(|(s, u)| *s == server && u == uid)
     }
 
     /// The fingerprint of `server`'s `uid` (never 0: an empty slot).
@@ -73,11 +75,12 @@ impl LeftCalls {
     /// The link to `server` (every server when `None`) was lost: what left before it
     /// says nothing about the next list.
     pub(super) fn forget(&mut self, server: Option<ServerId>) {
-        self.order.retain(|(o, _, _)| server.is_some_and(|s| *o != s));
-        self.prints = Prints::default();
-        for &(_, _, p) in &self.order {
-            self.prints.insert(p);
+        self.order.retain(|(o, _)| server.is_some_and(|s| *o != s));
+        let mut prints = Prints::default();
+        for (s, u) in &self.order {
+            prints.insert(self.print(*s, u));
         }
+        self.prints = prints;
     }
 
     pub(super) fn len(&self) -> usize {
@@ -240,7 +243,7 @@ mod tests {
                 left.order.len(),
                 "each call's fingerprint held once, after {o:?}"
             );
-            assert!(left.order.iter().all(|&(_, _, p)| left.prints.contains(p)), "reachable, after {o:?}");
+            assert!(left.order.iter().all(|(s, u)| left.prints.contains(left.print(*s, u))), "reachable, after {o:?}");
         }
         for s in 1..3 {
             for u in 0..probes {
