@@ -7,7 +7,8 @@
 //! the lots (a Fenwick tree), not a walk of the other lots' calls.
 
 use super::spaces::{Slot, Spaces};
-use super::views::{Broadcast, Outbox};
+use super::views::Broadcast;
+use super::views::LotsMap;
 use crate::model::{LotKey, ParkedCall, ParkingLot, ServerId};
 use crate::store::ParkingOptions;
 use futures_signals::signal_vec::{SignalVec, VecDiff};
@@ -76,21 +77,15 @@ impl LotState {
     }
 
     /// The lot's call list as a signal vec: its shown calls now, then each change.
-    pub(super) fn calls_signal(
-        &mut self,
-        outbox: &Arc<Outbox>,
-    ) -> impl SignalVec<Item = Arc<ParkedCall>> + Send + 'static {
+    pub(super) fn calls_signal(&mut self) -> impl SignalVec<Item = Arc<ParkedCall>> + Send + 'static {
         let now = self.shown_calls().cloned().collect();
-        self.calls.subscribe_lot(outbox, now)
+        self.calls.subscribe_lot(now)
     }
 
     /// The lot's grid as a signal vec: its cells now, then each change.
-    pub(super) fn grid_signal(
-        &mut self,
-        outbox: &Arc<Outbox>,
-    ) -> impl SignalVec<Item = Option<Arc<ParkedCall>>> + Send + 'static {
+    pub(super) fn grid_signal(&mut self) -> impl SignalVec<Item = Option<Arc<ParkedCall>>> + Send + 'static {
         let now = self.cells();
-        self.grid.subscribe_lot(outbox, now)
+        self.grid.subscribe_lot(now)
     }
 
     /// The grid's cells now: one per space of the known range, the shown call or
@@ -110,10 +105,10 @@ impl LotState {
     }
 
     /// The grid was rebuilt (a range change): its subscribers take one `Replace`.
-    pub(super) fn rebuild_grid(&mut self, outbox: &Outbox) {
+    pub(super) fn rebuild_grid(&mut self) {
         if self.grid.len() > 0 {
             let cells = self.cells();
-            outbox.write(|out| self.grid.send_to(out, || VecDiff::Replace { values: cells }));
+            self.grid.send(|| VecDiff::Replace { values: cells });
         }
     }
 }
@@ -185,11 +180,8 @@ pub(super) struct Book {
     /// Calls the views show.
     pub(super) shown_total: usize,
     pub(super) global: Broadcast,
-    /// What the views' subscribers read (shared with them and the store, which read
-    /// it without the store's lock).
-    pub(super) outbox: Arc<Outbox>,
-    /// The total the outbox holds (read under the store's lock only).
-    published_total: std::cell::Cell<usize>,
+    /// The lots map (shared with the store, which reads it without its own lock).
+    pub(super) lots_map: Arc<LotsMap>,
     /// Between [`Book::batch_lots`] and [`Book::publish_lots`]: lots whose occupancy
     /// changes are published once, at the end.
     batching: bool,
@@ -215,43 +207,12 @@ impl Book {
 
     /// Lot `i`'s facts as they are now reach the lots map (an `Insert` or `Update`).
     fn publish(&self, i: usize) {
-        self.outbox.write(|out| out.publish(i, &self.lots[i].lot));
+        self.lots_map.publish(i, &self.lots[i].lot);
     }
 
     /// Lot `i` leaves the lots map (a `Remove`, when it was there).
     fn unpublish(&self, i: usize) {
-        self.outbox.write(|out| out.unpublish(i));
-    }
-
-    /// The outbox's total becomes the calls shown now (a change of a space outside a
-    /// batch published it already: no lock then).
-    pub(super) fn publish_total(&self) {
-        if self.published_total.get() != self.shown_total {
-            self.outbox.write(|out| out.set_total(self.shown_total));
-            self.published_total.set(self.shown_total);
-        }
-    }
-
-    /// A subscriber of the global call list, starting from the list now.
-    pub(super) fn subscribe_calls(&mut self) -> super::ParkedCallsSignalVec {
-        let now = self.shown_calls();
-        self.global.subscribe(&self.outbox, now)
-    }
-
-    /// A subscriber of lot `i`'s grid.
-    pub(super) fn grid_signal(
-        &mut self,
-        i: usize,
-    ) -> impl SignalVec<Item = Option<Arc<ParkedCall>>> + Send + 'static {
-        self.lots[i].grid_signal(&self.outbox)
-    }
-
-    /// A subscriber of lot `i`'s call list.
-    pub(super) fn calls_signal(
-        &mut self,
-        i: usize,
-    ) -> impl SignalVec<Item = Arc<ParkedCall>> + Send + 'static {
-        self.lots[i].calls_signal(&self.outbox)
+        self.lots_map.unpublish(i);
     }
 
     /// The lot `key`, made (range unknown, not yet known) when absent.
@@ -270,7 +231,7 @@ impl Book {
             }
         }
         self.ordinals.push(i as u32);
-        self.outbox.write(|out| out.insert_lot(i, key.clone()));
+        self.lots_map.insert_lot(i, key.clone());
         self.counts = Fenwick::rebuild(self.lots.iter().map(|l| l.shown_spaces.len()));
         let named = self
             .index
@@ -327,6 +288,10 @@ impl Book {
 
     pub(super) fn lot(&self, i: usize) -> &LotState {
         &self.lots[i]
+    }
+
+    pub(super) fn lot_mut(&mut self, i: usize) -> &mut LotState {
+        &mut self.lots[i]
     }
 
     pub(super) fn lots(&self) -> impl Iterator<Item = &LotState> {
@@ -401,70 +366,59 @@ impl Book {
             None => lot.spaces.remove(space),
         };
         let old_shown = old.as_ref().is_some_and(|s| s.shown.is_some());
-        let d_raw = has_new as i64 - old.is_some() as i64;
+        // What the views now show in the space, borrowed from the book: a call's count
+        // of references changes only where a view takes it (an atomic change each).
+        let new_shown = if has_new { lot.spaces.get(space).and_then(|s| s.shown.as_ref()) } else { None };
         let mut d_shown = 0i64;
-        // Every view's diff, the lots map and the total under one lock of the outbox.
-        self.outbox.write(|out| {
-            // What the views now show in the space, borrowed from the book: a call's
-            // count of references changes only where a view takes it (an atomic change
-            // each).
-            let new_shown = if has_new { lot.spaces.get(space).and_then(|s| s.shown.as_ref()) } else { None };
-            match (lot.shown_spaces.binary_search(&space), new_shown) {
-                (Ok(j), Some(c)) => {
-                    lot.calls.send_to(out, || VecDiff::UpdateAt { index: j, value: c.clone() });
-                    self.global.send_to(out, || VecDiff::UpdateAt { index: prefix + j, value: c.clone() });
-                }
-                (Err(j), Some(c)) => {
-                    lot.shown_spaces.insert(j, space);
-                    lot.calls.send_to(out, || VecDiff::InsertAt { index: j, value: c.clone() });
-                    self.global.send_to(out, || VecDiff::InsertAt { index: prefix + j, value: c.clone() });
-                    d_shown = 1;
-                }
-                (Ok(j), None) => {
-                    lot.shown_spaces.remove(j);
-                    lot.calls.send_to(out, || VecDiff::RemoveAt { index: j });
-                    self.global.send_to(out, || VecDiff::RemoveAt { index: prefix + j });
-                    d_shown = -1;
-                }
-                (Err(_), None) => {}
+        match (lot.shown_spaces.binary_search(&space), new_shown) {
+            (Ok(j), Some(c)) => {
+                lot.calls.send(|| VecDiff::UpdateAt { index: j, value: c.clone() });
+                self.global.send(|| VecDiff::UpdateAt { index: prefix + j, value: c.clone() });
             }
-            // A call outside the range Asterisk listed (a lot shrunk by a reload while
-            // calls were parked, or a hostile server): the range is no longer known.
-            let outside = has_new && lot.lot.range_known && lot.cell(space).is_none();
-            if outside {
-                // The grid is empty while the range is unknown.
-                lot.lot.range_known = false;
-                lot.grid.send_to(out, || VecDiff::Replace { values: Vec::new() });
+            (Err(j), Some(c)) => {
+                lot.shown_spaces.insert(j, space);
+                lot.calls.send(|| VecDiff::InsertAt { index: j, value: c.clone() });
+                self.global.send(|| VecDiff::InsertAt { index: prefix + j, value: c.clone() });
+                d_shown = 1;
             }
-            if let Some(cell) = lot.cell(space) {
-                // A call the views do not show (filtered) leaves its cell as it was.
-                if old_shown || new_shown.is_some() {
-                    lot.grid.send_to(out, || VecDiff::UpdateAt { index: cell, value: new_shown.cloned() });
-                }
+            (Ok(j), None) => {
+                lot.shown_spaces.remove(j);
+                lot.calls.send(|| VecDiff::RemoveAt { index: j });
+                self.global.send(|| VecDiff::RemoveAt { index: prefix + j });
+                d_shown = -1;
             }
-            // Only a change of occupancy changes the lot: a call replaced in place
-            // leaves a lot that is published already (it holds a call) and inside its
-            // range (a call outside a known range would have made it unknown when it
-            // came).
-            if d_raw != 0 {
-                lot.lot.occupied = (lot.lot.occupied as i64 + d_raw).max(0) as u32;
-                lot.known = true;
-                lot.unpublished = self.batching;
-                if !self.batching {
-                    out.publish(i, &lot.lot);
-                }
+            (Err(_), None) => {}
+        }
+        // A call outside the range Asterisk listed (a lot shrunk by a reload while
+        // calls were parked, or a hostile server): the range is no longer known.
+        let outside = has_new && lot.lot.range_known && lot.cell(space).is_none();
+        if outside {
+            // The grid is empty while the range is unknown.
+            lot.lot.range_known = false;
+            lot.grid.send(|| VecDiff::Replace { values: Vec::new() });
+        }
+        if let Some(cell) = lot.cell(space) {
+            // A call the views do not show (filtered) leaves its cell as it was.
+            if old_shown || new_shown.is_some() {
+                lot.grid.send(|| VecDiff::UpdateAt { index: cell, value: new_shown.cloned() });
             }
-            self.raw_total = (self.raw_total as i64 + d_raw).max(0) as usize;
-            if d_shown != 0 {
-                self.shown_total = (self.shown_total as i64 + d_shown).max(0) as usize;
-                if !self.batching {
-                    out.set_total(self.shown_total);
-                    self.published_total.set(self.shown_total);
-                }
-            }
-        });
+        }
+        let d_raw = has_new as i64 - old.is_some() as i64;
+        // Only a change of occupancy changes the lot: a call replaced in place leaves a
+        // lot that is published already (it holds a call) and inside its range (a call
+        // outside a known range would have made it unknown when it came).
+        if d_raw != 0 {
+            lot.lot.occupied = (lot.lot.occupied as i64 + d_raw).max(0) as u32;
+            lot.known = true;
+            lot.unpublished = self.batching;
+        }
+        if d_raw != 0 && !self.batching {
+            self.publish(i);
+        }
+        self.raw_total = (self.raw_total as i64 + d_raw).max(0) as usize;
         if d_shown != 0 {
             self.counts.add(i, d_shown);
+            self.shown_total = (self.shown_total as i64 + d_shown).max(0) as usize;
         }
         Put { old }
     }
@@ -485,7 +439,7 @@ impl Book {
             {
                 l.known = false;
                 l.lot = ParkingLot::unknown_range(server_id, l.key.name.clone());
-                l.rebuild_grid(&self.outbox);
+                l.rebuild_grid();
                 self.unpublish(i);
             }
         }
@@ -516,7 +470,7 @@ impl Book {
                 l.known = true;
             }
             if range_changed {
-                l.rebuild_grid(&self.outbox);
+                l.rebuild_grid();
             }
             out.push(l.lot.clone());
             if changed {

@@ -155,17 +155,10 @@ struct State {
     streams: Vec<listeners::StreamTx>,
 }
 
-/// The store is gone: its views' subscribers take what waits, then their end.
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.outbox.close();
-    }
-}
-
 struct Inner {
-    /// The book's outbox: the lots map and the total, read here without the state's
-    /// lock.
-    outbox: Arc<views::Outbox>,
+    /// The lots map (the book's; read here without the state's lock).
+    lots: Arc<views::LotsMap>,
+    total: Mutable<usize>,
     loading: Mutable<usize>,
     error: Mutable<Option<ParkingError>>,
     connection: Mutable<ConnectionState>,
@@ -204,8 +197,8 @@ pub struct ParkingStore {
 impl fmt::Debug for ParkingStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ParkingStore")
-            .field("lots", &self.inner.outbox.len())
-            .field("calls", &self.inner.outbox.total())
+            .field("lots", &self.inner.lots.len())
+            .field("calls", &self.inner.total.get())
             .field("connection", &*self.inner.connection.lock_ref())
             .finish_non_exhaustive()
     }
@@ -224,7 +217,8 @@ impl ParkingStore {
         let state = State::default();
         Self {
             inner: Arc::new(Inner {
-                outbox: state.book.outbox.clone(),
+                lots: state.book.lots_map.clone(),
+                total: Mutable::new(0),
                 loading: Mutable::new(0),
                 error: Mutable::new(None),
                 connection: Mutable::new(ConnectionState::Disconnected),
@@ -254,7 +248,9 @@ impl ParkingStore {
     /// # drop(len);
     /// ```
     pub fn parked_calls(&self) -> ParkedCallsSignalVec {
-        self.lock().book.subscribe_calls()
+        let mut st = self.lock();
+        let now = st.book.shown_calls();
+        st.book.global.subscribe(now)
     }
 
     /// The calls the views show now, in (server, lot, space) order.
@@ -264,23 +260,23 @@ impl ParkingStore {
 
     /// The lots, keyed by (server, name), with Asterisk's occupancy.
     pub fn parking_lots(&self) -> ParkingLotsSignalMap {
-        self.inner.outbox.subscribe_map()
+        self.inner.lots.subscribe()
     }
 
     /// The lots now.
     pub fn parking_lots_now(&self) -> Vec<ParkingLot> {
-        self.inner.outbox.values()
+        self.inner.lots.values()
     }
 
     /// The lots now, keyed by (server, name): what [`parking_lots`](Self::parking_lots)
     /// starts from (a UI's map before the first diff).
     pub fn parking_lots_map_now(&self) -> BTreeMap<LotKey, ParkingLot> {
-        self.inner.outbox.map()
+        self.inner.lots.map()
     }
 
     /// Lot `key` now (`None` while unknown).
     pub fn lot_now(&self, key: &LotKey) -> Option<ParkingLot> {
-        self.inner.outbox.get(key)
+        self.inner.lots.get(key)
     }
 
     /// One lot as a signal (`None` while unknown): occupied and free update live.
@@ -305,7 +301,7 @@ impl ParkingStore {
     pub fn lot_grid(&self, key: &LotKey) -> impl SignalVec<Item = Option<Arc<ParkedCall>>> + Send + 'static {
         let mut st = self.lock();
         let i = st.book.lot_index(key);
-        st.book.grid_signal(i)
+        st.book.lot_mut(i).grid_signal()
     }
 
     /// Lot `key`'s grid now (see [`ParkingStore::lot_grid`]).
@@ -318,7 +314,7 @@ impl ParkingStore {
     pub fn lot_calls(&self, key: &LotKey) -> impl SignalVec<Item = Arc<ParkedCall>> + Send + 'static {
         let mut st = self.lock();
         let i = st.book.lot_index(key);
-        st.book.calls_signal(i)
+        st.book.lot_mut(i).calls_signal()
     }
 
     /// Lot `key`'s calls now.
@@ -330,12 +326,12 @@ impl ParkingStore {
 
     /// Number of parked calls the views show, as a signal.
     pub fn total_parked_calls(&self) -> impl Signal<Item = usize> + Send + Sync + 'static {
-        self.inner.outbox.subscribe_total()
+        self.inner.total.signal()
     }
 
     /// Number of parked calls the views show now.
     pub fn total_parked_calls_now(&self) -> usize {
-        self.inner.outbox.total()
+        self.inner.total.get()
     }
 
     /// The clock: the connection advances it once a second while any call is parked
@@ -566,6 +562,6 @@ impl ParkingStore {
     }
 
     fn publish_total(&self, st: &State) {
-        st.book.publish_total();
+        self.inner.total.set_neq(st.book.shown_total);
     }
 }
