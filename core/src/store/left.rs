@@ -243,7 +243,10 @@ mod tests {
                 left.order.len(),
                 "each call's fingerprint held once, after {o:?}"
             );
-            assert!(left.order.iter().all(|(s, u)| left.prints.contains(left.print(*s, u))), "reachable, after {o:?}");
+            assert!(
+                left.order.iter().all(|(s, u)| left.prints.contains(left.print(*s, u))),
+                "reachable, after {o:?}"
+            );
         }
         for s in 1..3 {
             for u in 0..probes {

@@ -23,7 +23,8 @@ impl ParkingStore {
     /// only a connection's list collector may use them. Use this when you feed AMI
     /// messages from your own client instead of [`crate::Connection`].
     pub fn apply_message(&self, now: Timestamp, server_id: ServerId, msg: &Message) -> Events {
-        let f = fields::scan(msg.iter());
+        let mut f = fields::NONE;
+        fields::scan_message(msg, &mut f);
         let head = Head::of_scan(&f);
         if let Some(kind) = head.live_leave() {
             if let Some(events) = self.apply_held_leave(now, server_id, kind, &f) {

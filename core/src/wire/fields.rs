@@ -98,6 +98,9 @@ pub(crate) fn lot_name(f: &Fields<'_>, names: &LotNames<'_>) -> Arc<str> {
 /// The parkee block's values, by field, from one pass over the headers.
 pub(crate) type Fields<'a> = [Option<&'a [u8]>; FIELDS];
 
+/// No field read yet.
+pub(crate) const NONE: Fields<'static> = [None; FIELDS];
+
 /// Reads the parkee block's values in one pass; for each field the first of its
 /// names wins.
 pub(crate) fn scan<'a>(headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> Fields<'a> {
@@ -108,6 +111,28 @@ pub(crate) fn scan<'a>(headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) 
         }
     }
     f
+}
+
+/// [`scan`] of a [`Message`]: its headers walked in one loop (an iterator's `next`
+/// left out of line cost a live event about 300 instructions, `apply_profile`).
+///
+/// It fills `f` (given as [`NONE`]): the caller's fields are written in place, not
+/// built and copied (480 bytes).
+pub(crate) fn scan_message<'a>(m: &'a Message, f: &mut Fields<'a>) {
+    let (mut rest, lengths) = m.parts();
+    for &(k, v) in lengths {
+        let (k, v) = (k as usize, v as usize);
+        // The lengths always fit the bytes (`Message::push`); a slip ends the walk.
+        let (Some(key), Some(value)) = (rest.get(..k), rest.get(k..k + v)) else {
+            break;
+        };
+        rest = &rest[k + v..];
+        if let Some(slot) = field_index(key).and_then(|i| f.get_mut(i)) {
+            if slot.is_none() {
+                *slot = Some(value);
+            }
+        }
+    }
 }
 
 /// The retriever block of a scanned `UnParkedCall` (Asterisk 11: `From`).

@@ -235,7 +235,8 @@ impl Inbound {
     /// Classifies an owned message from `server_id`, received at `now`. A live
     /// parking event is read in one pass over its headers (the head with the rest).
     pub fn of_message(server_id: ServerId, m: &Message, now: Timestamp, shape: Shape) -> Self {
-        let f = fields::scan(m.iter());
+        let mut f = fields::NONE;
+        fields::scan_message(m, &mut f);
         Self::classify_scanned(Head::of_scan(&f), &f, m.iter(), server_id, now, shape, &fields::NO_NAMES)
     }
 

@@ -77,6 +77,12 @@ impl Message {
         })
     }
 
+    /// The headers' bytes and each header's key and value lengths (the headers lie
+    /// back to back in the bytes), for a reader that walks them in one loop.
+    pub(crate) fn parts(&self) -> (&[u8], &[(u32, u32)]) {
+        (&self.buf, &self.fields)
+    }
+
     /// The first value of `key` (case-insensitive), as bytes.
     pub fn get(&self, key: &str) -> Option<&[u8]> {
         self.iter().find(|(k, _)| k.eq_ignore_ascii_case(key.as_bytes())).map(|(_, v)| v)
