@@ -110,7 +110,9 @@ impl LeftCalls {
     fn compact(&mut self, server: Option<ServerId>) {
         self.order.retain(|(o, u)| !u.is_empty() && server != Some(*o));
         self.front = 0;
-        let mut prints = Prints::default();
+        // The table's slots emptied in place (no new 64 KiB).
+        let mut prints = std::mem::take(&mut self.prints);
+        prints.0.fill(0);
         for (place, (s, u)) in self.order.iter().enumerate() {
             prints.insert(self.print(*s, u), place as u32);
         }
@@ -123,6 +125,9 @@ impl LeftCalls {
     pub(super) fn forget(&mut self, server: Option<ServerId>) {
         match server {
             None => *self = Self::default(),
+            // A link lost again and again (a hostile amiws can send logins) costs a
+            // walk of the list, not a new table, when the server holds nothing here.
+            Some(s) if !self.order.iter().any(|(o, _)| *o == s) => {}
             Some(_) => self.compact(server),
         }
     }
