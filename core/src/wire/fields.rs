@@ -113,11 +113,11 @@ pub(crate) fn scan<'a>(headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) 
     f
 }
 
-/// [`scan`] of a [`Message`]: its headers walked in one loop (an iterator's `next`
-/// left out of line cost a live event about 300 instructions, `apply_profile`).
-///
-/// It fills `f` (given as [`NONE`]): the caller's fields are written in place, not
-/// built and copied (480 bytes).
+/// [`scan`] of a [`Message`]: its headers walked in one loop (no iterator's `next`
+/// out of line a header). It fills `f` (given as [`NONE`]): the caller's fields are
+/// written in place, not built and copied (480 bytes). With the short keys' loads
+/// (`field_names::words`) it took a live event from 3,911 to 3,769 instructions
+/// (callgrind, `apply_profile 10000`).
 pub(crate) fn scan_message<'a>(m: &'a Message, f: &mut Fields<'a>) {
     let (mut rest, lengths) = m.parts();
     for &(k, v) in lengths {
@@ -322,6 +322,34 @@ fn num(m: &Message, keys: &[&str]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A message's one-loop scan reads what the scan of its headers reads: field
+        /// names in any case, repeated (the first wins), among other keys and empty
+        /// ones, with values of any bytes.
+        #[test]
+        fn the_scan_of_a_message_is_the_scan_of_its_headers(
+            headers in proptest::collection::vec(
+                (prop_oneof![
+                    Just("ParkingSpace".to_string()),
+                    Just("parkeeuniqueid".to_string()),
+                    Just("EVENT".to_string()),
+                    Just("Exten".to_string()),
+                    Just("Parkinglot".to_string()),
+                    Just("ParkeeConnectedLineName".to_string()),
+                    Just(String::new()),
+                    "[A-Za-z]{0,25}",
+                ], proptest::collection::vec(any::<u8>(), 0..12)),
+                0..30,
+            )
+        ) {
+            let m = Message::from_pairs(headers.iter().map(|(k, v)| (k.as_bytes(), v.as_slice())));
+            let mut f = NONE;
+            scan_message(&m, &mut f);
+            prop_assert_eq!(f, scan(m.iter()));
+        }
+    }
 
     #[test]
     fn a_value_is_read_as_utf8_and_repaired_as_std_repairs_it() {
