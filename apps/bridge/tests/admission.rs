@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::binary::{operator, ping, setup, OPERATOR};
+use common::binary::{operator, operator_once_served, ping, setup, OPERATOR};
 
 /// Item 5: wrong tokens are throttled per address: after five, even the right one
 /// waits.
@@ -121,17 +121,8 @@ async fn connections_past_the_cap_are_closed_and_the_bridge_goes_on() {
     ping(&mut a, "still").await;
     drop(idle);
     // The idle socket's place comes back when it goes.
-    let addr = b.addr.clone();
-    let mut c = common::poll("a place for a new client", std::time::Duration::from_secs(10), || {
-        let addr = addr.clone();
-        async move {
-            async_tungstenite::tokio::connect_async(format!("{addr}/?token={OPERATOR}"))
-                .await
-                .ok()
-                .map(|w| w.0)
-        }
-    })
-    .await;
+    let mut c =
+        operator_once_served(&b.addr, "a place for a new client", std::time::Duration::from_secs(10)).await;
     ping(&mut c, "new").await;
 }
 

@@ -6,8 +6,8 @@
 mod common;
 
 use ami_parking_tests::ami_server::TestAmi;
-use common::binary::{start_with, OPERATOR};
-use common::{ask, poll};
+use common::ask;
+use common::binary::{operator_once_served, start_with, OPERATOR};
 use std::time::Duration;
 
 #[tokio::test]
@@ -41,17 +41,7 @@ async fn a_descriptor_limit_of_64_and_100_idle_sockets_do_not_end_the_bridge() {
         .await;
     assert!(b.app.seen.iter().all(|l| !l.contains("panicked")), "{:?}", b.app.seen);
     drop(idle);
-    let addr = b.addr.clone();
-    let mut c = poll("the bridge to serve again", Duration::from_secs(20), || {
-        let addr = addr.clone();
-        async move {
-            async_tungstenite::tokio::connect_async(format!("{addr}/?token={OPERATOR}"))
-                .await
-                .ok()
-                .map(|w| w.0)
-        }
-    })
-    .await;
+    let mut c = operator_once_served(&b.addr, "the bridge to serve again", Duration::from_secs(20)).await;
     let pong = ask(&mut c, r#"{"Action":"Ping","ActionID":"after"}"#, "after").await;
     assert_eq!(pong["data"]["Response"], "Success", "{pong}");
     println!("served after 100 idle sockets under a limit of 64 descriptors");

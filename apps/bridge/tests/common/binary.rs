@@ -80,6 +80,15 @@ pub async fn operator(b: &BridgeProcess) -> Ws {
     ws_with(&b.addr, OPERATOR).await
 }
 
+/// An operator's socket once the bridge at `addr` takes one again (a place given
+/// back, descriptors freed), tried until `within` (`what` names the wait).
+pub async fn operator_once_served(addr: &str, what: &str, within: Duration) -> Ws {
+    super::poll(what, within, || async move {
+        async_tungstenite::tokio::connect_async(format!("{addr}/?token={OPERATOR}")).await.ok().map(|w| w.0)
+    })
+    .await
+}
+
 /// Sends `frame` (with `"ActionID":"id"` added) and returns its answer's `Message`
 /// and `Response`.
 pub async fn try_action(c: &mut Ws, frame: &str, id: &str) -> (String, String) {
