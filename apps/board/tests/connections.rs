@@ -77,19 +77,7 @@ async fn a_request_head_past_its_cap_is_cut_at_once() {
     assert_eq!(n, 0, "no answer to an endless head: {:?}", String::from_utf8_lossy(&buf[..n]));
     assert!(opened.elapsed() < parkboard::limits::REQUEST_DEADLINE, "cut at the cap, not at the deadline");
     // A head just under the cap is read and answered.
-    let mut fine = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let pad = "b".repeat(max - 200);
-    fine.write_all(
-        format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nX-Pad: {pad}\r\nConnection: close\r\n\r\n")
-            .as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(DEADLINE, fine.read_to_end(&mut answer)).await.expect("answered in time").unwrap();
-    // Healthz answers (200, or 503 while the link is still logging in).
-    let answer = String::from_utf8_lossy(&answer);
-    assert!(answer.starts_with("HTTP/1.1 ") && answer.contains("\"servers\""), "{answer:?}");
+    healthz_with(addr, &format!("X-Pad: {}\r\n", "b".repeat(max - 200))).await;
 }
 
 /// Connections that hold every place without sending a request head cannot keep a
@@ -158,9 +146,14 @@ async fn a_full_board_makes_room_past_clients_that_send_a_byte_at_a_time() {
 
 /// A new client's `GET /healthz`, answered (200, or 503 while the link logs in).
 async fn fresh_healthz(addr: SocketAddr) {
+    healthz_with(addr, "").await;
+}
+
+/// [`fresh_healthz`] with `extra` header lines (each ending in CRLF) in its head.
+async fn healthz_with(addr: SocketAddr, extra: &str) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut fresh = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let get = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let get = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
     fresh.write_all(get.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
     tokio::time::timeout(DEADLINE, fresh.read_to_end(&mut answer)).await.expect("answered").unwrap();

@@ -55,24 +55,27 @@ async fn https(addr: std::net::SocketAddr, cert: &Path, request: &str) -> String
     text.split("\r\n\r\n").next().unwrap_or_default().to_string()
 }
 
-#[tokio::test]
-async fn under_tls_the_cookie_is_secure_and_broken_handshakes_do_no_harm() {
-    let dir = std::env::temp_dir().join(format!("parkboard-tls-{}", std::process::id()));
+/// A board over TLS on a loopback port, linked to a recording AMI, with `users`
+/// (`handshakes`: its cap of handshake places, the listener's default when `None`).
+/// Returns its address, the directory of its certificate (`cert.pem`, removed by
+/// the caller) and the AMI (kept alive with it).
+async fn tls_board(
+    name: &str,
+    users: Users,
+    handshakes: Option<usize>,
+) -> (std::net::SocketAddr, std::path::PathBuf, RecordingAmi) {
+    let dir = std::env::temp_dir().join(format!("parkboard-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     certificate(&dir);
     let ami = RecordingAmi::start().await;
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = tcp.local_addr().unwrap();
-    let listener =
-        TlsListener::new(tcp, server_config(&dir.join("cert.pem"), &dir.join("key.pem")).unwrap()).unwrap();
-    let users = Users::new(vec![User::new(
-        "wall".into(),
-        &hash_password("wallboard-pw").unwrap(),
-        Role::Viewer,
-        None,
-        None,
-    )
-    .unwrap()]);
+    let config = server_config(&dir.join("cert.pem"), &dir.join("key.pem")).unwrap();
+    let listener = match handshakes {
+        Some(n) => TlsListener::with_handshakes(tcp, config, n),
+        None => TlsListener::new(tcp, config),
+    }
+    .unwrap();
     let client =
         Client::connect_all(vec![ClientOptions::new(ami.url().parse().unwrap())], ParkingStore::default())
             .unwrap();
@@ -83,6 +86,20 @@ async fn under_tls_the_cookie_is_secure_and_broken_handshakes_do_no_harm() {
             .await
             .unwrap();
     });
+    (addr, dir, ami)
+}
+
+#[tokio::test]
+async fn under_tls_the_cookie_is_secure_and_broken_handshakes_do_no_harm() {
+    let users = Users::new(vec![User::new(
+        "wall".into(),
+        &hash_password("wallboard-pw").unwrap(),
+        Role::Viewer,
+        None,
+        None,
+    )
+    .unwrap()]);
+    let (addr, dir, _ami) = tls_board("tls", users, None).await;
 
     // Plain HTTP on the TLS port, and a socket that never speaks: the board goes on.
     let mut plain = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -117,25 +134,7 @@ async fn under_tls_the_cookie_is_secure_and_broken_handshakes_do_no_harm() {
 /// (`HANDSHAKES`, 256, in `parkboard`).
 #[tokio::test]
 async fn silent_sockets_holding_every_handshake_place_cannot_keep_a_client_out() {
-    let dir = std::env::temp_dir().join(format!("parkboard-tls-fair-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    certificate(&dir);
-    let ami = RecordingAmi::start().await;
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = tcp.local_addr().unwrap();
-    let config = server_config(&dir.join("cert.pem"), &dir.join("key.pem")).unwrap();
-    let listener = TlsListener::with_handshakes(tcp, config, 8).unwrap();
-    let client =
-        Client::connect_all(vec![ClientOptions::new(ami.url().parse().unwrap())], ParkingStore::default())
-            .unwrap();
-    let board =
-        Board::new(client, Users::default(), Access::new(addr, true, &[], &[]), Duration::from_secs(600));
-    let app = parkboard::web::router(board);
-    tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<parkboard::peer::Peer>())
-            .await
-            .unwrap();
-    });
+    let (addr, dir, _ami) = tls_board("tls-fair", Users::default(), Some(8)).await;
     let mut silent = Vec::new();
     for _ in 0..20 {
         let s = tokio::net::TcpSocket::new_v4().unwrap();
