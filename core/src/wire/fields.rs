@@ -106,11 +106,19 @@ pub(crate) const NONE: Fields<'static> = [None; FIELDS];
 pub(crate) fn scan<'a>(headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> Fields<'a> {
     let mut f: Fields<'a> = [None; FIELDS];
     for (k, v) in headers {
-        if let Some(i) = field_index(k) {
-            f[i] = f[i].or(Some(v));
-        }
+        keep_first(&mut f, k, v);
     }
     f
+}
+
+/// Keeps `v` as the value of the field `k` names, unless that field has one already.
+#[inline(always)]
+fn keep_first<'a>(f: &mut Fields<'a>, k: &[u8], v: &'a [u8]) {
+    if let Some(slot) = field_index(k).and_then(|i| f.get_mut(i)) {
+        if slot.is_none() {
+            *slot = Some(v);
+        }
+    }
 }
 
 /// [`scan`] of a [`Message`]: its headers walked in one loop (no iterator's `next`
@@ -127,11 +135,7 @@ pub(crate) fn scan_message<'a>(m: &'a Message, f: &mut Fields<'a>) {
             break;
         };
         rest = &rest[k + v..];
-        if let Some(slot) = field_index(key).and_then(|i| f.get_mut(i)) {
-            if slot.is_none() {
-                *slot = Some(value);
-            }
-        }
+        keep_first(f, key, value);
     }
 }
 
