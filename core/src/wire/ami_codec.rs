@@ -10,6 +10,7 @@ use crate::wire::action::Action;
 use crate::wire::message::Message;
 use memchr::memmem;
 use std::fmt;
+use wide::u8x16;
 
 /// Default cap on one message's size: 1 MiB.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1 << 20;
@@ -140,7 +141,7 @@ impl<'a> RawMessage<'a> {
     /// The headers in order, parsed lazily: split on the first `:`, one following space dropped.
     /// A line without `:` (old Command output) comes back with an empty key.
     pub fn headers(&self) -> Headers<'a> {
-        Headers { rest: self.body, mode: self.mode }
+        Headers::new(self.body, self.mode)
     }
 
     /// The first value of `key` (ASCII case-insensitive).
@@ -169,87 +170,105 @@ impl<'a> RawMessage<'a> {
 }
 
 /// Iterator over a [`RawMessage`]'s headers.
+///
+/// In CRLF mode a line is read sixteen bytes at a time from its start, its `\n`s and
+/// its `:`s found together in each (a vector compare and its mask), and `next` is
+/// small enough to be inlined into the loop that reads the headers (the header scan
+/// of every live event and every list item).
 #[derive(Debug, Clone)]
 pub struct Headers<'a> {
-    rest: &'a [u8],
+    data: &'a [u8],
+    /// Where the next line starts.
+    start: usize,
     mode: LineMode,
+}
+
+/// Where the `\n`s and the `:`s are among the 16 bytes at `at` (zero-padded past the
+/// end): bit `i` of each mask is byte `at + i`.
+#[inline(always)]
+fn masks16(data: &[u8], at: usize) -> (u32, u32) {
+    let chunk: [u8; 16] = match data.get(at..at.saturating_add(16)) {
+        Some(c) => c.try_into().unwrap_or_default(),
+        None => {
+            let mut c = [0u8; 16];
+            let tail = data.get(at..).unwrap_or_default();
+            c[..tail.len()].copy_from_slice(tail);
+            c
+        }
+    };
+    let v = u8x16::from(chunk);
+    let mask = |b: u8| v.simd_eq(u8x16::splat(b)).to_bitmask() & 0xffff;
+    (mask(b'\n'), mask(b':'))
+}
+
+impl<'a> Headers<'a> {
+    fn new(data: &'a [u8], mode: LineMode) -> Self {
+        Self { data, start: 0, mode }
+    }
+
+    /// The next non-empty line in CRLF mode (only `\r\n` ends a line), and the place
+    /// of its first `:` in it.
+    #[inline(always)]
+    fn next_crlf_line(&mut self) -> Option<(&'a [u8], Option<usize>)> {
+        let data = self.data;
+        'line: loop {
+            let start = self.start;
+            if start >= data.len() {
+                return None;
+            }
+            let mut colon = None;
+            let mut at = start;
+            while at < data.len() {
+                let (mut newlines, colons) = masks16(data, at);
+                if colon.is_none() && colons != 0 {
+                    colon = Some(at + colons.trailing_zeros() as usize - start);
+                }
+                while newlines != 0 {
+                    let end = at + newlines.trailing_zeros() as usize;
+                    newlines &= newlines - 1;
+                    // A `\n` at the line's start ends no line (the byte before it ended
+                    // the last one).
+                    if end > start && data[end - 1] == b'\r' {
+                        self.start = end + 1;
+                        let line = &data[start..end - 1];
+                        if line.is_empty() {
+                            continue 'line;
+                        }
+                        return Some((line, colon.filter(|&c| c < line.len())));
+                    }
+                }
+                at += 16;
+            }
+            self.start = data.len();
+            return Some((&data[start..], colon));
+        }
+    }
 }
 
 impl<'a> Iterator for Headers<'a> {
     type Item = (&'a [u8], &'a [u8]);
 
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if self.rest.is_empty() {
-                return None;
-            }
-            let (line, rest, colon) = match self.mode {
-                LineMode::Lf => {
-                    let (line, rest) = split_line(self.rest, self.mode);
-                    (line, rest, find(b':', line))
+        let (line, colon) = match self.mode {
+            LineMode::Lf => loop {
+                let rest = self.data.get(self.start..).filter(|r| !r.is_empty())?;
+                let (line, after) = split_line(rest, LineMode::Lf);
+                self.start = self.data.len() - after.len();
+                if !line.is_empty() {
+                    break (line, find(b':', line));
                 }
-                _ => split_header_crlf(self.rest),
-            };
-            self.rest = rest;
-            if line.is_empty() {
-                continue;
+            },
+            _ => self.next_crlf_line()?,
+        };
+        Some(match colon {
+            Some(i) => {
+                let v = &line[i + 1..];
+                (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
             }
-            return Some(match colon {
-                Some(i) => {
-                    let v = &line[i + 1..];
-                    (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
-                }
-                None => (&line[..0], line),
-            });
-        }
+            None => (&line[..0], line),
+        })
     }
-}
-
-/// The first line of `data` in CRLF mode (only `\r\n` ends it), the rest, and the
-/// place of the line's first `:`, in one pass eight bytes at a time (a header line
-/// is read once, where finding its end and then its colon read it twice).
-fn split_header_crlf(data: &[u8]) -> (&[u8], &[u8], Option<usize>) {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const NL: u64 = LO * b'\n' as u64;
-    const COLON: u64 = LO * b':' as u64;
-    // Where byte `at` ends the line: a `\n` after a `\r`.
-    let ends = |at: usize| data[at] == b'\n' && at > 0 && data[at - 1] == b'\r';
-    let line =
-        |at: usize, colon: Option<usize>| (&data[..at - 1], &data[at + 1..], colon.filter(|&c| c < at - 1));
-    let mut colon = None;
-    let mut i = 0;
-    for chunk in data.chunks_exact(8) {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        if colon.is_none() {
-            let x = w ^ COLON;
-            let z = x.wrapping_sub(LO) & !x & HI;
-            if z != 0 {
-                colon = Some(i + (z.trailing_zeros() / 8) as usize);
-            }
-        }
-        let x = w ^ NL;
-        // The lowest flag is a `\n`; a higher one may be a false one (a borrow from a
-        // lower match): `ends` reads the byte itself.
-        let mut z = x.wrapping_sub(LO) & !x & HI;
-        while z != 0 {
-            let at = i + (z.trailing_zeros() / 8) as usize;
-            if ends(at) {
-                return line(at, colon);
-            }
-            z &= z - 1;
-        }
-        i += 8;
-    }
-    for (at, &b) in data.iter().enumerate().skip(i) {
-        if colon.is_none() && b == b':' {
-            colon = Some(at);
-        }
-        if ends(at) {
-            return line(at, colon);
-        }
-    }
-    (data, &data[data.len()..], colon)
 }
 
 /// The first `b` in `data`. Header names and most lines are short, and a call to
@@ -813,22 +832,47 @@ mod tests {
         }
     }
 
+    /// The headers as the two plain searches find them: each line (`split_line`),
+    /// then its first colon (`find`), empty lines skipped.
+    fn headers_by_line(data: &[u8], mode: LineMode) -> Vec<(&[u8], &[u8])> {
+        let (mut rest, mut out) = (data, Vec::new());
+        while !rest.is_empty() {
+            let (line, after) = split_line(rest, mode);
+            rest = after;
+            if line.is_empty() {
+                continue;
+            }
+            out.push(match find(b':', line) {
+                Some(i) => (&line[..i], line[i + 1..].strip_prefix(b" ").unwrap_or(&line[i + 1..])),
+                None => (&line[..0], line),
+            });
+        }
+        out
+    }
+
     #[test]
-    fn a_header_line_and_its_colon_in_one_pass_equal_the_two_searches() {
+    fn the_one_pass_header_walk_equals_the_line_by_line_searches() {
         // Bytes that meet the word tricks' edge cases: the patterns, their neighbours
-        // (0x0b = `\n` ^ 1, `;` = `:` ^ 1) and `\r` before and after them.
+        // (0x0b = `\n` ^ 1, `;` = `:` ^ 1) and `\r` before and after them; lengths
+        // across one to ten words, and every place of a line end in a word.
         let alphabet = [b':', b'\r', b'\n', b'a', 0x0b, b';', b' ', 0x09];
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         for case in 0..40_000 {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            let len = (seed % 41) as usize;
+            let len = (seed % 81) as usize;
             let data: Vec<u8> =
                 (0..len).map(|k| alphabet[((seed >> (k % 21 * 3)) as usize + k * case) % 8]).collect();
-            let (line, rest) = split_line(&data, LineMode::Crlf);
-            let want = (line, rest, find(b':', line));
-            assert_eq!(split_header_crlf(&data), want, "{:?}", String::from_utf8_lossy(&data));
+            for mode in [LineMode::Crlf, LineMode::Lf] {
+                let got: Vec<_> = Headers::new(&data, mode).collect();
+                assert_eq!(
+                    got,
+                    headers_by_line(&data, mode),
+                    "{mode:?} {:?}",
+                    String::from_utf8_lossy(&data)
+                );
+            }
         }
     }
 
