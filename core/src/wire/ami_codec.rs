@@ -853,26 +853,48 @@ mod tests {
 
     #[test]
     fn the_one_pass_header_walk_equals_the_line_by_line_searches() {
-        // Bytes that meet the word tricks' edge cases: the patterns, their neighbours
-        // (0x0b = `\n` ^ 1, `;` = `:` ^ 1) and `\r` before and after them; lengths
-        // across one to ten words, and every place of a line end in a word.
-        let alphabet = [b':', b'\r', b'\n', b'a', 0x0b, b';', b' ', 0x09];
+        // Random strings of the bytes that matter (`:`, `\r`, `\n`), their neighbours
+        // and others (0x0b, `;`, space, tab, 0x00, 0xff), of 0 to 100 bytes: up to four
+        // 32-byte chunks.
+        let alphabet = [b':', b'\r', b'\n', b'a', 0x0b, b';', b' ', 0x09, 0x00, 0xff];
         let mut seed = 0x2545_f491_4f6c_dd1du64;
-        for case in 0..40_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let len = (seed % 81) as usize;
-            let data: Vec<u8> =
-                (0..len).map(|k| alphabet[((seed >> (k % 21 * 3)) as usize + k * case) % 8]).collect();
+        let mut cases: Vec<Vec<u8>> = (0..40_000usize)
+            .map(|case| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let len = (seed % 101) as usize;
+                (0..len)
+                    .map(|k| alphabet[((seed >> (k % 21 * 3)) as usize + k * case) % alphabet.len()])
+                    .collect()
+            })
+            .collect();
+        // Every place of a line end, a colon and a bare `\r` or `\n` around the chunk
+        // edges (31, 32, 63, 64), and a colon only after the line end.
+        let endings: [&[u8]; 9] = [
+            b"\r\n",
+            b":\r\n",
+            b"\r:\n\r\n",
+            b"\n\r\n",
+            b"\r\r\n:",
+            b"a\r\nb:c",
+            b":",
+            b"\r",
+            b"\r\nk: v\r\n",
+        ];
+        for n in 0..=70 {
+            for end in endings {
+                for filler in [b'a', b'\n', b'\r', b':'] {
+                    let mut data = vec![filler; n];
+                    data.extend_from_slice(end);
+                    cases.push(data);
+                }
+            }
+        }
+        for data in &cases {
             for mode in [LineMode::Crlf, LineMode::Lf] {
-                let got: Vec<_> = Headers::new(&data, mode).collect();
-                assert_eq!(
-                    got,
-                    headers_by_line(&data, mode),
-                    "{mode:?} {:?}",
-                    String::from_utf8_lossy(&data)
-                );
+                let got: Vec<_> = Headers::new(data, mode).collect();
+                assert_eq!(got, headers_by_line(data, mode), "{mode:?} {:?}", String::from_utf8_lossy(data));
             }
         }
     }
