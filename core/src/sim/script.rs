@@ -125,7 +125,8 @@ impl Run {
             3 => self.request(b),
             4 => {
                 let step = Duration::from_millis(u64::from(b.u16()) * 50);
-                self.now = if b.u8() % 8 == 0 { self.now.saturating_sub(step) } else { self.now + step };
+                self.now =
+                    if b.u8().is_multiple_of(8) { self.now.saturating_sub(step) } else { self.now + step };
                 if self.conn.poll_timeout().is_some_and(|t| t <= self.now) {
                     let _ = self.conn.handle_timeout(self.now);
                 }
@@ -220,7 +221,7 @@ impl Run {
                 for _ in 0..n {
                     out.push(list_item(id, &self.call(b), self.now));
                 }
-                if b.u8() % 4 != 0 {
+                if !b.u8().is_multiple_of(4) {
                     out.push(list_end(id, "ParkedCallsComplete", n));
                 }
                 out

@@ -277,7 +277,7 @@ fn a_clock_going_back_and_forth_in_lists_keeps_the_alerts_bounded() {
         // with the 45 s deadline current (the second list of a turn, an odd count):
         // a call that parks and leaves at once adds an alert when the count is even.
         let alerts = w.conn.store().debug_sizes().alerts;
-        if alerts % 2 == 0 && alerts >= 60 {
+        if alerts.is_multiple_of(2) && alerts >= 60 {
             let uid = format!("3.{k}");
             w.feed(&live_event("ParkedCall", "default", 710, &uid, "5551010"));
             w.feed(&live_event("UnParkedCall", "default", 710, &uid, "5551010"));
