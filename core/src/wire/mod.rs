@@ -10,7 +10,8 @@
 //! - the parsers of the parking blocks ([`ParkedCall::from_headers`](crate::ParkedCall::from_headers),
 //!   [`ParkingLot::from_message`](crate::ParkingLot::from_message),
 //!   [`Retriever::from_message`](crate::Retriever::from_message)) live in `fields.rs`,
-//!   the perfect hash of their header names in `field_names.rs`.
+//!   the perfect hash of their header names in `field_names.rs`; a raw message is cut
+//!   into its header lines in `header_lines.rs`.
 //!
 //! This layer knows nothing of connections or stores.
 
@@ -20,6 +21,7 @@ pub mod amiws;
 pub(crate) mod escape;
 pub(crate) mod field_names;
 pub(crate) mod fields;
+mod header_lines;
 pub mod inbound;
 pub(crate) mod message;
 
