@@ -241,7 +241,9 @@ impl Inbound {
     }
 
     /// Classifies a message given its [`Head`] and its headers (which may be
-    /// iterated twice). `shape` says how to read items answering our action.
+    /// iterated twice). `shape` says how to read items answering our action. A parking
+    /// event is read as [`Inbound::of_message`] reads it, from one pass over its
+    /// headers.
     pub fn classify<'a, I>(
         head: Head<'a>,
         headers: I,
@@ -249,6 +251,19 @@ impl Inbound {
         now: Timestamp,
         shape: Shape,
     ) -> Self
+    where
+        I: Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
+    {
+        if let Some(EventName::Parking(_)) = head.event {
+            let f = fields::scan(headers.clone());
+            return Self::classify_scanned(head, &f, headers, server_id, now, shape, &fields::NO_NAMES);
+        }
+        Self::classify_other(head, headers, server_id, shape)
+    }
+
+    /// [`Inbound::classify`] of a message that is not a live parking event nor a
+    /// `ParkedCalls` item (those are read from their scan).
+    fn classify_other<'a, I>(head: Head<'a>, headers: I, server_id: ServerId, shape: Shape) -> Self
     where
         I: Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
     {
@@ -261,10 +276,7 @@ impl Inbound {
         };
         match (event, head.action_id) {
             (_, Some(aid)) => {
-                Self::Answer { action_id: text(aid), answer: answer(event, headers, server_id, now, shape) }
-            }
-            (EventName::Parking(kind), None) => {
-                live(kind, &fields::scan(headers), server_id, now, &fields::NO_NAMES)
+                Self::Answer { action_id: text(aid), answer: answer(event, headers, server_id, shape) }
             }
             (EventName::Shutdown, None) => Self::Shutdown,
             _ => Self::Ignored,
@@ -276,7 +288,7 @@ impl Inbound {
     /// Classifies a parking event whose headers were already scanned in one pass
     /// (`f`, the ActionID among them): a live event or a `ParkedCalls` item is read
     /// from the scan (its lot's name shared from `names` when known), anything else
-    /// as [`Inbound::classify`] reads it.
+    /// from its headers.
     pub(crate) fn classify_scanned<'a, I>(
         head: Head<'a>,
         f: &fields::Fields<'a>,
@@ -295,7 +307,7 @@ impl Inbound {
                 action_id: String::from_utf8_lossy(aid).into_owned(),
                 answer: call_item(ParkedCall::from_fields(server_id, f, now, names), headers),
             },
-            _ => Self::classify(head, headers, server_id, now, shape),
+            _ => Self::classify_other(head, headers, server_id, shape),
         }
     }
 }
@@ -326,15 +338,12 @@ fn live(
     }
 }
 
-fn answer<'a, I>(event: EventName, headers: I, server_id: ServerId, now: Timestamp, shape: Shape) -> Answer
+fn answer<'a, I>(event: EventName, headers: I, server_id: ServerId, shape: Shape) -> Answer
 where
     I: Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
 {
     if shape == Shape::Whole {
         return Answer::Item(to_message(headers));
-    }
-    if let (EventName::Parking(LiveKind::Parked), Shape::Calls) = (event, shape) {
-        return call_item(ParkedCall::from_headers(server_id, headers.clone(), now), headers);
     }
     let msg = to_message(headers);
     if msg.is("EventList", "Complete")
