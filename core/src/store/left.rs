@@ -62,7 +62,11 @@ impl LeftCalls {
         }
         self.prints.remove(p, place);
         self.live -= 1;
-        // Holes at the front go at once.
+        self.drop_front_holes();
+    }
+
+    /// Holes at the front go at once: the front is always a call held.
+    fn drop_front_holes(&mut self) {
         while self.order.front().is_some_and(|(_, u)| u.is_empty()) {
             self.order.pop_front();
             self.front = self.front.wrapping_add(1);
@@ -91,18 +95,17 @@ impl LeftCalls {
         (self.seed.hash_one((server, uid)) as u32).max(1)
     }
 
-    /// The oldest call held is forgotten (with the holes before it).
+    /// The oldest call held (the front) is forgotten, and the holes after it.
     fn forget_oldest(&mut self) {
-        while let Some((s, u)) = self.order.pop_front() {
+        if let Some((s, u)) = self.order.pop_front() {
+            debug_assert!(!u.is_empty(), "the front is a call held");
             let place = self.front;
             self.front = self.front.wrapping_add(1);
-            if !u.is_empty() {
-                let p = self.print(s, &u);
-                self.prints.remove(p, place);
-                self.live -= 1;
-                return;
-            }
+            let p = self.print(s, &u);
+            self.prints.remove(p, place);
+            self.live -= 1;
         }
+        self.drop_front_holes();
     }
 
     /// `order` without its holes (and without `server`'s calls, when named), its
