@@ -100,5 +100,5 @@ fn the_browser_transport_runs_in_chromium_against_an_amiws_capture() {
 #[test]
 fn the_leptos_components_are_clicked_in_chromium() {
     let Some(runner) = runner() else { return };
-    run_in_chromium(&runner, "ami-parking-leptos", "browser", 2, &["--features", "components"], &[]);
+    run_in_chromium(&runner, "ami-parking-leptos", "browser", 3, &["--features", "components"], &[]);
 }

@@ -87,10 +87,10 @@ pub fn ParkingLotGrid(
         let lot = lot.clone();
         move || parking.parking_lots.with(|l| l.get(&lot).cloned())
     };
-    let large = {
-        let info = info.clone();
-        move || info().is_some_and(|l| l.total_spaces > large_lot.unwrap_or(LARGE_LOT))
-    };
+    // Large or not, by the grid's own cells (one per space): not by the lots map,
+    // which a park in any lot changes, so that a park draws only its own cell.
+    let most = large_lot.unwrap_or(LARGE_LOT) as usize;
+    let large = move || grid.with(|cells| cells.len() > most);
     let (name, data_lot) = (lot.name.to_string(), lot.name.to_string());
     let count = {
         let lot = lot.clone();
@@ -108,7 +108,6 @@ pub fn ParkingLotGrid(
         }
     };
     let large_note = {
-        let large = large.clone();
         move || {
             large().then(|| {
                 let (free, total) = info().map(|l| (l.free(), l.total_spaces)).unwrap_or((0, 0));

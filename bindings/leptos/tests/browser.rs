@@ -105,3 +105,49 @@ async fn the_dashboards_retrieve_button_retrieves_its_own_call() {
     assert_eq!(text("#dashboard-test .parking-result.ok").as_deref(), Some("Space 702 retrieved to 1002"));
     assert_eq!(rows().child_element_count(), 1, "Alice's row is left");
 }
+
+/// A park in another lot draws nothing in a lot's grid (the grid once read the lots
+/// map, which every park changes, and drew all its cells again: most of the page's
+/// time in `event_to_pixel_web`); a park in the lot draws its cell.
+#[wasm_bindgen_test]
+async fn a_park_elsewhere_leaves_the_grid_as_it_is() {
+    use web_sys::js_sys::Array;
+    let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(1_700_000_000_000));
+    let root: web_sys::HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    root.set_id("in-place-test");
+    document().body().unwrap().append_child(&root).unwrap();
+    let s = sim.clone();
+    let _mounted = leptos::mount::mount_to(root.clone(), move || {
+        let parking = use_ami_parking(s);
+        view! { <ParkingLotGrid parking lot=LotKey::new(1, "default") retrieve_to="PJSIP/1002" /> }
+    });
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
+    settle().await;
+    let grid = root.query_selector(".parking-spaces").unwrap().expect("the grid's spaces");
+    // The changes in the grid, counted as the observer hears of them.
+    let heard = std::rc::Rc::new(std::cell::Cell::new(0u32));
+    let count = heard.clone();
+    let on_change = wasm_bindgen::closure::Closure::<dyn FnMut(Array)>::new(move |records: Array| {
+        count.set(count.get() + records.length());
+    });
+    let watch = web_sys::MutationObserver::new(on_change.as_ref().unchecked_ref()).unwrap();
+    let changes = || heard.replace(0) + watch.take_records().length();
+    let all = web_sys::MutationObserverInit::new();
+    all.set_child_list(true);
+    all.set_subtree(true);
+    all.set_attributes(true);
+    all.set_character_data(true);
+    watch.observe_with_options(&grid, &all).unwrap();
+
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551002", "Bob", "vip", None).unwrap());
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551003", "Carol", "vip", None).unwrap());
+    settle().await;
+    assert_eq!(changes(), 0, "parks in other lots changed nothing in the grid");
+
+    sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551004", "Dave", "default", None).unwrap());
+    settle().await;
+    assert!(changes() > 0, "a park in the lot draws its cell");
+    let dave = root.query_selector("[data-space=\"702\"]").unwrap().and_then(|c| c.text_content());
+    assert!(dave.as_deref().is_some_and(|t| t.contains("Dave")), "{dave:?}");
+    watch.disconnect();
+}
