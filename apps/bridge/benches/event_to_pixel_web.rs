@@ -15,6 +15,7 @@
 //! ```sh
 //! cargo bench -p ami-ws-bridge --bench event_to_pixel_web              # 1, 10, 50 viewers, 1,000 parks each
 //! cargo bench -p ami-ws-bridge --bench event_to_pixel_web -- --viewers 1 --events 200
+//! cargo bench -p ami-ws-bridge --bench event_to_pixel_web -- --viewers 2 --cpu-profile /tmp/page
 //! cargo bench -p ami-ws-bridge --bench event_to_pixel_web --profile dev -- --quick   # CI: the keys are produced
 //! ```
 //!
@@ -24,7 +25,7 @@
 //! wasm32-unknown-unknown target and the lockfile's wasm-bindgen CLI. Prints one JSON
 //! object; the figures are in perf/README.md.
 
-use ami_parking_tests::pixel::{hear_parks, Browser, Parks, DEADLINE};
+use ami_parking_tests::pixel::{epoch_ms, hear_parks, Browser, Parks, DEADLINE};
 use ami_parking_tests::process::AppProcess;
 use ami_parking_transport::demo::DemoPbx;
 use futures_util::StreamExt;
@@ -39,11 +40,18 @@ struct Args {
     /// Changes a second the demo makes (about half of them parks).
     rate: f64,
     wasm_profile: String,
+    /// Where to write the page's CPU profile of each step (`FILE-VIEWERS.cpuprofile`).
+    cpu_profile: Option<String>,
 }
 
 fn args() -> Args {
-    let mut a =
-        Args { viewers: vec![1, 10, 50], events: 1000, rate: 20.0, wasm_profile: "wasm-release".into() };
+    let mut a = Args {
+        viewers: vec![1, 10, 50],
+        events: 1000,
+        rate: 20.0,
+        wasm_profile: "wasm-release".into(),
+        cpu_profile: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -54,12 +62,13 @@ fn args() -> Args {
             "--events" => a.events = value().parse().expect("--events PARKS"),
             "--rate" => a.rate = value().parse().expect("--rate CHANGES_PER_S"),
             "--wasm-profile" => a.wasm_profile = value(),
+            "--cpu-profile" => a.cpu_profile = Some(value()),
             "--quick" => {
-                a = Args { viewers: vec![1, 3], events: 10, rate: 20.0, wasm_profile: "dev".into() };
+                a = Args { viewers: vec![1, 3], events: 10, rate: 20.0, wasm_profile: "dev".into(), ..a };
             }
             "--bench" => {}
             other => panic!(
-                "unknown argument {other}: --viewers N,N,.. --events PARKS --rate CHANGES_PER_S --wasm-profile NAME --quick"
+                "unknown argument {other}: --viewers N,N,.. --events PARKS --rate CHANGES_PER_S --wasm-profile NAME --cpu-profile FILE --quick"
             ),
         }
     }
@@ -83,14 +92,38 @@ fn build_page(dir: &Path, profile: &str) {
 
 /// A plain socket of the bridge reading every frame (a viewer whose page is not
 /// measured).
-async fn open_viewer(addr: &str) -> tokio::task::JoinHandle<()> {
+/// A plain viewer socket reading every frame; a `probe` also notes, for each
+/// `ParkedCall` frame, how long after its `Timestamp` it arrived (the bridge's part of
+/// the delay, without the browser's).
+async fn open_viewer(addr: &str, probe: Option<Probe>) -> tokio::task::JoinHandle<()> {
     let (ws, _) = async_tungstenite::tokio::connect_async(format!("ws://{addr}/?token={TOKEN}"))
         .await
         .expect("the bridge takes a viewer");
     tokio::spawn(async move {
         let (_, mut read) = ws.split();
-        while let Some(Ok(_)) = read.next().await {}
+        while let Some(Ok(m)) = read.next().await {
+            let Some(probe) = &probe else { continue };
+            let at = epoch_ms();
+            let Ok(text) = m.to_text() else { continue };
+            let Ok(frame) = serde_json::from_str::<serde_json::Value>(text) else { continue };
+            let data = &frame["data"];
+            if data["Event"] == "ParkedCall" {
+                if let Some(secs) = data["Timestamp"].as_str().and_then(|t| t.parse::<f64>().ok()) {
+                    probe.lock().unwrap().push(at - secs * 1000.0);
+                }
+            }
+        }
     })
+}
+
+/// The delays a probe socket noted, in milliseconds.
+type Probe = std::sync::Arc<std::sync::Mutex<Vec<f64>>>;
+
+/// The `q` quantile of `v` (nearest rank; 0 when empty).
+fn quantile(v: &mut [f64], q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let i = ((v.len() as f64 * q).ceil() as usize).clamp(1, v.len().max(1)) - 1;
+    v.get(i).copied().unwrap_or(0.0)
 }
 
 #[tokio::main]
@@ -134,17 +167,34 @@ async fn main() {
 
     let mut steps = Vec::new();
     for &n in &a.viewers {
+        // The first plain socket is also a probe of the bridge's part of the delay.
+        let probe = Probe::default();
         let mut sockets = Vec::new();
-        for _ in 1..n {
-            sockets.push(open_viewer(&addr).await);
+        for i in 1..n {
+            sockets.push(open_viewer(&addr, (i == 1).then(|| probe.clone())).await);
         }
         // The example shows the default lot's cells (its dashboard lists every lot's
         // calls as rows): the demo's parks there are measured.
+        if a.cpu_profile.is_some() {
+            browser.start_cpu_profile(100).await;
+        }
         let mut step = browser.delays(&parks, a.events, Some("default")).await;
+        if let Some(file) = &a.cpu_profile {
+            let profile = browser.stop_cpu_profile().await;
+            let path = format!("{file}-{n}.cpuprofile");
+            std::fs::write(&path, profile.to_string()).expect("the profile written");
+            eprintln!("event_to_pixel_web: the page's CPU profile at {n} viewers in {path}");
+        }
         for s in sockets {
             s.abort();
         }
         step["viewers"] = n.into();
+        if n > 1 {
+            let mut bridge_ms = std::mem::take(&mut *probe.lock().unwrap());
+            step["bridge_frames"] = bridge_ms.len().into();
+            step["bridge_p50_ms"] = quantile(&mut bridge_ms, 0.5).into();
+            step["bridge_p99_ms"] = quantile(&mut bridge_ms, 0.99).into();
+        }
         eprintln!("event_to_pixel_web: {step}");
         steps.push(step);
     }
