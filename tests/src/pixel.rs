@@ -149,18 +149,19 @@ impl Browser {
     /// Starts the page's CPU profiler (Chromium's `Profiler` domain: samples of the
     /// page's main thread, JavaScript and wasm, every `interval_us`).
     pub async fn start_cpu_profile(&self, interval_us: u32) {
-        let dev = thirtyfour::extensions::cdp::ChromeDevTools::new(self.driver().handle().clone());
-        dev.execute_cdp("Profiler.enable").await.expect("Profiler.enable");
+        let cdp = self.driver().cdp();
+        let none = serde_json::json!({});
+        cdp.send_raw("Profiler.enable", &none).await.expect("Profiler.enable");
         let every = serde_json::json!({ "interval": interval_us });
-        dev.execute_cdp_with_params("Profiler.setSamplingInterval", every).await.expect("the interval");
-        dev.execute_cdp("Profiler.start").await.expect("Profiler.start");
+        cdp.send_raw("Profiler.setSamplingInterval", &every).await.expect("the interval");
+        cdp.send_raw("Profiler.start", &none).await.expect("Profiler.start");
     }
 
     /// Stops the profiler: the profile, as Chromium's DevTools read it (a
     /// `.cpuprofile`).
     pub async fn stop_cpu_profile(&self) -> serde_json::Value {
-        let dev = thirtyfour::extensions::cdp::ChromeDevTools::new(self.driver().handle().clone());
-        let mut r = dev.execute_cdp("Profiler.stop").await.expect("Profiler.stop");
+        let cdp = self.driver().cdp();
+        let mut r = cdp.send_raw("Profiler.stop", serde_json::json!({})).await.expect("Profiler.stop");
         r["profile"].take()
     }
 
