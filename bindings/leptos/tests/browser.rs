@@ -23,6 +23,16 @@ async fn settle() {
     }
 }
 
+/// The reference model's client, and an element of the page (with the id `id`) for
+/// a test to mount its components in.
+fn start(id: &str) -> (SimClient, web_sys::HtmlElement) {
+    let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(1_700_000_000_000));
+    let root: web_sys::HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    root.set_id(id);
+    document().body().unwrap().append_child(&root).unwrap();
+    (sim, root)
+}
+
 fn cell(space: u32) -> web_sys::HtmlElement {
     document()
         .query_selector(&format!("[data-space=\"{space}\"]"))
@@ -37,9 +47,7 @@ fn text(selector: &str) -> Option<String> {
 
 #[wasm_bindgen_test]
 async fn clicking_a_cell_retrieves_and_errors_show() {
-    let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(1_700_000_000_000));
-    let root: web_sys::HtmlElement = document().create_element("div").unwrap().unchecked_into();
-    document().body().unwrap().append_child(&root).unwrap();
+    let (sim, root) = start("cell-test");
     let s = sim.clone();
     let _mounted = leptos::mount::mount_to(root, move || {
         let parking = use_ami_parking(s);
@@ -79,10 +87,7 @@ async fn clicking_a_cell_retrieves_and_errors_show() {
 
 #[wasm_bindgen_test]
 async fn the_dashboards_retrieve_button_retrieves_its_own_call() {
-    let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(1_700_000_000_000));
-    let root: web_sys::HtmlElement = document().create_element("div").unwrap().unchecked_into();
-    root.set_id("dashboard-test");
-    document().body().unwrap().append_child(&root).unwrap();
+    let (sim, root) = start("dashboard-test");
     let s = sim.clone();
     let _mounted = leptos::mount::mount_to(root, move || {
         let parking = use_ami_parking(s);
@@ -112,10 +117,7 @@ async fn the_dashboards_retrieve_button_retrieves_its_own_call() {
 #[wasm_bindgen_test]
 async fn a_park_elsewhere_leaves_the_grid_as_it_is() {
     use web_sys::js_sys::Array;
-    let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(1_700_000_000_000));
-    let root: web_sys::HtmlElement = document().create_element("div").unwrap().unchecked_into();
-    root.set_id("in-place-test");
-    document().body().unwrap().append_child(&root).unwrap();
+    let (sim, root) = start("in-place-test");
     let s = sim.clone();
     let _mounted = leptos::mount::mount_to(root.clone(), move || {
         let parking = use_ami_parking(s);
