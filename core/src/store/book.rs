@@ -393,8 +393,10 @@ impl Book {
         // calls were parked, or a hostile server): the range is no longer known.
         let outside = has_new && lot.lot.range_known && lot.cell(space).is_none();
         if outside {
-            // The grid is empty while the range is unknown.
+            // The grid is empty while the range is unknown, and the lot's size is
+            // unknown too (0, as `ParkingLot::total_spaces` says).
             lot.lot.range_known = false;
+            lot.lot.total_spaces = 0;
             lot.grid.send(|| VecDiff::Replace { values: Vec::new() });
         }
         if let Some(cell) = lot.cell(space) {
@@ -461,6 +463,7 @@ impl Book {
                 // Calls parked outside the listed range: it is not the lot's whole
                 // story. A range wider than max_calls would make a grid that big.
                 fresh.range_known = false;
+                fresh.total_spaces = 0;
             }
             let range_changed = (fresh.start_space, fresh.end_space, fresh.range_known)
                 != (l.lot.start_space, l.lot.end_space, l.lot.range_known);

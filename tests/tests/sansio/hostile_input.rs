@@ -245,6 +245,8 @@ fn a_call_outside_its_lots_range_makes_the_range_unknown_and_no_grid_hides_it() 
     let store = w.conn.store();
     let lot = store.lot_now(&key).unwrap();
     assert!(!lot.range_known, "a range that does not hold the lot's calls is not known");
+    // Its size is unknown too (a display must not take it for a large empty lot).
+    assert_eq!((lot.total_spaces, lot.free()), (0, 0));
     assert!(store.lot_grid_now(&key).is_empty(), "no grid that would hide space 9999");
     assert_eq!((lot.occupied, store.lot_calls_now(&key).len()), (2, 2));
     ami_parking::sim::check_store(store).unwrap();
@@ -254,7 +256,8 @@ fn a_call_outside_its_lots_range_makes_the_range_unknown_and_no_grid_hides_it() 
     let a = aid(&w.sent().pop().unwrap());
     w.feed(&parking_lots_answer(&a, &[("default", 701, 720, 45)]));
     assert!(matches!(w.reply(id), Some(Ok(_))));
-    assert!(w.conn.store().lot_now(&key).unwrap().range_known);
+    let lot = w.conn.store().lot_now(&key).unwrap();
+    assert_eq!((lot.range_known, lot.total_spaces), (true, 20));
     assert_eq!(w.conn.store().lot_grid_now(&key).len(), 20);
 }
 
@@ -266,6 +269,7 @@ fn a_lot_four_billion_spaces_wide_gets_no_grid() {
     let key = ami_parking::LotKey::new(1, "default");
     let lot = w.conn.store().lot_now(&key).unwrap();
     assert!(!lot.range_known, "a range wider than max_calls is not made a grid");
+    assert_eq!(lot.total_spaces, 0, "nor a size: the range is not known");
     assert!(w.conn.store().lot_grid_now(&key).is_empty());
     assert_eq!(lot.occupied, 1);
 }
