@@ -254,7 +254,13 @@ impl Inbound {
     where
         I: Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
     {
-        if let Some(EventName::Parking(_)) = head.event {
+        // Only a live event or a `ParkedCalls` item is read from the scan.
+        let scanned = match (head.event, head.action_id) {
+            (Some(EventName::Parking(_)), None) => true,
+            (Some(EventName::Parking(LiveKind::Parked)), Some(_)) => shape == Shape::Calls,
+            _ => false,
+        };
+        if scanned {
             let f = fields::scan(headers.clone());
             return Self::classify_scanned(head, &f, headers, server_id, now, shape, &fields::NO_NAMES);
         }
