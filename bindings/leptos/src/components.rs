@@ -88,7 +88,8 @@ pub fn ParkingLotGrid(
         move || parking.parking_lots.with(|l| l.get(&lot).cloned())
     };
     // Large or not, by the grid's own cells (one per space): not by the lots map,
-    // which a park in any lot changes, so that a park draws only its own cell.
+    // which a park in any lot changes, so that a park draws only its own cell (a
+    // large lot shows its occupied cells only: a park in it draws those again).
     let most = large_lot.unwrap_or(LARGE_LOT) as usize;
     let large = move || grid.with(|cells| cells.len() > most);
     let (name, data_lot) = (lot.name.to_string(), lot.name.to_string());
@@ -107,22 +108,37 @@ pub fn ParkingLotGrid(
             })
         }
     };
-    let large_note = {
-        move || {
-            large().then(|| {
-                let (free, total) = info().map(|l| (l.free(), l.total_spaces)).unwrap_or((0, 0));
-                let text = if is_stale { format!("{free} free when last known") } else { format!("{free} free spaces") };
-                view! {
-                    <div class="large-lot">
-                        <span class="free-count">{text}</span>
-                        <button class="show-all" type="button" on:click=move |_| show_all.update(|s| *s = !*s)>
-                            {move || if show_all.get() { "Show occupied only".to_string() } else { format!("Show all {total} spaces") }}
-                        </button>
-                    </div>
+    // Drawn when the lot becomes large or small; its free count and the button's label
+    // follow their signals in place (a park elsewhere leaves the button, and the
+    // keyboard's focus on it, alone).
+    let large_note = move || {
+        large().then(|| {
+            let info = info.clone();
+            let free = move || {
+                let free = info().map_or(0, |l| l.free());
+                if is_stale {
+                    format!("{free} free when last known")
+                } else {
+                    format!("{free} free spaces")
                 }
-                .into_any()
-            })
-        }
+            };
+            let label = move || {
+                if show_all.get() {
+                    "Show occupied only".to_string()
+                } else {
+                    format!("Show all {} spaces", grid.with(Vec::len))
+                }
+            };
+            view! {
+                <div class="large-lot">
+                    <span class="free-count">{free}</span>
+                    <button class="show-all" type="button" on:click=move |_| show_all.update(|s| *s = !*s)>
+                        {label}
+                    </button>
+                </div>
+            }
+            .into_any()
+        })
     };
     let note = stale.map(|when| {
         view! { <p class="stale-note" role="status">{format!("Server down: calls as last known at {when}; they may have changed.")}</p> }

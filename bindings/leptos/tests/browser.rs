@@ -113,7 +113,9 @@ async fn the_dashboards_retrieve_button_retrieves_its_own_call() {
 
 /// A park in another lot draws nothing in a lot's grid (the grid once read the lots
 /// map, which every park changes, and drew all its cells again: most of the page's
-/// time in `event_to_pixel_web`); a park in the lot draws its cell.
+/// time in `event_to_pixel_web`); a park in the lot draws its cell. A large lot's
+/// "Show all" button stays the same element through parks (the keyboard's focus
+/// stays on it).
 #[wasm_bindgen_test]
 async fn a_park_elsewhere_leaves_the_grid_as_it_is() {
     use web_sys::js_sys::Array;
@@ -121,35 +123,55 @@ async fn a_park_elsewhere_leaves_the_grid_as_it_is() {
     let s = sim.clone();
     let _mounted = leptos::mount::mount_to(root.clone(), move || {
         let parking = use_ami_parking(s);
-        view! { <ParkingLotGrid parking lot=LotKey::new(1, "default") retrieve_to="PJSIP/1002" /> }
+        view! {
+            <ParkingLotGrid parking lot=LotKey::new(1, "default") retrieve_to="PJSIP/1002" />
+            <ParkingLotGrid parking lot=LotKey::new(1, "vip") retrieve_to="PJSIP/1002" large_lot=5 />
+        }
     });
     sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
     settle().await;
-    let grid = root.query_selector(".parking-spaces").unwrap().expect("the grid's spaces");
-    // The changes in the grid, counted as the observer hears of them.
+    let find = |selector: &str| root.query_selector(selector).unwrap();
+    let grid = find("[data-lot=\"default\"] .parking-spaces").expect("the default lot's spaces");
+    let show_all = find("[data-lot=\"vip\"] .show-all").expect("the large lot's button");
+    // The changes in the default lot's grid, counted as the observer hears of them.
     let heard = std::rc::Rc::new(std::cell::Cell::new(0u32));
     let count = heard.clone();
     let on_change = wasm_bindgen::closure::Closure::<dyn FnMut(Array)>::new(move |records: Array| {
         count.set(count.get() + records.length());
     });
-    let watch = web_sys::MutationObserver::new(on_change.as_ref().unchecked_ref()).unwrap();
-    let changes = || heard.replace(0) + watch.take_records().length();
+    let watch = Watch(web_sys::MutationObserver::new(on_change.as_ref().unchecked_ref()).unwrap());
     let all = web_sys::MutationObserverInit::new();
     all.set_child_list(true);
     all.set_subtree(true);
     all.set_attributes(true);
     all.set_character_data(true);
-    watch.observe_with_options(&grid, &all).unwrap();
+    watch.0.observe_with_options(&grid, &all).unwrap();
+    let changes = || heard.replace(0) + watch.0.take_records().length();
 
     sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551002", "Bob", "vip", None).unwrap());
     sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551003", "Carol", "vip", None).unwrap());
     settle().await;
-    assert_eq!(changes(), 0, "parks in other lots changed nothing in the grid");
+    let vip = find("[data-lot=\"vip\"]").and_then(|v| v.text_content()).unwrap_or_default();
+    assert!(
+        vip.contains("Bob") && vip.contains("Carol") && vip.contains("8 free spaces"),
+        "the parks came: {vip}"
+    );
+    assert_eq!(changes(), 0, "parks in another lot changed nothing in the grid");
+    assert!(show_all.is_connected(), "the large lot's button is not drawn again");
 
     sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551004", "Dave", "default", None).unwrap());
     settle().await;
     assert!(changes() > 0, "a park in the lot draws its cell");
-    let dave = root.query_selector("[data-space=\"702\"]").unwrap().and_then(|c| c.text_content());
+    let dave = find("[data-space=\"702\"]").and_then(|c| c.text_content());
     assert!(dave.as_deref().is_some_and(|t| t.contains("Dave")), "{dave:?}");
-    watch.disconnect();
+    assert!(show_all.is_connected(), "a park elsewhere leaves the button too");
+}
+
+/// Stops observing when dropped (also when an assertion fails first).
+struct Watch(web_sys::MutationObserver);
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.0.disconnect();
+    }
 }
