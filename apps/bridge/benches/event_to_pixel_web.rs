@@ -91,10 +91,9 @@ fn build_page(dir: &Path, profile: &str) {
 }
 
 /// A plain socket of the bridge reading every frame (a viewer whose page is not
-/// measured).
-/// A plain viewer socket reading every frame; a `probe` also notes, for each
-/// `ParkedCall` frame, how long after its `Timestamp` it arrived (the bridge's part of
-/// the delay, without the browser's).
+/// measured); a `probe` also notes, for each live `ParkedCall` of the `default` lot
+/// (the parks the page's delays are measured on), how long after its `Timestamp` the
+/// frame arrived: the bridge's part of the delay, without the browser's.
 async fn open_viewer(addr: &str, probe: Option<Probe>) -> tokio::task::JoinHandle<()> {
     let (ws, _) = async_tungstenite::tokio::connect_async(format!("ws://{addr}/?token={TOKEN}"))
         .await
@@ -107,7 +106,8 @@ async fn open_viewer(addr: &str, probe: Option<Probe>) -> tokio::task::JoinHandl
             let Ok(text) = m.to_text() else { continue };
             let Ok(frame) = serde_json::from_str::<serde_json::Value>(text) else { continue };
             let data = &frame["data"];
-            if data["Event"] == "ParkedCall" {
+            let live = data["Event"] == "ParkedCall" && data.get("ActionID").is_none();
+            if live && data["Parkinglot"] == "default" {
                 if let Some(secs) = data["Timestamp"].as_str().and_then(|t| t.parse::<f64>().ok()) {
                     probe.lock().unwrap().push(at - secs * 1000.0);
                 }
