@@ -265,8 +265,9 @@ pub fn epoch_ms() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() * 1000.0
 }
 
-/// The `q` quantile of sorted `v` (0 when empty).
-fn quantile(v: &[f64], q: f64) -> f64 {
+/// The `q` quantile of sorted `v` (0 when empty): the page's delays' and a
+/// benchmark's own figures, read the same way.
+pub fn quantile(v: &[f64], q: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
     }

@@ -25,7 +25,7 @@
 //! wasm32-unknown-unknown target and the lockfile's wasm-bindgen CLI. Prints one JSON
 //! object; the figures are in perf/README.md.
 
-use ami_parking_tests::pixel::{epoch_ms, hear_parks, Browser, Parks, DEADLINE};
+use ami_parking_tests::pixel::{epoch_ms, hear_parks, quantile, Browser, Parks, DEADLINE};
 use ami_parking_tests::process::AppProcess;
 use ami_parking_transport::demo::DemoPbx;
 use futures_util::StreamExt;
@@ -119,13 +119,6 @@ async fn open_viewer(addr: &str, probe: Option<Probe>) -> tokio::task::JoinHandl
 /// The delays a probe socket noted, in milliseconds.
 type Probe = std::sync::Arc<std::sync::Mutex<Vec<f64>>>;
 
-/// The `q` quantile of `v` (nearest rank; 0 when empty).
-fn quantile(v: &mut [f64], q: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let i = ((v.len() as f64 * q).ceil() as usize).clamp(1, v.len().max(1)) - 1;
-    v.get(i).copied().unwrap_or(0.0)
-}
-
 #[tokio::main]
 async fn main() {
     let a = args();
@@ -191,9 +184,10 @@ async fn main() {
         step["viewers"] = n.into();
         if n > 1 {
             let mut bridge_ms = std::mem::take(&mut *probe.lock().unwrap());
+            bridge_ms.sort_by(f64::total_cmp);
             step["bridge_frames"] = bridge_ms.len().into();
-            step["bridge_p50_ms"] = quantile(&mut bridge_ms, 0.5).into();
-            step["bridge_p99_ms"] = quantile(&mut bridge_ms, 0.99).into();
+            step["bridge_p50_ms"] = quantile(&bridge_ms, 0.5).into();
+            step["bridge_p99_ms"] = quantile(&bridge_ms, 0.99).into();
         }
         eprintln!("event_to_pixel_web: {step}");
         steps.push(step);
