@@ -119,6 +119,16 @@ async fn open_viewer(addr: &str, probe: Option<Probe>) -> tokio::task::JoinHandl
 /// The delays a probe socket noted, in milliseconds.
 type Probe = std::sync::Arc<std::sync::Mutex<Vec<f64>>>;
 
+/// Adds the bridge's part of the delay (what `probe` noted, then forgotten) to a
+/// step's figures.
+fn add_bridge_part(step: &mut serde_json::Value, probe: &Probe) {
+    let mut bridge_ms = std::mem::take(&mut *probe.lock().unwrap());
+    bridge_ms.sort_by(f64::total_cmp);
+    step["bridge_frames"] = bridge_ms.len().into();
+    step["bridge_p50_ms"] = quantile(&bridge_ms, 0.5).into();
+    step["bridge_p99_ms"] = quantile(&bridge_ms, 0.99).into();
+}
+
 #[tokio::main]
 async fn main() {
     let a = args();
@@ -183,11 +193,7 @@ async fn main() {
         }
         step["viewers"] = n.into();
         if n > 1 {
-            let mut bridge_ms = std::mem::take(&mut *probe.lock().unwrap());
-            bridge_ms.sort_by(f64::total_cmp);
-            step["bridge_frames"] = bridge_ms.len().into();
-            step["bridge_p50_ms"] = quantile(&bridge_ms, 0.5).into();
-            step["bridge_p99_ms"] = quantile(&bridge_ms, 0.99).into();
+            add_bridge_part(&mut step, &probe);
         }
         eprintln!("event_to_pixel_web: {step}");
         steps.push(step);
