@@ -48,7 +48,8 @@ pub struct GridCell {
 
 /// A lot's grid that follows the store, one signal per cell: a park or a leave sets
 /// that cell's signal only (only its view re-renders); a range change rebuilds the
-/// cells, numbered from the lot's first space.
+/// cells, numbered from the lot's first space (or by their calls while the range is
+/// unknown: then the grid is the lot's calls).
 pub(crate) fn follow_grid(store: &ParkingStore, lot: &LotKey) -> ReadSignal<Vec<GridCell>> {
     let start = {
         let (store, lot) = (store.clone(), lot.clone());
@@ -56,8 +57,17 @@ pub(crate) fn follow_grid(store: &ParkingStore, lot: &LotKey) -> ReadSignal<Vec<
     };
     let number = move |calls: &[Cell]| -> (Vec<Signal<Cell>>, Vec<GridCell>) {
         let signals: Vec<_> = calls.iter().map(|c| Signal::new(c.clone())).collect();
-        let cells =
-            signals.iter().zip(start()..).map(|(s, space)| GridCell { space, call: (*s).into() }).collect();
+        // A cell holding a call is its call's space (the grid of a lot whose range is
+        // unknown holds only calls, not one cell per space).
+        let cells = signals
+            .iter()
+            .zip(calls)
+            .zip(start()..)
+            .map(|((s, c), space)| GridCell {
+                space: c.as_ref().map_or(space, |c| c.parking_space),
+                call: (*s).into(),
+            })
+            .collect();
         (signals, cells)
     };
     let mut values = store.lot_grid_now(lot);

@@ -6,7 +6,7 @@
 
 use crate::hook::{use_lot_calls, use_lot_grid, UseAmiParking};
 use crate::GridCell;
-use ami_parking::display::{caller, countdown, retriever, SpaceView};
+use ami_parking::display::{caller, countdown, lot_count, retriever, SpaceView};
 use ami_parking::{LotKey, ParkedCall, ParkingClient, ParkingError, ParkingLot};
 use dioxus::prelude::*;
 use std::sync::Arc;
@@ -179,8 +179,7 @@ pub fn ParkingLotGrid(
 /// [`ParkingLotGrid`] keeps, so that a park renders the count and not the whole grid.
 #[component]
 pub fn LotCount(info: Memo<Option<ParkingLot>>, stale: bool) -> Element {
-    let count =
-        info.read().as_ref().map(|l| format!("{} / {}", l.occupied, l.total_spaces)).unwrap_or_default();
+    let count = info.read().as_ref().map(lot_count).unwrap_or_default();
     let count = if stale { format!("last known {count}") } else { count };
     rsx! { span { class: "lot-count", "{count}" } }
 }
@@ -248,16 +247,16 @@ fn SpaceCell(
 pub fn ParkingDashboard(parking: UseAmiParking, retrieve_to: String) -> Element {
     let outcome = use_signal(|| None);
     let total = parking.total_parked_calls;
-    let lots: Vec<_> = parking.parking_lots.read().values().cloned().collect();
+    let lots: Vec<_> = parking.parking_lots.read().values().map(|l| (lot_count(l), l.clone())).collect();
     rsx! {
         div { class: "parking-dashboard",
             div { class: "summary", span { class: "total", "{total} calls parked" } }
             OutcomeLine { outcome }
             div { class: "lots",
-                for l in lots {
+                for (count, l) in lots {
                     div { class: "lot-card", key: "{l.server_id}/{l.name}",
                         h4 { "{l.name}" }
-                        div { class: "lot-stats", "{l.occupied} / {l.total_spaces}" }
+                        div { class: "lot-stats", "{count}" }
                         LotCalls { parking, lot: LotKey::new(l.server_id, l.name.clone()), retrieve_to: retrieve_to.clone(), outcome }
                     }
                 }

@@ -398,3 +398,47 @@ fn a_stale_lot_is_not_shown_as_empty_and_a_large_lot_shows_its_calls_and_a_free_
         "{large}"
     );
 }
+
+fn overflow_board(root: Root) -> Element {
+    let parking = use_ami_parking(|| root.sim.clone());
+    rsx! {
+        ParkingLotGrid { parking, lot: LotKey::new(1, "overflow"), retrieve_to: "PJSIP/1002" }
+        ParkingDashboard { parking, retrieve_to: "PJSIP/1002" }
+    }
+}
+
+/// A `ParkedCall` for a lot the server has not listed (a dynamic lot Asterisk made at
+/// the `Park`): the store does not know its range, yet its grid shows the call in its
+/// space, and its count says how many are parked (not "1 / 0").
+#[test]
+fn a_lot_of_unknown_range_shows_its_calls_in_their_spaces() {
+    use ami_parking::ParkingClient;
+    let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(1_700_000_000_000));
+    let mut dom =
+        VirtualDom::new_with_props(overflow_board, Root { sim: sim.clone(), seen: Rc::new(Cell::new(0)) });
+    dom.rebuild_in_place();
+    let park = |space: &str, uid: &str, name: &str| {
+        ami_parking::Message::from_pairs([
+            ("Event", "ParkedCall"),
+            ("ParkeeChannel", &*format!("PJSIP/{uid}-1")),
+            ("ParkeeUniqueid", uid),
+            ("ParkeeCallerIDNum", "5551009"),
+            ("ParkeeCallerIDName", name),
+            ("Parkinglot", "overflow"),
+            ("ParkingSpace", space),
+            ("ParkingTimeout", "45"),
+            ("ParkingDuration", "0"),
+        ])
+    };
+    let now = sim.store().clock_now();
+    sim.store().apply_message(now, 1, &park("907", "1.7", "Carol"));
+    sim.store().apply_message(now, 1, &park("903", "1.3", "Dave"));
+    let html = settle(&mut dom);
+    let grid = &html[..html.find("parking-dashboard").expect("the dashboard")];
+    assert_eq!(grid.matches("data-space=").count(), 2, "one cell per call: {grid}");
+    let (dave, carol) = (grid.find("data-space=\"903\"").unwrap(), grid.find("data-space=\"907\"").unwrap());
+    assert!(dave < carol, "in space order: {grid}");
+    assert!(grid[dave..].contains("Dave") && grid[carol..].contains("Carol"), "{grid}");
+    assert!(grid.contains("<span class=\"lot-count\">2 parked</span>"), "{grid}");
+    assert!(html.contains("<div class=\"lot-stats\">2 parked</div>"), "the dashboard's count: {html}");
+}

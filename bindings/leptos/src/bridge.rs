@@ -55,7 +55,8 @@ pub struct GridCell {
 
 /// A lot's grid that follows the store, one signal per cell: an `UpdateAt` (a park
 /// or a leave) sets that cell's signal only, so only its view re-renders; a range
-/// change rebuilds the cells, numbered from the lot's first space.
+/// change rebuilds the cells, numbered from the lot's first space (or by their calls
+/// while the range is unknown: then the grid is the lot's calls).
 pub(crate) fn follow_grid(store: &ParkingStore, lot: &LotKey) -> ReadSignal<Vec<GridCell>> {
     let (shown, key) = (store.clone(), lot.clone());
     let number = move |calls: &[Option<Arc<ParkedCall>>]| -> Vec<GridCell> {
@@ -63,7 +64,12 @@ pub(crate) fn follow_grid(store: &ParkingStore, lot: &LotKey) -> ReadSignal<Vec<
         calls
             .iter()
             .zip(first..)
-            .map(|(c, space)| GridCell { space, call: ArcRwSignal::new(c.clone()) })
+            // A cell holding a call is its call's space (the grid of a lot whose range
+            // is unknown holds only calls, not one cell per space).
+            .map(|(c, space)| GridCell {
+                space: c.as_ref().map_or(space, |c| c.parking_space),
+                call: ArcRwSignal::new(c.clone()),
+            })
             .collect()
     };
     let mut values = store.lot_grid_now(lot);

@@ -4,7 +4,7 @@
 //! from [`DEFAULT_CSS`] (rendered by [`ParkingStyles`]).
 
 use crate::{GridCell, UseAmiParking};
-use ami_parking::display::{caller, countdown, retriever, SpaceView};
+use ami_parking::display::{caller, countdown, lot_count, retriever, SpaceView};
 use ami_parking::{LotKey, ParkedCall, ParkingClient, ParkingError, Timestamp};
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -94,7 +94,7 @@ pub fn ParkingLotGrid(
         move || {
             parking.parking_lots.with(|l| {
                 l.get(&lot).map(|l| {
-                    let c = format!("{} / {}", l.occupied, l.total_spaces);
+                    let c = lot_count(l);
                     if is_stale {
                         format!("last known {c}")
                     } else {
@@ -150,11 +150,11 @@ fn LargeLotNote(
     stale: bool,
 ) -> impl IntoView {
     let free = move || {
-        let free = parking.parking_lots.with(|l| l.get(&lot).map_or(0, |l| l.free()));
-        if stale {
-            format!("{free} free when last known")
-        } else {
-            format!("{free} free spaces")
+        // A lot of unknown size (its grid is its calls) has no free count to give.
+        match parking.parking_lots.with(|l| l.get(&lot).filter(|l| l.range_known).map(|l| l.free())) {
+            None => String::new(),
+            Some(free) if stale => format!("{free} free when last known"),
+            Some(free) => format!("{free} free spaces"),
         }
     };
     let label = move || {
@@ -265,9 +265,7 @@ fn LotCard(
     let calls = parking.lot_calls(&lot);
     let stats = {
         let lot = lot.clone();
-        move || {
-            parking.parking_lots.with(|l| l.get(&lot).map(|l| format!("{} / {}", l.occupied, l.total_spaces)))
-        }
+        move || parking.parking_lots.with(|l| l.get(&lot).map(lot_count))
     };
     view! {
         <div class="lot-card">

@@ -220,3 +220,43 @@ fn the_grid_equals_the_store_after_every_step_of_generated_scripts() {
     });
     result.unwrap();
 }
+
+/// A lot the server has not listed (a dynamic lot Asterisk made at a `Park`): its
+/// range is unknown, and its grid's cells are its calls, each numbered by its space;
+/// a park inserts a cell and a leave removes it.
+#[test]
+fn a_lot_of_unknown_range_has_a_cell_per_call_numbered_by_its_space() {
+    use ami_parking::{Message, ParkingClient};
+    let (owner, sim) = setup();
+    owner.with(|| {
+        let parking = use_ami_parking(sim.clone());
+        let lot = LotKey::new(1, "overflow");
+        let grid = parking.lot_grid(&lot);
+        let event = |name: &str, space: &str, uid: &str| {
+            Message::from_pairs([
+                ("Event", name),
+                ("ParkeeChannel", &*format!("PJSIP/{uid}-1")),
+                ("ParkeeUniqueid", uid),
+                ("Parkinglot", "overflow"),
+                ("ParkingSpace", space),
+                ("ParkingTimeout", "45"),
+                ("ParkingDuration", "0"),
+            ])
+        };
+        let store = sim.store();
+        let now = store.clock_now();
+        let cells = || -> Vec<(u32, Option<String>)> {
+            settle();
+            grid.get_untracked()
+                .iter()
+                .map(|c| (c.space, c.call.get_untracked().map(|c| c.unique_id().to_string())))
+                .collect()
+        };
+        store.apply_message(now, 1, &event("ParkedCall", "907", "1.7"));
+        store.apply_message(now, 1, &event("ParkedCall", "903", "1.3"));
+        assert_eq!(cells(), [(903, Some("1.3".into())), (907, Some("1.7".into()))]);
+        store.apply_message(now, 1, &event("UnParkedCall", "903", "1.3"));
+        assert_eq!(cells(), [(907, Some("1.7".into()))]);
+        assert!(!parking.parking_lots.get_untracked()[&lot].range_known);
+    });
+}

@@ -187,8 +187,12 @@ impl Connection {
             };
             self.finish(now, id, Ok(reply));
         }
-        let events = self.store.apply_live(now, event);
+        let (events, unlisted) = self.store.apply_live(now, event);
         self.outputs.extend(events.into_iter().map(Output::Parking));
+        if unlisted {
+            // A lot its server did not list (a dynamic lot): its range, from a list.
+            self.learn_lots(now, server);
+        }
     }
 
     /// True when `p` is answered by `event`: a park or a move by the `ParkedCall` of

@@ -36,6 +36,20 @@ impl Connection {
         let _ = self.start(now, Request::ParkedCalls { lot: None }, target, None, true);
     }
 
+    /// A park named a lot `server`'s `Parkinglots` answer did not list (Asterisk made
+    /// a dynamic lot at the `Park`): its lots are listed again, once, when
+    /// `auto_refresh` is on and no `Parkinglots` of it is in flight, so the lot's
+    /// range and size become known (its grid, its spaces).
+    pub(super) fn learn_lots(&mut self, now: Timestamp, server: ServerId) {
+        if !self.store.options().auto_refresh || self.login.phase != LoginPhase::Up {
+            return;
+        }
+        let listing = self.pending.values().any(|p| matches!(p.req, Request::ParkingLots) && p.hears(server));
+        if !listing {
+            let _ = self.start(now, Request::ParkingLots, Target::Server(server), None, true);
+        }
+    }
+
     /// `server` needs a refresh (it is new, or it logged in again behind amiws). When
     /// a refresh that covers it is in flight and it has not answered it yet, that one
     /// is enough (connecting to amiws brings both signals at once, on top of the

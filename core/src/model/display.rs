@@ -2,7 +2,7 @@
 //! front end (the Leptos and Dioxus components, the web board, `parkwatch`): the
 //! texts, the live timers and the CSS classes, so the frameworks only lay them out.
 
-use crate::model::{sort_calls, ParkedCall};
+use crate::model::{sort_calls, ParkedCall, ParkingLot};
 use crate::time::Timestamp;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +38,26 @@ pub fn near_timeout<'a>(
     // A call near its timeout has one: its deadline orders it.
     sort_calls(&mut near, |a, b| a.deadline().cmp(&b.deadline()));
     near
+}
+
+/// A lot's count as its heading shows it: `occupied / spaces` (`3 / 20`), or
+/// `N parked` while its range, and so its size, is unknown (a dynamic lot, or one
+/// seen before its `Parkinglots` answer): never `3 / 0`.
+///
+/// ```
+/// use ami_parking::{display, ParkingLot};
+/// let mut lot = ParkingLot::unknown_range(1, "overflow".into());
+/// lot.occupied = 3;
+/// assert_eq!(display::lot_count(&lot), "3 parked");
+/// (lot.start_space, lot.end_space, lot.total_spaces, lot.range_known) = (701, 720, 20, true);
+/// assert_eq!(display::lot_count(&lot), "3 / 20");
+/// ```
+pub fn lot_count(lot: &ParkingLot) -> String {
+    if lot.range_known {
+        format!("{} / {}", lot.occupied, lot.total_spaces)
+    } else {
+        format!("{} parked", lot.occupied)
+    }
 }
 
 /// `m:ss` of a duration, whole seconds cut: 75.9 s is `1:15`.

@@ -53,8 +53,9 @@ pub fn check_store(store: &ParkingStore) -> Result<(), String> {
         }
         let grid = store.lot_grid_now(&key);
         if !lot.range_known {
-            if !grid.is_empty() {
-                return Err(format!("lot {} has a grid but no known range", lot.name));
+            // No range: the grid is the lot's calls, one cell each.
+            if !grid.iter().map(Option::as_ref).eq(mine.iter().map(Some)) {
+                return Err(format!("lot {}'s grid is not its calls while its range is unknown", lot.name));
             }
             continue;
         }

@@ -32,8 +32,9 @@ pub(super) struct LotState {
     /// a view asked for it is not in the lots map.
     pub(super) known: bool,
     pub(super) spaces: Spaces,
-    /// The grid's subscribers: one cell per space from start to end (none while the
-    /// range is unknown), made from `spaces` when one subscribes.
+    /// The grid's subscribers: one cell per space from start to end (while the range
+    /// is unknown, one per shown call, as `calls`), made from `spaces` when one
+    /// subscribes.
     grid: Broadcast<VecDiff<Option<Arc<ParkedCall>>>>,
     /// The call list's subscribers: the shown calls in space order.
     calls: Broadcast,
@@ -89,10 +90,14 @@ impl LotState {
     }
 
     /// The grid's cells now: one per space of the known range, the shown call or
-    /// `None` (empty while the range is unknown).
+    /// `None`; while the range is unknown, one per shown call, in space order (a
+    /// grid never hides a call).
     pub(super) fn cells(&self) -> Vec<Option<Arc<ParkedCall>>> {
         let l = &self.lot;
-        if !l.range_known || l.end_space < l.start_space {
+        if !l.range_known {
+            return self.shown_calls().cloned().map(Some).collect();
+        }
+        if l.end_space < l.start_space {
             return Vec::new();
         }
         let mut cells = vec![None; (l.end_space - l.start_space) as usize + 1];
@@ -370,21 +375,32 @@ impl Book {
         // of references changes only where a view takes it (an atomic change each).
         let new_shown = if has_new { lot.spaces.get(space).and_then(|s| s.shown.as_ref()) } else { None };
         let mut d_shown = 0i64;
+        // While the range is unknown the grid is the call list: it takes the list's diffs.
+        let listed = !lot.lot.range_known;
         match (lot.shown_spaces.binary_search(&space), new_shown) {
             (Ok(j), Some(c)) => {
                 lot.calls.send(|| VecDiff::UpdateAt { index: j, value: c.clone() });
                 self.global.send(|| VecDiff::UpdateAt { index: prefix + j, value: c.clone() });
+                if listed {
+                    send_grid(&mut lot.grid, VecDiff::UpdateAt { index: j, value: Some(c.clone()) });
+                }
             }
             (Err(j), Some(c)) => {
                 lot.shown_spaces.insert(j, space);
                 lot.calls.send(|| VecDiff::InsertAt { index: j, value: c.clone() });
                 self.global.send(|| VecDiff::InsertAt { index: prefix + j, value: c.clone() });
+                if listed {
+                    send_grid(&mut lot.grid, VecDiff::InsertAt { index: j, value: Some(c.clone()) });
+                }
                 d_shown = 1;
             }
             (Ok(j), None) => {
                 lot.shown_spaces.remove(j);
                 lot.calls.send(|| VecDiff::RemoveAt { index: j });
                 self.global.send(|| VecDiff::RemoveAt { index: prefix + j });
+                if listed {
+                    send_grid(&mut lot.grid, VecDiff::RemoveAt { index: j });
+                }
                 d_shown = -1;
             }
             (Err(_), None) => {}
@@ -393,11 +409,12 @@ impl Book {
         // calls were parked, or a hostile server): the range is no longer known.
         let outside = has_new && lot.lot.range_known && lot.cell(space).is_none();
         if outside {
-            // The grid is empty while the range is unknown, and the lot's size is
-            // unknown too (0, as `ParkingLot::total_spaces` says).
+            // The grid becomes the lot's calls (this one among them), and the lot's
+            // size is unknown too (0, as `ParkingLot::total_spaces` says).
             lot.lot.range_known = false;
             lot.lot.total_spaces = 0;
-            lot.grid.send(|| VecDiff::Replace { values: Vec::new() });
+            let cells = lot.cells();
+            send_grid(&mut lot.grid, VecDiff::Replace { values: cells });
         }
         if let Some(cell) = lot.cell(space) {
             // A call the views do not show (filtered) leaves its cell as it was.
@@ -482,6 +499,12 @@ impl Book {
         }
         (out, full)
     }
+}
+
+/// Sends `diff` to a grid's subscribers: for the rare changes (a lot of unknown
+/// range), made even when nobody subscribes, with one instance of the send for all.
+fn send_grid(grid: &mut Broadcast<VecDiff<Option<Arc<ParkedCall>>>>, diff: VecDiff<Option<Arc<ParkedCall>>>) {
+    grid.send(move || diff);
 }
 
 /// What the views show of `raw`: the transform applied (it may not move the call:

@@ -35,25 +35,33 @@ impl ParkingStore {
         let st = self.lock();
         let names = |name: &[u8]| st.book.name(server_id, name);
         match Inbound::classify_scanned(head, &f, msg.iter(), server_id, now, Shape::Messages, &names) {
-            Inbound::Live(event) => self.apply_live_locked(st, now, event),
+            Inbound::Live(event) => self.apply_live_locked(st, now, event).0,
             _ => Events::new(),
         }
     }
 
     /// Applies a live parking event: the store changes, listeners hear of it, and the
-    /// events are returned.
-    pub(crate) fn apply_live(&self, now: Timestamp, event: LiveEvent) -> Events {
+    /// events are returned, with `true` when a park made known a lot its server's
+    /// `Parkinglots` answer did not list (a dynamic lot, made by Asterisk at the
+    /// `Park`): its range is unknown until the server's lots are listed again.
+    pub(crate) fn apply_live(&self, now: Timestamp, event: LiveEvent) -> (Events, bool) {
         self.apply_live_locked(self.lock(), now, event)
     }
 
     /// [`ParkingStore::apply_live`] with the store's lock taken already (`st`, let go
     /// before listeners hear of the events).
-    fn apply_live_locked(&self, mut st: MutexGuard<'_, State>, now: Timestamp, event: LiveEvent) -> Events {
+    fn apply_live_locked(
+        &self,
+        mut st: MutexGuard<'_, State>,
+        now: Timestamp,
+        event: LiveEvent,
+    ) -> (Events, bool) {
         let LiveEvent { kind, call, retriever } = event;
         let mut call = self.prepare(call);
         let server = call.server_id;
         let (max_calls, max_lots) = (self.inner.options.max_calls, self.inner.options.max_lots);
         let mut full = None;
+        let mut unlisted = false;
         let events: Events = 'apply: {
             // A give-up held back: this park of the same call makes it a move; anything
             // else reports it first.
@@ -96,7 +104,12 @@ impl ParkingStore {
                 .then(|| (raw.lot_key(), raw.parking_space));
             let was_idle = st.book.raw_total == 0;
             let event = match i {
-                Some(i) if !kind.is_leave() => self.enter(&mut st, i, kind, Arc::new(raw)),
+                Some(i) if !kind.is_leave() => {
+                    let known_before = st.book.lot(i).known;
+                    let event = self.enter(&mut st, i, kind, Arc::new(raw));
+                    unlisted = !known_before && st.book.lot(i).known && st.lots_synced.contains(&server);
+                    event
+                }
                 i => self.leave(&mut st, i, kind, raw, retriever, now),
             };
             // A list brought the call in before its `ParkedCall` came: this is its park,
@@ -129,7 +142,7 @@ impl ParkingStore {
             self.over_cap(what, server, limit);
         }
         self.dispatch(&events);
-        events
+        (events, unlisted)
     }
 
     /// A call entered a space (`Parked`) or took a parkee's place (`Swapped`).
@@ -516,7 +529,7 @@ mod tests {
                     Step::Event(k, l, sp, u, c) => {
                         let m = message(k, l, sp, u, c);
                         let b = match Inbound::of_message(1, &m, now, Shape::Messages) {
-                            Inbound::Live(e) => general.apply_live(now, e).into_vec(),
+                            Inbound::Live(e) => general.apply_live(now, e).0.into_vec(),
                             _ => Vec::new(),
                         };
                         (short.apply_message(now, 1, &m).into_vec(), b)

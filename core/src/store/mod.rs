@@ -19,7 +19,7 @@
 //! # How the store changes
 //! - A live `ParkedCall`, `UnParkedCall`, `ParkedCallTimeOut`, `ParkedCallGiveUp` or
 //!   `ParkedCallSwap` changes each view with at most one diff (`InsertAt`, `UpdateAt`
-//!   or `RemoveAt`; a grid only ever takes `UpdateAt`) and fires at most one
+//!   or `RemoveAt`; a grid of a known range only ever takes `UpdateAt`) and fires at most one
 //!   [`ParkingEvent`]. A live `ParkedCall` for a call already known in that space
 //!   (same unique id) fires nothing.
 //! - A leave (`UnParkedCall`, `ParkedCallTimeOut`, `ParkedCallGiveUp`) is matched to
@@ -64,12 +64,12 @@
 //!   retrieved: a listed call the store saw leave live since the link came up (and
 //!   not park again) is not brought back.
 //! - An event for a lot the store does not know creates the lot (range unknown: its
-//!   grid is empty, its call list works); a later `Parkinglots` answer fills its range
-//!   and replaces the grid (one `Replace`).
+//!   grid holds one cell per call, as its call list does); a later `Parkinglots`
+//!   answer fills its range and replaces the grid (one `Replace`).
 //! - A call in a space outside its lot's listed range (a lot shrunk by a reload while
 //!   calls were parked, or a server that lies) is held like any other, and the lot's
-//!   range becomes unknown (`range_known` false, the grid empty), so a grid never
-//!   hides a call. A later `Parkinglots` answer whose range holds every call makes it
+//!   range becomes unknown (`range_known` false, the grid one cell per call), so a
+//!   grid never hides a call. A later `Parkinglots` answer whose range holds every call makes it
 //!   known again. So is a range wider than `max_calls` spaces: no grid that big.
 //! - What a server can make the store hold is capped: at most
 //!   [`ParkingOptions::max_calls`] calls and [`ParkingOptions::max_lots`] lots. What
@@ -289,14 +289,17 @@ impl ParkingStore {
     /// Lot `key` as a grid: one cell per space from its start to its end, `None` when
     /// free (or when the filter hides the call). A park or a leave changes exactly its
     /// cell (`UpdateAt`); a range change replaces the grid (`Replace`). While the lot's
-    /// range is unknown (it was seen only in an event, before a `Parkinglots` answer)
-    /// the grid is empty: use [`ParkingStore::lot_calls`] meanwhile.
+    /// range is unknown (a lot seen only in events: a dynamic lot, or one seen before
+    /// its `Parkinglots` answer; or a call outside the listed range) the grid is the
+    /// lot's calls, one cell each (`Some`) in space order, as
+    /// [`ParkingStore::lot_calls`] (a park inserts its cell, a leave removes it): a
+    /// grid never hides a parked call. Number a cell by its call's space then.
     ///
     /// ```
     /// use ami_parking::{LotKey, ParkingStore};
     /// let store = ParkingStore::default();
     /// let _grid = store.lot_grid(&LotKey::new(1, "default"));
-    /// assert!(store.lot_grid_now(&LotKey::new(1, "default")).is_empty()); // range not known yet
+    /// assert!(store.lot_grid_now(&LotKey::new(1, "default")).is_empty()); // no lot, no call yet
     /// ```
     pub fn lot_grid(&self, key: &LotKey) -> impl SignalVec<Item = Option<Arc<ParkedCall>>> + Send + 'static {
         let mut st = self.lock();
@@ -496,8 +499,9 @@ impl ParkingStore {
 
     /// Whether `lot` on `server_id` can take one more call, as far as the store knows:
     /// [`ParkingError::LotFull`] when its count has reached its size,
-    /// [`ParkingError::UnknownLot`] when the server's lots are known and it is not
-    /// among them; `Ok` otherwise (also when the store cannot tell).
+    /// [`ParkingError::UnknownLot`] when the server's lots are known and it is neither
+    /// among them nor named in an event; `Ok` otherwise (also when the store cannot
+    /// tell).
     pub(crate) fn check_lot(&self, server_id: ServerId, lot: &str) -> Result<(), ParkingError> {
         let st = self.lock();
         match st.book.find(&LotKey::new(server_id, lot)) {
@@ -509,11 +513,14 @@ impl ParkingStore {
                     Ok(())
                 }
             }
+            // Named by Asterisk in an event, not in its list (a dynamic lot, or one a
+            // reload shrank under a call): it exists, its size is not known.
+            Some(l) if l.known => Ok(()),
             _ if st.lots_synced.contains(&server_id) => {
                 let known = st
                     .book
                     .lots()
-                    .filter(|l| l.key.server_id == server_id && l.known && l.lot.range_known)
+                    .filter(|l| l.key.server_id == server_id && l.known)
                     .map(|l| l.key.name.to_string())
                     .collect();
                 Err(ParkingError::UnknownLot { lot: lot.into(), server_id, known })

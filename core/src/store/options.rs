@@ -40,7 +40,8 @@ pub struct ParkingOptions {
     /// Lot used when a request names none (`default`).
     pub default_parking_lot: String,
     /// Fetch lots and calls when the connection logs in, and again whenever it or a
-    /// server behind amiws logs in again (default true).
+    /// server behind amiws logs in again; list a server's lots again when a park
+    /// names a lot its list did not (a dynamic lot) (default true).
     pub auto_refresh: bool,
     /// Periodic resync while logged in; zero turns it off (default).
     pub poll_interval: Duration,

@@ -247,7 +247,11 @@ fn a_call_outside_its_lots_range_makes_the_range_unknown_and_no_grid_hides_it() 
     assert!(!lot.range_known, "a range that does not hold the lot's calls is not known");
     // Its size is unknown too (a display must not take it for a large empty lot).
     assert_eq!((lot.total_spaces, lot.free()), (0, 0));
-    assert!(store.lot_grid_now(&key).is_empty(), "no grid that would hide space 9999");
+    // The grid is the lot's calls, one cell each: it hides neither space 9999 nor 701.
+    let spaces = |g: Vec<Option<std::sync::Arc<ami_parking::ParkedCall>>>| {
+        g.iter().map(|c| c.as_ref().map(|c| c.parking_space)).collect::<Vec<_>>()
+    };
+    assert_eq!(spaces(store.lot_grid_now(&key)), [Some(701), Some(9999)]);
     assert_eq!((lot.occupied, store.lot_calls_now(&key).len()), (2, 2));
     ami_parking::sim::check_store(store).unwrap();
     // Once the stray call has left, a Parkinglots answer that fits makes it known again.
@@ -270,7 +274,7 @@ fn a_lot_four_billion_spaces_wide_gets_no_grid() {
     let lot = w.conn.store().lot_now(&key).unwrap();
     assert!(!lot.range_known, "a range wider than max_calls is not made a grid");
     assert_eq!(lot.total_spaces, 0, "nor a size: the range is not known");
-    assert!(w.conn.store().lot_grid_now(&key).is_empty());
+    assert_eq!(w.conn.store().lot_grid_now(&key).len(), 1, "one cell: the call's");
     assert_eq!(lot.occupied, 1);
 }
 
@@ -320,7 +324,12 @@ fn a_parkinglots_range_is_a_grid_only_up_to_max_calls_wide_and_only_when_it_hold
     assert!(matches!(w.reply(id), Some(Ok(_))));
     let store = w.conn.store();
     assert!(!store.lot_now(&default).unwrap().range_known);
-    assert!(store.lot_grid_now(&default).is_empty());
+    let grid = store.lot_grid_now(&default);
+    assert_eq!(
+        grid.iter().map(|c| c.as_ref().map(|c| c.parking_space)).collect::<Vec<_>>(),
+        [Some(715)],
+        "the call stays in sight"
+    );
     ami_parking::sim::check_store(store).unwrap();
 }
 
