@@ -103,6 +103,78 @@ async fn refresh_while_calls_are_parked_fires_no_event() {
     clean(PORT_A).await;
 }
 
+/// A dynamic lot (`parkeddynamic`): Asterisk makes the lot at the `Park`, so its
+/// `ParkedCall` names a lot no list has named. Until the store knows its range the
+/// lot's grid is its call (it used to be empty: a grid display hid the call); the
+/// connection lists the server's lots again by itself, and the grid becomes the lot's
+/// five spaces. A park into the lot is Asterisk's to answer, not refused as an
+/// unknown lot (it used to be). Asterisk keeps a
+/// dynamic lot until it restarts (a `module reload res_parking` fails on the
+/// sandbox's dialplan), so the test ends with a restart, also when it fails: the
+/// lists of the other tests name the configured lots only.
+#[tokio::test]
+async fn a_call_parked_in_a_dynamic_lot_is_on_its_lots_grid() {
+    let Some((_g, c)) = on_clean_pbx().await else { return };
+    let restart = RestartOnDrop("a");
+    let key = ami_parking::LotKey::new(1, "overflow");
+    if c.store().lot_now(&key).is_some() {
+        // Made by hand since the sandbox started: a restart forgets it.
+        restart_watched(&c, "a").await;
+    }
+    let mut events = c.events();
+    let park = Action::new("Originate")
+        .header("Channel", "Local/s@hold")
+        .header("Context", "dynpark")
+        .header("Exten", "s")
+        .header("Priority", "1")
+        .header("Variable", "CALLERNUM=5557001")
+        .header("Variable", "LOT=overflow")
+        .header("Async", "true");
+    c.request(Request::Action(park), Target::All).await.expect("originate");
+    let call = next_event(&mut events, "parked", |e| parked_event_for(e, "5557001")).await.call().clone();
+    assert_eq!((&*call.parking_lot, call.parking_space), ("overflow", 901), "Asterisk made the lot");
+    let lot = c.store().lot_now(&key).expect("the event made the lot");
+    assert_eq!((lot.range_known, lot.occupied, lot.total_spaces), (false, 1, 0), "no list named it yet");
+    let uids = |grid: Vec<Option<Arc<ParkedCall>>>| -> Vec<Option<String>> {
+        grid.iter().map(|c| c.as_ref().map(|c| c.unique_id().to_string())).collect()
+    };
+    let uid = Some(call.unique_id().to_string());
+    let grid = uids(c.store().lot_grid_now(&key));
+    // The list the connection asked for may be in already: then the grid has its spaces.
+    assert!(
+        grid == [uid.clone()] || grid == [uid.clone(), None, None, None, None],
+        "the grid shows the lot's call: {grid:?}"
+    );
+    // The connection lists the lots again: the range comes, and the grid has its spaces.
+    wait_state(c.store(), |s| s.lot_now(&key).is_some_and(|l| l.range_known)).await;
+    let lot = c.store().lot_now(&key).unwrap();
+    assert_eq!((lot.start_space, lot.end_space, lot.total_spaces, lot.occupied), (901, 905, 5, 1));
+    assert_eq!(uids(c.store().lot_grid_now(&key)), [uid, None, None, None, None]);
+    // A park into the dynamic lot: Asterisk takes it.
+    let agent = bridged_agent(&c, "5557002").await;
+    let at = c.park_call(&agent, ami_parking::Park::default().lot("overflow")).await.expect("parked");
+    assert_eq!((at.lot.as_str(), at.space), ("overflow", 902));
+    assert_eq!(c.store().lot_now(&key).map(|l| l.occupied), Some(2));
+    // Restarted, Asterisk has no such lot: the resync's list forgets it.
+    restart_watched(&c, "a").await;
+    std::mem::forget(restart);
+    assert!(c.store().lot_now(&key).is_none(), "the lot is gone with Asterisk's");
+    c.shutdown().await;
+    clean(PORT_A).await;
+}
+
+/// Restarts a sandbox instance when dropped (a test that changed what Asterisk holds
+/// for good, and failed before its own restart).
+struct RestartOnDrop(&'static str);
+
+impl Drop for RestartOnDrop {
+    fn drop(&mut self) {
+        if let Err(e) = sandbox::run(self.0, &["restart"]) {
+            eprintln!("{e}");
+        }
+    }
+}
+
 async fn park_two(c: &Client, events: &mut EventStream, a: &str, b: &str) {
     park_dialplan(c, a, "default").await;
     next_event(events, "parked", |e| parked_event_for(e, a)).await;
