@@ -381,7 +381,7 @@ impl Book {
             (Ok(j), Some(c)) => {
                 lot.calls.send(|| VecDiff::UpdateAt { index: j, value: c.clone() });
                 self.global.send(|| VecDiff::UpdateAt { index: prefix + j, value: c.clone() });
-                if listed {
+                if listed && lot.grid.len() > 0 {
                     send_grid(&mut lot.grid, VecDiff::UpdateAt { index: j, value: Some(c.clone()) });
                 }
             }
@@ -389,7 +389,7 @@ impl Book {
                 lot.shown_spaces.insert(j, space);
                 lot.calls.send(|| VecDiff::InsertAt { index: j, value: c.clone() });
                 self.global.send(|| VecDiff::InsertAt { index: prefix + j, value: c.clone() });
-                if listed {
+                if listed && lot.grid.len() > 0 {
                     send_grid(&mut lot.grid, VecDiff::InsertAt { index: j, value: Some(c.clone()) });
                 }
                 d_shown = 1;
@@ -398,7 +398,7 @@ impl Book {
                 lot.shown_spaces.remove(j);
                 lot.calls.send(|| VecDiff::RemoveAt { index: j });
                 self.global.send(|| VecDiff::RemoveAt { index: prefix + j });
-                if listed {
+                if listed && lot.grid.len() > 0 {
                     send_grid(&mut lot.grid, VecDiff::RemoveAt { index: j });
                 }
                 d_shown = -1;
@@ -502,7 +502,8 @@ impl Book {
 }
 
 /// Sends `diff` to a grid's subscribers: for the rare changes (a lot of unknown
-/// range), made even when nobody subscribes, with one instance of the send for all.
+/// range), one instance of the send for them all (the caller looks for subscribers
+/// first, before it makes the diff).
 fn send_grid(grid: &mut Broadcast<VecDiff<Option<Arc<ParkedCall>>>>, diff: VecDiff<Option<Arc<ParkedCall>>>) {
     grid.send(move || diff);
 }
