@@ -60,6 +60,22 @@ pub fn cli(instance: &str, command: &str) -> String {
     run(instance, &["cli", command]).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// What a test that lost its link to `instance` prints: whether Asterisk still runs
+/// and under which pid (`before`: its `status` when the test began), and the last
+/// lines of its log (a crash or a restart shows there).
+pub fn diagnosis(instance: &str, before: &str) -> String {
+    let now = run(instance, &["status"]).unwrap_or_else(|e| e);
+    let log = format!("/tmp/ami-parking-asterisk-{instance}.log");
+    let text = std::fs::read_to_string(&log).unwrap_or_else(|e| format!("cannot read {log}: {e}"));
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+    format!(
+        "asterisk-sandbox {instance}: when the test began: {}; now: {}\nlast lines of {log}:\n{tail}",
+        before.trim(),
+        now.trim()
+    )
+}
+
 /// Asterisk's own truth, read independently of the library: log in with a plain
 /// socket, send `ParkedCalls`, collect `(lot, space, unique id)` of every item.
 pub fn parked_truth(port: u16) -> Vec<(String, u32, String)> {
