@@ -442,3 +442,55 @@ fn a_lot_of_unknown_range_shows_its_calls_in_their_spaces() {
     assert!(grid.contains("<span class=\"lot-count\">2 parked</span>"), "{grid}");
     assert!(html.contains("<div class=\"lot-stats\">2 parked</div>"), "the dashboard's count: {html}");
 }
+
+thread_local! {
+    /// The grid `grid_only` follows, read from outside the page.
+    static GRID: std::cell::RefCell<Option<ReadSignal<Vec<ami_parking_dioxus::GridCell>>>> = const { std::cell::RefCell::new(None) };
+}
+
+fn grid_only(root: Root) -> Element {
+    let parking = use_ami_parking(|| root.sim.clone());
+    let grid = ami_parking_dioxus::use_lot_grid(parking, LotKey::new(1, "overflow"));
+    GRID.with(|g| *g.borrow_mut() = Some(grid));
+    rsx! {}
+}
+
+/// In a lot of unknown range every park and leave renumbers the grid's cells: their
+/// signals are reused, not made again (a Dioxus signal lives as long as its scope: one
+/// made at each park piled up, 2 KB an event on a board left open).
+#[test]
+fn an_unknown_range_grid_reuses_its_cells_signals() {
+    use ami_parking::ParkingClient;
+    let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(1_700_000_000_000));
+    let mut dom =
+        VirtualDom::new_with_props(grid_only, Root { sim: sim.clone(), seen: Rc::new(Cell::new(0)) });
+    dom.rebuild_in_place();
+    let event = |name: &str, space: &str, uid: &str| {
+        ami_parking::Message::from_pairs([
+            ("Event", name),
+            ("ParkeeChannel", &*format!("PJSIP/{uid}-1")),
+            ("ParkeeUniqueid", uid),
+            ("Parkinglot", "overflow"),
+            ("ParkingSpace", space),
+            ("ParkingTimeout", "45"),
+            ("ParkingDuration", "0"),
+        ])
+    };
+    let now = sim.store().clock_now();
+    let cells = |dom: &mut VirtualDom| {
+        settle(dom);
+        dom.in_runtime(|| GRID.with(|g| g.borrow().expect("the page ran").peek().clone()))
+    };
+    sim.store().apply_message(now, 1, &event("ParkedCall", "903", "1.3"));
+    sim.store().apply_message(now, 1, &event("ParkedCall", "907", "1.7"));
+    let two = cells(&mut dom);
+    assert_eq!(two.iter().map(|c| c.space).collect::<Vec<_>>(), [903, 907]);
+    for k in 0..50 {
+        let uid = format!("2.{k}");
+        sim.store().apply_message(now, 1, &event("ParkedCall", "901", &uid));
+        let three = cells(&mut dom);
+        assert_eq!(three.iter().map(|c| c.space).collect::<Vec<_>>(), [901, 903, 907]);
+        sim.store().apply_message(now, 1, &event("UnParkedCall", "901", &uid));
+    }
+    assert_eq!(cells(&mut dom), two, "the same cells: the same spaces, the same signals");
+}

@@ -44,7 +44,8 @@ impl ami_parking::SignalFamily for LeptosSignals {
     }
 }
 
-/// The cells of one lot: one per space from the lot's first to its last.
+/// One cell of a lot's grid: a space of its range (while the lot's range is unknown,
+/// one call: the grid is then the lot's calls).
 #[derive(Clone, Debug)]
 pub struct GridCell {
     /// The space number.
@@ -55,19 +56,21 @@ pub struct GridCell {
 
 /// A lot's grid that follows the store, one signal per cell: an `UpdateAt` (a park
 /// or a leave) sets that cell's signal only, so only its view re-renders; a range
-/// change rebuilds the cells, numbered from the lot's first space (or by their calls
-/// while the range is unknown: then the grid is the lot's calls).
+/// change rebuilds the cells, numbered from the lot's first space. While the range is
+/// unknown the grid is the lot's calls, numbered by their spaces, and a park or a
+/// leave rebuilds the cells (the signals let go are freed with their last reader).
 pub(crate) fn follow_grid(store: &ParkingStore, lot: &LotKey) -> ReadSignal<Vec<GridCell>> {
     let (shown, key) = (store.clone(), lot.clone());
     let number = move |calls: &[Option<Arc<ParkedCall>>]| -> Vec<GridCell> {
         let first = shown.lot_now(&key).map_or(0, |l| l.start_space);
         calls
             .iter()
-            .zip(first..)
+            .enumerate()
             // A cell holding a call is its call's space (the grid of a lot whose range
-            // is unknown holds only calls, not one cell per space).
-            .map(|(c, space)| GridCell {
-                space: c.as_ref().map_or(space, |c| c.parking_space),
+            // is unknown holds only calls, not one cell per space); an empty one is in
+            // a known range, which fits a u32.
+            .map(|(i, c)| GridCell {
+                space: c.as_ref().map_or(first.saturating_add(i as u32), |c| c.parking_space),
                 call: ArcRwSignal::new(c.clone()),
             })
             .collect()

@@ -31,6 +31,10 @@ pub(super) struct LotState {
     /// True once Asterisk named the lot (an event or a list); a lot made only because
     /// a view asked for it is not in the lots map.
     pub(super) known: bool,
+    /// True while the server's last `Parkinglots` answer named the lot: a lot it did
+    /// not name (one seen only in events, or one Asterisk no longer has) is forgotten
+    /// once it holds no call and its server's lots and calls were listed.
+    listed: bool,
     pub(super) spaces: Spaces,
     /// The grid's subscribers: one cell per space from start to end (while the range
     /// is unknown, one per shown call, as `calls`), made from `spaces` when one
@@ -52,6 +56,7 @@ impl LotState {
             lot: ParkingLot::unknown_range(key.server_id, key.name.clone()),
             key,
             known: false,
+            listed: false,
             spaces: Spaces::default(),
             grid: Broadcast::default(),
             calls: Broadcast::default(),
@@ -442,6 +447,23 @@ impl Book {
         Put { old }
     }
 
+    /// Forgets the lots of `server_id` its last `Parkinglots` answer did not name and
+    /// that hold no call: they leave the lots map (a view of one keeps its lot, empty).
+    /// After a `Parkinglots` answer, and after a list of all the server's calls (a
+    /// dynamic lot Asterisk lost in a crash still held its calls when the lots were
+    /// listed: the calls' list empties it).
+    pub(super) fn forget_unlisted(&mut self, server_id: ServerId) {
+        for i in 0..self.lots.len() {
+            let l = &mut self.lots[i];
+            if l.key.server_id == server_id && l.known && !l.listed && l.spaces.is_empty() {
+                l.known = false;
+                l.lot = ParkingLot::unknown_range(server_id, l.key.name.clone());
+                l.rebuild_grid();
+                self.unpublish(i);
+            }
+        }
+    }
+
     /// Writes a `Parkinglots` answer for `server_id`: ranges and timeouts, occupancy
     /// kept; lots no longer listed and empty are forgotten. Returns the lots as the
     /// store now has them.
@@ -452,16 +474,10 @@ impl Book {
         options: &ParkingOptions,
     ) -> (Vec<ParkingLot>, bool) {
         let names: HashSet<Arc<str>> = listed.iter().map(|l| l.name.clone()).collect();
-        for i in 0..self.lots.len() {
-            let l = &mut self.lots[i];
-            if l.key.server_id == server_id && l.known && !names.contains(&l.key.name) && l.spaces.is_empty()
-            {
-                l.known = false;
-                l.lot = ParkingLot::unknown_range(server_id, l.key.name.clone());
-                l.rebuild_grid();
-                self.unpublish(i);
-            }
+        for l in self.lots.iter_mut().filter(|l| l.key.server_id == server_id) {
+            l.listed = names.contains(&l.key.name);
         }
+        self.forget_unlisted(server_id);
         let mut out = Vec::with_capacity(listed.len());
         let mut full = false;
         for mut fresh in listed {
@@ -472,6 +488,7 @@ impl Book {
                 continue;
             };
             let l = &mut self.lots[i];
+            l.listed = true;
             fresh.occupied = l.spaces.len() as u32;
             let width = u64::from(fresh.end_space.saturating_sub(fresh.start_space)) + 1;
             if l.spaces.keys().any(|s| s < fresh.start_space || s > fresh.end_space)

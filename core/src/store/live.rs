@@ -43,7 +43,8 @@ impl ParkingStore {
     /// Applies a live parking event: the store changes, listeners hear of it, and the
     /// events are returned, with `true` when a park made known a lot its server's
     /// `Parkinglots` answer did not list (a dynamic lot, made by Asterisk at the
-    /// `Park`): its range is unknown until the server's lots are listed again.
+    /// `Park`), or went outside its listed range (a reload changed the lot): its range
+    /// is unknown until the server's lots are listed again.
     pub(crate) fn apply_live(&self, now: Timestamp, event: LiveEvent) -> (Events, bool) {
         self.apply_live_locked(self.lock(), now, event)
     }
@@ -105,9 +106,13 @@ impl ParkingStore {
             let was_idle = st.book.raw_total == 0;
             let event = match i {
                 Some(i) if !kind.is_leave() => {
-                    let known_before = st.book.lot(i).known;
+                    let before = st.book.lot(i);
+                    let (known, ranged) = (before.known, before.lot.range_known);
                     let event = self.enter(&mut st, i, kind, Arc::new(raw));
-                    unlisted = !known_before && st.book.lot(i).known && st.lots_synced.contains(&server);
+                    // A lot its list did not name, or a park outside the listed range.
+                    let after = st.book.lot(i);
+                    let news = (!known && after.known) || (ranged && !after.lot.range_known);
+                    unlisted = news && st.lots_synced.contains(&server);
                     event
                 }
                 i => self.leave(&mut st, i, kind, raw, retriever, now),

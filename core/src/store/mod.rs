@@ -65,7 +65,12 @@
 //!   not park again) is not brought back.
 //! - An event for a lot the store does not know creates the lot (range unknown: its
 //!   grid holds one cell per call, as its call list does); a later `Parkinglots`
-//!   answer fills its range and replaces the grid (one `Replace`).
+//!   answer fills its range and replaces the grid (one `Replace`). A connection with
+//!   `auto_refresh` asks for that answer when a park names a lot its server's last
+//!   `Parkinglots` answer did not (a dynamic lot), or lands outside a lot's listed
+//!   range. A lot that answer did not name is forgotten once it holds no call: at the
+//!   next `Parkinglots` answer, or a `ParkedCalls` answer for its whole server (a
+//!   dynamic lot lost in a crash).
 //! - A call in a space outside its lot's listed range (a lot shrunk by a reload while
 //!   calls were parked, or a server that lies) is held like any other, and the lot's
 //!   range becomes unknown (`range_known` false, the grid one cell per call), so a

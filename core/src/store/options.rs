@@ -41,7 +41,8 @@ pub struct ParkingOptions {
     pub default_parking_lot: String,
     /// Fetch lots and calls when the connection logs in, and again whenever it or a
     /// server behind amiws logs in again; list a server's lots again when a park
-    /// names a lot its list did not (a dynamic lot) (default true).
+    /// names a lot its list did not (a dynamic lot) or a space outside a lot's listed
+    /// range (default true).
     pub auto_refresh: bool,
     /// Periodic resync while logged in; zero turns it off (default).
     pub poll_interval: Duration,

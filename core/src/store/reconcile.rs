@@ -146,6 +146,10 @@ impl ParkingStore {
             st.book.batch_lots();
             walk.remove_unlisted(&mut st, lot, &answer);
             let shown = walk.write_listed(self, &mut st, answer);
+            if lot.is_none() && st.lots_synced.contains(&server_id) {
+                // A lot the server's list of lots did not name, emptied by this list.
+                st.book.forget_unlisted(server_id);
+            }
             st.book.publish_lots();
             full = walk.full;
             // A list of the whole server that was applied: its link is followed from
