@@ -380,13 +380,14 @@ impl Book {
         // of references changes only where a view takes it (an atomic change each).
         let new_shown = if has_new { lot.spaces.get(space).and_then(|s| s.shown.as_ref()) } else { None };
         let mut d_shown = 0i64;
-        // While the range is unknown the grid is the call list: it takes the list's diffs.
-        let listed = !lot.lot.range_known;
+        // While the range is unknown the grid is the call list: it takes the list's diffs
+        // (made only when someone follows the grid).
+        let grid_is_list = !lot.lot.range_known && lot.grid.len() > 0;
         match (lot.shown_spaces.binary_search(&space), new_shown) {
             (Ok(j), Some(c)) => {
                 lot.calls.send(|| VecDiff::UpdateAt { index: j, value: c.clone() });
                 self.global.send(|| VecDiff::UpdateAt { index: prefix + j, value: c.clone() });
-                if listed && lot.grid.len() > 0 {
+                if grid_is_list {
                     send_grid(&mut lot.grid, VecDiff::UpdateAt { index: j, value: Some(c.clone()) });
                 }
             }
@@ -394,7 +395,7 @@ impl Book {
                 lot.shown_spaces.insert(j, space);
                 lot.calls.send(|| VecDiff::InsertAt { index: j, value: c.clone() });
                 self.global.send(|| VecDiff::InsertAt { index: prefix + j, value: c.clone() });
-                if listed && lot.grid.len() > 0 {
+                if grid_is_list {
                     send_grid(&mut lot.grid, VecDiff::InsertAt { index: j, value: Some(c.clone()) });
                 }
                 d_shown = 1;
@@ -403,29 +404,28 @@ impl Book {
                 lot.shown_spaces.remove(j);
                 lot.calls.send(|| VecDiff::RemoveAt { index: j });
                 self.global.send(|| VecDiff::RemoveAt { index: prefix + j });
-                if listed && lot.grid.len() > 0 {
+                if grid_is_list {
                     send_grid(&mut lot.grid, VecDiff::RemoveAt { index: j });
                 }
                 d_shown = -1;
             }
             (Err(_), None) => {}
         }
-        // A call outside the range Asterisk listed (a lot shrunk by a reload while
-        // calls were parked, or a hostile server): the range is no longer known.
-        let outside = has_new && lot.lot.range_known && lot.cell(space).is_none();
-        if outside {
-            // The grid becomes the lot's calls (this one among them), and the lot's
-            // size is unknown too (0, as `ParkingLot::total_spaces` says).
-            lot.lot.range_known = false;
-            lot.lot.total_spaces = 0;
-            let cells = lot.cells();
-            send_grid(&mut lot.grid, VecDiff::Replace { values: cells });
-        }
         if let Some(cell) = lot.cell(space) {
             // A call the views do not show (filtered) leaves its cell as it was.
             if old_shown || new_shown.is_some() {
                 lot.grid.send(|| VecDiff::UpdateAt { index: cell, value: new_shown.cloned() });
             }
+        }
+        // A call outside the range Asterisk listed (a lot shrunk by a reload while
+        // calls were parked, or a hostile server): the range is no longer known (its
+        // space had no cell above).
+        if has_new && lot.lot.range_known && lot.cell(space).is_none() {
+            // The grid becomes the lot's calls (this one among them), and the lot's
+            // size is unknown too (0, as `ParkingLot::total_spaces` says).
+            lot.lot.range_known = false;
+            lot.lot.total_spaces = 0;
+            lot.rebuild_grid();
         }
         let d_raw = has_new as i64 - old.is_some() as i64;
         // Only a change of occupancy changes the lot: a call replaced in place leaves a
