@@ -399,6 +399,21 @@ fn a_stale_lot_is_not_shown_as_empty_and_a_large_lot_shows_its_calls_and_a_free_
     );
 }
 
+/// A live event of the lot `overflow`, which no list names (a dynamic lot).
+fn overflow_event(name: &str, space: &str, uid: &str, caller: &str) -> ami_parking::Message {
+    ami_parking::Message::from_pairs([
+        ("Event", name),
+        ("ParkeeChannel", &*format!("PJSIP/{uid}-1")),
+        ("ParkeeUniqueid", uid),
+        ("ParkeeCallerIDNum", "5551009"),
+        ("ParkeeCallerIDName", caller),
+        ("Parkinglot", "overflow"),
+        ("ParkingSpace", space),
+        ("ParkingTimeout", "45"),
+        ("ParkingDuration", "0"),
+    ])
+}
+
 fn overflow_board(root: Root) -> Element {
     let parking = use_ami_parking(|| root.sim.clone());
     rsx! {
@@ -417,22 +432,9 @@ fn a_lot_of_unknown_range_shows_its_calls_in_their_spaces() {
     let mut dom =
         VirtualDom::new_with_props(overflow_board, Root { sim: sim.clone(), seen: Rc::new(Cell::new(0)) });
     dom.rebuild_in_place();
-    let park = |space: &str, uid: &str, name: &str| {
-        ami_parking::Message::from_pairs([
-            ("Event", "ParkedCall"),
-            ("ParkeeChannel", &*format!("PJSIP/{uid}-1")),
-            ("ParkeeUniqueid", uid),
-            ("ParkeeCallerIDNum", "5551009"),
-            ("ParkeeCallerIDName", name),
-            ("Parkinglot", "overflow"),
-            ("ParkingSpace", space),
-            ("ParkingTimeout", "45"),
-            ("ParkingDuration", "0"),
-        ])
-    };
     let now = sim.store().clock_now();
-    sim.store().apply_message(now, 1, &park("907", "1.7", "Carol"));
-    sim.store().apply_message(now, 1, &park("903", "1.3", "Dave"));
+    sim.store().apply_message(now, 1, &overflow_event("ParkedCall", "907", "1.7", "Carol"));
+    sim.store().apply_message(now, 1, &overflow_event("ParkedCall", "903", "1.3", "Dave"));
     let html = settle(&mut dom);
     let grid = &html[..html.find("parking-dashboard").expect("the dashboard")];
     assert_eq!(grid.matches("data-space=").count(), 2, "one cell per call: {grid}");
@@ -465,32 +467,21 @@ fn an_unknown_range_grid_reuses_its_cells_signals() {
     let mut dom =
         VirtualDom::new_with_props(grid_only, Root { sim: sim.clone(), seen: Rc::new(Cell::new(0)) });
     dom.rebuild_in_place();
-    let event = |name: &str, space: &str, uid: &str| {
-        ami_parking::Message::from_pairs([
-            ("Event", name),
-            ("ParkeeChannel", &*format!("PJSIP/{uid}-1")),
-            ("ParkeeUniqueid", uid),
-            ("Parkinglot", "overflow"),
-            ("ParkingSpace", space),
-            ("ParkingTimeout", "45"),
-            ("ParkingDuration", "0"),
-        ])
-    };
     let now = sim.store().clock_now();
     let cells = |dom: &mut VirtualDom| {
         settle(dom);
         dom.in_runtime(|| GRID.with(|g| g.borrow().expect("the page ran").peek().clone()))
     };
-    sim.store().apply_message(now, 1, &event("ParkedCall", "903", "1.3"));
-    sim.store().apply_message(now, 1, &event("ParkedCall", "907", "1.7"));
+    sim.store().apply_message(now, 1, &overflow_event("ParkedCall", "903", "1.3", ""));
+    sim.store().apply_message(now, 1, &overflow_event("ParkedCall", "907", "1.7", ""));
     let two = cells(&mut dom);
     assert_eq!(two.iter().map(|c| c.space).collect::<Vec<_>>(), [903, 907]);
     for k in 0..50 {
         let uid = format!("2.{k}");
-        sim.store().apply_message(now, 1, &event("ParkedCall", "901", &uid));
+        sim.store().apply_message(now, 1, &overflow_event("ParkedCall", "901", &uid, ""));
         let three = cells(&mut dom);
         assert_eq!(three.iter().map(|c| c.space).collect::<Vec<_>>(), [901, 903, 907]);
-        sim.store().apply_message(now, 1, &event("UnParkedCall", "901", &uid));
+        sim.store().apply_message(now, 1, &overflow_event("UnParkedCall", "901", &uid, ""));
     }
     assert_eq!(cells(&mut dom), two, "the same cells: the same spaces, the same signals");
 }

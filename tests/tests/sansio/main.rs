@@ -29,4 +29,5 @@ mod requests;
 mod store;
 mod timed;
 mod ui_store;
+mod unlisted_lots;
 mod wire_classes;

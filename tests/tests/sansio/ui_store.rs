@@ -19,7 +19,8 @@ fn default_lot() -> LotKey {
     LotKey::new(1, "default")
 }
 
-fn uid_of(cell: &Option<Arc<ParkedCall>>) -> Option<String> {
+/// The unique id of a grid cell's call.
+pub(crate) fn uid_of(cell: &Option<Arc<ParkedCall>>) -> Option<String> {
     cell.as_ref().map(|c| c.unique_id().to_string())
 }
 
@@ -64,126 +65,6 @@ fn a_park_fills_exactly_its_cell_and_a_range_change_replaces_the_grid() {
         }
         r => panic!("{r:?}"),
     }
-}
-
-/// A lot known only from its events (a dynamic lot Asterisk made on the fly, or one
-/// seen before its `Parkinglots` answer) has no range: its grid is then its calls, one
-/// cell each in space order, so a display made of grids never hides a parked call.
-#[test]
-fn a_lot_whose_range_is_unknown_has_a_grid_of_its_calls_and_a_working_list() {
-    let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
-    let key = LotKey::new(1, "overflow");
-    let mut grid = DiffProbe::of(w.conn.store().lot_grid(&key));
-    let mut list = DiffProbe::of(w.conn.store().lot_calls(&key));
-    assert!(w.conn.store().lot_now(&key).is_none(), "asking for a view does not make a lot");
-    grid.take();
-    w.feed(&live_event("ParkedCall", "overflow", 903, "1.3", "5551003"));
-    w.feed(&live_event("ParkedCall", "overflow", 901, "1.1", "5551001"));
-    w.feed(&live_event("ParkedCall", "overflow", 907, "1.7", "5551007"));
-    assert_eq!(
-        grid.take_at(),
-        [("insert", 0), ("insert", 0), ("insert", 2)],
-        "each park inserts its cell, in space order"
-    );
-    let uids = |cells: &[Option<Arc<ParkedCall>>]| cells.iter().map(uid_of).collect::<Vec<_>>();
-    let want = [Some("1.1".into()), Some("1.3".into()), Some("1.7".into())];
-    assert_eq!(uids(&grid.mirror), want);
-    assert_eq!(grid.mirror, w.conn.store().lot_grid_now(&key), "the diffs build the grid");
-    list.take();
-    assert_eq!(list.mirror.len(), 3, "the lot's list works before its range is known");
-    let lot = w.conn.store().lot_now(&key).unwrap();
-    assert_eq!((lot.range_known, lot.occupied), (false, 3));
-    // A leave removes its cell; a new subscriber starts from the same cells.
-    w.feed(&live_event("UnParkedCall", "overflow", 903, "1.3", "5551003"));
-    assert_eq!(grid.take_at(), [("remove", 1)]);
-    assert_eq!(uids(&grid.mirror), [Some("1.1".into()), Some("1.7".into())]);
-    let mut fresh = DiffProbe::of(w.conn.store().lot_grid(&key));
-    assert_eq!(fresh.take(), ["replace"]);
-    assert_eq!(fresh.mirror, grid.mirror);
-    // The range arrives: the grid becomes one cell per space, the calls in their cells.
-    w.conn.request(w.now, Request::ParkingLots, Target::All).unwrap();
-    let sent = w.sent();
-    w.feed(&parking_lots_answer(&aid(&sent[0]), &[("overflow", 901, 907, 45)]));
-    assert_eq!(grid.take(), ["replace"]);
-    assert_eq!(uids(&grid.mirror), [Some("1.1".into()), None, None, None, None, None, Some("1.7".into())]);
-}
-
-/// A park in a lot the server's list did not name (Asterisk made a dynamic lot at the
-/// `Park`): the connection lists the server's lots again, once, and the lot's grid
-/// becomes one cell per space. Meanwhile a park into that lot is sent, not refused
-/// as an unknown lot: Asterisk named it.
-#[test]
-fn a_lot_first_seen_in_a_park_is_listed_again_to_learn_its_range() {
-    let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
-    let key = LotKey::new(1, "overflow");
-    let lists = |w: &mut Wire| -> Vec<ami_parking::Message> {
-        w.sent().into_iter().filter(|m| m.is("Action", "Parkinglots")).collect()
-    };
-    w.feed(&live_event("ParkedCall", "overflow", 901, "1.1", "5551001"));
-    let asked = lists(&mut w);
-    assert_eq!(asked.len(), 1, "the server's lots are listed again");
-    w.feed(&live_event("ParkedCall", "overflow", 902, "1.2", "5551002"));
-    assert!(lists(&mut w).is_empty(), "once, not at each park");
-    // Another new lot while that list is on its way: it may have been taken before
-    // Asterisk made this one, so this one gets its own.
-    w.feed(&live_event("ParkedCall", "annex", 951, "1.5", "5551005"));
-    let annex = lists(&mut w);
-    assert_eq!(annex.len(), 1, "a list for the second new lot too");
-    w.feed(&parking_lots_answer(&aid(&annex[0]), &[("default", 701, 720, 45), ("annex", 951, 952, 45)]));
-    assert!(w.conn.store().lot_now(&LotKey::new(1, "annex")).is_some_and(|l| l.range_known));
-    let park = ami_parking::Park::default().lot("overflow");
-    w.conn.request(w.now, Request::Park { channel: "PJSIP/300-1".into(), park }, Target::All).unwrap();
-    assert!(w.sent().iter().any(|m| m.is("Action", "Park")), "a park into the lot is sent");
-    // The first answer, taken before Asterisk made `annex`: `annex` keeps its range.
-    let lots = [("default", 701, 720, 45), ("overflow", 901, 905, 45)];
-    w.feed(&parking_lots_answer(&aid(&asked[0]), &lots));
-    assert!(w.conn.store().lot_now(&LotKey::new(1, "annex")).is_some_and(|l| l.range_known));
-    let lot = w.conn.store().lot_now(&key).unwrap();
-    assert_eq!((lot.range_known, lot.total_spaces, lot.occupied), (true, 5, 2));
-    let spaces: Vec<Option<u32>> =
-        w.conn.store().lot_grid_now(&key).iter().map(|c| c.as_ref().map(|c| c.parking_space)).collect();
-    assert_eq!(spaces, [Some(901), Some(902), None, None, None]);
-    // A lot the list named makes no list.
-    w.feed(&live_event("ParkedCall", "default", 701, "1.3", "5551003"));
-    assert!(lists(&mut w).is_empty());
-    // Unless a park lands outside its range (a reload grew it): listed again, once.
-    w.feed(&live_event("ParkedCall", "default", 725, "1.4", "5551004"));
-    let grown = lists(&mut w);
-    assert_eq!(grown.len(), 1, "a park outside the range: the lots listed again");
-    w.feed(&live_event("ParkedCall", "default", 726, "1.6", "5551006"));
-    assert!(lists(&mut w).is_empty(), "once");
-    w.feed(&parking_lots_answer(&aid(&grown[0]), &[("default", 701, 730, 45), ("overflow", 901, 905, 45)]));
-    let default = w.conn.store().lot_now(&LotKey::new(1, "default")).unwrap();
-    assert_eq!((default.range_known, default.total_spaces, default.occupied), (true, 30, 3));
-    // Without auto_refresh the library sends nothing of its own.
-    let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
-    w.conn.request(w.now, Request::ParkingLots, Target::All).unwrap();
-    let asked = lists(&mut w);
-    w.feed(&parking_lots_answer(&aid(&asked[0]), &[("default", 701, 720, 45)]));
-    w.feed(&live_event("ParkedCall", "overflow", 901, "1.1", "5551001"));
-    assert!(w.conn.store().lot_now(&key).is_some_and(|l| !l.range_known));
-    assert!(lists(&mut w).is_empty(), "auto_refresh off: no list");
-}
-
-/// A dynamic lot Asterisk lost in a crash (no leave came: the link just dropped) still
-/// held its calls when the lots were listed after the login: the list of calls that
-/// empties it forgets it too, rather than keep a lot Asterisk no longer has.
-#[test]
-fn a_dynamic_lot_lost_in_a_crash_is_forgotten_after_the_resync() {
-    let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
-    let key = LotKey::new(1, "overflow");
-    w.feed(&live_event("ParkedCall", "overflow", 901, "1.1", "5551001"));
-    let asked: Vec<_> = w.sent().into_iter().filter(|m| m.is("Action", "Parkinglots")).collect();
-    w.feed(&parking_lots_answer(&aid(&asked[0]), &[("default", 701, 720, 45), ("overflow", 901, 905, 45)]));
-    assert!(w.conn.store().lot_now(&key).is_some_and(|l| l.range_known));
-    w.conn.handle_disconnected(w.now);
-    w.connect_and_log_in();
-    w.answer_initial(&[("default", 701, 720, 45)], &[]);
-    assert_eq!(w.conn.store().lot_now(&key), None, "Asterisk no longer has the lot");
-    assert!(w.conn.store().parking_lots_now().iter().all(|l| &*l.name == "default"));
-    ami_parking::sim::check_store(w.conn.store()).unwrap();
-    // A lot the list of lots named stays, empty.
-    assert!(w.conn.store().lot_now(&LotKey::new(1, "default")).is_some());
 }
 
 #[test]
