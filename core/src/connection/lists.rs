@@ -166,6 +166,7 @@ impl Connection {
         let Some(p) = self.pending.get_mut(&id) else {
             return;
         };
+        let mut relist = false;
         match (&mut p.acc, &p.req) {
             (Acc::Lots { items, lots }, _) => {
                 let listed = items.remove(&server).unwrap_or_default();
@@ -173,16 +174,20 @@ impl Connection {
             }
             (Acc::Calls { window, items, calls }, req) => {
                 let listed = items.remove(&server).unwrap_or_default();
-                let (events, kept) =
-                    self.store.reconcile(now, Some(*window), server, req.listed_lot(), listed);
-                calls.extend(kept);
-                self.outputs.extend(events.into_iter().map(super::Output::Parking));
+                let done = self.store.reconcile(now, Some(*window), server, req.listed_lot(), listed);
+                calls.extend(done.shown);
+                self.outputs.extend(done.events.into_iter().map(super::Output::Parking));
+                relist = done.unlisted;
             }
             // The phone's channels are listed: park its caller (or say why not).
             (Acc::CallerOf { .. }, _) => return self.caller_listed(now, id, server),
             // Generic lists keep their items per server until answered; park, retrieve and
             // plain actions have no list.
             _ => {}
+        }
+        if relist {
+            // The answer named a lot made since the lots were listed.
+            self.learn_lots(now, server);
         }
         self.server_done(now, id, server, Ok(()));
     }

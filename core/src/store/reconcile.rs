@@ -94,13 +94,13 @@ impl ParkingStore {
             self.apply_lots(server_id, lots);
         }
         // A snapshot is exact at its sequence number: nothing in it lags or is stale.
-        self.reconcile_as(now, None, server_id, None, calls, Reading::Exact).0
+        self.reconcile_as(now, None, server_id, None, calls, Reading::Exact).events
     }
 
     /// Reconciles the scope (`server_id`, or one `lot` of it) with a `ParkedCalls`
     /// answer received at `now`. `window` (when still open) names what live events
-    /// touched meanwhile. Returns the events and the listed calls as the views show
-    /// them.
+    /// touched meanwhile. Returns the events, the listed calls as the views show them,
+    /// and whether the answer named a lot the server's `Parkinglots` answer did not.
     pub(crate) fn reconcile(
         &self,
         now: Timestamp,
@@ -108,7 +108,7 @@ impl ParkingStore {
         server_id: ServerId,
         lot: Option<&str>,
         listed: Vec<ParkedCall>,
-    ) -> (Vec<ParkingEvent>, Vec<Arc<ParkedCall>>) {
+    ) -> Reconciled {
         self.reconcile_as(now, window, server_id, lot, listed, Reading::AsteriskList)
     }
 
@@ -120,7 +120,7 @@ impl ParkingStore {
         lot: Option<&str>,
         listed: Vec<ParkedCall>,
         reading: Reading,
-    ) -> (Vec<ParkingEvent>, Vec<Arc<ParkedCall>>) {
+    ) -> Reconciled {
         let mut calls = Vec::with_capacity(listed.len());
         for mut c in listed {
             c.server_id = server_id;
@@ -131,7 +131,7 @@ impl ParkingStore {
         }
         let answer = Listed::new(calls);
         let full;
-        let (events, shown) = {
+        let (events, shown, unlisted) = {
             let mut st = self.lock();
             // A held give-up and held findings are reported before what the list finds.
             let mut held: Vec<ParkingEvent> = st.release_held().into_iter().collect();
@@ -140,8 +140,14 @@ impl ParkingStore {
             let dirty = window.and_then(|w| st.windows.get(&w.0)).map(|w| (w.keys.clone(), w.uids.clone()));
             let (keys, uids) = dirty.unwrap_or_default();
             let initial = st.synced.insert(server_id);
-            let mut walk =
-                Walk { scope: Scope { server_id, keys, uids }, initial, events: held, full: None, reading };
+            let mut walk = Walk {
+                scope: Scope { server_id, keys, uids },
+                initial,
+                events: held,
+                full: None,
+                reading,
+                new_unlisted: false,
+            };
             let was_idle = st.book.raw_total == 0;
             st.book.batch_lots();
             walk.remove_unlisted(&mut st, lot, &answer);
@@ -162,14 +168,28 @@ impl ParkingStore {
             }
             self.wake_clock(&mut st, was_idle, now);
             self.publish_total(&st);
-            (walk.events, shown)
+            // Once the server's lots were listed, a lot first named here was made
+            // since (a dynamic lot): its range is learnt from a new list.
+            let unlisted = walk.new_unlisted && st.lots_synced.contains(&server_id);
+            (walk.events, shown, unlisted)
         };
         if let Some((what, limit)) = full {
             self.over_cap(what, server_id, limit);
         }
         self.dispatch(&events);
-        (events, shown)
+        Reconciled { events, shown, unlisted }
     }
+}
+
+/// What a `ParkedCalls` answer did to the store.
+pub(crate) struct Reconciled {
+    /// The events it brings (none for a server's first answer).
+    pub(crate) events: Vec<ParkingEvent>,
+    /// The listed calls, as the views show them.
+    pub(crate) shown: Vec<Arc<ParkedCall>>,
+    /// It named a lot the store did not know and the server's last `Parkinglots`
+    /// answer did not list: the lots are to be listed again.
+    pub(crate) unlisted: bool,
 }
 
 /// The calls of one answer by lot and space, sorted; of a space listed twice the
@@ -229,6 +249,8 @@ struct Walk {
     events: Vec<ParkingEvent>,
     /// The cap (`calls` or `lots`) that dropped listed calls.
     full: Option<(&'static str, usize)>,
+    /// A listed call made known a lot the server's `Parkinglots` answer did not name.
+    new_unlisted: bool,
 }
 
 impl Walk {
@@ -268,6 +290,8 @@ impl Walk {
                 self.full = Some(("lots", options.max_lots));
                 continue;
             };
+            let l = st.book.lot(i);
+            self.new_unlisted |= !l.known && !l.listed;
             let old = st.book.lot(i).spaces.get(space).cloned();
             if old.is_none() && st.book.raw_total >= options.max_calls {
                 self.full = Some(("calls", options.max_calls));

@@ -108,6 +108,43 @@ fn a_lot_first_seen_in_a_park_is_listed_again_to_learn_its_range() {
     assert!(lists(&mut w).is_empty(), "auto_refresh off: no list");
 }
 
+/// A lot first named by a `ParkedCalls` answer (Asterisk made it between the
+/// refresh's `Parkinglots` and its `ParkedCalls`): the connection lists the server's
+/// lots again, as after a live park, and the lot's range becomes known. Once: a later
+/// list of calls naming the lot again asks for nothing.
+#[test]
+fn a_lot_first_seen_in_a_list_of_calls_is_listed_again_to_learn_its_range() {
+    let lists = |w: &mut Wire| -> Vec<ami_parking::Message> {
+        w.sent().into_iter().filter(|m| m.is("Action", "Parkinglots")).collect()
+    };
+    let calls = [("default", 701, "1.1", "5551001"), ("overflow", 901, "1.2", "5551002")];
+    let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &calls);
+    let key = LotKey::new(1, "overflow");
+    let lot = w.conn.store().lot_now(&key).expect("the lot is known from its call");
+    assert_eq!((lot.range_known, lot.occupied), (false, 1));
+    let asked = lists(&mut w);
+    assert_eq!(asked.len(), 1, "the server's lots are listed again");
+    w.feed(&parking_lots_answer(&aid(&asked[0]), &[("default", 701, 720, 45), ("overflow", 901, 905, 45)]));
+    let lot = w.conn.store().lot_now(&key).unwrap();
+    assert_eq!((lot.range_known, lot.total_spaces, lot.occupied), (true, 5, 1));
+    // The next list of calls names it again: nothing more to learn.
+    w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
+    let sent = w.sent();
+    let list = sent.iter().find(|m| m.is("Action", "ParkedCalls")).expect("ParkedCalls sent");
+    w.feed(&parked_calls_answer(&aid(list), &calls));
+    assert!(lists(&mut w).is_empty(), "once");
+    // A lot named by the calls' answer while no list of lots has come in yet: that
+    // list is still to come, and it will name the lot.
+    let mut w = Wire::ami(ParkingOptions::default());
+    let sent = w.sent();
+    let lots_aid = aid(sent.iter().find(|m| m.is("Action", "Parkinglots")).unwrap());
+    let calls_aid = aid(sent.iter().find(|m| m.is("Action", "ParkedCalls")).unwrap());
+    w.feed(&parked_calls_answer(&calls_aid, &calls));
+    assert!(lists(&mut w).is_empty(), "no second list while the first is to come");
+    w.feed(&parking_lots_answer(&lots_aid, &[("default", 701, 720, 45), ("overflow", 901, 905, 45)]));
+    assert!(w.conn.store().lot_now(&key).is_some_and(|l| l.range_known));
+}
+
 /// A dynamic lot Asterisk lost in a crash (no leave came: the link just dropped) still
 /// held its calls when the lots were listed after the login: the list of calls that
 /// empties it forgets it too, rather than keep a lot Asterisk no longer has.
