@@ -102,13 +102,7 @@ async fn morning(c: &Client, hs: &[&History]) {
     next_event(&mut events, "moved", |e| e.kind() == "moved").await;
     retrieve(c, hs, &mut events, "default", 715, "alice").await;
     // A swap (a parked Local channel optimizes away), then a retrieve of the new parkee.
-    let a = Action::new("Originate")
-        .header("Channel", "Local/s@swap-park")
-        .header("Context", "swap-dial")
-        .header("Exten", "s")
-        .header("Priority", "1")
-        .header("Async", "true");
-    c.request(Request::Action(a), Target::All).await.expect("originate");
+    sandbox::originate(PORT_A, "Local/s@swap-park", "swap-dial", &[]);
     let swapped = next_event(&mut events, "swap", |e| e.kind() == "swap").await;
     retrieve(c, hs, &mut events, "default", swapped.call().parking_space, "bob").await;
     // An Asterisk restart with two calls parked.

@@ -4,6 +4,7 @@
 
 use crate::sandbox::{self, parked_truth, PORT_A, PORT_B};
 use ami_parking::futures_signals::signal::SignalExt;
+use ami_parking::futures_signals::signal_map::SignalMap;
 use ami_parking::futures_signals::signal_vec::SignalVecExt;
 use ami_parking::{
     Action, ConnectionState, EventStream, LotKey, ParkingClient, ParkingEvent, ParkingStore, Request, Target,
@@ -63,7 +64,8 @@ pub async fn clean(port: u16) {
     }
 }
 
-/// Waits until `pred` holds on the store (re-checked on every change of the calls).
+/// Waits until `pred` holds on the store (re-checked on every change of the calls,
+/// the link, the loading flag, the total and the lots).
 pub async fn wait_state(store: &ParkingStore, pred: impl Fn(&ParkingStore) -> bool) {
     // Every signal a predicate may read: each is published on its own, so a wake on
     // one may come before another has its new value.
@@ -71,6 +73,7 @@ pub async fn wait_state(store: &ParkingStore, pred: impl Fn(&ParkingStore) -> bo
     let mut states = store.connection_state().to_stream();
     let mut loading = store.is_loading().to_stream();
     let mut total = store.total_parked_calls().to_stream();
+    let mut lots = Box::pin(store.parking_lots());
     let r = tokio::time::timeout(DEADLINE, async {
         loop {
             if pred(store) {
@@ -82,6 +85,7 @@ pub async fn wait_state(store: &ParkingStore, pred: impl Fn(&ParkingStore) -> bo
                 _ = states.next() => {}
                 _ = loading.next() => {}
                 _ = total.next() => {}
+                _ = std::future::poll_fn(|cx| lots.as_mut().poll_map_change(cx)) => {}
             }
         }
     })

@@ -167,11 +167,40 @@ pub fn send_actions(port: u16, actions: &[String]) -> String {
 
 /// Parks a call from `caller` in `lot` through the dialplan.
 pub fn park_dialplan(port: u16, caller: &str, lot: &str) {
+    originate(port, "Local/s@hold", "caller", &[&format!("CALLERNUM={caller}"), &format!("LOT={lot}")]);
+}
+
+/// Parks a call from `caller` in the dynamic lot `lot`, which Asterisk makes at the
+/// `Park` when it has none of that name (the sandbox's `dynpark` context: spaces
+/// 901-905). Asterisk keeps the lot until it restarts: a test that makes one ends
+/// with a restart ([`RestartOnDrop`]).
+pub fn park_dynamic(port: u16, caller: &str, lot: &str) {
+    originate(port, "Local/s@hold", "dynpark", &[&format!("CALLERNUM={caller}"), &format!("LOT={lot}")]);
+}
+
+/// Originates `channel` into extension `s` of `context`, with channel variables
+/// `vars` (`NAME=value`), asynchronously (through the admin's AMI session).
+pub fn originate(port: u16, channel: &str, context: &str, vars: &[&str]) {
+    let vars: String = vars.iter().map(|v| format!("Variable: {v}\n")).collect();
     let r = send_action(
         port,
-        &format!("Action: Originate\nChannel: Local/s@hold\nContext: caller\nExten: s\nPriority: 1\nVariable: CALLERNUM={caller}\nVariable: LOT={lot}\nAsync: true\n"),
+        &format!("Action: Originate\nChannel: {channel}\nContext: {context}\nExten: s\nPriority: 1\n{vars}Async: true\n"),
     );
     assert!(r.contains("Originate successfully queued"), "{r}");
+}
+
+/// Restarts a sandbox instance when dropped: held by a test that changes what
+/// Asterisk keeps until a restart (a dynamic lot), so that a failure before the
+/// test's own restart leaves the next tests a PBX as configured. `std::mem::forget`
+/// it once the test restarted the instance itself.
+pub struct RestartOnDrop(pub &'static str);
+
+impl Drop for RestartOnDrop {
+    fn drop(&mut self) {
+        if let Err(e) = run(self.0, &["restart"]) {
+            eprintln!("{e}");
+        }
+    }
 }
 
 /// Waits (with a deadline) until Asterisk's truth satisfies `pred`.

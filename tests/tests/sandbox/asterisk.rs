@@ -115,22 +115,14 @@ async fn refresh_while_calls_are_parked_fires_no_event() {
 #[tokio::test]
 async fn a_call_parked_in_a_dynamic_lot_is_on_its_lots_grid() {
     let Some((_g, c)) = on_clean_pbx().await else { return };
-    let restart = RestartOnDrop("a");
+    let restart = sandbox::RestartOnDrop("a");
     let key = ami_parking::LotKey::new(1, "overflow");
     if c.store().lot_now(&key).is_some() {
         // Made by hand since the sandbox started: a restart forgets it.
         restart_watched(&c, "a").await;
     }
     let mut events = c.events();
-    let park = Action::new("Originate")
-        .header("Channel", "Local/s@hold")
-        .header("Context", "dynpark")
-        .header("Exten", "s")
-        .header("Priority", "1")
-        .header("Variable", "CALLERNUM=5557001")
-        .header("Variable", "LOT=overflow")
-        .header("Async", "true");
-    c.request(Request::Action(park), Target::All).await.expect("originate");
+    sandbox::park_dynamic(PORT_A, "5557001", "overflow");
     let call = next_event(&mut events, "parked", |e| parked_event_for(e, "5557001")).await.call().clone();
     assert_eq!((&*call.parking_lot, call.parking_space), ("overflow", 901), "Asterisk made the lot");
     let lot = c.store().lot_now(&key).expect("the event made the lot");
@@ -161,18 +153,6 @@ async fn a_call_parked_in_a_dynamic_lot_is_on_its_lots_grid() {
     assert!(c.store().lot_now(&key).is_none(), "the lot is gone with Asterisk's");
     c.shutdown().await;
     clean(PORT_A).await;
-}
-
-/// Restarts a sandbox instance when dropped (a test that changed what Asterisk holds
-/// for good, and failed before its own restart).
-struct RestartOnDrop(&'static str);
-
-impl Drop for RestartOnDrop {
-    fn drop(&mut self) {
-        if let Err(e) = sandbox::run(self.0, &["restart"]) {
-            eprintln!("{e}");
-        }
-    }
 }
 
 async fn park_two(c: &Client, events: &mut EventStream, a: &str, b: &str) {

@@ -7,18 +7,12 @@ use ami_parking::EventStream;
 use ami_parking::ParkingClient;
 use ami_parking::{Action, ParkingEvent, Request, Target};
 use ami_parking_tests::live::*;
-use ami_parking_tests::sandbox::{parked_truth, wait_truth, PORT_A};
+use ami_parking_tests::sandbox::{self, parked_truth, wait_truth, PORT_A};
 use ami_parking_transport::Client;
 
 /// Makes a swap and returns (the parked call's event, the swap event).
-async fn swap(c: &Client, events: &mut EventStream) -> (ParkingEvent, ParkingEvent) {
-    let a = Action::new("Originate")
-        .header("Channel", "Local/s@swap-park")
-        .header("Context", "swap-dial")
-        .header("Exten", "s")
-        .header("Priority", "1")
-        .header("Async", "true");
-    c.request(Request::Action(a), Target::All).await.expect("originate");
+async fn swap(events: &mut EventStream) -> (ParkingEvent, ParkingEvent) {
+    sandbox::originate(PORT_A, "Local/s@swap-park", "swap-dial", &[]);
     let parked = next_event(
         events,
         "parked",
@@ -50,7 +44,7 @@ async fn a_real_swap_then_a_retrieve_and_a_give_up_of_the_new_parkee() {
     let Some((_g, c)) = on_clean_pbx().await else { return };
     let mut events = c.events();
 
-    let (parked, swapped) = swap(&c, &mut events).await;
+    let (parked, swapped) = swap(&mut events).await;
     let space = check_in_place(&c, &parked, &swapped);
     let who = c.retrieve_call(None, space, "Local/s@hold").await.expect("retrieve the new parkee");
     assert!(who.retriever.channel.starts_with("Local/s@hold-"), "{who:?}");
@@ -59,7 +53,7 @@ async fn a_real_swap_then_a_retrieve_and_a_give_up_of_the_new_parkee() {
     wait_truth(PORT_A, |t| t.is_empty());
     assert!(c.store().parked_calls_now().is_empty());
 
-    let (parked, swapped) = swap(&c, &mut events).await;
+    let (parked, swapped) = swap(&mut events).await;
     check_in_place(&c, &parked, &swapped);
     let hang = Action::new("Hangup").header("Channel", swapped.call().channel());
     c.request(Request::Action(hang), Target::All).await.expect("hang up the new parkee");
@@ -77,13 +71,7 @@ async fn a_real_swap_then_a_retrieve_and_a_give_up_of_the_new_parkee() {
 async fn a_swap_keeps_the_parks_clock() {
     let Some((_g, c)) = on_clean_pbx().await else { return };
     let mut events = c.events();
-    let a = Action::new("Originate")
-        .header("Channel", "Local/s@swap-park-vip")
-        .header("Context", "swap-dial-slow")
-        .header("Exten", "s")
-        .header("Priority", "1")
-        .header("Async", "true");
-    c.request(Request::Action(a), Target::All).await.expect("originate");
+    sandbox::originate(PORT_A, "Local/s@swap-park-vip", "swap-dial-slow", &[]);
     let parked = next_event(&mut events, "parked", |e| e.kind() == "parked").await;
     let parked_seen = ami_parking_transport::now();
     let swapped = next_event(&mut events, "swap", |e| e.kind() == "swap").await;
