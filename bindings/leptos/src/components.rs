@@ -149,9 +149,10 @@ fn LargeLotNote(
     show_all: RwSignal<bool>,
     stale: bool,
 ) -> impl IntoView {
+    let lot2 = lot.clone();
     let free = move || {
         // A lot of unknown size (its grid is its calls) has no free count to give.
-        match parking.parking_lots.with(|l| l.get(&lot).filter(|l| l.range_known).map(|l| l.free())) {
+        match parking.parking_lots.with(|l| l.get(&lot2).filter(|l| l.range_known).map(|l| l.free())) {
             None => String::new(),
             Some(free) if stale => format!("{free} free when last known"),
             Some(free) => format!("{free} free spaces"),
@@ -167,7 +168,14 @@ fn LargeLotNote(
     view! {
         <div class="large-lot">
             <span class="free-count">{free}</span>
-            <button class="show-all" type="button" on:click=move |_| show_all.update(|s| *s = !*s)>
+            // Hidden, not removed, while the lot's size is unknown (its grid is its
+            // calls: no free space to show or hide): the button keeps its focus.
+            <button
+                class="show-all"
+                type="button"
+                hidden=move || parking.parking_lots.with(|l| !l.get(&lot).is_some_and(|l| l.range_known))
+                on:click=move |_| show_all.update(|s| *s = !*s)
+            >
                 {label}
             </button>
         </div>

@@ -133,3 +133,37 @@ fn a_stale_lot_is_not_shown_as_empty_and_a_large_lot_shows_its_calls_and_a_free_
         "{large}"
     );
 }
+
+/// A lot of unknown range (a dynamic lot no list has named yet) with more calls than
+/// `large_lot`: its grid is its calls, all shown; it has no free count, and the
+/// button that would show its free spaces is hidden (it would do nothing).
+#[test]
+fn a_large_lot_of_unknown_range_shows_its_calls_and_hides_the_show_all_button() {
+    use ami_parking::{Message, ParkingClient};
+    let (owner, sim, parking) = setup();
+    let store = sim.store();
+    let now = store.clock_now();
+    for (space, uid) in [("901", "1.1"), ("902", "1.2"), ("903", "1.3")] {
+        let m = Message::from_pairs([
+            ("Event", "ParkedCall"),
+            ("ParkeeChannel", &*format!("PJSIP/{uid}-1")),
+            ("ParkeeUniqueid", uid),
+            ("ParkeeCallerIDNum", "5551001"),
+            ("Parkinglot", "overflow"),
+            ("ParkingSpace", space),
+            ("ParkingTimeout", "45"),
+            ("ParkingDuration", "0"),
+        ]);
+        store.apply_message(now, 1, &m);
+    }
+    Executor::poll_local();
+    let html = owner.with(|| {
+        view! { <ParkingLotGrid parking lot=LotKey::new(1, "overflow") retrieve_to="PJSIP/1002" large_lot=2 /> }
+            .to_html()
+    });
+    assert_eq!(html.matches("data-space=").count(), 3, "every call: {html}");
+    assert!(html.contains("3 parked") && !html.contains("free spaces"), "{html}");
+    let button = &html[html.find("<button").expect("the button is in the page")..];
+    let tag = &button[..button.find('>').unwrap()];
+    assert!(tag.contains("hidden"), "hidden while the lot's size is unknown: {tag}");
+}
