@@ -15,8 +15,9 @@
 //!   publishes them, so snapshot and numbering agree exactly.
 //! - **Resync**: after each login to Asterisk, and whenever the mirror and the AMI
 //!   client's own store (which Asterisk's `ParkedCalls` answers reconcile) differ on
-//!   two ticks in a row, the mirror takes the client's state and the whole snapshot
-//!   is published as a numbered `resync` message.
+//!   two ticks in a row, or its lots changed (Asterisk made a dynamic lot at a
+//!   `Park`, a reload changed a range), the mirror takes the client's state and the
+//!   whole snapshot is published as a numbered `resync` message.
 //! - **Heartbeat**: every second, the number of the last event, so a frontend that
 //!   missed the last one finds the gap.
 //! - **Actions**: park, retrieve, move as requests on `parking.TENANT.SERVER.action`.
@@ -105,6 +106,9 @@ struct Publisher {
     resynced_through: u64,
     /// The last resync said the AMI link was up.
     live: bool,
+    /// The lots the last resync published: when the client's lots change (Asterisk
+    /// made a dynamic lot, a reload changed a range), a resync publishes them.
+    lots_sent: Vec<LotData>,
     /// This collector's name.
     name: String,
 }
@@ -146,6 +150,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>) -> Result<(), Coll
         resync_pending: false,
         resynced_through: 0,
         live: false,
+        lots_sent: Vec::new(),
         name: cfg.name.clone(),
     };
     let mut states = {
@@ -275,7 +280,7 @@ impl Publisher {
             seq: self.seq,
             live: self.client.connection_state_now() == ConnectionState::LoggedIn,
             collector: self.name.clone(),
-            lots: store.parking_lots_now().iter().filter(|l| l.range_known).map(LotData::of).collect(),
+            lots: lots_of(store),
             calls: self.mirror.parked_calls_now().iter().map(|c| CallData::of(c)).collect(),
         }
     }
@@ -293,13 +298,15 @@ impl Publisher {
         self.differed = false;
         let snapshot = self.snapshot();
         self.live = snapshot.live;
+        self.lots_sent = snapshot.lots.clone();
         let body = snapshot.to_json();
         let subject = self.subjects.control();
         self.publish(&subject, Kind::Resync, body).await;
     }
 
     /// Every heartbeat: a pending resync after a login, a mirror that drifted from
-    /// the client's store (on two ticks in a row: one may be an event in flight).
+    /// the client's store (on two ticks in a row: one may be an event in flight), or
+    /// lots that changed since the last resync.
     async fn tick(&mut self) {
         let store = self.client.store();
         if !store.is_loading_now() && store.is_synced(SERVER) {
@@ -319,6 +326,10 @@ impl Publisher {
                 } else {
                     self.differed = true;
                 }
+            } else if lots_of(store) != self.lots_sent {
+                // A list of lots the client took (its answers apply at once): Asterisk
+                // made a lot at a `Park` (dynamic lots), or a reload changed them.
+                self.resync().await;
             } else {
                 self.differed = false;
             }
@@ -345,6 +356,12 @@ impl Publisher {
 }
 
 /// Where every call is, and which: what two stores must agree on.
+/// The lots a snapshot carries: those whose range is known (a frontend makes a lot
+/// of unknown range from its calls, as the collector's own store did).
+fn lots_of(store: &ParkingStore) -> Vec<LotData> {
+    store.parking_lots_now().iter().filter(|l| l.range_known).map(LotData::of).collect()
+}
+
 fn places(store: &ParkingStore) -> BTreeSet<(String, u32, String)> {
     store
         .parked_calls_now()

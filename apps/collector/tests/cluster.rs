@@ -206,3 +206,73 @@ async fn link_until(f: &Frontend, link: usize, what: &str, want: impl Fn(Connect
     .await;
     assert!(seen.is_ok(), "{what}: not within 30 s");
 }
+
+/// A dynamic lot (Asterisk makes it at the `Park`; no `Parkinglots` answer named it
+/// before) reaches a frontend with its range: the frontend first has it from the
+/// event, as a lot of unknown range with its call, then the collector's client lists
+/// its lots again and the collector publishes the new lots, so the frontend's grid
+/// gets the lot's five spaces. Ends with a restart of Asterisk a, also on failure:
+/// Asterisk keeps a dynamic lot until it restarts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dynamic_lot_reaches_a_frontend_with_its_range() {
+    tokio::time::timeout(Duration::from_secs(120), dynamic_lot_scenario())
+        .await
+        .expect("the dynamic lot scenario ends within 120 s");
+}
+
+async fn dynamic_lot_scenario() {
+    let Some(bin) = nats::require() else { return };
+    let _pbx = live::LOCK.lock().await;
+    if sandbox::require("a").is_none() {
+        return;
+    }
+    live::clean(PORT_A).await;
+    let restart = sandbox::RestartOnDrop("a");
+    let cluster = Cluster::start(&bin, 1, "").await;
+    let dir = std::env::temp_dir().join(format!("ami-parking-collector-dynamic-{}", cluster.ports[0]));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = secret_file(&dir);
+    let url = cluster.url(0, "t1", "a");
+    let mut c = collector(&format!("127.0.0.1:{PORT_A}"), &url, &secret, "d1", &[]);
+    c.line("the collector active", Duration::from_secs(30), |l| l.contains("is now the active collector"))
+        .await;
+    let f = frontend(&url);
+    f.client.wait_logged_in(Duration::from_secs(20)).await.expect("a snapshot from the collector");
+    let key = ami_parking::LotKey::new(1, "overflow");
+    poll("the frontend synced", TAKEOVER, || async { f.client.store().is_synced(1).then_some(()) }).await;
+    assert!(
+        f.client.store().lot_now(&key).is_none(),
+        "Asterisk a has a lot `overflow` already: restart the sandbox (scripts/asterisk-sandbox restart)"
+    );
+    sandbox::park_dynamic(PORT_A, "5558001", "overflow");
+    let truth = wait_truth(PORT_A, |t| t.len() == 1);
+    assert_eq!(truth[0].0, "overflow", "Asterisk parked the call in the lot it made");
+    until_equal(&f, &truth, TAKEOVER).await;
+    // The collector's client learns the range; the frontend hears of it.
+    let store = f.client.store().clone();
+    // Within a heartbeat or two (a second each); under wait_state's own deadline.
+    let learnt = tokio::time::timeout(
+        Duration::from_secs(8),
+        live::wait_state(&store, move |s| s.lot_now(&key).is_some_and(|l| l.range_known)),
+    )
+    .await;
+    let lot = f.client.store().lot_now(&ami_parking::LotKey::new(1, "overflow"));
+    assert!(learnt.is_ok(), "the frontend did not learn the dynamic lot's range within 8 s: {lot:?}");
+    let lot = lot.unwrap();
+    assert_eq!((lot.start_space, lot.end_space, lot.occupied), (901, 905, 1));
+    let spaces: Vec<Option<u32>> = f
+        .client
+        .store()
+        .lot_grid_now(&ami_parking::LotKey::new(1, "overflow"))
+        .iter()
+        .map(|c| c.as_ref().map(|c| c.parking_space))
+        .collect();
+    assert_eq!(spaces, [Some(901), None, None, None, None], "the frontend's grid has the lot's spaces");
+    f.client.shutdown().await;
+    drop((c, cluster));
+    // Asterisk forgets the lot only when it restarts.
+    sandbox::run("a", &["restart"]).expect("restart Asterisk a");
+    std::mem::forget(restart);
+    live::clean(PORT_A).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
