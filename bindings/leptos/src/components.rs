@@ -159,7 +159,12 @@ fn LargeLotNote(
         }
     };
     let label = move || {
-        if show_all.get() {
+        // No label while the lot's size is unknown (its grid is its calls: no free
+        // space to show or hide): the stylesheet hides an empty button (hidden, not
+        // removed, so that a focused button keeps its focus when the size comes).
+        if !parking.parking_lots.with(|l| l.get(&lot).is_some_and(|l| l.range_known)) {
+            String::new()
+        } else if show_all.get() {
             "Show occupied only".to_string()
         } else {
             format!("Show all {} spaces", grid.with(Vec::len))
@@ -168,14 +173,7 @@ fn LargeLotNote(
     view! {
         <div class="large-lot">
             <span class="free-count">{free}</span>
-            // Hidden, not removed, while the lot's size is unknown (its grid is its
-            // calls: no free space to show or hide): the button keeps its focus.
-            <button
-                class="show-all"
-                type="button"
-                hidden=move || parking.parking_lots.with(|l| !l.get(&lot).is_some_and(|l| l.range_known))
-                on:click=move |_| show_all.update(|s| *s = !*s)
-            >
+            <button class="show-all" type="button" on:click=move |_| show_all.update(|s| *s = !*s)>
                 {label}
             </button>
         </div>
