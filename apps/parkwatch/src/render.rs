@@ -10,14 +10,16 @@ pub fn rfc3339(t: Timestamp) -> String {
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(t.as_unix_millis())).to_string()
 }
 
-/// A lot as `lots --json` prints it.
+/// A lot as `lots --json` prints it (its range and size `null` while unknown: a
+/// dynamic lot no `Parkinglots` answer named yet).
 pub fn lot_json(l: &ParkingLot) -> Value {
+    let known = |n: u32| l.range_known.then_some(n);
     json!({
         "server_id": l.server_id,
         "name": &*l.name,
-        "start_space": l.start_space,
-        "end_space": l.end_space,
-        "total_spaces": l.total_spaces,
+        "start_space": known(l.start_space),
+        "end_space": known(l.end_space),
+        "total_spaces": known(l.total_spaces),
         "occupied": l.occupied,
         "timeout_secs": l.timeout.map(|t| t.as_secs()),
     })
@@ -83,11 +85,15 @@ pub fn lots_table(lots: &[ParkingLot]) -> String {
         "SERVER", "LOT", "SPACES", "TOTAL", "OCCUPIED", "TIMEOUT"
     );
     for l in lots {
-        let spaces = if l.range_known { format!("{}-{}", l.start_space, l.end_space) } else { "?".into() };
+        let (spaces, total) = if l.range_known {
+            (format!("{}-{}", l.start_space, l.end_space), l.total_spaces.to_string())
+        } else {
+            ("?".into(), "?".into())
+        };
         let timeout = l.timeout.map(|t| format!("{}s", t.as_secs())).unwrap_or_else(|| "none".into());
         s += &terminal_safe(&format!(
             "{:<6} {:<12} {:>11} {:>6} {:>9} {:>8}",
-            l.server_id, &*l.name, spaces, l.total_spaces, l.occupied, timeout
+            l.server_id, &*l.name, spaces, total, l.occupied, timeout
         ));
         s.push('\n');
     }
@@ -175,5 +181,19 @@ mod tests {
         assert!(!table.contains('\x1b') && !table.contains('\r') && !table.contains('\u{202e}'));
         let line = event_line(&ParkingEvent::Parked { call: c.into() }, now);
         assert!(!line.contains('\n') && !line.contains('\x1b'), "{line:?}");
+    }
+
+    /// A lot whose range is unknown (a dynamic lot no `Parkinglots` answer named yet)
+    /// has no size to print: not 0 spaces, which reads as a lot with none.
+    #[test]
+    fn a_lot_of_unknown_range_prints_no_size() {
+        let mut l = ParkingLot::unknown_range(1, "overflow".into());
+        l.occupied = 2;
+        let table = lots_table(std::slice::from_ref(&l));
+        let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+        assert_eq!(row, ["1", "overflow", "?", "?", "2", "none"], "{table}");
+        let j = lot_json(&l);
+        assert!(j["start_space"].is_null() && j["end_space"].is_null() && j["total_spaces"].is_null(), "{j}");
+        assert_eq!(j["occupied"], 2);
     }
 }
