@@ -36,13 +36,16 @@ impl Connection {
         let _ = self.start(now, Request::ParkedCalls { lot: None }, target, None, true);
     }
 
-    /// A live `ParkedCall` (or swap) or a `ParkedCalls` answer named a lot `server`'s
-    /// `Parkinglots` answer did not list (Asterisk made a dynamic lot at a `Park`
-    /// since), or a live park landed outside the lot's listed range (a reload changed
+    /// A live `ParkedCall` (or swap) or a `ParkedCalls` answer made known a lot
+    /// `server`'s `Parkinglots` answer did not list (Asterisk made a dynamic lot at a
+    /// `Park` since), or put a call outside the lot's listed range (a reload changed
     /// it): its lots are listed again when `auto_refresh` is on, so the lot's range
-    /// and size become known (its grid, its spaces). Once per lot and change: the lot
-    /// is known, or its range unknown, from then on. Also when a list is in flight
-    /// already: it may have been taken before Asterisk made the lot.
+    /// and size become known (its grid, its spaces). Once per lot and change while
+    /// Asterisk's lists agree with its events: the lot is known, or its range unknown,
+    /// from then on (a server whose lists never name a lot it parks in can make one
+    /// list per live event or answer that makes the lot known again, never more).
+    /// Also when a list is in flight already: it may have been taken before Asterisk
+    /// made the lot.
     pub(super) fn learn_lots(&mut self, now: Timestamp, server: ServerId) {
         if self.store.options().auto_refresh && self.login.phase == LoginPhase::Up {
             let _ = self.start(now, Request::ParkingLots, Target::Server(server), None, true);

@@ -100,7 +100,7 @@ impl ParkingStore {
     /// Reconciles the scope (`server_id`, or one `lot` of it) with a `ParkedCalls`
     /// answer received at `now`. `window` (when still open) names what live events
     /// touched meanwhile. Returns the events, the listed calls as the views show them,
-    /// and whether the answer named a lot the server's `Parkinglots` answer did not.
+    /// and whether the lots are to be listed again ([`Reconciled::unlisted`]).
     pub(crate) fn reconcile(
         &self,
         now: Timestamp,
@@ -146,12 +146,14 @@ impl ParkingStore {
                 events: held,
                 full: None,
                 reading,
-                new_unlisted: false,
+                touched: Vec::new(),
             };
             let was_idle = st.book.raw_total == 0;
             st.book.batch_lots();
             walk.remove_unlisted(&mut st, lot, &answer);
             let shown = walk.write_listed(self, &mut st, answer);
+            // Once the server's lots were listed, what the answer taught is news.
+            let unlisted = walk.lots_to_learn(&st) && st.lots_synced.contains(&server_id);
             if lot.is_none() && st.lots_synced.contains(&server_id) {
                 // A lot the server's list of lots did not name, emptied by this list.
                 st.book.forget_unlisted(server_id);
@@ -168,9 +170,6 @@ impl ParkingStore {
             }
             self.wake_clock(&mut st, was_idle, now);
             self.publish_total(&st);
-            // Once the server's lots were listed, a lot first named here was made
-            // since (a dynamic lot): its range is learnt from a new list.
-            let unlisted = walk.new_unlisted && st.lots_synced.contains(&server_id);
             (walk.events, shown, unlisted)
         };
         if let Some((what, limit)) = full {
@@ -187,8 +186,8 @@ pub(crate) struct Reconciled {
     pub(crate) events: Vec<ParkingEvent>,
     /// The listed calls, as the views show them.
     pub(crate) shown: Vec<Arc<ParkedCall>>,
-    /// It named a lot the store did not know and the server's last `Parkinglots`
-    /// answer did not list: the lots are to be listed again.
+    /// It made known a lot the server's last `Parkinglots` answer did not list, or
+    /// put a call outside a lot's listed range: the lots are to be listed again.
     pub(crate) unlisted: bool,
 }
 
@@ -249,11 +248,23 @@ struct Walk {
     events: Vec<ParkingEvent>,
     /// The cap (`calls` or `lots`) that dropped listed calls.
     full: Option<(&'static str, usize)>,
-    /// A listed call made known a lot the server's `Parkinglots` answer did not name.
-    new_unlisted: bool,
+    /// The lots the answer's calls are in (those not dropped at the lots cap), as they
+    /// were before it: whether Asterisk had named each, and whether its range was
+    /// known.
+    touched: Vec<(LotKey, bool, bool)>,
 }
 
 impl Walk {
+    /// The answer made known a lot no list of lots named (Asterisk made it since), or
+    /// put a call outside a lot's listed range (a reload changed it): as after a live
+    /// park, the lots are to be listed again. A call the walk dropped (a cap, a stale
+    /// call) makes nothing known, so nothing to learn: each lot triggers this once.
+    fn lots_to_learn(&self, st: &State) -> bool {
+        self.touched.iter().any(|(key, known, ranged)| {
+            st.book.find(key).is_some_and(|l| (!known && l.known) || (*ranged && !l.lot.range_known))
+        })
+    }
+
     fn resync(&mut self, call: Option<Arc<ParkedCall>>, change: ResyncChange) {
         if let (false, Some(call)) = (self.initial, call) {
             self.events.push(ParkingEvent::Resync { call, change });
@@ -290,8 +301,10 @@ impl Walk {
                 self.full = Some(("lots", options.max_lots));
                 continue;
             };
-            let l = st.book.lot(i);
-            self.new_unlisted |= !l.known && !l.listed;
+            if self.touched.last().is_none_or(|(k, ..)| *k != key) {
+                let l = st.book.lot(i);
+                self.touched.push((key, l.known, l.lot.range_known));
+            }
             let old = st.book.lot(i).spaces.get(space).cloned();
             if old.is_none() && st.book.raw_total >= options.max_calls {
                 self.full = Some(("calls", options.max_calls));

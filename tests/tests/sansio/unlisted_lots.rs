@@ -109,11 +109,12 @@ fn a_lot_first_seen_in_a_park_is_listed_again_to_learn_its_range() {
 }
 
 /// A lot first named by a `ParkedCalls` answer (Asterisk made it between the
-/// refresh's `Parkinglots` and its `ParkedCalls`): the connection lists the server's
-/// lots again, as after a live park, and the lot's range becomes known. Once: a later
-/// list of calls naming the lot again asks for nothing.
+/// refresh's `Parkinglots` and its `ParkedCalls`), or a call it lists outside a lot's
+/// listed range: the connection lists the server's lots again, as after a live park,
+/// and the lot's range becomes known. Once: a later list of calls naming the lot again
+/// asks for nothing, and a call the store drops (a cap) teaches nothing.
 #[test]
-fn a_lot_first_seen_in_a_list_of_calls_is_listed_again_to_learn_its_range() {
+fn a_list_of_calls_naming_a_new_lot_or_a_space_outside_its_range_lists_the_lots_again() {
     let lists = |w: &mut Wire| -> Vec<ami_parking::Message> {
         w.sent().into_iter().filter(|m| m.is("Action", "Parkinglots")).collect()
     };
@@ -133,6 +134,32 @@ fn a_lot_first_seen_in_a_list_of_calls_is_listed_again_to_learn_its_range() {
     let list = sent.iter().find(|m| m.is("Action", "ParkedCalls")).expect("ParkedCalls sent");
     w.feed(&parked_calls_answer(&aid(list), &calls));
     assert!(lists(&mut w).is_empty(), "once");
+    // A call listed outside a lot's listed range (a reload grew it): listed again, once.
+    let grown = [
+        ("default", 701, "1.1", "5551001"),
+        ("overflow", 901, "1.2", "5551002"),
+        ("default", 725, "1.3", "5551003"),
+    ];
+    for expected in [1, 0] {
+        w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
+        let sent = w.sent();
+        let list = sent.iter().find(|m| m.is("Action", "ParkedCalls")).expect("ParkedCalls sent");
+        w.feed(&parked_calls_answer(&aid(list), &grown));
+        assert_eq!(lists(&mut w).len(), expected, "a call outside the range: one list, then none");
+    }
+    // A call the answer brings but the store drops (the calls cap: here one call) makes
+    // no lot known, so there is nothing to learn: no list, answer after answer (a
+    // hostile server that lists such a call forever gets none).
+    let options = ParkingOptions::default().caps(1, 100);
+    let mut w = Wire::synced(options, &[("default", 701, 720, 45)], &[("default", 701, "1.1", "5551001")]);
+    for _ in 0..3 {
+        w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
+        let sent = w.sent();
+        let list = sent.iter().find(|m| m.is("Action", "ParkedCalls")).expect("ParkedCalls sent");
+        w.feed(&parked_calls_answer(&aid(list), &calls));
+        assert!(lists(&mut w).is_empty(), "a dropped call teaches nothing");
+    }
+    assert!(w.conn.store().lot_now(&key).is_none());
     // A lot named by the calls' answer while no list of lots has come in yet: that
     // list is still to come, and it will name the lot.
     let mut w = Wire::ami(ParkingOptions::default());
