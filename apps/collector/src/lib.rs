@@ -40,11 +40,16 @@ use ami_parking_transport::{now, Client};
 use futures_util::StreamExt;
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// The server id of the one AMI link (the client's first).
 const SERVER: ami_parking::ServerId = 1;
+
+/// The least time between two resyncs for a change of the lots alone: a whole
+/// snapshot goes to every frontend, and a server whose lots flap (a hostile one, or
+/// parks each into a new dynamic lot) would otherwise have one sent every heartbeat.
+const LOTS_RESYNC_EVERY: Duration = Duration::from_secs(5);
 
 /// What a collector needs.
 pub struct Config {
@@ -109,6 +114,8 @@ struct Publisher {
     /// The lots the last resync published: when the client's lots change (Asterisk
     /// made a dynamic lot, a reload changed a range), a resync publishes them.
     lots_sent: Vec<LotData>,
+    /// When the last resync for a change of the lots alone went out.
+    lots_resynced_at: Option<Instant>,
     /// This collector's name.
     name: String,
 }
@@ -151,6 +158,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>) -> Result<(), Coll
         resynced_through: 0,
         live: false,
         lots_sent: Vec::new(),
+        lots_resynced_at: None,
         name: cfg.name.clone(),
     };
     let mut states = {
@@ -326,9 +334,12 @@ impl Publisher {
                 } else {
                     self.differed = true;
                 }
-            } else if lots_of(store) != self.lots_sent {
+            } else if lots_of(store) != self.lots_sent
+                && lots_resync_due(self.lots_resynced_at, Instant::now())
+            {
                 // A list of lots the client took (its answers apply at once): Asterisk
                 // made a lot at a `Park` (dynamic lots), or a reload changed them.
+                self.lots_resynced_at = Some(Instant::now());
                 self.resync().await;
             } else {
                 self.differed = false;
@@ -355,13 +366,19 @@ impl Publisher {
     }
 }
 
-/// Where every call is, and which: what two stores must agree on.
 /// The lots a snapshot carries: those whose range is known (a frontend makes a lot
 /// of unknown range from its calls, as the collector's own store did).
 fn lots_of(store: &ParkingStore) -> Vec<LotData> {
     store.parking_lots_now().iter().filter(|l| l.range_known).map(LotData::of).collect()
 }
 
+/// Whether a change of the lots alone may be published now: not within
+/// [`LOTS_RESYNC_EVERY`] of the last such resync (`last`).
+fn lots_resync_due(last: Option<Instant>, now: Instant) -> bool {
+    last.is_none_or(|t| now.saturating_duration_since(t) >= LOTS_RESYNC_EVERY)
+}
+
+/// Where every call is, and which: what two stores must agree on.
 fn places(store: &ParkingStore) -> BTreeSet<(String, u32, String)> {
     store
         .parked_calls_now()
@@ -398,5 +415,26 @@ async fn act(client: &Client, a: ActionRequest) -> ActionReply {
             ActionReply::Error { action, message: format!("there is no parking lot {lot}") }
         }
         Err(e) => ActionReply::Error { action, message: e.to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server whose lots flap gets at most one resync of its lots every
+    /// `LOTS_RESYNC_EVERY`, whatever the heartbeat.
+    #[test]
+    fn a_change_of_the_lots_alone_is_published_at_most_every_five_seconds() {
+        let t0 = Instant::now();
+        assert!(lots_resync_due(None, t0), "the first change goes out at once");
+        assert!(!lots_resync_due(Some(t0), t0 + Duration::from_secs(1)));
+        assert!(!lots_resync_due(Some(t0), t0 + LOTS_RESYNC_EVERY - Duration::from_millis(1)));
+        assert!(lots_resync_due(Some(t0), t0 + LOTS_RESYNC_EVERY));
+        let heartbeats = (0..60).map(|s| t0 + Duration::from_secs(s));
+        let mut last = None;
+        let sent =
+            heartbeats.filter(|&now| lots_resync_due(last, now).then(|| last = Some(now)).is_some()).count();
+        assert_eq!(sent, 12, "a minute of flapping lots: one resync every five seconds");
     }
 }

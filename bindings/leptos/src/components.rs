@@ -149,10 +149,10 @@ fn LargeLotNote(
     show_all: RwSignal<bool>,
     stale: bool,
 ) -> impl IntoView {
-    let lot2 = lot.clone();
+    let lot_of_free = lot.clone();
     let free = move || {
         // A lot of unknown size (its grid is its calls) has no free count to give.
-        match parking.parking_lots.with(|l| l.get(&lot2).filter(|l| l.range_known).map(|l| l.free())) {
+        match parking.parking_lots.with(|l| l.get(&lot_of_free).filter(|l| l.range_known).map(|l| l.free())) {
             None => String::new(),
             Some(free) if stale => format!("{free} free when last known"),
             Some(free) => format!("{free} free spaces"),
@@ -160,8 +160,8 @@ fn LargeLotNote(
     };
     let label = move || {
         // No label while the lot's size is unknown (its grid is its calls: no free
-        // space to show or hide): the stylesheet hides an empty button (hidden, not
-        // removed, so that a focused button keeps its focus when the size comes).
+        // space to show or hide): the stylesheet hides an empty button. The label
+        // changes in place, so a change elsewhere leaves the button and its focus.
         if !parking.parking_lots.with(|l| l.get(&lot).is_some_and(|l| l.range_known)) {
             String::new()
         } else if show_all.get() {
