@@ -146,14 +146,14 @@ impl ParkingStore {
                 events: held,
                 full: None,
                 reading,
-                touched: Vec::new(),
+                lots_to_learn: false,
             };
             let was_idle = st.book.raw_total == 0;
             st.book.batch_lots();
             walk.remove_unlisted(&mut st, lot, &answer);
             let shown = walk.write_listed(self, &mut st, answer);
             // Once the server's lots were listed, what the answer taught is news.
-            let unlisted = walk.lots_to_learn(&st) && st.lots_synced.contains(&server_id);
+            let unlisted = walk.lots_to_learn && st.lots_synced.contains(&server_id);
             if lot.is_none() && st.lots_synced.contains(&server_id) {
                 // A lot the server's list of lots did not name, emptied by this list.
                 st.book.forget_unlisted(server_id);
@@ -248,23 +248,15 @@ struct Walk {
     events: Vec<ParkingEvent>,
     /// The cap (`calls` or `lots`) that dropped listed calls.
     full: Option<(&'static str, usize)>,
-    /// The lots the answer's calls are in (those not dropped at the lots cap), as they
-    /// were before it: whether Asterisk had named each, and whether its range was
-    /// known.
-    touched: Vec<(LotKey, bool, bool)>,
+    /// A call the walk wrote made known a lot no list of lots named (Asterisk made it
+    /// since), or lies outside its lot's listed range (a reload changed it): as after
+    /// a live park, the lots are to be listed again. A call the walk dropped (a cap, a
+    /// stale call) makes nothing known, so there is nothing to learn: each lot sets
+    /// this once.
+    lots_to_learn: bool,
 }
 
 impl Walk {
-    /// The answer made known a lot no list of lots named (Asterisk made it since), or
-    /// put a call outside a lot's listed range (a reload changed it): as after a live
-    /// park, the lots are to be listed again. A call the walk dropped (a cap, a stale
-    /// call) makes nothing known, so nothing to learn: each lot triggers this once.
-    fn lots_to_learn(&self, st: &State) -> bool {
-        self.touched.iter().any(|(key, known, ranged)| {
-            st.book.find(key).is_some_and(|l| (!known && l.known) || (*ranged && !l.lot.range_known))
-        })
-    }
-
     fn resync(&mut self, call: Option<Arc<ParkedCall>>, change: ResyncChange) {
         if let (false, Some(call)) = (self.initial, call) {
             self.events.push(ParkingEvent::Resync { call, change });
@@ -301,10 +293,6 @@ impl Walk {
                 self.full = Some(("lots", options.max_lots));
                 continue;
             };
-            if self.touched.last().is_none_or(|(k, ..)| *k != key) {
-                let l = st.book.lot(i);
-                self.touched.push((key, l.known, l.lot.range_known));
-            }
             let old = st.book.lot(i).spaces.get(space).cloned();
             if old.is_none() && st.book.raw_total >= options.max_calls {
                 self.full = Some(("calls", options.max_calls));
@@ -365,7 +353,11 @@ impl Walk {
                     let slot = store.slot(c, tag);
                     shown.extend(slot.shown.clone());
                     let new = slot.shown.clone();
+                    let l = st.book.lot(i);
+                    let (known, ranged) = (l.known, l.lot.range_known);
                     st.put_alerted(i, space, slot);
+                    let l = st.book.lot(i);
+                    self.lots_to_learn |= (!known && l.known) || (ranged && !l.lot.range_known);
                     if let Some(old) = old {
                         self.resync(old.shown, ResyncChange::Vanished);
                     }
