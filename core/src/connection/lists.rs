@@ -186,7 +186,8 @@ impl Connection {
             _ => {}
         }
         if relist {
-            // The answer named a lot made since the lots were listed.
+            // The answer made known a lot made since the lots were listed, or put a
+            // call outside a listed range.
             self.learn_lots(now, server);
         }
         self.server_done(now, id, server, Ok(()));

@@ -34,7 +34,7 @@ pub(super) struct LotState {
     /// True while the server's last `Parkinglots` answer named the lot: a lot it did
     /// not name (one seen only in events, or one Asterisk no longer has) is forgotten
     /// once it holds no call and its server's lots and calls were listed.
-    pub(super) listed: bool,
+    listed: bool,
     pub(super) spaces: Spaces,
     /// The grid's subscribers: one cell per space from start to end (while the range
     /// is unknown, one per shown call, as `calls`), made from `spaces` when one
