@@ -314,7 +314,7 @@ impl Publisher {
 
     /// Every heartbeat: a pending resync after a login, a mirror that drifted from
     /// the client's store (on two ticks in a row: one may be an event in flight), or
-    /// lots that changed since the last resync.
+    /// lots that changed since the last resync (at most every `LOTS_RESYNC_EVERY`).
     async fn tick(&mut self) {
         let store = self.client.store();
         if !store.is_loading_now() && store.is_synced(SERVER) {

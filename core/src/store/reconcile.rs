@@ -251,8 +251,8 @@ struct Walk {
     /// A call the walk wrote made known a lot no list of lots named (Asterisk made it
     /// since), or lies outside its lot's listed range (a reload changed it): as after
     /// a live park, the lots are to be listed again. A call the walk dropped (a cap, a
-    /// stale call) makes nothing known, so there is nothing to learn: each lot sets
-    /// this once.
+    /// stale call) makes nothing known, so there is nothing to learn: a lot sets this
+    /// once, until it is forgotten (empty, and not named by the lists of lots).
     lots_to_learn: bool,
 }
 

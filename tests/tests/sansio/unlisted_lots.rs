@@ -112,7 +112,7 @@ fn a_lot_first_seen_in_a_park_is_listed_again_to_learn_its_range() {
 /// refresh's `Parkinglots` and its `ParkedCalls`), or a call it lists outside a lot's
 /// listed range: the connection lists the server's lots again, as after a live park,
 /// and the lot's range becomes known. Once: a later list of calls naming the lot again
-/// asks for nothing, and a call the store drops (a cap) teaches nothing.
+/// asks for nothing.
 #[test]
 fn a_list_of_calls_naming_a_new_lot_or_a_space_outside_its_range_lists_the_lots_again() {
     let lists = |w: &mut Wire| -> Vec<ami_parking::Message> {
@@ -147,19 +147,6 @@ fn a_list_of_calls_naming_a_new_lot_or_a_space_outside_its_range_lists_the_lots_
         w.feed(&parked_calls_answer(&aid(list), &grown));
         assert_eq!(lists(&mut w).len(), expected, "a call outside the range: one list, then none");
     }
-    // A call the answer brings but the store drops (the calls cap: here one call) makes
-    // no lot known, so there is nothing to learn: no list, answer after answer (a
-    // hostile server that lists such a call forever gets none).
-    let options = ParkingOptions::default().caps(1, 100);
-    let mut w = Wire::synced(options, &[("default", 701, 720, 45)], &[("default", 701, "1.1", "5551001")]);
-    for _ in 0..3 {
-        w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
-        let sent = w.sent();
-        let list = sent.iter().find(|m| m.is("Action", "ParkedCalls")).expect("ParkedCalls sent");
-        w.feed(&parked_calls_answer(&aid(list), &calls));
-        assert!(lists(&mut w).is_empty(), "a dropped call teaches nothing");
-    }
-    assert!(w.conn.store().lot_now(&key).is_none());
     // A lot named by the calls' answer while no list of lots has come in yet: that
     // list is still to come, and it will name the lot.
     let mut w = Wire::ami(ParkingOptions::default());
@@ -170,6 +157,43 @@ fn a_list_of_calls_naming_a_new_lot_or_a_space_outside_its_range_lists_the_lots_
     assert!(lists(&mut w).is_empty(), "no second list while the first is to come");
     w.feed(&parking_lots_answer(&lots_aid, &[("default", 701, 720, 45), ("overflow", 901, 905, 45)]));
     assert!(w.conn.store().lot_now(&key).is_some_and(|l| l.range_known));
+}
+
+/// A call a `ParkedCalls` answer brings but the store drops (the calls cap; a call
+/// Asterisk announced as gone that its lists still name) makes no lot known, so there
+/// is nothing to learn: no list, answer after answer (a hostile server that lists
+/// such a call forever gets none).
+#[test]
+fn a_call_the_store_drops_from_a_list_of_calls_teaches_nothing() {
+    let lists = |w: &mut Wire| -> Vec<ami_parking::Message> {
+        w.sent().into_iter().filter(|m| m.is("Action", "Parkinglots")).collect()
+    };
+    let key = LotKey::new(1, "overflow");
+    let calls = [("default", 701, "1.1", "5551001"), ("overflow", 901, "1.2", "5551002")];
+    // The calls cap: here one call.
+    let options = ParkingOptions::default().caps(1, 100);
+    let mut w = Wire::synced(options, &[("default", 701, 720, 45)], &[("default", 701, "1.1", "5551001")]);
+    for _ in 0..3 {
+        w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
+        let sent = w.sent();
+        let list = sent.iter().find(|m| m.is("Action", "ParkedCalls")).expect("ParkedCalls sent");
+        w.feed(&parked_calls_answer(&aid(list), &calls));
+        assert!(lists(&mut w).is_empty(), "a dropped call teaches nothing");
+    }
+    assert!(w.conn.store().lot_now(&key).is_none());
+    // A call Asterisk announced as gone that its lists still name (stale).
+    let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
+    w.feed(&live_event("ParkedCall", "overflow", 901, "1.2", "5551002"));
+    assert_eq!(lists(&mut w).len(), 1, "the live park: a list");
+    w.feed(&live_event("ParkedCallGiveUp", "overflow", 901, "1.2", "5551002"));
+    for _ in 0..3 {
+        w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
+        let sent = w.sent();
+        let list = sent.iter().find(|m| m.is("Action", "ParkedCalls")).expect("ParkedCalls sent");
+        w.feed(&parked_calls_answer(&aid(list), &[("overflow", 901, "1.2", "5551002")]));
+        assert!(lists(&mut w).is_empty(), "a stale call teaches nothing");
+        assert!(w.conn.store().lot_now(&key).is_none_or(|l| l.occupied == 0), "the stale call is not taken");
+    }
 }
 
 /// A dynamic lot Asterisk lost in a crash (no leave came: the link just dropped) still
