@@ -50,6 +50,21 @@ pub(super) struct LotState {
 }
 
 impl LotState {
+    /// What a list of lots could teach of the lot: whether Asterisk named it, and
+    /// whether its range is known. Taken before a park, for [`LotState::to_relist`].
+    pub(super) fn listing(&self) -> (bool, bool) {
+        (self.known, self.lot.range_known)
+    }
+
+    /// The park since `before` (its [`LotState::listing`]) made the lot known though
+    /// no list named it (a dynamic lot), or put a call outside its listed range (a
+    /// reload changed it): the server's lots are to be listed again. The one rule of
+    /// the live park and of a `ParkedCalls` answer.
+    pub(super) fn to_relist(&self, before: (bool, bool)) -> bool {
+        let (known, ranged) = before;
+        (!known && self.known) || (ranged && !self.lot.range_known)
+    }
+
     fn new(key: LotKey, id: u32) -> Self {
         Self {
             id,

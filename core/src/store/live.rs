@@ -106,13 +106,10 @@ impl ParkingStore {
             let was_idle = st.book.raw_total == 0;
             let event = match i {
                 Some(i) if !kind.is_leave() => {
-                    let before = st.book.lot(i);
-                    let (known, ranged) = (before.known, before.lot.range_known);
+                    let before = st.book.lot(i).listing();
                     let event = self.enter(&mut st, i, kind, Arc::new(raw));
                     // A lot its list did not name, or a park outside the listed range.
-                    let after = st.book.lot(i);
-                    let news = (!known && after.known) || (ranged && !after.lot.range_known);
-                    unlisted = news && st.lots_synced.contains(&server);
+                    unlisted = st.book.lot(i).to_relist(before) && st.lots_synced.contains(&server);
                     event
                 }
                 i => self.leave(&mut st, i, kind, raw, retriever, now),

@@ -353,11 +353,9 @@ impl Walk {
                     let slot = store.slot(c, tag);
                     shown.extend(slot.shown.clone());
                     let new = slot.shown.clone();
-                    let l = st.book.lot(i);
-                    let (known, ranged) = (l.known, l.lot.range_known);
+                    let before = st.book.lot(i).listing();
                     st.put_alerted(i, space, slot);
-                    let l = st.book.lot(i);
-                    self.lots_to_learn |= (!known && l.known) || (ranged && !l.lot.range_known);
+                    self.lots_to_learn |= st.book.lot(i).to_relist(before);
                     if let Some(old) = old {
                         self.resync(old.shown, ResyncChange::Vanished);
                     }
