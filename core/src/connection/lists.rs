@@ -170,7 +170,9 @@ impl Connection {
         match (&mut p.acc, &p.req) {
             (Acc::Lots { items, lots }, _) => {
                 let listed = items.remove(&server).unwrap_or_default();
-                lots.extend(self.store.apply_lots(server, listed));
+                let (applied, missed) = self.store.apply_lots(server, listed);
+                lots.extend(applied);
+                relist = missed;
             }
             (Acc::Calls { window, items, calls }, req) => {
                 let listed = items.remove(&server).unwrap_or_default();
@@ -187,7 +189,8 @@ impl Connection {
         }
         if relist {
             // The answer made known a lot made since the lots were listed, or put a
-            // call outside a listed range.
+            // call outside a listed range; or the server's first list of lots missed
+            // a lot made while it was on its way.
             self.learn_lots(now, server);
         }
         self.server_done(now, id, server, Ok(()));

@@ -481,16 +481,19 @@ impl Book {
 
     /// Writes a `Parkinglots` answer for `server_id`: ranges and timeouts, occupancy
     /// kept; lots no longer listed and empty are forgotten. Returns the lots as the
-    /// store now has them.
+    /// store now has them, whether some were dropped at the lots' cap, and whether a
+    /// lot the answer did not name holds calls.
     pub(super) fn apply_lots(
         &mut self,
         server_id: ServerId,
         listed: Vec<ParkingLot>,
         options: &ParkingOptions,
-    ) -> (Vec<ParkingLot>, bool) {
+    ) -> (Vec<ParkingLot>, bool, bool) {
         let names: HashSet<Arc<str>> = listed.iter().map(|l| l.name.clone()).collect();
+        let mut unnamed = false;
         for l in self.lots.iter_mut().filter(|l| l.key.server_id == server_id) {
             l.listed = names.contains(&l.key.name);
+            unnamed |= !l.listed && !l.spaces.is_empty();
         }
         self.forget_unlisted(server_id);
         let mut out = Vec::with_capacity(listed.len());
@@ -529,7 +532,7 @@ impl Book {
                 self.publish(i);
             }
         }
-        (out, full)
+        (out, full, unnamed)
     }
 }
 

@@ -482,16 +482,19 @@ impl ParkingStore {
     }
 
     /// Writes a `Parkinglots` answer for `server_id`; returns the lots with their
-    /// live occupancy.
-    pub(crate) fn apply_lots(&self, server_id: ServerId, listed: Vec<ParkingLot>) -> Vec<ParkingLot> {
+    /// live occupancy, and whether the lots are to be listed again: the server's first
+    /// answer did not name a lot holding calls. Parks and lists of calls read before it
+    /// made that lot known, and it may have been taken before Asterisk made it (a
+    /// dynamic lot); later answers have the live rule (`LotState::to_relist`).
+    pub(crate) fn apply_lots(&self, server_id: ServerId, listed: Vec<ParkingLot>) -> (Vec<ParkingLot>, bool) {
         let mut st = self.lock();
-        st.lots_synced.insert(server_id);
-        let (lots, full) = st.book.apply_lots(server_id, listed, &self.inner.options);
+        let first = st.lots_synced.insert(server_id);
+        let (lots, full, unnamed) = st.book.apply_lots(server_id, listed, &self.inner.options);
         drop(st);
         if full {
             self.over_cap("lots", server_id, self.inner.options.max_lots);
         }
-        lots
+        (lots, first && unnamed)
     }
 
     /// Something from `server_id` was dropped at a cap: the error says so.

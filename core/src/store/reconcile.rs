@@ -91,7 +91,7 @@ impl ParkingStore {
             for l in &mut lots {
                 l.server_id = server_id;
             }
-            self.apply_lots(server_id, lots);
+            let _ = self.apply_lots(server_id, lots);
         }
         // A snapshot is exact at its sequence number: nothing in it lags or is stale.
         self.reconcile_as(now, None, server_id, None, calls, Reading::Exact).events

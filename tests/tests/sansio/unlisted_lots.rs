@@ -216,3 +216,63 @@ fn a_dynamic_lot_lost_in_a_crash_is_forgotten_after_the_resync() {
     // A lot the list of lots named stays, empty.
     assert!(w.conn.store().lot_now(&LotKey::new(1, "default")).is_some());
 }
+
+/// A lot made while the login's first `Parkinglots` is on its way (a park into a
+/// dynamic lot while that answer is held up, or a `ParkedCalls` answer read before
+/// the lots' answer): that list may have been taken before Asterisk made the lot.
+/// When it does not name a lot holding calls, the lots are listed again, once; when
+/// it names every lot, nothing more.
+#[test]
+fn a_lot_made_while_the_first_list_of_lots_was_on_its_way_is_listed_again_when_it_missed_it() {
+    let lists = |w: &mut Wire| -> Vec<ami_parking::Message> {
+        w.sent().into_iter().filter(|m| m.is("Action", "Parkinglots")).collect()
+    };
+    let initial = |w: &mut Wire| {
+        let sent = w.sent();
+        let find = |action: &str| aid(sent.iter().find(|m| m.is("Action", action)).expect("sent at login"));
+        (find("Parkinglots"), find("ParkedCalls"))
+    };
+    let key = LotKey::new(1, "overflow");
+    let default = [("default", 701, 720, 45)];
+    let both = [("default", 701, 720, 45), ("overflow", 901, 905, 45)];
+    // A live park first.
+    let mut w = Wire::ami(ParkingOptions::default());
+    let (lots_aid, calls_aid) = initial(&mut w);
+    w.feed(&live_event("ParkedCall", "overflow", 901, "1.1", "5551001"));
+    assert!(lists(&mut w).is_empty(), "the first list is on its way: no second yet");
+    w.feed(&parking_lots_answer(&lots_aid, &default));
+    let again = lists(&mut w);
+    assert_eq!(again.len(), 1, "the first list missed the lot: the lots are listed again");
+    w.feed(&parked_calls_answer(&calls_aid, &[("overflow", 901, "1.1", "5551001")]));
+    assert!(lists(&mut w).is_empty(), "once");
+    w.feed(&parking_lots_answer(&aid(&again[0]), &both));
+    let lot = w.conn.store().lot_now(&key).unwrap();
+    assert_eq!((lot.range_known, lot.total_spaces, lot.occupied), (true, 5, 1));
+    // The calls' answer read first (it names the lot), the lots' answer missing it.
+    let mut w = Wire::ami(ParkingOptions::default());
+    let (lots_aid, calls_aid) = initial(&mut w);
+    w.feed(&parked_calls_answer(&calls_aid, &[("overflow", 901, "1.1", "5551001")]));
+    assert!(lists(&mut w).is_empty());
+    w.feed(&parking_lots_answer(&lots_aid, &default));
+    let again = lists(&mut w);
+    assert_eq!(again.len(), 1, "the lots' answer missed a lot the calls' answer named");
+    // A server whose lists never name the lot: one more list, not one an answer.
+    w.feed(&parking_lots_answer(&aid(&again[0]), &default));
+    assert!(lists(&mut w).is_empty(), "a list that misses it again asks for nothing more");
+    assert!(w.conn.store().lot_now(&key).is_some_and(|l| !l.range_known && l.occupied == 1));
+    // Parks into lots the first list names: nothing to learn.
+    let mut w = Wire::ami(ParkingOptions::default());
+    let (lots_aid, _) = initial(&mut w);
+    w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
+    w.feed(&live_event("ParkedCall", "overflow", 901, "1.2", "5551002"));
+    w.feed(&parking_lots_answer(&lots_aid, &both));
+    assert!(lists(&mut w).is_empty(), "the list named both lots");
+    assert!(w.conn.store().lot_now(&key).is_some_and(|l| l.range_known));
+    // A lot made and emptied before the answer: nothing held there, nothing to learn.
+    let mut w = Wire::ami(ParkingOptions::default());
+    let (lots_aid, _) = initial(&mut w);
+    w.feed(&live_event("ParkedCall", "overflow", 901, "1.1", "5551001"));
+    w.feed(&live_event("ParkedCallGiveUp", "overflow", 901, "1.1", "5551001"));
+    w.feed(&parking_lots_answer(&lots_aid, &default));
+    assert!(lists(&mut w).is_empty(), "an empty lot is forgotten, not listed");
+}
