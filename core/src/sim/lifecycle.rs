@@ -42,14 +42,16 @@ impl SimPbx {
         }
     }
 
-    /// The server runs again (empty). Behind amiws, the proxy logs in again at once:
-    /// `Authentication accepted` without ActionID, then `FullyBooted`.
+    /// The server runs again (empty, without the dynamic lots parks made). Behind
+    /// amiws, the proxy logs in again at once: `Authentication accepted` without
+    /// ActionID, then `FullyBooted`.
     pub fn restart(&mut self, server: ServerId) {
         let wire = self.wire;
         let was_client = wire == Wire::Amiws && self.ws_client;
         if let Ok(s) = self.srv(server) {
             s.up = true;
             s.calls.clear();
+            s.lots.retain(|l| !l.dynamic);
             s.client = was_client;
             s.logged_in = was_client;
         }

@@ -65,13 +65,22 @@ pub struct SimLot {
     pub timeout_secs: u64,
     /// Space choice.
     pub findslot: Findslot,
+    /// Made by a park ([`SimPbx::park_dynamic`]): the server keeps it, empty or not,
+    /// until it restarts.
+    pub dynamic: bool,
     last: Option<u32>,
 }
 
 impl SimLot {
     /// A lot.
     pub fn new(name: &str, start: u32, end: u32, timeout_secs: u64, findslot: Findslot) -> Self {
-        Self { name: name.into(), start, end, timeout_secs, findslot, last: None }
+        Self { name: name.into(), start, end, timeout_secs, findslot, dynamic: false, last: None }
+    }
+
+    /// A dynamic lot as the sandbox's dialplan makes one (`dynpark`, `parkeddynamic`
+    /// on): spaces 901-905, 45 s, the first free space.
+    pub fn dynamic(name: &str) -> Self {
+        Self { dynamic: true, ..Self::new(name, 901, 905, 45, Findslot::First) }
     }
 }
 

@@ -300,6 +300,38 @@ impl SimPbx {
         Ok((call.lot, space))
     }
 
+    /// A call from `caller_num` is parked in the dynamic lot `lot` (a dialplan with
+    /// `PARKINGDYNAMIC` and `parkeddynamic` on): Asterisk makes the lot at the park when
+    /// it has none by that name ([`SimLot::dynamic`]: 901-905), lists it from then on,
+    /// takes `Park` actions into it, and keeps it, empty or not, until it restarts.
+    /// Returns (lot, space), like [`SimPbx::park`].
+    ///
+    /// ```
+    /// use ami_parking::sim::{SimPbx, Wire};
+    /// use ami_parking::Timestamp;
+    /// let t = Timestamp::from_unix_millis(0);
+    /// let mut pbx = SimPbx::sandbox(Wire::Ami);
+    /// assert_eq!(pbx.park_dynamic(t, 1, "5551001", "Customer", "overflow").unwrap(), ("overflow".into(), 901));
+    /// assert!(pbx.lots(1).iter().any(|l| l.name == "overflow" && l.dynamic));
+    /// pbx.crash(1);
+    /// pbx.restart(1);
+    /// assert!(pbx.lots(1).iter().all(|l| !l.dynamic), "gone with the restart");
+    /// ```
+    pub fn park_dynamic(
+        &mut self,
+        now: Timestamp,
+        server: ServerId,
+        caller_num: &str,
+        caller_name: &str,
+        lot: &str,
+    ) -> Result<(String, u32), SimError> {
+        let s = self.srv(server)?;
+        if s.up && !s.lots.iter().any(|l| l.name == lot) {
+            s.lots.push(SimLot::dynamic(lot));
+        }
+        self.park(now, server, caller_num, caller_name, lot, None)
+    }
+
     /// Adds a change to the log (the swap's is the new parkee's).
     /// Takes the change log so far (a long-running PBX, the demo, drains it so that it
     /// does not grow for ever).

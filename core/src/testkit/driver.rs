@@ -75,6 +75,13 @@ impl Driver {
                     let _ = p.park(now, 1, &num, &format!("Customer {num}"), &lot, preferred);
                 });
             }
+            Step::DynamicPark { lot, .. } => {
+                let num = self.next_caller();
+                let lot = super::DYNAMIC_LOTS[lot % super::DYNAMIC_LOTS.len()];
+                self.sim.with_pbx(|p, now| {
+                    let _ = p.park_dynamic(now, 1, &num, &format!("Customer {num}"), lot);
+                });
+            }
             Step::Retrieve { pick, .. } => {
                 self.on_call(pick, |p, now, c| drop(p.retrieve(now, 1, &c.lot, c.space, "1002")))
             }

@@ -62,6 +62,9 @@ pub use driver::Driver;
 pub use proptest;
 pub use replay::{replay_ami, Chunking, Replayed};
 
+/// The names of the dynamic lots [`Step::DynamicPark`] parks in.
+pub const DYNAMIC_LOTS: [&str; 2] = ["overflow", "annex"];
+
 /// One step of a script: what a PBX, a phone, a caller, the client or the link does.
 /// `server` is 1 or 2 (behind amiws); `lot` and `pick` index the server's lots and
 /// calls (taken modulo their number); `space` indexes a lot's spaces.
@@ -77,6 +80,14 @@ pub enum Step {
         lot: usize,
         /// The space asked for, if any.
         preferred: Option<u32>,
+    },
+    /// A call parks in a dynamic lot ([`SimPbx::park_dynamic`](crate::sim::SimPbx::park_dynamic)):
+    /// the server makes the lot at the park when it has none by that name.
+    DynamicPark {
+        /// The server (1; or 2 behind amiws).
+        server: u32,
+        /// The lot: an index into [`DYNAMIC_LOTS`].
+        lot: usize,
     },
     /// A parked call is picked up from a phone.
     Retrieve {
@@ -206,6 +217,7 @@ impl Step {
         if wire == Wire::Ami {
             match &mut self {
                 Step::Park { server, .. }
+                | Step::DynamicPark { server, .. }
                 | Step::Retrieve { server, .. }
                 | Step::GiveUp { server, .. }
                 | Step::Swap { server, .. }

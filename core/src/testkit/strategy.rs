@@ -22,6 +22,7 @@ pub fn step(servers: u32) -> BoxedStrategy<Step> {
     prop_oneof![
         6 => (1..=n, prop_oneof![0..3usize, Just(2)], prop::option::weighted(0.3, 701u32..=725))
             .prop_map(|(server, lot, preferred)| Step::Park { server, lot, preferred }),
+        1 => (1..=n, 0..super::DYNAMIC_LOTS.len()).prop_map(|(server, lot)| Step::DynamicPark { server, lot }),
         2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Step::Retrieve { server, pick }),
         2 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Step::GiveUp { server, pick }),
         1 => (1..=n, any::<usize>()).prop_map(|(server, pick)| Step::Swap { server, pick }),

@@ -44,6 +44,7 @@ pub fn row(op: &Op) -> &'static str {
     match op {
         Op::Park { preferred: Some(_), .. } => "op: park at a preferred space",
         Op::Park { .. } => "op: park",
+        Op::DynamicPark { .. } => "op: park in a dynamic lot",
         Op::Retrieve { .. } => "op: retrieve (a phone)",
         Op::GiveUp { .. } => "op: caller hangs up",
         Op::Swap { .. } => "op: swap",
@@ -114,6 +115,7 @@ pub const MINIMUMS: &[(&str, f64)] = &[
     ("op: move_call", 22.5),
     ("op: new chunking", 33.0),
     ("op: park", 41.5),
+    ("op: park in a dynamic lot", 19.0),
     ("op: park at a preferred space", 32.0),
     ("op: park_call", 33.0),
     ("op: refresh", 34.0),
@@ -122,6 +124,7 @@ pub const MINIMUMS: &[(&str, f64)] = &[
     ("op: retrieve_call", 32.5),
     ("op: swap", 26.0),
     ("op: time passes", 40.0),
+    ("situation: a call in a dynamic lot", 11.0),
     ("situation: a client operation on server 2", 17.5),
     ("situation: a list answer written in part", 10.5),
     ("situation: a live event inside a list answer", 3.5),

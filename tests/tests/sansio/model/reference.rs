@@ -5,6 +5,7 @@
 use super::held::Held;
 use super::{Ev, Op, LOTS_A, LOTS_B};
 use ami_parking::sim::{SimCall, SimPbx, Wire};
+use ami_parking::testkit::DYNAMIC_LOTS;
 use ami_parking::Timestamp;
 use proptest::prelude::*;
 use proptest_state_machine::ReferenceStateMachine;
@@ -130,6 +131,11 @@ pub fn pbx_op(pbx: &mut SimPbx, now: Timestamp, op: &Op, caller: u32) -> Option<
             let _ = pbx.park(now, server, &num, &format!("Customer {num}"), lot_name(server, lot), preferred);
             Some(server)
         }
+        Op::DynamicPark { server, lot } => {
+            let name = DYNAMIC_LOTS[lot % DYNAMIC_LOTS.len()];
+            let _ = pbx.park_dynamic(now, server, &num, &format!("Customer {num}"), name);
+            Some(server)
+        }
         Op::Retrieve { server, pick: p }
         | Op::GiveUp { server, pick: p }
         | Op::Swap { server, pick: p }
@@ -203,6 +209,7 @@ impl RefState {
     fn step(&mut self, op: &Op) {
         match *op {
             Op::Park { .. }
+            | Op::DynamicPark { .. }
             | Op::Retrieve { .. }
             | Op::GiveUp { .. }
             | Op::Swap { .. }

@@ -212,6 +212,7 @@ impl Harness {
         }
         match op {
             Op::Park { .. }
+            | Op::DynamicPark { .. }
             | Op::Retrieve { .. }
             | Op::GiveUp { .. }
             | Op::Swap { .. }
@@ -489,6 +490,7 @@ impl Harness {
         if let Err(e) = ami_parking::sim::check_connection(&self.conn) {
             panic!("the store's invariants: {e}");
         }
+        self.check_ranges();
         let (alerts, log): (Vec<Ev>, Vec<Ev>) = self.got.iter().cloned().partition(|e| e.0 == "near_timeout");
         assert_eq!(
             normalise(&log),
@@ -532,6 +534,38 @@ impl Harness {
 }
 
 impl Harness {
+    /// Once nothing is on its way (the link up, no answer held), every lot holding
+    /// calls has Asterisk's range: a lot Asterisk made at a park (a dynamic lot) is
+    /// listed, not left with a range unknown.
+    fn check_ranges(&self) {
+        if !self.connected || self.pbx.held_answers() > 0 {
+            return;
+        }
+        for lot in self.conn.store().parking_lots_now() {
+            if lot.occupied == 0 {
+                continue;
+            }
+            let lots = self.pbx.lots(lot.server_id);
+            let Some(l) = lots.iter().find(|l| *l.name == *lot.name) else {
+                panic!(
+                    "lot {} of server {} holds calls, and Asterisk has no such lot",
+                    lot.name, lot.server_id
+                );
+            };
+            if l.dynamic {
+                super::coverage::saw("situation: a call in a dynamic lot");
+            }
+            assert!(
+                lot.range_known && (lot.start_space, lot.end_space) == (l.start, l.end),
+                "lot {} of server {}: Asterisk's range {}-{}, the store's {lot:?}",
+                lot.name,
+                lot.server_id,
+                l.start,
+                l.end
+            );
+        }
+    }
+
     /// Each lot's call list and grid equal the view, after every step.
     fn check_lot_views(&self, reference: &RefState) {
         let store = self.conn.store();
