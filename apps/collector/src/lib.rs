@@ -46,10 +46,12 @@ use tokio::sync::watch;
 /// The server id of the one AMI link (the client's first).
 const SERVER: ami_parking::ServerId = 1;
 
-/// The least time between two resyncs for a change of the lots alone: a whole
-/// snapshot goes to every frontend, and a server whose lots flap (a hostile one, or
-/// parks each into a new dynamic lot) would otherwise have one sent every heartbeat.
-const LOTS_RESYNC_EVERY: Duration = Duration::from_secs(5);
+/// The least time between two resyncs the collector decides on its own (a drift of
+/// the mirror, a change of the lots): a whole snapshot goes to every frontend, and a
+/// server whose state flaps (lists that disagree with its events, lots that change at
+/// each park into a new dynamic lot; a hostile one) would otherwise have one sent
+/// every heartbeat or two. The resync after a login is never held back.
+const RESYNC_EVERY: Duration = Duration::from_secs(5);
 
 /// What a collector needs.
 pub struct Config {
@@ -114,8 +116,8 @@ struct Publisher {
     /// The lots the last resync published: when the client's lots change (Asterisk
     /// made a dynamic lot, a reload changed a range), a resync publishes them.
     lots_sent: Vec<LotData>,
-    /// When the last resync for a change of the lots alone went out.
-    lots_resynced_at: Option<Instant>,
+    /// When the last resync for a drift or a change of the lots went out.
+    resynced_at: Option<Instant>,
     /// This collector's name.
     name: String,
 }
@@ -158,7 +160,7 @@ pub async fn run(cfg: Config, stop: impl Future<Output = ()>) -> Result<(), Coll
         resynced_through: 0,
         live: false,
         lots_sent: Vec::new(),
-        lots_resynced_at: None,
+        resynced_at: None,
         name: cfg.name.clone(),
     };
     let mut states = {
@@ -314,7 +316,8 @@ impl Publisher {
 
     /// Every heartbeat: a pending resync after a login, a mirror that drifted from
     /// the client's store (on two ticks in a row: one may be an event in flight), or
-    /// lots that changed since the last resync (at most every `LOTS_RESYNC_EVERY`).
+    /// lots that changed since the last resync (these two at most every
+    /// `RESYNC_EVERY`).
     async fn tick(&mut self) {
         let store = self.client.store();
         if !store.is_loading_now() && store.is_synced(SERVER) {
@@ -326,20 +329,19 @@ impl Publisher {
                     self.mirror.total_parked_calls_now()
                 );
             } else if places(store) != places(&self.mirror) {
-                if self.differed {
+                if self.differed && resync_due(self.resynced_at, Instant::now()) {
                     eprintln!(
                         "ami-parking-collector: the published state drifted from Asterisk's; resyncing"
                     );
+                    self.resynced_at = Some(Instant::now());
                     self.resync().await;
                 } else {
                     self.differed = true;
                 }
-            } else if lots_of(store) != self.lots_sent
-                && lots_resync_due(self.lots_resynced_at, Instant::now())
-            {
+            } else if lots_of(store) != self.lots_sent && resync_due(self.resynced_at, Instant::now()) {
                 // A list of lots the client took (its answers apply at once): Asterisk
                 // made a lot at a `Park` (dynamic lots), or a reload changed them.
-                self.lots_resynced_at = Some(Instant::now());
+                self.resynced_at = Some(Instant::now());
                 self.resync().await;
             } else {
                 self.differed = false;
@@ -372,10 +374,10 @@ fn lots_of(store: &ParkingStore) -> Vec<LotData> {
     store.parking_lots_now().iter().filter(|l| l.range_known).map(LotData::of).collect()
 }
 
-/// Whether a change of the lots alone may be published now: not within
-/// [`LOTS_RESYNC_EVERY`] of the last such resync (`last`).
-fn lots_resync_due(last: Option<Instant>, now: Instant) -> bool {
-    last.is_none_or(|t| now.saturating_duration_since(t) >= LOTS_RESYNC_EVERY)
+/// Whether a resync for a drift or a change of the lots may go out now: not within
+/// [`RESYNC_EVERY`] of the last such resync (`last`).
+fn resync_due(last: Option<Instant>, now: Instant) -> bool {
+    last.is_none_or(|t| now.saturating_duration_since(t) >= RESYNC_EVERY)
 }
 
 /// Where every call is, and which: what two stores must agree on.
@@ -422,19 +424,19 @@ async fn act(client: &Client, a: ActionRequest) -> ActionReply {
 mod tests {
     use super::*;
 
-    /// A server whose lots flap gets at most one resync of its lots every
-    /// `LOTS_RESYNC_EVERY`, whatever the heartbeat.
+    /// A server whose lots or lists flap gets at most one resync every
+    /// `RESYNC_EVERY`, whatever the heartbeat.
     #[test]
-    fn a_change_of_the_lots_alone_is_published_at_most_every_five_seconds() {
+    fn a_drift_or_a_change_of_the_lots_is_published_at_most_every_five_seconds() {
         let t0 = Instant::now();
-        assert!(lots_resync_due(None, t0), "the first change goes out at once");
-        assert!(!lots_resync_due(Some(t0), t0 + Duration::from_secs(1)));
-        assert!(!lots_resync_due(Some(t0), t0 + LOTS_RESYNC_EVERY - Duration::from_millis(1)));
-        assert!(lots_resync_due(Some(t0), t0 + LOTS_RESYNC_EVERY));
+        assert!(resync_due(None, t0), "the first change goes out at once");
+        assert!(!resync_due(Some(t0), t0 + Duration::from_secs(1)));
+        assert!(!resync_due(Some(t0), t0 + RESYNC_EVERY - Duration::from_millis(1)));
+        assert!(resync_due(Some(t0), t0 + RESYNC_EVERY));
         let heartbeats = (0..60).map(|s| t0 + Duration::from_secs(s));
         let mut last = None;
         let sent =
-            heartbeats.filter(|&now| lots_resync_due(last, now).then(|| last = Some(now)).is_some()).count();
-        assert_eq!(sent, 12, "a minute of flapping lots: one resync every five seconds");
+            heartbeats.filter(|&now| resync_due(last, now).then(|| last = Some(now)).is_some()).count();
+        assert_eq!(sent, 12, "a minute of flapping: one resync every five seconds");
     }
 }
