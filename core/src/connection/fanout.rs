@@ -111,7 +111,8 @@ impl Connection {
             return;
         }
         p.replied = true;
-        let (internal, is_list, refresh) = (p.internal, p.req.is_list(), (p.is_refresh(), p.target));
+        let calls = matches!(p.req, Request::ParkedCalls { .. });
+        let (internal, is_list, refresh) = (p.internal, p.req.is_list(), (p.is_refresh(), p.target, calls));
         if is_list {
             self.store.loading_end();
         }

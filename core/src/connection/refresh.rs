@@ -124,11 +124,17 @@ impl Connection {
     }
 
     /// An internal request ended: a refused refresh is tried again later, backing off.
-    /// `refresh` says whether it was a refresh, and of what.
-    pub(super) fn note_internal_outcome(&mut self, now: Timestamp, refresh: (bool, Target), ok: bool) {
-        let (is_refresh, target) = refresh;
+    /// `refresh` says whether it was a refresh, of what, and whether it was the list of
+    /// calls. The backoff ends when a refresh works whole: its list of calls (sent
+    /// after its list of lots) answered with no part of it waiting to be tried again,
+    /// so a server that answers one list and refuses the other (one over
+    /// `max_list_items`) is asked ever less often, not every second.
+    pub(super) fn note_internal_outcome(&mut self, now: Timestamp, refresh: (bool, Target, bool), ok: bool) {
+        let (is_refresh, target, calls) = refresh;
         if ok {
-            self.refreshing.failures = 0;
+            if calls && self.refreshing.retry.is_none() {
+                self.refreshing.failures = 0;
+            }
         } else if is_refresh && self.login.phase == LoginPhase::Up && self.refreshing.retry.is_none() {
             let delay = REFRESH_RETRY * 2u32.saturating_pow(self.refreshing.failures.min(6));
             self.timers.set(Timer::RefreshRetry, now + delay.min(REFRESH_RETRY_MAX));

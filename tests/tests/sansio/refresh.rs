@@ -51,6 +51,48 @@ fn a_refused_refresh_is_tried_again_after_1_2_4_up_to_60_seconds_and_a_success_r
     assert_eq!(refuse_lists(&mut w), vec!["Parkinglots", "ParkedCalls"]);
 }
 
+/// A refresh whose one list keeps failing while the other is answered (here a list
+/// over `max_list_items`: the lots, then the calls) backs off as a refused one does:
+/// the answered part does not reset the delay, so such a server is asked at 1, 2, 4
+/// ... up to 60 s, not every second (it was 60 refreshes a minute).
+#[test]
+fn a_refresh_with_one_list_too_long_backs_off_though_the_other_list_is_answered() {
+    for too_long in ["Parkinglots", "ParkedCalls"] {
+        let mut cfg = ConnectionConfig::ami("amiuser", "amisecret");
+        cfg.keepalive_interval = Duration::ZERO;
+        cfg.max_list_items = 2;
+        let mut w = Wire::ami_with(cfg, ParkingOptions::default());
+        let lots = [("default", 701, 720, 45), ("vip", 801, 810, 5), ("sales", 901, 903, 90)];
+        let calls = [
+            ("default", 701, "1.1", "5551001"),
+            ("default", 702, "1.2", "5551002"),
+            ("vip", 801, "1.3", "5551003"),
+        ];
+        // Answers the lists just sent: one of them too long, the other within the cap.
+        let answer = |w: &mut Wire| -> usize {
+            let sent = w.sent();
+            for m in &sent {
+                if m.is("Action", "Parkinglots") {
+                    let n = if too_long == "Parkinglots" { 3 } else { 1 };
+                    w.feed(&parking_lots_answer(&aid(m), &lots[..n]));
+                } else if m.is("Action", "ParkedCalls") {
+                    let n = if too_long == "ParkedCalls" { 3 } else { 1 };
+                    w.feed(&parked_calls_answer(&aid(m), &calls[..n]));
+                }
+            }
+            sent.iter().filter(|m| m.is("Action", too_long)).count()
+        };
+        let mut asked = answer(&mut w);
+        for _ in 0..300 {
+            w.advance(Duration::from_secs(1));
+            asked += answer(&mut w);
+        }
+        // 0, 1, 3, 7, 15, 31, 63, 123, 183, 243 s: ten in five minutes.
+        assert!(asked <= 11, "{too_long} too long: asked {asked} times in five minutes");
+        assert!(asked >= 8, "{too_long} too long: still tried, {asked} times in five minutes");
+    }
+}
+
 #[test]
 fn a_dropped_link_forgets_the_planned_retry_and_a_refusal_after_the_login_plans_a_new_one() {
     let mut cfg = ConnectionConfig::ami("amiuser", "amisecret");
