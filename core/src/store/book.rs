@@ -481,8 +481,9 @@ impl Book {
 
     /// Writes a `Parkinglots` answer for `server_id`: ranges and timeouts, occupancy
     /// kept; lots no longer listed and empty are forgotten. Returns the lots as the
-    /// store now has them, whether some were dropped at the lots' cap, and whether a
-    /// lot the answer did not name holds calls.
+    /// store now has them, whether some were dropped at the lots' cap, and whether the
+    /// answer left something to learn: a lot it did not name holds calls, or a lot
+    /// holds one outside the range it gives.
     pub(super) fn apply_lots(
         &mut self,
         server_id: ServerId,
@@ -490,10 +491,10 @@ impl Book {
         options: &ParkingOptions,
     ) -> (Vec<ParkingLot>, bool, bool) {
         let names: HashSet<Arc<str>> = listed.iter().map(|l| l.name.clone()).collect();
-        let mut unnamed = false;
+        let mut to_learn = false;
         for l in self.lots.iter_mut().filter(|l| l.key.server_id == server_id) {
             l.listed = names.contains(&l.key.name);
-            unnamed |= !l.listed && !l.spaces.is_empty();
+            to_learn |= !l.listed && !l.spaces.is_empty();
         }
         self.forget_unlisted(server_id);
         let mut out = Vec::with_capacity(listed.len());
@@ -509,9 +510,9 @@ impl Book {
             l.listed = true;
             fresh.occupied = l.spaces.len() as u32;
             let width = u64::from(fresh.end_space.saturating_sub(fresh.start_space)) + 1;
-            if l.spaces.keys().any(|s| s < fresh.start_space || s > fresh.end_space)
-                || width > options.max_calls as u64
-            {
+            let outside = l.spaces.keys().any(|s| s < fresh.start_space || s > fresh.end_space);
+            to_learn |= outside;
+            if outside || width > options.max_calls as u64 {
                 // Calls parked outside the listed range: it is not the lot's whole
                 // story. A range wider than max_calls would make a grid that big.
                 fresh.range_known = false;
@@ -532,7 +533,7 @@ impl Book {
                 self.publish(i);
             }
         }
-        (out, full, unnamed)
+        (out, full, to_learn)
     }
 }
 

@@ -483,18 +483,19 @@ impl ParkingStore {
 
     /// Writes a `Parkinglots` answer for `server_id`; returns the lots with their
     /// live occupancy, and whether the lots are to be listed again: the server's first
-    /// answer did not name a lot holding calls. Parks and lists of calls read before it
-    /// made that lot known, and it may have been taken before Asterisk made it (a
-    /// dynamic lot); later answers have the live rule (`LotState::to_relist`).
+    /// answer did not name a lot holding calls, or gave a range a call lies outside.
+    /// Parks and lists of calls read before it taught the store so, and it may have
+    /// been taken before Asterisk made the lot (a dynamic lot) or changed its range;
+    /// later answers have the live rule (`LotState::to_relist`).
     pub(crate) fn apply_lots(&self, server_id: ServerId, listed: Vec<ParkingLot>) -> (Vec<ParkingLot>, bool) {
         let mut st = self.lock();
         let first = st.lots_synced.insert(server_id);
-        let (lots, full, unnamed) = st.book.apply_lots(server_id, listed, &self.inner.options);
+        let (lots, full, to_learn) = st.book.apply_lots(server_id, listed, &self.inner.options);
         drop(st);
         if full {
             self.over_cap("lots", server_id, self.inner.options.max_lots);
         }
-        (lots, first && unnamed)
+        (lots, first && to_learn)
     }
 
     /// Something from `server_id` was dropped at a cap: the error says so.

@@ -220,8 +220,8 @@ fn a_dynamic_lot_lost_in_a_crash_is_forgotten_after_the_resync() {
 /// A lot made while the login's first `Parkinglots` is on its way (a park into a
 /// dynamic lot while that answer is held up, or a `ParkedCalls` answer read before
 /// the lots' answer): that list may have been taken before Asterisk made the lot.
-/// When it does not name a lot holding calls, the lots are listed again, once; when
-/// it names every lot, nothing more.
+/// When it does not name a lot holding calls (or gives a range a call lies outside),
+/// the lots are listed again, once; when it names every lot, nothing more.
 #[test]
 fn a_lot_made_while_the_first_list_of_lots_was_on_its_way_is_listed_again_when_it_missed_it() {
     let lists = |w: &mut Wire| -> Vec<ami_parking::Message> {
@@ -268,6 +268,18 @@ fn a_lot_made_while_the_first_list_of_lots_was_on_its_way_is_listed_again_when_i
     w.feed(&parking_lots_answer(&lots_aid, &both));
     assert!(lists(&mut w).is_empty(), "the list named both lots");
     assert!(w.conn.store().lot_now(&key).is_some_and(|l| l.range_known));
+    // A call outside the range the first answer gives (a reload while it was on its
+    // way): listed again, once, as after a live park outside it.
+    let mut w = Wire::ami(ParkingOptions::default());
+    let (lots_aid, _) = initial(&mut w);
+    w.feed(&live_event("ParkedCall", "default", 725, "1.1", "5551001"));
+    w.feed(&parking_lots_answer(&lots_aid, &default));
+    let again = lists(&mut w);
+    assert_eq!(again.len(), 1, "a call outside the first answer's range: listed again");
+    w.feed(&parking_lots_answer(&aid(&again[0]), &[("default", 701, 730, 45)]));
+    assert!(lists(&mut w).is_empty(), "once");
+    let lot = w.conn.store().lot_now(&LotKey::new(1, "default")).unwrap();
+    assert_eq!((lot.range_known, lot.total_spaces, lot.occupied), (true, 30, 1));
     // A lot made and emptied before the answer: nothing held there, nothing to learn.
     let mut w = Wire::ami(ParkingOptions::default());
     let (lots_aid, _) = initial(&mut w);
