@@ -66,7 +66,8 @@ pub struct SimLot {
     /// Space choice.
     pub findslot: Findslot,
     /// Made by a park ([`SimPbx::park_dynamic`]): the server keeps it, empty or not,
-    /// until it restarts.
+    /// until it restarts (Asterisk also drops an empty one at a reload of
+    /// res_parking, which the model does not play).
     pub dynamic: bool,
     last: Option<u32>,
 }
@@ -78,9 +79,10 @@ impl SimLot {
     }
 
     /// A dynamic lot as the sandbox's dialplan makes one (`dynpark`, `parkeddynamic`
-    /// on): spaces 901-905, 45 s, the first free space.
-    pub fn dynamic(name: &str) -> Self {
-        Self { dynamic: true, ..Self::new(name, 901, 905, 45, Findslot::First) }
+    /// on): spaces 901-905, and the timeout and space choice of the lot it is made
+    /// from (`default`: 45 s, the next free space).
+    pub fn new_dynamic(name: &str) -> Self {
+        Self { dynamic: true, ..Self::new(name, 901, 905, 45, Findslot::Next) }
     }
 }
 

@@ -302,8 +302,8 @@ impl SimPbx {
 
     /// A call from `caller_num` is parked in the dynamic lot `lot` (a dialplan with
     /// `PARKINGDYNAMIC` and `parkeddynamic` on): Asterisk makes the lot at the park when
-    /// it has none by that name ([`SimLot::dynamic`]: 901-905), lists it from then on,
-    /// takes `Park` actions into it, and keeps it, empty or not, until it restarts.
+    /// it has none by that name ([`SimLot::new_dynamic`]: 901-905), lists it from then
+    /// on, takes `Park` actions into it, and keeps it, empty or not, until it restarts.
     /// Returns (lot, space), like [`SimPbx::park`].
     ///
     /// ```
@@ -327,7 +327,7 @@ impl SimPbx {
     ) -> Result<(String, u32), SimError> {
         let s = self.srv(server)?;
         if s.up && !s.lots.iter().any(|l| l.name == lot) {
-            s.lots.push(SimLot::dynamic(lot));
+            s.lots.push(SimLot::new_dynamic(lot));
         }
         self.park(now, server, caller_num, caller_name, lot, None)
     }
