@@ -17,7 +17,8 @@
 //!   client's own store (which Asterisk's `ParkedCalls` answers reconcile) differ on
 //!   two ticks in a row, or its lots changed (Asterisk made a dynamic lot at a
 //!   `Park`, a reload changed a range), the mirror takes the client's state and the
-//!   whole snapshot is published as a numbered `resync` message.
+//!   whole snapshot is published as a numbered `resync` message; the last two at most
+//!   once every 5 s between them.
 //! - **Heartbeat**: every second, the number of the last event, so a frontend that
 //!   missed the last one finds the gap.
 //! - **Actions**: park, retrieve, move as requests on `parking.TENANT.SERVER.action`.
