@@ -189,8 +189,8 @@ impl Connection {
         }
         if relist {
             // The answer made known a lot made since the lots were listed, or put a
-            // call outside a listed range; or the server's first list of lots missed
-            // a lot made while it was on its way.
+            // call outside a listed range; or the server's first list of lots left
+            // something to learn (`ParkingStore::apply_lots`).
             self.learn_lots(now, server);
         }
         self.server_done(now, id, server, Ok(()));
