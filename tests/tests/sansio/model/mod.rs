@@ -96,16 +96,21 @@ fn seed() -> u64 {
 
 /// The suite, run by hand rather than by `prop_state_machine!` so that failing seeds
 /// are kept in the repository (`tests/sansio/model/regressions.txt`, replayed first on every
-/// run) and the coverage table is printed at the end (`--nocapture` shows it).
+/// run) and the coverage table is printed at the end (`--nocapture` shows it). Under
+/// mutation testing (`AMI_PARKING_MUTANTS`, set by `scripts/mutants`) a failure is a
+/// mutant caught, not a seed to keep: nothing is written.
 #[test]
 fn the_store_follows_the_model() {
     use proptest::test_runner::{FileFailurePersistence, TestRunner};
     use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
+    let persistence = if std::env::var_os("AMI_PARKING_MUTANTS").is_some() {
+        FileFailurePersistence::Off
+    } else {
+        FileFailurePersistence::Direct("tests/sansio/model/regressions.txt")
+    };
     let config = Config {
         cases: cases(),
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "tests/sansio/model/regressions.txt",
-        ))),
+        failure_persistence: Some(Box::new(persistence)),
         source_file: Some(file!()),
         ..Config::default()
     };
