@@ -9,6 +9,11 @@ use ami_parking::{LotKey, ParkedCall, ParkingOptions, Target};
 use ami_parking_tests::*;
 use std::sync::Arc;
 
+/// The `Parkinglots` actions the connection sent since the last look.
+fn lots_lists(w: &mut Wire) -> Vec<ami_parking::Message> {
+    w.sent().into_iter().filter(|m| m.is("Action", "Parkinglots")).collect()
+}
+
 /// A lot known only from its events (a dynamic lot Asterisk made on the fly, or one
 /// seen before its `Parkinglots` answer) has no range: its grid is then its calls, one
 /// cell each in space order, so a display made of grids never hides a parked call.
@@ -59,18 +64,15 @@ fn a_lot_whose_range_is_unknown_has_a_grid_of_its_calls_and_a_working_list() {
 fn a_lot_first_seen_in_a_park_is_listed_again_to_learn_its_range() {
     let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
     let key = LotKey::new(1, "overflow");
-    let lists = |w: &mut Wire| -> Vec<ami_parking::Message> {
-        w.sent().into_iter().filter(|m| m.is("Action", "Parkinglots")).collect()
-    };
     w.feed(&live_event("ParkedCall", "overflow", 901, "1.1", "5551001"));
-    let asked = lists(&mut w);
+    let asked = lots_lists(&mut w);
     assert_eq!(asked.len(), 1, "the server's lots are listed again");
     w.feed(&live_event("ParkedCall", "overflow", 902, "1.2", "5551002"));
-    assert!(lists(&mut w).is_empty(), "once, not at each park");
+    assert!(lots_lists(&mut w).is_empty(), "once, not at each park");
     // Another new lot while that list is on its way: it may have been taken before
     // Asterisk made this one, so this one gets its own.
     w.feed(&live_event("ParkedCall", "annex", 951, "1.5", "5551005"));
-    let annex = lists(&mut w);
+    let annex = lots_lists(&mut w);
     assert_eq!(annex.len(), 1, "a list for the second new lot too");
     w.feed(&parking_lots_answer(&aid(&annex[0]), &[("default", 701, 720, 45), ("annex", 951, 952, 45)]));
     assert!(w.conn.store().lot_now(&LotKey::new(1, "annex")).is_some_and(|l| l.range_known));
@@ -88,24 +90,24 @@ fn a_lot_first_seen_in_a_park_is_listed_again_to_learn_its_range() {
     assert_eq!(spaces, [Some(901), Some(902), None, None, None]);
     // A lot the list named makes no list.
     w.feed(&live_event("ParkedCall", "default", 701, "1.3", "5551003"));
-    assert!(lists(&mut w).is_empty());
+    assert!(lots_lists(&mut w).is_empty());
     // Unless a park lands outside its range (a reload grew it): listed again, once.
     w.feed(&live_event("ParkedCall", "default", 725, "1.4", "5551004"));
-    let grown = lists(&mut w);
+    let grown = lots_lists(&mut w);
     assert_eq!(grown.len(), 1, "a park outside the range: the lots listed again");
     w.feed(&live_event("ParkedCall", "default", 726, "1.6", "5551006"));
-    assert!(lists(&mut w).is_empty(), "once");
+    assert!(lots_lists(&mut w).is_empty(), "once");
     w.feed(&parking_lots_answer(&aid(&grown[0]), &[("default", 701, 730, 45), ("overflow", 901, 905, 45)]));
     let default = w.conn.store().lot_now(&LotKey::new(1, "default")).unwrap();
     assert_eq!((default.range_known, default.total_spaces, default.occupied), (true, 30, 3));
     // Without auto_refresh the library sends nothing of its own.
     let mut w = Wire::ami(ParkingOptions::default().auto_refresh(false));
     w.conn.request(w.now, Request::ParkingLots, Target::All).unwrap();
-    let asked = lists(&mut w);
+    let asked = lots_lists(&mut w);
     w.feed(&parking_lots_answer(&aid(&asked[0]), &[("default", 701, 720, 45)]));
     w.feed(&live_event("ParkedCall", "overflow", 901, "1.1", "5551001"));
     assert!(w.conn.store().lot_now(&key).is_some_and(|l| !l.range_known));
-    assert!(lists(&mut w).is_empty(), "auto_refresh off: no list");
+    assert!(lots_lists(&mut w).is_empty(), "auto_refresh off: no list");
 }
 
 /// A lot first named by a `ParkedCalls` answer (Asterisk made it between the
@@ -115,15 +117,12 @@ fn a_lot_first_seen_in_a_park_is_listed_again_to_learn_its_range() {
 /// asks for nothing.
 #[test]
 fn a_list_of_calls_naming_a_new_lot_or_a_space_outside_its_range_lists_the_lots_again() {
-    let lists = |w: &mut Wire| -> Vec<ami_parking::Message> {
-        w.sent().into_iter().filter(|m| m.is("Action", "Parkinglots")).collect()
-    };
     let calls = [("default", 701, "1.1", "5551001"), ("overflow", 901, "1.2", "5551002")];
     let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &calls);
     let key = LotKey::new(1, "overflow");
     let lot = w.conn.store().lot_now(&key).expect("the lot is known from its call");
     assert_eq!((lot.range_known, lot.occupied), (false, 1));
-    let asked = lists(&mut w);
+    let asked = lots_lists(&mut w);
     assert_eq!(asked.len(), 1, "the server's lots are listed again");
     w.feed(&parking_lots_answer(&aid(&asked[0]), &[("default", 701, 720, 45), ("overflow", 901, 905, 45)]));
     let lot = w.conn.store().lot_now(&key).unwrap();
@@ -133,7 +132,7 @@ fn a_list_of_calls_naming_a_new_lot_or_a_space_outside_its_range_lists_the_lots_
     let sent = w.sent();
     let list = sent.iter().find(|m| m.is("Action", "ParkedCalls")).expect("ParkedCalls sent");
     w.feed(&parked_calls_answer(&aid(list), &calls));
-    assert!(lists(&mut w).is_empty(), "once");
+    assert!(lots_lists(&mut w).is_empty(), "once");
     // A call listed outside a lot's listed range (a reload grew it): listed again, once.
     let grown = [
         ("default", 701, "1.1", "5551001"),
@@ -145,7 +144,7 @@ fn a_list_of_calls_naming_a_new_lot_or_a_space_outside_its_range_lists_the_lots_
         let sent = w.sent();
         let list = sent.iter().find(|m| m.is("Action", "ParkedCalls")).expect("ParkedCalls sent");
         w.feed(&parked_calls_answer(&aid(list), &grown));
-        assert_eq!(lists(&mut w).len(), expected, "a call outside the range: one list, then none");
+        assert_eq!(lots_lists(&mut w).len(), expected, "a call outside the range: one list, then none");
     }
     // A lot named by the calls' answer while no list of lots has come in yet: that
     // list is still to come, and it will name the lot.
@@ -154,7 +153,7 @@ fn a_list_of_calls_naming_a_new_lot_or_a_space_outside_its_range_lists_the_lots_
     let lots_aid = aid(sent.iter().find(|m| m.is("Action", "Parkinglots")).unwrap());
     let calls_aid = aid(sent.iter().find(|m| m.is("Action", "ParkedCalls")).unwrap());
     w.feed(&parked_calls_answer(&calls_aid, &calls));
-    assert!(lists(&mut w).is_empty(), "no second list while the first is to come");
+    assert!(lots_lists(&mut w).is_empty(), "no second list while the first is to come");
     w.feed(&parking_lots_answer(&lots_aid, &[("default", 701, 720, 45), ("overflow", 901, 905, 45)]));
     assert!(w.conn.store().lot_now(&key).is_some_and(|l| l.range_known));
 }
@@ -165,9 +164,6 @@ fn a_list_of_calls_naming_a_new_lot_or_a_space_outside_its_range_lists_the_lots_
 /// such a call forever gets none).
 #[test]
 fn a_call_the_store_drops_from_a_list_of_calls_teaches_nothing() {
-    let lists = |w: &mut Wire| -> Vec<ami_parking::Message> {
-        w.sent().into_iter().filter(|m| m.is("Action", "Parkinglots")).collect()
-    };
     let key = LotKey::new(1, "overflow");
     let calls = [("default", 701, "1.1", "5551001"), ("overflow", 901, "1.2", "5551002")];
     // The calls cap: here one call.
@@ -178,20 +174,20 @@ fn a_call_the_store_drops_from_a_list_of_calls_teaches_nothing() {
         let sent = w.sent();
         let list = sent.iter().find(|m| m.is("Action", "ParkedCalls")).expect("ParkedCalls sent");
         w.feed(&parked_calls_answer(&aid(list), &calls));
-        assert!(lists(&mut w).is_empty(), "a dropped call teaches nothing");
+        assert!(lots_lists(&mut w).is_empty(), "a dropped call teaches nothing");
     }
     assert!(w.conn.store().lot_now(&key).is_none());
     // A call Asterisk announced as gone that its lists still name (stale).
     let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
     w.feed(&live_event("ParkedCall", "overflow", 901, "1.2", "5551002"));
-    assert_eq!(lists(&mut w).len(), 1, "the live park: a list");
+    assert_eq!(lots_lists(&mut w).len(), 1, "the live park: a list");
     w.feed(&live_event("ParkedCallGiveUp", "overflow", 901, "1.2", "5551002"));
     for _ in 0..3 {
         w.conn.request(w.now, Request::ParkedCalls { lot: None }, Target::All).unwrap();
         let sent = w.sent();
         let list = sent.iter().find(|m| m.is("Action", "ParkedCalls")).expect("ParkedCalls sent");
         w.feed(&parked_calls_answer(&aid(list), &[("overflow", 901, "1.2", "5551002")]));
-        assert!(lists(&mut w).is_empty(), "a stale call teaches nothing");
+        assert!(lots_lists(&mut w).is_empty(), "a stale call teaches nothing");
         assert!(w.conn.store().lot_now(&key).is_none_or(|l| l.occupied == 0), "the stale call is not taken");
     }
 }
@@ -204,7 +200,7 @@ fn a_dynamic_lot_lost_in_a_crash_is_forgotten_after_the_resync() {
     let mut w = Wire::synced(ParkingOptions::default(), &[("default", 701, 720, 45)], &[]);
     let key = LotKey::new(1, "overflow");
     w.feed(&live_event("ParkedCall", "overflow", 901, "1.1", "5551001"));
-    let asked: Vec<_> = w.sent().into_iter().filter(|m| m.is("Action", "Parkinglots")).collect();
+    let asked = lots_lists(&mut w);
     w.feed(&parking_lots_answer(&aid(&asked[0]), &[("default", 701, 720, 45), ("overflow", 901, 905, 45)]));
     assert!(w.conn.store().lot_now(&key).is_some_and(|l| l.range_known));
     w.conn.handle_disconnected(w.now);
@@ -224,9 +220,6 @@ fn a_dynamic_lot_lost_in_a_crash_is_forgotten_after_the_resync() {
 /// the lots are listed again, once; when it names every lot, nothing more.
 #[test]
 fn a_lot_made_while_the_first_list_of_lots_was_on_its_way_is_listed_again_when_it_missed_it() {
-    let lists = |w: &mut Wire| -> Vec<ami_parking::Message> {
-        w.sent().into_iter().filter(|m| m.is("Action", "Parkinglots")).collect()
-    };
     let initial = |w: &mut Wire| {
         let sent = w.sent();
         let find = |action: &str| aid(sent.iter().find(|m| m.is("Action", action)).expect("sent at login"));
@@ -239,12 +232,12 @@ fn a_lot_made_while_the_first_list_of_lots_was_on_its_way_is_listed_again_when_i
     let mut w = Wire::ami(ParkingOptions::default());
     let (lots_aid, calls_aid) = initial(&mut w);
     w.feed(&live_event("ParkedCall", "overflow", 901, "1.1", "5551001"));
-    assert!(lists(&mut w).is_empty(), "the first list is on its way: no second yet");
+    assert!(lots_lists(&mut w).is_empty(), "the first list is on its way: no second yet");
     w.feed(&parking_lots_answer(&lots_aid, &default));
-    let again = lists(&mut w);
+    let again = lots_lists(&mut w);
     assert_eq!(again.len(), 1, "the first list missed the lot: the lots are listed again");
     w.feed(&parked_calls_answer(&calls_aid, &[("overflow", 901, "1.1", "5551001")]));
-    assert!(lists(&mut w).is_empty(), "once");
+    assert!(lots_lists(&mut w).is_empty(), "once");
     w.feed(&parking_lots_answer(&aid(&again[0]), &both));
     let lot = w.conn.store().lot_now(&key).unwrap();
     assert_eq!((lot.range_known, lot.total_spaces, lot.occupied), (true, 5, 1));
@@ -252,13 +245,13 @@ fn a_lot_made_while_the_first_list_of_lots_was_on_its_way_is_listed_again_when_i
     let mut w = Wire::ami(ParkingOptions::default());
     let (lots_aid, calls_aid) = initial(&mut w);
     w.feed(&parked_calls_answer(&calls_aid, &[("overflow", 901, "1.1", "5551001")]));
-    assert!(lists(&mut w).is_empty());
+    assert!(lots_lists(&mut w).is_empty());
     w.feed(&parking_lots_answer(&lots_aid, &default));
-    let again = lists(&mut w);
+    let again = lots_lists(&mut w);
     assert_eq!(again.len(), 1, "the lots' answer missed a lot the calls' answer named");
     // A server whose lists never name the lot: one more list, not one an answer.
     w.feed(&parking_lots_answer(&aid(&again[0]), &default));
-    assert!(lists(&mut w).is_empty(), "a list that misses it again asks for nothing more");
+    assert!(lots_lists(&mut w).is_empty(), "a list that misses it again asks for nothing more");
     assert!(w.conn.store().lot_now(&key).is_some_and(|l| !l.range_known && l.occupied == 1));
     // Parks into lots the first list names: nothing to learn.
     let mut w = Wire::ami(ParkingOptions::default());
@@ -266,7 +259,7 @@ fn a_lot_made_while_the_first_list_of_lots_was_on_its_way_is_listed_again_when_i
     w.feed(&live_event("ParkedCall", "default", 701, "1.1", "5551001"));
     w.feed(&live_event("ParkedCall", "overflow", 901, "1.2", "5551002"));
     w.feed(&parking_lots_answer(&lots_aid, &both));
-    assert!(lists(&mut w).is_empty(), "the list named both lots");
+    assert!(lots_lists(&mut w).is_empty(), "the list named both lots");
     assert!(w.conn.store().lot_now(&key).is_some_and(|l| l.range_known));
     // A call outside the range the first answer gives (a reload while it was on its
     // way): listed again, once, as after a live park outside it.
@@ -274,10 +267,10 @@ fn a_lot_made_while_the_first_list_of_lots_was_on_its_way_is_listed_again_when_i
     let (lots_aid, _) = initial(&mut w);
     w.feed(&live_event("ParkedCall", "default", 725, "1.1", "5551001"));
     w.feed(&parking_lots_answer(&lots_aid, &default));
-    let again = lists(&mut w);
+    let again = lots_lists(&mut w);
     assert_eq!(again.len(), 1, "a call outside the first answer's range: listed again");
     w.feed(&parking_lots_answer(&aid(&again[0]), &[("default", 701, 730, 45)]));
-    assert!(lists(&mut w).is_empty(), "once");
+    assert!(lots_lists(&mut w).is_empty(), "once");
     let lot = w.conn.store().lot_now(&LotKey::new(1, "default")).unwrap();
     assert_eq!((lot.range_known, lot.total_spaces, lot.occupied), (true, 30, 1));
     // A lot made and emptied before the answer: nothing held there, nothing to learn.
@@ -286,5 +279,5 @@ fn a_lot_made_while_the_first_list_of_lots_was_on_its_way_is_listed_again_when_i
     w.feed(&live_event("ParkedCall", "overflow", 901, "1.1", "5551001"));
     w.feed(&live_event("ParkedCallGiveUp", "overflow", 901, "1.1", "5551001"));
     w.feed(&parking_lots_answer(&lots_aid, &default));
-    assert!(lists(&mut w).is_empty(), "an empty lot is forgotten, not listed");
+    assert!(lots_lists(&mut w).is_empty(), "an empty lot is forgotten, not listed");
 }
