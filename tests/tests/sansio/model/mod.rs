@@ -17,6 +17,7 @@
 
 mod coverage;
 mod held;
+mod lot_checks;
 mod reference;
 mod shrunk;
 mod sut;

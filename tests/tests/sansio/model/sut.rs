@@ -9,9 +9,7 @@ use super::reference::{
 use super::{ev, normalise, Ev, Op};
 use ami_parking::sim::{SimPbx, Wire};
 use ami_parking::Request;
-use ami_parking::{
-    Connection, ConnectionConfig, LotKey, Output, Park, ParkingError, Reply, Target, Timestamp,
-};
+use ami_parking::{Connection, ConnectionConfig, Output, Park, ParkingError, Reply, Target, Timestamp};
 use proptest_state_machine::StateMachineTest;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -490,7 +488,7 @@ impl Harness {
         if let Err(e) = ami_parking::sim::check_connection(&self.conn) {
             panic!("the store's invariants: {e}");
         }
-        self.check_ranges();
+        super::lot_checks::ranges(self.conn.store(), &self.pbx, self.connected);
         let (alerts, log): (Vec<Ev>, Vec<Ev>) = self.got.iter().cloned().partition(|e| e.0 == "near_timeout");
         assert_eq!(
             normalise(&log),
@@ -513,7 +511,7 @@ impl Harness {
             let allowed = reference.alerts_allowed.get(k).copied().unwrap_or(0);
             assert!(*n <= allowed, "no alert before its time or twice: {k:?} fired {n}, allowed {allowed}");
         }
-        self.check_lot_views(reference);
+        super::lot_checks::lot_views(self.conn.store(), reference);
         if self.connected {
             for s in self.pbx.server_ids().into_iter().filter(|s| self.pbx.is_up(*s)) {
                 for c in self.pbx.calls(s) {
@@ -528,80 +526,6 @@ impl Harness {
                         assert!(skew <= 1000, "deadline within 1 s of Asterisk's");
                     }
                 }
-            }
-        }
-    }
-}
-
-impl Harness {
-    /// Once nothing is on its way (the link up, no answer held), every lot holding
-    /// calls has Asterisk's range: a lot Asterisk made at a park (a dynamic lot) is
-    /// listed, not left with a range unknown.
-    fn check_ranges(&self) {
-        if !self.connected || self.pbx.held_answers() > 0 {
-            return;
-        }
-        for lot in self.conn.store().parking_lots_now() {
-            if lot.occupied == 0 {
-                continue;
-            }
-            let lots = self.pbx.lots(lot.server_id);
-            let Some(l) = lots.iter().find(|l| *l.name == *lot.name) else {
-                panic!(
-                    "lot {} of server {} holds calls, and Asterisk has no such lot",
-                    lot.name, lot.server_id
-                );
-            };
-            if l.dynamic {
-                super::coverage::saw("situation: a call in a dynamic lot");
-            }
-            assert!(
-                lot.range_known && (lot.start_space, lot.end_space) == (l.start, l.end),
-                "lot {} of server {}: Asterisk's range {}-{}, the store's {lot:?}",
-                lot.name,
-                lot.server_id,
-                l.start,
-                l.end
-            );
-        }
-    }
-
-    /// Each lot's call list and grid equal the view, after every step.
-    fn check_lot_views(&self, reference: &RefState) {
-        let store = self.conn.store();
-        for lot in store.parking_lots_now() {
-            let key = LotKey::new(lot.server_id, lot.name.clone());
-            let mine: Vec<Key> = reference
-                .view
-                .iter()
-                .filter(|k| k.0 == lot.server_id && *k.1 == *lot.name)
-                .cloned()
-                .collect();
-            let listed: Vec<Key> = store
-                .lot_calls_now(&key)
-                .iter()
-                .map(|c| (c.server_id, c.parking_lot.to_string(), c.parking_space, c.unique_id().to_string()))
-                .collect();
-            assert_eq!(listed, mine, "lot {}'s call list equals the view", lot.name);
-            assert_eq!(lot.occupied as usize, mine.len(), "lot {}'s count equals the view", lot.name);
-            let grid = store.lot_grid_now(&key);
-            if !lot.range_known {
-                let cells: Vec<Option<String>> =
-                    grid.iter().map(|c| c.as_ref().map(|c| c.unique_id().to_string())).collect();
-                let want: Vec<Option<String>> = mine.iter().map(|k| Some(k.3.clone())).collect();
-                assert_eq!(cells, want, "lot {}: no range, a grid of its calls", lot.name);
-                continue;
-            }
-            assert_eq!(grid.len() as u32, lot.end_space - lot.start_space + 1, "one cell per space");
-            for (i, cell) in grid.iter().enumerate() {
-                let space = lot.start_space + i as u32;
-                let want = mine.iter().find(|k| k.2 == space).map(|k| k.3.clone());
-                assert_eq!(
-                    cell.as_ref().map(|c| c.unique_id().to_string()),
-                    want,
-                    "lot {} space {space}",
-                    lot.name
-                );
             }
         }
     }
