@@ -159,6 +159,23 @@ async fn read_until(sock: &mut tokio::net::TcpStream, want: &str) -> String {
 }
 
 #[tokio::test]
+async fn a_login_refused_for_want_of_a_secret_says_no_secret_was_given() {
+    assert!(std::env::var_os("AMI_SECRET").is_none(), "this test needs AMI_SECRET unset");
+    let demo = DemoPbx::start(600.0).await.unwrap();
+    let url = format!("tcp://amiuser@{}", demo.addr());
+    let client = Client::connect(ClientOptions::new(url.parse().unwrap()));
+    let e = client.wait_logged_in(DEADLINE).await.unwrap_err().to_string();
+    assert!(e.contains("Authentication failed") && e.contains("no secret was given"), "{e}");
+    // A wrong secret is a wrong secret.
+    let wrong =
+        Client::connect(ClientOptions::new(format!("tcp://amiuser:WRONG@{}", demo.addr()).parse().unwrap()));
+    let e = wrong.wait_logged_in(DEADLINE).await.unwrap_err().to_string();
+    assert!(e.contains("Authentication failed") && !e.contains("no secret"), "{e}");
+    client.shutdown().await;
+    wrong.shutdown().await;
+}
+
+#[tokio::test]
 async fn one_clients_wrong_secret_early_actions_or_logoff_touch_no_other_client() {
     use tokio::io::AsyncWriteExt;
     let demo = DemoPbx::start(600.0).await.unwrap();

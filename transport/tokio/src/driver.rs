@@ -91,6 +91,11 @@ pub(crate) async fn run(
         s.flush_outputs();
         let (reason, refused) = match end {
             End::Failed(r) => (r, false),
+            // A login refused for want of a secret says so: Asterisk's "Authentication
+            // failed" reads as a wrong one.
+            End::Refused(r) if opts.endpoint.scheme.is_raw_ami() && opts.ami_secret().is_none() => {
+                (format!("{r} (no secret was given: set AMI_SECRET, or ClientOptions::secret)"), true)
+            }
             End::Refused(r) => (r, true),
             end => return s.stop(end),
         };

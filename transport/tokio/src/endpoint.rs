@@ -34,6 +34,11 @@ impl Scheme {
     pub fn is_nats(self) -> bool {
         matches!(self, Scheme::Nats)
     }
+    /// True for raw AMI (`tcp://`, `tls://`): the schemes that log in with a user and
+    /// secret.
+    pub fn is_raw_ami(self) -> bool {
+        matches!(self, Scheme::Tcp | Scheme::Tls)
+    }
 }
 
 /// Why a URL was refused. Never quotes the secret.

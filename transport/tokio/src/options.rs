@@ -66,21 +66,24 @@ impl ClientOptions {
         }
     }
 
+    /// The raw AMI login's secret: the URL's, else [`ClientOptions::secret`], else
+    /// `AMI_SECRET`'s; `None` when none of them has one.
+    pub(crate) fn ami_secret(&self) -> Option<Secret> {
+        self.endpoint
+            .secret
+            .clone()
+            .or_else(|| self.secret.clone())
+            .or_else(|| std::env::var("AMI_SECRET").ok().map(Secret::new))
+    }
+
     /// The core's configuration for this link; `server_id` names a raw AMI server
     /// (amiws reports its own).
     pub(crate) fn connection_config(&self, server_id: ServerId) -> ConnectionConfig {
         let mut cfg = if self.endpoint.scheme.is_websocket() {
             ConnectionConfig::amiws()
         } else {
-            let secret = self
-                .endpoint
-                .secret
-                .clone()
-                .or_else(|| self.secret.clone())
-                .or_else(|| std::env::var("AMI_SECRET").ok().map(Secret::new))
-                .unwrap_or_default();
             let mut c = ConnectionConfig::ami(self.endpoint.username.clone(), "");
-            c.secret = secret;
+            c.secret = self.ami_secret().unwrap_or_default();
             c
         };
         cfg.keepalive_interval = self.keepalive;
