@@ -287,6 +287,9 @@ impl Settings {
                 ));
             }
         }
+        if let Some(rate) = file.demo_rate {
+            ami_parking_transport::demo::check_rate(rate).map_err(|why| invalid("demo_rate", why))?;
+        }
         let session_hours = file.session_hours.unwrap_or(DEFAULT_SESSION_HOURS);
         if session_hours == 0 || session_hours > 24 * 31 {
             return Err(invalid("session_hours", format!("{session_hours}: between 1 and 744 hours")));

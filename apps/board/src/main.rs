@@ -46,8 +46,8 @@ struct Cli {
     /// Without logins: the channel retrieves ring by default (changeable on the page).
     #[arg(long)]
     retrieve_to: Option<String>,
-    /// Events a minute the demo PBX makes (default 30).
-    #[arg(long)]
+    /// Events a minute the demo PBX makes (default 30; 1 to 1000000).
+    #[arg(long, value_parser = ami_parking_transport::demo::parse_rate)]
     demo_rate: Option<f64>,
     /// Extra CA certificates (PEM) for tls://, wss:// and nats://...?tls=1 servers.
     #[arg(long)]

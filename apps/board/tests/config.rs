@@ -78,6 +78,18 @@ fn an_unknown_key_is_named_with_its_file() {
     assert!(err.contains("unknown field `password`"), "{err}");
 }
 
+#[test]
+fn a_demo_rate_the_demo_cannot_make_is_refused_in_the_file_and_on_the_command_line() {
+    let d = dir("rate");
+    let f = write(&d.join("board.toml"), "listen = \"127.0.0.1:0\"\ndemo_rate = 0.0\n");
+    let err = refused(&parkboard(&["--config", f.to_str().unwrap()]));
+    assert!(err.contains("demo_rate") && err.contains("1 to 1000000"), "{err}");
+    let out = parkboard(&["--demo-rate", "2000000"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--demo-rate") && err.contains("1 to 1000000"), "{err}");
+}
+
 /// A bridge token that a header cannot carry (a space, a line break) is refused when
 /// the config is read, named by its server, never shown.
 #[test]

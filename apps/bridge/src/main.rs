@@ -21,8 +21,8 @@ struct Cli {
     /// several (AMIServerID 1, 2, ... in order). None: the embedded demo PBX.
     #[arg(long = "upstream")]
     upstreams: Vec<String>,
-    /// Events a minute the demo PBX makes (without --upstream).
-    #[arg(long, default_value_t = 30.0)]
+    /// Events a minute the demo PBX makes (without --upstream; 1 to 1000000).
+    #[arg(long, default_value_t = 30.0, value_parser = ami_parking_transport::demo::parse_rate)]
     demo_rate: f64,
     /// An accepted token (repeatable; at least 16 bytes). Prefer --token-file: a
     /// command line is visible to other users.

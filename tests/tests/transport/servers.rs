@@ -159,6 +159,30 @@ async fn read_until(sock: &mut tokio::net::TcpStream, want: &str) -> String {
 }
 
 #[tokio::test]
+async fn the_demo_keeps_a_caller_on_each_desk_phone_to_park() {
+    let demo = DemoPbx::start(600.0).await.unwrap();
+    let client = Client::connect(options(&demo));
+    client.wait_logged_in(DEADLINE).await.unwrap();
+    for phone in ami_parking_transport::demo::DESK_PHONES {
+        let at = client.park_caller_of(phone, Park::default().lot("vip")).await.unwrap();
+        assert_eq!((at.lot.as_str(), at.call.caller_id_num().starts_with("5553")), ("vip", true), "{at:?}");
+    }
+    // The next caller rings through after a parked one: the demo's next tick seats one.
+    tokio::time::timeout(DEADLINE, async {
+        loop {
+            match client.park_caller_of("PJSIP/1001", Park::default()).await {
+                Ok(_) => break,
+                Err(e) => assert!(e.to_string().contains("has no call"), "{e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("a new caller on PJSIP/1001 within the deadline");
+    client.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_login_refused_for_want_of_a_secret_says_no_secret_was_given() {
     assert!(std::env::var_os("AMI_SECRET").is_none(), "this test needs AMI_SECRET unset");
     let demo = DemoPbx::start(600.0).await.unwrap();

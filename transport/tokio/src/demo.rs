@@ -73,6 +73,7 @@ impl DemoPbx {
                 let t = t.saturating_sub(Duration::from_secs(5 * (3 - i as u64)));
                 let _ = p.park(t, 1, num, &format!("Customer {num}"), "default", None);
             }
+            seat_callers(&mut p);
         }
         // The calls parked before any client connects count as made now.
         let initial = pbx.lock().unwrap_or_else(|e| e.into_inner()).take_changes().len() as u64;
@@ -175,6 +176,29 @@ impl Drop for AbortOnDrop {
 /// The most changes a minute the demo makes (a million: ample for load tests; an
 /// absurd rate, even infinite, is held to this).
 pub const MAX_RATE: f64 = 1_000_000.0;
+
+/// A demo rate as a person gives it (`--demo-rate`, a config file): changes a minute,
+/// 1 to [`MAX_RATE`]. Anything else is refused with what to write instead (the demo
+/// itself would quietly take the nearest rate it can make).
+///
+/// ```
+/// use ami_parking_transport::demo::parse_rate;
+/// assert_eq!(parse_rate("30"), Ok(30.0));
+/// assert!(parse_rate("0").unwrap_err().contains("1 to 1000000"));
+/// ```
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    let rate: f64 = s.trim().parse().map_err(|_| format!("`{s}` is not a number of changes a minute"))?;
+    check_rate(rate)
+}
+
+/// [`parse_rate`] of a number already read (a config file's).
+pub fn check_rate(rate: f64) -> Result<f64, String> {
+    if (1.0..=MAX_RATE).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(format!("{rate} changes a minute is out of range: 1 to 1000000"))
+    }
+}
 
 /// What the model wrote, queued for every client; a client this far behind is cut
 /// off (as Asterisk drops a client that does not read).
@@ -407,10 +431,28 @@ async fn traffic(
                 change(&mut p, t, &mut next_caller);
             }
             done = done.max(due);
+            seat_callers(&mut p);
             // The log is drained, so a demo running for days does not grow.
             let n = p.take_changes().len() as u64;
             made.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
             publish(&events, None, &p.take_output(1));
+        }
+    }
+}
+
+/// The phones the demo keeps a caller on the line with, so that parking "my caller"
+/// (the board's button, `parkwatch park --caller-of`) has one to park.
+pub const DESK_PHONES: [&str; 2] = ["PJSIP/1001", "PJSIP/1002"];
+
+/// A new caller on the line with each of [`DESK_PHONES`] that has none (the last was
+/// parked): numbers 5553001 and up.
+fn seat_callers(p: &mut SimPbx) {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(5553001);
+    let on_line = p.desk_calls(1);
+    for phone in DESK_PHONES {
+        if !on_line.iter().any(|(ph, _)| ph == phone) {
+            let num = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let _ = p.connect_caller(1, phone, &num.to_string());
         }
     }
 }
