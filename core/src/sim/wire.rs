@@ -53,10 +53,17 @@ pub fn parking_tail(m: &mut Message, c: &SimCall, now: Timestamp) {
 /// [`parking_tail`]; `live_park`: the live `ParkedCall`, whose time left is 0 for a
 /// call without timeout (measured on Asterisk 22).
 fn tail(m: &mut Message, c: &SimCall, now: Timestamp, live_park: bool) {
-    let elapsed = now.saturating_duration_since(c.parked_at).as_secs();
+    // Asterisk counts whole seconds of the clock (`tv_sec`): time parked is now's
+    // second less the park's, time left the park's second plus the limit less now's,
+    // so the two add up to the limit (45 in every capture of a 45 s lot).
+    let secs = |t: Timestamp| t.as_unix_millis() / 1000;
+    let elapsed = secs(now).saturating_sub(secs(c.parked_at));
     // No timeout: Asterisk's unsigned "time left" wraps (2^64 - 2, counting down).
     let remaining = match c.deadline {
-        Some(d) => d.saturating_duration_since(now).as_secs(),
+        Some(d) => {
+            let limit = d.saturating_duration_since(c.parked_at).as_secs();
+            (secs(c.parked_at) + limit).saturating_sub(secs(now))
+        }
         None if live_park => 0,
         None => u64::MAX - 1 - elapsed,
     };
@@ -219,4 +226,32 @@ pub fn stamped(m: &Message, now: Timestamp) -> Message {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn time_parked_and_time_left_add_up_to_the_limit_as_asterisk_counts_them() {
+        let parked_at = Timestamp::from_unix_millis(1_000_600);
+        let c = SimCall {
+            channel: "PJSIP/1001-00000001".into(),
+            unique_id: "1700000000.1".into(),
+            caller_num: "5551001".into(),
+            caller_name: "Customer".into(),
+            lot: "default".into(),
+            space: 701,
+            parked_at,
+            deadline: Some(parked_at + Duration::from_secs(45)),
+        };
+        let read = |m: &Message, k: &str| m.get_str(k).and_then(|v| v.parse::<u64>().ok());
+        for ms in [1_000_600, 1_000_999, 1_001_000, 1_010_300, 1_045_599] {
+            let mut m = Message::new();
+            parking_tail(&mut m, &c, Timestamp::from_unix_millis(ms));
+            let (left, parked) = (read(&m, "ParkingTimeout"), read(&m, "ParkingDuration"));
+            assert_eq!(left.zip(parked).map(|(l, p)| l + p), Some(45), "at {ms} ms: {left:?} + {parked:?}");
+        }
+    }
 }
