@@ -1,7 +1,7 @@
 //! The one-shot commands that act on the PBX (`park`, `park --caller-of`, `retrieve`,
 //! `move`): which server each goes to, the request, and the result line.
 
-use crate::{load, print_line, render, server_ok, Cli, Failure};
+use crate::{check_server, known_servers, load, print_line, render, server_ok, Cli, Failure};
 use ami_parking::ParkingClient;
 use ami_parking::{pick_server, Park, ParkingError, Request, ServerId, Target};
 use ami_parking_transport::Client;
@@ -32,21 +32,13 @@ fn one_of(
 }
 
 /// The servers that may act: `--server` picks one; else every server the client has
-/// (raw AMI: by link; amiws: those that listed lots).
-fn candidates(cli: &Cli, client: &Client) -> Vec<ServerId> {
-    let mut ids: Vec<ServerId> = client.store().parking_lots_now().iter().map(|l| l.server_id).collect();
-    ids.extend(
-        client
-            .links_now()
-            .iter()
-            .enumerate()
-            .filter(|(_, (e, _))| !e.scheme.is_websocket())
-            .map(|(i, _)| i as ServerId + 1),
-    );
-    ids.sort_unstable();
-    ids.dedup();
+/// ([`known_servers`]).
+/// A `--server` the client does not have is refused ([`check_server`]).
+fn candidates(cli: &Cli, client: &Client) -> Result<Vec<ServerId>, Failure> {
+    check_server(cli, client)?;
+    let mut ids = known_servers(client);
     ids.retain(|id| server_ok(cli, *id));
-    ids
+    Ok(ids)
 }
 
 /// Parks the caller on the line with `phone`. With several servers, the first whose
@@ -58,7 +50,7 @@ pub(crate) async fn park_caller_of(
     park: Park,
 ) -> Result<(), Failure> {
     load(client, None).await?;
-    let cands = candidates(cli, client);
+    let cands = candidates(cli, client)?;
     let mut answer = Err(Failure(format!("no server {} to park on", cli.server.unwrap_or(0)), 1));
     for id in cands {
         answer =
@@ -94,7 +86,7 @@ pub(crate) async fn park_caller_of(
 
 pub(crate) async fn park(cli: &Cli, client: &Client, channel: &str, park: Park) -> Result<(), Failure> {
     load(client, None).await?;
-    let cands = candidates(cli, client);
+    let cands = candidates(cli, client)?;
     let target = match cands.as_slice() {
         [] => return Err(Failure(format!("no server {} to park on", cli.server.unwrap_or(0)), 1)),
         [one] => Target::Server(*one),
@@ -177,7 +169,7 @@ pub(crate) async fn move_call(
 /// retrieve, move); refused when none or several could be meant.
 async fn holding(cli: &Cli, client: &Client, lot: &str, space: u32, what: &str) -> Result<Target, Failure> {
     load(client, None).await?;
-    let cands = candidates(cli, client);
+    let cands = candidates(cli, client)?;
     let having: Vec<ServerId> = cands
         .iter()
         .copied()

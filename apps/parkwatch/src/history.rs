@@ -60,6 +60,19 @@ pub(crate) async fn report(ask: Ask<'_>) -> Result<(), Failure> {
             2,
         ));
     }
+    // Every argument is checked before the database is opened (opening a SQLite
+    // file creates it).
+    let day = ask.day.map(str::to_owned).unwrap_or_else(|| today(ask.utc_offset));
+    let from = day_start(&day, ask.utc_offset)?;
+    if let Some(file) = sqlite_file(ask.db).filter(|f| !f.exists()) {
+        return Err(Failure(
+            format!(
+                "there is no history database at {}: `parkwatch record` or parkboard writes one (--db names another)",
+                file.display()
+            ),
+            2,
+        ));
+    }
     let db = ami_parking_history::Db::open(ask.db).await.map_err(|e| Failure(e.to_string(), 1))?;
     let reports = ami_parking_history::Reports::new(db.clone());
     if let Some(digits) = ask.caller {
@@ -75,8 +88,6 @@ pub(crate) async fn report(ask: Ask<'_>) -> Result<(), Failure> {
         db.close_pool().await;
         return Ok(());
     }
-    let day = ask.day.map(str::to_owned).unwrap_or_else(|| today(ask.utc_offset));
-    let from = day_start(&day, ask.utc_offset)?;
     let to = from + i64::from(ask.days) * DAY_MS;
     let bucket = if ask.by_day { DAY_MS } else { HOUR_MS };
     let rows = reports
@@ -102,6 +113,15 @@ pub(crate) async fn report(ask: Ask<'_>) -> Result<(), Failure> {
     }
     db.close_pool().await;
     Ok(())
+}
+
+/// The file of a `sqlite:PATH` URL (`sqlite://PATH`, options after `?`); `None` for
+/// another database or SQLite in memory.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.strip_prefix("sqlite:")?;
+    let path = path.strip_prefix("//").unwrap_or(path);
+    let path = path.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:" && !url.contains("mode=memory")).then(|| path.into())
 }
 
 fn table(rows: &[ReportRow], offset_min: i64, by_day: bool) -> String {

@@ -33,8 +33,8 @@ pub(crate) struct Cli {
     /// Use the embedded demo PBX even if --url is given.
     #[arg(long, global = true)]
     demo: bool,
-    /// Demo traffic: parking changes per minute.
-    #[arg(long, global = true, default_value_t = 30.0)]
+    /// Demo traffic: parking changes per minute (1 to 1000000).
+    #[arg(long, global = true, default_value_t = 30.0, value_parser = ami_parking_transport::demo::parse_rate)]
     demo_rate: f64,
     /// One JSON document per line instead of tables.
     #[arg(long, global = true)]
@@ -272,6 +272,41 @@ pub(crate) fn server_ok(cli: &Cli, id: ServerId) -> bool {
     cli.server.is_none_or(|s| s == id)
 }
 
+/// The servers the client has, in order: raw AMI servers by link (1, 2, ...), and
+/// those behind amiws that listed lots.
+pub(crate) fn known_servers(client: &Client) -> Vec<ServerId> {
+    let mut ids: Vec<ServerId> = client.store().parking_lots_now().iter().map(|l| l.server_id).collect();
+    ids.extend(
+        client
+            .links_now()
+            .iter()
+            .enumerate()
+            .filter(|(_, (e, _))| !e.scheme.is_websocket())
+            .map(|(i, _)| i as ServerId + 1),
+    );
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// `--server N` naming no server the client has is a mistake, said as one (exit 2),
+/// not an empty table. Asked once the lots are listed (servers behind amiws are
+/// known by them).
+pub(crate) fn check_server(cli: &Cli, client: &Client) -> Result<(), Failure> {
+    let Some(n) = cli.server else { return Ok(()) };
+    let known = known_servers(client);
+    if known.contains(&n) {
+        return Ok(());
+    }
+    let list: Vec<String> = known.iter().map(ToString::to_string).collect();
+    let has = if list.is_empty() {
+        "none is in yet".to_owned()
+    } else {
+        format!("the servers are {}", list.join(", "))
+    };
+    Err(Failure(format!("there is no server {n}: {has}"), 2))
+}
+
 pub(crate) async fn load(client: &Client, lot: Option<&str>) -> Result<(), Failure> {
     client.get_parking_lots().await?;
     client.get_parked_calls(lot).await?;
@@ -297,8 +332,30 @@ fn all_calls(cli: &Cli, client: &Client, lot: Option<&str>) -> Vec<ami_parking::
     calls
 }
 
+/// "There is no parking lot `name`", with the lots there are (`lots`: those of the
+/// servers asked).
+fn no_such_lot(name: &str, lots: &[ami_parking::ParkingLot]) -> String {
+    let mut servers: Vec<ServerId> = lots.iter().map(|l| l.server_id).collect();
+    servers.dedup();
+    let names = |s: ServerId| -> Vec<String> {
+        lots.iter().filter(|l| l.server_id == s).map(|l| l.name.to_string()).collect()
+    };
+    match servers.as_slice() {
+        [one] => {
+            ami_parking::ParkingError::UnknownLot { lot: name.into(), server_id: *one, known: names(*one) }
+                .to_string()
+        }
+        _ => {
+            let each: Vec<String> =
+                servers.iter().map(|s| format!("server {s}: {}", names(*s).join(", "))).collect();
+            format!("there is no parking lot {name} on any server; their lots are: {}", each.join("; "))
+        }
+    }
+}
+
 async fn lots(cli: &Cli, client: &Client) -> Result<(), Failure> {
     load(client, None).await?;
+    check_server(cli, client)?;
     let lots = all_lots(cli, client);
     if cli.json {
         print_line(&json!(lots.iter().map(render::lot_json).collect::<Vec<_>>()));
@@ -309,6 +366,18 @@ async fn lots(cli: &Cli, client: &Client) -> Result<(), Failure> {
 }
 
 async fn calls(cli: &Cli, client: &Client, lot: Option<&str>) -> Result<(), Failure> {
+    if cli.server.is_some() || lot.is_some() {
+        // Servers behind amiws are known by the lots they list; a lot nobody has is
+        // said as `park` says it (Asterisk's answer would be "could not be found").
+        client.get_parking_lots().await?;
+        check_server(cli, client)?;
+        if let Some(name) = lot {
+            let lots = all_lots(cli, client);
+            if !lots.iter().any(|l| &*l.name == name) {
+                return Err(Failure(no_such_lot(name, &lots), 1));
+            }
+        }
+    }
     client.get_parked_calls(lot).await?;
     let now = ami_parking_transport::now();
     let calls = all_calls(cli, client, lot);
@@ -321,7 +390,7 @@ async fn calls(cli: &Cli, client: &Client, lot: Option<&str>) -> Result<(), Fail
 }
 
 async fn watch(cli: &Cli, client: &Client) -> Result<(), Failure> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Option<ServerId>, ConnectionState)>();
     for (i, (endpoint, _)) in client.links_now().into_iter().enumerate() {
         let tx = tx.clone();
         // Raw AMI links are servers 1, 2, ... in order; an amiws link has its own.
@@ -330,16 +399,25 @@ async fn watch(cli: &Cli, client: &Client) -> Result<(), Failure> {
         let mut states = ami_parking::futures_signals::signal::SignalExt::to_stream(state);
         tokio::spawn(async move {
             while let Some(s) = states.next().await {
-                if tx.send(render::connection_json(server, &s)).is_err() {
+                if tx.send((server, s)).is_err() {
                     break;
                 }
             }
         });
     }
+    // A connection change is told as it happens, also before the snapshot: a watcher
+    // started while the PBX is down says so at once.
+    let tell = |(server, state): (Option<ServerId>, ConnectionState)| {
+        if cli.json {
+            print_line(&render::connection_json(server, &state));
+        } else {
+            eprintln!("{}", connection_line(server, &state));
+        }
+        state == ConnectionState::Stopped
+    };
     // Wait for every server (a watcher may start before the PBX), but once one is in,
     // no longer than --connect-timeout for the others: a server that is down does not
-    // hide the rest (it is listed when it logs in). With --json the connection lines
-    // stay queued, so the snapshot is the first line.
+    // hide the rest (it is listed when it logs in).
     let all_in = logged_in(client);
     tokio::pin!(all_in);
     let patience = tokio::time::sleep(Duration::from_secs(cli.connect_timeout));
@@ -350,7 +428,7 @@ async fn watch(cli: &Cli, client: &Client) -> Result<(), Failure> {
             _ = &mut all_in => break,
             _ = check.tick(), if patience.is_elapsed() => if any_logged_in(client) { break },
             _ = &mut patience, if !patience.is_elapsed() => {}
-            Some(v) = rx.recv(), if !cli.json => eprintln!("{}", connection_line(&v)),
+            Some(change) = rx.recv() => if tell(change) { return Ok(()) },
         }
     }
     // Events are heard from here on: nothing piles up while a server is still down,
@@ -365,6 +443,7 @@ async fn watch(cli: &Cli, client: &Client) -> Result<(), Failure> {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+    check_server(cli, client)?;
     let now = ami_parking_transport::now();
     let lots = all_lots(cli, client);
     let calls = all_calls(cli, client, None);
@@ -388,18 +467,20 @@ async fn watch(cli: &Cli, client: &Client) -> Result<(), Failure> {
                 Some(_) => {}
                 None => return Ok(()),
             },
-            s = rx.recv() => if let Some(v) = s {
-                if cli.json { print_line(&v) } else { eprintln!("{}", connection_line(&v)) }
-                if v["state"]["state"] == "stopped" { return Ok(()) }
+            s = rx.recv() => if let Some(change) = s {
+                if tell(change) { return Ok(()) }
             },
         }
     }
 }
 
-/// A connection line for people: when, which server, what state.
-fn connection_line(v: &serde_json::Value) -> String {
-    let server = v.get("server_id").map(|s| format!(" server {s}")).unwrap_or_default();
-    format!("{} connection{server} {}", render::rfc3339(ami_parking_transport::now()), v["state"])
+/// A connection line for people: when, which server, what state (e.g. `connection
+/// server 1 disconnected: connection refused (retry 2)`).
+fn connection_line(server: Option<ServerId>, state: &ConnectionState) -> String {
+    let server = server.map(|s| format!(" server {s}")).unwrap_or_default();
+    // The last error may be the server's own text.
+    let state = render::terminal_safe(&state.to_string());
+    format!("{} connection{server} {state}", render::rfc3339(ami_parking_transport::now()))
 }
 
 /// True when at least one server is logged in.
