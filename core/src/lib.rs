@@ -10,7 +10,7 @@
 //!
 //! ```
 //! # #[cfg(feature = "raw-ami")] {
-//! use ami_parking::{Connection, ConnectionConfig, Output, Timestamp};
+//! use ami_parking::{Connection, ConnectionConfig, Timestamp};
 //! let t = Timestamp::from_unix_millis(1_000);
 //! let mut conn = Connection::new(ConnectionConfig::ami("amiuser", "secret"), t);
 //! conn.handle_connected(t);
@@ -29,7 +29,7 @@
 //!
 //! # Rooms
 //! Layers, each a folder, each knowing only the ones below it
-//! (`time` < [`model`] < [`wire`] < `error` < `store` < `connection` < `client` < [`sim`]):
+//! (`time` < [`model`] < [`wire`] < `error` < `store` < `connection` < `client` < `sim`):
 //! - [`model`]: plain data: lots, parked calls, retrievers, [`ParkingEvent`]s and
 //!   [`display`] (what a UI shows of a space at a `now`);
 //! - [`wire`]: bytes and frames to typed messages (AMI framing, amiws frames,
@@ -47,12 +47,13 @@
 //! Under them all, with `time` and `backoff`: `small_map`, the sorted-`VecDeque` maps
 //! and sets of the store's and connection's small tables.
 //!
-//! Beside them, [`sim`] (feature `sim`) is the reference model of Asterisk's
+//! Beside them, `sim` (feature `sim`) is the reference model of Asterisk's
 //! res_parking: the PBX, one function per action, and the wire builders the tests use;
 //! `testkit` (feature `testkit`) gives your tests what ours use: a capture replayed
 //! into a store (`testkit::replay_ami`), property steps against the model, the
 //! store's invariant checks.
 
+#![doc(test(attr(deny(unused_imports, unused_variables))))]
 #![forbid(unsafe_code)]
 
 mod backoff;

@@ -37,6 +37,12 @@
 //! # let _ = DAY_MS; Ok(()) }
 //! ```
 
+#![doc(test(attr(deny(unused_imports, unused_variables))))]
+/// The README's example, compiled as a doc test so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
+
 mod db;
 mod error;
 mod model;

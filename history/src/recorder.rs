@@ -86,8 +86,11 @@ enum Note {
 /// let history = History::open("sqlite:parking-history.db", HistoryOptions::default()).await?;
 /// let _follow = history.follow(&store); // keep it: dropping it stops following
 /// history.resync(&store);               // once the store is synced: adopt what is parked now
-/// // ...
-/// let day = history.reports().day_report(0, 86_400_000, 0).await?;
+/// // ... later, the report of the day that starts at `midnight` (ms since the epoch):
+/// # let midnight = 1_796_601_600_000;
+/// for row in history.reports().day_report(midnight, midnight + 86_400_000, 0).await? {
+///     println!("{}: {} parked, {} retrieved", row.lot, row.parked, row.retrieved);
+/// }
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]

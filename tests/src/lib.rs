@@ -14,6 +14,7 @@
 //! - `nats`: a real `nats-server` cluster on loopback ports, for the collector's tests;
 //! - `pixel` (feature `browser`): Chromium noting when a page's cells show a park.
 
+#![doc(test(attr(deny(unused_imports, unused_variables))))]
 #![allow(missing_docs)]
 
 pub mod ami_server;

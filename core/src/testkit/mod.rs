@@ -21,7 +21,7 @@
 //! of any script:
 //!
 //! ```
-//! use ami_parking::futures_signals::signal_vec::{SignalVec, SignalVecExt, VecDiff};
+//! use ami_parking::futures_signals::signal_vec::SignalVec;
 //! use ami_parking::testkit::proptest::prelude::*;
 //! use ami_parking::testkit::{check_store, strategy, Driver};
 //! use ami_parking::{LotKey, ParkedCall, ParkingStore, Timestamp};

@@ -7,7 +7,7 @@
 //! The store and the connection match on the result.
 //!
 //! ```
-//! use ami_parking::wire::inbound::{Head, Inbound, LiveKind, Shape};
+//! use ami_parking::wire::inbound::{Inbound, LiveKind, Shape};
 //! use ami_parking::{Message, Timestamp};
 //! let m = Message::from_pairs([("Event", "ParkedCall"), ("Privilege", "call,all"),
 //!     ("ParkeeChannel", "PJSIP/100-1"), ("Parkinglot", "default"), ("ParkingSpace", "701")]);

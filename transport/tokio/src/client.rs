@@ -189,6 +189,12 @@ impl Client {
     /// Waits until every link is logged in. Fails at a link's first failed attempt
     /// (with its reason) or after `timeout`; the links keep retrying in the
     /// background either way.
+    ///
+    /// Logged in is not yet listed: the login's `Parkinglots` and `ParkedCalls`
+    /// answers may still be on their way (the store says so, `is_loading_now`). A
+    /// program that reads the calls once, at start, asks for them:
+    /// `client.get_parked_calls(None).await?` answers with the calls and leaves
+    /// the store holding them.
     pub async fn wait_logged_in(&self, timeout: Duration) -> Result<(), ParkingError> {
         self.wait_logged_in_on(Target::All, timeout).await
     }

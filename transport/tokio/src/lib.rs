@@ -13,6 +13,7 @@
 //! The secret may come from the URL, [`ClientOptions::secret`] or `AMI_SECRET`; it
 //! never appears in Debug output, logs or errors.
 
+#![doc(test(attr(deny(unused_imports, unused_variables))))]
 #![forbid(unsafe_code)]
 
 pub mod admission;
