@@ -60,11 +60,34 @@ pub fn decode(bytes: &[u8]) -> Result<ClientFrame, Refusal> {
     let refusal = |action_id, why| Refusal { action_id, server: None, why };
     let Pairs(pairs) =
         serde_json::from_slice(bytes).map_err(|e| refusal(None, Refused::Unreadable(e.to_string())))?;
+    // Echoed only when it could be sent (an AMI line): a refusal is never much bigger
+    // than what it refuses, so refused frames cannot fill a queue faster than the
+    // client writes them.
     let action_id = pairs.iter().find_map(|(k, v)| match v {
-        Value::String(s) if k.eq_ignore_ascii_case("ActionID") && !has_control(s) => Some(s.clone()),
+        Value::String(s)
+            if k.eq_ignore_ascii_case("ActionID")
+                && !has_control(s)
+                && k.len() + 2 + s.len() <= MAX_ACTION_LINE_BYTES =>
+        {
+            Some(s.clone())
+        }
         _ => None,
     });
     check(pairs).map_err(|why| refusal(action_id, why))
+}
+
+/// A refused header name as a refusal shows it: escaped, and its first 64 characters
+/// only, with its length (a 60 KB name of quotes escaped in full made a 240 KB
+/// error frame).
+fn shown_key(k: &str) -> String {
+    const SHOWN: usize = 64;
+    let head: String = k.chars().take(SHOWN).collect();
+    let head = head.escape_default().to_string();
+    if k.chars().count() > SHOWN {
+        format!("{head}... ({} bytes)", k.len())
+    } else {
+        head
+    }
 }
 
 /// Headers one action may carry at most (no allowed action has nearly as many).
@@ -82,7 +105,7 @@ fn check(pairs: Vec<(String, Value)>) -> Result<ClientFrame, Refused> {
             || k.len() > 64
             || !k.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         {
-            return Err(Refused::BadKey { key: k.escape_default().to_string() });
+            return Err(Refused::BadKey { key: shown_key(k) });
         }
         if !seen.insert(k.to_ascii_lowercase()) {
             return Err(Refused::Repeated { key: k.clone() });
@@ -150,6 +173,25 @@ mod tests {
         assert!(r(&long).starts_with("header Channel makes an AMI line of 1115 bytes"), "{}", r(&long));
         let e = decode(br#"{"ActionID":"mine","Action":"Ping","Action":"Command"}"#).unwrap_err();
         assert_eq!(e.action_id.as_deref(), Some("mine"));
+    }
+
+    #[test]
+    fn a_refusal_is_never_much_bigger_than_a_line() {
+        // A 32,000-quote header name: named by its first 64 characters and its length.
+        let quotes = format!(r#"{{"Action":"Ping","{}":"1"}}"#, r#"\""#.repeat(32_000));
+        let e = decode(quotes.as_bytes()).unwrap_err().why.to_string();
+        assert!(
+            e.len() < 400 && e.contains("(32000 bytes)"),
+            "{} bytes: {}",
+            e.len(),
+            &e[..200.min(e.len())]
+        );
+        // An ActionID no AMI line could carry is not echoed.
+        let id = "7".repeat(60_000);
+        let e = decode(format!(r#"{{"ActionID":"{id}","Action":"Ping","X":["a"]}}"#).as_bytes()).unwrap_err();
+        assert_eq!(e.action_id, None);
+        let e = decode(br#"{"ActionID":"short","Action":"Ping","X":["a"]}"#).unwrap_err();
+        assert_eq!(e.action_id.as_deref(), Some("short"));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! default only parking leaves the bridge (parking events, `FullyBooted`,
 //! `Shutdown`), each parking event only to the clients whose token sees its lot
 //! (`--events all`: everything to every client of every lot). Each client has a
-//! bounded queue; a client whose queue is full is cut off (close code 1008) instead
-//! of slowing the others.
+//! bounded queue, in frames (`--queue`) and in bytes ([`QUEUE_BYTES`]); a client
+//! whose queue is full is cut off (close code 1008) instead of slowing the others.
 
 use crate::frames::{self, Source};
 use crate::tokens::Grant;
@@ -16,10 +16,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
 
+/// The most bytes of frames queued for one client: with the frame count alone, a
+/// client that sent refused frames without reading their answers held about 1 GiB
+/// (4,096 answers of 240 KB); a hostile upstream's frames of nearly 1 MiB, 4 GiB.
+/// 4 MiB holds a list answer of about 5,000 calls (as many as the 4,096 frames did).
+pub const QUEUE_BYTES: usize = 4 << 20;
+
 /// One client's way out: its queue and its kill switch.
 #[derive(Debug)]
 pub(crate) struct Outbox {
     tx: mpsc::Sender<Arc<str>>,
+    /// The bytes of the frames in the queue (taken off by the writer).
+    queued: std::sync::atomic::AtomicUsize,
     /// What the client may see.
     pub(crate) grant: Arc<Grant>,
     pub(crate) cut: Arc<Notify>,
@@ -71,8 +79,13 @@ impl Hub {
     ) -> (u64, Arc<Outbox>, mpsc::Receiver<Arc<str>>) {
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let (tx, rx) = mpsc::channel(queue.max(1));
-        let out =
-            Arc::new(Outbox { tx, grant, cut: Arc::new(Notify::new()), too_slow: AtomicBool::new(false) });
+        let out = Arc::new(Outbox {
+            tx,
+            queued: Default::default(),
+            grant,
+            cut: Arc::new(Notify::new()),
+            too_slow: AtomicBool::new(false),
+        });
         self.lock().insert(id, out.clone());
         (id, out, rx)
     }
@@ -97,19 +110,36 @@ impl Hub {
         self.clients.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues `frame` for one client; a full queue cuts the client off.
+    /// Queues `frame` for one client; a full queue (in frames or in bytes) cuts the
+    /// client off.
     pub(crate) fn send_to(&self, out: &Outbox, frame: Arc<str>) {
+        let n = frame.len();
+        let cut = |out: &Outbox| {
+            if !out.too_slow.swap(true, Ordering::Relaxed) {
+                out.cut.notify_one();
+            }
+        };
+        if out.queued.fetch_add(n, Ordering::Relaxed) + n > QUEUE_BYTES {
+            out.queued.fetch_sub(n, Ordering::Relaxed);
+            return cut(out);
+        }
         match out.tx.try_send(frame) {
             Ok(()) => {
                 self.delivered.fetch_add(1, Ordering::Relaxed);
             }
             Err(mpsc::error::TrySendError::Full(_)) => {
-                if !out.too_slow.swap(true, Ordering::Relaxed) {
-                    out.cut.notify_one();
-                }
+                out.queued.fetch_sub(n, Ordering::Relaxed);
+                cut(out);
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                out.queued.fetch_sub(n, Ordering::Relaxed);
+            }
         }
+    }
+
+    /// The writer took `frame` off `out`'s queue.
+    pub(crate) fn taken(out: &Outbox, frame: &str) {
+        out.queued.fetch_sub(frame.len(), Ordering::Relaxed);
     }
 
     /// Sends `frame` to every client `to` accepts.

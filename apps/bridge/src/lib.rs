@@ -53,7 +53,7 @@ mod upstream;
 mod web;
 
 pub use config::{Config, ConfigError, Events};
-pub use hub::Hub;
+pub use hub::{Hub, QUEUE_BYTES};
 pub use tokens::Tokens;
 
 use ami_parking_transport::admission::Entered;
@@ -121,7 +121,7 @@ pub async fn serve_until(
     let (stopping, _) = watch::channel(false);
     let connected = Arc::new(Semaphore::new(ctx.cfg.max_clients));
     let upgrading = ami_parking_transport::admission::FairPlaces::new(ctx.cfg.max_unauthenticated);
-    let mut quiet = Quiet::default();
+    let mut quiet = crate::limits::Quiet::default();
     tokio::pin!(stop);
     loop {
         let (sock, peer) = tokio::select! {
@@ -198,26 +198,6 @@ pub async fn serve_until(
 
 /// How long the listener waits after an `accept()` error.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-
-/// A log line at most every 5 s, with how many were held back.
-#[derive(Default)]
-struct Quiet {
-    last: Option<Instant>,
-    held: u64,
-}
-
-impl Quiet {
-    fn say(&mut self, line: &str) {
-        if self.last.is_some_and(|t| t.elapsed() < Duration::from_secs(5)) {
-            self.held += 1;
-            return;
-        }
-        let more = if self.held > 0 { format!(" (and {} more like it)", self.held) } else { String::new() };
-        eprintln!("ami-ws-bridge: {line}{more}");
-        self.last = Some(Instant::now());
-        self.held = 0;
-    }
-}
 
 /// Logs off every upstream and closes the links (the transport's `shutdown`), within
 /// [`SHUTDOWN_STEP`].

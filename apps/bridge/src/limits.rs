@@ -9,6 +9,34 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// A log line at most every 5 s, with how many were held back.
+#[derive(Default)]
+pub(crate) struct Quiet {
+    last: Option<Instant>,
+    held: u64,
+}
+
+impl Quiet {
+    pub(crate) fn say(&mut self, line: &str) {
+        if self.last.is_some_and(|t| t.elapsed() < Duration::from_secs(5)) {
+            self.held += 1;
+            return;
+        }
+        let more = if self.held > 0 { format!(" (and {} more like it)", self.held) } else { String::new() };
+        eprintln!("ami-ws-bridge: {line}{more}");
+        self.last = Some(Instant::now());
+        self.held = 0;
+    }
+}
+
+/// Logs a refused client: one line every 5 s at most, shared by every kind of
+/// refusal (found by the review: an unauthenticated client made 3,000 refused
+/// upgrades in 1.3 s, a log line each).
+pub(crate) fn log_refusal(line: &str) {
+    static REFUSALS: Mutex<Quiet> = Mutex::new(Quiet { last: None, held: 0 });
+    REFUSALS.lock().unwrap_or_else(|e| e.into_inner()).say(line);
+}
+
 /// The default action rate: 20 actions a second, bursts of 40.
 pub const DEFAULT_RATE: (u32, u32) = (20, 40);
 

@@ -87,10 +87,10 @@ pub(crate) async fn run(
     // One token (one address without tokens) keeps at most so many sockets: the
     // newest past the cap is closed with 1008 and a reason the client can show.
     let Some(_seat) = ctx.limits.connected.enter(principal, ctx.cfg.max_per_token) else {
-        eprintln!(
-            "ami-ws-bridge: {peer}: refused: its token already has {} sockets (--max-clients-per-token)",
+        crate::limits::log_refusal(&format!(
+            "{peer}: refused: its token already has {} sockets (--max-clients-per-token)",
             ctx.cfg.max_per_token
-        );
+        ));
         let reason = format!("too many sockets for this token (at most {})", ctx.cfg.max_per_token);
         let close = CloseFrame { code: CloseCode::Policy, reason: reason.into() };
         let _ = tokio::time::timeout(CLOSE_REPLY, ws.close(Some(close))).await;
@@ -163,7 +163,10 @@ where
         // and must not keep its session (and its queue) alive.
         let next = tokio::select! {
             f = queue.recv() => match f {
-                Some(f) => WsMessage::text(&*f),
+                Some(f) => {
+                    Hub::taken(&out, &f);
+                    WsMessage::text(&*f)
+                }
                 None => return false,
             },
             _ = ping.tick() => WsMessage::Ping(Vec::new().into()),
@@ -380,7 +383,7 @@ async fn upgrade(
             Some((ws, grant))
         }
         Ok(Err(e)) => {
-            eprintln!("ami-ws-bridge: {peer}: upgrade refused or failed: {e}");
+            crate::limits::log_refusal(&format!("{peer}: upgrade refused or failed: {e}"));
             None
         }
         Err(_) => None,

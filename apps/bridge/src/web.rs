@@ -119,11 +119,12 @@ pub(crate) async fn route(mut io: BoxIo, root: &Path) -> std::io::Result<Request
         respond(&mut io, "405 Method Not Allowed", "text/plain", b"GET or HEAD only\n", false).await?;
         return Ok(Request::Served);
     }
-    match file_for(root, target) {
-        Some(path) => match read_file(root, &path).await {
-            Some(body) => respond(&mut io, "200 OK", content_type(&path), &body, head_only).await?,
-            None => respond(&mut io, "404 Not Found", "text/plain", b"not found\n", head_only).await?,
-        },
+    let found = match file_for(root, target) {
+        Some(path) => open_file(root, &path).await.map(|f| (f, path)),
+        None => None,
+    };
+    match found {
+        Some(((file, len), path)) => send_file(&mut io, content_type(&path), file, len, head_only).await?,
         None => respond(&mut io, "404 Not Found", "text/plain", b"not found\n", head_only).await?,
     }
     Ok(Request::Served)
@@ -148,19 +149,47 @@ pub(crate) fn file_for(root: &Path, target: &str) -> Option<PathBuf> {
     Some(out)
 }
 
-/// The file's bytes, when it is a file of `root` (a symbolic link that leads out of
-/// the directory is not).
-async fn read_file(root: &Path, path: &Path) -> Option<Vec<u8>> {
+/// The file opened, and its length, when it is a file of `root` (a symbolic link
+/// that leads out of the directory is not).
+async fn open_file(root: &Path, path: &Path) -> Option<(tokio::fs::File, u64)> {
     let real = tokio::fs::canonicalize(path).await.ok()?;
     let real_root = tokio::fs::canonicalize(root).await.ok()?;
     if !real.starts_with(&real_root) {
         return None;
     }
-    let meta = tokio::fs::metadata(&real).await.ok()?;
+    let file = tokio::fs::File::open(&real).await.ok()?;
+    let meta = file.metadata().await.ok()?;
     if !meta.is_file() || meta.len() > MAX_FILE {
         return None;
     }
-    tokio::fs::read(&real).await.ok()
+    Some((file, meta.len()))
+}
+
+/// A file's answer: its head, then its bytes as they are read (a copy's buffer at a
+/// time, never the whole file in memory: a client that does not read holds a few KiB,
+/// not the file).
+async fn send_file(
+    io: &mut BoxIo,
+    kind: &str,
+    file: tokio::fs::File,
+    len: u64,
+    head_only: bool,
+) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {len}\r\n{HEADERS}Connection: close\r\n\r\n"
+    );
+    io.write_all(head.as_bytes()).await?;
+    if !head_only {
+        // What the length said, no more (a file that grew meanwhile is cut there).
+        let sent = tokio::io::copy(&mut file.take(len), io).await?;
+        if sent < len {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the file shrank while it was sent",
+            ));
+        }
+    }
+    io.shutdown().await
 }
 
 fn content_type(path: &Path) -> &'static str {

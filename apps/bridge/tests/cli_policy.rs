@@ -13,6 +13,12 @@ use std::time::Duration;
 /// The bridge's binary with `args` (and the demo PBX: no `--upstream`); the process,
 /// its `ws://` address and the line saying so, once its server is logged in.
 fn start(args: &[&str]) -> (Reaped, String, String) {
+    let (child, addr, listening, _) = start_logged(args);
+    (child, addr, listening)
+}
+
+/// [`start`], with the lines of its log after the login.
+fn start_logged(args: &[&str]) -> (Reaped, String, String, std::sync::mpsc::Receiver<String>) {
     let mut child = Reaped(
         Command::new(env!("CARGO_BIN_EXE_ami-ws-bridge"))
             .args(["--listen", "127.0.0.1:0", "--demo-rate", "1"])
@@ -42,7 +48,7 @@ fn start(args: &[&str]) -> (Reaped, String, String) {
         }
         if line.contains("server 1 (") && line.ends_with(") logged in") {
             let addr = addr.expect("it listens before its server logs in");
-            return (child, addr, listening);
+            return (child, addr, listening, rx);
         }
     }
 }
@@ -145,4 +151,44 @@ fn without_a_token_or_no_auth_the_bridge_refuses_to_serve() {
         lines.iter().any(|l| l.contains("no token configured: give --token-file (or --token), or --no-auth")),
         "{lines:?}"
     );
+}
+
+/// Found by the review: every refused upgrade wrote a log line (3,000 in 1.3 s from
+/// one client without a token). Refusals are logged once every 5 s at most, with how
+/// many were held back.
+#[tokio::test]
+async fn a_flood_of_refused_upgrades_writes_a_line_or_two_of_log() {
+    let file = std::env::temp_dir().join(format!("ami-ws-bridge-cli-flood-{}.tokens", std::process::id()));
+    std::fs::write(&file, "the-only-token-0123456789\n").unwrap();
+    let (_bridge, addr, _, log) = start_logged(&["--token-file", file.to_str().unwrap()]);
+    let good = format!("{addr}/?token=the-only-token-0123456789");
+    // The good token connects first, so its address may still use it after the flood
+    // of wrong ones (which lock wrong tokens out of the address).
+    drop(connect(good.clone()).await.expect("the good token connects"));
+    let t = std::time::Instant::now();
+    for _ in 0..300 {
+        let refused = status(connect(format!("{addr}/?token=wrong-token-0123456789")).await);
+        assert!(refused == 401 || refused == 429, "{refused}");
+    }
+    let took = t.elapsed();
+    // A connection after the flood logs a line: every line of the flood came before it.
+    let _after = connect(good).await.expect("the good token connects after the flood");
+    let mut lines = Vec::new();
+    let mut connected = 0;
+    while connected < 2 {
+        let line = log.recv_timeout(Duration::from_secs(20)).expect("the second connection's log line");
+        if line.contains("upgrade refused") {
+            lines.push(line);
+        } else if line.contains(") connected;") {
+            connected += 1;
+        }
+    }
+    let most = 1 + took.as_secs() as usize / 5 + 1;
+    let first: Vec<&String> = lines.iter().take(3).collect();
+    assert!(
+        !lines.is_empty() && lines.len() <= most,
+        "{} lines in {took:?}, the first: {first:?}",
+        lines.len()
+    );
+    std::fs::remove_file(&file).unwrap();
 }

@@ -72,3 +72,56 @@ async fn a_slow_client_is_cut_off_and_a_fast_one_keeps_receiving() {
     .expect("the slow client's link ends");
     assert!(end.is_none() || end == Some(CloseCode::Policy), "{end:?}");
 }
+
+/// Found by the review: the queue was bounded in frames only, so a client sending
+/// frames that are refused, without reading the refusals, grew the bridge by about
+/// 1 GiB (4,096 refusals of 240 KB each). Now each queue is bounded in bytes too
+/// (`QUEUE_BYTES`, 4 MiB): with a frame bound far out of reach, such a client is
+/// cut off once its refusals reach it, and the bridge serves the next client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_a_client_never_reads_are_bounded_in_bytes() {
+    let demo = DemoPbx::start(60.0).await.unwrap();
+    let b = bridge(vec![demo.url()], |c| c.queue = 10_000_000).await;
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let tcp = sock.connect(b.addr.trim_start_matches("ws://").parse().unwrap()).await.unwrap();
+    let (mut slow, _) =
+        async_tungstenite::tokio::client_async(format!("{}/?token={TOKEN}", b.addr), tcp).await.unwrap();
+    poll("the client registered", Duration::from_secs(5), || async { (b.hub.clients() == 1).then_some(()) })
+        .await;
+    // Each refusal names its bad header (about 200 bytes): 60,000 of them pass 4 MiB.
+    let bad = format!(r#"{{"Action":"Ping","ActionID":"{}","Bad Key":"1"}}"#, "i".repeat(64));
+    let sent = tokio::time::timeout(Duration::from_secs(60), async {
+        let mut n = 0;
+        while n < 60_000 && b.hub.clients() == 1 {
+            if slow.send(WsMessage::text(bad.clone())).await.is_err() {
+                break;
+            }
+            n += 1;
+        }
+        n
+    })
+    .await
+    .expect("the frames are taken or the link ends");
+    poll("the client cut off", Duration::from_secs(20), || async { (b.hub.clients() == 0).then_some(()) })
+        .await;
+    assert!(sent > 1_000, "cut after {sent} frames: refusals are small, so it takes thousands");
+    // The bridge still answers the next client.
+    let mut next = ws(&b.addr).await;
+    common::send(&mut next, r#"{"Action":"Ping","ActionID":"p"}"#).await;
+    let answer = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(m)) = next.next().await {
+            if let WsMessage::Text(t) = m {
+                if t.contains("\"p\"") {
+                    return t.to_string();
+                }
+            }
+        }
+        String::new()
+    })
+    .await
+    .expect("an answer to the next client");
+    // Answered (the token's rate is spent by the frames before: a rate-limit answer is
+    // an answer).
+    assert!(answer.contains("\"data\""), "{answer}");
+}
