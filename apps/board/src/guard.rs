@@ -116,7 +116,8 @@ fn normalize(h: &str, https: bool) -> String {
 /// every answer.
 pub async fn guard(State(access): State<Access>, req: Request<Body>, next: Next) -> Response {
     let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !access.host_ok(host) {
+    // Two Host headers: which one is meant is anybody's guess (no browser sends two).
+    if !access.host_ok(host) || req.headers().get_all(header::HOST).iter().nth(1).is_some() {
         if let Some(held) = crate::limits::refusal_to_log() {
             tracing::warn!(host, path = %req.uri().path(), held, "refused: unknown Host (held: refusals not logged since the last line)");
         }
@@ -140,6 +141,16 @@ pub async fn guard(State(access): State<Access>, req: Request<Body>, next: Next)
                 &access,
             );
         }
+    }
+    // A body announced larger than the board reads is refused before any of it comes
+    // (the body limit alone waited for the bytes, up to the request's deadline).
+    let announced = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+    if announced.and_then(|v| v.trim().parse::<u64>().ok()).is_some_and(|n| n > crate::web::MAX_BODY as u64) {
+        let mut refused =
+            (StatusCode::PAYLOAD_TOO_LARGE, format!("refused: a body over {} bytes\n", crate::web::MAX_BODY))
+                .into_response();
+        refused.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+        return with_headers(refused, &access);
     }
     with_headers(next.run(req).await, &access)
 }

@@ -186,6 +186,30 @@ async fn a_body_past_the_limit_is_refused_unread() {
     assert_eq!(status, 413, "{head}");
 }
 
+/// Found by the review: a body announced past the limit, sent slowly, held its
+/// connection until the request's deadline (15 s) and got a 400: it is refused on its
+/// head now. And a request with two `Host` headers (no browser sends two) is refused,
+/// whichever of them names the board.
+#[tokio::test]
+async fn a_body_announced_past_the_limit_and_a_second_host_are_refused_on_the_head() {
+    let ami = RecordingAmi::start().await;
+    let (addr, _) = board_on(ami.url()).await;
+    let request = format!(
+        "POST /login HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nContent-Type: \
+         application/x-www-form-urlencoded\r\nContent-Length: 100000000\r\n\r\nuser="
+    );
+    let (status, head, _) = http(addr, &request).await;
+    assert_eq!(status, 413, "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    for hosts in
+        [format!("Host: {addr}\r\nHost: evil.example"), format!("Host: evil.example\r\nHost: {addr}")]
+    {
+        let (status, head, _) =
+            http(addr, &format!("GET / HTTP/1.1\r\n{hosts}\r\nConnection: close\r\n\r\n")).await;
+        assert_eq!(status, 421, "{hosts}: {head}");
+    }
+}
+
 #[tokio::test]
 async fn healthz_says_each_servers_state_and_nothing_else() {
     let ami = RecordingAmi::start().await;
