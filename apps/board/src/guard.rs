@@ -117,9 +117,11 @@ fn normalize(h: &str, https: bool) -> String {
 pub async fn guard(State(access): State<Access>, req: Request<Body>, next: Next) -> Response {
     let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     // Two Host headers: which one is meant is anybody's guess (no browser sends two).
-    if !access.host_ok(host) || req.headers().get_all(header::HOST).iter().nth(1).is_some() {
+    let two = req.headers().get_all(header::HOST).iter().nth(1).is_some();
+    if two || !access.host_ok(host) {
         if let Some(held) = crate::limits::refusal_to_log() {
-            tracing::warn!(host, path = %req.uri().path(), held, "refused: unknown Host (held: refusals not logged since the last line)");
+            let why = if two { "two Host headers" } else { "unknown Host" };
+            tracing::warn!(host, path = %req.uri().path(), held, "refused: {why} (held: refusals not logged since the last line)");
         }
         return with_headers(
             (
@@ -145,10 +147,15 @@ pub async fn guard(State(access): State<Access>, req: Request<Body>, next: Next)
     // A body announced larger than the board reads is refused before any of it comes
     // (the body limit alone waited for the bytes, up to the request's deadline).
     let announced = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
-    if announced.and_then(|v| v.trim().parse::<u64>().ok()).is_some_and(|n| n > crate::web::MAX_BODY as u64) {
-        let mut refused =
-            (StatusCode::PAYLOAD_TOO_LARGE, format!("refused: a body over {} bytes\n", crate::web::MAX_BODY))
-                .into_response();
+    if announced
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > crate::limits::MAX_BODY as u64)
+    {
+        let mut refused = (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("refused: a body over {} bytes\n", crate::limits::MAX_BODY),
+        )
+            .into_response();
         refused.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
         return with_headers(refused, &access);
     }

@@ -175,6 +175,10 @@ fn evicted_error() -> std::io::Error {
     )
 }
 
+/// The largest request body the board reads (a body announced larger is refused on
+/// the request's head: `guard`).
+pub const MAX_BODY: usize = 16 * 1024;
+
 /// Whether a refusal may be logged now: one line every 5 s at most, with how many
 /// were held back since (refusals are what a flood is made of: a client pipelining
 /// requests with a wrong Host wrote megabytes of log a second). Shared by every kind

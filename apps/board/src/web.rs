@@ -16,8 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-/// The largest request body the board reads.
-pub const MAX_BODY: usize = 16 * 1024;
+pub use crate::limits::MAX_BODY;
 
 /// The board's routes, behind its Host and Origin guard.
 pub fn router(board: Board) -> Router {
