@@ -157,12 +157,15 @@ async fn open_file(root: &Path, path: &Path) -> Option<(tokio::fs::File, u64)> {
     if !real.starts_with(&real_root) {
         return None;
     }
-    let file = tokio::fs::File::open(&real).await.ok()?;
-    let meta = file.metadata().await.ok()?;
-    if !meta.is_file() || meta.len() > MAX_FILE {
+    // A regular file, checked before it is opened: opening a FIFO waits for a writer
+    // (found by the review: a FIFO in the root hung its request and the shutdown).
+    let regular = |m: &std::fs::Metadata| m.is_file() && m.len() <= MAX_FILE;
+    if !regular(&tokio::fs::metadata(&real).await.ok()?) {
         return None;
     }
-    Some((file, meta.len()))
+    let file = tokio::fs::File::open(&real).await.ok()?;
+    let meta = file.metadata().await.ok()?;
+    regular(&meta).then_some((file, meta.len()))
 }
 
 /// A file's answer: its head, then its bytes as they are read (a copy's buffer at a

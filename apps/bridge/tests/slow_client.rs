@@ -125,3 +125,41 @@ async fn refusals_a_client_never_reads_are_bounded_in_bytes() {
     // an answer).
     assert!(answer.contains("\"data\""), "{answer}");
 }
+
+/// Found by the review: the pongs owed to a client that pings and never reads piled
+/// up in the WebSocket's write buffer, outside the queue's bounds (one socket grew
+/// the bridge by 470 MB). The write buffer is bounded now: past it only the last
+/// pong is kept, and the socket still answers once the client reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ping_flood_from_a_client_that_never_reads_keeps_a_bounded_answer() {
+    const PINGS: usize = 200_000;
+    let demo = DemoPbx::start(60.0).await.unwrap();
+    let b = bridge(vec![demo.url()], |_| {}).await;
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let tcp = sock.connect(b.addr.trim_start_matches("ws://").parse().unwrap()).await.unwrap();
+    let (mut ws, _) =
+        async_tungstenite::tokio::client_async(format!("{}/?token={TOKEN}", b.addr), tcp).await.unwrap();
+    // 125 bytes each, the most a control frame holds: 25 MB of pongs owed.
+    let payload = vec![b'p'; 125];
+    for _ in 0..PINGS {
+        ws.send(WsMessage::Ping(payload.clone().into())).await.expect("the bridge takes the flood");
+    }
+    ws.send(WsMessage::Ping(b"last".to_vec().into())).await.expect("the bridge takes the last ping");
+    let mut pongs = 0usize;
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(m) = ws.next().await {
+            match m.expect("the socket stays up") {
+                WsMessage::Pong(p) if p.as_ref() == b"last" => return,
+                WsMessage::Pong(_) => pongs += 1,
+                _ => {}
+            }
+        }
+        panic!("the socket ended before the last pong");
+    })
+    .await
+    .expect("the last pong in time");
+    // Kernel buffers and the 2 MiB write buffer hold some thousands; the rest were
+    // never queued.
+    assert!(pongs < PINGS / 2, "{pongs} of {PINGS} pongs were queued for a client that did not read");
+}

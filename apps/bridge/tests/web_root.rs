@@ -39,9 +39,18 @@ async fn the_web_root_serves_its_files_and_the_socket_on_one_port() {
     );
     let wasm = get(&b.addr, "/pkg/app_bg.wasm").await;
     assert!(wasm.contains("Content-Type: application/wasm"), "{wasm}");
-    for outside in
-        ["/../../../../etc/passwd", "/pkg/%2e%2e/%2e%2e/%2e%2e/etc/hostname", "/.hidden", "/missing"]
-    {
+    // Not a regular file: a FIFO (opening it would wait for a writer: found by the
+    // review, it hung the request and the bridge's shutdown) and a directory.
+    let fifo = std::process::Command::new("mkfifo").arg(dir.join("pipe.html")).status().unwrap();
+    assert!(fifo.success());
+    for outside in [
+        "/../../../../etc/passwd",
+        "/pkg/%2e%2e/%2e%2e/%2e%2e/etc/hostname",
+        "/.hidden",
+        "/missing",
+        "/pipe.html",
+        "/pkg",
+    ] {
         assert!(get(&b.addr, outside).await.starts_with("HTTP/1.1 404"), "{outside}");
     }
     let mut c = ws_with(&b.addr, OPERATOR).await;
