@@ -166,6 +166,26 @@ fn is_secret_key(k: &str) -> bool {
     ["pass", "secret", "token", "key", "pwd"].iter().any(|w| k.contains(w))
 }
 
+/// The file a `sqlite:` URL names, read as the database library reads it (so
+/// `sqlite://my%20db.db` is `my db.db`); `None` for PostgreSQL, SQLite in memory, or
+/// a URL that is neither. A program that reports on a database it must not create
+/// checks that this file exists before [`Db::open`] (which creates it).
+///
+/// ```
+/// use ami_parking_history::sqlite_file;
+/// assert_eq!(sqlite_file("sqlite://my%20db.db"), Some("my db.db".into()));
+/// assert_eq!(sqlite_file("sqlite::memory:"), None);
+/// assert_eq!(sqlite_file("postgres://u@h/db"), None);
+/// ```
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    let opts = SqliteConnectOptions::from_str(url).ok()?;
+    let file = opts.get_filename();
+    (!file.as_os_str().is_empty()).then(|| file.to_path_buf())
+}
+
 impl Db {
     /// Opens (and creates, for SQLite) the database at `url` and brings it to the
     /// current schema.

@@ -64,7 +64,7 @@ pub(crate) async fn report(ask: Ask<'_>) -> Result<(), Failure> {
     // file creates it).
     let day = ask.day.map(str::to_owned).unwrap_or_else(|| today(ask.utc_offset));
     let from = day_start(&day, ask.utc_offset)?;
-    if let Some(file) = sqlite_file(ask.db).filter(|f| !f.exists()) {
+    if let Some(file) = ami_parking_history::sqlite_file(ask.db).filter(|f| !f.exists()) {
         return Err(Failure(
             format!(
                 "there is no history database at {}: `parkwatch record` or parkboard writes one (--db names another)",
@@ -113,15 +113,6 @@ pub(crate) async fn report(ask: Ask<'_>) -> Result<(), Failure> {
     }
     db.close_pool().await;
     Ok(())
-}
-
-/// The file of a `sqlite:PATH` URL (`sqlite://PATH`, options after `?`); `None` for
-/// another database or SQLite in memory.
-fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    let path = url.strip_prefix("sqlite:")?;
-    let path = path.strip_prefix("//").unwrap_or(path);
-    let path = path.split('?').next().unwrap_or_default();
-    (!path.is_empty() && path != ":memory:" && !url.contains("mode=memory")).then(|| path.into())
 }
 
 fn table(rows: &[ReportRow], offset_min: i64, by_day: bool) -> String {

@@ -290,10 +290,14 @@ pub(crate) fn known_servers(client: &Client) -> Vec<ServerId> {
 }
 
 /// `--server N` naming no server the client has is a mistake, said as one (exit 2),
-/// not an empty table. Asked once the lots are listed (servers behind amiws are
-/// known by them).
+/// not an empty table. Raw AMI servers only: they are numbered by link, so the
+/// client knows them all; a server behind amiws (or a bridge) is known only once it
+/// lists lots, and one that is down is no mistake.
 pub(crate) fn check_server(cli: &Cli, client: &Client) -> Result<(), Failure> {
     let Some(n) = cli.server else { return Ok(()) };
+    if client.endpoints().any(|e| e.scheme.is_websocket()) {
+        return Ok(());
+    }
     let known = known_servers(client);
     if known.contains(&n) {
         return Ok(());

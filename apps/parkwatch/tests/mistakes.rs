@@ -125,6 +125,11 @@ fn a_history_report_checks_its_arguments_and_creates_no_database() {
         (&["history", "--db", &db, "--days", "0"], "out of range"),
         (&["history", "--db", &db], "there is no history database at"),
         (&["history", "--db", &db, "--caller", "555"], "there is no history database at"),
+        // Read as the database library reads it: `my%20db.db` is `my db.db`.
+        (
+            &["history", "--db", &format!("sqlite://{}/my%20db.db", dir.display())],
+            "there is no history database at",
+        ),
     ] {
         let out = parkwatch(args);
         let err = String::from_utf8_lossy(&out.stderr);
@@ -133,6 +138,15 @@ fn a_history_report_checks_its_arguments_and_creates_no_database() {
         let made: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert!(made.is_empty(), "{args:?} made {made:?}");
     }
+    // The URL read as the database library reads it: `my%20db.db` is `my db.db`, which
+    // does not exist, whatever a file named `my%20db.db` (found by the review: a
+    // parser of our own let the report create `my db.db`).
+    std::fs::write(dir.join("my%20db.db"), b"").unwrap();
+    let out = parkwatch(&["history", "--db", &format!("sqlite://{}/my%20db.db", dir.display())]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("there is no history database at") && err.contains("my db.db"), "{err}");
+    assert!(!dir.join("my db.db").exists(), "the report created the database");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
