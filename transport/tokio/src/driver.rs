@@ -93,8 +93,13 @@ pub(crate) async fn run(
             End::Failed(r) => (r, false),
             // A login refused for want of a secret says so: Asterisk's "Authentication
             // failed" reads as a wrong one.
-            End::Refused(r) if opts.endpoint.scheme.is_raw_ami() && opts.ami_secret().is_none() => {
-                (format!("{r} (no secret was given: set AMI_SECRET, or ClientOptions::secret)"), true)
+            End::Refused(r)
+                if opts.endpoint.scheme.is_raw_ami()
+                    && opts.ami_secret().is_none_or(|s| s.expose().is_empty()) =>
+            {
+                let why =
+                    "no secret was given: none in the URL, none from the program, AMI_SECRET unset or empty";
+                (format!("{r} ({why})"), true)
             }
             End::Refused(r) => (r, true),
             end => return s.stop(end),
