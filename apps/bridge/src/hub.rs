@@ -16,11 +16,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
 
+/// The largest frame the bridge writes: an upstream message of at most
+/// `DEFAULT_MAX_MESSAGE_BYTES` (1 MiB), each byte at most six in JSON (a control
+/// character is `\u00XX`), and room for the frame's own keys.
+pub const MAX_FRAME_BYTES: usize = 6 * ami_parking::ami_codec::DEFAULT_MAX_MESSAGE_BYTES + (1 << 20);
+
 /// The most bytes of frames queued for one client: with the frame count alone, a
 /// client that sent refused frames without reading their answers held about 1 GiB
 /// (4,096 answers of 240 KB); a hostile upstream's frames of nearly 1 MiB, 4 GiB.
-/// 4 MiB holds a list answer of about 5,000 calls (as many as the 4,096 frames did).
-pub const QUEUE_BYTES: usize = 4 << 20;
+/// One largest frame and 1 MiB more (a list answer of about 10,000 calls fits), so a
+/// client that reads is never cut by one frame.
+pub const QUEUE_BYTES: usize = MAX_FRAME_BYTES + (1 << 20);
 
 /// One client's way out: its queue and its kill switch.
 #[derive(Debug)]

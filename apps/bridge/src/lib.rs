@@ -53,7 +53,7 @@ mod upstream;
 mod web;
 
 pub use config::{Config, ConfigError, Events};
-pub use hub::{Hub, QUEUE_BYTES};
+pub use hub::{Hub, MAX_FRAME_BYTES, QUEUE_BYTES};
 pub use tokens::Tokens;
 
 use ami_parking_transport::admission::Entered;

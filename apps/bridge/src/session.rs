@@ -372,11 +372,12 @@ async fn upgrade(
     // Small buffers: an idle client costs little (the defaults are 128 KiB each).
     ws_cfg.read_buffer_size = 4 * 1024;
     ws_cfg.write_buffer_size = 0;
-    // What a client that does not read may leave unsent: the largest frame out (an
-    // upstream message of up to 1 MiB) and some. Past it the pongs it is owed are not
-    // queued, tungstenite keeps the last (found by the review: a ping flood from a
-    // client that never read grew the bridge by 470 MB, outside the queue's bound).
-    ws_cfg.max_write_buffer_size = 2 << 20;
+    // What a client that does not read may leave unsent: the largest frame out
+    // (`MAX_FRAME_BYTES`: a frame bigger than the buffer could never be sent) and
+    // some. Past it the pongs it is owed are not queued, tungstenite keeps the last
+    // (found by the review: a ping flood from a client that never read grew the
+    // bridge by 470 MB, outside the queue's bound).
+    ws_cfg.max_write_buffer_size = hub::MAX_FRAME_BYTES + (64 << 10);
     match tokio::time::timeout(
         HANDSHAKE_TIMEOUT,
         async_tungstenite::tokio::accept_hdr_async_with_config(io, check, Some(ws_cfg)),

@@ -377,6 +377,28 @@ async fn frames_as_amiws_writes_them() {
     assert!(m.contains("line 1 column 12"), "{m}");
 }
 
+/// The largest frame the bridge can write (a message near the 1 MiB cap, all of it
+/// characters JSON escapes six times over: about 6 MB) reaches a client that reads:
+/// the queue's and the write buffer's byte bounds hold one such frame.
+#[tokio::test]
+async fn the_largest_frame_reaches_a_client_that_reads() {
+    let (ami, b) = setup(OPERATOR, &[]).await;
+    let mut c = operator(&b).await;
+    ping(&mut c, "joined").await;
+    let noise = "\u{1}".repeat(1_000_000);
+    ami.push(&format!(
+        "Event: ParkedCall\nParkinglot: default\nParkingSpace: 701\nParkeeCallerIDName: {noise}"
+    ));
+    let text = loop {
+        let t = next_text(&mut c).await;
+        if t.contains("\"ParkedCall\"") {
+            break t;
+        }
+    };
+    assert!(text.len() > 6_000_000, "{} bytes", text.len());
+    ping(&mut c, "after the largest frame").await;
+}
+
 /// Item 9: `--upstream NAME=URL` names the server in its frames (amiws's `name:`).
 #[tokio::test]
 async fn an_upstream_takes_a_name() {

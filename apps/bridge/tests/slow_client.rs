@@ -76,7 +76,7 @@ async fn a_slow_client_is_cut_off_and_a_fast_one_keeps_receiving() {
 /// Found by the review: the queue was bounded in frames only, so a client sending
 /// frames that are refused, without reading the refusals, grew the bridge by about
 /// 1 GiB (4,096 refusals of 240 KB each). Now each queue is bounded in bytes too
-/// (`QUEUE_BYTES`, 4 MiB): with a frame bound far out of reach, such a client is
+/// (`QUEUE_BYTES`, 8 MiB): with a frame bound far out of reach, such a client is
 /// cut off once its refusals reach it, and the bridge serves the next client.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_a_client_never_reads_are_bounded_in_bytes() {
@@ -89,7 +89,7 @@ async fn refusals_a_client_never_reads_are_bounded_in_bytes() {
         async_tungstenite::tokio::client_async(format!("{}/?token={TOKEN}", b.addr), tcp).await.unwrap();
     poll("the client registered", Duration::from_secs(5), || async { (b.hub.clients() == 1).then_some(()) })
         .await;
-    // Each refusal names its bad header (about 200 bytes): 60,000 of them pass 4 MiB.
+    // Each refusal names its bad header (about 200 bytes): 60,000 of them pass 8 MiB.
     let bad = format!(r#"{{"Action":"Ping","ActionID":"{}","Bad Key":"1"}}"#, "i".repeat(64));
     let sent = tokio::time::timeout(Duration::from_secs(60), async {
         let mut n = 0;
@@ -159,7 +159,7 @@ async fn a_ping_flood_from_a_client_that_never_reads_keeps_a_bounded_answer() {
     })
     .await
     .expect("the last pong in time");
-    // Kernel buffers and the 2 MiB write buffer hold some thousands; the rest were
+    // Kernel buffers and the write buffer (one largest frame, about 7 MiB) hold tens of thousands; the rest were
     // never queued.
     assert!(pongs < PINGS / 2, "{pongs} of {PINGS} pongs were queued for a client that did not read");
 }
