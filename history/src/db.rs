@@ -166,24 +166,13 @@ fn is_secret_key(k: &str) -> bool {
     ["pass", "secret", "token", "key", "pwd"].iter().any(|w| k.contains(w))
 }
 
-/// The file a `sqlite:` URL names, read as the database library reads it (so
-/// `sqlite://my%20db.db` is `my db.db`); `None` for PostgreSQL, SQLite in memory, or
-/// a URL that is neither. A program that reports on a database it must not create
-/// checks that this file exists before [`Db::open`] (which creates it).
-///
-/// ```
-/// use ami_parking_history::sqlite_file;
-/// assert_eq!(sqlite_file("sqlite://my%20db.db"), Some("my db.db".into()));
-/// assert_eq!(sqlite_file("sqlite::memory:"), None);
-/// assert_eq!(sqlite_file("postgres://u@h/db"), None);
-/// ```
-pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
-        return None;
-    }
-    let opts = SqliteConnectOptions::from_str(url).ok()?;
-    let file = opts.get_filename();
-    (!file.as_os_str().is_empty()).then(|| file.to_path_buf())
+/// Whether a `sqlite:` URL names SQLite in memory, as the database library reads it:
+/// the name `:memory:` exactly, or `mode=memory` among its options.
+fn sqlite_in_memory(url: &str) -> bool {
+    let rest = url.strip_prefix("sqlite:").unwrap_or(url);
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (name, query) = rest.split_once('?').unwrap_or((rest, ""));
+    name == ":memory:" || query.split('&').any(|o| o == "mode=memory")
 }
 
 impl Db {
@@ -196,15 +185,33 @@ impl Db {
     /// better given in `PGPASSWORD` than in the URL; either way it never shows in a
     /// message.
     pub async fn open(url: &str) -> Result<Db, HistoryError> {
+        Self::open_with(url, true).await
+    }
+
+    /// [`Db::open`] of a database that exists already, for a program that only reads
+    /// it (a report): a SQLite file that is not there is [`HistoryError::Missing`],
+    /// and nothing is created. Whether it is there is SQLite's own answer.
+    pub async fn open_existing(url: &str) -> Result<Db, HistoryError> {
+        Self::open_with(url, false).await
+    }
+
+    async fn open_with(url: &str, create: bool) -> Result<Db, HistoryError> {
         let shown = redact_url(url);
         let bad = |why: String| HistoryError::BadUrl { url: shown.clone(), why };
         let pool = if url.starts_with("sqlite:") {
-            let memory = url.contains(":memory:") || url.contains("mode=memory");
+            let memory = sqlite_in_memory(url);
             let opts = SqliteConnectOptions::from_str(url)
                 .map_err(|e| bad(e.to_string()))?
-                .create_if_missing(true)
+                .create_if_missing(create)
                 .busy_timeout(Duration::from_secs(5));
-            let opts = if memory {
+            if !memory && opts.get_filename().to_string_lossy().starts_with("file:") {
+                // SQLite would read it as a URI and open another file than the one
+                // made private below.
+                return Err(bad(
+                    "SQLite URI file names (file:...) are not supported: write sqlite:PATH".into()
+                ));
+            }
+            let opts = if memory || !create {
                 opts
             } else {
                 // Callers' names and numbers: a new file is the process user's only
@@ -233,10 +240,15 @@ impl Db {
             } else {
                 SqlitePoolOptions::new().max_connections(4)
             };
-            let pool = pool
-                .connect_with(opts)
-                .await
-                .map_err(|source| HistoryError::Connect { url: shown.clone(), source })?;
+            let cannot_open =
+                |e: &sqlx::Error| e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "14");
+            let pool = pool.connect_with(opts).await.map_err(|source| {
+                if !create && cannot_open(&source) {
+                    HistoryError::Missing { url: shown.clone() }
+                } else {
+                    HistoryError::Connect { url: shown.clone(), source }
+                }
+            })?;
             Pool::Sqlite(pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url).map_err(|e| bad(e.to_string()))?;

@@ -20,6 +20,13 @@ pub enum HistoryError {
         #[source]
         source: sqlx::Error,
     },
+    /// [`Db::open_existing`](crate::Db::open_existing): there is no such SQLite
+    /// database.
+    #[error("there is no history database at {url}: `parkwatch record` or parkboard writes one")]
+    Missing {
+        /// The URL.
+        url: String,
+    },
     /// The schema could not be brought up to date.
     #[error("cannot bring the history database {url} to the current schema: {source}")]
     Migrate {

@@ -49,7 +49,7 @@ mod model;
 mod recorder;
 mod reports;
 
-pub use db::{redact_url, sqlite_file, Db};
+pub use db::{redact_url, Db};
 pub use error::HistoryError;
 pub use model::{csv_field, Episode, Outcome};
 pub use recorder::{History, HistoryOptions, HistoryStats};

@@ -60,20 +60,14 @@ pub(crate) async fn report(ask: Ask<'_>) -> Result<(), Failure> {
             2,
         ));
     }
-    // Every argument is checked before the database is opened (opening a SQLite
-    // file creates it).
+    // Every argument is checked before the database is opened.
     let day = ask.day.map(str::to_owned).unwrap_or_else(|| today(ask.utc_offset));
     let from = day_start(&day, ask.utc_offset)?;
-    if let Some(file) = ami_parking_history::sqlite_file(ask.db).filter(|f| !f.exists()) {
-        return Err(Failure(
-            format!(
-                "there is no history database at {}: `parkwatch record` or parkboard writes one (--db names another)",
-                file.display()
-            ),
-            2,
-        ));
-    }
-    let db = ami_parking_history::Db::open(ask.db).await.map_err(|e| Failure(e.to_string(), 1))?;
+    // A report reads: it never creates the database it was pointed at.
+    let db = ami_parking_history::Db::open_existing(ask.db).await.map_err(|e| match e {
+        ami_parking_history::HistoryError::Missing { .. } => Failure(format!("{e} (--db names another)"), 2),
+        e => Failure(e.to_string(), 1),
+    })?;
     let reports = ami_parking_history::Reports::new(db.clone());
     if let Some(digits) = ask.caller {
         let found = reports.search_caller(digits, 200).await.map_err(|e| Failure(e.to_string(), 1))?;

@@ -220,7 +220,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
     let (servers, demo) = DemoPbx::unless_servers(servers, cli.demo_rate).await?;
     if let (Some(pbx), false) = (&demo, cli.json) {
-        eprintln!("parkwatch: no --url given: using the embedded demo PBX at {}", pbx.addr());
+        let why = if cli.demo { "--demo" } else { "no --url given" };
+        eprintln!("parkwatch: {why}: using the embedded demo PBX at {}", pbx.addr());
     }
     let watching = matches!(cmd, Cmd::Watch { .. } | Cmd::Record { .. });
     let mut parking = ParkingOptions::default().auto_refresh(watching);
