@@ -178,10 +178,7 @@ async fn send_file(
     len: u64,
     head_only: bool,
 ) -> std::io::Result<()> {
-    let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {len}\r\n{HEADERS}Connection: close\r\n\r\n"
-    );
-    io.write_all(head.as_bytes()).await?;
+    io.write_all(head("200 OK", kind, len).as_bytes()).await?;
     if !head_only {
         // What the length said, no more (a file that grew meanwhile is cut there).
         let sent = tokio::io::copy(&mut file.take(len), io).await?;
@@ -217,15 +214,17 @@ async fn respond(
     body: &[u8],
     head_only: bool,
 ) -> std::io::Result<()> {
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n{HEADERS}Connection: close\r\n\r\n",
-        body.len()
-    );
-    io.write_all(head.as_bytes()).await?;
+    io.write_all(head(status, kind, body.len() as u64).as_bytes()).await?;
     if !head_only {
         io.write_all(body).await?;
     }
     io.shutdown().await
+}
+
+/// An answer's head: its status, type and length, the security headers, and the
+/// connection's end after it.
+fn head(status: &str, kind: &str, len: u64) -> String {
+    format!("HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {len}\r\n{HEADERS}Connection: close\r\n\r\n")
 }
 
 #[cfg(test)]
