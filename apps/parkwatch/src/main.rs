@@ -394,11 +394,14 @@ async fn calls(cli: &Cli, client: &Client, lot: Option<&str>) -> Result<(), Fail
     Ok(())
 }
 
-async fn watch(cli: &Cli, client: &Client) -> Result<(), Failure> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Option<ServerId>, ConnectionState)>();
+/// Every link's connection changes, with its server (raw AMI links are servers 1,
+/// 2, ... in order; an amiws link has its own, so none is named).
+fn connection_changes(
+    client: &Client,
+) -> tokio::sync::mpsc::UnboundedReceiver<(Option<ServerId>, ConnectionState)> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     for (i, (endpoint, _)) in client.links_now().into_iter().enumerate() {
         let tx = tx.clone();
-        // Raw AMI links are servers 1, 2, ... in order; an amiws link has its own.
         let server = (!endpoint.scheme.is_websocket()).then_some(i as ServerId + 1);
         let Some(state) = client.link_state(i) else { continue };
         let mut states = ami_parking::futures_signals::signal::SignalExt::to_stream(state);
@@ -410,6 +413,11 @@ async fn watch(cli: &Cli, client: &Client) -> Result<(), Failure> {
             }
         });
     }
+    rx
+}
+
+async fn watch(cli: &Cli, client: &Client) -> Result<(), Failure> {
+    let mut rx = connection_changes(client);
     // A connection change is told as it happens, also before the snapshot: a watcher
     // started while the PBX is down says so at once.
     let tell = |(server, state): (Option<ServerId>, ConnectionState)| {
