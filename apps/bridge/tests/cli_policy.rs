@@ -39,9 +39,14 @@ fn start_logged(args: &[&str]) -> (Reaped, String, String, std::sync::mpsc::Rece
         }
     });
     // Where it listens, then its server logged in (before that, actions get errors).
-    let (mut addr, mut listening) = (None, String::new());
+    // Every line so far is kept for the failure's message (a run in CI once saw no
+    // login within 20 s: what the bridge said is what tells why).
+    let (mut addr, mut listening, mut said) = (None, String::new(), Vec::new());
     loop {
-        let line = rx.recv_timeout(Duration::from_secs(20)).expect("the bridge listens and logs in");
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("the bridge listens and logs in ({e}); it said: {said:#?}"));
+        said.push(line.clone());
         if let Some(rest) = line.split("listening on ").nth(1) {
             addr = Some(rest.split_whitespace().next().unwrap().to_owned());
             listening = line.clone();
