@@ -35,12 +35,19 @@ pub enum DeskError {
 }
 
 /// A session a page belongs to: its actions stop when the session ends.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SessionRef {
     /// The board's sessions.
     pub sessions: Sessions,
     /// This page's token.
     pub token: String,
+}
+
+/// The token is a password: it is never shown.
+impl std::fmt::Debug for SessionRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRef").field("token", &"***").finish_non_exhaustive()
+    }
 }
 
 /// A user at the board: what the page may see and do, checked on the server.
@@ -334,4 +341,17 @@ pub fn is_channel_name(c: &str) -> bool {
                 && !name.is_empty()
         })
         && c.bytes().all(|b| b.is_ascii_graphic())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_refs_debug_never_shows_its_token() {
+        let sessions = Sessions::new(std::time::Duration::from_secs(60));
+        let token = "s3cret-session-token-0123456789".to_string();
+        let shown = format!("{:?}", SessionRef { sessions, token: token.clone() });
+        assert!(!shown.contains(&token) && shown.contains("***"), "{shown}");
+    }
 }

@@ -75,15 +75,18 @@ impl Access {
     /// Whether `origin` is the board's own (scheme, and a host it answers to) or an
     /// allowed one.
     pub fn origin_ok(&self, origin: &str) -> bool {
+        self.own_origin(origin) || self.inner.origins.contains(&origin.trim().to_ascii_lowercase())
+    }
+
+    /// Whether `origin` is the board's own: its scheme, and a host it answers to.
+    pub fn own_origin(&self, origin: &str) -> bool {
         let o = origin.trim().to_ascii_lowercase();
-        if self.inner.origins.contains(&o) {
-            return true;
-        }
         let scheme = if self.inner.https { "https://" } else { "http://" };
         o.strip_prefix(scheme).is_some_and(|host| !host.contains('/') && self.host_ok(host))
     }
 
-    /// The request's `Origin`, when it is present and allowed.
+    /// The request's `Origin`, when it is present and allowed (the live socket's
+    /// check: the board's own page, or one in `allowed_origins`).
     pub fn origin_of(&self, headers: &HeaderMap) -> Result<(), &'static str> {
         match headers.get(header::ORIGIN).map(|v| v.to_str()) {
             None => Err("no Origin header: the live socket opens only from the board's page"),
@@ -92,6 +95,19 @@ impl Access {
             Some(Ok(_)) => {
                 Err("a foreign Origin: the board opens only from its own page (or allowed_origins)")
             }
+        }
+    }
+
+    /// The request's `Origin`, when it is the board's own: what a `POST` needs.
+    /// `allowed_origins` are for the live socket only: a page there (a wallboard's)
+    /// may not log a browser in or out (found by a review: it could log a victim into
+    /// the attacker's account, whose retrieves then ring the attacker's phone).
+    pub fn own_origin_of(&self, headers: &HeaderMap) -> Result<(), &'static str> {
+        match headers.get(header::ORIGIN).map(|v| v.to_str()) {
+            None => Err("no Origin header: forms post only from the board's own page"),
+            Some(Err(_)) => Err("an unreadable Origin header"),
+            Some(Ok(o)) if self.own_origin(o) => Ok(()),
+            Some(Ok(_)) => Err("a foreign Origin: forms post only from the board's own page"),
         }
     }
 }
@@ -134,7 +150,7 @@ pub async fn guard(State(access): State<Access>, req: Request<Body>, next: Next)
     }
     let safe = matches!(*req.method(), Method::GET | Method::HEAD);
     if !safe && !same_origin_fetch(req.headers()) {
-        if let Err(why) = access.origin_of(req.headers()) {
+        if let Err(why) = access.own_origin_of(req.headers()) {
             if let Some(held) = crate::limits::refusal_to_log() {
                 tracing::warn!(path = %req.uri().path(), why, held, "refused: cross-origin request (held: refusals not logged since the last line)");
             }

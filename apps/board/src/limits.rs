@@ -212,19 +212,39 @@ enum Watch {
 }
 
 /// The length of the body a request head announces (`usize::MAX`: chunked, until
-/// the board answers).
+/// the board answers). A `Transfer-Encoding` wins over any `Content-Length`, before
+/// or after it, as it does in hyper (found by a review: `chunked` then
+/// `Content-Length: 0` made a connection hyper still read look done, so it was never
+/// the one made room for).
 fn body_length(head: &[u8]) -> usize {
     let mut due = 0;
     for line in head.split(|&b| b == b'\n') {
         let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
         let (name, value) = (line[..colon].trim_ascii(), line[colon + 1..].trim_ascii());
+        if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            return usize::MAX;
+        }
         if name.eq_ignore_ascii_case(b"content-length") {
             due = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            due = usize::MAX;
         }
     }
     due
+}
+
+/// Where a request head that `bytes` hold ends (just past its empty line), the line
+/// ends being `\r\n` or a bare `\n` as hyper reads them; searched from `from`.
+fn head_end(bytes: &[u8], from: usize) -> Option<usize> {
+    let at = bytes[from..].iter().position(|&b| b == b'\n').map(|i| from + i)?;
+    let mut at = at;
+    loop {
+        // `at` is a line's end: the next line is empty when it is `\n` or `\r\n`.
+        match bytes.get(at + 1..) {
+            Some([b'\n', ..]) => return Some(at + 2),
+            Some([b'\r', b'\n', ..]) => return Some(at + 3),
+            _ => {}
+        }
+        at = at + 1 + bytes.get(at + 1..)?.iter().position(|&b| b == b'\n')?;
+    }
 }
 
 impl Watch {
@@ -237,12 +257,13 @@ impl Watch {
     fn read(&mut self, bytes: &[u8]) -> bool {
         match self {
             Watch::Head { head, .. } => {
+                // A line end among the last three bytes may start the empty line that
+                // ends the head (`\n`, then `\r\n` still to come).
                 let from = head.len().saturating_sub(3);
                 head.extend_from_slice(bytes);
-                match head[from..].windows(4).position(|w| w == b"\r\n\r\n") {
+                match head_end(head, from) {
                     // The head ends in these bytes (the body may follow in them).
-                    Some(i) if from + i + 4 <= MAX_HEAD => {
-                        let end = from + i + 4;
+                    Some(end) if end <= MAX_HEAD => {
                         let body_due = body_length(&head[..end]).saturating_sub(head.len() - end);
                         let deadline = Box::pin(tokio::time::sleep(REQUEST_DEADLINE));
                         *self = Watch::Answering { deadline, body_due };
@@ -586,5 +607,40 @@ impl ActionRates {
         } else {
             false
         }
+    }
+}
+
+#[cfg(test)]
+mod head_tests {
+    use super::*;
+
+    #[test]
+    fn transfer_encoding_wins_over_content_length_before_or_after_it() {
+        let te_then_cl = b"POST /login HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n";
+        let cl_then_te = b"POST /login HTTP/1.1\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert_eq!(body_length(te_then_cl), usize::MAX);
+        assert_eq!(body_length(cl_then_te), usize::MAX);
+        assert_eq!(body_length(b"POST / HTTP/1.1\r\nContent-Length: 12\r\n\r\n"), 12);
+    }
+
+    #[tokio::test]
+    async fn a_head_ends_at_its_first_empty_line_with_bare_line_feeds_too() {
+        // Bare `\n` ends lines as hyper reads them: a `Content-Length` further on is body.
+        let bare = b"POST /login HTTP/1.1\nTransfer-Encoding: chunked\n\nX: y\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(head_end(bare, 0), Some(49));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: h\r\n\r\nbody", 0), Some(27));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: h\n\r\n", 0), Some(26));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: h\r\n", 0), None);
+        // Read a byte at a time, the head is found where it ends.
+        let whole = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+        let mut w = Watch::head();
+        let mut ended = None;
+        for (i, b) in whole.iter().enumerate() {
+            assert!(w.read(std::slice::from_ref(b)));
+            if ended.is_none() && matches!(w, Watch::Answering { .. }) {
+                ended = Some(i + 1);
+            }
+        }
+        assert_eq!(ended, Some(whole.len()));
     }
 }

@@ -117,13 +117,22 @@ impl Board {
     }
 }
 
-/// The session token in a request's cookies.
+/// The session token in a request's cookies; none when there are two or more.
+///
+/// Two session cookies are somebody's doing: a sibling site (`evil.example.com`
+/// beside `board.example.com`) may plant one for a narrower path, which the browser
+/// sends first, so the first one is not the user's (found by a review: the page then
+/// ran as the planter's operator, and its retrieves rang the planter's phone).
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
+    let mut found = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('=').map(str::to_string))
-        .filter(|t| !t.is_empty() && t.len() <= 128)
+        .filter_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='));
+    let token = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    Some(token.to_string()).filter(|t| !t.is_empty() && t.len() <= 128)
 }

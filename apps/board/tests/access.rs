@@ -11,7 +11,7 @@ use parkboard::sessions::PER_USER;
 use std::net::SocketAddr;
 
 mod common;
-use common::{board_on, cookie_of, get, http, login, post_login, upgrade, DEADLINE};
+use common::{board_allowing, board_on, cookie_of, get, http, login, post_login, upgrade, DEADLINE};
 
 #[tokio::test]
 async fn a_foreign_host_gets_421_on_every_route() {
@@ -48,6 +48,35 @@ async fn the_live_socket_opens_only_from_the_boards_origin_with_a_session() {
     assert_eq!(upgrade(addr, Some(&own), None).await, 401, "no session");
     assert_eq!(upgrade(addr, Some(&own), Some("parkboard_session=forged")).await, 401, "a forged session");
     assert_eq!(upgrade(addr, Some(&own), Some(&cookie)).await, 101, "the board's own page");
+    // Two session cookies: one was planted (a sibling site can set one for a narrower
+    // path, which the browser sends first): neither is taken.
+    let other = login(addr, "reception", "front-desk-pw").await;
+    assert_eq!(upgrade(addr, Some(&own), Some(&format!("{other}; {cookie}"))).await, 401, "two sessions");
+    assert_eq!(upgrade(addr, Some(&own), Some(&format!("{cookie}; {cookie}"))).await, 401, "one twice");
+}
+
+/// `allowed_origins` open the live socket to another page (a wallboard's), and
+/// nothing else: from there a login or a logout is refused (found by a review: such a
+/// page could log a victim into the attacker's account).
+#[tokio::test]
+async fn an_allowed_origin_opens_the_socket_but_cannot_post() {
+    let ami = RecordingAmi::start().await;
+    let wall = "https://wall.example".to_string();
+    let (addr, _) = board_allowing(ami.url(), None, Vec::new(), std::slice::from_ref(&wall)).await;
+    let cookie = login(addr, "wall", "wallboard-pw").await;
+    assert_eq!(upgrade(addr, Some(&wall), Some(&cookie)).await, 101, "the socket, from the allowed page");
+    let (status, head, _) = http(addr, &post_login(addr, "wall", "wallboard-pw", &wall)).await;
+    assert_eq!(status, 403, "a login from the allowed page: {head}");
+    assert!(cookie_of(&head).is_none(), "no session is made: {head}");
+    let logout = format!(
+        "POST /logout HTTP/1.1\r\nHost: {addr}\r\nOrigin: {wall}\r\nCookie: {cookie}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    let (status, head, _) = http(addr, &logout).await;
+    assert_eq!(status, 403, "a logout from the allowed page: {head}");
+    assert_eq!(upgrade(addr, Some(&format!("http://{addr}")), Some(&cookie)).await, 101, "the session lives");
+    let (status, _, _) =
+        http(addr, &post_login(addr, "wall", "wallboard-pw", &format!("http://{addr}"))).await;
+    assert_eq!(status, 303, "a login from the board's own page");
 }
 
 #[tokio::test]

@@ -44,10 +44,16 @@ fn a_preferred_space_and_no_timeout_are_sent_as_asterisk_reads_them() {
     // at all (found by a review: 500 µs was sent as `Timeout: 0`).
     let short = w.conn.request(
         w.now,
-        Request::Park { channel: "PJSIP/1-4".into(), park: Park::default().timeout(Duration::from_micros(500)) },
+        Request::Park {
+            channel: "PJSIP/1-4".into(),
+            park: Park::default().timeout(Duration::from_micros(500)),
+        },
         Target::All,
     );
-    assert!(matches!(&short, Err(ParkingError::InvalidArgument(why)) if why.contains("millisecond")), "{short:?}");
+    assert!(
+        matches!(&short, Err(ParkingError::InvalidArgument(why)) if why.contains("millisecond")),
+        "{short:?}"
+    );
     assert!(w.sent().is_empty(), "nothing is sent");
 }
 

@@ -203,6 +203,16 @@ pub async fn board_on(url: String) -> (SocketAddr, Board) {
 /// connections) and the request deadline, as `parkboard` serves it; `more`: users
 /// besides `reception` and `wall`.
 pub async fn board_with(url: String, capped: Option<usize>, more: Vec<User>) -> (SocketAddr, Board) {
+    board_allowing(url, capped, more, &[]).await
+}
+
+/// [`board_with`], its live socket also open to pages of `origins` (`allowed_origins`).
+pub async fn board_allowing(
+    url: String,
+    capped: Option<usize>,
+    more: Vec<User>,
+    origins: &[String],
+) -> (SocketAddr, Board) {
     let listener = parkboard::limits::listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     let users = Users::new(
@@ -224,7 +234,7 @@ pub async fn board_with(url: String, capped: Option<usize>, more: Vec<User>) -> 
     );
     let client =
         Client::connect_all(vec![ClientOptions::new(url.parse().unwrap())], ParkingStore::default()).unwrap();
-    let board = Board::new(client, users, Access::new(addr, false, &[], &[]), Duration::from_secs(3600));
+    let board = Board::new(client, users, Access::new(addr, false, &[], origins), Duration::from_secs(3600));
     let app = parkboard::web::router(board.clone());
     if let Some(max) = capped {
         let listener = parkboard::limits::Capped::with_max(listener, max);
