@@ -66,14 +66,16 @@ pub async fn submit(
         // A flood of logins queues here: past a few seconds the answer is "busy" (and
         // the attempt is not counted against the user), not a wait without end.
         let slot = tokio::time::timeout(VERIFY_WAIT, board.verifying().acquire_owned()).await;
-        let Ok(Ok(_slot)) = slot else {
+        let Ok(Ok(slot)) = slot else {
             board.throttle.withdraw(&user, addr);
             tracing::warn!(user = logged, %addr, "login refused: password checks are busy");
             let page = login_page(Some("The board is busy checking logins: try again in a moment."));
             return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], Html(page))
                 .into_response();
         };
-        board.verifier().verify(board.users.clone(), &user, &c.password).await
+        // The place goes with the check: a client that goes away does not free it
+        // for another while its check still waits to run.
+        board.verifier().verify_holding(slot, board.users.clone(), &user, &c.password).await
     };
     let Some(who) = verified else {
         board.metrics.login(Login::Failed);
