@@ -437,6 +437,28 @@ impl ParkingStore {
         found
     }
 
+    /// The servers on which Asterisk holds a call in `space` of `lot`, shown or not (a
+    /// view's filter does not hide it here): where a retrieve or a move of that space
+    /// must go when the caller names no server. In server order.
+    ///
+    /// ```
+    /// use ami_parking::ParkingStore;
+    /// assert!(ParkingStore::default().servers_holding_now("default", 701).is_empty());
+    /// ```
+    pub fn servers_holding_now(&self, lot: &str, space: u32) -> Vec<ServerId> {
+        let st = self.lock();
+        let mut holders: Vec<ServerId> = st
+            .book
+            .lots()
+            .filter(|l| &*l.key.name == lot && l.spaces.get(space).is_some())
+            .map(|l| l.key.server_id)
+            .collect();
+        drop(st);
+        holders.sort_unstable();
+        holders.dedup();
+        holders
+    }
+
     /// The call Asterisk holds in that space, shown or not (requests use it).
     pub(crate) fn raw_call(&self, server_id: ServerId, lot: &str, space: u32) -> Option<Arc<ParkedCall>> {
         self.lock().book.slot(&LotKey::new(server_id, lot), space).map(|s| s.raw.clone())

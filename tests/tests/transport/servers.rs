@@ -128,6 +128,33 @@ async fn one_client_of_two_demo_pbxs_numbers_lists_and_routes_by_one_rule() {
     both.shutdown().await;
 }
 
+/// A call a view's filter hides is still Asterisk's, and can still be retrieved or
+/// moved without naming its server (found by a review: with two servers, routing
+/// looked among the shown calls only, and said nothing was parked there).
+#[tokio::test]
+async fn a_hidden_call_is_routed_to_the_server_that_holds_it() {
+    let (a, b) = (DemoPbx::start(60.0).await.unwrap(), DemoPbx::start(60.0).await.unwrap());
+    a.pause(true);
+    b.pause(true);
+    let hide = ami_parking::ParkingOptions::default().parked_call_filter(|c| &*c.parking_lot != "default");
+    let store = ParkingStore::new(hide);
+    let both = Client::connect_all(vec![options(&a), options(&b)], store.clone()).unwrap();
+    both.wait_logged_in(DEADLINE).await.unwrap();
+    both.get_parked_calls(None).await.unwrap();
+    // Both demos start with the same spaces of `default` taken: server 2's is
+    // retrieved, so only server 1 holds the space.
+    let (lot, space, _) = a.truth()[0].clone();
+    assert_eq!(lot, "default");
+    assert_eq!(store.servers_holding_now(&lot, space), vec![1, 2]);
+    both.retrieve_call_on(Target::Server(2), Some(&lot), space, "PJSIP/1002").await.unwrap();
+    assert!(store.parked_call_now(Some(&lot), space).is_none(), "the views hide it");
+    assert_eq!(store.servers_holding_now(&lot, space), vec![1]);
+    let got = both.retrieve_call(Some(&lot), space, "PJSIP/1002").await.unwrap();
+    assert_eq!((got.server_id, got.space), (1, space));
+    assert!(a.truth().iter().all(|(l, s, _)| (l, *s) != (&lot, space)), "server 1 let it go");
+    both.shutdown().await;
+}
+
 #[test]
 fn a_set_of_servers_that_cannot_be_one_client_is_refused() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
