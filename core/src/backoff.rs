@@ -41,7 +41,11 @@ impl Backoff {
         let base = self.initial.as_secs_f64() * self.factor.powi(attempt.saturating_sub(1).min(60) as i32);
         let capped = base.min(self.max.as_secs_f64());
         let spread = 1.0 + self.jitter * (unit * 2.0 - 1.0);
-        Duration::from_secs_f64((capped * spread).clamp(0.0, self.max.as_secs_f64()))
+        // A policy whose numbers make no delay (a NaN jitter or factor, an initial
+        // delay past what a `Duration` holds) waits the cap: never a panic (found by
+        // a review: `jitter: f64::NAN` panicked here).
+        let secs = (capped * spread).clamp(0.0, self.max.as_secs_f64());
+        Duration::try_from_secs_f64(secs).map_or(self.max, |d| d.min(self.max))
     }
 }
 

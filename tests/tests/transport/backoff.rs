@@ -96,6 +96,93 @@ fn backoff_delays_double_spread_by_the_jitter_and_stop_at_the_cap() {
     assert_eq!(slow.delay(3, 1.0), ms(1350));
 }
 
+/// A policy whose numbers make no sense waits its cap, or nothing: never a panic
+/// (found by a review: a NaN jitter, or an initial delay past what a `Duration` holds,
+/// panicked in the link's task).
+#[test]
+fn backoff_with_senseless_numbers_never_panics() {
+    let secs = Duration::from_secs;
+    let odd = [
+        Backoff { jitter: f64::NAN, ..Backoff::default() },
+        Backoff { factor: f64::NAN, ..Backoff::default() },
+        Backoff { factor: f64::INFINITY, ..Backoff::default() },
+        Backoff { jitter: -7.0, ..Backoff::default() },
+        Backoff { initial: Duration::MAX, max: Duration::MAX, factor: 2.0, jitter: 0.2 },
+        Backoff { initial: secs(1), max: Duration::MAX, factor: 1e300, jitter: 0.2 },
+    ];
+    for b in odd {
+        for attempt in [0, 1, 2, 70, u32::MAX] {
+            for unit in [0.0, 0.5, 1.0, f64::NAN] {
+                assert!(b.delay(attempt, unit) <= b.max, "{b:?} {attempt} {unit}");
+            }
+        }
+    }
+    assert_eq!(Backoff { jitter: f64::NAN, ..Backoff::default() }.delay(1, 0.5), secs(3), "the cap");
+}
+
+/// A program that waits for a lost link to come back gets it back: the wait goes on
+/// through failed attempts until the login (found by a review: it failed at once,
+/// with the old failure, while the link was reconnecting).
+#[tokio::test(start_paused = true)]
+async fn a_wait_started_while_the_link_is_down_lasts_until_it_is_back() {
+    use ami_parking::ami_codec::{Decoded, Decoder};
+    use ami_parking_tests::ami_server::standard_answer;
+    // Connection 1 is served until the test drops it; connection 2's login is refused
+    // (a failed attempt during the wait); connection 3 and on are served.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (drop_first, dropped) = tokio::sync::watch::channel(false);
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        for n in 1.. {
+            let Ok((mut s, _)) = listener.accept().await else { return };
+            count.store(n, std::sync::atomic::Ordering::SeqCst);
+            let mut dropped = dropped.clone();
+            tokio::spawn(async move {
+                s.write_all(b"Asterisk Call Manager/9.0.0\r\n").await.unwrap();
+                let mut decoder = Decoder::new().without_banner();
+                let mut buf = vec![0u8; 16 * 1024];
+                loop {
+                    let read = tokio::select! {
+                        r = s.read(&mut buf) => r,
+                        _ = dropped.wait_for(|d| *d), if n == 1 => return,
+                    };
+                    let Ok(k @ 1..) = read else { return };
+                    let mut out = String::new();
+                    let _ = decoder.decode(&buf[..k], |d| {
+                        if let Decoded::Message(m) = d {
+                            let m = m.to_message();
+                            out.push_str(&match (n, m.get_str("Action").as_deref()) {
+                                (2, Some("Login")) => format!(
+                                    "Response: Error\r\nActionID: {}\r\nMessage: Authentication failed\r\n\r\n",
+                                    m.get_str("ActionID").unwrap_or_default()
+                                ),
+                                _ => standard_answer(&m),
+                            });
+                        }
+                    });
+                    if s.write_all(out.as_bytes()).await.is_err() || out.contains("Authentication failed") {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let mut opts = ClientOptions::new(format!("tcp://amiuser:secret@127.0.0.1:{port}").parse().unwrap());
+    opts.reconnect = Backoff { jitter: 0.0, ..Backoff::default() };
+    let client = Client::connect(opts);
+    client.wait_logged_in(Duration::from_secs(5)).await.expect("the first login");
+    drop_first.send(true).unwrap();
+    let mut states = client.connection_state().to_stream();
+    while !matches!(states.next().await, Some(ConnectionState::Reconnecting { .. })) {}
+    // Down now: the wait lasts through the refused login to the next one.
+    client.wait_logged_in(Duration::from_secs(600)).await.expect("back after a refused attempt");
+    let seen = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(seen, 3, "logged in on the third connection, the second refused during the wait");
+    client.shutdown().await;
+}
+
 /// The attempt count: one more per failed link, back to 1 after a stable one, and
 /// refused logins follow their own, slower backoff.
 #[test]
