@@ -2,7 +2,8 @@
 //! one multi-server `Client` numbers its servers by one rule, asks every server for a
 //! list, and routes what needs one server to the right one.
 
-use ami_parking::{Park, ParkingClient, ParkingError, ParkingStore, Target};
+use ami_parking::futures_signals::signal::SignalExt;
+use ami_parking::{ConnectionState, Park, ParkingClient, ParkingError, ParkingStore, Target};
 use ami_parking_tests::live::truth_of;
 use ami_parking_transport::demo::DemoPbx;
 use ami_parking_transport::{Client, ClientOptions, ServersError};
@@ -153,6 +154,28 @@ async fn a_hidden_call_is_routed_to_the_server_that_holds_it() {
     assert_eq!((got.server_id, got.space), (1, space));
     assert!(a.truth().iter().all(|(l, s, _)| (l, *s) != (&lot, space)), "server 1 let it go");
     both.shutdown().await;
+}
+
+/// A demo dropped is a PBX gone: its clients' links close and they reconnect (found
+/// by a review: they stayed logged in, and were answered, after the drop).
+#[tokio::test]
+async fn a_dropped_demo_closes_its_clients_links() {
+    let demo = DemoPbx::start(60.0).await.unwrap();
+    let client = Client::connect(options(&demo));
+    client.wait_logged_in(DEADLINE).await.unwrap();
+    drop(demo);
+    let mut states = client.connection_state().to_stream();
+    tokio::time::timeout(DEADLINE, async {
+        while let Some(s) = states.next().await {
+            if !matches!(s, ConnectionState::LoggedIn) {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the link closes when the demo is dropped");
+    assert!(client.get_parking_lots().await.is_err(), "nothing answers");
+    client.shutdown().await;
 }
 
 #[test]

@@ -24,11 +24,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 
-/// A running demo PBX (stops when dropped).
+/// A running demo PBX (stops when dropped: it stops listening, its traffic stops
+/// and its clients' connections close, as when a PBX goes away).
 #[derive(Debug)]
 pub struct DemoPbx {
     addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    /// Dropped with the demo: every client's session then ends.
+    _stop: tokio::sync::watch::Sender<()>,
     made: Arc<std::sync::atomic::AtomicU64>,
     paused: Arc<std::sync::atomic::AtomicBool>,
     pbx: Arc<Mutex<SimPbx>>,
@@ -87,6 +90,7 @@ impl DemoPbx {
             made.clone(),
             paused.clone(),
         ));
+        let (stop, stopped) = tokio::sync::watch::channel(());
         let task = {
             let pbx = pbx.clone();
             tokio::spawn(async move {
@@ -96,7 +100,13 @@ impl DemoPbx {
                     match listener.accept().await {
                         Ok((sock, _)) => {
                             next_client += 1;
-                            tokio::spawn(serve(sock, next_client, pbx.clone(), events.clone()));
+                            tokio::spawn(serve(
+                                sock,
+                                next_client,
+                                pbx.clone(),
+                                events.clone(),
+                                stopped.clone(),
+                            ));
                         }
                         // Out of descriptors or a reset before accept: wait, go on.
                         Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -104,7 +114,7 @@ impl DemoPbx {
                 }
             })
         };
-        Ok(DemoPbx { addr, task, made, paused, pbx })
+        Ok(DemoPbx { addr, task, _stop: stop, made, paused, pbx })
     }
 
     /// The servers an app was given, or, when it was given none, the options of a
@@ -325,6 +335,7 @@ async fn serve(
     me: u64,
     pbx: Arc<Mutex<SimPbx>>,
     events: broadcast::Sender<Shared>,
+    mut stopped: tokio::sync::watch::Receiver<()>,
 ) {
     let mut heard = events.subscribe();
     if sock.write_all(b"Asterisk Call Manager/11.0.0\r\n").await.is_err() {
@@ -394,6 +405,9 @@ async fn serve(
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,
             },
+            // The demo was dropped: its clients see the PBX go away (found by a
+            // review: they stayed logged in, and answered, after the drop).
+            _ = stopped.changed() => return,
         }
     }
 }
