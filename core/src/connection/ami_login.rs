@@ -14,7 +14,24 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The start every AMI banner has (`Asterisk Call Manager/11.0.0`; AstManProxy's
+/// is `Asterisk Call Manager Proxy/...`).
+const AMI_BANNER: &[u8] = b"Asterisk Call Manager";
+
 impl Connection {
+    /// A first line that is not a header came: Asterisk's banner, then the login; or
+    /// another server's greeting (`SSH-2.0-...`, an SMTP or FTP banner), refused
+    /// with nothing sent (found by a review: the secret went to an SSH server).
+    pub(super) fn on_banner_line(&mut self, now: Timestamp, line: &[u8]) -> Result<(), ConnectionError> {
+        let ami = line.len() >= AMI_BANNER.len() && line[..AMI_BANNER.len()].eq_ignore_ascii_case(AMI_BANNER);
+        if !ami && self.login.phase == LoginPhase::AwaitBanner {
+            self.login.phase = LoginPhase::Down;
+            let first_line = String::from_utf8_lossy(line).chars().take(80).collect();
+            return Err(ConnectionError::NotAmi { first_line });
+        }
+        self.on_banner(now)
+    }
+
     /// The banner came (or a message without one, from a proxy): log in.
     pub(super) fn on_banner(&mut self, now: Timestamp) -> Result<(), ConnectionError> {
         if self.login.phase != LoginPhase::AwaitBanner {

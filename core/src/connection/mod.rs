@@ -309,7 +309,7 @@ impl Connection {
                 return;
             }
             let r = match item {
-                Decoded::Banner(_) => self.on_banner(now),
+                Decoded::Banner(b) => self.on_banner_line(now, b.line),
                 Decoded::Message(raw) => self.on_raw(now, raw),
             };
             if let Err(e) = r {

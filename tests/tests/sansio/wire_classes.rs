@@ -70,6 +70,37 @@ fn a_banner_of_any_version_or_none_at_all_leads_to_the_login() {
     }
 }
 
+/// A server that greets with something else than AMI's banner is not Asterisk: the
+/// link fails, typed, and nothing is sent to it, the secret least of all (found by a
+/// review: the login, secret and all, went to an SSH server).
+#[test]
+fn a_server_that_greets_as_something_else_gets_nothing() {
+    for greeting in
+        ["SSH-2.0-OpenSSH_9.6\r\n", "220 mail.example.com ESMTP\r\n", "HTTP/1.1 400 Bad Request\r\n"]
+    {
+        let mut w = Wire::ami_with(
+            ami_parking::ConnectionConfig::ami("amiuser", "amisecret"),
+            ParkingOptions::default(),
+        );
+        w.conn.handle_disconnected(w.now);
+        w.conn.handle_connected(w.now);
+        w.sent();
+        let e = w.conn.handle_input(w.now, greeting.as_bytes()).unwrap_err();
+        assert!(matches!(&e, ami_parking::ConnectionError::NotAmi { .. }), "{greeting:?}: {e:?}");
+        let first = greeting.trim_end();
+        assert!(e.to_string().contains(first) && e.to_string().contains("check the host and port"), "{e}");
+        assert!(w.sent().is_empty(), "{greeting:?}: nothing is sent");
+    }
+    // AstManProxy's banner is AMI's.
+    let mut w =
+        Wire::ami_with(ami_parking::ConnectionConfig::ami("amiuser", "amisecret"), ParkingOptions::default());
+    w.conn.handle_disconnected(w.now);
+    w.conn.handle_connected(w.now);
+    w.sent();
+    w.feed("Asterisk Call Manager Proxy/1.22pre081119\r\n");
+    assert_eq!(actions(&w.sent()), vec![("Login".into(), None)]);
+}
+
 #[test]
 fn a_value_keeps_everything_after_the_first_colon() {
     let mut w = ami();
