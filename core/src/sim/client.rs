@@ -9,7 +9,7 @@ use crate::connection::{Connection, ConnectionConfig, Output, Reply, Request, Re
 use crate::error::ParkingError;
 use crate::store::ParkingStore;
 use crate::time::Timestamp;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::poll_fn;
 use std::rc::Rc;
@@ -18,6 +18,11 @@ use std::time::Duration;
 
 /// The model's PBX (the sandbox's lots on server 1) and a logged-in connection to
 /// it, sharing `store`. Cheap to clone (one shared state); not `Send`.
+///
+/// The store's listeners run while the client moves bytes: there they may read
+/// [`SimClient::now`] and make requests (sent once the bytes in hand are handled),
+/// but not drive the client ([`SimClient::with_pbx`], [`SimClient::advance`],
+/// `connect`, `disconnect`: these panic, saying so).
 ///
 /// ```
 /// use ami_parking::sim::SimClient;
@@ -33,6 +38,18 @@ use std::time::Duration;
 pub struct SimClient {
     inner: Rc<RefCell<Inner>>,
     store: ParkingStore,
+    /// The simulated time, readable while the client is busy (from a listener).
+    now: Rc<Cell<Timestamp>>,
+    /// Requests a listener made while the client was busy: sent after the bytes in
+    /// hand, each with where its id goes.
+    deferred: Rc<RefCell<Vec<Deferred>>>,
+}
+
+/// A request made while the client was busy, and where its id (or refusal) goes.
+struct Deferred {
+    req: Request,
+    target: Target,
+    sent: Rc<RefCell<Option<Result<RequestId, ParkingError>>>>,
 }
 
 impl std::fmt::Debug for SimClient {
@@ -63,21 +80,33 @@ impl SimClient {
             replies: HashMap::new(),
             waiting: Vec::new(),
         };
-        let sim = SimClient { inner: Rc::new(RefCell::new(inner)), store };
+        let sim = SimClient {
+            inner: Rc::new(RefCell::new(inner)),
+            store,
+            now: Rc::new(Cell::new(now)),
+            deferred: Rc::default(),
+        };
         sim.connect();
         sim
     }
 
     /// The simulated time.
     pub fn now(&self) -> Timestamp {
-        self.inner.borrow().now
+        self.now.get()
+    }
+
+    /// The shared state, to drive the client: never from a store listener.
+    fn drive(&self) -> std::cell::RefMut<'_, Inner> {
+        self.inner.try_borrow_mut().unwrap_or_else(|_| {
+            panic!("SimClient driven from a store listener: with_pbx, advance, connect and disconnect run outside listeners (requests may be made there)")
+        })
     }
 
     /// Acts on the PBX (park, retrieve, give up, swap, crash...) at the current time,
     /// then lets the bytes flow.
     pub fn with_pbx<R>(&self, f: impl FnOnce(&mut SimPbx, Timestamp) -> R) -> R {
         let r = {
-            let mut i = self.inner.borrow_mut();
+            let mut i = self.drive();
             let now = i.now;
             f(&mut i.pbx, now)
         };
@@ -91,14 +120,15 @@ impl SimClient {
         let until = self.now() + d;
         loop {
             let next = {
-                let i = self.inner.borrow();
+                let i = self.drive();
                 [i.pbx.next_deadline(), i.conn.poll_timeout()].into_iter().flatten().min()
             };
             let Some(at) = next.filter(|t| *t <= until) else { break };
             {
-                let mut i = self.inner.borrow_mut();
+                let mut i = self.drive();
                 let at = at.max(i.now);
                 i.now = at;
+                self.now.set(at);
                 i.pbx.advance(at);
                 if i.conn.poll_timeout().is_some_and(|t| t <= at) && i.conn.handle_timeout(at).is_err() {
                     i.conn.handle_disconnected(at);
@@ -106,14 +136,15 @@ impl SimClient {
             }
             self.pump();
         }
-        self.inner.borrow_mut().now = until;
+        self.drive().now = until;
+        self.now.set(until);
         self.pump();
     }
 
     /// The link drops (Asterisk is still up): the store shows it, requests fail.
     pub fn disconnect(&self) {
         {
-            let mut i = self.inner.borrow_mut();
+            let mut i = self.drive();
             let now = i.now;
             i.pbx.disconnect_client(1);
             i.conn.handle_disconnected(now);
@@ -125,7 +156,7 @@ impl SimClient {
     /// The link comes back: login and resync, as after a reconnect.
     pub fn connect(&self) {
         {
-            let mut i = self.inner.borrow_mut();
+            let mut i = self.drive();
             if i.connected || !i.pbx.is_up(1) {
                 return;
             }
@@ -137,10 +168,30 @@ impl SimClient {
         self.pump();
     }
 
-    /// Moves bytes both ways until nothing moves; answers go to their futures.
+    /// Moves bytes both ways until nothing moves, then sends what listeners asked
+    /// meanwhile (and moves their bytes); answers go to their futures.
     fn pump(&self) {
+        loop {
+            self.pump_bytes();
+            let asked = std::mem::take(&mut *self.deferred.borrow_mut());
+            if asked.is_empty() {
+                break;
+            }
+            for d in asked {
+                let sent = {
+                    let mut i = self.drive();
+                    let now = i.now;
+                    i.conn.request(now, d.req, d.target)
+                };
+                *d.sent.borrow_mut() = Some(sent);
+            }
+        }
+    }
+
+    /// [`SimClient::pump`]'s bytes: both ways until nothing moves.
+    fn pump_bytes(&self) {
         let wake = {
-            let mut i = self.inner.borrow_mut();
+            let mut i = self.drive();
             let i = &mut *i;
             for _ in 0..100 {
                 let bytes = i.pbx.take_output(1);
@@ -176,26 +227,94 @@ impl ParkingClient for SimClient {
     }
 
     fn request(&self, req: Request, target: Target) -> Self::Answer {
-        let sent = {
-            let mut i = self.inner.borrow_mut();
-            let now = i.now;
-            i.conn.request(now, req, target)
-        };
-        self.pump();
         let inner = self.inner.clone();
-        Box::pin(async move {
-            let id = sent?;
-            poll_fn(|cx| {
-                let mut i = inner.borrow_mut();
-                match i.replies.remove(&id) {
+        let Ok(mut i) = self.inner.try_borrow_mut() else {
+            // Busy: a store listener asks. Sent once the bytes in hand are handled.
+            let sent = Rc::new(RefCell::new(None));
+            self.deferred.borrow_mut().push(Deferred { req, target, sent: sent.clone() });
+            return Box::pin(async move {
+                let id = poll_fn(|cx| match sent.borrow_mut().take() {
                     Some(r) => Poll::Ready(r),
                     None => {
-                        i.waiting.push(cx.waker().clone());
+                        inner.borrow_mut().waiting.push(cx.waker().clone());
                         Poll::Pending
                     }
-                }
-            })
-            .await
-        })
+                })
+                .await?;
+                answer(inner, id).await
+            });
+        };
+        let now = i.now;
+        let sent = i.conn.request(now, req, target);
+        drop(i);
+        self.pump();
+        Box::pin(async move { answer(inner, sent?).await })
+    }
+}
+
+/// The reply to request `id`, once the pump has it.
+async fn answer(inner: Rc<RefCell<Inner>>, id: RequestId) -> RequestResult {
+    poll_fn(|cx| {
+        let mut i = inner.borrow_mut();
+        match i.replies.remove(&id) {
+            Some(r) => Poll::Ready(r),
+            None => {
+                i.waiting.push(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::ParkingClient;
+    use crate::model::event::ParkingEvent;
+    use std::future::Future;
+
+    thread_local! {
+        static SIM: RefCell<Option<SimClient>> = const { RefCell::new(None) };
+        static ASKED: RefCell<Vec<(Timestamp, Asked)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    type Asked = std::pin::Pin<Box<dyn Future<Output = Result<crate::RetrievedFrom, ParkingError>>>>;
+
+    fn ready<T>(f: impl Future<Output = T>) -> T {
+        let mut f = std::pin::pin!(f);
+        match f.as_mut().poll(&mut std::task::Context::from_waker(Waker::noop())) {
+            Poll::Ready(t) => t,
+            Poll::Pending => panic!("not answered"),
+        }
+    }
+
+    /// A listener (a UI's effect, say) reads the clock and makes a request while the
+    /// client delivers an event: the request is sent after the bytes in hand and
+    /// answered (found by a review: both panicked, "already mutably borrowed").
+    #[test]
+    fn a_listener_may_read_the_clock_and_make_requests() {
+        let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(5_000));
+        SIM.with(|s| *s.borrow_mut() = Some(sim.clone()));
+        let _sub = sim.store().on_parking_event(|e| {
+            if let ParkingEvent::Parked { call } = e {
+                let space = call.parking_space;
+                SIM.with(|s| {
+                    let sim = s.borrow();
+                    let sim = sim.as_ref().unwrap();
+                    let asked: Asked = Box::pin(sim.retrieve_call(Some("default"), space, "PJSIP/1002"));
+                    ASKED.with(|a| a.borrow_mut().push((sim.now(), asked)));
+                });
+            }
+        });
+        sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
+        let asked = ASKED.with(|a| std::mem::take(&mut *a.borrow_mut()));
+        assert_eq!(asked.len(), 1, "the listener heard the park");
+        let (when, answer) = asked.into_iter().next().unwrap();
+        assert_eq!(when, Timestamp::from_unix_millis(5_000));
+        let got = ready(answer).expect("the listener's retrieve is answered");
+        assert_eq!((got.lot.as_str(), got.space), ("default", 701));
+        assert_eq!(sim.store().total_parked_calls_now(), 0, "retrieved");
+        SIM.with(|s| s.borrow_mut().take());
     }
 }
