@@ -134,6 +134,9 @@ impl Connection {
             Request::Move { space, lot, .. } => {
                 let lot = lot_or_default(lot);
                 let call = self.store.raw_call(server, &lot, *space);
+                if call.is_none() {
+                    self.store.check_lot_named(server, &lot)?;
+                }
                 Some(call.map(|c| c.channel().to_string()).ok_or(ParkingError::SpaceEmpty {
                     lot,
                     space: *space,

@@ -94,6 +94,8 @@ impl Connection {
     fn check_occupied(&self, lot: Option<&str>, space: u32, server: ServerId) -> Result<(), ParkingError> {
         let lot = lot.unwrap_or(&self.store.options().default_parking_lot);
         if self.store.is_synced(server) && !self.store.holds_call(server, lot, space) {
+            // A lot the server's list does not name is a typo, not an empty space.
+            self.store.check_lot_named(server, lot)?;
             return Err(ParkingError::SpaceEmpty { lot: lot.into(), space, server_id: Some(server) });
         }
         Ok(())

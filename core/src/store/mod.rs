@@ -528,6 +528,15 @@ impl ParkingStore {
         }
     }
 
+    /// [`ParkingStore::check_lot`] without the room: `UnknownLot` when the server's
+    /// list of lots is in and does not name `lot` (a retrieve's or a move's typo).
+    pub(crate) fn check_lot_named(&self, server_id: ServerId, lot: &str) -> Result<(), ParkingError> {
+        match self.check_lot(server_id, lot) {
+            Err(e @ ParkingError::UnknownLot { .. }) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether `lot` on `server_id` can take one more call, as far as the store knows:
     /// [`ParkingError::LotFull`] when its count has reached its size,
     /// [`ParkingError::UnknownLot`] when the server's lots are known and it is neither

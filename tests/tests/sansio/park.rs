@@ -305,3 +305,36 @@ fn a_default_parking_lot_other_than_default_is_what_a_request_without_a_lot_mean
     assert_eq!(refused, Err(ParkingError::LotFull { lot: "vip".into(), spaces: 3, server_id: 1 }));
     assert!(w.sent().is_empty(), "nothing sent for a full lot");
 }
+
+/// A retrieve or a move from a lot the server's list does not name is a typo, said
+/// so (`UnknownLot`, with the lots there are), not "nothing is parked in space 1 of lot
+/// nosuch" (found by a library-user review); a known lot's empty space is `SpaceEmpty`.
+#[test]
+fn a_retrieve_or_move_from_an_unknown_lot_is_refused_as_one() {
+    let mut w = Wire::synced(ParkingOptions::default(), &LOTS, &[("default", 701, "1.1", "5551001")]);
+    let known = vec!["default".to_string(), "vip".to_string()];
+    let retrieve = |lot: &str, space: u32| Request::Retrieve {
+        space,
+        lot: Some(lot.into()),
+        to_channel: "PJSIP/1002".into(),
+    };
+    assert_eq!(
+        w.conn.request(w.now, retrieve("nosuch", 1), Target::All),
+        Err(ParkingError::UnknownLot { lot: "nosuch".into(), server_id: 1, known: known.clone() })
+    );
+    assert!(matches!(
+        w.conn.request(w.now, retrieve("vip", 801), Target::All),
+        Err(ParkingError::SpaceEmpty { space: 801, .. })
+    ));
+    let moved = w.conn.request(
+        w.now,
+        Request::Move { space: 1, lot: Some("nosuch".into()), to: Park::default().lot("vip") },
+        Target::All,
+    );
+    assert_eq!(moved, Err(ParkingError::UnknownLot { lot: "nosuch".into(), server_id: 1, known }));
+    assert!(w.sent().is_empty(), "nothing is sent");
+    assert!(
+        w.conn.request(w.now, retrieve("default", 701), Target::All).is_ok(),
+        "a parked call is retrieved"
+    );
+}

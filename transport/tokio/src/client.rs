@@ -90,6 +90,10 @@ pub enum ServersError {
 
 impl Client {
     /// Starts a client of one server with its own store of default parking options.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime: the links' tasks are spawned on the current one
+    /// (call it from `#[tokio::main]`, a task, or inside `Runtime::enter`).
     pub fn connect(options: ClientOptions) -> Client {
         Self::connect_with_store(options, ParkingStore::default())
     }
@@ -106,6 +110,10 @@ impl Client {
     /// let client = Client::connect_with_store(ClientOptions::new("tcp://amiuser@127.0.0.1:5038".parse()?), store);
     /// # drop(client); Ok(()) }
     /// ```
+    ///
+    /// # Panics
+    /// Outside a tokio runtime: the links' tasks are spawned on the current one
+    /// (call it from `#[tokio::main]`, a task, or inside `Runtime::enter`).
     pub fn connect_with_store(options: ClientOptions, store: ParkingStore) -> Client {
         let messages = crate::messages::channel(options.messages_queue);
         let link = start_link(options, 0, &store, &messages);
@@ -129,6 +137,10 @@ impl Client {
     /// let client = Client::connect_all(servers, ParkingStore::default())?; // servers 1 and 2
     /// # drop(client); Ok(()) }
     /// ```
+    ///
+    /// # Panics
+    /// Outside a tokio runtime: the links' tasks are spawned on the current one
+    /// (call it from `#[tokio::main]`, a task, or inside `Runtime::enter`).
     pub fn connect_all(servers: Vec<ClientOptions>, store: ParkingStore) -> Result<Client, ServersError> {
         if servers.is_empty() {
             return Err(ServersError::None);

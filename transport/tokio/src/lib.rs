@@ -36,6 +36,7 @@ mod stream;
 mod ws;
 pub mod ws_codec;
 
+pub use ami_parking::AuthMethod;
 pub use ami_parking::Backoff;
 pub use ami_parking::ParkingClient;
 pub use client::{Client, ServersError};
