@@ -1,6 +1,7 @@
 //! Logged-in sessions, kept in memory (a restart of the board logs everyone out), and
 //! the throttle of failed logins per user and per address.
 
+use crate::limits::address_key;
 use crate::users::Principal;
 use base64::Engine;
 use rand::RngCore;
@@ -115,14 +116,42 @@ pub const PER_USER_ALL: usize = 50;
 pub const PER_ADDRESS: usize = 20;
 /// The throttle's window.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Names and addresses the throttle remembers at most (beyond: it refuses until the
-/// window frees room, failing closed).
+/// Failure records the throttle keeps at most. Past it, the records of addresses are
+/// forgotten (logged), never the users' own counts: those are one a configured user,
+/// so a flood from many addresses can neither lock every login out (it did, when a
+/// full table refused everyone) nor wipe what guesses at a user cost.
 const REMEMBERED: usize = 50_000;
+/// How long an address a user logged in from stays known to the throttle for that user.
+pub const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Addresses known for their users, at most (the oldest is forgotten first).
+const KNOWN_MAX: usize = 4096;
+
+/// What a failure is counted against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    /// A configured user, from everywhere.
+    User(String),
+    /// A configured user from one address (an IPv6 host by its /64, as all these).
+    UserFrom(String, IpAddr),
+    /// Names that are no user, from one address: one record, whatever was typed.
+    NotAUserFrom(IpAddr),
+    /// One address, whatever the name.
+    Address(IpAddr),
+}
+
+#[derive(Debug, Default)]
+struct Records {
+    failures: HashMap<Key, VecDeque<Instant>>,
+    /// Where each user logged in from lately: past the user's all-addresses budget
+    /// these still get in (found by a review: wrong passwords from ten addresses
+    /// locked a receptionist out of her own desk).
+    known: HashMap<(String, IpAddr), Instant>,
+}
 
 /// Failed logins, per user name and per address.
 #[derive(Debug, Clone, Default)]
 pub struct LoginThrottle {
-    inner: Arc<Mutex<HashMap<String, VecDeque<Instant>>>>,
+    inner: Arc<Mutex<Records>>,
 }
 
 impl LoginThrottle {
@@ -131,40 +160,50 @@ impl LoginThrottle {
         LoginThrottle::default()
     }
 
-    /// Starts a login attempt of `user` from `addr`: `Err(wait)` when either has
-    /// failed too often lately. An attempt counts as failed from the start (so
-    /// parallel guesses cannot all pass the check before any is counted), until
-    /// [`succeeded`](Self::succeeded) takes it back.
-    pub fn attempt(&self, user: &str, addr: IpAddr, now: Instant) -> Result<(), Duration> {
-        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+    /// Starts a login attempt of `user` (`None`: a name that is no configured user)
+    /// from `addr`: `Err(wait)` when the name or the address has failed too often
+    /// lately. An attempt counts as failed from the start (so parallel guesses cannot
+    /// all pass the check before any is counted), until
+    /// [`succeeded`](Self::succeeded) takes it back. A user's budget from all
+    /// addresses does not hold back an address the user logged in from lately.
+    pub fn attempt(&self, user: Option<&str>, addr: IpAddr, now: Instant) -> Result<(), Duration> {
+        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let r = &mut *guard;
+        let known = user.is_some_and(|u| {
+            r.known.get(&(name_of(u), address_key(addr))).is_some_and(|t| now.duration_since(*t) < KNOWN_FOR)
+        });
+        let keys = keys(user, addr);
         let mut wait = None;
-        let keys = [
-            (user_from_key(user, addr), PER_USER),
-            (user_key(user), PER_USER_ALL),
-            (addr_key(addr), PER_ADDRESS),
-        ];
-        for (key, limit) in keys.iter().cloned() {
-            if let Some(times) = map.get_mut(&key) {
+        for (key, limit) in &keys {
+            if known && matches!(key, Key::User(_)) {
+                continue;
+            }
+            if let Some(times) = r.failures.get_mut(key) {
                 while times.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
                     times.pop_front();
                 }
-                if times.len() >= limit {
+                if times.len() >= *limit {
                     let free = WINDOW.saturating_sub(now.duration_since(times[0]));
                     wait = Some(wait.map_or(free, |w: Duration| w.max(free)));
                 }
             }
         }
-        if map.len() >= REMEMBERED {
-            map.retain(|_, t| t.back().is_some_and(|t| now.duration_since(*t) < WINDOW));
-            if map.len() >= REMEMBERED {
-                wait = Some(wait.unwrap_or(Duration::from_secs(60)));
-            }
-        }
         if let Some(w) = wait {
             return Err(w);
         }
+        if r.failures.len() + keys.len() > REMEMBERED {
+            r.failures.retain(|_, t| t.back().is_some_and(|t| now.duration_since(*t) < WINDOW));
+            if r.failures.len() + keys.len() > REMEMBERED {
+                // A flood from many addresses: what addresses did is forgotten; what
+                // each user's guesses cost is kept.
+                r.failures.retain(|k, _| matches!(k, Key::User(_)));
+                if let Some(held) = crate::limits::refusal_to_log() {
+                    tracing::warn!(held, "the login throttle is full: the failures of addresses are forgotten (each user's are kept)");
+                }
+            }
+        }
         for (key, limit) in keys {
-            let times = map.entry(key).or_default();
+            let times = r.failures.entry(key).or_default();
             times.push_back(now);
             while times.len() > limit {
                 times.pop_front();
@@ -174,41 +213,58 @@ impl LoginThrottle {
     }
 
     /// The attempt of `user` from `addr` was not made (the board was busy): it is
-    /// given back to the user and the address, and nothing else is cleared.
-    pub fn withdraw(&self, user: &str, addr: IpAddr) {
-        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        for key in [user_from_key(user, addr), user_key(user), addr_key(addr)] {
-            if let Some(times) = map.get_mut(&key) {
+    /// given back to the name and the address, and nothing else is cleared.
+    pub fn withdraw(&self, user: Option<&str>, addr: IpAddr) {
+        let mut r = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        for (key, _) in keys(user, addr) {
+            if let Some(times) = r.failures.get_mut(&key) {
                 times.pop_back();
             }
         }
     }
 
-    /// The attempt of `user` from `addr` succeeded: the user's failures are cleared
-    /// and the address's count gives the attempt back.
+    /// The attempt of `user` from `addr` succeeded: the user's failures are cleared,
+    /// the address's count gives the attempt back, and the address is known for the
+    /// user ([`KNOWN_FOR`]).
     pub fn succeeded(&self, user: &str, addr: IpAddr) {
-        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&user_key(user));
-        map.remove(&user_from_key(user, addr));
-        if let Some(times) = map.get_mut(&addr_key(addr)) {
+        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let r = &mut *guard;
+        let name = name_of(user);
+        r.failures.remove(&Key::User(name.clone()));
+        r.failures.remove(&Key::UserFrom(name.clone(), address_key(addr)));
+        if let Some(times) = r.failures.get_mut(&Key::Address(address_key(addr))) {
             times.pop_back();
         }
+        if r.known.len() >= KNOWN_MAX && !r.known.contains_key(&(name.clone(), address_key(addr))) {
+            if let Some(oldest) = r.known.iter().min_by_key(|(_, t)| **t).map(|(k, _)| k.clone()) {
+                r.known.remove(&oldest);
+            }
+        }
+        r.known.insert((name, address_key(addr)), Instant::now());
+    }
+
+    /// Failure records kept now (names and addresses).
+    pub fn remembered(&self) -> usize {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).failures.len()
     }
 }
 
-fn user_key(user: &str) -> String {
-    let mut k = String::from("u:");
-    k.extend(user.chars().take(64));
-    k
+/// The failure records an attempt of `user` (`None`: no user) from `addr` counts
+/// against, with their limits.
+fn keys(user: Option<&str>, addr: IpAddr) -> Vec<(Key, usize)> {
+    let a = address_key(addr);
+    match user {
+        Some(u) => vec![
+            (Key::UserFrom(name_of(u), a), PER_USER),
+            (Key::User(name_of(u)), PER_USER_ALL),
+            (Key::Address(a), PER_ADDRESS),
+        ],
+        None => vec![(Key::NotAUserFrom(a), PER_USER), (Key::Address(a), PER_ADDRESS)],
+    }
 }
 
-fn user_from_key(user: &str, addr: IpAddr) -> String {
-    format!("{}@{}", user_key(user), addr_key(addr))
-}
-
-fn addr_key(addr: IpAddr) -> String {
-    // An IPv6 host owns its /64: throttle the prefix.
-    format!("a:{}", crate::limits::address_key(addr))
+fn name_of(user: &str) -> String {
+    user.chars().take(64).collect()
 }
 
 #[cfg(test)]
@@ -251,10 +307,10 @@ mod tests {
         let t0 = Instant::now();
         let from = |i: usize| -> IpAddr { format!("10.1.{}.{}", i / 200, i % 200).parse().unwrap() };
         for i in 0..PER_USER_ALL {
-            assert!(th.attempt("reception", from(i), t0).is_ok(), "{i}");
+            assert!(th.attempt(Some("reception"), from(i), t0).is_ok(), "{i}");
         }
-        assert!(th.attempt("reception", from(PER_USER_ALL), t0).is_err());
-        assert!(th.attempt("wall", from(PER_USER_ALL), t0).is_ok(), "other users are not held");
+        assert!(th.attempt(Some("reception"), from(PER_USER_ALL), t0).is_err());
+        assert!(th.attempt(Some("wall"), from(PER_USER_ALL), t0).is_ok(), "other users are not held");
     }
 
     #[test]
@@ -264,20 +320,69 @@ mod tests {
         let t0 = Instant::now();
         // Attempts count before their outcome is known: parallel guesses cannot race.
         for _ in 0..PER_USER {
-            assert!(th.attempt("reception", a, t0).is_ok());
+            assert!(th.attempt(Some("reception"), a, t0).is_ok());
         }
-        let wait = th.attempt("reception", a, t0).unwrap_err();
+        let wait = th.attempt(Some("reception"), a, t0).unwrap_err();
         assert!(wait > Duration::from_secs(60), "{wait:?}");
         // One address cannot lock the user out: from another, the user still logs in.
-        assert!(th.attempt("reception", b, t0).is_ok(), "the user from another address");
+        assert!(th.attempt(Some("reception"), b, t0).is_ok(), "the user from another address");
         th.succeeded("reception", b);
-        assert!(th.attempt("other", b, t0).is_ok(), "another user from another address");
+        assert!(th.attempt(Some("other"), b, t0).is_ok(), "another user from another address");
         th.succeeded("other", b);
-        assert!(th.attempt("reception", a, t0 + WINDOW).is_ok(), "the window passed");
+        assert!(th.attempt(Some("reception"), a, t0 + WINDOW).is_ok(), "the window passed");
         th.succeeded("reception", a);
         for i in 0..PER_ADDRESS {
-            assert!(th.attempt(&format!("u{i}"), b, t0).is_ok(), "{i}");
+            assert!(th.attempt(Some(&format!("u{i}")), b, t0).is_ok(), "{i}");
         }
-        assert!(th.attempt("fresh", b, t0).is_err(), "the address is throttled for every name");
+        assert!(th.attempt(Some("fresh"), b, t0).is_err(), "the address is throttled for every name");
+    }
+
+    /// Names that are no user count in one record an address (found by a review: each
+    /// made-up name made two records, and 25,000 attempts from 1,250 addresses filled
+    /// the table, which then refused every login); and a full table forgets what
+    /// addresses did, never refusing a user for it.
+    #[test]
+    fn made_up_names_cannot_fill_the_table_and_a_full_one_lets_users_in() {
+        let th = LoginThrottle::new();
+        let t0 = Instant::now();
+        let from = |i: usize| -> IpAddr {
+            format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256).parse().unwrap()
+        };
+        for i in 0..1000 {
+            let _ = th.attempt(None, from(i % 50), t0);
+        }
+        assert!(th.remembered() <= 100, "two records an address: {}", th.remembered());
+        // Many addresses, past what the table keeps.
+        for i in 0..REMEMBERED {
+            let _ = th.attempt(None, from(100 + i), t0);
+        }
+        assert!(th.remembered() <= REMEMBERED, "{}", th.remembered());
+        assert!(th.attempt(Some("reception"), from(10_000_000), t0).is_ok(), "a user still gets in");
+        // What guesses at a user cost is never forgotten.
+        let guesses =
+            (0..PER_USER_ALL).filter(|&i| th.attempt(Some("wall"), from(20_000 + i), t0).is_ok()).count();
+        assert_eq!(guesses, PER_USER_ALL);
+        for i in 0..REMEMBERED {
+            let _ = th.attempt(None, from(200_000 + i), t0);
+        }
+        assert!(th.attempt(Some("wall"), from(30_000), t0).is_err(), "the user's budget is kept");
+    }
+
+    /// Guesses at a user from many addresses stop, but not the user at a desk it
+    /// logged in from lately (found by a review: ten addresses locked a user out).
+    #[test]
+    fn a_user_locked_for_new_addresses_still_gets_in_from_a_known_one() {
+        let th = LoginThrottle::new();
+        let t0 = Instant::now();
+        let desk: IpAddr = "10.9.9.9".parse().unwrap();
+        assert!(th.attempt(Some("reception"), desk, t0).is_ok());
+        th.succeeded("reception", desk);
+        for i in 0..PER_USER_ALL {
+            let from: IpAddr = format!("10.2.{}.{}", i / 5, i % 5).parse().unwrap();
+            assert!(th.attempt(Some("reception"), from, t0).is_ok(), "{i}");
+        }
+        let stranger: IpAddr = "10.3.0.1".parse().unwrap();
+        assert!(th.attempt(Some("reception"), stranger, t0).is_err(), "a new address is held back");
+        assert!(th.attempt(Some("reception"), desk, t0).is_ok(), "the desk gets in");
     }
 }
