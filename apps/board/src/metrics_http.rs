@@ -8,9 +8,17 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
-/// Serves `/metrics` on `listener` until the process ends.
+/// Connections the metrics address holds at most: a scraper needs one or two. Past
+/// it, the one that has waited longest for its request head is cut (found by a
+/// review: 300 unfinished requests stayed open there, uncapped, without a deadline,
+/// each holding one of the board's file descriptors).
+pub const METRICS_CONNECTIONS: usize = 16;
+
+/// Serves `/metrics` on `listener` until the process ends, behind the board's caps
+/// ([`crate::limits::Capped`]: at most [`METRICS_CONNECTIONS`], and its deadlines).
 pub async fn serve(listener: tokio::net::TcpListener, board: Board) {
     let app = Router::new().route("/metrics", get(metrics)).with_state(board);
+    let listener = crate::limits::Capped::with_max(listener, METRICS_CONNECTIONS);
     if let Err(e) = axum::serve(listener, app).await {
         tracing::error!("the metrics endpoint stopped: {e}");
     }
