@@ -22,6 +22,50 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Connections open at once, at most.
 pub const MAX_CONNECTIONS: usize = 2_048;
+/// Descriptors kept out of the connection cap: the AMI links, the history database,
+/// the metrics address's connections, the log, the password checker's thread.
+pub const RESERVED_DESCRIPTORS: u64 = 128;
+
+/// The connection cap for `open_files` descriptors (the process's soft limit; `None`:
+/// unlimited): [`MAX_CONNECTIONS`], or fewer so that every connection the cap lets in
+/// has a descriptor. Past the limit `accept` fails instead, no connection is ever cut
+/// to make room, and the board stops answering (found by a review, under systemd's
+/// default soft limit of 1,024 descriptors).
+///
+/// ```
+/// use parkboard::limits::{connection_cap, MAX_CONNECTIONS};
+/// assert_eq!(connection_cap(None), MAX_CONNECTIONS);
+/// assert_eq!(connection_cap(Some(1_048_576)), MAX_CONNECTIONS);
+/// assert_eq!(connection_cap(Some(1024)), 896);
+/// ```
+pub fn connection_cap(open_files: Option<u64>) -> usize {
+    match open_files {
+        None => MAX_CONNECTIONS,
+        Some(n) => (n.saturating_sub(RESERVED_DESCRIPTORS) as usize).clamp(16, MAX_CONNECTIONS),
+    }
+}
+
+/// Raises the process's open-files soft limit to its hard limit; the soft limit then
+/// (`None`: unlimited, or not known on this system).
+pub fn raise_open_files() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use rustix::process::{getrlimit, setrlimit, Resource};
+        let mut limit = getrlimit(Resource::Nofile);
+        if limit.current < limit.maximum || (limit.current.is_some() && limit.maximum.is_none()) {
+            let raised = rustix::process::Rlimit { current: limit.maximum, maximum: limit.maximum };
+            if setrlimit(Resource::Nofile, raised).is_ok() {
+                limit = getrlimit(Resource::Nofile);
+            }
+        }
+        limit.current
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 /// Connections from one address at once, at most (a reverse proxy counts as one
 /// address: raise it there).
 pub const PER_ADDRESS: usize = 256;

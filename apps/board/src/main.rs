@@ -160,6 +160,16 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|e| format!("cannot open the audit log {} (--audit-log): {e}", path.display()))?,
         None => Audit::to_log(),
     };
+    // Every connection the cap lets in must have a descriptor.
+    let open_files = parkboard::limits::raise_open_files();
+    let cap = parkboard::limits::connection_cap(open_files);
+    if cap < parkboard::limits::MAX_CONNECTIONS {
+        tracing::warn!(
+            open_files,
+            cap,
+            "the open-files limit holds the board to {cap} connections (raise it: LimitNOFILE= in a systemd unit, ulimit -n)"
+        );
+    }
     let listener = parkboard::limits::listen(settings.listen)
         .map_err(|e| format!("cannot listen on {} (listen): {e}", settings.listen))?;
     let local = listener.local_addr()?;
@@ -223,10 +233,12 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let stop = async { tracing::info!("{}: stopping", stop.await) };
     match tls {
         Some(config) => {
-            let listener = Capped::new(parkboard::tls::TlsListener::new(listener, config)?);
+            let listener = Capped::with_max(parkboard::tls::TlsListener::new(listener, config)?, cap);
             parkboard::shutdown::serve(listener, app, sockets, client, stop).await?
         }
-        None => parkboard::shutdown::serve(Capped::new(listener), app, sockets, client, stop).await?,
+        None => {
+            parkboard::shutdown::serve(Capped::with_max(listener, cap), app, sockets, client, stop).await?
+        }
     }
     Ok(())
 }
