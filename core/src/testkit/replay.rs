@@ -80,11 +80,18 @@ pub struct Replayed {
 /// change the store as they would on a live link; answers to actions the capture's
 /// client sent are not ours and change nothing.
 ///
-/// The clock matters for one event: a give-up is held back for a quarter of a second
-/// (a park of the same call right after it makes it a move), so on a clock that
-/// never moves (`|_| t0`) it is never reported, though its space is emptied. Give a
-/// clock that moves with the bytes (below: ten milliseconds a byte) or one read from
-/// the capture's `.times` file.
+/// The replay ends at `clock(rx.len())`, with the timeouts due by then handled.
+///
+/// The clock matters for the events of time: a give-up is held back for a quarter
+/// of a second (a park of the same call right after it makes it a move), so on a
+/// clock that never moves (`|_| t0`) it is never reported, though its space is
+/// emptied; and a call is `near_timeout` at its own deadline less the threshold.
+/// Each read happens at its end's clock, so the chunking decides when things happen:
+/// with [`Chunking::Whole`] every event is read at `clock(rx.len())`, and a call is
+/// never near its timeout by the end, while [`Chunking::Bytes`] reads each event at
+/// its own offset's time. Tests of timing read in small chunks. Give a clock that
+/// moves with the bytes (below: ten milliseconds a byte) or one read from the
+/// capture's `.times` file.
 ///
 /// ```
 /// use ami_parking::testkit::{check_store, replay_ami, Chunking};
@@ -149,6 +156,12 @@ pub fn replay_ami(
         conn.handle_input(now, &rest[pos..end])?;
         drain(&mut conn, &mut events);
         pos = end;
+    }
+    // What fell due by the end happens too (a give-up's hold-back after the last read).
+    let end = clock(rx.len());
+    if conn.poll_timeout().is_some_and(|t| t <= end) {
+        conn.handle_timeout(end)?;
+        drain(&mut conn, &mut events);
     }
     Ok(Replayed { conn, events })
 }
