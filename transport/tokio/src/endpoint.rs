@@ -44,9 +44,17 @@ impl Scheme {
 /// Why a URL was refused. Never quotes the secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EndpointError {
-    /// Not a URL.
-    #[error("`{0}` is not a URL; expected e.g. tcp://amiuser@127.0.0.1:5038 or ws://127.0.0.1:8000")]
-    Invalid(String),
+    /// Not a URL: the URL (its secret hidden) and what is wrong with it (`invalid
+    /// port number`, `empty host`, ...).
+    #[error(
+        "`{url}` is not a URL ({why}); expected e.g. tcp://amiuser@127.0.0.1:5038 or ws://127.0.0.1:8000"
+    )]
+    Invalid {
+        /// The URL, its secret hidden.
+        url: String,
+        /// What the URL parser found wrong.
+        why: String,
+    },
     /// A scheme other than tcp, tls, ws, wss.
     #[error("unsupported scheme `{0}`: use tcp:// or tls:// for AMI, ws:// or wss:// for amiws")]
     Scheme(String),
@@ -93,7 +101,8 @@ impl FromStr for Endpoint {
     type Err = EndpointError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let redacted = redact(s);
-        let u = url::Url::parse(s).map_err(|_| EndpointError::Invalid(redacted))?;
+        let u =
+            url::Url::parse(s).map_err(|e| EndpointError::Invalid { url: redacted, why: e.to_string() })?;
         let scheme = match u.scheme() {
             "tcp" | "ami" => Scheme::Tcp,
             "tls" | "amis" => Scheme::Tls,
@@ -266,6 +275,12 @@ mod tests {
         assert_eq!(e.to_string(), "ws://127.0.0.1:8088/ami?token=***&x=1");
         assert!(!format!("{e:?}").contains("s3cret"));
         assert!(e.path.contains("s3cret"), "the request still carries it");
+    }
+
+    #[test]
+    fn a_bad_port_is_named_as_such() {
+        let e = "tcp://amiuser:s3cret@127.0.0.1:99999".parse::<Endpoint>().unwrap_err().to_string();
+        assert!(e.contains("invalid port number") && !e.contains("s3cret"), "{e}");
     }
 
     #[test]
