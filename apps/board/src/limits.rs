@@ -277,7 +277,12 @@ fn body_length(head: &[u8]) -> usize {
 
 /// Where a request head that `bytes` hold ends (just past its empty line), the line
 /// ends being `\r\n` or a bare `\n` as hyper reads them; searched from `from`.
+/// Empty lines before the request line are skipped, as hyper skips them (found by a
+/// review: `\n\n` first looked like a whole head, and the rest of a 200 KiB head was
+/// then read unwatched).
 fn head_end(bytes: &[u8], from: usize) -> Option<usize> {
+    let start = bytes.iter().position(|&b| b != b'\r' && b != b'\n')?;
+    let from = from.max(start);
     let at = bytes[from..].iter().position(|&b| b == b'\n').map(|i| from + i)?;
     let mut at = at;
     loop {
@@ -675,8 +680,14 @@ mod head_tests {
         assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: h\r\n\r\nbody", 0), Some(27));
         assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: h\n\r\n", 0), Some(26));
         assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: h\r\n", 0), None);
+        // Empty lines before the request line are no head (hyper skips them).
+        for lead in ["\n\n", "\r\n\n", "\r\n\r\n", "\n\r\n\n"] {
+            assert_eq!(head_end(lead.as_bytes(), 0), None, "{lead:?}");
+            let whole = format!("{lead}GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+            assert_eq!(head_end(whole.as_bytes(), 0), Some(whole.len()), "{lead:?}");
+        }
         // Read a byte at a time, the head is found where it ends.
-        let whole = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+        let whole = b"\r\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n";
         let mut w = Watch::head();
         let mut ended = None;
         for (i, b) in whole.iter().enumerate() {

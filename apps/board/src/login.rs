@@ -50,8 +50,8 @@ pub async fn submit(
         return (StatusCode::UNAUTHORIZED, Html(login_page(Some("Wrong user name or password."))))
             .into_response();
     }
-    let counted = board.users.exists(&user).then_some(user.as_str());
-    if let Err(wait) = board.throttle.attempt(counted, addr, Instant::now()) {
+    let is_user = board.users.exists(&user);
+    if let Err(wait) = board.throttle.attempt(&user, is_user, addr, Instant::now()) {
         board.metrics.login(Login::Throttled);
         tracing::warn!(user = logged, %addr, "login throttled");
         let minutes = wait.as_secs().div_ceil(60).max(1);
@@ -68,7 +68,7 @@ pub async fn submit(
         // the attempt is not counted against the user), not a wait without end.
         let slot = tokio::time::timeout(VERIFY_WAIT, board.verifying().acquire_owned()).await;
         let Ok(Ok(slot)) = slot else {
-            board.throttle.withdraw(counted, addr);
+            board.throttle.withdraw(&user, is_user, addr);
             tracing::warn!(user = logged, %addr, "login refused: password checks are busy");
             let page = login_page(Some("The board is busy checking logins: try again in a moment."));
             return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], Html(page))

@@ -133,8 +133,11 @@ enum Key {
     User(String),
     /// A configured user from one address (an IPv6 host by its /64, as all these).
     UserFrom(String, IpAddr),
-    /// Names that are no user, from one address: one record, whatever was typed.
-    NotAUserFrom(IpAddr),
+    /// A name that is no user, from one address: counted as a user's would be there
+    /// (a shared record for all such names made them cheap to tell from real ones:
+    /// 429 at once, where a real name got its password checked), with no record
+    /// from all addresses (the address's own limit bounds how many it adds).
+    NotAUserFrom(String, IpAddr),
     /// One address, whatever the name.
     Address(IpAddr),
 }
@@ -160,19 +163,19 @@ impl LoginThrottle {
         LoginThrottle::default()
     }
 
-    /// Starts a login attempt of `user` (`None`: a name that is no configured user)
-    /// from `addr`: `Err(wait)` when the name or the address has failed too often
+    /// Starts a login attempt of `name` (`is_user`: a configured user's) from `addr`: `Err(wait)` when the name or the address has failed too often
     /// lately. An attempt counts as failed from the start (so parallel guesses cannot
     /// all pass the check before any is counted), until
     /// [`succeeded`](Self::succeeded) takes it back. A user's budget from all
     /// addresses does not hold back an address the user logged in from lately.
-    pub fn attempt(&self, user: Option<&str>, addr: IpAddr, now: Instant) -> Result<(), Duration> {
+    pub fn attempt(&self, name: &str, is_user: bool, addr: IpAddr, now: Instant) -> Result<(), Duration> {
         let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let r = &mut *guard;
-        let known = user.is_some_and(|u| {
-            r.known.get(&(name_of(u), address_key(addr))).is_some_and(|t| now.duration_since(*t) < KNOWN_FOR)
-        });
-        let keys = keys(user, addr);
+        let known = is_user
+            && r.known
+                .get(&(name_of(name), address_key(addr)))
+                .is_some_and(|t| now.duration_since(*t) < KNOWN_FOR);
+        let keys = keys(name, is_user, addr);
         let mut wait = None;
         for (key, limit) in &keys {
             if known && matches!(key, Key::User(_)) {
@@ -196,7 +199,15 @@ impl LoginThrottle {
             if r.failures.len() + keys.len() > REMEMBERED {
                 // A flood from many addresses: what addresses did is forgotten; what
                 // each user's guesses cost is kept.
-                r.failures.retain(|k, _| matches!(k, Key::User(_)));
+                // A user's records from its known addresses stay too: they are all
+                // that bounds guesses from there (found by a review: floods, then
+                // five guesses from a shared NAT after each, passed the budget).
+                let known = &r.known;
+                r.failures.retain(|k, _| match k {
+                    Key::User(_) => true,
+                    Key::UserFrom(u, a) => known.contains_key(&(u.clone(), *a)),
+                    _ => false,
+                });
                 if let Some(held) = crate::limits::refusal_to_log() {
                     tracing::warn!(held, "the login throttle is full: the failures of addresses are forgotten (each user's are kept)");
                 }
@@ -212,11 +223,11 @@ impl LoginThrottle {
         Ok(())
     }
 
-    /// The attempt of `user` from `addr` was not made (the board was busy): it is
+    /// The attempt of `name` from `addr` was not made (the board was busy): it is
     /// given back to the name and the address, and nothing else is cleared.
-    pub fn withdraw(&self, user: Option<&str>, addr: IpAddr) {
+    pub fn withdraw(&self, name: &str, is_user: bool, addr: IpAddr) {
         let mut r = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        for (key, _) in keys(user, addr) {
+        for (key, _) in keys(name, is_user, addr) {
             if let Some(times) = r.failures.get_mut(&key) {
                 times.pop_back();
             }
@@ -249,17 +260,18 @@ impl LoginThrottle {
     }
 }
 
-/// The failure records an attempt of `user` (`None`: no user) from `addr` counts
-/// against, with their limits.
-fn keys(user: Option<&str>, addr: IpAddr) -> Vec<(Key, usize)> {
-    let a = address_key(addr);
-    match user {
-        Some(u) => vec![
-            (Key::UserFrom(name_of(u), a), PER_USER),
-            (Key::User(name_of(u)), PER_USER_ALL),
+/// The failure records an attempt of `name` (`is_user`: a configured user's) from
+/// `addr` counts against, with their limits.
+fn keys(name: &str, is_user: bool, addr: IpAddr) -> Vec<(Key, usize)> {
+    let (n, a) = (name_of(name), address_key(addr));
+    if is_user {
+        vec![
+            (Key::UserFrom(n.clone(), a), PER_USER),
+            (Key::User(n), PER_USER_ALL),
             (Key::Address(a), PER_ADDRESS),
-        ],
-        None => vec![(Key::NotAUserFrom(a), PER_USER), (Key::Address(a), PER_ADDRESS)],
+        ]
+    } else {
+        vec![(Key::NotAUserFrom(n, a), PER_USER), (Key::Address(a), PER_ADDRESS)]
     }
 }
 
@@ -307,10 +319,10 @@ mod tests {
         let t0 = Instant::now();
         let from = |i: usize| -> IpAddr { format!("10.1.{}.{}", i / 200, i % 200).parse().unwrap() };
         for i in 0..PER_USER_ALL {
-            assert!(th.attempt(Some("reception"), from(i), t0).is_ok(), "{i}");
+            assert!(th.attempt("reception", true, from(i), t0).is_ok(), "{i}");
         }
-        assert!(th.attempt(Some("reception"), from(PER_USER_ALL), t0).is_err());
-        assert!(th.attempt(Some("wall"), from(PER_USER_ALL), t0).is_ok(), "other users are not held");
+        assert!(th.attempt("reception", true, from(PER_USER_ALL), t0).is_err());
+        assert!(th.attempt("wall", true, from(PER_USER_ALL), t0).is_ok(), "other users are not held");
     }
 
     #[test]
@@ -320,27 +332,27 @@ mod tests {
         let t0 = Instant::now();
         // Attempts count before their outcome is known: parallel guesses cannot race.
         for _ in 0..PER_USER {
-            assert!(th.attempt(Some("reception"), a, t0).is_ok());
+            assert!(th.attempt("reception", true, a, t0).is_ok());
         }
-        let wait = th.attempt(Some("reception"), a, t0).unwrap_err();
+        let wait = th.attempt("reception", true, a, t0).unwrap_err();
         assert!(wait > Duration::from_secs(60), "{wait:?}");
         // One address cannot lock the user out: from another, the user still logs in.
-        assert!(th.attempt(Some("reception"), b, t0).is_ok(), "the user from another address");
+        assert!(th.attempt("reception", true, b, t0).is_ok(), "the user from another address");
         th.succeeded("reception", b);
-        assert!(th.attempt(Some("other"), b, t0).is_ok(), "another user from another address");
+        assert!(th.attempt("other", true, b, t0).is_ok(), "another user from another address");
         th.succeeded("other", b);
-        assert!(th.attempt(Some("reception"), a, t0 + WINDOW).is_ok(), "the window passed");
+        assert!(th.attempt("reception", true, a, t0 + WINDOW).is_ok(), "the window passed");
         th.succeeded("reception", a);
         for i in 0..PER_ADDRESS {
-            assert!(th.attempt(Some(&format!("u{i}")), b, t0).is_ok(), "{i}");
+            assert!(th.attempt(&format!("u{i}"), true, b, t0).is_ok(), "{i}");
         }
-        assert!(th.attempt(Some("fresh"), b, t0).is_err(), "the address is throttled for every name");
+        assert!(th.attempt("fresh", true, b, t0).is_err(), "the address is throttled for every name");
     }
 
-    /// Names that are no user count in one record an address (found by a review: each
-    /// made-up name made two records, and 25,000 attempts from 1,250 addresses filled
-    /// the table, which then refused every login); and a full table forgets what
-    /// addresses did, never refusing a user for it.
+    /// Made-up names add no record from all addresses (found by a review: each made two
+    /// records, and 25,000 attempts from 1,250 addresses filled the table, which then
+    /// refused every login); and a full table forgets what addresses did, never
+    /// refusing a user for it.
     #[test]
     fn made_up_names_cannot_fill_the_table_and_a_full_one_lets_users_in() {
         let th = LoginThrottle::new();
@@ -349,23 +361,27 @@ mod tests {
             format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256).parse().unwrap()
         };
         for i in 0..1000 {
-            let _ = th.attempt(None, from(i % 50), t0);
+            let _ = th.attempt(&format!("x{i}"), false, from(i % 50), t0);
         }
-        assert!(th.remembered() <= 100, "two records an address: {}", th.remembered());
+        assert!(
+            th.remembered() <= 50 * (PER_ADDRESS + 1),
+            "at most the address's own limit of names: {}",
+            th.remembered()
+        );
         // Many addresses, past what the table keeps.
         for i in 0..REMEMBERED {
-            let _ = th.attempt(None, from(100 + i), t0);
+            let _ = th.attempt(&format!("y{i}"), false, from(100 + i), t0);
         }
         assert!(th.remembered() <= REMEMBERED, "{}", th.remembered());
-        assert!(th.attempt(Some("reception"), from(10_000_000), t0).is_ok(), "a user still gets in");
+        assert!(th.attempt("reception", true, from(10_000_000), t0).is_ok(), "a user still gets in");
         // What guesses at a user cost is never forgotten.
         let guesses =
-            (0..PER_USER_ALL).filter(|&i| th.attempt(Some("wall"), from(20_000 + i), t0).is_ok()).count();
+            (0..PER_USER_ALL).filter(|&i| th.attempt("wall", true, from(20_000 + i), t0).is_ok()).count();
         assert_eq!(guesses, PER_USER_ALL);
         for i in 0..REMEMBERED {
-            let _ = th.attempt(None, from(200_000 + i), t0);
+            let _ = th.attempt(&format!("z{i}"), false, from(200_000 + i), t0);
         }
-        assert!(th.attempt(Some("wall"), from(30_000), t0).is_err(), "the user's budget is kept");
+        assert!(th.attempt("wall", true, from(30_000), t0).is_err(), "the user's budget is kept");
     }
 
     /// Guesses at a user from many addresses stop, but not the user at a desk it
@@ -375,14 +391,57 @@ mod tests {
         let th = LoginThrottle::new();
         let t0 = Instant::now();
         let desk: IpAddr = "10.9.9.9".parse().unwrap();
-        assert!(th.attempt(Some("reception"), desk, t0).is_ok());
+        assert!(th.attempt("reception", true, desk, t0).is_ok());
         th.succeeded("reception", desk);
         for i in 0..PER_USER_ALL {
             let from: IpAddr = format!("10.2.{}.{}", i / 5, i % 5).parse().unwrap();
-            assert!(th.attempt(Some("reception"), from, t0).is_ok(), "{i}");
+            assert!(th.attempt("reception", true, from, t0).is_ok(), "{i}");
         }
         let stranger: IpAddr = "10.3.0.1".parse().unwrap();
-        assert!(th.attempt(Some("reception"), stranger, t0).is_err(), "a new address is held back");
-        assert!(th.attempt(Some("reception"), desk, t0).is_ok(), "the desk gets in");
+        assert!(th.attempt("reception", true, stranger, t0).is_err(), "a new address is held back");
+        assert!(th.attempt("reception", true, desk, t0).is_ok(), "the desk gets in");
+    }
+
+    /// A name that is no user is throttled as a user's name would be: nothing tells
+    /// the two apart (found by a review: a shared record for made-up names answered
+    /// 429 at once, and only real names got their password checked).
+    #[test]
+    fn names_that_are_no_user_are_throttled_as_users_names_are() {
+        let th = LoginThrottle::new();
+        let t0 = Instant::now();
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        for i in 0..PER_USER + 1 {
+            assert!(th.attempt(&format!("nobody{i}"), false, a, t0).is_ok(), "a new name: {i}");
+        }
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        for (name, is_user) in [("reception", true), ("nobody", false)] {
+            for i in 0..PER_USER {
+                assert!(th.attempt(name, is_user, b, t0).is_ok(), "{name} {i}");
+            }
+            assert!(th.attempt(name, is_user, b, t0).is_err(), "{name}: the sixth from one address");
+        }
+    }
+
+    /// Floods of the table do not give guesses from a user's known address back
+    /// (found by a review: five more after each flood, from a NAT the user shares).
+    #[test]
+    fn a_full_table_keeps_what_guesses_from_a_known_address_cost() {
+        let th = LoginThrottle::new();
+        let t0 = Instant::now();
+        let desk: IpAddr = "10.9.9.9".parse().unwrap();
+        assert!(th.attempt("reception", true, desk, t0).is_ok());
+        th.succeeded("reception", desk);
+        for i in 0..PER_USER {
+            assert!(th.attempt("reception", true, desk, t0).is_ok(), "{i}");
+        }
+        assert!(th.attempt("reception", true, desk, t0).is_err());
+        let from = |i: usize| -> IpAddr {
+            format!("10.{}.{}.{}", 100 + i / 65536, (i / 256) % 256, i % 256).parse().unwrap()
+        };
+        for i in 0..REMEMBERED {
+            let _ = th.attempt(&format!("flood{i}"), false, from(i), t0);
+        }
+        assert!(th.remembered() < REMEMBERED, "the table was flushed");
+        assert!(th.attempt("reception", true, desk, t0).is_err(), "still held back from the desk");
     }
 }
