@@ -140,15 +140,28 @@ async fn a_ping_flood_from_a_client_that_never_reads_keeps_a_bounded_answer() {
     let tcp = sock.connect(b.addr.trim_start_matches("ws://").parse().unwrap()).await.unwrap();
     let (mut ws, _) =
         async_tungstenite::tokio::client_async(format!("{}/?token={TOKEN}", b.addr), tcp).await.unwrap();
-    // 125 bytes each, the most a control frame holds: 25 MB of pongs owed.
+    // 125 bytes each, the most a control frame holds: 25 MB of pongs owed. The bridge
+    // may stop reading the flood once the pong it owes cannot be written (back
+    // pressure: the flood then waits in the kernels' buffers, bounded too); a send
+    // that waits that long ends the flood, and the client starts reading.
     let payload = vec![b'p'; 125];
-    for _ in 0..PINGS {
-        ws.send(WsMessage::Ping(payload.clone().into())).await.expect("the bridge takes the flood");
-    }
-    ws.send(WsMessage::Ping(b"last".to_vec().into())).await.expect("the bridge takes the last ping");
+    let (mut tx, mut rx) = ws.split();
+    let (flood_over, mut over) = tokio::sync::watch::channel(false);
+    let sender = async move {
+        for _ in 0..PINGS {
+            let ping = tx.send(WsMessage::Ping(payload.clone().into()));
+            match tokio::time::timeout(Duration::from_secs(5), ping).await {
+                Ok(sent) => sent.expect("the bridge takes the flood"),
+                Err(_) => break,
+            }
+        }
+        flood_over.send(true).unwrap();
+        tx.send(WsMessage::Ping(b"last".to_vec().into())).await.expect("the bridge takes the last ping");
+    };
     let mut pongs = 0usize;
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(m) = ws.next().await {
+    let reader = async {
+        over.wait_for(|o| *o).await.unwrap();
+        while let Some(m) = rx.next().await {
             match m.expect("the socket stays up") {
                 WsMessage::Pong(p) if p.as_ref() == b"last" => return,
                 WsMessage::Pong(_) => pongs += 1,
@@ -156,9 +169,10 @@ async fn a_ping_flood_from_a_client_that_never_reads_keeps_a_bounded_answer() {
             }
         }
         panic!("the socket ended before the last pong");
-    })
-    .await
-    .expect("the last pong in time");
+    };
+    tokio::time::timeout(Duration::from_secs(120), async { tokio::join!(sender, reader) })
+        .await
+        .expect("the last pong in time");
     // Kernel buffers and the write buffer (one largest frame, about 7 MiB) hold tens of thousands; the rest were
     // never queued.
     assert!(pongs < PINGS / 2, "{pongs} of {PINGS} pongs were queued for a client that did not read");
