@@ -200,10 +200,11 @@ impl Client {
 
     /// Waits until every link is logged in. Fails at a link's first failed attempt
     /// (with its reason) or after `timeout`; the links keep retrying in the
-    /// background either way. A link that is down when the wait starts (it lost its
-    /// server, or failed before) is waited for through its attempts until `timeout`:
-    /// this is how a program waits for a link to come back. The timeout's error
-    /// then carries the link's state, with its last failure.
+    /// background either way. A link that is waiting to retry when the wait starts
+    /// (`Reconnecting`: it lost its server, or an attempt failed before) is waited for
+    /// through its attempts until `timeout`: this is how a program waits for a link
+    /// to come back. The timeout's error then carries the link's state, with its last
+    /// failure.
     ///
     /// Logged in is not yet listed: the login's `Parkinglots` and `ParkedCalls`
     /// answers may still be on their way (the store says so, `is_loading_now`). A
@@ -233,19 +234,20 @@ impl Client {
                 }
             },
         };
-        for link in links {
+        // A link waiting to retry when the wait starts (its server was lost, or an
+        // attempt failed before) is waited for through its attempts: what a program
+        // means when it waits for a link to come back (found by a review: the wait
+        // failed at once with the old failure). Every link's state is taken now, not
+        // when the wait reaches it.
+        let down: Vec<bool> = links
+            .iter()
+            .map(|l| matches!(l.state.get_cloned(), ConnectionState::Reconnecting { .. }))
+            .collect();
+        for (link, through) in links.into_iter().zip(down) {
             let mut states = link.state.signal_cloned().to_stream();
             let endpoint = link.endpoint.to_string();
             let wait = async {
-                // A link down already when the wait starts (its link was lost, or an
-                // attempt failed before) is waited for through its attempts: what a
-                // program means when it waits for the link to come back (found by a
-                // review: the wait failed at once with the old failure).
-                let mut through = false;
-                let mut first = true;
                 while let Some(s) = states.next().await {
-                    through |= first && matches!(s, ConnectionState::Reconnecting { .. });
-                    first = false;
                     match s {
                         ConnectionState::LoggedIn => return Ok(()),
                         ConnectionState::Reconnecting { .. } if through => {}
