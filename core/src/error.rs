@@ -293,9 +293,11 @@ pub enum ConnectionError {
     /// No answer to the keep-alive Ping or the login in time.
     #[error("the server stopped answering ({0} without a reply)")]
     Unresponsive(String),
-    /// The server's first line is not the AMI banner (`Asterisk Call Manager/...`):
-    /// whatever listens there is not Asterisk's manager interface, so nothing was sent
-    /// to it, the secret least of all. `first_line`: its first 80 characters.
+    /// The server's first line is neither the AMI banner (`Asterisk Call Manager/...`)
+    /// nor a header (a server without a banner, as a proxy may be, starts with its
+    /// first message): whatever listens there is not Asterisk's manager interface, so
+    /// nothing was sent to it, the secret least of all. `first_line`: its first 80
+    /// characters.
     #[error("the server is not Asterisk's manager interface: it greeted with {} (AMI greets with \"Asterisk Call Manager/...\"); nothing was sent, the secret included; check the host and port", Quoted(.first_line))]
     NotAmi {
         /// What the server wrote first (its first 80 characters).

@@ -51,14 +51,21 @@ pub fn raise_open_files() -> Option<u64> {
     #[cfg(unix)]
     {
         use rustix::process::{getrlimit, setrlimit, Resource};
-        let mut limit = getrlimit(Resource::Nofile);
-        if limit.current < limit.maximum || (limit.current.is_some() && limit.maximum.is_none()) {
-            let raised = rustix::process::Rlimit { current: limit.maximum, maximum: limit.maximum };
-            if setrlimit(Resource::Nofile, raised).is_ok() {
-                limit = getrlimit(Resource::Nofile);
+        let limit = getrlimit(Resource::Nofile);
+        // The hard limit; or, where it is unlimited (macOS refuses an unlimited soft
+        // limit of open files), its OPEN_MAX, 10,240.
+        for want in [limit.maximum, Some(10_240)] {
+            let more = match (limit.current, want) {
+                (Some(now), Some(want)) => want > now,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            let raised = rustix::process::Rlimit { current: want, maximum: limit.maximum };
+            if more && setrlimit(Resource::Nofile, raised).is_ok() {
+                break;
             }
         }
-        limit.current
+        getrlimit(Resource::Nofile).current
     }
     #[cfg(not(unix))]
     {

@@ -43,6 +43,9 @@ pub struct SimClient {
     /// Requests a listener made while the client was busy: sent after the bytes in
     /// hand, each with where its id goes.
     deferred: Rc<RefCell<Vec<Deferred>>>,
+    /// Who waits for an answer: woken after each pump (kept apart from the state, so
+    /// a future polled while the client is busy can still register).
+    waiting: Rc<RefCell<Vec<Waker>>>,
 }
 
 /// A request made while the client was busy, and where its id (or refusal) goes.
@@ -64,7 +67,6 @@ struct Inner {
     now: Timestamp,
     connected: bool,
     replies: HashMap<RequestId, Result<Reply, ParkingError>>,
-    waiting: Vec<Waker>,
 }
 
 impl SimClient {
@@ -78,13 +80,13 @@ impl SimClient {
             now,
             connected: false,
             replies: HashMap::new(),
-            waiting: Vec::new(),
         };
         let sim = SimClient {
             inner: Rc::new(RefCell::new(inner)),
             store,
             now: Rc::new(Cell::new(now)),
             deferred: Rc::default(),
+            waiting: Rc::default(),
         };
         sim.connect();
         sim
@@ -171,7 +173,9 @@ impl SimClient {
     /// Moves bytes both ways until nothing moves, then sends what listeners asked
     /// meanwhile (and moves their bytes); answers go to their futures.
     fn pump(&self) {
-        loop {
+        // Bounded: a listener that asks again at each answer to its own request
+        // would otherwise keep this loop going for ever.
+        for _ in 0..PUMP_ROUNDS {
             self.pump_bytes();
             let asked = std::mem::take(&mut *self.deferred.borrow_mut());
             if asked.is_empty() {
@@ -190,7 +194,7 @@ impl SimClient {
 
     /// [`SimClient::pump`]'s bytes: both ways until nothing moves.
     fn pump_bytes(&self) {
-        let wake = {
+        {
             let mut i = self.drive();
             let i = &mut *i;
             for _ in 0..100 {
@@ -213,8 +217,8 @@ impl SimClient {
                     break;
                 }
             }
-            std::mem::take(&mut i.waiting)
-        };
+        }
+        let wake = std::mem::take(&mut *self.waiting.borrow_mut());
         wake.into_iter().for_each(Waker::wake);
     }
 }
@@ -227,7 +231,7 @@ impl ParkingClient for SimClient {
     }
 
     fn request(&self, req: Request, target: Target) -> Self::Answer {
-        let inner = self.inner.clone();
+        let (inner, waiting) = (self.inner.clone(), self.waiting.clone());
         let Ok(mut i) = self.inner.try_borrow_mut() else {
             // Busy: a store listener asks. Sent once the bytes in hand are handled.
             let sent = Rc::new(RefCell::new(None));
@@ -236,30 +240,34 @@ impl ParkingClient for SimClient {
                 let id = poll_fn(|cx| match sent.borrow_mut().take() {
                     Some(r) => Poll::Ready(r),
                     None => {
-                        inner.borrow_mut().waiting.push(cx.waker().clone());
+                        waiting.borrow_mut().push(cx.waker().clone());
                         Poll::Pending
                     }
                 })
                 .await?;
-                answer(inner, id).await
+                answer(inner, waiting, id).await
             });
         };
         let now = i.now;
         let sent = i.conn.request(now, req, target);
         drop(i);
         self.pump();
-        Box::pin(async move { answer(inner, sent?).await })
+        Box::pin(async move { answer(inner, waiting, sent?).await })
     }
 }
 
-/// The reply to request `id`, once the pump has it.
-async fn answer(inner: Rc<RefCell<Inner>>, id: RequestId) -> RequestResult {
+/// Rounds of a pump: bytes moved, then the requests listeners made meanwhile sent.
+const PUMP_ROUNDS: usize = 64;
+
+/// The reply to request `id`, once the pump has it (polled while the client is busy,
+/// it waits for the next pump).
+async fn answer(inner: Rc<RefCell<Inner>>, waiting: Rc<RefCell<Vec<Waker>>>, id: RequestId) -> RequestResult {
     poll_fn(|cx| {
-        let mut i = inner.borrow_mut();
-        match i.replies.remove(&id) {
+        let reply = inner.try_borrow_mut().ok().and_then(|mut i| i.replies.remove(&id));
+        match reply {
             Some(r) => Poll::Ready(r),
             None => {
-                i.waiting.push(cx.waker().clone());
+                waiting.borrow_mut().push(cx.waker().clone());
                 Poll::Pending
             }
         }
@@ -302,7 +310,10 @@ mod tests {
                 SIM.with(|s| {
                     let sim = s.borrow();
                     let sim = sim.as_ref().unwrap();
-                    let asked: Asked = Box::pin(sim.retrieve_call(Some("default"), space, "PJSIP/1002"));
+                    let mut asked: Asked = Box::pin(sim.retrieve_call(Some("default"), space, "PJSIP/1002"));
+                    // Polled in place (as an executor that polls on spawn does): it waits.
+                    let cx = &mut std::task::Context::from_waker(Waker::noop());
+                    assert!(asked.as_mut().poll(cx).is_pending());
                     ASKED.with(|a| a.borrow_mut().push((sim.now(), asked)));
                 });
             }
