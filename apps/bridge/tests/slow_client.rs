@@ -138,7 +138,7 @@ async fn a_ping_flood_from_a_client_that_never_reads_keeps_a_bounded_answer() {
     let sock = tokio::net::TcpSocket::new_v4().unwrap();
     sock.set_recv_buffer_size(4096).unwrap();
     let tcp = sock.connect(b.addr.trim_start_matches("ws://").parse().unwrap()).await.unwrap();
-    let (mut ws, _) =
+    let (ws, _) =
         async_tungstenite::tokio::client_async(format!("{}/?token={TOKEN}", b.addr), tcp).await.unwrap();
     // 125 bytes each, the most a control frame holds: 25 MB of pongs owed. The bridge
     // may stop reading the flood once the pong it owes cannot be written (back
