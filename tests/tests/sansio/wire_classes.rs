@@ -53,18 +53,22 @@ fn call_701(w: &Wire) -> std::sync::Arc<ami_parking::ParkedCall> {
 
 // ----- AMI framing -----
 
+/// A raw AMI link just opened, nothing read yet (what it sent so far taken).
+fn awaiting_banner() -> Wire {
+    let mut w =
+        Wire::ami_with(ami_parking::ConnectionConfig::ami("amiuser", "amisecret"), ParkingOptions::default());
+    w.conn.handle_disconnected(w.now);
+    w.conn.handle_connected(w.now);
+    w.sent();
+    w
+}
+
 #[test]
 fn a_banner_of_any_version_or_none_at_all_leads_to_the_login() {
     for banner in
         ["Asterisk Call Manager/1.1\r\n", "Asterisk Call Manager/13.0.0\r\n", "Asterisk Call Manager/x.y\r\n"]
     {
-        let mut w = Wire::ami_with(
-            ami_parking::ConnectionConfig::ami("amiuser", "amisecret"),
-            ParkingOptions::default(),
-        );
-        w.conn.handle_disconnected(w.now);
-        w.conn.handle_connected(w.now);
-        w.sent();
+        let mut w = awaiting_banner();
         w.feed(banner);
         assert_eq!(actions(&w.sent()), vec![("Login".into(), None)], "{banner:?}");
     }
@@ -78,13 +82,7 @@ fn a_server_that_greets_as_something_else_gets_nothing() {
     for greeting in
         ["SSH-2.0-OpenSSH_9.6\r\n", "220 mail.example.com ESMTP\r\n", "HTTP/1.1 400 Bad Request\r\n"]
     {
-        let mut w = Wire::ami_with(
-            ami_parking::ConnectionConfig::ami("amiuser", "amisecret"),
-            ParkingOptions::default(),
-        );
-        w.conn.handle_disconnected(w.now);
-        w.conn.handle_connected(w.now);
-        w.sent();
+        let mut w = awaiting_banner();
         let e = w.conn.handle_input(w.now, greeting.as_bytes()).unwrap_err();
         assert!(matches!(&e, ami_parking::ConnectionError::NotAmi { .. }), "{greeting:?}: {e:?}");
         let first = greeting.trim_end();
@@ -92,11 +90,7 @@ fn a_server_that_greets_as_something_else_gets_nothing() {
         assert!(w.sent().is_empty(), "{greeting:?}: nothing is sent");
     }
     // AstManProxy's banner is AMI's.
-    let mut w =
-        Wire::ami_with(ami_parking::ConnectionConfig::ami("amiuser", "amisecret"), ParkingOptions::default());
-    w.conn.handle_disconnected(w.now);
-    w.conn.handle_connected(w.now);
-    w.sent();
+    let mut w = awaiting_banner();
     w.feed("Asterisk Call Manager Proxy/1.22pre081119\r\n");
     assert_eq!(actions(&w.sent()), vec![("Login".into(), None)]);
 }
@@ -128,11 +122,7 @@ fn keys_match_in_any_case_and_may_hold_punctuation() {
 #[test]
 fn lf_only_links_bare_lf_in_values_and_empty_messages_are_read() {
     // A link's line ends are decided by its first line: an LF-only server is read.
-    let mut w =
-        Wire::ami_with(ami_parking::ConnectionConfig::ami("amiuser", "amisecret"), ParkingOptions::default());
-    w.conn.handle_disconnected(w.now);
-    w.conn.handle_connected(w.now);
-    w.sent();
+    let mut w = awaiting_banner();
     w.feed("Asterisk Call Manager/11.0.0\n");
     let login = aid(&w.sent().pop().expect("login"));
     w.feed(&format!("Response: Success\nActionID: {login}\nMessage: Authentication accepted\n\n\n\n"));
