@@ -347,12 +347,19 @@ impl Watch {
         }
     }
 
-    /// The board writes `first`: a switch to a WebSocket ends the watch; any other
-    /// answer starts the wait for the next request head.
+    /// The board writes `first`: a switch to a WebSocket ends the watch; an interim
+    /// answer alone (`100 Continue`: hyper writes it when a handler starts reading
+    /// the body) leaves the body still due; any other answer starts the wait for the
+    /// next request head. (Found by a review: after a `100 Continue` the body was
+    /// watched as a new head, and three bytes made it look whole, so a body trickled
+    /// for 15 s was never the one cut to make room.)
     fn write(&mut self, first: &[u8]) {
+        let interim_alone = first.starts_with(b"HTTP/1.1 1")
+            && first.windows(4).position(|w| w == b"\r\n\r\n").is_none_or(|end| end + 4 == first.len());
         match self {
             Watch::Upgraded => {}
             Watch::Answering { .. } if first.starts_with(b"HTTP/1.1 101") => *self = Watch::Upgraded,
+            Watch::Answering { .. } if interim_alone => {}
             _ => *self = Watch::head(),
         }
     }
@@ -704,5 +711,23 @@ mod head_tests {
             }
         }
         assert_eq!(ended, Some(whole.len()));
+    }
+
+    #[tokio::test]
+    async fn a_body_after_100_continue_is_still_a_body() {
+        let head = b"POST /login HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 16000\r\n\r\n";
+        let mut w = Watch::head();
+        assert!(w.read(head));
+        w.write(b"HTTP/1.1 100 Continue\r\n\r\n");
+        assert!(matches!(w, Watch::Answering { body_due: 16000, .. }), "the body is still due");
+        assert!(w.read(b"a\n\n"));
+        assert!(matches!(w, Watch::Answering { body_due: 15997, .. }), "body bytes, not a head");
+        // The final answer, alone or after the interim one in the same write, ends it.
+        w.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n");
+        assert!(matches!(w, Watch::Head { .. }));
+        let mut w = Watch::head();
+        assert!(w.read(head));
+        w.write(b"HTTP/1.1 303 See Other\r\n");
+        assert!(matches!(w, Watch::Head { .. }));
     }
 }

@@ -151,6 +151,15 @@ struct Records {
     known: HashMap<(String, IpAddr), Instant>,
 }
 
+impl Records {
+    /// Whether `name` logged in from `addr` within [`KNOWN_FOR`] of `now`.
+    fn knows(&self, name: &str, addr: IpAddr, now: Instant) -> bool {
+        self.known
+            .get(&(name_of(name), address_key(addr)))
+            .is_some_and(|t| now.duration_since(*t) < KNOWN_FOR)
+    }
+}
+
 /// Failed logins, per user name and per address.
 #[derive(Debug, Clone, Default)]
 pub struct LoginThrottle {
@@ -171,16 +180,15 @@ impl LoginThrottle {
     pub fn attempt(&self, name: &str, is_user: bool, addr: IpAddr, now: Instant) -> Result<(), Duration> {
         let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let r = &mut *guard;
-        let known = is_user
-            && r.known
-                .get(&(name_of(name), address_key(addr)))
-                .is_some_and(|t| now.duration_since(*t) < KNOWN_FOR);
-        let keys = keys(name, is_user, addr);
+        let known = is_user && r.knows(name, addr, now);
+        // From a known address the user's budget from everywhere is neither checked
+        // nor spent (spending it let a withdrawn attempt free one for strangers).
+        let keys: Vec<_> = keys(name, is_user, addr)
+            .into_iter()
+            .filter(|(k, _)| !(known && matches!(k, Key::User(_))))
+            .collect();
         let mut wait = None;
         for (key, limit) in &keys {
-            if known && matches!(key, Key::User(_)) {
-                continue;
-            }
             if let Some(times) = r.failures.get_mut(key) {
                 while times.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
                     times.pop_front();
@@ -227,7 +235,10 @@ impl LoginThrottle {
     /// given back to the name and the address, and nothing else is cleared.
     pub fn withdraw(&self, name: &str, is_user: bool, addr: IpAddr) {
         let mut r = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        for (key, _) in keys(name, is_user, addr) {
+        let known = is_user && r.knows(name, addr, Instant::now());
+        for (key, _) in
+            keys(name, is_user, addr).into_iter().filter(|(k, _)| !(known && matches!(k, Key::User(_))))
+        {
             if let Some(times) = r.failures.get_mut(&key) {
                 times.pop_back();
             }
@@ -443,5 +454,26 @@ mod tests {
         }
         assert!(th.remembered() < REMEMBERED, "the table was flushed");
         assert!(th.attempt("reception", true, desk, t0).is_err(), "still held back from the desk");
+    }
+
+    /// An attempt from a known address neither checks nor spends the user's budget
+    /// from everywhere (found by a review: spent, then withdrawn when the checker was
+    /// busy, it gave strangers one more guess each time).
+    #[test]
+    fn a_withdrawn_attempt_from_a_known_address_frees_nothing_for_strangers() {
+        let th = LoginThrottle::new();
+        let t0 = Instant::now();
+        let desk: IpAddr = "10.9.9.9".parse().unwrap();
+        assert!(th.attempt("reception", true, desk, t0).is_ok());
+        th.succeeded("reception", desk);
+        let stranger = |i: usize| -> IpAddr { format!("10.2.{}.{}", i / 5, i % 5).parse().unwrap() };
+        for i in 0..PER_USER_ALL {
+            assert!(th.attempt("reception", true, stranger(i), t0).is_ok(), "{i}");
+        }
+        for _ in 0..3 {
+            assert!(th.attempt("reception", true, desk, t0).is_ok());
+            th.withdraw("reception", true, desk);
+        }
+        assert!(th.attempt("reception", true, stranger(PER_USER_ALL), t0).is_err(), "still held back");
     }
 }

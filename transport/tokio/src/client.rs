@@ -243,19 +243,19 @@ impl Client {
             .iter()
             .map(|l| matches!(l.state.get_cloned(), ConnectionState::Reconnecting { .. }))
             .collect();
-        for (link, through) in links.into_iter().zip(down) {
+        // All links at once: the first failure is told at once, whichever link it is
+        // (one at a time, a link waited through hid a later link's failure until the
+        // deadline).
+        let waits = links.iter().zip(down).map(|(link, through)| {
             let mut states = link.state.signal_cloned().to_stream();
             let endpoint = link.endpoint.to_string();
-            let wait = async {
+            async move {
                 while let Some(s) = states.next().await {
                     match s {
                         ConnectionState::LoggedIn => return Ok(()),
                         ConnectionState::Reconnecting { .. } if through => {}
                         ConnectionState::Reconnecting { last_error, .. } => {
-                            return Err(ParkingError::LoginFailed {
-                                endpoint: endpoint.clone(),
-                                reason: last_error,
-                            })
+                            return Err(ParkingError::LoginFailed { endpoint, reason: last_error })
                         }
                         ConnectionState::Stopped => {
                             return Err(ParkingError::Stopped { action: "Login".into() })
@@ -264,19 +264,23 @@ impl Client {
                     }
                 }
                 Err(ParkingError::Stopped { action: "Login".into() })
-            };
-            match tokio::time::timeout_at(deadline, wait).await {
-                Ok(r) => r?,
-                Err(_) => {
-                    return Err(ParkingError::LoginTimeout {
-                        endpoint,
-                        after: timeout,
-                        state: format!("{:?}", link.state.get_cloned()),
-                    })
-                }
+            }
+        });
+        match tokio::time::timeout_at(deadline, futures_util::future::try_join_all(waits)).await {
+            Ok(r) => r.map(drop),
+            Err(_) => {
+                // The first link still not logged in is the one named.
+                let late = links
+                    .iter()
+                    .find(|l| l.state.get_cloned() != ConnectionState::LoggedIn)
+                    .unwrap_or(&links[0]);
+                Err(ParkingError::LoginTimeout {
+                    endpoint: late.endpoint.to_string(),
+                    after: timeout,
+                    state: format!("{:?}", late.state.get_cloned()),
+                })
             }
         }
-        Ok(())
     }
 
     /// [`Client::shutdown`], given at most `within` (a server that never takes the
