@@ -297,7 +297,8 @@ pub enum ConnectionError {
     /// nor a header (a server without a banner, as a proxy may be, starts with its
     /// first message): whatever listens there is not Asterisk's manager interface, so
     /// nothing was sent to it, the secret least of all. `first_line`: its first 80
-    /// characters.
+    /// characters. (Feature `raw-ami`: an amiws link has no banner.)
+    #[cfg(feature = "raw-ami")]
     #[error("the server is not Asterisk's manager interface: it greeted with {} (AMI greets with \"Asterisk Call Manager/...\"); nothing was sent, the secret included; check the host and port", Quoted(.first_line))]
     NotAmi {
         /// What the server wrote first (its first 80 characters).

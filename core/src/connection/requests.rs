@@ -278,16 +278,12 @@ pub(super) fn park_action(channel: &str, park: &Park, default_lot: &str) -> Resu
                 duration(t)
             )))
         }
-        ParkTimeout::After(t) if t.is_zero() => {
-            return Err(ParkingError::InvalidArgument(
-                "a park timeout of zero means no timeout to Asterisk; say ParkTimeout::Never".into(),
-            ))
-        }
-        // Asterisk counts in milliseconds: this would be sent as 0, no timeout at all.
+        // Asterisk counts in milliseconds: under one is sent as 0, no timeout at all.
         ParkTimeout::After(t) if t.as_millis() == 0 => {
-            return Err(ParkingError::InvalidArgument(format!(
-                "park timeout {t:?} is less than a millisecond, the least Asterisk counts (0 would mean no timeout)"
-            )))
+            return Err(ParkingError::InvalidArgument(
+                "a park timeout under a millisecond means no timeout to Asterisk; say ParkTimeout::Never"
+                    .into(),
+            ))
         }
         ParkTimeout::After(t) => Some(millis(t).to_string()),
         ParkTimeout::Never => Some("0".to_string()),
