@@ -146,21 +146,29 @@ async fn a_ping_flood_from_a_client_that_never_reads_keeps_a_bounded_answer() {
     // that waits that long ends the flood, and the client starts reading.
     let payload = vec![b'p'; 125];
     let (mut tx, mut rx) = ws.split();
-    let (flood_over, mut over) = tokio::sync::watch::channel(false);
+    // 0: flooding; 1: the flood is over; 2: the bridge cut the flooding client off
+    // (its queue of frames to a client that does not read filled: bounded too).
+    let (flood_over, mut over) = tokio::sync::watch::channel(0u8);
     let sender = async move {
         for _ in 0..PINGS {
             let ping = tx.send(WsMessage::Ping(payload.clone().into()));
             match tokio::time::timeout(Duration::from_secs(5), ping).await {
-                Ok(sent) => sent.expect("the bridge takes the flood"),
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => {
+                    flood_over.send(2).unwrap();
+                    return;
+                }
                 Err(_) => break,
             }
         }
-        flood_over.send(true).unwrap();
+        flood_over.send(1).unwrap();
         tx.send(WsMessage::Ping(b"last".to_vec().into())).await.expect("the bridge takes the last ping");
     };
     let mut pongs = 0usize;
     let reader = async {
-        over.wait_for(|o| *o).await.unwrap();
+        if *over.wait_for(|o| *o != 0).await.unwrap() == 2 {
+            return;
+        }
         while let Some(m) = rx.next().await {
             match m.expect("the socket stays up") {
                 WsMessage::Pong(p) if p.as_ref() == b"last" => return,
