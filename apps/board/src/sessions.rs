@@ -152,6 +152,15 @@ struct Records {
 }
 
 impl Records {
+    /// The records an attempt of `name` from `addr` counts against at `now`, with
+    /// their limits: from a known address the user's budget from everywhere is
+    /// neither checked nor spent (spending it let a withdrawn attempt free one for
+    /// strangers).
+    fn counted(&self, name: &str, is_user: bool, addr: IpAddr, now: Instant) -> Vec<(Key, usize)> {
+        let known = is_user && self.knows(name, addr, now);
+        keys(name, is_user, addr).into_iter().filter(|(k, _)| !(known && matches!(k, Key::User(_)))).collect()
+    }
+
     /// Whether `name` logged in from `addr` within [`KNOWN_FOR`] of `now`.
     fn knows(&self, name: &str, addr: IpAddr, now: Instant) -> bool {
         self.known
@@ -180,13 +189,7 @@ impl LoginThrottle {
     pub fn attempt(&self, name: &str, is_user: bool, addr: IpAddr, now: Instant) -> Result<(), Duration> {
         let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let r = &mut *guard;
-        let known = is_user && r.knows(name, addr, now);
-        // From a known address the user's budget from everywhere is neither checked
-        // nor spent (spending it let a withdrawn attempt free one for strangers).
-        let keys: Vec<_> = keys(name, is_user, addr)
-            .into_iter()
-            .filter(|(k, _)| !(known && matches!(k, Key::User(_))))
-            .collect();
+        let keys = r.counted(name, is_user, addr, now);
         let mut wait = None;
         for (key, limit) in &keys {
             if let Some(times) = r.failures.get_mut(key) {
@@ -235,10 +238,7 @@ impl LoginThrottle {
     /// given back to the name and the address, and nothing else is cleared.
     pub fn withdraw(&self, name: &str, is_user: bool, addr: IpAddr) {
         let mut r = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let known = is_user && r.knows(name, addr, Instant::now());
-        for (key, _) in
-            keys(name, is_user, addr).into_iter().filter(|(k, _)| !(known && matches!(k, Key::User(_))))
-        {
+        for (key, _) in r.counted(name, is_user, addr, Instant::now()) {
             if let Some(times) = r.failures.get_mut(&key) {
                 times.pop_back();
             }
