@@ -20,6 +20,9 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+mod request_watch;
+use request_watch::Watch;
+
 /// Connections open at once, at most.
 pub const MAX_CONNECTIONS: usize = 2_048;
 /// Descriptors kept out of the connection cap: the AMI links, the history database,
@@ -249,131 +252,6 @@ pub(crate) fn refusal_to_log() -> Option<u64> {
 /// How long a write may wait on a client that does not read before the connection is
 /// closed (a live page's own stall check, `WRITE_STALL`, acts sooner).
 pub const WRITE_DEADLINE: Duration = Duration::from_secs(30);
-
-/// Where a connection is in its requests.
-enum Watch {
-    /// Waiting for a request head (`head`: its bytes so far) until `deadline`.
-    Head { deadline: Pin<Box<tokio::time::Sleep>>, head: Vec<u8> },
-    /// The head came: the board is reading its body (`body_due` bytes still to come,
-    /// which must come by `deadline` too; `usize::MAX`: a chunked body) or answering
-    /// (its first write says whether it switched protocols).
-    Answering { deadline: Pin<Box<tokio::time::Sleep>>, body_due: usize },
-    /// A WebSocket now: no deadline here.
-    Upgraded,
-}
-
-/// The length of the body a request head announces (`usize::MAX`: chunked, until
-/// the board answers). A `Transfer-Encoding` wins over any `Content-Length`, before
-/// or after it, as it does in hyper (found by a review: `chunked` then
-/// `Content-Length: 0` made a connection hyper still read look done, so it was never
-/// the one made room for).
-fn body_length(head: &[u8]) -> usize {
-    let mut due = 0;
-    for line in head.split(|&b| b == b'\n') {
-        let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
-        let (name, value) = (line[..colon].trim_ascii(), line[colon + 1..].trim_ascii());
-        if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            return usize::MAX;
-        }
-        if name.eq_ignore_ascii_case(b"content-length") {
-            due = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
-        }
-    }
-    due
-}
-
-/// Where a request head that `bytes` hold ends (just past its empty line), the line
-/// ends being `\r\n` or a bare `\n` as hyper reads them; searched from `from`.
-/// Empty lines before the request line are skipped, as hyper skips them (found by a
-/// review: `\n\n` first looked like a whole head, and the rest of a 200 KiB head was
-/// then read unwatched).
-fn head_end(bytes: &[u8], from: usize) -> Option<usize> {
-    let start = bytes.iter().position(|&b| b != b'\r' && b != b'\n')?;
-    let from = from.max(start);
-    let at = bytes[from..].iter().position(|&b| b == b'\n').map(|i| from + i)?;
-    let mut at = at;
-    loop {
-        // `at` is a line's end: the next line is empty when it is `\n` or `\r\n`.
-        match bytes.get(at + 1..) {
-            Some([b'\n', ..]) => return Some(at + 2),
-            Some([b'\r', b'\n', ..]) => return Some(at + 3),
-            _ => {}
-        }
-        at = at + 1 + bytes.get(at + 1..)?.iter().position(|&b| b == b'\n')?;
-    }
-}
-
-impl Watch {
-    fn head() -> Watch {
-        Watch::Head { deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)), head: Vec::new() }
-    }
-
-    /// Bytes read: the head ends at its first empty line, then its body is counted.
-    /// False when the head has passed [`MAX_HEAD`] without ending.
-    fn read(&mut self, bytes: &[u8]) -> bool {
-        match self {
-            Watch::Head { head, .. } => {
-                // A line end among the last three bytes may start the empty line that
-                // ends the head (`\n`, then `\r\n` still to come).
-                let from = head.len().saturating_sub(3);
-                head.extend_from_slice(bytes);
-                match head_end(head, from) {
-                    // The head ends in these bytes (the body may follow in them).
-                    Some(end) if end <= MAX_HEAD => {
-                        let body_due = body_length(&head[..end]).saturating_sub(head.len() - end);
-                        let deadline = Box::pin(tokio::time::sleep(REQUEST_DEADLINE));
-                        *self = Watch::Answering { deadline, body_due };
-                        true
-                    }
-                    Some(_) => false,
-                    None => head.len() <= MAX_HEAD,
-                }
-            }
-            Watch::Answering { body_due, .. } => {
-                *body_due = body_due.saturating_sub(bytes.len());
-                true
-            }
-            Watch::Upgraded => true,
-        }
-    }
-
-    /// Whether the board waits for the client to send its request: a head, or a body
-    /// still due.
-    fn waits_on_client(&self) -> bool {
-        match self {
-            Watch::Head { .. } => true,
-            Watch::Answering { body_due, .. } => *body_due > 0,
-            Watch::Upgraded => false,
-        }
-    }
-
-    /// The board writes `first`: a switch to a WebSocket ends the watch; an interim
-    /// answer alone (`100 Continue`: hyper writes it when a handler starts reading
-    /// the body) leaves the body still due; any other answer starts the wait for the
-    /// next request head. (Found by a review: after a `100 Continue` the body was
-    /// watched as a new head, and three bytes made it look whole, so a body trickled
-    /// for 15 s was never the one cut to make room.)
-    fn write(&mut self, first: &[u8]) {
-        let interim_alone = first.starts_with(b"HTTP/1.1 1")
-            && first.windows(4).position(|w| w == b"\r\n\r\n").is_none_or(|end| end + 4 == first.len());
-        match self {
-            Watch::Upgraded => {}
-            Watch::Answering { .. } if first.starts_with(b"HTTP/1.1 101") => *self = Watch::Upgraded,
-            Watch::Answering { .. } if interim_alone => {}
-            _ => *self = Watch::head(),
-        }
-    }
-
-    /// Whether the wait for a head is over.
-    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
-        match self {
-            Watch::Head { deadline, .. } | Watch::Answering { deadline, .. } => {
-                deadline.as_mut().poll(cx).is_ready()
-            }
-            Watch::Upgraded => false,
-        }
-    }
-}
 
 struct AddressSeat {
     map: Arc<Mutex<HashMap<IpAddr, usize>>>,
@@ -670,64 +548,5 @@ impl ActionRates {
         } else {
             false
         }
-    }
-}
-
-#[cfg(test)]
-mod head_tests {
-    use super::*;
-
-    #[test]
-    fn transfer_encoding_wins_over_content_length_before_or_after_it() {
-        let te_then_cl = b"POST /login HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n";
-        let cl_then_te = b"POST /login HTTP/1.1\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n";
-        assert_eq!(body_length(te_then_cl), usize::MAX);
-        assert_eq!(body_length(cl_then_te), usize::MAX);
-        assert_eq!(body_length(b"POST / HTTP/1.1\r\nContent-Length: 12\r\n\r\n"), 12);
-    }
-
-    #[tokio::test]
-    async fn a_head_ends_at_its_first_empty_line_with_bare_line_feeds_too() {
-        // Bare `\n` ends lines as hyper reads them: a `Content-Length` further on is body.
-        let bare = b"POST /login HTTP/1.1\nTransfer-Encoding: chunked\n\nX: y\r\nContent-Length: 0\r\n\r\n";
-        assert_eq!(head_end(bare, 0), Some(49));
-        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: h\r\n\r\nbody", 0), Some(27));
-        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: h\n\r\n", 0), Some(26));
-        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: h\r\n", 0), None);
-        // Empty lines before the request line are no head (hyper skips them).
-        for lead in ["\n\n", "\r\n\n", "\r\n\r\n", "\n\r\n\n"] {
-            assert_eq!(head_end(lead.as_bytes(), 0), None, "{lead:?}");
-            let whole = format!("{lead}GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-            assert_eq!(head_end(whole.as_bytes(), 0), Some(whole.len()), "{lead:?}");
-        }
-        // Read a byte at a time, the head is found where it ends.
-        let whole = b"\r\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n";
-        let mut w = Watch::head();
-        let mut ended = None;
-        for (i, b) in whole.iter().enumerate() {
-            assert!(w.read(std::slice::from_ref(b)));
-            if ended.is_none() && matches!(w, Watch::Answering { .. }) {
-                ended = Some(i + 1);
-            }
-        }
-        assert_eq!(ended, Some(whole.len()));
-    }
-
-    #[tokio::test]
-    async fn a_body_after_100_continue_is_still_a_body() {
-        let head = b"POST /login HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 16000\r\n\r\n";
-        let mut w = Watch::head();
-        assert!(w.read(head));
-        w.write(b"HTTP/1.1 100 Continue\r\n\r\n");
-        assert!(matches!(w, Watch::Answering { body_due: 16000, .. }), "the body is still due");
-        assert!(w.read(b"a\n\n"));
-        assert!(matches!(w, Watch::Answering { body_due: 15997, .. }), "body bytes, not a head");
-        // The final answer, alone or after the interim one in the same write, ends it.
-        w.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n");
-        assert!(matches!(w, Watch::Head { .. }));
-        let mut w = Watch::head();
-        assert!(w.read(head));
-        w.write(b"HTTP/1.1 303 See Other\r\n");
-        assert!(matches!(w, Watch::Head { .. }));
     }
 }
