@@ -4,7 +4,7 @@
 use crate::assets::login_page;
 use crate::metrics::Login;
 use crate::peer::Peer;
-use crate::sessions::COOKIE;
+use crate::sessions::cookie_name;
 use crate::state::{session_cookie, Board};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -88,9 +88,9 @@ pub async fn submit(
     board.metrics.login(Login::Ok);
     tracing::info!(user, role = who.role.as_str(), %addr, "logged in");
     let token = board.sessions.start(who);
-    let secure = if board.access.https() { "; Secure" } else { "" };
+    let (name, secure) = cookie_of(&board);
     let cookie = format!(
-        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        "{name}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         board.sessions.ttl().as_secs()
     );
     let mut r = Redirect::to("/").into_response();
@@ -103,17 +103,24 @@ pub async fn submit(
 /// `POST /logout`: ends the session (its open pages can no longer act) and clears
 /// the cookie.
 pub async fn logout(State(board): State<Board>, headers: HeaderMap) -> Response {
-    if let Some(token) = session_cookie(&headers) {
+    let (name, secure) = cookie_of(&board);
+    if let Some(token) = session_cookie(&headers, name) {
         if let Some((who, _)) = board.sessions.get(&token) {
             tracing::info!(user = who.name, "logged out");
         }
         board.sessions.end(&token);
     }
-    let secure = if board.access.https() { "; Secure" } else { "" };
-    let clear = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}");
+    let clear = format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}");
     let mut r = Redirect::to("/login").into_response();
     if let Ok(v) = HeaderValue::from_str(&clear) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
+}
+
+/// The session cookie's name and its `Secure` attribute (both from whether the board
+/// serves https: a `__Host-` cookie must be `Secure`).
+fn cookie_of(board: &Board) -> (&'static str, &'static str) {
+    let https = board.access.https();
+    (cookie_name(https), if https { "; Secure" } else { "" })
 }

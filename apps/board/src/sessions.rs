@@ -11,8 +11,27 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The session cookie's name.
+/// The session cookie's name over plain http (on loopback, or behind a proxy that
+/// ends TLS).
 pub const COOKIE: &str = "parkboard_session";
+/// The session cookie's name under TLS. A browser takes a `__Host-` cookie only from
+/// a secure page, for `Path=/` and without a `Domain`, so a sibling site
+/// (`evil.example.com` beside `board.example.com`) cannot plant one.
+pub const TLS_COOKIE: &str = "__Host-parkboard_session";
+
+/// The session cookie's name on a board that serves https or not.
+///
+/// ```
+/// assert_eq!(parkboard::sessions::cookie_name(true), "__Host-parkboard_session");
+/// assert_eq!(parkboard::sessions::cookie_name(false), "parkboard_session");
+/// ```
+pub fn cookie_name(https: bool) -> &'static str {
+    if https {
+        TLS_COOKIE
+    } else {
+        COOKIE
+    }
+}
 /// Sessions one user may hold at once (the oldest ends when a new one starts).
 pub const SESSIONS_PER_USER: usize = 16;
 /// Sessions the board holds at most.

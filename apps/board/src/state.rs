@@ -5,7 +5,7 @@ use crate::audit::Audit;
 use crate::desk::SessionRef;
 use crate::guard::Access;
 use crate::metrics::Metrics;
-use crate::sessions::{LoginThrottle, Sessions, COOKIE};
+use crate::sessions::{LoginThrottle, Sessions};
 use crate::shutdown::Sockets;
 use crate::users::{Principal, Users};
 use ami_parking_transport::Client;
@@ -98,7 +98,7 @@ impl Board {
         if !self.logins() {
             return Some((Principal::local(), None, None));
         }
-        let token = session_cookie(headers)?;
+        let token = session_cookie(headers, crate::sessions::cookie_name(self.access.https()))?;
         let (who, until) = self.sessions.get(&token)?;
         Some((who, Some(SessionRef { sessions: self.sessions.clone(), token }), Some(until)))
     }
@@ -117,19 +117,29 @@ impl Board {
     }
 }
 
-/// The session token in a request's cookies; none when there are two or more.
+/// The session token in a request's cookie `name` (see
+/// [`cookie_name`](crate::sessions::cookie_name)); none when there are two or more.
 ///
-/// Two session cookies are somebody's doing: a sibling site (`evil.example.com`
-/// beside `board.example.com`) may plant one for a narrower path, which the browser
-/// sends first, so the first one is not the user's (found by a review: the page then
-/// ran as the planter's operator, and its retrieves rang the planter's phone).
-pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+/// Two session cookies are somebody's doing: over plain http a sibling site
+/// (`evil.example.com` beside `board.example.com`) may plant one for a narrower path,
+/// which the browser sends first, so the first one is not the user's (found by a
+/// review: the page then ran as the planter's operator, and its retrieves rang the
+/// planter's phone). Under TLS the cookie's `__Host-` name keeps such a cookie out.
+///
+/// ```
+/// use axum::http::{header, HeaderMap, HeaderValue};
+/// let mut h = HeaderMap::new();
+/// h.insert(header::COOKIE, HeaderValue::from_static("theme=dark; parkboard_session=abc"));
+/// assert_eq!(parkboard::state::session_cookie(&h, "parkboard_session").as_deref(), Some("abc"));
+/// assert_eq!(parkboard::state::session_cookie(&h, "__Host-parkboard_session"), None);
+/// ```
+pub fn session_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     let mut found = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='));
+        .filter_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='));
     let token = found.next()?;
     if found.next().is_some() {
         return None;

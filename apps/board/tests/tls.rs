@@ -119,6 +119,21 @@ async fn under_tls_the_cookie_is_secure_and_broken_handshakes_do_no_harm() {
         cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
         "{cookie}"
     );
+    // Under TLS the cookie is `__Host-` (a sibling site cannot plant one), and the
+    // plain name carries no session.
+    let token = cookie
+        .split_once(':')
+        .and_then(|(_, v)| v.trim().strip_prefix("__Host-parkboard_session="))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("a __Host- session cookie: {cookie}"));
+    assert!(cookie.contains("; Path=/;") && !cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
+    let page = |name: &str| {
+        format!("GET / HTTP/1.1\r\nHost: {addr}\r\nCookie: {name}={token}\r\nConnection: close\r\n\r\n")
+    };
+    let head = https(addr, &dir.join("cert.pem"), &page("__Host-parkboard_session")).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "the session opens the board: {head}");
+    let head = https(addr, &dir.join("cert.pem"), &page("parkboard_session")).await;
+    assert!(head.starts_with("HTTP/1.1 303"), "the plain name is no session under TLS: {head}");
     assert!(head.to_ascii_lowercase().contains("strict-transport-security: max-age="), "{head}");
     // The own origin is https: the http one is foreign.
     let foreign = login.replace(&format!("Origin: https://{addr}"), &format!("Origin: http://{addr}"));
