@@ -7,6 +7,7 @@ use std::time::Duration;
 
 /// Why a request (list, park, retrieve, any action) failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ParkingError {
     /// Asterisk answered `Response: Error`; `message` is Asterisk's own text.
     #[error("Asterisk refused {action}: {message}")]
@@ -162,12 +163,27 @@ pub enum ParkingError {
         action: String,
     },
     /// The client could not log in (its first failed attempt; it keeps retrying in
-    /// the background).
+    /// the background): the server could not be reached, or the link failed before
+    /// the login was answered. A refused login is `ParkingError::LoginRefused`.
     #[error("cannot log in to {endpoint}: {reason}")]
     LoginFailed {
         /// Where (the endpoint, without its secret).
         endpoint: String,
         /// Why.
+        reason: String,
+    },
+    /// The server refused the login: Asterisk a wrong AMI user or secret (or none
+    /// given), or a WebSocket bridge the token at the upgrade. Retrying at once will
+    /// not help (the client retries slowly in the background); fix the credentials.
+    /// `reason` says which. Every other first failure (no route, a closed port, a
+    /// TLS error) is [`ParkingError::LoginFailed`]. (Feature `raw-ami`: the tokio
+    /// transport, which tells refusals apart, always has it.)
+    #[cfg(feature = "raw-ami")]
+    #[error("cannot log in to {endpoint}: {reason}")]
+    LoginRefused {
+        /// Where (the endpoint, without its secret).
+        endpoint: String,
+        /// The refusal, as the server gave it.
         reason: String,
     },
     /// No login within the time the caller waited.
@@ -274,6 +290,7 @@ pub enum ParkingError {
 
 /// Why the connection as a whole failed (the transport reconnects after these).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConnectionError {
     /// The byte stream could not be framed.
     #[error(transparent)]

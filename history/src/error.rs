@@ -2,6 +2,7 @@
 
 /// An error of the history. Messages never show a database password.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum HistoryError {
     /// The database URL is not one the history understands.
     #[error("the history database URL {url} is not usable: {why} (use sqlite:PATH, sqlite::memory: or postgres://USER@HOST[:PORT]/DB with the password in PGPASSWORD)")]

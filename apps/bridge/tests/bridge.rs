@@ -91,6 +91,8 @@ async fn a_client_gives_its_token_in_the_header_and_says_why_it_is_refused_witho
         ClientOptions::new(format!("{}/", b.addr).parse().unwrap()),
         ParkingStore::default(),
     );
+    let e = refused.wait_logged_in(DEADLINE).await.unwrap_err();
+    assert!(matches!(e, ami_parking::ParkingError::LoginRefused { .. }), "a refused token, typed: {e:?}");
     let why = ami_parking_tests::measure::poll("the refused link's reason", DEADLINE, || {
         let s = refused.store().connection_state_now();
         async move { s.to_string().contains("401").then_some(s.to_string()) }

@@ -95,7 +95,7 @@ pub struct ConnectionConfig {
     /// nothing answers within `request_timeout`. Zero = off (default 30 s; off for
     /// [`ConnectionConfig::amiws`], where the transport sets it).
     pub keepalive_interval: Duration,
-    /// Cap on one server message (default 1 MiB).
+    /// Cap on one server message (default 1 MiB; a cap under 64 bytes counts as 64).
     pub max_message_bytes: usize,
     /// Cap on the items one server may send in one list answer (default 100,000):
     /// past it the request fails for that server with

@@ -125,6 +125,7 @@ pub struct SimCall {
 
 /// Why a PBX operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SimError {
     /// No such lot.
     #[error("no parking lot {0}")]

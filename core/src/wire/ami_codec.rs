@@ -22,6 +22,7 @@ pub const MAX_ACTION_HEADERS: usize = 128;
 
 /// Why bytes from the server could not be framed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// One message grew past the configured cap without ending.
     #[error("an AMI message from the server exceeded {limit} bytes without ending; raise the decoder's max_message_bytes if the server really sends such messages (e.g. long Command output)")]
@@ -33,6 +34,7 @@ pub enum DecodeError {
 
 /// Why an action could not be encoded. Values are never quoted: they may be secrets.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EncodeError {
     /// A key or value holds a CR or LF, which would inject headers.
     #[error("header `{key}` holds a CR or LF character; AMI lines cannot carry line breaks (header injection refused)")]
@@ -202,7 +204,7 @@ impl Decoder {
         Self::with_max_message_bytes(DEFAULT_MAX_MESSAGE_BYTES)
     }
 
-    /// A decoder with a cap on one message's size.
+    /// A decoder with a cap on one message's size (a cap under 64 bytes counts as 64).
     pub fn with_max_message_bytes(max: usize) -> Self {
         Self {
             buf: Vec::new(),

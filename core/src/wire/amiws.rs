@@ -76,6 +76,7 @@ pub struct Frame {
 
 /// Why a frame could not be read. The connection survives it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FrameError {
     /// The frame is not a JSON object as amiws writes it.
     #[error("amiws frame is not a JSON object at byte {offset}: {reason}")]

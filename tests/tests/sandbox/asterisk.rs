@@ -357,7 +357,9 @@ async fn an_md5_login_works_and_a_wrong_secret_is_refused_clearly() {
     let mut o = ClientOptions::new(format!("tcp://amiuser:wrong@127.0.0.1:{PORT_A}").parse().unwrap());
     o.auth = ami_parking::AuthMethod::Md5;
     let c = Client::connect(o);
-    let err = c.wait_logged_in(DEADLINE).await.unwrap_err().to_string();
+    let err = c.wait_logged_in(DEADLINE).await.unwrap_err();
+    assert!(matches!(err, ami_parking::ParkingError::LoginRefused { .. }), "a refusal, typed: {err:?}");
+    let err = err.to_string();
     assert!(err.contains("Authentication failed") && !err.contains("wrong"), "{err}");
     c.shutdown().await;
 }

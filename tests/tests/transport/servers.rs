@@ -238,15 +238,25 @@ async fn a_login_refused_for_want_of_a_secret_says_no_secret_was_given() {
     let demo = DemoPbx::start(600.0).await.unwrap();
     let url = format!("tcp://amiuser@{}", demo.addr());
     let client = Client::connect(ClientOptions::new(url.parse().unwrap()));
-    let e = client.wait_logged_in(DEADLINE).await.unwrap_err().to_string();
+    let e = client.wait_logged_in(DEADLINE).await.unwrap_err();
+    assert!(matches!(e, ParkingError::LoginRefused { .. }), "a refusal, typed: {e:?}");
+    let e = e.to_string();
     assert!(e.contains("Authentication failed") && e.contains("no secret was given"), "{e}");
     // A wrong secret is a wrong secret.
     let wrong =
         Client::connect(ClientOptions::new(format!("tcp://amiuser:WRONG@{}", demo.addr()).parse().unwrap()));
-    let e = wrong.wait_logged_in(DEADLINE).await.unwrap_err().to_string();
+    let e = wrong.wait_logged_in(DEADLINE).await.unwrap_err();
+    assert!(matches!(e, ParkingError::LoginRefused { .. }), "a refusal, typed: {e:?}");
+    let e = e.to_string();
     assert!(e.contains("Authentication failed") && !e.contains("no secret"), "{e}");
     client.shutdown().await;
     wrong.shutdown().await;
+    // Nobody listening is no refusal: a failure to reach the server.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let nobody = Client::connect(ClientOptions::new(format!("tcp://amiuser:pw@{closed}").parse().unwrap()));
+    let e = nobody.wait_logged_in(DEADLINE).await.unwrap_err();
+    assert!(matches!(e, ParkingError::LoginFailed { .. }), "not reached, typed: {e:?}");
+    nobody.shutdown().await;
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ use ami_parking::{
     RequestResult, SendFuture, ServerId, Target,
 };
 use futures_util::StreamExt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -29,6 +30,9 @@ struct Link {
     /// The raw AMI server's id; `None` behind amiws (its servers have their own).
     server: Option<ServerId>,
     state: Mutable<ConnectionState>,
+    /// Whether the link's last failure was a refused login (set before its
+    /// `Reconnecting` state is published).
+    refused: Arc<AtomicBool>,
 }
 
 struct Inner {
@@ -76,6 +80,7 @@ impl PartialEq for Client {
 
 /// Why a set of endpoints cannot be one client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServersError {
     /// No endpoint at all.
     #[error("no server given: name at least one endpoint")]
@@ -199,8 +204,10 @@ impl Client {
     }
 
     /// Waits until every link is logged in. Fails at a link's first failed attempt
-    /// (with its reason) or after `timeout`; the links keep retrying in the
-    /// background either way. A link that is waiting to retry when the wait starts
+    /// (with its reason: [`ParkingError::LoginRefused`] when the server refused the
+    /// login or the token, [`ParkingError::LoginFailed`] otherwise) or after `timeout`
+    /// ([`ParkingError::LoginTimeout`]); the links keep retrying in the background
+    /// either way. A link that is waiting to retry when the wait starts
     /// (`Reconnecting`: it lost its server, or an attempt failed before) is waited for
     /// through its attempts until `timeout`: this is how a program waits for a link
     /// to come back. The timeout's error then carries the link's state, with its last
@@ -249,13 +256,18 @@ impl Client {
         let waits = links.iter().zip(down).map(|(link, through)| {
             let mut states = link.state.signal_cloned().to_stream();
             let endpoint = link.endpoint.to_string();
+            let refused = link.refused.clone();
             async move {
                 while let Some(s) = states.next().await {
                     match s {
                         ConnectionState::LoggedIn => return Ok(()),
                         ConnectionState::Reconnecting { .. } if through => {}
-                        ConnectionState::Reconnecting { last_error, .. } => {
-                            return Err(ParkingError::LoginFailed { endpoint, reason: last_error })
+                        ConnectionState::Reconnecting { last_error: reason, .. } => {
+                            return Err(if refused.load(Ordering::Acquire) {
+                                ParkingError::LoginRefused { endpoint, reason }
+                            } else {
+                                ParkingError::LoginFailed { endpoint, reason }
+                            });
                         }
                         ConnectionState::Stopped => {
                             return Err(ParkingError::Stopped { action: "Login".into() })
@@ -520,14 +532,17 @@ fn start_link(
     let id = index as ServerId + 1;
     let server = (!endpoint.scheme.is_websocket()).then_some(id);
     let state = Mutable::new(ConnectionState::Connecting);
+    let refused = Arc::new(AtomicBool::new(false));
     #[cfg(feature = "nats")]
     if endpoint.scheme.is_nats() {
         tokio::spawn(crate::nats::link::run(options, id, store.clone(), rx, state.clone(), messages.clone()));
-        return Link { index, tx, endpoint, server, state };
+        return Link { index, tx, endpoint, server, state, refused };
     }
     let conn = Connection::with_store(options.connection_config(id), store.clone(), now());
-    tokio::spawn(crate::driver::run(options, conn, rx, state.clone(), messages.clone()));
-    Link { index, tx, endpoint, server, state }
+    let told =
+        crate::driver::Told { state: state.clone(), refused: refused.clone(), messages: messages.clone() };
+    tokio::spawn(crate::driver::run(options, conn, rx, told));
+    Link { index, tx, endpoint, server, state, refused }
 }
 
 /// How far a state is from logged in (lower: further).

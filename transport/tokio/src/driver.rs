@@ -13,6 +13,8 @@ use crate::ws_codec::WsIn;
 use ami_parking::futures_signals::signal::Mutable;
 use ami_parking::{Connection, ConnectionState, Output, ParkingError, Reply, RequestId, Timestamp};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, oneshot};
@@ -49,19 +51,23 @@ struct Session {
     up_since: Option<std::time::Instant>,
     /// The client's copy of the connection's state.
     client_state: Mutable<ConnectionState>,
+    /// Whether the last failure was a refused login (the client's copy).
+    refused: Arc<AtomicBool>,
     /// Where the server's messages go (`forward_events`).
     messages: tokio::sync::broadcast::Sender<Numbered>,
     /// How many messages this link has reported (the last one's number).
     reported: u64,
 }
 
-pub(crate) async fn run(
-    opts: ClientOptions,
-    conn: Connection,
-    rx: mpsc::Receiver<Command>,
-    client_state: Mutable<ConnectionState>,
-    messages: tokio::sync::broadcast::Sender<Numbered>,
-) {
+/// What a link's task tells its client: its state, whether its last failure was a
+/// refused login, and the server's messages (`forward_events`).
+pub(crate) struct Told {
+    pub(crate) state: Mutable<ConnectionState>,
+    pub(crate) refused: Arc<AtomicBool>,
+    pub(crate) messages: tokio::sync::broadcast::Sender<Numbered>,
+}
+
+pub(crate) async fn run(opts: ClientOptions, conn: Connection, rx: mpsc::Receiver<Command>, told: Told) {
     let reconnect = ami_parking::Reconnect::with_refused(opts.reconnect, opts.refused_login);
     let mut s = Session {
         conn,
@@ -69,8 +75,9 @@ pub(crate) async fn run(
         waiting: HashMap::new(),
         reconnect,
         up_since: None,
-        client_state,
-        messages,
+        client_state: told.state,
+        refused: told.refused,
+        messages: told.messages,
         reported: 0,
     };
     loop {
@@ -106,6 +113,7 @@ pub(crate) async fn run(
         };
         let up_for = s.up_since.take().map(|t| t.elapsed());
         let (attempt, delay) = s.reconnect.after_link(up_for, refused, rand::random::<f64>());
+        s.refused.store(refused, Ordering::Release);
         s.set_state(ConnectionState::Reconnecting { attempt, last_error: reason });
         if let Some(end) = s.wait_out(delay).await {
             return s.stop(end);

@@ -43,6 +43,7 @@ impl Scheme {
 
 /// Why a URL was refused. Never quotes the secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EndpointError {
     /// Not a URL: the URL (its secret hidden) and what is wrong with it (`invalid
     /// port number`, `empty host`, ...).

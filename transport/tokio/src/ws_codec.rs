@@ -35,6 +35,7 @@ pub enum WsIn {
 
 /// Why the link must end.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum WsError {
     /// Reserved bits set without a negotiated extension.
     #[error("WebSocket frame with reserved bits set (no extension was negotiated)")]

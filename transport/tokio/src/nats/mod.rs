@@ -76,6 +76,7 @@ impl std::fmt::Debug for NatsTarget {
 
 /// Why NATS cannot be reached as asked.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum NatsError {
     /// The URL is not one this module reads.
     #[error("{0}")]

@@ -39,6 +39,7 @@ pub const CONTROL_TOKEN: &str = "_ctl";
 /// Why a message from NATS was refused. Never fatal: the message is dropped (and a
 /// frontend takes a new snapshot when it could have been a change).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProtocolError {
     /// A header is missing or not a number.
     #[error("NATS message without a valid {0} header (not from an ami-parking collector?)")]
