@@ -328,4 +328,24 @@ mod tests {
         assert_eq!(sim.store().total_parked_calls_now(), 0, "retrieved");
         SIM.with(|s| s.borrow_mut().take());
     }
+
+    /// A retrieve to a phone is taken by that phone: its number is the retriever's
+    /// (the demo answered 1002 whichever phone was asked for).
+    #[test]
+    fn a_retrieve_to_a_phone_is_taken_by_that_phone() {
+        let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(5_000));
+        let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let into = heard.clone();
+        let _sub = sim.store().on_parking_event(move |e| {
+            if let ParkingEvent::Retrieved { retriever, .. } = e {
+                into.lock().unwrap().push(retriever.caller_id_num.to_string());
+            }
+        });
+        for phone in ["PJSIP/1001", "PJSIP/1002"] {
+            let (_, space) =
+                sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
+            ready(sim.retrieve_call(Some("default"), space, phone)).expect("retrieved");
+        }
+        assert_eq!(*heard.lock().unwrap(), ["1001", "1002"]);
+    }
 }
