@@ -8,7 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::Row;
+use sqlx::{ConnectOptions, Connection, Row};
 use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
@@ -252,6 +252,14 @@ impl Db {
             Pool::Sqlite(pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url).map_err(|e| bad(e.to_string()))?;
+            // One connection first, alone: its error is the server's (refused, no
+            // such database, a wrong password), where the pool's would only be that
+            // it timed out, after 10 s.
+            let first = opts
+                .connect()
+                .await
+                .map_err(|source| HistoryError::Connect { url: shown.clone(), source })?;
+            let _ = first.close().await;
             let pool = PgPoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(Duration::from_secs(10))
