@@ -14,6 +14,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// How long opening a PostgreSQL database may wait on its server.
+const CONNECT_DEADLINE: Duration = Duration::from_secs(10);
+
 /// The schema's migrations, in order. One schema; the only difference between the
 /// two dialects is how the id column counts.
 const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
@@ -255,14 +258,20 @@ impl Db {
             // One connection first, alone: its error is the server's (refused, no
             // such database, a wrong password), where the pool's would only be that
             // it timed out, after 10 s.
-            let first = opts
-                .connect()
+            // A server that takes the connection and never answers has as long as
+            // the pool would give it.
+            let unanswered = || {
+                let why = "no answer from the server within 10 s";
+                sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, why))
+            };
+            let first = tokio::time::timeout(CONNECT_DEADLINE, opts.connect())
                 .await
+                .unwrap_or_else(|_| Err(unanswered()))
                 .map_err(|source| HistoryError::Connect { url: shown.clone(), source })?;
             let _ = first.close().await;
             let pool = PgPoolOptions::new()
                 .max_connections(4)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(CONNECT_DEADLINE)
                 .connect_with(opts)
                 .await
                 .map_err(|source| HistoryError::Connect { url: shown.clone(), source })?;

@@ -228,6 +228,31 @@ async fn a_bad_url_is_an_error_that_hides_the_password() {
     assert!(text.contains("refused") && !text.contains("timed out"), "{text}");
 }
 
+/// A server that takes the connection and never answers cannot hold `Db::open`
+/// (found by a review: the first connection, made alone to learn the server's
+/// error, had no deadline). Paused time: the 10 s pass at once.
+#[tokio::test(start_paused = true)]
+async fn a_postgresql_that_never_answers_fails_the_open_in_time() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    let held = tokio::spawn(async move {
+        let mut kept = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            kept.push(s);
+        }
+    });
+    let url = format!("postgres://u:hunter2@{addr}/db");
+    let open = Db::open(&url);
+    let e = tokio::time::timeout(std::time::Duration::from_secs(60), open)
+        .await
+        .expect("the open gives up within its own deadline")
+        .unwrap_err();
+    let text = format!("{e} {e:?}");
+    assert!(matches!(e, HistoryError::Connect { .. }), "{text}");
+    assert!(text.contains("no answer from the server within 10 s") && !text.contains("hunter2"), "{text}");
+    held.abort();
+}
+
 #[tokio::test]
 async fn a_park_from_the_board_names_its_user() {
     let (store, h, _sub) = setup().await;

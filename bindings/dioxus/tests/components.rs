@@ -167,7 +167,7 @@ fn the_dashboards_retrieve_button_retrieves_its_own_call() {
     let left: Vec<String> =
         ui.sim.with_pbx(|pbx, _| pbx.calls(1).iter().map(|c| c.caller_num.clone()).collect());
     assert_eq!(left, ["5551001"], "only Bob's call was retrieved");
-    assert!(html.contains("Space 702 retrieved to 1002"), "{html}");
+    assert!(html.contains("Space 702 retrieved to PJSIP/1002-"), "{html}");
 }
 
 #[test]
@@ -183,7 +183,7 @@ fn clicking_an_occupied_cell_retrieves_the_call_and_shows_the_result() {
     let html = ui.settle();
     assert_eq!(ui.sim.with_pbx(|pbx, _| pbx.calls(1).len()), 0, "Asterisk (the model) let the call go");
     assert!(
-        html.contains("<div class=\"parking-result ok\" role=\"status\">Space 701 retrieved to 1002</div>"),
+        html.contains("<div class=\"parking-result ok\" role=\"status\">Space 701 retrieved to PJSIP/1002-"),
         "{html}"
     );
     assert!(ui.space(701).contains("Empty"));

@@ -110,14 +110,12 @@ fn the_timer_moves_with_the_clock_and_the_warning_comes_near_timeout() {
 }
 
 /// Retrieves `space` to `PJSIP/1002` from a local task, as a component would; after
-/// the tasks ran, who took it or why not.
+/// the tasks ran, the channel that took it or why not.
 fn retrieve(parking: UseAmiParking, space: u32) -> Option<Result<String, ParkingError>> {
     let result = Rc::new(Cell::new(None));
     let r = result.clone();
     let fut = parking.client().retrieve_call(None, space, "PJSIP/1002");
-    Executor::spawn_local(async move {
-        r.set(Some(fut.await.map(|who| who.retriever.caller_id_num.to_string())))
-    });
+    Executor::spawn_local(async move { r.set(Some(fut.await.map(|who| who.retriever.channel.to_string()))) });
     settle();
     result.take()
 }
@@ -131,7 +129,9 @@ fn a_retrieve_empties_the_cell_and_a_refused_one_shows_its_error() {
         sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
         settle();
         let result = retrieve(parking, 701);
-        assert_eq!(result, Some(Ok("1002".to_owned())));
+        // The channel Asterisk made for the phone (its caller id is unknown: the
+        // retrieve's Originate sends none).
+        assert!(matches!(&result, Some(Ok(c)) if c.starts_with("PJSIP/1002-")), "{result:?}");
         assert_eq!(grid.get_untracked()[0].call.get_untracked(), None, "701 is empty again");
         assert_eq!(parking.last_event.get_untracked().map(|e| e.kind()), Some("retrieved"));
 

@@ -213,8 +213,7 @@ impl SimPbx {
     }
 
     /// `Originate` of `ParkedCall(lot,space)`: queued, then the retrieve (the phone
-    /// answers at once; its number is the originated channel's, see
-    /// [`retriever_number`]) and `OriginateResponse`.
+    /// answers at once: [`SimPbx::retrieve_to`]) and `OriginateResponse`.
     fn originate_retrieve(&mut self, now: Timestamp, server: ServerId, aid: Option<&str>, a: &Message) {
         let data = a.get_str("Data").map(|v| v.into_owned()).unwrap_or_default();
         let (lot, space) = data
@@ -223,7 +222,7 @@ impl SimPbx {
             .unwrap_or(("default".into(), 0));
         let to = a.get_str("Channel").map(|v| v.into_owned()).unwrap_or_default();
         self.reply(server, aid, &[("Response", "Success"), ("Message", "Originate successfully queued")]);
-        let ok = self.retrieve(now, server, &lot, space, retriever_number(&to)).is_ok();
+        let ok = self.retrieve_to(now, server, &lot, space, &to).is_ok();
         let mut m = Message::new();
         m.push(b"Event", b"OriginateResponse");
         m.push(b"Privilege", b"call,all");
@@ -236,33 +235,5 @@ impl SimPbx {
         m.push(b"Data", data.as_bytes());
         m.push(b"Reason", if ok { b"4" as &[u8] } else { b"0" });
         self.emit(server, m);
-    }
-}
-
-/// The number of the phone a retrieve rings: the resource of `channel` when it is a
-/// number (`PJSIP/1001` and `SIP/1001@pbx` are 1001), else `1002` (the demo's
-/// reception phone), so a board's "retrieve to my phone" shows the phone it rang.
-fn retriever_number(channel: &str) -> &str {
-    let resource = channel.split_once('/').map_or("", |(_, r)| r);
-    let number = resource.split(['@', '-', ';', '/']).next().unwrap_or_default();
-    if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) {
-        number
-    } else {
-        "1002"
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::retriever_number;
-
-    #[test]
-    fn the_retriever_is_the_phone_the_retrieve_rang() {
-        assert_eq!(retriever_number("PJSIP/1001"), "1001");
-        assert_eq!(retriever_number("SIP/204@pbx"), "204");
-        assert_eq!(retriever_number("PJSIP/1001-00000007"), "1001");
-        for other in ["Local/s@hold", "PJSIP/", "", "1001", "PJSIP/alice"] {
-            assert_eq!(retriever_number(other), "1002", "{other:?}");
-        }
     }
 }

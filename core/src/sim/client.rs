@@ -329,8 +329,9 @@ mod tests {
         SIM.with(|s| s.borrow_mut().take());
     }
 
-    /// A retrieve to a phone is taken by that phone: its number is the retriever's
-    /// (the demo answered 1002 whichever phone was asked for).
+    /// A retrieve to a phone is taken by that phone's channel, its caller id unknown,
+    /// as Asterisk reports an `Originate` without `CallerID` (the simulator answered
+    /// 1002 "Reception" whichever phone was asked for).
     #[test]
     fn a_retrieve_to_a_phone_is_taken_by_that_phone() {
         let sim = SimClient::new(ParkingStore::default(), Timestamp::from_unix_millis(5_000));
@@ -338,14 +339,21 @@ mod tests {
         let into = heard.clone();
         let _sub = sim.store().on_parking_event(move |e| {
             if let ParkingEvent::Retrieved { retriever, .. } = e {
-                into.lock().unwrap().push(retriever.caller_id_num.to_string());
+                into.lock()
+                    .unwrap()
+                    .push((retriever.channel.to_string(), retriever.caller_id_num.to_string()));
             }
         });
-        for phone in ["PJSIP/1001", "PJSIP/1002"] {
+        for phone in ["PJSIP/1001", "Local/200@desks"] {
             let (_, space) =
                 sim.with_pbx(|pbx, now| pbx.park(now, 1, "5551001", "Alice", "default", None).unwrap());
             ready(sim.retrieve_call(Some("default"), space, phone)).expect("retrieved");
         }
-        assert_eq!(*heard.lock().unwrap(), ["1001", "1002"]);
+        let heard = heard.lock().unwrap();
+        assert_eq!(heard.len(), 2, "{heard:?}");
+        let (channel, number) = &heard[0];
+        assert!(channel.starts_with("PJSIP/1001-") && !channel.ends_with(";1"), "{channel}");
+        assert_eq!(number, "<unknown>");
+        assert!(heard[1].0.starts_with("Local/200@desks-") && heard[1].0.ends_with(";1"), "{heard:?}");
     }
 }

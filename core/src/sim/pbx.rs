@@ -447,6 +447,30 @@ impl SimPbx {
         self.emit_live(server, "UnParkedCall", call, now, Some(&retriever));
     }
 
+    /// The call in `space` is rung to `to` (an `Originate` of `ParkedCall` with no
+    /// `CallerID`, as [`crate::ParkingClient::retrieve_call`] sends it) and answered:
+    /// the retriever is the channel Asterisk made for `to` (`PJSIP/1001-0000000b`;
+    /// a `Local/...` one ends `;1`), its caller id `<unknown>`, as Asterisk 22
+    /// reports it (fixture `swap-then-retrieve`: an `Originate` with no `CallerID`).
+    pub fn retrieve_to(
+        &mut self,
+        now: Timestamp,
+        server: ServerId,
+        lot: &str,
+        space: u32,
+        to: &str,
+    ) -> Result<SimCall, SimError> {
+        let call = self.take_call(server, lot, space)?;
+        // The channel's number is the one `new_call` takes (as `retrieve`'s would be).
+        let seq = self.next_chan;
+        let mut retriever = self.new_call(now, "<unknown>", "<unknown>", &call.lot, call.space, None);
+        let half = if to.starts_with("Local/") { ";1" } else { "" };
+        retriever.channel = format!("{to}-{seq:08x}{half}");
+        self.record("retrieved", server, &call);
+        self.emit_live(server, "UnParkedCall", &call, now, Some(&retriever));
+        Ok(call)
+    }
+
     /// The call in `space` is picked up and a new call from `caller_num` takes the
     /// space at once, announced the way Asterisk does under load: the new call's
     /// `ParkedCall` **before** the old call's `UnParkedCall` (fixture

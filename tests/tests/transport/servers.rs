@@ -249,6 +249,11 @@ async fn a_login_refused_for_want_of_a_secret_says_no_secret_was_given() {
     assert!(matches!(e, ParkingError::LoginRefused { .. }), "a refusal, typed: {e:?}");
     let e = e.to_string();
     assert!(e.contains("Authentication failed") && !e.contains("no secret"), "{e}");
+    // A wait that starts after the refusal (the link waits out `refused_login`'s
+    // minute) is told at once too, not at its timeout (found by a review).
+    let late = wrong.wait_logged_in(Duration::from_secs(300));
+    let e = tokio::time::timeout(DEADLINE, late).await.expect("told before the deadline").unwrap_err();
+    assert!(matches!(e, ParkingError::LoginRefused { .. }), "a refusal, typed: {e:?}");
     client.shutdown().await;
     wrong.shutdown().await;
     // Nobody listening is no refusal: a failure to reach the server.

@@ -210,8 +210,11 @@ impl Client {
     /// either way. A link that is waiting to retry when the wait starts
     /// (`Reconnecting`: it lost its server, or an attempt failed before) is waited for
     /// through its attempts until `timeout`: this is how a program waits for a link
-    /// to come back. The timeout's error then carries the link's state, with its last
-    /// failure.
+    /// to come back (a refused attempt during the wait included); the timeout's error then
+    /// carries the link's state, with its last failure. A link whose last attempt
+    /// was refused when the wait starts fails it at once with
+    /// [`ParkingError::LoginRefused`]: its next attempt is `refused_login`'s wait
+    /// away, and is refused again until the credentials change.
     ///
     /// Logged in is not yet listed: the login's `Parkinglots` and `ParkedCalls`
     /// answers may still be on their way (the store says so, `is_loading_now`). A
@@ -245,25 +248,33 @@ impl Client {
         // attempt failed before) is waited for through its attempts: what a program
         // means when it waits for a link to come back (found by a review: the wait
         // failed at once with the old failure). Every link's state is taken now, not
-        // when the wait reaches it.
-        let down: Vec<bool> = links
-            .iter()
-            .map(|l| matches!(l.state.get_cloned(), ConnectionState::Reconnecting { .. }))
-            .collect();
+        // when the wait reaches it. A link waiting after a refused login is the
+        // exception: that is told at once (found by a review: the wait lasted until
+        // its timeout, the next attempt being a minute off and refused again).
+        let mut down = Vec::with_capacity(links.len());
+        for link in &links {
+            match Self::failure_of(link) {
+                Some((reason, true)) => {
+                    let endpoint = link.endpoint.to_string();
+                    return Err(ParkingError::LoginRefused { endpoint, reason });
+                }
+                failed => down.push(failed.is_some()),
+            }
+        }
         // All links at once: the first failure is told at once, whichever link it is
         // (one at a time, a link waited through hid a later link's failure until the
         // deadline).
         let waits = links.iter().zip(down).map(|(link, through)| {
             let mut states = link.state.signal_cloned().to_stream();
             let endpoint = link.endpoint.to_string();
-            let refused = link.refused.clone();
             async move {
                 while let Some(s) = states.next().await {
                     match s {
                         ConnectionState::LoggedIn => return Ok(()),
                         ConnectionState::Reconnecting { .. } if through => {}
-                        ConnectionState::Reconnecting { last_error: reason, .. } => {
-                            return Err(if refused.load(Ordering::Acquire) {
+                        ConnectionState::Reconnecting { .. } => {
+                            let Some((reason, refused)) = Self::failure_of(link) else { continue };
+                            return Err(if refused {
                                 ParkingError::LoginRefused { endpoint, reason }
                             } else {
                                 ParkingError::LoginFailed { endpoint, reason }
@@ -292,6 +303,18 @@ impl Client {
                     state: format!("{:?}", late.state.get_cloned()),
                 })
             }
+        }
+    }
+
+    /// The failure `link` shows now (`Reconnecting`), and whether it was a refused
+    /// login; read under the state's lock, under which the driver stores the flag
+    /// with the state it explains (`driver`'s `set_failed`).
+    fn failure_of(link: &Link) -> Option<(String, bool)> {
+        match &*link.state.lock_ref() {
+            ConnectionState::Reconnecting { last_error, .. } => {
+                Some((last_error.clone(), link.refused.load(Ordering::Relaxed)))
+            }
+            _ => None,
         }
     }
 

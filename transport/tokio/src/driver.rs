@@ -113,8 +113,7 @@ pub(crate) async fn run(opts: ClientOptions, conn: Connection, rx: mpsc::Receive
         };
         let up_for = s.up_since.take().map(|t| t.elapsed());
         let (attempt, delay) = s.reconnect.after_link(up_for, refused, rand::random::<f64>());
-        s.refused.store(refused, Ordering::Release);
-        s.set_state(ConnectionState::Reconnecting { attempt, last_error: reason });
+        s.set_failed(ConnectionState::Reconnecting { attempt, last_error: reason }, refused);
         if let Some(end) = s.wait_out(delay).await {
             return s.stop(end);
         }
@@ -157,6 +156,16 @@ impl Session {
     fn set_state(&mut self, s: ConnectionState) {
         self.conn.handle_link_state(s.clone());
         self.client_state.set_neq(s);
+    }
+
+    /// The link failed (`state`: `Reconnecting`); `refused`: by a refused login. The
+    /// flag is stored under the state's lock, so a reader holding that lock reads
+    /// the flag of the failure the state shows.
+    fn set_failed(&mut self, state: ConnectionState, refused: bool) {
+        self.conn.handle_link_state(state.clone());
+        let mut shown = self.client_state.lock_mut();
+        self.refused.store(refused, Ordering::Relaxed);
+        *shown = state;
     }
 
     /// The client stops for good (shut down, or every handle dropped).
