@@ -88,9 +88,9 @@ impl Access {
     /// The request's `Origin`, when it is present and allowed (the live socket's
     /// check: the board's own page, or one in `allowed_origins`).
     pub fn origin_of(&self, headers: &HeaderMap) -> Result<(), &'static str> {
-        match headers.get(header::ORIGIN).map(|v| v.to_str()) {
+        match one_origin(headers) {
             None => Err("no Origin header: the live socket opens only from the board's page"),
-            Some(Err(_)) => Err("an unreadable Origin header"),
+            Some(Err(())) => Err("an unreadable or repeated Origin header"),
             Some(Ok(o)) if self.origin_ok(o) => Ok(()),
             Some(Ok(_)) => {
                 Err("a foreign Origin: the board opens only from its own page (or allowed_origins)")
@@ -103,13 +103,24 @@ impl Access {
     /// may not log a browser in or out (found by a review: it could log a victim into
     /// the attacker's account, whose retrieves then ring the attacker's phone).
     pub fn own_origin_of(&self, headers: &HeaderMap) -> Result<(), &'static str> {
-        match headers.get(header::ORIGIN).map(|v| v.to_str()) {
+        match one_origin(headers) {
             None => Err("no Origin header: forms post only from the board's own page"),
-            Some(Err(_)) => Err("an unreadable Origin header"),
+            Some(Err(())) => Err("an unreadable or repeated Origin header"),
             Some(Ok(o)) if self.own_origin(o) => Ok(()),
             Some(Ok(_)) => Err("a foreign Origin: forms post only from the board's own page"),
         }
     }
+}
+
+/// The request's `Origin`: `Some(Err)` when it is not text, or comes twice (a
+/// browser sends one; found by a review: only the first of two was looked at).
+fn one_origin(headers: &HeaderMap) -> Option<Result<&str, ()>> {
+    let mut all = headers.get_all(header::ORIGIN).iter();
+    let first = all.next()?;
+    if all.next().is_some() {
+        return Some(Err(()));
+    }
+    Some(first.to_str().map_err(drop))
 }
 
 fn has_port(h: &str) -> bool {
@@ -182,7 +193,7 @@ pub async fn guard(State(access): State<Access>, req: Request<Body>, next: Next)
 /// null` (it does under a `no-referrer` policy). `Sec-Fetch-Site` cannot be set by
 /// page script.
 fn same_origin_fetch(headers: &HeaderMap) -> bool {
-    let origin_null = headers.get(header::ORIGIN).is_some_and(|o| o.as_bytes() == b"null");
+    let origin_null = matches!(one_origin(headers), Some(Ok("null")));
     origin_null && headers.get("sec-fetch-site").is_some_and(|s| s.as_bytes() == b"same-origin")
 }
 
@@ -244,5 +255,16 @@ mod tests {
         assert!(tls.host_ok("board.example") && tls.host_ok("board.example:443"));
         assert!(tls.origin_ok("https://board.example") && tls.origin_ok("https://wall.example"));
         assert!(!tls.origin_ok("http://board.example"));
+    }
+
+    #[test]
+    fn two_origin_headers_are_none_of_them() {
+        let a = Access::new("127.0.0.1:8080".parse().unwrap(), false, &[], &[]);
+        let mut h = HeaderMap::new();
+        h.append(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        assert_eq!(a.own_origin_of(&h), Ok(()));
+        assert_eq!(a.origin_of(&h), Ok(()));
+        h.append(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        assert!(a.own_origin_of(&h).is_err() && a.origin_of(&h).is_err());
     }
 }

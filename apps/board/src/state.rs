@@ -132,17 +132,24 @@ impl Board {
 /// h.insert(header::COOKIE, HeaderValue::from_static("theme=dark; parkboard_session=abc"));
 /// assert_eq!(parkboard::state::session_cookie(&h, "parkboard_session").as_deref(), Some("abc"));
 /// assert_eq!(parkboard::state::session_cookie(&h, "__Host-parkboard_session"), None);
+/// // Another cookie's UTF-8 value does not hide it.
+/// let v = HeaderValue::from_bytes("theme=café; parkboard_session=abc".as_bytes()).unwrap();
+/// h.insert(header::COOKIE, v);
+/// assert_eq!(parkboard::state::session_cookie(&h, "parkboard_session").as_deref(), Some("abc"));
 /// ```
 pub fn session_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    // Read as bytes: another cookie's value may be UTF-8 (found by a review: a
+    // sibling site's `theme=café` made the whole header unreadable as text, so the
+    // user was logged out, and a logout then ended no session).
     let mut found = headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='));
+        .flat_map(|v| v.as_bytes().split(|&b| b == b';'))
+        .filter_map(|c| c.trim_ascii().strip_prefix(name.as_bytes())?.strip_prefix(b"="));
     let token = found.next()?;
     if found.next().is_some() {
         return None;
     }
+    let token = std::str::from_utf8(token).ok()?;
     Some(token.to_string()).filter(|t| !t.is_empty() && t.len() <= 128)
 }

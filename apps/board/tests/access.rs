@@ -48,6 +48,8 @@ async fn the_live_socket_opens_only_from_the_boards_origin_with_a_session() {
     assert_eq!(upgrade(addr, Some(&own), None).await, 401, "no session");
     assert_eq!(upgrade(addr, Some(&own), Some("parkboard_session=forged")).await, 401, "a forged session");
     assert_eq!(upgrade(addr, Some(&own), Some(&cookie)).await, 101, "the board's own page");
+    // Another cookie's UTF-8 value (a sibling site's, say) does not hide the session.
+    assert_eq!(upgrade(addr, Some(&own), Some(&format!("theme=café; {cookie}"))).await, 101, "beside UTF-8");
     // Two session cookies: one was planted (a sibling site can set one for a narrower
     // path, which the browser sends first): neither is taken.
     let other = login(addr, "reception", "front-desk-pw").await;
