@@ -99,6 +99,11 @@ impl RateLimit {
         }
     }
 
+    /// Gives back a token taken (up to the burst).
+    pub fn give_back(&mut self) {
+        self.tokens = (self.tokens + 1.0).min(self.burst);
+    }
+
     /// Whether at least one token is left (nothing taken).
     pub fn has(&mut self, now: Instant) -> bool {
         self.refill(now);
@@ -151,6 +156,11 @@ impl<K: Eq + Hash + Copy> Buckets<K> {
         let b = self.of(key);
         let ok = b.lock().unwrap_or_else(|e| e.into_inner()).take(Instant::now());
         ok
+    }
+
+    /// Gives back to `key`'s bucket a token [`Buckets::take`] took.
+    pub fn give_back(&self, key: K) {
+        self.of(key).lock().unwrap_or_else(|e| e.into_inner()).give_back();
     }
 
     /// Whether `key`'s bucket has a token left.
