@@ -369,7 +369,7 @@ impl<T> CappedIo<T> {
         self.watch.write(first);
         self.share_request_wait();
         match self.watch {
-            Watch::Head { .. } => self.shared.wake_reader(),
+            Watch::Head { .. } | Watch::Unframed { .. } => self.shared.wake_reader(),
             Watch::Upgraded => self.shared.upgraded.store(true, std::sync::atomic::Ordering::Relaxed),
             Watch::Answering { .. } => {}
         }

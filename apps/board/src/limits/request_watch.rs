@@ -18,6 +18,12 @@ pub(super) enum Watch {
     /// body, a next request sent ahead of the answer (pipelined), watched as its
     /// head once the board answers.
     Answering { deadline: Pin<Box<tokio::time::Sleep>>, body_due: usize, next: Vec<u8> },
+    /// The board answered a request whose chunked body it may not have read to its
+    /// end: where the next request starts is unknown, so no head is looked for in
+    /// what follows (its bytes could make one up); the client is waited on until
+    /// `deadline`, then the connection is closed. Browsers do not send chunked
+    /// requests.
+    Unframed { deadline: Pin<Box<tokio::time::Sleep>> },
     /// A WebSocket now: no deadline here.
     Upgraded,
 }
@@ -93,7 +99,10 @@ impl Watch {
             }
             Watch::Answering { body_due, next, .. } => {
                 let body = bytes.len().min(*body_due);
-                *body_due -= body;
+                // A chunked body (`usize::MAX`) stays chunked: its end is not counted.
+                if *body_due != usize::MAX {
+                    *body_due -= body;
+                }
                 // A next request sent ahead (found by a review: its body, counted
                 // as this one's then dropped, was later watched as a head, and a
                 // `\n\n` in it made it look whole, so it escaped eviction). More
@@ -101,7 +110,7 @@ impl Watch {
                 next.extend_from_slice(&bytes[body..]);
                 next.len() <= MAX_HEAD
             }
-            Watch::Upgraded => true,
+            Watch::Unframed { .. } | Watch::Upgraded => true,
         }
     }
 
@@ -109,26 +118,35 @@ impl Watch {
     /// still due.
     pub(super) fn waits_on_client(&self) -> bool {
         match self {
-            Watch::Head { .. } => true,
+            Watch::Head { .. } | Watch::Unframed { .. } => true,
             Watch::Answering { body_due, .. } => *body_due > 0,
             Watch::Upgraded => false,
         }
     }
 
-    /// The board writes `first`: a switch to a WebSocket ends the watch; an interim
-    /// answer alone (`100 Continue`: hyper writes it when a handler starts reading
-    /// the body) leaves the body still due; any other answer starts the wait for the
-    /// next request head, with the bytes of it already sent (pipelined). (Found by a
-    /// review: after a `100 Continue` the body was watched as a new head, and three
-    /// bytes made it look whole, so a body trickled for 15 s was never the one cut to
-    /// make room.)
+    /// The board writes `first`. A write that does not start an answer (`HTTP/1.`)
+    /// is the rest of one begun: nothing changes (found by a review: a second write
+    /// of one answer started the wait for a head again, dropping what was watched).
+    /// A switch to a WebSocket ends the watch; an interim answer alone (`100
+    /// Continue`: hyper writes it when a handler starts reading the body) leaves the
+    /// body still due; any other answer starts the wait for the next request head,
+    /// with the bytes of it already sent (pipelined), or, after a chunked body, the
+    /// wait of [`Watch::Unframed`]. (Found by a review: after a `100 Continue` the body
+    /// was watched as a new head, and three bytes made it look whole, so a body
+    /// trickled for 15 s was never the one cut to make room.)
     pub(super) fn write(&mut self, first: &[u8]) {
+        if !first.starts_with(b"HTTP/1.") {
+            return;
+        }
         let interim_alone = first.starts_with(b"HTTP/1.1 1")
             && first.windows(4).position(|w| w == b"\r\n\r\n").is_none_or(|end| end + 4 == first.len());
         match self {
-            Watch::Upgraded => {}
+            Watch::Upgraded | Watch::Unframed { .. } => {}
             Watch::Answering { .. } if first.starts_with(b"HTTP/1.1 101") => *self = Watch::Upgraded,
             Watch::Answering { .. } if interim_alone => {}
+            Watch::Answering { body_due: usize::MAX, .. } => {
+                *self = Watch::Unframed { deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)) };
+            }
             Watch::Answering { next, .. } => {
                 let ahead = std::mem::take(next);
                 *self = Watch::head();
@@ -142,9 +160,9 @@ impl Watch {
     /// Whether the wait for a head is over.
     pub(super) fn expired(&mut self, cx: &mut Context<'_>) -> bool {
         match self {
-            Watch::Head { deadline, .. } | Watch::Answering { deadline, .. } => {
-                deadline.as_mut().poll(cx).is_ready()
-            }
+            Watch::Head { deadline, .. }
+            | Watch::Answering { deadline, .. }
+            | Watch::Unframed { deadline } => deadline.as_mut().poll(cx).is_ready(),
             Watch::Upgraded => false,
         }
     }
@@ -210,6 +228,24 @@ mod tests {
         assert!(matches!(w, Watch::Answering { body_due: 0, ref next, .. } if next == b"GET / HT"));
         w.write(b"HTTP/1.1 303 See Other\r\n");
         assert!(matches!(w, Watch::Head { ref head, .. } if head == b"GET / HT"));
+        // An answer in several writes: only its first moves the watch on.
+        let mut w = Watch::head();
+        assert!(w.read(b"GET / HTTP/1.1\r\n\r\nPOST /login HTTP/1.1\r\nContent-Length: 16000\r\n\r\n"));
+        w.write(b"HTTP/1.1 200 OK\r\n");
+        w.write(b"content-type: text/html\r\n\r\n<html>");
+        w.write(b"</html>");
+        assert!(w.read(b"a\n\n"));
+        assert!(matches!(w, Watch::Answering { body_due: 15997, .. }), "the POST's body, still due");
+        // After a chunked body, whatever follows is no head the watch could find.
+        let mut w = Watch::head();
+        let chunked = b"POST /login HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nu=a\r\n0\r\n\r\n";
+        assert!(w.read(chunked));
+        assert!(w.read(b"POST /login HTTP/1.1\r\nContent-Length: 16000\r\n\r\n"));
+        w.write(b"HTTP/1.1 303 See Other\r\n");
+        assert!(w.read(b"a\n\n"));
+        assert!(matches!(w, Watch::Unframed { .. }) && w.waits_on_client(), "evictable, on a deadline");
+        w.write(b"HTTP/1.1 200 OK\r\n");
+        assert!(matches!(w, Watch::Unframed { .. }), "until the connection ends");
         // More than a head's worth sent ahead closes the connection.
         let mut w = Watch::head();
         assert!(w.read(b"GET / HTTP/1.1\r\n\r\n"));
