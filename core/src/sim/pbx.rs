@@ -443,8 +443,19 @@ impl SimPbx {
     /// `call` was picked up by `retriever_num`: the change and the `UnParkedCall`.
     fn announce_retrieved(&mut self, now: Timestamp, server: ServerId, call: &SimCall, retriever_num: &str) {
         let retriever = self.new_call(now, retriever_num, "Reception", &call.lot, call.space, None);
+        self.announce_retrieved_by(now, server, call, &retriever);
+    }
+
+    /// `call` was picked up by `retriever`: the change and the `UnParkedCall`.
+    fn announce_retrieved_by(
+        &mut self,
+        now: Timestamp,
+        server: ServerId,
+        call: &SimCall,
+        retriever: &SimCall,
+    ) {
         self.record("retrieved", server, call);
-        self.emit_live(server, "UnParkedCall", call, now, Some(&retriever));
+        self.emit_live(server, "UnParkedCall", call, now, Some(retriever));
     }
 
     /// The call in `space` is rung to `to` (an `Originate` of `ParkedCall` with no
@@ -466,8 +477,7 @@ impl SimPbx {
         let mut retriever = self.new_call(now, "<unknown>", "<unknown>", &call.lot, call.space, None);
         let half = if to.starts_with("Local/") { ";1" } else { "" };
         retriever.channel = format!("{to}-{seq:08x}{half}");
-        self.record("retrieved", server, &call);
-        self.emit_live(server, "UnParkedCall", &call, now, Some(&retriever));
+        self.announce_retrieved_by(now, server, &call, &retriever);
         Ok(call)
     }
 
