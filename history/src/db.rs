@@ -257,11 +257,10 @@ impl Db {
             let opts = PgConnectOptions::from_str(url).map_err(|e| bad(e.to_string()))?;
             // One connection first, alone: its error is the server's (refused, no
             // such database, a wrong password), where the pool's would only be that
-            // it timed out, after 10 s.
-            // A server that takes the connection and never answers has as long as
-            // the pool would give it.
+            // it timed out. A server that takes the connection and never answers
+            // has as long as the pool would give it.
             let unanswered = || {
-                let why = "no answer from the server within 10 s";
+                let why = format!("no answer from the server within {} s", CONNECT_DEADLINE.as_secs());
                 sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, why))
             };
             let first = tokio::time::timeout(CONNECT_DEADLINE, opts.connect())
