@@ -104,12 +104,6 @@ impl RateLimit {
         self.tokens = (self.tokens + 1.0).min(self.burst);
     }
 
-    /// Whether at least one token is left (nothing taken).
-    pub fn has(&mut self, now: Instant) -> bool {
-        self.refill(now);
-        self.tokens >= 1.0
-    }
-
     fn is_full(&mut self, now: Instant) -> bool {
         self.refill(now);
         self.tokens >= self.burst
@@ -161,13 +155,6 @@ impl<K: Eq + Hash + Copy> Buckets<K> {
     /// Gives back to `key`'s bucket a token [`Buckets::take`] took.
     pub fn give_back(&self, key: K) {
         self.of(key).lock().unwrap_or_else(|e| e.into_inner()).give_back();
-    }
-
-    /// Whether `key`'s bucket has a token left.
-    pub fn has(&self, key: K) -> bool {
-        let b = self.of(key);
-        let ok = b.lock().unwrap_or_else(|e| e.into_inner()).has(Instant::now());
-        ok
     }
 
     /// How many keys are held.
