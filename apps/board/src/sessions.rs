@@ -200,9 +200,10 @@ impl LoginThrottle {
         LoginThrottle::default()
     }
 
-    /// Starts a login attempt of `name` (`is_user`: a configured user's) from `addr`: `Err(wait)` when the name or the address has failed too often
-    /// lately. An attempt counts as failed from the start (so parallel guesses cannot
-    /// all pass the check before any is counted), until
+    /// Starts a login attempt of `name` (`is_user`: a configured user's) from `addr`:
+    /// `Err(wait)` when the name or the address has failed too often lately. An
+    /// attempt counts as failed from the start (so parallel guesses cannot all pass
+    /// the check before any is counted), until
     /// [`succeeded`](Self::succeeded) takes it back. A user's budget from all
     /// addresses does not hold back an address the user logged in from lately.
     pub fn attempt(&self, name: &str, is_user: bool, addr: IpAddr, now: Instant) -> Result<(), Duration> {
@@ -414,21 +415,31 @@ mod tests {
         assert!(th.attempt("wall", true, from(30_000), t0).is_err(), "the user's budget is kept");
     }
 
-    /// Guesses at a user from many addresses stop, but not the user at a desk it
-    /// logged in from lately (found by a review: ten addresses locked a user out).
-    #[test]
-    fn a_user_locked_for_new_addresses_still_gets_in_from_a_known_one() {
+    /// A throttle where `reception` logged in from its desk (10.9.9.9) at `t0`.
+    fn reception_logged_in_at_desk() -> (LoginThrottle, Instant, IpAddr) {
         let th = LoginThrottle::new();
         let t0 = Instant::now();
         let desk: IpAddr = "10.9.9.9".parse().unwrap();
         assert!(th.attempt("reception", true, desk, t0).is_ok());
         th.succeeded("reception", desk);
+        (th, t0, desk)
+    }
+
+    /// The `i`th of many addresses that are no user's known one.
+    fn stranger(i: usize) -> IpAddr {
+        format!("10.2.{}.{}", i / 5, i % 5).parse().unwrap()
+    }
+
+    /// Guesses at a user from many addresses stop, but not the user at a desk it
+    /// logged in from lately (found by a review: ten addresses locked a user out).
+    #[test]
+    fn a_user_locked_for_new_addresses_still_gets_in_from_a_known_one() {
+        let (th, t0, desk) = reception_logged_in_at_desk();
         for i in 0..PER_USER_ALL {
-            let from: IpAddr = format!("10.2.{}.{}", i / 5, i % 5).parse().unwrap();
-            assert!(th.attempt("reception", true, from, t0).is_ok(), "{i}");
+            assert!(th.attempt("reception", true, stranger(i), t0).is_ok(), "{i}");
         }
-        let stranger: IpAddr = "10.3.0.1".parse().unwrap();
-        assert!(th.attempt("reception", true, stranger, t0).is_err(), "a new address is held back");
+        let newcomer: IpAddr = "10.3.0.1".parse().unwrap();
+        assert!(th.attempt("reception", true, newcomer, t0).is_err(), "a new address is held back");
         assert!(th.attempt("reception", true, desk, t0).is_ok(), "the desk gets in");
     }
 
@@ -456,11 +467,7 @@ mod tests {
     /// (found by a review: five more after each flood, from a NAT the user shares).
     #[test]
     fn a_full_table_keeps_what_guesses_from_a_known_address_cost() {
-        let th = LoginThrottle::new();
-        let t0 = Instant::now();
-        let desk: IpAddr = "10.9.9.9".parse().unwrap();
-        assert!(th.attempt("reception", true, desk, t0).is_ok());
-        th.succeeded("reception", desk);
+        let (th, t0, desk) = reception_logged_in_at_desk();
         for i in 0..PER_USER {
             assert!(th.attempt("reception", true, desk, t0).is_ok(), "{i}");
         }
@@ -480,12 +487,7 @@ mod tests {
     /// busy, it gave strangers one more guess each time).
     #[test]
     fn a_withdrawn_attempt_from_a_known_address_frees_nothing_for_strangers() {
-        let th = LoginThrottle::new();
-        let t0 = Instant::now();
-        let desk: IpAddr = "10.9.9.9".parse().unwrap();
-        assert!(th.attempt("reception", true, desk, t0).is_ok());
-        th.succeeded("reception", desk);
-        let stranger = |i: usize| -> IpAddr { format!("10.2.{}.{}", i / 5, i % 5).parse().unwrap() };
+        let (th, t0, desk) = reception_logged_in_at_desk();
         for i in 0..PER_USER_ALL {
             assert!(th.attempt("reception", true, stranger(i), t0).is_ok(), "{i}");
         }
