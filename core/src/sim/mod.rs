@@ -29,6 +29,7 @@ mod held;
 mod invariants;
 mod lifecycle;
 mod pbx;
+mod retrieve;
 mod script;
 pub mod wire;
 

@@ -74,7 +74,7 @@ impl SimPbx {
     }
 
     /// Emits a live parking event, stamped when `timestamp_events` is on.
-    fn emit_live(
+    pub(super) fn emit_live(
         &mut self,
         server: ServerId,
         event: &str,
@@ -339,7 +339,7 @@ impl SimPbx {
         std::mem::take(&mut self.changes)
     }
 
-    fn record(&mut self, kind: &'static str, server_id: ServerId, c: &SimCall) {
+    pub(super) fn record(&mut self, kind: &'static str, server_id: ServerId, c: &SimCall) {
         let (lot, space, unique_id) = (c.lot.clone(), c.space, c.unique_id.clone());
         self.changes.push(SimChange { kind, server_id, lot, space, unique_id });
     }
@@ -355,7 +355,7 @@ impl SimPbx {
         self.emit_live(server, "ParkedCall", &call, now, None);
     }
 
-    fn take_call(&mut self, server: ServerId, lot: &str, space: u32) -> Result<SimCall, SimError> {
+    pub(super) fn take_call(&mut self, server: ServerId, lot: &str, space: u32) -> Result<SimCall, SimError> {
         let s = self.srv(server)?;
         if !s.up {
             return Err(SimError::Down(server));
@@ -424,85 +424,6 @@ impl SimPbx {
     /// The phones on the line with a caller on `server`: (phone, caller number).
     pub fn desk_calls(&self, server: ServerId) -> Vec<(String, String)> {
         self.srv_ref(server).map(|s| s.desk_calls.clone()).unwrap_or_default()
-    }
-
-    /// Someone picks up the call (`UnParkedCall` with a retriever block).
-    pub fn retrieve(
-        &mut self,
-        now: Timestamp,
-        server: ServerId,
-        lot: &str,
-        space: u32,
-        retriever_num: &str,
-    ) -> Result<SimCall, SimError> {
-        let call = self.take_call(server, lot, space)?;
-        self.announce_retrieved(now, server, &call, retriever_num);
-        Ok(call)
-    }
-
-    /// `call` was picked up by `retriever_num`: the change and the `UnParkedCall`.
-    fn announce_retrieved(&mut self, now: Timestamp, server: ServerId, call: &SimCall, retriever_num: &str) {
-        let retriever = self.new_call(now, retriever_num, "Reception", &call.lot, call.space, None);
-        self.announce_retrieved_by(now, server, call, &retriever);
-    }
-
-    /// `call` was picked up by `retriever`: the change and the `UnParkedCall`.
-    fn announce_retrieved_by(
-        &mut self,
-        now: Timestamp,
-        server: ServerId,
-        call: &SimCall,
-        retriever: &SimCall,
-    ) {
-        self.record("retrieved", server, call);
-        self.emit_live(server, "UnParkedCall", call, now, Some(retriever));
-    }
-
-    /// The call in `space` is rung to `to` (an `Originate` of `ParkedCall` with no
-    /// `CallerID`, as [`crate::ParkingClient::retrieve_call`] sends it) and answered:
-    /// the retriever is the channel Asterisk made for `to` (`PJSIP/1001-0000000b`;
-    /// a `Local/...` one ends `;1`), its caller id `<unknown>`, as Asterisk 22
-    /// reports it (fixture `swap-then-retrieve`: an `Originate` with no `CallerID`).
-    pub fn retrieve_to(
-        &mut self,
-        now: Timestamp,
-        server: ServerId,
-        lot: &str,
-        space: u32,
-        to: &str,
-    ) -> Result<SimCall, SimError> {
-        let call = self.take_call(server, lot, space)?;
-        // The channel's number is the one `new_call` takes (as `retrieve`'s would be).
-        let seq = self.next_chan;
-        let mut retriever = self.new_call(now, "<unknown>", "<unknown>", &call.lot, call.space, None);
-        let half = if to.starts_with("Local/") { ";1" } else { "" };
-        retriever.channel = format!("{to}-{seq:08x}{half}");
-        self.announce_retrieved_by(now, server, &call, &retriever);
-        Ok(call)
-    }
-
-    /// The call in `space` is picked up and a new call from `caller_num` takes the
-    /// space at once, announced the way Asterisk does under load: the new call's
-    /// `ParkedCall` **before** the old call's `UnParkedCall` (fixture
-    /// `reuse-park-before-unpark`). Returns (old call, new call).
-    pub fn retrieve_and_reuse(
-        &mut self,
-        now: Timestamp,
-        server: ServerId,
-        lot: &str,
-        space: u32,
-        retriever_num: &str,
-        caller_num: &str,
-    ) -> Result<(SimCall, SimCall), SimError> {
-        let s = self.srv_ref(server).ok_or(SimError::NoServer(server))?;
-        let timeout = s.lots.iter().find(|l| l.name == lot).map(|l| l.timeout_secs);
-        let timeout = timeout.ok_or_else(|| SimError::NoLot(lot.into()))?;
-        let old = self.take_call(server, lot, space)?;
-        let new =
-            self.new_call(now, caller_num, &format!("Customer {caller_num}"), lot, space, Some(timeout));
-        self.place(now, server, new.clone());
-        self.announce_retrieved(now, server, &old, retriever_num);
-        Ok((old, new))
     }
 
     /// The call in `space` of `lot` is parked again elsewhere (a `Park` of the parked
